@@ -1,0 +1,70 @@
+#include "accel/cpu_card.hpp"
+
+#include <chrono>
+
+#include "actors/detector/appearance.hpp"
+#include "actors/detector/detector.hpp"
+
+namespace weaver {
+
+inference_result run_job(const inference_job& job) {
+  inference_result r;
+  auto t0 = std::chrono::steady_clock::now();
+  auto& f = *job.input;
+  r.batch.camera_id = f.camera_id;
+  r.batch.seq = f.seq;
+  r.batch.capture_ms = f.capture_ms;
+  r.batch.width = f.image.cols;
+  r.batch.height = f.image.rows;
+  try {
+    r.batch.detections = job.engine->detect(f.image);
+    for (auto& d : r.batch.detections)
+      d.feature = appearance_descriptor(f.image, d.bbox);
+    r.ok = true;
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  r.service_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+cpu_card::cpu_card(std::string name, int threads) : name_(std::move(name)) {
+  for (int i = 0; i < threads; ++i)
+    workers_.emplace_back([this] { work(); });
+}
+
+cpu_card::~cpu_card() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void cpu_card::submit(uint64_t ticket, inference_job job, completion done) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    queue_.push_back(item{ticket, std::move(job), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void cpu_card::work() {
+  for (;;) {
+    item it;
+    {
+      std::unique_lock<std::mutex> lock{mtx_};
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (stop_ && queue_.empty()) return;
+      it = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    auto r = run_job(it.job);
+    r.ticket = it.ticket;
+    r.card = name_;
+    it.done(std::move(r));
+  }
+}
+
+} // namespace weaver

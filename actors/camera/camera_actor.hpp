@@ -1,0 +1,37 @@
+// The camera actor: decodes one source and emits a frame for every camera
+// that shows it (a virtual camera is a crop of a shared source: decode once,
+// crop many). Blocking by nature (decoding), so it runs on its own thread.
+// It waits for the detector to admit each frame: that is where
+// back-pressure (or, in realtime, counted drops) comes from.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include <caf/blocking_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "services/config.hpp"
+
+namespace weaver {
+
+/// The cameras that share one source.
+struct camera_group {
+  std::string source;
+  std::vector<camera_config> cameras;
+};
+
+/// Groups configured cameras by source (first appearance order).
+std::vector<camera_group> group_cameras(const std::vector<camera_config>& cams);
+
+struct camera_options {
+  bool realtime = false;          // pace at the camera's fps
+  uint64_t max_frames = 0;        // per source; 0 = until the source ends
+  std::shared_ptr<std::atomic<bool>> stop;   // set on SIGINT/SIGTERM
+};
+
+void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_actor detector,
+                       camera_options opts, run_stats_ptr stats);
+
+} // namespace weaver

@@ -1,0 +1,239 @@
+#include "actors/camera/video_source.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace weaver {
+
+namespace {
+
+const char* const network_schemes[] = {"rtsp", "rtsps", "rtmp", "http", "https"};
+
+// The scheme of "scheme://rest" (lower case), empty when there is none.
+std::string url_scheme(const std::string& s) {
+  auto pos = s.find("://");
+  if (pos == std::string::npos || pos == 0)
+    return {};
+  std::string scheme = s.substr(0, pos);
+  for (char c : scheme)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.')
+      return {};
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return scheme;
+}
+
+bool is_network_scheme(const std::string& scheme) {
+  return std::find(std::begin(network_schemes), std::end(network_schemes), scheme)
+         != std::end(network_schemes);
+}
+
+// N of "/dev/videoN", -1 otherwise.
+int parse_device_index(const std::string& s) {
+  static const std::string prefix = "/dev/video";
+  if (s.size() <= prefix.size() || s.compare(0, prefix.size(), prefix) != 0)
+    return -1;
+  std::string digits = s.substr(prefix.size());
+  if (digits.size() > 4 || !std::all_of(digits.begin(), digits.end(),
+                                        [](unsigned char c) { return std::isdigit(c); }))
+    return -1;
+  return std::stoi(digits);
+}
+
+std::string format_fps(double fps) {
+  std::ostringstream os;
+  os << fps;
+  return os.str();
+}
+
+} // namespace
+
+const char* to_string(source_kind k) {
+  switch (k) {
+    case source_kind::file: return "file";
+    case source_kind::network: return "network";
+    case source_kind::device: return "device";
+  }
+  return "?";
+}
+
+source_spec source_spec::parse(const std::string& source) {
+  source_spec spec;
+  spec.location = source;
+  if (is_network_scheme(url_scheme(source)))
+    spec.kind = source_kind::network;
+  else if (int n = parse_device_index(source); n >= 0) {
+    spec.kind = source_kind::device;
+    spec.device_index = n;
+  }
+  return spec;
+}
+
+std::optional<std::string> video_source::check(const std::string& source) {
+  if (source.empty())
+    return std::string("empty video source");
+  auto spec = source_spec::parse(source);
+  struct stat st {};
+  switch (spec.kind) {
+    case source_kind::network: {
+      auto rest = source.substr(source.find("://") + 3);
+      auto host = rest.substr(0, rest.find_first_of("/?#"));
+      if (auto at = host.rfind('@'); at != std::string::npos)
+        host = host.substr(at + 1);  // drop user:password@
+      if (host.empty() || host[0] == ':')
+        return "malformed URL (no host): " + source;
+      return std::nullopt;
+    }
+    case source_kind::device:
+      if (::stat(source.c_str(), &st) != 0)
+        return "not a V4L2 device: " + source + " (no such device node)";
+      if (!S_ISCHR(st.st_mode))
+        return "not a V4L2 device: " + source + " (not a character device)";
+      if (::access(source.c_str(), R_OK | W_OK) != 0)
+        return "cannot access V4L2 device " + source + ": " + std::strerror(errno);
+      return std::nullopt;
+    case source_kind::file: {
+      if (auto scheme = url_scheme(source); !scheme.empty())
+        return "unsupported URL scheme '" + scheme + "' in " + source
+               + " (supported: rtsp, rtsps, rtmp, http, https)";
+      // A printf pattern ("img%04d.jpg") is an image sequence for OpenCV,
+      // not one file: leave it to open().
+      if (source.find('%') != std::string::npos)
+        return std::nullopt;
+      if (::stat(source.c_str(), &st) != 0)
+        return "no such file: " + source;
+      if (!S_ISREG(st.st_mode))
+        return "not a regular file: " + source;
+      if (::access(source.c_str(), R_OK) != 0)
+        return "cannot read " + source + ": " + std::strerror(errno);
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+video_source::video_source(std::string source, source_options opts)
+  : spec_(source_spec::parse(source)), opts_(opts) {
+}
+
+bool video_source::open(std::string* error) {
+  auto fail = [&](std::string why) {
+    if (error)
+      *error = std::move(why);
+    cap_.release();
+    return false;
+  };
+  close();
+  if (auto problem = check(spec_.location))
+    return fail(*problem);
+  auto start = std::chrono::steady_clock::now();
+  try {
+    switch (spec_.kind) {
+      case source_kind::file:
+        // FFmpeg first: CAP_ANY would also try the image-sequence backend,
+        // which logs confusing errors for ordinary files; fall back for
+        // builds without FFmpeg and for "img%04d.jpg" patterns.
+        if (spec_.location.find('%') == std::string::npos)
+          cap_.open(spec_.location, cv::CAP_FFMPEG);
+        if (!cap_.isOpened())
+          cap_.open(spec_.location, cv::CAP_ANY);
+        if (!cap_.isOpened())
+          return fail("cannot decode " + spec_.location
+                      + ": no video backend could open it (not a video or unsupported codec)");
+        break;
+      case source_kind::network: {
+        // Without these FFmpeg may wait for the OS TCP timeout (minutes).
+        std::vector<int> params{cv::CAP_PROP_OPEN_TIMEOUT_MSEC, opts_.open_timeout_ms,
+                                cv::CAP_PROP_READ_TIMEOUT_MSEC, opts_.read_timeout_ms};
+        cap_.open(spec_.location, cv::CAP_FFMPEG, params);
+        if (!cap_.isOpened()) {
+          auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start).count();
+          // OpenCV does not say why; the elapsed time tells a timeout apart.
+          if (ms >= opts_.open_timeout_ms * 9 / 10)
+            return fail("cannot open " + spec_.location + ": timeout (no stream after "
+                        + std::to_string(ms) + " ms)");
+          return fail("cannot open " + spec_.location
+                      + ": connection refused, host unreachable or not a stream FFmpeg"
+                        " can decode (gave up after " + std::to_string(ms) + " ms)");
+        }
+        break;
+      }
+      case source_kind::device:
+        cap_.open(spec_.device_index, cv::CAP_V4L2);
+        if (!cap_.isOpened())
+          return fail("cannot open V4L2 device " + spec_.location
+                      + ": busy, no capture capability or no supported pixel format");
+        break;
+    }
+  } catch (const cv::Exception& e) {
+    return fail("cannot open " + spec_.location + ": " + e.what());
+  }
+  fps_ = cap_.get(cv::CAP_PROP_FPS);
+  if (!std::isfinite(fps_) || fps_ <= 0 || fps_ > 1000)
+    fps_ = 0;
+  width_ = static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_WIDTH));
+  height_ = static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_HEIGHT));
+  frame_count_ = -1;
+  if (is_file()) {
+    double n = cap_.get(cv::CAP_PROP_FRAME_COUNT);
+    if (std::isfinite(n) && n > 0)
+      frame_count_ = static_cast<int64_t>(n);
+  }
+  return true;
+}
+
+bool video_source::read(cv::Mat& out) {
+  if (!cap_.isOpened())
+    return false;
+  try {
+    if (!cap_.read(out) || out.empty())
+      return false;
+  } catch (const cv::Exception&) {
+    // A corrupt packet or a dropped stream: the caller reconnects or ends.
+    return false;
+  }
+  // Some streams change resolution mid-way; keep describe() truthful.
+  width_ = out.cols;
+  height_ = out.rows;
+  return true;
+}
+
+void video_source::close() {
+  if (cap_.isOpened())
+    cap_.release();
+}
+
+std::string video_source::describe() const {
+  std::string s = std::string(to_string(spec_.kind)) + " " + spec_.location;
+  if (width_ > 0 && height_ > 0) {
+    s += " (" + std::to_string(width_) + "x" + std::to_string(height_);
+    if (fps_ > 0)
+      s += " @ " + format_fps(fps_) + " fps";
+    s += ")";
+  }
+  return s;
+}
+
+backoff::backoff(int64_t initial_ms, int64_t max_ms)
+  : initial_(std::max<int64_t>(1, initial_ms)),
+    max_(std::max(initial_, max_ms)),
+    current_(initial_) {
+}
+
+int64_t backoff::next() {
+  int64_t delay = current_;
+  current_ = current_ >= max_ / 2 ? max_ : current_ * 2;
+  return delay;
+}
+
+} // namespace weaver

@@ -1,0 +1,94 @@
+// A camera's pixel source: a video file, a network stream (RTSP/HTTP) or a
+// V4L2 device, behind one open/read interface. No CAF here; the camera actor
+// adds pacing and reconnects (with `backoff`) around it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <opencv2/core.hpp>
+#include <opencv2/videoio.hpp>
+
+namespace weaver {
+
+enum class source_kind { file, network, device };
+
+/// "file", "network" or "device".
+const char* to_string(source_kind k);
+
+/// What a source string denotes. Syntax:
+///   rtsp://... rtsps://... rtmp://... http://... https://...  -> network
+///   /dev/videoN                                               -> device N
+///   anything else                                             -> file path
+struct source_spec {
+  source_kind kind = source_kind::file;
+  std::string location;   // the source string as given
+  int device_index = -1;  // N of /dev/videoN, else -1
+
+  /// Never fails: validation (does the file exist, ...) is `video_source::check`.
+  static source_spec parse(const std::string& source);
+};
+
+struct source_options {
+  // Bounds for network streams, so a dead camera fails instead of hanging.
+  int open_timeout_ms = 5000;
+  int read_timeout_ms = 5000;
+};
+
+class video_source {
+public:
+  /// Quick validation for config, without decoding: a missing file, a
+  /// missing device node or a malformed URL gives a message such as
+  /// "no such file: /x.avi" or "not a V4L2 device: /dev/video9".
+  /// Network streams are not contacted. nullopt when plausible.
+  static std::optional<std::string> check(const std::string& source);
+
+  explicit video_source(std::string source, source_options opts = {});
+
+  /// Opens (or reopens) the source. On failure returns false and, when
+  /// `error` is non-null, says why, naming the source.
+  bool open(std::string* error);
+
+  /// The next frame (BGR8). False at end of a file, on a read error or
+  /// timeout of a stream, or when not open.
+  bool read(cv::Mat& out);
+
+  void close();
+  bool is_open() const { return cap_.isOpened(); }
+  bool is_file() const { return spec_.kind == source_kind::file; }
+  const source_spec& spec() const { return spec_; }
+
+  /// Frame rate the source declares, 0 when unknown (many streams/devices).
+  double fps() const { return fps_; }
+  int width() const { return width_; }
+  int height() const { return height_; }
+  /// Frames in a file as its container says (may be approximate), -1 unknown.
+  int64_t frame_count() const { return frame_count_; }
+
+  /// E.g. "file /data/a.avi (768x576 @ 10 fps)"; for logs and errors.
+  std::string describe() const;
+
+private:
+  source_spec spec_;
+  source_options opts_;
+  cv::VideoCapture cap_;
+  double fps_ = 0;
+  int width_ = 0, height_ = 0;
+  int64_t frame_count_ = -1;
+};
+
+/// Reconnect delays: initial, doubling, capped at max; reset() after a
+/// successful connection. Deterministic (no jitter), so it is testable.
+class backoff {
+public:
+  explicit backoff(int64_t initial_ms = 500, int64_t max_ms = 30000);
+  /// The delay to wait before the next attempt.
+  int64_t next();
+  void reset() { current_ = initial_; }
+
+private:
+  int64_t initial_, max_, current_;
+};
+
+} // namespace weaver

@@ -1,0 +1,60 @@
+// Classical CPU person detectors behind one interface: HOG (any camera) and
+// background-subtraction motion blobs (static cameras). They need no model
+// files, so Weaver runs end to end without a DNN or an accelerator card.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "actors/types.hpp"
+
+namespace weaver {
+
+/// Tuning of the detectors. Defaults were chosen by measuring recall,
+/// precision and time on PETS09-S2L1 (vtest.avi, 768x576, people ~50-150 px
+/// tall); see actors/detector/README figures in the detector tests' output.
+struct detector_options {
+  // --- both
+  float min_score = 0.0f;            // drop detections scoring below this
+
+  // --- hog
+  double hog_upscale = 1.5;          // HOG's 64x128 window misses people < ~100 px
+  double hog_threshold = 0.0;        // SVM hit threshold (margin); lower = more boxes
+  double hog_scale_step = 1.05;      // pyramid step
+  int hog_stride = 8;                // window stride in (upscaled) pixels
+  float hog_nms_iou = 0.3f;          // overlap above which the weaker box goes
+  int hog_min_neighbors = 1;         // raw windows needed around a kept box
+  float hog_box_width = 0.5f;        // person's share of the 64x128 window
+  float hog_box_height = 0.8f;
+
+  // --- motion
+  int motion_min_area = 200;         // blob pixels (at the image's resolution)
+  double motion_max_area = 0.25;     // fraction of the frame: larger = light change
+  double motion_min_aspect = 0.8;    // blob height / width
+  double motion_max_aspect = 6.0;
+  double motion_learning_rate = -1;  // MOG2; -1 = automatic (1/history)
+  int motion_history = 500;
+  double motion_var_threshold = 16;
+  double motion_open = 0.005;        // morphology kernels, fraction of image height
+  double motion_close = 0.015;
+};
+
+class detector {
+public:
+  virtual ~detector() = default;
+  virtual std::string name() const = 0;
+  /// Detects people in a BGR image; boxes in that image's pixels, class_id 0,
+  /// score in [0,1]. Stateful detectors (motion) must be fed one camera's
+  /// frames in order.
+  virtual std::vector<detection> detect(const cv::Mat& bgr) = 0;
+};
+
+/// kind: "hog" or "motion". Throws std::invalid_argument naming the kind and
+/// the valid ones otherwise.
+std::unique_ptr<detector> make_detector(const std::string& kind,
+                                        const detector_options& opts = {});
+
+} // namespace weaver

@@ -1,0 +1,140 @@
+#include "actors/detector/detector_actor.hpp"
+
+#include <chrono>
+
+#include "services/codec.hpp"
+#include "services/metrics.hpp"
+
+namespace weaver {
+
+namespace {
+
+using self_ptr = detector_actor::stateful_pointer<detector_state>;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+detector_state::camera_slot& slot_of(self_ptr self, uint32_t camera) {
+  auto& st = self->state;
+  auto it = st.cameras.find(camera);
+  if (it == st.cameras.end()) {
+    it = st.cameras.emplace(camera, detector_state::camera_slot{}).first;
+    it->second.engine = make_detector(st.settings.kind, st.settings.options);
+  }
+  return it->second;
+}
+
+void admit(self_ptr self, frame_ptr f);
+
+// Releases a frame's slot; admits a waiting frame or finishes end of stream.
+void release(self_ptr self, uint32_t camera) {
+  auto& st = self->state;
+  auto& s = slot_of(self, camera);
+  s.in_flight--;
+  metrics::global().queue_depth(camera).Set(s.in_flight);
+  if (!s.waiting.empty()) {
+    auto [f, rp] = std::move(s.waiting.front());
+    s.waiting.pop_front();
+    admit(self, f);
+    rp.deliver(caf::ok_atom::value);
+    return;
+  }
+  if (s.eos && s.in_flight == 0) {
+    s.eos = false;
+    auto rp = s.eos_rp;
+    self->request(st.tracker, caf::infinite, s.eos_msg)
+      .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
+            [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  }
+}
+
+void admit(self_ptr self, frame_ptr f) {
+  auto& st = self->state;
+  auto camera = f->camera_id;
+  auto& s = slot_of(self, camera);
+  s.in_flight++;
+  metrics::global().queue_depth(camera).Set(s.in_flight);
+  inference_job job{f, s.engine, now_ns()};
+  auto t0 = job.admitted_ns;
+  self->request(st.pool, caf::infinite, std::move(job))
+    .then(
+      [self, camera, t0](detection_batch& b) {
+        auto& st = self->state;
+        auto n = b.detections.size();
+        metrics::global().detections(camera).Increment(static_cast<double>(n));
+        metrics::global().stage_latency("admit_to_detections").Observe((now_ns() - t0) / 1e9);
+        if (st.stats) st.stats->detections += n;
+        // What crosses the edge: the encoded detection batch, not pixels.
+        auto size = codec::encode(b, "detector", b.seq).size();
+        metrics::global().link_bytes("detector->tracker").Increment(static_cast<double>(size));
+        if (st.stats) st.stats->bytes_sent += size;
+        self->request(st.tracker, caf::infinite, std::move(b))
+          .then([self, camera](caf::ok_atom) { release(self, camera); },
+                [self, camera](caf::error& e) {
+                  // The tracker is gone or failed: count and carry on.
+                  metrics::global().frames_dropped(camera, "tracker_error").Increment();
+                  if (self->state.stats) self->state.stats->frames_dropped++;
+                  (void) e;
+                  release(self, camera);
+                });
+      },
+      [self, camera](caf::error& e) {
+        auto reason = e == caf::sec::request_timeout ? "stale" : "card_error";
+        if (e != caf::sec::request_timeout) {
+          metrics::global().frames_dropped(camera, reason).Increment();
+          if (self->state.stats) self->state.stats->frames_dropped++;
+        }
+        release(self, camera);
+      });
+}
+
+} // namespace
+
+detector_actor::behavior_type
+detector_actor_impl(detector_actor::stateful_pointer<detector_state> self,
+                    detector_settings settings, fpga_pool_actor pool, tracker_actor tracker,
+                    run_stats_ptr stats) {
+  self->state.settings = std::move(settings);
+  self->state.pool = std::move(pool);
+  self->state.tracker = std::move(tracker);
+  self->state.stats = std::move(stats);
+  return {
+    [=](frame_ptr& f) -> caf::typed_response_promise<caf::ok_atom> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto& s = slot_of(self, f->camera_id);
+      if (s.in_flight < st.settings.queue) {
+        admit(self, std::move(f));
+        rp.deliver(caf::ok_atom::value);
+      } else if (st.settings.realtime) {
+        // Real time: a frame that cannot be taken now is stale by the time it
+        // could be; drop it, counted, rather than fall further behind.
+        metrics::global().frames_dropped(f->camera_id, "queue_full").Increment();
+        if (st.stats) st.stats->frames_dropped++;
+        rp.deliver(caf::ok_atom::value);
+      } else {
+        s.waiting.emplace_back(std::move(f), rp);
+      }
+      return rp;
+    },
+    [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto& s = slot_of(self, eos.camera_id);
+      if (s.in_flight == 0 && s.waiting.empty()) {
+        self->request(st.tracker, caf::infinite, eos)
+          .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      } else {
+        s.eos = true;
+        s.eos_msg = eos;
+        s.eos_rp = rp;
+      }
+      return rp;
+    }};
+}
+
+} // namespace weaver

@@ -1,0 +1,48 @@
+// The detector actor: admits frames per camera (bounded), runs them on the
+// accelerator pool, and sends each camera's detection batches, in order, to
+// the tracker. A frame holds its slot until the tracker acknowledged its
+// batch, so the bound covers the whole pipeline (back-pressure end to end).
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/detector/detector.hpp"
+
+namespace weaver {
+
+struct detector_settings {
+  std::string kind = "motion";
+  detector_options options;
+  int queue = 4;                 // frames in flight per camera
+  bool realtime = false;         // drop instead of waiting when full
+};
+
+struct detector_state {
+  static inline const char* name = "detector";
+  struct camera_slot {
+    std::shared_ptr<detector> engine;
+    int in_flight = 0;
+    std::deque<std::pair<frame_ptr, caf::typed_response_promise<caf::ok_atom>>> waiting;
+    bool eos = false;
+    end_of_stream eos_msg;
+    caf::typed_response_promise<caf::ok_atom> eos_rp;
+  };
+  detector_settings settings;
+  std::map<uint32_t, camera_slot> cameras;
+  fpga_pool_actor pool;
+  tracker_actor tracker;
+  run_stats_ptr stats;
+};
+
+detector_actor::behavior_type
+detector_actor_impl(detector_actor::stateful_pointer<detector_state> self,
+                    detector_settings settings, fpga_pool_actor pool, tracker_actor tracker,
+                    run_stats_ptr stats);
+
+} // namespace weaver

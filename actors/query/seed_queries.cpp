@@ -1,0 +1,111 @@
+#include "actors/query/seed_queries.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <string>
+
+#include "actors/storage/sqlite_store.hpp"
+
+namespace weaver {
+
+namespace {
+
+// Reads the single uint64 column of every row.
+std::vector<uint64_t> collect_ids(sqlite3* db, sqlite3_stmt* s,
+                                  const char* what) {
+  std::vector<uint64_t> ids;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    ids.push_back(static_cast<uint64_t>(sqlite3_column_int64(s, 0)));
+  sql::check(db, rc, what);
+  return ids;
+}
+
+} // namespace
+
+transition_result count_transitions(sqlite3* db, uint32_t from_camera,
+                                    uint32_t to_camera, timestamp_ms t0,
+                                    timestamp_ms t1, int64_t max_transit_ms) {
+  // x is found through (camera_id, enter), y through the unique
+  // (person_id, camera_id, enter) index.
+  static const char* const text =
+    "SELECT DISTINCT x.person_id "
+    "FROM people_present AS x "
+    "JOIN people_present AS y "
+    "  ON y.person_id = x.person_id AND y.camera_id = ?2 "
+    "WHERE x.camera_id = ?1 AND x.enter >= ?3 AND x.enter < ?4 "
+    "  AND y.enter >= x.enter AND y.exit > x.exit "
+    "  AND (?5 < 0 OR y.enter - x.exit <= ?5) "
+    "ORDER BY x.person_id";
+  auto s = sql::prepare(db, text, "query: transitions");
+  sqlite3_bind_int64(s.get(), 1, from_camera);
+  sqlite3_bind_int64(s.get(), 2, to_camera);
+  sqlite3_bind_int64(s.get(), 3, t0);
+  sqlite3_bind_int64(s.get(), 4, t1);
+  sqlite3_bind_int64(s.get(), 5, max_transit_ms);
+  transition_result r;
+  r.from = from_camera;
+  r.to = to_camera;
+  r.person_ids = collect_ids(db, s.get(), "query: transitions");
+  r.people = static_cast<int64_t>(r.person_ids.size());
+  return r;
+}
+
+every_camera_result people_on_every_camera(sqlite3* db,
+                                           const std::vector<uint32_t>& cameras,
+                                           timestamp_ms day_start_ms) {
+  every_camera_result r;
+  r.cameras = cameras;
+  std::sort(r.cameras.begin(), r.cameras.end());
+  r.cameras.erase(std::unique(r.cameras.begin(), r.cameras.end()),
+                  r.cameras.end());
+  r.day_start_ms = day_start_ms;
+  if (r.cameras.empty())
+    return r;
+  // The seed's sketch counted rows per camera in correlated subqueries and
+  // did not run; one pass grouping by person does the same. Only the
+  // placeholders are generated here; every value is bound.
+  std::string text =
+    "SELECT person_id FROM people_present "
+    "WHERE enter >= ?1 AND enter < ?2 AND camera_id IN (";
+  for (size_t i = 0; i < r.cameras.size(); ++i)
+    text += (i ? ", ?" : "?") + std::to_string(i + 4);
+  text += ") GROUP BY person_id HAVING count(DISTINCT camera_id) = ?3 "
+          "ORDER BY person_id";
+  auto s = sql::prepare(db, text, "query: every camera");
+  sqlite3_bind_int64(s.get(), 1, day_start_ms);
+  sqlite3_bind_int64(s.get(), 2, day_start_ms + ms_per_day);
+  sqlite3_bind_int64(s.get(), 3, static_cast<sqlite3_int64>(r.cameras.size()));
+  for (size_t i = 0; i < r.cameras.size(); ++i)
+    sqlite3_bind_int64(s.get(), static_cast<int>(i + 4), r.cameras[i]);
+  r.person_ids = collect_ids(db, s.get(), "query: every camera");
+  r.people = static_cast<int64_t>(r.person_ids.size());
+  return r;
+}
+
+nlohmann::json to_json(const transition_result& r) {
+  return {{"from", r.from},
+          {"to", r.to},
+          {"people", r.people},
+          {"person_ids", r.person_ids}};
+}
+
+nlohmann::json to_json(const every_camera_result& r) {
+  std::time_t secs = static_cast<std::time_t>(r.day_start_ms / 1000);
+  std::tm tm{};
+  char day[32] = "";
+  if (gmtime_r(&secs, &tm))
+    std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
+  return {{"cameras", r.cameras},
+          {"day_start_ms", r.day_start_ms},
+          {"day", day},
+          {"people", r.people},
+          {"person_ids", r.person_ids}};
+}
+
+timestamp_ms utc_day_start(timestamp_ms t) {
+  timestamp_ms rem = t % ms_per_day;
+  return t - (rem < 0 ? rem + ms_per_day : rem);
+}
+
+} // namespace weaver

@@ -1,0 +1,59 @@
+#include "actors/reid/reid_actor.hpp"
+
+#include "services/codec.hpp"
+#include "services/metrics.hpp"
+
+namespace weaver {
+
+namespace {
+
+using self_ptr = reid_actor::stateful_pointer<reid_state>;
+
+// Stores a batch (if any) and delivers `rp` (when valid) once committed.
+void store(self_ptr self, presence_batch pb, caf::typed_response_promise<caf::ok_atom> rp) {
+  auto& st = self->state;
+  if (pb.rows.empty() && pb.identities.empty()) {
+    if (rp.pending()) rp.deliver(caf::ok_atom::value);
+    return;
+  }
+  if (st.stats) {
+    st.stats->identities += pb.identities.size();
+    auto size = codec::encode(pb, "reid", 0).size();
+    st.stats->bytes_sent += size;
+    metrics::global().link_bytes("reid->storage").Increment(static_cast<double>(size));
+  }
+  self->request(st.storage, caf::infinite, std::move(pb))
+    .then([rp](caf::ok_atom) mutable { if (rp.pending()) rp.deliver(caf::ok_atom::value); },
+          [rp](caf::error& e) mutable { if (rp.pending()) rp.deliver(std::move(e)); });
+}
+
+} // namespace
+
+reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self,
+                                          reid_config cfg, std::vector<uint32_t> cameras,
+                                          storage_actor storage, run_stats_ptr stats) {
+  auto& st = self->state;
+  st.engine = std::make_unique<reid_engine>(cfg);
+  for (auto c : cameras) st.engine->add_camera(c);
+  st.storage = std::move(storage);
+  st.stats = std::move(stats);
+  return {
+    [=](track_batch& tb) -> caf::typed_response_promise<caf::ok_atom> {
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      store(self, self->state.engine->on_tracks(tb), rp);
+      return rp;
+    },
+    [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      // Store what the end of stream resolved, then pass it on to storage
+      // (messages from one actor to another arrive in order).
+      store(self, st.engine->on_end_of_stream(eos.camera_id), {});
+      self->request(st.storage, caf::infinite, eos)
+        .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
+              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    }};
+}
+
+} // namespace weaver

@@ -1,0 +1,74 @@
+#include "actors/tracker/tracker_actor.hpp"
+
+#include <chrono>
+
+#include "services/codec.hpp"
+#include "services/metrics.hpp"
+
+namespace weaver {
+
+namespace {
+
+using self_ptr = tracker_actor::stateful_pointer<tracker_state>;
+
+sort_tracker& sort_of(self_ptr self, uint32_t camera) {
+  auto& st = self->state;
+  auto it = st.sorts.find(camera);
+  if (it == st.sorts.end()) it = st.sorts.emplace(camera, sort_tracker{camera, st.cfg}).first;
+  return it->second;
+}
+
+void count(self_ptr self, const track_batch& tb) {
+  auto& st = self->state;
+  uint64_t started = 0;
+  for (auto& e : tb.events)
+    if (e.state == track_state::started) ++started;
+  if (st.stats) {
+    st.stats->tracks += started;
+    auto size = codec::encode(tb, "tracker", tb.seq).size();
+    st.stats->bytes_sent += size;
+    metrics::global().link_bytes("tracker->reid").Increment(static_cast<double>(size));
+  }
+}
+
+} // namespace
+
+tracker_actor::behavior_type
+tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,
+                   reid_actor reid, run_stats_ptr stats) {
+  self->state.cfg = cfg;
+  self->state.reid = std::move(reid);
+  self->state.stats = std::move(stats);
+  return {
+    [=](detection_batch& b) -> caf::typed_response_promise<caf::ok_atom> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto t0 = std::chrono::steady_clock::now();
+      auto& sort = sort_of(self, b.camera_id);
+      auto tb = sort.update(b);
+      st.last_time[b.camera_id] = b.capture_ms;
+      metrics::global().tracks_active(b.camera_id).Set(static_cast<double>(sort.active()));
+      metrics::global().stage_latency("track").Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      count(self, tb);
+      self->request(st.reid, caf::infinite, std::move(tb))
+        .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
+              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    },
+    [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      // End every open track, then pass the end of stream on.
+      auto tb = sort_of(self, eos.camera_id).flush(st.last_time[eos.camera_id]);
+      count(self, tb);
+      self->request(st.reid, caf::infinite, std::move(tb))
+        .then([](caf::ok_atom) {}, [](caf::error&) {});
+      self->request(st.reid, caf::infinite, eos)
+        .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
+              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    }};
+}
+
+} // namespace weaver

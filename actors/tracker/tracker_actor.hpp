@@ -1,0 +1,28 @@
+// The tracker actor: one SORT tracker per camera; forwards each frame's
+// track events to re-id and acknowledges a batch once re-id has it.
+#pragma once
+
+#include <map>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/tracker/sort_tracker.hpp"
+
+namespace weaver {
+
+struct tracker_state {
+  static inline const char* name = "tracker";
+  sort_config cfg;
+  std::map<uint32_t, sort_tracker> sorts;
+  std::map<uint32_t, timestamp_ms> last_time;
+  reid_actor reid;
+  run_stats_ptr stats;
+};
+
+tracker_actor::behavior_type
+tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,
+                   reid_actor reid, run_stats_ptr stats);
+
+} // namespace weaver

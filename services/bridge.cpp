@@ -1,0 +1,227 @@
+#include "services/bridge.hpp"
+
+#include <random>
+
+#include <caf/send.hpp>
+#include <caf/sec.hpp>
+#include <unistd.h>
+
+#include "services/codec.hpp"
+#include "services/log.hpp"
+#include "services/metrics.hpp"
+
+namespace weaver {
+
+namespace {
+
+// A sender id unique across restarts, so a restarted sender's sequence
+// numbers are never mistaken for duplicates of its previous life.
+std::string make_sender(const std::string& link) {
+  std::random_device rd;
+  return link + "/" + std::to_string(::getpid()) + "/" + std::to_string(rd());
+}
+
+using out_self = caf::stateful_actor<outbound_state>*;
+
+caf::response_promise forward(out_self self, bytes payload, uint64_t seq, bool expects_reply) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  st.pending.emplace(seq, std::make_pair(rp, expects_reply));
+  auto size = payload.size();
+  metrics::global().link_bytes(st.link).Increment(static_cast<double>(size));
+  metrics::global().link_messages(st.link).Increment();
+  st.out->send(seq, std::move(payload));
+  return rp;
+}
+
+} // namespace
+
+caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::string link,
+                              std::string endpoint, run_stats_ptr stats) {
+  auto& st = self->state;
+  st.link = link;
+  st.sender = make_sender(link);
+  st.stats = std::move(stats);
+  auto handle = caf::actor_cast<caf::actor>(self);
+  st.out = std::make_unique<zmq_outbound>(endpoint, [handle](uint64_t seq, bytes reply) {
+    caf::anon_send(handle, ack_atom::value, seq, std::move(reply));
+  });
+  return {
+    [=](const frame_ptr& f) {
+      auto seq = self->state.next_seq++;
+      return forward(self, codec::encode(*f, self->state.sender, seq), seq, false);
+    },
+    [=](const detection_batch& b) {
+      auto seq = self->state.next_seq++;
+      return forward(self, codec::encode(b, self->state.sender, seq), seq, false);
+    },
+    [=](const track_batch& b) {
+      auto seq = self->state.next_seq++;
+      return forward(self, codec::encode(b, self->state.sender, seq), seq, false);
+    },
+    [=](const presence_batch& b) {
+      auto seq = self->state.next_seq++;
+      return forward(self, codec::encode(b, self->state.sender, seq), seq, false);
+    },
+    [=](const end_of_stream& e) {
+      auto seq = self->state.next_seq++;
+      return forward(self, codec::encode(e, self->state.sender, seq), seq, false);
+    },
+    [=](const query_request& q) {
+      auto seq = self->state.next_seq++;
+      return forward(self, codec::encode(q, self->state.sender, seq), seq, true);
+    },
+    [=](ack_atom, uint64_t seq, const bytes& reply) {
+      auto& st = self->state;
+      auto it = st.pending.find(seq);
+      if (it == st.pending.end()) return;
+      auto [rp, expects_reply] = it->second;
+      st.pending.erase(it);
+      if (!expects_reply) {
+        rp.deliver(caf::ok_atom::value);
+        return;
+      }
+      std::string err;
+      auto msg = codec::decode(reply.data(), reply.size(), &err);
+      if (msg && msg->k == codec::kind::query_response)
+        rp.deliver(std::get<query_response>(std::move(msg->body)));
+      else
+        rp.deliver(caf::make_error(caf::sec::unexpected_response, st.link + ": bad reply: " + err));
+    }};
+}
+
+namespace {
+
+using in_self = caf::stateful_actor<inbound_state>*;
+
+void reject(in_self self, const std::string& reason, const std::string& detail) {
+  static const logger log{"bridge"};
+  auto& st = self->state;
+  metrics::global().link_rejected(st.link, reason).Increment();
+  if (st.stats) st.stats->rejected++;
+  // Log the first few and then every 1000th, so garbage cannot flood the log.
+  if (st.rejected < 10 || st.rejected % 1000 == 0)
+    log.warn(st.link, ": rejected message #", st.rejected + 1, " (", reason, "): ", detail);
+  st.rejected++;
+}
+
+// Hands a decoded message to the local actor and acks it once the actor
+// replied; then runs `then` (e.g. to report a finished end of stream).
+template <class Handle, class T, class F = void (*)()>
+void hand_over(in_self self, const Handle& target, T msg, std::string peer, std::string sender,
+               uint64_t seq, F then = [] {}) {
+  auto key = std::make_pair(sender, seq);
+  self->state.in_progress.insert(key);
+  self->request(target, caf::infinite, std::move(msg))
+    .then(
+      [self, peer, key, then](caf::ok_atom) {
+        self->state.in_progress.erase(key);
+        self->state.in->ack(peer, key.second);
+        then();
+      },
+      [self, peer, key](caf::error& e) {
+        // Not acknowledged: the sender keeps it and resends later.
+        self->state.in_progress.erase(key);
+        static const logger log{"bridge"};
+        log.error(self->state.link, ": local actor failed: ", self->system().render(e));
+      });
+}
+
+} // namespace
+
+caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self, std::string endpoint,
+                             inbound_targets targets, run_stats_ptr stats) {
+  auto& st = self->state;
+  st.link = "->" + targets.role;
+  st.targets = std::move(targets);
+  st.stats = std::move(stats);
+  auto handle = caf::actor_cast<caf::actor>(self);
+  st.in = std::make_unique<zmq_inbound>(endpoint, [handle](std::string peer, bytes payload) {
+    caf::anon_send(handle, inbound_atom::value, std::move(peer), std::move(payload));
+  });
+  return {[=](inbound_atom, std::string& peer, bytes& payload) {
+    auto& st = self->state;
+    std::string err;
+    auto msg = codec::decode(payload.data(), payload.size(), &err);
+    if (!msg) {
+      reject(self, "invalid", err);
+      return;
+    }
+    switch (st.gate.check(msg->sender, msg->sequence)) {
+      case sequence_gate::verdict::out_of_order:
+        return; // the sender resends from the gap
+      case sequence_gate::verdict::duplicate:
+        if (st.in_progress.count({msg->sender, msg->sequence}) == 0)
+          st.in->ack(peer, msg->sequence); // its ack was lost; it was handled
+        return;
+      case sequence_gate::verdict::deliver:
+        break;
+    }
+    auto& t = st.targets;
+    auto seq = msg->sequence;
+    switch (msg->k) {
+      case codec::kind::frame:
+        if (t.detector) {
+          auto f = std::make_shared<frame>(std::get<frame>(std::move(msg->body)));
+          hand_over(self, t.detector, frame_ptr{std::move(f)}, peer, msg->sender, seq);
+          return;
+        }
+        break;
+      case codec::kind::detections:
+        if (t.tracker) {
+          hand_over(self, t.tracker, std::get<detection_batch>(std::move(msg->body)), peer, msg->sender, seq);
+          return;
+        }
+        break;
+      case codec::kind::tracks:
+        if (t.reid) {
+          hand_over(self, t.reid, std::get<track_batch>(std::move(msg->body)), peer, msg->sender, seq);
+          return;
+        }
+        break;
+      case codec::kind::presence:
+        if (t.storage) {
+          hand_over(self, t.storage, std::get<presence_batch>(std::move(msg->body)), peer, msg->sender, seq);
+          return;
+        }
+        break;
+      case codec::kind::end_of_stream: {
+        auto eos = std::get<end_of_stream>(msg->body);
+        auto w = t.watcher;
+        auto done = [w, camera = eos.camera_id] {
+          if (w) caf::anon_send(w, done_atom::value, camera);
+        };
+        if (t.role == "detector" && t.detector) return hand_over(self, t.detector, eos, peer, msg->sender, seq, done);
+        if (t.role == "tracker" && t.tracker) return hand_over(self, t.tracker, eos, peer, msg->sender, seq, done);
+        if (t.role == "reid" && t.reid) return hand_over(self, t.reid, eos, peer, msg->sender, seq, done);
+        if (t.role == "storage" && t.storage) return hand_over(self, t.storage, eos, peer, msg->sender, seq, done);
+        break;
+      }
+      case codec::kind::query_request:
+        if (t.query) {
+          auto key = std::make_pair(msg->sender, seq);
+          st.in_progress.insert(key);
+          self->request(t.query, caf::infinite, std::get<query_request>(std::move(msg->body)))
+            .then(
+              [self, peer, key](query_response& r) {
+                self->state.in_progress.erase(key);
+                self->state.in->ack(peer, key.second, codec::encode(r, "query", key.second));
+              },
+              [self, key](caf::error&) { self->state.in_progress.erase(key); });
+          return;
+        }
+        break;
+      case codec::kind::heartbeat:
+        st.in->ack(peer, seq);
+        return;
+      default:
+        break;
+    }
+    // A valid message this endpoint does not serve: count it and ack it so
+    // the sender does not resend it forever.
+    reject(self, "unexpected_kind", std::string("a ") + codec::to_string(msg->k) + " message");
+    st.in->ack(peer, seq);
+  }};
+}
+
+} // namespace weaver

@@ -1,0 +1,72 @@
+// Bridge pairs that make a remote actor look local. The outbound bridge
+// presents the remote actor's typed interface, encodes every message as a
+// FlatBuffers envelope and sends it over ZeroMQ (services/zmq_link); its
+// reply arrives when the remote side acknowledged. The inbound bridge
+// verifies every buffer (flatbuffers::Verifier inside codec::decode), counts
+// and logs what fails, and never crashes on bad bytes; good messages go to
+// the local actor, whose reply becomes the acknowledgement.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/actors.hpp"
+#include "services/zmq_link.hpp"
+
+namespace weaver {
+
+struct outbound_state {
+  static inline const char* name = "outbound_bridge";
+  std::string link;                     // e.g. "detector->tracker", a metric label
+  std::string sender;                   // unique per process and link
+  uint64_t next_seq = 1;
+  std::unique_ptr<zmq_outbound> out;
+  std::map<uint64_t, std::pair<caf::response_promise, bool>> pending; // bool: expects a query reply
+  run_stats_ptr stats;
+};
+
+caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::string link,
+                              std::string endpoint, run_stats_ptr stats);
+
+/// Spawns an outbound bridge to `endpoint` presenting interface `Handle`.
+template <class Handle>
+Handle spawn_outbound(caf::actor_system& sys, const std::string& link, const std::string& endpoint,
+                      run_stats_ptr stats) {
+  return caf::actor_cast<Handle>(sys.spawn(outbound_bridge, link, endpoint, std::move(stats)));
+}
+
+/// The local actors an inbound bridge may deliver to (unset ones reject).
+struct inbound_targets {
+  std::string role;                     // which role this endpoint serves
+  detector_actor detector;
+  tracker_actor tracker;
+  reid_actor reid;
+  storage_actor storage;
+  query_actor query;
+  caf::actor watcher;                   // told (done_atom, camera) when an end of stream is acked
+};
+
+struct inbound_state {
+  static inline const char* name = "inbound_bridge";
+  std::string link;
+  inbound_targets targets;
+  std::unique_ptr<zmq_inbound> in;
+  sequence_gate gate;
+  std::set<std::pair<std::string, uint64_t>> in_progress;   // (sender, seq) handed over, not acked
+  uint64_t rejected = 0;
+  run_stats_ptr stats;
+};
+
+/// Binds `endpoint` (throws std::runtime_error naming it on failure).
+caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self, std::string endpoint,
+                             inbound_targets targets, run_stats_ptr stats);
+
+} // namespace weaver

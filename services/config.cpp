@@ -1,0 +1,320 @@
+#include "services/config.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "actors/camera/video_source.hpp"
+#include "services/iso8601.hpp"
+
+namespace fs = std::filesystem;
+
+namespace weaver {
+
+const camera_config* config::camera(uint32_t id) const {
+  for (auto& c : cameras)
+    if (c.id == id) return &c;
+  return nullptr;
+}
+
+const std::vector<std::string>& known_roles() {
+  static const std::vector<std::string> roles{"camera", "detector", "tracker",
+                                              "reid",   "storage",  "query"};
+  return roles;
+}
+
+namespace {
+
+// Typed access with errors that name the full key.
+template <class T>
+T get(const YAML::Node& node, const std::string& key, const std::string& path, T fallback) {
+  auto n = node[key];
+  if (!n || n.IsNull()) return fallback;
+  try {
+    return n.as<T>();
+  } catch (const YAML::Exception&) {
+    throw config_error(path + key, "expected " + std::string(std::is_same_v<T, bool> ? "true or false"
+                                                  : std::is_same_v<T, std::string> ? "a string"
+                                                  : std::is_floating_point_v<T> ? "a number"
+                                                                                : "an integer")
+                                     + ", got '" + YAML::Dump(n) + "'");
+  }
+}
+
+void check_keys(const YAML::Node& node, const std::string& path,
+                std::initializer_list<const char*> allowed) {
+  if (!node.IsMap()) throw config_error(path.empty() ? "<root>" : path.substr(0, path.size() - 1),
+                                        "expected a mapping");
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    auto k = it->first.as<std::string>();
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
+      throw config_error(path + k, "unknown key");
+  }
+}
+
+template <class T>
+void require_range(T v, T lo, T hi, const std::string& key) {
+  if (v < lo || v > hi) {
+    std::ostringstream os;
+    os << "must be between " << lo << " and " << hi << ", got " << v;
+    throw config_error(key, os.str());
+  }
+}
+
+timestamp_ms get_time(const YAML::Node& node, const std::string& key, const std::string& path,
+                      timestamp_ms fallback) {
+  auto text = get<std::string>(node, key, path, "");
+  if (text.empty()) return fallback;
+  auto t = parse_iso8601(text);
+  if (!t) throw config_error(path + key, "not an ISO-8601 UTC time: '" + text + "'");
+  return *t;
+}
+
+std::string resolve_path(const std::string& source, const std::string& base_dir) {
+  if (source.rfind("/dev/", 0) == 0 || source.find("://") != std::string::npos) return source;
+  fs::path p{source};
+  if (p.is_relative() && !base_dir.empty()) p = fs::path{base_dir} / p;
+  return p.lexically_normal().string();
+}
+
+} // namespace
+
+config parse_config(const std::string& text, const std::string& base_dir, const std::string& file) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw config_error(file, "invalid YAML at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (!root || root.IsNull()) throw config_error(file, "empty configuration");
+  check_keys(root, "", {"realtime", "start_time", "cameras", "detector", "cards", "tracker", "reid",
+                        "storage", "query", "metrics", "gateway", "mesh"});
+  config cfg;
+  cfg.file = file;
+  cfg.realtime = get<bool>(root, "realtime", "", false);
+  auto default_start = get_time(root, "start_time", "", 0);
+
+  // cameras
+  auto cams = root["cameras"];
+  if (!cams || !cams.IsSequence() || cams.size() == 0)
+    throw config_error("cameras", "expected a non-empty list of cameras");
+  std::set<uint32_t> ids;
+  for (size_t i = 0; i < cams.size(); ++i) {
+    std::string p = "cameras[" + std::to_string(i) + "].";
+    auto n = cams[i];
+    check_keys(n, p, {"id", "name", "zone", "source", "crop", "fps", "loop", "start_time"});
+    camera_config c;
+    auto id = get<int64_t>(n, "id", p, -1);
+    if (id < 0) throw config_error(p + "id", "required: a non-negative integer");
+    require_range<int64_t>(id, 0, UINT32_MAX, p + "id");
+    c.id = static_cast<uint32_t>(id);
+    if (!ids.insert(c.id).second)
+      throw config_error(p + "id", "duplicate camera id " + std::to_string(c.id));
+    c.name = get<std::string>(n, "name", p, "camera-" + std::to_string(c.id));
+    c.zone = get<std::string>(n, "zone", p, "");
+    auto src = get<std::string>(n, "source", p, "");
+    if (src.empty()) throw config_error(p + "source", "required");
+    c.source = src;
+    if (auto crop = n["crop"]) {
+      if (!crop.IsSequence() || crop.size() != 4)
+        throw config_error(p + "crop", "expected [x, y, width, height] in source pixels");
+      std::vector<int> r;
+      for (auto v : crop) {
+        try {
+          r.push_back(v.as<int>());
+        } catch (const YAML::Exception&) {
+          throw config_error(p + "crop", "expected integers, got '" + YAML::Dump(v) + "'");
+        }
+      }
+      if (r[0] < 0 || r[1] < 0 || r[2] <= 0 || r[3] <= 0)
+        throw config_error(p + "crop", "x, y must be >= 0 and width, height > 0");
+      c.crop = r;
+    }
+    c.fps = get<double>(n, "fps", p, 0.0);
+    require_range(c.fps, 0.0, 1000.0, p + "fps");
+    c.loop = get<bool>(n, "loop", p, false);
+    c.start_ms = get_time(n, "start_time", p, default_start);
+    cfg.cameras.push_back(std::move(c));
+  }
+  // Resolve "camera:<id>" sources (a virtual camera of another camera's
+  // source) and file paths; then check each distinct source once.
+  for (size_t i = 0; i < cfg.cameras.size(); ++i) {
+    auto& c = cfg.cameras[i];
+    std::string key = "cameras[" + std::to_string(i) + "].source";
+    if (c.source.rfind("camera:", 0) == 0) {
+      uint32_t ref = 0;
+      try {
+        ref = static_cast<uint32_t>(std::stoul(c.source.substr(7)));
+      } catch (...) {
+        throw config_error(key, "expected camera:<id>, got '" + c.source + "'");
+      }
+      auto other = std::find_if(cfg.cameras.begin(), cfg.cameras.end(),
+                                [&](const camera_config& o) { return o.id == ref; });
+      if (other == cfg.cameras.end() || other->source.rfind("camera:", 0) == 0)
+        throw config_error(key, "no camera " + std::to_string(ref) + " with a direct source");
+      c.source = resolve_path(other->source, base_dir);
+    } else {
+      c.source = resolve_path(c.source, base_dir);
+    }
+    if (auto err = video_source::check(c.source)) throw config_error(key, *err);
+  }
+
+  // detector
+  if (auto d = root["detector"]) {
+    check_keys(d, "detector.", {"kind", "queue", "max_age_ms", "hog", "motion"});
+    cfg.detector.kind = get<std::string>(d, "kind", "detector.", cfg.detector.kind);
+    if (cfg.detector.kind != "motion" && cfg.detector.kind != "hog")
+      throw config_error("detector.kind", "unknown detector '" + cfg.detector.kind
+                                            + "' (known: motion, hog)");
+    cfg.detector.queue = get<int>(d, "queue", "detector.", cfg.detector.queue);
+    require_range(cfg.detector.queue, 1, 1024, "detector.queue");
+    cfg.detector.max_age_ms = get<int64_t>(d, "max_age_ms", "detector.", cfg.detector.max_age_ms);
+    require_range<int64_t>(cfg.detector.max_age_ms, 1, 3600000, "detector.max_age_ms");
+    if (auto h = d["hog"]) {
+      check_keys(h, "detector.hog.", {"upscale", "threshold"});
+      cfg.detector.hog_upscale = get<double>(h, "upscale", "detector.hog.", cfg.detector.hog_upscale);
+      require_range(cfg.detector.hog_upscale, 0.25, 8.0, "detector.hog.upscale");
+      cfg.detector.hog_threshold = get<double>(h, "threshold", "detector.hog.", cfg.detector.hog_threshold);
+    }
+    if (auto m = d["motion"]) {
+      check_keys(m, "detector.motion.", {"min_area"});
+      cfg.detector.motion_min_area = get<int>(m, "min_area", "detector.motion.", cfg.detector.motion_min_area);
+      require_range(cfg.detector.motion_min_area, 1, 1 << 24, "detector.motion.min_area");
+    }
+  }
+
+  // cards
+  if (auto cards = root["cards"]) {
+    if (!cards.IsSequence()) throw config_error("cards", "expected a list of cards");
+    for (size_t i = 0; i < cards.size(); ++i) {
+      std::string p = "cards[" + std::to_string(i) + "].";
+      check_keys(cards[i], p, {"kind", "name", "threads"});
+      card_config c;
+      c.kind = get<std::string>(cards[i], "kind", p, "cpu");
+      if (c.kind != "cpu")
+        throw config_error(p + "kind", "unknown card kind '" + c.kind + "' (known: cpu)");
+      c.name = get<std::string>(cards[i], "name", p, c.kind + std::to_string(i));
+      c.threads = get<int>(cards[i], "threads", p, 1);
+      require_range(c.threads, 1, 256, p + "threads");
+      cfg.cards.push_back(c);
+    }
+  }
+  if (cfg.cards.empty()) cfg.cards.push_back(card_config{"cpu", "cpu0", 1});
+
+  if (auto t = root["tracker"]) {
+    check_keys(t, "tracker.", {"iou_threshold", "max_age", "min_hits"});
+    cfg.tracker.iou_threshold = get<float>(t, "iou_threshold", "tracker.", cfg.tracker.iou_threshold);
+    require_range(cfg.tracker.iou_threshold, 0.0f, 1.0f, "tracker.iou_threshold");
+    cfg.tracker.max_age = get<int>(t, "max_age", "tracker.", cfg.tracker.max_age);
+    require_range(cfg.tracker.max_age, 1, 10000, "tracker.max_age");
+    cfg.tracker.min_hits = get<int>(t, "min_hits", "tracker.", cfg.tracker.min_hits);
+    require_range(cfg.tracker.min_hits, 1, 10000, "tracker.min_hits");
+  }
+  if (auto r = root["reid"]) {
+    check_keys(r, "reid.", {"match_threshold", "max_gap_s"});
+    cfg.reid.match_threshold = get<float>(r, "match_threshold", "reid.", cfg.reid.match_threshold);
+    require_range(cfg.reid.match_threshold, -1.0f, 1.0f, "reid.match_threshold");
+    auto gap = get<double>(r, "max_gap_s", "reid.", cfg.reid.max_gap_ms / 1000.0);
+    require_range(gap, 0.0, 86400.0, "reid.max_gap_s");
+    cfg.reid.max_gap_ms = static_cast<int64_t>(gap * 1000);
+  }
+  if (auto s = root["storage"]) {
+    check_keys(s, "storage.", {"path"});
+    auto path = get<std::string>(s, "path", "storage.", cfg.storage_path);
+    if (path.empty()) throw config_error("storage.path", "must not be empty");
+    cfg.storage_path = path == ":memory:" ? path : resolve_path(path, base_dir);
+  } else {
+    cfg.storage_path = resolve_path(cfg.storage_path, base_dir);
+  }
+  auto has_camera = [&](int64_t id) {
+    return id >= 0 && id <= UINT32_MAX && cfg.camera(static_cast<uint32_t>(id)) != nullptr;
+  };
+  if (auto q = root["query"]) {
+    check_keys(q, "query.", {"max_transit_s", "transitions", "every_camera"});
+    auto mt = get<double>(q, "max_transit_s", "query.", cfg.query.max_transit_ms / 1000.0);
+    require_range(mt, 0.0, 86400.0 * 30, "query.max_transit_s");
+    cfg.query.max_transit_ms = static_cast<int64_t>(mt * 1000);
+    if (auto tr = q["transitions"]) {
+      for (size_t i = 0; i < tr.size(); ++i) {
+        std::string key = "query.transitions[" + std::to_string(i) + "]";
+        if (!tr[i].IsSequence() || tr[i].size() != 2)
+          throw config_error(key, "expected [from_camera, to_camera]");
+        int64_t a = tr[i][0].as<int64_t>(-1), b = tr[i][1].as<int64_t>(-1);
+        if (!has_camera(a) || !has_camera(b)) throw config_error(key, "unknown camera id");
+        cfg.query.transitions.emplace_back(static_cast<uint32_t>(a), static_cast<uint32_t>(b));
+      }
+    }
+    if (auto ec = q["every_camera"]) {
+      for (size_t i = 0; i < ec.size(); ++i) {
+        int64_t a = ec[i].as<int64_t>(-1);
+        if (!has_camera(a))
+          throw config_error("query.every_camera[" + std::to_string(i) + "]", "unknown camera id");
+        cfg.query.every_camera.push_back(static_cast<uint32_t>(a));
+      }
+    }
+  }
+  // Defaults: consecutive camera pairs both ways, and every configured camera.
+  if (cfg.query.transitions.empty())
+    for (size_t i = 0; i + 1 < cfg.cameras.size(); ++i) {
+      cfg.query.transitions.emplace_back(cfg.cameras[i].id, cfg.cameras[i + 1].id);
+      cfg.query.transitions.emplace_back(cfg.cameras[i + 1].id, cfg.cameras[i].id);
+    }
+  if (cfg.query.every_camera.empty())
+    for (auto& c : cfg.cameras) cfg.query.every_camera.push_back(c.id);
+
+  if (auto m = root["metrics"]) {
+    check_keys(m, "metrics.", {"port", "bind"});
+    cfg.metrics_port = get<int>(m, "port", "metrics.", 0);
+    require_range(cfg.metrics_port, 0, 65535, "metrics.port");
+    cfg.metrics_bind = get<std::string>(m, "bind", "metrics.", cfg.metrics_bind);
+  }
+  if (auto g = root["gateway"]) {
+    check_keys(g, "gateway.", {"port"});
+    cfg.gateway_port = get<int>(g, "port", "gateway.", 0);
+    require_range(cfg.gateway_port, 0, 65535, "gateway.port");
+  }
+  if (auto m = root["mesh"]) {
+    check_keys(m, "mesh.", {"roles", "endpoints", "window"});
+    if (auto r = m["roles"]) {
+      for (size_t i = 0; i < r.size(); ++i) {
+        auto role = r[i].as<std::string>();
+        auto& known = known_roles();
+        if (std::find(known.begin(), known.end(), role) == known.end())
+          throw config_error("mesh.roles[" + std::to_string(i) + "]", "unknown role '" + role + "'");
+        cfg.mesh.roles.push_back(role);
+      }
+    }
+    if (auto e = m["endpoints"]) {
+      if (!e.IsMap()) throw config_error("mesh.endpoints", "expected a mapping role: endpoint");
+      for (auto it = e.begin(); it != e.end(); ++it) {
+        auto role = it->first.as<std::string>();
+        auto& known = known_roles();
+        if (std::find(known.begin(), known.end(), role) == known.end())
+          throw config_error("mesh.endpoints." + role, "unknown role");
+        auto ep = it->second.as<std::string>("");
+        if (ep.rfind("tcp://", 0) != 0 && ep.rfind("ipc://", 0) != 0 && ep.rfind("inproc://", 0) != 0)
+          throw config_error("mesh.endpoints." + role,
+                             "expected a ZeroMQ endpoint (tcp://host:port or ipc://path), got '" + ep + "'");
+        cfg.mesh.endpoints[role] = ep;
+      }
+    }
+    cfg.mesh.window = get<int>(m, "window", "mesh.", cfg.mesh.window);
+    require_range(cfg.mesh.window, 1, 100000, "mesh.window");
+  }
+  return cfg;
+}
+
+config load_config(const std::string& path) {
+  std::ifstream in{path};
+  if (!in) throw config_error(path, "cannot read configuration file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto base = fs::absolute(fs::path{path}).parent_path().string();
+  return parse_config(ss.str(), base, path);
+}
+
+} // namespace weaver

@@ -1,0 +1,102 @@
+// Weaver's configuration: one YAML file, validated up front. Every error names
+// the key and the reason ("cameras[2].source: no such file: /x.avi").
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "actors/types.hpp"
+
+namespace weaver {
+
+/// Thrown for invalid configuration; what() is "key: reason".
+struct config_error : std::runtime_error {
+  config_error(const std::string& key, const std::string& reason)
+    : std::runtime_error(key + ": " + reason), key(key) {}
+  std::string key;
+};
+
+struct camera_config {
+  uint32_t id = 0;
+  std::string name;
+  std::string zone;                 // zone / department label
+  std::string source;               // resolved: path, rtsp:// URL or /dev/videoN
+  std::optional<std::vector<int>> crop; // x, y, w, h in source pixels: a virtual camera
+  double fps = 0;                   // 0 = the source's own rate
+  bool loop = false;
+  timestamp_ms start_ms = 0;        // capture time of frame 0
+};
+
+struct detector_config {
+  std::string kind = "motion";      // motion | hog
+  int queue = 4;                    // frames in flight per camera (admission bound)
+  int64_t max_age_ms = 2000;        // realtime: frames older than this are dropped
+  double hog_upscale = 2.0;
+  double hog_threshold = 0.0;
+  int motion_min_area = 150;
+};
+
+struct card_config {
+  std::string kind = "cpu";         // cpu (more kinds arrive with the accel issue)
+  std::string name;
+  int threads = 1;
+};
+
+struct tracker_config {
+  float iou_threshold = 0.3f;
+  int max_age = 5;
+  int min_hits = 3;
+};
+
+struct reid_config_section {
+  float match_threshold = 0.75f;
+  int64_t max_gap_ms = 10000;
+};
+
+struct query_config {
+  int64_t max_transit_ms = 60000;   // X->Y: max time from leaving X to entering Y
+  std::vector<std::pair<uint32_t, uint32_t>> transitions; // pairs to answer in the summary
+  std::vector<uint32_t> every_camera;                      // set for "seen on every camera"
+};
+
+/// The process-level mesh: which roles run here and where each role listens.
+struct mesh_config {
+  std::vector<std::string> roles;                  // for `weaver node`
+  std::map<std::string, std::string> endpoints;    // role -> zmq endpoint it binds
+  int window = 64;                                 // unacked messages per remote link
+};
+
+struct config {
+  std::string file;                 // the YAML file it came from
+  bool realtime = false;            // pace at fps and drop stale frames
+  std::vector<camera_config> cameras;
+  detector_config detector;
+  std::vector<card_config> cards;
+  tracker_config tracker;
+  reid_config_section reid;
+  std::string storage_path = "weaver.db";
+  query_config query;
+  int metrics_port = 0;             // 0 = no exposer
+  std::string metrics_bind = "127.0.0.1";
+  int gateway_port = 0;
+  mesh_config mesh;
+
+  const camera_config* camera(uint32_t id) const;
+};
+
+/// Every role a process can host.
+const std::vector<std::string>& known_roles();
+
+/// Loads and validates; paths in the file are relative to the file's folder.
+/// Throws config_error.
+config load_config(const std::string& path);
+
+/// Same from YAML text; `base_dir` resolves relative paths.
+config parse_config(const std::string& yaml_text, const std::string& base_dir,
+                    const std::string& file = "<string>");
+
+} // namespace weaver

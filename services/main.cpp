@@ -1,0 +1,118 @@
+// weaver: the command line. `run` hosts every role in one process (the
+// embedded default); `node` hosts one or more roles and reaches the others
+// over ZeroMQ; `check` validates a configuration.
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "services/config.hpp"
+#include "services/log.hpp"
+#include "services/runtime.hpp"
+
+namespace {
+
+std::shared_ptr<std::atomic<bool>> stop_flag = std::make_shared<std::atomic<bool>>(false);
+
+void on_signal(int) { stop_flag->store(true); }
+
+int write_summary(const weaver::run_result& r, const std::string& path, bool print) {
+  if (print) {
+    std::cout << "summary:\n";
+    const auto& s = r.summary;
+    for (auto key : {"frames", "frames_dropped", "fps", "detections", "tracks", "people",
+                     "presence_rows", "bytes_raw", "bytes_sent", "compression_ratio"})
+      if (s.contains(key)) std::cout << "  " << key << ": " << s[key] << "\n";
+    if (s.contains("queries")) {
+      for (auto& t : s["queries"]["transitions"])
+        std::cout << "  people from camera " << t["from"] << " to camera " << t["to"]
+                  << " (max transit " << t["max_transit_s"] << " s): " << t["people"] << "\n";
+      auto& e = s["queries"]["every_camera"];
+      std::cout << "  people seen on every camera " << e["cameras"].dump() << " on " << e["day"]
+                << ": " << e["people"] << "\n";
+    }
+  }
+  if (!path.empty()) {
+    std::ofstream out{path};
+    if (!out) {
+      std::cerr << "error: --summary: cannot write " << path << "\n";
+      return 1;
+    }
+    out << r.summary.dump(2) << "\n";
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Weaver: real-time multi-camera video analytics on accelerator cards.\n"
+               "Cameras -> detector on a card pool -> tracker -> re-id -> storage -> query.",
+               "weaver"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "weaver 0.1.0");
+
+  std::string cfg_path, summary_path;
+  uint64_t max_frames = 0;
+  bool reset = false, quiet = false;
+  std::vector<std::string> roles;
+
+  auto run = app.add_subcommand("run", "Run every role in one process (the embedded default).");
+  run->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
+  run->add_option("--max-frames", max_frames, "Stop each source after N frames (0 = to its end)");
+  run->add_option("--summary", summary_path, "Write the run summary as JSON to this file");
+  run->add_flag("--reset", reset, "Start from an empty database (deletes storage.path first)");
+  run->add_flag("-q,--quiet", quiet, "No progress lines");
+
+  auto node = app.add_subcommand("node", "Run some roles in this process; reach the others over ZeroMQ "
+                                         "(endpoints from mesh.endpoints).");
+  node->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
+  node->add_option("--role", roles, "Role(s) to host: camera, detector, tracker, reid, storage, query "
+                                    "(repeat or comma-separate)")
+    ->required()->delimiter(',');
+  node->add_option("--max-frames", max_frames, "camera role: stop each source after N frames");
+  node->add_option("--summary", summary_path, "Write this node's summary as JSON to this file");
+  node->add_flag("--reset", reset, "storage role: start from an empty database");
+  node->add_flag("-q,--quiet", quiet, "No progress lines");
+
+  auto check = app.add_subcommand("check", "Validate a configuration file and exit.");
+  check->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
+
+  CLI11_PARSE(app, argc, argv);
+
+  weaver::config cfg;
+  try {
+    cfg = weaver::load_config(cfg_path);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  if (check->parsed()) {
+    std::cout << cfg_path << ": ok (" << cfg.cameras.size() << " cameras)\n";
+    return 0;
+  }
+  weaver::run_options opts;
+  opts.max_frames = max_frames;
+  opts.reset = reset;
+  opts.quiet = quiet;
+  opts.stop = stop_flag;
+  if (node->parsed()) {
+    for (auto& r : roles) {
+      auto& known = weaver::known_roles();
+      if (std::find(known.begin(), known.end(), r) == known.end()) {
+        std::cerr << "error: --role: unknown role '" << r << "'\n";
+        return 2;
+      }
+    }
+    opts.roles = roles;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  auto result = weaver::run_mesh(cfg, opts);
+  if (result.exit_code != 0) {
+    std::cerr << "error: " << result.error << "\n";
+    return result.exit_code;
+  }
+  return write_summary(result, summary_path, !quiet);
+}

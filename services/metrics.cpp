@@ -1,0 +1,74 @@
+#include "services/metrics.hpp"
+
+#include <prometheus/exposer.h>
+
+namespace weaver {
+
+using namespace prometheus;
+
+metrics::metrics() : registry_(std::make_shared<Registry>()) {
+  auto& r = *registry_;
+  frames_in_ = &BuildCounter().Name("weaver_frames_total")
+                  .Help("Frames emitted by each camera").Register(r);
+  frames_dropped_ = &BuildCounter().Name("weaver_frames_dropped_total")
+                       .Help("Frames dropped before detection, by camera and reason").Register(r);
+  detections_ = &BuildCounter().Name("weaver_detections_total")
+                   .Help("People detected, by camera").Register(r);
+  bytes_raw_ = &BuildCounter().Name("weaver_frame_bytes_total")
+                  .Help("Decoded frame bytes seen by each camera (what raw video would cost)")
+                  .Register(r);
+  link_bytes_ = &BuildCounter().Name("weaver_link_bytes_sent_total")
+                   .Help("Encoded bytes sent per link (measured by encoding when the link is local)")
+                   .Register(r);
+  link_messages_ = &BuildCounter().Name("weaver_link_messages_total")
+                      .Help("Messages sent per link").Register(r);
+  link_rejected_ = &BuildCounter().Name("weaver_link_rejected_total")
+                      .Help("Inbound messages rejected by verification, by link and reason")
+                      .Register(r);
+  card_jobs_ = &BuildCounter().Name("weaver_card_jobs_total")
+                  .Help("Inference jobs completed per card").Register(r);
+  rows_written_ = &BuildCounter().Name("weaver_storage_rows_written_total")
+                     .Help("people_present rows written").Register(r);
+  queue_depth_ = &BuildGauge().Name("weaver_queue_depth")
+                    .Help("Frames admitted and not yet acknowledged downstream, per camera")
+                    .Register(r);
+  tracks_active_ = &BuildGauge().Name("weaver_tracks_active")
+                      .Help("Active tracks per camera").Register(r);
+  stage_latency_ = &BuildHistogram().Name("weaver_stage_latency_seconds")
+                      .Help("Per-stage processing latency").Register(r);
+}
+
+metrics::~metrics() = default;
+
+void metrics::expose(const std::string& bind, int port) {
+  exposer_ = std::make_unique<Exposer>(bind + ":" + std::to_string(port));
+  exposer_->RegisterCollectable(registry_);
+}
+
+Counter& metrics::frames_in(uint32_t c) { return frames_in_->Add({{"camera", std::to_string(c)}}); }
+Counter& metrics::frames_dropped(uint32_t c, const std::string& reason) {
+  return frames_dropped_->Add({{"camera", std::to_string(c)}, {"reason", reason}});
+}
+Counter& metrics::detections(uint32_t c) { return detections_->Add({{"camera", std::to_string(c)}}); }
+Counter& metrics::bytes_raw(uint32_t c) { return bytes_raw_->Add({{"camera", std::to_string(c)}}); }
+Counter& metrics::link_bytes(const std::string& l) { return link_bytes_->Add({{"link", l}}); }
+Counter& metrics::link_messages(const std::string& l) { return link_messages_->Add({{"link", l}}); }
+Counter& metrics::link_rejected(const std::string& l, const std::string& reason) {
+  return link_rejected_->Add({{"link", l}, {"reason", reason}});
+}
+Counter& metrics::card_jobs(const std::string& card) { return card_jobs_->Add({{"card", card}}); }
+Counter& metrics::rows_written() { return rows_written_->Add({}); }
+Gauge& metrics::queue_depth(uint32_t c) { return queue_depth_->Add({{"camera", std::to_string(c)}}); }
+Gauge& metrics::tracks_active(uint32_t c) { return tracks_active_->Add({{"camera", std::to_string(c)}}); }
+Histogram& metrics::stage_latency(const std::string& stage) {
+  static const Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                   0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  return stage_latency_->Add({{"stage", stage}}, buckets);
+}
+
+metrics& metrics::global() {
+  static metrics instance;
+  return instance;
+}
+
+} // namespace weaver

@@ -1,0 +1,66 @@
+// One Prometheus registry per process, with the families every role uses.
+// Naming follows weaver_<what>_<unit>, _total for counters, labels camera,
+// card, link, stage, reason. Family::Add is thread-safe and returns the same
+// metric for the same labels, so actors call these helpers freely.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace weaver {
+
+class metrics {
+public:
+  metrics();
+  ~metrics();
+
+  /// Starts an HTTP exposer on bind:port (serves /metrics). Throws on failure.
+  void expose(const std::string& bind, int port);
+
+  prometheus::Registry& registry() { return *registry_; }
+
+  prometheus::Counter& frames_in(uint32_t camera);
+  prometheus::Counter& frames_dropped(uint32_t camera, const std::string& reason);
+  prometheus::Counter& detections(uint32_t camera);
+  prometheus::Counter& bytes_raw(uint32_t camera);
+  prometheus::Counter& link_bytes(const std::string& link);
+  prometheus::Counter& link_messages(const std::string& link);
+  prometheus::Counter& link_rejected(const std::string& link, const std::string& reason);
+  prometheus::Counter& card_jobs(const std::string& card);
+  prometheus::Counter& rows_written();
+  prometheus::Gauge& queue_depth(uint32_t camera);
+  prometheus::Gauge& tracks_active(uint32_t camera);
+  prometheus::Histogram& stage_latency(const std::string& stage);
+
+  /// Process-wide instance (the embedded default and each node have one).
+  static metrics& global();
+
+private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  prometheus::Family<prometheus::Counter>* frames_in_;
+  prometheus::Family<prometheus::Counter>* frames_dropped_;
+  prometheus::Family<prometheus::Counter>* detections_;
+  prometheus::Family<prometheus::Counter>* bytes_raw_;
+  prometheus::Family<prometheus::Counter>* link_bytes_;
+  prometheus::Family<prometheus::Counter>* link_messages_;
+  prometheus::Family<prometheus::Counter>* link_rejected_;
+  prometheus::Family<prometheus::Counter>* card_jobs_;
+  prometheus::Family<prometheus::Counter>* rows_written_;
+  prometheus::Family<prometheus::Gauge>* queue_depth_;
+  prometheus::Family<prometheus::Gauge>* tracks_active_;
+  prometheus::Family<prometheus::Histogram>* stage_latency_;
+};
+
+} // namespace weaver

@@ -1,0 +1,274 @@
+#include "services/runtime.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/after.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "accel/cpu_card.hpp"
+#include "actors/camera/camera_actor.hpp"
+#include "actors/detector/detector_actor.hpp"
+#include "actors/fpga_pool/fpga_pool.hpp"
+#include "actors/query/query_actor.hpp"
+#include "actors/query/seed_queries.hpp"
+#include "actors/reid/reid_actor.hpp"
+#include "actors/storage/storage_actor.hpp"
+#include "actors/tracker/tracker_actor.hpp"
+#include "services/bridge.hpp"
+#include "services/iso8601.hpp"
+#include "services/log.hpp"
+#include "services/metrics.hpp"
+
+namespace weaver {
+
+nlohmann::json seed_answers(const config& cfg, sqlite3* db) {
+  nlohmann::json out;
+  out["transitions"] = nlohmann::json::array();
+  for (auto [from, to] : cfg.query.transitions) {
+    auto r = count_transitions(db, from, to, INT64_MIN / 2, INT64_MAX / 2,
+                               cfg.query.max_transit_ms);
+    auto j = to_json(r);
+    j["max_transit_s"] = cfg.query.max_transit_ms / 1000.0;
+    out["transitions"].push_back(j);
+  }
+  // The day the cameras' recordings start on.
+  timestamp_ms day = cfg.cameras.front().start_ms;
+  for (auto& c : cfg.cameras) day = std::min(day, c.start_ms);
+  out["every_camera"] = to_json(people_on_every_camera(db, cfg.query.every_camera,
+                                                       utc_day_start(day)));
+  return out;
+}
+
+namespace {
+
+const logger log{"weaver"};
+
+bool has(const std::set<std::string>& roles, const std::string& r) { return roles.count(r) > 0; }
+
+std::string endpoint_of(const config& cfg, const std::string& role) {
+  auto it = cfg.mesh.endpoints.find(role);
+  if (it == cfg.mesh.endpoints.end())
+    throw config_error("mesh.endpoints." + role,
+                       "required: role '" + role + "' runs in another process");
+  return it->second;
+}
+
+detector_options detector_opts(const config& cfg) {
+  detector_options o;
+  o.hog_upscale = cfg.detector.hog_upscale;
+  o.hog_threshold = cfg.detector.hog_threshold;
+  o.motion_min_area = cfg.detector.motion_min_area;
+  return o;
+}
+
+} // namespace
+
+run_result run_mesh(const config& cfg, const run_options& opts) {
+  run_result result;
+  const bool embedded = opts.roles.empty();
+  std::set<std::string> roles(opts.roles.begin(), opts.roles.end());
+  if (embedded) roles = {known_roles().begin(), known_roles().end()};
+  auto stats = std::make_shared<run_stats>();
+  try {
+    if (cfg.metrics_port > 0) metrics::global().expose(cfg.metrics_bind, cfg.metrics_port);
+  } catch (const std::exception& e) {
+    result.exit_code = 1;
+    result.error = "metrics.port: cannot serve on " + cfg.metrics_bind + ":"
+                   + std::to_string(cfg.metrics_port) + ": " + e.what();
+    return result;
+  }
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  caf::scoped_actor self{sys};
+  auto t_start = std::chrono::steady_clock::now();
+  std::vector<caf::actor> bridges;    // inbound bridges to stop at the end
+  std::vector<caf::actor> cameras;
+  std::vector<caf::actor> locals;     // every other actor, to stop at the end
+  std::shared_ptr<sqlite_store> store;
+  try {
+    if (has(roles, "storage")) {
+      if (opts.reset && cfg.storage_path != ":memory:") {
+        for (auto suffix : {"", "-wal", "-shm"})
+          std::filesystem::remove(cfg.storage_path + suffix);
+      }
+      store = std::make_shared<sqlite_store>(cfg.storage_path);
+      for (auto& c : cfg.cameras) store->upsert_camera(c.id, c.name, c.zone);
+    }
+    // Build from the sink upwards; a role hosted elsewhere becomes an
+    // outbound bridge when a local role sends to it.
+    std::vector<uint32_t> camera_ids;
+    for (auto& c : cfg.cameras) camera_ids.push_back(c.id);
+    storage_actor sto;
+    if (has(roles, "storage")) {
+      sto = sys.spawn(storage_actor_impl, store, stats);
+      locals.push_back(caf::actor_cast<caf::actor>(sto));
+    } else if (has(roles, "reid")) {
+      sto = spawn_outbound<storage_actor>(sys, "reid->storage", endpoint_of(cfg, "storage"), stats);
+      locals.push_back(caf::actor_cast<caf::actor>(sto));
+    }
+    reid_actor rei;
+    if (has(roles, "reid")) {
+      reid_config rc;
+      rc.match_threshold = cfg.reid.match_threshold;
+      rc.max_gap_ms = cfg.reid.max_gap_ms;
+      rei = sys.spawn(reid_actor_impl, rc, camera_ids, sto, stats);
+      locals.push_back(caf::actor_cast<caf::actor>(rei));
+    } else if (has(roles, "tracker")) {
+      rei = spawn_outbound<reid_actor>(sys, "tracker->reid", endpoint_of(cfg, "reid"), stats);
+      locals.push_back(caf::actor_cast<caf::actor>(rei));
+    }
+    tracker_actor trk;
+    if (has(roles, "tracker")) {
+      sort_config sc;
+      sc.iou_threshold = cfg.tracker.iou_threshold;
+      sc.max_age = cfg.tracker.max_age;
+      sc.min_hits = cfg.tracker.min_hits;
+      trk = sys.spawn(tracker_actor_impl, sc, rei, stats);
+      locals.push_back(caf::actor_cast<caf::actor>(trk));
+    } else if (has(roles, "detector")) {
+      trk = spawn_outbound<tracker_actor>(sys, "detector->tracker", endpoint_of(cfg, "tracker"), stats);
+      locals.push_back(caf::actor_cast<caf::actor>(trk));
+    }
+    detector_actor det;
+    if (has(roles, "detector")) {
+      std::vector<std::shared_ptr<card>> cards;
+      for (auto& c : cfg.cards) cards.push_back(std::make_shared<cpu_card>(c.name, c.threads));
+      auto pool = sys.spawn(fpga_pool, cards, cfg.realtime ? cfg.detector.max_age_ms : int64_t{0}, stats);
+      detector_settings ds;
+      ds.kind = cfg.detector.kind;
+      ds.options = detector_opts(cfg);
+      ds.queue = cfg.detector.queue;
+      ds.realtime = cfg.realtime;
+      det = sys.spawn(detector_actor_impl, ds, pool, trk, stats);
+      locals.push_back(caf::actor_cast<caf::actor>(pool));
+      locals.push_back(caf::actor_cast<caf::actor>(det));
+    } else if (has(roles, "camera")) {
+      det = spawn_outbound<detector_actor>(sys, "camera->detector", endpoint_of(cfg, "detector"), stats);
+      locals.push_back(caf::actor_cast<caf::actor>(det));
+    }
+    query_actor qry;
+    if (has(roles, "query")) {
+      qry = sys.spawn(query_actor_impl, cfg.storage_path, cfg.query.max_transit_ms);
+      locals.push_back(caf::actor_cast<caf::actor>(qry));
+    }
+    // Inbound bridges: a local role whose upstream runs elsewhere listens.
+    if (!embedded) {
+      static const std::vector<std::pair<std::string, std::string>> upstream{
+        {"detector", "camera"}, {"tracker", "detector"}, {"reid", "tracker"},
+        {"storage", "reid"}, {"query", ""}};
+      for (auto& [role, up] : upstream) {
+        if (!has(roles, role) || (!up.empty() && has(roles, up))) continue;
+        if (role == "query" && cfg.mesh.endpoints.count("query") == 0) continue;
+        inbound_targets t;
+        t.role = role;
+        t.detector = det;
+        t.tracker = trk;
+        t.reid = rei;
+        t.storage = sto;
+        t.query = qry;
+        t.watcher = caf::actor_cast<caf::actor>(self);
+        bridges.push_back(sys.spawn(inbound_bridge, endpoint_of(cfg, role), t, stats));
+      }
+    }
+    if (has(roles, "camera")) {
+      camera_options co;
+      co.realtime = cfg.realtime;
+      co.max_frames = opts.max_frames;
+      co.stop = opts.stop;
+      for (auto& g : group_cameras(cfg.cameras)) {
+        auto cam = sys.spawn(camera_actor_impl, g, det, co, stats);
+        self->monitor(cam);
+        cameras.push_back(cam);
+      }
+    }
+  } catch (const std::exception& e) {
+    result.exit_code = 1;
+    result.error = e.what();
+  }
+
+  // Wait: for local cameras to finish (their end of stream is acknowledged
+  // once everything before it is stored), else for every camera's end of
+  // stream to pass this node's inbound bridge.
+  std::set<uint32_t> pending_eos;
+  for (auto& c : cfg.cameras) pending_eos.insert(c.id);
+  size_t cameras_running = cameras.size();
+  bool waits_for_eos = cameras.empty() && !bridges.empty()
+                       && !(roles.size() == 1 && has(roles, "query"));
+  auto last_report = std::chrono::steady_clock::now();
+  uint64_t last_frames = 0;
+  while (result.exit_code == 0 && !opts.stop->load()) {
+    if (!cameras.empty() && cameras_running == 0) break;
+    if (waits_for_eos && pending_eos.empty()) break;
+    if (cameras.empty() && !waits_for_eos && bridges.empty()) break;
+    self->receive(
+      [&](caf::down_msg&) { --cameras_running; },
+      [&](done_atom, uint32_t camera) { pending_eos.erase(camera); },
+      caf::after(std::chrono::milliseconds{250}) >> [] {});
+    auto now = std::chrono::steady_clock::now();
+    if (!opts.quiet && now - last_report >= std::chrono::seconds{2}) {
+      double dt = std::chrono::duration<double>(now - last_report).count();
+      std::string line;
+      for (auto& c : cfg.cameras) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, " cam%u %.0f", c.id, metrics::global().frames_in(c.id).Value());
+        line += buf;
+      }
+      uint64_t frames = stats->frames;
+      char head[160];
+      std::snprintf(head, sizeof head, "progress: %.1f frames/s per camera; frames:", (frames - last_frames) / dt / std::max<size_t>(1, cfg.cameras.size()));
+      log.info(head, line, "; detections ", stats->detections.load(), ", tracks ",
+               stats->tracks.load(), ", rows ", stats->presence_rows.load(),
+               ", dropped ", stats->frames_dropped.load());
+      last_frames = frames;
+      last_report = now;
+    }
+  }
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  if (opts.stop->load() && result.exit_code == 0) log.warn("stop requested: shutting down");
+  // Stop everything; bridges first so no new work arrives.
+  for (auto& b : bridges) self->send_exit(b, caf::exit_reason::user_shutdown);
+  for (auto& c : cameras) self->send_exit(c, caf::exit_reason::user_shutdown);
+  for (auto& a : locals) self->send_exit(a, caf::exit_reason::user_shutdown);
+  if (result.exit_code != 0) return result;
+
+  auto& s = *stats;
+  nlohmann::json j;
+  j["mode"] = embedded ? "embedded" : "node";
+  j["roles"] = std::vector<std::string>(roles.begin(), roles.end());
+  j["elapsed_s"] = elapsed;
+  j["frames"] = s.frames.load();
+  j["frames_dropped"] = s.frames_dropped.load();
+  j["fps"] = elapsed > 0 ? s.frames.load() / elapsed : 0.0;
+  j["detections"] = s.detections.load();
+  j["tracks"] = s.tracks.load();
+  j["identities"] = s.identities.load();
+  j["bytes_raw"] = s.bytes_raw.load();
+  j["bytes_sent"] = s.bytes_sent.load();
+  j["compression_ratio"] = s.bytes_sent.load() > 0 ? double(s.bytes_raw.load()) / s.bytes_sent.load() : 0.0;
+  j["rejected_messages"] = s.rejected.load();
+  j["detector"] = cfg.detector.kind;
+  nlohmann::json cams = nlohmann::json::array();
+  for (auto& c : cfg.cameras)
+    cams.push_back({{"id", c.id}, {"name", c.name}, {"zone", c.zone},
+                    {"frames", metrics::global().frames_in(c.id).Value()},
+                    {"detections", metrics::global().detections(c.id).Value()}});
+  j["cameras"] = cams;
+  if (store) {
+    j["storage"] = cfg.storage_path;
+    j["presence_rows"] = store->presence_count();
+    j["people"] = store->person_count();
+    j["queries"] = seed_answers(cfg, store->handle());
+  }
+  result.summary = j;
+  return result;
+}
+
+} // namespace weaver

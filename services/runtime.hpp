@@ -1,0 +1,40 @@
+// Process wiring: spawns the roles a process hosts, local links as CAF
+// handles and remote links as bridge pairs, runs until the cameras' streams
+// are processed (or a stop is requested) and produces the run summary.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "services/config.hpp"
+
+struct sqlite3;
+
+namespace weaver {
+
+struct run_options {
+  std::vector<std::string> roles;       // empty = every role in this process (`weaver run`)
+  uint64_t max_frames = 0;              // per source; 0 = to the end
+  bool reset = false;                   // start from an empty database
+  bool quiet = false;                   // no progress lines
+  std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
+};
+
+struct run_result {
+  int exit_code = 0;
+  std::string error;
+  nlohmann::json summary;
+};
+
+/// Runs the mesh (or this node's part of it). Never throws: errors come back
+/// with a non-zero exit code and a message naming what failed.
+run_result run_mesh(const config& cfg, const run_options& opts);
+
+/// Answers the configured seed queries from an open store.
+nlohmann::json seed_answers(const config& cfg, sqlite3* db);
+
+} // namespace weaver

@@ -1,0 +1,781 @@
+// Unit tests of the mesh codec (services/codec): round trips of every message
+// kind, semantic rejections, and robustness of decode against truncated,
+// random and mutated bytes (run under ASan/UBSan too).
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <flatbuffers/flatbuffers.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "actors/types.hpp"
+#include "schemas/envelope_generated.h"
+#include "services/codec.hpp"
+
+namespace {
+
+namespace codec = weaver::codec;
+namespace fb = weaver::v1;
+using bytes = std::vector<uint8_t>;
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<codec::message> dec(const bytes& b, std::string* err = nullptr) {
+  return codec::decode(b.data(), b.size(), err);
+}
+
+// A smooth picture (JPEG-friendly) of the given size.
+cv::Mat picture(int w, int h) {
+  cv::Mat m(h, w, CV_8UC3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      m.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(x * 255 / w), uchar(y * 255 / h),
+                                        uchar((x + y) * 127 / (w + h)));
+  cv::circle(m, {w / 2, h / 2}, std::min(w, h) / 4, {30, 200, 90}, -1);
+  return m;
+}
+
+cv::Mat noise(int w, int h, int type = CV_8UC3) {
+  cv::Mat m(h, w, type);
+  cv::randu(m, 0, 256);
+  return m;
+}
+
+weaver::detection_batch sample_detections() {
+  weaver::detection_batch d;
+  d.camera_id = 7;
+  d.seq = 123456789012ULL;
+  d.capture_ms = 1700000000123;
+  d.width = 768;
+  d.height = 576;
+  for (int i = 0; i < 3; ++i) {
+    weaver::detection x;
+    x.bbox = {10.5f * i, 20.25f, 30.f + i, 60.f};
+    x.score = 0.5f + 0.1f * i;
+    x.class_id = i;
+    if (i != 1)
+      for (int k = 0; k < 128; ++k) x.feature.push_back(std::sin(float(k + i)));
+    d.detections.push_back(x);
+  }
+  return d;
+}
+
+weaver::track_batch sample_tracks() {
+  weaver::track_batch t;
+  t.camera_id = 2;
+  t.seq = 99;
+  t.time_ms = -5;  // times are plain integers, negative ones included
+  const weaver::track_state states[] = {weaver::track_state::started,
+                                        weaver::track_state::updated,
+                                        weaver::track_state::ended};
+  for (int i = 0; i < 3; ++i) {
+    weaver::track_event e;
+    e.camera_id = 2;
+    e.track_id = 1000 + i;
+    e.state = states[i];
+    e.time_ms = 1700000000000 + i;
+    e.frame_seq = 99;
+    e.bbox = {1, 2, 3, 4 + float(i)};
+    e.score = 0.25f * i;
+    e.feature.assign(size_t(16 * i), 0.125f * i);
+    t.events.push_back(e);
+  }
+  return t;
+}
+
+weaver::presence_batch sample_presence() {
+  weaver::presence_batch p;
+  p.identities.push_back({1, 11, 501, 0.75f});
+  p.identities.push_back({4294967295u, 18446744073709551615ULL, 0, 1.f});
+  p.rows.push_back({501, 1, 1700000000000, 1700000060000});
+  p.rows.push_back({502, 3, -1, 0});
+  return p;
+}
+
+weaver::query_request sample_query() {
+  weaver::query_request q;
+  q.id = 77;
+  q.name = "transitions";
+  q.params = {{"from", "1"}, {"to", "2"}, {"max_transit_s", "600"},
+              {"", ""}, {std::string("a\0b", 3), "\xc3\xa9t\xc3\xa9"}};
+  return q;
+}
+
+weaver::frame sample_frame(int w, int h) {
+  weaver::frame f;
+  f.camera_id = 3;
+  f.seq = 41;
+  f.capture_ms = 1700000000040;
+  f.image = picture(w, h);
+  return f;
+}
+
+// Valid messages of every kind (kept small: the robustness tests decode each
+// prefix and thousands of mutations of them).
+std::vector<bytes> samples() {
+  std::vector<bytes> out;
+  cv::Mat big = noise(48, 40);
+  weaver::frame roi = sample_frame(1, 1);
+  roi.image = big(cv::Rect(5, 3, 24, 18));
+  out.push_back(codec::encode(roi, "camera-3", 1));
+  out.push_back(codec::encode(sample_frame(32, 24), "camera-3", 2, true));
+  weaver::frame gray = sample_frame(1, 1);
+  gray.image = noise(9, 7, CV_8UC1);
+  out.push_back(codec::encode(gray, "camera-4", 3));
+  out.push_back(codec::encode(weaver::frame{}, "camera-5", 4));
+  out.push_back(codec::encode(sample_detections(), "detector", 5));
+  out.push_back(codec::encode(weaver::detection_batch{}, "detector", 6));
+  out.push_back(codec::encode(sample_tracks(), "tracker", 7));
+  out.push_back(codec::encode(sample_presence(), "reid", 8));
+  out.push_back(codec::encode(sample_query(), "gateway", 9));
+  out.push_back(codec::encode(
+      weaver::query_response{77, true, "", "{\"rows\":[1,2,3]}"}, "query", 10));
+  out.push_back(codec::encode(
+      weaver::query_response{78, false, "no such query", ""}, "query", 11));
+  out.push_back(codec::encode(weaver::heartbeat{"storage", 1700000000000, true},
+                              "storage-0", 12));
+  out.push_back(codec::encode(weaver::end_of_stream{3, 1500}, "camera-3", 13));
+  return out;
+}
+
+// Touches every field of a decoded message and checks the invariants decode
+// promises, then re-encodes it: a message that decoded must be usable.
+void use(const codec::message& m) {
+  REQUIRE(m.body.index() == static_cast<size_t>(m.k));
+  CHECK(m.version == codec::schema_version);
+  volatile size_t sink = m.sender.size();
+  auto finite_box = [](const weaver::box& b) {
+    return std::isfinite(b.x) && std::isfinite(b.y) && std::isfinite(b.w)
+           && std::isfinite(b.h);
+  };
+  bytes again;
+  switch (m.k) {
+    case codec::kind::frame: {
+      const auto& f = std::get<weaver::frame>(m.body);
+      if (!f.image.empty()) {
+        REQUIRE(f.image.type() == CV_8UC3);
+        REQUIRE(f.image.isContinuous());
+        REQUIRE(f.image.cols <= codec::max_image_side);
+        REQUIRE(f.image.rows <= codec::max_image_side);
+        sink = sink + size_t(cv::sum(f.image)[0]);
+      }
+      again = codec::encode(f, m.sender, m.sequence);
+      break;
+    }
+    case codec::kind::detections: {
+      const auto& d = std::get<weaver::detection_batch>(m.body);
+      REQUIRE(d.width >= 0);
+      REQUIRE(d.height >= 0);
+      for (const auto& x : d.detections) {
+        REQUIRE(finite_box(x.bbox));
+        REQUIRE(std::isfinite(x.score));
+        REQUIRE(x.feature.size() <= codec::max_feature_size);
+        for (float v : x.feature) REQUIRE(std::isfinite(v));
+        sink = sink + size_t(weaver::iou(x.bbox, x.bbox) >= 0);
+      }
+      again = codec::encode(d, m.sender, m.sequence);
+      break;
+    }
+    case codec::kind::tracks: {
+      const auto& t = std::get<weaver::track_batch>(m.body);
+      for (const auto& e : t.events) {
+        REQUIRE(static_cast<int>(e.state) <= 2);
+        REQUIRE(finite_box(e.bbox));
+        REQUIRE(std::isfinite(e.score));
+        for (float v : e.feature) REQUIRE(std::isfinite(v));
+      }
+      again = codec::encode(t, m.sender, m.sequence);
+      break;
+    }
+    case codec::kind::presence: {
+      const auto& p = std::get<weaver::presence_batch>(m.body);
+      for (const auto& i : p.identities) REQUIRE(std::isfinite(i.confidence));
+      sink = sink + p.rows.size();
+      again = codec::encode(p, m.sender, m.sequence);
+      break;
+    }
+    case codec::kind::query_request: {
+      const auto& q = std::get<weaver::query_request>(m.body);
+      for (const auto& [k, v] : q.params) sink = sink + k.size() + v.size();
+      again = codec::encode(q, m.sender, m.sequence);
+      break;
+    }
+    case codec::kind::query_response: {
+      const auto& r = std::get<weaver::query_response>(m.body);
+      sink = sink + r.error.size() + r.json.size();
+      again = codec::encode(r, m.sender, m.sequence);
+      break;
+    }
+    case codec::kind::heartbeat:
+      again = codec::encode(std::get<weaver::heartbeat>(m.body), m.sender,
+                            m.sequence);
+      break;
+    case codec::kind::end_of_stream:
+      again = codec::encode(std::get<weaver::end_of_stream>(m.body), m.sender,
+                            m.sequence);
+      break;
+  }
+  (void)sink;
+  std::string err;
+  auto back = dec(again, &err);
+  REQUIRE_MESSAGE(back.has_value(), "re-encoded message fails: " << err);
+  CHECK(back->k == m.k);
+}
+
+// A hand-built envelope, for inputs our encoders never write.
+bytes build(const std::function<flatbuffers::Offset<void>(
+                flatbuffers::FlatBufferBuilder&)>& payload,
+            fb::Payload type, uint16_t version = codec::schema_version,
+            bool identifier = true) {
+  flatbuffers::FlatBufferBuilder b;
+  auto p = payload ? payload(b) : flatbuffers::Offset<void>(0);
+  auto sender = b.CreateString("test");
+  auto env = fb::CreateEnvelope(b, version, sender, 1, 2, type, p);
+  if (identifier)
+    fb::FinishEnvelopeBuffer(b, env);
+  else
+    b.Finish(env);
+  return bytes(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+bytes frame_msg(int w, int h, fb::PixelFormat format, const bytes& pixels) {
+  return build(
+      [&](flatbuffers::FlatBufferBuilder& b) {
+        auto px = b.CreateVector(pixels);
+        return fb::CreateFrame(b, 1, 2, 3, w, h, format, px).Union();
+      },
+      fb::Payload::Frame);
+}
+
+bytes one_detection(weaver::box bx, float score, std::vector<float> feature) {
+  return build(
+      [&](flatbuffers::FlatBufferBuilder& b) {
+        auto feat = b.CreateVector(feature);
+        fb::Box box(bx.x, bx.y, bx.w, bx.h);
+        std::vector<flatbuffers::Offset<fb::Detection>> v{
+            fb::CreateDetection(b, &box, score, 0, feat)};
+        auto vec = b.CreateVector(v);
+        return fb::CreateDetectionBatch(b, 1, 2, 3, 640, 480, vec).Union();
+      },
+      fb::Payload::DetectionBatch);
+}
+
+// decode must fail, with an error mentioning `what`.
+void rejects(const bytes& b, const std::string& what) {
+  std::string err;
+  auto m = dec(b, &err);
+  CHECK_FALSE(m.has_value());
+  CHECK_MESSAGE(err.find(what) != std::string::npos,
+                "error \"" << err << "\" lacks \"" << what << "\"");
+}
+
+// libjpeg reports recoverable corruption ("Corrupt JPEG data: ...") on
+// stderr; the mutation test provokes thousands of those. Sanitizer builds
+// keep stderr: that is where their reports go.
+#if defined(__SANITIZE_ADDRESS__)
+#define WEAVER_CODEC_TEST_KEEP_STDERR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEAVER_CODEC_TEST_KEEP_STDERR 1
+#endif
+#endif
+class quiet_stderr {
+ public:
+#ifdef WEAVER_CODEC_TEST_KEEP_STDERR
+  quiet_stderr() : saved_(-1) {}
+#else
+  quiet_stderr() : saved_(dup(2)) {
+    int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+      dup2(null, 2);
+      close(null);
+    }
+  }
+#endif
+  ~quiet_stderr() {
+    if (saved_ >= 0) {
+      dup2(saved_, 2);
+      close(saved_);
+    }
+  }
+  quiet_stderr(const quiet_stderr&) = delete;
+  quiet_stderr& operator=(const quiet_stderr&) = delete;
+
+ private:
+  int saved_;
+};
+
+} // namespace
+
+TEST_CASE("codec: kind names") {
+  CHECK(std::string(codec::to_string(codec::kind::frame)) == "frame");
+  CHECK(std::string(codec::to_string(codec::kind::detections)) == "detections");
+  CHECK(std::string(codec::to_string(codec::kind::tracks)) == "tracks");
+  CHECK(std::string(codec::to_string(codec::kind::presence)) == "presence");
+  CHECK(std::string(codec::to_string(codec::kind::query_request))
+        == "query_request");
+  CHECK(std::string(codec::to_string(codec::kind::query_response))
+        == "query_response");
+  CHECK(std::string(codec::to_string(codec::kind::heartbeat)) == "heartbeat");
+  CHECK(std::string(codec::to_string(codec::kind::end_of_stream))
+        == "end_of_stream");
+  CHECK(std::string(codec::to_string(static_cast<codec::kind>(200)))
+        == "unknown");
+}
+
+TEST_CASE("codec: raw frame from a ROI view round-trips exactly") {
+  cv::Mat big = noise(160, 120);
+  weaver::frame f;
+  f.camera_id = 12;
+  f.seq = 9876543210ULL;
+  f.capture_ms = 1700000001234;
+  f.image = big(cv::Rect(17, 9, 71, 53));
+  REQUIRE_FALSE(f.image.isContinuous());
+
+  const int64_t before = now_ms();
+  bytes b = codec::encode(f, "camera-12", 5);
+  CHECK(b.size() > size_t(71 * 53 * 3));
+  CHECK(std::memcmp(b.data() + 4, codec::file_identifier, 4) == 0);
+  std::string err;
+  auto m = dec(b, &err);
+  REQUIRE_MESSAGE(m, err);
+  CHECK(m->k == codec::kind::frame);
+  CHECK(m->version == codec::schema_version);
+  CHECK(m->sender == "camera-12");
+  CHECK(m->sequence == 5);
+  CHECK(m->sent_ms >= before);
+  CHECK(m->sent_ms <= now_ms());
+  const auto& g = std::get<weaver::frame>(m->body);
+  CHECK(g.camera_id == 12);
+  CHECK(g.seq == 9876543210ULL);
+  CHECK(g.capture_ms == 1700000001234);
+  REQUIRE(g.image.type() == CV_8UC3);
+  REQUIRE(g.image.size() == f.image.size());
+  CHECK(g.image.isContinuous());
+  CHECK(cv::norm(g.image, f.image, cv::NORM_INF) == 0);
+  // The decoded image owns its pixels: the message bytes may go away.
+  b.assign(b.size(), 0);
+  CHECK(cv::norm(g.image, f.image, cv::NORM_INF) == 0);
+  CHECK(codec::peek_kind(nullptr, 0) == std::nullopt);
+}
+
+TEST_CASE("codec: JPEG frame from a ROI view round-trips closely") {
+  cv::Mat big = picture(320, 240);
+  weaver::frame f = sample_frame(1, 1);
+  f.image = big(cv::Rect(40, 30, 200, 150));
+  REQUIRE_FALSE(f.image.isContinuous());
+  bytes raw = codec::encode(f, "cam", 1);
+  bytes jpg = codec::encode(f, "cam", 1, true);
+  CHECK(jpg.size() * 4 < raw.size());
+  std::string err;
+  auto m = dec(jpg, &err);
+  REQUIRE_MESSAGE(m, err);
+  const auto& g = std::get<weaver::frame>(m->body);
+  CHECK(g.camera_id == f.camera_id);
+  CHECK(g.seq == f.seq);
+  CHECK(g.capture_ms == f.capture_ms);
+  REQUIRE(g.image.type() == CV_8UC3);
+  REQUIRE(g.image.size() == f.image.size());
+  CHECK(cv::PSNR(g.image, f.image) > 30);
+  // Lower quality, smaller file.
+  bytes low = codec::encode(f, "cam", 1, true, 20);
+  CHECK(low.size() < jpg.size());
+  CHECK(dec(low).has_value());
+}
+
+TEST_CASE("codec: gray, BGRA, empty and PNG frames") {
+  weaver::frame f = sample_frame(1, 1);
+  f.image = noise(33, 17, CV_8UC1);
+  auto m = dec(codec::encode(f, "cam", 1));
+  REQUIRE(m);
+  cv::Mat expect;
+  cv::cvtColor(f.image, expect, cv::COLOR_GRAY2BGR);
+  const auto& g = std::get<weaver::frame>(m->body).image;
+  REQUIRE(g.type() == CV_8UC3);
+  CHECK(cv::norm(g, expect, cv::NORM_INF) == 0);
+
+  f.image = noise(20, 10, CV_8UC4);
+  m = dec(codec::encode(f, "cam", 1));
+  REQUIRE(m);
+  cv::cvtColor(f.image, expect, cv::COLOR_BGRA2BGR);
+  CHECK(cv::norm(std::get<weaver::frame>(m->body).image, expect,
+                 cv::NORM_INF) == 0);
+
+  for (bool jpeg : {false, true}) {
+    m = dec(codec::encode(weaver::frame{}, "cam", 1, jpeg));
+    REQUIRE(m);
+    CHECK(std::get<weaver::frame>(m->body).image.empty());
+  }
+
+  cv::Mat pic = picture(40, 30);
+  std::vector<uchar> png;
+  REQUIRE(cv::imencode(".png", pic, png));
+  std::string err;
+  m = dec(frame_msg(40, 30, fb::PixelFormat::PNG, bytes(png.begin(), png.end())),
+          &err);
+  REQUIRE_MESSAGE(m, err);
+  CHECK(cv::norm(std::get<weaver::frame>(m->body).image, pic, cv::NORM_INF)
+        == 0);
+
+  f.image = cv::Mat(4, 4, CV_32FC1, cv::Scalar(0));
+  CHECK_THROWS_AS(codec::encode(f, "cam", 1), std::invalid_argument);
+}
+
+TEST_CASE("codec: detection batch with features round-trips") {
+  const auto d = sample_detections();
+  std::string err;
+  auto m = dec(codec::encode(d, "detector-1", 77), &err);
+  REQUIRE_MESSAGE(m, err);
+  CHECK(m->k == codec::kind::detections);
+  CHECK(m->sender == "detector-1");
+  CHECK(m->sequence == 77);
+  const auto& g = std::get<weaver::detection_batch>(m->body);
+  CHECK(g.camera_id == d.camera_id);
+  CHECK(g.seq == d.seq);
+  CHECK(g.capture_ms == d.capture_ms);
+  CHECK(g.width == d.width);
+  CHECK(g.height == d.height);
+  REQUIRE(g.detections.size() == d.detections.size());
+  for (size_t i = 0; i < d.detections.size(); ++i) {
+    CHECK(g.detections[i].bbox == d.detections[i].bbox);
+    CHECK(g.detections[i].score == d.detections[i].score);
+    CHECK(g.detections[i].class_id == d.detections[i].class_id);
+    CHECK(g.detections[i].feature == d.detections[i].feature);
+  }
+  m = dec(codec::encode(weaver::detection_batch{}, "", 0));
+  REQUIRE(m);
+  CHECK(m->sender.empty());
+  CHECK(std::get<weaver::detection_batch>(m->body).detections.empty());
+}
+
+TEST_CASE("codec: track batch round-trips") {
+  const auto t = sample_tracks();
+  auto m = dec(codec::encode(t, "tracker", 1));
+  REQUIRE(m);
+  CHECK(m->k == codec::kind::tracks);
+  const auto& g = std::get<weaver::track_batch>(m->body);
+  CHECK(g.camera_id == t.camera_id);
+  CHECK(g.seq == t.seq);
+  CHECK(g.time_ms == t.time_ms);
+  REQUIRE(g.events.size() == t.events.size());
+  for (size_t i = 0; i < t.events.size(); ++i) {
+    const auto &a = g.events[i], &e = t.events[i];
+    CHECK(a.camera_id == e.camera_id);
+    CHECK(a.track_id == e.track_id);
+    CHECK(a.state == e.state);
+    CHECK(a.time_ms == e.time_ms);
+    CHECK(a.frame_seq == e.frame_seq);
+    CHECK(a.bbox == e.bbox);
+    CHECK(a.score == e.score);
+    CHECK(a.feature == e.feature);
+  }
+}
+
+TEST_CASE("codec: presence batch round-trips") {
+  const auto p = sample_presence();
+  auto m = dec(codec::encode(p, "reid", 1));
+  REQUIRE(m);
+  CHECK(m->k == codec::kind::presence);
+  const auto& g = std::get<weaver::presence_batch>(m->body);
+  REQUIRE(g.identities.size() == p.identities.size());
+  for (size_t i = 0; i < p.identities.size(); ++i) {
+    CHECK(g.identities[i].camera_id == p.identities[i].camera_id);
+    CHECK(g.identities[i].track_id == p.identities[i].track_id);
+    CHECK(g.identities[i].person_id == p.identities[i].person_id);
+    CHECK(g.identities[i].confidence == p.identities[i].confidence);
+  }
+  CHECK(g.rows == p.rows);
+}
+
+TEST_CASE("codec: queries, heartbeat and end of stream round-trip") {
+  const auto q = sample_query();
+  auto m = dec(codec::encode(q, "gateway", 3));
+  REQUIRE(m);
+  CHECK(m->k == codec::kind::query_request);
+  const auto& gq = std::get<weaver::query_request>(m->body);
+  CHECK(gq.id == q.id);
+  CHECK(gq.name == q.name);
+  CHECK(gq.params == q.params);
+
+  for (const auto& r : {weaver::query_response{1, true, "", "{\"a\":[1,2]}"},
+                        weaver::query_response{2, false, "bad \"from\"", ""}}) {
+    m = dec(codec::encode(r, "query", 4));
+    REQUIRE(m);
+    CHECK(m->k == codec::kind::query_response);
+    const auto& g = std::get<weaver::query_response>(m->body);
+    CHECK(g.id == r.id);
+    CHECK(g.ok == r.ok);
+    CHECK(g.error == r.error);
+    CHECK(g.json == r.json);
+  }
+
+  m = dec(codec::encode(weaver::heartbeat{"detector", 1700000000999, true},
+                        "detector-0", 5));
+  REQUIRE(m);
+  CHECK(m->k == codec::kind::heartbeat);
+  CHECK(std::get<weaver::heartbeat>(m->body).role == "detector");
+  CHECK(std::get<weaver::heartbeat>(m->body).time_ms == 1700000000999);
+  CHECK(std::get<weaver::heartbeat>(m->body).ready);
+
+  m = dec(codec::encode(weaver::end_of_stream{9, 1234567}, "camera-9", 6));
+  REQUIRE(m);
+  CHECK(m->k == codec::kind::end_of_stream);
+  CHECK(std::get<weaver::end_of_stream>(m->body).camera_id == 9);
+  CHECK(std::get<weaver::end_of_stream>(m->body).frames == 1234567);
+}
+
+TEST_CASE("codec: peek_kind and unaligned input") {
+  const codec::kind expect[] = {
+      codec::kind::frame,          codec::kind::frame,
+      codec::kind::frame,          codec::kind::frame,
+      codec::kind::detections,     codec::kind::detections,
+      codec::kind::tracks,         codec::kind::presence,
+      codec::kind::query_request,  codec::kind::query_response,
+      codec::kind::query_response, codec::kind::heartbeat,
+      codec::kind::end_of_stream};
+  const auto all = samples();
+  REQUIRE(all.size() == std::size(expect));
+  for (size_t i = 0; i < all.size(); ++i) {
+    CAPTURE(i);
+    CHECK(codec::peek_kind(all[i].data(), all[i].size()) == expect[i]);
+    // Same bytes at an odd address.
+    bytes shifted(all[i].size() + 1);
+    std::memcpy(shifted.data() + 1, all[i].data(), all[i].size());
+    CHECK(codec::peek_kind(shifted.data() + 1, all[i].size()) == expect[i]);
+    std::string err;
+    auto m = codec::decode(shifted.data() + 1, all[i].size(), &err);
+    REQUIRE_MESSAGE(m, err);
+    CHECK(m->k == expect[i]);
+    use(*m);
+  }
+  const bytes junk(64, 0xAB);
+  CHECK(codec::peek_kind(junk.data(), junk.size()) == std::nullopt);
+}
+
+TEST_CASE("codec: envelope-level rejections") {
+  auto hb = [](flatbuffers::FlatBufferBuilder& b) {
+    auto role = b.CreateString("x");
+    return fb::CreateHeartbeat(b, role, 1, true).Union();
+  };
+  CHECK(dec(build(hb, fb::Payload::Heartbeat)).has_value());
+  rejects(bytes{}, "too small");
+  rejects(bytes(7, 0), "too small");
+  rejects(build(hb, fb::Payload::Heartbeat, 1, false), "identifier");
+  rejects(build(hb, fb::Payload::Heartbeat, 2), "version 2");
+  rejects(build(hb, fb::Payload::Heartbeat, 0), "version 0");
+  rejects(build(nullptr, fb::Payload::NONE), "no payload");
+  rejects(build(nullptr, fb::Payload::Heartbeat), "no payload");
+  const bytes unknown = build(hb, static_cast<fb::Payload>(42));
+  rejects(unknown, "unknown payload type 42");
+  CHECK(codec::peek_kind(unknown.data(), unknown.size()) == std::nullopt);
+  // A heartbeat table declared as a frame: it verifies as a frame table of
+  // other field types, or not at all; either way no crash.
+  std::string err;
+  auto m = dec(build(hb, fb::Payload::Frame), &err);
+  if (m) use(*m);
+  // Verifier failure: a frame whose pixel vector runs past the end.
+  bytes b = frame_msg(2, 2, fb::PixelFormat::BGR8, bytes(12, 1));
+  b.resize(b.size() - 4);
+  rejects(b, "malformed");
+}
+
+TEST_CASE("codec: frame semantic rejections") {
+  rejects(frame_msg(4, 3, fb::PixelFormat::BGR8, bytes(35)), "needs 36 bytes");
+  rejects(frame_msg(4, 3, fb::PixelFormat::BGR8, bytes(12)), "needs 36 bytes");
+  rejects(frame_msg(4, 3, fb::PixelFormat::GRAY8, bytes(36)), "needs 12 bytes");
+  rejects(frame_msg(-4, 3, fb::PixelFormat::BGR8, bytes(36)), "negative");
+  rejects(frame_msg(4, -3, fb::PixelFormat::BGR8, bytes{}), "negative");
+  rejects(frame_msg(100000, 100000, fb::PixelFormat::JPEG, bytes(10)),
+          "too large");
+  rejects(frame_msg(16384, 16384, fb::PixelFormat::BGR8, bytes(10)),
+          "too large");
+  rejects(frame_msg(0, 5, fb::PixelFormat::BGR8, bytes{}), "empty side");
+  rejects(frame_msg(0, 0, fb::PixelFormat::BGR8, bytes(3)), "empty frame");
+  rejects(frame_msg(1, 1, static_cast<fb::PixelFormat>(9), bytes(3)),
+          "unknown pixel format");
+  rejects(frame_msg(8, 8, fb::PixelFormat::JPEG, bytes(100, 7)), "JPEG header");
+  rejects(frame_msg(8, 8, fb::PixelFormat::PNG, bytes(100, 7)), "PNG header");
+
+  std::vector<uchar> jpg;
+  REQUIRE(cv::imencode(".jpg", picture(32, 24), jpg));
+  const bytes j(jpg.begin(), jpg.end());
+  CHECK(dec(frame_msg(32, 24, fb::PixelFormat::JPEG, j)).has_value());
+  rejects(frame_msg(64, 48, fb::PixelFormat::JPEG, j), "frame says 64x48");
+  rejects(frame_msg(32, 24, fb::PixelFormat::PNG, j), "PNG header");
+  // The header survives but the image data is gone: undecodable.
+  size_t sof = 2;
+  while (!(j[sof] == 0xFF && j[sof + 1] == 0xC0)) sof += 2 + (j[sof + 2] << 8 | j[sof + 3]);
+  const bytes head(j.begin(), j.begin() + long(sof + 2 + (j[sof + 2] << 8 | j[sof + 3])));
+  rejects(frame_msg(32, 24, fb::PixelFormat::JPEG, head), "cannot decode JPEG");
+  // A JPEG claiming to be 65535 x 65535: refused before any decoding.
+  bytes bomb = j;
+  bomb[sof + 5] = bomb[sof + 6] = bomb[sof + 7] = bomb[sof + 8] = 0xFF;
+  rejects(frame_msg(32, 24, fb::PixelFormat::JPEG, bomb), "65535x65535");
+
+  std::vector<uchar> png;
+  REQUIRE(cv::imencode(".png", picture(32, 24), png));
+  bytes p(png.begin(), png.end());
+  rejects(frame_msg(24, 32, fb::PixelFormat::PNG, p), "frame says 24x32");
+  p.resize(p.size() / 2);
+  quiet_stderr quiet;  // libpng complains about the truncated file
+  rejects(frame_msg(32, 24, fb::PixelFormat::PNG, p), "cannot decode PNG");
+}
+
+TEST_CASE("codec: detection, track and presence semantic rejections") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  CHECK(dec(one_detection({1, 2, 3, 4}, 0.5f, {0.6f, 0.8f})).has_value());
+  rejects(one_detection({nan, 2, 3, 4}, 0.5f, {}), "not finite");
+  rejects(one_detection({1, 2, inf, 4}, 0.5f, {}), "not finite");
+  rejects(one_detection({1, 2, 3, 4}, -inf, {}), "not finite");
+  rejects(one_detection({1, 2, 3, 4}, 0.5f, {0.1f, nan}), "feature value 1");
+  rejects(one_detection({1, 2, 3, 4}, 0.5f,
+                        std::vector<float>(codec::max_feature_size + 1, 0.f)),
+          "feature vector too long");
+  rejects(build(
+              [](flatbuffers::FlatBufferBuilder& b) {
+                return fb::CreateDetectionBatch(b, 1, 2, 3, -640, 480).Union();
+              },
+              fb::Payload::DetectionBatch),
+          "negative");
+
+  auto track = [](fb::TrackState state, float score) {
+    return build(
+        [&](flatbuffers::FlatBufferBuilder& b) {
+          fb::Box box(1, 2, 3, 4);
+          std::vector<flatbuffers::Offset<fb::TrackEvent>> v{
+              fb::CreateTrackEvent(b, 1, 2, state, 3, 4, &box, score)};
+          auto vec = b.CreateVector(v);
+          return fb::CreateTrackBatch(b, 1, 2, 3, vec).Union();
+        },
+        fb::Payload::TrackBatch);
+  };
+  CHECK(dec(track(fb::TrackState::Ended, 1)).has_value());
+  rejects(track(static_cast<fb::TrackState>(7), 1), "unknown state 7");
+  rejects(track(fb::TrackState::Started, nan), "not finite");
+
+  rejects(build(
+              [&](flatbuffers::FlatBufferBuilder& b) {
+                std::vector<flatbuffers::Offset<fb::Identity>> v{
+                    fb::CreateIdentity(b, 1, 2, 3, nan)};
+                auto vec = b.CreateVector(v);
+                return fb::CreatePresenceBatch(b, vec).Union();
+              },
+              fb::Payload::PresenceBatch),
+          "confidence is not finite");
+}
+
+TEST_CASE("codec: truncations of every message are rejected") {
+  size_t tried = 0, padding_only = 0;
+  for (const bytes& full : samples()) {
+    REQUIRE(dec(full).has_value());
+    for (size_t len = 0; len < full.size(); ++len) {
+      // An exact-size copy, so a sanitizer sees any read past the end.
+      const bytes cut(full.begin(), full.begin() + long(len));
+      std::string err;
+      auto m = codec::decode(cut.data(), cut.size(), &err);
+      const auto k = codec::peek_kind(cut.data(), cut.size());
+      ++tried;
+      if (!m) {
+        CHECK_FALSE(err.empty());
+        CHECK_FALSE(k.has_value());
+        continue;
+      }
+      // FlatBuffers ends with the padding of the first object it built: a
+      // prefix that drops only those zero bytes loses nothing and decodes.
+      CAPTURE(len);
+      CAPTURE(full.size());
+      CHECK(full.size() - len < 8);
+      for (size_t i = len; i < full.size(); ++i) CHECK(full[i] == 0);
+      CHECK(k == m->k);
+      use(*m);
+      ++padding_only;
+    }
+  }
+  CHECK(tried > 3000);
+  MESSAGE("prefixes: " << tried << ", decoding (dropped padding only): "
+                       << padding_only);
+}
+
+TEST_CASE("codec: random bytes are rejected") {
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int> byte(0, 255);
+  size_t decoded = 0;
+  for (int i = 0; i < 6000; ++i) {
+    const size_t n = std::uniform_int_distribution<size_t>(0, 700)(rng);
+    bytes b(n);
+    for (auto& x : b) x = uint8_t(byte(rng));
+    const bool crafted = i % 2 == 1 && n >= 16;
+    if (crafted) {
+      // Get past the identifier check: a plausible root offset and "WVR1".
+      const uint32_t root = std::uniform_int_distribution<uint32_t>(
+          8, uint32_t(n - 4))(rng) & ~3u;
+      std::memcpy(b.data(), &root, 4);
+      std::memcpy(b.data() + 4, codec::file_identifier, 4);
+    }
+    std::string err;
+    auto m = codec::decode(b.data(), b.size(), &err);
+    (void)codec::peek_kind(b.data(), b.size());
+    if (!crafted) CHECK_FALSE(m.has_value());
+    if (m) {
+      ++decoded;
+      use(*m);
+    } else {
+      CHECK_FALSE(err.empty());
+    }
+  }
+  MESSAGE("random buffers that decoded: " << decoded);
+}
+
+TEST_CASE("codec: mutated messages are rejected or safe to use") {
+  std::mt19937 rng(99);
+  std::uniform_int_distribution<int> byte(0, 255);
+  const auto all = samples();
+  size_t tried = 0, decoded = 0;
+  quiet_stderr quiet;
+  for (const bytes& good : all) {
+    for (int i = 0; i < 1000; ++i) {
+      bytes b = good;
+      const int flips = std::uniform_int_distribution<int>(1, 4)(rng);
+      for (int k = 0; k < flips; ++k) {
+        const size_t at =
+            std::uniform_int_distribution<size_t>(0, b.size() - 1)(rng);
+        if (k % 2 == 0)
+          b[at] = uint8_t(byte(rng));
+        else
+          b[at] ^= uint8_t(1u << (byte(rng) % 8));
+      }
+      std::string err;
+      auto m = codec::decode(b.data(), b.size(), &err);
+      const auto k = codec::peek_kind(b.data(), b.size());
+      ++tried;
+      if (m) {
+        ++decoded;
+        CHECK(k == m->k);
+        use(*m);
+      } else {
+        CHECK_FALSE(err.empty());
+      }
+    }
+  }
+  CHECK(tried == all.size() * 1000);
+  CHECK(decoded > 0);
+  MESSAGE("mutated buffers: " << tried << ", still decoding: " << decoded);
+}
