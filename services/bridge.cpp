@@ -74,6 +74,8 @@ caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::st
     [=](ack_atom, uint64_t seq, const bytes& reply) {
       auto& st = self->state;
       auto it = st.pending.find(seq);
+      static const logger log{"bridge"};
+      log.debug(st.link, ": ack ", seq, it == st.pending.end() ? " (unknown)" : "");
       if (it == st.pending.end()) return;
       auto [rp, expects_reply] = it->second;
       st.pending.erase(it);
@@ -115,6 +117,8 @@ void hand_over(in_self self, const Handle& target, T msg, std::string peer, std:
   self->request(target, caf::infinite, std::move(msg))
     .then(
       [self, peer, key, then](caf::ok_atom) {
+        static const logger log{"bridge"};
+        log.debug(self->state.link, ": acking ", key.first, "#", key.second);
         self->state.in_progress.erase(key);
         self->state.in->ack(peer, key.second);
         then();
@@ -129,16 +133,28 @@ void hand_over(in_self self, const Handle& target, T msg, std::string peer, std:
 
 } // namespace
 
-caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self, std::string endpoint,
-                             inbound_targets targets, run_stats_ptr stats) {
+inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint,
+                           inbound_targets targets, run_stats_ptr stats) {
+  // The socket binds first so a bad endpoint is an error, not a dead actor;
+  // its I/O thread waits for the actor's handle before handing anything over.
+  auto ready = std::make_shared<std::promise<caf::actor>>();
+  auto handle = ready->get_future().share();
+  auto in = std::make_shared<zmq_inbound>(endpoint, [handle](std::string peer, bytes payload) {
+    caf::anon_send(handle.get(), inbound_atom::value, std::move(peer), std::move(payload));
+  });
+  auto bridge = sys.spawn(inbound_bridge, in, std::move(targets), std::move(stats));
+  ready->set_value(bridge);
+  return {bridge, in};
+}
+
+caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self,
+                             std::shared_ptr<zmq_inbound> in, inbound_targets targets,
+                             run_stats_ptr stats) {
   auto& st = self->state;
   st.link = "->" + targets.role;
   st.targets = std::move(targets);
   st.stats = std::move(stats);
-  auto handle = caf::actor_cast<caf::actor>(self);
-  st.in = std::make_unique<zmq_inbound>(endpoint, [handle](std::string peer, bytes payload) {
-    caf::anon_send(handle, inbound_atom::value, std::move(peer), std::move(payload));
-  });
+  st.in = std::move(in);
   return {[=](inbound_atom, std::string& peer, bytes& payload) {
     auto& st = self->state;
     std::string err;
@@ -147,6 +163,8 @@ caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self, std::stri
       reject(self, "invalid", err);
       return;
     }
+    static const logger log{"bridge"};
+    log.debug(st.link, ": got ", codec::to_string(msg->k), " ", msg->sender, "#", msg->sequence);
     switch (st.gate.check(msg->sender, msg->sequence)) {
       case sequence_gate::verdict::out_of_order:
         return; // the sender resends from the gap

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <future>
 #include <string>
 
 #include <caf/actor_cast.hpp>
@@ -58,15 +59,25 @@ struct inbound_state {
   static inline const char* name = "inbound_bridge";
   std::string link;
   inbound_targets targets;
-  std::unique_ptr<zmq_inbound> in;
+  std::shared_ptr<zmq_inbound> in;
   sequence_gate gate;
   std::set<std::pair<std::string, uint64_t>> in_progress;   // (sender, seq) handed over, not acked
   uint64_t rejected = 0;
   run_stats_ptr stats;
 };
 
-/// Binds `endpoint` (throws std::runtime_error naming it on failure).
-caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self, std::string endpoint,
-                             inbound_targets targets, run_stats_ptr stats);
+caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self,
+                             std::shared_ptr<zmq_inbound> in, inbound_targets targets,
+                             run_stats_ptr stats);
+
+struct inbound_link {
+  caf::actor bridge;
+  std::shared_ptr<zmq_inbound> socket;
+};
+
+/// Binds `endpoint` and spawns its inbound bridge; throws std::runtime_error
+/// naming the endpoint when it cannot bind (before any actor exists).
+inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint,
+                           inbound_targets targets, run_stats_ptr stats);
 
 } // namespace weaver

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -109,6 +110,14 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  // A stop drains what is in flight; if a peer is gone and that cannot
+  // finish, leave anyway after a grace period rather than hang.
+  std::thread([] {
+    while (!stop_flag->load()) std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    std::this_thread::sleep_for(std::chrono::seconds{10});
+    std::cerr << "error: shutdown did not finish within 10 s; exiting\n";
+    std::_Exit(130);
+  }).detach();
   auto result = weaver::run_mesh(cfg, opts);
   if (result.exit_code != 0) {
     std::cerr << "error: " << result.error << "\n";

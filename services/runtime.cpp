@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -90,6 +91,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   caf::scoped_actor self{sys};
   auto t_start = std::chrono::steady_clock::now();
   std::vector<caf::actor> bridges;    // inbound bridges to stop at the end
+  std::vector<std::shared_ptr<zmq_inbound>> sockets;
   std::vector<caf::actor> cameras;
   std::vector<caf::actor> locals;     // every other actor, to stop at the end
   std::shared_ptr<sqlite_store> store;
@@ -175,7 +177,9 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
         t.storage = sto;
         t.query = qry;
         t.watcher = caf::actor_cast<caf::actor>(self);
-        bridges.push_back(sys.spawn(inbound_bridge, endpoint_of(cfg, role), t, stats));
+        auto link = spawn_inbound(sys, endpoint_of(cfg, role), t, stats);
+        bridges.push_back(link.bridge);
+        sockets.push_back(link.socket);
       }
     }
     if (has(roles, "camera")) {
@@ -232,6 +236,19 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     }
   }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  // Our last acknowledgements must reach the upstream before we go: serve
+  // until every upstream peer has disconnected (it does once it has all its
+  // acks and finishes), at most a few seconds.
+  if (!opts.stop->load()) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+    auto connected = [&] {
+      for (auto& s : sockets)
+        if (s->peers() > 0) return true;
+      return false;
+    };
+    while (connected() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
   if (opts.stop->load() && result.exit_code == 0) log.warn("stop requested: shutting down");
   // Stop everything; bridges first so no new work arrives.
   for (auto& b : bridges) self->send_exit(b, caf::exit_reason::user_shutdown);

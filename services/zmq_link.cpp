@@ -3,6 +3,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "services/log.hpp"
+
 namespace weaver {
 
 namespace {
@@ -136,6 +138,9 @@ void zmq_outbound::run() {
     // after it, in order (the receiver only takes the next sequence number).
     if (!in_flight.empty() && outbox.empty()
         && clock::now() - in_flight.begin()->second.sent > resend_after_) {
+      static const logger log{"zmq"};
+      log.warn(endpoint_, ": no ack for ", resend_after_.count(), " ms; resending ", in_flight.size(),
+               " messages from #", in_flight.begin()->first);
       for (auto& [seq, u] : in_flight) {
         outbox.emplace_back(seq, std::move(u.payload));
         ++resent_;
@@ -151,7 +156,8 @@ zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message)
   : endpoint_(std::move(endpoint)), on_message_(std::move(on_message)),
     router_(zmq_context(), zmq::socket_type::router),
     wake_rx_(zmq_context(), zmq::socket_type::pair),
-    wake_tx_(zmq_context(), zmq::socket_type::pair) {
+    wake_tx_(zmq_context(), zmq::socket_type::pair),
+    monitor_(zmq_context(), zmq::socket_type::pair) {
   router_.set(zmq::sockopt::linger, 2000);
   router_.set(zmq::sockopt::rcvhwm, 10000);
   try {
@@ -162,6 +168,12 @@ zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message)
   auto name = inproc_name("in");
   wake_rx_.bind(name);
   wake_tx_.connect(name);
+  // Watch connections, so a node can tell when its upstream peers are gone.
+  auto mon = inproc_name("mon");
+  if (zmq_socket_monitor(static_cast<void*>(router_), mon.c_str(),
+                         ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
+    throw std::runtime_error("mesh: cannot monitor " + endpoint_);
+  monitor_.connect(mon);
   io_ = std::thread{[this] { run(); }};
 }
 
@@ -181,32 +193,50 @@ void zmq_inbound::ack(const std::string& peer, uint64_t seq, bytes reply) {
   if (was_empty) wake_tx_.send(zmq::buffer("w", 1), zmq::send_flags::dontwait);
 }
 
+void zmq_inbound::send_acks() {
+  std::deque<std::tuple<std::string, uint64_t, bytes>> todo;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    todo.swap(acks_);
+  }
+  for (auto& [peer, seq, reply] : todo) {
+    uint8_t seqbuf[8];
+    put_u64(seqbuf, seq);
+    // A vanished peer makes ROUTER drop the ack; the peer resends after
+    // reconnecting and gets a re-ack for the duplicate.
+    router_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    if (reply.empty()) {
+      router_.send(zmq::buffer(seqbuf, 8), zmq::send_flags::dontwait);
+    } else {
+      router_.send(zmq::buffer(seqbuf, 8), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      router_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+    }
+  }
+}
+
 void zmq_inbound::run() {
   std::vector<zmq::message_t> parts;
   while (!stop_) {
     zmq::pollitem_t items[] = {{static_cast<void*>(router_), 0, ZMQ_POLLIN, 0},
-                               {static_cast<void*>(wake_rx_), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 2, std::chrono::milliseconds{100});
-    if (items[1].revents & ZMQ_POLLIN) {
-      drain(wake_rx_);
-      std::deque<std::tuple<std::string, uint64_t, bytes>> todo;
-      {
-        std::lock_guard<std::mutex> guard{mtx_};
-        todo.swap(acks_);
-      }
-      for (auto& [peer, seq, reply] : todo) {
-        uint8_t seqbuf[8];
-        put_u64(seqbuf, seq);
-        // A vanished peer makes ROUTER drop the ack; the peer resends after
-        // reconnecting and gets a re-ack for the duplicate.
-        router_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-        if (reply.empty()) {
-          router_.send(zmq::buffer(seqbuf, 8), zmq::send_flags::dontwait);
-        } else {
-          router_.send(zmq::buffer(seqbuf, 8), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-          router_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+                               {static_cast<void*>(wake_rx_), 0, ZMQ_POLLIN, 0},
+                               {static_cast<void*>(monitor_), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 3, std::chrono::milliseconds{100});
+    if (items[2].revents & ZMQ_POLLIN) {
+      while (recv_all(monitor_, parts)) {
+        if (parts.empty() || parts[0].size() < 2) continue;
+        uint16_t event;
+        std::memcpy(&event, parts[0].data(), 2);
+        if (event == ZMQ_EVENT_ACCEPTED) {
+          ++peers_;
+          ++ever_connected_;
+        } else if (event == ZMQ_EVENT_DISCONNECTED && peers_ > 0) {
+          --peers_;
         }
       }
+    }
+    if (items[1].revents & ZMQ_POLLIN) {
+      drain(wake_rx_);
+      send_acks();
     }
     if (items[0].revents & ZMQ_POLLIN) {
       while (recv_all(router_, parts)) {
@@ -217,6 +247,8 @@ void zmq_inbound::run() {
       }
     }
   }
+  // Acks queued while stopping still go out (the socket lingers to deliver).
+  send_acks();
 }
 
 // --- sequence gate ------------------------------------------------------------

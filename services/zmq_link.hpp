@@ -83,8 +83,13 @@ public:
 
   const std::string& endpoint() const { return endpoint_; }
 
+  /// Peers connected now / ever (from the socket monitor).
+  int peers() const { return peers_; }
+  int ever_connected() const { return ever_connected_; }
+
 private:
   void run();
+  void send_acks();
 
   std::string endpoint_;
   message_handler on_message_;
@@ -92,6 +97,8 @@ private:
   zmq::socket_t wake_rx_, wake_tx_;
   std::mutex mtx_;
   std::deque<std::tuple<std::string, uint64_t, bytes>> acks_;
+  zmq::socket_t monitor_;
+  std::atomic<int> peers_{0}, ever_connected_{0};
   std::atomic<bool> stop_{false};
   std::thread io_;
 };

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <opencv2/videoio/registry.hpp>
+
 namespace weaver {
 
 namespace {
@@ -139,12 +141,13 @@ bool video_source::open(std::string* error) {
   try {
     switch (spec_.kind) {
       case source_kind::file:
-        // FFmpeg first: CAP_ANY would also try the image-sequence backend,
-        // which logs confusing errors for ordinary files; fall back for
-        // builds without FFmpeg and for "img%04d.jpg" patterns.
-        if (spec_.location.find('%') == std::string::npos)
+        // FFmpeg only when present: CAP_ANY also tries GStreamer and the
+        // image-sequence backend, which log confusing errors for a bad file.
+        // "img%04d.jpg" patterns need CAP_ANY (the image-sequence backend).
+        if (spec_.location.find('%') == std::string::npos
+            && cv::videoio_registry::hasBackend(cv::CAP_FFMPEG))
           cap_.open(spec_.location, cv::CAP_FFMPEG);
-        if (!cap_.isOpened())
+        else
           cap_.open(spec_.location, cv::CAP_ANY);
         if (!cap_.isOpened())
           return fail("cannot decode " + spec_.location
