@@ -16,6 +16,7 @@
 
 #include "accel/cpu_card.hpp"
 #include "actors/camera/camera_actor.hpp"
+#include "actors/camera/video_source.hpp"
 #include "actors/detector/detector_actor.hpp"
 #include "actors/fpga_pool/fpga_pool.hpp"
 #include "actors/query/query_actor.hpp"
@@ -183,6 +184,17 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       }
     }
     if (has(roles, "camera")) {
+      // Fail fast on a source that cannot be opened at all (a wrong URL, a
+      // missing device); later stream errors reconnect with back-off.
+      for (auto& g : group_cameras(cfg.cameras)) {
+        video_source probe{g.source};
+        std::string err;
+        if (!probe.open(&err)) {
+          std::string ids;
+          for (auto& c : g.cameras) ids += (ids.empty() ? "" : ",") + std::to_string(c.id);
+          throw std::runtime_error("camera " + ids + ": " + err);
+        }
+      }
       camera_options co;
       co.realtime = cfg.realtime;
       co.max_frames = opts.max_frames;

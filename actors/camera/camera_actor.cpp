@@ -51,11 +51,11 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
   backoff retry;
   while (!src.open(&err)) {
     if (src.is_file()) {
-      log.error("camera ", ids, ": cannot open ", group.source, ": ", err);
+      log.error("camera ", ids, ": ", err);
       return;
     }
     auto wait = retry.next();
-    log.warn("camera ", ids, ": cannot open ", group.source, ": ", err, "; retrying in ", wait, " ms");
+    log.warn("camera ", ids, ": ", err, "; retrying in ", wait, " ms");
     nap(wait, opts);
     if (stopping(opts)) return;
   }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Bad configuration and bad sources give clear errors and a non-zero exit,
+# never a crash.
+source "$(dirname "$0")/../lib/common.sh"
+
+expect_error() {  # name, expected text, then the weaver arguments
+  local name=$1 text=$2 rc=0
+  shift 2
+  "$WEAVER" "$@" > "$WORK/out" 2> "$WORK/err" || rc=$?
+  [ $rc -ne 0 ] || fail "$name: exit code 0"
+  [ $rc -lt 124 ] || { cat "$WORK/err"; fail "$name: crashed or hung (exit code $rc)"; }
+  grep -qF -- "$text" "$WORK/err" || { cat "$WORK/err"; fail "$name: error lacks '$text'"; }
+  echo "ok: $name -> $(grep -F -- "$text" "$WORK/err" | head -1)"
+}
+
+write_config "$WORK/good.yaml" "$WORK/x.db" < /dev/null
+"$WEAVER" check -c "$WORK/good.yaml" > /dev/null || fail "good config rejected"
+
+sed -e "0,/source: camera:1/s##source: /no/such/video.avi#" "$WORK/good.yaml" > "$WORK/c1.yaml"
+expect_error "missing file" "cameras[1].source: no such file: /no/such/video.avi" run -c "$WORK/c1.yaml" -q
+
+sed -e "s#kind: motion#kind: yolo9000#" "$WORK/good.yaml" > "$WORK/c2.yaml"
+expect_error "unknown detector" "detector.kind: unknown detector 'yolo9000'" run -c "$WORK/c2.yaml" -q
+
+sed -e "0,/fps: 10/s//fps: fast/" "$WORK/good.yaml" > "$WORK/c3.yaml"
+expect_error "bad type" "cameras[0].fps: expected a number" run -c "$WORK/c3.yaml" -q
+
+printf 'cameras: [\n' > "$WORK/c4.yaml"
+expect_error "invalid yaml" "invalid YAML" run -c "$WORK/c4.yaml" -q
+
+expect_error "missing config" "cannot read configuration file" run -c "$WORK/none.yaml" -q
+
+expect_error "node without endpoints" "mesh.endpoints.reid: required" node -c "$WORK/good.yaml" --role tracker -q
+
+expect_error "unknown role" "unknown role 'chef'" node -c "$WORK/good.yaml" --role chef -q
+
+# An unreachable RTSP camera: a clear error naming the URL, no hang.
+cat > "$WORK/rtsp.yaml" <<YAML
+cameras:
+  - id: 7
+    source: rtsp://127.0.0.1:9/none
+storage:
+  path: $WORK/rtsp.db
+YAML
+expect_error "unreachable rtsp" "rtsp://127.0.0.1:9/none" run -c "$WORK/rtsp.yaml" -q

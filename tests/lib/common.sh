@@ -1,0 +1,32 @@
+# Shared helpers for the shell tests (sourced). Expects WEAVER (the binary),
+# WEAVER_SOURCE_DIR and WEAVER_SAMPLE_VIDEO from ctest.
+set -euo pipefail
+: "${WEAVER:?set by ctest}" "${WEAVER_SOURCE_DIR:?set by ctest}" "${WEAVER_SAMPLE_VIDEO:?set by ctest}"
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# A free TCP port on loopback.
+free_port() {
+  python3 - <<'PY'
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+
+# Writes the demo's three virtual cameras over the sample video to $1, with
+# storage at $2; extra YAML from stdin is appended.
+write_config() {
+  local out=$1 db=$2
+  sed -e "s#source: ../tools/data/vtest.avi#source: ${WEAVER_SAMPLE_VIDEO}#" \
+      -e "s#path: ../weaver.db#path: ${db}#" \
+      -e "s#port: 9464#port: 0#" \
+      "$WEAVER_SOURCE_DIR/deploy/demo.yaml" > "$out"
+  cat >> "$out"
+}
+
+# The people_present rows, one per line, in a stable order.
+dump_rows() {
+  sqlite3 "$1" "SELECT person_id, camera_id, enter, exit FROM people_present ORDER BY 1, 2, 3, 4"
+}
