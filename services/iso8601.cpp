@@ -35,7 +35,11 @@ std::optional<timestamp_ms> parse_iso8601(const std::string& s) {
   if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo)
       || s[7] != '-' || !digits(s, 8, 2, d))
     return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
+  static const int days_in[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1) return std::nullopt;
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > days_in[mo - 1] + (mo == 2 && leap ? 1 : 0)) return std::nullopt; // no 2026-02-30
+
   size_t pos = 10;
   int64_t offset_min = 0;
   if (pos < s.size()) {

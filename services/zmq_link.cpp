@@ -62,6 +62,7 @@ zmq_outbound::zmq_outbound(std::string endpoint, ack_handler on_ack,
   dealer_.set(zmq::sockopt::linger, 2000);
   dealer_.set(zmq::sockopt::immediate, 1);   // queue only on live connections
   dealer_.set(zmq::sockopt::sndhwm, 10000);
+  dealer_.set(zmq::sockopt::rcvhwm, 100000); // acks
   try {
     dealer_.connect(endpoint_);
   } catch (const zmq::error_t& e) {
@@ -160,8 +161,12 @@ zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message)
     monitor_(zmq_context(), zmq::socket_type::pair) {
   router_.set(zmq::sockopt::linger, 2000);
   router_.set(zmq::sockopt::rcvhwm, 10000);
+  // ROUTER silently drops what exceeds its send queue: keep room for the
+  // acks of everything that can be in flight (senders bound that far below).
+  router_.set(zmq::sockopt::sndhwm, 100000);
   try {
     router_.bind(endpoint_);
+    endpoint_ = router_.get(zmq::sockopt::last_endpoint); // resolves a wildcard port
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("mesh: cannot bind " + endpoint_ + ": " + e.what());
   }

@@ -72,7 +72,8 @@ public:
   /// the raw bytes (not yet verified).
   using message_handler = std::function<void(std::string peer, bytes payload)>;
 
-  /// Binds `endpoint`; throws std::runtime_error naming it on failure.
+  /// Binds `endpoint` (tcp://host:* picks a free port; endpoint() then
+  /// names it); throws std::runtime_error naming it on failure.
   zmq_inbound(std::string endpoint, message_handler on_message);
   ~zmq_inbound();
   zmq_inbound(const zmq_inbound&) = delete;

@@ -1,0 +1,417 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+#include <opencv2/core.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "services/config.hpp"
+
+using namespace weaver;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A temporary folder with a small real video (5 MJPG frames), removed at the end.
+struct video_dir {
+  fs::path dir;
+  fs::path video;
+
+  video_dir() {
+    static int counter = 0;
+    dir = fs::temp_directory_path()
+          / ("weaver_config_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    video = dir / "clip.avi";
+    cv::Size size{64, 48};
+    cv::VideoWriter w(video.string(), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10.0, size);
+    REQUIRE(w.isOpened());
+    for (int i = 0; i < 5; ++i) {
+      cv::Mat frame(size, CV_8UC3, cv::Scalar(10 * i, 20, 200 - 10 * i));
+      w.write(frame);
+    }
+    w.release();
+    REQUIRE(fs::file_size(video) > 0);
+  }
+  ~video_dir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string base() const { return dir.string(); }
+};
+
+struct failure {
+  std::string key;
+  std::string what;
+};
+
+// Parses and expects a config_error; returns its key and message.
+failure error_of(const std::string& yaml, const std::string& base) {
+  try {
+    parse_config(yaml, base);
+  } catch (const config_error& e) {
+    return {e.key, e.what()};
+  } catch (const std::exception& e) {
+    FAIL("not a config_error: " << e.what());
+  }
+  FAIL("no error for:\n" << yaml);
+  return {};
+}
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+const char* one_camera = "cameras:\n"
+                         "  - id: 1\n"
+                         "    source: clip.avi\n";
+
+} // namespace
+
+TEST_SUITE("config") {
+
+TEST_CASE("a good configuration with three virtual cameras") {
+  video_dir v;
+  auto cfg = parse_config("start_time: \"2026-11-21T09:00:00Z\"\n"
+                          "cameras:\n"
+                          "  - id: 1\n"
+                          "    name: entrance\n"
+                          "    zone: shoes\n"
+                          "    source: clip.avi\n"
+                          "    crop: [0, 0, 32, 48]\n"
+                          "  - id: 2\n"
+                          "    zone: jewelry\n"
+                          "    source: camera:1\n"
+                          "    crop: [32, 0, 32, 24]\n"
+                          "    fps: 5\n"
+                          "    loop: true\n"
+                          "  - id: 7\n"
+                          "    source: camera:1\n"
+                          "    crop: [32, 24, 32, 24]\n"
+                          "    start_time: \"2026-11-21T10:00:00+01:00\"\n",
+                          v.base(), "store.yaml");
+  CHECK(cfg.file == "store.yaml");
+  REQUIRE(cfg.cameras.size() == 3);
+  auto expected_source = v.video.lexically_normal().string();
+  for (auto& c : cfg.cameras) {
+    CAPTURE(c.id);
+    CHECK(c.source == expected_source);
+    REQUIRE(c.crop.has_value());
+  }
+  CHECK(cfg.cameras[0].id == 1);
+  CHECK(cfg.cameras[0].name == "entrance");
+  CHECK(cfg.cameras[0].zone == "shoes");
+  CHECK(*cfg.cameras[0].crop == std::vector<int>{0, 0, 32, 48});
+  CHECK(cfg.cameras[0].fps == 0.0);
+  CHECK_FALSE(cfg.cameras[0].loop);
+  CHECK(cfg.cameras[0].start_ms == 1795251600000);
+
+  CHECK(cfg.cameras[1].id == 2);
+  CHECK(cfg.cameras[1].name == "camera-2");
+  CHECK(cfg.cameras[1].zone == "jewelry");
+  CHECK(*cfg.cameras[1].crop == std::vector<int>{32, 0, 32, 24});
+  CHECK(cfg.cameras[1].fps == doctest::Approx(5.0));
+  CHECK(cfg.cameras[1].loop);
+  CHECK(cfg.cameras[1].start_ms == 1795251600000);
+
+  CHECK(cfg.cameras[2].id == 7);
+  CHECK(*cfg.cameras[2].crop == std::vector<int>{32, 24, 32, 24});
+  CHECK(cfg.cameras[2].start_ms == 1795251600000); // 10:00+01:00 == 09:00Z
+
+  REQUIRE(cfg.camera(7) != nullptr);
+  CHECK(cfg.camera(7)->id == 7);
+  CHECK(cfg.camera(3) == nullptr);
+}
+
+TEST_CASE("defaults") {
+  video_dir v;
+  auto cfg = parse_config("cameras:\n"
+                          "  - {id: 1, source: clip.avi}\n"
+                          "  - {id: 2, source: camera:1, crop: [0, 0, 10, 10]}\n"
+                          "  - {id: 5, source: camera:1, crop: [10, 10, 10, 10]}\n",
+                          v.base());
+  CHECK(cfg.file == "<string>");
+  CHECK_FALSE(cfg.realtime);
+  for (auto& c : cfg.cameras) CHECK(c.start_ms == 0);
+  CHECK_FALSE(cfg.cameras[0].crop.has_value());
+
+  // Transitions: consecutive pairs, both ways, in camera order.
+  std::vector<std::pair<uint32_t, uint32_t>> transitions{{1, 2}, {2, 1}, {2, 5}, {5, 2}};
+  CHECK(cfg.query.transitions == transitions);
+  CHECK(cfg.query.every_camera == std::vector<uint32_t>{1, 2, 5});
+  CHECK(cfg.query.max_transit_ms == 60000);
+
+  // One CPU card.
+  REQUIRE(cfg.cards.size() == 1);
+  CHECK(cfg.cards[0].kind == "cpu");
+  CHECK(cfg.cards[0].name == "cpu0");
+  CHECK(cfg.cards[0].threads == 1);
+
+  CHECK(cfg.detector.kind == "motion");
+  CHECK(cfg.detector.queue == 4);
+  CHECK(cfg.detector.max_age_ms == 2000);
+  CHECK(cfg.tracker.max_age == 5);
+  CHECK(cfg.tracker.min_hits == 3);
+  CHECK(cfg.reid.max_gap_ms == 10000);
+  CHECK(cfg.metrics_port == 0);
+  CHECK(cfg.gateway_port == 0);
+  CHECK(cfg.mesh.roles.empty());
+  CHECK(cfg.mesh.endpoints.empty());
+  CHECK(cfg.mesh.window == 64);
+  // The default database lives next to the configuration.
+  CHECK(cfg.storage_path == (v.dir / "weaver.db").lexically_normal().string());
+}
+
+TEST_CASE("explicit sections override the defaults") {
+  video_dir v;
+  auto cfg = parse_config(std::string(one_camera)
+                            + "realtime: true\n"
+                              "detector: {kind: hog, queue: 8, max_age_ms: 500, hog: {upscale: 1.5}}\n"
+                              "cards:\n"
+                              "  - {name: a, threads: 2}\n"
+                              "  - {kind: cpu}\n"
+                              "query: {max_transit_s: 30, transitions: [[1, 1]], every_camera: [1]}\n"
+                              "storage: {path: \":memory:\"}\n"
+                              "mesh:\n"
+                              "  roles: [camera, detector]\n"
+                              "  endpoints: {tracker: \"tcp://127.0.0.1:5555\", reid: \"ipc:///tmp/r\"}\n"
+                              "  window: 16\n",
+                          v.base());
+  CHECK(cfg.realtime);
+  CHECK(cfg.detector.kind == "hog");
+  CHECK(cfg.detector.queue == 8);
+  CHECK(cfg.detector.max_age_ms == 500);
+  CHECK(cfg.detector.hog_upscale == doctest::Approx(1.5));
+  REQUIRE(cfg.cards.size() == 2);
+  CHECK(cfg.cards[0].name == "a");
+  CHECK(cfg.cards[0].threads == 2);
+  CHECK(cfg.cards[1].name == "cpu1");
+  CHECK(cfg.query.max_transit_ms == 30000);
+  CHECK(cfg.query.transitions == std::vector<std::pair<uint32_t, uint32_t>>{{1, 1}});
+  CHECK(cfg.query.every_camera == std::vector<uint32_t>{1});
+  CHECK(cfg.storage_path == ":memory:");
+  CHECK(cfg.mesh.roles == std::vector<std::string>{"camera", "detector"});
+  CHECK(cfg.mesh.endpoints.at("tracker") == "tcp://127.0.0.1:5555");
+  CHECK(cfg.mesh.endpoints.at("reid") == "ipc:///tmp/r");
+  CHECK(cfg.mesh.window == 16);
+}
+
+TEST_CASE("relative paths resolve against base_dir, absolute ones stay") {
+  video_dir v;
+  fs::create_directories(v.dir / "sub");
+  fs::copy_file(v.video, v.dir / "sub" / "other.avi");
+  auto cfg = parse_config("cameras:\n"
+                          "  - {id: 1, source: ./sub/../clip.avi}\n"
+                          "  - {id: 2, source: sub/other.avi}\n"
+                          "  - {id: 3, source: \"" + v.video.string() + "\"}\n"
+                          "storage: {path: data/people.db}\n",
+                          v.base());
+  CHECK(cfg.cameras[0].source == (v.dir / "clip.avi").lexically_normal().string());
+  CHECK(cfg.cameras[1].source == (v.dir / "sub" / "other.avi").lexically_normal().string());
+  CHECK(cfg.cameras[2].source == v.video.lexically_normal().string());
+  CHECK(cfg.storage_path == (v.dir / "data" / "people.db").lexically_normal().string());
+  // Network sources are left alone.
+  auto net = parse_config("cameras:\n  - {id: 1, source: \"rtsp://10.0.0.5:554/stream1\"}\n", v.base());
+  CHECK(net.cameras[0].source == "rtsp://10.0.0.5:554/stream1");
+}
+
+TEST_CASE("load_config reads a file and resolves paths against its folder") {
+  video_dir v;
+  auto path = v.dir / "weaver.yaml";
+  {
+    std::ofstream out{path};
+    out << one_camera;
+  }
+  auto cfg = load_config(path.string());
+  CHECK(cfg.file == path.string());
+  REQUIRE(cfg.cameras.size() == 1);
+  CHECK(cfg.cameras[0].source == v.video.lexically_normal().string());
+
+  auto missing = (v.dir / "nope.yaml").string();
+  try {
+    load_config(missing);
+    FAIL("no error for a missing file");
+  } catch (const config_error& e) {
+    CHECK(e.key == missing);
+    CHECK(starts_with(e.what(), missing + ": "));
+  }
+  CHECK_THROWS_AS(load_config(missing), config_error);
+}
+
+TEST_CASE("missing or empty cameras") {
+  video_dir v;
+  auto e = error_of("realtime: true\n", v.base());
+  CHECK(e.key == "cameras");
+  CHECK(starts_with(e.what, "cameras: "));
+  CHECK(error_of("cameras: []\n", v.base()).key == "cameras");
+  CHECK(error_of("cameras: {id: 1}\n", v.base()).key == "cameras");
+  auto empty = error_of("", v.base());
+  CHECK(contains(empty.what, "empty"));
+}
+
+TEST_CASE("a missing source file names the camera index") {
+  video_dir v;
+  auto e = error_of("cameras:\n"
+                    "  - {id: 1, source: clip.avi}\n"
+                    "  - {id: 2, source: camera:1}\n"
+                    "  - {id: 3, source: missing.avi}\n",
+                    v.base());
+  CHECK(e.key == "cameras[2].source");
+  CHECK(starts_with(e.what, "cameras[2].source: "));
+  CHECK(contains(e.what, "no such file"));
+  CHECK(contains(e.what, (v.dir / "missing.avi").string()));
+
+  auto no_source = error_of("cameras:\n  - {id: 1}\n", v.base());
+  CHECK(no_source.key == "cameras[0].source");
+  CHECK(contains(no_source.what, "required"));
+}
+
+TEST_CASE("camera:<id> references must name a camera with a direct source") {
+  video_dir v;
+  auto unknown = error_of("cameras:\n"
+                          "  - {id: 1, source: clip.avi}\n"
+                          "  - {id: 2, source: camera:9}\n",
+                          v.base());
+  CHECK(unknown.key == "cameras[1].source");
+  CHECK(contains(unknown.what, "no camera 9"));
+  auto chained = error_of("cameras:\n"
+                          "  - {id: 1, source: camera:2}\n"
+                          "  - {id: 2, source: camera:1}\n",
+                          v.base());
+  CHECK(chained.key == "cameras[0].source");
+  auto bad = error_of("cameras:\n  - {id: 1, source: \"camera:x\"}\n", v.base());
+  CHECK(bad.key == "cameras[0].source");
+  CHECK(contains(bad.what, "camera:<id>"));
+}
+
+TEST_CASE("duplicate and bad camera ids") {
+  video_dir v;
+  auto dup = error_of("cameras:\n"
+                      "  - {id: 4, source: clip.avi}\n"
+                      "  - {id: 4, source: clip.avi}\n",
+                      v.base());
+  CHECK(dup.key == "cameras[1].id");
+  CHECK(contains(dup.what, "duplicate"));
+  CHECK(contains(dup.what, "4"));
+  CHECK(error_of("cameras:\n  - {source: clip.avi}\n", v.base()).key == "cameras[0].id");
+  CHECK(error_of("cameras:\n  - {id: -3, source: clip.avi}\n", v.base()).key == "cameras[0].id");
+  CHECK(error_of("cameras:\n  - {id: 4294967296, source: clip.avi}\n", v.base()).key
+        == "cameras[0].id");
+}
+
+TEST_CASE("bad crops") {
+  video_dir v;
+  for (auto crop : {"[0, 0, -5, 10]", "[0, 0, 10, 0]", "[-1, 0, 10, 10]", "[1, 2, 3]",
+                    "[a, 0, 1, 1]", "7"}) {
+    CAPTURE(crop);
+    auto e = error_of(std::string("cameras:\n  - {id: 1, source: clip.avi, crop: ") + crop + "}\n",
+                      v.base());
+    CHECK(e.key == "cameras[0].crop");
+    CHECK(starts_with(e.what, "cameras[0].crop: "));
+  }
+}
+
+TEST_CASE("unknown keys are named") {
+  video_dir v;
+  auto top = error_of(std::string(one_camera) + "bogus: 1\n", v.base());
+  CHECK(top.key == "bogus");
+  CHECK(contains(top.what, "unknown key"));
+  auto cam = error_of("cameras:\n  - {id: 1, source: clip.avi, colour: red}\n", v.base());
+  CHECK(cam.key == "cameras[0].colour");
+  auto det = error_of(std::string(one_camera) + "detector: {speed: 3}\n", v.base());
+  CHECK(det.key == "detector.speed");
+}
+
+TEST_CASE("unknown detector kind") {
+  video_dir v;
+  auto e = error_of(std::string(one_camera) + "detector: {kind: yolo}\n", v.base());
+  CHECK(e.key == "detector.kind");
+  CHECK(contains(e.what, "yolo"));
+  CHECK(contains(e.what, "unknown detector"));
+}
+
+TEST_CASE("wrong types and ranges name the key") {
+  video_dir v;
+  auto fps = error_of("cameras:\n  - {id: 1, source: clip.avi, fps: \"fast\"}\n", v.base());
+  CHECK(fps.key == "cameras[0].fps");
+  CHECK(contains(fps.what, "number"));
+  CHECK(contains(fps.what, "fast"));
+  CHECK(error_of("cameras:\n  - {id: 1, source: clip.avi, loop: maybe}\n", v.base()).key
+        == "cameras[0].loop");
+  CHECK(error_of("cameras:\n  - {id: 1, source: clip.avi, fps: 5000}\n", v.base()).key
+        == "cameras[0].fps");
+  CHECK(error_of(std::string(one_camera) + "detector: {queue: 0}\n", v.base()).key
+        == "detector.queue");
+  CHECK(error_of(std::string(one_camera) + "metrics: {port: 70000}\n", v.base()).key
+        == "metrics.port");
+  CHECK(error_of(std::string(one_camera) + "cards: [{kind: fpga}]\n", v.base()).key
+        == "cards[0].kind");
+}
+
+TEST_CASE("bad start_time") {
+  video_dir v;
+  auto top = error_of(std::string(one_camera) + "start_time: yesterday\n", v.base());
+  CHECK(top.key == "start_time");
+  CHECK(contains(top.what, "yesterday"));
+  auto cam = error_of("cameras:\n  - {id: 1, source: clip.avi, start_time: \"2026-13-01\"}\n",
+                      v.base());
+  CHECK(cam.key == "cameras[0].start_time");
+  CHECK(contains(cam.what, "ISO-8601"));
+}
+
+TEST_CASE("query sections must name configured cameras") {
+  video_dir v;
+  auto base = std::string("cameras:\n"
+                          "  - {id: 1, source: clip.avi}\n"
+                          "  - {id: 2, source: camera:1}\n");
+  auto tr = error_of(base + "query: {transitions: [[1, 2], [1, 9]]}\n", v.base());
+  CHECK(tr.key == "query.transitions[1]");
+  CHECK(contains(tr.what, "unknown camera"));
+  auto shape = error_of(base + "query: {transitions: [[1, 2, 1]]}\n", v.base());
+  CHECK(shape.key == "query.transitions[0]");
+  auto every = error_of(base + "query: {every_camera: [2, 3]}\n", v.base());
+  CHECK(every.key == "query.every_camera[1]");
+}
+
+TEST_CASE("mesh endpoints and roles") {
+  video_dir v;
+  auto ep = error_of(std::string(one_camera) + "mesh: {endpoints: {tracker: \"localhost:5555\"}}\n",
+                     v.base());
+  CHECK(ep.key == "mesh.endpoints.tracker");
+  CHECK(contains(ep.what, "localhost:5555"));
+  auto ep_role = error_of(std::string(one_camera) + "mesh: {endpoints: {janitor: \"tcp://a:1\"}}\n",
+                          v.base());
+  CHECK(ep_role.key == "mesh.endpoints.janitor");
+  CHECK(contains(ep_role.what, "unknown role"));
+  auto role = error_of(std::string(one_camera) + "mesh: {roles: [camera, janitor]}\n", v.base());
+  CHECK(role.key == "mesh.roles[1]");
+  CHECK(contains(role.what, "unknown role"));
+  CHECK(contains(role.what, "janitor"));
+}
+
+TEST_CASE("invalid YAML text") {
+  video_dir v;
+  auto e = error_of("cameras: [1, 2\n", v.base());
+  CHECK(e.key == "<string>");
+  CHECK(contains(e.what, "invalid YAML"));
+  try {
+    parse_config("cameras: {id: 1\n", v.base(), "site.yaml");
+    FAIL("no error");
+  } catch (const config_error& err) {
+    CHECK(err.key == "site.yaml");
+    CHECK(starts_with(err.what(), "site.yaml: invalid YAML"));
+  }
+}
+
+} // TEST_SUITE

@@ -1,0 +1,205 @@
+// The detector and tracker actor shells, driven deterministically by CAF's
+// test_coordinator (not CAF's test DSL, which crashes under doctest), with
+// mock actors standing in for their neighbours.
+#include <doctest/doctest.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/send.hpp>
+
+#include "actors/detector/detector_actor.hpp"
+#include "actors/tracker/tracker_actor.hpp"
+
+using namespace weaver;
+
+namespace {
+
+struct test_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  test_system() {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    // Nothing runs the actors after the test: do not wait for them to end.
+    sys->await_actors_before_shutdown(false);
+  }
+  void run() { sched->run(); }
+};
+
+// Records what a stage sent downstream; acks at once or holds the acks until
+// told to release them (to model a slow consumer).
+struct sink_log {
+  std::vector<detection_batch> batches;
+  std::vector<track_batch> tracks;
+  std::vector<end_of_stream> eos;
+  bool hold = false;
+  std::vector<caf::response_promise> held;
+};
+
+caf::behavior mock_sink(caf::event_based_actor* self, std::shared_ptr<sink_log> log) {
+  auto reply = [=]() -> caf::response_promise {
+    auto rp = self->make_response_promise();
+    if (log->hold)
+      log->held.push_back(rp);
+    else
+      rp.deliver(caf::ok_atom::value);
+    return rp;
+  };
+  return {
+    [=](detection_batch& b) { log->batches.push_back(b); return reply(); },
+    [=](track_batch& b) { log->tracks.push_back(b); return reply(); },
+    [=](end_of_stream& e) { log->eos.push_back(e); return reply(); },
+    [=](done_atom) {
+      for (auto& rp : log->held) rp.deliver(caf::ok_atom::value);
+      log->held.clear();
+    }};
+}
+
+// A pool that answers every job at once with one detection.
+fpga_pool_actor::behavior_type mock_pool(fpga_pool_actor::pointer) {
+  return {
+    [](inference_job& job) {
+      detection_batch b;
+      b.camera_id = job.input->camera_id;
+      b.seq = job.input->seq;
+      b.detections.push_back(detection{box{10, 10, 20, 40}, 0.9f, 0, {}});
+      return b;
+    },
+    [](inference_result&) {}};
+}
+
+// Sends requests and records the replies it got.
+struct driver_log {
+  int oks = 0;
+  int errors = 0;
+};
+
+caf::behavior driver(caf::event_based_actor* self, std::shared_ptr<driver_log> log) {
+  return {[=](const detector_actor& det, frame_ptr f) {
+            self->request(det, caf::infinite, f)
+              .then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
+          },
+          [=](const detector_actor& det, end_of_stream e) {
+            self->request(det, caf::infinite, e)
+              .then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
+          },
+          [=](const tracker_actor& trk, detection_batch b) {
+            self->request(trk, caf::infinite, b)
+              .then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
+          },
+          [=](const tracker_actor& trk, end_of_stream e) {
+            self->request(trk, caf::infinite, e)
+              .then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
+          }};
+}
+
+frame_ptr make_frame(uint32_t camera, uint64_t seq) {
+  auto f = std::make_shared<frame>();
+  f->camera_id = camera;
+  f->seq = seq;
+  f->capture_ms = 1000 + static_cast<int64_t>(seq) * 100;
+  f->image = cv::Mat(64, 64, CV_8UC3, cv::Scalar(0, 0, 0));
+  return f;
+}
+
+} // namespace
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(weaver::detector_actor)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(weaver::tracker_actor)
+
+TEST_CASE("detector actor: a full queue holds the camera back until downstream acknowledges") {
+  test_system ts;
+  auto down = std::make_shared<sink_log>();
+  down->hold = true;
+  auto tracker = caf::actor_cast<tracker_actor>(ts.sys->spawn(mock_sink, down));
+  auto pool = ts.sys->spawn(mock_pool);
+  detector_settings s;
+  s.queue = 2;
+  auto stats = std::make_shared<run_stats>();
+  auto det = ts.sys->spawn(detector_actor_impl, s, pool, tracker, stats);
+  auto log = std::make_shared<driver_log>();
+  auto drv = ts.sys->spawn(driver, log);
+  for (uint64_t i = 0; i < 3; ++i) caf::anon_send(drv, det, make_frame(1, i));
+  ts.run();
+  // Two admitted and detected; the third waits for a slot.
+  CHECK(log->oks == 2);
+  CHECK(down->batches.size() == 2);
+  caf::anon_send(caf::actor_cast<caf::actor>(tracker), done_atom::value);
+  ts.run();
+  CHECK(log->oks == 3);
+  CHECK(down->batches.size() == 3);
+  // Frame order per camera is kept.
+  for (size_t i = 0; i < down->batches.size(); ++i) CHECK(down->batches[i].seq == i);
+  // End of stream passes only after every admitted frame is acknowledged.
+  caf::anon_send(drv, det, end_of_stream{1, 3});
+  ts.run();
+  CHECK(down->eos.empty());
+  caf::anon_send(caf::actor_cast<caf::actor>(tracker), done_atom::value);
+  ts.run();
+  REQUIRE(down->eos.size() == 1);
+  CHECK(log->oks == 3); // the end of stream's own ack is still held
+  caf::anon_send(caf::actor_cast<caf::actor>(tracker), done_atom::value);
+  ts.run();
+  CHECK(log->oks == 4);
+  CHECK(stats->frames_dropped == 0);
+  CHECK(stats->detections == 3);
+}
+
+TEST_CASE("detector actor: in real time a full queue drops the frame and counts it") {
+  test_system ts;
+  auto down = std::make_shared<sink_log>();
+  down->hold = true;
+  auto tracker = caf::actor_cast<tracker_actor>(ts.sys->spawn(mock_sink, down));
+  detector_settings s;
+  s.queue = 1;
+  s.realtime = true;
+  auto stats = std::make_shared<run_stats>();
+  auto det = ts.sys->spawn(detector_actor_impl, s, ts.sys->spawn(mock_pool), tracker, stats);
+  auto log = std::make_shared<driver_log>();
+  auto drv = ts.sys->spawn(driver, log);
+  for (uint64_t i = 0; i < 4; ++i) caf::anon_send(drv, det, make_frame(2, i));
+  ts.run();
+  CHECK(log->oks == 4);             // the camera never waits in real time
+  CHECK(down->batches.size() == 1); // one admitted
+  CHECK(stats->frames_dropped == 3);
+}
+
+TEST_CASE("tracker actor: tracks one person, ends the track at end of stream, acks after re-id") {
+  test_system ts;
+  auto down = std::make_shared<sink_log>();
+  auto reid = caf::actor_cast<reid_actor>(ts.sys->spawn(mock_sink, down));
+  sort_config sc;
+  sc.min_hits = 3;
+  auto stats = std::make_shared<run_stats>();
+  auto trk = ts.sys->spawn(tracker_actor_impl, sc, reid, stats);
+  auto log = std::make_shared<driver_log>();
+  auto drv = ts.sys->spawn(driver, log);
+  for (uint64_t i = 0; i < 6; ++i) {
+    detection_batch b;
+    b.camera_id = 5;
+    b.seq = i;
+    b.capture_ms = 1000 + static_cast<int64_t>(i) * 100;
+    b.detections.push_back(detection{box{100.f + 3 * i, 50, 30, 80}, 0.9f, 0, {}});
+    caf::anon_send(drv, trk, b);
+  }
+  caf::anon_send(drv, trk, end_of_stream{5, 6});
+  ts.run();
+  CHECK(log->oks == 7);
+  CHECK(log->errors == 0);
+  REQUIRE(down->tracks.size() == 7); // one batch per frame + the flush
+  int started = 0, ended = 0;
+  for (auto& tb : down->tracks)
+    for (auto& e : tb.events) {
+      started += e.state == track_state::started;
+      ended += e.state == track_state::ended;
+      CHECK(e.camera_id == 5);
+    }
+  CHECK(started == 1);
+  CHECK(ended == 1);
+  REQUIRE(down->eos.size() == 1);
+  CHECK(stats->tracks == 1);
+}

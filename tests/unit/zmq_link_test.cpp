@@ -1,0 +1,290 @@
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "services/zmq_link.hpp"
+
+using namespace weaver;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Generous: only reached when something is broken. Never asserted as a time.
+constexpr auto patience = 10s;
+
+// A TCP port in 20000-29999 that nothing listens on right now (tried by
+// binding a plain socket); successive calls move on, so tests never share one.
+int free_port() {
+  static int next = 20000 + static_cast<int>(::getpid() % 5000);
+  for (int tries = 0; tries < 10000; ++tries) {
+    int port = next++;
+    if (next > 29999) next = 20000;
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (ok) return port;
+  }
+  FAIL("no free port in 20000-29999");
+  return 0;
+}
+
+std::string endpoint_of(int port) { return "tcp://127.0.0.1:" + std::to_string(port); }
+
+// The test's own envelope: 8 bytes little-endian seq, then text.
+bytes make_payload(uint64_t seq) {
+  bytes b(8);
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<uint8_t>(seq >> (8 * i));
+  auto text = "msg-" + std::to_string(seq);
+  b.insert(b.end(), text.begin(), text.end());
+  return b;
+}
+
+uint64_t seq_of(const bytes& b) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(b[i]) << (8 * i);
+  return v;
+}
+
+std::string reply_text(uint64_t seq) { return "ack-" + std::to_string(seq); }
+
+bytes to_bytes(const std::string& s) { return bytes(s.begin(), s.end()); }
+
+// A receiver that acks (with a reply) every message `should_ack` lets through.
+class echo_server {
+public:
+  // seq, how many copies of it arrived (1 = first) -> ack it?
+  using policy = std::function<bool(uint64_t seq, int copy)>;
+
+  explicit echo_server(policy should_ack = [](uint64_t, int) { return true; })
+    : should_ack_(std::move(should_ack)) {}
+
+  ~echo_server() { inbound_.reset(); } // joins the I/O thread first
+
+  void start(const std::string& endpoint) {
+    inbound_ = std::make_unique<zmq_inbound>(endpoint, [this](std::string peer, bytes payload) {
+      on_message(std::move(peer), std::move(payload));
+    });
+    std::lock_guard<std::mutex> guard{mtx_};
+    started_ = inbound_.get();
+    cv_.notify_all();
+  }
+
+  std::map<uint64_t, int> received() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return received_;
+  }
+
+  // Payloads that did not match their seq (should stay 0).
+  int corrupt() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return corrupt_;
+  }
+
+private:
+  void on_message(std::string peer, bytes payload) {
+    uint64_t seq = payload.size() >= 8 ? seq_of(payload) : 0;
+    zmq_inbound* in;
+    int copy;
+    {
+      // A message may arrive before start() has stored the pointer.
+      std::unique_lock<std::mutex> lock{mtx_};
+      cv_.wait(lock, [&] { return started_ != nullptr; });
+      in = started_;
+      copy = ++received_[seq];
+      if (payload != make_payload(seq)) ++corrupt_;
+    }
+    if (should_ack_(seq, copy)) in->ack(peer, seq, to_bytes(reply_text(seq)));
+  }
+
+  policy should_ack_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  zmq_inbound* started_ = nullptr;
+  std::map<uint64_t, int> received_;
+  int corrupt_ = 0;
+  std::unique_ptr<zmq_inbound> inbound_;
+};
+
+// Collects acknowledgements from a zmq_outbound's I/O thread.
+class ack_sink {
+public:
+  zmq_outbound::ack_handler handler() {
+    return [this](uint64_t seq, bytes reply) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      acks_.emplace_back(seq, std::string(reply.begin(), reply.end()));
+      cv_.notify_all();
+    };
+  }
+
+  bool wait_for(size_t n) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    return cv_.wait_for(lock, patience, [&] { return acks_.size() >= n; });
+  }
+
+  bool wait_for_seq(uint64_t seq) {
+    std::unique_lock<std::mutex> lock{mtx_};
+    return cv_.wait_for(lock, patience, [&] {
+      for (auto& a : acks_)
+        if (a.first == seq) return true;
+      return false;
+    });
+  }
+
+  std::vector<std::pair<uint64_t, std::string>> acks() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return acks_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<std::pair<uint64_t, std::string>> acks_;
+};
+
+// Every seq in [1, n] acked exactly once, in order, with its reply.
+void check_acked_once_in_order(const std::vector<std::pair<uint64_t, std::string>>& acks,
+                               uint64_t n) {
+  REQUIRE(acks.size() == n);
+  for (uint64_t i = 0; i < n; ++i) {
+    CAPTURE(i);
+    CHECK(acks[i].first == i + 1);
+    CHECK(acks[i].second == reply_text(i + 1));
+  }
+}
+
+} // namespace
+
+TEST_SUITE("zmq_link") {
+
+TEST_CASE("sequence_gate verdicts") {
+  using v = sequence_gate::verdict;
+  sequence_gate g;
+  CHECK(g.check("a", 1) == v::deliver);      // the first message, whatever its number
+  CHECK(g.check("a", 2) == v::deliver);      // the next one
+  CHECK(g.check("a", 2) == v::duplicate);    // again
+  CHECK(g.check("a", 1) == v::duplicate);    // older
+  CHECK(g.check("a", 4) == v::out_of_order); // a gap: 3 is missing
+  CHECK(g.check("a", 4) == v::out_of_order); // still missing
+  CHECK(g.check("a", 3) == v::deliver);
+  CHECK(g.check("a", 4) == v::deliver);      // the resent one now fits
+  CHECK(g.check("a", 4) == v::duplicate);
+
+  // Senders are independent.
+  CHECK(g.check("b", 100) == v::deliver);
+  CHECK(g.check("b", 101) == v::deliver);
+  CHECK(g.check("a", 5) == v::deliver);
+  CHECK(g.check("b", 5) == v::duplicate);
+  CHECK(g.check("c", 5) == v::deliver);
+  CHECK(g.check("b", 103) == v::out_of_order);
+  CHECK(g.check("a", 6) == v::deliver);
+}
+
+TEST_CASE("loopback: 1000 messages, each acked exactly once with its reply") {
+  auto endpoint = endpoint_of(free_port());
+  echo_server server;
+  server.start(endpoint);
+  CHECK(server.received().empty());
+
+  ack_sink sink;
+  const uint64_t n = 1000;
+  {
+    zmq_outbound out{endpoint, sink.handler()};
+    CHECK(out.endpoint() == endpoint);
+    for (uint64_t seq = 1; seq <= n; ++seq) out.send(seq, make_payload(seq));
+    REQUIRE(sink.wait_for(n));
+  } // joins the outbound's thread: no late duplicate acks can follow
+  check_acked_once_in_order(sink.acks(), n);
+  auto got = server.received();
+  CHECK(got.size() == n);
+  CHECK(got.begin()->first == 1);
+  CHECK(got.rbegin()->first == n);
+  CHECK(server.corrupt() == 0);
+}
+
+TEST_CASE("messages sent before the receiver binds are delivered once it does") {
+  auto endpoint = endpoint_of(free_port());
+  ack_sink sink;
+  echo_server server;
+  zmq_outbound out{endpoint, sink.handler()};
+  const uint64_t n = 20;
+  for (uint64_t seq = 1; seq <= n; ++seq) out.send(seq, make_payload(seq));
+  // Let the sender try (and fail) to reach nobody for a while.
+  std::this_thread::sleep_for(300ms);
+  CHECK(sink.acks().empty());
+
+  server.start(endpoint);
+  REQUIRE(sink.wait_for(n));
+  check_acked_once_in_order(sink.acks(), n);
+  auto got = server.received();
+  CHECK(got.size() == n);
+  for (auto& [seq, copies] : got) {
+    CAPTURE(seq);
+    CHECK(copies >= 1);
+  }
+  CHECK(server.corrupt() == 0);
+}
+
+TEST_CASE("binding an endpoint twice throws and names it") {
+  auto endpoint = endpoint_of(free_port());
+  zmq_inbound first{endpoint, [](std::string, bytes) {}};
+  CHECK(first.endpoint() == endpoint);
+  try {
+    zmq_inbound second{endpoint, [](std::string, bytes) {}};
+    FAIL("binding " << endpoint << " twice did not throw");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find(endpoint) != std::string::npos);
+  }
+  // A malformed endpoint is refused the same way.
+  CHECK_THROWS_AS(zmq_inbound("nonsense://x", [](std::string, bytes) {}), std::runtime_error);
+}
+
+TEST_CASE("an unacknowledged message is resent (go-back-N) until acked") {
+  auto endpoint = endpoint_of(free_port());
+  // Drop the first copy of seq 1 on the floor: as if it was lost on the way.
+  echo_server server{[](uint64_t seq, int copy) { return !(seq == 1 && copy == 1); }};
+  server.start(endpoint);
+
+  ack_sink sink;
+  {
+    zmq_outbound out{endpoint, sink.handler(), 200ms};
+    for (uint64_t seq = 1; seq <= 3; ++seq) out.send(seq, make_payload(seq));
+    REQUIRE(sink.wait_for_seq(1));
+    REQUIRE(sink.wait_for(3));
+    CHECK(out.resent() >= 1);
+  }
+  auto acks = sink.acks();
+  // Every message acked exactly once; 2 and 3 before the resent 1.
+  REQUIRE(acks.size() == 3);
+  std::map<uint64_t, int> count;
+  for (auto& [seq, reply] : acks) {
+    ++count[seq];
+    CHECK(reply == reply_text(seq));
+  }
+  CHECK(count == std::map<uint64_t, int>{{1, 1}, {2, 1}, {3, 1}});
+  CHECK(acks.back().first == 1);
+  auto got = server.received();
+  CHECK(got[1] >= 2); // the dropped copy and at least one resend
+  CHECK(server.corrupt() == 0);
+}
+
+} // TEST_SUITE
