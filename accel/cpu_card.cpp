@@ -7,6 +7,12 @@
 
 namespace weaver {
 
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
 inference_result run_job(const inference_job& job) {
   inference_result r;
   auto t0 = std::chrono::steady_clock::now();

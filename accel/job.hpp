@@ -29,6 +29,9 @@ struct inference_result {
   double service_s = 0;           // time on the card
 };
 
+/// Steady-clock nanoseconds: admission times and frame ages.
+int64_t steady_now_ns();
+
 /// Runs a job on the calling thread: detection plus an appearance vector per
 /// detection. What every CPU-side card executes.
 inference_result run_job(const inference_job& job);

@@ -23,8 +23,13 @@ std::string make_sender(const std::string& link) {
 
 using out_self = caf::stateful_actor<outbound_state>*;
 
-caf::response_promise forward(out_self self, bytes payload, uint64_t seq, bool expects_reply) {
+// Encodes `msg` with the next sequence number, sends it, and returns the
+// promise the remote acknowledgement will fulfil.
+template <class T>
+caf::response_promise forward(out_self self, const T& msg, bool expects_reply) {
   auto& st = self->state;
+  auto seq = st.next_seq++;
+  auto payload = codec::encode(msg, st.sender, seq);
   auto rp = self->make_response_promise();
   st.pending.emplace(seq, std::make_pair(rp, expects_reply));
   auto size = payload.size();
@@ -47,30 +52,12 @@ caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::st
     caf::anon_send(handle, ack_atom::value, seq, std::move(reply));
   });
   return {
-    [=](const frame_ptr& f) {
-      auto seq = self->state.next_seq++;
-      return forward(self, codec::encode(*f, self->state.sender, seq), seq, false);
-    },
-    [=](const detection_batch& b) {
-      auto seq = self->state.next_seq++;
-      return forward(self, codec::encode(b, self->state.sender, seq), seq, false);
-    },
-    [=](const track_batch& b) {
-      auto seq = self->state.next_seq++;
-      return forward(self, codec::encode(b, self->state.sender, seq), seq, false);
-    },
-    [=](const presence_batch& b) {
-      auto seq = self->state.next_seq++;
-      return forward(self, codec::encode(b, self->state.sender, seq), seq, false);
-    },
-    [=](const end_of_stream& e) {
-      auto seq = self->state.next_seq++;
-      return forward(self, codec::encode(e, self->state.sender, seq), seq, false);
-    },
-    [=](const query_request& q) {
-      auto seq = self->state.next_seq++;
-      return forward(self, codec::encode(q, self->state.sender, seq), seq, true);
-    },
+    [=](const frame_ptr& f) { return forward(self, *f, false); },
+    [=](const detection_batch& b) { return forward(self, b, false); },
+    [=](const track_batch& b) { return forward(self, b, false); },
+    [=](const presence_batch& b) { return forward(self, b, false); },
+    [=](const end_of_stream& e) { return forward(self, e, false); },
+    [=](const query_request& q) { return forward(self, q, true); },
     [=](ack_atom, uint64_t seq, const bytes& reply) {
       auto& st = self->state;
       auto it = st.pending.find(seq);

@@ -10,7 +10,7 @@ PKGS=(build-essential cmake ccache pkg-config git ca-certificates curl
       libcaf-dev cppzmq-dev libzmq3-dev libflatbuffers-dev flatbuffers-compiler
       libopencv-dev prometheus-cpp-dev doctest-dev libxrt-dev
       libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
-      libcli11-dev sqlite3 uuid-dev)
+      libcli11-dev sqlite3 uuid-dev python3)   # python3, sqlite3: test scripts
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,7 +1,5 @@
 #include "actors/detector/detector_actor.hpp"
 
-#include <chrono>
-
 #include "services/codec.hpp"
 #include "services/metrics.hpp"
 
@@ -10,12 +8,6 @@ namespace weaver {
 namespace {
 
 using self_ptr = detector_actor::stateful_pointer<detector_state>;
-
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
-}
 
 detector_state::camera_slot& slot_of(self_ptr self, uint32_t camera) {
   auto& st = self->state;
@@ -57,7 +49,7 @@ void admit(self_ptr self, frame_ptr f) {
   auto& s = slot_of(self, camera);
   s.in_flight++;
   metrics::global().queue_depth(camera).Set(s.in_flight);
-  inference_job job{f, s.engine, now_ns()};
+  inference_job job{f, s.engine, steady_now_ns()};
   auto t0 = job.admitted_ns;
   self->request(st.pool, caf::infinite, std::move(job))
     .then(
@@ -65,7 +57,7 @@ void admit(self_ptr self, frame_ptr f) {
         auto& st = self->state;
         auto n = b.detections.size();
         metrics::global().detections(camera).Increment(static_cast<double>(n));
-        metrics::global().stage_latency("admit_to_detections").Observe((now_ns() - t0) / 1e9);
+        metrics::global().stage_latency("admit_to_detections").Observe((steady_now_ns() - t0) / 1e9);
         if (st.stats) st.stats->detections += n;
         // What crosses the edge: the encoded detection batch, not pixels.
         auto size = codec::encode(b, "detector", b.seq).size();

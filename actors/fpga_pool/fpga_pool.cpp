@@ -1,7 +1,5 @@
 #include "actors/fpga_pool/fpga_pool.hpp"
 
-#include <chrono>
-
 #include <caf/send.hpp>
 #include <caf/sec.hpp>
 
@@ -11,16 +9,10 @@ namespace weaver {
 
 namespace {
 
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
-}
-
 void dispatch(fpga_pool_actor::stateful_pointer<fpga_pool_state> self) {
   auto& st = self->state;
   std::vector<uint64_t> stale;
-  auto plan = st.sched.schedule(now_ns(), st.max_age_ns, &stale);
+  auto plan = st.sched.schedule(steady_now_ns(), st.max_age_ns, &stale);
   for (auto ticket : stale) {
     auto it = st.jobs.find(ticket);
     if (it == st.jobs.end()) continue;

@@ -47,18 +47,33 @@ bool eventually(Pred p) {
   return p();
 }
 
+// An actor system with an inbound bridge on a free loopback port in front of
+// a storage stand-in.
+struct storage_endpoint {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<received> got = std::make_shared<received>();
+  run_stats_ptr stats = std::make_shared<run_stats>();
+  inbound_link in;
+  std::string ep;
+  storage_endpoint() {
+    inbound_targets t;
+    t.role = "storage";
+    t.storage = caf::actor_cast<storage_actor>(sys.spawn(fake_storage, got));
+    in = spawn_inbound(sys, "tcp://127.0.0.1:*", t, stats);
+    ep = in.socket->endpoint();
+  }
+};
+
 } // namespace
 
 TEST_CASE("bridge: presence batches cross ZeroMQ and are acknowledged after the local actor replied") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto got = std::make_shared<received>();
-  auto stats = std::make_shared<run_stats>();
-  inbound_targets t;
-  t.role = "storage";
-  t.storage = caf::actor_cast<storage_actor>(sys.spawn(fake_storage, got));
-  auto in = spawn_inbound(sys, "tcp://127.0.0.1:*", t, stats); // a free port
-  auto ep = in.socket->endpoint();
+  storage_endpoint f;
+  auto& sys = f.sys;
+  auto& got = f.got;
+  auto& stats = f.stats;
+  auto& in = f.in;
+  const auto& ep = f.ep;
   auto out = spawn_outbound<storage_actor>(sys, "reid->storage", ep, stats);
   caf::scoped_actor self{sys};
   for (uint64_t i = 1; i <= 50; ++i) {
@@ -75,18 +90,16 @@ TEST_CASE("bridge: presence batches cross ZeroMQ and are acknowledged after the 
 }
 
 TEST_CASE("bridge: truncated, random and mutated buffers on the wire are rejected and counted") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto got = std::make_shared<received>();
-  auto stats = std::make_shared<run_stats>();
-  inbound_targets t;
-  t.role = "storage";
-  t.storage = caf::actor_cast<storage_actor>(sys.spawn(fake_storage, got));
-  auto in = spawn_inbound(sys, "tcp://127.0.0.1:*", t, stats); // a free port
-  auto ep = in.socket->endpoint();
+  storage_endpoint f;
+  auto& sys = f.sys;
+  auto& got = f.got;
+  auto& stats = f.stats;
+  auto& in = f.in;
+  const auto& ep = f.ep;
 
   zmq::socket_t dealer{zmq_context(), zmq::socket_type::dealer};
   dealer.set(zmq::sockopt::linger, 0);
+  dealer.set(zmq::sockopt::sndtimeo, 10000); // a stuck peer fails the test, not hangs it
   dealer.connect(ep);
   std::mt19937 rng{42};
   auto valid = codec::encode(sample_batch(7), "test-sender", 1);
