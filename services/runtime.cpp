@@ -248,18 +248,20 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     }
   }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  // Our last acknowledgements must reach the upstream before we go: serve
-  // until every upstream peer has disconnected (it does once it has all its
-  // acks and finishes), at most a few seconds.
-  if (!opts.stop->load()) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
-    auto connected = [&] {
+  // Our last acknowledgements must reach the upstream before we go, and an
+  // upstream that lost one resends within 3 s: keep serving until the links
+  // have been quiet that long (at most 10 s).
+  if (!opts.stop->load() && !sockets.empty()) {
+    using clock = std::chrono::steady_clock;
+    auto deadline = clock::now() + std::chrono::seconds{10};
+    auto quiet = [&] {
       for (auto& s : sockets)
-        if (s->peers() > 0) return true;
-      return false;
+        if (clock::now() - clock::time_point{clock::duration{s->last_message()}} < std::chrono::milliseconds{3500})
+          return false;
+      return true;
     };
-    while (connected() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    while (!quiet() && clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
   if (opts.stop->load() && result.exit_code == 0) log.warn("stop requested: shutting down");
   // Stop everything; bridges first so no new work arrives.

@@ -60,7 +60,6 @@ zmq_outbound::zmq_outbound(std::string endpoint, ack_handler on_ack,
     wake_rx_(zmq_context(), zmq::socket_type::pair),
     wake_tx_(zmq_context(), zmq::socket_type::pair) {
   dealer_.set(zmq::sockopt::linger, 2000);
-  dealer_.set(zmq::sockopt::immediate, 1);   // queue only on live connections
   dealer_.set(zmq::sockopt::sndhwm, 10000);
   dealer_.set(zmq::sockopt::rcvhwm, 100000); // acks
   try {
@@ -157,8 +156,7 @@ zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message)
   : endpoint_(std::move(endpoint)), on_message_(std::move(on_message)),
     router_(zmq_context(), zmq::socket_type::router),
     wake_rx_(zmq_context(), zmq::socket_type::pair),
-    wake_tx_(zmq_context(), zmq::socket_type::pair),
-    monitor_(zmq_context(), zmq::socket_type::pair) {
+    wake_tx_(zmq_context(), zmq::socket_type::pair) {
   router_.set(zmq::sockopt::linger, 2000);
   router_.set(zmq::sockopt::rcvhwm, 10000);
   // ROUTER silently drops what exceeds its send queue: keep room for the
@@ -173,12 +171,6 @@ zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message)
   auto name = inproc_name("in");
   wake_rx_.bind(name);
   wake_tx_.connect(name);
-  // Watch connections, so a node can tell when its upstream peers are gone.
-  auto mon = inproc_name("mon");
-  if (zmq_socket_monitor(static_cast<void*>(router_), mon.c_str(),
-                         ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
-    throw std::runtime_error("mesh: cannot monitor " + endpoint_);
-  monitor_.connect(mon);
   io_ = std::thread{[this] { run(); }};
 }
 
@@ -223,22 +215,8 @@ void zmq_inbound::run() {
   std::vector<zmq::message_t> parts;
   while (!stop_) {
     zmq::pollitem_t items[] = {{static_cast<void*>(router_), 0, ZMQ_POLLIN, 0},
-                               {static_cast<void*>(wake_rx_), 0, ZMQ_POLLIN, 0},
-                               {static_cast<void*>(monitor_), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 3, std::chrono::milliseconds{100});
-    if (items[2].revents & ZMQ_POLLIN) {
-      while (recv_all(monitor_, parts)) {
-        if (parts.empty() || parts[0].size() < 2) continue;
-        uint16_t event;
-        std::memcpy(&event, parts[0].data(), 2);
-        if (event == ZMQ_EVENT_ACCEPTED) {
-          ++peers_;
-          ++ever_connected_;
-        } else if (event == ZMQ_EVENT_DISCONNECTED && peers_ > 0) {
-          --peers_;
-        }
-      }
-    }
+                               {static_cast<void*>(wake_rx_), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 2, std::chrono::milliseconds{100});
     if (items[1].revents & ZMQ_POLLIN) {
       drain(wake_rx_);
       send_acks();
@@ -246,6 +224,7 @@ void zmq_inbound::run() {
     if (items[0].revents & ZMQ_POLLIN) {
       while (recv_all(router_, parts)) {
         if (parts.size() != 2) continue; // [routing id][envelope] only
+        last_message_ = std::chrono::steady_clock::now().time_since_epoch().count();
         std::string peer{static_cast<const char*>(parts[0].data()), parts[0].size()};
         auto p = static_cast<const uint8_t*>(parts[1].data());
         on_message_(std::move(peer), bytes(p, p + parts[1].size()));

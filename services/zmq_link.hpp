@@ -84,9 +84,8 @@ public:
 
   const std::string& endpoint() const { return endpoint_; }
 
-  /// Peers connected now / ever (from the socket monitor).
-  int peers() const { return peers_; }
-  int ever_connected() const { return ever_connected_; }
+  /// When the last message arrived (steady clock ticks; 0 = never).
+  int64_t last_message() const { return last_message_; }
 
 private:
   void run();
@@ -98,8 +97,7 @@ private:
   zmq::socket_t wake_rx_, wake_tx_;
   std::mutex mtx_;
   std::deque<std::tuple<std::string, uint64_t, bytes>> acks_;
-  zmq::socket_t monitor_;
-  std::atomic<int> peers_{0}, ever_connected_{0};
+  std::atomic<int64_t> last_message_{0};
   std::atomic<bool> stop_{false};
   std::thread io_;
 };
