@@ -251,7 +251,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   // Our last acknowledgements must reach the upstream before we go, and an
   // upstream that lost one resends within 3 s: keep serving until the links
   // have been quiet that long (at most 10 s).
-  if (!opts.stop->load() && !sockets.empty()) {
+  if (result.exit_code == 0 && !opts.stop->load() && !sockets.empty()) {
     using clock = std::chrono::steady_clock;
     auto deadline = clock::now() + std::chrono::seconds{10};
     auto quiet = [&] {
