@@ -24,10 +24,22 @@ struct test_system {
     cfg.set("scheduler.policy", caf::atom("testing"));
     sys = std::make_unique<caf::actor_system>(cfg);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
-    // Nothing runs the actors after the test: do not wait for them to end.
+    // The scheduler only runs when told to: do not wait in the destructor.
     sys->await_actors_before_shutdown(false);
   }
+  ~test_system() {
+    // Stop every actor and let them terminate, so none outlives the system.
+    for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    sched->run();
+  }
+  template <class... Ts>
+  auto spawn(Ts&&... xs) {
+    auto handle = sys->spawn(std::forward<Ts>(xs)...);
+    actors.push_back(caf::actor_cast<caf::actor>(handle));
+    return handle;
+  }
   void run() { sched->run(); }
+  std::vector<caf::actor> actors;
 };
 
 // Records what a stage sent downstream; acks at once or holds the acks until
@@ -115,14 +127,14 @@ TEST_CASE("detector actor: a full queue holds the camera back until downstream a
   test_system ts;
   auto down = std::make_shared<sink_log>();
   down->hold = true;
-  auto tracker = caf::actor_cast<tracker_actor>(ts.sys->spawn(mock_sink, down));
-  auto pool = ts.sys->spawn(mock_pool);
+  auto tracker = caf::actor_cast<tracker_actor>(ts.spawn(mock_sink, down));
+  auto pool = ts.spawn(mock_pool);
   detector_settings s;
   s.queue = 2;
   auto stats = std::make_shared<run_stats>();
-  auto det = ts.sys->spawn(detector_actor_impl, s, pool, tracker, stats);
+  auto det = ts.spawn(detector_actor_impl, s, pool, tracker, stats);
   auto log = std::make_shared<driver_log>();
-  auto drv = ts.sys->spawn(driver, log);
+  auto drv = ts.spawn(driver, log);
   for (uint64_t i = 0; i < 3; ++i) caf::anon_send(drv, det, make_frame(1, i));
   ts.run();
   // Two admitted and detected; the third waits for a slot.
@@ -153,14 +165,14 @@ TEST_CASE("detector actor: in real time a full queue drops the frame and counts 
   test_system ts;
   auto down = std::make_shared<sink_log>();
   down->hold = true;
-  auto tracker = caf::actor_cast<tracker_actor>(ts.sys->spawn(mock_sink, down));
+  auto tracker = caf::actor_cast<tracker_actor>(ts.spawn(mock_sink, down));
   detector_settings s;
   s.queue = 1;
   s.realtime = true;
   auto stats = std::make_shared<run_stats>();
-  auto det = ts.sys->spawn(detector_actor_impl, s, ts.sys->spawn(mock_pool), tracker, stats);
+  auto det = ts.spawn(detector_actor_impl, s, ts.spawn(mock_pool), tracker, stats);
   auto log = std::make_shared<driver_log>();
-  auto drv = ts.sys->spawn(driver, log);
+  auto drv = ts.spawn(driver, log);
   for (uint64_t i = 0; i < 4; ++i) caf::anon_send(drv, det, make_frame(2, i));
   ts.run();
   CHECK(log->oks == 4);             // the camera never waits in real time
@@ -171,13 +183,13 @@ TEST_CASE("detector actor: in real time a full queue drops the frame and counts 
 TEST_CASE("tracker actor: tracks one person, ends the track at end of stream, acks after re-id") {
   test_system ts;
   auto down = std::make_shared<sink_log>();
-  auto reid = caf::actor_cast<reid_actor>(ts.sys->spawn(mock_sink, down));
+  auto reid = caf::actor_cast<reid_actor>(ts.spawn(mock_sink, down));
   sort_config sc;
   sc.min_hits = 3;
   auto stats = std::make_shared<run_stats>();
-  auto trk = ts.sys->spawn(tracker_actor_impl, sc, reid, stats);
+  auto trk = ts.spawn(tracker_actor_impl, sc, reid, stats);
   auto log = std::make_shared<driver_log>();
-  auto drv = ts.sys->spawn(driver, log);
+  auto drv = ts.spawn(driver, log);
   for (uint64_t i = 0; i < 6; ++i) {
     detection_batch b;
     b.camera_id = 5;
