@@ -24,16 +24,19 @@ std::string make_sender(const std::string& link) {
 using out_self = caf::stateful_actor<outbound_state>*;
 
 // Encodes `msg` with the next sequence number, sends it, and returns the
-// promise the remote acknowledgement will fulfil.
+// promise the remote acknowledgement will fulfil. Only frames are counted in
+// weaver_link_bytes_sent_total here: the stages after detection count what
+// they send themselves (actors/sent_bytes.hpp), local link or remote.
 template <class T>
-caf::response_promise forward(out_self self, const T& msg, bool expects_reply) {
+caf::response_promise forward(out_self self, const T& msg, bool expects_reply,
+                              bool count_bytes = false) {
   auto& st = self->state;
   auto seq = st.next_seq++;
   auto payload = codec::encode(msg, st.sender, seq);
   auto rp = self->make_response_promise();
   st.pending.emplace(seq, std::make_pair(rp, expects_reply));
   auto size = payload.size();
-  metrics::global().link_bytes(st.link).Increment(static_cast<double>(size));
+  if (count_bytes) metrics::global().link_bytes(st.link).Increment(static_cast<double>(size));
   metrics::global().link_messages(st.link).Increment();
   st.out->send(seq, std::move(payload));
   return rp;
@@ -52,7 +55,7 @@ caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::st
     caf::anon_send(handle, ack_atom::value, seq, std::move(reply));
   });
   return {
-    [=](const frame_ptr& f) { return forward(self, *f, false); },
+    [=](const frame_ptr& f) { return forward(self, *f, false, true); },
     [=](const detection_batch& b) { return forward(self, b, false); },
     [=](const track_batch& b) { return forward(self, b, false); },
     [=](const presence_batch& b) { return forward(self, b, false); },

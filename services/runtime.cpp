@@ -189,11 +189,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       for (auto& g : group_cameras(cfg.cameras)) {
         video_source probe{g.source};
         std::string err;
-        if (!probe.open(&err)) {
-          std::string ids;
-          for (auto& c : g.cameras) ids += (ids.empty() ? "" : ",") + std::to_string(c.id);
-          throw std::runtime_error("camera " + ids + ": " + err);
-        }
+        if (!probe.open(&err)) throw std::runtime_error("camera " + g.ids() + ": " + err);
       }
       camera_options co;
       co.realtime = cfg.realtime;
@@ -249,14 +245,15 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   // Our last acknowledgements must reach the upstream before we go, and an
-  // upstream that lost one resends within 3 s: keep serving until the links
-  // have been quiet that long (at most 10 s).
+  // upstream that lost one resends after its resend delay: keep serving until
+  // the links have been quiet a little longer than that (at most 10 s).
   if (result.exit_code == 0 && !opts.stop->load() && !sockets.empty()) {
     using clock = std::chrono::steady_clock;
     auto deadline = clock::now() + std::chrono::seconds{10};
     auto quiet = [&] {
       for (auto& s : sockets)
-        if (clock::now() - clock::time_point{clock::duration{s->last_message()}} < std::chrono::milliseconds{3500})
+        if (clock::now() - clock::time_point{clock::duration{s->last_message()}}
+            < zmq_outbound::default_resend_after + std::chrono::milliseconds{500})
           return false;
       return true;
     };

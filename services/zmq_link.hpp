@@ -39,8 +39,11 @@ public:
   /// reply payload (empty for a plain ack).
   using ack_handler = std::function<void(uint64_t seq, bytes reply)>;
 
+  /// How long the oldest unacknowledged message waits before a resend.
+  static constexpr std::chrono::milliseconds default_resend_after{3000};
+
   zmq_outbound(std::string endpoint, ack_handler on_ack,
-               std::chrono::milliseconds resend_after = std::chrono::milliseconds{3000});
+               std::chrono::milliseconds resend_after = default_resend_after);
   ~zmq_outbound();
   zmq_outbound(const zmq_outbound&) = delete;
   zmq_outbound& operator=(const zmq_outbound&) = delete;

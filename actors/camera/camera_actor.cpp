@@ -25,6 +25,12 @@ std::vector<camera_group> group_cameras(const std::vector<camera_config>& cams) 
   return groups;
 }
 
+std::string camera_group::ids() const {
+  std::string s;
+  for (auto& c : cameras) s += (s.empty() ? "" : ",") + std::to_string(c.id);
+  return s;
+}
+
 namespace {
 
 bool stopping(const camera_options& o) { return o.stop && o.stop->load(); }
@@ -41,11 +47,7 @@ void nap(int64_t ms, const camera_options& o) {
 void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_actor detector,
                        camera_options opts, run_stats_ptr stats) {
   const logger log{"camera"};
-  auto ids = [&] {
-    std::string s;
-    for (auto& c : group.cameras) s += (s.empty() ? "" : ",") + std::to_string(c.id);
-    return s;
-  }();
+  const auto ids = group.ids();
   video_source src{group.source};
   std::string err;
   backoff retry;

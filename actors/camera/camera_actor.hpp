@@ -20,6 +20,8 @@ namespace weaver {
 struct camera_group {
   std::string source;
   std::vector<camera_config> cameras;
+  /// "1,2,3": the camera ids, for messages.
+  std::string ids() const;
 };
 
 /// Groups configured cameras by source (first appearance order).

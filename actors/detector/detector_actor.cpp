@@ -1,6 +1,6 @@
 #include "actors/detector/detector_actor.hpp"
 
-#include "services/codec.hpp"
+#include "actors/sent_bytes.hpp"
 #include "services/metrics.hpp"
 
 namespace weaver {
@@ -59,10 +59,7 @@ void admit(self_ptr self, frame_ptr f) {
         metrics::global().detections(camera).Increment(static_cast<double>(n));
         metrics::global().stage_latency("admit_to_detections").Observe((steady_now_ns() - t0) / 1e9);
         if (st.stats) st.stats->detections += n;
-        // What crosses the edge: the encoded detection batch, not pixels.
-        auto size = codec::encode(b, "detector", b.seq).size();
-        metrics::global().link_bytes("detector->tracker").Increment(static_cast<double>(size));
-        if (st.stats) st.stats->bytes_sent += size;
+        count_sent(st.stats, "detector->tracker", b); // what crosses the edge: no pixels
         self->request(st.tracker, caf::infinite, std::move(b))
           .then([self, camera](caf::ok_atom) { release(self, camera); },
                 [self, camera](caf::error& e) {

@@ -1,6 +1,6 @@
 #include "actors/reid/reid_actor.hpp"
 
-#include "services/codec.hpp"
+#include "actors/sent_bytes.hpp"
 #include "services/metrics.hpp"
 
 namespace weaver {
@@ -16,12 +16,8 @@ void store(self_ptr self, presence_batch pb, caf::typed_response_promise<caf::ok
     if (rp.pending()) rp.deliver(caf::ok_atom::value);
     return;
   }
-  if (st.stats) {
-    st.stats->identities += pb.identities.size();
-    auto size = codec::encode(pb, "reid", 0).size();
-    st.stats->bytes_sent += size;
-    metrics::global().link_bytes("reid->storage").Increment(static_cast<double>(size));
-  }
+  if (st.stats) st.stats->identities += pb.identities.size();
+  count_sent(st.stats, "reid->storage", pb);
   self->request(st.storage, caf::infinite, std::move(pb))
     .then([rp](caf::ok_atom) mutable { if (rp.pending()) rp.deliver(caf::ok_atom::value); },
           [rp](caf::error& e) mutable { if (rp.pending()) rp.deliver(std::move(e)); });

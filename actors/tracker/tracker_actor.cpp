@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "services/codec.hpp"
+#include "actors/sent_bytes.hpp"
 #include "services/metrics.hpp"
 
 namespace weaver {
@@ -23,12 +23,8 @@ void count(self_ptr self, const track_batch& tb) {
   uint64_t started = 0;
   for (auto& e : tb.events)
     if (e.state == track_state::started) ++started;
-  if (st.stats) {
-    st.stats->tracks += started;
-    auto size = codec::encode(tb, "tracker", tb.seq).size();
-    st.stats->bytes_sent += size;
-    metrics::global().link_bytes("tracker->reid").Increment(static_cast<double>(size));
-  }
+  if (st.stats) st.stats->tracks += started;
+  count_sent(st.stats, "tracker->reid", tb);
 }
 
 } // namespace
