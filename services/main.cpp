@@ -10,6 +10,7 @@
 
 #include "services/config.hpp"
 #include "services/log.hpp"
+#include "services/model_cli.hpp"
 #include "services/runtime.hpp"
 
 namespace {
@@ -80,7 +81,20 @@ int main(int argc, char** argv) {
   auto check = app.add_subcommand("check", "Validate a configuration file and exit.");
   check->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
 
+  auto model_cmd = app.add_subcommand("model", "Work with DNN models (TF.js graph models, Darknet).");
+  model_cmd->require_subcommand(1);
+  weaver::inspect_options inspect;
+  auto inspect_cmd = model_cmd->add_subcommand("inspect", "Import a model, run the passes and print the graph.");
+  inspect_cmd->add_option("file", inspect.model, "TF.js model.json or Darknet .cfg")->required();
+  inspect_cmd->add_option("--weights", inspect.weights, "Darknet .weights file");
+  inspect_cmd->add_flag("--raw", inspect.raw, "Print the graph as imported, before the passes");
+  inspect_cmd->add_option("--batch", inspect.batch, "Batch size to compile for")->check(CLI::PositiveNumber);
+  inspect_cmd->add_option("--bench", inspect.bench, "Time N runs on a random input");
+  inspect_cmd->add_option("--threads", inspect.threads, "Threads per convolution for --bench")
+    ->check(CLI::PositiveNumber);
+
   CLI11_PARSE(app, argc, argv);
+  if (inspect_cmd->parsed()) return weaver::model_inspect(inspect);
 
   weaver::config cfg;
   try {

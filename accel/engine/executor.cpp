@@ -1,0 +1,160 @@
+#include "accel/engine/executor.hpp"
+
+#include <algorithm>
+
+#include "accel/engine/darknet_import.hpp"
+#include "accel/engine/kernels.hpp"
+#include "accel/engine/passes.hpp"
+#include "accel/engine/tfjs_import.hpp"
+
+namespace weaver::engine {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+} // namespace
+
+std::shared_ptr<const model> model::load(const std::string& path, const std::string& weights,
+                                         int batch) {
+  if (ends_with(path, ".json")) return compile(import_tfjs(path), batch);
+  if (ends_with(path, ".cfg")) return compile(import_darknet(path, weights), batch);
+  throw model_error(path + ": unknown model type (expected a TF.js model.json or a Darknet .cfg)");
+}
+
+std::shared_ptr<const model> model::compile(graph g, int batch) {
+  optimise(g, batch);
+  if (g.inputs.size() != 1) throw model_error("models with one input only");
+  for (const auto& v : g.values)
+    if (v.is_const && v.type == dtype::f32 && static_cast<int64_t>(v.data.f.size()) != numel(v.shape))
+      throw model_error("constant '" + v.name + "' has " + std::to_string(v.data.f.size()) +
+                        " values for shape " + to_string(v.shape));
+  auto m = std::make_shared<model>();
+  m->g_ = std::move(g);
+  m->batch_ = batch;
+  return m;
+}
+
+session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m)) {
+  const graph& g = m_->ir();
+  buf_.assign(g.values.size(), nullptr);
+  storage_.resize(g.values.size());
+  in_ = g.inputs.at(0);
+  auto alloc = [&](int v) {
+    storage_[static_cast<size_t>(v)].assign(static_cast<size_t>(numel(g.values[v].shape)), 0.0f);
+    buf_[static_cast<size_t>(v)] = storage_[static_cast<size_t>(v)].data();
+  };
+  alloc(in_);
+  for (size_t v = 0; v < g.values.size(); ++v)
+    if (g.values[v].is_const && g.values[v].type == dtype::f32)
+      buf_[v] = const_cast<float*>(g.values[v].data.f.data());  // read-only by the kernels
+  for (const auto& n : g.nodes) {
+    step s{&n, {}, {}};
+    for (int v : n.in) s.in.push_back(buf_[static_cast<size_t>(v)]);
+    // Reshape and identity alias their input: same bytes, new shape.
+    bool alias = n.kind == op::reshape || n.kind == op::identity;
+    for (int o : n.out) {
+      if (alias) buf_[static_cast<size_t>(o)] = buf_[static_cast<size_t>(n.in[0])];
+      else alloc(o);
+      s.out.push_back(buf_[static_cast<size_t>(o)]);
+    }
+    if (n.kind == op::conv2d) {
+      s.conv = static_cast<int>(convs_.size());
+      convs_.emplace_back(g.values[n.in[0]].shape, s.in[0], g.values[n.in[1]].shape, s.in[1],
+                          n.in.size() > 2 ? s.in[2] : nullptr, n.a, g.values[n.out[0]].shape,
+                          s.out[0], threads);
+    }
+    if (!alias) steps_.push_back(std::move(s));
+  }
+}
+
+void session::run() {
+  const graph& g = m_->ir();
+  auto shape = [&](int v) -> const shape_t& { return g.values[v].shape; };
+  for (auto& s : steps_) {
+    const node& n = *s.n;
+    const auto& a = n.a;
+    const int o = n.out[0];
+    switch (n.kind) {
+      case op::conv2d:
+        convs_[static_cast<size_t>(s.conv)].run();
+        break;
+      case op::add: case op::sub: case op::mul:
+        kernels::binary(n.kind, s.in[0], shape(n.in[0]), s.in[1], shape(n.in[1]), s.out[0], shape(o));
+        break;
+      case op::activation: {
+        int64_t cnt = numel(shape(o));
+        std::copy(s.in[0], s.in[0] + cnt, s.out[0]);
+        kernels::apply_activation(s.out[0], cnt, a.activation, a.alpha);
+        break;
+      }
+      case op::pad:
+        kernels::pad(s.in[0], shape(n.in[0]), a.ints, a.pad_value, s.out[0], shape(o));
+        break;
+      case op::max_pool:
+        kernels::max_pool_nhwc(s.in[0], shape(n.in[0]), a, s.out[0], shape(o));
+        break;
+      case op::transpose:
+        kernels::transpose(s.in[0], shape(n.in[0]), a.ints, s.out[0]);
+        break;
+      case op::concat: {
+        std::vector<shape_t> shapes;
+        for (int v : n.in) shapes.push_back(shape(v));
+        kernels::concat(s.in, shapes, a.axis, s.out[0]);
+        break;
+      }
+      case op::split:
+        kernels::split(s.in[0], shape(n.in[0]), a.axis, s.out, a.ints);
+        break;
+      case op::resize_bilinear:
+        kernels::resize_bilinear_nhwc(s.in[0], shape(n.in[0]), a.half_pixel, a.align_corners,
+                                      s.out[0], shape(o));
+        break;
+      case op::upsample:
+        kernels::upsample_nhwc(s.in[0], shape(n.in[0]), a.stride[0], a.stride[1], s.out[0]);
+        break;
+      case op::reorg:
+        kernels::reorg_nhwc(s.in[0], shape(n.in[0]), a.stride[0], s.out[0], shape(o));
+        break;
+      case op::yolo_head:
+        kernels::yolo_head_nhwc(s.in[0], shape(o), a.anchors, a.classes, a.softmax_classes, s.out[0]);
+        break;
+      case op::softmax:
+        kernels::softmax_last(s.in[0], shape(o), s.out[0]);
+        break;
+      case op::reshape: case op::identity:
+        break;
+      case op::sparse_to_dense:
+        throw model_error("node '" + n.name + "': SparseToDense survived constant folding");
+    }
+  }
+}
+
+const float* session::output(size_t i) const { return buf_[static_cast<size_t>(m_->ir().outputs.at(i))]; }
+
+const shape_t& session::output_shape(size_t i) const {
+  return m_->ir().values[m_->ir().outputs.at(i)].shape;
+}
+
+const std::string& session::output_name(size_t i) const {
+  return m_->ir().values[m_->ir().outputs.at(i)].name;
+}
+
+int session::find_output(const std::string& name) const {
+  std::string n = name;
+  if (n.size() > 2 && n.compare(n.size() - 2, 2, ":0") == 0) n.resize(n.size() - 2);
+  for (size_t i = 0; i < outputs(); ++i)
+    if (output_name(i) == n) return static_cast<int>(i);
+  return -1;
+}
+
+const float* session::value(const std::string& name, shape_t* shape) const {
+  int v = m_->ir().find(name);
+  if (v < 0 || m_->ir().values[v].is_const) return nullptr;
+  if (shape) *shape = m_->ir().values[v].shape;
+  return buf_[static_cast<size_t>(v)];
+}
+
+} // namespace weaver::engine

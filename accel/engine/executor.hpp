@@ -1,0 +1,72 @@
+// Runs an optimised graph on the CPU. A `model` is the immutable compiled
+// graph, shared by every camera; a `session` owns one set of preallocated
+// buffers and runs on the calling thread (a card worker), so nothing is
+// allocated per frame and no thread pool competes with the process.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "accel/engine/graph.hpp"
+#include "accel/engine/kernels.hpp"
+
+namespace weaver::engine {
+
+class model {
+public:
+  /// Imports by file type: *.json = TF.js graph model, *.cfg = Darknet (with
+  /// `weights`, empty = random-free zero weights are refused), then optimises
+  /// for `batch`.
+  static std::shared_ptr<const model> load(const std::string& path, const std::string& weights = {},
+                                           int batch = 1);
+  /// Optimises an imported graph for `batch`.
+  static std::shared_ptr<const model> compile(graph g, int batch = 1);
+
+  const graph& ir() const { return g_; }
+  int batch() const { return batch_; }
+  /// The input in storage order (NHWC for images).
+  const shape_t& input_shape() const { return g_.values[g_.inputs.at(0)].shape; }
+
+private:
+  graph g_;
+  int batch_ = 1;
+};
+
+class session {
+public:
+  /// `threads`: threads each convolution may use (1 on card workers, which
+  /// are the parallelism; more for single-stream latency).
+  explicit session(std::shared_ptr<const model> m, int threads = 1);
+
+  /// The input buffer, storage order (NHWC); fill it, then run().
+  float* input() { return buf_[static_cast<size_t>(in_)]; }
+  void run();
+
+  size_t outputs() const { return m_->ir().outputs.size(); }
+  const float* output(size_t i) const;
+  const shape_t& output_shape(size_t i) const;
+  const std::string& output_name(size_t i) const;
+  /// Index of the output named `name` (":0" optional), or -1.
+  int find_output(const std::string& name) const;
+  /// Any intermediate value by name (e.g. backbone features), nullptr if the
+  /// optimised graph has no such value.
+  const float* value(const std::string& name, shape_t* shape = nullptr) const;
+  const model& compiled() const { return *m_; }
+
+private:
+  struct step {
+    const node* n;
+    std::vector<const float*> in;
+    std::vector<float*> out;
+    int conv = -1;                 // index into convs_
+  };
+  std::shared_ptr<const model> m_;
+  std::vector<std::vector<float>> storage_;
+  std::vector<float*> buf_;        // per value; constants point at their data
+  std::vector<kernels::conv2d> convs_;
+  std::vector<step> steps_;
+  int in_ = 0;
+};
+
+} // namespace weaver::engine

@@ -1,0 +1,375 @@
+#include "accel/engine/kernels.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+namespace weaver::engine::kernels {
+
+namespace {
+
+std::vector<int64_t> strides_of(const shape_t& s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (int i = static_cast<int>(s.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * s[i + 1];
+  return st;
+}
+
+inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+} // namespace
+
+struct conv2d::impl {
+  dnnl::convolution_forward prim;
+  dnnl::stream stream;
+  std::unordered_map<int, dnnl::memory> args;
+  std::vector<float> scratch;
+  std::string name;
+};
+
+namespace {
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+} // namespace
+
+conv2d::conv2d(const shape_t& is, const float* in, const shape_t& ws, const float* w,
+               const float* bias, const attrs& a, const shape_t& os, float* out, int threads)
+    : p_(std::make_unique<impl>()) {
+  using dnnl::memory;
+  using dt = memory::data_type;
+  // oneDNN fixes a primitive's thread count when it is created.
+  const int was = omp_get_max_threads();
+  omp_set_num_threads(std::max(threads, 1));
+  const int64_t G = a.groups, cg = ws[2], co = ws[3], kh = ws[0], kw = ws[1];
+  memory::desc src({is[0], is[3], is[1], is[2]}, dt::f32, memory::format_tag::nhwc);
+  memory::desc dst({os[0], os[3], os[1], os[2]}, dt::f32, memory::format_tag::nhwc);
+  // Our filter as oneDNN sees it: HWIO through explicit strides.
+  memory::desc user_w = G == 1
+      ? memory::desc({co, cg, kh, kw}, dt::f32, memory::dims{1, co, kw * cg * co, cg * co})
+      : memory::desc({G, co / G, cg, kh, kw}, dt::f32,
+                     memory::dims{co / G, 1, co, kw * cg * co, cg * co});
+  memory::desc any_w = G == 1
+      ? memory::desc({co, cg, kh, kw}, dt::f32, memory::format_tag::any)
+      : memory::desc({G, co / G, cg, kh, kw}, dt::f32, memory::format_tag::any);
+  memory::desc bias_d({co}, dt::f32, memory::format_tag::a);
+  memory::dims strides{a.stride[0], a.stride[1]};
+  memory::dims dil{a.dilation[0] - 1, a.dilation[1] - 1};
+  memory::dims pl{a.pads[0], a.pads[1]}, pr{a.pads[2], a.pads[3]};
+  using cf = dnnl::convolution_forward;
+  auto desc = bias ? cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                              src, any_w, bias_d, dst, strides, dil, pl, pr)
+                   : cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                              src, any_w, dst, strides, dil, pl, pr);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::post_ops po;
+  switch (a.activation) {
+    case act::none: break;
+    case act::relu: po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+    case act::leaky: po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, a.alpha, 0.f); break;
+    case act::sigmoid: po.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
+    case act::exp: po.append_eltwise(1.f, dnnl::algorithm::eltwise_exp, 0.f, 0.f); break;
+  }
+  attr.set_post_ops(po);
+  auto& eng = cpu_engine();
+  cf::primitive_desc pd(desc, attr, eng);
+  p_->name = pd.impl_info_str();
+  p_->prim = cf(pd);
+  p_->stream = dnnl::stream(eng);
+  // Weights reordered once into the layout the kernel wants.
+  memory wsrc(user_w, eng, const_cast<float*>(w));
+  memory wdst(pd.weights_desc(), eng);
+  dnnl::reorder(wsrc, wdst).execute(p_->stream, wsrc, wdst);
+  p_->stream.wait();
+  p_->scratch.assign(pd.scratchpad_desc().get_size() / sizeof(float) + 1, 0.0f);
+  p_->args = {{DNNL_ARG_SRC, memory(src, eng, const_cast<float*>(in))},
+              {DNNL_ARG_WEIGHTS, wdst},
+              {DNNL_ARG_DST, memory(dst, eng, out)},
+              {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), eng, p_->scratch.data())}};
+  if (bias) p_->args.insert({DNNL_ARG_BIAS, memory(bias_d, eng, const_cast<float*>(bias))});
+  omp_set_num_threads(was);
+}
+
+conv2d::~conv2d() = default;
+conv2d::conv2d(conv2d&&) noexcept = default;
+conv2d& conv2d::operator=(conv2d&&) noexcept = default;
+
+void conv2d::run() {
+  p_->prim.execute(p_->stream, p_->args);
+  p_->stream.wait();
+}
+
+std::string conv2d::implementation() const { return p_->name; }
+
+void apply_activation(float* x, int64_t n, act a, float alpha) {
+  switch (a) {
+    case act::none: return;
+    case act::relu:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : 0;
+      return;
+    case act::leaky:
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : alpha * x[i];
+      return;
+    case act::sigmoid:
+      for (int64_t i = 0; i < n; ++i) x[i] = sigmoid(x[i]);
+      return;
+    case act::exp:
+      for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+      return;
+  }
+}
+
+void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out,
+            const shape_t& os) {
+  const int64_t n = numel(os);
+  auto f = [k](float p, float q) { return k == op::add ? p + q : k == op::sub ? p - q : p * q; };
+  if (xs == os && ys == os) {
+    for (int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i]);
+    return;
+  }
+  // Broadcast strides: 0 along broadcast axes.
+  const size_t r = os.size();
+  auto bst = [&](const shape_t& s) {
+    auto st = strides_of(s);
+    for (size_t i = 0; i < r; ++i)
+      if (s[i] == 1) st[i] = 0;
+    return st;
+  };
+  auto sx = bst(xs), sy = bst(ys);
+  // Innermost axis runs contiguously; walk the outer index odometer.
+  const int64_t inner = os.back();
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t base = 0; base < n; base += inner) {
+    int64_t ox = 0, oy = 0;
+    for (size_t d = 0; d + 1 < r; ++d) {
+      ox += idx[d] * sx[d];
+      oy += idx[d] * sy[d];
+    }
+    const int64_t ix = sx[r - 1], iy = sy[r - 1];
+    for (int64_t i = 0; i < inner; ++i) out[base + i] = f(x[ox + i * ix], y[oy + i * iy]);
+    for (int d = static_cast<int>(r) - 2; d >= 0; --d) {
+      if (++idx[d] < os[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+void pad(const float* in, const shape_t& is, const std::vector<int64_t>& pads, float value,
+         float* out, const shape_t& os) {
+  std::fill(out, out + numel(os), value);
+  const size_t r = is.size();
+  auto ost = strides_of(os);
+  const int64_t inner = is.back();
+  int64_t base_off = 0;
+  for (size_t d = 0; d < r; ++d) base_off += pads[2 * d] * ost[d];
+  std::vector<int64_t> idx(r, 0);
+  const int64_t rows = numel(is) / std::max<int64_t>(inner, 1);
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t off = base_off;
+    for (size_t d = 0; d + 1 < r; ++d) off += idx[d] * ost[d];
+    std::memcpy(out + off, in + row * inner, sizeof(float) * inner);
+    for (int d = static_cast<int>(r) - 2; d >= 0; --d) {
+      if (++idx[d] < is[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+void max_pool_nhwc(const float* in, const shape_t& is, const attrs& a, float* out,
+                   const shape_t& os) {
+  const int64_t N = is[0], H = is[1], W = is[2], C = is[3], Ho = os[1], Wo = os[2];
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oy = 0; oy < Ho; ++oy)
+      for (int64_t ox = 0; ox < Wo; ++ox) {
+        float* d = out + ((n * Ho + oy) * Wo + ox) * C;
+        std::fill(d, d + C, -std::numeric_limits<float>::infinity());
+        for (int ky = 0; ky < a.kernel[0]; ++ky) {
+          int64_t y = oy * a.stride[0] - a.pads[0] + ky;
+          if (y < 0 || y >= H) continue;
+          for (int kx = 0; kx < a.kernel[1]; ++kx) {
+            int64_t x = ox * a.stride[1] - a.pads[1] + kx;
+            if (x < 0 || x >= W) continue;
+            const float* s = in + ((n * H + y) * W + x) * C;
+            for (int64_t c = 0; c < C; ++c) d[c] = std::max(d[c], s[c]);
+          }
+        }
+      }
+}
+
+void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& perm, float* out) {
+  const size_t r = is.size();
+  shape_t os(r);
+  for (size_t j = 0; j < r; ++j) os[j] = is[static_cast<size_t>(perm[j])];
+  auto ist = strides_of(is);
+  std::vector<int64_t> st(r);  // input stride of each output axis
+  for (size_t j = 0; j < r; ++j) st[j] = ist[static_cast<size_t>(perm[j])];
+  const int64_t n = numel(os), inner = os.back(), step = st.back();
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t base = 0; base < n; base += inner) {
+    int64_t src = 0;
+    for (size_t d = 0; d + 1 < r; ++d) src += idx[d] * st[d];
+    for (int64_t i = 0; i < inner; ++i) out[base + i] = in[src + i * step];
+    for (int d = static_cast<int>(r) - 2; d >= 0; --d) {
+      if (++idx[d] < os[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+void concat(const std::vector<const float*>& ins, const std::vector<shape_t>& shapes, int axis,
+            float* out) {
+  int64_t outer = 1;
+  for (int d = 0; d < axis; ++d) outer *= shapes[0][static_cast<size_t>(d)];
+  std::vector<int64_t> chunk;
+  int64_t total = 0;
+  for (const auto& s : shapes) {
+    int64_t c = 1;
+    for (size_t d = static_cast<size_t>(axis); d < s.size(); ++d) c *= s[d];
+    chunk.push_back(c);
+    total += c;
+  }
+  for (int64_t o = 0; o < outer; ++o) {
+    float* d = out + o * total;
+    for (size_t k = 0; k < ins.size(); ++k) {
+      std::memcpy(d, ins[k] + o * chunk[k], sizeof(float) * chunk[k]);
+      d += chunk[k];
+    }
+  }
+}
+
+void split(const float* in, const shape_t& is, int axis, const std::vector<float*>& outs,
+           const std::vector<int64_t>& sizes) {
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= is[static_cast<size_t>(d)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < is.size(); ++d) inner *= is[d];
+  const int64_t total = is[static_cast<size_t>(axis)] * inner;
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* s = in + o * total;
+    for (size_t k = 0; k < outs.size(); ++k) {
+      int64_t c = sizes[k] * inner;
+      std::memcpy(outs[k] + o * c, s, sizeof(float) * c);
+      s += c;
+    }
+  }
+}
+
+void resize_bilinear_nhwc(const float* in, const shape_t& is, bool half_pixel, bool align_corners,
+                          float* out, const shape_t& os) {
+  const int64_t N = is[0], H = is[1], W = is[2], C = is[3], Ho = os[1], Wo = os[2];
+  auto scale = [&](int64_t in_size, int64_t out_size) {
+    if (align_corners && out_size > 1) return static_cast<float>(in_size - 1) / static_cast<float>(out_size - 1);
+    return static_cast<float>(in_size) / static_cast<float>(out_size);
+  };
+  const float sy = scale(H, Ho), sx = scale(W, Wo);
+  struct tap {
+    int64_t lo, hi;
+    float t;
+  };
+  auto taps = [&](int64_t out_size, int64_t in_size, float s) {
+    std::vector<tap> v(static_cast<size_t>(out_size));
+    for (int64_t o = 0; o < out_size; ++o) {
+      float f = half_pixel ? (static_cast<float>(o) + 0.5f) * s - 0.5f : static_cast<float>(o) * s;
+      float fl = std::floor(f);
+      int64_t lo = std::max<int64_t>(static_cast<int64_t>(fl), 0);
+      int64_t hi = std::min<int64_t>(static_cast<int64_t>(std::ceil(f)), in_size - 1);
+      v[static_cast<size_t>(o)] = {std::min(lo, in_size - 1), hi, f - fl};
+    }
+    return v;
+  };
+  auto ty = taps(Ho, H, sy), tx = taps(Wo, W, sx);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t y = 0; y < Ho; ++y) {
+      const auto& a = ty[static_cast<size_t>(y)];
+      const float* r0 = in + (n * H + a.lo) * W * C;
+      const float* r1 = in + (n * H + a.hi) * W * C;
+      for (int64_t x = 0; x < Wo; ++x) {
+        const auto& b = tx[static_cast<size_t>(x)];
+        float* d = out + ((n * Ho + y) * Wo + x) * C;
+        for (int64_t c = 0; c < C; ++c) {
+          float tl = r0[b.lo * C + c], tr = r0[b.hi * C + c];
+          float bl = r1[b.lo * C + c], br = r1[b.hi * C + c];
+          float top = tl + (tr - tl) * b.t, bot = bl + (br - bl) * b.t;
+          d[c] = top + (bot - top) * a.t;
+        }
+      }
+    }
+}
+
+void upsample_nhwc(const float* in, const shape_t& is, int sy, int sx, float* out) {
+  const int64_t N = is[0], H = is[1], W = is[2], C = is[3];
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t y = 0; y < H * sy; ++y)
+      for (int64_t x = 0; x < W * sx; ++x)
+        std::memcpy(out + ((n * H * sy + y) * W * sx + x) * C, in + ((n * H + y / sy) * W + x / sx) * C,
+                    sizeof(float) * C);
+}
+
+void reorg_nhwc(const float* in, const shape_t& is, int s, float* out, const shape_t& os) {
+  // Darknet indexes the output with the input's (w,h,c) strides and reads
+  // the input as if it were (w*s, h*s, c/s^2): flat CHW positions.
+  const int64_t N = is[0], h = is[1], w = is[2], c = is[3];
+  const int64_t oh = os[1], ow = os[2], oc = os[3];
+  const int64_t out_c = c / (s * s);
+  auto in_at = [&](int64_t n, int64_t flat) {  // flat CHW index into the input
+    int64_t ch = flat / (h * w), rem = flat % (h * w);
+    return in[((n * h + rem / w) * w + rem % w) * c + ch];
+  };
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < c; ++k)
+      for (int64_t j = 0; j < h; ++j)
+        for (int64_t i = 0; i < w; ++i) {
+          int64_t c2 = k % out_c, offset = k / out_c;
+          int64_t w2 = i * s + offset % s, h2 = j * s + offset / s;
+          int64_t src = w2 + w * s * (h2 + h * s * c2);
+          int64_t dst = i + w * (j + h * k);  // flat CHW index into the output
+          int64_t ch = dst / (oh * ow), rem = dst % (oh * ow);
+          out[((n * oh + rem / ow) * ow + rem % ow) * oc + ch] = in_at(n, src);
+        }
+}
+
+void yolo_head_nhwc(const float* in, const shape_t& shape, int anchors, int classes,
+                    bool softmax_classes, float* out) {
+  const int64_t cells = shape[0] * shape[1] * shape[2], per = 5 + classes;
+  for (int64_t p = 0; p < cells; ++p) {
+    const float* s = in + p * anchors * per;
+    float* d = out + p * anchors * per;
+    for (int a = 0; a < anchors; ++a, s += per, d += per) {
+      d[0] = sigmoid(s[0]);
+      d[1] = sigmoid(s[1]);
+      d[2] = s[2];
+      d[3] = s[3];
+      d[4] = sigmoid(s[4]);
+      if (softmax_classes) {
+        float mx = -std::numeric_limits<float>::infinity(), sum = 0;
+        for (int k = 0; k < classes; ++k) mx = std::max(mx, s[5 + k]);
+        for (int k = 0; k < classes; ++k) sum += d[5 + k] = std::exp(s[5 + k] - mx);
+        for (int k = 0; k < classes; ++k) d[5 + k] /= sum;
+      } else {
+        for (int k = 0; k < classes; ++k) d[5 + k] = sigmoid(s[5 + k]);
+      }
+    }
+  }
+}
+
+void softmax_last(const float* in, const shape_t& shape, float* out) {
+  const int64_t inner = shape.back(), rows = numel(shape) / std::max<int64_t>(inner, 1);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* s = in + r * inner;
+    float* d = out + r * inner;
+    float mx = -std::numeric_limits<float>::infinity(), sum = 0;
+    for (int64_t k = 0; k < inner; ++k) mx = std::max(mx, s[k]);
+    for (int64_t k = 0; k < inner; ++k) sum += d[k] = std::exp(s[k] - mx);
+    for (int64_t k = 0; k < inner; ++k) d[k] /= sum;
+  }
+}
+
+} // namespace weaver::engine::kernels

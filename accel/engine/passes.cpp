@@ -1,0 +1,708 @@
+#include "accel/engine/passes.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+namespace weaver::engine {
+
+namespace {
+
+[[noreturn]] void fail(const node& n, const std::string& why) {
+  throw model_error("node '" + n.name + "' (" + (n.source_op.empty() ? op_name(n.kind)
+                                                                     : n.source_op.c_str()) +
+                    "): " + why);
+}
+
+std::vector<int64_t> strides_of(const shape_t& s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (int i = static_cast<int>(s.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * s[i + 1];
+  return st;
+}
+
+/// Numpy broadcasting of two shapes; empty optional-like flag on mismatch.
+bool broadcast_shape(const shape_t& a, const shape_t& b, shape_t& out) {
+  size_t r = std::max(a.size(), b.size());
+  out.assign(r, 1);
+  for (size_t i = 0; i < r; ++i) {
+    int64_t x = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    int64_t y = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    if (x != y && x != 1 && y != 1) return false;
+    out[i] = std::max(x, y);
+  }
+  return true;
+}
+
+/// Permutes constant data: out axis j = in axis perm[j].
+tensor_data transpose_data(const tensor_data& t, const std::vector<int>& perm) {
+  tensor_data o;
+  o.type = t.type;
+  for (int p : perm) o.shape.push_back(t.shape[static_cast<size_t>(p)]);
+  auto in_st = strides_of(t.shape);
+  int64_t n = numel(o.shape);
+  (t.type == dtype::f32 ? o.f.resize(n) : o.i.resize(n));
+  std::vector<int64_t> idx(o.shape.size(), 0);
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t src = 0;
+    for (size_t j = 0; j < idx.size(); ++j) src += idx[j] * in_st[static_cast<size_t>(perm[j])];
+    if (t.type == dtype::f32) o.f[k] = t.f[src];
+    else o.i[k] = t.i[src];
+    for (int j = static_cast<int>(idx.size()) - 1; j >= 0; --j) {
+      if (++idx[j] < o.shape[j]) break;
+      idx[j] = 0;
+    }
+  }
+  return o;
+}
+
+/// Elementwise op on two constants with broadcasting.
+tensor_data eval_binary(op k, const tensor_data& a, const tensor_data& b, const node& n) {
+  tensor_data o;
+  if (!broadcast_shape(a.shape, b.shape, o.shape))
+    fail(n, "shapes " + to_string(a.shape) + " and " + to_string(b.shape) + " do not broadcast");
+  o.type = a.type == dtype::f32 || b.type == dtype::f32 ? dtype::f32 : dtype::i64;
+  int64_t cnt = numel(o.shape);
+  auto ost = strides_of(o.shape);
+  auto index = [&](const tensor_data& t, int64_t k) {
+    int64_t src = 0, mul = 1;
+    for (int d = static_cast<int>(o.shape.size()) - 1, e = static_cast<int>(t.shape.size()) - 1;
+         e >= 0; --d, --e) {
+      int64_t coord = (k / ost[d]) % o.shape[d];
+      if (t.shape[e] != 1) src += coord * mul;
+      mul *= t.shape[e];
+    }
+    return src;
+  };
+  auto get = [](const tensor_data& t, int64_t i) {
+    return t.type == dtype::f32 ? static_cast<double>(t.f[i]) : static_cast<double>(t.i[i]);
+  };
+  (o.type == dtype::f32 ? o.f.resize(cnt) : o.i.resize(cnt));
+  for (int64_t q = 0; q < cnt; ++q) {
+    double x = get(a, index(a, q)), y = get(b, index(b, q));
+    double r = k == op::add ? x + y : k == op::sub ? x - y : x * y;
+    if (o.type == dtype::f32) o.f[q] = static_cast<float>(r);
+    else o.i[q] = static_cast<int64_t>(r);
+  }
+  return o;
+}
+
+tensor_data eval_sparse_to_dense(const graph& g, const node& n) {
+  const auto& idx = g.values[n.in[0]].data;
+  const auto& shp = g.values[n.in[1]].data;
+  const auto& vals = g.values[n.in[2]].data;
+  const auto& dflt = g.values[n.in[3]].data;
+  if (shp.type != dtype::i64 || idx.type != dtype::i64) fail(n, "indices and shape must be integers");
+  tensor_data o;
+  o.type = vals.type;
+  o.shape = shp.i;
+  int64_t cnt = numel(o.shape);
+  auto dv = [&](const tensor_data& t, int64_t i) {
+    return t.type == dtype::f32 ? static_cast<double>(t.f[i]) : static_cast<double>(t.i[i]);
+  };
+  if (numel(dflt.shape) != 1) fail(n, "default value must be a scalar");
+  (o.type == dtype::f32 ? o.f.assign(cnt, static_cast<float>(dv(dflt, 0)))
+                        : o.i.assign(cnt, static_cast<int64_t>(dv(dflt, 0))));
+  int64_t rank = static_cast<int64_t>(o.shape.size());
+  int64_t entries = idx.shape.empty() ? 1 : idx.shape[0];
+  auto st = strides_of(o.shape);
+  for (int64_t e = 0; e < entries; ++e) {
+    int64_t flat = 0;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t c = idx.i[e * (idx.shape.size() > 1 ? rank : 1) + (idx.shape.size() > 1 ? d : 0)];
+      if (c < 0 || c >= o.shape[d]) fail(n, "index out of range");
+      flat += c * st[d];
+    }
+    double v = dv(vals, numel(vals.shape) == 1 ? 0 : e);
+    if (o.type == dtype::f32) o.f[flat] = static_cast<float>(v);
+    else o.i[flat] = static_cast<int64_t>(v);
+  }
+  return o;
+}
+
+std::vector<int> identity_order(size_t r) {
+  std::vector<int> o(r);
+  std::iota(o.begin(), o.end(), 0);
+  return o;
+}
+
+int norm_axis(int axis, size_t rank, const node& n) {
+  int r = static_cast<int>(rank);
+  if (axis < -r || axis >= r) fail(n, "axis " + std::to_string(axis) + " out of range");
+  return axis < 0 ? axis + r : axis;
+}
+
+/// Consumers of `v` (node indices) in g.
+std::vector<int> users(const graph& g, int v) {
+  std::vector<int> u;
+  for (size_t n = 0; n < g.nodes.size(); ++n)
+    for (int x : g.nodes[n].in)
+      if (x == v) {
+        u.push_back(static_cast<int>(n));
+        break;
+      }
+  return u;
+}
+
+bool is_output(const graph& g, int v) {
+  return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end();
+}
+
+/// A constant that holds one value per output channel `c` (shape [c] or
+/// [1,..,1,c]); its values, or empty.
+std::vector<float> per_channel(const value& v, int64_t c) {
+  if (!v.is_const || v.type != dtype::f32 || v.shape.empty() || v.shape.back() != c ||
+      numel(v.shape) != c)
+    return {};
+  return v.data.f;
+}
+
+} // namespace
+
+void fold_constants(graph& g) {
+  for (auto& n : g.nodes) {
+    bool all_const = !n.in.empty();
+    for (int v : n.in) all_const = all_const && g.values[v].is_const;
+    if (!all_const) continue;
+    tensor_data r;
+    switch (n.kind) {
+      case op::add: case op::sub: case op::mul:
+        r = eval_binary(n.kind, g.values[n.in[0]].data, g.values[n.in[1]].data, n);
+        break;
+      case op::sparse_to_dense: r = eval_sparse_to_dense(g, n); break;
+      case op::identity: r = g.values[n.in[0]].data; break;
+      case op::reshape: {
+        r = g.values[n.in[0]].data;
+        const auto& s = g.values[n.in[1]].data;
+        if (s.type != dtype::i64) fail(n, "shape must be integers");
+        r.shape = s.i;
+        int64_t known = 1, unknown = -1;
+        for (size_t i = 0; i < r.shape.size(); ++i)
+          if (r.shape[i] < 0) unknown = static_cast<int64_t>(i);
+          else known *= r.shape[i];
+        int64_t total = r.type == dtype::f32 ? static_cast<int64_t>(r.f.size())
+                                             : static_cast<int64_t>(r.i.size());
+        if (unknown >= 0 && known > 0) r.shape[unknown] = total / known;
+        if (numel(r.shape) != total) fail(n, "reshape of a constant changes its size");
+        break;
+      }
+      case op::transpose: {
+        std::vector<int> perm(n.a.ints.begin(), n.a.ints.end());
+        r = transpose_data(g.values[n.in[0]].data, perm);
+        break;
+      }
+      default: continue;
+    }
+    int o = n.out[0];
+    g.values[o].is_const = true;
+    g.values[o].type = r.type;
+    g.values[o].shape = r.shape;
+    g.values[o].data = std::move(r);
+    g.values[o].producer = -1;
+  }
+  // Reshape's shape becomes an attribute.
+  for (auto& n : g.nodes) {
+    if (n.kind != op::reshape || n.in.size() < 2) continue;
+    const auto& s = g.values[n.in[1]];
+    if (!s.is_const || s.type != dtype::i64) fail(n, "the target shape is not a constant");
+    n.a.ints = s.data.i;
+    n.in.resize(1);
+  }
+  g.prune();
+}
+
+void infer_shapes(graph& g) {
+  for (auto& n : g.nodes) {
+    auto in_shape = [&](size_t k) -> const shape_t& { return g.values[n.in.at(k)].shape; };
+    auto set_out = [&](size_t k, shape_t s) {
+      for (auto d : s)
+        if (d < 0) fail(n, "negative dimension in " + to_string(s));
+      g.values[n.out.at(k)].shape = std::move(s);
+      g.values[n.out[k]].type = dtype::f32;
+    };
+    const shape_t& x = in_shape(0);
+    auto& a = n.a;
+    auto spatial_out = [&](int64_t h, int64_t w, int kh, int kw) {
+      std::array<int64_t, 2> out{};
+      int64_t dims[2] = {h, w};
+      int ks[2] = {kh, kw};
+      for (int i = 0; i < 2; ++i) {
+        int64_t eff = static_cast<int64_t>(ks[i] - 1) * a.dilation[i] + 1;
+        if (a.same_padding) {
+          int64_t o = (dims[i] + a.stride[i] - 1) / a.stride[i];
+          int64_t total = std::max<int64_t>((o - 1) * a.stride[i] + eff - dims[i], 0);
+          a.pads[i] = static_cast<int>(total / 2);
+          a.pads[i + 2] = static_cast<int>(total - total / 2);
+        }
+        int64_t span = dims[i] + a.pads[i] + a.pads[i + 2] - eff;
+        if (span < 0) fail(n, "kernel larger than the padded input " + to_string(x));
+        out[i] = span / a.stride[i] + 1;
+      }
+      return out;
+    };
+    switch (n.kind) {
+      case op::conv2d: {
+        const shape_t& w = in_shape(1);
+        if (x.size() != 4 || w.size() != 4)
+          fail(n, "needs NHWC input and HWIO filter, got " + to_string(x) + " and " + to_string(w));
+        if (x[3] != w[2] * a.groups)
+          fail(n, "input has " + std::to_string(x[3]) + " channels, filter expects " +
+                      std::to_string(w[2] * a.groups));
+        if (w[3] % a.groups != 0) fail(n, "output channels not divisible by groups");
+        if (n.in.size() > 2 && numel(in_shape(2)) != w[3]) fail(n, "bias size != output channels");
+        a.kernel = {static_cast<int>(w[0]), static_cast<int>(w[1])};
+        auto hw = spatial_out(x[1], x[2], a.kernel[0], a.kernel[1]);
+        set_out(0, {x[0], hw[0], hw[1], w[3]});
+        break;
+      }
+      case op::max_pool: {
+        if (x.size() != 4) fail(n, "needs NHWC input, got " + to_string(x));
+        auto hw = spatial_out(x[1], x[2], a.kernel[0], a.kernel[1]);
+        set_out(0, {x[0], hw[0], hw[1], x[3]});
+        break;
+      }
+      case op::add: case op::sub: case op::mul: {
+        shape_t o;
+        if (!broadcast_shape(x, in_shape(1), o))
+          fail(n, "shapes " + to_string(x) + " and " + to_string(in_shape(1)) + " do not broadcast");
+        set_out(0, o);
+        break;
+      }
+      case op::activation: case op::identity: case op::softmax:
+        set_out(0, x);
+        break;
+      case op::yolo_head:
+        if (x.size() != 4 || x[3] != static_cast<int64_t>(a.anchors) * (5 + a.classes))
+          fail(n, "input " + to_string(x) + " does not hold " + std::to_string(a.anchors) +
+                      " anchors of " + std::to_string(5 + a.classes) + " channels");
+        set_out(0, x);
+        break;
+      case op::pad: {
+        if (a.ints.size() != 2 * x.size()) fail(n, "paddings do not match rank " + to_string(x));
+        shape_t o = x;
+        for (size_t i = 0; i < x.size(); ++i) o[i] += a.ints[2 * i] + a.ints[2 * i + 1];
+        set_out(0, o);
+        break;
+      }
+      case op::transpose: {
+        if (a.ints.size() != x.size()) fail(n, "perm does not match rank " + to_string(x));
+        shape_t o;
+        for (auto p : a.ints) {
+          if (p < 0 || p >= static_cast<int64_t>(x.size())) fail(n, "bad perm");
+          o.push_back(x[static_cast<size_t>(p)]);
+        }
+        set_out(0, o);
+        break;
+      }
+      case op::concat: {
+        int ax = norm_axis(a.axis, x.size(), n);
+        a.axis = ax;
+        shape_t o = x;
+        for (size_t k = 1; k < n.in.size(); ++k) {
+          const auto& y = in_shape(k);
+          if (y.size() != x.size()) fail(n, "inputs of different rank");
+          for (size_t d = 0; d < x.size(); ++d)
+            if (static_cast<int>(d) != ax && y[d] != x[d])
+              fail(n, "inputs " + to_string(x) + " and " + to_string(y) + " differ off the axis");
+          o[ax] += y[ax];
+        }
+        set_out(0, o);
+        break;
+      }
+      case op::split: {
+        int ax = norm_axis(a.axis, x.size(), n);
+        a.axis = ax;
+        int64_t known = 0, unknown = 0;
+        for (auto s : a.ints) (s < 0 ? ++unknown : known += s);
+        if (unknown == static_cast<int64_t>(a.ints.size())) {
+          if (x[ax] % unknown) fail(n, "axis size not divisible into equal parts");
+          for (auto& s : a.ints) s = x[ax] / unknown;
+        } else if (unknown == 1) {
+          for (auto& s : a.ints)
+            if (s < 0) s = x[ax] - known;
+        }
+        int64_t sum = 0;
+        for (auto s : a.ints) sum += s;
+        if (sum != x[ax]) fail(n, "split sizes do not add up to " + std::to_string(x[ax]));
+        for (size_t k = 0; k < a.ints.size(); ++k) {
+          shape_t o = x;
+          o[ax] = a.ints[k];
+          set_out(k, o);
+        }
+        break;
+      }
+      case op::reshape: {
+        shape_t o = a.ints;
+        int64_t known = 1, unknown = -1;
+        for (size_t i = 0; i < o.size(); ++i)
+          if (o[i] < 0) unknown = static_cast<int64_t>(i);
+          else known *= o[i];
+        if (unknown >= 0 && known > 0) o[unknown] = numel(x) / known;
+        if (numel(o) != numel(x))
+          fail(n, "cannot reshape " + to_string(x) + " to " + to_string(a.ints));
+        set_out(0, o);
+        break;
+      }
+      case op::resize_bilinear:
+        if (x.size() != 4 || a.ints.size() != 2) fail(n, "needs NHWC input and a 2-D size");
+        set_out(0, {x[0], a.ints[0], a.ints[1], x[3]});
+        break;
+      case op::upsample:
+        if (x.size() != 4) fail(n, "needs NHWC input");
+        set_out(0, {x[0], x[1] * a.stride[0], x[2] * a.stride[1], x[3]});
+        break;
+      case op::reorg: {
+        int s = a.stride[0];
+        if (x.size() != 4 || x[1] % s || x[2] % s) fail(n, "input " + to_string(x) + " not divisible by stride");
+        set_out(0, {x[0], x[1] / s, x[2] / s, x[3] * s * s});
+        break;
+      }
+      case op::sparse_to_dense:
+        fail(n, "only constant SparseToDense is supported");
+    }
+  }
+}
+
+void remove_layout_transposes(graph& g) {
+  graph ng;
+  ng.format = g.format;
+  struct placed {
+    int v = -1;
+    std::vector<int> order;  // storage axis i holds logical axis order[i]
+  };
+  std::vector<placed> map(g.values.size());
+
+  auto storage_shape = [](const shape_t& logical, const std::vector<int>& order) {
+    shape_t s;
+    for (int o : order) s.push_back(logical[static_cast<size_t>(o)]);
+    return s;
+  };
+  auto new_value = [&](const std::string& name, shape_t shape) {
+    value v;
+    v.name = name;
+    v.shape = std::move(shape);
+    return ng.add_value(std::move(v));
+  };
+  auto get = [&](int old) -> placed& {
+    auto& p = map[old];
+    if (p.v < 0 && g.values[old].is_const) {
+      p.v = ng.add_const(g.values[old].name, g.values[old].data);
+      p.order = identity_order(g.values[old].shape.size());
+    }
+    if (p.v < 0) throw model_error("value '" + g.values[old].name + "' used before it is produced");
+    return p;
+  };
+  // Moves `old` into storage order `target`, adding a real transpose if needed.
+  auto in_order = [&](int old, const std::vector<int>& target) -> int {
+    auto& p = get(old);
+    if (p.order == target) return p.v;
+    std::vector<int64_t> perm;
+    for (int t : target)
+      perm.push_back(std::find(p.order.begin(), p.order.end(), t) - p.order.begin());
+    attrs a;
+    a.ints = perm;
+    int id = ng.add_node(op::transpose, g.values[old].name + "/to_layout", {p.v}, a, 1, "layout");
+    int out = ng.nodes[id].out[0];
+    ng.values[out].shape = storage_shape(g.values[old].shape, target);
+    return out;
+  };
+
+  for (int in : g.inputs) {
+    const auto& v = g.values[in];
+    bool nchw = v.shape.size() == 4 && (v.shape[1] == 1 || v.shape[1] == 3 || v.shape[1] == 4) &&
+                v.shape[2] > 4 && v.shape[3] > 4;
+    auto order = nchw ? std::vector<int>{0, 2, 3, 1} : identity_order(v.shape.size());
+    int nv = new_value(v.name, storage_shape(v.shape, order));
+    ng.inputs.push_back(nv);
+    map[in] = {nv, order};
+  }
+
+  for (const auto& n : g.nodes) {
+    attrs a = n.a;
+    const auto& out_logical = g.values[n.out[0]].shape;
+    auto emit = [&](std::vector<int> ins, const std::vector<int>& order) {
+      int id = ng.add_node(n.kind, n.name, std::move(ins), a, static_cast<int>(n.out.size()),
+                           n.source_op);
+      for (size_t k = 0; k < n.out.size(); ++k) {
+        int o = ng.nodes[id].out[k];
+        ng.values[o].name = g.values[n.out[k]].name;
+        ng.values[o].shape = storage_shape(g.values[n.out[k]].shape, order);
+        map[n.out[k]] = {o, order};
+      }
+    };
+    auto pos_of = [](const std::vector<int>& order, int logical) {
+      return static_cast<int>(std::find(order.begin(), order.end(), logical) - order.begin());
+    };
+    const auto ident4 = identity_order(4);
+    switch (n.kind) {
+      case op::identity:
+        map[n.out[0]] = get(n.in[0]);
+        break;
+      case op::transpose: {
+        auto p = get(n.in[0]);
+        std::vector<int> inv(a.ints.size());
+        for (size_t j = 0; j < a.ints.size(); ++j) inv[static_cast<size_t>(a.ints[j])] = static_cast<int>(j);
+        for (auto& o : p.order) o = inv[static_cast<size_t>(o)];
+        map[n.out[0]] = p;
+        break;
+      }
+      case op::activation: {
+        auto p = get(n.in[0]);
+        emit({p.v}, p.order);
+        break;
+      }
+      case op::add: case op::sub: case op::mul: {
+        int vary = g.values[n.in[0]].is_const ? 1 : 0;
+        int other = 1 - vary;
+        auto p = get(n.in[vary]);
+        std::vector<int> ins(2);
+        ins[vary] = p.v;
+        const auto& ov = g.values[n.in[other]];
+        if (ov.is_const) {
+          // Broadcast constant: pad its shape to the rank, store it in order.
+          tensor_data d = ov.data;
+          while (d.shape.size() < p.order.size()) d.shape.insert(d.shape.begin(), 1);
+          if (d.shape.size() != p.order.size()) fail(n, "constant of higher rank than the tensor");
+          ins[other] = ng.add_const(ov.name + "/stored", transpose_data(d, p.order));
+        } else {
+          if (ov.shape.size() != p.order.size()) fail(n, "operands of different rank");
+          ins[other] = in_order(n.in[other], p.order);
+        }
+        emit(ins, p.order);
+        break;
+      }
+      case op::pad: {
+        auto p = get(n.in[0]);
+        std::vector<int64_t> pads;
+        for (int o : p.order) {
+          pads.push_back(n.a.ints[2 * static_cast<size_t>(o)]);
+          pads.push_back(n.a.ints[2 * static_cast<size_t>(o) + 1]);
+        }
+        a.ints = pads;
+        emit({p.v}, p.order);
+        break;
+      }
+      case op::concat: {
+        auto order = get(n.in[0]).order;
+        std::vector<int> ins;
+        for (int v : n.in) ins.push_back(in_order(v, order));
+        a.axis = pos_of(order, n.a.axis);
+        emit(ins, order);
+        break;
+      }
+      case op::split: {
+        auto p = get(n.in[0]);
+        a.axis = pos_of(p.order, n.a.axis);
+        emit({p.v}, p.order);
+        break;
+      }
+      case op::softmax: {
+        auto p = get(n.in[0]);
+        int last = static_cast<int>(p.order.size()) - 1;
+        if (p.order.back() == last) emit({p.v}, p.order);
+        else emit({in_order(n.in[0], identity_order(p.order.size()))}, identity_order(p.order.size()));
+        break;
+      }
+      case op::reshape: {
+        // Merging adjacent logical axes that are also adjacent, in the same
+        // order, in storage moves no data: reshape in storage order.
+        auto p = get(n.in[0]);
+        const auto& x = g.values[n.in[0]].shape;
+        std::vector<std::vector<int>> runs(out_logical.size());
+        size_t i = 0;
+        bool ok = true;
+        for (size_t j = 0; j < out_logical.size() && ok; ++j) {
+          if (out_logical[j] == 1) {
+            if (i < x.size() && x[i] == 1) runs[j].push_back(static_cast<int>(i++));
+            continue;
+          }
+          int64_t prod = 1;
+          while (prod < out_logical[j] && i < x.size()) {
+            prod *= x[i];
+            runs[j].push_back(static_cast<int>(i++));
+          }
+          ok = prod == out_logical[j];
+        }
+        for (; i < x.size() && ok; ++i) ok = x[i] == 1;
+        for (const auto& r : runs)
+          for (size_t k = 1; k < r.size() && ok; ++k)
+            ok = pos_of(p.order, r[k]) == pos_of(p.order, r[k - 1]) + 1;
+        if (ok) {
+          std::vector<std::pair<double, int>> keys;
+          double last = -1;
+          for (size_t j = 0; j < runs.size(); ++j) {
+            double key = runs[j].empty() ? last + 1e-3 : pos_of(p.order, runs[j][0]);
+            keys.push_back({key, static_cast<int>(j)});
+            last = key;
+          }
+          std::stable_sort(keys.begin(), keys.end());
+          std::vector<int> order;
+          for (auto& k : keys) order.push_back(k.second);
+          auto st = storage_shape(out_logical, order);
+          a.ints.assign(st.begin(), st.end());
+          emit({p.v}, order);
+        } else {
+          auto id = identity_order(x.size());
+          a.ints.assign(out_logical.begin(), out_logical.end());
+          emit({in_order(n.in[0], id)}, identity_order(out_logical.size()));
+        }
+        break;
+      }
+      default: {  // image ops: NHWC in storage order
+        std::vector<int> ins;
+        for (size_t k = 0; k < n.in.size(); ++k) {
+          const auto& v = g.values[n.in[k]];
+          ins.push_back(v.is_const ? get(n.in[k]).v : in_order(n.in[k], identity_order(v.shape.size())));
+        }
+        emit(ins, out_logical.size() == 4 ? ident4 : identity_order(out_logical.size()));
+        break;
+      }
+    }
+  }
+  for (int o : g.outputs) {
+    int v = in_order(o, identity_order(g.values[o].shape.size()));
+    ng.values[v].name = g.values[o].name;
+    ng.outputs.push_back(v);
+  }
+  g = std::move(ng);
+  g.prune();
+}
+
+void fold_padding(graph& g) {
+  for (auto& n : g.nodes) {
+    // Identity: consumers read its input instead.
+    if (n.kind == op::identity && !is_output(g, n.out[0])) {
+      for (auto& m : g.nodes)
+        for (auto& v : m.in)
+          if (v == n.out[0]) v = n.in[0];
+    }
+  }
+  g.prune();
+  for (auto& n : g.nodes) {
+    if (n.kind != op::pad || is_output(g, n.out[0])) continue;
+    const auto& x = g.values[n.in[0]].shape;
+    const auto& p = n.a.ints;
+    if (x.size() != 4 || p[0] || p[1] || p[6] || p[7]) continue;  // spatial pads only
+    auto u = users(g, n.out[0]);
+    bool zero = n.a.pad_value == 0.0f;
+    bool never_max = n.a.pad_value <= -1e30f;
+    bool all = !u.empty();
+    for (int c : u) {
+      const auto& m = g.nodes[c];
+      all = all && m.in[0] == n.out[0] && !m.a.same_padding &&
+            ((m.kind == op::conv2d && zero) || (m.kind == op::max_pool && never_max));
+    }
+    if (!all) continue;
+    for (int c : u) {
+      auto& m = g.nodes[c];
+      m.a.pads[0] += static_cast<int>(p[2]);
+      m.a.pads[2] += static_cast<int>(p[3]);
+      m.a.pads[1] += static_cast<int>(p[4]);
+      m.a.pads[3] += static_cast<int>(p[5]);
+      m.in[0] = n.in[0];
+    }
+  }
+  g.prune();
+}
+
+void fold_batch_norm_and_bias(graph& g) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (auto& n : g.nodes) {
+      if (n.kind != op::conv2d || n.a.activation != act::none || is_output(g, n.out[0])) continue;
+      auto u = users(g, n.out[0]);
+      if (u.size() != 1) continue;
+      auto& m = g.nodes[u[0]];
+      if (m.kind != op::add && m.kind != op::sub && m.kind != op::mul) continue;
+      int other = m.in[0] == n.out[0] ? 1 : 0;
+      if (m.in[other] == n.out[0]) continue;
+      if (m.kind == op::sub && other == 0) continue;  // c - conv is not a bias
+      auto& w = g.values[n.in[1]];
+      int64_t co = w.shape[3];
+      auto k = per_channel(g.values[m.in[other]], co);
+      if (k.empty()) continue;
+      // Own copies: the filter and bias may be shared constants.
+      tensor_data wd = w.data;
+      tensor_data bd;
+      if (n.in.size() > 2) bd = g.values[n.in[2]].data;
+      else {
+        bd.shape = {co};
+        bd.f.assign(static_cast<size_t>(co), 0.0f);
+      }
+      if (m.kind == op::mul) {
+        for (size_t q = 0; q < wd.f.size(); ++q) wd.f[q] *= k[q % static_cast<size_t>(co)];
+        for (int64_t c = 0; c < co; ++c) bd.f[c] *= k[c];
+      } else {
+        float sign = m.kind == op::sub ? -1.0f : 1.0f;
+        for (int64_t c = 0; c < co; ++c) bd.f[c] += sign * k[c];
+      }
+      std::string base = n.name;
+      int wv = g.add_const(base + "/filter", std::move(wd));
+      int bv = g.add_const(base + "/bias", std::move(bd));
+      auto& nn = g.nodes[&n - g.nodes.data()];
+      nn.in = {nn.in[0], wv, bv};
+      // The conv now produces the folded op's output.
+      int out = g.nodes[u[0]].out[0];
+      nn.out = {out};
+      g.values[out].producer = static_cast<int>(&nn - g.nodes.data());
+      g.nodes[u[0]].in.clear();
+      g.nodes[u[0]].out.clear();
+      changed = true;
+    }
+    // Drop emptied nodes.
+    std::vector<node> kept;
+    for (auto& n : g.nodes)
+      if (!n.out.empty()) kept.push_back(std::move(n));
+    g.nodes = std::move(kept);
+    for (auto& v : g.values) v.producer = -1;
+    for (size_t i = 0; i < g.nodes.size(); ++i)
+      for (int o : g.nodes[i].out) g.values[o].producer = static_cast<int>(i);
+  }
+  g.prune();
+}
+
+void fuse_activation(graph& g) {
+  for (auto& n : g.nodes) {
+    if (n.kind != op::conv2d || n.a.activation != act::none || is_output(g, n.out[0])) continue;
+    auto u = users(g, n.out[0]);
+    if (u.size() != 1 || g.nodes[u[0]].kind != op::activation) continue;
+    auto& m = g.nodes[u[0]];
+    if (m.a.activation == act::exp) continue;
+    n.a.activation = m.a.activation;
+    n.a.alpha = m.a.alpha;
+    int out = m.out[0];
+    m.out.clear();
+    m.in.clear();
+    n.out = {out};
+  }
+  std::vector<node> kept;
+  for (auto& n : g.nodes)
+    if (!n.out.empty()) kept.push_back(std::move(n));
+  g.nodes = std::move(kept);
+  for (auto& v : g.values) v.producer = -1;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (int o : g.nodes[i].out) g.values[o].producer = static_cast<int>(i);
+  g.prune();
+}
+
+void optimise(graph& g, int batch) {
+  fold_constants(g);
+  if (batch < 1) throw model_error("batch must be >= 1");
+  for (int in : g.inputs)
+    if (!g.values[in].shape.empty()) {
+      int64_t was = g.values[in].shape[0];
+      g.values[in].shape[0] = batch;
+      for (auto& n : g.nodes)
+        if (n.kind == op::reshape && !n.a.ints.empty() && n.a.ints[0] == was) n.a.ints[0] = batch;
+    }
+  infer_shapes(g);
+  remove_layout_transposes(g);
+  infer_shapes(g);
+  fold_padding(g);
+  fold_batch_norm_and_bias(g);
+  fuse_activation(g);
+  infer_shapes(g);
+}
+
+} // namespace weaver::engine

@@ -1,0 +1,42 @@
+// Graph passes. `optimise` runs them all in the order that makes each one
+// see what it needs; the single passes are public for tests and for
+// `weaver model inspect --passes`.
+#pragma once
+
+#include "accel/engine/graph.hpp"
+
+namespace weaver::engine {
+
+/// Evaluates nodes whose inputs are all constants (shape arithmetic such as
+/// SparseToDense + AddV2 feeding a Reshape) and turns Reshape's shape input
+/// into an attribute.
+void fold_constants(graph& g);
+
+/// Sets every value's logical shape from its inputs; resolves SAME padding,
+/// -1 in reshapes and equal splits. Throws model_error naming the node on a
+/// shape mismatch.
+void infer_shapes(graph& g);
+
+/// Rewrites the graph so that every value is stored in the order of its
+/// shape (NHWC for images): transposes that only move the layout disappear
+/// and axis attributes are mapped into storage order. A 4-D input whose
+/// second axis is 1, 3 or 4 channels is taken to be NCHW and stored NHWC.
+/// Real transposes remain only where data must move.
+void remove_layout_transposes(graph& g);
+
+/// Conv2D followed by a per-channel multiply and add (a batch norm) or a
+/// bias add: folded into the filter and bias.
+void fold_batch_norm_and_bias(graph& g);
+
+/// Activation after a conv2d (the conv's only consumer): fused into it.
+void fuse_activation(graph& g);
+
+/// Zero Pad before conv2d, and pad before max_pool whose value can never
+/// win (-inf-like): folded into the consumer's padding. Identity removed.
+void fold_padding(graph& g);
+
+/// Sets the batch of every input to `batch` (reshapes that name the model's
+/// batch of 1 in their first dimension follow), then runs every pass.
+void optimise(graph& g, int batch = 1);
+
+} // namespace weaver::engine
