@@ -44,6 +44,7 @@ struct detection {
   float score = 0;
   int32_t class_id = 0;         // 0 = person
   std::vector<float> feature;   // appearance vector, L2-normalised, may be empty
+  std::vector<float> embedding; // learned (DNN backbone) embedding, L2-normalised, may be empty
 };
 
 /// All detections of one frame of one camera.

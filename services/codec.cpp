@@ -157,8 +157,9 @@ std::vector<uint8_t> encode(const detection_batch& d, const std::string& sender,
   dets.reserve(d.detections.size());
   for (const auto& x : d.detections) {
     auto feat = features(b, x.feature);
+    auto emb = features(b, x.embedding);
     fb::Box bx = to_fb(x.bbox);
-    dets.push_back(fb::CreateDetection(b, &bx, x.score, x.class_id, feat));
+    dets.push_back(fb::CreateDetection(b, &bx, x.score, x.class_id, feat, emb));
   }
   auto vec = b.CreateVector(dets);
   auto payload = fb::CreateDetectionBatch(b, d.camera_id, d.seq, d.capture_ms,
@@ -436,6 +437,8 @@ bool read_detections(const fb::DetectionBatch& in, detection_batch& out,
         return fail(err, where + ": box or score is not finite");
       if (!read_feature(d.feature(), x.feature, err))
         return fail(err, where + ": " + err);
+      if (!read_feature(d.embedding(), x.embedding, err))
+        return fail(err, where + ": embedding: " + err);
     }
   }
   return true;

@@ -165,11 +165,45 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
 
   // detector
   if (auto d = root["detector"]) {
-    check_keys(d, "detector.", {"kind", "queue", "max_age_ms", "hog", "motion"});
+    check_keys(d, "detector.", {"kind", "queue", "max_age_ms", "hog", "motion", "dnn"});
     cfg.detector.kind = get<std::string>(d, "kind", "detector.", cfg.detector.kind);
-    if (cfg.detector.kind != "motion" && cfg.detector.kind != "hog")
+    static const std::vector<std::string> kinds{"auto", "nanodet", "darknet", "motion", "hog"};
+    if (std::find(kinds.begin(), kinds.end(), cfg.detector.kind) == kinds.end())
       throw config_error("detector.kind", "unknown detector '" + cfg.detector.kind
-                                            + "' (known: motion, hog)");
+                                            + "' (known: auto, nanodet, darknet, motion, hog)");
+    if (auto n = d["dnn"]) {
+      auto& o = cfg.detector.dnn;
+      const std::string p = "detector.dnn.";
+      check_keys(n, p, {"model", "weights", "input", "score_threshold", "nms_iou", "person_class",
+                        "embedding"});
+      o.model = get<std::string>(n, "model", p, o.model);
+      if (!o.model.empty()) o.model = resolve_path(o.model, base_dir);
+      o.weights = get<std::string>(n, "weights", p, o.weights);
+      if (!o.weights.empty()) o.weights = resolve_path(o.weights, base_dir);
+      if (auto in = n["input"]) {
+        if (in.IsSequence()) {
+          if (in.size() != 2) throw config_error(p + "input", "expected [width, height], \"source\" or \"model\"");
+          o.input_width = in[0].as<int>();
+          o.input_height = in[1].as<int>();
+          require_range(o.input_width, 32, 8192, p + "input");
+          require_range(o.input_height, 32, 8192, p + "input");
+          if (o.input_width % 32 || o.input_height % 32)
+            throw config_error(p + "input", "width and height must be multiples of 32");
+        } else {
+          auto v = in.as<std::string>();
+          if (v == "source") o.input_width = o.input_height = -1;
+          else if (v == "model") o.input_width = o.input_height = 0;
+          else throw config_error(p + "input", "expected [width, height], \"source\" or \"model\", got '" + v + "'");
+        }
+      }
+      o.score_threshold = get<float>(n, "score_threshold", p, o.score_threshold);
+      require_range(o.score_threshold, 0.0f, 1.0f, p + "score_threshold");
+      o.nms_iou = get<float>(n, "nms_iou", p, o.nms_iou);
+      require_range(o.nms_iou, 0.0f, 1.0f, p + "nms_iou");
+      o.person_class = get<int>(n, "person_class", p, o.person_class);
+      require_range(o.person_class, 0, 100000, p + "person_class");
+      o.embedding = get<bool>(n, "embedding", p, o.embedding);
+    }
     cfg.detector.queue = get<int>(d, "queue", "detector.", cfg.detector.queue);
     require_range(cfg.detector.queue, 1, 1024, "detector.queue");
     cfg.detector.max_age_ms = get<int64_t>(d, "max_age_ms", "detector.", cfg.detector.max_age_ms);
@@ -184,6 +218,19 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       check_keys(m, "detector.motion.", {"min_area"});
       cfg.detector.motion_min_area = get<int>(m, "min_area", "detector.motion.", cfg.detector.motion_min_area);
       require_range(cfg.detector.motion_min_area, 1, 1 << 24, "detector.motion.min_area");
+    }
+  }
+
+  {  // auto picks NanoDet when its model is there
+    auto& o = cfg.detector.dnn;
+    if (cfg.detector.kind == "auto")
+      cfg.detector.kind = !o.model.empty() && fs::exists(o.model) ? "nanodet" : "motion";
+    if (cfg.detector.kind == "nanodet" || cfg.detector.kind == "darknet") {
+      if (o.model.empty()) throw config_error("detector.dnn.model", "required for detector " + cfg.detector.kind);
+      if (!fs::exists(o.model)) throw config_error("detector.dnn.model", "no such file: " + o.model);
+      if (cfg.detector.kind == "darknet" && (o.weights.empty() || !fs::exists(o.weights)))
+        throw config_error("detector.dnn.weights", o.weights.empty() ? "required for darknet"
+                                                                     : "no such file: " + o.weights);
     }
   }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/detector/detector.hpp"
 #include "actors/types.hpp"
 
 namespace weaver {
@@ -32,12 +33,14 @@ struct camera_config {
 };
 
 struct detector_config {
-  std::string kind = "motion";      // motion | hog
+  // auto: nanodet when dnn.model exists, else motion | nanodet | darknet | motion | hog
+  std::string kind = "auto";
   int queue = 4;                    // frames in flight per camera (admission bound)
   int64_t max_age_ms = 2000;        // realtime: frames older than this are dropped
   double hog_upscale = 1.5;         // HOG misses people under ~128 px: upscale first
   double hog_threshold = 0.5;       // SVM margin; measured best precision/recall trade-off
   int motion_min_area = 400;        // px; smaller blobs are mostly noise
+  dnn_options dnn;                  // nanodet / darknet (model paths resolved)
 };
 
 struct card_config {

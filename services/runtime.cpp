@@ -68,6 +68,7 @@ detector_options detector_opts(const config& cfg) {
   o.hog_upscale = cfg.detector.hog_upscale;
   o.hog_threshold = cfg.detector.hog_threshold;
   o.motion_min_area = cfg.detector.motion_min_area;
+  o.dnn = cfg.detector.dnn;
   return o;
 }
 

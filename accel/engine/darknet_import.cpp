@@ -58,12 +58,16 @@ struct reader {
   }
   int i(const char* key, int dflt) const {
     auto it = s.kv.find(key);
-    if (it == s.kv.end()) return dflt;
+    return it == s.kv.end() ? dflt : to_int(key, it->second);
+  }
+  int to_int(const char* key, const std::string& text) const {
     try {
-      return std::stoi(it->second);
+      size_t end = 0;
+      int v = std::stoi(text, &end);
+      if (trim(text.substr(end)).empty()) return v;
     } catch (const std::exception&) {
-      throw model_error(where() + ": " + key + " is not an integer: " + it->second);
     }
+    throw model_error(where() + ": " + key + " is not an integer: " + text);
   }
   std::string str(const char* key, const std::string& dflt) const {
     auto it = s.kv.find(key);
@@ -74,13 +78,21 @@ struct reader {
     std::stringstream ss(str(key, ""));
     std::string tok;
     while (std::getline(ss, tok, ','))
-      if (!trim(tok).empty()) v.push_back(std::stof(tok));
+      if (!trim(tok).empty()) {
+        try {
+          v.push_back(std::stof(tok));
+        } catch (const std::exception&) {
+          throw model_error(where() + ": " + key + " is not a list of numbers: " + str(key, ""));
+        }
+      }
     return v;
   }
 };
 
-act activation_of(const reader& r) {
-  auto a = r.str("activation", "logistic");
+// Darknet's default activation is logistic for convolutions, linear for
+// shortcuts.
+act activation_of(const reader& r, const char* dflt = "logistic") {
+  auto a = r.str("activation", dflt);
   if (a == "leaky") return act::leaky;
   if (a == "linear") return act::none;
   if (a == "relu") return act::relu;
@@ -232,11 +244,12 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
       if (g) {
         a.kernel = {size, size};
         a.stride = {stride, stride};
-        // Darknet offsets the window by -padding/2; the rest pads the far side.
+        // Darknet offsets the window by -padding/2; the rest pads the far
+        // side. Padding by the whole `padding` in total gives Darknet's
+        // (w + padding - size)/stride + 1 at any input size (the size can be
+        // changed after import), not only at the cfg's.
         int lo = padding / 2;
-        int hi_h = (next.h - 1) * stride + size - cur.h - lo;
-        int hi_w = (next.w - 1) * stride + size - cur.w - lo;
-        a.pads = {lo, lo, std::max(hi_h, 0), std::max(hi_w, 0)};
+        a.pads = {lo, lo, padding - lo, padding - lo};
         next.value = g->nodes[g->add_node(op::max_pool, name, {cur.value}, a, 1, "maxpool")].out[0];
       }
     } else if (t == "route") {
@@ -247,7 +260,7 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
       bool first = true;
       while (std::getline(ss, tok, ',')) {
         if (trim(tok).empty()) continue;
-        auto l = layer_ref(r, std::stoi(tok));
+        auto l = layer_ref(r, r.to_int("layers", trim(tok)));
         if (!first && (l.h != next.h || l.w != next.w))
           throw model_error(r.where() + ": routed layers differ in size");
         next.h = l.h;
@@ -276,6 +289,7 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
     } else if (t == "upsample") {
       int s = r.i("stride", 2);
       if (s <= 0) throw model_error(r.where() + ": only positive (up) strides are supported");
+      if (r.str("scale", "1") != "1") throw model_error(r.where() + ": scale is not supported");
       next.h = cur.h * s;
       next.w = cur.w * s;
       if (g) {
@@ -287,7 +301,7 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
       if (from.h != cur.h || from.w != cur.w || from.c != cur.c)
         throw model_error(r.where() + ": shortcut between layers of different shapes is not supported");
       if (g) {
-        act ac = activation_of(r);
+        act ac = activation_of(r, "linear");
         int v = g->nodes[g->add_node(op::add, ac == act::none ? name : name + "/sum",
                                      {cur.value, from.value}, {}, 1, "shortcut")].out[0];
         if (ac != act::none) {
@@ -349,6 +363,13 @@ graph import_darknet(const std::string& cfg, const std::string& weights, darknet
   auto wf = open_weights(weights);
   graph g;
   auto i = walk(cfg, &g, &wf);
+  // Darknet itself ignores what follows the last layer, but left-over bytes
+  // mean the file was written for another cfg.
+  if (wf.off > wf.bytes.size()) throw model_error("darknet weights truncated: " + weights + " ends in its header");
+  if (wf.off < wf.bytes.size())
+    throw model_error("darknet weights " + weights + " do not match " + cfg + ": its layers use " +
+                      std::to_string(wf.off) + " bytes, " + std::to_string(wf.bytes.size() - wf.off) +
+                      " bytes are left over");
   if (info) *info = i;
   return g;
 }

@@ -18,14 +18,14 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 } // namespace
 
 std::shared_ptr<const model> model::load(const std::string& path, const std::string& weights,
-                                         int batch) {
-  if (ends_with(path, ".json")) return compile(import_tfjs(path), batch);
-  if (ends_with(path, ".cfg")) return compile(import_darknet(path, weights), batch);
+                                         int batch, int height, int width) {
+  if (ends_with(path, ".json")) return compile(import_tfjs(path), batch, height, width);
+  if (ends_with(path, ".cfg")) return compile(import_darknet(path, weights), batch, height, width);
   throw model_error(path + ": unknown model type (expected a TF.js model.json or a Darknet .cfg)");
 }
 
-std::shared_ptr<const model> model::compile(graph g, int batch) {
-  optimise(g, batch);
+std::shared_ptr<const model> model::compile(graph g, int batch, int height, int width) {
+  optimise(g, batch, height, width);
   if (g.inputs.size() != 1) throw model_error("models with one input only");
   for (const auto& v : g.values)
     if (v.is_const && v.type == dtype::f32 && static_cast<int64_t>(v.data.f.size()) != numel(v.shape))

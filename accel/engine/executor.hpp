@@ -16,12 +16,12 @@ namespace weaver::engine {
 class model {
 public:
   /// Imports by file type: *.json = TF.js graph model, *.cfg = Darknet (with
-  /// `weights`, empty = random-free zero weights are refused), then optimises
-  /// for `batch`.
+  /// its `weights`), then optimises.
   static std::shared_ptr<const model> load(const std::string& path, const std::string& weights = {},
-                                           int batch = 1);
-  /// Optimises an imported graph for `batch`.
-  static std::shared_ptr<const model> compile(graph g, int batch = 1);
+                                           int batch = 1, int height = 0, int width = 0);
+  /// Optimises an imported graph for `batch` and (when set) an input size
+  /// other than the model's own.
+  static std::shared_ptr<const model> compile(graph g, int batch = 1, int height = 0, int width = 0);
 
   const graph& ir() const { return g_; }
   int batch() const { return batch_; }

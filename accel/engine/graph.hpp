@@ -67,6 +67,7 @@ struct attrs {
   act activation = act::none;
   float alpha = 0.1f;                    // leaky slope
   float pad_value = 0.0f;
+  std::array<float, 2> scale{0, 0};    // resize: out = in * scale when set (size-free)
   bool half_pixel = false;
   bool align_corners = false;
   // yolo_head: `anchors` boxes per cell of (5 + classes) channels each;

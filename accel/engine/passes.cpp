@@ -344,8 +344,12 @@ void infer_shapes(graph& g) {
         break;
       }
       case op::resize_bilinear:
-        if (x.size() != 4 || a.ints.size() != 2) fail(n, "needs NHWC input and a 2-D size");
-        set_out(0, {x[0], a.ints[0], a.ints[1], x[3]});
+        if (x.size() != 4 || (a.ints.size() != 2 && a.scale[0] <= 0))
+          fail(n, "needs NHWC input and a 2-D size");
+        if (a.scale[0] > 0)
+          set_out(0, {x[0], std::lround(x[1] * a.scale[0]), std::lround(x[2] * a.scale[1]), x[3]});
+        else
+          set_out(0, {x[0], a.ints[0], a.ints[1], x[3]});
         break;
       case op::upsample:
         if (x.size() != 4) fail(n, "needs NHWC input");
@@ -686,9 +690,25 @@ void fuse_activation(graph& g) {
   g.prune();
 }
 
-void optimise(graph& g, int batch) {
+void optimise(graph& g, int batch, int height, int width) {
   fold_constants(g);
   if (batch < 1) throw model_error("batch must be >= 1");
+  if (height > 0 && width > 0) {
+    infer_shapes(g);  // at the native size: resizes become scale factors
+    for (auto& n : g.nodes)
+      if (n.kind == op::resize_bilinear) {
+        const auto& x = g.values[n.in[0]].shape;
+        n.a.scale = {static_cast<float>(n.a.ints[0]) / static_cast<float>(x[1]),
+                     static_cast<float>(n.a.ints[1]) / static_cast<float>(x[2])};
+      }
+    for (int in : g.inputs) {
+      auto& s = g.values[in].shape;
+      if (s.size() != 4) throw model_error("input '" + g.values[in].name + "' is not an image");
+      bool nchw = s[1] == 1 || s[1] == 3 || s[1] == 4;
+      s[nchw ? 2 : 1] = height;
+      s[nchw ? 3 : 2] = width;
+    }
+  }
   for (int in : g.inputs)
     if (!g.values[in].shape.empty()) {
       int64_t was = g.values[in].shape[0];

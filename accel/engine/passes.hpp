@@ -36,7 +36,10 @@ void fuse_activation(graph& g);
 void fold_padding(graph& g);
 
 /// Sets the batch of every input to `batch` (reshapes that name the model's
-/// batch of 1 in their first dimension follow), then runs every pass.
-void optimise(graph& g, int batch = 1);
+/// batch of 1 in their first dimension follow) and, when `height` and
+/// `width` are set, the input's image size (fully convolutional models: fixed
+/// resize sizes become scale factors measured at the native size); then
+/// runs every pass.
+void optimise(graph& g, int batch = 1, int height = 0, int width = 0);
 
 } // namespace weaver::engine

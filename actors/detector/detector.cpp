@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "actors/detector/dnn_detector.hpp"
 #include "actors/detector/hog_detector.hpp"
 #include "actors/detector/motion_detector.hpp"
 
@@ -13,8 +14,13 @@ std::unique_ptr<detector> make_detector(const std::string& kind,
     return std::make_unique<hog_detector>(opts);
   if (kind == "motion")
     return std::make_unique<motion_detector>(opts);
+  if (kind == "nanodet" || kind == "darknet") {
+    auto d = opts.dnn;
+    d.kind = kind;
+    return std::make_unique<dnn_detector>(d);
+  }
   throw std::invalid_argument("unknown detector kind '" + kind
-                              + "' (valid: hog, motion)");
+                              + "' (valid: nanodet, darknet, hog, motion)");
 }
 
 } // namespace weaver

@@ -19,6 +19,26 @@ namespace weaver {
 ///   hog    upscale 1.5, threshold 0.5: R 0.84/0.80, P 0.93/0.89, ~125 ms
 ///          (upscale 2.0: R +0.02, 2x the time; 1.0: R 0.55, misses the small)
 ///   motion min area 400, close 0.008:  R 0.80/0.69, P 0.96/0.82, ~6 ms
+/// The DNN detectors (dnn_detector.hpp).
+struct dnn_options {
+  std::string kind = "nanodet";   // nanodet | darknet
+  std::string model;              // nanodet: model.json; darknet: .cfg
+  std::string weights;            // darknet: .weights
+  // Network input size. 0 = the model's own (NanoDet 416x416); -1 = the
+  // frame's size rounded to a multiple of 32, so people keep their pixels
+  // (fully convolutional models only).
+  int input_width = -1, input_height = -1;
+  float score_threshold = 0.5f;   // vtest.avi: 0.4 -> R .90 P .78; 0.5 -> .88/.87; 0.6 -> .86/.94
+  float nms_iou = 0.5f;
+  int person_class = 0;           // COCO: 0
+  int threads = 1;                // per convolution; card workers are the parallelism
+  bool embedding = true;          // pooled backbone features per detection
+  // Where NanoDet's GFL head measures box distances from, in cells: 0.5 (the
+  // cell centre) gives recall 0.86 on vtest.avi's first 200 frames where 0
+  // (the corner) gives 0.77 at IoU 0.5: the model was trained with centres.
+  float nanodet_offset = 0.5f;
+};
+
 struct detector_options {
   // --- both
   float min_score = 0.0f;            // drop detections scoring below this
@@ -43,6 +63,9 @@ struct detector_options {
   double motion_var_threshold = 16;
   double motion_open = 0.005;        // morphology kernels, fraction of image height
   double motion_close = 0.008;       // ~5 px at 576: joins limbs, not neighbours
+
+  // --- nanodet / darknet
+  dnn_options dnn;
 };
 
 class detector {
@@ -55,8 +78,8 @@ public:
   virtual std::vector<detection> detect(const cv::Mat& bgr) = 0;
 };
 
-/// kind: "hog" or "motion". Throws std::invalid_argument naming the kind and
-/// the valid ones otherwise.
+/// kind: "nanodet", "darknet" (DNN engine, opts.dnn), "hog" or "motion".
+/// Throws std::invalid_argument naming the kind and the valid ones otherwise.
 std::unique_ptr<detector> make_detector(const std::string& kind,
                                         const detector_options& opts = {});
 

@@ -13,6 +13,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "actors/camera/video_source.hpp"
+#include "actors/detector/detection_eval.hpp"
 #include "actors/detector/detector.hpp"
 #include "actors/detector/hog_detector.hpp"
 #include "actors/detector/motion_detector.hpp"
@@ -35,60 +36,6 @@ cv::Mat scene(cv::Size size, int frame_no, std::optional<cv::Point> pos) {
   cv::Mat out;
   cv::add(bg, noise, out, cv::noArray(), CV_8UC3);
   return out;
-}
-
-struct gt_box {
-  box b;
-  bool consider;
-};
-
-// Ground truth by 0-based video frame.
-std::map<int, std::vector<gt_box>> load_gt(const std::string& path) {
-  std::map<int, std::vector<gt_box>> gt;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream is(line);
-    double v[7];
-    char comma;
-    is >> v[0];
-    for (int i = 1; i < 7; ++i)
-      is >> comma >> v[i];
-    if (is)
-      gt[int(v[0]) - 1].push_back(
-        {{float(v[2]), float(v[3]), float(v[4]), float(v[5])}, v[6] != 0});
-  }
-  return gt;
-}
-
-struct tally {
-  long tp = 0, fp = 0, positives = 0;
-  double recall() const { return positives ? double(tp) / positives : 0; }
-  double precision() const { return tp + fp ? double(tp) / (tp + fp) : 0; }
-};
-
-// Greedy one-to-one matching by IoU. Boxes matching an ignored ("consider"
-// = 0) person count neither way.
-void score(const std::vector<detection>& dets, const std::vector<gt_box>& gt, float min_iou,
-           tally& t) {
-  std::vector<std::tuple<float, size_t, size_t>> pairs;
-  for (size_t i = 0; i < dets.size(); ++i)
-    for (size_t j = 0; j < gt.size(); ++j)
-      if (float u = iou(dets[i].bbox, gt[j].b); u >= min_iou)
-        pairs.emplace_back(u, i, j);
-  std::sort(pairs.rbegin(), pairs.rend());
-  std::vector<int> det_match(dets.size(), 0);
-  std::vector<bool> gt_used(gt.size(), false);
-  for (bool considered : {true, false})
-    for (auto& [u, i, j] : pairs)
-      if (!det_match[i] && !gt_used[j] && gt[j].consider == considered) {
-        det_match[i] = considered ? 1 : 2;
-        gt_used[j] = true;
-      }
-  for (int m : det_match)
-    m == 1 ? ++t.tp : m == 0 ? ++t.fp : 0;
-  for (const auto& g : gt)
-    t.positives += g.consider;
 }
 
 } // namespace
@@ -191,9 +138,9 @@ TEST_CASE("both detectors find PETS09-S2L1 pedestrians") {
     return;
   }
 #ifdef WEAVER_SOURCE_DIR
-  auto gt = load_gt(std::string(WEAVER_SOURCE_DIR) + "/tests/data/PETS09-S2L1-gt.txt");
+  auto gt = load_mot_gt(std::string(WEAVER_SOURCE_DIR) + "/tests/data/PETS09-S2L1-gt.txt");
 #else
-  auto gt = load_gt("tests/data/PETS09-S2L1-gt.txt");
+  auto gt = load_mot_gt("tests/data/PETS09-S2L1-gt.txt");
 #endif
   REQUIRE_MESSAGE(gt.size() >= 200, "ground truth missing: tests/data/PETS09-S2L1-gt.txt");
   video_source src(sample);
@@ -201,7 +148,7 @@ TEST_CASE("both detectors find PETS09-S2L1 pedestrians") {
   REQUIRE_MESSAGE(src.open(&error), error);
   auto hog = make_detector("hog");
   auto motion = make_detector("motion");
-  tally hog_t[2], motion_t[2];
+  detection_tally hog_t[2], motion_t[2];
   const float thresholds[2] = {0.3f, 0.5f};
   cv::Mat frame;
   int n = 0;
@@ -219,8 +166,8 @@ TEST_CASE("both detectors find PETS09-S2L1 pedestrians") {
       CHECK(d.score <= 1);
     }
     for (int t = 0; t < 2; ++t) {
-      score(people, gt[n], thresholds[t], hog_t[t]);
-      score(moving, gt[n], thresholds[t], motion_t[t]);
+      score_detections(people, gt[n], thresholds[t], hog_t[t]);
+      score_detections(moving, gt[n], thresholds[t], motion_t[t]);
     }
   }
   REQUIRE(n == 200);
