@@ -93,8 +93,26 @@ int main(int argc, char** argv) {
   inspect_cmd->add_option("--threads", inspect.threads, "Threads per convolution for --bench")
     ->check(CLI::PositiveNumber);
 
+  weaver::detect_options detect;
+  auto detect_cmd = app.add_subcommand("detect", "Run the configured detector on one image and draw "
+                                                 "its boxes into a PNG.");
+  detect_cmd->add_option("-c,--config", detect.config, "Configuration file (YAML): detector settings")
+    ->required();
+  auto img_opt = detect_cmd->add_option("--image", detect.image, "Image file");
+  auto vid_opt = detect_cmd->add_option("--video", detect.video, "Video file; see --frame");
+  img_opt->excludes(vid_opt);
+  detect_cmd->add_option("--frame", detect.frame, "Frame of --video to use (0-based)");
+  detect_cmd->add_option("-o,--out", detect.out, "PNG to write (default detections.png)");
+
   CLI11_PARSE(app, argc, argv);
   if (inspect_cmd->parsed()) return weaver::model_inspect(inspect);
+  if (detect_cmd->parsed()) {
+    if (detect.image.empty() == detect.video.empty()) {
+      std::cerr << "error: detect: give --image or --video\n";
+      return 2;
+    }
+    return weaver::detect_command(detect);
+  }
 
   weaver::config cfg;
   try {

@@ -18,4 +18,16 @@ struct inspect_options {
 /// Prints the graph (and timings); returns the exit code.
 int model_inspect(const inspect_options& o);
 
+struct detect_options {
+  std::string config;       // weaver config: detector kind and settings
+  std::string image;        // an image file, or
+  std::string video;        // a video file (or camera source) ...
+  int frame = 0;            // ... and the frame to take from it
+  std::string out = "detections.png";
+};
+
+/// Runs the configured detector on one image, prints the detections and
+/// draws them (box, score) into `out` for a person to look at.
+int detect_command(const detect_options& o);
+
 } // namespace weaver

@@ -1,5 +1,7 @@
 #include "services/runtime.hpp"
 
+#include "actors/detector/dnn_detector.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "actors/camera/camera_actor.hpp"
 #include "actors/camera/video_source.hpp"
 #include "actors/detector/detector_actor.hpp"
+#include "actors/detector/dnn_detector.hpp"
 #include "actors/fpga_pool/fpga_pool.hpp"
 #include "actors/query/query_actor.hpp"
 #include "actors/query/seed_queries.hpp"
@@ -87,6 +90,17 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     result.error = "metrics.port: cannot serve on " + cfg.metrics_bind + ":"
                    + std::to_string(cfg.metrics_port) + ": " + e.what();
     return result;
+  }
+  // A DNN detector's model is checked (imported and compiled) before the
+  // mesh starts, so a broken file is a setup error, not per-frame failures.
+  if (has(roles, "detector") && (cfg.detector.kind == "nanodet" || cfg.detector.kind == "darknet")) {
+    try {
+      shared_model(cfg.detector.dnn, 0, 0);
+    } catch (const std::exception& e) {
+      result.exit_code = 1;
+      result.error = "detector.dnn.model: " + cfg.detector.dnn.model + ": " + e.what();
+      return result;
+    }
   }
   caf::actor_system_config sys_cfg;
   caf::actor_system sys{sys_cfg};

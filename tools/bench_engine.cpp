@@ -196,6 +196,16 @@ double conv_gflop(const model& m) {
   return f / 1e9;
 }
 
+/// The "Parallel framework:" line of OpenCV's build information.
+std::string parallel_framework() {
+  const std::string info = cv::getBuildInformation(), key = "Parallel framework:";
+  auto at = info.find(key);
+  if (at == std::string::npos) return "?";
+  auto line = info.substr(at + key.size(), info.find('\n', at) - at - key.size());
+  line.erase(0, line.find_first_not_of(' '));
+  return line;
+}
+
 void fill_random(float* p, size_t n) {
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> u(0.f, 1.f);
@@ -256,15 +266,19 @@ int main(int argc, char** argv) {
       return now_ms() - t0;
     };
     // Warm-up (OpenCV allocates and fuses on its first forward), then
-    // interleaved runs so both see the same machine load.
+    // alternating blocks of runs, so both see the same machine load but
+    // neither runs while the other's idle workers still spin (OpenMP for
+    // oneDNN, OpenCV's own pool).
     for (int i = 0; i < 3; ++i) {
       run_weaver();
       if (darknet) run_opencv();
     }
     std::vector<double> tw, to;
-    for (int i = 0; i < o.runs; ++i) {
-      tw.push_back(run_weaver());
-      if (darknet) to.push_back(run_opencv());
+    const int block = 5;
+    for (int done = 0; done < o.runs; done += block) {
+      const int k = std::min(block, o.runs - done);
+      for (int i = 0; i < k; ++i) tw.push_back(run_weaver());
+      for (int i = 0; darknet && i < k; ++i) to.push_back(run_opencv());
     }
 
     std::printf("bench_engine: %s, input %s (NHWC), %.2f GFLOP in convolutions, %d thread(s), %d runs%s\n",
@@ -280,7 +294,8 @@ int main(int argc, char** argv) {
     if (darknet) {
       stats c = summarise(to);
       line(std::string("opencv ") + CV_VERSION + " dnn", c);
-      std::printf("ratio weaver/opencv (median): %.3f\n", w.median / c.median);
+      std::printf("ratio weaver/opencv (median): %.3f  (OpenCV: %d threads, parallel framework %s)\n",
+                  w.median / c.median, cv::getNumThreads(), parallel_framework().c_str());
     }
   } catch (const std::exception& e) {
     if (!temp.empty()) fs::remove(temp);

@@ -23,7 +23,7 @@ std::map<int, std::vector<gt_box>> load_mot_gt(const std::string& path) {
       gt[static_cast<int>(v[0]) - 1].push_back(
           {{static_cast<float>(v[2]), static_cast<float>(v[3]), static_cast<float>(v[4]),
             static_cast<float>(v[5])},
-           v[6] != 0});
+           v[6] != 0, static_cast<int>(v[1])});
   }
   return gt;
 }

@@ -13,6 +13,7 @@ namespace weaver {
 struct gt_box {
   box b;
   bool consider = true;   // MOT's flag: 0 = ignore (neither hit nor miss)
+  int id = 0;             // the person's ground-truth identity
 };
 
 /// MOT gt.txt (frame,id,x,y,w,h,consider,...) by 0-based video frame

@@ -163,13 +163,22 @@ std::vector<float> dnn_detector::embed(const box& b) const {
   int x0 = std::clamp(static_cast<int>(std::floor(b.x * kx)), 0, fw - 1);
   int y1 = std::clamp(static_cast<int>(std::ceil((b.y + b.h) * ky)), y0 + 1, fh);
   int x1 = std::clamp(static_cast<int>(std::ceil((b.x + b.w) * kx)), x0 + 1, fw);
-  // Mean over the box's cells, then L2-normalised (cosine-ready).
-  std::vector<float> e(static_cast<size_t>(c), 0.0f);
-  for (int y = y0; y < y1; ++y)
-    for (int x = x0; x < x1; ++x) {
+  // Mean over the box's cells minus the mean over the whole map (what every
+  // box shares: background, lighting), then L2-normalised (cosine-ready).
+  // Without the centring, all boxes score cosine ~0.93 with one another.
+  std::vector<float> e(static_cast<size_t>(c), 0.0f), all(static_cast<size_t>(c), 0.0f);
+  for (int y = 0; y < fh; ++y)
+    for (int x = 0; x < fw; ++x) {
       const float* p = f + (static_cast<size_t>(y) * fw + x) * c;
-      for (int k = 0; k < c; ++k) e[static_cast<size_t>(k)] += p[k];
+      bool inside = y >= y0 && y < y1 && x >= x0 && x < x1;
+      for (int k = 0; k < c; ++k) {
+        all[static_cast<size_t>(k)] += p[k];
+        if (inside) e[static_cast<size_t>(k)] += p[k];
+      }
     }
+  const float n_in = static_cast<float>((y1 - y0) * (x1 - x0)), n_all = static_cast<float>(fh * fw);
+  for (int k = 0; k < c; ++k)
+    e[static_cast<size_t>(k)] = e[static_cast<size_t>(k)] / n_in - all[static_cast<size_t>(k)] / n_all;
   double norm = 0;
   for (float v : e) norm += static_cast<double>(v) * v;
   if (norm <= 0) return e;

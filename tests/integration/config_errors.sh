@@ -19,8 +19,21 @@ write_config "$WORK/good.yaml" "$WORK/x.db" < /dev/null
 sed -e "0,/source: camera:1/s##source: /no/such/video.avi#" "$WORK/good.yaml" > "$WORK/c1.yaml"
 expect_error "missing file" "cameras[1].source: no such file: /no/such/video.avi" run -c "$WORK/c1.yaml" -q
 
-sed -e "s#kind: motion#kind: yolo9000#" "$WORK/good.yaml" > "$WORK/c2.yaml"
+sed -e "s#kind: auto #kind: yolo9000 #" "$WORK/good.yaml" > "$WORK/c2.yaml"
 expect_error "unknown detector" "detector.kind: unknown detector 'yolo9000'" run -c "$WORK/c2.yaml" -q
+
+sed -e "s#kind: auto #kind: nanodet #" -e "s#model: .*nanodet.json#model: /no/such/model.json#" \
+    "$WORK/good.yaml" > "$WORK/c5.yaml"
+expect_error "missing model" "detector.dnn.model: no such file: /no/such/model.json" run -c "$WORK/c5.yaml" -q
+
+sed -e "s#input: source #input: [100, 64] #" "$WORK/good.yaml" > "$WORK/c6.yaml"
+expect_error "bad input size" "detector.dnn.input: width and height must be multiples of 32" run -c "$WORK/c6.yaml" -q
+
+# A model file that is not a model: the run fails with the importer's reason.
+echo '{"format": "graph-model"}' > "$WORK/bad.json"
+sed -e "s#kind: auto #kind: nanodet #" -e "s#model: .*nanodet.json#model: $WORK/bad.json#" \
+    "$WORK/good.yaml" > "$WORK/c7.yaml"
+expect_error "broken model" "not a TensorFlow.js graph model" run -c "$WORK/c7.yaml" -q --max-frames 5
 
 sed -e "0,/fps: 10/s//fps: fast/" "$WORK/good.yaml" > "$WORK/c3.yaml"
 expect_error "bad type" "cameras[0].fps: expected a number" run -c "$WORK/c3.yaml" -q

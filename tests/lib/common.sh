@@ -22,6 +22,7 @@ write_config() {
   sed -e "s#source: ../tools/data/vtest.avi#source: ${WEAVER_SAMPLE_VIDEO}#" \
       -e "s#path: ../weaver.db#path: ${db}#" \
       -e "s#port: 9464#port: 0#" \
+      -e "s#model: ../tools/data/models/#model: ${WEAVER_SOURCE_DIR}/tools/data/models/#" \
       "$WEAVER_SOURCE_DIR/deploy/demo.yaml" > "$out"
   cat >> "$out"
 }

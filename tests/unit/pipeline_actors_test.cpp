@@ -78,7 +78,7 @@ fpga_pool_actor::behavior_type mock_pool(fpga_pool_actor::pointer) {
       detection_batch b;
       b.camera_id = job.input->camera_id;
       b.seq = job.input->seq;
-      b.detections.push_back(detection{box{10, 10, 20, 40}, 0.9f, 0, {}});
+      b.detections.push_back(detection{box{10, 10, 20, 40}, 0.9f, 0, {}, {}});
       return b;
     },
     [](inference_result&) {}};
@@ -195,7 +195,7 @@ TEST_CASE("tracker actor: tracks one person, ends the track at end of stream, ac
     b.camera_id = 5;
     b.seq = i;
     b.capture_ms = 1000 + static_cast<int64_t>(i) * 100;
-    b.detections.push_back(detection{box{100.f + 3 * i, 50, 30, 80}, 0.9f, 0, {}});
+    b.detections.push_back(detection{box{100.f + 3 * i, 50, 30, 80}, 0.9f, 0, {}, {}});
     caf::anon_send(drv, trk, b);
   }
   caf::anon_send(drv, trk, end_of_stream{5, 6});
