@@ -174,8 +174,10 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     if (auto n = d["dnn"]) {
       auto& o = cfg.detector.dnn;
       const std::string p = "detector.dnn.";
-      check_keys(n, p, {"model", "weights", "input", "score_threshold", "nms_iou", "person_class",
-                        "embedding"});
+      check_keys(n, p, {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou",
+                        "person_class", "embedding"});
+      o.input_scale = get<float>(n, "input_scale", p, o.input_scale);
+      require_range(o.input_scale, 0.1f, 4.0f, p + "input_scale");
       o.model = get<std::string>(n, "model", p, o.model);
       if (!o.model.empty()) o.model = resolve_path(o.model, base_dir);
       o.weights = get<std::string>(n, "weights", p, o.weights);

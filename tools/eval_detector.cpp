@@ -20,7 +20,7 @@ namespace {
 
 void usage() {
   std::cerr << "usage: eval_detector [--detector nanodet|darknet|hog|motion] [--model FILE]\n"
-               "  [--weights FILE] [--input source|model|WxH] [--threshold T] [--video FILE]\n"
+               "  [--weights FILE] [--input source|model|WxH] [--scale S] [--threshold T] [--video FILE]\n"
                "  [--gt FILE] [--every N] [--frames N] [--iou X] [--crop x,y,w,h]\n";
   std::exit(2);
 }
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
     else if (a == "--weights") opts.dnn.weights = next();
     else if (a == "--threshold") opts.dnn.score_threshold = std::stof(next());
     else if (a == "--offset") opts.dnn.nanodet_offset = std::stof(next());
+    else if (a == "--scale") opts.dnn.input_scale = std::stof(next());
     else if (a == "--input") {
       auto v = next();
       if (v == "source") opts.dnn.input_width = opts.dnn.input_height = -1;

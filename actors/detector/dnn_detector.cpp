@@ -45,7 +45,9 @@ dnn_detector::dnn_detector(dnn_options o) : o_(std::move(o)) {
 
 cv::Size dnn_detector::input_size(cv::Size frame) const {
   if (o_.input_width > 0 && o_.input_height > 0) return {o_.input_width, o_.input_height};
-  if (o_.input_width < 0 || o_.input_height < 0) return {round32(frame.width), round32(frame.height)};
+  if (o_.input_width < 0 || o_.input_height < 0)
+    return {round32(static_cast<int>(std::lround(frame.width * o_.input_scale))),
+            round32(static_cast<int>(std::lround(frame.height * o_.input_scale)))};
   return {0, 0};  // the model's own
 }
 

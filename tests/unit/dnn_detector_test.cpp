@@ -116,7 +116,9 @@ TEST_CASE("input sizes: the model's own (stretched) and per-frame-size sessions"
   CHECK(!dets.empty());
   for (const auto& x : dets) CHECK(x.bbox.x + x.bbox.w <= imgs[0].cols + 1e-3f);
 
-  o.dnn.input_width = o.dnn.input_height = -1;  // the frame's size, rounded to 32
+  o.dnn.input_width = o.dnn.input_height = -1;  // the frame's size x scale, rounded up to 32
+  CHECK(dnn_detector(o.dnn).input_size({768, 576}) == cv::Size(576, 448));  // default scale 0.75
+  o.dnn.input_scale = 1.0f;
   dnn_detector s(o.dnn);
   CHECK(s.input_size({768, 576}) == cv::Size(768, 576));
   CHECK(s.input_size({250, 570}) == cv::Size(256, 576));
