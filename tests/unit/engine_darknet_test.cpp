@@ -411,4 +411,10 @@ TEST_CASE("Darknet import errors name the problem and never crash") {
   fs::remove_all(dir);
 }
 
+#else
+
+TEST_CASE("the libdarknet reference is built") {
+  FAIL("libdarknet not found at configure time: install Debian's darknet (tools/setup.sh does)");
+}
+
 #endif // WEAVER_DARKNET_REFERENCE
