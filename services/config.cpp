@@ -366,4 +366,13 @@ config load_config(const std::string& path) {
   return parse_config(ss.str(), base, path);
 }
 
+detector_options detector_options_of(const detector_config& d) {
+  detector_options o;
+  o.hog_upscale = d.hog_upscale;
+  o.hog_threshold = d.hog_threshold;
+  o.motion_min_area = d.motion_min_area;
+  o.dnn = d.dnn;
+  return o;
+}
+
 } // namespace weaver

@@ -98,6 +98,9 @@ const std::vector<std::string>& known_roles();
 /// Throws config_error.
 config load_config(const std::string& path);
 
+/// The detector settings as the detectors take them.
+detector_options detector_options_of(const detector_config& d);
+
 /// Same from YAML text; `base_dir` resolves relative paths.
 config parse_config(const std::string& yaml_text, const std::string& base_dir,
                     const std::string& file = "<string>");

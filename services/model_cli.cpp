@@ -5,9 +5,7 @@
 #include <iostream>
 #include <random>
 
-#include "accel/engine/darknet_import.hpp"
 #include "accel/engine/executor.hpp"
-#include "accel/engine/tfjs_import.hpp"
 #include "actors/camera/video_source.hpp"
 #include "actors/detector/detector.hpp"
 #include "services/config.hpp"
@@ -21,9 +19,7 @@ int model_inspect(const inspect_options& o) {
   using namespace engine;
   try {
     if (o.raw) {
-      bool darknet = o.model.size() > 4 && o.model.compare(o.model.size() - 4, 4, ".cfg") == 0;
-      graph g = darknet ? import_darknet(o.model, o.weights) : import_tfjs(o.model);
-      std::cout << describe(g);
+      std::cout << describe(import_model(o.model, o.weights));
       return 0;
     }
     auto m = model::load(o.model, o.weights, o.batch);
@@ -66,12 +62,7 @@ int detect_command(const detect_options& o) {
       for (int i = 0; i <= o.frame; ++i)
         if (!src.read(img)) throw std::runtime_error("--frame: the video has only " + std::to_string(i) + " frames");
     }
-    detector_options opts;
-    opts.hog_upscale = cfg.detector.hog_upscale;
-    opts.hog_threshold = cfg.detector.hog_threshold;
-    opts.motion_min_area = cfg.detector.motion_min_area;
-    opts.dnn = cfg.detector.dnn;
-    auto det = make_detector(cfg.detector.kind, opts);
+    auto det = make_detector(cfg.detector.kind, detector_options_of(cfg.detector));
     auto t0 = std::chrono::steady_clock::now();
     auto dets = det->detect(img);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

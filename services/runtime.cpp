@@ -66,15 +66,6 @@ std::string endpoint_of(const config& cfg, const std::string& role) {
   return it->second;
 }
 
-detector_options detector_opts(const config& cfg) {
-  detector_options o;
-  o.hog_upscale = cfg.detector.hog_upscale;
-  o.hog_threshold = cfg.detector.hog_threshold;
-  o.motion_min_area = cfg.detector.motion_min_area;
-  o.dnn = cfg.detector.dnn;
-  return o;
-}
-
 } // namespace
 
 run_result run_mesh(const config& cfg, const run_options& opts) {
@@ -162,7 +153,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       auto pool = sys.spawn(fpga_pool, cards, cfg.realtime ? cfg.detector.max_age_ms : int64_t{0}, stats);
       detector_settings ds;
       ds.kind = cfg.detector.kind;
-      ds.options = detector_opts(cfg);
+      ds.options = detector_options_of(cfg.detector);
       ds.queue = cfg.detector.queue;
       ds.realtime = cfg.realtime;
       det = sys.spawn(detector_actor_impl, ds, pool, trk, stats);

@@ -17,11 +17,15 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 } // namespace
 
+graph import_model(const std::string& path, const std::string& weights) {
+  if (ends_with(path, ".json")) return import_tfjs(path);
+  if (ends_with(path, ".cfg")) return import_darknet(path, weights);
+  throw model_error(path + ": unknown model type (expected a TF.js model.json or a Darknet .cfg)");
+}
+
 std::shared_ptr<const model> model::load(const std::string& path, const std::string& weights,
                                          int batch, int height, int width) {
-  if (ends_with(path, ".json")) return compile(import_tfjs(path), batch, height, width);
-  if (ends_with(path, ".cfg")) return compile(import_darknet(path, weights), batch, height, width);
-  throw model_error(path + ": unknown model type (expected a TF.js model.json or a Darknet .cfg)");
+  return compile(import_model(path, weights), batch, height, width);
 }
 
 std::shared_ptr<const model> model::compile(graph g, int batch, int height, int width) {

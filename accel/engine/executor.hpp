@@ -13,10 +13,13 @@
 
 namespace weaver::engine {
 
+/// Imports by file type: *.json = TF.js graph model, *.cfg = Darknet (with
+/// its `weights`); no passes run.
+graph import_model(const std::string& path, const std::string& weights = {});
+
 class model {
 public:
-  /// Imports by file type: *.json = TF.js graph model, *.cfg = Darknet (with
-  /// its `weights`), then optimises.
+  /// import_model, then optimise.
   static std::shared_ptr<const model> load(const std::string& path, const std::string& weights = {},
                                            int batch = 1, int height = 0, int width = 0);
   /// Optimises an imported graph for `batch` and (when set) an input size

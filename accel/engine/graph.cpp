@@ -10,6 +10,12 @@ int64_t numel(const shape_t& s) {
   return n;
 }
 
+std::vector<int64_t> strides_of(const shape_t& s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (int i = static_cast<int>(s.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * s[i + 1];
+  return st;
+}
+
 std::string to_string(const shape_t& s) {
   std::string r = "[";
   for (size_t i = 0; i < s.size(); ++i) {

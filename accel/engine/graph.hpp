@@ -21,6 +21,8 @@ struct model_error : std::runtime_error {
 using shape_t = std::vector<int64_t>;
 int64_t numel(const shape_t& s);
 std::string to_string(const shape_t& s);
+/// Row-major element strides of a shape.
+std::vector<int64_t> strides_of(const shape_t& s);
 
 enum class dtype : uint8_t { f32, i64 };
 

@@ -14,12 +14,6 @@ namespace weaver::engine::kernels {
 
 namespace {
 
-std::vector<int64_t> strides_of(const shape_t& s) {
-  std::vector<int64_t> st(s.size(), 1);
-  for (int i = static_cast<int>(s.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * s[i + 1];
-  return st;
-}
-
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 } // namespace

@@ -15,12 +15,6 @@ namespace {
                     "): " + why);
 }
 
-std::vector<int64_t> strides_of(const shape_t& s) {
-  std::vector<int64_t> st(s.size(), 1);
-  for (int i = static_cast<int>(s.size()) - 2; i >= 0; --i) st[i] = st[i + 1] * s[i + 1];
-  return st;
-}
-
 /// Numpy broadcasting of two shapes; empty optional-like flag on mismatch.
 bool broadcast_shape(const shape_t& a, const shape_t& b, shape_t& out) {
   size_t r = std::max(a.size(), b.size());
@@ -146,6 +140,16 @@ std::vector<int> users(const graph& g, int v) {
 
 bool is_output(const graph& g, int v) {
   return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end();
+}
+
+/// Node `into` takes over the output of `from`, its only consumer, folded
+/// into it; `from` is left empty and unreachable for prune() to drop.
+void absorb(graph& g, int into, int from) {
+  int out = g.nodes[static_cast<size_t>(from)].out.at(0);
+  g.nodes[static_cast<size_t>(into)].out = {out};
+  g.values[static_cast<size_t>(out)].producer = into;
+  g.nodes[static_cast<size_t>(from)].in.clear();
+  g.nodes[static_cast<size_t>(from)].out.clear();
 }
 
 /// A constant that holds one value per output channel `c` (shape [c] or
@@ -641,27 +645,12 @@ void fold_batch_norm_and_bias(graph& g) {
         float sign = m.kind == op::sub ? -1.0f : 1.0f;
         for (int64_t c = 0; c < co; ++c) bd.f[c] += sign * k[c];
       }
-      std::string base = n.name;
-      int wv = g.add_const(base + "/filter", std::move(wd));
-      int bv = g.add_const(base + "/bias", std::move(bd));
-      auto& nn = g.nodes[&n - g.nodes.data()];
-      nn.in = {nn.in[0], wv, bv};
-      // The conv now produces the folded op's output.
-      int out = g.nodes[u[0]].out[0];
-      nn.out = {out};
-      g.values[out].producer = static_cast<int>(&nn - g.nodes.data());
-      g.nodes[u[0]].in.clear();
-      g.nodes[u[0]].out.clear();
+      int wv = g.add_const(n.name + "/filter", std::move(wd));
+      int bv = g.add_const(n.name + "/bias", std::move(bd));
+      n.in = {n.in[0], wv, bv};
+      absorb(g, static_cast<int>(&n - g.nodes.data()), u[0]);
       changed = true;
     }
-    // Drop emptied nodes.
-    std::vector<node> kept;
-    for (auto& n : g.nodes)
-      if (!n.out.empty()) kept.push_back(std::move(n));
-    g.nodes = std::move(kept);
-    for (auto& v : g.values) v.producer = -1;
-    for (size_t i = 0; i < g.nodes.size(); ++i)
-      for (int o : g.nodes[i].out) g.values[o].producer = static_cast<int>(i);
   }
   g.prune();
 }
@@ -671,22 +660,12 @@ void fuse_activation(graph& g) {
     if (n.kind != op::conv2d || n.a.activation != act::none || is_output(g, n.out[0])) continue;
     auto u = users(g, n.out[0]);
     if (u.size() != 1 || g.nodes[u[0]].kind != op::activation) continue;
-    auto& m = g.nodes[u[0]];
+    const auto& m = g.nodes[static_cast<size_t>(u[0])];
     if (m.a.activation == act::exp) continue;
     n.a.activation = m.a.activation;
     n.a.alpha = m.a.alpha;
-    int out = m.out[0];
-    m.out.clear();
-    m.in.clear();
-    n.out = {out};
+    absorb(g, static_cast<int>(&n - g.nodes.data()), u[0]);
   }
-  std::vector<node> kept;
-  for (auto& n : g.nodes)
-    if (!n.out.empty()) kept.push_back(std::move(n));
-  g.nodes = std::move(kept);
-  for (auto& v : g.values) v.producer = -1;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    for (int o : g.nodes[i].out) g.values[o].producer = static_cast<int>(i);
   g.prune();
 }
 

@@ -53,7 +53,6 @@ std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b) {
     }
     stripe_pixels[stripe] += hsv.cols;
   }
-  double norm = 0;
   for (size_t s = 0; s < appearance_stripes; ++s) {
     if (stripe_pixels[s] == 0)
       continue;
@@ -61,15 +60,18 @@ std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b) {
     for (size_t k = 0; k < appearance_stripe_dims; ++k) {
       float w = k < appearance_hue_bins * appearance_sat_bins ? 1.f : value_weight;
       hist[k] = w * std::sqrt(hist[k] / static_cast<float>(stripe_pixels[s]));
-      norm += static_cast<double>(hist[k]) * hist[k];
     }
   }
-  if (norm > 0) {
-    float inv = static_cast<float>(1.0 / std::sqrt(norm));
-    for (auto& x : out)
-      x *= inv;
-  }
+  l2_normalise(out);
   return out;
+}
+
+void l2_normalise(std::vector<float>& v) {
+  double norm = 0;
+  for (float x : v) norm += static_cast<double>(x) * x;
+  if (norm <= 0) return;
+  const float inv = static_cast<float>(1.0 / std::sqrt(norm));
+  for (auto& x : v) x *= inv;
 }
 
 float cosine_similarity(const std::vector<float>& a, const std::vector<float>& b) {

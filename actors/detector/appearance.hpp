@@ -34,6 +34,9 @@ std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b);
 
 /// Cosine similarity in [-1, 1]; 0 when either vector is empty or zero, or
 /// when their lengths differ.
+/// Scales `v` to unit length (left as is when all zero).
+void l2_normalise(std::vector<float>& v);
+
 float cosine_similarity(const std::vector<float>& a, const std::vector<float>& b);
 
 } // namespace weaver

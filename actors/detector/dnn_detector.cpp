@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "accel/engine/darknet_import.hpp"
+#include "actors/detector/appearance.hpp"
 #include "actors/detector/dnn_decoders.hpp"
 #include "actors/detector/nms.hpp"
 
@@ -59,6 +60,33 @@ void dnn_detector::prepare(cv::Size frame) {
   session_ = std::make_unique<engine::session>(m, o_.threads);
   const auto& s = m->input_shape();  // NHWC
   input_ = cv::Size(static_cast<int>(s[2]), static_cast<int>(s[1]));
+  heads_.clear();
+  if (o_.kind == "nanodet") {
+    // Pair class and box outputs by cell count; the count gives the stride.
+    for (size_t i = 0; i < session_->outputs(); ++i) {
+      const auto& cs = session_->output_shape(i);
+      if (cs.size() != 3 || cs[2] == 4 * nanodet_bins) continue;
+      for (size_t j = 0; j < session_->outputs(); ++j) {
+        const auto& rs = session_->output_shape(j);
+        if (rs.size() != 3 || rs[2] != 4 * nanodet_bins || rs[1] != cs[1]) continue;
+        for (int stride = 8; stride <= 64; stride *= 2) {
+          int gh = (input_.height + stride - 1) / stride, gw = (input_.width + stride - 1) / stride;
+          if (static_cast<int64_t>(gh) * gw != cs[1]) continue;
+          heads_.push_back({i, j, gh, gw, stride, static_cast<int>(cs[2]), 0, {}});
+          break;
+        }
+      }
+    }
+  } else {
+    for (const auto& h : engine::read_darknet_info(o_.model).heads) {
+      int k = session_->find_output(h.output);
+      if (k < 0) continue;
+      const auto& os = session_->output_shape(static_cast<size_t>(k));
+      heads_.push_back({static_cast<size_t>(k), 0, static_cast<int>(os[1]), static_cast<int>(os[2]),
+                        0, h.classes, h.version, h.anchors});
+    }
+  }
+  if (heads_.empty()) throw engine::model_error(o_.model + ": no " + o_.kind + " heads among the outputs");
   // Embedding source: the input of the conv that makes the finest head, i.e.
   // the last shared feature map before the predictions.
   feature_value_.clear();
@@ -72,6 +100,9 @@ void dnn_detector::prepare(cv::Size frame) {
     }
     v = n.in.empty() ? -1 : n.in[0];
   }
+  if (!feature_value_.empty() && (!session_->value(feature_value_, &feature_shape_) ||
+                                  feature_shape_.size() != 4))
+    feature_value_.clear();
 }
 
 void dnn_detector::fill_input(const cv::Mat& bgr) {
@@ -96,39 +127,14 @@ std::vector<detection> dnn_detector::detect(const cv::Mat& bgr) {
   session_->run();
 
   std::vector<raw_box> raw;
-  const int only = o_.person_class;
-  if (o_.kind == "nanodet") {
-    // Pair class and box outputs by cell count; the count gives the stride.
-    for (size_t i = 0; i < session_->outputs(); ++i) {
-      const auto& cs = session_->output_shape(i);
-      if (cs.size() != 3 || cs[2] == 4 * nanodet_bins) continue;
-      for (size_t j = 0; j < session_->outputs(); ++j) {
-        const auto& rs = session_->output_shape(j);
-        if (rs.size() != 3 || rs[2] != 4 * nanodet_bins || rs[1] != cs[1]) continue;
-        for (int stride = 8; stride <= 64; stride *= 2) {
-          int gh = (input_.height + stride - 1) / stride, gw = (input_.width + stride - 1) / stride;
-          if (static_cast<int64_t>(gh) * gw != cs[1]) continue;
-          auto level = decode_nanodet(session_->output(i), session_->output(j), gh, gw, stride,
-                                      static_cast<int>(cs[2]), nanodet_bins, o_.score_threshold,
-                                      only, o_.nanodet_offset);
-          raw.insert(raw.end(), level.begin(), level.end());
-          break;
-        }
-      }
-    }
-  } else {
-    static thread_local std::map<std::string, engine::darknet_model_info> infos;
-    auto it = infos.find(o_.model);
-    if (it == infos.end()) it = infos.emplace(o_.model, engine::read_darknet_info(o_.model)).first;
-    for (const auto& h : it->second.heads) {
-      int k = session_->find_output(h.output);
-      if (k < 0) continue;
-      const auto& s = session_->output_shape(static_cast<size_t>(k));
-      auto level = decode_yolo(session_->output(static_cast<size_t>(k)), static_cast<int>(s[1]),
-                               static_cast<int>(s[2]), h.anchors, h.classes, h.version,
-                               input_.width, input_.height, o_.score_threshold, only);
-      raw.insert(raw.end(), level.begin(), level.end());
-    }
+  for (const auto& h : heads_) {
+    auto level = o_.kind == "nanodet"
+        ? decode_nanodet(session_->output(h.cls), session_->output(h.reg), h.grid_h, h.grid_w,
+                         h.stride, h.classes, nanodet_bins, o_.score_threshold, o_.person_class,
+                         o_.nanodet_offset)
+        : decode_yolo(session_->output(h.cls), h.grid_h, h.grid_w, h.anchors, h.classes, h.version,
+                      input_.width, input_.height, o_.score_threshold, o_.person_class);
+    raw.insert(raw.end(), level.begin(), level.end());
   }
 
   // Back to source pixels, clipped to the frame.
@@ -148,16 +154,24 @@ std::vector<detection> dnn_detector::detect(const cv::Mat& bgr) {
     dets.push_back(std::move(d));
   }
   dets = nms(dets, o_.nms_iou);
-  if (o_.embedding && !feature_value_.empty())
+  if (o_.embedding && !feature_value_.empty() && !dets.empty()) {
+    // What every box shares (background, lighting): the map's mean, once.
+    const float* map = session_->value(feature_value_);
+    const size_t c = static_cast<size_t>(feature_shape_[3]);
+    const size_t cells = static_cast<size_t>(feature_shape_[1] * feature_shape_[2]);
+    std::vector<float> mean(c, 0.0f);
+    for (size_t p = 0; p < cells; ++p)
+      for (size_t k = 0; k < c; ++k) mean[k] += map[p * c + k];
+    for (auto& x : mean) x /= static_cast<float>(cells);
     for (auto& d : dets)
-      d.embedding = embed({d.bbox.x / sx, d.bbox.y / sy, d.bbox.w / sx, d.bbox.h / sy});
+      d.embedding = embed({d.bbox.x / sx, d.bbox.y / sy, d.bbox.w / sx, d.bbox.h / sy}, map, mean);
+  }
   return dets;
 }
 
-std::vector<float> dnn_detector::embed(const box& b) const {
-  engine::shape_t s;
-  const float* f = session_->value(feature_value_, &s);
-  if (!f || s.size() != 4) return {};
+std::vector<float> dnn_detector::embed(const box& b, const float* f,
+                                       const std::vector<float>& mean) const {
+  const auto& s = feature_shape_;
   const int fh = static_cast<int>(s[1]), fw = static_cast<int>(s[2]), c = static_cast<int>(s[3]);
   const float ky = static_cast<float>(fh) / static_cast<float>(input_.height);
   const float kx = static_cast<float>(fw) / static_cast<float>(input_.width);
@@ -165,27 +179,18 @@ std::vector<float> dnn_detector::embed(const box& b) const {
   int x0 = std::clamp(static_cast<int>(std::floor(b.x * kx)), 0, fw - 1);
   int y1 = std::clamp(static_cast<int>(std::ceil((b.y + b.h) * ky)), y0 + 1, fh);
   int x1 = std::clamp(static_cast<int>(std::ceil((b.x + b.w) * kx)), x0 + 1, fw);
-  // Mean over the box's cells minus the mean over the whole map (what every
-  // box shares: background, lighting), then L2-normalised (cosine-ready).
-  // Without the centring, all boxes score cosine ~0.93 with one another.
-  std::vector<float> e(static_cast<size_t>(c), 0.0f), all(static_cast<size_t>(c), 0.0f);
-  for (int y = 0; y < fh; ++y)
-    for (int x = 0; x < fw; ++x) {
+  // Mean over the box's cells minus the map's mean, L2-normalised
+  // (cosine-ready). Without the centring all boxes score cosine ~0.93 with
+  // one another.
+  std::vector<float> e(static_cast<size_t>(c), 0.0f);
+  for (int y = y0; y < y1; ++y)
+    for (int x = x0; x < x1; ++x) {
       const float* p = f + (static_cast<size_t>(y) * fw + x) * c;
-      bool inside = y >= y0 && y < y1 && x >= x0 && x < x1;
-      for (int k = 0; k < c; ++k) {
-        all[static_cast<size_t>(k)] += p[k];
-        if (inside) e[static_cast<size_t>(k)] += p[k];
-      }
+      for (int k = 0; k < c; ++k) e[static_cast<size_t>(k)] += p[k];
     }
-  const float n_in = static_cast<float>((y1 - y0) * (x1 - x0)), n_all = static_cast<float>(fh * fw);
-  for (int k = 0; k < c; ++k)
-    e[static_cast<size_t>(k)] = e[static_cast<size_t>(k)] / n_in - all[static_cast<size_t>(k)] / n_all;
-  double norm = 0;
-  for (float v : e) norm += static_cast<double>(v) * v;
-  if (norm <= 0) return e;
-  const float inv = static_cast<float>(1.0 / std::sqrt(norm));
-  for (float& v : e) v *= inv;
+  const float n_in = static_cast<float>((y1 - y0) * (x1 - x0));
+  for (size_t k = 0; k < e.size(); ++k) e[k] = e[k] / n_in - mean[k];
+  l2_normalise(e);
   return e;
 }
 

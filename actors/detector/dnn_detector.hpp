@@ -25,14 +25,25 @@ public:
   cv::Size input_size(cv::Size frame) const;
 
 private:
+  /// One decodable head: output indices (cls/reg for NanoDet, cls for YOLO),
+  /// its grid and stride, and the YOLO anchors.
+  struct head {
+    size_t cls = 0, reg = 0;
+    int grid_h = 0, grid_w = 0, stride = 0;
+    int classes = 0, version = 0;
+    std::vector<float> anchors;
+  };
   void prepare(cv::Size frame);
   void fill_input(const cv::Mat& bgr);
-  std::vector<float> embed(const box& b_in) const;
+  /// Box `b` (input pixels) pooled from the feature map, minus the map mean.
+  std::vector<float> embed(const box& b, const float* map, const std::vector<float>& mean) const;
 
   dnn_options o_;
   cv::Size frame_{0, 0}, input_{0, 0};
   std::unique_ptr<engine::session> session_;
+  std::vector<head> heads_;       // found once per input size
   std::string feature_value_;     // value pooled for embeddings
+  engine::shape_t feature_shape_;
   cv::Mat resized_;
 };
 
