@@ -1,6 +1,9 @@
 #include "accel/cpu_card.hpp"
 
 #include <chrono>
+#include <stdexcept>
+
+#include <unistd.h>
 
 #include "actors/detector/appearance.hpp"
 #include "actors/detector/detector.hpp"
@@ -34,9 +37,21 @@ inference_result run_job(const inference_job& job) {
   return r;
 }
 
-cpu_card::cpu_card(std::string name, int threads) : name_(std::move(name)) {
-  for (int i = 0; i < threads; ++i)
-    workers_.emplace_back([this] { work(); });
+uint64_t host_memory_bytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && size > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(size) : 0;
+}
+
+cpu_card::cpu_card(std::string name, int threads) {
+  if (threads < 1) throw std::invalid_argument("cpu card " + name + ": threads must be >= 1");
+  info_.name = std::move(name);
+  info_.kind = "cpu";
+  info_.device = "host";
+  info_.capacity = threads;
+  info_.max_batch = 1;
+  info_.memory_bytes = host_memory_bytes();
+  info_.details = std::to_string(threads) + " worker thread(s)";
+  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
 }
 
 cpu_card::~cpu_card() {
@@ -48,10 +63,10 @@ cpu_card::~cpu_card() {
   for (auto& w : workers_) w.join();
 }
 
-void cpu_card::submit(uint64_t ticket, inference_job job, completion done) {
+void cpu_card::submit(std::vector<card_job> batch, completion done) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    queue_.push_back(item{ticket, std::move(job), std::move(done)});
+    queue_.push_back(item{std::move(batch), std::move(done)});
   }
   cv_.notify_one();
 }
@@ -66,9 +81,17 @@ void cpu_card::work() {
       it = std::move(queue_.front());
       queue_.pop_front();
     }
-    auto r = run_job(it.job);
-    r.ticket = it.ticket;
-    r.card = name_;
+    auto t0 = std::chrono::steady_clock::now();
+    batch_result r;
+    r.card = info_.name;
+    r.ok = true;
+    for (auto& j : it.batch) {
+      auto jr = run_job(j.job);
+      jr.ticket = j.ticket;
+      jr.card = info_.name;
+      r.results.push_back(std::move(jr));
+    }
+    r.service_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     it.done(std::move(r));
   }
 }

@@ -1,4 +1,6 @@
-// A CPU "card": a group of host worker threads running the detector engine.
+// A CPU "card": a group of host worker threads running the detector engine,
+// one batch per worker at a time (the engine gains nothing from batching on
+// the host, so batches are single jobs).
 #pragma once
 
 #include <condition_variable>
@@ -18,25 +20,27 @@ public:
   cpu_card(const cpu_card&) = delete;
   cpu_card& operator=(const cpu_card&) = delete;
 
-  const std::string& name() const override { return name_; }
-  std::string kind() const override { return "cpu"; }
-  int capacity() const override { return static_cast<int>(workers_.size()); }
-  void submit(uint64_t ticket, inference_job job, completion done) override;
+  const card_info& info() const override { return info_; }
+  void submit(std::vector<card_job> batch, completion done) override;
+  /// Host threads do not fail independently of the process.
+  bool probe(std::string*) override { return true; }
 
 private:
   struct item {
-    uint64_t ticket;
-    inference_job job;
+    std::vector<card_job> batch;
     completion done;
   };
   void work();
 
-  std::string name_;
+  card_info info_;
   std::mutex mtx_;
   std::condition_variable cv_;
   std::deque<item> queue_;
   bool stop_ = false;
   std::vector<std::thread> workers_;
 };
+
+/// Host RAM in bytes (what a CPU card reports as its memory).
+uint64_t host_memory_bytes();
 
 } // namespace weaver

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -16,7 +17,7 @@
 #include <caf/type_id.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "accel/job.hpp"
+#include "accel/card.hpp"
 #include "actors/types.hpp"
 
 namespace weaver {
@@ -42,10 +43,12 @@ using detector_actor = caf::typed_actor<
   caf::replies_to<frame_ptr>::with<caf::ok_atom>,        // replies when admitted or dropped
   caf::replies_to<end_of_stream>::with<caf::ok_atom>>;   // a camera ended
 
-/// Accelerator pool: per-camera queues, dispatch to cards.
+/// Accelerator pool: per-camera queues, dispatch to cards, card health.
 using fpga_pool_actor = caf::typed_actor<
   caf::replies_to<inference_job>::with<detection_batch>, // the job's detections
-  caf::reacts_to<inference_result>>;                     // a card finished (internal)
+  caf::replies_to<status_atom>::with<std::string>,       // cards and queues, as JSON
+  caf::reacts_to<card_done>,                             // a card finished a batch (internal)
+  caf::reacts_to<tick_atom>>;                            // timeouts, expiry, probes (internal)
 
 /// Tracker: SORT per camera.
 using tracker_actor = caf::typed_actor<
@@ -77,3 +80,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(weaver::query_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(weaver::query_response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(weaver::inference_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(weaver::inference_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(weaver::card_done)

@@ -81,6 +81,79 @@ std::string resolve_path(const std::string& source, const std::string& base_dir)
   return p.lexically_normal().string();
 }
 
+sim_card_options parse_sim(const YAML::Node& n, const std::string& p, const std::string& base_dir) {
+  check_keys(n, p, {"kind", "name", "capacity", "distribution", "mean_ms", "cv", "batch_speedup",
+                    "seed", "results", "replay_dir", "memory_mb", "faults"});
+  sim_card_options s;
+  s.capacity = get<int>(n, "capacity", p, s.capacity);
+  require_range(s.capacity, 1, 1024, p + "capacity");
+  s.distribution = get<std::string>(n, "distribution", p, s.distribution);
+  s.mean_ms = get<double>(n, "mean_ms", p, s.mean_ms);
+  require_range(s.mean_ms, 0.001, 600000.0, p + "mean_ms");
+  s.cv = get<double>(n, "cv", p, s.cv);
+  require_range(s.cv, 0.0, 10.0, p + "cv");
+  if (auto b = n["batch_speedup"]) {
+    if (!b.IsSequence() || b.size() == 0) throw config_error(p + "batch_speedup", "expected a list of numbers");
+    for (size_t i = 0; i < b.size(); ++i) {
+      double v;
+      try {
+        v = b[i].as<double>();
+      } catch (const YAML::Exception&) {
+        throw config_error(p + "batch_speedup[" + std::to_string(i) + "]", "expected a number");
+      }
+      if (!(v > 0)) throw config_error(p + "batch_speedup[" + std::to_string(i) + "]", "must be > 0");
+      s.batch_speedup.push_back(v);
+    }
+  }
+  s.seed = static_cast<uint64_t>(get<int64_t>(n, "seed", p, 1));
+  s.results = get<std::string>(n, "results", p, s.results);
+  if (s.results != "delegate" && s.results != "replay" && s.results != "none")
+    throw config_error(p + "results", "'" + s.results + "' (known: delegate, replay, none)");
+  s.replay_dir = get<std::string>(n, "replay_dir", p, "");
+  if (!s.replay_dir.empty()) s.replay_dir = resolve_path(s.replay_dir, base_dir);
+  if (s.results == "replay" && s.replay_dir.empty())
+    throw config_error(p + "replay_dir", "required when results is replay");
+  s.memory_bytes = static_cast<uint64_t>(get<int64_t>(n, "memory_mb", p, 8192)) << 20;
+  if (auto f = n["faults"]) {
+    std::string q = p + "faults.";
+    check_keys(f, q, {"fail_after", "hang_after", "slow_after", "slow_factor", "disappear_after",
+                      "recover_after_ms"});
+    s.faults.fail_after = get<int64_t>(f, "fail_after", q, -1);
+    s.faults.hang_after = get<int64_t>(f, "hang_after", q, -1);
+    s.faults.slow_after = get<int64_t>(f, "slow_after", q, -1);
+    s.faults.slow_factor = get<double>(f, "slow_factor", q, 1.0);
+    require_range(s.faults.slow_factor, 0.01, 1000.0, q + "slow_factor");
+    s.faults.disappear_after = get<int64_t>(f, "disappear_after", q, -1);
+    s.faults.recover_after_ms = get<int64_t>(f, "recover_after_ms", q, -1);
+  }
+  try {
+    sim_model check{s};   // the distribution's own validation
+  } catch (const std::invalid_argument& e) {
+    throw config_error(p + "distribution", e.what());
+  }
+  return s;
+}
+
+card_config parse_xrt(const YAML::Node& n, const std::string& p, const std::string& base_dir,
+                      card_config c) {
+  check_keys(n, p, {"kind", "name", "device", "xclbin", "kernel", "batch", "timeout_ms", "emulation"});
+  c.device = get<std::string>(n, "device", p, c.device);
+  auto x = get<std::string>(n, "xclbin", p, "");
+  if (!x.empty()) {
+    c.xclbin = resolve_path(x, base_dir);
+    if (!fs::exists(c.xclbin)) throw config_error(p + "xclbin", "no such file: " + c.xclbin);
+  }
+  c.kernel = get<std::string>(n, "kernel", p, c.kernel);
+  c.batch = get<int>(n, "batch", p, c.batch);
+  require_range(c.batch, 1, 256, p + "batch");
+  c.timeout_ms = get<int64_t>(n, "timeout_ms", p, c.timeout_ms);
+  require_range<int64_t>(c.timeout_ms, 1, 3600000, p + "timeout_ms");
+  c.emulation = get<std::string>(n, "emulation", p, c.emulation);
+  if (!c.emulation.empty() && c.emulation != "noop")
+    throw config_error(p + "emulation", "'" + c.emulation + "' (known: noop, or empty for hardware)");
+  return c;
+}
+
 } // namespace
 
 config parse_config(const std::string& text, const std::string& base_dir, const std::string& file) {
@@ -92,7 +165,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   }
   if (!root || root.IsNull()) throw config_error(file, "empty configuration");
   check_keys(root, "", {"realtime", "start_time", "cameras", "detector", "cards", "tracker", "reid",
-                        "storage", "query", "metrics", "gateway", "mesh"});
+                        "storage", "query", "metrics", "gateway", "mesh", "pool", "xrt"});
   config cfg;
   cfg.file = file;
   cfg.realtime = get<bool>(root, "realtime", "", false);
@@ -236,23 +309,66 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     }
   }
 
-  // cards
+  // cards: a list, or "all" (every card found when the process starts)
+  if (auto x = root["xrt"]) cfg.xrt_defaults = parse_xrt(x, "xrt.", base_dir, cfg.xrt_defaults);
   if (auto cards = root["cards"]) {
-    if (!cards.IsSequence()) throw config_error("cards", "expected a list of cards");
-    for (size_t i = 0; i < cards.size(); ++i) {
+    if (cards.IsScalar() && cards.as<std::string>() == "all") {
+      cfg.cards_all = true;
+    } else if (!cards.IsSequence()) {
+      throw config_error("cards", "expected a list of cards or 'all'");
+    }
+    for (size_t i = 0; !cfg.cards_all && i < cards.size(); ++i) {
       std::string p = "cards[" + std::to_string(i) + "].";
-      check_keys(cards[i], p, {"kind", "name", "threads"});
+      auto n = cards[i];
       card_config c;
-      c.kind = get<std::string>(cards[i], "kind", p, "cpu");
-      if (c.kind != "cpu")
-        throw config_error(p + "kind", "unknown card kind '" + c.kind + "' (known: cpu)");
-      c.name = get<std::string>(cards[i], "name", p, c.kind + std::to_string(i));
-      c.threads = get<int>(cards[i], "threads", p, 1);
-      require_range(c.threads, 1, 256, p + "threads");
+      c.kind = get<std::string>(n, "kind", p, "cpu");
+      c.name = get<std::string>(n, "name", p, c.kind + std::to_string(i));
+      if (c.kind == "cpu") {
+        check_keys(n, p, {"kind", "name", "threads"});
+        c.threads = get<int>(n, "threads", p, 1);
+        require_range(c.threads, 1, 256, p + "threads");
+      } else if (c.kind == "sim") {
+        c.sim = parse_sim(n, p, base_dir);
+        c.sim.name = c.name;
+      } else if (c.kind == "xrt") {
+        c = parse_xrt(n, p, base_dir, cfg.xrt_defaults);
+        c.kind = "xrt";
+        c.name = get<std::string>(n, "name", p, "xrt" + std::to_string(i));
+        if (c.xclbin.empty()) throw config_error(p + "xclbin", "required for an xrt card");
+        if (cfg.detector.kind != "nanodet" && cfg.detector.kind != "darknet")
+          throw config_error(p + "kind", "xrt cards run DNN detectors only (detector.kind is "
+                                         + cfg.detector.kind + ")");
+      } else {
+        throw config_error(p + "kind", "unknown card kind '" + c.kind + "' (known: cpu, sim, xrt)");
+      }
+      for (auto& other : cfg.cards)
+        if (other.name == c.name) throw config_error(p + "name", "duplicate card name '" + c.name + "'");
       cfg.cards.push_back(c);
     }
   }
-  if (cfg.cards.empty()) cfg.cards.push_back(card_config{"cpu", "cpu0", 1});
+  if (cfg.cards.empty() && !cfg.cards_all) cfg.cards.push_back(card_config{});
+  if (!cfg.cards.empty() && cfg.cards[0].name.empty()) cfg.cards[0].name = "cpu0";
+
+  if (auto p = root["pool"]) {
+    check_keys(p, "pool.", {"queue_per_camera", "depth", "policy", "card_timeout_ms", "probe_ms"});
+    auto& o = cfg.pool;
+    o.queue_per_camera = static_cast<size_t>(get<int>(p, "queue_per_camera", "pool.", static_cast<int>(o.queue_per_camera)));
+    require_range<size_t>(o.queue_per_camera, 1, 100000, "pool.queue_per_camera");
+    o.depth = get<int>(p, "depth", "pool.", o.depth);
+    require_range(o.depth, 1, 64, "pool.depth");
+    o.policy = get<std::string>(p, "policy", "pool.", o.policy);
+    if (o.policy != "earliest_completion" && o.policy != "round_robin")
+      throw config_error("pool.policy", "'" + o.policy + "' (known: earliest_completion, round_robin)");
+    o.card_timeout_ms = get<int64_t>(p, "card_timeout_ms", "pool.", o.card_timeout_ms);
+    require_range<int64_t>(o.card_timeout_ms, 1, 3600000, "pool.card_timeout_ms");
+    o.probe_ms = get<int64_t>(p, "probe_ms", "pool.", o.probe_ms);
+    require_range<int64_t>(o.probe_ms, 1, 3600000, "pool.probe_ms");
+  }
+  // In non-real-time runs nothing may be dropped: the pool's queues must
+  // hold every frame the detector admits.
+  if (!cfg.realtime && cfg.pool.queue_per_camera < static_cast<size_t>(cfg.detector.queue))
+    throw config_error("pool.queue_per_camera", "must be >= detector.queue ("
+                                                + std::to_string(cfg.detector.queue) + ") unless realtime");
 
   if (auto t = root["tracker"]) {
     check_keys(t, "tracker.", {"iou_threshold", "max_age", "min_hits"});

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "accel/sim_card.hpp"
 #include "actors/detector/detector.hpp"
 #include "actors/types.hpp"
 
@@ -44,9 +45,26 @@ struct detector_config {
 };
 
 struct card_config {
-  std::string kind = "cpu";         // cpu (more kinds arrive with the accel issue)
+  std::string kind = "cpu";         // cpu | sim | xrt
   std::string name;
-  int threads = 1;
+  int threads = 1;                  // cpu: worker threads
+  sim_card_options sim;             // sim: service-time model, faults, results
+  // xrt: an Alveo card through XRT
+  std::string device = "0";         // index or PCIe BDF
+  std::string xclbin;               // resolved path
+  std::string kernel = "weaver_dnn";
+  int batch = 1;                    // frames per kernel run
+  int64_t timeout_ms = 1000;        // per run
+  std::string emulation;            // "" = hardware, "noop" = XRT's noop shim
+};
+
+/// The accelerator pool's scheduling (accel/pool_scheduler.hpp).
+struct pool_config {
+  size_t queue_per_camera = 16;     // jobs waiting per camera; a full queue drops its oldest
+  int depth = 2;                    // batches a card may hold per slot
+  std::string policy = "earliest_completion";  // or round_robin
+  int64_t card_timeout_ms = 5000;   // no completion this long: the card is down
+  int64_t probe_ms = 1000;          // a down card is re-probed this often
 };
 
 struct tracker_config {
@@ -79,6 +97,9 @@ struct config {
   std::vector<camera_config> cameras;
   detector_config detector;
   std::vector<card_config> cards;
+  bool cards_all = false;           // `cards: all`: every card found at start (cpu + xrt devices)
+  card_config xrt_defaults;         // `xrt:` section: settings for discovered xrt devices
+  pool_config pool;
   tracker_config tracker;
   reid_config_section reid;
   std::string storage_path = "weaver.db";

@@ -4,10 +4,12 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <CLI/CLI.hpp>
 
+#include "services/cards.hpp"
 #include "services/config.hpp"
 #include "services/log.hpp"
 #include "services/model_cli.hpp"
@@ -48,6 +50,24 @@ int write_summary(const weaver::run_result& r, const std::string& path, bool pri
 
 } // namespace
 
+namespace weaver {
+int cards_command(const std::string& cfg_path, bool json) {
+  try {
+    std::optional<config> cfg;
+    if (!cfg_path.empty()) cfg = load_config(cfg_path);
+    auto r = list_cards(cfg ? &*cfg : nullptr);
+    if (json)
+      std::cout << nlohmann::json{{"cards", r.cards}, {"notes", r.notes}}.dump(2) << "\n";
+    else
+      std::cout << format_cards(r);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+}
+} // namespace weaver
+
 int main(int argc, char** argv) {
   CLI::App app{"Weaver: real-time multi-camera video analytics on accelerator cards.\n"
                "Cameras -> detector on a card pool -> tracker -> re-id -> storage -> query.",
@@ -66,6 +86,9 @@ int main(int argc, char** argv) {
   run->add_option("--summary", summary_path, "Write the run summary as JSON to this file");
   run->add_flag("--reset", reset, "Start from an empty database (deletes storage.path first)");
   run->add_flag("-q,--quiet", quiet, "No progress lines");
+  std::string detections_dir;
+  run->add_option("--detections", detections_dir,
+                  "Write each camera's detections to DIR/cam<id>.txt (MOT format)");
 
   auto node = app.add_subcommand("node", "Run some roles in this process; reach the others over ZeroMQ "
                                          "(endpoints from mesh.endpoints).");
@@ -80,6 +103,13 @@ int main(int argc, char** argv) {
 
   auto check = app.add_subcommand("check", "Validate a configuration file and exit.");
   check->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
+
+  auto cards_cmd = app.add_subcommand("cards", "List the accelerator cards found (CPU groups, XRT devices) "
+                                               "and, with -c, the configured pool, with status.");
+  std::string cards_cfg;
+  bool cards_json = false;
+  cards_cmd->add_option("-c,--config", cards_cfg, "Configuration file: also list its cards");
+  cards_cmd->add_flag("--json", cards_json, "Print JSON instead of a table");
 
   auto model_cmd = app.add_subcommand("model", "Work with DNN models (TF.js graph models, Darknet).");
   model_cmd->require_subcommand(1);
@@ -114,6 +144,8 @@ int main(int argc, char** argv) {
     return weaver::detect_command(detect);
   }
 
+  if (cards_cmd->parsed()) return weaver::cards_command(cards_cfg, cards_json);
+
   weaver::config cfg;
   try {
     cfg = weaver::load_config(cfg_path);
@@ -129,6 +161,7 @@ int main(int argc, char** argv) {
   opts.max_frames = max_frames;
   opts.reset = reset;
   opts.quiet = quiet;
+  opts.detections_dir = detections_dir;
   opts.stop = stop_flag;
   if (node->parsed()) {
     for (auto& r : roles) {

@@ -27,6 +27,18 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
                       .Register(r);
   card_jobs_ = &BuildCounter().Name("weaver_card_jobs_total")
                   .Help("Inference jobs completed per card").Register(r);
+  card_errors_ = &BuildCounter().Name("weaver_card_errors_total")
+                    .Help("Card failures by card and reason (error, timeout)").Register(r);
+  card_up_ = &BuildGauge().Name("weaver_card_up")
+                .Help("1 while the card is in the pool's rotation, 0 while it is down").Register(r);
+  card_busy_ = &BuildGauge().Name("weaver_card_busy_ratio")
+                  .Help("Share of the card's slots busy over the last update period").Register(r);
+  card_service_ = &BuildHistogram().Name("weaver_card_service_seconds")
+                     .Help("Time a card took per batch").Register(r);
+  pool_queue_depth_ = &BuildGauge().Name("weaver_pool_queue_depth")
+                         .Help("Jobs waiting in the pool for a card, per camera").Register(r);
+  pool_wait_ = &BuildHistogram().Name("weaver_pool_schedule_latency_seconds")
+                  .Help("Time from a frame's admission to its dispatch to a card").Register(r);
   rows_written_ = &BuildCounter().Name("weaver_storage_rows_written_total")
                      .Help("people_present rows written").Register(r);
   queue_depth_ = &BuildGauge().Name("weaver_queue_depth")
@@ -57,13 +69,31 @@ Counter& metrics::link_rejected(const std::string& l, const std::string& reason)
   return link_rejected_->Add({{"link", l}, {"reason", reason}});
 }
 Counter& metrics::card_jobs(const std::string& card) { return card_jobs_->Add({{"card", card}}); }
+namespace {
+const Histogram::BucketBoundaries& latency_buckets() {
+  static const Histogram::BucketBoundaries b{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                             0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+  return b;
+}
+} // namespace
+
+Counter& metrics::card_errors(const std::string& card, const std::string& reason) {
+  return card_errors_->Add({{"card", card}, {"reason", reason}});
+}
+Gauge& metrics::card_up(const std::string& card) { return card_up_->Add({{"card", card}}); }
+Gauge& metrics::card_busy(const std::string& card) { return card_busy_->Add({{"card", card}}); }
+Histogram& metrics::card_service(const std::string& card) {
+  return card_service_->Add({{"card", card}}, latency_buckets());
+}
+Gauge& metrics::pool_queue_depth(uint32_t c) {
+  return pool_queue_depth_->Add({{"camera", std::to_string(c)}});
+}
+Histogram& metrics::pool_wait() { return pool_wait_->Add({}, latency_buckets()); }
 Counter& metrics::rows_written() { return rows_written_->Add({}); }
 Gauge& metrics::queue_depth(uint32_t c) { return queue_depth_->Add({{"camera", std::to_string(c)}}); }
 Gauge& metrics::tracks_active(uint32_t c) { return tracks_active_->Add({{"camera", std::to_string(c)}}); }
 Histogram& metrics::stage_latency(const std::string& stage) {
-  static const Histogram::BucketBoundaries buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                   0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
-  return stage_latency_->Add({{"stage", stage}}, buckets);
+  return stage_latency_->Add({{"stage", stage}}, latency_buckets());
 }
 
 metrics& metrics::global() {

@@ -38,6 +38,12 @@ public:
   prometheus::Counter& link_messages(const std::string& link);
   prometheus::Counter& link_rejected(const std::string& link, const std::string& reason);
   prometheus::Counter& card_jobs(const std::string& card);
+  prometheus::Counter& card_errors(const std::string& card, const std::string& reason);
+  prometheus::Gauge& card_up(const std::string& card);
+  prometheus::Gauge& card_busy(const std::string& card);
+  prometheus::Histogram& card_service(const std::string& card);
+  prometheus::Gauge& pool_queue_depth(uint32_t camera);
+  prometheus::Histogram& pool_wait();
   prometheus::Counter& rows_written();
   prometheus::Gauge& queue_depth(uint32_t camera);
   prometheus::Gauge& tracks_active(uint32_t camera);
@@ -57,6 +63,12 @@ private:
   prometheus::Family<prometheus::Counter>* link_messages_;
   prometheus::Family<prometheus::Counter>* link_rejected_;
   prometheus::Family<prometheus::Counter>* card_jobs_;
+  prometheus::Family<prometheus::Counter>* card_errors_;
+  prometheus::Family<prometheus::Gauge>* card_up_;
+  prometheus::Family<prometheus::Gauge>* card_busy_;
+  prometheus::Family<prometheus::Histogram>* card_service_;
+  prometheus::Family<prometheus::Gauge>* pool_queue_depth_;
+  prometheus::Family<prometheus::Histogram>* pool_wait_;
   prometheus::Family<prometheus::Counter>* rows_written_;
   prometheus::Family<prometheus::Gauge>* queue_depth_;
   prometheus::Family<prometheus::Gauge>* tracks_active_;

@@ -16,7 +16,6 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "accel/cpu_card.hpp"
 #include "actors/camera/camera_actor.hpp"
 #include "actors/camera/video_source.hpp"
 #include "actors/detector/detector_actor.hpp"
@@ -28,6 +27,7 @@
 #include "actors/storage/storage_actor.hpp"
 #include "actors/tracker/tracker_actor.hpp"
 #include "services/bridge.hpp"
+#include "services/cards.hpp"
 #include "services/iso8601.hpp"
 #include "services/log.hpp"
 #include "services/metrics.hpp"
@@ -64,6 +64,18 @@ std::string endpoint_of(const config& cfg, const std::string& role) {
     throw config_error("mesh.endpoints." + role,
                        "required: role '" + role + "' runs in another process");
   return it->second;
+}
+
+pool_settings pool_settings_of(const config& cfg) {
+  pool_settings p;
+  p.sched.queue_per_camera = cfg.pool.queue_per_camera;
+  p.sched.depth = cfg.pool.depth;
+  p.sched.policy = cfg.pool.policy == "round_robin" ? placement::round_robin
+                                                    : placement::earliest_completion;
+  p.sched.max_age_ns = cfg.realtime ? cfg.detector.max_age_ms * 1'000'000 : 0;
+  p.card_timeout_ms = cfg.pool.card_timeout_ms;
+  p.probe_ms = cfg.pool.probe_ms;
+  return p;
 }
 
 } // namespace
@@ -148,14 +160,13 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     }
     detector_actor det;
     if (has(roles, "detector")) {
-      std::vector<std::shared_ptr<card>> cards;
-      for (auto& c : cfg.cards) cards.push_back(std::make_shared<cpu_card>(c.name, c.threads));
-      auto pool = sys.spawn(fpga_pool, cards, cfg.realtime ? cfg.detector.max_age_ms : int64_t{0}, stats);
+      auto pool = sys.spawn(fpga_pool, make_cards(cfg), pool_settings_of(cfg), stats);
       detector_settings ds;
       ds.kind = cfg.detector.kind;
       ds.options = detector_options_of(cfg.detector);
       ds.queue = cfg.detector.queue;
       ds.realtime = cfg.realtime;
+      if (!opts.detections_dir.empty()) ds.log = std::make_shared<detection_log>(opts.detections_dir);
       det = sys.spawn(detector_actor_impl, ds, pool, trk, stats);
       locals.push_back(caf::actor_cast<caf::actor>(pool));
       locals.push_back(caf::actor_cast<caf::actor>(det));

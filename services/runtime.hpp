@@ -21,6 +21,7 @@ struct run_options {
   uint64_t max_frames = 0;              // per source; 0 = to the end
   bool reset = false;                   // start from an empty database
   bool quiet = false;                   // no progress lines
+  std::string detections_dir;           // write each camera's detections (MOT text) here
   std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
 };
 

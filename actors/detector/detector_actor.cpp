@@ -59,6 +59,7 @@ void admit(self_ptr self, frame_ptr f) {
         metrics::global().detections(camera).Increment(static_cast<double>(n));
         metrics::global().stage_latency("admit_to_detections").Observe((steady_now_ns() - t0) / 1e9);
         if (st.stats) st.stats->detections += n;
+        if (st.settings.log) st.settings.log->write(b);
         count_sent(st.stats, "detector->tracker", b); // what crosses the edge: no pixels
         self->request(st.tracker, caf::infinite, std::move(b))
           .then([self, camera](caf::ok_atom) { release(self, camera); },

@@ -12,6 +12,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/detector/detection_log.hpp"
 #include "actors/detector/detector.hpp"
 
 namespace weaver {
@@ -21,6 +22,7 @@ struct detector_settings {
   detector_options options;
   int queue = 4;                 // frames in flight per camera
   bool realtime = false;         // drop instead of waiting when full
+  std::shared_ptr<detection_log> log;  // optional: every batch as MOT text
 };
 
 struct detector_state {

@@ -1,5 +1,8 @@
 // The accelerator pool actor: a thin shell around pool_scheduler and the
-// cards. Replies to each job with its detections once a card finished it.
+// cards. Replies to each job with its detections once a card finished it, or
+// with an error when the job was dropped (reason counted in
+// weaver_frames_dropped_total) or failed on its card. A timer drives card
+// timeouts, expiry of stale frames, re-probes of down cards and the gauges.
 #pragma once
 
 #include <map>
@@ -15,6 +18,13 @@
 
 namespace weaver {
 
+struct pool_settings {
+  scheduler_options sched;
+  int64_t card_timeout_ms = 5000;  // no completion this long with work outstanding: card down
+  int64_t tick_ms = 20;            // timer period
+  int64_t probe_ms = 1000;         // re-probe period of a down card
+};
+
 struct fpga_pool_state {
   static inline const char* name = "fpga_pool";
   struct pending {
@@ -22,16 +32,22 @@ struct fpga_pool_state {
     caf::typed_response_promise<detection_batch> rp;
   };
   pool_scheduler sched;
+  pool_settings settings;
   std::vector<std::shared_ptr<card>> cards;
+  std::vector<int64_t> next_probe_ns;
+  std::vector<double> busy_mark_s;   // busy slot-seconds at the last gauge update
+  int64_t gauge_mark_ns = 0;
   std::map<uint64_t, pending> jobs;
+  std::vector<uint32_t> cameras;     // seen, for the queue gauges
   uint64_t next_ticket = 1;
-  int64_t max_age_ns = 0;          // 0 = never drop (not realtime)
   run_stats_ptr stats;
 };
 
-/// `max_age_ms` > 0 drops queued frames older than that (realtime).
 fpga_pool_actor::behavior_type
 fpga_pool(fpga_pool_actor::stateful_pointer<fpga_pool_state> self,
-          std::vector<std::shared_ptr<card>> cards, int64_t max_age_ms, run_stats_ptr stats);
+          std::vector<std::shared_ptr<card>> cards, pool_settings settings, run_stats_ptr stats);
+
+/// The scheduler's view of a card.
+pool_scheduler::card_spec card_spec_of(const card& c, int64_t timeout_ms);
 
 } // namespace weaver

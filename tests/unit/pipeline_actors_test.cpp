@@ -81,7 +81,9 @@ fpga_pool_actor::behavior_type mock_pool(fpga_pool_actor::pointer) {
       b.detections.push_back(detection{box{10, 10, 20, 40}, 0.9f, 0, {}, {}});
       return b;
     },
-    [](inference_result&) {}};
+    [](status_atom) { return std::string{"{}"}; },
+    [](card_done&) {},
+    [](tick_atom) {}};
 }
 
 // Sends requests and records the replies it got.

@@ -1,8 +1,11 @@
+// The pool scheduler in virtual time: placement, fairness, batching,
+// deadlines, back-pressure and failover, with no threads and no clock.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -12,277 +15,344 @@ using namespace weaver;
 
 namespace {
 
+constexpr int64_t ms = 1'000'000;
+
 // Tickets encode their camera and per-camera index: camera * 1000 + index.
 uint64_t ticket(uint32_t camera, uint64_t index) { return camera * 1000ull + index; }
-uint32_t camera_of(uint64_t t) { return static_cast<uint32_t>(t / 1000); }
+
+pool_scheduler::card_spec spec(const char* name, int capacity = 1, double service_s = 0.05,
+                               int max_batch = 1, std::vector<double> cost = {}) {
+  pool_scheduler::card_spec s;
+  s.name = name;
+  s.capacity = capacity;
+  s.initial_service_s = service_s;
+  s.max_batch = max_batch;
+  s.batch_cost = std::move(cost);
+  s.timeout_ns = 1000 * ms;
+  return s;
+}
+
+std::vector<uint64_t> tickets_of(const std::vector<pool_scheduler::dispatch>& ds) {
+  std::vector<uint64_t> out;
+  for (auto& d : ds)
+    for (auto& j : d.jobs) out.push_back(j.ticket);
+  return out;
+}
 
 } // namespace
 
 TEST_SUITE("pool_scheduler") {
 
-TEST_CASE("add_card validates the capacity") {
+TEST_CASE("add_card validates the spec") {
   pool_scheduler s;
-  CHECK_THROWS_AS(s.add_card("zero", 0), std::invalid_argument);
-  CHECK_THROWS_AS(s.add_card("negative", -2), std::invalid_argument);
+  CHECK_THROWS_AS(s.add_card(spec("zero", 0)), std::invalid_argument);
+  CHECK_THROWS_AS(s.add_card(spec("nobatch", 1, 0.05, 0)), std::invalid_argument);
+  CHECK_THROWS_AS(s.add_card(spec("short", 1, 0.05, 4, {1, 1.5})), std::invalid_argument);
   CHECK(s.cards() == 0);
-  CHECK(s.add_card("a", 1) == 0);
-  CHECK(s.add_card("b", 4, 0.2) == 1);
-  CHECK(s.cards() == 2);
+  CHECK(s.add_card(spec("a")) == 0);
+  CHECK(s.add_card(spec("b", 4, 0.2)) == 1);
   CHECK(s.card_name(1) == "b");
-  CHECK(s.ewma_service_s(0) == doctest::Approx(0.05));
   CHECK(s.ewma_service_s(1) == doctest::Approx(0.2));
+  CHECK(s.card_is_up(0));
 }
 
 TEST_CASE("no cards: nothing is dispatched, everything stays queued") {
   pool_scheduler s;
-  s.enqueue(1, 0, 0);
-  CHECK(s.schedule(0, 0).empty());
+  s.enqueue(1, 0, 0, nullptr);
+  CHECK(s.schedule(0, nullptr).empty());
   CHECK(s.queued() == 1);
   CHECK(s.in_flight() == 0);
 }
 
-TEST_CASE("at most one job per camera in flight, in camera order") {
+TEST_CASE("a camera's frames run one at a time, in order") {
   pool_scheduler s;
-  s.add_card("a", 4);
-  s.add_card("b", 4);
-  for (uint64_t i = 0; i < 5; ++i) s.enqueue(ticket(3, i), 3, 0);
-  CHECK(s.queued() == 5);
-  CHECK(s.queued(3) == 5);
-  CHECK(s.queued(4) == 0);
-
+  s.add_card(spec("a", 4));
+  s.add_card(spec("b", 4));
+  for (uint64_t i = 0; i < 5; ++i) s.enqueue(ticket(3, i), 3, 0, nullptr);
   for (uint64_t i = 0; i < 5; ++i) {
     CAPTURE(i);
-    auto d = s.schedule(0, 0);
+    auto d = s.schedule(0, nullptr);
     // Plenty of free capacity, yet only the camera's next frame runs.
     REQUIRE(d.size() == 1);
-    CHECK(d[0].ticket == ticket(3, i));
-    CHECK(s.in_flight() == 1);
-    CHECK(s.queued(3) == 4 - i);
-    // Nothing more until it completes.
-    CHECK(s.schedule(0, 0).empty());
-    s.complete(d[0].ticket, 0.01);
-    CHECK(s.in_flight() == 0);
+    REQUIRE(d[0].jobs.size() == 1);
+    CHECK(d[0].jobs[0].ticket == ticket(3, i));
+    CHECK(s.schedule(0, nullptr).empty());
+    CHECK(s.complete(d[0].batch, 0.05, 0));
   }
   CHECK(s.queued() == 0);
-  CHECK(s.schedule(0, 0).empty());
+  CHECK(s.in_flight() == 0);
 }
 
-TEST_CASE("one pass dispatches one job per camera when capacity allows") {
-  pool_scheduler s;
-  s.add_card("big", 16);
-  for (uint32_t cam = 0; cam < 3; ++cam)
-    for (uint64_t i = 0; i < 4; ++i) s.enqueue(ticket(cam, i), cam, 0);
-  auto d = s.schedule(0, 0);
-  REQUIRE(d.size() == 3);
-  std::vector<uint32_t> cams;
-  for (auto& x : d) {
-    CHECK(x.ticket % 1000 == 0); // each camera's first job
-    cams.push_back(camera_of(x.ticket));
+TEST_CASE("fairness: cameras take turns, a flooding camera does not starve the others") {
+  pool_scheduler s{scheduler_options{100, 0, 1, 1}};
+  s.add_card(spec("only", 1));
+  // Camera 1 floods 50 frames before cameras 2 and 3 send 3 each.
+  for (uint64_t i = 0; i < 50; ++i) s.enqueue(ticket(1, i), 1, 0, nullptr);
+  for (uint64_t i = 0; i < 3; ++i) {
+    s.enqueue(ticket(2, i), 2, 0, nullptr);
+    s.enqueue(ticket(3, i), 3, 0, nullptr);
   }
-  std::sort(cams.begin(), cams.end());
-  CHECK(cams == std::vector<uint32_t>{0, 1, 2});
-  CHECK(s.in_flight() == 3);
-  CHECK(s.queued() == 9);
-}
-
-TEST_CASE("round-robin across cameras with a single slot") {
-  pool_scheduler s;
-  s.add_card("only", 1);
-  for (uint32_t cam = 0; cam < 3; ++cam)
-    for (uint64_t i = 0; i < 10; ++i) s.enqueue(ticket(cam, i), cam, 0);
-  CHECK(s.queued() == 30);
-
-  std::vector<uint64_t> order;
-  for (int step = 0; step < 30; ++step) {
-    auto d = s.schedule(0, 0);
-    REQUIRE(d.size() == 1); // capacity 1
-    CHECK(d[0].card == 0);
-    CHECK(s.schedule(0, 0).empty()); // the card is busy
-    order.push_back(d[0].ticket);
-    s.complete(d[0].ticket, 0.01);
-  }
-  CHECK(s.queued() == 0);
-  std::map<uint32_t, uint64_t> next_index;
-  for (size_t k = 0; k < order.size(); ++k) {
-    CAPTURE(k);
-    auto cam = camera_of(order[k]);
-    // Cameras alternate 0, 1, 2, 0, 1, 2, ...
-    CHECK(cam == k % 3);
-    // Each camera's jobs run in admission order.
-    CHECK(order[k] % 1000 == next_index[cam]++);
-  }
-}
-
-TEST_CASE("a camera with one job does not starve behind a camera with many") {
-  pool_scheduler s;
-  s.add_card("only", 1);
-  for (uint64_t i = 0; i < 50; ++i) s.enqueue(ticket(1, i), 1, 0);
-  // Run a few of camera 1's jobs first.
-  for (int i = 0; i < 3; ++i) {
-    auto d = s.schedule(0, 0);
+  std::vector<uint32_t> served;
+  for (int k = 0; k < 9; ++k) {
+    auto d = s.schedule(0, nullptr);
     REQUIRE(d.size() == 1);
-    s.complete(d[0].ticket, 0.01);
+    served.push_back(static_cast<uint32_t>(d[0].jobs[0].ticket / 1000));
+    s.complete(d[0].batch, 0.05, 0);
   }
-  // Camera 0 and camera 7 arrive late with one job each.
-  s.enqueue(ticket(0, 0), 0, 0);
-  s.enqueue(ticket(7, 0), 7, 0);
-  std::vector<uint32_t> cams;
-  for (int i = 0; i < 4; ++i) {
-    auto d = s.schedule(0, 0);
-    REQUIRE(d.size() == 1);
-    cams.push_back(camera_of(d[0].ticket));
-    s.complete(d[0].ticket, 0.01);
-  }
-  // Within one round of the three cameras both late-comers have run.
-  auto first3 = std::vector<uint32_t>(cams.begin(), cams.begin() + 3);
-  CHECK(std::count(first3.begin(), first3.end(), 0u) == 1);
-  CHECK(std::count(first3.begin(), first3.end(), 7u) == 1);
-  CHECK(std::count(first3.begin(), first3.end(), 1u) == 1);
-  CHECK(s.queued(0) == 0);
-  CHECK(s.queued(7) == 0);
+  // One card, one job at a time: strict turns 1, 2, 3, 1, 2, 3, ...
+  CHECK(served == std::vector<uint32_t>{1, 2, 3, 1, 2, 3, 1, 2, 3});
 }
 
-TEST_CASE("EWMA learns service times and the fast card wins") {
+TEST_CASE("placement: the earliest expected completion wins, measured speeds are learnt") {
   pool_scheduler s;
-  // The slow card has the lower index, so ties would favour it.
-  auto slow = s.add_card("slow", 1);
-  auto fast = s.add_card("fast", 1);
-  REQUIRE(slow == 0);
-  REQUIRE(fast == 1);
+  s.add_card(spec("slow", 1, 0.100));
+  s.add_card(spec("fast", 1, 0.020));
+  s.enqueue(ticket(1, 0), 1, 0, nullptr);
+  auto d = s.schedule(0, nullptr);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].card == 1);  // fast and idle
+  // With the fast card busy (one job, depth 2 allows a second), a new job
+  // still goes there: 20 ms x (1 + 1) = 40 ms beats the idle slow card's 100.
+  s.enqueue(ticket(2, 0), 2, 0, nullptr);
+  auto d2 = s.schedule(0, nullptr);
+  REQUIRE(d2.size() == 1);
+  CHECK(d2[0].card == 1);
+  // The fast card is full (depth 2): the next job takes the slow one.
+  s.enqueue(ticket(3, 0), 3, 0, nullptr);
+  auto d3 = s.schedule(0, nullptr);
+  REQUIRE(d3.size() == 1);
+  CHECK(d3[0].card == 0);
+  // The "fast" card turns out slow: its EWMA follows the measurements.
+  for (auto* x : {&d, &d2}) s.complete((*x)[0].batch, 0.5, 0);
+  CHECK(s.ewma_service_s(1) > 0.1);
+  s.enqueue(ticket(4, 0), 4, 0, nullptr);
+  s.complete(d3[0].batch, 0.1, 0);
+  auto d4 = s.schedule(0, nullptr);
+  REQUIRE(d4.size() == 1);
+  CHECK(d4[0].card == 0);
+}
 
-  // Two cameras at once occupy both cards; teach each card its speed.
-  uint64_t n = 0;
-  for (int round = 0; round < 10; ++round) {
-    s.enqueue(ticket(0, n), 0, 0);
-    s.enqueue(ticket(1, n), 1, 0);
-    ++n;
-    auto d = s.schedule(0, 0);
+TEST_CASE("placement in a simulated run: a 4x faster card does about 4x the work") {
+  pool_scheduler s{scheduler_options{100, 0, 1, 1}};
+  s.add_card(spec("slow", 1, 0.05));
+  s.add_card(spec("fast", 1, 0.05));
+  const int64_t service[2] = {80 * ms, 20 * ms};
+  // Virtual time: 20 cameras always have work; cards finish at their speed.
+  for (uint32_t c = 0; c < 20; ++c)
+    for (uint64_t i = 0; i < 50; ++i) s.enqueue(ticket(c, i), c, 0, nullptr);
+  std::multimap<int64_t, std::pair<uint64_t, size_t>> finishing;
+  int64_t now = 0;
+  int done[2] = {0, 0};
+  while (now < 4000 * ms) {
+    for (auto& d : s.schedule(now, nullptr))
+      finishing.emplace(now + service[d.card], std::make_pair(d.batch, d.card));
+    REQUIRE(!finishing.empty());
+    auto it = finishing.begin();
+    now = it->first;
+    s.complete(it->second.first, static_cast<double>(service[it->second.second]) / 1e9, now);
+    done[it->second.second]++;
+    finishing.erase(it);
+  }
+  CHECK(done[1] > 3 * done[0]);
+  CHECK(done[1] + done[0] >= 4000 / 80 + 4000 / 20 - 4);  // both busy all the time
+}
+
+TEST_CASE("batching: only beyond the free slots, and only on cards that gain from it") {
+  SUBCASE("a batching card takes the surplus as one batch") {
+    pool_scheduler s;
+    s.add_card(spec("batcher", 1, 0.05, 4, {1, 1.2, 1.4, 1.6}));
+    for (uint32_t c = 0; c < 6; ++c) s.enqueue(ticket(c, 0), c, 0, nullptr);
+    auto d = s.schedule(0, nullptr);
+    // One free slot and 6 ready jobs: a full batch of 4; then (slot busy,
+    // depth 2) the remaining 2 as a second batch queued on the card.
     REQUIRE(d.size() == 2);
+    CHECK(d[0].jobs.size() == 4);
+    CHECK(d[1].jobs.size() == 2);
+    CHECK(tickets_of(d) == std::vector<uint64_t>{0, 1000, 2000, 3000, 4000, 5000});
+  }
+  SUBCASE("low load: jobs spread over idle cards instead of batching") {
+    pool_scheduler s;
+    s.add_card(spec("b1", 1, 0.05, 4, {1, 1.2, 1.4, 1.6}));
+    s.add_card(spec("b2", 1, 0.05, 4, {1, 1.2, 1.4, 1.6}));
+    s.enqueue(ticket(1, 0), 1, 0, nullptr);
+    s.enqueue(ticket(2, 0), 2, 0, nullptr);
+    auto d = s.schedule(0, nullptr);
+    REQUIRE(d.size() == 2);
+    CHECK(d[0].jobs.size() == 1);
+    CHECK(d[1].jobs.size() == 1);
     CHECK(d[0].card != d[1].card);
-    for (auto& x : d) s.complete(x.ticket, x.card == slow ? 1.0 : 0.01);
-    if (round == 0) {
-      // One sample: 0.8 * 0.05 + 0.2 * sample.
-      CHECK(s.ewma_service_s(slow) == doctest::Approx(0.24));
-      CHECK(s.ewma_service_s(fast) == doctest::Approx(0.042));
+  }
+  SUBCASE("a card without batch gain never batches") {
+    pool_scheduler s;
+    s.add_card(spec("flat", 1, 0.05, 4, {1, 2, 3, 4}));
+    for (uint32_t c = 0; c < 6; ++c) s.enqueue(ticket(c, 0), c, 0, nullptr);
+    auto d = s.schedule(0, nullptr);
+    REQUIRE(d.size() == 2);  // depth 2: two single-job batches
+    CHECK(d[0].jobs.size() == 1);
+    CHECK(d[1].jobs.size() == 1);
+  }
+  SUBCASE("the EWMA is per job: a batch's time is divided by its cost") {
+    pool_scheduler s;
+    s.add_card(spec("batcher", 1, 0.05, 4, {1, 1.2, 1.4, 1.6}));
+    for (uint32_t c = 0; c < 4; ++c) s.enqueue(ticket(c, 0), c, 0, nullptr);
+    auto d = s.schedule(0, nullptr);
+    REQUIRE(d.size() == 1);
+    for (int k = 0; k < 50; ++k) {
+      s.complete(d[0].batch, 0.16, 0);  // a batch of 4 in 160 ms = 100 ms per cost unit
+      for (uint32_t c = 0; c < 4; ++c) s.enqueue(ticket(c, 0), c, 0, nullptr);
+      d = s.schedule(0, nullptr);
+      REQUIRE(d.size() == 1);
+      REQUIRE(d[0].jobs.size() == 4);
+    }
+    CHECK(s.ewma_service_s(0) == doctest::Approx(0.1).epsilon(0.01));
+  }
+}
+
+TEST_CASE("deadlines: stale jobs are dropped, and so are jobs that would finish late") {
+  scheduler_options o;
+  o.max_age_ns = 200 * ms;
+  pool_scheduler s{o};
+  s.add_card(spec("a", 1, 0.100));
+  s.enqueue(ticket(1, 0), 1, 0, nullptr);            // admitted at 0
+  s.enqueue(ticket(2, 0), 2, 50 * ms, nullptr);      // at 50 ms
+  s.enqueue(ticket(3, 0), 3, 150 * ms, nullptr);     // at 150 ms
+  std::vector<pool_scheduler::drop> drops;
+  auto d = s.schedule(250 * ms, &drops);
+  // At 250 ms: camera 1's job is 250 ms old (stale); camera 2's is 200 ms
+  // old and would finish at 300 ms (deadline); camera 3's can make it.
+  REQUIRE(drops.size() == 2);
+  CHECK(drops[0].ticket == ticket(1, 0));
+  CHECK(std::string(drops[0].reason) == "stale");
+  CHECK(drops[1].ticket == ticket(2, 0));
+  CHECK(std::string(drops[1].reason) == "deadline");
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].jobs[0].ticket == ticket(3, 0));
+  CHECK(s.queued() == 0);
+
+  SUBCASE("expire() finds stale jobs behind a queue head") {
+    for (uint64_t i = 1; i <= 3; ++i) s.enqueue(ticket(3, i), 3, static_cast<int64_t>(i) * 10 * ms, nullptr);
+    std::vector<pool_scheduler::drop> more;
+    s.expire(225 * ms, &more);
+    REQUIRE(more.size() == 2);  // admitted at 10 and 20 ms: older than 200 ms
+    CHECK(more[0].ticket == ticket(3, 1));
+    CHECK(more[1].ticket == ticket(3, 2));
+    CHECK(s.queued(3) == 1);
+  }
+}
+
+TEST_CASE("back-pressure: a camera's queue is bounded and sheds its oldest frame") {
+  scheduler_options o;
+  o.queue_per_camera = 3;
+  pool_scheduler s{o};
+  std::vector<pool_scheduler::drop> drops;
+  for (uint64_t i = 0; i < 5; ++i) s.enqueue(ticket(1, i), 1, 0, &drops);
+  s.enqueue(ticket(2, 0), 2, 0, &drops);
+  CHECK(s.queued(1) == 3);
+  CHECK(s.queued(2) == 1);
+  REQUIRE(drops.size() == 2);
+  CHECK(drops[0].ticket == ticket(1, 0));
+  CHECK(drops[1].ticket == ticket(1, 1));
+  CHECK(std::string(drops[0].reason) == "queue_full");
+}
+
+TEST_CASE("failover: a down card's jobs return to their queues in order and run elsewhere") {
+  scheduler_options o;
+  o.max_in_flight_per_camera = 2;
+  pool_scheduler s{o};
+  s.add_card(spec("a", 1, 0.01));
+  s.add_card(spec("b", 1, 0.05));
+  for (uint64_t i = 0; i < 4; ++i) s.enqueue(ticket(1, i), 1, static_cast<int64_t>(i), nullptr);
+  auto d = s.schedule(0, nullptr);
+  REQUIRE(tickets_of(d).size() == 2);
+  std::set<size_t> used;
+  for (auto& x : d) used.insert(x.card);
+  // Card a fails: what it held goes back to the head of camera 1's queue.
+  auto on_a = std::count_if(d.begin(), d.end(), [](auto& x) { return x.card == 0; });
+  auto back = s.card_down(0, 10 * ms);
+  CHECK(static_cast<long>(back.size()) == on_a);
+  CHECK_FALSE(s.card_is_up(0));
+  for (auto& x : d)
+    CHECK(s.complete(x.batch, 0.01, 20 * ms) == (x.card != 0));  // a's late results are void
+  CHECK(s.queued(1) == 2 + back.size() - 0);
+  // Everything left runs on b, oldest first.
+  std::vector<uint64_t> order;
+  for (int k = 0; k < 10 && (s.queued() > 0 || s.in_flight() > 0); ++k) {
+    auto dd = s.schedule(30 * ms, nullptr);
+    for (auto& x : dd) {
+      CHECK(x.card == 1);
+      for (auto& j : x.jobs) order.push_back(j.ticket);
+      s.complete(x.batch, 0.05, 30 * ms);
     }
   }
-  CHECK(s.ewma_service_s(slow) > 0.8);
-  CHECK(s.ewma_service_s(fast) < 0.02);
-
-  // A single job now goes to the fast card.
-  s.enqueue(ticket(2, 0), 2, 0);
-  auto d = s.schedule(0, 0);
-  REQUIRE(d.size() == 1);
-  CHECK(d[0].card == fast);
-
-  // The fast card is full (capacity 1): the next camera's job goes to the slow one.
-  s.enqueue(ticket(3, 0), 3, 0);
-  auto d2 = s.schedule(0, 0);
+  CHECK(std::is_sorted(order.begin(), order.end()));
+  CHECK(order.back() == ticket(1, 3));
+  // The card comes back and takes work again.
+  s.card_up(0, 40 * ms);
+  s.enqueue(ticket(2, 0), 2, 40 * ms, nullptr);
+  auto d2 = s.schedule(40 * ms, nullptr);
   REQUIRE(d2.size() == 1);
-  CHECK(d2[0].card == slow);
-
-  // Both full: a third camera waits.
-  s.enqueue(ticket(4, 0), 4, 0);
-  CHECK(s.schedule(0, 0).empty());
-  CHECK(s.queued(4) == 1);
-  CHECK(s.in_flight() == 2);
-
-  // When the fast card frees up, the waiting job goes there.
-  s.complete(d[0].ticket, 0.01);
-  auto d3 = s.schedule(0, 0);
-  REQUIRE(d3.size() == 1);
-  CHECK(d3[0].ticket == ticket(4, 0));
-  CHECK(d3[0].card == fast);
+  CHECK(d2[0].card == 0);
 }
 
-TEST_CASE("a shared card's load raises its expected completion") {
+TEST_CASE("a card making no progress is overdue; an idle one never is") {
   pool_scheduler s;
-  auto a = s.add_card("a", 2, 0.10);
-  auto b = s.add_card("b", 2, 0.12);
-  s.enqueue(ticket(0, 0), 0, 0);
-  s.enqueue(ticket(1, 0), 1, 0);
-  s.enqueue(ticket(2, 0), 2, 0);
-  s.enqueue(ticket(3, 0), 3, 0);
-  s.enqueue(ticket(4, 0), 4, 0);
-  auto d = s.schedule(0, 0);
-  // a idle: 0.10; then a with one job: 0.15 > b idle 0.12; b with one: 0.18 > a 0.15;
-  // a full; then b. Five jobs, four slots.
+  s.add_card(spec("a"));
+  s.add_card(spec("b"));
+  CHECK(s.overdue(10'000 * ms).empty());
+  s.enqueue(ticket(1, 0), 1, 0, nullptr);
+  auto d = s.schedule(0, nullptr);
+  REQUIRE(d.size() == 1);
+  CHECK(s.overdue(999 * ms).empty());
+  auto late = s.overdue(1001 * ms);
+  REQUIRE(late.size() == 1);
+  CHECK(late[0] == d[0].card);
+}
+
+TEST_CASE("every card down: queued jobs wait, then are dropped as no_card") {
+  scheduler_options o;
+  o.orphan_after_ns = 100 * ms;
+  pool_scheduler s{o};
+  s.add_card(spec("a"));
+  s.enqueue(ticket(1, 0), 1, 0, nullptr);
+  s.enqueue(ticket(1, 1), 1, 0, nullptr);
+  auto d = s.schedule(0, nullptr);
+  s.card_down(0, 10 * ms);
+  std::vector<pool_scheduler::drop> drops;
+  s.expire(50 * ms, &drops);
+  CHECK(drops.empty());
+  CHECK(s.schedule(50 * ms, nullptr).empty());
+  s.expire(111 * ms, &drops);
+  REQUIRE(drops.size() == 2);
+  CHECK(std::string(drops[0].reason) == "no_card");
+  CHECK(s.queued() == 0);
+}
+
+TEST_CASE("busy time integrates the slots in use") {
+  pool_scheduler s;
+  s.add_card(spec("a", 2));
+  s.enqueue(ticket(1, 0), 1, 0, nullptr);
+  s.enqueue(ticket(2, 0), 2, 0, nullptr);
+  auto d = s.schedule(0, nullptr);
+  REQUIRE(d.size() == 2);
+  s.complete(d[0].batch, 0.1, 100 * ms);   // two slots busy for 100 ms
+  s.complete(d[1].batch, 0.3, 300 * ms);   // then one for 200 ms
+  CHECK(s.card_busy_s(0, 1000 * ms) == doctest::Approx(0.4));
+}
+
+TEST_CASE("round-robin placement takes cards in turn, whatever their speed") {
+  scheduler_options o;
+  o.policy = placement::round_robin;
+  o.depth = 4;
+  pool_scheduler s{o};
+  s.add_card(spec("slow", 1, 0.5));
+  s.add_card(spec("fast", 1, 0.01));
+  for (uint32_t c = 0; c < 4; ++c) s.enqueue(ticket(c, 0), c, 0, nullptr);
+  auto d = s.schedule(0, nullptr);
   REQUIRE(d.size() == 4);
-  std::vector<size_t> cards;
-  for (auto& x : d) cards.push_back(x.card);
-  CHECK(cards == std::vector<size_t>{a, b, a, b});
-  CHECK(s.queued() == 1);
-  CHECK(s.in_flight() == 4);
+  CHECK(d[0].card == 0);
+  CHECK(d[1].card == 1);
+  CHECK(d[2].card == 0);
+  CHECK(d[3].card == 1);
 }
 
-TEST_CASE("stale jobs are dropped and reported") {
-  pool_scheduler s;
-  s.add_card("only", 1);
-  const int64_t ms = 1000000;
-  s.enqueue(ticket(0, 0), 0, 0 * ms);
-  s.enqueue(ticket(0, 1), 0, 100 * ms);
-  s.enqueue(ticket(0, 2), 0, 200 * ms);
-  s.enqueue(ticket(1, 0), 1, 50 * ms);
-  s.enqueue(ticket(1, 1), 1, 130 * ms);   // exactly max_age old at 250 ms: kept
-  CHECK(s.queued() == 5);
-
-  std::vector<uint64_t> stale;
-  auto d = s.schedule(250 * ms, 120 * ms, &stale);
-  std::sort(stale.begin(), stale.end());
-  CHECK(stale == std::vector<uint64_t>{ticket(0, 0), ticket(0, 1), ticket(1, 0)});
-  REQUIRE(d.size() == 1);
-  CHECK((d[0].ticket == ticket(0, 2) || d[0].ticket == ticket(1, 1)));
-  CHECK(s.queued() == 1);
-  CHECK(s.in_flight() == 1);
-
-  // In-flight jobs are never dropped; the remaining queued one ages out.
-  std::vector<uint64_t> later;
-  auto none = s.schedule(10000 * ms, 120 * ms, &later);
-  CHECK(none.empty());
-  REQUIRE(later.size() == 1);
-  CHECK(later[0] != d[0].ticket);
-  CHECK(s.queued() == 0);
-  CHECK(s.in_flight() == 1);
 }
-
-TEST_CASE("stale jobs are dropped even without a list") {
-  pool_scheduler s;
-  s.add_card("only", 1);
-  s.enqueue(1, 0, 0);
-  s.enqueue(2, 0, 1000);
-  auto d = s.schedule(2000, 1500);
-  REQUIRE(d.size() == 1);
-  CHECK(d[0].ticket == 2);
-  CHECK(s.queued() == 0);
-}
-
-TEST_CASE("max_age 0 never drops") {
-  pool_scheduler s;
-  s.add_card("only", 1);
-  for (uint64_t i = 0; i < 5; ++i) s.enqueue(ticket(0, i), 0, 0);
-  std::vector<uint64_t> stale;
-  for (uint64_t i = 0; i < 5; ++i) {
-    auto d = s.schedule(int64_t{1} << 60, 0, &stale);
-    REQUIRE(d.size() == 1);
-    CHECK(d[0].ticket == ticket(0, i));
-    s.complete(d[0].ticket, 0.01);
-  }
-  CHECK(stale.empty());
-}
-
-TEST_CASE("completing an unknown ticket changes nothing") {
-  pool_scheduler s;
-  s.add_card("only", 1);
-  s.enqueue(1, 0, 0);
-  auto d = s.schedule(0, 0);
-  REQUIRE(d.size() == 1);
-  s.complete(999, 5.0);
-  CHECK(s.in_flight() == 1);
-  CHECK(s.ewma_service_s(0) == doctest::Approx(0.05));
-  s.complete(1, 0.05);
-  s.complete(1, 5.0); // twice: the second is ignored
-  CHECK(s.in_flight() == 0);
-  CHECK(s.ewma_service_s(0) == doctest::Approx(0.05));
-}
-
-} // TEST_SUITE
