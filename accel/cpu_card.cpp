@@ -26,6 +26,7 @@ inference_result run_job(const inference_job& job) {
   r.batch.width = f.image.cols;
   r.batch.height = f.image.rows;
   try {
+    if (!job.engine) throw std::invalid_argument("job has no detector engine");
     r.batch.detections = job.engine->detect(f.image);
     for (auto& d : r.batch.detections)
       d.feature = appearance_descriptor(f.image, d.bbox);

@@ -147,7 +147,7 @@ std::vector<pool_scheduler::dispatch> pool_scheduler::schedule(int64_t now_ns,
         const char* reason = nullptr;
         if (age > o_.max_age_ns)
           reason = "stale";
-        else if (age + static_cast<int64_t>(finish_s * 1e9) > o_.max_age_ns)
+        else if (card.measured && age + static_cast<int64_t>(finish_s * 1e9) > o_.max_age_ns)
           reason = "deadline";   // would finish late: spend the card on a fresher frame
         if (reason) {
           if (drops) drops->push_back({job.ticket, job.camera, reason});
@@ -207,7 +207,9 @@ bool pool_scheduler::complete(uint64_t batch, double service_s, int64_t now_ns) 
   card.progress_ns = now_ns;
   if (service_s > 0 && rec.cost > 0) {
     double per_job = service_s / rec.cost;
-    card.ewma_s = (1 - ewma_alpha) * card.ewma_s + ewma_alpha * per_job;
+    // The first measurement replaces the nominal guess outright.
+    card.ewma_s = card.measured ? (1 - ewma_alpha) * card.ewma_s + ewma_alpha * per_job : per_job;
+    card.measured = true;
   }
   for (auto& j : rec.jobs) {
     size_t cam = camera_index_.at(j.camera);

@@ -111,6 +111,7 @@ private:
     card_spec spec;
     bool up = true;
     double ewma_s;
+    bool measured = false;           // ewma_s has seen a completion (predictions trusted)
     int batches = 0;                 // outstanding
     size_t jobs = 0;
     double pending_cost = 0;         // sum of batch_cost over outstanding batches

@@ -119,6 +119,7 @@ sim_card::sim_card(sim_card_options o) : o_(std::move(o)), model_(o_) {
   info_.capacity = o_.capacity;
   info_.max_batch = model_.max_batch();
   info_.memory_bytes = o_.memory_bytes;
+  info_.nominal_service_s = o_.mean_ms / 1000.0;
   std::ostringstream d;
   d << o_.distribution << " mean " << o_.mean_ms << " ms cv " << o_.cv << ", results " << o_.results;
   info_.details = d.str();

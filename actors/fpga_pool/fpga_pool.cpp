@@ -132,6 +132,7 @@ fpga_pool(fpga_pool_actor::stateful_pointer<fpga_pool_state> self,
   }
   st.next_probe_ns.assign(st.cards.size(), 0);
   st.busy_mark_s.assign(st.cards.size(), 0.0);
+  st.jobs_done.assign(st.cards.size(), 0);
   st.gauge_mark_ns = steady_now_ns();
   st.stats = std::move(stats);
   self->delayed_send(self, std::chrono::milliseconds{settings.tick_ms}, tick_atom::value);
@@ -162,6 +163,7 @@ fpga_pool(fpga_pool_actor::stateful_pointer<fpga_pool_state> self,
                               {"kind", st.cards[i]->info().kind},
                               {"up", st.sched.card_is_up(i)},
                               {"jobs_outstanding", st.sched.card_jobs(i)},
+                              {"jobs_done", st.jobs_done[i]},
                               {"ewma_service_s", st.sched.ewma_service_s(i)},
                               {"busy_s", st.sched.card_busy_s(i, now)}});
       return j.dump();
@@ -181,6 +183,7 @@ fpga_pool(fpga_pool_actor::stateful_pointer<fpga_pool_state> self,
         return;
       }
       metrics::global().card_jobs(name).Increment(static_cast<double>(r.results.size()));
+      st.jobs_done[d.card] += r.results.size();
       metrics::global().card_service(name).Observe(r.service_s);
       metrics::global().stage_latency("detect").Observe(r.service_s);
       for (auto& jr : r.results) {

@@ -35,6 +35,7 @@ struct fpga_pool_state {
   pool_settings settings;
   std::vector<std::shared_ptr<card>> cards;
   std::vector<int64_t> next_probe_ns;
+  std::vector<uint64_t> jobs_done;   // per card, for the status reply
   std::vector<double> busy_mark_s;   // busy slot-seconds at the last gauge update
   int64_t gauge_mark_ns = 0;
   std::map<uint64_t, pending> jobs;

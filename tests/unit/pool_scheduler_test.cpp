@@ -213,6 +213,11 @@ TEST_CASE("deadlines: stale jobs are dropped, and so are jobs that would finish 
   o.max_age_ns = 200 * ms;
   pool_scheduler s{o};
   s.add_card(spec("a", 1, 0.100));
+  // Predictions are trusted once the card was measured: one 100 ms job.
+  s.enqueue(ticket(9, 0), 9, 0, nullptr);
+  auto first = s.schedule(0, nullptr);
+  REQUIRE(first.size() == 1);
+  CHECK(s.complete(first[0].batch, 0.100, 0));
   s.enqueue(ticket(1, 0), 1, 0, nullptr);            // admitted at 0
   s.enqueue(ticket(2, 0), 2, 50 * ms, nullptr);      // at 50 ms
   s.enqueue(ticket(3, 0), 3, 150 * ms, nullptr);     // at 150 ms
@@ -238,6 +243,20 @@ TEST_CASE("deadlines: stale jobs are dropped, and so are jobs that would finish 
     CHECK(more[1].ticket == ticket(3, 2));
     CHECK(s.queued(3) == 1);
   }
+}
+
+TEST_CASE("an unmeasured card's guess never drops jobs by prediction") {
+  scheduler_options o;
+  o.max_age_ns = 30 * ms;
+  pool_scheduler s{o};
+  s.add_card(spec("pessimist", 1, 0.050));   // guesses 50 ms against a 30 ms budget
+  s.enqueue(ticket(1, 0), 1, 0, nullptr);
+  std::vector<pool_scheduler::drop> drops;
+  auto d = s.schedule(0, &drops);
+  CHECK(drops.empty());
+  REQUIRE(d.size() == 1);
+  s.complete(d[0].batch, 0.010, 10 * ms);    // measured: 10 ms
+  CHECK(s.ewma_service_s(0) == doctest::Approx(0.010));
 }
 
 TEST_CASE("back-pressure: a camera's queue is bounded and sheds its oldest frame") {
