@@ -23,6 +23,7 @@ size_t pool_scheduler::add_card(card_spec spec) {
   if (spec.initial_service_s <= 0) spec.initial_service_s = 0.05;
   card_slot c;
   c.ewma_s = spec.initial_service_s;
+  c.slot_free.assign(static_cast<size_t>(spec.capacity), 0);
   c.spec = std::move(spec);
   cards_.push_back(std::move(c));
   return cards_.size() - 1;
@@ -41,14 +42,24 @@ int pool_scheduler::effective_max_batch(const card_slot& c) const {
 }
 
 bool pool_scheduler::has_room(const card_slot& c) const {
-  return c.up && c.batches < c.spec.capacity * o_.depth;
+  // A batching card gets no work queued ahead: its next batch is formed
+  // when a slot frees, from everything ready by then.
+  const int depth = effective_max_batch(c) > 1 ? 1 : o_.depth;
+  return c.up && c.batches < c.spec.capacity * depth;
 }
 
-double pool_scheduler::eta_s(const card_slot& c) const {
-  return c.ewma_s * (c.pending_cost / c.spec.capacity + 1.0);
+size_t pool_scheduler::earliest_slot(const card_slot& c) {
+  return static_cast<size_t>(std::min_element(c.slot_free.begin(), c.slot_free.end())
+                             - c.slot_free.begin());
 }
 
-int pool_scheduler::pick_card(int64_t) const {
+double pool_scheduler::eta_s(const card_slot& c, int64_t now_ns, double cost) const {
+  const int64_t free = c.slot_free[earliest_slot(c)];
+  const double wait_s = free > now_ns ? static_cast<double>(free - now_ns) / 1e9 : 0.0;
+  return wait_s + c.ewma_s * cost;
+}
+
+int pool_scheduler::pick_card(int64_t now_ns) const {
   const size_t n = cards_.size();
   if (o_.policy == placement::round_robin) {
     for (size_t k = 0; k < n; ++k) {
@@ -62,7 +73,7 @@ int pool_scheduler::pick_card(int64_t) const {
   for (size_t i = 0; i < n; ++i) {
     const auto& c = cards_[i];
     if (!has_room(c)) continue;
-    double eta = eta_s(c);
+    double eta = eta_s(c, now_ns, 1.0);
     if (best < 0 || eta < best_eta) {
       best = static_cast<int>(i);
       best_eta = eta;
@@ -131,7 +142,7 @@ std::vector<pool_scheduler::dispatch> pool_scheduler::schedule(int64_t now_ns,
       int ready = static_cast<int>(ring_.size());
       b = free_slots > 0 ? std::clamp((ready + free_slots - 1) / free_slots, 1, bmax) : bmax;
     }
-    const double finish_s = card.ewma_s * (card.pending_cost / card.spec.capacity + cost(card, b));
+    const double finish_s = eta_s(card, now_ns, cost(card, b));
     dispatch d{0, static_cast<size_t>(ci), {}};
     while (static_cast<int>(d.jobs.size()) < b && !ring_.empty()) {
       size_t cam = ring_.front();
@@ -147,7 +158,8 @@ std::vector<pool_scheduler::dispatch> pool_scheduler::schedule(int64_t now_ns,
         const char* reason = nullptr;
         if (age > o_.max_age_ns)
           reason = "stale";
-        else if (card.measured && age + static_cast<int64_t>(finish_s * 1e9) > o_.max_age_ns)
+        else if (o_.policy == placement::earliest_completion && card.measured &&
+                 age + static_cast<int64_t>(finish_s * 1e9) > o_.max_age_ns)
           reason = "deadline";   // would finish late: spend the card on a fresher frame
         if (reason) {
           if (drops) drops->push_back({job.ticket, job.camera, reason});
@@ -172,9 +184,12 @@ std::vector<pool_scheduler::dispatch> pool_scheduler::schedule(int64_t now_ns,
     const double c = cost(card, n);
     card.batches++;
     card.jobs += static_cast<size_t>(n);
-    card.pending_cost += c;
+    // The batch runs after the slot's earlier batches: predict its end.
+    const size_t slot = earliest_slot(card);
+    const int64_t start = std::max(now_ns, card.slot_free[slot]);
+    card.slot_free[slot] = start + static_cast<int64_t>(card.ewma_s * c * 1e9);
     d.batch = next_batch_++;
-    batches_.emplace(d.batch, batch_rec{d.card, c, d.jobs});
+    batches_.emplace(d.batch, batch_rec{d.card, slot, card.slot_free[slot], c, d.jobs});
     if (o_.policy == placement::round_robin) rr_cursor_ = d.card + 1;
     out.push_back(std::move(d));
   }
@@ -203,8 +218,10 @@ bool pool_scheduler::complete(uint64_t batch, double service_s, int64_t now_ns) 
   account_busy(card, now_ns);
   card.batches--;
   card.jobs -= rec.jobs.size();
-  card.pending_cost = card.batches == 0 ? 0.0 : std::max(0.0, card.pending_cost - rec.cost);
   card.progress_ns = now_ns;
+  // Later batches on its slot start when this one really ended.
+  card.slot_free[rec.slot] += now_ns - rec.predicted_end_ns;
+  if (card.batches == 0) std::fill(card.slot_free.begin(), card.slot_free.end(), now_ns);
   if (service_s > 0 && rec.cost > 0) {
     double per_job = service_s / rec.cost;
     // The first measurement replaces the nominal guess outright.
@@ -236,7 +253,7 @@ std::vector<pool_scheduler::job_ref> pool_scheduler::card_down(size_t ci, int64_
   }
   card.batches = 0;
   card.jobs = 0;
-  card.pending_cost = 0;
+  std::fill(card.slot_free.begin(), card.slot_free.end(), now_ns);
   // Back to the heads of their queues, oldest first, and their cameras to
   // the front of the ring: they have waited longest.
   std::sort(back.begin(), back.end(), [](const job_ref& a, const job_ref& b) {

@@ -6,13 +6,17 @@
 // - Fairness: cameras with work wait in a ring and are served one job per
 //   turn, so no camera starves however many frames another one sends.
 // - Placement: the up card with room whose expected completion is earliest,
-//   EWMA(service time per job) x (pending work / capacity + 1); or plain
-//   round-robin over cards with room (the peer the benchmark compares with).
+//   from each slot's predicted free time (its outstanding batches at the
+//   EWMA of measured service time, corrected as batches finish); or plain
+//   round-robin over cards with room (the peer the benchmark compares with:
+//   no service-time estimates, so no predicted-deadline drops either).
 // - Batching: when there are more ready jobs than free card slots, a card
-//   that gains from batching (batch_cost(b) < b) gets up to max_batch jobs.
+//   that gains from batching (batch_cost(b) < b) gets up to max_batch jobs;
+//   such a card gets nothing queued ahead, so its batches form when it frees.
 // - Deadlines: with max_age set, jobs already older than it are dropped
 //   ("stale"), and so are jobs that would finish past it on the best card
-//   ("deadline"), instead of spending card time on late frames.
+//   ("deadline", earliest-completion only), instead of spending card time
+//   on late frames.
 // - Health: a card that fails or stops making progress goes down; its
 //   outstanding jobs return to the heads of their queues and run elsewhere.
 // Time is passed in (steady nanoseconds), so tests and benchmarks control it.
@@ -32,7 +36,7 @@ struct scheduler_options {
   size_t queue_per_camera = 16;      // bound of each camera's queue
   int64_t max_age_ns = 0;            // > 0: real time, older jobs are dropped
   int max_in_flight_per_camera = 1;  // 1 keeps stateful detectors in frame order
-  int depth = 2;                     // batches a card may hold per slot (running + queued)
+  int depth = 2;                     // batches a non-batching card may hold per slot (running + queued)
   int64_t orphan_after_ns = 30'000'000'000;  // no card up this long: queued jobs dropped
   placement policy = placement::earliest_completion;
 };
@@ -114,7 +118,7 @@ private:
     bool measured = false;           // ewma_s has seen a completion (predictions trusted)
     int batches = 0;                 // outstanding
     size_t jobs = 0;
-    double pending_cost = 0;         // sum of batch_cost over outstanding batches
+    std::vector<int64_t> slot_free;  // per slot: predicted end of its last batch
     int64_t progress_ns = 0;         // last completion, or when work arrived at an idle card
     double busy_slot_ns = 0;         // integral of min(batches, capacity)
     int64_t busy_mark_ns = 0;
@@ -127,6 +131,8 @@ private:
   };
   struct batch_rec {
     size_t card;
+    size_t slot;
+    int64_t predicted_end_ns;
     double cost;
     std::vector<job_ref> jobs;
   };
@@ -134,7 +140,9 @@ private:
   double cost(const card_slot& c, int b) const;
   bool has_room(const card_slot& c) const;
   int pick_card(int64_t now_ns) const;
-  double eta_s(const card_slot& c) const;
+  /// When a new job of cost `cost` would finish on the card, from now.
+  double eta_s(const card_slot& c, int64_t now_ns, double cost) const;
+  static size_t earliest_slot(const card_slot& c);
   camera_slot& camera(uint32_t id);
   void ring_push(size_t cam);
   void account_busy(card_slot& c, int64_t now_ns);

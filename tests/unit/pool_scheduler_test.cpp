@@ -132,6 +132,24 @@ TEST_CASE("placement: the earliest expected completion wins, measured speeds are
   CHECK(d4[0].card == 0);
 }
 
+TEST_CASE("placement: a busy card whose batch ends sooner beats one that just started") {
+  pool_scheduler s;
+  s.add_card(spec("a", 1, 0.100));
+  s.add_card(spec("b", 1, 0.100));
+  s.enqueue(ticket(1, 0), 1, 0, nullptr);
+  auto d1 = s.schedule(0, nullptr);             // a: busy from 0 to ~100 ms
+  s.enqueue(ticket(2, 0), 2, 60 * ms, nullptr);
+  auto d2 = s.schedule(60 * ms, nullptr);       // b: busy from 60 to ~160 ms
+  REQUIRE(d1.size() == 1);
+  REQUIRE(d2.size() == 1);
+  CHECK(d1[0].card != d2[0].card);
+  // At 70 ms both are busy; a new job queues behind the one ending first.
+  s.enqueue(ticket(3, 0), 3, 70 * ms, nullptr);
+  auto d3 = s.schedule(70 * ms, nullptr);
+  REQUIRE(d3.size() == 1);
+  CHECK(d3[0].card == d1[0].card);
+}
+
 TEST_CASE("placement in a simulated run: a 4x faster card does about 4x the work") {
   pool_scheduler s{scheduler_options{100, 0, 1, 1}};
   s.add_card(spec("slow", 1, 0.05));
@@ -163,12 +181,15 @@ TEST_CASE("batching: only beyond the free slots, and only on cards that gain fro
     s.add_card(spec("batcher", 1, 0.05, 4, {1, 1.2, 1.4, 1.6}));
     for (uint32_t c = 0; c < 6; ++c) s.enqueue(ticket(c, 0), c, 0, nullptr);
     auto d = s.schedule(0, nullptr);
-    // One free slot and 6 ready jobs: a full batch of 4; then (slot busy,
-    // depth 2) the remaining 2 as a second batch queued on the card.
-    REQUIRE(d.size() == 2);
-    CHECK(d[0].jobs.size() == 4);
-    CHECK(d[1].jobs.size() == 2);
-    CHECK(tickets_of(d) == std::vector<uint64_t>{0, 1000, 2000, 3000, 4000, 5000});
+    // One free slot and 6 ready jobs: a full batch of 4. Nothing is queued
+    // ahead on a batching card: the other 2 wait for it to free.
+    REQUIRE(d.size() == 1);
+    CHECK(tickets_of(d) == std::vector<uint64_t>{0, 1000, 2000, 3000});
+    CHECK(s.queued() == 2);
+    s.complete(d[0].batch, 0.08, 80 * ms);
+    auto d2 = s.schedule(80 * ms, nullptr);
+    REQUIRE(d2.size() == 1);
+    CHECK(tickets_of(d2) == std::vector<uint64_t>{4000, 5000});
   }
   SUBCASE("low load: jobs spread over idle cards instead of batching") {
     pool_scheduler s;
