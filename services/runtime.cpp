@@ -73,6 +73,10 @@ pool_settings pool_settings_of(const config& cfg) {
   p.sched.policy = cfg.pool.policy == "round_robin" ? placement::round_robin
                                                     : placement::earliest_completion;
   p.sched.max_age_ns = cfg.realtime ? cfg.detector.max_age_ms * 1'000'000 : 0;
+  // Stateless detectors may run a camera's admitted frames on several cards
+  // at once (the detector puts them back in order); motion needs its frames
+  // one by one.
+  p.sched.max_in_flight_per_camera = stateless_detector(cfg.detector.kind) ? cfg.detector.queue : 1;
   p.card_timeout_ms = cfg.pool.card_timeout_ms;
   p.probe_ms = cfg.pool.probe_ms;
   return p;
@@ -166,6 +170,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       ds.options = detector_options_of(cfg.detector);
       ds.queue = cfg.detector.queue;
       ds.realtime = cfg.realtime;
+      ds.stateless = stateless_detector(cfg.detector.kind);
       if (!opts.detections_dir.empty()) ds.log = std::make_shared<detection_log>(opts.detections_dir);
       det = sys.spawn(detector_actor_impl, ds, pool, trk, stats);
       locals.push_back(caf::actor_cast<caf::actor>(pool));

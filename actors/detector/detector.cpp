@@ -8,6 +8,8 @@
 
 namespace weaver {
 
+bool stateless_detector(const std::string& kind) { return kind != "motion"; }
+
 std::unique_ptr<detector> make_detector(const std::string& kind,
                                         const detector_options& opts) {
   if (kind == "hog")

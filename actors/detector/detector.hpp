@@ -80,6 +80,10 @@ public:
   virtual std::vector<detection> detect(const cv::Mat& bgr) = 0;
 };
 
+/// Whether a kind's detections of a frame depend on no other frame (all but
+/// motion, whose background model learns from every frame in order).
+bool stateless_detector(const std::string& kind);
+
 /// kind: "nanodet", "darknet" (DNN engine, opts.dnn), "hog" or "motion".
 /// Throws std::invalid_argument naming the kind and the valid ones otherwise.
 std::unique_ptr<detector> make_detector(const std::string& kind,

@@ -12,11 +12,59 @@ using self_ptr = detector_actor::stateful_pointer<detector_state>;
 detector_state::camera_slot& slot_of(self_ptr self, uint32_t camera) {
   auto& st = self->state;
   auto it = st.cameras.find(camera);
-  if (it == st.cameras.end()) {
-    it = st.cameras.emplace(camera, detector_state::camera_slot{}).first;
-    it->second.engine = make_detector(st.settings.kind, st.settings.options);
-  }
+  if (it == st.cameras.end()) it = st.cameras.emplace(camera, detector_state::camera_slot{}).first;
   return it->second;
+}
+
+// A free engine of the camera, made on first need.
+size_t take_engine(self_ptr self, detector_state::camera_slot& s) {
+  if (!self->state.settings.stateless) {
+    // One engine sees all the camera's frames; the pool runs one at a time.
+    if (s.engines.empty()) {
+      s.engines.push_back(make_detector(self->state.settings.kind, self->state.settings.options));
+      s.engine_busy.push_back(false);
+    }
+    return 0;
+  }
+  for (size_t k = 0; k < s.engines.size(); ++k)
+    if (!s.engine_busy[k]) {
+      s.engine_busy[k] = true;
+      return k;
+    }
+  s.engines.push_back(make_detector(self->state.settings.kind, self->state.settings.options));
+  s.engine_busy.push_back(true);
+  return s.engines.size() - 1;
+}
+
+void release(self_ptr self, uint32_t camera);
+
+// Passes finished frames on in admission order; a dropped or failed frame
+// only frees its slot.
+void flush(self_ptr self, uint32_t camera) {
+  auto& st = self->state;
+  auto& s = slot_of(self, camera);
+  while (!s.order.empty()) {
+    auto it = s.ready.find(s.order.front());
+    if (it == s.ready.end()) return;
+    auto result = std::move(it->second);
+    s.ready.erase(it);
+    s.order.pop_front();
+    if (!result) {
+      release(self, camera);
+      continue;
+    }
+    auto& b = *result;
+    if (st.settings.log) st.settings.log->write(b);
+    count_sent(st.stats, "detector->tracker", b); // what crosses the edge: no pixels
+    self->request(st.tracker, caf::infinite, std::move(b))
+      .then([self, camera](caf::ok_atom) { release(self, camera); },
+            [self, camera](caf::error&) {
+              // The tracker is gone or failed: count and carry on.
+              metrics::global().frames_dropped(camera, "tracker_error").Increment();
+              if (self->state.stats) self->state.stats->frames_dropped++;
+              release(self, camera);
+            });
+  }
 }
 
 void admit(self_ptr self, frame_ptr f);
@@ -46,38 +94,37 @@ void release(self_ptr self, uint32_t camera) {
 void admit(self_ptr self, frame_ptr f) {
   auto& st = self->state;
   auto camera = f->camera_id;
+  auto seq = f->seq;
   auto& s = slot_of(self, camera);
   s.in_flight++;
+  s.order.push_back(seq);
   metrics::global().queue_depth(camera).Set(s.in_flight);
-  inference_job job{f, s.engine, steady_now_ns()};
+  auto k = take_engine(self, s);
+  inference_job job{f, s.engines[k], steady_now_ns()};
   auto t0 = job.admitted_ns;
+  auto done = [self, camera, seq, k](std::optional<detection_batch> b) {
+    auto& s = slot_of(self, camera);
+    if (self->state.settings.stateless) s.engine_busy[k] = false;
+    s.ready.emplace(seq, std::move(b));
+    flush(self, camera);
+  };
   self->request(st.pool, caf::infinite, std::move(job))
     .then(
-      [self, camera, t0](detection_batch& b) {
+      [self, camera, t0, done](detection_batch& b) {
         auto& st = self->state;
         auto n = b.detections.size();
         metrics::global().detections(camera).Increment(static_cast<double>(n));
         metrics::global().stage_latency("admit_to_detections").Observe((steady_now_ns() - t0) / 1e9);
         if (st.stats) st.stats->detections += n;
-        if (st.settings.log) st.settings.log->write(b);
-        count_sent(st.stats, "detector->tracker", b); // what crosses the edge: no pixels
-        self->request(st.tracker, caf::infinite, std::move(b))
-          .then([self, camera](caf::ok_atom) { release(self, camera); },
-                [self, camera](caf::error& e) {
-                  // The tracker is gone or failed: count and carry on.
-                  metrics::global().frames_dropped(camera, "tracker_error").Increment();
-                  if (self->state.stats) self->state.stats->frames_dropped++;
-                  (void) e;
-                  release(self, camera);
-                });
+        done(std::move(b));
       },
-      [self, camera](caf::error& e) {
-        auto reason = e == caf::sec::request_timeout ? "stale" : "card_error";
+      [self, camera, done](caf::error& e) {
+        // request_timeout: the pool dropped the frame and counted why.
         if (e != caf::sec::request_timeout) {
-          metrics::global().frames_dropped(camera, reason).Increment();
+          metrics::global().frames_dropped(camera, "card_error").Increment();
           if (self->state.stats) self->state.stats->frames_dropped++;
         }
-        release(self, camera);
+        done(std::nullopt);
       });
 }
 

@@ -1,12 +1,14 @@
 // The detector actor: admits frames per camera (bounded), runs them on the
-// accelerator pool, and sends each camera's detection batches, in order, to
-// the tracker. A frame holds its slot until the tracker acknowledged its
+// accelerator pool (several at once for stateless detectors), and sends each
+// camera's detection batches to the tracker in frame order. A frame holds its slot until the tracker acknowledged its
 // batch, so the bound covers the whole pipeline (back-pressure end to end).
 #pragma once
 
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -22,13 +24,20 @@ struct detector_settings {
   detector_options options;
   int queue = 4;                 // frames in flight per camera
   bool realtime = false;         // drop instead of waiting when full
+  bool stateless = false;        // frames of a camera may run in parallel (not motion)
   std::shared_ptr<detection_log> log;  // optional: every batch as MOT text
 };
 
 struct detector_state {
   static inline const char* name = "detector";
   struct camera_slot {
-    std::shared_ptr<detector> engine;
+    // Stateless detectors run several frames of a camera at once, on
+    // different cards: one engine per frame in flight (an engine is not
+    // shared between threads). Stateful ones (motion) have one.
+    std::vector<std::shared_ptr<detector>> engines;
+    std::vector<bool> engine_busy;
+    std::deque<uint64_t> order;                       // admitted, not yet passed on
+    std::map<uint64_t, std::optional<detection_batch>> ready;  // finished out of order
     int in_flight = 0;
     std::deque<std::pair<frame_ptr, caf::typed_response_promise<caf::ok_atom>>> waiting;
     bool eos = false;

@@ -415,3 +415,66 @@ TEST_CASE("invalid YAML text") {
 }
 
 } // TEST_SUITE
+
+TEST_CASE("cards: sim and xrt entries, 'all', and the pool section") {
+  video_dir v;
+  std::ofstream(v.dir / "k.xclbin") << "x";
+  auto cfg = parse_config(std::string(one_camera) +
+                              "detector: {kind: hog}\n"
+                              "cards:\n"
+                              "  - {kind: cpu, name: c, threads: 3}\n"
+                              "  - kind: sim\n"
+                              "    name: s\n"
+                              "    distribution: exponential\n"
+                              "    mean_ms: 40\n"
+                              "    batch_speedup: [1, 1.5]\n"
+                              "    results: none\n"
+                              "    faults: {fail_after: 7, recover_after_ms: 100}\n"
+                              "pool: {queue_per_camera: 8, depth: 1, policy: round_robin, "
+                              "card_timeout_ms: 300, probe_ms: 50}\n",
+                          v.base());
+  REQUIRE(cfg.cards.size() == 2);
+  CHECK(cfg.cards[0].threads == 3);
+  CHECK(cfg.cards[1].kind == "sim");
+  CHECK(cfg.cards[1].sim.name == "s");
+  CHECK(cfg.cards[1].sim.distribution == "exponential");
+  CHECK(cfg.cards[1].sim.mean_ms == doctest::Approx(40));
+  CHECK(cfg.cards[1].sim.batch_speedup == std::vector<double>{1, 1.5});
+  CHECK(cfg.cards[1].sim.faults.fail_after == 7);
+  CHECK(cfg.cards[1].sim.faults.recover_after_ms == 100);
+  CHECK(cfg.pool.queue_per_camera == 8);
+  CHECK(cfg.pool.depth == 1);
+  CHECK(cfg.pool.policy == "round_robin");
+  CHECK(cfg.pool.card_timeout_ms == 300);
+  CHECK(cfg.pool.probe_ms == 50);
+
+  auto all = parse_config(std::string(one_camera) + "cards: all\n", v.base());
+  CHECK(all.cards_all);
+  CHECK(all.cards.empty());
+
+  // xrt cards need a DNN detector and an xclbin that exists.
+  auto e1 = error_of(std::string(one_camera) + "detector: {kind: motion}\n"
+                     "cards: [{kind: xrt, xclbin: k.xclbin}]\n", v.base());
+  CHECK(e1.key == "cards[0].kind");
+  CHECK(contains(e1.what, "xrt cards run DNN detectors only"));
+  auto e2 = error_of(std::string(one_camera) + "cards: [{kind: xrt, xclbin: nope.xclbin}]\n", v.base());
+  CHECK(e2.key == "cards[0].xclbin");
+  CHECK(contains(e2.what, "no such file"));
+  auto e3 = error_of(std::string(one_camera) + "cards: [{kind: tpu}]\n", v.base());
+  CHECK(contains(e3.what, "known: cpu, sim, xrt"));
+  auto e4 = error_of(std::string(one_camera) + "cards: [{kind: sim, distribution: pareto}]\n", v.base());
+  CHECK(e4.key == "cards[0].distribution");
+  auto e5 = error_of(std::string(one_camera) + "cards: [{kind: sim, batch_speedup: [1, 0]}]\n", v.base());
+  CHECK(e5.key == "cards[0].batch_speedup[1]");
+  auto e6 = error_of(std::string(one_camera) + "cards: [{kind: cpu, name: a}, {kind: sim, name: a}]\n",
+                     v.base());
+  CHECK(contains(e6.what, "duplicate card name 'a'"));
+  auto e7 = error_of(std::string(one_camera) + "pool: {policy: random}\n", v.base());
+  CHECK(e7.key == "pool.policy");
+  auto e8 = error_of(std::string(one_camera) + "detector: {queue: 8}\npool: {queue_per_camera: 4}\n",
+                     v.base());
+  CHECK(e8.key == "pool.queue_per_camera");
+  auto e9 = error_of(std::string(one_camera) + "cards: [{kind: sim, faults: {explode_after: 3}}]\n",
+                     v.base());
+  CHECK(e9.key == "cards[0].faults.explode_after");
+}

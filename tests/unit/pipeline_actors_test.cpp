@@ -3,6 +3,8 @@
 // mock actors standing in for their neighbours.
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
@@ -86,6 +88,40 @@ fpga_pool_actor::behavior_type mock_pool(fpga_pool_actor::pointer) {
     [](tick_atom) {}};
 }
 
+// A pool that holds every job until told, then answers them newest first,
+// dropping (request_timeout) the ones whose seq is in `drop`: results come
+// back out of order, as from cards of different speeds.
+struct held_jobs {
+  std::vector<std::pair<uint64_t, caf::typed_response_promise<detection_batch>>> jobs;
+  std::set<uint64_t> drop;
+};
+
+fpga_pool_actor::behavior_type reversing_pool(fpga_pool_actor::pointer self,
+                                              std::shared_ptr<held_jobs> held) {
+  return {
+    [=](inference_job& job) {
+      auto rp = self->make_response_promise<detection_batch>();
+      held->jobs.emplace_back(job.input->seq, rp);
+      return rp;
+    },
+    [=](status_atom) {
+      for (auto it = held->jobs.rbegin(); it != held->jobs.rend(); ++it) {
+        if (held->drop.count(it->first)) {
+          it->second.deliver(caf::make_error(caf::sec::request_timeout));
+          continue;
+        }
+        detection_batch b;
+        b.camera_id = 1;
+        b.seq = it->first;
+        it->second.deliver(std::move(b));
+      }
+      held->jobs.clear();
+      return std::string{};
+    },
+    [](card_done&) {},
+    [](tick_atom) {}};
+}
+
 // Sends requests and records the replies it got.
 struct driver_log {
   int oks = 0;
@@ -161,6 +197,40 @@ TEST_CASE("detector actor: a full queue holds the camera back until downstream a
   CHECK(log->oks == 4);
   CHECK(stats->frames_dropped == 0);
   CHECK(stats->detections == 3);
+}
+
+TEST_CASE("detector actor: stateless detectors run frames in parallel, batches leave in order") {
+  test_system ts;
+  auto down = std::make_shared<sink_log>();
+  auto tracker = caf::actor_cast<tracker_actor>(ts.spawn(mock_sink, down));
+  auto held = std::make_shared<held_jobs>();
+  held->drop = {2};
+  auto pool = ts.spawn(reversing_pool, held);
+  detector_settings s;
+  s.kind = "hog";
+  s.stateless = true;
+  s.queue = 4;
+  auto stats = std::make_shared<run_stats>();
+  auto det = ts.spawn(detector_actor_impl, s, pool, tracker, stats);
+  auto log = std::make_shared<driver_log>();
+  auto drv = ts.spawn(driver, log);
+  for (uint64_t i = 0; i < 4; ++i) caf::anon_send(drv, det, make_frame(1, i));
+  ts.run();
+  // All four are in the pool at once (one engine each).
+  CHECK(held->jobs.size() == 4);
+  CHECK(down->batches.empty());
+  caf::anon_send(caf::actor_cast<caf::actor>(pool), status_atom::value);
+  ts.run();
+  // Answered 3, 2 (dropped), 1, 0: passed on as 0, 1, 3.
+  REQUIRE(down->batches.size() == 3);
+  CHECK(down->batches[0].seq == 0);
+  CHECK(down->batches[1].seq == 1);
+  CHECK(down->batches[2].seq == 3);
+  CHECK(log->oks == 4);
+  // Slots were all released: four more frames go straight to the pool.
+  for (uint64_t i = 4; i < 8; ++i) caf::anon_send(drv, det, make_frame(1, i));
+  ts.run();
+  CHECK(held->jobs.size() == 4);
 }
 
 TEST_CASE("detector actor: in real time a full queue drops the frame and counts it") {
