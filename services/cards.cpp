@@ -7,6 +7,7 @@
 
 #include "accel/cpu_card.hpp"
 #include "accel/sim_card.hpp"
+#include "accel/xrt_card.hpp"
 
 namespace weaver {
 
@@ -20,17 +21,41 @@ nlohmann::json describe(const card_info& i, const std::string& status, const std
           {"memory_bytes", i.memory_bytes}, {"details", i.details}, {"source", source}};
 }
 
+std::shared_ptr<card> make_xrt(const card_config& c) {
+  xrt_card_options o;
+  o.name = c.name;
+  o.device = c.device;
+  o.xclbin = c.xclbin;
+  o.kernel = c.kernel;
+  o.max_batch = c.batch;
+  o.timeout_ms = static_cast<int>(c.timeout_ms);
+  o.emulation = c.emulation;
+  return std::make_shared<xrt_card>(o);
+}
+
 } // namespace
 
 std::vector<std::shared_ptr<card>> make_cards(const config& cfg) {
   std::vector<std::shared_ptr<card>> out;
   if (cfg.cards_all) {
     out.push_back(std::make_shared<cpu_card>("cpu0", hardware_threads()));
+    // Every XRT device found, when an xclbin for them is configured.
+    if (cfg.xrt_defaults.xclbin.empty()) return out;
+    std::string why;
+    int i = 0;
+    for (auto& d : enumerate_xrt_devices(&why)) {
+      auto c = cfg.xrt_defaults;
+      c.name = "xrt" + std::to_string(i++);
+      c.device = d.device;
+      out.push_back(make_xrt(c));
+    }
     return out;
   }
   for (auto& c : cfg.cards) {
     try {
-      if (c.kind == "cpu") {
+      if (c.kind == "xrt") {
+        out.push_back(make_xrt(c));
+      } else if (c.kind == "cpu") {
         out.push_back(std::make_shared<cpu_card>(c.name, c.threads));
       } else if (c.kind == "sim") {
         auto o = c.sim;
@@ -56,6 +81,8 @@ cards_report list_cards(const config* cfg) {
   host.memory_bytes = host_memory_bytes();
   host.details = std::to_string(hardware_threads()) + " hardware thread(s)";
   r.cards.push_back(describe(host, "available", "found"));
+  // Configured cards first: XRT picks its shim (hardware or noop) once per
+  // process, and a configured noop card must get to choose.
   if (cfg) {
     for (auto& c : make_cards(*cfg)) {
       std::string why;
@@ -63,6 +90,10 @@ cards_report list_cards(const config* cfg) {
       r.cards.push_back(describe(c->info(), up ? "up" : "down: " + why, "configured"));
     }
   }
+  std::string why;
+  auto devices = enumerate_xrt_devices(&why);
+  for (auto& d : devices) r.cards.push_back(describe(d, "available", "found"));
+  if (devices.empty()) r.notes.push_back("no XRT device: " + why);
   return r;
 }
 

@@ -118,6 +118,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   std::vector<caf::actor> cameras;
   std::vector<caf::actor> locals;     // every other actor, to stop at the end
   std::shared_ptr<sqlite_store> store;
+  std::vector<std::string> card_names;
   try {
     if (has(roles, "storage")) {
       if (opts.reset && cfg.storage_path != ":memory:") {
@@ -164,7 +165,9 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     }
     detector_actor det;
     if (has(roles, "detector")) {
-      auto pool = sys.spawn(fpga_pool, make_cards(cfg), pool_settings_of(cfg), stats);
+      auto cards = make_cards(cfg);
+      for (auto& c : cards) card_names.push_back(c->name());
+      auto pool = sys.spawn(fpga_pool, cards, pool_settings_of(cfg), stats);
       detector_settings ds;
       ds.kind = cfg.detector.kind;
       ds.options = detector_options_of(cfg.detector);
@@ -305,6 +308,13 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   j["compression_ratio"] = s.bytes_sent.load() > 0 ? double(s.bytes_raw.load()) / s.bytes_sent.load() : 0.0;
   j["rejected_messages"] = s.rejected.load();
   j["detector"] = cfg.detector.kind;
+  nlohmann::json cj = nlohmann::json::array();
+  for (auto& name : card_names)
+    cj.push_back({{"name", name},
+                  {"jobs", metrics::global().card_jobs(name).Value()},
+                  {"errors", metrics::global().card_errors(name, "error").Value()
+                             + metrics::global().card_errors(name, "timeout").Value()}});
+  j["cards"] = cj;
   nlohmann::json cams = nlohmann::json::array();
   for (auto& c : cfg.cameras)
     cams.push_back({{"id", c.id}, {"name", c.name}, {"zone", c.zone},

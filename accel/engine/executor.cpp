@@ -30,6 +30,10 @@ std::shared_ptr<const model> model::load(const std::string& path, const std::str
 
 std::shared_ptr<const model> model::compile(graph g, int batch, int height, int width) {
   optimise(g, batch, height, width);
+  return adopt(std::move(g), batch);
+}
+
+std::shared_ptr<const model> model::adopt(graph g, int batch) {
   if (g.inputs.size() != 1) throw model_error("models with one input only");
   for (const auto& v : g.values)
     if (v.is_const && v.type == dtype::f32 && static_cast<int64_t>(v.data.f.size()) != numel(v.shape))

@@ -25,6 +25,10 @@ public:
   /// Optimises an imported graph for `batch` and (when set) an input size
   /// other than the model's own.
   static std::shared_ptr<const model> compile(graph g, int batch = 1, int height = 0, int width = 0);
+  /// A graph that is already optimised (compile's result rebuilt elsewhere,
+  /// e.g. from an accelerator's program buffer) as a model: no passes run,
+  /// only compile's checks, so its sessions compute what the original's do.
+  static std::shared_ptr<const model> adopt(graph g, int batch = 1);
 
   const graph& ir() const { return g_; }
   int batch() const { return batch_; }

@@ -52,62 +52,96 @@ cv::Size dnn_detector::input_size(cv::Size frame) const {
   return {0, 0};  // the model's own
 }
 
+std::shared_ptr<const engine::model> dnn_detector::compiled(cv::Size frame) {
+  prepare(frame);
+  return model_;
+}
+
+const std::vector<dnn_tensor>& dnn_detector::host_tensors(cv::Size frame) {
+  prepare(frame);
+  return host_tensors_;
+}
+
+size_t dnn_detector::host_tensor(size_t output) {
+  for (size_t k = 0; k < host_tensors_.size(); ++k)
+    if (host_tensors_[k].output == static_cast<int>(output)) return k;
+  const auto& g = model_->ir();
+  const auto& v = g.values[static_cast<size_t>(g.outputs.at(output))];
+  host_tensors_.push_back({v.name, v.shape, static_cast<int>(output)});
+  return host_tensors_.size() - 1;
+}
+
 void dnn_detector::prepare(cv::Size frame) {
-  if (frame == frame_ && session_) return;
+  if (frame == frame_ && model_) return;
   frame_ = frame;
   auto in = input_size(frame);
-  auto m = shared_model(o_, in.height, in.width);
-  session_ = std::make_unique<engine::session>(m, o_.threads);
-  const auto& s = m->input_shape();  // NHWC
+  model_ = shared_model(o_, in.height, in.width);
+  session_.reset();
+  const auto& g = model_->ir();
+  const auto& s = model_->input_shape();  // NHWC
   input_ = cv::Size(static_cast<int>(s[2]), static_cast<int>(s[1]));
+  auto out_shape = [&](size_t i) -> const engine::shape_t& {
+    return g.values[static_cast<size_t>(g.outputs[i])].shape;
+  };
   heads_.clear();
+  host_tensors_.clear();
   if (o_.kind == "nanodet") {
     // Pair class and box outputs by cell count; the count gives the stride.
-    for (size_t i = 0; i < session_->outputs(); ++i) {
-      const auto& cs = session_->output_shape(i);
+    for (size_t i = 0; i < g.outputs.size(); ++i) {
+      const auto& cs = out_shape(i);
       if (cs.size() != 3 || cs[2] == 4 * nanodet_bins) continue;
-      for (size_t j = 0; j < session_->outputs(); ++j) {
-        const auto& rs = session_->output_shape(j);
+      for (size_t j = 0; j < g.outputs.size(); ++j) {
+        const auto& rs = out_shape(j);
         if (rs.size() != 3 || rs[2] != 4 * nanodet_bins || rs[1] != cs[1]) continue;
         for (int stride = 8; stride <= 64; stride *= 2) {
           int gh = (input_.height + stride - 1) / stride, gw = (input_.width + stride - 1) / stride;
           if (static_cast<int64_t>(gh) * gw != cs[1]) continue;
-          heads_.push_back({i, j, gh, gw, stride, static_cast<int>(cs[2]), 0, {}});
+          heads_.push_back({host_tensor(i), host_tensor(j), gh, gw, stride, static_cast<int>(cs[2]), 0, {}});
           break;
         }
       }
     }
   } else {
     for (const auto& h : engine::read_darknet_info(o_.model).heads) {
-      int k = session_->find_output(h.output);
-      if (k < 0) continue;
-      const auto& os = session_->output_shape(static_cast<size_t>(k));
-      heads_.push_back({static_cast<size_t>(k), 0, static_cast<int>(os[1]), static_cast<int>(os[2]),
+      // The head's output by name, ":0" optional (as session::find_output).
+      std::string n = h.output;
+      if (n.size() > 2 && n.compare(n.size() - 2, 2, ":0") == 0) n.resize(n.size() - 2);
+      size_t k = 0;
+      while (k < g.outputs.size() && g.values[static_cast<size_t>(g.outputs[k])].name != n) ++k;
+      if (k == g.outputs.size()) continue;
+      const auto& os = out_shape(k);
+      heads_.push_back({host_tensor(k), 0, static_cast<int>(os[1]), static_cast<int>(os[2]),
                         0, h.classes, h.version, h.anchors});
     }
   }
   if (heads_.empty()) throw engine::model_error(o_.model + ": no " + o_.kind + " heads among the outputs");
   // Embedding source: the input of the conv that makes the finest head, i.e.
   // the last shared feature map before the predictions.
-  feature_value_.clear();
-  const auto& g = m->ir();
+  feature_ = -1;
+  if (!o_.embedding) return;
+  std::string feature;
   int v = g.outputs.at(0);
   while (v >= 0 && g.values[v].producer >= 0) {
     const auto& n = g.nodes[static_cast<size_t>(g.values[v].producer)];
     if (n.kind == engine::op::conv2d) {
-      feature_value_ = g.values[n.in[0]].name;
+      feature = g.values[n.in[0]].name;
       break;
     }
     v = n.in.empty() ? -1 : n.in[0];
   }
-  if (!feature_value_.empty() && (!session_->value(feature_value_, &feature_shape_) ||
-                                  feature_shape_.size() != 4))
-    feature_value_.clear();
+  // Looked up by name, as a session finds values.
+  int f = feature.empty() ? -1 : g.find(feature);
+  if (f < 0 || g.values[static_cast<size_t>(f)].is_const || g.values[static_cast<size_t>(f)].shape.size() != 4)
+    return;
+  feature_shape_ = g.values[static_cast<size_t>(f)].shape;
+  feature_ = static_cast<int>(host_tensors_.size());
+  host_tensors_.push_back({feature, feature_shape_, -1});
 }
 
-void dnn_detector::fill_input(const cv::Mat& bgr) {
+void dnn_detector::fill_input(const cv::Mat& bgr, float* dst) {
+  if (bgr.empty() || bgr.type() != CV_8UC3) throw std::invalid_argument("dnn detector: expects a BGR8 image");
+  prepare(bgr.size());
   cv::resize(bgr, resized_, input_, 0, 0, cv::INTER_LINEAR);
-  float* dst = session_->input();
   const int n = input_.width * input_.height;
   const uint8_t* src = resized_.ptr<uint8_t>();
   if (o_.kind == "nanodet") {
@@ -123,29 +157,40 @@ void dnn_detector::fill_input(const cv::Mat& bgr) {
 std::vector<detection> dnn_detector::detect(const cv::Mat& bgr) {
   if (bgr.empty() || bgr.type() != CV_8UC3) throw std::invalid_argument("dnn detector: expects a BGR8 image");
   prepare(bgr.size());
-  fill_input(bgr);
+  if (!session_) session_ = std::make_unique<engine::session>(model_, o_.threads);
+  fill_input(bgr, session_->input());
   session_->run();
+  std::vector<const float*> tensors;
+  for (const auto& t : host_tensors_)
+    tensors.push_back(t.output >= 0 ? session_->output(static_cast<size_t>(t.output))
+                                    : session_->value(t.name));
+  return decode(bgr.size(), tensors);
+}
 
+std::vector<detection> dnn_detector::decode(cv::Size frame, const std::vector<const float*>& tensors) {
+  prepare(frame);
+  if (tensors.size() != host_tensors_.size())
+    throw std::invalid_argument("dnn detector: decode needs " + std::to_string(host_tensors_.size()) +
+                                " tensors, got " + std::to_string(tensors.size()));
   std::vector<raw_box> raw;
   for (const auto& h : heads_) {
     auto level = o_.kind == "nanodet"
-        ? decode_nanodet(session_->output(h.cls), session_->output(h.reg), h.grid_h, h.grid_w,
-                         h.stride, h.classes, nanodet_bins, o_.score_threshold, o_.person_class,
-                         o_.nanodet_offset)
-        : decode_yolo(session_->output(h.cls), h.grid_h, h.grid_w, h.anchors, h.classes, h.version,
+        ? decode_nanodet(tensors[h.cls], tensors[h.reg], h.grid_h, h.grid_w, h.stride, h.classes,
+                         nanodet_bins, o_.score_threshold, o_.person_class, o_.nanodet_offset)
+        : decode_yolo(tensors[h.cls], h.grid_h, h.grid_w, h.anchors, h.classes, h.version,
                       input_.width, input_.height, o_.score_threshold, o_.person_class);
     raw.insert(raw.end(), level.begin(), level.end());
   }
 
   // Back to source pixels, clipped to the frame.
-  const float sx = static_cast<float>(bgr.cols) / static_cast<float>(input_.width);
-  const float sy = static_cast<float>(bgr.rows) / static_cast<float>(input_.height);
+  const float sx = static_cast<float>(frame.width) / static_cast<float>(input_.width);
+  const float sy = static_cast<float>(frame.height) / static_cast<float>(input_.height);
   std::vector<detection> dets;
   for (const auto& r : raw) {
-    float x0 = std::clamp(r.bbox.x * sx, 0.f, static_cast<float>(bgr.cols));
-    float y0 = std::clamp(r.bbox.y * sy, 0.f, static_cast<float>(bgr.rows));
-    float x1 = std::clamp((r.bbox.x + r.bbox.w) * sx, 0.f, static_cast<float>(bgr.cols));
-    float y1 = std::clamp((r.bbox.y + r.bbox.h) * sy, 0.f, static_cast<float>(bgr.rows));
+    float x0 = std::clamp(r.bbox.x * sx, 0.f, static_cast<float>(frame.width));
+    float y0 = std::clamp(r.bbox.y * sy, 0.f, static_cast<float>(frame.height));
+    float x1 = std::clamp((r.bbox.x + r.bbox.w) * sx, 0.f, static_cast<float>(frame.width));
+    float y1 = std::clamp((r.bbox.y + r.bbox.h) * sy, 0.f, static_cast<float>(frame.height));
     if (x1 - x0 < 2 || y1 - y0 < 2) continue;
     detection d;
     d.bbox = {x0, y0, x1 - x0, y1 - y0};
@@ -154,9 +199,9 @@ std::vector<detection> dnn_detector::detect(const cv::Mat& bgr) {
     dets.push_back(std::move(d));
   }
   dets = nms(dets, o_.nms_iou);
-  if (o_.embedding && !feature_value_.empty() && !dets.empty()) {
+  if (feature_ >= 0 && !dets.empty()) {
     // What every box shares (background, lighting): the map's mean, once.
-    const float* map = session_->value(feature_value_);
+    const float* map = tensors[static_cast<size_t>(feature_)];
     const size_t c = static_cast<size_t>(feature_shape_[3]);
     const size_t cells = static_cast<size_t>(feature_shape_[1] * feature_shape_[2]);
     std::vector<float> mean(c, 0.0f);

@@ -16,6 +16,14 @@ namespace weaver {
 /// camera's detector; each detector owns a session (its buffers).
 std::shared_ptr<const engine::model> shared_model(const dnn_options& o, int height, int width);
 
+/// A tensor the detector reads after a run: a graph output (a head) or an
+/// intermediate value (the embedding feature map), in storage order (NHWC).
+struct dnn_tensor {
+  std::string name;       // value name in the compiled graph
+  engine::shape_t shape;
+  int output = -1;        // index among the graph's outputs, -1 when intermediate
+};
+
 class dnn_detector : public detector {
 public:
   explicit dnn_detector(dnn_options o);
@@ -23,26 +31,46 @@ public:
   std::vector<detection> detect(const cv::Mat& bgr) override;
   /// Input size the network runs at for frames of this size.
   cv::Size input_size(cv::Size frame) const;
+  const dnn_options& options() const { return o_; }
+
+  // The same detection split at tensor level, for cards that run the network
+  // somewhere else (the xrt card): detect() is fill_input + a run of
+  // compiled() + decode(), so both paths give identical detections.
+
+  /// The compiled network for frames of this size (shared process-wide).
+  std::shared_ptr<const engine::model> compiled(cv::Size frame);
+  /// What decode() reads, in its argument order: the heads' outputs, then
+  /// the embedding feature map when embeddings are on.
+  const std::vector<dnn_tensor>& host_tensors(cv::Size frame);
+  /// Resizes and normalises a BGR8 frame into `dst`, the network input
+  /// (compiled(frame)->input_shape(): NHWC f32).
+  void fill_input(const cv::Mat& bgr, float* dst);
+  /// Detections (boxes in frame pixels, embeddings) from one run's
+  /// host_tensors(frame), as pointers in that order.
+  std::vector<detection> decode(cv::Size frame, const std::vector<const float*>& tensors);
 
 private:
-  /// One decodable head: output indices (cls/reg for NanoDet, cls for YOLO),
-  /// its grid and stride, and the YOLO anchors.
+  /// One decodable head: positions in host_tensors_ (cls/reg for NanoDet,
+  /// cls for YOLO), its grid and stride, and the YOLO anchors.
   struct head {
     size_t cls = 0, reg = 0;
     int grid_h = 0, grid_w = 0, stride = 0;
     int classes = 0, version = 0;
     std::vector<float> anchors;
   };
+  /// Model, heads and tensors for a frame size; cheap when it is unchanged.
   void prepare(cv::Size frame);
-  void fill_input(const cv::Mat& bgr);
+  size_t host_tensor(size_t output);  // position of graph output `output`, added once
   /// Box `b` (input pixels) pooled from the feature map, minus the map mean.
   std::vector<float> embed(const box& b, const float* map, const std::vector<float>& mean) const;
 
   dnn_options o_;
   cv::Size frame_{0, 0}, input_{0, 0};
-  std::unique_ptr<engine::session> session_;
+  std::shared_ptr<const engine::model> model_;
+  std::unique_ptr<engine::session> session_;  // detect() only, made on first use
   std::vector<head> heads_;       // found once per input size
-  std::string feature_value_;     // value pooled for embeddings
+  std::vector<dnn_tensor> host_tensors_;
+  int feature_ = -1;              // position of the embedding map in host_tensors_
   engine::shape_t feature_shape_;
   cv::Mat resized_;
 };
