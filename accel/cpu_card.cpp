@@ -56,32 +56,17 @@ cpu_card::cpu_card(std::string name, int threads) {
 }
 
 cpu_card::~cpu_card() {
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    stop_ = true;
-  }
-  cv_.notify_all();
+  queue_.close(true);
   for (auto& w : workers_) w.join();
 }
 
 void cpu_card::submit(std::vector<card_job> batch, completion done) {
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    queue_.push_back(item{std::move(batch), std::move(done)});
-  }
-  cv_.notify_one();
+  queue_.push(std::move(batch), std::move(done));
 }
 
 void cpu_card::work() {
-  for (;;) {
-    item it;
-    {
-      std::unique_lock<std::mutex> lock{mtx_};
-      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-      if (stop_ && queue_.empty()) return;
-      it = std::move(queue_.front());
-      queue_.pop_front();
-    }
+  batch_queue::item it;
+  while (queue_.pop(it)) {
     auto t0 = std::chrono::steady_clock::now();
     batch_result r;
     r.card = info_.name;

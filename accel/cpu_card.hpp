@@ -3,12 +3,10 @@
 // the host, so batches are single jobs).
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "accel/batch_queue.hpp"
 #include "accel/card.hpp"
 
 namespace weaver {
@@ -26,17 +24,10 @@ public:
   bool probe(std::string*) override { return true; }
 
 private:
-  struct item {
-    std::vector<card_job> batch;
-    completion done;
-  };
   void work();
 
   card_info info_;
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  std::deque<item> queue_;
-  bool stop_ = false;
+  batch_queue queue_;
   std::vector<std::thread> workers_;
 };
 

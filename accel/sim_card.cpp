@@ -127,20 +127,12 @@ sim_card::sim_card(sim_card_options o) : o_(std::move(o)), model_(o_) {
 }
 
 sim_card::~sim_card() {
-  {
-    std::lock_guard<std::mutex> lock{mtx_};
-    stop_ = true;
-  }
-  cv_.notify_all();
+  queue_.close(false);
   for (auto& w : workers_) w.join();
 }
 
 void sim_card::submit(std::vector<card_job> batch, completion done) {
-  {
-    std::lock_guard<std::mutex> lock{mtx_};
-    queue_.push_back(item{std::move(batch), std::move(done)});
-  }
-  cv_.notify_one();
+  queue_.push(std::move(batch), std::move(done));
 }
 
 bool sim_card::probe(std::string* why) {
@@ -159,17 +151,12 @@ std::vector<detection> sim_card::replayed(uint32_t camera, uint64_t seq) {
 }
 
 void sim_card::work() {
-  for (;;) {
-    item it;
+  batch_queue::item it;
+  while (queue_.pop(it)) {
     sim_model::verdict v{};
     auto start = std::chrono::steady_clock::now();
     {
-      std::unique_lock<std::mutex> lock{mtx_};
-      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-      if (stop_) return;
-      it = std::move(queue_.front());
-      queue_.pop_front();
-      start = std::chrono::steady_clock::now();
+      std::lock_guard<std::mutex> lock{mtx_};
       v = model_.take(static_cast<int>(it.batch.size()), now_ms());
       if (v.what == sim_model::outcome::hang) {
         hung_.push_back(std::move(it));   // never completes; freed with the card
@@ -213,10 +200,7 @@ void sim_card::work() {
     // The card's time is the model's, or the real work's when that is longer.
     auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                          std::chrono::duration<double>(v.service_s));
-    {
-      std::unique_lock<std::mutex> lock{mtx_};
-      if (cv_.wait_until(lock, due, [this] { return stop_; })) return;
-    }
+    if (queue_.closed_before(due)) return;
     r.service_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     it.done(std::move(r));
   }

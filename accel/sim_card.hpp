@@ -7,15 +7,14 @@
 // in virtual time against the scheduler; sim_card runs it in real time.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
 
+#include "accel/batch_queue.hpp"
 #include "accel/card.hpp"
 
 namespace weaver {
@@ -88,10 +87,6 @@ public:
   double batch_cost(int b) const override { return model_.batch_cost(b); }
 
 private:
-  struct item {
-    std::vector<card_job> batch;
-    completion done;
-  };
   void work();
   std::vector<detection> replayed(uint32_t camera, uint64_t seq);
 
@@ -99,10 +94,8 @@ private:
   card_info info_;
   sim_model model_;                // guarded by mtx_
   std::mutex mtx_;
-  std::condition_variable cv_;
-  std::deque<item> queue_;
-  std::vector<item> hung_;         // batches that will never complete
-  bool stop_ = false;
+  batch_queue queue_;
+  std::vector<batch_queue::item> hung_;  // batches that will never complete
   std::map<uint32_t, std::map<uint64_t, std::vector<detection>>> replay_;
   std::vector<std::thread> workers_;
 };

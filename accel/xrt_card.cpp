@@ -1,5 +1,7 @@
 #include "accel/xrt_card.hpp"
 
+#include "accel/batch_queue.hpp"
+
 #include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -243,10 +245,6 @@ struct xrt_card::impl {
   using network_key = std::pair<const engine::model*, std::string>;  // model, tensor names
   static constexpr size_t max_networks = 8;  // input sizes live at once; least recently used goes
 
-  struct pending {
-    std::vector<card_job> batch;
-    completion done;
-  };
 
   xrt_card_options o;
   card_info info;
@@ -266,10 +264,7 @@ struct xrt_card::impl {
   xrt_card_stats stats;
   std::vector<std::string> trace;
 
-  std::mutex q_mtx;
-  std::condition_variable q_cv;
-  std::deque<pending> queue;
-  bool stop = false;
+  batch_queue queue;
   std::thread worker;
 
   std::string where() const { return "xrt card " + o.name; }
@@ -573,15 +568,8 @@ batch_result xrt_card::impl::process(std::vector<card_job>& batch) {
 }
 
 void xrt_card::impl::work() {
-  for (;;) {
-    pending p;
-    {
-      std::unique_lock<std::mutex> lock(q_mtx);
-      q_cv.wait(lock, [this] { return stop || !queue.empty(); });
-      if (queue.empty()) return;
-      p = std::move(queue.front());
-      queue.pop_front();
-    }
+  batch_queue::item p;
+  while (queue.pop(p)) {
     auto r = process(p.batch);
     p.done(std::move(r));
   }
@@ -601,22 +589,14 @@ xrt_card::xrt_card(xrt_card_options o) : p_(std::make_unique<impl>()) {
 }
 
 xrt_card::~xrt_card() {
-  {
-    std::lock_guard<std::mutex> lock(p_->q_mtx);
-    p_->stop = true;  // the worker finishes what is queued: every `done` runs once
-  }
-  p_->q_cv.notify_all();
+  p_->queue.close(true);  // the worker finishes what is queued: every `done` runs once
   if (p_->worker.joinable()) p_->worker.join();
 }
 
 const card_info& xrt_card::info() const { return p_->info; }
 
 void xrt_card::submit(std::vector<card_job> batch, completion done) {
-  {
-    std::lock_guard<std::mutex> lock(p_->q_mtx);
-    p_->queue.push_back({std::move(batch), std::move(done)});
-  }
-  p_->q_cv.notify_one();
+  p_->queue.push(std::move(batch), std::move(done));
 }
 
 bool xrt_card::probe(std::string* why) {
