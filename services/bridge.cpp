@@ -51,9 +51,10 @@ caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::st
   st.sender = make_sender(link);
   st.stats = std::move(stats);
   auto handle = caf::actor_cast<caf::actor>(self);
-  st.out = std::make_unique<zmq_outbound>(endpoint, [handle](uint64_t seq, bytes reply) {
-    caf::anon_send(handle, ack_atom::value, seq, std::move(reply));
-  });
+  st.out = std::make_unique<zmq_outbound>(
+    endpoint,
+    [handle](uint64_t seq, bytes reply) { caf::anon_send(handle, ack_atom::value, seq, std::move(reply)); },
+    zmq_outbound::default_resend_after, link);
   return {
     [=](const frame_ptr& f) { return forward(self, *f, false, true); },
     [=](const detection_batch& b) { return forward(self, b, false); },

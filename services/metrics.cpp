@@ -1,6 +1,5 @@
 #include "services/metrics.hpp"
 
-#include <prometheus/exposer.h>
 
 namespace weaver {
 
@@ -39,6 +38,19 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
                          .Help("Jobs waiting in the pool for a card, per camera").Register(r);
   pool_wait_ = &BuildHistogram().Name("weaver_pool_schedule_latency_seconds")
                   .Help("Time from a frame's admission to its dispatch to a card").Register(r);
+  camera_up_ = &BuildGauge().Name("weaver_camera_up")
+                  .Help("1 while the camera's source delivers frames, 0 while it is being reopened")
+                  .Register(r);
+  link_up_ = &BuildGauge().Name("weaver_link_up")
+                .Help("Outbound link: 1 while its messages are acknowledged, 0 while it resends")
+                .Register(r);
+  storage_errors_ = &BuildCounter().Name("weaver_storage_errors_total")
+                       .Help("Failed storage writes, by reason").Register(r);
+  queries_ = &BuildCounter().Name("weaver_queries_total").Help("Queries answered, by query").Register(r);
+  query_errors_ = &BuildCounter().Name("weaver_query_errors_total")
+                     .Help("Queries that failed, by query and reason").Register(r);
+  query_latency_ = &BuildHistogram().Name("weaver_query_latency_seconds")
+                      .Help("Time to answer a query, by query").Register(r);
   rows_written_ = &BuildCounter().Name("weaver_storage_rows_written_total")
                      .Help("people_present rows written").Register(r);
   queue_depth_ = &BuildGauge().Name("weaver_queue_depth")
@@ -52,10 +64,6 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
 
 metrics::~metrics() = default;
 
-void metrics::expose(const std::string& bind, int port) {
-  exposer_ = std::make_unique<Exposer>(bind + ":" + std::to_string(port));
-  exposer_->RegisterCollectable(registry_);
-}
 
 Counter& metrics::frames_in(uint32_t c) { return frames_in_->Add({{"camera", std::to_string(c)}}); }
 Counter& metrics::frames_dropped(uint32_t c, const std::string& reason) {
@@ -89,6 +97,18 @@ Gauge& metrics::pool_queue_depth(uint32_t c) {
   return pool_queue_depth_->Add({{"camera", std::to_string(c)}});
 }
 Histogram& metrics::pool_wait() { return pool_wait_->Add({}, latency_buckets()); }
+Gauge& metrics::camera_up(uint32_t c) { return camera_up_->Add({{"camera", std::to_string(c)}}); }
+Gauge& metrics::link_up(const std::string& l) { return link_up_->Add({{"link", l}}); }
+Counter& metrics::storage_errors(const std::string& reason) {
+  return storage_errors_->Add({{"reason", reason}});
+}
+Counter& metrics::queries(const std::string& q) { return queries_->Add({{"query", q}}); }
+Counter& metrics::query_errors(const std::string& q, const std::string& reason) {
+  return query_errors_->Add({{"query", q}, {"reason", reason}});
+}
+Histogram& metrics::query_latency(const std::string& q) {
+  return query_latency_->Add({{"query", q}}, latency_buckets());
+}
 Counter& metrics::rows_written() { return rows_written_->Add({}); }
 Gauge& metrics::queue_depth(uint32_t c) { return queue_depth_->Add({{"camera", std::to_string(c)}}); }
 Gauge& metrics::tracks_active(uint32_t c) { return tracks_active_->Add({{"camera", std::to_string(c)}}); }

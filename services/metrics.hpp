@@ -14,10 +14,6 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-namespace prometheus {
-class Exposer;
-}
-
 namespace weaver {
 
 class metrics {
@@ -25,10 +21,9 @@ public:
   metrics();
   ~metrics();
 
-  /// Starts an HTTP exposer on bind:port (serves /metrics). Throws on failure.
-  void expose(const std::string& bind, int port);
-
   prometheus::Registry& registry() { return *registry_; }
+  /// For the HTTP server (services/health.hpp), which serves /metrics.
+  std::shared_ptr<prometheus::Registry> registry_ptr() { return registry_; }
 
   prometheus::Counter& frames_in(uint32_t camera);
   prometheus::Counter& frames_dropped(uint32_t camera, const std::string& reason);
@@ -45,6 +40,12 @@ public:
   prometheus::Gauge& pool_queue_depth(uint32_t camera);
   prometheus::Histogram& pool_wait();
   prometheus::Counter& rows_written();
+  prometheus::Gauge& camera_up(uint32_t camera);
+  prometheus::Gauge& link_up(const std::string& link);
+  prometheus::Counter& storage_errors(const std::string& reason);
+  prometheus::Counter& queries(const std::string& query);
+  prometheus::Counter& query_errors(const std::string& query, const std::string& reason);
+  prometheus::Histogram& query_latency(const std::string& query);
   prometheus::Gauge& queue_depth(uint32_t camera);
   prometheus::Gauge& tracks_active(uint32_t camera);
   prometheus::Histogram& stage_latency(const std::string& stage);
@@ -54,7 +55,6 @@ public:
 
 private:
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
   prometheus::Family<prometheus::Counter>* frames_in_;
   prometheus::Family<prometheus::Counter>* frames_dropped_;
   prometheus::Family<prometheus::Counter>* detections_;
@@ -70,6 +70,12 @@ private:
   prometheus::Family<prometheus::Gauge>* pool_queue_depth_;
   prometheus::Family<prometheus::Histogram>* pool_wait_;
   prometheus::Family<prometheus::Counter>* rows_written_;
+  prometheus::Family<prometheus::Gauge>* camera_up_;
+  prometheus::Family<prometheus::Gauge>* link_up_;
+  prometheus::Family<prometheus::Counter>* storage_errors_;
+  prometheus::Family<prometheus::Counter>* queries_;
+  prometheus::Family<prometheus::Counter>* query_errors_;
+  prometheus::Family<prometheus::Histogram>* query_latency_;
   prometheus::Family<prometheus::Gauge>* queue_depth_;
   prometheus::Family<prometheus::Gauge>* tracks_active_;
   prometheus::Family<prometheus::Histogram>* stage_latency_;

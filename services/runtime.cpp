@@ -28,6 +28,7 @@
 #include "actors/tracker/tracker_actor.hpp"
 #include "services/bridge.hpp"
 #include "services/cards.hpp"
+#include "services/health.hpp"
 #include "services/iso8601.hpp"
 #include "services/log.hpp"
 #include "services/metrics.hpp"
@@ -66,6 +67,15 @@ std::string endpoint_of(const config& cfg, const std::string& role) {
   return it->second;
 }
 
+// A readiness check for an outbound link: its messages are acknowledged.
+std::string watch_link(health_registry& health, const std::string& link) {
+  health.add("link:" + link, probe_kind::readiness, [link] {
+    bool up = metrics::global().link_up(link).Value() > 0;
+    return check_result{up, up ? "acknowledging" : "no acknowledgement: resending"};
+  });
+  return link;
+}
+
 pool_settings pool_settings_of(const config& cfg) {
   pool_settings p;
   p.sched.queue_per_camera = cfg.pool.queue_per_camera;
@@ -90,8 +100,22 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   std::set<std::string> roles(opts.roles.begin(), opts.roles.end());
   if (embedded) roles = {known_roles().begin(), known_roles().end()};
   auto stats = std::make_shared<run_stats>();
+  // One HTTP port (metrics.port) serves /metrics, /healthz and /readyz.
+  // Liveness: the main loop below still turns. Readiness: what this process
+  // needs to do its work (model, cards, store, downstream links) is there.
+  auto health = std::make_shared<health_registry>();
+  auto heartbeat = std::make_shared<std::atomic<int64_t>>(steady_now_ns());
+  health->add("main_loop", probe_kind::liveness, [heartbeat] {
+    auto age_ms = (steady_now_ns() - heartbeat->load()) / 1'000'000;
+    return check_result{age_ms < 10'000, "last turn " + std::to_string(age_ms) + " ms ago"};
+  });
+  std::unique_ptr<health_server> http;
   try {
-    if (cfg.metrics_port > 0) metrics::global().expose(cfg.metrics_bind, cfg.metrics_port);
+    if (cfg.metrics_port > 0) {
+      http = std::make_unique<health_server>(health);
+      http->add_collectable(metrics::global().registry_ptr());
+      http->start(cfg.metrics_bind, cfg.metrics_port);
+    }
   } catch (const std::exception& e) {
     result.exit_code = 1;
     result.error = "metrics.port: cannot serve on " + cfg.metrics_bind + ":"
@@ -101,8 +125,10 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   // A DNN detector's model is checked (imported and compiled) before the
   // mesh starts, so a broken file is a setup error, not per-frame failures.
   if (has(roles, "detector") && (cfg.detector.kind == "nanodet" || cfg.detector.kind == "darknet")) {
+    auto model = health->add_flag("model", probe_kind::readiness, false, "compiling " + cfg.detector.dnn.model);
     try {
       shared_model(cfg.detector.dnn, 0, 0);
+      model->set(true, "compiled: " + cfg.detector.dnn.model);
     } catch (const std::exception& e) {
       result.exit_code = 1;
       result.error = "detector.dnn.model: " + cfg.detector.dnn.model + ": " + e.what();
@@ -125,7 +151,9 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
         for (auto suffix : {"", "-wal", "-shm"})
           std::filesystem::remove(cfg.storage_path + suffix);
       }
+      auto open = health->add_flag("store", probe_kind::readiness, false, "opening " + cfg.storage_path);
       store = std::make_shared<sqlite_store>(cfg.storage_path);
+      open->set(true, "open: " + cfg.storage_path);
       for (auto& c : cfg.cameras) store->upsert_camera(c.id, c.name, c.zone);
     }
     // Build from the sink upwards; a role hosted elsewhere becomes an
@@ -137,7 +165,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       sto = sys.spawn(storage_actor_impl, store, stats);
       locals.push_back(caf::actor_cast<caf::actor>(sto));
     } else if (has(roles, "reid")) {
-      sto = spawn_outbound<storage_actor>(sys, "reid->storage", endpoint_of(cfg, "storage"), stats);
+      sto = spawn_outbound<storage_actor>(sys, watch_link(*health, "reid->storage"), endpoint_of(cfg, "storage"), stats);
       locals.push_back(caf::actor_cast<caf::actor>(sto));
     }
     reid_actor rei;
@@ -148,7 +176,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       rei = sys.spawn(reid_actor_impl, rc, camera_ids, sto, stats);
       locals.push_back(caf::actor_cast<caf::actor>(rei));
     } else if (has(roles, "tracker")) {
-      rei = spawn_outbound<reid_actor>(sys, "tracker->reid", endpoint_of(cfg, "reid"), stats);
+      rei = spawn_outbound<reid_actor>(sys, watch_link(*health, "tracker->reid"), endpoint_of(cfg, "reid"), stats);
       locals.push_back(caf::actor_cast<caf::actor>(rei));
     }
     tracker_actor trk;
@@ -160,13 +188,19 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       trk = sys.spawn(tracker_actor_impl, sc, rei, stats);
       locals.push_back(caf::actor_cast<caf::actor>(trk));
     } else if (has(roles, "detector")) {
-      trk = spawn_outbound<tracker_actor>(sys, "detector->tracker", endpoint_of(cfg, "tracker"), stats);
+      trk = spawn_outbound<tracker_actor>(sys, watch_link(*health, "detector->tracker"), endpoint_of(cfg, "tracker"), stats);
       locals.push_back(caf::actor_cast<caf::actor>(trk));
     }
     detector_actor det;
     if (has(roles, "detector")) {
       auto cards = make_cards(cfg);
       for (auto& c : cards) card_names.push_back(c->name());
+      health->add("cards", probe_kind::readiness, [card_names] {
+        int up = 0;
+        for (auto& n : card_names) up += metrics::global().card_up(n).Value() > 0;
+        return check_result{up > 0, std::to_string(up) + " of " + std::to_string(card_names.size())
+                                        + " card(s) up"};
+      });
       auto pool = sys.spawn(fpga_pool, cards, pool_settings_of(cfg), stats);
       detector_settings ds;
       ds.kind = cfg.detector.kind;
@@ -179,7 +213,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       locals.push_back(caf::actor_cast<caf::actor>(pool));
       locals.push_back(caf::actor_cast<caf::actor>(det));
     } else if (has(roles, "camera")) {
-      det = spawn_outbound<detector_actor>(sys, "camera->detector", endpoint_of(cfg, "detector"), stats);
+      det = spawn_outbound<detector_actor>(sys, watch_link(*health, "camera->detector"), endpoint_of(cfg, "detector"), stats);
       locals.push_back(caf::actor_cast<caf::actor>(det));
     }
     query_actor qry;
@@ -204,6 +238,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
         t.query = qry;
         t.watcher = caf::actor_cast<caf::actor>(self);
         auto link = spawn_inbound(sys, endpoint_of(cfg, role), t, stats);
+        health->add_flag("inbound:" + role, probe_kind::readiness, true,
+                         "listening on " + endpoint_of(cfg, role));
         bridges.push_back(link.bridge);
         sockets.push_back(link.socket);
       }
@@ -245,6 +281,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     if (!cameras.empty() && cameras_running == 0) break;
     if (waits_for_eos && pending_eos.empty()) break;
     if (cameras.empty() && !waits_for_eos && bridges.empty()) break;
+    heartbeat->store(steady_now_ns());
     self->receive(
       [&](caf::down_msg&) { --cameras_running; },
       [&](done_atom, uint32_t camera) { pending_eos.erase(camera); },

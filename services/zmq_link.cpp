@@ -1,5 +1,7 @@
 #include "services/zmq_link.hpp"
 
+#include "services/metrics.hpp"
+
 #include <cstring>
 #include <stdexcept>
 
@@ -54,11 +56,13 @@ zmq::context_t& zmq_context() {
 // --- outbound ---------------------------------------------------------------
 
 zmq_outbound::zmq_outbound(std::string endpoint, ack_handler on_ack,
-                           std::chrono::milliseconds resend_after)
-  : endpoint_(std::move(endpoint)), on_ack_(std::move(on_ack)), resend_after_(resend_after),
+                           std::chrono::milliseconds resend_after, std::string name)
+  : endpoint_(std::move(endpoint)), name_(name.empty() ? endpoint_ : std::move(name)),
+    on_ack_(std::move(on_ack)), resend_after_(resend_after),
     dealer_(zmq_context(), zmq::socket_type::dealer),
     wake_rx_(zmq_context(), zmq::socket_type::pair),
     wake_tx_(zmq_context(), zmq::socket_type::pair) {
+  metrics::global().link_up(name_).Set(1);  // nothing unacknowledged yet
   dealer_.set(zmq::sockopt::linger, 2000);
   dealer_.set(zmq::sockopt::sndhwm, 10000);
   dealer_.set(zmq::sockopt::rcvhwm, 100000); // acks
@@ -67,9 +71,9 @@ zmq_outbound::zmq_outbound(std::string endpoint, ack_handler on_ack,
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("mesh: cannot connect to " + endpoint_ + ": " + e.what());
   }
-  auto name = inproc_name("out");
-  wake_rx_.bind(name);
-  wake_tx_.connect(name);
+  auto wake = inproc_name("out");
+  wake_rx_.bind(wake);
+  wake_tx_.connect(wake);
   io_ = std::thread{[this] { run(); }};
 }
 
@@ -131,6 +135,7 @@ void zmq_outbound::run() {
         auto it = in_flight.find(seq);
         if (it == in_flight.end()) continue; // a re-ack of a resent duplicate
         in_flight.erase(it);
+        if (!acking_.exchange(true)) metrics::global().link_up(name_).Set(1);
         on_ack_(seq, std::move(reply));
       }
     }
@@ -141,6 +146,7 @@ void zmq_outbound::run() {
       static const logger log{"zmq"};
       log.warn(endpoint_, ": no ack for ", resend_after_.count(), " ms; resending ", in_flight.size(),
                " messages from #", in_flight.begin()->first);
+      if (acking_.exchange(false)) metrics::global().link_up(name_).Set(0);
       for (auto& [seq, u] : in_flight) {
         outbox.emplace_back(seq, std::move(u.payload));
         ++resent_;

@@ -42,8 +42,9 @@ public:
   /// How long the oldest unacknowledged message waits before a resend.
   static constexpr std::chrono::milliseconds default_resend_after{3000};
 
+  /// `name` labels the link's weaver_link_up gauge (default: the endpoint).
   zmq_outbound(std::string endpoint, ack_handler on_ack,
-               std::chrono::milliseconds resend_after = default_resend_after);
+               std::chrono::milliseconds resend_after = default_resend_after, std::string name = {});
   ~zmq_outbound();
   zmq_outbound(const zmq_outbound&) = delete;
   zmq_outbound& operator=(const zmq_outbound&) = delete;
@@ -52,12 +53,14 @@ public:
   void send(uint64_t seq, bytes payload);
 
   uint64_t resent() const { return resent_; }
+  /// False from a resend (no ack within resend_after) until the next ack.
+  bool acking() const { return acking_; }
   const std::string& endpoint() const { return endpoint_; }
 
 private:
   void run();
 
-  std::string endpoint_;
+  std::string endpoint_, name_;
   ack_handler on_ack_;
   std::chrono::milliseconds resend_after_;
   zmq::socket_t dealer_;
@@ -66,6 +69,7 @@ private:
   std::deque<std::pair<uint64_t, bytes>> incoming_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> resent_{0};
+  std::atomic<bool> acking_{true};
   std::thread io_;
 };
 

@@ -13,7 +13,9 @@ PKGS=(build-essential cmake ccache pkg-config git ca-certificates curl
       libcli11-dev sqlite3 uuid-dev python3    # python3, sqlite3: test scripts
       libdnnl-dev                              # the DNN engine's convolutions
       nodejs                                   # fetch models; TF.js reference
-      darknet)                                 # libdarknet: reference for tests
+      darknet                                  # libdarknet: reference for tests
+      prometheus python3-yaml                  # promtool, a real Prometheus: monitoring tests
+      golang-go golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev)  # tools/render_chart
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -61,4 +63,9 @@ fi
 # TensorFlow.js (pure-JS CPU backend), the engine tests' reference runtime.
 if [ ! -d "$here/tools/tfjs_reference/node_modules/@tensorflow/tfjs-converter" ]; then
   npm ci --prefix "$here/tools/tfjs_reference" --no-audit --no-fund --silent
+fi
+
+# kubernetes-models and ajv: validate the rendered Helm chart (tools/k8s_validate).
+if [ ! -d "$here/tools/k8s_validate/node_modules/kubernetes-models" ]; then
+  npm ci --prefix "$here/tools/k8s_validate" --no-audit --no-fund --silent
 fi

@@ -61,6 +61,11 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
     nap(wait, opts);
     if (stopping(opts)) return;
   }
+  auto set_up = [&](bool up) {
+    for (auto& c : group.cameras) metrics::global().camera_up(c.id).Set(up ? 1 : 0);
+  };
+  set_up(true);
+  bool down = false;
   double fps = group.cameras.front().fps > 0 ? group.cameras.front().fps : src.fps();
   if (!(fps > 0 && fps < 1000)) fps = 10; // containers without a rate: assume 10
   std::vector<cv::Rect> rects;
@@ -92,12 +97,18 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
       }
       if (src.is_file()) break;
       // A live stream broke: reconnect with back-off.
+      set_up(false);
+      down = true;
       auto wait = retry.next();
       log.warn("camera ", ids, ": stream ", group.source, " interrupted; reconnecting in ", wait, " ms");
       nap(wait, opts);
       src = video_source{group.source};
       src.open(&err);
       continue;
+    }
+    if (down) {
+      down = false;
+      set_up(true);
     }
     retry.reset();
     if (opts.realtime) {

@@ -1,5 +1,9 @@
 #include "actors/query/query_actor.hpp"
 
+#include <chrono>
+
+#include "services/metrics.hpp"
+
 #include <limits>
 #include <sstream>
 
@@ -88,7 +92,14 @@ query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_
   self->state.store = std::make_unique<sqlite_store>(db_path);
   self->state.default_max_transit_ms = default_max_transit_ms;
   return {[=](const query_request& req) {
-    return answer_query(self->state.store->handle(), req, self->state.default_max_transit_ms);
+    auto t0 = std::chrono::steady_clock::now();
+    auto resp = answer_query(self->state.store->handle(), req, self->state.default_max_transit_ms);
+    auto& m = metrics::global();
+    m.queries(req.name).Increment();
+    m.query_latency(req.name)
+      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (!resp.ok) m.query_errors(req.name, "bad_request").Increment();
+    return resp;
   }};
 }
 

@@ -23,6 +23,7 @@ storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
       } catch (const std::exception& e) {
         static const logger log{"storage"};
         log.error(e.what());
+        metrics::global().storage_errors("write").Increment();
         return caf::make_error(caf::sec::runtime_error, e.what());
       }
       metrics::global().stage_latency("store").Observe(

@@ -1,0 +1,254 @@
+{{/* Names: FULLNAME-ROLE for every object; FULLNAME is at most 40 characters
+so StatefulSet pod names and their revision-hash labels stay within 63. */}}
+{{- define "weaver.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "weaver.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* (dict "root" $ "role" "edge") -> FULLNAME-edge */}}
+{{- define "weaver.roleName" -}}
+{{- printf "%s-%s" (include "weaver.fullname" .root) .role -}}
+{{- end -}}
+
+{{- define "weaver.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "weaver.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .role }}
+{{- end -}}
+
+{{- define "weaver.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "weaver.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: weaver
+{{- end -}}
+
+{{- define "weaver.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* The DNS name of a role's Service, and of tracker shard N's pod. */}}
+{{- define "weaver.host" -}}
+{{- printf "%s.%s.svc.%s" (include "weaver.roleName" .) .root.Release.Namespace .root.Values.clusterDomain -}}
+{{- end -}}
+{{- define "weaver.trackerHost" -}}
+{{- $svc := include "weaver.roleName" (dict "root" .root "role" "tracker") -}}
+{{- printf "%s-%d.%s.%s.svc.%s" $svc (int .shard) $svc .root.Release.Namespace .root.Values.clusterDomain -}}
+{{- end -}}
+
+{{/* The number of FPGAs an edge pod requests. */}}
+{{- define "weaver.fpgaCount" -}}
+{{- $n := int .Values.edge.fpga.count -}}
+{{- if and (eq $n 0) (kindIs "slice" .Values.edge.cards) -}}
+{{- range .Values.edge.cards -}}{{- if eq (toString .kind) "xrt" -}}{{- $n = add1 $n -}}{{- end -}}{{- end -}}
+{{- end -}}
+{{- $n -}}
+{{- end -}}
+
+{{/* Fails with a message naming the value when the values do not make a mesh. */}}
+{{- define "weaver.validate" -}}
+{{- $v := .Values -}}
+{{- $edges := int $v.edge.replicas -}}
+{{- if lt $edges 1 }}{{ fail "edge.replicas: must be at least 1" }}{{ end -}}
+{{- $shards := int $v.tracker.shards -}}
+{{- if or (lt $shards 1) (gt $shards $edges) -}}
+{{- fail (printf "tracker.shards: %d must be between 1 and edge.replicas (%d): edge pod i sends to shard i mod shards" $shards $edges) -}}
+{{- end -}}
+{{- if not $v.cameras }}{{ fail "cameras: at least one camera is required" }}{{ end -}}
+{{- $ids := dict -}}
+{{- $edgeOf := dict -}}
+{{- range $i, $c := $v.cameras -}}
+{{- $id := toString (int $c.id) -}}
+{{- if hasKey $ids $id }}{{ fail (printf "cameras[%d].id: duplicate camera id %s" $i $id) }}{{ end -}}
+{{- $_ := set $ids $id true -}}
+{{- $e := int (default 0 $c.edge) -}}
+{{- if or (lt $e 0) (ge $e $edges) -}}
+{{- fail (printf "cameras[%d].edge: %d is not an edge pod (edge.replicas is %d)" $i $e $edges) -}}
+{{- end -}}
+{{- $_ := set $edgeOf $id $e -}}
+{{- end -}}
+{{- range $i, $c := $v.cameras -}}
+{{- $src := toString $c.source -}}
+{{- if hasPrefix "camera:" $src -}}
+{{- $ref := trimPrefix "camera:" $src -}}
+{{- if not (hasKey $edgeOf $ref) }}{{ fail (printf "cameras[%d].source: %s names no camera" $i $src) }}{{ end -}}
+{{- if ne (int (get $edgeOf $ref)) (int (default 0 $c.edge)) -}}
+{{- fail (printf "cameras[%d].edge: a virtual camera of camera %s must be on camera %s's edge pod (%d)" $i $ref $ref (int (get $edgeOf $ref))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $e := until $edges -}}
+{{- $n := 0 -}}
+{{- range $v.cameras }}{{ if eq (int (default 0 .edge)) $e }}{{ $n = add1 $n }}{{ end }}{{ end -}}
+{{- if eq $n 0 }}{{ fail (printf "edge.replicas: edge pod %d has no camera (set cameras[].edge)" $e) }}{{ end -}}
+{{- end -}}
+{{- if not (has $v.storage.kind (list "sqlite" "postgresql")) -}}
+{{- fail (printf "storage.kind: %v (known: sqlite, postgresql)" $v.storage.kind) -}}
+{{- end -}}
+{{- if and (eq $v.storage.kind "postgresql") (not $v.storage.postgresql.host) -}}
+{{- fail "storage.postgresql.host: required when storage.kind is postgresql" -}}
+{{- end -}}
+{{- if and (eq $v.storage.kind "postgresql") (not $v.storage.postgresql.existingSecret) (not $v.storage.postgresql.password) -}}
+{{- fail "storage.postgresql: set existingSecret or password" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Cameras for a process, without the chart's `edge` key:
+(dict "root" $ "edge" N) for edge pod N, (dict "root" $ "shard" N) for
+tracker shard N, (dict "root" $) for every camera. As JSON ({"cameras": [...]}). */}}
+{{- define "weaver.cameras" -}}
+{{- $v := .root.Values -}}
+{{- $shards := int $v.tracker.shards -}}
+{{- $out := list -}}
+{{- range $v.cameras -}}
+{{- $e := int (default 0 .edge) -}}
+{{- if or (and (hasKey $ "edge") (eq $e (int $.edge))) (and (hasKey $ "shard") (eq (mod $e $shards) (int $.shard))) (and (not (hasKey $ "edge")) (not (hasKey $ "shard"))) -}}
+{{- $out = append $out (omit . "edge") -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (dict "cameras" $out) -}}
+{{- end -}}
+
+{{/* One process's weaver.yaml:
+(dict "root" $ "cameras" LIST "endpoints" DICT "edge" BOOL "query" BOOL "metricsPort" N) */}}
+{{- define "weaver.processConfig" -}}
+{{- $v := .root.Values -}}
+{{- $cfg := dict "realtime" $v.config.realtime -}}
+{{- if $v.config.start_time }}{{ $_ := set $cfg "start_time" $v.config.start_time }}{{ end -}}
+{{- $_ := set $cfg "cameras" .cameras -}}
+{{- if .edge -}}
+{{- $det := deepCopy (default dict $v.config.detector) -}}
+{{- $dnn := deepCopy (default dict $det.dnn) -}}
+{{- $_ := set $dnn "model" $v.model.path -}}
+{{- if $v.model.weights }}{{ $_ := set $dnn "weights" $v.model.weights }}{{ end -}}
+{{- $_ := set $det "dnn" $dnn -}}
+{{- $_ := set $cfg "detector" $det -}}
+{{- $_ := set $cfg "cards" $v.edge.cards -}}
+{{- if $v.config.pool }}{{ $_ := set $cfg "pool" $v.config.pool }}{{ end -}}
+{{- if $v.config.xrt }}{{ $_ := set $cfg "xrt" $v.config.xrt }}{{ end -}}
+{{- end -}}
+{{- if $v.config.tracker }}{{ $_ := set $cfg "tracker" $v.config.tracker }}{{ end -}}
+{{- if $v.config.reid }}{{ $_ := set $cfg "reid" $v.config.reid }}{{ end -}}
+{{- if and .query $v.config.query }}{{ $_ := set $cfg "query" $v.config.query }}{{ end -}}
+{{- if eq $v.storage.kind "sqlite" -}}
+{{- $_ := set $cfg "storage" (dict "path" "/var/lib/weaver/data/weaver.db") -}}
+{{- else -}}
+{{- $pg := $v.storage.postgresql -}}
+{{- $_ := set $cfg "storage" (dict "url" (printf "postgresql://%s@%s:%d/%s?sslmode=%s" $pg.user $pg.host (int $pg.port) $pg.database $pg.sslmode)) -}}
+{{- end -}}
+{{- $_ := set $cfg "metrics" (dict "port" (int .metricsPort) "bind" "0.0.0.0") -}}
+{{- $_ := set $cfg "mesh" (dict "endpoints" .endpoints "window" (int $v.mesh.window)) -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/* The container shared by every role:
+(dict "root" $ "name" CONTAINER "command" SHELL "meshPort" N-or-0 "metricsPort" N "resources" DICT
+ and optionally "env" LIST "extraMounts" LIST "extraPorts" LIST "meshPortName" "metricsPortName" (port names are
+ unique per pod: the query container beside storage names its own)) */}}
+{{- define "weaver.container" -}}
+{{- $v := .root.Values -}}
+- name: {{ .name }}
+  image: {{ include "weaver.image" .root | quote }}
+  imagePullPolicy: {{ $v.image.pullPolicy }}
+  command: ["/bin/sh", "-c"]
+  args:
+    - {{ .command | quote }}
+  ports:
+    {{- if .meshPort }}
+    - name: {{ .meshPortName | default "mesh" }}
+      containerPort: {{ int .meshPort }}
+      protocol: TCP
+    {{- end }}
+    - name: {{ .metricsPortName | default "http-metrics" }}
+      containerPort: {{ int .metricsPort }}
+      protocol: TCP
+    {{- with .extraPorts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with .env }}
+  env:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  startupProbe:
+    httpGet: {path: /healthz, port: {{ .metricsPortName | default "http-metrics" }}}
+    {{- toYaml $v.probes.startup | nindent 4 }}
+  livenessProbe:
+    httpGet: {path: /healthz, port: {{ .metricsPortName | default "http-metrics" }}}
+    {{- toYaml $v.probes.liveness | nindent 4 }}
+  readinessProbe:
+    httpGet: {path: /readyz, port: {{ .metricsPortName | default "http-metrics" }}}
+    {{- toYaml $v.probes.readiness | nindent 4 }}
+  resources:
+    {{- toYaml .resources | nindent 4 }}
+  securityContext:
+    {{- toYaml $v.securityContext | nindent 4 }}
+  volumeMounts:
+    - name: config
+      mountPath: /etc/weaver
+      readOnly: true
+    - name: tmp
+      mountPath: /tmp
+    {{- with .extraMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+    {{- with $v.volumeMounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end -}}
+
+{{/* Pod-level fields shared by every role: (dict "root" $ "role" ROLE "spec" ROLEVALUES) */}}
+{{- define "weaver.podCommon" -}}
+{{- $v := .root.Values -}}
+{{- with $v.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml $v.podSecurityContext | nindent 2 }}
+enableServiceLinks: false
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .spec.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .spec.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Volumes every role mounts. */}}
+{{- define "weaver.volumes" -}}
+- name: config
+  configMap:
+    name: {{ include "weaver.roleName" (dict "root" .root "role" "config") }}
+- name: tmp
+  emptyDir: {}
+{{- with .root.Values.volumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotations: the configuration's checksum restarts pods when it changes. */}}
+{{- define "weaver.podAnnotations" -}}
+checksum/config: {{ include (print .root.Template.BasePath "/configmap.yaml") .root | sha256sum }}
+{{- with .spec.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
