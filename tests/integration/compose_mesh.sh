@@ -87,29 +87,6 @@ PY
 mkdir -p "$WORK/data"
 "$WEAVER" check -c "$WORK/weaver.yaml" > /dev/null || fail "weaver check rejects the compose configuration"
 
-# Each process's log, repeated lines once.
-show_logs() {
-  for f in "$WORK"/*.log; do echo "== $f"; uniq -f 1 "$f" | tail -n 15; done
-}
-
-# finish NAME...: waits (at most 120 s) for these processes to exit, failing
-# at once, with every log, when one exits non-zero (a busy port, a crash).
-finish() {
-  local left=("$@") deadline=$((SECONDS + 120)) still rc
-  while [ ${#left[@]} -gt 0 ]; do
-    still=()
-    for name in "${left[@]}"; do
-      if kill -0 "${pid[$name]}" 2>/dev/null; then still+=("$name"); continue; fi
-      rc=0; wait "${pid[$name]}" || rc=$?
-      [ "$rc" = 0 ] || { show_logs; fail "$name exited with $rc"; }
-    done
-    left=("${still[@]}")
-    [ ${#left[@]} -eq 0 ] && break
-    [ "$SECONDS" -lt "$deadline" ] || { show_logs; fail "still running after 120 s: ${left[*]}"; }
-    sleep 0.2
-  done
-}
-
 # Run the services' commands; the query node serves until it is stopped.
 declare -A pid
 while IFS=$'\t' read -r name cmd; do

@@ -31,3 +31,29 @@ write_config() {
 dump_rows() {
   sqlite3 "$1" "SELECT person_id, camera_id, enter, exit FROM people_present ORDER BY 1, 2, 3, 4"
 }
+
+# Each process's log (files matching $LOGS, default $WORK/*.log), repeated
+# lines once.
+show_logs() {
+  local f
+  for f in ${LOGS:-$WORK/*.log}; do echo "== $f"; uniq -f 1 "$f" | tail -n 15; done
+}
+
+# finish NAME...: waits (at most 120 s) for the processes in the caller's
+# associative array `pid` to exit, failing at once, with every log, when one
+# exits non-zero (a busy port, a crash).
+finish() {
+  local left=("$@") deadline=$((SECONDS + 120)) still rc name
+  while [ ${#left[@]} -gt 0 ]; do
+    still=()
+    for name in "${left[@]}"; do
+      if kill -0 "${pid[$name]}" 2>/dev/null; then still+=("$name"); continue; fi
+      rc=0; wait "${pid[$name]}" || rc=$?
+      [ "$rc" = 0 ] || { show_logs; fail "$name exited with $rc"; }
+    done
+    left=("${still[@]}")
+    [ ${#left[@]} -eq 0 ] && break
+    [ "$SECONDS" -lt "$deadline" ] || { show_logs; fail "still running after 120 s: ${left[*]}"; }
+    sleep 0.2
+  done
+}

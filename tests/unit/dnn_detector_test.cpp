@@ -10,6 +10,7 @@
 #include "actors/detector/detection_eval.hpp"
 #include "actors/detector/detector.hpp"
 #include "actors/detector/dnn_detector.hpp"
+#include "sample_frames.hpp"
 
 using namespace weaver;
 
@@ -18,18 +19,6 @@ namespace {
 const std::string model = std::string(WEAVER_SOURCE_DIR) + "/tools/data/models/nanodet.json";
 const std::string gt_file = std::string(WEAVER_SOURCE_DIR) + "/tests/data/PETS09-S2L1-gt.txt";
 
-std::vector<cv::Mat> frames(int count, int every) {
-  const char* sample = std::getenv("WEAVER_SAMPLE_VIDEO");
-  REQUIRE_MESSAGE(sample, "set WEAVER_SAMPLE_VIDEO to tools/data/vtest.avi");
-  video_source src(sample);
-  std::string err;
-  REQUIRE_MESSAGE(src.open(&err), err);
-  std::vector<cv::Mat> out;
-  cv::Mat f;
-  for (int n = 0; static_cast<int>(out.size()) < count && src.read(f); ++n)
-    if (n % every == 0) out.push_back(f.clone());
-  return out;
-}
 
 double dot(const std::vector<float>& a, const std::vector<float>& b) {
   double s = 0;
@@ -49,7 +38,7 @@ TEST_CASE("NanoDet finds PETS09-S2L1 pedestrians at recall and precision >= 0.75
   auto det = make_detector("nanodet", o);
   CHECK(det->name() == "nanodet");
   detection_tally t;
-  auto imgs = frames(20, 8);
+  auto imgs = sample_frames(20, 8);
   REQUIRE(imgs.size() == 20);
   // Embeddings of ground-truth identities, to compare across frames.
   std::map<int, std::vector<std::vector<float>>> by_id, by_id_hand;
@@ -106,7 +95,7 @@ TEST_CASE("NanoDet finds PETS09-S2L1 pedestrians at recall and precision >= 0.75
 }
 
 TEST_CASE("input sizes: the model's own (stretched) and per-frame-size sessions") {
-  auto imgs = frames(1, 1);
+  auto imgs = sample_frames(1, 1);
   detector_options o;
   o.dnn.model = model;
   o.dnn.input_width = o.dnn.input_height = 0;  // 416x416

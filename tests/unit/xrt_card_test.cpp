@@ -23,6 +23,7 @@
 #include "actors/detector/appearance.hpp"
 #include "actors/detector/detector.hpp"
 #include "actors/detector/dnn_detector.hpp"
+#include "sample_frames.hpp"
 
 using namespace weaver;
 namespace fs = std::filesystem;
@@ -51,19 +52,6 @@ std::string xclbin(const std::string& name, xclbin_options o = {}) {
   return path;
 }
 
-std::vector<cv::Mat> frames(int count, int every) {
-  const char* sample = std::getenv("WEAVER_SAMPLE_VIDEO");
-  REQUIRE_MESSAGE(sample, "set WEAVER_SAMPLE_VIDEO to tools/data/vtest.avi");
-  video_source src(sample);
-  std::string err;
-  REQUIRE_MESSAGE(src.open(&err), err);
-  std::vector<cv::Mat> out;
-  cv::Mat f;
-  for (int n = 0; static_cast<int>(out.size()) < count && src.read(f); ++n)
-    if (n % every == 0) out.push_back(f.clone());
-  REQUIRE(static_cast<int>(out.size()) == count);
-  return out;
-}
 
 dnn_options nanodet() {
   REQUIRE_MESSAGE(fs::exists(model_file), "run tools/setup.sh to fetch the NanoDet model");
@@ -177,7 +165,7 @@ TEST_CASE("program and weights buffers carry the network: rebuilt from them alon
   CHECK(emu.model().ir().nodes.size() == model->ir().nodes.size());
 
   // Two images in one run, against a session of the original model.
-  auto imgs = frames(2, 25);
+  auto imgs = sample_frames(2, 25);
   std::vector<uint8_t> in(2 * l.input_stride), out(2 * l.output_stride);
   engine::session ref(model);
   for (int b = 0; b < 2; ++b) {
@@ -271,7 +259,7 @@ TEST_CASE("xrt card: the host protocol — buffers per the layout, weights and p
   o.max_batch = 2;
   o.trace = true;
   xrt_card c(o);
-  auto imgs = frames(3, 10);
+  auto imgs = sample_frames(3, 10);
   std::vector<cv::Mat> small(3);
   for (size_t i = 0; i < 3; ++i) cv::resize(imgs[i], small[i], cv::Size(256, 192));
   auto det = std::make_shared<dnn_detector>(nanodet());
@@ -332,7 +320,7 @@ TEST_CASE("xrt card on noop: detections equal a direct dnn_detector's exactly; n
   xrt_card c(o);
   auto on_card = std::make_shared<dnn_detector>(nanodet());
   dnn_detector direct(nanodet());
-  auto imgs = frames(4, 30);
+  auto imgs = sample_frames(4, 30);
   size_t total = 0;
   for (size_t i = 0; i + 1 < imgs.size(); i += 2) {
     auto r = run_batch(c, {job_of(i, imgs[i], on_card), job_of(i + 1, imgs[i + 1], on_card)});
@@ -377,7 +365,7 @@ TEST_CASE("xrt card: a kernel slower than timeout_ms fails the batch naming card
   xrt_card c(o);
   auto det = std::make_shared<dnn_detector>(nanodet());
   cv::Mat img;
-  cv::resize(frames(1, 1)[0], img, cv::Size(128, 96));
+  cv::resize(sample_frames(1, 1)[0], img, cv::Size(128, 96));
 
   auto r = run_batch(c, {job_of(1, img, det)});
   CHECK_FALSE(r.ok);
