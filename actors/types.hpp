@@ -98,10 +98,18 @@ struct presence {
   }
 };
 
-/// What reid hands to storage: new identities and closed presence intervals.
+/// A late correction: person `from` was person `into` all along; storage
+/// rewrites its rows and identities.
+struct person_merge {
+  uint64_t from = 0, into = 0;
+};
+
+/// What reid hands to storage: new identities, closed presence intervals and
+/// merges (applied after the rows of the same batch).
 struct presence_batch {
   std::vector<identity> identities;
   std::vector<presence> rows;
+  std::vector<person_merge> merges;
 };
 
 /// Marks the end of a camera's stream (file ended or --max-frames reached);

@@ -199,7 +199,11 @@ std::vector<uint8_t> encode(const presence_batch& p, const std::string& sender,
     rows.push_back(fb::CreatePresence(b, r.person_id, r.camera_id, r.enter_ms,
                                       r.exit_ms));
   auto rows_vec = b.CreateVector(rows);
-  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec);
+  std::vector<fb::PersonMerge> merges;
+  merges.reserve(p.merges.size());
+  for (const auto& m : p.merges) merges.emplace_back(m.from, m.into);
+  auto merges_vec = b.CreateVectorOfStructs(merges);
+  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec);
   return finish(b, fb::Payload::PresenceBatch, payload.Union(), sender, seq);
 }
 
@@ -494,6 +498,15 @@ bool read_presence(const fb::PresenceBatch& in, presence_batch& out,
       const fb::Presence& r = *v->Get(i);
       out.rows[i] = presence{r.person_id(), r.camera_id(), r.enter_ms(),
                              r.exit_ms()};
+    }
+  }
+  if (const auto* v = in.merges()) {
+    out.merges.resize(v->size());
+    for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+      const fb::PersonMerge& m = *v->Get(i);
+      if (m.from() == 0 || m.into() == 0 || m.from() == m.into())
+        return fail(err, "presence: merge " + std::to_string(i) + ": bad person ids");
+      out.merges[i] = person_merge{m.from(), m.into()};
     }
   }
   return true;

@@ -380,12 +380,45 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     require_range(cfg.tracker.min_hits, 1, 10000, "tracker.min_hits");
   }
   if (auto r = root["reid"]) {
-    check_keys(r, "reid.", {"match_threshold", "max_gap_s"});
+    check_keys(r, "reid.", {"match_threshold", "max_gap_s", "same_camera", "merge_threshold",
+                            "learn_graph", "learn_after", "confident", "gallery_ttl_s", "links",
+                            "state_file"});
     cfg.reid.match_threshold = get<float>(r, "match_threshold", "reid.", cfg.reid.match_threshold);
     require_range(cfg.reid.match_threshold, -1.0f, 1.0f, "reid.match_threshold");
     auto gap = get<double>(r, "max_gap_s", "reid.", cfg.reid.max_gap_ms / 1000.0);
     require_range(gap, 0.0, 86400.0, "reid.max_gap_s");
     cfg.reid.max_gap_ms = static_cast<int64_t>(gap * 1000);
+    auto& rc = cfg.reid;
+    rc.same_camera = get<bool>(r, "same_camera", "reid.", rc.same_camera);
+    rc.merge_threshold = get<float>(r, "merge_threshold", "reid.", rc.merge_threshold);
+    require_range(rc.merge_threshold, -1.0f, 2.0f, "reid.merge_threshold");
+    rc.learn_graph = get<bool>(r, "learn_graph", "reid.", rc.learn_graph);
+    rc.learn_after = get<int>(r, "learn_after", "reid.", rc.learn_after);
+    require_range(rc.learn_after, 1, 1000000, "reid.learn_after");
+    rc.confident = get<float>(r, "confident", "reid.", rc.confident);
+    require_range(rc.confident, -1.0f, 1.0f, "reid.confident");
+    auto ttl = get<double>(r, "gallery_ttl_s", "reid.", rc.gallery_ttl_ms / 1000.0);
+    require_range(ttl, 0.0, 365 * 86400.0, "reid.gallery_ttl_s");
+    rc.gallery_ttl_ms = static_cast<int64_t>(ttl * 1000);
+    if (auto links = r["links"]) {
+      if (!links.IsSequence()) throw config_error("reid.links", "expected a list of {from, to, min_transit_s, max_transit_s}");
+      for (size_t i = 0; i < links.size(); ++i) {
+        std::string q = "reid.links[" + std::to_string(i) + "].";
+        check_keys(links[i], q, {"from", "to", "min_transit_s", "max_transit_s", "both_ways"});
+        camera_link l;
+        l.from = get<uint32_t>(links[i], "from", q, 0);
+        l.to = get<uint32_t>(links[i], "to", q, 0);
+        for (auto cam : {l.from, l.to})
+          if (!cfg.camera(cam)) throw config_error(q + (cam == l.from ? "from" : "to"), "no camera " + std::to_string(cam));
+        l.min_transit_ms = static_cast<int64_t>(get<double>(links[i], "min_transit_s", q, -5.0) * 1000);
+        l.max_transit_ms = static_cast<int64_t>(get<double>(links[i], "max_transit_s", q, 10.0) * 1000);
+        if (l.max_transit_ms < l.min_transit_ms) throw config_error(q + "max_transit_s", "below min_transit_s");
+        rc.links.push_back(l);
+        if (get<bool>(links[i], "both_ways", q, true)) rc.links.push_back({l.to, l.from, l.min_transit_ms, l.max_transit_ms});
+      }
+    }
+    auto sf = get<std::string>(r, "state_file", "reid.", "");
+    if (!sf.empty()) rc.state_file = resolve_path(sf, base_dir);
   }
   if (auto s = root["storage"]) {
     check_keys(s, "storage.", {"path"});

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "accel/sim_card.hpp"
+#include "actors/reid/reid_engine.hpp"
 #include "actors/detector/detector.hpp"
 #include "actors/types.hpp"
 
@@ -73,9 +74,8 @@ struct tracker_config {
   int min_hits = 3;
 };
 
-struct reid_config_section {
-  float match_threshold = 0.75f;
-  int64_t max_gap_ms = 10000;
+struct reid_config_section : reid_config {
+  std::string state_file;           // snapshot kept here, restored at start ("" = none)
 };
 
 struct query_config {

@@ -151,6 +151,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
         for (auto suffix : {"", "-wal", "-shm"})
           std::filesystem::remove(cfg.storage_path + suffix);
       }
+      // A reset store starts identities afresh too.
+      if (opts.reset && !cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
       auto open = health->add_flag("store", probe_kind::readiness, false, "opening " + cfg.storage_path);
       store = std::make_shared<sqlite_store>(cfg.storage_path);
       open->set(true, "open: " + cfg.storage_path);
@@ -170,10 +172,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     }
     reid_actor rei;
     if (has(roles, "reid")) {
-      reid_config rc;
-      rc.match_threshold = cfg.reid.match_threshold;
-      rc.max_gap_ms = cfg.reid.max_gap_ms;
-      rei = sys.spawn(reid_actor_impl, rc, camera_ids, sto, stats);
+      reid_config rc = cfg.reid;
+      rei = sys.spawn(reid_actor_impl, rc, camera_ids, sto, stats, cfg.reid.state_file);
       locals.push_back(caf::actor_cast<caf::actor>(rei));
     } else if (has(roles, "tracker")) {
       rei = spawn_outbound<reid_actor>(sys, watch_link(*health, "tracker->reid"), endpoint_of(cfg, "reid"), stats);

@@ -1,6 +1,11 @@
 #include "actors/reid/reid_actor.hpp"
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "actors/sent_bytes.hpp"
+#include "services/log.hpp"
 #include "services/metrics.hpp"
 
 namespace weaver {
@@ -9,28 +14,75 @@ namespace {
 
 using self_ptr = reid_actor::stateful_pointer<reid_state>;
 
-// Stores a batch (if any) and delivers `rp` (when valid) once committed.
-void store(self_ptr self, presence_batch pb, caf::typed_response_promise<caf::ok_atom> rp) {
+// Snapshots the engine once what it resolved is committed, at most once a
+// second (and always when `force`), so a restart resumes from committed state.
+void maybe_save(self_ptr self, bool force) {
   auto& st = self->state;
-  if (pb.rows.empty() && pb.identities.empty()) {
+  if (st.state_file.empty()) return;
+  auto now = steady_now_ns();
+  if (!force && now - st.last_save_ns < 1'000'000'000) return;
+  try {
+    save_reid_state(*st.engine, st.state_file);
+    st.last_save_ns = now;
+  } catch (const std::exception& e) {
+    static const logger log{"reid"};
+    log.error("cannot save state: ", e.what());
+  }
+}
+
+// Stores a batch (if any) and delivers `rp` (when valid) once committed.
+void store(self_ptr self, presence_batch pb, caf::typed_response_promise<caf::ok_atom> rp,
+           bool force_save = false) {
+  auto& st = self->state;
+  if (pb.rows.empty() && pb.identities.empty() && pb.merges.empty()) {
+    maybe_save(self, force_save);
     if (rp.pending()) rp.deliver(caf::ok_atom::value);
     return;
   }
   if (st.stats) st.stats->identities += pb.identities.size();
   count_sent(st.stats, "reid->storage", pb);
   self->request(st.storage, caf::infinite, std::move(pb))
-    .then([rp](caf::ok_atom) mutable { if (rp.pending()) rp.deliver(caf::ok_atom::value); },
+    .then([self, rp, force_save](caf::ok_atom) mutable {
+            maybe_save(self, force_save);
+            if (rp.pending()) rp.deliver(caf::ok_atom::value);
+          },
           [rp](caf::error& e) mutable { if (rp.pending()) rp.deliver(std::move(e)); });
 }
 
 } // namespace
 
+void save_reid_state(const reid_engine& e, const std::string& path) {
+  auto tmp = path + ".tmp";
+  {
+    std::ofstream out{tmp, std::ios::trunc};
+    out << e.snapshot();
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, path);
+}
+
 reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self,
                                           reid_config cfg, std::vector<uint32_t> cameras,
-                                          storage_actor storage, run_stats_ptr stats) {
+                                          storage_actor storage, run_stats_ptr stats,
+                                          std::string state_file) {
   auto& st = self->state;
   st.engine = std::make_unique<reid_engine>(cfg);
   for (auto c : cameras) st.engine->add_camera(c);
+  st.state_file = std::move(state_file);
+  if (!st.state_file.empty() && std::filesystem::exists(st.state_file)) {
+    static const logger log{"reid"};
+    std::ifstream in{st.state_file};
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      st.engine->restore(text.str());
+      for (auto c : cameras) st.engine->add_camera(c);
+      log.info("restored state from ", st.state_file, ": ", st.engine->people(), " people");
+    } catch (const std::exception& e) {
+      log.error("cannot restore ", st.state_file, " (starting empty): ", e.what());
+    }
+  }
   st.storage = std::move(storage);
   st.stats = std::move(stats);
   return {
@@ -44,7 +96,7 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
       auto rp = self->make_response_promise<caf::ok_atom>();
       // Store what the end of stream resolved, then pass it on to storage
       // (messages from one actor to another arrive in order).
-      store(self, st.engine->on_end_of_stream(eos.camera_id), {});
+      store(self, st.engine->on_end_of_stream(eos.camera_id), {}, true);
       self->request(st.storage, caf::infinite, eos)
         .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
               [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });

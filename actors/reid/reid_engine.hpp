@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -11,11 +12,40 @@
 
 namespace weaver {
 
+/// A walk between two cameras: a person leaving `from` may appear on `to`
+/// between min and max transit after (negative: the views overlap).
+struct camera_link {
+  uint32_t from = 0, to = 0;
+  int64_t min_transit_ms = -5000;
+  int64_t max_transit_ms = 10000;
+};
+
 struct reid_config {
-  float match_threshold = 0.75f; // min cosine similarity of features
+  float match_threshold = 0.9f;  // min cosine similarity (vtest.avi: 0.9 best of 0.75-0.93)
   int64_t max_gap_ms = 10000;    // max time between leaving one camera and
-                                 // entering another
+                                 // entering another (without a camera graph)
   int64_t min_track_ms = 0;      // shorter tracks are ignored
+  // The camera graph. Given: only these walks are searched (Spatula's
+  // pruning). Empty with learn_graph: learnt from confident matches; once
+  // `learn_after` of them were seen, pairs with under `learn_min_share` of a
+  // camera's departures are no longer searched.
+  std::vector<camera_link> links;
+  bool learn_graph = true;
+  int learn_after = 30;
+  double learn_min_share = 0.02;
+  float confident = 0.85f;       // similarity a match needs to teach the graph
+  // A track on the camera a person was last seen on continues them when it
+  // starts after their previous presence there ended (tracker fragments).
+  bool same_camera = true;
+  // Late corrections: two people whose prototypes grow this similar, never
+  // seen on one camera at once, are merged (the later id into the earlier).
+  float merge_threshold = 2.0f;   // > 1 = off: on vtest.avi merging at 0.97 did not help
+  int64_t gallery_ttl_ms = 600000; // people unseen this long leave the gallery
+  // Tracks ending in the same window (aligned to multiples of window_ms, so
+  // the result does not depend on when the watermark moves) are assigned
+  // jointly per camera: an optimal one-to-one matching of that camera's
+  // tracks to people, instead of first come, first served.
+  int64_t window_ms = 2000;
 };
 
 /// Links ended tracks of many cameras to global person ids.
@@ -57,8 +87,22 @@ public:
   /// Resolves everything buffered, watermarks aside (all cameras ended).
   presence_batch flush();
 
-  /// Person ids handed out so far.
+  /// Person ids handed out so far (merged ones included).
   uint64_t people() const { return persons_.size(); }
+
+  /// The learnt (or configured) walks between cameras, with counts.
+  struct link_stats {
+    uint32_t from, to;
+    int matches;
+    int64_t min_transit_ms, max_transit_ms;
+    bool searched;
+  };
+  std::vector<link_stats> graph() const;
+
+  /// State for a restart: people, prototypes, presences per camera, the
+  /// learnt graph and what is buffered. restore() takes what snapshot() gave.
+  std::string snapshot() const;
+  void restore(const std::string& text);
 
   /// Ended tracks buffered, waiting for the watermark.
   size_t pending() const { return pending_.size(); }
@@ -83,17 +127,32 @@ private:
     std::vector<float> prototype; // normalised feature_sum
     uint32_t last_camera = 0;
     timestamp_ms last_exit_ms = 0;
+    std::map<uint32_t, std::vector<std::pair<timestamp_ms, timestamp_ms>>> seen; // camera -> presences
+    uint64_t merged_into = 0;     // 0 = a live id
+  };
+  struct link_count {
+    int matches = 0;
+    int64_t min_transit_ms = 0, max_transit_ms = 0;
   };
 
   camera_state& camera(uint32_t camera_id);
+  bool walk_allowed(const person& p, uint32_t camera_id, timestamp_ms start_ms) const;
+  void learn(uint32_t from, uint32_t to, int64_t transit_ms);
+  void add_feature(person& who, const std::vector<float>& f);
+  void try_merge(size_t p, presence_batch& out);
   timestamp_ms safe_time() const;
   presence_batch resolve_before(timestamp_ms limit);
-  void resolve(const track_key& key, const ended_track& t, presence_batch& out);
+  /// Resolves the tracks of one window (all ending in it), jointly per camera.
+  void resolve_window(std::vector<std::pair<track_key, ended_track>> tracks, presence_batch& out);
+  /// Records track `t` as person `p` (persons_.size() = a new person).
+  void assign(const track_key& key, const ended_track& t, size_t p, float sim, presence_batch& out);
 
   reid_config cfg_;
   std::map<uint32_t, camera_state> cameras_;
   std::map<track_key, ended_track> pending_;
   std::vector<person> persons_; // person id = index + 1
+  std::map<std::pair<uint32_t, uint32_t>, link_count> learnt_;
+  std::map<uint32_t, int> departures_;  // confident matches leaving a camera
 };
 
 } // namespace weaver

@@ -85,6 +85,13 @@ const char* const migrations[] = {
       name TEXT,
       zone TEXT);
   )sql",
+  // 2: re-id's late corrections. A merged id's rows move to the id it was
+  // merged into; rows re-sent later under the old id follow (idempotence).
+  R"sql(
+    CREATE TABLE person_merges(
+      from_id INTEGER PRIMARY KEY,
+      into_id INTEGER NOT NULL);
+  )sql",
 };
 constexpr int migration_count =
   static_cast<int>(sizeof(migrations) / sizeof(migrations[0]));
@@ -133,6 +140,19 @@ sqlite_store::sqlite_store(const std::string& path) : path_(path) {
       "ON CONFLICT(camera_id) DO UPDATE SET "
       "name = excluded.name, zone = excluded.zone",
       "prepare camera insert");
+    merged_into_ = sql::prepare(raw, "SELECT into_id FROM person_merges WHERE from_id = ?1",
+                                "prepare merge lookup");
+    put_merge_ = sql::prepare(raw,
+      "INSERT INTO person_merges(from_id, into_id) VALUES(?1, ?2) "
+      "ON CONFLICT(from_id) DO UPDATE SET into_id = excluded.into_id",
+      "prepare merge insert");
+    // OR REPLACE: an identical (camera, enter) row of the target wins.
+    move_rows_ = sql::prepare(raw, "UPDATE OR REPLACE people_present SET person_id = ?2 "
+                                   "WHERE person_id = ?1", "prepare merge rows");
+    move_identities_ = sql::prepare(raw, "UPDATE identities SET person_id = ?2 WHERE person_id = ?1",
+                                    "prepare merge identities");
+    move_merges_ = sql::prepare(raw, "UPDATE person_merges SET into_id = ?2 WHERE into_id = ?1",
+                                "prepare merge chain");
   } catch (const std::exception& e) {
     throw std::runtime_error("storage: cannot open " + path + ": " + e.what());
   }
@@ -196,8 +216,20 @@ void sqlite_store::upsert_camera(uint32_t id, const std::string& name,
   sql::run(db_.get(), s, "storage: upsert camera");
 }
 
+uint64_t sqlite_store::canonical(uint64_t person_id) {
+  // Chains are kept flat (merges re-point them), so this is one lookup.
+  sqlite3_stmt* s = merged_into_.get();
+  sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(person_id));
+  int rc = sqlite3_step(s);
+  uint64_t out = person_id;
+  if (rc == SQLITE_ROW) out = static_cast<uint64_t>(sqlite3_column_int64(s, 0));
+  sqlite3_reset(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) throw std::runtime_error(sql::message(db_.get(), "storage: merge lookup"));
+  return out;
+}
+
 void sqlite_store::write(const presence_batch& b) {
-  if (b.identities.empty() && b.rows.empty())
+  if (b.identities.empty() && b.rows.empty() && b.merges.empty())
     return;
   sqlite3* db = db_.get();
   sql::run(db, begin_.get(), "storage: begin");
@@ -207,17 +239,28 @@ void sqlite_store::write(const presence_batch& b) {
       sqlite3_bind_int64(s, 1, id.camera_id);
       // uint64 ids round-trip through INTEGER (int64) by bit pattern.
       sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(id.track_id));
-      sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(id.person_id));
+      sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(canonical(id.person_id)));
       sqlite3_bind_double(s, 4, id.confidence);
       sql::run(db, s, "storage: write identity");
     }
     s = put_presence_.get();
     for (const auto& r : b.rows) {
-      sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(r.person_id));
+      sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(canonical(r.person_id)));
       sqlite3_bind_int64(s, 2, r.camera_id);
       sqlite3_bind_int64(s, 3, r.enter_ms);
       sqlite3_bind_int64(s, 4, r.exit_ms);
       sql::run(db, s, "storage: write presence");
+    }
+    for (const auto& m : b.merges) {
+      const auto from = static_cast<sqlite3_int64>(m.from);
+      const auto into = static_cast<sqlite3_int64>(canonical(m.into));
+      if (from == into) continue;
+      for (sqlite3_stmt* st : {put_merge_.get(), move_rows_.get(), move_identities_.get(),
+                               move_merges_.get()}) {
+        sqlite3_bind_int64(st, 1, from);
+        sqlite3_bind_int64(st, 2, into);
+        sql::run(db, st, "storage: merge");
+      }
     }
     sql::run(db, commit_.get(), "storage: commit");
   } catch (...) {

@@ -47,7 +47,7 @@ void check(sqlite3* db, int rc, const char* what);
 class sqlite_store {
 public:
   /// The schema version this build creates and understands.
-  static constexpr int latest_schema_version = 1;
+  static constexpr int latest_schema_version = 2;
 
   /// Opens or creates `path` (":memory:" allowed), sets WAL, synchronous =
   /// NORMAL and a busy timeout, and migrates the schema to the latest version.
@@ -98,6 +98,9 @@ private:
   // Prepared once, reused by every write().
   sql::stmt_ptr begin_, commit_, rollback_;
   sql::stmt_ptr put_presence_, put_identity_, put_camera_;
+  sql::stmt_ptr merged_into_, put_merge_, move_rows_, move_identities_, move_merges_;
+  /// The id a person's rows live under now (after merges).
+  uint64_t canonical(uint64_t person_id);
 };
 
 } // namespace weaver

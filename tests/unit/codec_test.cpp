@@ -502,6 +502,21 @@ TEST_CASE("codec: presence batch round-trips") {
     CHECK(g.identities[i].confidence == p.identities[i].confidence);
   }
   CHECK(g.rows == p.rows);
+  CHECK(g.merges.empty());
+
+  auto withm = p;
+  withm.merges = {{7, 3}, {9, 3}};
+  m = dec(codec::encode(withm, "reid", 2));
+  REQUIRE(m);
+  const auto& gm = std::get<weaver::presence_batch>(m->body);
+  REQUIRE(gm.merges.size() == 2);
+  CHECK(gm.merges[1].from == 9);
+  CHECK(gm.merges[1].into == 3);
+  withm.merges = {{4, 4}};
+  std::string err;
+  auto bytes = codec::encode(withm, "reid", 3);
+  CHECK_FALSE(codec::decode(bytes.data(), bytes.size(), &err));
+  CHECK(err.find("merge 0: bad person ids") != std::string::npos);
 }
 
 TEST_CASE("codec: queries, heartbeat and end of stream round-trip") {

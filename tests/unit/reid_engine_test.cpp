@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
 #include <random>
+#include <set>
 
 using namespace weaver;
 
@@ -162,10 +165,12 @@ TEST_CASE("transit time gates the match") {
 }
 
 TEST_CASE("re-entering the same camera, empty features, short tracks") {
-  SUBCASE("same camera") {
+  SUBCASE("same camera, with same_camera off") {
     std::map<uint32_t, std::vector<track_batch>> s{
       {1, reid_stream(1, {{1, 1000, 3000, reid_f1}, {2, 4000, 6000, reid_f1}}, 10000)}};
-    auto r = reid_run(s, reid_sequential(s, false));
+    reid_config cfg;
+    cfg.same_camera = false;
+    auto r = reid_run(s, reid_sequential(s, false), cfg);
     REQUIRE(r.rows.size() == 2);
     CHECK(r.rows[1].person_id == 2);
   }
@@ -190,7 +195,9 @@ TEST_CASE("re-entering the same camera, empty features, short tracks") {
 }
 
 TEST_CASE("a silent camera holds resolution back") {
-  reid_engine engine;
+  reid_config cfg;
+  cfg.window_ms = 1;  // resolve as soon as the watermark allows
+  reid_engine engine{cfg};
   engine.add_camera(1);
   engine.add_camera(2);
   size_t resolved = 0;
@@ -214,7 +221,9 @@ TEST_CASE("an open track holds resolution back until it ends") {
   // Camera 2's track is last seen at 2000 but its `ended` comes only with the
   // batch of 2500; camera 1's track ending at 2200 must wait for it even
   // though camera 2's batches are already past 2200.
-  reid_engine engine;
+  reid_config cfg;
+  cfg.window_ms = 1;
+  reid_engine engine{cfg};
   engine.add_camera(1);
   engine.add_camera(2);
   auto s1 = reid_stream(1, {{1, 1000, 2200, reid_f1}}, 6000);
@@ -284,9 +293,10 @@ TEST_CASE("every interleaving of the same streams gives the same result") {
     CAPTURE(seed);
     reid_check_same(base, reid_run(s, reid_shuffled(s, seed), cfg));
   }
-  // Rows come out in end-time order and some tracks were linked.
-  CHECK(std::is_sorted(base.rows.begin(), base.rows.end(),
-                       [](const presence& a, const presence& b) { return a.exit_ms < b.exit_ms; }));
+  // Rows come out window by window (of end time) and some tracks were linked.
+  CHECK(std::is_sorted(base.rows.begin(), base.rows.end(), [&](const presence& a, const presence& b) {
+    return a.exit_ms / cfg.window_ms < b.exit_ms / cfg.window_ms;
+  }));
   uint64_t persons = 0;
   for (const auto& i : base.ids)
     persons = std::max(persons, i.person_id);
@@ -295,3 +305,182 @@ TEST_CASE("every interleaving of the same streams gives the same result") {
 }
 
 } // TEST_SUITE
+
+namespace {
+std::vector<float> unit(std::vector<float> v) {
+  float n = 0;
+  for (float x : v) n += x * x;
+  for (float& x : v) x /= std::sqrt(n);
+  return v;
+}
+} // namespace
+
+TEST_SUITE("reid_engine: graph, fragments, windows, merges, snapshots") {
+
+TEST_CASE("a track after a fragment on the same camera continues the person; an overlapping one does not") {
+  std::map<uint32_t, std::vector<track_batch>> s{
+    {1, reid_stream(1, {{1, 1000, 3000, reid_f1}, {2, 4000, 6000, reid_f1}, {3, 2000, 5000, reid_f1}},
+                    20000)}};
+  auto r = reid_run(s, reid_sequential(s, false));
+  std::map<uint64_t, uint64_t> person;  // track -> person
+  for (auto& i : r.ids) person[i.track_id] = i.person_id;
+  REQUIRE(person.size() == 3);
+  CHECK(person[2] == person[1]);   // 1 ends at 3 s, 2 starts at 4 s
+  CHECK(person[3] != person[1]);   // 3 overlaps 1 on the same camera
+  reid_config off;
+  off.same_camera = false;
+  auto r2 = reid_run(s, reid_sequential(s, false), off);
+  std::set<uint64_t> people;
+  for (auto& i : r2.ids) people.insert(i.person_id);
+  CHECK(people.size() == 3);
+}
+
+TEST_CASE("a configured camera graph limits the search to its walks and transit times") {
+  std::map<uint32_t, std::vector<track_batch>> s{
+    {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 30000)},
+    {2, reid_stream(2, {{1, 7000, 9000, reid_f1}}, 30000)},      // 2 s after camera 1
+    {3, reid_stream(3, {{1, 12000, 14000, reid_f1}}, 30000)}};   // no link from 2 to 3
+  reid_config cfg;
+  cfg.links = {{1, 2, 0, 5000}};
+  auto r = reid_run(s, reid_sequential(s, false), cfg);
+  std::map<uint32_t, uint64_t> person;
+  for (auto& i : r.ids) person[i.camera_id] = i.person_id;
+  CHECK(person[2] == person[1]);
+  CHECK(person[3] != person[1]);
+  cfg.links = {{1, 2, 3000, 5000}};   // too early for this walk
+  auto r2 = reid_run(s, reid_sequential(s, false), cfg);
+  std::map<uint32_t, uint64_t> p2;
+  for (auto& i : r2.ids) p2[i.camera_id] = i.person_id;
+  CHECK(p2[2] != p2[1]);
+}
+
+TEST_CASE("the learnt graph stops searching walks that confident matches never take") {
+  // 12 people walk 1 -> 2. Then a 13th, seen on camera 1, appears on camera
+  // 3: a walk from camera 1 no confident match ever took.
+  std::vector<reid_visit> v1, v2;
+  auto look = [](int k) {
+    std::vector<float> f(13, 0.0f);
+    f[static_cast<size_t>(k)] = 1.0f;
+    return f;
+  };
+  for (int k = 0; k < 12; ++k) {
+    v1.push_back({static_cast<uint64_t>(k + 1), 1000 + k * 3000, 2000 + k * 3000, look(k)});
+    v2.push_back({static_cast<uint64_t>(k + 1), 2500 + k * 3000, 3500 + k * 3000, look(k)});
+  }
+  v1.push_back({13, 40000, 41000, look(12)});
+  std::map<uint32_t, std::vector<track_batch>> s{
+    {1, reid_stream(1, v1, 50000)},
+    {2, reid_stream(2, v2, 50000)},
+    {3, reid_stream(3, {{1, 42000, 43000, look(12)}}, 50000)}};
+  reid_config cfg;
+  cfg.learn_after = 10;
+  reid_engine e{cfg};
+  for (auto c : {1u, 2u, 3u}) e.add_camera(c);
+  reid_result r;
+  std::map<uint32_t, size_t> next;
+  for (uint32_t cam : reid_sequential(s, false)) {
+    auto& i = next[cam];
+    r.add(e.on_tracks(s.at(cam)[i++]));
+    if (i == s.at(cam).size()) r.add(e.on_end_of_stream(cam));
+  }
+  r.add(e.flush());
+  auto g = e.graph();
+  REQUIRE(g.size() == 1);
+  CHECK(g[0].from == 1);
+  CHECK(g[0].to == 2);
+  CHECK(g[0].matches == 12);
+  CHECK(g[0].min_transit_ms == 500);
+  std::map<std::pair<uint32_t, uint64_t>, uint64_t> who;
+  for (auto& i : r.ids) who[{i.camera_id, i.track_id}] = i.person_id;
+  CHECK(who[{3, 1}] != who[{1, 13}]);
+  cfg.learn_graph = false;
+  auto r2 = reid_run(s, reid_sequential(s, false), cfg);
+  std::map<std::pair<uint32_t, uint64_t>, uint64_t> who2;
+  for (auto& i : r2.ids) who2[{i.camera_id, i.track_id}] = i.person_id;
+  CHECK(who2[{3, 1}] == who2[{1, 13}]);
+}
+
+TEST_CASE("tracks of one window are assigned jointly: the best overall pairing, not first come") {
+  // Two people leave camera 1; on camera 2 two tracks end in one window.
+  auto p1 = unit({1, 0, 0}), p2 = unit({0, 1, 0});
+  auto a = unit({0.6f, 0.8f, 0});      // cos 0.6 with p1, 0.8 with p2
+  auto b = unit({0, 1, 0.3f});         // cos 0.96 with p2, 0 with p1
+  std::map<uint32_t, std::vector<track_batch>> s{
+    {1, reid_stream(1, {{1, 1000, 3000, p1}, {2, 1000, 3000, p2}}, 20000)},
+    {2, reid_stream(2, {{1, 4000, 6100, a}, {2, 4000, 6200, b}}, 20000)}};
+  reid_config cfg;
+  cfg.match_threshold = 0.55f;
+  auto r = reid_run(s, reid_sequential(s, false), cfg);
+  std::map<std::pair<uint32_t, uint64_t>, uint64_t> who;
+  for (auto& i : r.ids) who[{i.camera_id, i.track_id}] = i.person_id;
+  // One by one, a (ending first) would take person 2 (0.8 > 0.6) and b would
+  // be someone new; jointly, a -> 1 and b -> 2 (total 0.6 + 0.96 > 0.8).
+  CHECK(who[{2, 1}] == who[{1, 1}]);
+  CHECK(who[{2, 2}] == who[{1, 2}]);
+}
+
+TEST_CASE("late correction: two ids that turn out to be one are merged, the later into the earlier") {
+  auto f = unit({1, 0.05f, 0});
+  std::map<uint32_t, std::vector<track_batch>> s{
+    {1, reid_stream(1, {{1, 1000, 3000, f}}, 60000)},
+    // Seen again 30 s later (beyond max_gap): a new id at first.
+    {2, reid_stream(2, {{1, 33000, 35000, f}}, 60000)}};
+  reid_config cfg;
+  cfg.merge_threshold = 0.95f;
+  reid_engine e{cfg};
+  e.add_camera(1);
+  e.add_camera(2);
+  std::vector<person_merge> merges;
+  std::vector<identity> ids;
+  auto order = reid_sequential(s, false);
+  std::map<uint32_t, size_t> next;
+  auto take = [&](const presence_batch& b) {
+    merges.insert(merges.end(), b.merges.begin(), b.merges.end());
+    ids.insert(ids.end(), b.identities.begin(), b.identities.end());
+  };
+  for (uint32_t cam : order) {
+    auto& i = next[cam];
+    take(e.on_tracks(s.at(cam)[i++]));
+    if (i == s.at(cam).size()) take(e.on_end_of_stream(cam));
+  }
+  take(e.flush());
+  REQUIRE(ids.size() == 2);
+  CHECK(ids[0].person_id == 1);
+  CHECK(ids[1].person_id == 2);
+  REQUIRE(merges.size() == 1);
+  CHECK(merges[0].from == 2);
+  CHECK(merges[0].into == 1);
+}
+
+TEST_CASE("a snapshot restored into a new engine continues exactly where the old one was") {
+  std::map<uint32_t, std::vector<track_batch>> s{
+    {1, reid_stream(1, {{1, 1000, 5000, reid_f1}, {2, 6000, 9000, reid_f2}}, 20000)},
+    {2, reid_stream(2, {{1, 7000, 12000, reid_f1}, {2, 11000, 14000, reid_f2}}, 20000)}};
+  auto order = reid_shuffled(s, 7);
+  auto whole = reid_run(s, order);
+  // The same run, restarted from a snapshot half-way.
+  reid_result r;
+  std::map<uint32_t, size_t> next;
+  size_t half = order.size() / 2;
+  std::unique_ptr<reid_engine> e = std::make_unique<reid_engine>();
+  e->add_camera(1);
+  e->add_camera(2);
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (k == half) {
+      auto snap = e->snapshot();
+      e = std::make_unique<reid_engine>();
+      e->restore(snap);
+    }
+    uint32_t cam = order[k];
+    auto& i = next[cam];
+    r.add(e->on_tracks(s.at(cam)[i++]));
+    if (i == s.at(cam).size()) r.add(e->on_end_of_stream(cam));
+  }
+  r.add(e->flush());
+  reid_check_same(whole, r);
+  reid_engine bad;
+  CHECK_THROWS(bad.restore("{\"version\": 9}"));
+  CHECK_THROWS(bad.restore("not json"));
+}
+
+}

@@ -278,4 +278,34 @@ TEST_CASE("a second connection reads committed rows while the store is open") {
   CHECK(scalar(raw, "SELECT count(*) FROM people_present") == "3");
 }
 
+TEST_CASE("merges move a person's rows and identities, and later rows under the old id follow") {
+  temp_dir d;
+  sqlite_store st{d.file("m.db")};
+  st.write(sample_batch());            // persons 100 and 101
+  presence_batch m;
+  m.merges = {{101, 100}};
+  st.write(m);
+  st.write(m);                         // re-sent: nothing changes
+  auto rows = st.presence_rows();
+  REQUIRE(rows.size() == 3);
+  for (auto& r : rows) CHECK(r.person_id == 100);
+  for (auto& i : st.identity_rows()) CHECK(i.person_id == 100);
+  CHECK(st.person_count() == 1);
+  // A retried batch that still names 101 lands on 100.
+  presence_batch late;
+  late.rows = {{101, 3, 9'000, 9'500}};
+  late.identities = {{3, 30, 101, 0.5f}};
+  st.write(late);
+  CHECK(st.person_count() == 1);
+  CHECK(st.presence_count() == 4);
+  // Chains stay flat: 100 merged into 50 takes 101's rows along.
+  presence_batch m2;
+  m2.merges = {{100, 50}};
+  st.write(m2);
+  presence_batch later;
+  later.rows = {{101, 4, 10'000, 10'500}};
+  st.write(later);
+  for (auto& r : st.presence_rows()) CHECK(r.person_id == 50);
+}
+
 } // TEST_SUITE

@@ -1,0 +1,41 @@
+// `weaver eval mot`: CLEAR MOT, identity (IDF1) and HOTA metrics of tracker
+// output against ground truth, both MOTChallenge text files, as JSON.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/tracker/mot_eval.hpp"
+
+namespace weaver {
+
+struct eval_mot_options {
+  std::vector<std::string> gt;   // ground-truth files, one per sequence ...
+  std::vector<std::string> res;  // ... and the tracker's file for each, in the same order
+  std::vector<std::string> name; // optional sequence names (default: from the gt path)
+  double iou = 0.5;              // CLEAR MOT and IDF1 match at IoU >= this
+  std::string out;               // also write the JSON here
+};
+
+/// The sequence name for a ground-truth path: the folder holding it
+/// (`TUD-Campus/gt.txt` -> TUD-Campus; MOTChallenge's `SEQ/gt/gt.txt` -> SEQ),
+/// else the file name without extension.
+std::string mot_sequence_name(const std::string& gt_path);
+
+/// One sequence's (or the overall) metrics as a JSON object; py-motmetrics'
+/// metric names, ratios as fractions, NaN (a zero denominator) as null.
+nlohmann::json mot_json(const mot::mot_counts& counts);
+
+/// Evaluates every (gt, res) pair and returns
+/// {"iou", "sequences": [{"name", "gt", "res", "metrics"}], "overall"}.
+/// Throws mot::input_error (bad files) or std::invalid_argument (options).
+nlohmann::json eval_mot(const eval_mot_options& o);
+
+/// The command: prints eval_mot's JSON (and writes it to `out`); returns 0,
+/// or 2 with a message on stderr for a missing or malformed file or bad
+/// options.
+int eval_mot_command(const eval_mot_options& o);
+
+} // namespace weaver
