@@ -33,7 +33,7 @@ using inbound_atom = caf::atom_constant<caf::atom("inbound")>;
 struct run_stats {
   std::atomic<uint64_t> frames{0}, frames_dropped{0}, detections{0}, tracks{0};
   std::atomic<uint64_t> identities{0}, presence_rows{0}, bytes_raw{0}, bytes_sent{0};
-  std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> rejected{0}, zone_events{0};
 };
 using run_stats_ptr = std::shared_ptr<run_stats>;
 

@@ -81,6 +81,21 @@ std::string resolve_path(const std::string& source, const std::string& base_dir)
   return p.lexically_normal().string();
 }
 
+// A list of [x, y] points in camera pixels.
+std::vector<point2> parse_points(const YAML::Node& n, const std::string& key) {
+  if (!n || !n.IsSequence()) throw config_error(key, "expected a list of [x, y] points");
+  std::vector<point2> out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    if (!n[i].IsSequence() || n[i].size() != 2) throw config_error(key, "expected [x, y] points");
+    try {
+      out.push_back({n[i][0].as<float>(), n[i][1].as<float>()});
+    } catch (const YAML::Exception&) {
+      throw config_error(key, "expected numbers in [x, y]");
+    }
+  }
+  return out;
+}
+
 sim_card_options parse_sim(const YAML::Node& n, const std::string& p, const std::string& base_dir) {
   check_keys(n, p, {"kind", "name", "capacity", "distribution", "mean_ms", "cv", "batch_speedup",
                     "seed", "results", "replay_dir", "memory_mb", "faults"});
@@ -179,7 +194,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   for (size_t i = 0; i < cams.size(); ++i) {
     std::string p = "cameras[" + std::to_string(i) + "].";
     auto n = cams[i];
-    check_keys(n, p, {"id", "name", "zone", "source", "crop", "fps", "loop", "start_time"});
+    check_keys(n, p, {"id", "name", "zone", "source", "crop", "fps", "loop", "start_time", "zones", "lines"});
     camera_config c;
     auto id = get<int64_t>(n, "id", p, -1);
     if (id < 0) throw config_error(p + "id", "required: a non-negative integer");
@@ -211,6 +226,36 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     require_range(c.fps, 0.0, 1000.0, p + "fps");
     c.loop = get<bool>(n, "loop", p, false);
     c.start_ms = get_time(n, "start_time", p, default_start);
+    if (auto zs = n["zones"]) {
+      if (!zs.IsSequence()) throw config_error(p + "zones", "expected a list of {name, polygon}");
+      for (size_t k = 0; k < zs.size(); ++k) {
+        std::string q = p + "zones[" + std::to_string(k) + "].";
+        check_keys(zs[k], q, {"name", "polygon"});
+        zone_def z;
+        z.name = get<std::string>(zs[k], "name", q, "");
+        if (z.name.empty()) throw config_error(q + "name", "required");
+        z.polygon = parse_points(zs[k]["polygon"], q + "polygon");
+        if (z.polygon.size() < 3) throw config_error(q + "polygon", "needs at least 3 points [x, y]");
+        c.zones.push_back(std::move(z));
+      }
+    }
+    if (auto ls = n["lines"]) {
+      if (!ls.IsSequence()) throw config_error(p + "lines", "expected a list of {name, from, to}");
+      for (size_t k = 0; k < ls.size(); ++k) {
+        std::string q = p + "lines[" + std::to_string(k) + "].";
+        check_keys(ls[k], q, {"name", "from", "to"});
+        line_def l;
+        l.name = get<std::string>(ls[k], "name", q, "");
+        if (l.name.empty()) throw config_error(q + "name", "required");
+        YAML::Node ends;
+        ends.push_back(ls[k]["from"]);
+        ends.push_back(ls[k]["to"]);
+        auto pts = parse_points(ends, q + "from/to");
+        l.a = pts[0];
+        l.b = pts[1];
+        c.lines.push_back(std::move(l));
+      }
+    }
     cfg.cameras.push_back(std::move(c));
   }
   // Resolve "camera:<id>" sources (a virtual camera of another camera's

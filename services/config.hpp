@@ -11,6 +11,7 @@
 
 #include "accel/sim_card.hpp"
 #include "actors/reid/reid_engine.hpp"
+#include "actors/tracker/zone_events.hpp"
 #include "actors/detector/detector.hpp"
 #include "actors/types.hpp"
 
@@ -32,6 +33,8 @@ struct camera_config {
   double fps = 0;                   // 0 = the source's own rate
   bool loop = false;
   timestamp_ms start_ms = 0;        // capture time of frame 0
+  std::vector<zone_def> zones;      // polygons in this camera's pixels
+  std::vector<line_def> lines;      // directed lines (doors, aisles)
 };
 
 struct detector_config {

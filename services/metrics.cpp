@@ -41,6 +41,9 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
   camera_up_ = &BuildGauge().Name("weaver_camera_up")
                   .Help("1 while the camera's source delivers frames, 0 while it is being reopened")
                   .Register(r);
+  zone_events_ = &BuildCounter().Name("weaver_zone_events_total")
+                    .Help("Zone entries / exits and line crossings, by camera, zone or line, and kind")
+                    .Register(r);
   link_up_ = &BuildGauge().Name("weaver_link_up")
                 .Help("Outbound link: 1 while its messages are acknowledged, 0 while it resends")
                 .Register(r);
@@ -98,6 +101,9 @@ Gauge& metrics::pool_queue_depth(uint32_t c) {
 }
 Histogram& metrics::pool_wait() { return pool_wait_->Add({}, latency_buckets()); }
 Gauge& metrics::camera_up(uint32_t c) { return camera_up_->Add({{"camera", std::to_string(c)}}); }
+Counter& metrics::zone_events(uint32_t c, const std::string& name, const std::string& kind) {
+  return zone_events_->Add({{"camera", std::to_string(c)}, {"zone", name}, {"kind", kind}});
+}
 Gauge& metrics::link_up(const std::string& l) { return link_up_->Add({{"link", l}}); }
 Counter& metrics::storage_errors(const std::string& reason) {
   return storage_errors_->Add({{"reason", reason}});

@@ -41,6 +41,7 @@ public:
   prometheus::Histogram& pool_wait();
   prometheus::Counter& rows_written();
   prometheus::Gauge& camera_up(uint32_t camera);
+  prometheus::Counter& zone_events(uint32_t camera, const std::string& name, const std::string& kind);
   prometheus::Gauge& link_up(const std::string& link);
   prometheus::Counter& storage_errors(const std::string& reason);
   prometheus::Counter& queries(const std::string& query);
@@ -71,6 +72,7 @@ private:
   prometheus::Family<prometheus::Histogram>* pool_wait_;
   prometheus::Family<prometheus::Counter>* rows_written_;
   prometheus::Family<prometheus::Gauge>* camera_up_;
+  prometheus::Family<prometheus::Counter>* zone_events_;
   prometheus::Family<prometheus::Gauge>* link_up_;
   prometheus::Family<prometheus::Counter>* storage_errors_;
   prometheus::Family<prometheus::Counter>* queries_;

@@ -185,7 +185,9 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       sc.iou_threshold = cfg.tracker.iou_threshold;
       sc.max_age = cfg.tracker.max_age;
       sc.min_hits = cfg.tracker.min_hits;
-      trk = sys.spawn(tracker_actor_impl, sc, rei, stats);
+      std::vector<zone_monitor> zones;
+      for (auto& c : cfg.cameras) zones.emplace_back(c.id, c.zones, c.lines);
+      trk = sys.spawn(tracker_actor_impl, sc, rei, stats, zones);
       locals.push_back(caf::actor_cast<caf::actor>(trk));
     } else if (has(roles, "detector")) {
       trk = spawn_outbound<tracker_actor>(sys, watch_link(*health, "detector->tracker"), endpoint_of(cfg, "tracker"), stats);
@@ -344,6 +346,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   j["bytes_sent"] = s.bytes_sent.load();
   j["compression_ratio"] = s.bytes_sent.load() > 0 ? double(s.bytes_raw.load()) / s.bytes_sent.load() : 0.0;
   j["rejected_messages"] = s.rejected.load();
+  j["zone_events"] = s.zone_events.load();
   j["detector"] = cfg.detector.kind;
   nlohmann::json cj = nlohmann::json::array();
   for (auto& name : card_names)

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "actors/sent_bytes.hpp"
+#include "services/log.hpp"
 #include "services/metrics.hpp"
 
 namespace weaver {
@@ -20,6 +21,15 @@ sort_tracker& sort_of(self_ptr self, uint32_t camera) {
 
 void count(self_ptr self, const track_batch& tb) {
   auto& st = self->state;
+  if (auto z = st.zones.find(tb.camera_id); z != st.zones.end()) {
+    static const logger log{"zones"};
+    for (const auto& e : z->second.update(tb)) {
+      metrics::global().zone_events(e.camera_id, e.name, to_string(e.kind)).Increment();
+      if (st.stats) st.stats->zone_events++;
+      log.debug("camera ", e.camera_id, " track ", e.track_id, ": ", to_string(e.kind), " ", e.name,
+                " at ", e.time_ms);
+    }
+  }
   uint64_t started = 0;
   for (auto& e : tb.events)
     if (e.state == track_state::started) ++started;
@@ -31,7 +41,9 @@ void count(self_ptr self, const track_batch& tb) {
 
 tracker_actor::behavior_type
 tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,
-                   reid_actor reid, run_stats_ptr stats) {
+                   reid_actor reid, run_stats_ptr stats, std::vector<zone_monitor> zones) {
+  for (auto& z : zones)
+    if (!z.empty()) self->state.zones.emplace(z.camera_id(), std::move(z));
   self->state.cfg = cfg;
   self->state.reid = std::move(reid);
   self->state.stats = std::move(stats);

@@ -1,5 +1,7 @@
 // The tracker actor: one SORT tracker per camera; forwards each frame's
-// track events to re-id and acknowledges a batch once re-id has it.
+// track events to re-id and acknowledges a batch once re-id has it. Zone
+// entries / exits and line crossings of cameras with zones are counted
+// (weaver_zone_events_total) and logged at debug level.
 #pragma once
 
 #include <map>
@@ -9,6 +11,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/tracker/sort_tracker.hpp"
+#include "actors/tracker/zone_events.hpp"
 
 namespace weaver {
 
@@ -19,10 +22,11 @@ struct tracker_state {
   std::map<uint32_t, timestamp_ms> last_time;
   reid_actor reid;
   run_stats_ptr stats;
+  std::map<uint32_t, zone_monitor> zones;   // cameras with zones or lines
 };
 
 tracker_actor::behavior_type
 tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,
-                   reid_actor reid, run_stats_ptr stats);
+                   reid_actor reid, run_stats_ptr stats, std::vector<zone_monitor> zones);
 
 } // namespace weaver

@@ -1,0 +1,73 @@
+// Per-camera events from tracks that the query side needs: entering and
+// leaving configured zones (polygons) and crossing configured lines, in the
+// camera's pixels. A person's position is the bottom centre of their box
+// (where they stand), which is what floor zones and door lines are drawn
+// against. Pure algorithm, no CAF.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/types.hpp"
+
+namespace weaver {
+
+struct point2 {
+  float x = 0, y = 0;
+};
+
+struct zone_def {
+  std::string name;
+  std::vector<point2> polygon;   // >= 3 vertices, either winding
+};
+
+/// A directed line: crossing it from its left side to its right side (as
+/// seen walking from `a` to `b`, image y pointing down) is "forward".
+struct line_def {
+  std::string name;
+  point2 a, b;
+};
+
+enum class zone_event_kind { enter, exit, cross_forward, cross_backward };
+const char* to_string(zone_event_kind k);
+
+struct zone_event {
+  uint32_t camera_id = 0;
+  uint64_t track_id = 0;
+  std::string name;              // zone or line
+  zone_event_kind kind = zone_event_kind::enter;
+  timestamp_ms time_ms = 0;
+};
+
+class zone_monitor {
+public:
+  zone_monitor(uint32_t camera_id, std::vector<zone_def> zones, std::vector<line_def> lines);
+
+  /// Events of one frame's track events, in track order then zone order.
+  /// A started track that begins inside a zone enters it; an ended track
+  /// leaves every zone it was in.
+  std::vector<zone_event> update(const track_batch& b);
+
+  bool empty() const { return zones_.empty() && lines_.empty(); }
+  uint32_t camera_id() const { return camera_id_; }
+
+private:
+  struct track_state_ {
+    point2 last;
+    std::set<size_t> inside;
+  };
+  uint32_t camera_id_;
+  std::vector<zone_def> zones_;
+  std::vector<line_def> lines_;
+  std::map<uint64_t, track_state_> tracks_;
+};
+
+/// Whether `p` lies inside `polygon` (even-odd rule; boundary counts as in
+/// for the left and top edges only, so adjacent zones never both claim it).
+bool inside_polygon(const std::vector<point2>& polygon, point2 p);
+
+} // namespace weaver
