@@ -185,9 +185,10 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       sc.iou_threshold = cfg.tracker.iou_threshold;
       sc.max_age = cfg.tracker.max_age;
       sc.min_hits = cfg.tracker.min_hits;
-      std::vector<zone_monitor> zones;
-      for (auto& c : cfg.cameras) zones.emplace_back(c.id, c.zones, c.lines);
-      trk = sys.spawn(tracker_actor_impl, sc, rei, stats, zones);
+      tracker_extras extras;
+      for (auto& c : cfg.cameras) extras.zones.emplace_back(c.id, c.zones, c.lines);
+      if (!opts.tracks_dir.empty()) extras.log = std::make_shared<detection_log>(opts.tracks_dir);
+      trk = sys.spawn(tracker_actor_impl, sc, rei, stats, extras);
       locals.push_back(caf::actor_cast<caf::actor>(trk));
     } else if (has(roles, "detector")) {
       trk = spawn_outbound<tracker_actor>(sys, watch_link(*health, "detector->tracker"), endpoint_of(cfg, "tracker"), stats);

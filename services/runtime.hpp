@@ -22,6 +22,7 @@ struct run_options {
   bool reset = false;                   // start from an empty database
   bool quiet = false;                   // no progress lines
   std::string detections_dir;           // write each camera's detections (MOT text) here
+  std::string tracks_dir;               // and its confirmed tracks (MOT results) here
   std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
 };
 

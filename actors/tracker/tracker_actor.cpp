@@ -21,6 +21,7 @@ sort_tracker& sort_of(self_ptr self, uint32_t camera) {
 
 void count(self_ptr self, const track_batch& tb) {
   auto& st = self->state;
+  if (st.log) st.log->write(tb);
   if (auto z = st.zones.find(tb.camera_id); z != st.zones.end()) {
     static const logger log{"zones"};
     for (const auto& e : z->second.update(tb)) {
@@ -41,9 +42,10 @@ void count(self_ptr self, const track_batch& tb) {
 
 tracker_actor::behavior_type
 tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,
-                   reid_actor reid, run_stats_ptr stats, std::vector<zone_monitor> zones) {
-  for (auto& z : zones)
+                   reid_actor reid, run_stats_ptr stats, tracker_extras extras) {
+  for (auto& z : extras.zones)
     if (!z.empty()) self->state.zones.emplace(z.camera_id(), std::move(z));
+  self->state.log = std::move(extras.log);
   self->state.cfg = cfg;
   self->state.reid = std::move(reid);
   self->state.stats = std::move(stats);

@@ -12,6 +12,7 @@
 #include "actors/actors.hpp"
 #include "actors/tracker/sort_tracker.hpp"
 #include "actors/tracker/zone_events.hpp"
+#include "actors/detector/detection_log.hpp"
 
 namespace weaver {
 
@@ -23,10 +24,17 @@ struct tracker_state {
   reid_actor reid;
   run_stats_ptr stats;
   std::map<uint32_t, zone_monitor> zones;   // cameras with zones or lines
+  std::shared_ptr<detection_log> log;       // optional: confirmed tracks as MOT results
+};
+
+/// What the tracker does besides tracking.
+struct tracker_extras {
+  std::vector<zone_monitor> zones;
+  std::shared_ptr<detection_log> log;
 };
 
 tracker_actor::behavior_type
 tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,
-                   reid_actor reid, run_stats_ptr stats, std::vector<zone_monitor> zones);
+                   reid_actor reid, run_stats_ptr stats, tracker_extras extras);
 
 } // namespace weaver

@@ -259,7 +259,7 @@ TEST_CASE("tracker actor: tracks one person, ends the track at end of stream, ac
   sort_config sc;
   sc.min_hits = 3;
   auto stats = std::make_shared<run_stats>();
-  auto trk = ts.spawn(tracker_actor_impl, sc, reid, stats, std::vector<zone_monitor>{});
+  auto trk = ts.spawn(tracker_actor_impl, sc, reid, stats, tracker_extras{});
   auto log = std::make_shared<driver_log>();
   auto drv = ts.spawn(driver, log);
   for (uint64_t i = 0; i < 6; ++i) {
