@@ -416,7 +416,10 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
                                                 + std::to_string(cfg.detector.queue) + ") unless realtime");
 
   if (auto t = root["tracker"]) {
-    check_keys(t, "tracker.", {"iou_threshold", "max_age", "min_hits"});
+    check_keys(t, "tracker.", {"iou_threshold", "max_age", "min_hits", "appearance"});
+    cfg.tracker.appearance = get<std::string>(t, "appearance", "tracker.", cfg.tracker.appearance);
+    if (cfg.tracker.appearance != "handcrafted" && cfg.tracker.appearance != "dnn")
+      throw config_error("tracker.appearance", "'" + cfg.tracker.appearance + "' (known: handcrafted, dnn)");
     cfg.tracker.iou_threshold = get<float>(t, "iou_threshold", "tracker.", cfg.tracker.iou_threshold);
     require_range(cfg.tracker.iou_threshold, 0.0f, 1.0f, "tracker.iou_threshold");
     cfg.tracker.max_age = get<int>(t, "max_age", "tracker.", cfg.tracker.max_age);

@@ -75,6 +75,9 @@ struct tracker_config {
   float iou_threshold = 0.3f;
   int max_age = 5;
   int min_hits = 3;
+  // Appearance vector tracks and re-id compare: "handcrafted" (HSV stripe
+  // histograms) or "dnn" (the detector's pooled backbone features).
+  std::string appearance = "handcrafted";
 };
 
 struct reid_config_section : reid_config {

@@ -46,6 +46,7 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
   for (auto& z : extras.zones)
     if (!z.empty()) self->state.zones.emplace(z.camera_id(), std::move(z));
   self->state.log = std::move(extras.log);
+  self->state.dnn_appearance = extras.dnn_appearance;
   self->state.cfg = cfg;
   self->state.reid = std::move(reid);
   self->state.stats = std::move(stats);
@@ -54,6 +55,9 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
       auto& st = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
       auto t0 = std::chrono::steady_clock::now();
+      if (st.dnn_appearance)
+        for (auto& d : b.detections)
+          if (!d.embedding.empty()) d.feature = std::move(d.embedding);
       auto& sort = sort_of(self, b.camera_id);
       auto tb = sort.update(b);
       st.last_time[b.camera_id] = b.capture_ms;

@@ -25,12 +25,14 @@ struct tracker_state {
   run_stats_ptr stats;
   std::map<uint32_t, zone_monitor> zones;   // cameras with zones or lines
   std::shared_ptr<detection_log> log;       // optional: confirmed tracks as MOT results
+  bool dnn_appearance = false;
 };
 
 /// What the tracker does besides tracking.
 struct tracker_extras {
   std::vector<zone_monitor> zones;
   std::shared_ptr<detection_log> log;
+  bool dnn_appearance = false;   // track with the detector's embedding, not the hand-crafted feature
 };
 
 tracker_actor::behavior_type
