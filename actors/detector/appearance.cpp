@@ -15,6 +15,11 @@ constexpr int work_w = 32, work_h = 64; // larger crops are reduced to this
 // Brightness depends on the camera's exposure more than on the clothes, so the
 // value histogram counts for less than the hue x saturation one.
 constexpr float value_weight = 0.5f;
+// Texture's share beside colour. tools/eval_crosscam on vtest.avi (re-id at
+// 0.9): weight 0 and 0.25 give a mean error of 2.50 people per X->Y answer,
+// 0.5 gives 2.75 and 1.0 gives 6.0 (gradient histograms look alike across
+// people, so a heavy texture part merges them).
+constexpr float texture_weight = 0.25f;
 
 } // namespace
 
@@ -53,14 +58,39 @@ std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b) {
     }
     stripe_pixels[stripe] += hsv.cols;
   }
+  // Texture: orientation histogram of the V channel's gradients per stripe.
+  cv::Mat v, gx, gy;
+  cv::extractChannel(hsv, v, 2);
+  cv::Sobel(v, gx, CV_32F, 1, 0, 3);
+  cv::Sobel(v, gy, CV_32F, 0, 1, 3);
+  std::vector<float> grad_total(appearance_stripes, 0.f);
+  const size_t grad_at = appearance_hue_bins * appearance_sat_bins + appearance_val_bins;
+  for (int r = 0; r < v.rows; ++r) {
+    size_t stripe = static_cast<size_t>(r) * appearance_stripes / v.rows;
+    float* hist = out.data() + stripe * appearance_stripe_dims + grad_at;
+    const float* dx = gx.ptr<float>(r);
+    const float* dy = gy.ptr<float>(r);
+    for (int c = 0; c < v.cols; ++c) {
+      float mag = std::sqrt(dx[c] * dx[c] + dy[c] * dy[c]);
+      if (mag < 1.f) continue;
+      float ang = std::atan2(dy[c], dx[c]);             // (-pi, pi]
+      if (ang < 0) ang += static_cast<float>(M_PI);      // unsigned: [0, pi)
+      size_t bin = std::min(appearance_grad_bins - 1,
+                            static_cast<size_t>(ang / static_cast<float>(M_PI) * appearance_grad_bins));
+      hist[bin] += mag;
+      grad_total[stripe] += mag;
+    }
+  }
   for (size_t s = 0; s < appearance_stripes; ++s) {
     if (stripe_pixels[s] == 0)
       continue;
     float* hist = out.data() + s * appearance_stripe_dims;
-    for (size_t k = 0; k < appearance_stripe_dims; ++k) {
+    for (size_t k = 0; k < grad_at; ++k) {
       float w = k < appearance_hue_bins * appearance_sat_bins ? 1.f : value_weight;
       hist[k] = w * std::sqrt(hist[k] / static_cast<float>(stripe_pixels[s]));
     }
+    for (size_t k = grad_at; k < appearance_stripe_dims; ++k)
+      hist[k] = grad_total[s] > 0 ? texture_weight * std::sqrt(hist[k] / grad_total[s]) : 0.f;
   }
   l2_normalise(out);
   return out;

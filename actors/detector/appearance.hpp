@@ -17,15 +17,18 @@ constexpr size_t appearance_stripes = 4;
 constexpr size_t appearance_hue_bins = 8;
 constexpr size_t appearance_sat_bins = 4;
 constexpr size_t appearance_val_bins = 4;
+constexpr size_t appearance_grad_bins = 8;   // texture: gradient orientations
 constexpr size_t appearance_stripe_dims
-  = appearance_hue_bins * appearance_sat_bins + appearance_val_bins;
+  = appearance_hue_bins * appearance_sat_bins + appearance_val_bins + appearance_grad_bins;
 /// Length of every descriptor.
 constexpr size_t appearance_dims = appearance_stripes * appearance_stripe_dims;
 
 /// Descriptor of box `b` in the BGR8 image `bgr`: per stripe a hue x
 /// saturation histogram (achromatic pixels in one bin, since their hue is
-/// noise) and a value histogram at half weight (brightness follows exposure
-/// more than clothes), each normalised to its pixel count and
+/// noise), a value histogram at half weight (brightness follows exposure
+/// more than clothes) and a texture histogram (unsigned gradient
+/// orientations of the brightness, weighted by gradient magnitude: stripes,
+/// checks and plain cloth differ), each normalised to its total and
 /// square-rooted (Hellinger, so cosine similarity compares distributions),
 /// then all concatenated and L2-normalised. The box is clamped to the image
 /// and its outer 15% left and right are skipped (mostly background). Returns
