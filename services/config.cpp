@@ -416,7 +416,27 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
                                                 + std::to_string(cfg.detector.queue) + ") unless realtime");
 
   if (auto t = root["tracker"]) {
-    check_keys(t, "tracker.", {"iou_threshold", "max_age", "min_hits", "appearance"});
+    check_keys(t, "tracker.", {"kind", "iou_threshold", "max_age", "min_hits", "appearance", "deepsort"});
+    cfg.tracker.kind = get<std::string>(t, "kind", "tracker.", cfg.tracker.kind);
+    if (cfg.tracker.kind != "deepsort" && cfg.tracker.kind != "sort")
+      throw config_error("tracker.kind", "'" + cfg.tracker.kind + "' (known: deepsort, sort)");
+    if (auto d = t["deepsort"]) {
+      const std::string q = "tracker.deepsort.";
+      check_keys(d, q, {"n_init", "max_age", "max_cosine_distance", "budget", "max_iou_distance", "lambda"});
+      auto& ds = cfg.tracker.deep;
+      ds.n_init = get<int>(d, "n_init", q, ds.n_init);
+      require_range(ds.n_init, 1, 1000, q + "n_init");
+      ds.max_age = get<int>(d, "max_age", q, ds.max_age);
+      require_range(ds.max_age, 1, 100000, q + "max_age");
+      ds.max_cosine_distance = get<float>(d, "max_cosine_distance", q, ds.max_cosine_distance);
+      require_range(ds.max_cosine_distance, 0.0f, 2.0f, q + "max_cosine_distance");
+      ds.budget = get<int>(d, "budget", q, ds.budget);
+      require_range(ds.budget, 1, 100000, q + "budget");
+      ds.max_iou_distance = get<float>(d, "max_iou_distance", q, ds.max_iou_distance);
+      require_range(ds.max_iou_distance, 0.0f, 1.0f, q + "max_iou_distance");
+      ds.lambda = get<float>(d, "lambda", q, ds.lambda);
+      require_range(ds.lambda, 0.0f, 1.0f, q + "lambda");
+    }
     cfg.tracker.appearance = get<std::string>(t, "appearance", "tracker.", cfg.tracker.appearance);
     if (cfg.tracker.appearance != "handcrafted" && cfg.tracker.appearance != "dnn")
       throw config_error("tracker.appearance", "'" + cfg.tracker.appearance + "' (known: handcrafted, dnn)");

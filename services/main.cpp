@@ -11,8 +11,10 @@
 
 #include "services/cards.hpp"
 #include "services/config.hpp"
+#include "services/eval_cli.hpp"
 #include "services/log.hpp"
 #include "services/model_cli.hpp"
+#include "services/track_cli.hpp"
 #include "services/runtime.hpp"
 
 namespace {
@@ -89,6 +91,9 @@ int main(int argc, char** argv) {
   std::string detections_dir;
   run->add_option("--detections", detections_dir,
                   "Write each camera's detections to DIR/cam<id>.txt (MOT format)");
+  std::string tracks_dir;
+  run->add_option("--tracks", tracks_dir,
+                  "Write each camera's confirmed tracks to DIR/cam<id>.txt (MOT results, for weaver eval mot)");
 
   auto node = app.add_subcommand("node", "Run some roles in this process; reach the others over ZeroMQ "
                                          "(endpoints from mesh.endpoints).");
@@ -134,7 +139,45 @@ int main(int argc, char** argv) {
   detect_cmd->add_option("--frame", detect.frame, "Frame of --video to use (0-based)");
   detect_cmd->add_option("-o,--out", detect.out, "PNG to write (default detections.png)");
 
+  // `eval mot` runs from its callback (exit code through CLI::RuntimeError).
+  weaver::eval_mot_options eval_mot;
+  auto eval_cmd = app.add_subcommand("eval", "Evaluate results against ground truth.");
+  eval_cmd->require_subcommand(1);
+  auto eval_mot_cmd = eval_cmd->add_subcommand(
+    "mot", "Tracking metrics of MOTChallenge text files (frame,id,left,top,width,height,conf,...) as "
+           "JSON: CLEAR MOT and IDF1 as py-motmetrics computes them, HOTA as TrackEval does. Several "
+           "sequences: repeat --gt A --res A2 --gt B --res B2 (paired in order); 'overall' combines them. "
+           "Exit code 2 on a missing or malformed file.");
+  eval_mot_cmd->add_option("--gt", eval_mot.gt, "Ground truth (MOT format; rows with 7th column < 1 ignored)")
+    ->required();
+  eval_mot_cmd->add_option("--res", eval_mot.res, "Tracker output (MOT format) for the --gt at the same position")
+    ->required();
+  eval_mot_cmd->add_option("--name", eval_mot.name, "Sequence names, one per --gt (default: the gt file's folder)");
+  eval_mot_cmd->add_option("--iou", eval_mot.iou, "CLEAR MOT and IDF1 match at IoU >= this (default 0.5)");
+  eval_mot_cmd->add_option("--out", eval_mot.out, "Also write the JSON to this file");
+  eval_mot_cmd->callback([&] { throw CLI::RuntimeError(weaver::eval_mot_command(eval_mot)); });
+
+  weaver::track_options track;
+  auto track_cmd = app.add_subcommand("track", "Run one camera's tracker offline on MOT detections; write MOT tracks.");
+  track_cmd->add_option("--det", track.det, "MOT detections (frame,-1,x,y,w,h,score,...; frame 1-based)")->required();
+  track_cmd->add_option("--out", track.out, "MOT tracks to write (frame,id,x,y,w,h,1,-1,-1,-1)")->required();
+  track_cmd->add_option("--video", track.video, "Video of the detections (frame n 0-based = MOT frame n+1), for appearance");
+  track_cmd->add_option("--tracker", track.tracker, "deepsort (default) or sort")->check(CLI::IsMember({"deepsort", "sort"}));
+  track_cmd->add_option("--appearance", track.appearance, "handcrafted (default with --video) or none")
+    ->check(CLI::IsMember({"handcrafted", "none"}));
+  track_cmd->add_option("--boxes", track.boxes, "Boxes to write: detector (default) or filter (deepsort's Kalman estimate)")
+    ->check(CLI::IsMember({"detector", "filter"}));
+  track_cmd->add_option("--min-score", track.min_score, "Drop detections scoring below (default 0)");
+  track_cmd->add_option("--n-init", track.n_init, "Hits to confirm a track (default: the tracker's)")->check(CLI::PositiveNumber);
+  track_cmd->add_option("--max-age", track.max_age, "Missed frames before a track ends (default: the tracker's)")
+    ->check(CLI::NonNegativeNumber);
+  track_cmd->add_option("--max-cosine-distance", track.max_cosine_distance, "Deep SORT appearance gate")->check(CLI::Range(0.0, 2.0));
+  track_cmd->add_option("--budget", track.budget, "Deep SORT features kept per track")->check(CLI::PositiveNumber);
+  track_cmd->add_option("--lambda", track.lambda, "Deep SORT weight of motion in the cascade cost")->check(CLI::Range(0.0, 1.0));
+  track_cmd->add_flag("-q,--quiet", track.quiet, "No summary line");
+
   CLI11_PARSE(app, argc, argv);
+  if (track_cmd->parsed()) return weaver::track_command(track);
   if (inspect_cmd->parsed()) return weaver::model_inspect(inspect);
   if (detect_cmd->parsed()) {
     if (detect.image.empty() == detect.video.empty()) {
@@ -162,6 +205,7 @@ int main(int argc, char** argv) {
   opts.reset = reset;
   opts.quiet = quiet;
   opts.detections_dir = detections_dir;
+  opts.tracks_dir = tracks_dir;
   opts.stop = stop_flag;
   if (node->parsed()) {
     for (auto& r : roles) {

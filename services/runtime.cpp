@@ -189,6 +189,9 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       for (auto& c : cfg.cameras) extras.zones.emplace_back(c.id, c.zones, c.lines);
       if (!opts.tracks_dir.empty()) extras.log = std::make_shared<detection_log>(opts.tracks_dir);
       extras.dnn_appearance = cfg.tracker.appearance == "dnn";
+      extras.kind = cfg.tracker.kind;
+      extras.deep = cfg.tracker.deep;
+      extras.deep.use_embedding = false;  // the feature field carries the chosen appearance
       trk = sys.spawn(tracker_actor_impl, sc, rei, stats, extras);
       locals.push_back(caf::actor_cast<caf::actor>(trk));
     } else if (has(roles, "detector")) {

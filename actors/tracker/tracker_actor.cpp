@@ -12,11 +12,12 @@ namespace {
 
 using self_ptr = tracker_actor::stateful_pointer<tracker_state>;
 
-sort_tracker& sort_of(self_ptr self, uint32_t camera) {
+camera_tracker& sort_of(self_ptr self, uint32_t camera) {
   auto& st = self->state;
-  auto it = st.sorts.find(camera);
-  if (it == st.sorts.end()) it = st.sorts.emplace(camera, sort_tracker{camera, st.cfg}).first;
-  return it->second;
+  auto it = st.trackers.find(camera);
+  if (it == st.trackers.end())
+    it = st.trackers.emplace(camera, make_camera_tracker(st.kind, camera, st.cfg, st.deep)).first;
+  return *it->second;
 }
 
 void count(self_ptr self, const track_batch& tb) {
@@ -47,6 +48,8 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
     if (!z.empty()) self->state.zones.emplace(z.camera_id(), std::move(z));
   self->state.log = std::move(extras.log);
   self->state.dnn_appearance = extras.dnn_appearance;
+  self->state.kind = extras.kind;
+  self->state.deep = extras.deep;
   self->state.cfg = cfg;
   self->state.reid = std::move(reid);
   self->state.stats = std::move(stats);

@@ -1,4 +1,4 @@
-// The tracker actor: one SORT tracker per camera; forwards each frame's
+// The tracker actor: one tracker (Deep SORT or SORT) per camera; forwards each frame's
 // track events to re-id and acknowledges a batch once re-id has it. Zone
 // entries / exits and line crossings of cameras with zones are counted
 // (weaver_zone_events_total) and logged at debug level.
@@ -10,7 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
-#include "actors/tracker/sort_tracker.hpp"
+#include "actors/tracker/camera_tracker.hpp"
 #include "actors/tracker/zone_events.hpp"
 #include "actors/detector/detection_log.hpp"
 
@@ -19,13 +19,15 @@ namespace weaver {
 struct tracker_state {
   static inline const char* name = "tracker";
   sort_config cfg;
-  std::map<uint32_t, sort_tracker> sorts;
+  std::map<uint32_t, std::unique_ptr<camera_tracker>> trackers;
   std::map<uint32_t, timestamp_ms> last_time;
   reid_actor reid;
   run_stats_ptr stats;
   std::map<uint32_t, zone_monitor> zones;   // cameras with zones or lines
   std::shared_ptr<detection_log> log;       // optional: confirmed tracks as MOT results
   bool dnn_appearance = false;
+  std::string kind = "sort";
+  deep_sort_config deep;
 };
 
 /// What the tracker does besides tracking.
@@ -33,6 +35,8 @@ struct tracker_extras {
   std::vector<zone_monitor> zones;
   std::shared_ptr<detection_log> log;
   bool dnn_appearance = false;   // track with the detector's embedding, not the hand-crafted feature
+  std::string kind = "sort";     // deepsort | sort
+  deep_sort_config deep;
 };
 
 tracker_actor::behavior_type
