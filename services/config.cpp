@@ -416,7 +416,10 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
                                                 + std::to_string(cfg.detector.queue) + ") unless realtime");
 
   if (auto t = root["tracker"]) {
-    check_keys(t, "tracker.", {"kind", "iou_threshold", "max_age", "min_hits", "appearance", "deepsort"});
+    check_keys(t, "tracker.", {"kind", "iou_threshold", "max_age", "min_hits", "appearance", "deepsort",
+                               "state_file"});
+    if (auto sf = get<std::string>(t, "state_file", "tracker.", ""); !sf.empty())
+      cfg.tracker.state_file = resolve_path(sf, base_dir);
     cfg.tracker.kind = get<std::string>(t, "kind", "tracker.", cfg.tracker.kind);
     if (cfg.tracker.kind != "deepsort" && cfg.tracker.kind != "sort")
       throw config_error("tracker.kind", "'" + cfg.tracker.kind + "' (known: deepsort, sort)");

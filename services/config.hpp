@@ -85,6 +85,7 @@ struct tracker_config {
   // Appearance vector tracks and re-id compare: "handcrafted" (HSV stripe
   // histograms) or "dnn" (the detector's pooled backbone features).
   std::string appearance = "handcrafted";
+  std::string state_file;           // trackers' snapshot, restored at start ("" = none)
 };
 
 struct reid_config_section : reid_config {

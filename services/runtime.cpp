@@ -153,6 +153,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       }
       // A reset store starts identities afresh too.
       if (opts.reset && !cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
+      if (opts.reset && !cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
       auto open = health->add_flag("store", probe_kind::readiness, false, "opening " + cfg.storage_path);
       store = std::make_shared<sqlite_store>(cfg.storage_path);
       open->set(true, "open: " + cfg.storage_path);
@@ -190,6 +191,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       if (!opts.tracks_dir.empty()) extras.log = std::make_shared<detection_log>(opts.tracks_dir);
       extras.dnn_appearance = cfg.tracker.appearance == "dnn";
       extras.kind = cfg.tracker.kind;
+      extras.state_file = cfg.tracker.state_file;
       extras.deep = cfg.tracker.deep;
       extras.deep.use_embedding = false;  // the feature field carries the chosen appearance
       trk = sys.spawn(tracker_actor_impl, sc, rei, stats, extras);

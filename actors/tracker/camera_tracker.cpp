@@ -13,6 +13,8 @@ public:
   track_batch update(const detection_batch& b) override { return t_.update(b); }
   track_batch flush(timestamp_ms t) override { return t_.flush(t); }
   size_t active() const override { return t_.active(); }
+  std::string snapshot() const override { return t_.snapshot(); }
+  void restore(const std::string& text) override { t_.restore(text); }
 
 private:
   Tracker t_;

@@ -16,6 +16,8 @@ public:
   virtual track_batch update(const detection_batch& b) = 0;
   virtual track_batch flush(timestamp_ms t) = 0;
   virtual size_t active() const = 0;
+  virtual std::string snapshot() const = 0;
+  virtual void restore(const std::string& text) = 0;
 };
 
 /// kind: "deepsort" or "sort". Throws std::invalid_argument otherwise.

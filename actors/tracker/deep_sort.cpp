@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "actors/tracker/assignment.hpp"
+#include "actors/tracker/track_snapshot.hpp"
 
 namespace weaver {
 
@@ -318,6 +319,43 @@ track_batch deep_sort::flush(timestamp_ms t) {
   sort_by_id(out);
   tracks_.clear();
   return out;
+}
+
+} // namespace weaver
+
+namespace weaver {
+
+std::string deep_sort::snapshot() const {
+  nlohmann::json j{{"kind", "deepsort"}, {"next_id", next_id_}, {"last_seq", last_seq_}};
+  auto& ts = j["tracks"] = nlohmann::json::array();
+  for (const auto& t : tracks_) {
+    auto tj = track_to_json(t);
+    tj["gallery"] = t.gallery;
+    tj["dim"] = t.dim;
+    tj["stored"] = t.stored;
+    tj["next"] = t.next;
+    ts.push_back(std::move(tj));
+  }
+  return j.dump();
+}
+
+void deep_sort::restore(const std::string& text) {
+  auto j = nlohmann::json::parse(text);
+  if (j.value("kind", "") != "deepsort") throw std::invalid_argument("deep sort: not a deepsort snapshot");
+  std::vector<track> tracks;
+  for (const auto& tj : j.at("tracks")) {
+    track t{box{0, 0, 1, 1}, kalman_xyah::noise{cfg_.noise_position, cfg_.noise_velocity}};
+    track_from_json(t, tj);
+    t.gallery = tj.at("gallery").get<std::vector<float>>();
+    t.dim = tj.at("dim").get<size_t>();
+    t.stored = tj.at("stored").get<size_t>();
+    t.next = tj.at("next").get<size_t>();
+    if (t.stored * t.dim > t.gallery.size()) throw std::invalid_argument("deep sort: gallery too short");
+    tracks.push_back(std::move(t));
+  }
+  tracks_ = std::move(tracks);
+  next_id_ = j.at("next_id").get<uint64_t>();
+  last_seq_ = j.at("last_seq").get<uint64_t>();
 }
 
 } // namespace weaver

@@ -2,6 +2,10 @@
 // tracker. Pure algorithm, no CAF.
 #pragma once
 
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
 #include <opencv2/core/matx.hpp>
 
 #include "actors/types.hpp"
@@ -29,6 +33,19 @@ public:
 
   /// Velocity of the centre in pixels per frame.
   cv::Vec2d velocity() const { return {x_(4), x_(5)}; }
+
+  /// Mean then covariance (row-major), for snapshots; set_state takes the
+  /// same 72 numbers (throws std::invalid_argument on another count).
+  std::vector<double> state() const {
+    std::vector<double> v(x_.val, x_.val + 8);
+    v.insert(v.end(), p_.val, p_.val + 64);
+    return v;
+  }
+  void set_state(const std::vector<double>& v) {
+    if (v.size() != 72) throw std::invalid_argument("filter state: expected 72 numbers");
+    std::copy(v.begin(), v.begin() + 8, x_.val);
+    std::copy(v.begin() + 8, v.end(), p_.val);
+  }
 
 private:
   cv::Vec<double, 8> x_;    // state mean

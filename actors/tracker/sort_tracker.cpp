@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "actors/tracker/assignment.hpp"
+#include "actors/tracker/track_snapshot.hpp"
 
 namespace weaver {
 
@@ -160,6 +161,31 @@ track_batch sort_tracker::flush(timestamp_ms t) {
             });
   tracks_.clear();
   return out;
+}
+
+} // namespace weaver
+
+namespace weaver {
+
+std::string sort_tracker::snapshot() const {
+  nlohmann::json j{{"kind", "sort"}, {"next_id", next_id_}, {"last_seq", last_seq_}};
+  auto& ts = j["tracks"] = nlohmann::json::array();
+  for (const auto& t : tracks_) ts.push_back(track_to_json(t));
+  return j.dump();
+}
+
+void sort_tracker::restore(const std::string& text) {
+  auto j = nlohmann::json::parse(text);
+  if (j.value("kind", "") != "sort") throw std::invalid_argument("sort tracker: not a sort snapshot");
+  std::vector<track> tracks;
+  for (const auto& tj : j.at("tracks")) {
+    track t{box{0, 0, 1, 1}};
+    track_from_json(t, tj);
+    tracks.push_back(std::move(t));
+  }
+  tracks_ = std::move(tracks);
+  next_id_ = j.at("next_id").get<uint64_t>();
+  last_seq_ = j.at("last_seq").get<uint64_t>();
 }
 
 } // namespace weaver

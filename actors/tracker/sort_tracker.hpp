@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "actors/tracker/kalman_box.hpp"
@@ -51,6 +52,12 @@ public:
   uint64_t tracks_started() const { return next_id_ - 1; }
 
   uint32_t camera_id() const { return camera_id_; }
+
+  /// Every track (filter, counters, features) and the id counter, as JSON
+  /// text, so a restarted tracker continues its tracks and ids; restore()
+  /// takes what snapshot() gave (throws on a malformed text, state unchanged).
+  std::string snapshot() const;
+  void restore(const std::string& text);
 
 private:
   struct track {

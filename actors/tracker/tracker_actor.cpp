@@ -1,6 +1,10 @@
 #include "actors/tracker/tracker_actor.hpp"
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "actors/sent_bytes.hpp"
 #include "services/log.hpp"
@@ -39,6 +43,50 @@ void count(self_ptr self, const track_batch& tb) {
   count_sent(st.stats, "tracker->reid", tb);
 }
 
+// Snapshots every camera's tracker (at most once a second, or when forced)
+// into state_file, atomically, so a restarted tracker continues its tracks.
+void maybe_save(self_ptr self, bool force) {
+  auto& st = self->state;
+  if (st.state_file.empty()) return;
+  auto now = steady_now_ns();
+  if (!force && now - st.last_save_ns < 1'000'000'000) return;
+  nlohmann::json j;
+  for (const auto& [cam, t] : st.trackers) j[std::to_string(cam)] = t->snapshot();
+  try {
+    auto tmp = st.state_file + ".tmp";
+    {
+      std::ofstream out{tmp, std::ios::trunc};
+      out << j.dump();
+      if (!out.flush()) throw std::runtime_error("cannot write " + tmp);
+    }
+    std::filesystem::rename(tmp, st.state_file);
+    st.last_save_ns = now;
+  } catch (const std::exception& e) {
+    static const logger log{"tracker"};
+    log.error("cannot save state: ", e.what());
+  }
+}
+
+void restore(self_ptr self) {
+  auto& st = self->state;
+  static const logger log{"tracker"};
+  if (st.state_file.empty() || !std::filesystem::exists(st.state_file)) return;
+  try {
+    std::ifstream in{st.state_file};
+    auto j = nlohmann::json::parse(in);
+    for (const auto& [cam, text] : j.items()) {
+      auto id = static_cast<uint32_t>(std::stoul(cam));
+      auto t = make_camera_tracker(st.kind, id, st.cfg, st.deep);
+      t->restore(text.get<std::string>());
+      st.trackers[id] = std::move(t);
+    }
+    log.info("restored ", st.trackers.size(), " camera tracker(s) from ", st.state_file);
+  } catch (const std::exception& e) {
+    st.trackers.clear();
+    log.error("cannot restore ", st.state_file, " (starting empty): ", e.what());
+  }
+}
+
 } // namespace
 
 tracker_actor::behavior_type
@@ -50,6 +98,8 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
   self->state.dnn_appearance = extras.dnn_appearance;
   self->state.kind = extras.kind;
   self->state.deep = extras.deep;
+  self->state.state_file = extras.state_file;
+  restore(self);
   self->state.cfg = cfg;
   self->state.reid = std::move(reid);
   self->state.stats = std::move(stats);
@@ -69,7 +119,10 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       count(self, tb);
       self->request(st.reid, caf::infinite, std::move(tb))
-        .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
+        .then([self, rp](caf::ok_atom) mutable {
+                maybe_save(self, false);
+                rp.deliver(caf::ok_atom::value);
+              },
               [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
     },
@@ -82,7 +135,10 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
       self->request(st.reid, caf::infinite, std::move(tb))
         .then([](caf::ok_atom) {}, [](caf::error&) {});
       self->request(st.reid, caf::infinite, eos)
-        .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
+        .then([self, rp](caf::ok_atom) mutable {
+                maybe_save(self, true);
+                rp.deliver(caf::ok_atom::value);
+              },
               [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
     }};

@@ -28,6 +28,8 @@ struct tracker_state {
   bool dnn_appearance = false;
   std::string kind = "sort";
   deep_sort_config deep;
+  std::string state_file;
+  int64_t last_save_ns = 0;
 };
 
 /// What the tracker does besides tracking.
@@ -37,6 +39,7 @@ struct tracker_extras {
   bool dnn_appearance = false;   // track with the detector's embedding, not the hand-crafted feature
   std::string kind = "sort";     // deepsort | sort
   deep_sort_config deep;
+  std::string state_file;        // trackers' snapshots, restored at start ("" = none)
 };
 
 tracker_actor::behavior_type
