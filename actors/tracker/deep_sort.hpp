@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/tracker/kalman_xyah.hpp"
+#include "actors/tracker/track_record.hpp"
 #include "actors/types.hpp"
 
 namespace weaver {
@@ -128,21 +129,9 @@ public:
   std::optional<box> estimate(uint64_t track_id) const;
 
 private:
-  struct track {
+  struct track : track_record {   // misses: counted after predict
     track(const box& b, kalman_xyah::noise n) : filter(b, n) {}
     kalman_xyah filter;
-    uint64_t id = 0;        // 0 while tentative
-    int32_t class_id = 0;
-    int hits = 0;           // matched frames
-    int misses = 0;         // frames since the last match (after predict)
-    timestamp_ms first_ms = 0;
-    uint64_t first_seq = 0;
-    timestamp_ms last_ms = 0;
-    uint64_t last_seq = 0;
-    box last_box;
-    float last_score = 0;
-    std::vector<double> feature_sum; // of detection.feature, for `ended`
-    uint64_t feature_count = 0;
     // Appearance gallery: a ring of up to `budget` unit vectors of length
     // `dim`, row-major; `stored` rows are valid, `next` is overwritten next.
     std::vector<float> gallery;
@@ -153,9 +142,6 @@ private:
                const detection_batch& b);
   void remember(track& t, const std::vector<float>& unit);
   float appearance_distance(const track& t, const std::vector<float>& unit) const;
-  track_event make_event(const track& t, track_state s) const;
-  track_event ended_event(const track& t) const;
-  void confirm(track& t, const detection& d, track_batch& out);
 
   uint32_t camera_id_;
   deep_sort_config cfg_;

@@ -18,65 +18,6 @@ size_t sort_tracker::active() const {
     tracks_.begin(), tracks_.end(), [](const track& t) { return t.id != 0; }));
 }
 
-void sort_tracker::observe(track& t, const detection& d,
-                           const detection_batch& b) {
-  if (t.hits == 0) {
-    t.first_ms = b.capture_ms;
-    t.first_seq = b.seq;
-    t.class_id = d.class_id;
-  }
-  ++t.hits;
-  t.misses = 0;
-  t.last_ms = b.capture_ms;
-  t.last_seq = b.seq;
-  t.last_box = d.bbox;
-  t.last_score = d.score;
-  if (d.feature.empty())
-    return;
-  if (t.feature_sum.empty())
-    t.feature_sum.assign(d.feature.size(), 0.0);
-  if (t.feature_sum.size() != d.feature.size())
-    return; // a different embedding: keep the mean consistent
-  for (size_t i = 0; i < d.feature.size(); ++i)
-    t.feature_sum[i] += d.feature[i];
-  ++t.feature_count;
-}
-
-track_event sort_tracker::make_event(const track& t, track_state s) const {
-  track_event e;
-  e.camera_id = camera_id_;
-  e.track_id = t.id;
-  e.state = s;
-  e.time_ms = t.last_ms;
-  e.frame_seq = t.last_seq;
-  e.bbox = t.last_box;
-  e.score = t.last_score;
-  return e;
-}
-
-track_event sort_tracker::ended_event(const track& t) const {
-  auto e = make_event(t, track_state::ended);
-  double norm = 0;
-  for (double v : t.feature_sum)
-    norm += v * v;
-  norm = std::sqrt(norm);
-  if (norm > 0) {
-    e.feature.reserve(t.feature_sum.size());
-    for (double v : t.feature_sum)
-      e.feature.push_back(static_cast<float>(v / norm));
-  }
-  return e;
-}
-
-void sort_tracker::confirm(track& t, const detection& d, track_batch& out) {
-  t.id = next_id_++;
-  auto e = make_event(t, track_state::started);
-  e.time_ms = t.first_ms;
-  e.frame_seq = t.first_seq;
-  e.feature = d.feature;
-  out.events.push_back(std::move(e));
-}
-
 track_batch sort_tracker::update(const detection_batch& b) {
   track_batch out;
   out.camera_id = camera_id_;
@@ -104,13 +45,13 @@ track_batch sort_tracker::update(const detection_batch& b) {
   for (auto [r, c] : m.matches) {
     auto& t = tracks_[r];
     t.filter.update(dets[c].bbox);
-    observe(t, dets[c], b);
+    t.observe(dets[c], b);
     if (t.id != 0) {
-      auto e = make_event(t, track_state::updated);
+      auto e = t.event(camera_id_, track_state::updated);
       e.feature = dets[c].feature;
       out.events.push_back(std::move(e));
     } else if (t.hits >= min_hits) {
-      confirm(t, dets[c], out);
+      out.events.push_back(t.started(camera_id_, next_id_++, dets[c]));
     }
   }
   std::vector<char> drop(rows, 0);
@@ -120,7 +61,7 @@ track_batch sort_tracker::update(const detection_batch& b) {
     if (t.id == 0) {
       drop[r] = 1; // tentative: one miss and it was noise
     } else if (t.misses > cfg_.max_age) {
-      out.events.push_back(ended_event(t));
+      out.events.push_back(t.ended(camera_id_));
       drop[r] = 1;
     }
   }
@@ -136,9 +77,9 @@ track_batch sort_tracker::update(const detection_batch& b) {
   for (int c : m.unmatched_cols) {
     tracks_.emplace_back(dets[c].bbox);
     auto& t = tracks_.back();
-    observe(t, dets[c], b);
+    t.observe(dets[c], b);
     if (t.hits >= min_hits)
-      confirm(t, dets[c], out);
+      out.events.push_back(t.started(camera_id_, next_id_++, dets[c]));
   }
   std::sort(out.events.begin(), out.events.end(),
             [](const track_event& x, const track_event& y) {
@@ -154,7 +95,7 @@ track_batch sort_tracker::flush(timestamp_ms t) {
   out.time_ms = t;
   for (const auto& tr : tracks_)
     if (tr.id != 0)
-      out.events.push_back(ended_event(tr));
+      out.events.push_back(tr.ended(camera_id_));
   std::sort(out.events.begin(), out.events.end(),
             [](const track_event& x, const track_event& y) {
               return x.track_id < y.track_id;

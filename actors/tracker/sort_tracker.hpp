@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "actors/tracker/kalman_box.hpp"
+#include "actors/tracker/track_record.hpp"
 #include "actors/types.hpp"
 
 namespace weaver {
@@ -60,27 +61,10 @@ public:
   void restore(const std::string& text);
 
 private:
-  struct track {
+  struct track : track_record {
     explicit track(const box& b) : filter(b) {}
     kalman_box filter;
-    uint64_t id = 0;        // 0 while tentative
-    int32_t class_id = 0;
-    int hits = 0;           // matched frames
-    int misses = 0;         // frames since the last match
-    timestamp_ms first_ms = 0;
-    uint64_t first_seq = 0;
-    timestamp_ms last_ms = 0;
-    uint64_t last_seq = 0;
-    box last_box;
-    float last_score = 0;
-    std::vector<double> feature_sum; // for the mean appearance
-    uint64_t feature_count = 0;
   };
-
-  void observe(track& t, const detection& d, const detection_batch& b);
-  track_event make_event(const track& t, track_state s) const;
-  track_event ended_event(const track& t) const;
-  void confirm(track& t, const detection& d, track_batch& out);
 
   uint32_t camera_id_;
   sort_config cfg_;

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/types.hpp"
+#include "actors/tracker/track_record.hpp"
 
 namespace weaver {
 

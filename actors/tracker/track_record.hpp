@@ -1,0 +1,86 @@
+// What SORT's and Deep SORT's tracks record about their matches and the
+// events they emit from it (one place for the event semantics described in
+// sort_tracker.hpp). Pure, no CAF.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "actors/types.hpp"
+
+namespace weaver {
+
+struct track_record {
+  uint64_t id = 0;        // 0 while tentative
+  int32_t class_id = 0;
+  int hits = 0;           // matched frames
+  int misses = 0;         // frames since the last match
+  timestamp_ms first_ms = 0;
+  uint64_t first_seq = 0;
+  timestamp_ms last_ms = 0;
+  uint64_t last_seq = 0;
+  box last_box;
+  float last_score = 0;
+  std::vector<double> feature_sum; // for the mean appearance of `ended`
+  uint64_t feature_count = 0;
+
+  /// A matched detection in frame `b`.
+  void observe(const detection& d, const detection_batch& b) {
+    if (hits == 0) {
+      first_ms = b.capture_ms;
+      first_seq = b.seq;
+      class_id = d.class_id;
+    }
+    ++hits;
+    misses = 0;
+    last_ms = b.capture_ms;
+    last_seq = b.seq;
+    last_box = d.bbox;
+    last_score = d.score;
+    if (d.feature.empty()) return;
+    if (feature_sum.empty()) feature_sum.assign(d.feature.size(), 0.0);
+    if (feature_sum.size() != d.feature.size()) return; // another descriptor: keep the mean consistent
+    for (size_t i = 0; i < d.feature.size(); ++i) feature_sum[i] += d.feature[i];
+    ++feature_count;
+  }
+
+  /// An event with the last match's time, frame, box and score.
+  track_event event(uint32_t camera, track_state s) const {
+    track_event e;
+    e.camera_id = camera;
+    e.track_id = id;
+    e.state = s;
+    e.time_ms = last_ms;
+    e.frame_seq = last_seq;
+    e.bbox = last_box;
+    e.score = last_score;
+    return e;
+  }
+
+  /// `ended`: the last match, with the L2-normalised mean appearance.
+  track_event ended(uint32_t camera) const {
+    auto e = event(camera, track_state::ended);
+    double norm = 0;
+    for (double v : feature_sum) norm += v * v;
+    norm = std::sqrt(norm);
+    if (norm > 0) {
+      e.feature.reserve(feature_sum.size());
+      for (double v : feature_sum) e.feature.push_back(static_cast<float>(v / norm));
+    }
+    return e;
+  }
+
+  /// `started`, as the track is confirmed with id `new_id` by detection `d`:
+  /// the time and frame of its FIRST match, the confirming box and feature.
+  track_event started(uint32_t camera, uint64_t new_id, const detection& d) {
+    id = new_id;
+    auto e = event(camera, track_state::started);
+    e.time_ms = first_ms;
+    e.frame_seq = first_seq;
+    e.feature = d.feature;
+    return e;
+  }
+};
+
+} // namespace weaver
