@@ -453,7 +453,10 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   if (auto r = root["reid"]) {
     check_keys(r, "reid.", {"match_threshold", "max_gap_s", "same_camera", "merge_threshold",
                             "learn_graph", "learn_after", "confident", "gallery_ttl_s", "links",
-                            "state_file"});
+                            "state_file", "window_s"});
+    auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
+    require_range(win, 0.001, 3600.0, "reid.window_s");
+    cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
     cfg.reid.match_threshold = get<float>(r, "match_threshold", "reid.", cfg.reid.match_threshold);
     require_range(cfg.reid.match_threshold, -1.0f, 1.0f, "reid.match_threshold");
     auto gap = get<double>(r, "max_gap_s", "reid.", cfg.reid.max_gap_ms / 1000.0);
