@@ -1,5 +1,8 @@
 #include "actors/storage/sqlite_store.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <stdexcept>
 
 namespace weaver {
@@ -115,7 +118,17 @@ sqlite_store::sqlite_store(const std::string& path) : path_(path) {
     // WAL: readers do not block the writer; NORMAL is durable across
     // application crashes, and only an OS crash may lose the last commits.
     // The first statement is also where a non-database file is detected.
-    sql::exec(raw, "PRAGMA journal_mode=WAL", "journal_mode");
+    // Two processes creating the same new file at once (storage and query
+    // in one pod) can make the switch to WAL fail transiently with an I/O
+    // or busy error while the other sets up the -shm file: retry briefly.
+    for (int attempt = 0;; ++attempt) {
+      int rc = sqlite3_exec(raw, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+      if (rc == SQLITE_OK) break;
+      int primary = rc & 0xff;
+      if (attempt >= 50 || (primary != SQLITE_IOERR && primary != SQLITE_BUSY && primary != SQLITE_LOCKED))
+        sql::exec(raw, "PRAGMA journal_mode=WAL", "journal_mode");  // throws with the message
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
     sql::exec(raw, "PRAGMA synchronous=NORMAL", "synchronous");
     migrate();
     begin_ = sql::prepare(raw, "BEGIN IMMEDIATE", "prepare begin");
