@@ -102,8 +102,27 @@ presence_batch reid_engine::resolve_before(timestamp_ms limit) {
     for (; i != pending_.end() && window_of(std::get<0>(i->first)) == win; ++i) batch.emplace_back(*i);
     pending_.erase(pending_.begin(), i);
     resolve_window(std::move(batch), out);
+    if (++windows_ % 64 == 0) prune(win * w);
   }
   return out;
+}
+
+void reid_engine::prune(timestamp_ms now) {
+  const timestamp_ms horizon = now - cfg_.gallery_ttl_ms;
+  for (auto& p : persons_) {
+    if (p.last_exit_ms < horizon) {
+      if (!p.seen.empty() || !p.feature_sum.empty()) {
+        p.seen.clear();
+        p.feature_sum = {};
+        p.prototype = {};
+      }
+      continue;
+    }
+    for (auto& [cam, xs] : p.seen)
+      xs.erase(std::remove_if(xs.begin(), xs.end(),
+                              [&](const std::pair<timestamp_ms, timestamp_ms>& x) { return x.second < horizon; }),
+               xs.end());
+  }
 }
 
 bool reid_engine::walk_allowed(const person& p, uint32_t camera_id, timestamp_ms start_ms) const {

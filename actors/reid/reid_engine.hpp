@@ -140,6 +140,10 @@ private:
   void learn(uint32_t from, uint32_t to, int64_t transit_ms);
   void add_feature(person& who, const std::vector<float>& f);
   void try_merge(size_t p, presence_batch& out);
+  /// Forgets what no future track can use: the features and presences of
+  /// people unseen for gallery_ttl_ms (ids stay), so a long run's memory and
+  /// snapshots stay bounded by the gallery, not by everyone ever seen.
+  void prune(timestamp_ms now);
   timestamp_ms safe_time() const;
   presence_batch resolve_before(timestamp_ms limit);
   /// Resolves the tracks of one window (all ending in it), jointly per camera.
@@ -153,6 +157,7 @@ private:
   std::vector<person> persons_; // person id = index + 1
   std::map<std::pair<uint32_t, uint32_t>, link_count> learnt_;
   std::map<uint32_t, int> departures_;  // confident matches leaving a camera
+  uint64_t windows_ = 0;                // resolved, for pruning now and then
 };
 
 } // namespace weaver

@@ -9,6 +9,8 @@
 #include <random>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 using namespace weaver;
 
 namespace {
@@ -483,4 +485,35 @@ TEST_CASE("a snapshot restored into a new engine continues exactly where the old
   CHECK_THROWS(bad.restore("not json"));
 }
 
+}
+
+TEST_CASE("reid_engine: people unseen beyond the gallery's time are forgotten, ids stay") {
+  reid_config cfg;
+  cfg.gallery_ttl_ms = 10'000;
+  cfg.window_ms = 100;
+  reid_engine e{cfg};
+  e.add_camera(1);
+  // 200 people, each seen once, 1 s apart: most fall out of the gallery.
+  for (int p = 0; p < 200; ++p) {
+    track_batch b;
+    b.camera_id = 1;
+    b.time_ms = 1000 + p * 1000 + 500;
+    std::vector<float> f(200, 0.f);
+    f[static_cast<size_t>(p)] = 1.f;
+    track_event s{1, static_cast<uint64_t>(p + 1), track_state::started, 1000 + p * 1000, 0, {}, 0, f};
+    track_event x = s;
+    x.state = track_state::ended;
+    x.time_ms = 1000 + p * 1000 + 200;
+    b.events = {s, x};
+    e.on_tracks(b);
+  }
+  e.on_end_of_stream(1);
+  e.flush();
+  CHECK(e.people() == 200);
+  // The snapshot holds features only for the people still in the gallery.
+  auto snap = nlohmann::json::parse(e.snapshot());
+  size_t with_features = 0;
+  for (auto& p : snap["persons"]) with_features += !p["prototype"].empty();
+  CHECK(with_features < 30);
+  CHECK(with_features > 0);
 }
