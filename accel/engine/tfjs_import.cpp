@@ -58,11 +58,12 @@ std::string base64_decode(const std::string& in) {
   static const std::string chars =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
-  int val = 0, bits = -8;
+  uint32_t val = 0;  // unsigned: old bits shift out (only the low 14 are read)
+  int bits = -8;
   for (char c : in) {
     auto p = chars.find(c);
     if (p == std::string::npos) break;  // '=' padding ends the data
-    val = (val << 6) + static_cast<int>(p);
+    val = (val << 6) + static_cast<uint32_t>(p);
     bits += 6;
     if (bits >= 0) {
       out.push_back(static_cast<char>((val >> bits) & 0xff));

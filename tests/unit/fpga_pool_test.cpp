@@ -38,6 +38,9 @@ caf::behavior driver(caf::event_based_actor* self, fpga_pool_actor pool, std::sh
   auto engines = std::make_shared<std::vector<std::shared_ptr<detector>>>();
   for (int c = 0; c < cameras; ++c) engines->push_back(make_detector("motion"));
   auto send = std::make_shared<std::function<void(uint32_t)>>();
+  // The function calls itself through a weak reference (a strong one would
+  // be a cycle that never frees); the behaviour below keeps it alive.
+  std::weak_ptr<std::function<void(uint32_t)>> again = send;
   *send = [=](uint32_t cam) {
     int seq = (*next)[cam]++;
     if (seq >= frames) return;
@@ -50,11 +53,11 @@ caf::behavior driver(caf::event_based_actor* self, fpga_pool_actor pool, std::sh
         [=](detection_batch& b) {
           if (b.camera_id != cam || b.seq != static_cast<uint64_t>(seq)) t->out_of_order++;
           t->ok++;
-          (*send)(cam);
+          if (auto f = again.lock()) (*f)(cam);
         },
         [=](caf::error& e) {
           if (e == caf::sec::request_timeout) t->dropped++; else t->failed++;
-          (*send)(cam);
+          if (auto f = again.lock()) (*f)(cam);
         });
   };
   for (int c = 0; c < cameras; ++c) {
@@ -62,7 +65,7 @@ caf::behavior driver(caf::event_based_actor* self, fpga_pool_actor pool, std::sh
     (*send)(static_cast<uint32_t>(c));
     (*send)(static_cast<uint32_t>(c));
   }
-  return {[](int) {}};
+  return {[send](int) {}};
 }
 
 std::shared_ptr<card> sim(const std::string& name, double mean_ms, sim_faults faults = {}) {
