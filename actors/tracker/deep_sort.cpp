@@ -226,21 +226,12 @@ track_batch deep_sort::update(const detection_batch& b) {
       } else if (t.hits >= cfg_.n_init) {
         out.events.push_back(t.started(camera_id_, next_id_++, dets[c]));
       }
-    } else if (t.id == 0) {
-      drop[r] = 1; // tentative: one miss and it was noise
-    } else if (t.misses > cfg_.max_age) {
-      out.events.push_back(t.ended(camera_id_));
+    } else if (t.lost(cfg_.max_age)) {
+      if (t.id != 0) out.events.push_back(t.ended(camera_id_));
       drop[r] = 1;
     }
   }
-  size_t kept = 0;
-  for (int r = 0; r < n_tracks; ++r)
-    if (!drop[r]) {
-      if (kept != static_cast<size_t>(r))
-        tracks_[kept] = std::move(tracks_[r]);
-      ++kept;
-    }
-  tracks_.erase(tracks_.begin() + static_cast<std::ptrdiff_t>(kept), tracks_.end());
+  erase_flagged(tracks_, drop);
   for (int c = 0; c < n_dets; ++c) {
     if (!det_free[c])
       continue;

@@ -58,22 +58,12 @@ track_batch sort_tracker::update(const detection_batch& b) {
   for (int r : m.unmatched_rows) {
     auto& t = tracks_[r];
     ++t.misses;
-    if (t.id == 0) {
-      drop[r] = 1; // tentative: one miss and it was noise
-    } else if (t.misses > cfg_.max_age) {
-      out.events.push_back(t.ended(camera_id_));
+    if (t.lost(cfg_.max_age)) {
+      if (t.id != 0) out.events.push_back(t.ended(camera_id_));
       drop[r] = 1;
     }
   }
-  // Compact in place, keeping creation order.
-  size_t kept = 0;
-  for (int r = 0; r < rows; ++r)
-    if (!drop[r]) {
-      if (kept != static_cast<size_t>(r))
-        tracks_[kept] = std::move(tracks_[r]);
-      ++kept;
-    }
-  tracks_.erase(tracks_.begin() + static_cast<std::ptrdiff_t>(kept), tracks_.end());
+  erase_flagged(tracks_, drop);
   for (int c : m.unmatched_cols) {
     tracks_.emplace_back(dets[c].bbox);
     auto& t = tracks_.back();

@@ -71,6 +71,10 @@ struct track_record {
     return e;
   }
 
+  /// Whether a missed track goes: a tentative one at its first miss (it was
+  /// noise), a confirmed one after more than `max_age` missed frames.
+  bool lost(int max_age) const { return id == 0 || misses > max_age; }
+
   /// `started`, as the track is confirmed with id `new_id` by detection `d`:
   /// the time and frame of its FIRST match, the confirming box and feature.
   track_event started(uint32_t camera, uint64_t new_id, const detection& d) {
@@ -82,5 +86,17 @@ struct track_record {
     return e;
   }
 };
+
+/// Removes the tracks flagged in `drop`, keeping creation order.
+template <class Track, class Flags>
+void erase_flagged(std::vector<Track>& tracks, const Flags& drop) {
+  size_t kept = 0;
+  for (size_t r = 0; r < tracks.size(); ++r)
+    if (!drop[r]) {
+      if (kept != r) tracks[kept] = std::move(tracks[r]);
+      ++kept;
+    }
+  tracks.erase(tracks.begin() + static_cast<std::ptrdiff_t>(kept), tracks.end());
+}
 
 } // namespace weaver
