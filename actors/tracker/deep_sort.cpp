@@ -43,13 +43,6 @@ std::vector<float> unit_feature(const detection& d, bool use_embedding) {
   return u;
 }
 
-void sort_by_id(track_batch& out) {
-  std::sort(out.events.begin(), out.events.end(),
-            [](const track_event& x, const track_event& y) {
-              return x.track_id < y.track_id;
-            });
-}
-
 } // namespace
 
 deep_sort::deep_sort(uint32_t camera_id, deep_sort_config cfg)
@@ -241,19 +234,12 @@ track_batch deep_sort::update(const detection_batch& b) {
     if (t.hits >= cfg_.n_init)
       out.events.push_back(t.started(camera_id_, next_id_++, dets[c]));
   }
-  sort_by_id(out);
+  sort_by_track_id(out);
   return out;
 }
 
 track_batch deep_sort::flush(timestamp_ms t) {
-  track_batch out;
-  out.camera_id = camera_id_;
-  out.seq = last_seq_;
-  out.time_ms = t;
-  for (const auto& tr : tracks_)
-    if (tr.id != 0)
-      out.events.push_back(tr.ended(camera_id_));
-  sort_by_id(out);
+  auto out = end_all(tracks_, camera_id_, last_seq_, t);
   tracks_.clear();
   return out;
 }

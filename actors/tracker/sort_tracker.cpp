@@ -71,25 +71,12 @@ track_batch sort_tracker::update(const detection_batch& b) {
     if (t.hits >= min_hits)
       out.events.push_back(t.started(camera_id_, next_id_++, dets[c]));
   }
-  std::sort(out.events.begin(), out.events.end(),
-            [](const track_event& x, const track_event& y) {
-              return x.track_id < y.track_id;
-            });
+  sort_by_track_id(out);
   return out;
 }
 
 track_batch sort_tracker::flush(timestamp_ms t) {
-  track_batch out;
-  out.camera_id = camera_id_;
-  out.seq = last_seq_;
-  out.time_ms = t;
-  for (const auto& tr : tracks_)
-    if (tr.id != 0)
-      out.events.push_back(tr.ended(camera_id_));
-  std::sort(out.events.begin(), out.events.end(),
-            [](const track_event& x, const track_event& y) {
-              return x.track_id < y.track_id;
-            });
+  auto out = end_all(tracks_, camera_id_, last_seq_, t);
   tracks_.clear();
   return out;
 }

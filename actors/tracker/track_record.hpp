@@ -3,6 +3,7 @@
 // sort_tracker.hpp). Pure, no CAF.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -86,6 +87,25 @@ struct track_record {
     return e;
   }
 };
+
+/// A frame's events in track-id order (the trackers' contract).
+inline void sort_by_track_id(track_batch& b) {
+  std::sort(b.events.begin(), b.events.end(),
+            [](const track_event& x, const track_event& y) { return x.track_id < y.track_id; });
+}
+
+/// End of stream: `ended` for every confirmed track, at time `t`.
+template <class Track>
+track_batch end_all(const std::vector<Track>& tracks, uint32_t camera, uint64_t last_seq, timestamp_ms t) {
+  track_batch out;
+  out.camera_id = camera;
+  out.seq = last_seq;
+  out.time_ms = t;
+  for (const auto& tr : tracks)
+    if (tr.id != 0) out.events.push_back(tr.ended(camera));
+  sort_by_track_id(out);
+  return out;
+}
 
 /// Removes the tracks flagged in `drop`, keeping creation order.
 template <class Track, class Flags>
