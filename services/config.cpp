@@ -65,6 +65,15 @@ void require_range(T v, T lo, T hi, const std::string& key) {
   }
 }
 
+// get() and require_range() of the same key: the value, checked.
+template <class T>
+T get_in_range(const YAML::Node& node, const std::string& key, const std::string& path, T fallback,
+               T lo, T hi) {
+  T v = get<T>(node, key, path, fallback);
+  require_range(v, lo, hi, path + key);
+  return v;
+}
+
 timestamp_ms get_time(const YAML::Node& node, const std::string& key, const std::string& path,
                       timestamp_ms fallback) {
   auto text = get<std::string>(node, key, path, "");
@@ -100,13 +109,10 @@ sim_card_options parse_sim(const YAML::Node& n, const std::string& p, const std:
   check_keys(n, p, {"kind", "name", "capacity", "distribution", "mean_ms", "cv", "batch_speedup",
                     "seed", "results", "replay_dir", "memory_mb", "faults"});
   sim_card_options s;
-  s.capacity = get<int>(n, "capacity", p, s.capacity);
-  require_range(s.capacity, 1, 1024, p + "capacity");
+  s.capacity = get_in_range<int>(n, "capacity", p, s.capacity, 1, 1024);
   s.distribution = get<std::string>(n, "distribution", p, s.distribution);
-  s.mean_ms = get<double>(n, "mean_ms", p, s.mean_ms);
-  require_range(s.mean_ms, 0.001, 600000.0, p + "mean_ms");
-  s.cv = get<double>(n, "cv", p, s.cv);
-  require_range(s.cv, 0.0, 10.0, p + "cv");
+  s.mean_ms = get_in_range<double>(n, "mean_ms", p, s.mean_ms, 0.001, 600000.0);
+  s.cv = get_in_range<double>(n, "cv", p, s.cv, 0.0, 10.0);
   if (auto b = n["batch_speedup"]) {
     if (!b.IsSequence() || b.size() == 0) throw config_error(p + "batch_speedup", "expected a list of numbers");
     for (size_t i = 0; i < b.size(); ++i) {
@@ -136,8 +142,7 @@ sim_card_options parse_sim(const YAML::Node& n, const std::string& p, const std:
     s.faults.fail_after = get<int64_t>(f, "fail_after", q, -1);
     s.faults.hang_after = get<int64_t>(f, "hang_after", q, -1);
     s.faults.slow_after = get<int64_t>(f, "slow_after", q, -1);
-    s.faults.slow_factor = get<double>(f, "slow_factor", q, 1.0);
-    require_range(s.faults.slow_factor, 0.01, 1000.0, q + "slow_factor");
+    s.faults.slow_factor = get_in_range<double>(f, "slow_factor", q, 1.0, 0.01, 1000.0);
     s.faults.disappear_after = get<int64_t>(f, "disappear_after", q, -1);
     s.faults.recover_after_ms = get<int64_t>(f, "recover_after_ms", q, -1);
   }
@@ -159,10 +164,8 @@ card_config parse_xrt(const YAML::Node& n, const std::string& p, const std::stri
     if (!fs::exists(c.xclbin)) throw config_error(p + "xclbin", "no such file: " + c.xclbin);
   }
   c.kernel = get<std::string>(n, "kernel", p, c.kernel);
-  c.batch = get<int>(n, "batch", p, c.batch);
-  require_range(c.batch, 1, 256, p + "batch");
-  c.timeout_ms = get<int64_t>(n, "timeout_ms", p, c.timeout_ms);
-  require_range<int64_t>(c.timeout_ms, 1, 3600000, p + "timeout_ms");
+  c.batch = get_in_range<int>(n, "batch", p, c.batch, 1, 256);
+  c.timeout_ms = get_in_range<int64_t>(n, "timeout_ms", p, c.timeout_ms, 1, 3600000);
   c.emulation = get<std::string>(n, "emulation", p, c.emulation);
   if (!c.emulation.empty() && c.emulation != "noop")
     throw config_error(p + "emulation", "'" + c.emulation + "' (known: noop, or empty for hardware)");
@@ -222,8 +225,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
         throw config_error(p + "crop", "x, y must be >= 0 and width, height > 0");
       c.crop = r;
     }
-    c.fps = get<double>(n, "fps", p, 0.0);
-    require_range(c.fps, 0.0, 1000.0, p + "fps");
+    c.fps = get_in_range<double>(n, "fps", p, 0.0, 0.0, 1000.0);
     c.loop = get<bool>(n, "loop", p, false);
     c.start_ms = get_time(n, "start_time", p, default_start);
     if (auto zs = n["zones"]) {
@@ -294,8 +296,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       const std::string p = "detector.dnn.";
       check_keys(n, p, {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou",
                         "person_class", "embedding"});
-      o.input_scale = get<float>(n, "input_scale", p, o.input_scale);
-      require_range(o.input_scale, 0.1f, 4.0f, p + "input_scale");
+      o.input_scale = get_in_range<float>(n, "input_scale", p, o.input_scale, 0.1f, 4.0f);
       o.model = get<std::string>(n, "model", p, o.model);
       if (!o.model.empty()) o.model = resolve_path(o.model, base_dir);
       o.weights = get<std::string>(n, "weights", p, o.weights);
@@ -316,28 +317,21 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
           else throw config_error(p + "input", "expected [width, height], \"source\" or \"model\", got '" + v + "'");
         }
       }
-      o.score_threshold = get<float>(n, "score_threshold", p, o.score_threshold);
-      require_range(o.score_threshold, 0.0f, 1.0f, p + "score_threshold");
-      o.nms_iou = get<float>(n, "nms_iou", p, o.nms_iou);
-      require_range(o.nms_iou, 0.0f, 1.0f, p + "nms_iou");
-      o.person_class = get<int>(n, "person_class", p, o.person_class);
-      require_range(o.person_class, 0, 100000, p + "person_class");
+      o.score_threshold = get_in_range<float>(n, "score_threshold", p, o.score_threshold, 0.0f, 1.0f);
+      o.nms_iou = get_in_range<float>(n, "nms_iou", p, o.nms_iou, 0.0f, 1.0f);
+      o.person_class = get_in_range<int>(n, "person_class", p, o.person_class, 0, 100000);
       o.embedding = get<bool>(n, "embedding", p, o.embedding);
     }
-    cfg.detector.queue = get<int>(d, "queue", "detector.", cfg.detector.queue);
-    require_range(cfg.detector.queue, 1, 1024, "detector.queue");
-    cfg.detector.max_age_ms = get<int64_t>(d, "max_age_ms", "detector.", cfg.detector.max_age_ms);
-    require_range<int64_t>(cfg.detector.max_age_ms, 1, 3600000, "detector.max_age_ms");
+    cfg.detector.queue = get_in_range<int>(d, "queue", "detector.", cfg.detector.queue, 1, 1024);
+    cfg.detector.max_age_ms = get_in_range<int64_t>(d, "max_age_ms", "detector.", cfg.detector.max_age_ms, 1, 3600000);
     if (auto h = d["hog"]) {
       check_keys(h, "detector.hog.", {"upscale", "threshold"});
-      cfg.detector.hog_upscale = get<double>(h, "upscale", "detector.hog.", cfg.detector.hog_upscale);
-      require_range(cfg.detector.hog_upscale, 0.25, 8.0, "detector.hog.upscale");
+      cfg.detector.hog_upscale = get_in_range<double>(h, "upscale", "detector.hog.", cfg.detector.hog_upscale, 0.25, 8.0);
       cfg.detector.hog_threshold = get<double>(h, "threshold", "detector.hog.", cfg.detector.hog_threshold);
     }
     if (auto m = d["motion"]) {
       check_keys(m, "detector.motion.", {"min_area"});
-      cfg.detector.motion_min_area = get<int>(m, "min_area", "detector.motion.", cfg.detector.motion_min_area);
-      require_range(cfg.detector.motion_min_area, 1, 1 << 24, "detector.motion.min_area");
+      cfg.detector.motion_min_area = get_in_range<int>(m, "min_area", "detector.motion.", cfg.detector.motion_min_area, 1, 1 << 24);
     }
   }
 
@@ -370,8 +364,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       c.name = get<std::string>(n, "name", p, c.kind + std::to_string(i));
       if (c.kind == "cpu") {
         check_keys(n, p, {"kind", "name", "threads"});
-        c.threads = get<int>(n, "threads", p, 1);
-        require_range(c.threads, 1, 256, p + "threads");
+        c.threads = get_in_range<int>(n, "threads", p, 1, 1, 256);
       } else if (c.kind == "sim") {
         c.sim = parse_sim(n, p, base_dir);
         c.sim.name = c.name;
@@ -399,15 +392,12 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     auto& o = cfg.pool;
     o.queue_per_camera = static_cast<size_t>(get<int>(p, "queue_per_camera", "pool.", static_cast<int>(o.queue_per_camera)));
     require_range<size_t>(o.queue_per_camera, 1, 100000, "pool.queue_per_camera");
-    o.depth = get<int>(p, "depth", "pool.", o.depth);
-    require_range(o.depth, 1, 64, "pool.depth");
+    o.depth = get_in_range<int>(p, "depth", "pool.", o.depth, 1, 64);
     o.policy = get<std::string>(p, "policy", "pool.", o.policy);
     if (o.policy != "earliest_completion" && o.policy != "round_robin")
       throw config_error("pool.policy", "'" + o.policy + "' (known: earliest_completion, round_robin)");
-    o.card_timeout_ms = get<int64_t>(p, "card_timeout_ms", "pool.", o.card_timeout_ms);
-    require_range<int64_t>(o.card_timeout_ms, 1, 3600000, "pool.card_timeout_ms");
-    o.probe_ms = get<int64_t>(p, "probe_ms", "pool.", o.probe_ms);
-    require_range<int64_t>(o.probe_ms, 1, 3600000, "pool.probe_ms");
+    o.card_timeout_ms = get_in_range<int64_t>(p, "card_timeout_ms", "pool.", o.card_timeout_ms, 1, 3600000);
+    o.probe_ms = get_in_range<int64_t>(p, "probe_ms", "pool.", o.probe_ms, 1, 3600000);
   }
   // In non-real-time runs nothing may be dropped: the pool's queues must
   // hold every frame the detector admits.
@@ -427,28 +417,19 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       const std::string q = "tracker.deepsort.";
       check_keys(d, q, {"n_init", "max_age", "max_cosine_distance", "budget", "max_iou_distance", "lambda"});
       auto& ds = cfg.tracker.deep;
-      ds.n_init = get<int>(d, "n_init", q, ds.n_init);
-      require_range(ds.n_init, 1, 1000, q + "n_init");
-      ds.max_age = get<int>(d, "max_age", q, ds.max_age);
-      require_range(ds.max_age, 1, 100000, q + "max_age");
-      ds.max_cosine_distance = get<float>(d, "max_cosine_distance", q, ds.max_cosine_distance);
-      require_range(ds.max_cosine_distance, 0.0f, 2.0f, q + "max_cosine_distance");
-      ds.budget = get<int>(d, "budget", q, ds.budget);
-      require_range(ds.budget, 1, 100000, q + "budget");
-      ds.max_iou_distance = get<float>(d, "max_iou_distance", q, ds.max_iou_distance);
-      require_range(ds.max_iou_distance, 0.0f, 1.0f, q + "max_iou_distance");
-      ds.lambda = get<float>(d, "lambda", q, ds.lambda);
-      require_range(ds.lambda, 0.0f, 1.0f, q + "lambda");
+      ds.n_init = get_in_range<int>(d, "n_init", q, ds.n_init, 1, 1000);
+      ds.max_age = get_in_range<int>(d, "max_age", q, ds.max_age, 1, 100000);
+      ds.max_cosine_distance = get_in_range<float>(d, "max_cosine_distance", q, ds.max_cosine_distance, 0.0f, 2.0f);
+      ds.budget = get_in_range<int>(d, "budget", q, ds.budget, 1, 100000);
+      ds.max_iou_distance = get_in_range<float>(d, "max_iou_distance", q, ds.max_iou_distance, 0.0f, 1.0f);
+      ds.lambda = get_in_range<float>(d, "lambda", q, ds.lambda, 0.0f, 1.0f);
     }
     cfg.tracker.appearance = get<std::string>(t, "appearance", "tracker.", cfg.tracker.appearance);
     if (cfg.tracker.appearance != "handcrafted" && cfg.tracker.appearance != "dnn")
       throw config_error("tracker.appearance", "'" + cfg.tracker.appearance + "' (known: handcrafted, dnn)");
-    cfg.tracker.iou_threshold = get<float>(t, "iou_threshold", "tracker.", cfg.tracker.iou_threshold);
-    require_range(cfg.tracker.iou_threshold, 0.0f, 1.0f, "tracker.iou_threshold");
-    cfg.tracker.max_age = get<int>(t, "max_age", "tracker.", cfg.tracker.max_age);
-    require_range(cfg.tracker.max_age, 1, 10000, "tracker.max_age");
-    cfg.tracker.min_hits = get<int>(t, "min_hits", "tracker.", cfg.tracker.min_hits);
-    require_range(cfg.tracker.min_hits, 1, 10000, "tracker.min_hits");
+    cfg.tracker.iou_threshold = get_in_range<float>(t, "iou_threshold", "tracker.", cfg.tracker.iou_threshold, 0.0f, 1.0f);
+    cfg.tracker.max_age = get_in_range<int>(t, "max_age", "tracker.", cfg.tracker.max_age, 1, 10000);
+    cfg.tracker.min_hits = get_in_range<int>(t, "min_hits", "tracker.", cfg.tracker.min_hits, 1, 10000);
   }
   if (auto r = root["reid"]) {
     check_keys(r, "reid.", {"match_threshold", "max_gap_s", "same_camera", "merge_threshold",
@@ -457,20 +438,16 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
     require_range(win, 0.001, 3600.0, "reid.window_s");
     cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
-    cfg.reid.match_threshold = get<float>(r, "match_threshold", "reid.", cfg.reid.match_threshold);
-    require_range(cfg.reid.match_threshold, -1.0f, 1.0f, "reid.match_threshold");
+    cfg.reid.match_threshold = get_in_range<float>(r, "match_threshold", "reid.", cfg.reid.match_threshold, -1.0f, 1.0f);
     auto gap = get<double>(r, "max_gap_s", "reid.", cfg.reid.max_gap_ms / 1000.0);
     require_range(gap, 0.0, 86400.0, "reid.max_gap_s");
     cfg.reid.max_gap_ms = static_cast<int64_t>(gap * 1000);
     auto& rc = cfg.reid;
     rc.same_camera = get<bool>(r, "same_camera", "reid.", rc.same_camera);
-    rc.merge_threshold = get<float>(r, "merge_threshold", "reid.", rc.merge_threshold);
-    require_range(rc.merge_threshold, -1.0f, 2.0f, "reid.merge_threshold");
+    rc.merge_threshold = get_in_range<float>(r, "merge_threshold", "reid.", rc.merge_threshold, -1.0f, 2.0f);
     rc.learn_graph = get<bool>(r, "learn_graph", "reid.", rc.learn_graph);
-    rc.learn_after = get<int>(r, "learn_after", "reid.", rc.learn_after);
-    require_range(rc.learn_after, 1, 1000000, "reid.learn_after");
-    rc.confident = get<float>(r, "confident", "reid.", rc.confident);
-    require_range(rc.confident, -1.0f, 1.0f, "reid.confident");
+    rc.learn_after = get_in_range<int>(r, "learn_after", "reid.", rc.learn_after, 1, 1000000);
+    rc.confident = get_in_range<float>(r, "confident", "reid.", rc.confident, -1.0f, 1.0f);
     auto ttl = get<double>(r, "gallery_ttl_s", "reid.", rc.gallery_ttl_ms / 1000.0);
     require_range(ttl, 0.0, 365 * 86400.0, "reid.gallery_ttl_s");
     rc.gallery_ttl_ms = static_cast<int64_t>(ttl * 1000);
@@ -540,14 +517,12 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
 
   if (auto m = root["metrics"]) {
     check_keys(m, "metrics.", {"port", "bind"});
-    cfg.metrics_port = get<int>(m, "port", "metrics.", 0);
-    require_range(cfg.metrics_port, 0, 65535, "metrics.port");
+    cfg.metrics_port = get_in_range<int>(m, "port", "metrics.", 0, 0, 65535);
     cfg.metrics_bind = get<std::string>(m, "bind", "metrics.", cfg.metrics_bind);
   }
   if (auto g = root["gateway"]) {
     check_keys(g, "gateway.", {"port"});
-    cfg.gateway_port = get<int>(g, "port", "gateway.", 0);
-    require_range(cfg.gateway_port, 0, 65535, "gateway.port");
+    cfg.gateway_port = get_in_range<int>(g, "port", "gateway.", 0, 0, 65535);
   }
   if (auto m = root["mesh"]) {
     check_keys(m, "mesh.", {"roles", "endpoints", "window"});
@@ -574,8 +549,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
         cfg.mesh.endpoints[role] = ep;
       }
     }
-    cfg.mesh.window = get<int>(m, "window", "mesh.", cfg.mesh.window);
-    require_range(cfg.mesh.window, 1, 100000, "mesh.window");
+    cfg.mesh.window = get_in_range<int>(m, "window", "mesh.", cfg.mesh.window, 1, 100000);
   }
   return cfg;
 }
