@@ -17,10 +17,6 @@ const logger log{"fpga_pool"};
 
 using self_ptr = fpga_pool_actor::stateful_pointer<fpga_pool_state>;
 
-void note_camera(fpga_pool_state& st, uint32_t camera) {
-  if (std::find(st.cameras.begin(), st.cameras.end(), camera) == st.cameras.end())
-    st.cameras.push_back(camera);
-}
 
 void drop_jobs(fpga_pool_state& st, const std::vector<pool_scheduler::drop>& drops) {
   for (auto& d : drops) {
@@ -55,8 +51,6 @@ void dispatch(self_ptr self) {
       caf::anon_send(handle, card_done{id, card, std::move(r)});
     });
   }
-  for (auto c : st.cameras)
-    metrics::global().pool_queue_depth(c).Set(static_cast<double>(st.sched.queued(c)));
 }
 
 void take_down(self_ptr self, size_t card, const std::string& reason, const std::string& what) {
@@ -91,6 +85,10 @@ void tick(self_ptr self) {
   std::vector<pool_scheduler::drop> drops;
   st.sched.expire(now, &drops);
   drop_jobs(st, drops);
+  // Queue gauges on the timer, not per dispatch: one Set per camera per
+  // dispatch would cost O(cameras) on the hot path.
+  for (auto c : st.cameras)
+    metrics::global().pool_queue_depth(c).Set(static_cast<double>(st.sched.queued(c)));
   // Busy ratios over the last quarter second or so.
   const double dt = static_cast<double>(now - st.gauge_mark_ns) / 1e9;
   if (dt >= 0.25) {
@@ -143,7 +141,7 @@ fpga_pool(fpga_pool_actor::stateful_pointer<fpga_pool_state> self,
       auto ticket = st.next_ticket++;
       auto camera = job.input->camera_id;
       auto admitted = job.admitted_ns ? job.admitted_ns : steady_now_ns();
-      note_camera(st, camera);
+      st.cameras.insert(camera);
       st.jobs.emplace(ticket, fpga_pool_state::pending{std::move(job), rp});
       std::vector<pool_scheduler::drop> drops;
       st.sched.enqueue(ticket, camera, admitted, &drops);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <vector>
 
@@ -39,7 +40,7 @@ struct fpga_pool_state {
   std::vector<double> busy_mark_s;   // busy slot-seconds at the last gauge update
   int64_t gauge_mark_ns = 0;
   std::map<uint64_t, pending> jobs;
-  std::vector<uint32_t> cameras;     // seen, for the queue gauges
+  std::set<uint32_t> cameras;        // seen, for the queue gauges
   uint64_t next_ticket = 1;
   run_stats_ptr stats;
 };
