@@ -1,9 +1,5 @@
 #include "actors/reid/reid_actor.hpp"
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "actors/sent_bytes.hpp"
 #include "services/log.hpp"
 #include "services/metrics.hpp"
@@ -18,16 +14,7 @@ using self_ptr = reid_actor::stateful_pointer<reid_state>;
 // second (and always when `force`), so a restart resumes from committed state.
 void maybe_save(self_ptr self, bool force) {
   auto& st = self->state;
-  if (st.state_file.empty()) return;
-  auto now = steady_now_ns();
-  if (!force && now - st.last_save_ns < 1'000'000'000) return;
-  try {
-    save_reid_state(*st.engine, st.state_file);
-    st.last_save_ns = now;
-  } catch (const std::exception& e) {
-    static const logger log{"reid"};
-    log.error("cannot save state: ", e.what());
-  }
+  if (st.snapshots.due(force)) st.snapshots.save(st.engine->snapshot(), "reid");
 }
 
 // Stores a batch (if any) and delivers `rp` (when valid) once committed.
@@ -51,17 +38,6 @@ void store(self_ptr self, presence_batch pb, caf::typed_response_promise<caf::ok
 
 } // namespace
 
-void save_reid_state(const reid_engine& e, const std::string& path) {
-  auto tmp = path + ".tmp";
-  {
-    std::ofstream out{tmp, std::ios::trunc};
-    out << e.snapshot();
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write " + tmp);
-  }
-  std::filesystem::rename(tmp, path);
-}
-
 reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self,
                                           reid_config cfg, std::vector<uint32_t> cameras,
                                           storage_actor storage, run_stats_ptr stats,
@@ -69,18 +45,15 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
   auto& st = self->state;
   st.engine = std::make_unique<reid_engine>(cfg);
   for (auto c : cameras) st.engine->add_camera(c);
-  st.state_file = std::move(state_file);
-  if (!st.state_file.empty() && std::filesystem::exists(st.state_file)) {
+  st.snapshots = weaver::state_file{std::move(state_file)};
+  if (auto text = st.snapshots.load()) {
     static const logger log{"reid"};
-    std::ifstream in{st.state_file};
-    std::stringstream text;
-    text << in.rdbuf();
     try {
-      st.engine->restore(text.str());
+      st.engine->restore(*text);
       for (auto c : cameras) st.engine->add_camera(c);
-      log.info("restored state from ", st.state_file, ": ", st.engine->people(), " people");
+      log.info("restored state from ", st.snapshots.path(), ": ", st.engine->people(), " people");
     } catch (const std::exception& e) {
-      log.error("cannot restore ", st.state_file, " (starting empty): ", e.what());
+      log.error("cannot restore ", st.snapshots.path(), " (starting empty): ", e.what());
     }
   }
   st.storage = std::move(storage);

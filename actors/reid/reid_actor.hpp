@@ -7,6 +7,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/reid/reid_engine.hpp"
+#include "actors/state_file.hpp"
 
 namespace weaver {
 
@@ -15,16 +16,12 @@ struct reid_state {
   std::unique_ptr<reid_engine> engine;
   storage_actor storage;
   run_stats_ptr stats;
-  std::string state_file;          // "" = no snapshots
-  int64_t last_save_ns = 0;
+  state_file snapshots;            // disabled when no path was given
 };
 
 reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self,
                                           reid_config cfg, std::vector<uint32_t> cameras,
                                           storage_actor storage, run_stats_ptr stats,
                                           std::string state_file = {});
-
-/// Writes the engine's snapshot to `path` atomically (temp file + rename).
-void save_reid_state(const reid_engine& e, const std::string& path);
 
 } // namespace weaver

@@ -1,8 +1,6 @@
 #include "actors/tracker/tracker_actor.hpp"
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -47,43 +45,29 @@ void count(self_ptr self, const track_batch& tb) {
 // into state_file, atomically, so a restarted tracker continues its tracks.
 void maybe_save(self_ptr self, bool force) {
   auto& st = self->state;
-  if (st.state_file.empty()) return;
-  auto now = steady_now_ns();
-  if (!force && now - st.last_save_ns < 1'000'000'000) return;
+  if (!st.snapshots.due(force)) return;
   nlohmann::json j;
   for (const auto& [cam, t] : st.trackers) j[std::to_string(cam)] = t->snapshot();
-  try {
-    auto tmp = st.state_file + ".tmp";
-    {
-      std::ofstream out{tmp, std::ios::trunc};
-      out << j.dump();
-      if (!out.flush()) throw std::runtime_error("cannot write " + tmp);
-    }
-    std::filesystem::rename(tmp, st.state_file);
-    st.last_save_ns = now;
-  } catch (const std::exception& e) {
-    static const logger log{"tracker"};
-    log.error("cannot save state: ", e.what());
-  }
+  st.snapshots.save(j.dump(), "tracker");
 }
 
 void restore(self_ptr self) {
   auto& st = self->state;
   static const logger log{"tracker"};
-  if (st.state_file.empty() || !std::filesystem::exists(st.state_file)) return;
+  auto text = st.snapshots.load();
+  if (!text) return;
   try {
-    std::ifstream in{st.state_file};
-    auto j = nlohmann::json::parse(in);
+    auto j = nlohmann::json::parse(*text);
     for (const auto& [cam, text] : j.items()) {
       auto id = static_cast<uint32_t>(std::stoul(cam));
       auto t = make_camera_tracker(st.kind, id, st.cfg, st.deep);
       t->restore(text.get<std::string>());
       st.trackers[id] = std::move(t);
     }
-    log.info("restored ", st.trackers.size(), " camera tracker(s) from ", st.state_file);
+    log.info("restored ", st.trackers.size(), " camera tracker(s) from ", st.snapshots.path());
   } catch (const std::exception& e) {
     st.trackers.clear();
-    log.error("cannot restore ", st.state_file, " (starting empty): ", e.what());
+    log.error("cannot restore ", st.snapshots.path(), " (starting empty): ", e.what());
   }
 }
 
@@ -98,7 +82,7 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
   self->state.dnn_appearance = extras.dnn_appearance;
   self->state.kind = extras.kind;
   self->state.deep = extras.deep;
-  self->state.state_file = extras.state_file;
+  self->state.snapshots = state_file{extras.state_file};
   restore(self);
   self->state.cfg = cfg;
   self->state.reid = std::move(reid);

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/state_file.hpp"
 #include "actors/tracker/camera_tracker.hpp"
 #include "actors/tracker/zone_events.hpp"
 #include "actors/detector/detection_log.hpp"
@@ -28,8 +29,7 @@ struct tracker_state {
   bool dnn_appearance = false;
   std::string kind = "sort";
   deep_sort_config deep;
-  std::string state_file;
-  int64_t last_save_ns = 0;
+  state_file snapshots;          // disabled when no path was given
 };
 
 /// What the tracker does besides tracking.
