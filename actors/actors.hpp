@@ -63,11 +63,13 @@ using reid_actor = caf::typed_actor<
 /// Storage: durable rows; replies once committed.
 using storage_actor = caf::typed_actor<
   caf::replies_to<presence_batch>::with<caf::ok_atom>,   // committed
-  caf::replies_to<end_of_stream>::with<caf::ok_atom>>;
+  caf::replies_to<end_of_stream>::with<caf::ok_atom>,
+  caf::reacts_to<tick_atom>>;                            // retention (internal)
 
-/// Query: answers named queries over the store.
+/// Query: answers named queries over the store; runs the standing queries.
 using query_actor = caf::typed_actor<
-  caf::replies_to<query_request>::with<query_response>>;
+  caf::replies_to<query_request>::with<query_response>,
+  caf::reacts_to<tick_atom>>;                            // alert rules (internal)
 
 } // namespace weaver
 

@@ -71,11 +71,27 @@ struct track_event {
 };
 
 /// The track events one frame produced (possibly none), in frame order.
+/// A track's stay in a named zone of its camera (actors/tracker/zone_events):
+/// sent open (exit_ms < 0) when the track enters and again, closed, when it
+/// leaves, so storage knows who is inside now (loitering, crowding).
+struct zone_visit {
+  uint32_t camera_id = 0;
+  uint64_t track_id = 0;
+  std::string zone;
+  timestamp_ms enter_ms = 0;
+  timestamp_ms exit_ms = -1;    // < 0: still inside
+  friend bool operator==(const zone_visit& a, const zone_visit& b) {
+    return a.camera_id == b.camera_id && a.track_id == b.track_id && a.zone == b.zone
+           && a.enter_ms == b.enter_ms && a.exit_ms == b.exit_ms;
+  }
+};
+
 struct track_batch {
   uint32_t camera_id = 0;
   uint64_t seq = 0;
   timestamp_ms time_ms = 0;
   std::vector<track_event> events;
+  std::vector<zone_visit> zone_visits;   // zone entries and exits of this frame
 };
 
 /// Camera track -> global person id.
@@ -110,6 +126,7 @@ struct presence_batch {
   std::vector<identity> identities;
   std::vector<presence> rows;
   std::vector<person_merge> merges;
+  std::vector<zone_visit> zone_visits;   // passed through from the trackers
 };
 
 /// Marks the end of a camera's stream (file ended or --max-frames reached);
@@ -132,6 +149,7 @@ struct query_response {
   bool ok = false;
   std::string error;            // set when !ok
   std::string json;             // the answer when ok
+  bool bad_request = false;     // !ok because of the request (names the parameter), not the store
 };
 
 /// Liveness of a process/role on the mesh.

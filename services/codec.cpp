@@ -167,6 +167,15 @@ std::vector<uint8_t> encode(const detection_batch& d, const std::string& sender,
   return finish(b, fb::Payload::DetectionBatch, payload.Union(), sender, seq);
 }
 
+Offset<flatbuffers::Vector<Offset<fb::ZoneVisit>>> zone_visits(FlatBufferBuilder& b,
+                                                               const std::vector<zone_visit>& in) {
+  std::vector<Offset<fb::ZoneVisit>> out;
+  out.reserve(in.size());
+  for (const auto& v : in)
+    out.push_back(fb::CreateZoneVisit(b, v.camera_id, v.track_id, b.CreateString(v.zone), v.enter_ms, v.exit_ms));
+  return b.CreateVector(out);
+}
+
 std::vector<uint8_t> encode(const track_batch& t, const std::string& sender,
                             uint64_t seq) {
   auto& b = builder();
@@ -180,7 +189,8 @@ std::vector<uint8_t> encode(const track_batch& t, const std::string& sender,
         e.time_ms, e.frame_seq, &bx, e.score, feat));
   }
   auto vec = b.CreateVector(events);
-  auto payload = fb::CreateTrackBatch(b, t.camera_id, t.seq, t.time_ms, vec);
+  auto visits = zone_visits(b, t.zone_visits);
+  auto payload = fb::CreateTrackBatch(b, t.camera_id, t.seq, t.time_ms, vec, visits);
   return finish(b, fb::Payload::TrackBatch, payload.Union(), sender, seq);
 }
 
@@ -203,7 +213,8 @@ std::vector<uint8_t> encode(const presence_batch& p, const std::string& sender,
   merges.reserve(p.merges.size());
   for (const auto& m : p.merges) merges.emplace_back(m.from, m.into);
   auto merges_vec = b.CreateVectorOfStructs(merges);
-  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec);
+  auto visits = zone_visits(b, p.zone_visits);
+  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec, visits);
   return finish(b, fb::Payload::PresenceBatch, payload.Union(), sender, seq);
 }
 
@@ -228,7 +239,7 @@ std::vector<uint8_t> encode(const query_response& r, const std::string& sender,
   auto& b = builder();
   auto err = b.CreateString(r.error);
   auto json = b.CreateString(r.json);
-  auto payload = fb::CreateQueryResponse(b, r.id, r.ok, err, json);
+  auto payload = fb::CreateQueryResponse(b, r.id, r.ok, err, json, r.bad_request);
   return finish(b, fb::Payload::QueryResponse, payload.Union(), sender, seq);
 }
 
@@ -448,7 +459,17 @@ bool read_detections(const fb::DetectionBatch& in, detection_batch& out,
   return true;
 }
 
+void read_zone_visits(const flatbuffers::Vector<Offset<fb::ZoneVisit>>* v, std::vector<zone_visit>& out) {
+  if (!v) return;
+  out.resize(v->size());
+  for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+    const fb::ZoneVisit& z = *v->Get(i);
+    out[i] = zone_visit{z.camera_id(), z.track_id(), z.zone() ? z.zone()->str() : "", z.enter_ms(), z.exit_ms()};
+  }
+}
+
 bool read_tracks(const fb::TrackBatch& in, track_batch& out, std::string& err) {
+  read_zone_visits(in.zone_visits(), out.zone_visits);
   out.camera_id = in.camera_id();
   out.seq = in.seq();
   out.time_ms = in.time_ms();
@@ -478,6 +499,7 @@ bool read_tracks(const fb::TrackBatch& in, track_batch& out, std::string& err) {
 
 bool read_presence(const fb::PresenceBatch& in, presence_batch& out,
                    std::string& err) {
+  read_zone_visits(in.zone_visits(), out.zone_visits);
   if (const auto* v = in.identities()) {
     out.identities.resize(v->size());
     for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
@@ -607,6 +629,7 @@ std::optional<message> decode_verified(const uint8_t* data, size_t size,
       out.ok = in.ok();
       out.error = str(in.error());
       out.json = str(in.json());
+      out.bad_request = in.bad_request();
       break;
     }
     case fb::Payload::Heartbeat: {

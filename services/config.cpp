@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "actors/camera/video_source.hpp"
+#include "actors/storage/database.hpp"
 #include "services/iso8601.hpp"
 
 namespace fs = std::filesystem;
@@ -22,8 +23,8 @@ const camera_config* config::camera(uint32_t id) const {
 }
 
 const std::vector<std::string>& known_roles() {
-  static const std::vector<std::string> roles{"camera", "detector", "tracker",
-                                              "reid",   "storage",  "query"};
+  static const std::vector<std::string> roles{"camera",  "detector", "tracker", "reid",
+                                              "storage", "query",    "gateway"};
   return roles;
 }
 
@@ -472,10 +473,21 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     if (!sf.empty()) rc.state_file = resolve_path(sf, base_dir);
   }
   if (auto s = root["storage"]) {
-    check_keys(s, "storage.", {"path"});
-    auto path = get<std::string>(s, "path", "storage.", cfg.storage_path);
-    if (path.empty()) throw config_error("storage.path", "must not be empty");
-    cfg.storage_path = path == ":memory:" ? path : resolve_path(path, base_dir);
+    check_keys(s, "storage.", {"path", "url", "retention_days"});
+    auto url = get<std::string>(s, "url", "storage.", "");
+    if (!url.empty() && s["path"]) throw config_error("storage.url", "give storage.path (SQLite) or storage.url, not both");
+    if (!url.empty()) {
+      if (!sql::is_postgres_location(url))
+        throw config_error("storage.url", "expected postgresql://user@host:port/database, got '" + url + "'");
+      cfg.storage_path = url;
+    } else {
+      auto path = get<std::string>(s, "path", "storage.", cfg.storage_path);
+      if (path.empty()) throw config_error("storage.path", "must not be empty");
+      cfg.storage_path = path == ":memory:" ? path : resolve_path(path, base_dir);
+    }
+    auto days = get<double>(s, "retention_days", "storage.", 0.0);
+    require_range(days, 0.0, 36500.0, "storage.retention_days");
+    cfg.retention_ms = static_cast<int64_t>(days * 86'400'000);
   } else {
     cfg.storage_path = resolve_path(cfg.storage_path, base_dir);
   }
@@ -483,10 +495,39 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     return id >= 0 && id <= UINT32_MAX && cfg.camera(static_cast<uint32_t>(id)) != nullptr;
   };
   if (auto q = root["query"]) {
-    check_keys(q, "query.", {"max_transit_s", "transitions", "every_camera"});
+    check_keys(q, "query.", {"max_transit_s", "transitions", "every_camera", "max_stay_s", "alerts", "alert_poll_ms"});
     auto mt = get<double>(q, "max_transit_s", "query.", cfg.query.max_transit_ms / 1000.0);
     require_range(mt, 0.0, 86400.0 * 30, "query.max_transit_s");
     cfg.query.max_transit_ms = static_cast<int64_t>(mt * 1000);
+    auto ms = get<double>(q, "max_stay_s", "query.", cfg.query.max_stay_ms / 1000.0);
+    require_range(ms, 1.0, 86400.0 * 30, "query.max_stay_s");
+    cfg.query.max_stay_ms = static_cast<int64_t>(ms * 1000);
+    cfg.query.alert_poll_ms = get_in_range<int64_t>(q, "alert_poll_ms", "query.", cfg.query.alert_poll_ms, 10, 3'600'000);
+    if (auto al = q["alerts"]) {
+      if (!al.IsSequence()) throw config_error("query.alerts", "expected a list of rules");
+      for (size_t i = 0; i < al.size(); ++i) {
+        const std::string k = "query.alerts[" + std::to_string(i) + "].";
+        check_keys(al[i], k, {"kind", "zone", "camera", "dwell_s", "max_people"});
+        alert_rule r;
+        r.kind = get<std::string>(al[i], "kind", k, "");
+        r.zone = get<std::string>(al[i], "zone", k, "");
+        if (al[i]["camera"]) {
+          auto c = get<int64_t>(al[i], "camera", k, -1);
+          if (!has_camera(c)) throw config_error(k + "camera", "unknown camera id");
+          r.camera = static_cast<uint32_t>(c);
+        }
+        r.dwell_ms = static_cast<int64_t>(get<double>(al[i], "dwell_s", k, 0.0) * 1000);
+        r.max_people = get<int64_t>(al[i], "max_people", k, 0);
+        try {
+          validate(r);
+        } catch (const std::invalid_argument& e) {
+          std::string what = e.what();
+          auto colon = what.find(':');
+          throw config_error(k + what.substr(0, colon), what.substr(colon + 2));
+        }
+        cfg.query.alerts.push_back(r);
+      }
+    }
     if (auto tr = q["transitions"]) {
       for (size_t i = 0; i < tr.size(); ++i) {
         std::string key = "query.transitions[" + std::to_string(i) + "]";
@@ -521,8 +562,60 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     cfg.metrics_bind = get<std::string>(m, "bind", "metrics.", cfg.metrics_bind);
   }
   if (auto g = root["gateway"]) {
-    check_keys(g, "gateway.", {"port"});
-    cfg.gateway_port = get_in_range<int>(g, "port", "gateway.", 0, 0, 65535);
+    const std::string p = "gateway.";
+    check_keys(g, p, {"port", "bind", "auth", "tokens", "token_env", "poll_ms", "keepalive_s",
+                      "timeout_ms", "threads", "max_streams"});
+    auto& gw = cfg.gateway;
+    cfg.gateway_port = get_in_range<int>(g, "port", p, 0, 0, 65535);
+    gw.bind = get<std::string>(g, "bind", p, gw.bind);
+    if (gw.bind.empty()) throw config_error(p + "bind", "must not be empty");
+    gw.auth = get<std::string>(g, "auth", p, gw.auth);
+    if (gw.auth != "bearer" && gw.auth != "none")
+      throw config_error(p + "auth", "'" + gw.auth + "' (known: bearer, none)");
+    gw.token_env = get<std::string>(g, "token_env", p, gw.token_env);
+    gw.poll_ms = get_in_range<int64_t>(g, "poll_ms", p, gw.poll_ms, 10, 60000);
+    gw.keepalive_s = get_in_range<int64_t>(g, "keepalive_s", p, gw.keepalive_s, 1, 3600);
+    gw.timeout_ms = get_in_range<int64_t>(g, "timeout_ms", p, gw.timeout_ms, 100, 600000);
+    gw.threads = get_in_range<int>(g, "threads", p, gw.threads, 2, 256);
+    gw.max_streams = get_in_range<int>(g, "max_streams", p, gw.max_streams, 0, 256);
+    if (gw.max_streams > gw.threads - 1)
+      throw config_error(p + "max_streams", "must leave a thread for queries: at most threads - 1 ("
+                                              + std::to_string(gw.threads - 1) + ")");
+    if (auto ts = g["tokens"]) {
+      if (!ts.IsSequence()) throw config_error(p + "tokens", "expected a list of {name, token, scopes}");
+      std::set<std::string> names;
+      for (size_t i = 0; i < ts.size(); ++i) {
+        std::string q = p + "tokens[" + std::to_string(i) + "].";
+        check_keys(ts[i], q, {"name", "token", "scopes"});
+        gateway_token t;
+        t.name = get<std::string>(ts[i], "name", q, "token" + std::to_string(i));
+        if (!names.insert(t.name).second) throw config_error(q + "name", "duplicate token name '" + t.name + "'");
+        t.token = get<std::string>(ts[i], "token", q, "");
+        if (t.token.size() < 16)
+          throw config_error(q + "token", t.token.empty() ? "required" : "too short: at least 16 characters");
+        if (t.token.find_first_of(" \t\r\n") != std::string::npos)
+          throw config_error(q + "token", "must not contain whitespace");
+        auto sc = ts[i]["scopes"];
+        if (!sc) {
+          t.scopes = {"query", "alerts"};
+        } else {
+          if (!sc.IsSequence() || sc.size() == 0)
+            throw config_error(q + "scopes", "expected a non-empty list (query, alerts)");
+          for (size_t k = 0; k < sc.size(); ++k) {
+            auto v = sc[k].as<std::string>("");
+            if (v != "query" && v != "alerts")
+              throw config_error(q + "scopes[" + std::to_string(k) + "]", "unknown scope '" + v + "' (known: query, alerts)");
+            t.scopes.push_back(v);
+          }
+        }
+        gw.tokens.push_back(std::move(t));
+      }
+    }
+    if (gw.auth == "none" && !gw.tokens.empty())
+      throw config_error(p + "auth", "none, but gateway.tokens is set: remove one of them");
+    if (cfg.gateway_port != 0 && cfg.gateway_port == cfg.metrics_port && gw.bind == cfg.metrics_bind)
+      throw config_error(p + "port", "same as metrics.port (" + std::to_string(cfg.gateway_port)
+                                       + "): the gateway serves /healthz, /readyz and /metrics itself");
   }
   if (auto m = root["mesh"]) {
     check_keys(m, "mesh.", {"roles", "endpoints", "window"});

@@ -12,6 +12,7 @@
 #include "accel/sim_card.hpp"
 #include "actors/reid/reid_engine.hpp"
 #include "actors/tracker/deep_sort.hpp"
+#include "actors/query/standing_queries.hpp"
 #include "actors/tracker/zone_events.hpp"
 #include "actors/detector/detector.hpp"
 #include "actors/types.hpp"
@@ -94,8 +95,36 @@ struct reid_config_section : reid_config {
 
 struct query_config {
   int64_t max_transit_ms = 60000;   // X->Y: max time from leaving X to entering Y
+  int64_t max_stay_ms = 86'400'000; // occupancy: the longest stay looked back for
+  std::vector<alert_rule> alerts;   // standing queries
+  int64_t alert_poll_ms = 1000;     // how often the standing queries run
   std::vector<std::pair<uint32_t, uint32_t>> transitions; // pairs to answer in the summary
   std::vector<uint32_t> every_camera;                      // set for "seen on every camera"
+};
+
+/// A bearer token of the REST gateway and the scopes it grants.
+struct gateway_token {
+  std::string name;                 // for logs; never the token itself
+  std::string token;
+  std::vector<std::string> scopes;  // query (the /v1 queries), alerts (/v1/alerts/stream)
+};
+
+/// The REST gateway (services/gateway). Its port is config::gateway_port.
+struct gateway_config {
+  std::string bind = "127.0.0.1";
+  // "bearer": every route but /healthz, /readyz, /metrics needs a token, and
+  // the gateway refuses to start without one. "none": no authentication (say
+  // so explicitly; for a loopback-only gateway).
+  std::string auth = "bearer";
+  std::vector<gateway_token> tokens;
+  // Environment variable holding one more token (all scopes), read when the
+  // gateway starts; the Helm chart sets WEAVER_GATEWAY_TOKEN from a Secret.
+  std::string token_env = "WEAVER_GATEWAY_TOKEN";
+  int64_t poll_ms = 250;            // alert streams poll the events query this often
+  int64_t keepalive_s = 15;         // an idle alert stream sends a comment this often
+  int64_t timeout_ms = 10000;       // a query not answered in time: 504
+  int threads = 16;                 // HTTP worker threads
+  int max_streams = 8;              // open alert streams at most (each holds a thread)
 };
 
 /// The process-level mesh: which roles run here and where each role listens.
@@ -116,11 +145,13 @@ struct config {
   pool_config pool;
   tracker_config tracker;
   reid_config_section reid;
-  std::string storage_path = "weaver.db";
+  std::string storage_path = "weaver.db";   // a SQLite path or a postgresql:// URL
+  int64_t retention_ms = 0;                 // storage.retention_days; 0 = keep everything
   query_config query;
   int metrics_port = 0;             // 0 = no exposer
   std::string metrics_bind = "127.0.0.1";
-  int gateway_port = 0;
+  int gateway_port = 0;              // gateway.port; 0 = no REST gateway
+  gateway_config gateway;
   mesh_config mesh;
 
   const camera_config* camera(uint32_t id) const;

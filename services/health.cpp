@@ -103,6 +103,48 @@ health_report health_registry::evaluate(probe_kind kind) const {
   return report;
 }
 
+void metrics_sources::add(std::weak_ptr<prometheus::Collectable> collectable) {
+  std::lock_guard<std::mutex> lock{mutex_};
+  collectables_.push_back(std::move(collectable));
+}
+
+std::string metrics_sources::text() const {
+  std::vector<prometheus::MetricFamily> families;
+  {
+    std::lock_guard<std::mutex> lock{mutex_};
+    for (auto& weak : collectables_) {
+      if (auto c = weak.lock()) {
+        auto more = c->Collect();
+        families.insert(families.end(), std::make_move_iterator(more.begin()),
+                        std::make_move_iterator(more.end()));
+      }
+    }
+  }
+  std::ostringstream out;
+  prometheus::TextSerializer{}.Serialize(out, families);
+  return out.str();
+}
+
+health_handlers make_health_handlers(std::shared_ptr<const health_registry> registry,
+                                     std::shared_ptr<const metrics_sources> sources) {
+  if (!registry || !sources) throw std::invalid_argument("make_health_handlers: no registry");
+  auto probe = [registry](probe_kind kind) {
+    return [registry, kind](const httplib::Request&, httplib::Response& res) {
+      auto report = registry->evaluate(kind);
+      res.status = report.ok ? 200 : 503;
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(report.body.dump() + "\n", "application/json");
+    };
+  };
+  health_handlers h;
+  h.healthz = probe(probe_kind::liveness);
+  h.readyz = probe(probe_kind::readiness);
+  h.metrics = [sources](const httplib::Request&, httplib::Response& res) {
+    res.set_content(sources->text(), "text/plain; version=0.0.4; charset=utf-8");
+  };
+  return h;
+}
+
 health_server::health_server(std::shared_ptr<const health_registry> registry)
   : registry_(std::move(registry)) {
   if (!registry_) throw std::invalid_argument("health_server: no registry");
@@ -111,8 +153,7 @@ health_server::health_server(std::shared_ptr<const health_registry> registry)
 health_server::~health_server() { stop(); }
 
 void health_server::add_collectable(std::weak_ptr<prometheus::Collectable> collectable) {
-  std::lock_guard<std::mutex> lock{collectables_mutex_};
-  collectables_.push_back(std::move(collectable));
+  sources_->add(std::move(collectable));
 }
 
 void health_server::start(const std::string& bind, int port) {
@@ -131,32 +172,10 @@ void health_server::start(const std::string& bind, int port) {
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
 
-  auto probe = [this](probe_kind kind) {
-    return [this, kind](const httplib::Request&, httplib::Response& res) {
-      auto report = registry_->evaluate(kind);
-      res.status = report.ok ? 200 : 503;
-      res.set_header("Cache-Control", "no-store");
-      res.set_content(report.body.dump() + "\n", "application/json");
-    };
-  };
-  server->Get("/healthz", probe(probe_kind::liveness));
-  server->Get("/readyz", probe(probe_kind::readiness));
-  server->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    std::vector<prometheus::MetricFamily> families;
-    {
-      std::lock_guard<std::mutex> lock{collectables_mutex_};
-      for (auto& weak : collectables_) {
-        if (auto c = weak.lock()) {
-          auto more = c->Collect();
-          families.insert(families.end(), std::make_move_iterator(more.begin()),
-                          std::make_move_iterator(more.end()));
-        }
-      }
-    }
-    std::ostringstream out;
-    prometheus::TextSerializer{}.Serialize(out, families);
-    res.set_content(out.str(), "text/plain; version=0.0.4; charset=utf-8");
-  });
+  auto h = make_health_handlers(registry_, sources_);
+  server->Get("/healthz", h.healthz);
+  server->Get("/readyz", h.readyz);
+  server->Get("/metrics", h.metrics);
 
   int bound = port;
   if (port == 0) {

@@ -30,6 +30,8 @@ class Collectable;
 }
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }
 
 namespace weaver {
@@ -93,6 +95,28 @@ private:
   std::vector<entry> checks_;
 };
 
+/// What /metrics serves: Prometheus collectables, held weakly (a registry
+/// that is gone is skipped). Thread-safe.
+class metrics_sources {
+public:
+  void add(std::weak_ptr<prometheus::Collectable> collectable);
+  /// Every live collectable, in the text format 0.0.4.
+  std::string text() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
+};
+
+/// The handlers of /healthz, /readyz and /metrics, for any httplib server:
+/// the health server's own and the REST gateway's (services/gateway).
+using http_handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+struct health_handlers {
+  http_handler healthz, readyz, metrics;
+};
+health_handlers make_health_handlers(std::shared_ptr<const health_registry> registry,
+                                     std::shared_ptr<const metrics_sources> sources);
+
 /// The HTTP server: /healthz, /readyz and /metrics on one port.
 class health_server {
 public:
@@ -117,8 +141,7 @@ public:
 
 private:
   std::shared_ptr<const health_registry> registry_;
-  std::mutex collectables_mutex_;
-  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
+  std::shared_ptr<metrics_sources> sources_ = std::make_shared<metrics_sources>();
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;

@@ -14,6 +14,7 @@
 #include "services/eval_cli.hpp"
 #include "services/log.hpp"
 #include "services/model_cli.hpp"
+#include "services/query_cli.hpp"
 #include "services/track_cli.hpp"
 #include "services/runtime.hpp"
 
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
   auto node = app.add_subcommand("node", "Run some roles in this process; reach the others over ZeroMQ "
                                          "(endpoints from mesh.endpoints).");
   node->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
-  node->add_option("--role", roles, "Role(s) to host: camera, detector, tracker, reid, storage, query "
+  node->add_option("--role", roles, "Role(s) to host: camera, detector, tracker, reid, storage, query, gateway "
                                     "(repeat or comma-separate)")
     ->required()->delimiter(',');
   node->add_option("--max-frames", max_frames, "camera role: stop each source after N frames");
@@ -176,7 +177,27 @@ int main(int argc, char** argv) {
   track_cmd->add_option("--lambda", track.lambda, "Deep SORT weight of motion in the cascade cost")->check(CLI::Range(0.0, 1.0));
   track_cmd->add_flag("-q,--quiet", track.quiet, "No summary line");
 
+  weaver::query_options query;
+  auto query_cmd = app.add_subcommand(
+    "query", "Ask the REST gateway a query: weaver query <name> [key=value ...]. Prints the JSON "
+             "answer; exit code 1 with the gateway's error message. --list shows the queries and "
+             "their parameters.");
+  query_cmd->add_option("name", query.name, "Query: transitions, every_camera, occupancy, ... or alerts "
+                                            "(the live alert stream)");
+  query_cmd->add_option("params", query.args, "Parameters as key=value (times ISO-8601)");
+  query_cmd->add_option("--url", query.url, "Gateway URL (default $WEAVER_URL, else http://127.0.0.1:8080)");
+  query_cmd->add_option("--token", query.token, "Bearer token (default $WEAVER_TOKEN)");
+  query_cmd->add_flag("--all-pages", query.all_pages, "Follow next_offset and print every page as one answer");
+  query_cmd->add_flag("--list", query.list, "List the queries (routes) and their parameters");
+  query_cmd->add_flag("--json", query.json, "With --list: print the route table as JSON");
+  query_cmd->add_flag("--compact", query.compact, "Print the answer on one line");
+  query_cmd->add_option("--timeout", query.timeout_s, "Seconds to wait for an answer (default 60)")
+    ->check(CLI::PositiveNumber);
+  query_cmd->add_option("--max-events", query.max_events, "alerts: exit after N events")
+    ->check(CLI::NonNegativeNumber);
+
   CLI11_PARSE(app, argc, argv);
+  if (query_cmd->parsed()) return weaver::query_command(query);
   if (track_cmd->parsed()) return weaver::track_command(track);
   if (inspect_cmd->parsed()) return weaver::model_inspect(inspect);
   if (detect_cmd->parsed()) {

@@ -49,6 +49,10 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
                 .Register(r);
   storage_errors_ = &BuildCounter().Name("weaver_storage_errors_total")
                        .Help("Failed storage writes, by reason").Register(r);
+  retention_deleted_ = &BuildCounter().Name("weaver_storage_retention_deleted_total")
+                          .Help("Rows deleted by retention (presences, zone visits, events)").Register(r);
+  alerts_ = &BuildCounter().Name("weaver_alerts_total")
+               .Help("Alerts raised by the standing queries and stored as events, by kind").Register(r);
   queries_ = &BuildCounter().Name("weaver_queries_total").Help("Queries answered, by query").Register(r);
   query_errors_ = &BuildCounter().Name("weaver_query_errors_total")
                      .Help("Queries that failed, by query and reason").Register(r);
@@ -63,6 +67,15 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
                       .Help("Active tracks per camera").Register(r);
   stage_latency_ = &BuildHistogram().Name("weaver_stage_latency_seconds")
                       .Help("Per-stage processing latency").Register(r);
+  gateway_requests_ = &BuildCounter().Name("weaver_gateway_requests_total")
+                         .Help("REST gateway requests answered, by route and status code").Register(r);
+  gateway_request_seconds_ = &BuildHistogram().Name("weaver_gateway_request_seconds")
+                                .Help("Time to answer a REST gateway request, by route (alert "
+                                      "streams: not counted)").Register(r);
+  gateway_sse_clients_ = &BuildGauge().Name("weaver_gateway_sse_clients")
+                            .Help("Open Server-Sent Events alert streams").Register(r);
+  gateway_sse_events_ = &BuildCounter().Name("weaver_gateway_sse_events_total")
+                           .Help("Alert events pushed to Server-Sent Events streams").Register(r);
 }
 
 metrics::~metrics() = default;
@@ -108,6 +121,8 @@ Gauge& metrics::link_up(const std::string& l) { return link_up_->Add({{"link", l
 Counter& metrics::storage_errors(const std::string& reason) {
   return storage_errors_->Add({{"reason", reason}});
 }
+Counter& metrics::retention_deleted() { return retention_deleted_->Add({}); }
+Counter& metrics::alerts(const std::string& kind) { return alerts_->Add({{"kind", kind}}); }
 Counter& metrics::queries(const std::string& q) { return queries_->Add({{"query", q}}); }
 Counter& metrics::query_errors(const std::string& q, const std::string& reason) {
   return query_errors_->Add({{"query", q}, {"reason", reason}});
@@ -121,6 +136,15 @@ Gauge& metrics::tracks_active(uint32_t c) { return tracks_active_->Add({{"camera
 Histogram& metrics::stage_latency(const std::string& stage) {
   return stage_latency_->Add({{"stage", stage}}, latency_buckets());
 }
+
+Counter& metrics::gateway_requests(const std::string& route, int code) {
+  return gateway_requests_->Add({{"route", route}, {"code", std::to_string(code)}});
+}
+Histogram& metrics::gateway_request_seconds(const std::string& route) {
+  return gateway_request_seconds_->Add({{"route", route}}, latency_buckets());
+}
+Gauge& metrics::gateway_sse_clients() { return gateway_sse_clients_->Add({}); }
+Counter& metrics::gateway_sse_events() { return gateway_sse_events_->Add({}); }
 
 metrics& metrics::global() {
   static metrics instance;

@@ -44,12 +44,20 @@ public:
   prometheus::Counter& zone_events(uint32_t camera, const std::string& name, const std::string& kind);
   prometheus::Gauge& link_up(const std::string& link);
   prometheus::Counter& storage_errors(const std::string& reason);
+  prometheus::Counter& retention_deleted();
+  prometheus::Counter& alerts(const std::string& kind);
   prometheus::Counter& queries(const std::string& query);
   prometheus::Counter& query_errors(const std::string& query, const std::string& reason);
   prometheus::Histogram& query_latency(const std::string& query);
   prometheus::Gauge& queue_depth(uint32_t camera);
   prometheus::Gauge& tracks_active(uint32_t camera);
   prometheus::Histogram& stage_latency(const std::string& stage);
+  // REST gateway (services/gateway): route is the OpenAPI path template
+  // ("/v1/people/{person}/trajectory", "other" for no route), code the status.
+  prometheus::Counter& gateway_requests(const std::string& route, int code);
+  prometheus::Histogram& gateway_request_seconds(const std::string& route);
+  prometheus::Gauge& gateway_sse_clients();
+  prometheus::Counter& gateway_sse_events();
 
   /// Process-wide instance (the embedded default and each node have one).
   static metrics& global();
@@ -75,12 +83,18 @@ private:
   prometheus::Family<prometheus::Counter>* zone_events_;
   prometheus::Family<prometheus::Gauge>* link_up_;
   prometheus::Family<prometheus::Counter>* storage_errors_;
+  prometheus::Family<prometheus::Counter>* retention_deleted_;
+  prometheus::Family<prometheus::Counter>* alerts_;
   prometheus::Family<prometheus::Counter>* queries_;
   prometheus::Family<prometheus::Counter>* query_errors_;
   prometheus::Family<prometheus::Histogram>* query_latency_;
   prometheus::Family<prometheus::Gauge>* queue_depth_;
   prometheus::Family<prometheus::Gauge>* tracks_active_;
   prometheus::Family<prometheus::Histogram>* stage_latency_;
+  prometheus::Family<prometheus::Counter>* gateway_requests_;
+  prometheus::Family<prometheus::Histogram>* gateway_request_seconds_;
+  prometheus::Family<prometheus::Gauge>* gateway_sse_clients_;
+  prometheus::Family<prometheus::Counter>* gateway_sse_events_;
 };
 
 } // namespace weaver

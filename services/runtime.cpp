@@ -25,9 +25,11 @@
 #include "actors/query/seed_queries.hpp"
 #include "actors/reid/reid_actor.hpp"
 #include "actors/storage/storage_actor.hpp"
+#include "actors/storage/store.hpp"
 #include "actors/tracker/tracker_actor.hpp"
 #include "services/bridge.hpp"
 #include "services/cards.hpp"
+#include "services/gateway/gateway.hpp"
 #include "services/health.hpp"
 #include "services/iso8601.hpp"
 #include "services/log.hpp"
@@ -35,7 +37,7 @@
 
 namespace weaver {
 
-nlohmann::json seed_answers(const config& cfg, sqlite3* db) {
+nlohmann::json seed_answers(const config& cfg, sql::database& db) {
   nlohmann::json out;
   out["transitions"] = nlohmann::json::array();
   for (auto [from, to] : cfg.query.transitions) {
@@ -138,16 +140,18 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   caf::actor_system_config sys_cfg;
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
+  std::unique_ptr<gateway_server> gateway;   // before sys goes: declared after it
   auto t_start = std::chrono::steady_clock::now();
   std::vector<caf::actor> bridges;    // inbound bridges to stop at the end
   std::vector<std::shared_ptr<zmq_inbound>> sockets;
   std::vector<caf::actor> cameras;
   std::vector<caf::actor> locals;     // every other actor, to stop at the end
-  std::shared_ptr<sqlite_store> store;
+  std::shared_ptr<store> db;
   std::vector<std::string> card_names;
   try {
     if (has(roles, "storage")) {
-      if (opts.reset && cfg.storage_path != ":memory:") {
+      const bool pg = sql::is_postgres_location(cfg.storage_path);
+      if (opts.reset && !pg && cfg.storage_path != ":memory:") {
         for (auto suffix : {"", "-wal", "-shm"})
           std::filesystem::remove(cfg.storage_path + suffix);
       }
@@ -155,9 +159,13 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       if (opts.reset && !cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
       if (opts.reset && !cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
       auto open = health->add_flag("store", probe_kind::readiness, false, "opening " + cfg.storage_path);
-      store = std::make_shared<sqlite_store>(cfg.storage_path);
-      open->set(true, "open: " + cfg.storage_path);
-      for (auto& c : cfg.cameras) store->upsert_camera(c.id, c.name, c.zone);
+      db = store::open(cfg.storage_path);
+      if (opts.reset && pg) db->clear();
+      open->set(true, "open: " + db->db().describe());
+      for (auto& c : cfg.cameras) {
+        db->upsert_camera(c.id, c.name, c.zone);
+        for (auto& z : c.zones) db->upsert_zone(c.id, z.name);
+      }
     }
     // Build from the sink upwards; a role hosted elsewhere becomes an
     // outbound bridge when a local role sends to it.
@@ -165,7 +173,9 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     for (auto& c : cfg.cameras) camera_ids.push_back(c.id);
     storage_actor sto;
     if (has(roles, "storage")) {
-      sto = sys.spawn(storage_actor_impl, store, stats);
+      storage_settings ss;
+      ss.retention_ms = cfg.retention_ms;
+      sto = sys.spawn(storage_actor_impl, db, stats, ss);
       locals.push_back(caf::actor_cast<caf::actor>(sto));
     } else if (has(roles, "reid")) {
       sto = spawn_outbound<storage_actor>(sys, watch_link(*health, "reid->storage"), endpoint_of(cfg, "storage"), stats);
@@ -227,8 +237,32 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     }
     query_actor qry;
     if (has(roles, "query")) {
-      qry = sys.spawn(query_actor_impl, cfg.storage_path, cfg.query.max_transit_ms);
+      query_settings qs;
+      qs.default_max_transit_ms = cfg.query.max_transit_ms;
+      qs.max_stay_ms = cfg.query.max_stay_ms;
+      qs.alerts = cfg.query.alerts;
+      qs.alert_every = std::chrono::milliseconds{cfg.query.alert_poll_ms};
+      qry = sys.spawn(query_actor_impl, cfg.storage_path, qs);
       locals.push_back(caf::actor_cast<caf::actor>(qry));
+    }
+    // REST gateway: a `gateway` node always (gateway.port required); the
+    // embedded run when gateway.port is set. In front of the local query
+    // actor, else of the query role's endpoint.
+    if (has(roles, "gateway") && (!embedded || cfg.gateway_port > 0)) {
+      if (cfg.gateway_port == 0) throw config_error("gateway.port", "required for the gateway role");
+      auto settings = gateway_settings_of(cfg);   // tokens first: refuse before connecting
+      query_actor target = qry;
+      if (!target) {
+        target = spawn_outbound<query_actor>(sys, watch_link(*health, "gateway->query"),
+                                             endpoint_of(cfg, "query"), stats);
+        locals.push_back(caf::actor_cast<caf::actor>(target));
+      }
+      auto sources = std::make_shared<metrics_sources>();
+      sources->add(metrics::global().registry_ptr());
+      gateway = std::make_unique<gateway_server>(sys, target, settings, health, sources);
+      gateway->start();
+      health->add_flag("gateway", probe_kind::readiness, true,
+                       "serving on " + cfg.gateway.bind + ":" + std::to_string(gateway->port()));
     }
     // Inbound bridges: a local role whose upstream runs elsewhere listens.
     if (!embedded) {
@@ -283,13 +317,14 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   for (auto& c : cfg.cameras) pending_eos.insert(c.id);
   size_t cameras_running = cameras.size();
   bool waits_for_eos = cameras.empty() && !bridges.empty()
-                       && !(roles.size() == 1 && has(roles, "query"));
+                       && !(roles.size() == 1 && has(roles, "query"))
+                       && !(roles.size() == 2 && has(roles, "query") && has(roles, "gateway"));
   auto last_report = std::chrono::steady_clock::now();
   uint64_t last_frames = 0;
   while (result.exit_code == 0 && !opts.stop->load()) {
     if (!cameras.empty() && cameras_running == 0) break;
     if (waits_for_eos && pending_eos.empty()) break;
-    if (cameras.empty() && !waits_for_eos && bridges.empty()) break;
+    if (cameras.empty() && !waits_for_eos && bridges.empty() && !gateway) break;
     heartbeat->store(steady_now_ns());
     self->receive(
       [&](caf::down_msg&) { --cameras_running; },
@@ -332,6 +367,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
   if (opts.stop->load() && result.exit_code == 0) log.warn("stop requested: shutting down");
+  if (gateway) gateway->stop();   // ends its alert streams; no new queries
   // Stop everything; bridges first so no new work arrives.
   for (auto& b : bridges) self->send_exit(b, caf::exit_reason::user_shutdown);
   for (auto& c : cameras) self->send_exit(c, caf::exit_reason::user_shutdown);
@@ -368,11 +404,11 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
                     {"frames", metrics::global().frames_in(c.id).Value()},
                     {"detections", metrics::global().detections(c.id).Value()}});
   j["cameras"] = cams;
-  if (store) {
-    j["storage"] = cfg.storage_path;
-    j["presence_rows"] = store->presence_count();
-    j["people"] = store->person_count();
-    j["queries"] = seed_answers(cfg, store->handle());
+  if (db) {
+    j["storage"] = sql::is_postgres_location(cfg.storage_path) ? db->db().describe() : cfg.storage_path;
+    j["presence_rows"] = db->presence_count();
+    j["people"] = db->person_count();
+    j["queries"] = seed_answers(cfg, db->db());
   }
   result.summary = j;
   return result;

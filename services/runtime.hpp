@@ -12,7 +12,6 @@
 
 #include "services/config.hpp"
 
-struct sqlite3;
 
 namespace weaver {
 
@@ -37,6 +36,6 @@ struct run_result {
 run_result run_mesh(const config& cfg, const run_options& opts);
 
 /// Answers the configured seed queries from an open store.
-nlohmann::json seed_answers(const config& cfg, sqlite3* db);
+nlohmann::json seed_answers(const config& cfg, sql::database& db);
 
 } // namespace weaver

@@ -18,7 +18,7 @@
 
 #include "actors/query/seed_queries.hpp"
 #include "actors/reid/crosscam_truth.hpp"
-#include "actors/storage/sqlite_store.hpp"
+#include "actors/storage/store.hpp"
 #include "services/config.hpp"
 #include "services/runtime.hpp"
 
@@ -63,14 +63,16 @@ int main(int argc, char** argv) {
       cams.push_back(v);
     }
     auto rows = true_presence(load_mot_gt(gt_path), cams);
-    sqlite_store truth{":memory:"};
+    auto truth_db = store::open(":memory:");
+    auto& truth = *truth_db;
     for (auto& c : cfg.cameras) truth.upsert_camera(c.id, c.name, c.zone);
     presence_batch pb;
     pb.rows = rows;
     truth.write(pb);
-    sqlite_store weaver{db_path};
-    auto t = seed_answers(cfg, truth.handle());
-    auto w = seed_answers(cfg, weaver.handle());
+    auto weaver_db = store::open(db_path);
+    auto& weaver = *weaver_db;
+    auto t = seed_answers(cfg, truth.db());
+    auto w = seed_answers(cfg, weaver.db());
     nlohmann::json out;
     out["truth"] = t;
     out["weaver"] = w;

@@ -12,6 +12,7 @@ PKGS=(build-essential cmake ccache pkg-config git ca-certificates curl
       libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
       libcli11-dev sqlite3 uuid-dev python3    # python3, sqlite3: test scripts
       libdnnl-dev                              # the DNN engine's convolutions
+      libpq-dev postgresql                     # PostgreSQL storage backend; a real server for its tests
       nodejs                                   # fetch models; TF.js reference
       darknet                                  # libdarknet: reference for tests
       prometheus python3-yaml                  # promtool, a real Prometheus: monitoring tests

@@ -1,14 +1,14 @@
 #include "actors/query/query_actor.hpp"
 
 #include <chrono>
-
-#include "services/metrics.hpp"
-
 #include <limits>
 #include <sstream>
 
+#include "actors/query/analytics.hpp"
 #include "actors/query/seed_queries.hpp"
 #include "services/iso8601.hpp"
+#include "services/log.hpp"
+#include "services/metrics.hpp"
 
 namespace weaver {
 
@@ -18,68 +18,203 @@ struct bad_param : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+constexpr timestamp_ms no_start = std::numeric_limits<int64_t>::min() / 4;
+constexpr timestamp_ms no_end = std::numeric_limits<int64_t>::max() / 4;
+
 const std::string* find(const query_request& r, const std::string& key) {
   for (auto& [k, v] : r.params)
     if (k == key) return &v;
   return nullptr;
 }
 
-int64_t int_param(const query_request& r, const std::string& key, std::optional<int64_t> fallback) {
+int64_t parse_int(const std::string& key, const std::string& v) {
+  try {
+    size_t used = 0;
+    auto x = std::stoll(v, &used);
+    if (used != v.size()) throw std::invalid_argument("trailing");
+    return x;
+  } catch (const std::exception&) {
+    throw bad_param(key + ": expected an integer, got '" + v + "'");
+  }
+}
+
+int64_t int_param(const query_request& r, const std::string& key, std::optional<int64_t> fallback,
+                  int64_t lo = std::numeric_limits<int64_t>::min(), int64_t hi = std::numeric_limits<int64_t>::max()) {
   auto v = find(r, key);
   if (!v) {
     if (fallback) return *fallback;
     throw bad_param(key + ": required");
   }
-  try {
-    size_t used = 0;
-    auto x = std::stoll(*v, &used);
-    if (used != v->size()) throw std::invalid_argument("trailing");
-    return x;
-  } catch (const std::exception&) {
-    throw bad_param(key + ": expected an integer, got '" + *v + "'");
-  }
+  auto x = parse_int(key, *v);
+  if (x < lo || x > hi)
+    throw bad_param(key + ": " + std::to_string(x) + " is out of range [" + std::to_string(lo) + ", "
+                    + std::to_string(hi) + "]");
+  return x;
 }
 
-timestamp_ms time_param(const query_request& r, const std::string& key, timestamp_ms fallback) {
+timestamp_ms time_param(const query_request& r, const std::string& key, std::optional<timestamp_ms> fallback) {
   auto v = find(r, key);
-  if (!v) return fallback;
+  if (!v) {
+    if (fallback) return *fallback;
+    throw bad_param(key + ": required (an ISO-8601 time)");
+  }
   if (auto t = parse_iso8601(*v)) return *t;
   throw bad_param(key + ": expected an ISO-8601 time, got '" + *v + "'");
 }
 
+std::vector<uint32_t> camera_list(const query_request& r, const std::string& key) {
+  auto list = find(r, key);
+  if (!list || list->empty()) throw bad_param(key + ": required (comma-separated camera ids)");
+  std::vector<uint32_t> cams;
+  std::stringstream ss{*list};
+  for (std::string item; std::getline(ss, item, ',');) {
+    auto c = parse_int(key, item);
+    if (c < 0 || c > std::numeric_limits<uint32_t>::max()) throw bad_param(key + ": bad camera id '" + item + "'");
+    cams.push_back(static_cast<uint32_t>(c));
+  }
+  return cams;
+}
+
+uint32_t camera_param(const query_request& r, const std::string& key) {
+  return static_cast<uint32_t>(int_param(r, key, std::nullopt, 0, std::numeric_limits<uint32_t>::max()));
+}
+
+place place_param(const query_request& r) {
+  place p;
+  bool cam = find(r, "camera"), zone = find(r, "zone");
+  if (cam == zone) throw bad_param(cam ? "zone: give camera or zone, not both" : "camera: camera or zone required");
+  if (cam) p.camera = camera_param(r, "camera");
+  else p.zone = *find(r, "zone");
+  return p;
+}
+
+void check_range(timestamp_ms t0, timestamp_ms t1) {
+  if (t1 <= t0) throw bad_param("t1: must be after t0");
+}
+
+// Steps of a time series or histogram: at least 1 s and at most 10000 steps.
+int64_t step_param(const query_request& r, const std::string& key, int64_t fallback_s, timestamp_ms span) {
+  auto s = int_param(r, key, fallback_s, 1, 365LL * 86400);
+  if (span > 0 && span / (s * 1000) > 10000)
+    throw bad_param(key + ": " + std::to_string(s) + " s gives more than 10000 steps over the range");
+  return s * 1000;
+}
+
+nlohmann::json answer(sql::database& db, const query_request& req, const query_settings& cfg,
+                      std::string& list_key) {
+  const auto& n = req.name;
+  if (n == "transitions") {
+    auto from = camera_param(req, "from"), to = camera_param(req, "to");
+    auto t0 = time_param(req, "t0", no_start), t1 = time_param(req, "t1", no_end);
+    auto mt = find(req, "max_transit_s") ? int_param(req, "max_transit_s", std::nullopt, -1) * 1000
+                                         : cfg.default_max_transit_ms;
+    if (mt < 0) mt = -1;
+    list_key = "person_ids";
+    auto j = to_json(count_transitions(db, from, to, t0, t1, mt));
+    j["max_transit_s"] = mt < 0 ? nlohmann::json(nullptr) : nlohmann::json(static_cast<double>(mt) / 1000.0);
+    return j;
+  }
+  if (n == "every_camera") {
+    auto cams = camera_list(req, "cameras");
+    auto day = find(req, "day");
+    if (!day) throw bad_param("day: required (YYYY-MM-DD)");
+    auto t = parse_iso8601(*day);
+    if (!t) throw bad_param("day: expected YYYY-MM-DD, got '" + *day + "'");
+    list_key = "person_ids";
+    return to_json(people_on_every_camera(db, cams, utc_day_start(*t)));
+  }
+  if (n == "occupancy") {
+    auto where = place_param(req);
+    auto t0 = time_param(req, "t0", std::nullopt), t1 = time_param(req, "t1", std::nullopt);
+    check_range(t0, t1);
+    list_key = "series";
+    return occupancy(db, where, t0, t1, step_param(req, "step_s", 300, t1 - t0), cfg.max_stay_ms);
+  }
+  if (n == "dwell") {
+    auto where = place_param(req);
+    auto t0 = time_param(req, "t0", std::nullopt), t1 = time_param(req, "t1", std::nullopt);
+    check_range(t0, t1);
+    return dwell(db, where, t0, t1, step_param(req, "bucket_s", 60, 0));
+  }
+  if (n == "paths") {
+    auto t0 = time_param(req, "t0", std::nullopt), t1 = time_param(req, "t1", std::nullopt);
+    check_range(t0, t1);
+    auto top = int_param(req, "top", 10, 1, 10000);
+    auto min_length = int_param(req, "min_length", 2, 1, 1000);
+    list_key = "paths";
+    return top_paths(db, t0, t1, static_cast<size_t>(top), static_cast<size_t>(min_length));
+  }
+  if (n == "funnel") {
+    auto steps = camera_list(req, "steps");
+    if (steps.size() > 16) throw bad_param("steps: at most 16");
+    auto t0 = time_param(req, "t0", std::nullopt), t1 = time_param(req, "t1", std::nullopt);
+    check_range(t0, t1);
+    auto ms = find(req, "max_step_s") ? int_param(req, "max_step_s", std::nullopt, 0) * 1000 : -1;
+    return funnel(db, steps, t0, t1, ms);
+  }
+  if (n == "trajectory") {
+    auto person = int_param(req, "person", std::nullopt, 0);
+    auto t0 = time_param(req, "t0", no_start), t1 = time_param(req, "t1", no_end);
+    list_key = "presences";
+    return trajectory(db, static_cast<uint64_t>(person), t0, t1);
+  }
+  if (n == "visitors") {
+    auto t0 = time_param(req, "t0", std::nullopt), t1 = time_param(req, "t1", std::nullopt);
+    check_range(t0, t1);
+    std::string bucket = find(req, "bucket") ? *find(req, "bucket") : "day";
+    if (bucket != "day" && bucket != "hour") throw bad_param("bucket: expected day or hour, got '" + bucket + "'");
+    if (bucket == "hour" && (t1 - t0) / 3'600'000 > 10000) throw bad_param("t1: more than 10000 hours after t0");
+    std::optional<uint32_t> cam;
+    if (find(req, "camera")) cam = camera_param(req, "camera");
+    list_key = "buckets";
+    return visitors(db, t0, t1, bucket == "hour", cam);
+  }
+  if (n == "cameras") {
+    list_key = "cameras";
+    return cameras(db);
+  }
+  if (n == "events") {
+    auto since = int_param(req, "since_id", 0, 0);
+    std::string kind = find(req, "kind") ? *find(req, "kind") : "";
+    if (!kind.empty() && kind != "loitering" && kind != "crowding" && kind != "restricted_entry")
+      throw bad_param("kind: expected loitering, crowding or restricted_entry, got '" + kind + "'");
+    list_key = "events";
+    return events(db, since, kind, time_param(req, "t0", no_start), time_param(req, "t1", no_end));
+  }
+  std::string known;
+  for (auto& q : query_names()) known += (known.empty() ? "" : ", ") + q;
+  throw bad_param("query: unknown query '" + n + "' (known: " + known + ")");
+}
+
 } // namespace
 
-query_response answer_query(sqlite3* db, const query_request& req, int64_t default_max_transit_ms) {
+const std::vector<std::string>& query_names() {
+  static const std::vector<std::string> names{"transitions", "every_camera", "occupancy", "dwell",   "paths",
+                                              "funnel",      "trajectory",   "visitors",  "cameras", "events"};
+  return names;
+}
+
+query_response answer_query(sql::database& db, const query_request& req, const query_settings& settings) {
   query_response resp;
   resp.id = req.id;
   try {
-    if (req.name == "transitions") {
-      auto from = int_param(req, "from", std::nullopt);
-      auto to = int_param(req, "to", std::nullopt);
-      auto t0 = time_param(req, "t0", std::numeric_limits<int64_t>::min() / 2);
-      auto t1 = time_param(req, "t1", std::numeric_limits<int64_t>::max() / 2);
-      auto mt = find(req, "max_transit_s") ? int_param(req, "max_transit_s", std::nullopt) * 1000
-                                            : default_max_transit_ms;
-      auto res = count_transitions(db, static_cast<uint32_t>(from), static_cast<uint32_t>(to), t0, t1, mt);
-      resp.json = to_json(res).dump();
-    } else if (req.name == "every_camera") {
-      auto list = find(req, "cameras");
-      if (!list) throw bad_param("cameras: required (comma-separated camera ids)");
-      std::vector<uint32_t> cams;
-      std::stringstream ss{*list};
-      for (std::string item; std::getline(ss, item, ',');) {
-        query_request one{0, "", {{"cameras", item}}};
-        cams.push_back(static_cast<uint32_t>(int_param(one, "cameras", std::nullopt)));
-      }
-      auto day = find(req, "day");
-      if (!day) throw bad_param("day: required (YYYY-MM-DD)");
-      auto t = parse_iso8601(*day);
-      if (!t) throw bad_param("day: expected YYYY-MM-DD, got '" + *day + "'");
-      resp.json = to_json(people_on_every_camera(db, cams, utc_day_start(*t))).dump();
-    } else {
-      throw bad_param("unknown query '" + req.name + "' (known: transitions, every_camera)");
+    // Validated before the query runs, so a bad page never costs a scan.
+    auto offset = int_param(req, "offset", 0, 0);
+    auto limit = int_param(req, "limit", 100, 1, 10000);
+    std::string list_key;
+    auto j = answer(db, req, settings, list_key);
+    if (!list_key.empty()) {
+      paginate(j, list_key, static_cast<size_t>(offset), static_cast<size_t>(limit));
+      // A client following events resumes after the last one it was given.
+      if (req.name == "events" && !j["events"].empty()) j["last_id"] = j["events"].back()["id"];
+      else if (req.name == "events") j["last_id"] = int_param(req, "since_id", 0);
     }
+    resp.json = j.dump();
     resp.ok = true;
+  } catch (const bad_param& e) {
+    resp.ok = false;
+    resp.bad_request = true;
+    resp.error = e.what();
   } catch (const std::exception& e) {
     resp.ok = false;
     resp.error = e.what();
@@ -87,20 +222,40 @@ query_response answer_query(sqlite3* db, const query_request& req, int64_t defau
   return resp;
 }
 
-query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self,
-                                            std::string db_path, int64_t default_max_transit_ms) {
-  self->state.store = std::make_unique<sqlite_store>(db_path);
-  self->state.default_max_transit_ms = default_max_transit_ms;
+query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self, std::string location,
+                                            query_settings settings) {
+  self->state.db = store::open(location);
+  self->state.settings = settings;
+  if (!settings.alerts.empty()) {
+    self->state.rules = std::make_unique<standing_queries>(settings.alerts);
+    self->send(self, tick_atom::value);
+  }
   return {[=](const query_request& req) {
-    auto t0 = std::chrono::steady_clock::now();
-    auto resp = answer_query(self->state.store->handle(), req, self->state.default_max_transit_ms);
-    auto& m = metrics::global();
-    m.queries(req.name).Increment();
-    m.query_latency(req.name)
-      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (!resp.ok) m.query_errors(req.name, "bad_request").Increment();
-    return resp;
-  }};
+            auto t0 = std::chrono::steady_clock::now();
+            auto resp = answer_query(self->state.db->db(), req, self->state.settings);
+            auto& m = metrics::global();
+            m.queries(req.name).Increment();
+            m.query_latency(req.name).Observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            if (!resp.ok) m.query_errors(req.name, resp.bad_request ? "bad_request" : "internal").Increment();
+            return resp;
+          },
+          [=](tick_atom) {
+            auto& st = self->state;
+            try {
+              for (auto& e : st.rules->evaluate(*st.db)) {
+                metrics::global().alerts(e.kind).Increment();
+                static const logger log{"alerts"};
+                log.info(e.kind + " in zone '" + e.zone + "' on camera " + std::to_string(e.camera_id) + " at "
+                         + format_iso8601(e.time_ms) + ": " + e.detail);
+              }
+            } catch (const std::exception& e) {
+              static const logger log{"alerts"};
+              log.error(e.what());
+              metrics::global().query_errors("alerts", "internal").Increment();
+            }
+            self->delayed_send(self, st.settings.alert_every, tick_atom::value);
+          }};
 }
 
 } // namespace weaver

@@ -4,26 +4,21 @@
 #include <ctime>
 #include <string>
 
-#include "actors/storage/sqlite_store.hpp"
 
 namespace weaver {
 
 namespace {
 
-// Reads the single uint64 column of every row.
-std::vector<uint64_t> collect_ids(sqlite3* db, sqlite3_stmt* s,
-                                  const char* what) {
+std::vector<uint64_t> ids_of(const std::vector<sql::row>& rows) {
   std::vector<uint64_t> ids;
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-    ids.push_back(static_cast<uint64_t>(sqlite3_column_int64(s, 0)));
-  sql::check(db, rc, what);
+  ids.reserve(rows.size());
+  for (auto& r : rows) ids.push_back(static_cast<uint64_t>(sql::as_int(r[0])));
   return ids;
 }
 
 } // namespace
 
-transition_result count_transitions(sqlite3* db, uint32_t from_camera,
+transition_result count_transitions(sql::database& db, uint32_t from_camera,
                                     uint32_t to_camera, timestamp_ms t0,
                                     timestamp_ms t1, int64_t max_transit_ms) {
   // x is found through (camera_id, enter), y through the unique
@@ -37,21 +32,16 @@ transition_result count_transitions(sqlite3* db, uint32_t from_camera,
     "  AND y.enter >= x.enter AND y.exit > x.exit "
     "  AND (?5 < 0 OR y.enter - x.exit <= ?5) "
     "ORDER BY x.person_id";
-  auto s = sql::prepare(db, text, "query: transitions");
-  sqlite3_bind_int64(s.get(), 1, from_camera);
-  sqlite3_bind_int64(s.get(), 2, to_camera);
-  sqlite3_bind_int64(s.get(), 3, t0);
-  sqlite3_bind_int64(s.get(), 4, t1);
-  sqlite3_bind_int64(s.get(), 5, max_transit_ms);
   transition_result r;
   r.from = from_camera;
   r.to = to_camera;
-  r.person_ids = collect_ids(db, s.get(), "query: transitions");
+  r.person_ids = ids_of(db.query(text, {int64_t{from_camera}, int64_t{to_camera}, t0, t1, max_transit_ms},
+                                 "query: transitions"));
   r.people = static_cast<int64_t>(r.person_ids.size());
   return r;
 }
 
-every_camera_result people_on_every_camera(sqlite3* db,
+every_camera_result people_on_every_camera(sql::database& db,
                                            const std::vector<uint32_t>& cameras,
                                            timestamp_ms day_start_ms) {
   every_camera_result r;
@@ -72,13 +62,10 @@ every_camera_result people_on_every_camera(sqlite3* db,
     text += (i ? ", ?" : "?") + std::to_string(i + 4);
   text += ") GROUP BY person_id HAVING count(DISTINCT camera_id) = ?3 "
           "ORDER BY person_id";
-  auto s = sql::prepare(db, text, "query: every camera");
-  sqlite3_bind_int64(s.get(), 1, day_start_ms);
-  sqlite3_bind_int64(s.get(), 2, day_start_ms + ms_per_day);
-  sqlite3_bind_int64(s.get(), 3, static_cast<sqlite3_int64>(r.cameras.size()));
-  for (size_t i = 0; i < r.cameras.size(); ++i)
-    sqlite3_bind_int64(s.get(), static_cast<int>(i + 4), r.cameras[i]);
-  r.person_ids = collect_ids(db, s.get(), "query: every camera");
+  std::vector<sql::value> params{day_start_ms, day_start_ms + ms_per_day,
+                                 static_cast<int64_t>(r.cameras.size())};
+  for (auto c : r.cameras) params.push_back(int64_t{c});
+  r.person_ids = ids_of(db.query(text, params, "query: every camera"));
   r.people = static_cast<int64_t>(r.person_ids.size());
   return r;
 }

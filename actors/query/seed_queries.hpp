@@ -1,5 +1,5 @@
 // The seed's two cross-camera use cases as pure functions over an open
-// SQLite database holding `people_present` (see actors/storage/sqlite_store).
+// database holding `people_present` (see actors/storage/store).
 // Plain functions, no CAF: the query actor calls them.
 #pragma once
 
@@ -7,8 +7,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <sqlite3.h>
 
+#include "actors/storage/database.hpp"
 #include "actors/types.hpp"
 
 namespace weaver {
@@ -36,7 +36,7 @@ struct transition_result {
 /// most one of X -> Y and Y -> X holds, and identical intervals give neither.
 /// With from == to it counts returns to the same camera. Throws
 /// std::runtime_error on SQL errors.
-transition_result count_transitions(sqlite3* db, uint32_t from_camera,
+transition_result count_transitions(sql::database& db, uint32_t from_camera,
                                     uint32_t to_camera, timestamp_ms t0,
                                     timestamp_ms t1, int64_t max_transit_ms);
 
@@ -54,7 +54,7 @@ struct every_camera_result {
 /// counts for the day it began. `day_start_ms` is used as given (see
 /// utc_day_start). An empty set gives 0 people. Throws std::runtime_error
 /// on SQL errors.
-every_camera_result people_on_every_camera(sqlite3* db,
+every_camera_result people_on_every_camera(sql::database& db,
                                            const std::vector<uint32_t>& cameras,
                                            timestamp_ms day_start_ms);
 

@@ -1,6 +1,7 @@
 #include "actors/query/synthetic_history.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -40,6 +41,25 @@ synthetic_history::synthetic_history(const history_spec& spec) {
     }
     by_person_[person] = {first, rows_.size()};
   }
+  // Number people in order of first appearance, as re-id does live (ids
+  // grow with time), so person-keyed indexes see realistic inserts.
+  std::vector<std::pair<timestamp_ms, uint64_t>> order;
+  for (const auto& [person, range] : by_person_) order.push_back({rows_[range.first].enter_ms, person});
+  std::sort(order.begin(), order.end());
+  std::vector<presence> renumbered;
+  renumbered.reserve(rows_.size());
+  std::map<uint64_t, std::pair<size_t, size_t>> ranges;
+  for (size_t i = 0; i < order.size(); ++i) {
+    auto [a, b] = by_person_[order[i].second];
+    size_t first = renumbered.size();
+    for (size_t j = a; j < b; ++j) {
+      renumbered.push_back(rows_[j]);
+      renumbered.back().person_id = i + 1;
+    }
+    ranges[i + 1] = {first, renumbered.size()};
+  }
+  rows_ = std::move(renumbered);
+  by_person_ = std::move(ranges);
 }
 
 int64_t synthetic_history::transitions(uint32_t from, uint32_t to, timestamp_ms t0, timestamp_ms t1,
@@ -79,6 +99,95 @@ int64_t synthetic_history::every_camera(const std::vector<uint32_t>& cameras,
     n += seen.size() == want.size();
   }
   return n;
+}
+
+std::vector<int64_t> synthetic_history::occupancy(uint32_t camera, timestamp_ms t0, timestamp_ms t1,
+                                                 int64_t step_ms) const {
+  std::vector<int64_t> out;
+  for (timestamp_ms t = t0; t < t1; t += step_ms) {
+    const timestamp_ms end = std::min(t + step_ms, t1);
+    int64_t n = 0;
+    for (const auto& [person, range] : by_person_) {
+      bool here = false;
+      for (size_t i = range.first; i < range.second && !here; ++i) {
+        const auto& r = rows_[i];
+        here = r.camera_id == camera && r.enter_ms < end && r.exit_ms >= t;
+      }
+      n += here;
+    }
+    out.push_back(n);
+  }
+  return out;
+}
+
+std::vector<int64_t> synthetic_history::stays(uint32_t camera, timestamp_ms t0, timestamp_ms t1) const {
+  std::vector<int64_t> out;
+  for (const auto& r : rows_)
+    if (r.camera_id == camera && r.enter_ms >= t0 && r.enter_ms < t1) out.push_back(r.exit_ms - r.enter_ms);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::map<std::vector<uint32_t>, int64_t> synthetic_history::paths(timestamp_ms t0, timestamp_ms t1) const {
+  std::map<std::vector<uint32_t>, int64_t> out;
+  for (const auto& [person, range] : by_person_) {
+    std::vector<presence> mine;
+    for (size_t i = range.first; i < range.second; ++i)
+      if (rows_[i].enter_ms >= t0 && rows_[i].enter_ms < t1) mine.push_back(rows_[i]);
+    std::sort(mine.begin(), mine.end(), [](auto& a, auto& b) {
+      return a.enter_ms != b.enter_ms ? a.enter_ms < b.enter_ms : a.camera_id < b.camera_id;
+    });
+    std::vector<uint32_t> seq;
+    for (auto& r : mine)
+      if (seq.empty() || seq.back() != r.camera_id) seq.push_back(r.camera_id);
+    if (!seq.empty()) ++out[seq];
+  }
+  return out;
+}
+
+std::vector<int64_t> synthetic_history::funnel(const std::vector<uint32_t>& steps, timestamp_ms t0, timestamp_ms t1,
+                                               int64_t max_step_ms) const {
+  std::vector<int64_t> out(steps.size(), 0);
+  // Depth-first over chains of this person's presences.
+  std::function<size_t(const std::vector<presence>&, size_t, size_t)> deepest =
+    [&](const std::vector<presence>& v, size_t at, size_t k) -> size_t {
+    if (k + 1 == steps.size()) return k + 1;
+    size_t best = k + 1;
+    for (size_t j = 0; j < v.size(); ++j)
+      if (j != at && v[j].camera_id == steps[k + 1] && v[j].enter_ms >= v[at].enter_ms
+          && (max_step_ms < 0 || v[j].enter_ms - v[at].exit_ms <= max_step_ms))
+        best = std::max(best, deepest(v, j, k + 1));
+    return best;
+  };
+  for (const auto& [person, range] : by_person_) {
+    std::vector<presence> v(rows_.begin() + static_cast<std::ptrdiff_t>(range.first),
+                            rows_.begin() + static_cast<std::ptrdiff_t>(range.second));
+    size_t best = 0;
+    for (size_t i = 0; i < v.size(); ++i)
+      if (!steps.empty() && v[i].camera_id == steps[0] && v[i].enter_ms >= t0 && v[i].enter_ms < t1)
+        best = std::max(best, deepest(v, i, 0));
+    for (size_t k = 0; k < best; ++k) ++out[k];
+  }
+  return out;
+}
+
+std::vector<int64_t> synthetic_history::visitors(timestamp_ms start, timestamp_ms t1, int64_t width_ms,
+                                                 uint32_t camera) const {
+  std::vector<std::set<uint64_t>> seen(static_cast<size_t>((t1 - start + width_ms - 1) / width_ms));
+  for (const auto& r : rows_)
+    if (r.enter_ms >= start && r.enter_ms < t1 && (camera == 0 || r.camera_id == camera))
+      seen[static_cast<size_t>((r.enter_ms - start) / width_ms)].insert(r.person_id);
+  std::vector<int64_t> out;
+  for (auto& s : seen) out.push_back(static_cast<int64_t>(s.size()));
+  return out;
+}
+
+std::vector<presence> synthetic_history::person_rows(uint64_t person) const {
+  auto it = by_person_.find(person);
+  if (it == by_person_.end()) return {};
+  std::vector<presence> v(rows_.begin() + static_cast<std::ptrdiff_t>(it->second.first),
+                          rows_.begin() + static_cast<std::ptrdiff_t>(it->second.second));
+  return v;
 }
 
 } // namespace weaver

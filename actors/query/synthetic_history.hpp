@@ -30,7 +30,8 @@ class synthetic_history {
 public:
   explicit synthetic_history(const history_spec& spec);
 
-  /// Every presence, by person then time; person ids 1..people.
+  /// Every presence, by person then time; person ids 1..people in order of
+  /// each person's first entry.
   const std::vector<presence>& rows() const { return rows_; }
 
   /// The truth for count_transitions (same rules, see seed_queries.hpp):
@@ -40,6 +41,21 @@ public:
                       int64_t max_transit_ms) const;
   /// The truth for people_on_every_camera: a presence entering on each.
   int64_t every_camera(const std::vector<uint32_t>& cameras, timestamp_ms day_start_ms) const;
+  /// People on `camera` at some time in [t, t + step) for each step of [t0, t1).
+  std::vector<int64_t> occupancy(uint32_t camera, timestamp_ms t0, timestamp_ms t1, int64_t step_ms) const;
+  /// Stay lengths (ms) of presences on `camera` entering in [t0, t1), sorted.
+  std::vector<int64_t> stays(uint32_t camera, timestamp_ms t0, timestamp_ms t1) const;
+  /// Every person's camera sequence (entries in [t0, t1), repeats collapsed)
+  /// with how many people walked it.
+  std::map<std::vector<uint32_t>, int64_t> paths(timestamp_ms t0, timestamp_ms t1) const;
+  /// People reaching each step of the funnel (see analytics.hpp).
+  std::vector<int64_t> funnel(const std::vector<uint32_t>& steps, timestamp_ms t0, timestamp_ms t1,
+                              int64_t max_step_ms) const;
+  /// Distinct people entering any camera (or `camera` when > 0) in each
+  /// `width_ms` bucket from `start`, up to t1.
+  std::vector<int64_t> visitors(timestamp_ms start, timestamp_ms t1, int64_t width_ms, uint32_t camera) const;
+  /// One person's rows by enter.
+  std::vector<presence> person_rows(uint64_t person) const;
 
 private:
   std::vector<presence> rows_;

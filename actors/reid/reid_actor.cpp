@@ -21,7 +21,7 @@ void maybe_save(self_ptr self, bool force) {
 void store(self_ptr self, presence_batch pb, caf::typed_response_promise<caf::ok_atom> rp,
            bool force_save = false) {
   auto& st = self->state;
-  if (pb.rows.empty() && pb.identities.empty() && pb.merges.empty()) {
+  if (pb.rows.empty() && pb.identities.empty() && pb.merges.empty() && pb.zone_visits.empty()) {
     maybe_save(self, force_save);
     if (rp.pending()) rp.deliver(caf::ok_atom::value);
     return;
@@ -61,7 +61,10 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
   return {
     [=](track_batch& tb) -> caf::typed_response_promise<caf::ok_atom> {
       auto rp = self->make_response_promise<caf::ok_atom>();
-      store(self, self->state.engine->on_tracks(tb), rp);
+      auto pb = self->state.engine->on_tracks(tb);
+      // Zone visits are per track; storage keeps them beside the identities.
+      pb.zone_visits = std::move(tb.zone_visits);
+      store(self, std::move(pb), rp);
       return rp;
     },
     [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {

@@ -9,17 +9,39 @@
 
 namespace weaver {
 
-storage_actor::behavior_type
-storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
-                   std::shared_ptr<sqlite_store> store, run_stats_ptr stats) {
-  self->state.store = std::move(store);
+namespace {
+
+void apply_retention(storage_state& st) {
+  static const logger log{"storage"};
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  try {
+    auto n = st.db->delete_older_than(now - st.settings.retention_ms);
+    if (n > 0) log.info("retention: deleted " + std::to_string(n) + " row(s) older than "
+                        + std::to_string(st.settings.retention_ms / 3'600'000) + " h");
+    metrics::global().retention_deleted().Increment(static_cast<double>(n));
+  } catch (const std::exception& e) {
+    log.error(std::string("retention: ") + e.what());
+    metrics::global().storage_errors("retention").Increment();
+  }
+}
+
+} // namespace
+
+storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
+                                                std::shared_ptr<store> db, run_stats_ptr stats,
+                                                storage_settings settings) {
+  self->state.db = std::move(db);
   self->state.stats = std::move(stats);
+  self->state.settings = settings;
+  if (settings.retention_ms > 0) self->send(self, tick_atom::value);
   return {
     [=](presence_batch& pb) -> caf::result<caf::ok_atom> {
       auto& st = self->state;
       auto t0 = std::chrono::steady_clock::now();
       try {
-        st.store->write(pb);
+        st.db->write(pb);
       } catch (const std::exception& e) {
         static const logger log{"storage"};
         log.error(e.what());
@@ -33,7 +55,11 @@ storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
       return caf::ok_atom::value;
     },
     [=](const end_of_stream&) -> caf::ok_atom {
-      return caf::ok_atom::value; // every batch before it is committed
+      return caf::ok_atom::value;  // every batch before it is committed
+    },
+    [=](tick_atom) {
+      apply_retention(self->state);
+      self->delayed_send(self, self->state.settings.retention_every, tick_atom::value);
     }};
 }
 

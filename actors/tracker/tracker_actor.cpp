@@ -22,12 +22,25 @@ camera_tracker& sort_of(self_ptr self, uint32_t camera) {
   return *it->second;
 }
 
-void count(self_ptr self, const track_batch& tb) {
+// Counts and logs the batch's events, and adds its zone visits: open on a
+// zone entry, closed (with the entry's time) on the exit.
+void count(self_ptr self, track_batch& tb) {
   auto& st = self->state;
   if (st.log) st.log->write(tb);
   if (auto z = st.zones.find(tb.camera_id); z != st.zones.end()) {
     static const logger log{"zones"};
     for (const auto& e : z->second.update(tb)) {
+      const auto key = std::make_tuple(e.camera_id, e.track_id, e.name);
+      if (e.kind == zone_event_kind::enter) {
+        st.zone_entered[key] = e.time_ms;
+        tb.zone_visits.push_back({e.camera_id, e.track_id, e.name, e.time_ms, -1});
+      } else if (e.kind == zone_event_kind::exit) {
+        auto it = st.zone_entered.find(key);
+        if (it != st.zone_entered.end()) {
+          tb.zone_visits.push_back({e.camera_id, e.track_id, e.name, it->second, std::max(e.time_ms, it->second)});
+          st.zone_entered.erase(it);
+        }
+      }
       metrics::global().zone_events(e.camera_id, e.name, to_string(e.kind)).Increment();
       if (st.stats) st.stats->zone_events++;
       log.debug("camera ", e.camera_id, " track ", e.track_id, ": ", to_string(e.kind), " ", e.name,

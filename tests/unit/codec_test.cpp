@@ -97,6 +97,7 @@ weaver::track_batch sample_tracks() {
     e.feature.assign(size_t(16 * i), 0.125f * i);
     t.events.push_back(e);
   }
+  t.zone_visits = {{2, 1000, "till", 1700000000000, -1}, {2, 1001, "door \xc3\xa9", 5, 9}};
   return t;
 }
 
@@ -486,6 +487,7 @@ TEST_CASE("codec: track batch round-trips") {
     CHECK(a.score == e.score);
     CHECK(a.feature == e.feature);
   }
+  CHECK(g.zone_visits == t.zone_visits);
 }
 
 TEST_CASE("codec: presence batch round-trips") {
@@ -503,6 +505,13 @@ TEST_CASE("codec: presence batch round-trips") {
   }
   CHECK(g.rows == p.rows);
   CHECK(g.merges.empty());
+  CHECK(g.zone_visits.empty());
+
+  auto withz = p;
+  withz.zone_visits = {{3, 18446744073709551615ULL, "vault", -7, -1}};
+  m = dec(codec::encode(withz, "reid", 2));
+  REQUIRE(m);
+  CHECK(std::get<weaver::presence_batch>(m->body).zone_visits == withz.zone_visits);
 
   auto withm = p;
   withm.merges = {{7, 3}, {9, 3}};
@@ -530,7 +539,8 @@ TEST_CASE("codec: queries, heartbeat and end of stream round-trip") {
   CHECK(gq.params == q.params);
 
   for (const auto& r : {weaver::query_response{1, true, "", "{\"a\":[1,2]}"},
-                        weaver::query_response{2, false, "bad \"from\"", ""}}) {
+                        weaver::query_response{2, false, "from: bad", "", true},
+                        weaver::query_response{3, false, "store down", "", false}}) {
     m = dec(codec::encode(r, "query", 4));
     REQUIRE(m);
     CHECK(m->k == codec::kind::query_response);
@@ -539,6 +549,7 @@ TEST_CASE("codec: queries, heartbeat and end of stream round-trip") {
     CHECK(g.ok == r.ok);
     CHECK(g.error == r.error);
     CHECK(g.json == r.json);
+    CHECK(g.bad_request == r.bad_request);
   }
 
   m = dec(codec::encode(weaver::heartbeat{"detector", 1700000000999, true},

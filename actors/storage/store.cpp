@@ -1,0 +1,502 @@
+#include "actors/storage/store.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <stdexcept>
+#include <tuple>
+
+namespace weaver {
+
+using sql::value;
+
+namespace {
+
+// One migration per schema version, per dialect. Index = version - 1.
+// Append new ones; never edit one that has been applied somewhere.
+struct migration {
+  const char* sqlite;
+  const char* postgres;
+};
+
+const migration migrations[] = {
+  // 1: the seed's people_present table (enter/exit in ms since the Unix
+  // epoch, UTC), track identities and camera names.
+  {R"sql(
+    CREATE TABLE people_present(
+      person_id INTEGER NOT NULL,
+      camera_id INTEGER NOT NULL,
+      enter INTEGER NOT NULL,
+      exit INTEGER NOT NULL);
+    -- Idempotent writes; also serves per-person, per-camera lookups (the
+    -- "later at camera Y" side of transitions).
+    CREATE UNIQUE INDEX people_present_key
+      ON people_present(person_id, camera_id, enter);
+    -- Time-window scans of one camera (transitions, every-camera).
+    CREATE INDEX people_present_camera_enter
+      ON people_present(camera_id, enter);
+    -- A person's timeline across cameras.
+    CREATE INDEX people_present_person_enter
+      ON people_present(person_id, enter);
+    CREATE TABLE identities(
+      camera_id INTEGER,
+      track_id INTEGER,
+      person_id INTEGER,
+      confidence REAL,
+      PRIMARY KEY(camera_id, track_id));
+    CREATE TABLE cameras(
+      camera_id INTEGER PRIMARY KEY,
+      name TEXT,
+      zone TEXT);
+  )sql",
+   R"sql(
+    CREATE TABLE people_present(
+      person_id BIGINT NOT NULL,
+      camera_id BIGINT NOT NULL,
+      enter BIGINT NOT NULL,
+      exit BIGINT NOT NULL);
+    CREATE UNIQUE INDEX people_present_key
+      ON people_present(person_id, camera_id, enter);
+    CREATE INDEX people_present_camera_enter
+      ON people_present(camera_id, enter);
+    CREATE INDEX people_present_person_enter
+      ON people_present(person_id, enter);
+    CREATE TABLE identities(
+      camera_id BIGINT,
+      track_id BIGINT,
+      person_id BIGINT,
+      confidence DOUBLE PRECISION,
+      PRIMARY KEY(camera_id, track_id));
+    CREATE TABLE cameras(
+      camera_id BIGINT PRIMARY KEY,
+      name TEXT,
+      zone TEXT);
+  )sql"},
+  // 2: re-id's late corrections. A merged id's rows move to the id it was
+  // merged into; rows re-sent later under the old id follow (idempotence).
+  {R"sql(
+    CREATE TABLE person_merges(
+      from_id INTEGER PRIMARY KEY,
+      into_id INTEGER NOT NULL);
+  )sql",
+   R"sql(
+    CREATE TABLE person_merges(
+      from_id BIGINT PRIMARY KEY,
+      into_id BIGINT NOT NULL);
+  )sql"},
+  // 3: configured zones, zone visits (exit < 0 while inside), events
+  // (alerts, stored once per dedup key) and the time index the day / hour
+  // scans across cameras use (visitors, paths, retention).
+  {R"sql(
+    CREATE TABLE zones(
+      camera_id INTEGER NOT NULL,
+      name TEXT NOT NULL,
+      PRIMARY KEY(camera_id, name));
+    CREATE TABLE zone_visits(
+      camera_id INTEGER NOT NULL,
+      zone TEXT NOT NULL,
+      track_id INTEGER NOT NULL,
+      enter INTEGER NOT NULL,
+      exit INTEGER NOT NULL,
+      PRIMARY KEY(camera_id, zone, track_id, enter));
+    CREATE INDEX zone_visits_zone_enter ON zone_visits(zone, enter);
+    CREATE INDEX zone_visits_enter ON zone_visits(enter);
+    CREATE INDEX zone_visits_open ON zone_visits(zone) WHERE exit < 0;
+    CREATE TABLE events(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      kind TEXT NOT NULL,
+      camera_id INTEGER NOT NULL,
+      zone TEXT NOT NULL,
+      person_id INTEGER,
+      track_id INTEGER,
+      time_ms INTEGER NOT NULL,
+      detail TEXT NOT NULL,
+      dedup TEXT NOT NULL UNIQUE);
+    CREATE INDEX events_time ON events(time_ms);
+    CREATE INDEX people_present_enter ON people_present(enter);
+  )sql",
+   R"sql(
+    CREATE TABLE zones(
+      camera_id BIGINT NOT NULL,
+      name TEXT NOT NULL,
+      PRIMARY KEY(camera_id, name));
+    CREATE TABLE zone_visits(
+      camera_id BIGINT NOT NULL,
+      zone TEXT NOT NULL,
+      track_id BIGINT NOT NULL,
+      enter BIGINT NOT NULL,
+      exit BIGINT NOT NULL,
+      PRIMARY KEY(camera_id, zone, track_id, enter));
+    CREATE INDEX zone_visits_zone_enter ON zone_visits(zone, enter);
+    CREATE INDEX zone_visits_enter ON zone_visits(enter);
+    CREATE INDEX zone_visits_open ON zone_visits(zone) WHERE exit < 0;
+    CREATE TABLE events(
+      id BIGSERIAL PRIMARY KEY,
+      kind TEXT NOT NULL,
+      camera_id BIGINT NOT NULL,
+      zone TEXT NOT NULL,
+      person_id BIGINT,
+      track_id BIGINT,
+      time_ms BIGINT NOT NULL,
+      detail TEXT NOT NULL,
+      dedup TEXT NOT NULL UNIQUE);
+    CREATE INDEX events_time ON events(time_ms);
+    CREATE INDEX people_present_enter ON people_present(enter);
+  )sql"},
+};
+constexpr int migration_count = static_cast<int>(sizeof(migrations) / sizeof(migrations[0]));
+static_assert(migration_count == store::latest_schema_version, "one migration per schema version");
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// uint64 ids round-trip through BIGINT / INTEGER (int64) by bit pattern.
+value id_value(uint64_t v) { return static_cast<int64_t>(v); }
+
+// "(?1, ?2, ?3), (?4, ?5, ?6)" for `rows` rows of `cols` parameters.
+std::string placeholders(size_t rows, size_t cols) {
+  std::string s;
+  size_t n = 1;
+  for (size_t r = 0; r < rows; ++r) {
+    s += r ? ", (" : "(";
+    for (size_t c = 0; c < cols; ++c) {
+      if (c) s += ", ";
+      s += "?" + std::to_string(n++);
+    }
+    s += ")";
+  }
+  return s;
+}
+
+// Rows per multi-row statement: fewer round trips (PostgreSQL) and
+// statements (SQLite), within the engine's parameter limit.
+size_t rows_per_statement(const sql::database& db, size_t cols) {
+  return std::max<size_t>(1, std::min<size_t>(500, db.max_params() / cols));
+}
+
+} // namespace
+
+store::store(std::unique_ptr<sql::database> db) : db_(std::move(db)) {
+  try {
+    migrate();
+  } catch (const std::exception& e) {
+    throw std::runtime_error("storage: " + db_->describe() + ": " + e.what());
+  }
+  upsert_presence_head_ = "INSERT INTO people_present(person_id, camera_id, enter, exit) VALUES ";
+  // greatest(): a re-sent or extended interval never shortens a stored one,
+  // so the result does not depend on delivery order.
+  upsert_presence_tail_ = " ON CONFLICT(person_id, camera_id, enter) DO UPDATE SET exit = "
+                          + db_->greatest("people_present.exit", "excluded.exit");
+}
+
+std::unique_ptr<store> store::open(const std::string& location) {
+  return std::make_unique<store>(sql::open_database(location));
+}
+
+void store::migrate() {
+  auto& db = *db_;
+  // Two processes opening a new store at once (storage and query) must not
+  // both create it: PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe
+  // against a concurrent one, so migrations hold a transaction-scoped
+  // advisory lock there; SQLite's BEGIN IMMEDIATE already serialises them.
+  auto serialise = [&] {
+    if (db.kind() == sql::dialect::postgres)
+      db.query("SELECT pg_advisory_xact_lock(?1)", {int64_t{0x5765617665720001}}, "migration lock");
+  };
+  {
+    sql::transaction tx{db};
+    serialise();
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version("
+            "version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+            "schema_version");
+    tx.commit();
+  }
+  for (int v = 1; v <= latest_schema_version; ++v) {
+    // Each step and its version row commit together, so a crash mid-way
+    // leaves the previous version intact and the step is retried on reopen.
+    // The version is read again inside the transaction: another process
+    // (storage and query open the same store) may have migrated meanwhile.
+    sql::transaction tx{db};
+    serialise();
+    int current = schema_version();
+    if (current > latest_schema_version)
+      throw std::runtime_error("schema version " + std::to_string(current) + " is newer than this build's "
+                               + std::to_string(latest_schema_version));
+    if (current >= v) {
+      tx.commit();
+      continue;
+    }
+    const auto& m = migrations[v - 1];
+    db.exec(db.kind() == sql::dialect::sqlite ? m.sqlite : m.postgres,
+            ("migration " + std::to_string(v)).c_str());
+    db.query("INSERT INTO schema_version(version, applied_ms) VALUES(?1, ?2)",
+             {int64_t{v}, now_ms()}, "schema_version insert");
+    tx.commit();
+  }
+}
+
+int store::schema_version() {
+  return static_cast<int>(
+    sql::as_int(db_->scalar("SELECT coalesce(max(version), 0) FROM schema_version", {}, "schema_version")));
+}
+
+void store::upsert_camera(uint32_t id, const std::string& name, const std::string& zone) {
+  db_->query("INSERT INTO cameras(camera_id, name, zone) VALUES(?1, ?2, ?3) "
+             "ON CONFLICT(camera_id) DO UPDATE SET name = excluded.name, zone = excluded.zone",
+             {int64_t{id}, name, zone}, "storage: upsert camera");
+}
+
+void store::upsert_zone(uint32_t camera_id, const std::string& name) {
+  db_->query("INSERT INTO zones(camera_id, name) VALUES(?1, ?2) ON CONFLICT(camera_id, name) DO NOTHING",
+             {int64_t{camera_id}, name}, "storage: upsert zone");
+}
+
+std::map<uint64_t, uint64_t> store::canonical(std::vector<uint64_t> people) {
+  // One query per chunk rather than one per person (a round trip each on
+  // PostgreSQL); merges are rare, so most answers are empty.
+  std::sort(people.begin(), people.end());
+  people.erase(std::unique(people.begin(), people.end()), people.end());
+  std::map<uint64_t, uint64_t> out;
+  const size_t per = std::min<size_t>(500, db_->max_params());
+  std::vector<value> params;
+  for (size_t i = 0; i < people.size(); i += per) {
+    params.clear();
+    std::string text = "SELECT from_id, into_id FROM person_merges WHERE from_id IN (";
+    for (size_t j = i; j < std::min(people.size(), i + per); ++j) {
+      text += (j > i ? ", ?" : "?") + std::to_string(j - i + 1);
+      params.push_back(id_value(people[j]));
+    }
+    for (auto& r : db_->query(text + ")", params, "storage: merge lookup"))
+      out[static_cast<uint64_t>(sql::as_int(r[0]))] = static_cast<uint64_t>(sql::as_int(r[1]));
+  }
+  return out;
+}
+
+uint64_t store::canonical(uint64_t person_id) {
+  // Chains are kept flat (a merge re-points them), so this is one lookup.
+  auto v = db_->scalar("SELECT into_id FROM person_merges WHERE from_id = ?1", {id_value(person_id)},
+                       "storage: merge lookup");
+  return sql::is_null(v) ? person_id : static_cast<uint64_t>(sql::as_int(v));
+}
+
+void store::write_presences(const std::vector<presence>& in) {
+  if (in.empty()) return;
+  // One row per key, the largest exit (PostgreSQL refuses to update one row
+  // twice in a statement; SQLite would keep the same result).
+  std::map<std::tuple<uint64_t, uint32_t, timestamp_ms>, timestamp_ms> rows;
+  std::vector<uint64_t> people;
+  for (const auto& r : in) people.push_back(r.person_id);
+  auto canon = canonical(people);
+  for (const auto& r : in) {
+    auto c = canon.find(r.person_id);
+    auto [row, added] = rows.try_emplace({c == canon.end() ? r.person_id : c->second, r.camera_id, r.enter_ms},
+                                         r.exit_ms);
+    if (!added) row->second = std::max(row->second, r.exit_ms);
+  }
+  const size_t per = rows_per_statement(*db_, 4);
+  std::vector<value> params;
+  auto it = rows.begin();
+  while (it != rows.end()) {
+    params.clear();
+    size_t n = 0;
+    for (; it != rows.end() && n < per; ++it, ++n) {
+      const auto& [key, exit] = *it;
+      params.push_back(id_value(std::get<0>(key)));
+      params.push_back(int64_t{std::get<1>(key)});
+      params.push_back(std::get<2>(key));
+      params.push_back(exit);
+    }
+    db_->query(upsert_presence_head_ + placeholders(n, 4) + upsert_presence_tail_, params,
+               "storage: write presence");
+  }
+}
+
+void store::write(const presence_batch& b) {
+  if (b.identities.empty() && b.rows.empty() && b.merges.empty() && b.zone_visits.empty()) return;
+  auto& db = *db_;
+  sql::transaction tx{db};
+  if (!b.identities.empty()) {
+    std::map<std::pair<uint32_t, uint64_t>, const identity*> last;  // last write wins
+    std::vector<uint64_t> people;
+    for (const auto& id : b.identities) {
+      last[{id.camera_id, id.track_id}] = &id;
+      people.push_back(id.person_id);
+    }
+    const auto canon = canonical(people);
+    std::vector<value> params;
+    const size_t per = rows_per_statement(db, 4);
+    auto it = last.begin();
+    while (it != last.end()) {
+      params.clear();
+      size_t n = 0;
+      for (; it != last.end() && n < per; ++it, ++n) {
+        const identity& id = *it->second;
+        params.push_back(int64_t{id.camera_id});
+        params.push_back(id_value(id.track_id));
+        auto c = canon.find(id.person_id);
+        params.push_back(id_value(c == canon.end() ? id.person_id : c->second));
+        params.push_back(static_cast<double>(id.confidence));
+      }
+      db.query("INSERT INTO identities(camera_id, track_id, person_id, confidence) VALUES "
+                 + placeholders(n, 4)
+                 + " ON CONFLICT(camera_id, track_id) DO UPDATE SET "
+                   "person_id = excluded.person_id, confidence = excluded.confidence",
+               params, "storage: write identity");
+    }
+  }
+  write_presences(b.rows);
+  if (!b.zone_visits.empty()) {
+    // Open visits have exit < 0; a closed one stays closed (the largest exit).
+    std::map<std::tuple<uint32_t, std::string, uint64_t, timestamp_ms>, timestamp_ms> visits;
+    for (const auto& v : b.zone_visits) {
+      auto [it, added] = visits.try_emplace({v.camera_id, v.zone, v.track_id, v.enter_ms}, v.exit_ms);
+      if (!added) it->second = std::max(it->second, v.exit_ms);
+    }
+    std::vector<value> params;
+    const size_t per = rows_per_statement(db, 5);
+    auto it = visits.begin();
+    while (it != visits.end()) {
+      params.clear();
+      size_t n = 0;
+      for (; it != visits.end() && n < per; ++it, ++n) {
+        const auto& [key, exit] = *it;
+        params.push_back(int64_t{std::get<0>(key)});
+        params.push_back(std::get<1>(key));
+        params.push_back(id_value(std::get<2>(key)));
+        params.push_back(std::get<3>(key));
+        params.push_back(exit < 0 ? int64_t{-1} : exit);
+      }
+      db.query("INSERT INTO zone_visits(camera_id, zone, track_id, enter, exit) VALUES " + placeholders(n, 5)
+                 + " ON CONFLICT(camera_id, zone, track_id, enter) DO UPDATE SET exit = "
+                 + db.greatest("zone_visits.exit", "excluded.exit"),
+               params, "storage: write zone visit");
+    }
+  }
+  for (const auto& m : b.merges) {
+    const uint64_t into = canonical(m.into);
+    if (m.from == into) continue;
+    // Move `from`'s rows under `into`: read, delete, upsert (an identical
+    // (camera, enter) row of `into` keeps the larger exit).
+    auto moved = db.query("SELECT camera_id, enter, exit FROM people_present WHERE person_id = ?1",
+                          {id_value(m.from)}, "storage: merge read");
+    db.query("DELETE FROM people_present WHERE person_id = ?1", {id_value(m.from)}, "storage: merge delete");
+    db.query("INSERT INTO person_merges(from_id, into_id) VALUES(?1, ?2) "
+             "ON CONFLICT(from_id) DO UPDATE SET into_id = excluded.into_id",
+             {id_value(m.from), id_value(into)}, "storage: merge insert");
+    db.query("UPDATE person_merges SET into_id = ?2 WHERE into_id = ?1", {id_value(m.from), id_value(into)},
+             "storage: merge chain");
+    db.query("UPDATE identities SET person_id = ?2 WHERE person_id = ?1", {id_value(m.from), id_value(into)},
+             "storage: merge identities");
+    std::vector<presence> rows;
+    for (auto& r : moved)
+      rows.push_back({into, static_cast<uint32_t>(sql::as_int(r[0])), sql::as_int(r[1]), sql::as_int(r[2])});
+    write_presences(rows);
+  }
+  tx.commit();
+}
+
+void store::clear() {
+  sql::transaction tx{*db_};
+  for (auto t : {"people_present", "identities", "cameras", "person_merges", "zones", "zone_visits", "events"})
+    db_->exec(std::string("DELETE FROM ") + t, "storage: clear");
+  tx.commit();
+}
+
+std::optional<int64_t> store::add_event(const event_row& e) {
+  auto opt = [](const std::optional<uint64_t>& v) -> value {
+    if (v) return id_value(*v);
+    return sql::null_t{};
+  };
+  auto rows = db_->query(
+    "INSERT INTO events(kind, camera_id, zone, person_id, track_id, time_ms, detail, dedup) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(dedup) DO NOTHING RETURNING id",
+    {e.kind, int64_t{e.camera_id}, e.zone, opt(e.person_id), opt(e.track_id), e.time_ms, e.detail, e.dedup},
+    "storage: add event");
+  if (rows.empty()) return std::nullopt;
+  return sql::as_int(rows.front().front());
+}
+
+size_t store::delete_older_than(timestamp_ms cutoff_ms) {
+  auto& db = *db_;
+  sql::transaction tx{db};
+  size_t n = 0;
+  const std::vector<value> p{cutoff_ms};
+  n += static_cast<size_t>(
+    sql::as_int(db.scalar("SELECT count(*) FROM people_present WHERE exit < ?1", p, "retention")));
+  db.query("DELETE FROM people_present WHERE exit < ?1", p, "retention: presences");
+  n += static_cast<size_t>(sql::as_int(
+    db.scalar("SELECT count(*) FROM zone_visits WHERE exit >= 0 AND exit < ?1", p, "retention")));
+  db.query("DELETE FROM zone_visits WHERE exit >= 0 AND exit < ?1", p, "retention: zone visits");
+  n += static_cast<size_t>(sql::as_int(db.scalar("SELECT count(*) FROM events WHERE time_ms < ?1", p, "retention")));
+  db.query("DELETE FROM events WHERE time_ms < ?1", p, "retention: events");
+  tx.commit();
+  return n;
+}
+
+std::vector<presence> store::presence_rows() {
+  std::vector<presence> out;
+  for (auto& r : db_->query("SELECT person_id, camera_id, enter, exit FROM people_present "
+                            "ORDER BY person_id, camera_id, enter",
+                            {}, "storage: presence rows"))
+    out.push_back({static_cast<uint64_t>(sql::as_int(r[0])), static_cast<uint32_t>(sql::as_int(r[1])),
+                   sql::as_int(r[2]), sql::as_int(r[3])});
+  return out;
+}
+
+std::vector<identity> store::identity_rows() {
+  std::vector<identity> out;
+  for (auto& r : db_->query("SELECT camera_id, track_id, person_id, confidence FROM identities "
+                            "ORDER BY camera_id, track_id",
+                            {}, "storage: identity rows")) {
+    identity i;
+    i.camera_id = static_cast<uint32_t>(sql::as_int(r[0]));
+    i.track_id = static_cast<uint64_t>(sql::as_int(r[1]));
+    i.person_id = static_cast<uint64_t>(sql::as_int(r[2]));
+    i.confidence = static_cast<float>(sql::as_double(r[3]));
+    out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<zone_visit> store::zone_visit_rows() {
+  std::vector<zone_visit> out;
+  for (auto& r : db_->query("SELECT camera_id, zone, track_id, enter, exit FROM zone_visits "
+                            "ORDER BY camera_id, zone, track_id, enter",
+                            {}, "storage: zone visits"))
+    out.push_back({static_cast<uint32_t>(sql::as_int(r[0])), static_cast<uint64_t>(sql::as_int(r[2])),
+                   sql::as_text(r[1]), sql::as_int(r[3]), sql::as_int(r[4])});
+  return out;
+}
+
+std::vector<event_row> store::event_rows(int64_t after_id) {
+  std::vector<event_row> out;
+  for (auto& r : db_->query("SELECT id, kind, camera_id, zone, person_id, track_id, time_ms, detail, dedup "
+                            "FROM events WHERE id > ?1 ORDER BY id",
+                            {after_id}, "storage: events")) {
+    event_row e;
+    e.id = sql::as_int(r[0]);
+    e.kind = sql::as_text(r[1]);
+    e.camera_id = static_cast<uint32_t>(sql::as_int(r[2]));
+    e.zone = sql::as_text(r[3]);
+    if (!sql::is_null(r[4])) e.person_id = static_cast<uint64_t>(sql::as_int(r[4]));
+    if (!sql::is_null(r[5])) e.track_id = static_cast<uint64_t>(sql::as_int(r[5]));
+    e.time_ms = sql::as_int(r[6]);
+    e.detail = sql::as_text(r[7]);
+    e.dedup = sql::as_text(r[8]);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+size_t store::count(const char* text) {
+  return static_cast<size_t>(sql::as_int(db_->scalar(text, {}, "storage: count")));
+}
+
+size_t store::presence_count() { return count("SELECT count(*) FROM people_present"); }
+size_t store::identity_count() { return count("SELECT count(*) FROM identities"); }
+size_t store::person_count() { return count("SELECT count(DISTINCT person_id) FROM people_present"); }
+
+} // namespace weaver

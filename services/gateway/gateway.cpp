@@ -1,0 +1,494 @@
+#include "services/gateway/gateway.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
+
+// Debian's cpp-httplib is a compiled library built with these features; the
+// classes' layout depends on them (see services/health.cpp).
+#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
+#define CPPHTTPLIB_OPENSSL_SUPPORT 1
+#endif
+#ifndef CPPHTTPLIB_ZLIB_SUPPORT
+#define CPPHTTPLIB_ZLIB_SUPPORT 1
+#endif
+#ifndef CPPHTTPLIB_BROTLI_SUPPORT
+#define CPPHTTPLIB_BROTLI_SUPPORT 1
+#endif
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "services/gateway/routes.hpp"
+#include "services/log.hpp"
+#include "services/metrics.hpp"
+
+namespace weaver {
+
+namespace {
+
+const logger log{"gateway"};
+
+using clock_type = std::chrono::steady_clock;
+
+bool has_scope(const gateway_token& t, const std::string& scope) {
+  return std::find(t.scopes.begin(), t.scopes.end(), scope) != t.scopes.end();
+}
+
+void set_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(nlohmann::json{{"error", message}}.dump() + "\n", "application/json");
+}
+
+} // namespace
+
+bool constant_time_equal(const std::string& a, const std::string& b) {
+  // Walks the longer string whatever the contents: the time depends on the
+  // lengths only.
+  size_t n = std::max(a.size(), b.size());
+  unsigned diff = a.size() == b.size() ? 0u : 1u;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned>(x ^ y);
+  }
+  return diff == 0;
+}
+
+gateway_settings gateway_settings_of(const config& cfg) {
+  gateway_settings s;
+  const auto& g = cfg.gateway;
+  s.bind = g.bind;
+  s.port = cfg.gateway_port;
+  s.auth = g.auth != "none";
+  s.tokens = g.tokens;
+  if (s.auth && !g.token_env.empty()) {
+    if (const char* env = std::getenv(g.token_env.c_str()); env && *env) {
+      std::string token{env};
+      while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+        token.pop_back();
+      if (token.size() < 16)
+        throw config_error("gateway.token_env", "$" + g.token_env + " is too short: at least 16 characters");
+      s.tokens.push_back(gateway_token{"$" + g.token_env, token, gateway::known_scopes()});
+    }
+  }
+  if (s.auth && s.tokens.empty())
+    throw config_error("gateway.tokens", "no bearer token: set gateway.tokens, or the environment variable "
+                                         + (g.token_env.empty() ? std::string{"named by gateway.token_env"}
+                                                                : "$" + g.token_env)
+                                         + ", or gateway.auth: none for a gateway without authentication");
+  s.poll = std::chrono::milliseconds{g.poll_ms};
+  s.keepalive = std::chrono::milliseconds{g.keepalive_s * 1000};
+  s.timeout = std::chrono::milliseconds{g.timeout_ms};
+  s.threads = g.threads;
+  s.max_streams = g.max_streams;
+  return s;
+}
+
+auth_outcome authorize(const gateway_settings& s, const std::string& authorization,
+                       const std::string& scope) {
+  auth_outcome out;
+  if (scope.empty() || !s.auth) return out;
+  static const std::string realm = "Bearer realm=\"weaver\"";
+  // "Bearer <token>", the scheme case-insensitive.
+  std::string token;
+  bool bearer = authorization.size() > 7 &&
+                std::equal(authorization.begin(), authorization.begin() + 7, "bearer ",
+                           [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  if (bearer) {
+    token = authorization.substr(7);
+    auto first = token.find_first_not_of(' ');
+    token = first == std::string::npos ? "" : token.substr(first);
+    while (!token.empty() && token.back() == ' ') token.pop_back();
+  }
+  if (!bearer || token.empty()) {
+    out.status = 401;
+    out.error = authorization.empty() ? "missing bearer token (Authorization: Bearer <token>)"
+                                      : "malformed Authorization header: expected 'Bearer <token>'";
+    out.www_authenticate = realm;
+    return out;
+  }
+  const gateway_token* match = nullptr;
+  for (auto& t : s.tokens)  // no early exit: every token is compared
+    if (constant_time_equal(t.token, token) && !match) match = &t;
+  if (!match) {
+    out.status = 401;
+    out.error = "invalid bearer token";
+    out.www_authenticate = realm + ", error=\"invalid_token\"";
+    return out;
+  }
+  out.token_name = match->name;
+  if (!has_scope(*match, scope)) {
+    out.status = 403;
+    out.error = "token '" + match->name + "' lacks scope '" + scope + "'";
+    out.www_authenticate = realm + ", error=\"insufficient_scope\", scope=\"" + scope + "\"";
+  }
+  return out;
+}
+
+struct gateway_server::impl {
+  caf::actor_system& sys;
+  query_actor query;
+  gateway_settings settings;
+  std::shared_ptr<const health_registry> health;
+  std::shared_ptr<const metrics_sources> metrics_src;
+  std::unique_ptr<httplib::Server> server;
+  std::thread thread;
+  int port = 0;
+  std::atomic<bool> stopping{false};
+  std::atomic<int> streams{0};
+  std::atomic<uint64_t> next_id{1};
+
+  impl(caf::actor_system& s, query_actor q, gateway_settings g,
+       std::shared_ptr<const health_registry> h, std::shared_ptr<const metrics_sources> m)
+    : sys(s), query(std::move(q)), settings(std::move(g)), health(std::move(h)),
+      metrics_src(std::move(m)) {}
+
+  // One question to the query actor: status 200 with the answer's JSON, or
+  // an error status and message.
+  struct answer {
+    int status = 200;
+    std::string body;     // JSON text (200) or the error message
+  };
+
+  answer ask(const std::string& name, std::vector<std::pair<std::string, std::string>> params) {
+    answer a;
+    caf::scoped_actor self{sys};
+    query_request req{next_id++, name, std::move(params)};
+    self->request(query, settings.timeout, std::move(req))
+      .receive(
+        [&](query_response& r) {
+          if (r.ok) {
+            a.body = std::move(r.json);
+          } else {
+            a.status = r.bad_request ? 400 : 500;
+            a.body = r.error.empty() ? "query " + name + " failed" : r.error;
+          }
+        },
+        [&](caf::error& e) {
+          if (e == caf::sec::request_timeout) {
+            a.status = 504;
+            a.body = "query " + name + ": no answer within " +
+                     std::to_string(settings.timeout.count()) + " ms";
+          } else {
+            a.status = 502;
+            a.body = "query " + name + ": " + sys.render(e);
+          }
+        });
+    return a;
+  }
+
+  static void record(const std::string& route, int status, clock_type::time_point t0, bool timed = true) {
+    metrics::global().gateway_requests(route, status).Increment();
+    if (timed)
+      metrics::global().gateway_request_seconds(route).Observe(
+        std::chrono::duration<double>(clock_type::now() - t0).count());
+  }
+
+  // The bearer check; false (and the response set) when refused.
+  bool admit(const gateway::route& r, const httplib::Request& req, httplib::Response& res) {
+    auto a = authorize(settings, req.get_header_value("Authorization"), r.scope);
+    if (a.status == 200) return true;
+    set_error(res, a.status, a.error);
+    res.set_header("WWW-Authenticate", a.www_authenticate);
+    if (a.status == 401) log.debug("401 ", req.path, ": ", a.error);
+    return false;
+  }
+
+  static std::vector<std::pair<std::string, std::string>> query_of(const httplib::Request& req) {
+    std::vector<std::pair<std::string, std::string>> q;
+    for (auto& [k, v] : req.params) q.emplace_back(k, v);
+    return q;
+  }
+
+  static std::vector<std::string> path_values(const httplib::Request& req) {
+    std::vector<std::string> out;
+    for (size_t i = 1; i < req.matches.size(); ++i) out.push_back(req.matches[i].str());
+    return out;
+  }
+
+  void handle_query(const gateway::route& r, const httplib::Request& req, httplib::Response& res) {
+    if (!admit(r, req, res)) return;
+    auto checked = gateway::check_params(r, query_of(req), path_values(req));
+    if (!checked.error.empty()) return set_error(res, 400, checked.error);
+    auto a = ask(r.query, std::move(checked.params));
+    if (a.status != 200) {
+      if (a.status >= 500) log.warn(req.path, ": ", a.status, " ", a.body);
+      return set_error(res, a.status, a.body);
+    }
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(a.body + "\n", "application/json");
+  }
+
+  // --- Server-Sent Events -------------------------------------------------
+
+  struct stream_state {
+    std::optional<int64_t> cursor;        // the last event id sent (or to start after)
+    std::string kind;                     // filter, "" = all
+    bool started = false;
+    clock_type::time_point last_write = clock_type::now();
+    std::string last_error;
+  };
+
+  // The newest event id now (0 with no events): where a stream without
+  // since_id / Last-Event-ID starts. Two pages of the events query, so it
+  // holds whatever else the answer carries.
+  std::optional<int64_t> newest_event_id(std::string* error) {
+    auto first = ask("events", {{"limit", "1"}});
+    if (first.status != 200) {
+      *error = first.body;
+      return std::nullopt;
+    }
+    auto j = nlohmann::json::parse(first.body, nullptr, false);
+    if (j.is_discarded() || !j.contains("total") || !j["total"].is_number_integer()) {
+      *error = "events: answer without total";
+      return std::nullopt;
+    }
+    auto total = j["total"].get<int64_t>();
+    if (total <= 0) return 0;
+    auto last = ask("events", {{"limit", "1"}, {"offset", std::to_string(total - 1)}});
+    if (last.status != 200) {
+      *error = last.body;
+      return std::nullopt;
+    }
+    j = nlohmann::json::parse(last.body, nullptr, false);
+    int64_t id = 0;
+    if (!j.is_discarded() && j.contains("events"))
+      for (auto& e : j["events"])
+        if (e.contains("id") && e["id"].is_number_integer()) id = std::max(id, e["id"].get<int64_t>());
+    return id;
+  }
+
+  static bool write(httplib::DataSink& sink, stream_state& st, const std::string& text) {
+    st.last_write = clock_type::now();
+    return sink.write(text.data(), text.size());
+  }
+
+  // Sleeps up to `d`, waking early when the server stops.
+  void nap(std::chrono::milliseconds d) {
+    auto until = clock_type::now() + d;
+    while (!stopping && clock_type::now() < until)
+      std::this_thread::sleep_for(std::min<clock_type::duration>(std::chrono::milliseconds{20},
+                                                                 until - clock_type::now()));
+  }
+
+  // One turn of a stream: poll, push what is new, keep alive; false ends it.
+  bool stream_step(stream_state& st, httplib::DataSink& sink) {
+    if (stopping) return false;
+    if (!st.started) {
+      st.started = true;
+      if (!write(sink, st, "retry: 2000\n: weaver alert stream\n\n")) return false;
+    }
+    bool more = false;
+    if (!st.cursor) {
+      std::string err;
+      st.cursor = newest_event_id(&err);
+      if (!st.cursor && err != st.last_error) {
+        st.last_error = err;
+        log.warn("alert stream: ", err);
+        if (!write(sink, st, ": error: " + err + "\n\n")) return false;
+      }
+    }
+    if (st.cursor) {
+      std::vector<std::pair<std::string, std::string>> params{{"since_id", std::to_string(*st.cursor)},
+                                                              {"limit", "1000"}};
+      if (!st.kind.empty()) params.emplace_back("kind", st.kind);
+      auto a = ask("events", std::move(params));
+      std::string err;
+      if (a.status == 200) {
+        auto j = nlohmann::json::parse(a.body, nullptr, false);
+        if (j.is_discarded() || !j.contains("events") || !j["events"].is_array()) {
+          err = "events: answer without an events list";
+        } else {
+          for (auto& e : j["events"]) {
+            if (!e.contains("id") || !e["id"].is_number_integer()) continue;
+            auto id = e["id"].get<int64_t>();
+            if (id <= *st.cursor) continue;
+            std::string msg = "id: " + std::to_string(id) + "\nevent: alert\ndata: " + e.dump() + "\n\n";
+            if (!write(sink, st, msg)) return false;
+            metrics::global().gateway_sse_events().Increment();
+            st.cursor = id;
+          }
+          more = j.contains("next_offset") && !j["next_offset"].is_null();
+        }
+      } else {
+        err = a.body;
+      }
+      if (!err.empty() && err != st.last_error) {
+        log.warn("alert stream: ", err);
+        if (!write(sink, st, ": error: " + err + "\n\n")) return false;
+      }
+      st.last_error = err;
+    }
+    if (clock_type::now() - st.last_write >= settings.keepalive)
+      if (!write(sink, st, ": keep-alive\n\n")) return false;
+    if (!more) nap(settings.poll);
+    return !stopping;
+  }
+
+  void handle_stream(const gateway::route& r, const httplib::Request& req, httplib::Response& res) {
+    if (!admit(r, req, res)) return;
+    auto checked = gateway::check_params(r, query_of(req), path_values(req));
+    if (!checked.error.empty()) return set_error(res, 400, checked.error);
+    auto st = std::make_shared<stream_state>();
+    for (auto& [k, v] : checked.params) {
+      if (k == "since_id") st->cursor = std::stoll(v);
+      if (k == "kind") st->kind = v;
+    }
+    if (req.has_header("Last-Event-ID")) {
+      auto v = req.get_header_value("Last-Event-ID");
+      gateway::route_param p;
+      p.name = "Last-Event-ID";
+      p.type = gateway::param_type::integer;
+      p.min = 0;
+      if (auto err = gateway::check_value(p, v); !err.empty()) return set_error(res, 400, err);
+      st->cursor = std::stoll(v);
+    }
+    if (streams.fetch_add(1) >= settings.max_streams) {
+      streams.fetch_sub(1);
+      res.set_header("Retry-After", "5");
+      return set_error(res, 503, "too many alert streams open (gateway.max_streams = " +
+                                   std::to_string(settings.max_streams) + "): retry later");
+    }
+    metrics::global().gateway_sse_clients().Increment();
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Accel-Buffering", "no");   // proxies: do not buffer the stream
+    res.set_chunked_content_provider(
+      "text/event-stream",
+      [this, st](size_t, httplib::DataSink& sink) { return stream_step(*st, sink); },
+      [this](bool) {
+        streams.fetch_sub(1);
+        metrics::global().gateway_sse_clients().Decrement();
+      });
+  }
+
+  void install() {
+    auto h = make_health_handlers(health, metrics_src);
+    for (auto& r : gateway::routes()) {
+      const gateway::route* route = &r;
+      httplib::Server::Handler fn;
+      if (r.kind == gateway::route_kind::health) {
+        auto inner = r.path == "/healthz" ? h.healthz : r.path == "/readyz" ? h.readyz : h.metrics;
+        fn = [route, inner](const httplib::Request& req, httplib::Response& res) {
+          auto t0 = clock_type::now();
+          auto checked = gateway::check_params(*route, query_of(req), {});
+          if (!checked.error.empty()) set_error(res, 400, checked.error);
+          else inner(req, res);
+          record(route->path, res.status == -1 ? 200 : res.status, t0);
+        };
+      } else if (r.kind == gateway::route_kind::stream) {
+        fn = [this, route](const httplib::Request& req, httplib::Response& res) {
+          auto t0 = clock_type::now();
+          handle_stream(*route, req, res);
+          record(route->path, res.status, t0, res.status != 200);
+        };
+      } else {
+        fn = [this, route](const httplib::Request& req, httplib::Response& res) {
+          auto t0 = clock_type::now();
+          handle_query(*route, req, res);
+          record(route->path, res.status, t0);
+        };
+      }
+      server->Get(gateway::server_pattern(r), fn);
+    }
+    // No route (httplib answers 404), or an error without a body yet.
+    server->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty() || res.is_chunked_content_provider_) return;
+      if (res.status == 404) {
+        record("other", 404, clock_type::now(), false);
+        set_error(res, 404, "no route " + req.method + " " + req.path + " (GET /v1/..., see weaver query --list)");
+      } else {
+        set_error(res, res.status, "HTTP " + std::to_string(res.status));
+      }
+    });
+    // WEAVER_LOG=debug: one line per request (never its headers: tokens).
+    server->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      log.debug(req.remote_addr, " ", req.method, " ", req.path, " ", res.status);
+    });
+    server->set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "internal error";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      log.error(req.path, ": ", what);
+      set_error(res, 500, what);
+    });
+  }
+};
+
+gateway_server::gateway_server(caf::actor_system& sys, query_actor query, gateway_settings settings,
+                               std::shared_ptr<const health_registry> health,
+                               std::shared_ptr<const metrics_sources> metrics)
+  : impl_(std::make_unique<impl>(sys, std::move(query), std::move(settings), std::move(health),
+                                 std::move(metrics))) {
+  if (!impl_->health || !impl_->metrics_src) throw std::invalid_argument("gateway_server: no health registry");
+}
+
+gateway_server::~gateway_server() { stop(); }
+
+int gateway_server::port() const { return impl_->port; }
+
+void gateway_server::start() {
+  auto& d = *impl_;
+  if (d.server) throw std::runtime_error("gateway: already started");
+  d.server = std::make_unique<httplib::Server>();
+  auto threads = static_cast<size_t>(d.settings.threads);
+  d.server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  d.server->set_payload_max_length(64 * 1024);
+  d.server->set_read_timeout(10, 0);
+  d.server->set_write_timeout(10, 0);
+  // As the health server: SO_REUSEADDR only, so a busy port is an error.
+  d.server->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  d.install();
+  int bound = d.settings.port;
+  if (d.settings.port == 0) {
+    bound = d.server->bind_to_any_port(d.settings.bind);
+  } else if (!d.server->bind_to_port(d.settings.bind, d.settings.port)) {
+    bound = -1;
+  }
+  if (bound <= 0) {
+    d.server.reset();
+    throw std::runtime_error("gateway: cannot listen on " + d.settings.bind + ":" +
+                             std::to_string(d.settings.port));
+  }
+  d.port = bound;
+  d.stopping = false;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  d.thread = std::thread{[s = d.server.get(), done] {
+    s->listen_after_bind();
+    *done = true;
+  }};
+  // As in health_server::start: be in the accept loop before returning, so
+  // an early stop() is not missed.
+  while (!d.server->is_running() && !*done) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  log.info("REST gateway on http://", d.settings.bind, ":", d.port, " (", gateway::routes().size(),
+           " routes, auth ", d.settings.auth ? "bearer" : "none", ")");
+}
+
+void gateway_server::stop() {
+  auto& d = *impl_;
+  if (!d.server) return;
+  d.stopping = true;         // alert streams end at their next turn
+  d.server->stop();
+  if (d.thread.joinable()) d.thread.join();
+  d.server.reset();
+  d.port = 0;
+}
+
+} // namespace weaver

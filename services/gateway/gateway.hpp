@@ -1,0 +1,96 @@
+// The REST gateway: JSON over HTTP in front of the query actor.
+//
+//   GET /v1/...            one route per query (services/gateway/routes.hpp),
+//                          answered by the query actor; 200 with its JSON
+//   GET /v1/alerts/stream  alert events as Server-Sent Events
+//   GET /healthz /readyz /metrics   as services/health.hpp, no token
+//
+// Errors are JSON {"error": "..."}: 400 for a bad request (the message starts
+// with the parameter's name, or "unknown parameter 'x'"), 401 without a
+// valid bearer token (with WWW-Authenticate: Bearer), 403 when the token
+// lacks the route's scope, 404 for no such route, 500 when the query failed,
+// 503 when too many alert streams are open, 504 when the query actor did not
+// answer within gateway.timeout_ms.
+//
+// Handlers run on httplib's worker threads and ask the query actor through
+// a caf::scoped_actor each (request/receive with a timeout). An alert stream
+// holds its worker thread and polls the `events` query every poll_ms.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/actors.hpp"
+#include "services/config.hpp"
+#include "services/health.hpp"
+
+namespace caf {
+class actor_system;
+}
+
+namespace weaver {
+
+/// The gateway's settings, resolved (tokens from the environment added).
+struct gateway_settings {
+  std::string bind = "127.0.0.1";
+  int port = 0;                     // 0 = any free port
+  bool auth = true;                 // false: gateway.auth none
+  std::vector<gateway_token> tokens;
+  std::chrono::milliseconds poll{250};
+  std::chrono::milliseconds keepalive{15000};
+  std::chrono::milliseconds timeout{10000};
+  int threads = 16;
+  int max_streams = 8;
+};
+
+/// From the configuration: adds the token of the environment variable
+/// gateway.token_env (all scopes) when it is set. Throws config_error when
+/// auth is bearer and there is no token at all.
+gateway_settings gateway_settings_of(const config& cfg);
+
+/// The bearer-token check of one request.
+struct auth_outcome {
+  int status = 200;                 // 200, 401 or 403
+  std::string error;                // for the JSON body
+  std::string www_authenticate;     // the header for 401 / 403
+  std::string token_name;           // whose token it was (200, 403)
+};
+
+/// Checks an Authorization header value against the tokens for a scope
+/// ("" = no token needed). Compares every token in constant time (for a
+/// given length), without stopping at the first match.
+auth_outcome authorize(const gateway_settings& s, const std::string& authorization,
+                       const std::string& scope);
+
+/// Equal strings, in time that does not depend on where they differ.
+bool constant_time_equal(const std::string& a, const std::string& b);
+
+class gateway_server {
+public:
+  /// `query` answers the queries; `health` and `metrics` back /healthz,
+  /// /readyz and /metrics. The actor system must outlive the server.
+  gateway_server(caf::actor_system& sys, query_actor query, gateway_settings settings,
+                 std::shared_ptr<const health_registry> health,
+                 std::shared_ptr<const metrics_sources> metrics);
+  ~gateway_server();                // stops
+  gateway_server(const gateway_server&) = delete;
+  gateway_server& operator=(const gateway_server&) = delete;
+
+  /// Binds bind:port and serves on a background thread. Throws
+  /// std::runtime_error naming the address when it cannot bind.
+  void start();
+
+  /// The bound port (after start()), 0 before.
+  int port() const;
+
+  /// Ends open alert streams, stops serving and joins; idempotent.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace weaver

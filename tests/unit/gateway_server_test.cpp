@@ -1,0 +1,390 @@
+// The REST gateway over real HTTP on loopback, in front of a fake query
+// actor: auth, parameter errors, error mapping (400/500/504), pagination
+// passed through, health routes without a token, and alert delivery over
+// Server-Sent Events (new events, Last-Event-ID, since_id, stream limit).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
+#define CPPHTTPLIB_OPENSSL_SUPPORT 1
+#endif
+#ifndef CPPHTTPLIB_ZLIB_SUPPORT
+#define CPPHTTPLIB_ZLIB_SUPPORT 1
+#endif
+#ifndef CPPHTTPLIB_BROTLI_SUPPORT
+#define CPPHTTPLIB_BROTLI_SUPPORT 1
+#endif
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "services/gateway/gateway.hpp"
+#include "services/metrics.hpp"
+
+using namespace weaver;
+using json = nlohmann::json;
+
+namespace {
+
+// What the fake query actor answers from: a list of events that tests
+// append to, and the last request it saw.
+struct fake_store {
+  std::mutex mutex;
+  std::vector<json> events;
+  query_request last;
+  void add_event(int64_t id) {
+    std::lock_guard<std::mutex> lock{mutex};
+    events.push_back({{"id", id}, {"kind", "loitering"}, {"camera", 2}, {"zone", "display"},
+                      {"person", 7}, {"track", nullptr}, {"time", "2026-11-21T09:00:00.000Z"},
+                      {"detail", {{"seconds", 42}}}});
+  }
+};
+
+struct fake_state {
+  static inline const char* name = "fake_query";
+  std::vector<caf::typed_response_promise<query_response>> never;   // "paths" hangs
+};
+
+std::string param(const query_request& r, const std::string& k, const std::string& fallback = "") {
+  for (auto& [key, v] : r.params)
+    if (key == k) return v;
+  return fallback;
+}
+
+// Paginates `items` the way the query actor does.
+json page(const std::vector<json>& items, const query_request& r, const std::string& field) {
+  size_t limit = std::stoul(param(r, "limit", "100")), offset = std::stoul(param(r, "offset", "0"));
+  json list = json::array();
+  for (size_t i = offset; i < items.size() && i < offset + limit; ++i) list.push_back(items[i]);
+  json j{{field, list}, {"total", items.size()}, {"offset", offset}, {"limit", limit}};
+  j["next_offset"] = offset + limit < items.size() ? json(offset + limit) : json(nullptr);
+  return j;
+}
+
+query_actor::behavior_type fake_query(query_actor::stateful_pointer<fake_state> self,
+                                      std::shared_ptr<fake_store> store) {
+  return {
+    [=](const query_request& r) -> caf::result<query_response> {
+    {
+      std::lock_guard<std::mutex> lock{store->mutex};
+      store->last = r;
+    }
+    query_response resp;
+    resp.id = r.id;
+    resp.ok = true;
+    if (r.name == "paths") {
+      auto rp = self->make_response_promise<query_response>();
+      self->state.never.push_back(rp);
+      return rp;
+    }
+    if (r.name == "occupancy") {
+      resp.ok = false;
+      resp.error = "store: disk I/O error";
+      return resp;
+    }
+    if (r.name == "dwell") {
+      resp.ok = false;
+      resp.bad_request = true;
+      resp.error = "zone: no zone 'attic'";
+      return resp;
+    }
+    if (r.name == "transitions") {
+      std::vector<json> people;
+      for (int i = 1; i <= 5; ++i) people.push_back({{"person", i}});
+      auto j = page(people, r, "people");
+      json params = json::object();
+      for (auto& [k, v] : r.params) params[k] = v;
+      j["params"] = params;
+      resp.json = j.dump();
+      return resp;
+    }
+    if (r.name == "events") {
+      std::lock_guard<std::mutex> lock{store->mutex};
+      int64_t since = std::stoll(param(r, "since_id", "0"));
+      std::vector<json> newer;
+      int64_t last = 0;
+      for (auto& e : store->events) {
+        last = std::max(last, e["id"].get<int64_t>());
+        if (e["id"].get<int64_t>() > since) newer.push_back(e);
+      }
+      auto j = page(newer, r, "events");
+      j["last_id"] = last;
+      resp.json = j.dump();
+      return resp;
+    }
+    resp.json = json{{"query", r.name}}.dump();
+    return resp;
+  },
+  [](tick_atom) {}};
+}
+
+const std::string reader = "Bearer reader-token-0123456789";
+const std::string watcher = "Bearer watcher-token-0123456789";
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::shared_ptr<fake_store> store = std::make_shared<fake_store>();
+  std::shared_ptr<health_registry> health = std::make_shared<health_registry>();
+  std::shared_ptr<metrics_sources> sources = std::make_shared<metrics_sources>();
+  std::unique_ptr<gateway_server> gw;
+  query_actor query;
+
+  explicit fixture(int max_streams = 2) {
+    query = sys.spawn(fake_query, store);
+    gateway_settings s;
+    s.tokens = {{"reader", "reader-token-0123456789", {"query"}},
+                {"watcher", "watcher-token-0123456789", {"alerts"}}};
+    s.poll = std::chrono::milliseconds{20};
+    s.keepalive = std::chrono::milliseconds{200};
+    s.timeout = std::chrono::milliseconds{300};
+    s.threads = 6;
+    s.max_streams = max_streams;
+    health->add("main_loop", probe_kind::liveness, [] { return check_result{true, "turning"}; });
+    sources->add(metrics::global().registry_ptr());
+    gw = std::make_unique<gateway_server>(sys, query, s, health, sources);
+    gw->start();
+  }
+  ~fixture() {
+    gw->stop();
+    caf::anon_send_exit(query, caf::exit_reason::user_shutdown);
+  }
+
+  httplib::Client client() {
+    httplib::Client c{"127.0.0.1", gw->port()};
+    c.set_read_timeout(5, 0);
+    return c;
+  }
+
+  httplib::Result get(const std::string& target, const std::string& auth = "") {
+    auto c = client();
+    httplib::Headers h;
+    if (!auth.empty()) h.emplace("Authorization", auth);
+    return c.Get(target.c_str(), h);
+  }
+};
+
+std::string error_of(const httplib::Result& r) {
+  auto j = json::parse(r->body, nullptr, false);
+  return j.is_object() && j.contains("error") ? j["error"].get<std::string>() : "<no error: " + r->body + ">";
+}
+
+// Reads an alert stream on its own thread, collecting the event ids.
+struct stream_reader {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<int64_t> ids;
+  std::string text;
+  int status = 0;
+  std::string content_type;
+  bool connected = false;
+  std::atomic<bool> quit{false};
+  std::thread thread;
+
+  stream_reader(int port, std::string target, httplib::Headers headers) {
+    thread = std::thread{[this, port, target, headers] {
+      httplib::Client c{"127.0.0.1", port};
+      c.set_read_timeout(5, 0);
+      c.Get(
+        target.c_str(), headers,
+        [this](const httplib::Response& r) {
+          std::lock_guard<std::mutex> lock{mutex};
+          status = r.status;
+          content_type = r.get_header_value("Content-Type");
+          cv.notify_all();
+          return true;
+        },
+        [this](const char* d, size_t n) {
+          std::lock_guard<std::mutex> lock{mutex};
+          text.append(d, n);
+          connected = true;
+          ids.clear();
+          for (size_t at = 0; (at = text.find("id: ", at)) != std::string::npos; at += 4)
+            ids.push_back(std::stoll(text.substr(at + 4)));
+          cv.notify_all();
+          return !quit.load();
+        });
+      std::lock_guard<std::mutex> lock{mutex};
+      if (status == 0) status = -1;
+      cv.notify_all();
+    }};
+  }
+  ~stream_reader() {
+    quit = true;
+    if (thread.joinable()) thread.join();
+  }
+  template <class Pred> bool wait(Pred pred) {
+    std::unique_lock<std::mutex> lock{mutex};
+    return cv.wait_for(lock, std::chrono::seconds{5}, [&] { return pred(); });
+  }
+  bool wait_ids(size_t n) { return wait([&] { return ids.size() >= n; }); }
+  bool wait_connected() { return wait([&] { return connected || status == -1; }) && connected; }
+};
+
+} // namespace
+
+TEST_CASE("gateway: bearer tokens and scopes") {
+  fixture f;
+  auto none = f.get("/v1/cameras");
+  REQUIRE(none);
+  CHECK(none->status == 401);
+  CHECK(none->get_header_value("WWW-Authenticate").rfind("Bearer", 0) == 0);
+  CHECK(error_of(none).find("missing bearer token") != std::string::npos);
+  CHECK(f.get("/v1/cameras", "Bearer nope-nope-nope-nope")->status == 401);
+  auto forbidden = f.get("/v1/cameras", watcher);
+  CHECK(forbidden->status == 403);
+  CHECK(error_of(forbidden).find("lacks scope 'query'") != std::string::npos);
+  CHECK(f.get("/v1/alerts/stream", reader)->status == 403);
+  auto ok = f.get("/v1/cameras", reader);
+  CHECK(ok->status == 200);
+  CHECK(ok->get_header_value("Content-Type") == "application/json");
+  CHECK(json::parse(ok->body)["query"] == "cameras");
+  // Auth comes before parameter checks: no token, bad parameter -> 401.
+  CHECK(f.get("/v1/transitions?t0=x")->status == 401);
+}
+
+TEST_CASE("gateway: health routes need no token") {
+  fixture f;
+  auto h = f.get("/healthz");
+  CHECK(h->status == 200);
+  CHECK(json::parse(h->body)["status"] == "ok");
+  CHECK(f.get("/readyz")->status == 200);
+  f.get("/v1/cameras", reader);
+  auto m = f.get("/metrics");
+  CHECK(m->status == 200);
+  CHECK(m->body.find("weaver_gateway_requests_total{") != std::string::npos);
+  CHECK(m->body.find("route=\"/v1/cameras\"") != std::string::npos);
+  CHECK(m->body.find("weaver_gateway_request_seconds") != std::string::npos);
+}
+
+TEST_CASE("gateway: bad requests name the parameter") {
+  fixture f;
+  auto bad = f.get("/v1/transitions?from=1&to=2&t0=garbage", reader);
+  CHECK(bad->status == 400);
+  CHECK(error_of(bad).rfind("t0: expected an ISO-8601 time, got 'garbage'", 0) == 0);
+  auto unknown = f.get("/v1/transitions?from=1&to=2&colour=red", reader);
+  CHECK(unknown->status == 400);
+  CHECK(error_of(unknown).rfind("unknown parameter 'colour'", 0) == 0);
+  auto missing = f.get("/v1/transitions?from=1", reader);
+  CHECK(missing->status == 400);
+  CHECK(error_of(missing).rfind("to: required", 0) == 0);
+  // The query actor's own bad_request is a 400 with its message.
+  auto dwell = f.get("/v1/dwell?zone=attic&t0=2026-11-21&t1=2026-11-22", reader);
+  CHECK(dwell->status == 400);
+  CHECK(error_of(dwell) == "zone: no zone 'attic'");
+  auto nf = f.get("/v1/nothing", reader);
+  CHECK(nf->status == 404);
+  CHECK(error_of(nf).find("no route GET /v1/nothing") != std::string::npos);
+}
+
+TEST_CASE("gateway: store failures are 500, a silent query service 504") {
+  fixture f;
+  auto fail = f.get("/v1/occupancy?camera=1&t0=2026-11-21&t1=2026-11-22", reader);
+  CHECK(fail->status == 500);
+  CHECK(error_of(fail) == "store: disk I/O error");
+  auto slow = f.get("/v1/paths?t0=2026-11-21&t1=2026-11-22", reader);
+  CHECK(slow->status == 504);
+  CHECK(error_of(slow).find("no answer within 300 ms") != std::string::npos);
+}
+
+TEST_CASE("gateway: parameters and pagination pass through") {
+  fixture f;
+  auto p1 = f.get("/v1/transitions?from=1&to=2&t0=2026-11-21T09:00:00%2B01:00&limit=2", reader);
+  REQUIRE(p1->status == 200);
+  auto j1 = json::parse(p1->body);
+  CHECK(j1["params"]["from"] == "1");
+  CHECK(j1["params"]["t0"] == "2026-11-21T09:00:00+01:00");
+  CHECK(j1["total"] == 5);
+  CHECK(j1["people"].size() == 2);
+  REQUIRE(j1["next_offset"] == 2);
+  std::vector<int> seen;
+  for (auto& p : j1["people"]) seen.push_back(p["person"]);
+  auto next = j1["next_offset"].get<int>();
+  while (true) {
+    auto p = f.get("/v1/transitions?from=1&to=2&limit=2&offset=" + std::to_string(next), reader);
+    REQUIRE(p->status == 200);
+    auto j = json::parse(p->body);
+    CHECK(j["total"] == 5);
+    for (auto& x : j["people"]) seen.push_back(x["person"]);
+    if (j["next_offset"].is_null()) break;
+    next = j["next_offset"].get<int>();
+  }
+  CHECK(seen == std::vector<int>{1, 2, 3, 4, 5});
+  // Path parameters become the query's parameters.
+  auto t = f.get("/v1/people/17/trajectory", reader);
+  CHECK(t->status == 200);
+  std::lock_guard<std::mutex> lock{f.store->mutex};
+  CHECK(f.store->last.name == "trajectory");
+  CHECK(f.store->last.params == std::vector<std::pair<std::string, std::string>>{{"person", "17"}});
+}
+
+TEST_CASE("gateway: alert stream delivers new events") {
+  fixture f;
+  f.store->add_event(1);
+  f.store->add_event(2);
+  httplib::Headers h{{"Authorization", watcher}};
+  {
+    // Without since_id / Last-Event-ID: only events after connecting.
+    stream_reader s{f.gw->port(), "/v1/alerts/stream", h};
+    REQUIRE(s.wait_connected());
+    CHECK(s.status == 200);
+    CHECK(s.content_type == "text/event-stream");
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});   // a few polls
+    f.store->add_event(3);
+    REQUIRE(s.wait_ids(1));
+    std::lock_guard<std::mutex> lock{s.mutex};
+    CHECK(s.ids == std::vector<int64_t>{3});
+    CHECK(s.text.find("id: 3\nevent: alert\ndata: {") != std::string::npos);
+    auto data = s.text.substr(s.text.find("data: ") + 6);
+    auto e = json::parse(data.substr(0, data.find('\n')));
+    CHECK(e["kind"] == "loitering");
+    CHECK(e["person"] == 7);
+  }
+  {
+    // Resuming after Last-Event-ID: 1 delivers 2 and 3, then keep-alives.
+    auto hh = h;
+    hh.emplace("Last-Event-ID", "1");
+    stream_reader s{f.gw->port(), "/v1/alerts/stream", hh};
+    REQUIRE(s.wait_ids(2));
+    CHECK(s.wait([&] { return s.text.find(": keep-alive") != std::string::npos; }));
+    std::lock_guard<std::mutex> lock{s.mutex};
+    CHECK(s.ids == std::vector<int64_t>{2, 3});
+  }
+  {
+    stream_reader s{f.gw->port(), "/v1/alerts/stream?since_id=0", h};
+    REQUIRE(s.wait_ids(3));
+    std::lock_guard<std::mutex> lock{s.mutex};
+    CHECK(s.ids == std::vector<int64_t>{1, 2, 3});
+  }
+  auto bad = f.get("/v1/alerts/stream?since_id=abc", watcher);
+  CHECK(bad->status == 400);
+  CHECK(error_of(bad).rfind("since_id:", 0) == 0);
+  auto c = f.client();
+  auto bad_header = c.Get("/v1/alerts/stream", {{"Authorization", watcher}, {"Last-Event-ID", "x"}});
+  CHECK(bad_header->status == 400);
+  CHECK(error_of(bad_header).rfind("Last-Event-ID:", 0) == 0);
+}
+
+TEST_CASE("gateway: open alert streams are bounded; stop ends them") {
+  fixture f{1};
+  httplib::Headers h{{"Authorization", watcher}};
+  stream_reader s{f.gw->port(), "/v1/alerts/stream", h};
+  REQUIRE(s.wait_connected());
+  auto busy = f.get("/v1/alerts/stream", watcher);
+  CHECK(busy->status == 503);
+  CHECK(busy->get_header_value("Retry-After") == "5");
+  // Queries still get a thread.
+  CHECK(f.get("/v1/cameras", reader)->status == 200);
+  f.gw->stop();   // returns although a stream is open
+  CHECK(f.gw->port() == 0);
+}
