@@ -62,5 +62,10 @@ run_case sqlite "" "$WORK/sqlite.db"
 if [ -n "${WEAVER_TEST_PG_DIR:-}" ]; then
   uri=$(cat "$WEAVER_TEST_PG_DIR/uri")
   export PGPASSWORD=$(cat "$WEAVER_TEST_PG_DIR/password")
+  # A schema of its own: other tests share the server.
+  schema="crash_$$"
+  psql -q "$uri" -c "CREATE SCHEMA $schema" >/dev/null
+  sep='?'; case "$uri" in *\?*) sep='&';; esac
+  uri="$uri${sep}options=-csearch_path%3D$schema"
   run_case postgres "url: $uri" "$uri"
 fi

@@ -95,8 +95,9 @@ TEST_CASE("a fresh file is migrated to the latest schema in WAL mode") {
                  "zone_visits", "events"})
     CHECK_MESSAGE(has_object(f.handle(), "table", t), t);
   for (auto i : {"people_present_key", "people_present_camera_enter",
-                 "people_present_person_enter", "people_present_enter", "zone_visits_zone_enter"})
+                 "people_present_enter", "zone_visits_zone_enter"})
     CHECK_MESSAGE(has_object(f.handle(), "index", i), i);
+  CHECK_FALSE(has_object(f.handle(), "index", "people_present_person_enter"));  // dropped in v3
   CHECK(st.presence_count() == 0);
   CHECK(st.identity_count() == 0);
   CHECK(st.person_count() == 0);
