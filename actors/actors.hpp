@@ -26,6 +26,7 @@ using status_atom = caf::atom_constant<caf::atom("status")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using complete_atom = caf::atom_constant<caf::atom("complete")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using inbound_atom = caf::atom_constant<caf::atom("inbound")>;
 
@@ -69,6 +70,7 @@ using storage_actor = caf::typed_actor<
 /// Query: answers named queries over the store; runs the standing queries.
 using query_actor = caf::typed_actor<
   caf::replies_to<query_request>::with<query_response>,
+  caf::replies_to<flush_atom>::with<caf::ok_atom>,       // run the alert rules now (end of a run)
   caf::reacts_to<tick_atom>>;                            // alert rules (internal)
 
 } // namespace weaver

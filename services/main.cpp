@@ -29,7 +29,7 @@ int write_summary(const weaver::run_result& r, const std::string& path, bool pri
     std::cout << "summary:\n";
     const auto& s = r.summary;
     for (auto key : {"frames", "frames_dropped", "fps", "detections", "tracks", "people",
-                     "presence_rows", "bytes_raw", "bytes_sent", "compression_ratio"})
+                     "presence_rows", "zone_visits", "bytes_raw", "bytes_sent", "compression_ratio"})
       if (s.contains(key)) std::cout << "  " << key << ": " << s[key] << "\n";
     if (s.contains("queries")) {
       for (auto& t : s["queries"]["transitions"])
@@ -39,6 +39,8 @@ int write_summary(const weaver::run_result& r, const std::string& path, bool pri
       std::cout << "  people seen on every camera " << e["cameras"].dump() << " on " << e["day"]
                 << ": " << e["people"] << "\n";
     }
+    if (s.contains("alerts"))
+      for (auto& [kind, n] : s["alerts"].items()) std::cout << "  alerts " << kind << ": " << n << "\n";
   }
   if (!path.empty()) {
     std::ofstream out{path};

@@ -25,6 +25,7 @@
 #include "actors/query/seed_queries.hpp"
 #include "actors/reid/reid_actor.hpp"
 #include "actors/storage/storage_actor.hpp"
+#include "actors/storage/pg_database.hpp"
 #include "actors/storage/store.hpp"
 #include "actors/tracker/tracker_actor.hpp"
 #include "services/bridge.hpp"
@@ -147,6 +148,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   std::vector<caf::actor> cameras;
   std::vector<caf::actor> locals;     // every other actor, to stop at the end
   std::shared_ptr<store> db;
+  query_actor local_query;            // a local query role: runs the alert rules once more at the end
   std::vector<std::string> card_names;
   try {
     if (has(roles, "storage")) {
@@ -158,7 +160,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       // A reset store starts identities afresh too.
       if (opts.reset && !cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
       if (opts.reset && !cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
-      auto open = health->add_flag("store", probe_kind::readiness, false, "opening " + cfg.storage_path);
+      auto open = health->add_flag("store", probe_kind::readiness, false,
+                                   "opening " + (pg ? sql::pg_redact_uri(cfg.storage_path) : cfg.storage_path));
       db = store::open(cfg.storage_path);
       if (opts.reset && pg) db->clear();
       open->set(true, "open: " + db->db().describe());
@@ -243,6 +246,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       qs.alerts = cfg.query.alerts;
       qs.alert_every = std::chrono::milliseconds{cfg.query.alert_poll_ms};
       qry = sys.spawn(query_actor_impl, cfg.storage_path, qs);
+      local_query = qry;
       locals.push_back(caf::actor_cast<caf::actor>(qry));
     }
     // REST gateway: a `gateway` node always (gateway.port required); the
@@ -367,6 +371,10 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
   if (opts.stop->load() && result.exit_code == 0) log.warn("stop requested: shutting down");
+  // The standing queries see the last rows before the run ends.
+  if (local_query && result.exit_code == 0 && !cfg.query.alerts.empty())
+    self->request(local_query, std::chrono::seconds{30}, flush_atom::value)
+      .receive([](caf::ok_atom) {}, [](caf::error& e) { log.warn("alerts at the end: ", to_string(e)); });
   if (gateway) gateway->stop();   // ends its alert streams; no new queries
   // Stop everything; bridges first so no new work arrives.
   for (auto& b : bridges) self->send_exit(b, caf::exit_reason::user_shutdown);
@@ -409,6 +417,11 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     j["presence_rows"] = db->presence_count();
     j["people"] = db->person_count();
     j["queries"] = seed_answers(cfg, db->db());
+    nlohmann::json alerts = nlohmann::json::object();
+    for (auto& r : db->db().query("SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind", {}, "summary"))
+      alerts[sql::as_text(r[0])] = sql::as_int(r[1]);
+    j["alerts"] = alerts;
+    j["zone_visits"] = sql::as_int(db->db().scalar("SELECT count(*) FROM zone_visits", {}, "summary"));
   }
   result.summary = j;
   return result;

@@ -222,6 +222,26 @@ query_response answer_query(sql::database& db, const query_request& req, const q
   return resp;
 }
 
+namespace {
+
+// Runs the standing queries once; logs and counts what they raise.
+void run_alerts(query_state& st) {
+  static const logger log{"alerts"};
+  if (!st.rules) return;
+  try {
+    for (auto& e : st.rules->evaluate(*st.db)) {
+      metrics::global().alerts(e.kind).Increment();
+      log.info(e.kind + " in zone '" + e.zone + "' on camera " + std::to_string(e.camera_id) + " at "
+               + format_iso8601(e.time_ms) + ": " + e.detail);
+    }
+  } catch (const std::exception& e) {
+    log.error(e.what());
+    metrics::global().query_errors("alerts", "internal").Increment();
+  }
+}
+
+} // namespace
+
 query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self, std::string location,
                                             query_settings settings) {
   self->state.db = store::open(location);
@@ -240,21 +260,13 @@ query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_
             if (!resp.ok) m.query_errors(req.name, resp.bad_request ? "bad_request" : "internal").Increment();
             return resp;
           },
+          [=](flush_atom) {
+            run_alerts(self->state);
+            return caf::ok_atom::value;
+          },
           [=](tick_atom) {
-            auto& st = self->state;
-            try {
-              for (auto& e : st.rules->evaluate(*st.db)) {
-                metrics::global().alerts(e.kind).Increment();
-                static const logger log{"alerts"};
-                log.info(e.kind + " in zone '" + e.zone + "' on camera " + std::to_string(e.camera_id) + " at "
-                         + format_iso8601(e.time_ms) + ": " + e.detail);
-              }
-            } catch (const std::exception& e) {
-              static const logger log{"alerts"};
-              log.error(e.what());
-              metrics::global().query_errors("alerts", "internal").Increment();
-            }
-            self->delayed_send(self, st.settings.alert_every, tick_atom::value);
+            run_alerts(self->state);
+            self->delayed_send(self, self->state.settings.alert_every, tick_atom::value);
           }};
 }
 

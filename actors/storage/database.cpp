@@ -54,7 +54,9 @@ std::unique_ptr<database> open_database(const std::string& location) {
     std::string path = location.rfind("sqlite:", 0) == 0 ? location.substr(7) : location;
     return std::make_unique<sqlite_database>(path);
   } catch (const std::exception& e) {
-    throw std::runtime_error("storage: cannot open " + location + ": " + e.what());
+    // Never a password in a message.
+    const std::string shown = is_postgres_location(location) ? pg_redact_uri(location) : location;
+    throw std::runtime_error("storage: cannot open " + shown + ": " + e.what());
   }
 }
 

@@ -125,6 +125,7 @@ query_actor::behavior_type fake_query(query_actor::stateful_pointer<fake_state> 
     resp.json = json{{"query", r.name}}.dump();
     return resp;
   },
+  [](flush_atom) { return caf::ok_atom::value; },
   [](tick_atom) {}};
 }
 
