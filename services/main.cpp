@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
   node->add_option("--summary", summary_path, "Write this node's summary as JSON to this file");
   node->add_flag("--reset", reset, "storage role: start from an empty database");
   node->add_flag("-q,--quiet", quiet, "No progress lines");
+  int gateway_port = -1;
+  node->add_option("--gateway-port", gateway_port, "gateway role: serve on this port (overrides gateway.port)")
+    ->check(CLI::Range(1, 65535));
 
   auto check = app.add_subcommand("check", "Validate a configuration file and exit.");
   check->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
@@ -219,6 +222,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
+  if (gateway_port > 0) cfg.gateway_port = gateway_port;
   if (check->parsed()) {
     std::cout << cfg_path << ": ok (" << cfg.cameras.size() << " cameras)\n";
     return 0;

@@ -5,7 +5,7 @@
 //
 // Usage: gen_history --db LOCATION [--people N] [--cameras C] [--days D]
 //                    [--batch B] [--queries Q] [--seed S] [--skip-load]
-//                    [--gateway URL --token T]
+//                    [--gateway URL --token T] [--graph ring|full|A-B,B-C,...]
 // LOCATION is a SQLite file or a postgresql:// URL. --skip-load reuses a
 // store loaded before with the same spec; --gateway also times the same
 // queries through a running REST gateway (weaver node --role query,gateway
@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@ using namespace weaver;
 using clock_type = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
-  std::string db, gateway, token;
+  std::string db, gateway, token, graph = "ring";
   bool skip_load = false;
   history_spec spec;
   spec.start_ms = 1'795'219'200'000;  // 2026-11-21T00:00:00Z
@@ -56,9 +57,11 @@ int main(int argc, char** argv) {
     else if (a == "--skip-load") skip_load = true;
     else if (a == "--gateway") gateway = next();
     else if (a == "--token") token = next();
+    else if (a == "--graph") graph = next();
     else {
       std::fprintf(stderr, "usage: gen_history --db FILE [--people N] [--cameras C] [--days D] "
-                           "[--batch B] [--queries Q] [--seed S] [--skip-load] [--gateway URL --token T]\n");
+                           "[--batch B] [--queries Q] [--seed S] [--skip-load] [--gateway URL --token T] "
+                           "[--graph ring|full|A-B,B-C,...]\n");
       return 2;
     }
   }
@@ -68,10 +71,24 @@ int main(int argc, char** argv) {
   }
   spec.cameras.clear();
   for (int c = 1; c <= cameras; ++c) spec.cameras.push_back(static_cast<uint32_t>(c));
-  // A corridor with a loop: each camera leads to its neighbours.
-  for (int c = 1; c <= cameras; ++c) {
-    spec.edges.push_back({static_cast<uint32_t>(c), static_cast<uint32_t>(c % cameras + 1)});
-    spec.edges.push_back({static_cast<uint32_t>(c % cameras + 1), static_cast<uint32_t>(c)});
+  // The walkable graph: a ring (each camera leads to its two neighbours, the
+  // default), full (any camera to any other), or directed edges "1-2,2-3".
+  if (graph == "ring") {
+    for (int c = 1; c <= cameras; ++c) {
+      spec.edges.push_back({static_cast<uint32_t>(c), static_cast<uint32_t>(c % cameras + 1)});
+      spec.edges.push_back({static_cast<uint32_t>(c % cameras + 1), static_cast<uint32_t>(c)});
+    }
+  } else if (graph != "full") {
+    std::stringstream ss{graph};
+    for (std::string edge; std::getline(ss, edge, ',');) {
+      unsigned a = 0, b = 0;
+      if (std::sscanf(edge.c_str(), "%u-%u", &a, &b) != 2 || a < 1 || b < 1 || a > static_cast<unsigned>(cameras)
+          || b > static_cast<unsigned>(cameras)) {
+        std::fprintf(stderr, "gen_history: --graph: bad edge '%s' (cameras are 1..%d)\n", edge.c_str(), cameras);
+        return 2;
+      }
+      spec.edges.push_back({a, b});
+    }
   }
   auto g0 = clock_type::now();
   synthetic_history h{spec};
