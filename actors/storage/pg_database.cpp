@@ -220,7 +220,10 @@ private:
 
   void configure() {
     // Notices (e.g. "relation already exists, skipping") are noise here.
-    result_ptr r(PQexec(conn_.get(), "SET client_min_messages = warning"));
+    // JIT compiling our short queries cost more than it saved (~23 ms of a
+    // 100 ms X -> Y over 10M rows), and 4 MB of work_mem sent every-camera's
+    // sort to disk: tools/bench_storage.sh.
+    result_ptr r(PQexec(conn_.get(), "SET client_min_messages = warning; SET jit = off; SET work_mem = '64MB'"));
     if (!ok(r.get())) fail("connect", conn_.get(), r.get());
   }
 

@@ -117,6 +117,11 @@ const migration migrations[] = {
     -- A person's rows are found through people_present_key (its prefix);
     -- one index fewer to maintain on every insert.
     DROP INDEX people_present_person_enter;
+    -- Covers every-camera (camera, day, person) without reading the table;
+    -- a superset of (camera_id, enter). tools/bench_storage.sh: 72 -> 45 ms
+    -- over 10M rows.
+    CREATE INDEX people_present_camera_person ON people_present(camera_id, enter, person_id);
+    DROP INDEX people_present_camera_enter;
   )sql",
    R"sql(
     CREATE TABLE zones(
@@ -146,6 +151,10 @@ const migration migrations[] = {
     CREATE INDEX events_time ON events(time_ms);
     CREATE INDEX people_present_enter ON people_present(enter);
     DROP INDEX people_present_person_enter;
+    -- An index-only scan for every-camera (92 -> 37 ms over 10M rows). Not
+    -- exit too: with it the planner hash-joins a whole camera for X -> Y.
+    CREATE INDEX people_present_camera_person ON people_present(camera_id, enter) INCLUDE (person_id);
+    DROP INDEX people_present_camera_enter;
   )sql"},
 };
 constexpr int migration_count = static_cast<int>(sizeof(migrations) / sizeof(migrations[0]));
