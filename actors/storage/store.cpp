@@ -184,10 +184,22 @@ std::string placeholders(size_t rows, size_t cols) {
   return s;
 }
 
-// Rows per multi-row statement: fewer round trips (PostgreSQL) and
-// statements (SQLite), within the engine's parameter limit.
-size_t rows_per_statement(const sql::database& db, size_t cols) {
-  return std::max<size_t>(1, std::min<size_t>(500, db.max_params() / cols));
+// Runs `head` VALUES (...), (...) `tail` over every item of a map, many rows
+// per statement (fewer round trips on PostgreSQL, fewer statements on
+// SQLite) within the engine's parameter limit; `add` appends one item's
+// `cols` parameters.
+template <class Map, class Add>
+void upsert_all(sql::database& db, const std::string& head, const std::string& tail, size_t cols,
+                const Map& items, Add add, const char* what) {
+  const size_t per = std::max<size_t>(1, std::min<size_t>(500, db.max_params() / cols));
+  std::vector<value> params;
+  auto it = items.begin();
+  while (it != items.end()) {
+    params.clear();
+    size_t n = 0;
+    for (; it != items.end() && n < per; ++it, ++n) add(*it, params);
+    db.query(head + " VALUES " + placeholders(n, cols) + " " + tail, params, what);
+  }
 }
 
 } // namespace
@@ -198,10 +210,9 @@ store::store(std::unique_ptr<sql::database> db) : db_(std::move(db)) {
   } catch (const std::exception& e) {
     throw std::runtime_error("storage: " + db_->describe() + ": " + e.what());
   }
-  upsert_presence_head_ = "INSERT INTO people_present(person_id, camera_id, enter, exit) VALUES ";
   // greatest(): a re-sent or extended interval never shortens a stored one,
   // so the result does not depend on delivery order.
-  upsert_presence_tail_ = " ON CONFLICT(person_id, camera_id, enter) DO UPDATE SET exit = "
+  upsert_presence_tail_ = "ON CONFLICT(person_id, camera_id, enter) DO UPDATE SET exit = "
                           + db_->greatest("people_present.exit", "excluded.exit");
 }
 
@@ -309,22 +320,15 @@ void store::write_presences(const std::vector<presence>& in) {
                                          r.exit_ms);
     if (!added) row->second = std::max(row->second, r.exit_ms);
   }
-  const size_t per = rows_per_statement(*db_, 4);
-  std::vector<value> params;
-  auto it = rows.begin();
-  while (it != rows.end()) {
-    params.clear();
-    size_t n = 0;
-    for (; it != rows.end() && n < per; ++it, ++n) {
-      const auto& [key, exit] = *it;
-      params.push_back(id_value(std::get<0>(key)));
-      params.push_back(int64_t{std::get<1>(key)});
-      params.push_back(std::get<2>(key));
-      params.push_back(exit);
-    }
-    db_->query(upsert_presence_head_ + placeholders(n, 4) + upsert_presence_tail_, params,
-               "storage: write presence");
-  }
+  upsert_all(*db_, "INSERT INTO people_present(person_id, camera_id, enter, exit)", upsert_presence_tail_, 4, rows,
+             [](const auto& row, std::vector<value>& p) {
+               const auto& [key, exit] = row;
+               p.push_back(id_value(std::get<0>(key)));
+               p.push_back(int64_t{std::get<1>(key)});
+               p.push_back(std::get<2>(key));
+               p.push_back(exit);
+             },
+             "storage: write presence");
 }
 
 void store::write(const presence_batch& b) {
@@ -339,26 +343,19 @@ void store::write(const presence_batch& b) {
       people.push_back(id.person_id);
     }
     const auto canon = canonical(people);
-    std::vector<value> params;
-    const size_t per = rows_per_statement(db, 4);
-    auto it = last.begin();
-    while (it != last.end()) {
-      params.clear();
-      size_t n = 0;
-      for (; it != last.end() && n < per; ++it, ++n) {
-        const identity& id = *it->second;
-        params.push_back(int64_t{id.camera_id});
-        params.push_back(id_value(id.track_id));
-        auto c = canon.find(id.person_id);
-        params.push_back(id_value(c == canon.end() ? id.person_id : c->second));
-        params.push_back(static_cast<double>(id.confidence));
-      }
-      db.query("INSERT INTO identities(camera_id, track_id, person_id, confidence) VALUES "
-                 + placeholders(n, 4)
-                 + " ON CONFLICT(camera_id, track_id) DO UPDATE SET "
-                   "person_id = excluded.person_id, confidence = excluded.confidence",
-               params, "storage: write identity");
-    }
+    upsert_all(db, "INSERT INTO identities(camera_id, track_id, person_id, confidence)",
+               "ON CONFLICT(camera_id, track_id) DO UPDATE SET "
+               "person_id = excluded.person_id, confidence = excluded.confidence",
+               4, last,
+               [&](const auto& item, std::vector<value>& p) {
+                 const identity& id = *item.second;
+                 auto c = canon.find(id.person_id);
+                 p.push_back(int64_t{id.camera_id});
+                 p.push_back(id_value(id.track_id));
+                 p.push_back(id_value(c == canon.end() ? id.person_id : c->second));
+                 p.push_back(static_cast<double>(id.confidence));
+               },
+               "storage: write identity");
   }
   write_presences(b.rows);
   if (!b.zone_visits.empty()) {
@@ -368,25 +365,19 @@ void store::write(const presence_batch& b) {
       auto [it, added] = visits.try_emplace({v.camera_id, v.zone, v.track_id, v.enter_ms}, v.exit_ms);
       if (!added) it->second = std::max(it->second, v.exit_ms);
     }
-    std::vector<value> params;
-    const size_t per = rows_per_statement(db, 5);
-    auto it = visits.begin();
-    while (it != visits.end()) {
-      params.clear();
-      size_t n = 0;
-      for (; it != visits.end() && n < per; ++it, ++n) {
-        const auto& [key, exit] = *it;
-        params.push_back(int64_t{std::get<0>(key)});
-        params.push_back(std::get<1>(key));
-        params.push_back(id_value(std::get<2>(key)));
-        params.push_back(std::get<3>(key));
-        params.push_back(exit < 0 ? int64_t{-1} : exit);
-      }
-      db.query("INSERT INTO zone_visits(camera_id, zone, track_id, enter, exit) VALUES " + placeholders(n, 5)
-                 + " ON CONFLICT(camera_id, zone, track_id, enter) DO UPDATE SET exit = "
+    upsert_all(db, "INSERT INTO zone_visits(camera_id, zone, track_id, enter, exit)",
+               "ON CONFLICT(camera_id, zone, track_id, enter) DO UPDATE SET exit = "
                  + db.greatest("zone_visits.exit", "excluded.exit"),
-               params, "storage: write zone visit");
-    }
+               5, visits,
+               [](const auto& item, std::vector<value>& p) {
+                 const auto& [key, exit] = item;
+                 p.push_back(int64_t{std::get<0>(key)});
+                 p.push_back(std::get<1>(key));
+                 p.push_back(id_value(std::get<2>(key)));
+                 p.push_back(std::get<3>(key));
+                 p.push_back(exit < 0 ? int64_t{-1} : exit);
+               },
+               "storage: write zone visit");
   }
   for (const auto& m : b.merges) {
     const uint64_t into = canonical(m.into);

@@ -94,7 +94,7 @@ private:
   void write_presences(const std::vector<presence>& rows);
 
   std::unique_ptr<sql::database> db_;
-  std::string upsert_presence_head_, upsert_presence_tail_;
+  std::string upsert_presence_tail_;
 };
 
 } // namespace weaver

@@ -11,18 +11,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
 
-// Debian's cpp-httplib is a compiled library built with these features; the
-// classes' layout depends on them (see services/health.cpp).
-#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
-#define CPPHTTPLIB_OPENSSL_SUPPORT 1
-#endif
-#ifndef CPPHTTPLIB_ZLIB_SUPPORT
-#define CPPHTTPLIB_ZLIB_SUPPORT 1
-#endif
-#ifndef CPPHTTPLIB_BROTLI_SUPPORT
-#define CPPHTTPLIB_BROTLI_SUPPORT 1
-#endif
-#include <httplib.h>
+#include "services/http.hpp"
 
 #include <nlohmann/json.hpp>
 

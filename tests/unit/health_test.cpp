@@ -20,7 +20,7 @@ TEST_CASE("health: cpp-httplib is linked") {
 #include <string>
 #include <thread>
 
-#include <httplib.h>
+#include "services/http.hpp"
 #include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
