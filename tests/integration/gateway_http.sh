@@ -167,6 +167,21 @@ python3 -c "import json,sys; e=json.load(open(sys.argv[1])); assert e['id']==$id
 expect 200 "$QT" "/v1/events?since_id=$before" "\"id\":$id"
 echo "ok: a new event reached the alert streams (new and resumed) and weaver query alerts"
 
+# --- a standing query's alert end to end: a zone visit lands in the store,
+# the query node's rule (deploy/demo.yaml: loitering in "display" for 2 s)
+# raises it, the stream delivers it
+curl -s -N -m 30 -H "Authorization: Bearer $AT" "$base/v1/alerts/stream" > "$WORK/sse_rule.txt" &
+sse_rule=$!
+wait_file "$WORK/sse_rule.txt" "weaver alert stream"
+sleep 0.5
+sqlite3 -cmd ".timeout 5000" "$DB" \
+  "INSERT INTO zone_visits(camera_id, zone, track_id, enter, exit) VALUES(2, 'display', 4242, 1795251700000, 1795251705000)"
+wait_file "$WORK/sse_rule.txt" '"track":4242'
+grep -F '"track":4242' "$WORK/sse_rule.txt" | grep -qF '"kind":"loitering"' \
+  || { cat "$WORK/sse_rule.txt"; fail "the rule's alert is not a loitering event"; }
+kill $sse_rule 2>/dev/null || true
+echo "ok: a loitering alert raised by the standing queries reached the stream"
+
 # --- /metrics without a token, with the gateway's counters
 expect 200 "" /metrics 'weaver_gateway_requests_total{code="401",route="/v1/transitions"}'
 grep -qF 'weaver_gateway_request_seconds_bucket{route="/v1/transitions"' "$WORK/body" || fail "no latency histogram"
