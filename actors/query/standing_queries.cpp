@@ -1,6 +1,7 @@
 #include "actors/query/standing_queries.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 
@@ -22,7 +23,10 @@ void validate(const alert_rule& r) {
 
 standing_queries::standing_queries(std::vector<alert_rule> rules, int64_t lookback_ms)
     : rules_(std::move(rules)), crowded_(rules_.size(), false), lookback_ms_(lookback_ms) {
-  for (auto& r : rules_) validate(r);
+  for (auto& r : rules_) {
+    validate(r);
+    max_dwell_ms_ = std::max(max_dwell_ms_, r.dwell_ms);
+  }
 }
 
 std::vector<event_row> standing_queries::evaluate(store& st) {
@@ -33,7 +37,12 @@ std::vector<event_row> standing_queries::evaluate(store& st) {
   auto wm = db.query("SELECT max(enter), max(exit) FROM zone_visits", {}, "alerts: watermark");
   if (wm.empty() || sql::is_null(wm[0][0])) return raised;
   const timestamp_ms now = std::max(as_int(wm[0][0]), as_int(wm[0][1], 0));
+  // Alerts already stored (by us or an earlier evaluator) are skipped here
+  // rather than re-sent to the store on every evaluation.
+  for (auto it = stored_.begin(); it != stored_.end();)
+    it = it->second < now - 2 * lookback_ms_ - max_dwell_ms_ ? stored_.erase(it) : std::next(it);
   auto add = [&](event_row e) {
+    if (!stored_.emplace(e.dedup, e.time_ms).second) return;
     if (auto id = st.add_event(e)) {
       e.id = *id;
       raised.push_back(std::move(e));

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,8 @@ private:
   std::vector<alert_rule> rules_;
   std::vector<bool> crowded_;        // per rule: above max_people at the last check
   int64_t lookback_ms_;
+  int64_t max_dwell_ms_ = 0;
+  std::map<std::string, timestamp_ms> stored_;  // dedup keys known to be stored -> alert time
 };
 
 } // namespace weaver

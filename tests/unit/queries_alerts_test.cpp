@@ -123,6 +123,12 @@ TEST_CASE("standing queries raise each alert once, in data time") {
     st.write(b);
     CHECK(kinds(rules.evaluate(st)) == std::vector<std::string>{"crowding:0"});
 
+    // Known alerts are not offered to the store again on later evaluations
+    // (an insert that hits the dedup key still uses up an id): ids are
+    // consecutive.
+    auto rows = st.event_rows();
+    REQUIRE(rows.size() == 6);
+    for (size_t i = 1; i < rows.size(); ++i) CHECK(rows[i].id == rows[i - 1].id + 1);
     // A second evaluator (another query process, or a restart) adds nothing
     // already stored.
     standing_queries again{rules.rules()};
