@@ -28,7 +28,8 @@ node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/mul
   --write-configmap "weaver-config=$WORK/multi-config" "$WORK/multi.yaml" || fail "multi-card example"
 render -f "$chart/examples/postgresql.yaml" --dump-values "$WORK/pg.json" -o "$WORK/pg.yaml" || fail "render postgresql"
 node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/pg.json" \
-  --external Secret/weaver-postgres "$WORK/pg.yaml" || fail "postgresql example"
+  --external Secret/weaver-postgres --write-configmap "weaver-config=$WORK/pg-config" "$WORK/pg.yaml" \
+  || fail "postgresql example"
 
 # What the examples must contain.
 python3 - "$WORK" "$src" <<'PY' || fail "rendered objects"
@@ -89,7 +90,7 @@ localize() {  # FILE: container paths -> local paths, in place
          -e "s#/opt/weaver/xclbin/#$WORK/xclbin/#" "$1"
 }
 n=0
-for f in "$WORK"/default-config/*.yaml "$WORK"/multi-config/*.yaml; do
+for f in "$WORK"/default-config/*.yaml "$WORK"/multi-config/*.yaml "$WORK"/pg-config/*.yaml; do
   localize "$f"
   "$WEAVER" check -c "$f" > "$WORK/check.log" 2>&1 || { cat "$WORK/check.log"; fail "weaver check $f"; }
   n=$((n + 1))
