@@ -53,6 +53,12 @@ FAMILIES = {
     "weaver_queries_total": "counter",
     "weaver_query_errors_total": "counter",
     "weaver_query_latency_seconds": "histogram",
+    # storage, standing queries and the REST gateway (issue 6)
+    "weaver_alerts_total": "counter",
+    "weaver_gateway_requests_total": "counter",
+    "weaver_gateway_request_seconds": "histogram",
+    "weaver_gateway_sse_clients": "gauge",
+    "weaver_gateway_sse_events_total": "counter",
 }
 
 # Grafana's built-in variables and the values the checks substitute.
