@@ -275,16 +275,20 @@ json cameras(sql::database& db) {
 }
 
 json events(sql::database& db, int64_t since_id, const std::string& kind, timestamp_ms t0, timestamp_ms t1) {
-  std::string text = "SELECT id, kind, camera_id, zone, person_id, track_id, time_ms, detail FROM events "
-                     "WHERE id > ?1 AND time_ms >= ?2 AND time_ms < ?3";
+  // An alert raised before re-id named its track gets the person now, from
+  // the track's identity (kept canonical by merges).
+  std::string text = "SELECT e.id, e.kind, e.camera_id, e.zone, coalesce(e.person_id, i.person_id), e.track_id, "
+                     "e.time_ms, e.detail FROM events AS e "
+                     "LEFT JOIN identities AS i ON i.camera_id = e.camera_id AND i.track_id = e.track_id "
+                     "WHERE e.id > ?1 AND e.time_ms >= ?2 AND e.time_ms < ?3";
   std::vector<sql::value> params{since_id, t0, t1};
   if (!kind.empty()) {
-    text += " AND kind = ?4";
+    text += " AND e.kind = ?4";
     params.push_back(kind);
   }
   json list = json::array();
   int64_t last = since_id;
-  for (auto& r : db.query(text + " ORDER BY id", params, "query: events")) {
+  for (auto& r : db.query(text + " ORDER BY e.id", params, "query: events")) {
     json detail = json::parse(sql::as_text(r[7]), nullptr, false);
     list.push_back({{"id", as_int(r[0])},
                     {"kind", sql::as_text(r[1])},

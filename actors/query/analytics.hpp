@@ -67,7 +67,8 @@ nlohmann::json visitors(sql::database& db, timestamp_ms t0, timestamp_ms t1, boo
 nlohmann::json cameras(sql::database& db);
 
 /// Stored events with id > since_id, optionally of one kind and within
-/// [t0, t1), by id. Answer: {"events": [...], "last_id"}.
+/// [t0, t1), by id; an event stored without a person shows the person its
+/// track has been identified as since. Answer: {"events": [...], "last_id"}.
 nlohmann::json events(sql::database& db, int64_t since_id, const std::string& kind, timestamp_ms t0,
                       timestamp_ms t1);
 
