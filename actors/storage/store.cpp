@@ -394,6 +394,8 @@ void store::write(const presence_batch& b) {
              "storage: merge chain");
     db.query("UPDATE identities SET person_id = ?2 WHERE person_id = ?1", {id_value(m.from), id_value(into)},
              "storage: merge identities");
+    db.query("UPDATE events SET person_id = ?2 WHERE person_id = ?1", {id_value(m.from), id_value(into)},
+             "storage: merge events");
     std::vector<presence> rows;
     for (auto& r : moved)
       rows.push_back({into, static_cast<uint32_t>(sql::as_int(r[0])), sql::as_int(r[1]), sql::as_int(r[2])});

@@ -53,8 +53,9 @@ public:
   ///   because reid may revise which person a track belongs to;
   /// - a zone visit is keyed by (camera_id, zone, track_id, enter); a closed
   ///   visit is never reopened by a re-sent open one;
-  /// - merges re-point every row of `from` to `into` (after the rows of the
-  ///   same batch), and rows re-sent later under `from` follow.
+  /// - merges re-point every row of `from` to `into` (presences, identities,
+  ///   earlier merges, events; after the rows of the same batch), and rows
+  ///   re-sent later under `from` follow.
   void write(const presence_batch& b);
 
   /// Deletes every row of every table (keeps the schema): `weaver run --reset`

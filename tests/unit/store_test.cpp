@@ -373,9 +373,17 @@ TEST_CASE("a second connection reads committed rows while the store is open") {
 TEST_CASE("merges move a person's rows and identities, and later rows under the old id follow") {
   on_each_backend([](store& st) {
     st.write(sample_batch());            // persons 100 and 101
+    event_row alert;
+    alert.kind = "loitering";
+    alert.zone = "till";
+    alert.person_id = 101;
+    alert.detail = "{}";
+    alert.dedup = "merge-test";
+    st.add_event(alert);
     presence_batch m;
     m.merges = {{101, 100}};
     st.write(m);
+    CHECK(st.event_rows().at(0).person_id == std::optional<uint64_t>{100});
     st.write(m);                         // re-sent: nothing changes
     auto rows = st.presence_rows();
     REQUIRE(rows.size() == 3);
