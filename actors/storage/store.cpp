@@ -335,6 +335,12 @@ void store::write(const presence_batch& b) {
   if (b.identities.empty() && b.rows.empty() && b.merges.empty() && b.zone_visits.empty()) return;
   auto& db = *db_;
   sql::transaction tx{db};
+  // Writers take turns, as SQLite's BEGIN IMMEDIATE makes them: with several
+  // storage processes on one PostgreSQL database (the chart's
+  // storage.replicas), a merge's read-delete-upsert and the canonical-id
+  // lookups must not interleave with another writer's batch.
+  if (db.kind() == sql::dialect::postgres)
+    db.query("SELECT pg_advisory_xact_lock(?1)", {int64_t{0x5765617665720002}}, "storage: writer lock");
   if (!b.identities.empty()) {
     std::map<std::pair<uint32_t, uint64_t>, const identity*> last;  // last write wins
     std::vector<uint64_t> people;

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -406,6 +407,39 @@ TEST_CASE("merges move a person's rows and identities, and later rows under the 
     st.write(later);
     for (auto& r : st.presence_rows()) CHECK(r.person_id == 50);
   });
+}
+
+TEST_CASE("two writers: a merge racing another writer's batches leaves no row under the merged id") {
+  for (auto d : test_backends()) {
+    CAPTURE(sql::dialect_name(d));
+    temp_dir dir;
+    std::unique_ptr<sql::database> a, b;
+    if (d == sql::dialect::sqlite) {
+      a = sql::open_database(dir.file("race.db"));
+      b = sql::open_database(dir.file("race.db"));
+    } else {
+      a = fresh_database(d);
+      b = sql::open_database(same_schema_location(*a));
+    }
+    store writer{std::move(a)}, merger{std::move(b)};
+    std::thread rows([&] {
+      for (int64_t i = 0; i < 300; ++i) {
+        presence_batch batch;
+        batch.rows = {{7, 1, i * 1000, i * 1000 + 500}};
+        writer.write(batch);
+      }
+    });
+    presence_batch m;
+    m.merges = {{7, 8}};
+    for (int i = 0; i < 20; ++i) {
+      merger.write(m);  // re-sent merges are harmless; one of them lands mid-stream
+      std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    }
+    rows.join();
+    auto all = writer.presence_rows();
+    CHECK(all.size() == 300);
+    for (auto& r : all) CHECK(r.person_id == 8);
+  }
 }
 
 TEST_CASE("zone visits: open then closed, never reopened by a re-sent open one") {
