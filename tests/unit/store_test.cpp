@@ -70,6 +70,17 @@ struct sqlite_file_store {
   sqlite3* handle() { return raw->handle(); }
 };
 
+// Two connections to one new, empty database of a backend (a file in `dir`
+// for SQLite, one schema for PostgreSQL).
+std::pair<std::unique_ptr<sql::database>, std::unique_ptr<sql::database>> two_connections(sql::dialect d,
+                                                                                            const temp_dir& dir) {
+  if (d == sql::dialect::sqlite)
+    return {sql::open_database(dir.file("two.db")), sql::open_database(dir.file("two.db"))};
+  auto a = fresh_database(d);
+  auto b = sql::open_database(same_schema_location(*a));
+  return {std::move(a), std::move(b)};
+}
+
 // Runs `body` on a fresh, empty store of each backend.
 template <class F>
 void on_each_backend(F&& body) {
@@ -216,14 +227,9 @@ TEST_CASE("two connections migrating the same new store at once both succeed") {
   for (auto d : test_backends()) {
     CAPTURE(sql::dialect_name(d));
     temp_dir dir;
-    std::unique_ptr<sql::database> a, b;
-    if (d == sql::dialect::sqlite) {
-      a = sql::open_database(dir.file("two.db"));
-      b = sql::open_database(dir.file("two.db"));
-    } else {
-      a = fresh_database(d);
-      b = sql::open_database(same_schema_location(*a));
-    }
+    auto conns = two_connections(d, dir);
+    auto& a = conns.first;
+    auto& b = conns.second;
     std::unique_ptr<store> sa, sb;
     std::thread other([&] { sb = std::make_unique<store>(std::move(b)); });
     sa = std::make_unique<store>(std::move(a));
@@ -413,14 +419,7 @@ TEST_CASE("two writers: a merge racing another writer's batches leaves no row un
   for (auto d : test_backends()) {
     CAPTURE(sql::dialect_name(d));
     temp_dir dir;
-    std::unique_ptr<sql::database> a, b;
-    if (d == sql::dialect::sqlite) {
-      a = sql::open_database(dir.file("race.db"));
-      b = sql::open_database(dir.file("race.db"));
-    } else {
-      a = fresh_database(d);
-      b = sql::open_database(same_schema_location(*a));
-    }
+    auto [a, b] = two_connections(d, dir);
     store writer{std::move(a)}, merger{std::move(b)};
     std::thread rows([&] {
       for (int64_t i = 0; i < 300; ++i) {
