@@ -274,21 +274,29 @@ json cameras(sql::database& db) {
   return {{"cameras", std::move(list)}};
 }
 
-json events(sql::database& db, int64_t since_id, const std::string& kind, timestamp_ms t0, timestamp_ms t1) {
-  // An alert raised before re-id named its track gets the person now, from
-  // the track's identity (kept canonical by merges).
-  std::string text = "SELECT e.id, e.kind, e.camera_id, e.zone, coalesce(e.person_id, i.person_id), e.track_id, "
-                     "e.time_ms, e.detail FROM events AS e "
-                     "LEFT JOIN identities AS i ON i.camera_id = e.camera_id AND i.track_id = e.track_id "
-                     "WHERE e.id > ?1 AND e.time_ms >= ?2 AND e.time_ms < ?3";
+json events(sql::database& db, int64_t since_id, const std::string& kind, timestamp_ms t0, timestamp_ms t1,
+            size_t offset, size_t limit) {
+  std::string where = "e.id > ?1 AND e.time_ms >= ?2 AND e.time_ms < ?3";
   std::vector<sql::value> params{since_id, t0, t1};
   if (!kind.empty()) {
-    text += " AND e.kind = ?4";
+    where += " AND e.kind = ?4";
     params.push_back(kind);
   }
+  const auto total = static_cast<size_t>(
+    as_int(db.scalar("SELECT count(*) FROM events AS e WHERE " + where, params, "query: events count")));
+  // An alert raised before re-id named its track gets the person now, from
+  // the track's identity (kept canonical by merges).
+  std::vector<sql::value> paged = params;
+  const std::string lim = "?" + std::to_string(paged.size() + 1), off = "?" + std::to_string(paged.size() + 2);
+  paged.push_back(static_cast<int64_t>(limit));
+  paged.push_back(static_cast<int64_t>(offset));
   json list = json::array();
   int64_t last = since_id;
-  for (auto& r : db.query(text + " ORDER BY e.id", params, "query: events")) {
+  for (auto& r : db.query("SELECT e.id, e.kind, e.camera_id, e.zone, coalesce(e.person_id, i.person_id), e.track_id, "
+                          "e.time_ms, e.detail FROM events AS e "
+                          "LEFT JOIN identities AS i ON i.camera_id = e.camera_id AND i.track_id = e.track_id "
+                          "WHERE " + where + " ORDER BY e.id LIMIT " + lim + " OFFSET " + off,
+                          paged, "query: events")) {
     json detail = json::parse(sql::as_text(r[7]), nullptr, false);
     list.push_back({{"id", as_int(r[0])},
                     {"kind", sql::as_text(r[1])},
@@ -300,7 +308,13 @@ json events(sql::database& db, int64_t since_id, const std::string& kind, timest
                     {"detail", detail.is_discarded() ? json::object() : detail}});
     last = as_int(r[0]);
   }
-  return {{"events", std::move(list)}, {"last_id", last}};
+  return {{"events", std::move(list)},
+          {"total", total},
+          {"offset", offset},
+          {"limit", limit},
+          {"next_offset", offset + limit < total ? json(offset + limit) : json(nullptr)},
+          {"last_id", last},
+          {"newest_id", as_int(db.scalar("SELECT max(id) FROM events", {}, "query: newest event"), 0)}};
 }
 
 void paginate(json& answer, const std::string& key, size_t offset, size_t limit) {

@@ -67,10 +67,13 @@ nlohmann::json visitors(sql::database& db, timestamp_ms t0, timestamp_ms t1, boo
 nlohmann::json cameras(sql::database& db);
 
 /// Stored events with id > since_id, optionally of one kind and within
-/// [t0, t1), by id; an event stored without a person shows the person its
-/// track has been identified as since. Answer: {"events": [...], "last_id"}.
+/// [t0, t1), by id, the page [offset, offset + limit) read in SQL (the table
+/// only grows); an event stored without a person shows the person its track
+/// has been identified as since. Answer: {"events": [...], "total",
+/// "offset", "limit", "next_offset", "last_id" (the page's last id, else
+/// since_id), "newest_id" (the newest event of all, 0 for none)}.
 nlohmann::json events(sql::database& db, int64_t since_id, const std::string& kind, timestamp_ms t0,
-                      timestamp_ms t1);
+                      timestamp_ms t1, size_t offset, size_t limit);
 
 /// Cuts the array `key` of `answer` to [offset, offset + limit) and adds
 /// "total", "offset", "limit" and "next_offset" (null at the end).

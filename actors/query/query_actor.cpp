@@ -178,8 +178,10 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     std::string kind = find(req, "kind") ? *find(req, "kind") : "";
     if (!kind.empty() && kind != "loitering" && kind != "crowding" && kind != "restricted_entry")
       throw bad_param("kind: expected loitering, crowding or restricted_entry, got '" + kind + "'");
-    list_key = "events";
-    return events(db, since, kind, time_param(req, "t0", no_start), time_param(req, "t1", no_end));
+    // Paged in SQL: the one list that grows without a time window.
+    return events(db, since, kind, time_param(req, "t0", no_start), time_param(req, "t1", no_end),
+                  static_cast<size_t>(int_param(req, "offset", 0, 0)),
+                  static_cast<size_t>(int_param(req, "limit", 100, 1, 10000)));
   }
   std::string known;
   for (auto& q : query_names()) known += (known.empty() ? "" : ", ") + q;
@@ -205,9 +207,6 @@ query_response answer_query(sql::database& db, const query_request& req, const q
     auto j = answer(db, req, settings, list_key);
     if (!list_key.empty()) {
       paginate(j, list_key, static_cast<size_t>(offset), static_cast<size_t>(limit));
-      // A client following events resumes after the last one it was given.
-      if (req.name == "events" && !j["events"].empty()) j["last_id"] = j["events"].back()["id"];
-      else if (req.name == "events") j["last_id"] = int_param(req, "since_id", 0);
     }
     resp.json = j.dump();
     resp.ok = true;

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <limits>
+
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/sec.hpp>
@@ -229,32 +231,20 @@ struct gateway_server::impl {
   };
 
   // The newest event id now (0 with no events): where a stream without
-  // since_id / Last-Event-ID starts. Two pages of the events query, so it
-  // holds whatever else the answer carries.
+  // since_id / Last-Event-ID starts. The events answer carries it as
+  // newest_id; asking past every id keeps the page (and its count) empty.
   std::optional<int64_t> newest_event_id(std::string* error) {
-    auto first = ask("events", {{"limit", "1"}});
-    if (first.status != 200) {
-      *error = first.body;
+    auto a = ask("events", {{"since_id", std::to_string(std::numeric_limits<int64_t>::max() / 2)}, {"limit", "1"}});
+    if (a.status != 200) {
+      *error = a.body;
       return std::nullopt;
     }
-    auto j = nlohmann::json::parse(first.body, nullptr, false);
-    if (j.is_discarded() || !j.contains("total") || !j["total"].is_number_integer()) {
-      *error = "events: answer without total";
+    auto j = nlohmann::json::parse(a.body, nullptr, false);
+    if (j.is_discarded() || !j.contains("newest_id") || !j["newest_id"].is_number_integer()) {
+      *error = "events: answer without newest_id";
       return std::nullopt;
     }
-    auto total = j["total"].get<int64_t>();
-    if (total <= 0) return 0;
-    auto last = ask("events", {{"limit", "1"}, {"offset", std::to_string(total - 1)}});
-    if (last.status != 200) {
-      *error = last.body;
-      return std::nullopt;
-    }
-    j = nlohmann::json::parse(last.body, nullptr, false);
-    int64_t id = 0;
-    if (!j.is_discarded() && j.contains("events"))
-      for (auto& e : j["events"])
-        if (e.contains("id") && e["id"].is_number_integer()) id = std::max(id, e["id"].get<int64_t>());
-    return id;
+    return j["newest_id"].get<int64_t>();
   }
 
   static bool write(httplib::DataSink& sink, stream_state& st, const std::string& text) {

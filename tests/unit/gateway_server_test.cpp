@@ -110,6 +110,7 @@ query_actor::behavior_type fake_query(query_actor::stateful_pointer<fake_state> 
       }
       auto j = page(newer, r, "events");
       j["last_id"] = last;
+      j["newest_id"] = last;
       resp.json = j.dump();
       return resp;
     }

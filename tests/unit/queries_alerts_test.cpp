@@ -134,7 +134,19 @@ TEST_CASE("standing queries raise each alert once, in data time") {
     standing_queries again{rules.rules()};
     CHECK(again.evaluate(st).empty());
     CHECK(st.event_rows().size() == 6);
-    // The events query pages through them by id.
+    // The events query pages through them by id (in SQL), and tells the
+    // newest id even past the end.
+    auto mid = ask(st, "events", {{"offset", "1"}, {"limit", "2"}});
+    REQUIRE(mid["events"].size() == 2);
+    CHECK(mid["events"][0]["id"] == rows[1].id);
+    CHECK(mid["events"][1]["id"] == rows[2].id);
+    CHECK(mid["total"] == 6);
+    CHECK(mid["next_offset"] == 3);
+    CHECK(mid["last_id"] == rows[2].id);
+    auto past = ask(st, "events", {{"since_id", "1000000"}});
+    CHECK(past["events"].empty());
+    CHECK(past["total"] == 0);
+    CHECK(past["newest_id"] == rows[5].id);
     auto j = ask(st, "events", {{"since_id", "0"}, {"limit", "2"}});
     REQUIRE(j["events"].size() == 2);
     CHECK(j["events"][0]["kind"] == "loitering");
