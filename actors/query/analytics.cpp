@@ -156,20 +156,15 @@ json funnel(sql::database& db, const std::vector<uint32_t>& steps, timestamp_ms 
   if (!steps.empty()) {
     // Candidates: people entering the first step in the window; then each
     // one's presences on the funnel's cameras from that time on.
-    std::string text = "SELECT p.person_id, p.camera_id, p.enter, p.exit FROM people_present AS p "
-                       "WHERE p.person_id IN (SELECT person_id FROM people_present "
-                       "WHERE camera_id = ?1 AND enter >= ?2 AND enter < ?3) AND p.enter >= ?2 "
-                       "AND p.camera_id IN (";
     std::vector<sql::value> params{int64_t{steps[0]}, t0, t1};
-    std::set<uint32_t> distinct(steps.begin(), steps.end());
-    size_t n = 4;
-    for (auto c : distinct) {
-      text += (n > 4 ? ", ?" : "?") + std::to_string(n);
-      ++n;
-      params.push_back(int64_t{c});
-    }
-    text += ") ORDER BY p.person_id, p.enter";
-    auto rows = db.query(text, params, "query: funnel");
+    const std::set<uint32_t> distinct(steps.begin(), steps.end());
+    for (auto c : distinct) params.push_back(int64_t{c});
+    auto rows = db.query("SELECT p.person_id, p.camera_id, p.enter, p.exit FROM people_present AS p "
+                         "WHERE p.person_id IN (SELECT person_id FROM people_present "
+                         "WHERE camera_id = ?1 AND enter >= ?2 AND enter < ?3) AND p.enter >= ?2 "
+                         "AND p.camera_id IN (" + sql::placeholder_list(4, distinct.size()) + ") "
+                         "ORDER BY p.person_id, p.enter",
+                         params, "query: funnel");
     struct stay {
       uint32_t camera;
       timestamp_ms enter, exit;

@@ -64,13 +64,11 @@ every_camera_result people_on_every_camera(sql::database& db,
   // The seed's sketch counted rows per camera in correlated subqueries and
   // did not run; one pass grouping by person does the same. Only the
   // placeholders are generated here; every value is bound.
-  std::string text =
+  const std::string text =
     "SELECT person_id FROM people_present "
-    "WHERE enter >= ?1 AND enter < ?2 AND camera_id IN (";
-  for (size_t i = 0; i < r.cameras.size(); ++i)
-    text += (i ? ", ?" : "?") + std::to_string(i + 4);
-  text += ") GROUP BY person_id HAVING count(DISTINCT camera_id) = ?3 "
-          "ORDER BY person_id";
+    "WHERE enter >= ?1 AND enter < ?2 AND camera_id IN (" + sql::placeholder_list(4, r.cameras.size()) + ") "
+    "GROUP BY person_id HAVING count(DISTINCT camera_id) = ?3 "
+    "ORDER BY person_id";
   std::vector<sql::value> params{day_start_ms, day_start_ms + ms_per_day,
                                  static_cast<int64_t>(r.cameras.size())};
   for (auto c : r.cameras) params.push_back(int64_t{c});

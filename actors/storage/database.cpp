@@ -44,6 +44,12 @@ value database::scalar(const std::string& text, const std::vector<value>& params
   return rows.front().front();
 }
 
+std::string placeholder_list(size_t first, size_t count) {
+  std::string s;
+  for (size_t i = 0; i < count; ++i) s += (i ? ", ?" : "?") + std::to_string(first + i);
+  return s;
+}
+
 bool is_postgres_location(const std::string& location) {
   return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
 }

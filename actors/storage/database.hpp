@@ -64,6 +64,10 @@ public:
   value scalar(const std::string& text, const std::vector<value>& params, const char* what);
 };
 
+/// "?first, ?first+1, ..., ?first+count-1": the placeholders of an IN list
+/// or of one VALUES row.
+std::string placeholder_list(size_t first, size_t count);
+
 /// Opens a connection from a storage location:
 ///   "postgresql://..." or "postgres://..." (libpq URI; the password may come
 ///   from PGPASSWORD or ~/.pgpass)  -> PostgreSQL;

@@ -174,15 +174,7 @@ value id_value(uint64_t v) { return static_cast<int64_t>(v); }
 // "(?1, ?2, ?3), (?4, ?5, ?6)" for `rows` rows of `cols` parameters.
 std::string placeholders(size_t rows, size_t cols) {
   std::string s;
-  size_t n = 1;
-  for (size_t r = 0; r < rows; ++r) {
-    s += r ? ", (" : "(";
-    for (size_t c = 0; c < cols; ++c) {
-      if (c) s += ", ";
-      s += "?" + std::to_string(n++);
-    }
-    s += ")";
-  }
+  for (size_t r = 0; r < rows; ++r) s += (r ? ", (" : "(") + sql::placeholder_list(r * cols + 1, cols) + ")";
   return s;
 }
 
@@ -240,21 +232,22 @@ void store::migrate() {
             "schema_version");
     tx.commit();
   }
-  for (int v = 1; v <= latest_schema_version; ++v) {
+  for (;;) {
     // Each step and its version row commit together, so a crash mid-way
     // leaves the previous version intact and the step is retried on reopen.
-    // The version is read again inside the transaction: another process
-    // (storage and query open the same store) may have migrated meanwhile.
+    // The version is read inside the transaction: another process (storage
+    // and query open the same store) may have migrated meanwhile.
     sql::transaction tx{db};
     serialise();
-    int current = schema_version();
+    const int current = schema_version();
     if (current > latest_schema_version)
       throw std::runtime_error("schema version " + std::to_string(current) + " is newer than this build's "
                                + std::to_string(latest_schema_version));
-    if (current >= v) {
+    if (current == latest_schema_version) {
       tx.commit();
-      continue;
+      return;
     }
+    const int v = current + 1;
     const auto& m = migrations[v - 1];
     db.exec(db.kind() == sql::dialect::sqlite ? m.sqlite : m.postgres,
             ("migration " + std::to_string(v)).c_str());
@@ -290,12 +283,10 @@ std::map<uint64_t, uint64_t> store::canonical(std::vector<uint64_t> people) {
   std::vector<value> params;
   for (size_t i = 0; i < people.size(); i += per) {
     params.clear();
-    std::string text = "SELECT from_id, into_id FROM person_merges WHERE from_id IN (";
-    for (size_t j = i; j < std::min(people.size(), i + per); ++j) {
-      text += (j > i ? ", ?" : "?") + std::to_string(j - i + 1);
-      params.push_back(id_value(people[j]));
-    }
-    for (auto& r : db_->query(text + ")", params, "storage: merge lookup"))
+    for (size_t j = i; j < std::min(people.size(), i + per); ++j) params.push_back(id_value(people[j]));
+    for (auto& r : db_->query("SELECT from_id, into_id FROM person_merges WHERE from_id IN ("
+                                + sql::placeholder_list(1, params.size()) + ")",
+                              params, "storage: merge lookup"))
       out[static_cast<uint64_t>(sql::as_int(r[0]))] = static_cast<uint64_t>(sql::as_int(r[1]));
   }
   return out;
