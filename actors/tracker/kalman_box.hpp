@@ -2,12 +2,11 @@
 // tracker. Pure algorithm, no CAF.
 #pragma once
 
-#include <algorithm>
-#include <stdexcept>
 #include <vector>
 
 #include <opencv2/core/matx.hpp>
 
+#include "actors/tracker/filter_state.hpp"
 #include "actors/types.hpp"
 
 namespace weaver {
@@ -36,16 +35,8 @@ public:
 
   /// Mean then covariance (row-major), for snapshots; set_state takes the
   /// same 72 numbers (throws std::invalid_argument on another count).
-  std::vector<double> state() const {
-    std::vector<double> v(x_.val, x_.val + 8);
-    v.insert(v.end(), p_.val, p_.val + 64);
-    return v;
-  }
-  void set_state(const std::vector<double>& v) {
-    if (v.size() != 72) throw std::invalid_argument("filter state: expected 72 numbers");
-    std::copy(v.begin(), v.begin() + 8, x_.val);
-    std::copy(v.begin() + 8, v.end(), p_.val);
-  }
+  std::vector<double> state() const { return pack_filter_state(x_, p_); }
+  void set_state(const std::vector<double>& v) { unpack_filter_state(v, x_, p_); }
 
 private:
   cv::Vec<double, 8> x_;    // state mean
