@@ -18,13 +18,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <queue>
 #include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "accel/pool_scheduler.hpp"
 #include "accel/sim_card.hpp"
@@ -211,19 +212,14 @@ void row(size_t cards, int cams, const char* policy, const result& r) {
 int main(int argc, char** argv) {
   options opt;
   bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    auto next = [&] { return i + 1 < argc ? argv[++i] : (std::fprintf(stderr, "missing value\n"), std::exit(2), ""); };
-    if (!std::strcmp(argv[i], "--seconds")) opt.seconds = std::atof(next());
-    else if (!std::strcmp(argv[i], "--fps")) opt.fps = std::atof(next());
-    else if (!std::strcmp(argv[i], "--max-age-ms")) opt.max_age_ms = std::atoll(next());
-    else if (!std::strcmp(argv[i], "--queue")) opt.queue = static_cast<size_t>(std::atoll(next()));
-    else if (!std::strcmp(argv[i], "--in-flight")) opt.in_flight = std::atoi(next());
-    else if (!std::strcmp(argv[i], "--quick")) quick = true;
-    else {
-      std::fprintf(stderr, "usage: bench_pool [--seconds S] [--fps F] [--max-age-ms A] [--queue Q] [--in-flight N] [--quick]\n");
-      return 2;
-    }
-  }
+  CLI::App app{"The card pool's scheduler at scale, in virtual time."};
+  app.add_option("--seconds", opt.seconds, "Simulated seconds per run");
+  app.add_option("--fps", opt.fps, "Frames per second per camera");
+  app.add_option("--max-age-ms", opt.max_age_ms, "Frames older than this are dropped");
+  app.add_option("--queue", opt.queue, "Queue per camera");
+  app.add_option("--in-flight", opt.in_flight, "Frames in flight per camera");
+  app.add_flag("--quick", quick, "A short sweep");
+  CLI11_PARSE(app, argc, argv);
   if (quick) opt.seconds = 10;
   const double fpga_ms = 75.8;  // DNNWeaver, YOLOv2: 13.2 FPS
   std::printf("bench_pool: %.0f s simulated per run, cameras at %.0f FPS, max frame age %lld ms, "

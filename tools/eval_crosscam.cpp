@@ -10,10 +10,10 @@
 // Usage: eval_crosscam -c deploy/demo.yaml [--gt tests/data/PETS09-S2L1-gt.txt]
 //                      [--db FILE (default: the config's storage.path)] [--json]
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/query/seed_queries.hpp"
@@ -27,28 +27,12 @@ using namespace weaver;
 int main(int argc, char** argv) {
   std::string cfg_path, gt_path = "tests/data/PETS09-S2L1-gt.txt", db_path;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s: missing value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "-c") cfg_path = next();
-    else if (a == "--gt") gt_path = next();
-    else if (a == "--db") db_path = next();
-    else if (a == "--json") json = true;
-    else {
-      std::fprintf(stderr, "usage: eval_crosscam -c CONFIG [--gt GT] [--db DB] [--json]\n");
-      return 2;
-    }
-  }
-  if (cfg_path.empty()) {
-    std::fprintf(stderr, "usage: eval_crosscam -c CONFIG [--gt GT] [--db DB] [--json]\n");
-    return 2;
-  }
+  CLI::App app{"Cross-camera answers of a run's store against the ground truth's."};
+  app.add_option("-c", cfg_path, "Configuration of the run (YAML)")->required();
+  app.add_option("--gt", gt_path, "MOT ground truth of the source video");
+  app.add_option("--db", db_path, "Store the run left (default: the configuration's)");
+  app.add_flag("--json", json, "Print JSON");
+  CLI11_PARSE(app, argc, argv);
   try {
     auto cfg = load_config(cfg_path);
     if (db_path.empty()) db_path = cfg.storage_path;

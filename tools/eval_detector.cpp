@@ -6,26 +6,16 @@
 // frame, IoU >= 0.5. Prints recall, precision and ms per evaluated frame.
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <string>
+
+#include <CLI/CLI.hpp>
 
 #include "actors/camera/video_source.hpp"
 #include "actors/detector/detection_eval.hpp"
 #include "actors/detector/detector.hpp"
 
 using namespace weaver;
-
-namespace {
-
-void usage() {
-  std::cerr << "usage: eval_detector [--detector nanodet|darknet|hog|motion] [--model FILE]\n"
-               "  [--weights FILE] [--input source|model|WxH] [--scale S] [--threshold T] [--video FILE]\n"
-               "  [--gt FILE] [--every N] [--frames N] [--iou X] [--crop x,y,w,h]\n";
-  std::exit(2);
-}
-
-} // namespace
 
 int main(int argc, char** argv) {
   std::string kind = "nanodet", video = "tools/data/vtest.avi", gt_path = "tests/data/PETS09-S2L1-gt.txt";
@@ -34,31 +24,32 @@ int main(int argc, char** argv) {
   int every = 4, frames = 0;
   float min_iou = 0.5f;
   cv::Rect crop;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) usage();
-      return argv[++i];
-    };
-    if (a == "--detector") kind = next();
-    else if (a == "--model") opts.dnn.model = next();
-    else if (a == "--weights") opts.dnn.weights = next();
-    else if (a == "--threshold") opts.dnn.score_threshold = std::stof(next());
-    else if (a == "--offset") opts.dnn.nanodet_offset = std::stof(next());
-    else if (a == "--scale") opts.dnn.input_scale = std::stof(next());
-    else if (a == "--input") {
-      auto v = next();
-      if (v == "source") opts.dnn.input_width = opts.dnn.input_height = -1;
-      else if (v == "model") opts.dnn.input_width = opts.dnn.input_height = 0;
-      else if (std::sscanf(v.c_str(), "%dx%d", &opts.dnn.input_width, &opts.dnn.input_height) != 2) usage();
-    } else if (a == "--video") video = next();
-    else if (a == "--gt") gt_path = next();
-    else if (a == "--every") every = std::stoi(next());
-    else if (a == "--frames") frames = std::stoi(next());
-    else if (a == "--iou") min_iou = std::stof(next());
-    else if (a == "--crop") {
-      if (std::sscanf(next().c_str(), "%d,%d,%d,%d", &crop.x, &crop.y, &crop.width, &crop.height) != 4) usage();
-    } else usage();
+  std::string input, crop_text;
+  CLI::App app{"Detector precision and recall against the MOT ground truth."};
+  app.add_option("--detector", kind, "nanodet|darknet|hog|motion");
+  app.add_option("--model", opts.dnn.model, "DNN model file");
+  app.add_option("--weights", opts.dnn.weights, "Darknet weights");
+  app.add_option("--threshold", opts.dnn.score_threshold, "Score threshold");
+  app.add_option("--offset", opts.dnn.nanodet_offset, "NanoDet box offset");
+  app.add_option("--scale", opts.dnn.input_scale, "Input scale");
+  app.add_option("--input", input, "source|model|WxH");
+  app.add_option("--video", video, "Video file");
+  app.add_option("--gt", gt_path, "MOT ground truth");
+  app.add_option("--every", every, "Evaluate every Nth frame");
+  app.add_option("--frames", frames, "Frames to evaluate (0 = all)");
+  app.add_option("--iou", min_iou, "IoU for a match");
+  app.add_option("--crop", crop_text, "x,y,w,h");
+  CLI11_PARSE(app, argc, argv);
+  if (input == "source") opts.dnn.input_width = opts.dnn.input_height = -1;
+  else if (input == "model") opts.dnn.input_width = opts.dnn.input_height = 0;
+  else if (!input.empty() && std::sscanf(input.c_str(), "%dx%d", &opts.dnn.input_width, &opts.dnn.input_height) != 2) {
+    std::cerr << "--input: expected source, model or WxH, got '" << input << "'\n";
+    return 2;
+  }
+  if (!crop_text.empty()
+      && std::sscanf(crop_text.c_str(), "%d,%d,%d,%d", &crop.x, &crop.y, &crop.width, &crop.height) != 4) {
+    std::cerr << "--crop: expected x,y,w,h, got '" << crop_text << "'\n";
+    return 2;
   }
   try {
     auto gt = load_mot_gt(gt_path);

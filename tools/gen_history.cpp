@@ -13,8 +13,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -26,6 +24,8 @@
 #include "services/iso8601.hpp"
 
 #include "services/http.hpp"
+
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 using namespace weaver;
@@ -38,37 +38,19 @@ int main(int argc, char** argv) {
   spec.start_ms = 1'795'219'200'000;  // 2026-11-21T00:00:00Z
   size_t batch = 10000, queries = 50;
   int cameras = 8;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s: missing value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--db") db = next();
-    else if (a == "--people") spec.people = std::strtoull(next(), nullptr, 10);
-    else if (a == "--cameras") cameras = std::atoi(next());
-    else if (a == "--days") spec.days = std::atoi(next());
-    else if (a == "--batch") batch = std::strtoull(next(), nullptr, 10);
-    else if (a == "--queries") queries = std::strtoull(next(), nullptr, 10);
-    else if (a == "--seed") spec.seed = std::strtoull(next(), nullptr, 10);
-    else if (a == "--skip-load") skip_load = true;
-    else if (a == "--gateway") gateway = next();
-    else if (a == "--token") token = next();
-    else if (a == "--graph") graph = next();
-    else {
-      std::fprintf(stderr, "usage: gen_history --db FILE [--people N] [--cameras C] [--days D] "
-                           "[--batch B] [--queries Q] [--seed S] [--skip-load] [--gateway URL --token T] "
-                           "[--graph ring|full|A-B,B-C,...]\n");
-      return 2;
-    }
-  }
-  if (db.empty() || cameras < 2 || batch == 0) {
-    std::fprintf(stderr, "gen_history: --db is required; --cameras >= 2, --batch >= 1\n");
-    return 2;
-  }
+  CLI::App app{"Writes a synthetic history into a store and times the seed's two queries."};
+  app.add_option("--db", db, "Store: a SQLite file or a postgresql:// URL")->required();
+  app.add_option("--people", spec.people, "People to generate");
+  app.add_option("--cameras", cameras, "Cameras 1..C")->check(CLI::Range(2, 100000));
+  app.add_option("--days", spec.days, "Days of history")->check(CLI::Range(1, 100000));
+  app.add_option("--batch", batch, "Rows per transaction")->check(CLI::PositiveNumber);
+  app.add_option("--queries", queries, "Queries of each kind")->check(CLI::PositiveNumber);
+  app.add_option("--seed", spec.seed, "Random seed");
+  app.add_flag("--skip-load", skip_load, "Reuse a store loaded before with the same spec");
+  app.add_option("--gateway", gateway, "Also time the queries through this REST gateway (http://host:port)");
+  app.add_option("--token", token, "Bearer token for --gateway");
+  app.add_option("--graph", graph, "ring, full or directed edges A-B,B-C,...");
+  CLI11_PARSE(app, argc, argv);
   spec.cameras.clear();
   for (int c = 1; c <= cameras; ++c) spec.cameras.push_back(static_cast<uint32_t>(c));
   // The walkable graph: a ring (each camera leads to its two neighbours, the

@@ -10,7 +10,6 @@
 //   send_batches --verify LOCATION --acked rows.csv [--expect-total N]
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -27,16 +26,11 @@
 #include "actors/storage/store.hpp"
 #include "services/bridge.hpp"
 
+#include <CLI/CLI.hpp>
+
 using namespace weaver;
 
 namespace {
-
-int usage() {
-  std::fprintf(stderr,
-               "usage: send_batches --endpoint E --acked FILE [--people N] [--batch B] [--pace-ms MS] [--seed S]\n"
-               "       send_batches --verify LOCATION --acked FILE [--expect-total N]\n");
-  return 2;
-}
 
 int verify(const std::string& location, const std::string& acked, long long expect_total) {
   auto st = store::open(location);
@@ -82,28 +76,21 @@ int main(int argc, char** argv) {
   size_t batch = 200;
   int pace_ms = 0;
   long long expect_total = -1;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s: missing value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--endpoint") endpoint = next();
-    else if (a == "--acked") acked = next();
-    else if (a == "--verify") verify_location = next();
-    else if (a == "--people") spec.people = std::strtoull(next().c_str(), nullptr, 10);
-    else if (a == "--batch") batch = std::strtoull(next().c_str(), nullptr, 10);
-    else if (a == "--pace-ms") pace_ms = std::atoi(next().c_str());
-    else if (a == "--seed") spec.seed = std::strtoull(next().c_str(), nullptr, 10);
-    else if (a == "--expect-total") expect_total = std::atoll(next().c_str());
-    else return usage();
-  }
-  if (acked.empty() || batch == 0) return usage();
+  CLI::App app{"Streams synthetic presence batches to a storage role (or, with --verify, checks a store)."};
+  app.add_option("--endpoint", endpoint, "The storage role's mesh endpoint");
+  app.add_option("--acked", acked, "File listing every acknowledged row (appended)")->required();
+  app.add_option("--verify", verify_location, "Check that this store holds every row of --acked");
+  app.add_option("--people", spec.people, "People in the synthetic history");
+  app.add_option("--batch", batch, "Rows per batch")->check(CLI::PositiveNumber);
+  app.add_option("--pace-ms", pace_ms, "Pause after each acknowledged batch");
+  app.add_option("--seed", spec.seed, "Random seed");
+  app.add_option("--expect-total", expect_total, "--verify: the store must hold exactly this many rows");
+  CLI11_PARSE(app, argc, argv);
   if (!verify_location.empty()) return verify(verify_location, acked, expect_total);
-  if (endpoint.empty()) return usage();
+  if (endpoint.empty()) {
+    std::fprintf(stderr, "send_batches: --endpoint or --verify is required\n");
+    return 2;
+  }
 
   synthetic_history h{spec};
   const auto& rows = h.rows();
