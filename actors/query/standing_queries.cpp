@@ -33,8 +33,10 @@ std::vector<event_row> standing_queries::evaluate(store& st) {
   std::vector<event_row> raised;
   if (rules_.empty()) return raised;
   auto& db = st.db();
-  // Data time: the newest zone entry or exit.
-  auto wm = db.query("SELECT max(enter), max(exit) FROM zone_visits", {}, "alerts: watermark");
+  // Data time: the newest zone entry or exit; one subquery each, so each
+  // reads the end of its index rather than the whole table.
+  auto wm = db.query("SELECT (SELECT max(enter) FROM zone_visits), (SELECT max(exit) FROM zone_visits)", {},
+                     "alerts: watermark");
   if (wm.empty() || sql::is_null(wm[0][0])) return raised;
   const timestamp_ms now = std::max(as_int(wm[0][0]), as_int(wm[0][1], 0));
   // Alerts already stored (by us or an earlier evaluator) are skipped here

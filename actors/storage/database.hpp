@@ -47,6 +47,9 @@ public:
   virtual std::vector<row> query(const std::string& text, const std::vector<value>& params,
                                  const char* what) = 0;
 
+  /// Rows the last INSERT, UPDATE or DELETE run through query() changed.
+  virtual size_t changes() const = 0;
+
   /// Transactions: begin() opens one that serialises writers (SQLite
   /// BEGIN IMMEDIATE); rollback() is safe when none is open.
   virtual void begin() = 0;

@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <unordered_map>
@@ -190,8 +191,12 @@ public:
     result_ptr r(PQexecPrepared(conn_.get(), st.name.c_str(), static_cast<int>(n), values_.data(),
                                 lengths_.data(), formats_.data(), 0));
     if (!ok(r.get())) fail(what, conn_.get(), r.get());
+    const char* changed = PQcmdTuples(r.get());  // "" for statements that change no rows
+    changes_ = *changed ? std::strtoull(changed, nullptr, 10) : 0;
     return rows_of(r.get());
   }
+
+  size_t changes() const override { return changes_; }
 
   void begin() override { exec("BEGIN", "begin"); }
 
@@ -213,6 +218,8 @@ public:
   size_t max_params() const override { return 65535; }
 
 private:
+  size_t changes_ = 0;   // rows the last statement changed
+
   struct prepared {
     std::vector<Oid> types;
     std::string name;

@@ -43,6 +43,7 @@ public:
   void commit() override;
   void rollback() noexcept override;
   size_t max_params() const override;
+  size_t changes() const override { return static_cast<size_t>(sqlite3_changes64(db_.get())); }
 
   sqlite3* handle() { return db_.get(); }
   const std::string& path() const { return path_; }

@@ -107,7 +107,7 @@ TEST_CASE("a fresh file is migrated to the latest schema in WAL mode") {
                  "zone_visits", "events"})
     CHECK_MESSAGE(has_object(f.handle(), "table", t), t);
   for (auto i : {"people_present_key", "people_present_camera_person",
-                 "people_present_enter", "zone_visits_zone_enter"})
+                 "people_present_enter", "zone_visits_zone_enter", "zone_visits_enter", "zone_visits_exit"})
     CHECK_MESSAGE(has_object(f.handle(), "index", i), i);
   // Dropped in v3: the key's prefix and the covering index serve them.
   CHECK_FALSE(has_object(f.handle(), "index", "people_present_person_enter"));
