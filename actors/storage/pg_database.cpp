@@ -305,6 +305,29 @@ private:
 
 } // namespace
 
+namespace {
+
+// Just past the literal or quoted identifier opening at text[i] (a doubled
+// quote stands for one; `escapes`: a backslash escapes the next character).
+size_t end_of_quoted(const std::string& text, size_t i, bool escapes) {
+  const char quote = text[i];
+  const size_t n = text.size();
+  size_t j = i + 1;
+  while (j < n) {
+    if (escapes && text[j] == '\\') {
+      j += 2;
+    } else if (text[j] == quote) {
+      if (j + 1 < n && text[j + 1] == quote) j += 2;
+      else return j + 1;
+    } else {
+      ++j;
+    }
+  }
+  return n;
+}
+
+} // namespace
+
 std::string pg_placeholders(const std::string& text) {
   std::string out;
   out.reserve(text.size() + 8);
@@ -320,37 +343,9 @@ std::string pg_placeholders(const std::string& text) {
     if (c == '\'') {
       // E'...' (backslash escapes) when the quote follows a lone E.
       bool escapes = i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e') && !(i > 1 && ident_char(text[i - 2]));
-      size_t j = i + 1;
-      while (j < n) {
-        if (escapes && text[j] == '\\') {
-          j += 2;
-          continue;
-        }
-        if (text[j] == '\'') {
-          if (j + 1 < n && text[j + 1] == '\'') {
-            j += 2;
-            continue;
-          }
-          ++j;
-          break;
-        }
-        ++j;
-      }
-      copy_to(std::min(j, n));
+      copy_to(end_of_quoted(text, i, escapes));
     } else if (c == '"') {
-      size_t j = i + 1;
-      while (j < n) {
-        if (text[j] == '"') {
-          if (j + 1 < n && text[j + 1] == '"') {
-            j += 2;
-            continue;
-          }
-          ++j;
-          break;
-        }
-        ++j;
-      }
-      copy_to(std::min(j, n));
+      copy_to(end_of_quoted(text, i, false));
     } else if (c == '-' && i + 1 < n && text[i + 1] == '-') {
       size_t j = text.find('\n', i);
       copy_to(j == std::string::npos ? n : j + 1);
