@@ -170,6 +170,7 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
     k = n_res++;
   struct frame_boxes {
     std::vector<const box_row*> gt, res;
+    std::vector<int> gid, rid;   // their dense ids, for both passes below
   };
   std::map<int64_t, frame_boxes> frames;
   for (auto& r : gt)
@@ -180,6 +181,8 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
     auto by_id = [](const box_row* a, const box_row* b) { return a->id < b->id; };
     std::stable_sort(fb.gt.begin(), fb.gt.end(), by_id);
     std::stable_sort(fb.res.begin(), fb.res.end(), by_id);
+    for (auto* r : fb.gt) fb.gid.push_back(gt_ids[r->id]);
+    for (auto* r : fb.res) fb.rid.push_back(res_ids[r->id]);
   }
   c.frames = static_cast<int64_t>(frames.size());
   c.num_objects = static_cast<int64_t>(gt.size());
@@ -202,16 +205,11 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
   frame_iou.reserve(frames.size());
 
   std::vector<double> iou, cost;
-  std::vector<int> gid, rid;
   std::vector<char> gt_done, res_done;
   for (auto& [frame, fb] : frames) {
     const int no = static_cast<int>(fb.gt.size()), nh = static_cast<int>(fb.res.size());
-    gid.resize(no);
-    rid.resize(nh);
-    for (int i = 0; i < no; ++i)
-      gid[i] = gt_ids[fb.gt[i]->id];
-    for (int j = 0; j < nh; ++j)
-      rid[j] = res_ids[fb.res[j]->id];
+    const auto& gid = fb.gid;
+    const auto& rid = fb.rid;
     iou.assign(static_cast<size_t>(no) * nh, 0.0);
     for (int i = 0; i < no; ++i)
       for (int j = 0; j < nh; ++j)
@@ -370,12 +368,8 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
       }
       continue;
     }
-    gid.resize(no);
-    rid.resize(nh);
-    for (int i = 0; i < no; ++i)
-      gid[i] = gt_ids[fb.gt[i]->id];
-    for (int j = 0; j < nh; ++j)
-      rid[j] = res_ids[fb.res[j]->id];
+    const auto& gid = fb.gid;
+    const auto& rid = fb.rid;
     cost.assign(static_cast<size_t>(no) * nh, 0.0);
     for (int i = 0; i < no; ++i)
       for (int j = 0; j < nh; ++j) {
