@@ -100,8 +100,10 @@ int64_t step_param(const query_request& r, const std::string& key, int64_t fallb
   return s * 1000;
 }
 
-nlohmann::json answer(sql::database& db, const query_request& req, const query_settings& cfg,
-                      std::string& list_key) {
+// One query's answer. A list answer names its array in `list_key` for the
+// caller to page, unless it paged in SQL itself (events) with offset / limit.
+nlohmann::json answer(sql::database& db, const query_request& req, const query_settings& cfg, size_t offset,
+                      size_t limit, std::string& list_key) {
   const auto& n = req.name;
   if (n == "transitions") {
     auto from = camera_param(req, "from"), to = camera_param(req, "to");
@@ -179,9 +181,7 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     if (!kind.empty() && kind != "loitering" && kind != "crowding" && kind != "restricted_entry")
       throw bad_param("kind: expected loitering, crowding or restricted_entry, got '" + kind + "'");
     // Paged in SQL: the one list that grows without a time window.
-    return events(db, since, kind, time_param(req, "t0", no_start), time_param(req, "t1", no_end),
-                  static_cast<size_t>(int_param(req, "offset", 0, 0)),
-                  static_cast<size_t>(int_param(req, "limit", 100, 1, 10000)));
+    return events(db, since, kind, time_param(req, "t0", no_start), time_param(req, "t1", no_end), offset, limit);
   }
   std::string known;
   for (auto& q : query_names()) known += (known.empty() ? "" : ", ") + q;
@@ -201,13 +201,11 @@ query_response answer_query(sql::database& db, const query_request& req, const q
   resp.id = req.id;
   try {
     // Validated before the query runs, so a bad page never costs a scan.
-    auto offset = int_param(req, "offset", 0, 0);
-    auto limit = int_param(req, "limit", 100, 1, 10000);
+    const auto offset = static_cast<size_t>(int_param(req, "offset", 0, 0));
+    const auto limit = static_cast<size_t>(int_param(req, "limit", 100, 1, 10000));
     std::string list_key;
-    auto j = answer(db, req, settings, list_key);
-    if (!list_key.empty()) {
-      paginate(j, list_key, static_cast<size_t>(offset), static_cast<size_t>(limit));
-    }
+    auto j = answer(db, req, settings, offset, limit, list_key);
+    if (!list_key.empty()) paginate(j, list_key, offset, limit);
     resp.json = j.dump();
     resp.ok = true;
   } catch (const bad_param& e) {
