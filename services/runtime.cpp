@@ -25,7 +25,6 @@
 #include "actors/query/seed_queries.hpp"
 #include "actors/reid/reid_actor.hpp"
 #include "actors/storage/storage_actor.hpp"
-#include "actors/storage/pg_database.hpp"
 #include "actors/storage/store.hpp"
 #include "actors/tracker/tracker_actor.hpp"
 #include "services/bridge.hpp"
@@ -161,7 +160,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       if (opts.reset && !cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
       if (opts.reset && !cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
       auto open = health->add_flag("store", probe_kind::readiness, false,
-                                   "opening " + (pg ? sql::pg_redact_uri(cfg.storage_path) : cfg.storage_path));
+                                   "opening " + sql::shown_location(cfg.storage_path));
       db = store::open(cfg.storage_path);
       if (opts.reset && pg) db->clear();
       open->set(true, "open: " + db->db().describe());
@@ -320,9 +319,11 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   std::set<uint32_t> pending_eos;
   for (auto& c : cfg.cameras) pending_eos.insert(c.id);
   size_t cameras_running = cameras.size();
-  bool waits_for_eos = cameras.empty() && !bridges.empty()
-                       && !(roles.size() == 1 && has(roles, "query"))
-                       && !(roles.size() == 2 && has(roles, "query") && has(roles, "gateway"));
+  // Only the roles the video flows through see its end; a node of query and
+  // gateway roles serves until it is stopped.
+  const bool on_stream = has(roles, "detector") || has(roles, "tracker") || has(roles, "reid")
+                         || has(roles, "storage");
+  bool waits_for_eos = cameras.empty() && !bridges.empty() && on_stream;
   auto last_report = std::chrono::steady_clock::now();
   uint64_t last_frames = 0;
   while (result.exit_code == 0 && !opts.stop->load()) {
@@ -413,7 +414,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
                     {"detections", metrics::global().detections(c.id).Value()}});
   j["cameras"] = cams;
   if (db) {
-    j["storage"] = sql::is_postgres_location(cfg.storage_path) ? db->db().describe() : cfg.storage_path;
+    j["storage"] = sql::shown_location(cfg.storage_path);
     j["presence_rows"] = db->presence_count();
     j["people"] = db->person_count();
     j["queries"] = seed_answers(cfg, db->db());

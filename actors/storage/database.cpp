@@ -54,15 +54,17 @@ bool is_postgres_location(const std::string& location) {
   return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
 }
 
+std::string shown_location(const std::string& location) {
+  return is_postgres_location(location) ? pg_redact_uri(location) : location;
+}
+
 std::unique_ptr<database> open_database(const std::string& location) {
   try {
     if (is_postgres_location(location)) return open_postgres(location);
     std::string path = location.rfind("sqlite:", 0) == 0 ? location.substr(7) : location;
     return std::make_unique<sqlite_database>(path);
   } catch (const std::exception& e) {
-    // Never a password in a message.
-    const std::string shown = is_postgres_location(location) ? pg_redact_uri(location) : location;
-    throw std::runtime_error("storage: cannot open " + shown + ": " + e.what());
+    throw std::runtime_error("storage: cannot open " + shown_location(location) + ": " + e.what());
   }
 }
 

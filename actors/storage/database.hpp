@@ -81,6 +81,9 @@ std::unique_ptr<database> open_database(const std::string& location);
 /// True when `location` names a PostgreSQL database.
 bool is_postgres_location(const std::string& location);
 
+/// The location as it may be shown: a PostgreSQL URL without its password.
+std::string shown_location(const std::string& location);
+
 /// RAII transaction: rolls back unless commit() was called.
 class transaction {
 public:
