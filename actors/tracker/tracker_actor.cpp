@@ -30,17 +30,10 @@ void count(self_ptr self, track_batch& tb) {
   if (auto z = st.zones.find(tb.camera_id); z != st.zones.end()) {
     static const logger log{"zones"};
     for (const auto& e : z->second.update(tb)) {
-      const auto key = std::make_tuple(e.camera_id, e.track_id, e.name);
-      if (e.kind == zone_event_kind::enter) {
-        st.zone_entered[key] = e.time_ms;
+      if (e.kind == zone_event_kind::enter)
         tb.zone_visits.push_back({e.camera_id, e.track_id, e.name, e.time_ms, -1});
-      } else if (e.kind == zone_event_kind::exit) {
-        auto it = st.zone_entered.find(key);
-        if (it != st.zone_entered.end()) {
-          tb.zone_visits.push_back({e.camera_id, e.track_id, e.name, it->second, std::max(e.time_ms, it->second)});
-          st.zone_entered.erase(it);
-        }
-      }
+      else if (e.kind == zone_event_kind::exit)
+        tb.zone_visits.push_back({e.camera_id, e.track_id, e.name, e.entered_ms, std::max(e.time_ms, e.entered_ms)});
       metrics::global().zone_events(e.camera_id, e.name, to_string(e.kind)).Increment();
       if (st.stats) st.stats->zone_events++;
       log.debug("camera ", e.camera_id, " track ", e.track_id, ": ", to_string(e.kind), " ", e.name,
@@ -61,6 +54,10 @@ void maybe_save(self_ptr self, bool force) {
   if (!st.snapshots.due(force)) return;
   nlohmann::json j;
   for (const auto& [cam, t] : st.trackers) j[std::to_string(cam)] = t->snapshot();
+  // Who is inside which zone since when: a restarted tracker must neither
+  // enter again nor lose the stays still open.
+  auto& zones = j["zones"] = nlohmann::json::object();
+  for (const auto& [cam, z] : st.zones) zones[std::to_string(cam)] = z.snapshot();
   st.snapshots.save(j.dump(), "tracker");
 }
 
@@ -71,12 +68,21 @@ void restore(self_ptr self) {
   if (!text) return;
   try {
     auto j = nlohmann::json::parse(*text);
+    nlohmann::json zones;
+    if (auto it = j.find("zones"); it != j.end()) {
+      zones = std::move(*it);
+      j.erase(it);
+    }
     for (const auto& [cam, text] : j.items()) {
       auto id = static_cast<uint32_t>(std::stoul(cam));
       auto t = make_camera_tracker(st.kind, id, st.cfg, st.deep);
       t->restore(text.get<std::string>());
       st.trackers[id] = std::move(t);
     }
+    if (zones.is_object())
+      for (const auto& [cam, text] : zones.items())
+        if (auto z = st.zones.find(static_cast<uint32_t>(std::stoul(cam))); z != st.zones.end())
+          z->second.restore(text.get<std::string>());
     log.info("restored ", st.trackers.size(), " camera tracker(s) from ", st.snapshots.path());
   } catch (const std::exception& e) {
     st.trackers.clear();

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <map>
-#include <tuple>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -26,8 +25,6 @@ struct tracker_state {
   reid_actor reid;
   run_stats_ptr stats;
   std::map<uint32_t, zone_monitor> zones;   // cameras with zones or lines
-  /// (camera, track, zone) -> when the track entered, while it is inside.
-  std::map<std::tuple<uint32_t, uint64_t, std::string>, timestamp_ms> zone_entered;
   std::shared_ptr<detection_log> log;       // optional: confirmed tracks as MOT results
   bool dnn_appearance = false;
   std::string kind = "sort";

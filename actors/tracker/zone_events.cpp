@@ -1,5 +1,7 @@
 #include "actors/tracker/zone_events.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace weaver {
 
 const char* to_string(zone_event_kind k) {
@@ -53,14 +55,14 @@ zone_monitor::zone_monitor(uint32_t camera_id, std::vector<zone_def> zones, std:
 std::vector<zone_event> zone_monitor::update(const track_batch& b) {
   std::vector<zone_event> out;
   if (empty()) return out;
-  auto emit = [&](uint64_t track, const std::string& name, zone_event_kind k, timestamp_ms t) {
-    out.push_back({camera_id_, track, name, k, t});
-  };
+  auto emit = [&](uint64_t track, const std::string& name, zone_event_kind k, timestamp_ms t,
+                  timestamp_ms entered = 0) { out.push_back({camera_id_, track, name, k, t, entered}); };
   for (const auto& e : b.events) {
     if (e.state == track_state::ended) {
       auto it = tracks_.find(e.track_id);
       if (it == tracks_.end()) continue;
-      for (size_t z : it->second.inside) emit(e.track_id, zones_[z].name, zone_event_kind::exit, e.time_ms);
+      for (auto [z, since] : it->second.inside)
+        emit(e.track_id, zones_[z].name, zone_event_kind::exit, e.time_ms, since);
       tracks_.erase(it);
       continue;
     }
@@ -69,13 +71,13 @@ std::vector<zone_event> zone_monitor::update(const track_batch& b) {
     auto& t = it->second;
     for (size_t z = 0; z < zones_.size(); ++z) {
       bool in = inside_polygon(zones_[z].polygon, p);
-      bool was = t.inside.count(z) > 0;
-      if (in && !was) {
-        t.inside.insert(z);
+      auto was = t.inside.find(z);
+      if (in && was == t.inside.end()) {
+        t.inside.emplace(z, e.time_ms);
         emit(e.track_id, zones_[z].name, zone_event_kind::enter, e.time_ms);
-      } else if (!in && was) {
-        t.inside.erase(z);
-        emit(e.track_id, zones_[z].name, zone_event_kind::exit, e.time_ms);
+      } else if (!in && was != t.inside.end()) {
+        emit(e.track_id, zones_[z].name, zone_event_kind::exit, e.time_ms, was->second);
+        t.inside.erase(was);
       }
     }
     if (!fresh)
@@ -86,6 +88,30 @@ std::vector<zone_event> zone_monitor::update(const track_batch& b) {
     t.last = p;
   }
   return out;
+}
+
+std::string zone_monitor::snapshot() const {
+  nlohmann::json tracks = nlohmann::json::array();
+  for (const auto& [id, t] : tracks_) {
+    nlohmann::json inside = nlohmann::json::object();
+    for (auto [z, since] : t.inside) inside[zones_[z].name] = since;
+    tracks.push_back({{"track", id}, {"x", t.last.x}, {"y", t.last.y}, {"inside", inside}});
+  }
+  return nlohmann::json{{"camera", camera_id_}, {"tracks", tracks}}.dump();
+}
+
+void zone_monitor::restore(const std::string& text) {
+  auto j = nlohmann::json::parse(text);
+  std::map<uint64_t, track_state_> tracks;
+  for (const auto& tj : j.at("tracks")) {
+    track_state_ t;
+    t.last = {tj.at("x").get<float>(), tj.at("y").get<float>()};
+    for (const auto& [name, since] : tj.at("inside").items())
+      for (size_t z = 0; z < zones_.size(); ++z)
+        if (zones_[z].name == name) t.inside.emplace(z, since.get<timestamp_ms>());
+    tracks[tj.at("track").get<uint64_t>()] = std::move(t);
+  }
+  tracks_ = std::move(tracks);
 }
 
 } // namespace weaver

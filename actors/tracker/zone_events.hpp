@@ -7,7 +7,7 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,6 +41,7 @@ struct zone_event {
   std::string name;              // zone or line
   zone_event_kind kind = zone_event_kind::enter;
   timestamp_ms time_ms = 0;
+  timestamp_ms entered_ms = 0;   // exit: when the track entered the zone
 };
 
 class zone_monitor {
@@ -55,10 +56,17 @@ public:
   bool empty() const { return zones_.empty() && lines_.empty(); }
   uint32_t camera_id() const { return camera_id_; }
 
+  /// Which tracks are where and inside which zones since when, as JSON text,
+  /// so a restarted tracker neither re-enters nor forgets a stay; restore()
+  /// takes what snapshot() gave (zones no longer configured are dropped;
+  /// throws on a malformed text, state unchanged).
+  std::string snapshot() const;
+  void restore(const std::string& text);
+
 private:
   struct track_state_ {
     point2 last;
-    std::set<size_t> inside;
+    std::map<size_t, timestamp_ms> inside;   // zone index -> entered at
   };
   uint32_t camera_id_;
   std::vector<zone_def> zones_;

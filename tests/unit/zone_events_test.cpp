@@ -53,6 +53,7 @@ TEST_CASE("entering, staying, leaving a zone, and leaving when the track ends") 
   auto e3 = m.update(batch({ev(1, track_state::updated, 250, 150, 1300)}));
   REQUIRE(e3.size() == 1);
   CHECK(e3[0].kind == zone_event_kind::exit);
+  CHECK(e3[0].entered_ms == 1100);
   // A track born inside enters at once, and an end inside leaves.
   auto e4 = m.update(batch({ev(2, track_state::started, 150, 150, 2000)}));
   REQUIRE(e4.size() == 1);
@@ -61,6 +62,34 @@ TEST_CASE("entering, staying, leaving a zone, and leaving when the track ends") 
   REQUIRE(e5.size() == 1);
   CHECK(e5[0].kind == zone_event_kind::exit);
   CHECK(e5[0].track_id == 2);
+  CHECK(e5[0].entered_ms == 2000);
+}
+
+TEST_CASE("a restored monitor neither enters again nor forgets when a stay began") {
+  const std::vector<zone_def> zones{{"till", {{100, 100}, {200, 100}, {200, 200}, {100, 200}}},
+                                    {"door", {{300, 100}, {400, 100}, {400, 200}, {300, 200}}}};
+  zone_monitor m{4, zones, {}};
+  m.update(batch({ev(1, track_state::started, 150, 150, 1000), ev(2, track_state::started, 50, 150, 1000)}));
+  zone_monitor back{4, zones, {}};
+  back.restore(m.snapshot());
+  CHECK(back.snapshot() == m.snapshot());
+  // Track 1 is still inside: nothing; then it leaves, with its entry time.
+  CHECK(back.update(batch({ev(1, track_state::updated, 160, 150, 1100)})).empty());
+  auto left = back.update(batch({ev(1, track_state::updated, 250, 150, 1200)}));
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].kind == zone_event_kind::exit);
+  CHECK(left[0].entered_ms == 1000);
+  // A fresh monitor would have taken track 1 for a new arrival instead.
+  zone_monitor fresh{4, zones, {}};
+  auto again = fresh.update(batch({ev(1, track_state::updated, 160, 150, 1100)}));
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].kind == zone_event_kind::enter);
+  // A zone no longer configured is dropped; a malformed text changes nothing.
+  zone_monitor fewer{4, {zones[1]}, {}};
+  fewer.restore(m.snapshot());
+  CHECK(fewer.update(batch({ev(1, track_state::ended, 150, 150, 1300)})).empty());
+  CHECK_THROWS(back.restore("{\"tracks\": [{\"track\": 1}]}"));
+  CHECK(back.update(batch({ev(2, track_state::updated, 150, 150, 1400)})).size() == 1);  // 2 still known outside
 }
 
 TEST_CASE("crossing a directed line, both ways; passing beside it does not count") {
