@@ -1,6 +1,8 @@
 #include "services/config.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -85,7 +87,8 @@ timestamp_ms get_time(const YAML::Node& node, const std::string& key, const std:
 }
 
 std::string resolve_path(const std::string& source, const std::string& base_dir) {
-  if (source.rfind("/dev/", 0) == 0 || source.find("://") != std::string::npos) return source;
+  if (source.rfind("/dev/", 0) == 0 || source.find("://") != std::string::npos || is_remote_source(source))
+    return source;
   fs::path p{source};
   if (p.is_relative() && !base_dir.empty()) p = fs::path{base_dir} / p;
   return p.lexically_normal().string();
@@ -173,6 +176,61 @@ card_config parse_xrt(const YAML::Node& n, const std::string& p, const std::stri
   return c;
 }
 
+// "${VAR}" and "${VAR:-default}" in a string value, "$$" for "$".
+std::string expand_env(const std::string& value, const std::string& key) {
+  if (value.find('$') == std::string::npos) return value;
+  std::string out;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] != '$') {
+      out += value[i];
+      continue;
+    }
+    if (i + 1 < value.size() && value[i + 1] == '$') {
+      out += '$';
+      ++i;
+      continue;
+    }
+    if (i + 1 >= value.size() || value[i + 1] != '{') {
+      out += '$';
+      continue;
+    }
+    auto end = value.find('}', i + 2);
+    if (end == std::string::npos) throw config_error(key, "unterminated ${ in a value");
+    std::string inner = value.substr(i + 2, end - i - 2);
+    std::string name = inner, fallback;
+    bool has_fallback = false;
+    if (auto d = inner.find(":-"); d != std::string::npos) {
+      name = inner.substr(0, d);
+      fallback = inner.substr(d + 2);
+      has_fallback = true;
+    }
+    bool valid = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+    for (char ch : name) valid = valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+    if (!valid) throw config_error(key, "'${" + inner + "}': not an environment variable name");
+    const char* v = std::getenv(name.c_str());
+    if (v && *v) out += v;
+    else if (has_fallback) out += fallback;
+    else throw config_error(key, "environment variable " + name + " is not set (named as ${" + name + "})");
+    i = end;
+  }
+  return out;
+}
+
+// Expands environment references in every string scalar of the tree.
+// Values only: keys and the YAML structure never come from the environment.
+void expand_env_tree(YAML::Node node, const std::string& path) {
+  if (node.IsScalar()) {
+    auto text = node.Scalar();
+    auto expanded = expand_env(text, path.empty() ? "<root>" : path);
+    if (expanded != text) node = expanded;
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) expand_env_tree(node[i], path + "[" + std::to_string(i) + "]");
+  } else if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it)
+      expand_env_tree(it->second, (path.empty() ? "" : path + ".") + it->first.as<std::string>());
+  }
+}
+
 } // namespace
 
 config parse_config(const std::string& text, const std::string& base_dir, const std::string& file) {
@@ -183,6 +241,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     throw config_error(file, "invalid YAML at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   if (!root || root.IsNull()) throw config_error(file, "empty configuration");
+  expand_env_tree(root, "");
   check_keys(root, "", {"realtime", "start_time", "cameras", "detector", "cards", "tracker", "reid",
                         "storage", "query", "metrics", "gateway", "mesh", "pool", "xrt"});
   config cfg;
@@ -198,7 +257,8 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   for (size_t i = 0; i < cams.size(); ++i) {
     std::string p = "cameras[" + std::to_string(i) + "].";
     auto n = cams[i];
-    check_keys(n, p, {"id", "name", "zone", "source", "crop", "fps", "loop", "start_time", "zones", "lines"});
+    check_keys(n, p, {"id", "name", "zone", "source", "crop", "fps", "loop", "start_time", "zones", "lines",
+                      "rtsp", "reconnect"});
     camera_config c;
     auto id = get<int64_t>(n, "id", p, -1);
     if (id < 0) throw config_error(p + "id", "required: a non-negative integer");
@@ -227,6 +287,23 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       c.crop = r;
     }
     c.fps = get_in_range<double>(n, "fps", p, 0.0, 0.0, 1000.0);
+    if (auto r = n["rtsp"]) {
+      std::string q = p + "rtsp.";
+      check_keys(r, q, {"transport", "open_timeout_ms", "read_timeout_ms"});
+      auto t = get<std::string>(r, "transport", q, "tcp");
+      if (t == "tcp") c.input.transport = rtsp_transport::tcp;
+      else if (t == "udp") c.input.transport = rtsp_transport::udp;
+      else if (t == "auto") c.input.transport = rtsp_transport::automatic;
+      else throw config_error(q + "transport", "'" + t + "' (known: tcp, udp, auto)");
+      c.input.open_timeout_ms = get_in_range<int>(r, "open_timeout_ms", q, c.input.open_timeout_ms, 100, 600000);
+      c.input.read_timeout_ms = get_in_range<int>(r, "read_timeout_ms", q, c.input.read_timeout_ms, 100, 600000);
+    }
+    if (auto r = n["reconnect"]) {
+      std::string q = p + "reconnect.";
+      check_keys(r, q, {"initial_ms", "max_ms"});
+      c.reconnect_initial_ms = get_in_range<int64_t>(r, "initial_ms", q, c.reconnect_initial_ms, 1, 3'600'000);
+      c.reconnect_max_ms = get_in_range<int64_t>(r, "max_ms", q, c.reconnect_max_ms, c.reconnect_initial_ms, 3'600'000);
+    }
     c.loop = get<bool>(n, "loop", p, false);
     c.start_ms = get_time(n, "start_time", p, default_start);
     if (auto zs = n["zones"]) {
@@ -278,6 +355,9 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       if (other == cfg.cameras.end() || other->source.rfind("camera:", 0) == 0)
         throw config_error(key, "no camera " + std::to_string(ref) + " with a direct source");
       c.source = resolve_path(other->source, base_dir);
+      c.input = other->input;   // one source, one way to open it
+      c.reconnect_initial_ms = other->reconnect_initial_ms;
+      c.reconnect_max_ms = other->reconnect_max_ms;
     } else {
       c.source = resolve_path(c.source, base_dir);
     }

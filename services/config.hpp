@@ -11,6 +11,7 @@
 
 #include "accel/sim_card.hpp"
 #include "actors/reid/reid_engine.hpp"
+#include "actors/camera/video_source.hpp"
 #include "actors/tracker/deep_sort.hpp"
 #include "actors/query/standing_queries.hpp"
 #include "actors/tracker/zone_events.hpp"
@@ -37,6 +38,13 @@ struct camera_config {
   timestamp_ms start_ms = 0;        // capture time of frame 0
   std::vector<zone_def> zones;      // polygons in this camera's pixels
   std::vector<line_def> lines;      // directed lines (doors, aisles)
+  // Live sources: transport and timeouts (`rtsp:` section), and the
+  // reconnect back-off (`reconnect:`). Virtual cameras take their source's.
+  source_options input;
+  int64_t reconnect_initial_ms = 250;
+  // The longest wait between attempts: a camera that comes back streams
+  // again within this (plus connecting) of its return.
+  int64_t reconnect_max_ms = 1000;
 };
 
 struct detector_config {
@@ -161,6 +169,10 @@ struct config {
 const std::vector<std::string>& known_roles();
 
 /// Loads and validates; paths in the file are relative to the file's folder.
+/// Any string value may name environment variables, "${VAR}" or
+/// "${VAR:-default}" ("$$" is a literal "$"), so secrets (camera passwords,
+/// database URLs) can come from the environment, e.g. a Kubernetes Secret;
+/// an unset variable without a default is an error naming the key.
 /// Throws config_error.
 config load_config(const std::string& path);
 

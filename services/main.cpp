@@ -114,6 +114,9 @@ int main(int argc, char** argv) {
 
   auto check = app.add_subcommand("check", "Validate a configuration file and exit.");
   check->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
+  bool probe = false;
+  check->add_flag("--probe", probe, "Also open every camera source and compile the detector's model, "
+                                    "reporting each (exit code 1 when one fails)");
 
   auto cards_cmd = app.add_subcommand("cards", "List the accelerator cards found (CPU groups, XRT devices) "
                                                "and, with -c, the configured pool, with status.");
@@ -192,6 +195,8 @@ int main(int argc, char** argv) {
   query_cmd->add_option("params", query.args, "Parameters as key=value (times ISO-8601)");
   query_cmd->add_option("--url", query.url, "Gateway URL (default $WEAVER_URL, else http://127.0.0.1:8080)");
   query_cmd->add_option("--token", query.token, "Bearer token (default $WEAVER_TOKEN)");
+  query_cmd->add_option("--db", query.db, "Answer from this store (SQLite file or postgresql:// URL) "
+                                          "directly, without a gateway");
   query_cmd->add_flag("--all-pages", query.all_pages, "Follow next_offset and print every page as one answer");
   query_cmd->add_flag("--list", query.list, "List the queries (routes) and their parameters");
   query_cmd->add_flag("--json", query.json, "With --list: print the route table as JSON");
@@ -225,7 +230,7 @@ int main(int argc, char** argv) {
   if (gateway_port > 0) cfg.gateway_port = gateway_port;
   if (check->parsed()) {
     std::cout << cfg_path << ": ok (" << cfg.cameras.size() << " cameras)\n";
-    return 0;
+    return probe ? weaver::probe_config(cfg, std::cout) : 0;
   }
   weaver::run_options opts;
   opts.max_frames = max_frames;

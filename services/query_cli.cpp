@@ -1,13 +1,20 @@
 #include "services/query_cli.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "services/http.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include "actors/query/query_actor.hpp"
+#include "actors/storage/database.hpp"
+#include "actors/storage/store.hpp"
 #include "services/gateway/routes.hpp"
 
 namespace weaver {
@@ -98,6 +105,37 @@ int stream(httplib::Client& cli, const std::string& target, const httplib::Heade
   return 0;
 }
 
+// An answer as the gateway would give it: HTTP status and body.
+struct answer_t {
+  int status = 0;
+  std::string body;        // JSON when 200, else the error message
+};
+
+// Answers from the store directly (--db): the route's checks, then the
+// query actor's own code, so the answer equals the gateway's.
+answer_t ask_store(sql::database& db, const gateway::route& r, const params_t& params) {
+  params_t query;
+  std::vector<std::string> path_values;
+  for (auto& p : r.params)
+    if (p.in_path) {
+      auto it = std::find_if(params.begin(), params.end(), [&](auto& kv) { return kv.first == p.name; });
+      if (it == params.end()) return {400, "missing path parameter '" + p.name + "'"};
+      path_values.push_back(it->second);
+    }
+  for (auto& kv : params) {
+    auto p = r.param(kv.first);
+    if (!p || !p->in_path) query.push_back(kv);
+  }
+  auto checked = gateway::check_params(r, query, path_values);
+  if (!checked.error.empty()) return {400, checked.error};
+  query_request req;
+  req.name = r.query;
+  req.params = checked.params;
+  auto resp = answer_query(db, req, query_settings{});
+  if (!resp.ok) return {resp.bad_request ? 400 : 500, resp.error};
+  return {200, resp.json};
+}
+
 } // namespace
 
 int query_command(const query_options& o) {
@@ -116,6 +154,20 @@ int query_command(const query_options& o) {
       return fail("query: expected key=value, got '" + a + "'", 2);
     params.emplace_back(a.substr(0, eq), a.substr(eq + 1));
   }
+  std::unique_ptr<store> st;   // --db: the store, opened as the query role opens it
+  sql::database* db = nullptr;
+  if (!o.db.empty()) {
+    if (r->kind != gateway::route_kind::query)
+      return fail("query: --db answers queries; the alert stream needs a gateway", 2);
+    if (!sql::is_postgres_location(o.db) && !std::filesystem::exists(o.db))
+      return fail("query: --db " + o.db + ": no such store file (storage.path of the run's configuration)", 2);
+    try {
+      st = store::open(o.db);
+      db = &st->db();
+    } catch (const std::exception& e) {
+      return fail("query: --db " + sql::shown_location(o.db) + ": " + e.what());
+    }
+  }
   std::string url = o.url;
   if (url.empty()) {
     const char* env = std::getenv("WEAVER_URL");
@@ -133,23 +185,40 @@ int query_command(const query_options& o) {
   } catch (const std::invalid_argument& e) {
     return fail(std::string{"query: "} + e.what(), 2);
   }
-  httplib::Client cli{url};
-  if (!cli.is_valid()) return fail("query: --url: cannot use '" + url + "'", 2);
-  cli.set_connection_timeout(5, 0);
-  cli.set_read_timeout(r->kind == gateway::route_kind::stream ? 3600 : o.timeout_s, 0);
+  std::optional<httplib::Client> cli;
   httplib::Headers headers;
-  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-  if (r->kind == gateway::route_kind::stream) return stream(cli, target, headers, o);
+  if (!db) {
+    cli.emplace(url);
+    if (!cli->is_valid()) return fail("query: --url: cannot use '" + url + "'", 2);
+    cli->set_connection_timeout(5, 0);
+    cli->set_read_timeout(r->kind == gateway::route_kind::stream ? 3600 : o.timeout_s, 0);
+    if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+    if (r->kind == gateway::route_kind::stream) return stream(*cli, target, headers, o);
+  }
+  // One page, from the store or over HTTP.
+  auto ask = [&](answer_t& a) -> bool {
+    if (db) {
+      a = ask_store(*db, *r, params);
+      return true;
+    }
+    auto res = cli->Get(target.c_str(), headers);
+    if (!res) return false;
+    a.status = res->status;
+    a.body = res->status == 200 ? res->body : error_of(*res);
+    return true;
+  };
 
   nlohmann::json all;
   bool first = true;
   for (;;) {
-    auto res = cli.Get(target.c_str(), headers);
-    if (!res) return fail("cannot reach " + url + ": " + httplib::to_string(res.error()));
-    if (res->status != 200)
-      return fail(error_of(*res) + " (HTTP " + std::to_string(res->status) + ")");
-    auto page = nlohmann::json::parse(res->body, nullptr, false);
-    if (page.is_discarded()) return fail("the gateway's answer is not JSON: " + res->body.substr(0, 200));
+    answer_t a;
+    if (!ask(a))
+      return fail("cannot reach a gateway at " + url + " (is one running? start it with `weaver node -c "
+                  "FILE --role query,gateway --gateway-port PORT`, or ask the store directly with "
+                  "`weaver query --db FILE " + o.name + " ...`)");
+    if (a.status != 200) return fail(a.body + (db ? "" : " (HTTP " + std::to_string(a.status) + ")"));
+    auto page = nlohmann::json::parse(a.body, nullptr, false);
+    if (page.is_discarded()) return fail("the answer is not JSON: " + a.body.substr(0, 200));
     if (first) all = page;
     else merge_page(all, page);
     first = false;

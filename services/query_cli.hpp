@@ -7,9 +7,11 @@
 //   weaver query --list [--json]            (the routes and their parameters)
 //
 // The token comes from --token, else $WEAVER_TOKEN; the URL from --url, else
-// $WEAVER_URL, else http://127.0.0.1:8080. Prints the answer's JSON; exit
-// code 0, 1 when the gateway refused or failed (its error message on
-// stderr, with the HTTP status) or cannot be reached, 2 on a usage error.
+// $WEAVER_URL, else http://127.0.0.1:8080. With --db LOCATION (a SQLite file
+// or a postgresql:// URL) no gateway is needed: the same checks and the same
+// query code answer from the store directly. Prints the answer's JSON; exit
+// code 0, 1 when the gateway or store refused or failed (its error message
+// on stderr, with the HTTP status) or cannot be reached, 2 on a usage error.
 #pragma once
 
 #include <string>
@@ -22,6 +24,7 @@ struct query_options {
   std::vector<std::string> args;    // key=value
   std::string url;                  // "" = $WEAVER_URL or http://127.0.0.1:8080
   std::string token;                // "" = $WEAVER_TOKEN
+  std::string db;                   // answer from this store instead of a gateway
   bool all_pages = false;           // follow next_offset; list fields concatenated
   bool list = false;                // print the routes instead
   bool json = false;                // --list as JSON

@@ -94,7 +94,71 @@ pool_settings pool_settings_of(const config& cfg) {
   return p;
 }
 
+// Compiles the DNN detector's model for each camera's frame size (a crop's
+// size, or the source's, opened once to read it; a live source that is down
+// is skipped and compiles on its first frame) and returns the models.
+std::vector<std::shared_ptr<const void>> warm_up_detector(const config& cfg, health_registry& health) {
+  std::vector<std::shared_ptr<const void>> models;
+  if (cfg.detector.kind != "nanodet" && cfg.detector.kind != "darknet") return models;
+  auto flag = health.add_flag("model_sizes", probe_kind::readiness, false, "compiling for the cameras' sizes");
+  dnn_options o = cfg.detector.dnn;
+  o.kind = cfg.detector.kind;
+  std::set<std::pair<int, int>> sizes;
+  for (auto& g : group_cameras(cfg.cameras)) {
+    cv::Size source_size;
+    for (auto& c : g.cameras) {
+      cv::Size size;
+      if (c.crop) {
+        size = {(*c.crop)[2], (*c.crop)[3]};
+      } else {
+        if (source_size.empty()) {
+          video_source probe{g.source, c.input};
+          std::string err;
+          if (probe.open(&err)) source_size = {probe.width(), probe.height()};
+        }
+        size = source_size;
+      }
+      if (size.empty() || !sizes.insert({size.width, size.height}).second) continue;
+      try {
+        dnn_detector d{o};
+        models.push_back(d.compiled(size));
+      } catch (const std::exception& e) {
+        log.warn("detector: cannot compile for ", size.width, "x", size.height, ": ", e.what());
+      }
+    }
+  }
+  flag->set(true, "compiled for " + std::to_string(models.size()) + " camera size(s)");
+  return models;
+}
+
 } // namespace
+
+int probe_config(const config& cfg, std::ostream& out) {
+  int failed = 0;
+  for (auto& g : group_cameras(cfg.cameras)) {
+    video_source src{g.source, g.cameras.front().input};
+    std::string err;
+    if (src.open(&err)) {
+      cv::Mat first;
+      bool frame = src.read(first) && !first.empty();
+      out << "camera " << g.ids() << ": " << (frame ? "ok: " : "opened but no frame: ") << src.describe() << "\n";
+      failed += frame ? 0 : 1;
+    } else {
+      out << "camera " << g.ids() << ": " << err << "\n";
+      ++failed;
+    }
+  }
+  if (cfg.detector.kind == "nanodet" || cfg.detector.kind == "darknet") {
+    try {
+      shared_model(cfg.detector.dnn, 0, 0);
+      out << "detector: ok: " << cfg.detector.kind << " model " << cfg.detector.dnn.model << " compiles\n";
+    } catch (const std::exception& e) {
+      out << "detector: " << cfg.detector.dnn.model << ": " << e.what() << "\n";
+      ++failed;
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
 
 run_result run_mesh(const config& cfg, const run_options& opts) {
   run_result result;
@@ -148,6 +212,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   std::vector<caf::actor> locals;     // every other actor, to stop at the end
   std::shared_ptr<store> db;
   query_actor local_query;            // a local query role: runs the alert rules once more at the end
+  std::vector<std::shared_ptr<const void>> warm;  // compiled models kept for the run (realtime)
   std::vector<std::string> card_names;
   try {
     if (has(roles, "storage")) {
@@ -291,18 +356,25 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       }
     }
     if (has(roles, "camera")) {
-      // Fail fast on a source that cannot be opened at all (a wrong URL, a
-      // missing device); later stream errors reconnect with back-off.
-      for (auto& g : group_cameras(cfg.cameras)) {
-        video_source probe{g.source};
-        std::string err;
-        if (!probe.open(&err)) throw std::runtime_error("camera " + g.ids() + ": " + err);
-      }
+      // In real time a frame that waits for the model to compile is dropped:
+      // compile for every camera's size first (the pool's cards are up once
+      // spawned). The compiled models stay cached while `warm` holds them.
+      if (cfg.realtime && has(roles, "detector")) warm = warm_up_detector(cfg, *health);
+      // A source that cannot be opened, now or later, is retried with
+      // back-off by its camera actor (files are not): the other cameras run
+      // on, and readiness names the camera that is down and why.
+      for (auto& c : cfg.cameras)
+        if (is_remote_source(c.source))
+          throw config_error("camera " + std::to_string(c.id) + " (source " + c.source + ")",
+                             "opened by another node: this node cannot host its camera role");
       camera_options co;
       co.realtime = cfg.realtime;
       co.max_frames = opts.max_frames;
       co.stop = opts.stop;
       for (auto& g : group_cameras(cfg.cameras)) {
+        auto flag = health->add_flag("camera:" + g.ids(), probe_kind::readiness, false,
+                                     "opening " + shown_source(g.source));
+        co.report = [flag](bool up, const std::string& why) { flag->set(up, why); };
         auto cam = sys.spawn(camera_actor_impl, g, det, co, stats);
         self->monitor(cam);
         cameras.push_back(cam);
@@ -353,6 +425,18 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       last_frames = frames;
       last_report = now;
     }
+  }
+  // A stop drains: each camera sees it, finishes the frame in hand and sends
+  // its end of stream, answered once everything before it is stored. Killing
+  // the detector first would leave a camera waiting forever for the answer
+  // to a frame the detector had not yet admitted. Bounded: a dead peer may
+  // never answer (main() leaves after 10 s regardless).
+  if (result.exit_code == 0 && opts.stop->load() && cameras_running > 0) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{7};
+    while (cameras_running > 0 && std::chrono::steady_clock::now() < deadline)
+      self->receive([&](caf::down_msg&) { --cameras_running; }, [&](done_atom, uint32_t) {},
+                    caf::after(std::chrono::milliseconds{100}) >> [] {});
+    if (cameras_running > 0) log.warn("stop: ", cameras_running, " camera(s) did not drain within 7 s");
   }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   // Our last acknowledgements must reach the upstream before we go, and an

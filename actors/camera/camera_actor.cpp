@@ -44,85 +44,122 @@ void nap(int64_t ms, const camera_options& o) {
 
 } // namespace
 
+timestamp_ms capture_time(bool live, timestamp_ms start_ms, uint64_t seq, double fps,
+                          timestamp_ms wall_now_ms) {
+  if (live) return wall_now_ms;
+  return start_ms + static_cast<int64_t>(std::llround(seq * 1000.0 / fps));
+}
+
 void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_actor detector,
                        camera_options opts, run_stats_ptr stats) {
   const logger log{"camera"};
   const auto ids = group.ids();
-  video_source src{group.source};
-  std::string err;
-  backoff retry;
-  while (!src.open(&err)) {
-    if (src.is_file()) {
-      log.error("camera ", ids, ": ", err);
-      return;
-    }
-    auto wait = retry.next();
-    log.warn("camera ", ids, ": ", err, "; retrying in ", wait, " ms");
-    nap(wait, opts);
-    if (stopping(opts)) return;
-  }
-  auto set_up = [&](bool up) {
-    for (auto& c : group.cameras) metrics::global().camera_up(c.id).Set(up ? 1 : 0);
+  const auto& first = group.cameras.front();
+  video_source src{group.source, first.input};
+  const bool live = !src.is_file();
+  backoff retry{first.reconnect_initial_ms, first.reconnect_max_ms};
+  bool up = false;
+  std::string why_down;
+  // One place that flips the camera's state: metric, readiness and log.
+  auto set_up = [&](bool now_up, const std::string& why) {
+    for (auto& c : group.cameras) metrics::global().camera_up(c.id).Set(now_up ? 1 : 0);
+    if (opts.report) opts.report(now_up, why);
+    up = now_up;
   };
-  set_up(true);
-  bool down = false;
-  double fps = group.cameras.front().fps > 0 ? group.cameras.front().fps : src.fps();
-  if (!(fps > 0 && fps < 1000)) fps = 10; // containers without a rate: assume 10
   std::vector<cv::Rect> rects;
-  const cv::Size size{src.width(), src.height()};
-  for (auto& c : group.cameras) {
-    if (c.crop) {
+  // Opens the source and places the crops on it; false with `err` set when
+  // either fails. A crop outside the source is a configuration error that no
+  // retry mends: `fatal` tells the caller.
+  std::string err;
+  bool fatal = false;
+  auto open_source = [&]() {
+    if (!src.open(&err)) return false;
+    rects.clear();
+    const cv::Size size{src.width(), src.height()};
+    for (auto& c : group.cameras) {
+      if (!c.crop) {
+        rects.emplace_back(0, 0, size.width, size.height);
+        continue;
+      }
       auto& r = *c.crop;
       std::string e;
       auto rect = clamp_crop(crop_rect{r[0], r[1], r[2], r[3]}, size, &e);
       if (rect.empty()) {
-        log.error("camera ", c.id, ": crop outside the ", size.width, "x", size.height,
-                  " source: ", e);
-        return;
+        err = "camera " + std::to_string(c.id) + ": crop outside the " + std::to_string(size.width)
+              + "x" + std::to_string(size.height) + " source: " + e;
+        fatal = true;
+        src.close();
+        return false;
       }
       rects.push_back(rect);
-    } else {
-      rects.emplace_back(0, 0, size.width, size.height);
     }
-  }
+    return true;
+  };
+  // Retries with back-off until the source opens or the run stops. Files
+  // are not retried: a file that cannot be decoded will not mend by itself.
+  auto connect = [&]() {
+    while (!stopping(opts)) {
+      if (open_source()) {
+        set_up(true, "streaming: " + src.describe());
+        if (!why_down.empty()) log.info("camera ", ids, ": ", src.describe(), " is back");
+        why_down.clear();
+        return true;
+      }
+      if (!live || fatal) {
+        set_up(false, err);
+        log.error("camera ", ids, ": ", err, live ? "" : "; this camera ends");
+        return false;
+      }
+      auto wait = retry.next();
+      if (err != why_down) log.warn("camera ", ids, ": ", err, "; retrying every <= ", wait, " ms");
+      why_down = err;
+      set_up(false, err + "; retrying in " + std::to_string(wait) + " ms");
+      nap(wait, opts);
+    }
+    return false;
+  };
+  if (opts.report) opts.report(false, "opening " + src.shown());
+  bool running = connect();
+  double fps = first.fps > 0 ? first.fps : src.fps();
+  if (!(fps > 0 && fps < 1000)) fps = 10; // containers without a rate: assume 10
   std::vector<uint64_t> seq(group.cameras.size(), 0);
   auto t_start = std::chrono::steady_clock::now();
   uint64_t decoded = 0;
-  while (!stopping(opts) && (opts.max_frames == 0 || decoded < opts.max_frames)) {
+  while (running && !stopping(opts) && (opts.max_frames == 0 || decoded < opts.max_frames)) {
     cv::Mat image; // a fresh buffer each time: earlier frames may still be in flight
     if (!src.read(image) || image.empty()) {
-      if (src.is_file() && group.cameras.front().loop && decoded > 0) {
-        src = video_source{group.source};
-        if (src.open(&err)) continue;
+      if (!live) {
+        if (first.loop && decoded > 0 && open_source()) continue;
+        break;
       }
-      if (src.is_file()) break;
-      // A live stream broke: reconnect with back-off.
-      set_up(false);
-      down = true;
-      auto wait = retry.next();
-      log.warn("camera ", ids, ": stream ", group.source, " interrupted; reconnecting in ", wait, " ms");
-      nap(wait, opts);
-      src = video_source{group.source};
-      src.open(&err);
+      // A live stream broke: down until it reconnects (with back-off).
+      why_down = "stream interrupted: no frame from " + src.shown();
+      log.warn("camera ", ids, ": ", why_down, "; reconnecting");
+      set_up(false, why_down + "; reconnecting");
+      src.close();
+      nap(retry.next(), opts);
+      running = connect();
       continue;
     }
-    if (down) {
-      down = false;
-      set_up(true);
-    }
+    if (!up) set_up(true, "streaming: " + src.describe());
     retry.reset();
-    if (opts.realtime) {
+    if (opts.realtime && !live) {
       auto due = t_start + std::chrono::microseconds{static_cast<int64_t>(decoded * 1e6 / fps)};
       std::this_thread::sleep_until(due);
     }
     ++decoded;
+    const timestamp_ms wall = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
     std::vector<decltype(self->request(detector, caf::infinite, frame_ptr{}))> pending;
     for (size_t i = 0; i < group.cameras.size(); ++i) {
       auto& c = group.cameras[i];
+      // Crops are placed again on each (re)open; a frame of another size
+      // than the stream opened with (a mid-stream resolution change) is skipped.
+      if (rects[i].br().x > image.cols || rects[i].br().y > image.rows) continue;
       auto f = std::make_shared<frame>();
       f->camera_id = c.id;
       f->seq = seq[i]++;
-      f->capture_ms = c.start_ms + static_cast<int64_t>(std::llround(f->seq * 1000.0 / fps));
+      f->capture_ms = capture_time(live, c.start_ms, f->seq, fps, wall);
       f->image = crop_view(image, rects[i]);
       auto raw = static_cast<uint64_t>(f->image.total() * f->image.elemSize());
       metrics::global().frames_in(c.id).Increment();
@@ -137,6 +174,8 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
       p.receive([](caf::ok_atom) {},
                 [&](caf::error& e) { log.error("camera ", ids, ": detector: ", self->system().render(e)); });
   }
+  // A source that ended is not a fault: readiness stays as it was.
+  if (up && opts.report) opts.report(true, "finished after " + std::to_string(decoded) + " frames");
   // End of stream per camera; acknowledged once everything before it is stored.
   for (size_t i = 0; i < group.cameras.size(); ++i) {
     end_of_stream eos{group.cameras[i].id, seq[i]};

@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
@@ -51,6 +53,19 @@ int parse_device_index(const std::string& s) {
   return std::stoi(digits);
 }
 
+bool is_secret_param(std::string key) {
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* word : {"pass", "pwd", "token", "key", "secret", "auth", "sig", "credential"})
+    if (key.find(word) != std::string::npos) return true;
+  return false;
+}
+
+// OpenCV's FFmpeg backend takes demuxer options only from this environment
+// variable, read when a capture opens ("key;value|key;value"): opens that set
+// it take turns, and the variable is put back afterwards.
+std::mutex ffmpeg_env_mutex;
+
 std::string format_fps(double fps) {
   std::ostringstream os;
   os << fps;
@@ -68,6 +83,44 @@ const char* to_string(source_kind k) {
   return "?";
 }
 
+bool is_remote_source(const std::string& source) { return source.rfind("remote:", 0) == 0; }
+
+std::string shown_source(const std::string& source) {
+  auto scheme_end = source.find("://");
+  if (scheme_end == std::string::npos || url_scheme(source).empty()) return source;
+  std::string out = source;
+  // user:password@ in the authority (up to the first / ? #).
+  auto auth_begin = scheme_end + 3;
+  auto auth_end = out.find_first_of("/?#", auth_begin);
+  if (auth_end == std::string::npos) auth_end = out.size();
+  auto at = out.rfind('@', auth_end - 1);
+  if (at != std::string::npos && at >= auth_begin) {
+    auto colon = out.find(':', auth_begin);
+    if (colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+      auth_end = out.find_first_of("/?#", auth_begin);
+      if (auth_end == std::string::npos) auth_end = out.size();
+    }
+  }
+  // Secret-looking query parameters (?user=admin&password=...).
+  auto q = out.find('?', auth_end);
+  if (q == std::string::npos) return out;
+  size_t pos = q + 1;
+  while (pos < out.size() && out[pos] != '#') {
+    auto end = out.find_first_of("&#", pos);
+    if (end == std::string::npos) end = out.size();
+    auto eq = out.find('=', pos);
+    if (eq != std::string::npos && eq < end && is_secret_param(out.substr(pos, eq - pos))
+        && end > eq + 1) {
+      out.replace(eq + 1, end - eq - 1, "***");
+      end = eq + 4;
+    }
+    pos = end + (end < out.size() && out[end] == '&' ? 1 : 0);
+    if (end < out.size() && out[end] == '#') break;
+  }
+  return out;
+}
+
 source_spec source_spec::parse(const std::string& source) {
   source_spec spec;
   spec.location = source;
@@ -83,6 +136,7 @@ source_spec source_spec::parse(const std::string& source) {
 std::optional<std::string> video_source::check(const std::string& source) {
   if (source.empty())
     return std::string("empty video source");
+  if (is_remote_source(source)) return std::nullopt;  // another node opens it
   auto spec = source_spec::parse(source);
   struct stat st {};
   switch (spec.kind) {
@@ -92,7 +146,7 @@ std::optional<std::string> video_source::check(const std::string& source) {
       if (auto at = host.rfind('@'); at != std::string::npos)
         host = host.substr(at + 1);  // drop user:password@
       if (host.empty() || host[0] == ':')
-        return "malformed URL (no host): " + source;
+        return "malformed URL (no host): " + shown_source(source);
       return std::nullopt;
     }
     case source_kind::device:
@@ -105,7 +159,7 @@ std::optional<std::string> video_source::check(const std::string& source) {
       return std::nullopt;
     case source_kind::file: {
       if (auto scheme = url_scheme(source); !scheme.empty())
-        return "unsupported URL scheme '" + scheme + "' in " + source
+        return "unsupported URL scheme '" + scheme + "' in " + shown_source(source)
                + " (supported: rtsp, rtsps, rtmp, http, https)";
       // A printf pattern ("img%04d.jpg") is an image sequence for OpenCV,
       // not one file: leave it to open().
@@ -124,7 +178,7 @@ std::optional<std::string> video_source::check(const std::string& source) {
 }
 
 video_source::video_source(std::string source, source_options opts)
-  : spec_(source_spec::parse(source)), opts_(opts) {
+  : spec_(source_spec::parse(source)), shown_(shown_source(source)), opts_(opts) {
 }
 
 bool video_source::open(std::string* error) {
@@ -150,22 +204,22 @@ bool video_source::open(std::string* error) {
         else
           cap_.open(spec_.location, cv::CAP_ANY);
         if (!cap_.isOpened())
-          return fail("cannot decode " + spec_.location
+          return fail("cannot decode " + shown_
                       + ": no video backend could open it (not a video or unsupported codec)");
         break;
       case source_kind::network: {
         // Without these FFmpeg may wait for the OS TCP timeout (minutes).
         std::vector<int> params{cv::CAP_PROP_OPEN_TIMEOUT_MSEC, opts_.open_timeout_ms,
                                 cv::CAP_PROP_READ_TIMEOUT_MSEC, opts_.read_timeout_ms};
-        cap_.open(spec_.location, cv::CAP_FFMPEG, params);
+        open_network(params);
         if (!cap_.isOpened()) {
           auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start).count();
           // OpenCV does not say why; the elapsed time tells a timeout apart.
           if (ms >= opts_.open_timeout_ms * 9 / 10)
-            return fail("cannot open " + spec_.location + ": timeout (no stream after "
+            return fail("cannot open " + shown_ + ": timeout (no stream after "
                         + std::to_string(ms) + " ms)");
-          return fail("cannot open " + spec_.location
+          return fail("cannot open " + shown_
                       + ": connection refused, host unreachable or not a stream FFmpeg"
                         " can decode (gave up after " + std::to_string(ms) + " ms)");
         }
@@ -179,7 +233,7 @@ bool video_source::open(std::string* error) {
         break;
     }
   } catch (const cv::Exception& e) {
-    return fail("cannot open " + spec_.location + ": " + e.what());
+    return fail("cannot open " + shown_ + ": " + e.what());
   }
   fps_ = cap_.get(cv::CAP_PROP_FPS);
   if (!std::isfinite(fps_) || fps_ <= 0 || fps_ > 1000)
@@ -211,13 +265,33 @@ bool video_source::read(cv::Mat& out) {
   return true;
 }
 
+void video_source::open_network(const std::vector<int>& params) {
+  const bool rtsp = url_scheme(spec_.location).rfind("rtsp", 0) == 0;
+  std::lock_guard<std::mutex> lock(ffmpeg_env_mutex);
+  const char* name = "OPENCV_FFMPEG_CAPTURE_OPTIONS";
+  const char* before = std::getenv(name);
+  std::string saved = before ? before : "";
+  std::string options = saved;
+  if (rtsp && opts_.transport != rtsp_transport::automatic) {
+    // The user's own options stay; ours are added to them.
+    options += std::string(options.empty() ? "" : "|") + "rtsp_transport;"
+               + (opts_.transport == rtsp_transport::tcp ? "tcp" : "udp");
+  }
+  if (options != saved) ::setenv(name, options.c_str(), 1);
+  cap_.open(spec_.location, cv::CAP_FFMPEG, params);
+  if (options != saved) {
+    if (before) ::setenv(name, saved.c_str(), 1);
+    else ::unsetenv(name);
+  }
+}
+
 void video_source::close() {
   if (cap_.isOpened())
     cap_.release();
 }
 
 std::string video_source::describe() const {
-  std::string s = std::string(to_string(spec_.kind)) + " " + spec_.location;
+  std::string s = std::string(to_string(spec_.kind)) + " " + shown_;
   if (width_ > 0 && height_ > 0) {
     s += " (" + std::to_string(width_) + "x" + std::to_string(height_);
     if (fps_ > 0)

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 #include <opencv2/videoio.hpp>
@@ -17,10 +18,21 @@ enum class source_kind { file, network, device };
 /// "file", "network" or "device".
 const char* to_string(source_kind k);
 
+/// A source or URL as it may be printed (logs, errors, summaries, labels):
+/// the password of "scheme://user:password@host" and the values of query
+/// parameters that name a secret (password, passwd, pwd, pass, token, key,
+/// secret, auth, ...) become "***". Anything else is returned unchanged.
+std::string shown_source(const std::string& source);
+
 /// What a source string denotes. Syntax:
 ///   rtsp://... rtsps://... rtmp://... http://... https://...  -> network
 ///   /dev/videoN                                               -> device N
 ///   anything else                                             -> file path
+/// "remote:<where>": a camera that another node opens (a Helm chart's
+/// tracker, re-id or storage pods know the camera, its edge pod opens it).
+/// Accepted by configuration checks; a camera role refuses to host it.
+bool is_remote_source(const std::string& source);
+
 struct source_spec {
   source_kind kind = source_kind::file;
   std::string location;   // the source string as given
@@ -30,10 +42,16 @@ struct source_spec {
   static source_spec parse(const std::string& source);
 };
 
+/// How RTSP carries the media: "tcp" (interleaved in the RTSP connection:
+/// passes NAT and firewalls, no loss; the default), "udp" (lower latency,
+/// may lose packets) or "auto" (FFmpeg's own order: UDP, then TCP).
+enum class rtsp_transport { tcp, udp, automatic };
+
 struct source_options {
   // Bounds for network streams, so a dead camera fails instead of hanging.
   int open_timeout_ms = 5000;
   int read_timeout_ms = 5000;
+  rtsp_transport transport = rtsp_transport::tcp;
 };
 
 class video_source {
@@ -67,10 +85,16 @@ public:
   int64_t frame_count() const { return frame_count_; }
 
   /// E.g. "file /data/a.avi (768x576 @ 10 fps)"; for logs and errors.
+  /// Passwords masked (shown_source).
   std::string describe() const;
+  /// The source as it may be printed (shown_source).
+  const std::string& shown() const { return shown_; }
 
 private:
+  void open_network(const std::vector<int>& params);
+
   source_spec spec_;
+  std::string shown_;
   source_options opts_;
   cv::VideoCapture cap_;
   double fps_ = 0;

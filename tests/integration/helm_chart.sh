@@ -4,9 +4,12 @@
 # values and the examples; tools/k8s_validate checks the values against
 # values.schema.json and every object against the Kubernetes schemas (npm's
 # kubernetes-models) and against each other; `weaver check` accepts every
-# rendered configuration; and the mesh the chart renders for two edge pods
-# and two tracker shards runs as local processes (pod commands as rendered,
-# cluster DNS names mapped to loopback ports) and stores rows from both edges.
+# rendered configuration; camera sources (passwords) are only in the cameras
+# Secret and reach only the edge pods, as environment variables their
+# configurations name; and the mesh the chart renders for two edge pods
+# and two tracker shards runs as local processes (pod commands and Secret
+# environment as rendered, cluster DNS names mapped to loopback ports) and
+# stores rows from both edges.
 source "$(dirname "$0")/../lib/common.sh"
 src="$WEAVER_SOURCE_DIR"
 chart="$src/helm/weaver"
@@ -30,6 +33,120 @@ render -f "$chart/examples/postgresql.yaml" --dump-values "$WORK/pg.json" -o "$W
 node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/pg.json" \
   --external Secret/weaver-postgres --write-configmap "weaver-config=$WORK/pg-config" "$WORK/pg.yaml" \
   || fail "postgresql example"
+# A camera whose RTSP URL has a password, with a virtual camera of it, on an
+# edge pod of its own; and the same cameras from a Secret the user manages.
+cat > "$WORK/sec-values.yaml" <<'YAML'
+config:
+  query: {transitions: [[1, 7], [7, 2]], every_camera: [1, 7]}
+cameras:
+  - {id: 1, name: left, source: /usr/share/weaver/vtest.avi, crop: [0, 0, 256, 576], edge: 0}
+  - {id: 2, name: right, source: "camera:1", crop: [256, 0, 256, 576], edge: 0}
+  - {id: 7, name: door, zone: entrance, source: "rtsp://admin:Pa55-w0rd.k8s@10.0.0.5:554/stream1", rtsp: {transport: tcp}, edge: 1}
+  - {id: 8, name: door-left, source: "camera:7", crop: [0, 0, 320, 240], edge: 1}
+edge: {replicas: 2}
+gateway: {enabled: true}
+YAML
+render -f "$WORK/sec-values.yaml" --dump-values "$WORK/sec.json" -o "$WORK/sec.yaml" || fail "render camera secret values"
+node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/sec.json" \
+  --write-configmap "weaver-config=$WORK/sec-config" "$WORK/sec.yaml" || fail "camera secret values"
+cat > "$WORK/ext-values.yaml" <<'YAML'
+config:
+  query: {transitions: [[1, 7], [7, 2]], every_camera: [1, 7]}
+cameraSecret: {existingSecret: store-cameras}
+cameras:
+  - {id: 1, name: left, crop: [0, 0, 256, 576], edge: 0}
+  - {id: 2, name: right, source: "camera:1", crop: [256, 0, 256, 576], edge: 0}
+  - {id: 7, name: door, edge: 1}
+edge: {replicas: 2}
+YAML
+render -f "$WORK/ext-values.yaml" --dump-values "$WORK/ext.json" -o "$WORK/ext.yaml" || fail "render existingSecret values"
+node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/ext.json" --external Secret/store-cameras \
+  --write-configmap "weaver-config=$WORK/ext-config" "$WORK/ext.yaml" || fail "existingSecret values"
+
+# Camera sources: in the cameras Secret only, as WEAVER_CAMERA_<id>_SOURCE;
+# the edge container takes each from it (secretKeyRef), its configurations
+# name the variable (virtual cameras keep camera:N); every other
+# configuration says remote:edge-N; no other object holds a source or a
+# password, plain or base64. Writes NAME-env: the edge container's camera
+# variables as the rendered Secret gives them (VAR=value lines).
+camera_sources() {  # NAME SECRET-NAME
+  python3 - "$WORK" "$1" "$2" <<'PY'
+import base64, json, os, re, sys, urllib.parse, yaml
+work, name, secret = sys.argv[1:4]
+text = open(f"{work}/{name}.yaml").read()
+raw = [t for t in re.split(r"^---$", text, flags=re.M) if yaml.safe_load(t)]
+docs = [yaml.safe_load(t) for t in raw]
+values = json.load(open(f"{work}/{name}.json"))
+var = lambda cid: f"WEAVER_CAMERA_{cid}_SOURCE"
+virtual = lambda c: str(c.get("source", "")).startswith("camera:")
+cams = values["cameras"]
+direct = [c for c in cams if not virtual(c)]
+chart_secret = not values.get("cameraSecret", {}).get("existingSecret")
+def forms(s):
+    """s, and what base64 of any text holding s must contain (at each alignment)."""
+    out, b = {s}, s.encode()
+    for pad in range(3):
+        enc = base64.b64encode(b"\0" * pad + b).decode()
+        out.add(enc[-(-8 * pad // 6):(8 * (pad + len(b))) // 6])
+    return {f for f in out if len(f) >= 8}   # shorter ones would match by chance
+def secrets_of(src):
+    u = urllib.parse.urlsplit(src)
+    return [src] + ([u.password] if u.password else [])
+def holds(t, s): return any(f in t for f in forms(s))
+# The chart's Secret: every direct camera's source, nothing else.
+sec = [d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == secret]
+if chart_secret:
+    assert len(sec) == 1, f"no Secret {secret}"
+    data = {k: base64.b64decode(v).decode() for k, v in sec[0]["data"].items()}
+    assert data == {var(c["id"]): c["source"] for c in direct}, data
+else:
+    assert not sec and not any(d["kind"] == "Secret" and d["metadata"]["name"].endswith("-cameras") for d in docs)
+for t, d in zip(raw, docs):
+    mine = d["kind"] == "Secret" and d["metadata"]["name"] == secret
+    for c in direct if chart_secret else []:
+        for s in secrets_of(c["source"]):
+            assert holds(t, s) == mine, f"{d['kind']}/{d['metadata']['name']}: camera {c['id']}'s source {'missing' if mine else 'leaks'}"
+    assert d["kind"] != "ConfigMap" or d["metadata"]["name"] != "weaver-config" or not re.search(r"(rtsp|rtsps|http|https)://", t), f"URL in ConfigMap {d['metadata']['name']}"
+# Only the edge container takes them, each from its key.
+env = {}
+for d in docs:
+    if d["kind"] not in ("Deployment", "StatefulSet"):
+        continue
+    for c in d["spec"]["template"]["spec"]["containers"]:
+        refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+        mine = {k: r for k, r in refs.items() if r["name"] == secret or k.startswith("WEAVER_CAMERA_")}
+        if (d["metadata"]["name"], c["name"]) == ("weaver-edge", "edge"):
+            assert mine == {var(x["id"]): {"name": secret, "key": var(x["id"])} for x in direct}, mine
+            if chart_secret:
+                env = {k: data[r["key"]] for k, r in mine.items()}
+        else:
+            assert not mine, (d["metadata"]["name"], c["name"], mine)
+# Edge pod N's configuration: its cameras, named by variable; the others: remote:edge-N.
+edge_of = {c["id"]: c.get("edge", 0) for c in cams}
+files = sorted(os.listdir(f"{work}/{name}-config"))
+assert any(f.startswith("edge-") for f in files) and any(not f.startswith("edge-") for f in files), files
+for f in files:
+    cfg = yaml.safe_load(open(f"{work}/{name}-config/{f}"))
+    m = re.fullmatch(r"edge-([0-9]+)\.yaml", f)
+    if m:
+        assert sorted(x["id"] for x in cfg["cameras"]) == sorted(c["id"] for c in cams if edge_of[c["id"]] == int(m[1])), f
+    by_id = {c["id"]: c for c in cams}
+    for x in cfg["cameras"]:
+        c = by_id[x["id"]]
+        want = c["source"] if m and virtual(c) else "${%s}" % var(c["id"]) if m else f"remote:edge-{edge_of[c['id']]}"
+        assert x["source"] == want, (f, x["id"], x["source"], want)
+assert all("\n" not in v for v in env.values())
+with open(f"{work}/{name}-env", "w") as out:
+    for k, v in sorted(env.items()):
+        print(f"{k}={v}", file=out)
+given = " ".join(sorted(env)) if env else "(the user's Secret)"
+print(f"camera sources ({name}): {len(direct)} direct cameras, Secret {secret}, edge env {given}")
+PY
+}
+for set in default multi pg sec; do camera_sources "$set" weaver-cameras || fail "camera sources: $set"; done
+camera_sources ext store-cameras || fail "camera sources: existingSecret"
+# What the user's Secret would hold.
+printf 'WEAVER_CAMERA_1_SOURCE=/usr/share/weaver/vtest.avi\nWEAVER_CAMERA_7_SOURCE=rtsp://viewer:pw@10.0.0.7/live\n' > "$WORK/ext-env"
 
 # What the examples must contain.
 python3 - "$WORK" "$src" <<'PY' || fail "rendered objects"
@@ -89,13 +206,26 @@ localize() {  # FILE: container paths -> local paths, in place
          -e "s#/var/lib/weaver/data/#$WORK/data/#" \
          -e "s#/opt/weaver/xclbin/#$WORK/xclbin/#" "$1"
 }
+# Edge configurations are checked with the edge container's environment
+# (the rendered Secret's values, localized too), every other one without it.
 n=0
-for f in "$WORK"/default-config/*.yaml "$WORK"/multi-config/*.yaml "$WORK"/pg-config/*.yaml; do
-  localize "$f"
-  "$WEAVER" check -c "$f" > "$WORK/check.log" 2>&1 || { cat "$WORK/check.log"; fail "weaver check $f"; }
-  n=$((n + 1))
+for set in default multi pg sec ext; do
+  localize "$WORK/$set-env"
+  mapfile -t camenv < "$WORK/$set-env"
+  for f in "$WORK/$set-config"/*.yaml; do
+    localize "$f"
+    case "$(basename "$f")" in edge-*) e=("${camenv[@]}") ;; *) e=() ;; esac
+    env "${e[@]}" "$WEAVER" check -c "$f" > "$WORK/check.log" 2>&1 || { cat "$WORK/check.log"; fail "weaver check $f"; }
+    n=$((n + 1))
+  done
 done
 echo "weaver check: $n rendered configurations"
+# ... and an edge configuration without its Secret's variables is refused,
+# naming the camera's source and the variable.
+if "$WEAVER" check -c "$WORK/sec-config/edge-1.yaml" > "$WORK/check.log" 2>&1; then
+  fail "edge-1.yaml passed without WEAVER_CAMERA_7_SOURCE"
+fi
+grep -q "cameras\[0\].source.*WEAVER_CAMERA_7_SOURCE" "$WORK/check.log" || { cat "$WORK/check.log"; fail "unset variable not named"; }
 
 # --- values the chart must refuse, each with a message naming the value
 refuse() {  # EXPECTED-MESSAGE VALUES-YAML
@@ -112,15 +242,29 @@ refuse "tracker.shards: 2 must be between 1 and edge.replicas" 'tracker: {shards
 refuse "edge pod 1 has no camera" 'edge: {replicas: 2}'
 refuse "storage.postgresql.host: required" 'storage: {kind: postgresql}'
 refuse "duplicate camera id 1" 'cameras: [{id: 1, source: /x.avi}, {id: 1, source: /y.avi}]'
+refuse "cameras\[1\].source: required (or keep it in cameraSecret.existingSecret under WEAVER_CAMERA_2_SOURCE)" \
+  'cameras: [{id: 1, source: /x.avi}, {id: 2}]'
+refuse "cameras\[0\].source: with cameraSecret.existingSecret camera 1's source is that Secret's key WEAVER_CAMERA_1_SOURCE" \
+  $'cameraSecret: {existingSecret: cams}\ncameras: [{id: 1, source: "rtsp://a:b@cam/x"}]'
+refuse "cameras\[0\].source: remote:edge-0: the chart opens every camera" 'cameras: [{id: 1, source: "remote:edge-0"}]'
 # ... and the schema refuses what the templates would let through.
-printf 'edge: {replicas: "two"}\nimagee: {}\ncameras: [{id: 1, source: /x.avi, fps: -1}]\n' > "$WORK/bad.yaml"
-render -f "$WORK/bad.yaml" --dump-values "$WORK/bad.json" -o /dev/null 2> /dev/null || true
-if node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/bad.json" > /dev/null 2> "$WORK/schema.err"; then
-  fail "values.schema.json accepted invalid values"
-fi
-for want in "/edge/replicas: must be integer" "must NOT have additional properties 'imagee'" "/cameras/0/fps: must be >= 0"; do
-  grep -q -- "$want" "$WORK/schema.err" || { cat "$WORK/schema.err"; fail "schema: expected '$want'"; }
-done
+schema_refuses() {  # VALUES-YAML EXPECTED-MESSAGE...
+  printf '%s\n' "$1" > "$WORK/bad.yaml"
+  shift
+  render -f "$WORK/bad.yaml" --dump-values "$WORK/bad.json" -o /dev/null 2> /dev/null || true
+  if node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/bad.json" > /dev/null 2> "$WORK/schema.err"; then
+    fail "values.schema.json accepted invalid values"
+  fi
+  for want in "$@"; do
+    grep -q -- "$want" "$WORK/schema.err" || { cat "$WORK/schema.err"; fail "schema: expected '$want'"; }
+  done
+}
+schema_refuses $'edge: {replicas: "two"}\nimagee: {}\ncameras: [{id: 1, source: /x.avi, fps: -1}, {id: 2}]' \
+  "/edge/replicas: must be integer" "must NOT have additional properties 'imagee'" "/cameras/0/fps: must be >= 0" \
+  "/cameras/1: must have required property 'source'"
+# With the user's Secret, a source in values is only camera:N.
+schema_refuses $'cameraSecret: {existingSecret: cams}\ncameras: [{id: 1}, {id: 2, source: "rtsp://a:b@cam/x"}]' \
+  '/cameras/1/source: must match pattern "^camera:'
 # ... and the validator catches a field Kubernetes does not know.
 sed 's/^\(        - name: edge\)$/\1\n          imagePulPolicy: Always/' "$WORK/default.yaml" > "$WORK/typo.yaml"
 if node "$validate" "$WORK/typo.yaml" > /dev/null 2> "$WORK/typo.err"; then fail "unknown field not reported"; fi
@@ -142,12 +286,16 @@ tracker: {shards: 2}
 YAML
 render -f "$WORK/mesh-values.yaml" --namespace shop -o "$WORK/mesh.yaml" || fail "render mesh values"
 node "$validate" --write-configmap "weaver-config=$WORK/mesh-config" "$WORK/mesh.yaml" > /dev/null || fail "mesh values"
-# Pod commands as rendered (one line per pod: name<TAB>shell command), and
-# each configuration with cluster names and bound ports mapped to loopback.
+# Pod commands as rendered (one line per pod: name<TAB>shell command), each
+# container's Secret environment as the rendered Secrets give it (env/NAME,
+# VAR=value lines), and each configuration with cluster names and bound
+# ports mapped to loopback.
+mkdir -p "$WORK/env"
 python3 - "$WORK" <<'PY' > "$WORK/pods.tsv" || fail "mesh plan"
-import re, socket, sys, yaml
+import base64, re, socket, sys, yaml
 work = sys.argv[1]
 docs = [d for d in yaml.safe_load_all(open(f"{work}/mesh.yaml")) if d]
+secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
 ports = {}
 def local(host, port):
     if (host, port) not in ports:
@@ -178,9 +326,16 @@ for d in docs:
     for i in range(n):
         for c in d["spec"]["template"]["spec"]["containers"]:
             assert c["command"] == ["/bin/sh", "-c"], c["command"]
-            print(f"{d['metadata']['name']}-{i}/{c['name']}\t{d['metadata']['name']}-{i}\t{c['args'][0]}")
+            name = f"{d['metadata']['name']}-{i}/{c['name']}"
+            print(f"{name}\t{d['metadata']['name']}-{i}\t{c['args'][0]}")
+            with open(f"{work}/env/{name.replace('/', '_')}", "w") as out:
+                for e in c.get("env", []):
+                    ref = e["valueFrom"]["secretKeyRef"]
+                    value = base64.b64decode(secrets[ref["name"]]["data"][ref["key"]]).decode()
+                    print(f"{e['name']}={value}", file=out)
 PY
-for f in "$WORK"/mesh-config/*.yaml; do localize "$f"; done
+for f in "$WORK"/mesh-config/*.yaml "$WORK"/env/*; do localize "$f"; done
+grep -q "^WEAVER_CAMERA_4_SOURCE=$WEAVER_SAMPLE_VIDEO\$" "$WORK/env/weaver-edge-1_edge" || fail "edge pod 1 lacks camera 4's source"
 mkdir -p "$WORK/data"
 mkdir -p "$WORK/bin"
 ln -s "$WEAVER" "$WORK/bin/weaver"
@@ -193,7 +348,8 @@ while IFS=$'\t' read -r name host cmd; do
     *edge-*) cmd="$cmd --max-frames 60" ;;
     *storage-0/storage) cmd="$cmd --reset --summary $WORK/storage.json" ;;
   esac
-  HOSTNAME=$host PATH="$WORK/bin:$PATH" /bin/sh -c "$cmd -q" 2> "$WORK/${name//\//_}.log" &
+  mapfile -t e < "$WORK/env/${name//\//_}"
+  env "${e[@]}" HOSTNAME=$host PATH="$WORK/bin:$PATH" /bin/sh -c "$cmd -q" 2> "$WORK/${name//\//_}.log" &
   pid[$name]=$!
 done < "$WORK/pods.tsv"
 [ "${#pid[@]}" = 7 ] || fail "expected 7 processes (2 edge, 2 tracker, reid, storage, query), got ${#pid[@]}"
@@ -206,17 +362,26 @@ grep -q '"rejected_messages": 0' "$WORK/storage.json" || fail "storage rejected 
 
 # The same cameras in one process must leave the same rows (the mesh is
 # deterministic when not real time), and both edges must have contributed.
+# Storage knows every camera but not its source: the edge pods' entries
+# (with the edge environment) stand in.
 python3 - "$WORK" <<'PY' || fail "single-process configuration"
-import sys, yaml
+import glob, sys, yaml
 work = sys.argv[1]
 cfg = yaml.safe_load(open(f"{work}/mesh-config/storage.yaml"))
-edge = yaml.safe_load(open(f"{work}/mesh-config/edge-0.yaml"))
-cfg["detector"], cfg["cards"] = edge["detector"], edge["cards"]
+edges = [yaml.safe_load(open(f)) for f in sorted(glob.glob(f"{work}/mesh-config/edge-*.yaml"))]
+opened = {c["id"]: c for e in edges for c in e["cameras"]}
+for c in cfg["cameras"]:
+    assert c["source"].startswith("remote:edge-"), c
+    assert {k: v for k, v in c.items() if k != "source"} == {k: v for k, v in opened[c["id"]].items() if k != "source"}, c
+cfg["cameras"] = [opened[c["id"]] for c in cfg["cameras"]]
+cfg["detector"], cfg["cards"] = edges[0]["detector"], edges[0]["cards"]
 cfg["storage"]["path"] = f"{work}/single.db"
 del cfg["mesh"]
 yaml.safe_dump(cfg, open(f"{work}/single.yaml", "w"), sort_keys=False)
 PY
-"$WEAVER" run -c "$WORK/single.yaml" --reset --max-frames 60 -q 2> "$WORK/single.log" || { cat "$WORK/single.log"; fail "single-process run"; }
+mapfile -t e < "$WORK/env/weaver-edge-0_edge"
+env "${e[@]}" "$WEAVER" run -c "$WORK/single.yaml" --reset --max-frames 60 -q 2> "$WORK/single.log" \
+  || { cat "$WORK/single.log"; fail "single-process run"; }
 dump_rows "$WORK/single.db" > "$WORK/single.rows"
 dump_rows "$WORK/data/weaver.db" > "$WORK/mesh.rows"
 rows=$(wc -l < "$WORK/mesh.rows")
@@ -225,4 +390,4 @@ diff "$WORK/single.rows" "$WORK/mesh.rows" || fail "the rendered mesh's rows dif
 cams=$(cut -d'|' -f2 "$WORK/mesh.rows" | sort -un | tr '\n' ' ')
 grep -q '|4|' "$WORK/mesh.rows" || fail "no rows from edge pod 1 (camera 4, tracker shard 1): cameras $cams"
 grep -qE '\|(1|2)\|' "$WORK/mesh.rows" || fail "no rows from edge pod 0 (cameras 1, 2, tracker shard 0): cameras $cams"
-echo "helm_chart: default, multi-card and postgresql render and validate; the rendered 2-edge, 2-shard mesh stored the same $rows rows as one process (cameras $cams)"
+echo "helm_chart: default, multi-card, postgresql, camera-secret and existingSecret render and validate, camera sources only in the Secret; the rendered 2-edge, 2-shard mesh stored the same $rows rows as one process (cameras $cams)"

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include <cstdlib>
 #include <unistd.h>
 
 #include <opencv2/core.hpp>
@@ -412,6 +413,82 @@ TEST_CASE("invalid YAML text") {
     CHECK(err.key == "site.yaml");
     CHECK(starts_with(err.what(), "site.yaml: invalid YAML"));
   }
+}
+
+TEST_CASE("values may come from the environment") {
+  video_dir v;
+  ::setenv("WEAVER_TEST_CAM_SOURCE", "rtsp://admin:pw@10.1.2.3/s", 1);
+  ::setenv("WEAVER_TEST_FPS", "12.5", 1);
+  ::unsetenv("WEAVER_TEST_UNSET");
+  auto cfg = parse_config("cameras:\n"
+                          "  - {id: 1, source: clip.avi, name: \"cost $$5 ${WEAVER_TEST_UNSET:-door}\"}\n"
+                          "  - {id: 2, source: \"${WEAVER_TEST_CAM_SOURCE}\", fps: \"${WEAVER_TEST_FPS}\"}\n",
+                          v.base());
+  CHECK(cfg.cameras[0].name == "cost $5 door");
+  CHECK(cfg.cameras[1].source == "rtsp://admin:pw@10.1.2.3/s");
+  CHECK(cfg.cameras[1].fps == doctest::Approx(12.5));
+  auto unset = error_of("cameras:\n  - {id: 1, source: \"${WEAVER_TEST_UNSET}\"}\n", v.base());
+  CHECK(unset.key == "cameras[0].source");
+  CHECK(contains(unset.what, "WEAVER_TEST_UNSET is not set"));
+  auto bad = error_of("cameras:\n  - {id: 1, source: clip.avi, name: \"${1x}\"}\n", v.base());
+  CHECK(bad.key == "cameras[0].name");
+  CHECK(error_of("cameras:\n  - {id: 1, source: clip.avi, name: \"${OPEN\"}\n", v.base()).key == "cameras[0].name");
+  // The structure never comes from the environment: a value stays one value.
+  ::setenv("WEAVER_TEST_CAM_SOURCE", "x\n  evil: true", 1);
+  auto one = error_of("cameras:\n  - {id: 1, source: \"${WEAVER_TEST_CAM_SOURCE}\"}\n", v.base());
+  CHECK(one.key == "cameras[0].source");
+  ::unsetenv("WEAVER_TEST_CAM_SOURCE");
+  ::unsetenv("WEAVER_TEST_FPS");
+}
+
+TEST_CASE("rtsp options and reconnect back-off per camera") {
+  video_dir v;
+  auto cfg = parse_config("cameras:\n"
+                          "  - {id: 1, source: \"rtsp://cam/s\", rtsp: {transport: udp, open_timeout_ms: 2000,"
+                          " read_timeout_ms: 3000}, reconnect: {initial_ms: 100, max_ms: 500}}\n"
+                          "  - {id: 2, source: \"camera:1\", crop: [0, 0, 10, 10]}\n"
+                          "  - {id: 3, source: clip.avi}\n",
+                          v.base());
+  CHECK(cfg.cameras[0].input.transport == rtsp_transport::udp);
+  CHECK(cfg.cameras[0].input.open_timeout_ms == 2000);
+  CHECK(cfg.cameras[0].input.read_timeout_ms == 3000);
+  CHECK(cfg.cameras[0].reconnect_initial_ms == 100);
+  CHECK(cfg.cameras[0].reconnect_max_ms == 500);
+  // A virtual camera opens its source the same way.
+  CHECK(cfg.cameras[1].input.transport == rtsp_transport::udp);
+  CHECK(cfg.cameras[1].reconnect_max_ms == 500);
+  // Defaults: TCP, 5 s timeouts, back-off from 250 ms up to 1 s.
+  CHECK(cfg.cameras[2].input.transport == rtsp_transport::tcp);
+  CHECK(cfg.cameras[2].input.open_timeout_ms == 5000);
+  CHECK(cfg.cameras[2].reconnect_initial_ms == 250);
+  CHECK(cfg.cameras[2].reconnect_max_ms == 1000);
+  auto t = error_of("cameras:\n  - {id: 1, source: \"rtsp://c/s\", rtsp: {transport: quic}}\n", v.base());
+  CHECK(t.key == "cameras[0].rtsp.transport");
+  CHECK(error_of("cameras:\n  - {id: 1, source: \"rtsp://c/s\", rtsp: {open_timeout_ms: 0}}\n", v.base()).key
+        == "cameras[0].rtsp.open_timeout_ms");
+  CHECK(error_of("cameras:\n  - {id: 1, source: \"rtsp://c/s\", reconnect: {initial_ms: 500, max_ms: 100}}\n",
+                 v.base()).key == "cameras[0].reconnect.max_ms");
+  CHECK(error_of("cameras:\n  - {id: 1, source: \"rtsp://c/s\", rtsp: {tcp: true}}\n", v.base()).key
+        == "cameras[0].rtsp.tcp");
+}
+
+TEST_CASE("config errors never show a camera's password") {
+  video_dir v;
+  auto e = error_of("cameras:\n  - {id: 1, source: \"rtsp://admin:hunter2@\"}\n", v.base());
+  CHECK(e.key == "cameras[0].source");
+  CHECK_FALSE(contains(e.what, "hunter2"));
+}
+
+TEST_CASE("a camera another node opens: remote:<where>") {
+  video_dir v;
+  auto cfg = parse_config("cameras:\n"
+                          "  - {id: 1, source: \"remote:edge-0\"}\n"
+                          "  - {id: 2, source: \"camera:1\", crop: [0, 0, 8, 8]}\n",
+                          v.base());
+  CHECK(cfg.cameras[0].source == "remote:edge-0");   // not made a path
+  CHECK(cfg.cameras[1].source == "remote:edge-0");
+  CHECK(is_remote_source(cfg.cameras[1].source));
+  CHECK_FALSE(is_remote_source("/data/remote:x.avi"));
 }
 
 } // TEST_SUITE

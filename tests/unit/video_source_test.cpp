@@ -200,4 +200,50 @@ TEST_CASE("backoff doubles up to its cap and resets") {
   CHECK(bad.next() == 1);
 }
 
+TEST_CASE("passwords are masked wherever a source is shown") {
+  CHECK(shown_source("rtsp://admin:secret@10.0.0.5:554/stream1") == "rtsp://admin:***@10.0.0.5:554/stream1");
+  CHECK(shown_source("RTSP://admin:s3:cr@t@cam.local/live") == "RTSP://admin:***@cam.local/live");
+  CHECK(shown_source("http://u:p@cam/mjpg?resolution=640") == "http://u:***@cam/mjpg?resolution=640");
+  CHECK(shown_source("rtsp://cam/x?user=admin&password=pw&channel=1") == "rtsp://cam/x?user=admin&password=***&channel=1");
+  CHECK(shown_source("https://cam/live.m3u8?token=abc#t=1") == "https://cam/live.m3u8?token=***#t=1");
+  CHECK(shown_source("rtsp://u:pw@cam/s?authKey=zz") == "rtsp://u:***@cam/s?authKey=***");
+  // Nothing secret: unchanged (a user without a password is no secret).
+  CHECK(shown_source("rtsp://admin@cam/stream") == "rtsp://admin@cam/stream");
+  CHECK(shown_source("rtsp://cam/stream@2") == "rtsp://cam/stream@2");
+  CHECK(shown_source("/data/a:b@c.avi") == "/data/a:b@c.avi");
+  CHECK(shown_source("/dev/video0") == "/dev/video0");
+  CHECK(shown_source("") == "");
+  CHECK(shown_source("rtsp://cam/x?password=") == "rtsp://cam/x?password=");
+}
+
+TEST_CASE("errors and descriptions of a network source never show its password") {
+  // check(): a URL without a host.
+  auto bad = video_source::check("rtsp://user:topsecret@");
+  REQUIRE(bad);
+  CHECK(bad->find("topsecret") == std::string::npos);
+  CHECK(bad->find("user:***@") != std::string::npos);
+  auto scheme = video_source::check("ftp://user:topsecret@host/x");
+  REQUIRE(scheme);
+  CHECK(scheme->find("topsecret") == std::string::npos);
+  // open(): a closed port on loopback refuses at once.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  ::close(fd);  // nothing listens there now
+  source_options o;
+  o.open_timeout_ms = 1000;
+  video_source src{"rtsp://user:topsecret@127.0.0.1:" + std::to_string(port) + "/s?pwd=topsecret", o};
+  std::string err;
+  CHECK_FALSE(src.open(&err));
+  CHECK(err.find("topsecret") == std::string::npos);
+  CHECK(err.find("rtsp://user:***@127.0.0.1") != std::string::npos);
+  CHECK(src.describe().find("topsecret") == std::string::npos);
+  CHECK(src.shown().find("pwd=***") != std::string::npos);
+}
+
 } // TEST_SUITE

@@ -80,8 +80,19 @@ app.kubernetes.io/part-of: weaver
 {{- end -}}
 {{- $_ := set $edgeOf $id $e -}}
 {{- end -}}
+{{- $existing := $v.cameraSecret.existingSecret -}}
 {{- range $i, $c := $v.cameras -}}
-{{- $src := toString $c.source -}}
+{{- $src := toString (default "" $c.source) -}}
+{{- $var := include "weaver.cameraSourceVar" $c.id -}}
+{{- if and (not $src) (not $existing) -}}
+{{- fail (printf "cameras[%d].source: required (or keep it in cameraSecret.existingSecret under %s)" $i $var) -}}
+{{- end -}}
+{{- if and $src $existing (not (hasPrefix "camera:" $src)) -}}
+{{- fail (printf "cameras[%d].source: with cameraSecret.existingSecret camera %s's source is that Secret's key %s; remove it here (only camera:N sources stay in values)" $i (toString (int $c.id)) $var) -}}
+{{- end -}}
+{{- if hasPrefix "remote:" $src -}}
+{{- fail (printf "cameras[%d].source: %s: the chart opens every camera on its edge pod (remote: sources are its own)" $i $src) -}}
+{{- end -}}
 {{- if hasPrefix "camera:" $src -}}
 {{- $ref := trimPrefix "camera:" $src -}}
 {{- if not (hasKey $edgeOf $ref) }}{{ fail (printf "cameras[%d].source: %s names no camera" $i $src) }}{{ end -}}
@@ -106,9 +117,40 @@ app.kubernetes.io/part-of: weaver
 {{- end -}}
 {{- end -}}
 
+{{/* Camera ID's source as an environment variable of the edge pods, and its
+key in the cameras Secret. */}}
+{{- define "weaver.cameraSourceVar" -}}
+{{- printf "WEAVER_CAMERA_%d_SOURCE" (int .) -}}
+{{- end -}}
+
+{{/* The Secret holding the direct cameras' sources: the chart's or the user's. */}}
+{{- define "weaver.cameraSecretName" -}}
+{{- default (include "weaver.roleName" (dict "root" . "role" "cameras")) .Values.cameraSecret.existingSecret -}}
+{{- end -}}
+
+{{/* The edge container's environment: every direct camera's source from the
+Secret (one pod template serves every edge pod, so each sees all of them).
+As JSON ({"env": [...]}). */}}
+{{- define "weaver.cameraEnv" -}}
+{{- $secret := include "weaver.cameraSecretName" . -}}
+{{- $env := list -}}
+{{- range .Values.cameras -}}
+{{- if not (hasPrefix "camera:" (toString (default "" .source))) -}}
+{{- $var := include "weaver.cameraSourceVar" .id -}}
+{{- $env = append $env (dict "name" $var "valueFrom" (dict "secretKeyRef" (dict "name" $secret "key" $var))) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (dict "env" $env) -}}
+{{- end -}}
+
 {{/* Cameras for a process, without the chart's `edge` key:
 (dict "root" $ "edge" N) for edge pod N, (dict "root" $ "shard" N) for
-tracker shard N, (dict "root" $) for every camera. As JSON ({"cameras": [...]}). */}}
+tracker shard N, (dict "root" $) for every camera. As JSON ({"cameras": [...]}).
+No source URL reaches a configuration (they are in a ConfigMap): edge pod
+N's names the environment variable its direct cameras' sources are in
+("${WEAVER_CAMERA_<id>_SOURCE}", from the cameras Secret), virtual cameras
+keep camera:N; every other process only learns which edge pod opens each
+camera ("remote:edge-N", which Weaver refuses to open itself). */}}
 {{- define "weaver.cameras" -}}
 {{- $v := .root.Values -}}
 {{- $shards := int $v.tracker.shards -}}
@@ -116,7 +158,15 @@ tracker shard N, (dict "root" $) for every camera. As JSON ({"cameras": [...]}).
 {{- range $v.cameras -}}
 {{- $e := int (default 0 .edge) -}}
 {{- if or (and (hasKey $ "edge") (eq $e (int $.edge))) (and (hasKey $ "shard") (eq (mod $e $shards) (int $.shard))) (and (not (hasKey $ "edge")) (not (hasKey $ "shard"))) -}}
-{{- $out = append $out (omit . "edge") -}}
+{{- $c := omit . "edge" -}}
+{{- if hasKey $ "edge" -}}
+{{- if not (hasPrefix "camera:" (toString (default "" .source))) -}}
+{{- $_ := set $c "source" (printf "${%s}" (include "weaver.cameraSourceVar" .id)) -}}
+{{- end -}}
+{{- else -}}
+{{- $_ := set $c "source" (printf "remote:edge-%d" $e) -}}
+{{- end -}}
+{{- $out = append $out $c -}}
 {{- end -}}
 {{- end -}}
 {{- toJson (dict "cameras" $out) -}}
