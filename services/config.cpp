@@ -289,7 +289,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     c.fps = get_in_range<double>(n, "fps", p, 0.0, 0.0, 1000.0);
     if (auto r = n["rtsp"]) {
       std::string q = p + "rtsp.";
-      check_keys(r, q, {"transport", "open_timeout_ms", "read_timeout_ms"});
+      check_keys(r, q, {"transport", "open_timeout_ms", "read_timeout_ms", "probe_kb", "analyze_ms"});
       auto t = get<std::string>(r, "transport", q, "tcp");
       if (t == "tcp") c.input.transport = rtsp_transport::tcp;
       else if (t == "udp") c.input.transport = rtsp_transport::udp;
@@ -297,6 +297,8 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       else throw config_error(q + "transport", "'" + t + "' (known: tcp, udp, auto)");
       c.input.open_timeout_ms = get_in_range<int>(r, "open_timeout_ms", q, c.input.open_timeout_ms, 100, 600000);
       c.input.read_timeout_ms = get_in_range<int>(r, "read_timeout_ms", q, c.input.read_timeout_ms, 100, 600000);
+      c.input.probe_kb = get_in_range<int>(r, "probe_kb", q, c.input.probe_kb, 32, 1 << 20);
+      c.input.analyze_ms = get_in_range<int>(r, "analyze_ms", q, c.input.analyze_ms, 0, 600000);
     }
     if (auto r = n["reconnect"]) {
       std::string q = p + "reconnect.";

@@ -272,11 +272,15 @@ void video_source::open_network(const std::vector<int>& params) {
   const char* before = std::getenv(name);
   std::string saved = before ? before : "";
   std::string options = saved;
-  if (rtsp && opts_.transport != rtsp_transport::automatic) {
-    // The user's own options stay; ours are added to them.
-    options += std::string(options.empty() ? "" : "|") + "rtsp_transport;"
-               + (opts_.transport == rtsp_transport::tcp ? "tcp" : "udp");
-  }
+  // The user's own options stay and win; ours are added to them.
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (saved.find(key + ";") != std::string::npos) return;
+    options += std::string(options.empty() ? "" : "|") + key + ";" + value;
+  };
+  if (rtsp && opts_.transport != rtsp_transport::automatic)
+    add("rtsp_transport", opts_.transport == rtsp_transport::tcp ? "tcp" : "udp");
+  add("probesize", std::to_string(static_cast<int64_t>(opts_.probe_kb) * 1024));
+  add("analyzeduration", std::to_string(static_cast<int64_t>(opts_.analyze_ms) * 1000));
   if (options != saved) ::setenv(name, options.c_str(), 1);
   cap_.open(spec_.location, cv::CAP_FFMPEG, params);
   if (options != saved) {

@@ -39,8 +39,9 @@ code=$(body)
 [ "$code" = 503 ] || { cat "$WORK/ready.json"; fail "/readyz $code with a camera down (want 503)"; }
 grep -q '"name":"camera:1","ok":false' "$WORK/ready.json" || { cat "$WORK/ready.json"; fail "/readyz does not name camera 1"; }
 grep -q 'connection refused' "$WORK/ready.json" || { cat "$WORK/ready.json"; fail "/readyz does not say why"; }
-curl -s "http://127.0.0.1:$m/metrics" | grep -q '^weaver_camera_up{camera="1"} 0' || fail "weaver_camera_up{camera=1} is not 0"
-curl -s "http://127.0.0.1:$m/metrics" | grep -q '^weaver_camera_up{camera="2"} 1' || fail "weaver_camera_up{camera=2} is not 1"
+curl -s "http://127.0.0.1:$m/metrics" > "$WORK/metrics.txt" || true
+grep -q '^weaver_camera_up{camera="1"} 0' "$WORK/metrics.txt" || fail "weaver_camera_up{camera=1} is not 0"
+grep -q '^weaver_camera_up{camera="2"} 1' "$WORK/metrics.txt" || fail "weaver_camera_up{camera=2} is not 1"
 sleep 2   # the last frames' rows reach the store
 kill -INT $run
 rc=0; wait $run || rc=$?

@@ -47,7 +47,8 @@ expect_error "node without endpoints" "mesh.endpoints.reid: required" node -c "$
 
 expect_error "unknown role" "unknown role 'chef'" node -c "$WORK/good.yaml" --role chef -q
 
-# An unreachable RTSP camera: a clear error naming the URL, no hang.
+# An unreachable RTSP camera: `check --probe` says so, naming the URL, no
+# hang. (A run does not stop for it: it retries, tests/integration/camera_offline.sh.)
 cat > "$WORK/rtsp.yaml" <<YAML
 cameras:
   - id: 7
@@ -55,4 +56,7 @@ cameras:
 storage:
   path: $WORK/rtsp.db
 YAML
-expect_error "unreachable rtsp" "rtsp://127.0.0.1:9/none" run -c "$WORK/rtsp.yaml" -q
+rc=0; timeout 60 "$WEAVER" check -c "$WORK/rtsp.yaml" --probe > "$WORK/out" 2> "$WORK/err" || rc=$?
+[ $rc = 1 ] || { cat "$WORK/out" "$WORK/err"; fail "unreachable rtsp: check --probe exit $rc (want 1)"; }
+grep -q "^camera 7: cannot open rtsp://127.0.0.1:9/none" "$WORK/out" || { cat "$WORK/out"; fail "unreachable rtsp: no message naming the URL"; }
+echo "ok: unreachable rtsp -> $(grep "^camera 7" "$WORK/out")"

@@ -445,13 +445,16 @@ TEST_CASE("rtsp options and reconnect back-off per camera") {
   video_dir v;
   auto cfg = parse_config("cameras:\n"
                           "  - {id: 1, source: \"rtsp://cam/s\", rtsp: {transport: udp, open_timeout_ms: 2000,"
-                          " read_timeout_ms: 3000}, reconnect: {initial_ms: 100, max_ms: 500}}\n"
+                          " read_timeout_ms: 3000, probe_kb: 64, analyze_ms: 0}, reconnect: {initial_ms: 100,"
+                          " max_ms: 500}}\n"
                           "  - {id: 2, source: \"camera:1\", crop: [0, 0, 10, 10]}\n"
                           "  - {id: 3, source: clip.avi}\n",
                           v.base());
   CHECK(cfg.cameras[0].input.transport == rtsp_transport::udp);
   CHECK(cfg.cameras[0].input.open_timeout_ms == 2000);
   CHECK(cfg.cameras[0].input.read_timeout_ms == 3000);
+  CHECK(cfg.cameras[0].input.probe_kb == 64);
+  CHECK(cfg.cameras[0].input.analyze_ms == 0);
   CHECK(cfg.cameras[0].reconnect_initial_ms == 100);
   CHECK(cfg.cameras[0].reconnect_max_ms == 500);
   // A virtual camera opens its source the same way.
@@ -460,6 +463,7 @@ TEST_CASE("rtsp options and reconnect back-off per camera") {
   // Defaults: TCP, 5 s timeouts, back-off from 250 ms up to 1 s.
   CHECK(cfg.cameras[2].input.transport == rtsp_transport::tcp);
   CHECK(cfg.cameras[2].input.open_timeout_ms == 5000);
+  CHECK(cfg.cameras[2].input.probe_kb == 512);
   CHECK(cfg.cameras[2].reconnect_initial_ms == 250);
   CHECK(cfg.cameras[2].reconnect_max_ms == 1000);
   auto t = error_of("cameras:\n  - {id: 1, source: \"rtsp://c/s\", rtsp: {transport: quic}}\n", v.base());
