@@ -217,7 +217,8 @@ void tracklet_repair::on_ended(const track_event& e, repair_step& out) {
   add_all(f.all, t.own);
   f.ended = e;
   f.ended.track_id = t.out_id;
-  if (auto mean = mean_unit(f.all); !mean.empty()) f.ended.feature = std::move(mean);
+  if (cfg_.mean_of_all)
+    if (auto mean = mean_unit(f.all); !mean.empty()) f.ended.feature = std::move(mean);
   live_.erase(it);
   for (auto& [id, x] : live_)
     x.waiting_on.erase(std::remove(x.waiting_on.begin(), x.waiting_on.end(), e.track_id), x.waiting_on.end());
@@ -226,7 +227,7 @@ void tracklet_repair::on_ended(const track_event& e, repair_step& out) {
 
 bool tracklet_repair::at_border(const box& b) const {
   if (width_ <= 0 || height_ <= 0) return false;
-  const float m = cfg_.border_margin;
+  const float m = cfg_.border_margin * b.w;
   return b.x <= m || b.y <= m || b.x + b.w >= width_ - m || b.y + b.h >= height_ - m;
 }
 

@@ -40,10 +40,10 @@ struct tracklet_repair_config {
   /// back or double their pace unseen within a short gap.
   double max_velocity_change = 1.5;
   /// A fragment whose last box comes this close to the frame's border (in
-  /// pixels; frame size from set_frame) left the view: it is continued by
+  /// its own widths; frame size from set_frame) left the view: it is continued by
   /// no track (whoever comes back is re-id's to recognise), and neither is
   /// one whose meeting point lies outside the frame.
-  float border_margin = 4.0f;
+  float border_margin = 0.5f;
   /// Heights of the two fragments' boxes differ by at most this factor.
   double max_height_ratio = 1.5;
   /// Cosine similarity of the fragments' mean appearances (when both have
@@ -52,10 +52,16 @@ struct tracklet_repair_config {
   float min_similarity = 0.6f;
   double appearance_weight = 2.0;
   /// Write interpolated boxes for missed frames (gaps of at most
-  /// `max_fill_frames`) and for a new track's frames before its confirmation.
+  /// `max_fill_frames`).
   bool fill = true;
   int max_fill_frames = 30;
-  bool backfill = true;   // fill a new track's tentative frames with its confirming box
+  /// Also fill a new track's frames before its confirmation with its
+  /// confirming box: off, 2 of 3 such boxes missed the truth on PETS09.
+  bool backfill = false;
+  /// The `ended` of a continued track carries the mean appearance of all its
+  /// pieces (true) or of its last piece only, as the tracker gave it (re-id
+  /// matched the demo's cameras better with the last piece's).
+  bool mean_of_all = false;
   /// Recent boxes a track's velocity is measured over.
   int velocity_boxes = 10;
 };

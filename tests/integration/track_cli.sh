@@ -19,7 +19,7 @@ GT=$DATA/PETS09-S2L1-gt.txt
 track() {  # out, then extra arguments
   local out=$1
   shift
-  "$WEAVER" track --det "$WORK/det.txt" --out "$WORK/$out" "$@" > "$WORK/$out.log" \
+  "$WEAVER" track --det "$WORK/det.txt" --out "$WORK/$out" --repair off "$@" > "$WORK/$out.log" \
     || { cat "$WORK/$out.log"; fail "track $* exited with $?"; }
   cat "$WORK/$out.log"
 }

@@ -129,7 +129,10 @@ TEST_CASE("a person's track broken into three pieces leaves under one id, the ga
   auto path = tr_walk(100, 200, 3);
   // Gaps of 6 and 2 frames; the second piece is confirmed after the first
   // one ended, the third while the second is still alive (it ends at 56).
-  auto r = tr_run({{1, 0, 20, path}, {2, 27, 50, path}, {3, 53, 90, path}}, 120);
+  tracklet_repair_config cfg;
+  cfg.backfill = true;
+  cfg.mean_of_all = true;
+  auto r = tr_run({{1, 0, 20, path, {1, 0}}, {2, 27, 50, path, {1, 0.2f}}, {3, 53, 90, path, {1, 0.4f}}}, 120, cfg);
   CHECK(tr_ids(r, 0, 90) == std::set<uint64_t>{1});
   for (int f = 0; f <= 90; ++f) {
     auto it = r.boxes.find({static_cast<uint64_t>(f), 1});
@@ -155,6 +158,12 @@ TEST_CASE("a person's track broken into three pieces leaves under one id, the ga
   REQUIRE(end != r.events.end());
   CHECK(end->time_ms == tr_time(90));
   CHECK(end->frame_seq == 90);
+  // Its appearance: the mean over every piece's boxes, not the last piece's.
+  REQUIRE(end->feature.size() == 2);
+  // Boxes per piece 19, 22, 36; each feature counts as a unit vector.
+  const double n2 = std::hypot(1.0, 0.2), n3 = std::hypot(1.0, 0.4);
+  const double want = (22 * 0.2 / n2 + 36 * 0.4 / n3) / (19 + 22 / n2 + 36 / n3);
+  CHECK(end->feature[1] / end->feature[0] == doctest::Approx(want).epsilon(1e-4));
   // Events of one id are passed on in time order.
   timestamp_ms last = 0;
   for (const auto& e : r.events)
