@@ -25,7 +25,7 @@ track() {  # out, then extra arguments
 }
 
 track ds.txt --video "$WEAVER_SAMPLE_VIDEO"
-grep -q "deepsort (appearance handcrafted), 795 frames, 4359 of 4359 detections" "$WORK/ds.txt.log" \
+grep -q "deepsort (appearance handcrafted, repair off), 795 frames, 4359 of 4359 detections" "$WORK/ds.txt.log" \
   || fail "summary line"
 track ds2.txt --video "$WEAVER_SAMPLE_VIDEO"
 cmp -s "$WORK/ds.txt" "$WORK/ds2.txt" || fail "two runs differ"
