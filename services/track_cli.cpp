@@ -17,6 +17,7 @@
 #include "actors/detector/appearance.hpp"
 #include "actors/tracker/deep_sort.hpp"
 #include "actors/tracker/sort_tracker.hpp"
+#include "actors/tracker/tracklet_repair.hpp"
 
 namespace weaver {
 
@@ -83,6 +84,8 @@ int track_command(const track_options& o) {
       throw std::runtime_error("--tracker: deepsort or sort, not '" + o.tracker + "'");
     if (o.boxes != "detector" && o.boxes != "filter")
       throw std::runtime_error("--boxes: detector or filter, not '" + o.boxes + "'");
+    if (o.repair != "fill" && o.repair != "join" && o.repair != "off")
+      throw std::runtime_error("--repair: fill, join or off, not '" + o.repair + "'");
     if (o.boxes == "filter" && o.tracker != "deepsort")
       throw std::runtime_error("--boxes filter needs --tracker deepsort");
 
@@ -115,6 +118,19 @@ int track_command(const track_options& o) {
       return deep_sort{camera, c};
     }();
 
+    tracklet_repair_config rc;
+    rc.fill = o.repair == "fill";
+    tracklet_repair repair{rc};
+    auto keep = [&](const track_batch& tb, std::vector<row>& rows) {
+      if (o.repair == "off") {
+        for (const auto& e : tb.events)
+          if (e.state != track_state::ended) rows.push_back({static_cast<int>(tb.seq) + 1, e.track_id, e.bbox});
+        return;
+      }
+      for (const auto& b : repair.update(tb).boxes)
+        rows.push_back({static_cast<int>(b.frame_seq) + 1, b.track_id, b.bbox});
+    };
+
     std::vector<row> rows;
     size_t used = 0;
     double tracker_s = 0;
@@ -134,23 +150,31 @@ int track_command(const track_options& o) {
                                    + " of the detections");
         b.width = image.cols;
         b.height = image.rows;
+        repair.set_frame(image.cols, image.rows);
         for (auto& d : b.detections)
           d.feature = appearance_descriptor(image, d.bbox);
       }
       auto t0 = std::chrono::steady_clock::now();
       track_batch tb = std::visit([&](auto& t) { return t.update(b); }, tracker);
       tracker_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      for (const auto& e : tb.events) {
-        if (e.state == track_state::ended)
-          continue;
-        box bb = e.bbox;
-        if (o.boxes == "filter")
-          if (auto est = std::get<deep_sort>(tracker).estimate(e.track_id))
-            bb = *est;
-        rows.push_back({f, e.track_id, bb});
-      }
+      if (o.boxes == "filter")
+        for (auto& e : tb.events)
+          if (e.state != track_state::ended)
+            if (auto est = std::get<deep_sort>(tracker).estimate(e.track_id))
+              e.bbox = *est;
+      keep(tb, rows);
     }
-    std::visit([&](auto& t) { t.flush(static_cast<timestamp_ms>(last) * frame_ms); }, tracker);
+    track_batch end = std::visit([&](auto& t) { return t.flush(static_cast<timestamp_ms>(last) * frame_ms); }, tracker);
+    if (o.repair != "off")
+      for (const auto& b : repair.flush(end).boxes)
+        rows.push_back({static_cast<int>(b.frame_seq) + 1, b.track_id, b.bbox});
+    std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
+      return std::tie(a.frame, a.id) < std::tie(b.frame, b.id);
+    });
+    // Ids 1.. in order of first appearance (repair leaves gaps where a track
+    // continued another).
+    std::map<uint64_t, uint64_t> dense;
+    for (auto& r : rows) r.id = dense.try_emplace(r.id, dense.size() + 1).first->second;
     std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
       return std::tie(a.frame, a.id) < std::tie(b.frame, b.id);
     });
@@ -169,9 +193,9 @@ int track_command(const track_options& o) {
       throw std::runtime_error("--out: write failed: " + o.out);
     if (!o.quiet) {
       uint64_t started = std::visit([](auto& t) { return t.tracks_started(); }, tracker);
-      std::cout << "track: " << o.tracker << " (appearance " << appearance << "), " << last
+      std::cout << "track: " << o.tracker << " (appearance " << appearance << ", repair " << o.repair << "), " << last
                 << " frames, " << used << " of " << total << " detections, " << started
-                << " tracks, " << rows.size() << " boxes written to " << o.out
+                << " tracks (" << dense.size() << " after repair), " << rows.size() << " boxes written to " << o.out
                 << "; tracker alone " << static_cast<long long>(tracker_s > 0 ? last / tracker_s : 0)
                 << " frames/s\n";
     }

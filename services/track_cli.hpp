@@ -14,6 +14,7 @@ struct track_options {
   std::string tracker = "deepsort"; // deepsort | sort
   std::string appearance;           // handcrafted | none; empty: handcrafted with --video
   std::string boxes = "detector";   // detector | filter (Deep SORT's Kalman estimate)
+  std::string repair = "fill";      // fill | join | off (actors/tracker/tracklet_repair.hpp)
   float min_score = 0.0f;           // detections below are dropped
   int n_init = -1;                  // confirm after N hits (-1: the tracker's default)
   int max_age = -1;                 // end after N missed frames (-1: the tracker's default)
@@ -29,7 +30,10 @@ struct track_options {
 /// to `out` one row per frame in which a confirmed track was matched, with
 /// the detector's box (or with `boxes` = "filter", Deep SORT's Kalman
 /// estimate after the update, as the reference implementations write),
-/// ordered by frame and id. Prints a summary line (frames,
+/// ordered by frame and id. With `repair` join or fill, the tracker's output
+/// goes through tracklet repair first (fragments of one person joined under
+/// one id; with fill also interpolated boxes for the frames the tracker
+/// missed), ids renumbered 1.. in order of first appearance. Prints a summary line (frames,
 /// detections, tracks, tracker frames/s). Returns the exit code (2: bad input).
 int track_command(const track_options& o);
 

@@ -22,11 +22,38 @@ camera_tracker& sort_of(self_ptr self, uint32_t camera) {
   return *it->second;
 }
 
-// Counts and logs the batch's events, and adds its zone visits: open on a
-// zone entry, closed (with the entry's time) on the exit.
+// The tracker's output of one frame (or its flush), repaired when repair is
+// on; the boxes that became final go to the MOT log.
+track_batch repaired(self_ptr self, track_batch tb, bool flush, int width = 0, int height = 0) {
+  auto& st = self->state;
+  if (!st.repair) {
+    if (st.log) st.log->write(tb);
+    return tb;
+  }
+  auto& r = st.repairs.try_emplace(tb.camera_id, *st.repair).first->second;
+  if (width > 0 && height > 0) r.set_frame(width, height);
+  auto step = flush ? r.flush(tb) : r.update(tb);
+  if (st.log && !step.boxes.empty()) {
+    track_batch rows; // as updated events: the log writes those at their own frame
+    rows.camera_id = tb.camera_id;
+    rows.seq = tb.seq;
+    for (const auto& b : step.boxes) {
+      track_event e;
+      e.camera_id = tb.camera_id;
+      e.track_id = b.track_id;
+      e.frame_seq = b.frame_seq;
+      e.bbox = b.bbox;
+      rows.events.push_back(std::move(e));
+    }
+    st.log->write(rows);
+  }
+  return std::move(step.batch);
+}
+
+// Counts the batch's events and adds its zone visits: open on a zone
+// entry, closed (with the entry's time) on the exit.
 void count(self_ptr self, track_batch& tb) {
   auto& st = self->state;
-  if (st.log) st.log->write(tb);
   if (auto z = st.zones.find(tb.camera_id); z != st.zones.end()) {
     static const logger log{"zones"};
     for (const auto& e : z->second.update(tb)) {
@@ -58,6 +85,9 @@ void maybe_save(self_ptr self, bool force) {
   // enter again nor lose the stays still open.
   auto& zones = j["zones"] = nlohmann::json::object();
   for (const auto& [cam, z] : st.zones) zones[std::to_string(cam)] = z.snapshot();
+  // Which tracker track continues which fragment, and what is held back.
+  auto& repairs = j["repairs"] = nlohmann::json::object();
+  for (const auto& [cam, r] : st.repairs) repairs[std::to_string(cam)] = r.snapshot();
   st.snapshots.save(j.dump(), "tracker");
 }
 
@@ -68,9 +98,13 @@ void restore(self_ptr self) {
   if (!text) return;
   try {
     auto j = nlohmann::json::parse(*text);
-    nlohmann::json zones;
+    nlohmann::json zones, repairs;
     if (auto it = j.find("zones"); it != j.end()) {
       zones = std::move(*it);
+      j.erase(it);
+    }
+    if (auto it = j.find("repairs"); it != j.end()) {
+      repairs = std::move(*it);
       j.erase(it);
     }
     for (const auto& [cam, text] : j.items()) {
@@ -83,9 +117,16 @@ void restore(self_ptr self) {
       for (const auto& [cam, text] : zones.items())
         if (auto z = st.zones.find(static_cast<uint32_t>(std::stoul(cam))); z != st.zones.end())
           z->second.restore(text.get<std::string>());
+    if (repairs.is_object() && st.repair)
+      for (const auto& [cam, text] : repairs.items()) {
+        tracklet_repair r{*st.repair};
+        r.restore(text.get<std::string>());
+        st.repairs.insert_or_assign(static_cast<uint32_t>(std::stoul(cam)), std::move(r));
+      }
     log.info("restored ", st.trackers.size(), " camera tracker(s) from ", st.snapshots.path());
   } catch (const std::exception& e) {
     st.trackers.clear();
+    st.repairs.clear();
     log.error("cannot restore ", st.snapshots.path(), " (starting empty): ", e.what());
   }
 }
@@ -101,6 +142,7 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
   self->state.dnn_appearance = extras.dnn_appearance;
   self->state.kind = extras.kind;
   self->state.deep = extras.deep;
+  self->state.repair = extras.repair;
   self->state.snapshots = state_file{extras.state_file};
   restore(self);
   self->state.cfg = cfg;
@@ -115,7 +157,7 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
         for (auto& d : b.detections)
           if (!d.embedding.empty()) d.feature = std::move(d.embedding);
       auto& sort = sort_of(self, b.camera_id);
-      auto tb = sort.update(b);
+      auto tb = repaired(self, sort.update(b), false, b.width, b.height);
       st.last_time[b.camera_id] = b.capture_ms;
       metrics::global().tracks_active(b.camera_id).Set(static_cast<double>(sort.active()));
       metrics::global().stage_latency("track").Observe(
@@ -133,7 +175,7 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
       auto& st = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
       // End every open track, then pass the end of stream on.
-      auto tb = sort_of(self, eos.camera_id).flush(st.last_time[eos.camera_id]);
+      auto tb = repaired(self, sort_of(self, eos.camera_id).flush(st.last_time[eos.camera_id]), true);
       count(self, tb);
       self->request(st.reid, caf::infinite, std::move(tb))
         .then([](caf::ok_atom) {}, [](caf::error&) {});
