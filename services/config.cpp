@@ -490,7 +490,10 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
 
   if (auto t = root["tracker"]) {
     check_keys(t, "tracker.", {"kind", "iou_threshold", "max_age", "min_hits", "appearance", "deepsort",
-                               "state_file"});
+                               "state_file", "repair"});
+    cfg.tracker.repair = get<std::string>(t, "repair", "tracker.", cfg.tracker.repair);
+    if (cfg.tracker.repair != "off" && cfg.tracker.repair != "join" && cfg.tracker.repair != "fill")
+      throw config_error("tracker.repair", "'" + cfg.tracker.repair + "' (known: off, join, fill)");
     if (auto sf = get<std::string>(t, "state_file", "tracker.", ""); !sf.empty())
       cfg.tracker.state_file = resolve_path(sf, base_dir);
     cfg.tracker.kind = get<std::string>(t, "kind", "tracker.", cfg.tracker.kind);

@@ -95,6 +95,11 @@ struct tracker_config {
   // histograms) or "dnn" (the detector's pooled backbone features).
   std::string appearance = "handcrafted";
   std::string state_file;           // trackers' snapshot, restored at start ("" = none)
+  // Tracklet repair (actors/tracker/tracklet_repair.hpp): "join" gives a
+  // fragment's continuation its id, "fill" also writes interpolated boxes
+  // to --tracks; "off" (the default) because on the demo's crops it made
+  // the cross-camera answers worse (README, "Tracking and re-identification").
+  std::string repair = "off";
 };
 
 struct reid_config_section : reid_config {

@@ -271,6 +271,11 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       extras.state_file = cfg.tracker.state_file;
       extras.deep = cfg.tracker.deep;
       extras.deep.use_embedding = false;  // the feature field carries the chosen appearance
+      if (cfg.tracker.repair != "off") {
+        tracklet_repair_config rc;
+        rc.fill = cfg.tracker.repair == "fill";
+        extras.repair = rc;
+      }
       trk = sys.spawn(tracker_actor_impl, sc, rei, stats, extras);
       locals.push_back(caf::actor_cast<caf::actor>(trk));
     } else if (has(roles, "detector")) {

@@ -495,6 +495,13 @@ TEST_CASE("a camera another node opens: remote:<where>") {
   CHECK_FALSE(is_remote_source("/data/remote:x.avi"));
 }
 
+TEST_CASE("tracker.repair: off by default, join or fill") {
+  video_dir v;
+  CHECK(parse_config(one_camera, v.base()).tracker.repair == "off");
+  CHECK(parse_config(std::string(one_camera) + "tracker: {repair: fill}\n", v.base()).tracker.repair == "fill");
+  CHECK(error_of(std::string(one_camera) + "tracker: {repair: maybe}\n", v.base()).key == "tracker.repair");
+}
+
 } // TEST_SUITE
 
 TEST_CASE("cards: sim and xrt entries, 'all', and the pool section") {
