@@ -94,16 +94,19 @@ pool_settings pool_settings_of(const config& cfg) {
   return p;
 }
 
-// Compiles the DNN detector's model for each camera's frame size (a crop's
-// size, or the source's, opened once to read it; a live source that is down
-// is skipped and compiles on its first frame) and returns the models.
-std::vector<std::shared_ptr<const void>> warm_up_detector(const config& cfg, health_registry& health) {
-  std::vector<std::shared_ptr<const void>> models;
-  if (cfg.detector.kind != "nanodet" && cfg.detector.kind != "darknet") return models;
-  auto flag = health.add_flag("model_sizes", probe_kind::readiness, false, "compiling for the cameras' sizes");
-  dnn_options o = cfg.detector.dnn;
-  o.kind = cfg.detector.kind;
-  std::set<std::pair<int, int>> sizes;
+// Real time: the detector's engines for each camera, made and run once on a
+// blank frame of the camera's size (a crop's size, or the source's, opened
+// once to read it; a live source that is down is skipped and warms on its
+// first frames), so no frame is dropped waiting for a model to compile or an
+// engine to build its buffers. DNN detectors only: the others start at once.
+std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(const config& cfg,
+                                                                           health_registry& health) {
+  std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepared;
+  if (cfg.detector.kind != "nanodet" && cfg.detector.kind != "darknet") return prepared;
+  auto flag = health.add_flag("engines", probe_kind::readiness, false, "preparing the detector's engines");
+  const auto options = detector_options_of(cfg.detector);
+  size_t made = 0;
+  auto t0 = std::chrono::steady_clock::now();
   for (auto& g : group_cameras(cfg.cameras)) {
     cv::Size source_size;
     for (auto& c : g.cameras) {
@@ -111,24 +114,31 @@ std::vector<std::shared_ptr<const void>> warm_up_detector(const config& cfg, hea
       if (c.crop) {
         size = {(*c.crop)[2], (*c.crop)[3]};
       } else {
-        if (source_size.empty()) {
+        if (source_size.empty() && !is_remote_source(g.source)) {
           video_source probe{g.source, c.input};
           std::string err;
           if (probe.open(&err)) source_size = {probe.width(), probe.height()};
         }
         size = source_size;
       }
-      if (size.empty() || !sizes.insert({size.width, size.height}).second) continue;
+      if (size.empty()) continue;
+      const cv::Mat blank = cv::Mat::zeros(size, CV_8UC3);
       try {
-        dnn_detector d{o};
-        models.push_back(d.compiled(size));
+        for (int k = 0; k < cfg.detector.queue; ++k) {
+          std::shared_ptr<detector> d = make_detector(cfg.detector.kind, options);
+          d->detect(blank);
+          prepared[c.id].push_back(std::move(d));
+          ++made;
+        }
       } catch (const std::exception& e) {
-        log.warn("detector: cannot compile for ", size.width, "x", size.height, ": ", e.what());
+        log.warn("detector: cannot prepare for camera ", c.id, " (", size.width, "x", size.height, "): ", e.what());
       }
     }
   }
-  flag->set(true, "compiled for " + std::to_string(models.size()) + " camera size(s)");
-  return models;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  flag->set(true, "prepared " + std::to_string(made) + " engine(s) in " + std::to_string(ms) + " ms");
+  log.info("detector: prepared ", made, " engine(s) for the cameras in ", ms, " ms");
+  return prepared;
 }
 
 } // namespace
@@ -212,7 +222,6 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   std::vector<caf::actor> locals;     // every other actor, to stop at the end
   std::shared_ptr<store> db;
   query_actor local_query;            // a local query role: runs the alert rules once more at the end
-  std::vector<std::shared_ptr<const void>> warm;  // compiled models kept for the run (realtime)
   std::vector<std::string> card_names;
   try {
     if (has(roles, "storage")) {
@@ -300,6 +309,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       ds.realtime = cfg.realtime;
       ds.stateless = stateless_detector(cfg.detector.kind);
       if (!opts.detections_dir.empty()) ds.log = std::make_shared<detection_log>(opts.detections_dir);
+      // The cameras start after this, once the engines are ready.
+      if (cfg.realtime && has(roles, "camera")) ds.prepared = prepare_engines(cfg, *health);
       det = sys.spawn(detector_actor_impl, ds, pool, trk, stats);
       locals.push_back(caf::actor_cast<caf::actor>(pool));
       locals.push_back(caf::actor_cast<caf::actor>(det));
@@ -361,10 +372,6 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       }
     }
     if (has(roles, "camera")) {
-      // In real time a frame that waits for the model to compile is dropped:
-      // compile for every camera's size first (the pool's cards are up once
-      // spawned). The compiled models stay cached while `warm` holds them.
-      if (cfg.realtime && has(roles, "detector")) warm = warm_up_detector(cfg, *health);
       // A source that cannot be opened, now or later, is retried with
       // back-off by its camera actor (files are not): the other cameras run
       // on, and readiness names the camera that is down and why.

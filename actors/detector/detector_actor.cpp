@@ -16,12 +16,23 @@ detector_state::camera_slot& slot_of(self_ptr self, uint32_t camera) {
   return it->second;
 }
 
+// An engine prepared ahead for the camera, else a new one.
+std::shared_ptr<detector> new_engine(self_ptr self, uint32_t camera) {
+  auto& prepared = self->state.settings.prepared;
+  if (auto it = prepared.find(camera); it != prepared.end() && !it->second.empty()) {
+    auto e = std::move(it->second.back());
+    it->second.pop_back();
+    return e;
+  }
+  return make_detector(self->state.settings.kind, self->state.settings.options);
+}
+
 // A free engine of the camera, made on first need.
-size_t take_engine(self_ptr self, detector_state::camera_slot& s) {
+size_t take_engine(self_ptr self, detector_state::camera_slot& s, uint32_t camera) {
   if (!self->state.settings.stateless) {
     // One engine sees all the camera's frames; the pool runs one at a time.
     if (s.engines.empty()) {
-      s.engines.push_back(make_detector(self->state.settings.kind, self->state.settings.options));
+      s.engines.push_back(new_engine(self, camera));
       s.engine_busy.push_back(false);
     }
     return 0;
@@ -31,7 +42,7 @@ size_t take_engine(self_ptr self, detector_state::camera_slot& s) {
       s.engine_busy[k] = true;
       return k;
     }
-  s.engines.push_back(make_detector(self->state.settings.kind, self->state.settings.options));
+  s.engines.push_back(new_engine(self, camera));
   s.engine_busy.push_back(true);
   return s.engines.size() - 1;
 }
@@ -99,7 +110,7 @@ void admit(self_ptr self, frame_ptr f) {
   s.in_flight++;
   s.order.push_back(seq);
   metrics::global().queue_depth(camera).Set(s.in_flight);
-  auto k = take_engine(self, s);
+  auto k = take_engine(self, s, camera);
   inference_job job{f, s.engines[k], steady_now_ns()};
   auto t0 = job.admitted_ns;
   auto done = [self, camera, seq, k](std::optional<detection_batch> b) {

@@ -26,6 +26,10 @@ struct detector_settings {
   bool realtime = false;         // drop instead of waiting when full
   bool stateless = false;        // frames of a camera may run in parallel (not motion)
   std::shared_ptr<detection_log> log;  // optional: every batch as MOT text
+  // Engines made ahead per camera, each already run once on a frame of the
+  // camera's size (its buffers and primitives built): in real time the
+  // first frames would otherwise wait for that and be dropped.
+  std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepared;
 };
 
 struct detector_state {
