@@ -367,7 +367,16 @@ struct gateway_server::impl {
     res.set_header("X-Accel-Buffering", "no");   // proxies: do not buffer the stream
     res.set_chunked_content_provider(
       "text/event-stream",
-      [this, st](size_t, httplib::DataSink& sink) { return stream_step(*st, sink); },
+      // httplib calls this outside its exception handling: an exception
+      // ends the stream instead of the process.
+      [this, st](size_t, httplib::DataSink& sink) {
+        try {
+          return stream_step(*st, sink);
+        } catch (const std::exception& e) {
+          log.error("alert stream: ", e.what());
+          return false;
+        }
+      },
       [this](bool) {
         streams.fetch_sub(1);
         metrics::global().gateway_sse_clients().Decrement();
