@@ -98,6 +98,20 @@ void reject(in_self self, const std::string& reason, const std::string& detail) 
   st.rejected++;
 }
 
+// The gate's size and what it forgot since the last look, as metrics.
+void note_gate(inbound_state& st) {
+  auto& m = metrics::global();
+  m.link_senders(st.link).Set(static_cast<double>(st.gate.senders()));
+  if (st.gate.expired() > st.gate_expired) {
+    m.link_senders_forgotten(st.link, "expired").Increment(static_cast<double>(st.gate.expired() - st.gate_expired));
+    st.gate_expired = st.gate.expired();
+  }
+  if (st.gate.evicted() > st.gate_evicted) {
+    m.link_senders_forgotten(st.link, "cap").Increment(static_cast<double>(st.gate.evicted() - st.gate_evicted));
+    st.gate_evicted = st.gate.evicted();
+  }
+}
+
 // Hands a decoded message to the local actor and acks it once the actor
 // replied; then runs `then` (e.g. to report a finished end of stream).
 template <class Handle, class T, class F = void (*)()>
@@ -124,15 +138,22 @@ void hand_over(in_self self, const Handle& target, T msg, std::string peer, std:
 
 } // namespace
 
+int64_t max_message_bytes(const std::string& role) {
+  return role == "detector" ? max_frame_message_bytes : max_batch_message_bytes;
+}
+
 inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint,
                            inbound_targets targets, run_stats_ptr stats) {
   // The socket binds first so a bad endpoint is an error, not a dead actor;
   // its I/O thread waits for the actor's handle before handing anything over.
   auto ready = std::make_shared<std::promise<caf::actor>>();
   auto handle = ready->get_future().share();
-  auto in = std::make_shared<zmq_inbound>(endpoint, [handle](std::string peer, bytes payload) {
-    caf::anon_send(handle.get(), inbound_atom::value, std::move(peer), std::move(payload));
-  });
+  auto in = std::make_shared<zmq_inbound>(
+    endpoint,
+    [handle](std::string peer, bytes payload) {
+      caf::anon_send(handle.get(), inbound_atom::value, std::move(peer), std::move(payload));
+    },
+    max_message_bytes(targets.role));
   auto bridge = sys.spawn(inbound_bridge, in, std::move(targets), std::move(stats));
   ready->set_value(bridge);
   return {bridge, in};
@@ -156,7 +177,18 @@ caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self,
     }
     static const logger log{"bridge"};
     log.debug(st.link, ": got ", codec::to_string(msg->k), " ", msg->sender, "#", msg->sequence);
-    switch (st.gate.check(msg->sender, msg->sequence)) {
+    // A message that is well-formed but not believable is dropped, never
+    // handed over. With a usable sender id it still takes its place in the
+    // sender's order and is acked below, so a sender's one bad message does
+    // not stall its link in resends; one without is not even remembered.
+    auto problem = codec::validate(*msg);
+    if (problem && problem->reason == "sender") {
+      reject(self, problem->reason, problem->detail);
+      return;
+    }
+    auto verdict = st.gate.check(msg->sender, msg->sequence);
+    note_gate(st);
+    switch (verdict) {
       case sequence_gate::verdict::out_of_order:
         return; // the sender resends from the gap
       case sequence_gate::verdict::duplicate:
@@ -168,6 +200,11 @@ caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self,
     }
     auto& t = st.targets;
     auto seq = msg->sequence;
+    if (problem) {
+      reject(self, problem->reason, problem->detail);
+      st.in->ack(peer, seq);
+      return;
+    }
     switch (msg->k) {
       case codec::kind::frame:
         if (t.detector) {

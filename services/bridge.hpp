@@ -20,6 +20,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "services/codec.hpp"
 #include "services/zmq_link.hpp"
 
 namespace weaver {
@@ -55,12 +56,23 @@ struct inbound_targets {
   caf::actor watcher;                   // told (done_atom, camera) when an end of stream is acked
 };
 
+/// ZMQ_MAXMSGSIZE of an inbound link, by the role it serves: the largest
+/// message that role can legitimately receive, with room to spare. Frames
+/// (the detector's link): a raw BGR image of the largest size decode
+/// accepts plus 1 MiB of envelope. Every other role gets batches, queries
+/// and control messages: 64 MiB, twice a detection batch of 1000 boxes with
+/// two 4096-float vectors each (real batches are tens of kilobytes).
+constexpr int64_t max_frame_message_bytes = 3 * codec::max_image_pixels + (int64_t{1} << 20);
+constexpr int64_t max_batch_message_bytes = int64_t{64} << 20;
+int64_t max_message_bytes(const std::string& role);
+
 struct inbound_state {
   static inline const char* name = "inbound_bridge";
   std::string link;
   inbound_targets targets;
   std::shared_ptr<zmq_inbound> in;
   sequence_gate gate;
+  uint64_t gate_expired = 0, gate_evicted = 0;   // the gate's counts already in the metrics
   std::set<std::pair<std::string, uint64_t>> in_progress;   // (sender, seq) handed over, not acked
   uint64_t rejected = 0;
   run_stats_ptr stats;

@@ -684,6 +684,134 @@ std::optional<message> decode(const uint8_t* data, size_t size,
   return m;
 }
 
+// ------------------------------------------------------- semantic checks
+
+namespace {
+
+std::optional<invalid> bad(const char* reason, std::string detail) {
+  return invalid{reason, std::move(detail)};
+}
+
+bool time_ok(timestamp_ms t) { return t >= 0 && t <= max_time_ms; }
+
+std::optional<invalid> check_time(timestamp_ms t, const std::string& what) {
+  if (time_ok(t)) return std::nullopt;
+  return bad("time", what + " " + std::to_string(t) + " ms is outside 0.." + std::to_string(max_time_ms));
+}
+
+std::optional<invalid> check_id(uint64_t id, const std::string& what, bool zero_ok = true) {
+  if ((id != 0 || zero_ok) && id <= max_id) return std::nullopt;
+  return bad("id", what + " " + std::to_string(id) + " is outside " + (zero_ok ? "0" : "1") + ".." +
+                     std::to_string(max_id));
+}
+
+std::optional<invalid> check_box(const box& b, const std::string& what) {
+  auto coord = [](float v) { return std::isfinite(v) && std::fabs(v) <= max_box_coordinate; };
+  auto side = [](float v) { return std::isfinite(v) && v >= 0 && v <= max_box_coordinate; };
+  if (coord(b.x) && coord(b.y) && side(b.w) && side(b.h)) return std::nullopt;
+  return bad("box", what + " box (" + std::to_string(b.x) + ", " + std::to_string(b.y) + ", " +
+                      std::to_string(b.w) + ", " + std::to_string(b.h) + ") is not inside a " +
+                      std::to_string(max_image_side) + " px frame");
+}
+
+std::optional<invalid> check_visits(const std::vector<zone_visit>& visits, const std::string& where) {
+  for (size_t i = 0; i < visits.size(); ++i)
+    if (auto e = validate(visits[i])) {
+      e->detail = where + "zone visit " + std::to_string(i) + ": " + e->detail;
+      return e;
+    }
+  return std::nullopt;
+}
+
+// The first problem of a batch's items, its detail prefixed with where.
+template <class T>
+std::optional<invalid> check_all(const std::vector<T>& items, const std::string& where) {
+  for (size_t i = 0; i < items.size(); ++i)
+    if (auto e = validate(items[i])) {
+      e->detail = where + " " + std::to_string(i) + ": " + e->detail;
+      return e;
+    }
+  return std::nullopt;
+}
+
+std::optional<invalid> check_body(const frame& f) { return check_time(f.capture_ms, "frame: capture time"); }
+
+std::optional<invalid> check_body(const detection_batch& b) {
+  if (auto e = check_time(b.capture_ms, "detections: capture time")) return e;
+  for (size_t i = 0; i < b.detections.size(); ++i)
+    if (auto e = check_box(b.detections[i].bbox, "detections: detection " + std::to_string(i) + ":"))
+      return e;
+  return std::nullopt;
+}
+
+std::optional<invalid> check_body(const track_batch& b) {
+  if (auto e = check_time(b.time_ms, "tracks: batch time")) return e;
+  for (size_t i = 0; i < b.events.size(); ++i) {
+    const auto& ev = b.events[i];
+    const std::string where = "tracks: event " + std::to_string(i) + ":";
+    if (auto e = check_time(ev.time_ms, where + " time")) return e;
+    if (auto e = check_id(ev.track_id, where + " track id")) return e;
+    if (auto e = check_box(ev.bbox, where)) return e;
+  }
+  return check_visits(b.zone_visits, "tracks: ");
+}
+
+std::optional<invalid> check_body(const presence_batch& b) {
+  if (auto e = check_all(b.identities, "presence: identity")) return e;
+  if (auto e = check_all(b.rows, "presence: row")) return e;
+  if (auto e = check_all(b.merges, "presence: merge")) return e;
+  return check_visits(b.zone_visits, "presence: ");
+}
+
+std::optional<invalid> check_body(const query_request& q) {
+  if (q.name.size() > max_name_bytes) return bad("name", "query: name of " + std::to_string(q.name.size()) + " bytes");
+  return std::nullopt;
+}
+
+std::optional<invalid> check_body(const query_response&) { return std::nullopt; }
+std::optional<invalid> check_body(const heartbeat& h) { return check_time(h.time_ms, "heartbeat: time"); }
+std::optional<invalid> check_body(const end_of_stream&) { return std::nullopt; }
+
+} // namespace
+
+std::optional<invalid> validate(const presence& r) {
+  if (auto e = check_id(r.person_id, "person id", false)) return e;
+  if (auto e = check_time(r.enter_ms, "enter")) return e;
+  if (auto e = check_time(r.exit_ms, "exit")) return e;
+  if (r.exit_ms < r.enter_ms)
+    return bad("order", "exit " + std::to_string(r.exit_ms) + " before enter " + std::to_string(r.enter_ms));
+  return std::nullopt;
+}
+
+std::optional<invalid> validate(const identity& d) {
+  if (auto e = check_id(d.person_id, "person id", false)) return e;
+  return check_id(d.track_id, "track id");
+}
+
+std::optional<invalid> validate(const zone_visit& v) {
+  if (auto e = check_id(v.track_id, "track id")) return e;
+  if (v.zone.empty() || v.zone.size() > max_name_bytes)
+    return bad("name", "zone name of " + std::to_string(v.zone.size()) + " bytes");
+  if (auto e = check_time(v.enter_ms, "enter")) return e;
+  if (v.exit_ms < 0) return std::nullopt;   // still inside
+  if (auto e = check_time(v.exit_ms, "exit")) return e;
+  if (v.exit_ms < v.enter_ms)
+    return bad("order", "exit " + std::to_string(v.exit_ms) + " before enter " + std::to_string(v.enter_ms));
+  return std::nullopt;
+}
+
+std::optional<invalid> validate(const person_merge& m) {
+  if (auto e = check_id(m.from, "from person id", false)) return e;
+  return check_id(m.into, "into person id", false);
+}
+
+std::optional<invalid> validate(const message& m) {
+  if (m.sender.empty() || m.sender.size() > max_sender_bytes)
+    return bad("sender", "sender id of " + std::to_string(m.sender.size()) + " bytes (1.." +
+                           std::to_string(max_sender_bytes) + ")");
+  return std::visit([](const auto& body) { return check_body(body); }, m.body);
+}
+
 std::optional<kind> peek_kind(const uint8_t* data, size_t size) {
   try {
     std::string err;

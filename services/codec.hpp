@@ -88,6 +88,35 @@ struct message {
       body;
 };
 
+/// Semantic limits: what a well-formed message may claim. Verification
+/// proves the bytes are a readable envelope; these catch the believable-
+/// looking junk a flipped bit or a forger writes (negative times, an exit
+/// before its enter, ids near 2^64), before anything is stored or acted on.
+constexpr timestamp_ms max_time_ms = 253402300799999;      // 9999-12-31T23:59:59.999Z
+constexpr uint64_t max_id = (uint64_t{1} << 53) - 1;        // person / track ids: exact as JSON numbers
+constexpr float max_box_coordinate = float(max_image_side); // |x|, |y|, and w, h, in pixels
+constexpr size_t max_sender_bytes = 256;                    // an envelope's sender id
+constexpr size_t max_name_bytes = 256;                      // zone names, query names
+
+/// Why a decoded message is not believable: `reason` is a metric label
+/// (sender, time, id, box, name, order), `detail` names the item.
+struct invalid {
+  std::string reason;
+  std::string detail;
+};
+
+/// The semantic checks of one decoded message (decode does not run them:
+/// the receiver decides what to do with a message that is well-formed but
+/// not believable). nullopt when it passes.
+std::optional<invalid> validate(const message& m);
+
+/// The checks of one stored item, for the storage role's own last check
+/// (batches from a local reid never pass a decoder).
+std::optional<invalid> validate(const presence& row);
+std::optional<invalid> validate(const identity& id);
+std::optional<invalid> validate(const zone_visit& visit);
+std::optional<invalid> validate(const person_merge& merge);
+
 /// Verifies and decodes one envelope. Returns nullopt, with the reason in
 /// `*error` when given, for anything that is not a well-formed weaver.v1
 /// envelope: failed verification, wrong identifier, unknown version, missing

@@ -329,12 +329,17 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
         line_def l;
         l.name = get<std::string>(ls[k], "name", q, "");
         if (l.name.empty()) throw config_error(q + "name", "required");
-        YAML::Node ends;
-        ends.push_back(ls[k]["from"]);
-        ends.push_back(ls[k]["to"]);
-        auto pts = parse_points(ends, q + "from/to");
-        l.a = pts[0];
-        l.b = pts[1];
+        // Each end on its own: a missing one is named, never read as a
+        // shorter list (yaml-cpp's push_back of an absent node crashed).
+        auto end_point = [&](const char* end) {
+          auto pt = ls[k][end];
+          if (!pt || pt.IsNull()) throw config_error(q + end, "required: a point [x, y]");
+          YAML::Node one;
+          one.push_back(pt);
+          return parse_points(one, q + end).at(0);
+        };
+        l.a = end_point("from");
+        l.b = end_point("to");
         c.lines.push_back(std::move(l));
       }
     }

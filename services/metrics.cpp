@@ -24,6 +24,12 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
   link_rejected_ = &BuildCounter().Name("weaver_link_rejected_total")
                       .Help("Inbound messages rejected by verification, by link and reason")
                       .Register(r);
+  link_senders_ = &BuildGauge().Name("weaver_link_senders")
+                     .Help("Sender ids an inbound link's sequence gate remembers").Register(r);
+  link_senders_forgotten_ = &BuildCounter().Name("weaver_link_senders_forgotten_total")
+                               .Help("Sender ids an inbound link's sequence gate forgot, by link and "
+                                     "reason (expired: idle too long, cap: too many senders)")
+                               .Register(r);
   card_jobs_ = &BuildCounter().Name("weaver_card_jobs_total")
                   .Help("Inference jobs completed per card").Register(r);
   card_errors_ = &BuildCounter().Name("weaver_card_errors_total")
@@ -76,6 +82,12 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
                             .Help("Open Server-Sent Events alert streams").Register(r);
   gateway_sse_events_ = &BuildCounter().Name("weaver_gateway_sse_events_total")
                            .Help("Alert events pushed to Server-Sent Events streams").Register(r);
+  gateway_connections_ = &BuildGauge().Name("weaver_gateway_connections")
+                            .Help("Open REST gateway connections (waiting or being answered)").Register(r);
+  gateway_connections_closed_ = &BuildCounter().Name("weaver_gateway_connections_closed_total")
+                                   .Help("REST gateway connections the server closed or refused, by reason "
+                                         "(idle, head_timeout, head_too_large, client_closed, "
+                                         "max_connections, max_per_client)").Register(r);
 }
 
 metrics::~metrics() = default;
@@ -91,6 +103,14 @@ Counter& metrics::link_bytes(const std::string& l) { return link_bytes_->Add({{"
 Counter& metrics::link_messages(const std::string& l) { return link_messages_->Add({{"link", l}}); }
 Counter& metrics::link_rejected(const std::string& l, const std::string& reason) {
   return link_rejected_->Add({{"link", l}, {"reason", reason}});
+}
+Gauge& metrics::gateway_connections() { return gateway_connections_->Add({}); }
+Counter& metrics::gateway_connections_closed(const std::string& reason) {
+  return gateway_connections_closed_->Add({{"reason", reason}});
+}
+Gauge& metrics::link_senders(const std::string& l) { return link_senders_->Add({{"link", l}}); }
+Counter& metrics::link_senders_forgotten(const std::string& l, const std::string& reason) {
+  return link_senders_forgotten_->Add({{"link", l}, {"reason", reason}});
 }
 Counter& metrics::card_jobs(const std::string& card) { return card_jobs_->Add({{"card", card}}); }
 namespace {

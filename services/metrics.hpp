@@ -32,6 +32,10 @@ public:
   prometheus::Counter& link_bytes(const std::string& link);
   prometheus::Counter& link_messages(const std::string& link);
   prometheus::Counter& link_rejected(const std::string& link, const std::string& reason);
+  // The inbound link's sequence gate (services/zmq_link.hpp): sender ids it
+  // remembers, and those it forgot (reason expired or cap).
+  prometheus::Gauge& link_senders(const std::string& link);
+  prometheus::Counter& link_senders_forgotten(const std::string& link, const std::string& reason);
   prometheus::Counter& card_jobs(const std::string& card);
   prometheus::Counter& card_errors(const std::string& card, const std::string& reason);
   prometheus::Gauge& card_up(const std::string& card);
@@ -58,6 +62,10 @@ public:
   prometheus::Histogram& gateway_request_seconds(const std::string& route);
   prometheus::Gauge& gateway_sse_clients();
   prometheus::Counter& gateway_sse_events();
+  // Its connections (services/gateway/http_server.hpp): open now, and closed
+  // by the server, by reason (idle, head_timeout, max_connections, ...).
+  prometheus::Gauge& gateway_connections();
+  prometheus::Counter& gateway_connections_closed(const std::string& reason);
 
   /// Process-wide instance (the embedded default and each node have one).
   static metrics& global();
@@ -71,6 +79,10 @@ private:
   prometheus::Family<prometheus::Counter>* link_bytes_;
   prometheus::Family<prometheus::Counter>* link_messages_;
   prometheus::Family<prometheus::Counter>* link_rejected_;
+  prometheus::Family<prometheus::Gauge>* gateway_connections_;
+  prometheus::Family<prometheus::Counter>* gateway_connections_closed_;
+  prometheus::Family<prometheus::Gauge>* link_senders_;
+  prometheus::Family<prometheus::Counter>* link_senders_forgotten_;
   prometheus::Family<prometheus::Counter>* card_jobs_;
   prometheus::Family<prometheus::Counter>* card_errors_;
   prometheus::Family<prometheus::Gauge>* card_up_;

@@ -2,6 +2,7 @@
 
 #include "services/metrics.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -158,8 +159,9 @@ void zmq_outbound::run() {
 
 // --- inbound ----------------------------------------------------------------
 
-zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message)
+zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message, int64_t max_message_bytes)
   : endpoint_(std::move(endpoint)), on_message_(std::move(on_message)),
+    max_message_bytes_(max_message_bytes),
     router_(zmq_context(), zmq::socket_type::router),
     wake_rx_(zmq_context(), zmq::socket_type::pair),
     wake_tx_(zmq_context(), zmq::socket_type::pair) {
@@ -168,6 +170,7 @@ zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message)
   // ROUTER silently drops what exceeds its send queue: keep room for the
   // acks of everything that can be in flight (senders bound that far below).
   router_.set(zmq::sockopt::sndhwm, 100000);
+  router_.set(zmq::sockopt::maxmsgsize, max_message_bytes_);
   try {
     router_.bind(endpoint_);
     endpoint_ = router_.get(zmq::sockopt::last_endpoint); // resolves a wildcard port
@@ -243,13 +246,38 @@ void zmq_inbound::run() {
 
 // --- sequence gate ------------------------------------------------------------
 
-sequence_gate::verdict sequence_gate::check(const std::string& sender, uint64_t seq) {
+sequence_gate::sequence_gate(size_t max_senders, clock::duration expiry)
+  : max_senders_(std::max<size_t>(1, max_senders)), expiry_(expiry) {}
+
+sequence_gate::verdict sequence_gate::check(const std::string& sender, uint64_t seq,
+                                            clock::time_point now) {
+  // The least recently heard are at the back: expire from there.
+  while (!recent_.empty()) {
+    auto old = last_.find(recent_.back());
+    if (now - old->second.seen < expiry_) break;
+    last_.erase(old);
+    recent_.pop_back();
+    ++expired_;
+  }
   auto it = last_.find(sender);
-  if (it == last_.end() || seq == it->second + 1) {
-    last_[sender] = seq;
+  if (it == last_.end()) {
+    if (last_.size() >= max_senders_) {
+      last_.erase(recent_.back());
+      recent_.pop_back();
+      ++evicted_;
+    }
+    recent_.push_front(sender);
+    last_.emplace(sender, entry{seq, now, recent_.begin()});
     return verdict::deliver;
   }
-  return seq <= it->second ? verdict::duplicate : verdict::out_of_order;
+  auto& e = it->second;
+  e.seen = now;
+  recent_.splice(recent_.begin(), recent_, e.order);
+  if (seq == e.seq + 1) {
+    e.seq = seq;
+    return verdict::deliver;
+  }
+  return seq <= e.seq ? verdict::duplicate : verdict::out_of_order;
 }
 
 } // namespace weaver

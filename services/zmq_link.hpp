@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <mutex>
 #include <string>
@@ -79,9 +80,16 @@ public:
   /// the raw bytes (not yet verified).
   using message_handler = std::function<void(std::string peer, bytes payload)>;
 
+  /// ZMQ_MAXMSGSIZE when none is given: above any message of the mesh (the
+  /// bridge sets a tighter one per role, services/bridge.hpp).
+  static constexpr int64_t default_max_message_bytes = int64_t{256} << 20;
+
   /// Binds `endpoint` (tcp://host:* picks a free port; endpoint() then
-  /// names it); throws std::runtime_error naming it on failure.
-  zmq_inbound(std::string endpoint, message_handler on_message);
+  /// names it); throws std::runtime_error naming it on failure. A peer that
+  /// announces a message over `max_message_bytes` is disconnected before
+  /// ZeroMQ buffers it (ZMQ_MAXMSGSIZE): a forged length costs no memory.
+  zmq_inbound(std::string endpoint, message_handler on_message,
+              int64_t max_message_bytes = default_max_message_bytes);
   ~zmq_inbound();
   zmq_inbound(const zmq_inbound&) = delete;
   zmq_inbound& operator=(const zmq_inbound&) = delete;
@@ -90,6 +98,7 @@ public:
   void ack(const std::string& peer, uint64_t seq, bytes reply = {});
 
   const std::string& endpoint() const { return endpoint_; }
+  int64_t max_message_bytes() const { return max_message_bytes_; }
 
   /// When the last message arrived (steady clock ticks; 0 = never).
   int64_t last_message() const { return last_message_; }
@@ -100,6 +109,7 @@ private:
 
   std::string endpoint_;
   message_handler on_message_;
+  int64_t max_message_bytes_;
   zmq::socket_t router_;
   zmq::socket_t wake_rx_, wake_tx_;
   std::mutex mtx_;
@@ -112,13 +122,43 @@ private:
 /// Receiver-side ordering per sender (go-back-N): decides whether a message
 /// is the next one (deliver), a duplicate (re-ack), or out of order (ignore;
 /// the sender resends). Pure, unit-tested.
+///
+/// Every sender id costs an entry, and anyone who can reach the port can
+/// invent ids, so the gate forgets: a sender not heard from for `expiry`, and
+/// the least recently heard one when a new sender would exceed `max_senders`.
+/// A forgotten sender that speaks again is taken as new (its next message is
+/// delivered whatever its number), as after a receiver restart. Live senders
+/// are a handful per link and resend within seconds, far inside both bounds.
 class sequence_gate {
 public:
+  using clock = std::chrono::steady_clock;
   enum class verdict { deliver, duplicate, out_of_order };
-  verdict check(const std::string& sender, uint64_t seq);
+
+  static constexpr size_t default_max_senders = 4096;
+  static constexpr std::chrono::minutes default_expiry{10};
+
+  explicit sequence_gate(size_t max_senders = default_max_senders,
+                         clock::duration expiry = default_expiry);
+
+  verdict check(const std::string& sender, uint64_t seq, clock::time_point now);
+  verdict check(const std::string& sender, uint64_t seq) { return check(sender, seq, clock::now()); }
+
+  size_t senders() const { return last_.size(); }
+  /// Senders forgotten so far: idle past the expiry, and pushed out by the cap.
+  uint64_t expired() const { return expired_; }
+  uint64_t evicted() const { return evicted_; }
 
 private:
-  std::map<std::string, uint64_t> last_;   // last delivered seq per sender
+  struct entry {
+    uint64_t seq;                           // last delivered
+    clock::time_point seen;
+    std::list<std::string>::iterator order; // its place in recent_
+  };
+  size_t max_senders_;
+  clock::duration expiry_;
+  std::map<std::string, entry> last_;
+  std::list<std::string> recent_;           // most recently heard first
+  uint64_t expired_ = 0, evicted_ = 0;
 };
 
 } // namespace weaver

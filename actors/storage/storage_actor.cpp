@@ -1,9 +1,12 @@
 #include "actors/storage/storage_actor.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 
 #include <caf/sec.hpp>
 
+#include "services/codec.hpp"
 #include "services/log.hpp"
 #include "services/metrics.hpp"
 
@@ -27,6 +30,33 @@ void apply_retention(storage_state& st) {
   }
 }
 
+// Removes the items of `items` that cannot be true, counting each in
+// weaver_storage_errors_total{reason="invalid_<why>"}; logs the first few.
+template <class T>
+size_t drop_invalid(std::vector<T>& items, const char* what) {
+  static const logger log{"storage"};
+  static std::atomic<uint64_t> logged{0};
+  size_t before = items.size();
+  items.erase(std::remove_if(items.begin(), items.end(),
+                             [&](const T& item) {
+                               auto problem = codec::validate(item);
+                               if (!problem) return false;
+                               metrics::global().storage_errors("invalid_" + problem->reason).Increment();
+                               if (logged++ < 10) log.warn("refused a ", what, ": ", problem->detail);
+                               return true;
+                             }),
+              items.end());
+  return before - items.size();
+}
+
+// The store's last check, whichever way the batch came (the mesh's inbound
+// bridge validates too; a reid in this process does not pass one): a row
+// that cannot be true is refused and counted, never stored.
+size_t drop_invalid(presence_batch& pb) {
+  return drop_invalid(pb.identities, "identity") + drop_invalid(pb.rows, "row") +
+         drop_invalid(pb.merges, "merge") + drop_invalid(pb.zone_visits, "zone visit");
+}
+
 } // namespace
 
 storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
@@ -40,6 +70,7 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
     [=](presence_batch& pb) -> caf::result<caf::ok_atom> {
       auto& st = self->state;
       auto t0 = std::chrono::steady_clock::now();
+      drop_invalid(pb);
       try {
         st.db->write(pb);
       } catch (const std::exception& e) {

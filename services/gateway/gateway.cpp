@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "services/gateway/http_server.hpp"
 #include "services/gateway/routes.hpp"
 #include "services/log.hpp"
 #include "services/metrics.hpp"
@@ -36,7 +37,21 @@ bool has_scope(const gateway_token& t, const std::string& scope) {
 void set_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(nlohmann::json{{"error", message}}.dump() + "\n", "application/json");
+  // Messages echo what the client sent: bytes that are not UTF-8 become
+  // U+FFFD rather than an exception (requests are checked before this).
+  res.set_content(nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                    "\n",
+                  "application/json");
+}
+
+// The first part of a request the gateway reads that is not UTF-8, or null.
+const char* not_utf8(const httplib::Request& req) {
+  if (!gateway::valid_utf8(req.path)) return "path";
+  for (auto& [k, v] : req.params)
+    if (!gateway::valid_utf8(k) || !gateway::valid_utf8(v)) return "query parameter";
+  for (const char* h : {"Authorization", "Last-Event-ID"})
+    if (!gateway::valid_utf8(req.get_header_value(h))) return h;
+  return nullptr;
 }
 
 } // namespace
@@ -131,7 +146,7 @@ struct gateway_server::impl {
   gateway_settings settings;
   std::shared_ptr<const health_registry> health;
   std::shared_ptr<const metrics_sources> metrics_src;
-  std::unique_ptr<httplib::Server> server;
+  std::unique_ptr<gateway::http_server> server;
   std::thread thread;
   int port = 0;
   std::atomic<bool> stopping{false};
@@ -170,10 +185,18 @@ struct gateway_server::impl {
             a.body = "query " + name + ": no answer within " +
                      std::to_string(settings.timeout.count()) + " ms";
           } else {
+            // CAF's rendering names internals: the log gets it, the client not.
+            log.warn("query ", name, ": ", sys.render(e));
             a.status = 502;
-            a.body = "query " + name + ": " + sys.render(e);
+            a.body = "query " + name + ": the query service failed";
           }
         });
+    // The answer is passed on as JSON: it must be JSON.
+    if (a.status == 200 && !nlohmann::json::accept(a.body)) {
+      log.warn("query ", name, ": the answer is not JSON (", a.body.size(), " bytes)");
+      a.status = 502;
+      a.body = "query " + name + ": the query service sent an answer that is not JSON";
+    }
     return a;
   }
 
@@ -344,7 +367,16 @@ struct gateway_server::impl {
     res.set_header("X-Accel-Buffering", "no");   // proxies: do not buffer the stream
     res.set_chunked_content_provider(
       "text/event-stream",
-      [this, st](size_t, httplib::DataSink& sink) { return stream_step(*st, sink); },
+      // httplib calls this outside its exception handling: an exception
+      // ends the stream instead of the process.
+      [this, st](size_t, httplib::DataSink& sink) {
+        try {
+          return stream_step(*st, sink);
+        } catch (const std::exception& e) {
+          log.error("alert stream: ", e.what());
+          return false;
+        }
+      },
       [this](bool) {
         streams.fetch_sub(1);
         metrics::global().gateway_sse_clients().Decrement();
@@ -353,6 +385,15 @@ struct gateway_server::impl {
 
   void install() {
     auto h = make_health_handlers(health, metrics_src);
+    // Before any route: what is not UTF-8 is a 400 (handlers, logs and the
+    // 404 message may all echo it).
+    server->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+      auto part = not_utf8(req);
+      if (!part) return httplib::Server::HandlerResponse::Unhandled;
+      set_error(res, 400, std::string("the request's ") + part + " is not valid UTF-8");
+      record("other", 400, clock_type::now(), false);
+      return httplib::Server::HandlerResponse::Handled;
+    });
     for (auto& r : gateway::routes()) {
       const gateway::route* route = &r;
       httplib::Server::Handler fn;
@@ -381,13 +422,19 @@ struct gateway_server::impl {
       server->Get(gateway::server_pattern(r), fn);
     }
     // No route (httplib answers 404), or an error without a body yet.
+    // It runs outside httplib's exception handling: it must not throw.
     server->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty() || res.is_chunked_content_provider_) return;
-      if (res.status == 404) {
-        record("other", 404, clock_type::now(), false);
-        set_error(res, 404, "no route " + req.method + " " + req.path + " (GET /v1/..., see weaver query --list)");
-      } else {
-        set_error(res, res.status, "HTTP " + std::to_string(res.status));
+      try {
+        if (res.status == 404) {
+          record("other", 404, clock_type::now(), false);
+          set_error(res, 404, "no route " + req.method + " " + req.path + " (GET /v1/..., see weaver query --list)");
+        } else {
+          set_error(res, res.status, "HTTP " + std::to_string(res.status));
+        }
+      } catch (const std::exception& e) {
+        log.error("error handler: ", e.what());
+        res.set_content("{\"error\":\"internal error\"}\n", "application/json");
       }
     });
     // WEAVER_LOG=debug: one line per request (never its headers: tokens).
@@ -402,8 +449,9 @@ struct gateway_server::impl {
         what = e.what();
       } catch (...) {
       }
+      // The exception's text (a library's message) goes to the log only.
       log.error(req.path, ": ", what);
-      set_error(res, 500, what);
+      set_error(res, 500, "internal error");
     });
   }
 };
@@ -423,12 +471,15 @@ int gateway_server::port() const { return impl_->port; }
 void gateway_server::start() {
   auto& d = *impl_;
   if (d.server) throw std::runtime_error("gateway: already started");
-  d.server = std::make_unique<httplib::Server>();
-  auto threads = static_cast<size_t>(d.settings.threads);
-  d.server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  gateway::connection_limits limits;
+  limits.workers = static_cast<size_t>(std::max(1, d.settings.threads));
+  limits.max_connections = static_cast<size_t>(std::max(1, d.settings.max_connections));
+  limits.max_per_client = static_cast<size_t>(std::max(1, d.settings.max_connections_per_client));
+  limits.request_timeout = d.settings.request_timeout;
+  limits.idle_timeout = d.settings.idle_timeout;
+  limits.io_timeout = d.settings.io_timeout;
+  d.server = std::make_unique<gateway::http_server>(limits);
   d.server->set_payload_max_length(64 * 1024);
-  d.server->set_read_timeout(10, 0);
-  d.server->set_write_timeout(10, 0);
   // As the health server: SO_REUSEADDR only, so a busy port is an error.
   d.server->set_socket_options([](socket_t sock) {
     int yes = 1;
@@ -446,6 +497,7 @@ void gateway_server::start() {
     throw std::runtime_error("gateway: cannot listen on " + d.settings.bind + ":" +
                              std::to_string(d.settings.port));
   }
+  d.server->raise_backlog();
   d.port = bound;
   d.stopping = false;
   auto done = std::make_shared<std::atomic<bool>>(false);
@@ -466,6 +518,7 @@ void gateway_server::stop() {
   d.stopping = true;         // alert streams end at their next turn
   d.server->stop();
   if (d.thread.joinable()) d.thread.join();
+  d.server->shutdown_connections();   // waiting connections closed, workers joined
   d.server.reset();
   d.port = 0;
 }

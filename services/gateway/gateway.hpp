@@ -6,14 +6,19 @@
 //   GET /healthz /readyz /metrics   as services/health.hpp, no token
 //
 // Errors are JSON {"error": "..."}: 400 for a bad request (the message starts
-// with the parameter's name, or "unknown parameter 'x'"), 401 without a
-// valid bearer token (with WWW-Authenticate: Bearer), 403 when the token
-// lacks the route's scope, 404 for no such route, 500 when the query failed,
-// 503 when too many alert streams are open, 504 when the query actor did not
-// answer within gateway.timeout_ms.
+// with the parameter's name, or "unknown parameter 'x'"; a path, parameter
+// or header that is not UTF-8), 401 without a valid bearer token (with
+// WWW-Authenticate: Bearer), 403 when the token lacks the route's scope, 404
+// for no such route, 500 when the query failed, 502 when the query service
+// answered with something unusable, 503 when too many alert streams or
+// connections are open, 504 when the query actor did not answer within
+// gateway.timeout_ms. No error carries a library's or CAF's own text: those
+// go to the log.
 //
-// Handlers run on httplib's worker threads and ask the query actor through
-// a caf::scoped_actor each (request/receive with a timeout). An alert stream
+// Connections are held by services/gateway/http_server.hpp (a poller, not a
+// thread, waits for request heads; timeouts and connection caps). Handlers
+// run on its worker threads and ask the query actor through a
+// caf::scoped_actor each (request/receive with a timeout). An alert stream
 // holds its worker thread and polls the `events` query every poll_ms.
 #pragma once
 
@@ -43,6 +48,12 @@ struct gateway_settings {
   std::chrono::milliseconds timeout{10000};
   int threads = 16;
   int max_streams = 8;
+  // Connection handling (services/gateway/http_server.hpp).
+  int max_connections = 512;
+  int max_connections_per_client = 64;
+  std::chrono::milliseconds request_timeout{5000};   // a request head, from its first byte
+  std::chrono::milliseconds idle_timeout{30000};     // a keep-alive connection between requests
+  std::chrono::milliseconds io_timeout{10000};       // one write without progress
 };
 
 /// From the configuration: adds the token of the environment variable

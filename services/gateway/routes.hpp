@@ -102,6 +102,11 @@ std::string check_value(const route_param& p, const std::string& value);
 std::string build_target(const route& r,
                          const std::vector<std::pair<std::string, std::string>>& params);
 
+/// Well-formed UTF-8 (no overlong forms, surrogates or code points past
+/// U+10FFFF): what the gateway requires of every path, parameter and header
+/// it reads, since its answers are JSON and echo them.
+bool valid_utf8(const std::string& s);
+
 /// Percent-encodes a query-string component.
 std::string url_encode(const std::string& s);
 

@@ -35,6 +35,17 @@ sed -e "s#kind: auto #kind: nanodet #" -e "s#model: .*nanodet.json#model: $WORK/
     "$WORK/good.yaml" > "$WORK/c7.yaml"
 expect_error "broken model" "not a TensorFlow.js graph model" run -c "$WORK/c7.yaml" -q --max-frames 5
 
+# A camera line without one of its ends: named, never a crash.
+python3 - "$WORK/good.yaml" "$WORK/c8.yaml" "$WORK/c9.yaml" <<'PY'
+import sys, yaml
+cfg = yaml.safe_load(open(sys.argv[1]))
+for out, line in ((sys.argv[2], {"name": "door", "to": [10, 20]}), (sys.argv[3], {"name": "door", "from": [1, 2]})):
+    cfg["cameras"][0]["lines"] = [line]
+    yaml.safe_dump(cfg, open(out, "w"))
+PY
+expect_error "line without from" "cameras[0].lines[0].from: required" check -c "$WORK/c8.yaml"
+expect_error "line without to" "cameras[0].lines[0].to: required" check -c "$WORK/c9.yaml"
+
 sed -e "0,/fps: 10/s//fps: fast/" "$WORK/good.yaml" > "$WORK/c3.yaml"
 expect_error "bad type" "cameras[0].fps: expected a number" run -c "$WORK/c3.yaml" -q
 

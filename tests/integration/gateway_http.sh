@@ -75,6 +75,19 @@ expect 400 "$QT" "/v1/transitions?from=1&to=2&limit=0" '"error":"limit:'
 expect 404 "$QT" "/v1/nothing" "no route"
 echo "ok: 400 names the bad parameter"
 
+# --- bytes that are not UTF-8: a clean 400, and the gateway lives on
+expect 400 "" "/%ff" "path is not valid UTF-8"
+expect 400 "$QT" "/v1/transitions?from=%ff&to=2" "not valid UTF-8"
+expect 400 "$QT" "/v1/people/%ff%fe/trajectory" "not valid UTF-8"
+grep -qF "json.exception" "$WORK/body" && fail "library text in an error: $(cat "$WORK/body")"
+expect 200 "" /healthz '"status":"ok"'
+echo "ok: invalid UTF-8 is a 400; the gateway still serves"
+
+# --- the listen backlog (httplib's own is 5): ss shows it as Send-Q
+backlog=$(ss -Hltn "sport = :$port" | awk '{print $3}' | head -1)
+[ -n "$backlog" ] && [ "$backlog" -ge 128 ] || fail "listen backlog on :$port is '${backlog}', expected >= 128"
+echo "ok: listen backlog $backlog"
+
 # --- pagination: pages of 2 cover the whole answer once, totals agree
 python3 - "$base" "$QT" <<'PY' || fail "pagination"
 import json, sys, urllib.request

@@ -323,6 +323,28 @@ TEST_CASE("bad crops") {
   }
 }
 
+TEST_CASE("a line needs both ends: a missing one is named, never read past") {
+  video_dir v;
+  auto base = std::string("cameras:\n  - id: 1\n    source: clip.avi\n    lines:\n      - name: door\n");
+  auto no_from = error_of(base + "        to: [10, 20]\n", v.base());
+  CHECK(no_from.key == "cameras[0].lines[0].from");
+  CHECK(contains(no_from.what, "required"));
+  auto no_to = error_of(base + "        from: [1, 2]\n", v.base());
+  CHECK(no_to.key == "cameras[0].lines[0].to");
+  auto neither = error_of(base, v.base());
+  CHECK(neither.key == "cameras[0].lines[0].from");
+  auto short_point = error_of(base + "        from: [1]\n        to: [10, 20]\n", v.base());
+  CHECK(short_point.key == "cameras[0].lines[0].from");
+  auto words = error_of(base + "        from: [1, 2]\n        to: [a, b]\n", v.base());
+  CHECK(words.key == "cameras[0].lines[0].to");
+  auto good = parse_config(base + "        from: [1, 2]\n        to: [10, 20]\n", v.base());
+  REQUIRE(good.cameras.at(0).lines.size() == 1);
+  CHECK(good.cameras[0].lines[0].a.x == 1.0f);
+  CHECK(good.cameras[0].lines[0].a.y == 2.0f);
+  CHECK(good.cameras[0].lines[0].b.x == 10.0f);
+  CHECK(good.cameras[0].lines[0].b.y == 20.0f);
+}
+
 TEST_CASE("unknown keys are named") {
   video_dir v;
   auto top = error_of(std::string(one_camera) + "bogus: 1\n", v.base());

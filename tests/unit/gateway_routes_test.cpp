@@ -316,3 +316,22 @@ TEST_CASE("gateway settings: the environment's token, and no token refused") {
   CHECK(!so.auth);
   CHECK(so.tokens.empty());
 }
+
+TEST_CASE("valid_utf8: well-formed UTF-8 only") {
+  CHECK(valid_utf8(""));
+  CHECK(valid_utf8("/v1/people/7/trajectory"));
+  CHECK(valid_utf8("caf\xc3\xa9"));                 // é
+  CHECK(valid_utf8("\xe2\x82\xac"));                // €
+  CHECK(valid_utf8("\xf0\x9f\x98\x80"));            // U+1F600
+  CHECK(valid_utf8("\xf4\x8f\xbf\xbf"));            // U+10FFFF, the last one
+  CHECK(!valid_utf8("\xff"));
+  CHECK(!valid_utf8("\xff\xfe"));
+  CHECK(!valid_utf8("abc\x80"));                      // a lone continuation byte
+  CHECK(!valid_utf8("\xc3"));                         // cut short
+  CHECK(!valid_utf8("\xe2\x82"));
+  CHECK(!valid_utf8("\xc0\xaf"));                     // overlong '/'
+  CHECK(!valid_utf8("\xe0\x80\xaf"));                 // overlong '/'
+  CHECK(!valid_utf8("\xed\xa0\x80"));                 // a surrogate
+  CHECK(!valid_utf8("\xf4\x90\x80\x80"));             // past U+10FFFF
+  CHECK(!valid_utf8("\xe2\x28\xa1"));                 // a bad second byte
+}

@@ -10,6 +10,11 @@
 #include <mutex>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/stateful_actor.hpp>
@@ -83,6 +88,13 @@ query_actor::behavior_type fake_query(query_actor::stateful_pointer<fake_state> 
       resp.error = "store: disk I/O error";
       return resp;
     }
+    if (r.name == "visitors") {   // a failure the way a broken remote reply arrives
+      return caf::make_error(caf::sec::unexpected_response, "->query: bad reply: malformed envelope");
+    }
+    if (r.name == "funnel") {     // an answer that is not JSON
+      resp.json = "{\"people\": [1, 2";
+      return resp;
+    }
     if (r.name == "dwell") {
       resp.ok = false;
       resp.bad_request = true;
@@ -133,7 +145,7 @@ struct fixture {
   std::unique_ptr<gateway_server> gw;
   query_actor query;
 
-  explicit fixture(int max_streams = 2) {
+  explicit fixture(int max_streams = 2, int per_client = 64) {
     query = sys.spawn(fake_query, store);
     gateway_settings s;
     s.tokens = {{"reader", "reader-token-0123456789", {"query"}},
@@ -143,6 +155,8 @@ struct fixture {
     s.timeout = std::chrono::milliseconds{300};
     s.threads = 6;
     s.max_streams = max_streams;
+    s.max_connections_per_client = per_client;
+    s.request_timeout = std::chrono::milliseconds{300};
     health->add("main_loop", probe_kind::liveness, [] { return check_result{true, "turning"}; });
     sources->add(metrics::global().registry_ptr());
     gw = std::make_unique<gateway_server>(sys, query, s, health, sources);
@@ -380,4 +394,142 @@ TEST_CASE("gateway: open alert streams are bounded; stop ends them") {
   CHECK(f.get("/v1/cameras", reader)->status == 200);
   f.gw->stop();   // returns although a stream is open
   CHECK(f.gw->port() == 0);
+}
+
+namespace {
+
+// A raw TCP client: connects to the gateway and sends what it is told.
+struct raw_client {
+  int fd = -1;
+  explicit raw_client(int port) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    timeval tv{10, 0};   // patience only: a broken server fails the read, not hangs the test
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~raw_client() { if (fd >= 0) ::close(fd); }
+  void send(const std::string& s) { (void)!::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+  // Everything until the server closes (or the patience runs out).
+  std::string read_all() {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return out;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+};
+
+bool no_library_text(const std::string& body) {
+  for (const char* t : {"json.exception", "system_error", "caf::", "unexpected_response", "[json"})
+    if (body.find(t) != std::string::npos) return false;
+  return true;
+}
+
+} // namespace
+
+TEST_CASE("gateway: bytes that are not UTF-8 are a 400, and the gateway lives on") {
+  fixture f;
+  // The 404 path used to dump invalid UTF-8 into JSON outside httplib's
+  // exception handling: the process aborted.
+  auto bad_path = f.get("/%ff");
+  REQUIRE(bad_path);
+  CHECK(bad_path->status == 400);
+  CHECK(error_of(bad_path).find("path is not valid UTF-8") != std::string::npos);
+  auto bad_value = f.get("/v1/transitions?from=%ff&to=2", reader);
+  REQUIRE(bad_value);
+  CHECK(bad_value->status == 400);
+  CHECK(no_library_text(bad_value->body));
+  auto bad_key = f.get("/v1/transitions?%fe=1&from=1&to=2", reader);
+  CHECK(bad_key->status == 400);
+  auto bad_segment = f.get("/v1/people/%ff%fe/trajectory", reader);
+  REQUIRE(bad_segment);
+  CHECK(bad_segment->status == 400);
+  CHECK(no_library_text(bad_segment->body));
+  CHECK(f.get("/v1/%c0%af", reader)->status == 400);          // an overlong '/'
+  CHECK(f.get("/v1/people/%ed%a0%80/trajectory", reader)->status == 400);   // a surrogate
+  auto c = f.client();
+  auto bad_header = c.Get("/v1/alerts/stream", {{"Authorization", watcher}, {"Last-Event-ID", "\xff"}});
+  REQUIRE(bad_header);
+  CHECK(bad_header->status == 400);
+  // Well-formed non-ASCII is fine: an unknown zone is the query's answer.
+  auto zone = f.get("/v1/dwell?zone=caf%C3%A9&t0=2026-11-21&t1=2026-11-22", reader);
+  CHECK(zone->status == 400);
+  CHECK(error_of(zone) == "zone: no zone 'attic'");
+  // Still serving.
+  CHECK(f.get("/v1/cameras", reader)->status == 200);
+  CHECK(f.get("/healthz")->status == 200);
+}
+
+TEST_CASE("gateway: a broken answer from the query service is a 502 without CAF's text") {
+  fixture f;
+  auto failed = f.get("/v1/visitors?t0=2026-11-21&t1=2026-11-22", reader);
+  REQUIRE(failed);
+  CHECK(failed->status == 502);
+  CHECK(error_of(failed) == "query visitors: the query service failed");
+  CHECK(no_library_text(failed->body));
+  auto garbled = f.get("/v1/funnel?steps=1,2&t0=2026-11-21&t1=2026-11-22", reader);
+  REQUIRE(garbled);
+  CHECK(garbled->status == 502);
+  CHECK(error_of(garbled).find("not JSON") != std::string::npos);
+}
+
+TEST_CASE("gateway: slow and idle clients do not hold the workers") {
+  fixture f;   // 6 workers
+  // More idle connections than workers, and more clients that send a
+  // request head slowly, a byte at a time, and never finish it.
+  std::vector<std::unique_ptr<raw_client>> idle, slow;
+  for (int i = 0; i < 10; ++i) idle.push_back(std::make_unique<raw_client>(f.gw->port()));
+  for (int i = 0; i < 10; ++i) {
+    slow.push_back(std::make_unique<raw_client>(f.gw->port()));
+    slow.back()->send("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+  }
+  std::atomic<bool> quit{false};
+  std::thread trickle{[&] {
+    while (!quit) {
+      for (size_t i = 1; i < slow.size(); ++i) slow[i]->send("X");   // the first one just stalls
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+  }};
+  for (int i = 0; i < 20; ++i) {
+    auto r = f.get("/v1/cameras", reader);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  quit = true;
+  trickle.join();
+  // A head that is not complete within request_timeout is answered 408
+  // and closed; an idle connection stays open until idle_timeout.
+  auto answer = slow.front()->read_all();
+  CHECK(answer.rfind("HTTP/1.1 408", 0) == 0);
+  CHECK(answer.find("\"error\"") != std::string::npos);
+}
+
+TEST_CASE("gateway: connections from one address are capped; beyond the cap a 503") {
+  fixture f{2, 4};
+  std::vector<std::unique_ptr<raw_client>> held;
+  for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<raw_client>(f.gw->port()));
+  // Each of them is admitted before the next one counts.
+  for (int i = 0; i < 1000 && metrics::global().gateway_connections().Value() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  raw_client extra{f.gw->port()};
+  auto refused = extra.read_all();
+  CHECK(refused.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(refused.find("too many connections from this address") != std::string::npos);
+  // One of the four asks and is answered; after they close, new ones get in.
+  held[0]->send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK(held[0]->read_all().rfind("HTTP/1.1 200", 0) == 0);
+  held.clear();
+  bool served = false;
+  for (int i = 0; i < 200 && !served; ++i) {
+    auto r = f.get("/healthz");
+    served = r && r->status == 200;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  CHECK(served);
 }

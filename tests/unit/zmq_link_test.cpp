@@ -199,6 +199,78 @@ TEST_CASE("sequence_gate verdicts") {
   CHECK(g.check("a", 6) == v::deliver);
 }
 
+TEST_CASE("sequence_gate forgets idle senders and keeps at most max_senders") {
+  using v = sequence_gate::verdict;
+  using clock = sequence_gate::clock;
+  auto t = clock::time_point{} + 1h;
+  sequence_gate g{3, 10min};
+  CHECK(g.check("a", 1, t) == v::deliver);
+  CHECK(g.check("b", 1, t) == v::deliver);
+  CHECK(g.check("c", 1, t) == v::deliver);
+  CHECK(g.senders() == 3);
+  // "a" is heard again, so "b" is now the least recently heard: a fourth
+  // sender pushes it out, and the cap holds.
+  CHECK(g.check("a", 1, t + 1s) == v::duplicate);
+  CHECK(g.check("d", 1, t + 2s) == v::deliver);
+  CHECK(g.senders() == 3);
+  CHECK(g.evicted() == 1);
+  CHECK(g.check("a", 2, t + 3s) == v::deliver);   // "a" kept its place in order
+  CHECK(g.check("b", 1, t + 4s) == v::deliver);   // "b" was forgotten: taken as new
+  CHECK(g.evicted() == 2);                        // ... which pushed out "c"
+  CHECK(g.expired() == 0);
+  // "d" speaks at 9 minutes; at 10 minutes after their last word "a" and
+  // "b" are forgotten, "d" is not.
+  CHECK(g.check("d", 2, t + 9min) == v::deliver);
+  CHECK(g.check("d", 3, t + 4s + 10min) == v::deliver);   // its order kept
+  CHECK(g.expired() == 2);
+  CHECK(g.senders() == 1);
+  CHECK(g.check("a", 7, t + 4s + 10min) == v::deliver);   // new again, whatever its number
+}
+
+TEST_CASE("sequence_gate: 50,000 forged sender ids leave at most max_senders behind") {
+  sequence_gate g;
+  auto t = sequence_gate::clock::now();
+  for (int i = 0; i < 50000; ++i) g.check("forged-" + std::to_string(i), 1, t);
+  CHECK(g.senders() == sequence_gate::default_max_senders);
+  CHECK(g.evicted() == 50000 - sequence_gate::default_max_senders);
+  // The live sender, heard throughout, is unaffected.
+  CHECK(g.check("live", 1, t) == sequence_gate::verdict::deliver);
+  CHECK(g.check("live", 2, t) == sequence_gate::verdict::deliver);
+}
+
+TEST_CASE("an inbound link drops a peer whose message exceeds max_message_bytes") {
+  auto endpoint = endpoint_of(free_port());
+  std::mutex mtx;
+  std::vector<size_t> sizes;
+  zmq_inbound in{endpoint,
+                 [&](std::string, bytes payload) {
+                   std::lock_guard<std::mutex> lock{mtx};
+                   sizes.push_back(payload.size());
+                 },
+                 4096};
+  CHECK(in.max_message_bytes() == 4096);
+  auto send_raw = [&](size_t n) {
+    zmq::socket_t dealer{zmq_context(), zmq::socket_type::dealer};
+    dealer.set(zmq::sockopt::linger, 2000);
+    dealer.connect(endpoint);
+    bytes b(n, 0x5a);
+    dealer.send(zmq::buffer(b));
+  };
+  send_raw(100000);   // too large: never delivered
+  send_raw(4096);     // the limit itself is fine
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock{mtx};
+      if (!sizes.empty() || std::chrono::steady_clock::now() > deadline) break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  std::this_thread::sleep_for(100ms);   // room for a late oversized delivery to show up
+  std::lock_guard<std::mutex> lock{mtx};
+  CHECK(sizes == std::vector<size_t>{4096});
+}
+
 TEST_CASE("loopback: 1000 messages, each acked exactly once with its reply") {
   auto endpoint = endpoint_of(free_port());
   echo_server server;
