@@ -235,6 +235,47 @@ TEST_CASE("detector actor: stateless detectors run frames in parallel, batches l
   CHECK(held->jobs.size() == 4);
 }
 
+// Records the engine of each job and holds the jobs (never answers).
+fpga_pool_actor::behavior_type engine_recording_pool(fpga_pool_actor::pointer self,
+                                                     std::shared_ptr<std::vector<std::shared_ptr<detector>>> seen) {
+  return {
+    [=](inference_job& job) {
+      seen->push_back(job.engine);
+      return self->make_response_promise<detection_batch>();
+    },
+    [](status_atom) { return std::string{}; },
+    [](card_done&) {},
+    [](tick_atom) {}};
+}
+
+TEST_CASE("detector actor: engines prepared ahead for a camera are used before new ones") {
+  // Real time prepares each camera's engines before its cameras start
+  // (services/runtime.cpp), so its first frames do not wait for them.
+  test_system ts;
+  auto down = std::make_shared<sink_log>();
+  auto tracker = caf::actor_cast<tracker_actor>(ts.spawn(mock_sink, down));
+  auto seen = std::make_shared<std::vector<std::shared_ptr<detector>>>();
+  auto pool = ts.spawn(engine_recording_pool, seen);
+  detector_settings s;
+  s.kind = "hog";
+  s.stateless = true;
+  s.queue = 3;
+  std::vector<std::shared_ptr<detector>> ready{make_detector("hog"), make_detector("hog")};
+  s.prepared[1] = ready;
+  auto det = ts.spawn(detector_actor_impl, s, pool, tracker, std::make_shared<run_stats>());
+  auto drv = ts.spawn(driver, std::make_shared<driver_log>());
+  for (uint64_t i = 0; i < 3; ++i) caf::anon_send(drv, det, make_frame(1, i));
+  caf::anon_send(drv, det, make_frame(2, 0));
+  ts.run();
+  REQUIRE(seen->size() == 4);
+  std::set<detector*> prepared{ready[0].get(), ready[1].get()};
+  std::set<detector*> first_two{(*seen)[0].get(), (*seen)[1].get()};
+  CHECK(first_two == prepared);                      // camera 1 took its two prepared engines
+  CHECK(prepared.count((*seen)[2].get()) == 0);      // then made a third
+  CHECK(prepared.count((*seen)[3].get()) == 0);      // camera 2 had none prepared
+  CHECK((*seen)[2] != (*seen)[3]);
+}
+
 TEST_CASE("detector actor: in real time a full queue drops the frame and counts it") {
   test_system ts;
   auto down = std::make_shared<sink_log>();
