@@ -72,7 +72,9 @@ std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt
   for (const auto& [frame, boxes] : gt) {
     if (!counted(frame, max_frames)) continue;
     for (const auto& g : boxes) {
-      if (!in_view(camera, foot(g.b))) continue;
+      // Boxes MOT says to ignore are neither hits nor misses: left out, as
+      // mot::load_mot leaves them out of a gt file.
+      if (!g.consider || !in_view(camera, foot(g.b))) continue;
       double x0 = 1e18, y0 = 1e18, x1 = -1e18, y1 = -1e18;
       for (auto p : {cv::Point2d(g.b.x, g.b.y), cv::Point2d(g.b.x + g.b.w, g.b.y),
                      cv::Point2d(g.b.x + g.b.w, g.b.y + g.b.h), cv::Point2d(g.b.x, g.b.y + g.b.h)}) {
@@ -86,7 +88,6 @@ std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt
       r.frame = frame + 1;
       r.id = g.id;
       r.left = x0, r.top = y0, r.width = x1 - x0, r.height = y1 - y0;
-      r.conf = g.consider ? 1 : 0;
       out.push_back(r);
     }
   }

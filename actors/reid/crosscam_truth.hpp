@@ -42,7 +42,8 @@ std::vector<presence> true_presence(const std::map<int, std::vector<gt_box>>& gt
 
 /// The ground truth as one camera sees it, as MOT rows (1-based frames, box
 /// in camera pixels: the bounding box of the source box's corners mapped to
-/// the view, clipped to the image): every box whose foot point is in the view.
+/// the view, clipped to the image): every box whose foot point is in the view
+/// (boxes with consider = 0 left out).
 std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt_box>>& gt,
                                               const virtual_camera& camera, int max_frames = 0);
 

@@ -28,7 +28,7 @@ o = j["overall"]
 assert o["layouts"] == 2
 assert o["transitions_true_total"] == sum(l["transitions_true_total"] for l in ls)
 assert o["transitions_true_total"] > 0, "strips of vtest.avi: people cross within 120 frames"
-# Loose accuracy bounds (measured: IDF1 0.38, X->Y error 0.71): a broken
+# Loose accuracy bounds (measured: IDF1 0.37, X->Y error 6 of 8): a broken
 # join of truth and run gives IDF1 near 0 and misses every transition (1.0).
 assert o["identity"]["idf1"] > 0.2, o
 assert o["transitions_error"] < 1.0, o

@@ -85,6 +85,9 @@ TEST_CASE("a crop's ground truth is translated and clipped") {
   CHECK(boxes[0].top == 100);
   CHECK(boxes[0].height == 60);
   CHECK(camera_ground_truth(gt, crop_camera(1, 0, 0, 100, 400)).empty());
+  // A box the ground truth says to ignore is no box to find.
+  gt[0][0].consider = false;
+  CHECK(camera_ground_truth(gt, crop_camera(2, 100, 0, 300, 400)).empty());
 }
 
 }
