@@ -40,6 +40,27 @@ PY
 # The generated configurations are valid for `weaver check`.
 "$WEAVER" check -c "$WORK/xc/s1-l1-hstrips.yaml" > /dev/null || fail "generated config does not check"
 
+# A warped camera runs end to end: its frames are the warp's size, and
+# what it detects lies inside them.
+python3 - "$WORK/xc/s1-l0-vstrips.yaml" "$WORK/warped.yaml" "$WORK/warped.db" <<'PY' || fail "warped config"
+import sys
+s = open(sys.argv[1]).read().replace(sys.argv[1][:-5] + ".db", sys.argv[3])
+crop = "    crop: [0, 0, 382, 576]\n"
+assert crop in s, s
+s = s.replace(crop, crop + "    warp: [[80, 40], [300, 40], [382, 576], [0, 576]]\n", 1)
+open(sys.argv[2], "w").write(s)
+PY
+"$WEAVER" run -q --reset -c "$WORK/warped.yaml" --max-frames 80 --detections "$WORK/wdet" 2> "$WORK/err" \
+  || { cat "$WORK/err"; fail "warped run: exit $?"; }
+python3 - "$WORK/wdet/cam1.txt" <<'PY' || fail "warped detections"
+import sys
+rows = [list(map(float, l.split(",")[:6])) for l in open(sys.argv[1]) if l.strip()]
+assert len(rows) >= 5, len(rows)  # the motion model needs some frames first
+for f, _, x, y, w, h in rows:
+    assert x >= -1 and y >= -1 and x + w <= 383 and y + h <= 577, (f, x, y, w, h)
+print("ok: warped camera: %d detections inside its 382x576 image" % len(rows))
+PY
+
 rc=0; "$WEAVER" eval crosscam --layouts 2 > /dev/null 2> "$WORK/err" || rc=$?
 [ $rc -eq 2 ] && grep -q "needs --out" "$WORK/err" || fail "--layouts without --out: exit $rc"
 rc=0; "$WEAVER" eval crosscam --config "$WORK/xc/s1-l0-vstrips.yaml" --db "$WORK/none.db" > /dev/null 2> "$WORK/err" || rc=$?
