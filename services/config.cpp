@@ -1,5 +1,7 @@
 #include "services/config.hpp"
 
+#include "actors/camera/crop.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -257,7 +259,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   for (size_t i = 0; i < cams.size(); ++i) {
     std::string p = "cameras[" + std::to_string(i) + "].";
     auto n = cams[i];
-    check_keys(n, p, {"id", "name", "zone", "source", "crop", "fps", "loop", "start_time", "zones", "lines",
+    check_keys(n, p, {"id", "name", "zone", "source", "crop", "warp", "fps", "loop", "start_time", "zones", "lines",
                       "rtsp", "reconnect"});
     camera_config c;
     auto id = get<int64_t>(n, "id", p, -1);
@@ -285,6 +287,32 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       if (r[0] < 0 || r[1] < 0 || r[2] <= 0 || r[3] <= 0)
         throw config_error(p + "crop", "x, y must be >= 0 and width, height > 0");
       c.crop = r;
+    }
+    if (auto w = n["warp"]) {
+      const std::string why = "expected four [x, y] source points (top-left, top-right, bottom-right, "
+                              "bottom-left) inside the crop";
+      if (!c.crop) throw config_error(p + "warp", "needs a crop: the warped image has the crop's size");
+      if (!w.IsSequence() || w.size() != 4) throw config_error(p + "warp", why);
+      std::array<std::array<double, 2>, 4> q{};
+      warp_quad quad;
+      const auto& r = *c.crop;
+      for (size_t k = 0; k < 4; ++k) {
+        if (!w[k].IsSequence() || w[k].size() != 2) throw config_error(p + "warp", why);
+        try {
+          q[k] = {w[k][0].as<double>(), w[k][1].as<double>()};
+        } catch (const YAML::Exception&) {
+          throw config_error(p + "warp", why);
+        }
+        if (!(q[k][0] >= r[0] && q[k][0] <= r[0] + r[2] && q[k][1] >= r[1] && q[k][1] <= r[1] + r[3]))
+          throw config_error(p + "warp", why);
+        quad[k] = {q[k][0], q[k][1]};
+      }
+      try {
+        warp_homography(quad, {r[2], r[3]});
+      } catch (const std::invalid_argument& e) {
+        throw config_error(p + "warp", e.what());
+      }
+      c.warp = q;
     }
     c.fps = get_in_range<double>(n, "fps", p, 0.0, 0.0, 1000.0);
     if (auto r = n["rtsp"]) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <array>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,9 @@ struct camera_config {
   std::string zone;                 // zone / department label
   std::string source;               // resolved: path, rtsp:// URL or /dev/videoN
   std::optional<std::vector<int>> crop; // x, y, w, h in source pixels: a virtual camera
+  // A perspective view inside the crop: four source points (top-left,
+  // top-right, bottom-right, bottom-left) warped onto the crop's w x h image.
+  std::optional<std::array<std::array<double, 2>, 4>> warp;
   double fps = 0;                   // 0 = the source's own rate
   bool loop = false;
   timestamp_ms start_ms = 0;        // capture time of frame 0

@@ -1,10 +1,21 @@
 #include "services/eval_cli.hpp"
 
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <stdexcept>
+
+#include <opencv2/videoio.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "actors/query/seed_queries.hpp"
+#include "actors/reid/crosscam_truth.hpp"
+#include "actors/storage/store.hpp"
+#include "services/eval_crosscam.hpp"
 
 namespace weaver {
 
@@ -86,6 +97,119 @@ int eval_mot_command(const eval_mot_options& o) {
       return 1;
     }
   }
+  return 0;
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
+
+std::string quoted(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string self_binary() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("weaver") : p.string();
+}
+
+json overall(const json& layouts, const std::vector<mot::mot_counts>& counts) {
+  int64_t total = 0, err = 0, every_err = 0, every_true = 0, pt = 0, pw = 0;
+  for (const auto& l : layouts) {
+    total += l["transitions_true_total"].get<int64_t>();
+    err += l["transitions_abs_error"].get<int64_t>();
+    every_err += l["every_camera"]["abs_error"].get<int64_t>();
+    every_true += l["every_camera"]["truth"].get<int64_t>();
+    pt += l["people"]["truth"].get<int64_t>();
+    pw += l["people"]["weaver"].get<int64_t>();
+  }
+  json o{{"layouts", layouts.size()},
+         {"transitions_true_total", total},
+         {"transitions_abs_error", err},
+         {"transitions_error", ratio(double(err), double(total))},
+         {"every_camera", {{"truth", every_true}, {"abs_error", every_err}}},
+         {"people", {{"truth", pt}, {"weaver", pw}}}};
+  if (!counts.empty()) o["identity"] = crosscam_identity_json(mot::combine(counts));
+  return o;
+}
+
+} // namespace
+
+int eval_crosscam_command(const eval_crosscam_options& o) {
+  namespace fs = std::filesystem;
+  const bool generate = o.layouts > 0;
+  if (generate == !o.config.empty()) {
+    std::cerr << "error: eval crosscam: give --layouts N (with --out DIR) or --config FILE\n";
+    return 2;
+  }
+  if (generate && o.out.empty()) {
+    std::cerr << "error: eval crosscam: --layouts needs --out DIR\n";
+    return 2;
+  }
+  json layouts = json::array();
+  std::vector<mot::mot_counts> counts;
+  try {
+    if (!generate) {
+      auto cfg = load_config(o.config);
+      mot::mot_counts c;
+      auto m = crosscam_metrics(cfg, o.db.empty() ? cfg.storage_path : o.db, o.tracks, o.gt, o.max_frames, &c);
+      m["name"] = o.config;
+      layouts.push_back(m);
+      if (!o.tracks.empty()) counts.push_back(c);
+    } else {
+      cv::VideoCapture cap(o.video);
+      if (!cap.isOpened()) throw std::runtime_error("cannot open --video " + o.video);
+      const cv::Size frame{static_cast<int>(cap.get(cv::CAP_PROP_FRAME_WIDTH)),
+                           static_cast<int>(cap.get(cv::CAP_PROP_FRAME_HEIGHT))};
+      cap.release();
+      fs::create_directories(o.out);
+      const std::string bin = o.weaver.empty() ? self_binary() : o.weaver;
+      for (const auto& l : generate_layouts(o.seed, o.layouts, frame)) {
+        const fs::path dir = fs::absolute(o.out);
+        const auto yaml = (dir / (l.name + ".yaml")).string();
+        const auto db = (dir / (l.name + ".db")).string();
+        const auto tracks = (dir / (l.name + "-tracks")).string();
+        std::ofstream(yaml) << layout_config_yaml(l, o.base, o.video, db, o.detector);
+        fs::remove_all(tracks);
+        std::string cmd = quoted(bin) + " run -q --reset -c " + quoted(yaml) + " --tracks " + quoted(tracks);
+        if (o.max_frames > 0) cmd += " --max-frames " + std::to_string(o.max_frames);
+        cmd += " > " + quoted((dir / (l.name + ".log")).string()) + " 2>&1";
+        const auto t0 = std::chrono::steady_clock::now();
+        const int rc = std::system(cmd.c_str());
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (rc != 0) {
+          std::cerr << "error: eval crosscam: " << l.name << ": the run failed (see " << dir.string() << "/"
+                    << l.name << ".log)\n";
+          return 1;
+        }
+        mot::mot_counts c;
+        auto m = crosscam_metrics(load_config(yaml), db, tracks, o.gt, o.max_frames, &c);
+        m["name"] = l.name;
+        m["kind"] = l.kind;
+        m["config"] = yaml;
+        m["cameras"] = l.cameras.size();
+        m["run_s"] = std::round(secs * 10) / 10;
+        std::cerr << m.dump() << "\n";  // each layout as it is done
+        layouts.push_back(m);
+        counts.push_back(c);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "error: eval crosscam: " << e.what() << "\n";
+    return 2;
+  }
+  json report{{"seed", o.seed}, {"max_frames", o.max_frames}, {"gt", o.gt},
+              {"layouts", layouts}, {"overall", overall(layouts, counts)}};
+  if (!o.detector.empty()) report["detector"] = o.detector;
+  if (!generate) report.erase("seed");
+  const std::string text = report.dump(2);
+  std::cout << text << "\n";
+  if (generate) std::ofstream(fs::path(o.out) / "report.json") << text << "\n";
   return 0;
 }
 

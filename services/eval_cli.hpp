@@ -1,5 +1,7 @@
 // `weaver eval mot`: CLEAR MOT, identity (IDF1) and HOTA metrics of tracker
 // output against ground truth, both MOTChallenge text files, as JSON.
+// `weaver eval crosscam`: the cross-camera answers of runs over virtual-camera
+// layouts of one video with MOT ground truth, against the truth's.
 #pragma once
 
 #include <string>
@@ -37,5 +39,24 @@ nlohmann::json eval_mot(const eval_mot_options& o);
 /// or 2 with a message on stderr for a missing or malformed file or bad
 /// options.
 int eval_mot_command(const eval_mot_options& o);
+
+struct eval_crosscam_options {
+  std::string config;            // evaluate this one layout's run (its store, --tracks) ...
+  int layouts = 0;               // ... or generate, run and evaluate this many layouts
+  uint64_t seed = 1;             // of the generator
+  std::string out;               // generated configs, stores and tracks go here
+  std::string base = "deploy/demo.yaml";  // detector, tracker, re-id settings of generated layouts
+  std::string video = "tools/data/vtest.avi";
+  std::string gt = "tests/data/PETS09-S2L1-gt.txt";
+  std::string detector;          // overrides the base's detector.kind (motion: ~10x faster)
+  uint64_t max_frames = 0;       // per run, and the truth is cut there too (0 = whole video)
+  std::string db;                // --config: the store (default: the config's storage.path)
+  std::string tracks;            // --config: the run's --tracks DIR (IDF1 only when given)
+  std::string weaver;            // binary to run layouts with (default: this one)
+};
+
+/// The command: {"layouts": [...], "overall": {...}} on stdout (and to
+/// out/report.json with --layouts); 0, 1 when a run failed, 2 on bad options.
+int eval_crosscam_command(const eval_crosscam_options& o);
 
 } // namespace weaver

@@ -166,6 +166,32 @@ int main(int argc, char** argv) {
   eval_mot_cmd->add_option("--out", eval_mot.out, "Also write the JSON to this file");
   eval_mot_cmd->callback([&] { throw CLI::RuntimeError(weaver::eval_mot_command(eval_mot)); });
 
+  weaver::eval_crosscam_options xcam;
+  auto eval_xcam_cmd = eval_cmd->add_subcommand(
+    "crosscam", "Cross-camera answers against the truth of a video with MOT ground truth (vtest.avi = "
+                "PETS09-S2L1): every ordered pair's X -> Y count, people on every camera, people found and "
+                "a multi-camera IDF1, as JSON per layout and overall. --layouts N --out DIR generates N "
+                "virtual-camera layouts (strips, grids, blind gaps, overlaps, perspective-warped views) from "
+                "--seed, runs each and evaluates it; --config FILE evaluates the store (and --tracks) a run "
+                "of FILE left.");
+  auto xl = eval_xcam_cmd->add_option("--layouts", xcam.layouts, "Generate, run and evaluate N layouts")
+    ->check(CLI::Range(1, 1000));
+  auto xc = eval_xcam_cmd->add_option("--config", xcam.config, "Evaluate one layout: a run of this configuration");
+  xl->excludes(xc);
+  eval_xcam_cmd->add_option("--seed", xcam.seed, "Layout generator seed (default 1)");
+  eval_xcam_cmd->add_option("--out", xcam.out, "With --layouts: write configs, stores, tracks and report.json here");
+  eval_xcam_cmd->add_option("--base", xcam.base, "Settings of generated layouts (default deploy/demo.yaml)");
+  eval_xcam_cmd->add_option("--video", xcam.video, "Source of generated layouts (default tools/data/vtest.avi)");
+  eval_xcam_cmd->add_option("--gt", xcam.gt, "MOT ground truth of the video (default tests/data/PETS09-S2L1-gt.txt)");
+  eval_xcam_cmd->add_option("--detector", xcam.detector, "detector.kind for generated layouts (motion is ~10x "
+                                                          "faster than nanodet; default: the base's)")
+    ->check(CLI::IsMember({"auto", "nanodet", "darknet", "motion", "hog"}));
+  eval_xcam_cmd->add_option("--max-frames", xcam.max_frames, "Frames per run; the truth is cut there too (0 = all)");
+  eval_xcam_cmd->add_option("--db", xcam.db, "With --config: the run's store (default: the configuration's)");
+  eval_xcam_cmd->add_option("--tracks", xcam.tracks, "With --config: the run's --tracks DIR (for IDF1)");
+  eval_xcam_cmd->add_option("--weaver", xcam.weaver, "weaver binary that runs the layouts (default: this one)");
+  eval_xcam_cmd->callback([&] { throw CLI::RuntimeError(weaver::eval_crosscam_command(xcam)); });
+
   weaver::track_options track;
   auto track_cmd = app.add_subcommand("track", "Run one camera's tracker offline on MOT detections; write MOT tracks.");
   track_cmd->add_option("--det", track.det, "MOT detections (frame,-1,x,y,w,h,score,...; frame 1-based)")->required();

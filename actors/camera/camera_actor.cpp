@@ -1,6 +1,7 @@
 #include "actors/camera/camera_actor.hpp"
 
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <thread>
 
@@ -67,6 +68,8 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
     up = now_up;
   };
   std::vector<cv::Rect> rects;
+  // Per camera: the homography of its `warp` (source -> camera pixels), if any.
+  std::vector<std::optional<cv::Matx33d>> warps;
   // Opens the source and places the crops on it; false with `err` set when
   // either fails. A crop outside the source is a configuration error that no
   // retry mends: `fatal` tells the caller.
@@ -75,8 +78,10 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
   auto open_source = [&]() {
     if (!src.open(&err)) return false;
     rects.clear();
+    warps.clear();
     const cv::Size size{src.width(), src.height()};
     for (auto& c : group.cameras) {
+      warps.emplace_back();
       if (!c.crop) {
         rects.emplace_back(0, 0, size.width, size.height);
         continue;
@@ -92,6 +97,12 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
         return false;
       }
       rects.push_back(rect);
+      if (c.warp) {
+        warp_quad q;
+        for (size_t k = 0; k < 4; ++k) q[k] = {(*c.warp)[k][0], (*c.warp)[k][1]};
+        // The image has the crop's configured size (the config checked the quad).
+        warps.back() = warp_homography(q, {r[2], r[3]});
+      }
     }
     return true;
   };
@@ -160,7 +171,12 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
       f->camera_id = c.id;
       f->seq = seq[i]++;
       f->capture_ms = capture_time(live, c.start_ms, f->seq, fps, wall);
-      f->image = crop_view(image, rects[i]);
+      if (warps[i]) {
+        auto& r = *c.crop;
+        f->image = warp_view(image, *warps[i], {r[2], r[3]});
+      } else {
+        f->image = crop_view(image, rects[i]);
+      }
       auto raw = static_cast<uint64_t>(f->image.total() * f->image.elemSize());
       metrics::global().frames_in(c.id).Increment();
       metrics::global().bytes_raw(c.id).Increment(static_cast<double>(raw));

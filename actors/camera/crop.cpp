@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <opencv2/imgproc.hpp>
+
 namespace weaver {
 
 namespace {
@@ -87,6 +89,39 @@ std::optional<crop_rect> parse_crop(const std::string& text, std::string* error)
   if (error)
     *error = "bad crop '" + text + "': expected x,y,w,h in pixels (w, h > 0)";
   return std::nullopt;
+}
+
+cv::Matx33d warp_homography(const warp_quad& quad, cv::Size size) {
+  if (size.width <= 0 || size.height <= 0)
+    throw std::invalid_argument("warp: empty output size " + describe(size));
+  // Collinear corners make the map singular: no quadrilateral, no view.
+  for (int i = 0; i < 4; ++i) {
+    auto a = quad[i], b = quad[(i + 1) % 4], c = quad[(i + 2) % 4];
+    double cross = (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
+    if (std::abs(cross) < 1e-6)
+      throw std::invalid_argument("warp: three of the four points are collinear");
+  }
+  cv::Point2f from[4], to[4];
+  const float w = static_cast<float>(size.width), h = static_cast<float>(size.height);
+  const cv::Point2f corners[4] = {{0, 0}, {w, 0}, {w, h}, {0, h}};
+  for (int i = 0; i < 4; ++i) {
+    from[i] = cv::Point2f(static_cast<float>(quad[i].x), static_cast<float>(quad[i].y));
+    to[i] = corners[i];
+  }
+  cv::Mat m = cv::getPerspectiveTransform(from, to);
+  return cv::Matx33d(m);
+}
+
+cv::Point2d apply_homography(const cv::Matx33d& h, cv::Point2d p) {
+  cv::Vec3d q = h * cv::Vec3d(p.x, p.y, 1.0);
+  if (q[2] == 0) return {std::nan(""), std::nan("")};
+  return {q[0] / q[2], q[1] / q[2]};
+}
+
+cv::Mat warp_view(const cv::Mat& src, const cv::Matx33d& h, cv::Size size) {
+  cv::Mat out;
+  cv::warpPerspective(src, out, cv::Mat(h), size, cv::INTER_LINEAR, cv::BORDER_CONSTANT);
+  return out;
 }
 
 } // namespace weaver

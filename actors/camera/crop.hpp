@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <array>
+
 #include <opencv2/core.hpp>
 
 namespace weaver {
@@ -43,5 +45,24 @@ std::vector<cv::Rect> split_columns(cv::Size size, int n);
 /// Parses "x,y,w,h" (pixels, non-negative integers). nullopt and `error` set
 /// on anything else.
 std::optional<crop_rect> parse_crop(const std::string& text, std::string* error);
+
+/// A perspective view: four source points (top-left, top-right,
+/// bottom-right, bottom-left of what the camera shows, in source pixels)
+/// mapped onto the corners of a `size` image, as a camera looking at the
+/// scene from another angle would see it.
+using warp_quad = std::array<cv::Point2d, 4>;
+
+/// The homography taking source pixels to the warped image's pixels (quad
+/// corners to (0,0), (w,0), (w,h), (0,h)). Throws std::invalid_argument when
+/// three of the points are collinear (no view) or the size is empty.
+cv::Matx33d warp_homography(const warp_quad& quad, cv::Size size);
+
+/// `p` mapped through `h` (a projective map; the point at infinity maps to
+/// NaN).
+cv::Point2d apply_homography(const cv::Matx33d& h, cv::Point2d p);
+
+/// The camera's image: `src` warped by `h` to `size` (bilinear; outside the
+/// source black). A new buffer, unlike crop_view.
+cv::Mat warp_view(const cv::Mat& src, const cv::Matx33d& h, cv::Size size);
 
 } // namespace weaver

@@ -323,6 +323,28 @@ TEST_CASE("bad crops") {
   }
 }
 
+TEST_CASE("a warp: four source points inside the crop") {
+  video_dir v;
+  auto cfg = parse_config("cameras:\n  - {id: 1, source: clip.avi, crop: [10, 0, 100, 50], "
+                          "warp: [[30, 0], [90, 0], [110, 50], [10.5, 50]]}\n",
+                          v.base());
+  REQUIRE(cfg.cameras[0].warp.has_value());
+  CHECK((*cfg.cameras[0].warp)[3][0] == 10.5);
+  CHECK((*cfg.cameras[0].warp)[2][1] == 50);
+  for (auto warp : {"[[30, 0], [90, 0], [110, 50]]", "[[30, 0], [90, 0], [111, 50], [10, 50]]",
+                    "[[30, 0], [90, 0], [110, 50], [a, 50]]", "[[10, 0], [50, 0], [100, 0], [10, 50]]",
+                    "7"}) {
+    CAPTURE(warp);
+    auto e = error_of(std::string("cameras:\n  - {id: 1, source: clip.avi, crop: [10, 0, 100, 50], warp: ")
+                        + warp + "}\n", v.base());
+    CHECK(e.key == "cameras[0].warp");
+  }
+  auto no_crop = error_of("cameras:\n  - {id: 1, source: clip.avi, warp: [[0, 0], [9, 0], [9, 9], [0, 9]]}\n",
+                          v.base());
+  CHECK(no_crop.key == "cameras[0].warp");
+  CHECK(contains(no_crop.what, "needs a crop"));
+}
+
 TEST_CASE("a line needs both ends: a missing one is named, never read past") {
   video_dir v;
   auto base = std::string("cameras:\n  - id: 1\n    source: clip.avi\n    lines:\n      - name: door\n");

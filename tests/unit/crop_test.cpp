@@ -141,4 +141,33 @@ TEST_CASE("parse_crop") {
   CHECK_FALSE(parse_crop("a,b,c,d", nullptr));
 }
 
+TEST_CASE("warp_view shows the quadrilateral rectified to the crop's size") {
+  cv::Mat src = pattern({200, 100});
+  // The quad is a plain rectangle: the warp is a translation.
+  warp_quad rect{cv::Point2d{20, 10}, cv::Point2d{120, 10}, cv::Point2d{120, 60}, cv::Point2d{20, 60}};
+  auto h = warp_homography(rect, {100, 50});
+  cv::Mat out = warp_view(src, h, {100, 50});
+  REQUIRE(out.size() == cv::Size(100, 50));
+  CHECK(out.at<cv::Vec3b>(0, 0) == src.at<cv::Vec3b>(10, 20));
+  CHECK(out.at<cv::Vec3b>(30, 70) == src.at<cv::Vec3b>(40, 90));
+  // A trapezoid: the quad's corners go to the image's, other points round-trip.
+  warp_quad trap{cv::Point2d{60, 0}, cv::Point2d{140, 0}, cv::Point2d{200, 100}, cv::Point2d{0, 100}};
+  auto t = warp_homography(trap, {100, 50});
+  auto c = apply_homography(t, {200, 100});
+  CHECK(c.x == doctest::Approx(100));
+  CHECK(c.y == doctest::Approx(50));
+  auto p = apply_homography(t.inv(), apply_homography(t, {100, 70}));
+  CHECK(p.x == doctest::Approx(100));
+  CHECK(p.y == doctest::Approx(70));
+  CHECK(warp_view(src, t, {100, 50}).size() == cv::Size(100, 50));
+}
+
+TEST_CASE("warp_homography refuses collinear points and empty sizes") {
+  warp_quad line{cv::Point2d{0, 0}, cv::Point2d{10, 0}, cv::Point2d{20, 0}, cv::Point2d{0, 10}};
+  CHECK_THROWS_AS(warp_homography(line, {10, 10}), std::invalid_argument);
+  warp_quad ok{cv::Point2d{0, 0}, cv::Point2d{10, 0}, cv::Point2d{10, 10}, cv::Point2d{0, 10}};
+  CHECK_THROWS_AS(warp_homography(ok, {0, 10}), std::invalid_argument);
+  CHECK_NOTHROW(warp_homography(ok, {10, 10}));
+}
+
 } // TEST_SUITE

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `weaver eval crosscam`: two generated layouts run with the motion detector
+# on the first 120 frames, then evaluated against the MOT15 ground truth.
+# Checks the JSON's structure, that the truth and the run line up (a wrong
+# frame offset, camera-pixel mapping or track -> person join drives IDF1 to
+# ~0; this run gives ~0.3-0.5), and the option errors.
+source "$(dirname "$0")/../lib/common.sh"
+cd "$WEAVER_SOURCE_DIR"
+
+"$WEAVER" eval crosscam --layouts 2 --seed 1 --out "$WORK/xc" --detector motion --max-frames 120 \
+  --video "$WEAVER_SAMPLE_VIDEO" > "$WORK/out.json" 2> "$WORK/err" || { cat "$WORK/err"; fail "exit $?"; }
+cmp -s "$WORK/out.json" "$WORK/xc/report.json" || fail "report.json differs from stdout"
+python3 - "$WORK/out.json" <<'PY' || fail "JSON check"
+import json, sys
+j = json.load(open(sys.argv[1]))
+ls = j["layouts"]
+assert [l["name"] for l in ls] == ["s1-l0-vstrips", "s1-l1-hstrips"], [l["name"] for l in ls]
+for l in ls:
+    n = l["cameras"]
+    assert len(l["transitions"]) == n * (n - 1), l["transitions"]  # every ordered pair
+    assert l["transitions_true_total"] == sum(t["truth"] for t in l["transitions"])
+    assert l["transitions_abs_error"] == sum(abs(t["weaver"] - t["truth"]) for t in l["transitions"])
+    assert 1 <= l["people"]["truth"] <= 12, l["people"]   # 12 people in the first 120 frames' gt at most
+    assert l["people"]["weaver"] >= 1, l["people"]
+    idt = l["identity"]
+    assert idt["idtp"] > 0 and 0 < idt["idf1"] <= 1, idt
+o = j["overall"]
+assert o["layouts"] == 2
+assert o["transitions_true_total"] == sum(l["transitions_true_total"] for l in ls)
+assert o["transitions_true_total"] > 0, "strips of vtest.avi: people cross within 120 frames"
+# Loose accuracy bounds (measured: IDF1 0.37, X->Y error 6 of 8): a broken
+# join of truth and run gives IDF1 near 0 and misses every transition (1.0).
+assert o["identity"]["idf1"] > 0.2, o
+assert o["transitions_error"] < 1.0, o
+assert abs(o["people"]["weaver"] - o["people"]["truth"]) <= o["people"]["truth"], o
+print("ok: IDF1 %.3f, X->Y error %d of %d, people %d of %d" % (
+    o["identity"]["idf1"], o["transitions_abs_error"], o["transitions_true_total"],
+    o["people"]["weaver"], o["people"]["truth"]))
+PY
+# The generated configurations are valid for `weaver check`.
+"$WEAVER" check -c "$WORK/xc/s1-l1-hstrips.yaml" > /dev/null || fail "generated config does not check"
+
+# A warped camera runs end to end: its frames are the warp's size, and
+# what it detects lies inside them.
+python3 - "$WORK/xc/s1-l0-vstrips.yaml" "$WORK/warped.yaml" "$WORK/warped.db" <<'PY' || fail "warped config"
+import sys
+s = open(sys.argv[1]).read().replace(sys.argv[1][:-5] + ".db", sys.argv[3])
+crop = "    crop: [0, 0, 382, 576]\n"
+assert crop in s, s
+s = s.replace(crop, crop + "    warp: [[80, 40], [300, 40], [382, 576], [0, 576]]\n", 1)
+open(sys.argv[2], "w").write(s)
+PY
+"$WEAVER" run -q --reset -c "$WORK/warped.yaml" --max-frames 80 --detections "$WORK/wdet" 2> "$WORK/err" \
+  || { cat "$WORK/err"; fail "warped run: exit $?"; }
+python3 - "$WORK/wdet/cam1.txt" <<'PY' || fail "warped detections"
+import sys
+rows = [list(map(float, l.split(",")[:6])) for l in open(sys.argv[1]) if l.strip()]
+assert len(rows) >= 5, len(rows)  # the motion model needs some frames first
+for f, _, x, y, w, h in rows:
+    assert x >= -1 and y >= -1 and x + w <= 383 and y + h <= 577, (f, x, y, w, h)
+print("ok: warped camera: %d detections inside its 382x576 image" % len(rows))
+PY
+
+rc=0; "$WEAVER" eval crosscam --layouts 2 > /dev/null 2> "$WORK/err" || rc=$?
+[ $rc -eq 2 ] && grep -q "needs --out" "$WORK/err" || fail "--layouts without --out: exit $rc"
+rc=0; "$WEAVER" eval crosscam --config "$WORK/xc/s1-l0-vstrips.yaml" --db "$WORK/none.db" > /dev/null 2> "$WORK/err" || rc=$?
+[ $rc -eq 2 ] && grep -q "no store" "$WORK/err" || fail "missing store: exit $rc"
+# --config evaluates a run it did not start: the same figures as in the report.
+"$WEAVER" eval crosscam --config "$WORK/xc/s1-l0-vstrips.yaml" --tracks "$WORK/xc/s1-l0-vstrips-tracks" \
+  --max-frames 120 > "$WORK/one.json" || fail "--config: exit $?"
+python3 - "$WORK/one.json" "$WORK/out.json" <<'PY' || fail "--config figures"
+import json, sys
+one, both = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+a, b = one["layouts"][0], both["layouts"][0]
+for k in ("transitions", "every_camera", "people", "identity"):
+    assert a[k] == b[k], (k, a[k], b[k])
+print("ok: --config reproduces the layout's figures")
+PY
+echo "ok"
