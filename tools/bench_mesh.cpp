@@ -370,7 +370,7 @@ void run_raw(const options& o, const weaver::detection_batch& batch) {
   std::atomic<uint64_t> ok{0}, bad{0};
   std::atomic<bool> quit{false};
   std::atomic<weaver::zmq_inbound*> self{nullptr};
-  auto handler = [&](std::string peer, weaver::bytes payload) {
+  auto handler = [&](std::string peer, weaver::bytes payload, std::string) {
     auto m = weaver::codec::decode(payload.data(), payload.size());
     if (!m) {
       ++bad;
