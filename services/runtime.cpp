@@ -237,6 +237,11 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     }
     return *keys;
   };
+  // The endpoint is checked first, so a missing one is named before keys.
+  auto outbound_security = [&](const std::string& role) {
+    endpoint_of(cfg, role);
+    return security().outbound(role);
+  };
   try {
     if (has(roles, "storage")) {
       const bool pg = sql::is_postgres_location(cfg.storage_path);
@@ -269,7 +274,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       locals.push_back(caf::actor_cast<caf::actor>(sto));
     } else if (has(roles, "reid")) {
       sto = spawn_outbound<storage_actor>(sys, watch_link(*health, "reid->storage"), endpoint_of(cfg, "storage"), stats,
-                                              security().outbound("storage"));
+                                              outbound_security("storage"));
       locals.push_back(caf::actor_cast<caf::actor>(sto));
     }
     reid_actor rei;
@@ -279,7 +284,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       locals.push_back(caf::actor_cast<caf::actor>(rei));
     } else if (has(roles, "tracker")) {
       rei = spawn_outbound<reid_actor>(sys, watch_link(*health, "tracker->reid"), endpoint_of(cfg, "reid"), stats,
-                                              security().outbound("reid"));
+                                              outbound_security("reid"));
       locals.push_back(caf::actor_cast<caf::actor>(rei));
     }
     tracker_actor trk;
@@ -305,7 +310,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       locals.push_back(caf::actor_cast<caf::actor>(trk));
     } else if (has(roles, "detector")) {
       trk = spawn_outbound<tracker_actor>(sys, watch_link(*health, "detector->tracker"), endpoint_of(cfg, "tracker"), stats,
-                                              security().outbound("tracker"));
+                                              outbound_security("tracker"));
       locals.push_back(caf::actor_cast<caf::actor>(trk));
     }
     detector_actor det;
@@ -333,7 +338,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       locals.push_back(caf::actor_cast<caf::actor>(det));
     } else if (has(roles, "camera")) {
       det = spawn_outbound<detector_actor>(sys, watch_link(*health, "camera->detector"), endpoint_of(cfg, "detector"), stats,
-                                              security().outbound("detector"));
+                                              outbound_security("detector"));
       locals.push_back(caf::actor_cast<caf::actor>(det));
     }
     query_actor qry;
@@ -356,7 +361,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       query_actor target = qry;
       if (!target) {
         target = spawn_outbound<query_actor>(sys, watch_link(*health, "gateway->query"),
-                                             endpoint_of(cfg, "query"), stats, security().outbound("query"));
+                                             endpoint_of(cfg, "query"), stats, outbound_security("query"));
         locals.push_back(caf::actor_cast<caf::actor>(target));
       }
       auto sources = std::make_shared<metrics_sources>();
@@ -382,8 +387,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
         t.storage = sto;
         t.query = qry;
         t.watcher = caf::actor_cast<caf::actor>(self);
-        auto link = spawn_inbound(sys, endpoint_of(cfg, role), t, stats,
-                                  security().inbound(role, up.empty() ? "gateway" : up));
+        auto endpoint = endpoint_of(cfg, role);
+        auto link = spawn_inbound(sys, endpoint, t, stats, security().inbound(role, up.empty() ? "gateway" : up));
         health->add_flag("inbound:" + role, probe_kind::readiness, true,
                          "listening on " + endpoint_of(cfg, role));
         bridges.push_back(link.bridge);
