@@ -72,7 +72,8 @@ mesh_keys resolve_mesh_keys(const mesh_config& mesh, const std::vector<std::stri
 /// inproc://zeromq.zap.01), started by the first allow(). A CURVE client is
 /// admitted when its key is in the allow-list of the socket's ZAP domain,
 /// and refused (counted in weaver_mesh_auth_refused_total) otherwise; a
-/// NULL-mechanism peer only on a socket with no domain (a plain link).
+/// NULL-mechanism peer only on a socket with no domain (a plain link). A
+/// plain peer of a CURVE socket fails the handshake before any ZAP request.
 class zap_handler {
 public:
   static zap_handler& instance();

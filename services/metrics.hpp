@@ -33,7 +33,8 @@ public:
   prometheus::Counter& link_messages(const std::string& link);
   prometheus::Counter& link_rejected(const std::string& link, const std::string& reason);
   // CURVE handshakes the ZAP handler refused (services/mesh_security.hpp), by
-  // the role the link serves and reason (unknown_key, mechanism).
+  // the role the link serves and reason (unknown_key; mechanism: a non-CURVE
+  // request on a CURVE domain).
   prometheus::Counter& mesh_auth_refused(const std::string& role, const std::string& reason);
   // The inbound link's sequence gate (services/zmq_link.hpp): sender ids it
   // remembers, and those it forgot (reason expired or cap).
