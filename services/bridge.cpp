@@ -45,7 +45,7 @@ caf::response_promise forward(out_self self, const T& msg, bool expects_reply,
 } // namespace
 
 caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::string link,
-                              std::string endpoint, run_stats_ptr stats) {
+                              std::string endpoint, run_stats_ptr stats, link_security security) {
   auto& st = self->state;
   st.link = link;
   st.sender = make_sender(link);
@@ -54,7 +54,7 @@ caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::st
   st.out = std::make_unique<zmq_outbound>(
     endpoint,
     [handle](uint64_t seq, bytes reply) { caf::anon_send(handle, ack_atom::value, seq, std::move(reply)); },
-    zmq_outbound::default_resend_after, link);
+    zmq_outbound::default_resend_after, link, security);
   return {
     [=](const frame_ptr& f) { return forward(self, *f, false, true); },
     [=](const detection_batch& b) { return forward(self, b, false); },
@@ -143,17 +143,22 @@ int64_t max_message_bytes(const std::string& role) {
 }
 
 inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint,
-                           inbound_targets targets, run_stats_ptr stats) {
+                           inbound_targets targets, run_stats_ptr stats, const link_security& security) {
   // The socket binds first so a bad endpoint is an error, not a dead actor;
   // its I/O thread waits for the actor's handle before handing anything over.
   auto ready = std::make_shared<std::promise<caf::actor>>();
   auto handle = ready->get_future().share();
   auto in = std::make_shared<zmq_inbound>(
     endpoint,
-    [handle](std::string peer, bytes payload) {
-      caf::anon_send(handle.get(), inbound_atom::value, std::move(peer), std::move(payload));
+    [handle](std::string peer, bytes payload, std::string user) {
+      caf::anon_send(handle.get(), inbound_atom::value, std::move(peer), std::move(payload), std::move(user));
     },
-    max_message_bytes(targets.role));
+    max_message_bytes(targets.role), security);
+  targets.upstream.clear();
+  if (security.curve) {
+    if (security.allowed.empty()) throw std::runtime_error("mesh: " + endpoint + ": no peer key allowed");
+    targets.upstream = security.allowed.begin()->second;
+  }
   auto bridge = sys.spawn(inbound_bridge, in, std::move(targets), std::move(stats));
   ready->set_value(bridge);
   return {bridge, in};
@@ -167,8 +172,15 @@ caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self,
   st.targets = std::move(targets);
   st.stats = std::move(stats);
   st.in = std::move(in);
-  return {[=](inbound_atom, std::string& peer, bytes& payload) {
+  return {[=](inbound_atom, std::string& peer, bytes& payload, std::string& user) {
     auto& st = self->state;
+    // Defence in depth behind the ZAP handler: on a CURVE link nothing is
+    // acted on (data, end of stream, queries) unless it came from the
+    // authenticated upstream. Not acked: it was never this link's.
+    if (!st.targets.upstream.empty() && user != st.targets.upstream) {
+      reject(self, "unauthenticated", "from '" + user + "', expected '" + st.targets.upstream + "'");
+      return;
+    }
     std::string err;
     auto msg = codec::decode(payload.data(), payload.size(), &err);
     if (!msg) {

@@ -36,13 +36,14 @@ struct outbound_state {
 };
 
 caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::string link,
-                              std::string endpoint, run_stats_ptr stats);
+                              std::string endpoint, run_stats_ptr stats, link_security security);
 
 /// Spawns an outbound bridge to `endpoint` presenting interface `Handle`.
 template <class Handle>
 Handle spawn_outbound(caf::actor_system& sys, const std::string& link, const std::string& endpoint,
-                      run_stats_ptr stats) {
-  return caf::actor_cast<Handle>(sys.spawn(outbound_bridge, link, endpoint, std::move(stats)));
+                      run_stats_ptr stats, link_security security = {}) {
+  return caf::actor_cast<Handle>(sys.spawn(outbound_bridge, link, endpoint, std::move(stats),
+                                           std::move(security)));
 }
 
 /// The local actors an inbound bridge may deliver to (unset ones reject).
@@ -54,6 +55,9 @@ struct inbound_targets {
   storage_actor storage;
   query_actor query;
   caf::actor watcher;                   // told (done_atom, camera) when an end of stream is acked
+  // The User-Id (the authenticated upstream's role) every message must carry
+  // to be acted on; empty on a plain link. Set by spawn_inbound.
+  std::string upstream;
 };
 
 /// ZMQ_MAXMSGSIZE of an inbound link, by the role it serves: the largest
@@ -88,8 +92,10 @@ struct inbound_link {
 };
 
 /// Binds `endpoint` and spawns its inbound bridge; throws std::runtime_error
-/// naming the endpoint when it cannot bind (before any actor exists).
+/// naming the endpoint when it cannot bind (before any actor exists). With
+/// `security.curve`, only the allowed upstream key connects, and only
+/// messages authenticated as that upstream are acted on.
 inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint,
-                           inbound_targets targets, run_stats_ptr stats);
+                           inbound_targets targets, run_stats_ptr stats, const link_security& security = {});
 
 } // namespace weaver

@@ -736,7 +736,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
                                        + "): the gateway serves /healthz, /readyz and /metrics itself");
   }
   if (auto m = root["mesh"]) {
-    check_keys(m, "mesh.", {"roles", "endpoints", "window"});
+    check_keys(m, "mesh.", {"roles", "endpoints", "window", "security", "keys"});
     if (auto r = m["roles"]) {
       for (size_t i = 0; i < r.size(); ++i) {
         auto role = r[i].as<std::string>();
@@ -761,6 +761,36 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       }
     }
     cfg.mesh.window = get_in_range<int>(m, "window", "mesh.", cfg.mesh.window, 1, 100000);
+    if (auto sec = m["security"]) {
+      cfg.mesh.security = sec.as<std::string>("");
+      if (cfg.mesh.security != "curve" && cfg.mesh.security != "plain")
+        throw config_error("mesh.security", "expected curve or plain, got '" + cfg.mesh.security + "'");
+    }
+    if (auto k = m["keys"]) {
+      if (!k.IsMap()) throw config_error("mesh.keys", "expected a mapping (secret or secret_env, public)");
+      check_keys(k, "mesh.keys.", {"secret", "secret_env", "public"});
+      cfg.mesh.secret_file = k["secret"].as<std::string>("");
+      if (!cfg.mesh.secret_file.empty()) cfg.mesh.secret_file = resolve_path(cfg.mesh.secret_file, base_dir);
+      cfg.mesh.secret_env = k["secret_env"].as<std::string>("");
+      if (!cfg.mesh.secret_file.empty() && !cfg.mesh.secret_env.empty())
+        throw config_error("mesh.keys.secret_env", "both secret and secret_env are set: keep one");
+      if (auto pub = k["public"]) {
+        if (!pub.IsMap()) throw config_error("mesh.keys.public", "expected a mapping role: key");
+        for (auto it = pub.begin(); it != pub.end(); ++it) {
+          auto role = it->first.as<std::string>();
+          auto& known = known_roles();
+          if (std::find(known.begin(), known.end(), role) == known.end())
+            throw config_error("mesh.keys.public." + role, "unknown role");
+          auto v = it->second.as<std::string>("");
+          if (v.empty()) throw config_error("mesh.keys.public." + role, "empty");
+          // Z85 text or env:VAR stays; anything else is a file path.
+          if (v.size() != 40 && v.rfind("env:", 0) != 0) v = resolve_path(v, base_dir);
+          cfg.mesh.public_keys[role] = v;
+        }
+      }
+      if (cfg.mesh.security == "plain")
+        throw config_error("mesh.keys", "set, but mesh.security is plain: remove one of them");
+    }
   }
   return cfg;
 }

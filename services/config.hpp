@@ -149,6 +149,13 @@ struct mesh_config {
   std::vector<std::string> roles;                  // for `weaver node`
   std::map<std::string, std::string> endpoints;    // role -> zmq endpoint it binds
   int window = 64;                                 // unacked messages per remote link
+  // mesh.security: "curve", "plain", or "" (not set: curve when mesh.keys
+  // is there, else a node with remote links refuses to start).
+  std::string security;
+  // mesh.keys: this node's secret key (a file, or an environment variable
+  // holding it) and each role's public key (Z85 text, a file, or env:VAR).
+  std::string secret_file, secret_env;
+  std::map<std::string, std::string> public_keys;  // role -> key source
 };
 
 struct config {

@@ -13,6 +13,7 @@
 #include "services/config.hpp"
 #include "services/eval_cli.hpp"
 #include "services/log.hpp"
+#include "services/mesh_security.hpp"
 #include "services/model_cli.hpp"
 #include "services/query_cli.hpp"
 #include "services/track_cli.hpp"
@@ -117,6 +118,12 @@ int main(int argc, char** argv) {
   bool probe = false;
   check->add_flag("--probe", probe, "Also open every camera source and compile the detector's model, "
                                     "reporting each (exit code 1 when one fails)");
+
+  auto keys_cmd = app.add_subcommand("keys", "Make a CURVE keypair for a mesh node: DIR/NAME.key (secret, "
+                                             "mode 0600) and DIR/NAME.pub (see mesh.keys).");
+  std::string keys_dir, keys_name = "weaver";
+  keys_cmd->add_option("--out", keys_dir, "Directory to write to (created)")->required();
+  keys_cmd->add_option("--name", keys_name, "File name without extension, e.g. the role (default weaver)");
 
   auto cards_cmd = app.add_subcommand("cards", "List the accelerator cards found (CPU groups, XRT devices) "
                                                "and, with -c, the configured pool, with status.");
@@ -246,6 +253,16 @@ int main(int argc, char** argv) {
     return weaver::detect_command(detect);
   }
 
+  if (keys_cmd->parsed()) {
+    try {
+      auto kp = weaver::write_curve_keypair(keys_dir, keys_name);
+      std::cout << keys_dir << "/" << keys_name << ".pub: " << kp.public_key << "\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
+  }
   if (cards_cmd->parsed()) return weaver::cards_command(cards_cfg, cards_json);
 
   weaver::config cfg;

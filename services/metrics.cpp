@@ -24,6 +24,11 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
   link_rejected_ = &BuildCounter().Name("weaver_link_rejected_total")
                       .Help("Inbound messages rejected by verification, by link and reason")
                       .Register(r);
+  mesh_auth_refused_ = &BuildCounter().Name("weaver_mesh_auth_refused_total")
+                          .Help("Mesh connections refused by authentication, by the role served and "
+                                "reason (unknown_key: a public key not allowed for that link; "
+                                "mechanism: not CURVE)")
+                          .Register(r);
   link_senders_ = &BuildGauge().Name("weaver_link_senders")
                      .Help("Sender ids an inbound link's sequence gate remembers").Register(r);
   link_senders_forgotten_ = &BuildCounter().Name("weaver_link_senders_forgotten_total")
@@ -103,6 +108,9 @@ Counter& metrics::link_bytes(const std::string& l) { return link_bytes_->Add({{"
 Counter& metrics::link_messages(const std::string& l) { return link_messages_->Add({{"link", l}}); }
 Counter& metrics::link_rejected(const std::string& l, const std::string& reason) {
   return link_rejected_->Add({{"link", l}, {"reason", reason}});
+}
+Counter& metrics::mesh_auth_refused(const std::string& role, const std::string& reason) {
+  return mesh_auth_refused_->Add({{"role", role}, {"reason", reason}});
 }
 Gauge& metrics::gateway_connections() { return gateway_connections_->Add({}); }
 Counter& metrics::gateway_connections_closed(const std::string& reason) {

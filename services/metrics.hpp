@@ -32,6 +32,10 @@ public:
   prometheus::Counter& link_bytes(const std::string& link);
   prometheus::Counter& link_messages(const std::string& link);
   prometheus::Counter& link_rejected(const std::string& link, const std::string& reason);
+  // CURVE handshakes the ZAP handler refused (services/mesh_security.hpp), by
+  // the role the link serves and reason (unknown_key; mechanism: a non-CURVE
+  // request on a CURVE domain).
+  prometheus::Counter& mesh_auth_refused(const std::string& role, const std::string& reason);
   // The inbound link's sequence gate (services/zmq_link.hpp): sender ids it
   // remembers, and those it forgot (reason expired or cap).
   prometheus::Gauge& link_senders(const std::string& link);
@@ -79,6 +83,7 @@ private:
   prometheus::Family<prometheus::Counter>* link_bytes_;
   prometheus::Family<prometheus::Counter>* link_messages_;
   prometheus::Family<prometheus::Counter>* link_rejected_;
+  prometheus::Family<prometheus::Counter>* mesh_auth_refused_;
   prometheus::Family<prometheus::Gauge>* gateway_connections_;
   prometheus::Family<prometheus::Counter>* gateway_connections_closed_;
   prometheus::Family<prometheus::Gauge>* link_senders_;

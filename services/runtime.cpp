@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -33,6 +34,7 @@
 #include "services/health.hpp"
 #include "services/iso8601.hpp"
 #include "services/log.hpp"
+#include "services/mesh_security.hpp"
 #include "services/metrics.hpp"
 
 namespace weaver {
@@ -223,6 +225,23 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   std::shared_ptr<store> db;
   query_actor local_query;            // a local query role: runs the alert rules once more at the end
   std::vector<std::string> card_names;
+  // The mesh's keys, resolved when the first remote link is made: the
+  // embedded run has none and needs none.
+  std::optional<mesh_keys> keys;
+  auto security = [&]() -> const mesh_keys& {
+    if (!keys) {
+      keys = resolve_mesh_keys(cfg.mesh, {roles.begin(), roles.end()});
+      if (!keys->curve)
+        log.warn("mesh.security: plain: the mesh links are neither authenticated nor encrypted; "
+                 "anyone who reaches an endpoint can send to it");
+    }
+    return *keys;
+  };
+  // The endpoint is checked first, so a missing one is named before keys.
+  auto outbound_security = [&](const std::string& role) {
+    endpoint_of(cfg, role);
+    return security().outbound(role);
+  };
   try {
     if (has(roles, "storage")) {
       const bool pg = sql::is_postgres_location(cfg.storage_path);
@@ -254,7 +273,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       sto = sys.spawn(storage_actor_impl, db, stats, ss);
       locals.push_back(caf::actor_cast<caf::actor>(sto));
     } else if (has(roles, "reid")) {
-      sto = spawn_outbound<storage_actor>(sys, watch_link(*health, "reid->storage"), endpoint_of(cfg, "storage"), stats);
+      sto = spawn_outbound<storage_actor>(sys, watch_link(*health, "reid->storage"), endpoint_of(cfg, "storage"), stats,
+                                              outbound_security("storage"));
       locals.push_back(caf::actor_cast<caf::actor>(sto));
     }
     reid_actor rei;
@@ -263,7 +283,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       rei = sys.spawn(reid_actor_impl, rc, camera_ids, sto, stats, cfg.reid.state_file);
       locals.push_back(caf::actor_cast<caf::actor>(rei));
     } else if (has(roles, "tracker")) {
-      rei = spawn_outbound<reid_actor>(sys, watch_link(*health, "tracker->reid"), endpoint_of(cfg, "reid"), stats);
+      rei = spawn_outbound<reid_actor>(sys, watch_link(*health, "tracker->reid"), endpoint_of(cfg, "reid"), stats,
+                                              outbound_security("reid"));
       locals.push_back(caf::actor_cast<caf::actor>(rei));
     }
     tracker_actor trk;
@@ -288,7 +309,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       trk = sys.spawn(tracker_actor_impl, sc, rei, stats, extras);
       locals.push_back(caf::actor_cast<caf::actor>(trk));
     } else if (has(roles, "detector")) {
-      trk = spawn_outbound<tracker_actor>(sys, watch_link(*health, "detector->tracker"), endpoint_of(cfg, "tracker"), stats);
+      trk = spawn_outbound<tracker_actor>(sys, watch_link(*health, "detector->tracker"), endpoint_of(cfg, "tracker"), stats,
+                                              outbound_security("tracker"));
       locals.push_back(caf::actor_cast<caf::actor>(trk));
     }
     detector_actor det;
@@ -315,7 +337,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       locals.push_back(caf::actor_cast<caf::actor>(pool));
       locals.push_back(caf::actor_cast<caf::actor>(det));
     } else if (has(roles, "camera")) {
-      det = spawn_outbound<detector_actor>(sys, watch_link(*health, "camera->detector"), endpoint_of(cfg, "detector"), stats);
+      det = spawn_outbound<detector_actor>(sys, watch_link(*health, "camera->detector"), endpoint_of(cfg, "detector"), stats,
+                                              outbound_security("detector"));
       locals.push_back(caf::actor_cast<caf::actor>(det));
     }
     query_actor qry;
@@ -338,7 +361,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       query_actor target = qry;
       if (!target) {
         target = spawn_outbound<query_actor>(sys, watch_link(*health, "gateway->query"),
-                                             endpoint_of(cfg, "query"), stats);
+                                             endpoint_of(cfg, "query"), stats, outbound_security("query"));
         locals.push_back(caf::actor_cast<caf::actor>(target));
       }
       auto sources = std::make_shared<metrics_sources>();
@@ -364,7 +387,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
         t.storage = sto;
         t.query = qry;
         t.watcher = caf::actor_cast<caf::actor>(self);
-        auto link = spawn_inbound(sys, endpoint_of(cfg, role), t, stats);
+        auto endpoint = endpoint_of(cfg, role);
+        auto link = spawn_inbound(sys, endpoint, t, stats, security().inbound(role, up.empty() ? "gateway" : up));
         health->add_flag("inbound:" + role, probe_kind::readiness, true,
                          "listening on " + endpoint_of(cfg, role));
         bridges.push_back(link.bridge);

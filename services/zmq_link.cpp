@@ -57,7 +57,8 @@ zmq::context_t& zmq_context() {
 // --- outbound ---------------------------------------------------------------
 
 zmq_outbound::zmq_outbound(std::string endpoint, ack_handler on_ack,
-                           std::chrono::milliseconds resend_after, std::string name)
+                           std::chrono::milliseconds resend_after, std::string name,
+                           const link_security& security)
   : endpoint_(std::move(endpoint)), name_(name.empty() ? endpoint_ : std::move(name)),
     on_ack_(std::move(on_ack)), resend_after_(resend_after),
     dealer_(zmq_context(), zmq::socket_type::dealer),
@@ -67,6 +68,11 @@ zmq_outbound::zmq_outbound(std::string endpoint, ack_handler on_ack,
   dealer_.set(zmq::sockopt::linger, 2000);
   dealer_.set(zmq::sockopt::sndhwm, 10000);
   dealer_.set(zmq::sockopt::rcvhwm, 100000); // acks
+  if (security.curve) {
+    dealer_.set(zmq::sockopt::curve_serverkey, security.server_key);
+    dealer_.set(zmq::sockopt::curve_publickey, security.own.public_key);
+    dealer_.set(zmq::sockopt::curve_secretkey, security.own.secret_key);
+  }
   try {
     dealer_.connect(endpoint_);
   } catch (const zmq::error_t& e) {
@@ -159,7 +165,8 @@ void zmq_outbound::run() {
 
 // --- inbound ----------------------------------------------------------------
 
-zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message, int64_t max_message_bytes)
+zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message, int64_t max_message_bytes,
+                         const link_security& security)
   : endpoint_(std::move(endpoint)), on_message_(std::move(on_message)),
     max_message_bytes_(max_message_bytes),
     router_(zmq_context(), zmq::socket_type::router),
@@ -171,6 +178,14 @@ zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message, int64
   // acks of everything that can be in flight (senders bound that far below).
   router_.set(zmq::sockopt::sndhwm, 100000);
   router_.set(zmq::sockopt::maxmsgsize, max_message_bytes_);
+  if (security.curve) {
+    // The allow-list is in place before the socket binds: no window in
+    // which a client could get in unchecked.
+    zap_handler::instance().allow(security.domain, security.allowed);
+    router_.set(zmq::sockopt::curve_server, 1);
+    router_.set(zmq::sockopt::curve_secretkey, security.own.secret_key);
+    router_.set(zmq::sockopt::zap_domain, security.domain);
+  }
   try {
     router_.bind(endpoint_);
     endpoint_ = router_.get(zmq::sockopt::last_endpoint); // resolves a wildcard port
@@ -236,7 +251,8 @@ void zmq_inbound::run() {
         last_message_ = std::chrono::steady_clock::now().time_since_epoch().count();
         std::string peer{static_cast<const char*>(parts[0].data()), parts[0].size()};
         auto p = static_cast<const uint8_t*>(parts[1].data());
-        on_message_(std::move(peer), bytes(p, p + parts[1].size()));
+        const char* user = zmq_msg_gets(parts[1].handle(), "User-Id");
+        on_message_(std::move(peer), bytes(p, p + parts[1].size()), user ? user : "");
       }
     }
   }

@@ -27,6 +27,8 @@
 
 #include <zmq.hpp>
 
+#include "services/mesh_security.hpp"
+
 namespace weaver {
 
 using bytes = std::vector<uint8_t>;
@@ -44,8 +46,11 @@ public:
   static constexpr std::chrono::milliseconds default_resend_after{3000};
 
   /// `name` labels the link's weaver_link_up gauge (default: the endpoint).
+  /// `security` with curve set: the link authenticates with this node's
+  /// key, checks the bound end's (server_key) and is encrypted.
   zmq_outbound(std::string endpoint, ack_handler on_ack,
-               std::chrono::milliseconds resend_after = default_resend_after, std::string name = {});
+               std::chrono::milliseconds resend_after = default_resend_after, std::string name = {},
+               const link_security& security = {});
   ~zmq_outbound();
   zmq_outbound(const zmq_outbound&) = delete;
   zmq_outbound& operator=(const zmq_outbound&) = delete;
@@ -76,9 +81,10 @@ private:
 
 class zmq_inbound {
 public:
-  /// Called on the I/O thread for each message: the sender's routing id and
-  /// the raw bytes (not yet verified).
-  using message_handler = std::function<void(std::string peer, bytes payload)>;
+  /// Called on the I/O thread for each message: the sender's routing id, the
+  /// raw bytes (not yet verified) and the User-Id the ZAP handler gave the
+  /// authenticated peer (its role; empty on a plain link).
+  using message_handler = std::function<void(std::string peer, bytes payload, std::string user)>;
 
   /// ZMQ_MAXMSGSIZE when none is given: above any message of the mesh (the
   /// bridge sets a tighter one per role, services/bridge.hpp).
@@ -88,8 +94,10 @@ public:
   /// names it); throws std::runtime_error naming it on failure. A peer that
   /// announces a message over `max_message_bytes` is disconnected before
   /// ZeroMQ buffers it (ZMQ_MAXMSGSIZE): a forged length costs no memory.
+  /// With `security.curve`, only peers whose public key is in
+  /// security.allowed complete the handshake (zap_handler).
   zmq_inbound(std::string endpoint, message_handler on_message,
-              int64_t max_message_bytes = default_max_message_bytes);
+              int64_t max_message_bytes = default_max_message_bytes, const link_security& security = {});
   ~zmq_inbound();
   zmq_inbound(const zmq_inbound&) = delete;
   zmq_inbound& operator=(const zmq_inbound&) = delete;

@@ -1,6 +1,7 @@
 // bench_mesh: how fast a detection-batch-sized message moves
 //   (a) across processes over ZeroMQ tcp on loopback (raw sockets, and
-//       through Weaver's own zmq_outbound / zmq_inbound link with acks), and
+//       through Weaver's own zmq_outbound / zmq_inbound link with acks,
+//       plain and with CURVE), and
 //   (b) in process between two CAF actors.
 // A benchmark, not a test: it prints figures and a comparison with targets.
 //
@@ -365,123 +366,159 @@ void run_raw(const options& o, const weaver::detection_batch& batch) {
 }
 
 // --- (a2) Weaver's link: zmq_outbound (parent) -> zmq_inbound (child) ---------
+// Twice in the same run, over two endpoints of the same child: a plain link
+// and a CURVE one (authenticated by the child's ZAP handler, encrypted), so
+// the cost of mesh security is measured under the same conditions. One
+// child for both: a ZeroMQ context does not survive a fork.
 
-[[noreturn]] void link_child(int wfd, size_t dets, size_t dim) {
+struct link_keys {
+  weaver::curve_keypair server, client;
+};
+
+weaver::link_security curve_server_side(const link_keys& k) {
+  weaver::link_security s;
+  s.curve = true;
+  s.own = k.server;
+  s.domain = "bench";
+  s.allowed[k.client.public_key] = "bench";
+  return s;
+}
+
+weaver::link_security curve_client_side(const link_keys& k) {
+  weaver::link_security s;
+  s.curve = true;
+  s.own = k.client;
+  s.server_key = k.server.public_key;
+  return s;
+}
+
+[[noreturn]] void link_child(int wfd, size_t dets, size_t dim, const link_keys& keys) {
   std::atomic<uint64_t> ok{0}, bad{0};
-  std::atomic<bool> quit{false};
-  std::atomic<weaver::zmq_inbound*> self{nullptr};
-  auto handler = [&](std::string peer, weaver::bytes payload) {
-    auto m = weaver::codec::decode(payload.data(), payload.size());
-    if (!m) {
-      ++bad;
-      return;
+  std::atomic<int> ended{0};
+  std::unique_ptr<weaver::zmq_inbound> in[2];
+  std::atomic<weaver::zmq_inbound*> self[2] = {nullptr, nullptr};
+  for (int k = 0; k < 2; ++k) {
+    auto handler = [&, k](std::string peer, weaver::bytes payload, std::string) {
+      auto m = weaver::codec::decode(payload.data(), payload.size());
+      if (!m) {
+        ++bad;
+        return;
+      }
+      if (m->k == weaver::codec::kind::end_of_stream) ++ended;
+      else if (is_good_batch(m, dets, dim)) ++ok;
+      else ++bad;
+      self[k].load()->ack(peer, m->sequence);
+    };
+    for (int attempt = 0; attempt < 20 && !in[k]; ++attempt) {
+      auto ep = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
+      try {
+        in[k] = std::make_unique<weaver::zmq_inbound>(ep, handler, weaver::zmq_inbound::default_max_message_bytes,
+                                                      k == 0 ? weaver::link_security{} : curve_server_side(keys));
+      } catch (const std::exception&) {
+      }
     }
-    if (m->k == weaver::codec::kind::end_of_stream) quit = true;
-    else if (is_good_batch(m, dets, dim)) ++ok;
-    else ++bad;
-    self.load()->ack(peer, m->sequence);
-  };
-  std::unique_ptr<weaver::zmq_inbound> in;
-  std::string ep;
-  for (int attempt = 0; attempt < 20 && !in; ++attempt) {
-    ep = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
-    try {
-      in = std::make_unique<weaver::zmq_inbound>(ep, handler);
-    } catch (const std::exception&) {
+    if (!in[k]) {
+      write_line(wfd, "");
+      std::_Exit(1);
     }
+    self[k] = in[k].get();
   }
-  if (!in) {
-    write_line(wfd, "");
-    std::_Exit(1);
-  }
-  self = in.get();
-  write_line(wfd, ep);
-  while (!quit) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  write_line(wfd, in[0]->endpoint() + " " + in[1]->endpoint());
+  while (ended < 2) std::this_thread::sleep_for(std::chrono::milliseconds{1});
   write_line(wfd, std::to_string(ok.load()) + " " + std::to_string(bad.load()));
-  in.reset();  // lingers to deliver the last ack
+  in[0].reset();  // lingers to deliver the last ack
+  in[1].reset();
   ::close(wfd);
   std::_Exit(0);
 }
 
+// Runs the throughput and ping tests over one link; returns its resends.
+uint64_t measure_link(const options& o, const weaver::detection_batch& batch, const std::string& ep,
+                      const weaver::link_security& security, const std::string& label) {
+  std::mutex mtx;
+  std::condition_variable cv;
+  uint64_t acked = 0;
+  weaver::zmq_outbound out{ep,
+                           [&](uint64_t, weaver::bytes) {
+                             std::lock_guard<std::mutex> g{mtx};
+                             ++acked;
+                             cv.notify_one();
+                           },
+                           weaver::zmq_outbound::default_resend_after, "bench " + label, security};
+  uint64_t sent = 0;
+  auto send_one = [&] {
+    ++sent;
+    out.send(sent, weaver::codec::encode(batch, "bench", sent));
+  };
+  auto wait_until_outstanding = [&](uint64_t max) {
+    std::unique_lock<std::mutex> l{mtx};
+    cv.wait(l, [&] { return sent - acked <= max; });
+  };
+  // Warm-up (also waits for the connection and, with CURVE, its handshake).
+  for (int i = 0; i < 1000; ++i) {
+    wait_until_outstanding(o.window - 1);
+    send_one();
+  }
+  wait_until_outstanding(0);
+  if (o.link > 0) {
+    auto t0 = clock_type::now();
+    for (uint64_t i = 0; i < o.link; ++i) {
+      wait_until_outstanding(o.window - 1);
+      send_one();
+    }
+    wait_until_outstanding(0);
+    double s = seconds_since(t0);
+    rows.push_back({label + ", acks, window " + std::to_string(o.window), o.link,
+                    static_cast<double>(o.link) / s, {}, {}, {}, ""});
+  }
+  if (o.link_ping > 0) {
+    std::vector<double> ns;
+    ns.reserve(o.link_ping);
+    auto t0 = clock_type::now();
+    for (uint64_t i = 0; i < o.link_ping; ++i) {
+      auto a = clock_type::now();
+      send_one();
+      wait_until_outstanding(0);
+      ns.push_back(std::chrono::duration<double, std::nano>(clock_type::now() - a).count());
+    }
+    double s = seconds_since(t0);
+    auto pc = percentiles_us(ns);
+    rows.push_back({label + ", one message to its ack", o.link_ping,
+                    static_cast<double>(o.link_ping) / s, pc.p50, pc.p99, pc.p999, ""});
+  }
+  ++sent;
+  out.send(sent, weaver::codec::encode(weaver::end_of_stream{3, sent}, "bench", sent));
+  wait_until_outstanding(0);
+  return out.resent();
+}
+
 void run_link(const options& o, const weaver::detection_batch& batch) {
   if (o.link == 0 && o.link_ping == 0) return;
+  link_keys keys{weaver::make_curve_keypair(), weaver::make_curve_keypair()};
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
     ::close(fds[0]);
-    link_child(fds[1], o.dets, o.dim);
+    link_child(fds[1], o.dets, o.dim, keys);
   }
   ::close(fds[1]);
-  std::string ep = read_line(fds[0]);
-  if (ep.empty()) {
+  std::string eps = read_line(fds[0]);
+  auto space = eps.find(' ');
+  if (space == std::string::npos) {
     std::fprintf(stderr, "bench_mesh: link child could not bind\n");
     ::waitpid(pid, nullptr, 0);
     return;
   }
-  uint64_t resent = 0;
-  {
-    std::mutex mtx;
-    std::condition_variable cv;
-    uint64_t acked = 0;
-    weaver::zmq_outbound out{ep, [&](uint64_t, weaver::bytes) {
-                               std::lock_guard<std::mutex> g{mtx};
-                               ++acked;
-                               cv.notify_one();
-                             }};
-    uint64_t sent = 0;
-    auto send_one = [&] {
-      ++sent;
-      out.send(sent, weaver::codec::encode(batch, "bench", sent));
-    };
-    auto wait_until_outstanding = [&](uint64_t max) {
-      std::unique_lock<std::mutex> l{mtx};
-      cv.wait(l, [&] { return sent - acked <= max; });
-    };
-    // Warm-up (also waits for the connection).
-    for (int i = 0; i < 1000; ++i) {
-      wait_until_outstanding(o.window - 1);
-      send_one();
-    }
-    wait_until_outstanding(0);
-    if (o.link > 0) {
-      auto t0 = clock_type::now();
-      for (uint64_t i = 0; i < o.link; ++i) {
-        wait_until_outstanding(o.window - 1);
-        send_one();
-      }
-      wait_until_outstanding(0);
-      double s = seconds_since(t0);
-      rows.push_back({"weaver link, acks, window " + std::to_string(o.window), o.link,
-                      static_cast<double>(o.link) / s, {}, {}, {}, ""});
-    }
-    if (o.link_ping > 0) {
-      std::vector<double> ns;
-      ns.reserve(o.link_ping);
-      auto t0 = clock_type::now();
-      for (uint64_t i = 0; i < o.link_ping; ++i) {
-        auto a = clock_type::now();
-        send_one();
-        wait_until_outstanding(0);
-        ns.push_back(std::chrono::duration<double, std::nano>(clock_type::now() - a).count());
-      }
-      double s = seconds_since(t0);
-      auto pc = percentiles_us(ns);
-      rows.push_back({"weaver link, one message to its ack", o.link_ping,
-                      static_cast<double>(o.link_ping) / s, pc.p50, pc.p99, pc.p999, ""});
-    }
-    ++sent;
-    out.send(sent, weaver::codec::encode(weaver::end_of_stream{3, sent}, "bench", sent));
-    wait_until_outstanding(0);
-    resent = out.resent();
-  }
+  uint64_t resent = measure_link(o, batch, eps.substr(0, space), {}, "weaver link");
+  resent += measure_link(o, batch, eps.substr(space + 1), curve_client_side(keys), "weaver link CURVE");
   std::string counts = read_line(fds[0]);
   ::close(fds[0]);
   ::waitpid(pid, nullptr, 0);
   uint64_t ok = 0, bad = 0;
   std::sscanf(counts.c_str(), "%lu %lu", &ok, &bad);
-  uint64_t expected = 1000 + o.link + o.link_ping;
+  uint64_t expected = 2 * (1000 + o.link + o.link_ping);
   if (ok != expected || bad != 0 || resent != 0) {
     for (auto& r : rows)
       if (r.test.rfind("weaver link", 0) == 0)

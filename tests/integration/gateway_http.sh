@@ -239,7 +239,7 @@ import sys, yaml
 cfg = yaml.safe_load(open(sys.argv[1]))
 del cfg["gateway"]["tokens"]
 cfg["gateway"]["port"] = int(sys.argv[4])
-cfg["mesh"] = {"endpoints": {"query": f"tcp://127.0.0.1:{sys.argv[3]}"}}
+cfg["mesh"] = {"security": "plain", "endpoints": {"query": f"tcp://127.0.0.1:{sys.argv[3]}"}}
 yaml.safe_dump(cfg, open(sys.argv[2], "w"))
 PY
 rc=0

@@ -6,6 +6,7 @@ source "$(dirname "$0")/../lib/common.sh"
 p1=$(free_port); p2=$(free_port); p3=$(free_port); p4=$(free_port); m=$(free_port)
 write_config "$WORK/mesh.yaml" "$WORK/nodes.db" <<YAML
 mesh:
+  security: plain   # this test is about readiness/crashes, not keys (see mesh_auth.sh)
   endpoints:
     detector: tcp://127.0.0.1:$p1
     tracker: tcp://127.0.0.1:$p2

@@ -58,11 +58,11 @@ struct storage_endpoint {
   run_stats_ptr stats = std::make_shared<run_stats>();
   inbound_link in;
   std::string ep;
-  storage_endpoint() {
+  explicit storage_endpoint(const link_security& security = {}) {
     inbound_targets t;
     t.role = "storage";
     t.storage = caf::actor_cast<storage_actor>(sys.spawn(fake_storage, got));
-    in = spawn_inbound(sys, "tcp://127.0.0.1:*", t, stats);
+    in = spawn_inbound(sys, "tcp://127.0.0.1:*", t, stats, security);
     ep = in.socket->endpoint();
   }
 };
@@ -249,4 +249,34 @@ TEST_CASE("bridge: each inbound link limits its message size to what its role ca
   CHECK(f.in.socket->max_message_bytes() == max_batch_message_bytes);
   caf::scoped_actor self{f.sys};
   self->send_exit(f.in.bridge, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("bridge: on a CURVE link only the authenticated upstream's messages are acted on") {
+  auto storage_keys = make_curve_keypair(), reid_keys = make_curve_keypair();
+  link_security server;
+  server.curve = true;
+  server.own = storage_keys;
+  server.domain = "storage-bridge-test";
+  server.allowed[reid_keys.public_key] = "reid";
+  storage_endpoint f{server};
+  link_security client;
+  client.curve = true;
+  client.own = reid_keys;
+  client.server_key = storage_keys.public_key;
+  auto out = spawn_outbound<storage_actor>(f.sys, "reid->storage", f.ep, f.stats, client);
+  caf::scoped_actor self{f.sys};
+  bool ok = false;
+  self->request(out, caf::infinite, sample_batch(1)).receive([&](caf::ok_atom) { ok = true; }, [&](caf::error&) {});
+  CHECK(ok);
+  CHECK(f.got->batches == 1);
+  // A message that reached the bridge authenticated as another role (or as
+  // none) is dropped and counted, whether data or an end of stream.
+  auto batch = codec::encode(sample_batch(2), "forger", 1);
+  auto eos = codec::encode(end_of_stream{1, 10}, "forger", 2);
+  self->send(f.in.bridge, inbound_atom::value, std::string("peer"), batch, std::string("tracker"));
+  self->send(f.in.bridge, inbound_atom::value, std::string("peer"), eos, std::string(""));
+  CHECK(eventually([&] { return f.stats->rejected == 2; }));
+  CHECK(f.got->batches == 1);
+  self->send_exit(f.in.bridge, caf::exit_reason::user_shutdown);
+  self->send_exit(caf::actor_cast<caf::actor>(out), caf::exit_reason::user_shutdown);
 }

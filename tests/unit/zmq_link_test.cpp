@@ -3,9 +3,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -17,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "services/mesh_security.hpp"
 #include "services/zmq_link.hpp"
 
 using namespace weaver;
@@ -80,10 +83,17 @@ public:
 
   ~echo_server() { inbound_.reset(); } // joins the I/O thread first
 
-  void start(const std::string& endpoint) {
-    inbound_ = std::make_unique<zmq_inbound>(endpoint, [this](std::string peer, bytes payload) {
-      on_message(std::move(peer), std::move(payload));
-    });
+  void start(const std::string& endpoint, const link_security& security = {}) {
+    inbound_ = std::make_unique<zmq_inbound>(
+      endpoint,
+      [this](std::string peer, bytes payload, std::string user) {
+        {
+          std::lock_guard<std::mutex> guard{mtx_};
+          users_.insert(user);
+        }
+        on_message(std::move(peer), std::move(payload));
+      },
+      zmq_inbound::default_max_message_bytes, security);
     std::lock_guard<std::mutex> guard{mtx_};
     started_ = inbound_.get();
     cv_.notify_all();
@@ -92,6 +102,12 @@ public:
   std::map<uint64_t, int> received() {
     std::lock_guard<std::mutex> guard{mtx_};
     return received_;
+  }
+
+  // The User-Ids messages arrived with.
+  std::set<std::string> users() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return users_;
   }
 
   // Payloads that did not match their seq (should stay 0).
@@ -121,6 +137,7 @@ private:
   std::condition_variable cv_;
   zmq_inbound* started_ = nullptr;
   std::map<uint64_t, int> received_;
+  std::set<std::string> users_;
   int corrupt_ = 0;
   std::unique_ptr<zmq_inbound> inbound_;
 };
@@ -243,7 +260,7 @@ TEST_CASE("an inbound link drops a peer whose message exceeds max_message_bytes"
   std::mutex mtx;
   std::vector<size_t> sizes;
   zmq_inbound in{endpoint,
-                 [&](std::string, bytes payload) {
+                 [&](std::string, bytes payload, std::string) {
                    std::lock_guard<std::mutex> lock{mtx};
                    sizes.push_back(payload.size());
                  },
@@ -318,16 +335,16 @@ TEST_CASE("messages sent before the receiver binds are delivered once it does") 
 
 TEST_CASE("binding an endpoint twice throws and names it") {
   auto endpoint = endpoint_of(free_port());
-  zmq_inbound first{endpoint, [](std::string, bytes) {}};
+  zmq_inbound first{endpoint, [](std::string, bytes, std::string) {}};
   CHECK(first.endpoint() == endpoint);
   try {
-    zmq_inbound second{endpoint, [](std::string, bytes) {}};
+    zmq_inbound second{endpoint, [](std::string, bytes, std::string) {}};
     FAIL("binding " << endpoint << " twice did not throw");
   } catch (const std::runtime_error& e) {
     CHECK(std::string(e.what()).find(endpoint) != std::string::npos);
   }
   // A malformed endpoint is refused the same way.
-  CHECK_THROWS_AS(zmq_inbound("nonsense://x", [](std::string, bytes) {}), std::runtime_error);
+  CHECK_THROWS_AS(zmq_inbound("nonsense://x", [](std::string, bytes, std::string) {}), std::runtime_error);
 }
 
 TEST_CASE("an unacknowledged message is resent (go-back-N) until acked") {
@@ -360,3 +377,95 @@ TEST_CASE("an unacknowledged message is resent (go-back-N) until acked") {
 }
 
 } // TEST_SUITE
+
+// --- CURVE ------------------------------------------------------------------------
+
+namespace {
+
+// A server for role "tracker" admitting only `upstream`'s key as "detector".
+link_security curve_server(const curve_keypair& server, const curve_keypair& upstream) {
+  link_security s;
+  s.curve = true;
+  s.own = server;
+  s.domain = "tracker-test-" + std::to_string(free_port());   // one allow-list per test
+  s.allowed[upstream.public_key] = "detector";
+  return s;
+}
+
+link_security curve_client(const curve_keypair& own, const std::string& server_key) {
+  link_security s;
+  s.curve = true;
+  s.own = own;
+  s.server_key = server_key;
+  return s;
+}
+
+bool wait_until(const std::function<bool()>& done) {
+  auto until = std::chrono::steady_clock::now() + patience;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+} // namespace
+
+TEST_CASE("a CURVE link delivers an allowed peer's messages with its role as User-Id") {
+  REQUIRE(curve_available());
+  auto server_keys = make_curve_keypair(), client_keys = make_curve_keypair();
+  auto endpoint = endpoint_of(free_port());
+  echo_server server;
+  server.start(endpoint, curve_server(server_keys, client_keys));
+  ack_sink sink;
+  {
+    zmq_outbound out{endpoint, sink.handler(), zmq_outbound::default_resend_after, "curve-ok",
+                     curve_client(client_keys, server_keys.public_key)};
+    for (uint64_t seq = 1; seq <= 50; ++seq) out.send(seq, make_payload(seq));
+    REQUIRE(sink.wait_for(50));
+  }
+  check_acked_once_in_order(sink.acks(), 50);
+  CHECK(server.corrupt() == 0);
+  CHECK(server.users() == std::set<std::string>{"detector"});
+}
+
+TEST_CASE("a CURVE link refuses an unknown key, a plain peer and a peer expecting another server") {
+  REQUIRE(curve_available());
+  auto server_keys = make_curve_keypair(), good = make_curve_keypair(), stranger = make_curve_keypair();
+  auto endpoint = endpoint_of(free_port());
+  echo_server server;
+  server.start(endpoint, curve_server(server_keys, good));
+  auto refused_before = zap_handler::instance().refused();
+
+  ack_sink bad_sink, plain_sink, spoof_sink, good_sink;
+  // Sequence numbers tell the senders apart at the server.
+  zmq_outbound bad{endpoint, bad_sink.handler(), 200ms, "curve-stranger",
+                   curve_client(stranger, server_keys.public_key)};
+  zmq_outbound plain{endpoint, plain_sink.handler(), 200ms, "curve-plain"};
+  // The right client key, but a server key that is not this server's: the
+  // client refuses the server (no man in the middle).
+  zmq_outbound spoof{endpoint, spoof_sink.handler(), 200ms, "curve-spoof",
+                     curve_client(good, stranger.public_key)};
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    bad.send(seq, make_payload(seq));
+    plain.send(100 + seq, make_payload(100 + seq));
+    spoof.send(200 + seq, make_payload(200 + seq));
+  }
+  REQUIRE(wait_until([&] { return zap_handler::instance().refused() > refused_before; }));
+  // A good peer on the same endpoint still gets through meanwhile.
+  {
+    zmq_outbound ok{endpoint, good_sink.handler(), zmq_outbound::default_resend_after, "curve-good",
+                    curve_client(good, server_keys.public_key)};
+    for (uint64_t seq = 1001; seq <= 1005; ++seq) ok.send(seq, make_payload(seq));
+    REQUIRE(good_sink.wait_for(5));
+  }
+  std::this_thread::sleep_for(500ms);   // the refused senders keep retrying meanwhile
+  auto got = server.received();
+  CAPTURE(got.size());
+  CHECK(got.size() == 5);
+  for (auto& [seq, copies] : got) CHECK(seq > 1000);
+  CHECK(bad_sink.acks().empty());
+  CHECK(plain_sink.acks().empty());
+  CHECK(spoof_sink.acks().empty());
+  CHECK(server.users() == std::set<std::string>{"detector"});
+}

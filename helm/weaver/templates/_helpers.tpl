@@ -200,7 +200,10 @@ camera ("remote:edge-N", which Weaver refuses to open itself). */}}
 {{- $_ := set $cfg "storage" (dict "url" (printf "postgresql://%s@%s:%d/%s?sslmode=%s" $pg.user $pg.host (int $pg.port) $pg.database $pg.sslmode)) -}}
 {{- end -}}
 {{- $_ := set $cfg "metrics" (dict "port" (int .metricsPort) "bind" "0.0.0.0") -}}
-{{- $_ := set $cfg "mesh" (dict "endpoints" .endpoints "window" (int $v.mesh.window)) -}}
+{{- /* The chart does not mount mesh keys yet: its links are plain, chosen explicitly (a node with
+remote links and neither keys nor mesh.security refuses to start); with networkPolicy.enabled only the
+upstream role's pods reach each mesh port. */ -}}
+{{- $_ := set $cfg "mesh" (dict "security" "plain" "endpoints" .endpoints "window" (int $v.mesh.window)) -}}
 {{- toYaml $cfg -}}
 {{- end -}}
 
