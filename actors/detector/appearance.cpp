@@ -15,7 +15,7 @@ constexpr int work_w = 32, work_h = 64; // larger crops are reduced to this
 // Brightness depends on the camera's exposure more than on the clothes, so the
 // value histogram counts for less than the hue x saturation one.
 constexpr float value_weight = 0.5f;
-// Texture's share beside colour. tools/eval_crosscam on vtest.avi (re-id at
+// Texture's share beside colour. `weaver eval crosscam` (then tools/eval_crosscam) on vtest.avi (re-id at
 // 0.9): weight 0 and 0.25 give a mean error of 2.50 people per X->Y answer,
 // 0.5 gives 2.75 and 1.0 gives 6.0 (gradient histograms look alike across
 // people, so a heavy texture part merges them).
