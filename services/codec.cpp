@@ -774,13 +774,22 @@ std::optional<invalid> check_body(const end_of_stream&) { return std::nullopt; }
 
 } // namespace
 
+namespace {
+
+// enter and exit in range, exit not before enter.
+std::optional<invalid> check_interval(int64_t enter_ms, int64_t exit_ms) {
+  if (auto e = check_time(enter_ms, "enter")) return e;
+  if (auto e = check_time(exit_ms, "exit")) return e;
+  if (exit_ms < enter_ms)
+    return bad("order", "exit " + std::to_string(exit_ms) + " before enter " + std::to_string(enter_ms));
+  return std::nullopt;
+}
+
+} // namespace
+
 std::optional<invalid> validate(const presence& r) {
   if (auto e = check_id(r.person_id, "person id", false)) return e;
-  if (auto e = check_time(r.enter_ms, "enter")) return e;
-  if (auto e = check_time(r.exit_ms, "exit")) return e;
-  if (r.exit_ms < r.enter_ms)
-    return bad("order", "exit " + std::to_string(r.exit_ms) + " before enter " + std::to_string(r.enter_ms));
-  return std::nullopt;
+  return check_interval(r.enter_ms, r.exit_ms);
 }
 
 std::optional<invalid> validate(const identity& d) {
@@ -792,12 +801,8 @@ std::optional<invalid> validate(const zone_visit& v) {
   if (auto e = check_id(v.track_id, "track id")) return e;
   if (v.zone.empty() || v.zone.size() > max_name_bytes)
     return bad("name", "zone name of " + std::to_string(v.zone.size()) + " bytes");
-  if (auto e = check_time(v.enter_ms, "enter")) return e;
-  if (v.exit_ms < 0) return std::nullopt;   // still inside
-  if (auto e = check_time(v.exit_ms, "exit")) return e;
-  if (v.exit_ms < v.enter_ms)
-    return bad("order", "exit " + std::to_string(v.exit_ms) + " before enter " + std::to_string(v.enter_ms));
-  return std::nullopt;
+  if (v.exit_ms < 0) return check_time(v.enter_ms, "enter");   // still inside
+  return check_interval(v.enter_ms, v.exit_ms);
 }
 
 std::optional<invalid> validate(const person_merge& m) {

@@ -178,6 +178,11 @@ card_config parse_xrt(const YAML::Node& n, const std::string& p, const std::stri
   return c;
 }
 
+bool known_role(const std::string& role) {
+  auto& known = known_roles();
+  return std::find(known.begin(), known.end(), role) != known.end();
+}
+
 // "${VAR}" and "${VAR:-default}" in a string value, "$$" for "$".
 std::string expand_env(const std::string& value, const std::string& key) {
   if (value.find('$') == std::string::npos) return value;
@@ -293,26 +298,24 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
                               "bottom-left) inside the crop";
       if (!c.crop) throw config_error(p + "warp", "needs a crop: the warped image has the crop's size");
       if (!w.IsSequence() || w.size() != 4) throw config_error(p + "warp", why);
-      std::array<std::array<double, 2>, 4> q{};
       warp_quad quad;
       const auto& r = *c.crop;
       for (size_t k = 0; k < 4; ++k) {
         if (!w[k].IsSequence() || w[k].size() != 2) throw config_error(p + "warp", why);
         try {
-          q[k] = {w[k][0].as<double>(), w[k][1].as<double>()};
+          quad[k] = {w[k][0].as<double>(), w[k][1].as<double>()};
         } catch (const YAML::Exception&) {
           throw config_error(p + "warp", why);
         }
-        if (!(q[k][0] >= r[0] && q[k][0] <= r[0] + r[2] && q[k][1] >= r[1] && q[k][1] <= r[1] + r[3]))
+        if (!(quad[k].x >= r[0] && quad[k].x <= r[0] + r[2] && quad[k].y >= r[1] && quad[k].y <= r[1] + r[3]))
           throw config_error(p + "warp", why);
-        quad[k] = {q[k][0], q[k][1]};
       }
       try {
         warp_homography(quad, {r[2], r[3]});
       } catch (const std::invalid_argument& e) {
         throw config_error(p + "warp", e.what());
       }
-      c.warp = q;
+      c.warp = quad;
     }
     c.fps = get_in_range<double>(n, "fps", p, 0.0, 0.0, 1000.0);
     if (auto r = n["rtsp"]) {
@@ -455,7 +458,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     auto& o = cfg.detector.dnn;
     if (cfg.detector.kind == "auto")
       cfg.detector.kind = !o.model.empty() && fs::exists(o.model) ? "nanodet" : "motion";
-    if (cfg.detector.kind == "nanodet" || cfg.detector.kind == "darknet") {
+    if (dnn_detector_kind(cfg.detector.kind)) {
       if (o.model.empty()) throw config_error("detector.dnn.model", "required for detector " + cfg.detector.kind);
       if (!fs::exists(o.model)) throw config_error("detector.dnn.model", "no such file: " + o.model);
       if (cfg.detector.kind == "darknet" && (o.weights.empty() || !fs::exists(o.weights)))
@@ -489,7 +492,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
         c.kind = "xrt";
         c.name = get<std::string>(n, "name", p, "xrt" + std::to_string(i));
         if (c.xclbin.empty()) throw config_error(p + "xclbin", "required for an xrt card");
-        if (cfg.detector.kind != "nanodet" && cfg.detector.kind != "darknet")
+        if (!dnn_detector_kind(cfg.detector.kind))
           throw config_error(p + "kind", "xrt cards run DNN detectors only (detector.kind is "
                                          + cfg.detector.kind + ")");
       } else {
@@ -740,8 +743,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     if (auto r = m["roles"]) {
       for (size_t i = 0; i < r.size(); ++i) {
         auto role = r[i].as<std::string>();
-        auto& known = known_roles();
-        if (std::find(known.begin(), known.end(), role) == known.end())
+        if (!known_role(role))
           throw config_error("mesh.roles[" + std::to_string(i) + "]", "unknown role '" + role + "'");
         cfg.mesh.roles.push_back(role);
       }
@@ -750,9 +752,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       if (!e.IsMap()) throw config_error("mesh.endpoints", "expected a mapping role: endpoint");
       for (auto it = e.begin(); it != e.end(); ++it) {
         auto role = it->first.as<std::string>();
-        auto& known = known_roles();
-        if (std::find(known.begin(), known.end(), role) == known.end())
-          throw config_error("mesh.endpoints." + role, "unknown role");
+        if (!known_role(role)) throw config_error("mesh.endpoints." + role, "unknown role");
         auto ep = it->second.as<std::string>("");
         if (ep.rfind("tcp://", 0) != 0 && ep.rfind("ipc://", 0) != 0 && ep.rfind("inproc://", 0) != 0)
           throw config_error("mesh.endpoints." + role,
@@ -762,26 +762,24 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     }
     cfg.mesh.window = get_in_range<int>(m, "window", "mesh.", cfg.mesh.window, 1, 100000);
     if (auto sec = m["security"]) {
-      cfg.mesh.security = sec.as<std::string>("");
+      cfg.mesh.security = get<std::string>(m, "security", "mesh.", "");
       if (cfg.mesh.security != "curve" && cfg.mesh.security != "plain")
         throw config_error("mesh.security", "expected curve or plain, got '" + cfg.mesh.security + "'");
     }
     if (auto k = m["keys"]) {
       if (!k.IsMap()) throw config_error("mesh.keys", "expected a mapping (secret or secret_env, public)");
       check_keys(k, "mesh.keys.", {"secret", "secret_env", "public"});
-      cfg.mesh.secret_file = k["secret"].as<std::string>("");
+      cfg.mesh.secret_file = get<std::string>(k, "secret", "mesh.keys.", "");
       if (!cfg.mesh.secret_file.empty()) cfg.mesh.secret_file = resolve_path(cfg.mesh.secret_file, base_dir);
-      cfg.mesh.secret_env = k["secret_env"].as<std::string>("");
+      cfg.mesh.secret_env = get<std::string>(k, "secret_env", "mesh.keys.", "");
       if (!cfg.mesh.secret_file.empty() && !cfg.mesh.secret_env.empty())
         throw config_error("mesh.keys.secret_env", "both secret and secret_env are set: keep one");
       if (auto pub = k["public"]) {
         if (!pub.IsMap()) throw config_error("mesh.keys.public", "expected a mapping role: key");
         for (auto it = pub.begin(); it != pub.end(); ++it) {
           auto role = it->first.as<std::string>();
-          auto& known = known_roles();
-          if (std::find(known.begin(), known.end(), role) == known.end())
-            throw config_error("mesh.keys.public." + role, "unknown role");
-          auto v = it->second.as<std::string>("");
+          if (!known_role(role)) throw config_error("mesh.keys.public." + role, "unknown role");
+          auto v = get<std::string>(pub, role, "mesh.keys.public.", "");
           if (v.empty()) throw config_error("mesh.keys.public." + role, "empty");
           // Z85 text or env:VAR stays; anything else is a file path.
           if (v.size() != 40 && v.rfind("env:", 0) != 0) v = resolve_path(v, base_dir);

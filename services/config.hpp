@@ -12,6 +12,7 @@
 
 #include "accel/sim_card.hpp"
 #include "actors/reid/reid_engine.hpp"
+#include "actors/camera/crop.hpp"
 #include "actors/camera/video_source.hpp"
 #include "actors/tracker/deep_sort.hpp"
 #include "actors/query/standing_queries.hpp"
@@ -36,7 +37,7 @@ struct camera_config {
   std::optional<std::vector<int>> crop; // x, y, w, h in source pixels: a virtual camera
   // A perspective view inside the crop: four source points (top-left,
   // top-right, bottom-right, bottom-left) warped onto the crop's w x h image.
-  std::optional<std::array<std::array<double, 2>, 4>> warp;
+  std::optional<warp_quad> warp;
   double fps = 0;                   // 0 = the source's own rate
   bool loop = false;
   timestamp_ms start_ms = 0;        // capture time of frame 0

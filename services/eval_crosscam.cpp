@@ -21,11 +21,7 @@ std::vector<virtual_camera> truth_cameras(const config& cfg) {
     if (c.crop) {
       const auto& r = *c.crop;
       v = crop_camera(c.id, r[0], r[1], r[2], r[3]);
-      if (c.warp) {
-        warp_quad q;
-        for (size_t k = 0; k < 4; ++k) q[k] = {(*c.warp)[k][0], (*c.warp)[k][1]};
-        v.to_view = warp_homography(q, {r[2], r[3]});
-      }
+      if (c.warp) v.to_view = warp_homography(*c.warp, {r[2], r[3]});
     } else {
       v = crop_camera(c.id, 0, 0, 1 << 20, 1 << 20);  // the whole frame, whatever its size
     }

@@ -104,7 +104,7 @@ pool_settings pool_settings_of(const config& cfg) {
 std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(const config& cfg,
                                                                            health_registry& health) {
   std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepared;
-  if (cfg.detector.kind != "nanodet" && cfg.detector.kind != "darknet") return prepared;
+  if (!dnn_detector_kind(cfg.detector.kind)) return prepared;
   auto flag = health.add_flag("engines", probe_kind::readiness, false, "preparing the detector's engines");
   const auto options = detector_options_of(cfg.detector);
   size_t made = 0;
@@ -160,7 +160,7 @@ int probe_config(const config& cfg, std::ostream& out) {
       ++failed;
     }
   }
-  if (cfg.detector.kind == "nanodet" || cfg.detector.kind == "darknet") {
+  if (dnn_detector_kind(cfg.detector.kind)) {
     try {
       shared_model(cfg.detector.dnn, 0, 0);
       out << "detector: ok: " << cfg.detector.kind << " model " << cfg.detector.dnn.model << " compiles\n";
@@ -202,7 +202,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   }
   // A DNN detector's model is checked (imported and compiled) before the
   // mesh starts, so a broken file is a setup error, not per-frame failures.
-  if (has(roles, "detector") && (cfg.detector.kind == "nanodet" || cfg.detector.kind == "darknet")) {
+  if (has(roles, "detector") && dnn_detector_kind(cfg.detector.kind)) {
     auto model = health->add_flag("model", probe_kind::readiness, false, "compiling " + cfg.detector.dnn.model);
     try {
       shared_model(cfg.detector.dnn, 0, 0);
@@ -389,8 +389,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
         t.watcher = caf::actor_cast<caf::actor>(self);
         auto endpoint = endpoint_of(cfg, role);
         auto link = spawn_inbound(sys, endpoint, t, stats, security().inbound(role, up.empty() ? "gateway" : up));
-        health->add_flag("inbound:" + role, probe_kind::readiness, true,
-                         "listening on " + endpoint_of(cfg, role));
+        health->add_flag("inbound:" + role, probe_kind::readiness, true, "listening on " + endpoint);
         bridges.push_back(link.bridge);
         sockets.push_back(link.socket);
       }

@@ -68,8 +68,13 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
     up = now_up;
   };
   std::vector<cv::Rect> rects;
-  // Per camera: the homography of its `warp` (source -> camera pixels), if any.
+  // Per camera: the homography of its `warp` (source -> camera pixels), if
+  // any. The config fixed it (the quad and the crop's size): made once.
   std::vector<std::optional<cv::Matx33d>> warps;
+  for (auto& c : group.cameras) {
+    warps.emplace_back();
+    if (c.warp) warps.back() = warp_homography(*c.warp, {(*c.crop)[2], (*c.crop)[3]});
+  }
   // Opens the source and places the crops on it; false with `err` set when
   // either fails. A crop outside the source is a configuration error that no
   // retry mends: `fatal` tells the caller.
@@ -78,10 +83,8 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
   auto open_source = [&]() {
     if (!src.open(&err)) return false;
     rects.clear();
-    warps.clear();
     const cv::Size size{src.width(), src.height()};
     for (auto& c : group.cameras) {
-      warps.emplace_back();
       if (!c.crop) {
         rects.emplace_back(0, 0, size.width, size.height);
         continue;
@@ -97,12 +100,6 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
         return false;
       }
       rects.push_back(rect);
-      if (c.warp) {
-        warp_quad q;
-        for (size_t k = 0; k < 4; ++k) q[k] = {(*c.warp)[k][0], (*c.warp)[k][1]};
-        // The image has the crop's configured size (the config checked the quad).
-        warps.back() = warp_homography(q, {r[2], r[3]});
-      }
     }
     return true;
   };

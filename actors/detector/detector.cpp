@@ -10,13 +10,15 @@ namespace weaver {
 
 bool stateless_detector(const std::string& kind) { return kind != "motion"; }
 
+bool dnn_detector_kind(const std::string& kind) { return kind == "nanodet" || kind == "darknet"; }
+
 std::unique_ptr<detector> make_detector(const std::string& kind,
                                         const detector_options& opts) {
   if (kind == "hog")
     return std::make_unique<hog_detector>(opts);
   if (kind == "motion")
     return std::make_unique<motion_detector>(opts);
-  if (kind == "nanodet" || kind == "darknet") {
+  if (dnn_detector_kind(kind)) {
     auto d = opts.dnn;
     d.kind = kind;
     return std::make_unique<dnn_detector>(d);

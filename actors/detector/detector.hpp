@@ -84,6 +84,10 @@ public:
 /// motion, whose background model learns from every frame in order).
 bool stateless_detector(const std::string& kind);
 
+/// Whether a kind runs the DNN engine (nanodet, darknet): a model to
+/// compile, engines worth preparing, a kind xrt cards can run.
+bool dnn_detector_kind(const std::string& kind);
+
 /// kind: "nanodet", "darknet" (DNN engine, opts.dnn), "hog" or "motion".
 /// Throws std::invalid_argument naming the kind and the valid ones otherwise.
 std::unique_ptr<detector> make_detector(const std::string& kind,

@@ -39,7 +39,7 @@ std::shared_ptr<const engine::model> shared_model(const dnn_options& o, int heig
 }
 
 dnn_detector::dnn_detector(dnn_options o) : o_(std::move(o)) {
-  if (o_.kind != "nanodet" && o_.kind != "darknet")
+  if (!dnn_detector_kind(o_.kind))
     throw std::invalid_argument("dnn detector kind '" + o_.kind + "' (valid: nanodet, darknet)");
   if (o_.model.empty()) throw std::invalid_argument(o_.kind + " detector: no model file given");
 }

@@ -329,8 +329,8 @@ TEST_CASE("a warp: four source points inside the crop") {
                           "warp: [[30, 0], [90, 0], [110, 50], [10.5, 50]]}\n",
                           v.base());
   REQUIRE(cfg.cameras[0].warp.has_value());
-  CHECK((*cfg.cameras[0].warp)[3][0] == 10.5);
-  CHECK((*cfg.cameras[0].warp)[2][1] == 50);
+  CHECK((*cfg.cameras[0].warp)[3].x == 10.5);
+  CHECK((*cfg.cameras[0].warp)[2].y == 50);
   for (auto warp : {"[[30, 0], [90, 0], [110, 50]]", "[[30, 0], [90, 0], [111, 50], [10, 50]]",
                     "[[30, 0], [90, 0], [110, 50], [a, 50]]", "[[10, 0], [50, 0], [100, 0], [10, 50]]",
                     "7"}) {
