@@ -116,8 +116,8 @@ int main(int argc, char** argv) {
   auto check = app.add_subcommand("check", "Validate a configuration file and exit.");
   check->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
   bool probe = false;
-  check->add_flag("--probe", probe, "Also open every camera source and compile the detector's model, "
-                                    "reporting each (exit code 1 when one fails)");
+  check->add_flag("--probe", probe, "Also open the live (network, device) camera sources; files and the "
+                                    "detector's model are always opened (exit code 1 when one fails)");
 
   auto keys_cmd = app.add_subcommand("keys", "Make a CURVE keypair for a mesh node: DIR/NAME.key (secret, "
                                              "mode 0600) and DIR/NAME.pub (see mesh.keys).");
@@ -275,7 +275,7 @@ int main(int argc, char** argv) {
   if (gateway_port > 0) cfg.gateway_port = gateway_port;
   if (check->parsed()) {
     std::cout << cfg_path << ": ok (" << cfg.cameras.size() << " cameras)\n";
-    return probe ? weaver::probe_config(cfg, std::cout) : 0;
+    return weaver::probe_config(cfg, std::cout, probe);
   }
   weaver::run_options opts;
   opts.max_frames = max_frames;
@@ -309,5 +309,12 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << result.error << "\n";
     return result.exit_code;
   }
-  return write_summary(result, summary_path, !quiet);
+  int rc = write_summary(result, summary_path, !quiet);
+  // The run's answers hold for the cameras that ran; a file source that
+  // failed (undecodable, truncated) still makes the run's status a failure.
+  for (const auto& e : result.summary.value("source_errors", nlohmann::json::array())) {
+    std::cerr << "error: " << e.get<std::string>() << "\n";
+    rc = rc == 0 ? 1 : rc;
+  }
+  return rc;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -145,10 +146,12 @@ std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(const
 
 } // namespace
 
-int probe_config(const config& cfg, std::ostream& out) {
+int probe_config(const config& cfg, std::ostream& out, bool network) {
   int failed = 0;
   for (auto& g : group_cameras(cfg.cameras)) {
+    if (is_remote_source(g.source)) continue;  // another node's camera: it checks it
     video_source src{g.source, g.cameras.front().input};
+    if (!network && !src.is_file()) continue;  // a camera may be offline while its config is fine
     std::string err;
     if (src.open(&err)) {
       cv::Mat first;
@@ -178,6 +181,17 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   std::set<std::string> roles(opts.roles.begin(), opts.roles.end());
   if (embedded) roles = {known_roles().begin(), known_roles().end()};
   auto stats = std::make_shared<run_stats>();
+  // File sources that failed for good (undecodable, truncated): the run
+  // finishes the other cameras, then reports them (summary, exit status).
+  struct error_list {
+    std::mutex mutex;
+    std::vector<std::string> errors;
+    void add(const std::string& e) {
+      std::lock_guard<std::mutex> lock{mutex};
+      errors.push_back(e);
+    }
+  };
+  auto source_errors = std::make_shared<error_list>();
   // One HTTP port (metrics.port) serves /metrics, /healthz and /readyz.
   // Liveness: the main loop below still turns. Readiness: what this process
   // needs to do its work (model, cards, store, downstream links) is there.
@@ -403,6 +417,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
           throw config_error("camera " + std::to_string(c.id) + " (source " + c.source + ")",
                              "opened by another node: this node cannot host its camera role");
       camera_options co;
+      co.failed = [source_errors](const std::string& e) { source_errors->add(e); };
       co.realtime = cfg.realtime;
       co.max_frames = opts.max_frames;
       co.stop = opts.stop;
@@ -519,6 +534,10 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   j["rejected_messages"] = s.rejected.load();
   j["zone_events"] = s.zone_events.load();
   j["detector"] = cfg.detector.kind;
+  {
+    std::lock_guard<std::mutex> lock{source_errors->mutex};
+    j["source_errors"] = source_errors->errors;
+  }
   nlohmann::json cj = nlohmann::json::array();
   for (auto& name : card_names)
     cj.push_back({{"name", name},

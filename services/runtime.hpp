@@ -36,12 +36,13 @@ struct run_result {
 /// with a non-zero exit code and a message naming what failed.
 run_result run_mesh(const config& cfg, const run_options& opts);
 
-/// `weaver check --probe`: opens every camera source (once per shared
-/// source, with its transport and timeouts) and compiles the DNN detector's
-/// model, printing one line each ("camera 1,2,3: ok: file ... (768x576 @ 10
-/// fps)", "camera 4: cannot open rtsp://admin:***@...: timeout ..."; no
+/// `weaver check`: opens every file camera source (once per shared source)
+/// and reads a frame, and compiles the DNN detector's model, printing one
+/// line each ("camera 1,2,3: ok: file ... (768x576 @ 10 fps)"); with
+/// `network` (`--probe`) also the live sources, with their transport and
+/// timeouts ("camera 4: cannot open rtsp://admin:***@...: timeout ..."; no
 /// password is printed). Returns 0 when all opened, else 1.
-int probe_config(const config& cfg, std::ostream& out);
+int probe_config(const config& cfg, std::ostream& out, bool network);
 
 /// Answers the configured seed queries from an open store.
 nlohmann::json seed_answers(const config& cfg, sql::database& db);

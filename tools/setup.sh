@@ -47,7 +47,8 @@ TEST_PKGS=(doctest-dev git curl sqlite3 python3 python3-yaml
       # A real RTSP server on loopback for the live-camera test
       # (tests/integration/rtsp_camera.sh): GStreamer's RTSP server from Python.
       python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
-      gstreamer1.0-plugins-good gstreamer1.0-libav)
+      gstreamer1.0-plugins-good gstreamer1.0-libav
+      clang libfuzzer-14-dev)                  # the fuzz harnesses (tools/fuzz.sh)
 
 PKGS=("${DEMO_PKGS[@]}")
 [ $tests = 1 ] && PKGS+=("${TEST_PKGS[@]}")

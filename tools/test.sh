@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The README's second command (and CI's): set up what the tests need, build
-# everything, run every test. Long soaks and benchmarks are not tests: they
-# have commands of their own (README).
+# everything, run every test, fuzz each input boundary for a bounded time.
+# Long soaks and benchmarks are not tests: they have commands of their own
+# (README).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$here/tools/setup.sh" --tests
 bash "$here/tools/build.sh" -DWEAVER_TESTS=ON
 cd "${WEAVER_BUILD_DIR:-$here/build}"
 ctest --output-on-failure -j 2 --timeout 900
+# Coverage-guided fuzzing, bounded: each harness 20 s from its seed corpus
+# (the normal build above already replayed the corpora). The long run is
+# `tools/fuzz.sh --runs 1000000`.
+bash "$here/tools/fuzz.sh" --time "${WEAVER_FUZZ_SECONDS:-20}"

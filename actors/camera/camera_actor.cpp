@@ -1,5 +1,6 @@
 #include "actors/camera/camera_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <cmath>
@@ -49,6 +50,12 @@ timestamp_ms capture_time(bool live, timestamp_ms start_ms, uint64_t seq, double
                           timestamp_ms wall_now_ms) {
   if (live) return wall_now_ms;
   return start_ms + static_cast<int64_t>(std::llround(seq * 1000.0 / fps));
+}
+
+bool ended_early(uint64_t decoded, int64_t declared) {
+  if (declared <= 0) return false;
+  const auto n = static_cast<uint64_t>(declared);
+  return decoded + std::max<uint64_t>(2, n / 100) < n;
 }
 
 void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_actor detector,
@@ -116,6 +123,7 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
       if (!live || fatal) {
         set_up(false, err);
         log.error("camera ", ids, ": ", err, live ? "" : "; this camera ends");
+        if (opts.failed) opts.failed("camera " + ids + ": " + err);
         return false;
       }
       auto wait = retry.next();
@@ -138,6 +146,12 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
     if (!src.read(image) || image.empty()) {
       if (!live) {
         if (first.loop && decoded > 0 && open_source()) continue;
+        if (!first.loop && ended_early(decoded, src.frame_count())) {
+          auto e = "camera " + ids + ": " + src.shown() + " ended after " + std::to_string(decoded) + " of the " +
+                   std::to_string(src.frame_count()) + " frames its container declares (truncated or corrupt)";
+          log.error(e);
+          if (opts.failed) opts.failed(e);
+        }
         break;
       }
       // A live stream broke: down until it reconnects (with back-off).

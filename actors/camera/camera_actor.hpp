@@ -36,7 +36,17 @@ struct camera_options {
   /// Told whenever the source goes up or down, with why (passwords masked):
   /// the process's readiness check of this camera group.
   std::function<void(bool up, const std::string& why)> report;
+  /// Told when a file source fails for good: it cannot be decoded, or it
+  /// ends well before the frame count its container declares (truncated or
+  /// corrupt). The run's other cameras go on; the run reports it.
+  std::function<void(const std::string& error)> failed;
 };
+
+/// Whether a file that gave `decoded` frames ended early for a container
+/// that declares `declared` (<= 0: unknown). Containers may estimate the
+/// count from duration x rate, so a shortfall of up to 1% (at least 2
+/// frames) is not counted.
+bool ended_early(uint64_t decoded, int64_t declared);
 
 /// A frame's capture time. Files replay: start_ms + seq / fps, the same on
 /// every run. Live sources (network streams, devices) are stamped with the

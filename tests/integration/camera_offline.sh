@@ -18,7 +18,7 @@ cards: [{kind: cpu, name: cpu0, threads: 2}]
 storage: {path: $WORK/w.db}
 metrics: {port: $m}
 YAML
-"$WEAVER" check -c "$WORK/cfg.yaml" > "$WORK/check.txt" || fail "check without --probe should pass (it opens nothing)"
+"$WEAVER" check -c "$WORK/cfg.yaml" > "$WORK/check.txt" || fail "check without --probe should pass (it opens the file camera only)"
 rc=0; "$WEAVER" check -c "$WORK/cfg.yaml" --probe > "$WORK/probe.txt" 2>&1 || rc=$?
 [ $rc = 1 ] || { cat "$WORK/probe.txt"; fail "check --probe exit $rc with an unreachable camera (want 1)"; }
 grep -q "^camera 1: cannot open rtsp://admin:\*\*\*@127.0.0.1:$closed/stream?token=\*\*\*" "$WORK/probe.txt" \

@@ -34,4 +34,16 @@ TEST_CASE("cameras sharing a source are one group, in order of appearance") {
   CHECK(g[1].ids() == "2");
 }
 
+
+TEST_CASE("a file that ends well before its declared frame count ended early") {
+  CHECK(ended_early(6, 795));        // the truncated vtest.avi
+  CHECK_FALSE(ended_early(795, 795));
+  CHECK_FALSE(ended_early(790, 795)); // within 1% (containers may estimate the count)
+  CHECK(ended_early(780, 795));
+  CHECK_FALSE(ended_early(98, 100)); // at least 2 frames of slack
+  CHECK(ended_early(97, 100));
+  CHECK_FALSE(ended_early(10, 0));   // unknown count: nothing to compare with
+  CHECK_FALSE(ended_early(10, -1));
+}
+
 } // TEST_SUITE
