@@ -45,8 +45,9 @@ std::vector<presence> true_presence(const std::map<int, std::vector<gt_box>>& gt
   }
   std::vector<presence> out;
   for (const auto& [key, frames] : seen) {
+    const uint32_t camera_id = key.second;  // a structured binding cannot be captured before C++20
     const auto& cam = *std::find_if(cameras.begin(), cameras.end(),
-                                    [&](const virtual_camera& c) { return c.id == key.second; });
+                                    [&](const virtual_camera& c) { return c.id == camera_id; });
     auto at = [&](int f) {
       return cam.start_ms + static_cast<timestamp_ms>(std::llround(f * 1000.0 / cam.fps));
     };

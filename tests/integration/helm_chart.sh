@@ -19,18 +19,25 @@ validate="$src/tools/k8s_validate/validate.js"
 
 bash "$src/tools/render_chart/build.sh" "$WORK/render_chart" || fail "building render_chart"
 [ -z "$(gofmt -l "$src/tools/render_chart")" ] || fail "gofmt: $(gofmt -l "$src/tools/render_chart")"
-render() { "$WORK/render_chart" "$@" "$chart"; }
+# Mesh links are CURVE by default: every render below names the keys Secret
+# (made by `weaver keys`, one keypair per role; real keys for the mesh run).
+printf 'mesh: {keys: {existingSecret: weaver-mesh-keys}}\n' > "$WORK/keys-values.yaml"
+for r in detector tracker reid storage query gateway; do
+  "$WEAVER" keys --out "$WORK/keys" --name $r > /dev/null || fail "weaver keys"
+done
+render() { "$WORK/render_chart" -f "$WORK/keys-values.yaml" "$@" "$chart"; }
+validate() { node "$validate" --external Secret/weaver-mesh-keys "$@"; }
 
 # --- default values, the multi-card example, the PostgreSQL example
 render --dump-values "$WORK/default.json" -o "$WORK/default.yaml" || fail "render default values"
-node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/default.json" \
+validate --values-schema "$chart/values.schema.json" --values "$WORK/default.json" \
   --write-configmap "weaver-config=$WORK/default-config" "$WORK/default.yaml" || fail "default values"
 render -f "$chart/examples/multi-card.yaml" --api-versions monitoring.coreos.com/v1 \
   --dump-values "$WORK/multi.json" -o "$WORK/multi.yaml" || fail "render multi-card"
-node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/multi.json" \
+validate --values-schema "$chart/values.schema.json" --values "$WORK/multi.json" \
   --write-configmap "weaver-config=$WORK/multi-config" "$WORK/multi.yaml" || fail "multi-card example"
 render -f "$chart/examples/postgresql.yaml" --dump-values "$WORK/pg.json" -o "$WORK/pg.yaml" || fail "render postgresql"
-node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/pg.json" \
+validate --values-schema "$chart/values.schema.json" --values "$WORK/pg.json" \
   --external Secret/weaver-postgres --write-configmap "weaver-config=$WORK/pg-config" "$WORK/pg.yaml" \
   || fail "postgresql example"
 # A camera whose RTSP URL has a password, with a virtual camera of it, on an
@@ -47,7 +54,7 @@ edge: {replicas: 2}
 gateway: {enabled: true}
 YAML
 render -f "$WORK/sec-values.yaml" --dump-values "$WORK/sec.json" -o "$WORK/sec.yaml" || fail "render camera secret values"
-node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/sec.json" \
+validate --values-schema "$chart/values.schema.json" --values "$WORK/sec.json" \
   --write-configmap "weaver-config=$WORK/sec-config" "$WORK/sec.yaml" || fail "camera secret values"
 cat > "$WORK/ext-values.yaml" <<'YAML'
 config:
@@ -60,7 +67,7 @@ cameras:
 edge: {replicas: 2}
 YAML
 render -f "$WORK/ext-values.yaml" --dump-values "$WORK/ext.json" -o "$WORK/ext.yaml" || fail "render existingSecret values"
-node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/ext.json" --external Secret/store-cameras \
+validate --values-schema "$chart/values.schema.json" --values "$WORK/ext.json" --external Secret/store-cameras \
   --write-configmap "weaver-config=$WORK/ext-config" "$WORK/ext.yaml" || fail "existingSecret values"
 
 # Camera sources: in the cameras Secret only, as WEAVER_CAMERA_<id>_SOURCE;
@@ -204,7 +211,8 @@ localize() {  # FILE: container paths -> local paths, in place
   sed -i -e "s#/usr/share/weaver/vtest.avi#$WEAVER_SAMPLE_VIDEO#" \
          -e "s#/usr/share/weaver/models/#$src/tools/data/models/#" \
          -e "s#/var/lib/weaver/data/#$WORK/data/#" \
-         -e "s#/opt/weaver/xclbin/#$WORK/xclbin/#" "$1"
+         -e "s#/opt/weaver/xclbin/#$WORK/xclbin/#" \
+         -e "s#/etc/weaver-keys/#$WORK/keys/#" "$1"
 }
 # Edge configurations are checked with the edge container's environment
 # (the rendered Secret's values, localized too), every other one without it.
@@ -247,12 +255,44 @@ refuse "cameras\[1\].source: required (or keep it in cameraSecret.existingSecret
 refuse "cameras\[0\].source: with cameraSecret.existingSecret camera 1's source is that Secret's key WEAVER_CAMERA_1_SOURCE" \
   $'cameraSecret: {existingSecret: cams}\ncameras: [{id: 1, source: "rtsp://a:b@cam/x"}]'
 refuse "cameras\[0\].source: remote:edge-0: the chart opens every camera" 'cameras: [{id: 1, source: "remote:edge-0"}]'
+# CURVE is the default: without the keys Secret the chart refuses to render.
+if "$WORK/render_chart" -o "$WORK/bad.out" "$chart" 2> "$WORK/bad.err"; then fail "rendered CURVE links without keys"; fi
+grep -q "mesh.keys.existingSecret: required with mesh.security curve" "$WORK/bad.err" || { cat "$WORK/bad.err"; fail "no keys: message"; }
+# Each pod holds its own secret key(s) and every public key; every process's
+# configuration names them; plain links only when chosen, then no keys.
+python3 - "$WORK/default.yaml" "$WORK/default-config" <<'PY' || fail "mesh keys in the rendered chart"
+import glob, os, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+pubs = {f"{r}.pub" for r in ("detector", "tracker", "reid", "storage", "query", "gateway")}
+want = {"weaver-edge": {"detector.key"}, "weaver-tracker": {"tracker.key"}, "weaver-reid": {"reid.key"},
+        "weaver-storage": {"storage.key", "query.key"}}
+for d in docs:
+    if d["kind"] not in ("StatefulSet", "Deployment") or d["metadata"]["name"] not in want:
+        continue
+    spec = d["spec"]["template"]["spec"]
+    vol = next(v for v in spec["volumes"] if v["name"] == "mesh-keys")
+    assert vol["secret"]["secretName"] == "weaver-mesh-keys", vol
+    keys = {i["key"] for i in vol["secret"]["items"]}
+    assert keys == want[d["metadata"]["name"]] | pubs, (d["metadata"]["name"], keys)
+    for c in spec["containers"]:
+        assert {"name": "mesh-keys", "mountPath": "/etc/weaver-keys", "readOnly": True} in c["volumeMounts"], c["name"]
+for f in glob.glob(sys.argv[2] + "/*.yaml"):
+    mesh = yaml.safe_load(open(f))["mesh"]
+    base = os.path.basename(f).split("-")[0].replace(".yaml", "")   # edge-0.yaml -> edge (localized above)
+    own = {"edge": "detector"}.get(base, base) + ".key"
+    assert "security" not in mesh and os.path.basename(mesh["keys"]["secret"]) == own, (f, mesh)
+    assert set(mesh["keys"]["public"]) == {p[:-4] for p in pubs}, (f, mesh)
+PY
+printf 'mesh: {security: plain}\n' > "$WORK/plain.yaml"
+"$WORK/render_chart" -f "$WORK/plain.yaml" -o "$WORK/plain.out" "$chart" || fail "render plain links"
+grep -q "mesh-keys" "$WORK/plain.out" && fail "plain links still mount keys"
+grep -q "security: plain" "$WORK/plain.out" || fail "plain links not said in the configurations"
 # ... and the schema refuses what the templates would let through.
 schema_refuses() {  # VALUES-YAML EXPECTED-MESSAGE...
   printf '%s\n' "$1" > "$WORK/bad.yaml"
   shift
   render -f "$WORK/bad.yaml" --dump-values "$WORK/bad.json" -o /dev/null 2> /dev/null || true
-  if node "$validate" --values-schema "$chart/values.schema.json" --values "$WORK/bad.json" > /dev/null 2> "$WORK/schema.err"; then
+  if validate --values-schema "$chart/values.schema.json" --values "$WORK/bad.json" > /dev/null 2> "$WORK/schema.err"; then
     fail "values.schema.json accepted invalid values"
   fi
   for want in "$@"; do
@@ -285,7 +325,7 @@ edge: {replicas: 2}
 tracker: {shards: 2}
 YAML
 render -f "$WORK/mesh-values.yaml" --namespace shop -o "$WORK/mesh.yaml" || fail "render mesh values"
-node "$validate" --write-configmap "weaver-config=$WORK/mesh-config" "$WORK/mesh.yaml" > /dev/null || fail "mesh values"
+validate --write-configmap "weaver-config=$WORK/mesh-config" "$WORK/mesh.yaml" > /dev/null || fail "mesh values"
 # Pod commands as rendered (one line per pod: name<TAB>shell command), each
 # container's Secret environment as the rendered Secrets give it (env/NAME,
 # VAR=value lines), and each configuration with cluster names and bound

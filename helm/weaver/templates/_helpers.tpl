@@ -68,6 +68,9 @@ app.kubernetes.io/part-of: weaver
 {{- fail (printf "tracker.shards: %d must be between 1 and edge.replicas (%d): edge pod i sends to shard i mod shards" $shards $edges) -}}
 {{- end -}}
 {{- if not $v.cameras }}{{ fail "cameras: at least one camera is required" }}{{ end -}}
+{{- if and (eq $v.mesh.security "curve") (not $v.mesh.keys.existingSecret) -}}
+{{- fail "mesh.keys.existingSecret: required with mesh.security curve (the default): a Secret with detector, tracker, reid, storage, query and gateway .key/.pub files from `weaver keys` (README: Mesh security), or mesh.security plain to run the links unauthenticated" -}}
+{{- end -}}
 {{- $ids := dict -}}
 {{- $edgeOf := dict -}}
 {{- range $i, $c := $v.cameras -}}
@@ -173,7 +176,8 @@ camera ("remote:edge-N", which Weaver refuses to open itself). */}}
 {{- end -}}
 
 {{/* One process's weaver.yaml:
-(dict "root" $ "cameras" LIST "endpoints" DICT "edge" BOOL "query" BOOL "metricsPort" N) */}}
+(dict "root" $ "cameras" LIST "endpoints" DICT "edge" BOOL "query" BOOL "metricsPort" N "key" ROLE),
+"key" naming the keypair of the keys Secret the process uses (detector on the edge pods). */}}
 {{- define "weaver.processConfig" -}}
 {{- $v := .root.Values -}}
 {{- $cfg := dict "realtime" $v.config.realtime -}}
@@ -200,10 +204,18 @@ camera ("remote:edge-N", which Weaver refuses to open itself). */}}
 {{- $_ := set $cfg "storage" (dict "url" (printf "postgresql://%s@%s:%d/%s?sslmode=%s" $pg.user $pg.host (int $pg.port) $pg.database $pg.sslmode)) -}}
 {{- end -}}
 {{- $_ := set $cfg "metrics" (dict "port" (int .metricsPort) "bind" "0.0.0.0") -}}
-{{- /* The chart does not mount mesh keys yet: its links are plain, chosen explicitly (a node with
-remote links and neither keys nor mesh.security refuses to start); with networkPolicy.enabled only the
-upstream role's pods reach each mesh port. */ -}}
-{{- $_ := set $cfg "mesh" (dict "security" "plain" "endpoints" .endpoints "window" (int $v.mesh.window)) -}}
+{{- /* CURVE (the default): this process's secret and every role's public key from the keys Secret,
+mounted at /etc/weaver-keys (weaver.volumes); plain only when mesh.security says so (Weaver then warns;
+with networkPolicy.enabled only the upstream role's pods reach each mesh port). */ -}}
+{{- $mesh := dict "endpoints" .endpoints "window" (int $v.mesh.window) -}}
+{{- if eq $v.mesh.security "curve" -}}
+{{- $pub := dict -}}
+{{- range (list "detector" "tracker" "reid" "storage" "query" "gateway") }}{{ $_ := set $pub . (printf "/etc/weaver-keys/%s.pub" .) }}{{ end -}}
+{{- $_ := set $mesh "keys" (dict "secret" (printf "/etc/weaver-keys/%s.key" .key) "public" $pub) -}}
+{{- else -}}
+{{- $_ := set $mesh "security" "plain" -}}
+{{- end -}}
+{{- $_ := set $cfg "mesh" $mesh -}}
 {{- toYaml $cfg -}}
 {{- end -}}
 
@@ -254,6 +266,11 @@ upstream role's pods reach each mesh port. */ -}}
       readOnly: true
     - name: tmp
       mountPath: /tmp
+    {{- if eq $v.mesh.security "curve" }}
+    - name: mesh-keys
+      mountPath: /etc/weaver-keys
+      readOnly: true
+    {{- end }}
     {{- with .extraMounts }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -286,13 +303,31 @@ affinity:
 {{- end }}
 {{- end -}}
 
-{{/* Volumes every role mounts. */}}
+{{/* Volumes every role mounts: (dict "root" $ "role" ROLE). With CURVE, the keys Secret projected
+so that a pod holds its own secret key(s) and every role's public key (the Secret's ROLE.key and
+ROLE.pub for detector - the edge pods -, tracker, reid, storage, query, gateway), nothing more. */}}
 {{- define "weaver.volumes" -}}
+{{- $v := .root.Values -}}
 - name: config
   configMap:
     name: {{ include "weaver.roleName" (dict "root" .root "role" "config") }}
 - name: tmp
   emptyDir: {}
+{{- if eq $v.mesh.security "curve" }}
+{{- $own := list (ternary "detector" .role (eq .role "edge")) }}
+{{- if and (eq .role "storage") (eq $v.storage.kind "sqlite") $v.query.enabled }}{{ $own = append $own "query" }}{{ end }}
+- name: mesh-keys
+  secret:
+    secretName: {{ $v.mesh.keys.existingSecret }}
+    defaultMode: 288   # 0440: the pod's group (fsGroup) reads, nobody writes
+    items:
+      {{- range $own }}
+      - {key: {{ . }}.key, path: {{ . }}.key}
+      {{- end }}
+      {{- range (list "detector" "tracker" "reid" "storage" "query" "gateway") }}
+      - {key: {{ . }}.pub, path: {{ . }}.pub}
+      {{- end }}
+{{- end }}
 {{- with .root.Values.volumes }}
 {{ toYaml . }}
 {{- end }}
