@@ -120,6 +120,7 @@ int track_command(const track_options& o) {
 
     tracklet_repair_config rc;
     rc.fill = o.repair == "fill";
+    if (o.smooth >= 0) rc.smooth_frames = o.smooth;
     tracklet_repair repair{rc};
     auto keep = [&](const track_batch& tb, std::vector<row>& rows) {
       if (o.repair == "off") {
