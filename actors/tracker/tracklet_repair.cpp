@@ -231,6 +231,13 @@ void tracklet_repair::on_ended(const track_event& e, repair_step& out) {
   live_.erase(it);
   for (auto& [id, x] : live_)
     x.waiting_on.erase(std::remove(x.waiting_on.begin(), x.waiting_on.end(), e.track_id), x.waiting_on.end());
+  // One that left the view is continued by no track (the border rule):
+  // its end goes on now, so re-id is not kept waiting where people hand
+  // over from one camera to the next.
+  if (at_border(f.recent.back().b)) {
+    out.batch.events.push_back(std::move(f.ended));
+    return;
+  }
   held_[e.track_id] = std::move(f);
 }
 

@@ -41,8 +41,9 @@ struct tracklet_repair_config {
   double max_velocity_change = 1.5;
   /// A fragment whose last box comes this close to the frame's border (in
   /// its own widths; frame size from set_frame) left the view: it is continued by
-  /// no track (whoever comes back is re-id's to recognise), and neither is
-  /// one whose meeting point lies outside the frame.
+  /// no track (whoever comes back is re-id's to recognise), so its `ended`
+  /// is not held back; neither is a track continued whose meeting point
+  /// lies outside the frame.
   float border_margin = 0.5f;
   /// Heights of the two fragments' boxes differ by at most this factor.
   double max_height_ratio = 1.5;
@@ -109,7 +110,8 @@ struct repair_step {
 /// continued track's events carry the fragment's id; its `started` becomes an
 /// `updated` at the confirming frame. A fragment's `ended` is passed on once
 /// the frame time is more than `max_gap_ms` past its last box and no new
-/// track that could continue it awaits judgement; a fragment continued is
+/// track that could continue it awaits judgement (at once when it left at
+/// the border); a fragment continued is
 /// never ended, its continuation's `ended` carries the mean appearance of
 /// all its pieces (weighted by boxes). Ids are the first fragment's, so
 /// unique per camera as the tracker's. Deterministic.

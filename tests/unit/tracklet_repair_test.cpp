@@ -310,6 +310,24 @@ TEST_CASE("gaps inside a track are filled; without fill nothing is invented") {
   CHECK(r2.boxes.count({24, 1}) == 0);
 }
 
+TEST_CASE("a track that left at the frame's border ends without waiting for a continuation") {
+  // Walks right out of a 640-wide frame (last box x 609..641); the tracker
+  // ends it max_age frames later. Nothing can continue it, so its `ended`
+  // goes on with the tracker's, not max_gap_ms after its last box: the next
+  // camera's re-id must see it end before the person is handed over.
+  auto out = tr_walk(400, 200, 11);
+  auto inside = tr_walk(200, 200, 1);
+  tracklet_repair repair;
+  repair.set_frame(640, 480);
+  std::map<uint64_t, int> ended_at;
+  for (const auto& b : tr_tracker_output({{1, 0, 19, out}, {2, 0, 19, inside}}, 60))
+    for (const auto& e : repair.update(b).batch.events)
+      if (e.state == track_state::ended) ended_at[e.track_id] = static_cast<int>(b.seq);
+  CHECK(ended_at.at(1) == 19 + tr_max_age + 1);
+  // One that stopped being seen inside the view still waits (2 s = 20 frames).
+  CHECK(ended_at.at(2) == 19 + 20 + 1);
+}
+
 // A walk whose boxes jitter by `amp` pixels left and right frame by frame.
 std::function<box(int)> tr_jitter(std::function<box(int)> walk, float amp) {
   return [=](int f) {
