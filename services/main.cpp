@@ -211,6 +211,8 @@ int main(int argc, char** argv) {
     ->check(CLI::IsMember({"detector", "filter"}));
   track_cmd->add_option("--repair", track.repair, "Tracklet repair: fill (default: join fragments, interpolate missed frames), join, off")
     ->check(CLI::IsMember({"fill", "join", "off"}));
+  track_cmd->add_option("--smooth", track.smooth, "With --repair fill: boxes averaged over N frames either side (default 3; 0: the tracker's)")
+    ->check(CLI::NonNegativeNumber);
   track_cmd->add_option("--min-score", track.min_score, "Drop detections scoring below (default 0)");
   track_cmd->add_option("--n-init", track.n_init, "Hits to confirm a track (default: the tracker's)")->check(CLI::PositiveNumber);
   track_cmd->add_option("--max-age", track.max_age, "Missed frames before a track ends (default: the tracker's)")

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <tuple>
+#include <utility>
 #include <variant>
 
 #include "actors/camera/video_source.hpp"
@@ -120,14 +121,33 @@ int track_command(const track_options& o) {
 
     tracklet_repair_config rc;
     rc.fill = o.repair == "fill";
+    if (o.smooth >= 0) rc.smooth_frames = o.smooth;
     tracklet_repair repair{rc};
+    // How many frames after the frame it reports each event is passed on
+    // (what re-id and zones wait), per state: the cost of repair online.
+    struct lag {
+      uint64_t n = 0, sum = 0, most = 0;
+    };
+    std::map<track_state, lag> lags;
+    auto measure = [&](const track_batch& tb) {
+      for (const auto& e : tb.events) {
+        auto& l = lags[e.state];
+        const uint64_t d = tb.seq > e.frame_seq ? tb.seq - e.frame_seq : 0;
+        ++l.n;
+        l.sum += d;
+        l.most = std::max(l.most, d);
+      }
+    };
     auto keep = [&](const track_batch& tb, std::vector<row>& rows) {
       if (o.repair == "off") {
+        measure(tb);
         for (const auto& e : tb.events)
           if (e.state != track_state::ended) rows.push_back({static_cast<int>(tb.seq) + 1, e.track_id, e.bbox});
         return;
       }
-      for (const auto& b : repair.update(tb).boxes)
+      auto step = repair.update(tb);
+      measure(step.batch);
+      for (const auto& b : step.boxes)
         rows.push_back({static_cast<int>(b.frame_seq) + 1, b.track_id, b.bbox});
     };
 
@@ -168,6 +188,7 @@ int track_command(const track_options& o) {
     if (o.repair != "off")
       for (const auto& b : repair.flush(end).boxes)
         rows.push_back({static_cast<int>(b.frame_seq) + 1, b.track_id, b.bbox});
+    // (the flush's events are not counted: the stream's end, not a delay)
     std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
       return std::tie(a.frame, a.id) < std::tie(b.frame, b.id);
     });
@@ -198,6 +219,16 @@ int track_command(const track_options& o) {
                 << " tracks (" << dense.size() << " after repair), " << rows.size() << " boxes written to " << o.out
                 << "; tracker alone " << static_cast<long long>(tracker_s > 0 ? last / tracker_s : 0)
                 << " frames/s\n";
+      std::cout << "events passed on, frames after the frame they report (mean / most):";
+      for (auto [state, name] : {std::pair{track_state::started, "started"}, {track_state::updated, "updated"},
+                                 {track_state::ended, "ended"}}) {
+        const lag& l = lags[state];
+        char buf2[96];
+        std::snprintf(buf2, sizeof buf2, " %s %.2f / %llu (%llu)", name, l.n ? double(l.sum) / l.n : 0.0,
+                      static_cast<unsigned long long>(l.most), static_cast<unsigned long long>(l.n));
+        std::cout << buf2;
+      }
+      std::cout << "\n";
     }
     return 0;
   } catch (const std::exception& e) {

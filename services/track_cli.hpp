@@ -15,6 +15,7 @@ struct track_options {
   std::string appearance;           // handcrafted | none; empty: handcrafted with --video
   std::string boxes = "detector";   // detector | filter (Deep SORT's Kalman estimate)
   std::string repair = "fill";      // fill | join | off (actors/tracker/tracklet_repair.hpp)
+  int smooth = -1;                  // with repair fill: smoothing window, frames either side (-1: default)
   float min_score = 0.0f;           // detections below are dropped
   int n_init = -1;                  // confirm after N hits (-1: the tracker's default)
   int max_age = -1;                 // end after N missed frames (-1: the tracker's default)

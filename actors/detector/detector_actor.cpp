@@ -113,6 +113,9 @@ void admit(self_ptr self, frame_ptr f) {
   auto k = take_engine(self, s, camera);
   inference_job job{f, s.engines[k], steady_now_ns()};
   auto t0 = job.admitted_ns;
+  // The size of the view the boxes are in, for the tracker (tracklet
+  // repair's border rule: who left the view is not joined to a newcomer).
+  const int width = f->image.cols, height = f->image.rows;
   auto done = [self, camera, seq, k](std::optional<detection_batch> b) {
     auto& s = slot_of(self, camera);
     if (self->state.settings.stateless) s.engine_busy[k] = false;
@@ -121,8 +124,12 @@ void admit(self_ptr self, frame_ptr f) {
   };
   self->request(st.pool, caf::infinite, std::move(job))
     .then(
-      [self, camera, t0, done](detection_batch& b) {
+      [self, camera, t0, done, width, height](detection_batch& b) {
         auto& st = self->state;
+        if (b.width <= 0 || b.height <= 0) {
+          b.width = width;
+          b.height = height;
+        }
         auto n = b.detections.size();
         metrics::global().detections(camera).Increment(static_cast<double>(n));
         metrics::global().stage_latency("admit_to_detections").Observe((steady_now_ns() - t0) / 1e9);

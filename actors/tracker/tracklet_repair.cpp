@@ -88,6 +88,13 @@ tracklet_repair::tracklet_repair(tracklet_repair_config cfg) : cfg_(cfg) {
   cfg_.min_boxes = std::max(cfg_.min_boxes, 1);
   cfg_.velocity_boxes = std::max(cfg_.velocity_boxes, 2);
   cfg_.max_fill_frames = std::max(cfg_.max_fill_frames, 0);
+  if (!cfg_.fill) cfg_.smooth_frames = 0; // join: the tracker's boxes as they are
+}
+
+size_t tracklet_repair::unsmoothed() const {
+  size_t n = 0;
+  for (const auto& [id, w] : smoothing_) n += w.boxes.size() - w.from;
+  return n;
 }
 
 size_t tracklet_repair::pending() const {
@@ -136,6 +143,7 @@ repair_step tracklet_repair::step(const track_batch& in, bool final) {
     out.batch.events.push_back(std::move(it->second.ended));
     it = held_.erase(it);
   }
+  smooth(out, final);
   std::stable_sort(out.batch.events.begin(), out.batch.events.end(),
                    [](const track_event& x, const track_event& y) { return x.track_id < y.track_id; });
   return out;
@@ -209,6 +217,7 @@ void tracklet_repair::on_ended(const track_event& e, repair_step& out) {
   }
   if (it->second.pending) judge({e.track_id}, out);
   live& t = it->second;
+  finished_.push_back(t.out_id); // its last boxes need not wait for more
   fragment f;
   f.out_id = t.out_id;
   f.recent = t.recent;
@@ -222,7 +231,81 @@ void tracklet_repair::on_ended(const track_event& e, repair_step& out) {
   live_.erase(it);
   for (auto& [id, x] : live_)
     x.waiting_on.erase(std::remove(x.waiting_on.begin(), x.waiting_on.end(), e.track_id), x.waiting_on.end());
+  // One that left the view is continued by no track (the border rule):
+  // its end goes on now, so re-id is not kept waiting where people hand
+  // over from one camera to the next.
+  if (at_border(f.recent.back().b)) {
+    out.batch.events.push_back(std::move(f.ended));
+    return;
+  }
   held_[e.track_id] = std::move(f);
+}
+
+void tracklet_repair::smooth(repair_step& out, bool final) {
+  const auto k = static_cast<size_t>(std::max(cfg_.smooth_frames, 0));
+  if (k == 0) {
+    finished_.clear();
+    return;
+  }
+  std::vector<track_box> raw;
+  raw.swap(out.boxes);
+  for (auto& b : raw) {
+    window& w = smoothing_[b.track_id];
+    // Boxes of one id come in frame order; one that does not (none should)
+    // goes out as it is rather than disturb the windows already passed on.
+    if (!w.boxes.empty() && b.frame_seq <= w.boxes.back().frame_seq) {
+      out.boxes.push_back(b);
+      continue;
+    }
+    w.boxes.push_back(b);
+  }
+  // Box i is final once k boxes follow it in consecutive frames, or a box
+  // after a break in the frames, or its track ended. The window is
+  // symmetric (as many consecutive frames before as after, at most k), so a
+  // straight walk keeps its boxes exactly, at a track's ends too.
+  auto pass_on = [&](window& w, bool all) {
+    const auto& v = w.boxes;
+    for (; w.from < v.size(); ++w.from) {
+      const size_t i = w.from;
+      size_t after = 0;
+      while (after < k && i + after + 1 < v.size() && v[i + after + 1].frame_seq == v[i + after].frame_seq + 1) ++after;
+      if (!all && after < k && i + after + 1 >= v.size()) break;
+      size_t before = 0;
+      while (before < k && before < i && v[i - before - 1].frame_seq + 1 == v[i - before].frame_seq) ++before;
+      const size_t m = std::min(before, after);
+      double x = 0, y = 0, bw = 0, bh = 0;
+      for (size_t j = i - m; j <= i + m; ++j) {
+        x += v[j].bbox.x;
+        y += v[j].bbox.y;
+        bw += v[j].bbox.w;
+        bh += v[j].bbox.h;
+      }
+      const double n = static_cast<double>(2 * m + 1);
+      track_box o = v[i];
+      o.bbox = {static_cast<float>(x / n), static_cast<float>(y / n), static_cast<float>(bw / n),
+                static_cast<float>(bh / n)};
+      out.boxes.push_back(o);
+    }
+    // Keep the k boxes before the first one not passed on, for its window.
+    const size_t drop = w.from > k ? w.from - k : 0;
+    w.boxes.erase(w.boxes.begin(), w.boxes.begin() + static_cast<std::ptrdiff_t>(drop));
+    w.from -= drop;
+  };
+  for (uint64_t id : finished_) {
+    // Not when a new track took its id up in this very step: one window.
+    if (std::any_of(live_.begin(), live_.end(), [id](const auto& kv) { return kv.second.out_id == id; }))
+      continue;
+    if (auto it = smoothing_.find(id); it != smoothing_.end()) {
+      pass_on(it->second, true);
+      smoothing_.erase(it);
+    }
+  }
+  finished_.clear();
+  for (auto it = smoothing_.begin(); it != smoothing_.end();) {
+    pass_on(it->second, final);
+    if (final) it = smoothing_.erase(it);
+    else ++it;
+  }
 }
 
 bool tracklet_repair::at_border(const box& b) const {
@@ -415,6 +498,12 @@ std::string tracklet_repair::snapshot() const {
   for (const auto& [id, f] : held_)
     hs.push_back({{"id", id}, {"out", f.out_id}, {"recent", samples(f.recent)}, {"all", look(f.all)},
                   {"ended", event_json(f.ended)}});
+  auto& ss = j["smoothing"] = json::array();
+  for (const auto& [id, w] : smoothing_) {
+    json boxes = json::array();
+    for (const auto& b : w.boxes) boxes.push_back({b.frame_seq, box_json(b.bbox), b.filled});
+    ss.push_back({{"id", id}, {"from", w.from}, {"boxes", boxes}});
+  }
   return j.dump();
 }
 
@@ -462,8 +551,21 @@ void tracklet_repair::restore(const std::string& text) {
     f.ended = event_from(fj.at("ended"));
     hs[fj.at("id").get<uint64_t>()] = std::move(f);
   }
+  std::map<uint64_t, window> ss;
+  if (auto it = j.find("smoothing"); it != j.end()) // absent in snapshots from before smoothing
+    for (const auto& wj : *it) {
+      window w;
+      const auto id = wj.at("id").get<uint64_t>();
+      for (const auto& b : wj.at("boxes"))
+        w.boxes.push_back({b.at(0).get<uint64_t>(), id, box_from(b.at(1)), b.at(2).get<bool>()});
+      w.from = wj.at("from").get<size_t>();
+      if (w.from > w.boxes.size()) throw std::invalid_argument("tracklet repair: smoothing window past its boxes");
+      ss[id] = std::move(w);
+    }
   live_ = std::move(ls);
   held_ = std::move(hs);
+  smoothing_ = std::move(ss);
+  finished_.clear();
 }
 
 } // namespace weaver

@@ -41,8 +41,9 @@ struct tracklet_repair_config {
   double max_velocity_change = 1.5;
   /// A fragment whose last box comes this close to the frame's border (in
   /// its own widths; frame size from set_frame) left the view: it is continued by
-  /// no track (whoever comes back is re-id's to recognise), and neither is
-  /// one whose meeting point lies outside the frame.
+  /// no track (whoever comes back is re-id's to recognise), so its `ended`
+  /// is not held back; neither is a track continued whose meeting point
+  /// lies outside the frame.
   float border_margin = 0.5f;
   /// Heights of the two fragments' boxes differ by at most this factor.
   double max_height_ratio = 1.5;
@@ -56,8 +57,18 @@ struct tracklet_repair_config {
   bool fill = true;
   int max_fill_frames = 30;
   /// Also fill a new track's frames before its confirmation with its
-  /// confirming box: off, 2 of 3 such boxes missed the truth on PETS09.
+  /// confirming box: off, 2 of 3 such boxes missed the truth on PETS09
+  /// (extrapolating them back at the track's velocity did not help either).
   bool backfill = false;
+  /// With `fill`, boxes of the MOT output (`repair_step::boxes`, not the events) are the
+  /// mean of the track's boxes within this many frames either side, a
+  /// centred moving average: a detector's box jitters around the person by
+  /// a tenth of its width frame to frame, a walk is nearly straight over
+  /// 0.7 s, so the mean sits closer to the person. A box is final this many
+  /// frames after its own (or when its tracker track ends); the events keep
+  /// the tracker's boxes and are not delayed. 0: the tracker's boxes. 3 was
+  /// best on PETS09-S2L1's first half (1-7 tried, both detection sets).
+  int smooth_frames = 3;
   /// The `ended` of a continued track carries the mean appearance of all its
   /// pieces (true) or of its last piece only, as the tracker gave it (re-id
   /// matched the demo's cameras better with the last piece's).
@@ -67,7 +78,8 @@ struct tracklet_repair_config {
 };
 
 /// One box of a repaired track for the MOT output: real (the tracker's) or
-/// filled (interpolated over frames the tracker missed).
+/// filled (interpolated over frames the tracker missed), smoothed when
+/// `smooth_frames` > 0.
 struct track_box {
   uint64_t frame_seq = 0;
   uint64_t track_id = 0;
@@ -98,7 +110,8 @@ struct repair_step {
 /// continued track's events carry the fragment's id; its `started` becomes an
 /// `updated` at the confirming frame. A fragment's `ended` is passed on once
 /// the frame time is more than `max_gap_ms` past its last box and no new
-/// track that could continue it awaits judgement; a fragment continued is
+/// track that could continue it awaits judgement (at once when it left at
+/// the border); a fragment continued is
 /// never ended, its continuation's `ended` carries the mean appearance of
 /// all its pieces (weighted by boxes). Ids are the first fragment's, so
 /// unique per camera as the tracker's. Deterministic.
@@ -121,6 +134,8 @@ public:
   /// Fragments whose `ended` is held back, and new tracks not yet judged.
   size_t held() const { return held_.size(); }
   size_t pending() const;
+  /// Boxes waiting for the frames after them to be smoothed.
+  size_t unsmoothed() const;
 
   /// Every fragment and live track, as JSON text, so a restarted tracker
   /// keeps continued ids; restore() takes what snapshot() gave (throws on a
@@ -173,11 +188,21 @@ private:
   void add_box(live& t, const sample& s, repair_step& out, bool emit);
 
   bool at_border(const box& b) const;
+  void smooth(repair_step& out, bool final);
 
   tracklet_repair_config cfg_;
   int width_ = 0, height_ = 0;
   std::map<uint64_t, live> live_;          // by tracker id
   std::map<uint64_t, fragment> held_;      // by tracker id of the last piece
+  // Per output id, the boxes in frame order from smooth_frames before the
+  // first one not yet passed on (`from`); ids whose tracker track ended in
+  // this step, so their last boxes go out now.
+  struct window {
+    std::vector<track_box> boxes;
+    size_t from = 0;
+  };
+  std::map<uint64_t, window> smoothing_;
+  std::vector<uint64_t> finished_;
 };
 
 } // namespace weaver

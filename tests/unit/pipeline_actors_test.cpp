@@ -184,8 +184,13 @@ TEST_CASE("detector actor: a full queue holds the camera back until downstream a
   ts.run();
   CHECK(log->oks == 3);
   CHECK(down->batches.size() == 3);
-  // Frame order per camera is kept.
-  for (size_t i = 0; i < down->batches.size(); ++i) CHECK(down->batches[i].seq == i);
+  // Frame order per camera is kept; each batch says the size of the view
+  // its boxes are in (the pool's answer does not).
+  for (size_t i = 0; i < down->batches.size(); ++i) {
+    CHECK(down->batches[i].seq == i);
+    CHECK(down->batches[i].width == 64);
+    CHECK(down->batches[i].height == 64);
+  }
   // End of stream passes only after every admitted frame is acknowledged.
   caf::anon_send(drv, det, end_of_stream{1, 3});
   ts.run();

@@ -132,6 +132,7 @@ TEST_CASE("a person's track broken into three pieces leaves under one id, the ga
   tracklet_repair_config cfg;
   cfg.backfill = true;
   cfg.mean_of_all = true;
+  cfg.smooth_frames = 0; // the backfilled boxes stand still: no mean over them
   auto r = tr_run({{1, 0, 20, path, {1, 0}}, {2, 27, 50, path, {1, 0.2f}}, {3, 53, 90, path, {1, 0.4f}}}, 120, cfg);
   CHECK(tr_ids(r, 0, 90) == std::set<uint64_t>{1});
   for (int f = 0; f <= 90; ++f) {
@@ -175,7 +176,9 @@ TEST_CASE("a person's track broken into three pieces leaves under one id, the ga
 
 TEST_CASE("a continuation is held back while the track it may continue is still alive") {
   auto path = tr_walk(100, 200, 3);
-  tracklet_repair repair;
+  tracklet_repair_config cfg;
+  cfg.smooth_frames = 0; // boxes out as soon as they are final
+  tracklet_repair repair{cfg};
   auto batches = tr_tracker_output({{1, 0, 20, path}, {2, 22, 60, path}}, 80);
   // Track 2 is confirmed at frame 24; track 1, missed since frame 21, ends
   // at frame 26: until then track 2's events wait.
@@ -305,6 +308,88 @@ TEST_CASE("gaps inside a track are filled; without fill nothing is invented") {
   for (const auto& [key, b] : r2.boxes) CHECK_FALSE(b.filled);
   CHECK(tr_ids(r2, 29, 50) == std::set<uint64_t>{1}); // still joined
   CHECK(r2.boxes.count({24, 1}) == 0);
+}
+
+TEST_CASE("a track that left at the frame's border ends without waiting for a continuation") {
+  // Walks right out of a 640-wide frame (last box x 609..641); the tracker
+  // ends it max_age frames later. Nothing can continue it, so its `ended`
+  // goes on with the tracker's, not max_gap_ms after its last box: the next
+  // camera's re-id must see it end before the person is handed over.
+  auto out = tr_walk(400, 200, 11);
+  auto inside = tr_walk(200, 200, 1);
+  tracklet_repair repair;
+  repair.set_frame(640, 480);
+  std::map<uint64_t, int> ended_at;
+  for (const auto& b : tr_tracker_output({{1, 0, 19, out}, {2, 0, 19, inside}}, 60))
+    for (const auto& e : repair.update(b).batch.events)
+      if (e.state == track_state::ended) ended_at[e.track_id] = static_cast<int>(b.seq);
+  CHECK(ended_at.at(1) == 19 + tr_max_age + 1);
+  // One that stopped being seen inside the view still waits (2 s = 20 frames).
+  CHECK(ended_at.at(2) == 19 + 20 + 1);
+}
+
+// A walk whose boxes jitter by `amp` pixels left and right frame by frame.
+std::function<box(int)> tr_jitter(std::function<box(int)> walk, float amp) {
+  return [=](int f) {
+    box b = walk(f);
+    b.x += f % 2 ? amp : -amp;
+    return b;
+  };
+}
+
+TEST_CASE("boxes are smoothed over frames either side; a straight walk keeps its boxes, at its ends too") {
+  auto path = tr_walk(100, 200, 3, 1);
+  auto straight = tr_run({{1, 0, 40, path}}, 60);
+  CHECK(straight.boxes.size() == 39); // frames 2..40
+  for (const auto& [key, b] : straight.boxes) {
+    const box want = path(static_cast<int>(key.first));
+    CHECK_MESSAGE(std::abs(b.bbox.x - want.x) < 1e-3f, "frame " << key.first);
+    CHECK_MESSAGE(std::abs(b.bbox.y - want.y) < 1e-3f, "frame " << key.first);
+    CHECK(b.bbox.h == doctest::Approx(want.h));
+  }
+  auto shaky = tr_jitter(path, 2);
+  tracklet_repair_config raw;
+  raw.smooth_frames = 0;
+  auto a = tr_run({{1, 0, 40, shaky}}, 60, raw);
+  auto s = tr_run({{1, 0, 40, shaky}}, 60);
+  REQUIRE(a.boxes.size() == s.boxes.size());
+  for (int f = 5; f <= 37; ++f) { // three frames either side: a mean of 7
+    const uint64_t k = static_cast<uint64_t>(f);
+    CHECK(std::abs(a.boxes.at({k, 1}).bbox.x - path(f).x) == doctest::Approx(2));
+    CHECK(std::abs(s.boxes.at({k, 1}).bbox.x - path(f).x) == doctest::Approx(2.0 / 7).epsilon(1e-3));
+  }
+}
+
+TEST_CASE("a smoothed box waits smooth_frames frames, and no longer than its track") {
+  auto path = tr_jitter(tr_walk(100, 200, 3), 2);
+  tracklet_repair repair; // smooth_frames 3
+  auto batches = tr_tracker_output({{1, 0, 30, path}}, 40);
+  std::set<uint64_t> out;
+  for (int f = 0; f < 40; ++f) {
+    for (const auto& b : repair.update(batches[f]).boxes) out.insert(b.frame_seq);
+    if (f >= 5 && f <= 30) { // frames 2.. are boxes; those up to f - 3 are out
+      CHECK_MESSAGE(out.size() == static_cast<size_t>(f - 3 - 2 + 1), "frame " << f);
+      CHECK(*out.rbegin() == static_cast<uint64_t>(f - 3));
+    }
+    if (f == tr_max_age + 31) { // the tracker ended the track: its last boxes go out
+      CHECK(out.size() == 29);
+      CHECK(repair.unsmoothed() == 0);
+    }
+  }
+}
+
+TEST_CASE("a continuation released as its fragment ends keeps one smoothing window") {
+  // The tracker ends track 1 at frame 26, the frame track 2 (confirmed at
+  // 24) is judged its continuation: the boxes around the join are still
+  // means over both sides, not passed on raw as at a track's end.
+  auto path = tr_walk(100, 200, 3);
+  auto shaky = tr_jitter(path, 2);
+  auto r = tr_run({{1, 0, 20, shaky}, {2, 22, 60, shaky}}, 80);
+  CHECK(tr_ids(r, 0, 60) == std::set<uint64_t>{1});
+  for (int f = 26; f <= 57; ++f) { // 21-23 are interpolated
+    const auto& b = r.boxes.at({static_cast<uint64_t>(f), 1});
+    CHECK_MESSAGE(std::abs(b.bbox.x - path(f).x) < 0.5f, "frame " << f);
+  }
 }
 
 TEST_CASE("a snapshot taken mid-gap continues exactly as an uninterrupted run") {
