@@ -203,7 +203,7 @@ camera ("remote:edge-N", which Weaver refuses to open itself). */}}
 {{- /* The chart does not mount mesh keys yet: its links are plain, chosen explicitly (a node with
 remote links and neither keys nor mesh.security refuses to start); with networkPolicy.enabled only the
 upstream role's pods reach each mesh port. */ -}}
-{{- $_ := set $cfg "mesh" (dict "security" "plain" "endpoints" .endpoints "window" (int $v.mesh.window)) -}}
+{{- $_ := set $cfg "mesh" (dict "security" "plain" "endpoints" .endpoints) -}}
 {{- toYaml $cfg -}}
 {{- end -}}
 
