@@ -9,7 +9,7 @@
 namespace weaver {
 
 const std::vector<std::string>& detector_kinds() {
-  static const std::vector<std::string> kinds{"nanodet", "darknet", "motion", "hog"};
+  static const std::vector<std::string> kinds{"nanodet", "darknet", "hog", "motion"};
   return kinds;
 }
 

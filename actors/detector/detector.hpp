@@ -91,7 +91,7 @@ public:
   }
 };
 
-/// The kinds make_detector knows: nanodet, darknet, motion, hog.
+/// The kinds make_detector knows: nanodet, darknet, hog, motion.
 const std::vector<std::string>& detector_kinds();
 
 /// Whether a kind's detections of a frame depend on no other frame (all but
