@@ -64,6 +64,10 @@ public:
   /// Expected time of a batch of `b` jobs over the time of one job; b when
   /// batching gains nothing (the default), less when it does.
   virtual double batch_cost(int b) const { return b; }
+  /// Builds what the card needs to run jobs like `job` (engine buffers, a
+  /// network upload) before real frames arrive, so none waits for it.
+  /// Called before any submit.
+  virtual void prepare(const inference_job& job) { (void)job; }
 };
 
 } // namespace weaver

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include "accel/engine/executor.hpp"
 #include "actors/detector/appearance.hpp"
 #include "actors/detector/detector.hpp"
 
@@ -16,7 +17,7 @@ int64_t steady_now_ns() {
     .count();
 }
 
-inference_result run_job(const inference_job& job) {
+inference_result run_job(const inference_job& job, engine::workspace& ws) {
   inference_result r;
   auto t0 = std::chrono::steady_clock::now();
   auto& f = *job.input;
@@ -27,7 +28,7 @@ inference_result run_job(const inference_job& job) {
   r.batch.height = f.image.rows;
   try {
     if (!job.engine) throw std::invalid_argument("job has no detector engine");
-    r.batch.detections = job.engine->detect(f.image);
+    r.batch.detections = job.engine->detect_on(f.image, ws);
     for (auto& d : r.batch.detections)
       d.feature = appearance_descriptor(f.image, d.bbox);
     r.ok = true;
@@ -52,7 +53,8 @@ cpu_card::cpu_card(std::string name, int threads) {
   info_.max_batch = 1;
   info_.memory_bytes = host_memory_bytes();
   info_.details = std::to_string(threads) + " worker thread(s)";
-  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  for (int i = 0; i < threads; ++i) spaces_.push_back(std::make_unique<worker_space>());
+  for (int i = 0; i < threads; ++i) workers_.emplace_back([this, i] { work(*spaces_[static_cast<size_t>(i)]); });
 }
 
 cpu_card::~cpu_card() {
@@ -64,15 +66,32 @@ void cpu_card::submit(std::vector<card_job> batch, completion done) {
   queue_.push(std::move(batch), std::move(done));
 }
 
-void cpu_card::work() {
+void cpu_card::prepare(const inference_job& job) {
+  for (auto& s : spaces_) {
+    std::lock_guard<std::mutex> lock(s->mtx);
+    run_job(job, s->ws);
+  }
+}
+
+size_t cpu_card::sessions() const {
+  size_t n = 0;
+  for (auto& s : spaces_) {
+    std::lock_guard<std::mutex> lock(s->mtx);
+    n += s->ws.sessions();
+  }
+  return n;
+}
+
+void cpu_card::work(worker_space& space) {
   batch_queue::item it;
   while (queue_.pop(it)) {
     auto t0 = std::chrono::steady_clock::now();
     batch_result r;
     r.card = info_.name;
     r.ok = true;
+    std::lock_guard<std::mutex> lock(space.mtx);  // contended by prepare() only
     for (auto& j : it.batch) {
-      auto jr = run_job(j.job);
+      auto jr = run_job(j.job, space.ws);
       jr.ticket = j.ticket;
       jr.card = info_.name;
       r.results.push_back(std::move(jr));

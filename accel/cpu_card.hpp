@@ -1,13 +1,17 @@
 // A CPU "card": a group of host worker threads running the detector engine,
 // one batch per worker at a time (the engine gains nothing from batching on
-// the host, so batches are single jobs).
+// the host, so batches are single jobs). Each worker owns the engine
+// sessions (buffers) it runs on: memory grows with threads, not cameras.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "accel/batch_queue.hpp"
 #include "accel/card.hpp"
+#include "accel/engine/executor.hpp"
 
 namespace weaver {
 
@@ -22,9 +26,20 @@ public:
   void submit(std::vector<card_job> batch, completion done) override;
   /// Host threads do not fail independently of the process.
   bool probe(std::string*) override { return true; }
+  /// Runs `job` once on every worker's buffers, on the calling thread, so
+  /// each worker has its session of the job's model before frames arrive.
+  void prepare(const inference_job& job) override;
+  /// Engine sessions the workers hold (one per worker and model).
+  size_t sessions() const;
 
 private:
-  void work();
+  struct worker_space {
+    mutable std::mutex mtx;
+    engine::workspace ws;
+  };
+  void work(worker_space& space);
+
+  std::vector<std::unique_ptr<worker_space>> spaces_;
 
   card_info info_;
   batch_queue queue_;

@@ -9,10 +9,15 @@
 namespace weaver {
 
 class detector;
+namespace engine {
+class workspace;
+}
 
-/// One frame for the pool: the frame and the per-camera detector engine that
-/// runs on a card. A camera has at most one job in flight, so a stateful
-/// engine (motion) sees its frames in order and is never used concurrently.
+/// One frame for the pool: the frame and the camera's detector. The detector
+/// holds what is the camera's own (the motion model's background, a DNN's
+/// head layout for the camera's frame size); the engine buffers it runs on
+/// belong to the card worker (engine::workspace). The detector actor keeps
+/// a stateful detector to one job in flight, so it sees its frames in order.
 struct inference_job {
   frame_ptr input;
   std::shared_ptr<detector> engine;
@@ -32,8 +37,9 @@ struct inference_result {
 /// Steady-clock nanoseconds: admission times and frame ages.
 int64_t steady_now_ns();
 
-/// Runs a job on the calling thread: detection plus an appearance vector per
-/// detection. What every CPU-side card executes.
-inference_result run_job(const inference_job& job);
+/// Runs a job on the calling thread, on that worker's engine buffers `ws`:
+/// detection plus an appearance vector per detection. What every CPU-side
+/// card executes.
+inference_result run_job(const inference_job& job, engine::workspace& ws);
 
 } // namespace weaver

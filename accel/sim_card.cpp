@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "accel/engine/executor.hpp"
+
 namespace weaver {
 
 namespace {
@@ -151,6 +153,7 @@ std::vector<detection> sim_card::replayed(uint32_t camera, uint64_t seq) {
 }
 
 void sim_card::work() {
+  engine::workspace ws;  // this worker's engine buffers (delegate)
   batch_queue::item it;
   while (queue_.pop(it)) {
     sim_model::verdict v{};
@@ -174,7 +177,7 @@ void sim_card::work() {
     for (auto& j : it.batch) {
       inference_result jr;
       if (o_.results == "delegate") {
-        jr = run_job(j.job);
+        jr = run_job(j.job, ws);
       } else {
         auto& f = *j.job.input;
         jr.batch.camera_id = f.camera_id;

@@ -1,7 +1,8 @@
 // Counts what a stage sends after detection, the semantic compression the
-// summary reports: the size of the message's FlatBuffers envelope (the same
-// encoder a remote link uses), whether the link is local or remote. Remote
-// bridges therefore do not count these messages again.
+// summary reports: the size of the message's FlatBuffers envelope. A link
+// that crosses processes is counted by its outbound bridge from the envelope
+// it encoded and sent (services/bridge.hpp); a link inside the process
+// carries no envelope, so the stage encodes one to count it, once.
 #pragma once
 
 #include <string>
@@ -12,8 +13,14 @@
 
 namespace weaver {
 
+/// Marks `link` ("detector->tracker") as served by an outbound bridge in
+/// this process (true), or no longer (false): the bridge counts its bytes.
+void set_remote_link(const std::string& link, bool remote);
+bool remote_link(const std::string& link);
+
 template <class T>
 void count_sent(const run_stats_ptr& stats, const std::string& link, const T& msg) {
+  if (remote_link(link)) return;  // the bridge counts what it sends
   auto size = codec::encode(msg, link, 0).size();
   metrics::global().link_bytes(link).Increment(static_cast<double>(size));
   if (stats) stats->bytes_sent += size;

@@ -6,6 +6,8 @@
 #include <caf/sec.hpp>
 #include <unistd.h>
 
+#include "actors/errors.hpp"
+#include "actors/sent_bytes.hpp"
 #include "services/codec.hpp"
 #include "services/log.hpp"
 #include "services/metrics.hpp"
@@ -24,19 +26,20 @@ std::string make_sender(const std::string& link) {
 using out_self = caf::stateful_actor<outbound_state>*;
 
 // Encodes `msg` with the next sequence number, sends it, and returns the
-// promise the remote acknowledgement will fulfil. Only frames are counted in
-// weaver_link_bytes_sent_total here: the stages after detection count what
-// they send themselves (actors/sent_bytes.hpp), local link or remote.
+// promise the remote acknowledgement will fulfil. Counts the bytes sent in
+// weaver_link_bytes_sent_total (the stages do not for a remote link:
+// actors/sent_bytes.hpp); `after_detection`: also in the run's bytes_sent.
 template <class T>
 caf::response_promise forward(out_self self, const T& msg, bool expects_reply,
-                              bool count_bytes = false) {
+                              bool after_detection = true) {
   auto& st = self->state;
   auto seq = st.next_seq++;
   auto payload = codec::encode(msg, st.sender, seq);
   auto rp = self->make_response_promise();
   st.pending.emplace(seq, std::make_pair(rp, expects_reply));
   auto size = payload.size();
-  if (count_bytes) metrics::global().link_bytes(st.link).Increment(static_cast<double>(size));
+  metrics::global().link_bytes(st.link).Increment(static_cast<double>(size));
+  if (after_detection && st.stats) st.stats->bytes_sent += size;
   metrics::global().link_messages(st.link).Increment();
   st.out->send(seq, std::move(payload));
   return rp;
@@ -50,18 +53,20 @@ caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::st
   st.link = link;
   st.sender = make_sender(link);
   st.stats = std::move(stats);
+  set_remote_link(link, true);
+  self->attach_functor([link] { set_remote_link(link, false); });
   auto handle = caf::actor_cast<caf::actor>(self);
   st.out = std::make_unique<zmq_outbound>(
     endpoint,
     [handle](uint64_t seq, bytes reply) { caf::anon_send(handle, ack_atom::value, seq, std::move(reply)); },
     zmq_outbound::default_resend_after, link, security);
   return {
-    [=](const frame_ptr& f) { return forward(self, *f, false, true); },
+    [=](const frame_ptr& f) { return forward(self, *f, false, false); },
     [=](const detection_batch& b) { return forward(self, b, false); },
     [=](const track_batch& b) { return forward(self, b, false); },
     [=](const presence_batch& b) { return forward(self, b, false); },
     [=](const end_of_stream& e) { return forward(self, e, false); },
-    [=](const query_request& q) { return forward(self, q, true); },
+    [=](const query_request& q) { return forward(self, q, true, false); },
     [=](ack_atom, uint64_t seq, const bytes& reply) {
       auto& st = self->state;
       auto it = st.pending.find(seq);
@@ -79,7 +84,7 @@ caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::st
       if (msg && msg->k == codec::kind::query_response)
         rp.deliver(std::get<query_response>(std::move(msg->body)));
       else
-        rp.deliver(caf::make_error(caf::sec::unexpected_response, st.link + ": bad reply: " + err));
+        rp.deliver(make_error(errc::bad_reply, st.link + ": bad reply: " + err));
     }};
 }
 

@@ -406,10 +406,12 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   if (auto d = root["detector"]) {
     check_keys(d, "detector.", {"kind", "queue", "max_age_ms", "hog", "motion", "dnn"});
     cfg.detector.kind = get<std::string>(d, "kind", "detector.", cfg.detector.kind);
-    static const std::vector<std::string> kinds{"auto", "nanodet", "darknet", "motion", "hog"};
-    if (std::find(kinds.begin(), kinds.end(), cfg.detector.kind) == kinds.end())
-      throw config_error("detector.kind", "unknown detector '" + cfg.detector.kind
-                                            + "' (known: auto, nanodet, darknet, motion, hog)");
+    const auto kinds = config_detector_kinds();
+    if (std::find(kinds.begin(), kinds.end(), cfg.detector.kind) == kinds.end()) {
+      std::string known;
+      for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k;
+      throw config_error("detector.kind", "unknown detector '" + cfg.detector.kind + "' (known: " + known + ")");
+    }
     if (auto n = d["dnn"]) {
       auto& o = cfg.detector.dnn;
       const std::string p = "detector.dnn.";
@@ -739,7 +741,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
                                        + "): the gateway serves /healthz, /readyz and /metrics itself");
   }
   if (auto m = root["mesh"]) {
-    check_keys(m, "mesh.", {"roles", "endpoints", "window", "security", "keys"});
+    check_keys(m, "mesh.", {"roles", "endpoints", "security", "keys"});
     if (auto r = m["roles"]) {
       for (size_t i = 0; i < r.size(); ++i) {
         auto role = r[i].as<std::string>();
@@ -760,7 +762,6 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
         cfg.mesh.endpoints[role] = ep;
       }
     }
-    cfg.mesh.window = get_in_range<int>(m, "window", "mesh.", cfg.mesh.window, 1, 100000);
     if (auto sec = m["security"]) {
       cfg.mesh.security = get<std::string>(m, "security", "mesh.", "");
       if (cfg.mesh.security != "curve" && cfg.mesh.security != "plain")
@@ -800,6 +801,12 @@ config load_config(const std::string& path) {
   ss << in.rdbuf();
   auto base = fs::absolute(fs::path{path}).parent_path().string();
   return parse_config(ss.str(), base, path);
+}
+
+std::vector<std::string> config_detector_kinds() {
+  std::vector<std::string> kinds{"auto"};
+  for (const auto& k : detector_kinds()) kinds.push_back(k);
+  return kinds;
 }
 
 detector_options detector_options_of(const detector_config& d) {

@@ -147,9 +147,8 @@ struct gateway_config {
 
 /// The process-level mesh: which roles run here and where each role listens.
 struct mesh_config {
-  std::vector<std::string> roles;                  // for `weaver node`
+  std::vector<std::string> roles;                  // `weaver node` without --role hosts these
   std::map<std::string, std::string> endpoints;    // role -> zmq endpoint it binds
-  int window = 64;                                 // unacked messages per remote link
   // mesh.security: "curve", "plain", or "" (not set: curve when mesh.keys
   // is there, else a node with remote links refuses to start).
   std::string security;
@@ -195,6 +194,9 @@ config load_config(const std::string& path);
 
 /// The detector settings as the detectors take them.
 detector_options detector_options_of(const detector_config& d);
+
+/// What detector.kind accepts: auto, then detector_kinds().
+std::vector<std::string> config_detector_kinds();
 
 /// Same from YAML text; `base_dir` resolves relative paths.
 config parse_config(const std::string& yaml_text, const std::string& base_dir,

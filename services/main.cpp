@@ -103,8 +103,8 @@ int main(int argc, char** argv) {
                                          "(endpoints from mesh.endpoints).");
   node->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
   node->add_option("--role", roles, "Role(s) to host: camera, detector, tracker, reid, storage, query, gateway "
-                                    "(repeat or comma-separate)")
-    ->required()->delimiter(',');
+                                    "(repeat or comma-separate; default: the configuration's mesh.roles)")
+    ->delimiter(',');
   node->add_option("--max-frames", max_frames, "camera role: stop each source after N frames");
   node->add_option("--summary", summary_path, "Write this node's summary as JSON to this file");
   node->add_flag("--reset", reset, "storage role: start from an empty database");
@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
   eval_xcam_cmd->add_option("--gt", xcam.gt, "MOT ground truth of the video (default tests/data/PETS09-S2L1-gt.txt)");
   eval_xcam_cmd->add_option("--detector", xcam.detector, "detector.kind for generated layouts (motion is ~10x "
                                                           "faster than nanodet; default: the base's)")
-    ->check(CLI::IsMember({"auto", "nanodet", "darknet", "motion", "hog"}));
+    ->check(CLI::IsMember(weaver::config_detector_kinds()));
   eval_xcam_cmd->add_option("--max-frames", xcam.max_frames, "Frames per run; the truth is cut there too (0 = all)");
   eval_xcam_cmd->add_option("--db", xcam.db, "With --config: the run's store (default: the configuration's)");
   eval_xcam_cmd->add_option("--tracks", xcam.tracks, "With --config: the run's --tracks DIR (for IDF1)");
@@ -287,6 +287,11 @@ int main(int argc, char** argv) {
   opts.tracks_dir = tracks_dir;
   opts.stop = stop_flag;
   if (node->parsed()) {
+    if (roles.empty()) roles = cfg.mesh.roles;  // validated when the configuration was read
+    if (roles.empty()) {
+      std::cerr << "error: --role: required (or mesh.roles in the configuration)\n";
+      return 2;
+    }
     for (auto& r : roles) {
       auto& known = weaver::known_roles();
       if (std::find(known.begin(), known.end(), r) == known.end()) {

@@ -76,6 +76,10 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
                     .Register(r);
   tracks_active_ = &BuildGauge().Name("weaver_tracks_active")
                       .Help("Active tracks per camera").Register(r);
+  tracks_started_ = &BuildCounter().Name("weaver_tracks_started_total")
+                       .Help("Tracks confirmed, by camera").Register(r);
+  identities_ = &BuildCounter().Name("weaver_identities_total")
+                   .Help("Track identities (track -> person) re-id sent to storage").Register(r);
   stage_latency_ = &BuildHistogram().Name("weaver_stage_latency_seconds")
                       .Help("Per-stage processing latency").Register(r);
   gateway_requests_ = &BuildCounter().Name("weaver_gateway_requests_total")
@@ -161,6 +165,17 @@ Histogram& metrics::query_latency(const std::string& q) {
 Counter& metrics::rows_written() { return rows_written_->Add({}); }
 Gauge& metrics::queue_depth(uint32_t c) { return queue_depth_->Add({{"camera", std::to_string(c)}}); }
 Gauge& metrics::tracks_active(uint32_t c) { return tracks_active_->Add({{"camera", std::to_string(c)}}); }
+Counter& metrics::tracks_started(uint32_t c) { return tracks_started_->Add({{"camera", std::to_string(c)}}); }
+Counter& metrics::identities() { return identities_->Add({}); }
+
+double metrics::counter_total(const std::string& family) const {
+  double total = 0;
+  for (const auto& f : registry_->Collect())
+    if (f.name == family)
+      for (const auto& m : f.metric) total += m.counter.value;
+  return total;
+}
+
 Histogram& metrics::stage_latency(const std::string& stage) {
   return stage_latency_->Add({{"stage", stage}}, latency_buckets());
 }

@@ -59,6 +59,8 @@ public:
   prometheus::Histogram& query_latency(const std::string& query);
   prometheus::Gauge& queue_depth(uint32_t camera);
   prometheus::Gauge& tracks_active(uint32_t camera);
+  prometheus::Counter& tracks_started(uint32_t camera);
+  prometheus::Counter& identities();
   prometheus::Histogram& stage_latency(const std::string& stage);
   // REST gateway (services/gateway): route is the OpenAPI path template
   // ("/v1/people/{person}/trajectory", "other" for no route), code the status.
@@ -70,6 +72,10 @@ public:
   // by the server, by reason (idle, head_timeout, max_connections, ...).
   prometheus::Gauge& gateway_connections();
   prometheus::Counter& gateway_connections_closed(const std::string& reason);
+
+  /// A counter family's total over its series, as /metrics exports it
+  /// ("weaver_frames_total"); 0 for a family with no series.
+  double counter_total(const std::string& family) const;
 
   /// Process-wide instance (the embedded default and each node have one).
   static metrics& global();
@@ -107,6 +113,8 @@ private:
   prometheus::Family<prometheus::Histogram>* query_latency_;
   prometheus::Family<prometheus::Gauge>* queue_depth_;
   prometheus::Family<prometheus::Gauge>* tracks_active_;
+  prometheus::Family<prometheus::Counter>* tracks_started_;
+  prometheus::Family<prometheus::Counter>* identities_;
   prometheus::Family<prometheus::Histogram>* stage_latency_;
   prometheus::Family<prometheus::Counter>* gateway_requests_;
   prometheus::Family<prometheus::Histogram>* gateway_request_seconds_;

@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <mutex>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -22,11 +23,13 @@
 #include "actors/camera/video_source.hpp"
 #include "actors/detector/detector_actor.hpp"
 #include "actors/detector/dnn_detector.hpp"
+#include "actors/errors.hpp"
 #include "actors/fpga_pool/fpga_pool.hpp"
 #include "actors/query/query_actor.hpp"
 #include "actors/query/seed_queries.hpp"
 #include "actors/reid/reid_actor.hpp"
 #include "actors/storage/storage_actor.hpp"
+#include "actors/storage/shared_connection.hpp"
 #include "actors/storage/store.hpp"
 #include "actors/tracker/tracker_actor.hpp"
 #include "services/bridge.hpp"
@@ -81,6 +84,39 @@ std::string watch_link(health_registry& health, const std::string& link) {
   return link;
 }
 
+// The run's counts, read from the counters /metrics exports (one count per
+// fact). The registry is the process's: a run's counts are the difference
+// between two readings (a process may run several, e.g. weaver eval).
+struct run_counts {
+  double frames = 0, frames_dropped = 0, detections = 0, tracks = 0, identities = 0,
+         presence_rows = 0, bytes_raw = 0, bytes_sent = 0, rejected = 0, zone_events = 0;
+
+  static run_counts read() {
+    auto& m = metrics::global();
+    run_counts c;
+    c.frames = m.counter_total("weaver_frames_total");
+    c.frames_dropped = m.counter_total("weaver_frames_dropped_total");
+    c.detections = m.counter_total("weaver_detections_total");
+    c.tracks = m.counter_total("weaver_tracks_started_total");
+    c.identities = m.counter_total("weaver_identities_total");
+    c.presence_rows = m.counter_total("weaver_storage_rows_written_total");
+    c.bytes_raw = m.counter_total("weaver_frame_bytes_total");
+    // What is sent after detection: the links of the stages after it.
+    for (const char* link : {"detector->tracker", "tracker->reid", "reid->storage"})
+      c.bytes_sent += metrics::global().link_bytes(link).Value();
+    c.rejected = m.counter_total("weaver_link_rejected_total");
+    c.zone_events = m.counter_total("weaver_zone_events_total");
+    return c;
+  }
+  run_counts since(const run_counts& b) const {
+    return {frames - b.frames, frames_dropped - b.frames_dropped, detections - b.detections, tracks - b.tracks,
+            identities - b.identities, presence_rows - b.presence_rows, bytes_raw - b.bytes_raw,
+            bytes_sent - b.bytes_sent, rejected - b.rejected, zone_events - b.zone_events};
+  }
+};
+
+uint64_t count(double x) { return static_cast<uint64_t>(std::llround(x)); }
+
 pool_settings pool_settings_of(const config& cfg) {
   pool_settings p;
   p.sched.queue_per_camera = cfg.pool.queue_per_camera;
@@ -88,27 +124,29 @@ pool_settings pool_settings_of(const config& cfg) {
   p.sched.policy = cfg.pool.policy == "round_robin" ? placement::round_robin
                                                     : placement::earliest_completion;
   p.sched.max_age_ns = cfg.realtime ? cfg.detector.max_age_ms * 1'000'000 : 0;
-  // Stateless detectors may run a camera's admitted frames on several cards
-  // at once (the detector puts them back in order); motion needs its frames
-  // one by one.
-  p.sched.max_in_flight_per_camera = stateless_detector(cfg.detector.kind) ? cfg.detector.queue : 1;
+  // A camera's admitted frames may run on several cards at once (the
+  // detector puts them back in order, and sends a stateful detector's
+  // frames one by one itself).
+  p.sched.max_in_flight_per_camera = cfg.detector.queue;
   p.card_timeout_ms = cfg.pool.card_timeout_ms;
   p.probe_ms = cfg.pool.probe_ms;
   return p;
 }
 
-// Real time: the detector's engines for each camera, made and run once on a
+// Real time: the detector's engine for each camera, made and run once on a
 // blank frame of the camera's size (a crop's size, or the source's, opened
 // once to read it; a live source that is down is skipped and warms on its
-// first frames), so no frame is dropped waiting for a model to compile or an
-// engine to build its buffers. DNN detectors only: the others start at once.
-std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(const config& cfg,
-                                                                           health_registry& health) {
+// first frames), and each card prepared with it (its workers' buffers), so
+// no frame is dropped waiting for a model to compile or buffers to be built.
+// DNN detectors only: the others start at once.
+std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(
+    const config& cfg, const std::vector<std::shared_ptr<card>>& cards, health_registry& health) {
   std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepared;
   if (!dnn_detector_kind(cfg.detector.kind)) return prepared;
   auto flag = health.add_flag("engines", probe_kind::readiness, false, "preparing the detector's engines");
   const auto options = detector_options_of(cfg.detector);
   size_t made = 0;
+  std::set<std::pair<int, int>> sizes;  // the cards are prepared once per frame size
   auto t0 = std::chrono::steady_clock::now();
   for (auto& g : group_cameras(cfg.cameras)) {
     cv::Size source_size;
@@ -125,14 +163,16 @@ std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(const
         size = source_size;
       }
       if (size.empty()) continue;
-      const cv::Mat blank = cv::Mat::zeros(size, CV_8UC3);
+      auto blank = std::make_shared<frame>();
+      blank->camera_id = c.id;
+      blank->image = cv::Mat::zeros(size, CV_8UC3);
       try {
-        for (int k = 0; k < cfg.detector.queue; ++k) {
-          std::shared_ptr<detector> d = make_detector(cfg.detector.kind, options);
-          d->detect(blank);
-          prepared[c.id].push_back(std::move(d));
-          ++made;
-        }
+        std::shared_ptr<detector> d = make_detector(cfg.detector.kind, options);
+        static_cast<dnn_detector&>(*d).compiled(size);  // the model and the heads, no buffers
+        if (sizes.insert({size.width, size.height}).second)
+          for (auto& card : cards) card->prepare(inference_job{blank, d, 0});
+        prepared[c.id].push_back(std::move(d));
+        ++made;
       } catch (const std::exception& e) {
         log.warn("detector: cannot prepare for camera ", c.id, " (", size.width, "x", size.height, "): ", e.what());
       }
@@ -192,6 +232,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     }
   };
   auto source_errors = std::make_shared<error_list>();
+  const auto counts_at_start = run_counts::read();
   // One HTTP port (metrics.port) serves /metrics, /healthz and /readyz.
   // Liveness: the main loop below still turns. Readiness: what this process
   // needs to do its work (model, cards, store, downstream links) is there.
@@ -228,6 +269,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     }
   }
   caf::actor_system_config sys_cfg;
+  add_error_category(sys_cfg);
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
   std::unique_ptr<gateway_server> gateway;   // before sys goes: declared after it
@@ -236,6 +278,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   std::vector<std::shared_ptr<zmq_inbound>> sockets;
   std::vector<caf::actor> cameras;
   std::vector<caf::actor> locals;     // every other actor, to stop at the end
+  std::unique_ptr<sql::shared_connection> connection;  // the storage role's, when here
   std::shared_ptr<store> db;
   query_actor local_query;            // a local query role: runs the alert rules once more at the end
   std::vector<std::string> card_names;
@@ -268,7 +311,10 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       if (opts.reset && !cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
       auto open = health->add_flag("store", probe_kind::readiness, false,
                                    "opening " + sql::shown_location(cfg.storage_path));
-      db = store::open(cfg.storage_path);
+      // One connection for the roles here that use the store (storage,
+      // query): an in-memory database exists on its own connection only.
+      connection = std::make_unique<sql::shared_connection>(sql::open_database(cfg.storage_path));
+      db = std::make_shared<store>(connection->handle());
       if (opts.reset && pg) db->clear();
       open->set(true, "open: " + db->db().describe());
       for (auto& c : cfg.cameras) {
@@ -346,7 +392,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       ds.stateless = stateless_detector(cfg.detector.kind);
       if (!opts.detections_dir.empty()) ds.log = std::make_shared<detection_log>(opts.detections_dir);
       // The cameras start after this, once the engines are ready.
-      if (cfg.realtime && has(roles, "camera")) ds.prepared = prepare_engines(cfg, *health);
+      if (cfg.realtime && has(roles, "camera")) ds.prepared = prepare_engines(cfg, cards, *health);
       det = sys.spawn(detector_actor_impl, ds, pool, trk, stats);
       locals.push_back(caf::actor_cast<caf::actor>(pool));
       locals.push_back(caf::actor_cast<caf::actor>(det));
@@ -362,7 +408,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       qs.max_stay_ms = cfg.query.max_stay_ms;
       qs.alerts = cfg.query.alerts;
       qs.alert_every = std::chrono::milliseconds{cfg.query.alert_poll_ms};
-      qry = sys.spawn(query_actor_impl, cfg.storage_path, qs);
+      auto qdb = connection ? std::make_shared<store>(connection->handle()) : std::shared_ptr<store>(store::open(cfg.storage_path));
+      qry = sys.spawn(query_actor_impl, qdb, qs);
       local_query = qry;
       locals.push_back(caf::actor_cast<caf::actor>(qry));
     }
@@ -466,12 +513,12 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
         std::snprintf(buf, sizeof buf, " cam%u %.0f", c.id, metrics::global().frames_in(c.id).Value());
         line += buf;
       }
-      uint64_t frames = stats->frames;
+      auto c = run_counts::read().since(counts_at_start);
+      uint64_t frames = count(c.frames);
       char head[160];
       std::snprintf(head, sizeof head, "progress: %.1f frames/s per camera; frames:", (frames - last_frames) / dt / std::max<size_t>(1, cfg.cameras.size()));
-      log.info(head, line, "; detections ", stats->detections.load(), ", tracks ",
-               stats->tracks.load(), ", rows ", stats->presence_rows.load(),
-               ", dropped ", stats->frames_dropped.load());
+      log.info(head, line, "; detections ", count(c.detections), ", tracks ", count(c.tracks), ", rows ",
+               count(c.presence_rows), ", dropped ", count(c.frames_dropped));
       last_frames = frames;
       last_report = now;
     }
@@ -517,22 +564,22 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   for (auto& a : locals) self->send_exit(a, caf::exit_reason::user_shutdown);
   if (result.exit_code != 0) return result;
 
-  auto& s = *stats;
+  const auto s = run_counts::read().since(counts_at_start);
   nlohmann::json j;
   j["mode"] = embedded ? "embedded" : "node";
   j["roles"] = std::vector<std::string>(roles.begin(), roles.end());
   j["elapsed_s"] = elapsed;
-  j["frames"] = s.frames.load();
-  j["frames_dropped"] = s.frames_dropped.load();
-  j["fps"] = elapsed > 0 ? s.frames.load() / elapsed : 0.0;
-  j["detections"] = s.detections.load();
-  j["tracks"] = s.tracks.load();
-  j["identities"] = s.identities.load();
-  j["bytes_raw"] = s.bytes_raw.load();
-  j["bytes_sent"] = s.bytes_sent.load();
-  j["compression_ratio"] = s.bytes_sent.load() > 0 ? double(s.bytes_raw.load()) / s.bytes_sent.load() : 0.0;
-  j["rejected_messages"] = s.rejected.load();
-  j["zone_events"] = s.zone_events.load();
+  j["frames"] = count(s.frames);
+  j["frames_dropped"] = count(s.frames_dropped);
+  j["fps"] = elapsed > 0 ? count(s.frames) / elapsed : 0.0;
+  j["detections"] = count(s.detections);
+  j["tracks"] = count(s.tracks);
+  j["identities"] = count(s.identities);
+  j["bytes_raw"] = count(s.bytes_raw);
+  j["bytes_sent"] = count(s.bytes_sent);
+  j["compression_ratio"] = count(s.bytes_sent) > 0 ? double(count(s.bytes_raw)) / count(s.bytes_sent) : 0.0;
+  j["rejected_messages"] = count(s.rejected);
+  j["zone_events"] = count(s.zone_events);
   j["detector"] = cfg.detector.kind;
   {
     std::lock_guard<std::mutex> lock{source_errors->mutex};

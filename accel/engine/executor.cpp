@@ -165,4 +165,19 @@ const float* session::value(const std::string& name, shape_t* shape) const {
   return buf_[static_cast<size_t>(v)];
 }
 
+session& workspace::session_for(const std::shared_ptr<const model>& m, int threads) {
+  for (auto& e : sessions_)
+    if (e.m == m && e.threads == threads) {
+      e.used = ++clock_;
+      return *e.s;
+    }
+  if (sessions_.size() >= max_) {
+    auto lru = std::min_element(sessions_.begin(), sessions_.end(),
+                                [](const entry& a, const entry& b) { return a.used < b.used; });
+    sessions_.erase(lru);
+  }
+  sessions_.push_back({m, threads, std::make_unique<session>(m, threads), ++clock_});
+  return *sessions_.back().s;
+}
+
 } // namespace weaver::engine

@@ -1,7 +1,9 @@
 // Runs an optimised graph on the CPU. A `model` is the immutable compiled
 // graph, shared by every camera; a `session` owns one set of preallocated
 // buffers and runs on the calling thread (a card worker), so nothing is
-// allocated per frame and no thread pool competes with the process.
+// allocated per frame and no thread pool competes with the process; a
+// `workspace` is a worker's sessions, one per model it has run, so engine
+// memory grows with workers, not with cameras.
 #pragma once
 
 #include <memory>
@@ -74,6 +76,29 @@ private:
   std::vector<kernels::conv2d> convs_;
   std::vector<step> steps_;
   int in_ = 0;
+};
+
+/// The sessions of one worker thread: one per (model, threads) it ran, the
+/// least recently used dropped beyond `max_models` (frame sizes live at once).
+/// One thread at a time uses a workspace.
+class workspace {
+public:
+  explicit workspace(size_t max_models = 8) : max_(max_models < 1 ? 1 : max_models) {}
+  /// This worker's session of `m`, made on first use.
+  session& session_for(const std::shared_ptr<const model>& m, int threads = 1);
+  /// Sessions held (tests, gauges).
+  size_t sessions() const { return sessions_.size(); }
+
+private:
+  struct entry {
+    std::shared_ptr<const model> m;
+    int threads = 1;
+    std::unique_ptr<session> s;
+    uint64_t used = 0;
+  };
+  std::vector<entry> sessions_;
+  uint64_t clock_ = 0;
+  size_t max_;
 };
 
 } // namespace weaver::engine

@@ -8,6 +8,11 @@
 
 namespace weaver {
 
+const std::vector<std::string>& detector_kinds() {
+  static const std::vector<std::string> kinds{"nanodet", "darknet", "hog", "motion"};
+  return kinds;
+}
+
 bool stateless_detector(const std::string& kind) { return kind != "motion"; }
 
 bool dnn_detector_kind(const std::string& kind) { return kind == "nanodet" || kind == "darknet"; }
@@ -23,8 +28,9 @@ std::unique_ptr<detector> make_detector(const std::string& kind,
     d.kind = kind;
     return std::make_unique<dnn_detector>(d);
   }
-  throw std::invalid_argument("unknown detector kind '" + kind
-                              + "' (valid: nanodet, darknet, hog, motion)");
+  std::string valid;
+  for (const auto& k : detector_kinds()) valid += (valid.empty() ? "" : ", ") + k;
+  throw std::invalid_argument("unknown detector kind '" + kind + "' (valid: " + valid + ")");
 }
 
 } // namespace weaver

@@ -11,6 +11,10 @@
 
 #include "actors/types.hpp"
 
+namespace weaver::engine {
+class workspace;
+}
+
 namespace weaver {
 
 /// Tuning of the detectors. Defaults were chosen by measuring recall,
@@ -78,7 +82,17 @@ public:
   /// score in [0,1]. Stateful detectors (motion) must be fed one camera's
   /// frames in order.
   virtual std::vector<detection> detect(const cv::Mat& bgr) = 0;
+  /// The same, with the engine buffers of the calling card worker: a DNN
+  /// detector then keeps none of its own, so a camera costs no session.
+  /// Detectors without engine buffers ignore `ws`.
+  virtual std::vector<detection> detect_on(const cv::Mat& bgr, engine::workspace& ws) {
+    (void)ws;
+    return detect(bgr);
+  }
 };
+
+/// The kinds make_detector knows: nanodet, darknet, hog, motion.
+const std::vector<std::string>& detector_kinds();
 
 /// Whether a kind's detections of a frame depend on no other frame (all but
 /// motion, whose background model learns from every frame in order).

@@ -1,5 +1,6 @@
 #include "actors/detector/detector_actor.hpp"
 
+#include "actors/errors.hpp"
 #include "actors/sent_bytes.hpp"
 #include "services/metrics.hpp"
 
@@ -27,18 +28,12 @@ std::shared_ptr<detector> new_engine(self_ptr self, uint32_t camera) {
   return make_detector(self->state.settings.kind, self->state.settings.options);
 }
 
-// A free engine of the camera, made on first need.
+// A free engine of the camera, made on first need, marked busy.
 size_t take_engine(self_ptr self, detector_state::camera_slot& s, uint32_t camera) {
-  if (!self->state.settings.stateless) {
-    // One engine sees all the camera's frames; the pool runs one at a time.
-    if (s.engines.empty()) {
-      s.engines.push_back(new_engine(self, camera));
-      s.engine_busy.push_back(false);
-    }
-    return 0;
-  }
+  // A stateful detector has one engine; run() is only called when it is free.
+  const bool one = !self->state.settings.stateless;
   for (size_t k = 0; k < s.engines.size(); ++k)
-    if (!s.engine_busy[k]) {
+    if (!s.engine_busy[k] || one) {
       s.engine_busy[k] = true;
       return k;
     }
@@ -102,24 +97,46 @@ void release(self_ptr self, uint32_t camera) {
   }
 }
 
+void run(self_ptr self, frame_ptr f, int64_t admitted);
+
 void admit(self_ptr self, frame_ptr f) {
+  auto camera = f->camera_id;
+  auto& s = slot_of(self, camera);
+  s.in_flight++;
+  s.order.push_back(f->seq);
+  metrics::global().queue_depth(camera).Set(s.in_flight);
+  // A stateful detector (motion) learns from every frame in order: its one
+  // engine takes the next frame only when the last is back, whatever the
+  // pool would allow.
+  if (!self->state.settings.stateless && !s.engine_busy.empty() && s.engine_busy[0]) {
+    s.held.emplace_back(std::move(f), steady_now_ns());
+    return;
+  }
+  run(self, std::move(f), steady_now_ns());
+}
+
+// Sends an admitted frame to the pool on a free engine of its camera.
+void run(self_ptr self, frame_ptr f, int64_t admitted) {
   auto& st = self->state;
   auto camera = f->camera_id;
   auto seq = f->seq;
   auto& s = slot_of(self, camera);
-  s.in_flight++;
-  s.order.push_back(seq);
-  metrics::global().queue_depth(camera).Set(s.in_flight);
   auto k = take_engine(self, s, camera);
-  inference_job job{f, s.engines[k], steady_now_ns()};
+  inference_job job{f, s.engines[k], admitted};
   auto t0 = job.admitted_ns;
   // The size of the view the boxes are in, for the tracker (tracklet
   // repair's border rule: who left the view is not joined to a newcomer).
   const int width = f->image.cols, height = f->image.rows;
   auto done = [self, camera, seq, k](std::optional<detection_batch> b) {
     auto& s = slot_of(self, camera);
-    if (self->state.settings.stateless) s.engine_busy[k] = false;
+    s.engine_busy[k] = false;
     s.ready.emplace(seq, std::move(b));
+    // The held frame first: flush may admit a waiting one behind it.
+    if (!s.held.empty()) {
+      auto [next, at] = std::move(s.held.front());
+      s.held.pop_front();
+      run(self, std::move(next), at);
+    }
     flush(self, camera);
   };
   self->request(st.pool, caf::infinite, std::move(job))
@@ -137,8 +154,8 @@ void admit(self_ptr self, frame_ptr f) {
         done(std::move(b));
       },
       [self, camera, done](caf::error& e) {
-        // request_timeout: the pool dropped the frame and counted why.
-        if (e != caf::sec::request_timeout) {
+        // frame_dropped: the pool dropped the frame and counted why.
+        if (e != errc::frame_dropped) {
           metrics::global().frames_dropped(camera, "card_error").Increment();
           if (self->state.stats) self->state.stats->frames_dropped++;
         }

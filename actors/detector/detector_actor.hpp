@@ -27,8 +27,9 @@ struct detector_settings {
   bool stateless = false;        // frames of a camera may run in parallel (not motion)
   std::shared_ptr<detection_log> log;  // optional: every batch as MOT text
   // Engines made ahead per camera, each already run once on a frame of the
-  // camera's size (its buffers and primitives built): in real time the
-  // first frames would otherwise wait for that and be dropped.
+  // camera's size (its model compiled; the cards' workers were prepared
+  // with it): in real time the first frames would otherwise wait for that
+  // and be dropped.
   std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepared;
 };
 
@@ -37,9 +38,12 @@ struct detector_state {
   struct camera_slot {
     // Stateless detectors run several frames of a camera at once, on
     // different cards: one engine per frame in flight (an engine is not
-    // shared between threads). Stateful ones (motion) have one.
+    // shared between threads; it is small, the buffers it runs on belong to
+    // the card workers). Stateful ones (motion) have one, one frame at a
+    // time: the others wait in `held`, admitted, with their admission time.
     std::vector<std::shared_ptr<detector>> engines;
     std::vector<bool> engine_busy;
+    std::deque<std::pair<frame_ptr, int64_t>> held;
     std::deque<uint64_t> order;                       // admitted, not yet passed on
     std::map<uint64_t, std::optional<detection_batch>> ready;  // finished out of order
     int in_flight = 0;

@@ -42,6 +42,7 @@ dnn_detector::dnn_detector(dnn_options o) : o_(std::move(o)) {
   if (!dnn_detector_kind(o_.kind))
     throw std::invalid_argument("dnn detector kind '" + o_.kind + "' (valid: nanodet, darknet)");
   if (o_.model.empty()) throw std::invalid_argument(o_.kind + " detector: no model file given");
+  nanodet_ = o_.kind == "nanodet";
 }
 
 cv::Size dnn_detector::input_size(cv::Size frame) const {
@@ -76,7 +77,6 @@ void dnn_detector::prepare(cv::Size frame) {
   frame_ = frame;
   auto in = input_size(frame);
   model_ = shared_model(o_, in.height, in.width);
-  session_.reset();
   const auto& g = model_->ir();
   const auto& s = model_->input_shape();  // NHWC
   input_ = cv::Size(static_cast<int>(s[2]), static_cast<int>(s[1]));
@@ -85,7 +85,7 @@ void dnn_detector::prepare(cv::Size frame) {
   };
   heads_.clear();
   host_tensors_.clear();
-  if (o_.kind == "nanodet") {
+  if (nanodet_) {
     // Pair class and box outputs by cell count; the count gives the stride.
     for (size_t i = 0; i < g.outputs.size(); ++i) {
       const auto& cs = out_shape(i);
@@ -144,7 +144,7 @@ void dnn_detector::fill_input(const cv::Mat& bgr, float* dst) {
   cv::resize(bgr, resized_, input_, 0, 0, cv::INTER_LINEAR);
   const int n = input_.width * input_.height;
   const uint8_t* src = resized_.ptr<uint8_t>();
-  if (o_.kind == "nanodet") {
+  if (nanodet_) {
     for (int i = 0; i < n; ++i)
       for (int c = 0; c < 3; ++c)
         dst[3 * i + c] = (static_cast<float>(src[3 * i + c]) - nanodet_mean[c]) / nanodet_std[c];
@@ -155,15 +155,21 @@ void dnn_detector::fill_input(const cv::Mat& bgr, float* dst) {
 }
 
 std::vector<detection> dnn_detector::detect(const cv::Mat& bgr) {
+  // One model at a time: a frame-size change drops the old session.
+  if (!own_) own_ = std::make_unique<engine::workspace>(1);
+  return detect_on(bgr, *own_);
+}
+
+std::vector<detection> dnn_detector::detect_on(const cv::Mat& bgr, engine::workspace& ws) {
   if (bgr.empty() || bgr.type() != CV_8UC3) throw std::invalid_argument("dnn detector: expects a BGR8 image");
   prepare(bgr.size());
-  if (!session_) session_ = std::make_unique<engine::session>(model_, o_.threads);
-  fill_input(bgr, session_->input());
-  session_->run();
+  auto& session = ws.session_for(model_, o_.threads);
+  fill_input(bgr, session.input());
+  session.run();
   std::vector<const float*> tensors;
   for (const auto& t : host_tensors_)
-    tensors.push_back(t.output >= 0 ? session_->output(static_cast<size_t>(t.output))
-                                    : session_->value(t.name));
+    tensors.push_back(t.output >= 0 ? session.output(static_cast<size_t>(t.output))
+                                    : session.value(t.name));
   return decode(bgr.size(), tensors);
 }
 
@@ -174,7 +180,7 @@ std::vector<detection> dnn_detector::decode(cv::Size frame, const std::vector<co
                                 " tensors, got " + std::to_string(tensors.size()));
   std::vector<raw_box> raw;
   for (const auto& h : heads_) {
-    auto level = o_.kind == "nanodet"
+    auto level = nanodet_
         ? decode_nanodet(tensors[h.cls], tensors[h.reg], h.grid_h, h.grid_w, h.stride, h.classes,
                          nanodet_bins, o_.score_threshold, o_.person_class, o_.nanodet_offset)
         : decode_yolo(tensors[h.cls], h.grid_h, h.grid_w, h.anchors, h.classes, h.version,

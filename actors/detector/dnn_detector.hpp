@@ -13,7 +13,7 @@
 namespace weaver {
 
 /// One compiled model per (file, input size) in the process, shared by every
-/// camera's detector; each detector owns a session (its buffers).
+/// camera's detector; the sessions (buffers) belong to the card workers.
 std::shared_ptr<const engine::model> shared_model(const dnn_options& o, int height, int width);
 
 /// A tensor the detector reads after a run: a graph output (a head) or an
@@ -28,7 +28,10 @@ class dnn_detector : public detector {
 public:
   explicit dnn_detector(dnn_options o);
   std::string name() const override { return o_.kind; }
+  /// Runs on a session of its own, made on first use (tools, tests).
   std::vector<detection> detect(const cv::Mat& bgr) override;
+  /// Runs on `ws`'s session of the model: what card workers call.
+  std::vector<detection> detect_on(const cv::Mat& bgr, engine::workspace& ws) override;
   /// Input size the network runs at for frames of this size.
   cv::Size input_size(cv::Size frame) const;
   const dnn_options& options() const { return o_; }
@@ -65,9 +68,10 @@ private:
   std::vector<float> embed(const box& b, const float* map, const std::vector<float>& mean) const;
 
   dnn_options o_;
+  bool nanodet_ = false;          // else darknet: the heads, the input's scaling
   cv::Size frame_{0, 0}, input_{0, 0};
   std::shared_ptr<const engine::model> model_;
-  std::unique_ptr<engine::session> session_;  // detect() only, made on first use
+  std::unique_ptr<engine::workspace> own_;  // detect(bgr) only, made on first use
   std::vector<head> heads_;       // found once per input size
   std::vector<dnn_tensor> host_tensors_;
   int feature_ = -1;              // position of the embedding map in host_tensors_

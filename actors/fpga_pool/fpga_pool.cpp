@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include <caf/send.hpp>
-#include <caf/sec.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/errors.hpp"
 #include "services/log.hpp"
 #include "services/metrics.hpp"
 
@@ -24,8 +24,8 @@ void drop_jobs(fpga_pool_state& st, const std::vector<pool_scheduler::drop>& dro
     if (st.stats) st.stats->frames_dropped++;
     auto it = st.jobs.find(d.ticket);
     if (it == st.jobs.end()) continue;
-    // request_timeout tells the detector the pool counted the drop.
-    it->second.rp.deliver(caf::make_error(caf::sec::request_timeout, d.reason));
+    // frame_dropped tells the detector the pool counted the drop.
+    it->second.rp.deliver(make_error(errc::frame_dropped, d.reason));
     st.jobs.erase(it);
   }
 }
@@ -190,7 +190,7 @@ fpga_pool(fpga_pool_actor::stateful_pointer<fpga_pool_state> self,
         if (jr.ok)
           it->second.rp.deliver(std::move(jr.batch));
         else
-          it->second.rp.deliver(caf::make_error(caf::sec::runtime_error, name + ": " + jr.error));
+          it->second.rp.deliver(make_error(errc::card_failed, name + ": " + jr.error));
         st.jobs.erase(it);
       }
       dispatch(self);

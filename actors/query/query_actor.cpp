@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "actors/query/analytics.hpp"
+#include "actors/query/query_params.hpp"
 #include "actors/query/seed_queries.hpp"
 #include "services/iso8601.hpp"
 #include "services/log.hpp"
@@ -38,17 +39,18 @@ int64_t parse_int(const std::string& key, const std::string& v) {
   }
 }
 
-int64_t int_param(const query_request& r, const std::string& key, std::optional<int64_t> fallback,
-                  int64_t lo = std::numeric_limits<int64_t>::min(), int64_t hi = std::numeric_limits<int64_t>::max()) {
+// Within the parameter's bounds (query_params.hpp), as the gateway states them.
+int64_t int_param(const query_request& r, const std::string& key, std::optional<int64_t> fallback) {
   auto v = find(r, key);
   if (!v) {
     if (fallback) return *fallback;
     throw bad_param(key + ": required");
   }
   auto x = parse_int(key, *v);
-  if (x < lo || x > hi)
-    throw bad_param(key + ": " + std::to_string(x) + " is out of range [" + std::to_string(lo) + ", "
-                    + std::to_string(hi) + "]");
+  const auto& b = query_int_param(key);
+  if (x < b.min || (b.max && x > *b.max))
+    throw bad_param(key + ": " + std::to_string(x) + " is out of range [" + std::to_string(b.min) + ", "
+                    + (b.max ? std::to_string(*b.max) + "]" : "...)"));
   return x;
 }
 
@@ -69,14 +71,14 @@ std::vector<uint32_t> camera_list(const query_request& r, const std::string& key
   std::stringstream ss{*list};
   for (std::string item; std::getline(ss, item, ',');) {
     auto c = parse_int(key, item);
-    if (c < 0 || c > std::numeric_limits<uint32_t>::max()) throw bad_param(key + ": bad camera id '" + item + "'");
+    if (c < query_int_param("camera").min || c > *query_int_param("camera").max) throw bad_param(key + ": bad camera id '" + item + "'");
     cams.push_back(static_cast<uint32_t>(c));
   }
   return cams;
 }
 
 uint32_t camera_param(const query_request& r, const std::string& key) {
-  return static_cast<uint32_t>(int_param(r, key, std::nullopt, 0, std::numeric_limits<uint32_t>::max()));
+  return static_cast<uint32_t>(int_param(r, key, std::nullopt));
 }
 
 place place_param(const query_request& r) {
@@ -94,7 +96,7 @@ void check_range(timestamp_ms t0, timestamp_ms t1) {
 
 // Steps of a time series or histogram: at least 1 s and at most 10000 steps.
 int64_t step_param(const query_request& r, const std::string& key, int64_t fallback_s, timestamp_ms span) {
-  auto s = int_param(r, key, fallback_s, 1, 365LL * 86400);
+  auto s = int_param(r, key, fallback_s);
   if (span > 0 && span / (s * 1000) > 10000)
     throw bad_param(key + ": " + std::to_string(s) + " s gives more than 10000 steps over the range");
   return s * 1000;
@@ -108,7 +110,7 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
   if (n == "transitions") {
     auto from = camera_param(req, "from"), to = camera_param(req, "to");
     auto t0 = time_param(req, "t0", no_start), t1 = time_param(req, "t1", no_end);
-    auto mt = find(req, "max_transit_s") ? int_param(req, "max_transit_s", std::nullopt, -1) * 1000
+    auto mt = find(req, "max_transit_s") ? int_param(req, "max_transit_s", std::nullopt) * 1000
                                          : cfg.default_max_transit_ms;
     if (mt < 0) mt = -1;
     list_key = "person_ids";
@@ -141,8 +143,8 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
   if (n == "paths") {
     auto t0 = time_param(req, "t0", std::nullopt), t1 = time_param(req, "t1", std::nullopt);
     check_range(t0, t1);
-    auto top = int_param(req, "top", 10, 1, 10000);
-    auto min_length = int_param(req, "min_length", 2, 1, 1000);
+    auto top = int_param(req, "top", 10);
+    auto min_length = int_param(req, "min_length", 2);
     list_key = "paths";
     return top_paths(db, t0, t1, static_cast<size_t>(top), static_cast<size_t>(min_length));
   }
@@ -151,11 +153,11 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     if (steps.size() > 16) throw bad_param("steps: at most 16");
     auto t0 = time_param(req, "t0", std::nullopt), t1 = time_param(req, "t1", std::nullopt);
     check_range(t0, t1);
-    auto ms = find(req, "max_step_s") ? int_param(req, "max_step_s", std::nullopt, 0) * 1000 : -1;
+    auto ms = find(req, "max_step_s") ? int_param(req, "max_step_s", std::nullopt) * 1000 : -1;
     return funnel(db, steps, t0, t1, ms);
   }
   if (n == "trajectory") {
-    auto person = int_param(req, "person", std::nullopt, 0);
+    auto person = int_param(req, "person", std::nullopt);
     auto t0 = time_param(req, "t0", no_start), t1 = time_param(req, "t1", no_end);
     list_key = "presences";
     return trajectory(db, static_cast<uint64_t>(person), t0, t1);
@@ -176,10 +178,14 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     return cameras(db);
   }
   if (n == "events") {
-    auto since = int_param(req, "since_id", 0, 0);
+    auto since = int_param(req, "since_id", 0);
     std::string kind = find(req, "kind") ? *find(req, "kind") : "";
-    if (!kind.empty() && kind != "loitering" && kind != "crowding" && kind != "restricted_entry")
-      throw bad_param("kind: expected loitering, crowding or restricted_entry, got '" + kind + "'");
+    if (!kind.empty() && !known_alert_kind(kind)) {
+      const auto& k = alert_kinds();
+      std::string known;
+      for (size_t i = 0; i < k.size(); ++i) known += (i == 0 ? "" : i + 1 == k.size() ? " or " : ", ") + k[i];
+      throw bad_param("kind: expected " + known + ", got '" + kind + "'");
+    }
     // Paged in SQL: the one list that grows without a time window.
     return events(db, since, kind, time_param(req, "t0", no_start), time_param(req, "t1", no_end), offset, limit);
   }
@@ -201,8 +207,8 @@ query_response answer_query(sql::database& db, const query_request& req, const q
   resp.id = req.id;
   try {
     // Validated before the query runs, so a bad page never costs a scan.
-    const auto offset = static_cast<size_t>(int_param(req, "offset", 0, 0));
-    const auto limit = static_cast<size_t>(int_param(req, "limit", 100, 1, 10000));
+    const auto offset = static_cast<size_t>(int_param(req, "offset", 0));
+    const auto limit = static_cast<size_t>(int_param(req, "limit", default_page));
     std::string list_key;
     auto j = answer(db, req, settings, offset, limit, list_key);
     if (!list_key.empty()) paginate(j, list_key, offset, limit);
@@ -239,9 +245,9 @@ void run_alerts(query_state& st) {
 
 } // namespace
 
-query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self, std::string location,
-                                            query_settings settings) {
-  self->state.db = store::open(location);
+query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self,
+                                            std::shared_ptr<store> db, query_settings settings) {
+  self->state.db = std::move(db);
   self->state.settings = settings;
   if (!settings.alerts.empty()) {
     self->state.rules = std::make_unique<standing_queries>(settings.alerts);

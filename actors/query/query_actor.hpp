@@ -1,5 +1,6 @@
-// The query actor: answers named queries over its own connection to the
-// store, and runs the standing queries (alerts) on a timer. Queries and
+// The query actor: answers named queries over the store it is given (its
+// own connection, or a handle on the storage role's when both run in one
+// process), and runs the standing queries (alerts) on a timer. Queries and
 // their parameters (times ISO-8601; lists paginated by limit / offset):
 //   transitions  from, to, [t0], [t1], [max_transit_s]   the seed's X -> Y
 //   every_camera cameras=1,2,3, day=YYYY-MM-DD            seen on every camera
@@ -34,7 +35,7 @@ struct query_settings {
 
 struct query_state {
   static inline const char* name = "query";
-  std::unique_ptr<store> db;  // its own connection (readers run beside the writer)
+  std::shared_ptr<store> db;
   query_settings settings;
   std::unique_ptr<standing_queries> rules;
 };
@@ -45,7 +46,7 @@ query_response answer_query(sql::database& db, const query_request& req, const q
 /// The names answer_query knows.
 const std::vector<std::string>& query_names();
 
-query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self, std::string location,
-                                            query_settings settings);
+query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self,
+                                            std::shared_ptr<store> db, query_settings settings);
 
 } // namespace weaver

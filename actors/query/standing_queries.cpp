@@ -13,9 +13,22 @@ namespace weaver {
 
 using sql::as_int;
 
+const std::vector<std::string>& alert_kinds() {
+  static const std::vector<std::string> kinds{"loitering", "crowding", "restricted_entry"};
+  return kinds;
+}
+
+bool known_alert_kind(const std::string& kind) {
+  const auto& k = alert_kinds();
+  return std::find(k.begin(), k.end(), kind) != k.end();
+}
+
 void validate(const alert_rule& r) {
-  if (r.kind != "loitering" && r.kind != "crowding" && r.kind != "restricted_entry")
-    throw std::invalid_argument("kind: '" + r.kind + "' (known: loitering, crowding, restricted_entry)");
+  if (!known_alert_kind(r.kind)) {
+    std::string known;
+    for (const auto& k : alert_kinds()) known += (known.empty() ? "" : ", ") + k;
+    throw std::invalid_argument("kind: '" + r.kind + "' (known: " + known + ")");
+  }
   if (r.zone.empty()) throw std::invalid_argument("zone: required");
   if (r.kind == "loitering" && r.dwell_ms <= 0) throw std::invalid_argument("dwell_s: must be > 0");
   if (r.kind == "crowding" && r.max_people < 0) throw std::invalid_argument("max_people: must be >= 0");

@@ -30,6 +30,11 @@ struct alert_rule {
   int64_t max_people = 0;            // crowding
 };
 
+/// The kinds of rule, in the order above: what rules, the events query and
+/// the gateway's `kind` parameter (and so the OpenAPI spec) accept.
+const std::vector<std::string>& alert_kinds();
+bool known_alert_kind(const std::string& kind);
+
 /// Throws std::invalid_argument naming the field when a rule is malformed.
 void validate(const alert_rule& r);
 

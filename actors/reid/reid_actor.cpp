@@ -26,6 +26,7 @@ void store(self_ptr self, presence_batch pb, caf::typed_response_promise<caf::ok
     if (rp.pending()) rp.deliver(caf::ok_atom::value);
     return;
   }
+  metrics::global().identities().Increment(static_cast<double>(pb.identities.size()));
   if (st.stats) st.stats->identities += pb.identities.size();
   count_sent(st.stats, "reid->storage", pb);
   self->request(st.storage, caf::infinite, std::move(pb))

@@ -6,6 +6,7 @@
 
 #include <caf/sec.hpp>
 
+#include "actors/errors.hpp"
 #include "services/codec.hpp"
 #include "services/log.hpp"
 #include "services/metrics.hpp"
@@ -77,7 +78,7 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
         static const logger log{"storage"};
         log.error(e.what());
         metrics::global().storage_errors("write").Increment();
-        return caf::make_error(caf::sec::runtime_error, e.what());
+        return make_error(errc::store_failed, e.what());
       }
       metrics::global().stage_latency("store").Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -70,6 +70,7 @@ void count(self_ptr self, track_batch& tb) {
   uint64_t started = 0;
   for (auto& e : tb.events)
     if (e.state == track_state::started) ++started;
+  metrics::global().tracks_started(tb.camera_id).Increment(static_cast<double>(started));
   if (st.stats) st.stats->tracks += started;
   count_sent(st.stats, "tracker->reid", tb);
 }
@@ -144,8 +145,8 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
   self->state.deep = extras.deep;
   self->state.repair = extras.repair;
   self->state.snapshots = state_file{extras.state_file};
+  self->state.cfg = cfg;  // before restore: a snapshot holds tracks, not max_age / min_hits
   restore(self);
-  self->state.cfg = cfg;
   self->state.reid = std::move(reid);
   self->state.stats = std::move(stats);
   return {
@@ -174,17 +175,30 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
     [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
       auto& st = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
-      // End every open track, then pass the end of stream on.
+      // End every open track, then pass the end of stream on; a flush re-id
+      // did not take fails the end of stream (its tracks never ended there).
       auto tb = repaired(self, sort_of(self, eos.camera_id).flush(st.last_time[eos.camera_id]), true);
       count(self, tb);
+      // The end of stream goes after the flush's answer, so re-id has both
+      // in order whatever carries them (a bridge too).
+      auto pass_on = [self, rp, eos](caf::error flush_error) mutable {
+        self->request(self->state.reid, caf::infinite, eos)
+          .then([self, rp, flush_error](caf::ok_atom) mutable {
+                  maybe_save(self, true);
+                  if (flush_error)
+                    rp.deliver(flush_error);
+                  else
+                    rp.deliver(caf::ok_atom::value);
+                },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      };
       self->request(st.reid, caf::infinite, std::move(tb))
-        .then([](caf::ok_atom) {}, [](caf::error&) {});
-      self->request(st.reid, caf::infinite, eos)
-        .then([self, rp](caf::ok_atom) mutable {
-                maybe_save(self, true);
-                rp.deliver(caf::ok_atom::value);
-              },
-              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        .then([pass_on](caf::ok_atom) mutable { pass_on(caf::error{}); },
+              [pass_on, camera = eos.camera_id](caf::error& e) mutable {
+                static const logger log{"tracker"};
+                log.error("camera ", camera, ": re-id did not take the end-of-stream flush: ", to_string(e));
+                pass_on(std::move(e));
+              });
       return rp;
     }};
 }

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "actors/query/query_params.hpp"
+#include "actors/query/standing_queries.hpp"
 #include "services/iso8601.hpp"
 
 namespace weaver::gateway {
@@ -31,16 +33,16 @@ const route_param* route::param(const std::string& name) const {
 namespace {
 
 // Builders for the table below.
-route_param integer(std::string name, std::string description, std::string example = "",
-                    std::optional<long long> min = std::nullopt,
-                    std::optional<long long> max = std::nullopt) {
+// Its bounds are the query actor's (actors/query/query_params.hpp).
+route_param integer(std::string name, std::string description, std::string example = "") {
+  const auto& b = query_int_param(name);
   route_param p;
   p.name = std::move(name);
   p.type = param_type::integer;
   p.description = std::move(description);
   p.example = std::move(example);
-  p.min = min;
-  p.max = max;
+  p.min = b.min;
+  if (b.max) p.max = *b.max;
   return p;
 }
 
@@ -87,7 +89,7 @@ route_param t1(bool req) {
   return p;
 }
 route_param camera(std::string description) {
-  return integer("camera", std::move(description), "1", 0, 4294967295LL);
+  return integer("camera", std::move(description), "1");
 }
 route_param zone() {
   return typed(param_type::string, "zone", "Zone (department) name, as in the camera configuration");
@@ -98,10 +100,10 @@ std::vector<route> make_routes() {
   auto add = [&](route r) {
     // Every query route's list answer is paginated by the query actor.
     if (r.kind == route_kind::query) {
-      r.params.push_back(integer("limit", "Items per page (default 100, at most 10000)", "", 1, 10000));
+      r.params.push_back(integer("limit", "Items per page (default " + std::to_string(default_page) +
+                                              ", at most " + std::to_string(max_page) + ")"));
       r.params.push_back(integer("offset", "Items to skip (default 0); an answer's next_offset is the "
-                                           "next page's offset, null on the last page",
-                                 "", 0, std::nullopt));
+                                           "next page's offset, null on the last page"));
     }
     t.push_back(std::move(r));
   };
@@ -113,11 +115,11 @@ std::vector<route> make_routes() {
   add({"/v1/cameras", route_kind::query, "cameras", "query", "Cameras and their zones", {}, {}});
   add({"/v1/transitions", route_kind::query, "transitions", "query",
        "People who left one camera and entered another within max_transit_s",
-       {required(integer("from", "Camera they left (id)", "1", 0, 4294967295LL)),
-        required(integer("to", "Camera they entered next (id)", "2", 0, 4294967295LL)),
+       {required(integer("from", "Camera they left (id)", "1")),
+        required(integer("to", "Camera they entered next (id)", "2")),
         t0(false), t1(false),
-        integer("max_transit_s", "Longest time from leaving `from` to entering `to`, seconds "
-                                 "(default query.max_transit_s)", "", 0, 86400LL * 30)},
+        integer("max_transit_s", "Longest time from leaving `from` to entering `to`, seconds; -1 = no "
+                                 "limit (default query.max_transit_s)")},
        {}});
   add({"/v1/every-camera", route_kind::query, "every_camera", "query",
        "People seen on every one of the given cameras during a day (UTC)",
@@ -127,27 +129,27 @@ std::vector<route> make_routes() {
   add({"/v1/occupancy", route_kind::query, "occupancy", "query",
        "People present at a camera or in a zone over time, one count per step",
        {camera("Camera id (this or zone is required)"), zone(), t0(true), t1(true),
-        integer("step_s", "Seconds between samples", "", 1, 86400LL * 30)},
+        integer("step_s", "Seconds between samples")},
        {{"camera", "zone"}}});
   add({"/v1/dwell", route_kind::query, "dwell", "query",
        "How long people stayed at a camera or in a zone: a histogram of visit durations",
        {camera("Camera id (this or zone is required)"), zone(), t0(true), t1(true),
-        integer("bucket_s", "Histogram bucket width, seconds", "", 1, 86400LL * 30)},
+        integer("bucket_s", "Histogram bucket width, seconds")},
        {{"camera", "zone"}}});
   add({"/v1/paths", route_kind::query, "paths", "query",
        "The most common sequences of cameras people walked through",
-       {t0(true), t1(true), integer("top", "How many paths to return", "", 1, 10000),
-        integer("min_length", "Fewest cameras in a path", "", 1, 1000)},
+       {t0(true), t1(true), integer("top", "How many paths to return"),
+        integer("min_length", "Fewest cameras in a path")},
        {}});
   add({"/v1/funnel", route_kind::query, "funnel", "query",
        "How many people reached each step of an ordered sequence of cameras",
        {required(typed(param_type::id_list, "steps", "Comma-separated camera ids, in order", "1,2,3")),
         t0(true), t1(true),
-        integer("max_step_s", "Longest time between two steps, seconds", "", 0, 86400LL * 30)},
+        integer("max_step_s", "Longest time between two steps, seconds")},
        {}});
   add({"/v1/people/{person}/trajectory", route_kind::query, "trajectory", "query",
        "Where one person was seen: their presence intervals in time order",
-       {in_path(integer("person", "Global person id", "1", 0, std::nullopt)), t0(false), t1(false)},
+       {in_path(integer("person", "Global person id", "1")), t0(false), t1(false)},
        {}});
   add({"/v1/visitors", route_kind::query, "visitors", "query",
        "Distinct people per day or hour, overall or at one camera",
@@ -157,16 +159,15 @@ std::vector<route> make_routes() {
        {}});
   add({"/v1/events", route_kind::query, "events", "query",
        "Alert events (loitering, crowding, restricted entry) in id order",
-       {integer("since_id", "Only events with a larger id", "", 0, std::nullopt),
-        one_of_values("kind", {"loitering", "crowding", "restricted_entry"}, "Only events of this kind"),
+       {integer("since_id", "Only events with a larger id"),
+        one_of_values("kind", alert_kinds(), "Only events of this kind"),
         t0(false), t1(false)},
        {}});
   add({"/v1/alerts/stream", route_kind::stream, "events", "alerts",
        "Live alert events as Server-Sent Events (event: alert, id: the event id); resumes after the "
        "Last-Event-ID header or since_id, else starts with the next new event",
-       {integer("since_id", "Start after this event id (the Last-Event-ID header wins)", "", 0,
-                std::nullopt),
-        one_of_values("kind", {"loitering", "crowding", "restricted_entry"}, "Only events of this kind")},
+       {integer("since_id", "Start after this event id (the Last-Event-ID header wins)"),
+        one_of_values("kind", alert_kinds(), "Only events of this kind")},
        {}});
   return t;
 }
@@ -262,7 +263,7 @@ std::string check_value(const route_param& p, const std::string& value) {
       size_t n = 0;
       while (std::getline(ss, item, ',')) {
         long long v = 0;
-        if (!parse_integer(item, v) || v < 0 || v > 4294967295LL)
+        if (!parse_integer(item, v) || v < query_int_param("camera").min || v > *query_int_param("camera").max)
           return p.name + ": expected comma-separated ids" + got;
         ++n;
       }

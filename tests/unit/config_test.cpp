@@ -169,7 +169,6 @@ TEST_CASE("defaults") {
   CHECK(cfg.gateway_port == 0);
   CHECK(cfg.mesh.roles.empty());
   CHECK(cfg.mesh.endpoints.empty());
-  CHECK(cfg.mesh.window == 64);
   // The default database lives next to the configuration.
   CHECK(cfg.storage_path == (v.dir / "weaver.db").lexically_normal().string());
 }
@@ -186,8 +185,7 @@ TEST_CASE("explicit sections override the defaults") {
                               "storage: {path: \":memory:\"}\n"
                               "mesh:\n"
                               "  roles: [camera, detector]\n"
-                              "  endpoints: {tracker: \"tcp://127.0.0.1:5555\", reid: \"ipc:///tmp/r\"}\n"
-                              "  window: 16\n",
+                              "  endpoints: {tracker: \"tcp://127.0.0.1:5555\", reid: \"ipc:///tmp/r\"}\n",
                           v.base());
   CHECK(cfg.realtime);
   CHECK(cfg.detector.kind == "hog");
@@ -205,7 +203,6 @@ TEST_CASE("explicit sections override the defaults") {
   CHECK(cfg.mesh.roles == std::vector<std::string>{"camera", "detector"});
   CHECK(cfg.mesh.endpoints.at("tracker") == "tcp://127.0.0.1:5555");
   CHECK(cfg.mesh.endpoints.at("reid") == "ipc:///tmp/r");
-  CHECK(cfg.mesh.window == 16);
 }
 
 TEST_CASE("relative paths resolve against base_dir, absolute ones stay") {
@@ -376,6 +373,9 @@ TEST_CASE("unknown keys are named") {
   CHECK(cam.key == "cameras[0].colour");
   auto det = error_of(std::string(one_camera) + "detector: {speed: 3}\n", v.base());
   CHECK(det.key == "detector.speed");
+  // Nothing bounded links by it: read but never used, so no longer read.
+  auto window = error_of(std::string(one_camera) + "mesh: {window: 16}\n", v.base());
+  CHECK(window.key == "mesh.window");
 }
 
 TEST_CASE("unknown detector kind") {

@@ -1,10 +1,16 @@
 // The NanoDet detector on the real video against the MOT15 ground truth.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
 
+#include <condition_variable>
+#include <mutex>
+
+#include "accel/cpu_card.hpp"
+#include "accel/engine/executor.hpp"
 #include "actors/camera/video_source.hpp"
 #include "actors/detector/appearance.hpp"
 #include "actors/detector/detection_eval.hpp"
@@ -19,6 +25,18 @@ namespace {
 const std::string model = std::string(WEAVER_SOURCE_DIR) + "/tools/data/models/nanodet.json";
 const std::string gt_file = std::string(WEAVER_SOURCE_DIR) + "/tests/data/PETS09-S2L1-gt.txt";
 
+
+void check_same(const std::vector<detection>& a, const std::vector<detection>& b) {
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].bbox.x == b[i].bbox.x);
+    CHECK(a[i].bbox.y == b[i].bbox.y);
+    CHECK(a[i].bbox.w == b[i].bbox.w);
+    CHECK(a[i].bbox.h == b[i].bbox.h);
+    CHECK(a[i].score == b[i].score);
+    CHECK(a[i].embedding == b[i].embedding);
+  }
+}
 
 double dot(const std::vector<float>& a, const std::vector<float>& b) {
   double s = 0;
@@ -116,6 +134,83 @@ TEST_CASE("input sizes: the model's own (stretched) and per-frame-size sessions"
   auto in_crop = s.detect(crop);
   for (const auto& x : in_crop) CHECK(x.bbox.x + x.bbox.w <= 256 + 1e-3f);
   CHECK(s.detect(imgs[0]).size() >= in_crop.size());
+}
+
+TEST_CASE("cameras share a worker's session: one per model, detections as with sessions of their own") {
+  // Three virtual cameras (the demo's crops) interleaved on one workspace,
+  // as on one card worker: one session (the crops share a size, so a
+  // model), and each camera's detections equal those of a detector running
+  // on a session of its own.
+  auto imgs = sample_frames(4, 10);
+  detector_options o;
+  o.dnn.model = model;
+  engine::workspace ws;
+  std::vector<std::unique_ptr<detector>> shared, own;
+  for (int c = 0; c < 3; ++c) {
+    shared.push_back(make_detector("nanodet", o));
+    own.push_back(make_detector("nanodet", o));
+  }
+  size_t found = 0;
+  for (const auto& img : imgs)
+    for (int c = 0; c < 3; ++c) {
+      cv::Mat crop = img(cv::Rect(256 * c, 0, 256, 576));
+      auto a = shared[static_cast<size_t>(c)]->detect_on(crop, ws);
+      check_same(a, own[static_cast<size_t>(c)]->detect(crop));
+      found += a.size();
+    }
+  CHECK(found > 10);
+  CHECK(ws.sessions() == 1);
+  // Another frame size is another model: a second session beside the first.
+  shared[0]->detect_on(imgs[0], ws);
+  CHECK(ws.sessions() == 2);
+}
+
+TEST_CASE("a cpu card's sessions grow with its workers, not with cameras") {
+  auto imgs = sample_frames(2, 10);
+  detector_options o;
+  o.dnn.model = model;
+  cpu_card card("cpu0", 2);
+  auto make_job = [&](uint32_t camera, uint64_t seq, const cv::Mat& img, std::shared_ptr<detector> d) {
+    auto f = std::make_shared<frame>();
+    f->camera_id = camera;
+    f->seq = seq;
+    f->image = img;
+    return inference_job{f, std::move(d), 0};
+  };
+  std::vector<std::shared_ptr<detector>> cams;
+  for (int c = 0; c < 6; ++c) cams.push_back(make_detector("nanodet", o));
+  card.prepare(make_job(0, 0, cv::Mat::zeros(576, 256, CV_8UC3), cams[0]));
+  CHECK(card.sessions() == 2);  // one per worker
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<inference_result> results;
+  size_t batches = 0;
+  std::vector<card_job> expect;
+  uint64_t ticket = 1;
+  for (size_t k = 0; k < imgs.size(); ++k)
+    for (uint32_t c = 0; c < cams.size(); ++c) {
+      cv::Mat crop = imgs[k](cv::Rect(256 * static_cast<int>(c % 3), 0, 256, 576));
+      card_job j{ticket++, make_job(c, k, crop, cams[c])};
+      expect.push_back(j);
+      card.submit({j}, [&](batch_result r) {
+        std::lock_guard<std::mutex> lock(mtx);
+        for (auto& x : r.results) results.push_back(std::move(x));
+        ++batches;
+        cv.notify_all();
+      });
+    }
+  {
+    std::unique_lock<std::mutex> lock(mtx);
+    cv.wait(lock, [&] { return batches == expect.size(); });
+  }
+  CHECK(card.sessions() == 2);  // 6 cameras, still one session per worker
+  // The same detections as a detector on a session of its own.
+  for (const auto& j : expect) {
+    auto r = std::find_if(results.begin(), results.end(), [&](const auto& x) { return x.ticket == j.ticket; });
+    REQUIRE(r != results.end());
+    REQUIRE(r->ok);
+    check_same(r->batch.detections, make_detector("nanodet", o)->detect(j.job.input->image));
+  }
 }
 
 TEST_CASE("bad input and missing models are clear errors") {

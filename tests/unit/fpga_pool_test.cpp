@@ -17,6 +17,7 @@
 #include "accel/cpu_card.hpp"
 #include "accel/sim_card.hpp"
 #include "actors/detector/detector.hpp"
+#include "actors/errors.hpp"
 #include "actors/fpga_pool/fpga_pool.hpp"
 
 using namespace weaver;
@@ -56,7 +57,7 @@ caf::behavior driver(caf::event_based_actor* self, fpga_pool_actor pool, std::sh
           if (auto f = again.lock()) (*f)(cam);
         },
         [=](caf::error& e) {
-          if (e == caf::sec::request_timeout) t->dropped++; else t->failed++;
+          if (e == errc::frame_dropped) t->dropped++; else t->failed++;
           if (auto f = again.lock()) (*f)(cam);
         });
   };

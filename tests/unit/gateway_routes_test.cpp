@@ -3,11 +3,14 @@
 // client's targets; bearer-token checks; the gateway configuration keys.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
 
+#include "actors/query/query_actor.hpp"
+#include "actors/query/query_params.hpp"
 #include "services/config.hpp"
 #include "services/gateway/gateway.hpp"
 #include "services/gateway/routes.hpp"
@@ -115,6 +118,42 @@ TEST_CASE("the OpenAPI spec lists exactly the route table's paths and parameters
       if (p.in_path) CHECK(contains(r.path, "{" + p.name + "}"));
     }
   }
+}
+
+TEST_CASE("integer limits: the spec, the gateway and the query actor take them from one definition") {
+  auto spec = YAML::LoadFile(std::string{WEAVER_SOURCE_DIR} + "/services/gateway/openapi.yaml");
+  auto db = store::open(":memory:");
+  int checked = 0;
+  for (auto& r : routes())
+    for (size_t i = 0; i < r.params.size(); ++i) {
+      const auto& p = r.params[i];
+      if (p.type != param_type::integer) continue;
+      INFO(r.path << " " << p.name);
+      const auto& b = query_int_param(p.name);
+      auto schema = spec["paths"][r.path]["get"]["parameters"][i]["schema"];
+      CHECK(schema["minimum"].as<long long>() == b.min);
+      if (b.max) CHECK(schema["maximum"].as<long long>() == *b.max);
+      else CHECK(!schema["maximum"]);
+      // Just outside the bounds: refused by the gateway and by the query actor.
+      std::vector<std::string> outside{std::to_string(b.min - 1)};
+      if (b.max) outside.push_back(std::to_string(*b.max + 1));
+      for (auto& v : outside) {
+        CHECK(check_value(p, v) != "");
+        // The route's other required parameters (and one of each group) valid.
+        query_request req{1, r.query, {{p.name, v}}};
+        for (auto& q : r.params)
+          if (q.name != p.name && q.required) req.params.emplace_back(q.name, q.example);
+        for (auto& group : r.one_of)
+          if (std::find(group.begin(), group.end(), p.name) == group.end())
+            req.params.emplace_back(group.front(), r.param(group.front())->example);
+        auto resp = answer_query(db->db(), req, query_settings{});
+        CHECK(!resp.ok);
+        CHECK(resp.bad_request);
+        CHECK(resp.error.rfind(p.name + ":", 0) == 0);
+      }
+      ++checked;
+    }
+  CHECK(checked >= 13);
 }
 
 TEST_CASE("route table: shape") {

@@ -3,7 +3,11 @@
 // mock actors standing in for their neighbours.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -12,6 +16,7 @@
 #include <caf/send.hpp>
 
 #include "actors/detector/detector_actor.hpp"
+#include "actors/errors.hpp"
 #include "actors/tracker/tracker_actor.hpp"
 
 using namespace weaver;
@@ -91,7 +96,7 @@ fpga_pool_actor::behavior_type mock_pool(fpga_pool_actor::pointer, int) {
 }
 
 // A pool that holds every job until told, then answers them newest first,
-// dropping (request_timeout) the ones whose seq is in `drop`: results come
+// dropping (frame_dropped) the ones whose seq is in `drop`: results come
 // back out of order, as from cards of different speeds.
 struct held_jobs {
   std::vector<std::pair<uint64_t, caf::typed_response_promise<detection_batch>>> jobs;
@@ -109,7 +114,7 @@ fpga_pool_actor::behavior_type reversing_pool(fpga_pool_actor::pointer self,
     [=](status_atom) {
       for (auto it = held->jobs.rbegin(); it != held->jobs.rend(); ++it) {
         if (held->drop.count(it->first)) {
-          it->second.deliver(caf::make_error(caf::sec::request_timeout));
+          it->second.deliver(make_error(errc::frame_dropped));
           continue;
         }
         detection_batch b;
@@ -334,4 +339,100 @@ TEST_CASE("tracker actor: tracks one person, ends the track at end of stream, ac
   CHECK(ended == 1);
   REQUIRE(down->eos.size() == 1);
   CHECK(stats->tracks == 1);
+}
+
+TEST_CASE("detector actor: a stateful detector has one frame in the pool at a time, in order") {
+  // Motion learns from every frame in order: safe whatever the pool allows
+  // (reversing_pool takes any number and answers newest first).
+  test_system ts;
+  auto down = std::make_shared<sink_log>();
+  auto tracker = caf::actor_cast<tracker_actor>(ts.spawn(mock_sink, down));
+  auto held = std::make_shared<held_jobs>();
+  held->drop = {1};
+  auto pool = ts.spawn(reversing_pool, held);
+  detector_settings s;
+  s.kind = "motion";
+  s.stateless = false;
+  s.queue = 4;
+  auto stats = std::make_shared<run_stats>();
+  auto det = ts.spawn(detector_actor_impl, s, pool, tracker, stats);
+  auto log = std::make_shared<driver_log>();
+  auto drv = ts.spawn(driver, log);
+  for (uint64_t i = 0; i < 4; ++i) caf::anon_send(drv, det, make_frame(1, i));
+  ts.run();
+  CHECK(log->oks == 4);  // all four admitted
+  std::vector<uint64_t> sent;
+  for (int round = 0; round < 6 && !held->jobs.empty(); ++round) {
+    CHECK(held->jobs.size() == 1);
+    sent.push_back(held->jobs.front().first);
+    caf::anon_send(caf::actor_cast<caf::actor>(pool), status_atom::value);
+    ts.run();
+  }
+  CHECK(sent == std::vector<uint64_t>{0, 1, 2, 3});
+  REQUIRE(down->batches.size() == 3);  // 1 was dropped by the pool
+  CHECK(down->batches[0].seq == 0);
+  CHECK(down->batches[1].seq == 2);
+  CHECK(down->batches[2].seq == 3);
+}
+
+TEST_CASE("tracker actor: a restored tracker runs with the configured max_age and min_hits") {
+  // The snapshot holds tracks, not the configuration: a tracker restored
+  // from one must still confirm after min_hits (here 1, the default is 3).
+  auto path = std::filesystem::temp_directory_path() / "weaver-tracker-restore-test.json";
+  {
+    nlohmann::json j;
+    j["5"] = make_camera_tracker("sort", 5, sort_config{}, deep_sort_config{})->snapshot();
+    std::ofstream(path) << j.dump();
+  }
+  test_system ts;
+  auto down = std::make_shared<sink_log>();
+  auto reid = caf::actor_cast<reid_actor>(ts.spawn(mock_sink, down));
+  sort_config sc;
+  sc.min_hits = 1;
+  tracker_extras extras;
+  extras.kind = "sort";
+  extras.state_file = path.string();
+  auto trk = ts.spawn(tracker_actor_impl, sc, reid, std::make_shared<run_stats>(), extras);
+  auto drv = ts.spawn(driver, std::make_shared<driver_log>());
+  detection_batch b;
+  b.camera_id = 5;
+  b.capture_ms = 1000;
+  b.detections.push_back(detection{box{100, 50, 30, 80}, 0.9f, 0, {}, {}});
+  caf::anon_send(drv, trk, b);
+  ts.run();
+  std::filesystem::remove(path);
+  REQUIRE(down->tracks.size() == 1);
+  int started = 0;
+  for (auto& e : down->tracks[0].events) started += e.state == track_state::started;
+  CHECK(started == 1);
+}
+
+namespace {
+
+// A re-id that fails every track batch and acknowledges ends of stream.
+caf::behavior failing_reid(caf::event_based_actor*, std::shared_ptr<sink_log> log) {
+  return {[=](track_batch& b) -> caf::result<caf::ok_atom> {
+            log->tracks.push_back(b);
+            return caf::make_error(caf::sec::runtime_error, "store unreachable");
+          },
+          [=](end_of_stream& e) {
+            log->eos.push_back(e);
+            return caf::ok_atom::value;
+          }};
+}
+
+} // namespace
+
+TEST_CASE("tracker actor: a flush re-id did not take fails the end of stream") {
+  test_system ts;
+  auto down = std::make_shared<sink_log>();
+  auto reid = caf::actor_cast<reid_actor>(ts.spawn(failing_reid, down));
+  auto trk = ts.spawn(tracker_actor_impl, sort_config{}, reid, std::make_shared<run_stats>(), tracker_extras{});
+  auto log = std::make_shared<driver_log>();
+  auto drv = ts.spawn(driver, log);
+  caf::anon_send(drv, trk, end_of_stream{5, 0});
+  ts.run();
+  CHECK(down->tracks.size() == 1);  // the flush was sent
+  CHECK(log->oks == 0);
+  CHECK(log->errors == 1);          // and its failure reached the camera
 }

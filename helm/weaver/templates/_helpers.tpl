@@ -207,7 +207,7 @@ camera ("remote:edge-N", which Weaver refuses to open itself). */}}
 {{- /* CURVE (the default): this process's secret and every role's public key from the keys Secret,
 mounted at /etc/weaver-keys (weaver.volumes); plain only when mesh.security says so (Weaver then warns;
 with networkPolicy.enabled only the upstream role's pods reach each mesh port). */ -}}
-{{- $mesh := dict "endpoints" .endpoints "window" (int $v.mesh.window) -}}
+{{- $mesh := dict "endpoints" .endpoints -}}
 {{- if eq $v.mesh.security "curve" -}}
 {{- $pub := dict -}}
 {{- range (list "detector" "tracker" "reid" "storage" "query" "gateway") }}{{ $_ := set $pub . (printf "/etc/weaver-keys/%s.pub" .) }}{{ end -}}
