@@ -54,7 +54,7 @@ struct fixture {
       s->write(b);
     }
     sys = std::make_unique<caf::actor_system>(cfg);
-    auto query = sys->spawn(query_actor_impl, db, query_settings{});
+    auto query = sys->spawn(query_actor_impl, std::shared_ptr<store>(store::open(db)), query_settings{});
     gateway_settings gs;
     gs.port = 0;
     gs.tokens.push_back({"fuzz", "fuzz-token", {"query", "alerts"}});
