@@ -244,6 +244,8 @@ double reid_engine::score(const person& p, uint32_t camera_id, const ended_track
   *appearance = cosine_similarity(t.feature, p.prototype);
   if (!cfg_.use_topology) return *appearance;
   double bonus = 0;
+  // (Not on the same camera: a bonus for fragments that start where the
+  // person was lost made seed 1's error worse, 104 -> 115 of 253.)
   if (p.last_camera != camera_id)
     if (auto st = topo_.handover_score(p.last_camera, camera_id, p.last_exit_box, t.entry,
                                        t.start_ms - p.last_exit_ms))

@@ -135,7 +135,7 @@ std::optional<image_point> topology::map_point(uint32_t a, uint32_t b, image_poi
 
 bool topology::overlapping(uint32_t a, uint32_t b) const {
   auto it = pairs_.find({a, b});
-  return it != pairs_.end() && it->second.covisible >= cfg_.overlap_after;
+  return it != pairs_.end() && it->second.covisible >= cfg_.overlap_after && it->second.h.size() == 9;
 }
 
 std::optional<double> topology::covisible_score(uint32_t a, uint32_t b,

@@ -41,7 +41,7 @@ struct topology_config {
   size_t max_handovers = 256;     // kept per pair, the oldest go first
   int64_t min_transit_spread_ms = 1000;  // transit spread never below this
   float region_sigma = 0.5f;      // kernel width in box heights (exit, entry regions)
-  int overlap_after = 3;          // co-visible sightings before views count as overlapping
+  int overlap_after = 3;          // co-visible sightings (and a homography) before views overlap
   size_t max_correspondences = 400;  // foot-point pairs kept per pair
   size_t homography_min_points = 12;
   float homography_px = 0.25f;    // RANSAC reprojection threshold, in box heights
@@ -67,7 +67,11 @@ public:
   std::optional<double> handover_score(uint32_t from, uint32_t to, const box& exit, const box& entry,
                                        int64_t transit_ms) const;
 
-  /// Whether the views were seen to overlap (overlap_after sightings).
+  /// Whether the views were seen to overlap: overlap_after sightings whose
+  /// foot points agree on one homography. Sightings alone do not do: the
+  /// appearance of different people seen at once is often as close as one
+  /// person's (on vtest.avi's layouts most co-visible "same look" pairs were
+  /// two people, and no homography fitted between non-overlapping views).
   bool overlapping(uint32_t a, uint32_t b) const;
 
   /// How well co-visible foot points (a's, b's) map onto each other through
