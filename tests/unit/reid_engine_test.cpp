@@ -156,15 +156,23 @@ TEST_CASE("different features give different ids") {
 }
 
 TEST_CASE("transit time gates the match") {
-  auto second_start = [](timestamp_ms enter) {
+  auto second_start = [](timestamp_ms enter, reid_config cfg = {}) {
     std::map<uint32_t, std::vector<track_batch>> s{
       {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 30000)},
       {2, reid_stream(2, {{1, enter, enter + 3000, reid_f1}}, 30000)}};
-    return reid_run(s, reid_sequential(s, true)).rows.at(1).person_id;
+    return reid_run(s, reid_sequential(s, true), cfg).rows.at(1).person_id;
   };
   CHECK(second_start(5000 + 10000) == 1); // exactly max_gap_ms
   CHECK(second_start(5000 + 10100) == 2); // over max_gap_ms
-  CHECK(second_start(3000) == 1);         // overlapping views are fine
+  // On both at once for 2 s: only where the views overlap (configured here;
+  // or learnt, see the topology cases below), or without the topology.
+  CHECK(second_start(3000) == 2);
+  reid_config overlap;
+  overlap.links = {{1, 2, -5000, 10000}, {2, 1, -5000, 10000}};
+  CHECK(second_start(3000, overlap) == 1);
+  reid_config off;
+  off.use_topology = false;
+  CHECK(second_start(3000, off) == 1);
 }
 
 TEST_CASE("re-entering the same camera, empty features, short tracks") {

@@ -132,7 +132,7 @@ TEST_CASE("topology: a homography learnt from people seen on two overlapping vie
     other.push_back({{k, a, 80}, {k, {apply(a).x + 100, apply(a).y}, 70}});
   }
   CHECK(*topo.covisible_score(1, 2, same) > 0.9);
-  CHECK(*topo.covisible_score(1, 2, other) < 0.01);
+  CHECK(*topo.covisible_score(1, 2, other) < 0.05);   // 100 px off: ~3 kernel widths
   CHECK_FALSE(topo.covisible_score(1, 3, same).has_value());
 }
 
