@@ -558,7 +558,8 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   if (auto r = root["reid"]) {
     check_keys(r, "reid.", {"match_threshold", "max_gap_s", "same_camera", "merge_threshold",
                             "learn_graph", "learn_after", "confident", "gallery_ttl_s", "links",
-                            "state_file", "window_s"});
+                            "state_file", "window_s", "topology", "space_time_weight", "covisible_weight",
+                            "overlap_slack_s", "overlap_after", "min_handovers"});
     auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
     require_range(win, 0.001, 3600.0, "reid.window_s");
     cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
@@ -575,6 +576,14 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     auto ttl = get<double>(r, "gallery_ttl_s", "reid.", rc.gallery_ttl_ms / 1000.0);
     require_range(ttl, 0.0, 365 * 86400.0, "reid.gallery_ttl_s");
     rc.gallery_ttl_ms = static_cast<int64_t>(ttl * 1000);
+    rc.use_topology = get<bool>(r, "topology", "reid.", rc.use_topology);
+    rc.space_time_weight = get_in_range<float>(r, "space_time_weight", "reid.", rc.space_time_weight, 0.0f, 2.0f);
+    rc.covisible_weight = get_in_range<float>(r, "covisible_weight", "reid.", rc.covisible_weight, 0.0f, 2.0f);
+    auto slack = get<double>(r, "overlap_slack_s", "reid.", rc.overlap_slack_ms / 1000.0);
+    require_range(slack, 0.0, 3600.0, "reid.overlap_slack_s");
+    rc.overlap_slack_ms = static_cast<int64_t>(slack * 1000);
+    rc.topo.overlap_after = get_in_range<int>(r, "overlap_after", "reid.", rc.topo.overlap_after, 1, 1000000);
+    rc.topo.min_handovers = get_in_range<int>(r, "min_handovers", "reid.", rc.topo.min_handovers, 1, 1000000);
     if (auto links = r["links"]) {
       if (!links.IsSequence()) throw config_error("reid.links", "expected a list of {from, to, min_transit_s, max_transit_s}");
       for (size_t i = 0; i < links.size(); ++i) {

@@ -53,6 +53,8 @@ struct eval_crosscam_options {
   std::string db;                // --config: the store (default: the config's storage.path)
   std::string tracks;            // --config: the run's --tracks DIR (IDF1 only when given)
   std::string weaver;            // binary to run layouts with (default: this one)
+  bool replay = false;           // re-id only: replay each run's recorded re-id input
+                                 // (TRACKS/reid-input.rec) with the settings given now
 };
 
 /// The command: {"layouts": [...], "overall": {...}} on stdout (and to

@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
                   "Write each camera's detections to DIR/cam<id>.txt (MOT format)");
   std::string tracks_dir;
   run->add_option("--tracks", tracks_dir,
-                  "Write each camera's confirmed tracks to DIR/cam<id>.txt (MOT results, for weaver eval mot)");
+                  "Write each camera's confirmed tracks to DIR/cam<id>.txt (MOT results, for weaver eval mot) "
+                  "and re-id's input to DIR/reid-input.rec (for weaver eval crosscam --replay)");
 
   auto node = app.add_subcommand("node", "Run some roles in this process; reach the others over ZeroMQ "
                                          "(endpoints from mesh.endpoints).");
@@ -196,6 +197,9 @@ int main(int argc, char** argv) {
   eval_xcam_cmd->add_option("--max-frames", xcam.max_frames, "Frames per run; the truth is cut there too (0 = all)");
   eval_xcam_cmd->add_option("--db", xcam.db, "With --config: the run's store (default: the configuration's)");
   eval_xcam_cmd->add_option("--tracks", xcam.tracks, "With --config: the run's --tracks DIR (for IDF1)");
+  eval_xcam_cmd->add_flag("--replay", xcam.replay, "Re-id only: replay each run's recorded re-id input "
+                          "(TRACKS/reid-input.rec, written by weaver run --tracks) with the settings of --base "
+                          "(or --config) into the store, instead of running the video again");
   eval_xcam_cmd->add_option("--weaver", xcam.weaver, "weaver binary that runs the layouts (default: this one)");
   eval_xcam_cmd->callback([&] { throw CLI::RuntimeError(weaver::eval_crosscam_command(xcam)); });
 

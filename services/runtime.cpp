@@ -34,6 +34,7 @@
 #include "actors/tracker/tracker_actor.hpp"
 #include "services/bridge.hpp"
 #include "services/cards.hpp"
+#include "services/eval_replay.hpp"
 #include "services/gateway/gateway.hpp"
 #include "services/health.hpp"
 #include "services/iso8601.hpp"
@@ -340,7 +341,15 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     reid_actor rei;
     if (has(roles, "reid")) {
       reid_config rc = cfg.reid;
-      rei = sys.spawn(reid_actor_impl, rc, camera_ids, sto, stats, cfg.reid.state_file);
+      reid_tap tap;
+      if (!opts.tracks_dir.empty()) {
+        // Re-id's input beside the tracks, for `weaver eval crosscam --replay`.
+        std::filesystem::create_directories(opts.tracks_dir);
+        auto rec = std::make_shared<reid_recorder>(reid_recording_path(opts.tracks_dir));
+        tap.batch = [rec](const track_batch& b) { rec->write(b); };
+        tap.end = [rec](const end_of_stream& e) { rec->write(e); };
+      }
+      rei = sys.spawn(reid_actor_impl, rc, camera_ids, sto, stats, cfg.reid.state_file, std::move(tap));
       locals.push_back(caf::actor_cast<caf::actor>(rei));
     } else if (has(roles, "tracker")) {
       rei = spawn_outbound<reid_actor>(sys, watch_link(*health, "tracker->reid"), endpoint_of(cfg, "reid"), stats,

@@ -42,8 +42,9 @@ void store(self_ptr self, presence_batch pb, caf::typed_response_promise<caf::ok
 reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self,
                                           reid_config cfg, std::vector<uint32_t> cameras,
                                           storage_actor storage, run_stats_ptr stats,
-                                          std::string state_file) {
+                                          std::string state_file, reid_tap tap) {
   auto& st = self->state;
+  st.tap = std::move(tap);
   st.engine = std::make_unique<reid_engine>(cfg);
   for (auto c : cameras) st.engine->add_camera(c);
   st.snapshots = weaver::state_file{std::move(state_file)};
@@ -62,6 +63,7 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
   return {
     [=](track_batch& tb) -> caf::typed_response_promise<caf::ok_atom> {
       auto rp = self->make_response_promise<caf::ok_atom>();
+      if (self->state.tap.batch) self->state.tap.batch(tb);
       auto pb = self->state.engine->on_tracks(tb);
       // Zone visits are per track; storage keeps them beside the identities.
       pb.zone_visits = std::move(tb.zone_visits);
@@ -71,6 +73,7 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
     [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
       auto& st = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
+      if (st.tap.end) st.tap.end(eos);
       // Store what the end of stream resolved, then pass it on to storage
       // (messages from one actor to another arrive in order).
       store(self, st.engine->on_end_of_stream(eos.camera_id), {}, true);

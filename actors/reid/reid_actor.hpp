@@ -2,6 +2,8 @@
 // closed presence intervals to storage and acknowledges once stored.
 #pragma once
 
+#include <functional>
+
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -11,17 +13,25 @@
 
 namespace weaver {
 
+/// Sees every input of the re-id role as it arrives (recording for replays:
+/// services/eval_replay); either may be empty.
+struct reid_tap {
+  std::function<void(const track_batch&)> batch;
+  std::function<void(const end_of_stream&)> end;
+};
+
 struct reid_state {
   static inline const char* name = "reid";
   std::unique_ptr<reid_engine> engine;
   storage_actor storage;
   run_stats_ptr stats;
   state_file snapshots;            // disabled when no path was given
+  reid_tap tap;
 };
 
 reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self,
                                           reid_config cfg, std::vector<uint32_t> cameras,
                                           storage_actor storage, run_stats_ptr stats,
-                                          std::string state_file = {});
+                                          std::string state_file = {}, reid_tap tap = {});
 
 } // namespace weaver

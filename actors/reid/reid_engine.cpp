@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -16,10 +17,63 @@ namespace {
 
 constexpr timestamp_ms min_time = std::numeric_limits<timestamp_ms>::min();
 constexpr timestamp_ms max_time = std::numeric_limits<timestamp_ms>::max();
+constexpr size_t max_path = 256;  // foot samples per track; longer ones are thinned
+
+// Adds a foot sample at most every `period_ms`; a full path drops every
+// other sample, so a long track keeps its whole span, more coarsely.
+void add_sample(std::vector<foot_sample>& path, timestamp_ms t, const box& b, int64_t period_ms) {
+  if (!path.empty() && t < path.back().t + period_ms) return;
+  if (path.size() >= max_path) {
+    size_t k = 0;
+    for (size_t i = 0; i < path.size(); i += 2) path[k++] = path[i];
+    path.resize(k);
+  }
+  path.push_back({t, foot_of(b), b.h});
+}
+
+// `path`'s foot point at time t (linear between samples), nullopt outside it.
+std::optional<foot_sample> at_time(const std::vector<foot_sample>& path, timestamp_ms t) {
+  if (path.empty() || t < path.front().t || t > path.back().t) return std::nullopt;
+  auto it = std::lower_bound(path.begin(), path.end(), t,
+                             [](const foot_sample& s, timestamp_ms v) { return s.t < v; });
+  if (it->t == t || it == path.begin()) return *it;
+  const auto& a = *(it - 1);
+  const auto& b = *it;
+  const float f = float(t - a.t) / float(b.t - a.t);
+  return foot_sample{t, {a.p.x + f * (b.p.x - a.p.x), a.p.y + f * (b.p.y - a.p.y)}, a.h + f * (b.h - a.h)};
+}
+
+// Foot points of two paths at the times both cover (`b`'s sample times).
+std::vector<std::pair<foot_sample, foot_sample>> common_points(const std::vector<foot_sample>& a,
+                                                                const std::vector<foot_sample>& b) {
+  std::vector<std::pair<foot_sample, foot_sample>> out;
+  for (const auto& sb : b)
+    if (auto sa = at_time(a, sb.t)) out.emplace_back(*sa, sb);
+  return out;
+}
+
+nlohmann::json path_json(const std::vector<foot_sample>& path) {
+  auto out = nlohmann::json::array();
+  for (const auto& s : path) out.push_back({s.t, s.p.x, s.p.y, s.h});
+  return out;
+}
+
+std::vector<foot_sample> path_of(const nlohmann::json& j) {
+  std::vector<foot_sample> out;
+  for (const auto& s : j)
+    out.push_back({s.at(0).get<timestamp_ms>(), {s.at(1).get<float>(), s.at(2).get<float>()}, s.at(3).get<float>()});
+  return out;
+}
+
+nlohmann::json box_json(const box& b) { return {b.x, b.y, b.w, b.h}; }
+
+box box_of(const nlohmann::json& j) {
+  return {j.at(0).get<float>(), j.at(1).get<float>(), j.at(2).get<float>(), j.at(3).get<float>()};
+}
 
 } // namespace
 
-reid_engine::reid_engine(reid_config cfg) : cfg_(cfg) {
+reid_engine::reid_engine(reid_config cfg) : cfg_(cfg), topo_(cfg.topo) {
 }
 
 reid_engine::camera_state& reid_engine::camera(uint32_t camera_id) {
@@ -48,26 +102,31 @@ presence_batch reid_engine::on_tracks(const track_batch& b) {
   cam.latest_ms = std::max(cam.latest_ms, b.time_ms);
   for (const auto& e : b.events) {
     switch (e.state) {
-      case track_state::started:
-        cam.open[e.track_id] = {e.time_ms, e.time_ms};
+      case track_state::started: {
+        // The confirming box is of this batch's frame; its time is the first match's.
+        auto& t = cam.open[e.track_id] = open_track{e.time_ms, e.time_ms, e.bbox, {}};
+        add_sample(t.path, std::max(e.time_ms, b.time_ms), e.bbox, cfg_.sample_ms);
         break;
+      }
       case track_state::updated: {
         // try_emplace: a track whose start we missed begins now.
-        auto& t = cam.open.try_emplace(e.track_id, open_track{e.time_ms, e.time_ms})
+        auto& t = cam.open.try_emplace(e.track_id, open_track{e.time_ms, e.time_ms, e.bbox, {}})
                     .first->second;
         t.last_ms = std::max(t.last_ms, e.time_ms);
+        add_sample(t.path, e.time_ms, e.bbox, cfg_.sample_ms);
         break;
       }
       case track_state::ended: {
-        timestamp_ms start = e.time_ms;
+        ended_track t{e.time_ms, e.feature, e.bbox, e.bbox, {}};
         if (auto i = cam.open.find(e.track_id); i != cam.open.end()) {
-          start = std::min(start, i->second.start_ms);
+          t.start_ms = std::min(t.start_ms, i->second.start_ms);
+          t.entry = i->second.entry;
+          t.path = std::move(i->second.path);
           cam.open.erase(i);
         }
-        if (e.time_ms - start < cfg_.min_track_ms)
+        if (e.time_ms - t.start_ms < cfg_.min_track_ms)
           break;
-        pending_[track_key{e.time_ms, b.camera_id, e.track_id}]
-          = ended_track{start, e.feature};
+        pending_[track_key{e.time_ms, b.camera_id, e.track_id}] = std::move(t);
         break;
       }
     }
@@ -113,6 +172,7 @@ void reid_engine::prune(timestamp_ms now) {
     if (p.last_exit_ms < horizon) {
       if (!p.seen.empty() || !p.feature_sum.empty()) {
         p.seen.clear();
+        p.paths.clear();
         p.feature_sum = {};
         p.prototype = {};
       }
@@ -155,6 +215,62 @@ bool reid_engine::walk_allowed(const person& p, uint32_t camera_id, timestamp_ms
     }
   }
   return true;
+}
+
+bool reid_engine::views_overlap(uint32_t a, uint32_t b) const {
+  for (const auto& l : cfg_.links)
+    if (((l.from == a && l.to == b) || (l.from == b && l.to == a)) && l.min_transit_ms < 0) return true;
+  return cfg_.use_topology && topo_.overlapping(a, b);
+}
+
+bool reid_engine::elsewhere_at_once(const person& p, uint32_t camera_id, timestamp_ms start_ms,
+                                    timestamp_ms end_ms) const {
+  for (const auto& [cam, xs] : p.seen) {
+    if (cam == camera_id) continue;
+    for (const auto& x : xs)
+      if (std::min(x.second, end_ms) - std::max(x.first, start_ms) > cfg_.overlap_slack_ms &&
+          !views_overlap(cam, camera_id))
+        return true;
+  }
+  return false;
+}
+
+double reid_engine::score(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms end_ms,
+                          float* appearance) const {
+  constexpr double never = -std::numeric_limits<double>::infinity();
+  *appearance = 0;
+  if (t.feature.empty() || !walk_allowed(p, camera_id, t.start_ms)) return never;
+  if (cfg_.use_topology && elsewhere_at_once(p, camera_id, t.start_ms, end_ms)) return never;
+  *appearance = cosine_similarity(t.feature, p.prototype);
+  if (!cfg_.use_topology) return *appearance;
+  double bonus = 0;
+  // (Not on the same camera: a bonus for fragments that start where the
+  // person was lost made seed 1's error worse, 104 -> 115 of 253.)
+  if (p.last_camera != camera_id)
+    if (auto st = topo_.handover_score(p.last_camera, camera_id, p.last_exit_box, t.entry,
+                                       t.start_ms - p.last_exit_ms))
+      bonus = cfg_.space_time_weight * *st;
+  // Seen at the same time on an overlapping view: where the homography puts them.
+  for (const auto& [cam, path] : p.paths) {
+    if (cam == camera_id || !views_overlap(cam, camera_id)) continue;
+    if (auto cs = topo_.covisible_score(cam, camera_id, common_points(path, t.path)))
+      bonus = std::max(bonus, cfg_.covisible_weight * *cs);
+  }
+  return *appearance + bonus;
+}
+
+void reid_engine::learn_covisible(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms end_ms) {
+  for (const auto& [cam, xs] : p.seen) {
+    if (cam == camera_id) continue;
+    bool at_once = false;
+    for (const auto& x : xs)
+      at_once = at_once || std::min(x.second, end_ms) - std::max(x.first, t.start_ms) > cfg_.overlap_slack_ms;
+    if (!at_once) continue;
+    auto pp = p.paths.find(cam);
+    topo_.learn_covisible(cam, camera_id,
+                          pp == p.paths.end() ? std::vector<std::pair<foot_sample, foot_sample>>{}
+                                              : common_points(pp->second, t.path));
+  }
 }
 
 void reid_engine::learn(uint32_t from, uint32_t to, int64_t transit_ms) {
@@ -220,12 +336,16 @@ void reid_engine::try_merge(size_t p, presence_batch& out) {
       into.insert(into.end(), xs.begin(), xs.end());
       std::sort(into.begin(), into.end());
     }
+    for (auto& [cam, path] : d.paths)
+      if (auto& into = k.paths[cam]; into.empty() || (!path.empty() && path.back().t > into.back().t)) into = path;
     if (d.last_exit_ms > k.last_exit_ms) {
       k.last_exit_ms = d.last_exit_ms;
       k.last_camera = d.last_camera;
+      k.last_exit_box = d.last_exit_box;
     }
     d.merged_into = keep + 1;
     d.seen.clear();
+    d.paths.clear();
     out.merges.push_back({drop + 1, keep + 1});
     p = keep;
   }
@@ -234,73 +354,108 @@ void reid_engine::try_merge(size_t p, presence_batch& out) {
 void reid_engine::resolve_window(std::vector<std::pair<track_key, ended_track>> tracks,
                                  presence_batch& out) {
   // Per camera (ascending), an optimal one-to-one matching of its tracks to
-  // people: cost 1 - similarity where the walk is allowed and the
-  // similarity reaches the threshold; unmatched tracks become new people.
+  // people: cost 1 - score where the walk is allowed and the score reaches
+  // the threshold; unmatched tracks become new people.
   std::map<uint32_t, std::vector<size_t>> by_camera;
   for (size_t i = 0; i < tracks.size(); ++i) by_camera[std::get<1>(tracks[i].first)].push_back(i);
+  const float sure = std::max(cfg_.confident, cfg_.match_threshold);
   for (const auto& [camera_id, idx] : by_camera) {
     const int rows = static_cast<int>(idx.size()), cols = static_cast<int>(persons_.size());
     std::vector<double> cost(static_cast<size_t>(rows) * static_cast<size_t>(std::max(cols, 1)),
                              std::numeric_limits<double>::infinity());
-    std::vector<float> sims(cost.size(), 0.0f);
+    std::vector<double> scores(cost.size(), 0.0);
+    std::vector<float> looks(cost.size(), 0.0f);
     for (int r = 0; r < rows; ++r) {
-      const auto& t = tracks[idx[static_cast<size_t>(r)]].second;
+      const auto& [key, t] = tracks[idx[static_cast<size_t>(r)]];
       if (t.feature.empty()) continue;
+      const timestamp_ms end_ms = std::get<0>(key);
       for (int c = 0; c < cols; ++c) {
-        const auto& cand = persons_[static_cast<size_t>(c)];
-        if (!walk_allowed(cand, camera_id, t.start_ms)) continue;
-        float sim = cosine_similarity(t.feature, cand.prototype);
-        if (sim < cfg_.match_threshold) continue;
+        float look = 0;
+        double sc = score(persons_[static_cast<size_t>(c)], camera_id, t, end_ms, &look);
+        if (sc < cfg_.match_threshold) continue;
         size_t k = static_cast<size_t>(r) * static_cast<size_t>(cols) + static_cast<size_t>(c);
-        cost[k] = 1.0 - sim;
-        sims[k] = sim;
+        cost[k] = 1.0 - sc;
+        scores[k] = sc;
+        looks[k] = look;
       }
     }
     std::vector<int> choice = cols > 0 ? solve_assignment(cost, rows, cols) : std::vector<int>(rows, -1);
     // Bookkeeping in end-time order, so later tracks see earlier ones.
     for (int r = 0; r < rows; ++r) {
       const auto& [key, t] = tracks[idx[static_cast<size_t>(r)]];
+      const timestamp_ms end_ms = std::get<0>(key);
+      if (cfg_.use_topology && !t.feature.empty()) {
+        // The most similar person seen elsewhere at the same time, if surely
+        // them, shows the two views overlap (the constraint aside).
+        const person* twin = nullptr;
+        float best = sure;
+        for (const auto& p : persons_) {
+          if (p.merged_into != 0 || p.prototype.empty() || p.seen.empty()) continue;
+          float look = cosine_similarity(t.feature, p.prototype);
+          if (look < best) continue;
+          bool at_once = false;
+          for (const auto& [cam, xs] : p.seen)
+            if (cam != camera_id)
+              for (const auto& x : xs)
+                at_once = at_once || std::min(x.second, end_ms) - std::max(x.first, t.start_ms) > cfg_.overlap_slack_ms;
+          if (at_once) twin = &p, best = look;
+        }
+        if (twin) learn_covisible(*twin, camera_id, t, end_ms);
+      }
       int c = choice[static_cast<size_t>(r)];
-      // Walks re-checked: an earlier track of this window may have moved the person.
-      bool ok = c >= 0 && walk_allowed(persons_[static_cast<size_t>(c)], camera_id, t.start_ms);
-      float sim = ok ? sims[static_cast<size_t>(r) * static_cast<size_t>(cols) + static_cast<size_t>(c)] : 0.0f;
+      // Re-scored: an earlier track of this window may have moved the person.
+      float look = 0;
+      double sc = c >= 0 ? score(persons_[static_cast<size_t>(c)], camera_id, t, end_ms, &look)
+                         : -std::numeric_limits<double>::infinity();
+      bool ok = sc >= cfg_.match_threshold;
       size_t who = ok ? static_cast<size_t>(c) : persons_.size();
-      if (!ok && !t.feature.empty()) {
-        // Not matched jointly: the best person as of now, which includes
-        // those this window made (an earlier fragment of the same visit).
-        for (size_t p = 0; p < persons_.size(); ++p) {
-          if (!walk_allowed(persons_[p], camera_id, t.start_ms)) continue;
-          float s2 = cosine_similarity(t.feature, persons_[p].prototype);
-          if (s2 >= cfg_.match_threshold && s2 > sim) {
-            who = p;
-            sim = s2;
+      if (!ok) {
+        sc = 0;
+        look = 0;
+        if (!t.feature.empty()) {
+          // Not matched jointly: the best person as of now, which includes
+          // those this window made (an earlier fragment of the same visit).
+          for (size_t p = 0; p < persons_.size(); ++p) {
+            float l2 = 0;
+            double s2 = score(persons_[p], camera_id, t, end_ms, &l2);
+            if (s2 >= cfg_.match_threshold && s2 > sc) {
+              who = p;
+              sc = s2;
+              look = l2;
+            }
           }
         }
       }
-      assign(key, t, who, sim, out);
+      assign(key, t, who, sc, look, out);
     }
   }
 }
 
-void reid_engine::assign(const track_key& key, const ended_track& t, size_t best, float best_sim,
-                         presence_batch& out) {
+void reid_engine::assign(const track_key& key, const ended_track& t, size_t best, double best_score,
+                         float appearance, presence_batch& out) {
   const auto& [end_ms, camera_id, track_id] = key;
   const bool fresh = best == persons_.size();
   if (fresh)
     persons_.emplace_back();
   auto& who = persons_[best];
-  if (!fresh && best_sim >= cfg_.confident && who.last_camera != camera_id)
+  // Only what appearance alone is sure of teaches the graph and the topology
+  // (what they helped decide would teach them their own mistakes).
+  if (!fresh && appearance >= cfg_.confident && who.last_camera != camera_id) {
     learn(who.last_camera, camera_id, t.start_ms - who.last_exit_ms);
+    topo_.learn_handover(who.last_camera, camera_id, who.last_exit_box, t.entry, t.start_ms - who.last_exit_ms);
+  }
   add_feature(who, t.feature);
   who.seen[camera_id].emplace_back(t.start_ms, end_ms);
+  if (!t.path.empty()) who.paths[camera_id] = t.path;
   if (fresh || end_ms >= who.last_exit_ms) {
     who.last_camera = camera_id;
     who.last_exit_ms = end_ms;
+    who.last_exit_box = t.exit;
   }
   uint64_t person_id = best + 1;
   // Confidence: how far above the threshold the match is (1 for a new id).
   float confidence = fresh ? 1.0f
-                           : std::clamp((best_sim - cfg_.match_threshold) /
+                           : std::clamp(static_cast<float>(best_score - cfg_.match_threshold) /
                                             std::max(1e-6f, 1.0f - cfg_.match_threshold), 0.0f, 1.0f);
   out.identities.push_back({camera_id, track_id, person_id, confidence});
   out.rows.push_back({person_id, camera_id, t.start_ms, end_ms});
@@ -328,15 +483,18 @@ std::vector<reid_engine::link_stats> reid_engine::graph() const {
 
 std::string reid_engine::snapshot() const {
   nlohmann::json j;
-  j["version"] = 1;
+  j["version"] = 2;
   auto& ps = j["persons"] = nlohmann::json::array();
   for (const auto& p : persons_) {
     nlohmann::json seen = nlohmann::json::array();
     for (const auto& [cam, xs] : p.seen)
       for (const auto& x : xs) seen.push_back({cam, x.first, x.second});
+    nlohmann::json paths = nlohmann::json::array();
+    for (const auto& [cam, path] : p.paths) paths.push_back({cam, path_json(path)});
     ps.push_back({{"feature_sum", p.feature_sum}, {"prototype", p.prototype},
                   {"last_camera", p.last_camera}, {"last_exit_ms", p.last_exit_ms},
-                  {"seen", seen}, {"merged_into", p.merged_into}});
+                  {"seen", seen}, {"merged_into", p.merged_into},
+                  {"last_exit_box", box_json(p.last_exit_box)}, {"paths", paths}});
   }
   auto& ls = j["links"] = nlohmann::json::array();
   for (const auto& [k, l] : learnt_)
@@ -346,18 +504,23 @@ std::string reid_engine::snapshot() const {
   auto& cs = j["cameras"] = nlohmann::json::array();
   for (const auto& [id, c] : cameras_) {
     nlohmann::json open = nlohmann::json::array();
-    for (const auto& [t, o] : c.open) open.push_back({t, o.start_ms, o.last_ms});
+    for (const auto& [t, o] : c.open) open.push_back({t, o.start_ms, o.last_ms, box_json(o.entry), path_json(o.path)});
     cs.push_back({{"id", id}, {"latest_ms", c.latest_ms}, {"ended", c.ended}, {"open", open}});
   }
   auto& pend = j["pending"] = nlohmann::json::array();
   for (const auto& [k, t] : pending_)
-    pend.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), t.start_ms, t.feature});
+    pend.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), t.start_ms, t.feature, box_json(t.entry),
+                    box_json(t.exit), path_json(t.path)});
+  j["topology"] = topo_.to_json();
   return j.dump();
 }
 
 void reid_engine::restore(const std::string& text) {
   auto j = nlohmann::json::parse(text);
-  if (j.value("version", 0) != 1) throw std::runtime_error("reid state: unknown version");
+  // Version 1 (before the topology) restores with no topology learnt yet.
+  const int version = j.value("version", 0);
+  if (version != 1 && version != 2) throw std::runtime_error("reid state: unknown version");
+  const bool v2 = version == 2;
   std::vector<person> persons;
   for (const auto& p : j.at("persons")) {
     person x;
@@ -368,6 +531,10 @@ void reid_engine::restore(const std::string& text) {
     x.merged_into = p.at("merged_into").get<uint64_t>();
     for (const auto& s : p.at("seen"))
       x.seen[s.at(0).get<uint32_t>()].emplace_back(s.at(1).get<timestamp_ms>(), s.at(2).get<timestamp_ms>());
+    if (v2) {
+      x.last_exit_box = box_of(p.at("last_exit_box"));
+      for (const auto& q : p.at("paths")) x.paths[q.at(0).get<uint32_t>()] = path_of(q.at(1));
+    }
     persons.push_back(std::move(x));
   }
   decltype(learnt_) learnt;
@@ -380,19 +547,24 @@ void reid_engine::restore(const std::string& text) {
   for (const auto& c : j.at("cameras")) {
     camera_state cs{c.at("latest_ms").get<timestamp_ms>(), c.at("ended").get<bool>(), {}};
     for (const auto& o : c.at("open"))
-      cs.open[o.at(0).get<uint64_t>()] = open_track{o.at(1).get<timestamp_ms>(), o.at(2).get<timestamp_ms>()};
+      cs.open[o.at(0).get<uint64_t>()] = open_track{o.at(1).get<timestamp_ms>(), o.at(2).get<timestamp_ms>(),
+                                                    v2 ? box_of(o.at(3)) : box{}, v2 ? path_of(o.at(4)) : std::vector<foot_sample>{}};
     cameras.emplace(c.at("id").get<uint32_t>(), std::move(cs));
   }
   decltype(pending_) pending;
   for (const auto& p : j.at("pending"))
     pending[track_key{p.at(0).get<timestamp_ms>(), p.at(1).get<uint32_t>(), p.at(2).get<uint64_t>()}] =
-      ended_track{p.at(3).get<timestamp_ms>(), p.at(4).get<std::vector<float>>()};
+      ended_track{p.at(3).get<timestamp_ms>(), p.at(4).get<std::vector<float>>(), v2 ? box_of(p.at(5)) : box{},
+                  v2 ? box_of(p.at(6)) : box{}, v2 ? path_of(p.at(7)) : std::vector<foot_sample>{}};
+  weaver::topology topo(cfg_.topo);
+  if (v2) topo.from_json(j.at("topology"));
   // Only now, so a bad file leaves the engine as it was.
   persons_ = std::move(persons);
   learnt_ = std::move(learnt);
   departures_ = std::move(departures);
   cameras_ = std::move(cameras);
   pending_ = std::move(pending);
+  topo_ = std::move(topo);
 }
 
 } // namespace weaver

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -155,15 +156,23 @@ TEST_CASE("different features give different ids") {
 }
 
 TEST_CASE("transit time gates the match") {
-  auto second_start = [](timestamp_ms enter) {
+  auto second_start = [](timestamp_ms enter, reid_config cfg = {}) {
     std::map<uint32_t, std::vector<track_batch>> s{
       {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 30000)},
       {2, reid_stream(2, {{1, enter, enter + 3000, reid_f1}}, 30000)}};
-    return reid_run(s, reid_sequential(s, true)).rows.at(1).person_id;
+    return reid_run(s, reid_sequential(s, true), cfg).rows.at(1).person_id;
   };
   CHECK(second_start(5000 + 10000) == 1); // exactly max_gap_ms
   CHECK(second_start(5000 + 10100) == 2); // over max_gap_ms
-  CHECK(second_start(3000) == 1);         // overlapping views are fine
+  // On both at once for 2 s: only where the views overlap (configured here;
+  // or learnt, see the topology cases below), or without the topology.
+  CHECK(second_start(3000) == 2);
+  reid_config overlap;
+  overlap.links = {{1, 2, -5000, 10000}, {2, 1, -5000, 10000}};
+  CHECK(second_start(3000, overlap) == 1);
+  reid_config off;
+  off.use_topology = false;
+  CHECK(second_start(3000, off) == 1);
 }
 
 TEST_CASE("re-entering the same camera, empty features, short tracks") {
@@ -516,4 +525,177 @@ TEST_CASE("reid_engine: people unseen beyond the gallery's time are forgotten, i
   for (auto& p : snap["persons"]) with_features += !p["prototype"].empty();
   CHECK(with_features < 30);
   CHECK(with_features > 0);
+}
+
+namespace {
+
+// A visit whose boxes move: the foot point at time t is `foot(t)`, 80 px tall.
+struct walk_visit {
+  uint64_t track_id;
+  timestamp_ms start_ms, end_ms;
+  std::vector<float> feature;
+  std::function<image_point(timestamp_ms)> foot;
+};
+
+std::vector<track_batch> walk_stream(uint32_t camera, const std::vector<walk_visit>& visits, timestamp_ms until_ms) {
+  std::vector<reid_visit> plain;
+  for (const auto& v : visits) plain.push_back({v.track_id, v.start_ms, v.end_ms, v.feature});
+  auto out = reid_stream(camera, plain, until_ms);
+  for (auto& b : out)
+    for (auto& e : b.events)
+      for (const auto& v : visits)
+        if (v.track_id == e.track_id) {
+          // started carries the confirming frame's box, the others their time's.
+          auto p = v.foot(e.state == track_state::started ? b.time_ms : e.time_ms);
+          e.bbox = {p.x - 20, p.y - 80, 40, 80};
+        }
+  return out;
+}
+
+std::vector<float> unit_feature(std::mt19937& rng) {
+  std::normal_distribution<float> n(0, 1);
+  std::vector<float> f(32);
+  float norm = 0;
+  for (auto& v : f) v = n(rng), norm += v * v;
+  for (auto& v : f) v /= std::sqrt(norm);
+  return f;
+}
+
+// `f` turned towards a random direction until their cosine is `cos`.
+std::vector<float> with_similarity(const std::vector<float>& f, float cos, std::mt19937& rng) {
+  auto g = unit_feature(rng);
+  float dot = 0;
+  for (size_t i = 0; i < f.size(); ++i) dot += f[i] * g[i];
+  float norm = 0;
+  for (size_t i = 0; i < f.size(); ++i) g[i] -= dot * f[i], norm += g[i] * g[i];
+  std::vector<float> out(f.size());
+  for (size_t i = 0; i < f.size(); ++i) out[i] = cos * f[i] + std::sqrt(1 - cos * cos) * g[i] / std::sqrt(norm);
+  return out;
+}
+
+std::map<std::pair<uint32_t, uint64_t>, uint64_t> person_of(const reid_result& r) {
+  std::map<std::pair<uint32_t, uint64_t>, uint64_t> out;
+  for (const auto& i : r.ids) out[{i.camera_id, i.track_id}] = i.person_id;
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("topology: one person is never on two cameras at once unless their views overlap") {
+  // The same look on cameras 1 and 2 for 5 s at the same time: two people.
+  std::map<uint32_t, std::vector<track_batch>> s{
+    {1, reid_stream(1, {{1, 1000, 8000, reid_f1}}, 20000)},
+    {2, reid_stream(2, {{1, 2000, 9000, reid_f1}}, 20000)}};
+  auto p = person_of(reid_run(s, reid_sequential(s, false)));
+  CHECK(p[{1, 1}] != p[{2, 1}]);
+  // Configured to overlap (a link with a negative transit): one person.
+  reid_config linked;
+  linked.links = {{1, 2, -10000, 10000}};
+  auto q = person_of(reid_run(s, reid_sequential(s, false), linked));
+  CHECK(q[{1, 1}] == q[{2, 1}]);
+  // A link that does not let them overlap keeps them apart, as does the
+  // constraint after a short overlap beyond the slack.
+  linked.links = {{1, 2, 0, 10000}, {2, 1, 0, 10000}};
+  auto q2 = person_of(reid_run(s, reid_sequential(s, false), linked));
+  CHECK(q2[{1, 1}] != q2[{2, 1}]);
+  // Straddling the edge for less than the slack: one person walking across.
+  std::map<uint32_t, std::vector<track_batch>> edge{
+    {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 20000)},
+    {2, reid_stream(2, {{1, 4500, 9000, reid_f1}}, 20000)}};
+  auto e = person_of(reid_run(edge, reid_sequential(edge, false)));
+  CHECK(e[{1, 1}] == e[{2, 1}]);
+  // Without the topology, the old behaviour: appearance alone.
+  reid_config off;
+  off.use_topology = false;
+  auto o = person_of(reid_run(s, reid_sequential(s, false), off));
+  CHECK(o[{1, 1}] == o[{2, 1}]);
+}
+
+TEST_CASE("topology: views seen to overlap learn a homography that links co-visible tracks of different looks") {
+  // Camera 2 sees camera 1's ground 300 px further left (overlapping crops).
+  // Eight people walk through the overlap one after another, each seen on
+  // both cameras at once with the same look; then a ninth whose look differs
+  // between the views (cosine 0.7, below the 0.9 threshold).
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> x(320, 620), y(150, 550);
+  std::vector<walk_visit> c1, c2;
+  std::vector<float> last_look;
+  for (int k = 0; k < 9; ++k) {
+    const timestamp_ms t0 = 1000 + k * 10000;
+    image_point a{x(rng), y(rng)}, b{x(rng), y(rng)};
+    auto foot1 = [=](timestamp_ms t) {
+      float f = std::clamp(float(t - t0) / 6000.0f, 0.0f, 1.0f);
+      return image_point{a.x + f * (b.x - a.x), a.y + f * (b.y - a.y)};
+    };
+    auto foot2 = [=](timestamp_ms t) { auto p = foot1(t); return image_point{p.x - 300, p.y}; };
+    auto look = unit_feature(rng);
+    c1.push_back({uint64_t(k + 1), t0, t0 + 6000, look, foot1});
+    c2.push_back({uint64_t(k + 1), t0 + 300, t0 + 5700, k < 8 ? look : with_similarity(look, 0.7f, rng), foot2});
+  }
+  std::map<uint32_t, std::vector<track_batch>> s{{1, walk_stream(1, c1, 100000)}, {2, walk_stream(2, c2, 100000)}};
+  reid_engine engine;
+  engine.add_camera(1);
+  engine.add_camera(2);
+  reid_result r;
+  for (const auto& [cam, batches] : s)
+    for (const auto& b : batches) r.add(engine.on_tracks(b));
+  r.add(engine.on_end_of_stream(1));
+  r.add(engine.on_end_of_stream(2));
+  r.add(engine.flush());
+  auto p = person_of(r);
+  // Until the views are seen to overlap, one look on both at once is two
+  // people; once a homography agrees with what they saw, one.
+  for (uint64_t k = 1; k <= 2; ++k) CHECK(p[{1, k}] != p[{2, k}]);
+  for (uint64_t k = 4; k <= 8; ++k) CHECK(p[{1, k}] == p[{2, k}]);
+  CHECK(engine.topology().overlapping(1, 2));
+  REQUIRE(engine.topology().summary(1, 2).homography);
+  auto m = engine.topology().map_point(1, 2, {500, 400});
+  REQUIRE(m);
+  CHECK(std::abs(m->x - 200) < 10);
+  CHECK(std::abs(m->y - 400) < 10);
+  CHECK(p[{1, 9}] == p[{2, 9}]);   // where the homography puts them, despite their looks
+  // Appearance alone does not link the ninth.
+  reid_config off;
+  off.use_topology = false;
+  auto o = person_of(reid_run(s, reid_sequential(s, false), off));
+  CHECK(o[{1, 9}] != o[{2, 9}]);
+  // The learnt topology survives a snapshot (version 2).
+  auto snap = nlohmann::json::parse(engine.snapshot());
+  CHECK(snap["version"] == 2);
+  reid_engine copy;
+  copy.restore(engine.snapshot());
+  CHECK(copy.topology().overlapping(1, 2));
+  CHECK(copy.topology().summary(1, 2).homography);
+  CHECK(copy.snapshot() == engine.snapshot());
+}
+
+TEST_CASE("topology: a learnt handover links people whose looks differ between the views") {
+  // Camera 1's right edge (x 380) continues at camera 2's left edge (x 0):
+  // 10 people cross it with one look on both sides and teach the handover;
+  // then one whose look differs (cosine 0.8) crosses at the same edge, and
+  // one with the same 0.8 leaves camera 1 in the middle of the view.
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> y(150, 550);
+  std::vector<walk_visit> c1, c2;
+  float first_y = 0;
+  for (int k = 0; k < 12; ++k) {
+    const timestamp_ms t0 = 1000 + k * 15000;
+    const float yy = k < 10 ? y(rng) : first_y + 3;   // the last two where the first crossed
+    if (k == 0) first_y = yy;
+    const float exit_x = k == 11 ? 200.0f : 370.0f;
+    auto look = unit_feature(rng);
+    c1.push_back({uint64_t(k + 1), t0, t0 + 5000, look, [=](timestamp_ms t) {
+                    return image_point{exit_x - 300 + 300 * std::clamp(float(t - t0) / 5000.0f, 0.0f, 1.0f), yy}; }});
+    c2.push_back({uint64_t(k + 1), t0 + 5300, t0 + 10000, k < 10 ? look : with_similarity(look, 0.8f, rng),
+                  [=](timestamp_ms t) { return image_point{10 + 300 * std::clamp(float(t - t0 - 5300) / 5000.0f, 0.0f, 1.0f), yy + 4}; }});
+  }
+  std::map<uint32_t, std::vector<track_batch>> s{{1, walk_stream(1, c1, 200000)}, {2, walk_stream(2, c2, 200000)}};
+  auto p = person_of(reid_run(s, reid_sequential(s, false)));
+  for (uint64_t k = 1; k <= 10; ++k) CHECK(p[{1, k}] == p[{2, k}]);
+  CHECK(p[{1, 11}] == p[{2, 11}]);   // at the learnt edge, on time
+  CHECK(p[{1, 12}] != p[{2, 12}]);   // left from elsewhere: appearance alone, too low
+  reid_config off;
+  off.use_topology = false;
+  auto o = person_of(reid_run(s, reid_sequential(s, false), off));
+  CHECK(o[{1, 11}] != o[{2, 11}]);
 }
