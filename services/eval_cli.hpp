@@ -53,6 +53,7 @@ struct eval_crosscam_options {
   std::string db;                // --config: the store (default: the config's storage.path)
   std::string tracks;            // --config: the run's --tracks DIR (IDF1 only when given)
   std::string weaver;            // binary to run layouts with (default: this one)
+  bool resolve = true;           // also score a copy of each store after the offline pass ("resolved")
 };
 
 /// The command: {"layouts": [...], "overall": {...}} on stdout (and to

@@ -17,6 +17,14 @@ namespace {
 constexpr timestamp_ms min_time = std::numeric_limits<timestamp_ms>::min();
 constexpr timestamp_ms max_time = std::numeric_limits<timestamp_ms>::max();
 
+nlohmann::json box_json(const box& b) { return {b.x, b.y, b.w, b.h}; }
+// Element `i` of `j` as a box; absent (a snapshot from before boxes) = empty.
+box json_box(const nlohmann::json& j, size_t i) {
+  if (j.size() <= i) return {};
+  const auto& b = j.at(i);
+  return {b.at(0).get<float>(), b.at(1).get<float>(), b.at(2).get<float>(), b.at(3).get<float>()};
+}
+
 } // namespace
 
 reid_engine::reid_engine(reid_config cfg) : cfg_(cfg) {
@@ -49,25 +57,27 @@ presence_batch reid_engine::on_tracks(const track_batch& b) {
   for (const auto& e : b.events) {
     switch (e.state) {
       case track_state::started:
-        cam.open[e.track_id] = {e.time_ms, e.time_ms};
+        cam.open[e.track_id] = {e.time_ms, e.time_ms, e.bbox};
         break;
       case track_state::updated: {
         // try_emplace: a track whose start we missed begins now.
-        auto& t = cam.open.try_emplace(e.track_id, open_track{e.time_ms, e.time_ms})
+        auto& t = cam.open.try_emplace(e.track_id, open_track{e.time_ms, e.time_ms, e.bbox})
                     .first->second;
         t.last_ms = std::max(t.last_ms, e.time_ms);
         break;
       }
       case track_state::ended: {
         timestamp_ms start = e.time_ms;
+        box entry = e.bbox;
         if (auto i = cam.open.find(e.track_id); i != cam.open.end()) {
           start = std::min(start, i->second.start_ms);
+          entry = i->second.entry_box;
           cam.open.erase(i);
         }
         if (e.time_ms - start < cfg_.min_track_ms)
           break;
         pending_[track_key{e.time_ms, b.camera_id, e.track_id}]
-          = ended_track{start, e.feature};
+          = ended_track{start, e.feature, entry, e.bbox};
         break;
       }
     }
@@ -304,6 +314,8 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
                                             std::max(1e-6f, 1.0f - cfg_.match_threshold), 0.0f, 1.0f);
   out.identities.push_back({camera_id, track_id, person_id, confidence});
   out.rows.push_back({person_id, camera_id, t.start_ms, end_ms});
+  out.tracklets.push_back({camera_id, track_id, person_id, t.start_ms, end_ms, t.entry_box, t.exit_box,
+                           confidence, quantise_feature(t.feature)});
   if (cfg_.merge_threshold <= 1.0f) try_merge(best, out);
 }
 
@@ -346,12 +358,14 @@ std::string reid_engine::snapshot() const {
   auto& cs = j["cameras"] = nlohmann::json::array();
   for (const auto& [id, c] : cameras_) {
     nlohmann::json open = nlohmann::json::array();
-    for (const auto& [t, o] : c.open) open.push_back({t, o.start_ms, o.last_ms});
+    for (const auto& [t, o] : c.open)
+      open.push_back({t, o.start_ms, o.last_ms, box_json(o.entry_box)});
     cs.push_back({{"id", id}, {"latest_ms", c.latest_ms}, {"ended", c.ended}, {"open", open}});
   }
   auto& pend = j["pending"] = nlohmann::json::array();
   for (const auto& [k, t] : pending_)
-    pend.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), t.start_ms, t.feature});
+    pend.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), t.start_ms, t.feature,
+                    box_json(t.entry_box), box_json(t.exit_box)});
   return j.dump();
 }
 
@@ -380,13 +394,14 @@ void reid_engine::restore(const std::string& text) {
   for (const auto& c : j.at("cameras")) {
     camera_state cs{c.at("latest_ms").get<timestamp_ms>(), c.at("ended").get<bool>(), {}};
     for (const auto& o : c.at("open"))
-      cs.open[o.at(0).get<uint64_t>()] = open_track{o.at(1).get<timestamp_ms>(), o.at(2).get<timestamp_ms>()};
+      cs.open[o.at(0).get<uint64_t>()] = open_track{o.at(1).get<timestamp_ms>(), o.at(2).get<timestamp_ms>(),
+                                                    json_box(o, 3)};
     cameras.emplace(c.at("id").get<uint32_t>(), std::move(cs));
   }
   decltype(pending_) pending;
   for (const auto& p : j.at("pending"))
     pending[track_key{p.at(0).get<timestamp_ms>(), p.at(1).get<uint32_t>(), p.at(2).get<uint64_t>()}] =
-      ended_track{p.at(3).get<timestamp_ms>(), p.at(4).get<std::vector<float>>()};
+      ended_track{p.at(3).get<timestamp_ms>(), p.at(4).get<std::vector<float>>(), json_box(p, 5), json_box(p, 6)};
   // Only now, so a bad file leaves the engine as it was.
   persons_ = std::move(persons);
   learnt_ = std::move(learnt);

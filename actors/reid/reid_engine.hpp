@@ -111,6 +111,7 @@ private:
   struct open_track {
     timestamp_ms start_ms = 0;
     timestamp_ms last_ms = 0; // latest matched time seen: lower bound of the end
+    box entry_box;            // first box (stored with the tracklet)
   };
   struct camera_state {
     timestamp_ms latest_ms; // time of the latest batch
@@ -120,6 +121,7 @@ private:
   struct ended_track {
     timestamp_ms start_ms = 0;
     std::vector<float> feature;
+    box entry_box, exit_box;  // first and last box (stored with the tracklet)
   };
   using track_key = std::tuple<timestamp_ms, uint32_t, uint64_t>; // end, cam, track
   struct person {
