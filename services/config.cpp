@@ -594,8 +594,9 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     if (!sf.empty()) rc.state_file = resolve_path(sf, base_dir);
     if (auto v = r["resolve"]) {
       const std::string q = "reid.resolve.";
-      if (!v.IsMap()) throw config_error("reid.resolve", "expected a map {every_s, lag_s, window_s, link_threshold}");
-      check_keys(v, q, {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s"});
+      if (!v.IsMap()) throw config_error("reid.resolve", "expected a map {every_s, lag_s, window_s, link_threshold, ...}");
+      check_keys(v, q, {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s", "handover_bonus",
+                        "handover_s", "fragment_bonus", "fragment_s", "touch_s", "from_online", "online_bonus"});
       auto seconds = [&](const char* key, int64_t fallback, double lo) {
         auto x = get<double>(v, key, q, fallback / 1000.0);
         require_range(x, lo, 366 * 86400.0, q + key);
@@ -607,6 +608,15 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       rc.resolver.max_gap_ms = seconds("max_gap_s", rc.resolver.max_gap_ms, 0.0);
       rc.resolver.link_threshold
         = get_in_range<float>(v, "link_threshold", q, rc.resolver.link_threshold, -1.0f, 3.0f);
+      rc.resolver.handover_bonus
+        = get_in_range<float>(v, "handover_bonus", q, rc.resolver.handover_bonus, 0.0f, 1.0f);
+      rc.resolver.fragment_bonus
+        = get_in_range<float>(v, "fragment_bonus", q, rc.resolver.fragment_bonus, 0.0f, 1.0f);
+      rc.resolver.handover_ms = seconds("handover_s", rc.resolver.handover_ms, 0.0);
+      rc.resolver.fragment_ms = seconds("fragment_s", rc.resolver.fragment_ms, 0.0);
+      rc.resolver.touch_ms = seconds("touch_s", rc.resolver.touch_ms, 0.0);
+      rc.resolver.from_online = get<bool>(v, "from_online", q, rc.resolver.from_online);
+      rc.resolver.online_bonus = get_in_range<float>(v, "online_bonus", q, rc.resolver.online_bonus, 0.0f, 1.0f);
     }
   }
   cfg.reid.resolver.links = cfg.reid.links;

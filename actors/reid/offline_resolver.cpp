@@ -122,6 +122,13 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
   std::vector<std::vector<size_t>> groups;
   std::vector<int> group_of(n, -1);
   for (const auto& [p, xs] : online) {
+    if (!cfg_.from_online) {
+      for (size_t i : xs) {
+        group_of[i] = static_cast<int>(groups.size());
+        groups.push_back({i});
+      }
+      continue;
+    }
     std::vector<size_t> kept;
     for (size_t i : xs) {
       bool ok = std::all_of(kept.begin(), kept.end(), [&](size_t k) {
@@ -144,6 +151,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
     const tracklet& a = in[i].enter_ms <= in[j].enter_ms ? in[i] : in[j];
     const tracklet& b = in[i].enter_ms <= in[j].enter_ms ? in[j] : in[i];
     double s = cosine_similarity(feat[i], feat[j]);
+    if (a.person_id == b.person_id) s += cfg_.online_bonus;
     const int64_t gap = b.enter_ms - a.exit_ms;
     if (a.camera_id == b.camera_id) {
       if (gap >= 0 && gap <= cfg_.fragment_ms) {

@@ -17,8 +17,10 @@ namespace weaver {
 struct resolver_config {
   // Two groups of tracklets become one person while the mean score of the
   // pairs between them (appearance similarity plus the bonuses below) is at
-  // least this. Tuned on `weaver eval crosscam --seed 1` layouts.
-  float link_threshold = 0.86f;
+  // least this. Tuned with the bonuses on `weaver eval crosscam --seed 1`
+  // layouts (0.77-0.89 gave X -> Y errors 0.38-0.42 there; this one also
+  // kept the every-camera error lowest).
+  float link_threshold = 0.83f;
   // Pairs further apart in time than this are not compared (a person who
   // comes back later keeps separate ids, as online): bounds the cost.
   int64_t max_gap_ms = 60000;
@@ -27,8 +29,8 @@ struct resolver_config {
   //   entered its (another camera's) view at an edge, within a plausible
   //   transit time (learned from the window's online links per camera pair,
   //   else configured, else [0, handover_ms]);
-  float handover_bonus = 0.06f;
-  int64_t handover_ms = 5000;
+  float handover_bonus = 0.10f;
+  int64_t handover_ms = 2000;
   // - a fragment: same camera, the later one starts within fragment_ms of
   //   the earlier one's end, near where it ended (fragment_px_per_s of
   //   movement plus one box height).
@@ -46,6 +48,11 @@ struct resolver_config {
   // this many people on both at once for overlap_min_ms or more.
   int overlap_min_people = 2;
   int64_t overlap_min_ms = 1000;
+  // Start from the online people (true) or from single tracklets (false:
+  // online re-id joins two people often enough that its groups are not
+  // kept as such); online_bonus is added to pairs online put together.
+  bool from_online = false;
+  float online_bonus = 0.02f;
   // Learned transit of a camera pair needs this many online links.
   int transit_min_links = 2;
   std::vector<camera_link> links;  // reid.links: transit bounds, overlaps
@@ -61,9 +68,9 @@ struct resolution {
 };
 
 /// Constrained agglomerative clustering of tracklets:
-/// 1. Starts from the online people, with each tracklet that breaks a
-///    constraint with its person taken out on its own (a split). The
-///    constraints: one person is never on one camera twice at once, nor on
+/// 1. Starts from single tracklets, or (from_online) from the online people
+///    with each tracklet that breaks a constraint with its person taken out
+///    on its own (a split). The constraints: one person is never on one camera twice at once, nor on
 ///    two cameras at once unless their views overlap, and a walk between
 ///    configured linked cameras takes at least the link's min transit.
 /// 2. Merges, best first, the two groups with the highest mean pair score

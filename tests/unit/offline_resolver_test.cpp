@@ -132,20 +132,30 @@ TEST_CASE("resolver: overlapping views are learned from people online saw on bot
   cfg.overlap_min_people = 3;
   r = offline_resolver{cfg}.resolve(ts, 100);
   CHECK_FALSE(same(r, 4, 5));
-  CHECK(r.split_out == 2);  // the two online people on both at once are split
+  CHECK_FALSE(same(r, 0, 1));
+  cfg.from_online = true;  // the two online people on both at once are split
+  r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(r.split_out == 2);
+  CHECK_FALSE(same(r, 0, 1));
 }
 
 TEST_CASE("resolver: an impossible online person is split, the piece gets a new id") {
   const auto a = look(30), b = look(31);
   // Online put both on person 5: on cameras 1 and 2 at once for 8 s.
   std::vector<tracklet> ts{make(1, 1, 5, 0, 10000, a), make(2, 1, 5, 2000, 12000, b)};
-  auto r = offline_resolver{}.resolve(ts, 1u << 20);
+  resolver_config cfg;
+  cfg.from_online = true;
+  auto r = offline_resolver{cfg}.resolve(ts, 1u << 20);
   CHECK(r.split_out == 1);
   CHECK_FALSE(same(r, 0, 1));
   CHECK(r.person[0] == 5);  // the first keeps the online id
   CHECK(r.person[1] == (1u << 20));
   CHECK(r.moved == std::vector<size_t>{1});
   CHECK(r.merges.empty());
+  // From single tracklets the same comes out, without a split to make.
+  auto s = offline_resolver{}.resolve(ts, 1u << 20);
+  CHECK(s.person == r.person);
+  CHECK(s.split_out == 0);
 }
 
 TEST_CASE("resolver: configured links bound the transit time") {
