@@ -171,8 +171,11 @@ TEST_CASE("resolver: configured links bound the transit time") {
 }
 
 TEST_CASE("resolver: appearance alone decides far from any edge or handover") {
-  // Two different people, far apart in look, one after the other on two cameras.
-  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, look(50)), make(2, 1, 2, 11000, 20000, look(51))};
+  // Two different people, far apart in look (colours in disjoint halves),
+  // one after the other on two cameras: a handover alone does not join them.
+  auto a = look(50), b = look(51);
+  for (size_t k = 0; k < a.size(); ++k) (k < a.size() / 2 ? b : a)[k] = 0;
+  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, a), make(2, 1, 2, 11000, 20000, b)};
   auto r = offline_resolver{}.resolve(ts, 100);
   CHECK_FALSE(same(r, 0, 1));
   CHECK(r.merges.empty());

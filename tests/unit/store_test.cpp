@@ -184,7 +184,7 @@ TEST_CASE("a version 2 SQLite file (before zones and events) is migrated in plac
               "setup");
   }
   sqlite_file_store f(path);
-  CHECK(f.st.schema_version() == 3);
+  CHECK(f.st.schema_version() == store::latest_schema_version);
   CHECK(f.st.presence_count() == 1);
   CHECK(has_object(f.handle(), "table", "events"));
   CHECK(has_object(f.handle(), "table", "zone_visits"));
