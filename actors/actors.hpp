@@ -29,6 +29,7 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using inbound_atom = caf::atom_constant<caf::atom("inbound")>;
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 
 /// Counters for the run summary, shared by the actors of one process.
 struct run_stats {
@@ -65,7 +66,8 @@ using reid_actor = caf::typed_actor<
 using storage_actor = caf::typed_actor<
   caf::replies_to<presence_batch>::with<caf::ok_atom>,   // committed
   caf::replies_to<end_of_stream>::with<caf::ok_atom>,
-  caf::reacts_to<tick_atom>>;                            // retention (internal)
+  caf::reacts_to<tick_atom>,                             // retention (internal)
+  caf::reacts_to<resolve_atom>>;                         // scheduled offline re-resolution (internal)
 
 /// Query: answers named queries over the store; runs the standing queries.
 using query_actor = caf::typed_actor<

@@ -120,6 +120,37 @@ struct person_merge {
   uint64_t from = 0, into = 0;
 };
 
+/// One ended camera-local track as re-id resolved it: what the offline pass
+/// (actors/reid/offline_resolver) needs to re-solve identities from the store
+/// alone. The feature is the track's mean appearance quantised to int8 by
+/// its largest magnitude (quantise_feature): a quarter of float's size, and
+/// cosine similarity, the only use, does not depend on the dropped scale.
+struct tracklet {
+  uint32_t camera_id = 0;
+  uint64_t track_id = 0;
+  uint64_t person_id = 0;       // as re-id assigned it (online)
+  timestamp_ms enter_ms = 0;
+  timestamp_ms exit_ms = 0;
+  box entry_box, exit_box;      // first and last box, source pixels
+  float confidence = 0;         // of the online assignment, 0..1
+  std::vector<int8_t> feature;  // may be empty
+  friend bool operator==(const tracklet& a, const tracklet& b) {
+    return a.camera_id == b.camera_id && a.track_id == b.track_id && a.person_id == b.person_id
+           && a.enter_ms == b.enter_ms && a.exit_ms == b.exit_ms && a.entry_box == b.entry_box
+           && a.exit_box == b.exit_box && a.confidence == b.confidence && a.feature == b.feature;
+  }
+};
+
+/// Longest tracklet feature (the codec refuses longer ones; as long as the
+/// longest float feature the codec takes, so every track's fits).
+constexpr size_t max_tracklet_feature = size_t{1} << 16;
+
+/// A feature as int8: each component times 127 / the largest magnitude,
+/// rounded (all zeros stay zeros). Cosine similarity survives to ~1e-3.
+std::vector<int8_t> quantise_feature(const std::vector<float>& f);
+/// Back to floats, L2-normalised (the scale is not kept: direction only).
+std::vector<float> dequantise_feature(const std::vector<int8_t>& q);
+
 /// What reid hands to storage: new identities, closed presence intervals and
 /// merges (applied after the rows of the same batch).
 struct presence_batch {
@@ -127,6 +158,7 @@ struct presence_batch {
   std::vector<presence> rows;
   std::vector<person_merge> merges;
   std::vector<zone_visit> zone_visits;   // passed through from the trackers
+  std::vector<tracklet> tracklets;       // the ended tracks behind `rows`
 };
 
 /// Marks the end of a camera's stream (file ended or --max-frames reached);

@@ -214,7 +214,16 @@ std::vector<uint8_t> encode(const presence_batch& p, const std::string& sender,
   for (const auto& m : p.merges) merges.emplace_back(m.from, m.into);
   auto merges_vec = b.CreateVectorOfStructs(merges);
   auto visits = zone_visits(b, p.zone_visits);
-  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec, visits);
+  std::vector<Offset<fb::Tracklet>> tracklets;
+  tracklets.reserve(p.tracklets.size());
+  for (const auto& t : p.tracklets) {
+    auto feat = t.feature.empty() ? 0 : b.CreateVector(t.feature);
+    fb::Box entry = to_fb(t.entry_box), exit = to_fb(t.exit_box);
+    tracklets.push_back(fb::CreateTracklet(b, t.camera_id, t.track_id, t.person_id, t.enter_ms, t.exit_ms,
+                                           &entry, &exit, t.confidence, feat));
+  }
+  auto tracklets_vec = b.CreateVector(tracklets);
+  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec, visits, tracklets_vec);
   return finish(b, fb::Payload::PresenceBatch, payload.Union(), sender, seq);
 }
 
@@ -531,6 +540,28 @@ bool read_presence(const fb::PresenceBatch& in, presence_batch& out,
       out.merges[i] = person_merge{m.from(), m.into()};
     }
   }
+  if (const auto* v = in.tracklets()) {
+    out.tracklets.resize(v->size());
+    for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+      const fb::Tracklet& t = *v->Get(i);
+      tracklet& x = out.tracklets[i];
+      const std::string where = "presence: tracklet " + std::to_string(i);
+      x.camera_id = t.camera_id();
+      x.track_id = t.track_id();
+      x.person_id = t.person_id();
+      x.enter_ms = t.enter_ms();
+      x.exit_ms = t.exit_ms();
+      x.confidence = t.confidence();
+      if (!read_box(t.entry_box(), x.entry_box) || !read_box(t.exit_box(), x.exit_box) || !finite(x.confidence))
+        return fail(err, where + ": box or confidence is not finite");
+      if (const auto* f = t.feature()) {
+        if (f->size() > max_tracklet_feature)
+          return fail(err, where + ": feature too long (" + std::to_string(f->size()) + " > "
+                             + std::to_string(max_tracklet_feature) + ")");
+        x.feature.assign(f->begin(), f->end());
+      }
+    }
+  }
   return true;
 }
 
@@ -760,6 +791,7 @@ std::optional<invalid> check_body(const presence_batch& b) {
   if (auto e = check_all(b.identities, "presence: identity")) return e;
   if (auto e = check_all(b.rows, "presence: row")) return e;
   if (auto e = check_all(b.merges, "presence: merge")) return e;
+  if (auto e = check_all(b.tracklets, "presence: tracklet")) return e;
   return check_visits(b.zone_visits, "presence: ");
 }
 
@@ -808,6 +840,19 @@ std::optional<invalid> validate(const zone_visit& v) {
 std::optional<invalid> validate(const person_merge& m) {
   if (auto e = check_id(m.from, "from person id", false)) return e;
   return check_id(m.into, "into person id", false);
+}
+
+std::optional<invalid> validate(const tracklet& t) {
+  if (auto e = check_id(t.person_id, "person id", false)) return e;
+  if (auto e = check_id(t.track_id, "track id")) return e;
+  if (auto e = check_interval(t.enter_ms, t.exit_ms)) return e;
+  if (auto e = check_box(t.entry_box, "entry")) return e;
+  if (auto e = check_box(t.exit_box, "exit")) return e;
+  if (!(t.confidence >= 0 && t.confidence <= 1))  // NaN fails too
+    return bad("score", "confidence " + std::to_string(t.confidence) + " is outside 0..1");
+  if (t.feature.size() > max_tracklet_feature)
+    return bad("size", "feature of " + std::to_string(t.feature.size()) + " values");
+  return std::nullopt;
 }
 
 std::optional<invalid> validate(const message& m) {

@@ -99,7 +99,7 @@ constexpr size_t max_sender_bytes = 256;                    // an envelope's sen
 constexpr size_t max_name_bytes = 256;                      // zone names, query names
 
 /// Why a decoded message is not believable: `reason` is a metric label
-/// (sender, time, id, box, name, order), `detail` names the item.
+/// (sender, time, id, box, name, order, score, size), `detail` names the item.
 struct invalid {
   std::string reason;
   std::string detail;
@@ -116,6 +116,7 @@ std::optional<invalid> validate(const presence& row);
 std::optional<invalid> validate(const identity& id);
 std::optional<invalid> validate(const zone_visit& visit);
 std::optional<invalid> validate(const person_merge& merge);
+std::optional<invalid> validate(const tracklet& t);
 
 /// Verifies and decodes one envelope. Returns nullopt, with the reason in
 /// `*error` when given, for anything that is not a well-formed weaver.v1

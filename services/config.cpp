@@ -559,7 +559,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     check_keys(r, "reid.", {"match_threshold", "max_gap_s", "same_camera", "merge_threshold",
                             "learn_graph", "learn_after", "confident", "gallery_ttl_s", "links",
                             "state_file", "window_s", "topology", "space_time_weight", "covisible_weight",
-                            "overlap_slack_s", "overlap_after", "min_handovers"});
+                            "overlap_slack_s", "overlap_after", "min_handovers", "resolve"});
     auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
     require_range(win, 0.001, 3600.0, "reid.window_s");
     cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
@@ -603,7 +603,34 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     }
     auto sf = get<std::string>(r, "state_file", "reid.", "");
     if (!sf.empty()) rc.state_file = resolve_path(sf, base_dir);
+    if (auto v = r["resolve"]) {
+      const std::string q = "reid.resolve.";
+      if (!v.IsMap()) throw config_error("reid.resolve", "expected a map {every_s, lag_s, window_s, link_threshold, ...}");
+      check_keys(v, q, {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s", "handover_bonus",
+                        "handover_s", "fragment_bonus", "fragment_s", "touch_s", "from_online", "online_bonus"});
+      auto seconds = [&](const char* key, int64_t fallback, double lo) {
+        auto x = get<double>(v, key, q, fallback / 1000.0);
+        require_range(x, lo, 366 * 86400.0, q + key);
+        return static_cast<int64_t>(x * 1000);
+      };
+      rc.schedule.every_ms = seconds("every_s", rc.schedule.every_ms, 0.0);
+      rc.schedule.lag_ms = seconds("lag_s", rc.schedule.lag_ms, 0.0);
+      rc.schedule.window_ms = seconds("window_s", rc.schedule.window_ms, 1.0);
+      rc.resolver.max_gap_ms = seconds("max_gap_s", rc.resolver.max_gap_ms, 0.0);
+      rc.resolver.link_threshold
+        = get_in_range<float>(v, "link_threshold", q, rc.resolver.link_threshold, -1.0f, 3.0f);
+      rc.resolver.handover_bonus
+        = get_in_range<float>(v, "handover_bonus", q, rc.resolver.handover_bonus, 0.0f, 1.0f);
+      rc.resolver.fragment_bonus
+        = get_in_range<float>(v, "fragment_bonus", q, rc.resolver.fragment_bonus, 0.0f, 1.0f);
+      rc.resolver.handover_ms = seconds("handover_s", rc.resolver.handover_ms, 0.0);
+      rc.resolver.fragment_ms = seconds("fragment_s", rc.resolver.fragment_ms, 0.0);
+      rc.resolver.touch_ms = seconds("touch_s", rc.resolver.touch_ms, 0.0);
+      rc.resolver.from_online = get<bool>(v, "from_online", q, rc.resolver.from_online);
+      rc.resolver.online_bonus = get_in_range<float>(v, "online_bonus", q, rc.resolver.online_bonus, 0.0f, 1.0f);
+    }
   }
+  cfg.reid.resolver.links = cfg.reid.links;
   if (auto s = root["storage"]) {
     check_keys(s, "storage.", {"path", "url", "retention_days"});
     auto url = get<std::string>(s, "url", "storage.", "");

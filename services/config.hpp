@@ -12,6 +12,7 @@
 
 #include "accel/sim_card.hpp"
 #include "actors/reid/reid_engine.hpp"
+#include "actors/reid/resolve_pass.hpp"
 #include "actors/camera/crop.hpp"
 #include "actors/camera/video_source.hpp"
 #include "actors/tracker/deep_sort.hpp"
@@ -109,6 +110,10 @@ struct tracker_config {
 
 struct reid_config_section : reid_config {
   std::string state_file;           // snapshot kept here, restored at start ("" = none)
+  // reid.resolve: the offline pass (actors/reid/offline_resolver); its
+  // links are reid.links. schedule.every_ms = 0: on demand only.
+  resolver_config resolver;
+  resolve_schedule schedule;
 };
 
 struct query_config {

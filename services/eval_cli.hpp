@@ -55,6 +55,7 @@ struct eval_crosscam_options {
   std::string weaver;            // binary to run layouts with (default: this one)
   bool replay = false;           // re-id only: replay each run's recorded re-id input
                                  // (TRACKS/reid-input.rec) with the settings given now
+  bool resolve = true;           // also score a copy of each store after the offline pass ("resolved")
 };
 
 /// The command: {"layouts": [...], "overall": {...}} on stdout (and to

@@ -10,6 +10,7 @@
 
 #include "actors/query/seed_queries.hpp"
 #include "actors/reid/crosscam_truth.hpp"
+#include "actors/reid/resolve_pass.hpp"
 #include "actors/storage/store.hpp"
 
 namespace weaver {
@@ -109,6 +110,20 @@ using json = nlohmann::json;
 double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
 
 } // namespace
+
+json resolve_copy(const config& cfg, const std::string& db_path, const std::string& copy_path) {
+  if (!std::filesystem::exists(db_path)) throw std::runtime_error("no store at " + db_path);
+  std::filesystem::remove(copy_path);
+  {
+    // VACUUM INTO: a consistent copy whatever the WAL holds.
+    auto src = store::open(db_path);
+    src->db().query("VACUUM INTO ?1", {copy_path}, "eval: copy store");
+  }
+  auto db = store::open(copy_path);
+  auto r = resolve_window(*db, 0, 253402300799999, cfg.reid.resolver);
+  return json{{"tracklets", r.tracklets}, {"people_online", r.people_before}, {"people_resolved", r.people_after},
+              {"moved", r.moved}, {"merges", r.merges}, {"split_out", r.split_out}, {"resolver_s", r.seconds}};
+}
 
 json crosscam_identity_json(const mot::mot_counts& c) {
   auto s = mot::summarize(c);

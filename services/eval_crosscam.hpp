@@ -34,6 +34,11 @@ nlohmann::json crosscam_metrics(const config& cfg, const std::string& db_path,
                                 const std::string& tracks_dir, const std::string& gt_path,
                                 uint64_t max_frames, mot::mot_counts* idf1_counts);
 
+/// A copy of the SQLite store `db_path` at `copy_path`, resolved offline as
+/// one window (every tracklet) with the configuration's reid.resolve and
+/// reid.links; the pass's report as JSON.
+nlohmann::json resolve_copy(const config& cfg, const std::string& db_path, const std::string& copy_path);
+
 /// IDF1, IDP, IDR and their counts as JSON (NaN as null).
 nlohmann::json crosscam_identity_json(const mot::mot_counts& counts);
 

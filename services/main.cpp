@@ -16,6 +16,7 @@
 #include "services/mesh_security.hpp"
 #include "services/model_cli.hpp"
 #include "services/query_cli.hpp"
+#include "services/reid_cli.hpp"
 #include "services/track_cli.hpp"
 #include "services/runtime.hpp"
 
@@ -201,6 +202,8 @@ int main(int argc, char** argv) {
                           "(TRACKS/reid-input.rec, written by weaver run --tracks) with the settings of --base "
                           "(or --config) into the store, instead of running the video again");
   eval_xcam_cmd->add_option("--weaver", xcam.weaver, "weaver binary that runs the layouts (default: this one)");
+  eval_xcam_cmd->add_flag("!--no-resolve", xcam.resolve, "Score the online answers only (default: also after "
+                                                         "the offline pass, under \"resolved\")");
   eval_xcam_cmd->callback([&] { throw CLI::RuntimeError(weaver::eval_crosscam_command(xcam)); });
 
   weaver::track_options track;
@@ -226,6 +229,21 @@ int main(int argc, char** argv) {
   track_cmd->add_option("--lambda", track.lambda, "Deep SORT weight of motion in the cascade cost")->check(CLI::Range(0.0, 1.0));
   track_cmd->add_flag("-q,--quiet", track.quiet, "No summary line");
 
+  weaver::reid_resolve_options resolve;
+  auto reid_cmd = app.add_subcommand("reid", "Cross-camera identities.");
+  reid_cmd->require_subcommand(1);
+  auto resolve_cmd = reid_cmd->add_subcommand(
+    "resolve", "Re-solve the identities of a closed time window from the store (the offline pass) and write "
+               "the corrections; answers for the window then say resolved.");
+  resolve_cmd->add_option("--since", resolve.since, "Window start: tracklets that exited at or after (ISO-8601 or ms)")
+    ->required();
+  resolve_cmd->add_option("--until", resolve.until, "Window end: tracklets that exited before (ISO-8601 or ms)")
+    ->required();
+  resolve_cmd->add_option("-c,--config", resolve.config, "Configuration: its store, reid.links and reid.resolve");
+  resolve_cmd->add_option("--db", resolve.db, "Or this store (SQLite file or postgresql:// URL), default settings");
+  resolve_cmd->add_option("--link-threshold", resolve.link_threshold, "Overrides reid.resolve.link_threshold")
+    ->check(CLI::Range(-1.0, 3.0));
+
   weaver::query_options query;
   auto query_cmd = app.add_subcommand(
     "query", "Ask the REST gateway a query: weaver query <name> [key=value ...]. Prints the JSON "
@@ -249,6 +267,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (query_cmd->parsed()) return weaver::query_command(query);
+  if (resolve_cmd->parsed()) return weaver::reid_resolve_command(resolve);
   if (track_cmd->parsed()) return weaver::track_command(track);
   if (inspect_cmd->parsed()) return weaver::model_inspect(inspect);
   if (detect_cmd->parsed()) {

@@ -331,6 +331,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     if (has(roles, "storage")) {
       storage_settings ss;
       ss.retention_ms = cfg.retention_ms;
+      ss.resolve = cfg.reid.schedule;
+      ss.resolver = cfg.reid.resolver;
       sto = sys.spawn(storage_actor_impl, db, stats, ss);
       locals.push_back(caf::actor_cast<caf::actor>(sto));
     } else if (has(roles, "reid")) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "actors/query/analytics.hpp"
@@ -105,7 +106,7 @@ int64_t step_param(const query_request& r, const std::string& key, int64_t fallb
 // One query's answer. A list answer names its array in `list_key` for the
 // caller to page, unless it paged in SQL itself (events) with offset / limit.
 nlohmann::json answer(sql::database& db, const query_request& req, const query_settings& cfg, size_t offset,
-                      size_t limit, std::string& list_key) {
+                      size_t limit, std::string& list_key, std::optional<std::pair<timestamp_ms, timestamp_ms>>& window) {
   const auto& n = req.name;
   if (n == "transitions") {
     auto from = camera_param(req, "from"), to = camera_param(req, "to");
@@ -114,6 +115,7 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
                                          : cfg.default_max_transit_ms;
     if (mt < 0) mt = -1;
     list_key = "person_ids";
+    window = {t0, t1};
     auto j = to_json(count_transitions(db, from, to, t0, t1, mt));
     j["max_transit_s"] = mt < 0 ? nlohmann::json(nullptr) : nlohmann::json(static_cast<double>(mt) / 1000.0);
     return j;
@@ -125,6 +127,7 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     auto t = parse_iso8601(*day);
     if (!t) throw bad_param("day: expected YYYY-MM-DD, got '" + *day + "'");
     list_key = "person_ids";
+    window = {utc_day_start(*t), utc_day_start(*t) + 86'400'000};
     return to_json(people_on_every_camera(db, cams, utc_day_start(*t)));
   }
   if (n == "occupancy") {
@@ -132,12 +135,14 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     auto t0 = time_param(req, "t0", std::nullopt), t1 = time_param(req, "t1", std::nullopt);
     check_range(t0, t1);
     list_key = "series";
+    window = {t0, t1};
     return occupancy(db, where, t0, t1, step_param(req, "step_s", 300, t1 - t0), cfg.max_stay_ms);
   }
   if (n == "dwell") {
     auto where = place_param(req);
     auto t0 = time_param(req, "t0", std::nullopt), t1 = time_param(req, "t1", std::nullopt);
     check_range(t0, t1);
+    window = {t0, t1};
     return dwell(db, where, t0, t1, step_param(req, "bucket_s", 60, 0));
   }
   if (n == "paths") {
@@ -146,6 +151,7 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     auto top = int_param(req, "top", 10);
     auto min_length = int_param(req, "min_length", 2);
     list_key = "paths";
+    window = {t0, t1};
     return top_paths(db, t0, t1, static_cast<size_t>(top), static_cast<size_t>(min_length));
   }
   if (n == "funnel") {
@@ -154,12 +160,14 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     auto t0 = time_param(req, "t0", std::nullopt), t1 = time_param(req, "t1", std::nullopt);
     check_range(t0, t1);
     auto ms = find(req, "max_step_s") ? int_param(req, "max_step_s", std::nullopt) * 1000 : -1;
+    window = {t0, t1};
     return funnel(db, steps, t0, t1, ms);
   }
   if (n == "trajectory") {
     auto person = int_param(req, "person", std::nullopt);
     auto t0 = time_param(req, "t0", no_start), t1 = time_param(req, "t1", no_end);
     list_key = "presences";
+    window = {t0, t1};
     return trajectory(db, static_cast<uint64_t>(person), t0, t1);
   }
   if (n == "visitors") {
@@ -171,6 +179,7 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     std::optional<uint32_t> cam;
     if (find(req, "camera")) cam = camera_param(req, "camera");
     list_key = "buckets";
+    window = {t0, t1};
     return visitors(db, t0, t1, bucket == "hour", cam);
   }
   if (n == "cameras") {
@@ -196,6 +205,30 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
 
 } // namespace
 
+nlohmann::json resolution_status(sql::database& db, timestamp_ms t0, timestamp_ms t1) {
+  // The asked window, clipped to the stored tracklets, lies within the union
+  // of the windows the offline pass resolved (see actors/reid/resolve_pass).
+  auto span = db.query("SELECT min(exit), max(exit) FROM tracklets", {}, "query: tracklet span");
+  auto until = db.scalar("SELECT max(until) FROM resolved_windows", {}, "query: resolved until");
+  nlohmann::json j{{"resolved", false},
+                   {"resolved_until", sql::is_null(until) ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(format_iso8601(sql::as_int(until)))}};
+  if (span.empty() || sql::is_null(span[0][0]) || sql::is_null(until)) return j;
+  const timestamp_ms from = std::max(t0, sql::as_int(span[0][0])), to = std::min(t1, sql::as_int(span[0][1]) + 1);
+  if (to <= from) {  // no tracklet in the window: nothing online to correct
+    j["resolved"] = true;
+    return j;
+  }
+  timestamp_ms covered = from;
+  for (auto& r : db.query("SELECT since, until FROM resolved_windows WHERE until > ?1 AND since < ?2 ORDER BY since",
+                          {from, to}, "query: resolved windows")) {
+    if (sql::as_int(r[0]) > covered) break;
+    covered = std::max(covered, sql::as_int(r[1]));
+  }
+  j["resolved"] = covered >= to;
+  return j;
+}
+
 const std::vector<std::string>& query_names() {
   static const std::vector<std::string> names{"transitions", "every_camera", "occupancy", "dwell",   "paths",
                                               "funnel",      "trajectory",   "visitors",  "cameras", "events"};
@@ -210,8 +243,12 @@ query_response answer_query(sql::database& db, const query_request& req, const q
     const auto offset = static_cast<size_t>(int_param(req, "offset", 0));
     const auto limit = static_cast<size_t>(int_param(req, "limit", default_page));
     std::string list_key;
-    auto j = answer(db, req, settings, offset, limit, list_key);
+    std::optional<std::pair<timestamp_ms, timestamp_ms>> window;
+    auto j = answer(db, req, settings, offset, limit, list_key, window);
     if (!list_key.empty()) paginate(j, list_key, offset, limit);
+    // Whether the offline pass has corrected this window yet (else the
+    // answer rests on re-id's online decisions alone).
+    if (window && j.is_object()) j.update(resolution_status(db, window->first, window->second));
     resp.json = j.dump();
     resp.ok = true;
   } catch (const bad_param& e) {

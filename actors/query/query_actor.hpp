@@ -17,6 +17,8 @@
 #include <chrono>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -45,6 +47,10 @@ query_response answer_query(sql::database& db, const query_request& req, const q
 
 /// The names answer_query knows.
 const std::vector<std::string>& query_names();
+
+/// {"resolved": bool, "resolved_until": ISO-8601 | null}: whether the
+/// stored tracklets of [t0, t1) are all in windows the offline pass resolved.
+nlohmann::json resolution_status(sql::database& db, timestamp_ms t0, timestamp_ms t1);
 
 query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self,
                                             std::shared_ptr<store> db, query_settings settings);

@@ -71,6 +71,7 @@ box box_of(const nlohmann::json& j) {
   return {j.at(0).get<float>(), j.at(1).get<float>(), j.at(2).get<float>(), j.at(3).get<float>()};
 }
 
+
 } // namespace
 
 reid_engine::reid_engine(reid_config cfg) : cfg_(cfg), topo_(cfg.topo) {
@@ -459,6 +460,8 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
                                             std::max(1e-6f, 1.0f - cfg_.match_threshold), 0.0f, 1.0f);
   out.identities.push_back({camera_id, track_id, person_id, confidence});
   out.rows.push_back({person_id, camera_id, t.start_ms, end_ms});
+  out.tracklets.push_back({camera_id, track_id, person_id, t.start_ms, end_ms, t.entry, t.exit,
+                           confidence, quantise_feature(t.feature)});
   if (cfg_.merge_threshold <= 1.0f) try_merge(best, out);
 }
 

@@ -31,6 +31,26 @@ void apply_retention(storage_state& st) {
   }
 }
 
+// Resolves the windows that are due (actors/reid/resolve_pass), oldest first.
+void apply_resolve(storage_state& st) {
+  static const logger log{"storage"};
+  try {
+    auto& db = *st.db;
+    // Data time, not the wall clock: a replay of old video resolves too, and
+    // a window is only closed once tracks after it were stored.
+    auto latest = db.last_tracklet_exit();
+    if (!latest) return;
+    for (auto [since, until] : due_windows(st.settings.resolve, *latest, db.resolved_until(), db.first_tracklet_exit())) {
+      auto r = resolve_window(db, since, until, st.settings.resolver);
+      log.info("resolved [", since, ", ", until, "): ", r.tracklets, " tracklets, ", r.people_before, " -> ",
+               r.people_after, " people, ", r.moved, " moved, ", r.merges, " merged");
+    }
+  } catch (const std::exception& e) {
+    log.error(std::string("resolve: ") + e.what());
+    metrics::global().storage_errors("resolve").Increment();
+  }
+}
+
 // Removes the items of `items` that cannot be true, counting each in
 // weaver_storage_errors_total{reason="invalid_<why>"}; logs the first few.
 template <class T>
@@ -55,7 +75,8 @@ size_t drop_invalid(std::vector<T>& items, const char* what) {
 // that cannot be true is refused and counted, never stored.
 size_t drop_invalid(presence_batch& pb) {
   return drop_invalid(pb.identities, "identity") + drop_invalid(pb.rows, "row") +
-         drop_invalid(pb.merges, "merge") + drop_invalid(pb.zone_visits, "zone visit");
+         drop_invalid(pb.merges, "merge") + drop_invalid(pb.zone_visits, "zone visit") +
+         drop_invalid(pb.tracklets, "tracklet");
 }
 
 } // namespace
@@ -67,6 +88,8 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
   self->state.stats = std::move(stats);
   self->state.settings = settings;
   if (settings.retention_ms > 0) self->send(self, tick_atom::value);
+  if (settings.resolve.every_ms > 0)
+    self->delayed_send(self, std::chrono::milliseconds{settings.resolve.every_ms}, resolve_atom::value);
   return {
     [=](presence_batch& pb) -> caf::result<caf::ok_atom> {
       auto& st = self->state;
@@ -92,6 +115,11 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
     [=](tick_atom) {
       apply_retention(self->state);
       self->delayed_send(self, self->state.settings.retention_every, tick_atom::value);
+    },
+    [=](resolve_atom) {
+      apply_resolve(self->state);
+      self->delayed_send(self, std::chrono::milliseconds{self->state.settings.resolve.every_ms},
+                         resolve_atom::value);
     }};
 }
 

@@ -10,6 +10,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/reid/resolve_pass.hpp"
 #include "actors/storage/store.hpp"
 
 namespace weaver {
@@ -17,6 +18,8 @@ namespace weaver {
 struct storage_settings {
   int64_t retention_ms = 0;                            // 0 = keep everything
   std::chrono::milliseconds retention_every{3'600'000};  // how often to apply it
+  resolve_schedule resolve;                            // offline re-resolution (every_ms 0 = off)
+  resolver_config resolver;
 };
 
 struct storage_state {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <stdexcept>
 #include <tuple>
@@ -164,6 +165,53 @@ const migration migrations[] = {
     CREATE INDEX people_present_camera_person ON people_present(camera_id, enter) INCLUDE (person_id, exit);
     DROP INDEX people_present_camera_enter;
   )sql"},
+  // 4: what the offline re-resolution needs from the store alone: every
+  // ended track with its entry and exit boxes and its mean appearance (int8,
+  // base64: both engines store text alike), and the windows it resolved.
+  {R"sql(
+    CREATE TABLE tracklets(
+      camera_id INTEGER NOT NULL,
+      track_id INTEGER NOT NULL,
+      person_id INTEGER NOT NULL,
+      enter INTEGER NOT NULL,
+      exit INTEGER NOT NULL,
+      entry_x REAL NOT NULL, entry_y REAL NOT NULL, entry_w REAL NOT NULL, entry_h REAL NOT NULL,
+      exit_x REAL NOT NULL, exit_y REAL NOT NULL, exit_w REAL NOT NULL, exit_h REAL NOT NULL,
+      confidence REAL NOT NULL,
+      feature TEXT NOT NULL,
+      PRIMARY KEY(camera_id, track_id));
+    CREATE INDEX tracklets_exit ON tracklets(exit);
+    CREATE INDEX tracklets_person ON tracklets(person_id);
+    CREATE TABLE resolved_windows(
+      since INTEGER NOT NULL,
+      until INTEGER NOT NULL,
+      resolved_ms INTEGER NOT NULL,
+      tracklets INTEGER NOT NULL,
+      moved INTEGER NOT NULL,
+      PRIMARY KEY(since, until));
+  )sql",
+   R"sql(
+    CREATE TABLE tracklets(
+      camera_id BIGINT NOT NULL,
+      track_id BIGINT NOT NULL,
+      person_id BIGINT NOT NULL,
+      enter BIGINT NOT NULL,
+      exit BIGINT NOT NULL,
+      entry_x REAL NOT NULL, entry_y REAL NOT NULL, entry_w REAL NOT NULL, entry_h REAL NOT NULL,
+      exit_x REAL NOT NULL, exit_y REAL NOT NULL, exit_w REAL NOT NULL, exit_h REAL NOT NULL,
+      confidence DOUBLE PRECISION NOT NULL,
+      feature TEXT NOT NULL,
+      PRIMARY KEY(camera_id, track_id));
+    CREATE INDEX tracklets_exit ON tracklets(exit);
+    CREATE INDEX tracklets_person ON tracklets(person_id);
+    CREATE TABLE resolved_windows(
+      since BIGINT NOT NULL,
+      until BIGINT NOT NULL,
+      resolved_ms BIGINT NOT NULL,
+      tracklets BIGINT NOT NULL,
+      moved BIGINT NOT NULL,
+      PRIMARY KEY(since, until));
+  )sql"},
 };
 constexpr int migration_count = static_cast<int>(sizeof(migrations) / sizeof(migrations[0]));
 static_assert(migration_count == store::latest_schema_version, "one migration per schema version");
@@ -200,6 +248,50 @@ void upsert_all(sql::database& db, const std::string& head, const std::string& t
     for (; it != items.end() && n < per; ++it, ++n) add(*it, params);
     db.query(head + " VALUES " + placeholders(n, cols) + " " + tail, params, what);
   }
+}
+
+const char base64_digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string to_base64(const std::vector<int8_t>& in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
+    if (i + 1 < in.size()) v |= uint32_t(uint8_t(in[i + 1])) << 8;
+    if (i + 2 < in.size()) v |= uint32_t(uint8_t(in[i + 2]));
+    out += base64_digits[(v >> 18) & 63];
+    out += base64_digits[(v >> 12) & 63];
+    out += i + 1 < in.size() ? base64_digits[(v >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? base64_digits[v & 63] : '=';
+  }
+  return out;
+}
+
+// Text that is not base64 (a damaged row) reads as no feature.
+std::vector<int8_t> from_base64(const std::string& in) {
+  std::vector<int8_t> out;
+  if (in.size() % 4 != 0) return out;
+  out.reserve(in.size() / 4 * 3);
+  for (size_t i = 0; i < in.size(); i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      const char c = in[i + k];
+      const char* at = c ? std::strchr(base64_digits, c) : nullptr;
+      if (c == '=' && i + 4 == in.size() && k >= 2) {
+        ++pad;
+        v <<= 6;
+      } else if (at && !pad) {
+        v = (v << 6) | uint32_t(at - base64_digits);
+      } else {
+        return {};
+      }
+    }
+    out.push_back(static_cast<int8_t>(uint8_t(v >> 16)));
+    if (pad < 2) out.push_back(static_cast<int8_t>(uint8_t(v >> 8)));
+    if (pad < 1) out.push_back(static_cast<int8_t>(uint8_t(v)));
+  }
+  return out;
 }
 
 } // namespace
@@ -330,8 +422,184 @@ void store::write_presences(const std::vector<presence>& in) {
              "storage: write presence");
 }
 
+void store::write_tracklets(const std::vector<tracklet>& in) {
+  if (in.empty()) return;
+  // Keyed like identities: the last write of a track wins.
+  std::map<std::pair<uint32_t, uint64_t>, const tracklet*> last;
+  std::vector<uint64_t> people;
+  for (const auto& t : in) {
+    last[{t.camera_id, t.track_id}] = &t;
+    people.push_back(t.person_id);
+  }
+  const auto canon = canonical(people);
+  upsert_all(*db_,
+             "INSERT INTO tracklets(camera_id, track_id, person_id, enter, exit, entry_x, entry_y, entry_w, "
+             "entry_h, exit_x, exit_y, exit_w, exit_h, confidence, feature)",
+             "ON CONFLICT(camera_id, track_id) DO UPDATE SET person_id = excluded.person_id, "
+             "enter = excluded.enter, exit = excluded.exit, entry_x = excluded.entry_x, "
+             "entry_y = excluded.entry_y, entry_w = excluded.entry_w, entry_h = excluded.entry_h, "
+             "exit_x = excluded.exit_x, exit_y = excluded.exit_y, exit_w = excluded.exit_w, "
+             "exit_h = excluded.exit_h, confidence = excluded.confidence, feature = excluded.feature",
+             15, last,
+             [&](const auto& item, std::vector<value>& p) {
+               const tracklet& t = *item.second;
+               auto c = canon.find(t.person_id);
+               p.push_back(int64_t{t.camera_id});
+               p.push_back(id_value(t.track_id));
+               p.push_back(id_value(c == canon.end() ? t.person_id : c->second));
+               p.push_back(t.enter_ms);
+               p.push_back(t.exit_ms);
+               for (float v : {t.entry_box.x, t.entry_box.y, t.entry_box.w, t.entry_box.h, t.exit_box.x,
+                               t.exit_box.y, t.exit_box.w, t.exit_box.h})
+                 p.push_back(static_cast<double>(v));
+               p.push_back(static_cast<double>(t.confidence));
+               p.push_back(to_base64(t.feature));
+             },
+             "storage: write tracklet");
+}
+
+std::vector<tracklet> store::tracklet_rows(timestamp_ms since, timestamp_ms until) {
+  std::vector<tracklet> out;
+  for (auto& r : db_->query("SELECT camera_id, track_id, person_id, enter, exit, entry_x, entry_y, entry_w, "
+                            "entry_h, exit_x, exit_y, exit_w, exit_h, confidence, feature FROM tracklets "
+                            "WHERE exit >= ?1 AND exit < ?2 ORDER BY exit, camera_id, track_id",
+                            {since, until}, "storage: tracklets")) {
+    tracklet t;
+    t.camera_id = static_cast<uint32_t>(sql::as_int(r[0]));
+    t.track_id = static_cast<uint64_t>(sql::as_int(r[1]));
+    t.person_id = static_cast<uint64_t>(sql::as_int(r[2]));
+    t.enter_ms = sql::as_int(r[3]);
+    t.exit_ms = sql::as_int(r[4]);
+    auto f = [&](size_t k) { return static_cast<float>(sql::as_double(r[k])); };
+    t.entry_box = {f(5), f(6), f(7), f(8)};
+    t.exit_box = {f(9), f(10), f(11), f(12)};
+    t.confidence = f(13);
+    t.feature = from_base64(sql::as_text(r[14]));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+uint64_t store::next_resolved_id() {
+  const int64_t base = static_cast<int64_t>(resolved_id_base);
+  auto v = db_->scalar("SELECT max(person_id) FROM tracklets WHERE person_id >= ?1", {base}, "storage: resolved id");
+  auto w = db_->scalar("SELECT max(person_id) FROM people_present WHERE person_id >= ?1", {base},
+                       "storage: resolved id");
+  int64_t top = std::max(sql::as_int(v, base - 1), sql::as_int(w, base - 1));
+  return static_cast<uint64_t>(std::max(top + 1, base));
+}
+
+size_t store::apply_resolution(const std::vector<track_move>& moves, const std::vector<person_merge>& merges,
+                               const resolved_window& window) {
+  auto& db = *db_;
+  size_t moved = 0;
+  {
+    sql::transaction tx{db};
+    if (db.kind() == sql::dialect::postgres)
+      db.query("SELECT pg_advisory_xact_lock(?1)", {int64_t{0x5765617665720002}}, "storage: writer lock");
+    for (const auto& m : moves) {
+      auto rows = db.query("SELECT person_id, enter, exit FROM tracklets WHERE camera_id = ?1 AND track_id = ?2",
+                           {int64_t{m.camera_id}, id_value(m.track_id)}, "storage: resolve read");
+      if (rows.empty()) continue;
+      const uint64_t from = static_cast<uint64_t>(sql::as_int(rows[0][0]));
+      const uint64_t to = canonical(m.to);
+      if (from == to) continue;
+      const timestamp_ms enter = sql::as_int(rows[0][1]), exit = sql::as_int(rows[0][2]);
+      // The track's presence row follows it (one row per track, keyed by its enter).
+      db.query("DELETE FROM people_present WHERE person_id = ?1 AND camera_id = ?2 AND enter = ?3",
+               {id_value(from), int64_t{m.camera_id}, enter}, "storage: resolve presence");
+      write_presences({{to, m.camera_id, enter, exit}});
+      db.query("UPDATE identities SET person_id = ?3 WHERE camera_id = ?1 AND track_id = ?2",
+               {int64_t{m.camera_id}, id_value(m.track_id), id_value(to)}, "storage: resolve identity");
+      db.query("UPDATE tracklets SET person_id = ?3 WHERE camera_id = ?1 AND track_id = ?2",
+               {int64_t{m.camera_id}, id_value(m.track_id), id_value(to)}, "storage: resolve tracklet");
+      ++moved;
+    }
+    db.query("INSERT INTO resolved_windows(since, until, resolved_ms, tracklets, moved) VALUES(?1, ?2, ?3, ?4, ?5) "
+             "ON CONFLICT(since, until) DO UPDATE SET resolved_ms = excluded.resolved_ms, "
+             "tracklets = excluded.tracklets, moved = excluded.moved",
+             {window.since_ms, window.until_ms, now_ms(), static_cast<int64_t>(window.tracklets),
+              static_cast<int64_t>(moved + merges.size())},
+             "storage: resolved window");
+    // Whole people that were one: the merge path (rows outside the window
+    // and rows re-sent later under the old id follow).
+    apply_merges(merges);
+    tx.commit();
+  }
+  return moved + merges.size();
+}
+
+std::vector<resolved_window> store::resolved_windows() {
+  std::vector<resolved_window> out;
+  for (auto& r : db_->query("SELECT since, until, resolved_ms, tracklets, moved FROM resolved_windows "
+                            "ORDER BY since, until",
+                            {}, "storage: resolved windows"))
+    out.push_back({sql::as_int(r[0]), sql::as_int(r[1]), sql::as_int(r[2]), static_cast<size_t>(sql::as_int(r[3])),
+                   static_cast<size_t>(sql::as_int(r[4]))});
+  return out;
+}
+
+bool store::is_resolved(timestamp_ms from_ms, timestamp_ms to_ms) {
+  // Covered by the union of the resolved windows (they may overlap or abut).
+  timestamp_ms covered = from_ms;
+  for (auto& r : db_->query("SELECT since, until FROM resolved_windows WHERE until > ?1 AND since < ?2 "
+                            "ORDER BY since",
+                            {from_ms, to_ms}, "storage: resolved cover")) {
+    if (sql::as_int(r[0]) > covered) return false;
+    covered = std::max(covered, sql::as_int(r[1]));
+    if (covered >= to_ms) return true;
+  }
+  return covered >= to_ms;
+}
+
+std::optional<timestamp_ms> store::resolved_until() {
+  auto v = db_->scalar("SELECT max(until) FROM resolved_windows", {}, "storage: resolved until");
+  if (sql::is_null(v)) return std::nullopt;
+  return sql::as_int(v);
+}
+
+void store::apply_merges(const std::vector<person_merge>& merges) {
+  for (const auto& m : merges) {
+    const uint64_t into = canonical(m.into);
+    if (m.from == into) continue;
+    // Move `from`'s rows under `into`: read, delete, upsert (an identical
+    // (camera, enter) row of `into` keeps the larger exit).
+    auto moved = db_->query("SELECT camera_id, enter, exit FROM people_present WHERE person_id = ?1",
+                            {id_value(m.from)}, "storage: merge read");
+    db_->query("DELETE FROM people_present WHERE person_id = ?1", {id_value(m.from)}, "storage: merge delete");
+    db_->query("INSERT INTO person_merges(from_id, into_id) VALUES(?1, ?2) "
+               "ON CONFLICT(from_id) DO UPDATE SET into_id = excluded.into_id",
+               {id_value(m.from), id_value(into)}, "storage: merge insert");
+    db_->query("UPDATE person_merges SET into_id = ?2 WHERE into_id = ?1", {id_value(m.from), id_value(into)},
+               "storage: merge chain");
+    db_->query("UPDATE identities SET person_id = ?2 WHERE person_id = ?1", {id_value(m.from), id_value(into)},
+               "storage: merge identities");
+    db_->query("UPDATE events SET person_id = ?2 WHERE person_id = ?1", {id_value(m.from), id_value(into)},
+               "storage: merge events");
+    db_->query("UPDATE tracklets SET person_id = ?2 WHERE person_id = ?1", {id_value(m.from), id_value(into)},
+               "storage: merge tracklets");
+    std::vector<presence> rows;
+    for (auto& r : moved)
+      rows.push_back({into, static_cast<uint32_t>(sql::as_int(r[0])), sql::as_int(r[1]), sql::as_int(r[2])});
+    write_presences(rows);
+  }
+}
+
+std::optional<timestamp_ms> store::first_tracklet_exit() {
+  auto v = db_->scalar("SELECT min(exit) FROM tracklets", {}, "storage: first tracklet");
+  if (sql::is_null(v)) return std::nullopt;
+  return sql::as_int(v);
+}
+
+std::optional<timestamp_ms> store::last_tracklet_exit() {
+  auto v = db_->scalar("SELECT max(exit) FROM tracklets", {}, "storage: last tracklet");
+  if (sql::is_null(v)) return std::nullopt;
+  return sql::as_int(v);
+}
+
 void store::write(const presence_batch& b) {
-  if (b.identities.empty() && b.rows.empty() && b.merges.empty() && b.zone_visits.empty()) return;
+  if (b.identities.empty() && b.rows.empty() && b.merges.empty() && b.zone_visits.empty() && b.tracklets.empty())
+    return;
   auto& db = *db_;
   sql::transaction tx{db};
   // Writers take turns, as SQLite's BEGIN IMMEDIATE makes them: with several
@@ -363,6 +631,7 @@ void store::write(const presence_batch& b) {
                "storage: write identity");
   }
   write_presences(b.rows);
+  write_tracklets(b.tracklets);
   if (!b.zone_visits.empty()) {
     // Open visits have exit < 0; a closed one stays closed (the largest exit).
     std::map<std::tuple<uint32_t, std::string, uint64_t, timestamp_ms>, timestamp_ms> visits;
@@ -384,34 +653,14 @@ void store::write(const presence_batch& b) {
                },
                "storage: write zone visit");
   }
-  for (const auto& m : b.merges) {
-    const uint64_t into = canonical(m.into);
-    if (m.from == into) continue;
-    // Move `from`'s rows under `into`: read, delete, upsert (an identical
-    // (camera, enter) row of `into` keeps the larger exit).
-    auto moved = db.query("SELECT camera_id, enter, exit FROM people_present WHERE person_id = ?1",
-                          {id_value(m.from)}, "storage: merge read");
-    db.query("DELETE FROM people_present WHERE person_id = ?1", {id_value(m.from)}, "storage: merge delete");
-    db.query("INSERT INTO person_merges(from_id, into_id) VALUES(?1, ?2) "
-             "ON CONFLICT(from_id) DO UPDATE SET into_id = excluded.into_id",
-             {id_value(m.from), id_value(into)}, "storage: merge insert");
-    db.query("UPDATE person_merges SET into_id = ?2 WHERE into_id = ?1", {id_value(m.from), id_value(into)},
-             "storage: merge chain");
-    db.query("UPDATE identities SET person_id = ?2 WHERE person_id = ?1", {id_value(m.from), id_value(into)},
-             "storage: merge identities");
-    db.query("UPDATE events SET person_id = ?2 WHERE person_id = ?1", {id_value(m.from), id_value(into)},
-             "storage: merge events");
-    std::vector<presence> rows;
-    for (auto& r : moved)
-      rows.push_back({into, static_cast<uint32_t>(sql::as_int(r[0])), sql::as_int(r[1]), sql::as_int(r[2])});
-    write_presences(rows);
-  }
+  apply_merges(b.merges);
   tx.commit();
 }
 
 void store::clear() {
   sql::transaction tx{*db_};
-  for (auto t : {"people_present", "identities", "cameras", "person_merges", "zones", "zone_visits", "events"})
+  for (auto t : {"people_present", "identities", "cameras", "person_merges", "zones", "zone_visits", "events",
+                 "tracklets", "resolved_windows"})
     db_->exec(std::string("DELETE FROM ") + t, "storage: clear");
   tx.commit();
 }
@@ -440,6 +689,10 @@ size_t store::delete_older_than(timestamp_ms cutoff_ms) {
   db.query("DELETE FROM zone_visits WHERE exit >= 0 AND exit < ?1", p, "retention: zone visits");
   n += db.changes();
   db.query("DELETE FROM events WHERE time_ms < ?1", p, "retention: events");
+  n += db.changes();
+  db.query("DELETE FROM tracklets WHERE exit < ?1", p, "retention: tracklets");
+  n += db.changes();
+  db.query("DELETE FROM resolved_windows WHERE until < ?1", p, "retention: resolved windows");
   n += db.changes();
   tx.commit();
   return n;

@@ -29,10 +29,29 @@ struct event_row {
   std::string dedup;                   // unique: the same alert is stored once
 };
 
+/// A window the offline pass re-solved (table `resolved_windows`).
+struct resolved_window {
+  timestamp_ms since_ms = 0, until_ms = 0;  // tracklets that exited in [since, until)
+  timestamp_ms resolved_ms = 0;              // when (wall clock)
+  size_t tracklets = 0;                      // how many it looked at
+  size_t moved = 0;                          // tracklets moved plus people merged
+};
+
+/// An offline correction: track (camera, track) is person `to`.
+struct track_move {
+  uint32_t camera_id = 0;
+  uint64_t track_id = 0;
+  uint64_t to = 0;
+};
+
+/// People the offline pass makes get ids from here up (re-id counts from 1,
+/// so the two never meet; below 2^53, the codec's id limit).
+constexpr uint64_t resolved_id_base = uint64_t{1} << 52;
+
 class store {
 public:
   /// The schema version this build creates and understands.
-  static constexpr int latest_schema_version = 3;
+  static constexpr int latest_schema_version = 4;
 
   /// Takes the connection and migrates its schema to the latest version.
   /// Throws std::runtime_error("storage: <location>: <reason>").
@@ -58,6 +77,28 @@ public:
   ///   re-sent later under `from` follow.
   void write(const presence_batch& b);
 
+  /// Tracklets that exited in [since, until), in (exit, camera, track) order.
+  std::vector<tracklet> tracklet_rows(timestamp_ms since_ms, timestamp_ms until_ms);
+
+  /// Applies the offline pass's corrections in one transaction: each moved
+  /// track's tracklet, identity and presence row go to its new person; then
+  /// `merges` as re-id's are (every row of `from`, in and outside the
+  /// window); records `window` as resolved. Returns tracklets moved plus
+  /// merges.
+  size_t apply_resolution(const std::vector<track_move>& moves, const std::vector<person_merge>& merges,
+                          const resolved_window& window);
+  /// The first unused id at or above resolved_id_base.
+  uint64_t next_resolved_id();
+  /// Resolved windows, by since.
+  std::vector<resolved_window> resolved_windows();
+  /// Whether [from, to) lies within the union of the resolved windows.
+  bool is_resolved(timestamp_ms from_ms, timestamp_ms to_ms);
+  /// The end of the latest resolved window, if any.
+  std::optional<timestamp_ms> resolved_until();
+  /// The earliest and the latest stored tracklet exit, if any.
+  std::optional<timestamp_ms> first_tracklet_exit();
+  std::optional<timestamp_ms> last_tracklet_exit();
+
   /// Deletes every row of every table (keeps the schema): `weaver run --reset`
   /// on a PostgreSQL store.
   void clear();
@@ -66,7 +107,8 @@ public:
   /// id when it was new.
   std::optional<int64_t> add_event(const event_row& e);
 
-  /// Retention: deletes presences, zone visits and events that ended before
+  /// Retention: deletes presences, zone visits, events, tracklets and
+  /// resolved windows that ended before
   /// `cutoff_ms` (and identities of tracks with no zone visit or person row
   /// left is not attempted: identities are small). Returns rows deleted.
   size_t delete_older_than(timestamp_ms cutoff_ms);
@@ -93,6 +135,9 @@ private:
   /// person -> the id its rows live under now, for the people merged away.
   std::map<uint64_t, uint64_t> canonical(std::vector<uint64_t> people);
   void write_presences(const std::vector<presence>& rows);
+  void write_tracklets(const std::vector<tracklet>& rows);
+  /// Re-points every row of each merge's `from` (inside the caller's transaction).
+  void apply_merges(const std::vector<person_merge>& merges);
 
   std::unique_ptr<sql::database> db_;
   std::string upsert_presence_tail_;

@@ -805,3 +805,93 @@ TEST_CASE("codec: mutated messages are rejected or safe to use") {
   CHECK(decoded > 0);
   MESSAGE("mutated buffers: " << tried << ", still decoding: " << decoded);
 }
+
+TEST_CASE("codec: tracklets round-trip; hostile ones are refused") {
+  weaver::presence_batch p;
+  weaver::tracklet t;
+  t.camera_id = 2;
+  t.track_id = 41;
+  t.person_id = 7;
+  t.enter_ms = 1000;
+  t.exit_ms = 5000;
+  t.entry_box = {1, 2, 30, 60};
+  t.exit_box = {300, 20, 31, 62};
+  t.confidence = 0.75f;
+  t.feature = weaver::quantise_feature({0.1f, -0.5f, 0.25f, 0.f});
+  p.tracklets = {t, t};
+  p.tracklets[1].track_id = 42;
+  p.tracklets[1].feature.clear();
+  auto m = dec(codec::encode(p, "reid", 1));
+  REQUIRE(m);
+  CHECK(std::get<weaver::presence_batch>(m->body).tracklets == p.tracklets);
+  CHECK_FALSE(codec::validate(*m));
+
+  // Semantic checks: each hostile field alone is named.
+  auto refused = [&](weaver::tracklet bad, const std::string& reason) {
+    weaver::presence_batch q;
+    q.tracklets = {bad};
+    auto got = dec(codec::encode(q, "reid", 2));
+    REQUIRE(got);  // well-formed ...
+    auto problem = codec::validate(*got);  // ... but not believable
+    REQUIRE(problem);
+    CHECK(problem->reason == reason);
+    CHECK(problem->detail.find("tracklet 0") != std::string::npos);
+  };
+  auto bad = t;
+  bad.person_id = 0;
+  refused(bad, "id");
+  bad = t;
+  bad.person_id = codec::max_id + 1;
+  refused(bad, "id");
+  bad = t;
+  bad.exit_ms = bad.enter_ms - 1;
+  refused(bad, "order");
+  bad = t;
+  bad.enter_ms = -5;
+  refused(bad, "time");
+  bad = t;
+  bad.exit_box.w = -3;
+  refused(bad, "box");
+  bad = t;
+  bad.entry_box.x = 1e9f;
+  refused(bad, "box");
+  bad = t;
+  bad.confidence = 1.5f;
+  refused(bad, "score");
+
+  // Not finite, or too long: refused by decode itself.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto one = [&](float conf, weaver::box entry, size_t feature_len) {
+    return build(
+        [&](flatbuffers::FlatBufferBuilder& b) {
+          fb::Box e(entry.x, entry.y, entry.w, entry.h), x(1, 2, 3, 4);
+          std::vector<int8_t> f(feature_len, 5);
+          auto feat = b.CreateVector(f);
+          std::vector<flatbuffers::Offset<fb::Tracklet>> v{
+              fb::CreateTracklet(b, 1, 2, 3, 10, 20, &e, &x, conf, feat)};
+          auto vec = b.CreateVector(v);
+          return fb::CreatePresenceBatch(b, 0, 0, 0, 0, vec).Union();
+        },
+        fb::Payload::PresenceBatch);
+  };
+  CHECK(dec(one(0.5f, {1, 2, 3, 4}, 176)).has_value());
+  rejects(one(nan, {1, 2, 3, 4}, 4), "tracklet 0: box or confidence is not finite");
+  rejects(one(0.5f, {nan, 2, 3, 4}, 4), "tracklet 0: box or confidence is not finite");
+  rejects(one(0.5f, {1, 2, 3, 4}, weaver::max_tracklet_feature + 1), "tracklet 0: feature too long");
+}
+
+TEST_CASE("codec: quantised features keep their direction") {
+  std::vector<float> f{0.9f, 0.01f, -0.3f, 0.f, 0.2f, 0.05f};
+  auto q = weaver::quantise_feature(f);
+  CHECK(q[0] == 127);
+  CHECK(q[3] == 0);
+  CHECK(q[2] == -42);  // -0.3 / 0.9 * 127 = -42.3
+  auto back = weaver::dequantise_feature(q);
+  double dot = 0, nf = 0;
+  for (size_t k = 0; k < f.size(); ++k) dot += f[k] * back[k], nf += f[k] * f[k];
+  CHECK(dot / std::sqrt(nf) == doctest::Approx(1.0).epsilon(1e-3));
+  CHECK(weaver::quantise_feature({0.f, 0.f}) == std::vector<int8_t>{0, 0});
+  CHECK(weaver::dequantise_feature({0, 0}) == std::vector<float>{0.f, 0.f});
+  // Not finite components count as zero (a feature is never trusted blindly).
+  CHECK(weaver::quantise_feature({std::numeric_limits<float>::infinity(), 1.f}) == std::vector<int8_t>{0, 127});
+}

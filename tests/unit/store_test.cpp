@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <tuple>
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -104,7 +107,7 @@ TEST_CASE("a fresh file is migrated to the latest schema in WAL mode") {
   CHECK(scalar(f.handle(), "PRAGMA synchronous") == "1"); // NORMAL
   CHECK(scalar(f.handle(), "PRAGMA busy_timeout") != "0");
   for (auto t : {"people_present", "identities", "cameras", "schema_version", "person_merges", "zones",
-                 "zone_visits", "events"})
+                 "zone_visits", "events", "tracklets", "resolved_windows"})
     CHECK_MESSAGE(has_object(f.handle(), "table", t), t);
   for (auto i : {"people_present_key", "people_present_camera_person",
                  "people_present_enter", "zone_visits_zone_enter", "zone_visits_enter", "zone_visits_exit"})
@@ -181,7 +184,7 @@ TEST_CASE("a version 2 SQLite file (before zones and events) is migrated in plac
               "setup");
   }
   sqlite_file_store f(path);
-  CHECK(f.st.schema_version() == 3);
+  CHECK(f.st.schema_version() == store::latest_schema_version);
   CHECK(f.st.presence_count() == 1);
   CHECK(has_object(f.handle(), "table", "events"));
   CHECK(has_object(f.handle(), "table", "zone_visits"));
@@ -520,6 +523,102 @@ TEST_CASE("clear empties every table and keeps the schema") {
     CHECK(st.schema_version() == store::latest_schema_version);
     st.write(sample_batch());
     CHECK(st.presence_count() == 3);
+  });
+}
+
+namespace {
+
+tracklet track_of(uint32_t cam, uint64_t track, uint64_t person, timestamp_ms enter, timestamp_ms exit) {
+  tracklet t;
+  t.camera_id = cam;
+  t.track_id = track;
+  t.person_id = person;
+  t.enter_ms = enter;
+  t.exit_ms = exit;
+  t.entry_box = {1.5f, 2, 30, 60};
+  t.exit_box = {300, 4.25f, 31, 62};
+  t.confidence = 0.5f;
+  t.feature = {127, -128, 0, 5, -1};  // every byte value's edge, base64 padding of 1
+  return t;
+}
+
+// A batch as re-id sends it: identity, presence row and tracklet per track.
+presence_batch tracked(const std::vector<tracklet>& ts) {
+  presence_batch b;
+  for (const auto& t : ts) {
+    b.identities.push_back({t.camera_id, t.track_id, t.person_id, t.confidence});
+    b.rows.push_back({t.person_id, t.camera_id, t.enter_ms, t.exit_ms});
+    b.tracklets.push_back(t);
+  }
+  return b;
+}
+
+} // namespace
+
+TEST_CASE("tracklets round-trip by exit window, follow merges, and go with retention") {
+  on_each_backend([](store& st) {
+    auto a = track_of(1, 10, 100, 1'000, 2'000), b = track_of(2, 11, 101, 3'000, 4'000),
+         c = track_of(1, 12, 102, 5'000, 6'000);
+    b.feature = {1, 2, 3, 4};  // padding of 2
+    c.feature.clear();
+    st.write(tracked({a, b, c}));
+    CHECK(st.tracklet_rows(0, 10'000) == std::vector<tracklet>{a, b, c});
+    CHECK(st.tracklet_rows(2'000, 6'000) == std::vector<tracklet>{a, b});  // exit in [since, until)
+    CHECK(st.first_tracklet_exit() == std::optional<timestamp_ms>{2'000});
+    CHECK(st.last_tracklet_exit() == std::optional<timestamp_ms>{6'000});
+    presence_batch m;
+    m.merges = {{101, 100}};
+    st.write(m);
+    CHECK(st.tracklet_rows(3'000, 5'000).at(0).person_id == 100);
+    // A re-sent tracklet under the merged id lands on the survivor.
+    st.write(tracked({b}));
+    CHECK(st.tracklet_rows(3'000, 5'000).at(0).person_id == 100);
+    st.apply_resolution({}, {}, {0, 3'000, 0, 1, 0});
+    CHECK(st.delete_older_than(4'500) == 2 + 2 + 1);  // presences, tracklets, the window
+    CHECK(st.tracklet_rows(0, 10'000) == std::vector<tracklet>{c});
+    CHECK(st.resolved_windows().empty());
+  });
+}
+
+TEST_CASE("resolution moves tracks and merges people consistently, and records the window") {
+  on_each_backend([](store& st) {
+    // Online: person 1 on cameras 1 and 2 (the second wrongly), person 2 a
+    // piece of person 3.
+    auto t1 = track_of(1, 1, 1, 1'000, 5'000), t2 = track_of(2, 1, 1, 2'000, 6'000),
+         t3 = track_of(3, 1, 2, 20'000, 25'000), t4 = track_of(1, 2, 3, 10'000, 15'000);
+    st.write(tracked({t1, t2, t3, t4}));
+    CHECK_FALSE(st.is_resolved(0, 30'000));
+    CHECK_FALSE(st.resolved_until());
+    const uint64_t fresh = st.next_resolved_id();
+    CHECK(fresh == resolved_id_base);
+    CHECK(st.apply_resolution({{2, 1, fresh}}, {{2, 3}}, {0, 30'000, 0, 4, 0}) == 2);
+    // Presence rows, identities and tracklets agree.
+    std::vector<presence> rows{{3, 1, 10'000, 15'000}, {3, 3, 20'000, 25'000}, {1, 1, 1'000, 5'000},
+                               {fresh, 2, 2'000, 6'000}};
+    std::sort(rows.begin(), rows.end(), [](const presence& x, const presence& y) {
+      return std::tie(x.person_id, x.camera_id, x.enter_ms) < std::tie(y.person_id, y.camera_id, y.enter_ms);
+    });
+    CHECK(st.presence_rows() == rows);
+    std::map<std::pair<uint32_t, uint64_t>, uint64_t> want{{{1, 1}, 1}, {{1, 2}, 3}, {{2, 1}, fresh}, {{3, 1}, 3}};
+    for (const auto& i : st.identity_rows()) CHECK(want.at({i.camera_id, i.track_id}) == i.person_id);
+    for (const auto& t : st.tracklet_rows(0, 30'000)) CHECK(want.at({t.camera_id, t.track_id}) == t.person_id);
+    CHECK(st.next_resolved_id() == fresh + 1);
+    // Recorded: the window and what changed.
+    REQUIRE(st.resolved_windows().size() == 1);
+    CHECK(st.resolved_windows()[0].moved == 2);
+    CHECK(st.resolved_windows()[0].tracklets == 4);
+    CHECK(st.is_resolved(0, 30'000));
+    CHECK(st.is_resolved(5'000, 10'000));
+    CHECK_FALSE(st.is_resolved(5'000, 40'000));
+    CHECK(st.resolved_until() == std::optional<timestamp_ms>{30'000});
+    // Late rows under the merged id follow it; resolving again is harmless.
+    presence_batch late;
+    late.rows = {{2, 4, 40'000, 41'000}};
+    st.write(late);
+    for (const auto& r : st.presence_rows())
+      if (r.camera_id == 4) CHECK(r.person_id == 3);
+    CHECK(st.apply_resolution({{2, 1, fresh}}, {{2, 3}}, {0, 30'000, 0, 4, 0}) == 1);
+    CHECK(st.resolved_windows().size() == 1);
   });
 }
 

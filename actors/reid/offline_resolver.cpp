@@ -1,0 +1,298 @@
+#include "actors/reid/offline_resolver.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <queue>
+#include <set>
+#include <tuple>
+
+#include "actors/detector/appearance.hpp"
+
+namespace weaver {
+
+namespace {
+
+using cam_pair = std::pair<uint32_t, uint32_t>;
+
+cam_pair unordered(uint32_t a, uint32_t b) { return {std::min(a, b), std::max(a, b)}; }
+
+int64_t shared_ms(const tracklet& a, const tracklet& b) {
+  return std::min(a.exit_ms, b.exit_ms) - std::max(a.enter_ms, b.enter_ms);
+}
+
+// The part of a camera's image people were seen in (from the window's boxes).
+struct extent {
+  float x0 = 1e30f, y0 = 1e30f, x1 = -1e30f, y1 = -1e30f;
+  void add(const box& b) {
+    if (b.w <= 0 || b.h <= 0) return;
+    x0 = std::min(x0, b.x);
+    y0 = std::min(y0, b.y);
+    x1 = std::max(x1, b.x + b.w);
+    y1 = std::max(y1, b.y + b.h);
+  }
+  bool at_edge(const box& b, float share) const {
+    if (x1 <= x0 || y1 <= y0 || b.w <= 0) return true;  // nothing known: do not hold it against the pair
+    const float mx = share * (x1 - x0), my = share * (y1 - y0);
+    return b.x <= x0 + mx || b.x + b.w >= x1 - mx || b.y <= y0 + my || b.y + b.h >= y1 - my;
+  }
+};
+
+struct transit_range {
+  int64_t lo = 0, hi = 0;
+};
+
+} // namespace
+
+offline_resolver::offline_resolver(resolver_config cfg) : cfg_(std::move(cfg)) {
+}
+
+bool offline_resolver::compatible(const tracklet& a, const tracklet& b, bool overlap) const {
+  const int64_t shared = shared_ms(a, b);
+  if (a.camera_id == b.camera_id) return shared < 0;  // never twice on one camera at once
+  if (!overlap && shared > cfg_.touch_ms) return false;
+  // Configured walks take at least their min transit (negative: overlap).
+  const tracklet& first = a.enter_ms <= b.enter_ms ? a : b;
+  const tracklet& second = a.enter_ms <= b.enter_ms ? b : a;
+  for (const auto& l : cfg_.links)
+    if (l.from == first.camera_id && l.to == second.camera_id && l.min_transit_ms > 0
+        && second.enter_ms - first.exit_ms < l.min_transit_ms)
+      return false;
+  return true;
+}
+
+resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t next_id) const {
+  const size_t n = in.size();
+  resolution out;
+  out.person.resize(n);
+  if (n == 0) return out;
+
+  std::vector<std::vector<float>> feat(n);
+  std::map<uint32_t, extent> extents;
+  for (size_t i = 0; i < n; ++i) {
+    feat[i] = dequantise_feature(in[i].feature);
+    extents[in[i].camera_id].add(in[i].entry_box);
+    extents[in[i].camera_id].add(in[i].exit_box);
+  }
+
+  // Online people, each one's tracklets by enter.
+  std::map<uint64_t, std::vector<size_t>> online;
+  for (size_t i = 0; i < n; ++i) online[in[i].person_id].push_back(i);
+  for (auto& [p, xs] : online)
+    std::stable_sort(xs.begin(), xs.end(), [&](size_t a, size_t b) { return in[a].enter_ms < in[b].enter_ms; });
+
+  // Overlapping views: configured, or several people online on both at once.
+  std::set<cam_pair> overlaps;
+  for (const auto& l : cfg_.links)
+    if (l.min_transit_ms < 0) overlaps.insert(unordered(l.from, l.to));
+  {
+    std::map<cam_pair, std::set<uint64_t>> seen_both;
+    for (const auto& [p, xs] : online)
+      for (size_t a = 0; a < xs.size(); ++a)
+        for (size_t b = a + 1; b < xs.size(); ++b) {
+          const auto &x = in[xs[a]], &y = in[xs[b]];
+          if (x.camera_id != y.camera_id && shared_ms(x, y) >= cfg_.overlap_min_ms)
+            seen_both[unordered(x.camera_id, y.camera_id)].insert(p);
+        }
+    for (const auto& [pair, people] : seen_both)
+      if (static_cast<int>(people.size()) >= cfg_.overlap_min_people) overlaps.insert(pair);
+  }
+  auto overlap = [&](uint32_t a, uint32_t b) { return a != b && overlaps.count(unordered(a, b)) > 0; };
+
+  // Transit times per ordered camera pair: learned from online links, else configured.
+  std::map<cam_pair, transit_range> transit;
+  {
+    std::map<cam_pair, std::vector<int64_t>> gaps;
+    for (const auto& [p, xs] : online)
+      for (size_t k = 1; k < xs.size(); ++k) {
+        const auto &x = in[xs[k - 1]], &y = in[xs[k]];
+        if (x.camera_id != y.camera_id) gaps[{x.camera_id, y.camera_id}].push_back(y.enter_ms - x.exit_ms);
+      }
+    for (const auto& [pair, g] : gaps)
+      if (static_cast<int>(g.size()) >= cfg_.transit_min_links) {
+        auto [lo, hi] = std::minmax_element(g.begin(), g.end());
+        transit[pair] = {*lo - 1000, *hi + 2000};
+      }
+    for (const auto& l : cfg_.links)
+      transit.try_emplace({l.from, l.to}, transit_range{l.min_transit_ms, l.max_transit_ms});
+  }
+
+  // 1. Start from the online people; a tracklet that breaks a constraint
+  // with the ones kept before it starts a group of its own.
+  std::vector<std::vector<size_t>> groups;
+  std::vector<int> group_of(n, -1);
+  for (const auto& [p, xs] : online) {
+    if (!cfg_.from_online) {
+      for (size_t i : xs) {
+        group_of[i] = static_cast<int>(groups.size());
+        groups.push_back({i});
+      }
+      continue;
+    }
+    std::vector<size_t> kept;
+    for (size_t i : xs) {
+      bool ok = std::all_of(kept.begin(), kept.end(), [&](size_t k) {
+        return compatible(in[k], in[i], overlap(in[k].camera_id, in[i].camera_id));
+      });
+      if (ok) {
+        kept.push_back(i);
+      } else {
+        group_of[i] = static_cast<int>(groups.size());
+        groups.push_back({i});
+        out.split_out++;
+      }
+    }
+    for (size_t i : kept) group_of[i] = static_cast<int>(groups.size());
+    groups.push_back(std::move(kept));
+  }
+
+  // 2. Pair scores between groups: appearance plus space-time evidence.
+  auto score = [&](size_t i, size_t j) {
+    const tracklet& a = in[i].enter_ms <= in[j].enter_ms ? in[i] : in[j];
+    const tracklet& b = in[i].enter_ms <= in[j].enter_ms ? in[j] : in[i];
+    double s = cosine_similarity(feat[i], feat[j]);
+    if (a.person_id == b.person_id) s += cfg_.online_bonus;
+    const int64_t gap = b.enter_ms - a.exit_ms;
+    if (a.camera_id == b.camera_id) {
+      if (gap >= 0 && gap <= cfg_.fragment_ms) {
+        const float dx = (b.entry_box.x + b.entry_box.w / 2) - (a.exit_box.x + a.exit_box.w / 2);
+        const float dy = (b.entry_box.y + b.entry_box.h) - (a.exit_box.y + a.exit_box.h);
+        const float reach = cfg_.fragment_px_per_s * static_cast<float>(gap) / 1000.f + a.exit_box.h;
+        if (std::sqrt(dx * dx + dy * dy) <= reach) s += cfg_.fragment_bonus;
+      }
+      return s;
+    }
+    bool plausible;
+    if (auto t = transit.find({a.camera_id, b.camera_id}); t != transit.end())
+      plausible = gap >= t->second.lo && gap <= t->second.hi;
+    else
+      plausible = gap >= -cfg_.touch_ms && gap <= cfg_.handover_ms;
+    if (overlap(a.camera_id, b.camera_id) && shared_ms(a, b) > 0) plausible = true;
+    if (plausible && extents[a.camera_id].at_edge(a.exit_box, cfg_.edge_share)
+        && extents[b.camera_id].at_edge(b.entry_box, cfg_.edge_share))
+      s += cfg_.handover_bonus;
+    return s;
+  };
+  std::vector<size_t> by_enter(n);
+  std::iota(by_enter.begin(), by_enter.end(), 0);
+  std::stable_sort(by_enter.begin(), by_enter.end(),
+                   [&](size_t a, size_t b) { return in[a].enter_ms < in[b].enter_ms; });
+  // Each pair once, along enter order: past max_gap after i's exit, every
+  // later-entering tracklet is too (enters only grow).
+  std::vector<std::map<int, std::pair<double, int>>> adj(groups.size());
+  for (size_t u = 0; u < n; ++u) {
+    const size_t i = by_enter[u];
+    if (feat[i].empty()) continue;
+    for (size_t v = u + 1; v < n; ++v) {
+      const size_t j = by_enter[v];
+      if (in[j].enter_ms - in[i].exit_ms > cfg_.max_gap_ms) break;
+      if (feat[j].empty() || group_of[i] == group_of[j]) continue;
+      const double s = score(i, j);
+      auto& e = adj[static_cast<size_t>(group_of[i])][group_of[j]];
+      e.first += s;
+      e.second += 1;
+      adj[static_cast<size_t>(group_of[j])][group_of[i]] = e;
+    }
+  }
+
+  // Best-first merging with lazy invalidation (a version per group).
+  using item = std::tuple<double, int, int, uint64_t, uint64_t>;  // mean, a, b, versions
+  auto worse = [](const item& x, const item& y) {
+    if (std::get<0>(x) != std::get<0>(y)) return std::get<0>(x) < std::get<0>(y);
+    return std::make_pair(std::get<1>(x), std::get<2>(x)) > std::make_pair(std::get<1>(y), std::get<2>(y));
+  };
+  std::priority_queue<item, std::vector<item>, decltype(worse)> heap(worse);
+  std::vector<uint64_t> version(groups.size(), 0);
+  std::vector<bool> alive(groups.size(), true);
+  auto push = [&](int a, int b) {
+    if (a > b) std::swap(a, b);
+    const auto& e = adj[static_cast<size_t>(a)].at(b);
+    heap.emplace(e.first / e.second, a, b, version[static_cast<size_t>(a)], version[static_cast<size_t>(b)]);
+  };
+  for (size_t a = 0; a < groups.size(); ++a)
+    for (const auto& [b, e] : adj[a])
+      if (static_cast<int>(a) < b) push(static_cast<int>(a), b);
+  while (!heap.empty()) {
+    auto [mean, a, b, va, vb] = heap.top();
+    heap.pop();
+    const size_t ua = static_cast<size_t>(a), ub = static_cast<size_t>(b);
+    if (!alive[ua] || !alive[ub] || va != version[ua] || vb != version[ub]) continue;
+    if (mean < cfg_.link_threshold) break;
+    bool ok = true;
+    for (size_t x : groups[ua]) {
+      for (size_t y : groups[ub])
+        if (!compatible(in[x], in[y], overlap(in[x].camera_id, in[y].camera_id))) {
+          ok = false;
+          break;
+        }
+      if (!ok) break;
+    }
+    if (!ok) {  // never again for this pair (groups only grow)
+      adj[ua].erase(b);
+      adj[ub].erase(a);
+      continue;
+    }
+    // b into a.
+    groups[ua].insert(groups[ua].end(), groups[ub].begin(), groups[ub].end());
+    groups[ub].clear();
+    alive[ub] = false;
+    version[ua]++;
+    adj[ua].erase(b);
+    for (const auto& [c, e] : adj[ub]) {
+      if (c == a) continue;
+      auto& into = adj[ua][c];
+      into.first += e.first;
+      into.second += e.second;
+      adj[static_cast<size_t>(c)].erase(b);
+      adj[static_cast<size_t>(c)][a] = into;
+    }
+    adj[ub].clear();
+    for (const auto& [c, e] : adj[ua]) push(a, c);
+  }
+
+  // 3. Names: the online id with most tracklets in a group, largest first.
+  std::vector<size_t> order;
+  for (size_t g = 0; g < groups.size(); ++g)
+    if (alive[g] && !groups[g].empty()) order.push_back(g);
+  for (auto& g : groups) std::sort(g.begin(), g.end());
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    if (groups[x].size() != groups[y].size()) return groups[x].size() > groups[y].size();
+    return groups[x].front() < groups[y].front();
+  });
+  std::set<uint64_t> taken;
+  std::vector<uint64_t> name(groups.size(), 0);
+  for (size_t g : order) {
+    std::map<uint64_t, size_t> votes;
+    for (size_t i : groups[g]) votes[in[i].person_id]++;
+    std::vector<std::pair<size_t, uint64_t>> ranked;
+    for (const auto& [p, c] : votes) ranked.emplace_back(c, p);
+    std::sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first > y.first : x.second < y.second;
+    });
+    for (const auto& [c, p] : ranked)
+      if (!taken.count(p)) {
+        name[g] = p;
+        break;
+      }
+    if (name[g] == 0) name[g] = next_id++;
+    taken.insert(name[g]);
+    for (size_t i : groups[g]) out.person[i] = name[g];
+  }
+  out.people = order.size();
+
+  // Corrections: whole online people into another as merges, the rest as moves.
+  for (const auto& [p, xs] : online) {
+    std::set<uint64_t> now;
+    for (size_t i : xs) now.insert(out.person[i]);
+    if (now.size() == 1 && *now.begin() != p) {
+      out.merges.push_back({p, *now.begin()});
+      continue;
+    }
+    for (size_t i : xs)
+      if (out.person[i] != p) out.moved.push_back(i);
+  }
+  std::sort(out.moved.begin(), out.moved.end());
+  return out;
+}
+
+} // namespace weaver

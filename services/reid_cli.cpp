@@ -1,0 +1,77 @@
+#include "services/reid_cli.hpp"
+
+#include <iostream>
+#include <stdexcept>
+
+#include "actors/reid/resolve_pass.hpp"
+#include "actors/storage/store.hpp"
+#include "services/config.hpp"
+#include "services/iso8601.hpp"
+
+namespace weaver {
+
+namespace {
+
+// ISO-8601, or plain milliseconds since the epoch.
+std::optional<timestamp_ms> parse_time(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos && text.size() <= 15)
+    return std::stoll(text);
+  return parse_iso8601(text);
+}
+
+} // namespace
+
+nlohmann::json reid_resolve(const std::string& location, timestamp_ms since_ms, timestamp_ms until_ms,
+                            const resolver_config& cfg) {
+  auto db = store::open(location);
+  auto r = resolve_window(*db, since_ms, until_ms, cfg);
+  return nlohmann::json{{"since", format_iso8601(r.since_ms)},
+                        {"until", format_iso8601(r.until_ms)},
+                        {"tracklets", r.tracklets},
+                        {"people_online", r.people_before},
+                        {"people_resolved", r.people_after},
+                        {"moved", r.moved},
+                        {"merges", r.merges},
+                        {"split_out", r.split_out},
+                        {"resolver_s", r.seconds},
+                        {"resolved_until", db->resolved_until() ? format_iso8601(*db->resolved_until()) : ""}};
+}
+
+int reid_resolve_command(const reid_resolve_options& o) {
+  auto since = parse_time(o.since), until = parse_time(o.until);
+  if (!since || !until) {
+    std::cerr << "error: reid resolve: --" << (since ? "until" : "since") << " '" << (since ? o.until : o.since)
+              << "' is not an ISO-8601 time or ms since the epoch\n";
+    return 2;
+  }
+  if (*until <= *since) {
+    std::cerr << "error: reid resolve: --until must be after --since\n";
+    return 2;
+  }
+  if (o.config.empty() == o.db.empty()) {
+    std::cerr << "error: reid resolve: give -c CONFIG or --db STORE\n";
+    return 2;
+  }
+  resolver_config cfg;
+  std::string location = o.db;
+  if (!o.config.empty()) {
+    try {
+      auto c = load_config(o.config);
+      cfg = c.reid.resolver;
+      location = c.storage_path;
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  if (o.link_threshold >= -1) cfg.link_threshold = o.link_threshold;
+  try {
+    std::cout << reid_resolve(location, *since, *until, cfg).dump(2) << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "error: reid resolve: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+} // namespace weaver

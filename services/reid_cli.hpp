@@ -1,0 +1,34 @@
+// `weaver reid resolve`: the offline pass on demand over one closed window
+// of a store (actors/reid/resolve_pass):
+//
+//   weaver reid resolve --since 2026-11-21T10:00 --until 2026-11-21T11:00 -c weaver.yaml
+//   weaver reid resolve --since 0 --until 9999-01-01 --db run.db
+//
+// Times are ISO-8601 (UTC unless an offset is given) or ms since the epoch.
+// Prints a JSON report; exit code 0, 1 when the store failed, 2 on a usage
+// error.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/reid/offline_resolver.hpp"
+
+namespace weaver {
+
+struct reid_resolve_options {
+  std::string since, until;
+  std::string config;   // the store and reid.links / reid.resolve settings from here ...
+  std::string db;       // ... or this store with the default settings
+  float link_threshold = -10;  // < -1: the configuration's
+};
+
+int reid_resolve_command(const reid_resolve_options& o);
+
+/// Resolves [since, until) of the store at `location` with `cfg`; the
+/// report as JSON. Throws std::runtime_error.
+nlohmann::json reid_resolve(const std::string& location, timestamp_ms since_ms, timestamp_ms until_ms,
+                            const resolver_config& cfg);
+
+} // namespace weaver

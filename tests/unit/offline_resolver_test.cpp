@@ -1,0 +1,221 @@
+// The offline resolver on synthetic tracklets with known truth: merges of
+// people online split, splits of impossible online people, and each
+// constraint on its own; the schedule's windows.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <map>
+#include <random>
+#include <set>
+
+#include "actors/reid/offline_resolver.hpp"
+#include "actors/reid/resolve_pass.hpp"
+
+using namespace weaver;
+
+namespace {
+
+// A person's look: a random unit direction; each tracklet a noisy copy.
+std::vector<float> look(uint32_t seed, size_t dims = 48) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  std::vector<float> f(dims);
+  for (auto& v : f) v = u(rng);
+  return f;
+}
+
+std::vector<float> noisy(std::vector<float> f, std::mt19937& rng, float sigma) {
+  std::normal_distribution<float> n(0.f, sigma);
+  for (auto& v : f) v = std::max(0.f, v + n(rng));
+  return f;
+}
+
+tracklet make(uint32_t cam, uint64_t track, uint64_t person, timestamp_ms enter, timestamp_ms exit,
+              const std::vector<float>& f, box entry = {0, 100, 20, 50}, box exit_box = {280, 100, 20, 50}) {
+  tracklet t;
+  t.camera_id = cam;
+  t.track_id = track;
+  t.person_id = person;
+  t.enter_ms = enter;
+  t.exit_ms = exit;
+  t.entry_box = entry;
+  t.exit_box = exit_box;
+  t.confidence = 1;
+  t.feature = quantise_feature(f);
+  return t;
+}
+
+// Whether two tracklets were given one person.
+bool same(const resolution& r, size_t a, size_t b) { return r.person[a] == r.person[b]; }
+
+} // namespace
+
+TEST_CASE("resolver: people online split into pieces are joined again, strangers are not") {
+  // Five people walk cameras 1 -> 2 -> 3 (2 s transits, 10 s on each), a
+  // few seconds apart; online gave every tracklet its own id.
+  std::mt19937 rng(7);
+  std::vector<tracklet> ts;
+  std::vector<int> truth;
+  uint64_t track = 1;
+  for (int p = 0; p < 5; ++p) {
+    const auto base = look(100 + static_cast<uint32_t>(p));
+    timestamp_ms t = 1000 + p * 3000;
+    for (uint32_t cam = 1; cam <= 3; ++cam) {
+      ts.push_back(make(cam, track, track, t, t + 10000, noisy(base, rng, 0.05f)));
+      ++track;
+      truth.push_back(p);
+      t += 12000;
+    }
+  }
+  resolver_config cfg;
+  auto r = offline_resolver{cfg}.resolve(ts, 1000);
+  CHECK(r.people == 5);
+  for (size_t a = 0; a < ts.size(); ++a)
+    for (size_t b = 0; b < ts.size(); ++b) CHECK(same(r, a, b) == (truth[a] == truth[b]));
+  // Whole online people went into others: merges, each into an online id.
+  CHECK(r.merges.size() == 10);
+  CHECK(r.moved.empty());
+  for (auto& m : r.merges) CHECK(m.into < 1000);
+}
+
+TEST_CASE("resolver: one person is never on one camera twice at once") {
+  const auto f = look(1);
+  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, f), make(1, 2, 2, 5000, 15000, f)};
+  auto r = offline_resolver{}.resolve(ts, 100);
+  CHECK_FALSE(same(r, 0, 1));
+  // One after the other on the same camera: a fragment, joined.
+  ts[1].enter_ms = 10500;
+  ts[1].exit_ms = 20000;
+  ts[1].entry_box = ts[0].exit_box;
+  r = offline_resolver{}.resolve(ts, 100);
+  CHECK(same(r, 0, 1));
+}
+
+TEST_CASE("resolver: two cameras at once only when their views overlap") {
+  const auto f = look(2);
+  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, f), make(2, 1, 2, 3000, 13000, f)};
+  resolver_config cfg;
+  auto r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK_FALSE(same(r, 0, 1));  // 7 s on both at once: impossible for separate views
+  // A moment on both (crossing a shared edge) is allowed.
+  ts[1].enter_ms = 9000;
+  ts[1].exit_ms = 19000;
+  r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(same(r, 0, 1));
+  // Configured overlap (negative min transit): 7 s on both at once is fine.
+  ts[1].enter_ms = 3000;
+  ts[1].exit_ms = 13000;
+  cfg.links = {{1, 2, -20000, 10000}, {2, 1, -20000, 10000}};
+  r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(same(r, 0, 1));
+}
+
+TEST_CASE("resolver: overlapping views are learned from people online saw on both at once") {
+  std::mt19937 rng(3);
+  std::vector<tracklet> ts;
+  // Two people online on cameras 1 and 2 at once (5 s): the views overlap.
+  for (uint64_t p = 1; p <= 2; ++p) {
+    auto f = look(static_cast<uint32_t>(10 + p));
+    timestamp_ms t = static_cast<timestamp_ms>(p) * 60000;
+    ts.push_back(make(1, p, p, t, t + 10000, noisy(f, rng, 0.03f)));
+    ts.push_back(make(2, p, p, t + 5000, t + 15000, noisy(f, rng, 0.03f)));
+  }
+  // A third, split online, on both at once too.
+  auto f = look(20);
+  ts.push_back(make(1, 3, 3, 200000, 210000, noisy(f, rng, 0.03f)));
+  ts.push_back(make(2, 3, 4, 205000, 215000, noisy(f, rng, 0.03f)));
+  resolver_config cfg;
+  auto r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(same(r, 4, 5));
+  CHECK(same(r, 0, 1));
+  // With one such person only, the views are not taken to overlap.
+  cfg.overlap_min_people = 3;
+  r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK_FALSE(same(r, 4, 5));
+  CHECK_FALSE(same(r, 0, 1));
+  cfg.from_online = true;  // the two online people on both at once are split
+  r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(r.split_out == 2);
+  CHECK_FALSE(same(r, 0, 1));
+}
+
+TEST_CASE("resolver: an impossible online person is split, the piece gets a new id") {
+  const auto a = look(30), b = look(31);
+  // Online put both on person 5: on cameras 1 and 2 at once for 8 s.
+  std::vector<tracklet> ts{make(1, 1, 5, 0, 10000, a), make(2, 1, 5, 2000, 12000, b)};
+  resolver_config cfg;
+  cfg.from_online = true;
+  auto r = offline_resolver{cfg}.resolve(ts, 1u << 20);
+  CHECK(r.split_out == 1);
+  CHECK_FALSE(same(r, 0, 1));
+  CHECK(r.person[0] == 5);  // the first keeps the online id
+  CHECK(r.person[1] == (1u << 20));
+  CHECK(r.moved == std::vector<size_t>{1});
+  CHECK(r.merges.empty());
+  // From single tracklets the same comes out, without a split to make.
+  auto s = offline_resolver{}.resolve(ts, 1u << 20);
+  CHECK(s.person == r.person);
+  CHECK(s.split_out == 0);
+}
+
+TEST_CASE("resolver: configured links bound the transit time") {
+  const auto f = look(40);
+  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, f), make(2, 1, 2, 11000, 20000, f)};
+  resolver_config cfg;
+  CHECK(same(offline_resolver{cfg}.resolve(ts, 100), 0, 1));
+  cfg.links = {{1, 2, 5000, 60000}};  // at least 5 s from 1 to 2
+  CHECK_FALSE(same(offline_resolver{cfg}.resolve(ts, 100), 0, 1));
+  ts[1].enter_ms = 16000;
+  ts[1].exit_ms = 26000;
+  CHECK(same(offline_resolver{cfg}.resolve(ts, 100), 0, 1));
+}
+
+TEST_CASE("resolver: appearance alone decides far from any edge or handover") {
+  // Two different people, far apart in look (colours in disjoint halves),
+  // one after the other on two cameras: a handover alone does not join them.
+  auto a = look(50), b = look(51);
+  for (size_t k = 0; k < a.size(); ++k) (k < a.size() / 2 ? b : a)[k] = 0;
+  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, a), make(2, 1, 2, 11000, 20000, b)};
+  auto r = offline_resolver{}.resolve(ts, 100);
+  CHECK_FALSE(same(r, 0, 1));
+  CHECK(r.merges.empty());
+  CHECK(r.moved.empty());
+  // Beyond max_gap they are never compared, however alike.
+  const auto f = look(52);
+  ts = {make(1, 1, 1, 0, 10000, f), make(2, 1, 2, 200000, 210000, f)};
+  CHECK_FALSE(same(offline_resolver{}.resolve(ts, 100), 0, 1));
+}
+
+TEST_CASE("resolver: deterministic and empty-safe") {
+  CHECK(offline_resolver{}.resolve({}, 1).people == 0);
+  std::mt19937 rng(9);
+  std::vector<tracklet> ts;
+  for (uint64_t i = 0; i < 60; ++i)
+    ts.push_back(make(static_cast<uint32_t>(1 + i % 4), i, i + 1, static_cast<timestamp_ms>(i) * 1500,
+                      static_cast<timestamp_ms>(i) * 1500 + 8000, noisy(look(static_cast<uint32_t>(i % 7)), rng, 0.1f)));
+  ts[5].feature.clear();  // a track without a feature stays as it was
+  auto a = offline_resolver{}.resolve(ts, 500), b = offline_resolver{}.resolve(ts, 500);
+  CHECK(a.person == b.person);
+  CHECK(a.person[5] == ts[5].person_id);
+}
+
+TEST_CASE("resolve schedule: whole windows closed lag before the data time") {
+  resolve_schedule s;
+  s.every_ms = 1000;
+  s.window_ms = 10000;
+  s.lag_ms = 5000;
+  // Nothing stored: nothing due.
+  CHECK(due_windows(s, 100000, std::nullopt, std::nullopt).empty());
+  // First tracklet at 23 s, data at 47 s: [20, 30) and [30, 40) are closed by 42 s.
+  auto w = due_windows(s, 47000, std::nullopt, 23000);
+  REQUIRE(w.size() == 2);
+  CHECK(w[0] == std::make_pair<timestamp_ms, timestamp_ms>(20000, 30000));
+  CHECK(w[1] == std::make_pair<timestamp_ms, timestamp_ms>(30000, 40000));
+  // After the latest resolved one.
+  w = due_windows(s, 47000, 30000, 23000);
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].first == 30000);
+  CHECK(due_windows(s, 44999, 30000, 23000).empty());
+  s.every_ms = 0;  // off
+  CHECK(due_windows(s, 47000, std::nullopt, 23000).empty());
+}
