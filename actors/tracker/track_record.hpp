@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "actors/detector/appearance.hpp"
 #include "actors/types.hpp"
 
 namespace weaver {
@@ -23,7 +24,7 @@ struct track_record {
   uint64_t last_seq = 0;
   box last_box;
   float last_score = 0;
-  std::vector<double> feature_sum; // for the mean appearance of `ended`
+  std::vector<double> feature_sum; // for the mean appearance of `ended`, weighted by quality
   uint64_t feature_count = 0;
 
   /// A matched detection in frame `b`.
@@ -42,7 +43,13 @@ struct track_record {
     if (d.feature.empty()) return;
     if (feature_sum.empty()) feature_sum.assign(d.feature.size(), 0.0);
     if (feature_sum.size() != d.feature.size()) return; // another descriptor: keep the mean consistent
-    for (size_t i = 0; i < d.feature.size(); ++i) feature_sum[i] += d.feature[i];
+    // Boxes cut by the border, small or covered by others say less about the
+    // person (`weaver eval appearance`: README).
+    std::vector<box> others;
+    for (const auto& o : b.detections)
+      if (&o != &d) others.push_back(o.bbox);
+    const double w = appearance_quality(d.bbox, d.score, {b.width, b.height}, others);
+    for (size_t i = 0; i < d.feature.size(); ++i) feature_sum[i] += w * d.feature[i];
     ++feature_count;
   }
 
@@ -59,7 +66,8 @@ struct track_record {
     return e;
   }
 
-  /// `ended`: the last match, with the L2-normalised mean appearance.
+  /// `ended`: the last match, with the L2-normalised quality-weighted mean
+  /// appearance (appearance_quality).
   track_event ended(uint32_t camera) const {
     auto e = event(camera, track_state::ended);
     double norm = 0;
