@@ -106,8 +106,10 @@ TEST_CASE("a person cut by the image's top keeps the legs in the leg stripes") {
   auto whole = person_on(cv::Scalar(120, 120, 120), 1);
   cv::Mat cut = whole(cv::Rect(0, 140, 200, 160)).clone();
   const box cut_box{70, 0, 60, 70};  // what a detector sees: the visible part, at the border
-  appearance_options partial;
+  appearance_options partial;  // with centre weighting and surround, as measured in the README
   partial.partial = true;
+  partial.centre_sigma = 0.4f;
+  partial.surround = true;
   appearance_options plain = partial;
   plain.partial = false;
   auto full = appearance_descriptor(whole, person_box, partial);
