@@ -11,6 +11,7 @@
 
 #include "services/cards.hpp"
 #include "services/config.hpp"
+#include "services/eval_appearance.hpp"
 #include "services/eval_cli.hpp"
 #include "services/log.hpp"
 #include "services/mesh_security.hpp"
@@ -205,6 +206,35 @@ int main(int argc, char** argv) {
   eval_xcam_cmd->add_flag("!--no-resolve", xcam.resolve, "Score the online answers only (default: also after "
                                                          "the offline pass, under \"resolved\")");
   eval_xcam_cmd->callback([&] { throw CLI::RuntimeError(weaver::eval_crosscam_command(xcam)); });
+
+  weaver::eval_appearance_options app_eval;
+  auto eval_app_cmd = eval_cmd->add_subcommand(
+    "appearance", "How well appearance descriptors tell people apart, from the MOT ground truth alone (no "
+                  "detector, tracker or re-id run): the video's people rendered through the virtual cameras of "
+                  "--layouts generated layouts of --seed (crops, perspective warps, people cut at view edges); "
+                  "per descriptor variant, ROC AUC, rank-1 and similarity percentiles of same- vs "
+                  "different-person pairs of boxes within a view and across views, and of visits (a person's "
+                  "run on a camera, descriptors averaged plainly and weighted by quality) across views. JSON "
+                  "on stdout, a table on stderr.");
+  eval_app_cmd->add_option("--seed", app_eval.seed, "Layout generator seed (default 1)");
+  eval_app_cmd->add_option("--layouts", app_eval.layouts, "Layouts 0..N-1 of the seed (default 6)")
+    ->check(CLI::Range(1, 1000));
+  eval_app_cmd->add_option("--video", app_eval.video, "Source video (default tools/data/vtest.avi)");
+  eval_app_cmd->add_option("--gt", app_eval.gt, "MOT ground truth of the video (default tests/data/PETS09-S2L1-gt.txt)");
+  eval_app_cmd->add_option("--step", app_eval.step, "Every N-th frame (default 3)")->check(CLI::Range(1, 1000));
+  eval_app_cmd->add_option("--max-frames", app_eval.max_frames, "Frames of the video (0 = all)");
+  eval_app_cmd->add_option("--min-gap", app_eval.min_gap, "Within a view, same-person pairs at least this many frames "
+                                                           "apart (default 20)");
+  eval_app_cmd->add_option("--variant", app_eval.variants,
+                           "Descriptor variants (repeatable): parts joined by '+' on the pipeline's settings: pipeline, base "
+                           "(centre weighting and surround off), c<sigma> centre weighting, s surround foreground, p partial bodies, t<w> texture weight, v<w> value weight, m static "
+                           "background mask; or nanodet (the detector's pooled embedding; runs NanoDet on every view)");
+  eval_app_cmd->add_option("--q-height", app_eval.quality.full_height, "Quality: full-weight box height, px (default 80)");
+  eval_app_cmd->add_option("--q-border", app_eval.quality.border, "Quality: factor at the image border (default 0.2)");
+  eval_app_cmd->add_option("--q-occlusion", app_eval.quality.occlusion, "Quality: exponent on the uncovered share (default 1)");
+  eval_app_cmd->add_option("--model", app_eval.model, "NanoDet model for the nanodet variant");
+  eval_app_cmd->add_option("--out", app_eval.out, "Also write the JSON to this file");
+  eval_app_cmd->callback([&] { throw CLI::RuntimeError(weaver::eval_appearance_command(app_eval)); });
 
   weaver::track_options track;
   auto track_cmd = app.add_subcommand("track", "Run one camera's tracker offline on MOT detections; write MOT tracks.");
