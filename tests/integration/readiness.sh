@@ -43,9 +43,10 @@ wait_for /healthz 200 '"name":"main_loop"'
 wait_for /readyz 503 '"name":"link:detector->tracker","ok":false' '"name":"cards"'
 grep -qF '"name":"model","ok":true' "$WORK/body" || { cat "$WORK/body"; fail "model check missing"; }
 grep -qF '"name":"cards","ok":true' "$WORK/body" || { cat "$WORK/body"; fail "cards check missing"; }
-# Real time: the detector's engines were prepared for each camera before the
+# Real time: the detector's engines were prepared for each of the 3 cameras
+# (model and heads; the card workers' buffers once per frame size) before the
 # cameras started (once, frames were dropped while they built their buffers).
-grep -qF '"message":"prepared 12 engine(s) in ' "$WORK/body" && grep -qF '"name":"engines","ok":true' "$WORK/body" \
+grep -qF '"message":"prepared 3 engine(s) in ' "$WORK/body" && grep -qF '"name":"engines","ok":true' "$WORK/body" \
   || { cat "$WORK/body"; fail "engines not prepared before the cameras"; }
 [ "$(probe /healthz)" = 200 ] || fail "not alive while a downstream is missing"
 echo "ok: edge alive, not ready while its tracker is missing"
