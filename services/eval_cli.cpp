@@ -158,24 +158,30 @@ int eval_crosscam_command(const eval_crosscam_options& o) {
   }
   json layouts = json::array(), resolved = json::array();
   std::vector<mot::mot_counts> counts, resolved_counts;
+  // One run's figures: online and, with o.resolve, after the offline pass
+  // over a copy of its store (under "resolved").
+  auto score = [&](const config& cfg, const std::string& db, const std::string& tracks) {
+    mot::mot_counts c;
+    auto m = crosscam_metrics(cfg, db, tracks, o.gt, o.max_frames, &c);
+    if (!tracks.empty()) counts.push_back(c);
+    if (o.resolve) {
+      mot::mot_counts rc;
+      auto pass = resolve_copy(cfg, db, db + ".resolved");
+      m["resolved"] = crosscam_metrics(cfg, db + ".resolved", tracks, o.gt, o.max_frames, &rc);
+      m["resolved"]["pass"] = pass;
+      resolved.push_back(m["resolved"]);
+      if (!tracks.empty()) resolved_counts.push_back(rc);
+    }
+    return m;
+  };
   try {
     if (!generate) {
       auto cfg = load_config(o.config);
       const std::string db = o.db.empty() ? cfg.storage_path : o.db;
       if (o.replay) replay_reid(cfg, read_reid_recording(reid_recording_path(o.tracks)), db);
-      mot::mot_counts c;
-      auto m = crosscam_metrics(cfg, db, o.tracks, o.gt, o.max_frames, &c);
+      auto m = score(cfg, db, o.tracks);
       m["name"] = o.config;
-      if (o.resolve) {
-        mot::mot_counts rc;
-        auto pass = resolve_copy(cfg, db, db + ".resolved");
-        m["resolved"] = crosscam_metrics(cfg, db + ".resolved", o.tracks, o.gt, o.max_frames, &rc);
-        m["resolved"]["pass"] = pass;
-        resolved.push_back(m["resolved"]);
-        if (!o.tracks.empty()) resolved_counts.push_back(rc);
-      }
       layouts.push_back(m);
-      if (!o.tracks.empty()) counts.push_back(c);
     } else {
       cv::VideoCapture cap(o.video);
       if (!cap.isOpened()) throw std::runtime_error("cannot open --video " + o.video);
@@ -195,17 +201,7 @@ int eval_crosscam_command(const eval_crosscam_options& o) {
           const auto t0 = std::chrono::steady_clock::now();
           replay_reid(load_config(yaml), read_reid_recording(reid_recording_path(tracks)), db);
           const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          mot::mot_counts c;
-          const auto cfg = load_config(yaml);
-          auto m = crosscam_metrics(cfg, db, tracks, o.gt, o.max_frames, &c);
-          if (o.resolve) {
-            mot::mot_counts rc;
-            auto pass = resolve_copy(cfg, db, db + ".resolved");
-            m["resolved"] = crosscam_metrics(cfg, db + ".resolved", tracks, o.gt, o.max_frames, &rc);
-            m["resolved"]["pass"] = pass;
-            resolved.push_back(m["resolved"]);
-            resolved_counts.push_back(rc);
-          }
+          auto m = score(load_config(yaml), db, tracks);
           m["name"] = l.name;
           m["kind"] = l.kind;
           m["config"] = yaml;
@@ -213,7 +209,6 @@ int eval_crosscam_command(const eval_crosscam_options& o) {
           m["replay_s"] = std::round(secs * 100) / 100;
           std::cerr << m.dump() << "\n";
           layouts.push_back(m);
-          counts.push_back(c);
           continue;
         }
         fs::remove_all(tracks);
@@ -228,17 +223,7 @@ int eval_crosscam_command(const eval_crosscam_options& o) {
                     << l.name << ".log)\n";
           return 1;
         }
-        mot::mot_counts c;
-        const auto cfg = load_config(yaml);
-        auto m = crosscam_metrics(cfg, db, tracks, o.gt, o.max_frames, &c);
-        if (o.resolve) {
-          mot::mot_counts rc;
-          auto pass = resolve_copy(cfg, db, db + ".resolved");
-          m["resolved"] = crosscam_metrics(cfg, db + ".resolved", tracks, o.gt, o.max_frames, &rc);
-          m["resolved"]["pass"] = pass;
-          resolved.push_back(m["resolved"]);
-          resolved_counts.push_back(rc);
-        }
+        auto m = score(load_config(yaml), db, tracks);
         m["name"] = l.name;
         m["kind"] = l.kind;
         m["config"] = yaml;
@@ -246,7 +231,6 @@ int eval_crosscam_command(const eval_crosscam_options& o) {
         m["run_s"] = std::round(secs * 10) / 10;
         std::cerr << m.dump() << "\n";  // each layout as it is done
         layouts.push_back(m);
-        counts.push_back(c);
       }
     }
   } catch (const std::exception& e) {
