@@ -233,8 +233,13 @@ void expand_env_tree(YAML::Node node, const std::string& path) {
   } else if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i) expand_env_tree(node[i], path + "[" + std::to_string(i) + "]");
   } else if (node.IsMap()) {
-    for (auto it = node.begin(); it != node.end(); ++it)
-      expand_env_tree(it->second, (path.empty() ? "" : path + ".") + it->first.as<std::string>());
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      // YAML allows a list or a mapping as a key ("? [a, b]: 1"); no key of
+      // ours is one (found by fuzz_config: it escaped as a yaml-cpp error).
+      if (!it->first.IsScalar())
+        throw config_error(path.empty() ? "<root>" : path, "a key must be a plain name, not a list or a mapping");
+      expand_env_tree(it->second, (path.empty() ? "" : path + ".") + it->first.Scalar());
+    }
   }
 }
 

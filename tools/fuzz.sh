@@ -45,7 +45,7 @@ for h in "${harnesses[@]}"; do
   rc=$?
   set -e
   runs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
-  crashes=$(ls "$build"/crash-"$h"-* 2>/dev/null | wc -l)
+  crashes=$(find "$build" -maxdepth 1 -name "crash-$h-*" | wc -l)
   echo "fuzz: $h executions $runs, crash files $crashes, exit $rc"
   if [ $rc -ne 0 ] || [ "$crashes" -ne 0 ]; then
     status=1

@@ -247,6 +247,16 @@ TEST_CASE("load_config reads a file and resolves paths against its folder") {
   CHECK_THROWS_AS(load_config(missing), config_error);
 }
 
+TEST_CASE("a list or a mapping as a key is a config_error naming where") {
+  video_dir v;
+  // Found by fuzz_config: yaml-cpp's conversion error escaped parse_config.
+  auto e = error_of("? [a, b]\n: 1\n", v.base());
+  CHECK(e.key == "<root>");
+  CHECK(contains(e.what, "plain name"));
+  auto nested = error_of(std::string(one_camera) + "detector:\n  ? {kind: motion}\n  : x\n", v.base());
+  CHECK(nested.key == "detector");
+}
+
 TEST_CASE("missing or empty cameras") {
   video_dir v;
   auto e = error_of("realtime: true\n", v.base());
