@@ -534,7 +534,10 @@ bool read_presence(const fb::PresenceBatch& in, presence_batch& out,
   if (const auto* v = in.merges()) {
     out.merges.resize(v->size());
     for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
-      const fb::PersonMerge& m = *v->Get(i);
+      // A vector of structs is only 4-aligned after verification while
+      // PersonMerge needs 8 (found by fuzz_codec under UBSan): copy it out.
+      fb::PersonMerge m;
+      std::memcpy(static_cast<void*>(&m), v->Data() + i * sizeof(fb::PersonMerge), sizeof m);
       if (m.from() == 0 || m.into() == 0 || m.from() == m.into())
         return fail(err, "presence: merge " + std::to_string(i) + ": bad person ids");
       out.merges[i] = person_merge{m.from(), m.into()};

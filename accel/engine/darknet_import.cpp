@@ -130,7 +130,8 @@ weight_file open_weights(const std::string& path) {
   std::memcpy(&minor, w.bytes.data() + 4, 4);
   std::memcpy(&revision, w.bytes.data() + 8, 4);
   // Version 0.2 and later store `seen` as a 64-bit count, older as 32-bit.
-  bool wide = (major * 10 + minor) >= 2 && major < 1000 && minor < 1000;
+  // (Bounds first: a hostile header's major * 10 overflowed, found by fuzz_model.)
+  bool wide = major >= 0 && minor >= 0 && major < 1000 && minor < 1000 && (major * 10 + minor) >= 2;
   w.off = 12 + (wide ? 8 : 4);
   return w;
 }

@@ -105,8 +105,16 @@ std::string exchange(int port, const uint8_t* data, size_t size) {
 
 } // namespace
 
+static fixture* the_fixture = nullptr;
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static fixture* f = new fixture;  // lives for the process: the gateway's threads use it
+  static fixture* f = [] {
+    the_fixture = new fixture;  // lives for the process: the gateway's threads use it
+    // Stop the gateway before static destructors run (the metrics registry
+    // is one): registered after the registry was made, so it runs first.
+    std::atexit([] { the_fixture->gateway->stop(); });
+    return the_fixture;
+  }();
   static uint64_t runs = 0;
   exchange(f->gateway->port(), data, size);
   if (++runs % 1000 == 0) {
