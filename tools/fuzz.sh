@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of Weaver's input boundaries with libFuzzer.
-#   tools/fuzz.sh [--time S | --runs N] [harness ...]
+#   tools/fuzz.sh [--time S | --runs N] [--seed K] [harness ...]
 # Builds build-fuzz/ with clang (WEAVER_FUZZ=ON: AddressSanitizer, UBSan,
 # libFuzzer; needs clang and libfuzzer-14-dev, installed by setup.sh
 # --tests), then runs each harness (default: all of codec config gateway
@@ -10,16 +10,19 @@
 # crashes per harness; a crash leaves its input as
 # build-fuzz/crash-<name>-* and makes the exit status 1. To keep a crash as a
 # regression input once fixed, copy it into tests/fuzz/corpus/<name>/.
-# The long run of the note: tools/fuzz.sh --runs 1000000
+# --seed K fixes libFuzzer's random seed: with --runs the same inputs are
+# tried on every machine (CI: tools/test.sh). The long run of the note:
+# tools/fuzz.sh --runs 1000000
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${WEAVER_FUZZ_BUILD_DIR:-$here/build-fuzz}
-limit=(-max_total_time=30) harnesses=()
+limit=(-max_total_time=30) seed=() harnesses=()
 while [ $# -gt 0 ]; do
   case $1 in
     --time) limit=(-max_total_time="$2"); shift 2 ;;
     --runs) limit=(-runs="$2"); shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --seed) seed=(-seed="$2"); shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) harnesses+=("$1"); shift ;;
   esac
@@ -39,7 +42,7 @@ for h in "${harnesses[@]}"; do
   mkdir -p "$build/corpus/$h"
   log="$build/fuzz-$h.log"
   set +e
-  (cd "$build" && "./tests/fuzz/fuzz_$h" "${limit[@]}" -max_len="${max_len[$h]:-65536}" -rss_limit_mb=2048 \
+  (cd "$build" && "./tests/fuzz/fuzz_$h" "${limit[@]}" ${seed[@]+"${seed[@]}"} -max_len="${max_len[$h]:-65536}" -rss_limit_mb=2048 \
      -timeout=20 -print_final_stats=1 -artifact_prefix="$build/crash-$h-" \
      "$build/corpus/$h" "$here/tests/fuzz/corpus/$h") > "$log" 2>&1
   rc=$?

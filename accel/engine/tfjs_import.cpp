@@ -215,7 +215,23 @@ void spatial(const attr_reader& r, attrs& a, const std::string& op) {
 
 } // namespace
 
+namespace {
+graph import_tfjs_json(const std::string& model_json);
+}
+
 graph import_tfjs(const std::string& model_json) {
+  // A field of the wrong type or missing where the format requires it is a
+  // bad model, not a JSON library error (found by fuzz_model).
+  try {
+    return import_tfjs_json(model_json);
+  } catch (const json::exception& e) {
+    throw model_error(model_json + ": not a valid TensorFlow.js graph model: " + e.what());
+  }
+}
+
+namespace {
+
+graph import_tfjs_json(const std::string& model_json) {
   json m;
   try {
     m = json::parse(read_file(model_json, "model"));
@@ -431,5 +447,7 @@ graph import_tfjs(const std::string& model_json) {
   if (g.inputs.empty()) throw model_error(model_json + ": the graph has no Placeholder input");
   return g;
 }
+
+} // namespace
 
 } // namespace weaver::engine
