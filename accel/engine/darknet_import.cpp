@@ -240,6 +240,8 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
     } else if (t == "maxpool" || t == "max") {
       int size = r.i("size", r.i("stride", 1)), stride = r.i("stride", 1);
       int padding = r.i("padding", size - 1);
+      // (A stride of 0 divided by zero: found by fuzz_model.)
+      if (size <= 0 || stride <= 0 || padding < 0) throw model_error(r.where() + ": bad size/stride/padding");
       next.h = (cur.h + padding - size) / stride + 1;
       next.w = (cur.w + padding - size) / stride + 1;
       if (g) {

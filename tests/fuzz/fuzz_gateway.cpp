@@ -25,6 +25,7 @@
 #include "actors/storage/store.hpp"
 #include "services/gateway/gateway.hpp"
 #include "services/health.hpp"
+#include "services/metrics.hpp"
 
 using namespace weaver;
 
@@ -34,9 +35,11 @@ struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::unique_ptr<gateway_server> gateway;
+  query_actor query;
   std::string dir;
 
   fixture() {
+    (void)metrics::global();  // made first, so destroyed after the atexit handler below
     char tmpl[] = "/tmp/weaver-fuzz-gateway-XXXXXX";
     const char* d = mkdtemp(tmpl);
     if (!d) std::abort();
@@ -54,7 +57,7 @@ struct fixture {
       s->write(b);
     }
     sys = std::make_unique<caf::actor_system>(cfg);
-    auto query = sys->spawn(query_actor_impl, std::shared_ptr<store>(store::open(db)), query_settings{});
+    query = sys->spawn(query_actor_impl, std::shared_ptr<store>(store::open(db)), query_settings{});
     gateway_settings gs;
     gs.port = 0;
     gs.tokens.push_back({"fuzz", "fuzz-token", {"query", "alerts"}});
@@ -111,8 +114,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static fixture* f = [] {
     the_fixture = new fixture;  // lives for the process: the gateway's threads use it
     // Stop the gateway before static destructors run (the metrics registry
-    // is one): registered after the registry was made, so it runs first.
-    std::atexit([] { the_fixture->gateway->stop(); });
+    // is one): registered after it was made, this runs first.
+    std::atexit([] {
+      the_fixture->gateway->stop();
+      // libFuzzer exits through exit(0) once its runs are done (a crash
+      // never gets here): leave without tearing down the actor system and
+      // the statics while its threads still run.
+      std::_Exit(0);
+    });
     return the_fixture;
   }();
   static uint64_t runs = 0;
