@@ -371,6 +371,16 @@ void store::upsert_zone(uint32_t camera_id, const std::string& name) {
              {int64_t{camera_id}, name}, "storage: upsert zone");
 }
 
+namespace {
+
+// A person's id after merges: what canonical() mapped it to, else itself.
+uint64_t canonical_of(const std::map<uint64_t, uint64_t>& canon, uint64_t person) {
+  auto c = canon.find(person);
+  return c == canon.end() ? person : c->second;
+}
+
+} // namespace
+
 std::map<uint64_t, uint64_t> store::canonical(std::vector<uint64_t> people) {
   // One query per chunk rather than one per person (a round trip each on
   // PostgreSQL); merges are rare, so most answers are empty.
@@ -406,8 +416,7 @@ void store::write_presences(const std::vector<presence>& in) {
   for (const auto& r : in) people.push_back(r.person_id);
   auto canon = canonical(people);
   for (const auto& r : in) {
-    auto c = canon.find(r.person_id);
-    auto [row, added] = rows.try_emplace({c == canon.end() ? r.person_id : c->second, r.camera_id, r.enter_ms},
+    auto [row, added] = rows.try_emplace({canonical_of(canon, r.person_id), r.camera_id, r.enter_ms},
                                          r.exit_ms);
     if (!added) row->second = std::max(row->second, r.exit_ms);
   }
@@ -443,10 +452,9 @@ void store::write_tracklets(const std::vector<tracklet>& in) {
              15, last,
              [&](const auto& item, std::vector<value>& p) {
                const tracklet& t = *item.second;
-               auto c = canon.find(t.person_id);
                p.push_back(int64_t{t.camera_id});
                p.push_back(id_value(t.track_id));
-               p.push_back(id_value(c == canon.end() ? t.person_id : c->second));
+               p.push_back(id_value(canonical_of(canon, t.person_id)));
                p.push_back(t.enter_ms);
                p.push_back(t.exit_ms);
                for (float v : {t.entry_box.x, t.entry_box.y, t.entry_box.w, t.entry_box.h, t.exit_box.x,
@@ -622,10 +630,9 @@ void store::write(const presence_batch& b) {
                4, last,
                [&](const auto& item, std::vector<value>& p) {
                  const identity& id = *item.second;
-                 auto c = canon.find(id.person_id);
                  p.push_back(int64_t{id.camera_id});
                  p.push_back(id_value(id.track_id));
-                 p.push_back(id_value(c == canon.end() ? id.person_id : c->second));
+                 p.push_back(id_value(canonical_of(canon, id.person_id)));
                  p.push_back(static_cast<double>(id.confidence));
                },
                "storage: write identity");
