@@ -6,16 +6,8 @@
 #include <unistd.h>
 
 #include "accel/engine/executor.hpp"
-#include "actors/detector/appearance.hpp"
-#include "actors/detector/detector.hpp"
 
 namespace weaver {
-
-int64_t steady_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
-}
 
 inference_result run_job(const inference_job& job, engine::workspace& ws) {
   inference_result r;
@@ -27,10 +19,8 @@ inference_result run_job(const inference_job& job, engine::workspace& ws) {
   r.batch.width = f.image.cols;
   r.batch.height = f.image.rows;
   try {
-    if (!job.engine) throw std::invalid_argument("job has no detector engine");
-    r.batch.detections = job.engine->detect_on(f.image, ws);
-    for (auto& d : r.batch.detections)
-      d.feature = appearance_descriptor(f.image, d.bbox);
+    if (!job.work) throw std::invalid_argument("job has no workload");
+    r.batch.detections = job.work->run(f.image, ws);
     r.ok = true;
   } catch (const std::exception& e) {
     r.error = e.what();

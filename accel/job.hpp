@@ -4,23 +4,21 @@
 #include <memory>
 #include <string>
 
-#include "actors/types.hpp"
+#include "accel/workload.hpp"
+#include "base/clock.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 
-class detector;
-namespace engine {
-class workspace;
-}
-
-/// One frame for the pool: the frame and the camera's detector. The detector
-/// holds what is the camera's own (the motion model's background, a DNN's
-/// head layout for the camera's frame size); the engine buffers it runs on
-/// belong to the card worker (engine::workspace). The detector actor keeps
-/// a stateful detector to one job in flight, so it sees its frames in order.
+/// One frame for the pool: the frame and the camera's workload (its
+/// detector). The workload holds what is the camera's own (the motion
+/// model's background, a DNN's head layout for the camera's frame size); the
+/// engine buffers it runs on belong to the card worker (engine::workspace).
+/// The detector actor keeps a stateful workload to one job in flight, so it
+/// sees its frames in order.
 struct inference_job {
   frame_ptr input;
-  std::shared_ptr<detector> engine;
+  std::shared_ptr<workload> work;
   int64_t admitted_ns = 0;        // steady clock at admission, for frame age
 };
 
@@ -34,12 +32,9 @@ struct inference_result {
   double service_s = 0;           // time on the card
 };
 
-/// Steady-clock nanoseconds: admission times and frame ages.
-int64_t steady_now_ns();
-
 /// Runs a job on the calling thread, on that worker's engine buffers `ws`:
-/// detection plus an appearance vector per detection. What every CPU-side
-/// card executes.
+/// the workload's detections with their appearance vectors. What every
+/// CPU-side card executes.
 inference_result run_job(const inference_job& job, engine::workspace& ws);
 
 } // namespace weaver

@@ -28,8 +28,6 @@
 #include "accel/xclbin_writer.hpp"
 #include "accel/xrt_program.hpp"
 #include "accel/xrt_protocol.hpp"
-#include "actors/detector/appearance.hpp"
-#include "actors/detector/dnn_detector.hpp"
 
 namespace weaver {
 
@@ -284,7 +282,7 @@ struct xrt_card::impl {
   void describe();
   xrt::bo alloc(const char* what, size_t bytes, int arg);
   void sync(xrt::bo& bo, const char* what, xclBOSyncDirection dir, size_t bytes);
-  network& network_for(dnn_detector& det, cv::Size frame);
+  network& network_for(network_stage& det, cv::Size frame);
   void run(network& n, const std::vector<card_job*>& jobs, std::vector<inference_result*>& results);
   batch_result process(std::vector<card_job>& batch);
   void work();
@@ -357,7 +355,7 @@ void xrt_card::impl::sync(xrt::bo& bo, const char* what, xclBOSyncDirection dir,
 
 // The network for this detector at this frame size: built, allocated and
 // uploaded on first use, kept for the next frames.
-xrt_card::impl::network& xrt_card::impl::network_for(dnn_detector& det, cv::Size frame) {
+xrt_card::impl::network& xrt_card::impl::network_for(network_stage& det, cv::Size frame) {
   auto model = det.compiled(frame);
   std::vector<xrt_tensor> tensors;
   std::string names;
@@ -382,7 +380,7 @@ xrt_card::impl::network& xrt_card::impl::network_for(dnn_detector& det, cv::Size
     const auto& l = program->layout();
     network n;
     n.model = model;
-    n.threads = det.options().threads;
+    n.threads = det.threads();
     n.weights = alloc("weights", l.weights_bytes, xp::arg_weights);
     n.program_bo = alloc("program", xp::align_up(l.program_bytes), xp::arg_program);
     n.input = alloc("input", o.max_batch * l.input_stride, xp::arg_input);
@@ -409,7 +407,7 @@ void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs,
   const auto batch = static_cast<uint32_t>(jobs.size());
   auto* in = n.input.map<uint8_t*>();
   for (size_t k = 0; k < jobs.size(); ++k) {
-    auto& det = static_cast<dnn_detector&>(*jobs[k]->job.engine);
+    auto& det = *jobs[k]->job.work->network();
     det.fill_input(jobs[k]->job.input->image, reinterpret_cast<float*>(in + k * l.input_stride));
   }
   auto device_time = std::chrono::steady_clock::duration::zero();
@@ -481,12 +479,11 @@ void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs,
     auto& res = *results[k];
     const auto& f = *jobs[k]->job.input;
     try {
-      auto& det = static_cast<dnn_detector&>(*jobs[k]->job.engine);
+      auto& det = *jobs[k]->job.work->network();
       std::vector<const float*> tensors;
       for (const auto& s : l.outputs)
         tensors.push_back(reinterpret_cast<const float*>(out + k * l.output_stride + s.offset));
-      res.batch.detections = det.decode(f.image.size(), tensors);
-      for (auto& d : res.batch.detections) d.feature = appearance_descriptor(f.image, d.bbox);
+      res.batch.detections = det.finish(f.image, tensors);
       res.ok = true;
     } catch (const std::exception& e) {
       res.error = where() + ": " + e.what();
@@ -519,7 +516,7 @@ batch_result xrt_card::impl::process(std::vector<card_job>& batch) {
     for (size_t i = 0; i < batch.size(); ++i) {
       auto& job = batch[i].job;
       auto& res = r.results[i];
-      auto* det = dynamic_cast<dnn_detector*>(job.engine.get());
+      auto* det = job.work ? job.work->network() : nullptr;
       if (!det) {
         res.error = where() + ": xrt card runs DNN detectors only";
         continue;

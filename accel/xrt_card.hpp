@@ -2,9 +2,9 @@
 // weaver_dnn kernel and its four buffer objects (input, weights, program,
 // output; accel/xrt_protocol.md). The card works at tensor level: the host
 // resizes and normalises frames into the input buffer, the kernel runs the
-// compiled network, and the host decodes the heads it reads back (the DNN
-// detector's split API), then adds the hand-crafted appearance feature as
-// the cpu card does. With emulation "noop" XRT runs its whole host path on
+// compiled network, and the host finishes from the tensors it reads back
+// (the workload's network_stage: decoding, appearance), as the cpu card's
+// run would. With emulation "noop" XRT runs its whole host path on
 // the noop shim (no card needed) and a host C-simulation of the kernel
 // fills the output buffer, so detections equal the cpu card's.
 #pragma once

@@ -18,7 +18,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "accel/card.hpp"
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

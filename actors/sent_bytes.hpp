@@ -8,8 +8,8 @@
 #include <string>
 
 #include "actors/actors.hpp"
-#include "services/codec.hpp"
-#include "services/metrics.hpp"
+#include "schemas/codec.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 

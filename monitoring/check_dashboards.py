@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DIR = os.path.join(HERE, "grafana", "dashboards")
 
 # Every metric family the dashboards may use, with its type. The first group
-# exists in services/metrics.cpp today; the rest are announced (cards, pool)
+# exists in base/metrics.cpp today; the rest are announced (cards, pool)
 # or requested (camera up, storage and query) in deploy/README.md.
 FAMILIES = {
     "weaver_frames_total": "counter",

@@ -6,11 +6,11 @@
 #include <caf/sec.hpp>
 #include <unistd.h>
 
-#include "actors/errors.hpp"
+#include "base/errors.hpp"
 #include "actors/sent_bytes.hpp"
-#include "services/codec.hpp"
-#include "services/log.hpp"
-#include "services/metrics.hpp"
+#include "schemas/codec.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 

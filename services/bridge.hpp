@@ -20,7 +20,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/actors.hpp"
-#include "services/codec.hpp"
+#include "schemas/codec.hpp"
 #include "services/zmq_link.hpp"
 
 namespace weaver {

@@ -14,7 +14,7 @@
 
 #include "actors/camera/video_source.hpp"
 #include "actors/storage/database.hpp"
-#include "services/iso8601.hpp"
+#include "base/iso8601.hpp"
 
 namespace fs = std::filesystem;
 
@@ -243,6 +243,554 @@ void expand_env_tree(YAML::Node node, const std::string& path) {
   }
 }
 
+// One entry of `cameras:` at key prefix `p` ("cameras[2].").
+camera_config parse_camera(const YAML::Node& n, const std::string& p, timestamp_ms default_start) {
+  check_keys(n, p, {"id", "name", "zone", "source", "crop", "warp", "fps", "loop", "start_time", "zones", "lines",
+                    "rtsp", "reconnect"});
+  camera_config c;
+  auto id = get<int64_t>(n, "id", p, -1);
+  if (id < 0) throw config_error(p + "id", "required: a non-negative integer");
+  require_range<int64_t>(id, 0, UINT32_MAX, p + "id");
+  c.id = static_cast<uint32_t>(id);
+  c.name = get<std::string>(n, "name", p, "camera-" + std::to_string(c.id));
+  c.zone = get<std::string>(n, "zone", p, "");
+  auto src = get<std::string>(n, "source", p, "");
+  if (src.empty()) throw config_error(p + "source", "required");
+  c.source = src;
+  if (auto crop = n["crop"]) {
+    if (!crop.IsSequence() || crop.size() != 4)
+      throw config_error(p + "crop", "expected [x, y, width, height] in source pixels");
+    std::vector<int> r;
+    for (auto v : crop) {
+      try {
+        r.push_back(v.as<int>());
+      } catch (const YAML::Exception&) {
+        throw config_error(p + "crop", "expected integers, got '" + YAML::Dump(v) + "'");
+      }
+    }
+    if (r[0] < 0 || r[1] < 0 || r[2] <= 0 || r[3] <= 0)
+      throw config_error(p + "crop", "x, y must be >= 0 and width, height > 0");
+    c.crop = r;
+  }
+  if (auto w = n["warp"]) {
+    const std::string why = "expected four [x, y] source points (top-left, top-right, bottom-right, "
+                            "bottom-left) inside the crop";
+    if (!c.crop) throw config_error(p + "warp", "needs a crop: the warped image has the crop's size");
+    if (!w.IsSequence() || w.size() != 4) throw config_error(p + "warp", why);
+    warp_quad quad;
+    const auto& r = *c.crop;
+    for (size_t k = 0; k < 4; ++k) {
+      if (!w[k].IsSequence() || w[k].size() != 2) throw config_error(p + "warp", why);
+      try {
+        quad[k] = {w[k][0].as<double>(), w[k][1].as<double>()};
+      } catch (const YAML::Exception&) {
+        throw config_error(p + "warp", why);
+      }
+      if (!(quad[k].x >= r[0] && quad[k].x <= r[0] + r[2] && quad[k].y >= r[1] && quad[k].y <= r[1] + r[3]))
+        throw config_error(p + "warp", why);
+    }
+    try {
+      warp_homography(quad, {r[2], r[3]});
+    } catch (const std::invalid_argument& e) {
+      throw config_error(p + "warp", e.what());
+    }
+    c.warp = quad;
+  }
+  c.fps = get_in_range<double>(n, "fps", p, 0.0, 0.0, 1000.0);
+  if (auto r = n["rtsp"]) {
+    std::string q = p + "rtsp.";
+    check_keys(r, q, {"transport", "open_timeout_ms", "read_timeout_ms", "probe_kb", "analyze_ms"});
+    auto t = get<std::string>(r, "transport", q, "tcp");
+    if (t == "tcp") c.input.transport = rtsp_transport::tcp;
+    else if (t == "udp") c.input.transport = rtsp_transport::udp;
+    else if (t == "auto") c.input.transport = rtsp_transport::automatic;
+    else throw config_error(q + "transport", "'" + t + "' (known: tcp, udp, auto)");
+    c.input.open_timeout_ms = get_in_range<int>(r, "open_timeout_ms", q, c.input.open_timeout_ms, 100, 600000);
+    c.input.read_timeout_ms = get_in_range<int>(r, "read_timeout_ms", q, c.input.read_timeout_ms, 100, 600000);
+    c.input.probe_kb = get_in_range<int>(r, "probe_kb", q, c.input.probe_kb, 32, 1 << 20);
+    c.input.analyze_ms = get_in_range<int>(r, "analyze_ms", q, c.input.analyze_ms, 0, 600000);
+  }
+  if (auto r = n["reconnect"]) {
+    std::string q = p + "reconnect.";
+    check_keys(r, q, {"initial_ms", "max_ms"});
+    c.reconnect_initial_ms = get_in_range<int64_t>(r, "initial_ms", q, c.reconnect_initial_ms, 1, 3'600'000);
+    c.reconnect_max_ms = get_in_range<int64_t>(r, "max_ms", q, c.reconnect_max_ms, c.reconnect_initial_ms, 3'600'000);
+  }
+  c.loop = get<bool>(n, "loop", p, false);
+  c.start_ms = get_time(n, "start_time", p, default_start);
+  if (auto zs = n["zones"]) {
+    if (!zs.IsSequence()) throw config_error(p + "zones", "expected a list of {name, polygon}");
+    for (size_t k = 0; k < zs.size(); ++k) {
+      std::string q = p + "zones[" + std::to_string(k) + "].";
+      check_keys(zs[k], q, {"name", "polygon"});
+      zone_def z;
+      z.name = get<std::string>(zs[k], "name", q, "");
+      if (z.name.empty()) throw config_error(q + "name", "required");
+      z.polygon = parse_points(zs[k]["polygon"], q + "polygon");
+      if (z.polygon.size() < 3) throw config_error(q + "polygon", "needs at least 3 points [x, y]");
+      c.zones.push_back(std::move(z));
+    }
+  }
+  if (auto ls = n["lines"]) {
+    if (!ls.IsSequence()) throw config_error(p + "lines", "expected a list of {name, from, to}");
+    for (size_t k = 0; k < ls.size(); ++k) {
+      std::string q = p + "lines[" + std::to_string(k) + "].";
+      check_keys(ls[k], q, {"name", "from", "to"});
+      line_def l;
+      l.name = get<std::string>(ls[k], "name", q, "");
+      if (l.name.empty()) throw config_error(q + "name", "required");
+      // Each end on its own: a missing one is named, never read as a
+      // shorter list (yaml-cpp's push_back of an absent node crashed).
+      auto end_point = [&](const char* end) {
+        auto pt = ls[k][end];
+        if (!pt || pt.IsNull()) throw config_error(q + end, "required: a point [x, y]");
+        YAML::Node one;
+        one.push_back(pt);
+        return parse_points(one, q + end).at(0);
+      };
+      l.a = end_point("from");
+      l.b = end_point("to");
+      c.lines.push_back(std::move(l));
+    }
+  }
+  return c;
+}
+
+// Resolve "camera:<id>" sources (a virtual camera of another camera's
+// source) and file paths; then check each distinct source once.
+void resolve_sources(config& cfg, const std::string& base_dir) {
+  for (size_t i = 0; i < cfg.cameras.size(); ++i) {
+    auto& c = cfg.cameras[i];
+    std::string key = "cameras[" + std::to_string(i) + "].source";
+    if (c.source.rfind("camera:", 0) == 0) {
+      uint32_t ref = 0;
+      try {
+        ref = static_cast<uint32_t>(std::stoul(c.source.substr(7)));
+      } catch (...) {
+        throw config_error(key, "expected camera:<id>, got '" + c.source + "'");
+      }
+      auto other = std::find_if(cfg.cameras.begin(), cfg.cameras.end(),
+                                [&](const camera_config& o) { return o.id == ref; });
+      if (other == cfg.cameras.end() || other->source.rfind("camera:", 0) == 0)
+        throw config_error(key, "no camera " + std::to_string(ref) + " with a direct source");
+      c.source = resolve_path(other->source, base_dir);
+      c.input = other->input;   // one source, one way to open it
+      c.reconnect_initial_ms = other->reconnect_initial_ms;
+      c.reconnect_max_ms = other->reconnect_max_ms;
+    } else {
+      c.source = resolve_path(c.source, base_dir);
+    }
+    if (auto err = video_source::check(c.source)) throw config_error(key, *err);
+  }
+}
+
+// The `detector:` section.
+void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_dir) {
+  check_keys(d, "detector.", {"kind", "queue", "max_age_ms", "hog", "motion", "dnn"});
+  cfg.detector.kind = get<std::string>(d, "kind", "detector.", cfg.detector.kind);
+  const auto kinds = config_detector_kinds();
+  if (std::find(kinds.begin(), kinds.end(), cfg.detector.kind) == kinds.end()) {
+    std::string known;
+    for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k;
+    throw config_error("detector.kind", "unknown detector '" + cfg.detector.kind + "' (known: " + known + ")");
+  }
+  if (auto n = d["dnn"]) {
+    auto& o = cfg.detector.dnn;
+    const std::string p = "detector.dnn.";
+    check_keys(n, p, {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou",
+                      "person_class", "embedding"});
+    o.input_scale = get_in_range<float>(n, "input_scale", p, o.input_scale, 0.1f, 4.0f);
+    o.model = get<std::string>(n, "model", p, o.model);
+    if (!o.model.empty()) o.model = resolve_path(o.model, base_dir);
+    o.weights = get<std::string>(n, "weights", p, o.weights);
+    if (!o.weights.empty()) o.weights = resolve_path(o.weights, base_dir);
+    if (auto in = n["input"]) {
+      if (in.IsSequence()) {
+        if (in.size() != 2) throw config_error(p + "input", "expected [width, height], \"source\" or \"model\"");
+        o.input_width = in[0].as<int>();
+        o.input_height = in[1].as<int>();
+        require_range(o.input_width, 32, 8192, p + "input");
+        require_range(o.input_height, 32, 8192, p + "input");
+        if (o.input_width % 32 || o.input_height % 32)
+          throw config_error(p + "input", "width and height must be multiples of 32");
+      } else {
+        auto v = in.as<std::string>();
+        if (v == "source") o.input_width = o.input_height = -1;
+        else if (v == "model") o.input_width = o.input_height = 0;
+        else throw config_error(p + "input", "expected [width, height], \"source\" or \"model\", got '" + v + "'");
+      }
+    }
+    o.score_threshold = get_in_range<float>(n, "score_threshold", p, o.score_threshold, 0.0f, 1.0f);
+    o.nms_iou = get_in_range<float>(n, "nms_iou", p, o.nms_iou, 0.0f, 1.0f);
+    o.person_class = get_in_range<int>(n, "person_class", p, o.person_class, 0, 100000);
+    o.embedding = get<bool>(n, "embedding", p, o.embedding);
+  }
+  cfg.detector.queue = get_in_range<int>(d, "queue", "detector.", cfg.detector.queue, 1, 1024);
+  cfg.detector.max_age_ms = get_in_range<int64_t>(d, "max_age_ms", "detector.", cfg.detector.max_age_ms, 1, 3600000);
+  if (auto h = d["hog"]) {
+    check_keys(h, "detector.hog.", {"upscale", "threshold"});
+    cfg.detector.hog_upscale = get_in_range<double>(h, "upscale", "detector.hog.", cfg.detector.hog_upscale, 0.25, 8.0);
+    cfg.detector.hog_threshold = get<double>(h, "threshold", "detector.hog.", cfg.detector.hog_threshold);
+  }
+  if (auto m = d["motion"]) {
+    check_keys(m, "detector.motion.", {"min_area"});
+    cfg.detector.motion_min_area = get_in_range<int>(m, "min_area", "detector.motion.", cfg.detector.motion_min_area, 1, 1 << 24);
+  }
+}
+
+// The `cards:` section.
+void parse_cards(const YAML::Node& cards, config& cfg, const std::string& base_dir) {
+  if (cards.IsScalar() && cards.as<std::string>() == "all") {
+    cfg.cards_all = true;
+  } else if (!cards.IsSequence()) {
+    throw config_error("cards", "expected a list of cards or 'all'");
+  }
+  for (size_t i = 0; !cfg.cards_all && i < cards.size(); ++i) {
+    std::string p = "cards[" + std::to_string(i) + "].";
+    auto n = cards[i];
+    card_config c;
+    c.kind = get<std::string>(n, "kind", p, "cpu");
+    c.name = get<std::string>(n, "name", p, c.kind + std::to_string(i));
+    if (c.kind == "cpu") {
+      check_keys(n, p, {"kind", "name", "threads"});
+      c.threads = get_in_range<int>(n, "threads", p, 1, 1, 256);
+    } else if (c.kind == "sim") {
+      c.sim = parse_sim(n, p, base_dir);
+      c.sim.name = c.name;
+    } else if (c.kind == "xrt") {
+      c = parse_xrt(n, p, base_dir, cfg.xrt_defaults);
+      c.kind = "xrt";
+      c.name = get<std::string>(n, "name", p, "xrt" + std::to_string(i));
+      if (c.xclbin.empty()) throw config_error(p + "xclbin", "required for an xrt card");
+      if (!dnn_detector_kind(cfg.detector.kind))
+        throw config_error(p + "kind", "xrt cards run DNN detectors only (detector.kind is "
+                                       + cfg.detector.kind + ")");
+    } else {
+      throw config_error(p + "kind", "unknown card kind '" + c.kind + "' (known: cpu, sim, xrt)");
+    }
+    for (auto& other : cfg.cards)
+      if (other.name == c.name) throw config_error(p + "name", "duplicate card name '" + c.name + "'");
+    cfg.cards.push_back(c);
+  }
+}
+
+// The `pool:` section.
+void parse_pool(const YAML::Node& p, config& cfg) {
+  check_keys(p, "pool.", {"queue_per_camera", "depth", "policy", "card_timeout_ms", "probe_ms"});
+  auto& o = cfg.pool;
+  o.queue_per_camera = static_cast<size_t>(get<int>(p, "queue_per_camera", "pool.", static_cast<int>(o.queue_per_camera)));
+  require_range<size_t>(o.queue_per_camera, 1, 100000, "pool.queue_per_camera");
+  o.depth = get_in_range<int>(p, "depth", "pool.", o.depth, 1, 64);
+  o.policy = get<std::string>(p, "policy", "pool.", o.policy);
+  if (o.policy != "earliest_completion" && o.policy != "round_robin")
+    throw config_error("pool.policy", "'" + o.policy + "' (known: earliest_completion, round_robin)");
+  o.card_timeout_ms = get_in_range<int64_t>(p, "card_timeout_ms", "pool.", o.card_timeout_ms, 1, 3600000);
+  o.probe_ms = get_in_range<int64_t>(p, "probe_ms", "pool.", o.probe_ms, 1, 3600000);
+}
+
+// The `tracker:` section.
+void parse_tracker(const YAML::Node& t, config& cfg, const std::string& base_dir) {
+  check_keys(t, "tracker.", {"kind", "iou_threshold", "max_age", "min_hits", "appearance", "deepsort",
+                             "state_file", "repair"});
+  cfg.tracker.repair = get<std::string>(t, "repair", "tracker.", cfg.tracker.repair);
+  if (cfg.tracker.repair != "off" && cfg.tracker.repair != "join" && cfg.tracker.repair != "fill")
+    throw config_error("tracker.repair", "'" + cfg.tracker.repair + "' (known: off, join, fill)");
+  if (auto sf = get<std::string>(t, "state_file", "tracker.", ""); !sf.empty())
+    cfg.tracker.state_file = resolve_path(sf, base_dir);
+  cfg.tracker.kind = get<std::string>(t, "kind", "tracker.", cfg.tracker.kind);
+  if (cfg.tracker.kind != "deepsort" && cfg.tracker.kind != "sort")
+    throw config_error("tracker.kind", "'" + cfg.tracker.kind + "' (known: deepsort, sort)");
+  if (auto d = t["deepsort"]) {
+    const std::string q = "tracker.deepsort.";
+    check_keys(d, q, {"n_init", "max_age", "max_cosine_distance", "budget", "max_iou_distance", "lambda"});
+    auto& ds = cfg.tracker.deep;
+    ds.n_init = get_in_range<int>(d, "n_init", q, ds.n_init, 1, 1000);
+    ds.max_age = get_in_range<int>(d, "max_age", q, ds.max_age, 1, 100000);
+    ds.max_cosine_distance = get_in_range<float>(d, "max_cosine_distance", q, ds.max_cosine_distance, 0.0f, 2.0f);
+    ds.budget = get_in_range<int>(d, "budget", q, ds.budget, 1, 100000);
+    ds.max_iou_distance = get_in_range<float>(d, "max_iou_distance", q, ds.max_iou_distance, 0.0f, 1.0f);
+    ds.lambda = get_in_range<float>(d, "lambda", q, ds.lambda, 0.0f, 1.0f);
+  }
+  cfg.tracker.appearance = get<std::string>(t, "appearance", "tracker.", cfg.tracker.appearance);
+  if (cfg.tracker.appearance != "handcrafted" && cfg.tracker.appearance != "dnn")
+    throw config_error("tracker.appearance", "'" + cfg.tracker.appearance + "' (known: handcrafted, dnn)");
+  cfg.tracker.iou_threshold = get_in_range<float>(t, "iou_threshold", "tracker.", cfg.tracker.iou_threshold, 0.0f, 1.0f);
+  cfg.tracker.max_age = get_in_range<int>(t, "max_age", "tracker.", cfg.tracker.max_age, 1, 10000);
+  cfg.tracker.min_hits = get_in_range<int>(t, "min_hits", "tracker.", cfg.tracker.min_hits, 1, 10000);
+}
+
+// The `reid:` section.
+void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
+  check_keys(r, "reid.", {"match_threshold", "max_gap_s", "same_camera", "merge_threshold",
+                          "learn_graph", "learn_after", "confident", "gallery_ttl_s", "links",
+                          "state_file", "window_s", "topology", "space_time_weight", "covisible_weight",
+                          "overlap_slack_s", "overlap_after", "min_handovers", "resolve"});
+  auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
+  require_range(win, 0.001, 3600.0, "reid.window_s");
+  cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
+  cfg.reid.match_threshold = get_in_range<float>(r, "match_threshold", "reid.", cfg.reid.match_threshold, -1.0f, 1.0f);
+  auto gap = get<double>(r, "max_gap_s", "reid.", cfg.reid.max_gap_ms / 1000.0);
+  require_range(gap, 0.0, 86400.0, "reid.max_gap_s");
+  cfg.reid.max_gap_ms = static_cast<int64_t>(gap * 1000);
+  auto& rc = cfg.reid;
+  rc.same_camera = get<bool>(r, "same_camera", "reid.", rc.same_camera);
+  rc.merge_threshold = get_in_range<float>(r, "merge_threshold", "reid.", rc.merge_threshold, -1.0f, 2.0f);
+  rc.learn_graph = get<bool>(r, "learn_graph", "reid.", rc.learn_graph);
+  rc.learn_after = get_in_range<int>(r, "learn_after", "reid.", rc.learn_after, 1, 1000000);
+  rc.confident = get_in_range<float>(r, "confident", "reid.", rc.confident, -1.0f, 1.0f);
+  auto ttl = get<double>(r, "gallery_ttl_s", "reid.", rc.gallery_ttl_ms / 1000.0);
+  require_range(ttl, 0.0, 365 * 86400.0, "reid.gallery_ttl_s");
+  rc.gallery_ttl_ms = static_cast<int64_t>(ttl * 1000);
+  rc.use_topology = get<bool>(r, "topology", "reid.", rc.use_topology);
+  rc.space_time_weight = get_in_range<float>(r, "space_time_weight", "reid.", rc.space_time_weight, 0.0f, 2.0f);
+  rc.covisible_weight = get_in_range<float>(r, "covisible_weight", "reid.", rc.covisible_weight, 0.0f, 2.0f);
+  auto slack = get<double>(r, "overlap_slack_s", "reid.", rc.overlap_slack_ms / 1000.0);
+  require_range(slack, 0.0, 3600.0, "reid.overlap_slack_s");
+  rc.overlap_slack_ms = static_cast<int64_t>(slack * 1000);
+  rc.topo.overlap_after = get_in_range<int>(r, "overlap_after", "reid.", rc.topo.overlap_after, 1, 1000000);
+  rc.topo.min_handovers = get_in_range<int>(r, "min_handovers", "reid.", rc.topo.min_handovers, 1, 1000000);
+  if (auto links = r["links"]) {
+    if (!links.IsSequence()) throw config_error("reid.links", "expected a list of {from, to, min_transit_s, max_transit_s}");
+    for (size_t i = 0; i < links.size(); ++i) {
+      std::string q = "reid.links[" + std::to_string(i) + "].";
+      check_keys(links[i], q, {"from", "to", "min_transit_s", "max_transit_s", "both_ways"});
+      camera_link l;
+      l.from = get<uint32_t>(links[i], "from", q, 0);
+      l.to = get<uint32_t>(links[i], "to", q, 0);
+      for (auto cam : {l.from, l.to})
+        if (!cfg.camera(cam)) throw config_error(q + (cam == l.from ? "from" : "to"), "no camera " + std::to_string(cam));
+      l.min_transit_ms = static_cast<int64_t>(get<double>(links[i], "min_transit_s", q, -5.0) * 1000);
+      l.max_transit_ms = static_cast<int64_t>(get<double>(links[i], "max_transit_s", q, 10.0) * 1000);
+      if (l.max_transit_ms < l.min_transit_ms) throw config_error(q + "max_transit_s", "below min_transit_s");
+      rc.links.push_back(l);
+      if (get<bool>(links[i], "both_ways", q, true)) rc.links.push_back({l.to, l.from, l.min_transit_ms, l.max_transit_ms});
+    }
+  }
+  auto sf = get<std::string>(r, "state_file", "reid.", "");
+  if (!sf.empty()) rc.state_file = resolve_path(sf, base_dir);
+  if (auto v = r["resolve"]) {
+    const std::string q = "reid.resolve.";
+    if (!v.IsMap()) throw config_error("reid.resolve", "expected a map {every_s, lag_s, window_s, link_threshold, ...}");
+    check_keys(v, q, {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s", "handover_bonus",
+                      "handover_s", "fragment_bonus", "fragment_s", "touch_s", "from_online", "online_bonus"});
+    auto seconds = [&](const char* key, int64_t fallback, double lo) {
+      auto x = get<double>(v, key, q, fallback / 1000.0);
+      require_range(x, lo, 366 * 86400.0, q + key);
+      return static_cast<int64_t>(x * 1000);
+    };
+    rc.schedule.every_ms = seconds("every_s", rc.schedule.every_ms, 0.0);
+    rc.schedule.lag_ms = seconds("lag_s", rc.schedule.lag_ms, 0.0);
+    rc.schedule.window_ms = seconds("window_s", rc.schedule.window_ms, 1.0);
+    rc.resolver.max_gap_ms = seconds("max_gap_s", rc.resolver.max_gap_ms, 0.0);
+    rc.resolver.link_threshold
+      = get_in_range<float>(v, "link_threshold", q, rc.resolver.link_threshold, -1.0f, 3.0f);
+    rc.resolver.handover_bonus
+      = get_in_range<float>(v, "handover_bonus", q, rc.resolver.handover_bonus, 0.0f, 1.0f);
+    rc.resolver.fragment_bonus
+      = get_in_range<float>(v, "fragment_bonus", q, rc.resolver.fragment_bonus, 0.0f, 1.0f);
+    rc.resolver.handover_ms = seconds("handover_s", rc.resolver.handover_ms, 0.0);
+    rc.resolver.fragment_ms = seconds("fragment_s", rc.resolver.fragment_ms, 0.0);
+    rc.resolver.touch_ms = seconds("touch_s", rc.resolver.touch_ms, 0.0);
+    rc.resolver.from_online = get<bool>(v, "from_online", q, rc.resolver.from_online);
+    rc.resolver.online_bonus = get_in_range<float>(v, "online_bonus", q, rc.resolver.online_bonus, 0.0f, 1.0f);
+  }
+}
+
+// The `storage:` section.
+void parse_storage(const YAML::Node& s, config& cfg, const std::string& base_dir) {
+  check_keys(s, "storage.", {"path", "url", "retention_days"});
+  auto url = get<std::string>(s, "url", "storage.", "");
+  if (!url.empty() && s["path"]) throw config_error("storage.url", "give storage.path (SQLite) or storage.url, not both");
+  if (!url.empty()) {
+    if (!sql::is_postgres_location(url))
+      throw config_error("storage.url", "expected postgresql://user@host:port/database, got '" + url + "'");
+    cfg.storage_path = url;
+  } else {
+    auto path = get<std::string>(s, "path", "storage.", cfg.storage_path);
+    if (path.empty()) throw config_error("storage.path", "must not be empty");
+    cfg.storage_path = path == ":memory:" ? path : resolve_path(path, base_dir);
+  }
+  auto days = get<double>(s, "retention_days", "storage.", 0.0);
+  require_range(days, 0.0, 36500.0, "storage.retention_days");
+  cfg.retention_ms = static_cast<int64_t>(days * 86'400'000);
+}
+
+// The `query:` section.
+void parse_query(const YAML::Node& q, config& cfg) {
+  auto has_camera = [&](int64_t id) {
+    return id >= 0 && id <= UINT32_MAX && cfg.camera(static_cast<uint32_t>(id)) != nullptr;
+  };
+  check_keys(q, "query.", {"max_transit_s", "transitions", "every_camera", "max_stay_s", "alerts", "alert_poll_ms"});
+  auto mt = get<double>(q, "max_transit_s", "query.", cfg.query.max_transit_ms / 1000.0);
+  require_range(mt, 0.0, 86400.0 * 30, "query.max_transit_s");
+  cfg.query.max_transit_ms = static_cast<int64_t>(mt * 1000);
+  auto ms = get<double>(q, "max_stay_s", "query.", cfg.query.max_stay_ms / 1000.0);
+  require_range(ms, 1.0, 86400.0 * 30, "query.max_stay_s");
+  cfg.query.max_stay_ms = static_cast<int64_t>(ms * 1000);
+  cfg.query.alert_poll_ms = get_in_range<int64_t>(q, "alert_poll_ms", "query.", cfg.query.alert_poll_ms, 10, 3'600'000);
+  if (auto al = q["alerts"]) {
+    if (!al.IsSequence()) throw config_error("query.alerts", "expected a list of rules");
+    for (size_t i = 0; i < al.size(); ++i) {
+      const std::string k = "query.alerts[" + std::to_string(i) + "].";
+      check_keys(al[i], k, {"kind", "zone", "camera", "dwell_s", "max_people"});
+      alert_rule r;
+      r.kind = get<std::string>(al[i], "kind", k, "");
+      r.zone = get<std::string>(al[i], "zone", k, "");
+      if (al[i]["camera"]) {
+        auto c = get<int64_t>(al[i], "camera", k, -1);
+        if (!has_camera(c)) throw config_error(k + "camera", "unknown camera id");
+        r.camera = static_cast<uint32_t>(c);
+      }
+      r.dwell_ms = static_cast<int64_t>(get<double>(al[i], "dwell_s", k, 0.0) * 1000);
+      r.max_people = get<int64_t>(al[i], "max_people", k, 0);
+      try {
+        validate(r);
+      } catch (const std::invalid_argument& e) {
+        std::string what = e.what();
+        auto colon = what.find(':');
+        throw config_error(k + what.substr(0, colon), what.substr(colon + 2));
+      }
+      cfg.query.alerts.push_back(r);
+    }
+  }
+  if (auto tr = q["transitions"]) {
+    for (size_t i = 0; i < tr.size(); ++i) {
+      std::string key = "query.transitions[" + std::to_string(i) + "]";
+      if (!tr[i].IsSequence() || tr[i].size() != 2)
+        throw config_error(key, "expected [from_camera, to_camera]");
+      int64_t a = tr[i][0].as<int64_t>(-1), b = tr[i][1].as<int64_t>(-1);
+      if (!has_camera(a) || !has_camera(b)) throw config_error(key, "unknown camera id");
+      cfg.query.transitions.emplace_back(static_cast<uint32_t>(a), static_cast<uint32_t>(b));
+    }
+  }
+  if (auto ec = q["every_camera"]) {
+    for (size_t i = 0; i < ec.size(); ++i) {
+      int64_t a = ec[i].as<int64_t>(-1);
+      if (!has_camera(a))
+        throw config_error("query.every_camera[" + std::to_string(i) + "]", "unknown camera id");
+      cfg.query.every_camera.push_back(static_cast<uint32_t>(a));
+    }
+  }
+}
+
+// The `metrics:` section.
+void parse_metrics(const YAML::Node& m, config& cfg) {
+  check_keys(m, "metrics.", {"port", "bind"});
+  cfg.metrics_port = get_in_range<int>(m, "port", "metrics.", 0, 0, 65535);
+  cfg.metrics_bind = get<std::string>(m, "bind", "metrics.", cfg.metrics_bind);
+}
+
+// The `gateway:` section.
+void parse_gateway(const YAML::Node& g, config& cfg) {
+  const std::string p = "gateway.";
+  check_keys(g, p, {"port", "bind", "auth", "tokens", "token_env", "poll_ms", "keepalive_s",
+                    "timeout_ms", "threads", "max_streams"});
+  auto& gw = cfg.gateway;
+  cfg.gateway_port = get_in_range<int>(g, "port", p, 0, 0, 65535);
+  gw.bind = get<std::string>(g, "bind", p, gw.bind);
+  if (gw.bind.empty()) throw config_error(p + "bind", "must not be empty");
+  gw.auth = get<std::string>(g, "auth", p, gw.auth);
+  if (gw.auth != "bearer" && gw.auth != "none")
+    throw config_error(p + "auth", "'" + gw.auth + "' (known: bearer, none)");
+  gw.token_env = get<std::string>(g, "token_env", p, gw.token_env);
+  gw.poll_ms = get_in_range<int64_t>(g, "poll_ms", p, gw.poll_ms, 10, 60000);
+  gw.keepalive_s = get_in_range<int64_t>(g, "keepalive_s", p, gw.keepalive_s, 1, 3600);
+  gw.timeout_ms = get_in_range<int64_t>(g, "timeout_ms", p, gw.timeout_ms, 100, 600000);
+  gw.threads = get_in_range<int>(g, "threads", p, gw.threads, 2, 256);
+  gw.max_streams = get_in_range<int>(g, "max_streams", p, gw.max_streams, 0, 256);
+  if (gw.max_streams > gw.threads - 1)
+    throw config_error(p + "max_streams", "must leave a thread for queries: at most threads - 1 ("
+                                            + std::to_string(gw.threads - 1) + ")");
+  if (auto ts = g["tokens"]) {
+    if (!ts.IsSequence()) throw config_error(p + "tokens", "expected a list of {name, token, scopes}");
+    std::set<std::string> names;
+    for (size_t i = 0; i < ts.size(); ++i) {
+      std::string q = p + "tokens[" + std::to_string(i) + "].";
+      check_keys(ts[i], q, {"name", "token", "scopes"});
+      gateway_token t;
+      t.name = get<std::string>(ts[i], "name", q, "token" + std::to_string(i));
+      if (!names.insert(t.name).second) throw config_error(q + "name", "duplicate token name '" + t.name + "'");
+      t.token = get<std::string>(ts[i], "token", q, "");
+      if (t.token.size() < 16)
+        throw config_error(q + "token", t.token.empty() ? "required" : "too short: at least 16 characters");
+      if (t.token.find_first_of(" \t\r\n") != std::string::npos)
+        throw config_error(q + "token", "must not contain whitespace");
+      auto sc = ts[i]["scopes"];
+      if (!sc) {
+        t.scopes = {"query", "alerts"};
+      } else {
+        if (!sc.IsSequence() || sc.size() == 0)
+          throw config_error(q + "scopes", "expected a non-empty list (query, alerts)");
+        for (size_t k = 0; k < sc.size(); ++k) {
+          auto v = sc[k].as<std::string>("");
+          if (v != "query" && v != "alerts")
+            throw config_error(q + "scopes[" + std::to_string(k) + "]", "unknown scope '" + v + "' (known: query, alerts)");
+          t.scopes.push_back(v);
+        }
+      }
+      gw.tokens.push_back(std::move(t));
+    }
+  }
+  if (gw.auth == "none" && !gw.tokens.empty())
+    throw config_error(p + "auth", "none, but gateway.tokens is set: remove one of them");
+  if (cfg.gateway_port != 0 && cfg.gateway_port == cfg.metrics_port && gw.bind == cfg.metrics_bind)
+    throw config_error(p + "port", "same as metrics.port (" + std::to_string(cfg.gateway_port)
+                                     + "): the gateway serves /healthz, /readyz and /metrics itself");
+}
+
+// The `mesh:` section.
+void parse_mesh(const YAML::Node& m, config& cfg, const std::string& base_dir) {
+  check_keys(m, "mesh.", {"roles", "endpoints", "security", "keys"});
+  if (auto r = m["roles"]) {
+    for (size_t i = 0; i < r.size(); ++i) {
+      auto role = r[i].as<std::string>();
+      if (!known_role(role))
+        throw config_error("mesh.roles[" + std::to_string(i) + "]", "unknown role '" + role + "'");
+      cfg.mesh.roles.push_back(role);
+    }
+  }
+  if (auto e = m["endpoints"]) {
+    if (!e.IsMap()) throw config_error("mesh.endpoints", "expected a mapping role: endpoint");
+    for (auto it = e.begin(); it != e.end(); ++it) {
+      auto role = it->first.as<std::string>();
+      if (!known_role(role)) throw config_error("mesh.endpoints." + role, "unknown role");
+      auto ep = it->second.as<std::string>("");
+      if (ep.rfind("tcp://", 0) != 0 && ep.rfind("ipc://", 0) != 0 && ep.rfind("inproc://", 0) != 0)
+        throw config_error("mesh.endpoints." + role,
+                           "expected a ZeroMQ endpoint (tcp://host:port or ipc://path), got '" + ep + "'");
+      cfg.mesh.endpoints[role] = ep;
+    }
+  }
+  if (auto sec = m["security"]) {
+    cfg.mesh.security = get<std::string>(m, "security", "mesh.", "");
+    if (cfg.mesh.security != "curve" && cfg.mesh.security != "plain")
+      throw config_error("mesh.security", "expected curve or plain, got '" + cfg.mesh.security + "'");
+  }
+  if (auto k = m["keys"]) {
+    if (!k.IsMap()) throw config_error("mesh.keys", "expected a mapping (secret or secret_env, public)");
+    check_keys(k, "mesh.keys.", {"secret", "secret_env", "public"});
+    cfg.mesh.secret_file = get<std::string>(k, "secret", "mesh.keys.", "");
+    if (!cfg.mesh.secret_file.empty()) cfg.mesh.secret_file = resolve_path(cfg.mesh.secret_file, base_dir);
+    cfg.mesh.secret_env = get<std::string>(k, "secret_env", "mesh.keys.", "");
+    if (!cfg.mesh.secret_file.empty() && !cfg.mesh.secret_env.empty())
+      throw config_error("mesh.keys.secret_env", "both secret and secret_env are set: keep one");
+    if (auto pub = k["public"]) {
+      if (!pub.IsMap()) throw config_error("mesh.keys.public", "expected a mapping role: key");
+      for (auto it = pub.begin(); it != pub.end(); ++it) {
+        auto role = it->first.as<std::string>();
+        if (!known_role(role)) throw config_error("mesh.keys.public." + role, "unknown role");
+        auto v = get<std::string>(pub, role, "mesh.keys.public.", "");
+        if (v.empty()) throw config_error("mesh.keys.public." + role, "empty");
+        // Z85 text or env:VAR stays; anything else is a file path.
+        if (v.size() != 40 && v.rfind("env:", 0) != 0) v = resolve_path(v, base_dir);
+        cfg.mesh.public_keys[role] = v;
+      }
+    }
+    if (cfg.mesh.security == "plain")
+      throw config_error("mesh.keys", "set, but mesh.security is plain: remove one of them");
+  }
+}
+
 } // namespace
 
 config parse_config(const std::string& text, const std::string& base_dir, const std::string& file) {
@@ -268,198 +816,14 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   std::set<uint32_t> ids;
   for (size_t i = 0; i < cams.size(); ++i) {
     std::string p = "cameras[" + std::to_string(i) + "].";
-    auto n = cams[i];
-    check_keys(n, p, {"id", "name", "zone", "source", "crop", "warp", "fps", "loop", "start_time", "zones", "lines",
-                      "rtsp", "reconnect"});
-    camera_config c;
-    auto id = get<int64_t>(n, "id", p, -1);
-    if (id < 0) throw config_error(p + "id", "required: a non-negative integer");
-    require_range<int64_t>(id, 0, UINT32_MAX, p + "id");
-    c.id = static_cast<uint32_t>(id);
+    auto c = parse_camera(cams[i], p, default_start);
     if (!ids.insert(c.id).second)
       throw config_error(p + "id", "duplicate camera id " + std::to_string(c.id));
-    c.name = get<std::string>(n, "name", p, "camera-" + std::to_string(c.id));
-    c.zone = get<std::string>(n, "zone", p, "");
-    auto src = get<std::string>(n, "source", p, "");
-    if (src.empty()) throw config_error(p + "source", "required");
-    c.source = src;
-    if (auto crop = n["crop"]) {
-      if (!crop.IsSequence() || crop.size() != 4)
-        throw config_error(p + "crop", "expected [x, y, width, height] in source pixels");
-      std::vector<int> r;
-      for (auto v : crop) {
-        try {
-          r.push_back(v.as<int>());
-        } catch (const YAML::Exception&) {
-          throw config_error(p + "crop", "expected integers, got '" + YAML::Dump(v) + "'");
-        }
-      }
-      if (r[0] < 0 || r[1] < 0 || r[2] <= 0 || r[3] <= 0)
-        throw config_error(p + "crop", "x, y must be >= 0 and width, height > 0");
-      c.crop = r;
-    }
-    if (auto w = n["warp"]) {
-      const std::string why = "expected four [x, y] source points (top-left, top-right, bottom-right, "
-                              "bottom-left) inside the crop";
-      if (!c.crop) throw config_error(p + "warp", "needs a crop: the warped image has the crop's size");
-      if (!w.IsSequence() || w.size() != 4) throw config_error(p + "warp", why);
-      warp_quad quad;
-      const auto& r = *c.crop;
-      for (size_t k = 0; k < 4; ++k) {
-        if (!w[k].IsSequence() || w[k].size() != 2) throw config_error(p + "warp", why);
-        try {
-          quad[k] = {w[k][0].as<double>(), w[k][1].as<double>()};
-        } catch (const YAML::Exception&) {
-          throw config_error(p + "warp", why);
-        }
-        if (!(quad[k].x >= r[0] && quad[k].x <= r[0] + r[2] && quad[k].y >= r[1] && quad[k].y <= r[1] + r[3]))
-          throw config_error(p + "warp", why);
-      }
-      try {
-        warp_homography(quad, {r[2], r[3]});
-      } catch (const std::invalid_argument& e) {
-        throw config_error(p + "warp", e.what());
-      }
-      c.warp = quad;
-    }
-    c.fps = get_in_range<double>(n, "fps", p, 0.0, 0.0, 1000.0);
-    if (auto r = n["rtsp"]) {
-      std::string q = p + "rtsp.";
-      check_keys(r, q, {"transport", "open_timeout_ms", "read_timeout_ms", "probe_kb", "analyze_ms"});
-      auto t = get<std::string>(r, "transport", q, "tcp");
-      if (t == "tcp") c.input.transport = rtsp_transport::tcp;
-      else if (t == "udp") c.input.transport = rtsp_transport::udp;
-      else if (t == "auto") c.input.transport = rtsp_transport::automatic;
-      else throw config_error(q + "transport", "'" + t + "' (known: tcp, udp, auto)");
-      c.input.open_timeout_ms = get_in_range<int>(r, "open_timeout_ms", q, c.input.open_timeout_ms, 100, 600000);
-      c.input.read_timeout_ms = get_in_range<int>(r, "read_timeout_ms", q, c.input.read_timeout_ms, 100, 600000);
-      c.input.probe_kb = get_in_range<int>(r, "probe_kb", q, c.input.probe_kb, 32, 1 << 20);
-      c.input.analyze_ms = get_in_range<int>(r, "analyze_ms", q, c.input.analyze_ms, 0, 600000);
-    }
-    if (auto r = n["reconnect"]) {
-      std::string q = p + "reconnect.";
-      check_keys(r, q, {"initial_ms", "max_ms"});
-      c.reconnect_initial_ms = get_in_range<int64_t>(r, "initial_ms", q, c.reconnect_initial_ms, 1, 3'600'000);
-      c.reconnect_max_ms = get_in_range<int64_t>(r, "max_ms", q, c.reconnect_max_ms, c.reconnect_initial_ms, 3'600'000);
-    }
-    c.loop = get<bool>(n, "loop", p, false);
-    c.start_ms = get_time(n, "start_time", p, default_start);
-    if (auto zs = n["zones"]) {
-      if (!zs.IsSequence()) throw config_error(p + "zones", "expected a list of {name, polygon}");
-      for (size_t k = 0; k < zs.size(); ++k) {
-        std::string q = p + "zones[" + std::to_string(k) + "].";
-        check_keys(zs[k], q, {"name", "polygon"});
-        zone_def z;
-        z.name = get<std::string>(zs[k], "name", q, "");
-        if (z.name.empty()) throw config_error(q + "name", "required");
-        z.polygon = parse_points(zs[k]["polygon"], q + "polygon");
-        if (z.polygon.size() < 3) throw config_error(q + "polygon", "needs at least 3 points [x, y]");
-        c.zones.push_back(std::move(z));
-      }
-    }
-    if (auto ls = n["lines"]) {
-      if (!ls.IsSequence()) throw config_error(p + "lines", "expected a list of {name, from, to}");
-      for (size_t k = 0; k < ls.size(); ++k) {
-        std::string q = p + "lines[" + std::to_string(k) + "].";
-        check_keys(ls[k], q, {"name", "from", "to"});
-        line_def l;
-        l.name = get<std::string>(ls[k], "name", q, "");
-        if (l.name.empty()) throw config_error(q + "name", "required");
-        // Each end on its own: a missing one is named, never read as a
-        // shorter list (yaml-cpp's push_back of an absent node crashed).
-        auto end_point = [&](const char* end) {
-          auto pt = ls[k][end];
-          if (!pt || pt.IsNull()) throw config_error(q + end, "required: a point [x, y]");
-          YAML::Node one;
-          one.push_back(pt);
-          return parse_points(one, q + end).at(0);
-        };
-        l.a = end_point("from");
-        l.b = end_point("to");
-        c.lines.push_back(std::move(l));
-      }
-    }
     cfg.cameras.push_back(std::move(c));
   }
-  // Resolve "camera:<id>" sources (a virtual camera of another camera's
-  // source) and file paths; then check each distinct source once.
-  for (size_t i = 0; i < cfg.cameras.size(); ++i) {
-    auto& c = cfg.cameras[i];
-    std::string key = "cameras[" + std::to_string(i) + "].source";
-    if (c.source.rfind("camera:", 0) == 0) {
-      uint32_t ref = 0;
-      try {
-        ref = static_cast<uint32_t>(std::stoul(c.source.substr(7)));
-      } catch (...) {
-        throw config_error(key, "expected camera:<id>, got '" + c.source + "'");
-      }
-      auto other = std::find_if(cfg.cameras.begin(), cfg.cameras.end(),
-                                [&](const camera_config& o) { return o.id == ref; });
-      if (other == cfg.cameras.end() || other->source.rfind("camera:", 0) == 0)
-        throw config_error(key, "no camera " + std::to_string(ref) + " with a direct source");
-      c.source = resolve_path(other->source, base_dir);
-      c.input = other->input;   // one source, one way to open it
-      c.reconnect_initial_ms = other->reconnect_initial_ms;
-      c.reconnect_max_ms = other->reconnect_max_ms;
-    } else {
-      c.source = resolve_path(c.source, base_dir);
-    }
-    if (auto err = video_source::check(c.source)) throw config_error(key, *err);
-  }
+  resolve_sources(cfg, base_dir);
 
-  // detector
-  if (auto d = root["detector"]) {
-    check_keys(d, "detector.", {"kind", "queue", "max_age_ms", "hog", "motion", "dnn"});
-    cfg.detector.kind = get<std::string>(d, "kind", "detector.", cfg.detector.kind);
-    const auto kinds = config_detector_kinds();
-    if (std::find(kinds.begin(), kinds.end(), cfg.detector.kind) == kinds.end()) {
-      std::string known;
-      for (const auto& k : kinds) known += (known.empty() ? "" : ", ") + k;
-      throw config_error("detector.kind", "unknown detector '" + cfg.detector.kind + "' (known: " + known + ")");
-    }
-    if (auto n = d["dnn"]) {
-      auto& o = cfg.detector.dnn;
-      const std::string p = "detector.dnn.";
-      check_keys(n, p, {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou",
-                        "person_class", "embedding"});
-      o.input_scale = get_in_range<float>(n, "input_scale", p, o.input_scale, 0.1f, 4.0f);
-      o.model = get<std::string>(n, "model", p, o.model);
-      if (!o.model.empty()) o.model = resolve_path(o.model, base_dir);
-      o.weights = get<std::string>(n, "weights", p, o.weights);
-      if (!o.weights.empty()) o.weights = resolve_path(o.weights, base_dir);
-      if (auto in = n["input"]) {
-        if (in.IsSequence()) {
-          if (in.size() != 2) throw config_error(p + "input", "expected [width, height], \"source\" or \"model\"");
-          o.input_width = in[0].as<int>();
-          o.input_height = in[1].as<int>();
-          require_range(o.input_width, 32, 8192, p + "input");
-          require_range(o.input_height, 32, 8192, p + "input");
-          if (o.input_width % 32 || o.input_height % 32)
-            throw config_error(p + "input", "width and height must be multiples of 32");
-        } else {
-          auto v = in.as<std::string>();
-          if (v == "source") o.input_width = o.input_height = -1;
-          else if (v == "model") o.input_width = o.input_height = 0;
-          else throw config_error(p + "input", "expected [width, height], \"source\" or \"model\", got '" + v + "'");
-        }
-      }
-      o.score_threshold = get_in_range<float>(n, "score_threshold", p, o.score_threshold, 0.0f, 1.0f);
-      o.nms_iou = get_in_range<float>(n, "nms_iou", p, o.nms_iou, 0.0f, 1.0f);
-      o.person_class = get_in_range<int>(n, "person_class", p, o.person_class, 0, 100000);
-      o.embedding = get<bool>(n, "embedding", p, o.embedding);
-    }
-    cfg.detector.queue = get_in_range<int>(d, "queue", "detector.", cfg.detector.queue, 1, 1024);
-    cfg.detector.max_age_ms = get_in_range<int64_t>(d, "max_age_ms", "detector.", cfg.detector.max_age_ms, 1, 3600000);
-    if (auto h = d["hog"]) {
-      check_keys(h, "detector.hog.", {"upscale", "threshold"});
-      cfg.detector.hog_upscale = get_in_range<double>(h, "upscale", "detector.hog.", cfg.detector.hog_upscale, 0.25, 8.0);
-      cfg.detector.hog_threshold = get<double>(h, "threshold", "detector.hog.", cfg.detector.hog_threshold);
-    }
-    if (auto m = d["motion"]) {
-      check_keys(m, "detector.motion.", {"min_area"});
-      cfg.detector.motion_min_area = get_in_range<int>(m, "min_area", "detector.motion.", cfg.detector.motion_min_area, 1, 1 << 24);
-    }
-  }
+  if (auto d = root["detector"]) parse_detector(d, cfg, base_dir);
 
   {  // auto picks NanoDet when its model is there
     auto& o = cfg.detector.dnn;
@@ -476,241 +840,23 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
 
   // cards: a list, or "all" (every card found when the process starts)
   if (auto x = root["xrt"]) cfg.xrt_defaults = parse_xrt(x, "xrt.", base_dir, cfg.xrt_defaults);
-  if (auto cards = root["cards"]) {
-    if (cards.IsScalar() && cards.as<std::string>() == "all") {
-      cfg.cards_all = true;
-    } else if (!cards.IsSequence()) {
-      throw config_error("cards", "expected a list of cards or 'all'");
-    }
-    for (size_t i = 0; !cfg.cards_all && i < cards.size(); ++i) {
-      std::string p = "cards[" + std::to_string(i) + "].";
-      auto n = cards[i];
-      card_config c;
-      c.kind = get<std::string>(n, "kind", p, "cpu");
-      c.name = get<std::string>(n, "name", p, c.kind + std::to_string(i));
-      if (c.kind == "cpu") {
-        check_keys(n, p, {"kind", "name", "threads"});
-        c.threads = get_in_range<int>(n, "threads", p, 1, 1, 256);
-      } else if (c.kind == "sim") {
-        c.sim = parse_sim(n, p, base_dir);
-        c.sim.name = c.name;
-      } else if (c.kind == "xrt") {
-        c = parse_xrt(n, p, base_dir, cfg.xrt_defaults);
-        c.kind = "xrt";
-        c.name = get<std::string>(n, "name", p, "xrt" + std::to_string(i));
-        if (c.xclbin.empty()) throw config_error(p + "xclbin", "required for an xrt card");
-        if (!dnn_detector_kind(cfg.detector.kind))
-          throw config_error(p + "kind", "xrt cards run DNN detectors only (detector.kind is "
-                                         + cfg.detector.kind + ")");
-      } else {
-        throw config_error(p + "kind", "unknown card kind '" + c.kind + "' (known: cpu, sim, xrt)");
-      }
-      for (auto& other : cfg.cards)
-        if (other.name == c.name) throw config_error(p + "name", "duplicate card name '" + c.name + "'");
-      cfg.cards.push_back(c);
-    }
-  }
+  if (auto cards = root["cards"]) parse_cards(cards, cfg, base_dir);
   if (cfg.cards.empty() && !cfg.cards_all) cfg.cards.push_back(card_config{});
   if (!cfg.cards.empty() && cfg.cards[0].name.empty()) cfg.cards[0].name = "cpu0";
 
-  if (auto p = root["pool"]) {
-    check_keys(p, "pool.", {"queue_per_camera", "depth", "policy", "card_timeout_ms", "probe_ms"});
-    auto& o = cfg.pool;
-    o.queue_per_camera = static_cast<size_t>(get<int>(p, "queue_per_camera", "pool.", static_cast<int>(o.queue_per_camera)));
-    require_range<size_t>(o.queue_per_camera, 1, 100000, "pool.queue_per_camera");
-    o.depth = get_in_range<int>(p, "depth", "pool.", o.depth, 1, 64);
-    o.policy = get<std::string>(p, "policy", "pool.", o.policy);
-    if (o.policy != "earliest_completion" && o.policy != "round_robin")
-      throw config_error("pool.policy", "'" + o.policy + "' (known: earliest_completion, round_robin)");
-    o.card_timeout_ms = get_in_range<int64_t>(p, "card_timeout_ms", "pool.", o.card_timeout_ms, 1, 3600000);
-    o.probe_ms = get_in_range<int64_t>(p, "probe_ms", "pool.", o.probe_ms, 1, 3600000);
-  }
+  if (auto p = root["pool"]) parse_pool(p, cfg);
   // In non-real-time runs nothing may be dropped: the pool's queues must
   // hold every frame the detector admits.
   if (!cfg.realtime && cfg.pool.queue_per_camera < static_cast<size_t>(cfg.detector.queue))
     throw config_error("pool.queue_per_camera", "must be >= detector.queue ("
                                                 + std::to_string(cfg.detector.queue) + ") unless realtime");
 
-  if (auto t = root["tracker"]) {
-    check_keys(t, "tracker.", {"kind", "iou_threshold", "max_age", "min_hits", "appearance", "deepsort",
-                               "state_file", "repair"});
-    cfg.tracker.repair = get<std::string>(t, "repair", "tracker.", cfg.tracker.repair);
-    if (cfg.tracker.repair != "off" && cfg.tracker.repair != "join" && cfg.tracker.repair != "fill")
-      throw config_error("tracker.repair", "'" + cfg.tracker.repair + "' (known: off, join, fill)");
-    if (auto sf = get<std::string>(t, "state_file", "tracker.", ""); !sf.empty())
-      cfg.tracker.state_file = resolve_path(sf, base_dir);
-    cfg.tracker.kind = get<std::string>(t, "kind", "tracker.", cfg.tracker.kind);
-    if (cfg.tracker.kind != "deepsort" && cfg.tracker.kind != "sort")
-      throw config_error("tracker.kind", "'" + cfg.tracker.kind + "' (known: deepsort, sort)");
-    if (auto d = t["deepsort"]) {
-      const std::string q = "tracker.deepsort.";
-      check_keys(d, q, {"n_init", "max_age", "max_cosine_distance", "budget", "max_iou_distance", "lambda"});
-      auto& ds = cfg.tracker.deep;
-      ds.n_init = get_in_range<int>(d, "n_init", q, ds.n_init, 1, 1000);
-      ds.max_age = get_in_range<int>(d, "max_age", q, ds.max_age, 1, 100000);
-      ds.max_cosine_distance = get_in_range<float>(d, "max_cosine_distance", q, ds.max_cosine_distance, 0.0f, 2.0f);
-      ds.budget = get_in_range<int>(d, "budget", q, ds.budget, 1, 100000);
-      ds.max_iou_distance = get_in_range<float>(d, "max_iou_distance", q, ds.max_iou_distance, 0.0f, 1.0f);
-      ds.lambda = get_in_range<float>(d, "lambda", q, ds.lambda, 0.0f, 1.0f);
-    }
-    cfg.tracker.appearance = get<std::string>(t, "appearance", "tracker.", cfg.tracker.appearance);
-    if (cfg.tracker.appearance != "handcrafted" && cfg.tracker.appearance != "dnn")
-      throw config_error("tracker.appearance", "'" + cfg.tracker.appearance + "' (known: handcrafted, dnn)");
-    cfg.tracker.iou_threshold = get_in_range<float>(t, "iou_threshold", "tracker.", cfg.tracker.iou_threshold, 0.0f, 1.0f);
-    cfg.tracker.max_age = get_in_range<int>(t, "max_age", "tracker.", cfg.tracker.max_age, 1, 10000);
-    cfg.tracker.min_hits = get_in_range<int>(t, "min_hits", "tracker.", cfg.tracker.min_hits, 1, 10000);
-  }
-  if (auto r = root["reid"]) {
-    check_keys(r, "reid.", {"match_threshold", "max_gap_s", "same_camera", "merge_threshold",
-                            "learn_graph", "learn_after", "confident", "gallery_ttl_s", "links",
-                            "state_file", "window_s", "topology", "space_time_weight", "covisible_weight",
-                            "overlap_slack_s", "overlap_after", "min_handovers", "resolve"});
-    auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
-    require_range(win, 0.001, 3600.0, "reid.window_s");
-    cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
-    cfg.reid.match_threshold = get_in_range<float>(r, "match_threshold", "reid.", cfg.reid.match_threshold, -1.0f, 1.0f);
-    auto gap = get<double>(r, "max_gap_s", "reid.", cfg.reid.max_gap_ms / 1000.0);
-    require_range(gap, 0.0, 86400.0, "reid.max_gap_s");
-    cfg.reid.max_gap_ms = static_cast<int64_t>(gap * 1000);
-    auto& rc = cfg.reid;
-    rc.same_camera = get<bool>(r, "same_camera", "reid.", rc.same_camera);
-    rc.merge_threshold = get_in_range<float>(r, "merge_threshold", "reid.", rc.merge_threshold, -1.0f, 2.0f);
-    rc.learn_graph = get<bool>(r, "learn_graph", "reid.", rc.learn_graph);
-    rc.learn_after = get_in_range<int>(r, "learn_after", "reid.", rc.learn_after, 1, 1000000);
-    rc.confident = get_in_range<float>(r, "confident", "reid.", rc.confident, -1.0f, 1.0f);
-    auto ttl = get<double>(r, "gallery_ttl_s", "reid.", rc.gallery_ttl_ms / 1000.0);
-    require_range(ttl, 0.0, 365 * 86400.0, "reid.gallery_ttl_s");
-    rc.gallery_ttl_ms = static_cast<int64_t>(ttl * 1000);
-    rc.use_topology = get<bool>(r, "topology", "reid.", rc.use_topology);
-    rc.space_time_weight = get_in_range<float>(r, "space_time_weight", "reid.", rc.space_time_weight, 0.0f, 2.0f);
-    rc.covisible_weight = get_in_range<float>(r, "covisible_weight", "reid.", rc.covisible_weight, 0.0f, 2.0f);
-    auto slack = get<double>(r, "overlap_slack_s", "reid.", rc.overlap_slack_ms / 1000.0);
-    require_range(slack, 0.0, 3600.0, "reid.overlap_slack_s");
-    rc.overlap_slack_ms = static_cast<int64_t>(slack * 1000);
-    rc.topo.overlap_after = get_in_range<int>(r, "overlap_after", "reid.", rc.topo.overlap_after, 1, 1000000);
-    rc.topo.min_handovers = get_in_range<int>(r, "min_handovers", "reid.", rc.topo.min_handovers, 1, 1000000);
-    if (auto links = r["links"]) {
-      if (!links.IsSequence()) throw config_error("reid.links", "expected a list of {from, to, min_transit_s, max_transit_s}");
-      for (size_t i = 0; i < links.size(); ++i) {
-        std::string q = "reid.links[" + std::to_string(i) + "].";
-        check_keys(links[i], q, {"from", "to", "min_transit_s", "max_transit_s", "both_ways"});
-        camera_link l;
-        l.from = get<uint32_t>(links[i], "from", q, 0);
-        l.to = get<uint32_t>(links[i], "to", q, 0);
-        for (auto cam : {l.from, l.to})
-          if (!cfg.camera(cam)) throw config_error(q + (cam == l.from ? "from" : "to"), "no camera " + std::to_string(cam));
-        l.min_transit_ms = static_cast<int64_t>(get<double>(links[i], "min_transit_s", q, -5.0) * 1000);
-        l.max_transit_ms = static_cast<int64_t>(get<double>(links[i], "max_transit_s", q, 10.0) * 1000);
-        if (l.max_transit_ms < l.min_transit_ms) throw config_error(q + "max_transit_s", "below min_transit_s");
-        rc.links.push_back(l);
-        if (get<bool>(links[i], "both_ways", q, true)) rc.links.push_back({l.to, l.from, l.min_transit_ms, l.max_transit_ms});
-      }
-    }
-    auto sf = get<std::string>(r, "state_file", "reid.", "");
-    if (!sf.empty()) rc.state_file = resolve_path(sf, base_dir);
-    if (auto v = r["resolve"]) {
-      const std::string q = "reid.resolve.";
-      if (!v.IsMap()) throw config_error("reid.resolve", "expected a map {every_s, lag_s, window_s, link_threshold, ...}");
-      check_keys(v, q, {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s", "handover_bonus",
-                        "handover_s", "fragment_bonus", "fragment_s", "touch_s", "from_online", "online_bonus"});
-      auto seconds = [&](const char* key, int64_t fallback, double lo) {
-        auto x = get<double>(v, key, q, fallback / 1000.0);
-        require_range(x, lo, 366 * 86400.0, q + key);
-        return static_cast<int64_t>(x * 1000);
-      };
-      rc.schedule.every_ms = seconds("every_s", rc.schedule.every_ms, 0.0);
-      rc.schedule.lag_ms = seconds("lag_s", rc.schedule.lag_ms, 0.0);
-      rc.schedule.window_ms = seconds("window_s", rc.schedule.window_ms, 1.0);
-      rc.resolver.max_gap_ms = seconds("max_gap_s", rc.resolver.max_gap_ms, 0.0);
-      rc.resolver.link_threshold
-        = get_in_range<float>(v, "link_threshold", q, rc.resolver.link_threshold, -1.0f, 3.0f);
-      rc.resolver.handover_bonus
-        = get_in_range<float>(v, "handover_bonus", q, rc.resolver.handover_bonus, 0.0f, 1.0f);
-      rc.resolver.fragment_bonus
-        = get_in_range<float>(v, "fragment_bonus", q, rc.resolver.fragment_bonus, 0.0f, 1.0f);
-      rc.resolver.handover_ms = seconds("handover_s", rc.resolver.handover_ms, 0.0);
-      rc.resolver.fragment_ms = seconds("fragment_s", rc.resolver.fragment_ms, 0.0);
-      rc.resolver.touch_ms = seconds("touch_s", rc.resolver.touch_ms, 0.0);
-      rc.resolver.from_online = get<bool>(v, "from_online", q, rc.resolver.from_online);
-      rc.resolver.online_bonus = get_in_range<float>(v, "online_bonus", q, rc.resolver.online_bonus, 0.0f, 1.0f);
-    }
-  }
+  if (auto t = root["tracker"]) parse_tracker(t, cfg, base_dir);
+  if (auto r = root["reid"]) parse_reid(r, cfg, base_dir);
   cfg.reid.resolver.links = cfg.reid.links;
-  if (auto s = root["storage"]) {
-    check_keys(s, "storage.", {"path", "url", "retention_days"});
-    auto url = get<std::string>(s, "url", "storage.", "");
-    if (!url.empty() && s["path"]) throw config_error("storage.url", "give storage.path (SQLite) or storage.url, not both");
-    if (!url.empty()) {
-      if (!sql::is_postgres_location(url))
-        throw config_error("storage.url", "expected postgresql://user@host:port/database, got '" + url + "'");
-      cfg.storage_path = url;
-    } else {
-      auto path = get<std::string>(s, "path", "storage.", cfg.storage_path);
-      if (path.empty()) throw config_error("storage.path", "must not be empty");
-      cfg.storage_path = path == ":memory:" ? path : resolve_path(path, base_dir);
-    }
-    auto days = get<double>(s, "retention_days", "storage.", 0.0);
-    require_range(days, 0.0, 36500.0, "storage.retention_days");
-    cfg.retention_ms = static_cast<int64_t>(days * 86'400'000);
-  } else {
-    cfg.storage_path = resolve_path(cfg.storage_path, base_dir);
-  }
-  auto has_camera = [&](int64_t id) {
-    return id >= 0 && id <= UINT32_MAX && cfg.camera(static_cast<uint32_t>(id)) != nullptr;
-  };
-  if (auto q = root["query"]) {
-    check_keys(q, "query.", {"max_transit_s", "transitions", "every_camera", "max_stay_s", "alerts", "alert_poll_ms"});
-    auto mt = get<double>(q, "max_transit_s", "query.", cfg.query.max_transit_ms / 1000.0);
-    require_range(mt, 0.0, 86400.0 * 30, "query.max_transit_s");
-    cfg.query.max_transit_ms = static_cast<int64_t>(mt * 1000);
-    auto ms = get<double>(q, "max_stay_s", "query.", cfg.query.max_stay_ms / 1000.0);
-    require_range(ms, 1.0, 86400.0 * 30, "query.max_stay_s");
-    cfg.query.max_stay_ms = static_cast<int64_t>(ms * 1000);
-    cfg.query.alert_poll_ms = get_in_range<int64_t>(q, "alert_poll_ms", "query.", cfg.query.alert_poll_ms, 10, 3'600'000);
-    if (auto al = q["alerts"]) {
-      if (!al.IsSequence()) throw config_error("query.alerts", "expected a list of rules");
-      for (size_t i = 0; i < al.size(); ++i) {
-        const std::string k = "query.alerts[" + std::to_string(i) + "].";
-        check_keys(al[i], k, {"kind", "zone", "camera", "dwell_s", "max_people"});
-        alert_rule r;
-        r.kind = get<std::string>(al[i], "kind", k, "");
-        r.zone = get<std::string>(al[i], "zone", k, "");
-        if (al[i]["camera"]) {
-          auto c = get<int64_t>(al[i], "camera", k, -1);
-          if (!has_camera(c)) throw config_error(k + "camera", "unknown camera id");
-          r.camera = static_cast<uint32_t>(c);
-        }
-        r.dwell_ms = static_cast<int64_t>(get<double>(al[i], "dwell_s", k, 0.0) * 1000);
-        r.max_people = get<int64_t>(al[i], "max_people", k, 0);
-        try {
-          validate(r);
-        } catch (const std::invalid_argument& e) {
-          std::string what = e.what();
-          auto colon = what.find(':');
-          throw config_error(k + what.substr(0, colon), what.substr(colon + 2));
-        }
-        cfg.query.alerts.push_back(r);
-      }
-    }
-    if (auto tr = q["transitions"]) {
-      for (size_t i = 0; i < tr.size(); ++i) {
-        std::string key = "query.transitions[" + std::to_string(i) + "]";
-        if (!tr[i].IsSequence() || tr[i].size() != 2)
-          throw config_error(key, "expected [from_camera, to_camera]");
-        int64_t a = tr[i][0].as<int64_t>(-1), b = tr[i][1].as<int64_t>(-1);
-        if (!has_camera(a) || !has_camera(b)) throw config_error(key, "unknown camera id");
-        cfg.query.transitions.emplace_back(static_cast<uint32_t>(a), static_cast<uint32_t>(b));
-      }
-    }
-    if (auto ec = q["every_camera"]) {
-      for (size_t i = 0; i < ec.size(); ++i) {
-        int64_t a = ec[i].as<int64_t>(-1);
-        if (!has_camera(a))
-          throw config_error("query.every_camera[" + std::to_string(i) + "]", "unknown camera id");
-        cfg.query.every_camera.push_back(static_cast<uint32_t>(a));
-      }
-    }
-  }
+  if (auto s = root["storage"]) parse_storage(s, cfg, base_dir);
+  else cfg.storage_path = resolve_path(cfg.storage_path, base_dir);
+  if (auto q = root["query"]) parse_query(q, cfg);
   // Defaults: consecutive camera pairs both ways, and every configured camera.
   if (cfg.query.transitions.empty())
     for (size_t i = 0; i + 1 < cfg.cameras.size(); ++i) {
@@ -720,118 +866,9 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   if (cfg.query.every_camera.empty())
     for (auto& c : cfg.cameras) cfg.query.every_camera.push_back(c.id);
 
-  if (auto m = root["metrics"]) {
-    check_keys(m, "metrics.", {"port", "bind"});
-    cfg.metrics_port = get_in_range<int>(m, "port", "metrics.", 0, 0, 65535);
-    cfg.metrics_bind = get<std::string>(m, "bind", "metrics.", cfg.metrics_bind);
-  }
-  if (auto g = root["gateway"]) {
-    const std::string p = "gateway.";
-    check_keys(g, p, {"port", "bind", "auth", "tokens", "token_env", "poll_ms", "keepalive_s",
-                      "timeout_ms", "threads", "max_streams"});
-    auto& gw = cfg.gateway;
-    cfg.gateway_port = get_in_range<int>(g, "port", p, 0, 0, 65535);
-    gw.bind = get<std::string>(g, "bind", p, gw.bind);
-    if (gw.bind.empty()) throw config_error(p + "bind", "must not be empty");
-    gw.auth = get<std::string>(g, "auth", p, gw.auth);
-    if (gw.auth != "bearer" && gw.auth != "none")
-      throw config_error(p + "auth", "'" + gw.auth + "' (known: bearer, none)");
-    gw.token_env = get<std::string>(g, "token_env", p, gw.token_env);
-    gw.poll_ms = get_in_range<int64_t>(g, "poll_ms", p, gw.poll_ms, 10, 60000);
-    gw.keepalive_s = get_in_range<int64_t>(g, "keepalive_s", p, gw.keepalive_s, 1, 3600);
-    gw.timeout_ms = get_in_range<int64_t>(g, "timeout_ms", p, gw.timeout_ms, 100, 600000);
-    gw.threads = get_in_range<int>(g, "threads", p, gw.threads, 2, 256);
-    gw.max_streams = get_in_range<int>(g, "max_streams", p, gw.max_streams, 0, 256);
-    if (gw.max_streams > gw.threads - 1)
-      throw config_error(p + "max_streams", "must leave a thread for queries: at most threads - 1 ("
-                                              + std::to_string(gw.threads - 1) + ")");
-    if (auto ts = g["tokens"]) {
-      if (!ts.IsSequence()) throw config_error(p + "tokens", "expected a list of {name, token, scopes}");
-      std::set<std::string> names;
-      for (size_t i = 0; i < ts.size(); ++i) {
-        std::string q = p + "tokens[" + std::to_string(i) + "].";
-        check_keys(ts[i], q, {"name", "token", "scopes"});
-        gateway_token t;
-        t.name = get<std::string>(ts[i], "name", q, "token" + std::to_string(i));
-        if (!names.insert(t.name).second) throw config_error(q + "name", "duplicate token name '" + t.name + "'");
-        t.token = get<std::string>(ts[i], "token", q, "");
-        if (t.token.size() < 16)
-          throw config_error(q + "token", t.token.empty() ? "required" : "too short: at least 16 characters");
-        if (t.token.find_first_of(" \t\r\n") != std::string::npos)
-          throw config_error(q + "token", "must not contain whitespace");
-        auto sc = ts[i]["scopes"];
-        if (!sc) {
-          t.scopes = {"query", "alerts"};
-        } else {
-          if (!sc.IsSequence() || sc.size() == 0)
-            throw config_error(q + "scopes", "expected a non-empty list (query, alerts)");
-          for (size_t k = 0; k < sc.size(); ++k) {
-            auto v = sc[k].as<std::string>("");
-            if (v != "query" && v != "alerts")
-              throw config_error(q + "scopes[" + std::to_string(k) + "]", "unknown scope '" + v + "' (known: query, alerts)");
-            t.scopes.push_back(v);
-          }
-        }
-        gw.tokens.push_back(std::move(t));
-      }
-    }
-    if (gw.auth == "none" && !gw.tokens.empty())
-      throw config_error(p + "auth", "none, but gateway.tokens is set: remove one of them");
-    if (cfg.gateway_port != 0 && cfg.gateway_port == cfg.metrics_port && gw.bind == cfg.metrics_bind)
-      throw config_error(p + "port", "same as metrics.port (" + std::to_string(cfg.gateway_port)
-                                       + "): the gateway serves /healthz, /readyz and /metrics itself");
-  }
-  if (auto m = root["mesh"]) {
-    check_keys(m, "mesh.", {"roles", "endpoints", "security", "keys"});
-    if (auto r = m["roles"]) {
-      for (size_t i = 0; i < r.size(); ++i) {
-        auto role = r[i].as<std::string>();
-        if (!known_role(role))
-          throw config_error("mesh.roles[" + std::to_string(i) + "]", "unknown role '" + role + "'");
-        cfg.mesh.roles.push_back(role);
-      }
-    }
-    if (auto e = m["endpoints"]) {
-      if (!e.IsMap()) throw config_error("mesh.endpoints", "expected a mapping role: endpoint");
-      for (auto it = e.begin(); it != e.end(); ++it) {
-        auto role = it->first.as<std::string>();
-        if (!known_role(role)) throw config_error("mesh.endpoints." + role, "unknown role");
-        auto ep = it->second.as<std::string>("");
-        if (ep.rfind("tcp://", 0) != 0 && ep.rfind("ipc://", 0) != 0 && ep.rfind("inproc://", 0) != 0)
-          throw config_error("mesh.endpoints." + role,
-                             "expected a ZeroMQ endpoint (tcp://host:port or ipc://path), got '" + ep + "'");
-        cfg.mesh.endpoints[role] = ep;
-      }
-    }
-    if (auto sec = m["security"]) {
-      cfg.mesh.security = get<std::string>(m, "security", "mesh.", "");
-      if (cfg.mesh.security != "curve" && cfg.mesh.security != "plain")
-        throw config_error("mesh.security", "expected curve or plain, got '" + cfg.mesh.security + "'");
-    }
-    if (auto k = m["keys"]) {
-      if (!k.IsMap()) throw config_error("mesh.keys", "expected a mapping (secret or secret_env, public)");
-      check_keys(k, "mesh.keys.", {"secret", "secret_env", "public"});
-      cfg.mesh.secret_file = get<std::string>(k, "secret", "mesh.keys.", "");
-      if (!cfg.mesh.secret_file.empty()) cfg.mesh.secret_file = resolve_path(cfg.mesh.secret_file, base_dir);
-      cfg.mesh.secret_env = get<std::string>(k, "secret_env", "mesh.keys.", "");
-      if (!cfg.mesh.secret_file.empty() && !cfg.mesh.secret_env.empty())
-        throw config_error("mesh.keys.secret_env", "both secret and secret_env are set: keep one");
-      if (auto pub = k["public"]) {
-        if (!pub.IsMap()) throw config_error("mesh.keys.public", "expected a mapping role: key");
-        for (auto it = pub.begin(); it != pub.end(); ++it) {
-          auto role = it->first.as<std::string>();
-          if (!known_role(role)) throw config_error("mesh.keys.public." + role, "unknown role");
-          auto v = get<std::string>(pub, role, "mesh.keys.public.", "");
-          if (v.empty()) throw config_error("mesh.keys.public." + role, "empty");
-          // Z85 text or env:VAR stays; anything else is a file path.
-          if (v.size() != 40 && v.rfind("env:", 0) != 0) v = resolve_path(v, base_dir);
-          cfg.mesh.public_keys[role] = v;
-        }
-      }
-      if (cfg.mesh.security == "plain")
-        throw config_error("mesh.keys", "set, but mesh.security is plain: remove one of them");
-    }
-  }
+  if (auto m = root["metrics"]) parse_metrics(m, cfg);
+  if (auto g = root["gateway"]) parse_gateway(g, cfg);
+  if (auto m = root["mesh"]) parse_mesh(m, cfg, base_dir);
   return cfg;
 }
 

@@ -13,13 +13,12 @@
 #include "accel/sim_card.hpp"
 #include "actors/reid/reid_engine.hpp"
 #include "actors/reid/resolve_pass.hpp"
-#include "actors/camera/crop.hpp"
-#include "actors/camera/video_source.hpp"
+#include "actors/camera/camera_config.hpp"
 #include "actors/tracker/deep_sort.hpp"
 #include "actors/query/standing_queries.hpp"
 #include "actors/tracker/zone_events.hpp"
-#include "actors/detector/detector.hpp"
-#include "actors/types.hpp"
+#include "accel/detect/detector.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 
@@ -28,29 +27,6 @@ struct config_error : std::runtime_error {
   config_error(const std::string& key, const std::string& reason)
     : std::runtime_error(key + ": " + reason), key(key) {}
   std::string key;
-};
-
-struct camera_config {
-  uint32_t id = 0;
-  std::string name;
-  std::string zone;                 // zone / department label
-  std::string source;               // resolved: path, rtsp:// URL or /dev/videoN
-  std::optional<std::vector<int>> crop; // x, y, w, h in source pixels: a virtual camera
-  // A perspective view inside the crop: four source points (top-left,
-  // top-right, bottom-right, bottom-left) warped onto the crop's w x h image.
-  std::optional<warp_quad> warp;
-  double fps = 0;                   // 0 = the source's own rate
-  bool loop = false;
-  timestamp_ms start_ms = 0;        // capture time of frame 0
-  std::vector<zone_def> zones;      // polygons in this camera's pixels
-  std::vector<line_def> lines;      // directed lines (doors, aisles)
-  // Live sources: transport and timeouts (`rtsp:` section), and the
-  // reconnect back-off (`reconnect:`). Virtual cameras take their source's.
-  source_options input;
-  int64_t reconnect_initial_ms = 250;
-  // The longest wait between attempts: a camera that comes back streams
-  // again within this (plus connecting) of its return.
-  int64_t reconnect_max_ms = 1000;
 };
 
 struct detector_config {

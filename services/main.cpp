@@ -11,9 +11,9 @@
 
 #include "services/cards.hpp"
 #include "services/config.hpp"
-#include "services/eval_appearance.hpp"
-#include "services/eval_cli.hpp"
-#include "services/log.hpp"
+#include "tools/eval/eval_appearance.hpp"
+#include "tools/eval/eval_cli.hpp"
+#include "base/log.hpp"
 #include "services/mesh_security.hpp"
 #include "services/model_cli.hpp"
 #include "services/query_cli.hpp"
@@ -76,90 +76,78 @@ int cards_command(const std::string& cfg_path, bool json) {
 }
 } // namespace weaver
 
-int main(int argc, char** argv) {
-  CLI::App app{"Weaver: real-time multi-camera video analytics on accelerator cards.\n"
-               "Cameras -> detector on a card pool -> tracker -> re-id -> storage -> query.",
-               "weaver"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "weaver 0.1.0");
 
-  std::string cfg_path, summary_path;
-  uint64_t max_frames = 0;
-  bool reset = false, quiet = false;
-  std::vector<std::string> roles;
+namespace {
 
-  auto run = app.add_subcommand("run", "Run every role in one process (the embedded default).");
-  run->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
-  run->add_option("--max-frames", max_frames, "Stop each source after N frames (0 = to its end)");
-  run->add_option("--summary", summary_path, "Write the run summary as JSON to this file");
-  run->add_flag("--reset", reset, "Start from an empty database (deletes storage.path first)");
-  run->add_flag("-q,--quiet", quiet, "No progress lines");
-  std::string detections_dir;
-  run->add_option("--detections", detections_dir,
-                  "Write each camera's detections to DIR/cam<id>.txt (MOT format)");
-  std::string tracks_dir;
-  run->add_option("--tracks", tracks_dir,
-                  "Write each camera's confirmed tracks to DIR/cam<id>.txt (MOT results, for weaver eval mot) "
-                  "and re-id's input to DIR/reid-input.rec (for weaver eval crosscam --replay)");
-
-  auto node = app.add_subcommand("node", "Run some roles in this process; reach the others over ZeroMQ "
-                                         "(endpoints from mesh.endpoints).");
-  node->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
-  node->add_option("--role", roles, "Role(s) to host: camera, detector, tracker, reid, storage, query, gateway "
-                                    "(repeat or comma-separate; default: the configuration's mesh.roles)")
-    ->delimiter(',');
-  node->add_option("--max-frames", max_frames, "camera role: stop each source after N frames");
-  node->add_option("--summary", summary_path, "Write this node's summary as JSON to this file");
-  node->add_flag("--reset", reset, "storage role: start from an empty database");
-  node->add_flag("-q,--quiet", quiet, "No progress lines");
-  int gateway_port = -1;
-  node->add_option("--gateway-port", gateway_port, "gateway role: serve on this port (overrides gateway.port)")
-    ->check(CLI::Range(1, 65535));
-
-  auto check = app.add_subcommand("check", "Validate a configuration file and exit.");
-  check->add_option("-c,--config", cfg_path, "Configuration file (YAML)")->required();
-  bool probe = false;
-  check->add_flag("--probe", probe, "Also open the live (network, device) camera sources; files and the "
-                                    "detector's model are always opened (exit code 1 when one fails)");
-
+// weaver keys: a CURVE keypair for a mesh node.
+void add_keys_command(CLI::App& app) {
   auto keys_cmd = app.add_subcommand("keys", "Make a CURVE keypair for a mesh node: DIR/NAME.key (secret, "
                                              "mode 0600) and DIR/NAME.pub (see mesh.keys).");
-  std::string keys_dir, keys_name = "weaver";
-  keys_cmd->add_option("--out", keys_dir, "Directory to write to (created)")->required();
-  keys_cmd->add_option("--name", keys_name, "File name without extension, e.g. the role (default weaver)");
+  auto out = std::make_shared<std::pair<std::string, std::string>>("", "weaver");  // dir, name
+  keys_cmd->add_option("--out", out->first, "Directory to write to (created)")->required();
+  keys_cmd->add_option("--name", out->second, "File name without extension, e.g. the role (default weaver)");
 
+  keys_cmd->callback([out] {
+    try {
+      auto kp = weaver::write_curve_keypair(out->first, out->second);
+      std::cout << out->first << "/" << out->second << ".pub: " << kp.public_key << "\n";
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      throw CLI::RuntimeError(1);
+    }
+    throw CLI::RuntimeError(0);
+  });
+}
+
+// weaver cards: the accelerator cards found and configured.
+void add_cards_command(CLI::App& app) {
   auto cards_cmd = app.add_subcommand("cards", "List the accelerator cards found (CPU groups, XRT devices) "
                                                "and, with -c, the configured pool, with status.");
-  std::string cards_cfg;
-  bool cards_json = false;
-  cards_cmd->add_option("-c,--config", cards_cfg, "Configuration file: also list its cards");
-  cards_cmd->add_flag("--json", cards_json, "Print JSON instead of a table");
+  auto cards = std::make_shared<std::pair<std::string, bool>>("", false);  // config, json
+  cards_cmd->add_option("-c,--config", cards->first, "Configuration file: also list its cards");
+  cards_cmd->add_flag("--json", cards->second, "Print JSON instead of a table");
 
+  cards_cmd->callback([cards] { throw CLI::RuntimeError(weaver::cards_command(cards->first, cards->second)); });
+}
+
+// weaver model inspect, weaver detect: the DNN models and detectors.
+void add_model_commands(CLI::App& app) {
   auto model_cmd = app.add_subcommand("model", "Work with DNN models (TF.js graph models, Darknet).");
   model_cmd->require_subcommand(1);
-  weaver::inspect_options inspect;
+  auto inspect = std::make_shared<weaver::inspect_options>();
   auto inspect_cmd = model_cmd->add_subcommand("inspect", "Import a model, run the passes and print the graph.");
-  inspect_cmd->add_option("file", inspect.model, "TF.js model.json or Darknet .cfg")->required();
-  inspect_cmd->add_option("--weights", inspect.weights, "Darknet .weights file");
-  inspect_cmd->add_flag("--raw", inspect.raw, "Print the graph as imported, before the passes");
-  inspect_cmd->add_option("--batch", inspect.batch, "Batch size to compile for")->check(CLI::PositiveNumber);
-  inspect_cmd->add_option("--bench", inspect.bench, "Time N runs on a random input");
-  inspect_cmd->add_option("--threads", inspect.threads, "Threads per convolution for --bench")
+  inspect_cmd->add_option("file", inspect->model, "TF.js model.json or Darknet .cfg")->required();
+  inspect_cmd->add_option("--weights", inspect->weights, "Darknet .weights file");
+  inspect_cmd->add_flag("--raw", inspect->raw, "Print the graph as imported, before the passes");
+  inspect_cmd->add_option("--batch", inspect->batch, "Batch size to compile for")->check(CLI::PositiveNumber);
+  inspect_cmd->add_option("--bench", inspect->bench, "Time N runs on a random input");
+  inspect_cmd->add_option("--threads", inspect->threads, "Threads per convolution for --bench")
     ->check(CLI::PositiveNumber);
 
-  weaver::detect_options detect;
+  auto detect = std::make_shared<weaver::detect_options>();
   auto detect_cmd = app.add_subcommand("detect", "Run the configured detector on one image and draw "
                                                  "its boxes into a PNG.");
-  detect_cmd->add_option("-c,--config", detect.config, "Configuration file (YAML): detector settings")
+  detect_cmd->add_option("-c,--config", detect->config, "Configuration file (YAML): detector settings")
     ->required();
-  auto img_opt = detect_cmd->add_option("--image", detect.image, "Image file");
-  auto vid_opt = detect_cmd->add_option("--video", detect.video, "Video file; see --frame");
+  auto img_opt = detect_cmd->add_option("--image", detect->image, "Image file");
+  auto vid_opt = detect_cmd->add_option("--video", detect->video, "Video file; see --frame");
   img_opt->excludes(vid_opt);
-  detect_cmd->add_option("--frame", detect.frame, "Frame of --video to use (0-based)");
-  detect_cmd->add_option("-o,--out", detect.out, "PNG to write (default detections.png)");
+  detect_cmd->add_option("--frame", detect->frame, "Frame of --video to use (0-based)");
+  detect_cmd->add_option("-o,--out", detect->out, "PNG to write (default detections.png)");
 
-  // `eval mot` runs from its callback (exit code through CLI::RuntimeError).
-  weaver::eval_mot_options eval_mot;
+  inspect_cmd->callback([inspect] { throw CLI::RuntimeError(weaver::model_inspect(*inspect)); });
+  detect_cmd->callback([detect] {
+    if (detect->image.empty() == detect->video.empty()) {
+      std::cerr << "error: detect: give --image or --video\n";
+      throw CLI::RuntimeError(2);
+    }
+    throw CLI::RuntimeError(weaver::detect_command(*detect));
+  });
+}
+
+// weaver eval mot | crosscam | appearance: measurements against ground truth.
+void add_eval_commands(CLI::App& app) {
+  auto eval_mot = std::make_shared<weaver::eval_mot_options>();
   auto eval_cmd = app.add_subcommand("eval", "Evaluate results against ground truth.");
   eval_cmd->require_subcommand(1);
   auto eval_mot_cmd = eval_cmd->add_subcommand(
@@ -167,16 +155,16 @@ int main(int argc, char** argv) {
            "JSON: CLEAR MOT and IDF1 as py-motmetrics computes them, HOTA as TrackEval does. Several "
            "sequences: repeat --gt A --res A2 --gt B --res B2 (paired in order); 'overall' combines them. "
            "Exit code 2 on a missing or malformed file.");
-  eval_mot_cmd->add_option("--gt", eval_mot.gt, "Ground truth (MOT format; rows with 7th column < 1 ignored)")
+  eval_mot_cmd->add_option("--gt", eval_mot->gt, "Ground truth (MOT format; rows with 7th column < 1 ignored)")
     ->required();
-  eval_mot_cmd->add_option("--res", eval_mot.res, "Tracker output (MOT format) for the --gt at the same position")
+  eval_mot_cmd->add_option("--res", eval_mot->res, "Tracker output (MOT format) for the --gt at the same position")
     ->required();
-  eval_mot_cmd->add_option("--name", eval_mot.name, "Sequence names, one per --gt (default: the gt file's folder)");
-  eval_mot_cmd->add_option("--iou", eval_mot.iou, "CLEAR MOT and IDF1 match at IoU >= this (default 0.5)");
-  eval_mot_cmd->add_option("--out", eval_mot.out, "Also write the JSON to this file");
-  eval_mot_cmd->callback([&] { throw CLI::RuntimeError(weaver::eval_mot_command(eval_mot)); });
+  eval_mot_cmd->add_option("--name", eval_mot->name, "Sequence names, one per --gt (default: the gt file's folder)");
+  eval_mot_cmd->add_option("--iou", eval_mot->iou, "CLEAR MOT and IDF1 match at IoU >= this (default 0.5)");
+  eval_mot_cmd->add_option("--out", eval_mot->out, "Also write the JSON to this file");
+  eval_mot_cmd->callback([eval_mot] { throw CLI::RuntimeError(weaver::eval_mot_command(*eval_mot)); });
 
-  weaver::eval_crosscam_options xcam;
+  auto xcam = std::make_shared<weaver::eval_crosscam_options>();
   auto eval_xcam_cmd = eval_cmd->add_subcommand(
     "crosscam", "Cross-camera answers against the truth of a video with MOT ground truth (vtest.avi = "
                 "PETS09-S2L1): every ordered pair's X -> Y count, people on every camera, people found and "
@@ -184,30 +172,30 @@ int main(int argc, char** argv) {
                 "virtual-camera layouts (strips, grids, blind gaps, overlaps, perspective-warped views) from "
                 "--seed, runs each and evaluates it; --config FILE evaluates the store (and --tracks) a run "
                 "of FILE left.");
-  auto xl = eval_xcam_cmd->add_option("--layouts", xcam.layouts, "Generate, run and evaluate N layouts")
+  auto xl = eval_xcam_cmd->add_option("--layouts", xcam->layouts, "Generate, run and evaluate N layouts")
     ->check(CLI::Range(1, 1000));
-  auto xc = eval_xcam_cmd->add_option("--config", xcam.config, "Evaluate one layout: a run of this configuration");
+  auto xc = eval_xcam_cmd->add_option("--config", xcam->config, "Evaluate one layout: a run of this configuration");
   xl->excludes(xc);
-  eval_xcam_cmd->add_option("--seed", xcam.seed, "Layout generator seed (default 1)");
-  eval_xcam_cmd->add_option("--out", xcam.out, "With --layouts: write configs, stores, tracks and report.json here");
-  eval_xcam_cmd->add_option("--base", xcam.base, "Settings of generated layouts (default deploy/demo.yaml)");
-  eval_xcam_cmd->add_option("--video", xcam.video, "Source of generated layouts (default tools/data/vtest.avi)");
-  eval_xcam_cmd->add_option("--gt", xcam.gt, "MOT ground truth of the video (default tests/data/PETS09-S2L1-gt.txt)");
-  eval_xcam_cmd->add_option("--detector", xcam.detector, "detector.kind for generated layouts (motion is ~10x "
+  eval_xcam_cmd->add_option("--seed", xcam->seed, "Layout generator seed (default 1)");
+  eval_xcam_cmd->add_option("--out", xcam->out, "With --layouts: write configs, stores, tracks and report.json here");
+  eval_xcam_cmd->add_option("--base", xcam->base, "Settings of generated layouts (default deploy/demo.yaml)");
+  eval_xcam_cmd->add_option("--video", xcam->video, "Source of generated layouts (default tools/data/vtest.avi)");
+  eval_xcam_cmd->add_option("--gt", xcam->gt, "MOT ground truth of the video (default tests/data/PETS09-S2L1-gt.txt)");
+  eval_xcam_cmd->add_option("--detector", xcam->detector, "detector.kind for generated layouts (motion is ~10x "
                                                           "faster than nanodet; default: the base's)")
     ->check(CLI::IsMember(weaver::config_detector_kinds()));
-  eval_xcam_cmd->add_option("--max-frames", xcam.max_frames, "Frames per run; the truth is cut there too (0 = all)");
-  eval_xcam_cmd->add_option("--db", xcam.db, "With --config: the run's store (default: the configuration's)");
-  eval_xcam_cmd->add_option("--tracks", xcam.tracks, "With --config: the run's --tracks DIR (for IDF1)");
-  eval_xcam_cmd->add_flag("--replay", xcam.replay, "Re-id only: replay each run's recorded re-id input "
+  eval_xcam_cmd->add_option("--max-frames", xcam->max_frames, "Frames per run; the truth is cut there too (0 = all)");
+  eval_xcam_cmd->add_option("--db", xcam->db, "With --config: the run's store (default: the configuration's)");
+  eval_xcam_cmd->add_option("--tracks", xcam->tracks, "With --config: the run's --tracks DIR (for IDF1)");
+  eval_xcam_cmd->add_flag("--replay", xcam->replay, "Re-id only: replay each run's recorded re-id input "
                           "(TRACKS/reid-input.rec, written by weaver run --tracks) with the settings of --base "
                           "(or --config) into the store, instead of running the video again");
-  eval_xcam_cmd->add_option("--weaver", xcam.weaver, "weaver binary that runs the layouts (default: this one)");
-  eval_xcam_cmd->add_flag("!--no-resolve", xcam.resolve, "Score the online answers only (default: also after "
+  eval_xcam_cmd->add_option("--weaver", xcam->weaver, "weaver binary that runs the layouts (default: this one)");
+  eval_xcam_cmd->add_flag("!--no-resolve", xcam->resolve, "Score the online answers only (default: also after "
                                                          "the offline pass, under \"resolved\")");
-  eval_xcam_cmd->callback([&] { throw CLI::RuntimeError(weaver::eval_crosscam_command(xcam)); });
+  eval_xcam_cmd->callback([xcam] { throw CLI::RuntimeError(weaver::eval_crosscam_command(*xcam)); });
 
-  weaver::eval_appearance_options app_eval;
+  auto app_eval = std::make_shared<weaver::eval_appearance_options>();
   auto eval_app_cmd = eval_cmd->add_subcommand(
     "appearance", "How well appearance descriptors tell people apart, from the MOT ground truth alone (no "
                   "detector, tracker or re-id run): the video's people rendered through the virtual cameras of "
@@ -216,143 +204,188 @@ int main(int argc, char** argv) {
                   "different-person pairs of boxes within a view and across views, and of visits (a person's "
                   "run on a camera, descriptors averaged plainly and weighted by quality) across views. JSON "
                   "on stdout, a table on stderr.");
-  eval_app_cmd->add_option("--seed", app_eval.seed, "Layout generator seed (default 1)");
-  eval_app_cmd->add_option("--layouts", app_eval.layouts, "Layouts 0..N-1 of the seed (default 6)")
+  eval_app_cmd->add_option("--seed", app_eval->seed, "Layout generator seed (default 1)");
+  eval_app_cmd->add_option("--layouts", app_eval->layouts, "Layouts 0..N-1 of the seed (default 6)")
     ->check(CLI::Range(1, 1000));
-  eval_app_cmd->add_option("--video", app_eval.video, "Source video (default tools/data/vtest.avi)");
-  eval_app_cmd->add_option("--gt", app_eval.gt, "MOT ground truth of the video (default tests/data/PETS09-S2L1-gt.txt)");
-  eval_app_cmd->add_option("--step", app_eval.step, "Every N-th frame (default 3)")->check(CLI::Range(1, 1000));
-  eval_app_cmd->add_option("--max-frames", app_eval.max_frames, "Frames of the video (0 = all)");
-  eval_app_cmd->add_option("--min-gap", app_eval.min_gap, "Within a view, same-person pairs at least this many frames "
+  eval_app_cmd->add_option("--video", app_eval->video, "Source video (default tools/data/vtest.avi)");
+  eval_app_cmd->add_option("--gt", app_eval->gt, "MOT ground truth of the video (default tests/data/PETS09-S2L1-gt.txt)");
+  eval_app_cmd->add_option("--step", app_eval->step, "Every N-th frame (default 3)")->check(CLI::Range(1, 1000));
+  eval_app_cmd->add_option("--max-frames", app_eval->max_frames, "Frames of the video (0 = all)");
+  eval_app_cmd->add_option("--min-gap", app_eval->min_gap, "Within a view, same-person pairs at least this many frames "
                                                            "apart (default 20)");
-  eval_app_cmd->add_option("--variant", app_eval.variants,
+  eval_app_cmd->add_option("--variant", app_eval->variants,
                            "Descriptor variants (repeatable): parts joined by '+' on the pipeline's settings: pipeline, base "
                            "(centre weighting and surround off), c<sigma> centre weighting, s surround foreground, p partial bodies, t<w> texture weight, v<w> value weight, m static "
                            "background mask; or nanodet (the detector's pooled embedding; runs NanoDet on every view)");
-  eval_app_cmd->add_option("--q-height", app_eval.quality.full_height, "Quality: full-weight box height, px (default 80)");
-  eval_app_cmd->add_option("--q-border", app_eval.quality.border, "Quality: factor at the image border (default 0.2)");
-  eval_app_cmd->add_option("--q-occlusion", app_eval.quality.occlusion, "Quality: exponent on the uncovered share (default 1)");
-  eval_app_cmd->add_option("--model", app_eval.model, "NanoDet model for the nanodet variant");
-  eval_app_cmd->add_option("--out", app_eval.out, "Also write the JSON to this file");
-  eval_app_cmd->callback([&] { throw CLI::RuntimeError(weaver::eval_appearance_command(app_eval)); });
+  eval_app_cmd->add_option("--q-height", app_eval->quality.full_height, "Quality: full-weight box height, px (default 80)");
+  eval_app_cmd->add_option("--q-border", app_eval->quality.border, "Quality: factor at the image border (default 0.2)");
+  eval_app_cmd->add_option("--q-occlusion", app_eval->quality.occlusion, "Quality: exponent on the uncovered share (default 1)");
+  eval_app_cmd->add_option("--model", app_eval->model, "NanoDet model for the nanodet variant");
+  eval_app_cmd->add_option("--out", app_eval->out, "Also write the JSON to this file");
+  eval_app_cmd->callback([app_eval] { throw CLI::RuntimeError(weaver::eval_appearance_command(*app_eval)); });
 
-  weaver::track_options track;
+}
+
+// weaver track: one camera's tracker offline on MOT detections.
+void add_track_command(CLI::App& app) {
+  auto track = std::make_shared<weaver::track_options>();
   auto track_cmd = app.add_subcommand("track", "Run one camera's tracker offline on MOT detections; write MOT tracks.");
-  track_cmd->add_option("--det", track.det, "MOT detections (frame,-1,x,y,w,h,score,...; frame 1-based)")->required();
-  track_cmd->add_option("--out", track.out, "MOT tracks to write (frame,id,x,y,w,h,1,-1,-1,-1)")->required();
-  track_cmd->add_option("--video", track.video, "Video of the detections (frame n 0-based = MOT frame n+1), for appearance");
-  track_cmd->add_option("--tracker", track.tracker, "deepsort (default) or sort")->check(CLI::IsMember({"deepsort", "sort"}));
-  track_cmd->add_option("--appearance", track.appearance, "handcrafted (default with --video) or none")
+  track_cmd->add_option("--det", track->det, "MOT detections (frame,-1,x,y,w,h,score,...; frame 1-based)")->required();
+  track_cmd->add_option("--out", track->out, "MOT tracks to write (frame,id,x,y,w,h,1,-1,-1,-1)")->required();
+  track_cmd->add_option("--video", track->video, "Video of the detections (frame n 0-based = MOT frame n+1), for appearance");
+  track_cmd->add_option("--tracker", track->tracker, "deepsort (default) or sort")->check(CLI::IsMember({"deepsort", "sort"}));
+  track_cmd->add_option("--appearance", track->appearance, "handcrafted (default with --video) or none")
     ->check(CLI::IsMember({"handcrafted", "none"}));
-  track_cmd->add_option("--boxes", track.boxes, "Boxes to write: detector (default) or filter (deepsort's Kalman estimate)")
+  track_cmd->add_option("--boxes", track->boxes, "Boxes to write: detector (default) or filter (deepsort's Kalman estimate)")
     ->check(CLI::IsMember({"detector", "filter"}));
-  track_cmd->add_option("--repair", track.repair, "Tracklet repair: fill (default: join fragments, interpolate missed frames), join, off")
+  track_cmd->add_option("--repair", track->repair, "Tracklet repair: fill (default: join fragments, interpolate missed frames), join, off")
     ->check(CLI::IsMember({"fill", "join", "off"}));
-  track_cmd->add_option("--smooth", track.smooth, "With --repair fill: boxes averaged over N frames either side (default 3; 0: the tracker's)")
+  track_cmd->add_option("--smooth", track->smooth, "With --repair fill: boxes averaged over N frames either side (default 3; 0: the tracker's)")
     ->check(CLI::NonNegativeNumber);
-  track_cmd->add_option("--min-score", track.min_score, "Drop detections scoring below (default 0)");
-  track_cmd->add_option("--n-init", track.n_init, "Hits to confirm a track (default: the tracker's)")->check(CLI::PositiveNumber);
-  track_cmd->add_option("--max-age", track.max_age, "Missed frames before a track ends (default: the tracker's)")
+  track_cmd->add_option("--min-score", track->min_score, "Drop detections scoring below (default 0)");
+  track_cmd->add_option("--n-init", track->n_init, "Hits to confirm a track (default: the tracker's)")->check(CLI::PositiveNumber);
+  track_cmd->add_option("--max-age", track->max_age, "Missed frames before a track ends (default: the tracker's)")
     ->check(CLI::NonNegativeNumber);
-  track_cmd->add_option("--max-cosine-distance", track.max_cosine_distance, "Deep SORT appearance gate")->check(CLI::Range(0.0, 2.0));
-  track_cmd->add_option("--budget", track.budget, "Deep SORT features kept per track")->check(CLI::PositiveNumber);
-  track_cmd->add_option("--lambda", track.lambda, "Deep SORT weight of motion in the cascade cost")->check(CLI::Range(0.0, 1.0));
-  track_cmd->add_flag("-q,--quiet", track.quiet, "No summary line");
+  track_cmd->add_option("--max-cosine-distance", track->max_cosine_distance, "Deep SORT appearance gate")->check(CLI::Range(0.0, 2.0));
+  track_cmd->add_option("--budget", track->budget, "Deep SORT features kept per track")->check(CLI::PositiveNumber);
+  track_cmd->add_option("--lambda", track->lambda, "Deep SORT weight of motion in the cascade cost")->check(CLI::Range(0.0, 1.0));
+  track_cmd->add_flag("-q,--quiet", track->quiet, "No summary line");
 
-  weaver::reid_resolve_options resolve;
+  track_cmd->callback([track] { throw CLI::RuntimeError(weaver::track_command(*track)); });
+}
+
+// weaver reid resolve: the offline pass over a closed window.
+void add_reid_commands(CLI::App& app) {
+  auto resolve = std::make_shared<weaver::reid_resolve_options>();
   auto reid_cmd = app.add_subcommand("reid", "Cross-camera identities.");
   reid_cmd->require_subcommand(1);
   auto resolve_cmd = reid_cmd->add_subcommand(
     "resolve", "Re-solve the identities of a closed time window from the store (the offline pass) and write "
                "the corrections; answers for the window then say resolved.");
-  resolve_cmd->add_option("--since", resolve.since, "Window start: tracklets that exited at or after (ISO-8601 or ms)")
+  resolve_cmd->add_option("--since", resolve->since, "Window start: tracklets that exited at or after (ISO-8601 or ms)")
     ->required();
-  resolve_cmd->add_option("--until", resolve.until, "Window end: tracklets that exited before (ISO-8601 or ms)")
+  resolve_cmd->add_option("--until", resolve->until, "Window end: tracklets that exited before (ISO-8601 or ms)")
     ->required();
-  resolve_cmd->add_option("-c,--config", resolve.config, "Configuration: its store, reid.links and reid.resolve");
-  resolve_cmd->add_option("--db", resolve.db, "Or this store (SQLite file or postgresql:// URL), default settings");
-  resolve_cmd->add_option("--link-threshold", resolve.link_threshold, "Overrides reid.resolve.link_threshold")
+  resolve_cmd->add_option("-c,--config", resolve->config, "Configuration: its store, reid.links and reid.resolve");
+  resolve_cmd->add_option("--db", resolve->db, "Or this store (SQLite file or postgresql:// URL), default settings");
+  resolve_cmd->add_option("--link-threshold", resolve->link_threshold, "Overrides reid.resolve->link_threshold")
     ->check(CLI::Range(-1.0, 3.0));
 
-  weaver::query_options query;
+  resolve_cmd->callback([resolve] { throw CLI::RuntimeError(weaver::reid_resolve_command(*resolve)); });
+}
+
+// weaver query: ask the REST gateway (or a store directly).
+void add_query_command(CLI::App& app) {
+  auto query = std::make_shared<weaver::query_options>();
   auto query_cmd = app.add_subcommand(
     "query", "Ask the REST gateway a query: weaver query <name> [key=value ...]. Prints the JSON "
              "answer; exit code 1 with the gateway's error message. --list shows the queries and "
              "their parameters.");
-  query_cmd->add_option("name", query.name, "Query: transitions, every_camera, occupancy, ... or alerts "
+  query_cmd->add_option("name", query->name, "Query: transitions, every_camera, occupancy, ... or alerts "
                                             "(the live alert stream)");
-  query_cmd->add_option("params", query.args, "Parameters as key=value (times ISO-8601)");
-  query_cmd->add_option("--url", query.url, "Gateway URL (default $WEAVER_URL, else http://127.0.0.1:8080)");
-  query_cmd->add_option("--token", query.token, "Bearer token (default $WEAVER_TOKEN)");
-  query_cmd->add_option("--db", query.db, "Answer from this store (SQLite file or postgresql:// URL) "
+  query_cmd->add_option("params", query->args, "Parameters as key=value (times ISO-8601)");
+  query_cmd->add_option("--url", query->url, "Gateway URL (default $WEAVER_URL, else http://127.0.0.1:8080)");
+  query_cmd->add_option("--token", query->token, "Bearer token (default $WEAVER_TOKEN)");
+  query_cmd->add_option("--db", query->db, "Answer from this store (SQLite file or postgresql:// URL) "
                                           "directly, without a gateway");
-  query_cmd->add_flag("--all-pages", query.all_pages, "Follow next_offset and print every page as one answer");
-  query_cmd->add_flag("--list", query.list, "List the queries (routes) and their parameters");
-  query_cmd->add_flag("--json", query.json, "With --list: print the route table as JSON");
-  query_cmd->add_flag("--compact", query.compact, "Print the answer on one line");
-  query_cmd->add_option("--timeout", query.timeout_s, "Seconds to wait for an answer (default 60)")
+  query_cmd->add_flag("--all-pages", query->all_pages, "Follow next_offset and print every page as one answer");
+  query_cmd->add_flag("--list", query->list, "List the queries (routes) and their parameters");
+  query_cmd->add_flag("--json", query->json, "With --list: print the route table as JSON");
+  query_cmd->add_flag("--compact", query->compact, "Print the answer on one line");
+  query_cmd->add_option("--timeout", query->timeout_s, "Seconds to wait for an answer (default 60)")
     ->check(CLI::PositiveNumber);
-  query_cmd->add_option("--max-events", query.max_events, "alerts: exit after N events")
+  query_cmd->add_option("--max-events", query->max_events, "alerts: exit after N events")
     ->check(CLI::NonNegativeNumber);
 
-  CLI11_PARSE(app, argc, argv);
-  if (query_cmd->parsed()) return weaver::query_command(query);
-  if (resolve_cmd->parsed()) return weaver::reid_resolve_command(resolve);
-  if (track_cmd->parsed()) return weaver::track_command(track);
-  if (inspect_cmd->parsed()) return weaver::model_inspect(inspect);
-  if (detect_cmd->parsed()) {
-    if (detect.image.empty() == detect.video.empty()) {
-      std::cerr << "error: detect: give --image or --video\n";
-      return 2;
-    }
-    return weaver::detect_command(detect);
-  }
+  query_cmd->callback([query] { throw CLI::RuntimeError(weaver::query_command(*query)); });
+}
 
-  if (keys_cmd->parsed()) {
-    try {
-      auto kp = weaver::write_curve_keypair(keys_dir, keys_name);
-      std::cout << keys_dir << "/" << keys_name << ".pub: " << kp.public_key << "\n";
-      return 0;
-    } catch (const std::exception& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return 1;
-    }
-  }
-  if (cards_cmd->parsed()) return weaver::cards_command(cards_cfg, cards_json);
+// The options of the commands that run the mesh (run, node) or check its
+// configuration (check).
+struct mesh_cli {
+  std::string command;  // run | node | check
+  std::string cfg_path, summary_path;
+  uint64_t max_frames = 0;
+  bool reset = false, quiet = false;
+  std::vector<std::string> roles;
+  std::string detections_dir, tracks_dir;
+  int gateway_port = -1;
+  bool probe = false;
+};
 
+// weaver run | node | check.
+void add_mesh_commands(CLI::App& app, mesh_cli& o) {
+
+  auto run = app.add_subcommand("run", "Run every role in one process (the embedded default).");
+  run->add_option("-c,--config", o.cfg_path, "Configuration file (YAML)")->required();
+  run->add_option("--max-frames", o.max_frames, "Stop each source after N frames (0 = to its end)");
+  run->add_option("--summary", o.summary_path, "Write the run summary as JSON to this file");
+  run->add_flag("--reset", o.reset, "Start from an empty database (deletes storage.path first)");
+  run->add_flag("-q,--quiet", o.quiet, "No progress lines");
+  run->add_option("--detections", o.detections_dir,
+                  "Write each camera's detections to DIR/cam<id>.txt (MOT format)");
+  run->add_option("--tracks", o.tracks_dir,
+                  "Write each camera's confirmed tracks to DIR/cam<id>.txt (MOT results, for weaver eval mot) "
+                  "and re-id's input to DIR/reid-input.rec (for weaver eval crosscam --replay)");
+
+  auto node = app.add_subcommand("node", "Run some roles in this process; reach the others over ZeroMQ "
+                                         "(endpoints from mesh.endpoints).");
+  node->add_option("-c,--config", o.cfg_path, "Configuration file (YAML)")->required();
+  node->add_option("--role", o.roles, "Role(s) to host: camera, detector, tracker, reid, storage, query, gateway "
+                                    "(repeat or comma-separate; default: the configuration's mesh.roles)")
+    ->delimiter(',');
+  node->add_option("--max-frames", o.max_frames, "camera role: stop each source after N frames");
+  node->add_option("--summary", o.summary_path, "Write this node's summary as JSON to this file");
+  node->add_flag("--reset", o.reset, "storage role: start from an empty database");
+  node->add_flag("-q,--quiet", o.quiet, "No progress lines");
+  node->add_option("--gateway-port", o.gateway_port, "gateway role: serve on this port (overrides gateway.port)")
+    ->check(CLI::Range(1, 65535));
+
+  auto check = app.add_subcommand("check", "Validate a configuration file and exit.");
+  check->add_option("-c,--config", o.cfg_path, "Configuration file (YAML)")->required();
+  check->add_flag("--probe", o.probe, "Also open the live (network, device) camera sources; files and the "
+                                    "detector's model are always opened (exit code 1 when one fails)");
+
+  run->callback([&o] { o.command = "run"; });
+  node->callback([&o] { o.command = "node"; });
+  check->callback([&o] { o.command = "check"; });
+}
+
+// Loads the configuration, then checks it, or runs this process's roles.
+int mesh_command(mesh_cli& o) {
   weaver::config cfg;
   try {
-    cfg = weaver::load_config(cfg_path);
+    cfg = weaver::load_config(o.cfg_path);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   }
-  if (gateway_port > 0) cfg.gateway_port = gateway_port;
-  if (check->parsed()) {
-    std::cout << cfg_path << ": ok (" << cfg.cameras.size() << " cameras)\n";
-    return weaver::probe_config(cfg, std::cout, probe);
+  if (o.gateway_port > 0) cfg.gateway_port = o.gateway_port;
+  if (o.command == "check") {
+    std::cout << o.cfg_path << ": ok (" << cfg.cameras.size() << " cameras)\n";
+    return weaver::probe_config(cfg, std::cout, o.probe);
   }
   weaver::run_options opts;
-  opts.max_frames = max_frames;
-  opts.reset = reset;
-  opts.quiet = quiet;
-  opts.detections_dir = detections_dir;
-  opts.tracks_dir = tracks_dir;
+  opts.max_frames = o.max_frames;
+  opts.reset = o.reset;
+  opts.quiet = o.quiet;
+  opts.detections_dir = o.detections_dir;
+  opts.tracks_dir = o.tracks_dir;
   opts.stop = stop_flag;
-  if (node->parsed()) {
-    if (roles.empty()) roles = cfg.mesh.roles;  // validated when the configuration was read
-    if (roles.empty()) {
+  if (o.command == "node") {
+    if (o.roles.empty()) o.roles = cfg.mesh.roles;  // validated when the configuration was read
+    if (o.roles.empty()) {
       std::cerr << "error: --role: required (or mesh.roles in the configuration)\n";
       return 2;
     }
-    for (auto& r : roles) {
+    for (auto& r : o.roles) {
       auto& known = weaver::known_roles();
       if (std::find(known.begin(), known.end(), r) == known.end()) {
         std::cerr << "error: --role: unknown role '" << r << "'\n";
         return 2;
       }
     }
-    opts.roles = roles;
+    opts.roles = o.roles;
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -369,7 +402,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << result.error << "\n";
     return result.exit_code;
   }
-  int rc = write_summary(result, summary_path, !quiet);
+  int rc = write_summary(result, o.summary_path, !o.quiet);
   // The run's answers hold for the cameras that ran; a file source that
   // failed (undecodable, truncated) still makes the run's status a failure.
   for (const auto& e : result.summary.value("source_errors", nlohmann::json::array())) {
@@ -377,4 +410,27 @@ int main(int argc, char** argv) {
     rc = rc == 0 ? 1 : rc;
   }
   return rc;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Weaver: real-time multi-camera video analytics on accelerator cards.\n"
+               "Cameras -> detector on a card pool -> tracker -> re-id -> storage -> query.",
+               "weaver"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "weaver 0.1.0");
+
+  mesh_cli mesh;
+  add_mesh_commands(app, mesh);
+  add_keys_command(app);
+  add_cards_command(app);
+  add_model_commands(app);
+  add_eval_commands(app);
+  add_track_command(app);
+  add_reid_commands(app);
+  add_query_command(app);
+
+  CLI11_PARSE(app, argc, argv);
+  return mesh_command(mesh);
 }

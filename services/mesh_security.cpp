@@ -14,8 +14,8 @@
 #include <zmq.hpp>
 
 #include "services/config.hpp"
-#include "services/log.hpp"
-#include "services/metrics.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
 #include "services/zmq_link.hpp"
 
 namespace weaver {

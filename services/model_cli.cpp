@@ -7,7 +7,7 @@
 
 #include "accel/engine/executor.hpp"
 #include "actors/camera/video_source.hpp"
-#include "actors/detector/detector.hpp"
+#include "accel/detect/detector.hpp"
 #include "services/config.hpp"
 
 #include <opencv2/imgcodecs.hpp>

@@ -6,7 +6,7 @@
 #include "actors/reid/resolve_pass.hpp"
 #include "actors/storage/store.hpp"
 #include "services/config.hpp"
-#include "services/iso8601.hpp"
+#include "base/iso8601.hpp"
 
 namespace weaver {
 

@@ -1,6 +1,6 @@
 #include "services/runtime.hpp"
 
-#include "actors/detector/dnn_detector.hpp"
+#include "accel/detect/dnn_detector.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -22,8 +22,8 @@
 #include "actors/camera/camera_actor.hpp"
 #include "actors/camera/video_source.hpp"
 #include "actors/detector/detector_actor.hpp"
-#include "actors/detector/dnn_detector.hpp"
-#include "actors/errors.hpp"
+#include "accel/detect/dnn_detector.hpp"
+#include "base/errors.hpp"
 #include "actors/fpga_pool/fpga_pool.hpp"
 #include "actors/query/query_actor.hpp"
 #include "actors/query/seed_queries.hpp"
@@ -34,13 +34,14 @@
 #include "actors/tracker/tracker_actor.hpp"
 #include "services/bridge.hpp"
 #include "services/cards.hpp"
-#include "services/eval_replay.hpp"
+#include "actors/reid/reid_recording.hpp"
 #include "services/gateway/gateway.hpp"
 #include "services/health.hpp"
-#include "services/iso8601.hpp"
-#include "services/log.hpp"
+#include "base/iso8601.hpp"
+#include "base/log.hpp"
 #include "services/mesh_security.hpp"
-#include "services/metrics.hpp"
+#include "services/roles.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 
@@ -68,22 +69,7 @@ const logger log{"weaver"};
 
 bool has(const std::set<std::string>& roles, const std::string& r) { return roles.count(r) > 0; }
 
-std::string endpoint_of(const config& cfg, const std::string& role) {
-  auto it = cfg.mesh.endpoints.find(role);
-  if (it == cfg.mesh.endpoints.end())
-    throw config_error("mesh.endpoints." + role,
-                       "required: role '" + role + "' runs in another process");
-  return it->second;
-}
 
-// A readiness check for an outbound link: its messages are acknowledged.
-std::string watch_link(health_registry& health, const std::string& link) {
-  health.add("link:" + link, probe_kind::readiness, [link] {
-    bool up = metrics::global().link_up(link).Value() > 0;
-    return check_result{up, up ? "acknowledging" : "no acknowledgement: resending"};
-  });
-  return link;
-}
 
 // The run's counts, read from the counters /metrics exports (one count per
 // fact). The registry is the process's: a run's counts are the difference
@@ -118,71 +104,119 @@ struct run_counts {
 
 uint64_t count(double x) { return static_cast<uint64_t>(std::llround(x)); }
 
-pool_settings pool_settings_of(const config& cfg) {
-  pool_settings p;
-  p.sched.queue_per_camera = cfg.pool.queue_per_camera;
-  p.sched.depth = cfg.pool.depth;
-  p.sched.policy = cfg.pool.policy == "round_robin" ? placement::round_robin
-                                                    : placement::earliest_completion;
-  p.sched.max_age_ns = cfg.realtime ? cfg.detector.max_age_ms * 1'000'000 : 0;
-  // A camera's admitted frames may run on several cards at once (the
-  // detector puts them back in order, and sends a stateful detector's
-  // frames one by one itself).
-  p.sched.max_in_flight_per_camera = cfg.detector.queue;
-  p.card_timeout_ms = cfg.pool.card_timeout_ms;
-  p.probe_ms = cfg.pool.probe_ms;
-  return p;
+
+
+// One HTTP port (metrics.port) serves /metrics, /healthz and /readyz.
+// Returns an error naming the key, or "".
+std::string serve_health(const config& cfg, const std::shared_ptr<health_registry>& health,
+                         std::unique_ptr<health_server>& http) {
+  if (cfg.metrics_port == 0) return {};
+  try {
+    http = std::make_unique<health_server>(health);
+    http->add_collectable(metrics::global().registry_ptr());
+    http->start(cfg.metrics_bind, cfg.metrics_port);
+    return {};
+  } catch (const std::exception& e) {
+    return "metrics.port: cannot serve on " + cfg.metrics_bind + ":" + std::to_string(cfg.metrics_port) + ": "
+           + e.what();
+  }
 }
 
-// Real time: the detector's engine for each camera, made and run once on a
-// blank frame of the camera's size (a crop's size, or the source's, opened
-// once to read it; a live source that is down is skipped and warms on its
-// first frames), and each card prepared with it (its workers' buffers), so
-// no frame is dropped waiting for a model to compile or buffers to be built.
-// DNN detectors only: the others start at once.
-std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(
-    const config& cfg, const std::vector<std::shared_ptr<card>>& cards, health_registry& health) {
-  std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepared;
-  if (!dnn_detector_kind(cfg.detector.kind)) return prepared;
-  auto flag = health.add_flag("engines", probe_kind::readiness, false, "preparing the detector's engines");
-  const auto options = detector_options_of(cfg.detector);
-  size_t made = 0;
-  std::set<std::pair<int, int>> sizes;  // the cards are prepared once per frame size
-  auto t0 = std::chrono::steady_clock::now();
-  for (auto& g : group_cameras(cfg.cameras)) {
-    cv::Size source_size;
-    for (auto& c : g.cameras) {
-      cv::Size size;
-      if (c.crop) {
-        size = {(*c.crop)[2], (*c.crop)[3]};
-      } else {
-        if (source_size.empty() && !is_remote_source(g.source)) {
-          video_source probe{g.source, c.input};
-          std::string err;
-          if (probe.open(&err)) source_size = {probe.width(), probe.height()};
-        }
-        size = source_size;
-      }
-      if (size.empty()) continue;
-      auto blank = std::make_shared<frame>();
-      blank->camera_id = c.id;
-      blank->image = cv::Mat::zeros(size, CV_8UC3);
-      try {
-        std::shared_ptr<detector> d = make_detector(cfg.detector.kind, options);
-        static_cast<dnn_detector&>(*d).compiled(size);  // the model and the heads, no buffers
-        if (sizes.insert({size.width, size.height}).second)
-          for (auto& card : cards) card->prepare(inference_job{blank, d, 0});
-        prepared[c.id].push_back(std::move(d));
-        ++made;
-      } catch (const std::exception& e) {
-        log.warn("detector: cannot prepare for camera ", c.id, " (", size.width, "x", size.height, "): ", e.what());
-      }
-    }
+// A DNN detector's model is checked (imported and compiled) before the mesh
+// starts, so a broken file is a setup error, not per-frame failures.
+// Returns an error naming the key, or "".
+std::string check_model(const config& cfg, health_registry& health) {
+  if (!dnn_detector_kind(cfg.detector.kind)) return {};
+  auto model = health.add_flag("model", probe_kind::readiness, false, "compiling " + cfg.detector.dnn.model);
+  try {
+    shared_model(cfg.detector.dnn, 0, 0);
+    model->set(true, "compiled: " + cfg.detector.dnn.model);
+    return {};
+  } catch (const std::exception& e) {
+    return "detector.dnn.model: " + cfg.detector.dnn.model + ": " + e.what();
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-  flag->set(true, "prepared " + std::to_string(made) + " engine(s) in " + std::to_string(ms) + " ms");
-  log.info("detector: prepared ", made, " engine(s) for the cameras in ", ms, " ms");
-  return prepared;
+}
+
+// Our last acknowledgements must reach the upstream before we go, and an
+// upstream that lost one resends after its resend delay: keep serving until
+// the links have been quiet a little longer than that (at most 10 s).
+void linger_for_acks(const std::vector<std::shared_ptr<zmq_inbound>>& sockets) {
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::now() + std::chrono::seconds{10};
+  auto quiet = [&] {
+    for (auto& s : sockets)
+      if (clock::now() - clock::time_point{clock::duration{s->last_message()}}
+          < zmq_outbound::default_resend_after + std::chrono::milliseconds{500})
+        return false;
+    return true;
+  };
+  while (!quiet() && clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds{50});
+}
+
+// One progress line: frames per second per camera since the last one, and
+// the run's counts. Returns the frame count it read.
+uint64_t report_progress(const config& cfg, const run_counts& start, uint64_t last_frames, double dt) {
+  std::string line;
+  for (auto& c : cfg.cameras) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " cam%u %.0f", c.id, metrics::global().frames_in(c.id).Value());
+    line += buf;
+  }
+  auto c = run_counts::read().since(start);
+  uint64_t frames = count(c.frames);
+  char head[160];
+  std::snprintf(head, sizeof head, "progress: %.1f frames/s per camera; frames:", (frames - last_frames) / dt / std::max<size_t>(1, cfg.cameras.size()));
+  log.info(head, line, "; detections ", count(c.detections), ", tracks ", count(c.tracks), ", rows ",
+           count(c.presence_rows), ", dropped ", count(c.frames_dropped));
+  return frames;
+}
+
+// The run summary (`--summary`): the run's counts, read from the counters
+// /metrics exports, and what the store holds when the storage role is here.
+nlohmann::json summary_of(const config& cfg, const std::set<std::string>& roles, bool embedded, double elapsed,
+                          const run_counts& s, const std::vector<std::string>& source_errors,
+                          const std::vector<std::string>& card_names, store* db) {
+  nlohmann::json j;
+  j["mode"] = embedded ? "embedded" : "node";
+  j["roles"] = std::vector<std::string>(roles.begin(), roles.end());
+  j["elapsed_s"] = elapsed;
+  j["frames"] = count(s.frames);
+  j["frames_dropped"] = count(s.frames_dropped);
+  j["fps"] = elapsed > 0 ? count(s.frames) / elapsed : 0.0;
+  j["detections"] = count(s.detections);
+  j["tracks"] = count(s.tracks);
+  j["identities"] = count(s.identities);
+  j["bytes_raw"] = count(s.bytes_raw);
+  j["bytes_sent"] = count(s.bytes_sent);
+  j["compression_ratio"] = count(s.bytes_sent) > 0 ? double(count(s.bytes_raw)) / count(s.bytes_sent) : 0.0;
+  j["rejected_messages"] = count(s.rejected);
+  j["zone_events"] = count(s.zone_events);
+  j["detector"] = cfg.detector.kind;
+  j["source_errors"] = source_errors;
+  nlohmann::json cj = nlohmann::json::array();
+  for (auto& name : card_names)
+    cj.push_back({{"name", name},
+                  {"jobs", metrics::global().card_jobs(name).Value()},
+                  {"errors", metrics::global().card_errors(name, "error").Value()
+                             + metrics::global().card_errors(name, "timeout").Value()}});
+  j["cards"] = cj;
+  nlohmann::json cams = nlohmann::json::array();
+  for (auto& c : cfg.cameras)
+    cams.push_back({{"id", c.id}, {"name", c.name}, {"zone", c.zone},
+                    {"frames", metrics::global().frames_in(c.id).Value()},
+                    {"detections", metrics::global().detections(c.id).Value()}});
+  j["cameras"] = cams;
+  if (db) {
+    j["storage"] = sql::shown_location(cfg.storage_path);
+    j["presence_rows"] = db->presence_count();
+    j["people"] = db->person_count();
+    j["queries"] = seed_answers(cfg, db->db());
+    nlohmann::json alerts = nlohmann::json::object();
+    for (auto& [kind, n] : db->event_counts()) alerts[kind] = n;
+    j["alerts"] = alerts;
+    j["zone_visits"] = db->zone_visit_count();
+  }
+  return j;
 }
 
 } // namespace
@@ -231,10 +265,13 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       std::lock_guard<std::mutex> lock{mutex};
       errors.push_back(e);
     }
+    std::vector<std::string> take() {
+      std::lock_guard<std::mutex> lock{mutex};
+      return std::move(errors);
+    }
   };
   auto source_errors = std::make_shared<error_list>();
   const auto counts_at_start = run_counts::read();
-  // One HTTP port (metrics.port) serves /metrics, /healthz and /readyz.
   // Liveness: the main loop below still turns. Readiness: what this process
   // needs to do its work (model, cards, store, downstream links) is there.
   auto health = std::make_shared<health_registry>();
@@ -244,30 +281,11 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     return check_result{age_ms < 10'000, "last turn " + std::to_string(age_ms) + " ms ago"};
   });
   std::unique_ptr<health_server> http;
-  try {
-    if (cfg.metrics_port > 0) {
-      http = std::make_unique<health_server>(health);
-      http->add_collectable(metrics::global().registry_ptr());
-      http->start(cfg.metrics_bind, cfg.metrics_port);
-    }
-  } catch (const std::exception& e) {
+  if (auto error = serve_health(cfg, health, http); !error.empty()
+      || (has(roles, "detector") && !(error = check_model(cfg, *health)).empty())) {
     result.exit_code = 1;
-    result.error = "metrics.port: cannot serve on " + cfg.metrics_bind + ":"
-                   + std::to_string(cfg.metrics_port) + ": " + e.what();
+    result.error = error;
     return result;
-  }
-  // A DNN detector's model is checked (imported and compiled) before the
-  // mesh starts, so a broken file is a setup error, not per-frame failures.
-  if (has(roles, "detector") && dnn_detector_kind(cfg.detector.kind)) {
-    auto model = health->add_flag("model", probe_kind::readiness, false, "compiling " + cfg.detector.dnn.model);
-    try {
-      shared_model(cfg.detector.dnn, 0, 0);
-      model->set(true, "compiled: " + cfg.detector.dnn.model);
-    } catch (const std::exception& e) {
-      result.exit_code = 1;
-      result.error = "detector.dnn.model: " + cfg.detector.dnn.model + ": " + e.what();
-      return result;
-    }
   }
   caf::actor_system_config sys_cfg;
   add_error_category(sys_cfg);
@@ -275,219 +293,47 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   caf::scoped_actor self{sys};
   std::unique_ptr<gateway_server> gateway;   // before sys goes: declared after it
   auto t_start = std::chrono::steady_clock::now();
+  mesh_context mesh{cfg, opts, roles, sys, health, stats};
   std::vector<caf::actor> bridges;    // inbound bridges to stop at the end
   std::vector<std::shared_ptr<zmq_inbound>> sockets;
   std::vector<caf::actor> cameras;
-  std::vector<caf::actor> locals;     // every other actor, to stop at the end
   std::unique_ptr<sql::shared_connection> connection;  // the storage role's, when here
   std::shared_ptr<store> db;
   query_actor local_query;            // a local query role: runs the alert rules once more at the end
-  std::vector<std::string> card_names;
-  // The mesh's keys, resolved when the first remote link is made: the
-  // embedded run has none and needs none.
-  std::optional<mesh_keys> keys;
-  auto security = [&]() -> const mesh_keys& {
-    if (!keys) {
-      keys = resolve_mesh_keys(cfg.mesh, {roles.begin(), roles.end()});
-      if (!keys->curve)
-        log.warn("mesh.security: plain: the mesh links are neither authenticated nor encrypted; "
-                 "anyone who reaches an endpoint can send to it");
-    }
-    return *keys;
-  };
-  // The endpoint is checked first, so a missing one is named before keys.
-  auto outbound_security = [&](const std::string& role) {
-    endpoint_of(cfg, role);
-    return security().outbound(role);
-  };
   try {
     if (has(roles, "storage")) {
-      const bool pg = sql::is_postgres_location(cfg.storage_path);
-      if (opts.reset && !pg && cfg.storage_path != ":memory:") {
-        for (auto suffix : {"", "-wal", "-shm"})
-          std::filesystem::remove(cfg.storage_path + suffix);
-      }
-      // A reset store starts identities afresh too.
-      if (opts.reset && !cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
-      if (opts.reset && !cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
-      auto open = health->add_flag("store", probe_kind::readiness, false,
-                                   "opening " + sql::shown_location(cfg.storage_path));
-      // One connection for the roles here that use the store (storage,
-      // query): an in-memory database exists on its own connection only.
-      connection = std::make_unique<sql::shared_connection>(sql::open_database(cfg.storage_path));
+      if (opts.reset) roles::reset_files(cfg);
+      connection = roles::open_store(mesh);
       db = std::make_shared<store>(connection->handle());
-      if (opts.reset && pg) db->clear();
-      open->set(true, "open: " + db->db().describe());
-      for (auto& c : cfg.cameras) {
-        db->upsert_camera(c.id, c.name, c.zone);
-        for (auto& z : c.zones) db->upsert_zone(c.id, z.name);
-      }
     }
     // Build from the sink upwards; a role hosted elsewhere becomes an
     // outbound bridge when a local role sends to it.
-    std::vector<uint32_t> camera_ids;
-    for (auto& c : cfg.cameras) camera_ids.push_back(c.id);
-    storage_actor sto;
-    if (has(roles, "storage")) {
-      storage_settings ss;
-      ss.retention_ms = cfg.retention_ms;
-      ss.resolve = cfg.reid.schedule;
-      ss.resolver = cfg.reid.resolver;
-      sto = sys.spawn(storage_actor_impl, db, stats, ss);
-      locals.push_back(caf::actor_cast<caf::actor>(sto));
-    } else if (has(roles, "reid")) {
-      sto = spawn_outbound<storage_actor>(sys, watch_link(*health, "reid->storage"), endpoint_of(cfg, "storage"), stats,
-                                              outbound_security("storage"));
-      locals.push_back(caf::actor_cast<caf::actor>(sto));
-    }
-    reid_actor rei;
-    if (has(roles, "reid")) {
-      reid_config rc = cfg.reid;
-      reid_tap tap;
-      if (!opts.tracks_dir.empty()) {
-        // Re-id's input beside the tracks, for `weaver eval crosscam --replay`.
-        std::filesystem::create_directories(opts.tracks_dir);
-        auto rec = std::make_shared<reid_recorder>(reid_recording_path(opts.tracks_dir));
-        tap.batch = [rec](const track_batch& b) { rec->write(b); };
-        tap.end = [rec](const end_of_stream& e) { rec->write(e); };
-      }
-      rei = sys.spawn(reid_actor_impl, rc, camera_ids, sto, stats, cfg.reid.state_file, std::move(tap));
-      locals.push_back(caf::actor_cast<caf::actor>(rei));
-    } else if (has(roles, "tracker")) {
-      rei = spawn_outbound<reid_actor>(sys, watch_link(*health, "tracker->reid"), endpoint_of(cfg, "reid"), stats,
-                                              outbound_security("reid"));
-      locals.push_back(caf::actor_cast<caf::actor>(rei));
-    }
-    tracker_actor trk;
-    if (has(roles, "tracker")) {
-      sort_config sc;
-      sc.iou_threshold = cfg.tracker.iou_threshold;
-      sc.max_age = cfg.tracker.max_age;
-      sc.min_hits = cfg.tracker.min_hits;
-      tracker_extras extras;
-      for (auto& c : cfg.cameras) extras.zones.emplace_back(c.id, c.zones, c.lines);
-      if (!opts.tracks_dir.empty()) extras.log = std::make_shared<detection_log>(opts.tracks_dir);
-      extras.dnn_appearance = cfg.tracker.appearance == "dnn";
-      extras.kind = cfg.tracker.kind;
-      extras.state_file = cfg.tracker.state_file;
-      extras.deep = cfg.tracker.deep;
-      extras.deep.use_embedding = false;  // the feature field carries the chosen appearance
-      if (cfg.tracker.repair != "off") {
-        tracklet_repair_config rc;
-        rc.fill = cfg.tracker.repair == "fill";
-        extras.repair = rc;
-      }
-      trk = sys.spawn(tracker_actor_impl, sc, rei, stats, extras);
-      locals.push_back(caf::actor_cast<caf::actor>(trk));
-    } else if (has(roles, "detector")) {
-      trk = spawn_outbound<tracker_actor>(sys, watch_link(*health, "detector->tracker"), endpoint_of(cfg, "tracker"), stats,
-                                              outbound_security("tracker"));
-      locals.push_back(caf::actor_cast<caf::actor>(trk));
-    }
-    detector_actor det;
-    if (has(roles, "detector")) {
-      auto cards = make_cards(cfg);
-      for (auto& c : cards) card_names.push_back(c->name());
-      health->add("cards", probe_kind::readiness, [card_names] {
-        int up = 0;
-        for (auto& n : card_names) up += metrics::global().card_up(n).Value() > 0;
-        return check_result{up > 0, std::to_string(up) + " of " + std::to_string(card_names.size())
-                                        + " card(s) up"};
-      });
-      auto pool = sys.spawn(fpga_pool, cards, pool_settings_of(cfg), stats);
-      detector_settings ds;
-      ds.kind = cfg.detector.kind;
-      ds.options = detector_options_of(cfg.detector);
-      ds.queue = cfg.detector.queue;
-      ds.realtime = cfg.realtime;
-      ds.stateless = stateless_detector(cfg.detector.kind);
-      if (!opts.detections_dir.empty()) ds.log = std::make_shared<detection_log>(opts.detections_dir);
-      // The cameras start after this, once the engines are ready.
-      if (cfg.realtime && has(roles, "camera")) ds.prepared = prepare_engines(cfg, cards, *health);
-      det = sys.spawn(detector_actor_impl, ds, pool, trk, stats);
-      locals.push_back(caf::actor_cast<caf::actor>(pool));
-      locals.push_back(caf::actor_cast<caf::actor>(det));
-    } else if (has(roles, "camera")) {
-      det = spawn_outbound<detector_actor>(sys, watch_link(*health, "camera->detector"), endpoint_of(cfg, "detector"), stats,
-                                              outbound_security("detector"));
-      locals.push_back(caf::actor_cast<caf::actor>(det));
-    }
-    query_actor qry;
-    if (has(roles, "query")) {
-      query_settings qs;
-      qs.default_max_transit_ms = cfg.query.max_transit_ms;
-      qs.max_stay_ms = cfg.query.max_stay_ms;
-      qs.alerts = cfg.query.alerts;
-      qs.alert_every = std::chrono::milliseconds{cfg.query.alert_poll_ms};
-      auto qdb = connection ? std::make_shared<store>(connection->handle()) : std::shared_ptr<store>(store::open(cfg.storage_path));
-      qry = sys.spawn(query_actor_impl, qdb, qs);
-      local_query = qry;
-      locals.push_back(caf::actor_cast<caf::actor>(qry));
-    }
-    // REST gateway: a `gateway` node always (gateway.port required); the
-    // embedded run when gateway.port is set. In front of the local query
-    // actor, else of the query role's endpoint.
-    if (has(roles, "gateway") && (!embedded || cfg.gateway_port > 0)) {
-      if (cfg.gateway_port == 0) throw config_error("gateway.port", "required for the gateway role");
-      auto settings = gateway_settings_of(cfg);   // tokens first: refuse before connecting
-      query_actor target = qry;
-      if (!target) {
-        target = spawn_outbound<query_actor>(sys, watch_link(*health, "gateway->query"),
-                                             endpoint_of(cfg, "query"), stats, outbound_security("query"));
-        locals.push_back(caf::actor_cast<caf::actor>(target));
-      }
-      auto sources = std::make_shared<metrics_sources>();
-      sources->add(metrics::global().registry_ptr());
-      gateway = std::make_unique<gateway_server>(sys, target, settings, health, sources);
-      gateway->start();
-      health->add_flag("gateway", probe_kind::readiness, true,
-                       "serving on " + cfg.gateway.bind + ":" + std::to_string(gateway->port()));
-    }
+    auto sto = roles::make_storage(mesh, db);
+    auto rei = roles::make_reid(mesh, sto);
+    auto trk = roles::make_tracker(mesh, rei);
+    auto det = roles::make_detector(mesh, trk);
+    auto qry = roles::make_query(mesh, connection.get());
+    local_query = qry;
+    gateway = roles::make_gateway(mesh, qry);
     // Inbound bridges: a local role whose upstream runs elsewhere listens.
-    if (!embedded) {
-      static const std::vector<std::pair<std::string, std::string>> upstream{
-        {"detector", "camera"}, {"tracker", "detector"}, {"reid", "tracker"},
-        {"storage", "reid"}, {"query", ""}};
-      for (auto& [role, up] : upstream) {
-        if (!has(roles, role) || (!up.empty() && has(roles, up))) continue;
-        if (role == "query" && cfg.mesh.endpoints.count("query") == 0) continue;
-        inbound_targets t;
-        t.role = role;
-        t.detector = det;
-        t.tracker = trk;
-        t.reid = rei;
-        t.storage = sto;
-        t.query = qry;
-        t.watcher = caf::actor_cast<caf::actor>(self);
-        auto endpoint = endpoint_of(cfg, role);
-        auto link = spawn_inbound(sys, endpoint, t, stats, security().inbound(role, up.empty() ? "gateway" : up));
-        health->add_flag("inbound:" + role, probe_kind::readiness, true, "listening on " + endpoint);
-        bridges.push_back(link.bridge);
-        sockets.push_back(link.socket);
-      }
+    inbound_targets t;
+    t.detector = det;
+    t.tracker = trk;
+    t.reid = rei;
+    t.storage = sto;
+    t.query = qry;
+    t.watcher = caf::actor_cast<caf::actor>(self);
+    for (auto& link : roles::make_inbound(mesh, t)) {
+      bridges.push_back(link.bridge);
+      sockets.push_back(link.socket);
     }
-    if (has(roles, "camera")) {
-      // A source that cannot be opened, now or later, is retried with
-      // back-off by its camera actor (files are not): the other cameras run
-      // on, and readiness names the camera that is down and why.
-      for (auto& c : cfg.cameras)
-        if (is_remote_source(c.source))
-          throw config_error("camera " + std::to_string(c.id) + " (source " + c.source + ")",
-                             "opened by another node: this node cannot host its camera role");
-      camera_options co;
-      co.failed = [source_errors](const std::string& e) { source_errors->add(e); };
-      co.realtime = cfg.realtime;
-      co.max_frames = opts.max_frames;
-      co.stop = opts.stop;
-      for (auto& g : group_cameras(cfg.cameras)) {
-        auto flag = health->add_flag("camera:" + g.ids(), probe_kind::readiness, false,
-                                     "opening " + shown_source(g.source));
-        co.report = [flag](bool up, const std::string& why) { flag->set(up, why); };
-        auto cam = sys.spawn(camera_actor_impl, g, det, co, stats);
-        self->monitor(cam);
-        cameras.push_back(cam);
-      }
-    }
+    camera_options co;
+    co.failed = [source_errors](const std::string& e) { source_errors->add(e); };
+    co.realtime = cfg.realtime;
+    co.max_frames = opts.max_frames;
+    co.stop = opts.stop;
+    cameras = roles::make_cameras(mesh, det, co);
+    for (auto& cam : cameras) self->monitor(cam);
   } catch (const std::exception& e) {
     result.exit_code = 1;
     result.error = e.what();
@@ -517,20 +363,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
       caf::after(std::chrono::milliseconds{250}) >> [] {});
     auto now = std::chrono::steady_clock::now();
     if (!opts.quiet && now - last_report >= std::chrono::seconds{2}) {
-      double dt = std::chrono::duration<double>(now - last_report).count();
-      std::string line;
-      for (auto& c : cfg.cameras) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, " cam%u %.0f", c.id, metrics::global().frames_in(c.id).Value());
-        line += buf;
-      }
-      auto c = run_counts::read().since(counts_at_start);
-      uint64_t frames = count(c.frames);
-      char head[160];
-      std::snprintf(head, sizeof head, "progress: %.1f frames/s per camera; frames:", (frames - last_frames) / dt / std::max<size_t>(1, cfg.cameras.size()));
-      log.info(head, line, "; detections ", count(c.detections), ", tracks ", count(c.tracks), ", rows ",
-               count(c.presence_rows), ", dropped ", count(c.frames_dropped));
-      last_frames = frames;
+      last_frames = report_progress(cfg, counts_at_start, last_frames,
+                                    std::chrono::duration<double>(now - last_report).count());
       last_report = now;
     }
   }
@@ -547,22 +381,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     if (cameras_running > 0) log.warn("stop: ", cameras_running, " camera(s) did not drain within 7 s");
   }
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  // Our last acknowledgements must reach the upstream before we go, and an
-  // upstream that lost one resends after its resend delay: keep serving until
-  // the links have been quiet a little longer than that (at most 10 s).
-  if (result.exit_code == 0 && !opts.stop->load() && !sockets.empty()) {
-    using clock = std::chrono::steady_clock;
-    auto deadline = clock::now() + std::chrono::seconds{10};
-    auto quiet = [&] {
-      for (auto& s : sockets)
-        if (clock::now() - clock::time_point{clock::duration{s->last_message()}}
-            < zmq_outbound::default_resend_after + std::chrono::milliseconds{500})
-          return false;
-      return true;
-    };
-    while (!quiet() && clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  }
+  if (result.exit_code == 0 && !opts.stop->load()) linger_for_acks(sockets);
   if (opts.stop->load() && result.exit_code == 0) log.warn("stop requested: shutting down");
   // The standing queries see the last rows before the run ends.
   if (local_query && result.exit_code == 0 && !cfg.query.alerts.empty())
@@ -572,55 +391,11 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   // Stop everything; bridges first so no new work arrives.
   for (auto& b : bridges) self->send_exit(b, caf::exit_reason::user_shutdown);
   for (auto& c : cameras) self->send_exit(c, caf::exit_reason::user_shutdown);
-  for (auto& a : locals) self->send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& a : mesh.locals) self->send_exit(a, caf::exit_reason::user_shutdown);
   if (result.exit_code != 0) return result;
 
-  const auto s = run_counts::read().since(counts_at_start);
-  nlohmann::json j;
-  j["mode"] = embedded ? "embedded" : "node";
-  j["roles"] = std::vector<std::string>(roles.begin(), roles.end());
-  j["elapsed_s"] = elapsed;
-  j["frames"] = count(s.frames);
-  j["frames_dropped"] = count(s.frames_dropped);
-  j["fps"] = elapsed > 0 ? count(s.frames) / elapsed : 0.0;
-  j["detections"] = count(s.detections);
-  j["tracks"] = count(s.tracks);
-  j["identities"] = count(s.identities);
-  j["bytes_raw"] = count(s.bytes_raw);
-  j["bytes_sent"] = count(s.bytes_sent);
-  j["compression_ratio"] = count(s.bytes_sent) > 0 ? double(count(s.bytes_raw)) / count(s.bytes_sent) : 0.0;
-  j["rejected_messages"] = count(s.rejected);
-  j["zone_events"] = count(s.zone_events);
-  j["detector"] = cfg.detector.kind;
-  {
-    std::lock_guard<std::mutex> lock{source_errors->mutex};
-    j["source_errors"] = source_errors->errors;
-  }
-  nlohmann::json cj = nlohmann::json::array();
-  for (auto& name : card_names)
-    cj.push_back({{"name", name},
-                  {"jobs", metrics::global().card_jobs(name).Value()},
-                  {"errors", metrics::global().card_errors(name, "error").Value()
-                             + metrics::global().card_errors(name, "timeout").Value()}});
-  j["cards"] = cj;
-  nlohmann::json cams = nlohmann::json::array();
-  for (auto& c : cfg.cameras)
-    cams.push_back({{"id", c.id}, {"name", c.name}, {"zone", c.zone},
-                    {"frames", metrics::global().frames_in(c.id).Value()},
-                    {"detections", metrics::global().detections(c.id).Value()}});
-  j["cameras"] = cams;
-  if (db) {
-    j["storage"] = sql::shown_location(cfg.storage_path);
-    j["presence_rows"] = db->presence_count();
-    j["people"] = db->person_count();
-    j["queries"] = seed_answers(cfg, db->db());
-    nlohmann::json alerts = nlohmann::json::object();
-    for (auto& r : db->db().query("SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind", {}, "summary"))
-      alerts[sql::as_text(r[0])] = sql::as_int(r[1]);
-    j["alerts"] = alerts;
-    j["zone_visits"] = sql::as_int(db->db().scalar("SELECT count(*) FROM zone_visits", {}, "summary"));
-  }
-  result.summary = j;
+  result.summary = summary_of(cfg, roles, embedded, elapsed, run_counts::read().since(counts_at_start),
+                              source_errors->take(), mesh.card_names, db.get());
   return result;
 }
 

@@ -15,7 +15,7 @@
 #include <variant>
 
 #include "actors/camera/video_source.hpp"
-#include "actors/detector/appearance.hpp"
+#include "accel/detect/appearance.hpp"
 #include "actors/tracker/deep_sort.hpp"
 #include "actors/tracker/sort_tracker.hpp"
 #include "actors/tracker/tracklet_repair.hpp"

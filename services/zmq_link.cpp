@@ -1,12 +1,12 @@
 #include "services/zmq_link.hpp"
 
-#include "services/metrics.hpp"
+#include "base/metrics.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
-#include "services/log.hpp"
+#include "base/log.hpp"
 
 namespace weaver {
 

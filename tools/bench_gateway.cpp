@@ -53,7 +53,7 @@
 #include "services/gateway/gateway.hpp"
 #include "services/health.hpp"
 #include "services/http.hpp"
-#include "services/log.hpp"
+#include "base/log.hpp"
 
 using namespace weaver;
 using clock_type = std::chrono::steady_clock;

@@ -40,8 +40,8 @@
 #include <zmq.hpp>
 
 #include "actors/actors.hpp"
-#include "actors/types.hpp"
-#include "services/codec.hpp"
+#include "base/types.hpp"
+#include "schemas/codec.hpp"
 #include "services/zmq_link.hpp"
 
 using detection_batch_ptr = std::shared_ptr<const weaver::detection_batch>;

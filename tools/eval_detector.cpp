@@ -12,8 +12,8 @@
 #include <CLI/CLI.hpp>
 
 #include "actors/camera/video_source.hpp"
-#include "actors/detector/detection_eval.hpp"
-#include "actors/detector/detector.hpp"
+#include "tools/eval/detection_eval.hpp"
+#include "accel/detect/detector.hpp"
 
 using namespace weaver;
 

@@ -1,5 +1,5 @@
 // gen_history: writes a synthetic history (people walking a camera graph,
-// actors/query/synthetic_history.hpp) into a Weaver store, then benchmarks
+// tools/eval/synthetic_history.hpp) into a Weaver store, then benchmarks
 // the seed's two queries over it and checks their answers against the
 // generator's own truth. Prints ingest rows/s and query p50 / p99.
 //
@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "actors/query/seed_queries.hpp"
-#include "actors/query/synthetic_history.hpp"
+#include "tools/eval/synthetic_history.hpp"
 #include "actors/storage/store.hpp"
-#include "services/iso8601.hpp"
+#include "base/iso8601.hpp"
 
 #include "services/http.hpp"
 

@@ -1,5 +1,5 @@
 // send_batches: the storage role's client for crash tests. Sends a synthetic
-// history (actors/query/synthetic_history) as presence batches to a remote
+// history (tools/eval/synthetic_history) as presence batches to a remote
 // storage role over the mesh (the same outbound link reid uses: it resends
 // what was not acknowledged, so a restarted storage gets it again) and
 // appends every row of every acknowledged batch to --acked. --verify checks
@@ -22,7 +22,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/actors.hpp"
-#include "actors/query/synthetic_history.hpp"
+#include "tools/eval/synthetic_history.hpp"
 #include "actors/storage/store.hpp"
 #include "services/bridge.hpp"
 

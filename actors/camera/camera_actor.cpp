@@ -8,8 +8,8 @@
 
 #include "actors/camera/crop.hpp"
 #include "actors/camera/video_source.hpp"
-#include "services/log.hpp"
-#include "services/metrics.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 

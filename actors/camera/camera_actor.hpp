@@ -14,7 +14,7 @@
 #include <caf/blocking_actor.hpp>
 
 #include "actors/actors.hpp"
-#include "services/config.hpp"
+#include "actors/camera/camera_config.hpp"
 
 namespace weaver {
 

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <string>
 
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

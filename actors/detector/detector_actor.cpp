@@ -1,8 +1,8 @@
 #include "actors/detector/detector_actor.hpp"
 
-#include "actors/errors.hpp"
+#include "base/errors.hpp"
 #include "actors/sent_bytes.hpp"
-#include "services/metrics.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 
@@ -31,7 +31,7 @@ std::shared_ptr<detector> new_engine(self_ptr self, uint32_t camera) {
 // A free engine of the camera, made on first need, marked busy.
 size_t take_engine(self_ptr self, detector_state::camera_slot& s, uint32_t camera) {
   // A stateful detector has one engine; run() is only called when it is free.
-  const bool one = !self->state.settings.stateless;
+  const bool one = !s.engines.empty() && s.engines[0]->stateful();
   for (size_t k = 0; k < s.engines.size(); ++k)
     if (!s.engine_busy[k] || one) {
       s.engine_busy[k] = true;
@@ -108,7 +108,7 @@ void admit(self_ptr self, frame_ptr f) {
   // A stateful detector (motion) learns from every frame in order: its one
   // engine takes the next frame only when the last is back, whatever the
   // pool would allow.
-  if (!self->state.settings.stateless && !s.engine_busy.empty() && s.engine_busy[0]) {
+  if (!s.engines.empty() && s.engines[0]->stateful() && s.engine_busy[0]) {
     s.held.emplace_back(std::move(f), steady_now_ns());
     return;
   }

@@ -15,7 +15,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/detector/detection_log.hpp"
-#include "actors/detector/detector.hpp"
+#include "accel/detect/detector.hpp"
 
 namespace weaver {
 
@@ -24,7 +24,6 @@ struct detector_settings {
   detector_options options;
   int queue = 4;                 // frames in flight per camera
   bool realtime = false;         // drop instead of waiting when full
-  bool stateless = false;        // frames of a camera may run in parallel (not motion)
   std::shared_ptr<detection_log> log;  // optional: every batch as MOT text
   // Engines made ahead per camera, each already run once on a frame of the
   // camera's size (its model compiled; the cards' workers were prepared

@@ -5,9 +5,9 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/errors.hpp"
-#include "services/log.hpp"
-#include "services/metrics.hpp"
+#include "base/errors.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "actors/query/seed_queries.hpp"
-#include "services/iso8601.hpp"
+#include "base/iso8601.hpp"
 
 namespace weaver {
 

@@ -8,9 +8,9 @@
 #include "actors/query/analytics.hpp"
 #include "actors/query/query_params.hpp"
 #include "actors/query/seed_queries.hpp"
-#include "services/iso8601.hpp"
-#include "services/log.hpp"
-#include "services/metrics.hpp"
+#include "base/iso8601.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 

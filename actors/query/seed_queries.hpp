@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/storage/database.hpp"
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "services/iso8601.hpp"
+#include "base/iso8601.hpp"
 
 namespace weaver {
 

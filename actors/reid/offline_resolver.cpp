@@ -7,7 +7,7 @@
 #include <set>
 #include <tuple>
 
-#include "actors/detector/appearance.hpp"
+#include "accel/detect/appearance.hpp"
 
 namespace weaver {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "actors/reid/reid_engine.hpp"
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

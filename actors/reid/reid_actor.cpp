@@ -1,8 +1,8 @@
 #include "actors/reid/reid_actor.hpp"
 
 #include "actors/sent_bytes.hpp"
-#include "services/log.hpp"
-#include "services/metrics.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 

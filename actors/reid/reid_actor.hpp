@@ -9,12 +9,12 @@
 
 #include "actors/actors.hpp"
 #include "actors/reid/reid_engine.hpp"
-#include "actors/state_file.hpp"
+#include "base/state_file.hpp"
 
 namespace weaver {
 
 /// Sees every input of the re-id role as it arrives (recording for replays:
-/// services/eval_replay); either may be empty.
+/// tools/eval/eval_replay); either may be empty.
 struct reid_tap {
   std::function<void(const track_batch&)> batch;
   std::function<void(const end_of_stream&)> end;

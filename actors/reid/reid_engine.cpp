@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/detector/appearance.hpp"
+#include "accel/detect/appearance.hpp"
 #include "actors/tracker/assignment.hpp"
 
 namespace weaver {

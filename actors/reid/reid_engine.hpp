@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "actors/reid/topology.hpp"
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

@@ -17,7 +17,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

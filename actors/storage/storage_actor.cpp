@@ -6,10 +6,10 @@
 
 #include <caf/sec.hpp>
 
-#include "actors/errors.hpp"
-#include "services/codec.hpp"
-#include "services/log.hpp"
-#include "services/metrics.hpp"
+#include "base/errors.hpp"
+#include "schemas/codec.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 

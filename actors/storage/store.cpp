@@ -768,4 +768,13 @@ size_t store::presence_count() { return count("SELECT count(*) FROM people_prese
 size_t store::identity_count() { return count("SELECT count(*) FROM identities"); }
 size_t store::person_count() { return count("SELECT count(DISTINCT person_id) FROM people_present"); }
 
+size_t store::zone_visit_count() { return count("SELECT count(*) FROM zone_visits"); }
+
+std::vector<std::pair<std::string, int64_t>> store::event_counts() {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (auto& r : db_->query("SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind", {}, "event counts"))
+    out.emplace_back(sql::as_text(r[0]), sql::as_int(r[1]));
+  return out;
+}
+
 } // namespace weaver

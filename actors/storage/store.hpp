@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "actors/storage/database.hpp"
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 
@@ -122,6 +122,9 @@ public:
   size_t presence_count();
   size_t identity_count();
   size_t person_count();
+  size_t zone_visit_count();
+  /// Alerts stored per kind, in kind order.
+  std::vector<std::pair<std::string, int64_t>> event_counts();
 
   /// The applied schema version (0 for none).
   int schema_version();

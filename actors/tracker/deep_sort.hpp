@@ -11,7 +11,7 @@
 
 #include "actors/tracker/kalman_xyah.hpp"
 #include "actors/tracker/track_record.hpp"
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

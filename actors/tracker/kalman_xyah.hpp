@@ -8,7 +8,7 @@
 #include <opencv2/core/matx.hpp>
 
 #include "actors/tracker/filter_state.hpp"
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

@@ -8,7 +8,7 @@
 
 #include "actors/tracker/kalman_box.hpp"
 #include "actors/tracker/track_record.hpp"
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "actors/detector/appearance.hpp"
-#include "actors/types.hpp"
+#include "accel/detect/appearance.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/sent_bytes.hpp"
-#include "services/log.hpp"
-#include "services/metrics.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 

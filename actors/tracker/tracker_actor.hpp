@@ -16,7 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
-#include "actors/state_file.hpp"
+#include "base/state_file.hpp"
 #include "actors/tracker/camera_tracker.hpp"
 #include "actors/tracker/tracklet_repair.hpp"
 #include "actors/tracker/zone_events.hpp"

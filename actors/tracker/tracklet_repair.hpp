@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

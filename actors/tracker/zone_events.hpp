@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "actors/types.hpp"
+#include "base/types.hpp"
 
 namespace weaver {
 

@@ -19,8 +19,8 @@
 
 #include "services/gateway/http_server.hpp"
 #include "services/gateway/routes.hpp"
-#include "services/log.hpp"
-#include "services/metrics.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver {
 

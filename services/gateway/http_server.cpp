@@ -18,8 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "services/log.hpp"
-#include "services/metrics.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
 
 namespace weaver::gateway {
 

@@ -8,7 +8,7 @@
 
 #include "actors/query/query_params.hpp"
 #include "actors/query/standing_queries.hpp"
-#include "services/iso8601.hpp"
+#include "base/iso8601.hpp"
 
 namespace weaver::gateway {
 

@@ -25,7 +25,7 @@ namespace weaver::gateway {
 enum class param_type {
   integer,       // -12, 0, 42
   string,        // anything non-empty
-  time,          // ISO-8601 date or date-time (services/iso8601.hpp)
+  time,          // ISO-8601 date or date-time (base/iso8601.hpp)
   date,          // YYYY-MM-DD
   id_list,       // comma-separated integers: 1,2,3
   enumeration,   // one of route_param::values

@@ -7,7 +7,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "services/codec.hpp"
+#include "schemas/codec.hpp"
 
 using namespace weaver;
 

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "services/codec.hpp"
+#include "schemas/codec.hpp"
 
 using namespace weaver;
 

@@ -25,7 +25,7 @@
 #include "actors/storage/store.hpp"
 #include "services/gateway/gateway.hpp"
 #include "services/health.hpp"
-#include "services/metrics.hpp"
+#include "base/metrics.hpp"
 
 using namespace weaver;
 

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <string>
 
-#include "actors/tracker/mot_eval.hpp"
+#include "tools/eval/mot_eval.hpp"
 
 using namespace weaver::mot;
 

@@ -1,4 +1,4 @@
-#include "actors/detector/appearance.hpp"
+#include "accel/detect/appearance.hpp"
 
 #include <doctest/doctest.h>
 

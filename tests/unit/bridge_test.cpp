@@ -15,8 +15,8 @@
 #include <caf/scoped_actor.hpp>
 
 #include "services/bridge.hpp"
-#include "services/codec.hpp"
-#include "services/metrics.hpp"
+#include "schemas/codec.hpp"
+#include "base/metrics.hpp"
 
 using namespace weaver;
 

@@ -1,4 +1,4 @@
-// Unit tests of the mesh codec (services/codec): round trips of every message
+// Unit tests of the mesh codec (schemas/codec): round trips of every message
 // kind, semantic rejections, and robustness of decode against truncated,
 // random and mutated bytes (run under ASan/UBSan too).
 #include <doctest/doctest.h>
@@ -21,9 +21,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "actors/types.hpp"
+#include "base/types.hpp"
 #include "schemas/envelope_generated.h"
-#include "services/codec.hpp"
+#include "schemas/codec.hpp"
 
 namespace {
 

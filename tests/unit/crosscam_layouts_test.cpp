@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "actors/reid/crosscam_layouts.hpp"
+#include "tools/eval/crosscam_layouts.hpp"
 
 using namespace weaver;
 

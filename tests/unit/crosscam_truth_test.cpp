@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "actors/camera/crop.hpp"
-#include "actors/reid/crosscam_truth.hpp"
+#include "tools/eval/crosscam_truth.hpp"
 
 using namespace weaver;
 

@@ -13,10 +13,10 @@
 #include <opencv2/imgproc.hpp>
 
 #include "actors/camera/video_source.hpp"
-#include "actors/detector/detection_eval.hpp"
-#include "actors/detector/detector.hpp"
-#include "actors/detector/hog_detector.hpp"
-#include "actors/detector/motion_detector.hpp"
+#include "tools/eval/detection_eval.hpp"
+#include "accel/detect/detector.hpp"
+#include "accel/detect/hog_detector.hpp"
+#include "accel/detect/motion_detector.hpp"
 
 using namespace weaver;
 

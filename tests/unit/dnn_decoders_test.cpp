@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "actors/detector/dnn_decoders.hpp"
+#include "accel/detect/dnn_decoders.hpp"
 
 using namespace weaver;
 

@@ -12,10 +12,10 @@
 #include "accel/cpu_card.hpp"
 #include "accel/engine/executor.hpp"
 #include "actors/camera/video_source.hpp"
-#include "actors/detector/appearance.hpp"
-#include "actors/detector/detection_eval.hpp"
-#include "actors/detector/detector.hpp"
-#include "actors/detector/dnn_detector.hpp"
+#include "accel/detect/appearance.hpp"
+#include "tools/eval/detection_eval.hpp"
+#include "accel/detect/detector.hpp"
+#include "accel/detect/dnn_detector.hpp"
 #include "sample_frames.hpp"
 
 using namespace weaver;

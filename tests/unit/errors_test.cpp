@@ -4,7 +4,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/sec.hpp>
 
-#include "actors/errors.hpp"
+#include "base/errors.hpp"
 
 using namespace weaver;
 

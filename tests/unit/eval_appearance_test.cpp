@@ -1,4 +1,4 @@
-#include "services/eval_appearance.hpp"
+#include "tools/eval/eval_appearance.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "services/eval_replay.hpp"
+#include "tools/eval/eval_replay.hpp"
 
 #include <doctest/doctest.h>
 

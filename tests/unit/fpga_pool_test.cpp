@@ -16,8 +16,8 @@
 
 #include "accel/cpu_card.hpp"
 #include "accel/sim_card.hpp"
-#include "actors/detector/detector.hpp"
-#include "actors/errors.hpp"
+#include "accel/detect/detector.hpp"
+#include "base/errors.hpp"
 #include "actors/fpga_pool/fpga_pool.hpp"
 
 using namespace weaver;

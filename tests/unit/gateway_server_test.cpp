@@ -25,7 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "services/gateway/gateway.hpp"
-#include "services/metrics.hpp"
+#include "base/metrics.hpp"
 
 using namespace weaver;
 using json = nlohmann::json;

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "services/iso8601.hpp"
+#include "base/iso8601.hpp"
 
 using namespace weaver;
 

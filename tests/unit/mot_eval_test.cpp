@@ -1,5 +1,5 @@
-#include "actors/tracker/mot_eval.hpp"
-#include "services/eval_cli.hpp"
+#include "tools/eval/mot_eval.hpp"
+#include "tools/eval/eval_cli.hpp"
 
 #include <doctest/doctest.h>
 

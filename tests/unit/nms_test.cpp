@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "actors/detector/nms.hpp"
+#include "accel/detect/nms.hpp"
 
 using namespace weaver;
 

@@ -16,7 +16,7 @@
 #include <caf/send.hpp>
 
 #include "actors/detector/detector_actor.hpp"
-#include "actors/errors.hpp"
+#include "base/errors.hpp"
 #include "actors/tracker/tracker_actor.hpp"
 
 using namespace weaver;
@@ -220,7 +220,6 @@ TEST_CASE("detector actor: stateless detectors run frames in parallel, batches l
   auto pool = ts.spawn(reversing_pool, held);
   detector_settings s;
   s.kind = "hog";
-  s.stateless = true;
   s.queue = 4;
   auto stats = std::make_shared<run_stats>();
   auto det = ts.spawn(detector_actor_impl, s, pool, tracker, stats);
@@ -247,10 +246,10 @@ TEST_CASE("detector actor: stateless detectors run frames in parallel, batches l
 
 // Records the engine of each job and holds the jobs (never answers).
 fpga_pool_actor::behavior_type engine_recording_pool(fpga_pool_actor::pointer self,
-                                                     std::shared_ptr<std::vector<std::shared_ptr<detector>>> seen) {
+                                                     std::shared_ptr<std::vector<std::shared_ptr<workload>>> seen) {
   return {
     [=](inference_job& job) {
-      seen->push_back(job.engine);
+      seen->push_back(job.work);
       return self->make_response_promise<detection_batch>();
     },
     [](status_atom) { return std::string{}; },
@@ -264,11 +263,10 @@ TEST_CASE("detector actor: engines prepared ahead for a camera are used before n
   test_system ts;
   auto down = std::make_shared<sink_log>();
   auto tracker = caf::actor_cast<tracker_actor>(ts.spawn(mock_sink, down));
-  auto seen = std::make_shared<std::vector<std::shared_ptr<detector>>>();
+  auto seen = std::make_shared<std::vector<std::shared_ptr<workload>>>();
   auto pool = ts.spawn(engine_recording_pool, seen);
   detector_settings s;
   s.kind = "hog";
-  s.stateless = true;
   s.queue = 3;
   std::vector<std::shared_ptr<detector>> ready{make_detector("hog"), make_detector("hog")};
   s.prepared[1] = ready;
@@ -278,8 +276,8 @@ TEST_CASE("detector actor: engines prepared ahead for a camera are used before n
   caf::anon_send(drv, det, make_frame(2, 0));
   ts.run();
   REQUIRE(seen->size() == 4);
-  std::set<detector*> prepared{ready[0].get(), ready[1].get()};
-  std::set<detector*> first_two{(*seen)[0].get(), (*seen)[1].get()};
+  std::set<workload*> prepared{ready[0].get(), ready[1].get()};
+  std::set<workload*> first_two{(*seen)[0].get(), (*seen)[1].get()};
   CHECK(first_two == prepared);                      // camera 1 took its two prepared engines
   CHECK(prepared.count((*seen)[2].get()) == 0);      // then made a third
   CHECK(prepared.count((*seen)[3].get()) == 0);      // camera 2 had none prepared
@@ -352,7 +350,6 @@ TEST_CASE("detector actor: a stateful detector has one frame in the pool at a ti
   auto pool = ts.spawn(reversing_pool, held);
   detector_settings s;
   s.kind = "motion";
-  s.stateless = false;
   s.queue = 4;
   auto stats = std::make_shared<run_stats>();
   auto det = ts.spawn(detector_actor_impl, s, pool, tracker, stats);

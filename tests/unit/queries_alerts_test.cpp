@@ -7,7 +7,7 @@
 #include "actors/query/query_actor.hpp"
 #include "actors/query/standing_queries.hpp"
 #include "actors/storage/store.hpp"
-#include "services/iso8601.hpp"
+#include "base/iso8601.hpp"
 #include "test_databases.hpp"
 
 using namespace weaver;

@@ -7,9 +7,9 @@
 
 #include "actors/query/query_actor.hpp"
 #include "actors/query/seed_queries.hpp"
-#include "actors/query/synthetic_history.hpp"
+#include "tools/eval/synthetic_history.hpp"
 #include "actors/storage/store.hpp"
-#include "services/iso8601.hpp"
+#include "base/iso8601.hpp"
 #include "test_databases.hpp"
 
 using namespace weaver;

@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "actors/sent_bytes.hpp"
-#include "services/metrics.hpp"
+#include "base/metrics.hpp"
 
 using namespace weaver;
 

@@ -12,7 +12,7 @@
 #include <optional>
 
 #include "accel/sim_card.hpp"
-#include "actors/detector/detector.hpp"
+#include "accel/detect/detector.hpp"
 
 using namespace weaver;
 

@@ -9,7 +9,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/storage/storage_actor.hpp"
-#include "services/metrics.hpp"
+#include "base/metrics.hpp"
 
 using namespace weaver;
 

@@ -20,9 +20,9 @@
 #include "accel/xrt_program.hpp"
 #include "accel/xrt_protocol.hpp"
 #include "actors/camera/video_source.hpp"
-#include "actors/detector/appearance.hpp"
-#include "actors/detector/detector.hpp"
-#include "actors/detector/dnn_detector.hpp"
+#include "accel/detect/appearance.hpp"
+#include "accel/detect/detector.hpp"
+#include "accel/detect/dnn_detector.hpp"
 #include "sample_frames.hpp"
 
 using namespace weaver;
@@ -78,7 +78,7 @@ card_job job_of(uint64_t ticket, const cv::Mat& image, std::shared_ptr<detector>
   card_job j;
   j.ticket = ticket;
   j.job.input = f;
-  j.job.engine = std::move(engine);
+  j.job.work = std::move(engine);
   return j;
 }
 

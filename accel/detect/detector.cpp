@@ -1,0 +1,43 @@
+#include "accel/detect/detector.hpp"
+
+#include <stdexcept>
+
+#include "accel/detect/appearance.hpp"
+#include "accel/detect/dnn_detector.hpp"
+#include "accel/detect/hog_detector.hpp"
+#include "accel/detect/motion_detector.hpp"
+
+namespace weaver {
+
+std::vector<detection> detector::run(const cv::Mat& bgr, engine::workspace& ws) {
+  auto found = detect_on(bgr, ws);
+  for (auto& d : found) d.feature = appearance_descriptor(bgr, d.bbox);
+  return found;
+}
+
+const std::vector<std::string>& detector_kinds() {
+  static const std::vector<std::string> kinds{"nanodet", "darknet", "hog", "motion"};
+  return kinds;
+}
+
+bool stateless_detector(const std::string& kind) { return kind != "motion"; }
+
+bool dnn_detector_kind(const std::string& kind) { return kind == "nanodet" || kind == "darknet"; }
+
+std::unique_ptr<detector> make_detector(const std::string& kind,
+                                        const detector_options& opts) {
+  if (kind == "hog")
+    return std::make_unique<hog_detector>(opts);
+  if (kind == "motion")
+    return std::make_unique<motion_detector>(opts);
+  if (dnn_detector_kind(kind)) {
+    auto d = opts.dnn;
+    d.kind = kind;
+    return std::make_unique<dnn_detector>(d);
+  }
+  std::string valid;
+  for (const auto& k : detector_kinds()) valid += (valid.empty() ? "" : ", ") + k;
+  throw std::invalid_argument("unknown detector kind '" + kind + "' (valid: " + valid + ")");
+}
+
+} // namespace weaver

@@ -1,0 +1,82 @@
+#include "accel/detect/dnn_decoders.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace weaver {
+
+std::vector<raw_box> decode_nanodet(const float* cls, const float* reg, int grid_h, int grid_w,
+                                    int stride, int classes, int bins, float threshold,
+                                    int only_class, float offset) {
+  std::vector<raw_box> out;
+  std::vector<float> p(static_cast<size_t>(bins));
+  for (int cell = 0; cell < grid_h * grid_w; ++cell) {
+    const float* sc = cls + static_cast<size_t>(cell) * classes;
+    int first = only_class >= 0 ? only_class : 0;
+    int last = only_class >= 0 ? only_class + 1 : classes;
+    int best = -1;
+    float best_score = threshold;
+    for (int c = first; c < last; ++c)
+      if (sc[c] >= best_score) {
+        best = c;
+        best_score = sc[c];
+      }
+    if (best < 0) continue;
+    // Expected distance per side under the softmax over the bins.
+    float dist[4];
+    const float* r = reg + static_cast<size_t>(cell) * 4 * bins;
+    for (int side = 0; side < 4; ++side) {
+      const float* l = r + side * bins;
+      float mx = *std::max_element(l, l + bins), sum = 0, e = 0;
+      for (int k = 0; k < bins; ++k) sum += p[static_cast<size_t>(k)] = std::exp(l[k] - mx);
+      for (int k = 0; k < bins; ++k) e += k * p[static_cast<size_t>(k)];
+      dist[side] = e / sum * static_cast<float>(stride);
+    }
+    float cx = (static_cast<float>(cell % grid_w) + offset) * static_cast<float>(stride);
+    float cy = (static_cast<float>(cell / grid_w) + offset) * static_cast<float>(stride);
+    raw_box b;
+    b.bbox = {cx - dist[0], cy - dist[1], dist[0] + dist[2], dist[1] + dist[3]};
+    b.score = best_score;
+    b.class_id = best;
+    out.push_back(b);
+  }
+  return out;
+}
+
+std::vector<raw_box> decode_yolo(const float* head, int grid_h, int grid_w,
+                                 const std::vector<float>& anchors, int classes, int version,
+                                 int input_w, int input_h, float threshold, int only_class) {
+  std::vector<raw_box> out;
+  const int n_anchors = static_cast<int>(anchors.size() / 2), per = 5 + classes;
+  for (int y = 0; y < grid_h; ++y)
+    for (int x = 0; x < grid_w; ++x)
+      for (int a = 0; a < n_anchors; ++a) {
+        const float* e = head + (static_cast<size_t>(y * grid_w + x) * n_anchors + a) * per;
+        int first = only_class >= 0 ? only_class : 0;
+        int last = only_class >= 0 ? only_class + 1 : classes;
+        int best = -1;
+        float best_score = threshold;
+        for (int c = first; c < last; ++c)
+          if (e[4] * e[5 + c] >= best_score) {
+            best = c;
+            best_score = e[4] * e[5 + c];
+          }
+        if (best < 0) continue;
+        // Centre in grid cells; size relative to the grid (v2) or input (v3).
+        float bx = (static_cast<float>(x) + e[0]) / static_cast<float>(grid_w);
+        float by = (static_cast<float>(y) + e[1]) / static_cast<float>(grid_h);
+        float bw = std::exp(e[2]) * anchors[2 * static_cast<size_t>(a)] /
+                   static_cast<float>(version == 2 ? grid_w : input_w);
+        float bh = std::exp(e[3]) * anchors[2 * static_cast<size_t>(a) + 1] /
+                   static_cast<float>(version == 2 ? grid_h : input_h);
+        raw_box b;
+        b.bbox = {(bx - bw / 2) * static_cast<float>(input_w), (by - bh / 2) * static_cast<float>(input_h),
+                  bw * static_cast<float>(input_w), bh * static_cast<float>(input_h)};
+        b.score = best_score;
+        b.class_id = best;
+        out.push_back(b);
+      }
+  return out;
+}
+
+} // namespace weaver

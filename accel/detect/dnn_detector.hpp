@@ -1,0 +1,81 @@
+// A person detector on the DNN engine: NanoDet (TF.js graph model, the
+// default when its files are present) or a Darknet YOLO (v2 region / v3
+// yolo heads). Pre-processing, head decoding, NMS, the person filter and a
+// learned appearance embedding (backbone activations pooled inside each box).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "accel/engine/executor.hpp"
+#include "accel/detect/detector.hpp"
+
+namespace weaver {
+
+/// One compiled model per (file, input size) in the process, shared by every
+/// camera's detector; the sessions (buffers) belong to the card workers.
+std::shared_ptr<const engine::model> shared_model(const dnn_options& o, int height, int width);
+
+/// What decode() reads: a head's output or the embedding feature map.
+using dnn_tensor = network_tensor;
+
+class dnn_detector : public detector, public network_stage {
+public:
+  explicit dnn_detector(dnn_options o);
+  std::string name() const override { return o_.kind; }
+  /// Runs on a session of its own, made on first use (tools, tests).
+  std::vector<detection> detect(const cv::Mat& bgr) override;
+  /// Runs on `ws`'s session of the model: what card workers call.
+  std::vector<detection> detect_on(const cv::Mat& bgr, engine::workspace& ws) override;
+  /// Input size the network runs at for frames of this size.
+  cv::Size input_size(cv::Size frame) const;
+  const dnn_options& options() const { return o_; }
+  network_stage* network() override { return this; }
+
+  // The same detection split at tensor level (network_stage), for cards that
+  // run the network somewhere else (the xrt card): detect() is fill_input +
+  // a run of compiled() + decode(), so both paths give identical detections.
+
+  /// The compiled network for frames of this size (shared process-wide).
+  std::shared_ptr<const engine::model> compiled(cv::Size frame) override;
+  /// What decode() reads, in its argument order: the heads' outputs, then
+  /// the embedding feature map when embeddings are on.
+  const std::vector<dnn_tensor>& host_tensors(cv::Size frame) override;
+  /// Resizes and normalises a BGR8 frame into `dst`, the network input
+  /// (compiled(frame)->input_shape(): NHWC f32).
+  void fill_input(const cv::Mat& bgr, float* dst) override;
+  /// Detections (boxes in frame pixels, embeddings) from one run's
+  /// host_tensors(frame), as pointers in that order.
+  std::vector<detection> decode(cv::Size frame, const std::vector<const float*>& tensors);
+  /// decode(), then each detection's appearance vector.
+  std::vector<detection> finish(const cv::Mat& bgr, const std::vector<const float*>& tensors) override;
+  int threads() const override { return o_.threads; }
+
+private:
+  /// One decodable head: positions in host_tensors_ (cls/reg for NanoDet,
+  /// cls for YOLO), its grid and stride, and the YOLO anchors.
+  struct head {
+    size_t cls = 0, reg = 0;
+    int grid_h = 0, grid_w = 0, stride = 0;
+    int classes = 0, version = 0;
+    std::vector<float> anchors;
+  };
+  /// Model, heads and tensors for a frame size; cheap when it is unchanged.
+  void prepare(cv::Size frame);
+  size_t host_tensor(size_t output);  // position of graph output `output`, added once
+  /// Box `b` (input pixels) pooled from the feature map, minus the map mean.
+  std::vector<float> embed(const box& b, const float* map, const std::vector<float>& mean) const;
+
+  dnn_options o_;
+  bool nanodet_ = false;          // else darknet: the heads, the input's scaling
+  cv::Size frame_{0, 0}, input_{0, 0};
+  std::shared_ptr<const engine::model> model_;
+  std::unique_ptr<engine::workspace> own_;  // detect(bgr) only, made on first use
+  std::vector<head> heads_;       // found once per input size
+  std::vector<dnn_tensor> host_tensors_;
+  int feature_ = -1;              // position of the embedding map in host_tensors_
+  engine::shape_t feature_shape_;
+  cv::Mat resized_;
+};
+
+} // namespace weaver

@@ -1,0 +1,884 @@
+#include "schemas/codec.hpp"
+
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <utility>
+
+#include <flatbuffers/flatbuffers.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "schemas/envelope_generated.h"
+
+namespace fb = weaver::v1;
+
+namespace weaver::codec {
+
+// The C++ constants and the schema must agree.
+static_assert(static_cast<uint16_t>(fb::SchemaVersion::MAX) == schema_version,
+              "schema_version must be the highest SchemaVersion in common.fbs");
+static_assert(static_cast<int>(fb::Payload::MAX)
+                  == static_cast<int>(kind::end_of_stream) + 1,
+              "union Payload and codec::kind must list the same kinds");
+static_assert(std::variant_size_v<decltype(message::body)>
+                  == static_cast<size_t>(kind::end_of_stream) + 1,
+              "message::body needs one alternative per kind");
+static_assert(static_cast<int>(fb::Payload::Frame) == 1 + static_cast<int>(kind::frame)
+              && static_cast<int>(fb::Payload::DetectionBatch) == 1 + static_cast<int>(kind::detections)
+              && static_cast<int>(fb::Payload::TrackBatch) == 1 + static_cast<int>(kind::tracks)
+              && static_cast<int>(fb::Payload::PresenceBatch) == 1 + static_cast<int>(kind::presence)
+              && static_cast<int>(fb::Payload::QueryRequest) == 1 + static_cast<int>(kind::query_request)
+              && static_cast<int>(fb::Payload::QueryResponse) == 1 + static_cast<int>(kind::query_response)
+              && static_cast<int>(fb::Payload::Heartbeat) == 1 + static_cast<int>(kind::heartbeat)
+              && static_cast<int>(fb::Payload::EndOfStream) == 1 + static_cast<int>(kind::end_of_stream),
+              "union Payload order must follow codec::kind");
+static_assert(static_cast<int>(fb::TrackState::Started) == static_cast<int>(track_state::started)
+              && static_cast<int>(fb::TrackState::Updated) == static_cast<int>(track_state::updated)
+              && static_cast<int>(fb::TrackState::Ended) == static_cast<int>(track_state::ended),
+              "TrackState must match weaver::track_state");
+
+const char* to_string(kind k) {
+  switch (k) {
+    case kind::frame: return "frame";
+    case kind::detections: return "detections";
+    case kind::tracks: return "tracks";
+    case kind::presence: return "presence";
+    case kind::query_request: return "query_request";
+    case kind::query_response: return "query_response";
+    case kind::heartbeat: return "heartbeat";
+    case kind::end_of_stream: return "end_of_stream";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+// ---------------------------------------------------------------- encoding
+
+// Builders keep their buffer between messages; one that grew past this
+// (a huge frame) gives it back instead of holding it for the thread's life.
+constexpr size_t keep_builder_bytes = size_t{64} << 20;
+
+FlatBufferBuilder& builder() {
+  thread_local FlatBufferBuilder b(size_t{64} << 10);
+  b.Clear();
+  return b;
+}
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::vector<uint8_t> finish(FlatBufferBuilder& b, fb::Payload type,
+                            Offset<void> payload, const std::string& sender,
+                            uint64_t seq) {
+  auto sender_off = b.CreateString(sender);
+  auto env = fb::CreateEnvelope(b, schema_version, sender_off, seq, now_ms(),
+                                type, payload);
+  fb::FinishEnvelopeBuffer(b, env);
+  const uint8_t* p = b.GetBufferPointer();
+  std::vector<uint8_t> out(p, p + b.GetSize());
+  if (b.GetSize() > keep_builder_bytes) b.Reset();
+  return out;
+}
+
+Offset<flatbuffers::Vector<float>> features(FlatBufferBuilder& b,
+                                            const std::vector<float>& f) {
+  if (f.empty()) return 0;
+  return b.CreateVector(f);
+}
+
+fb::Box to_fb(const box& x) { return fb::Box(x.x, x.y, x.w, x.h); }
+
+} // namespace
+
+std::vector<uint8_t> encode(const frame& f, const std::string& sender,
+                            uint64_t seq, bool jpeg, int jpeg_quality) {
+  const cv::Mat* img = &f.image;
+  cv::Mat converted;
+  if (!img->empty()) {
+    if (img->dims != 2)
+      throw std::invalid_argument("codec: frame image must be 2-dimensional");
+    if (img->type() == CV_8UC4) {
+      cv::cvtColor(*img, converted, cv::COLOR_BGRA2BGR);
+      img = &converted;
+    } else if (img->type() != CV_8UC3 && img->type() != CV_8UC1) {
+      throw std::invalid_argument(
+          "codec: frame image must be CV_8UC3 (BGR8), CV_8UC1 or CV_8UC4");
+    }
+  }
+  const int w = img->empty() ? 0 : img->cols, h = img->empty() ? 0 : img->rows;
+  if (w > max_image_side || h > max_image_side
+      || int64_t{w} * h > max_image_pixels)
+    throw std::invalid_argument("codec: frame image too large");
+
+  auto& b = builder();
+  Offset<flatbuffers::Vector<uint8_t>> pixels = 0;
+  fb::PixelFormat format = fb::PixelFormat::BGR8;
+  if (!img->empty() && jpeg) {
+    thread_local std::vector<uchar> jpg;
+    jpg.clear();
+    if (!cv::imencode(".jpg", *img, jpg,
+                      {cv::IMWRITE_JPEG_QUALITY, jpeg_quality}))
+      throw std::runtime_error("codec: JPEG compression failed");
+    format = fb::PixelFormat::JPEG;
+    pixels = b.CreateVector(jpg.data(), jpg.size());
+  } else if (!img->empty()) {
+    format = img->channels() == 1 ? fb::PixelFormat::GRAY8
+                                  : fb::PixelFormat::BGR8;
+    const size_t row = size_t(w) * img->elemSize();
+    uint8_t* dst = nullptr;
+    pixels = b.CreateUninitializedVector<uint8_t>(row * size_t(h), &dst);
+    if (img->isContinuous()) {
+      std::memcpy(dst, img->data, row * size_t(h));
+    } else {
+      for (int y = 0; y < h; ++y)
+        std::memcpy(dst + size_t(y) * row, img->ptr<uint8_t>(y), row);
+    }
+  }
+  auto payload = fb::CreateFrame(b, f.camera_id, f.seq, f.capture_ms, w, h,
+                                 format, pixels);
+  return finish(b, fb::Payload::Frame, payload.Union(), sender, seq);
+}
+
+std::vector<uint8_t> encode(const detection_batch& d, const std::string& sender,
+                            uint64_t seq) {
+  auto& b = builder();
+  std::vector<Offset<fb::Detection>> dets;
+  dets.reserve(d.detections.size());
+  for (const auto& x : d.detections) {
+    auto feat = features(b, x.feature);
+    auto emb = features(b, x.embedding);
+    fb::Box bx = to_fb(x.bbox);
+    dets.push_back(fb::CreateDetection(b, &bx, x.score, x.class_id, feat, emb));
+  }
+  auto vec = b.CreateVector(dets);
+  auto payload = fb::CreateDetectionBatch(b, d.camera_id, d.seq, d.capture_ms,
+                                          d.width, d.height, vec);
+  return finish(b, fb::Payload::DetectionBatch, payload.Union(), sender, seq);
+}
+
+Offset<flatbuffers::Vector<Offset<fb::ZoneVisit>>> zone_visits(FlatBufferBuilder& b,
+                                                               const std::vector<zone_visit>& in) {
+  std::vector<Offset<fb::ZoneVisit>> out;
+  out.reserve(in.size());
+  for (const auto& v : in)
+    out.push_back(fb::CreateZoneVisit(b, v.camera_id, v.track_id, b.CreateString(v.zone), v.enter_ms, v.exit_ms));
+  return b.CreateVector(out);
+}
+
+std::vector<uint8_t> encode(const track_batch& t, const std::string& sender,
+                            uint64_t seq) {
+  auto& b = builder();
+  std::vector<Offset<fb::TrackEvent>> events;
+  events.reserve(t.events.size());
+  for (const auto& e : t.events) {
+    auto feat = features(b, e.feature);
+    fb::Box bx = to_fb(e.bbox);
+    events.push_back(fb::CreateTrackEvent(
+        b, e.camera_id, e.track_id, static_cast<fb::TrackState>(e.state),
+        e.time_ms, e.frame_seq, &bx, e.score, feat));
+  }
+  auto vec = b.CreateVector(events);
+  auto visits = zone_visits(b, t.zone_visits);
+  auto payload = fb::CreateTrackBatch(b, t.camera_id, t.seq, t.time_ms, vec, visits);
+  return finish(b, fb::Payload::TrackBatch, payload.Union(), sender, seq);
+}
+
+std::vector<uint8_t> encode(const presence_batch& p, const std::string& sender,
+                            uint64_t seq) {
+  auto& b = builder();
+  std::vector<Offset<fb::Identity>> ids;
+  ids.reserve(p.identities.size());
+  for (const auto& i : p.identities)
+    ids.push_back(fb::CreateIdentity(b, i.camera_id, i.track_id, i.person_id,
+                                     i.confidence));
+  auto ids_vec = b.CreateVector(ids);
+  std::vector<Offset<fb::Presence>> rows;
+  rows.reserve(p.rows.size());
+  for (const auto& r : p.rows)
+    rows.push_back(fb::CreatePresence(b, r.person_id, r.camera_id, r.enter_ms,
+                                      r.exit_ms));
+  auto rows_vec = b.CreateVector(rows);
+  std::vector<fb::PersonMerge> merges;
+  merges.reserve(p.merges.size());
+  for (const auto& m : p.merges) merges.emplace_back(m.from, m.into);
+  auto merges_vec = b.CreateVectorOfStructs(merges);
+  auto visits = zone_visits(b, p.zone_visits);
+  std::vector<Offset<fb::Tracklet>> tracklets;
+  tracklets.reserve(p.tracklets.size());
+  for (const auto& t : p.tracklets) {
+    auto feat = t.feature.empty() ? 0 : b.CreateVector(t.feature);
+    fb::Box entry = to_fb(t.entry_box), exit = to_fb(t.exit_box);
+    tracklets.push_back(fb::CreateTracklet(b, t.camera_id, t.track_id, t.person_id, t.enter_ms, t.exit_ms,
+                                           &entry, &exit, t.confidence, feat));
+  }
+  auto tracklets_vec = b.CreateVector(tracklets);
+  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec, visits, tracklets_vec);
+  return finish(b, fb::Payload::PresenceBatch, payload.Union(), sender, seq);
+}
+
+std::vector<uint8_t> encode(const query_request& q, const std::string& sender,
+                            uint64_t seq) {
+  auto& b = builder();
+  std::vector<Offset<fb::Param>> params;
+  params.reserve(q.params.size());
+  for (const auto& [k, v] : q.params) {
+    auto ko = b.CreateString(k);
+    auto vo = b.CreateString(v);
+    params.push_back(fb::CreateParam(b, ko, vo));
+  }
+  auto params_vec = b.CreateVector(params);
+  auto name = b.CreateString(q.name);
+  auto payload = fb::CreateQueryRequest(b, q.id, name, params_vec);
+  return finish(b, fb::Payload::QueryRequest, payload.Union(), sender, seq);
+}
+
+std::vector<uint8_t> encode(const query_response& r, const std::string& sender,
+                            uint64_t seq) {
+  auto& b = builder();
+  auto err = b.CreateString(r.error);
+  auto json = b.CreateString(r.json);
+  auto payload = fb::CreateQueryResponse(b, r.id, r.ok, err, json, r.bad_request);
+  return finish(b, fb::Payload::QueryResponse, payload.Union(), sender, seq);
+}
+
+std::vector<uint8_t> encode(const heartbeat& h, const std::string& sender,
+                            uint64_t seq) {
+  auto& b = builder();
+  auto role = b.CreateString(h.role);
+  auto payload = fb::CreateHeartbeat(b, role, h.time_ms, h.ready);
+  return finish(b, fb::Payload::Heartbeat, payload.Union(), sender, seq);
+}
+
+std::vector<uint8_t> encode(const end_of_stream& e, const std::string& sender,
+                            uint64_t seq) {
+  auto& b = builder();
+  auto payload = fb::CreateEndOfStream(b, e.camera_id, e.frames);
+  return finish(b, fb::Payload::EndOfStream, payload.Union(), sender, seq);
+}
+
+// ---------------------------------------------------------------- decoding
+
+namespace {
+
+// Verifier limits: our deepest path is Envelope > batch > vector > table >
+// vector, so 16 is ample; the table count bounds verification work.
+constexpr flatbuffers::uoffset_t max_depth = 16;
+constexpr flatbuffers::uoffset_t max_tables = 1u << 20;
+
+bool fail(std::string& err, std::string what) {
+  err = std::move(what);
+  return false;
+}
+
+std::string str(const flatbuffers::String* s) {
+  return s ? s->str() : std::string();
+}
+
+bool finite(float v) { return std::isfinite(v); }
+
+// Reads an optional Box struct; false when a number is not finite.
+bool read_box(const fb::Box* in, box& out) {
+  if (!in) return true;  // absent struct field: the default (all zero) box
+  out = box{in->x(), in->y(), in->w(), in->h()};
+  return finite(out.x) && finite(out.y) && finite(out.w) && finite(out.h);
+}
+
+bool read_feature(const flatbuffers::Vector<float>* in, std::vector<float>& out,
+                  std::string& err) {
+  if (!in) return true;
+  if (in->size() > max_feature_size) {
+    err = "feature vector too long (" + std::to_string(in->size()) + " > "
+          + std::to_string(max_feature_size) + ")";
+    return false;
+  }
+  out.resize(in->size());
+  for (flatbuffers::uoffset_t i = 0; i < in->size(); ++i) {
+    out[i] = in->Get(i);
+    if (!finite(out[i])) {
+      err = "feature value " + std::to_string(i) + " is not finite";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool check_size(int64_t w, int64_t h, std::string& err) {
+  if (w < 0 || h < 0) {
+    err = "negative size " + std::to_string(w) + "x" + std::to_string(h);
+    return false;
+  }
+  if (w > max_image_side || h > max_image_side || w * h > max_image_pixels) {
+    err = "size " + std::to_string(w) + "x" + std::to_string(h) + " too large";
+    return false;
+  }
+  return true;
+}
+
+uint32_t be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }
+uint32_t be32(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8)
+         | p[3];
+}
+
+// The image size a JPEG declares in its first SOF segment, read before
+// decoding so a small file cannot make us allocate a huge image.
+bool jpeg_size(const uint8_t* p, size_t n, int64_t& w, int64_t& h) {
+  if (n < 4 || p[0] != 0xFF || p[1] != 0xD8) return false;
+  size_t i = 2;
+  while (i + 4 <= n) {
+    if (p[i] != 0xFF) return false;
+    const uint8_t m = p[i + 1];
+    if (m == 0xFF) { ++i; continue; }                  // fill byte
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) { i += 2; continue; }
+    if (m == 0xD9 || m == 0xDA) return false;          // no frame header
+    const size_t len = be16(p + i + 2);
+    if (len < 2) return false;
+    const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8
+                     && m != 0xCC;
+    if (sof) {
+      if (len < 7 || i + 9 > n) return false;
+      h = be16(p + i + 5);
+      w = be16(p + i + 7);
+      return true;
+    }
+    i += 2 + len;
+  }
+  return false;
+}
+
+bool png_size(const uint8_t* p, size_t n, int64_t& w, int64_t& h) {
+  static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  if (n < 24 || std::memcmp(p, sig, 8) != 0 || std::memcmp(p + 12, "IHDR", 4))
+    return false;
+  w = be32(p + 16);
+  h = be32(p + 20);
+  return true;
+}
+
+bool read_frame(const fb::Frame& in, frame& out, std::string& err) {
+  out.camera_id = in.camera_id();
+  out.seq = in.seq();
+  out.capture_ms = in.capture_ms();
+  const int64_t w = in.width(), h = in.height();
+  if (!check_size(w, h, err)) return fail(err, "frame: " + err);
+  if ((w == 0) != (h == 0)) {
+    err = "frame: size " + std::to_string(w) + "x" + std::to_string(h)
+          + " has one empty side";
+    return false;
+  }
+  const auto* px = in.pixels();
+  const uint8_t* p = px ? px->data() : nullptr;
+  const size_t n = px ? px->size() : 0;
+  const auto format = in.format();
+  if (w == 0) {
+    if (n != 0) return fail(err, "frame: empty frame with pixel data");
+    if (static_cast<uint8_t>(format) > static_cast<uint8_t>(fb::PixelFormat::MAX))
+      return fail(err, "frame: unknown pixel format");
+    out.image = cv::Mat();
+    return true;
+  }
+  switch (format) {
+    case fb::PixelFormat::BGR8:
+    case fb::PixelFormat::GRAY8: {
+      const int ch = format == fb::PixelFormat::BGR8 ? 3 : 1;
+      if (n != size_t(w * h * ch)) {
+        err = std::string("frame: ") + fb::EnumNamePixelFormat(format) + " "
+              + std::to_string(w) + "x" + std::to_string(h) + " needs "
+              + std::to_string(w * h * ch) + " bytes, got " + std::to_string(n);
+        return false;
+      }
+      if (ch == 3) {
+        out.image.create(int(h), int(w), CV_8UC3);
+        std::memcpy(out.image.data, p, n);
+      } else {
+        cv::Mat gray(int(h), int(w), CV_8UC1, const_cast<uint8_t*>(p));
+        cv::cvtColor(gray, out.image, cv::COLOR_GRAY2BGR);
+      }
+      return true;
+    }
+    case fb::PixelFormat::JPEG:
+    case fb::PixelFormat::PNG: {
+      const bool is_jpeg = format == fb::PixelFormat::JPEG;
+      const char* name = is_jpeg ? "JPEG" : "PNG";
+      int64_t fw = 0, fh = 0;
+      if (!(is_jpeg ? jpeg_size(p, n, fw, fh) : png_size(p, n, fw, fh)))
+        return fail(err, std::string("frame: no valid ") + name + " header");
+      if (fw != w || fh != h) {
+        err = std::string("frame: ") + name + " is " + std::to_string(fw) + "x"
+              + std::to_string(fh) + ", frame says " + std::to_string(w) + "x"
+              + std::to_string(h);
+        return false;
+      }
+      if (n > size_t(INT_MAX)) return fail(err, "frame: image file too large");
+      cv::Mat img;
+      try {
+        cv::Mat file(1, int(n), CV_8UC1, const_cast<uint8_t*>(p));
+        img = cv::imdecode(file, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+      } catch (const std::exception& e) {
+        err = std::string("frame: cannot decode ") + name + ": " + e.what();
+        return false;
+      }
+      if (img.empty() || img.type() != CV_8UC3 || img.cols != w || img.rows != h)
+        return fail(err, std::string("frame: cannot decode ") + name);
+      out.image = img;
+      return true;
+    }
+  }
+  err = "frame: unknown pixel format "
+        + std::to_string(static_cast<unsigned>(format));
+  return false;
+}
+
+bool read_detections(const fb::DetectionBatch& in, detection_batch& out,
+                     std::string& err) {
+  out.camera_id = in.camera_id();
+  out.seq = in.seq();
+  out.capture_ms = in.capture_ms();
+  out.width = in.width();
+  out.height = in.height();
+  if (!check_size(out.width, out.height, err))
+    return fail(err, "detections: " + err);
+  if (const auto* v = in.detections()) {
+    out.detections.resize(v->size());
+    for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+      const fb::Detection& d = *v->Get(i);
+      detection& x = out.detections[i];
+      const std::string where = "detections: detection " + std::to_string(i);
+      x.score = d.score();
+      x.class_id = d.class_id();
+      if (!read_box(d.bbox(), x.bbox) || !finite(x.score))
+        return fail(err, where + ": box or score is not finite");
+      if (!read_feature(d.feature(), x.feature, err))
+        return fail(err, where + ": " + err);
+      if (!read_feature(d.embedding(), x.embedding, err))
+        return fail(err, where + ": embedding: " + err);
+    }
+  }
+  return true;
+}
+
+void read_zone_visits(const flatbuffers::Vector<Offset<fb::ZoneVisit>>* v, std::vector<zone_visit>& out) {
+  if (!v) return;
+  out.resize(v->size());
+  for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+    const fb::ZoneVisit& z = *v->Get(i);
+    out[i] = zone_visit{z.camera_id(), z.track_id(), z.zone() ? z.zone()->str() : "", z.enter_ms(), z.exit_ms()};
+  }
+}
+
+bool read_tracks(const fb::TrackBatch& in, track_batch& out, std::string& err) {
+  read_zone_visits(in.zone_visits(), out.zone_visits);
+  out.camera_id = in.camera_id();
+  out.seq = in.seq();
+  out.time_ms = in.time_ms();
+  if (const auto* v = in.events()) {
+    out.events.resize(v->size());
+    for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+      const fb::TrackEvent& e = *v->Get(i);
+      track_event& x = out.events[i];
+      const std::string where = "tracks: event " + std::to_string(i);
+      const auto state = static_cast<uint8_t>(e.state());
+      if (state > static_cast<uint8_t>(fb::TrackState::MAX))
+        return fail(err, where + ": unknown state " + std::to_string(state));
+      x.camera_id = e.camera_id();
+      x.track_id = e.track_id();
+      x.state = static_cast<track_state>(state);
+      x.time_ms = e.time_ms();
+      x.frame_seq = e.frame_seq();
+      x.score = e.score();
+      if (!read_box(e.bbox(), x.bbox) || !finite(x.score))
+        return fail(err, where + ": box or score is not finite");
+      if (!read_feature(e.feature(), x.feature, err))
+        return fail(err, where + ": " + err);
+    }
+  }
+  return true;
+}
+
+bool read_presence(const fb::PresenceBatch& in, presence_batch& out,
+                   std::string& err) {
+  read_zone_visits(in.zone_visits(), out.zone_visits);
+  if (const auto* v = in.identities()) {
+    out.identities.resize(v->size());
+    for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+      const fb::Identity& d = *v->Get(i);
+      identity& x = out.identities[i];
+      x.camera_id = d.camera_id();
+      x.track_id = d.track_id();
+      x.person_id = d.person_id();
+      x.confidence = d.confidence();
+      if (!finite(x.confidence))
+        return fail(err, "presence: identity " + std::to_string(i)
+                     + ": confidence is not finite");
+    }
+  }
+  if (const auto* v = in.rows()) {
+    out.rows.resize(v->size());
+    for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+      const fb::Presence& r = *v->Get(i);
+      out.rows[i] = presence{r.person_id(), r.camera_id(), r.enter_ms(),
+                             r.exit_ms()};
+    }
+  }
+  if (const auto* v = in.merges()) {
+    out.merges.resize(v->size());
+    for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+      // A vector of structs is only 4-aligned after verification while
+      // PersonMerge needs 8 (found by fuzz_codec under UBSan): copy it out.
+      fb::PersonMerge m;
+      std::memcpy(static_cast<void*>(&m), v->Data() + i * sizeof(fb::PersonMerge), sizeof m);
+      if (m.from() == 0 || m.into() == 0 || m.from() == m.into())
+        return fail(err, "presence: merge " + std::to_string(i) + ": bad person ids");
+      out.merges[i] = person_merge{m.from(), m.into()};
+    }
+  }
+  if (const auto* v = in.tracklets()) {
+    out.tracklets.resize(v->size());
+    for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+      const fb::Tracklet& t = *v->Get(i);
+      tracklet& x = out.tracklets[i];
+      const std::string where = "presence: tracklet " + std::to_string(i);
+      x.camera_id = t.camera_id();
+      x.track_id = t.track_id();
+      x.person_id = t.person_id();
+      x.enter_ms = t.enter_ms();
+      x.exit_ms = t.exit_ms();
+      x.confidence = t.confidence();
+      if (!read_box(t.entry_box(), x.entry_box) || !read_box(t.exit_box(), x.exit_box) || !finite(x.confidence))
+        return fail(err, where + ": box or confidence is not finite");
+      if (const auto* f = t.feature()) {
+        if (f->size() > max_tracklet_feature)
+          return fail(err, where + ": feature too long (" + std::to_string(f->size()) + " > "
+                             + std::to_string(max_tracklet_feature) + ")");
+        x.feature.assign(f->begin(), f->end());
+      }
+    }
+  }
+  return true;
+}
+
+bool read_query_request(const fb::QueryRequest& in, query_request& out) {
+  out.id = in.id();
+  out.name = str(in.name());
+  if (const auto* v = in.params()) {
+    out.params.reserve(v->size());
+    for (const fb::Param* p : *v)
+      out.params.emplace_back(str(p->key()), str(p->value()));
+  }
+  return true;
+}
+
+// Structural checks shared by decode and peek_kind; on success the envelope
+// and its payload (of a known type) are verified.
+const fb::Envelope* open(const uint8_t* data, size_t size, std::string& err) {
+  if (size < 8) {
+    err = "buffer too small (" + std::to_string(size) + " bytes)";
+    return nullptr;
+  }
+  if (!data) {
+    err = "no data";
+    return nullptr;
+  }
+  if (size >= FLATBUFFERS_MAX_BUFFER_SIZE) {
+    err = "buffer too large (" + std::to_string(size) + " bytes)";
+    return nullptr;
+  }
+  if (!fb::EnvelopeBufferHasIdentifier(data)) {
+    err = std::string("not a weaver envelope (identifier is not ")
+          + fb::EnvelopeIdentifier() + ")";
+    return nullptr;
+  }
+  flatbuffers::Verifier::Options opts;
+  opts.max_depth = max_depth;
+  opts.max_tables = max_tables;
+  flatbuffers::Verifier verifier(data, size, opts);
+  if (!fb::VerifyEnvelopeBuffer(verifier)) {
+    err = "malformed envelope (flatbuffers verification failed)";
+    return nullptr;
+  }
+  const fb::Envelope* env = fb::GetEnvelope(data);
+  if (env->version() != schema_version) {
+    err = "unsupported schema version " + std::to_string(env->version())
+          + " (this build speaks " + std::to_string(schema_version) + ")";
+    return nullptr;
+  }
+  const auto type = env->payload_type();
+  if (type == fb::Payload::NONE || !env->payload()) {
+    err = "envelope has no payload";
+    return nullptr;
+  }
+  if (static_cast<uint8_t>(type) > static_cast<uint8_t>(fb::Payload::MAX)) {
+    err = "unknown payload type " + std::to_string(static_cast<unsigned>(type));
+    return nullptr;
+  }
+  return env;
+}
+
+std::optional<message> decode_verified(const uint8_t* data, size_t size,
+                                       std::string& err) {
+  const fb::Envelope* env = open(data, size, err);
+  if (!env) return std::nullopt;
+  message m;
+  m.k = static_cast<kind>(static_cast<uint8_t>(env->payload_type()) - 1);
+  m.version = env->version();
+  m.sender = str(env->sender());
+  m.sequence = env->sequence();
+  m.sent_ms = env->sent_ms();
+  bool ok = true;
+  switch (env->payload_type()) {
+    case fb::Payload::Frame:
+      ok = read_frame(*env->payload_as_Frame(), m.body.emplace<frame>(), err);
+      break;
+    case fb::Payload::DetectionBatch:
+      ok = read_detections(*env->payload_as_DetectionBatch(),
+                           m.body.emplace<detection_batch>(), err);
+      break;
+    case fb::Payload::TrackBatch:
+      ok = read_tracks(*env->payload_as_TrackBatch(),
+                       m.body.emplace<track_batch>(), err);
+      break;
+    case fb::Payload::PresenceBatch:
+      ok = read_presence(*env->payload_as_PresenceBatch(),
+                         m.body.emplace<presence_batch>(), err);
+      break;
+    case fb::Payload::QueryRequest:
+      ok = read_query_request(*env->payload_as_QueryRequest(),
+                              m.body.emplace<query_request>());
+      break;
+    case fb::Payload::QueryResponse: {
+      const auto& in = *env->payload_as_QueryResponse();
+      auto& out = m.body.emplace<query_response>();
+      out.id = in.id();
+      out.ok = in.ok();
+      out.error = str(in.error());
+      out.json = str(in.json());
+      out.bad_request = in.bad_request();
+      break;
+    }
+    case fb::Payload::Heartbeat: {
+      const auto& in = *env->payload_as_Heartbeat();
+      auto& out = m.body.emplace<heartbeat>();
+      out.role = str(in.role());
+      out.time_ms = in.time_ms();
+      out.ready = in.ready();
+      break;
+    }
+    case fb::Payload::EndOfStream: {
+      const auto& in = *env->payload_as_EndOfStream();
+      auto& out = m.body.emplace<end_of_stream>();
+      out.camera_id = in.camera_id();
+      out.frames = in.frames();
+      break;
+    }
+    default:  // excluded by open()
+      err = "unknown payload type";
+      return std::nullopt;
+  }
+  if (!ok) return std::nullopt;
+  return m;
+}
+
+// FlatBuffers reads scalars in place: hand it 8-byte aligned memory.
+bool aligned(const uint8_t* p) {
+  return reinterpret_cast<uintptr_t>(p) % 8 == 0;
+}
+
+} // namespace
+
+std::optional<message> decode(const uint8_t* data, size_t size,
+                              std::string* error) {
+  std::string err;
+  std::optional<message> m;
+  try {
+    if (data && !aligned(data) && size < FLATBUFFERS_MAX_BUFFER_SIZE) {
+      std::vector<uint8_t> copy(data, data + size);
+      m = decode_verified(copy.data(), copy.size(), err);
+    } else {
+      m = decode_verified(data, size, err);
+    }
+  } catch (const std::exception& e) {
+    m.reset();
+    err = std::string("decode failed: ") + e.what();
+  } catch (...) {
+    m.reset();
+    err = "decode failed";
+  }
+  if (!m && error) *error = err.empty() ? "decode failed" : err;
+  return m;
+}
+
+// ------------------------------------------------------- semantic checks
+
+namespace {
+
+std::optional<invalid> bad(const char* reason, std::string detail) {
+  return invalid{reason, std::move(detail)};
+}
+
+bool time_ok(timestamp_ms t) { return t >= 0 && t <= max_time_ms; }
+
+std::optional<invalid> check_time(timestamp_ms t, const std::string& what) {
+  if (time_ok(t)) return std::nullopt;
+  return bad("time", what + " " + std::to_string(t) + " ms is outside 0.." + std::to_string(max_time_ms));
+}
+
+std::optional<invalid> check_id(uint64_t id, const std::string& what, bool zero_ok = true) {
+  if ((id != 0 || zero_ok) && id <= max_id) return std::nullopt;
+  return bad("id", what + " " + std::to_string(id) + " is outside " + (zero_ok ? "0" : "1") + ".." +
+                     std::to_string(max_id));
+}
+
+std::optional<invalid> check_box(const box& b, const std::string& what) {
+  auto coord = [](float v) { return std::isfinite(v) && std::fabs(v) <= max_box_coordinate; };
+  auto side = [](float v) { return std::isfinite(v) && v >= 0 && v <= max_box_coordinate; };
+  if (coord(b.x) && coord(b.y) && side(b.w) && side(b.h)) return std::nullopt;
+  return bad("box", what + " box (" + std::to_string(b.x) + ", " + std::to_string(b.y) + ", " +
+                      std::to_string(b.w) + ", " + std::to_string(b.h) + ") is not inside a " +
+                      std::to_string(max_image_side) + " px frame");
+}
+
+std::optional<invalid> check_visits(const std::vector<zone_visit>& visits, const std::string& where) {
+  for (size_t i = 0; i < visits.size(); ++i)
+    if (auto e = validate(visits[i])) {
+      e->detail = where + "zone visit " + std::to_string(i) + ": " + e->detail;
+      return e;
+    }
+  return std::nullopt;
+}
+
+// The first problem of a batch's items, its detail prefixed with where.
+template <class T>
+std::optional<invalid> check_all(const std::vector<T>& items, const std::string& where) {
+  for (size_t i = 0; i < items.size(); ++i)
+    if (auto e = validate(items[i])) {
+      e->detail = where + " " + std::to_string(i) + ": " + e->detail;
+      return e;
+    }
+  return std::nullopt;
+}
+
+std::optional<invalid> check_body(const frame& f) { return check_time(f.capture_ms, "frame: capture time"); }
+
+std::optional<invalid> check_body(const detection_batch& b) {
+  if (auto e = check_time(b.capture_ms, "detections: capture time")) return e;
+  for (size_t i = 0; i < b.detections.size(); ++i)
+    if (auto e = check_box(b.detections[i].bbox, "detections: detection " + std::to_string(i) + ":"))
+      return e;
+  return std::nullopt;
+}
+
+std::optional<invalid> check_body(const track_batch& b) {
+  if (auto e = check_time(b.time_ms, "tracks: batch time")) return e;
+  for (size_t i = 0; i < b.events.size(); ++i) {
+    const auto& ev = b.events[i];
+    const std::string where = "tracks: event " + std::to_string(i) + ":";
+    if (auto e = check_time(ev.time_ms, where + " time")) return e;
+    if (auto e = check_id(ev.track_id, where + " track id")) return e;
+    if (auto e = check_box(ev.bbox, where)) return e;
+  }
+  return check_visits(b.zone_visits, "tracks: ");
+}
+
+std::optional<invalid> check_body(const presence_batch& b) {
+  if (auto e = check_all(b.identities, "presence: identity")) return e;
+  if (auto e = check_all(b.rows, "presence: row")) return e;
+  if (auto e = check_all(b.merges, "presence: merge")) return e;
+  if (auto e = check_all(b.tracklets, "presence: tracklet")) return e;
+  return check_visits(b.zone_visits, "presence: ");
+}
+
+std::optional<invalid> check_body(const query_request& q) {
+  if (q.name.size() > max_name_bytes) return bad("name", "query: name of " + std::to_string(q.name.size()) + " bytes");
+  return std::nullopt;
+}
+
+std::optional<invalid> check_body(const query_response&) { return std::nullopt; }
+std::optional<invalid> check_body(const heartbeat& h) { return check_time(h.time_ms, "heartbeat: time"); }
+std::optional<invalid> check_body(const end_of_stream&) { return std::nullopt; }
+
+} // namespace
+
+namespace {
+
+// enter and exit in range, exit not before enter.
+std::optional<invalid> check_interval(int64_t enter_ms, int64_t exit_ms) {
+  if (auto e = check_time(enter_ms, "enter")) return e;
+  if (auto e = check_time(exit_ms, "exit")) return e;
+  if (exit_ms < enter_ms)
+    return bad("order", "exit " + std::to_string(exit_ms) + " before enter " + std::to_string(enter_ms));
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<invalid> validate(const presence& r) {
+  if (auto e = check_id(r.person_id, "person id", false)) return e;
+  return check_interval(r.enter_ms, r.exit_ms);
+}
+
+std::optional<invalid> validate(const identity& d) {
+  if (auto e = check_id(d.person_id, "person id", false)) return e;
+  return check_id(d.track_id, "track id");
+}
+
+std::optional<invalid> validate(const zone_visit& v) {
+  if (auto e = check_id(v.track_id, "track id")) return e;
+  if (v.zone.empty() || v.zone.size() > max_name_bytes)
+    return bad("name", "zone name of " + std::to_string(v.zone.size()) + " bytes");
+  if (v.exit_ms < 0) return check_time(v.enter_ms, "enter");   // still inside
+  return check_interval(v.enter_ms, v.exit_ms);
+}
+
+std::optional<invalid> validate(const person_merge& m) {
+  if (auto e = check_id(m.from, "from person id", false)) return e;
+  return check_id(m.into, "into person id", false);
+}
+
+std::optional<invalid> validate(const tracklet& t) {
+  if (auto e = check_id(t.person_id, "person id", false)) return e;
+  if (auto e = check_id(t.track_id, "track id")) return e;
+  if (auto e = check_interval(t.enter_ms, t.exit_ms)) return e;
+  if (auto e = check_box(t.entry_box, "entry")) return e;
+  if (auto e = check_box(t.exit_box, "exit")) return e;
+  if (!(t.confidence >= 0 && t.confidence <= 1))  // NaN fails too
+    return bad("score", "confidence " + std::to_string(t.confidence) + " is outside 0..1");
+  if (t.feature.size() > max_tracklet_feature)
+    return bad("size", "feature of " + std::to_string(t.feature.size()) + " values");
+  return std::nullopt;
+}
+
+std::optional<invalid> validate(const message& m) {
+  if (m.sender.empty() || m.sender.size() > max_sender_bytes)
+    return bad("sender", "sender id of " + std::to_string(m.sender.size()) + " bytes (1.." +
+                           std::to_string(max_sender_bytes) + ")");
+  return std::visit([](const auto& body) { return check_body(body); }, m.body);
+}
+
+std::optional<kind> peek_kind(const uint8_t* data, size_t size) {
+  try {
+    std::string err;
+    std::vector<uint8_t> copy;
+    if (data && !aligned(data) && size < FLATBUFFERS_MAX_BUFFER_SIZE) {
+      copy.assign(data, data + size);
+      data = copy.data();
+    }
+    const fb::Envelope* env = open(data, size, err);
+    if (!env) return std::nullopt;
+    return static_cast<kind>(static_cast<uint8_t>(env->payload_type()) - 1);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+} // namespace weaver::codec

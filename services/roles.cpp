@@ -1,0 +1,332 @@
+#include "services/roles.hpp"
+
+#include <chrono>
+#include <filesystem>
+
+#include "accel/detect/dnn_detector.hpp"
+#include "actors/camera/video_source.hpp"
+#include "actors/reid/reid_recording.hpp"
+#include "actors/storage/store.hpp"
+#include "base/log.hpp"
+#include "base/metrics.hpp"
+#include "services/cards.hpp"
+
+namespace weaver {
+
+namespace {
+
+const logger log{"weaver"};
+
+// A readiness check for an outbound link: its messages are acknowledged.
+std::string watch_link(health_registry& health, const std::string& link) {
+  health.add("link:" + link, probe_kind::readiness, [link] {
+    bool up = metrics::global().link_up(link).Value() > 0;
+    return check_result{up, up ? "acknowledging" : "no acknowledgement: resending"};
+  });
+  return link;
+}
+
+// Real time: the detector's engine for each camera, made and run once on a
+// blank frame of the camera's size (a crop's size, or the source's, opened
+// once to read it; a live source that is down is skipped and warms on its
+// first frames), and each card prepared with it (its workers' buffers), so
+// no frame is dropped waiting for a model to compile or buffers to be built.
+// DNN detectors only: the others start at once.
+std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(
+    const config& cfg, const std::vector<std::shared_ptr<card>>& cards, health_registry& health) {
+  std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepared;
+  if (!dnn_detector_kind(cfg.detector.kind)) return prepared;
+  auto flag = health.add_flag("engines", probe_kind::readiness, false, "preparing the detector's engines");
+  const auto options = detector_options_of(cfg.detector);
+  size_t made = 0;
+  std::set<std::pair<int, int>> sizes;  // the cards are prepared once per frame size
+  auto t0 = std::chrono::steady_clock::now();
+  for (auto& g : group_cameras(cfg.cameras)) {
+    cv::Size source_size;
+    for (auto& c : g.cameras) {
+      cv::Size size;
+      if (c.crop) {
+        size = {(*c.crop)[2], (*c.crop)[3]};
+      } else {
+        if (source_size.empty() && !is_remote_source(g.source)) {
+          video_source probe{g.source, c.input};
+          std::string err;
+          if (probe.open(&err)) source_size = {probe.width(), probe.height()};
+        }
+        size = source_size;
+      }
+      if (size.empty()) continue;
+      auto blank = std::make_shared<frame>();
+      blank->camera_id = c.id;
+      blank->image = cv::Mat::zeros(size, CV_8UC3);
+      try {
+        std::shared_ptr<detector> d = make_detector(cfg.detector.kind, options);
+        static_cast<dnn_detector&>(*d).compiled(size);  // the model and the heads, no buffers
+        if (sizes.insert({size.width, size.height}).second)
+          for (auto& card : cards) card->prepare(inference_job{blank, d, 0});
+        prepared[c.id].push_back(std::move(d));
+        ++made;
+      } catch (const std::exception& e) {
+        log.warn("detector: cannot prepare for camera ", c.id, " (", size.width, "x", size.height, "): ", e.what());
+      }
+    }
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  flag->set(true, "prepared " + std::to_string(made) + " engine(s) in " + std::to_string(ms) + " ms");
+  log.info("detector: prepared ", made, " engine(s) for the cameras in ", ms, " ms");
+  return prepared;
+}
+
+} // namespace
+
+mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<std::string> roles,
+                           caf::actor_system& sys, std::shared_ptr<health_registry> health, run_stats_ptr stats)
+  : cfg(cfg), opts(opts), roles(std::move(roles)), embedded(opts.roles.empty()), sys(sys), health_ptr(std::move(health)),
+    health(*health_ptr), stats(std::move(stats)) {}
+
+std::string mesh_context::endpoint(const std::string& role) const {
+  auto it = cfg.mesh.endpoints.find(role);
+  if (it == cfg.mesh.endpoints.end())
+    throw config_error("mesh.endpoints." + role, "required: role '" + role + "' runs in another process");
+  return it->second;
+}
+
+const mesh_keys& mesh_context::security() {
+  if (!keys_) {
+    keys_ = resolve_mesh_keys(cfg.mesh, {roles.begin(), roles.end()});
+    if (!keys_->curve)
+      log.warn("mesh.security: plain: the mesh links are neither authenticated nor encrypted; "
+               "anyone who reaches an endpoint can send to it");
+  }
+  return *keys_;
+}
+
+template <class Handle>
+Handle mesh_context::outbound(const std::string& link, const std::string& role) {
+  auto at = endpoint(role);  // checked first, so a missing one is named before keys
+  auto h = spawn_outbound<Handle>(sys, watch_link(health, link), at, stats, security().outbound(role));
+  locals.push_back(caf::actor_cast<caf::actor>(h));
+  return h;
+}
+
+storage_settings storage_settings_of(const config& cfg) {
+  storage_settings ss;
+  ss.retention_ms = cfg.retention_ms;
+  ss.resolve = cfg.reid.schedule;
+  ss.resolver = cfg.reid.resolver;
+  return ss;
+}
+
+reid_config reid_settings_of(const config& cfg) { return cfg.reid; }
+
+sort_config sort_settings_of(const config& cfg) {
+  sort_config sc;
+  sc.iou_threshold = cfg.tracker.iou_threshold;
+  sc.max_age = cfg.tracker.max_age;
+  sc.min_hits = cfg.tracker.min_hits;
+  return sc;
+}
+
+tracker_extras tracker_extras_of(const config& cfg, const std::string& tracks_dir) {
+  tracker_extras extras;
+  for (auto& c : cfg.cameras) extras.zones.emplace_back(c.id, c.zones, c.lines);
+  if (!tracks_dir.empty()) extras.log = std::make_shared<detection_log>(tracks_dir);
+  extras.dnn_appearance = cfg.tracker.appearance == "dnn";
+  extras.kind = cfg.tracker.kind;
+  extras.state_file = cfg.tracker.state_file;
+  extras.deep = cfg.tracker.deep;
+  extras.deep.use_embedding = false;  // the feature field carries the chosen appearance
+  if (cfg.tracker.repair != "off") {
+    tracklet_repair_config rc;
+    rc.fill = cfg.tracker.repair == "fill";
+    extras.repair = rc;
+  }
+  return extras;
+}
+
+pool_settings pool_settings_of(const config& cfg) {
+  pool_settings p;
+  p.sched.queue_per_camera = cfg.pool.queue_per_camera;
+  p.sched.depth = cfg.pool.depth;
+  p.sched.policy = cfg.pool.policy == "round_robin" ? placement::round_robin
+                                                    : placement::earliest_completion;
+  p.sched.max_age_ns = cfg.realtime ? cfg.detector.max_age_ms * 1'000'000 : 0;
+  // A camera's admitted frames may run on several cards at once (the
+  // detector puts them back in order, and sends a stateful detector's
+  // frames one by one itself).
+  p.sched.max_in_flight_per_camera = cfg.detector.queue;
+  p.card_timeout_ms = cfg.pool.card_timeout_ms;
+  p.probe_ms = cfg.pool.probe_ms;
+  return p;
+}
+
+detector_settings detector_settings_of(const config& cfg, const std::string& detections_dir) {
+  detector_settings ds;
+  ds.kind = cfg.detector.kind;
+  ds.options = detector_options_of(cfg.detector);
+  ds.queue = cfg.detector.queue;
+  ds.realtime = cfg.realtime;
+  if (!detections_dir.empty()) ds.log = std::make_shared<detection_log>(detections_dir);
+  return ds;
+}
+
+query_settings query_settings_of(const config& cfg) {
+  query_settings qs;
+  qs.default_max_transit_ms = cfg.query.max_transit_ms;
+  qs.max_stay_ms = cfg.query.max_stay_ms;
+  qs.alerts = cfg.query.alerts;
+  qs.alert_every = std::chrono::milliseconds{cfg.query.alert_poll_ms};
+  return qs;
+}
+
+namespace roles {
+
+void reset_files(const config& cfg) {
+  if (!sql::is_postgres_location(cfg.storage_path) && cfg.storage_path != ":memory:")
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(cfg.storage_path + suffix);
+  // A reset store starts identities afresh too.
+  if (!cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
+  if (!cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
+}
+
+std::unique_ptr<sql::shared_connection> open_store(mesh_context& m) {
+  const auto& cfg = m.cfg;
+  auto open = m.health.add_flag("store", probe_kind::readiness, false,
+                                "opening " + sql::shown_location(cfg.storage_path));
+  auto connection = std::make_unique<sql::shared_connection>(sql::open_database(cfg.storage_path));
+  store db{connection->handle()};
+  if (m.opts.reset && sql::is_postgres_location(cfg.storage_path)) db.clear();
+  open->set(true, "open: " + db.db().describe());
+  for (auto& c : cfg.cameras) {
+    db.upsert_camera(c.id, c.name, c.zone);
+    for (auto& z : c.zones) db.upsert_zone(c.id, z.name);
+  }
+  return connection;
+}
+
+storage_actor make_storage(mesh_context& m, const std::shared_ptr<store>& db) {
+  if (m.has("storage")) {
+    auto sto = m.sys.spawn(storage_actor_impl, db, m.stats, storage_settings_of(m.cfg));
+    m.locals.push_back(caf::actor_cast<caf::actor>(sto));
+    return sto;
+  }
+  if (m.has("reid")) return m.outbound<storage_actor>("reid->storage", "storage");
+  return {};
+}
+
+reid_actor make_reid(mesh_context& m, storage_actor storage) {
+  if (m.has("reid")) {
+    std::vector<uint32_t> camera_ids;
+    for (auto& c : m.cfg.cameras) camera_ids.push_back(c.id);
+    reid_tap tap;
+    if (!m.opts.tracks_dir.empty()) {
+      // Re-id's input beside the tracks, for `weaver eval crosscam --replay`.
+      std::filesystem::create_directories(m.opts.tracks_dir);
+      auto rec = std::make_shared<reid_recorder>(reid_recording_path(m.opts.tracks_dir));
+      tap.batch = [rec](const track_batch& b) { rec->write(b); };
+      tap.end = [rec](const end_of_stream& e) { rec->write(e); };
+    }
+    auto rei = m.sys.spawn(reid_actor_impl, reid_settings_of(m.cfg), camera_ids, storage, m.stats,
+                           m.cfg.reid.state_file, std::move(tap));
+    m.locals.push_back(caf::actor_cast<caf::actor>(rei));
+    return rei;
+  }
+  if (m.has("tracker")) return m.outbound<reid_actor>("tracker->reid", "reid");
+  return {};
+}
+
+tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
+  if (m.has("tracker")) {
+    auto trk = m.sys.spawn(tracker_actor_impl, sort_settings_of(m.cfg), reid, m.stats,
+                           tracker_extras_of(m.cfg, m.opts.tracks_dir));
+    m.locals.push_back(caf::actor_cast<caf::actor>(trk));
+    return trk;
+  }
+  if (m.has("detector")) return m.outbound<tracker_actor>("detector->tracker", "tracker");
+  return {};
+}
+
+detector_actor make_detector(mesh_context& m, tracker_actor tracker) {
+  if (m.has("detector")) {
+    auto cards = make_cards(m.cfg);
+    for (auto& c : cards) m.card_names.push_back(c->name());
+    m.health.add("cards", probe_kind::readiness, [names = m.card_names] {
+      int up = 0;
+      for (auto& n : names) up += metrics::global().card_up(n).Value() > 0;
+      return check_result{up > 0, std::to_string(up) + " of " + std::to_string(names.size()) + " card(s) up"};
+    });
+    auto pool = m.sys.spawn(fpga_pool, cards, pool_settings_of(m.cfg), m.stats);
+    auto ds = detector_settings_of(m.cfg, m.opts.detections_dir);
+    // The cameras start after this, once the engines are ready.
+    if (m.cfg.realtime && m.has("camera")) ds.prepared = prepare_engines(m.cfg, cards, m.health);
+    auto det = m.sys.spawn(detector_actor_impl, ds, pool, tracker, m.stats);
+    m.locals.push_back(caf::actor_cast<caf::actor>(pool));
+    m.locals.push_back(caf::actor_cast<caf::actor>(det));
+    return det;
+  }
+  if (m.has("camera")) return m.outbound<detector_actor>("camera->detector", "detector");
+  return {};
+}
+
+query_actor make_query(mesh_context& m, sql::shared_connection* connection) {
+  if (!m.has("query")) return {};
+  auto qdb = connection ? std::make_shared<store>(connection->handle())
+                        : std::shared_ptr<store>(store::open(m.cfg.storage_path));
+  auto qry = m.sys.spawn(query_actor_impl, qdb, query_settings_of(m.cfg));
+  m.locals.push_back(caf::actor_cast<caf::actor>(qry));
+  return qry;
+}
+
+std::unique_ptr<gateway_server> make_gateway(mesh_context& m, query_actor query) {
+  const auto& cfg = m.cfg;
+  if (!m.has("gateway") || (m.embedded && cfg.gateway_port == 0)) return nullptr;
+  if (cfg.gateway_port == 0) throw config_error("gateway.port", "required for the gateway role");
+  auto settings = gateway_settings_of(cfg);  // tokens first: refuse before connecting
+  if (!query) query = m.outbound<query_actor>("gateway->query", "query");
+  auto sources = std::make_shared<metrics_sources>();
+  sources->add(metrics::global().registry_ptr());
+  auto gateway = std::make_unique<gateway_server>(m.sys, query, settings, m.health_ptr, sources);
+  gateway->start();
+  m.health.add_flag("gateway", probe_kind::readiness, true,
+                    "serving on " + cfg.gateway.bind + ":" + std::to_string(gateway->port()));
+  return gateway;
+}
+
+std::vector<inbound_link> make_inbound(mesh_context& m, const inbound_targets& targets) {
+  std::vector<inbound_link> links;
+  if (m.embedded) return links;
+  static const std::vector<std::pair<std::string, std::string>> upstream{
+    {"detector", "camera"}, {"tracker", "detector"}, {"reid", "tracker"}, {"storage", "reid"}, {"query", ""}};
+  for (auto& [role, up] : upstream) {
+    if (!m.has(role) || (!up.empty() && m.has(up))) continue;
+    if (role == "query" && m.cfg.mesh.endpoints.count("query") == 0) continue;
+    auto t = targets;
+    t.role = role;
+    auto at = m.endpoint(role);
+    links.push_back(spawn_inbound(m.sys, at, t, m.stats, m.security().inbound(role, up.empty() ? "gateway" : up)));
+    m.health.add_flag("inbound:" + role, probe_kind::readiness, true, "listening on " + at);
+  }
+  return links;
+}
+
+std::vector<caf::actor> make_cameras(mesh_context& m, detector_actor detector, camera_options co) {
+  std::vector<caf::actor> cameras;
+  if (!m.has("camera")) return cameras;
+  // A source that cannot be opened, now or later, is retried with back-off
+  // by its camera actor (files are not): the other cameras run on, and
+  // readiness names the camera that is down and why.
+  for (auto& c : m.cfg.cameras)
+    if (is_remote_source(c.source))
+      throw config_error("camera " + std::to_string(c.id) + " (source " + c.source + ")",
+                         "opened by another node: this node cannot host its camera role");
+  for (auto& g : group_cameras(m.cfg.cameras)) {
+    auto flag = m.health.add_flag("camera:" + g.ids(), probe_kind::readiness, false,
+                                  "opening " + shown_source(g.source));
+    co.report = [flag](bool up, const std::string& why) { flag->set(up, why); };
+    cameras.push_back(m.sys.spawn(camera_actor_impl, g, detector, co, m.stats));
+  }
+  return cameras;
+}
+
+} // namespace roles
+} // namespace weaver

@@ -1,0 +1,3 @@
+// Services may include base: allowed.
+#pragma once
+#include "base/upward.hpp"

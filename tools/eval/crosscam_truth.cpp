@@ -1,0 +1,98 @@
+#include "tools/eval/crosscam_truth.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include "actors/camera/crop.hpp"
+
+namespace weaver {
+
+virtual_camera crop_camera(uint32_t id, int x, int y, int w, int h) {
+  virtual_camera c;
+  c.id = id;
+  c.to_view = cv::Matx33d(1, 0, -x, 0, 1, -y, 0, 0, 1);
+  c.size = {w, h};
+  return c;
+}
+
+bool in_view(const virtual_camera& c, cv::Point2d p, cv::Point2d* at) {
+  auto q = apply_homography(c.to_view, p);
+  if (at) *at = q;
+  return q.x >= 0 && q.x < c.size.width && q.y >= 0 && q.y < c.size.height;
+}
+
+namespace {
+
+cv::Point2d foot(const box& b) { return {b.x + b.w / 2.0, b.y + b.h}; }
+
+bool counted(int frame, int max_frames) { return max_frames <= 0 || frame < max_frames; }
+
+} // namespace
+
+std::vector<presence> true_presence(const std::map<int, std::vector<gt_box>>& gt,
+                                    const std::vector<virtual_camera>& cameras, int max_gap_frames,
+                                    int min_frames, int max_frames) {
+  // (person, camera) -> frames seen, in order (the map iterates frames in order).
+  std::map<std::pair<int, uint32_t>, std::vector<int>> seen;
+  for (const auto& [frame, boxes] : gt) {
+    if (!counted(frame, max_frames)) continue;
+    for (const auto& g : boxes) {
+      if (!g.consider) continue;
+      for (const auto& c : cameras)
+        if (in_view(c, foot(g.b))) seen[{g.id, c.id}].push_back(frame);
+    }
+  }
+  std::vector<presence> out;
+  for (const auto& [key, frames] : seen) {
+    const uint32_t camera_id = key.second;  // a structured binding cannot be captured before C++20
+    const auto& cam = *std::find_if(cameras.begin(), cameras.end(),
+                                    [&](const virtual_camera& c) { return c.id == camera_id; });
+    auto at = [&](int f) {
+      return cam.start_ms + static_cast<timestamp_ms>(std::llround(f * 1000.0 / cam.fps));
+    };
+    size_t i = 0;
+    while (i < frames.size()) {
+      size_t j = i;
+      while (j + 1 < frames.size() && frames[j + 1] - frames[j] <= max_gap_frames + 1) ++j;
+      if (frames[j] - frames[i] + 1 >= min_frames)
+        out.push_back({static_cast<uint64_t>(key.first), key.second, at(frames[i]), at(frames[j])});
+      i = j + 1;
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const presence& a, const presence& b) {
+    return std::tie(a.person_id, a.camera_id, a.enter_ms) < std::tie(b.person_id, b.camera_id, b.enter_ms);
+  });
+  return out;
+}
+
+std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt_box>>& gt,
+                                              const virtual_camera& camera, int max_frames) {
+  std::vector<mot::box_row> out;
+  const double w = camera.size.width, h = camera.size.height;
+  for (const auto& [frame, boxes] : gt) {
+    if (!counted(frame, max_frames)) continue;
+    for (const auto& g : boxes) {
+      // Boxes MOT says to ignore are neither hits nor misses: left out, as
+      // mot::load_mot leaves them out of a gt file.
+      if (!g.consider || !in_view(camera, foot(g.b))) continue;
+      double x0 = 1e18, y0 = 1e18, x1 = -1e18, y1 = -1e18;
+      for (auto p : {cv::Point2d(g.b.x, g.b.y), cv::Point2d(g.b.x + g.b.w, g.b.y),
+                     cv::Point2d(g.b.x + g.b.w, g.b.y + g.b.h), cv::Point2d(g.b.x, g.b.y + g.b.h)}) {
+        auto q = apply_homography(camera.to_view, p);
+        x0 = std::min(x0, q.x), y0 = std::min(y0, q.y), x1 = std::max(x1, q.x), y1 = std::max(y1, q.y);
+      }
+      x0 = std::clamp(x0, 0.0, w), x1 = std::clamp(x1, 0.0, w);
+      y0 = std::clamp(y0, 0.0, h), y1 = std::clamp(y1, 0.0, h);
+      if (!(x1 > x0 && y1 > y0)) continue;
+      mot::box_row r;
+      r.frame = frame + 1;
+      r.id = g.id;
+      r.left = x0, r.top = y0, r.width = x1 - x0, r.height = y1 - y0;
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+} // namespace weaver

@@ -1,0 +1,50 @@
+// The true presence intervals of ground-truth people on virtual cameras
+// (crops, possibly perspective-warped, of one video), for measuring
+// cross-camera answers: a person is on a camera while the foot point (the
+// bottom-centre) of their ground-truth box lies in its view. Pure algorithm,
+// no CAF.
+#pragma once
+
+#include <map>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "tools/eval/detection_eval.hpp"
+#include "tools/eval/mot_eval.hpp"
+#include "base/types.hpp"
+
+namespace weaver {
+
+struct virtual_camera {
+  uint32_t id = 0;
+  cv::Matx33d to_view = cv::Matx33d::eye(); // source pixels -> camera pixels
+  cv::Size size;                            // the camera image; its view is [0,w) x [0,h)
+  timestamp_ms start_ms = 0;                // capture time of frame 0
+  double fps = 10;
+};
+
+/// A plain crop (x, y, w, h in source pixels) as a virtual camera.
+virtual_camera crop_camera(uint32_t id, int x, int y, int w, int h);
+
+/// Whether source point `p` lies in the camera's view, and where (camera pixels).
+bool in_view(const virtual_camera& c, cv::Point2d p, cv::Point2d* at = nullptr);
+
+/// Presence rows (person id = ground-truth id) per camera: runs of frames
+/// with the foot point in the view, joined across gaps of at most
+/// `max_gap_frames` (short occlusions, missing annotation), dropped when
+/// shorter than `min_frames`. Only frames < `max_frames` count (0 = all).
+/// Boxes with consider = 0 are skipped. Rows are sorted by (person, camera,
+/// enter).
+std::vector<presence> true_presence(const std::map<int, std::vector<gt_box>>& gt,
+                                    const std::vector<virtual_camera>& cameras,
+                                    int max_gap_frames = 10, int min_frames = 5, int max_frames = 0);
+
+/// The ground truth as one camera sees it, as MOT rows (1-based frames, box
+/// in camera pixels: the bounding box of the source box's corners mapped to
+/// the view, clipped to the image): every box whose foot point is in the view
+/// (boxes with consider = 0 left out).
+std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt_box>>& gt,
+                                              const virtual_camera& camera, int max_frames = 0);
+
+} // namespace weaver

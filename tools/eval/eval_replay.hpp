@@ -1,0 +1,25 @@
+// Replays a run's recorded re-id input (actors/reid/reid_recording.hpp)
+// through reid_engine into a store: what other re-id settings would have
+// given, in seconds instead of a detector's minutes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "actors/reid/reid_recording.hpp"
+#include "services/config.hpp"
+
+namespace weaver {
+
+/// What a replay did.
+struct replay_result {
+  uint64_t batches = 0, people = 0, identities = 0, merges = 0;
+};
+
+/// Replays `input` through a reid_engine with `cfg.reid` (the configuration's
+/// cameras registered first, as the run does) into the store at `db_path`,
+/// which is emptied first and given the configuration's cameras and zones.
+replay_result replay_reid(const config& cfg, const std::vector<reid_input>& input,
+                          const std::string& db_path);
+
+} // namespace weaver
