@@ -782,7 +782,8 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
                                        + "): the gateway serves /healthz, /readyz and /metrics itself");
   }
   if (auto m = root["mesh"]) {
-    check_keys(m, "mesh.", {"roles", "endpoints", "security", "keys"});
+    check_keys(m, "mesh.", {"roles", "endpoints", "security", "keys", "compact"});
+    cfg.mesh.compact = get<bool>(m, "compact", "mesh.", cfg.mesh.compact);
     if (auto r = m["roles"]) {
       for (size_t i = 0; i < r.size(); ++i) {
         auto role = r[i].as<std::string>();

@@ -16,6 +16,7 @@
 #include "actors/actors.hpp"
 #include "actors/detector/detection_log.hpp"
 #include "actors/detector/detector.hpp"
+#include "services/compact.hpp"
 
 namespace weaver {
 
@@ -26,6 +27,9 @@ struct detector_settings {
   bool realtime = false;         // drop instead of waiting when full
   bool stateless = false;        // frames of a camera may run in parallel (not motion)
   std::shared_ptr<detection_log> log;  // optional: every batch as MOT text
+  // Compact batches for the tracker (mesh.compact), keeping the appearance
+  // it reads; nullopt sends every float.
+  std::optional<compact::appearance> compact;
   // Engines made ahead per camera, each already run once on a frame of the
   // camera's size (its model compiled; the cards' workers were prepared
   // with it): in real time the first frames would otherwise wait for that
