@@ -100,7 +100,9 @@ void compact_for_link(detection_batch& b, appearance used) {
       d.embedding.clear();
     d.feature = to_int8_grid(d.feature);
     d.embedding = to_int8_grid(d.embedding);
-    d.bbox = to_quarter_pixels(d.bbox);
+    // Boxes stay exact: the tracker's IoU and zone tests see them, and on
+    // the demo quarter pixels split one zone visit at a polygon's edge
+    // (they still go as QBox when a detector's boxes are on the grid).
   }
 }
 

@@ -57,7 +57,8 @@ box from_quarter_pixels(const std::array<int16_t, 4>& q);
 enum class appearance { handcrafted, dnn };
 
 /// detector->tracker: keeps only the appearance vector the tracker reads
-/// (the other is dropped), on the int8 grid; boxes on quarter pixels.
+/// (the other is dropped), on the int8 grid. Boxes are left exact (the
+/// tracker's IoU and zone tests see them).
 void compact_for_link(detection_batch& b, appearance used);
 
 /// tracker->reid: re-id reads a track's appearance only from its ended

@@ -17,6 +17,10 @@ done
 dump_rows "$WORK/on.db" > "$WORK/on.rows"
 dump_rows "$WORK/off.db" > "$WORK/off.rows"
 cmp -s "$WORK/on.rows" "$WORK/off.rows" || fail "people_present differs with compact features"
+for m in on off; do
+  sqlite3 "$WORK/$m.db" "SELECT camera_id, track_id, zone, enter, exit FROM zone_visits ORDER BY 1, 2, 3, 4" > "$WORK/$m.zones"
+done
+cmp -s "$WORK/on.zones" "$WORK/off.zones" || fail "zone_visits differ with compact features"
 
 python3 - "$WORK/on.json" "$WORK/off.json" "$(stat -c %s "$WEAVER_SAMPLE_VIDEO")" <<'PY' || fail "summary check"
 import json, sys
