@@ -35,6 +35,7 @@ using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 struct run_stats {
   std::atomic<uint64_t> frames{0}, frames_dropped{0}, detections{0}, tracks{0};
   std::atomic<uint64_t> identities{0}, presence_rows{0}, bytes_raw{0}, bytes_sent{0};
+  std::atomic<uint64_t> bytes_source{0};  // the sources' compressed bytes (video_source::take_source_bytes)
   std::atomic<uint64_t> rejected{0}, zone_events{0};
 };
 using run_stats_ptr = std::shared_ptr<run_stats>;

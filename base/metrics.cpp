@@ -16,6 +16,11 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
   bytes_raw_ = &BuildCounter().Name("weaver_frame_bytes_total")
                   .Help("Decoded frame bytes seen by each camera (what raw video would cost)")
                   .Register(r);
+  source_bytes_ = &BuildCounter().Name("weaver_source_bytes_total")
+                     .Help("Compressed bytes of each video source for the frames read (files: demuxed "
+                           "packets, then the rest of the file at its end; streams: reported bitrate), "
+                           "counted once per source under its first camera")
+                     .Register(r);
   link_bytes_ = &BuildCounter().Name("weaver_link_bytes_sent_total")
                    .Help("Encoded bytes sent per link (measured by encoding when the link is local)")
                    .Register(r);
@@ -108,6 +113,7 @@ Counter& metrics::frames_dropped(uint32_t c, const std::string& reason) {
 }
 Counter& metrics::detections(uint32_t c) { return detections_->Add({{"camera", std::to_string(c)}}); }
 Counter& metrics::bytes_raw(uint32_t c) { return bytes_raw_->Add({{"camera", std::to_string(c)}}); }
+Counter& metrics::source_bytes(uint32_t c) { return source_bytes_->Add({{"camera", std::to_string(c)}}); }
 Counter& metrics::link_bytes(const std::string& l) { return link_bytes_->Add({{"link", l}}); }
 Counter& metrics::link_messages(const std::string& l) { return link_messages_->Add({{"link", l}}); }
 Counter& metrics::link_rejected(const std::string& l, const std::string& reason) {

@@ -29,6 +29,9 @@ public:
   prometheus::Counter& frames_dropped(uint32_t camera, const std::string& reason);
   prometheus::Counter& detections(uint32_t camera);
   prometheus::Counter& bytes_raw(uint32_t camera);
+  // The compressed bytes of each source (video_source::take_source_bytes),
+  // under the first camera that crops it: what shipping the video would cost.
+  prometheus::Counter& source_bytes(uint32_t camera);
   prometheus::Counter& link_bytes(const std::string& link);
   prometheus::Counter& link_messages(const std::string& link);
   prometheus::Counter& link_rejected(const std::string& link, const std::string& reason);
@@ -86,6 +89,7 @@ private:
   prometheus::Family<prometheus::Counter>* frames_dropped_;
   prometheus::Family<prometheus::Counter>* detections_;
   prometheus::Family<prometheus::Counter>* bytes_raw_;
+  prometheus::Family<prometheus::Counter>* source_bytes_;
   prometheus::Family<prometheus::Counter>* link_bytes_;
   prometheus::Family<prometheus::Counter>* link_messages_;
   prometheus::Family<prometheus::Counter>* link_rejected_;

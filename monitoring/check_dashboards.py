@@ -32,6 +32,7 @@ FAMILIES = {
     "weaver_frames_dropped_total": "counter",
     "weaver_detections_total": "counter",
     "weaver_frame_bytes_total": "counter",
+    "weaver_source_bytes_total": "counter",
     "weaver_link_bytes_sent_total": "counter",
     "weaver_link_messages_total": "counter",
     "weaver_link_rejected_total": "counter",

@@ -5,14 +5,17 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
 #include <flatbuffers/flatbuffers.h>
+#include <zstd.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "schemas/envelope_generated.h"
+#include "schemas/compact.hpp"
 
 namespace fb = weaver::v1;
 
@@ -86,18 +89,75 @@ std::vector<uint8_t> finish(FlatBufferBuilder& b, fb::Payload type,
                                 type, payload);
   fb::FinishEnvelopeBuffer(b, env);
   const uint8_t* p = b.GetBufferPointer();
-  std::vector<uint8_t> out(p, p + b.GetSize());
-  if (b.GetSize() > keep_builder_bytes) b.Reset();
+  const size_t n = b.GetSize();
+  const bool batch = type == fb::Payload::DetectionBatch || type == fb::Payload::TrackBatch
+                     || type == fb::Payload::PresenceBatch;
+  std::vector<uint8_t> out;
+  if (batch && n >= 64 && n <= max_inflated_bytes) {
+    // Compressed when smaller: features and repeated layouts shrink by a
+    // third (README, "Semantic compression"); a tiny batch stays as it is.
+    thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx{nullptr, ZSTD_freeCCtx};
+    if (!cctx) {
+      cctx.reset(ZSTD_createCCtx());
+      if (cctx) {
+        ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, zstd_level);
+        ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_contentSizeFlag, 0);  // the header has it
+        ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 0);     // verified after inflating
+        ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_dictIDFlag, 0);
+      }
+    }
+    if (cctx) {
+      out.resize(8 + ZSTD_compressBound(n));
+      const size_t z = ZSTD_compress2(cctx.get(), out.data() + 8, out.size() - 8, p, n);
+      if (!ZSTD_isError(z) && 8 + z < n) {
+        for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(n >> (8 * i));
+        std::memcpy(out.data() + 4, compressed_identifier, 4);
+        out.resize(8 + z);
+        out.shrink_to_fit();
+      } else {
+        out.clear();
+      }
+    }
+  }
+  if (out.empty()) out.assign(p, p + n);
+  if (n > keep_builder_bytes) b.Reset();
   return out;
 }
 
-Offset<flatbuffers::Vector<float>> features(FlatBufferBuilder& b,
-                                            const std::vector<float>& f) {
-  if (f.empty()) return 0;
-  return b.CreateVector(f);
-}
-
 fb::Box to_fb(const box& x) { return fb::Box(x.x, x.y, x.w, x.h); }
+
+// TrackEvent.shared: the event's fields that are the batch's (schemas/track.fbs).
+constexpr uint8_t shared_camera = 1, shared_time = 2, shared_seq = 4;
+
+// A box in its compact form when it is lossless: exactly one of the two set.
+struct wire_box {
+  std::optional<fb::Box> plain;
+  std::optional<fb::QBox> quarter;
+  explicit wire_box(const box& x) {
+    if (auto q = compact::exact_quarter_pixels(x))
+      quarter.emplace((*q)[0], (*q)[1], (*q)[2], (*q)[3]);
+    else
+      plain.emplace(to_fb(x));
+  }
+  const fb::Box* box_ptr() const { return plain ? &*plain : nullptr; }
+  const fb::QBox* qbox_ptr() const { return quarter ? &*quarter : nullptr; }
+};
+
+// A feature in its int8 form when lossless (float vector 0), else as floats.
+struct wire_feature {
+  Offset<flatbuffers::Vector<float>> plain = 0;
+  Offset<flatbuffers::Vector<int8_t>> q = 0;
+  int8_t exp = 0;
+  wire_feature(FlatBufferBuilder& b, const std::vector<float>& f) {
+    if (f.empty()) return;
+    if (auto x = compact::exact_int8(f)) {
+      q = b.CreateVector(x->q);
+      exp = static_cast<int8_t>(x->exp);
+    } else {
+      plain = b.CreateVector(f);
+    }
+  }
+};
 
 } // namespace
 
@@ -156,10 +216,10 @@ std::vector<uint8_t> encode(const detection_batch& d, const std::string& sender,
   std::vector<Offset<fb::Detection>> dets;
   dets.reserve(d.detections.size());
   for (const auto& x : d.detections) {
-    auto feat = features(b, x.feature);
-    auto emb = features(b, x.embedding);
-    fb::Box bx = to_fb(x.bbox);
-    dets.push_back(fb::CreateDetection(b, &bx, x.score, x.class_id, feat, emb));
+    wire_feature feat(b, x.feature), emb(b, x.embedding);
+    wire_box bx(x.bbox);
+    dets.push_back(fb::CreateDetection(b, bx.box_ptr(), x.score, x.class_id, feat.plain, emb.plain,
+                                       bx.qbox_ptr(), feat.q, feat.exp, emb.q, emb.exp));
   }
   auto vec = b.CreateVector(dets);
   auto payload = fb::CreateDetectionBatch(b, d.camera_id, d.seq, d.capture_ms,
@@ -182,11 +242,17 @@ std::vector<uint8_t> encode(const track_batch& t, const std::string& sender,
   std::vector<Offset<fb::TrackEvent>> events;
   events.reserve(t.events.size());
   for (const auto& e : t.events) {
-    auto feat = features(b, e.feature);
-    fb::Box bx = to_fb(e.bbox);
+    wire_feature feat(b, e.feature);
+    wire_box bx(e.bbox);
+    // What the batch already says is not repeated (zero: not written).
+    uint8_t shared = 0;
+    if (e.camera_id == t.camera_id) shared |= shared_camera;
+    if (e.time_ms == t.time_ms) shared |= shared_time;
+    if (e.frame_seq == t.seq) shared |= shared_seq;
     events.push_back(fb::CreateTrackEvent(
-        b, e.camera_id, e.track_id, static_cast<fb::TrackState>(e.state),
-        e.time_ms, e.frame_seq, &bx, e.score, feat));
+        b, shared & shared_camera ? 0 : e.camera_id, e.track_id, static_cast<fb::TrackState>(e.state),
+        shared & shared_time ? 0 : e.time_ms, shared & shared_seq ? 0 : e.frame_seq, bx.box_ptr(), e.score,
+        feat.plain, bx.qbox_ptr(), feat.q, feat.exp, shared));
   }
   auto vec = b.CreateVector(events);
   auto visits = zone_visits(b, t.zone_visits);
@@ -310,6 +376,35 @@ bool read_feature(const flatbuffers::Vector<float>* in, std::vector<float>& out,
       return false;
     }
   }
+  return true;
+}
+
+// A box from whichever form was sent; both at once is refused (which wins
+// would be a guess), so is a compact form in a v1 message.
+bool read_any_box(const fb::Box* plain, const fb::QBox* quarter, uint16_t version, box& out,
+                  std::string& err) {
+  if (!quarter) {
+    if (read_box(plain, out)) return true;
+    return fail(err, "box is not finite");
+  }
+  if (version < 2) return fail(err, "compact box in a v1 message");
+  if (plain) return fail(err, "box sent twice (float and quarter pixels)");
+  out = compact::from_quarter_pixels({quarter->x(), quarter->y(), quarter->w(), quarter->h()});
+  return true;
+}
+
+bool read_any_feature(const flatbuffers::Vector<float>* plain, const flatbuffers::Vector<int8_t>* q,
+                      int exp, uint16_t version, std::vector<float>& out, std::string& err) {
+  if (!q) return read_feature(plain, out, err);
+  if (version < 2) return fail(err, "compact feature in a v1 message");
+  if (plain) return fail(err, "feature sent twice (float and int8)");
+  if (q->size() > max_feature_size)
+    return fail(err, "feature vector too long (" + std::to_string(q->size()) + " > "
+                       + std::to_string(max_feature_size) + ")");
+  if (exp < compact::min_exp || exp > compact::max_exp)
+    return fail(err, "feature exponent " + std::to_string(exp) + " is outside "
+                       + std::to_string(compact::min_exp) + ".." + std::to_string(compact::max_exp));
+  out = compact::from_int8(q->data(), q->size(), exp);
   return true;
 }
 
@@ -441,7 +536,7 @@ bool read_frame(const fb::Frame& in, frame& out, std::string& err) {
 }
 
 bool read_detections(const fb::DetectionBatch& in, detection_batch& out,
-                     std::string& err) {
+                     uint16_t version, std::string& err) {
   out.camera_id = in.camera_id();
   out.seq = in.seq();
   out.capture_ms = in.capture_ms();
@@ -457,11 +552,12 @@ bool read_detections(const fb::DetectionBatch& in, detection_batch& out,
       const std::string where = "detections: detection " + std::to_string(i);
       x.score = d.score();
       x.class_id = d.class_id();
-      if (!read_box(d.bbox(), x.bbox) || !finite(x.score))
-        return fail(err, where + ": box or score is not finite");
-      if (!read_feature(d.feature(), x.feature, err))
+      if (!finite(x.score)) return fail(err, where + ": box or score is not finite");
+      if (!read_any_box(d.bbox(), d.qbbox(), version, x.bbox, err))
         return fail(err, where + ": " + err);
-      if (!read_feature(d.embedding(), x.embedding, err))
+      if (!read_any_feature(d.feature(), d.qfeature(), d.qfeature_exp(), version, x.feature, err))
+        return fail(err, where + ": " + err);
+      if (!read_any_feature(d.embedding(), d.qembedding(), d.qembedding_exp(), version, x.embedding, err))
         return fail(err, where + ": embedding: " + err);
     }
   }
@@ -477,7 +573,7 @@ void read_zone_visits(const flatbuffers::Vector<Offset<fb::ZoneVisit>>* v, std::
   }
 }
 
-bool read_tracks(const fb::TrackBatch& in, track_batch& out, std::string& err) {
+bool read_tracks(const fb::TrackBatch& in, track_batch& out, uint16_t version, std::string& err) {
   read_zone_visits(in.zone_visits(), out.zone_visits);
   out.camera_id = in.camera_id();
   out.seq = in.seq();
@@ -491,15 +587,23 @@ bool read_tracks(const fb::TrackBatch& in, track_batch& out, std::string& err) {
       const auto state = static_cast<uint8_t>(e.state());
       if (state > static_cast<uint8_t>(fb::TrackState::MAX))
         return fail(err, where + ": unknown state " + std::to_string(state));
-      x.camera_id = e.camera_id();
+      const uint8_t shared = e.shared();
+      if (shared != 0 && version < 2) return fail(err, where + ": shared fields in a v1 message");
+      if (shared & ~(shared_camera | shared_time | shared_seq))
+        return fail(err, where + ": unknown shared fields " + std::to_string(shared));
+      if (((shared & shared_camera) && e.camera_id() != 0) || ((shared & shared_time) && e.time_ms() != 0)
+          || ((shared & shared_seq) && e.frame_seq() != 0))
+        return fail(err, where + ": a field both shared with the batch and sent");
+      x.camera_id = shared & shared_camera ? out.camera_id : e.camera_id();
       x.track_id = e.track_id();
       x.state = static_cast<track_state>(state);
-      x.time_ms = e.time_ms();
-      x.frame_seq = e.frame_seq();
+      x.time_ms = shared & shared_time ? out.time_ms : e.time_ms();
+      x.frame_seq = shared & shared_seq ? out.seq : e.frame_seq();
       x.score = e.score();
-      if (!read_box(e.bbox(), x.bbox) || !finite(x.score))
-        return fail(err, where + ": box or score is not finite");
-      if (!read_feature(e.feature(), x.feature, err))
+      if (!finite(x.score)) return fail(err, where + ": box or score is not finite");
+      if (!read_any_box(e.bbox(), e.qbbox(), version, x.bbox, err))
+        return fail(err, where + ": " + err);
+      if (!read_any_feature(e.feature(), e.qfeature(), e.qfeature_exp(), version, x.feature, err))
         return fail(err, where + ": " + err);
     }
   }
@@ -608,9 +712,10 @@ const fb::Envelope* open(const uint8_t* data, size_t size, std::string& err) {
     return nullptr;
   }
   const fb::Envelope* env = fb::GetEnvelope(data);
-  if (env->version() != schema_version) {
+  if (env->version() < oldest_schema_version || env->version() > schema_version) {
     err = "unsupported schema version " + std::to_string(env->version())
-          + " (this build speaks " + std::to_string(schema_version) + ")";
+          + " (this build speaks " + std::to_string(oldest_schema_version) + ".."
+          + std::to_string(schema_version) + ")";
     return nullptr;
   }
   const auto type = env->payload_type();
@@ -642,11 +747,11 @@ std::optional<message> decode_verified(const uint8_t* data, size_t size,
       break;
     case fb::Payload::DetectionBatch:
       ok = read_detections(*env->payload_as_DetectionBatch(),
-                           m.body.emplace<detection_batch>(), err);
+                           m.body.emplace<detection_batch>(), m.version, err);
       break;
     case fb::Payload::TrackBatch:
       ok = read_tracks(*env->payload_as_TrackBatch(),
-                       m.body.emplace<track_batch>(), err);
+                       m.body.emplace<track_batch>(), m.version, err);
       break;
     case fb::Payload::PresenceBatch:
       ok = read_presence(*env->payload_as_PresenceBatch(),
@@ -689,6 +794,29 @@ std::optional<message> decode_verified(const uint8_t* data, size_t size,
   return m;
 }
 
+// A compressed envelope (compressed_identifier) inflated into `out`; false,
+// with the reason, for one that is not. Untouched (true, `out` empty) when
+// the bytes are not compressed.
+bool inflate(const uint8_t* data, size_t size, std::vector<uint8_t>& out, std::string& err) {
+  if (!data || size < 8 || std::memcmp(data + 4, compressed_identifier, 4) != 0) return true;
+  const size_t n = size_t(data[0]) | size_t(data[1]) << 8 | size_t(data[2]) << 16 | size_t(data[3]) << 24;
+  if (n < 8 || n > max_inflated_bytes)
+    return fail(err, "compressed envelope of " + std::to_string(n) + " bytes (8.."
+                       + std::to_string(max_inflated_bytes) + ")");
+  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx{nullptr, ZSTD_freeDCtx};
+  if (!dctx) dctx.reset(ZSTD_createDCtx());
+  if (!dctx) return fail(err, "no zstd context");
+  out.resize(n);
+  const size_t got = ZSTD_decompressDCtx(dctx.get(), out.data(), n, data + 8, size - 8);
+  if (ZSTD_isError(got)) return fail(err, std::string("compressed envelope: ") + ZSTD_getErrorName(got));
+  if (got != n)
+    return fail(err, "compressed envelope inflates to " + std::to_string(got) + " bytes, says "
+                       + std::to_string(n));
+  if (std::memcmp(out.data() + 4, compressed_identifier, 4) == 0)
+    return fail(err, "compressed envelope inside a compressed envelope");
+  return true;
+}
+
 // FlatBuffers reads scalars in place: hand it 8-byte aligned memory.
 bool aligned(const uint8_t* p) {
   return reinterpret_cast<uintptr_t>(p) % 8 == 0;
@@ -701,7 +829,16 @@ std::optional<message> decode(const uint8_t* data, size_t size,
   std::string err;
   std::optional<message> m;
   try {
-    if (data && !aligned(data) && size < FLATBUFFERS_MAX_BUFFER_SIZE) {
+    std::vector<uint8_t> inflated;
+    if (!inflate(data, size, inflated, err)) {
+      if (error) *error = err;
+      return std::nullopt;
+    }
+    if (!inflated.empty()) {
+      data = inflated.data();
+      size = inflated.size();
+      m = decode_verified(data, size, err);
+    } else if (data && !aligned(data) && size < FLATBUFFERS_MAX_BUFFER_SIZE) {
       std::vector<uint8_t> copy(data, data + size);
       m = decode_verified(copy.data(), copy.size(), err);
     } else {
@@ -869,7 +1006,11 @@ std::optional<kind> peek_kind(const uint8_t* data, size_t size) {
   try {
     std::string err;
     std::vector<uint8_t> copy;
-    if (data && !aligned(data) && size < FLATBUFFERS_MAX_BUFFER_SIZE) {
+    if (!inflate(data, size, copy, err)) return std::nullopt;
+    if (!copy.empty()) {
+      data = copy.data();
+      size = copy.size();
+    } else if (data && !aligned(data) && size < FLATBUFFERS_MAX_BUFFER_SIZE) {
       copy.assign(data, data + size);
       data = copy.data();
     }

@@ -20,11 +20,22 @@
 
 namespace weaver::codec {
 
-/// The schema version this build writes and accepts (weaver.v1).
-constexpr uint16_t schema_version = 1;
+/// The schema version this build writes (2: weaver.v1 with the compact
+/// fields of schemas/compact.hpp), and the oldest it still decodes (1: the
+/// same tables without them; its messages read as they always did).
+constexpr uint16_t schema_version = 2;
+constexpr uint16_t oldest_schema_version = 1;
 
 /// The four bytes at offset 4 of every envelope (schemas/envelope.fbs).
 constexpr const char* file_identifier = "WVR1";
+
+/// A compressed envelope (v2): bytes 0..3 the size of the envelope inside
+/// (uint32, little-endian), 4..7 this identifier, then one zstd frame of
+/// the envelope. Batches of detections, tracks and presence go compressed
+/// when that is smaller; a v1 build refuses them by their identifier.
+constexpr const char* compressed_identifier = "WVRZ";
+constexpr size_t max_inflated_bytes = size_t{64} << 20;  // decode refuses more
+constexpr int zstd_level = 19;  // small messages: even the slowest level is cheap (README, "Semantic compression")
 
 /// Limits decode enforces on untrusted input.
 constexpr int32_t max_image_side = 16384;        // frame width / height
@@ -51,6 +62,10 @@ const char* to_string(kind k);
 /// with schema_version, `sender`, `seq` and the current time. They reuse a
 /// thread_local FlatBufferBuilder, so the only allocation per message is the
 /// returned vector (exact size). They are thread-safe.
+///
+/// Detection and track boxes and features go in their compact forms (int16
+/// quarter pixels, int8 steps of a power of two) when that is lossless, else
+/// as floats: decode(encode(x)) == x either way (schemas/compact.hpp).
 ///
 /// A frame's image may be a ROI view (non-continuous); it is written row by
 /// row. CV_8UC3 is written as BGR8, CV_8UC1 as GRAY8, CV_8UC4 is converted

@@ -740,7 +740,8 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
 
 // The `mesh:` section.
 void parse_mesh(const YAML::Node& m, config& cfg, const std::string& base_dir) {
-  check_keys(m, "mesh.", {"roles", "endpoints", "security", "keys"});
+  check_keys(m, "mesh.", {"roles", "endpoints", "security", "keys", "compact"});
+  cfg.mesh.compact = get<bool>(m, "compact", "mesh.", cfg.mesh.compact);
   if (auto r = m["roles"]) {
     for (size_t i = 0; i < r.size(); ++i) {
       auto role = r[i].as<std::string>();

@@ -137,6 +137,9 @@ struct mesh_config {
   // holding it) and each role's public key (Z85 text, a file, or env:VAR).
   std::string secret_file, secret_env;
   std::map<std::string, std::string> public_keys;  // role -> key source
+  // mesh.compact: stages send only what the next one reads, features as int8
+  // and boxes in quarter pixels (schemas/compact.hpp); false sends floats.
+  bool compact = true;
 };
 
 struct config {

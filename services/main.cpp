@@ -32,7 +32,8 @@ int write_summary(const weaver::run_result& r, const std::string& path, bool pri
     std::cout << "summary:\n";
     const auto& s = r.summary;
     for (auto key : {"frames", "frames_dropped", "fps", "detections", "tracks", "people",
-                     "presence_rows", "zone_visits", "bytes_raw", "bytes_sent", "compression_ratio"})
+                     "presence_rows", "zone_visits", "bytes_raw", "bytes_source", "bytes_sent", "compression_ratio",
+                     "compression_ratio_source"})
       if (s.contains(key)) std::cout << "  " << key << ": " << s[key] << "\n";
     if (s.contains("queries")) {
       for (auto& t : s["queries"]["transitions"])

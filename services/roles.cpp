@@ -136,6 +136,7 @@ tracker_extras tracker_extras_of(const config& cfg, const std::string& tracks_di
   extras.state_file = cfg.tracker.state_file;
   extras.deep = cfg.tracker.deep;
   extras.deep.use_embedding = false;  // the feature field carries the chosen appearance
+  extras.compact = cfg.mesh.compact;
   if (cfg.tracker.repair != "off") {
     tracklet_repair_config rc;
     rc.fill = cfg.tracker.repair == "fill";
@@ -166,6 +167,8 @@ detector_settings detector_settings_of(const config& cfg, const std::string& det
   ds.options = detector_options_of(cfg.detector);
   ds.queue = cfg.detector.queue;
   ds.realtime = cfg.realtime;
+  if (cfg.mesh.compact)
+    ds.compact = cfg.tracker.appearance == "dnn" ? compact::appearance::dnn : compact::appearance::handcrafted;
   if (!detections_dir.empty()) ds.log = std::make_shared<detection_log>(detections_dir);
   return ds;
 }

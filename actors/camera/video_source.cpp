@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <sstream>
 #include <vector>
@@ -238,6 +239,28 @@ bool video_source::open(std::string* error) {
   fps_ = cap_.get(cv::CAP_PROP_FPS);
   if (!std::isfinite(fps_) || fps_ <= 0 || fps_ > 1000)
     fps_ = 0;
+  counted_ = pending_ = frames_read_ = 0;
+  rest_counted_ = false;
+  bitrate_kbps_ = 0;
+  packets_.release();
+  if (is_file()) {
+    std::error_code ec;
+    file_size_ = std::filesystem::file_size(spec_.location, ec);
+    if (ec) file_size_ = 0;
+    // A second, demux-only reader of the same file: its packets are the
+    // compressed frames (cheap: no decoding). Absent for non-FFmpeg files.
+    if (file_size_ > 0 && spec_.location.find('%') == std::string::npos
+        && cv::videoio_registry::hasBackend(cv::CAP_FFMPEG)) {
+      try {
+        packets_.open(spec_.location, cv::CAP_FFMPEG, {cv::CAP_PROP_FORMAT, -1});
+      } catch (const cv::Exception&) {
+        packets_.release();
+      }
+    }
+  } else if (spec_.kind == source_kind::network) {
+    const double kbps = cap_.get(cv::CAP_PROP_BITRATE);
+    if (std::isfinite(kbps) && kbps > 0) bitrate_kbps_ = kbps;
+  }
   width_ = static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_WIDTH));
   height_ = static_cast<int>(cap_.get(cv::CAP_PROP_FRAME_HEIGHT));
   frame_count_ = -1;
@@ -253,12 +276,17 @@ bool video_source::read(cv::Mat& out) {
   if (!cap_.isOpened())
     return false;
   try {
-    if (!cap_.read(out) || out.empty())
+    if (!cap_.read(out) || out.empty()) {
+      if (is_file()) count_rest_of_file();
       return false;
+    }
   } catch (const cv::Exception&) {
     // A corrupt packet or a dropped stream: the caller reconnects or ends.
+    if (is_file()) count_rest_of_file();
     return false;
   }
+  ++frames_read_;
+  count_frame_bytes();
   // Some streams change resolution mid-way; keep describe() truthful.
   width_ = out.cols;
   height_ = out.rows;
@@ -292,6 +320,53 @@ void video_source::open_network(const std::vector<int>& params) {
 void video_source::close() {
   if (cap_.isOpened())
     cap_.release();
+  packets_.release();
+}
+
+void video_source::count_frame_bytes() {
+  uint64_t n = 0;
+  if (is_file()) {
+    cv::Mat packet;
+    bool got = false;
+    if (packets_.isOpened()) {
+      try {
+        got = packets_.read(packet) && !packet.empty();
+      } catch (const cv::Exception&) {
+        got = false;
+      }
+    }
+    if (got) {
+      n = packet.total() * packet.elemSize();
+    } else if (frame_count_ > 0) {  // the file's share of this frame
+      const uint64_t due = file_size_ * std::min<uint64_t>(frames_read_, frame_count_) / frame_count_;
+      n = due > counted_ ? due - counted_ : 0;
+    }
+    n = std::min(n, file_size_ > counted_ ? file_size_ - counted_ : 0);  // never past the file's size
+  } else if (spec_.kind == source_kind::network && bitrate_kbps_ > 0 && fps_ > 0) {
+    n = static_cast<uint64_t>(std::llround(bitrate_kbps_ * 1000.0 / 8.0 / fps_));
+  }
+  counted_ += n;
+  pending_ += n;
+}
+
+void video_source::count_rest_of_file() {
+  if (rest_counted_ || frames_read_ == 0) return;
+  rest_counted_ = true;
+  const uint64_t rest = file_size_ > counted_ ? file_size_ - counted_ : 0;
+  counted_ += rest;
+  pending_ += rest;
+}
+
+uint64_t video_source::take_source_bytes() {
+  const uint64_t n = pending_;
+  pending_ = 0;
+  return n;
+}
+
+const char* video_source::source_bytes_basis() const {
+  if (is_file()) return packets_.isOpened() ? "packets" : "file share";
+  if (spec_.kind == source_kind::network && bitrate_kbps_ > 0) return "bitrate";
+  return "none";
 }
 
 std::string video_source::describe() const {

@@ -89,6 +89,19 @@ public:
   /// Frames in a file as its container says (may be approximate), -1 unknown.
   int64_t frame_count() const { return frame_count_; }
 
+  /// The source's compressed bytes behind the frames read since the last
+  /// call (issue 17: what the video would cost to ship instead). Files: the
+  /// size of the packet FFmpeg's demuxer reads next to each decoded frame
+  /// (a second capture in raw mode, CAP_PROP_FORMAT -1), and at the end of
+  /// the file the rest of it (headers, index), so a whole file counts its
+  /// exact size; without raw mode, the file's size times frames read / frames
+  /// declared. Network streams: the bitrate the stream reports
+  /// (CAP_PROP_BITRATE) over 1 / fps per frame, since OpenCV does not expose
+  /// the bytes received; 0 when it reports none. Devices: 0 (uncompressed).
+  uint64_t take_source_bytes();
+  /// How take_source_bytes counts: "packets", "file share", "bitrate", "none".
+  const char* source_bytes_basis() const;
+
   /// E.g. "file /data/a.avi (768x576 @ 10 fps)"; for logs and errors.
   /// Passwords masked (shown_source).
   std::string describe() const;
@@ -101,7 +114,17 @@ private:
   source_spec spec_;
   std::string shown_;
   source_options opts_;
+  void count_frame_bytes();
+  void count_rest_of_file();
+
   cv::VideoCapture cap_;
+  cv::VideoCapture packets_;      // the same file, undecoded (raw mode)
+  uint64_t file_size_ = 0;        // bytes of the file when opened
+  uint64_t counted_ = 0;          // source bytes counted since open
+  uint64_t pending_ = 0;          // ... not yet taken
+  uint64_t frames_read_ = 0;      // since open
+  bool rest_counted_ = false;     // the file's end was counted
+  double bitrate_kbps_ = 0;       // a stream's own figure, 0 when unknown
   double fps_ = 0;
   int width_ = 0, height_ = 0;
   int64_t frame_count_ = -1;

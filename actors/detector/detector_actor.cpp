@@ -60,6 +60,7 @@ void flush(self_ptr self, uint32_t camera) {
       continue;
     }
     auto& b = *result;
+    if (st.settings.compact) compact::compact_for_link(b, *st.settings.compact);
     if (st.settings.log) st.settings.log->write(b);
     count_sent(st.stats, "detector->tracker", b); // what crosses the edge: no pixels
     self->request(st.tracker, caf::infinite, std::move(b))

@@ -16,6 +16,7 @@
 #include "actors/actors.hpp"
 #include "actors/detector/detection_log.hpp"
 #include "accel/detect/detector.hpp"
+#include "schemas/compact.hpp"
 
 namespace weaver {
 
@@ -25,6 +26,9 @@ struct detector_settings {
   int queue = 4;                 // frames in flight per camera
   bool realtime = false;         // drop instead of waiting when full
   std::shared_ptr<detection_log> log;  // optional: every batch as MOT text
+  // Compact batches for the tracker (mesh.compact), keeping the appearance
+  // it reads; nullopt sends every float.
+  std::optional<compact::appearance> compact;
   // Engines made ahead per camera, each already run once on a frame of the
   // camera's size (its model compiled; the cards' workers were prepared
   // with it): in real time the first frames would otherwise wait for that

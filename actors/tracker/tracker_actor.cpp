@@ -7,6 +7,7 @@
 #include "actors/sent_bytes.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
+#include "schemas/compact.hpp"
 
 namespace weaver {
 
@@ -72,6 +73,7 @@ void count(self_ptr self, track_batch& tb) {
     if (e.state == track_state::started) ++started;
   metrics::global().tracks_started(tb.camera_id).Increment(static_cast<double>(started));
   if (st.stats) st.stats->tracks += started;
+  if (st.compact) compact::compact_for_link(tb);
   count_sent(st.stats, "tracker->reid", tb);
 }
 
@@ -141,6 +143,7 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
     if (!z.empty()) self->state.zones.emplace(z.camera_id(), std::move(z));
   self->state.log = std::move(extras.log);
   self->state.dnn_appearance = extras.dnn_appearance;
+  self->state.compact = extras.compact;
   self->state.kind = extras.kind;
   self->state.deep = extras.deep;
   self->state.repair = extras.repair;

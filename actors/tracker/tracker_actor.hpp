@@ -35,6 +35,7 @@ struct tracker_state {
   std::map<uint32_t, zone_monitor> zones;   // cameras with zones or lines
   std::shared_ptr<detection_log> log;       // optional: confirmed tracks as MOT results
   bool dnn_appearance = false;
+  bool compact = false;                     // compact batches for re-id (mesh.compact)
   std::string kind = "sort";
   deep_sort_config deep;
   std::optional<tracklet_repair_config> repair;
@@ -54,6 +55,7 @@ struct tracker_extras {
   // 0.684 -> 0.805 (README, "Measured").
   std::optional<tracklet_repair_config> repair;
   std::string state_file;        // trackers' snapshots, restored at start ("" = none)
+  bool compact = false;          // compact batches for re-id (mesh.compact)
 };
 
 tracker_actor::behavior_type

@@ -24,6 +24,7 @@
 #include "base/types.hpp"
 #include "schemas/envelope_generated.h"
 #include "schemas/codec.hpp"
+#include "schemas/compact.hpp"
 
 namespace {
 
@@ -604,7 +605,8 @@ TEST_CASE("codec: envelope-level rejections") {
   rejects(bytes{}, "too small");
   rejects(bytes(7, 0), "too small");
   rejects(build(hb, fb::Payload::Heartbeat, 1, false), "identifier");
-  rejects(build(hb, fb::Payload::Heartbeat, 2), "version 2");
+  CHECK(dec(build(hb, fb::Payload::Heartbeat, 1)).has_value());  // v1 still decodes
+  rejects(build(hb, fb::Payload::Heartbeat, codec::schema_version + 1), "version 3");
   rejects(build(hb, fb::Payload::Heartbeat, 0), "version 0");
   rejects(build(nullptr, fb::Payload::NONE), "no payload");
   rejects(build(nullptr, fb::Payload::Heartbeat), "no payload");
@@ -894,4 +896,214 @@ TEST_CASE("codec: quantised features keep their direction") {
   CHECK(weaver::dequantise_feature({0, 0}) == std::vector<float>{0.f, 0.f});
   // Not finite components count as zero (a feature is never trusted blindly).
   CHECK(weaver::quantise_feature({std::numeric_limits<float>::infinity(), 1.f}) == std::vector<int8_t>{0, 127});
+}
+
+// ------------------------------------------------- compact forms (schema v2)
+
+namespace {
+
+// 176 values that no compressor shrinks much (a hand-crafted descriptor's size).
+std::vector<float> random_feature(unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-0.3f, 0.3f);
+  std::vector<float> f(176);
+  for (auto& v : f) v = u(rng);
+  return f;
+}
+
+weaver::detection_batch with_random_features() {
+  auto d = sample_detections();
+  for (size_t i = 0; i < d.detections.size(); ++i) d.detections[i].feature = random_feature(unsigned(i));
+  return d;
+}
+
+weaver::detection_batch compacted_detections() {
+  auto d = with_random_features();
+  for (auto& x : d.detections) x.embedding.assign(128, 0.05f);
+  weaver::compact::compact_for_link(d, weaver::compact::appearance::handcrafted);
+  return d;
+}
+
+bytes qdetection(uint16_t version, bool with_float_box, bool with_float_feature, int exp) {
+  return build(
+      [&](flatbuffers::FlatBufferBuilder& b) {
+        std::vector<int8_t> q{1, -2, 127};
+        auto qf = b.CreateVector(q);
+        auto ff = with_float_feature ? b.CreateVector(std::vector<float>{1.f}) : 0;
+        fb::QBox qb(4, 8, 12, 16);
+        fb::Box fbox(1, 2, 3, 4);
+        std::vector<flatbuffers::Offset<fb::Detection>> v{fb::CreateDetection(
+            b, with_float_box ? &fbox : nullptr, 0.5f, 0, ff, 0, &qb, qf, static_cast<int8_t>(exp))};
+        auto vec = b.CreateVector(v);
+        return fb::CreateDetectionBatch(b, 1, 2, 3, 640, 480, vec).Union();
+      },
+      fb::Payload::DetectionBatch, version);
+}
+
+} // namespace
+
+TEST_CASE("codec: compacted detections go as int8 and quarter pixels, and come back exactly") {
+  const auto d = compacted_detections();
+  const auto plain = with_random_features();  // the same, as floats
+  const auto small = codec::encode(d, "detector", 1);
+  const auto big = codec::encode(plain, "detector", 1);
+  MESSAGE("3 detections with a 176-value feature: " << small.size() << " bytes compact, "
+                                                    << big.size() << " as floats");
+  CHECK(small.size() * 5 < big.size() * 2);  // > 2.5x: a quarter of the feature bytes, plus headers
+  std::string err;
+  auto m = dec(small, &err);
+  REQUIRE_MESSAGE(m, err);
+  CHECK(m->version == codec::schema_version);
+  const auto& g = std::get<weaver::detection_batch>(m->body);
+  REQUIRE(g.detections.size() == d.detections.size());
+  for (size_t i = 0; i < d.detections.size(); ++i) {
+    CHECK(g.detections[i].bbox == d.detections[i].bbox);
+    CHECK(g.detections[i].feature == d.detections[i].feature);
+    CHECK(g.detections[i].embedding.empty());
+    CHECK(g.detections[i].score == d.detections[i].score);
+    CHECK(g.detections[i].class_id == d.detections[i].class_id);
+  }
+  // Against the floats before compaction: within the grids' bounds.
+  const auto& before = plain;
+  for (size_t i = 0; i < before.detections.size(); ++i) {
+    CHECK(std::fabs(g.detections[i].bbox.x - before.detections[i].bbox.x) <= 0.125f);
+    CHECK(std::fabs(g.detections[i].bbox.h - before.detections[i].bbox.h) <= 0.125f);
+    const auto& f = before.detections[i].feature;
+    float max = 0;
+    for (float v : f) max = std::max(max, std::fabs(v));
+    for (size_t k = 0; k < f.size(); ++k) CHECK(std::fabs(g.detections[i].feature[k] - f[k]) < max / 127);
+  }
+  // Floats off the grid still round-trip exactly (as floats).
+  auto p = dec(big);
+  REQUIRE(p);
+  CHECK(std::get<weaver::detection_batch>(p->body).detections[0].feature == plain.detections[0].feature);
+}
+
+TEST_CASE("codec: track events do not repeat the batch's camera, time and frame") {
+  auto t = sample_tracks();
+  t.events[0].time_ms = t.time_ms;          // shared
+  t.events[1].camera_id = 5;                // not shared
+  t.events[2].frame_seq = 0;                // not shared (a real zero)
+  t.events[2].time_ms = 0;
+  auto m = dec(codec::encode(t, "tracker", 1));
+  REQUIRE(m);
+  const auto& g = std::get<weaver::track_batch>(m->body);
+  REQUIRE(g.events.size() == t.events.size());
+  for (size_t i = 0; i < t.events.size(); ++i) {
+    CHECK(g.events[i].camera_id == t.events[i].camera_id);
+    CHECK(g.events[i].time_ms == t.events[i].time_ms);
+    CHECK(g.events[i].frame_seq == t.events[i].frame_seq);
+    CHECK(g.events[i].feature == t.events[i].feature);
+    CHECK(g.events[i].bbox == t.events[i].bbox);
+  }
+  // A field both shared and sent, an unknown bit, or sharing in v1: refused.
+  auto event_msg = [](uint8_t shared, uint32_t camera, uint16_t version) {
+    return build(
+        [&](flatbuffers::FlatBufferBuilder& b) {
+          std::vector<flatbuffers::Offset<fb::TrackEvent>> v{fb::CreateTrackEvent(
+              b, camera, 1, fb::TrackState::Updated, 0, 0, nullptr, 0, 0, nullptr, 0, 0, shared)};
+          auto vec = b.CreateVector(v);
+          return fb::CreateTrackBatch(b, 3, 4, 5, vec).Union();
+        },
+        fb::Payload::TrackBatch, version);
+  };
+  auto ok = dec(event_msg(7, 0, 2));
+  REQUIRE(ok);
+  const auto& e = std::get<weaver::track_batch>(ok->body).events.at(0);
+  CHECK(e.camera_id == 3);
+  CHECK(e.time_ms == 5);
+  CHECK(e.frame_seq == 4);
+  rejects(event_msg(1, 9, 2), "both shared with the batch and sent");
+  rejects(event_msg(8, 0, 2), "unknown shared fields");
+  rejects(event_msg(1, 0, 1), "shared fields in a v1 message");
+}
+
+TEST_CASE("codec: v1 messages decode; compact forms are checked") {
+  // A v1 detection with float box and feature, as a v1 build wrote it.
+  auto v1 = one_detection({1, 2, 3, 4}, 0.5f, {0.6f, 0.8f});
+  const auto* env = fb::GetEnvelope(v1.data());
+  REQUIRE(env->version() == codec::schema_version);
+  auto old = build(
+      [](flatbuffers::FlatBufferBuilder& b) {
+        auto feat = b.CreateVector(std::vector<float>{0.6f, 0.8f});
+        fb::Box box(1, 2, 3, 4);
+        std::vector<flatbuffers::Offset<fb::Detection>> v{fb::CreateDetection(b, &box, 0.5f, 0, feat)};
+        auto vec = b.CreateVector(v);
+        return fb::CreateDetectionBatch(b, 1, 2, 3, 640, 480, vec).Union();
+      },
+      fb::Payload::DetectionBatch, 1);
+  auto m = dec(old);
+  REQUIRE(m);
+  CHECK(m->version == 1);
+  const auto& x = std::get<weaver::detection_batch>(m->body).detections.at(0);
+  CHECK(x.bbox == weaver::box{1, 2, 3, 4});
+  CHECK(x.feature == std::vector<float>{0.6f, 0.8f});
+
+  auto q = dec(qdetection(2, false, false, -3));
+  REQUIRE(q);
+  const auto& y = std::get<weaver::detection_batch>(q->body).detections.at(0);
+  CHECK(y.bbox == weaver::box{1, 2, 3, 4});
+  CHECK(y.feature == std::vector<float>{0.125f, -0.25f, 15.875f});
+  rejects(qdetection(1, false, false, 0), "compact box in a v1 message");
+  rejects(qdetection(2, true, false, 0), "box sent twice");
+  rejects(qdetection(2, false, true, 0), "feature sent twice");
+  rejects(qdetection(2, false, false, weaver::compact::min_exp - 1), "exponent");
+  rejects(qdetection(2, false, false, weaver::compact::max_exp + 1), "exponent");
+}
+
+TEST_CASE("codec: compressed envelopes round-trip; broken ones are refused") {
+  auto d = sample_detections();
+  for (auto& x : d.detections) x.feature.assign(176, 0.f);  // compresses well
+  const auto z = codec::encode(d, "detector", 1);
+  REQUIRE(z.size() > 8);
+  CHECK(std::memcmp(z.data() + 4, codec::compressed_identifier, 4) == 0);
+  std::string err;
+  auto m = dec(z, &err);
+  REQUIRE_MESSAGE(m, err);
+  CHECK(std::get<weaver::detection_batch>(m->body).detections.at(0).feature == d.detections[0].feature);
+  CHECK(codec::peek_kind(z.data(), z.size()) == codec::kind::detections);
+  // Unaligned input.
+  bytes shifted(z.size() + 1);
+  std::memcpy(shifted.data() + 1, z.data(), z.size());
+  CHECK(codec::decode(shifted.data() + 1, z.size()).has_value());
+
+  // A small message is not worth it: sent as it is.
+  const auto hb = codec::encode(weaver::heartbeat{"x", 1, true}, "x", 1);
+  CHECK(fb::EnvelopeBufferHasIdentifier(hb.data()));
+
+  auto with_size = [&](uint32_t n) {
+    bytes b = z;
+    for (int i = 0; i < 4; ++i) b[i] = uint8_t(n >> (8 * i));
+    return b;
+  };
+  uint32_t real = uint32_t(z[0]) | uint32_t(z[1]) << 8 | uint32_t(z[2]) << 16 | uint32_t(z[3]) << 24;
+  rejects(with_size(real + 1), "inflates to");
+  rejects(with_size(real - 1), "compressed envelope");
+  rejects(with_size(uint32_t(codec::max_inflated_bytes) + 1), "compressed envelope of");
+  bytes cut(z.begin(), z.end() - 3);
+  rejects(cut, "compressed envelope");
+  CHECK_FALSE(codec::peek_kind(cut.data(), cut.size()).has_value());
+  // Junk after the header; a compressed envelope inside another.
+  bytes junk = z;
+  for (size_t i = 8; i < junk.size(); ++i) junk[i] = uint8_t(i * 37);
+  rejects(junk, "compressed envelope");
+  bytes inner = z;  // wrap z (itself compressed) without zstd's help: a raw block frame
+  {
+    bytes frame;
+    const uint8_t magic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+    frame.insert(frame.end(), magic, magic + 4);
+    frame.push_back(0x20);  // single segment, no checksum, 1-byte content size
+    frame.push_back(uint8_t(inner.size()));
+    const uint32_t block = 1 | (uint32_t(inner.size()) << 3);  // last, raw
+    frame.push_back(uint8_t(block));
+    frame.push_back(uint8_t(block >> 8));
+    frame.push_back(uint8_t(block >> 16));
+    frame.insert(frame.end(), inner.begin(), inner.end());
+    bytes nested(8);
+    for (int i = 0; i < 4; ++i) nested[i] = uint8_t(inner.size() >> (8 * i));
+    std::memcpy(nested.data() + 4, codec::compressed_identifier, 4);
+    nested.insert(nested.end(), frame.begin(), frame.end());
+    REQUIRE(inner.size() < 256);
+    rejects(nested, "inside a compressed envelope");
+  }
 }

@@ -162,6 +162,47 @@ TEST_CASE("a short clip decodes every frame") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("a file's source bytes: its packets per frame, its whole size when read to the end") {
+  auto dir = fs::temp_directory_path() / ("weaver_source_bytes_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto path = (dir / "clip.avi").string();
+  const cv::Size size(160, 120);
+  {
+    cv::VideoWriter w(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10.0, size);
+    REQUIRE(w.isOpened());
+    cv::Mat f(size, CV_8UC3);
+    for (int i = 0; i < 20; ++i) {
+      cv::randu(f, 0, 256);  // noise: frames of clearly different sizes
+      w.write(f);
+    }
+  }
+  const uint64_t file = fs::file_size(path);
+  video_source src(path);
+  std::string error;
+  REQUIRE_MESSAGE(src.open(&error), error);
+  CHECK(std::string(src.source_bytes_basis()) == "packets");
+  cv::Mat m;
+  uint64_t first_five = 0;
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(src.read(m));
+    const uint64_t n = src.take_source_bytes();
+    CHECK(n > 160 * 120 / 4);   // a noise JPEG is large...
+    CHECK(n < 160 * 120 * 3);   // ... but smaller than its pixels
+    first_five += n;
+  }
+  CHECK(src.take_source_bytes() == 0);  // taken
+  CHECK(first_five < file / 3);         // a quarter of the frames: about a quarter of the file
+  uint64_t total = first_five;
+  while (src.read(m)) total += src.take_source_bytes();
+  total += src.take_source_bytes();     // the end of the file: headers and index
+  CHECK(total == file);
+  // Reopened, it counts again from the start.
+  REQUIRE(src.open(&error));
+  REQUIRE(src.read(m));
+  CHECK(src.take_source_bytes() > 0);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("the sample video opens at 768x576") {
   const char* sample = std::getenv("WEAVER_SAMPLE_VIDEO");
   if (!sample || !*sample) {
