@@ -9,7 +9,7 @@
 // resolver alone and with the store, and how close the result is to the
 // generated truth. A benchmark, not a test.
 //
-// Usage: bench_resolve [--cameras N] [--people N] [--window-s S] [--dims D] [--db FILE]
+// Usage: bench_resolve [--cameras N] [--people N] [--window-s S] [--dims D] [--from-online 0|1] [--db FILE]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   double window_s = 3600;
   size_t dims = 176;
   double keep = 0.5;
+  int from_online = resolver_config{}.from_online ? 1 : 0;
   std::string db_path = (std::filesystem::temp_directory_path() / "bench_resolve.db").string();
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--cameras")) cameras = std::atoi(argv[i + 1]);
@@ -59,10 +60,11 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--window-s")) window_s = std::atof(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--dims")) dims = static_cast<size_t>(std::atoi(argv[i + 1]));
     else if (!std::strcmp(argv[i], "--online-keep")) keep = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--from-online")) from_online = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--db")) db_path = argv[i + 1];
     else {
       std::fprintf(stderr, "usage: bench_resolve [--cameras N] [--people N] [--window-s S] [--dims D] "
-                           "[--online-keep P] [--db FILE]\n");
+                           "[--online-keep P] [--from-online 0|1] [--db FILE]\n");
       return 2;
     }
   }
@@ -135,6 +137,7 @@ int main(int argc, char** argv) {
   const double write_s = seconds_since(t0);
 
   resolver_config cfg;
+  cfg.from_online = from_online != 0;
   const int64_t w = static_cast<int64_t>(window_s * 1000);
   double resolver_s = 0, worst_s = 0, worst_total_s = 0;
   size_t windows = 0, moved = 0, merges = 0, before = 0, after = 0, most = 0;

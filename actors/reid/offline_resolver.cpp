@@ -62,6 +62,43 @@ bool offline_resolver::compatible(const tracklet& a, const tracklet& b, bool ove
 }
 
 resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t next_id) const {
+  resolution first = resolve_once(in, next_id);
+  if (!cfg_.from_online || (first.merges.empty() && first.moved.empty())) return first;
+  // Again from its own result until that no longer changes (at most one
+  // round per merge there can be: each round that changes merges groups).
+  std::vector<tracklet> cur = in;
+  resolution r = first;
+  uint64_t next = next_id;
+  for (size_t round = 0; round <= in.size(); ++round) {
+    for (size_t i = 0; i < cur.size(); ++i) {
+      cur[i].person_id = r.person[i];
+      next = std::max(next, r.person[i] + 1);
+    }
+    if (round > 0 && r.merges.empty() && r.moved.empty()) break;
+    r = resolve_once(cur, next);
+  }
+  // The corrections relative to the online people given.
+  resolution out;
+  out.person = r.person;
+  out.people = r.people;
+  out.split_out = first.split_out;
+  std::map<uint64_t, std::vector<size_t>> online;
+  for (size_t i = 0; i < in.size(); ++i) online[in[i].person_id].push_back(i);
+  for (const auto& [p, xs] : online) {
+    std::set<uint64_t> now;
+    for (size_t i : xs) now.insert(out.person[i]);
+    if (now.size() == 1 && *now.begin() != p) {
+      out.merges.push_back({p, *now.begin()});
+      continue;
+    }
+    for (size_t i : xs)
+      if (out.person[i] != p) out.moved.push_back(i);
+  }
+  std::sort(out.moved.begin(), out.moved.end());
+  return out;
+}
+
+resolution offline_resolver::resolve_once(const std::vector<tracklet>& in, uint64_t next_id) const {
   const size_t n = in.size();
   resolution out;
   out.person.resize(n);

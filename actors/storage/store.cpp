@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <tuple>
 
@@ -505,6 +506,8 @@ size_t store::apply_resolution(const std::vector<track_move>& moves, const std::
     sql::transaction tx{db};
     if (db.kind() == sql::dialect::postgres)
       db.query("SELECT pg_advisory_xact_lock(?1)", {int64_t{0x5765617665720002}}, "storage: writer lock");
+    // (camera, enter) -> the people whose presence rows there the moves touch.
+    std::map<std::pair<uint32_t, timestamp_ms>, std::set<uint64_t>> touched;
     for (const auto& m : moves) {
       auto rows = db.query("SELECT person_id, enter, exit FROM tracklets WHERE camera_id = ?1 AND track_id = ?2",
                            {int64_t{m.camera_id}, id_value(m.track_id)}, "storage: resolve read");
@@ -512,16 +515,33 @@ size_t store::apply_resolution(const std::vector<track_move>& moves, const std::
       const uint64_t from = static_cast<uint64_t>(sql::as_int(rows[0][0]));
       const uint64_t to = canonical(m.to);
       if (from == to) continue;
-      const timestamp_ms enter = sql::as_int(rows[0][1]), exit = sql::as_int(rows[0][2]);
-      // The track's presence row follows it (one row per track, keyed by its enter).
-      db.query("DELETE FROM people_present WHERE person_id = ?1 AND camera_id = ?2 AND enter = ?3",
-               {id_value(from), int64_t{m.camera_id}, enter}, "storage: resolve presence");
-      write_presences({{to, m.camera_id, enter, exit}});
+      const timestamp_ms enter = sql::as_int(rows[0][1]);
+      auto& people = touched[{m.camera_id, enter}];
+      people.insert(from);
+      people.insert(to);
       db.query("UPDATE identities SET person_id = ?3 WHERE camera_id = ?1 AND track_id = ?2",
                {int64_t{m.camera_id}, id_value(m.track_id), id_value(to)}, "storage: resolve identity");
       db.query("UPDATE tracklets SET person_id = ?3 WHERE camera_id = ?1 AND track_id = ?2",
                {int64_t{m.camera_id}, id_value(m.track_id), id_value(to)}, "storage: resolve tracklet");
       ++moved;
+    }
+    // Presence rows follow their tracks. A row is keyed by (person, camera,
+    // enter), so two tracks of one person entering one camera at the same
+    // time shared one; the rows at each touched key are rebuilt from the
+    // tracklets there, after all moves (moving one row at a time lost a
+    // track's row when two such tracks swapped people).
+    for (const auto& [key, people] : touched) {
+      const auto& [camera_id, enter] = key;
+      std::vector<presence> rebuilt;
+      for (auto& r : db.query("SELECT person_id, exit FROM tracklets WHERE camera_id = ?1 AND enter = ?2",
+                              {int64_t{camera_id}, enter}, "storage: resolve presences read"))
+        rebuilt.push_back({static_cast<uint64_t>(sql::as_int(r[0])), camera_id, enter, sql::as_int(r[1])});
+      std::set<uint64_t> all = people;
+      for (const auto& r : rebuilt) all.insert(r.person_id);
+      for (uint64_t p : all)
+        db.query("DELETE FROM people_present WHERE person_id = ?1 AND camera_id = ?2 AND enter = ?3",
+                 {id_value(p), int64_t{camera_id}, enter}, "storage: resolve presence");
+      write_presences(rebuilt);
     }
     db.query("INSERT INTO resolved_windows(since, until, resolved_ms, tracklets, moved) VALUES(?1, ?2, ?3, ?4, ?5) "
              "ON CONFLICT(since, until) DO UPDATE SET resolved_ms = excluded.resolved_ms, "

@@ -24,7 +24,11 @@ for l in ls:
     assert l["people"]["weaver"] >= 1, l["people"]
     idt = l["identity"]
     assert idt["idtp"] > 0 and 0 < idt["idf1"] <= 1, idt
+    # Perfect identities on the run's tracks: most tracks have a true person.
+    assert l["oracle"]["tracks_with_truth"] > 0, l["oracle"]
+    assert 0 <= l["oracle"]["transitions_abs_error"] <= l["transitions_true_total"], l["oracle"]
 o = j["overall"]
+assert o["oracle"]["transitions_abs_error"] == sum(l["oracle"]["transitions_abs_error"] for l in ls), o
 assert o["layouts"] == 2
 assert o["transitions_true_total"] == sum(l["transitions_true_total"] for l in ls)
 assert o["transitions_true_total"] > 0, "strips of vtest.avi: people cross within 120 frames"

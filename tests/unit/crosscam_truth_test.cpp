@@ -90,4 +90,28 @@ TEST_CASE("a crop's ground truth is translated and clipped") {
   CHECK(camera_ground_truth(gt, crop_camera(2, 100, 0, 300, 400)).empty());
 }
 
+
+TEST_CASE("each track's true person: the one its boxes overlap most, when often enough") {
+  auto box = [](int64_t frame, int64_t id, double x) {
+    mot::box_row r;
+    r.frame = frame, r.id = id, r.left = x, r.top = 0, r.width = 20, r.height = 60;
+    return r;
+  };
+  std::vector<mot::box_row> truth, tracks;
+  for (int64_t f = 1; f <= 10; ++f) {
+    truth.push_back(box(f, 7, 0));
+    truth.push_back(box(f, 8, 100));
+    tracks.push_back(box(f, 1, f <= 7 ? 2 : 100));  // person 7 for 7 frames, then 8
+    tracks.push_back(box(f, 2, 300));               // nobody there
+  }
+  for (int64_t f = 1; f <= 6; ++f) tracks.push_back(box(f, 3, f <= 1 ? 100 : 300));  // 8, but 1 box of 6
+  auto t = track_truth(tracks, truth);
+  CHECK(t.at(1) == 7);
+  CHECK(t.count(2) == 0);
+  CHECK(t.count(3) == 0);
+  CHECK(track_truth(tracks, truth, 0.5, 0.15).at(3) == 8);
+  // A box beside its person (IoU 0.33 at 10 px off for 20 px wide) is not theirs.
+  CHECK(track_truth({box(1, 4, 10)}, {box(1, 7, 0)}).empty());
+}
+
 }

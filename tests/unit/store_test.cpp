@@ -622,4 +622,22 @@ TEST_CASE("resolution moves tracks and merges people consistently, and records t
   });
 }
 
+TEST_CASE("resolution: two tracks entering one camera at the same time keep a presence row each after a swap") {
+  on_each_backend([](store& st) {
+    // Online: track 1 (person 7) and track 2 (person 2) both entered camera 3
+    // at 1 s; the pass swaps their people.
+    auto t1 = track_of(3, 1, 7, 1'000, 1'500), t2 = track_of(3, 2, 2, 1'000, 3'000);
+    st.write(tracked({t1, t2}));
+    st.apply_resolution({{3, 1, 2}, {3, 2, 7}}, {}, {0, 10'000, 0, 2, 0});
+    std::vector<presence> rows{{2, 3, 1'000, 1'500}, {7, 3, 1'000, 3'000}};
+    CHECK(st.presence_rows() == rows);
+    // One person on both (a row shared by two tracks), one of them moved out.
+    auto t3 = track_of(4, 1, 9, 5'000, 5'500), t4 = track_of(4, 2, 9, 5'000, 8'000);
+    st.write(tracked({t3, t4}));
+    st.apply_resolution({{4, 1, 10}}, {}, {0, 10'000, 0, 2, 0});
+    rows = {{2, 3, 1'000, 1'500}, {7, 3, 1'000, 3'000}, {9, 4, 5'000, 8'000}, {10, 4, 5'000, 5'500}};
+    CHECK(st.presence_rows() == rows);
+  });
+}
+
 } // TEST_SUITE

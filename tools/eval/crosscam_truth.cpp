@@ -95,4 +95,36 @@ std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt
   return out;
 }
 
+std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks,
+                                       const std::vector<mot::box_row>& truth, double min_iou, double min_share) {
+  std::map<int64_t, std::vector<const mot::box_row*>> gt_at;
+  for (const auto& g : truth) gt_at[g.frame].push_back(&g);
+  auto iou = [](const mot::box_row& a, const mot::box_row& b) {
+    const double w = std::min(a.left + a.width, b.left + b.width) - std::max(a.left, b.left);
+    const double h = std::min(a.top + a.height, b.top + b.height) - std::max(a.top, b.top);
+    if (w <= 0 || h <= 0) return 0.0;
+    const double i = w * h;
+    return i / (a.width * a.height + b.width * b.height - i);
+  };
+  std::map<int64_t, std::map<int64_t, int>> votes;  // track -> true id -> boxes
+  std::map<int64_t, int> boxes;
+  for (const auto& r : tracks) {
+    ++boxes[r.id];
+    auto it = gt_at.find(r.frame);
+    if (it == gt_at.end()) continue;
+    double best = min_iou;
+    const mot::box_row* who = nullptr;
+    for (const auto* g : it->second)
+      if (double v = iou(r, *g); v >= best) best = v, who = g;
+    if (who) ++votes[r.id][who->id];
+  }
+  std::map<int64_t, int64_t> out;
+  for (const auto& [track, v] : votes) {
+    // The most boxes, the lower id on ties.
+    auto top = std::max_element(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (top->second >= min_share * boxes[track]) out[track] = top->first;
+  }
+  return out;
+}
+
 } // namespace weaver

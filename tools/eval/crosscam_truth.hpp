@@ -47,4 +47,14 @@ std::vector<presence> true_presence(const std::map<int, std::vector<gt_box>>& gt
 std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt_box>>& gt,
                                               const virtual_camera& camera, int max_frames = 0);
 
+/// The true person of each track (MOT rows of one camera: its tracks and its
+/// ground truth, same frames): per frame each track box goes to the true box
+/// it overlaps most (IoU >= min_iou); a track's person is the one it went to
+/// most, when that is at least `min_share` of its boxes. Tracks without one
+/// are left out. With it, `weaver eval crosscam` scores perfect identities on
+/// the run's own tracks: what re-id could reach at best.
+std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks,
+                                       const std::vector<mot::box_row>& truth, double min_iou = 0.5,
+                                       double min_share = 1.0 / 3);
+
 } // namespace weaver

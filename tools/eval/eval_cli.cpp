@@ -136,6 +136,14 @@ json overall(const json& layouts, const std::vector<mot::mot_counts>& counts) {
          {"every_camera", {{"truth", every_true}, {"abs_error", every_err}}},
          {"people", {{"truth", pt}, {"weaver", pw}}}};
   if (!counts.empty()) o["identity"] = crosscam_identity_json(mot::combine(counts));
+  // Perfect identities on the same tracks (layouts scored with --tracks).
+  int64_t oracle = 0;
+  bool all = !layouts.empty();
+  for (const auto& l : layouts) {
+    all = all && l.contains("oracle");
+    if (l.contains("oracle")) oracle += l["oracle"]["transitions_abs_error"].get<int64_t>();
+  }
+  if (all) o["oracle"] = {{"transitions_abs_error", oracle}, {"transitions_error", ratio(double(oracle), double(total))}};
   return o;
 }
 

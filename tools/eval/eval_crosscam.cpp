@@ -179,6 +179,7 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
     std::map<std::pair<uint32_t, uint64_t>, uint64_t> person;
     for (const auto& i : run_db->identity_rows()) person[{i.camera_id, i.track_id}] = i.person_id;
     std::vector<mot::box_row> g, r;
+    std::map<std::pair<uint32_t, int64_t>, int64_t> truth_of;  // (camera, track) -> true person
     int64_t stride = 1;
     for (const auto& [f, boxes] : gt) stride = std::max<int64_t>(stride, f + 2);
     int64_t unmatched = 0;
@@ -190,8 +191,12 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
       }
       const auto file = std::filesystem::path(tracks_dir) / ("cam" + std::to_string(cams[k].id) + ".txt");
       if (!std::filesystem::exists(file)) continue;  // a camera that confirmed no track
-      for (auto row : mot::load_mot(file.string(), false)) {
-        if (cut > 0 && row.frame > cut) continue;
+      auto rows = mot::load_mot(file.string(), false);
+      if (cut > 0) rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const auto& x) { return x.frame > cut; }),
+                              rows.end());
+      for (const auto& [track, who] : track_truth(rows, camera_ground_truth(gt, cams[k], cut)))
+        truth_of[{cams[k].id, track}] = who;
+      for (auto row : rows) {
         auto it = person.find({cams[k].id, static_cast<uint64_t>(row.id)});
         // A track re-id never named is its own identity (it cannot match across cameras).
         if (it == person.end()) {
@@ -204,6 +209,29 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
         r.push_back(row);
       }
     }
+    // Perfect identities on the run's own tracks (each its true person, a
+    // track without one its own): the error left is the tracks', not re-id's.
+    auto oracle_db = store::open(":memory:");
+    for (const auto& c : cfg.cameras) oracle_db->upsert_camera(c.id, c.name, c.zone);
+    presence_batch ob;
+    uint64_t alone = uint64_t{1} << 40;
+    for (const auto& t : run_db->tracklet_rows(INT64_MIN / 2, INT64_MAX / 2)) {
+      auto it = truth_of.find({t.camera_id, static_cast<int64_t>(t.track_id)});
+      ob.rows.push_back({it == truth_of.end() ? alone++ : static_cast<uint64_t>(it->second), t.camera_id, t.enter_ms,
+                         t.exit_ms});
+    }
+    oracle_db->write(ob);
+    int64_t oracle_err = 0;
+    for (const auto& a : cfg.cameras)
+      for (const auto& b : cfg.cameras) {
+        if (a.id == b.id) continue;
+        auto t = count_transitions(truth_db->db(), a.id, b.id, INT64_MIN / 2, INT64_MAX / 2, cfg.query.max_transit_ms);
+        auto o = count_transitions(oracle_db->db(), a.id, b.id, INT64_MIN / 2, INT64_MAX / 2, cfg.query.max_transit_ms);
+        oracle_err += std::abs(o.people - t.people);
+      }
+    auto oe = people_on_every_camera(oracle_db->db(), ids, utc_day_start(day)).people;
+    out["oracle"] = {{"transitions_abs_error", oracle_err}, {"transitions_error", ratio(double(oracle_err), double(true_total))},
+                     {"every_camera_abs_error", std::abs(oe - te)}, {"tracks_with_truth", truth_of.size()}};
     auto counts = mot::evaluate_sequence(g, r);
     out["identity"] = crosscam_identity_json(counts);
     out["identity"]["boxes_without_person"] = unmatched;
