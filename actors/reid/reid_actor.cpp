@@ -22,13 +22,14 @@ void save(self_ptr self) {
   st.snapshots.save(j.dump(), "reid");
 }
 
-// Stores a batch (if any), saves, then runs `then(error)` (empty: stored).
-// await: no other message changes the engine before this one is saved.
+// Stores a batch (if any), saves when `save_after` (a message is whole),
+// then runs `then(error)` (empty: stored). await: no other message changes
+// the engine before this one is saved.
 template <class F>
-void store(self_ptr self, presence_batch pb, F then) {
+void store(self_ptr self, presence_batch pb, F then, bool save_after = true) {
   auto& st = self->state;
   if (pb.rows.empty() && pb.identities.empty() && pb.merges.empty() && pb.zone_visits.empty()) {
-    save(self);
+    if (save_after) save(self);
     then(caf::error{});
     return;
   }
@@ -36,8 +37,8 @@ void store(self_ptr self, presence_batch pb, F then) {
   if (st.stats) st.stats->identities += pb.identities.size();
   count_sent(st.stats, "reid->storage", pb);
   self->request(st.storage, caf::infinite, std::move(pb))
-    .await([self, then](caf::ok_atom) mutable {
-             save(self);
+    .await([self, then, save_after](caf::ok_atom) mutable {
+             if (save_after) save(self);
              then(caf::error{});
            },
            [then](caf::error& e) mutable { then(std::move(e)); });
@@ -110,7 +111,8 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
       }
       if (st.tap.end) st.tap.end(eos);
       // Store what the end of stream resolved, then pass it on to storage;
-      // saved (as ended) once storage took both.
+      // saved (as ended) once storage took both, not between: a restart in
+      // between resolves the end of stream again from the state before it.
       auto pb = st.engine->on_end_of_stream(eos.camera_id);
       store(self, std::move(pb), [self, rp, eos](caf::error e) mutable {
         if (e) {
@@ -124,7 +126,7 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
                    rp.deliver(caf::ok_atom::value);
                  },
                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      });
+      }, false);
       return rp;
     }};
 }
