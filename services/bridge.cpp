@@ -155,9 +155,12 @@ inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint,
   auto handle = ready->get_future().share();
   auto in = std::make_shared<zmq_inbound>(
     endpoint,
-    [handle](std::string peer, bytes payload, std::string user) {
-      caf::anon_send(handle.get(), inbound_atom::value, std::move(peer), std::move(payload), std::move(user));
-    },
+    zmq_inbound::based_handler{[handle](std::string peer, bytes payload, std::string user,
+                                        std::optional<uint64_t> base) {
+      // No base travels as 0: sequence numbers start at 1.
+      caf::anon_send(handle.get(), inbound_atom::value, std::move(peer), std::move(payload), std::move(user),
+                     base.value_or(0));
+    }},
     max_message_bytes(targets.role), security);
   targets.upstream.clear();
   if (security.curve) {
@@ -177,7 +180,7 @@ caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self,
   st.targets = std::move(targets);
   st.stats = std::move(stats);
   st.in = std::move(in);
-  return {[=](inbound_atom, std::string& peer, bytes& payload, std::string& user) {
+  return {[=](inbound_atom, std::string& peer, bytes& payload, std::string& user, uint64_t base) {
     auto& st = self->state;
     // Defence in depth behind the ZAP handler: on a CURVE link nothing is
     // acted on (data, end of stream, queries) unless it came from the
@@ -203,7 +206,8 @@ caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self,
       reject(self, problem->reason, problem->detail);
       return;
     }
-    auto verdict = st.gate.check(msg->sender, msg->sequence);
+    auto verdict = st.gate.check(msg->sender, msg->sequence,
+                                 base > 0 ? std::optional<uint64_t>{base} : std::nullopt);
     note_gate(st);
     switch (verdict) {
       case sequence_gate::verdict::out_of_order:

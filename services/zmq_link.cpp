@@ -124,8 +124,14 @@ void zmq_outbound::run() {
     }
     while (!outbox.empty()) {
       auto& [seq, payload] = outbox.front();
+      // The base: the oldest message not acknowledged yet (in_flight is
+      // ordered; a go-back-N resend emptied it, so then it is this one).
+      uint8_t base[8];
+      put_u64(base, in_flight.empty() ? seq : std::min(seq, in_flight.begin()->first));
       zmq::message_t msg{payload.data(), payload.size()};
-      if (!dealer_.send(msg, zmq::send_flags::dontwait)) break; // not connected / HWM
+      if (!dealer_.send(zmq::buffer(base, 8), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        break; // not connected / HWM (a multipart message is queued whole or not at all)
+      dealer_.send(msg, zmq::send_flags::dontwait);
       in_flight[seq] = unacked{std::move(payload), clock::now()};
       outbox.pop_front();
     }
@@ -166,6 +172,15 @@ void zmq_outbound::run() {
 // --- inbound ----------------------------------------------------------------
 
 zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message, int64_t max_message_bytes,
+                         const link_security& security)
+  : zmq_inbound(std::move(endpoint),
+                based_handler{[f = std::move(on_message)](std::string peer, bytes payload, std::string user,
+                                                          std::optional<uint64_t>) {
+                  f(std::move(peer), std::move(payload), std::move(user));
+                }},
+                max_message_bytes, security) {}
+
+zmq_inbound::zmq_inbound(std::string endpoint, based_handler on_message, int64_t max_message_bytes,
                          const link_security& security)
   : endpoint_(std::move(endpoint)), on_message_(std::move(on_message)),
     max_message_bytes_(max_message_bytes),
@@ -247,12 +262,16 @@ void zmq_inbound::run() {
     }
     if (items[0].revents & ZMQ_POLLIN) {
       while (recv_all(router_, parts)) {
-        if (parts.size() != 2) continue; // [routing id][envelope] only
+        // [routing id][envelope], or [routing id][base][envelope]
+        if (parts.size() != 2 && !(parts.size() == 3 && parts[1].size() == 8)) continue;
         last_message_ = std::chrono::steady_clock::now().time_since_epoch().count();
         std::string peer{static_cast<const char*>(parts[0].data()), parts[0].size()};
-        auto p = static_cast<const uint8_t*>(parts[1].data());
-        const char* user = zmq_msg_gets(parts[1].handle(), "User-Id");
-        on_message_(std::move(peer), bytes(p, p + parts[1].size()), user ? user : "");
+        std::optional<uint64_t> base;
+        if (parts.size() == 3) base = get_u64(static_cast<const uint8_t*>(parts[1].data()));
+        auto& env = parts.back();
+        auto p = static_cast<const uint8_t*>(env.data());
+        const char* user = zmq_msg_gets(env.handle(), "User-Id");
+        on_message_(std::move(peer), bytes(p, p + env.size()), user ? user : "", base);
       }
     }
   }
@@ -266,7 +285,7 @@ sequence_gate::sequence_gate(size_t max_senders, clock::duration expiry)
   : max_senders_(std::max<size_t>(1, max_senders)), expiry_(expiry) {}
 
 sequence_gate::verdict sequence_gate::check(const std::string& sender, uint64_t seq,
-                                            clock::time_point now) {
+                                            clock::time_point now, std::optional<uint64_t> base) {
   // The least recently heard are at the back: expire from there.
   while (!recent_.empty()) {
     auto old = last_.find(recent_.back());
@@ -277,6 +296,9 @@ sequence_gate::verdict sequence_gate::check(const std::string& sender, uint64_t 
   }
   auto it = last_.find(sender);
   if (it == last_.end()) {
+    // Not remembered: only the sender's oldest unacknowledged message may
+    // start its order here (what came before it was acknowledged, so taken).
+    if (base && seq != *base) return verdict::out_of_order;
     if (last_.size() >= max_senders_) {
       last_.erase(recent_.back());
       recent_.pop_back();

@@ -9,7 +9,12 @@
 // the sender bounds what is outstanding (the credit window), never drops a
 // detection, track or presence message, and resends what a broken connection
 // lost (go-back-N: the receiver accepts only the next sequence number per
-// sender and re-acks duplicates). Frames use the same link; under realtime
+// sender and re-acks duplicates). Each transmission also carries the
+// sender's base, its oldest unacknowledged sequence number at that moment,
+// so a receiver that restarted (and so knows nothing of the sender) starts
+// at the sender's base, never at a message queued behind a lost one: taking
+// that one first would make the lost one a "duplicate" when it is resent.
+// Frames use the same link; under realtime
 // the detector drops stale frames and counts them instead of waiting.
 #pragma once
 
@@ -21,6 +26,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,6 +91,10 @@ public:
   /// raw bytes (not yet verified) and the User-Id the ZAP handler gave the
   /// authenticated peer (its role; empty on a plain link).
   using message_handler = std::function<void(std::string peer, bytes payload, std::string user)>;
+  /// The same with the sender's base (its oldest unacknowledged sequence
+  /// number when it sent this), when the sender named one.
+  using based_handler = std::function<void(std::string peer, bytes payload, std::string user,
+                                           std::optional<uint64_t> base)>;
 
   /// ZMQ_MAXMSGSIZE when none is given: above any message of the mesh (the
   /// bridge sets a tighter one per role, services/bridge.hpp).
@@ -97,6 +107,8 @@ public:
   /// With `security.curve`, only peers whose public key is in
   /// security.allowed complete the handshake (zap_handler).
   zmq_inbound(std::string endpoint, message_handler on_message,
+              int64_t max_message_bytes = default_max_message_bytes, const link_security& security = {});
+  zmq_inbound(std::string endpoint, based_handler on_message,
               int64_t max_message_bytes = default_max_message_bytes, const link_security& security = {});
   ~zmq_inbound();
   zmq_inbound(const zmq_inbound&) = delete;
@@ -116,7 +128,7 @@ private:
   void send_acks();
 
   std::string endpoint_;
-  message_handler on_message_;
+  based_handler on_message_;
   int64_t max_message_bytes_;
   zmq::socket_t router_;
   zmq::socket_t wake_rx_, wake_tx_;
@@ -134,8 +146,11 @@ private:
 /// Every sender id costs an entry, and anyone who can reach the port can
 /// invent ids, so the gate forgets: a sender not heard from for `expiry`, and
 /// the least recently heard one when a new sender would exceed `max_senders`.
-/// A forgotten sender that speaks again is taken as new (its next message is
-/// delivered whatever its number), as after a receiver restart. Live senders
+/// A sender the gate does not know (new, forgotten, or this receiver just
+/// restarted) starts at the message whose number is the sender's `base` (its
+/// oldest unacknowledged one); others are out of order until the sender goes
+/// back to its base. Without a base (an older sender) its first message is
+/// taken whatever its number. Live senders
 /// are a handful per link and resend within seconds, far inside both bounds.
 class sequence_gate {
 public:
@@ -148,8 +163,11 @@ public:
   explicit sequence_gate(size_t max_senders = default_max_senders,
                          clock::duration expiry = default_expiry);
 
-  verdict check(const std::string& sender, uint64_t seq, clock::time_point now);
-  verdict check(const std::string& sender, uint64_t seq) { return check(sender, seq, clock::now()); }
+  verdict check(const std::string& sender, uint64_t seq, clock::time_point now,
+                std::optional<uint64_t> base = std::nullopt);
+  verdict check(const std::string& sender, uint64_t seq, std::optional<uint64_t> base = std::nullopt) {
+    return check(sender, seq, clock::now(), base);
+  }
 
   size_t senders() const { return last_.size(); }
   /// Senders forgotten so far: idle past the expiry, and pushed out by the cap.

@@ -1,5 +1,7 @@
 #include "actors/reid/reid_actor.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "actors/sent_bytes.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
@@ -10,31 +12,46 @@ namespace {
 
 using self_ptr = reid_actor::stateful_pointer<reid_state>;
 
-// Snapshots the engine once what it resolved is committed, at most once a
-// second (and always when `force`), so a restart resumes from committed state.
-void maybe_save(self_ptr self, bool force) {
+// Snapshots the engine (with `progress`) after every message whose output
+// storage committed and before acknowledging it upstream: what upstream
+// stops re-sending is exactly what the snapshot holds.
+void save(self_ptr self) {
   auto& st = self->state;
-  if (st.snapshots.due(force)) st.snapshots.save(st.engine->snapshot(), "reid");
+  if (!st.snapshots.due(true)) return;
+  nlohmann::json j{{"engine", st.engine->snapshot()}, {"progress", st.progress.snapshot()}};
+  st.snapshots.save(j.dump(), "reid");
 }
 
-// Stores a batch (if any) and delivers `rp` (when valid) once committed.
-void store(self_ptr self, presence_batch pb, caf::typed_response_promise<caf::ok_atom> rp,
-           bool force_save = false) {
+// Stores a batch (if any), saves when `save_after` (a message is whole),
+// then runs `then(error)` (empty: stored). await: no other message changes
+// the engine before this one is saved.
+template <class F>
+void store(self_ptr self, presence_batch pb, F then, bool save_after = true) {
   auto& st = self->state;
   if (pb.rows.empty() && pb.identities.empty() && pb.merges.empty() && pb.zone_visits.empty()) {
-    maybe_save(self, force_save);
-    if (rp.pending()) rp.deliver(caf::ok_atom::value);
+    if (save_after) save(self);
+    then(caf::error{});
     return;
   }
   metrics::global().identities().Increment(static_cast<double>(pb.identities.size()));
   if (st.stats) st.stats->identities += pb.identities.size();
   count_sent(st.stats, "reid->storage", pb);
   self->request(st.storage, caf::infinite, std::move(pb))
-    .then([self, rp, force_save](caf::ok_atom) mutable {
-            maybe_save(self, force_save);
-            if (rp.pending()) rp.deliver(caf::ok_atom::value);
-          },
-          [rp](caf::error& e) mutable { if (rp.pending()) rp.deliver(std::move(e)); });
+    .await([self, then, save_after](caf::ok_atom) mutable {
+             if (save_after) save(self);
+             then(caf::error{});
+           },
+           [then](caf::error& e) mutable { then(std::move(e)); });
+}
+
+// Delivers ok, or the error, to `rp`.
+auto reply_to(caf::typed_response_promise<caf::ok_atom> rp) {
+  return [rp](caf::error e) mutable {
+    if (e)
+      rp.deliver(std::move(e));
+    else
+      rp.deliver(caf::ok_atom::value);
+  };
 }
 
 } // namespace
@@ -51,7 +68,14 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
   if (auto text = st.snapshots.load()) {
     static const logger log{"reid"};
     try {
-      st.engine->restore(*text);
+      // {"engine", "progress"}; an older file is the engine's text alone.
+      auto j = nlohmann::json::parse(*text, nullptr, false);
+      if (j.is_object() && j.contains("engine") && j.contains("progress")) {
+        st.engine->restore(j.at("engine").get<std::string>());
+        st.progress.restore(j.at("progress").get<std::string>());
+      } else {
+        st.engine->restore(*text);
+      }
       for (auto c : cameras) st.engine->add_camera(c);
       log.info("restored state from ", st.snapshots.path(), ": ", st.engine->people(), " people");
     } catch (const std::exception& e) {
@@ -62,24 +86,47 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
   st.stats = std::move(stats);
   return {
     [=](track_batch& tb) -> caf::typed_response_promise<caf::ok_atom> {
+      auto& st = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
-      if (self->state.tap.batch) self->state.tap.batch(tb);
-      auto pb = self->state.engine->on_tracks(tb);
+      // Processed before (the tracker re-sent it or regenerated it after a
+      // restart): what it resolved is stored already.
+      if (st.progress.covered(tb.camera_id, tb.time_ms, tb.seq)) {
+        rp.deliver(caf::ok_atom::value);
+        return rp;
+      }
+      if (st.tap.batch) st.tap.batch(tb);
+      auto pb = st.engine->on_tracks(tb);
+      st.progress.advance(tb.camera_id, tb.time_ms, tb.seq);
       // Zone visits are per track; storage keeps them beside the identities.
       pb.zone_visits = std::move(tb.zone_visits);
-      store(self, std::move(pb), rp);
+      store(self, std::move(pb), reply_to(rp));
       return rp;
     },
     [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
       auto& st = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
+      if (st.progress.ended(eos.camera_id)) {
+        rp.deliver(caf::ok_atom::value);
+        return rp;
+      }
       if (st.tap.end) st.tap.end(eos);
-      // Store what the end of stream resolved, then pass it on to storage
-      // (messages from one actor to another arrive in order).
-      store(self, st.engine->on_end_of_stream(eos.camera_id), {}, true);
-      self->request(st.storage, caf::infinite, eos)
-        .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
-              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      // Store what the end of stream resolved, then pass it on to storage;
+      // saved (as ended) once storage took both, not between: a restart in
+      // between resolves the end of stream again from the state before it.
+      auto pb = st.engine->on_end_of_stream(eos.camera_id);
+      store(self, std::move(pb), [self, rp, eos](caf::error e) mutable {
+        if (e) {
+          rp.deliver(std::move(e));
+          return;
+        }
+        self->request(self->state.storage, caf::infinite, eos)
+          .await([self, rp, camera = eos.camera_id](caf::ok_atom) mutable {
+                   self->state.progress.end(camera);
+                   save(self);
+                   rp.deliver(caf::ok_atom::value);
+                 },
+                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      }, false);
       return rp;
     }};
 }

@@ -9,6 +9,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/reid/reid_engine.hpp"
+#include "actors/stream_progress.hpp"
 #include "base/state_file.hpp"
 
 namespace weaver {
@@ -26,6 +27,7 @@ struct reid_state {
   storage_actor storage;
   run_stats_ptr stats;
   state_file snapshots;            // disabled when no path was given
+  stream_progress progress;        // what was processed (and is in the snapshot)
   reid_tap tap;
 };
 

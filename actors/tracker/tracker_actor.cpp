@@ -77,11 +77,14 @@ void count(self_ptr self, track_batch& tb) {
   count_sent(st.stats, "tracker->reid", tb);
 }
 
-// Snapshots every camera's tracker (at most once a second, or when forced)
-// into state_file, atomically, so a restarted tracker continues its tracks.
-void maybe_save(self_ptr self, bool force) {
+// Snapshots every camera's tracker into state_file, atomically, after every
+// message whose output re-id acknowledged and before acknowledging it
+// upstream: what upstream stops re-sending is exactly what the snapshot
+// holds (with `progress`, so a re-sent message is recognised). A kill -9
+// keeps what was written (no fsync: a power cut is not covered).
+void save(self_ptr self) {
   auto& st = self->state;
-  if (!st.snapshots.due(force)) return;
+  if (!st.snapshots.due(true)) return;
   nlohmann::json j;
   for (const auto& [cam, t] : st.trackers) j[std::to_string(cam)] = t->snapshot();
   // Who is inside which zone since when: a restarted tracker must neither
@@ -91,6 +94,10 @@ void maybe_save(self_ptr self, bool force) {
   // Which tracker track continues which fragment, and what is held back.
   auto& repairs = j["repairs"] = nlohmann::json::object();
   for (const auto& [cam, r] : st.repairs) repairs[std::to_string(cam)] = r.snapshot();
+  // The time of each camera's last frame: an end of stream flushes at it.
+  auto& last = j["last_time"] = nlohmann::json::object();
+  for (const auto& [cam, t] : st.last_time) last[std::to_string(cam)] = t;
+  j["progress"] = st.progress.snapshot();
   st.snapshots.save(j.dump(), "tracker");
 }
 
@@ -101,9 +108,17 @@ void restore(self_ptr self) {
   if (!text) return;
   try {
     auto j = nlohmann::json::parse(*text);
-    nlohmann::json zones, repairs;
+    nlohmann::json zones, repairs, last_time, progress;
     if (auto it = j.find("zones"); it != j.end()) {
       zones = std::move(*it);
+      j.erase(it);
+    }
+    if (auto it = j.find("last_time"); it != j.end()) {
+      last_time = std::move(*it);
+      j.erase(it);
+    }
+    if (auto it = j.find("progress"); it != j.end()) {
+      progress = std::move(*it);
       j.erase(it);
     }
     if (auto it = j.find("repairs"); it != j.end()) {
@@ -126,10 +141,16 @@ void restore(self_ptr self) {
         r.restore(text.get<std::string>());
         st.repairs.insert_or_assign(static_cast<uint32_t>(std::stoul(cam)), std::move(r));
       }
+    if (last_time.is_object())
+      for (const auto& [cam, t] : last_time.items())
+        st.last_time[static_cast<uint32_t>(std::stoul(cam))] = t.get<timestamp_ms>();
+    if (progress.is_string()) st.progress.restore(progress.get<std::string>());
     log.info("restored ", st.trackers.size(), " camera tracker(s) from ", st.snapshots.path());
   } catch (const std::exception& e) {
     st.trackers.clear();
     st.repairs.clear();
+    st.last_time.clear();
+    st.progress = stream_progress{};
     log.error("cannot restore ", st.snapshots.path(), " (starting empty): ", e.what());
   }
 }
@@ -156,6 +177,12 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
     [=](detection_batch& b) -> caf::typed_response_promise<caf::ok_atom> {
       auto& st = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
+      // Processed before (an upstream re-sent it, or a file camera replays
+      // after a restart): its tracks are in re-id already.
+      if (st.progress.covered(b.camera_id, b.capture_ms, b.seq)) {
+        rp.deliver(caf::ok_atom::value);
+        return rp;
+      }
       auto t0 = std::chrono::steady_clock::now();
       if (st.dnn_appearance)
         for (auto& d : b.detections)
@@ -163,45 +190,59 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
       auto& sort = sort_of(self, b.camera_id);
       auto tb = repaired(self, sort.update(b), false, b.width, b.height);
       st.last_time[b.camera_id] = b.capture_ms;
+      st.progress.advance(b.camera_id, b.capture_ms, b.seq);
       metrics::global().tracks_active(b.camera_id).Set(static_cast<double>(sort.active()));
       metrics::global().stage_latency("track").Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       count(self, tb);
+      // await, not then: no other message changes the state until this one's
+      // output is acknowledged and saved, so each snapshot holds whole
+      // messages only (exactly those acknowledged upstream).
       self->request(st.reid, caf::infinite, std::move(tb))
-        .then([self, rp](caf::ok_atom) mutable {
-                maybe_save(self, false);
-                rp.deliver(caf::ok_atom::value);
-              },
-              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        .await([self, rp](caf::ok_atom) mutable {
+                 save(self);
+                 rp.deliver(caf::ok_atom::value);
+               },
+               [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
     },
     [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
       auto& st = self->state;
       auto rp = self->make_response_promise<caf::ok_atom>();
+      if (st.progress.ended(eos.camera_id)) {
+        rp.deliver(caf::ok_atom::value);
+        return rp;
+      }
       // End every open track, then pass the end of stream on; a flush re-id
       // did not take fails the end of stream (its tracks never ended there).
-      auto tb = repaired(self, sort_of(self, eos.camera_id).flush(st.last_time[eos.camera_id]), true);
+      const auto last = st.last_time[eos.camera_id];
+      auto tb = repaired(self, sort_of(self, eos.camera_id).flush(last), true);
+      // The flush goes at the last frame's time with the next seq, a
+      // position of its own in re-id's progress.
+      tb.seq += 1;
+      st.progress.advance(eos.camera_id, last, tb.seq);
+      st.progress.end(eos.camera_id);
       count(self, tb);
       // The end of stream goes after the flush's answer, so re-id has both
       // in order whatever carries them (a bridge too).
       auto pass_on = [self, rp, eos](caf::error flush_error) mutable {
         self->request(self->state.reid, caf::infinite, eos)
-          .then([self, rp, flush_error](caf::ok_atom) mutable {
-                  maybe_save(self, true);
-                  if (flush_error)
-                    rp.deliver(flush_error);
-                  else
-                    rp.deliver(caf::ok_atom::value);
-                },
-                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+          .await([self, rp, flush_error](caf::ok_atom) mutable {
+                   save(self);
+                   if (flush_error)
+                     rp.deliver(flush_error);
+                   else
+                     rp.deliver(caf::ok_atom::value);
+                 },
+                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       };
       self->request(st.reid, caf::infinite, std::move(tb))
-        .then([pass_on](caf::ok_atom) mutable { pass_on(caf::error{}); },
-              [pass_on, camera = eos.camera_id](caf::error& e) mutable {
-                static const logger log{"tracker"};
-                log.error("camera ", camera, ": re-id did not take the end-of-stream flush: ", to_string(e));
-                pass_on(std::move(e));
-              });
+        .await([pass_on](caf::ok_atom) mutable { pass_on(caf::error{}); },
+               [pass_on, camera = eos.camera_id](caf::error& e) mutable {
+                 static const logger log{"tracker"};
+                 log.error("camera ", camera, ": re-id did not take the end-of-stream flush: ", to_string(e));
+                 pass_on(std::move(e));
+               });
       return rp;
     }};
 }

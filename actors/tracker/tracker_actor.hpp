@@ -16,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/stream_progress.hpp"
 #include "base/state_file.hpp"
 #include "actors/tracker/camera_tracker.hpp"
 #include "actors/tracker/tracklet_repair.hpp"
@@ -40,6 +41,7 @@ struct tracker_state {
   deep_sort_config deep;
   std::optional<tracklet_repair_config> repair;
   state_file snapshots;          // disabled when no path was given
+  stream_progress progress;      // what was processed (and is in the snapshot)
 };
 
 /// What the tracker does besides tracking.

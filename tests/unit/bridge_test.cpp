@@ -273,8 +273,8 @@ TEST_CASE("bridge: on a CURVE link only the authenticated upstream's messages ar
   // none) is dropped and counted, whether data or an end of stream.
   auto batch = codec::encode(sample_batch(2), "forger", 1);
   auto eos = codec::encode(end_of_stream{1, 10}, "forger", 2);
-  self->send(f.in.bridge, inbound_atom::value, std::string("peer"), batch, std::string("tracker"));
-  self->send(f.in.bridge, inbound_atom::value, std::string("peer"), eos, std::string(""));
+  self->send(f.in.bridge, inbound_atom::value, std::string("peer"), batch, std::string("tracker"), uint64_t{0});
+  self->send(f.in.bridge, inbound_atom::value, std::string("peer"), eos, std::string(""), uint64_t{0});
   CHECK(eventually([&] { return f.stats->rejected == 2; }));
   CHECK(f.got->batches == 1);
   self->send_exit(f.in.bridge, caf::exit_reason::user_shutdown);

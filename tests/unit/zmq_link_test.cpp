@@ -216,6 +216,25 @@ TEST_CASE("sequence_gate verdicts") {
   CHECK(g.check("a", 6) == v::deliver);
 }
 
+TEST_CASE("sequence_gate: an unknown sender starts at its base, so a restarted receiver loses nothing") {
+  using v = sequence_gate::verdict;
+  // The receiver restarted while #7 was in flight; #8 and #9 were queued on
+  // the new connection before the sender's go-back-N resend of #7. Taking #8
+  // first (as a gate without bases did) would make the resent #7 a
+  // "duplicate": acknowledged, never delivered.
+  sequence_gate g;
+  CHECK(g.check("s", 8, 7) == v::out_of_order);
+  CHECK(g.check("s", 9, 7) == v::out_of_order);
+  CHECK(g.senders() == 0);                   // nothing remembered of them
+  CHECK(g.check("s", 7, 7) == v::deliver);   // the resend, from the base
+  CHECK(g.check("s", 8, 7) == v::deliver);
+  CHECK(g.check("s", 9, 8) == v::deliver);
+  CHECK(g.check("s", 7, 7) == v::duplicate);
+  // A known sender's base changes nothing; no base: the first is taken.
+  CHECK(g.check("s", 11, 10) == v::out_of_order);
+  CHECK(g.check("old", 5) == v::deliver);
+}
+
 TEST_CASE("sequence_gate forgets idle senders and keeps at most max_senders") {
   using v = sequence_gate::verdict;
   using clock = sequence_gate::clock;
