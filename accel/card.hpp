@@ -15,13 +15,13 @@ namespace weaver {
 
 /// What a card is: shown by `weaver cards`, used by the scheduler.
 struct card_info {
-  std::string name;           // unique in the pool: cpu0, sim1, xrt0
-  std::string kind;           // cpu | xrt | sim
-  std::string device;         // cpu: "host"; xrt: BDF or index; sim: "sim"
-  int capacity = 1;           // batches it runs at once
-  int max_batch = 1;          // jobs per batch
-  uint64_t memory_bytes = 0;  // device memory (xrt), host RAM (cpu), configured (sim)
-  std::string details;        // free text: threads, xclbin and kernel, distribution
+  std::string name; // unique in the pool: cpu0, sim1, xrt0
+  std::string kind; // cpu | xrt | sim
+  std::string device; // cpu: "host"; xrt: BDF or index; sim: "sim"
+  int capacity = 1; // batches it runs at once
+  int max_batch = 1; // jobs per batch
+  uint64_t memory_bytes = 0; // device memory (xrt), host RAM (cpu), configured (sim)
+  std::string details; // free text: threads, xclbin and kernel, distribution
   double nominal_service_s = 0.05; // per job, the scheduler's estimate until measured
 };
 
@@ -39,7 +39,7 @@ struct batch_result {
   bool ok = false;
   std::string error;
   std::vector<inference_result> results;
-  double service_s = 0;       // time on the card for the whole batch
+  double service_s = 0; // time on the card for the whole batch
 };
 
 /// A card's completion as the pool receives it.

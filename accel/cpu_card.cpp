@@ -52,9 +52,7 @@ cpu_card::~cpu_card() {
   for (auto& w : workers_) w.join();
 }
 
-void cpu_card::submit(std::vector<card_job> batch, completion done) {
-  queue_.push(std::move(batch), std::move(done));
-}
+void cpu_card::submit(std::vector<card_job> batch, completion done) { queue_.push(std::move(batch), std::move(done)); }
 
 void cpu_card::prepare(const inference_job& job) {
   for (auto& s : spaces_) {
@@ -79,7 +77,7 @@ void cpu_card::work(worker_space& space) {
     batch_result r;
     r.card = info_.name;
     r.ok = true;
-    std::lock_guard<std::mutex> lock(space.mtx);  // contended by prepare() only
+    std::lock_guard<std::mutex> lock(space.mtx); // contended by prepare() only
     for (auto& j : it.batch) {
       auto jr = run_job(j.job, space.ws);
       jr.ticket = j.ticket;

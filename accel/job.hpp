@@ -19,17 +19,17 @@ namespace weaver {
 struct inference_job {
   frame_ptr input;
   std::shared_ptr<workload> work;
-  int64_t admitted_ns = 0;        // steady clock at admission, for frame age
+  int64_t admitted_ns = 0; // steady clock at admission, for frame age
 };
 
 /// The result of one job, produced by a card.
 struct inference_result {
-  uint64_t ticket = 0;            // the pool's handle for the job
+  uint64_t ticket = 0; // the pool's handle for the job
   std::string card;
   bool ok = false;
   std::string error;
   detection_batch batch;
-  double service_s = 0;           // time on the card
+  double service_s = 0; // time on the card
 };
 
 /// Runs a job on the calling thread, on that worker's engine buffers `ws`:

@@ -7,7 +7,7 @@
 namespace weaver {
 
 namespace {
-constexpr double ewma_alpha = 0.2;  // weight of the newest service-time sample
+constexpr double ewma_alpha = 0.2; // weight of the newest service-time sample
 }
 
 pool_scheduler::pool_scheduler(scheduler_options o) : o_(o) {
@@ -49,8 +49,7 @@ bool pool_scheduler::has_room(const card_slot& c) const {
 }
 
 size_t pool_scheduler::earliest_slot(const card_slot& c) {
-  return static_cast<size_t>(std::min_element(c.slot_free.begin(), c.slot_free.end())
-                             - c.slot_free.begin());
+  return static_cast<size_t>(std::min_element(c.slot_free.begin(), c.slot_free.end()) - c.slot_free.begin());
 }
 
 double pool_scheduler::eta_s(const card_slot& c, int64_t now_ns, double cost) const {
@@ -99,20 +98,18 @@ void pool_scheduler::ring_push(size_t cam) {
 
 void pool_scheduler::account_busy(card_slot& c, int64_t now_ns) {
   if (now_ns > c.busy_mark_ns)
-    c.busy_slot_ns += static_cast<double>(now_ns - c.busy_mark_ns)
-                      * std::min(c.batches, c.spec.capacity);
+    c.busy_slot_ns += static_cast<double>(now_ns - c.busy_mark_ns) * std::min(c.batches, c.spec.capacity);
   c.busy_mark_ns = std::max(c.busy_mark_ns, now_ns);
 }
 
 double pool_scheduler::card_busy_s(size_t i, int64_t now_ns) const {
   const auto& c = cards_.at(i);
-  double extra = now_ns > c.busy_mark_ns
-      ? static_cast<double>(now_ns - c.busy_mark_ns) * std::min(c.batches, c.spec.capacity) : 0.0;
+  double extra =
+    now_ns > c.busy_mark_ns ? static_cast<double>(now_ns - c.busy_mark_ns) * std::min(c.batches, c.spec.capacity) : 0.0;
   return (c.busy_slot_ns + extra) / 1e9;
 }
 
-void pool_scheduler::enqueue(uint64_t ticket, uint32_t camera_id, int64_t admitted_ns,
-                             std::vector<drop>* drops) {
+void pool_scheduler::enqueue(uint64_t ticket, uint32_t camera_id, int64_t admitted_ns, std::vector<drop>* drops) {
   auto& c = camera(camera_id);
   if (o_.queue_per_camera > 0 && c.q.size() >= o_.queue_per_camera) {
     if (drops) drops->push_back({c.q.front().ticket, camera_id, "queue_full"});
@@ -124,8 +121,7 @@ void pool_scheduler::enqueue(uint64_t ticket, uint32_t camera_id, int64_t admitt
   ring_push(camera_index_[camera_id]);
 }
 
-std::vector<pool_scheduler::dispatch> pool_scheduler::schedule(int64_t now_ns,
-                                                               std::vector<drop>* drops) {
+std::vector<pool_scheduler::dispatch> pool_scheduler::schedule(int64_t now_ns, std::vector<drop>* drops) {
   std::vector<dispatch> out;
   if (ring_.empty()) return out;
   // Slots that can start a batch right now: batch only beyond them.
@@ -158,9 +154,9 @@ std::vector<pool_scheduler::dispatch> pool_scheduler::schedule(int64_t now_ns,
         const char* reason = nullptr;
         if (age > o_.max_age_ns)
           reason = "stale";
-        else if (o_.policy == placement::earliest_completion && card.measured &&
-                 age + static_cast<int64_t>(finish_s * 1e9) > o_.max_age_ns)
-          reason = "deadline";   // would finish late: spend the card on a fresher frame
+        else if (o_.policy == placement::earliest_completion && card.measured
+                 && age + static_cast<int64_t>(finish_s * 1e9) > o_.max_age_ns)
+          reason = "deadline"; // would finish late: spend the card on a fresher frame
         if (reason) {
           if (drops) drops->push_back({job.ticket, job.camera, reason});
           // Its turn is not used up: the camera's next job goes first.
@@ -201,8 +197,7 @@ void pool_scheduler::expire(int64_t now_ns, std::vector<drop>* drops) {
   if (o_.max_age_ns <= 0 && !orphaned) return;
   for (auto& cs : cameras_) {
     // Queues are in admission order (requeued jobs at the head are older).
-    while (!cs.q.empty() &&
-           (orphaned || now_ns - cs.q.front().admitted_ns > o_.max_age_ns)) {
+    while (!cs.q.empty() && (orphaned || now_ns - cs.q.front().admitted_ns > o_.max_age_ns)) {
       if (drops) drops->push_back({cs.q.front().ticket, cs.id, orphaned ? "no_card" : "stale"});
       cs.q.pop_front();
       --queued_;

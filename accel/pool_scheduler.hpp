@@ -33,11 +33,11 @@ namespace weaver {
 enum class placement { earliest_completion, round_robin };
 
 struct scheduler_options {
-  size_t queue_per_camera = 16;      // bound of each camera's queue
-  int64_t max_age_ns = 0;            // > 0: real time, older jobs are dropped
-  int max_in_flight_per_camera = 1;  // 1 keeps stateful detectors in frame order
-  int depth = 2;                     // batches a non-batching card may hold per slot (running + queued)
-  int64_t orphan_after_ns = 30'000'000'000;  // no card up this long: queued jobs dropped
+  size_t queue_per_camera = 16; // bound of each camera's queue
+  int64_t max_age_ns = 0; // > 0: real time, older jobs are dropped
+  int max_in_flight_per_camera = 1; // 1 keeps stateful detectors in frame order
+  int depth = 2; // batches a non-batching card may hold per slot (running + queued)
+  int64_t orphan_after_ns = 30'000'000'000; // no card up this long: queued jobs dropped
   placement policy = placement::earliest_completion;
 };
 
@@ -45,10 +45,10 @@ class pool_scheduler {
 public:
   struct card_spec {
     std::string name;
-    int capacity = 1;                // batches at once
-    int max_batch = 1;               // jobs per batch
+    int capacity = 1; // batches at once
+    int max_batch = 1; // jobs per batch
     double initial_service_s = 0.05; // per job, until measured
-    std::vector<double> batch_cost;  // [b-1] = time(b) / time(1); empty = b
+    std::vector<double> batch_cost; // [b-1] = time(b) / time(1); empty = b
     int64_t timeout_ns = 5'000'000'000; // no progress this long with work outstanding: down
   };
   struct job_ref {
@@ -57,14 +57,14 @@ public:
     int64_t admitted_ns;
   };
   struct dispatch {
-    uint64_t batch;                  // handle for complete()
+    uint64_t batch; // handle for complete()
     size_t card;
     std::vector<job_ref> jobs;
   };
   struct drop {
     uint64_t ticket;
     uint32_t camera;
-    const char* reason;              // stale | deadline | queue_full | no_card
+    const char* reason; // stale | deadline | queue_full | no_card
   };
 
   explicit pool_scheduler(scheduler_options o = {});
@@ -115,12 +115,12 @@ private:
     card_spec spec;
     bool up = true;
     double ewma_s;
-    bool measured = false;           // ewma_s has seen a completion (predictions trusted)
-    int batches = 0;                 // outstanding
+    bool measured = false; // ewma_s has seen a completion (predictions trusted)
+    int batches = 0; // outstanding
     size_t jobs = 0;
-    std::vector<int64_t> slot_free;  // per slot: predicted end of its last batch
-    int64_t progress_ns = 0;         // last completion, or when work arrived at an idle card
-    double busy_slot_ns = 0;         // integral of min(batches, capacity)
+    std::vector<int64_t> slot_free; // per slot: predicted end of its last batch
+    int64_t progress_ns = 0; // last completion, or when work arrived at an idle card
+    double busy_slot_ns = 0; // integral of min(batches, capacity)
     int64_t busy_mark_ns = 0;
   };
   struct camera_slot {
@@ -152,12 +152,12 @@ private:
   std::vector<card_slot> cards_;
   std::vector<camera_slot> cameras_;
   std::unordered_map<uint32_t, size_t> camera_index_;
-  std::deque<size_t> ring_;          // cameras with a ready job, in service order
+  std::deque<size_t> ring_; // cameras with a ready job, in service order
   std::unordered_map<uint64_t, batch_rec> batches_;
   uint64_t next_batch_ = 1;
   size_t rr_cursor_ = 0;
   size_t queued_ = 0, in_flight_ = 0;
-  int64_t all_down_since_ = -1;      // when the last up card went down
+  int64_t all_down_since_ = -1; // when the last up card went down
 };
 
 } // namespace weaver

@@ -12,7 +12,7 @@ namespace weaver {
 
 namespace {
 int64_t now_ms() { return steady_now_ns() / 1'000'000; }
-}
+} // namespace
 
 sim_model::sim_model(const sim_card_options& o) : o_(o), rng_(o.seed) {
   static const char* kinds[] = {"constant", "exponential", "lognormal", "uniform"};
@@ -39,7 +39,7 @@ double sim_model::sample_s() {
   if (o_.distribution == "constant" || o_.cv == 0) return m;
   if (o_.distribution == "exponential") return std::exponential_distribution<double>(1.0 / m)(rng_);
   if (o_.distribution == "uniform") {
-    const double half = std::min(m, m * o_.cv * std::sqrt(3.0));  // std = cv * mean
+    const double half = std::min(m, m * o_.cv * std::sqrt(3.0)); // std = cv * mean
     return std::uniform_real_distribution<double>(m - half, m + half)(rng_);
   }
   // Lognormal with the given mean and coefficient of variation.
@@ -133,9 +133,7 @@ sim_card::~sim_card() {
   for (auto& w : workers_) w.join();
 }
 
-void sim_card::submit(std::vector<card_job> batch, completion done) {
-  queue_.push(std::move(batch), std::move(done));
-}
+void sim_card::submit(std::vector<card_job> batch, completion done) { queue_.push(std::move(batch), std::move(done)); }
 
 bool sim_card::probe(std::string* why) {
   std::lock_guard<std::mutex> lock{mtx_};
@@ -146,14 +144,13 @@ std::vector<detection> sim_card::replayed(uint32_t camera, uint64_t seq) {
   // Called with mtx_ held: the replay cache is shared by the workers.
   auto it = replay_.find(camera);
   if (it == replay_.end())
-    it = replay_.emplace(camera, read_mot_detections(o_.replay_dir + "/cam" + std::to_string(camera)
-                                                     + ".txt")).first;
+    it = replay_.emplace(camera, read_mot_detections(o_.replay_dir + "/cam" + std::to_string(camera) + ".txt")).first;
   auto f = it->second.find(seq + 1);
   return f == it->second.end() ? std::vector<detection>{} : f->second;
 }
 
 void sim_card::work() {
-  engine::workspace ws;  // this worker's engine buffers (delegate)
+  engine::workspace ws; // this worker's engine buffers (delegate)
   batch_queue::item it;
   while (queue_.pop(it)) {
     sim_model::verdict v{};
@@ -162,7 +159,7 @@ void sim_card::work() {
       std::lock_guard<std::mutex> lock{mtx_};
       v = model_.take(static_cast<int>(it.batch.size()), now_ms());
       if (v.what == sim_model::outcome::hang) {
-        hung_.push_back(std::move(it));   // never completes; freed with the card
+        hung_.push_back(std::move(it)); // never completes; freed with the card
         continue;
       }
     }
@@ -201,8 +198,8 @@ void sim_card::work() {
       r.results.push_back(std::move(jr));
     }
     // The card's time is the model's, or the real work's when that is longer.
-    auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                         std::chrono::duration<double>(v.service_s));
+    auto due = start
+      + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(v.service_s));
     if (queue_.closed_before(due)) return;
     r.service_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     it.done(std::move(r));

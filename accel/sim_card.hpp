@@ -21,24 +21,24 @@ namespace weaver {
 
 /// Faults, counted in jobs the card has taken; -1 = never.
 struct sim_faults {
-  int64_t fail_after = -1;        // then batches fail (card-level error) until repaired
-  int64_t hang_after = -1;        // then batches never complete until repaired
-  int64_t slow_after = -1;        // then service times are multiplied by slow_factor
+  int64_t fail_after = -1; // then batches fail (card-level error) until repaired
+  int64_t hang_after = -1; // then batches never complete until repaired
+  int64_t slow_after = -1; // then service times are multiplied by slow_factor
   double slow_factor = 1.0;
-  int64_t disappear_after = -1;   // then it fails and never probes healthy again
-  int64_t recover_after_ms = -1;  // a failed / hung card probes healthy this long after
+  int64_t disappear_after = -1; // then it fails and never probes healthy again
+  int64_t recover_after_ms = -1; // a failed / hung card probes healthy this long after
 };
 
 struct sim_card_options {
   std::string name = "sim0";
-  int capacity = 1;                    // batches at once
+  int capacity = 1; // batches at once
   std::string distribution = "lognormal"; // constant | exponential | lognormal | uniform
-  double mean_ms = 75.8;               // per job at batch 1
-  double cv = 0.1;                     // coefficient of variation (lognormal, uniform)
-  std::vector<double> batch_speedup;   // [b-1] = throughput at batch b over batch 1; empty = no batching
+  double mean_ms = 75.8; // per job at batch 1
+  double cv = 0.1; // coefficient of variation (lognormal, uniform)
+  std::vector<double> batch_speedup; // [b-1] = throughput at batch b over batch 1; empty = no batching
   uint64_t seed = 1;
-  std::string results = "delegate";    // delegate (CPU engine) | replay (replay_dir) | none
-  std::string replay_dir;              // MOT-format detections: <dir>/cam<id>.txt
+  std::string results = "delegate"; // delegate (CPU engine) | replay (replay_dir) | none
+  std::string replay_dir; // MOT-format detections: <dir>/cam<id>.txt
   uint64_t memory_bytes = 8ull << 30;
   sim_faults faults;
 };
@@ -92,10 +92,10 @@ private:
 
   sim_card_options o_;
   card_info info_;
-  sim_model model_;                // guarded by mtx_
+  sim_model model_; // guarded by mtx_
   std::mutex mtx_;
   batch_queue queue_;
-  std::vector<batch_queue::item> hung_;  // batches that will never complete
+  std::vector<batch_queue::item> hung_; // batches that will never complete
   std::map<uint32_t, std::map<uint64_t, std::vector<detection>>> replay_;
   std::vector<std::thread> workers_;
 };

@@ -23,9 +23,9 @@ class workspace;
 /// A tensor a network workload reads after a run: a graph output (a head) or
 /// an intermediate value (an embedding feature map), in storage order (NHWC).
 struct network_tensor {
-  std::string name;       // value name in the compiled graph
+  std::string name; // value name in the compiled graph
   engine::shape_t shape;
-  int output = -1;        // index among the graph's outputs, -1 when intermediate
+  int output = -1; // index among the graph's outputs, -1 when intermediate
 };
 
 /// The tensor-level split of a workload that is a network, for cards that

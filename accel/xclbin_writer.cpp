@@ -24,7 +24,7 @@ namespace xp = xrt_protocol;
 // Vitis base, one 64 KiB window per compute unit.
 constexpr uint64_t cu_base = 0x1800000;
 constexpr uint64_t cu_window = 0x10000;
-constexpr uint64_t ddr_base = 0x4000000000;  // bank 0 as Alveo shells place it
+constexpr uint64_t ddr_base = 0x4000000000; // bank 0 as Alveo shells place it
 
 // A section's payload; `kind` is an axlf_section_kind.
 struct section {
@@ -58,15 +58,13 @@ std::vector<char> mem_topology_section(const xclbin_options& o) {
   mem_data m{};
   m.m_type = MEM_DDR4;
   m.m_used = 1;
-  m.m_size = o.memory_bytes / 1024;  // KiB, as the format says
+  m.m_size = o.memory_bytes / 1024; // KiB, as the format says
   m.m_base_address = ddr_base;
   std::strncpy(reinterpret_cast<char*>(m.m_tag), "bank0", sizeof m.m_tag - 1);
   return counted<mem_topology>(std::vector<mem_data>{m});
 }
 
-std::string cu_name(const xclbin_options& o, int i) {
-  return o.kernel + ":" + o.kernel + "_" + std::to_string(i + 1);
-}
+std::string cu_name(const xclbin_options& o, int i) { return o.kernel + ":" + o.kernel + "_" + std::to_string(i + 1); }
 
 std::vector<char> ip_layout_section(const xclbin_options& o) {
   std::vector<ip_data> ips;
@@ -74,9 +72,8 @@ std::vector<char> ip_layout_section(const xclbin_options& o) {
     ip_data ip{};
     ip.m_type = IP_KERNEL;
     // Interrupt enabled, interrupt id = CU index, ap_ctrl_hs handshake.
-    ip.properties = IP_INT_ENABLE_MASK |
-                    ((static_cast<uint32_t>(i) << IP_INTERRUPT_ID_SHIFT) & IP_INTERRUPT_ID_MASK) |
-                    (static_cast<uint32_t>(AP_CTRL_HS) << IP_CONTROL_SHIFT);
+    ip.properties = IP_INT_ENABLE_MASK | ((static_cast<uint32_t>(i) << IP_INTERRUPT_ID_SHIFT) & IP_INTERRUPT_ID_MASK)
+      | (static_cast<uint32_t>(AP_CTRL_HS) << IP_CONTROL_SHIFT);
     ip.m_base_address = cu_base + static_cast<uint64_t>(i) * cu_window;
     std::strncpy(reinterpret_cast<char*>(ip.m_name), cu_name(o, i).c_str(), sizeof ip.m_name - 1);
     ips.push_back(ip);
@@ -88,8 +85,7 @@ std::vector<char> ip_layout_section(const xclbin_options& o) {
 std::vector<char> connectivity_section(const xclbin_options& o) {
   std::vector<connection> cs;
   for (int i = 0; i < o.compute_units; ++i)
-    for (int a : {xp::arg_input, xp::arg_weights, xp::arg_program, xp::arg_output})
-      cs.push_back(connection{a, i, 0});
+    for (int a : {xp::arg_input, xp::arg_weights, xp::arg_program, xp::arg_output}) cs.push_back(connection{a, i, 0});
   return counted<connectivity>(cs);
 }
 
@@ -135,16 +131,15 @@ std::vector<char> metadata_section(const xclbin_options& o) {
         << " dataWidth=\"512\" portType=\"addressable\" base=\"0x0\"/>\n";
   for (const auto& a : args) {
     size_t size = a.global ? 8 : 4;
-    x << "          <arg name=\"" << a.name << "\" addressQualifier=\"" << (a.global ? 1 : 0)
-      << "\" id=\"" << a.id << "\" port=\""
-      << (a.global ? "M_AXI_GMEM" + std::to_string(a.id) : std::string("S_AXI_CONTROL"))
-      << "\" size=\"" << hex(size) << "\" offset=\"" << hex(xp::register_offset[a.id])
-      << "\" hostOffset=\"0x0\" hostSize=\"" << hex(size) << "\" type=\"" << a.type << "\"/>\n";
+    x << "          <arg name=\"" << a.name << "\" addressQualifier=\"" << (a.global ? 1 : 0) << "\" id=\"" << a.id
+      << "\" port=\"" << (a.global ? "M_AXI_GMEM" + std::to_string(a.id) : std::string("S_AXI_CONTROL")) << "\" size=\""
+      << hex(size) << "\" offset=\"" << hex(xp::register_offset[a.id]) << "\" hostOffset=\"0x0\" hostSize=\""
+      << hex(size) << "\" type=\"" << a.type << "\"/>\n";
   }
   for (int i = 0; i < o.compute_units; ++i)
     x << "          <instance name=\"" << o.kernel << "_" << (i + 1) << "\">\n"
-      << "            <addrRemap base=\"" << hex(cu_base + static_cast<uint64_t>(i) * cu_window)
-      << "\" range=\"" << hex(cu_window) << "\" port=\"S_AXI_CONTROL\"/>\n"
+      << "            <addrRemap base=\"" << hex(cu_base + static_cast<uint64_t>(i) * cu_window) << "\" range=\""
+      << hex(cu_window) << "\" port=\"S_AXI_CONTROL\"/>\n"
       << "          </instance>\n";
   x << "        </kernel>\n      </core>\n    </device>\n  </platform>\n</project>\n";
   std::string s = x.str();
@@ -163,26 +158,40 @@ void content_uuid(const std::vector<section>& sections, const xclbin_options& o,
   feed(o.platform.data(), o.platform.size());
   std::memcpy(out, &h[0], 8);
   std::memcpy(out + 8, &h[1], 8);
-  out[6] = static_cast<unsigned char>((out[6] & 0x0f) | 0x80);  // RFC 4122 "custom" version 8
-  out[8] = static_cast<unsigned char>((out[8] & 0x3f) | 0x80);  // variant 10
+  out[6] = static_cast<unsigned char>((out[6] & 0x0f) | 0x80); // RFC 4122 "custom" version 8
+  out[8] = static_cast<unsigned char>((out[8] & 0x3f) | 0x80); // variant 10
 }
 
 const char* kind_name(uint32_t k) {
   switch (k) {
-    case BITSTREAM: return "BITSTREAM";
-    case EMBEDDED_METADATA: return "EMBEDDED_METADATA";
-    case MEM_TOPOLOGY: return "MEM_TOPOLOGY";
-    case CONNECTIVITY: return "CONNECTIVITY";
-    case IP_LAYOUT: return "IP_LAYOUT";
-    case DEBUG_IP_LAYOUT: return "DEBUG_IP_LAYOUT";
-    case CLOCK_FREQ_TOPOLOGY: return "CLOCK_FREQ_TOPOLOGY";
-    case BUILD_METADATA: return "BUILD_METADATA";
-    case KEYVALUE_METADATA: return "KEYVALUE_METADATA";
-    case PARTITION_METADATA: return "PARTITION_METADATA";
-    case SYSTEM_METADATA: return "SYSTEM_METADATA";
-    case ASK_GROUP_TOPOLOGY: return "GROUP_TOPOLOGY";
-    case ASK_GROUP_CONNECTIVITY: return "GROUP_CONNECTIVITY";
-    default: return "OTHER";
+    case BITSTREAM:
+      return "BITSTREAM";
+    case EMBEDDED_METADATA:
+      return "EMBEDDED_METADATA";
+    case MEM_TOPOLOGY:
+      return "MEM_TOPOLOGY";
+    case CONNECTIVITY:
+      return "CONNECTIVITY";
+    case IP_LAYOUT:
+      return "IP_LAYOUT";
+    case DEBUG_IP_LAYOUT:
+      return "DEBUG_IP_LAYOUT";
+    case CLOCK_FREQ_TOPOLOGY:
+      return "CLOCK_FREQ_TOPOLOGY";
+    case BUILD_METADATA:
+      return "BUILD_METADATA";
+    case KEYVALUE_METADATA:
+      return "KEYVALUE_METADATA";
+    case PARTITION_METADATA:
+      return "PARTITION_METADATA";
+    case SYSTEM_METADATA:
+      return "SYSTEM_METADATA";
+    case ASK_GROUP_TOPOLOGY:
+      return "GROUP_TOPOLOGY";
+    case ASK_GROUP_CONNECTIVITY:
+      return "GROUP_CONNECTIVITY";
+    default:
+      return "OTHER";
   }
 }
 
@@ -200,10 +209,9 @@ std::string uuid_string(const unsigned char u[16]) {
 } // namespace
 
 std::vector<char> build_xclbin(const xclbin_options& o) {
-  if (o.kernel.empty() || o.kernel.size() > 30 ||
-      !std::regex_match(o.kernel, std::regex("[A-Za-z_][A-Za-z0-9_]*")))
-    throw std::invalid_argument("xclbin: kernel name '" + o.kernel +
-                                "' must be a C identifier of at most 30 characters");
+  if (o.kernel.empty() || o.kernel.size() > 30 || !std::regex_match(o.kernel, std::regex("[A-Za-z_][A-Za-z0-9_]*")))
+    throw std::invalid_argument("xclbin: kernel name '" + o.kernel
+                                + "' must be a C identifier of at most 30 characters");
   if (o.compute_units < 1 || o.compute_units > 32)
     throw std::invalid_argument("xclbin: compute units must be 1..32, not " + std::to_string(o.compute_units));
   if (o.max_batch < 1) throw std::invalid_argument("xclbin: max batch must be >= 1");
@@ -233,14 +241,14 @@ std::vector<char> build_xclbin(const xclbin_options& o) {
 
   axlf top{};
   std::memcpy(top.m_magic, "xclbin2", 8);
-  top.m_signature_length = -1;                         // unsigned
+  top.m_signature_length = -1; // unsigned
   std::memset(top.reserved, 0xff, sizeof top.reserved);
   std::memset(top.m_keyBlock, 0xff, sizeof top.m_keyBlock);
   top.m_header.m_length = out.size();
-  top.m_header.m_timeStamp = 0;                        // reproducible files
+  top.m_header.m_timeStamp = 0; // reproducible files
   top.m_header.m_versionMajor = 2;
   top.m_header.m_versionMinor = 13;
-  top.m_header.m_mode = XCLBIN_FLAT;                   // a hardware image (without a bitstream)
+  top.m_header.m_mode = XCLBIN_FLAT; // a hardware image (without a bitstream)
   std::strncpy(reinterpret_cast<char*>(top.m_header.m_platformVBNV), o.platform.c_str(),
                sizeof top.m_header.m_platformVBNV - 1);
   content_uuid(sections, o, top.m_header.uuid);
@@ -248,8 +256,7 @@ std::vector<char> build_xclbin(const xclbin_options& o) {
   top.m_uniqueId = 0;
   std::memcpy(&top.m_uniqueId, top.m_header.uuid, sizeof top.m_uniqueId);
   std::memcpy(out.data(), &top, offsetof(axlf, m_sections));
-  std::memcpy(out.data() + offsetof(axlf, m_sections), table.data(),
-              table.size() * sizeof(axlf_section_header));
+  std::memcpy(out.data() + offsetof(axlf, m_sections), table.data(), table.size() * sizeof(axlf_section_header));
   return out;
 }
 
@@ -284,8 +291,8 @@ xclbin_summary read_xclbin(const std::string& path) {
   std::memcpy(&top, bytes.data(), sizeof top);
   const auto& h = top.m_header;
   if (h.m_length > bytes.size())
-    throw bad("truncated: header says " + std::to_string(h.m_length) + " bytes, file has " +
-              std::to_string(bytes.size()));
+    throw bad("truncated: header says " + std::to_string(h.m_length) + " bytes, file has "
+              + std::to_string(bytes.size()));
   const size_t table_end = offsetof(axlf, m_sections) + size_t{h.m_numSections} * sizeof(axlf_section_header);
   if (h.m_numSections == 0 || h.m_numSections > XCLBIN_MAX_NUM_SECTION || table_end > bytes.size())
     throw bad("bad section count " + std::to_string(h.m_numSections));

@@ -18,12 +18,12 @@
 #include <mutex>
 #include <thread>
 
-#include <nlohmann/json.hpp>
 #include <experimental/xrt_system.h>
 #include <experimental/xrt_xclbin.h>
 #include <xrt/xrt_bo.h>
 #include <xrt/xrt_device.h>
 #include <xrt/xrt_kernel.h>
+#include <nlohmann/json.hpp>
 
 #include "accel/xclbin_writer.hpp"
 #include "accel/xrt_program.hpp"
@@ -52,7 +52,7 @@ std::string xrt_library_folder() {
 
 // A folder only we can write, so nobody can plant a shim for us to load.
 bool private_folder(const std::string& dir) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) return false;
   return S_ISDIR(st.st_mode) && st.st_uid == ::getuid() && (st.st_mode & 022) == 0;
 }
@@ -104,8 +104,7 @@ bool prepare_xrt_environment(const std::string& emulation, std::string* why) {
   const char* mode = std::getenv("XCL_EMULATION_MODE");
   std::string have = mode ? mode : "";
   if (!have.empty() && have != emulation)
-    return fail(why, "XCL_EMULATION_MODE=" + have + " in the environment, but the card wants " +
-                         mode_name(emulation));
+    return fail(why, "XCL_EMULATION_MODE=" + have + " in the environment, but the card wants " + mode_name(emulation));
   const std::string shim = emulation == "noop" ? "libxrt_noop.so.2" : "libxrt_core.so.2";
   const char* xilinx_xrt = std::getenv("XILINX_XRT");
   std::string root = xilinx_xrt ? xilinx_xrt : "";
@@ -153,8 +152,8 @@ uint64_t xclbin_memory(const std::string& path) {
   try {
     uint64_t total = 0;
     for (const auto& m : xrt::xclbin(path).get_mems())
-      if (m.get_used() && m.get_type() != xrt::xclbin::mem::memory_type::streaming &&
-          m.get_type() != xrt::xclbin::mem::memory_type::streaming_connection)
+      if (m.get_used() && m.get_type() != xrt::xclbin::mem::memory_type::streaming
+          && m.get_type() != xrt::xclbin::mem::memory_type::streaming_connection)
         total += m.get_size_kb() * 1024;
     return total;
   } catch (const std::exception&) {
@@ -166,13 +165,11 @@ std::string bdf_of(const xrt::device& d) {
   try {
     return d.get_info<xrt::info::device::bdf>();
   } catch (const std::exception&) {
-    return {};  // the noop shim answers no queries
+    return {}; // the noop shim answers no queries
   }
 }
 
-bool all_digits(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
-}
+bool all_digits(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
 
 } // namespace
 
@@ -208,8 +205,7 @@ std::vector<card_info> enumerate_xrt_devices(std::string* why) {
       c.memory_bytes = reported_memory(d);
       try {
         c.details = d.get_info<xrt::info::device::name>();
-      } catch (const std::exception&) {
-      }
+      } catch (const std::exception&) {}
       out.push_back(std::move(c));
     }
   } catch (const std::exception& e) {
@@ -236,13 +232,12 @@ struct xrt_card::impl {
     std::shared_ptr<const engine::model> model;
     std::unique_ptr<xrt_program> program;
     xrt::bo weights, program_bo, input, output;
-    std::unique_ptr<xrt_kernel_emulator> emulator;  // noop: made on the first run
+    std::unique_ptr<xrt_kernel_emulator> emulator; // noop: made on the first run
     int threads = 1;
     uint64_t last_used = 0;
   };
-  using network_key = std::pair<const engine::model*, std::string>;  // model, tensor names
-  static constexpr size_t max_networks = 8;  // input sizes live at once; least recently used goes
-
+  using network_key = std::pair<const engine::model*, std::string>; // model, tensor names
+  static constexpr size_t max_networks = 8; // input sizes live at once; least recently used goes
 
   xrt_card_options o;
   card_info info;
@@ -254,7 +249,7 @@ struct xrt_card::impl {
   xrt::kernel kernel;
   std::map<network_key, network> networks;
   uint64_t use_clock = 0;
-  std::string down;  // why the card needs a probe, empty when up
+  std::string down; // why the card needs a probe, empty when up
 
   std::atomic<int> emulation_delay_ms{0};
 
@@ -300,17 +295,16 @@ void xrt_card::impl::open() {
   }
   const auto* k = sum.find(o.kernel);
   if (!k)
-    throw std::runtime_error(where() + ": kernel '" + o.kernel + "' is not in xclbin " + o.xclbin +
-                             " (it has: " + sum.kernel_names() + ")");
+    throw std::runtime_error(where() + ": kernel '" + o.kernel + "' is not in xclbin " + o.xclbin
+                             + " (it has: " + sum.kernel_names() + ")");
   if (k->max_batch > 0 && o.max_batch > k->max_batch)
-    throw std::runtime_error(where() + ": max_batch " + std::to_string(o.max_batch) + " exceeds kernel '" +
-                             o.kernel + "' limit of " + std::to_string(k->max_batch) + " in " + o.xclbin);
+    throw std::runtime_error(where() + ": max_batch " + std::to_string(o.max_batch) + " exceeds kernel '" + o.kernel
+                             + "' limit of " + std::to_string(k->max_batch) + " in " + o.xclbin);
   std::string step = "open device " + o.device;
-  networks.clear();  // buffers belong to the device being replaced
+  networks.clear(); // buffers belong to the device being replaced
   try {
-    kernel = xrt::kernel();  // release the CU before re-opening it
-    device = all_digits(o.device) ? xrt::device(static_cast<unsigned>(std::stoul(o.device)))
-                                  : xrt::device(o.device);
+    kernel = xrt::kernel(); // release the CU before re-opening it
+    device = all_digits(o.device) ? xrt::device(static_cast<unsigned>(std::stoul(o.device))) : xrt::device(o.device);
     step = "load xclbin " + o.xclbin + " on device " + o.device;
     uuid = device.load_xclbin(o.xclbin);
     step = "open kernel '" + o.kernel + "' of xclbin " + o.xclbin;
@@ -331,8 +325,8 @@ void xrt_card::impl::describe() {
   info.max_batch = o.max_batch;
   info.memory_bytes = reported_memory(device);
   if (info.memory_bytes == 0) info.memory_bytes = xclbin_memory(o.xclbin);
-  info.details = "xclbin " + o.xclbin + " (" + read_xclbin(o.xclbin).uuid + "), kernel " + o.kernel +
-                 (o.emulation.empty() ? "" : ", emulation " + o.emulation);
+  info.details = "xclbin " + o.xclbin + " (" + read_xclbin(o.xclbin).uuid + "), kernel " + o.kernel
+    + (o.emulation.empty() ? "" : ", emulation " + o.emulation);
 }
 
 xrt::bo xrt_card::impl::alloc(const char* what, size_t bytes, int arg) {
@@ -369,7 +363,7 @@ xrt_card::impl::network& xrt_card::impl::network_for(network_stage& det, cv::Siz
     it->second.last_used = ++use_clock;
     return it->second;
   }
-  auto program = std::make_unique<xrt_program>(model, tensors);  // model_error: the job's fault
+  auto program = std::make_unique<xrt_program>(model, tensors); // model_error: the job's fault
   if (networks.size() >= max_networks) {
     auto lru = networks.begin();
     for (auto i = networks.begin(); i != networks.end(); ++i)
@@ -401,8 +395,7 @@ xrt_card::impl::network& xrt_card::impl::network_for(network_stage& det, cv::Siz
 }
 
 // One kernel run over up to max_batch jobs of the same network.
-void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs,
-                         std::vector<inference_result*>& results) {
+void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs, std::vector<inference_result*>& results) {
   const auto& l = n.program->layout();
   const auto batch = static_cast<uint32_t>(jobs.size());
   auto* in = n.input.map<uint8_t*>();
@@ -429,12 +422,11 @@ void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs,
     auto state = r.wait(std::chrono::milliseconds(o.timeout_ms));
     if (state == ERT_CMD_STATE_TIMEOUT) {
       try {
-        r.abort();  // the CU may still own the buffers: the card stays down until a probe
-      } catch (const std::exception&) {
-      }
+        r.abort(); // the CU may still own the buffers: the card stays down until a probe
+      } catch (const std::exception&) {}
       count([](xrt_card_stats& s) { ++s.timeouts; });
-      throw card_failure(where() + ": kernel '" + o.kernel + "' did not finish within " +
-                         std::to_string(o.timeout_ms) + " ms (timeout_ms), batch of " + std::to_string(batch));
+      throw card_failure(where() + ": kernel '" + o.kernel + "' did not finish within " + std::to_string(o.timeout_ms)
+                         + " ms (timeout_ms), batch of " + std::to_string(batch));
     }
     if (state != ERT_CMD_STATE_COMPLETED)
       throw card_failure(where() + ": kernel '" + o.kernel + "' ended in state " + std::to_string(state));
@@ -468,8 +460,8 @@ void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs,
     // not): it counts against the timeout as a slow kernel on a card would.
     if (device_time > std::chrono::milliseconds(o.timeout_ms)) {
       count([](xrt_card_stats& s) { ++s.timeouts; });
-      throw card_failure(where() + ": kernel '" + o.kernel + "' (noop emulation) did not finish within " +
-                         std::to_string(o.timeout_ms) + " ms (timeout_ms), batch of " + std::to_string(batch));
+      throw card_failure(where() + ": kernel '" + o.kernel + "' (noop emulation) did not finish within "
+                         + std::to_string(o.timeout_ms) + " ms (timeout_ms), batch of " + std::to_string(batch));
     }
   }
 
@@ -553,7 +545,7 @@ batch_result xrt_card::impl::process(std::vector<card_job>& batch) {
     r.ok = false;
     r.error = e.what();
     if (down.empty()) down = e.what();
-    networks.clear();  // the device may still be using them
+    networks.clear(); // the device may still be using them
   }
   r.service_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (auto& res : r.results) res.service_s = r.service_s;
@@ -586,7 +578,7 @@ xrt_card::xrt_card(xrt_card_options o) : p_(std::make_unique<impl>()) {
 }
 
 xrt_card::~xrt_card() {
-  p_->queue.close(true);  // the worker finishes what is queued: every `done` runs once
+  p_->queue.close(true); // the worker finishes what is queued: every `done` runs once
   if (p_->worker.joinable()) p_->worker.join();
 }
 

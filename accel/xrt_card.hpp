@@ -20,29 +20,29 @@ namespace weaver {
 
 struct xrt_card_options {
   std::string name = "xrt0";
-  std::string device = "0";          // device index ("0") or PCIe BDF ("0000:3b:00.1")
-  std::string xclbin;                // the xclbin holding the kernel
+  std::string device = "0"; // device index ("0") or PCIe BDF ("0000:3b:00.1")
+  std::string xclbin; // the xclbin holding the kernel
   std::string kernel = "weaver_dnn";
-  int max_batch = 1;                 // jobs per batch, <= the kernel's own limit when the xclbin states one
-  int timeout_ms = 1000;             // one kernel run, start to completion
-  std::string emulation;             // "": real hardware; "noop": XRT's noop shim + host C-simulation
+  int max_batch = 1; // jobs per batch, <= the kernel's own limit when the xclbin states one
+  int timeout_ms = 1000; // one kernel run, start to completion
+  std::string emulation; // "": real hardware; "noop": XRT's noop shim + host C-simulation
   // --- test hooks
-  int emulation_delay_ms = 0;        // noop: the emulated kernel takes this much longer
-  bool trace = false;                // record the host protocol, see trace()
+  int emulation_delay_ms = 0; // noop: the emulated kernel takes this much longer
+  bool trace = false; // record the host protocol, see trace()
 };
 
 /// What the card did, for tests and metrics: the host side of the protocol.
 struct xrt_card_stats {
-  uint64_t batches = 0;              // submitted batches finished (ok or not)
-  uint64_t failed_batches = 0;       // batches failed as a whole (timeout, XRT error)
-  uint64_t runs = 0;                 // kernel runs started
-  uint64_t images = 0;               // images through the kernel
+  uint64_t batches = 0; // submitted batches finished (ok or not)
+  uint64_t failed_batches = 0; // batches failed as a whole (timeout, XRT error)
+  uint64_t runs = 0; // kernel runs started
+  uint64_t images = 0; // images through the kernel
   uint64_t timeouts = 0;
-  uint64_t networks = 0;             // program + weights uploads (one per model and input size)
-  uint64_t buffers = 0;              // buffer objects allocated
+  uint64_t networks = 0; // program + weights uploads (one per model and input size)
+  uint64_t buffers = 0; // buffer objects allocated
   uint64_t syncs_to_device = 0, bytes_to_device = 0;
   uint64_t syncs_from_device = 0, bytes_from_device = 0;
-  uint64_t emulated_runs = 0;        // noop: runs whose output the host simulation computed
+  uint64_t emulated_runs = 0; // noop: runs whose output the host simulation computed
 };
 
 class xrt_card : public card {

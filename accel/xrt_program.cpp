@@ -19,24 +19,42 @@ using engine::model_error;
 fbx::Op to_fb(engine::op k) {
   using engine::op;
   switch (k) {
-    case op::conv2d: return fbx::Op::Conv2d;
-    case op::add: return fbx::Op::Add;
-    case op::sub: return fbx::Op::Sub;
-    case op::mul: return fbx::Op::Mul;
-    case op::activation: return fbx::Op::Activation;
-    case op::pad: return fbx::Op::Pad;
-    case op::max_pool: return fbx::Op::MaxPool;
-    case op::transpose: return fbx::Op::Transpose;
-    case op::concat: return fbx::Op::Concat;
-    case op::split: return fbx::Op::Split;
-    case op::reshape: return fbx::Op::Reshape;
-    case op::resize_bilinear: return fbx::Op::ResizeBilinear;
-    case op::upsample: return fbx::Op::Upsample;
-    case op::reorg: return fbx::Op::Reorg;
-    case op::yolo_head: return fbx::Op::YoloHead;
-    case op::identity: return fbx::Op::Identity;
-    case op::sparse_to_dense: return fbx::Op::SparseToDense;
-    case op::softmax: return fbx::Op::Softmax;
+    case op::conv2d:
+      return fbx::Op::Conv2d;
+    case op::add:
+      return fbx::Op::Add;
+    case op::sub:
+      return fbx::Op::Sub;
+    case op::mul:
+      return fbx::Op::Mul;
+    case op::activation:
+      return fbx::Op::Activation;
+    case op::pad:
+      return fbx::Op::Pad;
+    case op::max_pool:
+      return fbx::Op::MaxPool;
+    case op::transpose:
+      return fbx::Op::Transpose;
+    case op::concat:
+      return fbx::Op::Concat;
+    case op::split:
+      return fbx::Op::Split;
+    case op::reshape:
+      return fbx::Op::Reshape;
+    case op::resize_bilinear:
+      return fbx::Op::ResizeBilinear;
+    case op::upsample:
+      return fbx::Op::Upsample;
+    case op::reorg:
+      return fbx::Op::Reorg;
+    case op::yolo_head:
+      return fbx::Op::YoloHead;
+    case op::identity:
+      return fbx::Op::Identity;
+    case op::sparse_to_dense:
+      return fbx::Op::SparseToDense;
+    case op::softmax:
+      return fbx::Op::Softmax;
   }
   throw model_error("xrt program: unknown engine op");
 }
@@ -44,24 +62,42 @@ fbx::Op to_fb(engine::op k) {
 engine::op from_fb(fbx::Op k) {
   using engine::op;
   switch (k) {
-    case fbx::Op::Conv2d: return op::conv2d;
-    case fbx::Op::Add: return op::add;
-    case fbx::Op::Sub: return op::sub;
-    case fbx::Op::Mul: return op::mul;
-    case fbx::Op::Activation: return op::activation;
-    case fbx::Op::Pad: return op::pad;
-    case fbx::Op::MaxPool: return op::max_pool;
-    case fbx::Op::Transpose: return op::transpose;
-    case fbx::Op::Concat: return op::concat;
-    case fbx::Op::Split: return op::split;
-    case fbx::Op::Reshape: return op::reshape;
-    case fbx::Op::ResizeBilinear: return op::resize_bilinear;
-    case fbx::Op::Upsample: return op::upsample;
-    case fbx::Op::Reorg: return op::reorg;
-    case fbx::Op::YoloHead: return op::yolo_head;
-    case fbx::Op::Identity: return op::identity;
-    case fbx::Op::SparseToDense: return op::sparse_to_dense;
-    case fbx::Op::Softmax: return op::softmax;
+    case fbx::Op::Conv2d:
+      return op::conv2d;
+    case fbx::Op::Add:
+      return op::add;
+    case fbx::Op::Sub:
+      return op::sub;
+    case fbx::Op::Mul:
+      return op::mul;
+    case fbx::Op::Activation:
+      return op::activation;
+    case fbx::Op::Pad:
+      return op::pad;
+    case fbx::Op::MaxPool:
+      return op::max_pool;
+    case fbx::Op::Transpose:
+      return op::transpose;
+    case fbx::Op::Concat:
+      return op::concat;
+    case fbx::Op::Split:
+      return op::split;
+    case fbx::Op::Reshape:
+      return op::reshape;
+    case fbx::Op::ResizeBilinear:
+      return op::resize_bilinear;
+    case fbx::Op::Upsample:
+      return op::upsample;
+    case fbx::Op::Reorg:
+      return op::reorg;
+    case fbx::Op::YoloHead:
+      return op::yolo_head;
+    case fbx::Op::Identity:
+      return op::identity;
+    case fbx::Op::SparseToDense:
+      return op::sparse_to_dense;
+    case fbx::Op::Softmax:
+      return op::softmax;
   }
   throw std::runtime_error("xrt program: unknown op " + std::to_string(static_cast<int>(k)));
 }
@@ -69,11 +105,16 @@ engine::op from_fb(fbx::Op k) {
 fbx::Act to_fb(engine::act a) {
   using engine::act;
   switch (a) {
-    case act::none: return fbx::Act::None;
-    case act::relu: return fbx::Act::Relu;
-    case act::leaky: return fbx::Act::Leaky;
-    case act::sigmoid: return fbx::Act::Sigmoid;
-    case act::exp: return fbx::Act::Exp;
+    case act::none:
+      return fbx::Act::None;
+    case act::relu:
+      return fbx::Act::Relu;
+    case act::leaky:
+      return fbx::Act::Leaky;
+    case act::sigmoid:
+      return fbx::Act::Sigmoid;
+    case act::exp:
+      return fbx::Act::Exp;
   }
   throw model_error("xrt program: unknown engine activation");
 }
@@ -81,11 +122,16 @@ fbx::Act to_fb(engine::act a) {
 engine::act from_fb(fbx::Act a) {
   using engine::act;
   switch (a) {
-    case fbx::Act::None: return act::none;
-    case fbx::Act::Relu: return act::relu;
-    case fbx::Act::Leaky: return act::leaky;
-    case fbx::Act::Sigmoid: return act::sigmoid;
-    case fbx::Act::Exp: return act::exp;
+    case fbx::Act::None:
+      return act::none;
+    case fbx::Act::Relu:
+      return act::relu;
+    case fbx::Act::Leaky:
+      return act::leaky;
+    case fbx::Act::Sigmoid:
+      return act::sigmoid;
+    case fbx::Act::Exp:
+      return act::exp;
   }
   throw std::runtime_error("xrt program: unknown activation " + std::to_string(static_cast<int>(a)));
 }
@@ -103,8 +149,8 @@ flatbuffers::Offset<fbx::Attrs> write_attrs(flatbuffers::FlatBufferBuilder& fb, 
   auto ints = fb.CreateVector(a.ints);
   auto scale = fb.CreateVector(vec(a.scale));
   return fbx::CreateAttrs(fb, kernel, stride, dilation, pads, a.same_padding, a.groups, a.axis, ints,
-                          to_fb(a.activation), a.alpha, a.pad_value, scale, a.half_pixel,
-                          a.align_corners, a.anchors, a.classes, a.softmax_classes);
+                          to_fb(a.activation), a.alpha, a.pad_value, scale, a.half_pixel, a.align_corners, a.anchors,
+                          a.classes, a.softmax_classes);
 }
 
 size_t tensor_bytes(const engine::shape_t& s) { return static_cast<size_t>(engine::numel(s)) * sizeof(float); }
@@ -118,7 +164,7 @@ uint64_t xrt_checksum(const uint8_t* p, size_t n) {
 }
 
 xrt_program::xrt_program(std::shared_ptr<const engine::model> m, const std::vector<xrt_tensor>& needed)
-    : model_(std::move(m)) {
+  : model_(std::move(m)) {
   const engine::graph& g = model_->ir();
   if (g.inputs.size() != 1) throw model_error("xrt program: the kernel takes models with one input");
 
@@ -153,8 +199,8 @@ xrt_program::xrt_program(std::shared_ptr<const engine::model> m, const std::vect
         throw model_error("xrt program: graph output " + std::to_string(t.graph_output) + " out of range");
       v = g.outputs[static_cast<size_t>(t.graph_output)];
       if (g.values[static_cast<size_t>(v)].name != t.name)
-        throw model_error("xrt program: graph output " + std::to_string(t.graph_output) + " is '" +
-                          g.values[static_cast<size_t>(v)].name + "', not '" + t.name + "'");
+        throw model_error("xrt program: graph output " + std::to_string(t.graph_output) + " is '"
+                          + g.values[static_cast<size_t>(v)].name + "', not '" + t.name + "'");
     } else {
       // Found by name, as a session finds intermediate values.
       v = g.find(t.name);
@@ -179,10 +225,9 @@ xrt_program::xrt_program(std::shared_ptr<const engine::model> m, const std::vect
     bool f32_const = val.is_const && val.type == engine::dtype::f32;
     bool i64_const = val.is_const && val.type == engine::dtype::i64;
     values.push_back(fbx::CreateValue(
-        fb, fb.CreateString(val.name),
-        val.type == engine::dtype::f32 ? fbx::DType::F32 : fbx::DType::I64, fb.CreateVector(val.shape),
-        fb.CreateVector(val.order), val.producer, val.is_const, f32_const ? offset_of[v] : 0,
-        i64_const ? fb.CreateVector(val.data.i) : 0));
+      fb, fb.CreateString(val.name), val.type == engine::dtype::f32 ? fbx::DType::F32 : fbx::DType::I64,
+      fb.CreateVector(val.shape), fb.CreateVector(val.order), val.producer, val.is_const, f32_const ? offset_of[v] : 0,
+      i64_const ? fb.CreateVector(val.data.i) : 0));
   }
   std::vector<flatbuffers::Offset<fbx::Node>> nodes;
   for (const auto& n : g.nodes)
@@ -194,11 +239,11 @@ xrt_program::xrt_program(std::shared_ptr<const engine::model> m, const std::vect
     fslots.push_back(fbx::CreateOutputSlot(fb, slots[i].value, slots[i].graph_output, fb.CreateString(s.name),
                                            fb.CreateVector(s.shape), s.offset, s.bytes));
   }
-  auto root = fbx::CreateProgram(
-      fb, xp::version, xp::alignment, fb.CreateString(g.format), fb.CreateVector(values),
-      fb.CreateVector(nodes), fb.CreateVector(g.inputs), fb.CreateVector(g.outputs),
-      fb.CreateVector(layout_.input_shape), layout_.input_stride, fb.CreateVector(fslots),
-      layout_.output_stride, layout_.weights_bytes, xrt_checksum(weights.data(), weights.size()));
+  auto root =
+    fbx::CreateProgram(fb, xp::version, xp::alignment, fb.CreateString(g.format), fb.CreateVector(values),
+                       fb.CreateVector(nodes), fb.CreateVector(g.inputs), fb.CreateVector(g.outputs),
+                       fb.CreateVector(layout_.input_shape), layout_.input_stride, fb.CreateVector(fslots),
+                       layout_.output_stride, layout_.weights_bytes, xrt_checksum(weights.data(), weights.size()));
   fbx::FinishProgramBuffer(fb, root);
   program_.assign(fb.GetBufferPointer(), fb.GetBufferPointer() + fb.GetSize());
   layout_.program_bytes = program_.size();
@@ -266,18 +311,18 @@ std::string str(const flatbuffers::String* s) { return s ? s->str() : std::strin
 
 } // namespace
 
-xrt_kernel_emulator::xrt_kernel_emulator(const uint8_t* program, size_t program_bytes,
-                                         const uint8_t* weights, size_t weights_bytes, int threads)
-    : p_(std::make_unique<impl>()) {
+xrt_kernel_emulator::xrt_kernel_emulator(const uint8_t* program, size_t program_bytes, const uint8_t* weights,
+                                         size_t weights_bytes, int threads)
+  : p_(std::make_unique<impl>()) {
   flatbuffers::Verifier verifier(program, program_bytes);
   if (!fbx::VerifyProgramBuffer(verifier)) bad_program("the program buffer is not a weaver.xrt.Program");
   const fbx::Program* pr = fbx::GetProgram(program);
   if (pr->version() != xp::version)
-    bad_program("protocol version " + std::to_string(pr->version()) + ", this kernel speaks " +
-                std::to_string(xp::version));
+    bad_program("protocol version " + std::to_string(pr->version()) + ", this kernel speaks "
+                + std::to_string(xp::version));
   if (pr->weights_bytes() > weights_bytes)
-    bad_program("expects " + std::to_string(pr->weights_bytes()) + " bytes of weights, the buffer has " +
-                std::to_string(weights_bytes));
+    bad_program("expects " + std::to_string(pr->weights_bytes()) + " bytes of weights, the buffer has "
+                + std::to_string(weights_bytes));
   if (xrt_checksum(weights, pr->weights_bytes()) != pr->weights_checksum())
     bad_program("the weights buffer does not hold this program's weights (checksum mismatch)");
   if (!pr->values() || !pr->nodes()) bad_program("no graph");
@@ -380,8 +425,8 @@ void xrt_kernel_emulator::run(const uint8_t* input, uint8_t* output, uint32_t ba
     s.session->run();
     uint8_t* block = output + b * s.output_stride;
     for (const auto& sl : s.slots) {
-      const float* src = sl.graph_output >= 0 ? s.session->output(static_cast<size_t>(sl.graph_output))
-                                              : s.session->value(sl.name);
+      const float* src =
+        sl.graph_output >= 0 ? s.session->output(static_cast<size_t>(sl.graph_output)) : s.session->value(sl.name);
       std::memcpy(block + sl.offset, src, sl.bytes);
     }
   }

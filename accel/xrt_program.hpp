@@ -20,22 +20,22 @@ namespace weaver {
 /// graph (dnn_detector::host_tensors gives these).
 struct xrt_tensor {
   std::string name;
-  int graph_output = -1;   // index among the graph's outputs, -1 when intermediate
+  int graph_output = -1; // index among the graph's outputs, -1 when intermediate
 };
 
 /// Where things are in the buffers for one compiled network.
 struct xrt_layout {
-  engine::shape_t input_shape;   // one image, NHWC f32
-  size_t input_bytes = 0;        // one image
-  size_t input_stride = 0;       // aligned: image i starts at i * input_stride
+  engine::shape_t input_shape; // one image, NHWC f32
+  size_t input_bytes = 0; // one image
+  size_t input_stride = 0; // aligned: image i starts at i * input_stride
   struct slot {
     std::string name;
     engine::shape_t shape;
-    size_t offset = 0;           // in an image's output block, aligned
+    size_t offset = 0; // in an image's output block, aligned
     size_t bytes = 0;
   };
-  std::vector<slot> outputs;     // in the order they were asked for
-  size_t output_stride = 0;      // aligned: image i's block at i * output_stride
+  std::vector<slot> outputs; // in the order they were asked for
+  size_t output_stride = 0; // aligned: image i's block at i * output_stride
   size_t weights_bytes = 0;
   size_t program_bytes = 0;
 };
@@ -57,7 +57,7 @@ private:
     const float* data;
     size_t count;
   };
-  std::shared_ptr<const engine::model> model_;  // keeps the constants alive
+  std::shared_ptr<const engine::model> model_; // keeps the constants alive
   std::vector<constant> constants_;
   std::vector<uint8_t> program_;
   xrt_layout layout_;
@@ -72,8 +72,8 @@ class xrt_kernel_emulator {
 public:
   /// Throws std::runtime_error when the program does not verify, has another
   /// protocol version, or the weights do not match its size and checksum.
-  xrt_kernel_emulator(const uint8_t* program, size_t program_bytes, const uint8_t* weights,
-                      size_t weights_bytes, int threads = 1);
+  xrt_kernel_emulator(const uint8_t* program, size_t program_bytes, const uint8_t* weights, size_t weights_bytes,
+                      int threads = 1);
   ~xrt_kernel_emulator();
   /// One kernel run: `batch` images at the program's input stride in,
   /// their output blocks out.

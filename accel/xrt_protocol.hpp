@@ -15,11 +15,11 @@ constexpr uint32_t version = 1;
 
 /// Kernel argument indices (the `id` of each <arg> in the xclbin's metadata).
 enum arg : int {
-  arg_input = 0,    // global: batch images, f32 NHWC, image stride from the program
-  arg_weights = 1,  // global: the compiled graph's f32 constants at aligned offsets
-  arg_program = 2,  // global: FlatBuffer weaver.xrt.Program (schemas/xrt_program.fbs)
-  arg_output = 3,   // global: per image, the host's tensors at aligned offsets
-  arg_batch = 4,    // scalar u32: images in this run, 1..max batch
+  arg_input = 0, // global: batch images, f32 NHWC, image stride from the program
+  arg_weights = 1, // global: the compiled graph's f32 constants at aligned offsets
+  arg_program = 2, // global: FlatBuffer weaver.xrt.Program (schemas/xrt_program.fbs)
+  arg_output = 3, // global: per image, the host's tensors at aligned offsets
+  arg_batch = 4, // scalar u32: images in this run, 1..max batch
   arg_count = 5,
 };
 

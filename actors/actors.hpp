@@ -35,46 +35,42 @@ using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
 struct run_stats {
   std::atomic<uint64_t> frames{0}, frames_dropped{0}, detections{0}, tracks{0};
   std::atomic<uint64_t> identities{0}, presence_rows{0}, bytes_raw{0}, bytes_sent{0};
-  std::atomic<uint64_t> bytes_source{0};  // the sources' compressed bytes (video_source::take_source_bytes)
+  std::atomic<uint64_t> bytes_source{0}; // the sources' compressed bytes (video_source::take_source_bytes)
   std::atomic<uint64_t> rejected{0}, zone_events{0};
 };
 using run_stats_ptr = std::shared_ptr<run_stats>;
 
 /// Detector: admits frames (bounded per camera), runs them on the pool,
 /// sends detection batches in frame order to the tracker.
-using detector_actor = caf::typed_actor<
-  caf::replies_to<frame_ptr>::with<caf::ok_atom>,        // replies when admitted or dropped
-  caf::replies_to<end_of_stream>::with<caf::ok_atom>>;   // a camera ended
+using detector_actor =
+  caf::typed_actor<caf::replies_to<frame_ptr>::with<caf::ok_atom>, // replies when admitted or dropped
+                   caf::replies_to<end_of_stream>::with<caf::ok_atom>>; // a camera ended
 
 /// Accelerator pool: per-camera queues, dispatch to cards, card health.
-using fpga_pool_actor = caf::typed_actor<
-  caf::replies_to<inference_job>::with<detection_batch>, // the job's detections
-  caf::replies_to<status_atom>::with<std::string>,       // cards and queues, as JSON
-  caf::reacts_to<card_done>,                             // a card finished a batch (internal)
-  caf::reacts_to<tick_atom>>;                            // timeouts, expiry, probes (internal)
+using fpga_pool_actor = caf::typed_actor<caf::replies_to<inference_job>::with<detection_batch>, // the job's detections
+                                         caf::replies_to<status_atom>::with<std::string>, // cards and queues, as JSON
+                                         caf::reacts_to<card_done>, // a card finished a batch (internal)
+                                         caf::reacts_to<tick_atom>>; // timeouts, expiry, probes (internal)
 
 /// Tracker: SORT per camera.
-using tracker_actor = caf::typed_actor<
-  caf::replies_to<detection_batch>::with<caf::ok_atom>,  // one frame's detections
-  caf::replies_to<end_of_stream>::with<caf::ok_atom>>;
+using tracker_actor = caf::typed_actor<caf::replies_to<detection_batch>::with<caf::ok_atom>, // one frame's detections
+                                       caf::replies_to<end_of_stream>::with<caf::ok_atom>>;
 
 /// Re-id: global person ids, presence intervals.
-using reid_actor = caf::typed_actor<
-  caf::replies_to<track_batch>::with<caf::ok_atom>,      // one frame's track events
-  caf::replies_to<end_of_stream>::with<caf::ok_atom>>;
+using reid_actor = caf::typed_actor<caf::replies_to<track_batch>::with<caf::ok_atom>, // one frame's track events
+                                    caf::replies_to<end_of_stream>::with<caf::ok_atom>>;
 
 /// Storage: durable rows; replies once committed.
-using storage_actor = caf::typed_actor<
-  caf::replies_to<presence_batch>::with<caf::ok_atom>,   // committed
-  caf::replies_to<end_of_stream>::with<caf::ok_atom>,
-  caf::reacts_to<tick_atom>,                             // retention (internal)
-  caf::reacts_to<resolve_atom>>;                         // scheduled offline re-resolution (internal)
+using storage_actor = caf::typed_actor<caf::replies_to<presence_batch>::with<caf::ok_atom>, // committed
+                                       caf::replies_to<end_of_stream>::with<caf::ok_atom>,
+                                       caf::reacts_to<tick_atom>, // retention (internal)
+                                       caf::reacts_to<resolve_atom>>; // scheduled offline re-resolution (internal)
 
 /// Query: answers named queries over the store; runs the standing queries.
-using query_actor = caf::typed_actor<
-  caf::replies_to<query_request>::with<query_response>,
-  caf::replies_to<flush_atom>::with<caf::ok_atom>,       // run the alert rules now (end of a run)
-  caf::reacts_to<tick_atom>>;                            // alert rules (internal)
+using query_actor =
+  caf::typed_actor<caf::replies_to<query_request>::with<query_response>,
+                   caf::replies_to<flush_atom>::with<caf::ok_atom>, // run the alert rules now (end of a run)
+                   caf::reacts_to<tick_atom>>; // alert rules (internal)
 
 } // namespace weaver
 

@@ -8,7 +8,7 @@ namespace weaver {
 namespace {
 
 std::mutex remote_mtx;
-std::map<std::string, int> remote_links;  // link -> bridges serving it
+std::map<std::string, int> remote_links; // link -> bridges serving it
 
 } // namespace
 

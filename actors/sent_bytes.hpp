@@ -8,8 +8,8 @@
 #include <string>
 
 #include "actors/actors.hpp"
-#include "schemas/codec.hpp"
 #include "base/metrics.hpp"
+#include "schemas/codec.hpp"
 
 namespace weaver {
 
@@ -20,7 +20,7 @@ bool remote_link(const std::string& link);
 
 template <class T>
 void count_sent(const run_stats_ptr& stats, const std::string& link, const T& msg) {
-  if (remote_link(link)) return;  // the bridge counts what it sends
+  if (remote_link(link)) return; // the bridge counts what it sends
   auto size = codec::encode(msg, link, 0).size();
   metrics::global().link_bytes(link).Increment(static_cast<double>(size));
   if (stats) stats->bytes_sent += size;

@@ -33,8 +33,7 @@ std::string stream_progress::snapshot() const {
 void stream_progress::restore(const std::string& text) {
   std::map<uint32_t, position> last;
   for (const auto& e : nlohmann::json::parse(text))
-    last[e.at(0).get<uint32_t>()] =
-      position{e.at(1).get<timestamp_ms>(), e.at(2).get<uint64_t>(), e.at(3).get<bool>()};
+    last[e.at(0).get<uint32_t>()] = position{e.at(1).get<timestamp_ms>(), e.at(2).get<uint64_t>(), e.at(3).get<bool>()};
   last_ = std::move(last);
 }
 

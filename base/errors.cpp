@@ -6,10 +6,14 @@ namespace weaver {
 
 std::string to_string(errc x) {
   switch (x) {
-    case errc::frame_dropped: return "frame_dropped";
-    case errc::card_failed: return "card_failed";
-    case errc::store_failed: return "store_failed";
-    case errc::bad_reply: return "bad_reply";
+    case errc::frame_dropped:
+      return "frame_dropped";
+    case errc::card_failed:
+      return "card_failed";
+    case errc::store_failed:
+      return "store_failed";
+    case errc::bad_reply:
+      return "bad_reply";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -15,10 +15,10 @@
 namespace weaver {
 
 enum class errc : uint8_t {
-  frame_dropped = 1,  // the pool dropped the frame and counted why (context: the reason)
-  card_failed,        // the job failed on its card (context: card and error)
-  store_failed,       // the store could not write a batch (context: the error)
-  bad_reply,          // a peer's reply is not the answer asked for (context: link and why)
+  frame_dropped = 1, // the pool dropped the frame and counted why (context: the reason)
+  card_failed, // the job failed on its card (context: card and error)
+  store_failed, // the store could not write a batch (context: the error)
+  bad_reply, // a peer's reply is not the answer asked for (context: link and why)
 };
 
 /// The category atom of Weaver's errors.

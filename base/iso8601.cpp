@@ -32,8 +32,7 @@ bool digits(const std::string& s, size_t pos, size_t n, int& out) {
 
 std::optional<timestamp_ms> parse_iso8601(const std::string& s) {
   int y, mo, d, h = 0, mi = 0, se = 0, ms = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo)
-      || s[7] != '-' || !digits(s, 8, 2, d))
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' || !digits(s, 8, 2, d))
     return std::nullopt;
   static const int days_in[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (mo < 1 || mo > 12 || d < 1) return std::nullopt;
@@ -44,8 +43,8 @@ std::optional<timestamp_ms> parse_iso8601(const std::string& s) {
   int64_t offset_min = 0;
   if (pos < s.size()) {
     if (s[pos] != 'T' && s[pos] != ' ') return std::nullopt;
-    if (!digits(s, pos + 1, 2, h) || s.size() < pos + 9 || s[pos + 3] != ':'
-        || !digits(s, pos + 4, 2, mi) || s[pos + 6] != ':' || !digits(s, pos + 7, 2, se))
+    if (!digits(s, pos + 1, 2, h) || s.size() < pos + 9 || s[pos + 3] != ':' || !digits(s, pos + 4, 2, mi)
+        || s[pos + 6] != ':' || !digits(s, pos + 7, 2, se))
       return std::nullopt;
     if (h > 23 || mi > 59 || se > 60) return std::nullopt;
     pos += 9;
@@ -63,8 +62,7 @@ std::optional<timestamp_ms> parse_iso8601(const std::string& s) {
       ++pos;
     } else if (s[pos] == '+' || s[pos] == '-') {
       int oh, om;
-      if (!digits(s, pos + 1, 2, oh) || s.size() < pos + 6 || s[pos + 3] != ':'
-          || !digits(s, pos + 4, 2, om))
+      if (!digits(s, pos + 1, 2, oh) || s.size() < pos + 6 || s[pos + 3] != ':' || !digits(s, pos + 4, 2, om))
         return std::nullopt;
       offset_min = (oh * 60 + om) * (s[pos] == '+' ? 1 : -1);
       pos += 6;
@@ -85,8 +83,8 @@ std::string format_iso8601(timestamp_ms t) {
   std::tm tm{};
   gmtime_r(&tt, &tm);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
   return buf;
 }
 

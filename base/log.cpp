@@ -25,23 +25,23 @@ std::mutex write_mtx;
 
 const char* name(log_level l) {
   switch (l) {
-    case log_level::error: return "ERROR";
-    case log_level::warn: return "WARN";
-    case log_level::info: return "INFO";
-    case log_level::debug: return "DEBUG";
+    case log_level::error:
+      return "ERROR";
+    case log_level::warn:
+      return "WARN";
+    case log_level::info:
+      return "INFO";
+    case log_level::debug:
+      return "DEBUG";
   }
   return "?";
 }
 
 } // namespace
 
-bool logger::enabled(log_level l) {
-  return static_cast<int>(l) <= current_level.load(std::memory_order_relaxed);
-}
+bool logger::enabled(log_level l) { return static_cast<int>(l) <= current_level.load(std::memory_order_relaxed); }
 
-void logger::set_level(log_level l) {
-  current_level = static_cast<int>(l);
-}
+void logger::set_level(log_level l) { current_level = static_cast<int>(l); }
 
 void logger::write(log_level l, const std::string& line) const {
   using namespace std::chrono;

@@ -14,18 +14,30 @@ class logger {
 public:
   explicit logger(std::string component) : component_(std::move(component)) {}
 
-  template <class... Ts> void error(const Ts&... xs) const { emit(log_level::error, xs...); }
-  template <class... Ts> void warn(const Ts&... xs) const { emit(log_level::warn, xs...); }
-  template <class... Ts> void info(const Ts&... xs) const { emit(log_level::info, xs...); }
-  template <class... Ts> void debug(const Ts&... xs) const { emit(log_level::debug, xs...); }
+  template <class... Ts>
+  void error(const Ts&... xs) const {
+    emit(log_level::error, xs...);
+  }
+  template <class... Ts>
+  void warn(const Ts&... xs) const {
+    emit(log_level::warn, xs...);
+  }
+  template <class... Ts>
+  void info(const Ts&... xs) const {
+    emit(log_level::info, xs...);
+  }
+  template <class... Ts>
+  void debug(const Ts&... xs) const {
+    emit(log_level::debug, xs...);
+  }
 
   static bool enabled(log_level l);
   static void set_level(log_level l);
 
 private:
-  template <class... Ts> void emit(log_level l, const Ts&... xs) const {
-    if (!enabled(l))
-      return;
+  template <class... Ts>
+  void emit(log_level l, const Ts&... xs) const {
+    if (!enabled(l)) return;
     std::ostringstream os;
     (os << ... << xs);
     write(l, os.str());

@@ -19,9 +19,7 @@ using timestamp_ms = int64_t;
 struct box {
   float x = 0, y = 0, w = 0, h = 0;
   float area() const { return w > 0 && h > 0 ? w * h : 0.f; }
-  friend bool operator==(const box& a, const box& b) {
-    return a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h;
-  }
+  friend bool operator==(const box& a, const box& b) { return a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h; }
 };
 
 /// Intersection over union of two boxes (0 when either is empty).
@@ -32,8 +30,8 @@ float iou(const box& a, const box& b);
 /// it shares the pixels and is never copied in process.
 struct frame {
   uint32_t camera_id = 0;
-  uint64_t seq = 0;             // per-camera sequence number, from 0
-  timestamp_ms capture_ms = 0;  // configured start time + seq / fps
+  uint64_t seq = 0; // per-camera sequence number, from 0
+  timestamp_ms capture_ms = 0; // configured start time + seq / fps
   cv::Mat image;
 };
 using frame_ptr = std::shared_ptr<const frame>;
@@ -42,8 +40,8 @@ using frame_ptr = std::shared_ptr<const frame>;
 struct detection {
   box bbox;
   float score = 0;
-  int32_t class_id = 0;         // 0 = person
-  std::vector<float> feature;   // appearance vector, L2-normalised, may be empty
+  int32_t class_id = 0; // 0 = person
+  std::vector<float> feature; // appearance vector, L2-normalised, may be empty
   std::vector<float> embedding; // learned (DNN backbone) embedding, L2-normalised, may be empty
 };
 
@@ -52,7 +50,7 @@ struct detection_batch {
   uint32_t camera_id = 0;
   uint64_t seq = 0;
   timestamp_ms capture_ms = 0;
-  int32_t width = 0, height = 0;  // frame size the boxes refer to
+  int32_t width = 0, height = 0; // frame size the boxes refer to
   std::vector<detection> detections;
 };
 
@@ -61,13 +59,13 @@ enum class track_state : uint8_t { started = 0, updated = 1, ended = 2 };
 /// A change of one camera-local track.
 struct track_event {
   uint32_t camera_id = 0;
-  uint64_t track_id = 0;        // unique per camera
+  uint64_t track_id = 0; // unique per camera
   track_state state = track_state::updated;
   timestamp_ms time_ms = 0;
   uint64_t frame_seq = 0;
   box bbox;
   float score = 0;
-  std::vector<float> feature;   // appearance (mean over the track for ended)
+  std::vector<float> feature; // appearance (mean over the track for ended)
 };
 
 /// The track events one frame produced (possibly none), in frame order.
@@ -79,10 +77,10 @@ struct zone_visit {
   uint64_t track_id = 0;
   std::string zone;
   timestamp_ms enter_ms = 0;
-  timestamp_ms exit_ms = -1;    // < 0: still inside
+  timestamp_ms exit_ms = -1; // < 0: still inside
   friend bool operator==(const zone_visit& a, const zone_visit& b) {
-    return a.camera_id == b.camera_id && a.track_id == b.track_id && a.zone == b.zone
-           && a.enter_ms == b.enter_ms && a.exit_ms == b.exit_ms;
+    return a.camera_id == b.camera_id && a.track_id == b.track_id && a.zone == b.zone && a.enter_ms == b.enter_ms
+      && a.exit_ms == b.exit_ms;
   }
 };
 
@@ -91,7 +89,7 @@ struct track_batch {
   uint64_t seq = 0;
   timestamp_ms time_ms = 0;
   std::vector<track_event> events;
-  std::vector<zone_visit> zone_visits;   // zone entries and exits of this frame
+  std::vector<zone_visit> zone_visits; // zone entries and exits of this frame
 };
 
 /// Camera track -> global person id.
@@ -109,8 +107,8 @@ struct presence {
   timestamp_ms enter_ms = 0;
   timestamp_ms exit_ms = 0;
   friend bool operator==(const presence& a, const presence& b) {
-    return a.person_id == b.person_id && a.camera_id == b.camera_id
-           && a.enter_ms == b.enter_ms && a.exit_ms == b.exit_ms;
+    return a.person_id == b.person_id && a.camera_id == b.camera_id && a.enter_ms == b.enter_ms
+      && a.exit_ms == b.exit_ms;
   }
 };
 
@@ -128,16 +126,16 @@ struct person_merge {
 struct tracklet {
   uint32_t camera_id = 0;
   uint64_t track_id = 0;
-  uint64_t person_id = 0;       // as re-id assigned it (online)
+  uint64_t person_id = 0; // as re-id assigned it (online)
   timestamp_ms enter_ms = 0;
   timestamp_ms exit_ms = 0;
-  box entry_box, exit_box;      // first and last box, source pixels
-  float confidence = 0;         // of the online assignment, 0..1
-  std::vector<int8_t> feature;  // may be empty
+  box entry_box, exit_box; // first and last box, source pixels
+  float confidence = 0; // of the online assignment, 0..1
+  std::vector<int8_t> feature; // may be empty
   friend bool operator==(const tracklet& a, const tracklet& b) {
     return a.camera_id == b.camera_id && a.track_id == b.track_id && a.person_id == b.person_id
-           && a.enter_ms == b.enter_ms && a.exit_ms == b.exit_ms && a.entry_box == b.entry_box
-           && a.exit_box == b.exit_box && a.confidence == b.confidence && a.feature == b.feature;
+      && a.enter_ms == b.enter_ms && a.exit_ms == b.exit_ms && a.entry_box == b.entry_box && a.exit_box == b.exit_box
+      && a.confidence == b.confidence && a.feature == b.feature;
   }
 };
 
@@ -157,15 +155,15 @@ struct presence_batch {
   std::vector<identity> identities;
   std::vector<presence> rows;
   std::vector<person_merge> merges;
-  std::vector<zone_visit> zone_visits;   // passed through from the trackers
-  std::vector<tracklet> tracklets;       // the ended tracks behind `rows`
+  std::vector<zone_visit> zone_visits; // passed through from the trackers
+  std::vector<tracklet> tracklets; // the ended tracks behind `rows`
 };
 
 /// Marks the end of a camera's stream (file ended or --max-frames reached);
 /// flows through every stage so each can flush and the run can finish.
 struct end_of_stream {
   uint32_t camera_id = 0;
-  uint64_t frames = 0;          // frames the camera emitted
+  uint64_t frames = 0; // frames the camera emitted
 };
 
 /// A query by name with string parameters (e.g. name "transitions",
@@ -179,9 +177,9 @@ struct query_request {
 struct query_response {
   uint64_t id = 0;
   bool ok = false;
-  std::string error;            // set when !ok
-  std::string json;             // the answer when ok
-  bool bad_request = false;     // !ok because of the request (names the parameter), not the store
+  std::string error; // set when !ok
+  std::string json; // the answer when ok
+  bool bad_request = false; // !ok because of the request (names the parameter), not the store
 };
 
 /// Liveness of a process/role on the mesh.

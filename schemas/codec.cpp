@@ -14,8 +14,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "schemas/envelope_generated.h"
 #include "schemas/compact.hpp"
+#include "schemas/envelope_generated.h"
 
 namespace fb = weaver::v1;
 
@@ -24,36 +24,42 @@ namespace weaver::codec {
 // The C++ constants and the schema must agree.
 static_assert(static_cast<uint16_t>(fb::SchemaVersion::MAX) == schema_version,
               "schema_version must be the highest SchemaVersion in common.fbs");
-static_assert(static_cast<int>(fb::Payload::MAX)
-                  == static_cast<int>(kind::end_of_stream) + 1,
+static_assert(static_cast<int>(fb::Payload::MAX) == static_cast<int>(kind::end_of_stream) + 1,
               "union Payload and codec::kind must list the same kinds");
-static_assert(std::variant_size_v<decltype(message::body)>
-                  == static_cast<size_t>(kind::end_of_stream) + 1,
+static_assert(std::variant_size_v<decltype(message::body)> == static_cast<size_t>(kind::end_of_stream) + 1,
               "message::body needs one alternative per kind");
 static_assert(static_cast<int>(fb::Payload::Frame) == 1 + static_cast<int>(kind::frame)
-              && static_cast<int>(fb::Payload::DetectionBatch) == 1 + static_cast<int>(kind::detections)
-              && static_cast<int>(fb::Payload::TrackBatch) == 1 + static_cast<int>(kind::tracks)
-              && static_cast<int>(fb::Payload::PresenceBatch) == 1 + static_cast<int>(kind::presence)
-              && static_cast<int>(fb::Payload::QueryRequest) == 1 + static_cast<int>(kind::query_request)
-              && static_cast<int>(fb::Payload::QueryResponse) == 1 + static_cast<int>(kind::query_response)
-              && static_cast<int>(fb::Payload::Heartbeat) == 1 + static_cast<int>(kind::heartbeat)
-              && static_cast<int>(fb::Payload::EndOfStream) == 1 + static_cast<int>(kind::end_of_stream),
+                && static_cast<int>(fb::Payload::DetectionBatch) == 1 + static_cast<int>(kind::detections)
+                && static_cast<int>(fb::Payload::TrackBatch) == 1 + static_cast<int>(kind::tracks)
+                && static_cast<int>(fb::Payload::PresenceBatch) == 1 + static_cast<int>(kind::presence)
+                && static_cast<int>(fb::Payload::QueryRequest) == 1 + static_cast<int>(kind::query_request)
+                && static_cast<int>(fb::Payload::QueryResponse) == 1 + static_cast<int>(kind::query_response)
+                && static_cast<int>(fb::Payload::Heartbeat) == 1 + static_cast<int>(kind::heartbeat)
+                && static_cast<int>(fb::Payload::EndOfStream) == 1 + static_cast<int>(kind::end_of_stream),
               "union Payload order must follow codec::kind");
 static_assert(static_cast<int>(fb::TrackState::Started) == static_cast<int>(track_state::started)
-              && static_cast<int>(fb::TrackState::Updated) == static_cast<int>(track_state::updated)
-              && static_cast<int>(fb::TrackState::Ended) == static_cast<int>(track_state::ended),
+                && static_cast<int>(fb::TrackState::Updated) == static_cast<int>(track_state::updated)
+                && static_cast<int>(fb::TrackState::Ended) == static_cast<int>(track_state::ended),
               "TrackState must match weaver::track_state");
 
 const char* to_string(kind k) {
   switch (k) {
-    case kind::frame: return "frame";
-    case kind::detections: return "detections";
-    case kind::tracks: return "tracks";
-    case kind::presence: return "presence";
-    case kind::query_request: return "query_request";
-    case kind::query_response: return "query_response";
-    case kind::heartbeat: return "heartbeat";
-    case kind::end_of_stream: return "end_of_stream";
+    case kind::frame:
+      return "frame";
+    case kind::detections:
+      return "detections";
+    case kind::tracks:
+      return "tracks";
+    case kind::presence:
+      return "presence";
+    case kind::query_request:
+      return "query_request";
+    case kind::query_response:
+      return "query_response";
+    case kind::heartbeat:
+      return "heartbeat";
+    case kind::end_of_stream:
+      return "end_of_stream";
   }
   return "unknown";
 }
@@ -77,21 +83,18 @@ FlatBufferBuilder& builder() {
 
 int64_t now_ms() {
   using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-      .count();
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::vector<uint8_t> finish(FlatBufferBuilder& b, fb::Payload type,
-                            Offset<void> payload, const std::string& sender,
+std::vector<uint8_t> finish(FlatBufferBuilder& b, fb::Payload type, Offset<void> payload, const std::string& sender,
                             uint64_t seq) {
   auto sender_off = b.CreateString(sender);
-  auto env = fb::CreateEnvelope(b, schema_version, sender_off, seq, now_ms(),
-                                type, payload);
+  auto env = fb::CreateEnvelope(b, schema_version, sender_off, seq, now_ms(), type, payload);
   fb::FinishEnvelopeBuffer(b, env);
   const uint8_t* p = b.GetBufferPointer();
   const size_t n = b.GetSize();
-  const bool batch = type == fb::Payload::DetectionBatch || type == fb::Payload::TrackBatch
-                     || type == fb::Payload::PresenceBatch;
+  const bool batch =
+    type == fb::Payload::DetectionBatch || type == fb::Payload::TrackBatch || type == fb::Payload::PresenceBatch;
   std::vector<uint8_t> out;
   if (batch && n >= 64 && n <= max_inflated_bytes) {
     // Compressed when smaller: features and repeated layouts shrink by a
@@ -101,8 +104,8 @@ std::vector<uint8_t> finish(FlatBufferBuilder& b, fb::Payload type,
       cctx.reset(ZSTD_createCCtx());
       if (cctx) {
         ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, zstd_level);
-        ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_contentSizeFlag, 0);  // the header has it
-        ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 0);     // verified after inflating
+        ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_contentSizeFlag, 0); // the header has it
+        ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 0); // verified after inflating
         ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_dictIDFlag, 0);
       }
     }
@@ -161,24 +164,20 @@ struct wire_feature {
 
 } // namespace
 
-std::vector<uint8_t> encode(const frame& f, const std::string& sender,
-                            uint64_t seq, bool jpeg, int jpeg_quality) {
+std::vector<uint8_t> encode(const frame& f, const std::string& sender, uint64_t seq, bool jpeg, int jpeg_quality) {
   const cv::Mat* img = &f.image;
   cv::Mat converted;
   if (!img->empty()) {
-    if (img->dims != 2)
-      throw std::invalid_argument("codec: frame image must be 2-dimensional");
+    if (img->dims != 2) throw std::invalid_argument("codec: frame image must be 2-dimensional");
     if (img->type() == CV_8UC4) {
       cv::cvtColor(*img, converted, cv::COLOR_BGRA2BGR);
       img = &converted;
     } else if (img->type() != CV_8UC3 && img->type() != CV_8UC1) {
-      throw std::invalid_argument(
-          "codec: frame image must be CV_8UC3 (BGR8), CV_8UC1 or CV_8UC4");
+      throw std::invalid_argument("codec: frame image must be CV_8UC3 (BGR8), CV_8UC1 or CV_8UC4");
     }
   }
   const int w = img->empty() ? 0 : img->cols, h = img->empty() ? 0 : img->rows;
-  if (w > max_image_side || h > max_image_side
-      || int64_t{w} * h > max_image_pixels)
+  if (w > max_image_side || h > max_image_side || int64_t{w} * h > max_image_pixels)
     throw std::invalid_argument("codec: frame image too large");
 
   auto& b = builder();
@@ -187,43 +186,37 @@ std::vector<uint8_t> encode(const frame& f, const std::string& sender,
   if (!img->empty() && jpeg) {
     thread_local std::vector<uchar> jpg;
     jpg.clear();
-    if (!cv::imencode(".jpg", *img, jpg,
-                      {cv::IMWRITE_JPEG_QUALITY, jpeg_quality}))
+    if (!cv::imencode(".jpg", *img, jpg, {cv::IMWRITE_JPEG_QUALITY, jpeg_quality}))
       throw std::runtime_error("codec: JPEG compression failed");
     format = fb::PixelFormat::JPEG;
     pixels = b.CreateVector(jpg.data(), jpg.size());
   } else if (!img->empty()) {
-    format = img->channels() == 1 ? fb::PixelFormat::GRAY8
-                                  : fb::PixelFormat::BGR8;
+    format = img->channels() == 1 ? fb::PixelFormat::GRAY8 : fb::PixelFormat::BGR8;
     const size_t row = size_t(w) * img->elemSize();
     uint8_t* dst = nullptr;
     pixels = b.CreateUninitializedVector<uint8_t>(row * size_t(h), &dst);
     if (img->isContinuous()) {
       std::memcpy(dst, img->data, row * size_t(h));
     } else {
-      for (int y = 0; y < h; ++y)
-        std::memcpy(dst + size_t(y) * row, img->ptr<uint8_t>(y), row);
+      for (int y = 0; y < h; ++y) std::memcpy(dst + size_t(y) * row, img->ptr<uint8_t>(y), row);
     }
   }
-  auto payload = fb::CreateFrame(b, f.camera_id, f.seq, f.capture_ms, w, h,
-                                 format, pixels);
+  auto payload = fb::CreateFrame(b, f.camera_id, f.seq, f.capture_ms, w, h, format, pixels);
   return finish(b, fb::Payload::Frame, payload.Union(), sender, seq);
 }
 
-std::vector<uint8_t> encode(const detection_batch& d, const std::string& sender,
-                            uint64_t seq) {
+std::vector<uint8_t> encode(const detection_batch& d, const std::string& sender, uint64_t seq) {
   auto& b = builder();
   std::vector<Offset<fb::Detection>> dets;
   dets.reserve(d.detections.size());
   for (const auto& x : d.detections) {
     wire_feature feat(b, x.feature), emb(b, x.embedding);
     wire_box bx(x.bbox);
-    dets.push_back(fb::CreateDetection(b, bx.box_ptr(), x.score, x.class_id, feat.plain, emb.plain,
-                                       bx.qbox_ptr(), feat.q, feat.exp, emb.q, emb.exp));
+    dets.push_back(fb::CreateDetection(b, bx.box_ptr(), x.score, x.class_id, feat.plain, emb.plain, bx.qbox_ptr(),
+                                       feat.q, feat.exp, emb.q, emb.exp));
   }
   auto vec = b.CreateVector(dets);
-  auto payload = fb::CreateDetectionBatch(b, d.camera_id, d.seq, d.capture_ms,
-                                          d.width, d.height, vec);
+  auto payload = fb::CreateDetectionBatch(b, d.camera_id, d.seq, d.capture_ms, d.width, d.height, vec);
   return finish(b, fb::Payload::DetectionBatch, payload.Union(), sender, seq);
 }
 
@@ -236,8 +229,7 @@ Offset<flatbuffers::Vector<Offset<fb::ZoneVisit>>> zone_visits(FlatBufferBuilder
   return b.CreateVector(out);
 }
 
-std::vector<uint8_t> encode(const track_batch& t, const std::string& sender,
-                            uint64_t seq) {
+std::vector<uint8_t> encode(const track_batch& t, const std::string& sender, uint64_t seq) {
   auto& b = builder();
   std::vector<Offset<fb::TrackEvent>> events;
   events.reserve(t.events.size());
@@ -249,10 +241,10 @@ std::vector<uint8_t> encode(const track_batch& t, const std::string& sender,
     if (e.camera_id == t.camera_id) shared |= shared_camera;
     if (e.time_ms == t.time_ms) shared |= shared_time;
     if (e.frame_seq == t.seq) shared |= shared_seq;
-    events.push_back(fb::CreateTrackEvent(
-        b, shared & shared_camera ? 0 : e.camera_id, e.track_id, static_cast<fb::TrackState>(e.state),
-        shared & shared_time ? 0 : e.time_ms, shared & shared_seq ? 0 : e.frame_seq, bx.box_ptr(), e.score,
-        feat.plain, bx.qbox_ptr(), feat.q, feat.exp, shared));
+    events.push_back(fb::CreateTrackEvent(b, shared & shared_camera ? 0 : e.camera_id, e.track_id,
+                                          static_cast<fb::TrackState>(e.state), shared & shared_time ? 0 : e.time_ms,
+                                          shared & shared_seq ? 0 : e.frame_seq, bx.box_ptr(), e.score, feat.plain,
+                                          bx.qbox_ptr(), feat.q, feat.exp, shared));
   }
   auto vec = b.CreateVector(events);
   auto visits = zone_visits(b, t.zone_visits);
@@ -260,20 +252,16 @@ std::vector<uint8_t> encode(const track_batch& t, const std::string& sender,
   return finish(b, fb::Payload::TrackBatch, payload.Union(), sender, seq);
 }
 
-std::vector<uint8_t> encode(const presence_batch& p, const std::string& sender,
-                            uint64_t seq) {
+std::vector<uint8_t> encode(const presence_batch& p, const std::string& sender, uint64_t seq) {
   auto& b = builder();
   std::vector<Offset<fb::Identity>> ids;
   ids.reserve(p.identities.size());
   for (const auto& i : p.identities)
-    ids.push_back(fb::CreateIdentity(b, i.camera_id, i.track_id, i.person_id,
-                                     i.confidence));
+    ids.push_back(fb::CreateIdentity(b, i.camera_id, i.track_id, i.person_id, i.confidence));
   auto ids_vec = b.CreateVector(ids);
   std::vector<Offset<fb::Presence>> rows;
   rows.reserve(p.rows.size());
-  for (const auto& r : p.rows)
-    rows.push_back(fb::CreatePresence(b, r.person_id, r.camera_id, r.enter_ms,
-                                      r.exit_ms));
+  for (const auto& r : p.rows) rows.push_back(fb::CreatePresence(b, r.person_id, r.camera_id, r.enter_ms, r.exit_ms));
   auto rows_vec = b.CreateVector(rows);
   std::vector<fb::PersonMerge> merges;
   merges.reserve(p.merges.size());
@@ -285,16 +273,15 @@ std::vector<uint8_t> encode(const presence_batch& p, const std::string& sender,
   for (const auto& t : p.tracklets) {
     auto feat = t.feature.empty() ? 0 : b.CreateVector(t.feature);
     fb::Box entry = to_fb(t.entry_box), exit = to_fb(t.exit_box);
-    tracklets.push_back(fb::CreateTracklet(b, t.camera_id, t.track_id, t.person_id, t.enter_ms, t.exit_ms,
-                                           &entry, &exit, t.confidence, feat));
+    tracklets.push_back(fb::CreateTracklet(b, t.camera_id, t.track_id, t.person_id, t.enter_ms, t.exit_ms, &entry,
+                                           &exit, t.confidence, feat));
   }
   auto tracklets_vec = b.CreateVector(tracklets);
   auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec, visits, tracklets_vec);
   return finish(b, fb::Payload::PresenceBatch, payload.Union(), sender, seq);
 }
 
-std::vector<uint8_t> encode(const query_request& q, const std::string& sender,
-                            uint64_t seq) {
+std::vector<uint8_t> encode(const query_request& q, const std::string& sender, uint64_t seq) {
   auto& b = builder();
   std::vector<Offset<fb::Param>> params;
   params.reserve(q.params.size());
@@ -309,8 +296,7 @@ std::vector<uint8_t> encode(const query_request& q, const std::string& sender,
   return finish(b, fb::Payload::QueryRequest, payload.Union(), sender, seq);
 }
 
-std::vector<uint8_t> encode(const query_response& r, const std::string& sender,
-                            uint64_t seq) {
+std::vector<uint8_t> encode(const query_response& r, const std::string& sender, uint64_t seq) {
   auto& b = builder();
   auto err = b.CreateString(r.error);
   auto json = b.CreateString(r.json);
@@ -318,16 +304,14 @@ std::vector<uint8_t> encode(const query_response& r, const std::string& sender,
   return finish(b, fb::Payload::QueryResponse, payload.Union(), sender, seq);
 }
 
-std::vector<uint8_t> encode(const heartbeat& h, const std::string& sender,
-                            uint64_t seq) {
+std::vector<uint8_t> encode(const heartbeat& h, const std::string& sender, uint64_t seq) {
   auto& b = builder();
   auto role = b.CreateString(h.role);
   auto payload = fb::CreateHeartbeat(b, role, h.time_ms, h.ready);
   return finish(b, fb::Payload::Heartbeat, payload.Union(), sender, seq);
 }
 
-std::vector<uint8_t> encode(const end_of_stream& e, const std::string& sender,
-                            uint64_t seq) {
+std::vector<uint8_t> encode(const end_of_stream& e, const std::string& sender, uint64_t seq) {
   auto& b = builder();
   auto payload = fb::CreateEndOfStream(b, e.camera_id, e.frames);
   return finish(b, fb::Payload::EndOfStream, payload.Union(), sender, seq);
@@ -347,25 +331,21 @@ bool fail(std::string& err, std::string what) {
   return false;
 }
 
-std::string str(const flatbuffers::String* s) {
-  return s ? s->str() : std::string();
-}
+std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
 bool finite(float v) { return std::isfinite(v); }
 
 // Reads an optional Box struct; false when a number is not finite.
 bool read_box(const fb::Box* in, box& out) {
-  if (!in) return true;  // absent struct field: the default (all zero) box
+  if (!in) return true; // absent struct field: the default (all zero) box
   out = box{in->x(), in->y(), in->w(), in->h()};
   return finite(out.x) && finite(out.y) && finite(out.w) && finite(out.h);
 }
 
-bool read_feature(const flatbuffers::Vector<float>* in, std::vector<float>& out,
-                  std::string& err) {
+bool read_feature(const flatbuffers::Vector<float>* in, std::vector<float>& out, std::string& err) {
   if (!in) return true;
   if (in->size() > max_feature_size) {
-    err = "feature vector too long (" + std::to_string(in->size()) + " > "
-          + std::to_string(max_feature_size) + ")";
+    err = "feature vector too long (" + std::to_string(in->size()) + " > " + std::to_string(max_feature_size) + ")";
     return false;
   }
   out.resize(in->size());
@@ -381,8 +361,7 @@ bool read_feature(const flatbuffers::Vector<float>* in, std::vector<float>& out,
 
 // A box from whichever form was sent; both at once is refused (which wins
 // would be a guess), so is a compact form in a v1 message.
-bool read_any_box(const fb::Box* plain, const fb::QBox* quarter, uint16_t version, box& out,
-                  std::string& err) {
+bool read_any_box(const fb::Box* plain, const fb::QBox* quarter, uint16_t version, box& out, std::string& err) {
   if (!quarter) {
     if (read_box(plain, out)) return true;
     return fail(err, "box is not finite");
@@ -393,17 +372,18 @@ bool read_any_box(const fb::Box* plain, const fb::QBox* quarter, uint16_t versio
   return true;
 }
 
-bool read_any_feature(const flatbuffers::Vector<float>* plain, const flatbuffers::Vector<int8_t>* q,
-                      int exp, uint16_t version, std::vector<float>& out, std::string& err) {
+bool read_any_feature(const flatbuffers::Vector<float>* plain, const flatbuffers::Vector<int8_t>* q, int exp,
+                      uint16_t version, std::vector<float>& out, std::string& err) {
   if (!q) return read_feature(plain, out, err);
   if (version < 2) return fail(err, "compact feature in a v1 message");
   if (plain) return fail(err, "feature sent twice (float and int8)");
   if (q->size() > max_feature_size)
-    return fail(err, "feature vector too long (" + std::to_string(q->size()) + " > "
-                       + std::to_string(max_feature_size) + ")");
+    return fail(
+      err, "feature vector too long (" + std::to_string(q->size()) + " > " + std::to_string(max_feature_size) + ")");
   if (exp < compact::min_exp || exp > compact::max_exp)
-    return fail(err, "feature exponent " + std::to_string(exp) + " is outside "
-                       + std::to_string(compact::min_exp) + ".." + std::to_string(compact::max_exp));
+    return fail(err,
+                "feature exponent " + std::to_string(exp) + " is outside " + std::to_string(compact::min_exp) + ".."
+                  + std::to_string(compact::max_exp));
   out = compact::from_int8(q->data(), q->size(), exp);
   return true;
 }
@@ -422,8 +402,7 @@ bool check_size(int64_t w, int64_t h, std::string& err) {
 
 uint32_t be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }
 uint32_t be32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8)
-         | p[3];
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
 
 // The image size a JPEG declares in its first SOF segment, read before
@@ -434,13 +413,18 @@ bool jpeg_size(const uint8_t* p, size_t n, int64_t& w, int64_t& h) {
   while (i + 4 <= n) {
     if (p[i] != 0xFF) return false;
     const uint8_t m = p[i + 1];
-    if (m == 0xFF) { ++i; continue; }                  // fill byte
-    if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) { i += 2; continue; }
-    if (m == 0xD9 || m == 0xDA) return false;          // no frame header
+    if (m == 0xFF) {
+      ++i;
+      continue;
+    } // fill byte
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
+      i += 2;
+      continue;
+    }
+    if (m == 0xD9 || m == 0xDA) return false; // no frame header
     const size_t len = be16(p + i + 2);
     if (len < 2) return false;
-    const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8
-                     && m != 0xCC;
+    const bool sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
     if (sof) {
       if (len < 7 || i + 9 > n) return false;
       h = be16(p + i + 5);
@@ -454,8 +438,7 @@ bool jpeg_size(const uint8_t* p, size_t n, int64_t& w, int64_t& h) {
 
 bool png_size(const uint8_t* p, size_t n, int64_t& w, int64_t& h) {
   static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
-  if (n < 24 || std::memcmp(p, sig, 8) != 0 || std::memcmp(p + 12, "IHDR", 4))
-    return false;
+  if (n < 24 || std::memcmp(p, sig, 8) != 0 || std::memcmp(p + 12, "IHDR", 4)) return false;
   w = be32(p + 16);
   h = be32(p + 20);
   return true;
@@ -468,8 +451,7 @@ bool read_frame(const fb::Frame& in, frame& out, std::string& err) {
   const int64_t w = in.width(), h = in.height();
   if (!check_size(w, h, err)) return fail(err, "frame: " + err);
   if ((w == 0) != (h == 0)) {
-    err = "frame: size " + std::to_string(w) + "x" + std::to_string(h)
-          + " has one empty side";
+    err = "frame: size " + std::to_string(w) + "x" + std::to_string(h) + " has one empty side";
     return false;
   }
   const auto* px = in.pixels();
@@ -488,9 +470,8 @@ bool read_frame(const fb::Frame& in, frame& out, std::string& err) {
     case fb::PixelFormat::GRAY8: {
       const int ch = format == fb::PixelFormat::BGR8 ? 3 : 1;
       if (n != size_t(w * h * ch)) {
-        err = std::string("frame: ") + fb::EnumNamePixelFormat(format) + " "
-              + std::to_string(w) + "x" + std::to_string(h) + " needs "
-              + std::to_string(w * h * ch) + " bytes, got " + std::to_string(n);
+        err = std::string("frame: ") + fb::EnumNamePixelFormat(format) + " " + std::to_string(w) + "x"
+          + std::to_string(h) + " needs " + std::to_string(w * h * ch) + " bytes, got " + std::to_string(n);
         return false;
       }
       if (ch == 3) {
@@ -510,9 +491,8 @@ bool read_frame(const fb::Frame& in, frame& out, std::string& err) {
       if (!(is_jpeg ? jpeg_size(p, n, fw, fh) : png_size(p, n, fw, fh)))
         return fail(err, std::string("frame: no valid ") + name + " header");
       if (fw != w || fh != h) {
-        err = std::string("frame: ") + name + " is " + std::to_string(fw) + "x"
-              + std::to_string(fh) + ", frame says " + std::to_string(w) + "x"
-              + std::to_string(h);
+        err = std::string("frame: ") + name + " is " + std::to_string(fw) + "x" + std::to_string(fh) + ", frame says "
+          + std::to_string(w) + "x" + std::to_string(h);
         return false;
       }
       if (n > size_t(INT_MAX)) return fail(err, "frame: image file too large");
@@ -530,20 +510,17 @@ bool read_frame(const fb::Frame& in, frame& out, std::string& err) {
       return true;
     }
   }
-  err = "frame: unknown pixel format "
-        + std::to_string(static_cast<unsigned>(format));
+  err = "frame: unknown pixel format " + std::to_string(static_cast<unsigned>(format));
   return false;
 }
 
-bool read_detections(const fb::DetectionBatch& in, detection_batch& out,
-                     uint16_t version, std::string& err) {
+bool read_detections(const fb::DetectionBatch& in, detection_batch& out, uint16_t version, std::string& err) {
   out.camera_id = in.camera_id();
   out.seq = in.seq();
   out.capture_ms = in.capture_ms();
   out.width = in.width();
   out.height = in.height();
-  if (!check_size(out.width, out.height, err))
-    return fail(err, "detections: " + err);
+  if (!check_size(out.width, out.height, err)) return fail(err, "detections: " + err);
   if (const auto* v = in.detections()) {
     out.detections.resize(v->size());
     for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
@@ -553,8 +530,7 @@ bool read_detections(const fb::DetectionBatch& in, detection_batch& out,
       x.score = d.score();
       x.class_id = d.class_id();
       if (!finite(x.score)) return fail(err, where + ": box or score is not finite");
-      if (!read_any_box(d.bbox(), d.qbbox(), version, x.bbox, err))
-        return fail(err, where + ": " + err);
+      if (!read_any_box(d.bbox(), d.qbbox(), version, x.bbox, err)) return fail(err, where + ": " + err);
       if (!read_any_feature(d.feature(), d.qfeature(), d.qfeature_exp(), version, x.feature, err))
         return fail(err, where + ": " + err);
       if (!read_any_feature(d.embedding(), d.qembedding(), d.qembedding_exp(), version, x.embedding, err))
@@ -601,8 +577,7 @@ bool read_tracks(const fb::TrackBatch& in, track_batch& out, uint16_t version, s
       x.frame_seq = shared & shared_seq ? out.seq : e.frame_seq();
       x.score = e.score();
       if (!finite(x.score)) return fail(err, where + ": box or score is not finite");
-      if (!read_any_box(e.bbox(), e.qbbox(), version, x.bbox, err))
-        return fail(err, where + ": " + err);
+      if (!read_any_box(e.bbox(), e.qbbox(), version, x.bbox, err)) return fail(err, where + ": " + err);
       if (!read_any_feature(e.feature(), e.qfeature(), e.qfeature_exp(), version, x.feature, err))
         return fail(err, where + ": " + err);
     }
@@ -610,8 +585,7 @@ bool read_tracks(const fb::TrackBatch& in, track_batch& out, uint16_t version, s
   return true;
 }
 
-bool read_presence(const fb::PresenceBatch& in, presence_batch& out,
-                   std::string& err) {
+bool read_presence(const fb::PresenceBatch& in, presence_batch& out, std::string& err) {
   read_zone_visits(in.zone_visits(), out.zone_visits);
   if (const auto* v = in.identities()) {
     out.identities.resize(v->size());
@@ -623,16 +597,14 @@ bool read_presence(const fb::PresenceBatch& in, presence_batch& out,
       x.person_id = d.person_id();
       x.confidence = d.confidence();
       if (!finite(x.confidence))
-        return fail(err, "presence: identity " + std::to_string(i)
-                     + ": confidence is not finite");
+        return fail(err, "presence: identity " + std::to_string(i) + ": confidence is not finite");
     }
   }
   if (const auto* v = in.rows()) {
     out.rows.resize(v->size());
     for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
       const fb::Presence& r = *v->Get(i);
-      out.rows[i] = presence{r.person_id(), r.camera_id(), r.enter_ms(),
-                             r.exit_ms()};
+      out.rows[i] = presence{r.person_id(), r.camera_id(), r.enter_ms(), r.exit_ms()};
     }
   }
   if (const auto* v = in.merges()) {
@@ -663,8 +635,9 @@ bool read_presence(const fb::PresenceBatch& in, presence_batch& out,
         return fail(err, where + ": box or confidence is not finite");
       if (const auto* f = t.feature()) {
         if (f->size() > max_tracklet_feature)
-          return fail(err, where + ": feature too long (" + std::to_string(f->size()) + " > "
-                             + std::to_string(max_tracklet_feature) + ")");
+          return fail(err,
+                      where + ": feature too long (" + std::to_string(f->size()) + " > "
+                        + std::to_string(max_tracklet_feature) + ")");
         x.feature.assign(f->begin(), f->end());
       }
     }
@@ -677,8 +650,7 @@ bool read_query_request(const fb::QueryRequest& in, query_request& out) {
   out.name = str(in.name());
   if (const auto* v = in.params()) {
     out.params.reserve(v->size());
-    for (const fb::Param* p : *v)
-      out.params.emplace_back(str(p->key()), str(p->value()));
+    for (const fb::Param* p : *v) out.params.emplace_back(str(p->key()), str(p->value()));
   }
   return true;
 }
@@ -699,8 +671,7 @@ const fb::Envelope* open(const uint8_t* data, size_t size, std::string& err) {
     return nullptr;
   }
   if (!fb::EnvelopeBufferHasIdentifier(data)) {
-    err = std::string("not a weaver envelope (identifier is not ")
-          + fb::EnvelopeIdentifier() + ")";
+    err = std::string("not a weaver envelope (identifier is not ") + fb::EnvelopeIdentifier() + ")";
     return nullptr;
   }
   flatbuffers::Verifier::Options opts;
@@ -713,9 +684,8 @@ const fb::Envelope* open(const uint8_t* data, size_t size, std::string& err) {
   }
   const fb::Envelope* env = fb::GetEnvelope(data);
   if (env->version() < oldest_schema_version || env->version() > schema_version) {
-    err = "unsupported schema version " + std::to_string(env->version())
-          + " (this build speaks " + std::to_string(oldest_schema_version) + ".."
-          + std::to_string(schema_version) + ")";
+    err = "unsupported schema version " + std::to_string(env->version()) + " (this build speaks "
+      + std::to_string(oldest_schema_version) + ".." + std::to_string(schema_version) + ")";
     return nullptr;
   }
   const auto type = env->payload_type();
@@ -730,8 +700,7 @@ const fb::Envelope* open(const uint8_t* data, size_t size, std::string& err) {
   return env;
 }
 
-std::optional<message> decode_verified(const uint8_t* data, size_t size,
-                                       std::string& err) {
+std::optional<message> decode_verified(const uint8_t* data, size_t size, std::string& err) {
   const fb::Envelope* env = open(data, size, err);
   if (!env) return std::nullopt;
   message m;
@@ -746,20 +715,16 @@ std::optional<message> decode_verified(const uint8_t* data, size_t size,
       ok = read_frame(*env->payload_as_Frame(), m.body.emplace<frame>(), err);
       break;
     case fb::Payload::DetectionBatch:
-      ok = read_detections(*env->payload_as_DetectionBatch(),
-                           m.body.emplace<detection_batch>(), m.version, err);
+      ok = read_detections(*env->payload_as_DetectionBatch(), m.body.emplace<detection_batch>(), m.version, err);
       break;
     case fb::Payload::TrackBatch:
-      ok = read_tracks(*env->payload_as_TrackBatch(),
-                       m.body.emplace<track_batch>(), m.version, err);
+      ok = read_tracks(*env->payload_as_TrackBatch(), m.body.emplace<track_batch>(), m.version, err);
       break;
     case fb::Payload::PresenceBatch:
-      ok = read_presence(*env->payload_as_PresenceBatch(),
-                         m.body.emplace<presence_batch>(), err);
+      ok = read_presence(*env->payload_as_PresenceBatch(), m.body.emplace<presence_batch>(), err);
       break;
     case fb::Payload::QueryRequest:
-      ok = read_query_request(*env->payload_as_QueryRequest(),
-                              m.body.emplace<query_request>());
+      ok = read_query_request(*env->payload_as_QueryRequest(), m.body.emplace<query_request>());
       break;
     case fb::Payload::QueryResponse: {
       const auto& in = *env->payload_as_QueryResponse();
@@ -786,7 +751,7 @@ std::optional<message> decode_verified(const uint8_t* data, size_t size,
       out.frames = in.frames();
       break;
     }
-    default:  // excluded by open()
+    default: // excluded by open()
       err = "unknown payload type";
       return std::nullopt;
   }
@@ -801,8 +766,8 @@ bool inflate(const uint8_t* data, size_t size, std::vector<uint8_t>& out, std::s
   if (!data || size < 8 || std::memcmp(data + 4, compressed_identifier, 4) != 0) return true;
   const size_t n = size_t(data[0]) | size_t(data[1]) << 8 | size_t(data[2]) << 16 | size_t(data[3]) << 24;
   if (n < 8 || n > max_inflated_bytes)
-    return fail(err, "compressed envelope of " + std::to_string(n) + " bytes (8.."
-                       + std::to_string(max_inflated_bytes) + ")");
+    return fail(
+      err, "compressed envelope of " + std::to_string(n) + " bytes (8.." + std::to_string(max_inflated_bytes) + ")");
   thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx{nullptr, ZSTD_freeDCtx};
   if (!dctx) dctx.reset(ZSTD_createDCtx());
   if (!dctx) return fail(err, "no zstd context");
@@ -810,22 +775,18 @@ bool inflate(const uint8_t* data, size_t size, std::vector<uint8_t>& out, std::s
   const size_t got = ZSTD_decompressDCtx(dctx.get(), out.data(), n, data + 8, size - 8);
   if (ZSTD_isError(got)) return fail(err, std::string("compressed envelope: ") + ZSTD_getErrorName(got));
   if (got != n)
-    return fail(err, "compressed envelope inflates to " + std::to_string(got) + " bytes, says "
-                       + std::to_string(n));
+    return fail(err, "compressed envelope inflates to " + std::to_string(got) + " bytes, says " + std::to_string(n));
   if (std::memcmp(out.data() + 4, compressed_identifier, 4) == 0)
     return fail(err, "compressed envelope inside a compressed envelope");
   return true;
 }
 
 // FlatBuffers reads scalars in place: hand it 8-byte aligned memory.
-bool aligned(const uint8_t* p) {
-  return reinterpret_cast<uintptr_t>(p) % 8 == 0;
-}
+bool aligned(const uint8_t* p) { return reinterpret_cast<uintptr_t>(p) % 8 == 0; }
 
 } // namespace
 
-std::optional<message> decode(const uint8_t* data, size_t size,
-                              std::string* error) {
+std::optional<message> decode(const uint8_t* data, size_t size, std::string* error) {
   std::string err;
   std::optional<message> m;
   try {
@@ -859,9 +820,7 @@ std::optional<message> decode(const uint8_t* data, size_t size,
 
 namespace {
 
-std::optional<invalid> bad(const char* reason, std::string detail) {
-  return invalid{reason, std::move(detail)};
-}
+std::optional<invalid> bad(const char* reason, std::string detail) { return invalid{reason, std::move(detail)}; }
 
 bool time_ok(timestamp_ms t) { return t >= 0 && t <= max_time_ms; }
 
@@ -872,17 +831,17 @@ std::optional<invalid> check_time(timestamp_ms t, const std::string& what) {
 
 std::optional<invalid> check_id(uint64_t id, const std::string& what, bool zero_ok = true) {
   if ((id != 0 || zero_ok) && id <= max_id) return std::nullopt;
-  return bad("id", what + " " + std::to_string(id) + " is outside " + (zero_ok ? "0" : "1") + ".." +
-                     std::to_string(max_id));
+  return bad("id",
+             what + " " + std::to_string(id) + " is outside " + (zero_ok ? "0" : "1") + ".." + std::to_string(max_id));
 }
 
 std::optional<invalid> check_box(const box& b, const std::string& what) {
   auto coord = [](float v) { return std::isfinite(v) && std::fabs(v) <= max_box_coordinate; };
   auto side = [](float v) { return std::isfinite(v) && v >= 0 && v <= max_box_coordinate; };
   if (coord(b.x) && coord(b.y) && side(b.w) && side(b.h)) return std::nullopt;
-  return bad("box", what + " box (" + std::to_string(b.x) + ", " + std::to_string(b.y) + ", " +
-                      std::to_string(b.w) + ", " + std::to_string(b.h) + ") is not inside a " +
-                      std::to_string(max_image_side) + " px frame");
+  return bad("box",
+             what + " box (" + std::to_string(b.x) + ", " + std::to_string(b.y) + ", " + std::to_string(b.w) + ", "
+               + std::to_string(b.h) + ") is not inside a " + std::to_string(max_image_side) + " px frame");
 }
 
 std::optional<invalid> check_visits(const std::vector<zone_visit>& visits, const std::string& where) {
@@ -910,8 +869,7 @@ std::optional<invalid> check_body(const frame& f) { return check_time(f.capture_
 std::optional<invalid> check_body(const detection_batch& b) {
   if (auto e = check_time(b.capture_ms, "detections: capture time")) return e;
   for (size_t i = 0; i < b.detections.size(); ++i)
-    if (auto e = check_box(b.detections[i].bbox, "detections: detection " + std::to_string(i) + ":"))
-      return e;
+    if (auto e = check_box(b.detections[i].bbox, "detections: detection " + std::to_string(i) + ":")) return e;
   return std::nullopt;
 }
 
@@ -973,7 +931,7 @@ std::optional<invalid> validate(const zone_visit& v) {
   if (auto e = check_id(v.track_id, "track id")) return e;
   if (v.zone.empty() || v.zone.size() > max_name_bytes)
     return bad("name", "zone name of " + std::to_string(v.zone.size()) + " bytes");
-  if (v.exit_ms < 0) return check_time(v.enter_ms, "enter");   // still inside
+  if (v.exit_ms < 0) return check_time(v.enter_ms, "enter"); // still inside
   return check_interval(v.enter_ms, v.exit_ms);
 }
 
@@ -988,7 +946,7 @@ std::optional<invalid> validate(const tracklet& t) {
   if (auto e = check_interval(t.enter_ms, t.exit_ms)) return e;
   if (auto e = check_box(t.entry_box, "entry")) return e;
   if (auto e = check_box(t.exit_box, "exit")) return e;
-  if (!(t.confidence >= 0 && t.confidence <= 1))  // NaN fails too
+  if (!(t.confidence >= 0 && t.confidence <= 1)) // NaN fails too
     return bad("score", "confidence " + std::to_string(t.confidence) + " is outside 0..1");
   if (t.feature.size() > max_tracklet_feature)
     return bad("size", "feature of " + std::to_string(t.feature.size()) + " values");
@@ -997,8 +955,9 @@ std::optional<invalid> validate(const tracklet& t) {
 
 std::optional<invalid> validate(const message& m) {
   if (m.sender.empty() || m.sender.size() > max_sender_bytes)
-    return bad("sender", "sender id of " + std::to_string(m.sender.size()) + " bytes (1.." +
-                           std::to_string(max_sender_bytes) + ")");
+    return bad(
+      "sender",
+      "sender id of " + std::to_string(m.sender.size()) + " bytes (1.." + std::to_string(max_sender_bytes) + ")");
   return std::visit([](const auto& body) { return check_body(body); }, m.body);
 }
 

@@ -34,13 +34,13 @@ constexpr const char* file_identifier = "WVR1";
 /// the envelope. Batches of detections, tracks and presence go compressed
 /// when that is smaller; a v1 build refuses them by their identifier.
 constexpr const char* compressed_identifier = "WVRZ";
-constexpr size_t max_inflated_bytes = size_t{64} << 20;  // decode refuses more
-constexpr int zstd_level = 19;  // small messages: even the slowest level is cheap (README, "Semantic compression")
+constexpr size_t max_inflated_bytes = size_t{64} << 20; // decode refuses more
+constexpr int zstd_level = 19; // small messages: even the slowest level is cheap (README, "Semantic compression")
 
 /// Limits decode enforces on untrusted input.
-constexpr int32_t max_image_side = 16384;        // frame width / height
-constexpr int64_t max_image_pixels = 1LL << 26;  // frame width * height
-constexpr size_t max_feature_size = 1 << 16;     // floats per feature vector
+constexpr int32_t max_image_side = 16384; // frame width / height
+constexpr int64_t max_image_pixels = 1LL << 26; // frame width * height
+constexpr size_t max_feature_size = 1 << 16; // floats per feature vector
 
 /// The message kind: the union type of the envelope's payload. The order is
 /// that of `message::body`'s alternatives and of schemas' `union Payload`.
@@ -73,23 +73,15 @@ const char* to_string(kind k);
 /// `jpeg_quality`). Other image types throw std::invalid_argument, and a
 /// failed JPEG compression throws std::runtime_error (programming errors,
 /// never caused by received bytes).
-std::vector<uint8_t> encode(const frame& f, const std::string& sender,
-                            uint64_t seq, bool jpeg = false,
+std::vector<uint8_t> encode(const frame& f, const std::string& sender, uint64_t seq, bool jpeg = false,
                             int jpeg_quality = 90);
-std::vector<uint8_t> encode(const detection_batch& b, const std::string& sender,
-                            uint64_t seq);
-std::vector<uint8_t> encode(const track_batch& b, const std::string& sender,
-                            uint64_t seq);
-std::vector<uint8_t> encode(const presence_batch& b, const std::string& sender,
-                            uint64_t seq);
-std::vector<uint8_t> encode(const query_request& q, const std::string& sender,
-                            uint64_t seq);
-std::vector<uint8_t> encode(const query_response& r, const std::string& sender,
-                            uint64_t seq);
-std::vector<uint8_t> encode(const heartbeat& h, const std::string& sender,
-                            uint64_t seq);
-std::vector<uint8_t> encode(const end_of_stream& e, const std::string& sender,
-                            uint64_t seq);
+std::vector<uint8_t> encode(const detection_batch& b, const std::string& sender, uint64_t seq);
+std::vector<uint8_t> encode(const track_batch& b, const std::string& sender, uint64_t seq);
+std::vector<uint8_t> encode(const presence_batch& b, const std::string& sender, uint64_t seq);
+std::vector<uint8_t> encode(const query_request& q, const std::string& sender, uint64_t seq);
+std::vector<uint8_t> encode(const query_response& r, const std::string& sender, uint64_t seq);
+std::vector<uint8_t> encode(const heartbeat& h, const std::string& sender, uint64_t seq);
+std::vector<uint8_t> encode(const end_of_stream& e, const std::string& sender, uint64_t seq);
 
 /// A decoded envelope. `body.index() == static_cast<size_t>(k)`.
 struct message {
@@ -98,20 +90,20 @@ struct message {
   std::string sender;
   uint64_t sequence = 0;
   timestamp_ms sent_ms = 0;
-  std::variant<frame, detection_batch, track_batch, presence_batch,
-               query_request, query_response, heartbeat, end_of_stream>
-      body;
+  std::variant<frame, detection_batch, track_batch, presence_batch, query_request, query_response, heartbeat,
+               end_of_stream>
+    body;
 };
 
 /// Semantic limits: what a well-formed message may claim. Verification
 /// proves the bytes are a readable envelope; these catch the believable-
 /// looking junk a flipped bit or a forger writes (negative times, an exit
 /// before its enter, ids near 2^64), before anything is stored or acted on.
-constexpr timestamp_ms max_time_ms = 253402300799999;      // 9999-12-31T23:59:59.999Z
-constexpr uint64_t max_id = (uint64_t{1} << 53) - 1;        // person / track ids: exact as JSON numbers
+constexpr timestamp_ms max_time_ms = 253402300799999; // 9999-12-31T23:59:59.999Z
+constexpr uint64_t max_id = (uint64_t{1} << 53) - 1; // person / track ids: exact as JSON numbers
 constexpr float max_box_coordinate = float(max_image_side); // |x|, |y|, and w, h, in pixels
-constexpr size_t max_sender_bytes = 256;                    // an envelope's sender id
-constexpr size_t max_name_bytes = 256;                      // zone names, query names
+constexpr size_t max_sender_bytes = 256; // an envelope's sender id
+constexpr size_t max_name_bytes = 256; // zone names, query names
 
 /// Why a decoded message is not believable: `reason` is a metric label
 /// (sender, time, id, box, name, order, score, size), `detail` names the item.
@@ -141,8 +133,7 @@ std::optional<invalid> validate(const tracklet& t);
 /// boxes / scores / features, an undecodable or mis-sized JPEG/PNG, ...).
 /// A decoded frame always holds an owning, continuous CV_8UC3 image of
 /// width x height (GRAY8 is expanded to BGR). `data` need not be aligned.
-std::optional<message> decode(const uint8_t* data, size_t size,
-                              std::string* error = nullptr);
+std::optional<message> decode(const uint8_t* data, size_t size, std::string* error = nullptr);
 
 /// The kind of a verified envelope of this schema version, without decoding
 /// it (no semantic checks); nullopt when decode would fail verification,

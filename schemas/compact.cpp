@@ -66,7 +66,7 @@ std::optional<std::array<int16_t, 4>> exact_quarter_pixels(const box& b) {
   std::array<int16_t, 4> out{};
   const float v[4] = {b.x, b.y, b.w, b.h};
   for (int i = 0; i < 4; ++i) {
-    const float t = v[i] * box_steps_per_px;  // exact: a power of two
+    const float t = v[i] * box_steps_per_px; // exact: a power of two
     if (!std::isfinite(t) || t != std::nearbyint(t) || t < -32768.f || t > 32767.f) return std::nullopt;
     out[i] = static_cast<int16_t>(t);
   }
@@ -86,8 +86,7 @@ box to_quarter_pixels(const box& b) {
 }
 
 box from_quarter_pixels(const std::array<int16_t, 4>& q) {
-  return box{q[0] / box_steps_per_px, q[1] / box_steps_per_px, q[2] / box_steps_per_px,
-             q[3] / box_steps_per_px};
+  return box{q[0] / box_steps_per_px, q[1] / box_steps_per_px, q[2] / box_steps_per_px, q[3] / box_steps_per_px};
 }
 
 void compact_for_link(detection_batch& b, appearance used) {
@@ -113,7 +112,7 @@ void compact_for_link(track_batch& b) {
     else
       e.feature.clear();
     e.bbox = to_quarter_pixels(e.bbox);
-    e.score = 0;  // re-id does not read it (0 is not written)
+    e.score = 0; // re-id does not read it (0 is not written)
   }
 }
 

@@ -2,15 +2,15 @@
 
 #include <random>
 
-#include <caf/send.hpp>
-#include <caf/sec.hpp>
 #include <unistd.h>
+#include <caf/sec.hpp>
+#include <caf/send.hpp>
 
-#include "base/errors.hpp"
 #include "actors/sent_bytes.hpp"
-#include "schemas/codec.hpp"
+#include "base/errors.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
+#include "schemas/codec.hpp"
 
 namespace weaver {
 
@@ -30,8 +30,7 @@ using out_self = caf::stateful_actor<outbound_state>*;
 // weaver_link_bytes_sent_total (the stages do not for a remote link:
 // actors/sent_bytes.hpp); `after_detection`: also in the run's bytes_sent.
 template <class T>
-caf::response_promise forward(out_self self, const T& msg, bool expects_reply,
-                              bool after_detection = true) {
+caf::response_promise forward(out_self self, const T& msg, bool expects_reply, bool after_detection = true) {
   auto& st = self->state;
   auto seq = st.next_seq++;
   auto payload = codec::encode(msg, st.sender, seq);
@@ -47,8 +46,8 @@ caf::response_promise forward(out_self self, const T& msg, bool expects_reply,
 
 } // namespace
 
-caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::string link,
-                              std::string endpoint, run_stats_ptr stats, link_security security) {
+caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::string link, std::string endpoint,
+                              run_stats_ptr stats, link_security security) {
   auto& st = self->state;
   st.link = link;
   st.sender = make_sender(link);
@@ -57,35 +56,33 @@ caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::st
   self->attach_functor([link] { set_remote_link(link, false); });
   auto handle = caf::actor_cast<caf::actor>(self);
   st.out = std::make_unique<zmq_outbound>(
-    endpoint,
-    [handle](uint64_t seq, bytes reply) { caf::anon_send(handle, ack_atom::value, seq, std::move(reply)); },
+    endpoint, [handle](uint64_t seq, bytes reply) { caf::anon_send(handle, ack_atom::value, seq, std::move(reply)); },
     zmq_outbound::default_resend_after, link, security);
-  return {
-    [=](const frame_ptr& f) { return forward(self, *f, false, false); },
-    [=](const detection_batch& b) { return forward(self, b, false); },
-    [=](const track_batch& b) { return forward(self, b, false); },
-    [=](const presence_batch& b) { return forward(self, b, false); },
-    [=](const end_of_stream& e) { return forward(self, e, false); },
-    [=](const query_request& q) { return forward(self, q, true, false); },
-    [=](ack_atom, uint64_t seq, const bytes& reply) {
-      auto& st = self->state;
-      auto it = st.pending.find(seq);
-      static const logger log{"bridge"};
-      log.debug(st.link, ": ack ", seq, it == st.pending.end() ? " (unknown)" : "");
-      if (it == st.pending.end()) return;
-      auto [rp, expects_reply] = it->second;
-      st.pending.erase(it);
-      if (!expects_reply) {
-        rp.deliver(caf::ok_atom::value);
-        return;
-      }
-      std::string err;
-      auto msg = codec::decode(reply.data(), reply.size(), &err);
-      if (msg && msg->k == codec::kind::query_response)
-        rp.deliver(std::get<query_response>(std::move(msg->body)));
-      else
-        rp.deliver(make_error(errc::bad_reply, st.link + ": bad reply: " + err));
-    }};
+  return {[=](const frame_ptr& f) { return forward(self, *f, false, false); },
+          [=](const detection_batch& b) { return forward(self, b, false); },
+          [=](const track_batch& b) { return forward(self, b, false); },
+          [=](const presence_batch& b) { return forward(self, b, false); },
+          [=](const end_of_stream& e) { return forward(self, e, false); },
+          [=](const query_request& q) { return forward(self, q, true, false); },
+          [=](ack_atom, uint64_t seq, const bytes& reply) {
+            auto& st = self->state;
+            auto it = st.pending.find(seq);
+            static const logger log{"bridge"};
+            log.debug(st.link, ": ack ", seq, it == st.pending.end() ? " (unknown)" : "");
+            if (it == st.pending.end()) return;
+            auto [rp, expects_reply] = it->second;
+            st.pending.erase(it);
+            if (!expects_reply) {
+              rp.deliver(caf::ok_atom::value);
+              return;
+            }
+            std::string err;
+            auto msg = codec::decode(reply.data(), reply.size(), &err);
+            if (msg && msg->k == codec::kind::query_response)
+              rp.deliver(std::get<query_response>(std::move(msg->body)));
+            else
+              rp.deliver(make_error(errc::bad_reply, st.link + ": bad reply: " + err));
+          }};
 }
 
 namespace {
@@ -120,8 +117,8 @@ void note_gate(inbound_state& st) {
 // Hands a decoded message to the local actor and acks it once the actor
 // replied; then runs `then` (e.g. to report a finished end of stream).
 template <class Handle, class T, class F = void (*)()>
-void hand_over(in_self self, const Handle& target, T msg, std::string peer, std::string sender,
-               uint64_t seq, F then = [] {}) {
+void hand_over(
+  in_self self, const Handle& target, T msg, std::string peer, std::string sender, uint64_t seq, F then = [] {}) {
   auto key = std::make_pair(sender, seq);
   self->state.in_progress.insert(key);
   self->request(target, caf::infinite, std::move(msg))
@@ -147,21 +144,21 @@ int64_t max_message_bytes(const std::string& role) {
   return role == "detector" ? max_frame_message_bytes : max_batch_message_bytes;
 }
 
-inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint,
-                           inbound_targets targets, run_stats_ptr stats, const link_security& security) {
+inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint, inbound_targets targets,
+                           run_stats_ptr stats, const link_security& security) {
   // The socket binds first so a bad endpoint is an error, not a dead actor;
   // its I/O thread waits for the actor's handle before handing anything over.
   auto ready = std::make_shared<std::promise<caf::actor>>();
   auto handle = ready->get_future().share();
-  auto in = std::make_shared<zmq_inbound>(
-    endpoint,
-    zmq_inbound::based_handler{[handle](std::string peer, bytes payload, std::string user,
-                                        std::optional<uint64_t> base) {
-      // No base travels as 0: sequence numbers start at 1.
-      caf::anon_send(handle.get(), inbound_atom::value, std::move(peer), std::move(payload), std::move(user),
-                     base.value_or(0));
-    }},
-    max_message_bytes(targets.role), security);
+  auto in =
+    std::make_shared<zmq_inbound>(endpoint,
+                                  zmq_inbound::based_handler{[handle](std::string peer, bytes payload, std::string user,
+                                                                      std::optional<uint64_t> base) {
+                                    // No base travels as 0: sequence numbers start at 1.
+                                    caf::anon_send(handle.get(), inbound_atom::value, std::move(peer),
+                                                   std::move(payload), std::move(user), base.value_or(0));
+                                  }},
+                                  max_message_bytes(targets.role), security);
   targets.upstream.clear();
   if (security.curve) {
     if (security.allowed.empty()) throw std::runtime_error("mesh: " + endpoint + ": no peer key allowed");
@@ -172,9 +169,8 @@ inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint,
   return {bridge, in};
 }
 
-caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self,
-                             std::shared_ptr<zmq_inbound> in, inbound_targets targets,
-                             run_stats_ptr stats) {
+caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self, std::shared_ptr<zmq_inbound> in,
+                             inbound_targets targets, run_stats_ptr stats) {
   auto& st = self->state;
   st.link = "->" + targets.role;
   st.targets = std::move(targets);
@@ -206,8 +202,7 @@ caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self,
       reject(self, problem->reason, problem->detail);
       return;
     }
-    auto verdict = st.gate.check(msg->sender, msg->sequence,
-                                 base > 0 ? std::optional<uint64_t>{base} : std::nullopt);
+    auto verdict = st.gate.check(msg->sender, msg->sequence, base > 0 ? std::optional<uint64_t>{base} : std::nullopt);
     note_gate(st);
     switch (verdict) {
       case sequence_gate::verdict::out_of_order:

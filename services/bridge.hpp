@@ -7,10 +7,10 @@
 // the local actor, whose reply becomes the acknowledgement.
 #pragma once
 
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
-#include <future>
 #include <string>
 
 #include <caf/actor_cast.hpp>
@@ -27,34 +27,33 @@ namespace weaver {
 
 struct outbound_state {
   static inline const char* name = "outbound_bridge";
-  std::string link;                     // e.g. "detector->tracker", a metric label
-  std::string sender;                   // unique per process and link
+  std::string link; // e.g. "detector->tracker", a metric label
+  std::string sender; // unique per process and link
   uint64_t next_seq = 1;
   std::unique_ptr<zmq_outbound> out;
   std::map<uint64_t, std::pair<caf::response_promise, bool>> pending; // bool: expects a query reply
   run_stats_ptr stats;
 };
 
-caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::string link,
-                              std::string endpoint, run_stats_ptr stats, link_security security);
+caf::behavior outbound_bridge(caf::stateful_actor<outbound_state>* self, std::string link, std::string endpoint,
+                              run_stats_ptr stats, link_security security);
 
 /// Spawns an outbound bridge to `endpoint` presenting interface `Handle`.
 template <class Handle>
-Handle spawn_outbound(caf::actor_system& sys, const std::string& link, const std::string& endpoint,
-                      run_stats_ptr stats, link_security security = {}) {
-  return caf::actor_cast<Handle>(sys.spawn(outbound_bridge, link, endpoint, std::move(stats),
-                                           std::move(security)));
+Handle spawn_outbound(caf::actor_system& sys, const std::string& link, const std::string& endpoint, run_stats_ptr stats,
+                      link_security security = {}) {
+  return caf::actor_cast<Handle>(sys.spawn(outbound_bridge, link, endpoint, std::move(stats), std::move(security)));
 }
 
 /// The local actors an inbound bridge may deliver to (unset ones reject).
 struct inbound_targets {
-  std::string role;                     // which role this endpoint serves
+  std::string role; // which role this endpoint serves
   detector_actor detector;
   tracker_actor tracker;
   reid_actor reid;
   storage_actor storage;
   query_actor query;
-  caf::actor watcher;                   // told (done_atom, camera) when an end of stream is acked
+  caf::actor watcher; // told (done_atom, camera) when an end of stream is acked
   // The User-Id (the authenticated upstream's role) every message must carry
   // to be acted on; empty on a plain link. Set by spawn_inbound.
   std::string upstream;
@@ -76,15 +75,14 @@ struct inbound_state {
   inbound_targets targets;
   std::shared_ptr<zmq_inbound> in;
   sequence_gate gate;
-  uint64_t gate_expired = 0, gate_evicted = 0;   // the gate's counts already in the metrics
-  std::set<std::pair<std::string, uint64_t>> in_progress;   // (sender, seq) handed over, not acked
+  uint64_t gate_expired = 0, gate_evicted = 0; // the gate's counts already in the metrics
+  std::set<std::pair<std::string, uint64_t>> in_progress; // (sender, seq) handed over, not acked
   uint64_t rejected = 0;
   run_stats_ptr stats;
 };
 
-caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self,
-                             std::shared_ptr<zmq_inbound> in, inbound_targets targets,
-                             run_stats_ptr stats);
+caf::behavior inbound_bridge(caf::stateful_actor<inbound_state>* self, std::shared_ptr<zmq_inbound> in,
+                             inbound_targets targets, run_stats_ptr stats);
 
 struct inbound_link {
   caf::actor bridge;
@@ -95,7 +93,7 @@ struct inbound_link {
 /// naming the endpoint when it cannot bind (before any actor exists). With
 /// `security.curve`, only the allowed upstream key connects, and only
 /// messages authenticated as that upstream are acted on.
-inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint,
-                           inbound_targets targets, run_stats_ptr stats, const link_security& security = {});
+inbound_link spawn_inbound(caf::actor_system& sys, const std::string& endpoint, inbound_targets targets,
+                           run_stats_ptr stats, const link_security& security = {});
 
 } // namespace weaver

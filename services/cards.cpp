@@ -16,9 +16,15 @@ namespace {
 int hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 nlohmann::json describe(const card_info& i, const std::string& status, const std::string& source) {
-  return {{"name", i.name},         {"kind", i.kind},           {"device", i.device},
-          {"status", status},       {"capacity", i.capacity},   {"max_batch", i.max_batch},
-          {"memory_bytes", i.memory_bytes}, {"details", i.details}, {"source", source}};
+  return {{"name", i.name},
+          {"kind", i.kind},
+          {"device", i.device},
+          {"status", status},
+          {"capacity", i.capacity},
+          {"max_batch", i.max_batch},
+          {"memory_bytes", i.memory_bytes},
+          {"details", i.details},
+          {"source", source}};
 }
 
 std::shared_ptr<card> make_xrt(const card_config& c) {
@@ -99,18 +105,17 @@ cards_report list_cards(const config* cfg) {
 
 std::string format_cards(const cards_report& r) {
   std::ostringstream os;
-  os << std::left << std::setw(10) << "NAME" << std::setw(6) << "KIND" << std::setw(16) << "DEVICE"
-     << std::setw(12) << "SOURCE" << std::setw(10) << "STATUS" << std::setw(6) << "SLOTS"
-     << std::setw(6) << "BATCH" << std::setw(10) << "MEMORY" << "DETAILS\n";
+  os << std::left << std::setw(10) << "NAME" << std::setw(6) << "KIND" << std::setw(16) << "DEVICE" << std::setw(12)
+     << "SOURCE" << std::setw(10) << "STATUS" << std::setw(6) << "SLOTS" << std::setw(6) << "BATCH" << std::setw(10)
+     << "MEMORY"
+     << "DETAILS\n";
   for (auto& c : r.cards) {
     std::ostringstream mem;
     mem << (c["memory_bytes"].get<uint64_t>() >> 20) << "M";
-    os << std::left << std::setw(10) << c["name"].get<std::string>() << std::setw(6)
-       << c["kind"].get<std::string>() << std::setw(16) << c["device"].get<std::string>()
-       << std::setw(12) << c["source"].get<std::string>() << std::setw(10)
-       << c["status"].get<std::string>() << std::setw(6) << c["capacity"].get<int>() << std::setw(6)
-       << c["max_batch"].get<int>() << std::setw(10) << mem.str() << c["details"].get<std::string>()
-       << "\n";
+    os << std::left << std::setw(10) << c["name"].get<std::string>() << std::setw(6) << c["kind"].get<std::string>()
+       << std::setw(16) << c["device"].get<std::string>() << std::setw(12) << c["source"].get<std::string>()
+       << std::setw(10) << c["status"].get<std::string>() << std::setw(6) << c["capacity"].get<int>() << std::setw(6)
+       << c["max_batch"].get<int>() << std::setw(10) << mem.str() << c["details"].get<std::string>() << "\n";
   }
   for (auto& n : r.notes) os << "note: " << n << "\n";
   return os.str();

@@ -22,7 +22,7 @@ std::vector<std::shared_ptr<card>> make_cards(const config& cfg);
 /// configuration, the configured pool: kind, status and capabilities.
 struct cards_report {
   nlohmann::json cards = nlohmann::json::array();
-  std::vector<std::string> notes;       // e.g. why no XRT device was found
+  std::vector<std::string> notes; // e.g. why no XRT device was found
 };
 cards_report list_cards(const config* cfg);
 

@@ -27,8 +27,7 @@ const camera_config* config::camera(uint32_t id) const {
 }
 
 const std::vector<std::string>& known_roles() {
-  static const std::vector<std::string> roles{"camera",  "detector", "tracker", "reid",
-                                              "storage", "query",    "gateway"};
+  static const std::vector<std::string> roles{"camera", "detector", "tracker", "reid", "storage", "query", "gateway"};
   return roles;
 }
 
@@ -42,18 +41,19 @@ T get(const YAML::Node& node, const std::string& key, const std::string& path, T
   try {
     return n.as<T>();
   } catch (const YAML::Exception&) {
-    throw config_error(path + key, "expected " + std::string(std::is_same_v<T, bool> ? "true or false"
-                                                  : std::is_same_v<T, std::string> ? "a string"
-                                                  : std::is_floating_point_v<T> ? "a number"
-                                                                                : "an integer")
-                                     + ", got '" + YAML::Dump(n) + "'");
+    throw config_error(path + key,
+                       "expected "
+                         + std::string(std::is_same_v<T, bool>            ? "true or false"
+                                         : std::is_same_v<T, std::string> ? "a string"
+                                         : std::is_floating_point_v<T>    ? "a number"
+                                                                          : "an integer")
+                         + ", got '" + YAML::Dump(n) + "'");
   }
 }
 
-void check_keys(const YAML::Node& node, const std::string& path,
-                std::initializer_list<const char*> allowed) {
-  if (!node.IsMap()) throw config_error(path.empty() ? "<root>" : path.substr(0, path.size() - 1),
-                                        "expected a mapping");
+void check_keys(const YAML::Node& node, const std::string& path, std::initializer_list<const char*> allowed) {
+  if (!node.IsMap())
+    throw config_error(path.empty() ? "<root>" : path.substr(0, path.size() - 1), "expected a mapping");
   for (auto it = node.begin(); it != node.end(); ++it) {
     auto k = it->first.as<std::string>();
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
@@ -72,15 +72,13 @@ void require_range(T v, T lo, T hi, const std::string& key) {
 
 // get() and require_range() of the same key: the value, checked.
 template <class T>
-T get_in_range(const YAML::Node& node, const std::string& key, const std::string& path, T fallback,
-               T lo, T hi) {
+T get_in_range(const YAML::Node& node, const std::string& key, const std::string& path, T fallback, T lo, T hi) {
   T v = get<T>(node, key, path, fallback);
   require_range(v, lo, hi, path + key);
   return v;
 }
 
-timestamp_ms get_time(const YAML::Node& node, const std::string& key, const std::string& path,
-                      timestamp_ms fallback) {
+timestamp_ms get_time(const YAML::Node& node, const std::string& key, const std::string& path, timestamp_ms fallback) {
   auto text = get<std::string>(node, key, path, "");
   if (text.empty()) return fallback;
   auto t = parse_iso8601(text);
@@ -112,8 +110,9 @@ std::vector<point2> parse_points(const YAML::Node& n, const std::string& key) {
 }
 
 sim_card_options parse_sim(const YAML::Node& n, const std::string& p, const std::string& base_dir) {
-  check_keys(n, p, {"kind", "name", "capacity", "distribution", "mean_ms", "cv", "batch_speedup",
-                    "seed", "results", "replay_dir", "memory_mb", "faults"});
+  check_keys(n, p,
+             {"kind", "name", "capacity", "distribution", "mean_ms", "cv", "batch_speedup", "seed", "results",
+              "replay_dir", "memory_mb", "faults"});
   sim_card_options s;
   s.capacity = get_in_range<int>(n, "capacity", p, s.capacity, 1, 1024);
   s.distribution = get<std::string>(n, "distribution", p, s.distribution);
@@ -143,8 +142,7 @@ sim_card_options parse_sim(const YAML::Node& n, const std::string& p, const std:
   s.memory_bytes = static_cast<uint64_t>(get<int64_t>(n, "memory_mb", p, 8192)) << 20;
   if (auto f = n["faults"]) {
     std::string q = p + "faults.";
-    check_keys(f, q, {"fail_after", "hang_after", "slow_after", "slow_factor", "disappear_after",
-                      "recover_after_ms"});
+    check_keys(f, q, {"fail_after", "hang_after", "slow_after", "slow_factor", "disappear_after", "recover_after_ms"});
     s.faults.fail_after = get<int64_t>(f, "fail_after", q, -1);
     s.faults.hang_after = get<int64_t>(f, "hang_after", q, -1);
     s.faults.slow_after = get<int64_t>(f, "slow_after", q, -1);
@@ -153,15 +151,14 @@ sim_card_options parse_sim(const YAML::Node& n, const std::string& p, const std:
     s.faults.recover_after_ms = get<int64_t>(f, "recover_after_ms", q, -1);
   }
   try {
-    sim_model check{s};   // the distribution's own validation
+    sim_model check{s}; // the distribution's own validation
   } catch (const std::invalid_argument& e) {
     throw config_error(p + "distribution", e.what());
   }
   return s;
 }
 
-card_config parse_xrt(const YAML::Node& n, const std::string& p, const std::string& base_dir,
-                      card_config c) {
+card_config parse_xrt(const YAML::Node& n, const std::string& p, const std::string& base_dir, card_config c) {
   check_keys(n, p, {"kind", "name", "device", "xclbin", "kernel", "batch", "timeout_ms", "emulation"});
   c.device = get<std::string>(n, "device", p, c.device);
   auto x = get<std::string>(n, "xclbin", p, "");
@@ -215,9 +212,12 @@ std::string expand_env(const std::string& value, const std::string& key) {
     for (char ch : name) valid = valid && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
     if (!valid) throw config_error(key, "'${" + inner + "}': not an environment variable name");
     const char* v = std::getenv(name.c_str());
-    if (v && *v) out += v;
-    else if (has_fallback) out += fallback;
-    else throw config_error(key, "environment variable " + name + " is not set (named as ${" + name + "})");
+    if (v && *v)
+      out += v;
+    else if (has_fallback)
+      out += fallback;
+    else
+      throw config_error(key, "environment variable " + name + " is not set (named as ${" + name + "})");
     i = end;
   }
   return out;
@@ -245,8 +245,9 @@ void expand_env_tree(YAML::Node node, const std::string& path) {
 
 // One entry of `cameras:` at key prefix `p` ("cameras[2].").
 camera_config parse_camera(const YAML::Node& n, const std::string& p, timestamp_ms default_start) {
-  check_keys(n, p, {"id", "name", "zone", "source", "crop", "warp", "fps", "loop", "start_time", "zones", "lines",
-                    "rtsp", "reconnect"});
+  check_keys(n, p,
+             {"id", "name", "zone", "source", "crop", "warp", "fps", "loop", "start_time", "zones", "lines", "rtsp",
+              "reconnect"});
   camera_config c;
   auto id = get<int64_t>(n, "id", p, -1);
   if (id < 0) throw config_error(p + "id", "required: a non-negative integer");
@@ -273,8 +274,9 @@ camera_config parse_camera(const YAML::Node& n, const std::string& p, timestamp_
     c.crop = r;
   }
   if (auto w = n["warp"]) {
-    const std::string why = "expected four [x, y] source points (top-left, top-right, bottom-right, "
-                            "bottom-left) inside the crop";
+    const std::string why =
+      "expected four [x, y] source points (top-left, top-right, bottom-right, "
+      "bottom-left) inside the crop";
     if (!c.crop) throw config_error(p + "warp", "needs a crop: the warped image has the crop's size");
     if (!w.IsSequence() || w.size() != 4) throw config_error(p + "warp", why);
     warp_quad quad;
@@ -301,10 +303,14 @@ camera_config parse_camera(const YAML::Node& n, const std::string& p, timestamp_
     std::string q = p + "rtsp.";
     check_keys(r, q, {"transport", "open_timeout_ms", "read_timeout_ms", "probe_kb", "analyze_ms"});
     auto t = get<std::string>(r, "transport", q, "tcp");
-    if (t == "tcp") c.input.transport = rtsp_transport::tcp;
-    else if (t == "udp") c.input.transport = rtsp_transport::udp;
-    else if (t == "auto") c.input.transport = rtsp_transport::automatic;
-    else throw config_error(q + "transport", "'" + t + "' (known: tcp, udp, auto)");
+    if (t == "tcp")
+      c.input.transport = rtsp_transport::tcp;
+    else if (t == "udp")
+      c.input.transport = rtsp_transport::udp;
+    else if (t == "auto")
+      c.input.transport = rtsp_transport::automatic;
+    else
+      throw config_error(q + "transport", "'" + t + "' (known: tcp, udp, auto)");
     c.input.open_timeout_ms = get_in_range<int>(r, "open_timeout_ms", q, c.input.open_timeout_ms, 100, 600000);
     c.input.read_timeout_ms = get_in_range<int>(r, "read_timeout_ms", q, c.input.read_timeout_ms, 100, 600000);
     c.input.probe_kb = get_in_range<int>(r, "probe_kb", q, c.input.probe_kb, 32, 1 << 20);
@@ -369,12 +375,12 @@ void resolve_sources(config& cfg, const std::string& base_dir) {
       } catch (...) {
         throw config_error(key, "expected camera:<id>, got '" + c.source + "'");
       }
-      auto other = std::find_if(cfg.cameras.begin(), cfg.cameras.end(),
-                                [&](const camera_config& o) { return o.id == ref; });
+      auto other =
+        std::find_if(cfg.cameras.begin(), cfg.cameras.end(), [&](const camera_config& o) { return o.id == ref; });
       if (other == cfg.cameras.end() || other->source.rfind("camera:", 0) == 0)
         throw config_error(key, "no camera " + std::to_string(ref) + " with a direct source");
       c.source = resolve_path(other->source, base_dir);
-      c.input = other->input;   // one source, one way to open it
+      c.input = other->input; // one source, one way to open it
       c.reconnect_initial_ms = other->reconnect_initial_ms;
       c.reconnect_max_ms = other->reconnect_max_ms;
     } else {
@@ -397,8 +403,8 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
   if (auto n = d["dnn"]) {
     auto& o = cfg.detector.dnn;
     const std::string p = "detector.dnn.";
-    check_keys(n, p, {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou",
-                      "person_class", "embedding"});
+    check_keys(n, p,
+               {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou", "person_class", "embedding"});
     o.input_scale = get_in_range<float>(n, "input_scale", p, o.input_scale, 0.1f, 4.0f);
     o.model = get<std::string>(n, "model", p, o.model);
     if (!o.model.empty()) o.model = resolve_path(o.model, base_dir);
@@ -415,9 +421,12 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
           throw config_error(p + "input", "width and height must be multiples of 32");
       } else {
         auto v = in.as<std::string>();
-        if (v == "source") o.input_width = o.input_height = -1;
-        else if (v == "model") o.input_width = o.input_height = 0;
-        else throw config_error(p + "input", "expected [width, height], \"source\" or \"model\", got '" + v + "'");
+        if (v == "source")
+          o.input_width = o.input_height = -1;
+        else if (v == "model")
+          o.input_width = o.input_height = 0;
+        else
+          throw config_error(p + "input", "expected [width, height], \"source\" or \"model\", got '" + v + "'");
       }
     }
     o.score_threshold = get_in_range<float>(n, "score_threshold", p, o.score_threshold, 0.0f, 1.0f);
@@ -434,7 +443,8 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
   }
   if (auto m = d["motion"]) {
     check_keys(m, "detector.motion.", {"min_area"});
-    cfg.detector.motion_min_area = get_in_range<int>(m, "min_area", "detector.motion.", cfg.detector.motion_min_area, 1, 1 << 24);
+    cfg.detector.motion_min_area =
+      get_in_range<int>(m, "min_area", "detector.motion.", cfg.detector.motion_min_area, 1, 1 << 24);
   }
 }
 
@@ -463,8 +473,7 @@ void parse_cards(const YAML::Node& cards, config& cfg, const std::string& base_d
       c.name = get<std::string>(n, "name", p, "xrt" + std::to_string(i));
       if (c.xclbin.empty()) throw config_error(p + "xclbin", "required for an xrt card");
       if (!dnn_detector_kind(cfg.detector.kind))
-        throw config_error(p + "kind", "xrt cards run DNN detectors only (detector.kind is "
-                                       + cfg.detector.kind + ")");
+        throw config_error(p + "kind", "xrt cards run DNN detectors only (detector.kind is " + cfg.detector.kind + ")");
     } else {
       throw config_error(p + "kind", "unknown card kind '" + c.kind + "' (known: cpu, sim, xrt)");
     }
@@ -478,7 +487,8 @@ void parse_cards(const YAML::Node& cards, config& cfg, const std::string& base_d
 void parse_pool(const YAML::Node& p, config& cfg) {
   check_keys(p, "pool.", {"queue_per_camera", "depth", "policy", "card_timeout_ms", "probe_ms"});
   auto& o = cfg.pool;
-  o.queue_per_camera = static_cast<size_t>(get<int>(p, "queue_per_camera", "pool.", static_cast<int>(o.queue_per_camera)));
+  o.queue_per_camera =
+    static_cast<size_t>(get<int>(p, "queue_per_camera", "pool.", static_cast<int>(o.queue_per_camera)));
   require_range<size_t>(o.queue_per_camera, 1, 100000, "pool.queue_per_camera");
   o.depth = get_in_range<int>(p, "depth", "pool.", o.depth, 1, 64);
   o.policy = get<std::string>(p, "policy", "pool.", o.policy);
@@ -490,8 +500,8 @@ void parse_pool(const YAML::Node& p, config& cfg) {
 
 // The `tracker:` section.
 void parse_tracker(const YAML::Node& t, config& cfg, const std::string& base_dir) {
-  check_keys(t, "tracker.", {"kind", "iou_threshold", "max_age", "min_hits", "appearance", "deepsort",
-                             "state_file", "repair"});
+  check_keys(t, "tracker.",
+             {"kind", "iou_threshold", "max_age", "min_hits", "appearance", "deepsort", "state_file", "repair"});
   cfg.tracker.repair = get<std::string>(t, "repair", "tracker.", cfg.tracker.repair);
   if (cfg.tracker.repair != "off" && cfg.tracker.repair != "join" && cfg.tracker.repair != "fill")
     throw config_error("tracker.repair", "'" + cfg.tracker.repair + "' (known: off, join, fill)");
@@ -514,17 +524,18 @@ void parse_tracker(const YAML::Node& t, config& cfg, const std::string& base_dir
   cfg.tracker.appearance = get<std::string>(t, "appearance", "tracker.", cfg.tracker.appearance);
   if (cfg.tracker.appearance != "handcrafted" && cfg.tracker.appearance != "dnn")
     throw config_error("tracker.appearance", "'" + cfg.tracker.appearance + "' (known: handcrafted, dnn)");
-  cfg.tracker.iou_threshold = get_in_range<float>(t, "iou_threshold", "tracker.", cfg.tracker.iou_threshold, 0.0f, 1.0f);
+  cfg.tracker.iou_threshold =
+    get_in_range<float>(t, "iou_threshold", "tracker.", cfg.tracker.iou_threshold, 0.0f, 1.0f);
   cfg.tracker.max_age = get_in_range<int>(t, "max_age", "tracker.", cfg.tracker.max_age, 1, 10000);
   cfg.tracker.min_hits = get_in_range<int>(t, "min_hits", "tracker.", cfg.tracker.min_hits, 1, 10000);
 }
 
 // The `reid:` section.
 void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
-  check_keys(r, "reid.", {"match_threshold", "max_gap_s", "same_camera", "merge_threshold",
-                          "learn_graph", "learn_after", "confident", "gallery_ttl_s", "links",
-                          "state_file", "window_s", "topology", "space_time_weight", "covisible_weight",
-                          "overlap_slack_s", "overlap_after", "min_handovers", "resolve"});
+  check_keys(r, "reid.",
+             {"match_threshold", "max_gap_s", "same_camera", "merge_threshold", "learn_graph", "learn_after",
+              "confident", "gallery_ttl_s", "links", "state_file", "window_s", "topology", "space_time_weight",
+              "covisible_weight", "overlap_slack_s", "overlap_after", "min_handovers", "resolve"});
   auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
   require_range(win, 0.001, 3600.0, "reid.window_s");
   cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
@@ -550,7 +561,8 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
   rc.topo.overlap_after = get_in_range<int>(r, "overlap_after", "reid.", rc.topo.overlap_after, 1, 1000000);
   rc.topo.min_handovers = get_in_range<int>(r, "min_handovers", "reid.", rc.topo.min_handovers, 1, 1000000);
   if (auto links = r["links"]) {
-    if (!links.IsSequence()) throw config_error("reid.links", "expected a list of {from, to, min_transit_s, max_transit_s}");
+    if (!links.IsSequence())
+      throw config_error("reid.links", "expected a list of {from, to, min_transit_s, max_transit_s}");
     for (size_t i = 0; i < links.size(); ++i) {
       std::string q = "reid.links[" + std::to_string(i) + "].";
       check_keys(links[i], q, {"from", "to", "min_transit_s", "max_transit_s", "both_ways"});
@@ -558,21 +570,25 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
       l.from = get<uint32_t>(links[i], "from", q, 0);
       l.to = get<uint32_t>(links[i], "to", q, 0);
       for (auto cam : {l.from, l.to})
-        if (!cfg.camera(cam)) throw config_error(q + (cam == l.from ? "from" : "to"), "no camera " + std::to_string(cam));
+        if (!cfg.camera(cam))
+          throw config_error(q + (cam == l.from ? "from" : "to"), "no camera " + std::to_string(cam));
       l.min_transit_ms = static_cast<int64_t>(get<double>(links[i], "min_transit_s", q, -5.0) * 1000);
       l.max_transit_ms = static_cast<int64_t>(get<double>(links[i], "max_transit_s", q, 10.0) * 1000);
       if (l.max_transit_ms < l.min_transit_ms) throw config_error(q + "max_transit_s", "below min_transit_s");
       rc.links.push_back(l);
-      if (get<bool>(links[i], "both_ways", q, true)) rc.links.push_back({l.to, l.from, l.min_transit_ms, l.max_transit_ms});
+      if (get<bool>(links[i], "both_ways", q, true))
+        rc.links.push_back({l.to, l.from, l.min_transit_ms, l.max_transit_ms});
     }
   }
   auto sf = get<std::string>(r, "state_file", "reid.", "");
   if (!sf.empty()) rc.state_file = resolve_path(sf, base_dir);
   if (auto v = r["resolve"]) {
     const std::string q = "reid.resolve.";
-    if (!v.IsMap()) throw config_error("reid.resolve", "expected a map {every_s, lag_s, window_s, link_threshold, ...}");
-    check_keys(v, q, {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s", "handover_bonus",
-                      "handover_s", "fragment_bonus", "fragment_s", "touch_s", "from_online", "online_bonus"});
+    if (!v.IsMap())
+      throw config_error("reid.resolve", "expected a map {every_s, lag_s, window_s, link_threshold, ...}");
+    check_keys(v, q,
+               {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s", "handover_bonus", "handover_s",
+                "fragment_bonus", "fragment_s", "touch_s", "from_online", "online_bonus"});
     auto seconds = [&](const char* key, int64_t fallback, double lo) {
       auto x = get<double>(v, key, q, fallback / 1000.0);
       require_range(x, lo, 366 * 86400.0, q + key);
@@ -582,12 +598,9 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
     rc.schedule.lag_ms = seconds("lag_s", rc.schedule.lag_ms, 0.0);
     rc.schedule.window_ms = seconds("window_s", rc.schedule.window_ms, 1.0);
     rc.resolver.max_gap_ms = seconds("max_gap_s", rc.resolver.max_gap_ms, 0.0);
-    rc.resolver.link_threshold
-      = get_in_range<float>(v, "link_threshold", q, rc.resolver.link_threshold, -1.0f, 3.0f);
-    rc.resolver.handover_bonus
-      = get_in_range<float>(v, "handover_bonus", q, rc.resolver.handover_bonus, 0.0f, 1.0f);
-    rc.resolver.fragment_bonus
-      = get_in_range<float>(v, "fragment_bonus", q, rc.resolver.fragment_bonus, 0.0f, 1.0f);
+    rc.resolver.link_threshold = get_in_range<float>(v, "link_threshold", q, rc.resolver.link_threshold, -1.0f, 3.0f);
+    rc.resolver.handover_bonus = get_in_range<float>(v, "handover_bonus", q, rc.resolver.handover_bonus, 0.0f, 1.0f);
+    rc.resolver.fragment_bonus = get_in_range<float>(v, "fragment_bonus", q, rc.resolver.fragment_bonus, 0.0f, 1.0f);
     rc.resolver.handover_ms = seconds("handover_s", rc.resolver.handover_ms, 0.0);
     rc.resolver.fragment_ms = seconds("fragment_s", rc.resolver.fragment_ms, 0.0);
     rc.resolver.touch_ms = seconds("touch_s", rc.resolver.touch_ms, 0.0);
@@ -600,7 +613,8 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
 void parse_storage(const YAML::Node& s, config& cfg, const std::string& base_dir) {
   check_keys(s, "storage.", {"path", "url", "retention_days"});
   auto url = get<std::string>(s, "url", "storage.", "");
-  if (!url.empty() && s["path"]) throw config_error("storage.url", "give storage.path (SQLite) or storage.url, not both");
+  if (!url.empty() && s["path"])
+    throw config_error("storage.url", "give storage.path (SQLite) or storage.url, not both");
   if (!url.empty()) {
     if (!sql::is_postgres_location(url))
       throw config_error("storage.url", "expected postgresql://user@host:port/database, got '" + url + "'");
@@ -656,8 +670,7 @@ void parse_query(const YAML::Node& q, config& cfg) {
   if (auto tr = q["transitions"]) {
     for (size_t i = 0; i < tr.size(); ++i) {
       std::string key = "query.transitions[" + std::to_string(i) + "]";
-      if (!tr[i].IsSequence() || tr[i].size() != 2)
-        throw config_error(key, "expected [from_camera, to_camera]");
+      if (!tr[i].IsSequence() || tr[i].size() != 2) throw config_error(key, "expected [from_camera, to_camera]");
       int64_t a = tr[i][0].as<int64_t>(-1), b = tr[i][1].as<int64_t>(-1);
       if (!has_camera(a) || !has_camera(b)) throw config_error(key, "unknown camera id");
       cfg.query.transitions.emplace_back(static_cast<uint32_t>(a), static_cast<uint32_t>(b));
@@ -666,8 +679,7 @@ void parse_query(const YAML::Node& q, config& cfg) {
   if (auto ec = q["every_camera"]) {
     for (size_t i = 0; i < ec.size(); ++i) {
       int64_t a = ec[i].as<int64_t>(-1);
-      if (!has_camera(a))
-        throw config_error("query.every_camera[" + std::to_string(i) + "]", "unknown camera id");
+      if (!has_camera(a)) throw config_error("query.every_camera[" + std::to_string(i) + "]", "unknown camera id");
       cfg.query.every_camera.push_back(static_cast<uint32_t>(a));
     }
   }
@@ -683,8 +695,9 @@ void parse_metrics(const YAML::Node& m, config& cfg) {
 // The `gateway:` section.
 void parse_gateway(const YAML::Node& g, config& cfg) {
   const std::string p = "gateway.";
-  check_keys(g, p, {"port", "bind", "auth", "tokens", "token_env", "poll_ms", "keepalive_s",
-                    "timeout_ms", "threads", "max_streams"});
+  check_keys(
+    g, p,
+    {"port", "bind", "auth", "tokens", "token_env", "poll_ms", "keepalive_s", "timeout_ms", "threads", "max_streams"});
   auto& gw = cfg.gateway;
   cfg.gateway_port = get_in_range<int>(g, "port", p, 0, 0, 65535);
   gw.bind = get<std::string>(g, "bind", p, gw.bind);
@@ -699,8 +712,8 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
   gw.threads = get_in_range<int>(g, "threads", p, gw.threads, 2, 256);
   gw.max_streams = get_in_range<int>(g, "max_streams", p, gw.max_streams, 0, 256);
   if (gw.max_streams > gw.threads - 1)
-    throw config_error(p + "max_streams", "must leave a thread for queries: at most threads - 1 ("
-                                            + std::to_string(gw.threads - 1) + ")");
+    throw config_error(p + "max_streams",
+                       "must leave a thread for queries: at most threads - 1 (" + std::to_string(gw.threads - 1) + ")");
   if (auto ts = g["tokens"]) {
     if (!ts.IsSequence()) throw config_error(p + "tokens", "expected a list of {name, token, scopes}");
     std::set<std::string> names;
@@ -724,7 +737,8 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
         for (size_t k = 0; k < sc.size(); ++k) {
           auto v = sc[k].as<std::string>("");
           if (v != "query" && v != "alerts")
-            throw config_error(q + "scopes[" + std::to_string(k) + "]", "unknown scope '" + v + "' (known: query, alerts)");
+            throw config_error(q + "scopes[" + std::to_string(k) + "]",
+                               "unknown scope '" + v + "' (known: query, alerts)");
           t.scopes.push_back(v);
         }
       }
@@ -734,8 +748,9 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
   if (gw.auth == "none" && !gw.tokens.empty())
     throw config_error(p + "auth", "none, but gateway.tokens is set: remove one of them");
   if (cfg.gateway_port != 0 && cfg.gateway_port == cfg.metrics_port && gw.bind == cfg.metrics_bind)
-    throw config_error(p + "port", "same as metrics.port (" + std::to_string(cfg.gateway_port)
-                                     + "): the gateway serves /healthz, /readyz and /metrics itself");
+    throw config_error(p + "port",
+                       "same as metrics.port (" + std::to_string(cfg.gateway_port)
+                         + "): the gateway serves /healthz, /readyz and /metrics itself");
 }
 
 // The `mesh:` section.
@@ -745,8 +760,7 @@ void parse_mesh(const YAML::Node& m, config& cfg, const std::string& base_dir) {
   if (auto r = m["roles"]) {
     for (size_t i = 0; i < r.size(); ++i) {
       auto role = r[i].as<std::string>();
-      if (!known_role(role))
-        throw config_error("mesh.roles[" + std::to_string(i) + "]", "unknown role '" + role + "'");
+      if (!known_role(role)) throw config_error("mesh.roles[" + std::to_string(i) + "]", "unknown role '" + role + "'");
       cfg.mesh.roles.push_back(role);
     }
   }
@@ -803,8 +817,9 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   }
   if (!root || root.IsNull()) throw config_error(file, "empty configuration");
   expand_env_tree(root, "");
-  check_keys(root, "", {"realtime", "start_time", "cameras", "detector", "cards", "tracker", "reid",
-                        "storage", "query", "metrics", "gateway", "mesh", "pool", "xrt"});
+  check_keys(root, "",
+             {"realtime", "start_time", "cameras", "detector", "cards", "tracker", "reid", "storage", "query",
+              "metrics", "gateway", "mesh", "pool", "xrt"});
   config cfg;
   cfg.file = file;
   cfg.realtime = get<bool>(root, "realtime", "", false);
@@ -818,24 +833,22 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   for (size_t i = 0; i < cams.size(); ++i) {
     std::string p = "cameras[" + std::to_string(i) + "].";
     auto c = parse_camera(cams[i], p, default_start);
-    if (!ids.insert(c.id).second)
-      throw config_error(p + "id", "duplicate camera id " + std::to_string(c.id));
+    if (!ids.insert(c.id).second) throw config_error(p + "id", "duplicate camera id " + std::to_string(c.id));
     cfg.cameras.push_back(std::move(c));
   }
   resolve_sources(cfg, base_dir);
 
   if (auto d = root["detector"]) parse_detector(d, cfg, base_dir);
 
-  {  // auto picks NanoDet when its model is there
+  { // auto picks NanoDet when its model is there
     auto& o = cfg.detector.dnn;
-    if (cfg.detector.kind == "auto")
-      cfg.detector.kind = !o.model.empty() && fs::exists(o.model) ? "nanodet" : "motion";
+    if (cfg.detector.kind == "auto") cfg.detector.kind = !o.model.empty() && fs::exists(o.model) ? "nanodet" : "motion";
     if (dnn_detector_kind(cfg.detector.kind)) {
       if (o.model.empty()) throw config_error("detector.dnn.model", "required for detector " + cfg.detector.kind);
       if (!fs::exists(o.model)) throw config_error("detector.dnn.model", "no such file: " + o.model);
       if (cfg.detector.kind == "darknet" && (o.weights.empty() || !fs::exists(o.weights)))
-        throw config_error("detector.dnn.weights", o.weights.empty() ? "required for darknet"
-                                                                     : "no such file: " + o.weights);
+        throw config_error("detector.dnn.weights",
+                           o.weights.empty() ? "required for darknet" : "no such file: " + o.weights);
     }
   }
 
@@ -849,14 +862,16 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   // In non-real-time runs nothing may be dropped: the pool's queues must
   // hold every frame the detector admits.
   if (!cfg.realtime && cfg.pool.queue_per_camera < static_cast<size_t>(cfg.detector.queue))
-    throw config_error("pool.queue_per_camera", "must be >= detector.queue ("
-                                                + std::to_string(cfg.detector.queue) + ") unless realtime");
+    throw config_error("pool.queue_per_camera",
+                       "must be >= detector.queue (" + std::to_string(cfg.detector.queue) + ") unless realtime");
 
   if (auto t = root["tracker"]) parse_tracker(t, cfg, base_dir);
   if (auto r = root["reid"]) parse_reid(r, cfg, base_dir);
   cfg.reid.resolver.links = cfg.reid.links;
-  if (auto s = root["storage"]) parse_storage(s, cfg, base_dir);
-  else cfg.storage_path = resolve_path(cfg.storage_path, base_dir);
+  if (auto s = root["storage"])
+    parse_storage(s, cfg, base_dir);
+  else
+    cfg.storage_path = resolve_path(cfg.storage_path, base_dir);
   if (auto q = root["query"]) parse_query(q, cfg);
   // Defaults: consecutive camera pairs both ways, and every configured camera.
   if (cfg.query.transitions.empty())

@@ -2,65 +2,64 @@
 // the key and the reason ("cameras[2].source: no such file: /x.avi").
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
-#include <array>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "accel/detect/detector.hpp"
 #include "accel/sim_card.hpp"
+#include "actors/camera/camera_config.hpp"
+#include "actors/query/standing_queries.hpp"
 #include "actors/reid/reid_engine.hpp"
 #include "actors/reid/resolve_pass.hpp"
-#include "actors/camera/camera_config.hpp"
 #include "actors/tracker/deep_sort.hpp"
-#include "actors/query/standing_queries.hpp"
 #include "actors/tracker/zone_events.hpp"
-#include "accel/detect/detector.hpp"
 #include "base/types.hpp"
 
 namespace weaver {
 
 /// Thrown for invalid configuration; what() is "key: reason".
 struct config_error : std::runtime_error {
-  config_error(const std::string& key, const std::string& reason)
-    : std::runtime_error(key + ": " + reason), key(key) {}
+  config_error(const std::string& key, const std::string& reason) : std::runtime_error(key + ": " + reason), key(key) {}
   std::string key;
 };
 
 struct detector_config {
   // auto: nanodet when dnn.model exists, else motion | nanodet | darknet | motion | hog
   std::string kind = "auto";
-  int queue = 4;                    // frames in flight per camera (admission bound)
-  int64_t max_age_ms = 2000;        // realtime: frames older than this are dropped
-  double hog_upscale = 1.5;         // HOG misses people under ~128 px: upscale first
-  double hog_threshold = 0.5;       // SVM margin; measured best precision/recall trade-off
-  int motion_min_area = 400;        // px; smaller blobs are mostly noise
-  dnn_options dnn;                  // nanodet / darknet (model paths resolved)
+  int queue = 4; // frames in flight per camera (admission bound)
+  int64_t max_age_ms = 2000; // realtime: frames older than this are dropped
+  double hog_upscale = 1.5; // HOG misses people under ~128 px: upscale first
+  double hog_threshold = 0.5; // SVM margin; measured best precision/recall trade-off
+  int motion_min_area = 400; // px; smaller blobs are mostly noise
+  dnn_options dnn; // nanodet / darknet (model paths resolved)
 };
 
 struct card_config {
-  std::string kind = "cpu";         // cpu | sim | xrt
+  std::string kind = "cpu"; // cpu | sim | xrt
   std::string name;
-  int threads = 1;                  // cpu: worker threads
-  sim_card_options sim;             // sim: service-time model, faults, results
+  int threads = 1; // cpu: worker threads
+  sim_card_options sim; // sim: service-time model, faults, results
   // xrt: an Alveo card through XRT
-  std::string device = "0";         // index or PCIe BDF
-  std::string xclbin;               // resolved path
+  std::string device = "0"; // index or PCIe BDF
+  std::string xclbin; // resolved path
   std::string kernel = "weaver_dnn";
-  int batch = 1;                    // frames per kernel run
-  int64_t timeout_ms = 1000;        // per run
-  std::string emulation;            // "" = hardware, "noop" = XRT's noop shim
+  int batch = 1; // frames per kernel run
+  int64_t timeout_ms = 1000; // per run
+  std::string emulation; // "" = hardware, "noop" = XRT's noop shim
 };
 
 /// The accelerator pool's scheduling (accel/pool_scheduler.hpp).
 struct pool_config {
-  size_t queue_per_camera = 16;     // jobs waiting per camera; a full queue drops its oldest
-  int depth = 2;                    // batches a card may hold per slot
-  std::string policy = "earliest_completion";  // or round_robin
-  int64_t card_timeout_ms = 5000;   // no completion this long: the card is down
-  int64_t probe_ms = 1000;          // a down card is re-probed this often
+  size_t queue_per_camera = 16; // jobs waiting per camera; a full queue drops its oldest
+  int depth = 2; // batches a card may hold per slot
+  std::string policy = "earliest_completion"; // or round_robin
+  int64_t card_timeout_ms = 5000; // no completion this long: the card is down
+  int64_t probe_ms = 1000; // a down card is re-probed this often
 };
 
 struct tracker_config {
@@ -69,14 +68,14 @@ struct tracker_config {
   // answers off by 2.5 vs 4.5 people); Deep SORT wins on the public Faster
   // R-CNN detections (IDF1 0.583 vs 0.396). README, "Tracking and re-id".
   std::string kind = "sort";
-  deep_sort_config deep;            // deepsort's parameters (actors/tracker/deep_sort.hpp)
-  float iou_threshold = 0.3f;       // sort
-  int max_age = 5;                  // sort
-  int min_hits = 3;                 // sort
+  deep_sort_config deep; // deepsort's parameters (actors/tracker/deep_sort.hpp)
+  float iou_threshold = 0.3f; // sort
+  int max_age = 5; // sort
+  int min_hits = 3; // sort
   // Appearance vector tracks and re-id compare: "handcrafted" (HSV stripe
   // histograms) or "dnn" (the detector's pooled backbone features).
   std::string appearance = "handcrafted";
-  std::string state_file;           // trackers' snapshot, restored at start ("" = none)
+  std::string state_file; // trackers' snapshot, restored at start ("" = none)
   // Tracklet repair (actors/tracker/tracklet_repair.hpp): "join" gives a
   // fragment's continuation its id, "fill" also writes interpolated boxes
   // to --tracks; "off" (the default) because on the demo's crops it made
@@ -85,7 +84,7 @@ struct tracker_config {
 };
 
 struct reid_config_section : reid_config {
-  std::string state_file;           // snapshot kept here, restored at start ("" = none)
+  std::string state_file; // snapshot kept here, restored at start ("" = none)
   // reid.resolve: the offline pass (actors/reid/offline_resolver); its
   // links are reid.links. schedule.every_ms = 0: on demand only.
   resolver_config resolver;
@@ -93,19 +92,19 @@ struct reid_config_section : reid_config {
 };
 
 struct query_config {
-  int64_t max_transit_ms = 60000;   // X->Y: max time from leaving X to entering Y
+  int64_t max_transit_ms = 60000; // X->Y: max time from leaving X to entering Y
   int64_t max_stay_ms = 86'400'000; // occupancy: the longest stay looked back for
-  std::vector<alert_rule> alerts;   // standing queries
-  int64_t alert_poll_ms = 1000;     // how often the standing queries run
+  std::vector<alert_rule> alerts; // standing queries
+  int64_t alert_poll_ms = 1000; // how often the standing queries run
   std::vector<std::pair<uint32_t, uint32_t>> transitions; // pairs to answer in the summary
-  std::vector<uint32_t> every_camera;                      // set for "seen on every camera"
+  std::vector<uint32_t> every_camera; // set for "seen on every camera"
 };
 
 /// A bearer token of the REST gateway and the scopes it grants.
 struct gateway_token {
-  std::string name;                 // for logs; never the token itself
+  std::string name; // for logs; never the token itself
   std::string token;
-  std::vector<std::string> scopes;  // query (the /v1 queries), alerts (/v1/alerts/stream)
+  std::vector<std::string> scopes; // query (the /v1 queries), alerts (/v1/alerts/stream)
 };
 
 /// The REST gateway (services/gateway). Its port is config::gateway_port.
@@ -119,46 +118,46 @@ struct gateway_config {
   // Environment variable holding one more token (all scopes), read when the
   // gateway starts; the Helm chart sets WEAVER_GATEWAY_TOKEN from a Secret.
   std::string token_env = "WEAVER_GATEWAY_TOKEN";
-  int64_t poll_ms = 250;            // alert streams poll the events query this often
-  int64_t keepalive_s = 15;         // an idle alert stream sends a comment this often
-  int64_t timeout_ms = 10000;       // a query not answered in time: 504
-  int threads = 16;                 // HTTP worker threads
-  int max_streams = 8;              // open alert streams at most (each holds a thread)
+  int64_t poll_ms = 250; // alert streams poll the events query this often
+  int64_t keepalive_s = 15; // an idle alert stream sends a comment this often
+  int64_t timeout_ms = 10000; // a query not answered in time: 504
+  int threads = 16; // HTTP worker threads
+  int max_streams = 8; // open alert streams at most (each holds a thread)
 };
 
 /// The process-level mesh: which roles run here and where each role listens.
 struct mesh_config {
-  std::vector<std::string> roles;                  // `weaver node` without --role hosts these
-  std::map<std::string, std::string> endpoints;    // role -> zmq endpoint it binds
+  std::vector<std::string> roles; // `weaver node` without --role hosts these
+  std::map<std::string, std::string> endpoints; // role -> zmq endpoint it binds
   // mesh.security: "curve", "plain", or "" (not set: curve when mesh.keys
   // is there, else a node with remote links refuses to start).
   std::string security;
   // mesh.keys: this node's secret key (a file, or an environment variable
   // holding it) and each role's public key (Z85 text, a file, or env:VAR).
   std::string secret_file, secret_env;
-  std::map<std::string, std::string> public_keys;  // role -> key source
+  std::map<std::string, std::string> public_keys; // role -> key source
   // mesh.compact: stages send only what the next one reads, features as int8
   // and boxes in quarter pixels (schemas/compact.hpp); false sends floats.
   bool compact = true;
 };
 
 struct config {
-  std::string file;                 // the YAML file it came from
-  bool realtime = false;            // pace at fps and drop stale frames
+  std::string file; // the YAML file it came from
+  bool realtime = false; // pace at fps and drop stale frames
   std::vector<camera_config> cameras;
   detector_config detector;
   std::vector<card_config> cards;
-  bool cards_all = false;           // `cards: all`: every card found at start (cpu + xrt devices)
-  card_config xrt_defaults;         // `xrt:` section: settings for discovered xrt devices
+  bool cards_all = false; // `cards: all`: every card found at start (cpu + xrt devices)
+  card_config xrt_defaults; // `xrt:` section: settings for discovered xrt devices
   pool_config pool;
   tracker_config tracker;
   reid_config_section reid;
-  std::string storage_path = "weaver.db";   // a SQLite path or a postgresql:// URL
-  int64_t retention_ms = 0;                 // storage.retention_days; 0 = keep everything
+  std::string storage_path = "weaver.db"; // a SQLite path or a postgresql:// URL
+  int64_t retention_ms = 0; // storage.retention_days; 0 = keep everything
   query_config query;
-  int metrics_port = 0;             // 0 = no exposer
+  int metrics_port = 0; // 0 = no exposer
   std::string metrics_bind = "127.0.0.1";
-  int gateway_port = 0;              // gateway.port; 0 = no REST gateway
+  int gateway_port = 0; // gateway.port; 0 = no REST gateway
   gateway_config gateway;
   mesh_config mesh;
 
@@ -183,7 +182,6 @@ detector_options detector_options_of(const detector_config& d);
 std::vector<std::string> config_detector_kinds();
 
 /// Same from YAML text; `base_dir` resolves relative paths.
-config parse_config(const std::string& yaml_text, const std::string& base_dir,
-                    const std::string& file = "<string>");
+config parse_config(const std::string& yaml_text, const std::string& base_dir, const std::string& file = "<string>");
 
 } // namespace weaver

@@ -37,8 +37,8 @@ void health_registry::add(const std::string& name, probe_kind kind, check_fn fn)
   checks_.push_back(entry{name, kind, std::move(fn)});
 }
 
-std::shared_ptr<health_flag> health_registry::add_flag(const std::string& name, probe_kind kind,
-                                                       bool ok, std::string message) {
+std::shared_ptr<health_flag> health_registry::add_flag(const std::string& name, probe_kind kind, bool ok,
+                                                       std::string message) {
   auto flag = std::make_shared<health_flag>(ok, std::move(message));
   add(name, kind, [flag] { return flag->get(); });
   return flag;
@@ -66,7 +66,7 @@ health_report health_registry::evaluate(probe_kind kind) const {
   std::vector<entry> checks;
   {
     std::lock_guard<std::mutex> lock{mutex_};
-    checks = checks_;          // run outside the lock: a check may take a lock of its own
+    checks = checks_; // run outside the lock: a check may take a lock of its own
   }
   health_report report;
   auto list = nlohmann::json::array();
@@ -102,8 +102,7 @@ std::string metrics_sources::text() const {
     for (auto& weak : collectables_) {
       if (auto c = weak.lock()) {
         auto more = c->Collect();
-        families.insert(families.end(), std::make_move_iterator(more.begin()),
-                        std::make_move_iterator(more.end()));
+        families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
       }
     }
   }
@@ -132,8 +131,7 @@ health_handlers make_health_handlers(std::shared_ptr<const health_registry> regi
   return h;
 }
 
-health_server::health_server(std::shared_ptr<const health_registry> registry)
-  : registry_(std::move(registry)) {
+health_server::health_server(std::shared_ptr<const health_registry> registry) : registry_(std::move(registry)) {
   if (!registry_) throw std::invalid_argument("health_server: no registry");
 }
 
@@ -170,8 +168,7 @@ void health_server::start(const std::string& bind, int port) {
   } else if (!server->bind_to_port(bind, port)) {
     bound = -1;
   }
-  if (bound <= 0)
-    throw std::runtime_error("health server: cannot listen on " + bind + ":" + std::to_string(port));
+  if (bound <= 0) throw std::runtime_error("health server: cannot listen on " + bind + ":" + std::to_string(port));
   port_ = bound;
   server_ = std::move(server);
   auto done = std::make_shared<std::atomic<bool>>(false);

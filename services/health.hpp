@@ -32,7 +32,7 @@ namespace httplib {
 class Server;
 struct Request;
 struct Response;
-}
+} // namespace httplib
 
 namespace weaver {
 
@@ -62,7 +62,7 @@ private:
 /// One probe's verdict: ok when every check it covers passed.
 struct health_report {
   bool ok = true;
-  nlohmann::json body;            // {"status": ..., "checks": [...]}
+  nlohmann::json body; // {"status": ..., "checks": [...]}
 };
 
 class health_registry {
@@ -72,8 +72,7 @@ public:
 
   /// Adds a check backed by a flag that starts as (ok, message); returns the
   /// flag to set later. Replaces any check of the same name.
-  std::shared_ptr<health_flag> add_flag(const std::string& name, probe_kind kind, bool ok,
-                                        std::string message);
+  std::shared_ptr<health_flag> add_flag(const std::string& name, probe_kind kind, bool ok, std::string message);
 
   /// Removes a check; false when there was none of that name.
   bool remove(const std::string& name);
@@ -121,7 +120,7 @@ health_handlers make_health_handlers(std::shared_ptr<const health_registry> regi
 class health_server {
 public:
   explicit health_server(std::shared_ptr<const health_registry> registry);
-  ~health_server();                     // stops
+  ~health_server(); // stops
   health_server(const health_server&) = delete;
   health_server& operator=(const health_server&) = delete;
 

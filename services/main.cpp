@@ -9,17 +9,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/log.hpp"
 #include "services/cards.hpp"
 #include "services/config.hpp"
-#include "tools/eval/eval_appearance.hpp"
-#include "tools/eval/eval_cli.hpp"
-#include "base/log.hpp"
 #include "services/mesh_security.hpp"
 #include "services/model_cli.hpp"
 #include "services/query_cli.hpp"
 #include "services/reid_cli.hpp"
-#include "services/track_cli.hpp"
 #include "services/runtime.hpp"
+#include "services/track_cli.hpp"
+#include "tools/eval/eval_appearance.hpp"
+#include "tools/eval/eval_cli.hpp"
 
 namespace {
 
@@ -31,17 +31,17 @@ int write_summary(const weaver::run_result& r, const std::string& path, bool pri
   if (print) {
     std::cout << "summary:\n";
     const auto& s = r.summary;
-    for (auto key : {"frames", "frames_dropped", "fps", "detections", "tracks", "people",
-                     "presence_rows", "zone_visits", "bytes_raw", "bytes_source", "bytes_sent", "compression_ratio",
-                     "compression_ratio_source"})
+    for (auto key :
+         {"frames", "frames_dropped", "fps", "detections", "tracks", "people", "presence_rows", "zone_visits",
+          "bytes_raw", "bytes_source", "bytes_sent", "compression_ratio", "compression_ratio_source"})
       if (s.contains(key)) std::cout << "  " << key << ": " << s[key] << "\n";
     if (s.contains("queries")) {
       for (auto& t : s["queries"]["transitions"])
-        std::cout << "  people from camera " << t["from"] << " to camera " << t["to"]
-                  << " (max transit " << t["max_transit_s"] << " s): " << t["people"] << "\n";
+        std::cout << "  people from camera " << t["from"] << " to camera " << t["to"] << " (max transit "
+                  << t["max_transit_s"] << " s): " << t["people"] << "\n";
       auto& e = s["queries"]["every_camera"];
-      std::cout << "  people seen on every camera " << e["cameras"].dump() << " on " << e["day"]
-                << ": " << e["people"] << "\n";
+      std::cout << "  people seen on every camera " << e["cameras"].dump() << " on " << e["day"] << ": " << e["people"]
+                << "\n";
     }
     if (s.contains("alerts"))
       for (auto& [kind, n] : s["alerts"].items()) std::cout << "  alerts " << kind << ": " << n << "\n";
@@ -77,14 +77,14 @@ int cards_command(const std::string& cfg_path, bool json) {
 }
 } // namespace weaver
 
-
 namespace {
 
 // weaver keys: a CURVE keypair for a mesh node.
 void add_keys_command(CLI::App& app) {
-  auto keys_cmd = app.add_subcommand("keys", "Make a CURVE keypair for a mesh node: DIR/NAME.key (secret, "
-                                             "mode 0600) and DIR/NAME.pub (see mesh.keys).");
-  auto out = std::make_shared<std::pair<std::string, std::string>>("", "weaver");  // dir, name
+  auto keys_cmd = app.add_subcommand("keys",
+                                     "Make a CURVE keypair for a mesh node: DIR/NAME.key (secret, "
+                                     "mode 0600) and DIR/NAME.pub (see mesh.keys).");
+  auto out = std::make_shared<std::pair<std::string, std::string>>("", "weaver"); // dir, name
   keys_cmd->add_option("--out", out->first, "Directory to write to (created)")->required();
   keys_cmd->add_option("--name", out->second, "File name without extension, e.g. the role (default weaver)");
 
@@ -102,9 +102,10 @@ void add_keys_command(CLI::App& app) {
 
 // weaver cards: the accelerator cards found and configured.
 void add_cards_command(CLI::App& app) {
-  auto cards_cmd = app.add_subcommand("cards", "List the accelerator cards found (CPU groups, XRT devices) "
-                                               "and, with -c, the configured pool, with status.");
-  auto cards = std::make_shared<std::pair<std::string, bool>>("", false);  // config, json
+  auto cards_cmd = app.add_subcommand("cards",
+                                      "List the accelerator cards found (CPU groups, XRT devices) "
+                                      "and, with -c, the configured pool, with status.");
+  auto cards = std::make_shared<std::pair<std::string, bool>>("", false); // config, json
   cards_cmd->add_option("-c,--config", cards->first, "Configuration file: also list its cards");
   cards_cmd->add_flag("--json", cards->second, "Print JSON instead of a table");
 
@@ -126,10 +127,10 @@ void add_model_commands(CLI::App& app) {
     ->check(CLI::PositiveNumber);
 
   auto detect = std::make_shared<weaver::detect_options>();
-  auto detect_cmd = app.add_subcommand("detect", "Run the configured detector on one image and draw "
-                                                 "its boxes into a PNG.");
-  detect_cmd->add_option("-c,--config", detect->config, "Configuration file (YAML): detector settings")
-    ->required();
+  auto detect_cmd = app.add_subcommand("detect",
+                                       "Run the configured detector on one image and draw "
+                                       "its boxes into a PNG.");
+  detect_cmd->add_option("-c,--config", detect->config, "Configuration file (YAML): detector settings")->required();
   auto img_opt = detect_cmd->add_option("--image", detect->image, "Image file");
   auto vid_opt = detect_cmd->add_option("--video", detect->video, "Video file; see --frame");
   img_opt->excludes(vid_opt);
@@ -152,10 +153,11 @@ void add_eval_commands(CLI::App& app) {
   auto eval_cmd = app.add_subcommand("eval", "Evaluate results against ground truth.");
   eval_cmd->require_subcommand(1);
   auto eval_mot_cmd = eval_cmd->add_subcommand(
-    "mot", "Tracking metrics of MOTChallenge text files (frame,id,left,top,width,height,conf,...) as "
-           "JSON: CLEAR MOT and IDF1 as py-motmetrics computes them, HOTA as TrackEval does. Several "
-           "sequences: repeat --gt A --res A2 --gt B --res B2 (paired in order); 'overall' combines them. "
-           "Exit code 2 on a missing or malformed file.");
+    "mot",
+    "Tracking metrics of MOTChallenge text files (frame,id,left,top,width,height,conf,...) as "
+    "JSON: CLEAR MOT and IDF1 as py-motmetrics computes them, HOTA as TrackEval does. Several "
+    "sequences: repeat --gt A --res A2 --gt B --res B2 (paired in order); 'overall' combines them. "
+    "Exit code 2 on a missing or malformed file.");
   eval_mot_cmd->add_option("--gt", eval_mot->gt, "Ground truth (MOT format; rows with 7th column < 1 ignored)")
     ->required();
   eval_mot_cmd->add_option("--res", eval_mot->res, "Tracker output (MOT format) for the --gt at the same position")
@@ -167,14 +169,15 @@ void add_eval_commands(CLI::App& app) {
 
   auto xcam = std::make_shared<weaver::eval_crosscam_options>();
   auto eval_xcam_cmd = eval_cmd->add_subcommand(
-    "crosscam", "Cross-camera answers against the truth of a video with MOT ground truth (vtest.avi = "
-                "PETS09-S2L1): every ordered pair's X -> Y count, people on every camera, people found and "
-                "a multi-camera IDF1, as JSON per layout and overall. --layouts N --out DIR generates N "
-                "virtual-camera layouts (strips, grids, blind gaps, overlaps, perspective-warped views) from "
-                "--seed, runs each and evaluates it; --config FILE evaluates the store (and --tracks) a run "
-                "of FILE left.");
+    "crosscam",
+    "Cross-camera answers against the truth of a video with MOT ground truth (vtest.avi = "
+    "PETS09-S2L1): every ordered pair's X -> Y count, people on every camera, people found and "
+    "a multi-camera IDF1, as JSON per layout and overall. --layouts N --out DIR generates N "
+    "virtual-camera layouts (strips, grids, blind gaps, overlaps, perspective-warped views) from "
+    "--seed, runs each and evaluates it; --config FILE evaluates the store (and --tracks) a run "
+    "of FILE left.");
   auto xl = eval_xcam_cmd->add_option("--layouts", xcam->layouts, "Generate, run and evaluate N layouts")
-    ->check(CLI::Range(1, 1000));
+              ->check(CLI::Range(1, 1000));
   auto xc = eval_xcam_cmd->add_option("--config", xcam->config, "Evaluate one layout: a run of this configuration");
   xl->excludes(xc);
   eval_xcam_cmd->add_option("--seed", xcam->seed, "Layout generator seed (default 1)");
@@ -182,49 +185,59 @@ void add_eval_commands(CLI::App& app) {
   eval_xcam_cmd->add_option("--base", xcam->base, "Settings of generated layouts (default deploy/demo.yaml)");
   eval_xcam_cmd->add_option("--video", xcam->video, "Source of generated layouts (default tools/data/vtest.avi)");
   eval_xcam_cmd->add_option("--gt", xcam->gt, "MOT ground truth of the video (default tests/data/PETS09-S2L1-gt.txt)");
-  eval_xcam_cmd->add_option("--detector", xcam->detector, "detector.kind for generated layouts (motion is ~10x "
-                                                          "faster than nanodet; default: the base's)")
+  eval_xcam_cmd
+    ->add_option("--detector", xcam->detector,
+                 "detector.kind for generated layouts (motion is ~10x "
+                 "faster than nanodet; default: the base's)")
     ->check(CLI::IsMember(weaver::config_detector_kinds()));
   eval_xcam_cmd->add_option("--max-frames", xcam->max_frames, "Frames per run; the truth is cut there too (0 = all)");
   eval_xcam_cmd->add_option("--db", xcam->db, "With --config: the run's store (default: the configuration's)");
   eval_xcam_cmd->add_option("--tracks", xcam->tracks, "With --config: the run's --tracks DIR (for IDF1)");
-  eval_xcam_cmd->add_flag("--replay", xcam->replay, "Re-id only: replay each run's recorded re-id input "
+  eval_xcam_cmd->add_flag("--replay", xcam->replay,
+                          "Re-id only: replay each run's recorded re-id input "
                           "(TRACKS/reid-input.rec, written by weaver run --tracks) with the settings of --base "
                           "(or --config) into the store, instead of running the video again");
   eval_xcam_cmd->add_option("--weaver", xcam->weaver, "weaver binary that runs the layouts (default: this one)");
-  eval_xcam_cmd->add_flag("!--no-resolve", xcam->resolve, "Score the online answers only (default: also after "
-                                                         "the offline pass, under \"resolved\")");
+  eval_xcam_cmd->add_flag("!--no-resolve", xcam->resolve,
+                          "Score the online answers only (default: also after "
+                          "the offline pass, under \"resolved\")");
   eval_xcam_cmd->callback([xcam] { throw CLI::RuntimeError(weaver::eval_crosscam_command(*xcam)); });
 
   auto app_eval = std::make_shared<weaver::eval_appearance_options>();
   auto eval_app_cmd = eval_cmd->add_subcommand(
-    "appearance", "How well appearance descriptors tell people apart, from the MOT ground truth alone (no "
-                  "detector, tracker or re-id run): the video's people rendered through the virtual cameras of "
-                  "--layouts generated layouts of --seed (crops, perspective warps, people cut at view edges); "
-                  "per descriptor variant, ROC AUC, rank-1 and similarity percentiles of same- vs "
-                  "different-person pairs of boxes within a view and across views, and of visits (a person's "
-                  "run on a camera, descriptors averaged plainly and weighted by quality) across views. JSON "
-                  "on stdout, a table on stderr.");
+    "appearance",
+    "How well appearance descriptors tell people apart, from the MOT ground truth alone (no "
+    "detector, tracker or re-id run): the video's people rendered through the virtual cameras of "
+    "--layouts generated layouts of --seed (crops, perspective warps, people cut at view edges); "
+    "per descriptor variant, ROC AUC, rank-1 and similarity percentiles of same- vs "
+    "different-person pairs of boxes within a view and across views, and of visits (a person's "
+    "run on a camera, descriptors averaged plainly and weighted by quality) across views. JSON "
+    "on stdout, a table on stderr.");
   eval_app_cmd->add_option("--seed", app_eval->seed, "Layout generator seed (default 1)");
   eval_app_cmd->add_option("--layouts", app_eval->layouts, "Layouts 0..N-1 of the seed (default 6)")
     ->check(CLI::Range(1, 1000));
   eval_app_cmd->add_option("--video", app_eval->video, "Source video (default tools/data/vtest.avi)");
-  eval_app_cmd->add_option("--gt", app_eval->gt, "MOT ground truth of the video (default tests/data/PETS09-S2L1-gt.txt)");
+  eval_app_cmd->add_option("--gt", app_eval->gt,
+                           "MOT ground truth of the video (default tests/data/PETS09-S2L1-gt.txt)");
   eval_app_cmd->add_option("--step", app_eval->step, "Every N-th frame (default 3)")->check(CLI::Range(1, 1000));
   eval_app_cmd->add_option("--max-frames", app_eval->max_frames, "Frames of the video (0 = all)");
-  eval_app_cmd->add_option("--min-gap", app_eval->min_gap, "Within a view, same-person pairs at least this many frames "
-                                                           "apart (default 20)");
-  eval_app_cmd->add_option("--variant", app_eval->variants,
-                           "Descriptor variants (repeatable): parts joined by '+' on the pipeline's settings: pipeline, base "
-                           "(centre weighting and surround off), c<sigma> centre weighting, s surround foreground, p partial bodies, t<w> texture weight, v<w> value weight, m static "
-                           "background mask; or nanodet (the detector's pooled embedding; runs NanoDet on every view)");
-  eval_app_cmd->add_option("--q-height", app_eval->quality.full_height, "Quality: full-weight box height, px (default 80)");
+  eval_app_cmd->add_option("--min-gap", app_eval->min_gap,
+                           "Within a view, same-person pairs at least this many frames "
+                           "apart (default 20)");
+  eval_app_cmd->add_option(
+    "--variant", app_eval->variants,
+    "Descriptor variants (repeatable): parts joined by '+' on the pipeline's settings: pipeline, base "
+    "(centre weighting and surround off), c<sigma> centre weighting, s surround foreground, p partial bodies, t<w> "
+    "texture weight, v<w> value weight, m static "
+    "background mask; or nanodet (the detector's pooled embedding; runs NanoDet on every view)");
+  eval_app_cmd->add_option("--q-height", app_eval->quality.full_height,
+                           "Quality: full-weight box height, px (default 80)");
   eval_app_cmd->add_option("--q-border", app_eval->quality.border, "Quality: factor at the image border (default 0.2)");
-  eval_app_cmd->add_option("--q-occlusion", app_eval->quality.occlusion, "Quality: exponent on the uncovered share (default 1)");
+  eval_app_cmd->add_option("--q-occlusion", app_eval->quality.occlusion,
+                           "Quality: exponent on the uncovered share (default 1)");
   eval_app_cmd->add_option("--model", app_eval->model, "NanoDet model for the nanodet variant");
   eval_app_cmd->add_option("--out", app_eval->out, "Also write the JSON to this file");
   eval_app_cmd->callback([app_eval] { throw CLI::RuntimeError(weaver::eval_appearance_command(*app_eval)); });
-
 }
 
 // weaver track: one camera's tracker offline on MOT detections.
@@ -233,23 +246,33 @@ void add_track_command(CLI::App& app) {
   auto track_cmd = app.add_subcommand("track", "Run one camera's tracker offline on MOT detections; write MOT tracks.");
   track_cmd->add_option("--det", track->det, "MOT detections (frame,-1,x,y,w,h,score,...; frame 1-based)")->required();
   track_cmd->add_option("--out", track->out, "MOT tracks to write (frame,id,x,y,w,h,1,-1,-1,-1)")->required();
-  track_cmd->add_option("--video", track->video, "Video of the detections (frame n 0-based = MOT frame n+1), for appearance");
-  track_cmd->add_option("--tracker", track->tracker, "deepsort (default) or sort")->check(CLI::IsMember({"deepsort", "sort"}));
+  track_cmd->add_option("--video", track->video,
+                        "Video of the detections (frame n 0-based = MOT frame n+1), for appearance");
+  track_cmd->add_option("--tracker", track->tracker, "deepsort (default) or sort")
+    ->check(CLI::IsMember({"deepsort", "sort"}));
   track_cmd->add_option("--appearance", track->appearance, "handcrafted (default with --video) or none")
     ->check(CLI::IsMember({"handcrafted", "none"}));
-  track_cmd->add_option("--boxes", track->boxes, "Boxes to write: detector (default) or filter (deepsort's Kalman estimate)")
+  track_cmd
+    ->add_option("--boxes", track->boxes, "Boxes to write: detector (default) or filter (deepsort's Kalman estimate)")
     ->check(CLI::IsMember({"detector", "filter"}));
-  track_cmd->add_option("--repair", track->repair, "Tracklet repair: fill (default: join fragments, interpolate missed frames), join, off")
+  track_cmd
+    ->add_option("--repair", track->repair,
+                 "Tracklet repair: fill (default: join fragments, interpolate missed frames), join, off")
     ->check(CLI::IsMember({"fill", "join", "off"}));
-  track_cmd->add_option("--smooth", track->smooth, "With --repair fill: boxes averaged over N frames either side (default 3; 0: the tracker's)")
+  track_cmd
+    ->add_option("--smooth", track->smooth,
+                 "With --repair fill: boxes averaged over N frames either side (default 3; 0: the tracker's)")
     ->check(CLI::NonNegativeNumber);
   track_cmd->add_option("--min-score", track->min_score, "Drop detections scoring below (default 0)");
-  track_cmd->add_option("--n-init", track->n_init, "Hits to confirm a track (default: the tracker's)")->check(CLI::PositiveNumber);
+  track_cmd->add_option("--n-init", track->n_init, "Hits to confirm a track (default: the tracker's)")
+    ->check(CLI::PositiveNumber);
   track_cmd->add_option("--max-age", track->max_age, "Missed frames before a track ends (default: the tracker's)")
     ->check(CLI::NonNegativeNumber);
-  track_cmd->add_option("--max-cosine-distance", track->max_cosine_distance, "Deep SORT appearance gate")->check(CLI::Range(0.0, 2.0));
+  track_cmd->add_option("--max-cosine-distance", track->max_cosine_distance, "Deep SORT appearance gate")
+    ->check(CLI::Range(0.0, 2.0));
   track_cmd->add_option("--budget", track->budget, "Deep SORT features kept per track")->check(CLI::PositiveNumber);
-  track_cmd->add_option("--lambda", track->lambda, "Deep SORT weight of motion in the cascade cost")->check(CLI::Range(0.0, 1.0));
+  track_cmd->add_option("--lambda", track->lambda, "Deep SORT weight of motion in the cascade cost")
+    ->check(CLI::Range(0.0, 1.0));
   track_cmd->add_flag("-q,--quiet", track->quiet, "No summary line");
 
   track_cmd->callback([track] { throw CLI::RuntimeError(weaver::track_command(*track)); });
@@ -261,8 +284,9 @@ void add_reid_commands(CLI::App& app) {
   auto reid_cmd = app.add_subcommand("reid", "Cross-camera identities.");
   reid_cmd->require_subcommand(1);
   auto resolve_cmd = reid_cmd->add_subcommand(
-    "resolve", "Re-solve the identities of a closed time window from the store (the offline pass) and write "
-               "the corrections; answers for the window then say resolved.");
+    "resolve",
+    "Re-solve the identities of a closed time window from the store (the offline pass) and write "
+    "the corrections; answers for the window then say resolved.");
   resolve_cmd->add_option("--since", resolve->since, "Window start: tracklets that exited at or after (ISO-8601 or ms)")
     ->required();
   resolve_cmd->add_option("--until", resolve->until, "Window end: tracklets that exited before (ISO-8601 or ms)")
@@ -278,17 +302,20 @@ void add_reid_commands(CLI::App& app) {
 // weaver query: ask the REST gateway (or a store directly).
 void add_query_command(CLI::App& app) {
   auto query = std::make_shared<weaver::query_options>();
-  auto query_cmd = app.add_subcommand(
-    "query", "Ask the REST gateway a query: weaver query <name> [key=value ...]. Prints the JSON "
-             "answer; exit code 1 with the gateway's error message. --list shows the queries and "
-             "their parameters.");
-  query_cmd->add_option("name", query->name, "Query: transitions, every_camera, occupancy, ... or alerts "
-                                            "(the live alert stream)");
+  auto query_cmd =
+    app.add_subcommand("query",
+                       "Ask the REST gateway a query: weaver query <name> [key=value ...]. Prints the JSON "
+                       "answer; exit code 1 with the gateway's error message. --list shows the queries and "
+                       "their parameters.");
+  query_cmd->add_option("name", query->name,
+                        "Query: transitions, every_camera, occupancy, ... or alerts "
+                        "(the live alert stream)");
   query_cmd->add_option("params", query->args, "Parameters as key=value (times ISO-8601)");
   query_cmd->add_option("--url", query->url, "Gateway URL (default $WEAVER_URL, else http://127.0.0.1:8080)");
   query_cmd->add_option("--token", query->token, "Bearer token (default $WEAVER_TOKEN)");
-  query_cmd->add_option("--db", query->db, "Answer from this store (SQLite file or postgresql:// URL) "
-                                          "directly, without a gateway");
+  query_cmd->add_option("--db", query->db,
+                        "Answer from this store (SQLite file or postgresql:// URL) "
+                        "directly, without a gateway");
   query_cmd->add_flag("--all-pages", query->all_pages, "Follow next_offset and print every page as one answer");
   query_cmd->add_flag("--list", query->list, "List the queries (routes) and their parameters");
   query_cmd->add_flag("--json", query->json, "With --list: print the route table as JSON");
@@ -304,7 +331,7 @@ void add_query_command(CLI::App& app) {
 // The options of the commands that run the mesh (run, node) or check its
 // configuration (check).
 struct mesh_cli {
-  std::string command;  // run | node | check
+  std::string command; // run | node | check
   std::string cfg_path, summary_path;
   uint64_t max_frames = 0;
   bool reset = false, quiet = false;
@@ -316,24 +343,25 @@ struct mesh_cli {
 
 // weaver run | node | check.
 void add_mesh_commands(CLI::App& app, mesh_cli& o) {
-
   auto run = app.add_subcommand("run", "Run every role in one process (the embedded default).");
   run->add_option("-c,--config", o.cfg_path, "Configuration file (YAML)")->required();
   run->add_option("--max-frames", o.max_frames, "Stop each source after N frames (0 = to its end)");
   run->add_option("--summary", o.summary_path, "Write the run summary as JSON to this file");
   run->add_flag("--reset", o.reset, "Start from an empty database (deletes storage.path first)");
   run->add_flag("-q,--quiet", o.quiet, "No progress lines");
-  run->add_option("--detections", o.detections_dir,
-                  "Write each camera's detections to DIR/cam<id>.txt (MOT format)");
+  run->add_option("--detections", o.detections_dir, "Write each camera's detections to DIR/cam<id>.txt (MOT format)");
   run->add_option("--tracks", o.tracks_dir,
                   "Write each camera's confirmed tracks to DIR/cam<id>.txt (MOT results, for weaver eval mot) "
                   "and re-id's input to DIR/reid-input.rec (for weaver eval crosscam --replay)");
 
-  auto node = app.add_subcommand("node", "Run some roles in this process; reach the others over ZeroMQ "
-                                         "(endpoints from mesh.endpoints).");
+  auto node = app.add_subcommand("node",
+                                 "Run some roles in this process; reach the others over ZeroMQ "
+                                 "(endpoints from mesh.endpoints).");
   node->add_option("-c,--config", o.cfg_path, "Configuration file (YAML)")->required();
-  node->add_option("--role", o.roles, "Role(s) to host: camera, detector, tracker, reid, storage, query, gateway "
-                                    "(repeat or comma-separate; default: the configuration's mesh.roles)")
+  node
+    ->add_option("--role", o.roles,
+                 "Role(s) to host: camera, detector, tracker, reid, storage, query, gateway "
+                 "(repeat or comma-separate; default: the configuration's mesh.roles)")
     ->delimiter(',');
   node->add_option("--max-frames", o.max_frames, "camera role: stop each source after N frames");
   node->add_option("--summary", o.summary_path, "Write this node's summary as JSON to this file");
@@ -344,8 +372,9 @@ void add_mesh_commands(CLI::App& app, mesh_cli& o) {
 
   auto check = app.add_subcommand("check", "Validate a configuration file and exit.");
   check->add_option("-c,--config", o.cfg_path, "Configuration file (YAML)")->required();
-  check->add_flag("--probe", o.probe, "Also open the live (network, device) camera sources; files and the "
-                                    "detector's model are always opened (exit code 1 when one fails)");
+  check->add_flag("--probe", o.probe,
+                  "Also open the live (network, device) camera sources; files and the "
+                  "detector's model are always opened (exit code 1 when one fails)");
 
   run->callback([&o] { o.command = "run"; });
   node->callback([&o] { o.command = "node"; });
@@ -374,7 +403,7 @@ int mesh_command(mesh_cli& o) {
   opts.tracks_dir = o.tracks_dir;
   opts.stop = stop_flag;
   if (o.command == "node") {
-    if (o.roles.empty()) o.roles = cfg.mesh.roles;  // validated when the configuration was read
+    if (o.roles.empty()) o.roles = cfg.mesh.roles; // validated when the configuration was read
     if (o.roles.empty()) {
       std::cerr << "error: --role: required (or mesh.roles in the configuration)\n";
       return 2;
@@ -416,9 +445,10 @@ int mesh_command(mesh_cli& o) {
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Weaver: real-time multi-camera video analytics on accelerator cards.\n"
-               "Cameras -> detector on a card pool -> tracker -> re-id -> storage -> query.",
-               "weaver"};
+  CLI::App app{
+    "Weaver: real-time multi-camera video analytics on accelerator cards.\n"
+    "Cameras -> detector on a card pool -> tracker -> re-id -> storage -> query.",
+    "weaver"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "weaver 0.1.0");
 

@@ -13,9 +13,9 @@
 #include <unistd.h>
 #include <zmq.hpp>
 
-#include "services/config.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
+#include "services/config.hpp"
 #include "services/zmq_link.hpp"
 
 namespace weaver {
@@ -156,7 +156,8 @@ mesh_keys resolve_mesh_keys(const mesh_config& mesh, const std::vector<std::stri
     secret = read_key_file("mesh.keys.secret", mesh.secret_file);
   } else if (!mesh.secret_env.empty()) {
     auto* e = std::getenv(mesh.secret_env.c_str());
-    if (!e || !*e) throw config_error("mesh.keys.secret_env", "environment variable " + mesh.secret_env + " is not set");
+    if (!e || !*e)
+      throw config_error("mesh.keys.secret_env", "environment variable " + mesh.secret_env + " is not set");
     secret = trim(e);
   } else {
     throw config_error("mesh.keys.secret", "required with CURVE: this node's secret key file (or secret_env)");
@@ -174,8 +175,9 @@ mesh_keys resolve_mesh_keys(const mesh_config& mesh, const std::vector<std::stri
   for (auto& role : roles) {
     auto it = k.public_keys.find(role);
     if (it != k.public_keys.end() && it->second != k.own.public_key)
-      throw config_error(secret_key, "does not belong to mesh.keys.public." + role + " (this node hosts " + role
-                                         + "; its public key is " + k.own.public_key + ")");
+      throw config_error(secret_key,
+                         "does not belong to mesh.keys.public." + role + " (this node hosts " + role
+                           + "; its public key is " + k.own.public_key + ")");
   }
   return k;
 }
@@ -183,7 +185,7 @@ mesh_keys resolve_mesh_keys(const mesh_config& mesh, const std::vector<std::stri
 // --- ZAP handler ---------------------------------------------------------------
 
 zap_handler& zap_handler::instance() {
-  zmq_context();   // the context is made first, so it outlives the handler
+  zmq_context(); // the context is made first, so it outlives the handler
   static zap_handler h;
   return h;
 }
@@ -230,8 +232,7 @@ void zap_handler::start() {
       auto str = [&](size_t i) { return i < parts.size() ? parts[i].to_string() : std::string{}; };
       // RFC 27: version, request id, domain, address, identity, mechanism, credentials...
       std::string user, reason;
-      bool ok = parts.size() >= 6 && str(0) == "1.0"
-                && decide(str(2), str(5), str(6), user, reason);
+      bool ok = parts.size() >= 6 && str(0) == "1.0" && decide(str(2), str(5), str(6), user, reason);
       if (!ok && reason.empty()) reason = "malformed";
       if (!ok) {
         ++refused_;
@@ -251,8 +252,8 @@ void zap_handler::start() {
   }};
 }
 
-bool zap_handler::decide(const std::string& domain, const std::string& mechanism,
-                         const std::string& credential, std::string& user, std::string& reason) {
+bool zap_handler::decide(const std::string& domain, const std::string& mechanism, const std::string& credential,
+                         std::string& user, std::string& reason) {
   std::lock_guard<std::mutex> guard{mtx_};
   auto it = allowed_.find(domain);
   if (it == allowed_.end()) {

@@ -43,10 +43,10 @@ curve_keypair write_curve_keypair(const std::string& dir, const std::string& nam
 /// How one link is secured; the default is a plain link.
 struct link_security {
   bool curve = false;
-  curve_keypair own;                    // this node's keys
-  std::string server_key;               // outbound: the key the bound end must present
-  std::string domain;                   // inbound: ZAP domain, the role the link serves
-  std::map<std::string, std::string> allowed;   // inbound: public key (Z85) -> User-Id (a role)
+  curve_keypair own; // this node's keys
+  std::string server_key; // outbound: the key the bound end must present
+  std::string domain; // inbound: ZAP domain, the role the link serves
+  std::map<std::string, std::string> allowed; // inbound: public key (Z85) -> User-Id (a role)
 };
 
 /// The mesh's keys as resolved at start: files and environment read, every
@@ -54,7 +54,7 @@ struct link_security {
 struct mesh_keys {
   bool curve = false;
   curve_keypair own;
-  std::map<std::string, std::string> public_keys;   // role -> Z85
+  std::map<std::string, std::string> public_keys; // role -> Z85
 
   /// For a link this node opens to `role`'s endpoint.
   link_security outbound(const std::string& role) const;
@@ -89,11 +89,11 @@ private:
   void start();
   void run();
   // Returns the User-Id to admit with, or nothing (refused, with a reason).
-  bool decide(const std::string& domain, const std::string& mechanism, const std::string& credential,
-              std::string& user, std::string& reason);
+  bool decide(const std::string& domain, const std::string& mechanism, const std::string& credential, std::string& user,
+              std::string& reason);
 
   std::mutex mtx_;
-  std::map<std::string, std::map<std::string, std::string>> allowed_;   // domain -> binary key -> User-Id
+  std::map<std::string, std::map<std::string, std::string>> allowed_; // domain -> binary key -> User-Id
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> refused_{0};
   bool started_ = false;

@@ -5,9 +5,9 @@
 #include <iostream>
 #include <random>
 
+#include "accel/detect/detector.hpp"
 #include "accel/engine/executor.hpp"
 #include "actors/camera/video_source.hpp"
-#include "accel/detect/detector.hpp"
 #include "services/config.hpp"
 
 #include <opencv2/imgcodecs.hpp>
@@ -29,7 +29,7 @@ int model_inspect(const inspect_options& o) {
       std::mt19937 rng(1);
       std::uniform_real_distribution<float> u(0.f, 1.f);
       std::generate(s.input(), s.input() + numel(m->input_shape()), [&] { return u(rng); });
-      s.run();  // warm-up
+      s.run(); // warm-up
       std::vector<double> ms;
       for (int i = 0; i < o.bench; ++i) {
         auto t0 = std::chrono::steady_clock::now();
@@ -37,8 +37,8 @@ int model_inspect(const inspect_options& o) {
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       }
       std::sort(ms.begin(), ms.end());
-      std::cout << "run: batch " << o.batch << ", " << o.threads << " thread(s), " << o.bench
-                << " runs: p50 " << ms[ms.size() / 2] << " ms, min " << ms.front() << " ms, "
+      std::cout << "run: batch " << o.batch << ", " << o.threads << " thread(s), " << o.bench << " runs: p50 "
+                << ms[ms.size() / 2] << " ms, min " << ms.front() << " ms, "
                 << "per image " << ms[ms.size() / 2] / o.batch << " ms\n";
     }
     return 0;
@@ -66,18 +66,17 @@ int detect_command(const detect_options& o) {
     auto t0 = std::chrono::steady_clock::now();
     auto dets = det->detect(img);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::cout << cfg.detector.kind << ": " << dets.size() << " people in " << img.cols << "x" << img.rows
-              << " (" << ms << " ms, first call includes model compilation)\n";
+    std::cout << cfg.detector.kind << ": " << dets.size() << " people in " << img.cols << "x" << img.rows << " (" << ms
+              << " ms, first call includes model compilation)\n";
     for (const auto& d : dets) {
-      std::cout << "  x " << d.bbox.x << " y " << d.bbox.y << " w " << d.bbox.w << " h " << d.bbox.h
-                << " score " << d.score << "\n";
+      std::cout << "  x " << d.bbox.x << " y " << d.bbox.y << " w " << d.bbox.w << " h " << d.bbox.h << " score "
+                << d.score << "\n";
       cv::Rect r(cv::Point(static_cast<int>(d.bbox.x), static_cast<int>(d.bbox.y)),
                  cv::Size(static_cast<int>(d.bbox.w), static_cast<int>(d.bbox.h)));
       cv::rectangle(img, r, cv::Scalar(0, 255, 0), 2);
       char label[16];
       std::snprintf(label, sizeof label, "%.2f", d.score);
-      cv::putText(img, label, r.tl() + cv::Point(2, 12), cv::FONT_HERSHEY_SIMPLEX, 0.4,
-                  cv::Scalar(0, 255, 0), 1);
+      cv::putText(img, label, r.tl() + cv::Point(2, 12), cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(0, 255, 0), 1);
     }
     if (!cv::imwrite(o.out, img)) throw std::runtime_error("--out: cannot write " + o.out);
     std::cout << "wrote " << o.out << "\n";

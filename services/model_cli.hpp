@@ -7,11 +7,11 @@
 namespace weaver {
 
 struct inspect_options {
-  std::string model;        // TF.js model.json or Darknet .cfg
-  std::string weights;      // Darknet .weights
-  bool raw = false;         // the graph as imported, before the passes
+  std::string model; // TF.js model.json or Darknet .cfg
+  std::string weights; // Darknet .weights
+  bool raw = false; // the graph as imported, before the passes
   int batch = 1;
-  int bench = 0;            // timed runs on a random input (0 = none)
+  int bench = 0; // timed runs on a random input (0 = none)
   int threads = 1;
 };
 
@@ -19,10 +19,10 @@ struct inspect_options {
 int model_inspect(const inspect_options& o);
 
 struct detect_options {
-  std::string config;       // weaver config: detector kind and settings
-  std::string image;        // an image file, or
-  std::string video;        // a video file (or camera source) ...
-  int frame = 0;            // ... and the frame to take from it
+  std::string config; // weaver config: detector kind and settings
+  std::string image; // an image file, or
+  std::string video; // a video file (or camera source) ...
+  int frame = 0; // ... and the frame to take from it
   std::string out = "detections.png";
 };
 

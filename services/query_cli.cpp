@@ -63,8 +63,7 @@ void merge_page(nlohmann::json& all, const nlohmann::json& page) {
       for (auto& x : *it) all[it.key()].push_back(x);
 }
 
-int stream(httplib::Client& cli, const std::string& target, const httplib::Headers& headers,
-           const query_options& o) {
+int stream(httplib::Client& cli, const std::string& target, const httplib::Headers& headers, const query_options& o) {
   int events = 0;
   std::string buffer, data;
   bool done = false;
@@ -108,7 +107,7 @@ int stream(httplib::Client& cli, const std::string& target, const httplib::Heade
 // An answer as the gateway would give it: HTTP status and body.
 struct answer_t {
   int status = 0;
-  std::string body;        // JSON when 200, else the error message
+  std::string body; // JSON when 200, else the error message
 };
 
 // Answers from the store directly (--db): the route's checks, then the
@@ -140,8 +139,10 @@ answer_t ask_store(sql::database& db, const gateway::route& r, const params_t& p
 
 int query_command(const query_options& o) {
   if (o.list) {
-    if (o.json) std::cout << gateway::routes_json().dump(2) << "\n";
-    else std::cout << gateway::routes_text();
+    if (o.json)
+      std::cout << gateway::routes_json().dump(2) << "\n";
+    else
+      std::cout << gateway::routes_text();
     return 0;
   }
   if (o.name.empty()) return fail("query: give a query name (" + known_names() + ") or --list", 2);
@@ -150,11 +151,10 @@ int query_command(const query_options& o) {
   params_t params;
   for (auto& a : o.args) {
     auto eq = a.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return fail("query: expected key=value, got '" + a + "'", 2);
+    if (eq == std::string::npos || eq == 0) return fail("query: expected key=value, got '" + a + "'", 2);
     params.emplace_back(a.substr(0, eq), a.substr(eq + 1));
   }
-  std::unique_ptr<store> st;   // --db: the store, opened as the query role opens it
+  std::unique_ptr<store> st; // --db: the store, opened as the query role opens it
   sql::database* db = nullptr;
   if (!o.db.empty()) {
     if (r->kind != gateway::route_kind::query)
@@ -219,11 +219,12 @@ int query_command(const query_options& o) {
     if (a.status != 200) return fail(a.body + (db ? "" : " (HTTP " + std::to_string(a.status) + ")"));
     auto page = nlohmann::json::parse(a.body, nullptr, false);
     if (page.is_discarded()) return fail("the answer is not JSON: " + a.body.substr(0, 200));
-    if (first) all = page;
-    else merge_page(all, page);
+    if (first)
+      all = page;
+    else
+      merge_page(all, page);
     first = false;
-    if (!o.all_pages || !page.is_object() || !page.contains("next_offset") ||
-        !page["next_offset"].is_number_integer())
+    if (!o.all_pages || !page.is_object() || !page.contains("next_offset") || !page["next_offset"].is_number_integer())
       break;
     auto next = std::to_string(page["next_offset"].get<long long>());
     bool replaced = false;

@@ -20,17 +20,17 @@
 namespace weaver {
 
 struct query_options {
-  std::string name;                 // query name (transitions), path (every-camera) or "alerts"
-  std::vector<std::string> args;    // key=value
-  std::string url;                  // "" = $WEAVER_URL or http://127.0.0.1:8080
-  std::string token;                // "" = $WEAVER_TOKEN
-  std::string db;                   // answer from this store instead of a gateway
-  bool all_pages = false;           // follow next_offset; list fields concatenated
-  bool list = false;                // print the routes instead
-  bool json = false;                // --list as JSON
-  bool compact = false;             // one-line JSON
+  std::string name; // query name (transitions), path (every-camera) or "alerts"
+  std::vector<std::string> args; // key=value
+  std::string url; // "" = $WEAVER_URL or http://127.0.0.1:8080
+  std::string token; // "" = $WEAVER_TOKEN
+  std::string db; // answer from this store instead of a gateway
+  bool all_pages = false; // follow next_offset; list fields concatenated
+  bool list = false; // print the routes instead
+  bool json = false; // --list as JSON
+  bool compact = false; // one-line JSON
   int timeout_s = 60;
-  int max_events = 0;               // alerts: stop after N events (0 = until interrupted)
+  int max_events = 0; // alerts: stop after N events (0 = until interrupted)
 };
 
 int query_command(const query_options& o);

@@ -5,8 +5,8 @@
 
 #include "actors/reid/resolve_pass.hpp"
 #include "actors/storage/store.hpp"
-#include "services/config.hpp"
 #include "base/iso8601.hpp"
+#include "services/config.hpp"
 
 namespace weaver {
 

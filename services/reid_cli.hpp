@@ -19,9 +19,9 @@ namespace weaver {
 
 struct reid_resolve_options {
   std::string since, until;
-  std::string config;   // the store and reid.links / reid.resolve settings from here ...
-  std::string db;       // ... or this store with the default settings
-  float link_threshold = -10;  // < -1: the configuration's
+  std::string config; // the store and reid.links / reid.resolve settings from here ...
+  std::string db; // ... or this store with the default settings
+  float link_threshold = -10; // < -1: the configuration's
 };
 
 int reid_resolve_command(const reid_resolve_options& o);

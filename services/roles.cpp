@@ -33,13 +33,13 @@ std::string watch_link(health_registry& health, const std::string& link) {
 // no frame is dropped waiting for a model to compile or buffers to be built.
 // DNN detectors only: the others start at once.
 std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(
-    const config& cfg, const std::vector<std::shared_ptr<card>>& cards, health_registry& health) {
+  const config& cfg, const std::vector<std::shared_ptr<card>>& cards, health_registry& health) {
   std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepared;
   if (!dnn_detector_kind(cfg.detector.kind)) return prepared;
   auto flag = health.add_flag("engines", probe_kind::readiness, false, "preparing the detector's engines");
   const auto options = detector_options_of(cfg.detector);
   size_t made = 0;
-  std::set<std::pair<int, int>> sizes;  // the cards are prepared once per frame size
+  std::set<std::pair<int, int>> sizes; // the cards are prepared once per frame size
   auto t0 = std::chrono::steady_clock::now();
   for (auto& g : group_cameras(cfg.cameras)) {
     cv::Size source_size;
@@ -61,7 +61,7 @@ std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(
       blank->image = cv::Mat::zeros(size, CV_8UC3);
       try {
         std::shared_ptr<detector> d = make_detector(cfg.detector.kind, options);
-        static_cast<dnn_detector&>(*d).compiled(size);  // the model and the heads, no buffers
+        static_cast<dnn_detector&>(*d).compiled(size); // the model and the heads, no buffers
         if (sizes.insert({size.width, size.height}).second)
           for (auto& card : cards) card->prepare(inference_job{blank, d, 0});
         prepared[c.id].push_back(std::move(d));
@@ -81,8 +81,14 @@ std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(
 
 mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<std::string> roles,
                            caf::actor_system& sys, std::shared_ptr<health_registry> health, run_stats_ptr stats)
-  : cfg(cfg), opts(opts), roles(std::move(roles)), embedded(opts.roles.empty()), sys(sys), health_ptr(std::move(health)),
-    health(*health_ptr), stats(std::move(stats)) {}
+  : cfg(cfg),
+    opts(opts),
+    roles(std::move(roles)),
+    embedded(opts.roles.empty()),
+    sys(sys),
+    health_ptr(std::move(health)),
+    health(*health_ptr),
+    stats(std::move(stats)) {}
 
 std::string mesh_context::endpoint(const std::string& role) const {
   auto it = cfg.mesh.endpoints.find(role);
@@ -95,15 +101,16 @@ const mesh_keys& mesh_context::security() {
   if (!keys_) {
     keys_ = resolve_mesh_keys(cfg.mesh, {roles.begin(), roles.end()});
     if (!keys_->curve)
-      log.warn("mesh.security: plain: the mesh links are neither authenticated nor encrypted; "
-               "anyone who reaches an endpoint can send to it");
+      log.warn(
+        "mesh.security: plain: the mesh links are neither authenticated nor encrypted; "
+        "anyone who reaches an endpoint can send to it");
   }
   return *keys_;
 }
 
 template <class Handle>
 Handle mesh_context::outbound(const std::string& link, const std::string& role) {
-  auto at = endpoint(role);  // checked first, so a missing one is named before keys
+  auto at = endpoint(role); // checked first, so a missing one is named before keys
   auto h = spawn_outbound<Handle>(sys, watch_link(health, link), at, stats, security().outbound(role));
   locals.push_back(caf::actor_cast<caf::actor>(h));
   return h;
@@ -135,7 +142,7 @@ tracker_extras tracker_extras_of(const config& cfg, const std::string& tracks_di
   extras.kind = cfg.tracker.kind;
   extras.state_file = cfg.tracker.state_file;
   extras.deep = cfg.tracker.deep;
-  extras.deep.use_embedding = false;  // the feature field carries the chosen appearance
+  extras.deep.use_embedding = false; // the feature field carries the chosen appearance
   extras.compact = cfg.mesh.compact;
   if (cfg.tracker.repair != "off") {
     tracklet_repair_config rc;
@@ -149,8 +156,7 @@ pool_settings pool_settings_of(const config& cfg) {
   pool_settings p;
   p.sched.queue_per_camera = cfg.pool.queue_per_camera;
   p.sched.depth = cfg.pool.depth;
-  p.sched.policy = cfg.pool.policy == "round_robin" ? placement::round_robin
-                                                    : placement::earliest_completion;
+  p.sched.policy = cfg.pool.policy == "round_robin" ? placement::round_robin : placement::earliest_completion;
   p.sched.max_age_ns = cfg.realtime ? cfg.detector.max_age_ms * 1'000'000 : 0;
   // A camera's admitted frames may run on several cards at once (the
   // detector puts them back in order, and sends a stateful detector's
@@ -194,8 +200,8 @@ void reset_files(const config& cfg) {
 
 std::unique_ptr<sql::shared_connection> open_store(mesh_context& m) {
   const auto& cfg = m.cfg;
-  auto open = m.health.add_flag("store", probe_kind::readiness, false,
-                                "opening " + sql::shown_location(cfg.storage_path));
+  auto open =
+    m.health.add_flag("store", probe_kind::readiness, false, "opening " + sql::shown_location(cfg.storage_path));
   auto connection = std::make_unique<sql::shared_connection>(sql::open_database(cfg.storage_path));
   store db{connection->handle()};
   if (m.opts.reset && sql::is_postgres_location(cfg.storage_path)) db.clear();
@@ -284,7 +290,7 @@ std::unique_ptr<gateway_server> make_gateway(mesh_context& m, query_actor query)
   const auto& cfg = m.cfg;
   if (!m.has("gateway") || (m.embedded && cfg.gateway_port == 0)) return nullptr;
   if (cfg.gateway_port == 0) throw config_error("gateway.port", "required for the gateway role");
-  auto settings = gateway_settings_of(cfg);  // tokens first: refuse before connecting
+  auto settings = gateway_settings_of(cfg); // tokens first: refuse before connecting
   if (!query) query = m.outbound<query_actor>("gateway->query", "query");
   auto sources = std::make_shared<metrics_sources>();
   sources->add(metrics::global().registry_ptr());
@@ -323,8 +329,8 @@ std::vector<caf::actor> make_cameras(mesh_context& m, detector_actor detector, c
       throw config_error("camera " + std::to_string(c.id) + " (source " + c.source + ")",
                          "opened by another node: this node cannot host its camera role");
   for (auto& g : group_cameras(m.cfg.cameras)) {
-    auto flag = m.health.add_flag("camera:" + g.ids(), probe_kind::readiness, false,
-                                  "opening " + shown_source(g.source));
+    auto flag =
+      m.health.add_flag("camera:" + g.ids(), probe_kind::readiness, false, "opening " + shown_source(g.source));
     co.report = [flag](bool up, const std::string& why) { flag->set(up, why); };
     cameras.push_back(m.sys.spawn(camera_actor_impl, g, detector, co, m.stats));
   }

@@ -14,14 +14,14 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/camera/camera_actor.hpp"
 #include "actors/detector/detector_actor.hpp"
 #include "actors/fpga_pool/fpga_pool.hpp"
 #include "actors/query/query_actor.hpp"
-#include "actors/storage/storage_actor.hpp"
-#include "actors/tracker/tracker_actor.hpp"
-#include "actors/camera/camera_actor.hpp"
 #include "actors/reid/reid_actor.hpp"
 #include "actors/storage/shared_connection.hpp"
+#include "actors/storage/storage_actor.hpp"
+#include "actors/tracker/tracker_actor.hpp"
 #include "services/bridge.hpp"
 #include "services/config.hpp"
 #include "services/gateway/gateway.hpp"
@@ -42,13 +42,13 @@ public:
   const config& cfg;
   const run_options& opts;
   const std::set<std::string> roles;
-  const bool embedded;                  // every role in this process (`weaver run`)
+  const bool embedded; // every role in this process (`weaver run`)
   caf::actor_system& sys;
   std::shared_ptr<health_registry> health_ptr;
-  health_registry& health;              // *health_ptr: readiness and liveness checks
+  health_registry& health; // *health_ptr: readiness and liveness checks
   run_stats_ptr stats;
-  std::vector<caf::actor> locals;       // what was spawned here, to stop at the end
-  std::vector<std::string> card_names;  // the detector role's cards
+  std::vector<caf::actor> locals; // what was spawned here, to stop at the end
+  std::vector<std::string> card_names; // the detector role's cards
 
   bool has(const std::string& role) const { return roles.count(role) > 0; }
   /// mesh.endpoints.<role>; a config_error naming the key when missing.

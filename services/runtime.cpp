@@ -20,29 +20,29 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "accel/detect/dnn_detector.hpp"
 #include "actors/camera/camera_actor.hpp"
 #include "actors/camera/video_source.hpp"
 #include "actors/detector/detector_actor.hpp"
-#include "accel/detect/dnn_detector.hpp"
-#include "base/errors.hpp"
 #include "actors/fpga_pool/fpga_pool.hpp"
 #include "actors/query/query_actor.hpp"
 #include "actors/query/seed_queries.hpp"
 #include "actors/reid/reid_actor.hpp"
-#include "actors/storage/storage_actor.hpp"
+#include "actors/reid/reid_recording.hpp"
 #include "actors/storage/shared_connection.hpp"
+#include "actors/storage/storage_actor.hpp"
 #include "actors/storage/store.hpp"
 #include "actors/tracker/tracker_actor.hpp"
-#include "services/bridge.hpp"
-#include "services/cards.hpp"
-#include "actors/reid/reid_recording.hpp"
-#include "services/gateway/gateway.hpp"
-#include "services/health.hpp"
+#include "base/errors.hpp"
 #include "base/iso8601.hpp"
 #include "base/log.hpp"
+#include "base/metrics.hpp"
+#include "services/bridge.hpp"
+#include "services/cards.hpp"
+#include "services/gateway/gateway.hpp"
+#include "services/health.hpp"
 #include "services/mesh_security.hpp"
 #include "services/roles.hpp"
-#include "base/metrics.hpp"
 
 namespace weaver {
 
@@ -50,8 +50,7 @@ nlohmann::json seed_answers(const config& cfg, sql::database& db) {
   nlohmann::json out;
   out["transitions"] = nlohmann::json::array();
   for (auto [from, to] : cfg.query.transitions) {
-    auto r = count_transitions(db, from, to, INT64_MIN / 2, INT64_MAX / 2,
-                               cfg.query.max_transit_ms);
+    auto r = count_transitions(db, from, to, INT64_MIN / 2, INT64_MAX / 2, cfg.query.max_transit_ms);
     auto j = to_json(r);
     j["max_transit_s"] = cfg.query.max_transit_ms / 1000.0;
     out["transitions"].push_back(j);
@@ -59,8 +58,7 @@ nlohmann::json seed_answers(const config& cfg, sql::database& db) {
   // The day the cameras' recordings start on.
   timestamp_ms day = cfg.cameras.front().start_ms;
   for (auto& c : cfg.cameras) day = std::min(day, c.start_ms);
-  out["every_camera"] = to_json(people_on_every_camera(db, cfg.query.every_camera,
-                                                       utc_day_start(day)));
+  out["every_camera"] = to_json(people_on_every_camera(db, cfg.query.every_camera, utc_day_start(day)));
   return out;
 }
 
@@ -70,8 +68,6 @@ const logger log{"weaver"};
 
 bool has(const std::set<std::string>& roles, const std::string& r) { return roles.count(r) > 0; }
 
-
-
 // The run's counts, read from the counters /metrics exports (one count per
 // fact). The registry is the process's: a run's counts are the difference
 // between two readings (a process may run several, e.g. weaver eval).
@@ -80,9 +76,8 @@ bool has(const std::set<std::string>& roles, const std::string& r) { return role
 constexpr std::array<const char*, 3> sent_links{"detector->tracker", "tracker->reid", "reid->storage"};
 
 struct run_counts {
-  double frames = 0, frames_dropped = 0, detections = 0, tracks = 0, identities = 0,
-         presence_rows = 0, bytes_raw = 0, bytes_sent = 0, rejected = 0, zone_events = 0,
-         bytes_source = 0;
+  double frames = 0, frames_dropped = 0, detections = 0, tracks = 0, identities = 0, presence_rows = 0, bytes_raw = 0,
+         bytes_sent = 0, rejected = 0, zone_events = 0, bytes_source = 0;
   std::array<double, sent_links.size()> link_bytes{};
 
   static run_counts read() {
@@ -106,18 +101,16 @@ struct run_counts {
     return c;
   }
   run_counts since(const run_counts& b) const {
-    run_counts d{frames - b.frames, frames_dropped - b.frames_dropped, detections - b.detections,
-                 tracks - b.tracks, identities - b.identities, presence_rows - b.presence_rows,
-                 bytes_raw - b.bytes_raw, bytes_sent - b.bytes_sent, rejected - b.rejected,
-                 zone_events - b.zone_events, bytes_source - b.bytes_source, {}};
+    run_counts d{frames - b.frames,           frames_dropped - b.frames_dropped, detections - b.detections,
+                 tracks - b.tracks,           identities - b.identities,         presence_rows - b.presence_rows,
+                 bytes_raw - b.bytes_raw,     bytes_sent - b.bytes_sent,         rejected - b.rejected,
+                 zone_events - b.zone_events, bytes_source - b.bytes_source,     {}};
     for (size_t i = 0; i < link_bytes.size(); ++i) d.link_bytes[i] = link_bytes[i] - b.link_bytes[i];
     return d;
   }
 };
 
 uint64_t count(double x) { return static_cast<uint64_t>(std::llround(x)); }
-
-
 
 // One HTTP port (metrics.port) serves /metrics, /healthz and /readyz.
 // Returns an error naming the key, or "".
@@ -131,7 +124,7 @@ std::string serve_health(const config& cfg, const std::shared_ptr<health_registr
     return {};
   } catch (const std::exception& e) {
     return "metrics.port: cannot serve on " + cfg.metrics_bind + ":" + std::to_string(cfg.metrics_port) + ": "
-           + e.what();
+      + e.what();
   }
 }
 
@@ -178,7 +171,8 @@ uint64_t report_progress(const config& cfg, const run_counts& start, uint64_t la
   auto c = run_counts::read().since(start);
   uint64_t frames = count(c.frames);
   char head[160];
-  std::snprintf(head, sizeof head, "progress: %.1f frames/s per camera; frames:", (frames - last_frames) / dt / std::max<size_t>(1, cfg.cameras.size()));
+  std::snprintf(head, sizeof head, "progress: %.1f frames/s per camera; frames:",
+                (frames - last_frames) / dt / std::max<size_t>(1, cfg.cameras.size()));
   log.info(head, line, "; detections ", count(c.detections), ", tracks ", count(c.tracks), ", rows ",
            count(c.presence_rows), ", dropped ", count(c.frames_dropped));
   return frames;
@@ -205,8 +199,7 @@ nlohmann::json summary_of(const config& cfg, const std::set<std::string>& roles,
   // Against what shipping the video itself would cost (issue 17): the
   // sources' compressed bytes for the same frames, each source once.
   j["bytes_source"] = count(s.bytes_source);
-  j["compression_ratio_source"] =
-    count(s.bytes_sent) > 0 ? double(count(s.bytes_source)) / count(s.bytes_sent) : 0.0;
+  j["compression_ratio_source"] = count(s.bytes_sent) > 0 ? double(count(s.bytes_source)) / count(s.bytes_sent) : 0.0;
   {
     auto ratio = [](double num, uint64_t den) { return den > 0 ? num / double(den) : 0.0; };
     nlohmann::json links = nlohmann::json::object();
@@ -226,12 +219,15 @@ nlohmann::json summary_of(const config& cfg, const std::set<std::string>& roles,
   for (auto& name : card_names)
     cj.push_back({{"name", name},
                   {"jobs", metrics::global().card_jobs(name).Value()},
-                  {"errors", metrics::global().card_errors(name, "error").Value()
-                             + metrics::global().card_errors(name, "timeout").Value()}});
+                  {"errors",
+                   metrics::global().card_errors(name, "error").Value()
+                     + metrics::global().card_errors(name, "timeout").Value()}});
   j["cards"] = cj;
   nlohmann::json cams = nlohmann::json::array();
   for (auto& c : cfg.cameras)
-    cams.push_back({{"id", c.id}, {"name", c.name}, {"zone", c.zone},
+    cams.push_back({{"id", c.id},
+                    {"name", c.name},
+                    {"zone", c.zone},
                     {"frames", metrics::global().frames_in(c.id).Value()},
                     {"detections", metrics::global().detections(c.id).Value()}});
   j["cameras"] = cams;
@@ -253,9 +249,9 @@ nlohmann::json summary_of(const config& cfg, const std::set<std::string>& roles,
 int probe_config(const config& cfg, std::ostream& out, bool network) {
   int failed = 0;
   for (auto& g : group_cameras(cfg.cameras)) {
-    if (is_remote_source(g.source)) continue;  // another node's camera: it checks it
+    if (is_remote_source(g.source)) continue; // another node's camera: it checks it
     video_source src{g.source, g.cameras.front().input};
-    if (!network && !src.is_file()) continue;  // a camera may be offline while its config is fine
+    if (!network && !src.is_file()) continue; // a camera may be offline while its config is fine
     std::string err;
     if (src.open(&err)) {
       cv::Mat first;
@@ -310,8 +306,8 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     return check_result{age_ms < 10'000, "last turn " + std::to_string(age_ms) + " ms ago"};
   });
   std::unique_ptr<health_server> http;
-  if (auto error = serve_health(cfg, health, http); !error.empty()
-      || (has(roles, "detector") && !(error = check_model(cfg, *health)).empty())) {
+  if (auto error = serve_health(cfg, health, http);
+      !error.empty() || (has(roles, "detector") && !(error = check_model(cfg, *health)).empty())) {
     result.exit_code = 1;
     result.error = error;
     return result;
@@ -320,15 +316,15 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   add_error_category(sys_cfg);
   caf::actor_system sys{sys_cfg};
   caf::scoped_actor self{sys};
-  std::unique_ptr<gateway_server> gateway;   // before sys goes: declared after it
+  std::unique_ptr<gateway_server> gateway; // before sys goes: declared after it
   auto t_start = std::chrono::steady_clock::now();
   mesh_context mesh{cfg, opts, roles, sys, health, stats};
-  std::vector<caf::actor> bridges;    // inbound bridges to stop at the end
+  std::vector<caf::actor> bridges; // inbound bridges to stop at the end
   std::vector<std::shared_ptr<zmq_inbound>> sockets;
   std::vector<caf::actor> cameras;
-  std::unique_ptr<sql::shared_connection> connection;  // the storage role's, when here
+  std::unique_ptr<sql::shared_connection> connection; // the storage role's, when here
   std::shared_ptr<store> db;
-  query_actor local_query;            // a local query role: runs the alert rules once more at the end
+  query_actor local_query; // a local query role: runs the alert rules once more at the end
   try {
     if (has(roles, "storage")) {
       if (opts.reset) roles::reset_files(cfg);
@@ -376,8 +372,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   size_t cameras_running = cameras.size();
   // Only the roles the video flows through see its end; a node of query and
   // gateway roles serves until it is stopped.
-  const bool on_stream = has(roles, "detector") || has(roles, "tracker") || has(roles, "reid")
-                         || has(roles, "storage");
+  const bool on_stream = has(roles, "detector") || has(roles, "tracker") || has(roles, "reid") || has(roles, "storage");
   bool waits_for_eos = cameras.empty() && !bridges.empty() && on_stream;
   auto last_report = std::chrono::steady_clock::now();
   uint64_t last_frames = 0;
@@ -386,14 +381,13 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
     if (waits_for_eos && pending_eos.empty()) break;
     if (cameras.empty() && !waits_for_eos && bridges.empty() && !gateway) break;
     heartbeat->store(steady_now_ns());
-    self->receive(
-      [&](caf::down_msg&) { --cameras_running; },
-      [&](done_atom, uint32_t camera) { pending_eos.erase(camera); },
-      caf::after(std::chrono::milliseconds{250}) >> [] {});
+    self->receive([&](caf::down_msg&) { --cameras_running; },
+                  [&](done_atom, uint32_t camera) { pending_eos.erase(camera); },
+                  caf::after(std::chrono::milliseconds{250}) >> [] {});
     auto now = std::chrono::steady_clock::now();
     if (!opts.quiet && now - last_report >= std::chrono::seconds{2}) {
-      last_frames = report_progress(cfg, counts_at_start, last_frames,
-                                    std::chrono::duration<double>(now - last_report).count());
+      last_frames =
+        report_progress(cfg, counts_at_start, last_frames, std::chrono::duration<double>(now - last_report).count());
       last_report = now;
     }
   }
@@ -416,7 +410,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   if (local_query && result.exit_code == 0 && !cfg.query.alerts.empty())
     self->request(local_query, std::chrono::seconds{30}, flush_atom::value)
       .receive([](caf::ok_atom) {}, [](caf::error& e) { log.warn("alerts at the end: ", to_string(e)); });
-  if (gateway) gateway->stop();   // ends its alert streams; no new queries
+  if (gateway) gateway->stop(); // ends its alert streams; no new queries
   // Stop everything; bridges first so no new work arrives.
   for (auto& b : bridges) self->send_exit(b, caf::exit_reason::user_shutdown);
   for (auto& c : cameras) self->send_exit(c, caf::exit_reason::user_shutdown);

@@ -13,16 +13,15 @@
 
 #include "services/config.hpp"
 
-
 namespace weaver {
 
 struct run_options {
-  std::vector<std::string> roles;       // empty = every role in this process (`weaver run`)
-  uint64_t max_frames = 0;              // per source; 0 = to the end
-  bool reset = false;                   // start from an empty database
-  bool quiet = false;                   // no progress lines
-  std::string detections_dir;           // write each camera's detections (MOT text) here
-  std::string tracks_dir;               // and its confirmed tracks (MOT results) here
+  std::vector<std::string> roles; // empty = every role in this process (`weaver run`)
+  uint64_t max_frames = 0; // per source; 0 = to the end
+  bool reset = false; // start from an empty database
+  bool quiet = false; // no progress lines
+  std::string detections_dir; // write each camera's detections (MOT text) here
+  std::string tracks_dir; // and its confirmed tracks (MOT results) here
   std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
 };
 

@@ -14,8 +14,8 @@
 #include <utility>
 #include <variant>
 
-#include "actors/camera/video_source.hpp"
 #include "accel/detect/appearance.hpp"
+#include "actors/camera/video_source.hpp"
 #include "actors/tracker/deep_sort.hpp"
 #include "actors/tracker/sort_tracker.hpp"
 #include "actors/tracker/tracklet_repair.hpp"
@@ -25,11 +25,9 @@ namespace weaver {
 namespace {
 
 // MOT detections by frame (1-based).
-std::map<int, std::vector<detection>> read_detections(const std::string& path,
-                                                      float min_score, size_t& total) {
+std::map<int, std::vector<detection>> read_detections(const std::string& path, float min_score, size_t& total) {
   std::ifstream in(path);
-  if (!in)
-    throw std::runtime_error("--det: cannot read " + path);
+  if (!in) throw std::runtime_error("--det: cannot read " + path);
   std::map<int, std::vector<detection>> frames;
   std::string line;
   int line_no = 0;
@@ -37,27 +35,20 @@ std::map<int, std::vector<detection>> read_detections(const std::string& path,
   while (std::getline(in, line)) {
     ++line_no;
     for (char& ch : line)
-      if (ch == ',' || ch == '\t' || ch == '\r')
-        ch = ' ';
-    if (line.find_first_not_of(' ') == std::string::npos || line[line.find_first_not_of(' ')] == '#')
-      continue;
+      if (ch == ',' || ch == '\t' || ch == '\r') ch = ' ';
+    if (line.find_first_not_of(' ') == std::string::npos || line[line.find_first_not_of(' ')] == '#') continue;
     std::istringstream fields(line);
     double frame = 0, id = 0, x = 0, y = 0, w = 0, h = 0, score = 1;
     if (!(fields >> frame >> id >> x >> y >> w >> h))
-      throw std::runtime_error(path + ":" + std::to_string(line_no)
-                               + ": expected frame,id,x,y,w,h,score,...");
-    if (!(fields >> score))
-      score = 1; // no score column: keep the detection
-    if (frame < 1 || frame != std::floor(frame) || frame > 1e8 || !std::isfinite(x)
-        || !std::isfinite(y) || !(w > 0) || !(h > 0) || !std::isfinite(w) || !std::isfinite(h))
-      throw std::runtime_error(path + ":" + std::to_string(line_no)
-                               + ": bad frame number or box");
+      throw std::runtime_error(path + ":" + std::to_string(line_no) + ": expected frame,id,x,y,w,h,score,...");
+    if (!(fields >> score)) score = 1; // no score column: keep the detection
+    if (frame < 1 || frame != std::floor(frame) || frame > 1e8 || !std::isfinite(x) || !std::isfinite(y) || !(w > 0)
+        || !(h > 0) || !std::isfinite(w) || !std::isfinite(h))
+      throw std::runtime_error(path + ":" + std::to_string(line_no) + ": bad frame number or box");
     ++total;
-    if (score < min_score)
-      continue;
+    if (score < min_score) continue;
     detection d;
-    d.bbox = {static_cast<float>(x), static_cast<float>(y), static_cast<float>(w),
-              static_cast<float>(h)};
+    d.bbox = {static_cast<float>(x), static_cast<float>(y), static_cast<float>(w), static_cast<float>(h)};
     d.score = static_cast<float>(score);
     frames[static_cast<int>(frame)].push_back(std::move(d));
   }
@@ -75,8 +66,7 @@ struct row {
 int track_command(const track_options& o) {
   try {
     std::string appearance = o.appearance;
-    if (appearance.empty())
-      appearance = o.video.empty() ? "none" : "handcrafted";
+    if (appearance.empty()) appearance = o.video.empty() ? "none" : "handcrafted";
     if (appearance != "handcrafted" && appearance != "none")
       throw std::runtime_error("--appearance: handcrafted or none, not '" + appearance + "'");
     if (appearance == "handcrafted" && o.video.empty())
@@ -98,8 +88,7 @@ int track_command(const track_options& o) {
     if (appearance == "handcrafted") {
       video = std::make_unique<video_source>(o.video);
       std::string err;
-      if (!video->open(&err))
-        throw std::runtime_error("--video: " + err);
+      if (!video->open(&err)) throw std::runtime_error("--video: " + err);
     }
 
     constexpr uint32_t camera = 1;
@@ -147,8 +136,7 @@ int track_command(const track_options& o) {
       }
       auto step = repair.update(tb);
       measure(step.batch);
-      for (const auto& b : step.boxes)
-        rows.push_back({static_cast<int>(b.frame_seq) + 1, b.track_id, b.bbox});
+      for (const auto& b : step.boxes) rows.push_back({static_cast<int>(b.frame_seq) + 1, b.track_id, b.bbox});
     };
 
     std::vector<row> rows;
@@ -161,18 +149,15 @@ int track_command(const track_options& o) {
       b.camera_id = camera;
       b.seq = static_cast<uint64_t>(f - 1);
       b.capture_ms = static_cast<timestamp_ms>(f - 1) * frame_ms;
-      if (auto it = frames.find(f); it != frames.end())
-        b.detections = std::move(it->second);
+      if (auto it = frames.find(f); it != frames.end()) b.detections = std::move(it->second);
       used += b.detections.size();
       if (video) {
         if (!video->read(image))
-          throw std::runtime_error("--video: ends before frame " + std::to_string(f)
-                                   + " of the detections");
+          throw std::runtime_error("--video: ends before frame " + std::to_string(f) + " of the detections");
         b.width = image.cols;
         b.height = image.rows;
         repair.set_frame(image.cols, image.rows);
-        for (auto& d : b.detections)
-          d.feature = appearance_descriptor(image, d.bbox);
+        for (auto& d : b.detections) d.feature = appearance_descriptor(image, d.bbox);
       }
       auto t0 = std::chrono::steady_clock::now();
       track_batch tb = std::visit([&](auto& t) { return t.update(b); }, tracker);
@@ -180,8 +165,7 @@ int track_command(const track_options& o) {
       if (o.boxes == "filter")
         for (auto& e : tb.events)
           if (e.state != track_state::ended)
-            if (auto est = std::get<deep_sort>(tracker).estimate(e.track_id))
-              e.bbox = *est;
+            if (auto est = std::get<deep_sort>(tracker).estimate(e.track_id)) e.bbox = *est;
       keep(tb, rows);
     }
     track_batch end = std::visit([&](auto& t) { return t.flush(static_cast<timestamp_ms>(last) * frame_ms); }, tracker);
@@ -189,20 +173,17 @@ int track_command(const track_options& o) {
       for (const auto& b : repair.flush(end).boxes)
         rows.push_back({static_cast<int>(b.frame_seq) + 1, b.track_id, b.bbox});
     // (the flush's events are not counted: the stream's end, not a delay)
-    std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
-      return std::tie(a.frame, a.id) < std::tie(b.frame, b.id);
-    });
+    std::sort(rows.begin(), rows.end(),
+              [](const row& a, const row& b) { return std::tie(a.frame, a.id) < std::tie(b.frame, b.id); });
     // Ids 1.. in order of first appearance (repair leaves gaps where a track
     // continued another).
     std::map<uint64_t, uint64_t> dense;
     for (auto& r : rows) r.id = dense.try_emplace(r.id, dense.size() + 1).first->second;
-    std::sort(rows.begin(), rows.end(), [](const row& a, const row& b) {
-      return std::tie(a.frame, a.id) < std::tie(b.frame, b.id);
-    });
+    std::sort(rows.begin(), rows.end(),
+              [](const row& a, const row& b) { return std::tie(a.frame, a.id) < std::tie(b.frame, b.id); });
 
     std::ofstream out(o.out);
-    if (!out)
-      throw std::runtime_error("--out: cannot write " + o.out);
+    if (!out) throw std::runtime_error("--out: cannot write " + o.out);
     char buf[160];
     for (const auto& r : rows) {
       std::snprintf(buf, sizeof buf, "%d,%llu,%.3f,%.3f,%.3f,%.3f,1,-1,-1,-1\n", r.frame,
@@ -210,17 +191,16 @@ int track_command(const track_options& o) {
       out << buf;
     }
     out.close();
-    if (!out)
-      throw std::runtime_error("--out: write failed: " + o.out);
+    if (!out) throw std::runtime_error("--out: write failed: " + o.out);
     if (!o.quiet) {
       uint64_t started = std::visit([](auto& t) { return t.tracks_started(); }, tracker);
       std::cout << "track: " << o.tracker << " (appearance " << appearance << ", repair " << o.repair << "), " << last
-                << " frames, " << used << " of " << total << " detections, " << started
-                << " tracks (" << dense.size() << " after repair), " << rows.size() << " boxes written to " << o.out
-                << "; tracker alone " << static_cast<long long>(tracker_s > 0 ? last / tracker_s : 0)
-                << " frames/s\n";
+                << " frames, " << used << " of " << total << " detections, " << started << " tracks (" << dense.size()
+                << " after repair), " << rows.size() << " boxes written to " << o.out << "; tracker alone "
+                << static_cast<long long>(tracker_s > 0 ? last / tracker_s : 0) << " frames/s\n";
       std::cout << "events passed on, frames after the frame they report (mean / most):";
-      for (auto [state, name] : {std::pair{track_state::started, "started"}, {track_state::updated, "updated"},
+      for (auto [state, name] : {std::pair{track_state::started, "started"},
+                                 {track_state::updated, "updated"},
                                  {track_state::ended, "ended"}}) {
         const lag& l = lags[state];
         char buf2[96];

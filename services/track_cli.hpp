@@ -8,21 +8,21 @@
 namespace weaver {
 
 struct track_options {
-  std::string det;                  // MOT detections: frame,-1,x,y,w,h,score,... (frame 1-based)
-  std::string out;                  // MOT tracks to write: frame,id,x,y,w,h,1,-1,-1,-1
-  std::string video;                // optional: frames for the appearance descriptor
+  std::string det; // MOT detections: frame,-1,x,y,w,h,score,... (frame 1-based)
+  std::string out; // MOT tracks to write: frame,id,x,y,w,h,1,-1,-1,-1
+  std::string video; // optional: frames for the appearance descriptor
   std::string tracker = "deepsort"; // deepsort | sort
-  std::string appearance;           // handcrafted | none; empty: handcrafted with --video
-  std::string boxes = "detector";   // detector | filter (Deep SORT's Kalman estimate)
-  std::string repair = "fill";      // fill | join | off (actors/tracker/tracklet_repair.hpp)
-  int smooth = -1;                  // with repair fill: smoothing window, frames either side (-1: default)
-  float min_score = 0.0f;           // detections below are dropped
-  int n_init = -1;                  // confirm after N hits (-1: the tracker's default)
-  int max_age = -1;                 // end after N missed frames (-1: the tracker's default)
-  float max_cosine_distance = -1;   // Deep SORT (-1: default)
-  int budget = -1;                  // Deep SORT gallery size (-1: default)
-  float lambda = -1;                // Deep SORT motion weight in the cascade (-1: default)
-  bool quiet = false;               // no summary line
+  std::string appearance; // handcrafted | none; empty: handcrafted with --video
+  std::string boxes = "detector"; // detector | filter (Deep SORT's Kalman estimate)
+  std::string repair = "fill"; // fill | join | off (actors/tracker/tracklet_repair.hpp)
+  int smooth = -1; // with repair fill: smoothing window, frames either side (-1: default)
+  float min_score = 0.0f; // detections below are dropped
+  int n_init = -1; // confirm after N hits (-1: the tracker's default)
+  int max_age = -1; // end after N missed frames (-1: the tracker's default)
+  float max_cosine_distance = -1; // Deep SORT (-1: default)
+  int budget = -1; // Deep SORT gallery size (-1: default)
+  float lambda = -1; // Deep SORT motion weight in the cascade (-1: default)
+  bool quiet = false; // no summary line
 };
 
 /// Reads `det`, computes the appearance per detection from `video` (video

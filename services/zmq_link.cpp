@@ -43,8 +43,7 @@ bool recv_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
 
 void drain(zmq::socket_t& s) {
   zmq::message_t m;
-  while (s.recv(m, zmq::recv_flags::dontwait)) {
-  }
+  while (s.recv(m, zmq::recv_flags::dontwait)) {}
 }
 
 } // namespace
@@ -56,15 +55,16 @@ zmq::context_t& zmq_context() {
 
 // --- outbound ---------------------------------------------------------------
 
-zmq_outbound::zmq_outbound(std::string endpoint, ack_handler on_ack,
-                           std::chrono::milliseconds resend_after, std::string name,
-                           const link_security& security)
-  : endpoint_(std::move(endpoint)), name_(name.empty() ? endpoint_ : std::move(name)),
-    on_ack_(std::move(on_ack)), resend_after_(resend_after),
+zmq_outbound::zmq_outbound(std::string endpoint, ack_handler on_ack, std::chrono::milliseconds resend_after,
+                           std::string name, const link_security& security)
+  : endpoint_(std::move(endpoint)),
+    name_(name.empty() ? endpoint_ : std::move(name)),
+    on_ack_(std::move(on_ack)),
+    resend_after_(resend_after),
     dealer_(zmq_context(), zmq::socket_type::dealer),
     wake_rx_(zmq_context(), zmq::socket_type::pair),
     wake_tx_(zmq_context(), zmq::socket_type::pair) {
-  metrics::global().link_up(name_).Set(1);  // nothing unacknowledged yet
+  metrics::global().link_up(name_).Set(1); // nothing unacknowledged yet
   dealer_.set(zmq::sockopt::linger, 2000);
   dealer_.set(zmq::sockopt::sndhwm, 10000);
   dealer_.set(zmq::sockopt::rcvhwm, 100000); // acks
@@ -106,8 +106,8 @@ void zmq_outbound::run() {
     bytes payload;
     clock::time_point sent;
   };
-  std::deque<std::pair<uint64_t, bytes>> outbox;   // to send, in order
-  std::map<uint64_t, unacked> in_flight;           // sent, awaiting ack
+  std::deque<std::pair<uint64_t, bytes>> outbox; // to send, in order
+  std::map<uint64_t, unacked> in_flight; // sent, awaiting ack
   std::vector<zmq::message_t> parts;
   while (!stop_) {
     zmq::pollitem_t items[] = {
@@ -154,8 +154,7 @@ void zmq_outbound::run() {
     }
     // Go-back-N: if the oldest unacked message is overdue, resend it and all
     // after it, in order (the receiver only takes the next sequence number).
-    if (!in_flight.empty() && outbox.empty()
-        && clock::now() - in_flight.begin()->second.sent > resend_after_) {
+    if (!in_flight.empty() && outbox.empty() && clock::now() - in_flight.begin()->second.sent > resend_after_) {
       static const logger log{"zmq"};
       log.warn(endpoint_, ": no ack for ", resend_after_.count(), " ms; resending ", in_flight.size(),
                " messages from #", in_flight.begin()->first);
@@ -182,7 +181,8 @@ zmq_inbound::zmq_inbound(std::string endpoint, message_handler on_message, int64
 
 zmq_inbound::zmq_inbound(std::string endpoint, based_handler on_message, int64_t max_message_bytes,
                          const link_security& security)
-  : endpoint_(std::move(endpoint)), on_message_(std::move(on_message)),
+  : endpoint_(std::move(endpoint)),
+    on_message_(std::move(on_message)),
     max_message_bytes_(max_message_bytes),
     router_(zmq_context(), zmq::socket_type::router),
     wake_rx_(zmq_context(), zmq::socket_type::pair),
@@ -284,8 +284,8 @@ void zmq_inbound::run() {
 sequence_gate::sequence_gate(size_t max_senders, clock::duration expiry)
   : max_senders_(std::max<size_t>(1, max_senders)), expiry_(expiry) {}
 
-sequence_gate::verdict sequence_gate::check(const std::string& sender, uint64_t seq,
-                                            clock::time_point now, std::optional<uint64_t> base) {
+sequence_gate::verdict sequence_gate::check(const std::string& sender, uint64_t seq, clock::time_point now,
+                                            std::optional<uint64_t> base) {
   // The least recently heard are at the back: expire from there.
   while (!recent_.empty()) {
     auto old = last_.find(recent_.back());

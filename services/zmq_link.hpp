@@ -54,9 +54,8 @@ public:
   /// `name` labels the link's weaver_link_up gauge (default: the endpoint).
   /// `security` with curve set: the link authenticates with this node's
   /// key, checks the bound end's (server_key) and is encrypted.
-  zmq_outbound(std::string endpoint, ack_handler on_ack,
-               std::chrono::milliseconds resend_after = default_resend_after, std::string name = {},
-               const link_security& security = {});
+  zmq_outbound(std::string endpoint, ack_handler on_ack, std::chrono::milliseconds resend_after = default_resend_after,
+               std::string name = {}, const link_security& security = {});
   ~zmq_outbound();
   zmq_outbound(const zmq_outbound&) = delete;
   zmq_outbound& operator=(const zmq_outbound&) = delete;
@@ -76,8 +75,8 @@ private:
   ack_handler on_ack_;
   std::chrono::milliseconds resend_after_;
   zmq::socket_t dealer_;
-  zmq::socket_t wake_rx_, wake_tx_;   // inproc pair: wakes the I/O thread
-  std::mutex mtx_;                     // guards incoming_ and wake_tx_
+  zmq::socket_t wake_rx_, wake_tx_; // inproc pair: wakes the I/O thread
+  std::mutex mtx_; // guards incoming_ and wake_tx_
   std::deque<std::pair<uint64_t, bytes>> incoming_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> resent_{0};
@@ -93,8 +92,8 @@ public:
   using message_handler = std::function<void(std::string peer, bytes payload, std::string user)>;
   /// The same with the sender's base (its oldest unacknowledged sequence
   /// number when it sent this), when the sender named one.
-  using based_handler = std::function<void(std::string peer, bytes payload, std::string user,
-                                           std::optional<uint64_t> base)>;
+  using based_handler =
+    std::function<void(std::string peer, bytes payload, std::string user, std::optional<uint64_t> base)>;
 
   /// ZMQ_MAXMSGSIZE when none is given: above any message of the mesh (the
   /// bridge sets a tighter one per role, services/bridge.hpp).
@@ -106,10 +105,10 @@ public:
   /// ZeroMQ buffers it (ZMQ_MAXMSGSIZE): a forged length costs no memory.
   /// With `security.curve`, only peers whose public key is in
   /// security.allowed complete the handshake (zap_handler).
-  zmq_inbound(std::string endpoint, message_handler on_message,
-              int64_t max_message_bytes = default_max_message_bytes, const link_security& security = {});
-  zmq_inbound(std::string endpoint, based_handler on_message,
-              int64_t max_message_bytes = default_max_message_bytes, const link_security& security = {});
+  zmq_inbound(std::string endpoint, message_handler on_message, int64_t max_message_bytes = default_max_message_bytes,
+              const link_security& security = {});
+  zmq_inbound(std::string endpoint, based_handler on_message, int64_t max_message_bytes = default_max_message_bytes,
+              const link_security& security = {});
   ~zmq_inbound();
   zmq_inbound(const zmq_inbound&) = delete;
   zmq_inbound& operator=(const zmq_inbound&) = delete;
@@ -160,8 +159,7 @@ public:
   static constexpr size_t default_max_senders = 4096;
   static constexpr std::chrono::minutes default_expiry{10};
 
-  explicit sequence_gate(size_t max_senders = default_max_senders,
-                         clock::duration expiry = default_expiry);
+  explicit sequence_gate(size_t max_senders = default_max_senders, clock::duration expiry = default_expiry);
 
   verdict check(const std::string& sender, uint64_t seq, clock::time_point now,
                 std::optional<uint64_t> base = std::nullopt);
@@ -176,14 +174,14 @@ public:
 
 private:
   struct entry {
-    uint64_t seq;                           // last delivered
+    uint64_t seq; // last delivered
     clock::time_point seen;
     std::list<std::string>::iterator order; // its place in recent_
   };
   size_t max_senders_;
   clock::duration expiry_;
   std::map<std::string, entry> last_;
-  std::list<std::string> recent_;           // most recently heard first
+  std::list<std::string> recent_; // most recently heard first
   uint64_t expired_ = 0, evicted_ = 0;
 };
 

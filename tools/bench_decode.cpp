@@ -20,7 +20,7 @@ struct result {
   uint64_t frames = 0;
   double seconds = 0;
   int width = 0, height = 0;
-  uint64_t checksum = 0;  // keeps the crops from being optimised away
+  uint64_t checksum = 0; // keeps the crops from being optimised away
 };
 
 // Reads every frame; with `crops` also takes three column ROIs of each.
@@ -36,9 +36,8 @@ bool run(const std::string& path, bool crops, result& r) {
     if (crops) {
       int w = frame.cols / 3;
       for (int i = 0; i < 3; ++i) {
-        cv::Mat roi = frame(cv::Rect{i * w, 0, w, frame.rows});  // a view: no pixel copy
-        r.checksum += roi.at<cv::Vec3b>(roi.rows / 2, roi.cols / 2)[0]
-                      + static_cast<uint64_t>(roi.isContinuous());
+        cv::Mat roi = frame(cv::Rect{i * w, 0, w, frame.rows}); // a view: no pixel copy
+        r.checksum += roi.at<cv::Vec3b>(roi.rows / 2, roi.cols / 2)[0] + static_cast<uint64_t>(roi.isContinuous());
       }
     }
   }
@@ -74,8 +73,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_decode: no frames in %s\n", path.c_str());
     return 1;
   }
-  std::printf("bench_decode: %s (%dx%d), OpenCV %s, %d threads, best of %d runs\n", path.c_str(),
-              plain.width, plain.height, CV_VERSION, cv::getNumThreads(), rounds);
+  std::printf("bench_decode: %s (%dx%d), OpenCV %s, %d threads, best of %d runs\n", path.c_str(), plain.width,
+              plain.height, CV_VERSION, cv::getNumThreads(), rounds);
   std::printf("%-30s %8s %9s %9s\n", "test", "frames", "seconds", "FPS");
   std::printf("%s\n", std::string(59, '-').c_str());
   auto line = [](const char* name, const result& r) {
@@ -84,9 +83,8 @@ int main(int argc, char** argv) {
   };
   line("decode only", plain);
   line("decode + 3 column crops (ROI)", cropped);
-  double ratio = (static_cast<double>(cropped.frames) / cropped.seconds)
-                 / (static_cast<double>(plain.frames) / plain.seconds);
-  std::printf("crops/plain FPS ratio: %.3f (checksum %lu)\n", ratio,
-              static_cast<unsigned long>(cropped.checksum));
+  double ratio =
+    (static_cast<double>(cropped.frames) / cropped.seconds) / (static_cast<double>(plain.frames) / plain.seconds);
+  std::printf("crops/plain FPS ratio: %.3f (checksum %lu)\n", ratio, static_cast<unsigned long>(cropped.checksum));
   return 0;
 }

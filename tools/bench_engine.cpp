@@ -60,12 +60,18 @@ options parse(int argc, char** argv) {
       if (end == v.c_str() || *end != '\0' || n < 1 || n > 100000) usage(argv[0]);
       return static_cast<int>(n);
     };
-    if (a == "--cfg") o.cfg = v;
-    else if (a == "--weights") o.weights = v;
-    else if (a == "--model") o.model = v;
-    else if (a == "--runs") o.runs = positive();
-    else if (a == "--threads") o.threads = positive();
-    else usage(argv[0]);
+    if (a == "--cfg")
+      o.cfg = v;
+    else if (a == "--weights")
+      o.weights = v;
+    else if (a == "--model")
+      o.model = v;
+    else if (a == "--runs")
+      o.runs = positive();
+    else if (a == "--threads")
+      o.threads = positive();
+    else
+      usage(argv[0]);
   }
   if (o.cfg.empty() == o.model.empty()) usage(argv[0]);
   return o;
@@ -128,7 +134,7 @@ size_t write_random_weights(const std::string& cfg, const std::string& path) {
     out.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(n * sizeof(float)));
     total += n;
   };
-  std::vector<int> channels;  // output channels per layer
+  std::vector<int> channels; // output channels per layer
   int c = secs[0].get("channels", 3);
   for (size_t k = 1; k < secs.size(); ++k) {
     const auto& s = secs[k];
@@ -136,11 +142,11 @@ size_t write_random_weights(const std::string& cfg, const std::string& path) {
     if (s.type == "convolutional" || s.type == "conv") {
       const int n = s.get("filters", 1), size = s.get("size", 1), groups = s.get("groups", 1);
       const size_t fan_in = static_cast<size_t>(c / groups) * size * size;
-      put(static_cast<size_t>(n), -0.1f, 0.1f);  // biases
+      put(static_cast<size_t>(n), -0.1f, 0.1f); // biases
       if (s.get("batch_normalize", 0)) {
-        put(static_cast<size_t>(n), 0.5f, 1.5f);   // scales
-        put(static_cast<size_t>(n), -0.1f, 0.1f);  // rolling mean
-        put(static_cast<size_t>(n), 0.5f, 1.5f);   // rolling variance
+        put(static_cast<size_t>(n), 0.5f, 1.5f); // scales
+        put(static_cast<size_t>(n), -0.1f, 0.1f); // rolling mean
+        put(static_cast<size_t>(n), 0.5f, 1.5f); // rolling variance
       }
       const float a = std::min(0.1f, std::sqrt(3.0f / static_cast<float>(fan_in)));
       put(static_cast<size_t>(n) * fan_in, -a, a);
@@ -157,10 +163,10 @@ size_t write_random_weights(const std::string& cfg, const std::string& path) {
       }
     } else if (s.type == "reorg") {
       c *= s.get("stride", 1) * s.get("stride", 1);
-    } else if (s.type != "maxpool" && s.type != "max" && s.type != "upsample" && s.type != "shortcut" &&
-               s.type != "region" && s.type != "yolo" && s.type != "dropout") {
-      throw std::runtime_error("layer " + std::to_string(index) + " [" + s.type +
-                               "]: the random-weight writer does not handle this type");
+    } else if (s.type != "maxpool" && s.type != "max" && s.type != "upsample" && s.type != "shortcut"
+               && s.type != "region" && s.type != "yolo" && s.type != "dropout") {
+      throw std::runtime_error("layer " + std::to_string(index) + " [" + s.type
+                               + "]: the random-weight writer does not handle this type");
     }
     channels.push_back(c);
   }
@@ -189,8 +195,8 @@ double conv_gflop(const model& m) {
   const auto& g = m.ir();
   for (const auto& n : g.nodes)
     if (n.kind == op::conv2d) {
-      const auto& o = g.values[n.out[0]].shape;   // NHWC
-      const auto& w = g.values[n.in[1]].shape;    // HWIO (I per group)
+      const auto& o = g.values[n.out[0]].shape; // NHWC
+      const auto& w = g.values[n.in[1]].shape; // HWIO (I per group)
       f += 2.0 * static_cast<double>(numel(o)) * static_cast<double>(w[0] * w[1] * w[2]);
     }
   return f / 1e9;
@@ -227,7 +233,7 @@ int main(int argc, char** argv) {
     }
     auto m = model::load(darknet ? o.cfg : o.model, weights);
     session s(m, o.threads);
-    const shape_t in_shape = m->input_shape();  // NHWC
+    const shape_t in_shape = m->input_shape(); // NHWC
     const size_t in_n = static_cast<size_t>(numel(in_shape));
     fill_random(s.input(), in_n);
     const double gflop = conv_gflop(*m);
@@ -251,7 +257,7 @@ int main(int argc, char** argv) {
           for (int c = 0; c < C; ++c) dst[(c * H + y) * W + x] = src[(y * W + x) * C + c];
       out_names = net.getUnconnectedOutLayersNames();
     }
-    if (!temp.empty()) fs::remove(temp);  // both engines hold their copy now
+    if (!temp.empty()) fs::remove(temp); // both engines hold their copy now
 
     std::vector<cv::Mat> outs;
     auto run_weaver = [&] {

@@ -50,10 +50,10 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "base/log.hpp"
 #include "services/gateway/gateway.hpp"
 #include "services/health.hpp"
 #include "services/http.hpp"
-#include "base/log.hpp"
 
 using namespace weaver;
 using clock_type = std::chrono::steady_clock;
@@ -119,8 +119,7 @@ int read_response(int fd, std::string& buf) {
         want = head_end + 4 + (at == std::string::npos ? 0 : std::stoul(buf.substr(at + 16)));
       }
     }
-    if (head_end != std::string::npos && buf.size() >= want)
-      return buf.size() > 12 ? std::atoi(buf.c_str() + 9) : -1;
+    if (head_end != std::string::npos && buf.size() >= want) return buf.size() > 12 ? std::atoi(buf.c_str() + 9) : -1;
     auto n = ::recv(fd, chunk, sizeof chunk, 0);
     if (n <= 0) return -1;
     buf.append(chunk, static_cast<size_t>(n));
@@ -136,8 +135,8 @@ struct result {
 int scenario_seconds = 60;
 
 result run(int port, const std::string& token, int clients, int requests, bool keep_alive) {
-  const std::string request = "GET /v1/cameras HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer " + token +
-                              (keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+  const std::string request = "GET /v1/cameras HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer " + token
+    + (keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
   std::atomic<int> next{0};
   std::mutex mtx;
   result out;
@@ -260,17 +259,18 @@ int main(int argc, char** argv) {
     std::printf("baseline: httplib's own connection handling on port %d: 16 threads, backlog 5\n", port);
   } else if (port == 0) {
     query = sys.spawn(instant_query);
-    gateway_settings s;   // the defaults a configured gateway gets
+    gateway_settings s; // the defaults a configured gateway gets
     s.tokens = {{"bench", token, {"query"}}};
     auto health = std::make_shared<health_registry>();
     auto sources = std::make_shared<metrics_sources>();
     gw = std::make_unique<gateway_server>(sys, query, s, health, sources);
     gw->start();
     port = gw->port();
-    std::printf("gateway in process on port %d: %d workers, %d connections (%d per address), request "
-                "timeout %lld ms\n",
-                port, s.threads, s.max_connections, s.max_connections_per_client,
-                static_cast<long long>(s.request_timeout.count()));
+    std::printf(
+      "gateway in process on port %d: %d workers, %d connections (%d per address), request "
+      "timeout %lld ms\n",
+      port, s.threads, s.max_connections, s.max_connections_per_client,
+      static_cast<long long>(s.request_timeout.count()));
   }
   std::printf("%-34s %7s %9s %9s %9s %7s %9s\n", "scenario", "n", "p50_ms", "p99_ms", "max_ms", "errors", "req/s");
   for (int c : {50, 200}) print("new-conn " + std::to_string(c), run(port, token, c, requests, false));

@@ -8,11 +8,11 @@
 // Usage: bench_mesh [--tput N] [--ping N] [--link N] [--link-ping N]
 //                   [--window N] [--caf N] [--caf-req N] [--caf-window N]
 //                   [--dets N] [--dim N]
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,16 +57,16 @@ double seconds_since(clock_type::time_point t0) {
 }
 
 struct options {
-  uint64_t tput = 200000;      // raw zmq throughput messages
-  uint64_t ping = 20000;       // raw zmq ping-pong iterations
-  uint64_t link = 100000;      // weaver link throughput messages
-  uint64_t link_ping = 10000;  // weaver link one-message-to-ack iterations
-  uint64_t window = 64;        // weaver link / CAF window of outstanding messages
-  uint64_t caf = 2000000;      // CAF send messages (per variant)
-  uint64_t caf_req = 500000;   // CAF request/ok messages
-  uint64_t caf_window = 256;   // CAF send: messages sent and not yet consumed
-  size_t dets = 8;             // detections per batch
-  size_t dim = 144;            // floats per feature
+  uint64_t tput = 200000; // raw zmq throughput messages
+  uint64_t ping = 20000; // raw zmq ping-pong iterations
+  uint64_t link = 100000; // weaver link throughput messages
+  uint64_t link_ping = 10000; // weaver link one-message-to-ack iterations
+  uint64_t window = 64; // weaver link / CAF window of outstanding messages
+  uint64_t caf = 2000000; // CAF send messages (per variant)
+  uint64_t caf_req = 500000; // CAF request/ok messages
+  uint64_t caf_window = 256; // CAF send: messages sent and not yet consumed
+  size_t dets = 8; // detections per batch
+  size_t dim = 144; // floats per feature
 };
 
 [[noreturn]] void usage(const char* prog) {
@@ -97,17 +97,28 @@ options parse(int argc, char** argv) {
     unsigned long long v = std::strtoull(argv[i + 1], &end, 10);
     if (end == argv[i + 1] || *end != '\0') usage(argv[0]);
     ++i;
-    if (a == "--tput") o.tput = v;
-    else if (a == "--ping") o.ping = v;
-    else if (a == "--link") o.link = v;
-    else if (a == "--link-ping") o.link_ping = v;
-    else if (a == "--window") o.window = std::max<unsigned long long>(v, 1);
-    else if (a == "--caf") o.caf = v;
-    else if (a == "--caf-req") o.caf_req = v;
-    else if (a == "--caf-window") o.caf_window = std::max<unsigned long long>(v, 4);
-    else if (a == "--dets") o.dets = v;
-    else if (a == "--dim") o.dim = v;
-    else usage(argv[0]);
+    if (a == "--tput")
+      o.tput = v;
+    else if (a == "--ping")
+      o.ping = v;
+    else if (a == "--link")
+      o.link = v;
+    else if (a == "--link-ping")
+      o.link_ping = v;
+    else if (a == "--window")
+      o.window = std::max<unsigned long long>(v, 1);
+    else if (a == "--caf")
+      o.caf = v;
+    else if (a == "--caf-req")
+      o.caf_req = v;
+    else if (a == "--caf-window")
+      o.caf_window = std::max<unsigned long long>(v, 4);
+    else if (a == "--dets")
+      o.dets = v;
+    else if (a == "--dim")
+      o.dim = v;
+    else
+      usage(argv[0]);
   }
   return o;
 }
@@ -141,7 +152,7 @@ weaver::detection_batch make_batch(size_t dets, size_t dim) {
 struct row {
   std::string test;
   uint64_t messages = 0;
-  double rate = 0;                      // msg/s
+  double rate = 0; // msg/s
   std::optional<double> p50, p99, p999; // µs
   std::string note;
 };
@@ -232,7 +243,7 @@ bool is_good_batch(const std::optional<weaver::codec::message>& m, size_t dets, 
     zmq::message_t id, payload;
     if (!router.recv(id)) continue;
     if (!id.more() || !router.recv(payload)) continue;
-    while (payload.more()) {  // not expected; drop extra frames
+    while (payload.more()) { // not expected; drop extra frames
       zmq::message_t extra;
       (void)router.recv(extra);
       payload = std::move(extra);
@@ -241,8 +252,10 @@ bool is_good_batch(const std::optional<weaver::codec::message>& m, size_t dets, 
     if (payload.size() == 1) {
       char c = static_cast<char>(p[0]);
       std::string reply = "k";
-      if (c == 'D') reply = std::to_string(ok) + " " + std::to_string(bad) + " " + std::to_string(raw);
-      else if (c == 'T' || c == 'N' || c == 'P') mode = c;
+      if (c == 'D')
+        reply = std::to_string(ok) + " " + std::to_string(bad) + " " + std::to_string(raw);
+      else if (c == 'T' || c == 'N' || c == 'P')
+        mode = c;
       router.send(id, zmq::send_flags::sndmore);
       router.send(zmq::buffer(reply), zmq::send_flags::none);
       if (c == 'Q') break;
@@ -253,8 +266,10 @@ bool is_good_batch(const std::optional<weaver::codec::message>& m, size_t dets, 
       continue;
     }
     auto m = weaver::codec::decode(p, payload.size());
-    if (is_good_batch(m, dets, dim)) ++ok;
-    else ++bad;
+    if (is_good_batch(m, dets, dim))
+      ++ok;
+    else
+      ++bad;
     if (mode == 'P') {
       uint64_t seq = m ? m->sequence : 0;
       router.send(id, zmq::send_flags::sndmore);
@@ -295,7 +310,7 @@ void run_raw(const options& o, const weaver::detection_batch& batch) {
       std::sscanf(control('D').c_str(), "%lu %lu %lu", &ok, &bad, &raw);
       return std::tuple<uint64_t, uint64_t, uint64_t>{ok, bad, raw};
     };
-    control('T');  // also waits for the connection
+    control('T'); // also waits for the connection
     uint64_t seq = 0;
     if (o.tput > 0) {
       // Warm-up.
@@ -310,7 +325,7 @@ void run_raw(const options& o, const weaver::detection_batch& batch) {
         auto b = weaver::codec::encode(batch, "bench", ++seq);
         dealer.send(zmq::buffer(b), zmq::send_flags::none);
       }
-      auto [ok1, bad1, raw1] = counters();  // ordered after all data: all decoded
+      auto [ok1, bad1, raw1] = counters(); // ordered after all data: all decoded
       (void)raw1;
       double s = seconds_since(t0);
       row r{"zmq tcp DEALER->ROUTER (encode+decode)", o.tput, static_cast<double>(o.tput) / s, {}, {}, {}, ""};
@@ -353,8 +368,8 @@ void run_raw(const options& o, const weaver::detection_batch& batch) {
       }
       double s = seconds_since(t0);
       auto pc = percentiles_us(ns);
-      rows.push_back({"zmq tcp ping-pong (encode, decode, reply)", o.ping,
-                      static_cast<double>(o.ping) / s, pc.p50, pc.p99, pc.p999, ""});
+      rows.push_back({"zmq tcp ping-pong (encode, decode, reply)", o.ping, static_cast<double>(o.ping) / s, pc.p50,
+                      pc.p99, pc.p999, ""});
     }
     control('Q');
     dealer.close();
@@ -404,9 +419,12 @@ weaver::link_security curve_client_side(const link_keys& k) {
         ++bad;
         return;
       }
-      if (m->k == weaver::codec::kind::end_of_stream) ++ended;
-      else if (is_good_batch(m, dets, dim)) ++ok;
-      else ++bad;
+      if (m->k == weaver::codec::kind::end_of_stream)
+        ++ended;
+      else if (is_good_batch(m, dets, dim))
+        ++ok;
+      else
+        ++bad;
       self[k].load()->ack(peer, m->sequence);
     };
     for (int attempt = 0; attempt < 20 && !in[k]; ++attempt) {
@@ -414,8 +432,7 @@ weaver::link_security curve_client_side(const link_keys& k) {
       try {
         in[k] = std::make_unique<weaver::zmq_inbound>(ep, handler, weaver::zmq_inbound::default_max_message_bytes,
                                                       k == 0 ? weaver::link_security{} : curve_server_side(keys));
-      } catch (const std::exception&) {
-      }
+      } catch (const std::exception&) {}
     }
     if (!in[k]) {
       write_line(wfd, "");
@@ -426,7 +443,7 @@ weaver::link_security curve_client_side(const link_keys& k) {
   write_line(wfd, in[0]->endpoint() + " " + in[1]->endpoint());
   while (ended < 2) std::this_thread::sleep_for(std::chrono::milliseconds{1});
   write_line(wfd, std::to_string(ok.load()) + " " + std::to_string(bad.load()));
-  in[0].reset();  // lingers to deliver the last ack
+  in[0].reset(); // lingers to deliver the last ack
   in[1].reset();
   ::close(wfd);
   std::_Exit(0);
@@ -468,8 +485,8 @@ uint64_t measure_link(const options& o, const weaver::detection_batch& batch, co
     }
     wait_until_outstanding(0);
     double s = seconds_since(t0);
-    rows.push_back({label + ", acks, window " + std::to_string(o.window), o.link,
-                    static_cast<double>(o.link) / s, {}, {}, {}, ""});
+    rows.push_back(
+      {label + ", acks, window " + std::to_string(o.window), o.link, static_cast<double>(o.link) / s, {}, {}, {}, ""});
   }
   if (o.link_ping > 0) {
     std::vector<double> ns;
@@ -483,8 +500,8 @@ uint64_t measure_link(const options& o, const weaver::detection_batch& batch, co
     }
     double s = seconds_since(t0);
     auto pc = percentiles_us(ns);
-    rows.push_back({label + ", one message to its ack", o.link_ping,
-                    static_cast<double>(o.link_ping) / s, pc.p50, pc.p99, pc.p999, ""});
+    rows.push_back({label + ", one message to its ack", o.link_ping, static_cast<double>(o.link_ping) / s, pc.p50,
+                    pc.p99, pc.p999, ""});
   }
   ++sent;
   out.send(sent, weaver::codec::encode(weaver::end_of_stream{3, sent}, "bench", sent));
@@ -522,8 +539,8 @@ void run_link(const options& o, const weaver::detection_batch& batch) {
   if (ok != expected || bad != 0 || resent != 0) {
     for (auto& r : rows)
       if (r.test.rfind("weaver link", 0) == 0)
-        r.note = "receiver ok " + std::to_string(ok) + "/" + std::to_string(expected) + ", bad "
-                 + std::to_string(bad) + ", resent " + std::to_string(resent);
+        r.note = "receiver ok " + std::to_string(ok) + "/" + std::to_string(expected) + ", bad " + std::to_string(bad)
+          + ", resent " + std::to_string(resent);
   }
 }
 
@@ -544,8 +561,10 @@ caf::behavior send_receiver(caf::event_based_actor* self, uint64_t total, uint64
   return {
     [=](const Payload& p) {
       const weaver::detection_batch* b;
-      if constexpr (std::is_same_v<Payload, detection_batch_ptr>) b = p.get();
-      else b = &p;
+      if constexpr (std::is_same_v<Payload, detection_batch_ptr>)
+        b = p.get();
+      else
+        b = &p;
       if (!b->detections.empty()) good->fetch_add(1, std::memory_order_relaxed);
       ++*count;
       if (*count % chunk == 0 || *count == total)
@@ -557,13 +576,13 @@ caf::behavior send_receiver(caf::event_based_actor* self, uint64_t total, uint64
 }
 
 template <class Payload>
-caf::behavior send_sender(caf::event_based_actor* self, caf::actor receiver, Payload payload,
-                          uint64_t total, uint64_t window) {
+caf::behavior send_sender(caf::event_based_actor* self, caf::actor receiver, Payload payload, uint64_t total,
+                          uint64_t window) {
   auto sent = std::make_shared<uint64_t>(0);
   auto acked = std::make_shared<uint64_t>(0);
   auto pump = [=] {
     while (*sent < total && *sent - *acked < window) {
-      self->send(receiver, payload);  // copies a detection_batch; shares a pointer
+      self->send(receiver, payload); // copies a detection_batch; shares a pointer
       ++*sent;
     }
   };
@@ -571,8 +590,10 @@ caf::behavior send_sender(caf::event_based_actor* self, caf::actor receiver, Pay
   return {
     [=](credit_atom, uint64_t n) {
       *acked += n;
-      if (*acked == total) self->quit();
-      else pump();
+      if (*acked == total)
+        self->quit();
+      else
+        pump();
     },
   };
 }
@@ -611,8 +632,8 @@ weaver::tracker_actor::behavior_type ok_receiver(weaver::tracker_actor::pointer 
   };
 }
 
-void request_sender(caf::event_based_actor* self, weaver::tracker_actor receiver,
-                    weaver::detection_batch batch, uint64_t total, uint64_t window) {
+void request_sender(caf::event_based_actor* self, weaver::tracker_actor receiver, weaver::detection_batch batch,
+                    uint64_t total, uint64_t window) {
   struct st {
     uint64_t sent = 0, acked = 0;
     std::function<void()> pump;
@@ -629,11 +650,10 @@ void request_sender(caf::event_based_actor* self, weaver::tracker_actor receiver
       });
     }
     if (s->acked == total) {
-      self->request(receiver, caf::infinite, weaver::end_of_stream{3, total})
-        .then([self, s](caf::ok_atom) {
-          s->pump = nullptr;  // break the cycle
-          self->quit();
-        });
+      self->request(receiver, caf::infinite, weaver::end_of_stream{3, total}).then([self, s](caf::ok_atom) {
+        s->pump = nullptr; // break the cycle
+        self->quit();
+      });
     }
   };
   s->pump();
@@ -650,8 +670,13 @@ void run_caf_request(uint64_t total, uint64_t window, const weaver::detection_ba
   rcv = nullptr;
   sys.await_all_actors_done();
   double s = seconds_since(t0);
-  row r{"caf typed request/ok (copy), window " + std::to_string(window), total,
-        static_cast<double>(total) / s, {}, {}, {}, ""};
+  row r{"caf typed request/ok (copy), window " + std::to_string(window),
+        total,
+        static_cast<double>(total) / s,
+        {},
+        {},
+        {},
+        ""};
   if (*good != total) r.note = "received " + std::to_string(good->load());
   rows.push_back(r);
 }
@@ -694,18 +719,18 @@ int main(int argc, char** argv) {
   run_raw(o, batch);
   run_link(o, batch);
   run_codec(batch);
-  run_caf_send<weaver::detection_batch>("caf send batch (copy), credit window " + std::to_string(o.caf_window),
-                                        o.caf, o.caf_window, batch);
-  run_caf_send<detection_batch_ptr>("caf send shared_ptr<const batch>, window " + std::to_string(o.caf_window),
-                                    o.caf, o.caf_window, std::make_shared<const weaver::detection_batch>(batch));
+  run_caf_send<weaver::detection_batch>("caf send batch (copy), credit window " + std::to_string(o.caf_window), o.caf,
+                                        o.caf_window, batch);
+  run_caf_send<detection_batch_ptr>("caf send shared_ptr<const batch>, window " + std::to_string(o.caf_window), o.caf,
+                                    o.caf_window, std::make_shared<const weaver::detection_batch>(batch));
   run_caf_request(o.caf_req, o.window, batch);
 
   std::printf("%-50s %10s %12s %9s %9s %9s\n", "test", "messages", "msg/s", "p50 us", "p99 us", "p999 us");
   std::printf("%s\n", std::string(104, '-').c_str());
   for (auto& r : rows) {
-    std::printf("%-50s %10lu %12.0f %9s %9s %9s%s%s\n", r.test.c_str(), static_cast<unsigned long>(r.messages),
-                r.rate, fmt_us(r.p50).c_str(), fmt_us(r.p99).c_str(), fmt_us(r.p999).c_str(),
-                r.note.empty() ? "" : "  ! ", r.note.c_str());
+    std::printf("%-50s %10lu %12.0f %9s %9s %9s%s%s\n", r.test.c_str(), static_cast<unsigned long>(r.messages), r.rate,
+                fmt_us(r.p50).c_str(), fmt_us(r.p99).c_str(), fmt_us(r.p999).c_str(), r.note.empty() ? "" : "  ! ",
+                r.note.c_str());
   }
   std::printf("\ntargets: loopback tcp >= 200000 msg/s and p99 <= 1000 us; in-process CAF >= 1000000 msg/s\n");
   std::printf("total time: %.1f s\n", seconds_since(t_all));

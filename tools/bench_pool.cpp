@@ -38,21 +38,21 @@ constexpr int64_t ms = 1'000'000;
 
 struct card_kind {
   double mean_ms;
-  std::vector<double> speedup;   // batch curve; empty = no batching
+  std::vector<double> speedup; // batch curve; empty = no batching
 };
 
 struct options {
   double seconds = 60;
   double fps = 10;
-  int64_t max_age_ms = 500;      // a 10 FPS frame older than this is worthless
-  size_t queue = 4;              // per camera, as the detector's default queue
-  int in_flight = 4;             // per camera: DNN detectors are stateless, frames run in parallel
+  int64_t max_age_ms = 500; // a 10 FPS frame older than this is worthless
+  size_t queue = 4; // per camera, as the detector's default queue
+  int in_flight = 4; // per camera: DNN detectors are stateless, frames run in parallel
 };
 
 struct result {
   double demand_fps = 0, capacity_fps = 0, throughput_fps = 0;
   double p50_ms = 0, p99_ms = 0, mean_batch = 0, sched_us = 0;
-  uint64_t arrived = 0, done = 0, late = 0;  // late: completed past the max age
+  uint64_t arrived = 0, done = 0, late = 0; // late: completed past the max age
   std::map<std::string, uint64_t> drops;
   uint64_t dropped() const {
     uint64_t n = 0;
@@ -74,8 +74,7 @@ double percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
-result run(const std::vector<card_kind>& cards, int cameras, placement policy, const options& opt,
-           uint64_t seed) {
+result run(const std::vector<card_kind>& cards, int cameras, placement policy, const options& opt, uint64_t seed) {
   using clock = std::chrono::steady_clock;
   scheduler_options so;
   so.policy = policy;
@@ -84,7 +83,7 @@ result run(const std::vector<card_kind>& cards, int cameras, placement policy, c
   so.max_in_flight_per_camera = opt.in_flight;
   pool_scheduler s{so};
   std::vector<sim_model> models;
-  std::vector<int64_t> free_at(cards.size(), 0);  // a card runs one batch at a time
+  std::vector<int64_t> free_at(cards.size(), 0); // a card runs one batch at a time
   for (size_t i = 0; i < cards.size(); ++i) {
     sim_card_options o;
     o.name = "sim" + std::to_string(i);
@@ -101,8 +100,8 @@ result run(const std::vector<card_kind>& cards, int cameras, placement policy, c
   }
   struct event {
     int64_t t;
-    int kind;        // 0 completion, 1 arrival, 2 expiry tick
-    uint64_t id;     // completion: batch; arrival: camera
+    int kind; // 0 completion, 1 arrival, 2 expiry tick
+    uint64_t id; // completion: batch; arrival: camera
     bool operator>(const event& o) const { return t != o.t ? t > o.t : kind > o.kind; }
   };
   struct running {
@@ -113,12 +112,12 @@ result run(const std::vector<card_kind>& cards, int cameras, placement policy, c
   std::mt19937_64 rng{seed};
   const int64_t period = static_cast<int64_t>(1e9 / opt.fps);
   for (int c = 0; c < cameras; ++c)
-    ev.push({static_cast<int64_t>(std::uniform_real_distribution<double>(0, 1)(rng) * period), 1,
-             static_cast<uint64_t>(c)});
+    ev.push(
+      {static_cast<int64_t>(std::uniform_real_distribution<double>(0, 1)(rng) * period), 1, static_cast<uint64_t>(c)});
   ev.push({10 * ms, 2, 0});
   const int64_t horizon = static_cast<int64_t>(opt.seconds * 1e9);
-  const int64_t warmup = horizon / 10;   // the first tenth fills the pipeline: not counted
-  std::vector<int64_t> admitted;         // by ticket
+  const int64_t warmup = horizon / 10; // the first tenth fills the pipeline: not counted
+  std::vector<int64_t> admitted; // by ticket
   std::unordered_map<uint64_t, running> batches;
   std::vector<double> latency_ms;
   std::vector<pool_scheduler::drop> drops;
@@ -165,7 +164,7 @@ result run(const std::vector<card_kind>& cards, int cameras, placement policy, c
       auto it = batches.find(e.id);
       timed([&] { s.complete(e.id, it->second.service_s, e.t); });
       for (auto t : it->second.tickets) {
-        if (e.t >= warmup) r.done++;   // throughput: completions in the window
+        if (e.t >= warmup) r.done++; // throughput: completions in the window
         if (admitted[t] < warmup) continue;
         latency_ms.push_back(static_cast<double>(e.t - admitted[t]) / 1e6);
         if (e.t - admitted[t] > opt.max_age_ms * ms) r.late++;
@@ -189,9 +188,8 @@ result run(const std::vector<card_kind>& cards, int cameras, placement policy, c
 }
 
 void header() {
-  std::printf("%-6s %6s %5s %-5s %8s %8s %8s %8s %7s %7s %9s  %s\n", "cards", "cams", "load",
-              "sched", "tput%cap", "p50 ms", "p99 ms", "drop %", "late %", "batch", "sched us",
-              "drops by reason");
+  std::printf("%-6s %6s %5s %-5s %8s %8s %8s %8s %7s %7s %9s  %s\n", "cards", "cams", "load", "sched", "tput%cap",
+              "p50 ms", "p99 ms", "drop %", "late %", "batch", "sched us", "drops by reason");
 }
 
 void row(size_t cards, int cams, const char* policy, const result& r) {
@@ -200,10 +198,9 @@ void row(size_t cards, int cams, const char* policy, const result& r) {
   auto pct = [&](uint64_t n) {
     return r.arrived ? 100.0 * static_cast<double>(n) / static_cast<double>(r.arrived) : 0.0;
   };
-  std::printf("%-6zu %6d %5.2f %-5s %7.1f%% %8.1f %8.1f %7.2f%% %6.2f%% %7.2f %9.2f  %s\n", cards,
-              cams, r.demand_fps / r.capacity_fps, policy, 100.0 * r.throughput_fps / r.capacity_fps,
-              r.p50_ms, r.p99_ms, pct(r.dropped()), pct(r.late), r.mean_batch, r.sched_us,
-              reasons.c_str());
+  std::printf("%-6zu %6d %5.2f %-5s %7.1f%% %8.1f %8.1f %7.2f%% %6.2f%% %7.2f %9.2f  %s\n", cards, cams,
+              r.demand_fps / r.capacity_fps, policy, 100.0 * r.throughput_fps / r.capacity_fps, r.p50_ms, r.p99_ms,
+              pct(r.dropped()), pct(r.late), r.mean_batch, r.sched_us, reasons.c_str());
   std::fflush(stdout);
 }
 
@@ -221,12 +218,12 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", quick, "A short sweep");
   CLI11_PARSE(app, argc, argv);
   if (quick) opt.seconds = 10;
-  const double fpga_ms = 75.8;  // DNNWeaver, YOLOv2: 13.2 FPS
-  std::printf("bench_pool: %.0f s simulated per run, cameras at %.0f FPS, max frame age %lld ms, "
-              "queue %zu and %d in flight per camera;\ncards: lognormal service time mean %.1f ms, cv 0.1 "
-              "(capacity %.1f frames/s per card)\n\n",
-              opt.seconds, opt.fps, static_cast<long long>(opt.max_age_ms), opt.queue, opt.in_flight, fpga_ms,
-              1000.0 / fpga_ms);
+  const double fpga_ms = 75.8; // DNNWeaver, YOLOv2: 13.2 FPS
+  std::printf(
+    "bench_pool: %.0f s simulated per run, cameras at %.0f FPS, max frame age %lld ms, "
+    "queue %zu and %d in flight per camera;\ncards: lognormal service time mean %.1f ms, cv 0.1 "
+    "(capacity %.1f frames/s per card)\n\n",
+    opt.seconds, opt.fps, static_cast<long long>(opt.max_age_ms), opt.queue, opt.in_flight, fpga_ms, 1000.0 / fpga_ms);
 
   // 1. Homogeneous sweep: cards x cameras, both policies.
   std::printf("== homogeneous cards (no batching): earliest completion (ec) vs round-robin (rr)\n");
@@ -245,8 +242,8 @@ int main(int argc, char** argv) {
     cams_list.erase(std::unique(cams_list.begin(), cams_list.end()), cams_list.end());
     for (int cams : cams_list) {
       if (quick && cams > 300 && n < 64) continue;
-      for (auto [pol, label] : {std::pair{placement::earliest_completion, "ec"},
-                                std::pair{placement::round_robin, "rr"}}) {
+      for (auto [pol, label] :
+           {std::pair{placement::earliest_completion, "ec"}, std::pair{placement::round_robin, "rr"}}) {
         auto r = run(cards, cams, pol, opt, 7);
         row(cards.size(), cams, label, r);
         if (pol != placement::earliest_completion) continue;
@@ -265,8 +262,7 @@ int main(int argc, char** argv) {
   int hetero_wins = 0, hetero_runs = 0;
   for (int n : {4, 8, 16, 64}) {
     std::vector<card_kind> cards;
-    for (int i = 0; i < n; ++i)
-      cards.push_back({i < n / 2 ? fpga_ms : i < 3 * n / 4 ? 2 * fpga_ms : 4 * fpga_ms, {}});
+    for (int i = 0; i < n; ++i) cards.push_back({i < n / 2 ? fpga_ms : i < 3 * n / 4 ? 2 * fpga_ms : 4 * fpga_ms, {}});
     const double cap = capacity_of(cards);
     for (double load : {0.5, 0.9, 1.2, 2.0}) {
       int cams = std::max(1, static_cast<int>(std::lround(load * cap / opt.fps)));
@@ -301,10 +297,11 @@ int main(int argc, char** argv) {
   std::printf("\ntargets:\n");
   std::printf("  throughput when demand exceeds capacity: worst %.1f%% of capacity (target >= 95%%)\n",
               100 * worst_over_share);
-  std::printf("  p99 latency at <= 90%% load: worst %.2fx the mean service time (target <= 3x)\n",
-              worst_p99_ratio);
+  std::printf("  p99 latency at <= 90%% load: worst %.2fx the mean service time (target <= 3x)\n", worst_p99_ratio);
   std::printf("  scheduler time per frame at 64 cards: worst %.2f us (target <= 20 us)\n", worst_sched_64);
-  std::printf("  heterogeneous cards: earliest completion lost (dropped + late) fewer frames than "
-              "round-robin (or both none) in %d of %d runs\n", hetero_wins, hetero_runs);
+  std::printf(
+    "  heterogeneous cards: earliest completion lost (dropped + late) fewer frames than "
+    "round-robin (or both none) in %d of %d runs\n",
+    hetero_wins, hetero_runs);
   return 0;
 }

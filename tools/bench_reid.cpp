@@ -31,8 +31,7 @@ std::vector<float> random_unit(std::mt19937& rng, size_t dims) {
   return v;
 }
 
-track_batch ended(uint32_t cam, uint64_t track, timestamp_ms start, timestamp_ms end,
-                  std::vector<float> f) {
+track_batch ended(uint32_t cam, uint64_t track, timestamp_ms start, timestamp_ms end, std::vector<float> f) {
   track_batch b;
   b.camera_id = cam;
   b.time_ms = end;
@@ -52,11 +51,13 @@ track_batch ended(uint32_t cam, uint64_t track, timestamp_ms start, timestamp_ms
 } // namespace
 
 int main(int argc, char** argv) {
-  size_t dims = 176;   // the hand-crafted descriptor's length
+  size_t dims = 176; // the hand-crafted descriptor's length
   for (int i = 1; i < argc; ++i)
     if (!std::strcmp(argv[i], "--dims") && i + 1 < argc) dims = static_cast<size_t>(std::atoi(argv[++i]));
-  std::printf("bench_reid: %zu-dim features, tracks resolved on camera 2 against a gallery of people\n"
-              "seen on camera 1 (one window each); time per track and per comparison\n\n", dims);
+  std::printf(
+    "bench_reid: %zu-dim features, tracks resolved on camera 2 against a gallery of people\n"
+    "seen on camera 1 (one window each); time per track and per comparison\n\n",
+    dims);
   std::printf("%10s %10s %14s %18s\n", "gallery", "tracks", "us per track", "ns per comparison");
   for (size_t gallery : {100u, 1000u, 10000u}) {
     std::mt19937 rng(1);

@@ -30,7 +30,7 @@ namespace {
 std::vector<float> random_look(std::mt19937& rng, size_t dims) {
   std::uniform_real_distribution<float> u(0.f, 1.f);
   std::vector<float> v(dims);
-  for (auto& x : v) x = u(rng) * u(rng);  // non-negative, like the histogram descriptor
+  for (auto& x : v) x = u(rng) * u(rng); // non-negative, like the histogram descriptor
   return v;
 }
 
@@ -55,16 +55,24 @@ int main(int argc, char** argv) {
   int from_online = resolver_config{}.from_online ? 1 : 0;
   std::string db_path = (std::filesystem::temp_directory_path() / "bench_resolve.db").string();
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--cameras")) cameras = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--people")) people = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--window-s")) window_s = std::atof(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--dims")) dims = static_cast<size_t>(std::atoi(argv[i + 1]));
-    else if (!std::strcmp(argv[i], "--online-keep")) keep = std::atof(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--from-online")) from_online = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--db")) db_path = argv[i + 1];
+    if (!std::strcmp(argv[i], "--cameras"))
+      cameras = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--people"))
+      people = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--window-s"))
+      window_s = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--dims"))
+      dims = static_cast<size_t>(std::atoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--online-keep"))
+      keep = std::atof(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--from-online"))
+      from_online = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--db"))
+      db_path = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: bench_resolve [--cameras N] [--people N] [--window-s S] [--dims D] "
-                           "[--online-keep P] [--from-online 0|1] [--db FILE]\n");
+      std::fprintf(stderr,
+                   "usage: bench_resolve [--cameras N] [--people N] [--window-s S] [--dims D] "
+                   "[--online-keep P] [--from-online 0|1] [--db FILE]\n");
       return 2;
     }
   }
@@ -73,7 +81,7 @@ int main(int argc, char** argv) {
   // The day: people arrive uniformly over 24 h and visit 3-8 cameras each.
   std::mt19937 rng(2026);
   const int side = static_cast<int>(std::ceil(std::sqrt(double(cameras))));
-  const timestamp_ms day0 = 1'795'000'000'000;  // 2026-11-18, any day will do
+  const timestamp_ms day0 = 1'795'000'000'000; // 2026-11-18, any day will do
   std::uniform_int_distribution<timestamp_ms> arrive(0, 86'400'000 - 1'200'000);
   std::uniform_int_distribution<int> visits(3, 8), stay(20'000, 120'000), transit(1'000, 8'000), cam0(0, cameras - 1);
   std::uniform_real_distribution<double> u(0, 1);
@@ -109,18 +117,27 @@ int main(int argc, char** argv) {
       const int r = cam / side, c = cam % side;
       int nr = r, nc = c;
       switch (rng() % 4) {
-        case 0: nr = std::max(0, r - 1); break;
-        case 1: nr = std::min(side - 1, r + 1); break;
-        case 2: nc = std::max(0, c - 1); break;
-        default: nc = std::min(side - 1, c + 1); break;
+        case 0:
+          nr = std::max(0, r - 1);
+          break;
+        case 1:
+          nr = std::min(side - 1, r + 1);
+          break;
+        case 2:
+          nc = std::max(0, c - 1);
+          break;
+        default:
+          nc = std::min(side - 1, c + 1);
+          break;
       }
       cam = std::min(cameras - 1, nr * side + nc);
       t = end + transit(rng);
     }
   }
-  std::printf("bench_resolve: %d cameras, %d people over 24 h, %zu tracklets (%zu-dim int8 features), "
-              "online keeps %.0f%% of ids; windows of %.0f s\n\n",
-              cameras, people, all.size(), dims, keep * 100, window_s);
+  std::printf(
+    "bench_resolve: %d cameras, %d people over 24 h, %zu tracklets (%zu-dim int8 features), "
+    "online keeps %.0f%% of ids; windows of %.0f s\n\n",
+    cameras, people, all.size(), dims, keep * 100, window_s);
 
   std::filesystem::remove(db_path);
   auto db = store::open(db_path);
@@ -195,11 +212,12 @@ int main(int argc, char** argv) {
   std::printf("%-28s %10s %12s %12s\n", "", "windows", "max/window", "day");
   std::printf("%-28s %10zu %10.3f s %10.2f s\n", "resolver alone", windows, worst_s, resolver_s);
   std::printf("%-28s %10zu %10.3f s %10.2f s\n", "with the store (read+write)", windows, worst_total_s, day_s);
-  std::printf("\nlargest window: %zu tracklets; people per window summed: %zu online -> %zu resolved; "
-              "%zu tracklets moved, %zu people merged\n",
-              most, before, after, moved, merges);
-  std::printf("same-person pairs: online precision %.3f recall %.3f -> resolved precision %.3f recall %.3f\n", p0,
-              r0, p1, r1);
+  std::printf(
+    "\nlargest window: %zu tracklets; people per window summed: %zu online -> %zu resolved; "
+    "%zu tracklets moved, %zu people merged\n",
+    most, before, after, moved, merges);
+  std::printf("same-person pairs: online precision %.3f recall %.3f -> resolved precision %.3f recall %.3f\n", p0, r0,
+              p1, r1);
   std::filesystem::remove(db_path);
   return 0;
 }

@@ -48,10 +48,8 @@ std::vector<detection_batch> make_scene(const options& o, bool features) {
   };
   auto unit = [&](std::vector<float> v) {
     double s = 0;
-    for (float x : v)
-      s += static_cast<double>(x) * x;
-    for (auto& x : v)
-      x = static_cast<float>(x / std::sqrt(s));
+    for (float x : v) s += static_cast<double>(x) * x;
+    for (auto& x : v) x = static_cast<float>(x / std::sqrt(s));
     return v;
   };
   std::vector<person> people;
@@ -65,8 +63,7 @@ std::vector<detection_batch> make_scene(const options& o, bool features) {
     p.vx = speed * std::cos(angle);
     p.vy = 0.4f * speed * std::sin(angle);
     std::vector<float> look(static_cast<size_t>(o.dim));
-    for (auto& x : look)
-      x = std::abs(n01(rng)); // histogram-like: non-negative
+    for (auto& x : look) x = std::abs(n01(rng)); // histogram-like: non-negative
     p.look = unit(look);
     people.push_back(std::move(p));
   }
@@ -84,16 +81,14 @@ std::vector<detection_batch> make_scene(const options& o, bool features) {
       p.b.y += p.vy;
       if (p.b.x < 0 || p.b.x + p.b.w > width) p.vx = -p.vx;
       if (p.b.y < 0 || p.b.y + p.b.h > height) p.vy = -p.vy;
-      if (u(rng) < 0.08f)
-        continue; // missed
+      if (u(rng) < 0.08f) continue; // missed
       detection d;
       d.bbox = {p.b.x + 2 * n01(rng), p.b.y + 2 * n01(rng), p.b.w * (1 + 0.03f * n01(rng)),
                 p.b.h * (1 + 0.03f * n01(rng))};
       d.score = 0.5f + 0.5f * u(rng);
       if (features) {
         d.feature = p.look;
-        for (auto& x : d.feature)
-          x = std::max(0.f, x + 0.02f * n01(rng));
+        for (auto& x : d.feature) x = std::max(0.f, x + 0.02f * n01(rng));
         d.feature = unit(d.feature);
       }
       b.detections.push_back(std::move(d));
@@ -104,8 +99,7 @@ std::vector<detection_batch> make_scene(const options& o, bool features) {
       d.score = 0.5f;
       if (features) {
         d.feature.resize(static_cast<size_t>(o.dim));
-        for (auto& x : d.feature)
-          x = std::abs(n01(rng));
+        for (auto& x : d.feature) x = std::abs(n01(rng));
         d.feature = unit(d.feature);
       }
       b.detections.push_back(std::move(d));
@@ -116,26 +110,23 @@ std::vector<detection_batch> make_scene(const options& o, bool features) {
 }
 
 template <class Tracker>
-void run(const char* name, const options& o, const std::vector<detection_batch>& scene,
-         Tracker make()) {
+void run(const char* name, const options& o, const std::vector<detection_batch>& scene, Tracker make()) {
   double best = 0;
   uint64_t tracks = 0, events = 0;
   size_t dets = 0;
-  for (const auto& b : scene)
-    dets += b.detections.size();
+  for (const auto& b : scene) dets += b.detections.size();
   for (int r = 0; r < o.repeat; ++r) {
     Tracker t = make();
     events = 0;
     auto t0 = std::chrono::steady_clock::now();
-    for (const auto& b : scene)
-      events += t.update(b).events.size();
+    for (const auto& b : scene) events += t.update(b).events.size();
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best = std::max(best, scene.size() / s);
     tracks = t.tracks_started();
   }
-  std::printf("%-34s %9.0f frames/s  %7.1f us/frame  (%.1f detections/frame, %llu tracks, %llu events)\n",
-              name, best, 1e6 / best, static_cast<double>(dets) / scene.size(),
-              static_cast<unsigned long long>(tracks), static_cast<unsigned long long>(events));
+  std::printf("%-34s %9.0f frames/s  %7.1f us/frame  (%.1f detections/frame, %llu tracks, %llu events)\n", name, best,
+              1e6 / best, static_cast<double>(dets) / scene.size(), static_cast<unsigned long long>(tracks),
+              static_cast<unsigned long long>(events));
 }
 
 } // namespace
@@ -144,10 +135,14 @@ int main(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     auto arg = [&](const char* name) { return std::strcmp(argv[i], name) == 0 && i + 1 < argc; };
-    if (arg("--frames")) o.frames = std::atoi(argv[++i]);
-    else if (arg("--people")) o.people = std::atoi(argv[++i]);
-    else if (arg("--dim")) o.dim = std::atoi(argv[++i]);
-    else if (arg("--repeat")) o.repeat = std::atoi(argv[++i]);
+    if (arg("--frames"))
+      o.frames = std::atoi(argv[++i]);
+    else if (arg("--people"))
+      o.people = std::atoi(argv[++i]);
+    else if (arg("--dim"))
+      o.dim = std::atoi(argv[++i]);
+    else if (arg("--repeat"))
+      o.repeat = std::atoi(argv[++i]);
     else {
       std::fprintf(stderr, "usage: bench_tracker [--frames N] [--people P] [--dim D] [--repeat R]\n");
       return 2;
@@ -157,8 +152,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_tracker: all options must be positive\n");
     return 2;
   }
-  std::printf("bench_tracker: %d frames, %d people, appearance %d floats, best of %d runs\n",
-              o.frames, o.people, o.dim, o.repeat);
+  std::printf("bench_tracker: %d frames, %d people, appearance %d floats, best of %d runs\n", o.frames, o.people, o.dim,
+              o.repeat);
   auto with = make_scene(o, true);
   run<deep_sort>("deep_sort (appearance, budget 100)", o, with, [] { return deep_sort(1); });
   auto without = make_scene(o, false);

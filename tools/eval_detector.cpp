@@ -11,9 +11,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "accel/detect/detector.hpp"
 #include "actors/camera/video_source.hpp"
 #include "tools/eval/detection_eval.hpp"
-#include "accel/detect/detector.hpp"
 
 using namespace weaver;
 
@@ -40,8 +40,10 @@ int main(int argc, char** argv) {
   app.add_option("--iou", min_iou, "IoU for a match");
   app.add_option("--crop", crop_text, "x,y,w,h");
   CLI11_PARSE(app, argc, argv);
-  if (input == "source") opts.dnn.input_width = opts.dnn.input_height = -1;
-  else if (input == "model") opts.dnn.input_width = opts.dnn.input_height = 0;
+  if (input == "source")
+    opts.dnn.input_width = opts.dnn.input_height = -1;
+  else if (input == "model")
+    opts.dnn.input_width = opts.dnn.input_height = 0;
   else if (!input.empty() && std::sscanf(input.c_str(), "%dx%d", &opts.dnn.input_width, &opts.dnn.input_height) != 2) {
     std::cerr << "--input: expected source, model or WxH, got '" << input << "'\n";
     return 2;
@@ -63,7 +65,7 @@ int main(int argc, char** argv) {
     cv::Mat frame;
     for (int n = 0; src.read(frame) && (frames == 0 || n < frames); ++n) {
       bool eval = n % every == 0;
-      if (!eval && kind != "motion") continue;  // only motion needs every frame
+      if (!eval && kind != "motion") continue; // only motion needs every frame
       cv::Mat img = crop.area() > 0 ? frame(crop) : frame;
       auto t0 = std::chrono::steady_clock::now();
       auto dets = det->detect(img);
@@ -73,7 +75,7 @@ int main(int argc, char** argv) {
       ++evaluated;
       std::vector<gt_box> truth;
       for (auto g : gt[n]) {
-        if (crop.area() > 0) {  // ground truth in crop coordinates, cut to it
+        if (crop.area() > 0) { // ground truth in crop coordinates, cut to it
           cv::Rect2f r(g.b.x - crop.x, g.b.y - crop.y, g.b.w, g.b.h);
           auto in = r & cv::Rect2f(0, 0, static_cast<float>(crop.width), static_cast<float>(crop.height));
           if (in.area() < 0.5f * r.area()) continue;
@@ -83,10 +85,11 @@ int main(int argc, char** argv) {
       }
       score_detections(dets, truth, min_iou, t);
     }
-    std::printf("%s: %d frames (every %d), IoU >= %.2f: recall %.3f precision %.3f "
-                "(tp %ld fp %ld people %ld), %.1f ms per frame\n",
-                kind.c_str(), evaluated, every, min_iou, t.recall(), t.precision(), t.tp, t.fp,
-                t.positives, evaluated ? ms / evaluated : 0.0);
+    std::printf(
+      "%s: %d frames (every %d), IoU >= %.2f: recall %.3f precision %.3f "
+      "(tp %ld fp %ld people %ld), %.1f ms per frame\n",
+      kind.c_str(), evaluated, every, min_iou, t.recall(), t.precision(), t.tp, t.fp, t.positives,
+      evaluated ? ms / evaluated : 0.0);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "actors/query/seed_queries.hpp"
-#include "tools/eval/synthetic_history.hpp"
 #include "actors/storage/store.hpp"
 #include "base/iso8601.hpp"
+#include "tools/eval/synthetic_history.hpp"
 
 #include "services/http.hpp"
 
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   std::string db, gateway, token, graph = "ring";
   bool skip_load = false;
   history_spec spec;
-  spec.start_ms = 1'795'219'200'000;  // 2026-11-21T00:00:00Z
+  spec.start_ms = 1'795'219'200'000; // 2026-11-21T00:00:00Z
   size_t batch = 10000, queries = 50;
   int cameras = 8;
   CLI::App app{"Writes a synthetic history into a store and times the seed's two queries."};
@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
   auto owned = store::open(db);
   auto& st = *owned;
   const auto& rows = h.rows();
-  std::printf("gen_history: %zu rows, %llu people, %d cameras, %d day(s) (generated in %.1f s)\n",
-              rows.size(), static_cast<unsigned long long>(spec.people), cameras, spec.days, gen_s);
+  std::printf("gen_history: %zu rows, %llu people, %d cameras, %d day(s) (generated in %.1f s)\n", rows.size(),
+              static_cast<unsigned long long>(spec.people), cameras, spec.days, gen_s);
   if (!skip_load) {
     if (pg) st.clear();
     // Rows arrive as they do live: when each presence closes.
@@ -96,8 +96,8 @@ int main(int argc, char** argv) {
       st.write(b);
     }
     double ingest_s = std::chrono::duration<double>(clock_type::now() - t0).count();
-    std::printf("ingest into %s (%zu rows per transaction, in exit order): %.2f s, %.0f rows/s\n", pg ? "PostgreSQL" : "SQLite (WAL)",
-                batch, ingest_s, static_cast<double>(rows.size()) / ingest_s);
+    std::printf("ingest into %s (%zu rows per transaction, in exit order): %.2f s, %.0f rows/s\n",
+                pg ? "PostgreSQL" : "SQLite (WAL)", batch, ingest_s, static_cast<double>(rows.size()) / ingest_s);
     // What autovacuum does by itself soon after a bulk insert (PostgreSQL 13+
     // vacuums insert-only tables): statistics for the planner, and the
     // visibility map that lets every-camera read its covering index only.
@@ -122,8 +122,9 @@ int main(int argc, char** argv) {
   auto over_http = [&](const std::string& path) -> int64_t {
     auto res = http->Get(path.c_str());
     if (!res || res->status != 200) {
-      std::fprintf(stderr, "gateway %s: %s\n", path.c_str(),
-                   res ? (std::to_string(res->status) + " " + res->body).c_str() : httplib::to_string(res.error()).c_str());
+      std::fprintf(
+        stderr, "gateway %s: %s\n", path.c_str(),
+        res ? (std::to_string(res->status) + " " + res->body).c_str() : httplib::to_string(res.error()).c_str());
       return -1;
     }
     return nlohmann::json::parse(res->body)["people"].get<int64_t>();
@@ -135,7 +136,7 @@ int main(int argc, char** argv) {
       auto q0 = clock_type::now();
       int64_t got = run(q);
       ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - q0).count());
-      if (q < 3 && got != truth(q)) ok = false;   // the truth is slow: check a few
+      if (q < 3 && got != truth(q)) ok = false; // the truth is slow: check a few
     }
     std::sort(ms.begin(), ms.end());
     std::printf("%-44s p50 %8.2f ms  p99 %8.2f ms  answers %s\n", name, ms[ms.size() / 2],
@@ -143,7 +144,9 @@ int main(int argc, char** argv) {
     return ok;
   };
   // Query q asks about day q % days, so the figures cover the whole history.
-  auto day_of = [&](size_t q) { return spec.start_ms + static_cast<int64_t>(q % static_cast<size_t>(spec.days)) * ms_per_day; };
+  auto day_of = [&](size_t q) {
+    return spec.start_ms + static_cast<int64_t>(q % static_cast<size_t>(spec.days)) * ms_per_day;
+  };
   auto pair_of = [&](size_t q) {
     uint32_t from = static_cast<uint32_t>(q % cameras + 1);
     return std::make_pair(from, static_cast<uint32_t>(from % cameras + 1));
@@ -164,28 +167,31 @@ int main(int argc, char** argv) {
       return count_transitions(st.db(), from, to, day_of(q), day_of(q) + ms_per_day, 120'000).people;
     },
     xy_truth);
-  ok = bench("every camera of 3, one day",
-             [&](size_t q) { return people_on_every_camera(st.db(), set_of(q), day_of(q)).people; }, every_truth)
-       && ok;
+  ok = bench(
+         "every camera of 3, one day",
+         [&](size_t q) { return people_on_every_camera(st.db(), set_of(q), day_of(q)).people; }, every_truth)
+    && ok;
   if (http) {
-    ok = bench("gateway: GET /v1/transitions (one day)",
-               [&](size_t q) {
-                 auto [from, to] = pair_of(q);
-                 return over_http("/v1/transitions?from=" + std::to_string(from) + "&to=" + std::to_string(to)
-                                  + "&t0=" + format_iso8601(day_of(q)) + "&t1=" + format_iso8601(day_of(q) + ms_per_day)
-                                  + "&max_transit_s=120&limit=1");
-               },
-               xy_truth)
-         && ok;
-    ok = bench("gateway: GET /v1/every-camera (one day)",
-               [&](size_t q) {
-                 auto set = set_of(q);
-                 return over_http("/v1/every-camera?cameras=" + std::to_string(set[0]) + "," + std::to_string(set[1])
-                                  + "," + std::to_string(set[2]) + "&day=" + format_iso8601(day_of(q)).substr(0, 10)
-                                  + "&limit=1");
-               },
-               every_truth)
-         && ok;
+    ok = bench(
+           "gateway: GET /v1/transitions (one day)",
+           [&](size_t q) {
+             auto [from, to] = pair_of(q);
+             return over_http("/v1/transitions?from=" + std::to_string(from) + "&to=" + std::to_string(to)
+                              + "&t0=" + format_iso8601(day_of(q)) + "&t1=" + format_iso8601(day_of(q) + ms_per_day)
+                              + "&max_transit_s=120&limit=1");
+           },
+           xy_truth)
+      && ok;
+    ok =
+      bench(
+        "gateway: GET /v1/every-camera (one day)",
+        [&](size_t q) {
+          auto set = set_of(q);
+          return over_http("/v1/every-camera?cameras=" + std::to_string(set[0]) + "," + std::to_string(set[1]) + ","
+                           + std::to_string(set[2]) + "&day=" + format_iso8601(day_of(q)).substr(0, 10) + "&limit=1");
+        },
+        every_truth)
+      && ok;
   }
   return ok ? 0 : 1;
 }

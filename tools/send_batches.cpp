@@ -22,9 +22,9 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/actors.hpp"
-#include "tools/eval/synthetic_history.hpp"
 #include "actors/storage/store.hpp"
 #include "services/bridge.hpp"
+#include "tools/eval/synthetic_history.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -54,8 +54,10 @@ int verify(const std::string& location, const std::string& acked, long long expe
     if (!(ss >> p >> comma >> c >> comma >> enter >> comma >> exit)) continue;
     ++rows;
     auto key = std::make_tuple(static_cast<uint64_t>(p), static_cast<uint32_t>(c), static_cast<timestamp_ms>(enter));
-    if (!have.count(key)) ++missing;
-    else if (exit_of[key] != exit) ++wrong;
+    if (!have.count(key))
+      ++missing;
+    else if (exit_of[key] != exit)
+      ++wrong;
   }
   std::printf("verify %s: %zu acknowledged rows, %zu missing, %zu with another exit; store holds %zu rows\n",
               st->db().describe().c_str(), rows, missing, wrong, have.size());
@@ -72,7 +74,7 @@ int main(int argc, char** argv) {
   std::string endpoint, acked, verify_location;
   history_spec spec;
   spec.people = 2000;
-  spec.start_ms = 1'795'219'200'000;  // 2026-11-21T00:00:00Z
+  spec.start_ms = 1'795'219'200'000; // 2026-11-21T00:00:00Z
   size_t batch = 200;
   int pace_ms = 0;
   long long expect_total = -1;
@@ -112,14 +114,12 @@ int main(int argc, char** argv) {
       self->request(storage, caf::infinite, b)
         .receive([&](caf::ok_atom) { ok = true; },
                  [&](caf::error& e) {
-                   std::fprintf(stderr, "send_batches: batch %zu: %s; retrying\n", batches,
-                                to_string(e).c_str());
+                   std::fprintf(stderr, "send_batches: batch %zu: %s; retrying\n", batches, to_string(e).c_str());
                    std::this_thread::sleep_for(std::chrono::milliseconds{200});
                  });
     }
     // Acknowledged: committed by storage. Record it before sending more.
-    for (auto& r : b.rows)
-      log << r.person_id << ',' << r.camera_id << ',' << r.enter_ms << ',' << r.exit_ms << '\n';
+    for (auto& r : b.rows) log << r.person_id << ',' << r.camera_id << ',' << r.enter_ms << ',' << r.exit_ms << '\n';
     log.flush();
     sent += b.rows.size();
     ++batches;

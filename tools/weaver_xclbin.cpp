@@ -53,14 +53,22 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help" || i + 1 >= argc) usage();
     std::string v = argv[++i];
-    if (a == "-o" || a == "--output") out = v;
-    else if (a == "--info") show = v;
-    else if (a == "--kernel") o.kernel = v;
-    else if (a == "--batch") o.max_batch = static_cast<int>(number(a, v, 1, 1 << 16));
-    else if (a == "--cus") o.compute_units = static_cast<int>(number(a, v, 1, 32));
-    else if (a == "--memory-mb") o.memory_bytes = static_cast<uint64_t>(number(a, v, 1, 1 << 24)) << 20;
-    else if (a == "--platform") o.platform = v;
-    else usage();
+    if (a == "-o" || a == "--output")
+      out = v;
+    else if (a == "--info")
+      show = v;
+    else if (a == "--kernel")
+      o.kernel = v;
+    else if (a == "--batch")
+      o.max_batch = static_cast<int>(number(a, v, 1, 1 << 16));
+    else if (a == "--cus")
+      o.compute_units = static_cast<int>(number(a, v, 1, 32));
+    else if (a == "--memory-mb")
+      o.memory_bytes = static_cast<uint64_t>(number(a, v, 1, 1 << 24)) << 20;
+    else if (a == "--platform")
+      o.platform = v;
+    else
+      usage();
   }
   if (out.empty() == show.empty()) usage();
   try {

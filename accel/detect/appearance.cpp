@@ -10,10 +10,10 @@ namespace weaver {
 
 namespace {
 
-constexpr float side_margin = 0.15f;  // without centre weighting: width skipped per side
-constexpr int min_sat = 64;           // below this, hue is meaningless
+constexpr float side_margin = 0.15f; // without centre weighting: width skipped per side
+constexpr int min_sat = 64; // below this, hue is meaningless
 constexpr int work_w = 32, work_h = 64; // larger crops are reduced to this
-constexpr float edge_px = 2;          // a box this close to the image's border is cut by it
+constexpr float edge_px = 2; // a box this close to the image's border is cut by it
 // Height over width of a whole standing person (PETS09-S2L1's ground-truth
 // boxes: median 2.5): how far a box cut by the image's edge extends beyond it.
 constexpr float body_aspect = 2.5f;
@@ -38,8 +38,9 @@ cv::Mat reduced(const cv::Mat& img, const cv::Rect& r, double fx, double fy, int
   cv::Mat roi = img(r);
   if (fx >= 1 && fy >= 1) return roi;
   cv::Mat small;
-  cv::resize(roi, small, cv::Size(std::max(1, static_cast<int>(std::lround(r.width * fx))),
-                                  std::max(1, static_cast<int>(std::lround(r.height * fy)))),
+  cv::resize(roi, small,
+             cv::Size(std::max(1, static_cast<int>(std::lround(r.width * fx))),
+                      std::max(1, static_cast<int>(std::lround(r.height * fy)))),
              0, 0, interp);
   return small;
 }
@@ -54,8 +55,7 @@ std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b) {
 
 std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b, const appearance_options& o) {
   std::vector<float> out(appearance_dims, 0.f);
-  if (bgr.empty() || bgr.type() != CV_8UC3 || !(b.w > 0) || !(b.h > 0))
-    return out;
+  if (bgr.empty() || bgr.type() != CV_8UC3 || !(b.w > 0) || !(b.h > 0)) return out;
   const bool centre = o.centre_sigma > 0;
   const float margin = centre ? 0.f : side_margin;
   float left = b.x + margin * b.w, right = b.x + (1 - margin) * b.w;
@@ -63,8 +63,7 @@ std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b, const
   int x1 = std::min(bgr.cols, static_cast<int>(std::lround(right)));
   int y0 = std::max(0, static_cast<int>(std::lround(b.y)));
   int y1 = std::min(bgr.rows, static_cast<int>(std::lround(b.y + b.h)));
-  if (x1 <= x0 || y1 <= y0)
-    return out;
+  if (x1 <= x0 || y1 <= y0) return out;
   const cv::Rect box_rect(x0, y0, x1 - x0, y1 - y0);
   // Fixed work per detection: large crops are area-averaged down first.
   double fx = 1, fy = 1;
@@ -89,13 +88,14 @@ std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b, const
   if (o.surround) {
     const int rx = static_cast<int>(std::lround(ring_x * b.w)), ry = static_cast<int>(std::lround(ring_y * b.h));
     const cv::Rect ring = cv::Rect(x0 - rx, y0 - ry, box_rect.width + 2 * rx, box_rect.height + 2 * ry)
-                          & cv::Rect(0, 0, bgr.cols, bgr.rows);
+      & cv::Rect(0, 0, bgr.cols, bgr.rows);
     cv::Mat ring_hsv;
     cv::cvtColor(reduced(bgr, ring, fx, fy, cv::INTER_AREA), ring_hsv, cv::COLOR_BGR2HSV);
     // The ring's pixels are those of the enlarged rectangle outside the box.
     const double kx = double(ring_hsv.cols) / ring.width, ky = double(ring_hsv.rows) / ring.height;
-    const cv::Rect inner(static_cast<int>(std::floor((x0 - ring.x) * kx)), static_cast<int>(std::floor((y0 - ring.y) * ky)),
-                         static_cast<int>(std::ceil(box_rect.width * kx)), static_cast<int>(std::ceil(box_rect.height * ky)));
+    const cv::Rect inner(
+      static_cast<int>(std::floor((x0 - ring.x) * kx)), static_cast<int>(std::floor((y0 - ring.y) * ky)),
+      static_cast<int>(std::ceil(box_rect.width * kx)), static_cast<int>(std::ceil(box_rect.height * ky)));
     std::array<float, colour_cells> in{}, around{};
     float n_in = 0, n_around = 0;
     for (int r = 0; r < ring_hsv.rows; ++r)
@@ -131,8 +131,7 @@ std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b, const
     }
   }
   auto stripe_of = [&](int r) {
-    return std::min(appearance_stripes - 1,
-                    static_cast<size_t>((r + rows_above) * appearance_stripes / rows_total));
+    return std::min(appearance_stripes - 1, static_cast<size_t>((r + rows_above) * appearance_stripes / rows_total));
   };
 
   std::vector<float> stripe_weight(appearance_stripes, 0.f);
@@ -146,8 +145,7 @@ std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b, const
       size_t hue = s < min_sat ? 0 : static_cast<size_t>(h) * appearance_hue_bins / 180;
       size_t sat = static_cast<size_t>(s) * appearance_sat_bins / 256;
       hist[hue * appearance_sat_bins + sat] += w[c];
-      hist[appearance_hue_bins * appearance_sat_bins
-           + static_cast<size_t>(v) * appearance_val_bins / 256] += w[c];
+      hist[appearance_hue_bins * appearance_sat_bins + static_cast<size_t>(v) * appearance_val_bins / 256] += w[c];
       stripe_weight[stripe] += w[c];
     }
   }
@@ -168,17 +166,16 @@ std::vector<float> appearance_descriptor(const cv::Mat& bgr, const box& b, const
       float mag = std::sqrt(dx[c] * dx[c] + dy[c] * dy[c]);
       if (mag < 1.f) continue;
       mag *= w[c];
-      float ang = std::atan2(dy[c], dx[c]);             // (-pi, pi]
-      if (ang < 0) ang += static_cast<float>(M_PI);      // unsigned: [0, pi)
-      size_t bin = std::min(appearance_grad_bins - 1,
-                            static_cast<size_t>(ang / static_cast<float>(M_PI) * appearance_grad_bins));
+      float ang = std::atan2(dy[c], dx[c]); // (-pi, pi]
+      if (ang < 0) ang += static_cast<float>(M_PI); // unsigned: [0, pi)
+      size_t bin =
+        std::min(appearance_grad_bins - 1, static_cast<size_t>(ang / static_cast<float>(M_PI) * appearance_grad_bins));
       hist[bin] += mag;
       grad_total[stripe] += mag;
     }
   }
   for (size_t s = 0; s < appearance_stripes; ++s) {
-    if (!(stripe_weight[s] > 0))
-      continue;
+    if (!(stripe_weight[s] > 0)) continue;
     float* hist = out.data() + s * appearance_stripe_dims;
     for (size_t k = 0; k < grad_at; ++k) {
       float w = k < appearance_hue_bins * appearance_sat_bins ? 1.f : o.value_weight;
@@ -220,16 +217,14 @@ void l2_normalise(std::vector<float>& v) {
 }
 
 float cosine_similarity(const std::vector<float>& a, const std::vector<float>& b) {
-  if (a.empty() || a.size() != b.size())
-    return 0.f;
+  if (a.empty() || a.size() != b.size()) return 0.f;
   double dot = 0, na = 0, nb = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     dot += static_cast<double>(a[i]) * b[i];
     na += static_cast<double>(a[i]) * a[i];
     nb += static_cast<double>(b[i]) * b[i];
   }
-  if (na <= 0 || nb <= 0)
-    return 0.f;
+  if (na <= 0 || nb <= 0) return 0.f;
   return static_cast<float>(std::clamp(dot / std::sqrt(na * nb), -1.0, 1.0));
 }
 

@@ -17,9 +17,9 @@ constexpr size_t appearance_stripes = 4;
 constexpr size_t appearance_hue_bins = 8;
 constexpr size_t appearance_sat_bins = 4;
 constexpr size_t appearance_val_bins = 4;
-constexpr size_t appearance_grad_bins = 8;   // texture: gradient orientations
-constexpr size_t appearance_stripe_dims
-  = appearance_hue_bins * appearance_sat_bins + appearance_val_bins + appearance_grad_bins;
+constexpr size_t appearance_grad_bins = 8; // texture: gradient orientations
+constexpr size_t appearance_stripe_dims =
+  appearance_hue_bins * appearance_sat_bins + appearance_val_bins + appearance_grad_bins;
 /// Length of every descriptor.
 constexpr size_t appearance_dims = appearance_stripes * appearance_stripe_dims;
 
@@ -43,8 +43,8 @@ struct appearance_options {
   // the whole body the box's width suggests, not over the visible part, so
   // the legs of a person cut at the waist still land in the leg stripes.
   bool partial = false;
-  float texture_weight = 0.25f;  // texture histograms' share beside colour
-  float value_weight = 0.5f;     // brightness histograms' share
+  float texture_weight = 0.25f; // texture histograms' share beside colour
+  float value_weight = 0.5f; // brightness histograms' share
   // Optional foreground mask of the whole image (8-bit, 0 = background),
   // e.g. from a background model; masked pixels are not counted.
   const cv::Mat* mask = nullptr;
@@ -70,9 +70,9 @@ struct appearance_quality_options {
   // Measured on seed 1's layouts (README): size alone helped; the border and
   // cover factors cost rank-1 (a person at a view's edge is what the
   // neighbouring view sees too), so they are off (1 and 0).
-  float full_height = 80;    // px; a box this tall or taller loses nothing for its size
-  float border = 1.0f;       // factor for a box within 2 px of the image's border
-  float occlusion = 0.0f;    // exponent on (1 - share of the box others cover)
+  float full_height = 80; // px; a box this tall or taller loses nothing for its size
+  float border = 1.0f; // factor for a box within 2 px of the image's border
+  float occlusion = 0.0f; // exponent on (1 - share of the box others cover)
 };
 
 /// What one detection's descriptor is worth in its track's mean appearance,

@@ -24,12 +24,9 @@ bool stateless_detector(const std::string& kind) { return kind != "motion"; }
 
 bool dnn_detector_kind(const std::string& kind) { return kind == "nanodet" || kind == "darknet"; }
 
-std::unique_ptr<detector> make_detector(const std::string& kind,
-                                        const detector_options& opts) {
-  if (kind == "hog")
-    return std::make_unique<hog_detector>(opts);
-  if (kind == "motion")
-    return std::make_unique<motion_detector>(opts);
+std::unique_ptr<detector> make_detector(const std::string& kind, const detector_options& opts) {
+  if (kind == "hog") return std::make_unique<hog_detector>(opts);
+  if (kind == "motion") return std::make_unique<motion_detector>(opts);
   if (dnn_detector_kind(kind)) {
     auto d = opts.dnn;
     d.kind = kind;

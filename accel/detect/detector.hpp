@@ -22,20 +22,20 @@ namespace weaver {
 ///   motion min area 400, close 0.008:  R 0.80/0.69, P 0.96/0.82, ~6 ms
 /// The DNN detectors (dnn_detector.hpp).
 struct dnn_options {
-  std::string kind = "nanodet";   // nanodet | darknet
-  std::string model;              // nanodet: model.json; darknet: .cfg
-  std::string weights;            // darknet: .weights
+  std::string kind = "nanodet"; // nanodet | darknet
+  std::string model; // nanodet: model.json; darknet: .cfg
+  std::string weights; // darknet: .weights
   // Network input size. 0 = the model's own (NanoDet 416x416); -1 = the
   // frame's size times input_scale, rounded up to a multiple of 32 (fully
   // convolutional models only). NanoDet on vtest.avi, IoU 0.5: scale 1.0
   // R .884 P .872; 0.75 R .908 P .945 at 0.6x the time (tools/eval_detector).
   int input_width = -1, input_height = -1;
   float input_scale = 0.75f;
-  float score_threshold = 0.5f;   // vtest.avi: 0.4 -> R .90 P .78; 0.5 -> .88/.87; 0.6 -> .86/.94
+  float score_threshold = 0.5f; // vtest.avi: 0.4 -> R .90 P .78; 0.5 -> .88/.87; 0.6 -> .86/.94
   float nms_iou = 0.5f;
-  int person_class = 0;           // COCO: 0
-  int threads = 1;                // per convolution; card workers are the parallelism
-  bool embedding = true;          // pooled backbone features per detection
+  int person_class = 0; // COCO: 0
+  int threads = 1; // per convolution; card workers are the parallelism
+  bool embedding = true; // pooled backbone features per detection
   // Where NanoDet's GFL head measures box distances from, in cells: 0.5 (the
   // cell centre) gives recall 0.86 on vtest.avi's first 200 frames where 0
   // (the corner) gives 0.77 at IoU 0.5: the model was trained with centres.
@@ -44,28 +44,28 @@ struct dnn_options {
 
 struct detector_options {
   // --- both
-  float min_score = 0.0f;            // drop detections scoring below this
+  float min_score = 0.0f; // drop detections scoring below this
 
   // --- hog
-  double hog_upscale = 1.5;          // HOG's 64x128 window misses people < ~100 px
-  double hog_threshold = 0.5;        // SVM margin; 0 adds ~4% recall for ~15% precision
-  double hog_scale_step = 1.05;      // pyramid step
-  int hog_stride = 8;                // window stride in (upscaled) pixels
-  float hog_nms_iou = 0.3f;          // overlap above which the weaker box goes
-  int hog_min_neighbors = 1;         // raw windows needed around a kept box
-  float hog_box_width = 0.53f;       // person's share of the 64x128 window, fitted
-  float hog_box_height = 0.75f;      // to the PETS09 ground-truth box sizes
+  double hog_upscale = 1.5; // HOG's 64x128 window misses people < ~100 px
+  double hog_threshold = 0.5; // SVM margin; 0 adds ~4% recall for ~15% precision
+  double hog_scale_step = 1.05; // pyramid step
+  int hog_stride = 8; // window stride in (upscaled) pixels
+  float hog_nms_iou = 0.3f; // overlap above which the weaker box goes
+  int hog_min_neighbors = 1; // raw windows needed around a kept box
+  float hog_box_width = 0.53f; // person's share of the 64x128 window, fitted
+  float hog_box_height = 0.75f; // to the PETS09 ground-truth box sizes
 
   // --- motion
-  int motion_min_area = 400;         // blob pixels (at the image's resolution)
-  double motion_max_area = 0.25;     // fraction of the frame: larger = light change
-  double motion_min_aspect = 0.8;    // blob height / width
+  int motion_min_area = 400; // blob pixels (at the image's resolution)
+  double motion_max_area = 0.25; // fraction of the frame: larger = light change
+  double motion_min_aspect = 0.8; // blob height / width
   double motion_max_aspect = 6.0;
-  double motion_learning_rate = -1;  // MOG2; -1 = automatic (1/history)
+  double motion_learning_rate = -1; // MOG2; -1 = automatic (1/history)
   int motion_history = 500;
   double motion_var_threshold = 16;
-  double motion_open = 0.005;        // morphology kernels, fraction of image height
-  double motion_close = 0.008;       // ~5 px at 576: joins limbs, not neighbours
+  double motion_open = 0.005; // morphology kernels, fraction of image height
+  double motion_close = 0.008; // ~5 px at 576: joins limbs, not neighbours
 
   // --- nanodet / darknet
   dnn_options dnn;
@@ -103,7 +103,6 @@ bool dnn_detector_kind(const std::string& kind);
 
 /// kind: "nanodet", "darknet" (DNN engine, opts.dnn), "hog" or "motion".
 /// Throws std::invalid_argument naming the kind and the valid ones otherwise.
-std::unique_ptr<detector> make_detector(const std::string& kind,
-                                        const detector_options& opts = {});
+std::unique_ptr<detector> make_detector(const std::string& kind, const detector_options& opts = {});
 
 } // namespace weaver

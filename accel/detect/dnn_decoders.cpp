@@ -5,9 +5,8 @@
 
 namespace weaver {
 
-std::vector<raw_box> decode_nanodet(const float* cls, const float* reg, int grid_h, int grid_w,
-                                    int stride, int classes, int bins, float threshold,
-                                    int only_class, float offset) {
+std::vector<raw_box> decode_nanodet(const float* cls, const float* reg, int grid_h, int grid_w, int stride, int classes,
+                                    int bins, float threshold, int only_class, float offset) {
   std::vector<raw_box> out;
   std::vector<float> p(static_cast<size_t>(bins));
   for (int cell = 0; cell < grid_h * grid_w; ++cell) {
@@ -43,9 +42,8 @@ std::vector<raw_box> decode_nanodet(const float* cls, const float* reg, int grid
   return out;
 }
 
-std::vector<raw_box> decode_yolo(const float* head, int grid_h, int grid_w,
-                                 const std::vector<float>& anchors, int classes, int version,
-                                 int input_w, int input_h, float threshold, int only_class) {
+std::vector<raw_box> decode_yolo(const float* head, int grid_h, int grid_w, const std::vector<float>& anchors,
+                                 int classes, int version, int input_w, int input_h, float threshold, int only_class) {
   std::vector<raw_box> out;
   const int n_anchors = static_cast<int>(anchors.size() / 2), per = 5 + classes;
   for (int y = 0; y < grid_h; ++y)
@@ -65,10 +63,10 @@ std::vector<raw_box> decode_yolo(const float* head, int grid_h, int grid_w,
         // Centre in grid cells; size relative to the grid (v2) or input (v3).
         float bx = (static_cast<float>(x) + e[0]) / static_cast<float>(grid_w);
         float by = (static_cast<float>(y) + e[1]) / static_cast<float>(grid_h);
-        float bw = std::exp(e[2]) * anchors[2 * static_cast<size_t>(a)] /
-                   static_cast<float>(version == 2 ? grid_w : input_w);
-        float bh = std::exp(e[3]) * anchors[2 * static_cast<size_t>(a) + 1] /
-                   static_cast<float>(version == 2 ? grid_h : input_h);
+        float bw =
+          std::exp(e[2]) * anchors[2 * static_cast<size_t>(a)] / static_cast<float>(version == 2 ? grid_w : input_w);
+        float bh = std::exp(e[3]) * anchors[2 * static_cast<size_t>(a) + 1]
+          / static_cast<float>(version == 2 ? grid_h : input_h);
         raw_box b;
         b.bbox = {(bx - bw / 2) * static_cast<float>(input_w), (by - bh / 2) * static_cast<float>(input_h),
                   bw * static_cast<float>(input_w), bh * static_cast<float>(input_h)};

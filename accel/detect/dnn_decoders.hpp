@@ -10,7 +10,7 @@
 namespace weaver {
 
 struct raw_box {
-  box bbox;       // network input pixels
+  box bbox; // network input pixels
   float score = 0;
   int class_id = 0;
 };
@@ -21,16 +21,15 @@ struct raw_box {
 /// over 0..bins-1, in units of `stride`, from the cell's point (x + offset,
 /// y + offset) * stride. Keeps (cell, class) pairs scoring >= `threshold`,
 /// of class `only_class` when >= 0.
-std::vector<raw_box> decode_nanodet(const float* cls, const float* reg, int grid_h, int grid_w,
-                                    int stride, int classes, int bins, float threshold,
-                                    int only_class = -1, float offset = 0.0f);
+std::vector<raw_box> decode_nanodet(const float* cls, const float* reg, int grid_h, int grid_w, int stride, int classes,
+                                    int bins, float threshold, int only_class = -1, float offset = 0.0f);
 
 /// One Darknet head after yolo_head activations, NHWC [grid_h, grid_w,
 /// anchors * (5 + classes)]. version 2 (region): anchors in grid cells;
 /// version 3 (yolo): anchors in input pixels. Score = objectness x class
 /// probability.
-std::vector<raw_box> decode_yolo(const float* head, int grid_h, int grid_w,
-                                 const std::vector<float>& anchors, int classes, int version,
-                                 int input_w, int input_h, float threshold, int only_class = -1);
+std::vector<raw_box> decode_yolo(const float* head, int grid_h, int grid_w, const std::vector<float>& anchors,
+                                 int classes, int version, int input_w, int input_h, float threshold,
+                                 int only_class = -1);
 
 } // namespace weaver

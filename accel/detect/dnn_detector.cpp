@@ -6,10 +6,10 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "accel/engine/darknet_import.hpp"
 #include "accel/detect/appearance.hpp"
 #include "accel/detect/dnn_decoders.hpp"
 #include "accel/detect/nms.hpp"
+#include "accel/engine/darknet_import.hpp"
 
 namespace weaver {
 
@@ -21,7 +21,7 @@ namespace {
 // precision 0.872; RGB / 255, what the human.js port feeds it, 0.845 / 0.948.
 constexpr float nanodet_mean[3] = {103.53f, 116.28f, 123.675f};
 constexpr float nanodet_std[3] = {57.375f, 57.12f, 58.395f};
-constexpr int nanodet_bins = 11;  // NanoDet-g: reg_max 10
+constexpr int nanodet_bins = 11; // NanoDet-g: reg_max 10
 
 int round32(int v) { return std::max(32, (v + 31) / 32 * 32); }
 
@@ -50,7 +50,7 @@ cv::Size dnn_detector::input_size(cv::Size frame) const {
   if (o_.input_width < 0 || o_.input_height < 0)
     return {round32(static_cast<int>(std::lround(frame.width * o_.input_scale))),
             round32(static_cast<int>(std::lround(frame.height * o_.input_scale)))};
-  return {0, 0};  // the model's own
+  return {0, 0}; // the model's own
 }
 
 std::shared_ptr<const engine::model> dnn_detector::compiled(cv::Size frame) {
@@ -78,7 +78,7 @@ void dnn_detector::prepare(cv::Size frame) {
   auto in = input_size(frame);
   model_ = shared_model(o_, in.height, in.width);
   const auto& g = model_->ir();
-  const auto& s = model_->input_shape();  // NHWC
+  const auto& s = model_->input_shape(); // NHWC
   input_ = cv::Size(static_cast<int>(s[2]), static_cast<int>(s[1]));
   auto out_shape = [&](size_t i) -> const engine::shape_t& {
     return g.values[static_cast<size_t>(g.outputs[i])].shape;
@@ -110,8 +110,8 @@ void dnn_detector::prepare(cv::Size frame) {
       while (k < g.outputs.size() && g.values[static_cast<size_t>(g.outputs[k])].name != n) ++k;
       if (k == g.outputs.size()) continue;
       const auto& os = out_shape(k);
-      heads_.push_back({host_tensor(k), 0, static_cast<int>(os[1]), static_cast<int>(os[2]),
-                        0, h.classes, h.version, h.anchors});
+      heads_.push_back(
+        {host_tensor(k), 0, static_cast<int>(os[1]), static_cast<int>(os[2]), 0, h.classes, h.version, h.anchors});
     }
   }
   if (heads_.empty()) throw engine::model_error(o_.model + ": no " + o_.kind + " heads among the outputs");
@@ -131,8 +131,7 @@ void dnn_detector::prepare(cv::Size frame) {
   }
   // Looked up by name, as a session finds values.
   int f = feature.empty() ? -1 : g.find(feature);
-  if (f < 0 || g.values[static_cast<size_t>(f)].is_const || g.values[static_cast<size_t>(f)].shape.size() != 4)
-    return;
+  if (f < 0 || g.values[static_cast<size_t>(f)].is_const || g.values[static_cast<size_t>(f)].shape.size() != 4) return;
   feature_shape_ = g.values[static_cast<size_t>(f)].shape;
   feature_ = static_cast<int>(host_tensors_.size());
   host_tensors_.push_back({feature, feature_shape_, -1});
@@ -148,7 +147,7 @@ void dnn_detector::fill_input(const cv::Mat& bgr, float* dst) {
     for (int i = 0; i < n; ++i)
       for (int c = 0; c < 3; ++c)
         dst[3 * i + c] = (static_cast<float>(src[3 * i + c]) - nanodet_mean[c]) / nanodet_std[c];
-  } else {  // Darknet: RGB in [0,1]
+  } else { // Darknet: RGB in [0,1]
     for (int i = 0; i < n; ++i)
       for (int c = 0; c < 3; ++c) dst[3 * i + c] = static_cast<float>(src[3 * i + 2 - c]) / 255.0f;
   }
@@ -168,8 +167,7 @@ std::vector<detection> dnn_detector::detect_on(const cv::Mat& bgr, engine::works
   session.run();
   std::vector<const float*> tensors;
   for (const auto& t : host_tensors_)
-    tensors.push_back(t.output >= 0 ? session.output(static_cast<size_t>(t.output))
-                                    : session.value(t.name));
+    tensors.push_back(t.output >= 0 ? session.output(static_cast<size_t>(t.output)) : session.value(t.name));
   return decode(bgr.size(), tensors);
 }
 
@@ -182,15 +180,14 @@ std::vector<detection> dnn_detector::finish(const cv::Mat& bgr, const std::vecto
 std::vector<detection> dnn_detector::decode(cv::Size frame, const std::vector<const float*>& tensors) {
   prepare(frame);
   if (tensors.size() != host_tensors_.size())
-    throw std::invalid_argument("dnn detector: decode needs " + std::to_string(host_tensors_.size()) +
-                                " tensors, got " + std::to_string(tensors.size()));
+    throw std::invalid_argument("dnn detector: decode needs " + std::to_string(host_tensors_.size()) + " tensors, got "
+                                + std::to_string(tensors.size()));
   std::vector<raw_box> raw;
   for (const auto& h : heads_) {
-    auto level = nanodet_
-        ? decode_nanodet(tensors[h.cls], tensors[h.reg], h.grid_h, h.grid_w, h.stride, h.classes,
-                         nanodet_bins, o_.score_threshold, o_.person_class, o_.nanodet_offset)
-        : decode_yolo(tensors[h.cls], h.grid_h, h.grid_w, h.anchors, h.classes, h.version,
-                      input_.width, input_.height, o_.score_threshold, o_.person_class);
+    auto level = nanodet_ ? decode_nanodet(tensors[h.cls], tensors[h.reg], h.grid_h, h.grid_w, h.stride, h.classes,
+                                           nanodet_bins, o_.score_threshold, o_.person_class, o_.nanodet_offset)
+                          : decode_yolo(tensors[h.cls], h.grid_h, h.grid_w, h.anchors, h.classes, h.version,
+                                        input_.width, input_.height, o_.score_threshold, o_.person_class);
     raw.insert(raw.end(), level.begin(), level.end());
   }
 
@@ -220,14 +217,12 @@ std::vector<detection> dnn_detector::decode(cv::Size frame, const std::vector<co
     for (size_t p = 0; p < cells; ++p)
       for (size_t k = 0; k < c; ++k) mean[k] += map[p * c + k];
     for (auto& x : mean) x /= static_cast<float>(cells);
-    for (auto& d : dets)
-      d.embedding = embed({d.bbox.x / sx, d.bbox.y / sy, d.bbox.w / sx, d.bbox.h / sy}, map, mean);
+    for (auto& d : dets) d.embedding = embed({d.bbox.x / sx, d.bbox.y / sy, d.bbox.w / sx, d.bbox.h / sy}, map, mean);
   }
   return dets;
 }
 
-std::vector<float> dnn_detector::embed(const box& b, const float* f,
-                                       const std::vector<float>& mean) const {
+std::vector<float> dnn_detector::embed(const box& b, const float* f, const std::vector<float>& mean) const {
   const auto& s = feature_shape_;
   const int fh = static_cast<int>(s[1]), fw = static_cast<int>(s[2]), c = static_cast<int>(s[3]);
   const float ky = static_cast<float>(fh) / static_cast<float>(input_.height);

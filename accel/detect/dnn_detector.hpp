@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "accel/engine/executor.hpp"
 #include "accel/detect/detector.hpp"
+#include "accel/engine/executor.hpp"
 
 namespace weaver {
 
@@ -62,18 +62,18 @@ private:
   };
   /// Model, heads and tensors for a frame size; cheap when it is unchanged.
   void prepare(cv::Size frame);
-  size_t host_tensor(size_t output);  // position of graph output `output`, added once
+  size_t host_tensor(size_t output); // position of graph output `output`, added once
   /// Box `b` (input pixels) pooled from the feature map, minus the map mean.
   std::vector<float> embed(const box& b, const float* map, const std::vector<float>& mean) const;
 
   dnn_options o_;
-  bool nanodet_ = false;          // else darknet: the heads, the input's scaling
+  bool nanodet_ = false; // else darknet: the heads, the input's scaling
   cv::Size frame_{0, 0}, input_{0, 0};
   std::shared_ptr<const engine::model> model_;
-  std::unique_ptr<engine::workspace> own_;  // detect(bgr) only, made on first use
-  std::vector<head> heads_;       // found once per input size
+  std::unique_ptr<engine::workspace> own_; // detect(bgr) only, made on first use
+  std::vector<head> heads_; // found once per input size
   std::vector<dnn_tensor> host_tensors_;
-  int feature_ = -1;              // position of the embedding map in host_tensors_
+  int feature_ = -1; // position of the embedding map in host_tensors_
   engine::shape_t feature_shape_;
   cv::Mat resized_;
 };

@@ -25,24 +25,21 @@ hog_detector::hog_detector(const detector_options& opts)
 }
 
 std::vector<detection> hog_detector::detect(const cv::Mat& bgr) {
-  if (bgr.empty())
-    return {};
+  if (bgr.empty()) return {};
   const double s = opts_.hog_upscale;
   cv::Mat img;
   if (s == 1.0)
     img = bgr;
   else
     cv::resize(bgr, img, cv::Size(), s, s, s > 1 ? cv::INTER_LINEAR : cv::INTER_AREA);
-  if (img.cols < hog_.winSize.width || img.rows < hog_.winSize.height)
-    return {};
+  if (img.cols < hog_.winSize.width || img.rows < hog_.winSize.height) return {};
 
   // groupThreshold 0 returns every raw window with its SVM margin; our NMS
   // then keeps real scores (OpenCV's grouping averages boxes and loses them).
   std::vector<cv::Rect> found;
   std::vector<double> weights;
-  hog_.detectMultiScale(img, found, weights, opts_.hog_threshold,
-                        cv::Size(opts_.hog_stride, opts_.hog_stride), cv::Size(0, 0),
-                        opts_.hog_scale_step, 0.0, false);
+  hog_.detectMultiScale(img, found, weights, opts_.hog_threshold, cv::Size(opts_.hog_stride, opts_.hog_stride),
+                        cv::Size(0, 0), opts_.hog_scale_step, 0.0, false);
 
   std::vector<box> raw;
   std::vector<float> scores;
@@ -58,16 +55,13 @@ std::vector<detection> hog_detector::detect(const cv::Mat& bgr) {
   std::vector<detection> out;
   const float fw = static_cast<float>(bgr.cols), fh = static_cast<float>(bgr.rows);
   for (size_t k : nms_indices(raw, scores, opts_.hog_nms_iou)) {
-    if (scores[k] < opts_.min_score)
-      continue;
+    if (scores[k] < opts_.min_score) continue;
     // A lone window is usually clutter; a person fires at several shifts/scales.
     if (opts_.hog_min_neighbors > 0) {
       int neighbors = 0;
       for (size_t j = 0; j < raw.size(); ++j)
-        if (j != k && iou(raw[j], raw[k]) >= neighbor_iou)
-          ++neighbors;
-      if (neighbors < opts_.hog_min_neighbors)
-        continue;
+        if (j != k && iou(raw[j], raw[k]) >= neighbor_iou) ++neighbors;
+      if (neighbors < opts_.hog_min_neighbors) continue;
     }
     // The window pads the person on every side; keep its centred core and
     // map back to source pixels.
@@ -78,8 +72,7 @@ std::vector<detection> hog_detector::detect(const cv::Mat& bgr) {
     float y0 = std::max(0.f, static_cast<float>((cy - h / 2) / s));
     float x1 = std::min(fw, static_cast<float>((cx + w / 2) / s));
     float y1 = std::min(fh, static_cast<float>((cy + h / 2) / s));
-    if (x1 <= x0 || y1 <= y0)
-      continue;
+    if (x1 <= x0 || y1 <= y0) continue;
     detection d;
     d.bbox = {x0, y0, x1 - x0, y1 - y0};
     d.score = scores[k];

@@ -29,8 +29,7 @@ motion_detector::motion_detector(const detector_options& opts) : opts_(opts) {
 }
 
 void motion_detector::restart(cv::Size size) {
-  model_ = cv::createBackgroundSubtractorMOG2(opts_.motion_history,
-                                              opts_.motion_var_threshold, true);
+  model_ = cv::createBackgroundSubtractorMOG2(opts_.motion_history, opts_.motion_var_threshold, true);
   size_ = size;
   frames_ = 0;
   open_kernel_ = kernel(opts_.motion_open, size.height);
@@ -38,10 +37,8 @@ void motion_detector::restart(cv::Size size) {
 }
 
 std::vector<detection> motion_detector::detect(const cv::Mat& bgr) {
-  if (bgr.empty())
-    return {};
-  if (!model_ || bgr.size() != size_)
-    restart(bgr.size());
+  if (bgr.empty()) return {};
+  if (!model_ || bgr.size() != size_) restart(bgr.size());
   model_->apply(bgr, mask_, opts_.motion_learning_rate);
   ++frames_;
 
@@ -54,22 +51,19 @@ std::vector<detection> motion_detector::detect(const cv::Mat& bgr) {
   int n = cv::connectedComponentsWithStats(mask_, labels_, stats_, centroids_, 8, CV_32S);
   const double max_area = opts_.motion_max_area * bgr.cols * bgr.rows;
   std::vector<detection> out;
-  for (int i = 1; i < n; ++i) {  // label 0 is the background
+  for (int i = 1; i < n; ++i) { // label 0 is the background
     const int* st = stats_.ptr<int>(i);
     int x = st[cv::CC_STAT_LEFT], y = st[cv::CC_STAT_TOP];
     int w = st[cv::CC_STAT_WIDTH], h = st[cv::CC_STAT_HEIGHT];
     int area = st[cv::CC_STAT_AREA];
-    if (area < opts_.motion_min_area || area > max_area)
-      continue;
+    if (area < opts_.motion_min_area || area > max_area) continue;
     double aspect = static_cast<double>(h) / w;
-    if (aspect < opts_.motion_min_aspect || aspect > opts_.motion_max_aspect)
-      continue;
+    if (aspect < opts_.motion_min_aspect || aspect > opts_.motion_max_aspect) continue;
     // A person fills roughly half to three quarters of their box; ragged
     // noise blobs fill much less.
     float fill = static_cast<float>(area) / static_cast<float>(w * h);
     float score = std::min(1.f, fill);
-    if (score < opts_.min_score)
-      continue;
+    if (score < opts_.min_score) continue;
     detection d;
     d.bbox = {float(x), float(y), float(w), float(h)};
     d.score = score;

@@ -51,10 +51,10 @@ std::vector<section> parse_cfg(const std::string& path) {
 struct reader {
   const std::string& path;
   const section& s;
-  int index;  // layer index, -1 for [net]
+  int index; // layer index, -1 for [net]
   std::string where() const {
-    return path + ":" + std::to_string(s.line) + " [" + s.type + "]" +
-           (index >= 0 ? " (layer " + std::to_string(index) + ")" : "");
+    return path + ":" + std::to_string(s.line) + " [" + s.type + "]"
+      + (index >= 0 ? " (layer " + std::to_string(index) + ")" : "");
   }
   int i(const char* key, int dflt) const {
     auto it = s.kv.find(key);
@@ -65,8 +65,7 @@ struct reader {
       size_t end = 0;
       int v = std::stoi(text, &end);
       if (trim(text.substr(end)).empty()) return v;
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     throw model_error(where() + ": " + key + " is not an integer: " + text);
   }
   std::string str(const char* key, const std::string& dflt) const {
@@ -106,9 +105,8 @@ struct weight_file {
   std::string path;
   std::vector<float> take(size_t n, const std::string& what) {
     if (off + n * 4 > bytes.size())
-      throw model_error("darknet weights truncated: " + path + " ends at byte " +
-                        std::to_string(bytes.size()) + " but " + what + " needs " +
-                        std::to_string(n * 4) + " bytes from byte " + std::to_string(off));
+      throw model_error("darknet weights truncated: " + path + " ends at byte " + std::to_string(bytes.size()) + " but "
+                        + what + " needs " + std::to_string(n * 4) + " bytes from byte " + std::to_string(off));
     std::vector<float> v(n);
     std::memcpy(v.data(), bytes.data() + off, n * 4);
     off += n * 4;
@@ -205,12 +203,13 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
             for (int y = 0; y < size; ++y)
               for (int x = 0; x < size; ++x)
                 w.f[((static_cast<size_t>(y) * size + x) * cg + i) * filters + o] =
-                    wts[((static_cast<size_t>(o) * cg + i) * size + y) * size + x];
+                  wts[((static_cast<size_t>(o) * cg + i) * size + y) * size + x];
         a.stride = {stride, stride};
         a.pads = {pad, pad, pad, pad};
         a.groups = groups;
-        int v = g->nodes[g->add_node(op::conv2d, bn ? name + "/conv" : name + "/conv", {cur.value,
-                         g->add_const(name + "/filter", std::move(w))}, a, 1, "convolutional")].out[0];
+        int v = g->nodes[g->add_node(op::conv2d, bn ? name + "/conv" : name + "/conv",
+                                     {cur.value, g->add_const(name + "/filter", std::move(w))}, a, 1, "convolutional")]
+                  .out[0];
         auto per_channel = [&](std::string nm, std::vector<float> d) {
           tensor_data t;
           t.shape = {filters};
@@ -224,16 +223,18 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
             mul[c] = scales[c] / (std::sqrt(var[c]) + .000001f);
             add[c] = biases[c] - mean[c] * mul[c];
           }
-          v = g->nodes[g->add_node(op::mul, name + "/bn_scale", {v, per_channel(name + "/bn_mul", mul)},
-                                   {}, 1, "batch_normalize")].out[0];
+          v = g->nodes[g->add_node(op::mul, name + "/bn_scale", {v, per_channel(name + "/bn_mul", mul)}, {}, 1,
+                                   "batch_normalize")]
+                .out[0];
           biases = add;
         }
         attrs act_a;
         act_a.activation = activation;
         act_a.alpha = 0.1f;
         bool has_act = activation != act::none;
-        v = g->nodes[g->add_node(op::add, has_act ? name + "/bias" : name,
-                                 {v, per_channel(name + "/biases", biases)}, {}, 1, "bias")].out[0];
+        v = g->nodes[g->add_node(op::add, has_act ? name + "/bias" : name, {v, per_channel(name + "/biases", biases)},
+                                 {}, 1, "bias")]
+              .out[0];
         if (has_act) v = g->nodes[g->add_node(op::activation, name, {v}, act_a, 1, "activation")].out[0];
         next.value = v;
       }
@@ -264,8 +265,7 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
       while (std::getline(ss, tok, ',')) {
         if (trim(tok).empty()) continue;
         auto l = layer_ref(r, r.to_int("layers", trim(tok)));
-        if (!first && (l.h != next.h || l.w != next.w))
-          throw model_error(r.where() + ": routed layers differ in size");
+        if (!first && (l.h != next.h || l.w != next.w)) throw model_error(r.where() + ": routed layers differ in size");
         next.h = l.h;
         next.w = l.w;
         next.c += l.c;
@@ -275,8 +275,8 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
       if (ins.empty()) throw model_error(r.where() + ": layers= is empty");
       if (g) {
         a.axis = 3;
-        next.value = g->nodes[g->add_node(ins.size() == 1 ? op::identity : op::concat, name, ins, a,
-                                          1, "route")].out[0];
+        next.value =
+          g->nodes[g->add_node(ins.size() == 1 ? op::identity : op::concat, name, ins, a, 1, "route")].out[0];
       }
     } else if (t == "reorg") {
       int s = r.i("stride", 1);
@@ -305,8 +305,9 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
         throw model_error(r.where() + ": shortcut between layers of different shapes is not supported");
       if (g) {
         act ac = activation_of(r, "linear");
-        int v = g->nodes[g->add_node(op::add, ac == act::none ? name : name + "/sum",
-                                     {cur.value, from.value}, {}, 1, "shortcut")].out[0];
+        int v = g->nodes[g->add_node(op::add, ac == act::none ? name : name + "/sum", {cur.value, from.value}, {}, 1,
+                                     "shortcut")]
+                  .out[0];
         if (ac != act::none) {
           a.activation = ac;
           v = g->nodes[g->add_node(op::activation, name, {v}, a, 1, "activation")].out[0];
@@ -335,8 +336,8 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
       }
       int count = static_cast<int>(y.anchors.size() / 2);
       if (count * (5 + y.classes) != cur.c)
-        throw model_error(r.where() + ": " + std::to_string(cur.c) + " input channels do not hold " +
-                          std::to_string(count) + " anchors of " + std::to_string(5 + y.classes));
+        throw model_error(r.where() + ": " + std::to_string(cur.c) + " input channels do not hold "
+                          + std::to_string(count) + " anchors of " + std::to_string(5 + y.classes));
       y.output = name;
       info.heads.push_back(y);
       if (g) {
@@ -370,9 +371,9 @@ graph import_darknet(const std::string& cfg, const std::string& weights, darknet
   // mean the file was written for another cfg.
   if (wf.off > wf.bytes.size()) throw model_error("darknet weights truncated: " + weights + " ends in its header");
   if (wf.off < wf.bytes.size())
-    throw model_error("darknet weights " + weights + " do not match " + cfg + ": its layers use " +
-                      std::to_string(wf.off) + " bytes, " + std::to_string(wf.bytes.size() - wf.off) +
-                      " bytes are left over");
+    throw model_error("darknet weights " + weights + " do not match " + cfg + ": its layers use "
+                      + std::to_string(wf.off) + " bytes, " + std::to_string(wf.bytes.size() - wf.off)
+                      + " bytes are left over");
   if (info) *info = i;
   return g;
 }

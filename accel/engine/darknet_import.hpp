@@ -14,10 +14,10 @@ namespace weaver::engine {
 
 /// What the decoder needs from a region/yolo layer.
 struct yolo_layer_info {
-  std::string output;            // value name of the head's output
-  int version = 2;               // 2: region (anchors in grid cells), 3: yolo (pixels)
+  std::string output; // value name of the head's output
+  int version = 2; // 2: region (anchors in grid cells), 3: yolo (pixels)
   int classes = 0;
-  std::vector<float> anchors;    // (w,h) pairs of the boxes this head predicts
+  std::vector<float> anchors; // (w,h) pairs of the boxes this head predicts
 };
 
 struct darknet_model_info {
@@ -27,8 +27,7 @@ struct darknet_model_info {
 
 /// Throws model_error naming the file and the section (layer index) on a
 /// bad cfg, an unknown layer type, or weights that end before the last layer.
-graph import_darknet(const std::string& cfg, const std::string& weights,
-                     darknet_model_info* info = nullptr);
+graph import_darknet(const std::string& cfg, const std::string& weights, darknet_model_info* info = nullptr);
 
 /// Reads only the head description (no weights needed).
 darknet_model_info read_darknet_info(const std::string& cfg);

@@ -23,8 +23,8 @@ graph import_model(const std::string& path, const std::string& weights) {
   throw model_error(path + ": unknown model type (expected a TF.js model.json or a Darknet .cfg)");
 }
 
-std::shared_ptr<const model> model::load(const std::string& path, const std::string& weights,
-                                         int batch, int height, int width) {
+std::shared_ptr<const model> model::load(const std::string& path, const std::string& weights, int batch, int height,
+                                         int width) {
   return compile(import_model(path, weights), batch, height, width);
 }
 
@@ -37,8 +37,8 @@ std::shared_ptr<const model> model::adopt(graph g, int batch) {
   if (g.inputs.size() != 1) throw model_error("models with one input only");
   for (const auto& v : g.values)
     if (v.is_const && v.type == dtype::f32 && static_cast<int64_t>(v.data.f.size()) != numel(v.shape))
-      throw model_error("constant '" + v.name + "' has " + std::to_string(v.data.f.size()) +
-                        " values for shape " + to_string(v.shape));
+      throw model_error("constant '" + v.name + "' has " + std::to_string(v.data.f.size()) + " values for shape "
+                        + to_string(v.shape));
   auto m = std::make_shared<model>();
   m->g_ = std::move(g);
   m->batch_ = batch;
@@ -57,22 +57,23 @@ session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m))
   alloc(in_);
   for (size_t v = 0; v < g.values.size(); ++v)
     if (g.values[v].is_const && g.values[v].type == dtype::f32)
-      buf_[v] = const_cast<float*>(g.values[v].data.f.data());  // read-only by the kernels
+      buf_[v] = const_cast<float*>(g.values[v].data.f.data()); // read-only by the kernels
   for (const auto& n : g.nodes) {
     step s{&n, {}, {}};
     for (int v : n.in) s.in.push_back(buf_[static_cast<size_t>(v)]);
     // Reshape and identity alias their input: same bytes, new shape.
     bool alias = n.kind == op::reshape || n.kind == op::identity;
     for (int o : n.out) {
-      if (alias) buf_[static_cast<size_t>(o)] = buf_[static_cast<size_t>(n.in[0])];
-      else alloc(o);
+      if (alias)
+        buf_[static_cast<size_t>(o)] = buf_[static_cast<size_t>(n.in[0])];
+      else
+        alloc(o);
       s.out.push_back(buf_[static_cast<size_t>(o)]);
     }
     if (n.kind == op::conv2d) {
       s.conv = static_cast<int>(convs_.size());
       convs_.emplace_back(g.values[n.in[0]].shape, s.in[0], g.values[n.in[1]].shape, s.in[1],
-                          n.in.size() > 2 ? s.in[2] : nullptr, n.a, g.values[n.out[0]].shape,
-                          s.out[0], threads);
+                          n.in.size() > 2 ? s.in[2] : nullptr, n.a, g.values[n.out[0]].shape, s.out[0], threads);
     }
     if (!alias) steps_.push_back(std::move(s));
   }
@@ -89,7 +90,9 @@ void session::run() {
       case op::conv2d:
         convs_[static_cast<size_t>(s.conv)].run();
         break;
-      case op::add: case op::sub: case op::mul:
+      case op::add:
+      case op::sub:
+      case op::mul:
         kernels::binary(n.kind, s.in[0], shape(n.in[0]), s.in[1], shape(n.in[1]), s.out[0], shape(o));
         break;
       case op::activation: {
@@ -117,8 +120,7 @@ void session::run() {
         kernels::split(s.in[0], shape(n.in[0]), a.axis, s.out, a.ints);
         break;
       case op::resize_bilinear:
-        kernels::resize_bilinear_nhwc(s.in[0], shape(n.in[0]), a.half_pixel, a.align_corners,
-                                      s.out[0], shape(o));
+        kernels::resize_bilinear_nhwc(s.in[0], shape(n.in[0]), a.half_pixel, a.align_corners, s.out[0], shape(o));
         break;
       case op::upsample:
         kernels::upsample_nhwc(s.in[0], shape(n.in[0]), a.stride[0], a.stride[1], s.out[0]);
@@ -132,7 +134,8 @@ void session::run() {
       case op::softmax:
         kernels::softmax_last(s.in[0], shape(o), s.out[0]);
         break;
-      case op::reshape: case op::identity:
+      case op::reshape:
+      case op::identity:
         break;
       case op::sparse_to_dense:
         throw model_error("node '" + n.name + "': SparseToDense survived constant folding");
@@ -142,13 +145,9 @@ void session::run() {
 
 const float* session::output(size_t i) const { return buf_[static_cast<size_t>(m_->ir().outputs.at(i))]; }
 
-const shape_t& session::output_shape(size_t i) const {
-  return m_->ir().values[m_->ir().outputs.at(i)].shape;
-}
+const shape_t& session::output_shape(size_t i) const { return m_->ir().values[m_->ir().outputs.at(i)].shape; }
 
-const std::string& session::output_name(size_t i) const {
-  return m_->ir().values[m_->ir().outputs.at(i)].name;
-}
+const std::string& session::output_name(size_t i) const { return m_->ir().values[m_->ir().outputs.at(i)].name; }
 
 int session::find_output(const std::string& name) const {
   std::string n = name;

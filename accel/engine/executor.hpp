@@ -22,8 +22,8 @@ graph import_model(const std::string& path, const std::string& weights = {});
 class model {
 public:
   /// import_model, then optimise.
-  static std::shared_ptr<const model> load(const std::string& path, const std::string& weights = {},
-                                           int batch = 1, int height = 0, int width = 0);
+  static std::shared_ptr<const model> load(const std::string& path, const std::string& weights = {}, int batch = 1,
+                                           int height = 0, int width = 0);
   /// Optimises an imported graph for `batch` and (when set) an input size
   /// other than the model's own.
   static std::shared_ptr<const model> compile(graph g, int batch = 1, int height = 0, int width = 0);
@@ -68,11 +68,11 @@ private:
     const node* n;
     std::vector<const float*> in;
     std::vector<float*> out;
-    int conv = -1;                 // index into convs_
+    int conv = -1; // index into convs_
   };
   std::shared_ptr<const model> m_;
   std::vector<std::vector<float>> storage_;
-  std::vector<float*> buf_;        // per value; constants point at their data
+  std::vector<float*> buf_; // per value; constants point at their data
   std::vector<kernels::conv2d> convs_;
   std::vector<step> steps_;
   int in_ = 0;

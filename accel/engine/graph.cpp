@@ -27,35 +27,58 @@ std::string to_string(const shape_t& s) {
 
 const char* op_name(op k) {
   switch (k) {
-    case op::conv2d: return "conv2d";
-    case op::add: return "add";
-    case op::sub: return "sub";
-    case op::mul: return "mul";
-    case op::activation: return "activation";
-    case op::pad: return "pad";
-    case op::max_pool: return "max_pool";
-    case op::transpose: return "transpose";
-    case op::concat: return "concat";
-    case op::split: return "split";
-    case op::reshape: return "reshape";
-    case op::resize_bilinear: return "resize_bilinear";
-    case op::upsample: return "upsample";
-    case op::reorg: return "reorg";
-    case op::yolo_head: return "yolo_head";
-    case op::identity: return "identity";
-    case op::sparse_to_dense: return "sparse_to_dense";
-    case op::softmax: return "softmax";
+    case op::conv2d:
+      return "conv2d";
+    case op::add:
+      return "add";
+    case op::sub:
+      return "sub";
+    case op::mul:
+      return "mul";
+    case op::activation:
+      return "activation";
+    case op::pad:
+      return "pad";
+    case op::max_pool:
+      return "max_pool";
+    case op::transpose:
+      return "transpose";
+    case op::concat:
+      return "concat";
+    case op::split:
+      return "split";
+    case op::reshape:
+      return "reshape";
+    case op::resize_bilinear:
+      return "resize_bilinear";
+    case op::upsample:
+      return "upsample";
+    case op::reorg:
+      return "reorg";
+    case op::yolo_head:
+      return "yolo_head";
+    case op::identity:
+      return "identity";
+    case op::sparse_to_dense:
+      return "sparse_to_dense";
+    case op::softmax:
+      return "softmax";
   }
   return "?";
 }
 
 const char* act_name(act a) {
   switch (a) {
-    case act::none: return "none";
-    case act::relu: return "relu";
-    case act::leaky: return "leaky";
-    case act::sigmoid: return "sigmoid";
-    case act::exp: return "exp";
+    case act::none:
+      return "none";
+    case act::relu:
+      return "relu";
+    case act::leaky:
+      return "leaky";
+    case act::sigmoid:
+      return "sigmoid";
+    case act::exp:
+      return "exp";
   }
   return "?";
 }
@@ -82,8 +105,7 @@ int graph::add_const(std::string name, tensor_data d) {
   return add_value(std::move(v));
 }
 
-int graph::add_node(op kind, std::string name, std::vector<int> in, attrs a,
-                    int outputs, std::string source_op) {
+int graph::add_node(op kind, std::string name, std::vector<int> in, attrs a, int outputs, std::string source_op) {
   node n;
   n.kind = kind;
   n.name = name;
@@ -186,11 +208,9 @@ std::string describe(const graph& g) {
   int64_t params = 0;
   for (const auto& v : g.values)
     if (v.is_const) params += numel(v.shape);
-  os << "format " << g.format << ", " << g.nodes.size() << " nodes, " << params
-     << " constant elements\n";
+  os << "format " << g.format << ", " << g.nodes.size() << " nodes, " << params << " constant elements\n";
   for (int i : g.inputs)
-    os << "input  " << g.values[i].name << " " << to_string(g.values[i].shape)
-       << order_text(g.values[i]) << "\n";
+    os << "input  " << g.values[i].name << " " << to_string(g.values[i].shape) << order_text(g.values[i]) << "\n";
   int64_t macs = 0;
   for (const auto& n : g.nodes) {
     os << op_name(n.kind) << " " << n.name << " (";
@@ -204,8 +224,8 @@ std::string describe(const graph& g) {
     switch (n.kind) {
       case op::conv2d: {
         const auto& w = g.values[n.in[1]].shape;
-        os << " k" << a.kernel[0] << "x" << a.kernel[1] << " s" << a.stride[0] << " pad "
-           << a.pads[0] << "," << a.pads[1] << "," << a.pads[2] << "," << a.pads[3];
+        os << " k" << a.kernel[0] << "x" << a.kernel[1] << " s" << a.stride[0] << " pad " << a.pads[0] << ","
+           << a.pads[1] << "," << a.pads[2] << "," << a.pads[3];
         if (a.groups != 1) os << " groups " << a.groups;
         if (n.in.size() > 2) os << " +bias";
         if (a.activation != act::none) os << " " << act_name(a.activation);
@@ -213,27 +233,33 @@ std::string describe(const graph& g) {
         if (w.size() == 4 && out.size() == 4) macs += numel(out) * w[0] * w[1] * w[2];
         break;
       }
-      case op::activation: os << " " << act_name(a.activation); break;
-      case op::max_pool:
-        os << " k" << a.kernel[0] << " s" << a.stride[0] << " pad " << a.pads[0] << ","
-           << a.pads[1] << "," << a.pads[2] << "," << a.pads[3];
+      case op::activation:
+        os << " " << act_name(a.activation);
         break;
-      case op::transpose: case op::pad: case op::split: case op::reshape:
+      case op::max_pool:
+        os << " k" << a.kernel[0] << " s" << a.stride[0] << " pad " << a.pads[0] << "," << a.pads[1] << "," << a.pads[2]
+           << "," << a.pads[3];
+        break;
+      case op::transpose:
+      case op::pad:
+      case op::split:
+      case op::reshape:
       case op::resize_bilinear:
         os << " [" << ints_text(a.ints) << "]";
         break;
-      case op::concat: os << " axis " << a.axis; break;
-      case op::yolo_head:
-        os << " anchors " << a.anchors << " classes " << a.classes
-           << (a.softmax_classes ? " softmax" : "");
+      case op::concat:
+        os << " axis " << a.axis;
         break;
-      default: break;
+      case op::yolo_head:
+        os << " anchors " << a.anchors << " classes " << a.classes << (a.softmax_classes ? " softmax" : "");
+        break;
+      default:
+        break;
     }
     os << "  <" << n.source_op << ">\n";
   }
   for (int o : g.outputs)
-    os << "output " << g.values[o].name << " " << to_string(g.values[o].shape)
-       << order_text(g.values[o]) << "\n";
+    os << "output " << g.values[o].name << " " << to_string(g.values[o].shape) << order_text(g.values[o]) << "\n";
   os << "multiply-adds per run: " << macs << "\n";
   return os.str();
 }

@@ -35,22 +35,24 @@ struct tensor_data {
 };
 
 enum class op : uint8_t {
-  conv2d,          // NHWC in, weights HWIO [kh,kw,cin/groups,cout], fused bias+act
-  add, sub, mul,   // elementwise with numpy broadcasting
-  activation,      // unary: attrs.act
-  pad,             // constant pad: attrs.ints = before/after per axis
-  max_pool,        // NHWC, attrs.kernel/stride/pads (padding never wins the max)
-  transpose,       // attrs.ints = perm (out axis j = in axis perm[j])
-  concat,          // attrs.axis
-  split,           // attrs.axis, attrs.ints = sizes; one output per size
-  reshape,         // attrs.ints = target shape (one -1 allowed)
+  conv2d, // NHWC in, weights HWIO [kh,kw,cin/groups,cout], fused bias+act
+  add,
+  sub,
+  mul, // elementwise with numpy broadcasting
+  activation, // unary: attrs.act
+  pad, // constant pad: attrs.ints = before/after per axis
+  max_pool, // NHWC, attrs.kernel/stride/pads (padding never wins the max)
+  transpose, // attrs.ints = perm (out axis j = in axis perm[j])
+  concat, // attrs.axis
+  split, // attrs.axis, attrs.ints = sizes; one output per size
+  reshape, // attrs.ints = target shape (one -1 allowed)
   resize_bilinear, // NHWC, attrs.ints = {out_h, out_w}, half_pixel / align_corners
-  upsample,        // NHWC nearest, attrs.stride = integer factors
-  reorg,           // Darknet's space-to-depth (its own channel order), attrs.stride
-  yolo_head,       // Darknet region/yolo activations per anchor (see yolo attrs)
+  upsample, // NHWC nearest, attrs.stride = integer factors
+  reorg, // Darknet's space-to-depth (its own channel order), attrs.stride
+  yolo_head, // Darknet region/yolo activations per anchor (see yolo attrs)
   identity,
   sparse_to_dense, // constant-folded only: (indices, out shape, values, default)
-  softmax,         // over the last axis
+  softmax, // over the last axis
 };
 const char* op_name(op k);
 
@@ -61,15 +63,15 @@ struct attrs {
   std::array<int, 2> kernel{1, 1};
   std::array<int, 2> stride{1, 1};
   std::array<int, 2> dilation{1, 1};
-  std::array<int, 4> pads{0, 0, 0, 0};  // spatial: top, left, bottom, right
-  bool same_padding = false;             // TF "SAME": pads set by shape inference
+  std::array<int, 4> pads{0, 0, 0, 0}; // spatial: top, left, bottom, right
+  bool same_padding = false; // TF "SAME": pads set by shape inference
   int groups = 1;
   int axis = 0;
   std::vector<int64_t> ints;
   act activation = act::none;
-  float alpha = 0.1f;                    // leaky slope
+  float alpha = 0.1f; // leaky slope
   float pad_value = 0.0f;
-  std::array<float, 2> scale{0, 0};    // resize: out = in * scale when set (size-free)
+  std::array<float, 2> scale{0, 0}; // resize: out = in * scale when set (size-free)
   bool half_pixel = false;
   bool align_corners = false;
   // yolo_head: `anchors` boxes per cell of (5 + classes) channels each;
@@ -83,34 +85,34 @@ struct attrs {
 struct value {
   std::string name;
   dtype type = dtype::f32;
-  shape_t shape;                 // logical shape
-  std::vector<int> order;        // storage order: storage axis i = logical axis order[i]
-  int producer = -1;             // node index, -1 for inputs and constants
+  shape_t shape; // logical shape
+  std::vector<int> order; // storage order: storage axis i = logical axis order[i]
+  int producer = -1; // node index, -1 for inputs and constants
   bool is_const = false;
-  tensor_data data;              // when is_const
+  tensor_data data; // when is_const
   shape_t storage_shape() const;
 };
 
 struct node {
   op kind = op::identity;
   std::string name;
-  std::string source_op;         // the op as the model file names it
-  std::vector<int> in, out;      // value indices
+  std::string source_op; // the op as the model file names it
+  std::vector<int> in, out; // value indices
   attrs a;
 };
 
 struct graph {
-  std::string format;            // "tfjs", "darknet"
+  std::string format; // "tfjs", "darknet"
   std::vector<value> values;
-  std::vector<node> nodes;       // topological order
+  std::vector<node> nodes; // topological order
   std::vector<int> inputs, outputs;
 
   int add_value(value v);
   int add_const(std::string name, tensor_data d);
   /// Appends a node; creates `outputs` fresh values named name, name:1, ...
-  int add_node(op kind, std::string name, std::vector<int> in, attrs a = {},
-               int outputs = 1, std::string source_op = {});
-  int find(const std::string& value_name) const;  // -1 when absent
+  int add_node(op kind, std::string name, std::vector<int> in, attrs a = {}, int outputs = 1,
+               std::string source_op = {});
+  int find(const std::string& value_name) const; // -1 when absent
   /// Nodes reachable backwards from the outputs, in topological order;
   /// unreachable nodes and values lose their links (values stay, unused).
   void prune();

@@ -35,9 +35,9 @@ dnnl::engine& cpu_engine() {
 
 } // namespace
 
-conv2d::conv2d(const shape_t& is, const float* in, const shape_t& ws, const float* w,
-               const float* bias, const attrs& a, const shape_t& os, float* out, int threads)
-    : p_(std::make_unique<impl>()) {
+conv2d::conv2d(const shape_t& is, const float* in, const shape_t& ws, const float* w, const float* bias, const attrs& a,
+               const shape_t& os, float* out, int threads)
+  : p_(std::make_unique<impl>()) {
   using dnnl::memory;
   using dt = memory::data_type;
   // oneDNN fixes a primitive's thread count when it is created.
@@ -48,30 +48,37 @@ conv2d::conv2d(const shape_t& is, const float* in, const shape_t& ws, const floa
   memory::desc dst({os[0], os[3], os[1], os[2]}, dt::f32, memory::format_tag::nhwc);
   // Our filter as oneDNN sees it: HWIO through explicit strides.
   memory::desc user_w = G == 1
-      ? memory::desc({co, cg, kh, kw}, dt::f32, memory::dims{1, co, kw * cg * co, cg * co})
-      : memory::desc({G, co / G, cg, kh, kw}, dt::f32,
-                     memory::dims{co / G, 1, co, kw * cg * co, cg * co});
-  memory::desc any_w = G == 1
-      ? memory::desc({co, cg, kh, kw}, dt::f32, memory::format_tag::any)
-      : memory::desc({G, co / G, cg, kh, kw}, dt::f32, memory::format_tag::any);
+    ? memory::desc({co, cg, kh, kw}, dt::f32, memory::dims{1, co, kw * cg * co, cg * co})
+    : memory::desc({G, co / G, cg, kh, kw}, dt::f32, memory::dims{co / G, 1, co, kw * cg * co, cg * co});
+  memory::desc any_w = G == 1 ? memory::desc({co, cg, kh, kw}, dt::f32, memory::format_tag::any)
+                              : memory::desc({G, co / G, cg, kh, kw}, dt::f32, memory::format_tag::any);
   memory::desc bias_d({co}, dt::f32, memory::format_tag::a);
   memory::dims strides{a.stride[0], a.stride[1]};
   memory::dims dil{a.dilation[0] - 1, a.dilation[1] - 1};
   memory::dims pl{a.pads[0], a.pads[1]}, pr{a.pads[2], a.pads[3]};
   using cf = dnnl::convolution_forward;
-  auto desc = bias ? cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                              src, any_w, bias_d, dst, strides, dil, pl, pr)
-                   : cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                              src, any_w, dst, strides, dil, pl, pr);
+  auto desc = bias ? cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, any_w,
+                              bias_d, dst, strides, dil, pl, pr)
+                   : cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, any_w, dst,
+                              strides, dil, pl, pr);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::post_ops po;
   switch (a.activation) {
-    case act::none: break;
-    case act::relu: po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
-    case act::leaky: po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, a.alpha, 0.f); break;
-    case act::sigmoid: po.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
-    case act::exp: po.append_eltwise(1.f, dnnl::algorithm::eltwise_exp, 0.f, 0.f); break;
+    case act::none:
+      break;
+    case act::relu:
+      po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+      break;
+    case act::leaky:
+      po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, a.alpha, 0.f);
+      break;
+    case act::sigmoid:
+      po.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f);
+      break;
+    case act::exp:
+      po.append_eltwise(1.f, dnnl::algorithm::eltwise_exp, 0.f, 0.f);
+      break;
   }
   attr.set_post_ops(po);
   auto& eng = cpu_engine();
@@ -106,7 +113,8 @@ std::string conv2d::implementation() const { return p_->name; }
 
 void apply_activation(float* x, int64_t n, act a, float alpha) {
   switch (a) {
-    case act::none: return;
+    case act::none:
+      return;
     case act::relu:
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : 0;
       return;
@@ -122,8 +130,7 @@ void apply_activation(float* x, int64_t n, act a, float alpha) {
   }
 }
 
-void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out,
-            const shape_t& os) {
+void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os) {
   const int64_t n = numel(os);
   auto f = [k](float p, float q) { return k == op::add ? p + q : k == op::sub ? p - q : p * q; };
   if (xs == os && ys == os) {
@@ -157,8 +164,8 @@ void binary(op k, const float* x, const shape_t& xs, const float* y, const shape
   }
 }
 
-void pad(const float* in, const shape_t& is, const std::vector<int64_t>& pads, float value,
-         float* out, const shape_t& os) {
+void pad(const float* in, const shape_t& is, const std::vector<int64_t>& pads, float value, float* out,
+         const shape_t& os) {
   std::fill(out, out + numel(os), value);
   const size_t r = is.size();
   auto ost = strides_of(os);
@@ -178,8 +185,7 @@ void pad(const float* in, const shape_t& is, const std::vector<int64_t>& pads, f
   }
 }
 
-void max_pool_nhwc(const float* in, const shape_t& is, const attrs& a, float* out,
-                   const shape_t& os) {
+void max_pool_nhwc(const float* in, const shape_t& is, const attrs& a, float* out, const shape_t& os) {
   const int64_t N = is[0], H = is[1], W = is[2], C = is[3], Ho = os[1], Wo = os[2];
   for (int64_t n = 0; n < N; ++n)
     for (int64_t oy = 0; oy < Ho; ++oy)
@@ -204,7 +210,7 @@ void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& p
   shape_t os(r);
   for (size_t j = 0; j < r; ++j) os[j] = is[static_cast<size_t>(perm[j])];
   auto ist = strides_of(is);
-  std::vector<int64_t> st(r);  // input stride of each output axis
+  std::vector<int64_t> st(r); // input stride of each output axis
   for (size_t j = 0; j < r; ++j) st[j] = ist[static_cast<size_t>(perm[j])];
   const int64_t n = numel(os), inner = os.back(), step = st.back();
   std::vector<int64_t> idx(r, 0);
@@ -219,8 +225,7 @@ void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& p
   }
 }
 
-void concat(const std::vector<const float*>& ins, const std::vector<shape_t>& shapes, int axis,
-            float* out) {
+void concat(const std::vector<const float*>& ins, const std::vector<shape_t>& shapes, int axis, float* out) {
   int64_t outer = 1;
   for (int d = 0; d < axis; ++d) outer *= shapes[0][static_cast<size_t>(d)];
   std::vector<int64_t> chunk;
@@ -256,8 +261,8 @@ void split(const float* in, const shape_t& is, int axis, const std::vector<float
   }
 }
 
-void resize_bilinear_nhwc(const float* in, const shape_t& is, bool half_pixel, bool align_corners,
-                          float* out, const shape_t& os) {
+void resize_bilinear_nhwc(const float* in, const shape_t& is, bool half_pixel, bool align_corners, float* out,
+                          const shape_t& os) {
   const int64_t N = is[0], H = is[1], W = is[2], C = is[3], Ho = os[1], Wo = os[2];
   auto scale = [&](int64_t in_size, int64_t out_size) {
     if (align_corners && out_size > 1) return static_cast<float>(in_size - 1) / static_cast<float>(out_size - 1);
@@ -313,7 +318,7 @@ void reorg_nhwc(const float* in, const shape_t& is, int s, float* out, const sha
   const int64_t N = is[0], h = is[1], w = is[2], c = is[3];
   const int64_t oh = os[1], ow = os[2], oc = os[3];
   const int64_t out_c = c / (s * s);
-  auto in_at = [&](int64_t n, int64_t flat) {  // flat CHW index into the input
+  auto in_at = [&](int64_t n, int64_t flat) { // flat CHW index into the input
     int64_t ch = flat / (h * w), rem = flat % (h * w);
     return in[((n * h + rem / w) * w + rem % w) * c + ch];
   };
@@ -324,14 +329,13 @@ void reorg_nhwc(const float* in, const shape_t& is, int s, float* out, const sha
           int64_t c2 = k % out_c, offset = k / out_c;
           int64_t w2 = i * s + offset % s, h2 = j * s + offset / s;
           int64_t src = w2 + w * s * (h2 + h * s * c2);
-          int64_t dst = i + w * (j + h * k);  // flat CHW index into the output
+          int64_t dst = i + w * (j + h * k); // flat CHW index into the output
           int64_t ch = dst / (oh * ow), rem = dst % (oh * ow);
           out[((n * oh + rem / ow) * ow + rem % ow) * oc + ch] = in_at(n, src);
         }
 }
 
-void yolo_head_nhwc(const float* in, const shape_t& shape, int anchors, int classes,
-                    bool softmax_classes, float* out) {
+void yolo_head_nhwc(const float* in, const shape_t& shape, int anchors, int classes, bool softmax_classes, float* out) {
   const int64_t cells = shape[0] * shape[1] * shape[2], per = 5 + classes;
   for (int64_t p = 0; p < cells; ++p) {
     const float* s = in + p * anchors * per;

@@ -20,8 +20,8 @@ namespace weaver::engine::kernels {
 /// own scratchpad so sessions never share state.
 class conv2d {
 public:
-  conv2d(const shape_t& in_shape, const float* in, const shape_t& w_shape, const float* w,
-         const float* bias, const attrs& a, const shape_t& out_shape, float* out, int threads = 1);
+  conv2d(const shape_t& in_shape, const float* in, const shape_t& w_shape, const float* w, const float* bias,
+         const attrs& a, const shape_t& out_shape, float* out, int threads = 1);
   ~conv2d();
   conv2d(conv2d&&) noexcept;
   conv2d& operator=(conv2d&&) noexcept;
@@ -37,39 +37,33 @@ private:
 void apply_activation(float* x, int64_t n, act a, float alpha);
 
 /// out = x (op) y with numpy broadcasting; shapes have equal rank.
-void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out,
-            const shape_t& os);
+void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os);
 
-void pad(const float* in, const shape_t& in_shape, const std::vector<int64_t>& pads, float value,
-         float* out, const shape_t& out_shape);
+void pad(const float* in, const shape_t& in_shape, const std::vector<int64_t>& pads, float value, float* out,
+         const shape_t& out_shape);
 
-void max_pool_nhwc(const float* in, const shape_t& in_shape, const attrs& a, float* out,
-                   const shape_t& out_shape);
+void max_pool_nhwc(const float* in, const shape_t& in_shape, const attrs& a, float* out, const shape_t& out_shape);
 
 /// out axis j = in axis perm[j].
-void transpose(const float* in, const shape_t& in_shape, const std::vector<int64_t>& perm,
-               float* out);
+void transpose(const float* in, const shape_t& in_shape, const std::vector<int64_t>& perm, float* out);
 
-void concat(const std::vector<const float*>& ins, const std::vector<shape_t>& shapes, int axis,
-            float* out);
+void concat(const std::vector<const float*>& ins, const std::vector<shape_t>& shapes, int axis, float* out);
 
 void split(const float* in, const shape_t& in_shape, int axis, const std::vector<float*>& outs,
            const std::vector<int64_t>& sizes);
 
 /// TensorFlow's ResizeBilinear (half_pixel_centers / align_corners / legacy).
-void resize_bilinear_nhwc(const float* in, const shape_t& in_shape, bool half_pixel,
-                          bool align_corners, float* out, const shape_t& out_shape);
+void resize_bilinear_nhwc(const float* in, const shape_t& in_shape, bool half_pixel, bool align_corners, float* out,
+                          const shape_t& out_shape);
 
 void upsample_nhwc(const float* in, const shape_t& in_shape, int sy, int sx, float* out);
 
 /// Darknet's reorg layer (forward, not reversed), reproducing its channel
 /// order exactly, on NHWC data.
-void reorg_nhwc(const float* in, const shape_t& in_shape, int stride, float* out,
-                const shape_t& out_shape);
+void reorg_nhwc(const float* in, const shape_t& in_shape, int stride, float* out, const shape_t& out_shape);
 
 /// Darknet region (v2: softmax over classes) / yolo (v3: logistic) outputs.
-void yolo_head_nhwc(const float* in, const shape_t& shape, int anchors, int classes,
-                    bool softmax_classes, float* out);
+void yolo_head_nhwc(const float* in, const shape_t& shape, int anchors, int classes, bool softmax_classes, float* out);
 
 void softmax_last(const float* in, const shape_t& shape, float* out);
 

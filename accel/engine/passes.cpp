@@ -10,9 +10,8 @@ namespace weaver::engine {
 namespace {
 
 [[noreturn]] void fail(const node& n, const std::string& why) {
-  throw model_error("node '" + n.name + "' (" + (n.source_op.empty() ? op_name(n.kind)
-                                                                     : n.source_op.c_str()) +
-                    "): " + why);
+  throw model_error("node '" + n.name + "' (" + (n.source_op.empty() ? op_name(n.kind) : n.source_op.c_str())
+                    + "): " + why);
 }
 
 /// Numpy broadcasting of two shapes; empty optional-like flag on mismatch.
@@ -40,8 +39,10 @@ tensor_data transpose_data(const tensor_data& t, const std::vector<int>& perm) {
   for (int64_t k = 0; k < n; ++k) {
     int64_t src = 0;
     for (size_t j = 0; j < idx.size(); ++j) src += idx[j] * in_st[static_cast<size_t>(perm[j])];
-    if (t.type == dtype::f32) o.f[k] = t.f[src];
-    else o.i[k] = t.i[src];
+    if (t.type == dtype::f32)
+      o.f[k] = t.f[src];
+    else
+      o.i[k] = t.i[src];
     for (int j = static_cast<int>(idx.size()) - 1; j >= 0; --j) {
       if (++idx[j] < o.shape[j]) break;
       idx[j] = 0;
@@ -60,8 +61,7 @@ tensor_data eval_binary(op k, const tensor_data& a, const tensor_data& b, const 
   auto ost = strides_of(o.shape);
   auto index = [&](const tensor_data& t, int64_t k) {
     int64_t src = 0, mul = 1;
-    for (int d = static_cast<int>(o.shape.size()) - 1, e = static_cast<int>(t.shape.size()) - 1;
-         e >= 0; --d, --e) {
+    for (int d = static_cast<int>(o.shape.size()) - 1, e = static_cast<int>(t.shape.size()) - 1; e >= 0; --d, --e) {
       int64_t coord = (k / ost[d]) % o.shape[d];
       if (t.shape[e] != 1) src += coord * mul;
       mul *= t.shape[e];
@@ -75,8 +75,10 @@ tensor_data eval_binary(op k, const tensor_data& a, const tensor_data& b, const 
   for (int64_t q = 0; q < cnt; ++q) {
     double x = get(a, index(a, q)), y = get(b, index(b, q));
     double r = k == op::add ? x + y : k == op::sub ? x - y : x * y;
-    if (o.type == dtype::f32) o.f[q] = static_cast<float>(r);
-    else o.i[q] = static_cast<int64_t>(r);
+    if (o.type == dtype::f32)
+      o.f[q] = static_cast<float>(r);
+    else
+      o.i[q] = static_cast<int64_t>(r);
   }
   return o;
 }
@@ -108,8 +110,10 @@ tensor_data eval_sparse_to_dense(const graph& g, const node& n) {
       flat += c * st[d];
     }
     double v = dv(vals, numel(vals.shape) == 1 ? 0 : e);
-    if (o.type == dtype::f32) o.f[flat] = static_cast<float>(v);
-    else o.i[flat] = static_cast<int64_t>(v);
+    if (o.type == dtype::f32)
+      o.f[flat] = static_cast<float>(v);
+    else
+      o.i[flat] = static_cast<int64_t>(v);
   }
   return o;
 }
@@ -138,9 +142,7 @@ std::vector<int> users(const graph& g, int v) {
   return u;
 }
 
-bool is_output(const graph& g, int v) {
-  return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end();
-}
+bool is_output(const graph& g, int v) { return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end(); }
 
 /// Node `into` takes over the output of `from`, its only consumer, folded
 /// into it; `from` is left empty and unreachable for prune() to drop.
@@ -155,9 +157,7 @@ void absorb(graph& g, int into, int from) {
 /// A constant that holds one value per output channel `c` (shape [c] or
 /// [1,..,1,c]); its values, or empty.
 std::vector<float> per_channel(const value& v, int64_t c) {
-  if (!v.is_const || v.type != dtype::f32 || v.shape.empty() || v.shape.back() != c ||
-      numel(v.shape) != c)
-    return {};
+  if (!v.is_const || v.type != dtype::f32 || v.shape.empty() || v.shape.back() != c || numel(v.shape) != c) return {};
   return v.data.f;
 }
 
@@ -170,11 +170,17 @@ void fold_constants(graph& g) {
     if (!all_const) continue;
     tensor_data r;
     switch (n.kind) {
-      case op::add: case op::sub: case op::mul:
+      case op::add:
+      case op::sub:
+      case op::mul:
         r = eval_binary(n.kind, g.values[n.in[0]].data, g.values[n.in[1]].data, n);
         break;
-      case op::sparse_to_dense: r = eval_sparse_to_dense(g, n); break;
-      case op::identity: r = g.values[n.in[0]].data; break;
+      case op::sparse_to_dense:
+        r = eval_sparse_to_dense(g, n);
+        break;
+      case op::identity:
+        r = g.values[n.in[0]].data;
+        break;
       case op::reshape: {
         r = g.values[n.in[0]].data;
         const auto& s = g.values[n.in[1]].data;
@@ -182,10 +188,11 @@ void fold_constants(graph& g) {
         r.shape = s.i;
         int64_t known = 1, unknown = -1;
         for (size_t i = 0; i < r.shape.size(); ++i)
-          if (r.shape[i] < 0) unknown = static_cast<int64_t>(i);
-          else known *= r.shape[i];
-        int64_t total = r.type == dtype::f32 ? static_cast<int64_t>(r.f.size())
-                                             : static_cast<int64_t>(r.i.size());
+          if (r.shape[i] < 0)
+            unknown = static_cast<int64_t>(i);
+          else
+            known *= r.shape[i];
+        int64_t total = r.type == dtype::f32 ? static_cast<int64_t>(r.f.size()) : static_cast<int64_t>(r.i.size());
         if (unknown >= 0 && known > 0) r.shape[unknown] = total / known;
         if (numel(r.shape) != total) fail(n, "reshape of a constant changes its size");
         break;
@@ -195,7 +202,8 @@ void fold_constants(graph& g) {
         r = transpose_data(g.values[n.in[0]].data, perm);
         break;
       }
-      default: continue;
+      default:
+        continue;
     }
     int o = n.out[0];
     g.values[o].is_const = true;
@@ -250,8 +258,7 @@ void infer_shapes(graph& g) {
         if (x.size() != 4 || w.size() != 4)
           fail(n, "needs NHWC input and HWIO filter, got " + to_string(x) + " and " + to_string(w));
         if (x[3] != w[2] * a.groups)
-          fail(n, "input has " + std::to_string(x[3]) + " channels, filter expects " +
-                      std::to_string(w[2] * a.groups));
+          fail(n, "input has " + std::to_string(x[3]) + " channels, filter expects " + std::to_string(w[2] * a.groups));
         if (w[3] % a.groups != 0) fail(n, "output channels not divisible by groups");
         if (n.in.size() > 2 && numel(in_shape(2)) != w[3]) fail(n, "bias size != output channels");
         a.kernel = {static_cast<int>(w[0]), static_cast<int>(w[1])};
@@ -265,20 +272,25 @@ void infer_shapes(graph& g) {
         set_out(0, {x[0], hw[0], hw[1], x[3]});
         break;
       }
-      case op::add: case op::sub: case op::mul: {
+      case op::add:
+      case op::sub:
+      case op::mul: {
         shape_t o;
         if (!broadcast_shape(x, in_shape(1), o))
           fail(n, "shapes " + to_string(x) + " and " + to_string(in_shape(1)) + " do not broadcast");
         set_out(0, o);
         break;
       }
-      case op::activation: case op::identity: case op::softmax:
+      case op::activation:
+      case op::identity:
+      case op::softmax:
         set_out(0, x);
         break;
       case op::yolo_head:
         if (x.size() != 4 || x[3] != static_cast<int64_t>(a.anchors) * (5 + a.classes))
-          fail(n, "input " + to_string(x) + " does not hold " + std::to_string(a.anchors) +
-                      " anchors of " + std::to_string(5 + a.classes) + " channels");
+          fail(n,
+               "input " + to_string(x) + " does not hold " + std::to_string(a.anchors) + " anchors of "
+                 + std::to_string(5 + a.classes) + " channels");
         set_out(0, x);
         break;
       case op::pad: {
@@ -339,17 +351,17 @@ void infer_shapes(graph& g) {
         shape_t o = a.ints;
         int64_t known = 1, unknown = -1;
         for (size_t i = 0; i < o.size(); ++i)
-          if (o[i] < 0) unknown = static_cast<int64_t>(i);
-          else known *= o[i];
+          if (o[i] < 0)
+            unknown = static_cast<int64_t>(i);
+          else
+            known *= o[i];
         if (unknown >= 0 && known > 0) o[unknown] = numel(x) / known;
-        if (numel(o) != numel(x))
-          fail(n, "cannot reshape " + to_string(x) + " to " + to_string(a.ints));
+        if (numel(o) != numel(x)) fail(n, "cannot reshape " + to_string(x) + " to " + to_string(a.ints));
         set_out(0, o);
         break;
       }
       case op::resize_bilinear:
-        if (x.size() != 4 || (a.ints.size() != 2 && a.scale[0] <= 0))
-          fail(n, "needs NHWC input and a 2-D size");
+        if (x.size() != 4 || (a.ints.size() != 2 && a.scale[0] <= 0)) fail(n, "needs NHWC input and a 2-D size");
         if (a.scale[0] > 0)
           set_out(0, {x[0], std::lround(x[1] * a.scale[0]), std::lround(x[2] * a.scale[1]), x[3]});
         else
@@ -376,7 +388,7 @@ void remove_layout_transposes(graph& g) {
   ng.format = g.format;
   struct placed {
     int v = -1;
-    std::vector<int> order;  // storage axis i holds logical axis order[i]
+    std::vector<int> order; // storage axis i holds logical axis order[i]
   };
   std::vector<placed> map(g.values.size());
 
@@ -405,8 +417,7 @@ void remove_layout_transposes(graph& g) {
     auto& p = get(old);
     if (p.order == target) return p.v;
     std::vector<int64_t> perm;
-    for (int t : target)
-      perm.push_back(std::find(p.order.begin(), p.order.end(), t) - p.order.begin());
+    for (int t : target) perm.push_back(std::find(p.order.begin(), p.order.end(), t) - p.order.begin());
     attrs a;
     a.ints = perm;
     int id = ng.add_node(op::transpose, g.values[old].name + "/to_layout", {p.v}, a, 1, "layout");
@@ -417,8 +428,8 @@ void remove_layout_transposes(graph& g) {
 
   for (int in : g.inputs) {
     const auto& v = g.values[in];
-    bool nchw = v.shape.size() == 4 && (v.shape[1] == 1 || v.shape[1] == 3 || v.shape[1] == 4) &&
-                v.shape[2] > 4 && v.shape[3] > 4;
+    bool nchw = v.shape.size() == 4 && (v.shape[1] == 1 || v.shape[1] == 3 || v.shape[1] == 4) && v.shape[2] > 4
+      && v.shape[3] > 4;
     auto order = nchw ? std::vector<int>{0, 2, 3, 1} : identity_order(v.shape.size());
     int nv = new_value(v.name, storage_shape(v.shape, order));
     ng.inputs.push_back(nv);
@@ -429,8 +440,7 @@ void remove_layout_transposes(graph& g) {
     attrs a = n.a;
     const auto& out_logical = g.values[n.out[0]].shape;
     auto emit = [&](std::vector<int> ins, const std::vector<int>& order) {
-      int id = ng.add_node(n.kind, n.name, std::move(ins), a, static_cast<int>(n.out.size()),
-                           n.source_op);
+      int id = ng.add_node(n.kind, n.name, std::move(ins), a, static_cast<int>(n.out.size()), n.source_op);
       for (size_t k = 0; k < n.out.size(); ++k) {
         int o = ng.nodes[id].out[k];
         ng.values[o].name = g.values[n.out[k]].name;
@@ -459,7 +469,9 @@ void remove_layout_transposes(graph& g) {
         emit({p.v}, p.order);
         break;
       }
-      case op::add: case op::sub: case op::mul: {
+      case op::add:
+      case op::sub:
+      case op::mul: {
         int vary = g.values[n.in[0]].is_const ? 1 : 0;
         int other = 1 - vary;
         auto p = get(n.in[vary]);
@@ -507,8 +519,10 @@ void remove_layout_transposes(graph& g) {
       case op::softmax: {
         auto p = get(n.in[0]);
         int last = static_cast<int>(p.order.size()) - 1;
-        if (p.order.back() == last) emit({p.v}, p.order);
-        else emit({in_order(n.in[0], identity_order(p.order.size()))}, identity_order(p.order.size()));
+        if (p.order.back() == last)
+          emit({p.v}, p.order);
+        else
+          emit({in_order(n.in[0], identity_order(p.order.size()))}, identity_order(p.order.size()));
         break;
       }
       case op::reshape: {
@@ -533,8 +547,7 @@ void remove_layout_transposes(graph& g) {
         }
         for (; i < x.size() && ok; ++i) ok = x[i] == 1;
         for (const auto& r : runs)
-          for (size_t k = 1; k < r.size() && ok; ++k)
-            ok = pos_of(p.order, r[k]) == pos_of(p.order, r[k - 1]) + 1;
+          for (size_t k = 1; k < r.size() && ok; ++k) ok = pos_of(p.order, r[k]) == pos_of(p.order, r[k - 1]) + 1;
         if (ok) {
           std::vector<std::pair<double, int>> keys;
           double last = -1;
@@ -556,7 +569,7 @@ void remove_layout_transposes(graph& g) {
         }
         break;
       }
-      default: {  // image ops: NHWC in storage order
+      default: { // image ops: NHWC in storage order
         std::vector<int> ins;
         for (size_t k = 0; k < n.in.size(); ++k) {
           const auto& v = g.values[n.in[k]];
@@ -590,15 +603,15 @@ void fold_padding(graph& g) {
     if (n.kind != op::pad || is_output(g, n.out[0])) continue;
     const auto& x = g.values[n.in[0]].shape;
     const auto& p = n.a.ints;
-    if (x.size() != 4 || p[0] || p[1] || p[6] || p[7]) continue;  // spatial pads only
+    if (x.size() != 4 || p[0] || p[1] || p[6] || p[7]) continue; // spatial pads only
     auto u = users(g, n.out[0]);
     bool zero = n.a.pad_value == 0.0f;
     bool never_max = n.a.pad_value <= -1e30f;
     bool all = !u.empty();
     for (int c : u) {
       const auto& m = g.nodes[c];
-      all = all && m.in[0] == n.out[0] && !m.a.same_padding &&
-            ((m.kind == op::conv2d && zero) || (m.kind == op::max_pool && never_max));
+      all = all && m.in[0] == n.out[0] && !m.a.same_padding
+        && ((m.kind == op::conv2d && zero) || (m.kind == op::max_pool && never_max));
     }
     if (!all) continue;
     for (int c : u) {
@@ -625,7 +638,7 @@ void fold_batch_norm_and_bias(graph& g) {
       if (m.kind != op::add && m.kind != op::sub && m.kind != op::mul) continue;
       int other = m.in[0] == n.out[0] ? 1 : 0;
       if (m.in[other] == n.out[0]) continue;
-      if (m.kind == op::sub && other == 0) continue;  // c - conv is not a bias
+      if (m.kind == op::sub && other == 0) continue; // c - conv is not a bias
       auto& w = g.values[n.in[1]];
       int64_t co = w.shape[3];
       auto k = per_channel(g.values[m.in[other]], co);
@@ -633,7 +646,8 @@ void fold_batch_norm_and_bias(graph& g) {
       // Own copies: the filter and bias may be shared constants.
       tensor_data wd = w.data;
       tensor_data bd;
-      if (n.in.size() > 2) bd = g.values[n.in[2]].data;
+      if (n.in.size() > 2)
+        bd = g.values[n.in[2]].data;
       else {
         bd.shape = {co};
         bd.f.assign(static_cast<size_t>(co), 0.0f);
@@ -673,7 +687,7 @@ void optimise(graph& g, int batch, int height, int width) {
   fold_constants(g);
   if (batch < 1) throw model_error("batch must be >= 1");
   if (height > 0 && width > 0) {
-    infer_shapes(g);  // at the native size: resizes become scale factors
+    infer_shapes(g); // at the native size: resizes become scale factors
     for (auto& n : g.nodes)
       if (n.kind == op::resize_bilinear) {
         const auto& x = g.values[n.in[0]].shape;

@@ -21,7 +21,7 @@ float half_to_float(uint16_t h) {
   if (exp == 0) {
     if (mant == 0) {
       bits = sign;
-    } else {  // subnormal: normalise
+    } else { // subnormal: normalise
       int e = -1;
       do {
         ++e;
@@ -55,14 +55,13 @@ std::string dir_of(const std::string& path) {
 }
 
 std::string base64_decode(const std::string& in) {
-  static const std::string chars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
-  uint32_t val = 0;  // unsigned: old bits shift out (only the low 14 are read)
+  uint32_t val = 0; // unsigned: old bits shift out (only the low 14 are read)
   int bits = -8;
   for (char c : in) {
     auto p = chars.find(c);
-    if (p == std::string::npos) break;  // '=' padding ends the data
+    if (p == std::string::npos) break; // '=' padding ends the data
     val = (val << 6) + static_cast<uint32_t>(p);
     bits += 6;
     if (bits >= 0) {
@@ -73,9 +72,7 @@ std::string base64_decode(const std::string& in) {
   return out;
 }
 
-int64_t as_int(const json& j) {
-  return j.is_string() ? std::stoll(j.get<std::string>()) : j.get<int64_t>();
-}
+int64_t as_int(const json& j) { return j.is_string() ? std::stoll(j.get<std::string>()) : j.get<int64_t>(); }
 
 shape_t dims_of(const json& shape) {
   shape_t s;
@@ -113,13 +110,12 @@ std::map<std::string, tensor_data> load_weights(const json& manifest, const std:
       else
         width = type == "float32" || type == "int32" ? 4 : type == "bool" ? 1 : 0;
       if (width == 0)
-        throw model_error("weight '" + name + "': unsupported dtype " + type +
-                          (qtype.empty() ? "" : " quantised as " + qtype));
+        throw model_error("weight '" + name + "': unsupported dtype " + type
+                          + (qtype.empty() ? "" : " quantised as " + qtype));
       size_t need = static_cast<size_t>(n) * width;
       if (off + need > bytes.size())
-        throw model_error("weights truncated: '" + name + "' needs " + std::to_string(need) +
-                          " bytes at offset " + std::to_string(off) + ", shards hold " +
-                          std::to_string(bytes.size()));
+        throw model_error("weights truncated: '" + name + "' needs " + std::to_string(need) + " bytes at offset "
+                          + std::to_string(off) + ", shards hold " + std::to_string(bytes.size()));
       const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + off);
       auto u16 = [&](int64_t k) { return static_cast<uint16_t>(p[2 * k] | (p[2 * k + 1] << 8)); };
       bool integer = type == "int32" || type == "bool";
@@ -127,10 +123,14 @@ std::map<std::string, tensor_data> load_weights(const json& manifest, const std:
       (integer ? t.i.resize(n) : t.f.resize(n));
       for (int64_t k = 0; k < n; ++k) {
         double v;
-        if (qtype == "float16") v = half_to_float(u16(k));
-        else if (qtype == "uint16") v = u16(k) * scale + min;
-        else if (qtype == "uint8") v = p[k] * scale + min;
-        else if (type == "bool") v = p[k];
+        if (qtype == "float16")
+          v = half_to_float(u16(k));
+        else if (qtype == "uint16")
+          v = u16(k) * scale + min;
+        else if (qtype == "uint8")
+          v = p[k] * scale + min;
+        else if (type == "bool")
+          v = p[k];
         else if (type == "int32") {
           int32_t x;
           std::memcpy(&x, p + 4 * k, 4);
@@ -140,8 +140,10 @@ std::map<std::string, tensor_data> load_weights(const json& manifest, const std:
           std::memcpy(&x, p + 4 * k, 4);
           v = x;
         }
-        if (integer) t.i[k] = static_cast<int64_t>(std::llround(v));
-        else t.f[k] = static_cast<float>(v);
+        if (integer)
+          t.i[k] = static_cast<int64_t>(std::llround(v));
+        else
+          t.f[k] = static_cast<float>(v);
       }
       off += need;
       out[name] = std::move(t);
@@ -193,8 +195,7 @@ struct attr_reader {
 void spatial(const attr_reader& r, attrs& a, const std::string& op) {
   auto fmt = r.str("data_format", "NHWC");
   if (fmt != "NHWC")
-    throw model_error("node '" + r.name + "' (" + op + "): data_format " + fmt +
-                      " is not supported (NHWC only)");
+    throw model_error("node '" + r.name + "' (" + op + "): data_format " + fmt + " is not supported (NHWC only)");
   auto s = r.ints("strides");
   if (s.size() == 4) a.stride = {static_cast<int>(s[1]), static_cast<int>(s[2])};
   auto d = r.ints("dilations");
@@ -202,12 +203,12 @@ void spatial(const attr_reader& r, attrs& a, const std::string& op) {
   auto k = r.ints("ksize");
   if (k.size() == 4) a.kernel = {static_cast<int>(k[1]), static_cast<int>(k[2])};
   auto pad = r.str("padding", "VALID");
-  if (pad == "SAME") a.same_padding = true;
+  if (pad == "SAME")
+    a.same_padding = true;
   else if (pad == "EXPLICIT") {
-    auto e = r.ints("explicit_paddings");  // [n0,n1,h0,h1,w0,w1,c0,c1]
+    auto e = r.ints("explicit_paddings"); // [n0,n1,h0,h1,w0,w1,c0,c1]
     if (e.size() == 8)
-      a.pads = {static_cast<int>(e[2]), static_cast<int>(e[4]), static_cast<int>(e[3]),
-                static_cast<int>(e[5])};
+      a.pads = {static_cast<int>(e[2]), static_cast<int>(e[4]), static_cast<int>(e[3]), static_cast<int>(e[5])};
   } else if (pad != "VALID") {
     throw model_error("node '" + r.name + "' (" + op + "): padding " + pad + " is not supported");
   }
@@ -250,7 +251,7 @@ graph import_tfjs_json(const std::string& model_json) {
   // Value names: "node" is output 0, "node:k" output k.
   std::map<std::string, int> produced;
   std::function<int(const std::string&)> resolve;
-  std::map<std::string, int> state;  // cycle detection
+  std::map<std::string, int> state; // cycle detection
 
   auto build = [&](const json& n) {
     attr_reader r{n, n.at("name").get<std::string>()};
@@ -259,26 +260,24 @@ graph import_tfjs_json(const std::string& model_json) {
     if (n.contains("input"))
       for (const auto& x : n["input"]) {
         std::string s = x;
-        if (!s.empty() && s[0] == '^') continue;  // control dependency
+        if (!s.empty() && s[0] == '^') continue; // control dependency
         in.push_back(resolve(s));
       }
     auto need = [&](size_t k) {
       if (in.size() < k)
-        throw model_error("node '" + r.name + "' (" + opn + "): expects " + std::to_string(k) +
-                          " inputs, has " + std::to_string(in.size()));
+        throw model_error("node '" + r.name + "' (" + opn + "): expects " + std::to_string(k) + " inputs, has "
+                          + std::to_string(in.size()));
     };
     auto const_ints = [&](int v) -> std::vector<int64_t> {
       const auto& val = g.values[v];
       if (!val.is_const || val.type != dtype::i64)
-        throw model_error("node '" + r.name + "' (" + opn + "): input '" + val.name +
-                          "' must be an integer constant");
+        throw model_error("node '" + r.name + "' (" + opn + "): input '" + val.name + "' must be an integer constant");
       return val.data.i;
     };
     attrs a;
     auto node1 = [&](op k, std::vector<int> ins, attrs at, int outs = 1) {
       int id = g.add_node(k, r.name, std::move(ins), std::move(at), outs, opn);
-      for (int o = 0; o < outs; ++o)
-        produced[o == 0 ? r.name : r.name + ":" + std::to_string(o)] = g.nodes[id].out[o];
+      for (int o = 0; o < outs; ++o) produced[o == 0 ? r.name : r.name + ":" + std::to_string(o)] = g.nodes[id].out[o];
     };
     if (opn == "Placeholder") {
       value v;
@@ -286,16 +285,15 @@ graph import_tfjs_json(const std::string& model_json) {
       auto s = r.get("shape");
       if (s && s->contains("shape")) v.shape = dims_of((*s)["shape"]);
       for (auto& d : v.shape)
-        if (d < 0) d = 1;  // unknown batch or size: 1 until the caller sets it
+        if (d < 0) d = 1; // unknown batch or size: 1 until the caller sets it
       produced[r.name] = g.add_value(std::move(v));
       g.inputs.push_back(produced[r.name]);
     } else if (opn == "Const") {
       auto w = weights.find(r.name);
-      if (w == weights.end())
-        throw model_error("node '" + r.name + "' (Const): no data in the weights manifest");
+      if (w == weights.end()) throw model_error("node '" + r.name + "' (Const): no data in the weights manifest");
       produced[r.name] = g.add_const(r.name, std::move(w->second));
-    } else if (opn == "Conv2D" || opn == "DepthwiseConv2dNative" || opn == "_FusedConv2D" ||
-               opn == "FusedDepthwiseConv2dNative") {
+    } else if (opn == "Conv2D" || opn == "DepthwiseConv2dNative" || opn == "_FusedConv2D"
+               || opn == "FusedDepthwiseConv2dNative") {
       need(2);
       spatial(r, a, opn);
       if (opn.find("Depthwise") != std::string::npos) {
@@ -314,13 +312,15 @@ graph import_tfjs_json(const std::string& model_json) {
         if (f == "BiasAdd") {
           need(3);
           ins.push_back(in[2]);
-        } else if (f == "Relu") a.activation = act::relu;
+        } else if (f == "Relu")
+          a.activation = act::relu;
         else if (f == "LeakyRelu") {
           a.activation = act::leaky;
           a.alpha = r.f("leakyrelu_alpha", 0.2f);
-        } else if (f == "Sigmoid") a.activation = act::sigmoid;
-        else throw model_error("node '" + r.name + "' (" + opn + "): fused op " + f +
-                               " is not supported");
+        } else if (f == "Sigmoid")
+          a.activation = act::sigmoid;
+        else
+          throw model_error("node '" + r.name + "' (" + opn + "): fused op " + f + " is not supported");
       }
       node1(op::conv2d, ins, a);
     } else if (opn == "Add" || opn == "AddV2" || opn == "BiasAdd") {
@@ -334,9 +334,11 @@ graph import_tfjs_json(const std::string& model_json) {
       node1(op::mul, {in[0], in[1]}, a);
     } else if (opn == "Relu" || opn == "LeakyRelu" || opn == "Sigmoid" || opn == "Exp") {
       need(1);
-      a.activation = opn == "Relu" ? act::relu : opn == "LeakyRelu" ? act::leaky
-                   : opn == "Sigmoid" ? act::sigmoid : act::exp;
-      a.alpha = r.f("alpha", 0.2f);  // TF's LeakyRelu default
+      a.activation = opn == "Relu" ? act::relu
+        : opn == "LeakyRelu"       ? act::leaky
+        : opn == "Sigmoid"         ? act::sigmoid
+                                   : act::exp;
+      a.alpha = r.f("alpha", 0.2f); // TF's LeakyRelu default
       node1(op::activation, {in[0]}, a);
     } else if (opn == "Pad" || opn == "PadV2") {
       need(2);
@@ -372,11 +374,11 @@ graph import_tfjs_json(const std::string& model_json) {
       need(2);
       a.axis = static_cast<int>(const_ints(in[0]).at(0));
       int k = static_cast<int>(r.i("num_split", 1));
-      a.ints.assign(static_cast<size_t>(k), -1);  // equal parts, set by shape inference
+      a.ints.assign(static_cast<size_t>(k), -1); // equal parts, set by shape inference
       node1(op::split, {in[1]}, a, k);
     } else if (opn == "Reshape") {
       need(2);
-      node1(op::reshape, {in[0], in[1]}, a);  // the shape may need constant folding first
+      node1(op::reshape, {in[0], in[1]}, a); // the shape may need constant folding first
     } else if (opn == "ResizeBilinear") {
       need(2);
       a.ints = const_ints(in[1]);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
 #include <cmath>
+#include <optional>
 #include <thread>
 
 #include "actors/camera/crop.hpp"
@@ -16,8 +16,7 @@ namespace weaver {
 std::vector<camera_group> group_cameras(const std::vector<camera_config>& cams) {
   std::vector<camera_group> groups;
   for (auto& c : cams) {
-    auto it = std::find_if(groups.begin(), groups.end(),
-                           [&](const camera_group& g) { return g.source == c.source; });
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const camera_group& g) { return g.source == c.source; });
     if (it == groups.end()) {
       groups.push_back(camera_group{c.source, {}});
       it = groups.end() - 1;
@@ -46,8 +45,7 @@ void nap(int64_t ms, const camera_options& o) {
 
 } // namespace
 
-timestamp_ms capture_time(bool live, timestamp_ms start_ms, uint64_t seq, double fps,
-                          timestamp_ms wall_now_ms) {
+timestamp_ms capture_time(bool live, timestamp_ms start_ms, uint64_t seq, double fps, timestamp_ms wall_now_ms) {
   if (live) return wall_now_ms;
   return start_ms + static_cast<int64_t>(std::llround(seq * 1000.0 / fps));
 }
@@ -58,8 +56,8 @@ bool ended_early(uint64_t decoded, int64_t declared) {
   return decoded + std::max<uint64_t>(2, n / 100) < n;
 }
 
-void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_actor detector,
-                       camera_options opts, run_stats_ptr stats) {
+void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_actor detector, camera_options opts,
+                       run_stats_ptr stats) {
   const logger log{"camera"};
   const auto ids = group.ids();
   const auto& first = group.cameras.front();
@@ -100,8 +98,8 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
       std::string e;
       auto rect = clamp_crop(crop_rect{r[0], r[1], r[2], r[3]}, size, &e);
       if (rect.empty()) {
-        err = "camera " + std::to_string(c.id) + ": crop outside the " + std::to_string(size.width)
-              + "x" + std::to_string(size.height) + " source: " + e;
+        err = "camera " + std::to_string(c.id) + ": crop outside the " + std::to_string(size.width) + "x"
+          + std::to_string(size.height) + " source: " + e;
         fatal = true;
         src.close();
         return false;
@@ -154,8 +152,8 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
       if (!live) {
         if (first.loop && decoded > 0 && open_source()) continue;
         if (!first.loop && ended_early(decoded, src.frame_count())) {
-          auto e = "camera " + ids + ": " + src.shown() + " ended after " + std::to_string(decoded) + " of the " +
-                   std::to_string(src.frame_count()) + " frames its container declares (truncated or corrupt)";
+          auto e = "camera " + ids + ": " + src.shown() + " ended after " + std::to_string(decoded) + " of the "
+            + std::to_string(src.frame_count()) + " frames its container declares (truncated or corrupt)";
           log.error(e);
           if (opts.failed) opts.failed(e);
         }
@@ -177,8 +175,9 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
       std::this_thread::sleep_until(due);
     }
     ++decoded;
-    const timestamp_ms wall = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch()).count();
+    const timestamp_ms wall =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
     std::vector<decltype(self->request(detector, caf::infinite, frame_ptr{}))> pending;
     for (size_t i = 0; i < group.cameras.size(); ++i) {
       auto& c = group.cameras[i];
@@ -215,7 +214,9 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
     end_of_stream eos{group.cameras[i].id, seq[i]};
     self->request(detector, caf::infinite, eos)
       .receive([](caf::ok_atom) {},
-               [&](caf::error& e) { log.error("camera ", group.cameras[i].id, ": end of stream: ", self->system().render(e)); });
+               [&](caf::error& e) {
+                 log.error("camera ", group.cameras[i].id, ": end of stream: ", self->system().render(e));
+               });
   }
   log.info("camera ", ids, ": done after ", decoded, " frames");
 }

@@ -30,9 +30,9 @@ struct camera_group {
 std::vector<camera_group> group_cameras(const std::vector<camera_config>& cams);
 
 struct camera_options {
-  bool realtime = false;          // pace files at the camera's fps (live sources pace themselves)
-  uint64_t max_frames = 0;        // per source; 0 = until the source ends
-  std::shared_ptr<std::atomic<bool>> stop;   // set on SIGINT/SIGTERM
+  bool realtime = false; // pace files at the camera's fps (live sources pace themselves)
+  uint64_t max_frames = 0; // per source; 0 = until the source ends
+  std::shared_ptr<std::atomic<bool>> stop; // set on SIGINT/SIGTERM
   /// Told whenever the source goes up or down, with why (passwords masked):
   /// the process's readiness check of this camera group.
   std::function<void(bool up, const std::string& why)> report;
@@ -52,10 +52,9 @@ bool ended_early(uint64_t decoded, int64_t declared);
 /// every run. Live sources (network streams, devices) are stamped with the
 /// wall clock (UTC ms) when the frame was read, so a reconnect's outage is a
 /// gap in the timeline.
-timestamp_ms capture_time(bool live, timestamp_ms start_ms, uint64_t seq, double fps,
-                          timestamp_ms wall_now_ms);
+timestamp_ms capture_time(bool live, timestamp_ms start_ms, uint64_t seq, double fps, timestamp_ms wall_now_ms);
 
-void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_actor detector,
-                       camera_options opts, run_stats_ptr stats);
+void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_actor detector, camera_options opts,
+                       run_stats_ptr stats);
 
 } // namespace weaver

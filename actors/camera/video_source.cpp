@@ -26,30 +26,25 @@ const char* const network_schemes[] = {"rtsp", "rtsps", "rtmp", "http", "https"}
 // The scheme of "scheme://rest" (lower case), empty when there is none.
 std::string url_scheme(const std::string& s) {
   auto pos = s.find("://");
-  if (pos == std::string::npos || pos == 0)
-    return {};
+  if (pos == std::string::npos || pos == 0) return {};
   std::string scheme = s.substr(0, pos);
   for (char c : scheme)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.')
-      return {};
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return {};
   std::transform(scheme.begin(), scheme.end(), scheme.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return scheme;
 }
 
 bool is_network_scheme(const std::string& scheme) {
-  return std::find(std::begin(network_schemes), std::end(network_schemes), scheme)
-         != std::end(network_schemes);
+  return std::find(std::begin(network_schemes), std::end(network_schemes), scheme) != std::end(network_schemes);
 }
 
 // N of "/dev/videoN", -1 otherwise.
 int parse_device_index(const std::string& s) {
   static const std::string prefix = "/dev/video";
-  if (s.size() <= prefix.size() || s.compare(0, prefix.size(), prefix) != 0)
-    return -1;
+  if (s.size() <= prefix.size() || s.compare(0, prefix.size(), prefix) != 0) return -1;
   std::string digits = s.substr(prefix.size());
-  if (digits.size() > 4 || !std::all_of(digits.begin(), digits.end(),
-                                        [](unsigned char c) { return std::isdigit(c); }))
+  if (digits.size() > 4 || !std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); }))
     return -1;
   return std::stoi(digits);
 }
@@ -77,9 +72,12 @@ std::string format_fps(double fps) {
 
 const char* to_string(source_kind k) {
   switch (k) {
-    case source_kind::file: return "file";
-    case source_kind::network: return "network";
-    case source_kind::device: return "device";
+    case source_kind::file:
+      return "file";
+    case source_kind::network:
+      return "network";
+    case source_kind::device:
+      return "device";
   }
   return "?";
 }
@@ -111,8 +109,7 @@ std::string shown_source(const std::string& source) {
     auto end = out.find_first_of("&#", pos);
     if (end == std::string::npos) end = out.size();
     auto eq = out.find('=', pos);
-    if (eq != std::string::npos && eq < end && is_secret_param(out.substr(pos, eq - pos))
-        && end > eq + 1) {
+    if (eq != std::string::npos && eq < end && is_secret_param(out.substr(pos, eq - pos)) && end > eq + 1) {
       out.replace(eq + 1, end - eq - 1, "***");
       end = eq + 4;
     }
@@ -135,43 +132,34 @@ source_spec source_spec::parse(const std::string& source) {
 }
 
 std::optional<std::string> video_source::check(const std::string& source) {
-  if (source.empty())
-    return std::string("empty video source");
-  if (is_remote_source(source)) return std::nullopt;  // another node opens it
+  if (source.empty()) return std::string("empty video source");
+  if (is_remote_source(source)) return std::nullopt; // another node opens it
   auto spec = source_spec::parse(source);
   struct stat st {};
   switch (spec.kind) {
     case source_kind::network: {
       auto rest = source.substr(source.find("://") + 3);
       auto host = rest.substr(0, rest.find_first_of("/?#"));
-      if (auto at = host.rfind('@'); at != std::string::npos)
-        host = host.substr(at + 1);  // drop user:password@
-      if (host.empty() || host[0] == ':')
-        return "malformed URL (no host): " + shown_source(source);
+      if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1); // drop user:password@
+      if (host.empty() || host[0] == ':') return "malformed URL (no host): " + shown_source(source);
       return std::nullopt;
     }
     case source_kind::device:
-      if (::stat(source.c_str(), &st) != 0)
-        return "not a V4L2 device: " + source + " (no such device node)";
-      if (!S_ISCHR(st.st_mode))
-        return "not a V4L2 device: " + source + " (not a character device)";
+      if (::stat(source.c_str(), &st) != 0) return "not a V4L2 device: " + source + " (no such device node)";
+      if (!S_ISCHR(st.st_mode)) return "not a V4L2 device: " + source + " (not a character device)";
       if (::access(source.c_str(), R_OK | W_OK) != 0)
         return "cannot access V4L2 device " + source + ": " + std::strerror(errno);
       return std::nullopt;
     case source_kind::file: {
       if (auto scheme = url_scheme(source); !scheme.empty())
         return "unsupported URL scheme '" + scheme + "' in " + shown_source(source)
-               + " (supported: rtsp, rtsps, rtmp, http, https)";
+          + " (supported: rtsp, rtsps, rtmp, http, https)";
       // A printf pattern ("img%04d.jpg") is an image sequence for OpenCV,
       // not one file: leave it to open().
-      if (source.find('%') != std::string::npos)
-        return std::nullopt;
-      if (::stat(source.c_str(), &st) != 0)
-        return "no such file: " + source;
-      if (!S_ISREG(st.st_mode))
-        return "not a regular file: " + source;
-      if (::access(source.c_str(), R_OK) != 0)
-        return "cannot read " + source + ": " + std::strerror(errno);
+      if (source.find('%') != std::string::npos) return std::nullopt;
+      if (::stat(source.c_str(), &st) != 0) return "no such file: " + source;
+      if (!S_ISREG(st.st_mode)) return "not a regular file: " + source;
+      if (::access(source.c_str(), R_OK) != 0) return "cannot read " + source + ": " + std::strerror(errno);
       return std::nullopt;
     }
   }
@@ -179,19 +167,16 @@ std::optional<std::string> video_source::check(const std::string& source) {
 }
 
 video_source::video_source(std::string source, source_options opts)
-  : spec_(source_spec::parse(source)), shown_(shown_source(source)), opts_(opts) {
-}
+  : spec_(source_spec::parse(source)), shown_(shown_source(source)), opts_(opts) {}
 
 bool video_source::open(std::string* error) {
   auto fail = [&](std::string why) {
-    if (error)
-      *error = std::move(why);
+    if (error) *error = std::move(why);
     cap_.release();
     return false;
   };
   close();
-  if (auto problem = check(spec_.location))
-    return fail(*problem);
+  if (auto problem = check(spec_.location)) return fail(*problem);
   auto start = std::chrono::steady_clock::now();
   try {
     switch (spec_.kind) {
@@ -199,8 +184,7 @@ bool video_source::open(std::string* error) {
         // FFmpeg only when present: CAP_ANY also tries GStreamer and the
         // image-sequence backend, which log confusing errors for a bad file.
         // "img%04d.jpg" patterns need CAP_ANY (the image-sequence backend).
-        if (spec_.location.find('%') == std::string::npos
-            && cv::videoio_registry::hasBackend(cv::CAP_FFMPEG))
+        if (spec_.location.find('%') == std::string::npos && cv::videoio_registry::hasBackend(cv::CAP_FFMPEG))
           cap_.open(spec_.location, cv::CAP_FFMPEG);
         else
           cap_.open(spec_.location, cv::CAP_ANY);
@@ -210,16 +194,15 @@ bool video_source::open(std::string* error) {
         break;
       case source_kind::network: {
         // Without these FFmpeg may wait for the OS TCP timeout (minutes).
-        std::vector<int> params{cv::CAP_PROP_OPEN_TIMEOUT_MSEC, opts_.open_timeout_ms,
-                                cv::CAP_PROP_READ_TIMEOUT_MSEC, opts_.read_timeout_ms};
+        std::vector<int> params{cv::CAP_PROP_OPEN_TIMEOUT_MSEC, opts_.open_timeout_ms, cv::CAP_PROP_READ_TIMEOUT_MSEC,
+                                opts_.read_timeout_ms};
         open_network(params);
         if (!cap_.isOpened()) {
-          auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - start).count();
+          auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
           // OpenCV does not say why; the elapsed time tells a timeout apart.
           if (ms >= opts_.open_timeout_ms * 9 / 10)
-            return fail("cannot open " + shown_ + ": timeout (no stream after "
-                        + std::to_string(ms) + " ms)");
+            return fail("cannot open " + shown_ + ": timeout (no stream after " + std::to_string(ms) + " ms)");
           return fail("cannot open " + shown_
                       + ": connection refused, host unreachable or not a stream FFmpeg"
                         " can decode (gave up after " + std::to_string(ms) + " ms)");
@@ -237,8 +220,7 @@ bool video_source::open(std::string* error) {
     return fail("cannot open " + shown_ + ": " + e.what());
   }
   fps_ = cap_.get(cv::CAP_PROP_FPS);
-  if (!std::isfinite(fps_) || fps_ <= 0 || fps_ > 1000)
-    fps_ = 0;
+  if (!std::isfinite(fps_) || fps_ <= 0 || fps_ > 1000) fps_ = 0;
   counted_ = pending_ = frames_read_ = 0;
   rest_counted_ = false;
   bitrate_kbps_ = 0;
@@ -266,15 +248,13 @@ bool video_source::open(std::string* error) {
   frame_count_ = -1;
   if (is_file()) {
     double n = cap_.get(cv::CAP_PROP_FRAME_COUNT);
-    if (std::isfinite(n) && n > 0)
-      frame_count_ = static_cast<int64_t>(n);
+    if (std::isfinite(n) && n > 0) frame_count_ = static_cast<int64_t>(n);
   }
   return true;
 }
 
 bool video_source::read(cv::Mat& out) {
-  if (!cap_.isOpened())
-    return false;
+  if (!cap_.isOpened()) return false;
   try {
     if (!cap_.read(out) || out.empty()) {
       if (is_file()) count_rest_of_file();
@@ -312,14 +292,15 @@ void video_source::open_network(const std::vector<int>& params) {
   if (options != saved) ::setenv(name, options.c_str(), 1);
   cap_.open(spec_.location, cv::CAP_FFMPEG, params);
   if (options != saved) {
-    if (before) ::setenv(name, saved.c_str(), 1);
-    else ::unsetenv(name);
+    if (before)
+      ::setenv(name, saved.c_str(), 1);
+    else
+      ::unsetenv(name);
   }
 }
 
 void video_source::close() {
-  if (cap_.isOpened())
-    cap_.release();
+  if (cap_.isOpened()) cap_.release();
   packets_.release();
 }
 
@@ -337,11 +318,11 @@ void video_source::count_frame_bytes() {
     }
     if (got) {
       n = packet.total() * packet.elemSize();
-    } else if (frame_count_ > 0) {  // the file's share of this frame
+    } else if (frame_count_ > 0) { // the file's share of this frame
       const uint64_t due = file_size_ * std::min<uint64_t>(frames_read_, frame_count_) / frame_count_;
       n = due > counted_ ? due - counted_ : 0;
     }
-    n = std::min(n, file_size_ > counted_ ? file_size_ - counted_ : 0);  // never past the file's size
+    n = std::min(n, file_size_ > counted_ ? file_size_ - counted_ : 0); // never past the file's size
   } else if (spec_.kind == source_kind::network && bitrate_kbps_ > 0 && fps_ > 0) {
     n = static_cast<uint64_t>(std::llround(bitrate_kbps_ * 1000.0 / 8.0 / fps_));
   }
@@ -373,18 +354,14 @@ std::string video_source::describe() const {
   std::string s = std::string(to_string(spec_.kind)) + " " + shown_;
   if (width_ > 0 && height_ > 0) {
     s += " (" + std::to_string(width_) + "x" + std::to_string(height_);
-    if (fps_ > 0)
-      s += " @ " + format_fps(fps_) + " fps";
+    if (fps_ > 0) s += " @ " + format_fps(fps_) + " fps";
     s += ")";
   }
   return s;
 }
 
 backoff::backoff(int64_t initial_ms, int64_t max_ms)
-  : initial_(std::max<int64_t>(1, initial_ms)),
-    max_(std::max(initial_, max_ms)),
-    current_(initial_) {
-}
+  : initial_(std::max<int64_t>(1, initial_ms)), max_(std::max(initial_, max_ms)), current_(initial_) {}
 
 int64_t backoff::next() {
   int64_t delay = current_;

@@ -35,8 +35,8 @@ bool is_remote_source(const std::string& source);
 
 struct source_spec {
   source_kind kind = source_kind::file;
-  std::string location;   // the source string as given
-  int device_index = -1;  // N of /dev/videoN, else -1
+  std::string location; // the source string as given
+  int device_index = -1; // N of /dev/videoN, else -1
 
   /// Never fails: validation (does the file exist, ...) is `video_source::check`.
   static source_spec parse(const std::string& source);
@@ -118,13 +118,13 @@ private:
   void count_rest_of_file();
 
   cv::VideoCapture cap_;
-  cv::VideoCapture packets_;      // the same file, undecoded (raw mode)
-  uint64_t file_size_ = 0;        // bytes of the file when opened
-  uint64_t counted_ = 0;          // source bytes counted since open
-  uint64_t pending_ = 0;          // ... not yet taken
-  uint64_t frames_read_ = 0;      // since open
-  bool rest_counted_ = false;     // the file's end was counted
-  double bitrate_kbps_ = 0;       // a stream's own figure, 0 when unknown
+  cv::VideoCapture packets_; // the same file, undecoded (raw mode)
+  uint64_t file_size_ = 0; // bytes of the file when opened
+  uint64_t counted_ = 0; // source bytes counted since open
+  uint64_t pending_ = 0; // ... not yet taken
+  uint64_t frames_read_ = 0; // since open
+  bool rest_counted_ = false; // the file's end was counted
+  double bitrate_kbps_ = 0; // a stream's own figure, 0 when unknown
   double fps_ = 0;
   int width_ = 0, height_ = 0;
   int64_t frame_count_ = -1;

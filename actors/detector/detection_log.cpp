@@ -28,8 +28,7 @@ void detection_log::write(const detection_batch& b) {
   char line[160];
   for (auto& d : b.detections) {
     std::snprintf(line, sizeof line, "%llu,-1,%.2f,%.2f,%.2f,%.2f,%.5f,-1,-1,-1\n",
-                  static_cast<unsigned long long>(b.seq + 1), d.bbox.x, d.bbox.y, d.bbox.w,
-                  d.bbox.h, d.score);
+                  static_cast<unsigned long long>(b.seq + 1), d.bbox.x, d.bbox.y, d.bbox.w, d.bbox.h, d.score);
     out << line;
   }
   out.flush();
@@ -43,8 +42,8 @@ void detection_log::write(const track_batch& b) {
     if (e.state == track_state::ended) continue;
     uint64_t seq = e.state == track_state::started ? b.seq : e.frame_seq;
     std::snprintf(line, sizeof line, "%llu,%llu,%.2f,%.2f,%.2f,%.2f,1,-1,-1,-1\n",
-                  static_cast<unsigned long long>(seq + 1), static_cast<unsigned long long>(e.track_id),
-                  e.bbox.x, e.bbox.y, e.bbox.w, e.bbox.h);
+                  static_cast<unsigned long long>(seq + 1), static_cast<unsigned long long>(e.track_id), e.bbox.x,
+                  e.bbox.y, e.bbox.w, e.bbox.h);
     out << line;
   }
   out.flush();

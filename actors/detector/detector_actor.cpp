@@ -1,7 +1,7 @@
 #include "actors/detector/detector_actor.hpp"
 
-#include "base/errors.hpp"
 #include "actors/sent_bytes.hpp"
+#include "base/errors.hpp"
 #include "base/metrics.hpp"
 
 namespace weaver {
@@ -166,48 +166,46 @@ void run(self_ptr self, frame_ptr f, int64_t admitted) {
 
 } // namespace
 
-detector_actor::behavior_type
-detector_actor_impl(detector_actor::stateful_pointer<detector_state> self,
-                    detector_settings settings, fpga_pool_actor pool, tracker_actor tracker,
-                    run_stats_ptr stats) {
+detector_actor::behavior_type detector_actor_impl(detector_actor::stateful_pointer<detector_state> self,
+                                                  detector_settings settings, fpga_pool_actor pool,
+                                                  tracker_actor tracker, run_stats_ptr stats) {
   self->state.settings = std::move(settings);
   self->state.pool = std::move(pool);
   self->state.tracker = std::move(tracker);
   self->state.stats = std::move(stats);
-  return {
-    [=](frame_ptr& f) -> caf::typed_response_promise<caf::ok_atom> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      auto& s = slot_of(self, f->camera_id);
-      if (s.in_flight < st.settings.queue) {
-        admit(self, std::move(f));
-        rp.deliver(caf::ok_atom::value);
-      } else if (st.settings.realtime) {
-        // Real time: a frame that cannot be taken now is stale by the time it
-        // could be; drop it, counted, rather than fall further behind.
-        metrics::global().frames_dropped(f->camera_id, "queue_full").Increment();
-        if (st.stats) st.stats->frames_dropped++;
-        rp.deliver(caf::ok_atom::value);
-      } else {
-        s.waiting.emplace_back(std::move(f), rp);
-      }
-      return rp;
-    },
-    [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      auto& s = slot_of(self, eos.camera_id);
-      if (s.in_flight == 0 && s.waiting.empty()) {
-        self->request(st.tracker, caf::infinite, eos)
-          .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
-                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      } else {
-        s.eos = true;
-        s.eos_msg = eos;
-        s.eos_rp = rp;
-      }
-      return rp;
-    }};
+  return {[=](frame_ptr& f) -> caf::typed_response_promise<caf::ok_atom> {
+            auto& st = self->state;
+            auto rp = self->make_response_promise<caf::ok_atom>();
+            auto& s = slot_of(self, f->camera_id);
+            if (s.in_flight < st.settings.queue) {
+              admit(self, std::move(f));
+              rp.deliver(caf::ok_atom::value);
+            } else if (st.settings.realtime) {
+              // Real time: a frame that cannot be taken now is stale by the time it
+              // could be; drop it, counted, rather than fall further behind.
+              metrics::global().frames_dropped(f->camera_id, "queue_full").Increment();
+              if (st.stats) st.stats->frames_dropped++;
+              rp.deliver(caf::ok_atom::value);
+            } else {
+              s.waiting.emplace_back(std::move(f), rp);
+            }
+            return rp;
+          },
+          [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
+            auto& st = self->state;
+            auto rp = self->make_response_promise<caf::ok_atom>();
+            auto& s = slot_of(self, eos.camera_id);
+            if (s.in_flight == 0 && s.waiting.empty()) {
+              self->request(st.tracker, caf::infinite, eos)
+                .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
+                      [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+            } else {
+              s.eos = true;
+              s.eos_msg = eos;
+              s.eos_rp = rp;
+            }
+            return rp;
+          }};
 }
 
 } // namespace weaver

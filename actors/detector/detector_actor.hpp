@@ -13,9 +13,9 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "accel/detect/detector.hpp"
 #include "actors/actors.hpp"
 #include "actors/detector/detection_log.hpp"
-#include "accel/detect/detector.hpp"
 #include "schemas/compact.hpp"
 
 namespace weaver {
@@ -23,9 +23,9 @@ namespace weaver {
 struct detector_settings {
   std::string kind = "motion";
   detector_options options;
-  int queue = 4;                 // frames in flight per camera
-  bool realtime = false;         // drop instead of waiting when full
-  std::shared_ptr<detection_log> log;  // optional: every batch as MOT text
+  int queue = 4; // frames in flight per camera
+  bool realtime = false; // drop instead of waiting when full
+  std::shared_ptr<detection_log> log; // optional: every batch as MOT text
   // Compact batches for the tracker (mesh.compact), keeping the appearance
   // it reads; nullopt sends every float.
   std::optional<compact::appearance> compact;
@@ -47,8 +47,8 @@ struct detector_state {
     std::vector<std::shared_ptr<detector>> engines;
     std::vector<bool> engine_busy;
     std::deque<std::pair<frame_ptr, int64_t>> held;
-    std::deque<uint64_t> order;                       // admitted, not yet passed on
-    std::map<uint64_t, std::optional<detection_batch>> ready;  // finished out of order
+    std::deque<uint64_t> order; // admitted, not yet passed on
+    std::map<uint64_t, std::optional<detection_batch>> ready; // finished out of order
     int in_flight = 0;
     std::deque<std::pair<frame_ptr, caf::typed_response_promise<caf::ok_atom>>> waiting;
     bool eos = false;
@@ -62,9 +62,8 @@ struct detector_state {
   run_stats_ptr stats;
 };
 
-detector_actor::behavior_type
-detector_actor_impl(detector_actor::stateful_pointer<detector_state> self,
-                    detector_settings settings, fpga_pool_actor pool, tracker_actor tracker,
-                    run_stats_ptr stats);
+detector_actor::behavior_type detector_actor_impl(detector_actor::stateful_pointer<detector_state> self,
+                                                  detector_settings settings, fpga_pool_actor pool,
+                                                  tracker_actor tracker, run_stats_ptr stats);
 
 } // namespace weaver

@@ -17,7 +17,6 @@ const logger log{"fpga_pool"};
 
 using self_ptr = fpga_pool_actor::stateful_pointer<fpga_pool_state>;
 
-
 void drop_jobs(fpga_pool_state& st, const std::vector<pool_scheduler::drop>& drops) {
   for (auto& d : drops) {
     metrics::global().frames_dropped(d.camera, d.reason).Increment();
@@ -61,16 +60,14 @@ void take_down(self_ptr self, size_t card, const std::string& reason, const std:
   metrics::global().card_errors(name, reason).Increment();
   metrics::global().card_up(name).Set(0);
   st.next_probe_ns[card] = now + st.settings.probe_ms * 1'000'000;
-  log.warn("card ", name, " down (", reason, ": ", what, "); ", back.size(),
-           " job(s) go back to the queues");
+  log.warn("card ", name, " down (", reason, ": ", what, "); ", back.size(), " job(s) go back to the queues");
 }
 
 void tick(self_ptr self) {
   auto& st = self->state;
   const int64_t now = steady_now_ns();
   for (auto card : st.sched.overdue(now))
-    take_down(self, card, "timeout",
-              "no completion for " + std::to_string(st.settings.card_timeout_ms) + " ms");
+    take_down(self, card, "timeout", "no completion for " + std::to_string(st.settings.card_timeout_ms) + " ms");
   for (size_t i = 0; i < st.cards.size(); ++i) {
     if (st.sched.card_is_up(i) || now < st.next_probe_ns[i]) continue;
     std::string why;
@@ -87,8 +84,7 @@ void tick(self_ptr self) {
   drop_jobs(st, drops);
   // Queue gauges on the timer, not per dispatch: one Set per camera per
   // dispatch would cost O(cameras) on the hot path.
-  for (auto c : st.cameras)
-    metrics::global().pool_queue_depth(c).Set(static_cast<double>(st.sched.queued(c)));
+  for (auto c : st.cameras) metrics::global().pool_queue_depth(c).Set(static_cast<double>(st.sched.queued(c)));
   // Busy ratios over the last quarter second or so.
   const double dt = static_cast<double>(now - st.gauge_mark_ns) / 1e9;
   if (dt >= 0.25) {
@@ -117,9 +113,9 @@ pool_scheduler::card_spec card_spec_of(const card& c, int64_t timeout_ms) {
   return s;
 }
 
-fpga_pool_actor::behavior_type
-fpga_pool(fpga_pool_actor::stateful_pointer<fpga_pool_state> self,
-          std::vector<std::shared_ptr<card>> cards, pool_settings settings, run_stats_ptr stats) {
+fpga_pool_actor::behavior_type fpga_pool(fpga_pool_actor::stateful_pointer<fpga_pool_state> self,
+                                         std::vector<std::shared_ptr<card>> cards, pool_settings settings,
+                                         run_stats_ptr stats) {
   auto& st = self->state;
   st.settings = settings;
   st.sched = pool_scheduler{settings.sched};
@@ -134,72 +130,70 @@ fpga_pool(fpga_pool_actor::stateful_pointer<fpga_pool_state> self,
   st.gauge_mark_ns = steady_now_ns();
   st.stats = std::move(stats);
   self->delayed_send(self, std::chrono::milliseconds{settings.tick_ms}, tick_atom::value);
-  return {
-    [=](inference_job& job) -> caf::typed_response_promise<detection_batch> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<detection_batch>();
-      auto ticket = st.next_ticket++;
-      auto camera = job.input->camera_id;
-      auto admitted = job.admitted_ns ? job.admitted_ns : steady_now_ns();
-      st.cameras.insert(camera);
-      st.jobs.emplace(ticket, fpga_pool_state::pending{std::move(job), rp});
-      std::vector<pool_scheduler::drop> drops;
-      st.sched.enqueue(ticket, camera, admitted, &drops);
-      drop_jobs(st, drops);
-      dispatch(self);
-      return rp;
-    },
-    [=](status_atom) -> std::string {
-      auto& st = self->state;
-      const int64_t now = steady_now_ns();
-      nlohmann::json j;
-      j["queued"] = st.sched.queued();
-      j["in_flight"] = st.sched.in_flight();
-      j["cards"] = nlohmann::json::array();
-      for (size_t i = 0; i < st.cards.size(); ++i)
-        j["cards"].push_back({{"name", st.cards[i]->name()},
-                              {"kind", st.cards[i]->info().kind},
-                              {"up", st.sched.card_is_up(i)},
-                              {"jobs_outstanding", st.sched.card_jobs(i)},
-                              {"jobs_done", st.jobs_done[i]},
-                              {"ewma_service_s", st.sched.ewma_service_s(i)},
-                              {"busy_s", st.sched.card_busy_s(i, now)}});
-      return j.dump();
-    },
-    [=](card_done& d) {
-      auto& st = self->state;
-      const auto& name = st.cards[d.card]->name();
-      auto& r = d.result;
-      if (!r.ok) {
-        // A late failure of a batch already failed over changes nothing.
-        if (st.sched.outstanding(d.batch)) take_down(self, d.card, "error", r.error);
-        dispatch(self);
-        return;
-      }
-      if (!st.sched.complete(d.batch, r.service_s, steady_now_ns())) {
-        log.warn("card ", name, ": late results of batch ", d.batch, " ignored (failed over)");
-        return;
-      }
-      metrics::global().card_jobs(name).Increment(static_cast<double>(r.results.size()));
-      st.jobs_done[d.card] += r.results.size();
-      metrics::global().card_service(name).Observe(r.service_s);
-      metrics::global().stage_latency("detect").Observe(r.service_s);
-      for (auto& jr : r.results) {
-        auto it = st.jobs.find(jr.ticket);
-        if (it == st.jobs.end()) continue;
-        if (jr.ok)
-          it->second.rp.deliver(std::move(jr.batch));
-        else
-          it->second.rp.deliver(make_error(errc::card_failed, name + ": " + jr.error));
-        st.jobs.erase(it);
-      }
-      dispatch(self);
-    },
-    [=](tick_atom) {
-      tick(self);
-      self->delayed_send(self, std::chrono::milliseconds{self->state.settings.tick_ms},
-                         tick_atom::value);
-    }};
+  return {[=](inference_job& job) -> caf::typed_response_promise<detection_batch> {
+            auto& st = self->state;
+            auto rp = self->make_response_promise<detection_batch>();
+            auto ticket = st.next_ticket++;
+            auto camera = job.input->camera_id;
+            auto admitted = job.admitted_ns ? job.admitted_ns : steady_now_ns();
+            st.cameras.insert(camera);
+            st.jobs.emplace(ticket, fpga_pool_state::pending{std::move(job), rp});
+            std::vector<pool_scheduler::drop> drops;
+            st.sched.enqueue(ticket, camera, admitted, &drops);
+            drop_jobs(st, drops);
+            dispatch(self);
+            return rp;
+          },
+          [=](status_atom) -> std::string {
+            auto& st = self->state;
+            const int64_t now = steady_now_ns();
+            nlohmann::json j;
+            j["queued"] = st.sched.queued();
+            j["in_flight"] = st.sched.in_flight();
+            j["cards"] = nlohmann::json::array();
+            for (size_t i = 0; i < st.cards.size(); ++i)
+              j["cards"].push_back({{"name", st.cards[i]->name()},
+                                    {"kind", st.cards[i]->info().kind},
+                                    {"up", st.sched.card_is_up(i)},
+                                    {"jobs_outstanding", st.sched.card_jobs(i)},
+                                    {"jobs_done", st.jobs_done[i]},
+                                    {"ewma_service_s", st.sched.ewma_service_s(i)},
+                                    {"busy_s", st.sched.card_busy_s(i, now)}});
+            return j.dump();
+          },
+          [=](card_done& d) {
+            auto& st = self->state;
+            const auto& name = st.cards[d.card]->name();
+            auto& r = d.result;
+            if (!r.ok) {
+              // A late failure of a batch already failed over changes nothing.
+              if (st.sched.outstanding(d.batch)) take_down(self, d.card, "error", r.error);
+              dispatch(self);
+              return;
+            }
+            if (!st.sched.complete(d.batch, r.service_s, steady_now_ns())) {
+              log.warn("card ", name, ": late results of batch ", d.batch, " ignored (failed over)");
+              return;
+            }
+            metrics::global().card_jobs(name).Increment(static_cast<double>(r.results.size()));
+            st.jobs_done[d.card] += r.results.size();
+            metrics::global().card_service(name).Observe(r.service_s);
+            metrics::global().stage_latency("detect").Observe(r.service_s);
+            for (auto& jr : r.results) {
+              auto it = st.jobs.find(jr.ticket);
+              if (it == st.jobs.end()) continue;
+              if (jr.ok)
+                it->second.rp.deliver(std::move(jr.batch));
+              else
+                it->second.rp.deliver(make_error(errc::card_failed, name + ": " + jr.error));
+              st.jobs.erase(it);
+            }
+            dispatch(self);
+          },
+          [=](tick_atom) {
+            tick(self);
+            self->delayed_send(self, std::chrono::milliseconds{self->state.settings.tick_ms}, tick_atom::value);
+          }};
 }
 
 } // namespace weaver

@@ -15,7 +15,7 @@ using sql::as_int;
 namespace {
 
 struct interval {
-  uint64_t who = 0;   // person, or a zone visit's (camera, track)
+  uint64_t who = 0; // person, or a zone visit's (camera, track)
   timestamp_ms enter = 0, exit = 0;
 };
 
@@ -36,8 +36,8 @@ std::vector<interval> intervals(sql::database& db, const place& where, timestamp
                             "ORDER BY camera_id, track_id, enter",
                             {where.zone, t0 - max_stay_ms, t1, t0}, "query: zone occupancy")) {
       auto exit = as_int(r[3]);
-      out.push_back({(static_cast<uint64_t>(as_int(r[0])) << 40) ^ static_cast<uint64_t>(as_int(r[1])),
-                     as_int(r[2]), exit < 0 ? t1 : exit});
+      out.push_back({(static_cast<uint64_t>(as_int(r[0])) << 40) ^ static_cast<uint64_t>(as_int(r[1])), as_int(r[2]),
+                     exit < 0 ? t1 : exit});
     }
   }
   return out;
@@ -61,7 +61,7 @@ json occupancy(sql::database& db, const place& where, timestamp_ms t0, timestamp
   const size_t steps = t1 > t0 ? static_cast<size_t>((t1 - t0 + step_ms - 1) / step_ms) : 0;
   std::vector<int64_t> people(steps, 0);
   uint64_t last_who = 0;
-  int64_t last_step = -1;  // the last step this person was counted in
+  int64_t last_step = -1; // the last step this person was counted in
   bool first = true;
   for (const auto& iv : intervals(db, where, t0, t1, max_stay_ms)) {
     if (first || iv.who != last_who) last_step = -1;
@@ -88,13 +88,14 @@ json occupancy(sql::database& db, const place& where, timestamp_ms t0, timestamp
 
 json dwell(sql::database& db, const place& where, timestamp_ms t0, timestamp_ms t1, int64_t bucket_ms) {
   std::vector<int64_t> stays;
-  const auto rows = where.camera
-                      ? db.query("SELECT enter, exit FROM people_present "
-                                 "WHERE camera_id = ?1 AND enter >= ?2 AND enter < ?3",
-                                 {int64_t{*where.camera}, t0, t1}, "query: dwell")
-                      : db.query("SELECT enter, exit FROM zone_visits "
-                                 "WHERE zone = ?1 AND enter >= ?2 AND enter < ?3 AND exit >= 0",
-                                 {where.zone, t0, t1}, "query: zone dwell");
+  const auto rows = where.camera ? db.query(
+                      "SELECT enter, exit FROM people_present "
+                      "WHERE camera_id = ?1 AND enter >= ?2 AND enter < ?3",
+                      {int64_t{*where.camera}, t0, t1}, "query: dwell")
+                                 : db.query(
+                                   "SELECT enter, exit FROM zone_visits "
+                                   "WHERE zone = ?1 AND enter >= ?2 AND enter < ?3 AND exit >= 0",
+                                   {where.zone, t0, t1}, "query: zone dwell");
   for (auto& r : rows) stays.push_back(std::max<int64_t>(0, as_int(r[1]) - as_int(r[0])));
   std::sort(stays.begin(), stays.end());
   std::map<int64_t, int64_t> hist;
@@ -245,8 +246,8 @@ json visitors(sql::database& db, timestamp_ms t0, timestamp_ms t1, bool by_hour,
                             + where + " GROUP BY b ORDER BY b",
                           grouped, "query: visitors"))
     buckets.push_back({{"t", format_iso8601(start + as_int(r[0]) * width)}, {"people", as_int(r[1])}});
-  auto total = as_int(db.scalar("SELECT count(DISTINCT person_id) FROM people_present WHERE " + where, params,
-                                "query: visitors total"));
+  auto total = as_int(
+    db.scalar("SELECT count(DISTINCT person_id) FROM people_present WHERE " + where, params, "query: visitors total"));
   json out{{"bucket", by_hour ? "hour" : "day"}, {"buckets", std::move(buckets)}, {"people", total}};
   if (camera) out["camera"] = *camera;
   return out;
@@ -255,10 +256,8 @@ json visitors(sql::database& db, timestamp_ms t0, timestamp_ms t1, bool by_hour,
 json cameras(sql::database& db) {
   std::map<int64_t, json> by_id;
   for (auto& r : db.query("SELECT camera_id, name, zone FROM cameras ORDER BY camera_id", {}, "query: cameras"))
-    by_id[as_int(r[0])] = {{"id", as_int(r[0])},
-                           {"name", sql::as_text(r[1])},
-                           {"department", sql::as_text(r[2])},
-                           {"zones", json::array()}};
+    by_id[as_int(r[0])] = {
+      {"id", as_int(r[0])}, {"name", sql::as_text(r[1])}, {"department", sql::as_text(r[2])}, {"zones", json::array()}};
   for (auto& r : db.query("SELECT camera_id, name FROM zones ORDER BY camera_id, name", {}, "query: zones")) {
     auto& cam = by_id[as_int(r[0])];
     if (cam.is_null()) cam = {{"id", as_int(r[0])}, {"name", ""}, {"department", ""}, {"zones", json::array()}};
@@ -290,7 +289,8 @@ json events(sql::database& db, int64_t since_id, const std::string& kind, timest
   for (auto& r : db.query("SELECT e.id, e.kind, e.camera_id, e.zone, coalesce(e.person_id, i.person_id), e.track_id, "
                           "e.time_ms, e.detail FROM events AS e "
                           "LEFT JOIN identities AS i ON i.camera_id = e.camera_id AND i.track_id = e.track_id "
-                          "WHERE " + where + " ORDER BY e.id LIMIT " + lim + " OFFSET " + off,
+                          "WHERE "
+                            + where + " ORDER BY e.id LIMIT " + lim + " OFFSET " + off,
                           paged, "query: events")) {
     json detail = json::parse(sql::as_text(r[7]), nullptr, false);
     list.push_back({{"id", as_int(r[0])},

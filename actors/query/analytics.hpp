@@ -22,15 +22,15 @@ namespace weaver {
 /// one zone's visits (tracks, on whichever camera has the zone).
 struct place {
   std::optional<uint32_t> camera;
-  std::string zone;   // used when !camera
+  std::string zone; // used when !camera
 };
 
 /// People present in each step [t, t + step) of [t0, t1): a person counts
 /// once per step when any of their intervals overlaps it. Zone visits still
 /// open count until t1. Intervals are looked up from enter >= t0 - max_stay_ms
 /// (longer stays are cut there). Answer: {"series": [{"t", "people"}], "peak"}.
-nlohmann::json occupancy(sql::database& db, const place& where, timestamp_ms t0, timestamp_ms t1,
-                         int64_t step_ms, int64_t max_stay_ms);
+nlohmann::json occupancy(sql::database& db, const place& where, timestamp_ms t0, timestamp_ms t1, int64_t step_ms,
+                         int64_t max_stay_ms);
 
 /// Stay lengths of the intervals (closed zone visits) entering in [t0, t1):
 /// count, mean / p50 / p90 / max in seconds and a histogram of `bucket_ms`
@@ -72,8 +72,8 @@ nlohmann::json cameras(sql::database& db);
 /// has been identified as since. Answer: {"events": [...], "total",
 /// "offset", "limit", "next_offset", "last_id" (the page's last id, else
 /// since_id), "newest_id" (the newest event of all, 0 for none)}.
-nlohmann::json events(sql::database& db, int64_t since_id, const std::string& kind, timestamp_ms t0,
-                      timestamp_ms t1, size_t offset, size_t limit);
+nlohmann::json events(sql::database& db, int64_t since_id, const std::string& kind, timestamp_ms t0, timestamp_ms t1,
+                      size_t offset, size_t limit);
 
 /// Cuts the array `key` of `answer` to [offset, offset + limit) and adds
 /// "total", "offset", "limit" and "next_offset" (null at the end).

@@ -72,7 +72,8 @@ std::vector<uint32_t> camera_list(const query_request& r, const std::string& key
   std::stringstream ss{*list};
   for (std::string item; std::getline(ss, item, ',');) {
     auto c = parse_int(key, item);
-    if (c < query_int_param("camera").min || c > *query_int_param("camera").max) throw bad_param(key + ": bad camera id '" + item + "'");
+    if (c < query_int_param("camera").min || c > *query_int_param("camera").max)
+      throw bad_param(key + ": bad camera id '" + item + "'");
     cams.push_back(static_cast<uint32_t>(c));
   }
   return cams;
@@ -86,8 +87,10 @@ place place_param(const query_request& r) {
   place p;
   bool cam = find(r, "camera"), zone = find(r, "zone");
   if (cam == zone) throw bad_param(cam ? "zone: give camera or zone, not both" : "camera: camera or zone required");
-  if (cam) p.camera = camera_param(r, "camera");
-  else p.zone = *find(r, "zone");
+  if (cam)
+    p.camera = camera_param(r, "camera");
+  else
+    p.zone = *find(r, "zone");
   return p;
 }
 
@@ -106,13 +109,14 @@ int64_t step_param(const query_request& r, const std::string& key, int64_t fallb
 // One query's answer. A list answer names its array in `list_key` for the
 // caller to page, unless it paged in SQL itself (events) with offset / limit.
 nlohmann::json answer(sql::database& db, const query_request& req, const query_settings& cfg, size_t offset,
-                      size_t limit, std::string& list_key, std::optional<std::pair<timestamp_ms, timestamp_ms>>& window) {
+                      size_t limit, std::string& list_key,
+                      std::optional<std::pair<timestamp_ms, timestamp_ms>>& window) {
   const auto& n = req.name;
   if (n == "transitions") {
     auto from = camera_param(req, "from"), to = camera_param(req, "to");
     auto t0 = time_param(req, "t0", no_start), t1 = time_param(req, "t1", no_end);
-    auto mt = find(req, "max_transit_s") ? int_param(req, "max_transit_s", std::nullopt) * 1000
-                                         : cfg.default_max_transit_ms;
+    auto mt =
+      find(req, "max_transit_s") ? int_param(req, "max_transit_s", std::nullopt) * 1000 : cfg.default_max_transit_ms;
     if (mt < 0) mt = -1;
     list_key = "person_ids";
     window = {t0, t1};
@@ -210,12 +214,13 @@ nlohmann::json resolution_status(sql::database& db, timestamp_ms t0, timestamp_m
   // of the windows the offline pass resolved (see actors/reid/resolve_pass).
   auto span = db.query("SELECT min(exit), max(exit) FROM tracklets", {}, "query: tracklet span");
   auto until = db.scalar("SELECT max(until) FROM resolved_windows", {}, "query: resolved until");
-  nlohmann::json j{{"resolved", false},
-                   {"resolved_until", sql::is_null(until) ? nlohmann::json(nullptr)
-                                                          : nlohmann::json(format_iso8601(sql::as_int(until)))}};
+  nlohmann::json j{
+    {"resolved", false},
+    {"resolved_until",
+     sql::is_null(until) ? nlohmann::json(nullptr) : nlohmann::json(format_iso8601(sql::as_int(until)))}};
   if (span.empty() || sql::is_null(span[0][0]) || sql::is_null(until)) return j;
   const timestamp_ms from = std::max(t0, sql::as_int(span[0][0])), to = std::min(t1, sql::as_int(span[0][1]) + 1);
-  if (to <= from) {  // no tracklet in the window: nothing online to correct
+  if (to <= from) { // no tracklet in the window: nothing online to correct
     j["resolved"] = true;
     return j;
   }
@@ -282,32 +287,32 @@ void run_alerts(query_state& st) {
 
 } // namespace
 
-query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self,
-                                            std::shared_ptr<store> db, query_settings settings) {
+query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self, std::shared_ptr<store> db,
+                                            query_settings settings) {
   self->state.db = std::move(db);
   self->state.settings = settings;
   if (!settings.alerts.empty()) {
     self->state.rules = std::make_unique<standing_queries>(settings.alerts);
     self->send(self, tick_atom::value);
   }
-  return {[=](const query_request& req) {
-            auto t0 = std::chrono::steady_clock::now();
-            auto resp = answer_query(self->state.db->db(), req, self->state.settings);
-            auto& m = metrics::global();
-            m.queries(req.name).Increment();
-            m.query_latency(req.name).Observe(
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-            if (!resp.ok) m.query_errors(req.name, resp.bad_request ? "bad_request" : "internal").Increment();
-            return resp;
-          },
-          [=](flush_atom) {
-            run_alerts(self->state);
-            return caf::ok_atom::value;
-          },
-          [=](tick_atom) {
-            run_alerts(self->state);
-            self->delayed_send(self, self->state.settings.alert_every, tick_atom::value);
-          }};
+  return {
+    [=](const query_request& req) {
+      auto t0 = std::chrono::steady_clock::now();
+      auto resp = answer_query(self->state.db->db(), req, self->state.settings);
+      auto& m = metrics::global();
+      m.queries(req.name).Increment();
+      m.query_latency(req.name).Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      if (!resp.ok) m.query_errors(req.name, resp.bad_request ? "bad_request" : "internal").Increment();
+      return resp;
+    },
+    [=](flush_atom) {
+      run_alerts(self->state);
+      return caf::ok_atom::value;
+    },
+    [=](tick_atom) {
+      run_alerts(self->state);
+      self->delayed_send(self, self->state.settings.alert_every, tick_atom::value);
+    }};
 }
 
 } // namespace weaver

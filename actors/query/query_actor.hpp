@@ -30,7 +30,7 @@ namespace weaver {
 
 struct query_settings {
   int64_t default_max_transit_ms = 60000;
-  int64_t max_stay_ms = 86'400'000;           // occupancy looks this far back for stays
+  int64_t max_stay_ms = 86'400'000; // occupancy looks this far back for stays
   std::vector<alert_rule> alerts;
   std::chrono::milliseconds alert_every{1000};
 };
@@ -52,7 +52,7 @@ const std::vector<std::string>& query_names();
 /// stored tracklets of [t0, t1) are all in windows the offline pass resolved.
 nlohmann::json resolution_status(sql::database& db, timestamp_ms t0, timestamp_ms t1);
 
-query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self,
-                                            std::shared_ptr<store> db, query_settings settings);
+query_actor::behavior_type query_actor_impl(query_actor::stateful_pointer<query_state> self, std::shared_ptr<store> db,
+                                            query_settings settings);
 
 } // namespace weaver

@@ -9,7 +9,7 @@ namespace weaver {
 namespace {
 
 constexpr int64_t camera_max = std::numeric_limits<uint32_t>::max();
-constexpr int64_t thirty_days_s = 30LL * 86400;  // time spans: transits, steps, buckets
+constexpr int64_t thirty_days_s = 30LL * 86400; // time spans: transits, steps, buckets
 
 } // namespace
 
@@ -20,7 +20,7 @@ const int_bounds& query_int_param(const std::string& name) {
     {"to", {0, camera_max}},
     {"limit", {1, max_page}},
     {"offset", {0, std::nullopt}},
-    {"max_transit_s", {-1, thirty_days_s}},  // -1: no limit
+    {"max_transit_s", {-1, thirty_days_s}}, // -1: no limit
     {"step_s", {1, thirty_days_s}},
     {"bucket_s", {1, thirty_days_s}},
     {"top", {1, 10000}},

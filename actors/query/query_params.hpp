@@ -12,7 +12,7 @@ namespace weaver {
 
 struct int_bounds {
   int64_t min = 0;
-  std::optional<int64_t> max;   // none: no upper bound
+  std::optional<int64_t> max; // none: no upper bound
 };
 
 /// Items per page of a list answer: the default and the most.

@@ -4,7 +4,6 @@
 #include <ctime>
 #include <string>
 
-
 namespace weaver {
 
 namespace {
@@ -18,8 +17,7 @@ std::vector<uint64_t> ids_of(const std::vector<sql::row>& rows) {
 
 } // namespace
 
-transition_result count_transitions(sql::database& db, uint32_t from_camera,
-                                    uint32_t to_camera, timestamp_ms t0,
+transition_result count_transitions(sql::database& db, uint32_t from_camera, uint32_t to_camera, timestamp_ms t0,
                                     timestamp_ms t1, int64_t max_transit_ms) {
   // SQLite finds x through (camera_id, enter, ...) and each y through the
   // unique (person_id, camera_id, enter) index. PostgreSQL's planner prefers
@@ -35,32 +33,31 @@ transition_result count_transitions(sql::database& db, uint32_t from_camera,
     "  ON y.person_id = x.person_id AND y.camera_id = ?2 "
     "WHERE x.camera_id = ?1 AND x.enter >= ?3 AND x.enter < ?4 ";
   if (db.kind() == sql::dialect::postgres)
-    text += "  AND y.enter >= ?3 "
-            "  AND (?5 < 0 OR y.enter <= (SELECT max(z.exit) FROM people_present AS z "
-            "    WHERE z.camera_id = ?1 AND z.enter >= ?3 AND z.enter < ?4) + ?5) ";
-  text += "  AND y.enter >= x.enter AND y.exit > x.exit "
-          "  AND (?5 < 0 OR y.enter - x.exit <= ?5) "
-          "ORDER BY x.person_id";
+    text +=
+      "  AND y.enter >= ?3 "
+      "  AND (?5 < 0 OR y.enter <= (SELECT max(z.exit) FROM people_present AS z "
+      "    WHERE z.camera_id = ?1 AND z.enter >= ?3 AND z.enter < ?4) + ?5) ";
+  text +=
+    "  AND y.enter >= x.enter AND y.exit > x.exit "
+    "  AND (?5 < 0 OR y.enter - x.exit <= ?5) "
+    "ORDER BY x.person_id";
   transition_result r;
   r.from = from_camera;
   r.to = to_camera;
-  r.person_ids = ids_of(db.query(text, {int64_t{from_camera}, int64_t{to_camera}, t0, t1, max_transit_ms},
-                                 "query: transitions"));
+  r.person_ids =
+    ids_of(db.query(text, {int64_t{from_camera}, int64_t{to_camera}, t0, t1, max_transit_ms}, "query: transitions"));
   r.people = static_cast<int64_t>(r.person_ids.size());
   return r;
 }
 
-every_camera_result people_on_every_camera(sql::database& db,
-                                           const std::vector<uint32_t>& cameras,
+every_camera_result people_on_every_camera(sql::database& db, const std::vector<uint32_t>& cameras,
                                            timestamp_ms day_start_ms) {
   every_camera_result r;
   r.cameras = cameras;
   std::sort(r.cameras.begin(), r.cameras.end());
-  r.cameras.erase(std::unique(r.cameras.begin(), r.cameras.end()),
-                  r.cameras.end());
+  r.cameras.erase(std::unique(r.cameras.begin(), r.cameras.end()), r.cameras.end());
   r.day_start_ms = day_start_ms;
-  if (r.cameras.empty())
-    return r;
+  if (r.cameras.empty()) return r;
   // The seed's sketch counted rows per camera in correlated subqueries and
   // did not run; one pass grouping by person does the same. Only the
   // placeholders are generated here; every value is bound.
@@ -69,8 +66,7 @@ every_camera_result people_on_every_camera(sql::database& db,
     "WHERE enter >= ?1 AND enter < ?2 AND camera_id IN (" + sql::placeholder_list(4, r.cameras.size()) + ") "
     "GROUP BY person_id HAVING count(DISTINCT camera_id) = ?3 "
     "ORDER BY person_id";
-  std::vector<sql::value> params{day_start_ms, day_start_ms + ms_per_day,
-                                 static_cast<int64_t>(r.cameras.size())};
+  std::vector<sql::value> params{day_start_ms, day_start_ms + ms_per_day, static_cast<int64_t>(r.cameras.size())};
   for (auto c : r.cameras) params.push_back(int64_t{c});
   r.person_ids = ids_of(db.query(text, params, "query: every camera"));
   r.people = static_cast<int64_t>(r.person_ids.size());
@@ -78,18 +74,14 @@ every_camera_result people_on_every_camera(sql::database& db,
 }
 
 nlohmann::json to_json(const transition_result& r) {
-  return {{"from", r.from},
-          {"to", r.to},
-          {"people", r.people},
-          {"person_ids", r.person_ids}};
+  return {{"from", r.from}, {"to", r.to}, {"people", r.people}, {"person_ids", r.person_ids}};
 }
 
 nlohmann::json to_json(const every_camera_result& r) {
   std::time_t secs = static_cast<std::time_t>(r.day_start_ms / 1000);
   std::tm tm{};
   char day[32] = "";
-  if (gmtime_r(&secs, &tm))
-    std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
+  if (gmtime_r(&secs, &tm)) std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
   return {{"cameras", r.cameras},
           {"day_start_ms", r.day_start_ms},
           {"day", day},

@@ -19,7 +19,7 @@ constexpr int64_t ms_per_day = 86'400'000;
 struct transition_result {
   uint32_t from = 0, to = 0;
   int64_t people = 0;
-  std::vector<uint64_t> person_ids;  // ascending
+  std::vector<uint64_t> person_ids; // ascending
 };
 
 /// Counts distinct people with a presence x at `from_camera` and a presence
@@ -36,16 +36,15 @@ struct transition_result {
 /// most one of X -> Y and Y -> X holds, and identical intervals give neither.
 /// With from == to it counts returns to the same camera. Throws
 /// std::runtime_error on SQL errors.
-transition_result count_transitions(sql::database& db, uint32_t from_camera,
-                                    uint32_t to_camera, timestamp_ms t0,
+transition_result count_transitions(sql::database& db, uint32_t from_camera, uint32_t to_camera, timestamp_ms t0,
                                     timestamp_ms t1, int64_t max_transit_ms);
 
 /// Use case 2: "who walked through every camera (of a set) on a given day?"
 struct every_camera_result {
-  std::vector<uint32_t> cameras;     // the set, sorted, duplicates removed
+  std::vector<uint32_t> cameras; // the set, sorted, duplicates removed
   int64_t day_start_ms = 0;
   int64_t people = 0;
-  std::vector<uint64_t> person_ids;  // ascending
+  std::vector<uint64_t> person_ids; // ascending
 };
 
 /// People with at least one presence entering each camera of `cameras`
@@ -54,8 +53,7 @@ struct every_camera_result {
 /// counts for the day it began. `day_start_ms` is used as given (see
 /// utc_day_start). An empty set gives 0 people. Throws std::runtime_error
 /// on SQL errors.
-every_camera_result people_on_every_camera(sql::database& db,
-                                           const std::vector<uint32_t>& cameras,
+every_camera_result people_on_every_camera(sql::database& db, const std::vector<uint32_t>& cameras,
                                            timestamp_ms day_start_ms);
 
 nlohmann::json to_json(const transition_result& r);

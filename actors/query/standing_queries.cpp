@@ -35,7 +35,7 @@ void validate(const alert_rule& r) {
 }
 
 standing_queries::standing_queries(std::vector<alert_rule> rules, int64_t lookback_ms)
-    : rules_(std::move(rules)), crowded_(rules_.size(), false), lookback_ms_(lookback_ms) {
+  : rules_(std::move(rules)), crowded_(rules_.size(), false), lookback_ms_(lookback_ms) {
   for (auto& r : rules_) {
     validate(r);
     max_dwell_ms_ = std::max(max_dwell_ms_, r.dwell_ms);
@@ -71,11 +71,12 @@ std::vector<event_row> standing_queries::evaluate(store& st) {
     auto visits = [&](timestamp_ms since, const std::string& extra, std::vector<sql::value> params) {
       std::vector<sql::value> p{r.zone, since, cam};
       p.insert(p.end(), params.begin(), params.end());
-      return db.query("SELECT v.camera_id, v.track_id, v.enter, v.exit, i.person_id FROM zone_visits AS v "
-                      "LEFT JOIN identities AS i ON i.camera_id = v.camera_id AND i.track_id = v.track_id "
-                      "WHERE v.zone = ?1 AND v.enter >= ?2 AND (?3 < 0 OR v.camera_id = ?3)"
-                        + extra + " ORDER BY v.enter, v.camera_id, v.track_id",
-                      p, "alerts: zone visits");
+      return db.query(
+        "SELECT v.camera_id, v.track_id, v.enter, v.exit, i.person_id FROM zone_visits AS v "
+        "LEFT JOIN identities AS i ON i.camera_id = v.camera_id AND i.track_id = v.track_id "
+        "WHERE v.zone = ?1 AND v.enter >= ?2 AND (?3 < 0 OR v.camera_id = ?3)"
+          + extra + " ORDER BY v.enter, v.camera_id, v.track_id",
+        p, "alerts: zone visits");
     };
     auto event_of = [&](const sql::row& v, timestamp_ms at, nlohmann::json detail) {
       event_row e;
@@ -87,7 +88,7 @@ std::vector<event_row> standing_queries::evaluate(store& st) {
       e.time_ms = at;
       e.detail = detail.dump();
       e.dedup = r.kind + "|" + std::to_string(e.camera_id) + "|" + r.zone + "|" + std::to_string(*e.track_id) + "|"
-                + std::to_string(as_int(v[2]));
+        + std::to_string(as_int(v[2]));
       return e;
     };
     if (r.kind == "restricted_entry") {
@@ -95,18 +96,20 @@ std::vector<event_row> standing_queries::evaluate(store& st) {
         add(event_of(v, as_int(v[2]), {{"enter", format_iso8601(as_int(v[2]))}}));
     } else if (r.kind == "loitering") {
       const timestamp_ms since = now - std::max(lookback_ms_, 2 * r.dwell_ms);
-      for (auto& v : visits(since, " AND ((v.exit >= 0 AND v.exit - v.enter >= ?4) OR (v.exit < 0 AND ?5 - v.enter >= ?4))",
-                            {r.dwell_ms, now})) {
+      for (auto& v :
+           visits(since, " AND ((v.exit >= 0 AND v.exit - v.enter >= ?4) OR (v.exit < 0 AND ?5 - v.enter >= ?4))",
+                  {r.dwell_ms, now})) {
         const auto enter = as_int(v[2]), exit = as_int(v[3]);
         add(event_of(v, enter + r.dwell_ms,
                      {{"enter", format_iso8601(enter)},
                       {"dwell_s", static_cast<double>((exit >= 0 ? exit : now) - enter) / 1000.0},
                       {"threshold_s", static_cast<double>(r.dwell_ms) / 1000.0}}));
       }
-    } else {  // crowding
-      auto inside = as_int(db.scalar("SELECT count(*) FROM zone_visits WHERE zone = ?1 AND exit < 0 "
-                                     "AND (?2 < 0 OR camera_id = ?2)",
-                                     {r.zone, cam}, "alerts: crowding"));
+    } else { // crowding
+      auto inside =
+        as_int(db.scalar("SELECT count(*) FROM zone_visits WHERE zone = ?1 AND exit < 0 "
+                         "AND (?2 < 0 OR camera_id = ?2)",
+                         {r.zone, cam}, "alerts: crowding"));
       if (inside > r.max_people && !crowded_[i]) {
         event_row e;
         e.kind = r.kind;

@@ -23,11 +23,11 @@
 namespace weaver {
 
 struct alert_rule {
-  std::string kind;                  // loitering | crowding | restricted_entry
+  std::string kind; // loitering | crowding | restricted_entry
   std::string zone;
-  std::optional<uint32_t> camera;    // only this camera's zone of that name
-  int64_t dwell_ms = 0;              // loitering
-  int64_t max_people = 0;            // crowding
+  std::optional<uint32_t> camera; // only this camera's zone of that name
+  int64_t dwell_ms = 0; // loitering
+  int64_t max_people = 0; // crowding
 };
 
 /// The kinds of rule, in the order above: what rules, the events query and
@@ -52,10 +52,10 @@ public:
 
 private:
   std::vector<alert_rule> rules_;
-  std::vector<bool> crowded_;        // per rule: above max_people at the last check
+  std::vector<bool> crowded_; // per rule: above max_people at the last check
   int64_t lookback_ms_;
   int64_t max_dwell_ms_ = 0;
-  std::map<std::string, timestamp_ms> stored_;  // dedup keys known to be stored -> alert time
+  std::map<std::string, timestamp_ms> stored_; // dedup keys known to be stored -> alert time
 };
 
 } // namespace weaver

@@ -32,7 +32,7 @@ struct extent {
     y1 = std::max(y1, b.y + b.h);
   }
   bool at_edge(const box& b, float share) const {
-    if (x1 <= x0 || y1 <= y0 || b.w <= 0) return true;  // nothing known: do not hold it against the pair
+    if (x1 <= x0 || y1 <= y0 || b.w <= 0) return true; // nothing known: do not hold it against the pair
     const float mx = share * (x1 - x0), my = share * (y1 - y0);
     return b.x <= x0 + mx || b.x + b.w >= x1 - mx || b.y <= y0 + my || b.y + b.h >= y1 - my;
   }
@@ -44,12 +44,11 @@ struct transit_range {
 
 } // namespace
 
-offline_resolver::offline_resolver(resolver_config cfg) : cfg_(std::move(cfg)) {
-}
+offline_resolver::offline_resolver(resolver_config cfg) : cfg_(std::move(cfg)) {}
 
 bool offline_resolver::compatible(const tracklet& a, const tracklet& b, bool overlap) const {
   const int64_t shared = shared_ms(a, b);
-  if (a.camera_id == b.camera_id) return shared < 0;  // never twice on one camera at once
+  if (a.camera_id == b.camera_id) return shared < 0; // never twice on one camera at once
   if (!overlap && shared > cfg_.touch_ms) return false;
   // Configured walks take at least their min transit (negative: overlap).
   const tracklet& first = a.enter_ms <= b.enter_ms ? a : b;
@@ -233,7 +232,7 @@ resolution offline_resolver::resolve_once(const std::vector<tracklet>& in, uint6
   }
 
   // Best-first merging with lazy invalidation (a version per group).
-  using item = std::tuple<double, int, int, uint64_t, uint64_t>;  // mean, a, b, versions
+  using item = std::tuple<double, int, int, uint64_t, uint64_t>; // mean, a, b, versions
   auto worse = [](const item& x, const item& y) {
     if (std::get<0>(x) != std::get<0>(y)) return std::get<0>(x) < std::get<0>(y);
     return std::make_pair(std::get<1>(x), std::get<2>(x)) > std::make_pair(std::get<1>(y), std::get<2>(y));
@@ -264,7 +263,7 @@ resolution offline_resolver::resolve_once(const std::vector<tracklet>& in, uint6
         }
       if (!ok) break;
     }
-    if (!ok) {  // never again for this pair (groups only grow)
+    if (!ok) { // never again for this pair (groups only grow)
       adj[ua].erase(b);
       adj[ub].erase(a);
       continue;

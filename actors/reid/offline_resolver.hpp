@@ -60,16 +60,16 @@ struct resolver_config {
   float online_bonus = 0.02f;
   // Learned transit of a camera pair needs this many online links.
   int transit_min_links = 2;
-  std::vector<camera_link> links;  // reid.links: transit bounds, overlaps
+  std::vector<camera_link> links; // reid.links: transit bounds, overlaps
 };
 
 /// The result for one window's tracklets (in the input order).
 struct resolution {
-  std::vector<uint64_t> person;       // per tracklet: its person now
-  std::vector<size_t> moved;          // tracklets whose person changed (not by a merge)
-  std::vector<person_merge> merges;   // whole online people found to be another
-  size_t people = 0;                  // distinct people in the window
-  size_t split_out = 0;               // tracklets taken out of an online person for a constraint
+  std::vector<uint64_t> person; // per tracklet: its person now
+  std::vector<size_t> moved; // tracklets whose person changed (not by a merge)
+  std::vector<person_merge> merges; // whole online people found to be another
+  size_t people = 0; // distinct people in the window
+  size_t split_out = 0; // tracklets taken out of an online person for a constraint
 };
 
 /// Constrained agglomerative clustering of tracklets:

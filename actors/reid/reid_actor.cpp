@@ -37,11 +37,12 @@ void store(self_ptr self, presence_batch pb, F then, bool save_after = true) {
   if (st.stats) st.stats->identities += pb.identities.size();
   count_sent(st.stats, "reid->storage", pb);
   self->request(st.storage, caf::infinite, std::move(pb))
-    .await([self, then, save_after](caf::ok_atom) mutable {
-             if (save_after) save(self);
-             then(caf::error{});
-           },
-           [then](caf::error& e) mutable { then(std::move(e)); });
+    .await(
+      [self, then, save_after](caf::ok_atom) mutable {
+        if (save_after) save(self);
+        then(caf::error{});
+      },
+      [then](caf::error& e) mutable { then(std::move(e)); });
 }
 
 // Delivers ok, or the error, to `rp`.
@@ -56,9 +57,8 @@ auto reply_to(caf::typed_response_promise<caf::ok_atom> rp) {
 
 } // namespace
 
-reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self,
-                                          reid_config cfg, std::vector<uint32_t> cameras,
-                                          storage_actor storage, run_stats_ptr stats,
+reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self, reid_config cfg,
+                                          std::vector<uint32_t> cameras, storage_actor storage, run_stats_ptr stats,
                                           std::string state_file, reid_tap tap) {
   auto& st = self->state;
   st.tap = std::move(tap);
@@ -84,51 +84,54 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
   }
   st.storage = std::move(storage);
   st.stats = std::move(stats);
-  return {
-    [=](track_batch& tb) -> caf::typed_response_promise<caf::ok_atom> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      // Processed before (the tracker re-sent it or regenerated it after a
-      // restart): what it resolved is stored already.
-      if (st.progress.covered(tb.camera_id, tb.time_ms, tb.seq)) {
-        rp.deliver(caf::ok_atom::value);
-        return rp;
-      }
-      if (st.tap.batch) st.tap.batch(tb);
-      auto pb = st.engine->on_tracks(tb);
-      st.progress.advance(tb.camera_id, tb.time_ms, tb.seq);
-      // Zone visits are per track; storage keeps them beside the identities.
-      pb.zone_visits = std::move(tb.zone_visits);
-      store(self, std::move(pb), reply_to(rp));
-      return rp;
-    },
-    [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      if (st.progress.ended(eos.camera_id)) {
-        rp.deliver(caf::ok_atom::value);
-        return rp;
-      }
-      if (st.tap.end) st.tap.end(eos);
-      // Store what the end of stream resolved, then pass it on to storage;
-      // saved (as ended) once storage took both, not between: a restart in
-      // between resolves the end of stream again from the state before it.
-      auto pb = st.engine->on_end_of_stream(eos.camera_id);
-      store(self, std::move(pb), [self, rp, eos](caf::error e) mutable {
-        if (e) {
-          rp.deliver(std::move(e));
-          return;
-        }
-        self->request(self->state.storage, caf::infinite, eos)
-          .await([self, rp, camera = eos.camera_id](caf::ok_atom) mutable {
-                   self->state.progress.end(camera);
-                   save(self);
-                   rp.deliver(caf::ok_atom::value);
-                 },
-                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      }, false);
-      return rp;
-    }};
+  return {[=](track_batch& tb) -> caf::typed_response_promise<caf::ok_atom> {
+            auto& st = self->state;
+            auto rp = self->make_response_promise<caf::ok_atom>();
+            // Processed before (the tracker re-sent it or regenerated it after a
+            // restart): what it resolved is stored already.
+            if (st.progress.covered(tb.camera_id, tb.time_ms, tb.seq)) {
+              rp.deliver(caf::ok_atom::value);
+              return rp;
+            }
+            if (st.tap.batch) st.tap.batch(tb);
+            auto pb = st.engine->on_tracks(tb);
+            st.progress.advance(tb.camera_id, tb.time_ms, tb.seq);
+            // Zone visits are per track; storage keeps them beside the identities.
+            pb.zone_visits = std::move(tb.zone_visits);
+            store(self, std::move(pb), reply_to(rp));
+            return rp;
+          },
+          [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
+            auto& st = self->state;
+            auto rp = self->make_response_promise<caf::ok_atom>();
+            if (st.progress.ended(eos.camera_id)) {
+              rp.deliver(caf::ok_atom::value);
+              return rp;
+            }
+            if (st.tap.end) st.tap.end(eos);
+            // Store what the end of stream resolved, then pass it on to storage;
+            // saved (as ended) once storage took both, not between: a restart in
+            // between resolves the end of stream again from the state before it.
+            auto pb = st.engine->on_end_of_stream(eos.camera_id);
+            store(
+              self, std::move(pb),
+              [self, rp, eos](caf::error e) mutable {
+                if (e) {
+                  rp.deliver(std::move(e));
+                  return;
+                }
+                self->request(self->state.storage, caf::infinite, eos)
+                  .await(
+                    [self, rp, camera = eos.camera_id](caf::ok_atom) mutable {
+                      self->state.progress.end(camera);
+                      save(self);
+                      rp.deliver(caf::ok_atom::value);
+                    },
+                    [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+              },
+              false);
+            return rp;
+          }};
 }
 
 } // namespace weaver

@@ -26,14 +26,13 @@ struct reid_state {
   std::unique_ptr<reid_engine> engine;
   storage_actor storage;
   run_stats_ptr stats;
-  state_file snapshots;            // disabled when no path was given
-  stream_progress progress;        // what was processed (and is in the snapshot)
+  state_file snapshots; // disabled when no path was given
+  stream_progress progress; // what was processed (and is in the snapshot)
   reid_tap tap;
 };
 
-reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self,
-                                          reid_config cfg, std::vector<uint32_t> cameras,
-                                          storage_actor storage, run_stats_ptr stats,
+reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self, reid_config cfg,
+                                          std::vector<uint32_t> cameras, storage_actor storage, run_stats_ptr stats,
                                           std::string state_file = {}, reid_tap tap = {});
 
 } // namespace weaver

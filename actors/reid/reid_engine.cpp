@@ -17,7 +17,7 @@ namespace {
 
 constexpr timestamp_ms min_time = std::numeric_limits<timestamp_ms>::min();
 constexpr timestamp_ms max_time = std::numeric_limits<timestamp_ms>::max();
-constexpr size_t max_path = 256;  // foot samples per track; longer ones are thinned
+constexpr size_t max_path = 256; // foot samples per track; longer ones are thinned
 
 // Adds a foot sample at most every `period_ms`; a full path drops every
 // other sample, so a long track keeps its whole span, more coarsely.
@@ -34,8 +34,7 @@ void add_sample(std::vector<foot_sample>& path, timestamp_ms t, const box& b, in
 // `path`'s foot point at time t (linear between samples), nullopt outside it.
 std::optional<foot_sample> at_time(const std::vector<foot_sample>& path, timestamp_ms t) {
   if (path.empty() || t < path.front().t || t > path.back().t) return std::nullopt;
-  auto it = std::lower_bound(path.begin(), path.end(), t,
-                             [](const foot_sample& s, timestamp_ms v) { return s.t < v; });
+  auto it = std::lower_bound(path.begin(), path.end(), t, [](const foot_sample& s, timestamp_ms v) { return s.t < v; });
   if (it->t == t || it == path.begin()) return *it;
   const auto& a = *(it - 1);
   const auto& b = *it;
@@ -45,7 +44,7 @@ std::optional<foot_sample> at_time(const std::vector<foot_sample>& path, timesta
 
 // Foot points of two paths at the times both cover (`b`'s sample times).
 std::vector<std::pair<foot_sample, foot_sample>> common_points(const std::vector<foot_sample>& a,
-                                                                const std::vector<foot_sample>& b) {
+                                                               const std::vector<foot_sample>& b) {
   std::vector<std::pair<foot_sample, foot_sample>> out;
   for (const auto& sb : b)
     if (auto sa = at_time(a, sb.t)) out.emplace_back(*sa, sb);
@@ -71,29 +70,22 @@ box box_of(const nlohmann::json& j) {
   return {j.at(0).get<float>(), j.at(1).get<float>(), j.at(2).get<float>(), j.at(3).get<float>()};
 }
 
-
 } // namespace
 
-reid_engine::reid_engine(reid_config cfg) : cfg_(cfg), topo_(cfg.topo) {
-}
+reid_engine::reid_engine(reid_config cfg) : cfg_(cfg), topo_(cfg.topo) {}
 
 reid_engine::camera_state& reid_engine::camera(uint32_t camera_id) {
-  return cameras_.try_emplace(camera_id, camera_state{min_time, false, {}})
-    .first->second;
+  return cameras_.try_emplace(camera_id, camera_state{min_time, false, {}}).first->second;
 }
 
-void reid_engine::add_camera(uint32_t camera_id) {
-  camera(camera_id);
-}
+void reid_engine::add_camera(uint32_t camera_id) { camera(camera_id); }
 
 timestamp_ms reid_engine::safe_time() const {
   timestamp_ms limit = max_time;
   for (const auto& [id, cam] : cameras_) {
-    if (cam.ended)
-      continue;
+    if (cam.ended) continue;
     limit = std::min(limit, cam.latest_ms);
-    for (const auto& [track, open] : cam.open)
-      limit = std::min(limit, open.last_ms);
+    for (const auto& [track, open] : cam.open) limit = std::min(limit, open.last_ms);
   }
   return limit;
 }
@@ -111,8 +103,7 @@ presence_batch reid_engine::on_tracks(const track_batch& b) {
       }
       case track_state::updated: {
         // try_emplace: a track whose start we missed begins now.
-        auto& t = cam.open.try_emplace(e.track_id, open_track{e.time_ms, e.time_ms, e.bbox, {}})
-                    .first->second;
+        auto& t = cam.open.try_emplace(e.track_id, open_track{e.time_ms, e.time_ms, e.bbox, {}}).first->second;
         t.last_ms = std::max(t.last_ms, e.time_ms);
         add_sample(t.path, e.time_ms, e.bbox, cfg_.sample_ms);
         break;
@@ -125,8 +116,7 @@ presence_batch reid_engine::on_tracks(const track_batch& b) {
           t.path = std::move(i->second.path);
           cam.open.erase(i);
         }
-        if (e.time_ms - t.start_ms < cfg_.min_track_ms)
-          break;
+        if (e.time_ms - t.start_ms < cfg_.min_track_ms) break;
         pending_[track_key{e.time_ms, b.camera_id, e.track_id}] = std::move(t);
         break;
       }
@@ -142,9 +132,7 @@ presence_batch reid_engine::on_end_of_stream(uint32_t camera_id) {
   return resolve_before(safe_time());
 }
 
-presence_batch reid_engine::flush() {
-  return resolve_before(max_time);
-}
+presence_batch reid_engine::flush() { return resolve_before(max_time); }
 
 presence_batch reid_engine::resolve_before(timestamp_ms limit) {
   // Whole windows only: window w holds end times in [w * W, (w + 1) * W).
@@ -200,8 +188,7 @@ bool reid_engine::walk_allowed(const person& p, uint32_t camera_id, timestamp_ms
   const int64_t gap = start_ms - p.last_exit_ms;
   if (!cfg_.links.empty()) {
     for (const auto& l : cfg_.links)
-      if (l.from == p.last_camera && l.to == camera_id)
-        return gap >= l.min_transit_ms && gap <= l.max_transit_ms;
+      if (l.from == p.last_camera && l.to == camera_id) return gap >= l.min_transit_ms && gap <= l.max_transit_ms;
     return false;
   }
   if (gap > cfg_.max_gap_ms) return false;
@@ -229,8 +216,8 @@ bool reid_engine::elsewhere_at_once(const person& p, uint32_t camera_id, timesta
   for (const auto& [cam, xs] : p.seen) {
     if (cam == camera_id) continue;
     for (const auto& x : xs)
-      if (std::min(x.second, end_ms) - std::max(x.first, start_ms) > cfg_.overlap_slack_ms &&
-          !views_overlap(cam, camera_id))
+      if (std::min(x.second, end_ms) - std::max(x.first, start_ms) > cfg_.overlap_slack_ms
+          && !views_overlap(cam, camera_id))
         return true;
   }
   return false;
@@ -248,8 +235,7 @@ double reid_engine::score(const person& p, uint32_t camera_id, const ended_track
   // (Not on the same camera: a bonus for fragments that start where the
   // person was lost made seed 1's error worse, 104 -> 115 of 253.)
   if (p.last_camera != camera_id)
-    if (auto st = topo_.handover_score(p.last_camera, camera_id, p.last_exit_box, t.entry,
-                                       t.start_ms - p.last_exit_ms))
+    if (auto st = topo_.handover_score(p.last_camera, camera_id, p.last_exit_box, t.entry, t.start_ms - p.last_exit_ms))
       bonus = cfg_.space_time_weight * *st;
   // Seen at the same time on an overlapping view: where the homography puts them.
   for (const auto& [cam, path] : p.paths) {
@@ -268,9 +254,9 @@ void reid_engine::learn_covisible(const person& p, uint32_t camera_id, const end
       at_once = at_once || std::min(x.second, end_ms) - std::max(x.first, t.start_ms) > cfg_.overlap_slack_ms;
     if (!at_once) continue;
     auto pp = p.paths.find(cam);
-    topo_.learn_covisible(cam, camera_id,
-                          pp == p.paths.end() ? std::vector<std::pair<foot_sample, foot_sample>>{}
-                                              : common_points(pp->second, t.path));
+    topo_.learn_covisible(
+      cam, camera_id,
+      pp == p.paths.end() ? std::vector<std::pair<foot_sample, foot_sample>>{} : common_points(pp->second, t.path));
   }
 }
 
@@ -330,7 +316,7 @@ void reid_engine::try_merge(size_t p, presence_batch& out) {
     auto& d = persons_[drop];
     if (k.feature_sum.size() == d.feature_sum.size()) {
       for (size_t i = 0; i < d.feature_sum.size(); ++i) k.feature_sum[i] += d.feature_sum[i];
-      add_feature(k, std::vector<float>(k.feature_sum.size(), 0.0f));  // renormalise
+      add_feature(k, std::vector<float>(k.feature_sum.size(), 0.0f)); // renormalise
     }
     for (auto& [cam, xs] : d.seen) {
       auto& into = k.seen[cam];
@@ -352,8 +338,7 @@ void reid_engine::try_merge(size_t p, presence_batch& out) {
   }
 }
 
-void reid_engine::resolve_window(std::vector<std::pair<track_key, ended_track>> tracks,
-                                 presence_batch& out) {
+void reid_engine::resolve_window(std::vector<std::pair<track_key, ended_track>> tracks, presence_batch& out) {
   // Per camera (ascending), an optimal one-to-one matching of its tracks to
   // people: cost 1 - score where the walk is allowed and the score reaches
   // the threshold; unmatched tracks become new people.
@@ -432,12 +417,11 @@ void reid_engine::resolve_window(std::vector<std::pair<track_key, ended_track>> 
   }
 }
 
-void reid_engine::assign(const track_key& key, const ended_track& t, size_t best, double best_score,
-                         float appearance, presence_batch& out) {
+void reid_engine::assign(const track_key& key, const ended_track& t, size_t best, double best_score, float appearance,
+                         presence_batch& out) {
   const auto& [end_ms, camera_id, track_id] = key;
   const bool fresh = best == persons_.size();
-  if (fresh)
-    persons_.emplace_back();
+  if (fresh) persons_.emplace_back();
   auto& who = persons_[best];
   // Only what appearance alone is sure of teaches the graph and the topology
   // (what they helped decide would teach them their own mistakes).
@@ -455,13 +439,14 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
   }
   uint64_t person_id = best + 1;
   // Confidence: how far above the threshold the match is (1 for a new id).
-  float confidence = fresh ? 1.0f
-                           : std::clamp(static_cast<float>(best_score - cfg_.match_threshold) /
-                                            std::max(1e-6f, 1.0f - cfg_.match_threshold), 0.0f, 1.0f);
+  float confidence = fresh
+    ? 1.0f
+    : std::clamp(static_cast<float>(best_score - cfg_.match_threshold) / std::max(1e-6f, 1.0f - cfg_.match_threshold),
+                 0.0f, 1.0f);
   out.identities.push_back({camera_id, track_id, person_id, confidence});
   out.rows.push_back({person_id, camera_id, t.start_ms, end_ms});
-  out.tracklets.push_back({camera_id, track_id, person_id, t.start_ms, end_ms, t.entry, t.exit,
-                           confidence, quantise_feature(t.feature)});
+  out.tracklets.push_back(
+    {camera_id, track_id, person_id, t.start_ms, end_ms, t.entry, t.exit, confidence, quantise_feature(t.feature)});
   if (cfg_.merge_threshold <= 1.0f) try_merge(best, out);
 }
 
@@ -470,15 +455,15 @@ std::vector<reid_engine::link_stats> reid_engine::graph() const {
   if (!cfg_.links.empty()) {
     for (const auto& l : cfg_.links) {
       auto it = learnt_.find({l.from, l.to});
-      out.push_back({l.from, l.to, it == learnt_.end() ? 0 : it->second.matches, l.min_transit_ms,
-                     l.max_transit_ms, true});
+      out.push_back(
+        {l.from, l.to, it == learnt_.end() ? 0 : it->second.matches, l.min_transit_ms, l.max_transit_ms, true});
     }
     return out;
   }
   for (const auto& [k, l] : learnt_) {
     auto d = departures_.find(k.first);
-    bool searched = d == departures_.end() || d->second < cfg_.learn_after ||
-                    l.matches >= cfg_.learn_min_share * d->second;
+    bool searched =
+      d == departures_.end() || d->second < cfg_.learn_after || l.matches >= cfg_.learn_min_share * d->second;
     out.push_back({k.first, k.second, l.matches, l.min_transit_ms, l.max_transit_ms, searched});
   }
   return out;
@@ -494,14 +479,17 @@ std::string reid_engine::snapshot() const {
       for (const auto& x : xs) seen.push_back({cam, x.first, x.second});
     nlohmann::json paths = nlohmann::json::array();
     for (const auto& [cam, path] : p.paths) paths.push_back({cam, path_json(path)});
-    ps.push_back({{"feature_sum", p.feature_sum}, {"prototype", p.prototype},
-                  {"last_camera", p.last_camera}, {"last_exit_ms", p.last_exit_ms},
-                  {"seen", seen}, {"merged_into", p.merged_into},
-                  {"last_exit_box", box_json(p.last_exit_box)}, {"paths", paths}});
+    ps.push_back({{"feature_sum", p.feature_sum},
+                  {"prototype", p.prototype},
+                  {"last_camera", p.last_camera},
+                  {"last_exit_ms", p.last_exit_ms},
+                  {"seen", seen},
+                  {"merged_into", p.merged_into},
+                  {"last_exit_box", box_json(p.last_exit_box)},
+                  {"paths", paths}});
   }
   auto& ls = j["links"] = nlohmann::json::array();
-  for (const auto& [k, l] : learnt_)
-    ls.push_back({k.first, k.second, l.matches, l.min_transit_ms, l.max_transit_ms});
+  for (const auto& [k, l] : learnt_) ls.push_back({k.first, k.second, l.matches, l.min_transit_ms, l.max_transit_ms});
   auto& ds = j["departures"] = nlohmann::json::array();
   for (const auto& [c, n] : departures_) ds.push_back({c, n});
   auto& cs = j["cameras"] = nlohmann::json::array();
@@ -550,8 +538,9 @@ void reid_engine::restore(const std::string& text) {
   for (const auto& c : j.at("cameras")) {
     camera_state cs{c.at("latest_ms").get<timestamp_ms>(), c.at("ended").get<bool>(), {}};
     for (const auto& o : c.at("open"))
-      cs.open[o.at(0).get<uint64_t>()] = open_track{o.at(1).get<timestamp_ms>(), o.at(2).get<timestamp_ms>(),
-                                                    v2 ? box_of(o.at(3)) : box{}, v2 ? path_of(o.at(4)) : std::vector<foot_sample>{}};
+      cs.open[o.at(0).get<uint64_t>()] =
+        open_track{o.at(1).get<timestamp_ms>(), o.at(2).get<timestamp_ms>(), v2 ? box_of(o.at(3)) : box{},
+                   v2 ? path_of(o.at(4)) : std::vector<foot_sample>{}};
     cameras.emplace(c.at("id").get<uint32_t>(), std::move(cs));
   }
   decltype(pending_) pending;

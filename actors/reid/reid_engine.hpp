@@ -22,10 +22,10 @@ struct camera_link {
 };
 
 struct reid_config {
-  float match_threshold = 0.9f;  // min cosine similarity (vtest.avi: 0.9 best of 0.75-0.93)
-  int64_t max_gap_ms = 10000;    // max time between leaving one camera and
-                                 // entering another (without a camera graph)
-  int64_t min_track_ms = 0;      // shorter tracks are ignored
+  float match_threshold = 0.9f; // min cosine similarity (vtest.avi: 0.9 best of 0.75-0.93)
+  int64_t max_gap_ms = 10000; // max time between leaving one camera and
+    // entering another (without a camera graph)
+  int64_t min_track_ms = 0; // shorter tracks are ignored
   // The camera graph. Given: only these walks are searched (Spatula's
   // pruning). Empty with learn_graph: learnt from confident matches; once
   // `learn_after` of them were seen, pairs with under `learn_min_share` of a
@@ -34,13 +34,13 @@ struct reid_config {
   bool learn_graph = true;
   int learn_after = 30;
   double learn_min_share = 0.02;
-  float confident = 0.85f;       // similarity a match needs to teach the graph
+  float confident = 0.85f; // similarity a match needs to teach the graph
   // A track on the camera a person was last seen on continues them when it
   // starts after their previous presence there ended (tracker fragments).
   bool same_camera = true;
   // Late corrections: two people whose prototypes grow this similar, never
   // seen on one camera at once, are merged (the later id into the earlier).
-  float merge_threshold = 2.0f;   // > 1 = off: on vtest.avi merging at 0.97 did not help
+  float merge_threshold = 2.0f; // > 1 = off: on vtest.avi merging at 0.97 did not help
   int64_t gallery_ttl_ms = 600000; // people unseen this long leave the gallery
   // Tracks ending in the same window (aligned to multiples of window_ms, so
   // the result does not depend on when the watermark moves) are assigned
@@ -54,10 +54,10 @@ struct reid_config {
   // whose foot points the learnt homography maps onto each other up to
   // `covisible_weight` less. Off: appearance alone.
   bool use_topology = true;
-  float space_time_weight = 0.8f;  // seed 1's layouts: 0.15 0.5 0.8 -> error 111 104 97 of 253
+  float space_time_weight = 0.8f; // seed 1's layouts: 0.15 0.5 0.8 -> error 111 104 97 of 253
   float covisible_weight = 0.3f;
   topology_config topo;
-  int64_t sample_ms = 200;        // a track's foot point is kept this often
+  int64_t sample_ms = 200; // a track's foot point is kept this often
   // One person is never on two cameras at once, unless those views overlap
   // (learnt: topo.overlap_after people seen on both at once; or configured:
   // a link between them with a negative min_transit). Presences overlapping
@@ -133,7 +133,7 @@ private:
   struct open_track {
     timestamp_ms start_ms = 0;
     timestamp_ms last_ms = 0; // latest matched time seen: lower bound of the end
-    box entry;                // the box that confirmed it
+    box entry; // the box that confirmed it
     std::vector<foot_sample> path;
   };
   struct camera_state {
@@ -144,7 +144,7 @@ private:
   struct ended_track {
     timestamp_ms start_ms = 0;
     std::vector<float> feature;
-    box entry, exit;          // first (confirming) and last box
+    box entry, exit; // first (confirming) and last box
     std::vector<foot_sample> path;
   };
   using track_key = std::tuple<timestamp_ms, uint32_t, uint64_t>; // end, cam, track
@@ -153,9 +153,9 @@ private:
     std::vector<float> prototype; // normalised feature_sum
     uint32_t last_camera = 0;
     timestamp_ms last_exit_ms = 0;
-    box last_exit_box;            // where they left last_camera
+    box last_exit_box; // where they left last_camera
     std::map<uint32_t, std::vector<std::pair<timestamp_ms, timestamp_ms>>> seen; // camera -> presences
-    uint64_t merged_into = 0;     // 0 = a live id
+    uint64_t merged_into = 0; // 0 = a live id
     std::map<uint32_t, std::vector<foot_sample>> paths; // camera -> their latest track's foot points
   };
   struct link_count {
@@ -172,8 +172,7 @@ private:
   /// The match score of track `t` (on `camera_id`, ending at `end_ms`) with
   /// person `p`: appearance similarity (to *appearance) plus the space-time
   /// bonus; -infinity when the walk is not allowed.
-  double score(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms end_ms,
-               float* appearance) const;
+  double score(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms end_ms, float* appearance) const;
   /// Co-visibility evidence: `t` seen at the same time as person `p` on
   /// another camera, with a confident appearance match, teaches the topology.
   void learn_covisible(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms end_ms);
@@ -197,8 +196,8 @@ private:
   std::map<track_key, ended_track> pending_;
   std::vector<person> persons_; // person id = index + 1
   std::map<std::pair<uint32_t, uint32_t>, link_count> learnt_;
-  std::map<uint32_t, int> departures_;  // confident matches leaving a camera
-  uint64_t windows_ = 0;                // resolved, for pruning now and then
+  std::map<uint32_t, int> departures_; // confident matches leaving a camera
+  uint64_t windows_ = 0; // resolved, for pruning now and then
   weaver::topology topo_;
 };
 

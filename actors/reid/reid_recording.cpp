@@ -12,7 +12,7 @@ namespace {
 
 // The first line of a recording: what it is and its record format.
 const std::string header = "weaver reid input 1\n";
-constexpr uint32_t max_record = 1u << 28;  // larger is a broken file, not a batch
+constexpr uint32_t max_record = 1u << 28; // larger is a broken file, not a batch
 
 } // namespace
 
@@ -57,7 +57,7 @@ std::vector<reid_input> read_reid_recording(const std::string& path) {
   for (uint64_t record = 0;; ++record) {
     unsigned char len[4];
     if (!in.read(reinterpret_cast<char*>(len), 4)) {
-      if (in.gcount() == 0) break;  // the end, between records
+      if (in.gcount() == 0) break; // the end, between records
       throw std::runtime_error(path + ": record " + std::to_string(record) + " is cut short");
     }
     const uint32_t n = uint32_t(len[0]) | uint32_t(len[1]) << 8 | uint32_t(len[2]) << 16 | uint32_t(len[3]) << 24;

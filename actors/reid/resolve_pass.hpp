@@ -25,13 +25,13 @@ struct resolve_schedule {
 
 struct resolve_report {
   timestamp_ms since_ms = 0, until_ms = 0;
-  size_t tracklets = 0;        // in the window
-  size_t people_before = 0;    // distinct online ids among them
+  size_t tracklets = 0; // in the window
+  size_t people_before = 0; // distinct online ids among them
   size_t people_after = 0;
-  size_t moved = 0;            // tracklets moved to another person
-  size_t merges = 0;           // whole online people merged into another
-  size_t split_out = 0;        // tracklets taken out of a person for a constraint
-  double seconds = 0;          // resolver time (not the store's)
+  size_t moved = 0; // tracklets moved to another person
+  size_t merges = 0; // whole online people merged into another
+  size_t split_out = 0; // tracklets taken out of a person for a constraint
+  double seconds = 0; // resolver time (not the store's)
 };
 
 /// Resolves the tracklets that exited in [since, until) and applies the

@@ -48,8 +48,7 @@ double min_spread(const std::vector<cv::Point2f>& pts) {
 
 } // namespace
 
-topology::topology(topology_config cfg) : cfg_(cfg) {
-}
+topology::topology(topology_config cfg) : cfg_(cfg) {}
 
 void topology::learn_handover(uint32_t from, uint32_t to, const box& exit, const box& entry, int64_t transit_ms) {
   auto& s = pairs_[{from, to}];
@@ -71,8 +70,7 @@ void topology::update_transit(pair_state& s) {
 std::optional<double> topology::handover_score(uint32_t from, uint32_t to, const box& exit, const box& entry,
                                                int64_t transit_ms) const {
   auto it = pairs_.find({from, to});
-  if (it == pairs_.end() || static_cast<int>(it->second.handovers.size()) < cfg_.min_handovers)
-    return std::nullopt;
+  if (it == pairs_.end() || static_cast<int>(it->second.handovers.size()) < cfg_.min_handovers) return std::nullopt;
   const auto& s = it->second;
   const double time = std::exp(-0.5 * sq((double(transit_ms) - s.transit_median_ms) / s.transit_spread_ms));
   // Exit and entry jointly (nearest learnt handover, a kernel a fraction of
@@ -82,8 +80,8 @@ std::optional<double> topology::handover_score(uint32_t from, uint32_t to, const
   for (const auto& h : s.handovers) {
     const double sa = std::max(1.0, cfg_.region_sigma * (exit.h + h.exit_h) / 2.0);
     const double sb = std::max(1.0, cfg_.region_sigma * (entry.h + h.entry_h) / 2.0);
-    const double d2 = (sq(a.x - h.exit.x) + sq(a.y - h.exit.y)) / sq(sa) +
-                      (sq(b.x - h.entry.x) + sq(b.y - h.entry.y)) / sq(sb);
+    const double d2 =
+      (sq(a.x - h.exit.x) + sq(a.y - h.exit.y)) / sq(sa) + (sq(b.x - h.entry.x) + sq(b.y - h.entry.y)) / sq(sb);
     space = std::max(space, std::exp(-0.5 * d2));
   }
   return time * space;
@@ -178,9 +176,15 @@ nlohmann::json topology::to_json() const {
       hs.push_back({h.exit.x, h.exit.y, h.exit_h, h.entry.x, h.entry.y, h.entry_h, h.transit_ms});
     auto cs = nlohmann::json::array();
     for (const auto& [a, b] : s.corr) cs.push_back({a.t, a.p.x, a.p.y, a.h, b.t, b.p.x, b.p.y, b.h});
-    arr.push_back({{"from", k.first}, {"to", k.second}, {"handovers", hs}, {"next", s.next},
-                   {"covisible", s.covisible}, {"corr", cs}, {"corr_next", s.corr_next},
-                   {"fitted_at", s.fitted_at}, {"h", s.h}});
+    arr.push_back({{"from", k.first},
+                   {"to", k.second},
+                   {"handovers", hs},
+                   {"next", s.next},
+                   {"covisible", s.covisible},
+                   {"corr", cs},
+                   {"corr_next", s.corr_next},
+                   {"fitted_at", s.fitted_at},
+                   {"h", s.h}});
   }
   return arr;
 }
@@ -190,18 +194,24 @@ void topology::from_json(const nlohmann::json& j) {
   for (const auto& x : j) {
     pair_state s;
     for (const auto& h : x.at("handovers"))
-      s.handovers.push_back({{h.at(0).get<float>(), h.at(1).get<float>()}, {h.at(3).get<float>(), h.at(4).get<float>()},
-                             h.at(2).get<float>(), h.at(5).get<float>(), h.at(6).get<int64_t>()});
+      s.handovers.push_back({{h.at(0).get<float>(), h.at(1).get<float>()},
+                             {h.at(3).get<float>(), h.at(4).get<float>()},
+                             h.at(2).get<float>(),
+                             h.at(5).get<float>(),
+                             h.at(6).get<int64_t>()});
     s.next = x.at("next").get<size_t>();
     s.covisible = x.at("covisible").get<int>();
     for (const auto& c : x.at("corr"))
-      s.corr.push_back({foot_sample{c.at(0).get<timestamp_ms>(), {c.at(1).get<float>(), c.at(2).get<float>()}, c.at(3).get<float>()},
-                        foot_sample{c.at(4).get<timestamp_ms>(), {c.at(5).get<float>(), c.at(6).get<float>()}, c.at(7).get<float>()}});
+      s.corr.push_back(
+        {foot_sample{c.at(0).get<timestamp_ms>(), {c.at(1).get<float>(), c.at(2).get<float>()}, c.at(3).get<float>()},
+         foot_sample{c.at(4).get<timestamp_ms>(), {c.at(5).get<float>(), c.at(6).get<float>()}, c.at(7).get<float>()}});
     s.corr_next = x.at("corr_next").get<size_t>();
     s.fitted_at = x.at("fitted_at").get<size_t>();
     s.h = x.at("h").get<std::vector<double>>();
-    if (!s.h.empty() && s.h.size() != 9) throw std::runtime_error("topology: a homography of " + std::to_string(s.h.size()) + " values");
-    if (s.next > s.handovers.size() || s.corr_next > s.corr.size()) throw std::runtime_error("topology: ring index out of range");
+    if (!s.h.empty() && s.h.size() != 9)
+      throw std::runtime_error("topology: a homography of " + std::to_string(s.h.size()) + " values");
+    if (s.next > s.handovers.size() || s.corr_next > s.corr.size())
+      throw std::runtime_error("topology: ring index out of range");
     update_transit(s);
     pairs[{x.at("from").get<uint32_t>(), x.at("to").get<uint32_t>()}] = std::move(s);
   }

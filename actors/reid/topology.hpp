@@ -37,14 +37,14 @@ struct foot_sample {
 };
 
 struct topology_config {
-  int min_handovers = 3;          // a pair's regions and transit count from this many
-  size_t max_handovers = 256;     // kept per pair, the oldest go first
-  int64_t min_transit_spread_ms = 1000;  // transit spread never below this
-  float region_sigma = 0.5f;      // kernel width in box heights (exit, entry regions)
-  int overlap_after = 3;          // co-visible sightings (and a homography) before views overlap
-  size_t max_correspondences = 400;  // foot-point pairs kept per pair
+  int min_handovers = 3; // a pair's regions and transit count from this many
+  size_t max_handovers = 256; // kept per pair, the oldest go first
+  int64_t min_transit_spread_ms = 1000; // transit spread never below this
+  float region_sigma = 0.5f; // kernel width in box heights (exit, entry regions)
+  int overlap_after = 3; // co-visible sightings (and a homography) before views overlap
+  size_t max_correspondences = 400; // foot-point pairs kept per pair
   size_t homography_min_points = 12;
-  float homography_px = 0.25f;    // RANSAC reprojection threshold, in box heights
+  float homography_px = 0.25f; // RANSAC reprojection threshold, in box heights
 };
 
 class topology {
@@ -83,7 +83,7 @@ public:
   struct pair_summary {
     int handovers = 0;
     double transit_median_ms = 0, transit_spread_ms = 0;
-    image_point exit_mean, entry_mean;  // of the regions' samples
+    image_point exit_mean, entry_mean; // of the regions' samples
     int covisible = 0;
     bool homography = false;
   };
@@ -103,14 +103,14 @@ private:
     int64_t transit_ms = 0;
   };
   struct pair_state {
-    std::vector<handover> handovers;   // a ring once full
-    size_t next = 0;                   // where the next one goes once full
-    double transit_median_ms = 0, transit_spread_ms = 0;  // robust, kept current
+    std::vector<handover> handovers; // a ring once full
+    size_t next = 0; // where the next one goes once full
+    double transit_median_ms = 0, transit_spread_ms = 0; // robust, kept current
     int covisible = 0;
-    std::vector<std::pair<foot_sample, foot_sample>> corr;  // a ring once full
+    std::vector<std::pair<foot_sample, foot_sample>> corr; // a ring once full
     size_t corr_next = 0;
-    size_t fitted_at = 0;              // correspondences at the last fit
-    std::vector<double> h;             // 3x3 row-major, empty = none
+    size_t fitted_at = 0; // correspondences at the last fit
+    std::vector<double> h; // 3x3 row-major, empty = none
   };
   void update_transit(pair_state& s);
   void fit(pair_state& s);

@@ -44,8 +44,7 @@ public:
 
   /// Runs one statement with parameters ?1..?N and returns every row.
   /// Statements are prepared once per distinct text and reused.
-  virtual std::vector<row> query(const std::string& text, const std::vector<value>& params,
-                                 const char* what) = 0;
+  virtual std::vector<row> query(const std::string& text, const std::vector<value>& params, const char* what) = 0;
 
   /// Rows the last INSERT, UPDATE or DELETE run through query() changed.
   virtual size_t changes() const = 0;

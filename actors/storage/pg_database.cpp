@@ -62,8 +62,7 @@ std::string one_line(const char* msg) {
   if (res) {
     if (const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) {
       msg = one_line(primary);
-      if (const char* detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL))
-        msg += " (" + one_line(detail) + ")";
+      if (const char* detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL)) msg += " (" + one_line(detail) + ")";
     } else {
       msg = one_line(PQresultErrorMessage(res));
     }
@@ -81,17 +80,21 @@ bool ok(const PGresult* r) {
 
 Oid type_of(const value& v) {
   switch (v.index()) {
-    case 1: return int8_oid;
-    case 2: return float8_oid;
-    case 3: return text_oid;
-    default: return 0;  // NULL: let the server infer
+    case 1:
+      return int8_oid;
+    case 2:
+      return float8_oid;
+    case 3:
+      return text_oid;
+    default:
+      return 0; // NULL: let the server infer
   }
 }
 
 bool ident_char(char c) {
   auto u = static_cast<unsigned char>(c);
-  return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' ||
-         u == '$' || u >= 0x80;
+  return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' || u == '$'
+    || u >= 0x80;
 }
 
 bool digit(char c) { return c >= '0' && c <= '9'; }
@@ -110,12 +113,16 @@ column_kind kind_of(Oid t) {
     case int2_oid:
     case int4_oid:
     case int8_oid:
-    case oid_oid: return column_kind::integer;
+    case oid_oid:
+      return column_kind::integer;
     case float4_oid:
     case float8_oid:
-    case numeric_oid: return column_kind::real;
-    case bool_oid: return column_kind::boolean;
-    default: return column_kind::text;
+    case numeric_oid:
+      return column_kind::real;
+    case bool_oid:
+      return column_kind::boolean;
+    default:
+      return column_kind::text;
   }
 }
 
@@ -133,8 +140,10 @@ value convert(column_kind k, const char* s, size_t n) {
       if (ec == std::errc{} && p == s + n) return v;
       break;
     }
-    case column_kind::boolean: return static_cast<int64_t>(n > 0 && s[0] == 't');
-    case column_kind::text: break;
+    case column_kind::boolean:
+      return static_cast<int64_t>(n > 0 && s[0] == 't');
+    case column_kind::text:
+      break;
   }
   return std::string(s, n);
 }
@@ -158,8 +167,7 @@ public:
     if (!ok(r.get())) fail(what, conn_.get(), r.get());
   }
 
-  std::vector<row> query(const std::string& text, const std::vector<value>& params,
-                         const char* what) override {
+  std::vector<row> query(const std::string& text, const std::vector<value>& params, const char* what) override {
     reconnect_if_lost();
     const prepared& st = statement(text, params, what);
     const size_t n = params.size();
@@ -188,10 +196,10 @@ public:
         lengths_[i] = 0;
       }
     }
-    result_ptr r(PQexecPrepared(conn_.get(), st.name.c_str(), static_cast<int>(n), values_.data(),
-                                lengths_.data(), formats_.data(), 0));
+    result_ptr r(PQexecPrepared(conn_.get(), st.name.c_str(), static_cast<int>(n), values_.data(), lengths_.data(),
+                                formats_.data(), 0));
     if (!ok(r.get())) fail(what, conn_.get(), r.get());
-    const char* changed = PQcmdTuples(r.get());  // "" for statements that change no rows
+    const char* changed = PQcmdTuples(r.get()); // "" for statements that change no rows
     changes_ = *changed ? std::strtoull(changed, nullptr, 10) : 0;
     return rows_of(r.get());
   }
@@ -218,7 +226,7 @@ public:
   size_t max_params() const override { return 65535; }
 
 private:
-  size_t changes_ = 0;   // rows the last statement changed
+  size_t changes_ = 0; // rows the last statement changed
 
   struct prepared {
     std::vector<Oid> types;
@@ -249,13 +257,12 @@ private:
     if (p.types.size() != params.size()) return false;
     for (size_t i = 0; i < params.size(); ++i) {
       Oid t = type_of(params[i]);
-      if (t != 0 && t != p.types[i]) return false;  // NULL fits any type
+      if (t != 0 && t != p.types[i]) return false; // NULL fits any type
     }
     return true;
   }
 
-  const prepared& statement(const std::string& text, const std::vector<value>& params,
-                            const char* what) {
+  const prepared& statement(const std::string& text, const std::vector<value>& params, const char* what) {
     auto it = cache_.find(text);
     if (it != cache_.end()) {
       for (const auto& p : it->second)
@@ -266,8 +273,8 @@ private:
     for (const auto& v : params) p.types.push_back(type_of(v));
     p.name = "s" + std::to_string(++counter_);
     const std::string pg_text = pg_placeholders(text);
-    result_ptr r(PQprepare(conn_.get(), p.name.c_str(), pg_text.c_str(), static_cast<int>(p.types.size()),
-                           p.types.data()));
+    result_ptr r(
+      PQprepare(conn_.get(), p.name.c_str(), pg_text.c_str(), static_cast<int>(p.types.size()), p.types.data()));
     if (!ok(r.get())) fail(what, conn_.get(), r.get());
     if (it == cache_.end()) it = cache_.emplace(text, std::vector<prepared>{}).first;
     it->second.push_back(std::move(p));
@@ -285,8 +292,8 @@ private:
       row& rw = out.emplace_back(static_cast<size_t>(ncols));
       for (int c = 0; c < ncols; ++c) {
         if (PQgetisnull(r, i, c)) continue;
-        rw[static_cast<size_t>(c)] = convert(kinds[static_cast<size_t>(c)], PQgetvalue(r, i, c),
-                                             static_cast<size_t>(PQgetlength(r, i, c)));
+        rw[static_cast<size_t>(c)] =
+          convert(kinds[static_cast<size_t>(c)], PQgetvalue(r, i, c), static_cast<size_t>(PQgetlength(r, i, c)));
       }
     }
     return out;
@@ -317,8 +324,10 @@ size_t end_of_quoted(const std::string& text, size_t i, bool escapes) {
     if (escapes && text[j] == '\\') {
       j += 2;
     } else if (text[j] == quote) {
-      if (j + 1 < n && text[j + 1] == quote) j += 2;
-      else return j + 1;
+      if (j + 1 < n && text[j + 1] == quote)
+        j += 2;
+      else
+        return j + 1;
     } else {
       ++j;
     }

@@ -15,8 +15,7 @@ public:
     std::lock_guard<std::recursive_mutex> lock(c_->mtx);
     c_->db->exec(text, what);
   }
-  std::vector<row> query(const std::string& text, const std::vector<value>& params,
-                         const char* what) override {
+  std::vector<row> query(const std::string& text, const std::vector<value>& params, const char* what) override {
     std::lock_guard<std::recursive_mutex> lock(c_->mtx);
     return c_->db->query(text, params, what);
   }

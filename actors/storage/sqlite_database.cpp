@@ -15,8 +15,7 @@ std::string message(sqlite3* db, const char* what) {
 } // namespace
 
 void check(sqlite3* db, int rc, const char* what) {
-  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
-    throw std::runtime_error(message(db, what));
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) throw std::runtime_error(message(db, what));
 }
 
 stmt_ptr prepare(sqlite3* db, const std::string& text, const char* what) {
@@ -40,7 +39,7 @@ void exec(sqlite3* db, const std::string& text, const char* what) {
 sqlite_database::sqlite_database(const std::string& path) : path_(path) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  db_.reset(raw);  // closes the handle sqlite returns even on failure
+  db_.reset(raw); // closes the handle sqlite returns even on failure
   check(raw, rc, "open");
   sqlite3_extended_result_codes(raw, 1);
   // Concurrent readers (query, other processes) must not fail at once while
@@ -57,7 +56,7 @@ sqlite_database::sqlite_database(const std::string& path) : path_(path) {
     if (rc2 == SQLITE_OK) break;
     int primary = rc2 & 0xff;
     if (attempt >= 50 || (primary != SQLITE_IOERR && primary != SQLITE_BUSY && primary != SQLITE_LOCKED))
-      sql::exec(raw, "PRAGMA journal_mode=WAL", "journal_mode");  // throws with the message
+      sql::exec(raw, "PRAGMA journal_mode=WAL", "journal_mode"); // throws with the message
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
   sql::exec(raw, "PRAGMA synchronous=NORMAL", "synchronous");
@@ -74,18 +73,20 @@ sqlite3_stmt* sqlite_database::statement(const std::string& text, const char* wh
   return it->second.get();
 }
 
-std::vector<row> sqlite_database::query(const std::string& text, const std::vector<value>& params,
-                                        const char* what) {
+std::vector<row> sqlite_database::query(const std::string& text, const std::vector<value>& params, const char* what) {
   sqlite3* db = db_.get();
   sqlite3_stmt* s = statement(text, what);
   for (size_t i = 0; i < params.size(); ++i) {
     int idx = static_cast<int>(i + 1);
     const auto& p = params[i];
-    if (auto n = std::get_if<int64_t>(&p)) sqlite3_bind_int64(s, idx, *n);
-    else if (auto d = std::get_if<double>(&p)) sqlite3_bind_double(s, idx, *d);
+    if (auto n = std::get_if<int64_t>(&p))
+      sqlite3_bind_int64(s, idx, *n);
+    else if (auto d = std::get_if<double>(&p))
+      sqlite3_bind_double(s, idx, *d);
     else if (auto t = std::get_if<std::string>(&p))
       sqlite3_bind_text(s, idx, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
-    else sqlite3_bind_null(s, idx);
+    else
+      sqlite3_bind_null(s, idx);
   }
   std::vector<row> out;
   int rc;
@@ -94,9 +95,14 @@ std::vector<row> sqlite_database::query(const std::string& text, const std::vect
     row r(static_cast<size_t>(cols));
     for (int c = 0; c < cols; ++c) {
       switch (sqlite3_column_type(s, c)) {
-        case SQLITE_INTEGER: r[static_cast<size_t>(c)] = static_cast<int64_t>(sqlite3_column_int64(s, c)); break;
-        case SQLITE_FLOAT: r[static_cast<size_t>(c)] = sqlite3_column_double(s, c); break;
-        case SQLITE_NULL: break;
+        case SQLITE_INTEGER:
+          r[static_cast<size_t>(c)] = static_cast<int64_t>(sqlite3_column_int64(s, c));
+          break;
+        case SQLITE_FLOAT:
+          r[static_cast<size_t>(c)] = sqlite3_column_double(s, c);
+          break;
+        case SQLITE_NULL:
+          break;
         default: {
           auto txt = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
           r[static_cast<size_t>(c)] = std::string(txt ? txt : "", static_cast<size_t>(sqlite3_column_bytes(s, c)));

@@ -37,8 +37,7 @@ public:
   dialect kind() const override { return dialect::sqlite; }
   std::string describe() const override { return "sqlite:" + path_; }
   void exec(const std::string& text, const char* what) override;
-  std::vector<row> query(const std::string& text, const std::vector<value>& params,
-                         const char* what) override;
+  std::vector<row> query(const std::string& text, const std::vector<value>& params, const char* what) override;
   void begin() override;
   void commit() override;
   void rollback() noexcept override;
@@ -52,7 +51,7 @@ private:
   sqlite3_stmt* statement(const std::string& text, const char* what);
 
   std::string path_;
-  db_ptr db_;  // declared before the statements so it is destroyed after them
+  db_ptr db_; // declared before the statements so it is destroyed after them
   std::unordered_map<std::string, stmt_ptr> cache_;
 };
 

@@ -7,9 +7,9 @@
 #include <caf/sec.hpp>
 
 #include "base/errors.hpp"
-#include "schemas/codec.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
+#include "schemas/codec.hpp"
 
 namespace weaver {
 
@@ -17,13 +17,13 @@ namespace {
 
 void apply_retention(storage_state& st) {
   static const logger log{"storage"};
-  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-               .count();
+  auto now =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   try {
     auto n = st.db->delete_older_than(now - st.settings.retention_ms);
-    if (n > 0) log.info("retention: deleted " + std::to_string(n) + " row(s) older than "
-                        + std::to_string(st.settings.retention_ms / 3'600'000) + " h");
+    if (n > 0)
+      log.info("retention: deleted " + std::to_string(n) + " row(s) older than "
+               + std::to_string(st.settings.retention_ms / 3'600'000) + " h");
     metrics::global().retention_deleted().Increment(static_cast<double>(n));
   } catch (const std::exception& e) {
     log.error(std::string("retention: ") + e.what());
@@ -40,7 +40,8 @@ void apply_resolve(storage_state& st) {
     // a window is only closed once tracks after it were stored.
     auto latest = db.last_tracklet_exit();
     if (!latest) return;
-    for (auto [since, until] : due_windows(st.settings.resolve, *latest, db.resolved_until(), db.first_tracklet_exit())) {
+    for (auto [since, until] :
+         due_windows(st.settings.resolve, *latest, db.resolved_until(), db.first_tracklet_exit())) {
       auto r = resolve_window(db, since, until, st.settings.resolver);
       log.info("resolved [", since, ", ", until, "): ", r.tracklets, " tracklets, ", r.people_before, " -> ",
                r.people_after, " people, ", r.moved, " moved, ", r.merges, " merged");
@@ -74,9 +75,8 @@ size_t drop_invalid(std::vector<T>& items, const char* what) {
 // bridge validates too; a reid in this process does not pass one): a row
 // that cannot be true is refused and counted, never stored.
 size_t drop_invalid(presence_batch& pb) {
-  return drop_invalid(pb.identities, "identity") + drop_invalid(pb.rows, "row") +
-         drop_invalid(pb.merges, "merge") + drop_invalid(pb.zone_visits, "zone visit") +
-         drop_invalid(pb.tracklets, "tracklet");
+  return drop_invalid(pb.identities, "identity") + drop_invalid(pb.rows, "row") + drop_invalid(pb.merges, "merge")
+    + drop_invalid(pb.zone_visits, "zone visit") + drop_invalid(pb.tracklets, "tracklet");
 }
 
 } // namespace
@@ -90,37 +90,36 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
   if (settings.retention_ms > 0) self->send(self, tick_atom::value);
   if (settings.resolve.every_ms > 0)
     self->delayed_send(self, std::chrono::milliseconds{settings.resolve.every_ms}, resolve_atom::value);
-  return {
-    [=](presence_batch& pb) -> caf::result<caf::ok_atom> {
-      auto& st = self->state;
-      auto t0 = std::chrono::steady_clock::now();
-      drop_invalid(pb);
-      try {
-        st.db->write(pb);
-      } catch (const std::exception& e) {
-        static const logger log{"storage"};
-        log.error(e.what());
-        metrics::global().storage_errors("write").Increment();
-        return make_error(errc::store_failed, e.what());
-      }
-      metrics::global().stage_latency("store").Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      metrics::global().rows_written().Increment(static_cast<double>(pb.rows.size()));
-      if (st.stats) st.stats->presence_rows += pb.rows.size();
-      return caf::ok_atom::value;
-    },
-    [=](const end_of_stream&) -> caf::ok_atom {
-      return caf::ok_atom::value;  // every batch before it is committed
-    },
-    [=](tick_atom) {
-      apply_retention(self->state);
-      self->delayed_send(self, self->state.settings.retention_every, tick_atom::value);
-    },
-    [=](resolve_atom) {
-      apply_resolve(self->state);
-      self->delayed_send(self, std::chrono::milliseconds{self->state.settings.resolve.every_ms},
-                         resolve_atom::value);
-    }};
+  return {[=](presence_batch& pb) -> caf::result<caf::ok_atom> {
+            auto& st = self->state;
+            auto t0 = std::chrono::steady_clock::now();
+            drop_invalid(pb);
+            try {
+              st.db->write(pb);
+            } catch (const std::exception& e) {
+              static const logger log{"storage"};
+              log.error(e.what());
+              metrics::global().storage_errors("write").Increment();
+              return make_error(errc::store_failed, e.what());
+            }
+            metrics::global().stage_latency("store").Observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            metrics::global().rows_written().Increment(static_cast<double>(pb.rows.size()));
+            if (st.stats) st.stats->presence_rows += pb.rows.size();
+            return caf::ok_atom::value;
+          },
+          [=](const end_of_stream&) -> caf::ok_atom {
+            return caf::ok_atom::value; // every batch before it is committed
+          },
+          [=](tick_atom) {
+            apply_retention(self->state);
+            self->delayed_send(self, self->state.settings.retention_every, tick_atom::value);
+          },
+          [=](resolve_atom) {
+            apply_resolve(self->state);
+            self->delayed_send(self, std::chrono::milliseconds{self->state.settings.resolve.every_ms},
+                               resolve_atom::value);
+          }};
 }
 
 } // namespace weaver

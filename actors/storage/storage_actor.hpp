@@ -16,9 +16,9 @@
 namespace weaver {
 
 struct storage_settings {
-  int64_t retention_ms = 0;                            // 0 = keep everything
-  std::chrono::milliseconds retention_every{3'600'000};  // how often to apply it
-  resolve_schedule resolve;                            // offline re-resolution (every_ms 0 = off)
+  int64_t retention_ms = 0; // 0 = keep everything
+  std::chrono::milliseconds retention_every{3'600'000}; // how often to apply it
+  resolve_schedule resolve; // offline re-resolution (every_ms 0 = off)
   resolver_config resolver;
 };
 

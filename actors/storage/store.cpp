@@ -218,8 +218,7 @@ constexpr int migration_count = static_cast<int>(sizeof(migrations) / sizeof(mig
 static_assert(migration_count == store::latest_schema_version, "one migration per schema version");
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
     .count();
 }
 
@@ -238,8 +237,8 @@ std::string placeholders(size_t rows, size_t cols) {
 // SQLite) within the engine's parameter limit; `add` appends one item's
 // `cols` parameters.
 template <class Map, class Add>
-void upsert_all(sql::database& db, const std::string& head, const std::string& tail, size_t cols,
-                const Map& items, Add add, const char* what) {
+void upsert_all(sql::database& db, const std::string& head, const std::string& tail, size_t cols, const Map& items,
+                Add add, const char* what) {
   const size_t per = std::max<size_t>(1, std::min<size_t>(500, db.max_params() / cols));
   std::vector<value> params;
   auto it = items.begin();
@@ -306,7 +305,7 @@ store::store(std::unique_ptr<sql::database> db) : db_(std::move(db)) {
   // greatest(): a re-sent or extended interval never shortens a stored one,
   // so the result does not depend on delivery order.
   upsert_presence_tail_ = "ON CONFLICT(person_id, camera_id, enter) DO UPDATE SET exit = "
-                          + db_->greatest("people_present.exit", "excluded.exit");
+    + db_->greatest("people_present.exit", "excluded.exit");
 }
 
 std::unique_ptr<store> store::open(const std::string& location) {
@@ -326,9 +325,10 @@ void store::migrate() {
   {
     sql::transaction tx{db};
     serialise();
-    db.exec("CREATE TABLE IF NOT EXISTS schema_version("
-            "version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)",
-            "schema_version");
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_version("
+      "version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+      "schema_version");
     tx.commit();
   }
   for (;;) {
@@ -348,10 +348,9 @@ void store::migrate() {
     }
     const int v = current + 1;
     const auto& m = migrations[v - 1];
-    db.exec(db.kind() == sql::dialect::sqlite ? m.sqlite : m.postgres,
-            ("migration " + std::to_string(v)).c_str());
-    db.query("INSERT INTO schema_version(version, applied_ms) VALUES(?1, ?2)",
-             {int64_t{v}, now_ms()}, "schema_version insert");
+    db.exec(db.kind() == sql::dialect::sqlite ? m.sqlite : m.postgres, ("migration " + std::to_string(v)).c_str());
+    db.query("INSERT INTO schema_version(version, applied_ms) VALUES(?1, ?2)", {int64_t{v}, now_ms()},
+             "schema_version insert");
     tx.commit();
   }
 }
@@ -362,9 +361,10 @@ int store::schema_version() {
 }
 
 void store::upsert_camera(uint32_t id, const std::string& name, const std::string& zone) {
-  db_->query("INSERT INTO cameras(camera_id, name, zone) VALUES(?1, ?2, ?3) "
-             "ON CONFLICT(camera_id) DO UPDATE SET name = excluded.name, zone = excluded.zone",
-             {int64_t{id}, name, zone}, "storage: upsert camera");
+  db_->query(
+    "INSERT INTO cameras(camera_id, name, zone) VALUES(?1, ?2, ?3) "
+    "ON CONFLICT(camera_id) DO UPDATE SET name = excluded.name, zone = excluded.zone",
+    {int64_t{id}, name, zone}, "storage: upsert camera");
 }
 
 void store::upsert_zone(uint32_t camera_id, const std::string& name) {
@@ -403,8 +403,8 @@ std::map<uint64_t, uint64_t> store::canonical(std::vector<uint64_t> people) {
 
 uint64_t store::canonical(uint64_t person_id) {
   // Chains are kept flat (a merge re-points them), so this is one lookup.
-  auto v = db_->scalar("SELECT into_id FROM person_merges WHERE from_id = ?1", {id_value(person_id)},
-                       "storage: merge lookup");
+  auto v =
+    db_->scalar("SELECT into_id FROM person_merges WHERE from_id = ?1", {id_value(person_id)}, "storage: merge lookup");
   return sql::is_null(v) ? person_id : static_cast<uint64_t>(sql::as_int(v));
 }
 
@@ -417,19 +417,19 @@ void store::write_presences(const std::vector<presence>& in) {
   for (const auto& r : in) people.push_back(r.person_id);
   auto canon = canonical(people);
   for (const auto& r : in) {
-    auto [row, added] = rows.try_emplace({canonical_of(canon, r.person_id), r.camera_id, r.enter_ms},
-                                         r.exit_ms);
+    auto [row, added] = rows.try_emplace({canonical_of(canon, r.person_id), r.camera_id, r.enter_ms}, r.exit_ms);
     if (!added) row->second = std::max(row->second, r.exit_ms);
   }
-  upsert_all(*db_, "INSERT INTO people_present(person_id, camera_id, enter, exit)", upsert_presence_tail_, 4, rows,
-             [](const auto& row, std::vector<value>& p) {
-               const auto& [key, exit] = row;
-               p.push_back(id_value(std::get<0>(key)));
-               p.push_back(int64_t{std::get<1>(key)});
-               p.push_back(std::get<2>(key));
-               p.push_back(exit);
-             },
-             "storage: write presence");
+  upsert_all(
+    *db_, "INSERT INTO people_present(person_id, camera_id, enter, exit)", upsert_presence_tail_, 4, rows,
+    [](const auto& row, std::vector<value>& p) {
+      const auto& [key, exit] = row;
+      p.push_back(id_value(std::get<0>(key)));
+      p.push_back(int64_t{std::get<1>(key)});
+      p.push_back(std::get<2>(key));
+      p.push_back(exit);
+    },
+    "storage: write presence");
 }
 
 void store::write_tracklets(const std::vector<tracklet>& in) {
@@ -442,29 +442,30 @@ void store::write_tracklets(const std::vector<tracklet>& in) {
     people.push_back(t.person_id);
   }
   const auto canon = canonical(people);
-  upsert_all(*db_,
-             "INSERT INTO tracklets(camera_id, track_id, person_id, enter, exit, entry_x, entry_y, entry_w, "
-             "entry_h, exit_x, exit_y, exit_w, exit_h, confidence, feature)",
-             "ON CONFLICT(camera_id, track_id) DO UPDATE SET person_id = excluded.person_id, "
-             "enter = excluded.enter, exit = excluded.exit, entry_x = excluded.entry_x, "
-             "entry_y = excluded.entry_y, entry_w = excluded.entry_w, entry_h = excluded.entry_h, "
-             "exit_x = excluded.exit_x, exit_y = excluded.exit_y, exit_w = excluded.exit_w, "
-             "exit_h = excluded.exit_h, confidence = excluded.confidence, feature = excluded.feature",
-             15, last,
-             [&](const auto& item, std::vector<value>& p) {
-               const tracklet& t = *item.second;
-               p.push_back(int64_t{t.camera_id});
-               p.push_back(id_value(t.track_id));
-               p.push_back(id_value(canonical_of(canon, t.person_id)));
-               p.push_back(t.enter_ms);
-               p.push_back(t.exit_ms);
-               for (float v : {t.entry_box.x, t.entry_box.y, t.entry_box.w, t.entry_box.h, t.exit_box.x,
-                               t.exit_box.y, t.exit_box.w, t.exit_box.h})
-                 p.push_back(static_cast<double>(v));
-               p.push_back(static_cast<double>(t.confidence));
-               p.push_back(to_base64(t.feature));
-             },
-             "storage: write tracklet");
+  upsert_all(
+    *db_,
+    "INSERT INTO tracklets(camera_id, track_id, person_id, enter, exit, entry_x, entry_y, entry_w, "
+    "entry_h, exit_x, exit_y, exit_w, exit_h, confidence, feature)",
+    "ON CONFLICT(camera_id, track_id) DO UPDATE SET person_id = excluded.person_id, "
+    "enter = excluded.enter, exit = excluded.exit, entry_x = excluded.entry_x, "
+    "entry_y = excluded.entry_y, entry_w = excluded.entry_w, entry_h = excluded.entry_h, "
+    "exit_x = excluded.exit_x, exit_y = excluded.exit_y, exit_w = excluded.exit_w, "
+    "exit_h = excluded.exit_h, confidence = excluded.confidence, feature = excluded.feature",
+    15, last,
+    [&](const auto& item, std::vector<value>& p) {
+      const tracklet& t = *item.second;
+      p.push_back(int64_t{t.camera_id});
+      p.push_back(id_value(t.track_id));
+      p.push_back(id_value(canonical_of(canon, t.person_id)));
+      p.push_back(t.enter_ms);
+      p.push_back(t.exit_ms);
+      for (float v : {t.entry_box.x, t.entry_box.y, t.entry_box.w, t.entry_box.h, t.exit_box.x, t.exit_box.y,
+                      t.exit_box.w, t.exit_box.h})
+        p.push_back(static_cast<double>(v));
+      p.push_back(static_cast<double>(t.confidence));
+      p.push_back(to_base64(t.feature));
+    },
+    "storage: write tracklet");
 }
 
 std::vector<tracklet> store::tracklet_rows(timestamp_ms since, timestamp_ms until) {
@@ -492,8 +493,8 @@ std::vector<tracklet> store::tracklet_rows(timestamp_ms since, timestamp_ms unti
 uint64_t store::next_resolved_id() {
   const int64_t base = static_cast<int64_t>(resolved_id_base);
   auto v = db_->scalar("SELECT max(person_id) FROM tracklets WHERE person_id >= ?1", {base}, "storage: resolved id");
-  auto w = db_->scalar("SELECT max(person_id) FROM people_present WHERE person_id >= ?1", {base},
-                       "storage: resolved id");
+  auto w =
+    db_->scalar("SELECT max(person_id) FROM people_present WHERE person_id >= ?1", {base}, "storage: resolved id");
   int64_t top = std::max(sql::as_int(v, base - 1), sql::as_int(w, base - 1));
   return static_cast<uint64_t>(std::max(top + 1, base));
 }
@@ -543,12 +544,13 @@ size_t store::apply_resolution(const std::vector<track_move>& moves, const std::
                  {id_value(p), int64_t{camera_id}, enter}, "storage: resolve presence");
       write_presences(rebuilt);
     }
-    db.query("INSERT INTO resolved_windows(since, until, resolved_ms, tracklets, moved) VALUES(?1, ?2, ?3, ?4, ?5) "
-             "ON CONFLICT(since, until) DO UPDATE SET resolved_ms = excluded.resolved_ms, "
-             "tracklets = excluded.tracklets, moved = excluded.moved",
-             {window.since_ms, window.until_ms, now_ms(), static_cast<int64_t>(window.tracklets),
-              static_cast<int64_t>(moved + merges.size())},
-             "storage: resolved window");
+    db.query(
+      "INSERT INTO resolved_windows(since, until, resolved_ms, tracklets, moved) VALUES(?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT(since, until) DO UPDATE SET resolved_ms = excluded.resolved_ms, "
+      "tracklets = excluded.tracklets, moved = excluded.moved",
+      {window.since_ms, window.until_ms, now_ms(), static_cast<int64_t>(window.tracklets),
+       static_cast<int64_t>(moved + merges.size())},
+      "storage: resolved window");
     // Whole people that were one: the merge path (rows outside the window
     // and rows re-sent later under the old id follow).
     apply_merges(merges);
@@ -595,9 +597,10 @@ void store::apply_merges(const std::vector<person_merge>& merges) {
     auto moved = db_->query("SELECT camera_id, enter, exit FROM people_present WHERE person_id = ?1",
                             {id_value(m.from)}, "storage: merge read");
     db_->query("DELETE FROM people_present WHERE person_id = ?1", {id_value(m.from)}, "storage: merge delete");
-    db_->query("INSERT INTO person_merges(from_id, into_id) VALUES(?1, ?2) "
-               "ON CONFLICT(from_id) DO UPDATE SET into_id = excluded.into_id",
-               {id_value(m.from), id_value(into)}, "storage: merge insert");
+    db_->query(
+      "INSERT INTO person_merges(from_id, into_id) VALUES(?1, ?2) "
+      "ON CONFLICT(from_id) DO UPDATE SET into_id = excluded.into_id",
+      {id_value(m.from), id_value(into)}, "storage: merge insert");
     db_->query("UPDATE person_merges SET into_id = ?2 WHERE into_id = ?1", {id_value(m.from), id_value(into)},
                "storage: merge chain");
     db_->query("UPDATE identities SET person_id = ?2 WHERE person_id = ?1", {id_value(m.from), id_value(into)},
@@ -637,25 +640,26 @@ void store::write(const presence_batch& b) {
   if (db.kind() == sql::dialect::postgres)
     db.query("SELECT pg_advisory_xact_lock(?1)", {int64_t{0x5765617665720002}}, "storage: writer lock");
   if (!b.identities.empty()) {
-    std::map<std::pair<uint32_t, uint64_t>, const identity*> last;  // last write wins
+    std::map<std::pair<uint32_t, uint64_t>, const identity*> last; // last write wins
     std::vector<uint64_t> people;
     for (const auto& id : b.identities) {
       last[{id.camera_id, id.track_id}] = &id;
       people.push_back(id.person_id);
     }
     const auto canon = canonical(people);
-    upsert_all(db, "INSERT INTO identities(camera_id, track_id, person_id, confidence)",
-               "ON CONFLICT(camera_id, track_id) DO UPDATE SET "
-               "person_id = excluded.person_id, confidence = excluded.confidence",
-               4, last,
-               [&](const auto& item, std::vector<value>& p) {
-                 const identity& id = *item.second;
-                 p.push_back(int64_t{id.camera_id});
-                 p.push_back(id_value(id.track_id));
-                 p.push_back(id_value(canonical_of(canon, id.person_id)));
-                 p.push_back(static_cast<double>(id.confidence));
-               },
-               "storage: write identity");
+    upsert_all(
+      db, "INSERT INTO identities(camera_id, track_id, person_id, confidence)",
+      "ON CONFLICT(camera_id, track_id) DO UPDATE SET "
+      "person_id = excluded.person_id, confidence = excluded.confidence",
+      4, last,
+      [&](const auto& item, std::vector<value>& p) {
+        const identity& id = *item.second;
+        p.push_back(int64_t{id.camera_id});
+        p.push_back(id_value(id.track_id));
+        p.push_back(id_value(canonical_of(canon, id.person_id)));
+        p.push_back(static_cast<double>(id.confidence));
+      },
+      "storage: write identity");
   }
   write_presences(b.rows);
   write_tracklets(b.tracklets);
@@ -666,19 +670,20 @@ void store::write(const presence_batch& b) {
       auto [it, added] = visits.try_emplace({v.camera_id, v.zone, v.track_id, v.enter_ms}, v.exit_ms);
       if (!added) it->second = std::max(it->second, v.exit_ms);
     }
-    upsert_all(db, "INSERT INTO zone_visits(camera_id, zone, track_id, enter, exit)",
-               "ON CONFLICT(camera_id, zone, track_id, enter) DO UPDATE SET exit = "
-                 + db.greatest("zone_visits.exit", "excluded.exit"),
-               5, visits,
-               [](const auto& item, std::vector<value>& p) {
-                 const auto& [key, exit] = item;
-                 p.push_back(int64_t{std::get<0>(key)});
-                 p.push_back(std::get<1>(key));
-                 p.push_back(id_value(std::get<2>(key)));
-                 p.push_back(std::get<3>(key));
-                 p.push_back(exit < 0 ? int64_t{-1} : exit);
-               },
-               "storage: write zone visit");
+    upsert_all(
+      db, "INSERT INTO zone_visits(camera_id, zone, track_id, enter, exit)",
+      "ON CONFLICT(camera_id, zone, track_id, enter) DO UPDATE SET exit = "
+        + db.greatest("zone_visits.exit", "excluded.exit"),
+      5, visits,
+      [](const auto& item, std::vector<value>& p) {
+        const auto& [key, exit] = item;
+        p.push_back(int64_t{std::get<0>(key)});
+        p.push_back(std::get<1>(key));
+        p.push_back(id_value(std::get<2>(key)));
+        p.push_back(std::get<3>(key));
+        p.push_back(exit < 0 ? int64_t{-1} : exit);
+      },
+      "storage: write zone visit");
   }
   apply_merges(b.merges);
   tx.commit();

@@ -19,22 +19,22 @@ namespace weaver {
 
 /// One stored alert (table `events`).
 struct event_row {
-  int64_t id = 0;                      // increases with every new event
-  std::string kind;                    // loitering | crowding | restricted_entry
+  int64_t id = 0; // increases with every new event
+  std::string kind; // loitering | crowding | restricted_entry
   uint32_t camera_id = 0;
   std::string zone;
   std::optional<uint64_t> person_id, track_id;
   timestamp_ms time_ms = 0;
-  std::string detail;                  // a JSON object
-  std::string dedup;                   // unique: the same alert is stored once
+  std::string detail; // a JSON object
+  std::string dedup; // unique: the same alert is stored once
 };
 
 /// A window the offline pass re-solved (table `resolved_windows`).
 struct resolved_window {
-  timestamp_ms since_ms = 0, until_ms = 0;  // tracklets that exited in [since, until)
-  timestamp_ms resolved_ms = 0;              // when (wall clock)
-  size_t tracklets = 0;                      // how many it looked at
-  size_t moved = 0;                          // tracklets moved plus people merged
+  timestamp_ms since_ms = 0, until_ms = 0; // tracklets that exited in [since, until)
+  timestamp_ms resolved_ms = 0; // when (wall clock)
+  size_t tracklets = 0; // how many it looked at
+  size_t moved = 0; // tracklets moved plus people merged
 };
 
 /// An offline correction: track (camera, track) is person `to`.

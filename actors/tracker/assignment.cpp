@@ -30,8 +30,7 @@ std::vector<int> augment(int n, int m, At at) {
       int i0 = col_row[j0], j1 = 0;
       double delta = inf;
       for (int j = 1; j <= m; ++j) {
-        if (visited[j])
-          continue;
+        if (visited[j]) continue;
         double slack = at(i0 - 1, j - 1) - u[i0] - v[j];
         if (slack < min_slack[j]) {
           min_slack[j] = slack;
@@ -61,20 +60,16 @@ std::vector<int> augment(int n, int m, At at) {
   }
   std::vector<int> row_col(n, -1);
   for (int j = 1; j <= m; ++j)
-    if (col_row[j] != 0)
-      row_col[col_row[j] - 1] = j - 1;
+    if (col_row[j] != 0) row_col[col_row[j] - 1] = j - 1;
   return row_col;
 }
 
 } // namespace
 
-std::vector<int> solve_assignment(const std::vector<double>& cost, int rows,
-                                  int cols) {
-  assert(rows >= 0 && cols >= 0
-         && cost.size() >= static_cast<size_t>(rows) * cols);
+std::vector<int> solve_assignment(const std::vector<double>& cost, int rows, int cols) {
+  assert(rows >= 0 && cols >= 0 && cost.size() >= static_cast<size_t>(rows) * cols);
   std::vector<int> result(rows > 0 ? rows : 0, -1);
-  if (rows <= 0 || cols <= 0)
-    return result;
+  if (rows <= 0 || cols <= 0) return result;
   // Replace infeasible entries by a penalty so large that one infeasible pair
   // more always costs more than any spread of feasible costs: the optimum then
   // maximises feasible pairs first and minimises their cost second.
@@ -90,8 +85,7 @@ std::vector<int> solve_assignment(const std::vector<double>& cost, int rows,
   }
   if (hi < lo) // nothing feasible
     return result;
-  const double penalty
-    = hi + (hi - lo + 1.0) * (std::min(rows, cols) + 1);
+  const double penalty = hi + (hi - lo + 1.0) * (std::min(rows, cols) + 1);
   auto value = [&](int r, int c) {
     double x = cost[static_cast<size_t>(r) * cols + c];
     return std::isfinite(x) ? x : penalty;
@@ -102,30 +96,23 @@ std::vector<int> solve_assignment(const std::vector<double>& cost, int rows,
     // The solver wants n <= m: assign columns to rows on the transpose.
     auto col_row = augment(cols, rows, [&](int c, int r) { return value(r, c); });
     for (int c = 0; c < cols; ++c)
-      if (col_row[c] >= 0)
-        result[col_row[c]] = c;
+      if (col_row[c] >= 0) result[col_row[c]] = c;
   }
   if (any_infeasible)
     for (int r = 0; r < rows; ++r)
-      if (result[r] >= 0
-          && !std::isfinite(cost[static_cast<size_t>(r) * cols + result[r]]))
-        result[r] = -1;
+      if (result[r] >= 0 && !std::isfinite(cost[static_cast<size_t>(r) * cols + result[r]])) result[r] = -1;
   return result;
 }
 
-match_result match(const std::vector<double>& cost, int rows, int cols,
-                   double max_cost) {
+match_result match(const std::vector<double>& cost, int rows, int cols, double max_cost) {
   match_result out;
   if (rows <= 0 || cols <= 0) {
-    for (int r = 0; r < rows; ++r)
-      out.unmatched_rows.push_back(r);
-    for (int c = 0; c < cols; ++c)
-      out.unmatched_cols.push_back(c);
+    for (int r = 0; r < rows; ++r) out.unmatched_rows.push_back(r);
+    for (int c = 0; c < cols; ++c) out.unmatched_cols.push_back(c);
     return out;
   }
   constexpr double inf = std::numeric_limits<double>::infinity();
-  std::vector<double> gated(cost.begin(),
-                            cost.begin() + static_cast<size_t>(rows) * cols);
+  std::vector<double> gated(cost.begin(), cost.begin() + static_cast<size_t>(rows) * cols);
   for (auto& x : gated)
     if (!(x <= max_cost)) // also catches NaN
       x = inf;
@@ -140,8 +127,7 @@ match_result match(const std::vector<double>& cost, int rows, int cols,
     }
   }
   for (int c = 0; c < cols; ++c)
-    if (!col_used[c])
-      out.unmatched_cols.push_back(c);
+    if (!col_used[c]) out.unmatched_cols.push_back(c);
   return out;
 }
 

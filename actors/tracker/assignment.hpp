@@ -15,8 +15,7 @@ namespace weaver {
 /// entries (+inf, NaN) are infeasible: they are never assigned; the result then
 /// has as many feasible pairs as possible and, among those, minimal cost.
 /// Deterministic: equal inputs give equal outputs.
-std::vector<int> solve_assignment(const std::vector<double>& cost, int rows,
-                                  int cols);
+std::vector<int> solve_assignment(const std::vector<double>& cost, int rows, int cols);
 
 /// The result of `match`: pairs (row, col) in increasing row order, and the
 /// rows / cols left unmatched, each increasing.
@@ -28,7 +27,6 @@ struct match_result {
 
 /// Gated assignment: pairs whose cost exceeds `max_cost` (or is not finite)
 /// are infeasible and never matched.
-match_result match(const std::vector<double>& cost, int rows, int cols,
-                   double max_cost);
+match_result match(const std::vector<double>& cost, int rows, int cols, double max_cost);
 
 } // namespace weaver

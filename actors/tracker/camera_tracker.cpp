@@ -22,8 +22,7 @@ private:
 
 } // namespace
 
-std::unique_ptr<camera_tracker> make_camera_tracker(const std::string& kind, uint32_t camera,
-                                                    const sort_config& sort,
+std::unique_ptr<camera_tracker> make_camera_tracker(const std::string& kind, uint32_t camera, const sort_config& sort,
                                                     const deep_sort_config& deep) {
   if (kind == "deepsort") return std::make_unique<adapter<deep_sort>>(deep_sort{camera, deep});
   if (kind == "sort") return std::make_unique<adapter<sort_tracker>>(sort_tracker{camera, sort});

@@ -21,8 +21,7 @@ public:
 };
 
 /// kind: "deepsort" or "sort". Throws std::invalid_argument otherwise.
-std::unique_ptr<camera_tracker> make_camera_tracker(const std::string& kind, uint32_t camera,
-                                                    const sort_config& sort,
+std::unique_ptr<camera_tracker> make_camera_tracker(const std::string& kind, uint32_t camera, const sort_config& sort,
                                                     const deep_sort_config& deep);
 
 } // namespace weaver

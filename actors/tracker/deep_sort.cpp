@@ -19,11 +19,9 @@ float dot(const float* a, const float* b, size_t n) {
   float s[8] = {};
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k)
-      s[k] += a[i + k] * b[i + k];
+    for (int k = 0; k < 8; ++k) s[k] += a[i + k] * b[i + k];
   float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-  for (; i < n; ++i)
-    sum += a[i] * b[i];
+  for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
 
@@ -32,41 +30,34 @@ float dot(const float* a, const float* b, size_t n) {
 std::vector<float> unit_feature(const detection& d, bool use_embedding) {
   const auto& f = use_embedding && !d.embedding.empty() ? d.embedding : d.feature;
   double norm = 0;
-  for (float v : f)
-    norm += static_cast<double>(v) * v;
-  if (!(norm > 0) || !std::isfinite(norm))
-    return {};
+  for (float v : f) norm += static_cast<double>(v) * v;
+  if (!(norm > 0) || !std::isfinite(norm)) return {};
   std::vector<float> u(f.size());
   const double inv = 1.0 / std::sqrt(norm);
-  for (size_t i = 0; i < f.size(); ++i)
-    u[i] = static_cast<float>(f[i] * inv);
+  for (size_t i = 0; i < f.size(); ++i) u[i] = static_cast<float>(f[i] * inv);
   return u;
 }
 
 } // namespace
 
-deep_sort::deep_sort(uint32_t camera_id, deep_sort_config cfg)
-  : camera_id_(camera_id), cfg_(cfg) {
+deep_sort::deep_sort(uint32_t camera_id, deep_sort_config cfg) : camera_id_(camera_id), cfg_(cfg) {
   cfg_.budget = std::max(cfg_.budget, 1);
   cfg_.n_init = std::max(cfg_.n_init, 1);
   cfg_.max_age = std::max(cfg_.max_age, 0);
 }
 
 size_t deep_sort::active() const {
-  return static_cast<size_t>(std::count_if(
-    tracks_.begin(), tracks_.end(), [](const track& t) { return t.id != 0; }));
+  return static_cast<size_t>(std::count_if(tracks_.begin(), tracks_.end(), [](const track& t) { return t.id != 0; }));
 }
 
 std::optional<box> deep_sort::estimate(uint64_t track_id) const {
   for (const auto& t : tracks_)
-    if (t.id == track_id && track_id != 0)
-      return t.filter.current();
+    if (t.id == track_id && track_id != 0) return t.filter.current();
   return std::nullopt;
 }
 
 void deep_sort::remember(track& t, const std::vector<float>& unit) {
-  if (unit.empty())
-    return;
+  if (unit.empty()) return;
   if (unit.size() != t.dim) { // a different kind of feature: start over
     t.dim = unit.size();
     t.gallery.assign(t.dim * static_cast<size_t>(cfg_.budget), 0.f);
@@ -79,13 +70,11 @@ void deep_sort::remember(track& t, const std::vector<float>& unit) {
 
 float deep_sort::appearance_distance(const track& t, const std::vector<float>& unit) const {
   float best = -2.f;
-  for (size_t r = 0; r < t.stored; ++r)
-    best = std::max(best, dot(t.gallery.data() + r * t.dim, unit.data(), t.dim));
+  for (size_t r = 0; r < t.stored; ++r) best = std::max(best, dot(t.gallery.data() + r * t.dim, unit.data(), t.dim));
   return 1.f - best;
 }
 
-void deep_sort::observe(track& t, const detection& d, const std::vector<float>& unit,
-                        const detection_batch& b) {
+void deep_sort::observe(track& t, const detection& d, const std::vector<float>& unit, const detection_batch& b) {
   t.track_record::observe(d, b);
   remember(t, unit);
 }
@@ -117,8 +106,7 @@ track_batch deep_sort::update(const detection_batch& b) {
   // pair is computed once; appearance only for the pairs inside the gate.
   std::vector<int> confirmed;
   for (int r = 0; r < n_tracks; ++r)
-    if (tracks_[r].id != 0)
-      confirmed.push_back(r);
+    if (tracks_[r].id != 0) confirmed.push_back(r);
   const double gate = cfg_.gating_threshold;
   const double lambda = cfg_.lambda;
   std::vector<double> cost(confirmed.size() * n_dets, infeasible);
@@ -126,16 +114,13 @@ track_batch deep_sort::update(const detection_batch& b) {
     const track& t = tracks_[confirmed[i]];
     const auto pr = t.filter.project();
     for (int c = 0; c < n_dets; ++c) {
-      if (dets[c].class_id != t.class_id)
-        continue;
+      if (dets[c].class_id != t.class_id) continue;
       const double d2 = pr.distance2(z[c]);
-      if (!(d2 <= gate))
-        continue;
+      if (!(d2 <= gate)) continue;
       const double motion = d2 / gate;
       if (!unit[c].empty() && t.stored > 0 && unit[c].size() == t.dim) {
         const double appearance = appearance_distance(t, unit[c]);
-        if (appearance <= cfg_.max_cosine_distance)
-          cost[i * n_dets + c] = (1 - lambda) * appearance + lambda * motion;
+        if (appearance <= cfg_.max_cosine_distance) cost[i * n_dets + c] = (1 - lambda) * appearance + lambda * motion;
       } else {
         cost[i * n_dets + c] = motion; // no appearance: motion alone
       }
@@ -146,28 +131,24 @@ track_batch deep_sort::update(const detection_batch& b) {
   // a track missed for max_age frames can still match on the next one, as
   // the contract (and sort_tracker) promise.
   std::vector<int> levels;
-  for (int r : confirmed)
-    levels.push_back(tracks_[r].misses);
+  for (int r : confirmed) levels.push_back(tracks_[r].misses);
   std::sort(levels.begin(), levels.end());
   levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
   std::vector<double> sub;
   for (int level : levels) {
     std::vector<int> rows, cols; // rows index `confirmed`
     for (size_t i = 0; i < confirmed.size(); ++i)
-      if (tracks_[confirmed[i]].misses == level)
-        rows.push_back(static_cast<int>(i));
+      if (tracks_[confirmed[i]].misses == level) rows.push_back(static_cast<int>(i));
     for (int c = 0; c < n_dets; ++c)
-      if (det_free[c])
-        cols.push_back(c);
-    if (cols.empty())
-      break;
+      if (det_free[c]) cols.push_back(c);
+    if (cols.empty()) break;
     sub.assign(rows.size() * cols.size(), infeasible);
     for (size_t i = 0; i < rows.size(); ++i)
       for (size_t j = 0; j < cols.size(); ++j)
         sub[i * cols.size() + j] = cost[static_cast<size_t>(rows[i]) * n_dets + cols[j]];
     // Every pair outside the gates is already infinite.
-    auto m = match(sub, static_cast<int>(rows.size()), static_cast<int>(cols.size()),
-                   std::numeric_limits<double>::max());
+    auto m =
+      match(sub, static_cast<int>(rows.size()), static_cast<int>(cols.size()), std::numeric_limits<double>::max());
     for (auto [i, j] : m.matches) {
       det_of[confirmed[rows[i]]] = cols[j];
       det_free[cols[j]] = 0;
@@ -178,11 +159,9 @@ track_batch deep_sort::update(const detection_batch& b) {
   {
     std::vector<int> rows, cols; // rows index tracks_
     for (int r = 0; r < n_tracks; ++r)
-      if (det_of[r] < 0 && tracks_[r].misses == 1)
-        rows.push_back(r);
+      if (det_of[r] < 0 && tracks_[r].misses == 1) rows.push_back(r);
     for (int c = 0; c < n_dets; ++c)
-      if (det_free[c])
-        cols.push_back(c);
+      if (det_free[c]) cols.push_back(c);
     if (!rows.empty() && !cols.empty()) {
       sub.assign(rows.size() * cols.size(), infeasible);
       for (size_t i = 0; i < rows.size(); ++i) {
@@ -191,12 +170,10 @@ track_batch deep_sort::update(const detection_batch& b) {
         for (size_t j = 0; j < cols.size(); ++j) {
           const detection& d = dets[cols[j]];
           const double overlap = iou(predicted, d.bbox);
-          if (overlap > 0 && d.class_id == t.class_id)
-            sub[i * cols.size() + j] = 1.0 - overlap;
+          if (overlap > 0 && d.class_id == t.class_id) sub[i * cols.size() + j] = 1.0 - overlap;
         }
       }
-      auto m = match(sub, static_cast<int>(rows.size()), static_cast<int>(cols.size()),
-                     cfg_.max_iou_distance);
+      auto m = match(sub, static_cast<int>(rows.size()), static_cast<int>(cols.size()), cfg_.max_iou_distance);
       for (auto [i, j] : m.matches) {
         det_of[rows[i]] = cols[j];
         det_free[cols[j]] = 0;
@@ -226,13 +203,11 @@ track_batch deep_sort::update(const detection_batch& b) {
   }
   erase_flagged(tracks_, drop);
   for (int c = 0; c < n_dets; ++c) {
-    if (!det_free[c])
-      continue;
+    if (!det_free[c]) continue;
     tracks_.emplace_back(dets[c].bbox, kalman_xyah::noise{cfg_.noise_position, cfg_.noise_velocity});
     auto& t = tracks_.back();
     observe(t, dets[c], unit[c], b);
-    if (t.hits >= cfg_.n_init)
-      out.events.push_back(t.started(camera_id_, next_id_++, dets[c]));
+    if (t.hits >= cfg_.n_init) out.events.push_back(t.started(camera_id_, next_id_++, dets[c]));
   }
   sort_by_track_id(out);
   return out;

@@ -129,7 +129,7 @@ public:
   std::optional<box> estimate(uint64_t track_id) const;
 
 private:
-  struct track : track_record {   // misses: counted after predict
+  struct track : track_record { // misses: counted after predict
     track(const box& b, kalman_xyah::noise n) : filter(b, n) {}
     kalman_xyah filter;
     // Appearance gallery: a ring of up to `budget` unit vectors of length
@@ -138,8 +138,7 @@ private:
     size_t dim = 0, stored = 0, next = 0;
   };
 
-  void observe(track& t, const detection& d, const std::vector<float>& unit,
-               const detection_batch& b);
+  void observe(track& t, const detection& d, const std::vector<float>& unit, const detection_batch& b);
   void remember(track& t, const std::vector<float>& unit);
   float appearance_distance(const track& t, const std::vector<float>& unit) const;
 

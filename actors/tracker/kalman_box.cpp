@@ -25,15 +25,13 @@ cv::Vec4d to_measurement(const box& b) {
 
 mat8 transition() {
   mat8 f = mat8::eye();
-  for (int i = 0; i < 4; ++i)
-    f(i, i + 4) = 1.0;
+  for (int i = 0; i < 4; ++i) f(i, i + 4) = 1.0;
   return f;
 }
 
 mat48 observation() {
   mat48 h;
-  for (int i = 0; i < 4; ++i)
-    h(i, i) = 1.0;
+  for (int i = 0; i < 4; ++i) h(i, i) = 1.0;
   return h;
 }
 
@@ -41,28 +39,23 @@ mat48 observation() {
 
 kalman_box::kalman_box(const box& initial) : x_(), p_() {
   auto z = to_measurement(initial);
-  for (int i = 0; i < 4; ++i)
-    x_(i) = z(i);
+  for (int i = 0; i < 4; ++i) x_(i) = z(i);
   double h = z(3);
-  const double std_dev[8] = {2 * weight_pos * h,  2 * weight_pos * h,  1e-2,
-                             2 * weight_pos * h,  10 * weight_vel * h, 10 * weight_vel * h,
-                             1e-5,                10 * weight_vel * h};
-  for (int i = 0; i < 8; ++i)
-    p_(i, i) = std_dev[i] * std_dev[i];
+  const double std_dev[8] = {2 * weight_pos * h,  2 * weight_pos * h,  1e-2, 2 * weight_pos * h,
+                             10 * weight_vel * h, 10 * weight_vel * h, 1e-5, 10 * weight_vel * h};
+  for (int i = 0; i < 8; ++i) p_(i, i) = std_dev[i] * std_dev[i];
 }
 
 box kalman_box::predict() {
   // A shrinking box must not collapse through zero height.
-  if (x_(3) + x_(7) < min_height)
-    x_(7) = 0;
+  if (x_(3) + x_(7) < min_height) x_(7) = 0;
   double h = std::max(x_(3), min_height);
   const double std_dev[8] = {weight_pos * h, weight_pos * h, 1e-2, weight_pos * h,
                              weight_vel * h, weight_vel * h, 1e-5, weight_vel * h};
   static const mat8 f = transition();
   x_ = f * x_;
   p_ = f * p_ * f.t();
-  for (int i = 0; i < 8; ++i)
-    p_(i, i) += std_dev[i] * std_dev[i];
+  for (int i = 0; i < 8; ++i) p_(i, i) += std_dev[i] * std_dev[i];
   return current();
 }
 
@@ -71,8 +64,7 @@ void kalman_box::update(const box& measured) {
   double h = std::max(x_(3), min_height);
   const double std_dev[4] = {weight_pos * h, weight_pos * h, 1e-1, weight_pos * h};
   mat4 s = obs * p_ * obs.t();
-  for (int i = 0; i < 4; ++i)
-    s(i, i) += std_dev[i] * std_dev[i];
+  for (int i = 0; i < 4; ++i) s(i, i) += std_dev[i] * std_dev[i];
   // Gain K = P H^T S^-1; S is symmetric positive definite.
   cv::Matx<double, 8, 4> gain = p_ * obs.t() * s.inv(cv::DECOMP_CHOLESKY);
   cv::Vec4d innovation = to_measurement(measured) - obs * x_;
@@ -82,8 +74,8 @@ void kalman_box::update(const box& measured) {
 
 box kalman_box::current() const {
   double h = std::max(x_(3), 0.0), w = std::max(x_(2), 0.0) * h;
-  return {static_cast<float>(x_(0) - w / 2), static_cast<float>(x_(1) - h / 2),
-          static_cast<float>(w), static_cast<float>(h)};
+  return {static_cast<float>(x_(0) - w / 2), static_cast<float>(x_(1) - h / 2), static_cast<float>(w),
+          static_cast<float>(h)};
 }
 
 } // namespace weaver

@@ -39,7 +39,7 @@ public:
   void set_state(const std::vector<double>& v) { unpack_filter_state(v, x_, p_); }
 
 private:
-  cv::Vec<double, 8> x_;    // state mean
+  cv::Vec<double, 8> x_; // state mean
   cv::Matx<double, 8, 8> p_; // state covariance
 };
 

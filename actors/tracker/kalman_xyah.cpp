@@ -17,13 +17,11 @@ mat4 cholesky(const mat4& a) {
   mat4 l = mat4::zeros();
   for (int j = 0; j < 4; ++j) {
     double d = a(j, j);
-    for (int k = 0; k < j; ++k)
-      d -= l(j, k) * l(j, k);
+    for (int k = 0; k < j; ++k) d -= l(j, k) * l(j, k);
     l(j, j) = std::sqrt(std::max(d, 1e-12));
     for (int i = j + 1; i < 4; ++i) {
       double s = a(i, j);
-      for (int k = 0; k < j; ++k)
-        s -= l(i, k) * l(j, k);
+      for (int k = 0; k < j; ++k) s -= l(i, k) * l(j, k);
       l(i, j) = s / l(j, j);
     }
   }
@@ -37,8 +35,7 @@ double forward_norm2(const mat4& l, const vec4& b) {
   double sum = 0;
   for (int i = 0; i < N; ++i) {
     double s = b(i);
-    for (int k = 0; k < i; ++k)
-      s -= l(i, k) * y[k];
+    for (int k = 0; k < i; ++k) s -= l(i, k) * y[k];
     y[i] = s / l(i, i);
     sum += y[i] * y[i];
   }
@@ -54,13 +51,11 @@ cv::Vec4d to_xyah(const box& b) {
 
 box from_xyah(const cv::Vec4d& z) {
   double h = std::max(z(3), 0.0), w = std::max(z(2), 0.0) * h;
-  return {static_cast<float>(z(0) - w / 2), static_cast<float>(z(1) - h / 2),
-          static_cast<float>(w), static_cast<float>(h)};
+  return {static_cast<float>(z(0) - w / 2), static_cast<float>(z(1) - h / 2), static_cast<float>(w),
+          static_cast<float>(h)};
 }
 
-double kalman_xyah::projection::distance2(const vec4& z) const {
-  return forward_norm2<4>(chol, z - mean);
-}
+double kalman_xyah::projection::distance2(const vec4& z) const { return forward_norm2<4>(chol, z - mean); }
 
 double kalman_xyah::projection::position_distance2(const vec4& z) const {
   // The leading 2x2 block of a Cholesky factor is the factor of the leading
@@ -70,29 +65,22 @@ double kalman_xyah::projection::position_distance2(const vec4& z) const {
 
 kalman_xyah::kalman_xyah(const box& initial, noise n) : x_(), p_(), n_(n) {
   vec4 z = to_xyah(initial);
-  for (int i = 0; i < 4; ++i)
-    x_(i) = z(i);
+  for (int i = 0; i < 4; ++i) x_(i) = z(i);
   const double h = z(3);
-  const double std_dev[8] = {2 * n_.position * h,  2 * n_.position * h,
-                             1e-2,                     2 * n_.position * h,
-                             10 * n_.velocity * h, 10 * n_.velocity * h,
-                             1e-5,                     10 * n_.velocity * h};
-  for (int i = 0; i < 8; ++i)
-    p_(i, i) = std_dev[i] * std_dev[i];
+  const double std_dev[8] = {2 * n_.position * h,  2 * n_.position * h,  1e-2, 2 * n_.position * h,
+                             10 * n_.velocity * h, 10 * n_.velocity * h, 1e-5, 10 * n_.velocity * h};
+  for (int i = 0; i < 8; ++i) p_(i, i) = std_dev[i] * std_dev[i];
 }
 
 void kalman_xyah::predict() {
   // A shrinking box must not collapse through zero height.
-  if (x_(3) + x_(7) < min_height)
-    x_(7) = 0;
+  if (x_(3) + x_(7) < min_height) x_(7) = 0;
   const double h = std::max(x_(3), min_height);
-  const double std_dev[8] = {n_.position * h, n_.position * h, 1e-2,
-                             n_.position * h, n_.velocity * h, n_.velocity * h,
-                             1e-5,                n_.velocity * h};
+  const double std_dev[8] = {n_.position * h, n_.position * h, 1e-2, n_.position * h,
+                             n_.velocity * h, n_.velocity * h, 1e-5, n_.velocity * h};
   // x' = F x and P' = F P F^T + Q with F = [I I; 0 I], written out by blocks
   // (P = [A B; B^T C]: A' = A + B + B^T + C, B' = B + C, C' = C).
-  for (int i = 0; i < 4; ++i)
-    x_(i) += x_(i + 4);
+  for (int i = 0; i < 4; ++i) x_(i) += x_(i + 4);
   mat8 p = p_;
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 4; ++j) {
@@ -101,19 +89,16 @@ void kalman_xyah::predict() {
       p_(i, j + 4) = b + c;
       p_(i + 4, j) = bt + c;
     }
-  for (int i = 0; i < 8; ++i)
-    p_(i, i) += std_dev[i] * std_dev[i];
+  for (int i = 0; i < 8; ++i) p_(i, i) += std_dev[i] * std_dev[i];
 }
 
 kalman_xyah::projection kalman_xyah::project() const {
   projection pr;
   const double h = std::max(x_(3), min_height);
-  const double std_dev[4] = {n_.position * h, n_.position * h, 1e-1,
-                             n_.position * h};
+  const double std_dev[4] = {n_.position * h, n_.position * h, 1e-1, n_.position * h};
   for (int i = 0; i < 4; ++i) {
     pr.mean(i) = x_(i);
-    for (int j = 0; j < 4; ++j)
-      pr.cov(i, j) = p_(i, j);
+    for (int j = 0; j < 4; ++j) pr.cov(i, j) = p_(i, j);
     pr.cov(i, i) += std_dev[i] * std_dev[i];
   }
   pr.chol = cholesky(pr.cov);
@@ -129,14 +114,12 @@ void kalman_xyah::update(const vec4& z) {
     double y[4];
     for (int i = 0; i < 4; ++i) { // L y = (P H^T)_r
       double s = p_(r, i);
-      for (int k = 0; k < i; ++k)
-        s -= pr.chol(i, k) * y[k];
+      for (int k = 0; k < i; ++k) s -= pr.chol(i, k) * y[k];
       y[i] = s / pr.chol(i, i);
     }
     for (int i = 3; i >= 0; --i) { // L^T k = y
       double s = y[i];
-      for (int k = i + 1; k < 4; ++k)
-        s -= pr.chol(k, i) * gain(r, k);
+      for (int k = i + 1; k < 4; ++k) s -= pr.chol(k, i) * gain(r, k);
       gain(r, i) = s / pr.chol(i, i);
     }
   }
@@ -147,19 +130,15 @@ void kalman_xyah::update(const vec4& z) {
   for (int i = 0; i < 8; ++i)
     for (int j = 0; j < 8; ++j) {
       double s = 0;
-      for (int k = 0; k < 4; ++k)
-        s += gain(i, k) * p_(k, j);
+      for (int k = 0; k < 4; ++k) s += gain(i, k) * p_(k, j);
       khp(i, j) = s;
     }
   mat8 p = p_ - khp;
   for (int i = 0; i < 8; ++i)
-    for (int j = i + 1; j < 8; ++j)
-      p(i, j) = p(j, i) = 0.5 * (p(i, j) + p(j, i));
+    for (int j = i + 1; j < 8; ++j) p(i, j) = p(j, i) = 0.5 * (p(i, j) + p(j, i));
   p_ = p;
 }
 
-box kalman_xyah::current() const {
-  return from_xyah({x_(0), x_(1), x_(2), x_(3)});
-}
+box kalman_xyah::current() const { return from_xyah({x_(0), x_(1), x_(2), x_(3)}); }
 
 } // namespace weaver

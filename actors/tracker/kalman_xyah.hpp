@@ -20,7 +20,7 @@ box from_xyah(const cv::Vec4d& z);
 
 /// Noise standard deviations of `kalman_xyah` as fractions of the box height.
 struct kalman_xyah_noise {
-  double position = 1.0 / 20;  // reference design: 1/20 of the height
+  double position = 1.0 / 20; // reference design: 1/20 of the height
   double velocity = 1.0 / 160; // reference design: 1/160 of the height
 };
 
@@ -49,7 +49,7 @@ public:
   struct projection {
     vec4 mean;
     mat4 cov;
-    mat4 chol;   // lower triangular, chol * chol^T = cov
+    mat4 chol; // lower triangular, chol * chol^T = cov
     /// Squared Mahalanobis distance of measurement z (chi-square with 4
     /// degrees of freedom when z is drawn from the distribution).
     double distance2(const vec4& z) const;

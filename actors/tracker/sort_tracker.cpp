@@ -9,13 +9,10 @@
 
 namespace weaver {
 
-sort_tracker::sort_tracker(uint32_t camera_id, sort_config cfg)
-  : camera_id_(camera_id), cfg_(cfg) {
-}
+sort_tracker::sort_tracker(uint32_t camera_id, sort_config cfg) : camera_id_(camera_id), cfg_(cfg) {}
 
 size_t sort_tracker::active() const {
-  return static_cast<size_t>(std::count_if(
-    tracks_.begin(), tracks_.end(), [](const track& t) { return t.id != 0; }));
+  return static_cast<size_t>(std::count_if(tracks_.begin(), tracks_.end(), [](const track& t) { return t.id != 0; }));
 }
 
 track_batch sort_tracker::update(const detection_batch& b) {
@@ -34,10 +31,8 @@ track_batch sort_tracker::update(const detection_batch& b) {
     box predicted = tracks_[r].filter.predict();
     for (int c = 0; c < cols; ++c) {
       double overlap = iou(predicted, dets[c].bbox);
-      bool feasible = overlap > 0 && overlap >= cfg_.iou_threshold
-                      && dets[c].class_id == tracks_[r].class_id;
-      cost[static_cast<size_t>(r) * cols + c]
-        = feasible ? 1.0 - overlap : std::numeric_limits<double>::infinity();
+      bool feasible = overlap > 0 && overlap >= cfg_.iou_threshold && dets[c].class_id == tracks_[r].class_id;
+      cost[static_cast<size_t>(r) * cols + c] = feasible ? 1.0 - overlap : std::numeric_limits<double>::infinity();
     }
   }
   auto m = match(cost, rows, cols, 1.0);
@@ -68,8 +63,7 @@ track_batch sort_tracker::update(const detection_batch& b) {
     tracks_.emplace_back(dets[c].bbox);
     auto& t = tracks_.back();
     t.observe(dets[c], b);
-    if (t.hits >= min_hits)
-      out.events.push_back(t.started(camera_id_, next_id_++, dets[c]));
+    if (t.hits >= min_hits) out.events.push_back(t.started(camera_id_, next_id_++, dets[c]));
   }
   sort_by_track_id(out);
   return out;

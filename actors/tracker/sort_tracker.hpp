@@ -14,8 +14,8 @@ namespace weaver {
 
 struct sort_config {
   float iou_threshold = 0.3f; // min IoU of prediction and detection to match
-  int max_age = 5;            // frames without match before a track ends
-  int min_hits = 3;           // consecutive matched frames to confirm a track
+  int max_age = 5; // frames without match before a track ends
+  int min_hits = 3; // consecutive matched frames to confirm a track
 };
 
 /// Tracks the detections of one camera. Feed it every detection batch of the

@@ -14,10 +14,10 @@
 namespace weaver {
 
 struct track_record {
-  uint64_t id = 0;        // 0 while tentative
+  uint64_t id = 0; // 0 while tentative
   int32_t class_id = 0;
-  int hits = 0;           // matched frames
-  int misses = 0;         // frames since the last match
+  int hits = 0; // matched frames
+  int misses = 0; // frames since the last match
   timestamp_ms first_ms = 0;
   uint64_t first_seq = 0;
   timestamp_ms last_ms = 0;

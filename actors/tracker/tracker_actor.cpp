@@ -64,8 +64,7 @@ void count(self_ptr self, track_batch& tb) {
         tb.zone_visits.push_back({e.camera_id, e.track_id, e.name, e.entered_ms, std::max(e.time_ms, e.entered_ms)});
       metrics::global().zone_events(e.camera_id, e.name, to_string(e.kind)).Increment();
       if (st.stats) st.stats->zone_events++;
-      log.debug("camera ", e.camera_id, " track ", e.track_id, ": ", to_string(e.kind), " ", e.name,
-                " at ", e.time_ms);
+      log.debug("camera ", e.camera_id, " track ", e.track_id, ": ", to_string(e.kind), " ", e.name, " at ", e.time_ms);
     }
   }
   uint64_t started = 0;
@@ -157,9 +156,8 @@ void restore(self_ptr self) {
 
 } // namespace
 
-tracker_actor::behavior_type
-tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,
-                   reid_actor reid, run_stats_ptr stats, tracker_extras extras) {
+tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,
+                                                reid_actor reid, run_stats_ptr stats, tracker_extras extras) {
   for (auto& z : extras.zones)
     if (!z.empty()) self->state.zones.emplace(z.camera_id(), std::move(z));
   self->state.log = std::move(extras.log);
@@ -169,82 +167,83 @@ tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_con
   self->state.deep = extras.deep;
   self->state.repair = extras.repair;
   self->state.snapshots = state_file{extras.state_file};
-  self->state.cfg = cfg;  // before restore: a snapshot holds tracks, not max_age / min_hits
+  self->state.cfg = cfg; // before restore: a snapshot holds tracks, not max_age / min_hits
   restore(self);
   self->state.reid = std::move(reid);
   self->state.stats = std::move(stats);
-  return {
-    [=](detection_batch& b) -> caf::typed_response_promise<caf::ok_atom> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      // Processed before (an upstream re-sent it, or a file camera replays
-      // after a restart): its tracks are in re-id already.
-      if (st.progress.covered(b.camera_id, b.capture_ms, b.seq)) {
-        rp.deliver(caf::ok_atom::value);
-        return rp;
-      }
-      auto t0 = std::chrono::steady_clock::now();
-      if (st.dnn_appearance)
-        for (auto& d : b.detections)
-          if (!d.embedding.empty()) d.feature = std::move(d.embedding);
-      auto& sort = sort_of(self, b.camera_id);
-      auto tb = repaired(self, sort.update(b), false, b.width, b.height);
-      st.last_time[b.camera_id] = b.capture_ms;
-      st.progress.advance(b.camera_id, b.capture_ms, b.seq);
-      metrics::global().tracks_active(b.camera_id).Set(static_cast<double>(sort.active()));
-      metrics::global().stage_latency("track").Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      count(self, tb);
-      // await, not then: no other message changes the state until this one's
-      // output is acknowledged and saved, so each snapshot holds whole
-      // messages only (exactly those acknowledged upstream).
-      self->request(st.reid, caf::infinite, std::move(tb))
-        .await([self, rp](caf::ok_atom) mutable {
-                 save(self);
-                 rp.deliver(caf::ok_atom::value);
-               },
-               [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      return rp;
-    },
-    [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<caf::ok_atom>();
-      if (st.progress.ended(eos.camera_id)) {
-        rp.deliver(caf::ok_atom::value);
-        return rp;
-      }
-      // End every open track, then pass the end of stream on; a flush re-id
-      // did not take fails the end of stream (its tracks never ended there).
-      const auto last = st.last_time[eos.camera_id];
-      auto tb = repaired(self, sort_of(self, eos.camera_id).flush(last), true);
-      // The flush goes at the last frame's time with the next seq, a
-      // position of its own in re-id's progress.
-      tb.seq += 1;
-      st.progress.advance(eos.camera_id, last, tb.seq);
-      st.progress.end(eos.camera_id);
-      count(self, tb);
-      // The end of stream goes after the flush's answer, so re-id has both
-      // in order whatever carries them (a bridge too).
-      auto pass_on = [self, rp, eos](caf::error flush_error) mutable {
-        self->request(self->state.reid, caf::infinite, eos)
-          .await([self, rp, flush_error](caf::ok_atom) mutable {
-                   save(self);
-                   if (flush_error)
-                     rp.deliver(flush_error);
-                   else
-                     rp.deliver(caf::ok_atom::value);
-                 },
-                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      };
-      self->request(st.reid, caf::infinite, std::move(tb))
-        .await([pass_on](caf::ok_atom) mutable { pass_on(caf::error{}); },
-               [pass_on, camera = eos.camera_id](caf::error& e) mutable {
-                 static const logger log{"tracker"};
-                 log.error("camera ", camera, ": re-id did not take the end-of-stream flush: ", to_string(e));
-                 pass_on(std::move(e));
-               });
-      return rp;
-    }};
+  return {[=](detection_batch& b) -> caf::typed_response_promise<caf::ok_atom> {
+            auto& st = self->state;
+            auto rp = self->make_response_promise<caf::ok_atom>();
+            // Processed before (an upstream re-sent it, or a file camera replays
+            // after a restart): its tracks are in re-id already.
+            if (st.progress.covered(b.camera_id, b.capture_ms, b.seq)) {
+              rp.deliver(caf::ok_atom::value);
+              return rp;
+            }
+            auto t0 = std::chrono::steady_clock::now();
+            if (st.dnn_appearance)
+              for (auto& d : b.detections)
+                if (!d.embedding.empty()) d.feature = std::move(d.embedding);
+            auto& sort = sort_of(self, b.camera_id);
+            auto tb = repaired(self, sort.update(b), false, b.width, b.height);
+            st.last_time[b.camera_id] = b.capture_ms;
+            st.progress.advance(b.camera_id, b.capture_ms, b.seq);
+            metrics::global().tracks_active(b.camera_id).Set(static_cast<double>(sort.active()));
+            metrics::global().stage_latency("track").Observe(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            count(self, tb);
+            // await, not then: no other message changes the state until this one's
+            // output is acknowledged and saved, so each snapshot holds whole
+            // messages only (exactly those acknowledged upstream).
+            self->request(st.reid, caf::infinite, std::move(tb))
+              .await(
+                [self, rp](caf::ok_atom) mutable {
+                  save(self);
+                  rp.deliver(caf::ok_atom::value);
+                },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+            return rp;
+          },
+          [=](end_of_stream& eos) -> caf::typed_response_promise<caf::ok_atom> {
+            auto& st = self->state;
+            auto rp = self->make_response_promise<caf::ok_atom>();
+            if (st.progress.ended(eos.camera_id)) {
+              rp.deliver(caf::ok_atom::value);
+              return rp;
+            }
+            // End every open track, then pass the end of stream on; a flush re-id
+            // did not take fails the end of stream (its tracks never ended there).
+            const auto last = st.last_time[eos.camera_id];
+            auto tb = repaired(self, sort_of(self, eos.camera_id).flush(last), true);
+            // The flush goes at the last frame's time with the next seq, a
+            // position of its own in re-id's progress.
+            tb.seq += 1;
+            st.progress.advance(eos.camera_id, last, tb.seq);
+            st.progress.end(eos.camera_id);
+            count(self, tb);
+            // The end of stream goes after the flush's answer, so re-id has both
+            // in order whatever carries them (a bridge too).
+            auto pass_on = [self, rp, eos](caf::error flush_error) mutable {
+              self->request(self->state.reid, caf::infinite, eos)
+                .await(
+                  [self, rp, flush_error](caf::ok_atom) mutable {
+                    save(self);
+                    if (flush_error)
+                      rp.deliver(flush_error);
+                    else
+                      rp.deliver(caf::ok_atom::value);
+                  },
+                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+            };
+            self->request(st.reid, caf::infinite, std::move(tb))
+              .await([pass_on](caf::ok_atom) mutable { pass_on(caf::error{}); },
+                     [pass_on, camera = eos.camera_id](caf::error& e) mutable {
+                       static const logger log{"tracker"};
+                       log.error("camera ", camera, ": re-id did not take the end-of-stream flush: ", to_string(e));
+                       pass_on(std::move(e));
+                     });
+            return rp;
+          }};
 }
 
 } // namespace weaver

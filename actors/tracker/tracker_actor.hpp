@@ -16,12 +16,12 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/detector/detection_log.hpp"
 #include "actors/stream_progress.hpp"
-#include "base/state_file.hpp"
 #include "actors/tracker/camera_tracker.hpp"
 #include "actors/tracker/tracklet_repair.hpp"
 #include "actors/tracker/zone_events.hpp"
-#include "actors/detector/detection_log.hpp"
+#include "base/state_file.hpp"
 
 namespace weaver {
 
@@ -29,39 +29,38 @@ struct tracker_state {
   static inline const char* name = "tracker";
   sort_config cfg;
   std::map<uint32_t, std::unique_ptr<camera_tracker>> trackers;
-  std::map<uint32_t, tracklet_repair> repairs;  // per camera, when repair is on
+  std::map<uint32_t, tracklet_repair> repairs; // per camera, when repair is on
   std::map<uint32_t, timestamp_ms> last_time;
   reid_actor reid;
   run_stats_ptr stats;
-  std::map<uint32_t, zone_monitor> zones;   // cameras with zones or lines
-  std::shared_ptr<detection_log> log;       // optional: confirmed tracks as MOT results
+  std::map<uint32_t, zone_monitor> zones; // cameras with zones or lines
+  std::shared_ptr<detection_log> log; // optional: confirmed tracks as MOT results
   bool dnn_appearance = false;
-  bool compact = false;                     // compact batches for re-id (mesh.compact)
+  bool compact = false; // compact batches for re-id (mesh.compact)
   std::string kind = "sort";
   deep_sort_config deep;
   std::optional<tracklet_repair_config> repair;
-  state_file snapshots;          // disabled when no path was given
-  stream_progress progress;      // what was processed (and is in the snapshot)
+  state_file snapshots; // disabled when no path was given
+  stream_progress progress; // what was processed (and is in the snapshot)
 };
 
 /// What the tracker does besides tracking.
 struct tracker_extras {
   std::vector<zone_monitor> zones;
   std::shared_ptr<detection_log> log;
-  bool dnn_appearance = false;   // track with the detector's embedding, not the hand-crafted feature
-  std::string kind = "sort";     // deepsort | sort
+  bool dnn_appearance = false; // track with the detector's embedding, not the hand-crafted feature
+  std::string kind = "sort"; // deepsort | sort
   deep_sort_config deep;
   // Off by default: on the demo's three crops of one video, joins made the
   // cross-camera answers worse (mean transition error 2.5 -> 3.5 people)
   // while on one full-frame camera they raised MOTA 0.790 -> 0.839 and IDF1
   // 0.684 -> 0.805 (README, "Measured").
   std::optional<tracklet_repair_config> repair;
-  std::string state_file;        // trackers' snapshots, restored at start ("" = none)
-  bool compact = false;          // compact batches for re-id (mesh.compact)
+  std::string state_file; // trackers' snapshots, restored at start ("" = none)
+  bool compact = false; // compact batches for re-id (mesh.compact)
 };
 
-tracker_actor::behavior_type
-tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,
-                   reid_actor reid, run_stats_ptr stats, tracker_extras extras);
+tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,
+                                                reid_actor reid, run_stats_ptr stats, tracker_extras extras);
 
 } // namespace weaver

@@ -15,9 +15,7 @@ struct point {
   double x = 0, y = 0;
 };
 
-point centre(const box& b) {
-  return {b.x + b.w / 2.0, b.y + b.h / 2.0};
-}
+point centre(const box& b) { return {b.x + b.w / 2.0, b.y + b.h / 2.0}; }
 
 // Pixels per millisecond of the box centre over the samples (0 with fewer
 // than two or no time between them).
@@ -102,13 +100,9 @@ size_t tracklet_repair::pending() const {
     std::count_if(live_.begin(), live_.end(), [](const auto& kv) { return kv.second.pending; }));
 }
 
-repair_step tracklet_repair::update(const track_batch& in) {
-  return step(in, false);
-}
+repair_step tracklet_repair::update(const track_batch& in) { return step(in, false); }
 
-repair_step tracklet_repair::flush(const track_batch& in) {
-  return step(in, true);
-}
+repair_step tracklet_repair::flush(const track_batch& in) { return step(in, true); }
 
 repair_step tracklet_repair::step(const track_batch& in, bool final) {
   repair_step out;
@@ -117,9 +111,15 @@ repair_step tracklet_repair::step(const track_batch& in, bool final) {
   out.batch.time_ms = in.time_ms;
   for (const auto& e : in.events) {
     switch (e.state) {
-      case track_state::started: on_started(e, in, out); break;
-      case track_state::updated: on_updated(e, out); break;
-      case track_state::ended: on_ended(e, out); break;
+      case track_state::started:
+        on_started(e, in, out);
+        break;
+      case track_state::updated:
+        on_updated(e, out);
+        break;
+      case track_state::ended:
+        on_ended(e, out);
+        break;
     }
   }
   // New tracks ready to be judged: enough boxes and no live track left that
@@ -182,8 +182,7 @@ void tracklet_repair::on_started(const track_event& e, const track_batch& in, re
   for (const auto& [id, f] : held_)
     if (could_continue(f.recent, t)) candidates = true;
   for (const auto& [id, x] : live_)
-    if (id != e.track_id && !x.recent.empty() && x.recent.back().seq < t.first_seq
-        && could_continue(x.recent, t)) {
+    if (id != e.track_id && !x.recent.empty() && x.recent.back().seq < t.first_seq && could_continue(x.recent, t)) {
       t.waiting_on.push_back(id);
       candidates = true;
     }
@@ -293,8 +292,7 @@ void tracklet_repair::smooth(repair_step& out, bool final) {
   };
   for (uint64_t id : finished_) {
     // Not when a new track took its id up in this very step: one window.
-    if (std::any_of(live_.begin(), live_.end(), [id](const auto& kv) { return kv.second.out_id == id; }))
-      continue;
+    if (std::any_of(live_.begin(), live_.end(), [id](const auto& kv) { return kv.second.out_id == id; })) continue;
     if (auto it = smoothing_.find(id); it != smoothing_.end()) {
       pass_on(it->second, true);
       smoothing_.erase(it);
@@ -303,8 +301,10 @@ void tracklet_repair::smooth(repair_step& out, bool final) {
   finished_.clear();
   for (auto it = smoothing_.begin(); it != smoothing_.end();) {
     pass_on(it->second, final);
-    if (final) it = smoothing_.erase(it);
-    else ++it;
+    if (final)
+      it = smoothing_.erase(it);
+    else
+      ++it;
   }
 }
 
@@ -441,9 +441,7 @@ namespace {
 
 using nlohmann::json;
 
-json box_json(const box& b) {
-  return json::array({b.x, b.y, b.w, b.h});
-}
+json box_json(const box& b) { return json::array({b.x, b.y, b.w, b.h}); }
 
 box box_from(const json& j) {
   auto v = j.get<std::vector<float>>();
@@ -452,9 +450,9 @@ box box_from(const json& j) {
 }
 
 json event_json(const track_event& e) {
-  return {{"camera", e.camera_id}, {"id", e.track_id}, {"state", static_cast<int>(e.state)},
-          {"ms", e.time_ms}, {"seq", e.frame_seq}, {"box", box_json(e.bbox)},
-          {"score", e.score}, {"feature", e.feature}};
+  return {{"camera", e.camera_id}, {"id", e.track_id},    {"state", static_cast<int>(e.state)},
+          {"ms", e.time_ms},       {"seq", e.frame_seq},  {"box", box_json(e.bbox)},
+          {"score", e.score},      {"feature", e.feature}};
 }
 
 track_event event_from(const json& j) {
@@ -489,14 +487,25 @@ std::string tracklet_repair::snapshot() const {
     for (const auto& b : t.held_boxes) boxes.push_back({b.frame_seq, b.track_id, box_json(b.bbox), b.filled});
     json events = json::array();
     for (const auto& e : t.held_events) events.push_back(event_json(e));
-    ls.push_back({{"id", id}, {"out", t.out_id}, {"first_seq", t.first_seq}, {"first_ms", t.first_ms},
-                  {"confirmed", samples({t.confirmed})}, {"recent", samples(t.recent)},
-                  {"own", look(t.own)}, {"before", look(t.before)}, {"pending", t.pending},
-                  {"events", events}, {"boxes", boxes}, {"waiting_on", t.waiting_on}});
+    ls.push_back({{"id", id},
+                  {"out", t.out_id},
+                  {"first_seq", t.first_seq},
+                  {"first_ms", t.first_ms},
+                  {"confirmed", samples({t.confirmed})},
+                  {"recent", samples(t.recent)},
+                  {"own", look(t.own)},
+                  {"before", look(t.before)},
+                  {"pending", t.pending},
+                  {"events", events},
+                  {"boxes", boxes},
+                  {"waiting_on", t.waiting_on}});
   }
   auto& hs = j["held"] = json::array();
   for (const auto& [id, f] : held_)
-    hs.push_back({{"id", id}, {"out", f.out_id}, {"recent", samples(f.recent)}, {"all", look(f.all)},
+    hs.push_back({{"id", id},
+                  {"out", f.out_id},
+                  {"recent", samples(f.recent)},
+                  {"all", look(f.all)},
                   {"ended", event_json(f.ended)}});
   auto& ss = j["smoothing"] = json::array();
   for (const auto& [id, w] : smoothing_) {
@@ -537,7 +546,8 @@ void tracklet_repair::restore(const std::string& text) {
     t.pending = tj.at("pending").get<bool>();
     for (const auto& e : tj.at("events")) t.held_events.push_back(event_from(e));
     for (const auto& b : tj.at("boxes"))
-      t.held_boxes.push_back({b.at(0).get<uint64_t>(), b.at(1).get<uint64_t>(), box_from(b.at(2)), b.at(3).get<bool>()});
+      t.held_boxes.push_back(
+        {b.at(0).get<uint64_t>(), b.at(1).get<uint64_t>(), box_from(b.at(2)), b.at(3).get<bool>()});
     t.waiting_on = tj.at("waiting_on").get<std::vector<uint64_t>>();
     ls[tj.at("id").get<uint64_t>()] = std::move(t);
   }

@@ -152,29 +152,29 @@ private:
     box b;
   };
   struct appearance {
-    std::vector<double> sum;   // sum of weight * unit feature
+    std::vector<double> sum; // sum of weight * unit feature
     double weight = 0;
   };
   // A tracker track as seen here (by the tracker's id).
   struct live {
-    uint64_t out_id = 0;               // the id it is passed on under
+    uint64_t out_id = 0; // the id it is passed on under
     uint64_t first_seq = 0;
     timestamp_ms first_ms = 0;
-    sample confirmed;                  // the box of its `started` event
-    std::vector<sample> recent;        // its last velocity_boxes real boxes
-    appearance own;                    // its own detections' features
-    appearance before;                 // the fragments it continues
-    bool pending = false;              // not judged yet: events held back
+    sample confirmed; // the box of its `started` event
+    std::vector<sample> recent; // its last velocity_boxes real boxes
+    appearance own; // its own detections' features
+    appearance before; // the fragments it continues
+    bool pending = false; // not judged yet: events held back
     std::vector<track_event> held_events;
     std::vector<track_box> held_boxes;
-    std::vector<uint64_t> waiting_on;  // tracker ids of live tracks it waits for
+    std::vector<uint64_t> waiting_on; // tracker ids of live tracks it waits for
   };
   // A fragment whose tracker track ended; its `ended` waits for a continuation.
   struct fragment {
     uint64_t out_id = 0;
     std::vector<sample> recent;
-    appearance all;                    // every piece's features
-    track_event ended;                 // to pass on, renamed
+    appearance all; // every piece's features
+    track_event ended; // to pass on, renamed
   };
 
   repair_step step(const track_batch& in, bool final);
@@ -192,8 +192,8 @@ private:
 
   tracklet_repair_config cfg_;
   int width_ = 0, height_ = 0;
-  std::map<uint64_t, live> live_;          // by tracker id
-  std::map<uint64_t, fragment> held_;      // by tracker id of the last piece
+  std::map<uint64_t, live> live_; // by tracker id
+  std::map<uint64_t, fragment> held_; // by tracker id of the last piece
   // Per output id, the boxes in frame order from smooth_frames before the
   // first one not yet passed on (`from`); ids whose tracker track ended in
   // this step, so their last boxes go out now.

@@ -6,10 +6,14 @@ namespace weaver {
 
 const char* to_string(zone_event_kind k) {
   switch (k) {
-    case zone_event_kind::enter: return "enter";
-    case zone_event_kind::exit: return "exit";
-    case zone_event_kind::cross_forward: return "cross_forward";
-    case zone_event_kind::cross_backward: return "cross_backward";
+    case zone_event_kind::enter:
+      return "enter";
+    case zone_event_kind::exit:
+      return "exit";
+    case zone_event_kind::cross_forward:
+      return "cross_forward";
+    case zone_event_kind::cross_backward:
+      return "cross_backward";
   }
   return "?";
 }
@@ -56,7 +60,9 @@ std::vector<zone_event> zone_monitor::update(const track_batch& b) {
   std::vector<zone_event> out;
   if (empty()) return out;
   auto emit = [&](uint64_t track, const std::string& name, zone_event_kind k, timestamp_ms t,
-                  timestamp_ms entered = 0) { out.push_back({camera_id_, track, name, k, t, entered}); };
+                  timestamp_ms entered = 0) {
+    out.push_back({camera_id_, track, name, k, t, entered});
+  };
   for (const auto& e : b.events) {
     if (e.state == track_state::ended) {
       auto it = tracks_.find(e.track_id);
@@ -83,8 +89,7 @@ std::vector<zone_event> zone_monitor::update(const track_batch& b) {
     if (!fresh)
       for (const auto& l : lines_)
         if (int c = crossing(l, t.last, p))
-          emit(e.track_id, l.name, c > 0 ? zone_event_kind::cross_forward : zone_event_kind::cross_backward,
-               e.time_ms);
+          emit(e.track_id, l.name, c > 0 ? zone_event_kind::cross_forward : zone_event_kind::cross_backward, e.time_ms);
     t.last = p;
   }
   return out;

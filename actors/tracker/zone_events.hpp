@@ -22,7 +22,7 @@ struct point2 {
 
 struct zone_def {
   std::string name;
-  std::vector<point2> polygon;   // >= 3 vertices, either winding
+  std::vector<point2> polygon; // >= 3 vertices, either winding
 };
 
 /// A directed line: crossing it from its left side to its right side (as
@@ -38,10 +38,10 @@ const char* to_string(zone_event_kind k);
 struct zone_event {
   uint32_t camera_id = 0;
   uint64_t track_id = 0;
-  std::string name;              // zone or line
+  std::string name; // zone or line
   zone_event_kind kind = zone_event_kind::enter;
   timestamp_ms time_ms = 0;
-  timestamp_ms entered_ms = 0;   // exit: when the track entered the zone
+  timestamp_ms entered_ms = 0; // exit: when the track entered the zone
 };
 
 class zone_monitor {
@@ -66,7 +66,7 @@ public:
 private:
   struct track_state_ {
     point2 last;
-    std::map<size_t, timestamp_ms> inside;   // zone index -> entered at
+    std::map<size_t, timestamp_ms> inside; // zone index -> entered at
   };
   uint32_t camera_id_;
   std::vector<zone_def> zones_;

@@ -17,10 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "services/gateway/http_server.hpp"
-#include "services/gateway/routes.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
+#include "services/gateway/http_server.hpp"
+#include "services/gateway/routes.hpp"
 
 namespace weaver {
 
@@ -39,9 +39,9 @@ void set_error(httplib::Response& res, int status, const std::string& message) {
   res.set_header("Cache-Control", "no-store");
   // Messages echo what the client sent: bytes that are not UTF-8 become
   // U+FFFD rather than an exception (requests are checked before this).
-  res.set_content(nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                    "\n",
-                  "application/json");
+  res.set_content(
+    nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+    "application/json");
 }
 
 // The first part of a request the gateway reads that is not UTF-8, or null.
@@ -79,18 +79,17 @@ gateway_settings gateway_settings_of(const config& cfg) {
   if (s.auth && !g.token_env.empty()) {
     if (const char* env = std::getenv(g.token_env.c_str()); env && *env) {
       std::string token{env};
-      while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
-        token.pop_back();
+      while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
       if (token.size() < 16)
         throw config_error("gateway.token_env", "$" + g.token_env + " is too short: at least 16 characters");
       s.tokens.push_back(gateway_token{"$" + g.token_env, token, gateway::known_scopes()});
     }
   }
   if (s.auth && s.tokens.empty())
-    throw config_error("gateway.tokens", "no bearer token: set gateway.tokens, or the environment variable "
-                                         + (g.token_env.empty() ? std::string{"named by gateway.token_env"}
-                                                                : "$" + g.token_env)
-                                         + ", or gateway.auth: none for a gateway without authentication");
+    throw config_error("gateway.tokens",
+                       "no bearer token: set gateway.tokens, or the environment variable "
+                         + (g.token_env.empty() ? std::string{"named by gateway.token_env"} : "$" + g.token_env)
+                         + ", or gateway.auth: none for a gateway without authentication");
   s.poll = std::chrono::milliseconds{g.poll_ms};
   s.keepalive = std::chrono::milliseconds{g.keepalive_s * 1000};
   s.timeout = std::chrono::milliseconds{g.timeout_ms};
@@ -99,16 +98,15 @@ gateway_settings gateway_settings_of(const config& cfg) {
   return s;
 }
 
-auth_outcome authorize(const gateway_settings& s, const std::string& authorization,
-                       const std::string& scope) {
+auth_outcome authorize(const gateway_settings& s, const std::string& authorization, const std::string& scope) {
   auth_outcome out;
   if (scope.empty() || !s.auth) return out;
   static const std::string realm = "Bearer realm=\"weaver\"";
   // "Bearer <token>", the scheme case-insensitive.
   std::string token;
-  bool bearer = authorization.size() > 7 &&
-                std::equal(authorization.begin(), authorization.begin() + 7, "bearer ",
-                           [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  bool bearer = authorization.size() > 7
+    && std::equal(authorization.begin(), authorization.begin() + 7, "bearer ",
+                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
   if (bearer) {
     token = authorization.substr(7);
     auto first = token.find_first_not_of(' ');
@@ -123,7 +121,7 @@ auth_outcome authorize(const gateway_settings& s, const std::string& authorizati
     return out;
   }
   const gateway_token* match = nullptr;
-  for (auto& t : s.tokens)  // no early exit: every token is compared
+  for (auto& t : s.tokens) // no early exit: every token is compared
     if (constant_time_equal(t.token, token) && !match) match = &t;
   if (!match) {
     out.status = 401;
@@ -153,16 +151,15 @@ struct gateway_server::impl {
   std::atomic<int> streams{0};
   std::atomic<uint64_t> next_id{1};
 
-  impl(caf::actor_system& s, query_actor q, gateway_settings g,
-       std::shared_ptr<const health_registry> h, std::shared_ptr<const metrics_sources> m)
-    : sys(s), query(std::move(q)), settings(std::move(g)), health(std::move(h)),
-      metrics_src(std::move(m)) {}
+  impl(caf::actor_system& s, query_actor q, gateway_settings g, std::shared_ptr<const health_registry> h,
+       std::shared_ptr<const metrics_sources> m)
+    : sys(s), query(std::move(q)), settings(std::move(g)), health(std::move(h)), metrics_src(std::move(m)) {}
 
   // One question to the query actor: status 200 with the answer's JSON, or
   // an error status and message.
   struct answer {
     int status = 200;
-    std::string body;     // JSON text (200) or the error message
+    std::string body; // JSON text (200) or the error message
   };
 
   answer ask(const std::string& name, std::vector<std::pair<std::string, std::string>> params) {
@@ -182,8 +179,7 @@ struct gateway_server::impl {
         [&](caf::error& e) {
           if (e == caf::sec::request_timeout) {
             a.status = 504;
-            a.body = "query " + name + ": no answer within " +
-                     std::to_string(settings.timeout.count()) + " ms";
+            a.body = "query " + name + ": no answer within " + std::to_string(settings.timeout.count()) + " ms";
           } else {
             // CAF's rendering names internals: the log gets it, the client not.
             log.warn("query ", name, ": ", sys.render(e));
@@ -246,8 +242,8 @@ struct gateway_server::impl {
   // --- Server-Sent Events -------------------------------------------------
 
   struct stream_state {
-    std::optional<int64_t> cursor;        // the last event id sent (or to start after)
-    std::string kind;                     // filter, "" = all
+    std::optional<int64_t> cursor; // the last event id sent (or to start after)
+    std::string kind; // filter, "" = all
     bool started = false;
     clock_type::time_point last_write = clock_type::now();
     std::string last_error;
@@ -279,8 +275,8 @@ struct gateway_server::impl {
   void nap(std::chrono::milliseconds d) {
     auto until = clock_type::now() + d;
     while (!stopping && clock_type::now() < until)
-      std::this_thread::sleep_for(std::min<clock_type::duration>(std::chrono::milliseconds{20},
-                                                                 until - clock_type::now()));
+      std::this_thread::sleep_for(
+        std::min<clock_type::duration>(std::chrono::milliseconds{20}, until - clock_type::now()));
   }
 
   // One turn of a stream: poll, push what is new, keep alive; false ends it.
@@ -358,13 +354,14 @@ struct gateway_server::impl {
     if (streams.fetch_add(1) >= settings.max_streams) {
       streams.fetch_sub(1);
       res.set_header("Retry-After", "5");
-      return set_error(res, 503, "too many alert streams open (gateway.max_streams = " +
-                                   std::to_string(settings.max_streams) + "): retry later");
+      return set_error(res, 503,
+                       "too many alert streams open (gateway.max_streams = " + std::to_string(settings.max_streams)
+                         + "): retry later");
     }
     metrics::global().gateway_sse_clients().Increment();
     res.status = 200;
     res.set_header("Cache-Control", "no-store");
-    res.set_header("X-Accel-Buffering", "no");   // proxies: do not buffer the stream
+    res.set_header("X-Accel-Buffering", "no"); // proxies: do not buffer the stream
     res.set_chunked_content_provider(
       "text/event-stream",
       // httplib calls this outside its exception handling: an exception
@@ -402,8 +399,10 @@ struct gateway_server::impl {
         fn = [route, inner](const httplib::Request& req, httplib::Response& res) {
           auto t0 = clock_type::now();
           auto checked = gateway::check_params(*route, query_of(req), {});
-          if (!checked.error.empty()) set_error(res, 400, checked.error);
-          else inner(req, res);
+          if (!checked.error.empty())
+            set_error(res, 400, checked.error);
+          else
+            inner(req, res);
           record(route->path, res.status == -1 ? 200 : res.status, t0);
         };
       } else if (r.kind == gateway::route_kind::stream) {
@@ -447,8 +446,7 @@ struct gateway_server::impl {
         if (ep) std::rethrow_exception(ep);
       } catch (const std::exception& e) {
         what = e.what();
-      } catch (...) {
-      }
+      } catch (...) {}
       // The exception's text (a library's message) goes to the log only.
       log.error(req.path, ": ", what);
       set_error(res, 500, "internal error");
@@ -459,8 +457,7 @@ struct gateway_server::impl {
 gateway_server::gateway_server(caf::actor_system& sys, query_actor query, gateway_settings settings,
                                std::shared_ptr<const health_registry> health,
                                std::shared_ptr<const metrics_sources> metrics)
-  : impl_(std::make_unique<impl>(sys, std::move(query), std::move(settings), std::move(health),
-                                 std::move(metrics))) {
+  : impl_(std::make_unique<impl>(sys, std::move(query), std::move(settings), std::move(health), std::move(metrics))) {
   if (!impl_->health || !impl_->metrics_src) throw std::invalid_argument("gateway_server: no health registry");
 }
 
@@ -494,8 +491,7 @@ void gateway_server::start() {
   }
   if (bound <= 0) {
     d.server.reset();
-    throw std::runtime_error("gateway: cannot listen on " + d.settings.bind + ":" +
-                             std::to_string(d.settings.port));
+    throw std::runtime_error("gateway: cannot listen on " + d.settings.bind + ":" + std::to_string(d.settings.port));
   }
   d.server->raise_backlog();
   d.port = bound;
@@ -508,17 +504,17 @@ void gateway_server::start() {
   // As in health_server::start: be in the accept loop before returning, so
   // an early stop() is not missed.
   while (!d.server->is_running() && !*done) std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  log.info("REST gateway on http://", d.settings.bind, ":", d.port, " (", gateway::routes().size(),
-           " routes, auth ", d.settings.auth ? "bearer" : "none", ")");
+  log.info("REST gateway on http://", d.settings.bind, ":", d.port, " (", gateway::routes().size(), " routes, auth ",
+           d.settings.auth ? "bearer" : "none", ")");
 }
 
 void gateway_server::stop() {
   auto& d = *impl_;
   if (!d.server) return;
-  d.stopping = true;         // alert streams end at their next turn
+  d.stopping = true; // alert streams end at their next turn
   d.server->stop();
   if (d.thread.joinable()) d.thread.join();
-  d.server->shutdown_connections();   // waiting connections closed, workers joined
+  d.server->shutdown_connections(); // waiting connections closed, workers joined
   d.server.reset();
   d.port = 0;
 }

@@ -40,8 +40,8 @@ namespace weaver {
 /// The gateway's settings, resolved (tokens from the environment added).
 struct gateway_settings {
   std::string bind = "127.0.0.1";
-  int port = 0;                     // 0 = any free port
-  bool auth = true;                 // false: gateway.auth none
+  int port = 0; // 0 = any free port
+  bool auth = true; // false: gateway.auth none
   std::vector<gateway_token> tokens;
   std::chrono::milliseconds poll{250};
   std::chrono::milliseconds keepalive{15000};
@@ -51,9 +51,9 @@ struct gateway_settings {
   // Connection handling (services/gateway/http_server.hpp).
   int max_connections = 512;
   int max_connections_per_client = 64;
-  std::chrono::milliseconds request_timeout{5000};   // a request head, from its first byte
-  std::chrono::milliseconds idle_timeout{30000};     // a keep-alive connection between requests
-  std::chrono::milliseconds io_timeout{10000};       // one write without progress
+  std::chrono::milliseconds request_timeout{5000}; // a request head, from its first byte
+  std::chrono::milliseconds idle_timeout{30000}; // a keep-alive connection between requests
+  std::chrono::milliseconds io_timeout{10000}; // one write without progress
 };
 
 /// From the configuration: adds the token of the environment variable
@@ -63,17 +63,16 @@ gateway_settings gateway_settings_of(const config& cfg);
 
 /// The bearer-token check of one request.
 struct auth_outcome {
-  int status = 200;                 // 200, 401 or 403
-  std::string error;                // for the JSON body
-  std::string www_authenticate;     // the header for 401 / 403
-  std::string token_name;           // whose token it was (200, 403)
+  int status = 200; // 200, 401 or 403
+  std::string error; // for the JSON body
+  std::string www_authenticate; // the header for 401 / 403
+  std::string token_name; // whose token it was (200, 403)
 };
 
 /// Checks an Authorization header value against the tokens for a scope
 /// ("" = no token needed). Compares every token in constant time (for a
 /// given length), without stopping at the first match.
-auth_outcome authorize(const gateway_settings& s, const std::string& authorization,
-                       const std::string& scope);
+auth_outcome authorize(const gateway_settings& s, const std::string& authorization, const std::string& scope);
 
 /// Equal strings, in time that does not depend on where they differ.
 bool constant_time_equal(const std::string& a, const std::string& b);
@@ -83,9 +82,8 @@ public:
   /// `query` answers the queries; `health` and `metrics` back /healthz,
   /// /readyz and /metrics. The actor system must outlive the server.
   gateway_server(caf::actor_system& sys, query_actor query, gateway_settings settings,
-                 std::shared_ptr<const health_registry> health,
-                 std::shared_ptr<const metrics_sources> metrics);
-  ~gateway_server();                // stops
+                 std::shared_ptr<const health_registry> health, std::shared_ptr<const metrics_sources> metrics);
+  ~gateway_server(); // stops
   gateway_server(const gateway_server&) = delete;
   gateway_server& operator=(const gateway_server&) = delete;
 

@@ -75,10 +75,10 @@ struct connection {
   int fd = -1;
   std::string ip;
   int port = 0;
-  std::string buf;              // bytes received, from `pos` on not yet consumed
+  std::string buf; // bytes received, from `pos` on not yet consumed
   size_t pos = 0;
   clock_type::time_point since; // waiting since (idle) or the head's first byte
-  bool partial = false;         // part of a request head is buffered
+  bool partial = false; // part of a request head is buffered
   size_t served = 0;
 
   size_t unread() const { return buf.size() - pos; }
@@ -102,9 +102,7 @@ public:
 
   using httplib::Stream::write;
 
-  bool is_readable() const override {
-    return c_.unread() > 0 || wait_for(c_.fd, POLLIN, read_wait());
-  }
+  bool is_readable() const override { return c_.unread() > 0 || wait_for(c_.fd, POLLIN, read_wait()); }
   bool is_writable() const override {
     if (!wait_for(c_.fd, POLLOUT, io_)) return false;
     // Still connected? (a peer that closed reads as end of file)
@@ -166,12 +164,12 @@ struct http_server::impl {
   http_server& owner;
   connection_limits limits;
   httplib::ThreadPool workers;
-  int wake = -1;                                  // eventfd: wakes the poller
+  int wake = -1; // eventfd: wakes the poller
   std::atomic<bool> stopping{false};
   std::thread poller;
 
-  mutable std::mutex mtx;                         // guards the members below
-  std::vector<std::unique_ptr<connection>> arriving;   // for the poller
+  mutable std::mutex mtx; // guards the members below
+  std::vector<std::unique_ptr<connection>> arriving; // for the poller
   std::map<std::string, size_t> per_client;
   size_t open = 0;
   bool poller_done = false;
@@ -213,9 +211,12 @@ struct http_server::impl {
     const char* refused = nullptr;
     {
       std::lock_guard<std::mutex> lock{mtx};
-      if (stopping) refused = "stopping";
-      else if (open >= limits.max_connections) refused = "max_connections";
-      else if (per_client[c->ip] >= limits.max_per_client) refused = "max_per_client";
+      if (stopping)
+        refused = "stopping";
+      else if (open >= limits.max_connections)
+        refused = "max_connections";
+      else if (per_client[c->ip] >= limits.max_per_client)
+        refused = "max_per_client";
       if (!refused) {
         ++per_client[c->ip];
         ++open;
@@ -227,9 +228,8 @@ struct http_server::impl {
     if (refused) {
       metrics::global().gateway_connections_closed(refused).Increment();
       answer_and_close(fd, 503, "Service Unavailable",
-                       std::string("too many connections") +
-                         (refused == std::string{"max_per_client"} ? " from this address" : "") +
-                         ": retry later");
+                       std::string("too many connections")
+                         + (refused == std::string{"max_per_client"} ? " from this address" : "") + ": retry later");
       ::shutdown(fd, SHUT_RDWR);
       ::close(fd);
       return;
@@ -255,7 +255,7 @@ struct http_server::impl {
         c = nullptr;
       }
     }
-    if (c) return finish(std::move(c));   // shutting down
+    if (c) return finish(std::move(c)); // shutting down
     notify();
   }
 
@@ -269,7 +269,7 @@ struct http_server::impl {
       if (n > 0) {
         if (!c.partial) {
           c.partial = true;
-          c.since = clock_type::now();   // the head's clock starts with its first byte
+          c.since = clock_type::now(); // the head's clock starts with its first byte
         }
         c.buf.append(chunk, static_cast<size_t>(n));
         continue;
@@ -321,7 +321,7 @@ struct http_server::impl {
         bool ready = false;
         if (fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) {
           auto got = read_available(*c, limits.max_head_bytes);
-          ready = c->head_complete();   // a request sent before a half-close is still answered
+          ready = c->head_complete(); // a request sent before a half-close is still answered
           if (got != read_result::open && !ready) {
             const char* reason = c->partial ? "client_closed" : nullptr;
             finish(std::move(c), reason);
@@ -335,9 +335,9 @@ struct http_server::impl {
                            "request head over " + std::to_string(limits.max_head_bytes) + " bytes");
           finish(std::move(c), "head_too_large");
         } else if (c->partial && now - c->since >= limits.request_timeout) {
-          answer_and_close(c->fd, 408, "Request Timeout",
-                           "request head not complete within " +
-                             std::to_string(limits.request_timeout.count()) + " ms");
+          answer_and_close(
+            c->fd, 408, "Request Timeout",
+            "request head not complete within " + std::to_string(limits.request_timeout.count()) + " ms");
           finish(std::move(c), "head_timeout");
         } else if (!c->partial && now - c->since >= limits.idle_timeout) {
           finish(std::move(c), "idle");

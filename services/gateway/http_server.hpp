@@ -34,14 +34,14 @@ namespace weaver::gateway {
 constexpr int listen_backlog = 1024;
 
 struct connection_limits {
-  size_t workers = 16;                               // threads answering requests
-  size_t max_connections = 512;                      // open at once
-  size_t max_per_client = 64;                        // open at once from one address
-  std::chrono::milliseconds request_timeout{5000};   // a request's head, from its first byte
-  std::chrono::milliseconds idle_timeout{30000};     // a connection between requests
-  std::chrono::milliseconds io_timeout{10000};       // one write, or body read, without progress
-  size_t max_head_bytes = 16 * 1024;                 // request line and headers
-  size_t keep_alive_max = 1000;                      // requests per connection
+  size_t workers = 16; // threads answering requests
+  size_t max_connections = 512; // open at once
+  size_t max_per_client = 64; // open at once from one address
+  std::chrono::milliseconds request_timeout{5000}; // a request's head, from its first byte
+  std::chrono::milliseconds idle_timeout{30000}; // a connection between requests
+  std::chrono::milliseconds io_timeout{10000}; // one write, or body read, without progress
+  size_t max_head_bytes = 16 * 1024; // request line and headers
+  size_t keep_alive_max = 1000; // requests per connection
 };
 
 class http_server : public httplib::Server {

@@ -14,12 +14,18 @@ namespace weaver::gateway {
 
 const char* type_name(param_type t) {
   switch (t) {
-    case param_type::integer: return "integer";
-    case param_type::string: return "string";
-    case param_type::time: return "time";
-    case param_type::date: return "date";
-    case param_type::id_list: return "id_list";
-    case param_type::enumeration: return "enum";
+    case param_type::integer:
+      return "integer";
+    case param_type::string:
+      return "string";
+    case param_type::time:
+      return "time";
+    case param_type::date:
+      return "date";
+    case param_type::id_list:
+      return "id_list";
+    case param_type::enumeration:
+      return "enum";
   }
   return "string";
 }
@@ -88,9 +94,7 @@ route_param t1(bool req) {
   p.required = req;
   return p;
 }
-route_param camera(std::string description) {
-  return integer("camera", std::move(description), "1");
-}
+route_param camera(std::string description) { return integer("camera", std::move(description), "1"); }
 route_param zone() {
   return typed(param_type::string, "zone", "Zone (department) name, as in the camera configuration");
 }
@@ -100,70 +104,103 @@ std::vector<route> make_routes() {
   auto add = [&](route r) {
     // Every query route's list answer is paginated by the query actor.
     if (r.kind == route_kind::query) {
-      r.params.push_back(integer("limit", "Items per page (default " + std::to_string(default_page) +
-                                              ", at most " + std::to_string(max_page) + ")"));
-      r.params.push_back(integer("offset", "Items to skip (default 0); an answer's next_offset is the "
-                                           "next page's offset, null on the last page"));
+      r.params.push_back(integer(
+        "limit",
+        "Items per page (default " + std::to_string(default_page) + ", at most " + std::to_string(max_page) + ")"));
+      r.params.push_back(integer("offset",
+                                 "Items to skip (default 0); an answer's next_offset is the "
+                                 "next page's offset, null on the last page"));
     }
     t.push_back(std::move(r));
   };
-  add({"/healthz", route_kind::health, "", "",
-       "Liveness: 200 when every liveness check passes, else 503", {}, {}});
-  add({"/readyz", route_kind::health, "", "",
-       "Readiness: 200 when every liveness and readiness check passes, else 503", {}, {}});
+  add({"/healthz", route_kind::health, "", "", "Liveness: 200 when every liveness check passes, else 503", {}, {}});
+  add({"/readyz",
+       route_kind::health,
+       "",
+       "",
+       "Readiness: 200 when every liveness and readiness check passes, else 503",
+       {},
+       {}});
   add({"/metrics", route_kind::health, "", "", "Prometheus metrics, text format 0.0.4", {}, {}});
   add({"/v1/cameras", route_kind::query, "cameras", "query", "Cameras and their zones", {}, {}});
-  add({"/v1/transitions", route_kind::query, "transitions", "query",
+  add({"/v1/transitions",
+       route_kind::query,
+       "transitions",
+       "query",
        "People who left one camera and entered another within max_transit_s",
        {required(integer("from", "Camera they left (id)", "1")),
-        required(integer("to", "Camera they entered next (id)", "2")),
-        t0(false), t1(false),
-        integer("max_transit_s", "Longest time from leaving `from` to entering `to`, seconds; -1 = no "
-                                 "limit (default query.max_transit_s)")},
+        required(integer("to", "Camera they entered next (id)", "2")), t0(false), t1(false),
+        integer("max_transit_s",
+                "Longest time from leaving `from` to entering `to`, seconds; -1 = no "
+                "limit (default query.max_transit_s)")},
        {}});
-  add({"/v1/every-camera", route_kind::query, "every_camera", "query",
+  add({"/v1/every-camera",
+       route_kind::query,
+       "every_camera",
+       "query",
        "People seen on every one of the given cameras during a day (UTC)",
        {required(typed(param_type::id_list, "cameras", "Comma-separated camera ids", "1,2,3")),
         required(typed(param_type::date, "day", "The day, YYYY-MM-DD (UTC)", day_example))},
        {}});
-  add({"/v1/occupancy", route_kind::query, "occupancy", "query",
+  add({"/v1/occupancy",
+       route_kind::query,
+       "occupancy",
+       "query",
        "People present at a camera or in a zone over time, one count per step",
        {camera("Camera id (this or zone is required)"), zone(), t0(true), t1(true),
         integer("step_s", "Seconds between samples")},
        {{"camera", "zone"}}});
-  add({"/v1/dwell", route_kind::query, "dwell", "query",
+  add({"/v1/dwell",
+       route_kind::query,
+       "dwell",
+       "query",
        "How long people stayed at a camera or in a zone: a histogram of visit durations",
        {camera("Camera id (this or zone is required)"), zone(), t0(true), t1(true),
         integer("bucket_s", "Histogram bucket width, seconds")},
        {{"camera", "zone"}}});
-  add({"/v1/paths", route_kind::query, "paths", "query",
+  add({"/v1/paths",
+       route_kind::query,
+       "paths",
+       "query",
        "The most common sequences of cameras people walked through",
        {t0(true), t1(true), integer("top", "How many paths to return"),
         integer("min_length", "Fewest cameras in a path")},
        {}});
-  add({"/v1/funnel", route_kind::query, "funnel", "query",
+  add({"/v1/funnel",
+       route_kind::query,
+       "funnel",
+       "query",
        "How many people reached each step of an ordered sequence of cameras",
-       {required(typed(param_type::id_list, "steps", "Comma-separated camera ids, in order", "1,2,3")),
-        t0(true), t1(true),
-        integer("max_step_s", "Longest time between two steps, seconds")},
+       {required(typed(param_type::id_list, "steps", "Comma-separated camera ids, in order", "1,2,3")), t0(true),
+        t1(true), integer("max_step_s", "Longest time between two steps, seconds")},
        {}});
-  add({"/v1/people/{person}/trajectory", route_kind::query, "trajectory", "query",
+  add({"/v1/people/{person}/trajectory",
+       route_kind::query,
+       "trajectory",
+       "query",
        "Where one person was seen: their presence intervals in time order",
        {in_path(integer("person", "Global person id", "1")), t0(false), t1(false)},
        {}});
-  add({"/v1/visitors", route_kind::query, "visitors", "query",
+  add({"/v1/visitors",
+       route_kind::query,
+       "visitors",
+       "query",
        "Distinct people per day or hour, overall or at one camera",
-       {t0(true), t1(true),
-        one_of_values("bucket", {"day", "hour"}, "Bucket width (default day)"),
+       {t0(true), t1(true), one_of_values("bucket", {"day", "hour"}, "Bucket width (default day)"),
         camera("Only people seen at this camera")},
        {}});
-  add({"/v1/events", route_kind::query, "events", "query",
+  add({"/v1/events",
+       route_kind::query,
+       "events",
+       "query",
        "Alert events (loitering, crowding, restricted entry) in id order",
        {integer("since_id", "Only events with a larger id"),
-        one_of_values("kind", alert_kinds(), "Only events of this kind"),
-        t0(false), t1(false)},
+        one_of_values("kind", alert_kinds(), "Only events of this kind"), t0(false), t1(false)},
        {}});
-  add({"/v1/alerts/stream", route_kind::stream, "events", "alerts",
+  add({"/v1/alerts/stream",
+       route_kind::stream,
+       "events",
+       "alerts",
        "Live alert events as Server-Sent Events (event: alert, id: the event id); resumes after the "
        "Last-Event-ID header or since_id, else starts with the next new event",
        {integer("since_id", "Start after this event id (the Last-Event-ID header wins)"),
@@ -224,8 +261,8 @@ std::string server_pattern(const route& r) {
       auto end = r.path.find('}', i);
       out += "([^/]+)";
       i = end;
-    } else if (c == '.' || c == '+' || c == '*' || c == '?' || c == '(' || c == ')' || c == '[' ||
-               c == ']' || c == '^' || c == '$' || c == '|' || c == '\\') {
+    } else if (c == '.' || c == '+' || c == '*' || c == '?' || c == '(' || c == ')' || c == '[' || c == ']' || c == '^'
+               || c == '$' || c == '|' || c == '\\') {
       out += '\\';
       out += c;
     } else {
@@ -244,8 +281,7 @@ std::string check_value(const route_param& p, const std::string& value) {
       if (!parse_integer(value, v)) return p.name + ": expected an integer" + got;
       if ((p.min && v < *p.min) || (p.max && v > *p.max)) {
         if (p.max)
-          return p.name + ": must be between " + std::to_string(*p.min) + " and " +
-                 std::to_string(*p.max) + got;
+          return p.name + ": must be between " + std::to_string(*p.min) + " and " + std::to_string(*p.max) + got;
         return p.name + ": must be at least " + std::to_string(*p.min) + got;
       }
       return "";
@@ -254,8 +290,7 @@ std::string check_value(const route_param& p, const std::string& value) {
       if (!parse_iso8601(value)) return p.name + ": expected an ISO-8601 time" + got;
       return "";
     case param_type::date:
-      if (value.size() != 10 || !parse_iso8601(value))
-        return p.name + ": expected a date YYYY-MM-DD" + got;
+      if (value.size() != 10 || !parse_iso8601(value)) return p.name + ": expected a date YYYY-MM-DD" + got;
       return "";
     case param_type::id_list: {
       std::stringstream ss{value};
@@ -280,8 +315,7 @@ std::string check_value(const route_param& p, const std::string& value) {
   return "";
 }
 
-checked_params check_params(const route& r,
-                            const std::vector<std::pair<std::string, std::string>>& query,
+checked_params check_params(const route& r, const std::vector<std::pair<std::string, std::string>>& query,
                             const std::vector<std::string>& path_values) {
   checked_params out;
   std::vector<std::string> known;
@@ -291,8 +325,8 @@ checked_params check_params(const route& r,
   for (auto& [k, v] : query) {
     auto p = r.param(k);
     if (!p || p->in_path) {
-      out.error = "unknown parameter '" + k + "'" +
-                  (known.empty() ? " (this route takes none)" : " (known: " + join(known, ", ") + ")");
+      out.error = "unknown parameter '" + k + "'"
+        + (known.empty() ? " (this route takes none)" : " (known: " + join(known, ", ") + ")");
       return out;
     }
     if (!seen.insert(k).second) {
@@ -342,7 +376,7 @@ bool valid_utf8(const std::string& s) {
   for (size_t i = 0; i < n;) {
     unsigned c = p[i];
     size_t len;
-    unsigned lo = 0x80, hi = 0xBF;   // the second byte's range
+    unsigned lo = 0x80, hi = 0xBF; // the second byte's range
     if (c < 0x80) {
       ++i;
       continue;
@@ -350,12 +384,12 @@ bool valid_utf8(const std::string& s) {
       len = 2;
     } else if (c >= 0xE0 && c <= 0xEF) {
       len = 3;
-      if (c == 0xE0) lo = 0xA0;        // overlong
-      if (c == 0xED) hi = 0x9F;        // surrogates
+      if (c == 0xE0) lo = 0xA0; // overlong
+      if (c == 0xED) hi = 0x9F; // surrogates
     } else if (c >= 0xF0 && c <= 0xF4) {
       len = 4;
-      if (c == 0xF0) lo = 0x90;        // overlong
-      if (c == 0xF4) hi = 0x8F;        // past U+10FFFF
+      if (c == 0xF0) lo = 0x90; // overlong
+      if (c == 0xF4) hi = 0x8F; // past U+10FFFF
     } else {
       return false;
     }
@@ -370,8 +404,8 @@ bool valid_utf8(const std::string& s) {
 std::string url_encode(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~' || c == ',') {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+        || c == '~' || c == ',') {
       out += static_cast<char>(c);
     } else {
       char buf[4];
@@ -382,8 +416,7 @@ std::string url_encode(const std::string& s) {
   return out;
 }
 
-std::string build_target(const route& r,
-                         const std::vector<std::pair<std::string, std::string>>& params) {
+std::string build_target(const route& r, const std::vector<std::pair<std::string, std::string>>& params) {
   std::string path;
   for (size_t i = 0; i < r.path.size(); ++i) {
     if (r.path[i] != '{') {
@@ -425,9 +458,10 @@ nlohmann::json routes_json() {
     }
     nlohmann::json j{{"method", "GET"},
                      {"path", r.path},
-                     {"kind", r.kind == route_kind::query    ? "query"
-                              : r.kind == route_kind::stream ? "stream"
-                                                             : "health"},
+                     {"kind",
+                      r.kind == route_kind::query      ? "query"
+                        : r.kind == route_kind::stream ? "stream"
+                                                       : "health"},
                      {"summary", r.summary},
                      {"params", params}};
     if (!r.query.empty()) j["query"] = r.query;
@@ -450,7 +484,9 @@ std::string routes_text() {
       if (!p.values.empty()) type = join(p.values, "|");
       char head[96];
       std::snprintf(head, sizeof head, "    %-14s %-26s %-9s", p.name.c_str(), type.c_str(),
-                    p.in_path ? "path" : p.required ? "required" : "");
+                    p.in_path      ? "path"
+                      : p.required ? "required"
+                                   : "");
       os << head << p.description;
       if (!p.example.empty()) os << " (e.g. " << p.example << ")";
       os << "\n";

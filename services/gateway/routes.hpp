@@ -23,12 +23,12 @@ namespace weaver::gateway {
 
 /// How a parameter's text is checked before it is forwarded.
 enum class param_type {
-  integer,       // -12, 0, 42
-  string,        // anything non-empty
-  time,          // ISO-8601 date or date-time (base/iso8601.hpp)
-  date,          // YYYY-MM-DD
-  id_list,       // comma-separated integers: 1,2,3
-  enumeration,   // one of route_param::values
+  integer, // -12, 0, 42
+  string, // anything non-empty
+  time, // ISO-8601 date or date-time (base/iso8601.hpp)
+  date, // YYYY-MM-DD
+  id_list, // comma-separated integers: 1,2,3
+  enumeration, // one of route_param::values
 };
 
 /// The OpenAPI name of a parameter type's schema ("integer", "string", ...).
@@ -38,25 +38,25 @@ struct route_param {
   std::string name;
   param_type type = param_type::string;
   bool required = false;
-  bool in_path = false;                 // a {name} segment of the route's path
-  std::string description;              // one line
-  std::string example;                  // valid against the demo data (tools/gen_history)
-  std::vector<std::string> values;      // enumeration: the allowed values
-  std::optional<long long> min, max;    // integer bounds, inclusive
+  bool in_path = false; // a {name} segment of the route's path
+  std::string description; // one line
+  std::string example; // valid against the demo data (tools/gen_history)
+  std::vector<std::string> values; // enumeration: the allowed values
+  std::optional<long long> min, max; // integer bounds, inclusive
 };
 
 enum class route_kind {
-  query,     // JSON answer of the query actor
-  stream,    // Server-Sent Events (polls a query)
-  health,    // /healthz, /readyz, /metrics: no token
+  query, // JSON answer of the query actor
+  stream, // Server-Sent Events (polls a query)
+  health, // /healthz, /readyz, /metrics: no token
 };
 
 struct route {
-  std::string path;                     // OpenAPI form: /v1/people/{person}/trajectory
+  std::string path; // OpenAPI form: /v1/people/{person}/trajectory
   route_kind kind = route_kind::query;
-  std::string query;                    // the query actor's name (query, stream)
-  std::string scope;                    // the bearer token scope it needs ("" = none)
-  std::string summary;                  // one line
+  std::string query; // the query actor's name (query, stream)
+  std::string scope; // the bearer token scope it needs ("" = none)
+  std::string summary; // one line
   std::vector<route_param> params;
   /// Each group: at least one of these parameters is required.
   std::vector<std::vector<std::string>> one_of;
@@ -85,11 +85,10 @@ std::string server_pattern(const route& r);
 /// ("t0: expected an ISO-8601 time, got 'x'", "unknown parameter 'x'").
 /// `path_values` are the path parameters in the order of the path.
 struct checked_params {
-  std::vector<std::pair<std::string, std::string>> params;   // path first, then query
-  std::string error;                                          // empty = ok
+  std::vector<std::pair<std::string, std::string>> params; // path first, then query
+  std::string error; // empty = ok
 };
-checked_params check_params(const route& r,
-                            const std::vector<std::pair<std::string, std::string>>& query,
+checked_params check_params(const route& r, const std::vector<std::pair<std::string, std::string>>& query,
                             const std::vector<std::string>& path_values);
 
 /// The error for one value of a parameter, or "" when it is fine.
@@ -99,8 +98,7 @@ std::string check_value(const route_param& p, const std::string& value);
 /// parameters substituted, the others URL-encoded into the query string.
 /// Throws std::invalid_argument naming the parameter on a missing path
 /// parameter.
-std::string build_target(const route& r,
-                         const std::vector<std::pair<std::string, std::string>>& params);
+std::string build_target(const route& r, const std::vector<std::pair<std::string, std::string>>& params);
 
 /// Well-formed UTF-8 (no overlong forms, surrogates or code points past
 /// U+10FFFF): what the gateway requires of every path, parameter and header

@@ -11,7 +11,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     auto cfg = weaver::parse_config(text, "/nonexistent-fuzz-dir", "fuzz.yaml");
     (void)weaver::detector_options_of(cfg.detector);
-  } catch (const weaver::config_error&) {
-  }
+  } catch (const weaver::config_error&) {}
   return 0;
 }

@@ -23,9 +23,9 @@
 #include "actors/actors.hpp"
 #include "actors/query/query_actor.hpp"
 #include "actors/storage/store.hpp"
+#include "base/metrics.hpp"
 #include "services/gateway/gateway.hpp"
 #include "services/health.hpp"
-#include "base/metrics.hpp"
 
 using namespace weaver;
 
@@ -39,7 +39,7 @@ struct fixture {
   std::string dir;
 
   fixture() {
-    (void)metrics::global();  // made first, so destroyed after the atexit handler below
+    (void)metrics::global(); // made first, so destroyed after the atexit handler below
     char tmpl[] = "/tmp/weaver-fuzz-gateway-XXXXXX";
     const char* d = mkdtemp(tmpl);
     if (!d) std::abort();
@@ -86,11 +86,11 @@ std::string exchange(int port, const uint8_t* data, size_t size) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();  // the gateway died
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort(); // the gateway died
   size_t sent = 0;
   while (sent < size) {
     ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;  // the server may answer and close before reading everything
+    if (n <= 0) break; // the server may answer and close before reading everything
     sent += static_cast<size_t>(n);
   }
   shutdown(fd, SHUT_WR);
@@ -112,7 +112,7 @@ static fixture* the_fixture = nullptr;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static fixture* f = [] {
-    the_fixture = new fixture;  // lives for the process: the gateway's threads use it
+    the_fixture = new fixture; // lives for the process: the gateway's threads use it
     // Stop the gateway before static destructors run (the metrics registry
     // is one): registered after it was made, this runs first.
     std::atexit([] {

@@ -53,7 +53,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     auto g = darknet ? weaver::engine::import_model(model, binary) : weaver::engine::import_model(model);
     weaver::engine::optimise(g, 1, 0, 0);
-  } catch (const weaver::engine::model_error&) {
-  }
+  } catch (const weaver::engine::model_error&) {}
   return 0;
 }

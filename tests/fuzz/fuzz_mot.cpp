@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const input_error&) {
     return 0;
   }
-  if (rows.size() > 2000) return 0;  // evaluation is quadratic per frame: keep executions fast
+  if (rows.size() > 2000) return 0; // evaluation is quadratic per frame: keep executions fast
   auto c = evaluate_sequence(rows, rows);
   (void)c;
   return 0;

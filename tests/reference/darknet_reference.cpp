@@ -77,7 +77,7 @@
 //     yolov3-tiny.cfg: 20 + 4 *  8,858,734 = 35,434,956 bytes
 //   (the sizes of the files this program writes for those cfgs).
 
-#include <darknet.h>  // has its own extern "C" guard
+#include <darknet.h> // has its own extern "C" guard
 
 #include <algorithm>
 #include <chrono>
@@ -135,64 +135,107 @@ struct usage_error : std::runtime_error {
 
 const char* layer_type_name(LAYER_TYPE t) {
   switch (t) {
-    case CONVOLUTIONAL: return "CONVOLUTIONAL";
-    case DECONVOLUTIONAL: return "DECONVOLUTIONAL";
-    case CONNECTED: return "CONNECTED";
-    case MAXPOOL: return "MAXPOOL";
-    case SOFTMAX: return "SOFTMAX";
-    case DETECTION: return "DETECTION";
-    case DROPOUT: return "DROPOUT";
-    case CROP: return "CROP";
-    case ROUTE: return "ROUTE";
-    case COST: return "COST";
-    case NORMALIZATION: return "NORMALIZATION";
-    case AVGPOOL: return "AVGPOOL";
-    case LOCAL: return "LOCAL";
-    case SHORTCUT: return "SHORTCUT";
-    case ACTIVE: return "ACTIVE";
-    case RNN: return "RNN";
-    case GRU: return "GRU";
-    case LSTM: return "LSTM";
-    case CRNN: return "CRNN";
-    case BATCHNORM: return "BATCHNORM";
-    case NETWORK: return "NETWORK";
-    case XNOR: return "XNOR";
-    case REGION: return "REGION";
-    case YOLO: return "YOLO";
-    case ISEG: return "ISEG";
-    case REORG: return "REORG";
-    case UPSAMPLE: return "UPSAMPLE";
-    case LOGXENT: return "LOGXENT";
-    case L2NORM: return "L2NORM";
-    case BLANK: return "BLANK";
+    case CONVOLUTIONAL:
+      return "CONVOLUTIONAL";
+    case DECONVOLUTIONAL:
+      return "DECONVOLUTIONAL";
+    case CONNECTED:
+      return "CONNECTED";
+    case MAXPOOL:
+      return "MAXPOOL";
+    case SOFTMAX:
+      return "SOFTMAX";
+    case DETECTION:
+      return "DETECTION";
+    case DROPOUT:
+      return "DROPOUT";
+    case CROP:
+      return "CROP";
+    case ROUTE:
+      return "ROUTE";
+    case COST:
+      return "COST";
+    case NORMALIZATION:
+      return "NORMALIZATION";
+    case AVGPOOL:
+      return "AVGPOOL";
+    case LOCAL:
+      return "LOCAL";
+    case SHORTCUT:
+      return "SHORTCUT";
+    case ACTIVE:
+      return "ACTIVE";
+    case RNN:
+      return "RNN";
+    case GRU:
+      return "GRU";
+    case LSTM:
+      return "LSTM";
+    case CRNN:
+      return "CRNN";
+    case BATCHNORM:
+      return "BATCHNORM";
+    case NETWORK:
+      return "NETWORK";
+    case XNOR:
+      return "XNOR";
+    case REGION:
+      return "REGION";
+    case YOLO:
+      return "YOLO";
+    case ISEG:
+      return "ISEG";
+    case REORG:
+      return "REORG";
+    case UPSAMPLE:
+      return "UPSAMPLE";
+    case LOGXENT:
+      return "LOGXENT";
+    case L2NORM:
+      return "L2NORM";
+    case BLANK:
+      return "BLANK";
   }
   return "UNKNOWN";
 }
 
 const char* activation_name(ACTIVATION a) {
   switch (a) {
-    case LOGISTIC: return "logistic";
-    case RELU: return "relu";
-    case RELIE: return "relie";
-    case LINEAR: return "linear";
-    case RAMP: return "ramp";
-    case TANH: return "tanh";
-    case PLSE: return "plse";
-    case LEAKY: return "leaky";
-    case ELU: return "elu";
-    case LOGGY: return "loggy";
-    case STAIR: return "stair";
-    case HARDTAN: return "hardtan";
-    case LHTAN: return "lhtan";
-    case SELU: return "selu";
+    case LOGISTIC:
+      return "logistic";
+    case RELU:
+      return "relu";
+    case RELIE:
+      return "relie";
+    case LINEAR:
+      return "linear";
+    case RAMP:
+      return "ramp";
+    case TANH:
+      return "tanh";
+    case PLSE:
+      return "plse";
+    case LEAKY:
+      return "leaky";
+    case ELU:
+      return "elu";
+    case LOGGY:
+      return "loggy";
+    case STAIR:
+      return "stair";
+    case HARDTAN:
+      return "hardtan";
+    case LHTAN:
+      return "lhtan";
+    case SELU:
+      return "selu";
   }
   return "unknown";
 }
 
 // Layer types whose output has a meaningful activation field.
 bool has_activation(LAYER_TYPE t) {
-  return t == CONVOLUTIONAL || t == DECONVOLUTIONAL || t == CONNECTED || t == SHORTCUT || t == ACTIVE ||
-         t == LOCAL;
+  return t == CONVOLUTIONAL || t == DECONVOLUTIONAL || t == CONNECTED || t == SHORTCUT || t == ACTIVE || t == LOCAL;
 }
 
 // ---- little-endian float I/O ----
@@ -203,9 +246,7 @@ bool host_is_little_endian() {
   return b == 1;
 }
 
-std::uint32_t bswap32(std::uint32_t v) {
-  return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
-}
+std::uint32_t bswap32(std::uint32_t v) { return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24); }
 
 void to_from_le(std::vector<float>& v) {
   if (host_is_little_endian()) return;
@@ -338,7 +379,7 @@ std::vector<weights_block> layer_blocks(const layer& l, bool* unsupported) {
 struct weights_header {
   std::int32_t major = 0, minor = 0, revision = 0;
   std::uint64_t seen = 0;
-  std::size_t bytes = 0;  // 16 or 20
+  std::size_t bytes = 0; // 16 or 20
 };
 
 weights_header read_weights_header(std::FILE* f, const std::string& path) {
@@ -390,15 +431,16 @@ void check_weights_file(const network* net, const std::string& path) {
   std::fprintf(stderr, "darknet_reference: weights header major=%d minor=%d revision=%d seen=%llu (%zu bytes)\n",
                h.major, h.minor, h.revision, static_cast<unsigned long long>(h.seen), h.bytes);
   if (unsupported) {
-    std::fprintf(stderr, "darknet_reference: warning: network has RNN/GRU/LSTM/CRNN/LOCAL layers; weights file "
-                         "size not checked\n");
+    std::fprintf(stderr,
+                 "darknet_reference: warning: network has RNN/GRU/LSTM/CRNN/LOCAL layers; weights file "
+                 "size not checked\n");
     return;
   }
   const std::uintmax_t expected = h.bytes + floats * sizeof(float);
   if (size < expected) {
     std::ostringstream os;
-    os << "weights file '" << path << "' has " << size << " bytes but the network needs " << expected << " ("
-       << h.bytes << "-byte header + " << floats << " float32); wrong cfg for these weights?";
+    os << "weights file '" << path << "' has " << size << " bytes but the network needs " << expected << " (" << h.bytes
+       << "-byte header + " << floats << " float32); wrong cfg for these weights?";
     fail(os.str());
   }
   if (size > expected) {
@@ -418,10 +460,10 @@ struct options {
 };
 
 const char* const k_usage =
-    "usage:\n"
-    "  darknet_reference --cfg NET.cfg [--weights NET.weights] --input IN.f32 --out OUTDIR\n"
-    "                    [--width W] [--height H]\n"
-    "  darknet_reference --cfg NET.cfg --write-random-weights FILE [--seed N]\n";
+  "usage:\n"
+  "  darknet_reference --cfg NET.cfg [--weights NET.weights] --input IN.f32 --out OUTDIR\n"
+  "                    [--width W] [--height H]\n"
+  "  darknet_reference --cfg NET.cfg --write-random-weights FILE [--seed N]\n";
 
 int parse_positive_int(const std::string& flag, const std::string& v) {
   try {
@@ -445,13 +487,20 @@ options parse_args(int argc, char** argv) {
     }
     if (i + 1 >= argc) throw usage_error("missing value after " + a);
     const std::string v = argv[++i];
-    if (a == "--cfg") o.cfg = v;
-    else if (a == "--weights") o.weights = v;
-    else if (a == "--input") o.input = v;
-    else if (a == "--out") o.out = v;
-    else if (a == "--width") o.width = parse_positive_int(a, v);
-    else if (a == "--height") o.height = parse_positive_int(a, v);
-    else if (a == "--write-random-weights") o.random_weights = v;
+    if (a == "--cfg")
+      o.cfg = v;
+    else if (a == "--weights")
+      o.weights = v;
+    else if (a == "--input")
+      o.input = v;
+    else if (a == "--out")
+      o.out = v;
+    else if (a == "--width")
+      o.width = parse_positive_int(a, v);
+    else if (a == "--height")
+      o.height = parse_positive_int(a, v);
+    else if (a == "--write-random-weights")
+      o.random_weights = v;
     else if (a == "--seed") {
       try {
         std::size_t pos = 0;
@@ -461,7 +510,8 @@ options parse_args(int argc, char** argv) {
         throw usage_error("--seed needs a non-negative integer, got '" + v + "'");
       }
       o.seed_given = true;
-    } else throw usage_error("unknown option " + a);
+    } else
+      throw usage_error("unknown option " + a);
   }
   if (o.cfg.empty()) throw usage_error("--cfg is required");
   if (!o.random_weights.empty()) {
@@ -489,19 +539,18 @@ void check_network_shape(const network* net) {
   // Non-image networks (rnn.cfg, ...) have w = h = c = 0 and only `inputs`.
   const bool image_input = net->w > 0 || net->h > 0 || net->c > 0;
   if (net->inputs <= 0 || (image_input && net->inputs != net->w * net->h * net->c))
-    fail("network input shape looks wrong (w=" + std::to_string(net->w) + " h=" + std::to_string(net->h) +
-         " c=" + std::to_string(net->c) + " inputs=" + std::to_string(net->inputs) + ")");
+    fail("network input shape looks wrong (w=" + std::to_string(net->w) + " h=" + std::to_string(net->h)
+         + " c=" + std::to_string(net->c) + " inputs=" + std::to_string(net->inputs) + ")");
   for (int i = 0; i < net->n; ++i) {
     const layer& l = net->layers[i];
-    if (l.outputs <= 0 || l.out_c < 0 || l.out_h < 0 || l.out_w < 0 || l.batch != net->batch ||
-        static_cast<int>(l.type) < CONVOLUTIONAL || static_cast<int>(l.type) > BLANK)
-      fail("layer " + std::to_string(i) + " (" + layer_type_name(l.type) + ") has an invalid shape: outputs=" +
-           std::to_string(l.outputs) + " out c/h/w=" + std::to_string(l.out_c) + "/" + std::to_string(l.out_h) +
-           "/" + std::to_string(l.out_w) + " batch=" + std::to_string(l.batch) +
-           "; the cfg or the input size does not work for this network (e.g. route inputs of different sizes)");
+    if (l.outputs <= 0 || l.out_c < 0 || l.out_h < 0 || l.out_w < 0 || l.batch != net->batch
+        || static_cast<int>(l.type) < CONVOLUTIONAL || static_cast<int>(l.type) > BLANK)
+      fail("layer " + std::to_string(i) + " (" + layer_type_name(l.type)
+           + ") has an invalid shape: outputs=" + std::to_string(l.outputs) + " out c/h/w=" + std::to_string(l.out_c)
+           + "/" + std::to_string(l.out_h) + "/" + std::to_string(l.out_w) + " batch=" + std::to_string(l.batch)
+           + "; the cfg or the input size does not work for this network (e.g. route inputs of different sizes)");
   }
-  if (image_input && net->layers[0].inputs != net->inputs)
-    fail("layer 0 input does not match the network input");
+  if (image_input && net->layers[0].inputs != net->inputs) fail("layer 0 input does not match the network input");
 }
 
 // resize_network in this libdarknet handles CONVOLUTIONAL, CROP, MAXPOOL,
@@ -515,15 +564,23 @@ void check_resizable(const network* net) {
   for (int i = 0; i < net->n; ++i) {
     const layer& l = net->layers[i];
     switch (l.type) {
-      case CONVOLUTIONAL: case CROP: case MAXPOOL: case REGION: case YOLO: case ROUTE: case UPSAMPLE:
-      case REORG: case NORMALIZATION: case COST:
+      case CONVOLUTIONAL:
+      case CROP:
+      case MAXPOOL:
+      case REGION:
+      case YOLO:
+      case ROUTE:
+      case UPSAMPLE:
+      case REORG:
+      case NORMALIZATION:
+      case COST:
         break;
       case AVGPOOL:
         return;
       case SHORTCUT:
         if (l.w != l.out_w || l.h != l.out_h)
-          fail("libdarknet cannot resize layer " + std::to_string(i) +
-               " (SHORTCUT between layers of different sizes)" + hint);
+          fail("libdarknet cannot resize layer " + std::to_string(i) + " (SHORTCUT between layers of different sizes)"
+               + hint);
         break;
       default:
         fail("libdarknet cannot resize layer " + std::to_string(i) + " (" + layer_type_name(l.type) + ")" + hint);
@@ -561,10 +618,11 @@ int write_random_weights(const options& o) {
     for (const auto& b : layer_blocks(l, &unsupported)) floats += b.count;
   }
   if (unsupported)
-    std::fprintf(stderr, "darknet_reference: warning: RNN/GRU/LSTM/CRNN/LOCAL layers keep darknet's own "
-                         "initialisation and are not verified\n");
+    std::fprintf(stderr,
+                 "darknet_reference: warning: RNN/GRU/LSTM/CRNN/LOCAL layers keep darknet's own "
+                 "initialisation and are not verified\n");
 
-  {  // fail with our own message rather than darknet's exit(0)
+  { // fail with our own message rather than darknet's exit(0)
     std::FILE* f = std::fopen(o.random_weights.c_str(), "wb");
     if (!f) fail("cannot create '" + o.random_weights + "': " + std::strerror(errno));
     std::fclose(f);
@@ -588,8 +646,7 @@ int write_random_weights(const options& o) {
       to_from_le(buf);
       if (std::memcmp(buf.data(), b.data, b.count * sizeof(float)) != 0) {
         std::fclose(f);
-        fail("written weights file differs from the documented layout at layer " + std::to_string(i) + " " +
-             b.name);
+        fail("written weights file differs from the documented layout at layer " + std::to_string(i) + " " + b.name);
       }
     }
   }
@@ -669,8 +726,8 @@ int run_network(const options& o) {
   std::ostringstream js;
   js << "{\n  \"cfg\": \"" << json_escape(o.cfg) << "\",\n  \"input_w\": " << net->w << ",\n  \"input_h\": " << net->h
      << ",\n  \"input_c\": " << net->c << ",\n  \"layers\": [\n";
-  std::printf("input %d x %d x %d (c x h x w), %d layers, network_predict %.1f ms\n", net->c, net->h, net->w,
-              net->n, ms);
+  std::printf("input %d x %d x %d (c x h x w), %d layers, network_predict %.1f ms\n", net->c, net->h, net->w, net->n,
+              ms);
   std::size_t total_nonfinite = 0;
   for (int i = 0; i < net->n; ++i) {
     const layer& l = net->layers[i];
@@ -715,21 +772,24 @@ int run_network(const options& o) {
       }
     }
     if (static_cast<long long>(oc) * oh * ow != l.outputs)
-      std::fprintf(stderr, "darknet_reference: warning: layer %d: out_c*out_h*out_w = %d*%d*%d != outputs %d\n", i,
-                   oc, oh, ow, l.outputs);
+      std::fprintf(stderr, "darknet_reference: warning: layer %d: out_c*out_h*out_w = %d*%d*%d != outputs %d\n", i, oc,
+                   oh, ow, l.outputs);
     js << "    {\"index\": " << i << ", \"type\": \"" << layer_type_name(l.type) << "\", \"out_c\": " << oc
-       << ", \"out_h\": " << oh << ", \"out_w\": " << ow << ", \"outputs\": " << l.outputs
-       << ", \"in_c\": " << l.c << ", \"in_h\": " << l.h << ", \"in_w\": " << l.w << ", \"activation\": ";
-    if (has_activation(l.type)) js << '"' << activation_name(l.activation) << '"';
-    else js << "null";
+       << ", \"out_h\": " << oh << ", \"out_w\": " << ow << ", \"outputs\": " << l.outputs << ", \"in_c\": " << l.c
+       << ", \"in_h\": " << l.h << ", \"in_w\": " << l.w << ", \"activation\": ";
+    if (has_activation(l.type))
+      js << '"' << activation_name(l.activation) << '"';
+    else
+      js << "null";
     js << ", \"file\": ";
-    if (file.empty()) js << "null";
-    else js << '"' << file << '"';
-    js << ", \"nonfinite\": " << nonfinite << ", \"min\": " << json_float(mn) << ", \"max\": " << json_float(mx)
-       << "}" << (i + 1 < net->n ? "," : "") << "\n";
-    std::printf("%3d %-15s %4d x %3d x %3d  outputs %8d  range [%g, %g]%s\n", i, layer_type_name(l.type), oc, oh,
-                ow, l.outputs, static_cast<double>(mn), static_cast<double>(mx),
-                nonfinite ? "  NON-FINITE VALUES" : "");
+    if (file.empty())
+      js << "null";
+    else
+      js << '"' << file << '"';
+    js << ", \"nonfinite\": " << nonfinite << ", \"min\": " << json_float(mn) << ", \"max\": " << json_float(mx) << "}"
+       << (i + 1 < net->n ? "," : "") << "\n";
+    std::printf("%3d %-15s %4d x %3d x %3d  outputs %8d  range [%g, %g]%s\n", i, layer_type_name(l.type), oc, oh, ow,
+                l.outputs, static_cast<double>(mn), static_cast<double>(mx), nonfinite ? "  NON-FINITE VALUES" : "");
   }
   js << "  ]\n}\n";
   {
@@ -743,7 +803,7 @@ int run_network(const options& o) {
   return 0;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
   std::atexit(exit_guard);

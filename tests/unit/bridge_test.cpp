@@ -14,9 +14,9 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "services/bridge.hpp"
-#include "schemas/codec.hpp"
 #include "base/metrics.hpp"
+#include "schemas/codec.hpp"
+#include "services/bridge.hpp"
 
 using namespace weaver;
 
@@ -80,8 +80,7 @@ TEST_CASE("bridge: presence batches cross ZeroMQ and are acknowledged after the 
   caf::scoped_actor self{sys};
   for (uint64_t i = 1; i <= 50; ++i) {
     bool ok = false;
-    self->request(out, caf::infinite, sample_batch(i))
-      .receive([&](caf::ok_atom) { ok = true; }, [&](caf::error&) {});
+    self->request(out, caf::infinite, sample_batch(i)).receive([&](caf::ok_atom) { ok = true; }, [&](caf::error&) {});
     CHECK(ok);
   }
   CHECK(got->batches == 50);
@@ -108,13 +107,13 @@ TEST_CASE("bridge: truncated, random and mutated buffers on the wire are rejecte
   int sent_bad = 0;
   for (size_t n = 0; n < valid.size(); n += 3, ++sent_bad) // truncated
     dealer.send(zmq::buffer(valid.data(), n));
-  for (int i = 0; i < 500; ++i, ++sent_bad) {               // random
+  for (int i = 0; i < 500; ++i, ++sent_bad) { // random
     std::vector<uint8_t> junk(rng() % 256);
     for (auto& b : junk) b = static_cast<uint8_t>(rng());
     dealer.send(zmq::buffer(junk));
   }
   int mutated_ok = 0;
-  for (int i = 0; i < 500; ++i) {                           // mutated
+  for (int i = 0; i < 500; ++i) { // mutated
     auto m = valid;
     m[rng() % m.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
     if (codec::decode(m.data(), m.size()))
@@ -171,7 +170,7 @@ struct raw_sender {
       zmq::message_t m;
       if (dealer.recv(m, zmq::recv_flags::dontwait)) {
         uint64_t s = 0;
-        if (m.size() == 8) std::memcpy(&s, m.data(), 8);   // little-endian on x86
+        if (m.size() == 8) std::memcpy(&s, m.data(), 8); // little-endian on x86
         acks.push_back(s);
         if (s == seq) return true;
       } else {
@@ -182,17 +181,15 @@ struct raw_sender {
   }
 };
 
-double rejected(const std::string& reason) {
-  return metrics::global().link_rejected("->storage", reason).Value();
-}
+double rejected(const std::string& reason) { return metrics::global().link_rejected("->storage", reason).Value(); }
 
 } // namespace
 
 TEST_CASE("bridge: well-formed but impossible batches are rejected by reason, acked, never handed over") {
   storage_endpoint f;
   raw_sender s{f.ep};
-  const double order0 = rejected("order"), id0 = rejected("id"), time0 = rejected("time"),
-               box0 = rejected("box"), sender0 = rejected("sender");
+  const double order0 = rejected("order"), id0 = rejected("id"), time0 = rejected("time"), box0 = rejected("box"),
+               sender0 = rejected("sender");
   presence_batch exit_first = sample_batch(5);
   exit_first.rows[0] = presence{5, 1, 2000, 1000};
   presence_batch huge_person = sample_batch(6);
@@ -206,11 +203,11 @@ TEST_CASE("bridge: well-formed but impossible batches are rejected by reason, ac
   s.send(codec::encode(huge_person, "mallory", 2));
   s.send(codec::encode(negative, "mallory", 3));
   s.send(codec::encode(far_box, "mallory", 4));
-  s.send(codec::encode(sample_batch(8), std::string(4096, 'x'), 1));   // an absurd sender id
-  s.send(codec::encode(sample_batch(9), "mallory", 5));                 // good: delivered
+  s.send(codec::encode(sample_batch(8), std::string(4096, 'x'), 1)); // an absurd sender id
+  s.send(codec::encode(sample_batch(9), "mallory", 5)); // good: delivered
   REQUIRE(s.wait_ack(5));
   // Each bad one was acked in its turn (its sender's order moves on) ...
-  CHECK(std::count(s.acks.begin(), s.acks.end(), 1) == 1);   // mallory's seq 1; the absurd sender gets none
+  CHECK(std::count(s.acks.begin(), s.acks.end(), 1) == 1); // mallory's seq 1; the absurd sender gets none
   for (uint64_t seq = 2; seq <= 4; ++seq) CHECK(std::count(s.acks.begin(), s.acks.end(), seq) == 1);
   // ... counted by reason, and only the good batch reached storage.
   CHECK(rejected("order") - order0 == 1);

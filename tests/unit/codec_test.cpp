@@ -22,9 +22,9 @@
 #include <unistd.h>
 
 #include "base/types.hpp"
-#include "schemas/envelope_generated.h"
 #include "schemas/codec.hpp"
 #include "schemas/compact.hpp"
+#include "schemas/envelope_generated.h"
 
 namespace {
 
@@ -34,8 +34,7 @@ using bytes = std::vector<uint8_t>;
 
 int64_t now_ms() {
   using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-      .count();
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 std::optional<codec::message> dec(const bytes& b, std::string* err = nullptr) {
@@ -47,8 +46,7 @@ cv::Mat picture(int w, int h) {
   cv::Mat m(h, w, CV_8UC3);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
-      m.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(x * 255 / w), uchar(y * 255 / h),
-                                        uchar((x + y) * 127 / (w + h)));
+      m.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(x * 255 / w), uchar(y * 255 / h), uchar((x + y) * 127 / (w + h)));
   cv::circle(m, {w / 2, h / 2}, std::min(w, h) / 4, {30, 200, 90}, -1);
   return m;
 }
@@ -82,9 +80,8 @@ weaver::track_batch sample_tracks() {
   weaver::track_batch t;
   t.camera_id = 2;
   t.seq = 99;
-  t.time_ms = -5;  // times are plain integers, negative ones included
-  const weaver::track_state states[] = {weaver::track_state::started,
-                                        weaver::track_state::updated,
+  t.time_ms = -5; // times are plain integers, negative ones included
+  const weaver::track_state states[] = {weaver::track_state::started, weaver::track_state::updated,
                                         weaver::track_state::ended};
   for (int i = 0; i < 3; ++i) {
     weaver::track_event e;
@@ -115,8 +112,8 @@ weaver::query_request sample_query() {
   weaver::query_request q;
   q.id = 77;
   q.name = "transitions";
-  q.params = {{"from", "1"}, {"to", "2"}, {"max_transit_s", "600"},
-              {"", ""}, {std::string("a\0b", 3), "\xc3\xa9t\xc3\xa9"}};
+  q.params = {
+    {"from", "1"}, {"to", "2"}, {"max_transit_s", "600"}, {"", ""}, {std::string("a\0b", 3), "\xc3\xa9t\xc3\xa9"}};
   return q;
 }
 
@@ -147,12 +144,9 @@ std::vector<bytes> samples() {
   out.push_back(codec::encode(sample_tracks(), "tracker", 7));
   out.push_back(codec::encode(sample_presence(), "reid", 8));
   out.push_back(codec::encode(sample_query(), "gateway", 9));
-  out.push_back(codec::encode(
-      weaver::query_response{77, true, "", "{\"rows\":[1,2,3]}"}, "query", 10));
-  out.push_back(codec::encode(
-      weaver::query_response{78, false, "no such query", ""}, "query", 11));
-  out.push_back(codec::encode(weaver::heartbeat{"storage", 1700000000000, true},
-                              "storage-0", 12));
+  out.push_back(codec::encode(weaver::query_response{77, true, "", "{\"rows\":[1,2,3]}"}, "query", 10));
+  out.push_back(codec::encode(weaver::query_response{78, false, "no such query", ""}, "query", 11));
+  out.push_back(codec::encode(weaver::heartbeat{"storage", 1700000000000, true}, "storage-0", 12));
   out.push_back(codec::encode(weaver::end_of_stream{3, 1500}, "camera-3", 13));
   return out;
 }
@@ -164,8 +158,7 @@ void use(const codec::message& m) {
   CHECK(m.version == codec::schema_version);
   volatile size_t sink = m.sender.size();
   auto finite_box = [](const weaver::box& b) {
-    return std::isfinite(b.x) && std::isfinite(b.y) && std::isfinite(b.w)
-           && std::isfinite(b.h);
+    return std::isfinite(b.x) && std::isfinite(b.y) && std::isfinite(b.w) && std::isfinite(b.h);
   };
   bytes again;
   switch (m.k) {
@@ -226,12 +219,10 @@ void use(const codec::message& m) {
       break;
     }
     case codec::kind::heartbeat:
-      again = codec::encode(std::get<weaver::heartbeat>(m.body), m.sender,
-                            m.sequence);
+      again = codec::encode(std::get<weaver::heartbeat>(m.body), m.sender, m.sequence);
       break;
     case codec::kind::end_of_stream:
-      again = codec::encode(std::get<weaver::end_of_stream>(m.body), m.sender,
-                            m.sequence);
+      again = codec::encode(std::get<weaver::end_of_stream>(m.body), m.sender, m.sequence);
       break;
   }
   (void)sink;
@@ -242,10 +233,8 @@ void use(const codec::message& m) {
 }
 
 // A hand-built envelope, for inputs our encoders never write.
-bytes build(const std::function<flatbuffers::Offset<void>(
-                flatbuffers::FlatBufferBuilder&)>& payload,
-            fb::Payload type, uint16_t version = codec::schema_version,
-            bool identifier = true) {
+bytes build(const std::function<flatbuffers::Offset<void>(flatbuffers::FlatBufferBuilder&)>& payload, fb::Payload type,
+            uint16_t version = codec::schema_version, bool identifier = true) {
   flatbuffers::FlatBufferBuilder b;
   auto p = payload ? payload(b) : flatbuffers::Offset<void>(0);
   auto sender = b.CreateString("test");
@@ -259,24 +248,23 @@ bytes build(const std::function<flatbuffers::Offset<void>(
 
 bytes frame_msg(int w, int h, fb::PixelFormat format, const bytes& pixels) {
   return build(
-      [&](flatbuffers::FlatBufferBuilder& b) {
-        auto px = b.CreateVector(pixels);
-        return fb::CreateFrame(b, 1, 2, 3, w, h, format, px).Union();
-      },
-      fb::Payload::Frame);
+    [&](flatbuffers::FlatBufferBuilder& b) {
+      auto px = b.CreateVector(pixels);
+      return fb::CreateFrame(b, 1, 2, 3, w, h, format, px).Union();
+    },
+    fb::Payload::Frame);
 }
 
 bytes one_detection(weaver::box bx, float score, std::vector<float> feature) {
   return build(
-      [&](flatbuffers::FlatBufferBuilder& b) {
-        auto feat = b.CreateVector(feature);
-        fb::Box box(bx.x, bx.y, bx.w, bx.h);
-        std::vector<flatbuffers::Offset<fb::Detection>> v{
-            fb::CreateDetection(b, &box, score, 0, feat)};
-        auto vec = b.CreateVector(v);
-        return fb::CreateDetectionBatch(b, 1, 2, 3, 640, 480, vec).Union();
-      },
-      fb::Payload::DetectionBatch);
+    [&](flatbuffers::FlatBufferBuilder& b) {
+      auto feat = b.CreateVector(feature);
+      fb::Box box(bx.x, bx.y, bx.w, bx.h);
+      std::vector<flatbuffers::Offset<fb::Detection>> v{fb::CreateDetection(b, &box, score, 0, feat)};
+      auto vec = b.CreateVector(v);
+      return fb::CreateDetectionBatch(b, 1, 2, 3, 640, 480, vec).Union();
+    },
+    fb::Payload::DetectionBatch);
 }
 
 // decode must fail, with an error mentioning `what`.
@@ -284,8 +272,7 @@ void rejects(const bytes& b, const std::string& what) {
   std::string err;
   auto m = dec(b, &err);
   CHECK_FALSE(m.has_value());
-  CHECK_MESSAGE(err.find(what) != std::string::npos,
-                "error \"" << err << "\" lacks \"" << what << "\"");
+  CHECK_MESSAGE(err.find(what) != std::string::npos, "error \"" << err << "\" lacks \"" << what << "\"");
 }
 
 // libjpeg reports recoverable corruption ("Corrupt JPEG data: ...") on
@@ -299,7 +286,7 @@ void rejects(const bytes& b, const std::string& what) {
 #endif
 #endif
 class quiet_stderr {
- public:
+public:
 #ifdef WEAVER_CODEC_TEST_KEEP_STDERR
   quiet_stderr() : saved_(-1) {}
 #else
@@ -320,7 +307,7 @@ class quiet_stderr {
   quiet_stderr(const quiet_stderr&) = delete;
   quiet_stderr& operator=(const quiet_stderr&) = delete;
 
- private:
+private:
   int saved_;
 };
 
@@ -331,15 +318,11 @@ TEST_CASE("codec: kind names") {
   CHECK(std::string(codec::to_string(codec::kind::detections)) == "detections");
   CHECK(std::string(codec::to_string(codec::kind::tracks)) == "tracks");
   CHECK(std::string(codec::to_string(codec::kind::presence)) == "presence");
-  CHECK(std::string(codec::to_string(codec::kind::query_request))
-        == "query_request");
-  CHECK(std::string(codec::to_string(codec::kind::query_response))
-        == "query_response");
+  CHECK(std::string(codec::to_string(codec::kind::query_request)) == "query_request");
+  CHECK(std::string(codec::to_string(codec::kind::query_response)) == "query_response");
   CHECK(std::string(codec::to_string(codec::kind::heartbeat)) == "heartbeat");
-  CHECK(std::string(codec::to_string(codec::kind::end_of_stream))
-        == "end_of_stream");
-  CHECK(std::string(codec::to_string(static_cast<codec::kind>(200)))
-        == "unknown");
+  CHECK(std::string(codec::to_string(codec::kind::end_of_stream)) == "end_of_stream");
+  CHECK(std::string(codec::to_string(static_cast<codec::kind>(200))) == "unknown");
 }
 
 TEST_CASE("codec: raw frame from a ROI view round-trips exactly") {
@@ -417,8 +400,7 @@ TEST_CASE("codec: gray, BGRA, empty and PNG frames") {
   m = dec(codec::encode(f, "cam", 1));
   REQUIRE(m);
   cv::cvtColor(f.image, expect, cv::COLOR_BGRA2BGR);
-  CHECK(cv::norm(std::get<weaver::frame>(m->body).image, expect,
-                 cv::NORM_INF) == 0);
+  CHECK(cv::norm(std::get<weaver::frame>(m->body).image, expect, cv::NORM_INF) == 0);
 
   for (bool jpeg : {false, true}) {
     m = dec(codec::encode(weaver::frame{}, "cam", 1, jpeg));
@@ -430,11 +412,9 @@ TEST_CASE("codec: gray, BGRA, empty and PNG frames") {
   std::vector<uchar> png;
   REQUIRE(cv::imencode(".png", pic, png));
   std::string err;
-  m = dec(frame_msg(40, 30, fb::PixelFormat::PNG, bytes(png.begin(), png.end())),
-          &err);
+  m = dec(frame_msg(40, 30, fb::PixelFormat::PNG, bytes(png.begin(), png.end())), &err);
   REQUIRE_MESSAGE(m, err);
-  CHECK(cv::norm(std::get<weaver::frame>(m->body).image, pic, cv::NORM_INF)
-        == 0);
+  CHECK(cv::norm(std::get<weaver::frame>(m->body).image, pic, cv::NORM_INF) == 0);
 
   f.image = cv::Mat(4, 4, CV_32FC1, cv::Scalar(0));
   CHECK_THROWS_AS(codec::encode(f, "cam", 1), std::invalid_argument);
@@ -539,9 +519,9 @@ TEST_CASE("codec: queries, heartbeat and end of stream round-trip") {
   CHECK(gq.name == q.name);
   CHECK(gq.params == q.params);
 
-  for (const auto& r : {weaver::query_response{1, true, "", "{\"a\":[1,2]}"},
-                        weaver::query_response{2, false, "from: bad", "", true},
-                        weaver::query_response{3, false, "store down", "", false}}) {
+  for (const auto& r :
+       {weaver::query_response{1, true, "", "{\"a\":[1,2]}"}, weaver::query_response{2, false, "from: bad", "", true},
+        weaver::query_response{3, false, "store down", "", false}}) {
     m = dec(codec::encode(r, "query", 4));
     REQUIRE(m);
     CHECK(m->k == codec::kind::query_response);
@@ -553,8 +533,7 @@ TEST_CASE("codec: queries, heartbeat and end of stream round-trip") {
     CHECK(g.bad_request == r.bad_request);
   }
 
-  m = dec(codec::encode(weaver::heartbeat{"detector", 1700000000999, true},
-                        "detector-0", 5));
+  m = dec(codec::encode(weaver::heartbeat{"detector", 1700000000999, true}, "detector-0", 5));
   REQUIRE(m);
   CHECK(m->k == codec::kind::heartbeat);
   CHECK(std::get<weaver::heartbeat>(m->body).role == "detector");
@@ -569,14 +548,11 @@ TEST_CASE("codec: queries, heartbeat and end of stream round-trip") {
 }
 
 TEST_CASE("codec: peek_kind and unaligned input") {
-  const codec::kind expect[] = {
-      codec::kind::frame,          codec::kind::frame,
-      codec::kind::frame,          codec::kind::frame,
-      codec::kind::detections,     codec::kind::detections,
-      codec::kind::tracks,         codec::kind::presence,
-      codec::kind::query_request,  codec::kind::query_response,
-      codec::kind::query_response, codec::kind::heartbeat,
-      codec::kind::end_of_stream};
+  const codec::kind expect[] = {codec::kind::frame,          codec::kind::frame,          codec::kind::frame,
+                                codec::kind::frame,          codec::kind::detections,     codec::kind::detections,
+                                codec::kind::tracks,         codec::kind::presence,       codec::kind::query_request,
+                                codec::kind::query_response, codec::kind::query_response, codec::kind::heartbeat,
+                                codec::kind::end_of_stream};
   const auto all = samples();
   REQUIRE(all.size() == std::size(expect));
   for (size_t i = 0; i < all.size(); ++i) {
@@ -605,7 +581,7 @@ TEST_CASE("codec: envelope-level rejections") {
   rejects(bytes{}, "too small");
   rejects(bytes(7, 0), "too small");
   rejects(build(hb, fb::Payload::Heartbeat, 1, false), "identifier");
-  CHECK(dec(build(hb, fb::Payload::Heartbeat, 1)).has_value());  // v1 still decodes
+  CHECK(dec(build(hb, fb::Payload::Heartbeat, 1)).has_value()); // v1 still decodes
   rejects(build(hb, fb::Payload::Heartbeat, codec::schema_version + 1), "version 3");
   rejects(build(hb, fb::Payload::Heartbeat, 0), "version 0");
   rejects(build(nullptr, fb::Payload::NONE), "no payload");
@@ -630,14 +606,11 @@ TEST_CASE("codec: frame semantic rejections") {
   rejects(frame_msg(4, 3, fb::PixelFormat::GRAY8, bytes(36)), "needs 12 bytes");
   rejects(frame_msg(-4, 3, fb::PixelFormat::BGR8, bytes(36)), "negative");
   rejects(frame_msg(4, -3, fb::PixelFormat::BGR8, bytes{}), "negative");
-  rejects(frame_msg(100000, 100000, fb::PixelFormat::JPEG, bytes(10)),
-          "too large");
-  rejects(frame_msg(16384, 16384, fb::PixelFormat::BGR8, bytes(10)),
-          "too large");
+  rejects(frame_msg(100000, 100000, fb::PixelFormat::JPEG, bytes(10)), "too large");
+  rejects(frame_msg(16384, 16384, fb::PixelFormat::BGR8, bytes(10)), "too large");
   rejects(frame_msg(0, 5, fb::PixelFormat::BGR8, bytes{}), "empty side");
   rejects(frame_msg(0, 0, fb::PixelFormat::BGR8, bytes(3)), "empty frame");
-  rejects(frame_msg(1, 1, static_cast<fb::PixelFormat>(9), bytes(3)),
-          "unknown pixel format");
+  rejects(frame_msg(1, 1, static_cast<fb::PixelFormat>(9), bytes(3)), "unknown pixel format");
   rejects(frame_msg(8, 8, fb::PixelFormat::JPEG, bytes(100, 7)), "JPEG header");
   rejects(frame_msg(8, 8, fb::PixelFormat::PNG, bytes(100, 7)), "PNG header");
 
@@ -662,7 +635,7 @@ TEST_CASE("codec: frame semantic rejections") {
   bytes p(png.begin(), png.end());
   rejects(frame_msg(24, 32, fb::PixelFormat::PNG, p), "frame says 24x32");
   p.resize(p.size() / 2);
-  quiet_stderr quiet;  // libpng complains about the truncated file
+  quiet_stderr quiet; // libpng complains about the truncated file
   rejects(frame_msg(32, 24, fb::PixelFormat::PNG, p), "cannot decode PNG");
 }
 
@@ -674,39 +647,34 @@ TEST_CASE("codec: detection, track and presence semantic rejections") {
   rejects(one_detection({1, 2, inf, 4}, 0.5f, {}), "not finite");
   rejects(one_detection({1, 2, 3, 4}, -inf, {}), "not finite");
   rejects(one_detection({1, 2, 3, 4}, 0.5f, {0.1f, nan}), "feature value 1");
-  rejects(one_detection({1, 2, 3, 4}, 0.5f,
-                        std::vector<float>(codec::max_feature_size + 1, 0.f)),
+  rejects(one_detection({1, 2, 3, 4}, 0.5f, std::vector<float>(codec::max_feature_size + 1, 0.f)),
           "feature vector too long");
-  rejects(build(
-              [](flatbuffers::FlatBufferBuilder& b) {
-                return fb::CreateDetectionBatch(b, 1, 2, 3, -640, 480).Union();
-              },
-              fb::Payload::DetectionBatch),
-          "negative");
+  rejects(
+    build([](flatbuffers::FlatBufferBuilder& b) { return fb::CreateDetectionBatch(b, 1, 2, 3, -640, 480).Union(); },
+          fb::Payload::DetectionBatch),
+    "negative");
 
   auto track = [](fb::TrackState state, float score) {
     return build(
-        [&](flatbuffers::FlatBufferBuilder& b) {
-          fb::Box box(1, 2, 3, 4);
-          std::vector<flatbuffers::Offset<fb::TrackEvent>> v{
-              fb::CreateTrackEvent(b, 1, 2, state, 3, 4, &box, score)};
-          auto vec = b.CreateVector(v);
-          return fb::CreateTrackBatch(b, 1, 2, 3, vec).Union();
-        },
-        fb::Payload::TrackBatch);
+      [&](flatbuffers::FlatBufferBuilder& b) {
+        fb::Box box(1, 2, 3, 4);
+        std::vector<flatbuffers::Offset<fb::TrackEvent>> v{fb::CreateTrackEvent(b, 1, 2, state, 3, 4, &box, score)};
+        auto vec = b.CreateVector(v);
+        return fb::CreateTrackBatch(b, 1, 2, 3, vec).Union();
+      },
+      fb::Payload::TrackBatch);
   };
   CHECK(dec(track(fb::TrackState::Ended, 1)).has_value());
   rejects(track(static_cast<fb::TrackState>(7), 1), "unknown state 7");
   rejects(track(fb::TrackState::Started, nan), "not finite");
 
   rejects(build(
-              [&](flatbuffers::FlatBufferBuilder& b) {
-                std::vector<flatbuffers::Offset<fb::Identity>> v{
-                    fb::CreateIdentity(b, 1, 2, 3, nan)};
-                auto vec = b.CreateVector(v);
-                return fb::CreatePresenceBatch(b, vec).Union();
-              },
-              fb::Payload::PresenceBatch),
+            [&](flatbuffers::FlatBufferBuilder& b) {
+              std::vector<flatbuffers::Offset<fb::Identity>> v{fb::CreateIdentity(b, 1, 2, 3, nan)};
+              auto vec = b.CreateVector(v);
+              return fb::CreatePresenceBatch(b, vec).Union();
+            },
+            fb::Payload::PresenceBatch),
           "confidence is not finite");
 }
 
@@ -738,8 +706,7 @@ TEST_CASE("codec: truncations of every message are rejected") {
     }
   }
   CHECK(tried > 3000);
-  MESSAGE("prefixes: " << tried << ", decoding (dropped padding only): "
-                       << padding_only);
+  MESSAGE("prefixes: " << tried << ", decoding (dropped padding only): " << padding_only);
 }
 
 TEST_CASE("codec: random bytes are rejected") {
@@ -753,8 +720,7 @@ TEST_CASE("codec: random bytes are rejected") {
     const bool crafted = i % 2 == 1 && n >= 16;
     if (crafted) {
       // Get past the identifier check: a plausible root offset and "WVR1".
-      const uint32_t root = std::uniform_int_distribution<uint32_t>(
-          8, uint32_t(n - 4))(rng) & ~3u;
+      const uint32_t root = std::uniform_int_distribution<uint32_t>(8, uint32_t(n - 4))(rng) & ~3u;
       std::memcpy(b.data(), &root, 4);
       std::memcpy(b.data() + 4, codec::file_identifier, 4);
     }
@@ -783,8 +749,7 @@ TEST_CASE("codec: mutated messages are rejected or safe to use") {
       bytes b = good;
       const int flips = std::uniform_int_distribution<int>(1, 4)(rng);
       for (int k = 0; k < flips; ++k) {
-        const size_t at =
-            std::uniform_int_distribution<size_t>(0, b.size() - 1)(rng);
+        const size_t at = std::uniform_int_distribution<size_t>(0, b.size() - 1)(rng);
         if (k % 2 == 0)
           b[at] = uint8_t(byte(rng));
         else
@@ -833,8 +798,8 @@ TEST_CASE("codec: tracklets round-trip; hostile ones are refused") {
     weaver::presence_batch q;
     q.tracklets = {bad};
     auto got = dec(codec::encode(q, "reid", 2));
-    REQUIRE(got);  // well-formed ...
-    auto problem = codec::validate(*got);  // ... but not believable
+    REQUIRE(got); // well-formed ...
+    auto problem = codec::validate(*got); // ... but not believable
     REQUIRE(problem);
     CHECK(problem->reason == reason);
     CHECK(problem->detail.find("tracklet 0") != std::string::npos);
@@ -865,16 +830,15 @@ TEST_CASE("codec: tracklets round-trip; hostile ones are refused") {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   auto one = [&](float conf, weaver::box entry, size_t feature_len) {
     return build(
-        [&](flatbuffers::FlatBufferBuilder& b) {
-          fb::Box e(entry.x, entry.y, entry.w, entry.h), x(1, 2, 3, 4);
-          std::vector<int8_t> f(feature_len, 5);
-          auto feat = b.CreateVector(f);
-          std::vector<flatbuffers::Offset<fb::Tracklet>> v{
-              fb::CreateTracklet(b, 1, 2, 3, 10, 20, &e, &x, conf, feat)};
-          auto vec = b.CreateVector(v);
-          return fb::CreatePresenceBatch(b, 0, 0, 0, 0, vec).Union();
-        },
-        fb::Payload::PresenceBatch);
+      [&](flatbuffers::FlatBufferBuilder& b) {
+        fb::Box e(entry.x, entry.y, entry.w, entry.h), x(1, 2, 3, 4);
+        std::vector<int8_t> f(feature_len, 5);
+        auto feat = b.CreateVector(f);
+        std::vector<flatbuffers::Offset<fb::Tracklet>> v{fb::CreateTracklet(b, 1, 2, 3, 10, 20, &e, &x, conf, feat)};
+        auto vec = b.CreateVector(v);
+        return fb::CreatePresenceBatch(b, 0, 0, 0, 0, vec).Union();
+      },
+      fb::Payload::PresenceBatch);
   };
   CHECK(dec(one(0.5f, {1, 2, 3, 4}, 176)).has_value());
   rejects(one(nan, {1, 2, 3, 4}, 4), "tracklet 0: box or confidence is not finite");
@@ -887,7 +851,7 @@ TEST_CASE("codec: quantised features keep their direction") {
   auto q = weaver::quantise_feature(f);
   CHECK(q[0] == 127);
   CHECK(q[3] == 0);
-  CHECK(q[2] == -42);  // -0.3 / 0.9 * 127 = -42.3
+  CHECK(q[2] == -42); // -0.3 / 0.9 * 127 = -42.3
   auto back = weaver::dequantise_feature(q);
   double dot = 0, nf = 0;
   for (size_t k = 0; k < f.size(); ++k) dot += f[k] * back[k], nf += f[k] * f[k];
@@ -926,30 +890,30 @@ weaver::detection_batch compacted_detections() {
 
 bytes qdetection(uint16_t version, bool with_float_box, bool with_float_feature, int exp) {
   return build(
-      [&](flatbuffers::FlatBufferBuilder& b) {
-        std::vector<int8_t> q{1, -2, 127};
-        auto qf = b.CreateVector(q);
-        auto ff = with_float_feature ? b.CreateVector(std::vector<float>{1.f}) : 0;
-        fb::QBox qb(4, 8, 12, 16);
-        fb::Box fbox(1, 2, 3, 4);
-        std::vector<flatbuffers::Offset<fb::Detection>> v{fb::CreateDetection(
-            b, with_float_box ? &fbox : nullptr, 0.5f, 0, ff, 0, &qb, qf, static_cast<int8_t>(exp))};
-        auto vec = b.CreateVector(v);
-        return fb::CreateDetectionBatch(b, 1, 2, 3, 640, 480, vec).Union();
-      },
-      fb::Payload::DetectionBatch, version);
+    [&](flatbuffers::FlatBufferBuilder& b) {
+      std::vector<int8_t> q{1, -2, 127};
+      auto qf = b.CreateVector(q);
+      auto ff = with_float_feature ? b.CreateVector(std::vector<float>{1.f}) : 0;
+      fb::QBox qb(4, 8, 12, 16);
+      fb::Box fbox(1, 2, 3, 4);
+      std::vector<flatbuffers::Offset<fb::Detection>> v{
+        fb::CreateDetection(b, with_float_box ? &fbox : nullptr, 0.5f, 0, ff, 0, &qb, qf, static_cast<int8_t>(exp))};
+      auto vec = b.CreateVector(v);
+      return fb::CreateDetectionBatch(b, 1, 2, 3, 640, 480, vec).Union();
+    },
+    fb::Payload::DetectionBatch, version);
 }
 
 } // namespace
 
 TEST_CASE("codec: compacted detections go as int8 and quarter pixels, and come back exactly") {
   const auto d = compacted_detections();
-  const auto plain = with_random_features();  // the same, as floats
+  const auto plain = with_random_features(); // the same, as floats
   const auto small = codec::encode(d, "detector", 1);
   const auto big = codec::encode(plain, "detector", 1);
-  MESSAGE("3 detections with a 176-value feature: " << small.size() << " bytes compact, "
-                                                    << big.size() << " as floats");
-  CHECK(small.size() * 5 < big.size() * 2);  // > 2.5x: a quarter of the feature bytes, plus headers
+  MESSAGE("3 detections with a 176-value feature: " << small.size() << " bytes compact, " << big.size()
+                                                    << " as floats");
+  CHECK(small.size() * 5 < big.size() * 2); // > 2.5x: a quarter of the feature bytes, plus headers
   std::string err;
   auto m = dec(small, &err);
   REQUIRE_MESSAGE(m, err);
@@ -981,9 +945,9 @@ TEST_CASE("codec: compacted detections go as int8 and quarter pixels, and come b
 
 TEST_CASE("codec: track events do not repeat the batch's camera, time and frame") {
   auto t = sample_tracks();
-  t.events[0].time_ms = t.time_ms;          // shared
-  t.events[1].camera_id = 5;                // not shared
-  t.events[2].frame_seq = 0;                // not shared (a real zero)
+  t.events[0].time_ms = t.time_ms; // shared
+  t.events[1].camera_id = 5; // not shared
+  t.events[2].frame_seq = 0; // not shared (a real zero)
   t.events[2].time_ms = 0;
   auto m = dec(codec::encode(t, "tracker", 1));
   REQUIRE(m);
@@ -999,13 +963,13 @@ TEST_CASE("codec: track events do not repeat the batch's camera, time and frame"
   // A field both shared and sent, an unknown bit, or sharing in v1: refused.
   auto event_msg = [](uint8_t shared, uint32_t camera, uint16_t version) {
     return build(
-        [&](flatbuffers::FlatBufferBuilder& b) {
-          std::vector<flatbuffers::Offset<fb::TrackEvent>> v{fb::CreateTrackEvent(
-              b, camera, 1, fb::TrackState::Updated, 0, 0, nullptr, 0, 0, nullptr, 0, 0, shared)};
-          auto vec = b.CreateVector(v);
-          return fb::CreateTrackBatch(b, 3, 4, 5, vec).Union();
-        },
-        fb::Payload::TrackBatch, version);
+      [&](flatbuffers::FlatBufferBuilder& b) {
+        std::vector<flatbuffers::Offset<fb::TrackEvent>> v{
+          fb::CreateTrackEvent(b, camera, 1, fb::TrackState::Updated, 0, 0, nullptr, 0, 0, nullptr, 0, 0, shared)};
+        auto vec = b.CreateVector(v);
+        return fb::CreateTrackBatch(b, 3, 4, 5, vec).Union();
+      },
+      fb::Payload::TrackBatch, version);
   };
   auto ok = dec(event_msg(7, 0, 2));
   REQUIRE(ok);
@@ -1024,14 +988,14 @@ TEST_CASE("codec: v1 messages decode; compact forms are checked") {
   const auto* env = fb::GetEnvelope(v1.data());
   REQUIRE(env->version() == codec::schema_version);
   auto old = build(
-      [](flatbuffers::FlatBufferBuilder& b) {
-        auto feat = b.CreateVector(std::vector<float>{0.6f, 0.8f});
-        fb::Box box(1, 2, 3, 4);
-        std::vector<flatbuffers::Offset<fb::Detection>> v{fb::CreateDetection(b, &box, 0.5f, 0, feat)};
-        auto vec = b.CreateVector(v);
-        return fb::CreateDetectionBatch(b, 1, 2, 3, 640, 480, vec).Union();
-      },
-      fb::Payload::DetectionBatch, 1);
+    [](flatbuffers::FlatBufferBuilder& b) {
+      auto feat = b.CreateVector(std::vector<float>{0.6f, 0.8f});
+      fb::Box box(1, 2, 3, 4);
+      std::vector<flatbuffers::Offset<fb::Detection>> v{fb::CreateDetection(b, &box, 0.5f, 0, feat)};
+      auto vec = b.CreateVector(v);
+      return fb::CreateDetectionBatch(b, 1, 2, 3, 640, 480, vec).Union();
+    },
+    fb::Payload::DetectionBatch, 1);
   auto m = dec(old);
   REQUIRE(m);
   CHECK(m->version == 1);
@@ -1053,7 +1017,7 @@ TEST_CASE("codec: v1 messages decode; compact forms are checked") {
 
 TEST_CASE("codec: compressed envelopes round-trip; broken ones are refused") {
   auto d = sample_detections();
-  for (auto& x : d.detections) x.feature.assign(176, 0.f);  // compresses well
+  for (auto& x : d.detections) x.feature.assign(176, 0.f); // compresses well
   const auto z = codec::encode(d, "detector", 1);
   REQUIRE(z.size() > 8);
   CHECK(std::memcmp(z.data() + 4, codec::compressed_identifier, 4) == 0);
@@ -1087,14 +1051,14 @@ TEST_CASE("codec: compressed envelopes round-trip; broken ones are refused") {
   bytes junk = z;
   for (size_t i = 8; i < junk.size(); ++i) junk[i] = uint8_t(i * 37);
   rejects(junk, "compressed envelope");
-  bytes inner = z;  // wrap z (itself compressed) without zstd's help: a raw block frame
+  bytes inner = z; // wrap z (itself compressed) without zstd's help: a raw block frame
   {
     bytes frame;
     const uint8_t magic[4] = {0x28, 0xB5, 0x2F, 0xFD};
     frame.insert(frame.end(), magic, magic + 4);
-    frame.push_back(0x20);  // single segment, no checksum, 1-byte content size
+    frame.push_back(0x20); // single segment, no checksum, 1-byte content size
     frame.push_back(uint8_t(inner.size()));
-    const uint32_t block = 1 | (uint32_t(inner.size()) << 3);  // last, raw
+    const uint32_t block = 1 | (uint32_t(inner.size()) << 3); // last, raw
     frame.push_back(uint8_t(block));
     frame.push_back(uint8_t(block >> 8));
     frame.push_back(uint8_t(block >> 16));

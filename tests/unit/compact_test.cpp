@@ -56,14 +56,14 @@ TEST_CASE("compact: int8 grid error bounds, and the grid is exact on the wire") 
       REQUIRE(q.has_value());
       const float step = std::ldexp(1.f, q->exp);
       const float max = largest(v);
-      CHECK(step < 2 * max / 127);  // the smallest power of two that fits
+      CHECK(step < 2 * max / 127); // the smallest power of two that fits
       for (size_t i = 0; i < n; ++i) {
         CHECK(std::fabs(v[i] - g[i]) <= step / 2);
         CHECK(std::fabs(v[i] - g[i]) < max / 127);
       }
-      CHECK(compact::from_int8(q->q.data(), q->q.size(), q->exp) == g);  // exact
+      CHECK(compact::from_int8(q->q.data(), q->q.size(), q->exp) == g); // exact
       CHECK(cosine(v, g) > 0.999);
-      CHECK(compact::to_int8_grid(g) == g);  // idempotent: a relayed vector stays put
+      CHECK(compact::to_int8_grid(g) == g); // idempotent: a relayed vector stays put
     }
   }
 }
@@ -107,7 +107,7 @@ TEST_CASE("compact: quarter-pixel boxes") {
     CHECK(compact::from_quarter_pixels(*q) == g);
   }
   CHECK_FALSE(compact::exact_quarter_pixels(box{0.1f, 0, 1, 1}).has_value());
-  const box far{9000.f, 0, 10, 10};  // beyond int16 quarter pixels: stays a float box
+  const box far{9000.f, 0, 10, 10}; // beyond int16 quarter pixels: stays a float box
   CHECK(compact::to_quarter_pixels(far) == far);
   CHECK_FALSE(compact::exact_quarter_pixels(far).has_value());
 }
@@ -115,8 +115,7 @@ TEST_CASE("compact: quarter-pixel boxes") {
 TEST_CASE("compact: a detection batch keeps the appearance the tracker reads") {
   std::mt19937 rng(5);
   detection_batch b;
-  detection with_both{{10.3f, 20.6f, 30.1f, 60.9f}, 0.8f, 0, unit_vector(rng, 176, true),
-                      unit_vector(rng, 128, false)};
+  detection with_both{{10.3f, 20.6f, 30.1f, 60.9f}, 0.8f, 0, unit_vector(rng, 176, true), unit_vector(rng, 128, false)};
   detection descriptor_only{{1, 2, 3, 4}, 0.7f, 0, unit_vector(rng, 176, true), {}};
   b.detections = {with_both, descriptor_only};
 
@@ -124,7 +123,7 @@ TEST_CASE("compact: a detection batch keeps the appearance the tracker reads") {
   compact::compact_for_link(h, compact::appearance::handcrafted);
   CHECK(h.detections[0].embedding.empty());
   CHECK(h.detections[0].feature == compact::to_int8_grid(with_both.feature));
-  CHECK(h.detections[0].bbox == with_both.bbox);  // exact: IoU and zones read it
+  CHECK(h.detections[0].bbox == with_both.bbox); // exact: IoU and zones read it
   CHECK(h.detections[0].score == with_both.score);
 
   auto d = b;

@@ -67,8 +67,9 @@ std::string reference() { return WEAVER_DARKNET_REFERENCE; }
 
 void random_weights(const fs::path& cfg, const fs::path& weights, int seed) {
   auto log = weights.string() + ".log";
-  int rc = run(reference() + " --cfg " + cfg.string() + " --write-random-weights " + weights.string() +
-                   " --seed " + std::to_string(seed), log);
+  int rc = run(reference() + " --cfg " + cfg.string() + " --write-random-weights " + weights.string() + " --seed "
+                 + std::to_string(seed),
+               log);
   REQUIRE_MESSAGE(rc == 0, "darknet_reference --write-random-weights failed: " << read_text(log));
 }
 
@@ -102,7 +103,7 @@ struct prepared {
   fs::path dir, cfg, weights;
   int w = 0, h = 0;
   std::vector<float> chw;
-  nlohmann::json layers;  // darknet_reference's layers.json "layers"
+  nlohmann::json layers; // darknet_reference's layers.json "layers"
 };
 
 /// Copies `name`.cfg at size w x h (`resize`: keeps the cfg's own size and
@@ -115,14 +116,16 @@ prepared prepare(const std::string& name, int w, int h, unsigned seed, bool resi
   p.weights = p.dir / (name + ".weights");
   p.w = w;
   p.h = h;
-  if (resize) fs::copy_file(cfg_dir + name + ".cfg", p.cfg);
-  else sized_cfg(cfg_dir + name + ".cfg", p.cfg, w, h);
+  if (resize)
+    fs::copy_file(cfg_dir + name + ".cfg", p.cfg);
+  else
+    sized_cfg(cfg_dir + name + ".cfg", p.cfg, w, h);
   random_weights(p.cfg, p.weights, static_cast<int>(seed));
   p.chw = random_chw(3, h, w, seed);
   write_f32(p.dir / "in.f32", p.chw);
   std::string size = resize ? " --width " + std::to_string(w) + " --height " + std::to_string(h) : "";
-  int rc = run(reference() + " --cfg " + p.cfg.string() + " --weights " + p.weights.string() + " --input " +
-                   (p.dir / "in.f32").string() + " --out " + (p.dir / "out").string() + size,
+  int rc = run(reference() + " --cfg " + p.cfg.string() + " --weights " + p.weights.string() + " --input "
+                 + (p.dir / "in.f32").string() + " --out " + (p.dir / "out").string() + size,
                p.dir / "ref.log");
   REQUIRE_MESSAGE(rc == 0, "darknet_reference failed: " << read_text(p.dir / "ref.log"));
   p.layers = nlohmann::json::parse(read_text(p.dir / "out" / "layers.json"))["layers"];
@@ -148,23 +151,25 @@ double compare_with_darknet(const prepared& p, session& s, double tol) {
       continue;
     }
     const int64_t c = l["out_c"], h = l["out_h"], w = l["out_w"];
-    REQUIRE_MESSAGE((shape == shape_t{1, h, w, c}), "layer " << i << " (" << type << "): Weaver "
-                    << to_string(shape) << ", darknet " << c << "x" << h << "x" << w << " (CHW)");
+    REQUIRE_MESSAGE((shape == shape_t{1, h, w, c}),
+                    "layer " << i << " (" << type << "): Weaver " << to_string(shape) << ", darknet " << c << "x" << h
+                             << "x" << w << " (CHW)");
     auto ref = read_f32(p.dir / "out" / l["file"].get<std::string>());
     REQUIRE(static_cast<int64_t>(ref.size()) == c * h * w);
     auto got_chw = nhwc_to_chw(got, h, w, c);
     auto e = compare(got_chw.data(), ref);
     CHECK_MESSAGE(e.nonfinite == 0, "layer " << i);
-    CHECK_MESSAGE(scaled(e) < tol, "layer " << i << " (" << type << "): max abs error " << e.max_abs
-                  << " (max |ref| " << e.max_ref << ")");
+    CHECK_MESSAGE(
+      scaled(e) < tol,
+      "layer " << i << " (" << type << "): max abs error " << e.max_abs << " (max |ref| " << e.max_ref << ")");
     worst = std::max(worst, scaled(e));
     if (i >= n - 4 || type == "REGION" || type == "YOLO")
       MESSAGE("darknet layer " << i << " " << type << " " << c << "x" << h << "x" << w << ": max abs error "
-              << e.max_abs << ", max rel error " << e.max_rel << " (max |ref| " << e.max_ref << ")");
+                               << e.max_abs << ", max rel error " << e.max_rel << " (max |ref| " << e.max_ref << ")");
     ++compared;
   }
   MESSAGE(compared << " layers compared with libdarknet (" << skipped << " aliases removed by the passes), "
-          << "worst error / max(|ref|,1) = " << worst);
+                   << "worst error / max(|ref|,1) = " << worst);
   CHECK(compared >= n - 3);
   return worst;
 }
@@ -222,9 +227,10 @@ void compare_head(const float* head, const shape_t& hs, const yolo_layer_info& i
             ++cls_compared;
           }
       }
-  MESSAGE("OpenCV " << std::string(info.version == 2 ? "region" : "yolo") << " head " << info.output << ": box/objectness "
-          << "error " << box_err << ", class score error " << cls_err << " over " << cls_compared
-          << " scores OpenCV kept");
+  MESSAGE("OpenCV " << std::string(info.version == 2 ? "region" : "yolo") << " head " << info.output
+                    << ": box/objectness "
+                    << "error " << box_err << ", class score error " << cls_err << " over " << cls_compared
+                    << " scores OpenCV kept");
   CHECK(box_err < 1e-4);
   CHECK(cls_err < 1e-4);
 }
@@ -262,18 +268,19 @@ void compare_with_opencv(const prepared& p, session& s, double tol) {
     shape_t shape;
     const float* got = s.value("layer_" + std::to_string(index[k]), &shape);
     const cv::Mat& m = outs[k];
-    REQUIRE_MESSAGE((m.dims == 4 && m.size[0] == 1 && m.size[1] == shape[3] && m.size[2] == shape[1] &&
-                     m.size[3] == shape[2]), "OpenCV " << wanted[k] << " has another shape than Weaver's "
-                    << to_string(shape));
+    REQUIRE_MESSAGE(
+      (m.dims == 4 && m.size[0] == 1 && m.size[1] == shape[3] && m.size[2] == shape[1] && m.size[3] == shape[2]),
+      "OpenCV " << wanted[k] << " has another shape than Weaver's " << to_string(shape));
     std::vector<float> ref(m.ptr<float>(), m.ptr<float>() + m.total());
     auto got_chw = nhwc_to_chw(got, shape[1], shape[2], shape[3]);
     auto e = compare(got_chw.data(), ref);
-    CHECK_MESSAGE(scaled(e) < tol, "OpenCV " << wanted[k] << " (darknet layer " << index[k] << "): max abs error "
-                  << e.max_abs << " (max |ref| " << e.max_ref << ")");
+    CHECK_MESSAGE(scaled(e) < tol,
+                  "OpenCV " << wanted[k] << " (darknet layer " << index[k] << "): max abs error " << e.max_abs
+                            << " (max |ref| " << e.max_ref << ")");
     worst = std::max(worst, scaled(e));
   }
-  MESSAGE(index.size() << " layers compared with OpenCV DNN " << CV_VERSION << ", worst error / max(|ref|,1) = "
-          << worst);
+  MESSAGE(index.size() << " layers compared with OpenCV DNN " << CV_VERSION
+                       << ", worst error / max(|ref|,1) = " << worst);
   CHECK(index.size() >= 10);
   for (size_t k = 0; k < heads.size(); ++k) {
     shape_t hs;
@@ -287,8 +294,8 @@ void compare_with_opencv(const prepared& p, session& s, double tol) {
 /// libdarknet's resize_network set w x h.
 void check_network(const std::string& name, int w, int h, unsigned seed, bool resize = false) {
   auto p = prepare(name, w, h, seed, resize);
-  auto m = resize ? model::load(p.cfg.string(), p.weights.string(), 1, h, w)
-                  : model::load(p.cfg.string(), p.weights.string());
+  auto m =
+    resize ? model::load(p.cfg.string(), p.weights.string(), 1, h, w) : model::load(p.cfg.string(), p.weights.string());
   REQUIRE(m->input_shape() == shape_t{1, h, w, 3});
   session s(m);
   fill_nhwc(s.input(), p.chw, 3, h, w);

@@ -43,10 +43,10 @@ TEST_CASE("NanoDet imports; passes leave no layout transposes and fold pads and 
     transposes += n.kind == op::transpose;
     pads += n.kind == op::pad;
   }
-  CHECK(transposes > 50);  // ONNX-to-TF conversion wraps every conv in transposes
+  CHECK(transposes > 50); // ONNX-to-TF conversion wraps every conv in transposes
   CHECK(pads > 20);
   auto m = model::compile(raw);
-  CHECK(m->input_shape() == shape_t{1, 416, 416, 3});  // stored NHWC
+  CHECK(m->input_shape() == shape_t{1, 416, 416, 3}); // stored NHWC
   int convs = 0;
   for (const auto& n : m->ir().nodes) {
     CHECK(n.kind != op::transpose);
@@ -54,7 +54,7 @@ TEST_CASE("NanoDet imports; passes leave no layout transposes and fold pads and 
     CHECK(n.kind != op::sparse_to_dense);
     if (n.kind == op::conv2d) {
       ++convs;
-      CHECK(n.in.size() == 3);  // bias folded in
+      CHECK(n.in.size() == 3); // bias folded in
     }
   }
   CHECK(convs == 34);
@@ -74,9 +74,9 @@ TEST_CASE("NanoDet outputs match TensorFlow.js's CPU backend on the same input")
   std::uniform_real_distribution<float> u(-2.f, 2.f);
   for (auto& v : nchw) v = u(rng);
   write_f32(dir / "in.f32", nchw);
-  std::string cmd = "node " + std::string(WEAVER_SOURCE_DIR) + "/tools/tfjs_reference/run.mjs --model " +
-                    nanodet + " --input " + (dir / "in.f32").string() + " --shape 1,3,416,416 --out " +
-                    (dir / "out").string() + " 2>" + (dir / "err.txt").string();
+  std::string cmd = "node " + std::string(WEAVER_SOURCE_DIR) + "/tools/tfjs_reference/run.mjs --model " + nanodet
+    + " --input " + (dir / "in.f32").string() + " --shape 1,3,416,416 --out " + (dir / "out").string() + " 2>"
+    + (dir / "err.txt").string();
   int rc = std::system(cmd.c_str());
   REQUIRE_MESSAGE(rc == 0, "tfjs reference failed: " << read_text(dir / "err.txt"));
 
@@ -95,8 +95,8 @@ TEST_CASE("NanoDet outputs match TensorFlow.js's CPU backend on the same input")
     auto ref = read_f32(dir / "out" / o["file"].get<std::string>());
     REQUIRE(static_cast<int64_t>(ref.size()) == numel(s.output_shape(static_cast<size_t>(k))));
     auto e = compare(s.output(static_cast<size_t>(k)), ref);
-    MESSAGE(o["name"].get<std::string>() << ": max abs error " << e.max_abs << ", max rel error "
-            << e.max_rel << " (max |ref| " << e.max_ref << ")");
+    MESSAGE(o["name"].get<std::string>() << ": max abs error " << e.max_abs << ", max rel error " << e.max_rel
+                                         << " (max |ref| " << e.max_ref << ")");
     // Measured: <= 3.4e-6 absolute on outputs up to 4.5 (float32 summation order).
     CHECK(e.nonfinite == 0);
     CHECK(e.max_abs < 1e-4);
@@ -115,8 +115,7 @@ TEST_CASE("TF.js import errors name the problem and never crash") {
     std::ofstream(dir / "m.json") << model.dump();
     fs::copy_file(bin, dir / "nanodet.bin");
     CHECK_THROWS_WITH_AS(import_tfjs((dir / "m.json").string()),
-                         "unsupported op 'Erf' at node 'PartitionedCall/onnx_tf_prefix_Sigmoid_154'",
-                         model_error);
+                         "unsupported op 'Erf' at node 'PartitionedCall/onnx_tf_prefix_Sigmoid_154'", model_error);
   }
   SUBCASE("truncated weights") {
     std::ofstream(dir / "m.json") << model.dump();
@@ -136,7 +135,7 @@ TEST_CASE("TF.js import errors name the problem and never crash") {
   SUBCASE("a filter of the wrong shape fails shape inference, naming the node") {
     // Swap two weights' declared shapes of equal size so the bytes still fit.
     for (auto& w : model["weightsManifest"][0]["weights"])
-      if (w["name"] == "PartitionedCall/split_1") w["shape"] = {3, 3, 16, 64};  // was [3,3,32,32]: same bytes
+      if (w["name"] == "PartitionedCall/split_1") w["shape"] = {3, 3, 16, 64}; // was [3,3,32,32]: same bytes
     std::ofstream(dir / "m.json") << model.dump();
     fs::copy_file(bin, dir / "nanodet.bin");
     auto g = import_tfjs((dir / "m.json").string());

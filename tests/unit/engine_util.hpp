@@ -13,8 +13,7 @@
 #include <unistd.h>
 
 inline std::filesystem::path test_dir(const std::string& tag) {
-  auto d = std::filesystem::temp_directory_path() /
-           ("weaver-" + tag + "-" + std::to_string(::getpid()));
+  auto d = std::filesystem::temp_directory_path() / ("weaver-" + tag + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(d);
   std::filesystem::create_directories(d);
   return d;
@@ -29,7 +28,7 @@ inline std::string read_text(const std::filesystem::path& p) {
 
 inline void write_f32(const std::filesystem::path& p, const std::vector<float>& v) {
   std::ofstream(p, std::ios::binary)
-      .write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+    .write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
 }
 
 inline std::vector<float> read_f32(const std::filesystem::path& p) {

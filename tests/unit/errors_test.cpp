@@ -13,7 +13,7 @@ TEST_CASE("weaver errors: own category, compared by code, rendered with context"
   CHECK(e.category() == error_category);
   CHECK(e == errc::frame_dropped);
   CHECK(e != errc::card_failed);
-  CHECK(e != caf::sec::request_timeout);  // a domain failure is no system error
+  CHECK(e != caf::sec::request_timeout); // a domain failure is no system error
   CHECK(caf::make_error(caf::sec::request_timeout) != errc::frame_dropped);
   caf::actor_system_config cfg;
   add_error_category(cfg);

@@ -80,8 +80,10 @@ TEST_CASE("eval_replay: a recording reads back as written") {
   {
     reid_recorder rec(file);
     for (const auto& in : input) {
-      if (auto* tb = std::get_if<track_batch>(&in)) rec.write(*tb);
-      else rec.write(std::get<end_of_stream>(in));
+      if (auto* tb = std::get_if<track_batch>(&in))
+        rec.write(*tb);
+      else
+        rec.write(std::get<end_of_stream>(in));
     }
   }
   auto back = read_reid_recording(file);

@@ -32,14 +32,25 @@ void check_schema(const route_param& p, const YAML::Node& schema, const std::str
   switch (p.type) {
     case param_type::integer:
       CHECK(type == "integer");
-      if (p.min) CHECK(schema["minimum"].as<long long>() == *p.min);
-      else CHECK(!schema["minimum"]);
-      if (p.max) CHECK(schema["maximum"].as<long long>() == *p.max);
-      else CHECK(!schema["maximum"]);
+      if (p.min)
+        CHECK(schema["minimum"].as<long long>() == *p.min);
+      else
+        CHECK(!schema["minimum"]);
+      if (p.max)
+        CHECK(schema["maximum"].as<long long>() == *p.max);
+      else
+        CHECK(!schema["maximum"]);
       break;
-    case param_type::time: CHECK((type == "string" && format == "date-time")); break;
-    case param_type::date: CHECK((type == "string" && format == "date")); break;
-    case param_type::id_list: CHECK(type == "string"); CHECK(schema["pattern"]); break;
+    case param_type::time:
+      CHECK((type == "string" && format == "date-time"));
+      break;
+    case param_type::date:
+      CHECK((type == "string" && format == "date"));
+      break;
+    case param_type::id_list:
+      CHECK(type == "string");
+      CHECK(schema["pattern"]);
+      break;
     case param_type::enumeration: {
       CHECK(type == "string");
       std::vector<std::string> values;
@@ -47,14 +58,15 @@ void check_schema(const route_param& p, const YAML::Node& schema, const std::str
       CHECK(values == p.values);
       break;
     }
-    case param_type::string: CHECK(type == "string"); break;
+    case param_type::string:
+      CHECK(type == "string");
+      break;
   }
 }
 
 gateway_settings two_tokens() {
   gateway_settings s;
-  s.tokens = {{"reader", "reader-token-0123456789", {"query"}},
-              {"watcher", "watcher-token-0123456789", {"alerts"}}};
+  s.tokens = {{"reader", "reader-token-0123456789", {"query"}}, {"watcher", "watcher-token-0123456789", {"alerts"}}};
   return s;
 }
 
@@ -65,8 +77,7 @@ TEST_CASE("the OpenAPI spec lists exactly the route table's paths and parameters
   REQUIRE(spec["openapi"].as<std::string>().rfind("3.", 0) == 0);
   REQUIRE(spec["components"]["securitySchemes"]["bearerAuth"]["scheme"].as<std::string>() == "bearer");
   std::set<std::string> spec_paths, table_paths;
-  for (auto it = spec["paths"].begin(); it != spec["paths"].end(); ++it)
-    spec_paths.insert(it->first.as<std::string>());
+  for (auto it = spec["paths"].begin(); it != spec["paths"].end(); ++it) spec_paths.insert(it->first.as<std::string>());
   for (auto& r : routes()) table_paths.insert(r.path);
   CHECK(spec_paths == table_paths);
 
@@ -111,7 +122,7 @@ TEST_CASE("the OpenAPI spec lists exactly the route table's paths and parameters
       if (!p.example.empty()) {
         REQUIRE(sp["example"]);
         CHECK(sp["example"].as<std::string>() == p.example);
-        CHECK(check_value(p, p.example) == "");   // the example itself passes the checks
+        CHECK(check_value(p, p.example) == ""); // the example itself passes the checks
       } else {
         CHECK(!sp["example"]);
       }
@@ -132,8 +143,10 @@ TEST_CASE("integer limits: the spec, the gateway and the query actor take them f
       const auto& b = query_int_param(p.name);
       auto schema = spec["paths"][r.path]["get"]["parameters"][i]["schema"];
       CHECK(schema["minimum"].as<long long>() == b.min);
-      if (b.max) CHECK(schema["maximum"].as<long long>() == *b.max);
-      else CHECK(!schema["maximum"]);
+      if (b.max)
+        CHECK(schema["maximum"].as<long long>() == *b.max);
+      else
+        CHECK(!schema["maximum"]);
       // Just outside the bounds: refused by the gateway and by the query actor.
       std::vector<std::string> outside{std::to_string(b.min - 1)};
       if (b.max) outside.push_back(std::to_string(*b.max + 1));
@@ -179,8 +192,7 @@ TEST_CASE("route table: shape") {
   }
   CHECK(find_route_by_path("/v1/alerts/stream")->kind == route_kind::stream);
   CHECK(find_route_by_query("every_camera")->path == "/v1/every-camera");
-  CHECK(server_pattern(*find_route_by_path("/v1/people/{person}/trajectory")) ==
-        "/v1/people/([^/]+)/trajectory");
+  CHECK(server_pattern(*find_route_by_path("/v1/people/{person}/trajectory")) == "/v1/people/([^/]+)/trajectory");
   CHECK(contains(routes_text(), "/v1/transitions"));
   CHECK(routes_json().size() == routes().size());
 }
@@ -243,8 +255,8 @@ TEST_CASE("parameter checks name the parameter") {
 
 TEST_CASE("client targets: path parameters substituted, the rest encoded") {
   auto& tr = *find_route_by_path("/v1/transitions");
-  CHECK(build_target(tr, {{"from", "1"}, {"to", "2"}, {"t0", "2026-11-21T09:00:00+01:00"}}) ==
-        "/v1/transitions?from=1&to=2&t0=2026-11-21T09%3A00%3A00%2B01%3A00");
+  CHECK(build_target(tr, {{"from", "1"}, {"to", "2"}, {"t0", "2026-11-21T09:00:00+01:00"}})
+        == "/v1/transitions?from=1&to=2&t0=2026-11-21T09%3A00%3A00%2B01%3A00");
   auto& traj = *find_route_by_path("/v1/people/{person}/trajectory");
   CHECK(build_target(traj, {{"person", "7"}, {"limit", "5"}}) == "/v1/people/7/trajectory?limit=5");
   CHECK_THROWS_WITH_AS(build_target(traj, {{"limit", "5"}}), doctest::Contains("person: required"),
@@ -275,7 +287,7 @@ TEST_CASE("bearer tokens: 401 without a valid one, 403 without the scope") {
   CHECK(contains(scope.error, "lacks scope 'query'"));
   CHECK(contains(scope.www_authenticate, "insufficient_scope"));
   CHECK(authorize(s, "Bearer watcher-token-0123456789", "alerts").status == 200);
-  CHECK(authorize(s, "", "").status == 200);         // health: no token needed
+  CHECK(authorize(s, "", "").status == 200); // health: no token needed
   s.auth = false;
   CHECK(authorize(s, "", "query").status == 200);
 
@@ -292,9 +304,7 @@ cameras:
   - id: 1
     source: rtsp://camera.example/stream
 )";
-config with_gateway(const std::string& section) {
-  return parse_config(std::string{base_yaml} + section, "/tmp");
-}
+config with_gateway(const std::string& section) { return parse_config(std::string{base_yaml} + section, "/tmp"); }
 } // namespace
 
 TEST_CASE("gateway configuration keys") {
@@ -338,8 +348,7 @@ gateway:
 TEST_CASE("gateway settings: the environment's token, and no token refused") {
   auto c = with_gateway("gateway:\n  port: 8080\n  token_env: WEAVER_TEST_GATEWAY_TOKEN\n");
   ::unsetenv("WEAVER_TEST_GATEWAY_TOKEN");
-  CHECK_THROWS_WITH_AS(gateway_settings_of(c), doctest::Contains("gateway.tokens: no bearer token"),
-                       config_error);
+  CHECK_THROWS_WITH_AS(gateway_settings_of(c), doctest::Contains("gateway.tokens: no bearer token"), config_error);
   ::setenv("WEAVER_TEST_GATEWAY_TOKEN", "from-the-environment-0123\n", 1);
   auto s = gateway_settings_of(c);
   REQUIRE(s.tokens.size() == 1);
@@ -359,18 +368,18 @@ TEST_CASE("gateway settings: the environment's token, and no token refused") {
 TEST_CASE("valid_utf8: well-formed UTF-8 only") {
   CHECK(valid_utf8(""));
   CHECK(valid_utf8("/v1/people/7/trajectory"));
-  CHECK(valid_utf8("caf\xc3\xa9"));                 // é
-  CHECK(valid_utf8("\xe2\x82\xac"));                // €
-  CHECK(valid_utf8("\xf0\x9f\x98\x80"));            // U+1F600
-  CHECK(valid_utf8("\xf4\x8f\xbf\xbf"));            // U+10FFFF, the last one
+  CHECK(valid_utf8("caf\xc3\xa9")); // é
+  CHECK(valid_utf8("\xe2\x82\xac")); // €
+  CHECK(valid_utf8("\xf0\x9f\x98\x80")); // U+1F600
+  CHECK(valid_utf8("\xf4\x8f\xbf\xbf")); // U+10FFFF, the last one
   CHECK(!valid_utf8("\xff"));
   CHECK(!valid_utf8("\xff\xfe"));
-  CHECK(!valid_utf8("abc\x80"));                      // a lone continuation byte
-  CHECK(!valid_utf8("\xc3"));                         // cut short
+  CHECK(!valid_utf8("abc\x80")); // a lone continuation byte
+  CHECK(!valid_utf8("\xc3")); // cut short
   CHECK(!valid_utf8("\xe2\x82"));
-  CHECK(!valid_utf8("\xc0\xaf"));                     // overlong '/'
-  CHECK(!valid_utf8("\xe0\x80\xaf"));                 // overlong '/'
-  CHECK(!valid_utf8("\xed\xa0\x80"));                 // a surrogate
-  CHECK(!valid_utf8("\xf4\x90\x80\x80"));             // past U+10FFFF
-  CHECK(!valid_utf8("\xe2\x28\xa1"));                 // a bad second byte
+  CHECK(!valid_utf8("\xc0\xaf")); // overlong '/'
+  CHECK(!valid_utf8("\xe0\x80\xaf")); // overlong '/'
+  CHECK(!valid_utf8("\xed\xa0\x80")); // a surrogate
+  CHECK(!valid_utf8("\xf4\x90\x80\x80")); // past U+10FFFF
+  CHECK(!valid_utf8("\xe2\x28\xa1")); // a bad second byte
 }

@@ -24,8 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "services/gateway/gateway.hpp"
 #include "base/metrics.hpp"
+#include "services/gateway/gateway.hpp"
 
 using namespace weaver;
 using json = nlohmann::json;
@@ -40,15 +40,20 @@ struct fake_store {
   query_request last;
   void add_event(int64_t id) {
     std::lock_guard<std::mutex> lock{mutex};
-    events.push_back({{"id", id}, {"kind", "loitering"}, {"camera", 2}, {"zone", "display"},
-                      {"person", 7}, {"track", nullptr}, {"time", "2026-11-21T09:00:00.000Z"},
+    events.push_back({{"id", id},
+                      {"kind", "loitering"},
+                      {"camera", 2},
+                      {"zone", "display"},
+                      {"person", 7},
+                      {"track", nullptr},
+                      {"time", "2026-11-21T09:00:00.000Z"},
                       {"detail", {{"seconds", 42}}}});
   }
 };
 
 struct fake_state {
   static inline const char* name = "fake_query";
-  std::vector<caf::typed_response_promise<query_response>> never;   // "paths" hangs
+  std::vector<caf::typed_response_promise<query_response>> never; // "paths" hangs
 };
 
 std::string param(const query_request& r, const std::string& k, const std::string& fallback = "") {
@@ -69,68 +74,66 @@ json page(const std::vector<json>& items, const query_request& r, const std::str
 
 query_actor::behavior_type fake_query(query_actor::stateful_pointer<fake_state> self,
                                       std::shared_ptr<fake_store> store) {
-  return {
-    [=](const query_request& r) -> caf::result<query_response> {
-    {
-      std::lock_guard<std::mutex> lock{store->mutex};
-      store->last = r;
-    }
-    query_response resp;
-    resp.id = r.id;
-    resp.ok = true;
-    if (r.name == "paths") {
-      auto rp = self->make_response_promise<query_response>();
-      self->state.never.push_back(rp);
-      return rp;
-    }
-    if (r.name == "occupancy") {
-      resp.ok = false;
-      resp.error = "store: disk I/O error";
-      return resp;
-    }
-    if (r.name == "visitors") {   // a failure the way a broken remote reply arrives
-      return caf::make_error(caf::sec::unexpected_response, "->query: bad reply: malformed envelope");
-    }
-    if (r.name == "funnel") {     // an answer that is not JSON
-      resp.json = "{\"people\": [1, 2";
-      return resp;
-    }
-    if (r.name == "dwell") {
-      resp.ok = false;
-      resp.bad_request = true;
-      resp.error = "zone: no zone 'attic'";
-      return resp;
-    }
-    if (r.name == "transitions") {
-      std::vector<json> people;
-      for (int i = 1; i <= 5; ++i) people.push_back({{"person", i}});
-      auto j = page(people, r, "people");
-      json params = json::object();
-      for (auto& [k, v] : r.params) params[k] = v;
-      j["params"] = params;
-      resp.json = j.dump();
-      return resp;
-    }
-    if (r.name == "events") {
-      std::lock_guard<std::mutex> lock{store->mutex};
-      int64_t since = std::stoll(param(r, "since_id", "0"));
-      std::vector<json> newer;
-      int64_t last = 0;
-      for (auto& e : store->events) {
-        last = std::max(last, e["id"].get<int64_t>());
-        if (e["id"].get<int64_t>() > since) newer.push_back(e);
-      }
-      auto j = page(newer, r, "events");
-      j["last_id"] = last;
-      j["newest_id"] = last;
-      resp.json = j.dump();
-      return resp;
-    }
-    resp.json = json{{"query", r.name}}.dump();
-    return resp;
-  },
-  [](flush_atom) { return caf::ok_atom::value; },
-  [](tick_atom) {}};
+  return {[=](const query_request& r) -> caf::result<query_response> {
+            {
+              std::lock_guard<std::mutex> lock{store->mutex};
+              store->last = r;
+            }
+            query_response resp;
+            resp.id = r.id;
+            resp.ok = true;
+            if (r.name == "paths") {
+              auto rp = self->make_response_promise<query_response>();
+              self->state.never.push_back(rp);
+              return rp;
+            }
+            if (r.name == "occupancy") {
+              resp.ok = false;
+              resp.error = "store: disk I/O error";
+              return resp;
+            }
+            if (r.name == "visitors") { // a failure the way a broken remote reply arrives
+              return caf::make_error(caf::sec::unexpected_response, "->query: bad reply: malformed envelope");
+            }
+            if (r.name == "funnel") { // an answer that is not JSON
+              resp.json = "{\"people\": [1, 2";
+              return resp;
+            }
+            if (r.name == "dwell") {
+              resp.ok = false;
+              resp.bad_request = true;
+              resp.error = "zone: no zone 'attic'";
+              return resp;
+            }
+            if (r.name == "transitions") {
+              std::vector<json> people;
+              for (int i = 1; i <= 5; ++i) people.push_back({{"person", i}});
+              auto j = page(people, r, "people");
+              json params = json::object();
+              for (auto& [k, v] : r.params) params[k] = v;
+              j["params"] = params;
+              resp.json = j.dump();
+              return resp;
+            }
+            if (r.name == "events") {
+              std::lock_guard<std::mutex> lock{store->mutex};
+              int64_t since = std::stoll(param(r, "since_id", "0"));
+              std::vector<json> newer;
+              int64_t last = 0;
+              for (auto& e : store->events) {
+                last = std::max(last, e["id"].get<int64_t>());
+                if (e["id"].get<int64_t>() > since) newer.push_back(e);
+              }
+              auto j = page(newer, r, "events");
+              j["last_id"] = last;
+              j["newest_id"] = last;
+              resp.json = j.dump();
+              return resp;
+            }
+            resp.json = json{{"query", r.name}}.dump();
+            return resp;
+          },
+          [](flush_atom) { return caf::ok_atom::value; }, [](tick_atom) {}};
 }
 
 const std::string reader = "Bearer reader-token-0123456789";
@@ -148,8 +151,7 @@ struct fixture {
   explicit fixture(int max_streams = 2, int per_client = 64) {
     query = sys.spawn(fake_query, store);
     gateway_settings s;
-    s.tokens = {{"reader", "reader-token-0123456789", {"query"}},
-                {"watcher", "watcher-token-0123456789", {"alerts"}}};
+    s.tokens = {{"reader", "reader-token-0123456789", {"query"}}, {"watcher", "watcher-token-0123456789", {"alerts"}}};
     s.poll = std::chrono::milliseconds{20};
     s.keepalive = std::chrono::milliseconds{200};
     s.timeout = std::chrono::milliseconds{300};
@@ -230,12 +232,17 @@ struct stream_reader {
     quit = true;
     if (thread.joinable()) thread.join();
   }
-  template <class Pred> bool wait(Pred pred) {
+  template <class Pred>
+  bool wait(Pred pred) {
     std::unique_lock<std::mutex> lock{mutex};
     return cv.wait_for(lock, std::chrono::seconds{5}, [&] { return pred(); });
   }
-  bool wait_ids(size_t n) { return wait([&] { return ids.size() >= n; }); }
-  bool wait_connected() { return wait([&] { return connected || status == -1; }) && connected; }
+  bool wait_ids(size_t n) {
+    return wait([&] { return ids.size() >= n; });
+  }
+  bool wait_connected() {
+    return wait([&] { return connected || status == -1; }) && connected;
+  }
 };
 
 } // namespace
@@ -346,7 +353,7 @@ TEST_CASE("gateway: alert stream delivers new events") {
     REQUIRE(s.wait_connected());
     CHECK(s.status == 200);
     CHECK(s.content_type == "text/event-stream");
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});   // a few polls
+    std::this_thread::sleep_for(std::chrono::milliseconds{100}); // a few polls
     f.store->add_event(3);
     REQUIRE(s.wait_ids(1));
     std::lock_guard<std::mutex> lock{s.mutex};
@@ -392,7 +399,7 @@ TEST_CASE("gateway: open alert streams are bounded; stop ends them") {
   CHECK(busy->get_header_value("Retry-After") == "5");
   // Queries still get a thread.
   CHECK(f.get("/v1/cameras", reader)->status == 200);
-  f.gw->stop();   // returns although a stream is open
+  f.gw->stop(); // returns although a stream is open
   CHECK(f.gw->port() == 0);
 }
 
@@ -408,10 +415,12 @@ struct raw_client {
     a.sin_port = htons(static_cast<uint16_t>(port));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    timeval tv{10, 0};   // patience only: a broken server fails the read, not hangs the test
+    timeval tv{10, 0}; // patience only: a broken server fails the read, not hangs the test
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
-  ~raw_client() { if (fd >= 0) ::close(fd); }
+  ~raw_client() {
+    if (fd >= 0) ::close(fd);
+  }
   void send(const std::string& s) { (void)!::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
   // Everything until the server closes (or the patience runs out).
   std::string read_all() {
@@ -451,8 +460,8 @@ TEST_CASE("gateway: bytes that are not UTF-8 are a 400, and the gateway lives on
   REQUIRE(bad_segment);
   CHECK(bad_segment->status == 400);
   CHECK(no_library_text(bad_segment->body));
-  CHECK(f.get("/v1/%c0%af", reader)->status == 400);          // an overlong '/'
-  CHECK(f.get("/v1/people/%ed%a0%80/trajectory", reader)->status == 400);   // a surrogate
+  CHECK(f.get("/v1/%c0%af", reader)->status == 400); // an overlong '/'
+  CHECK(f.get("/v1/people/%ed%a0%80/trajectory", reader)->status == 400); // a surrogate
   auto c = f.client();
   auto bad_header = c.Get("/v1/alerts/stream", {{"Authorization", watcher}, {"Last-Event-ID", "\xff"}});
   REQUIRE(bad_header);
@@ -480,7 +489,7 @@ TEST_CASE("gateway: a broken answer from the query service is a 502 without CAF'
 }
 
 TEST_CASE("gateway: slow and idle clients do not hold the workers") {
-  fixture f;   // 6 workers
+  fixture f; // 6 workers
   // More idle connections than workers, and more clients that send a
   // request head slowly, a byte at a time, and never finish it.
   std::vector<std::unique_ptr<raw_client>> idle, slow;
@@ -492,7 +501,7 @@ TEST_CASE("gateway: slow and idle clients do not hold the workers") {
   std::atomic<bool> quit{false};
   std::thread trickle{[&] {
     while (!quit) {
-      for (size_t i = 1; i < slow.size(); ++i) slow[i]->send("X");   // the first one just stalls
+      for (size_t i = 1; i < slow.size(); ++i) slow[i]->send("X"); // the first one just stalls
       std::this_thread::sleep_for(std::chrono::milliseconds{20});
     }
   }};

@@ -8,8 +8,9 @@
 #ifndef CPPHTTPLIB_OPENSSL_SUPPORT
 
 TEST_CASE("health: cpp-httplib is linked") {
-  FAIL("weaver_core must link cpp-httplib: pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET "
-       "cpp-httplib) and target_link_libraries(weaver_core PUBLIC PkgConfig::HTTPLIB)");
+  FAIL(
+    "weaver_core must link cpp-httplib: pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET "
+    "cpp-httplib) and target_link_libraries(weaver_core PUBLIC PkgConfig::HTTPLIB)");
 }
 
 #else
@@ -20,10 +21,10 @@ TEST_CASE("health: cpp-httplib is linked") {
 #include <string>
 #include <thread>
 
-#include "services/http.hpp"
-#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
+#include <nlohmann/json.hpp>
+#include "services/http.hpp"
 
 #include "services/health.hpp"
 
@@ -40,7 +41,7 @@ struct http_get {
 
 http_get get(int port, const std::string& path) {
   httplib::Client cli{"127.0.0.1", port};
-  cli.set_connection_timeout(10, 0);   // generous: only reached when broken
+  cli.set_connection_timeout(10, 0); // generous: only reached when broken
   cli.set_read_timeout(10, 0);
   auto res = cli.Get(path.c_str());
   REQUIRE_MESSAGE(res, "GET ", path, ": ", httplib::to_string(res.error()));
@@ -111,8 +112,7 @@ TEST_CASE("health: a check that throws fails with its message") {
 
 TEST_CASE("health: the server answers /healthz, /readyz and /metrics over HTTP") {
   auto reg = std::make_shared<health_registry>();
-  auto link = reg->add_flag("link:detector->tracker", probe_kind::readiness, false,
-                            "connecting to tcp://127.0.0.1:1");
+  auto link = reg->add_flag("link:detector->tracker", probe_kind::readiness, false, "connecting to tcp://127.0.0.1:1");
   reg->add("process", probe_kind::liveness, [] { return check_result{true, "up"}; });
 
   auto metrics = std::make_shared<prometheus::Registry>();
@@ -163,7 +163,7 @@ TEST_CASE("health: the server answers /healthz, /readyz and /metrics over HTTP")
   }
 
   server.stop();
-  server.stop();   // idempotent
+  server.stop(); // idempotent
   CHECK(server.port() == 0);
   httplib::Client cli{"127.0.0.1", port};
   cli.set_connection_timeout(2, 0);

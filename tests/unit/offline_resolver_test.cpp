@@ -96,7 +96,7 @@ TEST_CASE("resolver: two cameras at once only when their views overlap") {
   std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, f), make(2, 1, 2, 3000, 13000, f)};
   resolver_config cfg;
   auto r = offline_resolver{cfg}.resolve(ts, 100);
-  CHECK_FALSE(same(r, 0, 1));  // 7 s on both at once: impossible for separate views
+  CHECK_FALSE(same(r, 0, 1)); // 7 s on both at once: impossible for separate views
   // A moment on both (crossing a shared edge) is allowed.
   ts[1].enter_ms = 9000;
   ts[1].exit_ms = 19000;
@@ -133,7 +133,7 @@ TEST_CASE("resolver: overlapping views are learned from people online saw on bot
   r = offline_resolver{cfg}.resolve(ts, 100);
   CHECK_FALSE(same(r, 4, 5));
   CHECK_FALSE(same(r, 0, 1));
-  cfg.from_online = true;  // the two online people on both at once are split
+  cfg.from_online = true; // the two online people on both at once are split
   r = offline_resolver{cfg}.resolve(ts, 100);
   CHECK(r.split_out == 2);
   CHECK_FALSE(same(r, 0, 1));
@@ -148,7 +148,7 @@ TEST_CASE("resolver: an impossible online person is split, the piece gets a new 
   auto r = offline_resolver{cfg}.resolve(ts, 1u << 20);
   CHECK(r.split_out == 1);
   CHECK_FALSE(same(r, 0, 1));
-  CHECK(r.person[0] == 5);  // the first keeps the online id
+  CHECK(r.person[0] == 5); // the first keeps the online id
   CHECK(r.person[1] == (1u << 20));
   CHECK(r.moved == std::vector<size_t>{1});
   CHECK(r.merges.empty());
@@ -164,7 +164,7 @@ TEST_CASE("resolver: configured links bound the transit time") {
   std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, f), make(2, 1, 2, 11000, 20000, f)};
   resolver_config cfg;
   CHECK(same(offline_resolver{cfg}.resolve(ts, 100), 0, 1));
-  cfg.links = {{1, 2, 5000, 60000}};  // at least 5 s from 1 to 2
+  cfg.links = {{1, 2, 5000, 60000}}; // at least 5 s from 1 to 2
   CHECK_FALSE(same(offline_resolver{cfg}.resolve(ts, 100), 0, 1));
   ts[1].enter_ms = 16000;
   ts[1].exit_ms = 26000;
@@ -193,8 +193,9 @@ TEST_CASE("resolver: deterministic and empty-safe") {
   std::vector<tracklet> ts;
   for (uint64_t i = 0; i < 60; ++i)
     ts.push_back(make(static_cast<uint32_t>(1 + i % 4), i, i + 1, static_cast<timestamp_ms>(i) * 1500,
-                      static_cast<timestamp_ms>(i) * 1500 + 8000, noisy(look(static_cast<uint32_t>(i % 7)), rng, 0.1f)));
-  ts[5].feature.clear();  // a track without a feature stays as it was
+                      static_cast<timestamp_ms>(i) * 1500 + 8000,
+                      noisy(look(static_cast<uint32_t>(i % 7)), rng, 0.1f)));
+  ts[5].feature.clear(); // a track without a feature stays as it was
   auto a = offline_resolver{}.resolve(ts, 500), b = offline_resolver{}.resolve(ts, 500);
   CHECK(a.person == b.person);
   CHECK(a.person[5] == ts[5].person_id);
@@ -217,7 +218,7 @@ TEST_CASE("resolve schedule: whole windows closed lag before the data time") {
   REQUIRE(w.size() == 1);
   CHECK(w[0].first == 30000);
   CHECK(due_windows(s, 44999, 30000, 23000).empty());
-  s.every_ms = 0;  // off
+  s.every_ms = 0; // off
   CHECK(due_windows(s, 47000, std::nullopt, 23000).empty());
 }
 
@@ -233,12 +234,12 @@ TEST_CASE("resolver: from the online people the result is a fixed point, a secon
     if (c < 1.f) f[j] = std::sqrt(1.f - c * c);
     return f;
   };
-  const box b{0, 0, 10, 20};  // every box at the (tiny) views' edges
+  const box b{0, 0, 10, 20}; // every box at the (tiny) views' edges
   std::vector<tracklet> ts{
-    make(1, 1, 1, 0, 1000, unit(0), b, b),          make(2, 1, 1, 1500, 2500, unit(0), b, b),
-    make(1, 2, 2, 10000, 11000, unit(1), b, b),     make(2, 2, 2, 12000, 13000, unit(1), b, b),
-    make(1, 3, 3, 20000, 21000, unit(2), b, b),     make(2, 3, 4, 26000, 27000, unit(2, 3, 0.95f), b, b),
-    make(1, 4, 5, 40000, 41000, unit(4), b, b),     make(2, 4, 6, 46500, 47500, unit(4, 5, 0.76f), b, b),
+    make(1, 1, 1, 0, 1000, unit(0), b, b),      make(2, 1, 1, 1500, 2500, unit(0), b, b),
+    make(1, 2, 2, 10000, 11000, unit(1), b, b), make(2, 2, 2, 12000, 13000, unit(1), b, b),
+    make(1, 3, 3, 20000, 21000, unit(2), b, b), make(2, 3, 4, 26000, 27000, unit(2, 3, 0.95f), b, b),
+    make(1, 4, 5, 40000, 41000, unit(4), b, b), make(2, 4, 6, 46500, 47500, unit(4, 5, 0.76f), b, b),
   };
   resolver_config cfg;
   cfg.from_online = true;

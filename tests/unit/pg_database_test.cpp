@@ -2,8 +2,8 @@
 // same value round trips on SQLite.
 #include <doctest/doctest.h>
 
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -55,7 +55,7 @@ TEST_CASE("?N placeholders become $N outside literals, identifiers and comments"
   CHECK(pg_placeholders("SELECT '?1', ?1") == "SELECT '?1', $1");
   CHECK(pg_placeholders("SELECT 'it''s ?1', ?2") == "SELECT 'it''s ?1', $2");
   CHECK(pg_placeholders(R"(SELECT E'\'?1', ?1)") == R"(SELECT E'\'?1', $1)");
-  CHECK(pg_placeholders(R"(SELECT 'a\', ?1)") == R"(SELECT 'a\', $1)");  // standard strings: \ is plain
+  CHECK(pg_placeholders(R"(SELECT 'a\', ?1)") == R"(SELECT 'a\', $1)"); // standard strings: \ is plain
   CHECK(pg_placeholders(R"(SELECT "quoted?1", "x""?2", ?3)") == R"(SELECT "quoted?1", "x""?2", $3)");
   CHECK(pg_placeholders("SELECT ?1 -- ?2\n, ?3") == "SELECT $1 -- ?2\n, $3");
   CHECK(pg_placeholders("/* ?1 /* ?2 */ ?3 */ ?4") == "/* ?1 /* ?2 */ ?3 */ $4");
@@ -76,28 +76,29 @@ TEST_CASE("a PostgreSQL URI is described without its password") {
   CHECK(pg_redact_uri("postgresql://u@h/db?sslmode=require&password=x") == "postgresql://u@h/db?sslmode=require");
   CHECK(pg_redact_uri("postgresql://u:p@h/db?password=x") == "postgresql://u@h/db");
   CHECK(pg_redact_uri("postgresql://h:5/db") == "postgresql://h:5/db");
-  CHECK(pg_redact_uri("postgresql://h:5/db?options=-csearch_path%3Dx") == "postgresql://h:5/db?options=-csearch_path%3Dx");
+  CHECK(pg_redact_uri("postgresql://h:5/db?options=-csearch_path%3Dx")
+        == "postgresql://h:5/db?options=-csearch_path%3Dx");
 }
 
 TEST_CASE("every value type round-trips on both backends") {
   const std::vector<value> values = {
-      int64_t{0},
-      int64_t{-1},
-      std::numeric_limits<int64_t>::max(),
-      std::numeric_limits<int64_t>::min(),
-      0.0,
-      0.1,
-      -2.5,
-      3.141592653589793,
-      1e-300,
-      -1.7976931348623157e308,
-      5e-324,
-      std::string{},
-      std::string{"plain"},
-      std::string{"it's \"quoted\" ?1 $1 \\ back"},
-      std::string{"ünïcødé ✓ 日本語 🎥"},
-      std::string(100000, 'x'),
-      value{null_t{}},
+    int64_t{0},
+    int64_t{-1},
+    std::numeric_limits<int64_t>::max(),
+    std::numeric_limits<int64_t>::min(),
+    0.0,
+    0.1,
+    -2.5,
+    3.141592653589793,
+    1e-300,
+    -1.7976931348623157e308,
+    5e-324,
+    std::string{},
+    std::string{"plain"},
+    std::string{"it's \"quoted\" ?1 $1 \\ back"},
+    std::string{"ünïcødé ✓ 日本語 🎥"},
+    std::string(100000, 'x'),
+    value{null_t{}},
   };
   for (auto d : test_backends()) {
     CAPTURE(sql::dialect_name(d));
@@ -140,9 +141,9 @@ TEST_CASE("every value type round-trips on both backends") {
 TEST_CASE("PostgreSQL result columns convert by type") {
   auto db = fresh_database(dialect::postgres);
   auto rows = db->query(
-      "SELECT 7::int2, 8::int4, 9::int8, 10::oid, 1.5::float4, 2.25::numeric, 0.1::float8, true, false, "
-      "NULL, 'v'::varchar, 'abc'::text, '2024-03-05'::date",
-      {}, "types");
+    "SELECT 7::int2, 8::int4, 9::int8, 10::oid, 1.5::float4, 2.25::numeric, 0.1::float8, true, false, "
+    "NULL, 'v'::varchar, 'abc'::text, '2024-03-05'::date",
+    {}, "types");
   REQUIRE(rows.size() == 1);
   const auto& r = rows[0];
   CHECK(r[0] == value{int64_t{7}});
@@ -223,7 +224,7 @@ TEST_CASE("transactions: rollback discards, commit keeps") {
     auto db = fresh_database(d);
     db->exec("CREATE TABLE t (a BIGINT)", "create");
     const std::string ins = "INSERT INTO t (a) VALUES (?1)";
-    db->rollback();  // none open: a no-op
+    db->rollback(); // none open: a no-op
     db->begin();
     db->query(ins, {int64_t{1}}, "insert");
     db->rollback();
@@ -235,7 +236,7 @@ TEST_CASE("transactions: rollback discards, commit keeps") {
     {
       sql::transaction tx{*db};
       db->query(ins, {int64_t{3}}, "insert");
-    }  // no commit: rolled back
+    } // no commit: rolled back
     CHECK(count(*db, "t") == 1);
     {
       sql::transaction tx{*db};
@@ -264,7 +265,7 @@ TEST_CASE("PostgreSQL: committing a transaction in which a statement failed thro
   auto e = error_of([&] { db->commit(); });
   CHECK(starts_with(e, "commit: "));
   CHECK(count(*db, "t") == 0);
-  db->rollback();  // already over: a no-op
+  db->rollback(); // already over: a no-op
   CHECK(count(*db, "t") == 0);
 }
 
@@ -272,9 +273,10 @@ TEST_CASE("a multi-row upsert of 5000 rows in one statement") {
   for (auto d : test_backends()) {
     CAPTURE(sql::dialect_name(d));
     auto db = fresh_database(d);
-    db->exec("CREATE TABLE m (a BIGINT NOT NULL, b BIGINT NOT NULL, c BIGINT NOT NULL, d BIGINT NOT NULL, "
-             "PRIMARY KEY (a, b, c))",
-             "create");
+    db->exec(
+      "CREATE TABLE m (a BIGINT NOT NULL, b BIGINT NOT NULL, c BIGINT NOT NULL, d BIGINT NOT NULL, "
+      "PRIMARY KEY (a, b, c))",
+      "create");
     constexpr int rows = 5000;
     REQUIRE(db->max_params() >= rows * 4);
     std::string text = "INSERT INTO m (a, b, c, d) VALUES ";
@@ -282,8 +284,8 @@ TEST_CASE("a multi-row upsert of 5000 rows in one statement") {
     params.reserve(rows * 4);
     for (int r = 0; r < rows; ++r) {
       const int p = r * 4;
-      text += (r ? ",(" : "(") + std::string("?") + std::to_string(p + 1) + ",?" + std::to_string(p + 2) + ",?" +
-              std::to_string(p + 3) + ",?" + std::to_string(p + 4) + ")";
+      text += (r ? ",(" : "(") + std::string("?") + std::to_string(p + 1) + ",?" + std::to_string(p + 2) + ",?"
+        + std::to_string(p + 3) + ",?" + std::to_string(p + 4) + ")";
       params.insert(params.end(), {int64_t{r % 7}, int64_t{r}, int64_t{r * 3}, int64_t{r}});
     }
     text += " ON CONFLICT (a, b, c) DO UPDATE SET d = " + db->greatest("m.d", "excluded.d");
@@ -300,7 +302,7 @@ TEST_CASE("a multi-row upsert of 5000 rows in one statement") {
 
 TEST_CASE("describe() names the location without the password") {
   CHECK(fresh_database(dialect::sqlite)->describe() == "sqlite::memory:");
-  const std::string uri = test_pg_uri();  // postgresql://weaver@127.0.0.1:PORT/weaver
+  const std::string uri = test_pg_uri(); // postgresql://weaver@127.0.0.1:PORT/weaver
   const char* dir = std::getenv("WEAVER_TEST_PG_DIR");
   const std::string password = read_line(std::string(dir) + "/password");
   REQUIRE(!password.empty());
@@ -353,7 +355,7 @@ TEST_CASE("fresh databases are empty and isolated from each other") {
   a->exec("CREATE TABLE only_in_a (x BIGINT)", "create");
   CHECK(count(*a, "only_in_a") == 0);
   CHECK_THROWS(count(*b, "only_in_a"));
-  b->exec("CREATE TABLE only_in_a (y TEXT)", "create");  // same name, other schema
+  b->exec("CREATE TABLE only_in_a (y TEXT)", "create"); // same name, other schema
   b->query("INSERT INTO only_in_a (y) VALUES (?1)", {std::string{"b"}}, "insert");
   CHECK(count(*a, "only_in_a") == 0);
   CHECK(count(*b, "only_in_a") == 1);

@@ -16,8 +16,8 @@
 #include <caf/send.hpp>
 
 #include "actors/detector/detector_actor.hpp"
-#include "base/errors.hpp"
 #include "actors/tracker/tracker_actor.hpp"
+#include "base/errors.hpp"
 
 using namespace weaver;
 
@@ -68,31 +68,36 @@ caf::behavior mock_sink(caf::event_based_actor* self, std::shared_ptr<sink_log> 
       rp.deliver(caf::ok_atom::value);
     return rp;
   };
-  return {
-    [=](detection_batch& b) { log->batches.push_back(b); return reply(); },
-    [=](track_batch& b) { log->tracks.push_back(b); return reply(); },
-    [=](end_of_stream& e) { log->eos.push_back(e); return reply(); },
-    [=](done_atom) {
-      for (auto& rp : log->held) rp.deliver(caf::ok_atom::value);
-      log->held.clear();
-    }};
+  return {[=](detection_batch& b) {
+            log->batches.push_back(b);
+            return reply();
+          },
+          [=](track_batch& b) {
+            log->tracks.push_back(b);
+            return reply();
+          },
+          [=](end_of_stream& e) {
+            log->eos.push_back(e);
+            return reply();
+          },
+          [=](done_atom) {
+            for (auto& rp : log->held) rp.deliver(caf::ok_atom::value);
+            log->held.clear();
+          }};
 }
 
 // A pool that answers every job at once with one detection. (The unused
 // argument: CAF 0.17 binds a reference to a null tuple when a function actor
 // takes none, which UBSan reports.)
 fpga_pool_actor::behavior_type mock_pool(fpga_pool_actor::pointer, int) {
-  return {
-    [](inference_job& job) {
-      detection_batch b;
-      b.camera_id = job.input->camera_id;
-      b.seq = job.input->seq;
-      b.detections.push_back(detection{box{10, 10, 20, 40}, 0.9f, 0, {}, {}});
-      return b;
-    },
-    [](status_atom) { return std::string{"{}"}; },
-    [](card_done&) {},
-    [](tick_atom) {}};
+  return {[](inference_job& job) {
+            detection_batch b;
+            b.camera_id = job.input->camera_id;
+            b.seq = job.input->seq;
+            b.detections.push_back(detection{box{10, 10, 20, 40}, 0.9f, 0, {}, {}});
+            return b;
+          },
+          [](status_atom) { return std::string{"{}"}; }, [](card_done&) {}, [](tick_atom) {}};
 }
 
 // A pool that holds every job until told, then answers them newest first,
@@ -103,30 +108,27 @@ struct held_jobs {
   std::set<uint64_t> drop;
 };
 
-fpga_pool_actor::behavior_type reversing_pool(fpga_pool_actor::pointer self,
-                                              std::shared_ptr<held_jobs> held) {
-  return {
-    [=](inference_job& job) {
-      auto rp = self->make_response_promise<detection_batch>();
-      held->jobs.emplace_back(job.input->seq, rp);
-      return rp;
-    },
-    [=](status_atom) {
-      for (auto it = held->jobs.rbegin(); it != held->jobs.rend(); ++it) {
-        if (held->drop.count(it->first)) {
-          it->second.deliver(make_error(errc::frame_dropped));
-          continue;
-        }
-        detection_batch b;
-        b.camera_id = 1;
-        b.seq = it->first;
-        it->second.deliver(std::move(b));
-      }
-      held->jobs.clear();
-      return std::string{};
-    },
-    [](card_done&) {},
-    [](tick_atom) {}};
+fpga_pool_actor::behavior_type reversing_pool(fpga_pool_actor::pointer self, std::shared_ptr<held_jobs> held) {
+  return {[=](inference_job& job) {
+            auto rp = self->make_response_promise<detection_batch>();
+            held->jobs.emplace_back(job.input->seq, rp);
+            return rp;
+          },
+          [=](status_atom) {
+            for (auto it = held->jobs.rbegin(); it != held->jobs.rend(); ++it) {
+              if (held->drop.count(it->first)) {
+                it->second.deliver(make_error(errc::frame_dropped));
+                continue;
+              }
+              detection_batch b;
+              b.camera_id = 1;
+              b.seq = it->first;
+              it->second.deliver(std::move(b));
+            }
+            held->jobs.clear();
+            return std::string{};
+          },
+          [](card_done&) {}, [](tick_atom) {}};
 }
 
 // Sends requests and records the replies it got.
@@ -136,22 +138,19 @@ struct driver_log {
 };
 
 caf::behavior driver(caf::event_based_actor* self, std::shared_ptr<driver_log> log) {
-  return {[=](const detector_actor& det, frame_ptr f) {
-            self->request(det, caf::infinite, f)
-              .then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
-          },
-          [=](const detector_actor& det, end_of_stream e) {
-            self->request(det, caf::infinite, e)
-              .then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
-          },
-          [=](const tracker_actor& trk, detection_batch b) {
-            self->request(trk, caf::infinite, b)
-              .then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
-          },
-          [=](const tracker_actor& trk, end_of_stream e) {
-            self->request(trk, caf::infinite, e)
-              .then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
-          }};
+  return {
+    [=](const detector_actor& det, frame_ptr f) {
+      self->request(det, caf::infinite, f).then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
+    },
+    [=](const detector_actor& det, end_of_stream e) {
+      self->request(det, caf::infinite, e).then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
+    },
+    [=](const tracker_actor& trk, detection_batch b) {
+      self->request(trk, caf::infinite, b).then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
+    },
+    [=](const tracker_actor& trk, end_of_stream e) {
+      self->request(trk, caf::infinite, e).then([=](caf::ok_atom) { log->oks++; }, [=](caf::error&) { log->errors++; });
+    }};
 }
 
 frame_ptr make_frame(uint32_t camera, uint64_t seq) {
@@ -247,14 +246,11 @@ TEST_CASE("detector actor: stateless detectors run frames in parallel, batches l
 // Records the engine of each job and holds the jobs (never answers).
 fpga_pool_actor::behavior_type engine_recording_pool(fpga_pool_actor::pointer self,
                                                      std::shared_ptr<std::vector<std::shared_ptr<workload>>> seen) {
-  return {
-    [=](inference_job& job) {
-      seen->push_back(job.work);
-      return self->make_response_promise<detection_batch>();
-    },
-    [](status_atom) { return std::string{}; },
-    [](card_done&) {},
-    [](tick_atom) {}};
+  return {[=](inference_job& job) {
+            seen->push_back(job.work);
+            return self->make_response_promise<detection_batch>();
+          },
+          [](status_atom) { return std::string{}; }, [](card_done&) {}, [](tick_atom) {}};
 }
 
 TEST_CASE("detector actor: engines prepared ahead for a camera are used before new ones") {
@@ -278,9 +274,9 @@ TEST_CASE("detector actor: engines prepared ahead for a camera are used before n
   REQUIRE(seen->size() == 4);
   std::set<workload*> prepared{ready[0].get(), ready[1].get()};
   std::set<workload*> first_two{(*seen)[0].get(), (*seen)[1].get()};
-  CHECK(first_two == prepared);                      // camera 1 took its two prepared engines
-  CHECK(prepared.count((*seen)[2].get()) == 0);      // then made a third
-  CHECK(prepared.count((*seen)[3].get()) == 0);      // camera 2 had none prepared
+  CHECK(first_two == prepared); // camera 1 took its two prepared engines
+  CHECK(prepared.count((*seen)[2].get()) == 0); // then made a third
+  CHECK(prepared.count((*seen)[3].get()) == 0); // camera 2 had none prepared
   CHECK((*seen)[2] != (*seen)[3]);
 }
 
@@ -298,7 +294,7 @@ TEST_CASE("detector actor: in real time a full queue drops the frame and counts 
   auto drv = ts.spawn(driver, log);
   for (uint64_t i = 0; i < 4; ++i) caf::anon_send(drv, det, make_frame(2, i));
   ts.run();
-  CHECK(log->oks == 4);             // the camera never waits in real time
+  CHECK(log->oks == 4); // the camera never waits in real time
   CHECK(down->batches.size() == 1); // one admitted
   CHECK(stats->frames_dropped == 3);
 }
@@ -357,7 +353,7 @@ TEST_CASE("detector actor: a stateful detector has one frame in the pool at a ti
   auto drv = ts.spawn(driver, log);
   for (uint64_t i = 0; i < 4; ++i) caf::anon_send(drv, det, make_frame(1, i));
   ts.run();
-  CHECK(log->oks == 4);  // all four admitted
+  CHECK(log->oks == 4); // all four admitted
   std::vector<uint64_t> sent;
   for (int round = 0; round < 6 && !held->jobs.empty(); ++round) {
     CHECK(held->jobs.size() == 1);
@@ -366,7 +362,7 @@ TEST_CASE("detector actor: a stateful detector has one frame in the pool at a ti
     ts.run();
   }
   CHECK(sent == std::vector<uint64_t>{0, 1, 2, 3});
-  REQUIRE(down->batches.size() == 3);  // 1 was dropped by the pool
+  REQUIRE(down->batches.size() == 3); // 1 was dropped by the pool
   CHECK(down->batches[0].seq == 0);
   CHECK(down->batches[1].seq == 2);
   CHECK(down->batches[2].seq == 3);
@@ -429,9 +425,9 @@ TEST_CASE("tracker actor: a flush re-id did not take fails the end of stream") {
   auto drv = ts.spawn(driver, log);
   caf::anon_send(drv, trk, end_of_stream{5, 0});
   ts.run();
-  CHECK(down->tracks.size() == 1);  // the flush was sent
+  CHECK(down->tracks.size() == 1); // the flush was sent
   CHECK(log->oks == 0);
-  CHECK(log->errors == 1);          // and its failure reached the camera
+  CHECK(log->errors == 1); // and its failure reached the camera
 }
 
 TEST_CASE("tracker actor: a restart from the snapshot takes re-sent batches once, in order, and waits for re-id") {
@@ -465,7 +461,7 @@ TEST_CASE("tracker actor: a restart from the snapshot takes re-sent batches once
     auto drv = ts.spawn(driver, log);
     for (uint64_t s = 0; s < 3; ++s) caf::anon_send(drv, trk, batch(s));
     ts.run();
-    CHECK(down->tracks.size() == 1);          // the others wait for its ack
+    CHECK(down->tracks.size() == 1); // the others wait for its ack
     CHECK_FALSE(std::filesystem::exists(path));
     for (int i = 0; i < 3; ++i) {
       caf::anon_send(caf::actor_cast<caf::actor>(reid), done_atom::value);
@@ -485,11 +481,11 @@ TEST_CASE("tracker actor: a restart from the snapshot takes re-sent batches once
   auto drv = ts.spawn(driver, log);
   for (uint64_t s = 1; s < 4; ++s) caf::anon_send(drv, trk, batch(s));
   caf::anon_send(drv, trk, end_of_stream{5, 4});
-  caf::anon_send(drv, trk, end_of_stream{5, 4});   // re-sent too
+  caf::anon_send(drv, trk, end_of_stream{5, 4}); // re-sent too
   ts.run();
   std::filesystem::remove(path);
   CHECK(log->oks == 5);
-  REQUIRE(down->tracks.size() == 2);               // batch 3 and the flush, once each
+  REQUIRE(down->tracks.size() == 2); // batch 3 and the flush, once each
   CHECK(down->tracks[0].seq == 3);
   CHECK(down->eos.size() == 1);
   // The track continues under the id of the first life.

@@ -3,8 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -18,7 +18,7 @@ namespace {
 
 constexpr timestamp_ms reid_frame_ms = 100;
 constexpr int reid_confirm_frames = 2; // started arrives this many frames late
-constexpr int reid_lag_frames = 5;     // ended arrives this many frames late
+constexpr int reid_lag_frames = 5; // ended arrives this many frames late
 
 struct reid_visit {
   uint64_t track_id;
@@ -28,8 +28,7 @@ struct reid_visit {
 
 // The batches a tracker would send for these visits, one per frame, with the
 // confirmation and end-of-track lags a real tracker has.
-std::vector<track_batch> reid_stream(uint32_t camera, const std::vector<reid_visit>& visits,
-                                     timestamp_ms until_ms) {
+std::vector<track_batch> reid_stream(uint32_t camera, const std::vector<reid_visit>& visits, timestamp_ms until_ms) {
   std::vector<track_batch> out;
   uint64_t seq = 0;
   for (timestamp_ms t = 0; t <= until_ms; t += reid_frame_ms) {
@@ -73,39 +72,33 @@ struct reid_result {
 
 // Runs the engine over per-camera streams; `order` lists which camera's next
 // batch goes next (a camera's end of stream follows its last batch).
-reid_result reid_run(const std::map<uint32_t, std::vector<track_batch>>& streams,
-                     const std::vector<uint32_t>& order, reid_config cfg = {}) {
+reid_result reid_run(const std::map<uint32_t, std::vector<track_batch>>& streams, const std::vector<uint32_t>& order,
+                     reid_config cfg = {}) {
   reid_engine engine(cfg);
-  for (const auto& [cam, s] : streams)
-    engine.add_camera(cam);
+  for (const auto& [cam, s] : streams) engine.add_camera(cam);
   std::map<uint32_t, size_t> next;
   reid_result r;
   for (uint32_t cam : order) {
     const auto& s = streams.at(cam);
     size_t& i = next[cam];
     r.add(engine.on_tracks(s[i++]));
-    if (i == s.size())
-      r.add(engine.on_end_of_stream(cam));
+    if (i == s.size()) r.add(engine.on_end_of_stream(cam));
   }
   r.add(engine.flush());
   return r;
 }
 
-std::vector<uint32_t> reid_sequential(const std::map<uint32_t, std::vector<track_batch>>& s,
-                                      bool reverse) {
+std::vector<uint32_t> reid_sequential(const std::map<uint32_t, std::vector<track_batch>>& s, bool reverse) {
   std::vector<uint32_t> order;
   auto add = [&](uint32_t cam, size_t n) { order.insert(order.end(), n, cam); };
   if (reverse)
-    for (auto i = s.rbegin(); i != s.rend(); ++i)
-      add(i->first, i->second.size());
+    for (auto i = s.rbegin(); i != s.rend(); ++i) add(i->first, i->second.size());
   else
-    for (const auto& [cam, b] : s)
-      add(cam, b.size());
+    for (const auto& [cam, b] : s) add(cam, b.size());
   return order;
 }
 
-std::vector<uint32_t> reid_shuffled(const std::map<uint32_t, std::vector<track_batch>>& s,
-                                    unsigned seed) {
+std::vector<uint32_t> reid_shuffled(const std::map<uint32_t, std::vector<track_batch>>& s, unsigned seed) {
   std::vector<uint32_t> order = reid_sequential(s, false);
   std::mt19937 rng(seed);
   std::shuffle(order.begin(), order.end(), rng); // per-camera order is implicit
@@ -130,190 +123,174 @@ const std::vector<float> reid_f1{1, 0, 0}, reid_f2{0, 1, 0};
 } // namespace
 
 TEST_SUITE("reid_engine") {
-
-TEST_CASE("walking from camera 1 to camera 2 keeps one id") {
-  std::map<uint32_t, std::vector<track_batch>> s{
-    {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 20000)},
-    {2, reid_stream(2, {{1, 7000, 12000, reid_f1}}, 20000)}};
-  auto r = reid_run(s, reid_sequential(s, false));
-  REQUIRE(r.rows.size() == 2);
-  CHECK(r.rows[0] == presence{1, 1, 1000, 5000});
-  CHECK(r.rows[1] == presence{1, 2, 7000, 12000});
-  REQUIRE(r.ids.size() == 2);
-  CHECK(r.ids[0].confidence == 1.0f);
-  CHECK(r.ids[1].person_id == 1);
-  CHECK(r.ids[1].confidence == doctest::Approx(1.0f));
-}
-
-TEST_CASE("different features give different ids") {
-  std::map<uint32_t, std::vector<track_batch>> s{
-    {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 20000)},
-    {2, reid_stream(2, {{1, 7000, 12000, reid_f2}}, 20000)}};
-  auto r = reid_run(s, reid_sequential(s, false));
-  REQUIRE(r.rows.size() == 2);
-  CHECK(r.rows[0].person_id == 1);
-  CHECK(r.rows[1].person_id == 2);
-}
-
-TEST_CASE("transit time gates the match") {
-  auto second_start = [](timestamp_ms enter, reid_config cfg = {}) {
-    std::map<uint32_t, std::vector<track_batch>> s{
-      {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 30000)},
-      {2, reid_stream(2, {{1, enter, enter + 3000, reid_f1}}, 30000)}};
-    return reid_run(s, reid_sequential(s, true), cfg).rows.at(1).person_id;
-  };
-  CHECK(second_start(5000 + 10000) == 1); // exactly max_gap_ms
-  CHECK(second_start(5000 + 10100) == 2); // over max_gap_ms
-  // On both at once for 2 s: only where the views overlap (configured here;
-  // or learnt, see the topology cases below), or without the topology.
-  CHECK(second_start(3000) == 2);
-  reid_config overlap;
-  overlap.links = {{1, 2, -5000, 10000}, {2, 1, -5000, 10000}};
-  CHECK(second_start(3000, overlap) == 1);
-  reid_config off;
-  off.use_topology = false;
-  CHECK(second_start(3000, off) == 1);
-}
-
-TEST_CASE("re-entering the same camera, empty features, short tracks") {
-  SUBCASE("same camera, with same_camera off") {
-    std::map<uint32_t, std::vector<track_batch>> s{
-      {1, reid_stream(1, {{1, 1000, 3000, reid_f1}, {2, 4000, 6000, reid_f1}}, 10000)}};
-    reid_config cfg;
-    cfg.same_camera = false;
-    auto r = reid_run(s, reid_sequential(s, false), cfg);
-    REQUIRE(r.rows.size() == 2);
-    CHECK(r.rows[1].person_id == 2);
-  }
-  SUBCASE("no feature") {
-    std::map<uint32_t, std::vector<track_batch>> s{
-      {1, reid_stream(1, {{1, 1000, 3000, {}}}, 10000)},
-      {2, reid_stream(2, {{1, 4000, 6000, {}}}, 10000)}};
+  TEST_CASE("walking from camera 1 to camera 2 keeps one id") {
+    std::map<uint32_t, std::vector<track_batch>> s{{1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 20000)},
+                                                   {2, reid_stream(2, {{1, 7000, 12000, reid_f1}}, 20000)}};
     auto r = reid_run(s, reid_sequential(s, false));
     REQUIRE(r.rows.size() == 2);
+    CHECK(r.rows[0] == presence{1, 1, 1000, 5000});
+    CHECK(r.rows[1] == presence{1, 2, 7000, 12000});
+    REQUIRE(r.ids.size() == 2);
+    CHECK(r.ids[0].confidence == 1.0f);
+    CHECK(r.ids[1].person_id == 1);
+    CHECK(r.ids[1].confidence == doctest::Approx(1.0f));
+  }
+
+  TEST_CASE("different features give different ids") {
+    std::map<uint32_t, std::vector<track_batch>> s{{1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 20000)},
+                                                   {2, reid_stream(2, {{1, 7000, 12000, reid_f2}}, 20000)}};
+    auto r = reid_run(s, reid_sequential(s, false));
+    REQUIRE(r.rows.size() == 2);
+    CHECK(r.rows[0].person_id == 1);
     CHECK(r.rows[1].person_id == 2);
   }
-  SUBCASE("min_track_ms") {
-    std::map<uint32_t, std::vector<track_batch>> s{
-      {1, reid_stream(1, {{1, 1000, 1500, reid_f1}, {2, 2000, 4000, reid_f2}}, 10000)}};
-    reid_config cfg;
-    cfg.min_track_ms = 1000;
-    auto r = reid_run(s, reid_sequential(s, false), cfg);
-    REQUIRE(r.rows.size() == 1);
-    CHECK(r.rows[0] == presence{1, 1, 2000, 4000});
-    CHECK(r.ids[0].track_id == 2);
+
+  TEST_CASE("transit time gates the match") {
+    auto second_start = [](timestamp_ms enter, reid_config cfg = {}) {
+      std::map<uint32_t, std::vector<track_batch>> s{{1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 30000)},
+                                                     {2, reid_stream(2, {{1, enter, enter + 3000, reid_f1}}, 30000)}};
+      return reid_run(s, reid_sequential(s, true), cfg).rows.at(1).person_id;
+    };
+    CHECK(second_start(5000 + 10000) == 1); // exactly max_gap_ms
+    CHECK(second_start(5000 + 10100) == 2); // over max_gap_ms
+    // On both at once for 2 s: only where the views overlap (configured here;
+    // or learnt, see the topology cases below), or without the topology.
+    CHECK(second_start(3000) == 2);
+    reid_config overlap;
+    overlap.links = {{1, 2, -5000, 10000}, {2, 1, -5000, 10000}};
+    CHECK(second_start(3000, overlap) == 1);
+    reid_config off;
+    off.use_topology = false;
+    CHECK(second_start(3000, off) == 1);
   }
-}
 
-TEST_CASE("a silent camera holds resolution back") {
-  reid_config cfg;
-  cfg.window_ms = 1;  // resolve as soon as the watermark allows
-  reid_engine engine{cfg};
-  engine.add_camera(1);
-  engine.add_camera(2);
-  size_t resolved = 0;
-  for (const auto& b : reid_stream(1, {{1, 1000, 3000, reid_f1}}, 5000))
-    resolved += engine.on_tracks(b).rows.size();
-  CHECK(resolved == 0);
-  CHECK(engine.pending() == 1);
-  track_batch late;
-  late.camera_id = 2;
-  late.time_ms = 3000; // not past the end time yet
-  CHECK(engine.on_tracks(late).rows.empty());
-  late.time_ms = 3100;
-  auto out = engine.on_tracks(late);
-  REQUIRE(out.rows.size() == 1);
-  CHECK(out.rows[0] == presence{1, 1, 1000, 3000});
-  CHECK(engine.pending() == 0);
-  CHECK(engine.people() == 1);
-}
-
-TEST_CASE("an open track holds resolution back until it ends") {
-  // Camera 2's track is last seen at 2000 but its `ended` comes only with the
-  // batch of 2500; camera 1's track ending at 2200 must wait for it even
-  // though camera 2's batches are already past 2200.
-  reid_config cfg;
-  cfg.window_ms = 1;
-  reid_engine engine{cfg};
-  engine.add_camera(1);
-  engine.add_camera(2);
-  auto s1 = reid_stream(1, {{1, 1000, 2200, reid_f1}}, 6000);
-  auto s2 = reid_stream(2, {{1, 500, 2000, reid_f1}}, 6000);
-  reid_result r;
-  for (const auto& b : s1)
-    r.add(engine.on_tracks(b));
-  for (size_t i = 0; i < s2.size() && s2[i].time_ms <= 2400; ++i)
-    r.add(engine.on_tracks(s2[i]));
-  CHECK(r.rows.empty()); // camera 2's track is open at 2000
-  for (size_t i = 0; i < s2.size(); ++i)
-    if (s2[i].time_ms > 2400)
-      r.add(engine.on_tracks(s2[i]));
-  REQUIRE(r.rows.size() == 2);
-  CHECK(r.rows[0] == presence{1, 2, 500, 2000}); // earlier end first
-  CHECK(r.rows[1] == presence{1, 1, 1000, 2200});
-}
-
-TEST_CASE("every interleaving of the same streams gives the same result") {
-  // Twelve people wander through three cameras; some look alike, so which
-  // track claims which identity depends on the resolution order.
-  std::mt19937 rng(5);
-  std::normal_distribution<float> noise(0.f, 0.15f);
-  std::vector<std::vector<float>> looks;
-  for (int p = 0; p < 12; ++p) {
-    std::vector<float> f(6, 0.f);
-    f[p % 6] = 1.f;
-    f[(p + 1) % 6] = p < 6 ? 0.2f : 0.5f;
-    looks.push_back(f);
-  }
-  std::map<uint32_t, std::vector<reid_visit>> visits;
-  std::uniform_int_distribution<int> cam_pick(1, 3), frames(10, 80), gap(0, 60);
-  for (int p = 0; p < 12; ++p) {
-    timestamp_ms t = 1000 + 700 * p;
-    uint32_t cam = static_cast<uint32_t>(cam_pick(rng));
-    for (int hop = 0; hop < 3; ++hop) {
-      timestamp_ms end = t + frames(rng) * reid_frame_ms;
-      std::vector<float> f = looks[p];
-      for (auto& x : f)
-        x += noise(rng);
-      float n = 0;
-      for (float x : f)
-        n += x * x;
-      for (auto& x : f)
-        x /= std::sqrt(n);
-      visits[cam].push_back({0, t, end, f});
-      t = end + gap(rng) * reid_frame_ms - 1500; // may overlap the next view
-      cam = cam % 3 + 1;
+  TEST_CASE("re-entering the same camera, empty features, short tracks") {
+    SUBCASE("same camera, with same_camera off") {
+      std::map<uint32_t, std::vector<track_batch>> s{
+        {1, reid_stream(1, {{1, 1000, 3000, reid_f1}, {2, 4000, 6000, reid_f1}}, 10000)}};
+      reid_config cfg;
+      cfg.same_camera = false;
+      auto r = reid_run(s, reid_sequential(s, false), cfg);
+      REQUIRE(r.rows.size() == 2);
+      CHECK(r.rows[1].person_id == 2);
+    }
+    SUBCASE("no feature") {
+      std::map<uint32_t, std::vector<track_batch>> s{{1, reid_stream(1, {{1, 1000, 3000, {}}}, 10000)},
+                                                     {2, reid_stream(2, {{1, 4000, 6000, {}}}, 10000)}};
+      auto r = reid_run(s, reid_sequential(s, false));
+      REQUIRE(r.rows.size() == 2);
+      CHECK(r.rows[1].person_id == 2);
+    }
+    SUBCASE("min_track_ms") {
+      std::map<uint32_t, std::vector<track_batch>> s{
+        {1, reid_stream(1, {{1, 1000, 1500, reid_f1}, {2, 2000, 4000, reid_f2}}, 10000)}};
+      reid_config cfg;
+      cfg.min_track_ms = 1000;
+      auto r = reid_run(s, reid_sequential(s, false), cfg);
+      REQUIRE(r.rows.size() == 1);
+      CHECK(r.rows[0] == presence{1, 1, 2000, 4000});
+      CHECK(r.ids[0].track_id == 2);
     }
   }
-  std::map<uint32_t, std::vector<track_batch>> s;
-  for (auto& [cam, v] : visits) {
-    std::sort(v.begin(), v.end(), [](const reid_visit& a, const reid_visit& b) {
-      return a.start_ms < b.start_ms;
-    });
-    for (size_t i = 0; i < v.size(); ++i)
-      v[i].track_id = i + 1;
-    s[cam] = reid_stream(cam, v, 60000);
+
+  TEST_CASE("a silent camera holds resolution back") {
+    reid_config cfg;
+    cfg.window_ms = 1; // resolve as soon as the watermark allows
+    reid_engine engine{cfg};
+    engine.add_camera(1);
+    engine.add_camera(2);
+    size_t resolved = 0;
+    for (const auto& b : reid_stream(1, {{1, 1000, 3000, reid_f1}}, 5000)) resolved += engine.on_tracks(b).rows.size();
+    CHECK(resolved == 0);
+    CHECK(engine.pending() == 1);
+    track_batch late;
+    late.camera_id = 2;
+    late.time_ms = 3000; // not past the end time yet
+    CHECK(engine.on_tracks(late).rows.empty());
+    late.time_ms = 3100;
+    auto out = engine.on_tracks(late);
+    REQUIRE(out.rows.size() == 1);
+    CHECK(out.rows[0] == presence{1, 1, 1000, 3000});
+    CHECK(engine.pending() == 0);
+    CHECK(engine.people() == 1);
   }
-  reid_config cfg;
-  cfg.match_threshold = 0.8f;
-  auto base = reid_run(s, reid_sequential(s, false), cfg);
-  CHECK(base.rows.size() == 36);
-  CHECK(base.ids.size() == 36);
-  reid_check_same(base, reid_run(s, reid_sequential(s, true), cfg));
-  for (unsigned seed = 1; seed <= 5; ++seed) {
-    CAPTURE(seed);
-    reid_check_same(base, reid_run(s, reid_shuffled(s, seed), cfg));
+
+  TEST_CASE("an open track holds resolution back until it ends") {
+    // Camera 2's track is last seen at 2000 but its `ended` comes only with the
+    // batch of 2500; camera 1's track ending at 2200 must wait for it even
+    // though camera 2's batches are already past 2200.
+    reid_config cfg;
+    cfg.window_ms = 1;
+    reid_engine engine{cfg};
+    engine.add_camera(1);
+    engine.add_camera(2);
+    auto s1 = reid_stream(1, {{1, 1000, 2200, reid_f1}}, 6000);
+    auto s2 = reid_stream(2, {{1, 500, 2000, reid_f1}}, 6000);
+    reid_result r;
+    for (const auto& b : s1) r.add(engine.on_tracks(b));
+    for (size_t i = 0; i < s2.size() && s2[i].time_ms <= 2400; ++i) r.add(engine.on_tracks(s2[i]));
+    CHECK(r.rows.empty()); // camera 2's track is open at 2000
+    for (size_t i = 0; i < s2.size(); ++i)
+      if (s2[i].time_ms > 2400) r.add(engine.on_tracks(s2[i]));
+    REQUIRE(r.rows.size() == 2);
+    CHECK(r.rows[0] == presence{1, 2, 500, 2000}); // earlier end first
+    CHECK(r.rows[1] == presence{1, 1, 1000, 2200});
   }
-  // Rows come out window by window (of end time) and some tracks were linked.
-  CHECK(std::is_sorted(base.rows.begin(), base.rows.end(), [&](const presence& a, const presence& b) {
-    return a.exit_ms / cfg.window_ms < b.exit_ms / cfg.window_ms;
-  }));
-  uint64_t persons = 0;
-  for (const auto& i : base.ids)
-    persons = std::max(persons, i.person_id);
-  CHECK(persons < 36);
-  CHECK(persons > 1);
-}
+
+  TEST_CASE("every interleaving of the same streams gives the same result") {
+    // Twelve people wander through three cameras; some look alike, so which
+    // track claims which identity depends on the resolution order.
+    std::mt19937 rng(5);
+    std::normal_distribution<float> noise(0.f, 0.15f);
+    std::vector<std::vector<float>> looks;
+    for (int p = 0; p < 12; ++p) {
+      std::vector<float> f(6, 0.f);
+      f[p % 6] = 1.f;
+      f[(p + 1) % 6] = p < 6 ? 0.2f : 0.5f;
+      looks.push_back(f);
+    }
+    std::map<uint32_t, std::vector<reid_visit>> visits;
+    std::uniform_int_distribution<int> cam_pick(1, 3), frames(10, 80), gap(0, 60);
+    for (int p = 0; p < 12; ++p) {
+      timestamp_ms t = 1000 + 700 * p;
+      uint32_t cam = static_cast<uint32_t>(cam_pick(rng));
+      for (int hop = 0; hop < 3; ++hop) {
+        timestamp_ms end = t + frames(rng) * reid_frame_ms;
+        std::vector<float> f = looks[p];
+        for (auto& x : f) x += noise(rng);
+        float n = 0;
+        for (float x : f) n += x * x;
+        for (auto& x : f) x /= std::sqrt(n);
+        visits[cam].push_back({0, t, end, f});
+        t = end + gap(rng) * reid_frame_ms - 1500; // may overlap the next view
+        cam = cam % 3 + 1;
+      }
+    }
+    std::map<uint32_t, std::vector<track_batch>> s;
+    for (auto& [cam, v] : visits) {
+      std::sort(v.begin(), v.end(), [](const reid_visit& a, const reid_visit& b) { return a.start_ms < b.start_ms; });
+      for (size_t i = 0; i < v.size(); ++i) v[i].track_id = i + 1;
+      s[cam] = reid_stream(cam, v, 60000);
+    }
+    reid_config cfg;
+    cfg.match_threshold = 0.8f;
+    auto base = reid_run(s, reid_sequential(s, false), cfg);
+    CHECK(base.rows.size() == 36);
+    CHECK(base.ids.size() == 36);
+    reid_check_same(base, reid_run(s, reid_sequential(s, true), cfg));
+    for (unsigned seed = 1; seed <= 5; ++seed) {
+      CAPTURE(seed);
+      reid_check_same(base, reid_run(s, reid_shuffled(s, seed), cfg));
+    }
+    // Rows come out window by window (of end time) and some tracks were linked.
+    CHECK(std::is_sorted(base.rows.begin(), base.rows.end(), [&](const presence& a, const presence& b) {
+      return a.exit_ms / cfg.window_ms < b.exit_ms / cfg.window_ms;
+    }));
+    uint64_t persons = 0;
+    for (const auto& i : base.ids) persons = std::max(persons, i.person_id);
+    CHECK(persons < 36);
+    CHECK(persons > 1);
+  }
 
 } // TEST_SUITE
 
@@ -327,173 +304,168 @@ std::vector<float> unit(std::vector<float> v) {
 } // namespace
 
 TEST_SUITE("reid_engine: graph, fragments, windows, merges, snapshots") {
-
-TEST_CASE("a track after a fragment on the same camera continues the person; an overlapping one does not") {
-  std::map<uint32_t, std::vector<track_batch>> s{
-    {1, reid_stream(1, {{1, 1000, 3000, reid_f1}, {2, 4000, 6000, reid_f1}, {3, 2000, 5000, reid_f1}},
-                    20000)}};
-  auto r = reid_run(s, reid_sequential(s, false));
-  std::map<uint64_t, uint64_t> person;  // track -> person
-  for (auto& i : r.ids) person[i.track_id] = i.person_id;
-  REQUIRE(person.size() == 3);
-  CHECK(person[2] == person[1]);   // 1 ends at 3 s, 2 starts at 4 s
-  CHECK(person[3] != person[1]);   // 3 overlaps 1 on the same camera
-  reid_config off;
-  off.same_camera = false;
-  auto r2 = reid_run(s, reid_sequential(s, false), off);
-  std::set<uint64_t> people;
-  for (auto& i : r2.ids) people.insert(i.person_id);
-  CHECK(people.size() == 3);
-}
-
-TEST_CASE("a configured camera graph limits the search to its walks and transit times") {
-  std::map<uint32_t, std::vector<track_batch>> s{
-    {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 30000)},
-    {2, reid_stream(2, {{1, 7000, 9000, reid_f1}}, 30000)},      // 2 s after camera 1
-    {3, reid_stream(3, {{1, 12000, 14000, reid_f1}}, 30000)}};   // no link from 2 to 3
-  reid_config cfg;
-  cfg.links = {{1, 2, 0, 5000}};
-  auto r = reid_run(s, reid_sequential(s, false), cfg);
-  std::map<uint32_t, uint64_t> person;
-  for (auto& i : r.ids) person[i.camera_id] = i.person_id;
-  CHECK(person[2] == person[1]);
-  CHECK(person[3] != person[1]);
-  cfg.links = {{1, 2, 3000, 5000}};   // too early for this walk
-  auto r2 = reid_run(s, reid_sequential(s, false), cfg);
-  std::map<uint32_t, uint64_t> p2;
-  for (auto& i : r2.ids) p2[i.camera_id] = i.person_id;
-  CHECK(p2[2] != p2[1]);
-}
-
-TEST_CASE("the learnt graph stops searching walks that confident matches never take") {
-  // 12 people walk 1 -> 2. Then a 13th, seen on camera 1, appears on camera
-  // 3: a walk from camera 1 no confident match ever took.
-  std::vector<reid_visit> v1, v2;
-  auto look = [](int k) {
-    std::vector<float> f(13, 0.0f);
-    f[static_cast<size_t>(k)] = 1.0f;
-    return f;
-  };
-  for (int k = 0; k < 12; ++k) {
-    v1.push_back({static_cast<uint64_t>(k + 1), 1000 + k * 3000, 2000 + k * 3000, look(k)});
-    v2.push_back({static_cast<uint64_t>(k + 1), 2500 + k * 3000, 3500 + k * 3000, look(k)});
+  TEST_CASE("a track after a fragment on the same camera continues the person; an overlapping one does not") {
+    std::map<uint32_t, std::vector<track_batch>> s{
+      {1, reid_stream(1, {{1, 1000, 3000, reid_f1}, {2, 4000, 6000, reid_f1}, {3, 2000, 5000, reid_f1}}, 20000)}};
+    auto r = reid_run(s, reid_sequential(s, false));
+    std::map<uint64_t, uint64_t> person; // track -> person
+    for (auto& i : r.ids) person[i.track_id] = i.person_id;
+    REQUIRE(person.size() == 3);
+    CHECK(person[2] == person[1]); // 1 ends at 3 s, 2 starts at 4 s
+    CHECK(person[3] != person[1]); // 3 overlaps 1 on the same camera
+    reid_config off;
+    off.same_camera = false;
+    auto r2 = reid_run(s, reid_sequential(s, false), off);
+    std::set<uint64_t> people;
+    for (auto& i : r2.ids) people.insert(i.person_id);
+    CHECK(people.size() == 3);
   }
-  v1.push_back({13, 40000, 41000, look(12)});
-  std::map<uint32_t, std::vector<track_batch>> s{
-    {1, reid_stream(1, v1, 50000)},
-    {2, reid_stream(2, v2, 50000)},
-    {3, reid_stream(3, {{1, 42000, 43000, look(12)}}, 50000)}};
-  reid_config cfg;
-  cfg.learn_after = 10;
-  reid_engine e{cfg};
-  for (auto c : {1u, 2u, 3u}) e.add_camera(c);
-  reid_result r;
-  std::map<uint32_t, size_t> next;
-  for (uint32_t cam : reid_sequential(s, false)) {
-    auto& i = next[cam];
-    r.add(e.on_tracks(s.at(cam)[i++]));
-    if (i == s.at(cam).size()) r.add(e.on_end_of_stream(cam));
+
+  TEST_CASE("a configured camera graph limits the search to its walks and transit times") {
+    std::map<uint32_t, std::vector<track_batch>> s{
+      {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 30000)},
+      {2, reid_stream(2, {{1, 7000, 9000, reid_f1}}, 30000)}, // 2 s after camera 1
+      {3, reid_stream(3, {{1, 12000, 14000, reid_f1}}, 30000)}}; // no link from 2 to 3
+    reid_config cfg;
+    cfg.links = {{1, 2, 0, 5000}};
+    auto r = reid_run(s, reid_sequential(s, false), cfg);
+    std::map<uint32_t, uint64_t> person;
+    for (auto& i : r.ids) person[i.camera_id] = i.person_id;
+    CHECK(person[2] == person[1]);
+    CHECK(person[3] != person[1]);
+    cfg.links = {{1, 2, 3000, 5000}}; // too early for this walk
+    auto r2 = reid_run(s, reid_sequential(s, false), cfg);
+    std::map<uint32_t, uint64_t> p2;
+    for (auto& i : r2.ids) p2[i.camera_id] = i.person_id;
+    CHECK(p2[2] != p2[1]);
   }
-  r.add(e.flush());
-  auto g = e.graph();
-  REQUIRE(g.size() == 1);
-  CHECK(g[0].from == 1);
-  CHECK(g[0].to == 2);
-  CHECK(g[0].matches == 12);
-  CHECK(g[0].min_transit_ms == 500);
-  std::map<std::pair<uint32_t, uint64_t>, uint64_t> who;
-  for (auto& i : r.ids) who[{i.camera_id, i.track_id}] = i.person_id;
-  CHECK(who[{3, 1}] != who[{1, 13}]);
-  cfg.learn_graph = false;
-  auto r2 = reid_run(s, reid_sequential(s, false), cfg);
-  std::map<std::pair<uint32_t, uint64_t>, uint64_t> who2;
-  for (auto& i : r2.ids) who2[{i.camera_id, i.track_id}] = i.person_id;
-  CHECK(who2[{3, 1}] == who2[{1, 13}]);
-}
 
-TEST_CASE("tracks of one window are assigned jointly: the best overall pairing, not first come") {
-  // Two people leave camera 1; on camera 2 two tracks end in one window.
-  auto p1 = unit({1, 0, 0}), p2 = unit({0, 1, 0});
-  auto a = unit({0.6f, 0.8f, 0});      // cos 0.6 with p1, 0.8 with p2
-  auto b = unit({0, 1, 0.3f});         // cos 0.96 with p2, 0 with p1
-  std::map<uint32_t, std::vector<track_batch>> s{
-    {1, reid_stream(1, {{1, 1000, 3000, p1}, {2, 1000, 3000, p2}}, 20000)},
-    {2, reid_stream(2, {{1, 4000, 6100, a}, {2, 4000, 6200, b}}, 20000)}};
-  reid_config cfg;
-  cfg.match_threshold = 0.55f;
-  auto r = reid_run(s, reid_sequential(s, false), cfg);
-  std::map<std::pair<uint32_t, uint64_t>, uint64_t> who;
-  for (auto& i : r.ids) who[{i.camera_id, i.track_id}] = i.person_id;
-  // One by one, a (ending first) would take person 2 (0.8 > 0.6) and b would
-  // be someone new; jointly, a -> 1 and b -> 2 (total 0.6 + 0.96 > 0.8).
-  CHECK(who[{2, 1}] == who[{1, 1}]);
-  CHECK(who[{2, 2}] == who[{1, 2}]);
-}
-
-TEST_CASE("late correction: two ids that turn out to be one are merged, the later into the earlier") {
-  auto f = unit({1, 0.05f, 0});
-  std::map<uint32_t, std::vector<track_batch>> s{
-    {1, reid_stream(1, {{1, 1000, 3000, f}}, 60000)},
-    // Seen again 30 s later (beyond max_gap): a new id at first.
-    {2, reid_stream(2, {{1, 33000, 35000, f}}, 60000)}};
-  reid_config cfg;
-  cfg.merge_threshold = 0.95f;
-  reid_engine e{cfg};
-  e.add_camera(1);
-  e.add_camera(2);
-  std::vector<person_merge> merges;
-  std::vector<identity> ids;
-  auto order = reid_sequential(s, false);
-  std::map<uint32_t, size_t> next;
-  auto take = [&](const presence_batch& b) {
-    merges.insert(merges.end(), b.merges.begin(), b.merges.end());
-    ids.insert(ids.end(), b.identities.begin(), b.identities.end());
-  };
-  for (uint32_t cam : order) {
-    auto& i = next[cam];
-    take(e.on_tracks(s.at(cam)[i++]));
-    if (i == s.at(cam).size()) take(e.on_end_of_stream(cam));
-  }
-  take(e.flush());
-  REQUIRE(ids.size() == 2);
-  CHECK(ids[0].person_id == 1);
-  CHECK(ids[1].person_id == 2);
-  REQUIRE(merges.size() == 1);
-  CHECK(merges[0].from == 2);
-  CHECK(merges[0].into == 1);
-}
-
-TEST_CASE("a snapshot restored into a new engine continues exactly where the old one was") {
-  std::map<uint32_t, std::vector<track_batch>> s{
-    {1, reid_stream(1, {{1, 1000, 5000, reid_f1}, {2, 6000, 9000, reid_f2}}, 20000)},
-    {2, reid_stream(2, {{1, 7000, 12000, reid_f1}, {2, 11000, 14000, reid_f2}}, 20000)}};
-  auto order = reid_shuffled(s, 7);
-  auto whole = reid_run(s, order);
-  // The same run, restarted from a snapshot half-way.
-  reid_result r;
-  std::map<uint32_t, size_t> next;
-  size_t half = order.size() / 2;
-  std::unique_ptr<reid_engine> e = std::make_unique<reid_engine>();
-  e->add_camera(1);
-  e->add_camera(2);
-  for (size_t k = 0; k < order.size(); ++k) {
-    if (k == half) {
-      auto snap = e->snapshot();
-      e = std::make_unique<reid_engine>();
-      e->restore(snap);
+  TEST_CASE("the learnt graph stops searching walks that confident matches never take") {
+    // 12 people walk 1 -> 2. Then a 13th, seen on camera 1, appears on camera
+    // 3: a walk from camera 1 no confident match ever took.
+    std::vector<reid_visit> v1, v2;
+    auto look = [](int k) {
+      std::vector<float> f(13, 0.0f);
+      f[static_cast<size_t>(k)] = 1.0f;
+      return f;
+    };
+    for (int k = 0; k < 12; ++k) {
+      v1.push_back({static_cast<uint64_t>(k + 1), 1000 + k * 3000, 2000 + k * 3000, look(k)});
+      v2.push_back({static_cast<uint64_t>(k + 1), 2500 + k * 3000, 3500 + k * 3000, look(k)});
     }
-    uint32_t cam = order[k];
-    auto& i = next[cam];
-    r.add(e->on_tracks(s.at(cam)[i++]));
-    if (i == s.at(cam).size()) r.add(e->on_end_of_stream(cam));
+    v1.push_back({13, 40000, 41000, look(12)});
+    std::map<uint32_t, std::vector<track_batch>> s{{1, reid_stream(1, v1, 50000)},
+                                                   {2, reid_stream(2, v2, 50000)},
+                                                   {3, reid_stream(3, {{1, 42000, 43000, look(12)}}, 50000)}};
+    reid_config cfg;
+    cfg.learn_after = 10;
+    reid_engine e{cfg};
+    for (auto c : {1u, 2u, 3u}) e.add_camera(c);
+    reid_result r;
+    std::map<uint32_t, size_t> next;
+    for (uint32_t cam : reid_sequential(s, false)) {
+      auto& i = next[cam];
+      r.add(e.on_tracks(s.at(cam)[i++]));
+      if (i == s.at(cam).size()) r.add(e.on_end_of_stream(cam));
+    }
+    r.add(e.flush());
+    auto g = e.graph();
+    REQUIRE(g.size() == 1);
+    CHECK(g[0].from == 1);
+    CHECK(g[0].to == 2);
+    CHECK(g[0].matches == 12);
+    CHECK(g[0].min_transit_ms == 500);
+    std::map<std::pair<uint32_t, uint64_t>, uint64_t> who;
+    for (auto& i : r.ids) who[{i.camera_id, i.track_id}] = i.person_id;
+    CHECK(who[{3, 1}] != who[{1, 13}]);
+    cfg.learn_graph = false;
+    auto r2 = reid_run(s, reid_sequential(s, false), cfg);
+    std::map<std::pair<uint32_t, uint64_t>, uint64_t> who2;
+    for (auto& i : r2.ids) who2[{i.camera_id, i.track_id}] = i.person_id;
+    CHECK(who2[{3, 1}] == who2[{1, 13}]);
   }
-  r.add(e->flush());
-  reid_check_same(whole, r);
-  reid_engine bad;
-  CHECK_THROWS(bad.restore("{\"version\": 9}"));
-  CHECK_THROWS(bad.restore("not json"));
-}
 
+  TEST_CASE("tracks of one window are assigned jointly: the best overall pairing, not first come") {
+    // Two people leave camera 1; on camera 2 two tracks end in one window.
+    auto p1 = unit({1, 0, 0}), p2 = unit({0, 1, 0});
+    auto a = unit({0.6f, 0.8f, 0}); // cos 0.6 with p1, 0.8 with p2
+    auto b = unit({0, 1, 0.3f}); // cos 0.96 with p2, 0 with p1
+    std::map<uint32_t, std::vector<track_batch>> s{
+      {1, reid_stream(1, {{1, 1000, 3000, p1}, {2, 1000, 3000, p2}}, 20000)},
+      {2, reid_stream(2, {{1, 4000, 6100, a}, {2, 4000, 6200, b}}, 20000)}};
+    reid_config cfg;
+    cfg.match_threshold = 0.55f;
+    auto r = reid_run(s, reid_sequential(s, false), cfg);
+    std::map<std::pair<uint32_t, uint64_t>, uint64_t> who;
+    for (auto& i : r.ids) who[{i.camera_id, i.track_id}] = i.person_id;
+    // One by one, a (ending first) would take person 2 (0.8 > 0.6) and b would
+    // be someone new; jointly, a -> 1 and b -> 2 (total 0.6 + 0.96 > 0.8).
+    CHECK(who[{2, 1}] == who[{1, 1}]);
+    CHECK(who[{2, 2}] == who[{1, 2}]);
+  }
+
+  TEST_CASE("late correction: two ids that turn out to be one are merged, the later into the earlier") {
+    auto f = unit({1, 0.05f, 0});
+    std::map<uint32_t, std::vector<track_batch>> s{{1, reid_stream(1, {{1, 1000, 3000, f}}, 60000)},
+                                                   // Seen again 30 s later (beyond max_gap): a new id at first.
+                                                   {2, reid_stream(2, {{1, 33000, 35000, f}}, 60000)}};
+    reid_config cfg;
+    cfg.merge_threshold = 0.95f;
+    reid_engine e{cfg};
+    e.add_camera(1);
+    e.add_camera(2);
+    std::vector<person_merge> merges;
+    std::vector<identity> ids;
+    auto order = reid_sequential(s, false);
+    std::map<uint32_t, size_t> next;
+    auto take = [&](const presence_batch& b) {
+      merges.insert(merges.end(), b.merges.begin(), b.merges.end());
+      ids.insert(ids.end(), b.identities.begin(), b.identities.end());
+    };
+    for (uint32_t cam : order) {
+      auto& i = next[cam];
+      take(e.on_tracks(s.at(cam)[i++]));
+      if (i == s.at(cam).size()) take(e.on_end_of_stream(cam));
+    }
+    take(e.flush());
+    REQUIRE(ids.size() == 2);
+    CHECK(ids[0].person_id == 1);
+    CHECK(ids[1].person_id == 2);
+    REQUIRE(merges.size() == 1);
+    CHECK(merges[0].from == 2);
+    CHECK(merges[0].into == 1);
+  }
+
+  TEST_CASE("a snapshot restored into a new engine continues exactly where the old one was") {
+    std::map<uint32_t, std::vector<track_batch>> s{
+      {1, reid_stream(1, {{1, 1000, 5000, reid_f1}, {2, 6000, 9000, reid_f2}}, 20000)},
+      {2, reid_stream(2, {{1, 7000, 12000, reid_f1}, {2, 11000, 14000, reid_f2}}, 20000)}};
+    auto order = reid_shuffled(s, 7);
+    auto whole = reid_run(s, order);
+    // The same run, restarted from a snapshot half-way.
+    reid_result r;
+    std::map<uint32_t, size_t> next;
+    size_t half = order.size() / 2;
+    std::unique_ptr<reid_engine> e = std::make_unique<reid_engine>();
+    e->add_camera(1);
+    e->add_camera(2);
+    for (size_t k = 0; k < order.size(); ++k) {
+      if (k == half) {
+        auto snap = e->snapshot();
+        e = std::make_unique<reid_engine>();
+        e->restore(snap);
+      }
+      uint32_t cam = order[k];
+      auto& i = next[cam];
+      r.add(e->on_tracks(s.at(cam)[i++]));
+      if (i == s.at(cam).size()) r.add(e->on_end_of_stream(cam));
+    }
+    r.add(e->flush());
+    reid_check_same(whole, r);
+    reid_engine bad;
+    CHECK_THROWS(bad.restore("{\"version\": 9}"));
+    CHECK_THROWS(bad.restore("not json"));
+  }
 }
 
 TEST_CASE("reid_engine: people unseen beyond the gallery's time are forgotten, ids stay") {
@@ -583,9 +555,8 @@ std::map<std::pair<uint32_t, uint64_t>, uint64_t> person_of(const reid_result& r
 
 TEST_CASE("topology: one person is never on two cameras at once unless their views overlap") {
   // The same look on cameras 1 and 2 for 5 s at the same time: two people.
-  std::map<uint32_t, std::vector<track_batch>> s{
-    {1, reid_stream(1, {{1, 1000, 8000, reid_f1}}, 20000)},
-    {2, reid_stream(2, {{1, 2000, 9000, reid_f1}}, 20000)}};
+  std::map<uint32_t, std::vector<track_batch>> s{{1, reid_stream(1, {{1, 1000, 8000, reid_f1}}, 20000)},
+                                                 {2, reid_stream(2, {{1, 2000, 9000, reid_f1}}, 20000)}};
   auto p = person_of(reid_run(s, reid_sequential(s, false)));
   CHECK(p[{1, 1}] != p[{2, 1}]);
   // Configured to overlap (a link with a negative transit): one person.
@@ -599,9 +570,8 @@ TEST_CASE("topology: one person is never on two cameras at once unless their vie
   auto q2 = person_of(reid_run(s, reid_sequential(s, false), linked));
   CHECK(q2[{1, 1}] != q2[{2, 1}]);
   // Straddling the edge for less than the slack: one person walking across.
-  std::map<uint32_t, std::vector<track_batch>> edge{
-    {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 20000)},
-    {2, reid_stream(2, {{1, 4500, 9000, reid_f1}}, 20000)}};
+  std::map<uint32_t, std::vector<track_batch>> edge{{1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 20000)},
+                                                    {2, reid_stream(2, {{1, 4500, 9000, reid_f1}}, 20000)}};
   auto e = person_of(reid_run(edge, reid_sequential(edge, false)));
   CHECK(e[{1, 1}] == e[{2, 1}]);
   // Without the topology, the old behaviour: appearance alone.
@@ -627,7 +597,10 @@ TEST_CASE("topology: views seen to overlap learn a homography that links co-visi
       float f = std::clamp(float(t - t0) / 6000.0f, 0.0f, 1.0f);
       return image_point{a.x + f * (b.x - a.x), a.y + f * (b.y - a.y)};
     };
-    auto foot2 = [=](timestamp_ms t) { auto p = foot1(t); return image_point{p.x - 300, p.y}; };
+    auto foot2 = [=](timestamp_ms t) {
+      auto p = foot1(t);
+      return image_point{p.x - 300, p.y};
+    };
     auto look = unit_feature(rng);
     c1.push_back({uint64_t(k + 1), t0, t0 + 6000, look, foot1});
     c2.push_back({uint64_t(k + 1), t0 + 300, t0 + 5700, k < 8 ? look : with_similarity(look, 0.7f, rng), foot2});
@@ -653,7 +626,7 @@ TEST_CASE("topology: views seen to overlap learn a homography that links co-visi
   REQUIRE(m);
   CHECK(std::abs(m->x - 200) < 10);
   CHECK(std::abs(m->y - 400) < 10);
-  CHECK(p[{1, 9}] == p[{2, 9}]);   // where the homography puts them, despite their looks
+  CHECK(p[{1, 9}] == p[{2, 9}]); // where the homography puts them, despite their looks
   // Appearance alone does not link the ninth.
   reid_config off;
   off.use_topology = false;
@@ -680,20 +653,23 @@ TEST_CASE("topology: a learnt handover links people whose looks differ between t
   float first_y = 0;
   for (int k = 0; k < 12; ++k) {
     const timestamp_ms t0 = 1000 + k * 15000;
-    const float yy = k < 10 ? y(rng) : first_y + 3;   // the last two where the first crossed
+    const float yy = k < 10 ? y(rng) : first_y + 3; // the last two where the first crossed
     if (k == 0) first_y = yy;
     const float exit_x = k == 11 ? 200.0f : 370.0f;
     auto look = unit_feature(rng);
     c1.push_back({uint64_t(k + 1), t0, t0 + 5000, look, [=](timestamp_ms t) {
-                    return image_point{exit_x - 300 + 300 * std::clamp(float(t - t0) / 5000.0f, 0.0f, 1.0f), yy}; }});
-    c2.push_back({uint64_t(k + 1), t0 + 5300, t0 + 10000, k < 10 ? look : with_similarity(look, 0.8f, rng),
-                  [=](timestamp_ms t) { return image_point{10 + 300 * std::clamp(float(t - t0 - 5300) / 5000.0f, 0.0f, 1.0f), yy + 4}; }});
+                    return image_point{exit_x - 300 + 300 * std::clamp(float(t - t0) / 5000.0f, 0.0f, 1.0f), yy};
+                  }});
+    c2.push_back(
+      {uint64_t(k + 1), t0 + 5300, t0 + 10000, k < 10 ? look : with_similarity(look, 0.8f, rng), [=](timestamp_ms t) {
+         return image_point{10 + 300 * std::clamp(float(t - t0 - 5300) / 5000.0f, 0.0f, 1.0f), yy + 4};
+       }});
   }
   std::map<uint32_t, std::vector<track_batch>> s{{1, walk_stream(1, c1, 200000)}, {2, walk_stream(2, c2, 200000)}};
   auto p = person_of(reid_run(s, reid_sequential(s, false)));
   for (uint64_t k = 1; k <= 10; ++k) CHECK(p[{1, k}] == p[{2, k}]);
-  CHECK(p[{1, 11}] == p[{2, 11}]);   // at the learnt edge, on time
-  CHECK(p[{1, 12}] != p[{2, 12}]);   // left from elsewhere: appearance alone, too low
+  CHECK(p[{1, 11}] == p[{2, 11}]); // at the learnt edge, on time
+  CHECK(p[{1, 12}] != p[{2, 12}]); // left from elsewhere: appearance alone, too low
   reid_config off;
   off.use_topology = false;
   auto o = person_of(reid_run(s, reid_sequential(s, false), off));

@@ -21,7 +21,7 @@ TEST_CASE("sent bytes: a stage counts an in-process link, a remote link's bridge
   CHECK(stats->bytes_sent == static_cast<uint64_t>(one));
   set_remote_link(link, true);
   CHECK(remote_link(link));
-  count_sent(stats, link, tb);  // not encoded again: the bridge counts the envelope it sends
+  count_sent(stats, link, tb); // not encoded again: the bridge counts the envelope it sends
   CHECK(counter.Value() - before == one);
   set_remote_link(link, false);
   CHECK(!remote_link(link));

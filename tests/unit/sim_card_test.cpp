@@ -11,8 +11,8 @@
 #include <mutex>
 #include <optional>
 
-#include "accel/sim_card.hpp"
 #include "accel/detect/detector.hpp"
+#include "accel/sim_card.hpp"
 
 using namespace weaver;
 
@@ -51,169 +51,166 @@ std::optional<batch_result> run_batch(card& c, std::vector<card_job> jobs,
 } // namespace
 
 TEST_SUITE("sim_card") {
+  TEST_CASE("service times follow the configured distribution") {
+    for (auto dist : {"constant", "exponential", "lognormal", "uniform"}) {
+      CAPTURE(dist);
+      sim_card_options o;
+      o.distribution = dist;
+      o.cv = 0.2;
+      sim_model m{o};
+      double cv = 0;
+      double mean = mean_of(m, 20000, &cv);
+      CHECK(mean == doctest::Approx(0.0758).epsilon(0.03));
+      if (std::string(dist) == "constant") CHECK(cv < 1e-6);
+      if (std::string(dist) == "exponential") CHECK(cv == doctest::Approx(1.0).epsilon(0.05));
+      if (std::string(dist) == "lognormal" || std::string(dist) == "uniform")
+        CHECK(cv == doctest::Approx(0.2).epsilon(0.05));
+    }
+    sim_card_options bad;
+    bad.distribution = "pareto";
+    CHECK_THROWS_WITH_AS(sim_model{bad}, doctest::Contains("unknown distribution 'pareto'"), std::invalid_argument);
+  }
 
-TEST_CASE("service times follow the configured distribution") {
-  for (auto dist : {"constant", "exponential", "lognormal", "uniform"}) {
-    CAPTURE(dist);
-    sim_card_options o;
-    o.distribution = dist;
-    o.cv = 0.2;
-    sim_model m{o};
-    double cv = 0;
-    double mean = mean_of(m, 20000, &cv);
-    CHECK(mean == doctest::Approx(0.0758).epsilon(0.03));
-    if (std::string(dist) == "constant") CHECK(cv < 1e-6);
-    if (std::string(dist) == "exponential") CHECK(cv == doctest::Approx(1.0).epsilon(0.05));
-    if (std::string(dist) == "lognormal" || std::string(dist) == "uniform")
-      CHECK(cv == doctest::Approx(0.2).epsilon(0.05));
-  }
-  sim_card_options bad;
-  bad.distribution = "pareto";
-  CHECK_THROWS_WITH_AS(sim_model{bad}, doctest::Contains("unknown distribution 'pareto'"),
-                       std::invalid_argument);
-}
-
-TEST_CASE("batch speed-up curve: cost of a batch and its service time") {
-  sim_card_options o;
-  o.distribution = "constant";
-  o.mean_ms = 100;
-  o.batch_speedup = {1.0, 1.6, 2.1, 2.5};
-  sim_model m{o};
-  CHECK(m.max_batch() == 4);
-  CHECK(m.batch_cost(1) == doctest::Approx(1.0));
-  CHECK(m.batch_cost(2) == doctest::Approx(2 / 1.6));
-  CHECK(m.batch_cost(4) == doctest::Approx(1.6));
-  CHECK(m.take(4, 0).service_s == doctest::Approx(0.16));
-  sim_card_options flat;
-  CHECK(sim_model{flat}.max_batch() == 1);
-  CHECK(sim_model{flat}.batch_cost(3) == doctest::Approx(3.0));
-}
-
-TEST_CASE("faults fire after N jobs; failures and hangs recover, disappearance does not") {
-  sim_card_options o;
-  o.distribution = "constant";
-  SUBCASE("fail after 3 jobs, recover after 100 ms") {
-    o.faults.fail_after = 3;
-    o.faults.recover_after_ms = 100;
-    sim_model m{o};
-    CHECK(m.take(2, 0).what == sim_model::outcome::ok);      // jobs 1-2
-    CHECK(m.take(1, 0).what == sim_model::outcome::ok);      // job 3
-    CHECK(m.take(1, 10).what == sim_model::outcome::fail);   // job 4
-    CHECK(m.take(1, 20).what == sim_model::outcome::fail);   // still broken
-    std::string why;
-    CHECK_FALSE(m.probe(50, &why));
-    CHECK(why == "device failed");
-    CHECK(m.probe(111, &why));
-    CHECK(m.take(1, 120).what == sim_model::outcome::ok);    // fires once
-  }
-  SUBCASE("hang after 1 job, no recovery") {
-    o.faults.hang_after = 1;
-    sim_model m{o};
-    CHECK(m.take(1, 0).what == sim_model::outcome::ok);
-    CHECK(m.take(1, 0).what == sim_model::outcome::hang);
-    std::string why;
-    CHECK_FALSE(m.probe(1'000'000, &why));
-    CHECK(why == "device hung");
-  }
-  SUBCASE("slow down after 2 jobs") {
-    o.faults.slow_after = 2;
-    o.faults.slow_factor = 4;
-    sim_model m{o};
-    CHECK(m.take(2, 0).service_s == doctest::Approx(2 * 0.0758));
-    CHECK(m.take(1, 0).service_s == doctest::Approx(4 * 0.0758));
-  }
-  SUBCASE("disappear after 0 jobs") {
-    o.faults.disappear_after = 0;
-    o.faults.recover_after_ms = 1;
-    sim_model m{o};
-    CHECK(m.take(1, 0).what == sim_model::outcome::fail);
-    std::string why;
-    CHECK_FALSE(m.probe(1'000'000, &why));
-    CHECK(why == "device disappeared");
-  }
-}
-
-TEST_CASE("the threaded card: results on the model's clock, delegated or replayed") {
-  SUBCASE("delegate: the CPU engine's detections, one result per job in order") {
+  TEST_CASE("batch speed-up curve: cost of a batch and its service time") {
     sim_card_options o;
     o.distribution = "constant";
-    o.mean_ms = 30;
-    o.batch_speedup = {1, 2};
-    sim_card c{o};
-    CHECK(c.info().kind == "sim");
-    CHECK(c.info().max_batch == 2);
-    detector_options d;
-    std::shared_ptr<detector> e1 = make_detector("motion", d), e2 = make_detector("motion", d);
-    auto t0 = std::chrono::steady_clock::now();
-    auto r = run_batch(c, {card_job{7, job_of(1, 0, e1)}, card_job{8, job_of(2, 0, e2)}});
-    auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    REQUIRE(r);
-    CHECK(r->ok);
-    REQUIRE(r->results.size() == 2);
-    CHECK(r->results[0].ticket == 7);
-    CHECK(r->results[1].ticket == 8);
-    CHECK(r->results[1].batch.camera_id == 2);
-    CHECK(r->results[0].ok);
-    // The card's time is never below the model's (30 ms for a batch of 2 at
-    // speed-up 2); an upper bound would be a wall-clock assertion.
-    CHECK(r->service_s >= 0.029);
-    CHECK(took >= 0.029);
+    o.mean_ms = 100;
+    o.batch_speedup = {1.0, 1.6, 2.1, 2.5};
+    sim_model m{o};
+    CHECK(m.max_batch() == 4);
+    CHECK(m.batch_cost(1) == doctest::Approx(1.0));
+    CHECK(m.batch_cost(2) == doctest::Approx(2 / 1.6));
+    CHECK(m.batch_cost(4) == doctest::Approx(1.6));
+    CHECK(m.take(4, 0).service_s == doctest::Approx(0.16));
+    sim_card_options flat;
+    CHECK(sim_model{flat}.max_batch() == 1);
+    CHECK(sim_model{flat}.batch_cost(3) == doctest::Approx(3.0));
   }
-  SUBCASE("replay: recorded MOT detections by camera and frame") {
-    auto dir = std::filesystem::temp_directory_path() / "weaver_sim_replay_test";
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir / "cam3.txt") << "1,-1,10,20,30,60,0.9,-1,-1,-1\n2,-1,11,21,30,60,0.8,-1,-1,-1\n"
-                                       "2,-1,100,20,30,60,0.7,-1,-1,-1\n";
+
+  TEST_CASE("faults fire after N jobs; failures and hangs recover, disappearance does not") {
     sim_card_options o;
     o.distribution = "constant";
-    o.mean_ms = 1;
-    o.results = "replay";
-    o.replay_dir = dir.string();
-    sim_card c{o};
-    auto r = run_batch(c, {card_job{1, job_of(3, 1)}});
-    REQUIRE(r);
-    REQUIRE(r->results.size() == 1);
-    REQUIRE(r->results[0].batch.detections.size() == 2);
-    CHECK(r->results[0].batch.detections[1].bbox.x == doctest::Approx(100));
-    CHECK(r->results[0].batch.detections[0].score == doctest::Approx(0.8f));
-    auto missing = run_batch(c, {card_job{2, job_of(4, 0)}});
-    REQUIRE(missing);
-    CHECK_FALSE(missing->results[0].ok);
-    CHECK(missing->results[0].error.find("cam4.txt: cannot open") != std::string::npos);
-    std::filesystem::remove_all(dir);
+    SUBCASE("fail after 3 jobs, recover after 100 ms") {
+      o.faults.fail_after = 3;
+      o.faults.recover_after_ms = 100;
+      sim_model m{o};
+      CHECK(m.take(2, 0).what == sim_model::outcome::ok); // jobs 1-2
+      CHECK(m.take(1, 0).what == sim_model::outcome::ok); // job 3
+      CHECK(m.take(1, 10).what == sim_model::outcome::fail); // job 4
+      CHECK(m.take(1, 20).what == sim_model::outcome::fail); // still broken
+      std::string why;
+      CHECK_FALSE(m.probe(50, &why));
+      CHECK(why == "device failed");
+      CHECK(m.probe(111, &why));
+      CHECK(m.take(1, 120).what == sim_model::outcome::ok); // fires once
+    }
+    SUBCASE("hang after 1 job, no recovery") {
+      o.faults.hang_after = 1;
+      sim_model m{o};
+      CHECK(m.take(1, 0).what == sim_model::outcome::ok);
+      CHECK(m.take(1, 0).what == sim_model::outcome::hang);
+      std::string why;
+      CHECK_FALSE(m.probe(1'000'000, &why));
+      CHECK(why == "device hung");
+    }
+    SUBCASE("slow down after 2 jobs") {
+      o.faults.slow_after = 2;
+      o.faults.slow_factor = 4;
+      sim_model m{o};
+      CHECK(m.take(2, 0).service_s == doctest::Approx(2 * 0.0758));
+      CHECK(m.take(1, 0).service_s == doctest::Approx(4 * 0.0758));
+    }
+    SUBCASE("disappear after 0 jobs") {
+      o.faults.disappear_after = 0;
+      o.faults.recover_after_ms = 1;
+      sim_model m{o};
+      CHECK(m.take(1, 0).what == sim_model::outcome::fail);
+      std::string why;
+      CHECK_FALSE(m.probe(1'000'000, &why));
+      CHECK(why == "device disappeared");
+    }
   }
-  SUBCASE("a failing card fails whole batches; a hung one never completes") {
-    sim_card_options o;
-    o.distribution = "constant";
-    o.mean_ms = 1;
-    o.results = "none";
-    o.faults.fail_after = 1;
-    sim_card c{o};
-    auto ok = run_batch(c, {card_job{1, job_of(1, 0)}});
-    REQUIRE(ok);
-    CHECK(ok->ok);
-    auto bad = run_batch(c, {card_job{2, job_of(1, 1)}});
-    REQUIRE(bad);
-    CHECK_FALSE(bad->ok);
-    CHECK(bad->error == "simulated card failure");
-    std::string why;
-    CHECK_FALSE(c.probe(&why));
 
-    sim_card_options h = o;
-    h.faults = {};
-    h.faults.hang_after = 0;
-    sim_card hung{h};
-    CHECK_FALSE(run_batch(hung, {card_job{3, job_of(1, 0)}}, std::chrono::milliseconds{200}));
-    // Destroying a hung card returns (its batches are dropped, not waited for).
+  TEST_CASE("the threaded card: results on the model's clock, delegated or replayed") {
+    SUBCASE("delegate: the CPU engine's detections, one result per job in order") {
+      sim_card_options o;
+      o.distribution = "constant";
+      o.mean_ms = 30;
+      o.batch_speedup = {1, 2};
+      sim_card c{o};
+      CHECK(c.info().kind == "sim");
+      CHECK(c.info().max_batch == 2);
+      detector_options d;
+      std::shared_ptr<detector> e1 = make_detector("motion", d), e2 = make_detector("motion", d);
+      auto t0 = std::chrono::steady_clock::now();
+      auto r = run_batch(c, {card_job{7, job_of(1, 0, e1)}, card_job{8, job_of(2, 0, e2)}});
+      auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      REQUIRE(r);
+      CHECK(r->ok);
+      REQUIRE(r->results.size() == 2);
+      CHECK(r->results[0].ticket == 7);
+      CHECK(r->results[1].ticket == 8);
+      CHECK(r->results[1].batch.camera_id == 2);
+      CHECK(r->results[0].ok);
+      // The card's time is never below the model's (30 ms for a batch of 2 at
+      // speed-up 2); an upper bound would be a wall-clock assertion.
+      CHECK(r->service_s >= 0.029);
+      CHECK(took >= 0.029);
+    }
+    SUBCASE("replay: recorded MOT detections by camera and frame") {
+      auto dir = std::filesystem::temp_directory_path() / "weaver_sim_replay_test";
+      std::filesystem::create_directories(dir);
+      std::ofstream(dir / "cam3.txt") << "1,-1,10,20,30,60,0.9,-1,-1,-1\n2,-1,11,21,30,60,0.8,-1,-1,-1\n"
+                                         "2,-1,100,20,30,60,0.7,-1,-1,-1\n";
+      sim_card_options o;
+      o.distribution = "constant";
+      o.mean_ms = 1;
+      o.results = "replay";
+      o.replay_dir = dir.string();
+      sim_card c{o};
+      auto r = run_batch(c, {card_job{1, job_of(3, 1)}});
+      REQUIRE(r);
+      REQUIRE(r->results.size() == 1);
+      REQUIRE(r->results[0].batch.detections.size() == 2);
+      CHECK(r->results[0].batch.detections[1].bbox.x == doctest::Approx(100));
+      CHECK(r->results[0].batch.detections[0].score == doctest::Approx(0.8f));
+      auto missing = run_batch(c, {card_job{2, job_of(4, 0)}});
+      REQUIRE(missing);
+      CHECK_FALSE(missing->results[0].ok);
+      CHECK(missing->results[0].error.find("cam4.txt: cannot open") != std::string::npos);
+      std::filesystem::remove_all(dir);
+    }
+    SUBCASE("a failing card fails whole batches; a hung one never completes") {
+      sim_card_options o;
+      o.distribution = "constant";
+      o.mean_ms = 1;
+      o.results = "none";
+      o.faults.fail_after = 1;
+      sim_card c{o};
+      auto ok = run_batch(c, {card_job{1, job_of(1, 0)}});
+      REQUIRE(ok);
+      CHECK(ok->ok);
+      auto bad = run_batch(c, {card_job{2, job_of(1, 1)}});
+      REQUIRE(bad);
+      CHECK_FALSE(bad->ok);
+      CHECK(bad->error == "simulated card failure");
+      std::string why;
+      CHECK_FALSE(c.probe(&why));
+
+      sim_card_options h = o;
+      h.faults = {};
+      h.faults.hang_after = 0;
+      sim_card hung{h};
+      CHECK_FALSE(run_batch(hung, {card_job{3, job_of(1, 0)}}, std::chrono::milliseconds{200}));
+      // Destroying a hung card returns (its batches are dropped, not waited for).
+    }
   }
-}
 
-TEST_CASE("read_mot_detections names the file and line of a bad row") {
-  auto path = std::filesystem::temp_directory_path() / "weaver_bad_det.txt";
-  std::ofstream(path) << "1,-1,1,2,3,4,0.5\nnot,a,row\n";
-  CHECK_THROWS_WITH_AS(read_mot_detections(path.string()), doctest::Contains("weaver_bad_det.txt:2"),
-                       std::runtime_error);
-  std::filesystem::remove(path);
-}
-
+  TEST_CASE("read_mot_detections names the file and line of a bad row") {
+    auto path = std::filesystem::temp_directory_path() / "weaver_bad_det.txt";
+    std::ofstream(path) << "1,-1,1,2,3,4,0.5\nnot,a,row\n";
+    CHECK_THROWS_WITH_AS(read_mot_detections(path.string()), doctest::Contains("weaver_bad_det.txt:2"),
+                         std::runtime_error);
+    std::filesystem::remove(path);
+  }
 }

@@ -15,9 +15,7 @@ using namespace weaver;
 
 namespace {
 
-double refused(const std::string& reason) {
-  return metrics::global().storage_errors("invalid_" + reason).Value();
-}
+double refused(const std::string& reason) { return metrics::global().storage_errors("invalid_" + reason).Value(); }
 
 } // namespace
 
@@ -30,15 +28,15 @@ TEST_CASE("storage actor: a bad row is refused and counted, never stored; good r
 
   const double order0 = refused("order"), id0 = refused("id"), time0 = refused("time");
   presence_batch b;
-  b.rows = {presence{1, 1, 1000, 2000},                       // good
-            presence{2, 1, 5000, 4000},                       // exit before enter
-            presence{9000000000000000000ULL, 1, 1000, 2000},  // person id near 9e18
-            presence{3, 2, -86400000, 1000},                  // negative time
-            presence{0, 2, 1000, 2000},                       // person 0 is nobody
-            presence{4, 2, 3000, 3000}};                      // good: an instant
+  b.rows = {presence{1, 1, 1000, 2000}, // good
+            presence{2, 1, 5000, 4000}, // exit before enter
+            presence{9000000000000000000ULL, 1, 1000, 2000}, // person id near 9e18
+            presence{3, 2, -86400000, 1000}, // negative time
+            presence{0, 2, 1000, 2000}, // person 0 is nobody
+            presence{4, 2, 3000, 3000}}; // good: an instant
   b.identities = {identity{1, 10, 1, 0.9f}, identity{1, 11, 9000000000000000000ULL, 0.9f}};
   b.zone_visits = {zone_visit{1, 10, "door", 1000, 2000}, zone_visit{1, 10, "door", 3000, 2500},
-                   zone_visit{1, 12, "door", 4000, -1}};      // still inside: fine
+                   zone_visit{1, 12, "door", 4000, -1}}; // still inside: fine
   b.merges = {person_merge{7, 9000000000000000000ULL}};
 
   caf::scoped_actor self{sys};
@@ -61,8 +59,8 @@ TEST_CASE("storage actor: a bad row is refused and counted, never stored; good r
   CHECK(visits.size() == 2);
   for (auto& v : visits) CHECK((v.exit_ms < 0 || v.exit_ms >= v.enter_ms));
 
-  CHECK(refused("order") - order0 == 2);   // a row and a zone visit
-  CHECK(refused("id") - id0 == 4);         // two rows, an identity, a merge
+  CHECK(refused("order") - order0 == 2); // a row and a zone visit
+  CHECK(refused("id") - id0 == 4); // two rows, an identity, a merge
   CHECK(refused("time") - time0 == 1);
   self->send_exit(actor, caf::exit_reason::user_shutdown);
 }

@@ -41,15 +41,15 @@ inline std::string test_pg_uri() {
   const char* dir = std::getenv("WEAVER_TEST_PG_DIR");
   if (!dir || !*dir)
     throw std::runtime_error(
-        "PostgreSQL tests need the pg fixture: run them through ctest, or set "
-        "WEAVER_TEST_PG_DIR after tools/pg_test_server.sh start DIR");
+      "PostgreSQL tests need the pg fixture: run them through ctest, or set "
+      "WEAVER_TEST_PG_DIR after tools/pg_test_server.sh start DIR");
   auto first_line = [&](const char* name) {
     std::string path = std::string(dir) + "/" + name;
     std::ifstream in(path);
     std::string line;
     if (!in || !std::getline(in, line) || line.empty())
-      throw std::runtime_error("WEAVER_TEST_PG_DIR: cannot read " + path +
-                               " (is tools/pg_test_server.sh start " + dir + " done?)");
+      throw std::runtime_error("WEAVER_TEST_PG_DIR: cannot read " + path + " (is tools/pg_test_server.sh start " + dir
+                               + " done?)");
     return line;
   };
   const std::string uri = first_line("uri");
@@ -68,10 +68,10 @@ inline std::unique_ptr<weaver::sql::database> fresh_database(weaver::sql::dialec
   static const unsigned salt = std::random_device{}() & 0xffffff;
   if (!admin) admin = sql::open_database(uri);
   const std::string schema =
-      "t_" + std::to_string(::getpid()) + "_" + std::to_string(salt) + "_" + std::to_string(++counter);
+    "t_" + std::to_string(::getpid()) + "_" + std::to_string(salt) + "_" + std::to_string(++counter);
   admin->exec("CREATE SCHEMA " + schema, "create test schema");
-  return sql::open_database(uri + (uri.find('?') == std::string::npos ? "?" : "&") +
-                            "options=-csearch_path%3D" + schema);
+  return sql::open_database(uri + (uri.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D"
+                            + schema);
 }
 
 /// A location that opens another connection to the same database (the same

@@ -36,7 +36,7 @@ TEST_CASE("topology: handovers across a shared edge teach the exit and entry reg
   auto s = topo.summary(1, 2);
   CHECK(s.handovers == 40);
   CHECK(std::abs(s.transit_median_ms - 400) < 100);
-  CHECK(s.transit_spread_ms >= 1000);  // the floor: 150 ms of noise does not narrow it below
+  CHECK(s.transit_spread_ms >= 1000); // the floor: 150 ms of noise does not narrow it below
   CHECK(std::abs(s.exit_mean.x - 630) < 1);
   CHECK(std::abs(s.entry_mean.x - 10) < 1);
   CHECK(s.exit_mean.y > 300);
@@ -59,7 +59,8 @@ TEST_CASE("topology: the transit time is robust to a few wrong matches and follo
   topology topo;
   // A blind gap: 4 s to walk across it; 3 wrong matches of 50 s among 30.
   for (int i = 0; i < 30; ++i)
-    topo.learn_handover(3, 4, standing_at(630, 300 + i), standing_at(10, 300 + i), i % 10 == 0 ? 50000 : 4000 + 20 * (i % 5));
+    topo.learn_handover(3, 4, standing_at(630, 300 + i), standing_at(10, 300 + i),
+                        i % 10 == 0 ? 50000 : 4000 + 20 * (i % 5));
   auto s = topo.summary(3, 4);
   CHECK(std::abs(s.transit_median_ms - 4040) < 100);
   CHECK(s.transit_spread_ms < 1500);
@@ -107,7 +108,7 @@ TEST_CASE("topology: a homography learnt from people seen on two overlapping vie
       pairs.push_back({{1000, {100, 100}, 80}, {1000, {500, 400}, 70}});
     }
     topo.learn_covisible(1, 2, pairs);
-    if (person == 0) CHECK_FALSE(topo.summary(1, 2).homography);  // one straight walk: not enough
+    if (person == 0) CHECK_FALSE(topo.summary(1, 2).homography); // one straight walk: not enough
   }
   CHECK(topo.overlapping(1, 2));
   CHECK(topo.overlapping(2, 1));
@@ -132,7 +133,7 @@ TEST_CASE("topology: a homography learnt from people seen on two overlapping vie
     other.push_back({{k, a, 80}, {k, {apply(a).x + 100, apply(a).y}, 70}});
   }
   CHECK(*topo.covisible_score(1, 2, same) > 0.9);
-  CHECK(*topo.covisible_score(1, 2, other) < 0.05);   // 100 px off: ~3 kernel widths
+  CHECK(*topo.covisible_score(1, 2, other) < 0.05); // 100 px off: ~3 kernel widths
   CHECK_FALSE(topo.covisible_score(1, 3, same).has_value());
 }
 
@@ -145,9 +146,10 @@ TEST_CASE("topology: to_json and from_json keep what was learnt") {
   copy.from_json(nlohmann::json::parse(topo.to_json().dump()));
   CHECK(copy.summary(1, 2).handovers == 12);
   CHECK(copy.summary(1, 2).transit_median_ms == doctest::Approx(topo.summary(1, 2).transit_median_ms));
-  CHECK(*copy.handover_score(1, 2, standing_at(628, 350), standing_at(12, 352), 500) ==
-        doctest::Approx(*topo.handover_score(1, 2, standing_at(628, 350), standing_at(12, 352), 500)));
+  CHECK(*copy.handover_score(1, 2, standing_at(628, 350), standing_at(12, 352), 500)
+        == doctest::Approx(*topo.handover_score(1, 2, standing_at(628, 350), standing_at(12, 352), 500)));
   CHECK(copy.summary(3, 2).covisible == 1);
-  CHECK_THROWS(copy.from_json(nlohmann::json::parse(R"([{"from":1,"to":2,"handovers":[],"next":5,"covisible":0,"corr":[],"corr_next":0,"fitted_at":0,"h":[]}])")));
-  CHECK(copy.summary(1, 2).handovers == 12);  // a bad state leaves it as it was
+  CHECK_THROWS(copy.from_json(nlohmann::json::parse(
+    R"([{"from":1,"to":2,"handovers":[],"next":5,"covisible":0,"corr":[],"corr_next":0,"fitted_at":0,"h":[]}])")));
+  CHECK(copy.summary(1, 2).handovers == 12); // a bad state leaves it as it was
 }

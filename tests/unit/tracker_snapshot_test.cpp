@@ -21,7 +21,7 @@ std::vector<detection_batch> walk(int frames) {
     b.seq = static_cast<uint64_t>(f);
     b.capture_ms = 1000 + f * 100;
     for (int p = 0; p < 3; ++p) {
-      if ((f + p * 7) % 17 == 0) continue;   // a missed detection now and then
+      if ((f + p * 7) % 17 == 0) continue; // a missed detection now and then
       detection d;
       d.bbox = {20.f + 6.f * f + 60.f * p + jitter(rng), 50.f + 40.f * p + jitter(rng), 30, 80};
       d.score = 0.9f;
@@ -38,8 +38,8 @@ bool same(const track_batch& a, const track_batch& b) {
   if (a.events.size() != b.events.size()) return false;
   for (size_t i = 0; i < a.events.size(); ++i) {
     const auto &x = a.events[i], &y = b.events[i];
-    if (x.track_id != y.track_id || x.state != y.state || x.time_ms != y.time_ms ||
-        x.bbox.x != y.bbox.x || x.feature != y.feature)
+    if (x.track_id != y.track_id || x.state != y.state || x.time_ms != y.time_ms || x.bbox.x != y.bbox.x
+        || x.feature != y.feature)
       return false;
   }
   return true;

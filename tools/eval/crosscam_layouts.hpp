@@ -18,14 +18,14 @@ namespace weaver {
 
 struct layout_camera {
   uint32_t id = 0;
-  cv::Rect crop;                 // in source pixels, inside the frame
+  cv::Rect crop; // in source pixels, inside the frame
   std::optional<warp_quad> warp; // inside the crop; the image has the crop's size
 };
 
 struct crosscam_layout {
-  std::string name;  // e.g. "s1-l3-gaps", unique per (seed, index)
-  std::string kind;  // vstrips, hstrips, grid, gaps, overlap, warped
-  std::vector<layout_camera> cameras;  // ids 1..n
+  std::string name; // e.g. "s1-l3-gaps", unique per (seed, index)
+  std::string kind; // vstrips, hstrips, grid, gaps, overlap, warped
+  std::vector<layout_camera> cameras; // ids 1..n
 };
 
 /// The kinds, in the order layouts cycle through them (layout i has kind i % 6).

@@ -31,8 +31,8 @@ bool counted(int frame, int max_frames) { return max_frames <= 0 || frame < max_
 } // namespace
 
 std::vector<presence> true_presence(const std::map<int, std::vector<gt_box>>& gt,
-                                    const std::vector<virtual_camera>& cameras, int max_gap_frames,
-                                    int min_frames, int max_frames) {
+                                    const std::vector<virtual_camera>& cameras, int max_gap_frames, int min_frames,
+                                    int max_frames) {
   // (person, camera) -> frames seen, in order (the map iterates frames in order).
   std::map<std::pair<int, uint32_t>, std::vector<int>> seen;
   for (const auto& [frame, boxes] : gt) {
@@ -45,12 +45,10 @@ std::vector<presence> true_presence(const std::map<int, std::vector<gt_box>>& gt
   }
   std::vector<presence> out;
   for (const auto& [key, frames] : seen) {
-    const uint32_t camera_id = key.second;  // a structured binding cannot be captured before C++20
-    const auto& cam = *std::find_if(cameras.begin(), cameras.end(),
-                                    [&](const virtual_camera& c) { return c.id == camera_id; });
-    auto at = [&](int f) {
-      return cam.start_ms + static_cast<timestamp_ms>(std::llround(f * 1000.0 / cam.fps));
-    };
+    const uint32_t camera_id = key.second; // a structured binding cannot be captured before C++20
+    const auto& cam =
+      *std::find_if(cameras.begin(), cameras.end(), [&](const virtual_camera& c) { return c.id == camera_id; });
+    auto at = [&](int f) { return cam.start_ms + static_cast<timestamp_ms>(std::llround(f * 1000.0 / cam.fps)); };
     size_t i = 0;
     while (i < frames.size()) {
       size_t j = i;
@@ -95,8 +93,8 @@ std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt
   return out;
 }
 
-std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks,
-                                       const std::vector<mot::box_row>& truth, double min_iou, double min_share) {
+std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks, const std::vector<mot::box_row>& truth,
+                                       double min_iou, double min_share) {
   std::map<int64_t, std::vector<const mot::box_row*>> gt_at;
   for (const auto& g : truth) gt_at[g.frame].push_back(&g);
   auto iou = [](const mot::box_row& a, const mot::box_row& b) {
@@ -106,7 +104,7 @@ std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks,
     const double i = w * h;
     return i / (a.width * a.height + b.width * b.height - i);
   };
-  std::map<int64_t, std::map<int64_t, int>> votes;  // track -> true id -> boxes
+  std::map<int64_t, std::map<int64_t, int>> votes; // track -> true id -> boxes
   std::map<int64_t, int> boxes;
   for (const auto& r : tracks) {
     ++boxes[r.id];

@@ -10,17 +10,17 @@
 
 #include <opencv2/core.hpp>
 
+#include "base/types.hpp"
 #include "tools/eval/detection_eval.hpp"
 #include "tools/eval/mot_eval.hpp"
-#include "base/types.hpp"
 
 namespace weaver {
 
 struct virtual_camera {
   uint32_t id = 0;
   cv::Matx33d to_view = cv::Matx33d::eye(); // source pixels -> camera pixels
-  cv::Size size;                            // the camera image; its view is [0,w) x [0,h)
-  timestamp_ms start_ms = 0;                // capture time of frame 0
+  cv::Size size; // the camera image; its view is [0,w) x [0,h)
+  timestamp_ms start_ms = 0; // capture time of frame 0
   double fps = 10;
 };
 
@@ -37,8 +37,8 @@ bool in_view(const virtual_camera& c, cv::Point2d p, cv::Point2d* at = nullptr);
 /// Boxes with consider = 0 are skipped. Rows are sorted by (person, camera,
 /// enter).
 std::vector<presence> true_presence(const std::map<int, std::vector<gt_box>>& gt,
-                                    const std::vector<virtual_camera>& cameras,
-                                    int max_gap_frames = 10, int min_frames = 5, int max_frames = 0);
+                                    const std::vector<virtual_camera>& cameras, int max_gap_frames = 10,
+                                    int min_frames = 5, int max_frames = 0);
 
 /// The ground truth as one camera sees it, as MOT rows (1-based frames, box
 /// in camera pixels: the bounding box of the source box's corners mapped to
@@ -53,8 +53,7 @@ std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt
 /// most, when that is at least `min_share` of its boxes. Tracks without one
 /// are left out. With it, `weaver eval crosscam` scores perfect identities on
 /// the run's own tracks: what re-id could reach at best.
-std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks,
-                                       const std::vector<mot::box_row>& truth, double min_iou = 0.5,
-                                       double min_share = 1.0 / 3);
+std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks, const std::vector<mot::box_row>& truth,
+                                       double min_iou = 0.5, double min_share = 1.0 / 3);
 
 } // namespace weaver

@@ -21,15 +21,15 @@ std::map<int, std::vector<gt_box>> load_mot_gt(const std::string& path) {
     for (int i = 1; i < 7; ++i) is >> comma >> v[i];
     if (is)
       gt[static_cast<int>(v[0]) - 1].push_back(
-          {{static_cast<float>(v[2]), static_cast<float>(v[3]), static_cast<float>(v[4]),
-            static_cast<float>(v[5])},
-           v[6] != 0, static_cast<int>(v[1])});
+        {{static_cast<float>(v[2]), static_cast<float>(v[3]), static_cast<float>(v[4]), static_cast<float>(v[5])},
+         v[6] != 0,
+         static_cast<int>(v[1])});
   }
   return gt;
 }
 
-void score_detections(const std::vector<detection>& dets, const std::vector<gt_box>& gt,
-                      float min_iou, detection_tally& t) {
+void score_detections(const std::vector<detection>& dets, const std::vector<gt_box>& gt, float min_iou,
+                      detection_tally& t) {
   std::vector<std::tuple<float, size_t, size_t>> pairs;
   for (size_t i = 0; i < dets.size(); ++i)
     for (size_t j = 0; j < gt.size(); ++j)

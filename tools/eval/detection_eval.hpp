@@ -12,8 +12,8 @@ namespace weaver {
 
 struct gt_box {
   box b;
-  bool consider = true;   // MOT's flag: 0 = ignore (neither hit nor miss)
-  int id = 0;             // the person's ground-truth identity
+  bool consider = true; // MOT's flag: 0 = ignore (neither hit nor miss)
+  int id = 0; // the person's ground-truth identity
 };
 
 /// MOT gt.txt (frame,id,x,y,w,h,consider,...) by 0-based video frame
@@ -28,7 +28,7 @@ struct detection_tally {
 
 /// Greedy one-to-one matching by descending IoU (>= min_iou). Detections
 /// matching an ignored person count neither way.
-void score_detections(const std::vector<detection>& dets, const std::vector<gt_box>& gt,
-                      float min_iou, detection_tally& t);
+void score_detections(const std::vector<detection>& dets, const std::vector<gt_box>& gt, float min_iou,
+                      detection_tally& t);
 
 } // namespace weaver

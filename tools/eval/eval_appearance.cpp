@@ -13,11 +13,11 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
-#include "actors/camera/crop.hpp"
-#include "tools/eval/detection_eval.hpp"
 #include "accel/detect/detector.hpp"
+#include "actors/camera/crop.hpp"
 #include "tools/eval/crosscam_layouts.hpp"
 #include "tools/eval/crosscam_truth.hpp"
+#include "tools/eval/detection_eval.hpp"
 
 namespace weaver {
 
@@ -114,11 +114,18 @@ json summary_json(const similarity_summary& s) {
   for (double v : s.different_q) q_diff.push_back(r3(v));
   for (double v : s.tpr) tpr.push_back(r3(v));
   for (double v : s.fpr) fpr.push_back(r3(v));
-  return json{{"auc", r3(s.auc)}, {"rank1", r3(s.rank1)}, {"queries", s.queries},
-              {"pairs_same", s.same}, {"pairs_different", s.different},
-              {"same_mean", r3(s.same_mean)}, {"different_mean", r3(s.different_mean)},
-              {"same_percentiles_10_25_50_75_90", q_same}, {"different_percentiles_10_25_50_75_90", q_diff},
-              {"thresholds", similarity_thresholds}, {"same_at_or_above", tpr}, {"different_at_or_above", fpr}};
+  return json{{"auc", r3(s.auc)},
+              {"rank1", r3(s.rank1)},
+              {"queries", s.queries},
+              {"pairs_same", s.same},
+              {"pairs_different", s.different},
+              {"same_mean", r3(s.same_mean)},
+              {"different_mean", r3(s.different_mean)},
+              {"same_percentiles_10_25_50_75_90", q_same},
+              {"different_percentiles_10_25_50_75_90", q_diff},
+              {"thresholds", similarity_thresholds},
+              {"same_at_or_above", tpr},
+              {"different_at_or_above", fpr}};
 }
 
 // Per-pixel median of `n` frames spread over the video: the empty scene
@@ -157,7 +164,7 @@ struct sample {
   uint32_t camera = 0;
   int person = 0, frame = 0;
   float quality = 1;
-  std::vector<std::vector<float>> features;  // per variant
+  std::vector<std::vector<float>> features; // per variant
 };
 
 std::vector<float> weighted_mean(const std::vector<const sample*>& run, size_t v, bool weighted) {
@@ -173,8 +180,8 @@ std::vector<float> weighted_mean(const std::vector<const sample*>& run, size_t v
 }
 
 const std::vector<std::string>& default_variants() {
-  static const std::vector<std::string> v{"base", "base+c0.4", "base+s", "base+p", "base+m", "base+c0.4+s",
-                                          "base+c0.4+s+p", "base+c0.4+m", "base+t0", "pipeline"};
+  static const std::vector<std::string> v{"base",        "base+c0.4",     "base+s",      "base+p",  "base+m",
+                                          "base+c0.4+s", "base+c0.4+s+p", "base+c0.4+m", "base+t0", "pipeline"};
   return v;
 }
 
@@ -187,7 +194,7 @@ double roc_auc(std::vector<float> same, std::vector<float> different) {
   for (float s : same) all.emplace_back(s, true);
   for (float s : different) all.emplace_back(s, false);
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  double rank_sum = 0;  // of the positives, ranks from 1, ties at their mean rank
+  double rank_sum = 0; // of the positives, ranks from 1, ties at their mean rank
   for (size_t i = 0; i < all.size();) {
     size_t j = i;
     while (j < all.size() && all[j].first == all[i].first) ++j;
@@ -202,16 +209,18 @@ double roc_auc(std::vector<float> same, std::vector<float> different) {
 
 similarity_summary compare_across(const std::vector<appearance_item>& items) {
   if (items.empty()) return summarise({}, {}, 0, 0);
-  return compare(items, [](const appearance_item& i) { return i.layout; },
-                 [](const appearance_item& a, const appearance_item& b) { return a.camera != b.camera; });
+  return compare(
+    items, [](const appearance_item& i) { return i.layout; },
+    [](const appearance_item& a, const appearance_item& b) { return a.camera != b.camera; });
 }
 
 similarity_summary compare_within(const std::vector<appearance_item>& items, int min_gap) {
   if (items.empty()) return summarise({}, {}, 0, 0);
-  return compare(items, [](const appearance_item& i) { return std::make_pair(i.layout, i.camera); },
-                 [min_gap](const appearance_item& a, const appearance_item& b) {
-                   return a.person != b.person || std::abs(a.frame - b.frame) >= min_gap;
-                 });
+  return compare(
+    items, [](const appearance_item& i) { return std::make_pair(i.layout, i.camera); },
+    [min_gap](const appearance_item& a, const appearance_item& b) {
+      return a.person != b.person || std::abs(a.frame - b.frame) >= min_gap;
+    });
 }
 
 appearance_variant parse_appearance_variant(const std::string& name) {
@@ -234,7 +243,8 @@ appearance_variant parse_appearance_variant(const std::string& name) {
       } catch (const std::exception&) {
         used = 0;
       }
-      if (used != s.size() || !(x >= 0)) throw std::invalid_argument("appearance variant " + name + ": bad number in " + t);
+      if (used != s.size() || !(x >= 0))
+        throw std::invalid_argument("appearance variant " + name + ": bad number in " + t);
       return x;
     };
     if (t == "pipeline") {
@@ -283,7 +293,7 @@ json eval_appearance(const eval_appearance_options& o) {
     int layout;
     layout_camera cam;
     virtual_camera truth;
-    std::map<int, std::vector<std::pair<int, box>>> boxes;  // 0-based frame -> (person, box)
+    std::map<int, std::vector<std::pair<int, box>>> boxes; // 0-based frame -> (person, box)
   };
   std::vector<view> views;
   const auto layouts = generate_layouts(o.seed, o.layouts, size);
@@ -291,12 +301,14 @@ json eval_appearance(const eval_appearance_options& o) {
     for (const auto& c : layouts[l].cameras) {
       view v{static_cast<int>(l), c, to_virtual(c, 0, 10), {}};
       for (const auto& r : camera_ground_truth(gt, v.truth, last))
-        v.boxes[static_cast<int>(r.frame) - 1].emplace_back(static_cast<int>(r.id), box{static_cast<float>(r.left), static_cast<float>(r.top),
-                                                                              static_cast<float>(r.width), static_cast<float>(r.height)});
+        v.boxes[static_cast<int>(r.frame) - 1].emplace_back(
+          static_cast<int>(r.id),
+          box{static_cast<float>(r.left), static_cast<float>(r.top), static_cast<float>(r.width),
+              static_cast<float>(r.height)});
       views.push_back(std::move(v));
     }
 
-  std::map<std::pair<int, int>, std::unique_ptr<detector>> dnn;  // per view size
+  std::map<std::pair<int, int>, std::unique_ptr<detector>> dnn; // per view size
   auto dnn_for = [&](cv::Size s) -> detector& {
     auto& d = dnn[{s.width, s.height}];
     if (!d) {
@@ -370,10 +382,16 @@ json eval_appearance(const eval_appearance_options& o) {
     if (run.size() >= 5) visits.push_back(run);
   }
 
-  json out{{"seed", o.seed}, {"layouts", o.layouts}, {"frames", last}, {"step", o.step}, {"min_gap", o.min_gap},
-           {"boxes", samples.size()}, {"visits", visits.size()},
-           {"quality", {{"full_height", o.quality.full_height}, {"border", o.quality.border},
-                        {"occlusion", o.quality.occlusion}}}};
+  json out{
+    {"seed", o.seed},
+    {"layouts", o.layouts},
+    {"frames", last},
+    {"step", o.step},
+    {"min_gap", o.min_gap},
+    {"boxes", samples.size()},
+    {"visits", visits.size()},
+    {"quality",
+     {{"full_height", o.quality.full_height}, {"border", o.quality.border}, {"occlusion", o.quality.occlusion}}}};
   if (want_dnn) out["boxes_without_detection"] = dropped;
   json vs = json::array();
   for (size_t v = 0; v < variants.size(); ++v) {

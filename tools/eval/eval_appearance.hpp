@@ -22,18 +22,18 @@ struct appearance_item {
   int layout = 0;
   uint32_t camera = 0;
   int person = 0;
-  int frame = 0;     // a box's frame, a visit's first frame
+  int frame = 0; // a box's frame, a visit's first frame
   std::vector<float> feature;
 };
 
 /// Separation of same-person from different-person similarities.
 struct similarity_summary {
-  size_t same = 0, different = 0;      // pairs
-  double auc = 0;                      // P(a same pair scores above a different one), ties half
-  size_t queries = 0;                  // items with their person in the gallery
-  double rank1 = 0;                    // share of those whose most similar gallery item is that person
+  size_t same = 0, different = 0; // pairs
+  double auc = 0; // P(a same pair scores above a different one), ties half
+  size_t queries = 0; // items with their person in the gallery
+  double rank1 = 0; // share of those whose most similar gallery item is that person
   double same_mean = 0, different_mean = 0;
-  std::array<double, 5> same_q{}, different_q{};  // 10, 25, 50, 75, 90th percentiles
+  std::array<double, 5> same_q{}, different_q{}; // 10, 25, 50, 75, 90th percentiles
   // At cosine 0.8, 0.85, 0.9, 0.95: share of same pairs at or above (true
   // positives) and of different pairs (false positives).
   std::array<double, 4> tpr{}, fpr{};
@@ -77,13 +77,13 @@ struct eval_appearance_options {
   int layouts = 6;
   std::string video = "tools/data/vtest.avi";
   std::string gt = "tests/data/PETS09-S2L1-gt.txt";
-  int step = 3;                  // every step-th frame
-  int max_frames = 0;            // 0 = the whole video
-  int min_gap = 20;              // frames between same-person pairs within a view
-  std::vector<std::string> variants;  // empty = the default set
+  int step = 3; // every step-th frame
+  int max_frames = 0; // 0 = the whole video
+  int min_gap = 20; // frames between same-person pairs within a view
+  std::vector<std::string> variants; // empty = the default set
   appearance_quality_options quality;
-  std::string model = "tools/data/models/nanodet.json";  // for the nanodet variant
-  std::string out;               // also write the JSON here
+  std::string model = "tools/data/models/nanodet.json"; // for the nanodet variant
+  std::string out; // also write the JSON here
 };
 
 /// The figures as JSON: per variant, boxes within a view and across views,

@@ -9,12 +9,12 @@
 #include <set>
 #include <stdexcept>
 
-#include <opencv2/videoio.hpp>
 #include <yaml-cpp/yaml.h>
+#include <opencv2/videoio.hpp>
 
 #include "actors/query/seed_queries.hpp"
-#include "tools/eval/crosscam_truth.hpp"
 #include "actors/storage/store.hpp"
+#include "tools/eval/crosscam_truth.hpp"
 #include "tools/eval/eval_crosscam.hpp"
 #include "tools/eval/eval_replay.hpp"
 
@@ -26,8 +26,7 @@ std::string mot_sequence_name(const std::string& gt_path) {
   fs::path dir = p.parent_path();
   if (dir.filename() == "gt" && dir.has_parent_path() && !dir.parent_path().filename().empty())
     return dir.parent_path().filename().string();
-  if (!dir.filename().empty() && dir.filename() != "." && dir.filename() != "..")
-    return dir.filename().string();
+  if (!dir.filename().empty() && dir.filename() != "." && dir.filename() != "..") return dir.filename().string();
   return p.stem().string();
 }
 
@@ -36,37 +35,50 @@ nlohmann::json mot_json(const mot::mot_counts& c) {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   return nlohmann::json{
     // identity (Ristani et al. 2016)
-    {"idf1", num(s.idf1)}, {"idp", num(s.idp)}, {"idr", num(s.idr)},
-    {"idtp", c.idtp}, {"idfp", c.idfp}, {"idfn", c.idfn},
+    {"idf1", num(s.idf1)},
+    {"idp", num(s.idp)},
+    {"idr", num(s.idr)},
+    {"idtp", c.idtp},
+    {"idfp", c.idfp},
+    {"idfn", c.idfn},
     // CLEAR MOT (py-motmetrics)
-    {"recall", num(s.recall)}, {"precision", num(s.precision)},
+    {"recall", num(s.recall)},
+    {"precision", num(s.precision)},
     {"num_unique_objects", c.num_unique_objects},
-    {"mostly_tracked", c.mostly_tracked}, {"partially_tracked", c.partially_tracked},
+    {"mostly_tracked", c.mostly_tracked},
+    {"partially_tracked", c.partially_tracked},
     {"mostly_lost", c.mostly_lost},
-    {"num_false_positives", c.num_false_positives}, {"num_misses", c.num_misses},
-    {"num_switches", c.num_switches}, {"num_fragmentations", c.num_fragmentations},
-    {"mota", num(s.mota)}, {"motp", num(s.motp)},
-    {"num_frames", c.frames}, {"num_objects", c.num_objects},
-    {"num_predictions", c.num_predictions}, {"num_matches", c.num_matches},
+    {"num_false_positives", c.num_false_positives},
+    {"num_misses", c.num_misses},
+    {"num_switches", c.num_switches},
+    {"num_fragmentations", c.num_fragmentations},
+    {"mota", num(s.mota)},
+    {"motp", num(s.motp)},
+    {"num_frames", c.frames},
+    {"num_objects", c.num_objects},
+    {"num_predictions", c.num_predictions},
+    {"num_matches", c.num_matches},
     {"num_detections", c.num_matches + c.num_switches},
     // HOTA (TrackEval), averaged over alpha = 0.05 .. 0.95
-    {"hota", num(s.hota)}, {"deta", num(s.deta)}, {"assa", num(s.assa)},
-    {"loca", num(s.loca)}, {"detre", num(s.detre)}, {"detpr", num(s.detpr)},
-    {"assre", num(s.assre)}, {"asspr", num(s.asspr)},
+    {"hota", num(s.hota)},
+    {"deta", num(s.deta)},
+    {"assa", num(s.assa)},
+    {"loca", num(s.loca)},
+    {"detre", num(s.detre)},
+    {"detpr", num(s.detpr)},
+    {"assre", num(s.assre)},
+    {"asspr", num(s.asspr)},
   };
 }
 
 nlohmann::json eval_mot(const eval_mot_options& o) {
-  if (o.gt.empty())
-    throw std::invalid_argument("give at least one --gt FILE --res FILE pair");
+  if (o.gt.empty()) throw std::invalid_argument("give at least one --gt FILE --res FILE pair");
   if (o.gt.size() != o.res.size())
-    throw std::invalid_argument("--gt and --res must come in pairs (got "
-                                + std::to_string(o.gt.size()) + " --gt and "
+    throw std::invalid_argument("--gt and --res must come in pairs (got " + std::to_string(o.gt.size()) + " --gt and "
                                 + std::to_string(o.res.size()) + " --res)");
   if (!o.name.empty() && o.name.size() != o.gt.size())
     throw std::invalid_argument("--name: give one per sequence or none");
-  if (!(o.iou > 0 && o.iou <= 1))
-    throw std::invalid_argument("--iou must be in (0, 1]");
+  if (!(o.iou > 0 && o.iou <= 1)) throw std::invalid_argument("--iou must be in (0, 1]");
   mot::mot_options opts;
   opts.min_iou = o.iou;
   nlohmann::json seqs = nlohmann::json::array();
@@ -76,7 +88,9 @@ nlohmann::json eval_mot(const eval_mot_options& o) {
     auto res = mot::load_mot(o.res[k], false);
     parts.push_back(mot::evaluate_sequence(gt, res, opts));
     seqs.push_back({{"name", o.name.empty() ? mot_sequence_name(o.gt[k]) : o.name[k]},
-                    {"gt", o.gt[k]}, {"res", o.res[k]}, {"metrics", mot_json(parts.back())}});
+                    {"gt", o.gt[k]},
+                    {"res", o.res[k]},
+                    {"metrics", mot_json(parts.back())}});
   }
   return nlohmann::json{{"iou", o.iou}, {"sequences", seqs}, {"overall", mot_json(mot::combine(parts))}};
 }
@@ -143,7 +157,8 @@ json overall(const json& layouts, const std::vector<mot::mot_counts>& counts) {
     all = all && l.contains("oracle");
     if (l.contains("oracle")) oracle += l["oracle"]["transitions_abs_error"].get<int64_t>();
   }
-  if (all) o["oracle"] = {{"transitions_abs_error", oracle}, {"transitions_error", ratio(double(oracle), double(total))}};
+  if (all)
+    o["oracle"] = {{"transitions_abs_error", oracle}, {"transitions_error", ratio(double(oracle), double(total))}};
   return o;
 }
 
@@ -227,8 +242,8 @@ int eval_crosscam_command(const eval_crosscam_options& o) {
         const int rc = std::system(cmd.c_str());
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (rc != 0) {
-          std::cerr << "error: eval crosscam: " << l.name << ": the run failed (see " << dir.string() << "/"
-                    << l.name << ".log)\n";
+          std::cerr << "error: eval crosscam: " << l.name << ": the run failed (see " << dir.string() << "/" << l.name
+                    << ".log)\n";
           return 1;
         }
         auto m = score(load_config(yaml), db, tracks);
@@ -237,7 +252,7 @@ int eval_crosscam_command(const eval_crosscam_options& o) {
         m["config"] = yaml;
         m["cameras"] = l.cameras.size();
         m["run_s"] = std::round(secs * 10) / 10;
-        std::cerr << m.dump() << "\n";  // each layout as it is done
+        std::cerr << m.dump() << "\n"; // each layout as it is done
         layouts.push_back(m);
       }
     }
@@ -245,8 +260,11 @@ int eval_crosscam_command(const eval_crosscam_options& o) {
     std::cerr << "error: eval crosscam: " << e.what() << "\n";
     return 2;
   }
-  json report{{"seed", o.seed}, {"max_frames", o.max_frames}, {"gt", o.gt},
-              {"layouts", layouts}, {"overall", overall(layouts, counts)}};
+  json report{{"seed", o.seed},
+              {"max_frames", o.max_frames},
+              {"gt", o.gt},
+              {"layouts", layouts},
+              {"overall", overall(layouts, counts)}};
   // Online (as re-id decided) and, under "resolved", after the offline pass.
   if (o.resolve) report["overall"]["resolved"] = overall(resolved, resolved_counts);
   if (!o.detector.empty()) report["detector"] = o.detector;

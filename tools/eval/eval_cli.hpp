@@ -14,11 +14,11 @@
 namespace weaver {
 
 struct eval_mot_options {
-  std::vector<std::string> gt;   // ground-truth files, one per sequence ...
-  std::vector<std::string> res;  // ... and the tracker's file for each, in the same order
+  std::vector<std::string> gt; // ground-truth files, one per sequence ...
+  std::vector<std::string> res; // ... and the tracker's file for each, in the same order
   std::vector<std::string> name; // optional sequence names (default: from the gt path)
-  double iou = 0.5;              // CLEAR MOT and IDF1 match at IoU >= this
-  std::string out;               // also write the JSON here
+  double iou = 0.5; // CLEAR MOT and IDF1 match at IoU >= this
+  std::string out; // also write the JSON here
 };
 
 /// The sequence name for a ground-truth path: the folder holding it
@@ -41,21 +41,21 @@ nlohmann::json eval_mot(const eval_mot_options& o);
 int eval_mot_command(const eval_mot_options& o);
 
 struct eval_crosscam_options {
-  std::string config;            // evaluate this one layout's run (its store, --tracks) ...
-  int layouts = 0;               // ... or generate, run and evaluate this many layouts
-  uint64_t seed = 1;             // of the generator
-  std::string out;               // generated configs, stores and tracks go here
-  std::string base = "deploy/demo.yaml";  // detector, tracker, re-id settings of generated layouts
+  std::string config; // evaluate this one layout's run (its store, --tracks) ...
+  int layouts = 0; // ... or generate, run and evaluate this many layouts
+  uint64_t seed = 1; // of the generator
+  std::string out; // generated configs, stores and tracks go here
+  std::string base = "deploy/demo.yaml"; // detector, tracker, re-id settings of generated layouts
   std::string video = "tools/data/vtest.avi";
   std::string gt = "tests/data/PETS09-S2L1-gt.txt";
-  std::string detector;          // overrides the base's detector.kind (motion: ~10x faster)
-  uint64_t max_frames = 0;       // per run, and the truth is cut there too (0 = whole video)
-  std::string db;                // --config: the store (default: the config's storage.path)
-  std::string tracks;            // --config: the run's --tracks DIR (IDF1 only when given)
-  std::string weaver;            // binary to run layouts with (default: this one)
-  bool replay = false;           // re-id only: replay each run's recorded re-id input
-                                 // (TRACKS/reid-input.rec) with the settings given now
-  bool resolve = true;           // also score a copy of each store after the offline pass ("resolved")
+  std::string detector; // overrides the base's detector.kind (motion: ~10x faster)
+  uint64_t max_frames = 0; // per run, and the truth is cut there too (0 = whole video)
+  std::string db; // --config: the store (default: the config's storage.path)
+  std::string tracks; // --config: the run's --tracks DIR (IDF1 only when given)
+  std::string weaver; // binary to run layouts with (default: this one)
+  bool replay = false; // re-id only: replay each run's recorded re-id input
+    // (TRACKS/reid-input.rec) with the settings given now
+  bool resolve = true; // also score a copy of each store after the offline pass ("resolved")
 };
 
 /// The command: {"layouts": [...], "overall": {...}} on stdout (and to

@@ -9,9 +9,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include "actors/query/seed_queries.hpp"
-#include "tools/eval/crosscam_truth.hpp"
 #include "actors/reid/resolve_pass.hpp"
 #include "actors/storage/store.hpp"
+#include "tools/eval/crosscam_truth.hpp"
 
 namespace weaver {
 
@@ -24,7 +24,7 @@ std::vector<virtual_camera> truth_cameras(const config& cfg) {
       v = crop_camera(c.id, r[0], r[1], r[2], r[3]);
       if (c.warp) v.to_view = warp_homography(*c.warp, {r[2], r[3]});
     } else {
-      v = crop_camera(c.id, 0, 0, 1 << 20, 1 << 20);  // the whole frame, whatever its size
+      v = crop_camera(c.id, 0, 0, 1 << 20, 1 << 20); // the whole frame, whatever its size
     }
     v.start_ms = c.start_ms;
     v.fps = c.fps > 0 ? c.fps : 10;
@@ -33,9 +33,8 @@ std::vector<virtual_camera> truth_cameras(const config& cfg) {
   return out;
 }
 
-std::string layout_config_yaml(const crosscam_layout& layout, const std::string& base,
-                               const std::string& video, const std::string& store_path,
-                               const std::string& detector) {
+std::string layout_config_yaml(const crosscam_layout& layout, const std::string& base, const std::string& video,
+                               const std::string& store_path, const std::string& detector) {
   namespace fs = std::filesystem;
   YAML::Node root = YAML::LoadFile(base);
   const fs::path base_dir = fs::absolute(base).parent_path();
@@ -45,8 +44,8 @@ std::string layout_config_yaml(const crosscam_layout& layout, const std::string&
     n["id"] = c.id;
     n["name"] = "cam" + std::to_string(c.id);
     n["zone"] = "zone" + std::to_string(c.id);
-    n["source"] = c.id == layout.cameras.front().id ? fs::absolute(video).string() : "camera:"
-                  + std::to_string(layout.cameras.front().id);
+    n["source"] = c.id == layout.cameras.front().id ? fs::absolute(video).string()
+                                                    : "camera:" + std::to_string(layout.cameras.front().id);
     YAML::Node crop{YAML::NodeType::Sequence};
     for (int v : {c.crop.x, c.crop.y, c.crop.width, c.crop.height}) crop.push_back(v);
     crop.SetStyle(YAML::EmitterStyle::Flow);
@@ -77,7 +76,7 @@ std::string layout_config_yaml(const crosscam_layout& layout, const std::string&
   root["storage"] = storage;
   YAML::Node q = root["query"];
   if (q && q.IsMap()) {
-    q.remove("alerts");  // they name the base's zones
+    q.remove("alerts"); // they name the base's zones
   }
   YAML::Node pairs{YAML::NodeType::Sequence}, every{YAML::NodeType::Sequence};
   for (const auto& a : layout.cameras) {
@@ -95,7 +94,7 @@ std::string layout_config_yaml(const crosscam_layout& layout, const std::string&
   root["query"]["transitions"] = pairs;
   root["query"]["every_camera"] = every;
   root.remove("gateway");
-  root.remove("metrics");  // no port: runs may overlap other processes
+  root.remove("metrics"); // no port: runs may overlap other processes
   for (auto sec : {"tracker", "reid"})
     if (root[sec] && root[sec].IsMap()) root[sec].remove("state_file");
   YAML::Emitter e;
@@ -121,15 +120,20 @@ json resolve_copy(const config& cfg, const std::string& db_path, const std::stri
   }
   auto db = store::open(copy_path);
   auto r = resolve_window(*db, 0, 253402300799999, cfg.reid.resolver);
-  return json{{"tracklets", r.tracklets}, {"people_online", r.people_before}, {"people_resolved", r.people_after},
-              {"moved", r.moved}, {"merges", r.merges}, {"split_out", r.split_out}, {"resolver_s", r.seconds}};
+  return json{{"tracklets", r.tracklets},
+              {"people_online", r.people_before},
+              {"people_resolved", r.people_after},
+              {"moved", r.moved},
+              {"merges", r.merges},
+              {"split_out", r.split_out},
+              {"resolver_s", r.seconds}};
 }
 
 json crosscam_identity_json(const mot::mot_counts& c) {
   auto s = mot::summarize(c);
   auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
   return json{{"idf1", num(s.idf1)}, {"idp", num(s.idp)}, {"idr", num(s.idr)},
-              {"idtp", c.idtp}, {"idfp", c.idfp}, {"idfn", c.idfn}};
+              {"idtp", c.idtp},      {"idfp", c.idfp},    {"idfn", c.idfn}};
 }
 
 json crosscam_metrics(const config& cfg, const std::string& db_path, const std::string& tracks_dir,
@@ -179,7 +183,7 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
     std::map<std::pair<uint32_t, uint64_t>, uint64_t> person;
     for (const auto& i : run_db->identity_rows()) person[{i.camera_id, i.track_id}] = i.person_id;
     std::vector<mot::box_row> g, r;
-    std::map<std::pair<uint32_t, int64_t>, int64_t> truth_of;  // (camera, track) -> true person
+    std::map<std::pair<uint32_t, int64_t>, int64_t> truth_of; // (camera, track) -> true person
     int64_t stride = 1;
     for (const auto& [f, boxes] : gt) stride = std::max<int64_t>(stride, f + 2);
     int64_t unmatched = 0;
@@ -190,10 +194,10 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
         g.push_back(row);
       }
       const auto file = std::filesystem::path(tracks_dir) / ("cam" + std::to_string(cams[k].id) + ".txt");
-      if (!std::filesystem::exists(file)) continue;  // a camera that confirmed no track
+      if (!std::filesystem::exists(file)) continue; // a camera that confirmed no track
       auto rows = mot::load_mot(file.string(), false);
-      if (cut > 0) rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const auto& x) { return x.frame > cut; }),
-                              rows.end());
+      if (cut > 0)
+        rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const auto& x) { return x.frame > cut; }), rows.end());
       for (const auto& [track, who] : track_truth(rows, camera_ground_truth(gt, cams[k], cut)))
         truth_of[{cams[k].id, track}] = who;
       for (auto row : rows) {
@@ -217,8 +221,8 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
     uint64_t alone = uint64_t{1} << 40;
     for (const auto& t : run_db->tracklet_rows(INT64_MIN / 2, INT64_MAX / 2)) {
       auto it = truth_of.find({t.camera_id, static_cast<int64_t>(t.track_id)});
-      ob.rows.push_back({it == truth_of.end() ? alone++ : static_cast<uint64_t>(it->second), t.camera_id, t.enter_ms,
-                         t.exit_ms});
+      ob.rows.push_back(
+        {it == truth_of.end() ? alone++ : static_cast<uint64_t>(it->second), t.camera_id, t.enter_ms, t.exit_ms});
     }
     oracle_db->write(ob);
     int64_t oracle_err = 0;
@@ -230,8 +234,10 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
         oracle_err += std::abs(o.people - t.people);
       }
     auto oe = people_on_every_camera(oracle_db->db(), ids, utc_day_start(day)).people;
-    out["oracle"] = {{"transitions_abs_error", oracle_err}, {"transitions_error", ratio(double(oracle_err), double(true_total))},
-                     {"every_camera_abs_error", std::abs(oe - te)}, {"tracks_with_truth", truth_of.size()}};
+    out["oracle"] = {{"transitions_abs_error", oracle_err},
+                     {"transitions_error", ratio(double(oracle_err), double(true_total))},
+                     {"every_camera_abs_error", std::abs(oe - te)},
+                     {"tracks_with_truth", truth_of.size()}};
     auto counts = mot::evaluate_sequence(g, r);
     out["identity"] = crosscam_identity_json(counts);
     out["identity"]["boxes_without_person"] = unmatched;

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "services/config.hpp"
 #include "tools/eval/crosscam_layouts.hpp"
 #include "tools/eval/mot_eval.hpp"
-#include "services/config.hpp"
 
 namespace weaver {
 
@@ -21,18 +21,16 @@ std::vector<virtual_camera> truth_cameras(const config& cfg);
 /// settings (relative model paths made absolute), the layout's cameras on
 /// `video`, the store at `store_path`, every ordered camera pair asked, no
 /// alerts, no metrics port; `detector` (when not empty) as detector.kind.
-std::string layout_config_yaml(const crosscam_layout& layout, const std::string& base,
-                               const std::string& video, const std::string& store_path,
-                               const std::string& detector);
+std::string layout_config_yaml(const crosscam_layout& layout, const std::string& base, const std::string& video,
+                               const std::string& store_path, const std::string& detector);
 
 /// One layout's figures: every ordered pair's X -> Y count (truth, weaver),
 /// their total absolute error over the true total, people on every camera,
 /// people found vs true and, when `tracks_dir` is not empty, the
 /// multi-camera IDF1 over (camera, frame, box, global id) whose counts go to
 /// `idf1_counts`.
-nlohmann::json crosscam_metrics(const config& cfg, const std::string& db_path,
-                                const std::string& tracks_dir, const std::string& gt_path,
-                                uint64_t max_frames, mot::mot_counts* idf1_counts);
+nlohmann::json crosscam_metrics(const config& cfg, const std::string& db_path, const std::string& tracks_dir,
+                                const std::string& gt_path, uint64_t max_frames, mot::mot_counts* idf1_counts);
 
 /// A copy of the SQLite store `db_path` at `copy_path`, resolved offline as
 /// one window (every tracklet) with the configuration's reid.resolve and

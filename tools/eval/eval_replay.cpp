@@ -24,14 +24,13 @@ replay_result replay_reid(const config& cfg, const std::vector<reid_input>& inpu
   auto store_batch = [&](presence_batch pb) {
     r.identities += pb.identities.size();
     r.merges += pb.merges.size();
-    if (!pb.rows.empty() || !pb.identities.empty() || !pb.merges.empty() || !pb.zone_visits.empty())
-      db->write(pb);
+    if (!pb.rows.empty() || !pb.identities.empty() || !pb.merges.empty() || !pb.zone_visits.empty()) db->write(pb);
   };
   for (const auto& in : input) {
     ++r.batches;
     if (const auto* tb = std::get_if<track_batch>(&in)) {
       auto pb = engine.on_tracks(*tb);
-      pb.zone_visits = tb->zone_visits;  // as the re-id actor passes them on
+      pb.zone_visits = tb->zone_visits; // as the re-id actor passes them on
       store_batch(std::move(pb));
     } else {
       store_batch(engine.on_end_of_stream(std::get<end_of_stream>(in).camera_id));

@@ -19,7 +19,6 @@ struct replay_result {
 /// Replays `input` through a reid_engine with `cfg.reid` (the configuration's
 /// cameras registered first, as the run does) into the store at `db_path`,
 /// which is emptied first and given the configuration's cameras and zones.
-replay_result replay_reid(const config& cfg, const std::vector<reid_input>& input,
-                          const std::string& db_path);
+replay_result replay_reid(const config& cfg, const std::vector<reid_input>& input, const std::string& db_path);
 
 } // namespace weaver

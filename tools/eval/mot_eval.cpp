@@ -27,8 +27,7 @@ constexpr double eps = std::numeric_limits<double>::epsilon();
 
 std::string trim(const std::string& s) {
   auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos)
-    return {};
+  if (b == std::string::npos) return {};
   auto e = s.find_last_not_of(" \t\r");
   return s.substr(b, e - b + 1);
 }
@@ -40,25 +39,20 @@ std::vector<std::string> split_fields(const std::string& line) {
   if (line.find(',') != std::string::npos) {
     std::string field;
     std::istringstream in{line};
-    while (std::getline(in, field, ','))
-      out.push_back(trim(field));
-    if (!line.empty() && line.back() == ',')
-      out.emplace_back();
+    while (std::getline(in, field, ',')) out.push_back(trim(field));
+    if (!line.empty() && line.back() == ',') out.emplace_back();
   } else {
     std::istringstream in{line};
     std::string field;
-    while (in >> field)
-      out.push_back(field);
+    while (in >> field) out.push_back(field);
   }
   return out;
 }
 
-double to_number(const std::string& field, const std::string& name, size_t line,
-                 int column) {
+double to_number(const std::string& field, const std::string& name, size_t line, int column) {
   const char* what[] = {"frame", "id", "left", "top", "width", "height", "conf"};
   std::string col = column < 7 ? what[column] : "column " + std::to_string(column + 1);
-  if (field.empty())
-    bad_line(name, line, col + " is empty");
+  if (field.empty()) bad_line(name, line, col + " is empty");
   errno = 0;
   char* end = nullptr;
   double v = std::strtod(field.c_str(), &end);
@@ -68,8 +62,7 @@ double to_number(const std::string& field, const std::string& name, size_t line,
 }
 
 int64_t to_integer(double v, const std::string& col, const std::string& name, size_t line) {
-  if (v != std::floor(v) || std::fabs(v) > 9.0e15)
-    bad_line(name, line, col + " is not an integer");
+  if (v != std::floor(v) || std::fabs(v) > 9.0e15) bad_line(name, line, col + " is not an integer");
   return static_cast<int64_t>(v);
 }
 
@@ -79,24 +72,20 @@ uint64_t pair_key(int a, int b) {
 
 } // namespace
 
-std::vector<box_row> parse_mot(std::istream& in, const std::string& name,
-                               bool ground_truth) {
+std::vector<box_row> parse_mot(std::istream& in, const std::string& name, bool ground_truth) {
   std::vector<box_row> rows;
   std::string line;
   size_t n = 0;
   while (std::getline(in, line)) {
     ++n;
-    if (trim(line).empty())
-      continue;
+    if (trim(line).empty()) continue;
     auto f = split_fields(trim(line));
     if (f.size() < 6)
-      bad_line(name, n, "expected at least 6 fields (frame,id,left,top,width,height), got "
-                          + std::to_string(f.size()));
+      bad_line(name, n, "expected at least 6 fields (frame,id,left,top,width,height), got " + std::to_string(f.size()));
     box_row r;
     // Every field must be numeric, also those after the ones used.
     std::vector<double> v(f.size());
-    for (size_t k = 0; k < f.size(); ++k)
-      v[k] = to_number(f[k], name, n, static_cast<int>(k));
+    for (size_t k = 0; k < f.size(); ++k) v[k] = to_number(f[k], name, n, static_cast<int>(k));
     r.frame = to_integer(v[0], "frame", name, n);
     r.id = to_integer(v[1], "id", name, n);
     r.left = v[2];
@@ -104,15 +93,12 @@ std::vector<box_row> parse_mot(std::istream& in, const std::string& name,
     r.width = v[4];
     r.height = v[5];
     r.conf = f.size() > 6 ? v[6] : 1.0;
-    if (ground_truth && r.conf < 1)
-      continue;
+    if (ground_truth && r.conf < 1) continue;
     rows.push_back(r);
   }
-  if (in.bad())
-    throw input_error(name + ": read error");
+  if (in.bad()) throw input_error(name + ": read error");
   std::vector<size_t> order(rows.size());
-  for (size_t k = 0; k < order.size(); ++k)
-    order[k] = k;
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return rows[a].frame != rows[b].frame ? rows[a].frame < rows[b].frame : rows[a].id < rows[b].id;
   });
@@ -121,8 +107,8 @@ std::vector<box_row> parse_mot(std::istream& in, const std::string& name,
   for (size_t k = 0; k < order.size(); ++k) {
     const auto& r = rows[order[k]];
     if (!sorted.empty() && sorted.back().frame == r.frame && sorted.back().id == r.id)
-      throw input_error(name + ": frame " + std::to_string(r.frame) + " holds id "
-                        + std::to_string(r.id) + " more than once");
+      throw input_error(name + ": frame " + std::to_string(r.frame) + " holds id " + std::to_string(r.id)
+                        + " more than once");
     sorted.push_back(r);
   }
   return sorted;
@@ -130,8 +116,7 @@ std::vector<box_row> parse_mot(std::istream& in, const std::string& name,
 
 std::vector<box_row> load_mot(const std::string& path, bool ground_truth) {
   std::ifstream in{path};
-  if (!in)
-    throw input_error(path + ": cannot open file");
+  if (!in) throw input_error(path + ": cannot open file");
   return parse_mot(in, path, ground_truth);
 }
 
@@ -144,8 +129,7 @@ double box_iou(const box_row& a, const box_row& b) {
   const double area_a = (ax2 - a.left) * (ay2 - a.top);
   const double area_b = (bx2 - b.left) * (by2 - b.top);
   const double uni = area_a + area_b - inter;
-  if (area_a <= eps || area_b <= eps || uni <= eps)
-    return 0.0;
+  if (area_a <= eps || area_b <= eps || uni <= eps) return 0.0;
   return inter / uni;
 }
 
@@ -159,24 +143,18 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
   // Dense ids and boxes grouped by frame (in increasing frame order; within a
   // frame in increasing id order).
   std::map<int64_t, int> gt_ids, res_ids;
-  for (auto& r : gt)
-    gt_ids.emplace(r.id, 0);
-  for (auto& r : res)
-    res_ids.emplace(r.id, 0);
+  for (auto& r : gt) gt_ids.emplace(r.id, 0);
+  for (auto& r : res) res_ids.emplace(r.id, 0);
   int n_gt = 0, n_res = 0;
-  for (auto& [id, k] : gt_ids)
-    k = n_gt++;
-  for (auto& [id, k] : res_ids)
-    k = n_res++;
+  for (auto& [id, k] : gt_ids) k = n_gt++;
+  for (auto& [id, k] : res_ids) k = n_res++;
   struct frame_boxes {
     std::vector<const box_row*> gt, res;
-    std::vector<int> gid, rid;   // their dense ids, for both passes below
+    std::vector<int> gid, rid; // their dense ids, for both passes below
   };
   std::map<int64_t, frame_boxes> frames;
-  for (auto& r : gt)
-    frames[r.frame].gt.push_back(&r);
-  for (auto& r : res)
-    frames[r.frame].res.push_back(&r);
+  for (auto& r : gt) frames[r.frame].gt.push_back(&r);
+  for (auto& r : res) frames[r.frame].res.push_back(&r);
   for (auto& [f, fb] : frames) {
     auto by_id = [](const box_row* a, const box_row* b) { return a->id < b->id; };
     std::stable_sort(fb.gt.begin(), fb.gt.end(), by_id);
@@ -212,22 +190,18 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
     const auto& rid = fb.rid;
     iou.assign(static_cast<size_t>(no) * nh, 0.0);
     for (int i = 0; i < no; ++i)
-      for (int j = 0; j < nh; ++j)
-        iou[static_cast<size_t>(i) * nh + j] = box_iou(*fb.gt[i], *fb.res[j]);
+      for (int j = 0; j < nh; ++j) iou[static_cast<size_t>(i) * nh + j] = box_iou(*fb.gt[i], *fb.res[j]);
     auto dist = [&](int i, int j) {
       double d = 1.0 - iou[static_cast<size_t>(i) * nh + j];
       return d <= max_dist ? d : inf;
     };
 
     // Identity metrics: the raw overlaps.
-    for (int i = 0; i < no; ++i)
-      ++gt_frames[gid[i]];
-    for (int j = 0; j < nh; ++j)
-      ++res_frames[rid[j]];
+    for (int i = 0; i < no; ++i) ++gt_frames[gid[i]];
+    for (int j = 0; j < nh; ++j) ++res_frames[rid[j]];
     for (int i = 0; i < no; ++i)
       for (int j = 0; j < nh; ++j)
-        if (std::isfinite(dist(i, j)))
-          ++id_overlap[pair_key(gid[i], rid[j])];
+        if (std::isfinite(dist(i, j))) ++id_overlap[pair_key(gid[i], rid[j])];
 
     // CLEAR MOT. 1: keep last correspondences that are still within IoU.
     gt_done.assign(no, 0);
@@ -235,11 +209,9 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
     if (no > 0 && nh > 0) {
       for (int i = 0; i < no; ++i) {
         int h = current[gid[i]];
-        if (h < 0)
-          continue;
+        if (h < 0) continue;
         for (int j = 0; j < nh; ++j) {
-          if (res_done[j] || rid[j] != h)
-            continue;
+          if (res_done[j] || rid[j] != h) continue;
           double d = dist(i, j);
           if (std::isfinite(d)) {
             gt_done[i] = res_done[j] = 1;
@@ -253,13 +225,11 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
       cost.assign(static_cast<size_t>(no) * nh, inf);
       for (int i = 0; i < no; ++i)
         for (int j = 0; j < nh; ++j)
-          if (!gt_done[i] && !res_done[j])
-            cost[static_cast<size_t>(i) * nh + j] = dist(i, j);
+          if (!gt_done[i] && !res_done[j]) cost[static_cast<size_t>(i) * nh + j] = dist(i, j);
       auto row_col = solve_assignment(cost, no, nh);
       for (int i = 0; i < no; ++i) {
         int j = row_col[i];
-        if (j < 0 || !std::isfinite(cost[static_cast<size_t>(i) * nh + j]))
-          continue;
+        if (j < 0 || !std::isfinite(cost[static_cast<size_t>(i) * nh + j])) continue;
         int o = gid[i], h = rid[j];
         if (current[o] >= 0 && current[o] != h)
           ++c.num_switches;
@@ -283,14 +253,12 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
         last_tracked[o] = 1;
       } else {
         ++c.num_misses;
-        if (last_tracked[o])
-          pending_frag[o] = 1;
+        if (last_tracked[o]) pending_frag[o] = 1;
         last_tracked[o] = 0;
       }
     }
     for (int j = 0; j < nh; ++j)
-      if (!res_done[j])
-        ++c.num_false_positives;
+      if (!res_done[j]) ++c.num_false_positives;
 
     // HOTA, first pass (TrackEval): per-frame alignment of each pair, the
     // IoU over the union of both rows of the similarity matrix.
@@ -305,8 +273,7 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
         for (int j = 0; j < nh; ++j) {
           double s = iou[static_cast<size_t>(i) * nh + j];
           double denom = col_sum[j] + row_sum[i] - s;
-          if (s > 0 && denom > eps)
-            potential[pair_key(gid[i], rid[j])] += s / denom;
+          if (s > 0 && denom > eps) potential[pair_key(gid[i], rid[j])] += s / denom;
         }
     }
     frame_iou.push_back(iou);
@@ -333,18 +300,15 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
       cols.emplace(static_cast<int>(key & 0xffffffffu), 0);
     }
     int nr = 0, nc = 0;
-    for (auto& [id, k] : rows)
-      k = nr++;
-    for (auto& [id, k] : cols)
-      k = nc++;
+    for (auto& [id, k] : rows) k = nr++;
+    for (auto& [id, k] : cols) k = nc++;
     std::vector<double> w(static_cast<size_t>(nr) * nc, 0.0);
     for (auto& [key, n] : id_overlap)
-      w[static_cast<size_t>(rows[static_cast<int>(key >> 32)]) * nc
-        + cols[static_cast<int>(key & 0xffffffffu)]] = -static_cast<double>(n);
+      w[static_cast<size_t>(rows[static_cast<int>(key >> 32)]) * nc + cols[static_cast<int>(key & 0xffffffffu)]] =
+        -static_cast<double>(n);
     auto row_col = solve_assignment(w, nr, nc);
     for (int r = 0; r < nr; ++r)
-      if (row_col[r] >= 0)
-        c.idtp += static_cast<int64_t>(-w[static_cast<size_t>(r) * nc + row_col[r]]);
+      if (row_col[r] >= 0) c.idtp += static_cast<int64_t>(-w[static_cast<size_t>(r) * nc + row_col[r]]);
     c.idfn = c.num_objects - c.idtp;
     c.idfp = c.num_predictions - c.idtp;
   }
@@ -352,8 +316,7 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
   // HOTA, second pass: per frame, match on alignment x IoU, then count per alpha.
   auto alignment = [&](int g, int t) {
     auto it = potential.find(pair_key(g, t));
-    if (it == potential.end())
-      return 0.0;
+    if (it == potential.end()) return 0.0;
     return it->second / (static_cast<double>(gt_frames[g]) + res_frames[t] - it->second);
   };
   std::unordered_map<uint64_t, std::array<int64_t, hota_alphas>> pair_matches;
@@ -382,8 +345,7 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
       int64_t matched = 0;
       for (int i = 0; i < no; ++i) {
         int j = row_col[i];
-        if (j < 0)
-          continue;
+        if (j < 0) continue;
         double s = sim[static_cast<size_t>(i) * nh + j];
         if (s >= alpha - eps) {
           ++matched;
@@ -401,8 +363,7 @@ mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<b
     double ass_a = 0, ass_re = 0, ass_pr = 0;
     for (auto& [key, m] : pair_matches) {
       double n = static_cast<double>(m[a]);
-      if (n == 0)
-        continue;
+      if (n == 0) continue;
       double g = static_cast<double>(gt_frames[key >> 32]);
       double t = static_cast<double>(res_frames[key & 0xffffffffu]);
       ass_a += n * (n / std::max(1.0, g + t - n));
@@ -455,9 +416,7 @@ mot_summary summarize(const mot_counts& c) {
   mot_summary s{};
   const double det = static_cast<double>(c.num_matches + c.num_switches);
   const double gt = static_cast<double>(c.num_objects);
-  s.mota = gt != 0 ? 1.0 - static_cast<double>(c.num_misses + c.num_switches
-                                                 + c.num_false_positives) / gt
-                   : nan;
+  s.mota = gt != 0 ? 1.0 - static_cast<double>(c.num_misses + c.num_switches + c.num_false_positives) / gt : nan;
   s.motp = ratio(c.distance_sum, det);
   s.recall = ratio(det, gt);
   s.precision = ratio(det, det + c.num_false_positives);
@@ -477,8 +436,7 @@ mot_summary summarize(const mot_counts& c) {
     s.asspr += c.ass_pr_tp[a] / std::max(1.0, tp);
     s.loca += std::max(1e-10, c.loc_sum[a]) / std::max(1e-10, tp);
   }
-  for (double* v : {&s.hota, &s.deta, &s.assa, &s.loca, &s.detre, &s.detpr, &s.assre, &s.asspr})
-    *v /= hota_alphas;
+  for (double* v : {&s.hota, &s.deta, &s.assa, &s.loca, &s.detre, &s.detpr, &s.assre, &s.asspr}) *v /= hota_alphas;
   return s;
 }
 

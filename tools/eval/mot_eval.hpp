@@ -32,8 +32,7 @@ struct input_error : std::runtime_error {
 /// whose 7th column is < 1 are dropped (MOTChallenge's "consider" flag, as
 /// py-motmetrics and TrackEval drop them). A frame holding the same id twice
 /// is an error (TrackEval refuses it too). Throws input_error.
-std::vector<box_row> parse_mot(std::istream& in, const std::string& name,
-                               bool ground_truth);
+std::vector<box_row> parse_mot(std::istream& in, const std::string& name, bool ground_truth);
 
 /// parse_mot on a file; a missing or unreadable file is an input_error.
 std::vector<box_row> load_mot(const std::string& path, bool ground_truth);
@@ -52,17 +51,17 @@ double hota_alpha(int k);
 /// matches) and TrackEval (HOTA: TP/FN/FP summed per alpha, AssA and LocA
 /// weighted by TP per alpha) combine them.
 struct mot_counts {
-  int64_t frames = 0;           // frames holding a gt or a result box
-  int64_t num_objects = 0;      // gt boxes
-  int64_t num_predictions = 0;  // result boxes
-  int64_t num_matches = 0;      // matched, same hypothesis as before (MATCH)
-  int64_t num_switches = 0;     // matched, other hypothesis than before (SWITCH)
+  int64_t frames = 0; // frames holding a gt or a result box
+  int64_t num_objects = 0; // gt boxes
+  int64_t num_predictions = 0; // result boxes
+  int64_t num_matches = 0; // matched, same hypothesis as before (MATCH)
+  int64_t num_switches = 0; // matched, other hypothesis than before (SWITCH)
   int64_t num_false_positives = 0;
   int64_t num_misses = 0;
   int64_t num_fragmentations = 0;
   int64_t num_unique_objects = 0; // gt ids
   int64_t mostly_tracked = 0, partially_tracked = 0, mostly_lost = 0;
-  double distance_sum = 0;      // sum of (1 - IoU) over MATCH and SWITCH
+  double distance_sum = 0; // sum of (1 - IoU) over MATCH and SWITCH
   int64_t idtp = 0, idfp = 0, idfn = 0;
   // HOTA, per alpha: TP, FN, FP; AssA, AssRe, AssPr times TP (the weights
   // TrackEval combines sequences with); the sum of IoU over TP (LocA's sum).
@@ -86,8 +85,7 @@ struct mot_options {
 };
 
 /// Evaluates one sequence: frames are matched by number.
-mot_counts evaluate_sequence(const std::vector<box_row>& gt,
-                             const std::vector<box_row>& res,
+mot_counts evaluate_sequence(const std::vector<box_row>& gt, const std::vector<box_row>& res,
                              const mot_options& options = {});
 
 /// Combines sequences' counts into overall counts.

@@ -84,8 +84,7 @@ int64_t synthetic_history::transitions(uint32_t from, uint32_t to, timestamp_ms 
   return n;
 }
 
-int64_t synthetic_history::every_camera(const std::vector<uint32_t>& cameras,
-                                        timestamp_ms day_start_ms) const {
+int64_t synthetic_history::every_camera(const std::vector<uint32_t>& cameras, timestamp_ms day_start_ms) const {
   std::set<uint32_t> want(cameras.begin(), cameras.end());
   if (want.empty()) return 0;
   int64_t n = 0;
@@ -102,7 +101,7 @@ int64_t synthetic_history::every_camera(const std::vector<uint32_t>& cameras,
 }
 
 std::vector<int64_t> synthetic_history::occupancy(uint32_t camera, timestamp_ms t0, timestamp_ms t1,
-                                                 int64_t step_ms) const {
+                                                  int64_t step_ms) const {
   std::vector<int64_t> out;
   for (timestamp_ms t = t0; t < t1; t += step_ms) {
     const timestamp_ms end = std::min(t + step_ms, t1);
@@ -149,8 +148,8 @@ std::vector<int64_t> synthetic_history::funnel(const std::vector<uint32_t>& step
                                                int64_t max_step_ms) const {
   std::vector<int64_t> out(steps.size(), 0);
   // Depth-first over chains of this person's presences.
-  std::function<size_t(const std::vector<presence>&, size_t, size_t)> deepest =
-    [&](const std::vector<presence>& v, size_t at, size_t k) -> size_t {
+  std::function<size_t(const std::vector<presence>&, size_t, size_t)> deepest = [&](const std::vector<presence>& v,
+                                                                                    size_t at, size_t k) -> size_t {
     if (k + 1 == steps.size()) return k + 1;
     size_t best = k + 1;
     for (size_t j = 0; j < v.size(); ++j)

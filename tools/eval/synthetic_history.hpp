@@ -18,9 +18,9 @@ struct history_spec {
   /// Walkable directed edges; empty = every camera to every other.
   std::vector<std::pair<uint32_t, uint32_t>> edges;
   uint64_t people = 1000;
-  timestamp_ms start_ms = 0;        // first day, UTC midnight
+  timestamp_ms start_ms = 0; // first day, UTC midnight
   int days = 1;
-  double mean_visits = 4;           // cameras per person (at least 1)
+  double mean_visits = 4; // cameras per person (at least 1)
   int64_t dwell_min_ms = 30'000, dwell_max_ms = 600'000;
   int64_t transit_min_ms = 5'000, transit_max_ms = 120'000;
   uint64_t seed = 1;
@@ -37,8 +37,7 @@ public:
   /// The truth for count_transitions (same rules, see seed_queries.hpp):
   /// people with an X presence entering in [t0, t1) and a later Y presence
   /// (y.enter >= x.enter, y.exit > x.exit, y.enter - x.exit <= max_transit).
-  int64_t transitions(uint32_t from, uint32_t to, timestamp_ms t0, timestamp_ms t1,
-                      int64_t max_transit_ms) const;
+  int64_t transitions(uint32_t from, uint32_t to, timestamp_ms t0, timestamp_ms t1, int64_t max_transit_ms) const;
   /// The truth for people_on_every_camera: a presence entering on each.
   int64_t every_camera(const std::vector<uint32_t>& cameras, timestamp_ms day_start_ms) const;
   /// People on `camera` at some time in [t, t + step) for each step of [t0, t1).
@@ -59,7 +58,7 @@ public:
 
 private:
   std::vector<presence> rows_;
-  std::map<uint64_t, std::pair<size_t, size_t>> by_person_;  // [first, last) in rows_
+  std::map<uint64_t, std::pair<size_t, size_t>> by_person_; // [first, last) in rows_
 };
 
 } // namespace weaver
