@@ -7,9 +7,10 @@
 # rendered configuration; camera sources (passwords) are only in the cameras
 # Secret and reach only the edge pods, as environment variables their
 # configurations name; and the mesh the chart renders for two edge pods
-# and two tracker shards runs as local processes (pod commands and Secret
-# environment as rendered, cluster DNS names mapped to loopback ports) and
-# stores rows from both edges.
+# runs as local processes (pod commands and Secret environment as rendered,
+# cluster DNS names mapped to loopback ports) and stores rows from both
+# edges, the same as one process: once with the tracker in the edge pods
+# (tracker.placement edge, the default) and once with two tracker shards.
 source "$(dirname "$0")/../lib/common.sh"
 src="$WEAVER_SOURCE_DIR"
 chart="$src/helm/weaver"
@@ -211,6 +212,7 @@ localize() {  # FILE: container paths -> local paths, in place
   sed -i -e "s#/usr/share/weaver/vtest.avi#$WEAVER_SAMPLE_VIDEO#" \
          -e "s#/usr/share/weaver/models/#$src/tools/data/models/#" \
          -e "s#/var/lib/weaver/data/#$WORK/data/#" \
+         -e "s#/var/lib/weaver/tracker/#$WORK/tracker-state/#" \
          -e "s#/opt/weaver/xclbin/#$WORK/xclbin/#" \
          -e "s#/etc/weaver-keys/#$WORK/keys/#" "$1"
 }
@@ -246,7 +248,8 @@ refuse() {  # EXPECTED-MESSAGE VALUES-YAML
 refuse "cameras\[0\].edge: 3 is not an edge pod" 'cameras: [{id: 1, source: /x.avi, edge: 3}]'
 refuse "virtual camera of camera 1 must be on camera 1's edge pod" \
   $'edge: {replicas: 2}\ncameras: [{id: 1, source: /x.avi, edge: 0}, {id: 2, source: "camera:1", edge: 1}]'
-refuse "tracker.shards: 2 must be between 1 and edge.replicas" 'tracker: {shards: 2}'
+refuse "tracker.shards: 2 must be between 1 and edge.replicas" 'tracker: {placement: shards, shards: 2}'
+refuse "tracker.placement: nowhere (known: edge, shards)" 'tracker: {placement: nowhere}'
 refuse "edge pod 1 has no camera" 'edge: {replicas: 2}'
 refuse "storage.postgresql.host: required" 'storage: {kind: postgresql}'
 refuse "duplicate camera id 1" 'cameras: [{id: 1, source: /x.avi}, {id: 1, source: /y.avi}]'
@@ -260,12 +263,28 @@ if "$WORK/render_chart" -o "$WORK/bad.out" "$chart" 2> "$WORK/bad.err"; then fai
 grep -q "mesh.keys.existingSecret: required with mesh.security curve" "$WORK/bad.err" || { cat "$WORK/bad.err"; fail "no keys: message"; }
 # Each pod holds its own secret key(s) and every public key; every process's
 # configuration names them; plain links only when chosen, then no keys.
-python3 - "$WORK/default.yaml" "$WORK/default-config" <<'PY' || fail "mesh keys in the rendered chart"
+# With the tracker at the edge (the default) the edge pods are known by the
+# tracker's key (reid admits it as its upstream) and the detector's keypair
+# is not used; with tracker shards (multi-card) the edge pods hold
+# detector.key. No tracker object is rendered at the edge; the Services,
+# NetworkPolicies and PodDisruptionBudgets follow the placement.
+mesh_keys() {  # NAME PLACEMENT
+  python3 - "$WORK/$1.yaml" "$WORK/$1-config" "$2" <<'PY'
 import glob, os, sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
-pubs = {f"{r}.pub" for r in ("detector", "tracker", "reid", "storage", "query", "gateway")}
-want = {"weaver-edge": {"detector.key"}, "weaver-tracker": {"tracker.key"}, "weaver-reid": {"reid.key"},
+at_edge = sys.argv[3] == "edge"
+roles = ("tracker", "reid", "storage", "query", "gateway") + (() if at_edge else ("detector",))
+pubs = {f"{r}.pub" for r in roles}
+edge_key = "tracker.key" if at_edge else "detector.key"
+want = {"weaver-edge": {edge_key}, "weaver-tracker": {"tracker.key"}, "weaver-reid": {"reid.key"},
         "weaver-storage": {"storage.key", "query.key"}}
+names = lambda kind: {d["metadata"]["name"] for d in docs if d["kind"] == kind}
+for kind in ("StatefulSet", "Service", "NetworkPolicy", "PodDisruptionBudget"):
+    assert ("weaver-tracker" in names(kind)) != at_edge, (kind, sorted(names(kind)))
+    assert "weaver-edge" in names(kind) and ("weaver-reid" in names(kind)) != (kind == "StatefulSet"), (kind, sorted(names(kind)))
+upstream = lambda role: next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == f"weaver-{role}")["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+assert upstream("reid") == ("edge" if at_edge else "tracker"), upstream("reid")
+assert at_edge or upstream("tracker") == "edge"
 for d in docs:
     if d["kind"] not in ("StatefulSet", "Deployment") or d["metadata"]["name"] not in want:
         continue
@@ -276,13 +295,36 @@ for d in docs:
     assert keys == want[d["metadata"]["name"]] | pubs, (d["metadata"]["name"], keys)
     for c in spec["containers"]:
         assert {"name": "mesh-keys", "mountPath": "/etc/weaver-keys", "readOnly": True} in c["volumeMounts"], c["name"]
-for f in glob.glob(sys.argv[2] + "/*.yaml"):
-    mesh = yaml.safe_load(open(f))["mesh"]
+    # The pod hosting the tracker keeps its state file on its own emptyDir.
+    hosts = d["metadata"]["name"] == ("weaver-edge" if at_edge else "weaver-tracker")
+    assert any(v["name"] == "tracker-state" and v["emptyDir"] == {} for v in spec["volumes"]) == hosts, d["metadata"]["name"]
+    mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+    assert (mounts.get("tracker-state") == "/var/lib/weaver/tracker") == hosts, (d["metadata"]["name"], mounts)
+    if d["metadata"]["name"] == "weaver-edge":
+        role = spec["containers"][0]["args"][0].split("--role ")[1]
+        assert role == ("camera,detector,tracker" if at_edge else "camera,detector"), role
+files = glob.glob(sys.argv[2] + "/*.yaml")
+assert any(os.path.basename(f).startswith("tracker-") for f in files) != at_edge, files
+for f in files:
+    cfg = yaml.safe_load(open(f))
+    mesh = cfg["mesh"]
     base = os.path.basename(f).split("-")[0].replace(".yaml", "")   # edge-0.yaml -> edge (localized above)
-    own = {"edge": "detector"}.get(base, base) + ".key"
+    own = {"edge": edge_key[:-4]}.get(base, base) + ".key"
     assert "security" not in mesh and os.path.basename(mesh["keys"]["secret"]) == own, (f, mesh)
     assert set(mesh["keys"]["public"]) == {p[:-4] for p in pubs}, (f, mesh)
+    eps = set(mesh["endpoints"])
+    state = cfg.get("tracker", {}).get("state_file", "")
+    if base == "edge":
+        assert eps == ({"reid"} if at_edge else {"tracker"}), (f, eps)
+    if base == "tracker" or (base == "edge" and at_edge):
+        assert os.path.basename(state) == os.path.basename(f).replace(".yaml", ".json"), (f, state)
+    else:
+        assert not state, (f, state)
+print(f"mesh keys ({sys.argv[3]}): edge pods hold {edge_key}, public keys {sorted(pubs)}")
 PY
+}
+mesh_keys default edge || fail "mesh keys in the rendered chart (tracker at the edge)"
+mesh_keys multi shards || fail "mesh keys in the rendered chart (tracker shards)"
 printf 'mesh: {security: plain}\n' > "$WORK/plain.yaml"
 "$WORK/render_chart" -f "$WORK/plain.yaml" -o "$WORK/plain.out" "$chart" || fail "render plain links"
 grep -q "mesh-keys" "$WORK/plain.out" && fail "plain links still mount keys"
@@ -310,9 +352,14 @@ sed 's/^\(        - name: edge\)$/\1\n          imagePulPolicy: Always/' "$WORK/
 if node "$validate" "$WORK/typo.yaml" > /dev/null 2> "$WORK/typo.err"; then fail "unknown field not reported"; fi
 grep -q "containers/0/imagePulPolicy: unknown field" "$WORK/typo.err" || { cat "$WORK/typo.err"; fail "typo"; }
 
-# --- the rendered mesh, run: two edge pods, two tracker shards, reid,
-# storage and query, with the pods' own commands.
-cat > "$WORK/mesh-values.yaml" <<'YAML'
+# --- the rendered mesh, run: two edge pods, reid, storage and query, with
+# the pods' own commands; the tracker in the edge pods (the default), then
+# in two tracker shards. Both must store what one process stores.
+mkdir -p "$WORK/bin"
+ln -s "$WEAVER" "$WORK/bin/weaver"
+run_mesh() {  # NAME TRACKER-VALUES EXPECTED-PROCESSES
+local mesh=$1 m=$WORK/$1   # (not "name": the pod loop below sets it)
+cat > "$m-values.yaml" <<YAML
 config:
   realtime: false
   detector: {kind: motion}
@@ -322,19 +369,19 @@ cameras:
   - {id: 2, name: middle, zone: jewelry, source: "camera:1", crop: [256, 0, 256, 576], fps: 10, edge: 0}
   - {id: 4, name: whole, zone: hall, source: /usr/share/weaver/vtest.avi, fps: 10, edge: 1}
 edge: {replicas: 2}
-tracker: {shards: 2}
+$2
 YAML
-render -f "$WORK/mesh-values.yaml" --namespace shop -o "$WORK/mesh.yaml" || fail "render mesh values"
-validate --write-configmap "weaver-config=$WORK/mesh-config" "$WORK/mesh.yaml" > /dev/null || fail "mesh values"
+render -f "$m-values.yaml" --namespace shop -o "$m.yaml" || fail "render $mesh values"
+validate --write-configmap "weaver-config=$m-config" "$m.yaml" > /dev/null || fail "$mesh values"
 # Pod commands as rendered (one line per pod: name<TAB>shell command), each
 # container's Secret environment as the rendered Secrets give it (env/NAME,
 # VAR=value lines), and each configuration with cluster names and bound
 # ports mapped to loopback.
-mkdir -p "$WORK/env"
-python3 - "$WORK" <<'PY' > "$WORK/pods.tsv" || fail "mesh plan"
+mkdir -p "$m-env"
+python3 - "$m" <<'PY' > "$m-pods.tsv" || fail "$mesh plan"
 import base64, re, socket, sys, yaml
-work = sys.argv[1]
-docs = [d for d in yaml.safe_load_all(open(f"{work}/mesh.yaml")) if d]
+m = sys.argv[1]
+docs = [d for d in yaml.safe_load_all(open(f"{m}.yaml")) if d]
 secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
 ports = {}
 def local(host, port):
@@ -348,8 +395,8 @@ for d in docs:
         for i in range(d["spec"]["replicas"]):
             own[f"tracker-{i}.yaml"] = f"weaver-tracker-{i}.weaver-tracker.shop.svc.cluster.local"
 import os
-for f in sorted(os.listdir(f"{work}/mesh-config")):
-    path = f"{work}/mesh-config/{f}"
+for f in sorted(os.listdir(f"{m}-config")):
+    path = f"{m}-config/{f}"
     cfg = yaml.safe_load(open(path))
     for role, ep in cfg["mesh"]["endpoints"].items():
         host, port = re.fullmatch(r"tcp://([^:]+):([0-9]+)", ep).groups()
@@ -368,47 +415,48 @@ for d in docs:
             assert c["command"] == ["/bin/sh", "-c"], c["command"]
             name = f"{d['metadata']['name']}-{i}/{c['name']}"
             print(f"{name}\t{d['metadata']['name']}-{i}\t{c['args'][0]}")
-            with open(f"{work}/env/{name.replace('/', '_')}", "w") as out:
+            with open(f"{m}-env/{name.replace('/', '_')}", "w") as out:
                 for e in c.get("env", []):
                     ref = e["valueFrom"]["secretKeyRef"]
                     value = base64.b64decode(secrets[ref["name"]]["data"][ref["key"]]).decode()
                     print(f"{e['name']}={value}", file=out)
 PY
-for f in "$WORK"/mesh-config/*.yaml "$WORK"/env/*; do localize "$f"; done
-grep -q "^WEAVER_CAMERA_4_SOURCE=$WEAVER_SAMPLE_VIDEO\$" "$WORK/env/weaver-edge-1_edge" || fail "edge pod 1 lacks camera 4's source"
-mkdir -p "$WORK/data"
-mkdir -p "$WORK/bin"
-ln -s "$WEAVER" "$WORK/bin/weaver"
+for f in "$m"-config/*.yaml "$m"-env/*; do localize "$f"; done
+grep -q "^WEAVER_CAMERA_4_SOURCE=$WEAVER_SAMPLE_VIDEO\$" "$m-env/weaver-edge-1_edge" || fail "edge pod 1 lacks camera 4's source"
+rm -rf "$WORK/data" "$WORK/tracker-state" "$WORK"/weaver-*.log
+mkdir -p "$WORK/data" "$WORK/tracker-state"
 LOGS="$WORK/weaver-*.log"
-declare -A pid
+unset pid
+declare -gA pid=()
 while IFS=$'\t' read -r name host cmd; do
   # The pod's shell command, with the config folder mapped and the test's flags.
-  cmd=${cmd//\/etc\/weaver\//$WORK/mesh-config/}
+  cmd=${cmd//\/etc\/weaver\//$m-config/}
   case "$name" in
     *edge-*) cmd="$cmd --max-frames 60" ;;
     *storage-0/storage) cmd="$cmd --reset --summary $WORK/storage.json" ;;
   esac
-  mapfile -t e < "$WORK/env/${name//\//_}"
+  mapfile -t e < "$m-env/${name//\//_}"
   env "${e[@]}" HOSTNAME=$host PATH="$WORK/bin:$PATH" /bin/sh -c "$cmd -q" 2> "$WORK/${name//\//_}.log" &
   pid[$name]=$!
-done < "$WORK/pods.tsv"
-[ "${#pid[@]}" = 7 ] || fail "expected 7 processes (2 edge, 2 tracker, reid, storage, query), got ${#pid[@]}"
-finish weaver-edge-0/edge weaver-edge-1/edge weaver-tracker-0/tracker weaver-tracker-1/tracker \
-       weaver-reid-0/reid weaver-storage-0/storage
+done < "$m-pods.tsv"
+[ "${#pid[@]}" = "$3" ] || fail "$mesh: expected $3 processes, got ${#pid[@]}: ${!pid[*]}"
+local procs=(weaver-edge-0/edge weaver-edge-1/edge weaver-reid-0/reid weaver-storage-0/storage)
+[ "$3" = 5 ] || procs+=(weaver-tracker-0/tracker weaver-tracker-1/tracker)
+finish "${procs[@]}"
 kill -0 "${pid[weaver-storage-0/query]}" 2>/dev/null || { cat "$WORK"/weaver-storage-0_query.log; fail "query container exited"; }
 kill "${pid[weaver-storage-0/query]}"; wait "${pid[weaver-storage-0/query]}" || true
 
-grep -q '"rejected_messages": 0' "$WORK/storage.json" || fail "storage rejected messages"
+grep -q '"rejected_messages": 0' "$WORK/storage.json" || fail "$mesh: storage rejected messages"
 
 # The same cameras in one process must leave the same rows (the mesh is
 # deterministic when not real time), and both edges must have contributed.
 # Storage knows every camera but not its source: the edge pods' entries
 # (with the edge environment) stand in.
-python3 - "$WORK" <<'PY' || fail "single-process configuration"
+python3 - "$WORK" "$m" <<'PY' || fail "single-process configuration"
 import glob, sys, yaml
-work = sys.argv[1]
-cfg = yaml.safe_load(open(f"{work}/mesh-config/storage.yaml"))
-edges = [yaml.safe_load(open(f)) for f in sorted(glob.glob(f"{work}/mesh-config/edge-*.yaml"))]
+work, m = sys.argv[1], sys.argv[2]
+cfg = yaml.safe_load(open(f"{m}-config/storage.yaml"))
+edges = [yaml.safe_load(open(f)) for f in sorted(glob.glob(f"{m}-config/edge-*.yaml"))]
 opened = {c["id"]: c for e in edges for c in e["cameras"]}
 for c in cfg["cameras"]:
     assert c["source"].startswith("remote:edge-"), c
@@ -419,15 +467,27 @@ cfg["storage"]["path"] = f"{work}/single.db"
 del cfg["mesh"]
 yaml.safe_dump(cfg, open(f"{work}/single.yaml", "w"), sort_keys=False)
 PY
-mapfile -t e < "$WORK/env/weaver-edge-0_edge"
+mapfile -t e < "$m-env/weaver-edge-0_edge"
 env "${e[@]}" "$WEAVER" run -c "$WORK/single.yaml" --reset --max-frames 60 -q 2> "$WORK/single.log" \
   || { cat "$WORK/single.log"; fail "single-process run"; }
 dump_rows "$WORK/single.db" > "$WORK/single.rows"
-dump_rows "$WORK/data/weaver.db" > "$WORK/mesh.rows"
-rows=$(wc -l < "$WORK/mesh.rows")
-[ "$rows" -gt 0 ] || fail "no people_present rows from the rendered mesh"
-diff "$WORK/single.rows" "$WORK/mesh.rows" || fail "the rendered mesh's rows differ from one process's"
-cams=$(cut -d'|' -f2 "$WORK/mesh.rows" | sort -un | tr '\n' ' ')
-grep -q '|4|' "$WORK/mesh.rows" || fail "no rows from edge pod 1 (camera 4, tracker shard 1): cameras $cams"
-grep -qE '\|(1|2)\|' "$WORK/mesh.rows" || fail "no rows from edge pod 0 (cameras 1, 2, tracker shard 0): cameras $cams"
-echo "helm_chart: default, multi-card, postgresql, camera-secret and existingSecret render and validate, camera sources only in the Secret; the rendered 2-edge, 2-shard mesh stored the same $rows rows as one process (cameras $cams)"
+dump_rows "$WORK/data/weaver.db" > "$m.rows"
+rows=$(wc -l < "$m.rows")
+[ "$rows" -gt 0 ] || fail "no people_present rows from the rendered $mesh mesh"
+diff "$WORK/single.rows" "$m.rows" || fail "the rendered $mesh mesh's rows differ from one process's"
+cams=$(cut -d'|' -f2 "$m.rows" | sort -un | tr '\n' ' ')
+grep -q '|4|' "$m.rows" || fail "$mesh: no rows from edge pod 1 (camera 4): cameras $cams"
+grep -qE '\|(1|2)\|' "$m.rows" || fail "$mesh: no rows from edge pod 0 (cameras 1, 2): cameras $cams"
+# The tracker's state file, in the pod that hosts the tracker.
+local states
+states=$(cd "$WORK/tracker-state" && ls | tr '\n' ' ')
+echo "$mesh mesh: ${#pid[@]} processes stored the same $rows rows as one process (cameras $cams); tracker state files: $states"
+}
+run_mesh mesh-edge "" 5
+[ "$(cd "$WORK/tracker-state" && ls)" = "$(printf 'edge-0.json\nedge-1.json')" ] \
+  || fail "tracker at the edge: state files $(ls "$WORK/tracker-state")"
+run_mesh mesh-shards "tracker: {placement: shards, shards: 2}" 7
+[ "$(cd "$WORK/tracker-state" && ls)" = "$(printf 'tracker-0.json\ntracker-1.json')" ] \
+  || fail "tracker shards: state files $(ls "$WORK/tracker-state")"
+diff "$WORK/mesh-edge.rows" "$WORK/mesh-shards.rows" || fail "the tracker's placement changed the rows"
+echo "helm_chart: default, multi-card, postgresql, camera-secret and existingSecret render and validate, camera sources only in the Secret; the rendered 2-edge mesh with the tracker in the edge pods (default) and with 2 tracker shards stored the same $(wc -l < "$WORK/mesh-edge.rows") rows as one process"

@@ -49,6 +49,28 @@ app.kubernetes.io/part-of: weaver
 {{- printf "%s-%d.%s.%s.svc.%s" $svc (int .shard) $svc .root.Release.Namespace .root.Values.clusterDomain -}}
 {{- end -}}
 
+{{/* "true" when the tracker runs inside each edge pod (tracker.placement edge,
+the default: the link leaving the edge is then tracker->reid), "" when it
+runs as the tracker StatefulSet's shards. */}}
+{{- define "weaver.trackerAtEdge" -}}
+{{- if eq (toString (default "edge" .Values.tracker.placement)) "edge" }}true{{ end -}}
+{{- end -}}
+
+{{/* The roles whose keypairs the mesh uses, as JSON ({"roles": [...]}): with
+the tracker at the edge the detector has no remote link and its keypair is
+not used (the edge pods are known by the tracker's key). */}}
+{{- define "weaver.keyRoles" -}}
+{{- $roles := list "tracker" "reid" "storage" "query" "gateway" -}}
+{{- if not (include "weaver.trackerAtEdge" .) }}{{ $roles = prepend $roles "detector" }}{{ end -}}
+{{- toJson (dict "roles" $roles) -}}
+{{- end -}}
+
+{{/* The tracker's state file in the pod that hosts it (tracker.state): one
+per configuration file, so that no two processes share one. */}}
+{{- define "weaver.trackerStateFile" -}}
+{{- printf "/var/lib/weaver/tracker/%s.json" . -}}
+{{- end -}}
+
 {{/* The number of FPGAs an edge pod requests. */}}
 {{- define "weaver.fpgaCount" -}}
 {{- $n := int .Values.edge.fpga.count -}}
@@ -63,13 +85,16 @@ app.kubernetes.io/part-of: weaver
 {{- $v := .Values -}}
 {{- $edges := int $v.edge.replicas -}}
 {{- if lt $edges 1 }}{{ fail "edge.replicas: must be at least 1" }}{{ end -}}
+{{- if not (has (toString $v.tracker.placement) (list "edge" "shards")) -}}
+{{- fail (printf "tracker.placement: %v (known: edge, shards)" $v.tracker.placement) -}}
+{{- end -}}
 {{- $shards := int $v.tracker.shards -}}
-{{- if or (lt $shards 1) (gt $shards $edges) -}}
+{{- if and (not (include "weaver.trackerAtEdge" .)) (or (lt $shards 1) (gt $shards $edges)) -}}
 {{- fail (printf "tracker.shards: %d must be between 1 and edge.replicas (%d): edge pod i sends to shard i mod shards" $shards $edges) -}}
 {{- end -}}
 {{- if not $v.cameras }}{{ fail "cameras: at least one camera is required" }}{{ end -}}
 {{- if and (eq $v.mesh.security "curve") (not $v.mesh.keys.existingSecret) -}}
-{{- fail "mesh.keys.existingSecret: required with mesh.security curve (the default): a Secret with detector, tracker, reid, storage, query and gateway .key/.pub files from `weaver keys` (README: Mesh security), or mesh.security plain to run the links unauthenticated" -}}
+{{- fail "mesh.keys.existingSecret: required with mesh.security curve (the default): a Secret with detector (tracker.placement shards only), tracker, reid, storage, query and gateway .key/.pub files from `weaver keys` (README: Mesh security), or mesh.security plain to run the links unauthenticated" -}}
 {{- end -}}
 {{- $ids := dict -}}
 {{- $edgeOf := dict -}}
@@ -176,8 +201,10 @@ camera ("remote:edge-N", which Weaver refuses to open itself). */}}
 {{- end -}}
 
 {{/* One process's weaver.yaml:
-(dict "root" $ "cameras" LIST "endpoints" DICT "edge" BOOL "query" BOOL "metricsPort" N "key" ROLE),
-"key" naming the keypair of the keys Secret the process uses (detector on the edge pods). */}}
+(dict "root" $ "cameras" LIST "endpoints" DICT "edge" BOOL "query" BOOL "metricsPort" N "key" ROLE
+ and "stateFile" PATH for the process hosting a tracker when tracker.state.enabled),
+"key" naming the keypair of the keys Secret the process uses (the edge pods: tracker with the tracker
+at the edge, detector otherwise). */}}
 {{- define "weaver.processConfig" -}}
 {{- $v := .root.Values -}}
 {{- $cfg := dict "realtime" $v.config.realtime -}}
@@ -194,7 +221,9 @@ camera ("remote:edge-N", which Weaver refuses to open itself). */}}
 {{- if $v.config.pool }}{{ $_ := set $cfg "pool" $v.config.pool }}{{ end -}}
 {{- if $v.config.xrt }}{{ $_ := set $cfg "xrt" $v.config.xrt }}{{ end -}}
 {{- end -}}
-{{- if $v.config.tracker }}{{ $_ := set $cfg "tracker" $v.config.tracker }}{{ end -}}
+{{- $trk := deepCopy (default dict $v.config.tracker) -}}
+{{- if .stateFile }}{{ $_ := set $trk "state_file" .stateFile }}{{ end -}}
+{{- if $trk }}{{ $_ := set $cfg "tracker" $trk }}{{ end -}}
 {{- if $v.config.reid }}{{ $_ := set $cfg "reid" $v.config.reid }}{{ end -}}
 {{- if and .query $v.config.query }}{{ $_ := set $cfg "query" $v.config.query }}{{ end -}}
 {{- if eq $v.storage.kind "sqlite" -}}
@@ -210,7 +239,7 @@ with networkPolicy.enabled only the upstream role's pods reach each mesh port). 
 {{- $mesh := dict "endpoints" .endpoints -}}
 {{- if eq $v.mesh.security "curve" -}}
 {{- $pub := dict -}}
-{{- range (list "detector" "tracker" "reid" "storage" "query" "gateway") }}{{ $_ := set $pub . (printf "/etc/weaver-keys/%s.pub" .) }}{{ end -}}
+{{- range (fromJson (include "weaver.keyRoles" .root)).roles }}{{ $_ := set $pub . (printf "/etc/weaver-keys/%s.pub" .) }}{{ end -}}
 {{- $_ := set $mesh "keys" (dict "secret" (printf "/etc/weaver-keys/%s.key" .key) "public" $pub) -}}
 {{- else -}}
 {{- $_ := set $mesh "security" "plain" -}}
@@ -304,8 +333,9 @@ affinity:
 {{- end -}}
 
 {{/* Volumes every role mounts: (dict "root" $ "role" ROLE). With CURVE, the keys Secret projected
-so that a pod holds its own secret key(s) and every role's public key (the Secret's ROLE.key and
-ROLE.pub for detector - the edge pods -, tracker, reid, storage, query, gateway), nothing more. */}}
+so that a pod holds its own secret key(s) and every used role's public key (the Secret's ROLE.key and
+ROLE.pub for tracker, reid, storage, query, gateway and, with tracker.placement shards, detector;
+the edge pods hold tracker.key with the tracker at the edge, detector.key otherwise), nothing more. */}}
 {{- define "weaver.volumes" -}}
 {{- $v := .root.Values -}}
 - name: config
@@ -314,7 +344,7 @@ ROLE.pub for detector - the edge pods -, tracker, reid, storage, query, gateway)
 - name: tmp
   emptyDir: {}
 {{- if eq $v.mesh.security "curve" }}
-{{- $own := list (ternary "detector" .role (eq .role "edge")) }}
+{{- $own := list (ternary (ternary "tracker" "detector" (eq (include "weaver.trackerAtEdge" .root) "true")) .role (eq .role "edge")) }}
 {{- if and (eq .role "storage") (eq $v.storage.kind "sqlite") $v.query.enabled }}{{ $own = append $own "query" }}{{ end }}
 - name: mesh-keys
   secret:
@@ -324,9 +354,14 @@ ROLE.pub for detector - the edge pods -, tracker, reid, storage, query, gateway)
       {{- range $own }}
       - {key: {{ . }}.key, path: {{ . }}.key}
       {{- end }}
-      {{- range (list "detector" "tracker" "reid" "storage" "query" "gateway") }}
+      {{- range (fromJson (include "weaver.keyRoles" .root)).roles }}
       - {key: {{ . }}.pub, path: {{ . }}.pub}
       {{- end }}
+{{- end }}
+{{- if and $v.tracker.state.enabled (eq .role (ternary "edge" "tracker" (eq (include "weaver.trackerAtEdge" .root) "true"))) }}
+{{- /* the tracker's snapshot (tracker.state_file): survives the container's restarts, not the pod */}}
+- name: tracker-state
+  emptyDir: {}
 {{- end }}
 {{- with .root.Values.volumes }}
 {{ toYaml . }}
