@@ -60,6 +60,27 @@ bool offline_resolver::compatible(const tracklet& a, const tracklet& b, bool ove
   return true;
 }
 
+namespace {
+
+// The corrections of `out.person` against the online people (tracklet
+// indices by online person id): a whole online person now in another as a
+// merge, the rest of the changed tracklets as moves.
+void add_corrections(const std::map<uint64_t, std::vector<size_t>>& online, resolution& out) {
+  for (const auto& [p, xs] : online) {
+    std::set<uint64_t> now;
+    for (size_t i : xs) now.insert(out.person[i]);
+    if (now.size() == 1 && *now.begin() != p) {
+      out.merges.push_back({p, *now.begin()});
+      continue;
+    }
+    for (size_t i : xs)
+      if (out.person[i] != p) out.moved.push_back(i);
+  }
+  std::sort(out.moved.begin(), out.moved.end());
+}
+
+} // namespace
+
 resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t next_id) const {
   resolution first = resolve_once(in, next_id);
   if (!cfg_.from_online || (first.merges.empty() && first.moved.empty())) return first;
@@ -83,17 +104,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
   out.split_out = first.split_out;
   std::map<uint64_t, std::vector<size_t>> online;
   for (size_t i = 0; i < in.size(); ++i) online[in[i].person_id].push_back(i);
-  for (const auto& [p, xs] : online) {
-    std::set<uint64_t> now;
-    for (size_t i : xs) now.insert(out.person[i]);
-    if (now.size() == 1 && *now.begin() != p) {
-      out.merges.push_back({p, *now.begin()});
-      continue;
-    }
-    for (size_t i : xs)
-      if (out.person[i] != p) out.moved.push_back(i);
-  }
-  std::sort(out.moved.begin(), out.moved.end());
+  add_corrections(online, out);
   return out;
 }
 
@@ -316,18 +327,7 @@ resolution offline_resolver::resolve_once(const std::vector<tracklet>& in, uint6
   }
   out.people = order.size();
 
-  // Corrections: whole online people into another as merges, the rest as moves.
-  for (const auto& [p, xs] : online) {
-    std::set<uint64_t> now;
-    for (size_t i : xs) now.insert(out.person[i]);
-    if (now.size() == 1 && *now.begin() != p) {
-      out.merges.push_back({p, *now.begin()});
-      continue;
-    }
-    for (size_t i : xs)
-      if (out.person[i] != p) out.moved.push_back(i);
-  }
-  std::sort(out.moved.begin(), out.moved.end());
+  add_corrections(online, out);
   return out;
 }
 
