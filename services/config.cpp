@@ -36,6 +36,10 @@ namespace {
 // Typed access with errors that name the full key.
 template <class T>
 T get(const YAML::Node& node, const std::string& key, const std::string& path, T fallback) {
+  // A key of a list or a scalar: yaml-cpp throws its own error there (found
+  // by fuzz_config: "cards: [text]" escaped parse_config).
+  if (node.IsDefined() && !node.IsNull() && !node.IsMap())
+    throw config_error(path.empty() ? "<root>" : path.substr(0, path.size() - 1), "expected a mapping");
   auto n = node[key];
   if (!n || n.IsNull()) return fallback;
   try {

@@ -255,6 +255,17 @@ TEST_SUITE("config") {
     CHECK(nested.key == "detector");
   }
 
+  TEST_CASE("a list entry that is text where a mapping belongs is a config_error naming it") {
+    video_dir v;
+    // Found by fuzz_config (1M-run campaign): a card given as plain text
+    // reached yaml-cpp's subscript of a scalar, whose error escaped.
+    auto card = error_of(std::string(one_camera) + "cards:\n  - just text\n", v.base());
+    CHECK(card.key == "cards[0]");
+    CHECK(contains(card.what, "expected a mapping"));
+    auto cam = error_of("cameras:\n  - 7\n", v.base());
+    CHECK(cam.key == "cameras[0]");
+  }
+
   TEST_CASE("missing or empty cameras") {
     video_dir v;
     auto e = error_of("realtime: true\n", v.base());
