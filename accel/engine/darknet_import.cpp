@@ -104,7 +104,9 @@ struct weight_file {
   size_t off = 0;
   std::string path;
   std::vector<float> take(size_t n, const std::string& what) {
-    if (off + n * 4 > bytes.size())
+    // Overflow-safe: a hostile cfg (negative channels) asks for a count whose
+    // byte size wraps around (found by fuzz_model).
+    if (n > (bytes.size() - off) / 4)
       throw model_error("darknet weights truncated: " + path + " ends at byte " + std::to_string(bytes.size()) + " but "
                         + what + " needs " + std::to_string(n * 4) + " bytes from byte " + std::to_string(off));
     std::vector<float> v(n);

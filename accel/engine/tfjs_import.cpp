@@ -72,7 +72,18 @@ std::string base64_decode(const std::string& in) {
   return out;
 }
 
-int64_t as_int(const json& j) { return j.is_string() ? std::stoll(j.get<std::string>()) : j.get<int64_t>(); }
+int64_t as_int(const json& j) {
+  if (!j.is_string()) return j.get<int64_t>();
+  // TF.js writes int64 attributes as decimal strings; anything else in one
+  // is the file's fault (found by fuzz_model: std::stoll's error escaped).
+  const auto text = j.get<std::string>();
+  try {
+    size_t used = 0;
+    auto v = std::stoll(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {}
+  throw model_error("expected an integer, got '" + text.substr(0, 40) + "'");
+}
 
 shape_t dims_of(const json& shape) {
   shape_t s;
