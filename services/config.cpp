@@ -33,6 +33,13 @@ const std::vector<std::string>& known_roles() {
 
 namespace {
 
+// Whether a configured file exists; a path the system cannot even look up
+// (too long, say) does not (found by fuzz_config: fs::exists threw).
+bool file_exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
 // Typed access with errors that name the full key.
 template <class T>
 T get(const YAML::Node& node, const std::string& key, const std::string& path, T fallback) {
@@ -168,7 +175,7 @@ card_config parse_xrt(const YAML::Node& n, const std::string& p, const std::stri
   auto x = get<std::string>(n, "xclbin", p, "");
   if (!x.empty()) {
     c.xclbin = resolve_path(x, base_dir);
-    if (!fs::exists(c.xclbin)) throw config_error(p + "xclbin", "no such file: " + c.xclbin);
+    if (!file_exists(c.xclbin)) throw config_error(p + "xclbin", "no such file: " + c.xclbin);
   }
   c.kernel = get<std::string>(n, "kernel", p, c.kernel);
   c.batch = get_in_range<int>(n, "batch", p, c.batch, 1, 256);
@@ -846,11 +853,12 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
 
   { // auto picks NanoDet when its model is there
     auto& o = cfg.detector.dnn;
-    if (cfg.detector.kind == "auto") cfg.detector.kind = !o.model.empty() && fs::exists(o.model) ? "nanodet" : "motion";
+    if (cfg.detector.kind == "auto")
+      cfg.detector.kind = !o.model.empty() && file_exists(o.model) ? "nanodet" : "motion";
     if (dnn_detector_kind(cfg.detector.kind)) {
       if (o.model.empty()) throw config_error("detector.dnn.model", "required for detector " + cfg.detector.kind);
-      if (!fs::exists(o.model)) throw config_error("detector.dnn.model", "no such file: " + o.model);
-      if (cfg.detector.kind == "darknet" && (o.weights.empty() || !fs::exists(o.weights)))
+      if (!file_exists(o.model)) throw config_error("detector.dnn.model", "no such file: " + o.model);
+      if (cfg.detector.kind == "darknet" && (o.weights.empty() || !file_exists(o.weights)))
         throw config_error("detector.dnn.weights",
                            o.weights.empty() ? "required for darknet" : "no such file: " + o.weights);
     }

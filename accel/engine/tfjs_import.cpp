@@ -449,8 +449,13 @@ graph import_tfjs_json(const std::string& model_json) {
           std::string s = x;
           used[s.substr(0, s.find(':'))] = 1;
         }
-    for (const auto& n : m["modelTopology"]["node"])
-      if (!used.count(n["name"]) && n["op"] != "Const") outs.push_back(n["name"]);
+    for (const auto& n : m["modelTopology"]["node"]) {
+      // A node that is not an object with a string name is the file's fault
+      // (found by fuzz_model: a const json's operator[] read out of bounds).
+      if (!n.is_object() || !n.contains("name") || !n["name"].is_string())
+        throw model_error("modelTopology.node: every node needs a string \"name\"");
+      if (!used.count(n["name"]) && n.value("op", std::string{}) != "Const") outs.push_back(n["name"]);
+    }
   }
   for (const auto& o : outs) {
     int v = resolve(o);
