@@ -3,7 +3,6 @@
 #include <chrono>
 #include <filesystem>
 
-#include "accel/detect/dnn_detector.hpp"
 #include "actors/camera/video_source.hpp"
 #include "actors/reid/reid_recording.hpp"
 #include "actors/storage/store.hpp"
@@ -61,7 +60,7 @@ std::map<uint32_t, std::vector<std::shared_ptr<detector>>> prepare_engines(
       blank->image = cv::Mat::zeros(size, CV_8UC3);
       try {
         std::shared_ptr<detector> d = make_detector(cfg.detector.kind, options);
-        static_cast<dnn_detector&>(*d).compiled(size); // the model and the heads, no buffers
+        d->network()->compiled(size); // the model and the heads, no buffers
         if (sizes.insert({size.width, size.height}).second)
           for (auto& card : cards) card->prepare(inference_job{blank, d, 0});
         prepared[c.id].push_back(std::move(d));

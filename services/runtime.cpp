@@ -1,7 +1,5 @@
 #include "services/runtime.hpp"
 
-#include "accel/detect/dnn_detector.hpp"
-
 #include <algorithm>
 #include <array>
 #include <chrono>

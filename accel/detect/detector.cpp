@@ -20,8 +20,6 @@ const std::vector<std::string>& detector_kinds() {
   return kinds;
 }
 
-bool stateless_detector(const std::string& kind) { return kind != "motion"; }
-
 bool dnn_detector_kind(const std::string& kind) { return kind == "nanodet" || kind == "darknet"; }
 
 std::unique_ptr<detector> make_detector(const std::string& kind, const detector_options& opts) {

@@ -93,10 +93,6 @@ public:
 /// The kinds make_detector knows: nanodet, darknet, hog, motion.
 const std::vector<std::string>& detector_kinds();
 
-/// Whether a kind's detections of a frame depend on no other frame (all but
-/// motion, whose background model learns from every frame in order).
-bool stateless_detector(const std::string& kind);
-
 /// Whether a kind runs the DNN engine (nanodet, darknet): a model to
 /// compile, engines worth preparing, a kind xrt cards can run.
 bool dnn_detector_kind(const std::string& kind);

@@ -58,7 +58,7 @@ std::shared_ptr<const engine::model> dnn_detector::compiled(cv::Size frame) {
   return model_;
 }
 
-const std::vector<dnn_tensor>& dnn_detector::host_tensors(cv::Size frame) {
+const std::vector<network_tensor>& dnn_detector::host_tensors(cv::Size frame) {
   prepare(frame);
   return host_tensors_;
 }

@@ -16,9 +16,6 @@ namespace weaver {
 /// camera's detector; the sessions (buffers) belong to the card workers.
 std::shared_ptr<const engine::model> shared_model(const dnn_options& o, int height, int width);
 
-/// What decode() reads: a head's output or the embedding feature map.
-using dnn_tensor = network_tensor;
-
 class dnn_detector : public detector, public network_stage {
 public:
   explicit dnn_detector(dnn_options o);
@@ -40,7 +37,7 @@ public:
   std::shared_ptr<const engine::model> compiled(cv::Size frame) override;
   /// What decode() reads, in its argument order: the heads' outputs, then
   /// the embedding feature map when embeddings are on.
-  const std::vector<dnn_tensor>& host_tensors(cv::Size frame) override;
+  const std::vector<network_tensor>& host_tensors(cv::Size frame) override;
   /// Resizes and normalises a BGR8 frame into `dst`, the network input
   /// (compiled(frame)->input_shape(): NHWC f32).
   void fill_input(const cv::Mat& bgr, float* dst) override;
@@ -72,7 +69,7 @@ private:
   std::shared_ptr<const engine::model> model_;
   std::unique_ptr<engine::workspace> own_; // detect(bgr) only, made on first use
   std::vector<head> heads_; // found once per input size
-  std::vector<dnn_tensor> host_tensors_;
+  std::vector<network_tensor> host_tensors_;
   int feature_ = -1; // position of the embedding map in host_tensors_
   engine::shape_t feature_shape_;
   cv::Mat resized_;
