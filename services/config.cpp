@@ -706,9 +706,9 @@ void parse_metrics(const YAML::Node& m, config& cfg) {
 // The `gateway:` section.
 void parse_gateway(const YAML::Node& g, config& cfg) {
   const std::string p = "gateway.";
-  check_keys(
-    g, p,
-    {"port", "bind", "auth", "tokens", "token_env", "poll_ms", "keepalive_s", "timeout_ms", "threads", "max_streams"});
+  check_keys(g, p,
+             {"port", "bind", "auth", "tokens", "token_env", "poll_ms", "keepalive_s", "timeout_ms", "threads",
+              "max_streams", "console", "web_root", "session_ttl_s", "secure_cookie", "cors_origins"});
   auto& gw = cfg.gateway;
   cfg.gateway_port = get_in_range<int>(g, "port", p, 0, 0, 65535);
   gw.bind = get<std::string>(g, "bind", p, gw.bind);
@@ -725,6 +725,23 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
   if (gw.max_streams > gw.threads - 1)
     throw config_error(p + "max_streams",
                        "must leave a thread for queries: at most threads - 1 (" + std::to_string(gw.threads - 1) + ")");
+  gw.console = get<bool>(g, "console", p, gw.console);
+  gw.web_root = get<std::string>(g, "web_root", p, gw.web_root);
+  gw.session_ttl_s = get_in_range<int64_t>(g, "session_ttl_s", p, gw.session_ttl_s, 60, 30 * 86400);
+  gw.secure_cookie = get<bool>(g, "secure_cookie", p, gw.secure_cookie);
+  if (auto co = g["cors_origins"]) {
+    if (!co.IsSequence()) throw config_error(p + "cors_origins", "expected a list of origins (https://host[:port])");
+    for (size_t i = 0; i < co.size(); ++i) {
+      auto o = co[i].as<std::string>("");
+      std::string q = p + "cors_origins[" + std::to_string(i) + "]";
+      // An origin is scheme://host[:port], nothing after: what browsers send.
+      bool scheme = o.rfind("http://", 0) == 0 || o.rfind("https://", 0) == 0;
+      auto host_at = o.find("://") + 3;
+      if (!scheme || o.size() <= host_at || o.find_first_of("/?# *", host_at) != std::string::npos)
+        throw config_error(q, "'" + o + "' is not an origin: expected http(s)://host[:port] (no path, no '*')");
+      gw.cors_origins.push_back(o);
+    }
+  }
   if (auto ts = g["tokens"]) {
     if (!ts.IsSequence()) throw config_error(p + "tokens", "expected a list of {name, token, scopes}");
     std::set<std::string> names;

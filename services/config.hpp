@@ -123,6 +123,14 @@ struct gateway_config {
   int64_t timeout_ms = 10000; // a query not answered in time: 504
   int threads = 16; // HTTP worker threads
   int max_streams = 8; // open alert streams at most (each holds a thread)
+  // The web console (services/gateway/web): served at / unless false.
+  bool console = true;
+  std::string web_root; // "" = the files built into the binary; else serve this folder's
+  int64_t session_ttl_s = 43200; // a browser login (POST /login) lasts this long
+  bool secure_cookie = false; // the session cookie only over HTTPS (behind a TLS proxy)
+  // Origins (scheme://host[:port]) whose pages may call the API with a
+  // bearer token (CORS); none by default. Cookies are never sent cross-origin.
+  std::vector<std::string> cors_origins;
 };
 
 /// The process-level mesh: which roles run here and where each role listens.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -21,6 +22,8 @@
 #include "base/metrics.hpp"
 #include "services/gateway/http_server.hpp"
 #include "services/gateway/routes.hpp"
+#include "services/gateway/web_assets.hpp"
+#include "services/gateway/web_session.hpp"
 
 namespace weaver {
 
@@ -49,7 +52,7 @@ const char* not_utf8(const httplib::Request& req) {
   if (!gateway::valid_utf8(req.path)) return "path";
   for (auto& [k, v] : req.params)
     if (!gateway::valid_utf8(k) || !gateway::valid_utf8(v)) return "query parameter";
-  for (const char* h : {"Authorization", "Last-Event-ID"})
+  for (const char* h : {"Authorization", "Last-Event-ID", "Origin"})
     if (!gateway::valid_utf8(req.get_header_value(h))) return h;
   return nullptr;
 }
@@ -95,7 +98,42 @@ gateway_settings gateway_settings_of(const config& cfg) {
   s.timeout = std::chrono::milliseconds{g.timeout_ms};
   s.threads = g.threads;
   s.max_streams = g.max_streams;
+  s.console = g.console;
+  s.web_root = g.web_root;
+  s.session_ttl = std::chrono::seconds{g.session_ttl_s};
+  s.secure_cookie = g.secure_cookie;
+  s.cors_origins = g.cors_origins;
   return s;
+}
+
+const gateway_token* match_token(const gateway_settings& s, const std::string& token) {
+  const gateway_token* match = nullptr;
+  for (auto& t : s.tokens) // no early exit: every token is compared
+    if (constant_time_equal(t.token, token) && !match) match = &t;
+  return match;
+}
+
+auth_outcome authorize_session(const gateway_settings& s, const std::optional<std::string>& token_name,
+                               const std::string& scope) {
+  auth_outcome out;
+  if (scope.empty() || !s.auth) return out;
+  const gateway_token* match = nullptr;
+  if (token_name)
+    for (auto& t : s.tokens)
+      if (t.name == *token_name) match = &t;
+  if (!match) { // no such session, or its token is gone
+    out.status = 401;
+    out.error = "session expired or unknown: log in again (POST /login)";
+    out.www_authenticate = "Bearer realm=\"weaver\"";
+    return out;
+  }
+  out.token_name = match->name;
+  if (!has_scope(*match, scope)) {
+    out.status = 403;
+    out.error = "token '" + match->name + "' lacks scope '" + scope + "'";
+    out.www_authenticate = "Bearer realm=\"weaver\", error=\"insufficient_scope\", scope=\"" + scope + "\"";
+  }
+  return out;
 }
 
 auth_outcome authorize(const gateway_settings& s, const std::string& authorization, const std::string& scope) {
@@ -120,9 +158,7 @@ auth_outcome authorize(const gateway_settings& s, const std::string& authorizati
     out.www_authenticate = realm;
     return out;
   }
-  const gateway_token* match = nullptr;
-  for (auto& t : s.tokens) // no early exit: every token is compared
-    if (constant_time_equal(t.token, token) && !match) match = &t;
+  const gateway_token* match = match_token(s, token);
   if (!match) {
     out.status = 401;
     out.error = "invalid bearer token";
@@ -150,10 +186,19 @@ struct gateway_server::impl {
   std::atomic<bool> stopping{false};
   std::atomic<int> streams{0};
   std::atomic<uint64_t> next_id{1};
+  gateway::session_store sessions;
+  std::unique_ptr<gateway::web_assets> assets; // null: gateway.console false
 
   impl(caf::actor_system& s, query_actor q, gateway_settings g, std::shared_ptr<const health_registry> h,
        std::shared_ptr<const metrics_sources> m)
-    : sys(s), query(std::move(q)), settings(std::move(g)), health(std::move(h)), metrics_src(std::move(m)) {}
+    : sys(s),
+      query(std::move(q)),
+      settings(std::move(g)),
+      health(std::move(h)),
+      metrics_src(std::move(m)),
+      sessions(settings.session_ttl, settings.max_sessions) {
+    if (settings.console) assets = std::make_unique<gateway::web_assets>(settings.web_root);
+  }
 
   // One question to the query actor: status 200 with the answer's JSON, or
   // an error status and message.
@@ -203,9 +248,20 @@ struct gateway_server::impl {
         std::chrono::duration<double>(clock_type::now() - t0).count());
   }
 
+  // The bearer token when there is an Authorization header, else the
+  // session cookie when there is one.
+  auth_outcome check(const httplib::Request& req, const std::string& scope) {
+    auto authorization = req.get_header_value("Authorization");
+    if (authorization.empty() && settings.auth && !scope.empty()) {
+      auto id = gateway::cookie_value(req.get_header_value("Cookie"), gateway::session_cookie);
+      if (!id.empty()) return authorize_session(settings, sessions.find(id), scope);
+    }
+    return authorize(settings, authorization, scope);
+  }
+
   // The bearer check; false (and the response set) when refused.
   bool admit(const gateway::route& r, const httplib::Request& req, httplib::Response& res) {
-    auto a = authorize(settings, req.get_header_value("Authorization"), r.scope);
+    auto a = check(req, r.scope);
     if (a.status == 200) return true;
     set_error(res, a.status, a.error);
     res.set_header("WWW-Authenticate", a.www_authenticate);
@@ -380,6 +436,187 @@ struct gateway_server::impl {
       });
   }
 
+  // --- the browser: sessions, the console, CORS --------------------------
+
+  std::string cookie(const std::string& value, long long max_age) const {
+    return std::string(gateway::session_cookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age="
+      + std::to_string(max_age) + (settings.secure_cookie ? "; Secure" : "");
+  }
+
+  bool cors_allowed(const std::string& origin) const {
+    return !origin.empty()
+      && std::find(settings.cors_origins.begin(), settings.cors_origins.end(), origin) != settings.cors_origins.end();
+  }
+
+  // A state-changing request from a page of another site: refused, unless
+  // its origin is allowed. (A browser sends Origin with every POST; the
+  // page's own origin has the Host it talks to.)
+  bool foreign_origin(const httplib::Request& req) const {
+    auto origin = req.get_header_value("Origin");
+    if (origin.empty() || cors_allowed(origin)) return false;
+    auto at = origin.find("://");
+    return at == std::string::npos || origin.substr(at + 3) != req.get_header_value("Host");
+  }
+
+  static nlohmann::json whoami(const gateway_token* t, bool auth) {
+    nlohmann::json j{{"auth", auth ? "bearer" : "none"}};
+    j["name"] = t ? nlohmann::json(t->name) : nlohmann::json(nullptr);
+    j["scopes"] = t ? t->scopes : gateway::known_scopes();
+    return j;
+  }
+
+  static void set_json(httplib::Response& res, int status, const nlohmann::json& j) {
+    res.status = status;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", "application/json");
+  }
+
+  // POST /login {"token": "..."}: a session cookie for a valid token.
+  void handle_login(const httplib::Request& req, httplib::Response& res) {
+    if (foreign_origin(req)) return set_error(res, 403, "login from another origin");
+    // JSON only: a cross-site form cannot send it, and a cross-site script
+    // must pass a CORS preflight first.
+    auto type = req.get_header_value("Content-Type");
+    if (type.rfind("application/json", 0) != 0)
+      return set_error(res, 415, "expected Content-Type: application/json with {\"token\": \"...\"}");
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("token") || !body["token"].is_string())
+      return set_error(res, 400, "token: required (a JSON object {\"token\": \"...\"})");
+    if (!settings.auth) return set_json(res, 200, whoami(nullptr, false));
+    auto token = body["token"].get<std::string>();
+    const gateway_token* t = match_token(settings, token);
+    if (!t) {
+      log.info("login refused from ", req.remote_addr);
+      return set_error(res, 401, "invalid token");
+    }
+    res.set_header("Set-Cookie", cookie(sessions.open(t->name), settings.session_ttl.count()));
+    auto j = whoami(t, true);
+    j["expires_in_s"] = settings.session_ttl.count();
+    log.info("login: token '", t->name, "' from ", req.remote_addr);
+    set_json(res, 200, j);
+  }
+
+  // POST /logout: ends the session (if any) and clears the cookie.
+  void handle_logout(const httplib::Request& req, httplib::Response& res) {
+    if (foreign_origin(req)) return set_error(res, 403, "logout from another origin");
+    auto id = gateway::cookie_value(req.get_header_value("Cookie"), gateway::session_cookie);
+    bool ended = !id.empty() && sessions.close(id);
+    res.set_header("Set-Cookie", cookie("", 0));
+    set_json(res, 200, {{"ok", true}, {"ended", ended}});
+  }
+
+  // GET /session: whose token this request carries (cookie or bearer).
+  void handle_session(const httplib::Request& req, httplib::Response& res) {
+    if (!settings.auth) return set_json(res, 200, whoami(nullptr, false));
+    // Any scope will do: ask for each, keep the first that admits.
+    auth_outcome a;
+    for (auto& scope : gateway::known_scopes()) {
+      a = check(req, scope);
+      if (a.status != 401) break;
+    }
+    if (a.status == 401) {
+      set_error(res, 401, a.error);
+      res.set_header("WWW-Authenticate", a.www_authenticate);
+      return;
+    }
+    const gateway_token* t = nullptr;
+    for (auto& tok : settings.tokens)
+      if (tok.name == a.token_name) t = &tok;
+    set_json(res, 200, whoami(t, true));
+  }
+
+  // A file of the console: cacheable with revalidation (ETag), locked down
+  // (scripts and styles from this origin only, never framed).
+  void handle_asset(const std::string& url, const httplib::Request& req, httplib::Response& res) {
+    auto a = assets->get(url);
+    if (!a) return set_error(res, 404, "no file " + url);
+    res.set_header("ETag", a->etag);
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+                   "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    if (req.get_header_value("If-None-Match") == a->etag) {
+      res.status = 304;
+      return;
+    }
+    res.status = 200;
+    res.set_content(a->body, a->content_type);
+  }
+
+  // Every path the gateway serves and the methods it takes there.
+  std::vector<std::pair<std::string, std::string>> known_paths() const {
+    std::vector<std::pair<std::string, std::string>> out; // pattern, Allow
+    for (auto& r : gateway::routes()) out.emplace_back(gateway::server_pattern(r), "GET, HEAD, OPTIONS");
+    out.emplace_back("/login", "POST, OPTIONS");
+    out.emplace_back("/logout", "POST, OPTIONS");
+    out.emplace_back("/session", "GET, HEAD, OPTIONS");
+    if (assets)
+      for (auto& u : assets->urls()) out.emplace_back(escape_regex(u), "GET, HEAD, OPTIONS");
+    return out;
+  }
+
+  static std::string escape_regex(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (std::string{".+*?()[]^$|\\{}"}.find(c) != std::string::npos) out += '\\';
+      out += c;
+    }
+    return out;
+  }
+
+  void install_browser() {
+    auto timed = [](std::string route, std::function<void(const httplib::Request&, httplib::Response&)> fn) {
+      return [route = std::move(route), fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
+        auto t0 = clock_type::now();
+        fn(req, res);
+        record(route, res.status, t0);
+      };
+    };
+    server->Post("/login", timed("/login", [this](auto& req, auto& res) { handle_login(req, res); }));
+    server->Post("/logout", timed("/logout", [this](auto& req, auto& res) { handle_logout(req, res); }));
+    server->Get("/session", timed("/session", [this](auto& req, auto& res) { handle_session(req, res); }));
+    if (assets)
+      for (auto& u : assets->urls())
+        server->Get(escape_regex(u), timed(u, [this, u](auto& req, auto& res) { handle_asset(u, req, res); }));
+    // Known paths, other methods: 405 naming the allowed ones; OPTIONS is
+    // the CORS preflight (headers only for an allowed origin).
+    for (auto& [pattern, allow] : known_paths()) {
+      auto refuse = [allow = allow](const httplib::Request& req, httplib::Response& res) {
+        set_error(res, 405, req.method + " not allowed here (allowed: " + allow + ")");
+        res.set_header("Allow", allow);
+        record("other", 405, clock_type::now(), false);
+      };
+      bool get = allow.rfind("GET", 0) == 0;
+      if (get)
+        server->Post(pattern, refuse);
+      else
+        server->Get(pattern, refuse);
+      server->Put(pattern, refuse);
+      server->Patch(pattern, refuse);
+      server->Delete(pattern, refuse);
+      server->Options(pattern, [this, allow = allow](const httplib::Request& req, httplib::Response& res) {
+        res.status = 204;
+        res.set_header("Allow", allow);
+        if (cors_allowed(req.get_header_value("Origin"))) {
+          res.set_header("Access-Control-Allow-Methods", allow);
+          res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID");
+          res.set_header("Access-Control-Max-Age", "600");
+        }
+      });
+    }
+    // CORS: an allowed origin may read the answers (bearer tokens only:
+    // no Allow-Credentials, so cookies never travel cross-origin).
+    server->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      auto origin = req.get_header_value("Origin");
+      if (settings.cors_origins.empty() || origin.empty()) return;
+      res.set_header("Vary", "Origin");
+      if (cors_allowed(origin)) res.set_header("Access-Control-Allow-Origin", origin);
+    });
+  }
+
   void install() {
     auto h = make_health_handlers(health, metrics_src);
     // Before any route: what is not UTF-8 is a 400 (handlers, logs and the
@@ -420,6 +657,7 @@ struct gateway_server::impl {
       }
       server->Get(gateway::server_pattern(r), fn);
     }
+    install_browser();
     // No route (httplib answers 404), or an error without a body yet.
     // It runs outside httplib's exception handling: it must not throw.
     server->set_error_handler([](const httplib::Request& req, httplib::Response& res) {

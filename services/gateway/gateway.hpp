@@ -4,6 +4,13 @@
 //                          answered by the query actor; 200 with its JSON
 //   GET /v1/alerts/stream  alert events as Server-Sent Events
 //   GET /healthz /readyz /metrics   as services/health.hpp, no token
+//   POST /login, POST /logout, GET /session   browser sessions: a token
+//                          traded for an HttpOnly SameSite=Strict cookie,
+//                          accepted wherever the bearer token is
+//   GET /, /docs, /openapi.yaml, /app.js ...   the web console, no token
+//                          (its data comes from the routes above)
+//   OPTIONS                CORS preflight for gateway.cors_origins (none by
+//                          default); any other method on a known path: 405
 //
 // Errors are JSON {"error": "..."}: 400 for a bad request (the message starts
 // with the parameter's name, or "unknown parameter 'x'"; a path, parameter
@@ -24,6 +31,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +62,13 @@ struct gateway_settings {
   std::chrono::milliseconds request_timeout{5000}; // a request head, from its first byte
   std::chrono::milliseconds idle_timeout{30000}; // a keep-alive connection between requests
   std::chrono::milliseconds io_timeout{10000}; // one write without progress
+  // The browser side (services/gateway/web_session.hpp, web_assets.hpp).
+  bool console = true; // serve the web console and /docs
+  std::string web_root; // "" = built in
+  std::chrono::seconds session_ttl{43200};
+  size_t max_sessions = 1024;
+  bool secure_cookie = false;
+  std::vector<std::string> cors_origins; // allowed Origin values; none = no CORS
 };
 
 /// From the configuration: adds the token of the environment variable
@@ -73,6 +88,15 @@ struct auth_outcome {
 /// ("" = no token needed). Compares every token in constant time (for a
 /// given length), without stopping at the first match.
 auth_outcome authorize(const gateway_settings& s, const std::string& authorization, const std::string& scope);
+
+/// The configured token equal to `token` (every token compared, in
+/// constant time), or null.
+const gateway_token* match_token(const gateway_settings& s, const std::string& token);
+
+/// The check of a browser session: `token_name` is whose token the session
+/// was opened with (nothing: no such session). The token's scopes now decide.
+auth_outcome authorize_session(const gateway_settings& s, const std::optional<std::string>& token_name,
+                               const std::string& scope);
 
 /// Equal strings, in time that does not depend on where they differ.
 bool constant_time_equal(const std::string& a, const std::string& b);

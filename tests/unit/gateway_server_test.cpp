@@ -148,7 +148,7 @@ struct fixture {
   std::unique_ptr<gateway_server> gw;
   query_actor query;
 
-  explicit fixture(int max_streams = 2, int per_client = 64) {
+  explicit fixture(int max_streams = 2, int per_client = 64, std::vector<std::string> cors = {}) {
     query = sys.spawn(fake_query, store);
     gateway_settings s;
     s.tokens = {{"reader", "reader-token-0123456789", {"query"}}, {"watcher", "watcher-token-0123456789", {"alerts"}}};
@@ -159,6 +159,7 @@ struct fixture {
     s.max_streams = max_streams;
     s.max_connections_per_client = per_client;
     s.request_timeout = std::chrono::milliseconds{300};
+    s.cors_origins = std::move(cors);
     health->add("main_loop", probe_kind::liveness, [] { return check_result{true, "turning"}; });
     sources->add(metrics::global().registry_ptr());
     gw = std::make_unique<gateway_server>(sys, query, s, health, sources);
@@ -541,4 +542,154 @@ TEST_CASE("gateway: connections from one address are capped; beyond the cap a 50
     if (!served) std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
   CHECK(served);
+}
+
+namespace {
+
+httplib::Result post_json(fixture& f, const std::string& path, const std::string& body, httplib::Headers h = {}) {
+  auto c = f.client();
+  return c.Post(path.c_str(), h, body, "application/json");
+}
+
+// The weaver_session=<id> part of a Set-Cookie header.
+std::string session_of(const httplib::Result& r) {
+  auto v = r->get_header_value("Set-Cookie");
+  auto end = v.find(';');
+  return v.substr(0, end);
+}
+
+} // namespace
+
+TEST_CASE("gateway: POST /login sets an HttpOnly SameSite=Strict cookie accepted like the token") {
+  fixture f;
+  auto bad = post_json(f, "/login", R"({"token": "nope-nope-nope-nope"})");
+  CHECK(bad->status == 401);
+  CHECK(!bad->has_header("Set-Cookie"));
+  CHECK(post_json(f, "/login", R"({"tok": 1})")->status == 400);
+  CHECK(post_json(f, "/login", "{not json")->status == 400);
+  {
+    auto c = f.client();
+    CHECK(c.Post("/login", "token=reader-token-0123456789", "application/x-www-form-urlencoded")->status == 415);
+  }
+  // From a page of another site: refused (a browser always sends Origin on POST).
+  CHECK(post_json(f, "/login", R"({"token": "reader-token-0123456789"})", {{"Origin", "https://evil.example"}})->status
+        == 403);
+
+  auto ok = post_json(f, "/login", R"({"token": "reader-token-0123456789"})");
+  REQUIRE(ok->status == 200);
+  auto set = ok->get_header_value("Set-Cookie");
+  CHECK(set.find("weaver_session=") == 0);
+  CHECK(set.find("HttpOnly") != std::string::npos);
+  CHECK(set.find("SameSite=Strict") != std::string::npos);
+  CHECK(set.find("Path=/") != std::string::npos);
+  CHECK(set.find("reader-token") == std::string::npos); // never the token
+  CHECK(ok->body.find("reader-token") == std::string::npos);
+  auto who = json::parse(ok->body);
+  CHECK(who["name"] == "reader");
+  CHECK(who["scopes"] == json::array({"query"}));
+  auto cookie = session_of(ok);
+
+  auto c = f.client();
+  auto q = c.Get("/v1/cameras", {{"Cookie", "theme=dark; " + cookie}});
+  CHECK(q->status == 200);
+  CHECK(json::parse(q->body)["query"] == "cameras");
+  CHECK(c.Get("/session", {{"Cookie", cookie}})->status == 200);
+  // The session has its token's scopes, no more.
+  CHECK(c.Get("/v1/alerts/stream", {{"Cookie", cookie}})->status == 403);
+  // An Authorization header wins over the cookie.
+  CHECK(c.Get("/v1/cameras", {{"Cookie", cookie}, {"Authorization", "Bearer nope-nope-nope-nope"}})->status == 401);
+  // A forged or stale id is a 401.
+  CHECK(c.Get("/v1/cameras", {{"Cookie", "weaver_session=" + std::string(64, 'f')}})->status == 401);
+  CHECK(c.Get("/session")->status == 401);
+
+  // Logout ends it: the same cookie no longer works, and the cookie is cleared.
+  auto out = c.Post("/logout", {{"Cookie", cookie}}, "", "application/json");
+  CHECK(out->status == 200);
+  CHECK(json::parse(out->body)["ended"] == true);
+  CHECK(out->get_header_value("Set-Cookie").find("Max-Age=0") != std::string::npos);
+  auto after = c.Get("/v1/cameras", {{"Cookie", cookie}});
+  CHECK(after->status == 401);
+  CHECK(error_of(after).find("log in again") != std::string::npos);
+}
+
+TEST_CASE("gateway: the alert stream takes the session cookie (EventSource sends no headers)") {
+  fixture f;
+  auto ok = post_json(f, "/login", R"({"token": "watcher-token-0123456789"})");
+  REQUIRE(ok->status == 200);
+  f.store->add_event(1);
+  stream_reader r{f.gw->port(), "/v1/alerts/stream?since_id=0", {{"Cookie", session_of(ok)}}};
+  CHECK(r.wait_ids(1));
+  CHECK(r.status == 200);
+}
+
+TEST_CASE("gateway: known paths with another method are 405 with Allow") {
+  fixture f;
+  auto c = f.client();
+  auto p = c.Post("/v1/cameras", "", "application/json");
+  CHECK(p->status == 405);
+  CHECK(p->get_header_value("Allow").find("GET") != std::string::npos);
+  CHECK(c.Delete("/v1/people/7/trajectory")->status == 405);
+  CHECK(c.Put("/healthz", "", "text/plain")->status == 405);
+  auto g = c.Get("/login");
+  CHECK(g->status == 405);
+  CHECK(g->get_header_value("Allow").find("POST") != std::string::npos);
+  CHECK(c.Post("/", "", "text/plain")->status == 405);
+  CHECK(c.Post("/nothing", "", "text/plain")->status == 404);
+  // Without gateway.cors_origins an OPTIONS gets no CORS headers.
+  httplib::Request req;
+  req.method = "OPTIONS";
+  req.path = "/v1/cameras";
+  req.headers = {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "GET"}};
+  auto o = c.send(req);
+  CHECK(o->status == 204);
+  CHECK(!o->has_header("Access-Control-Allow-Origin"));
+  CHECK(!o->has_header("Access-Control-Allow-Methods"));
+  CHECK(!c.Get("/v1/cameras", {{"Origin", "https://app.example"}, {"Authorization", reader}})
+           ->has_header("Access-Control-Allow-Origin"));
+}
+
+TEST_CASE("gateway: CORS for the configured origins only, never with credentials") {
+  fixture f{2, 64, {"https://app.example"}};
+  auto c = f.client();
+  httplib::Request req;
+  req.method = "OPTIONS";
+  req.path = "/v1/cameras";
+  req.headers = {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "GET"}};
+  auto o = c.send(req);
+  CHECK(o->status == 204);
+  CHECK(o->get_header_value("Access-Control-Allow-Headers").find("Authorization") != std::string::npos);
+  auto g = c.Get("/v1/cameras", {{"Origin", "https://app.example"}, {"Authorization", reader}});
+  CHECK(g->status == 200);
+  CHECK(g->get_header_value("Access-Control-Allow-Origin") == "https://app.example");
+  CHECK(!g->has_header("Access-Control-Allow-Credentials"));
+  auto other = c.Get("/v1/cameras", {{"Origin", "https://other.example"}, {"Authorization", reader}});
+  CHECK(!other->has_header("Access-Control-Allow-Origin"));
+  CHECK(other->get_header_value("Vary") == "Origin");
+}
+
+TEST_CASE("gateway: the console's files and the spec are served, locked down and revalidated") {
+  fixture f;
+  auto c = f.client();
+  auto index = c.Get("/");
+  REQUIRE(index->status == 200);
+  CHECK(index->get_header_value("Content-Type").rfind("text/html", 0) == 0);
+  CHECK(index->body.find("/app.js") != std::string::npos);
+  CHECK(index->get_header_value("Content-Security-Policy").find("script-src 'self'") != std::string::npos);
+  CHECK(index->get_header_value("X-Content-Type-Options") == "nosniff");
+  auto etag = index->get_header_value("ETag");
+  REQUIRE(!etag.empty());
+  CHECK(c.Get("/", {{"If-None-Match", etag}})->status == 304);
+  CHECK(c.Get("/app.js")->get_header_value("Content-Type").rfind("text/javascript", 0) == 0);
+  CHECK(c.Get("/docs")->status == 200);
+  auto yaml = c.Get("/openapi.yaml");
+  CHECK(yaml->status == 200);
+  CHECK(yaml->body.find("/v1/transitions:") != std::string::npos);
+  auto j = json::parse(c.Get("/openapi.json")->body);
+  CHECK(j["openapi"].get<std::string>().rfind("3.", 0) == 0);
+  CHECK(j["paths"].contains("/v1/transitions"));
+  CHECK(j["components"]["schemas"]["Page"]["required"].size() == 4);
+  // Nothing outside the table, whatever the path.
+  CHECK(c.Get("/../gateway.cpp")->status == 404);
+  CHECK(c.Get("/app.js/..%2f..%2fgateway.cpp")->status == 404);
+  CHECK(c.Get("/index.html")->status == 404);
 }

@@ -1,0 +1,414 @@
+// Weaver's web console: plain JS, no build step. Every answer comes from the
+// gateway's /v1 routes with the session cookie (POST /login); text from the
+// server is only ever set as textContent.
+'use strict';
+
+const $ = (sel) => document.querySelector(sel);
+const SVG = 'http://www.w3.org/2000/svg';
+
+// h('div', {class: 'x', onclick: f}, child, 'text', ...)
+function h(tag, attrs, ...children) {
+  const el = tag.startsWith('svg:') ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+class Unauthorized extends Error {}
+
+async function api(path, params) {
+  const qs = params ? '?' + new URLSearchParams(params).toString() : '';
+  const res = await fetch(path + qs, {credentials: 'same-origin', headers: {Accept: 'application/json'}});
+  if (res.status === 401) throw new Unauthorized('401');
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
+  return body;
+}
+
+// --- time window ------------------------------------------------------------
+
+const DAY_MS = 86400000;
+const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
+const dayOf = (ms) => new Date(ms).toISOString().slice(0, 10);
+const hhmmss = (t) => new Date(t).toISOString().slice(11, 19);
+const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '—' : Number(n).toFixed(d));
+
+const state = {
+  session: null,
+  cameras: [],
+  day: null, // YYYY-MM-DD (UTC)
+  active: null, // {t0, t1} ms: the hours of the day with visitors
+  timers: [],
+  source: null, // the alert EventSource
+  unseen: 0,
+};
+
+function dayWindow() {
+  const t0 = Date.parse(state.day + 'T00:00:00Z');
+  return {t0: iso(t0), t1: iso(t0 + DAY_MS)};
+}
+
+// The latest day with visitors in the last 90 days (else today), and its
+// busy hours: what the pages show until the user picks another day.
+async function pickDay(day) {
+  if (!day) {
+    const now = Date.now();
+    const v = await api('/v1/visitors', {t0: dayOf(now - 90 * DAY_MS), t1: dayOf(now + DAY_MS), bucket: 'day', limit: 200});
+    const busy = v.buckets.filter((b) => b.people > 0);
+    day = busy.length ? busy[busy.length - 1].t.slice(0, 10) : dayOf(now);
+  }
+  state.day = day;
+  $('#day').value = day;
+  const w = dayWindow();
+  const hours = (await api('/v1/visitors', {...w, bucket: 'hour', limit: 48})).buckets.filter((b) => b.people > 0);
+  if (hours.length) {
+    state.active = {t0: Date.parse(hours[0].t), t1: Date.parse(hours[hours.length - 1].t) + 3600000};
+  } else {
+    state.active = {t0: Date.parse(w.t0), t1: Date.parse(w.t1)};
+  }
+  $('#window-note').textContent = `${hhmmss(state.active.t0).slice(0, 5)}–${hhmmss(state.active.t1 - 1).slice(0, 5)} UTC active`;
+}
+
+// --- charts (SVG) ---------------------------------------------------------------
+
+function lineChart(points, {height = 180, label = ''} = {}) {
+  const W = 600, H = height, L = 34, B = 20, T = 8;
+  const svg = h('svg:svg', {class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label});
+  if (!points.length) return h('div', {class: 'empty'}, 'No data in this window');
+  const x0 = points[0].t, x1 = points[points.length - 1].t || x0 + 1;
+  const ymax = Math.max(1, ...points.map((p) => p.v));
+  const X = (t) => L + ((t - x0) / Math.max(1, x1 - x0)) * (W - L - 6);
+  const Y = (v) => T + (1 - v / ymax) * (H - T - B);
+  for (let i = 0; i <= 4; i++) {
+    const v = (ymax * i) / 4, y = Y(v);
+    svg.append(h('svg:line', {x1: L, x2: W - 6, y1: y, y2: y, stroke: '#e3e8ef'}));
+    svg.append(h('svg:text', {x: L - 6, y: y + 4, 'text-anchor': 'end'}, fmt(v, ymax < 8 ? 1 : 0)));
+  }
+  for (let i = 0; i <= 4; i++) {
+    const t = x0 + ((x1 - x0) * i) / 4;
+    svg.append(h('svg:text', {x: X(t), y: H - 4, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle'}, hhmmss(t)));
+  }
+  const d = points.map((p, i) => `${i ? 'L' : 'M'}${X(p.t).toFixed(1)},${Y(p.v).toFixed(1)}`).join('');
+  svg.append(h('svg:path', {d: `${d}L${X(x1)},${Y(0)}L${X(x0)},${Y(0)}Z`, fill: 'rgba(31,111,235,.12)'}));
+  svg.append(h('svg:path', {d, fill: 'none', stroke: '#1f6feb', 'stroke-width': 2}));
+  return svg;
+}
+
+function barChart(bars, {height = 180, label = ''} = {}) {
+  if (!bars.length) return h('div', {class: 'empty'}, 'No data in this window');
+  const W = 600, H = height, B = 20, T = 14;
+  const ymax = Math.max(1, ...bars.map((b) => b.v));
+  const w = (W - 10) / bars.length;
+  const svg = h('svg:svg', {class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label});
+  bars.forEach((b, i) => {
+    const bh = (b.v / ymax) * (H - B - T);
+    svg.append(h('svg:rect', {x: 5 + i * w + 2, y: H - B - bh, width: Math.max(1, w - 4), height: bh, rx: 3, fill: '#1f6feb'}));
+    if (b.v) svg.append(h('svg:text', {x: 5 + i * w + w / 2, y: H - B - bh - 3, 'text-anchor': 'middle'}, b.v));
+    if (bars.length <= 24) svg.append(h('svg:text', {x: 5 + i * w + w / 2, y: H - 5, 'text-anchor': 'middle'}, b.label));
+  });
+  return svg;
+}
+
+// --- pages -----------------------------------------------------------------------
+
+const cameraName = (id) => (state.cameras.find((c) => c.id === id) || {name: `camera ${id}`}).name;
+
+function parseMetrics(text) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)\{([^}]*)\} (\S+)/.exec(line);
+    if (!m) continue;
+    const labels = {};
+    for (const kv of m[2].matchAll(/(\w+)="([^"]*)"/g)) labels[kv[1]] = kv[2];
+    out.push({name: m[1], labels, value: Number(m[3])});
+  }
+  return out;
+}
+
+function sumBy(metrics, name, camera) {
+  const xs = metrics.filter((m) => m.name === name && m.labels.camera === String(camera));
+  return xs.length ? xs.reduce((a, m) => a + m.value, 0) : null;
+}
+
+async function pageCameras(root) {
+  const cards = new Map();
+  const grid = h('div', {class: 'grid', id: 'camera-grid'});
+  root.append(grid);
+  const step = Math.max(5, Math.round((state.active.t1 - state.active.t0) / 1000 / 120));
+  for (const c of state.cameras) {
+    const fields = {status: h('span', {class: 'pill unknown'}, 'no live data'), fps: h('b', {}, '—'), frames: h('b', {}, '—'), dropped: h('b', {}, '—')};
+    const spark = h('div', {class: 'spark'});
+    const card = h('div', {class: 'panel camera-card', 'data-camera': c.id},
+      h('div', {class: 'head'}, h('div', {}, h('h3', {}, c.name), h('div', {class: 'dept'}, `#${c.id} · ${c.department || ''}`)), fields.status),
+      h('div', {class: 'stats'},
+        h('div', {class: 'stat'}, fields.fps, h('span', {}, 'fps')),
+        h('div', {class: 'stat'}, fields.frames, h('span', {}, 'frames')),
+        h('div', {class: 'stat'}, fields.dropped, h('span', {}, 'dropped'))),
+      h('div', {class: 'zones'}, (c.zones || []).length ? c.zones.map((z) => h('span', {class: 'tag'}, z)) : h('span', {class: 'muted'}, 'no zones')),
+      h('label', {}, 'people present'), spark);
+    cards.set(c.id, {fields, prev: null});
+    grid.append(card);
+    api('/v1/occupancy', {camera: c.id, t0: iso(state.active.t0), t1: iso(state.active.t1), step_s: step, limit: 10000})
+      .then((o) => spark.append(lineChart(o.series.map((p) => ({t: Date.parse(p.t), v: p.people})), {height: 90, label: `occupancy of ${c.name}`})))
+      .catch(() => spark.append(h('div', {class: 'empty'}, 'occupancy unavailable')));
+  }
+  // Live figures from /metrics (this process's cameras; none on a gateway-only node).
+  const poll = async () => {
+    const text = await fetch('/metrics').then((r) => (r.ok ? r.text() : ''));
+    const m = parseMetrics(text), now = performance.now();
+    for (const [id, card] of cards) {
+      const frames = sumBy(m, 'weaver_frames_total', id);
+      const up = sumBy(m, 'weaver_camera_up', id);
+      const f = card.fields;
+      if (frames === null) continue;
+      f.frames.textContent = fmt(frames);
+      f.dropped.textContent = fmt(sumBy(m, 'weaver_frames_dropped_total', id) || 0);
+      if (card.prev) f.fps.textContent = fmt(((frames - card.prev.frames) * 1000) / (now - card.prev.t), 1);
+      card.prev = {frames, t: now};
+      const isUp = up === null ? frames > 0 : up > 0;
+      f.status.className = `pill ${isUp ? 'up' : 'down'}`;
+      f.status.textContent = isUp ? 'up' : 'down';
+    }
+  };
+  await poll().catch(() => {});
+  state.timers.push(setInterval(() => poll().catch(() => {}), 2000));
+}
+
+async function pageFlows(root) {
+  const w = dayWindow();
+  const cams = state.cameras;
+  // X -> Y matrix
+  const table = h('table', {class: 'matrix', id: 'matrix'});
+  table.append(h('tr', {}, h('th', {}, 'from \\ to'), cams.map((c) => h('th', {}, c.name))));
+  const asks = [];
+  for (const a of cams) {
+    const tr = h('tr', {}, h('th', {}, a.name));
+    for (const b of cams) {
+      if (a.id === b.id) { tr.append(h('td', {class: 'self'}, '·')); continue; }
+      const td = h('td', {class: 'cell', 'data-from': a.id, 'data-to': b.id, title: `${a.name} → ${b.name}`}, '…');
+      tr.append(td);
+      asks.push(api('/v1/transitions', {from: a.id, to: b.id, ...w, limit: 10000}).then((r) => {
+        td.textContent = r.people;
+        td.style.background = `rgba(31,111,235,${Math.min(0.55, r.people / 30).toFixed(2)})`;
+        td.onclick = () => showIds(`${a.name} → ${b.name}`, r.person_ids);
+      }, () => { td.textContent = '!'; }));
+    }
+    table.append(tr);
+  }
+  const ids = h('div', {class: 'panel', id: 'flow-ids'}, h('h2', {}, 'People'), h('div', {class: 'muted'}, 'Pick a cell of the matrix.'));
+  const showIds = (title, list) => {
+    ids.replaceChildren(h('h2', {}, title, h('small', {}, `${list.length} people`)),
+      h('div', {class: 'ids'}, list.map((p) => h('a', {class: 'tag', href: `#/people/${p}`}, `#${p}`))));
+  };
+  root.append(h('div', {class: 'row wide'},
+    h('div', {class: 'panel'}, h('h2', {}, 'Who went where', h('small', {}, `left X, entered Y next · ${state.day}`)), table), ids));
+
+  // Seen on every camera of a set
+  const every = h('div', {id: 'every-result'});
+  const boxes = cams.map((c) => h('input', {type: 'checkbox', value: c.id, checked: true}));
+  const runEvery = async () => {
+    const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (!chosen.length) { every.replaceChildren(h('div', {class: 'muted'}, 'Choose cameras.')); return; }
+    const r = await api('/v1/every-camera', {cameras: chosen.join(','), day: state.day, limit: 10000});
+    every.replaceChildren(h('div', {class: 'big-number', id: 'every-count'}, r.people),
+      h('div', {class: 'ids'}, r.person_ids.map((p) => h('a', {class: 'tag', href: `#/people/${p}`}, `#${p}`))));
+  };
+  boxes.forEach((b) => b.addEventListener('change', runEvery));
+  // Occupancy and visitors
+  const target = h('select', {id: 'occ-target'},
+    cams.map((c) => h('option', {value: `camera:${c.id}`}, c.name)),
+    cams.flatMap((c) => (c.zones || []).map((z) => h('option', {value: `zone:${z}`}, `zone ${z}`))));
+  const occ = h('div', {id: 'occupancy-chart'});
+  const runOcc = async () => {
+    const [kind, v] = target.value.split(':');
+    const step = Math.max(1, Math.round((state.active.t1 - state.active.t0) / 1000 / 240));
+    const r = await api('/v1/occupancy', {[kind]: v, t0: iso(state.active.t0), t1: iso(state.active.t1), step_s: step, limit: 10000});
+    occ.replaceChildren(h('div', {class: 'muted'}, `peak ${r.peak} · every ${step} s`),
+      lineChart(r.series.map((p) => ({t: Date.parse(p.t), v: p.people})), {label: 'occupancy'}));
+  };
+  target.addEventListener('change', runOcc);
+  const visitors = h('div', {id: 'visitors-chart'});
+  root.append(h('div', {class: 'row'},
+    h('div', {class: 'panel'}, h('h2', {}, 'Seen on every camera', h('small', {}, state.day)),
+      h('div', {class: 'checks'}, cams.map((c, i) => h('label', {}, boxes[i], ` ${c.name}`))), every),
+    h('div', {class: 'panel'}, h('h2', {}, 'Occupancy'), h('div', {class: 'checks'}, target), occ)));
+  root.append(h('div', {class: 'panel'}, h('h2', {}, 'People per hour', h('small', {}, state.day)), visitors));
+  const v = await api('/v1/visitors', {...w, bucket: 'hour', limit: 48});
+  visitors.append(barChart(v.buckets.map((b) => ({v: b.people, label: b.t.slice(11, 13)})), {label: 'people per hour'}));
+  await Promise.all([...asks, runEvery(), runOcc()]);
+}
+
+async function pagePeople(root, arg) {
+  // Everyone seen on the day: the union of each camera's every-camera set.
+  const w = dayWindow();
+  const seen = new Set();
+  await Promise.all(state.cameras.map((c) =>
+    api('/v1/every-camera', {cameras: String(c.id), day: state.day, limit: 10000}).then((r) => r.person_ids.forEach((p) => seen.add(p)))));
+  const people = [...seen].sort((a, b) => a - b);
+  const input = h('input', {id: 'person-id', type: 'number', min: 0, value: arg || people[0] || ''});
+  const detail = h('div', {id: 'person-detail'});
+  const show = async (p) => {
+    if (p === '' || p === undefined) return;
+    location.hash = `#/people/${p}`;
+  };
+  root.append(h('div', {class: 'panel'}, h('h2', {}, 'People', h('small', {}, `${people.length} seen on ${state.day}`)),
+    h('div', {class: 'toolbar'}, h('label', {}, 'Person', input), h('button', {class: 'primary', onclick: () => show(input.value)}, 'Show')),
+    h('div', {class: 'ids', id: 'people-list'}, people.map((p) => h('a', {class: `tag${String(p) === String(arg) ? ' sel' : ''}`, href: `#/people/${p}`}, `#${p}`)))));
+  root.append(detail);
+  const p = arg || people[0];
+  if (p === undefined) return;
+  const r = await api(`/v1/people/${encodeURIComponent(p)}/trajectory`, {...w, limit: 10000});
+  const pres = r.presences.map((x) => ({...x, a: Date.parse(x.enter), b: Date.parse(x.exit)}));
+  if (!pres.length) { detail.append(h('div', {class: 'panel empty'}, `Person #${p} was not seen on ${state.day}.`)); return; }
+  const t0 = Math.min(...pres.map((x) => x.a)), t1 = Math.max(...pres.map((x) => x.b));
+  const cams = [...new Set(pres.map((x) => x.camera))].sort((a, b) => a - b);
+  const W = 900, L = 90, lane = 34, H = cams.length * lane + 28;
+  const X = (t) => L + ((t - t0) / Math.max(1, t1 - t0)) * (W - L - 10);
+  const svg = h('svg:svg', {class: 'chart', id: 'timeline', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `trajectory of person ${p}`});
+  cams.forEach((c, i) => {
+    svg.append(h('svg:text', {x: 4, y: i * lane + 21}, cameraName(c)));
+    svg.append(h('svg:line', {x1: L, x2: W - 10, y1: i * lane + 17, y2: i * lane + 17, stroke: '#e3e8ef'}));
+  });
+  for (const x of pres) {
+    const i = cams.indexOf(x.camera);
+    svg.append(h('svg:rect', {class: 'presence', x: X(x.a), y: i * lane + 6, width: Math.max(3, X(x.b) - X(x.a)), height: 22, rx: 4, fill: '#1f6feb'},
+      h('svg:title', {}, `${cameraName(x.camera)} ${hhmmss(x.a)}–${hhmmss(x.b)} (${fmt(x.dwell_s, 1)} s)`)));
+  }
+  for (let i = 0; i <= 4; i++) {
+    const t = t0 + ((t1 - t0) * i) / 4;
+    svg.append(h('svg:text', {x: X(t), y: H - 4, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle'}, hhmmss(t)));
+  }
+  const rows = pres.map((x) => h('tr', {}, h('td', {}, cameraName(x.camera)), h('td', {}, hhmmss(x.a)), h('td', {}, hhmmss(x.b)), h('td', {}, fmt(x.dwell_s, 1))));
+  detail.append(h('div', {class: 'panel'}, h('h2', {}, `Person #${p}`, h('small', {}, `${pres.length} presences on ${cams.length} cameras`)), svg),
+    h('div', {class: 'panel mt'}, h('table', {id: 'presences'},
+      h('tr', {}, h('th', {}, 'Camera'), h('th', {}, 'Entered'), h('th', {}, 'Left'), h('th', {}, 'Seconds')), rows)));
+}
+
+async function pageAlerts(root) {
+  const kind = h('select', {id: 'f-kind'}, h('option', {value: ''}, 'every kind'),
+    ['loitering', 'crowding', 'restricted_entry'].map((k) => h('option', {value: k}, k.replace('_', ' '))));
+  const camera = h('select', {id: 'f-camera'}, h('option', {value: ''}, 'every camera'), state.cameras.map((c) => h('option', {value: c.id}, c.name)));
+  const zone = h('select', {id: 'f-zone'}, h('option', {value: ''}, 'every zone'),
+    [...new Set(state.cameras.flatMap((c) => c.zones || []))].map((z) => h('option', {value: z}, z)));
+  const live = h('span', {class: 'live', id: 'live'}, 'connecting');
+  const feed = h('div', {class: 'feed', id: 'feed'});
+  const count = h('small', {id: 'alert-count'});
+  root.append(h('div', {class: 'panel'}, h('h2', {}, 'Alerts', count),
+    h('div', {class: 'toolbar'}, h('label', {}, 'Kind', kind), h('label', {}, 'Camera', camera), h('label', {}, 'Zone', zone), h('div', {class: 'grow'}), live), feed));
+  const events = [];
+  const visible = (e) => (!kind.value || e.kind === kind.value) && (!camera.value || String(e.camera) === camera.value) && (!zone.value || e.zone === zone.value);
+  const row = (e, fresh) => h('div', {class: `alert${fresh ? ' fresh' : ''}`, 'data-id': e.id, 'data-kind': e.kind},
+    h('div', {}, h('span', {class: `tag kind-${e.kind}`}, e.kind.replace('_', ' '))),
+    h('div', {}, h('b', {}, `${cameraName(e.camera)}${e.zone ? ' · ' + e.zone : ''}`), ' ',
+      e.person !== null && e.person !== undefined ? h('a', {href: `#/people/${e.person}`}, `person #${e.person}`) : '',
+      h('div', {class: 'muted'}, Object.entries(e.detail || {}).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v, 1) : v}`).join(' · '))),
+    h('div', {class: 'when'}, `${e.time.slice(0, 10)} ${hhmmss(Date.parse(e.time))}`, h('br'), `#${e.id}`));
+  const render = () => {
+    const shown = events.filter(visible);
+    count.textContent = `${shown.length} of ${events.length}`;
+    feed.replaceChildren(...(shown.length ? shown.slice(0, 300).map((e) => row(e, e.fresh)) : [h('div', {class: 'empty'}, 'No alerts match.')]));
+  };
+  [kind, camera, zone].forEach((s) => s.addEventListener('change', render));
+  // The newest page of history, then the live stream after it.
+  const first = await api('/v1/events', {limit: 1});
+  const hist = await api('/v1/events', {limit: 200, offset: Math.max(0, first.total - 200)});
+  events.push(...hist.events.reverse());
+  render();
+  const es = new EventSource(`/v1/alerts/stream?since_id=${hist.newest_id}`);
+  state.source = es;
+  es.onopen = () => { live.className = 'live on'; live.textContent = 'live'; };
+  es.onerror = () => { live.className = 'live'; live.textContent = 'reconnecting'; };
+  es.addEventListener('alert', (m) => {
+    const e = JSON.parse(m.data);
+    if (events.some((x) => x.id === e.id)) return;
+    e.fresh = true;
+    events.unshift(e);
+    render();
+  });
+}
+
+// --- shell ---------------------------------------------------------------------
+
+const pages = {cameras: ['Cameras', pageCameras], flows: ['Flows', pageFlows], people: ['People', pagePeople], alerts: ['Alerts', pageAlerts]};
+
+function stopPage() {
+  state.timers.forEach(clearInterval);
+  state.timers = [];
+  if (state.source) { state.source.close(); state.source = null; }
+}
+
+async function route() {
+  stopPage();
+  const [path, query] = (location.hash.slice(1) || '/cameras').split('?');
+  const [, name, arg] = path.split('/');
+  const [title, render] = pages[name] || pages.cameras;
+  const params = new URLSearchParams(query || '');
+  document.querySelectorAll('.side a[data-page]').forEach((a) => a.classList.toggle('active', a.dataset.page === (pages[name] ? name : 'cameras')));
+  $('#title').textContent = title;
+  document.title = `${title} · Weaver`;
+  const root = $('#page');
+  root.replaceChildren();
+  root.dataset.ready = 'false';
+  try {
+    if (params.get('day') && params.get('day') !== state.day) await pickDay(params.get('day'));
+    await render(root, arg);
+  } catch (e) {
+    if (e instanceof Unauthorized) return showLogin('Your session ended: sign in again.');
+    root.append(h('div', {class: 'panel error', id: 'page-error'}, String(e.message || e)));
+  }
+  root.dataset.ready = 'true';
+}
+
+function showLogin(message) {
+  stopPage();
+  $('#app').hidden = true;
+  $('#login').hidden = false;
+  $('#login-error').textContent = message || '';
+  $('#token').focus();
+}
+
+async function start() {
+  $('#login').hidden = true;
+  $('#app').hidden = false;
+  $('#who').textContent = state.session.name || 'no auth';
+  state.cameras = (await api('/v1/cameras', {limit: 10000})).cameras;
+  await pickDay(state.day);
+  await route();
+}
+
+async function boot() {
+  $('#login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const res = await fetch('/login', {method: 'POST', credentials: 'same-origin', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({token: $('#token').value})});
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) { $('#login-error').textContent = body.error || `HTTP ${res.status}`; return; }
+    $('#token').value = '';
+    state.session = body;
+    start().catch((e) => showLogin(String(e.message || e)));
+  });
+  $('#logout').addEventListener('click', async () => {
+    await fetch('/logout', {method: 'POST', credentials: 'same-origin'});
+    state.session = null;
+    showLogin('Signed out.');
+  });
+  $('#day').addEventListener('change', async () => {
+    if (!$('#day').value) return;
+    await pickDay($('#day').value);
+    route();
+  });
+  window.addEventListener('hashchange', () => { if (state.session) route(); });
+  const res = await fetch('/session', {credentials: 'same-origin'});
+  if (!res.ok) return showLogin();
+  state.session = await res.json();
+  start().catch((e) => (e instanceof Unauthorized ? showLogin() : showLogin(String(e.message || e))));
+}
+
+boot();
