@@ -70,10 +70,16 @@ async function pickDay(day) {
   const hours = (await api('/v1/visitors', {...w, bucket: 'hour', limit: 48})).buckets.filter((b) => b.people > 0);
   if (hours.length) {
     state.active = {t0: Date.parse(hours[0].t), t1: Date.parse(hours[hours.length - 1].t) + 3600000};
+    // Down to the minute: the first and last minute anyone was present.
+    const minutes = [];
+    await Promise.all(state.cameras.map((c) => api('/v1/occupancy', {camera: c.id, t0: iso(state.active.t0), t1: iso(state.active.t1), step_s: 60, limit: 10000})
+      .then((o) => o.series.forEach((p) => { if (p.people > 0) minutes.push(Date.parse(p.t)); })).catch(() => {})));
+    if (minutes.length)
+      state.active = {t0: Math.max(state.active.t0, Math.min(...minutes) - 60000), t1: Math.min(state.active.t1, Math.max(...minutes) + 120000)};
   } else {
     state.active = {t0: Date.parse(w.t0), t1: Date.parse(w.t1)};
   }
-  $('#window-note').textContent = `${hhmmss(state.active.t0).slice(0, 5)}–${hhmmss(state.active.t1 - 1).slice(0, 5)} UTC active`;
+  $('#window-note').textContent = `active ${hhmmss(state.active.t0).slice(0, 5)}–${hhmmss(state.active.t1).slice(0, 5)} UTC`;
 }
 
 // --- charts (SVG) ---------------------------------------------------------------
@@ -83,13 +89,13 @@ function lineChart(points, {height = 180, label = ''} = {}) {
   const svg = h('svg:svg', {class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label});
   if (!points.length) return h('div', {class: 'empty'}, 'No data in this window');
   const x0 = points[0].t, x1 = points[points.length - 1].t || x0 + 1;
-  const ymax = Math.max(1, ...points.map((p) => p.v));
+  const ymax = Math.max(4, Math.ceil(Math.max(...points.map((p) => p.v)) / 4) * 4); // integer ticks
   const X = (t) => L + ((t - x0) / Math.max(1, x1 - x0)) * (W - L - 6);
   const Y = (v) => T + (1 - v / ymax) * (H - T - B);
   for (let i = 0; i <= 4; i++) {
     const v = (ymax * i) / 4, y = Y(v);
     svg.append(h('svg:line', {x1: L, x2: W - 6, y1: y, y2: y, stroke: '#e3e8ef'}));
-    svg.append(h('svg:text', {x: L - 6, y: y + 4, 'text-anchor': 'end'}, fmt(v, ymax < 8 ? 1 : 0)));
+    svg.append(h('svg:text', {x: L - 6, y: y + 4, 'text-anchor': 'end'}, fmt(v)));
   }
   for (let i = 0; i <= 4; i++) {
     const t = x0 + ((x1 - x0) * i) / 4;
@@ -101,9 +107,9 @@ function lineChart(points, {height = 180, label = ''} = {}) {
   return svg;
 }
 
-function barChart(bars, {height = 180, label = ''} = {}) {
+function barChart(bars, {height = 180, label = '', width = 600} = {}) {
   if (!bars.length) return h('div', {class: 'empty'}, 'No data in this window');
-  const W = 600, H = height, B = 20, T = 14;
+  const W = width, H = height, B = 20, T = 14;
   const ymax = Math.max(1, ...bars.map((b) => b.v));
   const w = (W - 10) / bars.length;
   const svg = h('svg:svg', {class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label});
@@ -241,7 +247,9 @@ async function pageFlows(root) {
     h('div', {class: 'panel'}, h('h2', {}, 'Occupancy'), h('div', {class: 'checks'}, target), occ)));
   root.append(h('div', {class: 'panel'}, h('h2', {}, 'People per hour', h('small', {}, state.day)), visitors));
   const v = await api('/v1/visitors', {...w, bucket: 'hour', limit: 48});
-  visitors.append(barChart(v.buckets.map((b) => ({v: b.people, label: b.t.slice(11, 13)})), {label: 'people per hour'}));
+  const perHour = new Map(v.buckets.map((b) => [b.t.slice(11, 13), b.people]));
+  const hours = Array.from({length: 24}, (_, i) => String(i).padStart(2, '0'));
+  visitors.append(barChart(hours.map((hh) => ({v: perHour.get(hh) || 0, label: hh})), {height: 170, width: 1200, label: 'people per hour'}));
   await Promise.all([...asks, runEvery(), runOcc()]);
 }
 
@@ -291,6 +299,14 @@ async function pagePeople(root, arg) {
       h('tr', {}, h('th', {}, 'Camera'), h('th', {}, 'Entered'), h('th', {}, 'Left'), h('th', {}, 'Seconds')), rows)));
 }
 
+// "dwell_s 2.4" -> "dwell 2.4 s", an ISO time -> its clock time.
+function detail(k, v) {
+  const name = k.replace(/_s$/, '').replace(/_/g, ' ');
+  if (typeof v === 'number') return k.endsWith('_s') ? `${name} ${fmt(v, 1)} s` : `${name} ${Number.isInteger(v) ? v : fmt(v, 1)}`;
+  if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) return `${name} ${hhmmss(Date.parse(v))}`;
+  return `${name} ${typeof v === 'object' ? JSON.stringify(v) : v}`;
+}
+
 async function pageAlerts(root) {
   const kind = h('select', {id: 'f-kind'}, h('option', {value: ''}, 'every kind'),
     ['loitering', 'crowding', 'restricted_entry'].map((k) => h('option', {value: k}, k.replace('_', ' '))));
@@ -308,7 +324,7 @@ async function pageAlerts(root) {
     h('div', {}, h('span', {class: `tag kind-${e.kind}`}, e.kind.replace('_', ' '))),
     h('div', {}, h('b', {}, `${cameraName(e.camera)}${e.zone ? ' · ' + e.zone : ''}`), ' ',
       e.person !== null && e.person !== undefined ? h('a', {href: `#/people/${e.person}`}, `person #${e.person}`) : '',
-      h('div', {class: 'muted'}, Object.entries(e.detail || {}).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v, 1) : v}`).join(' · '))),
+      h('div', {class: 'muted'}, Object.entries(e.detail || {}).map(([k, v]) => detail(k, v)).join(' · '))),
     h('div', {class: 'when'}, `${e.time.slice(0, 10)} ${hhmmss(Date.parse(e.time))}`, h('br'), `#${e.id}`));
   const render = () => {
     const shown = events.filter(visible);

@@ -1,0 +1,183 @@
+// Drives Debian's chromium (headless) through the gateway's web console and
+// checks the pages against expectations computed by the shell test
+// (tests/integration/web_console.sh) from `weaver query`. Prints one JSON
+// line of per-page figures (load time, bytes transferred) on success; exits
+// 1 with the reason on the first failed check. Screenshots go to --out.
+//   node console.js --url http://127.0.0.1:PORT --token T --out DIR --phase live|full [--expect FILE --db DB]
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const {execFileSync} = require('child_process');
+const puppeteer = require('puppeteer-core');
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const expect = args.expect ? JSON.parse(fs.readFileSync(args.expect, 'utf8')) : {};
+const day = expect.day;
+
+function check(ok, message) {
+  if (!ok) throw new Error(message);
+  console.error(`ok: ${message}`);
+}
+
+async function login(page, token) {
+  await page.goto(args.url + '/', {waitUntil: 'load'});
+  await page.waitForSelector('#login:not([hidden])');
+  await page.type('#token', token);
+  await page.click('#login-button');
+}
+
+async function ready(page) {
+  await page.waitForSelector('#app:not([hidden])', {timeout: 20000});
+  await page.waitForFunction(() => document.querySelector('#page').dataset.ready === 'true', {timeout: 30000});
+  const err = await page.$('#page-error');
+  if (err) throw new Error('page error: ' + (await page.evaluate((e) => e.textContent, err)));
+}
+
+// Opens one page from cold (no cache) and measures it: from navigation start
+// to the page's data-ready, and the bytes on the wire (headers and bodies).
+async function measure(page, hash) {
+  await page.setCacheEnabled(false);
+  await page.goto('about:blank');
+  const client = await page.createCDPSession();
+  await client.send('Network.enable');
+  let bytes = 0;
+  client.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
+  const t0 = Date.now();
+  await page.goto(`${args.url}/${hash}`, {waitUntil: 'domcontentloaded'});
+  await ready(page);
+  const ms = Date.now() - t0;
+  await new Promise((r) => setTimeout(r, 300)); // late loadingFinished events
+  await client.detach();
+  return {ms, bytes};
+}
+
+async function shot(page, name) {
+  fs.mkdirSync(args.out, {recursive: true});
+  await page.screenshot({path: path.join(args.out, name), fullPage: true});
+}
+
+async function live(browser) {
+  const page = await browser.newPage();
+  await page.setViewport({width: 1400, height: 900});
+  await login(page, args.token);
+  await ready(page);
+  const n = expect.cameras;
+  await page.waitForFunction((n) => document.querySelectorAll('[data-camera]').length === n, {timeout: 20000}, n);
+  // Every camera up with a frame rate (two /metrics polls apart).
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-camera]')].every((c) =>
+    c.querySelector('.pill.up') && Number(c.querySelector('.stat b').textContent) > 0), {timeout: 30000});
+  check(true, `cameras page: ${n} cards, every camera up with fps > 0 (live run)`);
+  await shot(page, 'cameras-live.png');
+}
+
+async function full(browser) {
+  const figures = {};
+  // Refused without a token: the API and the console.
+  const anon = await browser.createBrowserContext();
+  const ap = await anon.newPage();
+  await ap.goto(args.url + '/', {waitUntil: 'load'});
+  await ap.waitForSelector('#login:not([hidden])');
+  const status = await ap.evaluate(async () => (await fetch('/v1/cameras')).status);
+  check(status === 401, `without a token: the login form, and /v1/cameras is ${status}`);
+  await ap.type('#token', 'not-a-token-0123456789');
+  await ap.click('#login-button');
+  await ap.waitForFunction(() => document.querySelector('#login-error').textContent.includes('invalid token'));
+  check(true, 'a wrong token is refused on the login form');
+  await ap.setViewport({width: 1400, height: 900});
+  await shot(ap, 'login.png');
+  const jsCookie = await ap.evaluate(() => document.cookie);
+  await anon.close();
+
+  const ctx = await browser.createBrowserContext();
+  const page = await ctx.newPage();
+  await page.setViewport({width: 1400, height: 900});
+  await login(page, args.token);
+  await ready(page);
+  const cookies = await page.cookies();
+  const c = cookies.find((x) => x.name === 'weaver_session');
+  check(c && c.httpOnly && c.sameSite === 'Strict' && !c.value.includes(args.token), 'the session cookie is HttpOnly, SameSite=Strict, not the token');
+  check((await page.evaluate(() => document.cookie)) === '' && jsCookie === '', 'scripts cannot read the session cookie');
+
+  // Cameras
+  figures.cameras = await measure(page, `#/cameras?day=${day}`);
+  const cards = await page.$$eval('[data-camera] h3', (xs) => xs.map((x) => x.textContent));
+  check(JSON.stringify(cards) === JSON.stringify(expect.camera_names), `cameras page: cards ${cards.join(', ')}`);
+  await page.waitForFunction(() => document.querySelectorAll('.spark svg').length > 0, {timeout: 10000});
+  await shot(page, 'cameras.png');
+
+  // Flows: every X -> Y cell equals weaver query's answer
+  figures.flows = await measure(page, `#/flows?day=${day}`);
+  await page.waitForFunction(() => !document.querySelector('#matrix td.cell:not([title])') &&
+    [...document.querySelectorAll('#matrix td.cell')].every((td) => td.textContent !== '…'), {timeout: 20000});
+  const cells = await page.$$eval('#matrix td.cell', (xs) => xs.map((x) => [x.dataset.from, x.dataset.to, x.textContent]));
+  check(cells.length === Object.keys(expect.transitions).length, `flows page: ${cells.length} matrix cells`);
+  for (const [from, to, text] of cells)
+    check(Number(text) === expect.transitions[`${from}-${to}`], `X -> Y ${from} -> ${to}: ${text} = weaver query's ${expect.transitions[`${from}-${to}`]}`);
+  await page.waitForSelector('#every-count');
+  const every = await page.$eval('#every-count', (x) => Number(x.textContent));
+  check(every === expect.every_camera, `seen on every camera: ${every} = weaver query's ${expect.every_camera}`);
+  await page.waitForSelector('#occupancy-chart svg');
+  await page.click('#matrix td.cell');
+  await page.waitForSelector('#flow-ids .ids');
+  await shot(page, 'flows.png');
+
+  // People: a person's timeline has one bar per presence
+  figures.people = await measure(page, `#/people/${expect.person}?day=${day}`);
+  const bars = await page.$$eval('#timeline rect.presence', (xs) => xs.length);
+  const rows = await page.$$eval('#presences tr', (xs) => xs.length - 1);
+  check(bars === expect.presences && rows === expect.presences, `person #${expect.person}: ${bars} bars, ${rows} rows = weaver query's ${expect.presences} presences`);
+  await shot(page, 'people.png');
+
+  // Alerts: the history, then a new event arriving over the live stream
+  figures.alerts = await measure(page, `#/alerts?day=${day}`);
+  const listed = await page.$$eval('#feed .alert', (xs) => xs.length);
+  check(listed === Math.min(expect.events, 200), `alerts page: ${listed} events listed = weaver query's ${expect.events}`);
+  await page.waitForSelector('#live.on', {timeout: 10000});
+  const id = Number(execFileSync('sqlite3', [args.db, expect.insert_event]).toString().trim());
+  await page.waitForSelector(`#feed .alert[data-id="${id}"]`, {timeout: 15000});
+  check(true, `a new event (#${id}) arrived on the live feed`);
+  await page.select('#f-kind', 'crowding');
+  const shown = await page.$$eval('#feed .alert', (xs) => xs.map((x) => x.dataset.kind));
+  check(shown.every((k) => k === 'crowding'), `the kind filter shows crowding only (${shown.length})`);
+  await page.select('#f-kind', '');
+  await shot(page, 'alerts.png');
+
+  // API docs
+  await page.setCacheEnabled(false);
+  const t0 = Date.now();
+  await page.goto(args.url + '/docs', {waitUntil: 'domcontentloaded'});
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', {timeout: 20000});
+  figures.docs = {ms: Date.now() - t0};
+  const ops = await page.$$eval('section.op', (xs) => xs.length);
+  check(ops === expect.spec_operations, `/docs renders ${ops} operations = the spec's ${expect.spec_operations}`);
+  await shot(page, 'docs.png');
+
+  // Sign out: back to the login form, and the session no longer works
+  await page.goto(`${args.url}/#/cameras?day=${day}`);
+  await ready(page);
+  await page.click('#logout');
+  await page.waitForSelector('#login:not([hidden])');
+  const after = await page.evaluate(async () => (await fetch('/v1/cameras')).status);
+  check(after === 401, `after signing out /v1/cameras is ${after}`);
+  await ctx.close();
+  return figures;
+}
+
+(async () => {
+  const browser = await puppeteer.launch({
+    executablePath: browserPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', '--no-first-run', '--no-default-browser-check'],
+  });
+  try {
+    if (args.phase === 'live') await live(browser);
+    else console.log(JSON.stringify(await full(browser)));
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => {
+  console.error(`FAIL: ${e.message}`);
+  process.exit(1);
+});
