@@ -49,7 +49,8 @@ TEST_PKGS=(doctest-dev git curl sqlite3 python3 python3-yaml
       # (tests/integration/rtsp_camera.sh): GStreamer's RTSP server from Python.
       python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
       gstreamer1.0-plugins-good gstreamer1.0-libav
-      clang libfuzzer-14-dev)                  # the fuzz harnesses (tools/fuzz.sh)
+      clang libfuzzer-14-dev                   # the fuzz harnesses (tools/fuzz.sh)
+      chromium)                                # the web console's browser test (tests/integration/web_console.sh)
 
 PKGS=("${DEMO_PKGS[@]}")
 [ $tests = 1 ] && PKGS+=("${TEST_PKGS[@]}")
@@ -109,6 +110,11 @@ if [ $tests = 1 ]; then
   # kubernetes-models and ajv: validate the rendered Helm chart (tools/k8s_validate).
   if [ ! -d "$here/tools/k8s_validate/node_modules/kubernetes-models" ]; then
     npm ci --prefix "$here/tools/k8s_validate" --no-audit --no-fund --silent
+  fi
+  # puppeteer-core (no browser of its own): drives chromium through the web
+  # console (tools/browser_test).
+  if [ ! -d "$here/tools/browser_test/node_modules/puppeteer-core" ]; then
+    npm ci --prefix "$here/tools/browser_test" --no-audit --no-fund --silent
   fi
 fi
 step ""

@@ -53,9 +53,9 @@ async function measure(page, hash) {
   return {ms, bytes};
 }
 
-async function shot(page, name) {
+async function shot(page, name, fullPage = true) {
   fs.mkdirSync(args.out, {recursive: true});
-  await page.screenshot({path: path.join(args.out, name), fullPage: true});
+  await page.screenshot({path: path.join(args.out, name), fullPage});
 }
 
 async function live(browser) {
@@ -152,7 +152,7 @@ async function full(browser) {
   figures.docs = {ms: Date.now() - t0};
   const ops = await page.$$eval('section.op', (xs) => xs.length);
   check(ops === expect.spec_operations, `/docs renders ${ops} operations = the spec's ${expect.spec_operations}`);
-  await shot(page, 'docs.png');
+  await shot(page, 'docs.png', false);
 
   // Sign out: back to the login form, and the session no longer works
   await page.goto(`${args.url}/#/cameras?day=${day}`);

@@ -84,20 +84,21 @@ async function pickDay(day) {
 
 // --- charts (SVG) ---------------------------------------------------------------
 
-function lineChart(points, {height = 180, label = ''} = {}) {
-  const W = 600, H = height, L = 34, B = 20, T = 8;
+function lineChart(points, {height = 180, label = '', spark = false} = {}) {
+  // A sparkline: card-sized, no axes.
+  const W = spark ? 260 : 600, H = height, L = spark ? 2 : 34, B = spark ? 2 : 20, T = spark ? 4 : 8;
   const svg = h('svg:svg', {class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': label});
   if (!points.length) return h('div', {class: 'empty'}, 'No data in this window');
   const x0 = points[0].t, x1 = points[points.length - 1].t || x0 + 1;
   const ymax = Math.max(4, Math.ceil(Math.max(...points.map((p) => p.v)) / 4) * 4); // integer ticks
   const X = (t) => L + ((t - x0) / Math.max(1, x1 - x0)) * (W - L - 6);
   const Y = (v) => T + (1 - v / ymax) * (H - T - B);
-  for (let i = 0; i <= 4; i++) {
+  for (let i = 0; i <= 4 && !spark; i++) {
     const v = (ymax * i) / 4, y = Y(v);
     svg.append(h('svg:line', {x1: L, x2: W - 6, y1: y, y2: y, stroke: '#e3e8ef'}));
     svg.append(h('svg:text', {x: L - 6, y: y + 4, 'text-anchor': 'end'}, fmt(v)));
   }
-  for (let i = 0; i <= 4; i++) {
+  for (let i = 0; i <= 4 && !spark; i++) {
     const t = x0 + ((x1 - x0) * i) / 4;
     svg.append(h('svg:text', {x: X(t), y: H - 4, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle'}, hhmmss(t)));
   }
@@ -149,20 +150,22 @@ async function pageCameras(root) {
   root.append(grid);
   const step = Math.max(5, Math.round((state.active.t1 - state.active.t0) / 1000 / 120));
   for (const c of state.cameras) {
-    const fields = {status: h('span', {class: 'pill unknown'}, 'no live data'), fps: h('b', {}, '—'), frames: h('b', {}, '—'), dropped: h('b', {}, '—')};
+    const fields = {status: h('span', {class: 'pill unknown'}, 'no live data'), fps: h('b', {}, '—'), frames: h('b', {}, '—'), dropped: h('b', {}, '—'), tracks: h('b', {}, '—')};
     const spark = h('div', {class: 'spark'});
     const card = h('div', {class: 'panel camera-card', 'data-camera': c.id},
       h('div', {class: 'head'}, h('div', {}, h('h3', {}, c.name), h('div', {class: 'dept'}, `#${c.id} · ${c.department || ''}`)), fields.status),
       h('div', {class: 'stats'},
         h('div', {class: 'stat'}, fields.fps, h('span', {}, 'fps')),
         h('div', {class: 'stat'}, fields.frames, h('span', {}, 'frames')),
-        h('div', {class: 'stat'}, fields.dropped, h('span', {}, 'dropped'))),
+        h('div', {class: 'stat'}, fields.dropped, h('span', {}, 'dropped')),
+        h('div', {class: 'stat'}, fields.tracks, h('span', {}, 'tracks now'))),
       h('div', {class: 'zones'}, (c.zones || []).length ? c.zones.map((z) => h('span', {class: 'tag'}, z)) : h('span', {class: 'muted'}, 'no zones')),
-      h('label', {}, 'people present'), spark);
+      h('div', {class: 'spark-head'}, h('label', {}, 'people present'), h('label', {class: 'peak'})), spark);
     cards.set(c.id, {fields, prev: null});
     grid.append(card);
     api('/v1/occupancy', {camera: c.id, t0: iso(state.active.t0), t1: iso(state.active.t1), step_s: step, limit: 10000})
-      .then((o) => spark.append(lineChart(o.series.map((p) => ({t: Date.parse(p.t), v: p.people})), {height: 90, label: `occupancy of ${c.name}`})))
+      .then((o) => (card.querySelector('.peak').textContent = `peak ${o.peak}`, o))
+      .then((o) => spark.append(lineChart(o.series.map((p) => ({t: Date.parse(p.t), v: p.people})), {height: 56, spark: true, label: `occupancy of ${c.name}`})))
       .catch(() => spark.append(h('div', {class: 'empty'}, 'occupancy unavailable')));
   }
   // Live figures from /metrics (this process's cameras; none on a gateway-only node).
@@ -176,6 +179,7 @@ async function pageCameras(root) {
       if (frames === null) continue;
       f.frames.textContent = fmt(frames);
       f.dropped.textContent = fmt(sumBy(m, 'weaver_frames_dropped_total', id) || 0);
+      f.tracks.textContent = fmt(sumBy(m, 'weaver_tracks_active', id));
       if (card.prev) f.fps.textContent = fmt(((frames - card.prev.frames) * 1000) / (now - card.prev.t), 1);
       card.prev = {frames, t: now};
       const isUp = up === null ? frames > 0 : up > 0;
