@@ -195,17 +195,74 @@ grep -F '"track":4242' "$WORK/sse_rule.txt" | grep -qF '"kind":"loitering"' \
 kill $sse_rule 2>/dev/null || true
 echo "ok: a loitering alert raised by the standing queries reached the stream"
 
+# --- the browser: a session cookie instead of the token, 405, the console
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -c "$WORK/jar" -H 'Content-Type: application/json' \
+  -d "{\"token\": \"$QT\"}" "$base/login")
+[ "$code" = 200 ] || { cat "$WORK/body"; fail "POST /login: HTTP $code"; }
+grep -q 'weaver_session' "$WORK/jar" && grep -q '#HttpOnly_' "$WORK/jar" || { cat "$WORK/jar"; fail "no HttpOnly session cookie"; }
+grep -qF "$QT" "$WORK/jar" && fail "the cookie jar holds the token itself"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -b "$WORK/jar" "$base/v1/transitions?from=1&to=2")
+[ "$code" = 200 ] && grep -qF '"people"' "$WORK/body" || fail "the session cookie: HTTP $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "$WORK/jar" "$base/v1/alerts/stream")
+[ "$code" = 403 ] || fail "a session of a query token opened the alert stream: HTTP $code"
+curl -s -o /dev/null -b "$WORK/jar" -c "$WORK/jar" -d "" "$base/logout"
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "$WORK/jar" "$base/v1/transitions?from=1&to=2")
+[ "$code" = 401 ] || fail "after POST /logout: HTTP $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"token": "wrong-token-0123456789"}' "$base/login")
+[ "$code" = 401 ] || fail "POST /login with a wrong token: HTTP $code"
+curl -s -D "$WORK/headers" -o /dev/null -d "" -H "Authorization: Bearer $QT" "$base/v1/transitions?from=1&to=2"
+head -1 "$WORK/headers" | grep -q " 405" && grep -qi '^Allow: GET' "$WORK/headers" || { cat "$WORK/headers"; fail "POST on a GET route"; }
+expect 200 "" / '<script src="/app.js"'
+expect 200 "" /docs '/docs.js'
+expect 200 "" /openapi.yaml 'openapi: 3.0'
+echo "ok: POST /login cookie accepted, its token's scopes only, /logout ends it; 405 with Allow; console, /docs and spec served"
+
 # --- /metrics without a token, with the gateway's counters
 expect 200 "" /metrics 'weaver_gateway_requests_total{code="401",route="/v1/transitions"}'
 grep -qF 'weaver_gateway_request_seconds_bucket{route="/v1/transitions"' "$WORK/body" || fail "no latency histogram"
 echo "ok: /metrics"
 
-# --- every path of the OpenAPI spec answers with its examples
-python3 - "$WEAVER_SOURCE_DIR/services/gateway/openapi.yaml" "$base" "$BT" <<'PY' || fail "spec routes"
-import sys, subprocess, urllib.parse, yaml
-spec, base, token = yaml.safe_load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
-n = 0
+# --- every GET path of the OpenAPI spec answers with its examples, and each
+# JSON answer matches the route's typed schema
+python3 - "$WEAVER_SOURCE_DIR/services/gateway/openapi.yaml" "$base" "$BT" "$WORK/answer" <<'PY' || fail "spec routes"
+import json, sys, subprocess, urllib.parse, yaml
+spec, base, token, answer = yaml.safe_load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
+
+def resolve(s):
+    while "$ref" in s:
+        node = spec
+        for k in s["$ref"][2:].split("/"):
+            node = node[k]
+        s = node
+    return s
+
+def validate(v, s, where):
+    s = resolve(s)
+    if v is None:
+        assert s.get("nullable"), f"{where}: null, not nullable"
+        return
+    for part in s.get("allOf", []):
+        validate(v, part, where)
+    t = s.get("type", "object" if "properties" in s else None)
+    kinds = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int, "number": (int, float)}
+    if t:
+        assert isinstance(v, kinds[t]) and (t in ("boolean",) or not isinstance(v, bool)), f"{where}: {v!r} is not {t}"
+    if "enum" in s:
+        assert v in s["enum"], f"{where}: {v!r} not in {s['enum']}"
+    if t == "object":
+        for r in s.get("required", []):
+            assert r in v, f"{where}: no field {r}"
+        for k, ps in s.get("properties", {}).items():
+            if k in v:
+                validate(v[k], ps, f"{where}.{k}")
+    if t == "array":
+        for i, x in enumerate(v):
+            validate(x, s["items"], f"{where}[{i}]")
+
+n = typed = 0
 for path, item in spec["paths"].items():
+    if "get" not in item:
+        continue  # POST /login, /logout: checked above
     op = item["get"]
     url, query = path, []
     for p in op.get("parameters", []):
@@ -220,15 +277,18 @@ for path, item in spec["paths"].items():
     if query:
         url += "?" + urllib.parse.urlencode(query)
     stream = "text/event-stream" in op["responses"]["200"].get("content", {})
-    cmd = ["curl", "-s", "-N", "-m", "2" if stream else "10", "-o", "/dev/null",
+    cmd = ["curl", "-s", "-N", "-m", "2" if stream else "10", "-o", "/dev/null" if stream else answer,
            "-w", "%{http_code} %{content_type}", "-H", f"Authorization: Bearer {token}", base + url]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
     code, _, ctype = out.partition(" ")
     assert code == "200", f"GET {url}: HTTP {code}"
     want = "text/event-stream" if stream else next(iter(op["responses"]["200"]["content"]))
     assert ctype.startswith(want), f"GET {url}: content type {ctype}, expected {want}"
+    if want == "application/json":
+        validate(json.load(open(answer)), op["responses"]["200"]["content"][want]["schema"], url)
+        typed += 1
     n += 1
-print(f"ok: all {n} paths of the OpenAPI spec answer 200 with their examples")
+print(f"ok: all {n} GET paths of the OpenAPI spec answer 200 with their examples; {typed} JSON answers match their schemas")
 PY
 
 # --- the Helm chart's shape: a gateway node with $WEAVER_GATEWAY_TOKEN in
