@@ -119,6 +119,9 @@ async function full(browser) {
   const every = await page.$eval('#every-count', (x) => Number(x.textContent));
   check(every === expect.every_camera, `seen on every camera: ${every} = weaver query's ${expect.every_camera}`);
   await page.waitForSelector('#occupancy-chart svg');
+  const arrows = await page.$$eval('#flow-diagram path[marker-end]', (xs) => xs.length);
+  const nonzero = Object.values(expect.transitions).filter((n) => n > 0).length;
+  check(arrows === nonzero, `flow diagram: ${arrows} arrows = the ${nonzero} pairs with people`);
   await page.click('#matrix td.cell');
   await page.waitForSelector('#flow-ids .ids');
   await shot(page, 'flows.png');

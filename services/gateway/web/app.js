@@ -191,13 +191,43 @@ async function pageCameras(root) {
   state.timers.push(setInterval(() => poll().catch(() => {}), 2000));
 }
 
+// Cameras on a circle, one arrow per X -> Y pair, as wide as its people.
+function flowDiagram(cams, counts) {
+  const W = 420, H = 310, R = 115, cx = W / 2, cy = H / 2 + 14;
+  const pos = new Map(cams.map((c, i) => {
+    const a = -Math.PI / 2 + (2 * Math.PI * i) / cams.length;
+    return [c.id, {x: cx + R * Math.cos(a), y: cy + R * Math.sin(a)}];
+  }));
+  const max = Math.max(1, ...counts.map((f) => f.people));
+  const svg = h('svg:svg', {class: 'chart flow', id: 'flow-diagram', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'flows between cameras'},
+    h('svg:defs', {}, h('svg:marker', {id: 'arrow', viewBox: '0 0 10 10', refX: 6, refY: 5, markerUnits: 'userSpaceOnUse', markerWidth: 14, markerHeight: 14, orient: 'auto-start-reverse'},
+      h('svg:path', {d: 'M0,0L10,5L0,10Z', fill: '#1f6feb'}))));
+  for (const f of counts) {
+    if (!f.people) continue;
+    const a = pos.get(f.from), b = pos.get(f.to);
+    // Curved to one side so X -> Y and Y -> X do not overlap.
+    const dx = b.x - a.x, dy = b.y - a.y, len = Math.hypot(dx, dy), nx = -dy / len, ny = dx / len;
+    const k = 28, sx = a.x + (dx / len) * 34, sy = a.y + (dy / len) * 34, ex = b.x - (dx / len) * 38, ey = b.y - (dy / len) * 38;
+    const mx = (sx + ex) / 2 + nx * k, my = (sy + ey) / 2 + ny * k;
+    svg.append(h('svg:path', {d: `M${sx},${sy}Q${mx},${my} ${ex},${ey}`, fill: 'none', stroke: 'rgba(31,111,235,.55)',
+      'stroke-width': 1.5 + (9 * f.people) / max, 'marker-end': 'url(#arrow)'}));
+    svg.append(h('svg:text', {x: (sx + ex) / 2 + nx * (k + 4), y: (sy + ey) / 2 + ny * (k + 4) + 4, 'text-anchor': 'middle', class: 'flow-n'}, f.people));
+  }
+  for (const c of cams) {
+    const p = pos.get(c.id);
+    svg.append(h('svg:circle', {cx: p.x, cy: p.y, r: 30, fill: '#0f1722'}));
+    svg.append(h('svg:text', {x: p.x, y: p.y + 4, 'text-anchor': 'middle', class: 'node'}, c.name));
+  }
+  return svg;
+}
+
 async function pageFlows(root) {
   const w = dayWindow();
   const cams = state.cameras;
   // X -> Y matrix
   const table = h('table', {class: 'matrix', id: 'matrix'});
   table.append(h('tr', {}, h('th', {}, 'from \\ to'), cams.map((c) => h('th', {}, c.name))));
-  const asks = [];
+  const asks = [], counts = [];
   for (const a of cams) {
     const tr = h('tr', {}, h('th', {}, a.name));
     for (const b of cams) {
@@ -206,19 +236,21 @@ async function pageFlows(root) {
       tr.append(td);
       asks.push(api('/v1/transitions', {from: a.id, to: b.id, ...w, limit: 10000}).then((r) => {
         td.textContent = r.people;
+        counts.push({from: a.id, to: b.id, people: r.people});
         td.style.background = `rgba(31,111,235,${Math.min(0.55, r.people / 30).toFixed(2)})`;
         td.onclick = () => showIds(`${a.name} → ${b.name}`, r.person_ids);
       }, () => { td.textContent = '!'; }));
     }
     table.append(tr);
   }
-  const ids = h('div', {class: 'panel', id: 'flow-ids'}, h('h2', {}, 'People'), h('div', {class: 'muted'}, 'Pick a cell of the matrix.'));
+  const diagram = h('div', {class: 'panel'}, h('h2', {}, 'Flow', h('small', {}, 'arrow width: people')));
+  const ids = h('div', {id: 'flow-ids'}, h('div', {class: 'muted'}, 'Pick a cell of the matrix for the people in it.'));
   const showIds = (title, list) => {
     ids.replaceChildren(h('h2', {}, title, h('small', {}, `${list.length} people`)),
       h('div', {class: 'ids'}, list.map((p) => h('a', {class: 'tag', href: `#/people/${p}`}, `#${p}`))));
   };
   root.append(h('div', {class: 'row wide'},
-    h('div', {class: 'panel'}, h('h2', {}, 'Who went where', h('small', {}, `left X, entered Y next · ${state.day}`)), table), ids));
+    h('div', {class: 'panel'}, h('h2', {}, 'Who went where', h('small', {}, `left X, entered Y next · ${state.day}`)), table, h('div', {class: 'mt'}, ids)), diagram));
 
   // Seen on every camera of a set
   const every = h('div', {id: 'every-result'});
@@ -255,6 +287,7 @@ async function pageFlows(root) {
   const hours = Array.from({length: 24}, (_, i) => String(i).padStart(2, '0'));
   visitors.append(barChart(hours.map((hh) => ({v: perHour.get(hh) || 0, label: hh})), {height: 170, width: 1200, label: 'people per hour'}));
   await Promise.all([...asks, runEvery(), runOcc()]);
+  diagram.append(flowDiagram(cams, counts));
 }
 
 async function pagePeople(root, arg) {
