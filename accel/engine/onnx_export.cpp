@@ -145,6 +145,47 @@ private:
     return y;
   }
 
+  std::string reshape(const node& n, const std::string& x, const shape_t& shape) {
+    auto y = temp(n, "reshape");
+    add("Reshape", y, {x, init_i64(temp(n, "shape"), shape)}, {y});
+    return y;
+  }
+
+  /// Darknet's region/yolo activations per anchor: [N,H,W,A*(5+C)] viewed as
+  /// [N,H,W,A,5+C], split into x y | w h | objectness | classes, logistic on
+  /// x y and objectness, logistic or a softmax on the classes.
+  void yolo_head(const node& n, const std::string& x, const std::string& out) {
+    const auto& s = g_.values[n.in[0]].shape;
+    const int64_t per = 5 + n.a.classes;
+    auto v = reshape(n, x, {s[0], s[1], s[2], n.a.anchors, per});
+    std::vector<std::string> parts{temp(n, "xy"), temp(n, "wh"), temp(n, "obj"), temp(n, "cls")};
+    set_int(add("Split", temp(n, "split"), {v, init_i64(temp(n, "sizes"), {2, 2, 1, n.a.classes})}, parts), "axis", 4);
+    auto xy = temp(n, "sxy"), obj = temp(n, "sobj"), cls = temp(n, "scls");
+    add("Sigmoid", xy, {parts[0]}, {xy});
+    add("Sigmoid", obj, {parts[2]}, {obj});
+    if (n.a.softmax_classes)
+      set_int(add("Softmax", cls, {parts[3]}, {cls}), "axis", -1);
+    else
+      add("Sigmoid", cls, {parts[3]}, {cls});
+    auto cat = temp(n, "cat");
+    set_int(add("Concat", cat, {xy, parts[1], obj, cls}, {cat}), "axis", 4);
+    add("Reshape", n.name, {cat, init_i64(temp(n, "shape"), s)}, {out});
+  }
+
+  /// Darknet's reorg (forward), which reads its input as if it were
+  /// (c/s^2, h*s, w*s) in flat CHW: output channel (oy*s + ox)*c/s^2 + c2 at
+  /// (j, i) is that view's (c2, j*s + oy, i*s + ox). Two reshapes and a 6-D
+  /// transpose in CHW order.
+  void reorg(const node& n, const std::string& x, const std::string& out) {
+    const auto& is = g_.values[n.in[0]].shape; // NHWC
+    const auto& os = g_.values[n.out[0]].shape;
+    const int64_t N = is[0], h = is[1], w = is[2], c = is[3], s = n.a.stride[0];
+    auto v = reshape(n, to_nchw(n, x), {N, c / (s * s), h, s, w, s});
+    auto t = temp(n, "perm");
+    set_ints(add("Transpose", t, {v}, {t}), "perm", {0, 3, 5, 1, 2, 4});
+    to_nhwc(n, reshape(n, t, {N, os[3], os[1], os[2]}), out);
+  }
+
   void node(const node& n) {
     const auto& a = n.a;
     const std::string out = n.out.empty() ? std::string() : name(n.out[0]);
@@ -240,8 +281,16 @@ private:
       case op::upsample: {
         const auto& os = g_.values[n.out[0]].shape; // NHWC
         auto y = temp(n, "resize");
-        auto sizes = init_i64(temp(n, "sizes"), {os[0], os[3], os[1], os[2]});
-        auto* p = add("Resize", n.name, {to_nchw(n, input(n.in[0])), "", "", sizes}, {y});
+        // Nearest by integer scales (what the importer reads back), linear by
+        // sizes (size-free again once compiled: optimise measures the scale).
+        auto x = to_nchw(n, input(n.in[0]));
+        auto* p = n.kind == op::upsample
+          ? add("Resize", n.name,
+                {x, "",
+                 init_f32(temp(n, "scales"), {4},
+                          {1, 1, static_cast<float>(a.stride[0]), static_cast<float>(a.stride[1])})},
+                {y})
+          : add("Resize", n.name, {x, "", "", init_i64(temp(n, "sizes"), {os[0], os[3], os[1], os[2]})}, {y});
         if (n.kind == op::upsample) {
           set_str(p, "mode", "nearest");
           set_str(p, "coordinate_transformation_mode", "asymmetric");
@@ -262,10 +311,14 @@ private:
       case op::identity:
         add("Identity", n.name, {input(n.in[0])}, {out});
         break;
-      case op::reorg:
       case op::yolo_head:
+        yolo_head(n, input(n.in[0]), out);
+        break;
+      case op::reorg:
+        reorg(n, input(n.in[0]), out);
+        break;
       case op::sparse_to_dense:
-        fail(n, "has no ONNX export");
+        fail(n, "has no ONNX export (it only exists before constant folding)");
     }
   }
 };

@@ -215,3 +215,79 @@ TEST_CASE("NanoDet exported as ONNX: ONNX Runtime and the re-imported file match
   }
   fs::remove_all(dir);
 }
+
+#ifdef WEAVER_DARKNET_REFERENCE
+namespace {
+
+/// Debian darknet's `name`.cfg at w x h with random weights written by
+/// libdarknet itself (tests/reference/darknet_reference.cpp).
+void darknet_files(const std::string& name, int w, int h, const fs::path& cfg, const fs::path& weights) {
+  std::ifstream in("/usr/share/darknet/cfg/" + name + ".cfg");
+  REQUIRE_MESSAGE(in, "no " << name << ".cfg (Debian package darknet)");
+  std::ofstream out(cfg);
+  std::string line;
+  int section = -1;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '[') ++section;
+    if (section == 0 && line.rfind("width", 0) == 0) line = "width=" + std::to_string(w);
+    if (section == 0 && line.rfind("height", 0) == 0) line = "height=" + std::to_string(h);
+    out << line << "\n";
+  }
+  out.close();
+  std::string cmd = std::string("ASAN_OPTIONS=detect_leaks=0 ") + WEAVER_DARKNET_REFERENCE + " --cfg " + cfg.string()
+    + " --write-random-weights " + weights.string() + " --seed 3 >" + weights.string() + ".log 2>&1";
+  REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "darknet_reference failed: " << read_text(weights.string() + ".log"));
+}
+
+} // namespace
+
+TEST_CASE("Darknet YOLOs exported as ONNX: ONNX Runtime and the re-imported file match the Darknet import") {
+  for (const std::string name : {"yolov2-tiny", "yolov3-tiny", "yolov2"}) {
+    CAPTURE(name);
+    auto dir = test_dir("onnx-" + name);
+    darknet_files(name, 160, 128, dir / "m.cfg", dir / "m.weights");
+    auto dn = model::load((dir / "m.cfg").string(), (dir / "m.weights").string());
+    export_onnx(dn->ir(), (dir / "m.onnx").string());
+
+    session s(dn);
+    const auto in_shape = dn->input_shape(); // NHWC RGB in [0,1]
+    std::vector<float> x(static_cast<size_t>(numel(in_shape)));
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> u(0.f, 1.f);
+    for (auto& v : x) v = u(rng);
+    std::copy(x.begin(), x.end(), s.input());
+    s.run();
+    write_f32(dir / "in.f32", x);
+    std::string dims;
+    for (auto d : in_shape) dims += (dims.empty() ? "" : ",") + std::to_string(d);
+    std::string cmd = "node " + std::string(WEAVER_SOURCE_DIR) + "/tools/onnx_reference/run.mjs --model "
+      + (dir / "m.onnx").string() + " --input " + (dir / "in.f32").string() + " --shape " + dims + " --out "
+      + (dir / "out").string() + " 2>" + (dir / "err.txt").string();
+    REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "ONNX Runtime failed: " << read_text(dir / "err.txt"));
+
+    session back(model::load((dir / "m.onnx").string()));
+    REQUIRE(back.compiled().input_shape() == in_shape);
+    std::copy(x.begin(), x.end(), back.input());
+    back.run();
+
+    auto ref = nlohmann::json::parse(read_text(dir / "out" / "outputs.json"));
+    REQUIRE(ref["outputs"].size() == s.outputs());
+    for (const auto& o : ref["outputs"]) {
+      const std::string out = o["name"];
+      int k = s.find_output(out), kb = back.find_output(out);
+      REQUIRE(k >= 0);
+      REQUIRE(kb >= 0);
+      auto want = read_f32(dir / "out" / o["file"].get<std::string>());
+      REQUIRE(static_cast<int64_t>(want.size()) == numel(s.output_shape(static_cast<size_t>(k))));
+      auto e = compare(s.output(static_cast<size_t>(k)), want);
+      auto eb = compare(back.output(static_cast<size_t>(kb)), want);
+      MESSAGE(name << " " << out << ": Darknet import vs ORT max abs " << e.max_abs << ", re-imported ONNX vs ORT "
+                   << eb.max_abs << " (max |ref| " << e.max_ref << ")");
+      CHECK(e.nonfinite == 0);
+      CHECK(e.max_abs <= 1e-4 * std::max(1.0, e.max_ref));
+      CHECK(eb.max_abs <= 1e-4 * std::max(1.0, eb.max_ref));
+    }
+    fs::remove_all(dir);
+  }
+}
+#endif
