@@ -713,7 +713,12 @@ void optimise(graph& g, int batch, int height, int width) {
   fold_constants(g);
   if (batch < 1) throw model_error("batch must be >= 1");
   if (height > 0 && width > 0) {
-    infer_shapes(g); // at the native size: resizes become scale factors
+    // At the native size: fixed-size resizes become scale factors. Only
+    // when there are any: an ONNX model with symbolic dims has no native
+    // size (its dims read 1 until set here).
+    bool sized = false;
+    for (const auto& n : g.nodes) sized = sized || (n.kind == op::resize_bilinear && n.a.ints.size() == 2);
+    if (sized) infer_shapes(g);
     for (auto& n : g.nodes)
       if (n.kind == op::resize_bilinear && n.a.ints.size() == 2) {
         const auto& x = g.values[n.in[0]].shape;

@@ -30,8 +30,10 @@ def floats(name, values):
     return numpy_helper.from_array(np.array(values, dtype=np.float32), name)
 
 
-def save(name, nodes, inits, in_shape, outputs, opset=13, kind="case", external=False, out_dir=None):
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)
+def save(name, nodes, inits, in_shape, outputs, opset=13, kind="case", external=False, out_dir=None, dims=None):
+    # dims: the input's declared dims when they differ from the run's shape
+    # (symbolic batch and size, set when the engine compiles).
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, dims or in_shape)
     outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
     g = helper.make_graph(nodes, name, [x], outs, initializer=inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
@@ -42,7 +44,7 @@ def save(name, nodes, inits, in_shape, outputs, opset=13, kind="case", external=
                         location=name + ".data", size_threshold=0)
     else:
         onnx.save_model(m, path)
-    cases.append({"name": name, "file": name + ".onnx", "shape": in_shape, "kind": kind})
+    cases.append({"name": name, "file": name + ".onnx", "shape": in_shape, "kind": kind, "dynamic": dims is not None})
 
 
 def conv(name, x, y, wname, bname=None, **attrs):
@@ -166,6 +168,14 @@ def build(out):
       [w("w1", 8, 3, 3, 3), w("b1", 8), w("w2", 8, 1, 3, 3), w("b2", 8), floats("s", rng.uniform(0.5, 1.5, 8)),
        w("bb", 8), w("m", 8), floats("v", rng.uniform(0.2, 2, 8)), floats("sc", [1, 1, 2, 2]),
        w("w3", 6, 8, 1, 1), w("b3", 6), ints("hs", [1, 6, -1])], [1, 3, 16, 20], ["y"], opset=17)
+
+    S("dynamic_batch_and_size", [conv("c", "x", "a", "w", "b", pads=[1, 1, 1, 1], strides=[2, 2]),
+                                 N("MaxPool", ["a"], ["p"], name="mp", kernel_shape=[2, 2], strides=[2, 2]),
+                                 N("Resize", ["p", "", "sc"], ["u"], name="up", mode="nearest"),
+                                 N("Concat", ["u", "a"], ["c2"], name="cat", axis=1),
+                                 N("Reshape", ["c2", "s"], ["y"], name="rs")],
+      [w("w", 4, 3, 3, 3), w("b", 4), floats("sc", [1, 1, 2, 2]), ints("s", [0, 8, -1])], [2, 3, 20, 12], ["y"],
+      dims=["N", 3, "H", "W"])
 
     # Bad inputs: each must fail with a clear error (not run by ORT).
     S("bad_unknown_op", [N("Erf", ["x"], ["y"], name="the_erf")], [], [1, 3, 8, 8], ["y"], kind="bad")
