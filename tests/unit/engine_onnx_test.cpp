@@ -22,17 +22,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// The generated cases, made once per test process. Debian's python3 (it
-/// carries python3-onnx), not whichever python3 comes first on PATH.
-const fs::path& cases_dir() {
-  static const fs::path dir = [] {
-    auto d = test_dir("onnx-cases");
+/// The generated cases, made once per test process (removed at its exit).
+/// Debian's python3 (it carries python3-onnx), not whichever python3 comes
+/// first on PATH.
+struct generated_cases {
+  fs::path dir = test_dir("onnx-cases");
+  generated_cases() {
     std::string cmd = "/usr/bin/python3 " + std::string(WEAVER_SOURCE_DIR) + "/tests/reference/onnx_cases.py "
-      + d.string() + " 2>" + (d / "err.txt").string();
-    if (std::system(cmd.c_str()) != 0) FAIL("onnx_cases.py failed: " << read_text(d / "err.txt"));
-    return d;
-  }();
-  return dir;
+      + dir.string() + " 2>" + (dir / "err.txt").string();
+    if (std::system(cmd.c_str()) != 0) FAIL("onnx_cases.py failed: " << read_text(dir / "err.txt"));
+  }
+  ~generated_cases() { fs::remove_all(dir); }
+};
+
+const fs::path& cases_dir() {
+  static const generated_cases cases;
+  return cases.dir;
 }
 
 nlohmann::json cases() { return nlohmann::json::parse(read_text(cases_dir() / "cases.json")); }
