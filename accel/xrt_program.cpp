@@ -55,6 +55,12 @@ fbx::Op to_fb(engine::op k) {
       return fbx::Op::SparseToDense;
     case op::softmax:
       return fbx::Op::Softmax;
+    case op::div:
+      return fbx::Op::Div;
+    case op::avg_pool:
+      return fbx::Op::AvgPool;
+    case op::global_avg_pool:
+      return fbx::Op::GlobalAvgPool;
   }
   throw model_error("xrt program: unknown engine op");
 }
@@ -98,6 +104,12 @@ engine::op from_fb(fbx::Op k) {
       return op::sparse_to_dense;
     case fbx::Op::Softmax:
       return op::softmax;
+    case fbx::Op::Div:
+      return op::div;
+    case fbx::Op::AvgPool:
+      return op::avg_pool;
+    case fbx::Op::GlobalAvgPool:
+      return op::global_avg_pool;
   }
   throw std::runtime_error("xrt program: unknown op " + std::to_string(static_cast<int>(k)));
 }
@@ -150,7 +162,7 @@ flatbuffers::Offset<fbx::Attrs> write_attrs(flatbuffers::FlatBufferBuilder& fb, 
   auto scale = fb.CreateVector(vec(a.scale));
   return fbx::CreateAttrs(fb, kernel, stride, dilation, pads, a.same_padding, a.groups, a.axis, ints,
                           to_fb(a.activation), a.alpha, a.pad_value, scale, a.half_pixel, a.align_corners, a.anchors,
-                          a.classes, a.softmax_classes);
+                          a.classes, a.softmax_classes, a.count_include_pad, a.copy_zero_dims);
 }
 
 size_t tensor_bytes(const engine::shape_t& s) { return static_cast<size_t>(engine::numel(s)) * sizeof(float); }
@@ -304,6 +316,8 @@ engine::attrs read_attrs(const fbx::Attrs* fa) {
   a.anchors = fa->anchors();
   a.classes = fa->classes();
   a.softmax_classes = fa->softmax_classes();
+  a.count_include_pad = fa->count_include_pad();
+  a.copy_zero_dims = fa->copy_zero_dims();
   return a;
 }
 

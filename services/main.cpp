@@ -114,17 +114,27 @@ void add_cards_command(CLI::App& app) {
 
 // weaver model inspect, weaver detect: the DNN models and detectors.
 void add_model_commands(CLI::App& app) {
-  auto model_cmd = app.add_subcommand("model", "Work with DNN models (TF.js graph models, Darknet).");
+  auto model_cmd = app.add_subcommand("model", "Work with DNN models (TF.js graph models, Darknet, ONNX).");
   model_cmd->require_subcommand(1);
   auto inspect = std::make_shared<weaver::inspect_options>();
   auto inspect_cmd = model_cmd->add_subcommand("inspect", "Import a model, run the passes and print the graph.");
-  inspect_cmd->add_option("file", inspect->model, "TF.js model.json or Darknet .cfg")->required();
+  inspect_cmd->add_option("file", inspect->model, "TF.js model.json, Darknet .cfg or .onnx")->required();
   inspect_cmd->add_option("--weights", inspect->weights, "Darknet .weights file");
   inspect_cmd->add_flag("--raw", inspect->raw, "Print the graph as imported, before the passes");
   inspect_cmd->add_option("--batch", inspect->batch, "Batch size to compile for")->check(CLI::PositiveNumber);
   inspect_cmd->add_option("--bench", inspect->bench, "Time N runs on a random input");
   inspect_cmd->add_option("--threads", inspect->threads, "Threads per convolution for --bench")
     ->check(CLI::PositiveNumber);
+
+  auto exp = std::make_shared<weaver::export_options>();
+  auto export_cmd = model_cmd->add_subcommand("export",
+                                              "Import and compile a model, then write it as ONNX "
+                                              "(input and outputs in the engine's order: NHWC images).");
+  export_cmd->add_option("file", exp->model, "TF.js model.json, Darknet .cfg or .onnx")->required();
+  export_cmd->add_option("--weights", exp->weights, "Darknet .weights file");
+  export_cmd->add_option("--onnx", exp->onnx, "ONNX file to write")->required();
+  export_cmd->add_option("--batch", exp->batch, "Batch size to compile for")->check(CLI::PositiveNumber);
+  export_cmd->callback([exp] { throw CLI::RuntimeError(weaver::model_export(*exp)); });
 
   auto detect = std::make_shared<weaver::detect_options>();
   auto detect_cmd = app.add_subcommand("detect",

@@ -7,6 +7,7 @@
 
 #include "accel/detect/detector.hpp"
 #include "accel/engine/executor.hpp"
+#include "accel/engine/onnx_export.hpp"
 #include "actors/camera/video_source.hpp"
 #include "services/config.hpp"
 
@@ -41,6 +42,20 @@ int model_inspect(const inspect_options& o) {
                 << ms[ms.size() / 2] << " ms, min " << ms.front() << " ms, "
                 << "per image " << ms[ms.size() / 2] / o.batch << " ms\n";
     }
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int model_export(const export_options& o) {
+  using namespace engine;
+  try {
+    auto m = model::load(o.model, o.weights, o.batch);
+    export_onnx(m->ir(), o.onnx);
+    std::cout << "wrote " << o.onnx << ": " << m->ir().nodes.size() << " nodes, input " << to_string(m->input_shape())
+              << " (storage order)\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -7,7 +7,7 @@
 namespace weaver {
 
 struct inspect_options {
-  std::string model; // TF.js model.json or Darknet .cfg
+  std::string model; // TF.js model.json, Darknet .cfg or .onnx
   std::string weights; // Darknet .weights
   bool raw = false; // the graph as imported, before the passes
   int batch = 1;
@@ -17,6 +17,17 @@ struct inspect_options {
 
 /// Prints the graph (and timings); returns the exit code.
 int model_inspect(const inspect_options& o);
+
+struct export_options {
+  std::string model; // any model import_model reads
+  std::string weights; // Darknet .weights
+  std::string onnx; // the ONNX file to write
+  int batch = 1;
+};
+
+/// Imports and compiles the model, then writes it as ONNX (storage order:
+/// NHWC images); returns the exit code.
+int model_export(const export_options& o);
 
 struct detect_options {
   std::string config; // weaver config: detector kind and settings

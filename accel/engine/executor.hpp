@@ -16,7 +16,7 @@
 namespace weaver::engine {
 
 /// Imports by file type: *.json = TF.js graph model, *.cfg = Darknet (with
-/// its `weights`); no passes run.
+/// its `weights`), *.onnx = ONNX; no passes run.
 graph import_model(const std::string& path, const std::string& weights = {});
 
 class model {

@@ -63,6 +63,12 @@ const char* op_name(op k) {
       return "sparse_to_dense";
     case op::softmax:
       return "softmax";
+    case op::div:
+      return "div";
+    case op::avg_pool:
+      return "avg_pool";
+    case op::global_avg_pool:
+      return "global_avg_pool";
   }
   return "?";
 }
@@ -237,6 +243,7 @@ std::string describe(const graph& g) {
         os << " " << act_name(a.activation);
         break;
       case op::max_pool:
+      case op::avg_pool:
         os << " k" << a.kernel[0] << " s" << a.stride[0] << " pad " << a.pads[0] << "," << a.pads[1] << "," << a.pads[2]
            << "," << a.pads[3];
         break;

@@ -1,7 +1,8 @@
 // The engine's graph IR: values (tensors with shapes, a storage order and
 // optional constant data) and nodes (ops with attributes). Importers turn
 // TensorFlow.js and Darknet models into it, passes rewrite it, the executor
-// runs it. Image tensors are logically NHWC for Darknet models and whatever
+// runs it. ONNX models are NCHW: their importer wraps the NHWC image ops in
+// transposes that the layout pass removes. Image tensors are logically NHWC for Darknet models and whatever
 // the source says for TF.js ones; the layout pass decides storage order.
 #pragma once
 
@@ -53,6 +54,9 @@ enum class op : uint8_t {
   identity,
   sparse_to_dense, // constant-folded only: (indices, out shape, values, default)
   softmax, // over the last axis
+  div, // elementwise with numpy broadcasting
+  avg_pool, // NHWC, attrs.kernel/stride/pads; attrs.count_include_pad
+  global_avg_pool, // NHWC: mean over H and W, out [N,1,1,C]
 };
 const char* op_name(op k);
 
@@ -80,6 +84,10 @@ struct attrs {
   int anchors = 0;
   int classes = 0;
   bool softmax_classes = false;
+  // avg_pool: padded cells count in the divisor (ONNX count_include_pad).
+  bool count_include_pad = false;
+  // reshape: a 0 in the target copies the input's dimension (ONNX Reshape).
+  bool copy_zero_dims = false;
 };
 
 struct value {
@@ -102,7 +110,7 @@ struct node {
 };
 
 struct graph {
-  std::string format; // "tfjs", "darknet"
+  std::string format; // "tfjs", "darknet", "onnx"
   std::vector<value> values;
   std::vector<node> nodes; // topological order
   std::vector<int> inputs, outputs;

@@ -132,7 +132,7 @@ void apply_activation(float* x, int64_t n, act a, float alpha) {
 
 void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os) {
   const int64_t n = numel(os);
-  auto f = [k](float p, float q) { return k == op::add ? p + q : k == op::sub ? p - q : p * q; };
+  auto f = [k](float p, float q) { return k == op::add ? p + q : k == op::sub ? p - q : k == op::div ? p / q : p * q; };
   if (xs == os && ys == os) {
     for (int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i]);
     return;
@@ -182,6 +182,45 @@ void pad(const float* in, const shape_t& is, const std::vector<int64_t>& pads, f
       if (++idx[d] < is[d]) break;
       idx[d] = 0;
     }
+  }
+}
+
+void avg_pool_nhwc(const float* in, const shape_t& is, const attrs& a, float* out, const shape_t& os) {
+  const int64_t N = is[0], H = is[1], W = is[2], C = is[3], Ho = os[1], Wo = os[2];
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oy = 0; oy < Ho; ++oy)
+      for (int64_t ox = 0; ox < Wo; ++ox) {
+        float* d = out + ((n * Ho + oy) * Wo + ox) * C;
+        std::fill(d, d + C, 0.0f);
+        int64_t inside = 0, padded = 0;
+        for (int ky = 0; ky < a.kernel[0]; ++ky) {
+          int64_t y = oy * a.stride[0] - a.pads[0] + ky;
+          if (y >= H + a.pads[2]) continue; // past the bottom padding (ceil-mode windows)
+          for (int kx = 0; kx < a.kernel[1]; ++kx) {
+            int64_t x = ox * a.stride[1] - a.pads[1] + kx;
+            if (x >= W + a.pads[3]) continue;
+            ++padded;
+            if (y < 0 || y >= H || x < 0 || x >= W) continue;
+            ++inside;
+            const float* s = in + ((n * H + y) * W + x) * C;
+            for (int64_t c = 0; c < C; ++c) d[c] += s[c];
+          }
+        }
+        const float inv = 1.0f / static_cast<float>(std::max<int64_t>(a.count_include_pad ? padded : inside, 1));
+        for (int64_t c = 0; c < C; ++c) d[c] *= inv;
+      }
+}
+
+void global_avg_pool_nhwc(const float* in, const shape_t& is, float* out) {
+  const int64_t N = is[0], HW = is[1] * is[2], C = is[3];
+  for (int64_t n = 0; n < N; ++n) {
+    float* d = out + n * C;
+    std::fill(d, d + C, 0.0f);
+    for (int64_t p = 0; p < HW; ++p) {
+      const float* s = in + (n * HW + p) * C;
+      for (int64_t c = 0; c < C; ++c) d[c] += s[c];
+    }
+    for (int64_t c = 0; c < C; ++c) d[c] /= static_cast<float>(HW);
   }
 }
 

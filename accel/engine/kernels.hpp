@@ -42,6 +42,13 @@ void binary(op k, const float* x, const shape_t& xs, const float* y, const shape
 void pad(const float* in, const shape_t& in_shape, const std::vector<int64_t>& pads, float value, float* out,
          const shape_t& out_shape);
 
+/// Mean over the window; padding counts in the divisor only with
+/// a.count_include_pad.
+void avg_pool_nhwc(const float* in, const shape_t& in_shape, const attrs& a, float* out, const shape_t& out_shape);
+
+/// Mean over H and W: [N,H,W,C] -> [N,1,1,C].
+void global_avg_pool_nhwc(const float* in, const shape_t& in_shape, float* out);
+
 void max_pool_nhwc(const float* in, const shape_t& in_shape, const attrs& a, float* out, const shape_t& out_shape);
 
 /// out axis j = in axis perm[j].

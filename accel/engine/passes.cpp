@@ -74,7 +74,11 @@ tensor_data eval_binary(op k, const tensor_data& a, const tensor_data& b, const 
   (o.type == dtype::f32 ? o.f.resize(cnt) : o.i.resize(cnt));
   for (int64_t q = 0; q < cnt; ++q) {
     double x = get(a, index(a, q)), y = get(b, index(b, q));
-    double r = k == op::add ? x + y : k == op::sub ? x - y : x * y;
+    double r = k == op::add ? x + y : k == op::sub ? x - y : k == op::mul ? x * y : 0.0;
+    if (k == op::div) {
+      if (o.type == dtype::i64 && y == 0) fail(n, "integer division by zero");
+      r = o.type == dtype::i64 ? std::trunc(x / y) : x / y;
+    }
     if (o.type == dtype::f32)
       o.f[q] = static_cast<float>(r);
     else
@@ -173,6 +177,7 @@ void fold_constants(graph& g) {
       case op::add:
       case op::sub:
       case op::mul:
+      case op::div:
         r = eval_binary(n.kind, g.values[n.in[0]].data, g.values[n.in[1]].data, n);
         break;
       case op::sparse_to_dense:
@@ -186,6 +191,12 @@ void fold_constants(graph& g) {
         const auto& s = g.values[n.in[1]].data;
         if (s.type != dtype::i64) fail(n, "shape must be integers");
         r.shape = s.i;
+        if (n.a.copy_zero_dims)
+          for (size_t i = 0; i < r.shape.size(); ++i)
+            if (r.shape[i] == 0) {
+              if (i >= g.values[n.in[0]].data.shape.size()) fail(n, "a 0 in the shape names no input dimension");
+              r.shape[i] = g.values[n.in[0]].data.shape[i];
+            }
         int64_t known = 1, unknown = -1;
         for (size_t i = 0; i < r.shape.size(); ++i)
           if (r.shape[i] < 0)
@@ -266,15 +277,21 @@ void infer_shapes(graph& g) {
         set_out(0, {x[0], hw[0], hw[1], w[3]});
         break;
       }
-      case op::max_pool: {
+      case op::max_pool:
+      case op::avg_pool: {
         if (x.size() != 4) fail(n, "needs NHWC input, got " + to_string(x));
         auto hw = spatial_out(x[1], x[2], a.kernel[0], a.kernel[1]);
         set_out(0, {x[0], hw[0], hw[1], x[3]});
         break;
       }
+      case op::global_avg_pool:
+        if (x.size() != 4) fail(n, "needs NHWC input, got " + to_string(x));
+        set_out(0, {x[0], 1, 1, x[3]});
+        break;
       case op::add:
       case op::sub:
-      case op::mul: {
+      case op::mul:
+      case op::div: {
         shape_t o;
         if (!broadcast_shape(x, in_shape(1), o))
           fail(n, "shapes " + to_string(x) + " and " + to_string(in_shape(1)) + " do not broadcast");
@@ -349,6 +366,12 @@ void infer_shapes(graph& g) {
       }
       case op::reshape: {
         shape_t o = a.ints;
+        if (a.copy_zero_dims)
+          for (size_t i = 0; i < o.size(); ++i)
+            if (o[i] == 0) {
+              if (i >= x.size()) fail(n, "a 0 in the shape names no input dimension of " + to_string(x));
+              o[i] = x[i];
+            }
         int64_t known = 1, unknown = -1;
         for (size_t i = 0; i < o.size(); ++i)
           if (o[i] < 0)
@@ -471,7 +494,8 @@ void remove_layout_transposes(graph& g) {
       }
       case op::add:
       case op::sub:
-      case op::mul: {
+      case op::mul:
+      case op::div: {
         int vary = g.values[n.in[0]].is_const ? 1 : 0;
         int other = 1 - vary;
         auto p = get(n.in[vary]);
@@ -561,10 +585,12 @@ void remove_layout_transposes(graph& g) {
           for (auto& k : keys) order.push_back(k.second);
           auto st = storage_shape(out_logical, order);
           a.ints.assign(st.begin(), st.end());
+          a.copy_zero_dims = false; // the target is now explicit
           emit({p.v}, order);
         } else {
           auto id = identity_order(x.size());
           a.ints.assign(out_logical.begin(), out_logical.end());
+          a.copy_zero_dims = false;
           emit({in_order(n.in[0], id)}, identity_order(out_logical.size()));
         }
         break;
@@ -687,9 +713,14 @@ void optimise(graph& g, int batch, int height, int width) {
   fold_constants(g);
   if (batch < 1) throw model_error("batch must be >= 1");
   if (height > 0 && width > 0) {
-    infer_shapes(g); // at the native size: resizes become scale factors
+    // At the native size: fixed-size resizes become scale factors. Only
+    // when there are any: an ONNX model with symbolic dims has no native
+    // size (its dims read 1 until set here).
+    bool sized = false;
+    for (const auto& n : g.nodes) sized = sized || (n.kind == op::resize_bilinear && n.a.ints.size() == 2);
+    if (sized) infer_shapes(g);
     for (auto& n : g.nodes)
-      if (n.kind == op::resize_bilinear) {
+      if (n.kind == op::resize_bilinear && n.a.ints.size() == 2) {
         const auto& x = g.values[n.in[0]].shape;
         n.a.scale = {static_cast<float>(n.a.ints[0]) / static_cast<float>(x[1]),
                      static_cast<float>(n.a.ints[1]) / static_cast<float>(x[2])};

@@ -1,0 +1,716 @@
+#include "accel/engine/onnx_import.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "accel/engine/tfjs_import.hpp" // half_to_float
+#include "onnx.pb.h"
+
+namespace weaver::engine {
+
+namespace {
+
+// TensorProto.DataType values (onnx.proto).
+enum : int { t_float = 1, t_int32 = 6, t_int64 = 7, t_float16 = 10, t_double = 11 };
+
+// Larger tensors are a corrupt file, not a model (keeps a bad dim from
+// turning into a huge allocation).
+constexpr int64_t max_elements = int64_t{1} << 31;
+
+std::string read_all(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw model_error(what + ": cannot open " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+/// The bytes of an initializer stored outside the model (data_location
+/// EXTERNAL): `location` relative to the model, optional offset and length.
+std::string external_bytes(const onnx::TensorProto& t, const std::string& dir) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto& kv : t.external_data()) {
+    try {
+      if (kv.key() == "location")
+        location = kv.value();
+      else if (kv.key() == "offset")
+        offset = std::stoll(kv.value());
+      else if (kv.key() == "length")
+        length = std::stoll(kv.value());
+    } catch (const std::exception&) {
+      throw model_error("initializer '" + t.name() + "': external data " + kv.key() + " '" + kv.value()
+                        + "' is not a number");
+    }
+  }
+  if (location.empty()) throw model_error("initializer '" + t.name() + "': external data without a location");
+  // The file sits beside the model (the format's rule): no escaping it.
+  if (location[0] == '/' || location.find("..") != std::string::npos)
+    throw model_error("initializer '" + t.name() + "': external data location '" + location
+                      + "' leaves the model's directory");
+  auto bytes = read_all(dir + location, "initializer '" + t.name() + "' external data");
+  if (offset < 0 || offset > static_cast<int64_t>(bytes.size()))
+    throw model_error("initializer '" + t.name() + "': external data offset " + std::to_string(offset)
+                      + " past the end of " + location);
+  if (length < 0) length = static_cast<int64_t>(bytes.size()) - offset;
+  if (offset + length > static_cast<int64_t>(bytes.size()))
+    throw model_error("initializer '" + t.name() + "': external data " + location + " truncated (needs "
+                      + std::to_string(offset + length) + " bytes, has " + std::to_string(bytes.size()) + ")");
+  return bytes.substr(static_cast<size_t>(offset), static_cast<size_t>(length));
+}
+
+/// A TensorProto (initializer or Constant value) as engine constant data:
+/// float32/float16/double as f32, int64/int32 as i64.
+tensor_data load_tensor(const onnx::TensorProto& t, const std::string& dir) {
+  const std::string what = "initializer '" + t.name() + "'";
+  tensor_data d;
+  for (auto x : t.dims()) {
+    if (x < 0) throw model_error(what + ": negative dimension");
+    d.shape.push_back(x);
+  }
+  int64_t n = 1;
+  for (auto x : d.shape) {
+    if (x > 0 && n > max_elements / x) throw model_error(what + ": too many elements");
+    n *= x;
+  }
+  const bool external = t.data_location() == onnx::TensorProto::EXTERNAL;
+  const bool raw = external || t.has_raw_data();
+  std::string bytes = external ? external_bytes(t, dir) : t.raw_data();
+  auto need = [&](size_t width, int64_t typed) {
+    if (raw ? bytes.size() != static_cast<size_t>(n) * width : typed != n)
+      throw model_error(what + ": holds " + std::to_string(raw ? static_cast<int64_t>(bytes.size() / width) : typed)
+                        + " values for shape " + to_string(d.shape));
+  };
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  auto rd = [&](auto zero, int64_t k) {
+    decltype(zero) x;
+    std::memcpy(&x, p + k * static_cast<int64_t>(sizeof x), sizeof x);
+    return x;
+  };
+  switch (t.data_type()) {
+    case t_float:
+      need(4, t.float_data_size());
+      d.f.resize(static_cast<size_t>(n));
+      for (int64_t k = 0; k < n; ++k) d.f[k] = raw ? rd(0.0f, k) : t.float_data(static_cast<int>(k));
+      break;
+    case t_float16:
+      need(2, t.int32_data_size()); // typed form: the half's bits in int32_data
+      d.f.resize(static_cast<size_t>(n));
+      for (int64_t k = 0; k < n; ++k)
+        d.f[k] = half_to_float(raw ? rd(uint16_t{0}, k) : static_cast<uint16_t>(t.int32_data(static_cast<int>(k))));
+      break;
+    case t_double:
+      need(8, t.double_data_size());
+      d.f.resize(static_cast<size_t>(n));
+      for (int64_t k = 0; k < n; ++k)
+        d.f[k] = static_cast<float>(raw ? rd(0.0, k) : t.double_data(static_cast<int>(k)));
+      break;
+    case t_int64:
+      need(8, t.int64_data_size());
+      d.type = dtype::i64;
+      d.i.resize(static_cast<size_t>(n));
+      for (int64_t k = 0; k < n; ++k) d.i[k] = raw ? rd(int64_t{0}, k) : t.int64_data(static_cast<int>(k));
+      break;
+    case t_int32:
+      need(4, t.int32_data_size());
+      d.type = dtype::i64;
+      d.i.resize(static_cast<size_t>(n));
+      for (int64_t k = 0; k < n; ++k) d.i[k] = raw ? rd(int32_t{0}, k) : t.int32_data(static_cast<int>(k));
+      break;
+    default:
+      throw model_error(what + ": data type " + std::to_string(t.data_type())
+                        + " is not supported (float32, float16, double, int64, int32)");
+  }
+  return d;
+}
+
+class importer {
+public:
+  importer(const std::string& path) : path_(path), dir_(dir_of(path)) {}
+
+  graph run() {
+    auto bytes = read_all(path_, "model");
+    onnx::ModelProto m;
+    // A truncated or foreign file fails here; the message says which.
+    if (bytes.empty() || !m.ParseFromString(bytes) || !m.has_graph())
+      throw model_error(path_ + ": not an ONNX model (the protobuf does not parse as a ModelProto with a graph)");
+    opset_ = -1;
+    for (const auto& o : m.opset_import())
+      if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = static_cast<int>(o.version());
+    if (opset_ < onnx_min_opset || opset_ > onnx_max_opset)
+      throw model_error(path_ + ": opset " + std::to_string(opset_) + " is not supported (ONNX opsets "
+                        + std::to_string(onnx_min_opset) + " to " + std::to_string(onnx_max_opset) + ")");
+    const auto& gp = m.graph();
+    g_.format = "onnx";
+    std::set<std::string> inits;
+    for (const auto& t : gp.initializer()) {
+      if (t.name().empty()) throw model_error(path_ + ": an initializer without a name");
+      inits.insert(t.name());
+      bind(t.name(), g_.add_const(t.name(), load_tensor(t, dir_)));
+    }
+    for (const auto& in : gp.input()) {
+      if (inits.count(in.name())) continue; // old IR versions list initializers as inputs
+      const auto& tt = in.type().tensor_type();
+      if (tt.elem_type() != t_float)
+        throw model_error(path_ + ": input '" + in.name() + "' is not float32 (type " + std::to_string(tt.elem_type())
+                          + ")");
+      value v;
+      v.name = in.name();
+      // Dynamic (named or missing) dims are 1 until compile sets batch and size.
+      for (const auto& d : tt.shape().dim())
+        v.shape.push_back(d.has_dim_value() && d.dim_value() > 0 ? d.dim_value() : 1);
+      int id = g_.add_value(std::move(v));
+      bind(in.name(), id);
+      g_.inputs.push_back(id);
+    }
+    if (g_.inputs.empty()) throw model_error(path_ + ": the graph has no (non-initializer) input");
+    for (int k = 0; k < gp.node_size(); ++k) import_node(gp.node(k), k);
+    for (const auto& o : gp.output()) {
+      int v = lookup(o.name(), "graph output");
+      g_.values[v].name = o.name();
+      g_.outputs.push_back(v);
+    }
+    if (g_.outputs.empty()) throw model_error(path_ + ": the graph has no output");
+    return std::move(g_);
+  }
+
+private:
+  std::string path_, dir_;
+  graph g_;
+  int opset_ = 0;
+  std::map<std::string, int> by_name_; // ONNX value name -> value index
+  std::vector<int> rank_; // per value index, -1 when unknown at import
+
+  void bind(const std::string& name, int v) { by_name_[name] = v; }
+  int lookup(const std::string& name, const std::string& who) const {
+    auto it = by_name_.find(name);
+    if (it == by_name_.end()) throw model_error(who + ": value '" + name + "' is not produced before it is used");
+    return it->second;
+  }
+  int rank(int v) const {
+    const auto& x = g_.values[v];
+    if (x.is_const || x.producer < 0) return static_cast<int>(x.shape.size());
+    return static_cast<size_t>(v) < rank_.size() ? rank_[v] : -1;
+  }
+  void set_rank(int v, int r) {
+    if (rank_.size() <= static_cast<size_t>(v)) rank_.resize(static_cast<size_t>(v) + 1, -1);
+    rank_[v] = r;
+  }
+
+  // --- one node ---------------------------------------------------------
+  struct ctx {
+    const onnx::NodeProto& n;
+    std::string name; // node name, or op_Index when the file gives none
+    std::vector<int> in; // -1 for an omitted optional input
+  };
+
+  [[noreturn]] static void fail(const ctx& c, const std::string& why) {
+    throw model_error("node '" + c.name + "' (" + c.n.op_type() + "): " + why);
+  }
+  static const onnx::AttributeProto* attr(const ctx& c, const char* key) {
+    for (const auto& a : c.n.attribute())
+      if (a.name() == key) return &a;
+    return nullptr;
+  }
+  static int64_t attr_i(const ctx& c, const char* key, int64_t dflt) {
+    auto a = attr(c, key);
+    return a ? a->i() : dflt;
+  }
+  static float attr_f(const ctx& c, const char* key, float dflt) {
+    auto a = attr(c, key);
+    return a ? a->f() : dflt;
+  }
+  static std::string attr_s(const ctx& c, const char* key, std::string dflt) {
+    auto a = attr(c, key);
+    return a ? a->s() : dflt;
+  }
+  static std::vector<int64_t> attr_ints(const ctx& c, const char* key) {
+    auto a = attr(c, key);
+    return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : std::vector<int64_t>{};
+  }
+
+  const value& input(const ctx& c, size_t k) const {
+    if (k >= c.in.size() || c.in[k] < 0) fail(c, "input " + std::to_string(k) + " is missing");
+    return g_.values[c.in[k]];
+  }
+  const tensor_data& const_input(const ctx& c, size_t k, const char* what) const {
+    const auto& v = input(c, k);
+    if (!v.is_const) fail(c, std::string(what) + " ('" + v.name + "') must be a constant");
+    return v.data;
+  }
+  std::vector<int64_t> const_ints(const ctx& c, size_t k, const char* what) const {
+    const auto& d = const_input(c, k, what);
+    if (d.type != dtype::i64) fail(c, std::string(what) + " must be integers");
+    return d.i;
+  }
+  bool has_input(const ctx& c, size_t k) const { return k < c.in.size() && c.in[k] >= 0; }
+
+  int add(op k, const ctx& c, const std::string& suffix, std::vector<int> in, attrs a = {}, int outs = 1) {
+    int id = g_.add_node(k, c.name + suffix, std::move(in), std::move(a), outs, c.n.op_type());
+    return g_.nodes[id].out[0];
+  }
+  int transpose(const ctx& c, int v, std::vector<int64_t> perm, const std::string& suffix) {
+    attrs a;
+    a.ints = std::move(perm);
+    int out = add(op::transpose, c, suffix, {v}, a);
+    set_rank(out, static_cast<int>(a.ints.size()));
+    return out;
+  }
+  /// An NHWC image op on the NCHW input 0: transposes around it.
+  int nhwc(op k, const ctx& c, std::vector<int> extra, attrs a) {
+    int x = c.in.at(0);
+    if (rank(x) >= 0 && rank(x) != 4) fail(c, "needs a 4-D NCHW input, got rank " + std::to_string(rank(x)));
+    std::vector<int> ins{transpose(c, x, {0, 2, 3, 1}, "/to_nhwc")};
+    ins.insert(ins.end(), extra.begin(), extra.end());
+    int y = add(k, c, "", std::move(ins), std::move(a));
+    return transpose(c, y, {0, 3, 1, 2}, "/to_nchw");
+  }
+  void output(const ctx& c, int v, size_t k = 0) {
+    if (static_cast<int>(k) >= c.n.output_size()) fail(c, "has no output " + std::to_string(k));
+    const auto& name = c.n.output(static_cast<int>(k));
+    g_.values[v].name = name;
+    bind(name, v);
+  }
+  int constant(const ctx& c, const std::string& suffix, tensor_data d) {
+    return g_.add_const(c.name + suffix, std::move(d));
+  }
+
+  /// Conv and pool geometry: strides, dilations, pads, auto_pad.
+  void spatial(const ctx& c, attrs& a, bool dilations_allowed) {
+    auto s = attr_ints(c, "strides");
+    if (!s.empty()) {
+      if (s.size() != 2) fail(c, "only 2-D (strides of length 2) is supported");
+      a.stride = {static_cast<int>(s[0]), static_cast<int>(s[1])};
+    }
+    auto d = attr_ints(c, "dilations");
+    if (!d.empty()) {
+      if (d.size() != 2) fail(c, "only 2-D (dilations of length 2) is supported");
+      a.dilation = {static_cast<int>(d[0]), static_cast<int>(d[1])};
+      if (!dilations_allowed && (d[0] != 1 || d[1] != 1)) fail(c, "dilations other than 1 are not supported");
+    }
+    for (int k = 0; k < 2; ++k)
+      if (a.stride[k] < 1 || a.dilation[k] < 1) fail(c, "strides and dilations must be >= 1");
+    auto ap = attr_s(c, "auto_pad", "NOTSET");
+    if (ap == "SAME_UPPER") {
+      a.same_padding = true; // TF's SAME: the odd pixel at the end
+    } else if (ap == "SAME_LOWER") {
+      fail(c, "auto_pad SAME_LOWER is not supported");
+    } else if (ap == "NOTSET") {
+      auto p = attr_ints(c, "pads"); // [top, left, bottom, right], the IR's order
+      if (!p.empty()) {
+        if (p.size() != 4) fail(c, "only 2-D (pads of length 4) is supported");
+        for (int k = 0; k < 4; ++k) {
+          if (p[k] < 0) fail(c, "negative pads are not supported");
+          a.pads[k] = static_cast<int>(p[k]);
+        }
+      }
+    } else if (ap != "VALID") {
+      fail(c, "unknown auto_pad " + ap);
+    }
+  }
+
+  void pool(const ctx& c, op k) {
+    attrs a;
+    auto ks = attr_ints(c, "kernel_shape");
+    if (ks.size() != 2 || ks[0] < 1 || ks[1] < 1) fail(c, "needs a 2-D kernel_shape");
+    a.kernel = {static_cast<int>(ks[0]), static_cast<int>(ks[1])};
+    spatial(c, a, false);
+    if (attr_i(c, "ceil_mode", 0) != 0) fail(c, "ceil_mode 1 is not supported");
+    if (k == op::max_pool) {
+      if (attr_i(c, "storage_order", 0) != 0) fail(c, "storage_order 1 is not supported");
+      if (c.n.output_size() > 1 && !c.n.output(1).empty()) fail(c, "the Indices output is not supported");
+    } else {
+      a.count_include_pad = attr_i(c, "count_include_pad", 0) != 0;
+    }
+    output(c, nhwc(k, c, {}, a));
+  }
+
+  void import_node(const onnx::NodeProto& n, int index) {
+    ctx c{n, n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name(), {}};
+    if (!n.domain().empty() && n.domain() != "ai.onnx")
+      throw model_error("unsupported op '" + n.domain() + "." + n.op_type() + "' at node '" + c.name + "'");
+    for (const auto& name : n.input())
+      c.in.push_back(name.empty() ? -1 : lookup(name, "node '" + c.name + "' (" + n.op_type() + ")"));
+    const std::string& t = n.op_type();
+    attrs a;
+    auto same_rank = [&](int v) { set_rank(v, rank(c.in.at(0))); };
+    if (t == "Conv") {
+      // A copy: adding nodes below grows g_.values.
+      const shape_t ws = input(c, 1).shape;
+      if (!input(c, 1).is_const) fail(c, "weights ('" + input(c, 1).name + "') must be a constant");
+      if (ws.size() != 4) fail(c, "only 2-D convolutions (4-D weights) are supported, weights are " + to_string(ws));
+      auto ks = attr_ints(c, "kernel_shape");
+      if (!ks.empty() && (ks.size() != 2 || ks[0] != ws[2] || ks[1] != ws[3]))
+        fail(c, "kernel_shape does not match the weights " + to_string(ws));
+      spatial(c, a, true);
+      a.groups = static_cast<int>(attr_i(c, "group", 1));
+      if (a.groups < 1) fail(c, "group must be >= 1");
+      // OIHW -> HWIO (constant folding does the permutation).
+      std::vector<int> extra{transpose(c, c.in[1], {2, 3, 1, 0}, "/hwio")};
+      if (has_input(c, 2)) {
+        const auto& b = input(c, 2);
+        if (!b.is_const || numel(b.shape) != ws[0])
+          fail(c, "bias must be a constant of " + std::to_string(ws[0]) + " values");
+        extra.push_back(c.in[2]);
+      }
+      int y = nhwc(op::conv2d, c, extra, a);
+      output(c, y);
+    } else if (t == "BatchNormalization") {
+      if (attr_i(c, "training_mode", 0) != 0) fail(c, "training_mode is not supported");
+      const auto& scale = const_input(c, 1, "scale");
+      const auto& bias = const_input(c, 2, "B");
+      const auto& mean = const_input(c, 3, "mean");
+      const auto& var = const_input(c, 4, "var");
+      float eps = attr_f(c, "epsilon", 1e-5f);
+      int64_t ch = numel(scale.shape);
+      for (const auto* d : {&scale, &bias, &mean, &var})
+        if (d->type != dtype::f32 || numel(d->shape) != ch)
+          fail(c, "scale, B, mean and var must be float vectors of one size");
+      // y = x * s + (B - mean * s), s = scale / sqrt(var + eps): a per-channel
+      // multiply and add that fold into a preceding conv.
+      int r = rank(c.in[0]) < 0 ? 4 : rank(c.in[0]);
+      if (r < 2) fail(c, "needs an input of rank >= 2");
+      tensor_data s, b;
+      s.shape.assign(static_cast<size_t>(r - 1), 1);
+      s.shape[0] = ch;
+      b.shape = s.shape;
+      for (int64_t k = 0; k < ch; ++k) {
+        float sk = scale.f[k] / std::sqrt(var.f[k] + eps);
+        s.f.push_back(sk);
+        b.f.push_back(bias.f[k] - mean.f[k] * sk);
+      }
+      int m = add(op::mul, c, "/scale", {c.in[0], constant(c, "/scale_value", std::move(s))});
+      same_rank(m);
+      int y = add(op::add, c, "", {m, constant(c, "/shift_value", std::move(b))});
+      same_rank(y);
+      output(c, y);
+    } else if (t == "Relu" || t == "LeakyRelu" || t == "Sigmoid" || t == "Exp") {
+      a.activation = t == "Relu" ? act::relu : t == "LeakyRelu" ? act::leaky : t == "Sigmoid" ? act::sigmoid : act::exp;
+      a.alpha = attr_f(c, "alpha", 0.01f); // ONNX's LeakyRelu default
+      input(c, 0);
+      int y = add(op::activation, c, "", {c.in[0]}, a);
+      same_rank(y);
+      output(c, y);
+    } else if (t == "Add" || t == "Sub" || t == "Mul" || t == "Div") {
+      input(c, 0);
+      input(c, 1);
+      op k = t == "Add" ? op::add : t == "Sub" ? op::sub : t == "Mul" ? op::mul : op::div;
+      int y = add(k, c, "", {c.in[0], c.in[1]});
+      int r0 = rank(c.in[0]), r1 = rank(c.in[1]);
+      set_rank(y, r0 < 0 || r1 < 0 ? -1 : std::max(r0, r1));
+      output(c, y);
+    } else if (t == "MaxPool") {
+      pool(c, op::max_pool);
+    } else if (t == "AveragePool") {
+      pool(c, op::avg_pool);
+    } else if (t == "GlobalAveragePool") {
+      output(c, nhwc(op::global_avg_pool, c, {}, a));
+    } else if (t == "Concat") {
+      if (!attr(c, "axis")) fail(c, "needs an axis");
+      a.axis = static_cast<int>(attr_i(c, "axis", 0));
+      bool all_const = true;
+      for (size_t k = 0; k < c.in.size(); ++k) all_const = input(c, k).is_const && all_const;
+      if (all_const) { // shape arithmetic: evaluated here, see fold()
+        output(c, constant(c, "", concat_constants(c, a.axis)));
+        return;
+      }
+      int y = add(op::concat, c, "", c.in, a);
+      same_rank(y);
+      output(c, y);
+    } else if (t == "Reshape") {
+      input(c, 0);
+      input(c, 1);
+      a.copy_zero_dims = attr_i(c, "allowzero", 0) == 0;
+      int y = add(op::reshape, c, "", {c.in[0], c.in[1]}, a); // the shape may need constant folding first
+      const auto& s = g_.values[c.in[1]];
+      set_rank(y, s.is_const ? static_cast<int>(numel(s.shape)) : -1);
+      output(c, y);
+    } else if (t == "Flatten") {
+      input(c, 0);
+      auto axis = attr_i(c, "axis", 1);
+      if (axis != 0 && axis != 1) fail(c, "only axis 0 or 1 is supported");
+      tensor_data s;
+      s.type = dtype::i64;
+      s.shape = {2};
+      s.i = {axis == 0 ? 1 : 0, -1};
+      a.copy_zero_dims = true;
+      int y = add(op::reshape, c, "", {c.in[0], constant(c, "/shape", std::move(s))}, a);
+      set_rank(y, 2);
+      output(c, y);
+    } else if (t == "Transpose") {
+      input(c, 0);
+      auto perm = attr_ints(c, "perm");
+      if (perm.empty()) { // default: reverse the axes
+        int r = rank(c.in[0]);
+        if (r < 0) fail(c, "needs a perm (the input's rank is not known at import)");
+        for (int k = r - 1; k >= 0; --k) perm.push_back(k);
+      }
+      output(c, transpose(c, c.in[0], perm, ""));
+    } else if (t == "Softmax") {
+      input(c, 0);
+      int r = rank(c.in[0]);
+      int64_t axis = attr_i(c, "axis", opset_ >= 13 ? -1 : 1);
+      if (axis < 0 && r >= 0) axis += r;
+      bool last = axis == -1 || (r >= 0 && axis == r - 1);
+      if (last) {
+        int y = add(op::softmax, c, "", {c.in[0]});
+        same_rank(y);
+        output(c, y);
+      } else if (opset_ >= 13 && r >= 0 && axis >= 0 && axis < r) {
+        // Softmax over one axis: swap it to the end and back.
+        std::vector<int64_t> perm;
+        for (int k = 0; k < r; ++k) perm.push_back(k);
+        std::swap(perm[static_cast<size_t>(axis)], perm.back());
+        int x = transpose(c, c.in[0], perm, "/to_last");
+        int y = add(op::softmax, c, "/last", {x});
+        set_rank(y, r);
+        output(c, transpose(c, y, perm, ""));
+      } else {
+        fail(c, "axis " + std::to_string(axis) + " is not supported (the last axis, or any axis from opset 13)");
+      }
+    } else if (t == "Resize") {
+      resize(c);
+    } else if (t == "Split") {
+      input(c, 0);
+      a.axis = static_cast<int>(attr_i(c, "axis", 0));
+      if (opset_ >= 13 && has_input(c, 1))
+        a.ints = const_ints(c, 1, "split");
+      else
+        a.ints = attr_ints(c, "split");
+      int outs = c.n.output_size();
+      if (a.ints.empty()) a.ints.assign(static_cast<size_t>(outs), -1); // equal parts, set by shape inference
+      if (static_cast<int>(a.ints.size()) != outs) fail(c, "split sizes do not match the outputs");
+      int id = g_.add_node(op::split, c.name, {c.in[0]}, a, outs, t);
+      for (int k = 0; k < outs; ++k) {
+        int v = g_.nodes[id].out[k];
+        same_rank(v);
+        output(c, v, static_cast<size_t>(k));
+      }
+    } else if (t == "Identity" || t == "Dropout") {
+      input(c, 0);
+      if (t == "Dropout" && c.n.output_size() > 1 && !c.n.output(1).empty())
+        fail(c, "the mask output is not supported");
+      int y = add(op::identity, c, "", {c.in[0]});
+      same_rank(y);
+      output(c, y);
+    } else if (t == "Constant") {
+      output(c, constant(c, "", constant_value(c)));
+    } else if (t == "Shape" || t == "Gather" || t == "Unsqueeze" || t == "Squeeze" || t == "Cast") {
+      output(c, constant(c, "", fold(c)));
+    } else {
+      throw model_error("unsupported op '" + t + "' at node '" + c.name + "'");
+    }
+  }
+
+  tensor_data constant_value(const ctx& c) {
+    if (auto v = attr(c, "value")) return load_tensor(v->t(), dir_);
+    tensor_data d;
+    if (auto v = attr(c, "value_float")) {
+      d.f = {v->f()};
+    } else if (auto v = attr(c, "value_floats")) {
+      d.f.assign(v->floats().begin(), v->floats().end());
+      d.shape = {static_cast<int64_t>(d.f.size())};
+    } else if (auto v = attr(c, "value_int")) {
+      d.type = dtype::i64;
+      d.i = {v->i()};
+    } else if (auto v = attr(c, "value_ints")) {
+      d.type = dtype::i64;
+      d.i.assign(v->ints().begin(), v->ints().end());
+      d.shape = {static_cast<int64_t>(d.i.size())};
+    } else {
+      fail(c, "needs a value, value_float(s) or value_int(s)");
+    }
+    return d;
+  }
+
+  /// Shape arithmetic on constants (the Shape -> Gather -> Unsqueeze ->
+  /// Concat chains exporters write), evaluated at import. A Shape of a
+  /// computed tensor would need the shapes compile sets: not supported.
+  tensor_data fold(const ctx& c) {
+    const std::string& t = c.n.op_type();
+    const auto& x = input(c, 0);
+    if (!x.is_const)
+      fail(c, "is supported on constants only ('" + x.name + "' is computed; dynamic shapes are not supported)");
+    tensor_data d = x.data;
+    int64_t r = static_cast<int64_t>(d.shape.size());
+    auto axes = [&]() {
+      auto v = opset_ >= 13 && has_input(c, 1) ? const_ints(c, 1, "axes") : attr_ints(c, "axes");
+      return v;
+    };
+    if (t == "Shape") {
+      tensor_data s;
+      s.type = dtype::i64;
+      s.i = d.shape;
+      s.shape = {r};
+      return s;
+    }
+    if (t == "Cast") {
+      auto to = attr_i(c, "to", 0);
+      if (to == t_float || to == t_double || to == t_float16) {
+        if (d.type == dtype::i64) d.f.assign(d.i.begin(), d.i.end()), d.i.clear();
+        d.type = dtype::f32;
+      } else if (to == t_int64 || to == t_int32) {
+        if (d.type == dtype::f32) {
+          for (float v : d.f) d.i.push_back(static_cast<int64_t>(v));
+          d.f.clear();
+        }
+        d.type = dtype::i64;
+      } else {
+        fail(c, "cast to type " + std::to_string(to) + " is not supported");
+      }
+      return d;
+    }
+    if (t == "Unsqueeze") {
+      auto ax = axes();
+      int64_t out_r = r + static_cast<int64_t>(ax.size());
+      std::vector<bool> one(static_cast<size_t>(out_r), false);
+      for (auto q : ax) {
+        if (q < 0) q += out_r;
+        if (q < 0 || q >= out_r || one[q]) fail(c, "bad axes");
+        one[q] = true;
+      }
+      shape_t s;
+      size_t k = 0;
+      for (int64_t q = 0; q < out_r; ++q) s.push_back(one[q] ? 1 : d.shape[k++]);
+      d.shape = s;
+      return d;
+    }
+    if (t == "Squeeze") {
+      auto ax = axes();
+      shape_t s;
+      for (int64_t q = 0; q < r; ++q) {
+        bool drop = ax.empty() ? d.shape[q] == 1 : false;
+        for (auto z : ax) drop = drop || (z < 0 ? z + r : z) == q;
+        if (drop && d.shape[q] != 1) fail(c, "squeezes an axis of size " + std::to_string(d.shape[q]));
+        if (!drop) s.push_back(d.shape[q]);
+      }
+      d.shape = s;
+      return d;
+    }
+    // Gather
+    const auto& idx = const_input(c, 1, "indices");
+    if (idx.type != dtype::i64) fail(c, "indices must be integers");
+    int64_t axis = attr_i(c, "axis", 0);
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis >= r) fail(c, "axis out of range");
+    int64_t outer = 1, inner = 1, dim = d.shape[axis];
+    for (int64_t q = 0; q < axis; ++q) outer *= d.shape[q];
+    for (int64_t q = axis + 1; q < r; ++q) inner *= d.shape[q];
+    tensor_data o;
+    o.type = d.type;
+    o.shape.assign(d.shape.begin(), d.shape.begin() + axis);
+    o.shape.insert(o.shape.end(), idx.shape.begin(), idx.shape.end());
+    o.shape.insert(o.shape.end(), d.shape.begin() + axis + 1, d.shape.end());
+    for (int64_t p = 0; p < outer; ++p)
+      for (auto j : idx.i) {
+        if (j < 0) j += dim;
+        if (j < 0 || j >= dim) fail(c, "index out of range");
+        for (int64_t q = 0; q < inner; ++q) {
+          int64_t src = (p * dim + j) * inner + q;
+          if (d.type == dtype::f32)
+            o.f.push_back(d.f[src]);
+          else
+            o.i.push_back(d.i[src]);
+        }
+      }
+    return o;
+  }
+
+  tensor_data concat_constants(const ctx& c, int64_t axis) {
+    const auto& first = input(c, 0).data;
+    int64_t r = static_cast<int64_t>(first.shape.size());
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis >= r) fail(c, "axis out of range");
+    tensor_data o;
+    o.type = first.type;
+    o.shape = first.shape;
+    o.shape[axis] = 0;
+    for (size_t k = 0; k < c.in.size(); ++k) {
+      const auto& d = input(c, k).data;
+      bool fits = d.type == first.type && d.shape.size() == first.shape.size();
+      for (int64_t q = 0; fits && q < r; ++q) fits = q == axis || d.shape[q] == first.shape[q];
+      if (!fits) fail(c, "inputs " + to_string(first.shape) + " and " + to_string(d.shape) + " do not concatenate");
+      o.shape[axis] += d.shape[axis];
+    }
+    int64_t outer = 1;
+    for (int64_t q = 0; q < axis; ++q) outer *= first.shape[q];
+    for (int64_t p = 0; p < outer; ++p)
+      for (size_t k = 0; k < c.in.size(); ++k) {
+        const auto& d = input(c, k).data;
+        int64_t chunk = outer ? numel(d.shape) / std::max<int64_t>(outer, 1) : 0;
+        if (d.type == dtype::f32)
+          o.f.insert(o.f.end(), d.f.begin() + p * chunk, d.f.begin() + (p + 1) * chunk);
+        else
+          o.i.insert(o.i.end(), d.i.begin() + p * chunk, d.i.begin() + (p + 1) * chunk);
+      }
+    return o;
+  }
+
+  void resize(const ctx& c) {
+    input(c, 0);
+    auto mode = attr_s(c, "mode", "nearest");
+    auto ctm = attr_s(c, "coordinate_transformation_mode", "half_pixel");
+    if (attr_i(c, "antialias", 0) != 0) fail(c, "antialias is not supported");
+    if (attr_ints(c, "axes").size()) fail(c, "the axes attribute is not supported");
+    std::vector<float> scales;
+    std::vector<int64_t> sizes;
+    if (has_input(c, 2) && numel(input(c, 2).shape) > 0) {
+      const auto& s = const_input(c, 2, "scales");
+      if (s.type != dtype::f32) fail(c, "scales must be floats");
+      scales = s.f;
+    } else if (has_input(c, 3)) {
+      sizes = const_ints(c, 3, "sizes");
+    } else {
+      fail(c, "needs constant scales or sizes");
+    }
+    if ((!scales.empty() && (scales.size() != 4 || scales[0] != 1 || scales[1] != 1))
+        || (!sizes.empty() && sizes.size() != 4))
+      fail(c, "only resizes of H and W of a 4-D NCHW tensor are supported");
+    attrs a;
+    if (mode == "nearest") {
+      // Integer factors: each output pixel copies input pixel floor(x / s),
+      // which is what asymmetric+floor and the half-pixel modes with rounding
+      // give for integer scales.
+      auto nm = attr_s(c, "nearest_mode", "round_prefer_floor");
+      bool exact = (ctm == "asymmetric" && nm == "floor")
+        || ((ctm == "half_pixel" || ctm == "pytorch_half_pixel") && nm.rfind("round", 0) == 0);
+      if (!exact) fail(c, "nearest with " + ctm + " / " + nm + " is not supported");
+      if (scales.empty()) fail(c, "nearest needs scales (sizes are not supported)");
+      for (int k = 0; k < 2; ++k) {
+        float s = scales[2 + static_cast<size_t>(k)];
+        if (s < 1 || s != std::floor(s)) fail(c, "nearest needs integer scale factors >= 1");
+        a.stride[k] = static_cast<int>(s);
+      }
+      output(c, nhwc(op::upsample, c, {}, a));
+    } else if (mode == "linear") {
+      if (ctm == "half_pixel" || ctm == "pytorch_half_pixel")
+        a.half_pixel = true;
+      else if (ctm == "align_corners")
+        a.align_corners = true;
+      else if (ctm != "asymmetric")
+        fail(c, "linear with " + ctm + " is not supported");
+      if (!scales.empty())
+        a.scale = {scales[2], scales[3]};
+      else
+        a.ints = {sizes[2], sizes[3]};
+      output(c, nhwc(op::resize_bilinear, c, {}, a));
+    } else {
+      fail(c, "mode " + mode + " is not supported (nearest, linear)");
+    }
+  }
+};
+
+} // namespace
+
+graph import_onnx(const std::string& path) { return importer(path).run(); }
+
+} // namespace weaver::engine

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Reference runner: executes an ONNX model with ONNX Runtime's CPU execution
+// provider (onnxruntime-node), so Weaver's C++ engine can be compared with it.
+//
+// Usage:
+//   node tools/onnx_reference/run.mjs --model FILE.onnx --input FILE.f32 \
+//        --shape 1,3,32,32 --out OUTDIR [--threads N] [--repeat N]
+//
+// Writes OUTDIR/<index>.f32 (raw little-endian float32) per output and
+// OUTDIR/outputs.json = {outputs: [{name, file, shape}], load_ms, run_ms}
+// in the model's output order; run_ms is the median of --repeat runs,
+// min_ms the fastest.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { performance } from 'node:perf_hooks';
+import ort from 'onnxruntime-node';
+
+const USAGE = 'usage: node run.mjs --model FILE.onnx --input FILE.f32 --shape 1,3,32,32 --out OUTDIR ' +
+  '[--threads N] [--repeat N]';
+
+function parseArgs(argv) {
+  const args = { threads: '1', repeat: '1' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i];
+    if (!key.startsWith('--') || i + 1 >= argv.length) throw new Error(USAGE);
+    args[key.slice(2)] = argv[i + 1];
+  }
+  for (const k of ['model', 'input', 'shape', 'out'])
+    if (!args[k]) throw new Error(`--${k} is required\n${USAGE}`);
+  return args;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const shape = args.shape.split(',').map(Number);
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`bad --shape ${args.shape}`);
+  const buf = fs.readFileSync(args.input);
+  const want = shape.reduce((a, b) => a * b, 1);
+  if (buf.length !== want * 4) throw new Error(`input has ${buf.length / 4} floats, shape needs ${want}`);
+  const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+
+  const threads = Number(args.threads);
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(args.model, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const loadMs = performance.now() - t0;
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, shape) };
+
+  const times = [];
+  let result;
+  for (let r = 0; r < Math.max(1, Number(args.repeat)); r++) {
+    const t = performance.now();
+    result = await session.run(feeds);
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+
+  fs.mkdirSync(args.out, { recursive: true });
+  const outputs = session.outputNames.map((name, i) => {
+    const t = result[name];
+    const f32 = t.type === 'float32' ? t.data : Float32Array.from(t.data, Number);
+    const file = `${i}.f32`;
+    fs.writeFileSync(path.join(args.out, file), Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength));
+    return { name, file, shape: t.dims };
+  });
+  fs.writeFileSync(path.join(args.out, 'outputs.json'),
+    JSON.stringify({ outputs, load_ms: loadMs, run_ms: times[Math.floor(times.length / 2)], min_ms: times[0] }, null, 1));
+}
+
+main().catch((e) => {
+  console.error(`onnx_reference: ${e.message}`);
+  process.exit(1);
+});
