@@ -868,9 +868,9 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
         throw config_error("detector.dnn.weights",
                            o.weights.empty() ? "required for darknet" : "no such file: " + o.weights);
       if (o.precision == "int8" && (o.int8_model.empty() || !file_exists(o.int8_model)))
-        throw config_error("detector.dnn.int8_model", o.int8_model.empty()
-                                                        ? "required for precision int8 (weaver model quantize)"
-                                                        : "no such file: " + o.int8_model);
+        throw config_error("detector.dnn.int8_model",
+                           o.int8_model.empty() ? "required for precision int8 (weaver model quantize)"
+                                                : "no such file: " + o.int8_model);
     }
   }
 

@@ -7,8 +7,8 @@
 
 #include "accel/detect/detector.hpp"
 #include "accel/detect/dnn_detector.hpp"
-#include "accel/engine/int8_model.hpp"
 #include "accel/engine/executor.hpp"
+#include "accel/engine/int8_model.hpp"
 #include "actors/camera/video_source.hpp"
 #include "services/config.hpp"
 
@@ -82,12 +82,8 @@ int model_quantize(const quantize_options& o) {
       return false;
     });
     t.source = o.model;
-    t.calibration = nlohmann::json{{"video", o.calib},
-                                   {"frames", {o.first, o.end}},
-                                   {"every", o.every},
-                                   {"used", used},
-                                   {"method", "minmax"},
-                                   {"input", {in[2], in[1]}}}
+    t.calibration = nlohmann::json{{"video", o.calib}, {"frames", {o.first, o.end}}, {"every", o.every},
+                                   {"used", used},     {"method", "minmax"},         {"input", {in[2], in[1]}}}
                       .dump();
     engine::save_int8(t, o.out);
     std::cout << "calibrated on " << used << " frames of " << o.calib << " (" << o.first << ".." << o.end - 1

@@ -75,8 +75,7 @@ options parse(int argc, char** argv) {
       o.int8 = v;
     else if (a == "--input") {
       if (std::sscanf(v.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 32 || o.height < 32) usage(argv[0]);
-    }
-    else if (a == "--runs")
+    } else if (a == "--runs")
       o.runs = positive();
     else if (a == "--threads")
       o.threads = positive();

@@ -34,7 +34,7 @@ std::shared_ptr<const engine::model> shared_model(const dnn_options& o, int heig
   static std::map<std::string, std::shared_ptr<const engine::int8_table>> tables; // loaded once
   const bool int8 = o.precision == "int8";
   std::string key = o.model + "|" + o.weights + "|" + std::to_string(height) + "x" + std::to_string(width) + "|"
-                  + (int8 ? o.int8_model : "f32");
+    + (int8 ? o.int8_model : "f32");
   std::lock_guard<std::mutex> lock(mtx);
   if (auto m = cache[key].lock()) return m;
   auto m = engine::model::load(o.model, o.weights, 1, height, width);

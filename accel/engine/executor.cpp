@@ -70,8 +70,8 @@ session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m))
     for (const auto& n : g.nodes) {
       if (n.kind != op::conv2d) continue;
       const int o = n.out[0];
-      bool only = !cons[static_cast<size_t>(o)].empty()
-                  && std::find(g.outputs.begin(), g.outputs.end(), o) == g.outputs.end();
+      bool only =
+        !cons[static_cast<size_t>(o)].empty() && std::find(g.outputs.begin(), g.outputs.end(), o) == g.outputs.end();
       for (int c : cons[static_cast<size_t>(o)]) {
         const node& k = g.nodes[static_cast<size_t>(c)];
         only = only && k.kind == op::conv2d && k.in[0] == o;

@@ -79,7 +79,7 @@ private:
     std::vector<float*> out;
     int conv = -1; // index into convs_
     int conv_s8 = -1; // index into convs_s8_
-    int q = -1;
+    int q = -1; // the value quantized
   };
   /// int8 models: the codes of a value (allocated on first use).
   void* codes(int v);

@@ -67,6 +67,8 @@ private:
 };
 
 /// f32 -> u8/s8 codes: round(x / scale) (ties to even, as oneDNN's), saturated.
+/// A plain loop on the calling thread (a oneDNN reorder would fork OpenMP
+/// threads per call, which costs more than it saves on a busy machine).
 void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, void* out);
 /// Codes -> f32.
 void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, float* out);

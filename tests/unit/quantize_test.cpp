@@ -35,7 +35,7 @@ TEST_CASE("quantize rounds halves away from zero and saturates") {
 
 TEST_CASE("quantize_weights: one scale per output channel (HWIO's last axis)") {
   // 1x1 filter, 2 inputs, 3 outputs: channel c's values are w[i*3 + c].
-  const std::vector<float> w = {1.0f, -0.5f, 0.0f, //
+  const std::vector<float> w = {1.0f,  -0.5f, 0.0f, //
                                 -2.0f, 0.25f, 0.0f};
   auto q = quantize_weights(w.data(), {1, 1, 2, 3});
   REQUIRE(q.scale.size() == 3);
@@ -163,8 +163,7 @@ TEST_CASE("reference_conv2d (integer only) agrees with a float convolution of th
               if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
               for (int64_t ic = 0; ic < cg; ++ic)
                 acc += qx[static_cast<size_t>((iy * W + ix) * C + g * cg + ic)] * static_cast<double>(sx)
-                     * qw.q[static_cast<size_t>(((ky * 3 + kx) * cg + ic) * CO + oc)]
-                     * qw.scale[static_cast<size_t>(oc)];
+                  * qw.q[static_cast<size_t>(((ky * 3 + kx) * cg + ic) * CO + oc)] * qw.scale[static_cast<size_t>(oc)];
             }
           const double want = std::clamp(std::round(std::max(acc, 0.0) / sy), 0.0, 255.0);
           REQUIRE(std::fabs(q[static_cast<size_t>((y * W + xx) * CO + oc)] - want) <= 1.0);
