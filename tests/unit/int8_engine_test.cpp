@@ -8,13 +8,12 @@
 #include <fstream>
 #include <random>
 
-#include <opencv2/videoio.hpp>
-
 #include "accel/detect/dnn_detector.hpp"
 #include "accel/engine/int8_model.hpp"
 #include "accel/engine/kernels.hpp"
 #include "accel/engine/quantize.hpp"
 #include "tests/unit/engine_util.hpp"
+#include "tests/unit/sample_frames.hpp"
 
 using namespace weaver;
 using namespace weaver::engine;
@@ -23,7 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string nanodet = std::string(WEAVER_SOURCE_DIR) + "/tools/data/models/nanodet.json";
-const std::string vtest = std::string(WEAVER_SOURCE_DIR) + "/tools/data/vtest.avi";
 
 struct conv_case {
   int64_t h, w, cin, cout, k, stride, groups;
@@ -132,16 +130,9 @@ nanodet_int8& fixture() {
     dnn_options o;
     o.model = nanodet;
     r.det = std::make_unique<dnn_detector>(o);
-    cv::VideoCapture cap(vtest);
-    REQUIRE(cap.isOpened());
-    std::vector<cv::Mat> calib;
-    cv::Mat frame;
-    for (int n = 0; cap.read(frame) && n <= 600; ++n) {
-      if (n <= 160 && n % 40 == 0) calib.push_back(frame.clone());
-      if (n == 600) r.eval_frame = frame.clone();
-    }
-    REQUIRE(calib.size() == 5);
-    REQUIRE(!r.eval_frame.empty());
+    auto frames = sample_frames(16, 40); // frames 0, 40, ..., 600
+    std::vector<cv::Mat> calib(frames.begin(), frames.begin() + 5);
+    r.eval_frame = frames.back();
     r.f32 = r.det->compiled(calib[0].size());
     size_t next = 0;
     r.table = calibrate(r.f32, [&](float* in) {
