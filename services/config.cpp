@@ -415,7 +415,8 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
     auto& o = cfg.detector.dnn;
     const std::string p = "detector.dnn.";
     check_keys(n, p,
-               {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou", "person_class", "embedding"});
+               {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou", "person_class", "embedding",
+                "precision", "int8_model"});
     o.input_scale = get_in_range<float>(n, "input_scale", p, o.input_scale, 0.1f, 4.0f);
     o.model = get<std::string>(n, "model", p, o.model);
     if (!o.model.empty()) o.model = resolve_path(o.model, base_dir);
@@ -444,6 +445,11 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
     o.nms_iou = get_in_range<float>(n, "nms_iou", p, o.nms_iou, 0.0f, 1.0f);
     o.person_class = get_in_range<int>(n, "person_class", p, o.person_class, 0, 100000);
     o.embedding = get<bool>(n, "embedding", p, o.embedding);
+    o.precision = get<std::string>(n, "precision", p, o.precision);
+    if (o.precision != "f32" && o.precision != "int8")
+      throw config_error(p + "precision", "expected f32 or int8, got '" + o.precision + "'");
+    o.int8_model = get<std::string>(n, "int8_model", p, o.int8_model);
+    if (!o.int8_model.empty()) o.int8_model = resolve_path(o.int8_model, base_dir);
   }
   cfg.detector.queue = get_in_range<int>(d, "queue", "detector.", cfg.detector.queue, 1, 1024);
   cfg.detector.max_age_ms = get_in_range<int64_t>(d, "max_age_ms", "detector.", cfg.detector.max_age_ms, 1, 3600000);
@@ -878,6 +884,10 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       if (cfg.detector.kind == "darknet" && (o.weights.empty() || !file_exists(o.weights)))
         throw config_error("detector.dnn.weights",
                            o.weights.empty() ? "required for darknet" : "no such file: " + o.weights);
+      if (o.precision == "int8" && (o.int8_model.empty() || !file_exists(o.int8_model)))
+        throw config_error("detector.dnn.int8_model",
+                           o.int8_model.empty() ? "required for precision int8 (weaver model quantize)"
+                                                : "no such file: " + o.int8_model);
     }
   }
 

@@ -136,6 +136,20 @@ void add_model_commands(CLI::App& app) {
   export_cmd->add_option("--batch", exp->batch, "Batch size to compile for")->check(CLI::PositiveNumber);
   export_cmd->callback([exp] { throw CLI::RuntimeError(weaver::model_export(*exp)); });
 
+  auto quant = std::make_shared<weaver::quantize_options>();
+  auto quant_cmd = model_cmd->add_subcommand(
+    "quantize", "Calibrate int8 activation scales on video frames, quantize the weights, write the int8 file.");
+  quant_cmd->add_option("file", quant->model, "TF.js model.json or Darknet .cfg")->required();
+  quant_cmd->add_option("--weights", quant->weights, "Darknet .weights file");
+  quant_cmd->add_option("--calib", quant->calib, "Video for calibration")->required();
+  quant_cmd->add_option("--out", quant->out, "int8 file to write (JSON)")->required();
+  quant_cmd->add_option("--first", quant->first, "First calibration frame (0-based)")->check(CLI::NonNegativeNumber);
+  quant_cmd->add_option("--end", quant->end, "Calibration frames end before this one (default 200)")
+    ->check(CLI::PositiveNumber);
+  quant_cmd->add_option("--every", quant->every, "Every Nth frame (default 4)")->check(CLI::PositiveNumber);
+  quant_cmd->add_option("--scale", quant->input_scale, "Network input = frame size x scale (default 0.75)");
+  quant_cmd->callback([quant] { throw CLI::RuntimeError(weaver::model_quantize(*quant)); });
+
   auto detect = std::make_shared<weaver::detect_options>();
   auto detect_cmd = app.add_subcommand("detect",
                                        "Run the configured detector on one image and draw "

@@ -6,13 +6,17 @@
 #include <random>
 
 #include "accel/detect/detector.hpp"
+#include "accel/detect/dnn_detector.hpp"
 #include "accel/engine/executor.hpp"
 #include "accel/engine/onnx_export.hpp"
+#include "accel/engine/int8_model.hpp"
 #include "actors/camera/video_source.hpp"
 #include "services/config.hpp"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include <nlohmann/json.hpp>
 
 namespace weaver {
 
@@ -56,6 +60,50 @@ int model_export(const export_options& o) {
     export_onnx(m->ir(), o.onnx);
     std::cout << "wrote " << o.onnx << ": " << m->ir().nodes.size() << " nodes, input " << to_string(m->input_shape())
               << " (storage order)\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int model_quantize(const quantize_options& o) {
+  try {
+    if (o.first < 0 || o.end <= o.first || o.every < 1) throw std::invalid_argument("calibration frames: empty range");
+    // The detector's own pre-processing, so calibration sees what it will run on.
+    dnn_options d;
+    d.kind = o.model.size() > 4 && o.model.compare(o.model.size() - 4, 4, ".cfg") == 0 ? "darknet" : "nanodet";
+    d.model = o.model;
+    d.weights = o.weights;
+    d.input_scale = o.input_scale;
+    dnn_detector det(d);
+    video_source src(o.calib);
+    std::string err;
+    if (!src.open(&err)) throw std::runtime_error("--calib: " + err);
+    cv::Mat frame;
+    if (!src.read(frame)) throw std::runtime_error("--calib: no frames");
+    auto m = det.compiled(frame.size());
+    const auto in = m->input_shape();
+    int n = 0, used = 0; // n: index of `frame`, o.end once the video ends
+    auto advance = [&] { n = src.read(frame) ? n + 1 : o.end; };
+    auto t = engine::calibrate(m, [&](float* input) {
+      for (; n < o.end; advance())
+        if (n >= o.first && (n - o.first) % o.every == 0) {
+          det.fill_input(frame, input);
+          ++used;
+          advance();
+          return true;
+        }
+      return false;
+    });
+    t.source = o.model;
+    t.calibration = nlohmann::json{{"video", o.calib}, {"frames", {o.first, o.end}}, {"every", o.every},
+                                   {"used", used},     {"method", "minmax"},         {"input", {in[2], in[1]}}}
+                      .dump();
+    engine::save_int8(t, o.out);
+    std::cout << "calibrated on " << used << " frames of " << o.calib << " (" << o.first << ".." << o.end - 1
+              << " every " << o.every << ", input " << in[2] << "x" << in[1] << "): " << t.convs.size()
+              << " convolutions, " << t.acts.size() << " activation scales -> " << o.out << "\n";
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -29,6 +29,18 @@ struct export_options {
 /// NHWC images); returns the exit code.
 int model_export(const export_options& o);
 
+struct quantize_options {
+  std::string model; // TF.js model.json or Darknet .cfg
+  std::string weights; // Darknet .weights
+  std::string calib; // video whose frames calibrate the activation ranges
+  std::string out; // the int8 file (format: accel/engine/int8_model.hpp)
+  int first = 0, end = 200, every = 4; // calibration frames: first, first+every, ... < end
+  float input_scale = 0.75f; // the network input: frame size x scale (as detector.dnn.input_scale)
+};
+
+/// Calibrates and writes the int8 file; returns the exit code.
+int model_quantize(const quantize_options& o);
+
 struct detect_options {
   std::string config; // weaver config: detector kind and settings
   std::string image; // an image file, or

@@ -4,10 +4,13 @@
 // the tool writes random weights in Darknet's file format itself (speed does
 // not depend on the values; they are scaled so activations stay O(1) and no
 // denormals appear). With --model (a TF.js model.json) it times Weaver alone.
+// With --int8 FILE (from `weaver model quantize`) it times the same model in
+// float32 and in int8, alternating, at --input WxH (default the model's size).
 // A benchmark, not a test: it prints figures (median and best ms per image).
 //
 // Usage: bench_engine --cfg NET.cfg [--weights NET.weights] [--runs 20] [--threads 1]
 //        bench_engine --model MODEL.json [--runs 20] [--threads 1]
+//        bench_engine --model MODEL.json --int8 FILE [--input 576x448] [--runs 20] [--threads 1]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -29,6 +33,7 @@
 #include <opencv2/dnn.hpp>
 
 #include "accel/engine/executor.hpp"
+#include "accel/engine/int8_model.hpp"
 
 namespace fs = std::filesystem;
 using namespace weaver::engine;
@@ -36,14 +41,14 @@ using namespace weaver::engine;
 namespace {
 
 struct options {
-  std::string cfg, weights, model;
-  int runs = 20, threads = 1;
+  std::string cfg, weights, model, int8;
+  int runs = 20, threads = 1, width = 0, height = 0;
 };
 
 [[noreturn]] void usage(const char* prog) {
   std::fprintf(stderr,
                "usage: %s --cfg NET.cfg [--weights NET.weights] [--runs N] [--threads N]\n"
-               "       %s --model MODEL.json [--runs N] [--threads N]\n",
+               "       %s --model MODEL.json [--int8 FILE] [--input WxH] [--runs N] [--threads N]\n",
                prog, prog);
   std::exit(2);
 }
@@ -66,14 +71,18 @@ options parse(int argc, char** argv) {
       o.weights = v;
     else if (a == "--model")
       o.model = v;
-    else if (a == "--runs")
+    else if (a == "--int8")
+      o.int8 = v;
+    else if (a == "--input") {
+      if (std::sscanf(v.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 32 || o.height < 32) usage(argv[0]);
+    } else if (a == "--runs")
       o.runs = positive();
     else if (a == "--threads")
       o.threads = positive();
     else
       usage(argv[0]);
   }
-  if (o.cfg.empty() == o.model.empty()) usage(argv[0]);
+  if (o.cfg.empty() == o.model.empty() || (!o.int8.empty() && o.model.empty())) usage(argv[0]);
   return o;
 }
 
@@ -231,11 +240,16 @@ int main(int argc, char** argv) {
       weights = temp;
       std::printf("random weights: %zu floats -> %s\n", floats, temp.c_str());
     }
-    auto m = model::load(darknet ? o.cfg : o.model, weights);
+    auto m = model::load(darknet ? o.cfg : o.model, weights, 1, o.height, o.width);
     session s(m, o.threads);
     const shape_t in_shape = m->input_shape(); // NHWC
     const size_t in_n = static_cast<size_t>(numel(in_shape));
     fill_random(s.input(), in_n);
+    std::unique_ptr<session> s8;
+    if (!o.int8.empty()) {
+      s8 = std::make_unique<session>(with_int8(m, std::make_shared<int8_table>(load_int8(o.int8))), o.threads);
+      std::copy(s.input(), s.input() + in_n, s8->input());
+    }
     const double gflop = conv_gflop(*m);
 
     // OpenCV reads the same files; its blob is NCHW.
@@ -267,10 +281,15 @@ int main(int argc, char** argv) {
     };
     auto run_opencv = [&] {
       double t0 = now_ms();
+      if (s8) {
+        s8->run();
+        return now_ms() - t0;
+      }
       net.setInput(blob);
       net.forward(outs, out_names);
       return now_ms() - t0;
     };
+    const bool other = darknet || s8;
     // Warm-up (OpenCV allocates and fuses on its first forward), then
     // alternating blocks of runs, so both see the same machine load but
     // neither runs while the other's idle workers still spin (OpenMP for
@@ -278,7 +297,7 @@ int main(int argc, char** argv) {
     // other engine has just evicted this one's weights from the caches.
     for (int i = 0; i < 2; ++i) {
       run_weaver();
-      if (darknet) run_opencv();
+      if (other) run_opencv();
     }
     std::vector<double> tw, to;
     const int block = 5;
@@ -286,7 +305,7 @@ int main(int argc, char** argv) {
       const int k = std::min(block, o.runs - done);
       run_weaver();
       for (int i = 0; i < k; ++i) tw.push_back(run_weaver());
-      if (!darknet) continue;
+      if (!other) continue;
       run_opencv();
       for (int i = 0; i < k; ++i) to.push_back(run_opencv());
     }
@@ -300,8 +319,12 @@ int main(int argc, char** argv) {
       std::printf("%-24s %10.2f %10.2f %10.1f\n", name.c_str(), st.median, st.best, gflop / (st.median / 1e3));
     };
     stats w = summarise(tw);
-    line("weaver (oneDNN)", w);
-    if (darknet) {
+    line(s8 ? "weaver f32 (oneDNN)" : "weaver (oneDNN)", w);
+    if (s8) {
+      stats c = summarise(to);
+      line("weaver int8 (oneDNN)", c);
+      std::printf("speed-up int8 over f32 (median): %.2fx\n", w.median / c.median);
+    } else if (darknet) {
       stats c = summarise(to);
       line(std::string("opencv ") + CV_VERSION + " dnn", c);
       std::printf("ratio weaver/opencv (median): %.3f  (OpenCV: %d threads, parallel framework %s)\n",

@@ -4,6 +4,9 @@
 // Defaults: tools/data/vtest.avi against tests/data/PETS09-S2L1-gt.txt
 // (video frame n = gt frame n+1, gt rows with consider=0 ignored), every 4th
 // frame, IoU >= 0.5. Prints recall, precision and ms per evaluated frame.
+//   eval_detector --int8 nanodet.int8.json --from 200   int8, frames 200.. only
+// (`weaver model quantize` calibrates on frames 0..199 by default: --from 200
+// keeps the evaluation off the calibration frames).
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -21,7 +24,7 @@ int main(int argc, char** argv) {
   std::string kind = "nanodet", video = "tools/data/vtest.avi", gt_path = "tests/data/PETS09-S2L1-gt.txt";
   detector_options opts;
   opts.dnn.model = "tools/data/models/nanodet.json";
-  int every = 4, frames = 0;
+  int every = 4, frames = 0, from = 0;
   float min_iou = 0.5f;
   cv::Rect crop;
   std::string input, crop_text;
@@ -37,6 +40,8 @@ int main(int argc, char** argv) {
   app.add_option("--gt", gt_path, "MOT ground truth");
   app.add_option("--every", every, "Evaluate every Nth frame");
   app.add_option("--frames", frames, "Frames to evaluate (0 = all)");
+  app.add_option("--from", from, "First frame to evaluate (earlier ones are skipped)");
+  app.add_option("--int8", opts.dnn.int8_model, "int8 file (weaver model quantize): run the DNN in int8");
   app.add_option("--iou", min_iou, "IoU for a match");
   app.add_option("--crop", crop_text, "x,y,w,h");
   CLI11_PARSE(app, argc, argv);
@@ -53,6 +58,7 @@ int main(int argc, char** argv) {
     std::cerr << "--crop: expected x,y,w,h, got '" << crop_text << "'\n";
     return 2;
   }
+  if (!opts.dnn.int8_model.empty()) opts.dnn.precision = "int8";
   try {
     auto gt = load_mot_gt(gt_path);
     auto det = make_detector(kind, opts);
@@ -64,7 +70,7 @@ int main(int argc, char** argv) {
     int evaluated = 0;
     cv::Mat frame;
     for (int n = 0; src.read(frame) && (frames == 0 || n < frames); ++n) {
-      bool eval = n % every == 0;
+      bool eval = n >= from && n % every == 0;
       if (!eval && kind != "motion") continue; // only motion needs every frame
       cv::Mat img = crop.area() > 0 ? frame(crop) : frame;
       auto t0 = std::chrono::steady_clock::now();

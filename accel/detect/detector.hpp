@@ -40,6 +40,10 @@ struct dnn_options {
   // cell centre) gives recall 0.86 on vtest.avi's first 200 frames where 0
   // (the corner) gives 0.77 at IoU 0.5: the model was trained with centres.
   float nanodet_offset = 0.5f;
+  // "f32", or "int8": convolutions in int8 with the numbers of `int8_model`
+  // (written by `weaver model quantize` from `model`).
+  std::string precision = "f32";
+  std::string int8_model;
 };
 
 struct detector_options {

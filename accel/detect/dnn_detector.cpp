@@ -10,6 +10,7 @@
 #include "accel/detect/dnn_decoders.hpp"
 #include "accel/detect/nms.hpp"
 #include "accel/engine/darknet_import.hpp"
+#include "accel/engine/int8_model.hpp"
 
 namespace weaver {
 
@@ -30,10 +31,18 @@ int round32(int v) { return std::max(32, (v + 31) / 32 * 32); }
 std::shared_ptr<const engine::model> shared_model(const dnn_options& o, int height, int width) {
   static std::mutex mtx;
   static std::map<std::string, std::weak_ptr<const engine::model>> cache;
-  std::string key = o.model + "|" + o.weights + "|" + std::to_string(height) + "x" + std::to_string(width);
+  static std::map<std::string, std::shared_ptr<const engine::int8_table>> tables; // loaded once
+  const bool int8 = o.precision == "int8";
+  std::string key = o.model + "|" + o.weights + "|" + std::to_string(height) + "x" + std::to_string(width) + "|"
+    + (int8 ? o.int8_model : "f32");
   std::lock_guard<std::mutex> lock(mtx);
   if (auto m = cache[key].lock()) return m;
   auto m = engine::model::load(o.model, o.weights, 1, height, width);
+  if (int8) {
+    auto& t = tables[o.int8_model];
+    if (!t) t = std::make_shared<engine::int8_table>(engine::load_int8(o.int8_model));
+    m = engine::with_int8(m, t);
+  }
   cache[key] = m;
   return m;
 }
@@ -43,6 +52,10 @@ dnn_detector::dnn_detector(dnn_options o) : o_(std::move(o)) {
     throw std::invalid_argument("dnn detector kind '" + o_.kind + "' (valid: nanodet, darknet)");
   if (o_.model.empty()) throw std::invalid_argument(o_.kind + " detector: no model file given");
   nanodet_ = o_.kind == "nanodet";
+  if (o_.precision != "f32" && o_.precision != "int8")
+    throw std::invalid_argument("dnn detector precision '" + o_.precision + "' (valid: f32, int8)");
+  if (o_.precision == "int8" && o_.int8_model.empty())
+    throw std::invalid_argument(o_.kind + " detector: precision int8 needs an int8 model (weaver model quantize)");
 }
 
 cv::Size dnn_detector::input_size(cv::Size frame) const {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "accel/engine/darknet_import.hpp"
+#include "accel/engine/int8_model.hpp"
 #include "accel/engine/kernels.hpp"
 #include "accel/engine/onnx_import.hpp"
 #include "accel/engine/passes.hpp"
@@ -47,8 +48,40 @@ std::shared_ptr<const model> model::adopt(graph g, int batch) {
   return m;
 }
 
+std::shared_ptr<const model> model::with_table(const model& m, std::shared_ptr<const int8_table> t) {
+  auto r = std::make_shared<model>(m);
+  r->int8_ = std::move(t);
+  return r;
+}
+
+void* session::codes(int v) {
+  auto& c = codes_[static_cast<size_t>(v)];
+  if (c.empty()) c.assign(static_cast<size_t>(numel(m_->ir().values[static_cast<size_t>(v)].shape)), 0);
+  return c.data();
+}
+
 session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m)) {
   const graph& g = m_->ir();
+  const int8_table* q8 = m_->int8();
+  if (q8) {
+    // A conv output whose every consumer is an int8 conv stays in codes: the
+    // producer requantizes straight to the consumer's input scale.
+    codes_.resize(g.values.size());
+    codes_only_.assign(g.values.size(), 0);
+    auto cons = g.consumers();
+    for (const auto& n : g.nodes) {
+      if (n.kind != op::conv2d) continue;
+      const int o = n.out[0];
+      bool only =
+        !cons[static_cast<size_t>(o)].empty() && std::find(g.outputs.begin(), g.outputs.end(), o) == g.outputs.end();
+      for (int c : cons[static_cast<size_t>(o)]) {
+        const node& k = g.nodes[static_cast<size_t>(c)];
+        only = only && k.kind == op::conv2d && k.in[0] == o;
+      }
+      codes_only_[static_cast<size_t>(o)] = only;
+    }
+  }
+  std::vector<char> quantized(g.values.size(), 0); // codes filled by an earlier step
   buf_.assign(g.values.size(), nullptr);
   storage_.resize(g.values.size());
   in_ = g.inputs.at(0);
@@ -72,7 +105,36 @@ session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m))
         alloc(o);
       s.out.push_back(buf_[static_cast<size_t>(o)]);
     }
-    if (n.kind == op::conv2d) {
+    if (n.kind == op::conv2d && q8) {
+      const int v = n.in[0], o = n.out[0];
+      const auto& in_q = q8->acts.at(g.values[static_cast<size_t>(v)].name);
+      if (!quantized[static_cast<size_t>(v)]) { // f32 -> codes before this conv
+        step qs{nullptr, {buf_[static_cast<size_t>(v)]}, {}};
+        qs.q = v;
+        codes(v);
+        steps_.push_back(std::move(qs));
+        quantized[static_cast<size_t>(v)] = 1;
+      }
+      const auto& p = q8->convs.at(n.name);
+      kernels::int8_conv k;
+      k.in_scale = in_q.scale;
+      k.in_unsigned = in_q.is_unsigned;
+      k.w = p.w.data();
+      k.w_scale = p.scale;
+      k.bias = p.bias;
+      k.out_codes = codes_only_[static_cast<size_t>(o)];
+      void* dst = s.out[0];
+      if (k.out_codes) {
+        const auto& out_q = q8->acts.at(g.values[static_cast<size_t>(o)].name);
+        k.out_scale = out_q.scale;
+        k.out_unsigned = out_q.is_unsigned;
+        dst = codes(o);
+        quantized[static_cast<size_t>(o)] = 1;
+      }
+      s.conv_s8 = static_cast<int>(convs_s8_.size());
+      convs_s8_.emplace_back(g.values[static_cast<size_t>(v)].shape, codes(v), p.filter, k, n.a,
+                             g.values[static_cast<size_t>(o)].shape, dst, threads);
+    } else if (n.kind == op::conv2d) {
       s.conv = static_cast<int>(convs_.size());
       convs_.emplace_back(g.values[n.in[0]].shape, s.in[0], g.values[n.in[1]].shape, s.in[1],
                           n.in.size() > 2 ? s.in[2] : nullptr, n.a, g.values[n.out[0]].shape, s.out[0], threads);
@@ -85,12 +147,20 @@ void session::run() {
   const graph& g = m_->ir();
   auto shape = [&](int v) -> const shape_t& { return g.values[v].shape; };
   for (auto& s : steps_) {
+    if (!s.n) {
+      const auto& a = m_->int8()->acts.at(g.values[static_cast<size_t>(s.q)].name);
+      kernels::quantize_codes(s.in[0], numel(shape(s.q)), a.scale, a.is_unsigned, codes(s.q));
+      continue;
+    }
     const node& n = *s.n;
     const auto& a = n.a;
     const int o = n.out[0];
     switch (n.kind) {
       case op::conv2d:
-        convs_[static_cast<size_t>(s.conv)].run();
+        if (s.conv_s8 >= 0)
+          convs_s8_[static_cast<size_t>(s.conv_s8)].run();
+        else
+          convs_[static_cast<size_t>(s.conv)].run();
         break;
       case op::add:
       case op::sub:
@@ -170,6 +240,11 @@ const float* session::value(const std::string& name, shape_t* shape) const {
   int v = m_->ir().find(name);
   if (v < 0 || m_->ir().values[v].is_const) return nullptr;
   if (shape) *shape = m_->ir().values[v].shape;
+  if (!codes_only_.empty() && codes_only_[static_cast<size_t>(v)]) { // only its codes were computed
+    const auto& a = m_->int8()->acts.at(m_->ir().values[v].name);
+    kernels::dequantize_codes(codes_[static_cast<size_t>(v)].data(), numel(m_->ir().values[v].shape), a.scale,
+                              a.is_unsigned, buf_[static_cast<size_t>(v)]);
+  }
   return buf_[static_cast<size_t>(v)];
 }
 

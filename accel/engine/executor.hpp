@@ -15,6 +15,8 @@
 
 namespace weaver::engine {
 
+struct int8_table; // accel/engine/int8_model.hpp
+
 /// Imports by file type: *.json = TF.js graph model, *.cfg = Darknet (with
 /// its `weights`), *.onnx = ONNX; no passes run.
 graph import_model(const std::string& path, const std::string& weights = {});
@@ -32,7 +34,13 @@ public:
   /// only compile's checks, so its sessions compute what the original's do.
   static std::shared_ptr<const model> adopt(graph g, int batch = 1);
 
+  /// The same compiled graph with int8 numbers attached (see with_int8 in
+  /// int8_model.hpp, which checks them): its sessions run convs in int8.
+  static std::shared_ptr<const model> with_table(const model& m, std::shared_ptr<const int8_table> t);
+
   const graph& ir() const { return g_; }
+  /// The int8 numbers, nullptr for a float32 model.
+  const int8_table* int8() const { return int8_.get(); }
   int batch() const { return batch_; }
   /// The input in storage order (NHWC for images).
   const shape_t& input_shape() const { return g_.values[g_.inputs.at(0)].shape; }
@@ -40,6 +48,7 @@ public:
 private:
   graph g_;
   int batch_ = 1;
+  std::shared_ptr<const int8_table> int8_;
 };
 
 class session {
@@ -65,15 +74,22 @@ public:
 
 private:
   struct step {
-    const node* n;
+    const node* n; // nullptr: quantize value `q` into its codes
     std::vector<const float*> in;
     std::vector<float*> out;
     int conv = -1; // index into convs_
+    int conv_s8 = -1; // index into convs_s8_
+    int q = -1; // the value quantized
   };
+  /// int8 models: the codes of a value (allocated on first use).
+  void* codes(int v);
   std::shared_ptr<const model> m_;
   std::vector<std::vector<float>> storage_;
   std::vector<float*> buf_; // per value; constants point at their data
   std::vector<kernels::conv2d> convs_;
+  std::vector<kernels::conv2d_s8> convs_s8_;
+  std::vector<std::vector<int8_t>> codes_; // per value, int8 models only
+  std::vector<char> codes_only_; // per value: no f32 copy is computed (value() dequantizes)
   std::vector<step> steps_;
   int in_ = 0;
 };

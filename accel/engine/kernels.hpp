@@ -34,6 +34,45 @@ private:
   std::unique_ptr<impl> p_;
 };
 
+/// The same convolution in int8 on oneDNN (VNNI where the CPU has it):
+/// input codes u8/s8 (NHWC, one scale), s8 HWIO weights with one scale per
+/// output channel, s32 bias in accumulator units, s32 accumulation; the
+/// result is scaled by in_scale * w_scale[c], the activation applied, then
+/// written as f32 or, when `out` is set, requantized to u8/s8 codes of that
+/// scale (oneDNN rounds to nearest even and saturates).
+struct int8_conv {
+  float in_scale = 1.0f;
+  bool in_unsigned = false;
+  const int8_t* w = nullptr;
+  std::vector<float> w_scale;
+  std::vector<int32_t> bias; // empty: none
+  bool out_codes = false;
+  float out_scale = 1.0f;
+  bool out_unsigned = false;
+};
+
+class conv2d_s8 {
+public:
+  conv2d_s8(const shape_t& in_shape, const void* in, const shape_t& w_shape, const int8_conv& q, const attrs& a,
+            const shape_t& out_shape, void* out, int threads = 1);
+  ~conv2d_s8();
+  conv2d_s8(conv2d_s8&&) noexcept;
+  conv2d_s8& operator=(conv2d_s8&&) noexcept;
+  void run();
+  std::string implementation() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> p_;
+};
+
+/// f32 -> u8/s8 codes: round(x / scale) (ties to even, as oneDNN's), saturated.
+/// A plain loop on the calling thread (a oneDNN reorder would fork OpenMP
+/// threads per call, which costs more than it saves on a busy machine).
+void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, void* out);
+/// Codes -> f32.
+void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, float* out);
+
 void apply_activation(float* x, int64_t n, act a, float alpha);
 
 /// out = x (op) y with numpy broadcasting; shapes have equal rank.

@@ -406,6 +406,23 @@ TEST_SUITE("config") {
     CHECK(contains(e.what, "unknown detector"));
   }
 
+  TEST_CASE("detector.dnn.precision: f32 by default, int8 needs an existing int8_model") {
+    video_dir v;
+    { std::ofstream(v.dir / "net.json") << "{}"; }
+    { std::ofstream(v.dir / "net.int8.json") << "{}"; }
+    const std::string dnn = std::string(one_camera) + "detector: {kind: nanodet, dnn: {model: net.json";
+    auto f32 = parse_config(dnn + "}}\n", v.base());
+    CHECK(f32.detector.dnn.precision == "f32");
+    auto int8 = parse_config(dnn + ", precision: int8, int8_model: net.int8.json}}\n", v.base());
+    CHECK(int8.detector.dnn.precision == "int8");
+    CHECK(int8.detector.dnn.int8_model == (v.dir / "net.int8.json").lexically_normal().string());
+    CHECK(error_of(dnn + ", precision: int4}}\n", v.base()).key == "detector.dnn.precision");
+    auto missing = error_of(dnn + ", precision: int8}}\n", v.base());
+    CHECK(missing.key == "detector.dnn.int8_model");
+    CHECK(contains(missing.what, "weaver model quantize"));
+    CHECK(error_of(dnn + ", precision: int8, int8_model: nope.json}}\n", v.base()).key == "detector.dnn.int8_model");
+  }
+
   TEST_CASE("wrong types and ranges name the key") {
     video_dir v;
     auto fps = error_of("cameras:\n  - {id: 1, source: clip.avi, fps: \"fast\"}\n", v.base());

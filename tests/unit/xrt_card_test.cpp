@@ -18,6 +18,7 @@
 #include "accel/detect/appearance.hpp"
 #include "accel/detect/detector.hpp"
 #include "accel/detect/dnn_detector.hpp"
+#include "accel/engine/int8_model.hpp"
 #include "accel/xclbin_writer.hpp"
 #include "accel/xrt_card.hpp"
 #include "accel/xrt_program.hpp"
@@ -147,6 +148,10 @@ TEST_SUITE("xrt_card") {
     for (const auto& t : det.host_tensors(frame)) needed.push_back({t.name, t.output});
     REQUIRE(needed.size() >= 3); // NanoDet: cls and reg per level, then the feature map
     CHECK(needed.back().graph_output == -1);
+
+    // An int8 model is refused, not run as float.
+    CHECK_THROWS_WITH_AS(xrt_program(engine::model::with_table(*model, std::make_shared<engine::int8_table>()), needed),
+                         doctest::Contains("float32 models only"), engine::model_error);
 
     xrt_program prog(model, needed);
     const auto& l = prog.layout();
