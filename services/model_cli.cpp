@@ -8,8 +8,8 @@
 #include "accel/detect/detector.hpp"
 #include "accel/detect/dnn_detector.hpp"
 #include "accel/engine/executor.hpp"
-#include "accel/engine/onnx_export.hpp"
 #include "accel/engine/int8_model.hpp"
+#include "accel/engine/onnx_export.hpp"
 #include "actors/camera/video_source.hpp"
 #include "services/config.hpp"
 
