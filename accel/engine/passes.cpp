@@ -250,6 +250,10 @@ void infer_shapes(graph& g) {
       int64_t dims[2] = {h, w};
       int ks[2] = {kh, kw};
       for (int i = 0; i < 2; ++i) {
+        // An imported file may say anything: a zero stride would divide by zero below.
+        if (a.stride[i] < 1 || a.dilation[i] < 1 || ks[i] < 1)
+          fail(n, "strides, dilations and kernel sizes must be at least 1");
+        if (a.pads[i] < 0 || a.pads[i + 2] < 0) fail(n, "negative padding");
         int64_t eff = static_cast<int64_t>(ks[i] - 1) * a.dilation[i] + 1;
         if (a.same_padding) {
           int64_t o = (dims[i] + a.stride[i] - 1) / a.stride[i];
@@ -268,6 +272,7 @@ void infer_shapes(graph& g) {
         const shape_t& w = in_shape(1);
         if (x.size() != 4 || w.size() != 4)
           fail(n, "needs NHWC input and HWIO filter, got " + to_string(x) + " and " + to_string(w));
+        if (a.groups < 1) fail(n, "groups must be at least 1");
         if (x[3] != w[2] * a.groups)
           fail(n, "input has " + std::to_string(x[3]) + " channels, filter expects " + std::to_string(w[2] * a.groups));
         if (w[3] % a.groups != 0) fail(n, "output channels not divisible by groups");
@@ -396,6 +401,7 @@ void infer_shapes(graph& g) {
         break;
       case op::reorg: {
         int s = a.stride[0];
+        if (s < 1) fail(n, "stride must be at least 1");
         if (x.size() != 4 || x[1] % s || x[2] % s) fail(n, "input " + to_string(x) + " not divisible by stride");
         set_out(0, {x[0], x[1] / s, x[2] / s, x[3] * s * s});
         break;
