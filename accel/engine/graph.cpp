@@ -1,8 +1,22 @@
 #include "accel/engine/graph.hpp"
 
+#include <fstream>
 #include <sstream>
 
 namespace weaver::engine {
+
+std::string read_model_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw model_error(what + ": cannot open " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
 
 int64_t numel(const shape_t& s) {
   int64_t n = 1;

@@ -19,6 +19,12 @@ struct model_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// An importer's file read whole; a model_error naming `what` if it cannot be opened.
+std::string read_model_file(const std::string& path, const std::string& what);
+/// The folder part of `path` with its trailing slash ("" for a bare name):
+/// where a model's weight and external-data files are looked up.
+std::string dir_of(const std::string& path);
+
 using shape_t = std::vector<int64_t>;
 int64_t numel(const shape_t& s);
 std::string to_string(const shape_t& s);

@@ -21,19 +21,6 @@ enum : int { t_float = 1, t_int32 = 6, t_int64 = 7, t_float16 = 10, t_double = 1
 // turning into a huge allocation).
 constexpr int64_t max_elements = int64_t{1} << 31;
 
-std::string read_all(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw model_error(what + ": cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string dir_of(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
-}
-
 /// The bytes of an initializer stored outside the model (data_location
 /// EXTERNAL): `location` relative to the model, optional offset and length.
 std::string external_bytes(const onnx::TensorProto& t, const std::string& dir) {
@@ -57,7 +44,7 @@ std::string external_bytes(const onnx::TensorProto& t, const std::string& dir) {
   if (location[0] == '/' || location.find("..") != std::string::npos)
     throw model_error("initializer '" + t.name() + "': external data location '" + location
                       + "' leaves the model's directory");
-  auto bytes = read_all(dir + location, "initializer '" + t.name() + "' external data");
+  auto bytes = read_model_file(dir + location, "initializer '" + t.name() + "' external data");
   if (offset < 0 || offset > static_cast<int64_t>(bytes.size()))
     throw model_error("initializer '" + t.name() + "': external data offset " + std::to_string(offset)
                       + " past the end of " + location);
@@ -138,7 +125,7 @@ public:
   importer(const std::string& path) : path_(path), dir_(dir_of(path)) {}
 
   graph run() {
-    auto bytes = read_all(path_, "model");
+    auto bytes = read_model_file(path_, "model");
     onnx::ModelProto m;
     // A truncated or foreign file fails here; the message says which.
     if (bytes.empty() || !m.ParseFromString(bytes) || !m.has_graph())

@@ -41,19 +41,6 @@ float half_to_float(uint16_t h) {
 
 namespace {
 
-std::string read_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw model_error(what + ": cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string dir_of(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
-}
-
 std::string base64_decode(const std::string& in) {
   static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -97,7 +84,7 @@ std::map<std::string, tensor_data> load_weights(const json& manifest, const std:
   std::map<std::string, tensor_data> out;
   for (const auto& group : manifest) {
     std::string bytes;
-    for (const auto& p : group.at("paths")) bytes += read_file(dir + p.get<std::string>(), "weights");
+    for (const auto& p : group.at("paths")) bytes += read_model_file(dir + p.get<std::string>(), "weights");
     size_t off = 0;
     for (const auto& w : group.at("weights")) {
       tensor_data t;
@@ -246,7 +233,7 @@ namespace {
 graph import_tfjs_json(const std::string& model_json) {
   json m;
   try {
-    m = json::parse(read_file(model_json, "model"));
+    m = json::parse(read_model_file(model_json, "model"));
   } catch (const json::exception& e) {
     throw model_error(model_json + ": not JSON: " + e.what());
   }
