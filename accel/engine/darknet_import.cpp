@@ -110,7 +110,7 @@ struct weight_file {
       throw model_error("darknet weights truncated: " + path + " ends at byte " + std::to_string(bytes.size()) + " but "
                         + what + " needs " + std::to_string(n * 4) + " bytes from byte " + std::to_string(off));
     std::vector<float> v(n);
-    std::memcpy(v.data(), bytes.data() + off, n * 4);
+    if (n > 0) std::memcpy(v.data(), bytes.data() + off, n * 4); // never memcpy from/to null
     off += n * 4;
     return v;
   }
@@ -144,6 +144,7 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
   info.height = net.i("height", 0);
   info.channels = net.i("channels", 3);
   if (info.width <= 0 || info.height <= 0) throw model_error(net.where() + ": width and height must be set");
+  if (info.channels <= 0) throw model_error(net.where() + ": channels must be positive");
 
   struct out_desc {
     int value = -1;

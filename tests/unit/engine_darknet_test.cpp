@@ -410,6 +410,16 @@ TEST_CASE("Darknet import errors name the problem and never crash") {
       CHECK_MESSAGE((contains(e, "[route]") && contains(e, "layer 17")), bad << ": " << e);
     }
   }
+  SUBCASE("an input without channels is refused (found by fuzz_model)") {
+    for (std::string bad : {"0", "-3"}) {
+      rewrite_cfg(cfg_dir + "yolov2-tiny.cfg", dir / "nochan.cfg", [&](int section, std::string& line) {
+        if (section == 0 && line.rfind("channels=", 0) == 0) line = "channels=" + bad;
+      });
+      REQUIRE(read_text(dir / "nochan.cfg").find("channels=" + bad) != std::string::npos);
+      auto e = error_of(dir / "nochan.cfg", w2);
+      CHECK_MESSAGE((contains(e, "[net]") && contains(e, "channels")), bad << ": " << e);
+    }
+  }
   SUBCASE("missing files and a cfg without [net]") {
     CHECK(contains(error_of(dir / "none.cfg", w2), "cannot open"));
     CHECK(contains(error_of(dir / "v2t.cfg", (dir / "none.weights").string()), "cannot open"));
