@@ -328,8 +328,11 @@ darknet_model_info walk(const std::string& cfg, graph* g, weight_file* wf) {
         if (mask.empty())
           for (int m = 0; m < num; ++m) mask.push_back(static_cast<float>(m));
         for (float m : mask) {
+          // Checked as a float first: casting a huge, negative or NaN value is
+          // undefined (found by fuzz_model), and a fraction names no anchor.
+          if (!(m >= 0.0f) || m != std::floor(m) || 2.0 * m + 1 >= static_cast<double>(anchors.size()))
+            throw model_error(r.where() + ": mask beyond anchors or not an anchor index");
           auto mi = static_cast<size_t>(m);
-          if (2 * mi + 1 >= anchors.size()) throw model_error(r.where() + ": mask beyond anchors");
           y.anchors.push_back(anchors[2 * mi]);
           y.anchors.push_back(anchors[2 * mi + 1]);
         }

@@ -420,6 +420,16 @@ TEST_CASE("Darknet import errors name the problem and never crash") {
       CHECK_MESSAGE((contains(e, "[net]") && contains(e, "channels")), bad << ": " << e);
     }
   }
+  SUBCASE("a yolo mask that is no anchor index is refused (found by fuzz_model)") {
+    for (std::string bad : {"0.5", "-1", "1e38", "9"}) {
+      rewrite_cfg(cfg_dir + "yolov3-tiny.cfg", dir / "mask.cfg", [&](int, std::string& line) {
+        if (line.rfind("mask", 0) == 0) line = "mask=" + bad + ",1,2";
+      });
+      REQUIRE(read_text(dir / "mask.cfg").find("mask=" + bad) != std::string::npos);
+      auto e = error_of(dir / "mask.cfg", w3);
+      CHECK_MESSAGE((contains(e, "[yolo]") && contains(e, "mask")), bad << ": " << e);
+    }
+  }
   SUBCASE("missing files and a cfg without [net]") {
     CHECK(contains(error_of(dir / "none.cfg", w2), "cannot open"));
     CHECK(contains(error_of(dir / "v2t.cfg", (dir / "none.weights").string()), "cannot open"));
