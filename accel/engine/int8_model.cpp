@@ -5,48 +5,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64.hpp"
+
 namespace weaver::engine {
 
 namespace {
 
-constexpr const char* b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string to_base64(const std::vector<int8_t>& v) {
-  std::string r;
-  r.reserve((v.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < v.size(); i += 3) {
-    uint32_t x = static_cast<uint32_t>(static_cast<uint8_t>(v[i])) << 16;
-    if (i + 1 < v.size()) x |= static_cast<uint32_t>(static_cast<uint8_t>(v[i + 1])) << 8;
-    if (i + 2 < v.size()) x |= static_cast<uint8_t>(v[i + 2]);
-    r += b64[(x >> 18) & 63];
-    r += b64[(x >> 12) & 63];
-    r += i + 1 < v.size() ? b64[(x >> 6) & 63] : '=';
-    r += i + 2 < v.size() ? b64[x & 63] : '=';
-  }
-  return r;
-}
-
-std::vector<int8_t> from_base64(const std::string& s, const std::string& what) {
-  int rev[256];
-  std::fill(rev, rev + 256, -1);
-  for (int i = 0; i < 64; ++i) rev[static_cast<uint8_t>(b64[i])] = i;
+// Weights as base64 (base/base64.hpp); a damaged file is an error naming it.
+std::vector<int8_t> weights_from_base64(const std::string& s, const std::string& what) {
   if (s.size() % 4) throw model_error(what + ": base64 length is not a multiple of 4");
-  std::vector<int8_t> r;
-  r.reserve(s.size() / 4 * 3);
-  for (size_t i = 0; i < s.size(); i += 4) {
-    uint32_t x = 0;
-    int pad = 0;
-    for (size_t k = 0; k < 4; ++k) {
-      const char c = s[i + k];
-      int d = c == '=' && i + 4 == s.size() && k >= 2 ? (++pad, 0) : rev[static_cast<uint8_t>(c)];
-      if (d < 0) throw model_error(what + ": not base64");
-      x = (x << 6) | static_cast<uint32_t>(d);
-    }
-    r.push_back(static_cast<int8_t>(static_cast<uint8_t>(x >> 16)));
-    if (pad < 2) r.push_back(static_cast<int8_t>(static_cast<uint8_t>(x >> 8)));
-    if (pad < 1) r.push_back(static_cast<int8_t>(static_cast<uint8_t>(x)));
-  }
-  return r;
+  auto w = from_base64(s);
+  if (!w) throw model_error(what + ": not base64");
+  return *w;
 }
 
 } // namespace
@@ -135,7 +105,7 @@ int8_table load_int8(const std::string& path) {
       p.filter = c.at("filter").get<shape_t>();
       p.scale = c.at("scales").get<std::vector<float>>();
       p.bias = c.at("bias").get<std::vector<int32_t>>();
-      p.w = from_base64(c.at("weights").get<std::string>(), path + ": conv '" + name + "'");
+      p.w = weights_from_base64(c.at("weights").get<std::string>(), path + ": conv '" + name + "'");
       if (p.filter.size() != 4 || static_cast<int64_t>(p.w.size()) != numel(p.filter)
           || static_cast<int64_t>(p.scale.size()) != p.filter[3]
           || (!p.bias.empty() && static_cast<int64_t>(p.bias.size()) != p.filter[3]))
