@@ -24,10 +24,16 @@ std::string to_base64(const std::vector<int8_t>& in) {
   return out;
 }
 
-std::optional<std::vector<int8_t>> from_base64(const std::string& in) {
-  std::vector<int8_t> out;
+namespace {
+
+// One decoder for both results: strict (length a multiple of 4, padding only
+// at the end), so a damaged input is refused rather than half read.
+template <class Out>
+std::optional<Out> decode(const std::string& in) {
+  Out out;
   if (in.size() % 4 != 0) return std::nullopt;
   out.reserve(in.size() / 4 * 3);
+  using byte = typename Out::value_type;
   for (size_t i = 0; i < in.size(); i += 4) {
     uint32_t v = 0;
     int pad = 0;
@@ -43,11 +49,21 @@ std::optional<std::vector<int8_t>> from_base64(const std::string& in) {
         return std::nullopt;
       }
     }
-    out.push_back(static_cast<int8_t>(uint8_t(v >> 16)));
-    if (pad < 2) out.push_back(static_cast<int8_t>(uint8_t(v >> 8)));
-    if (pad < 1) out.push_back(static_cast<int8_t>(uint8_t(v)));
+    out.push_back(static_cast<byte>(uint8_t(v >> 16)));
+    if (pad < 2) out.push_back(static_cast<byte>(uint8_t(v >> 8)));
+    if (pad < 1) out.push_back(static_cast<byte>(uint8_t(v)));
   }
   return out;
+}
+
+} // namespace
+
+std::optional<std::vector<int8_t>> from_base64(const std::string& in) {
+  return decode<std::vector<int8_t>>(in);
+}
+
+std::optional<std::string> bytes_from_base64(const std::string& in) {
+  return decode<std::string>(in);
 }
 
 } // namespace weaver

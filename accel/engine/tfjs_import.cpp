@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64.hpp"
+
 namespace weaver::engine {
 
 using json = nlohmann::json;
@@ -41,22 +43,12 @@ float half_to_float(uint16_t h) {
 
 namespace {
 
-std::string base64_decode(const std::string& in) {
-  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t val = 0; // unsigned: old bits shift out (only the low 14 are read)
-  int bits = -8;
-  for (char c : in) {
-    auto p = chars.find(c);
-    if (p == std::string::npos) break; // '=' padding ends the data
-    val = (val << 6) + static_cast<uint32_t>(p);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xff));
-      bits -= 8;
-    }
-  }
-  return out;
+// TF.js writes string attributes as base64 (with padding); a damaged one is
+// the file's fault, named like every other.
+std::string text_attr(const json& j, const std::string& node, const char* key) {
+  auto b = bytes_from_base64(j.get<std::string>());
+  if (!b) throw model_error("node '" + node + "': attribute " + key + " is not base64");
+  return *b;
 }
 
 int64_t as_int(const json& j) {
@@ -159,7 +151,7 @@ struct attr_reader {
   }
   std::string str(const char* key, std::string dflt = {}) const {
     auto a = get(key);
-    return a && a->contains("s") ? base64_decode((*a)["s"].get<std::string>()) : dflt;
+    return a && a->contains("s") ? text_attr((*a)["s"], name, key) : dflt;
   }
   std::vector<int64_t> ints(const char* key) const {
     std::vector<int64_t> r;
@@ -184,7 +176,7 @@ struct attr_reader {
     std::vector<std::string> r;
     auto a = get(key);
     if (a && a->contains("list") && (*a)["list"].contains("s"))
-      for (const auto& x : (*a)["list"]["s"]) r.push_back(base64_decode(x.get<std::string>()));
+      for (const auto& x : (*a)["list"]["s"]) r.push_back(text_attr(x, name, key));
     return r;
   }
 };

@@ -146,6 +146,21 @@ TEST_CASE("TF.js import errors name the problem and never crash") {
       CHECK(std::string(e.what()).find("PartitionedCall/convolution_1") != std::string::npos);
     }
   }
+  SUBCASE("a string attribute that is not base64 names the node and the attribute") {
+    // Before base/base64 was shared, this decoder stopped at the first foreign
+    // character and read "SAME" from "U0FNRQ!!" without a word.
+    std::string node;
+    for (auto& n : model["modelTopology"]["node"])
+      if (node.empty() && n.contains("attr") && n["attr"].contains("padding")) {
+        n["attr"]["padding"]["s"] = "U0FNRQ!!";
+        node = n["name"].get<std::string>();
+      }
+    REQUIRE(!node.empty());
+    std::ofstream(dir / "m.json") << model.dump();
+    fs::copy_file(bin, dir / "nanodet.bin");
+    CHECK_THROWS_WITH_AS(import_tfjs((dir / "m.json").string()),
+                         ("node '" + node + "': attribute padding is not base64").c_str(), model_error);
+  }
   SUBCASE("not a model") {
     std::ofstream(dir / "m.json") << "{\"format\": \"layers-model\"}";
     CHECK_THROWS_AS(import_tfjs((dir / "m.json").string()), model_error);
