@@ -58,12 +58,8 @@ std::optional<Out> decode(const std::string& in) {
 
 } // namespace
 
-std::optional<std::vector<int8_t>> from_base64(const std::string& in) {
-  return decode<std::vector<int8_t>>(in);
-}
+std::optional<std::vector<int8_t>> from_base64(const std::string& in) { return decode<std::vector<int8_t>>(in); }
 
-std::optional<std::string> bytes_from_base64(const std::string& in) {
-  return decode<std::string>(in);
-}
+std::optional<std::string> bytes_from_base64(const std::string& in) { return decode<std::string>(in); }
 
 } // namespace weaver
