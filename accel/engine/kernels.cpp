@@ -18,14 +18,6 @@ inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 } // namespace
 
-struct conv2d::impl {
-  dnnl::convolution_forward prim;
-  dnnl::stream stream;
-  std::unordered_map<int, dnnl::memory> args;
-  std::vector<float> scratch;
-  std::string name;
-};
-
 namespace {
 
 dnnl::engine& cpu_engine() {
@@ -33,85 +25,15 @@ dnnl::engine& cpu_engine() {
   return e;
 }
 
-} // namespace
-
-conv2d::conv2d(const shape_t& is, const float* in, const shape_t& ws, const float* w, const float* bias, const attrs& a,
-               const shape_t& os, float* out, int threads)
-  : p_(std::make_unique<impl>()) {
-  using dnnl::memory;
-  using dt = memory::data_type;
-  // oneDNN fixes a primitive's thread count when it is created.
-  const int was = omp_get_max_threads();
-  omp_set_num_threads(std::max(threads, 1));
-  const int64_t G = a.groups, cg = ws[2], co = ws[3], kh = ws[0], kw = ws[1];
-  memory::desc src({is[0], is[3], is[1], is[2]}, dt::f32, memory::format_tag::nhwc);
-  memory::desc dst({os[0], os[3], os[1], os[2]}, dt::f32, memory::format_tag::nhwc);
-  // Our filter as oneDNN sees it: HWIO through explicit strides.
-  memory::desc user_w = G == 1
-    ? memory::desc({co, cg, kh, kw}, dt::f32, memory::dims{1, co, kw * cg * co, cg * co})
-    : memory::desc({G, co / G, cg, kh, kw}, dt::f32, memory::dims{co / G, 1, co, kw * cg * co, cg * co});
-  memory::desc any_w = G == 1 ? memory::desc({co, cg, kh, kw}, dt::f32, memory::format_tag::any)
-                              : memory::desc({G, co / G, cg, kh, kw}, dt::f32, memory::format_tag::any);
-  memory::desc bias_d({co}, dt::f32, memory::format_tag::a);
-  memory::dims strides{a.stride[0], a.stride[1]};
-  memory::dims dil{a.dilation[0] - 1, a.dilation[1] - 1};
-  memory::dims pl{a.pads[0], a.pads[1]}, pr{a.pads[2], a.pads[3]};
-  using cf = dnnl::convolution_forward;
-  auto desc = bias ? cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, any_w,
-                              bias_d, dst, strides, dil, pl, pr)
-                   : cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, any_w, dst,
-                              strides, dil, pl, pr);
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  dnnl::post_ops po;
-  switch (a.activation) {
-    case act::none:
-      break;
-    case act::relu:
-      po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-      break;
-    case act::leaky:
-      po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, a.alpha, 0.f);
-      break;
-    case act::sigmoid:
-      po.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f);
-      break;
-    case act::exp:
-      po.append_eltwise(1.f, dnnl::algorithm::eltwise_exp, 0.f, 0.f);
-      break;
-  }
-  attr.set_post_ops(po);
-  auto& eng = cpu_engine();
-  cf::primitive_desc pd(desc, attr, eng);
-  p_->name = pd.impl_info_str();
-  p_->prim = cf(pd);
-  p_->stream = dnnl::stream(eng);
-  // Weights reordered once into the layout the kernel wants.
-  memory wsrc(user_w, eng, const_cast<float*>(w));
-  memory wdst(pd.weights_desc(), eng);
-  dnnl::reorder(wsrc, wdst).execute(p_->stream, wsrc, wdst);
-  p_->stream.wait();
-  p_->scratch.assign(pd.scratchpad_desc().get_size() / sizeof(float) + 1, 0.0f);
-  p_->args = {{DNNL_ARG_SRC, memory(src, eng, const_cast<float*>(in))},
-              {DNNL_ARG_WEIGHTS, wdst},
-              {DNNL_ARG_DST, memory(dst, eng, out)},
-              {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), eng, p_->scratch.data())}};
-  if (bias) p_->args.insert({DNNL_ARG_BIAS, memory(bias_d, eng, const_cast<float*>(bias))});
-  omp_set_num_threads(was);
-}
-
-conv2d::~conv2d() = default;
-conv2d::conv2d(conv2d&&) noexcept = default;
-conv2d& conv2d::operator=(conv2d&&) noexcept = default;
-
-void conv2d::run() {
-  p_->prim.execute(p_->stream, p_->args);
-  p_->stream.wait();
-}
-
-std::string conv2d::implementation() const { return p_->name; }
-
-namespace {
+// oneDNN fixes a primitive's thread count when it is created; the caller's
+// count comes back on every way out (a refused shape throws).
+struct omp_threads {
+  int was = omp_get_max_threads();
+  explicit omp_threads(int n) { omp_set_num_threads(std::max(n, 1)); }
+  ~omp_threads() { omp_set_num_threads(was); }
+  omp_threads(const omp_threads&) = delete;
+  omp_threads& operator=(const omp_threads&) = delete;
+};
 
 // The activation as a oneDNN post-op; `scale` multiplies its result.
 void append_activation(dnnl::post_ops& po, const attrs& a, float scale) {
@@ -134,44 +56,108 @@ void append_activation(dnnl::post_ops& po, const attrs& a, float scale) {
   }
 }
 
+using dnnl::memory;
+using dt = memory::data_type;
+using cf = dnnl::convolution_forward;
+
+// What the f32 and int8 convolutions share: NHWC source and destination, our
+// HWIO filter (grouped or not) as oneDNN sees it through explicit strides,
+// and a descriptor that lets oneDNN choose the weights' layout.
+struct conv_shape {
+  memory::desc src, dst, user_w, bias;
+  cf::desc desc;
+};
+
+conv_shape describe(const shape_t& is, dt src_t, const shape_t& ws, dt w_t, bool has_bias, dt bias_t, const attrs& a,
+                    const shape_t& os, dt dst_t) {
+  const int64_t G = a.groups, cg = ws[2], co = ws[3], kh = ws[0], kw = ws[1];
+  memory::desc src({is[0], is[3], is[1], is[2]}, src_t, memory::format_tag::nhwc);
+  memory::desc dst({os[0], os[3], os[1], os[2]}, dst_t, memory::format_tag::nhwc);
+  memory::desc user_w = G == 1
+    ? memory::desc({co, cg, kh, kw}, w_t, memory::dims{1, co, kw * cg * co, cg * co})
+    : memory::desc({G, co / G, cg, kh, kw}, w_t, memory::dims{co / G, 1, co, kw * cg * co, cg * co});
+  memory::desc any_w = G == 1 ? memory::desc({co, cg, kh, kw}, w_t, memory::format_tag::any)
+                              : memory::desc({G, co / G, cg, kh, kw}, w_t, memory::format_tag::any);
+  memory::desc bias_d({co}, bias_t, memory::format_tag::a);
+  memory::dims strides{a.stride[0], a.stride[1]};
+  memory::dims dil{a.dilation[0] - 1, a.dilation[1] - 1};
+  memory::dims pl{a.pads[0], a.pads[1]}, pr{a.pads[2], a.pads[3]};
+  const auto kind = dnnl::prop_kind::forward_inference;
+  const auto algo = dnnl::algorithm::convolution_direct;
+  return {src, dst, user_w, bias_d,
+          has_bias ? cf::desc(kind, algo, src, any_w, bias_d, dst, strides, dil, pl, pr)
+                   : cf::desc(kind, algo, src, any_w, dst, strides, dil, pl, pr)};
+}
+
 } // namespace
 
-struct conv2d_s8::impl {
-  dnnl::convolution_forward prim;
+// One built convolution: the primitive, its stream, its bound buffers and
+// its own scratchpad (so sessions never share state).
+struct conv_primitive {
+  cf prim;
   dnnl::stream stream;
   std::unordered_map<int, dnnl::memory> args;
   std::vector<uint8_t> scratch;
   std::string name;
+
+  // Weights reordered once into the layout the kernel chose (for s8 inputs
+  // oneDNN adds its compensation here), buffers bound.
+  void build(const cf::primitive_desc& pd, const conv_shape& d, const void* w, const void* in, void* out) {
+    auto& eng = cpu_engine();
+    name = pd.impl_info_str();
+    prim = cf(pd);
+    stream = dnnl::stream(eng);
+    memory wsrc(d.user_w, eng, const_cast<void*>(w));
+    memory wdst(pd.weights_desc(), eng);
+    dnnl::reorder(wsrc, wdst).execute(stream, wsrc, wdst);
+    stream.wait();
+    scratch.assign(pd.scratchpad_desc().get_size() + 1, 0);
+    args = {{DNNL_ARG_SRC, memory(d.src, eng, const_cast<void*>(in))},
+            {DNNL_ARG_WEIGHTS, wdst},
+            {DNNL_ARG_DST, memory(d.dst, eng, out)},
+            {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), eng, scratch.data())}};
+  }
+  void run() {
+    prim.execute(stream, args);
+    stream.wait();
+  }
 };
+
+struct conv2d::impl : conv_primitive {};
+
+conv2d::conv2d(const shape_t& is, const float* in, const shape_t& ws, const float* w, const float* bias, const attrs& a,
+               const shape_t& os, float* out, int threads)
+  : p_(std::make_unique<impl>()) {
+  omp_threads use(threads);
+  auto d = describe(is, dt::f32, ws, dt::f32, bias != nullptr, dt::f32, a, os, dt::f32);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::post_ops po;
+  append_activation(po, a, 1.f);
+  attr.set_post_ops(po);
+  cf::primitive_desc pd(d.desc, attr, cpu_engine());
+  p_->build(pd, d, w, in, out);
+  if (bias) p_->args.insert({DNNL_ARG_BIAS, memory(d.bias, cpu_engine(), const_cast<float*>(bias))});
+}
+
+conv2d::~conv2d() = default;
+conv2d::conv2d(conv2d&&) noexcept = default;
+conv2d& conv2d::operator=(conv2d&&) noexcept = default;
+void conv2d::run() { p_->run(); }
+std::string conv2d::implementation() const { return p_->name; }
+
+struct conv2d_s8::impl : conv_primitive {};
 
 conv2d_s8::conv2d_s8(const shape_t& is, const void* in, const shape_t& ws, const int8_conv& q, const attrs& a,
                      const shape_t& os, void* out, int threads)
   : p_(std::make_unique<impl>()) {
-  using dnnl::memory;
-  using dt = memory::data_type;
-  const int was = omp_get_max_threads();
-  omp_set_num_threads(std::max(threads, 1));
-  const int64_t G = a.groups, cg = ws[2], co = ws[3], kh = ws[0], kw = ws[1];
+  omp_threads use(threads);
+  const int64_t G = a.groups, co = ws[3], kh = ws[0], kw = ws[1];
   if (static_cast<int64_t>(q.w_scale.size()) != co) throw model_error("conv2d_s8: one weight scale per channel");
   const dt src_t = q.in_unsigned ? dt::u8 : dt::s8;
   const dt dst_t = !q.out_codes ? dt::f32 : q.out_unsigned ? dt::u8 : dt::s8;
-  memory::desc src({is[0], is[3], is[1], is[2]}, src_t, memory::format_tag::nhwc);
-  memory::desc dst({os[0], os[3], os[1], os[2]}, dst_t, memory::format_tag::nhwc);
-  memory::desc user_w = G == 1
-    ? memory::desc({co, cg, kh, kw}, dt::s8, memory::dims{1, co, kw * cg * co, cg * co})
-    : memory::desc({G, co / G, cg, kh, kw}, dt::s8, memory::dims{co / G, 1, co, kw * cg * co, cg * co});
-  memory::desc any_w = G == 1 ? memory::desc({co, cg, kh, kw}, dt::s8, memory::format_tag::any)
-                              : memory::desc({G, co / G, cg, kh, kw}, dt::s8, memory::format_tag::any);
-  memory::desc bias_d({co}, dt::s32, memory::format_tag::a);
-  memory::dims strides{a.stride[0], a.stride[1]};
-  memory::dims dil{a.dilation[0] - 1, a.dilation[1] - 1};
-  memory::dims pl{a.pads[0], a.pads[1]}, pr{a.pads[2], a.pads[3]};
   const bool has_bias = !q.bias.empty();
-  using cf = dnnl::convolution_forward;
-  auto desc = has_bias ? cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, any_w,
-                                  bias_d, dst, strides, dil, pl, pr)
-                       : cf::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, any_w,
-                                  dst, strides, dil, pl, pr);
+  auto d = describe(is, src_t, ws, dt::s8, has_bias, dt::s32, a, os, dst_t);
   // dst = act(in_scale * w_scale[c] * (acc + bias)) [/ out_scale]
   std::vector<float> oscale(static_cast<size_t>(co));
   for (int64_t c = 0; c < co; ++c) oscale[static_cast<size_t>(c)] = q.in_scale * q.w_scale[static_cast<size_t>(c)];
@@ -181,44 +167,25 @@ conv2d_s8::conv2d_s8(const shape_t& is, const void* in, const shape_t& ws, const
   dnnl::post_ops po;
   append_activation(po, a, q.out_codes ? 1.f / q.out_scale : 1.f);
   attr.set_post_ops(po);
-  auto& eng = cpu_engine();
-  cf::primitive_desc pd(desc, attr, eng);
+  cf::primitive_desc pd(d.desc, attr, cpu_engine());
   // oneDNN 2.6's brgemm int8 kxk convolution is often no faster than float
   // on NanoDet's layers (32->32 channels at 112x144: 20 ms int8 vs 4 ms f32,
   // 128->128 at 56x72: 16.5 vs 16.8; ONEDNN_VERBOSE=1 bench_engine --int8)
   // where its direct int8 kernel takes 1.7 and ~3 ms: skip it.
   if (G == 1 && kh * kw > 1)
     while (std::string(pd.impl_info_str()).rfind("brgconv:", 0) == 0 && pd.next_impl()) {}
-  p_->name = pd.impl_info_str();
-  p_->prim = cf(pd);
-  p_->stream = dnnl::stream(eng);
-  // Weights reordered once (oneDNN adds its s8-input compensation here).
-  memory wsrc(user_w, eng, const_cast<int8_t*>(q.w));
-  memory wdst(pd.weights_desc(), eng);
-  dnnl::reorder(wsrc, wdst).execute(p_->stream, wsrc, wdst);
-  p_->stream.wait();
-  p_->scratch.assign(pd.scratchpad_desc().get_size() + 1, 0);
-  p_->args = {{DNNL_ARG_SRC, memory(src, eng, const_cast<void*>(in))},
-              {DNNL_ARG_WEIGHTS, wdst},
-              {DNNL_ARG_DST, memory(dst, eng, out)},
-              {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), eng, p_->scratch.data())}};
+  p_->build(pd, d, q.w, in, out);
   if (has_bias) {
-    memory b(bias_d, eng);
+    memory b(d.bias, cpu_engine());
     std::memcpy(b.get_data_handle(), q.bias.data(), q.bias.size() * sizeof(int32_t));
     p_->args.insert({DNNL_ARG_BIAS, b});
   }
-  omp_set_num_threads(was);
 }
 
 conv2d_s8::~conv2d_s8() = default;
 conv2d_s8::conv2d_s8(conv2d_s8&&) noexcept = default;
 conv2d_s8& conv2d_s8::operator=(conv2d_s8&&) noexcept = default;
-
-void conv2d_s8::run() {
-  p_->prim.execute(p_->stream, p_->args);
-  p_->stream.wait();
-}
-
+void conv2d_s8::run() { p_->run(); }
 std::string conv2d_s8::implementation() const { return p_->name; }
 
 void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, void* out) {
