@@ -54,20 +54,23 @@ int main(int argc, char** argv) {
   double keep = 0.5;
   int from_online = resolver_config{}.from_online ? 1 : 0;
   std::string db_path = (std::filesystem::temp_directory_path() / "bench_resolve.db").string();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--cameras"))
+  // Every option takes a value; anything else (also a lone --help) prints the
+  // usage rather than starting a minutes-long run.
+  for (int i = 1; i < argc; i += 2) {
+    const char* opt = i + 1 < argc ? argv[i] : "";
+    if (!std::strcmp(opt, "--cameras"))
       cameras = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--people"))
+    else if (!std::strcmp(opt, "--people"))
       people = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--window-s"))
+    else if (!std::strcmp(opt, "--window-s"))
       window_s = std::atof(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--dims"))
+    else if (!std::strcmp(opt, "--dims"))
       dims = static_cast<size_t>(std::atoi(argv[i + 1]));
-    else if (!std::strcmp(argv[i], "--online-keep"))
+    else if (!std::strcmp(opt, "--online-keep"))
       keep = std::atof(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--from-online"))
+    else if (!std::strcmp(opt, "--from-online"))
       from_online = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--db"))
+    else if (!std::strcmp(opt, "--db"))
       db_path = argv[i + 1];
     else {
       std::fprintf(stderr,
