@@ -1,0 +1,62 @@
+// The host side of the weaver_dnn kernel's int8 programs (protocol version
+// 2, accel/hls/weaver_dnn.hpp): layer descriptors and the constants they
+// point at, laid out as the kernel reads them, and the kernel's
+// C-simulation run with its status turned into an exception.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "accel/engine/graph.hpp"
+#include "accel/engine/quantize.hpp"
+#include "accel/hls/weaver_dnn.hpp"
+
+namespace weaver {
+
+/// A tensor of codes in one of the kernel's spaces, NHWC with N = 1.
+hls::view hls_view(hls::space s, int32_t offset, const engine::shape_t& nhwc, bool is_signed, int32_t cstride = 0,
+                   int32_t coff = 0);
+
+class hls_program {
+public:
+  /// Appends bytes to the weights buffer at a 64-byte (AXI beat) boundary;
+  /// returns their offset.
+  int32_t add_constant(const void* p, size_t bytes);
+
+  /// A convolution: s8 HWIO weights, s32 bias (empty: none), one
+  /// multiplier per output channel (and m_neg for leaky; otherwise empty).
+  void add_conv(const hls::view& in, const hls::view& out, const engine::attrs& a, const std::vector<int8_t>& w,
+                const std::vector<int32_t>& bias, const std::vector<engine::quant::fixed_multiplier>& m,
+                const std::vector<engine::quant::fixed_multiplier>& m_neg);
+  void add_maxpool(const hls::view& in, const hls::view& out, const engine::attrs& a);
+  /// out = a * (sa / so) + b * (sb / so), each to 8 fractional bits first.
+  void add_add(const hls::view& a, float sa, const hls::view& b, float sb, const hls::view& out, float so);
+  /// Bilinear with the engine's tap rule (kernels::resize_bilinear_nhwc),
+  /// fractions to Q8.
+  void add_resize_bilinear(const hls::view& in, float s_in, const hls::view& out, float s_out, bool half_pixel,
+                           bool align_corners);
+  void add_copy(const hls::view& in, float s_in, const hls::view& out, float s_out);
+
+  /// The program buffer: header then descriptors.
+  std::vector<uint8_t> program(uint32_t input_stride, uint32_t output_stride, uint32_t input_bytes) const;
+  const std::vector<uint8_t>& weights() const { return weights_; }
+  size_t layers() const { return layers_.size(); }
+  std::vector<hls::layer>& descriptors() { return layers_; } // tests: to break one on purpose
+
+private:
+  std::vector<hls::layer> layers_;
+  std::vector<uint8_t> weights_;
+};
+
+/// Saturation bounds of a code type.
+inline int32_t code_lo(bool is_signed) { return is_signed ? -128 : 0; }
+inline int32_t code_hi(bool is_signed) { return is_signed ? 127 : 255; }
+
+/// Runs the kernel's C-simulation; `output` holds the status page and
+/// `batch` blocks. Throws std::runtime_error naming the status and the layer.
+void hls_run(const std::vector<uint8_t>& program, const std::vector<uint8_t>& weights, const uint8_t* input,
+             uint8_t* output, uint32_t batch);
+
+} // namespace weaver
