@@ -3,7 +3,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "accel/xrt_protocol.hpp"
+
 namespace weaver {
+
+static_assert(hls::program_version == xrt_protocol::int8_version, "the kernel and the host agree on the protocol");
 
 using engine::quant::fixed_multiplier;
 using engine::quant::to_fixed;
