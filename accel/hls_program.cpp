@@ -1,8 +1,11 @@
 #include "accel/hls_program.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "accel/engine/int8_model.hpp"
+#include "accel/engine/kernels.hpp"
 #include "accel/xrt_protocol.hpp"
 
 namespace weaver {
@@ -191,6 +194,196 @@ void hls_run(const std::vector<uint8_t>& program, const std::vector<uint8_t>& we
   if (st != hls::status_ok)
     throw std::runtime_error(std::string("weaver_dnn: ") + (st > 0 && st <= 5 ? names[st] : "unknown status")
                              + (layer >= 0 ? " (layer " + std::to_string(layer) + ")" : ""));
+}
+
+} // namespace weaver
+
+namespace weaver {
+
+using engine::model_error;
+using engine::op;
+
+hls_network::hls_network(std::shared_ptr<const engine::model> m) : m_(std::move(m)) {
+  const engine::graph& g = m_->ir();
+  const engine::int8_table* t = m_->int8();
+  if (!t) throw model_error("weaver_dnn runs int8 models only: this one is float32 (detector.dnn.precision: int8)");
+  kv_.resize(g.values.size());
+  f32_.resize(g.values.size());
+  const int in = g.inputs.at(0);
+  const auto& iv = g.values[static_cast<size_t>(in)];
+  auto act = [&](int v) -> const engine::quant::act_scale* {
+    auto it = t->acts.find(g.values[static_cast<size_t>(v)].name);
+    return it == t->acts.end() ? nullptr : &it->second;
+  };
+  if (!act(in)) throw model_error("weaver_dnn: the int8 table has no scale for the input '" + iv.name + "'");
+  const auto four = [&](int v) {
+    const auto& s = g.values[static_cast<size_t>(v)].shape;
+    return s.size() == 4 && s[0] == 1;
+  };
+  if (!four(in)) throw model_error("weaver_dnn: one NHWC image in, got " + engine::to_string(iv.shape));
+  kv_[static_cast<size_t>(in)] = {true, hls_view(hls::space_input, 0, iv.shape, !act(in)->is_unsigned), act(in)->scale};
+  input_.assign(static_cast<size_t>(engine::numel(iv.shape)), 0.0f);
+  codes_in_.assign(input_.size(), 0);
+  auto alloc = [&](int v, float scale, bool is_signed) {
+    const auto& s = g.values[static_cast<size_t>(v)].shape;
+    work_bytes_ = (work_bytes_ + hls::axi_bytes - 1) / hls::axi_bytes * hls::axi_bytes;
+    kv_[static_cast<size_t>(v)] = {true, hls_view(hls::space_work, static_cast<int32_t>(work_bytes_), s, is_signed),
+                                   scale};
+    work_bytes_ += static_cast<uint32_t>(engine::numel(s));
+  };
+  for (const auto& n : g.nodes) {
+    bool inputs_in_kernel = true;
+    for (int v : n.in)
+      if (!g.values[static_cast<size_t>(v)].is_const)
+        inputs_in_kernel = inputs_in_kernel && kv_[static_cast<size_t>(v)].in_kernel;
+    const int o = n.out[0];
+    const bool shapes = four(o) && four(n.in[0]);
+    const bool fits = inputs_in_kernel && shapes
+      && (n.kind == op::conv2d || n.kind == op::max_pool || n.kind == op::resize_bilinear
+          || (n.kind == op::add
+              && g.values[static_cast<size_t>(n.in[0])].shape == g.values[static_cast<size_t>(n.in[1])].shape)
+          || (n.kind == op::concat && n.a.axis == 3));
+    const auto* a = act(o);
+    const kvalue& x = kv_[static_cast<size_t>(n.in[0])];
+    if (fits && n.kind == op::conv2d) {
+      const auto it = t->convs.find(n.name);
+      if (it == t->convs.end() || !a) throw model_error("weaver_dnn: no int8 numbers for conv '" + n.name + "'");
+      const auto& p = it->second;
+      alloc(o, a->scale, !a->is_unsigned);
+      std::vector<engine::quant::fixed_multiplier> mul, mul_neg;
+      for (float sw : p.scale) {
+        const double r = static_cast<double>(x.scale) * sw / a->scale;
+        mul.push_back(engine::quant::to_fixed(r));
+        if (n.a.activation == engine::act::leaky) mul_neg.push_back(engine::quant::to_fixed(r * n.a.alpha));
+      }
+      prog_.add_conv(x.view, kv_[static_cast<size_t>(o)].view, n.a, p.w, p.bias, mul, mul_neg);
+    } else if (fits && n.kind == op::max_pool) {
+      alloc(o, x.scale, x.view.is_signed);
+      prog_.add_maxpool(x.view, kv_[static_cast<size_t>(o)].view, n.a);
+    } else if (fits && n.kind == op::resize_bilinear) {
+      alloc(o, a ? a->scale : x.scale, a ? !a->is_unsigned : x.view.is_signed);
+      prog_.add_resize_bilinear(x.view, x.scale, kv_[static_cast<size_t>(o)].view, kv_[static_cast<size_t>(o)].scale,
+                                n.a.half_pixel, n.a.align_corners);
+    } else if (fits && n.kind == op::add) {
+      const kvalue& y = kv_[static_cast<size_t>(n.in[1])];
+      alloc(o, a ? a->scale : x.scale + y.scale, a ? !a->is_unsigned : (x.view.is_signed || y.view.is_signed));
+      prog_.add_add(x.view, x.scale, y.view, y.scale, kv_[static_cast<size_t>(o)].view,
+                    kv_[static_cast<size_t>(o)].scale);
+    } else if (fits && n.kind == op::concat) {
+      float s = 0;
+      bool sgn = false;
+      for (int v : n.in) {
+        s = std::max(s, kv_[static_cast<size_t>(v)].scale);
+        sgn = sgn || kv_[static_cast<size_t>(v)].view.is_signed;
+      }
+      alloc(o, a ? a->scale : s, a ? !a->is_unsigned : sgn);
+      const kvalue& out = kv_[static_cast<size_t>(o)];
+      int32_t coff = 0;
+      for (int v : n.in) {
+        const kvalue& src = kv_[static_cast<size_t>(v)];
+        hls::view slice = out.view;
+        slice.c = src.view.c;
+        slice.coff = coff;
+        prog_.add_copy(src.view, src.scale, slice, out.scale);
+        coff += src.view.c;
+      }
+    } else {
+      switch (n.kind) {
+        case op::split:
+        case op::activation:
+        case op::reshape:
+        case op::identity:
+        case op::concat:
+        case op::transpose:
+        case op::add:
+        case op::sub:
+        case op::mul:
+        case op::div:
+          break;
+        default:
+          throw model_error("weaver_dnn: node '" + n.name + "' runs neither in the kernel nor on its host side");
+      }
+      for (int v : n.in)
+        if (kv_[static_cast<size_t>(v)].in_kernel) exported_.push_back(v);
+      host_.push_back(&n);
+    }
+  }
+  for (int v : g.outputs)
+    if (kv_[static_cast<size_t>(v)].in_kernel) exported_.push_back(v);
+  work_bytes_ = (work_bytes_ + hls::axi_bytes - 1) / hls::axi_bytes * hls::axi_bytes;
+  const auto in_bytes = static_cast<uint32_t>(codes_in_.size());
+  program_ = prog_.program(in_bytes, work_bytes_, in_bytes);
+  work_.assign(hls::status_bytes + work_bytes_, 0);
+}
+
+void hls_network::run() {
+  const engine::graph& g = m_->ir();
+  const kvalue& in = kv_[static_cast<size_t>(g.inputs.at(0))];
+  engine::kernels::quantize_codes(input_.data(), static_cast<int64_t>(input_.size()), in.scale, !in.view.is_signed,
+                                  codes_in_.data());
+  hls_run(program_, prog_.weights(), codes_in_.data(), work_.data(), 1);
+  for (auto& f : f32_) f.clear();
+  for (int v : exported_) value(g.values[static_cast<size_t>(v)].name);
+  auto buf = [&](int v) -> std::vector<float>& {
+    auto& f = f32_[static_cast<size_t>(v)];
+    if (f.empty()) f.assign(static_cast<size_t>(engine::numel(g.values[static_cast<size_t>(v)].shape)), 0.0f);
+    return f;
+  };
+  auto shape = [&](int v) -> const engine::shape_t& { return g.values[static_cast<size_t>(v)].shape; };
+  auto src = [&](int v) -> const float* {
+    if (g.values[static_cast<size_t>(v)].is_const) return g.values[static_cast<size_t>(v)].data.f.data();
+    return f32_[static_cast<size_t>(v)].data();
+  };
+  for (const engine::node* n : host_) {
+    const int o = n->out[0];
+    switch (n->kind) {
+      case op::split: {
+        std::vector<float*> outs;
+        for (int v : n->out) outs.push_back(buf(v).data());
+        engine::kernels::split(src(n->in[0]), shape(n->in[0]), n->a.axis, outs, n->a.ints);
+        break;
+      }
+      case op::activation:
+        buf(o) = f32_[static_cast<size_t>(n->in[0])];
+        engine::kernels::apply_activation(buf(o).data(), static_cast<int64_t>(buf(o).size()), n->a.activation,
+                                          n->a.alpha);
+        break;
+      case op::reshape:
+      case op::identity:
+        buf(o) = f32_[static_cast<size_t>(n->in[0])];
+        break;
+      case op::transpose:
+        engine::kernels::transpose(src(n->in[0]), shape(n->in[0]), n->a.ints, buf(o).data());
+        break;
+      case op::concat: {
+        std::vector<const float*> ins;
+        std::vector<engine::shape_t> shapes;
+        for (int v : n->in) {
+          ins.push_back(src(v));
+          shapes.push_back(shape(v));
+        }
+        engine::kernels::concat(ins, shapes, n->a.axis, buf(o).data());
+        break;
+      }
+      default:
+        engine::kernels::binary(n->kind, src(n->in[0]), shape(n->in[0]), src(n->in[1]), shape(n->in[1]), buf(o).data(),
+                                shape(o));
+    }
+  }
+}
+
+const float* hls_network::value(const std::string& name) {
+  const int v = m_->ir().find(name);
+  if (v < 0) return nullptr;
+  auto& f = f32_[static_cast<size_t>(v)];
+  const kvalue& k = kv_[static_cast<size_t>(v)];
+  if (f.empty() && k.in_kernel) { // dequantize the kernel's codes
+    const size_t n = static_cast<size_t>(engine::numel(m_->ir().values[static_cast<size_t>(v)].shape));
+    const uint8_t* base = k.view.space == hls::space_input ? codes_in_.data() : work_.data() + hls::status_bytes;
+    f.assign(n, 0.0f);
+    engine::kernels::dequantize_codes(base + k.view.off, static_cast<int64_t>(n), k.scale, !k.view.is_signed, f.data());
+  }
+  return f.empty() ? nullptr : f.data();
 }
 
 } // namespace weaver

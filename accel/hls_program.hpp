@@ -5,10 +5,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "accel/engine/executor.hpp"
 #include "accel/engine/graph.hpp"
 #include "accel/engine/quantize.hpp"
 #include "accel/hls/weaver_dnn.hpp"
@@ -53,6 +55,46 @@ private:
 /// Saturation bounds of a code type.
 inline int32_t code_lo(bool is_signed) { return is_signed ? -128 : 0; }
 inline int32_t code_hi(bool is_signed) { return is_signed ? 127 : 255; }
+
+/// An int8 model (engine::with_int8) compiled for the weaver_dnn kernel:
+/// every node the kernel has (conv with none/relu/leaky, max pool, add of
+/// equal shapes, bilinear resize, channel concat) whose inputs the kernel
+/// computed runs there; the rest (NanoDet: split, sigmoid, reshape) runs on
+/// the host in float32 on the dequantized kernel outputs, as the int8 CPU
+/// session does. Scales: the table's where it has one (every conv input and
+/// output); otherwise the input's for resize, max pool and concat (never
+/// beyond the inputs' range) and sa + sb for add (no saturation possible).
+class hls_network {
+public:
+  /// Throws engine::model_error for a float model ("runs int8 models only"),
+  /// a kernel-only value consumed after a host node, or a host node the
+  /// host side does not have.
+  explicit hls_network(std::shared_ptr<const engine::model> m);
+  float* input() { return input_.data(); } // f32 NHWC, as session::input()
+  /// Quantizes the input, runs the kernel's C-simulation, dequantizes what
+  /// the host needs and runs the host nodes.
+  void run();
+  /// A value by name after run() (f32), nullptr when unknown.
+  const float* value(const std::string& name);
+  size_t kernel_layers() const { return prog_.layers(); }
+  size_t host_nodes() const { return host_.size(); }
+
+private:
+  struct kvalue {
+    bool in_kernel = false;
+    hls::view view{};
+    float scale = 1;
+  };
+  std::shared_ptr<const engine::model> m_;
+  hls_program prog_;
+  std::vector<uint8_t> program_, codes_in_, work_;
+  std::vector<float> input_;
+  std::vector<kvalue> kv_;
+  std::vector<const engine::node*> host_;
+  std::vector<int> exported_; // kernel values the host reads
+  std::vector<std::vector<float>> f32_; // per value, when computed on (or copied to) the host
+  uint32_t work_bytes_ = 0;
+};
 
 /// Runs the kernel's C-simulation; `output` holds the status page and
 /// `batch` blocks. Throws std::runtime_error naming the status and the layer.

@@ -5,6 +5,7 @@
 // kernels within their rounding; programs the kernel must refuse.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cmath>
 #include <random>
 
@@ -392,4 +393,54 @@ TEST_CASE("weaver_dnn C-sim refuses programs it cannot run, naming the reason an
     p.descriptors()[0].out.space = hls::space_input; // the kernel never writes its input
     expect(p, p.program(256, 256, 256), "(layer 0)");
   }
+}
+
+TEST_CASE("NanoDet int8 on the weaver_dnn C-simulation detects what the int8 CPU session detects") {
+  auto& f = nanodet();
+  auto m8 = with_int8(f.f32, std::make_shared<int8_table>(f.table));
+  hls_network net(m8);
+  CHECK(net.kernel_layers() > 34); // every conv, plus pools, adds, resizes and concat copies
+  CHECK(net.host_nodes() < 20); // the heads' split, sigmoid, reshape
+  session s8(m8);
+  const auto frames = sample_frames(16, 40); // frames 440..600: after the calibration frames
+  const auto& tensors = f.det->host_tensors(frames[0].size());
+  // The kernel's differences: 8-bit codes where the CPU keeps float32 (the
+  // heads' logits before the host's sigmoid, the PAN's resize and add
+  // outputs) and fixed-point instead of float requantization. So: the same
+  // people, boxes within IoU 0.95, scores within 0.05, at most one box more
+  // or less per frame (a score near the threshold).
+  int matched = 0, total = 0;
+  double sim_ms = 0;
+  for (size_t k = 11; k < frames.size(); ++k) {
+    f.det->fill_input(frames[k], s8.input());
+    f.det->fill_input(frames[k], net.input());
+    s8.run();
+    const auto t0 = std::chrono::steady_clock::now();
+    net.run();
+    sim_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::vector<const float*> cpu, fpga;
+    for (const auto& t : tensors) {
+      cpu.push_back(s8.value(t.name));
+      fpga.push_back(net.value(t.name));
+      REQUIRE(fpga.back());
+    }
+    const auto a = f.det->decode(frames[k].size(), cpu), b = f.det->decode(frames[k].size(), fpga);
+    CAPTURE(k * 40);
+    CHECK(std::abs(static_cast<int>(a.size()) - static_cast<int>(b.size())) <= 1);
+    for (const auto& d : a) {
+      float best = 0, score = 0;
+      for (const auto& e : b)
+        if (iou(d.bbox, e.bbox) > best) {
+          best = iou(d.bbox, e.bbox);
+          score = e.score;
+        }
+      CHECK(best >= 0.95f);
+      CHECK(std::fabs(score - d.score) <= 0.05f);
+      matched += best >= 0.95f;
+      ++total;
+    }
+  }
+  MESSAGE("C-simulation: " << sim_ms / 5 << " ms per frame (input " << engine::to_string(m8->input_shape()) << "), "
+                           << matched << " of " << total << " CPU detections matched");
+  CHECK(total >= 10);
 }
