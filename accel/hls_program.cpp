@@ -181,13 +181,17 @@ std::vector<uint8_t> hls_program::program(uint32_t input_stride, uint32_t output
 
 void hls_run(const std::vector<uint8_t>& program, const std::vector<uint8_t>& weights, const uint8_t* input,
              uint8_t* output, uint32_t batch) {
+  hls_run(program.data(), weights.data(), input, output, batch);
+}
+
+void hls_run(const uint8_t* program, const uint8_t* weights, const uint8_t* input, uint8_t* output, uint32_t batch) {
   static const char* const names[] = {"ok",
                                       "a program of another protocol (magic or version)",
                                       "more layers than the kernel takes",
                                       "a layer larger than the kernel's on-chip buffers",
                                       "a malformed layer",
                                       "a tensor or constant beyond its buffer"};
-  weaver_dnn(input, weights.data(), program.data(), output, batch);
+  weaver_dnn(input, weights, program, output, batch);
   int32_t st = 0, layer = 0;
   std::memcpy(&st, output, 4);
   std::memcpy(&layer, output + 4, 4);
@@ -312,16 +316,27 @@ hls_network::hls_network(std::shared_ptr<const engine::model> m) : m_(std::move(
     if (kv_[static_cast<size_t>(v)].in_kernel) exported_.push_back(v);
   work_bytes_ = (work_bytes_ + hls::axi_bytes - 1) / hls::axi_bytes * hls::axi_bytes;
   const auto in_bytes = static_cast<uint32_t>(codes_in_.size());
-  program_ = prog_.program(in_bytes, work_bytes_, in_bytes);
+  input_stride_ = static_cast<uint32_t>(xrt_protocol::align_up(in_bytes));
+  work_bytes_ = static_cast<uint32_t>(xrt_protocol::align_up(work_bytes_));
+  program_ = prog_.program(input_stride_, work_bytes_, in_bytes);
   work_.assign(hls::status_bytes + work_bytes_, 0);
 }
 
+void hls_network::quantize(const float* x, uint8_t* codes) const {
+  const kvalue& in = kv_[static_cast<size_t>(m_->ir().inputs.at(0))];
+  engine::kernels::quantize_codes(x, static_cast<int64_t>(input_.size()), in.scale, !in.view.is_signed, codes);
+}
+
 void hls_network::run() {
-  const engine::graph& g = m_->ir();
-  const kvalue& in = kv_[static_cast<size_t>(g.inputs.at(0))];
-  engine::kernels::quantize_codes(input_.data(), static_cast<int64_t>(input_.size()), in.scale, !in.view.is_signed,
-                                  codes_in_.data());
+  quantize(input_.data(), codes_in_.data());
   hls_run(program_, prog_.weights(), codes_in_.data(), work_.data(), 1);
+  finish(codes_in_.data(), work_.data() + hls::status_bytes);
+}
+
+void hls_network::finish(const uint8_t* codes, const uint8_t* block) {
+  const engine::graph& g = m_->ir();
+  codes_ = codes;
+  block_ = block;
   for (auto& f : f32_) f.clear();
   for (int v : exported_) value(g.values[static_cast<size_t>(v)].name);
   auto buf = [&](int v) -> std::vector<float>& {
@@ -379,7 +394,8 @@ const float* hls_network::value(const std::string& name) {
   const kvalue& k = kv_[static_cast<size_t>(v)];
   if (f.empty() && k.in_kernel) { // dequantize the kernel's codes
     const size_t n = static_cast<size_t>(engine::numel(m_->ir().values[static_cast<size_t>(v)].shape));
-    const uint8_t* base = k.view.space == hls::space_input ? codes_in_.data() : work_.data() + hls::status_bytes;
+    const uint8_t* base = k.view.space == hls::space_input ? codes_ : block_;
+    if (!base) return nullptr; // before the first run
     f.assign(n, 0.0f);
     engine::kernels::dequantize_codes(base + k.view.off, static_cast<int64_t>(n), k.scale, !k.view.is_signed, f.data());
   }

@@ -74,6 +74,16 @@ public:
   /// Quantizes the input, runs the kernel's C-simulation, dequantizes what
   /// the host needs and runs the host nodes.
   void run();
+
+  // The same in steps, for a card that owns the buffers: the host quantizes
+  // each image into the input buffer, the kernel runs, the host finishes
+  // each image from its input codes and its output block.
+  const std::vector<uint8_t>& program() const { return program_; }
+  const std::vector<uint8_t>& weights() const { return prog_.weights(); }
+  uint32_t input_stride() const { return input_stride_; } // bytes per image, aligned
+  uint32_t output_stride() const { return work_bytes_; } // after the status page
+  void quantize(const float* x, uint8_t* codes) const;
+  void finish(const uint8_t* codes, const uint8_t* block);
   /// A value by name after run() (f32), nullptr when unknown.
   const float* value(const std::string& name);
   size_t kernel_layers() const { return prog_.layers(); }
@@ -93,12 +103,14 @@ private:
   std::vector<const engine::node*> host_;
   std::vector<int> exported_; // kernel values the host reads
   std::vector<std::vector<float>> f32_; // per value, when computed on (or copied to) the host
-  uint32_t work_bytes_ = 0;
+  uint32_t work_bytes_ = 0, input_stride_ = 0;
+  const uint8_t *codes_ = nullptr, *block_ = nullptr; // of the last finish()
 };
 
 /// Runs the kernel's C-simulation; `output` holds the status page and
 /// `batch` blocks. Throws std::runtime_error naming the status and the layer.
 void hls_run(const std::vector<uint8_t>& program, const std::vector<uint8_t>& weights, const uint8_t* input,
              uint8_t* output, uint32_t batch);
+void hls_run(const uint8_t* program, const uint8_t* weights, const uint8_t* input, uint8_t* output, uint32_t batch);
 
 } // namespace weaver
