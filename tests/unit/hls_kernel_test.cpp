@@ -7,12 +7,15 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <random>
 
 #include "accel/detect/dnn_detector.hpp"
 #include "accel/engine/int8_model.hpp"
 #include "accel/engine/kernels.hpp"
 #include "accel/hls_program.hpp"
+#include "tests/unit/engine_util.hpp"
 #include "tests/unit/sample_frames.hpp"
 
 using namespace weaver;
@@ -175,21 +178,21 @@ nanodet_case& nanodet() {
 
 } // namespace
 
-TEST_CASE("weaver_dnn C-sim is bit-exact against the integer reference on every convolution of NanoDet") {
-  auto& f = nanodet();
-  const graph& g = f.f32->ir();
-  session s(f.f32);
-  f.det->fill_input(f.frame, s.input());
-  s.run();
+namespace {
+
+/// Every conv of a calibrated float model, on the session's (float) inputs
+/// quantized as the int8 session does: the kernel's codes against the
+/// reference's. Returns the number of convs checked.
+int check_every_conv(const graph& g, const int8_table& table, session& s) {
   int layers = 0;
   for (const auto& n : g.nodes) {
     if (n.kind != op::conv2d) continue;
     CAPTURE(n.name);
     const auto& iv = g.values[static_cast<size_t>(n.in[0])];
     const auto& ov = g.values[static_cast<size_t>(n.out[0])];
-    const auto& in_q = f.table.acts.at(iv.name);
-    const auto& out_q = f.table.acts.at(ov.name);
-    const auto& p = f.table.convs.at(n.name);
+    const auto& in_q = table.acts.at(iv.name);
+    const auto& out_q = table.acts.at(ov.name);
+    const auto& p = table.convs.at(n.name);
     conv_layer c;
     c.is = iv.shape;
     c.ws = p.filter;
@@ -216,7 +219,52 @@ TEST_CASE("weaver_dnn C-sim is bit-exact against the integer reference on every 
     CHECK(differ == 0);
     ++layers;
   }
-  CHECK(layers == 34);
+  return layers;
+}
+
+} // namespace
+
+TEST_CASE("weaver_dnn C-sim is bit-exact against the integer reference on every convolution of NanoDet") {
+  auto& f = nanodet();
+  session s(f.f32);
+  f.det->fill_input(f.frame, s.input());
+  s.run();
+  CHECK(check_every_conv(f.f32->ir(), f.table, s) == 34);
+  // A float model is not the kernel's.
+  CHECK_THROWS_WITH_AS(hls_network(f.f32), doctest::Contains("int8 models only"), model_error);
+}
+
+TEST_CASE("weaver_dnn C-sim is bit-exact against the integer reference on every convolution of yolov2-tiny") {
+  // Darknet's cfg at 160x160 with random weights (as engine_darknet_test),
+  // calibrated on two random images, checked on a third.
+  const auto dir = test_dir("hls_yolo");
+  std::ifstream src("/usr/share/darknet/cfg/yolov2-tiny.cfg");
+  REQUIRE(src);
+  std::ofstream cfg(dir / "v2t.cfg");
+  for (std::string line; std::getline(src, line);) {
+    if (line.rfind("width", 0) == 0) line = "width=160";
+    if (line.rfind("height", 0) == 0) line = "height=160";
+    cfg << line << "\n";
+  }
+  cfg.close();
+  const auto weights = dir / "v2t.weights";
+  const std::string cmd = std::string("ASAN_OPTIONS=detect_leaks=0 ") + WEAVER_DARKNET_REFERENCE + " --cfg "
+    + (dir / "v2t.cfg").string() + " --write-random-weights " + weights.string() + " --seed 5 >"
+    + (dir / "w.log").string() + " 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto m = model::load((dir / "v2t.cfg").string(), weights.string());
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  int calls = 0;
+  auto table = calibrate(m, [&](float* in) {
+    if (calls++ == 2) return false;
+    for (int64_t i = 0; i < numel(m->input_shape()); ++i) in[i] = u(rng);
+    return true;
+  });
+  session s(m);
+  for (int64_t i = 0; i < numel(m->input_shape()); ++i) s.input()[i] = u(rng);
+  s.run();
+  CHECK(check_every_conv(m->ir(), table, s) == 9);
 }
 
 namespace {
