@@ -10,7 +10,8 @@
 //             the outputs once; loads overlap compute (ping-pong buffers), so
 //             a layer takes max(compute, bytes / bandwidth).
 //   maxpool / add / resize / copy   one element per cycle (the kernel's II=1
-//             loops over channels), or bytes / bandwidth.
+//             loops over channels), or bytes / bandwidth; a concat is one copy
+//             per input (as hls_network compiles it).
 // A model, not a measurement: it leaves out the DDR/HBM efficiency beyond
 // the factor given (refresh, bank conflicts, short bursts at tile edges),
 // the kernel's start and the host's syncs per frame, the clock the design
@@ -18,7 +19,7 @@
 // only the DSP count against the card's).
 //
 // Usage: hls_cycle_model [--model tools/data/models/nanodet.json]
-//                        [--cfg /usr/share/darknet/cfg/yolov2.cfg] [--size 416] [--layers]
+//                        [--cfg /usr/share/darknet/cfg/yolov2.cfg] [--size 416] [--layers] [--lanes 1]
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -59,6 +60,7 @@ constexpr double mhz = 300.0;
 constexpr double ddr_efficiency = 0.7; // of peak, long bursts
 constexpr int64_t tile_fill = 24; // cycles to fill the PE pipeline per tile
 constexpr int axi_port_bytes = 64; // per cycle per port (512 bits)
+int lanes = 1; // elements per cycle of the non-conv layers (the kernel as written: 1)
 
 struct estimate {
   double compute_cycles = 0, bytes = 0;
@@ -88,7 +90,7 @@ estimate model_layer(const layer_shape& l, array_size a) {
       e.bytes = in_bytes * halo * static_cast<double>(mt) + w_bytes * static_cast<double>(tiles) + out_bytes;
     }
   } else {
-    e.compute_cycles = out_bytes;
+    e.compute_cycles = std::ceil(out_bytes / lanes);
     const double reads = l.kind == "add" ? 2 * out_bytes : l.kind == "resize" ? 4 * out_bytes : in_bytes;
     e.bytes = reads + out_bytes;
   }
@@ -116,7 +118,15 @@ std::vector<layer_shape> from_graph(const std::string& path, int size) {
     } else if (n.kind == op::resize_bilinear || n.kind == op::upsample) {
       l.kind = "resize";
     } else if (n.kind == op::concat) {
-      continue; // producers write their slice (no copy) when scales agree
+      for (int v : n.in) { // hls_network copies each input into its slice
+        const auto& is = shape(v);
+        if (is.size() != 4) continue;
+        layer_shape c;
+        c.kind = "copy";
+        c.h = c.ho = is[1], c.w = c.wo = is[2], c.c = c.co = is[3];
+        r.push_back(c);
+      }
+      continue;
     } else {
       continue; // reshape, split (views); sigmoid and heads on the host
     }
@@ -254,6 +264,8 @@ int main(int argc, char** argv) {
   app.add_option("--cfg", cfg, "Darknet cfg (YOLOv2)");
   app.add_option("--size", size, "square input size");
   app.add_flag("--layers", layers, "print every layer (at 32x64 PEs)");
+  app.add_option("--lanes", lanes, "elements per cycle of pool/add/resize/copy (the kernel: 1)")
+    ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
   try {
     std::printf(
