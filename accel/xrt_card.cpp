@@ -25,6 +25,7 @@
 #include <xrt/xrt_kernel.h>
 #include <nlohmann/json.hpp>
 
+#include "accel/hls_program.hpp"
 #include "accel/xclbin_writer.hpp"
 #include "accel/xrt_program.hpp"
 #include "accel/xrt_protocol.hpp"
@@ -233,6 +234,10 @@ struct xrt_card::impl {
     std::unique_ptr<xrt_program> program;
     xrt::bo weights, program_bo, input, output;
     std::unique_ptr<xrt_kernel_emulator> emulator; // noop: made on the first run
+    // int8 models (protocol version 2): the weaver_dnn kernel's layer
+    // stream; its C-simulation is the noop emulation. Null for float32.
+    std::unique_ptr<hls_network> int8;
+    std::vector<std::string> int8_tensors; // host_tensors' names, decode's order
     int threads = 1;
     uint64_t last_used = 0;
   };
@@ -363,13 +368,43 @@ xrt_card::impl::network& xrt_card::impl::network_for(network_stage& det, cv::Siz
     it->second.last_used = ++use_clock;
     return it->second;
   }
-  auto program = std::make_unique<xrt_program>(model, tensors); // model_error: the job's fault
+  std::unique_ptr<xrt_program> program;
+  std::unique_ptr<hls_network> int8;
+  if (model->int8())
+    int8 = std::make_unique<hls_network>(model); // model_error: the job's fault
+  else
+    program = std::make_unique<xrt_program>(model, tensors);
   if (networks.size() >= max_networks) {
     auto lru = networks.begin();
     for (auto i = networks.begin(); i != networks.end(); ++i)
       if (i->second.last_used < lru->second.last_used) lru = i;
     networks.erase(lru);
   }
+  if (int8) try {
+      network n;
+      n.model = model;
+      n.threads = det.threads();
+      const auto& prog = int8->program();
+      n.weights = alloc("weights", xp::align_up(std::max<size_t>(int8->weights().size(), 1)), xp::arg_weights);
+      n.program_bo = alloc("program", xp::align_up(prog.size()), xp::arg_program);
+      n.input = alloc("input", o.max_batch * size_t{int8->input_stride()}, xp::arg_input);
+      n.output = alloc("output", hls::status_bytes + o.max_batch * size_t{int8->output_stride()}, xp::arg_output);
+      auto* wm = n.weights.map<uint8_t*>();
+      std::memset(wm, 0, n.weights.size());
+      std::memcpy(wm, int8->weights().data(), int8->weights().size());
+      auto* pm = n.program_bo.map<uint8_t*>();
+      std::memset(pm, 0, n.program_bo.size());
+      std::memcpy(pm, prog.data(), prog.size());
+      sync(n.weights, "weights", XCL_BO_SYNC_BO_TO_DEVICE, n.weights.size());
+      sync(n.program_bo, "program", XCL_BO_SYNC_BO_TO_DEVICE, n.program_bo.size());
+      for (const auto& t : tensors) n.int8_tensors.push_back(t.name);
+      n.int8 = std::move(int8);
+      n.last_used = ++use_clock;
+      count([](xrt_card_stats& s) { ++s.networks; });
+      return networks.emplace(key, std::move(n)).first->second;
+    } catch (const std::exception& e) {
+      throw card_failure(where() + ": cannot upload the int8 network: " + e.what());
+    }
   try {
     const auto& l = program->layout();
     network n;
@@ -396,16 +431,26 @@ xrt_card::impl::network& xrt_card::impl::network_for(network_stage& det, cv::Siz
 
 // One kernel run over up to max_batch jobs of the same network.
 void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs, std::vector<inference_result*>& results) {
-  const auto& l = n.program->layout();
+  // Float32 (version 1): the host writes f32 images, reads f32 slots back.
+  // int8 (version 2): the host quantizes each image into the input buffer
+  // and finishes from the kernel's codes (accel/hls_program.hpp).
+  const size_t input_stride = n.int8 ? n.int8->input_stride() : n.program->layout().input_stride;
+  const size_t output_stride = n.int8 ? n.int8->output_stride() : n.program->layout().output_stride;
+  const size_t output_head = n.int8 ? hls::status_bytes : 0;
   const auto batch = static_cast<uint32_t>(jobs.size());
   auto* in = n.input.map<uint8_t*>();
   for (size_t k = 0; k < jobs.size(); ++k) {
     auto& det = *jobs[k]->job.work->network();
-    det.fill_input(jobs[k]->job.input->image, reinterpret_cast<float*>(in + k * l.input_stride));
+    if (n.int8) {
+      det.fill_input(jobs[k]->job.input->image, n.int8->input());
+      n.int8->quantize(n.int8->input(), in + k * input_stride);
+    } else {
+      det.fill_input(jobs[k]->job.input->image, reinterpret_cast<float*>(in + k * input_stride));
+    }
   }
   auto device_time = std::chrono::steady_clock::duration::zero();
   try {
-    sync(n.input, "input", XCL_BO_SYNC_BO_TO_DEVICE, batch * l.input_stride);
+    sync(n.input, "input", XCL_BO_SYNC_BO_TO_DEVICE, batch * input_stride);
     xrt::run r(kernel);
     r.set_arg(xp::arg_input, n.input);
     r.set_arg(xp::arg_weights, n.weights);
@@ -432,7 +477,7 @@ void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs, std::ve
       throw card_failure(where() + ": kernel '" + o.kernel + "' ended in state " + std::to_string(state));
     device_time = std::chrono::steady_clock::now() - start;
     note("wait completed");
-    sync(n.output, "output", XCL_BO_SYNC_BO_FROM_DEVICE, batch * l.output_stride);
+    sync(n.output, "output", XCL_BO_SYNC_BO_FROM_DEVICE, output_head + batch * output_stride);
   } catch (const card_failure&) {
     throw;
   } catch (const std::exception& e) {
@@ -444,12 +489,16 @@ void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs, std::ve
     // the kernel, from what the device buffers hold (program, weights and
     // input as synced) into the output buffer.
     try {
-      if (!n.emulator)
+      if (!n.emulator && !n.int8)
         n.emulator = std::make_unique<xrt_kernel_emulator>(n.program_bo.map<uint8_t*>(), n.program_bo.size(),
                                                            n.weights.map<uint8_t*>(), n.weights.size(), n.threads);
       const auto t = std::chrono::steady_clock::now();
       if (int d = emulation_delay_ms.load(); d > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d));
-      n.emulator->run(in, n.output.map<uint8_t*>(), batch);
+      if (n.int8) // the kernel source itself, compiled as C-simulation, on the device buffers
+        hls_run(n.program_bo.map<const uint8_t*>(), n.weights.map<const uint8_t*>(), in, n.output.map<uint8_t*>(),
+                batch);
+      else
+        n.emulator->run(in, n.output.map<uint8_t*>(), batch);
       device_time += std::chrono::steady_clock::now() - t;
     } catch (const std::exception& e) {
       throw card_failure(where() + ": emulated kernel: " + e.what());
@@ -465,6 +514,15 @@ void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs, std::ve
     }
   }
 
+  if (n.int8) { // the kernel's status page (version 2): a refused program fails the batch
+    int32_t status = 0, layer = 0;
+    std::memcpy(&status, n.output.map<const uint8_t*>(), 4);
+    std::memcpy(&layer, n.output.map<const uint8_t*>() + 4, 4);
+    if (status != hls::status_ok)
+      throw card_failure(where() + ": kernel '" + o.kernel + "' refused the int8 program: status "
+                         + std::to_string(status) + " at layer " + std::to_string(layer));
+  }
+
   // Decode each image's block; errors here are the job's own.
   const auto* out = n.output.map<const uint8_t*>();
   for (size_t k = 0; k < jobs.size(); ++k) {
@@ -473,8 +531,16 @@ void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs, std::ve
     try {
       auto& det = *jobs[k]->job.work->network();
       std::vector<const float*> tensors;
-      for (const auto& s : l.outputs)
-        tensors.push_back(reinterpret_cast<const float*>(out + k * l.output_stride + s.offset));
+      if (n.int8) {
+        n.int8->finish(in + k * input_stride, out + output_head + k * output_stride);
+        for (const auto& name : n.int8_tensors) {
+          tensors.push_back(n.int8->value(name));
+          if (!tensors.back()) throw std::runtime_error("int8 network has no tensor '" + name + "'");
+        }
+      } else {
+        for (const auto& s : n.program->layout().outputs)
+          tensors.push_back(reinterpret_cast<const float*>(out + k * output_stride + s.offset));
+      }
       res.batch.detections = det.finish(f.image, tensors);
       res.ok = true;
     } catch (const std::exception& e) {

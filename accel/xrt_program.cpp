@@ -179,10 +179,11 @@ xrt_program::xrt_program(std::shared_ptr<const engine::model> m, const std::vect
   : model_(std::move(m)) {
   const engine::graph& g = model_->ir();
   if (g.inputs.size() != 1) throw model_error("xrt program: the kernel takes models with one input");
-  // The kernel's programs are float32 today; running an int8 model's graph
-  // as float would silently drop its quantization.
+  // This program (protocol version 1) is float32; running an int8 model's
+  // graph as float would silently drop its quantization. int8 models compile
+  // to the kernel's layer stream instead (hls_network, version 2).
   if (model_->int8())
-    throw model_error("xrt program: the kernel runs float32 models only; detector.dnn.precision int8 needs a cpu card");
+    throw model_error("xrt program: version 1 runs float32 models only; int8 models take the version 2 layer stream");
 
   // Constants, each at an aligned offset of the weights buffer.
   size_t cursor = 0;

@@ -12,6 +12,9 @@ namespace weaver::xrt_protocol {
 /// Protocol version, written into every program buffer; the kernel refuses a
 /// program of another version instead of misreading it.
 constexpr uint32_t version = 1;
+/// Version 2: int8 programs, the layer stream of the weaver_dnn kernel
+/// (accel/hls/weaver_dnn.hpp; same arguments, bytes instead of floats).
+constexpr uint32_t int8_version = 2;
 
 /// Kernel argument indices (the `id` of each <arg> in the xclbin's metadata).
 enum arg : int {

@@ -93,14 +93,16 @@ float range_observer::scale() const {
 
 std::vector<int32_t> reference_conv2d(const std::vector<int32_t>& in, const shape_t& is, const std::vector<int8_t>& w,
                                       const shape_t& ws, const std::vector<int32_t>& bias, const attrs& a,
-                                      const shape_t& os, const std::vector<fixed_multiplier>& m, int32_t lo,
-                                      int32_t hi) {
+                                      const shape_t& os, const std::vector<fixed_multiplier>& m, int32_t lo, int32_t hi,
+                                      const std::vector<fixed_multiplier>& m_neg) {
   const int64_t N = is[0], H = is[1], W = is[2], C = is[3];
   const int64_t kh = ws[0], kw = ws[1], cg = ws[2], co = ws[3], Ho = os[1], Wo = os[2];
   const int64_t groups = a.groups, cog = co / groups;
   if (C != cg * groups || os[3] != co) throw model_error("reference_conv2d: channel counts do not match");
-  const bool relu = a.activation == act::relu;
-  if (a.activation != act::none && !relu) throw model_error("reference_conv2d: only relu or no activation");
+  const bool relu = a.activation == act::relu, leaky = a.activation == act::leaky;
+  if (a.activation != act::none && !relu && !leaky)
+    throw model_error("reference_conv2d: only relu, leaky or no activation");
+  if (leaky && m_neg.size() != m.size()) throw model_error("reference_conv2d: leaky needs one m_neg per channel");
   std::vector<int32_t> out(static_cast<size_t>(numel(os)));
   for (int64_t n = 0; n < N; ++n)
     for (int64_t oy = 0; oy < Ho; ++oy)
@@ -121,7 +123,8 @@ std::vector<int32_t> reference_conv2d(const std::vector<int32_t>& in, const shap
           }
           if (acc > std::numeric_limits<int32_t>::max() || acc < std::numeric_limits<int32_t>::min())
             throw model_error("reference_conv2d: int32 accumulator overflow");
-          int32_t q = requantize(static_cast<int32_t>(acc), m[static_cast<size_t>(oc)]);
+          const auto& mul = leaky && acc < 0 ? m_neg : m;
+          int32_t q = requantize(static_cast<int32_t>(acc), mul[static_cast<size_t>(oc)]);
           if (relu) q = std::max(q, 0);
           out[static_cast<size_t>(((n * Ho + oy) * Wo + ox) * co + oc)] = std::clamp(q, lo, hi);
         }

@@ -84,9 +84,13 @@ struct act_scale {
 /// NHWC u8/s8 input (as int32 codes), HWIO s8 weights, int32 bias and
 /// accumulation, per-channel fixed-point requantization to the output's
 /// codes, relu (or none) applied by clamping at 0. Shapes as conv2d's.
+/// Leaky relu takes a second multiplier per channel, `m_neg` = M * alpha,
+/// for negative accumulators (the sign of acc is the sign of the output), so
+/// it too is one rounding from the accumulator.
 std::vector<int32_t> reference_conv2d(const std::vector<int32_t>& in, const shape_t& in_shape,
                                       const std::vector<int8_t>& w, const shape_t& hwio,
                                       const std::vector<int32_t>& bias, const attrs& a, const shape_t& out_shape,
-                                      const std::vector<fixed_multiplier>& m, int32_t lo, int32_t hi);
+                                      const std::vector<fixed_multiplier>& m, int32_t lo, int32_t hi,
+                                      const std::vector<fixed_multiplier>& m_neg = {});
 
 } // namespace weaver::engine::quant

@@ -130,13 +130,16 @@ TEST_CASE("reference_conv2d (integer only) agrees with a float convolution of th
   // 3x3, stride 1, pad 1, 4 -> 6 channels, relu; then a depthwise variant.
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (int groups : {1, 4}) {
+  for (int variant = 0; variant < 4; ++variant) {
+    const int groups = variant % 2 ? 4 : 1;
+    const bool leaky = variant >= 2; // leaky relu: m_neg = M * alpha for negative accumulators, s8 out
     const int64_t H = 5, W = 6, C = 4, CO = groups == 1 ? 6 : 4, cg = C / groups;
     attrs a;
     a.kernel = {3, 3};
     a.pads = {1, 1, 1, 1};
     a.groups = groups;
-    a.activation = act::relu;
+    a.activation = leaky ? act::leaky : act::relu;
+    a.alpha = 0.1f;
     shape_t is{1, H, W, C}, ws{3, 3, cg, CO}, os{1, H, W, CO};
     std::vector<float> x(static_cast<size_t>(numel(is))), w(static_cast<size_t>(numel(ws))), b(CO);
     for (auto& v : x) v = u(rng);
@@ -147,9 +150,14 @@ TEST_CASE("reference_conv2d (integer only) agrees with a float convolution of th
     for (size_t i = 0; i < x.size(); ++i) qx[i] = quantize(x[i], sx, -127, 127);
     auto qw = quantize_weights(w.data(), ws);
     auto qb = quantize_bias(b.data(), qw.scale, sx);
-    std::vector<fixed_multiplier> m;
-    for (float s : qw.scale) m.push_back(to_fixed(static_cast<double>(sx) * s / sy));
-    auto q = reference_conv2d(qx, is, qw.q, ws, qb, a, os, m, 0, 255);
+    std::vector<fixed_multiplier> m, m_neg;
+    for (float s : qw.scale) {
+      m.push_back(to_fixed(static_cast<double>(sx) * s / sy));
+      if (leaky) m_neg.push_back(to_fixed(static_cast<double>(sx) * s / sy * a.alpha));
+    }
+    const double lo = leaky ? -128 : 0, hi = leaky ? 127 : 255;
+    auto q =
+      reference_conv2d(qx, is, qw.q, ws, qb, a, os, m, static_cast<int32_t>(lo), static_cast<int32_t>(hi), m_neg);
     // Float convolution of the dequantized inputs and weights: only the
     // output rounding (half a step) and the bias rounding separate them.
     for (int64_t y = 0; y < H; ++y)
@@ -165,7 +173,8 @@ TEST_CASE("reference_conv2d (integer only) agrees with a float convolution of th
                 acc += qx[static_cast<size_t>((iy * W + ix) * C + g * cg + ic)] * static_cast<double>(sx)
                   * qw.q[static_cast<size_t>(((ky * 3 + kx) * cg + ic) * CO + oc)] * qw.scale[static_cast<size_t>(oc)];
             }
-          const double want = std::clamp(std::round(std::max(acc, 0.0) / sy), 0.0, 255.0);
+          const double act_y = leaky ? (acc < 0 ? 0.1 * acc : acc) : std::max(acc, 0.0);
+          const double want = std::clamp(std::round(act_y / sy), lo, hi);
           REQUIRE(std::fabs(q[static_cast<size_t>((y * W + xx) * CO + oc)] - want) <= 1.0);
         }
   }

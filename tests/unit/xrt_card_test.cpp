@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -356,6 +357,69 @@ TEST_SUITE("xrt_card") {
     dnn_detector direct_crop(nanodet());
     check_equal(r.results[1].batch.detections, on_cpu(direct_crop, crop));
     CHECK(c.stats().networks == 2);
+  }
+
+  TEST_CASE(
+    "xrt card on noop with an int8 model: the weaver_dnn kernel's C-simulation finds what the int8 cpu path finds") {
+    // The int8 numbers: calibrated on frames 0 and 40, checked on 440-560.
+    dnn_detector f32(nanodet());
+    auto frames = sample_frames(15, 40);
+    auto m = f32.compiled(frames[0].size());
+    size_t next = 0;
+    auto table = engine::calibrate(m, [&](float* in) {
+      if (next == 2) return false;
+      f32.fill_input(frames[next++], in);
+      return true;
+    });
+    table.source = model_file;
+    const auto int8_file = (scratch() / "nanodet.int8.json").string();
+    engine::save_int8(table, int8_file);
+    auto o8 = nanodet();
+    o8.precision = "int8";
+    o8.int8_model = int8_file;
+
+    auto o = noop_card("xrt-int8", xclbin("int8.xclbin"));
+    o.max_batch = 2;
+    o.timeout_ms = 600000; // the C-simulation takes seconds per frame
+    xrt_card c(o);
+    auto on_card = std::make_shared<dnn_detector>(o8);
+    dnn_detector direct(o8);
+    // The kernel keeps 8-bit codes where the cpu path keeps float32 (the
+    // heads' logits, the PAN's resize and add) and requantizes in fixed
+    // point where oneDNN uses a float scale: the same people, boxes within
+    // IoU 0.95, scores within 0.05, at most one box more or less per frame.
+    size_t total = 0, matched = 0;
+    for (size_t i = 11; i + 1 < frames.size(); i += 2) {
+      auto r = run_batch(c, {job_of(i, frames[i], on_card), job_of(i + 1, frames[i + 1], on_card)});
+      REQUIRE_MESSAGE(r.ok, r.error);
+      for (size_t k = 0; k < 2; ++k) {
+        REQUIRE_MESSAGE(r.results[k].ok, r.results[k].error);
+        const auto& got = r.results[k].batch.detections;
+        const auto want = on_cpu(direct, frames[i + k]);
+        CAPTURE(i + k);
+        CHECK(std::abs(static_cast<int>(got.size()) - static_cast<int>(want.size())) <= 1);
+        for (const auto& d : want) {
+          float best = 0, score = 0;
+          for (const auto& e : got)
+            if (iou(d.bbox, e.bbox) > best) {
+              best = iou(d.bbox, e.bbox);
+              score = e.score;
+            }
+          CHECK(best >= 0.95f);
+          CHECK(std::fabs(score - d.score) <= 0.05f);
+          matched += best >= 0.95f;
+          ++total;
+        }
+      }
+    }
+    MESSAGE(matched << " of " << total << " int8 cpu detections found by the kernel");
+    CHECK(total >= 10);
+    CHECK(c.stats().emulated_runs == 2);
+
+    // A float32 model on the same card still runs the float program.
+    auto r = run_batch(c, {job_of(1, frames[3], std::make_shared<dnn_detector>(nanodet()))});
+    REQUIRE_MESSAGE(r.ok, r.error);
+    CHECK(r.results[0].ok);
   }
 
   TEST_CASE("xrt card: a kernel slower than timeout_ms fails the batch naming card and timeout; probe brings it back") {

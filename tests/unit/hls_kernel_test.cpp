@@ -1,0 +1,494 @@
+// The weaver_dnn kernel's C-simulation (accel/hls/weaver_dnn.cpp) through
+// its top function: convolutions bit-exact against the engine's integer
+// reference (quant::reference_conv2d) on random layers and on every
+// convolution of NanoDet; pooling, add, resize and copy against the float
+// kernels within their rounding; programs the kernel must refuse.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+
+#include "accel/detect/dnn_detector.hpp"
+#include "accel/engine/int8_model.hpp"
+#include "accel/engine/kernels.hpp"
+#include "accel/hls_program.hpp"
+#include "tests/unit/engine_util.hpp"
+#include "tests/unit/sample_frames.hpp"
+
+using namespace weaver;
+using namespace weaver::engine;
+
+namespace {
+
+struct conv_layer {
+  shape_t is, ws, os;
+  attrs a;
+  std::vector<int32_t> x; // input codes
+  bool in_signed = false, out_signed = false;
+  std::vector<int8_t> w;
+  std::vector<int32_t> bias;
+  std::vector<quant::fixed_multiplier> m, m_neg;
+};
+
+/// The kernel on one conv layer: the input image in the input space, the
+/// output in the work space, one image.
+std::vector<int32_t> kernel_conv(const conv_layer& c, int batch = 1) {
+  hls_program p;
+  const auto in = hls_view(hls::space_input, 0, c.is, c.in_signed);
+  const auto out = hls_view(hls::space_work, 0, c.os, c.out_signed);
+  p.add_conv(in, out, c.a, c.w, c.bias, c.m, c.m_neg);
+  const auto in_bytes = static_cast<uint32_t>(numel(c.is)), out_bytes = static_cast<uint32_t>(numel(c.os));
+  std::vector<uint8_t> input(static_cast<size_t>(in_bytes) * batch), output(hls::status_bytes + out_bytes * batch);
+  for (int b = 0; b < batch; ++b)
+    for (size_t i = 0; i < c.x.size(); ++i) input[b * in_bytes + i] = static_cast<uint8_t>(c.x[i]);
+  hls_run(p.program(in_bytes, out_bytes, in_bytes), p.weights(), input.data(), output.data(),
+          static_cast<uint32_t>(batch));
+  std::vector<int32_t> r;
+  for (int b = 0; b < batch; ++b)
+    for (uint32_t i = 0; i < out_bytes; ++i) {
+      const uint8_t v = output[hls::status_bytes + b * out_bytes + i];
+      r.push_back(c.out_signed ? static_cast<int8_t>(v) : v);
+    }
+  return r;
+}
+
+std::vector<int32_t> reference(const conv_layer& c) {
+  return quant::reference_conv2d(c.x, c.is, c.w, c.ws, c.bias, c.a, c.os, c.m, code_lo(c.out_signed),
+                                 code_hi(c.out_signed), c.m_neg);
+}
+
+int64_t out_size(int64_t in, int k, int s, int d, int p0, int p1) { return (in + p0 + p1 - (k - 1) * d - 1) / s + 1; }
+
+} // namespace
+
+TEST_CASE("weaver_dnn C-sim convolution is bit-exact against the integer reference on random layers") {
+  std::mt19937 rng(20);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int layers = 0, inside = 0, total = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    conv_layer c;
+    const int k = std::vector<int>{1, 3, 5, 7}[static_cast<size_t>(uni(0, 3))];
+    const int d = k <= 3 ? uni(1, 3) : 1, s = uni(1, 3);
+    const int ext = (k - 1) * d + 1;
+    if (ext > hls::max_window) continue;
+    const int mode = uni(0, 2); // dense, grouped, depthwise
+    const int groups = mode == 0 ? 1 : mode == 1 ? uni(2, 4) : uni(2, 40);
+    const int cg = mode == 2 ? 1 : uni(1, 40), cog = mode == 2 ? 1 : uni(1, 40);
+    c.is = {1, uni(ext, 45), uni(ext, 45), cg * groups};
+    c.a.kernel = {k, k};
+    c.a.stride = {s, s};
+    c.a.dilation = {d, d};
+    c.a.pads = {uni(0, k - 1), uni(0, k - 1), uni(0, k - 1), uni(0, k - 1)};
+    c.a.groups = groups;
+    c.a.activation = std::vector<act>{act::none, act::relu, act::leaky}[static_cast<size_t>(uni(0, 2))];
+    c.ws = {k, k, cg, cog * groups};
+    c.os = {1, out_size(c.is[1], k, s, d, c.a.pads[0], c.a.pads[2]),
+            out_size(c.is[2], k, s, d, c.a.pads[1], c.a.pads[3]), cog * groups};
+    if (c.os[1] <= 0 || c.os[2] <= 0) continue;
+    c.in_signed = uni(0, 1);
+    c.out_signed = uni(0, 1);
+    for (int64_t i = 0; i < numel(c.is); ++i) c.x.push_back(c.in_signed ? uni(-128, 127) : uni(0, 255));
+    std::normal_distribution<float> wd(0.0f, 0.1f);
+    std::vector<float> wf(static_cast<size_t>(numel(c.ws))), bf(static_cast<size_t>(c.ws[3]));
+    for (auto& v : wf) v = wd(rng);
+    for (auto& v : bf) v = wd(rng);
+    auto qw = quant::quantize_weights(wf.data(), c.ws);
+    c.w = qw.q;
+    const float sx = 0.02f;
+    if (uni(0, 3)) c.bias = quant::quantize_bias(bf.data(), qw.scale, sx);
+    // Output scale spanning the codes: sqrt(products) * sx * 0.1 * ~3 sigma.
+    const float sy = sx * std::sqrt(static_cast<float>(k * k * cg)) * 0.1f * 127 / 40;
+    for (float sw : qw.scale) {
+      c.m.push_back(quant::to_fixed(static_cast<double>(sx) * sw / sy));
+      c.m_neg.push_back(quant::to_fixed(static_cast<double>(sx) * sw / sy * 0.1));
+    }
+    if (c.a.activation != act::leaky) c.m_neg.clear();
+    CAPTURE(trial);
+    CAPTURE(to_string(c.is));
+    CAPTURE(to_string(c.ws));
+    CAPTURE(to_string(c.os));
+    CAPTURE(groups);
+    CAPTURE(s);
+    CAPTURE(d);
+    const auto want = reference(c);
+    const auto got = kernel_conv(c);
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      REQUIRE(got[i] == want[i]);
+      inside += want[i] > code_lo(c.out_signed) && want[i] < code_hi(c.out_signed);
+    }
+    total += static_cast<int>(got.size());
+    ++layers;
+  }
+  CHECK(layers >= 40);
+  CHECK(inside > total / 2); // not all saturation
+}
+
+TEST_CASE("weaver_dnn C-sim: a batch of images gives each image's result") {
+  conv_layer c;
+  c.is = {1, 9, 7, 20};
+  c.ws = {3, 3, 20, 18};
+  c.os = {1, 9, 7, 18};
+  c.a.kernel = {3, 3};
+  c.a.pads = {1, 1, 1, 1};
+  c.a.activation = act::relu;
+  std::mt19937 rng(3);
+  for (int64_t i = 0; i < numel(c.is); ++i) c.x.push_back(static_cast<int32_t>(rng() % 256));
+  for (int64_t i = 0; i < numel(c.ws); ++i) c.w.push_back(static_cast<int8_t>(static_cast<int>(rng() % 255) - 127));
+  c.m.assign(18, quant::to_fixed(1.0 / 4000));
+  const auto one = reference(c);
+  const auto three = kernel_conv(c, 3);
+  REQUIRE(three.size() == 3 * one.size());
+  for (size_t i = 0; i < three.size(); ++i) REQUIRE(three[i] == one[i % one.size()]);
+}
+
+namespace {
+
+// NanoDet at the demo's input for vtest.avi, calibrated on frames 0 and 40,
+// checked on frame 600 (as int8_engine_test, fewer calibration frames).
+struct nanodet_case {
+  std::unique_ptr<dnn_detector> det;
+  std::shared_ptr<const model> f32;
+  int8_table table;
+  cv::Mat frame;
+};
+
+nanodet_case& nanodet() {
+  static nanodet_case f = [] {
+    nanodet_case r;
+    dnn_options o;
+    o.model = std::string(WEAVER_SOURCE_DIR) + "/tools/data/models/nanodet.json";
+    r.det = std::make_unique<dnn_detector>(o);
+    auto frames = sample_frames(16, 40);
+    r.frame = frames.back();
+    r.f32 = r.det->compiled(frames[0].size());
+    size_t next = 0;
+    r.table = calibrate(r.f32, [&](float* in) {
+      if (next == 2) return false;
+      r.det->fill_input(frames[next++], in);
+      return true;
+    });
+    return r;
+  }();
+  return f;
+}
+
+} // namespace
+
+namespace {
+
+/// Every conv of a calibrated float model, on the session's (float) inputs
+/// quantized as the int8 session does: the kernel's codes against the
+/// reference's. Returns the number of convs checked.
+int check_every_conv(const graph& g, const int8_table& table, session& s) {
+  int layers = 0;
+  for (const auto& n : g.nodes) {
+    if (n.kind != op::conv2d) continue;
+    CAPTURE(n.name);
+    const auto& iv = g.values[static_cast<size_t>(n.in[0])];
+    const auto& ov = g.values[static_cast<size_t>(n.out[0])];
+    const auto& in_q = table.acts.at(iv.name);
+    const auto& out_q = table.acts.at(ov.name);
+    const auto& p = table.convs.at(n.name);
+    conv_layer c;
+    c.is = iv.shape;
+    c.ws = p.filter;
+    c.os = ov.shape;
+    c.a = n.a;
+    c.in_signed = !in_q.is_unsigned;
+    c.out_signed = !out_q.is_unsigned;
+    const int64_t nin = numel(iv.shape);
+    std::vector<uint8_t> codes(static_cast<size_t>(nin));
+    kernels::quantize_codes(s.value(iv.name), nin, in_q.scale, in_q.is_unsigned, codes.data());
+    for (uint8_t v : codes) c.x.push_back(c.in_signed ? static_cast<int8_t>(v) : v);
+    c.w = p.w;
+    c.bias = p.bias;
+    for (float sw : p.scale) {
+      const double mul = static_cast<double>(in_q.scale) * sw / out_q.scale;
+      c.m.push_back(quant::to_fixed(mul));
+      if (n.a.activation == act::leaky) c.m_neg.push_back(quant::to_fixed(mul * n.a.alpha));
+    }
+    const auto want = reference(c);
+    const auto got = kernel_conv(c);
+    REQUIRE(got.size() == want.size());
+    size_t differ = 0;
+    for (size_t i = 0; i < got.size(); ++i) differ += got[i] != want[i];
+    CHECK(differ == 0);
+    ++layers;
+  }
+  return layers;
+}
+
+} // namespace
+
+TEST_CASE("weaver_dnn C-sim is bit-exact against the integer reference on every convolution of NanoDet") {
+  auto& f = nanodet();
+  session s(f.f32);
+  f.det->fill_input(f.frame, s.input());
+  s.run();
+  CHECK(check_every_conv(f.f32->ir(), f.table, s) == 34);
+  // A float model is not the kernel's.
+  CHECK_THROWS_WITH_AS(hls_network(f.f32), doctest::Contains("int8 models only"), model_error);
+}
+
+TEST_CASE("weaver_dnn C-sim is bit-exact against the integer reference on every convolution of yolov2-tiny") {
+  // Darknet's cfg at 160x160 with random weights (as engine_darknet_test),
+  // calibrated on two random images, checked on a third.
+  const auto dir = test_dir("hls_yolo");
+  std::ifstream src("/usr/share/darknet/cfg/yolov2-tiny.cfg");
+  REQUIRE(src);
+  std::ofstream cfg(dir / "v2t.cfg");
+  for (std::string line; std::getline(src, line);) {
+    if (line.rfind("width", 0) == 0) line = "width=160";
+    if (line.rfind("height", 0) == 0) line = "height=160";
+    cfg << line << "\n";
+  }
+  cfg.close();
+  const auto weights = dir / "v2t.weights";
+  const std::string cmd = std::string("ASAN_OPTIONS=detect_leaks=0 ") + WEAVER_DARKNET_REFERENCE + " --cfg "
+    + (dir / "v2t.cfg").string() + " --write-random-weights " + weights.string() + " --seed 5 >"
+    + (dir / "w.log").string() + " 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  auto m = model::load((dir / "v2t.cfg").string(), weights.string());
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  int calls = 0;
+  auto table = calibrate(m, [&](float* in) {
+    if (calls++ == 2) return false;
+    for (int64_t i = 0; i < numel(m->input_shape()); ++i) in[i] = u(rng);
+    return true;
+  });
+  session s(m);
+  for (int64_t i = 0; i < numel(m->input_shape()); ++i) s.input()[i] = u(rng);
+  s.run();
+  CHECK(check_every_conv(m->ir(), table, s) == 9);
+}
+
+namespace {
+
+/// Random codes and their real values at `scale`.
+struct coded {
+  shape_t shape;
+  bool is_signed = false;
+  float scale = 1;
+  std::vector<uint8_t> codes;
+  std::vector<float> real;
+};
+
+coded random_coded(std::mt19937& rng, const shape_t& s, bool is_signed, float scale) {
+  coded c{s, is_signed, scale, {}, {}};
+  for (int64_t i = 0; i < numel(s); ++i) {
+    const int v = is_signed ? static_cast<int>(rng() % 256) - 128 : static_cast<int>(rng() % 256);
+    c.codes.push_back(static_cast<uint8_t>(v));
+    c.real.push_back(scale * static_cast<float>(v));
+  }
+  return c;
+}
+
+/// Runs a one-layer program; the inputs sit one after another in the input
+/// space (64-byte aligned), the output at 0 of the work space.
+std::vector<int32_t> run_one(hls_program& p, const std::vector<const coded*>& ins, const shape_t& os, bool out_signed) {
+  std::vector<uint8_t> input;
+  for (const auto* c : ins) {
+    input.resize((input.size() + 63) / 64 * 64);
+    input.insert(input.end(), c->codes.begin(), c->codes.end());
+  }
+  const auto out_bytes = static_cast<uint32_t>(numel(os));
+  std::vector<uint8_t> output(hls::status_bytes + out_bytes);
+  const auto in_bytes = static_cast<uint32_t>(input.size());
+  hls_run(p.program(in_bytes, out_bytes, in_bytes), p.weights(), input.data(), output.data(), 1);
+  std::vector<int32_t> r;
+  for (uint32_t i = 0; i < out_bytes; ++i) {
+    const uint8_t v = output[hls::status_bytes + i];
+    r.push_back(out_signed ? static_cast<int8_t>(v) : v);
+  }
+  return r;
+}
+
+/// |kernel code - round(float result / scale)| <= 1: the float kernels
+/// compute in the reals (to float precision), the kernel rounds once or
+/// twice in integers; each rounding moves the result by at most half a
+/// code, and Q8 resize fractions by at most 1/512 of the local difference
+/// of two codes (< 1/2 code with 8-bit codes... x2 axes), so one code.
+void check_within_one(const std::vector<int32_t>& got, const std::vector<float>& want, float scale, bool is_signed,
+                      double min_exact) {
+  REQUIRE(got.size() == want.size());
+  size_t exact = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const float r = std::clamp(std::nearbyint(want[i] / scale), is_signed ? -128.f : 0.f, is_signed ? 127.f : 255.f);
+    REQUIRE(std::abs(got[i] - static_cast<int32_t>(r)) <= 1);
+    exact += got[i] == static_cast<int32_t>(r);
+  }
+  CHECK(static_cast<double>(exact) >= min_exact * static_cast<double>(got.size()));
+}
+
+} // namespace
+
+TEST_CASE("weaver_dnn C-sim: max pool, add, bilinear resize and copy against the float kernels within one code") {
+  std::mt19937 rng(7);
+  SUBCASE("max pool keeps the codes (pad never wins)") {
+    auto x = random_coded(rng, {1, 13, 11, 20}, true, 0.05f);
+    attrs a;
+    a.kernel = {3, 3};
+    a.stride = {2, 2};
+    a.pads = {1, 1, 1, 1};
+    const shape_t os{1, 7, 6, 20};
+    hls_program p;
+    p.add_maxpool(hls_view(hls::space_input, 0, x.shape, true), hls_view(hls::space_work, 0, os, true), a);
+    std::vector<float> want(static_cast<size_t>(numel(os)));
+    kernels::max_pool_nhwc(x.real.data(), x.shape, a, want.data(), os);
+    check_within_one(run_one(p, {&x}, os, true), want, x.scale, true, 1.0); // exact: max commutes with the scale
+  }
+  SUBCASE("add of two scales") {
+    const shape_t s{1, 9, 10, 24};
+    auto a = random_coded(rng, s, false, 0.03f), b = random_coded(rng, s, true, 0.07f);
+    const float so = 0.06f;
+    hls_program p;
+    p.add_add(hls_view(hls::space_input, 0, s, false), a.scale,
+              hls_view(hls::space_input, static_cast<int32_t>((numel(s) + 63) / 64 * 64), s, true), b.scale,
+              hls_view(hls::space_work, 0, s, true), so);
+    std::vector<float> want(static_cast<size_t>(numel(s)));
+    kernels::binary(op::add, a.real.data(), s, b.real.data(), s, want.data(), s);
+    check_within_one(run_one(p, {&a, &b}, s, true), want, so, true, 0.9); // 2 roundings: 94.8% measured
+  }
+  SUBCASE("bilinear resize up and down, half pixel and legacy") {
+    for (const auto& [in, out, half] :
+         std::vector<std::tuple<shape_t, shape_t, bool>>{{{1, 13, 13, 16}, {1, 26, 26, 16}, false},
+                                                         {{1, 26, 26, 8}, {1, 13, 13, 8}, true},
+                                                         {{1, 7, 9, 8}, {1, 12, 20, 8}, true}}) {
+      auto x = random_coded(rng, in, false, 0.04f);
+      const float so = 0.05f;
+      hls_program p;
+      p.add_resize_bilinear(hls_view(hls::space_input, 0, in, false), x.scale, hls_view(hls::space_work, 0, out, false),
+                            so, half, false);
+      std::vector<float> want(static_cast<size_t>(numel(out)));
+      kernels::resize_bilinear_nhwc(x.real.data(), in, half, false, want.data(), out);
+      check_within_one(run_one(p, {&x}, out, false), want, so, false, 0.9);
+    }
+  }
+  SUBCASE("copy into a channel slice (concat)") {
+    const shape_t s{1, 5, 6, 12}, os{1, 5, 6, 30};
+    auto x = random_coded(rng, s, true, 0.02f);
+    hls_program p;
+    p.add_copy(hls_view(hls::space_input, 0, s, true), x.scale, hls_view(hls::space_work, 0, s, false, 30, 9), 0.03f);
+    const auto got = run_one(p, {&x}, os, false);
+    for (int64_t px = 0; px < 30; ++px)
+      for (int64_t c = 0; c < 30; ++c) {
+        const int32_t v = got[static_cast<size_t>(px * 30 + c)];
+        if (c < 9 || c >= 21) {
+          REQUIRE(v == 0); // outside the slice: untouched
+          continue;
+        }
+        const float r = std::clamp(std::nearbyint(x.real[static_cast<size_t>(px * 12 + c - 9)] / 0.03f), 0.f, 255.f);
+        REQUIRE(std::abs(v - static_cast<int32_t>(r)) <= 1);
+      }
+  }
+}
+
+TEST_CASE("weaver_dnn C-sim refuses programs it cannot run, naming the reason and the layer") {
+  conv_layer c;
+  c.is = {1, 8, 8, 4};
+  c.ws = {3, 3, 4, 4};
+  c.os = {1, 8, 8, 4};
+  c.a.kernel = {3, 3};
+  c.a.pads = {1, 1, 1, 1};
+  c.x.assign(static_cast<size_t>(numel(c.is)), 1);
+  c.w.assign(static_cast<size_t>(numel(c.ws)), 1);
+  c.m.assign(4, quant::to_fixed(0.5));
+  const auto in = hls_view(hls::space_input, 0, c.is, false), out = hls_view(hls::space_work, 0, c.os, false);
+  std::vector<uint8_t> input(256, 1), output(hls::status_bytes + 256);
+  auto expect = [&](hls_program& p, const std::vector<uint8_t>& prog, const std::string& what) {
+    try {
+      hls_run(prog, p.weights(), input.data(), output.data(), 1);
+      FAIL("ran: " << what);
+    } catch (const std::runtime_error& e) {
+      CHECK(std::string(e.what()).find(what) != std::string::npos);
+    }
+  };
+  {
+    hls_program p;
+    p.add_conv(in, out, c.a, c.w, c.bias, c.m, {});
+    auto prog = p.program(256, 256, 256);
+    prog[4] = 1; // version 1: the float protocol's
+    expect(p, prog, "another protocol");
+  }
+  {
+    hls_program p;
+    attrs big = c.a;
+    big.kernel = {9, 9};
+    big.pads = {4, 4, 4, 4};
+    p.add_conv(in, out, big, std::vector<int8_t>(9 * 9 * 16, 1), {}, c.m, {});
+    expect(p, p.program(256, 256, 256), "larger than the kernel's on-chip buffers (layer 0)");
+  }
+  {
+    hls_program p;
+    p.add_conv(in, out, c.a, c.w, c.bias, c.m, {});
+    p.add_conv(in, hls_view(hls::space_work, 200, c.os, false), c.a, c.w, c.bias, c.m, {});
+    expect(p, p.program(256, 256, 256), "beyond its buffer (layer 1)"); // 200 + 256 > the 256-byte block
+  }
+  {
+    hls_program p;
+    p.add_conv(in, out, c.a, c.w, c.bias, c.m, {});
+    p.descriptors()[0].op = 42;
+    expect(p, p.program(256, 256, 256), "malformed layer (layer 0)");
+  }
+  {
+    hls_program p;
+    p.add_conv(in, out, c.a, c.w, c.bias, c.m, {});
+    p.descriptors()[0].out.space = hls::space_input; // the kernel never writes its input
+    expect(p, p.program(256, 256, 256), "(layer 0)");
+  }
+}
+
+TEST_CASE("NanoDet int8 on the weaver_dnn C-simulation detects what the int8 CPU session detects") {
+  auto& f = nanodet();
+  auto m8 = with_int8(f.f32, std::make_shared<int8_table>(f.table));
+  hls_network net(m8);
+  CHECK(net.kernel_layers() > 34); // every conv, plus pools, adds, resizes and concat copies
+  CHECK(net.host_nodes() < 20); // the heads' split, sigmoid, reshape
+  session s8(m8);
+  const auto frames = sample_frames(16, 40); // frames 440..600: after the calibration frames
+  const auto& tensors = f.det->host_tensors(frames[0].size());
+  // The kernel's differences: 8-bit codes where the CPU keeps float32 (the
+  // heads' logits before the host's sigmoid, the PAN's resize and add
+  // outputs) and fixed-point instead of float requantization. So: the same
+  // people, boxes within IoU 0.95, scores within 0.05, at most one box more
+  // or less per frame (a score near the threshold).
+  int matched = 0, total = 0;
+  double sim_ms = 0;
+  for (size_t k = 11; k < frames.size(); ++k) {
+    f.det->fill_input(frames[k], s8.input());
+    f.det->fill_input(frames[k], net.input());
+    s8.run();
+    const auto t0 = std::chrono::steady_clock::now();
+    net.run();
+    sim_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::vector<const float*> cpu, fpga;
+    for (const auto& t : tensors) {
+      cpu.push_back(s8.value(t.name));
+      fpga.push_back(net.value(t.name));
+      REQUIRE(fpga.back());
+    }
+    const auto a = f.det->decode(frames[k].size(), cpu), b = f.det->decode(frames[k].size(), fpga);
+    CAPTURE(k * 40);
+    CHECK(std::abs(static_cast<int>(a.size()) - static_cast<int>(b.size())) <= 1);
+    for (const auto& d : a) {
+      float best = 0, score = 0;
+      for (const auto& e : b)
+        if (iou(d.bbox, e.bbox) > best) {
+          best = iou(d.bbox, e.bbox);
+          score = e.score;
+        }
+      CHECK(best >= 0.95f);
+      CHECK(std::fabs(score - d.score) <= 0.05f);
+      matched += best >= 0.95f;
+      ++total;
+    }
+  }
+  MESSAGE("C-simulation: " << sim_ms / 5 << " ms per frame (input " << engine::to_string(m8->input_shape()) << "), "
+                           << matched << " of " << total << " CPU detections matched");
+  CHECK(total >= 10);
+}
