@@ -712,9 +712,17 @@ void parse_metrics(const YAML::Node& m, config& cfg) {
 // The `gateway:` section.
 void parse_gateway(const YAML::Node& g, config& cfg) {
   const std::string p = "gateway.";
-  check_keys(g, p,
-             {"port", "bind", "auth", "tokens", "token_env", "poll_ms", "keepalive_s", "timeout_ms", "threads",
-              "max_streams", "console", "web_root", "session_ttl_s", "secure_cookie", "cors_origins"});
+  check_keys(g, p, {"port",           "bind",
+                    "auth",           "tokens",
+                    "token_env",      "poll_ms",
+                    "keepalive_s",    "timeout_ms",
+                    "threads",        "max_streams",
+                    "console",        "web_root",
+                    "session_ttl_s",  "secure_cookie",
+                    "cors_origins",   "snapshots",
+                    "snapshot_fps",   "snapshot_quality",
+                    "snapshot_width", "login_per_minute",
+                    "login_burst"});
   auto& gw = cfg.gateway;
   cfg.gateway_port = get_in_range<int>(g, "port", p, 0, 0, 65535);
   gw.bind = get<std::string>(g, "bind", p, gw.bind);
@@ -735,6 +743,12 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
   gw.web_root = get<std::string>(g, "web_root", p, gw.web_root);
   gw.session_ttl_s = get_in_range<int64_t>(g, "session_ttl_s", p, gw.session_ttl_s, 60, 30 * 86400);
   gw.secure_cookie = get<bool>(g, "secure_cookie", p, gw.secure_cookie);
+  gw.snapshots = get<bool>(g, "snapshots", p, gw.snapshots);
+  gw.snapshot_fps = get_in_range<double>(g, "snapshot_fps", p, gw.snapshot_fps, 0.1, 30);
+  gw.snapshot_quality = get_in_range<int>(g, "snapshot_quality", p, gw.snapshot_quality, 10, 100);
+  gw.snapshot_width = get_in_range<int>(g, "snapshot_width", p, gw.snapshot_width, 64, 7680);
+  gw.login_per_minute = get_in_range<double>(g, "login_per_minute", p, gw.login_per_minute, 0.1, 6000);
+  gw.login_burst = get_in_range<int>(g, "login_burst", p, gw.login_burst, 1, 1000);
   if (auto co = g["cors_origins"]) {
     if (!co.IsSequence()) throw config_error(p + "cors_origins", "expected a list of origins (https://host[:port])");
     for (size_t i = 0; i < co.size(); ++i) {

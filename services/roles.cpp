@@ -87,7 +87,10 @@ mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<
     sys(sys),
     health_ptr(std::move(health)),
     health(*health_ptr),
-    stats(std::move(stats)) {}
+    stats(std::move(stats)) {
+  if (has("camera") && has("gateway") && cfg.gateway_port != 0 && cfg.gateway.snapshots)
+    live = std::make_shared<live_view>();
+}
 
 std::string mesh_context::endpoint(const std::string& role) const {
   auto it = cfg.mesh.endpoints.find(role);
@@ -245,8 +248,9 @@ reid_actor make_reid(mesh_context& m, storage_actor storage) {
 
 tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
   if (m.has("tracker")) {
-    auto trk = m.sys.spawn(tracker_actor_impl, sort_settings_of(m.cfg), reid, m.stats,
-                           tracker_extras_of(m.cfg, m.opts.tracks_dir));
+    auto extras = tracker_extras_of(m.cfg, m.opts.tracks_dir);
+    extras.live = m.live;
+    auto trk = m.sys.spawn(tracker_actor_impl, sort_settings_of(m.cfg), reid, m.stats, std::move(extras));
     m.locals.push_back(caf::actor_cast<caf::actor>(trk));
     return trk;
   }
@@ -293,7 +297,7 @@ std::unique_ptr<gateway_server> make_gateway(mesh_context& m, query_actor query)
   if (!query) query = m.outbound<query_actor>("gateway->query", "query");
   auto sources = std::make_shared<metrics_sources>();
   sources->add(metrics::global().registry_ptr());
-  auto gateway = std::make_unique<gateway_server>(m.sys, query, settings, m.health_ptr, sources);
+  auto gateway = std::make_unique<gateway_server>(m.sys, query, settings, m.health_ptr, sources, m.live);
   gateway->start();
   m.health.add_flag("gateway", probe_kind::readiness, true,
                     "serving on " + cfg.gateway.bind + ":" + std::to_string(gateway->port()));
@@ -331,6 +335,7 @@ std::vector<caf::actor> make_cameras(mesh_context& m, detector_actor detector, c
     auto flag =
       m.health.add_flag("camera:" + g.ids(), probe_kind::readiness, false, "opening " + shown_source(g.source));
     co.report = [flag](bool up, const std::string& why) { flag->set(up, why); };
+    co.live = m.live;
     cameras.push_back(m.sys.spawn(camera_actor_impl, g, detector, co, m.stats));
   }
   return cameras;

@@ -55,6 +55,7 @@ track_batch repaired(self_ptr self, track_batch tb, bool flush, int width = 0, i
 // entry, closed (with the entry's time) on the exit.
 void count(self_ptr self, track_batch& tb) {
   auto& st = self->state;
+  if (st.live) st.live->offer_tracks(tb); // before compaction drops what re-id does not read
   if (auto z = st.zones.find(tb.camera_id); z != st.zones.end()) {
     static const logger log{"zones"};
     for (const auto& e : z->second.update(tb)) {
@@ -163,6 +164,7 @@ tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<
   self->state.log = std::move(extras.log);
   self->state.dnn_appearance = extras.dnn_appearance;
   self->state.compact = extras.compact;
+  self->state.live = std::move(extras.live);
   self->state.kind = extras.kind;
   self->state.deep = extras.deep;
   self->state.repair = extras.repair;

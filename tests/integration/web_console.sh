@@ -46,7 +46,8 @@ browser() {  # phase [args]: the puppeteer script
 }
 
 ncams=$(grep -c '^  - id:' "$WORK/demo.yaml")
-echo "{\"cameras\": $ncams}" > "$WORK/live.json"
+nzones=$(python3 -c "import sys, yaml; print(sum(len(c.get('zones') or []) for c in yaml.safe_load(open(sys.argv[1]))['cameras']))" "$WORK/demo.yaml")
+echo "{\"cameras\": $ncams, \"zones\": $nzones}" > "$WORK/live.json"
 "$WEAVER" run -c "$WORK/demo.yaml" --reset -q 2> "$WORK/run.log" &
 run_pid=$!
 wait_healthy
@@ -96,7 +97,7 @@ browser full --expect "$WORK/expect.json" --db "$DB" > "$OUT/figures.json" 2> "$
   || { cat "$WORK/browser.log"; show_logs; fail "browser"; }
 cat "$WORK/browser.log"
 echo "figures: $(cat "$OUT/figures.json")"
-for f in login cameras-live cameras flows people alerts docs; do
+for f in login cameras-live camera cameras flows people alerts docs; do
   [ -s "$OUT/$f.png" ] || fail "no screenshot $f.png"
 done
 echo "ok: screenshots in $OUT"
