@@ -91,6 +91,7 @@ async function live(browser) {
   await page.waitForFunction(() => { const i = document.querySelector('.shot.big img'); return i && i.naturalWidth > 0; }, {timeout: 20000});
   const t0 = Date.now();
   const overlay = await page.$('.shot.big .overlay');
+  await overlay.scrollIntoView();
   const r = await overlay.boundingBox();
   const at = (fx, fy) => page.mouse.click(r.x + r.width * fx, r.y + r.height * fy);
   await at(0.2, 0.3); await at(0.6, 0.3); await at(0.6, 0.8); await at(0.2, 0.8);

@@ -154,7 +154,7 @@ function liveView(cameraId, {big = false} = {}) {
   const img = h('img', {class: 'shot-img', alt: `camera ${cameraId}`});
   const overlay = h('svg:svg', {class: 'overlay', preserveAspectRatio: 'none'});
   const note = h('div', {class: 'shot-note'}, 'connecting…');
-  const root = h('div', {class: `shot${big ? ' big' : ''}`, 'data-camera': cameraId}, img, overlay, note);
+  const root = h('div', {class: `shot${big ? ' big' : ''}`, 'data-shot': cameraId}, img, overlay, note);
   const view = {root, overlay, img, last: null, bytes: 0, frames: 0, since: performance.now(), busy: false};
   const draw = (live) => {
     overlay.setAttribute('viewBox', `0 0 ${live.width} ${live.height}`);
