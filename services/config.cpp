@@ -628,7 +628,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
 
 // The `storage:` section.
 void parse_storage(const YAML::Node& s, config& cfg, const std::string& base_dir) {
-  check_keys(s, "storage.", {"path", "url", "retention_days"});
+  check_keys(s, "storage.", {"path", "url", "retention_days", "crops"});
   auto url = get<std::string>(s, "url", "storage.", "");
   if (!url.empty() && s["path"])
     throw config_error("storage.url", "give storage.path (SQLite) or storage.url, not both");
@@ -644,6 +644,10 @@ void parse_storage(const YAML::Node& s, config& cfg, const std::string& base_dir
   auto days = get<double>(s, "retention_days", "storage.", 0.0);
   require_range(days, 0.0, 36500.0, "storage.retention_days");
   cfg.retention_ms = static_cast<int64_t>(days * 86'400'000);
+  if (s["crops"]) {
+    auto crops = get<std::string>(s, "crops", "storage.", "");
+    cfg.crops_dir = crops.empty() || crops == "none" ? "none" : resolve_path(crops, base_dir);
+  }
 }
 
 // The `query:` section.
@@ -925,6 +929,11 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     parse_storage(s, cfg, base_dir);
   else
     cfg.storage_path = resolve_path(cfg.storage_path, base_dir);
+  // Evidence crops beside a SQLite file unless told otherwise.
+  if (cfg.crops_dir == "none")
+    cfg.crops_dir.clear();
+  else if (cfg.crops_dir.empty() && !sql::is_postgres_location(cfg.storage_path) && cfg.storage_path != ":memory:")
+    cfg.crops_dir = cfg.storage_path + ".crops";
   if (auto q = root["query"]) parse_query(q, cfg);
   // Defaults: consecutive camera pairs both ways, and every configured camera.
   if (cfg.query.transitions.empty())

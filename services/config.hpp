@@ -173,6 +173,9 @@ struct config {
   reid_config_section reid;
   std::string storage_path = "weaver.db"; // a SQLite path or a postgresql:// URL
   int64_t retention_ms = 0; // storage.retention_days; 0 = keep everything
+  // storage.crops: the evidence crops' folder (actors/storage/crop_store);
+  // default <storage path>.crops for SQLite, none for PostgreSQL; "" = none.
+  std::string crops_dir;
   query_config query;
   int metrics_port = 0; // 0 = no exposer
   std::string metrics_bind = "127.0.0.1";

@@ -88,7 +88,12 @@ mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<
     health_ptr(std::move(health)),
     health(*health_ptr),
     stats(std::move(stats)) {
-  if (has("camera") && has("gateway") && cfg.gateway_port != 0 && cfg.gateway.snapshots)
+  // Frames are kept for the gateway's snapshots, and for the tracker's
+  // evidence crops when the tracker and the store are here too (the crops
+  // live beside the store, whose retention deletes them).
+  if (has("camera")
+      && ((has("gateway") && cfg.gateway_port != 0 && cfg.gateway.snapshots)
+          || (has("tracker") && has("storage") && !cfg.crops_dir.empty())))
     live = std::make_shared<live_view>();
 }
 
@@ -123,6 +128,7 @@ storage_settings storage_settings_of(const config& cfg) {
   ss.retention_ms = cfg.retention_ms;
   ss.resolve = cfg.reid.schedule;
   ss.resolver = cfg.reid.resolver;
+  if (!cfg.crops_dir.empty()) ss.crops = std::make_shared<crop_store>(cfg.crops_dir);
   return ss;
 }
 
@@ -187,6 +193,7 @@ query_settings query_settings_of(const config& cfg) {
   qs.max_stay_ms = cfg.query.max_stay_ms;
   qs.alerts = cfg.query.alerts;
   qs.alert_every = std::chrono::milliseconds{cfg.query.alert_poll_ms};
+  qs.crops_dir = cfg.crops_dir;
   return qs;
 }
 
@@ -198,6 +205,7 @@ void reset_files(const config& cfg) {
   // A reset store starts identities afresh too.
   if (!cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
   if (!cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
+  if (!cfg.crops_dir.empty()) crop_store{cfg.crops_dir}.clear();
 }
 
 std::unique_ptr<sql::shared_connection> open_store(mesh_context& m) {
@@ -250,6 +258,8 @@ tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
   if (m.has("tracker")) {
     auto extras = tracker_extras_of(m.cfg, m.opts.tracks_dir);
     extras.live = m.live;
+    if (m.live && m.has("storage") && !m.cfg.crops_dir.empty())
+      extras.crops = std::make_shared<crop_store>(m.cfg.crops_dir);
     auto trk = m.sys.spawn(tracker_actor_impl, sort_settings_of(m.cfg), reid, m.stats, std::move(extras));
     m.locals.push_back(caf::actor_cast<caf::actor>(trk));
     return trk;

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64.hpp"
 #include "base/iso8601.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
@@ -642,6 +643,30 @@ struct gateway_server::impl {
     res.set_content(*s->jpeg, "image/jpeg");
   }
 
+  // GET /v1/evidence/{camera}/{track}.jpg: a track's evidence crop, from
+  // the query role (which reads the crops beside the store).
+  void handle_evidence(const httplib::Request& req, httplib::Response& res) {
+    static const gateway::route scope_only{"", gateway::route_kind::query, "", "query", "", {}, {}};
+    if (!admit(scope_only, req, res)) return;
+    auto camera = camera_param(req, res, {});
+    if (!camera) return;
+    auto track = req.matches.size() > 2 ? req.matches[2].str() : std::string{};
+    bool digits = !track.empty() && track.size() <= 18
+      && std::all_of(track.begin(), track.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) return set_error(res, 400, "track: expected a track id, got '" + track + "'");
+    auto a = ask("evidence", {{"camera", std::to_string(*camera)}, {"track", track}});
+    if (a.status != 200) return set_error(res, a.status, a.body);
+    auto j = nlohmann::json::parse(a.body, nullptr, false);
+    std::optional<std::vector<int8_t>> bytes;
+    if (j.is_object() && j.contains("jpeg") && j["jpeg"].is_string()) bytes = from_base64(j["jpeg"].get<std::string>());
+    if (!bytes || bytes->empty())
+      return set_error(res, 404, "no evidence crop for track " + track + " of camera " + std::to_string(*camera));
+    res.status = 200;
+    res.set_header("Cache-Control", "private, max-age=3600");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(std::string(bytes->begin(), bytes->end()), "image/jpeg");
+  }
+
   // A file of the console: cacheable with revalidation (ETag), locked down
   // (scripts and styles from this origin only, never framed).
   void handle_asset(const std::string& url, const httplib::Request& req, httplib::Response& res) {
@@ -672,6 +697,7 @@ struct gateway_server::impl {
     out.emplace_back("/session", "GET, HEAD, OPTIONS");
     out.emplace_back(live_pattern, "GET, HEAD, OPTIONS");
     out.emplace_back(snapshot_pattern, "GET, HEAD, OPTIONS");
+    out.emplace_back(evidence_pattern, "GET, HEAD, OPTIONS");
     if (assets)
       for (auto& u : assets->urls()) out.emplace_back(escape_regex(u), "GET, HEAD, OPTIONS");
     return out;
@@ -679,6 +705,7 @@ struct gateway_server::impl {
 
   static constexpr const char* live_pattern = R"(/v1/cameras/([^/]+)/live)";
   static constexpr const char* snapshot_pattern = R"(/v1/cameras/([^/]+)/snapshot\.jpg)";
+  static constexpr const char* evidence_pattern = R"(/v1/evidence/([^/]+)/([^/]+)\.jpg)";
 
   static std::string escape_regex(const std::string& s) {
     std::string out;
@@ -702,6 +729,9 @@ struct gateway_server::impl {
     server->Get("/session", timed("/session", [this](auto& req, auto& res) { handle_session(req, res); }));
     server->Get(live_pattern,
                 timed("/v1/cameras/{camera}/live", [this](auto& req, auto& res) { handle_live(req, res); }));
+    server->Get(evidence_pattern, timed("/v1/evidence/{camera}/{track}.jpg", [this](auto& req, auto& res) {
+                  handle_evidence(req, res);
+                }));
     server->Get(snapshot_pattern, timed("/v1/cameras/{camera}/snapshot.jpg", [this](auto& req, auto& res) {
                   handle_snapshot(req, res);
                 }));

@@ -83,6 +83,7 @@ for c in cams:
 best = max(sorted(seen), key=lambda p: q("trajectory", f"person={p}", f"t0={t0}", f"t1={t1}", "limit=1")["total"])
 presences = q("trajectory", f"person={best}", f"t0={t0}", f"t1={t1}", "limit=1")["total"]
 events = q("events", "limit=1")["total"]
+events_with_crops = sum(1 for e in q("events", "limit=1000")["events"] if e.get("track") is not None)
 s = yaml.safe_load(open(spec))
 ops = sum(len(v) for v in s["paths"].values())
 insert = ("INSERT INTO events (kind, camera_id, zone, person_id, track_id, time_ms, detail, dedup) "
@@ -90,7 +91,7 @@ insert = ("INSERT INTO events (kind, camera_id, zone, person_id, track_id, time_
           "SELECT last_insert_rowid();")
 json.dump({"day": day, "cameras": len(cams), "camera_names": [c["name"] for c in cams], "transitions": trans,
            "every_camera": every, "person": best, "presences": presences, "events": events,
-           "spec_operations": ops, "insert_event": insert}, open(out, "w"))
+           "spec_operations": ops, "insert_event": insert, "events_with_crops": events_with_crops}, open(out, "w"))
 print(f"expected: X->Y {trans}, every camera {every}, person {best} with {presences} presences, {events} events")
 PY
 browser full --expect "$WORK/expect.json" --db "$DB" > "$OUT/figures.json" 2> "$WORK/browser.log" \

@@ -24,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64.hpp"
 #include "base/metrics.hpp"
 #include "services/gateway/gateway.hpp"
 
@@ -84,6 +85,14 @@ query_actor::behavior_type fake_query(query_actor::stateful_pointer<fake_state> 
             query_response resp;
             resp.id = r.id;
             resp.ok = true;
+            if (r.name == "evidence") { // track 5 of camera 3 has a crop
+              bool found = param(r, "camera") == "3" && param(r, "track") == "5";
+              json j{{"camera", 3}, {"track", 5}, {"jpeg", nullptr}};
+              if (found) j["jpeg"] = to_base64(std::vector<int8_t>{-1, -40, -1, -32, 1, 2, 3});
+              resp.ok = true;
+              resp.json = j.dump();
+              return resp;
+            }
             if (r.name == "paths") {
               auto rp = self->make_response_promise<query_response>();
               self->state.never.push_back(rp);
@@ -766,4 +775,18 @@ TEST_CASE("gateway: camera snapshots are authenticated, validated, and show the 
   auto decoded = cv::imdecode(std::vector<uchar>(img->body.begin(), img->body.end()), cv::IMREAD_COLOR);
   CHECK(decoded.cols == 160);
   CHECK(f.get("/v1/cameras/4/snapshot.jpg", auth)->status == 404);
+}
+
+TEST_CASE("gateway: evidence crops are authenticated, validated, and served as JPEG from the query role") {
+  fixture f;
+  const std::string auth = "Bearer reader-token-0123456789";
+  CHECK(f.get("/v1/evidence/3/5.jpg")->status == 401);
+  auto r = f.get("/v1/evidence/3/5.jpg", auth);
+  REQUIRE(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "image/jpeg");
+  CHECK(r->body == std::string("\xff\xd8\xff\xe0\x01\x02\x03", 7));
+  CHECK(f.get("/v1/evidence/3/6.jpg", auth)->status == 404);
+  for (auto bad : {"/v1/evidence/x/5.jpg", "/v1/evidence/3/-5.jpg", "/v1/evidence/3/5a.jpg",
+                   "/v1/evidence/3/1234567890123456789012.jpg", "/v1/evidence/3/5.jpg?x=1"})
+    CHECK_MESSAGE(f.get(bad, auth)->status == 400, bad);
 }

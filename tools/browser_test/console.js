@@ -175,6 +175,18 @@ async function full(browser) {
   const bars = await page.$$eval('#timeline rect.presence', (xs) => xs.length);
   const rows = await page.$$eval('#presences tr', (xs) => xs.length - 1);
   check(bars === expect.presences && rows === expect.presences, `person #${expect.person}: ${bars} bars, ${rows} rows = weaver query's ${expect.presences} presences`);
+  // One evidence crop per presence: a real picture (decoded), none missing.
+  await page.waitForFunction((n) => {
+    const imgs = [...document.querySelectorAll('#evidence img.crop')];
+    return imgs.length === n && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  }, {timeout: 15000}, expect.presences);
+  const crops = await page.$$eval('#evidence img.crop', (xs) => xs.map((x) => [x.naturalWidth, x.naturalHeight]));
+  check(crops.every(([w, hh]) => hh === 128 && w > 0), `person #${expect.person}: ${crops.length} evidence crops (${crops.map((c) => c.join('x')).join(', ')})`);
+  const anonCrop = await (await browser.createBrowserContext()).newPage();
+  await anonCrop.goto(args.url + '/', {waitUntil: 'load'});
+  const src = await page.$eval('#evidence img.crop', (i) => new URL(i.src).pathname);
+  const refused = await anonCrop.evaluate(async (s) => (await fetch(s)).status, src);
+  check(refused === 401, `an evidence crop without a session: ${refused}`);
   await shot(page, 'people.png');
 
   // Alerts: the history, then a new event arriving over the live stream
@@ -185,6 +197,11 @@ async function full(browser) {
   const id = Number(execFileSync('sqlite3', [args.db, expect.insert_event]).toString().trim());
   await page.waitForSelector(`#feed .alert[data-id="${id}"]`, {timeout: 15000});
   check(true, `a new event (#${id}) arrived on the live feed`);
+  const withTrack = await page.$$eval('#feed .alert', (xs) => xs.filter((x) => x.querySelector('img.crop')).length);
+  if (expect.events_with_crops > 0) {
+    await page.waitForFunction(() => [...document.querySelectorAll('#feed img.crop')].some((i) => i.complete && i.naturalWidth > 0), {timeout: 10000});
+    check(withTrack > 0, `alerts with a track show its evidence crop (${withTrack})`);
+  }
   await page.select('#f-kind', 'crowding');
   const shown = await page.$$eval('#feed .alert', (xs) => xs.map((x) => x.dataset.kind));
   check(shown.every((k) => k === 'crowding'), `the kind filter shows crowding only (${shown.length})`);

@@ -506,9 +506,22 @@ async function pagePeople(root, arg) {
     svg.append(h('svg:text', {x: X(t), y: H - 4, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle'}, hhmmss(t)));
   }
   const rows = pres.map((x) => h('tr', {}, h('td', {}, cameraName(x.camera)), h('td', {}, hhmmss(x.a)), h('td', {}, hhmmss(x.b)), h('td', {}, fmt(x.dwell_s, 1))));
-  detail.append(h('div', {class: 'panel'}, h('h2', {}, `Person #${p}`, h('small', {}, `${pres.length} presences on ${cams.length} cameras`)), svg),
+  // One evidence crop per presence: the best frame of its track, in time order.
+  const strip = h('div', {class: 'evidence', id: 'evidence'}, pres.map((x) => h('figure', {class: 'crop-card', 'data-camera': x.camera},
+    x.track === null || x.track === undefined ? h('div', {class: 'crop none'}, 'no crop') : crop(x.camera, x.track, `person #${p} on ${cameraName(x.camera)}`),
+    h('figcaption', {}, h('b', {}, cameraName(x.camera)), h('br'), hhmmss(x.a)))));
+  detail.append(h('div', {class: 'panel'}, h('h2', {}, `Person #${p}`, h('small', {}, `${pres.length} presences on ${cams.length} cameras`)), svg,
+    h('h2', {class: 'mt'}, 'Evidence', h('small', {}, 'the best frame of each presence: is it the same person?')), strip),
     h('div', {class: 'panel mt'}, h('table', {id: 'presences'},
       h('tr', {}, h('th', {}, 'Camera'), h('th', {}, 'Entered'), h('th', {}, 'Left'), h('th', {}, 'Seconds')), rows)));
+}
+
+// A track's evidence crop (GET /v1/evidence/{camera}/{track}.jpg); a grey
+// placeholder when there is none.
+function crop(camera, track, alt) {
+  const img = h('img', {class: 'crop', loading: 'lazy', alt, src: `/v1/evidence/${camera}/${track}.jpg`});
+  img.addEventListener('error', () => img.replaceWith(h('div', {class: 'crop none'}, 'no crop')));
+  return img;
 }
 
 // "dwell_s 2.4" -> "dwell 2.4 s", an ISO time -> its clock time.
@@ -533,6 +546,7 @@ async function pageAlerts(root) {
   const events = [];
   const visible = (e) => (!kind.value || e.kind === kind.value) && (!camera.value || String(e.camera) === camera.value) && (!zone.value || e.zone === zone.value);
   const row = (e, fresh) => h('div', {class: `alert${fresh ? ' fresh' : ''}`, 'data-id': e.id, 'data-kind': e.kind},
+    e.track !== null && e.track !== undefined ? crop(e.camera, e.track, `track ${e.track}`) : h('div', {class: 'crop none'}),
     h('div', {}, h('span', {class: `tag kind-${e.kind}`}, e.kind.replace('_', ' '))),
     h('div', {}, h('b', {}, `${cameraName(e.camera)}${e.zone ? ' · ' + e.zone : ''}`), ' ',
       e.person !== null && e.person !== undefined ? h('a', {href: `#/people/${e.person}`}, `person #${e.person}`) : '',
