@@ -2,8 +2,8 @@
 // like the rows, cleared on reset; and the query role's `evidence` answer.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <filesystem>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -20,8 +20,8 @@ namespace {
 struct temp_dir {
   std::string path;
   temp_dir() {
-    path = (fs::temp_directory_path() / ("weaver-crops-" + std::to_string(::getpid()) + "-"
-                                         + std::to_string(reinterpret_cast<uintptr_t>(this))))
+    path = (fs::temp_directory_path()
+            / ("weaver-crops-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(this))))
              .string();
     fs::remove_all(path);
   }
