@@ -36,7 +36,13 @@ snapshot_cache::snapshot_cache(std::shared_ptr<const live_view> view, snapshot_s
 
 std::optional<encoded_snapshot> snapshot_cache::latest(uint32_t camera, clock::time_point now) {
   std::lock_guard<std::mutex> lock{mutex_};
-  auto& c = cams_[camera];
+  // Only cameras the view has get an entry: the id comes from a URL.
+  auto at = cams_.find(camera);
+  if (at == cams_.end()) {
+    if (!view_->latest(camera)) return std::nullopt;
+    at = cams_.emplace(camera, camera_cache{}).first;
+  }
+  auto& c = at->second;
   const auto period =
     std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / settings_.max_fps));
   bool due = !c.encoded_at || now - *c.encoded_at >= period;
@@ -71,6 +77,11 @@ std::optional<encoded_snapshot> snapshot_cache::at(uint32_t camera, uint64_t seq
   for (const auto& e : it->second.recent)
     if (e.seq == seq) return e;
   return std::nullopt;
+}
+
+size_t snapshot_cache::cameras() const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  return cams_.size();
 }
 
 uint64_t snapshot_cache::encodings() const {

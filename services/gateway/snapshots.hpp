@@ -55,6 +55,9 @@ public:
   /// JPEG encodings so far (all cameras).
   uint64_t encodings() const;
 
+  /// Cameras with an entry (only those the view has frames of).
+  size_t cameras() const;
+
   const snapshot_settings& settings() const { return settings_; }
 
 private:

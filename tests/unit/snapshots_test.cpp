@@ -29,6 +29,9 @@ TEST_CASE("snapshot_cache: a decodable JPEG of the newest frame, scaled down to 
   v->offer_frame(make_frame(1, 0, 1280, 720));
   snapshot_cache c{v, {2, 70, 640}};
   CHECK_FALSE(c.latest(2)); // no frame of camera 2
+  // Camera ids come from URLs: asking for absent ones keeps nothing.
+  for (uint32_t id = 100; id < 1100; ++id) CHECK_FALSE(c.latest(id));
+  CHECK(c.cameras() == 0);
   auto s = c.latest(1);
   REQUIRE(s);
   CHECK(s->width == 1280); // the source size: what boxes refer to
