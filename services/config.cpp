@@ -628,7 +628,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
 
 // The `storage:` section.
 void parse_storage(const YAML::Node& s, config& cfg, const std::string& base_dir) {
-  check_keys(s, "storage.", {"path", "url", "retention_days"});
+  check_keys(s, "storage.", {"path", "url", "retention_days", "crops"});
   auto url = get<std::string>(s, "url", "storage.", "");
   if (!url.empty() && s["path"])
     throw config_error("storage.url", "give storage.path (SQLite) or storage.url, not both");
@@ -644,6 +644,10 @@ void parse_storage(const YAML::Node& s, config& cfg, const std::string& base_dir
   auto days = get<double>(s, "retention_days", "storage.", 0.0);
   require_range(days, 0.0, 36500.0, "storage.retention_days");
   cfg.retention_ms = static_cast<int64_t>(days * 86'400'000);
+  if (s["crops"]) {
+    auto crops = get<std::string>(s, "crops", "storage.", "");
+    cfg.crops_dir = crops.empty() || crops == "none" ? "none" : resolve_path(crops, base_dir);
+  }
 }
 
 // The `query:` section.
@@ -712,9 +716,17 @@ void parse_metrics(const YAML::Node& m, config& cfg) {
 // The `gateway:` section.
 void parse_gateway(const YAML::Node& g, config& cfg) {
   const std::string p = "gateway.";
-  check_keys(g, p,
-             {"port", "bind", "auth", "tokens", "token_env", "poll_ms", "keepalive_s", "timeout_ms", "threads",
-              "max_streams", "console", "web_root", "session_ttl_s", "secure_cookie", "cors_origins"});
+  check_keys(g, p, {"port",           "bind",
+                    "auth",           "tokens",
+                    "token_env",      "poll_ms",
+                    "keepalive_s",    "timeout_ms",
+                    "threads",        "max_streams",
+                    "console",        "web_root",
+                    "session_ttl_s",  "secure_cookie",
+                    "cors_origins",   "snapshots",
+                    "snapshot_fps",   "snapshot_quality",
+                    "snapshot_width", "login_per_minute",
+                    "login_burst"});
   auto& gw = cfg.gateway;
   cfg.gateway_port = get_in_range<int>(g, "port", p, 0, 0, 65535);
   gw.bind = get<std::string>(g, "bind", p, gw.bind);
@@ -735,6 +747,12 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
   gw.web_root = get<std::string>(g, "web_root", p, gw.web_root);
   gw.session_ttl_s = get_in_range<int64_t>(g, "session_ttl_s", p, gw.session_ttl_s, 60, 30 * 86400);
   gw.secure_cookie = get<bool>(g, "secure_cookie", p, gw.secure_cookie);
+  gw.snapshots = get<bool>(g, "snapshots", p, gw.snapshots);
+  gw.snapshot_fps = get_in_range<double>(g, "snapshot_fps", p, gw.snapshot_fps, 0.1, 30);
+  gw.snapshot_quality = get_in_range<int>(g, "snapshot_quality", p, gw.snapshot_quality, 10, 100);
+  gw.snapshot_width = get_in_range<int>(g, "snapshot_width", p, gw.snapshot_width, 64, 7680);
+  gw.login_per_minute = get_in_range<double>(g, "login_per_minute", p, gw.login_per_minute, 0.1, 6000);
+  gw.login_burst = get_in_range<int>(g, "login_burst", p, gw.login_burst, 1, 1000);
   if (auto co = g["cors_origins"]) {
     if (!co.IsSequence()) throw config_error(p + "cors_origins", "expected a list of origins (https://host[:port])");
     for (size_t i = 0; i < co.size(); ++i) {
@@ -911,6 +929,11 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     parse_storage(s, cfg, base_dir);
   else
     cfg.storage_path = resolve_path(cfg.storage_path, base_dir);
+  // Evidence crops beside a SQLite file unless told otherwise.
+  if (cfg.crops_dir == "none")
+    cfg.crops_dir.clear();
+  else if (cfg.crops_dir.empty() && !sql::is_postgres_location(cfg.storage_path) && cfg.storage_path != ":memory:")
+    cfg.crops_dir = cfg.storage_path + ".crops";
   if (auto q = root["query"]) parse_query(q, cfg);
   // Defaults: consecutive camera pairs both ways, and every configured camera.
   if (cfg.query.transitions.empty())

@@ -131,6 +131,17 @@ struct gateway_config {
   // Origins (scheme://host[:port]) whose pages may call the API with a
   // bearer token (CORS); none by default. Cookies are never sent cross-origin.
   std::vector<std::string> cors_origins;
+  // Camera snapshots for the console (GET /v1/cameras/{camera}/live): only
+  // of the cameras this process opens (weaver run, or a node with the
+  // camera and gateway roles); each camera encoded at most snapshot_fps
+  // times a second whoever watches.
+  bool snapshots = true;
+  double snapshot_fps = 2;
+  int snapshot_quality = 70; // JPEG quality
+  int snapshot_width = 960; // wider frames are scaled down
+  // POST /login per client address: a burst, refilled at this rate (429 beyond).
+  double login_per_minute = 10;
+  int login_burst = 5;
 };
 
 /// The process-level mesh: which roles run here and where each role listens.
@@ -162,6 +173,9 @@ struct config {
   reid_config_section reid;
   std::string storage_path = "weaver.db"; // a SQLite path or a postgresql:// URL
   int64_t retention_ms = 0; // storage.retention_days; 0 = keep everything
+  // storage.crops: the evidence crops' folder (actors/storage/crop_store);
+  // default <storage path>.crops for SQLite, none for PostgreSQL; "" = none.
+  std::string crops_dir;
   query_config query;
   int metrics_port = 0; // 0 = no exposer
   std::string metrics_bind = "127.0.0.1";

@@ -87,7 +87,15 @@ mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<
     sys(sys),
     health_ptr(std::move(health)),
     health(*health_ptr),
-    stats(std::move(stats)) {}
+    stats(std::move(stats)) {
+  // Frames are kept for the gateway's snapshots, and for the tracker's
+  // evidence crops when the tracker and the store are here too (the crops
+  // live beside the store, whose retention deletes them).
+  if (has("camera")
+      && ((has("gateway") && cfg.gateway_port != 0 && cfg.gateway.snapshots)
+          || (has("tracker") && has("storage") && !cfg.crops_dir.empty())))
+    live = std::make_shared<live_view>();
+}
 
 std::string mesh_context::endpoint(const std::string& role) const {
   auto it = cfg.mesh.endpoints.find(role);
@@ -120,6 +128,7 @@ storage_settings storage_settings_of(const config& cfg) {
   ss.retention_ms = cfg.retention_ms;
   ss.resolve = cfg.reid.schedule;
   ss.resolver = cfg.reid.resolver;
+  if (!cfg.crops_dir.empty()) ss.crops = std::make_shared<crop_store>(cfg.crops_dir);
   return ss;
 }
 
@@ -184,6 +193,7 @@ query_settings query_settings_of(const config& cfg) {
   qs.max_stay_ms = cfg.query.max_stay_ms;
   qs.alerts = cfg.query.alerts;
   qs.alert_every = std::chrono::milliseconds{cfg.query.alert_poll_ms};
+  qs.crops_dir = cfg.crops_dir;
   return qs;
 }
 
@@ -195,6 +205,7 @@ void reset_files(const config& cfg) {
   // A reset store starts identities afresh too.
   if (!cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
   if (!cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
+  if (!cfg.crops_dir.empty()) crop_store{cfg.crops_dir}.clear();
 }
 
 std::unique_ptr<sql::shared_connection> open_store(mesh_context& m) {
@@ -245,8 +256,11 @@ reid_actor make_reid(mesh_context& m, storage_actor storage) {
 
 tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
   if (m.has("tracker")) {
-    auto trk = m.sys.spawn(tracker_actor_impl, sort_settings_of(m.cfg), reid, m.stats,
-                           tracker_extras_of(m.cfg, m.opts.tracks_dir));
+    auto extras = tracker_extras_of(m.cfg, m.opts.tracks_dir);
+    extras.live = m.live;
+    if (m.live && m.has("storage") && !m.cfg.crops_dir.empty())
+      extras.crops = std::make_shared<crop_store>(m.cfg.crops_dir);
+    auto trk = m.sys.spawn(tracker_actor_impl, sort_settings_of(m.cfg), reid, m.stats, std::move(extras));
     m.locals.push_back(caf::actor_cast<caf::actor>(trk));
     return trk;
   }
@@ -293,7 +307,7 @@ std::unique_ptr<gateway_server> make_gateway(mesh_context& m, query_actor query)
   if (!query) query = m.outbound<query_actor>("gateway->query", "query");
   auto sources = std::make_shared<metrics_sources>();
   sources->add(metrics::global().registry_ptr());
-  auto gateway = std::make_unique<gateway_server>(m.sys, query, settings, m.health_ptr, sources);
+  auto gateway = std::make_unique<gateway_server>(m.sys, query, settings, m.health_ptr, sources, m.live);
   gateway->start();
   m.health.add_flag("gateway", probe_kind::readiness, true,
                     "serving on " + cfg.gateway.bind + ":" + std::to_string(gateway->port()));
@@ -331,6 +345,7 @@ std::vector<caf::actor> make_cameras(mesh_context& m, detector_actor detector, c
     auto flag =
       m.health.add_flag("camera:" + g.ids(), probe_kind::readiness, false, "opening " + shown_source(g.source));
     co.report = [flag](bool up, const std::string& why) { flag->set(up, why); };
+    co.live = m.live;
     cameras.push_back(m.sys.spawn(camera_actor_impl, g, detector, co, m.stats));
   }
   return cameras;

@@ -47,6 +47,9 @@ public:
   std::shared_ptr<health_registry> health_ptr;
   health_registry& health; // *health_ptr: readiness and liveness checks
   run_stats_ptr stats;
+  // The console's live frames and boxes (actors/live_view): kept only when
+  // this process runs the camera role and a gateway that serves snapshots.
+  std::shared_ptr<live_view> live;
   std::vector<caf::actor> locals; // what was spawned here, to stop at the end
   std::vector<std::string> card_names; // the detector role's cards
 

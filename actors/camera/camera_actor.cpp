@@ -201,6 +201,7 @@ void camera_actor_impl(caf::blocking_actor* self, camera_group group, detector_a
         stats->frames++;
         stats->bytes_raw += raw;
       }
+      if (opts.live) opts.live->offer_frame(f);
       pending.push_back(self->request(detector, caf::infinite, frame_ptr{std::move(f)}));
     }
     for (auto& p : pending)

@@ -15,6 +15,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/camera/camera_config.hpp"
+#include "actors/live_view.hpp"
 
 namespace weaver {
 
@@ -40,6 +41,8 @@ struct camera_options {
   /// ends well before the frame count its container declares (truncated or
   /// corrupt). The run's other cameras go on; the run reports it.
   std::function<void(const std::string& error)> failed;
+  /// The console's live view: every frame is offered (null: none).
+  std::shared_ptr<live_view> live;
 };
 
 /// Whether a file that gave `decoded` frames ended early for a container

@@ -209,13 +209,18 @@ json funnel(sql::database& db, const std::vector<uint32_t>& steps, timestamp_ms 
 json trajectory(sql::database& db, uint64_t person, timestamp_ms t0, timestamp_ms t1) {
   json presences = json::array(), zones = json::array();
   const auto pid = static_cast<int64_t>(person);
-  for (auto& r : db.query("SELECT camera_id, enter, exit FROM people_present "
-                          "WHERE person_id = ?1 AND enter >= ?2 AND enter < ?3 ORDER BY enter, camera_id",
+  // The camera-local track behind each presence (its tracklet: same camera
+  // and interval), for its evidence crop; null for rows without one.
+  for (auto& r : db.query("SELECT p.camera_id, p.enter, p.exit, "
+                          "(SELECT min(t.track_id) FROM tracklets AS t WHERE t.camera_id = p.camera_id "
+                          "AND t.enter = p.enter AND t.exit = p.exit) FROM people_present AS p "
+                          "WHERE p.person_id = ?1 AND p.enter >= ?2 AND p.enter < ?3 ORDER BY p.enter, p.camera_id",
                           {pid, t0, t1}, "query: trajectory"))
     presences.push_back({{"camera", as_int(r[0])},
                          {"enter", format_iso8601(as_int(r[1]))},
                          {"exit", format_iso8601(as_int(r[2]))},
-                         {"dwell_s", static_cast<double>(as_int(r[2]) - as_int(r[1])) / 1000.0}});
+                         {"dwell_s", static_cast<double>(as_int(r[2]) - as_int(r[1])) / 1000.0},
+                         {"track", sql::is_null(r[3]) ? nlohmann::json(nullptr) : nlohmann::json(as_int(r[3]))}});
   for (auto& r : db.query("SELECT v.camera_id, v.zone, v.enter, v.exit FROM zone_visits AS v "
                           "JOIN identities AS i ON i.camera_id = v.camera_id AND i.track_id = v.track_id "
                           "WHERE i.person_id = ?1 AND v.enter >= ?2 AND v.enter < ?3 ORDER BY v.enter, v.zone",

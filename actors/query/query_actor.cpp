@@ -8,6 +8,8 @@
 #include "actors/query/analytics.hpp"
 #include "actors/query/query_params.hpp"
 #include "actors/query/seed_queries.hpp"
+#include "actors/storage/crop_store.hpp"
+#include "base/base64.hpp"
 #include "base/iso8601.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
@@ -201,6 +203,18 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     }
     // Paged in SQL: the one list that grows without a time window.
     return events(db, since, kind, time_param(req, "t0", no_start), time_param(req, "t1", no_end), offset, limit);
+  }
+  if (n == "evidence") {
+    // A track's evidence crop (GET /v1/evidence/{camera}/{track}.jpg), as
+    // base64; null when there is none.
+    auto camera = camera_param(req, "camera");
+    auto track = int_param(req, "track", std::nullopt);
+    if (track < 0) throw bad_param("track: must be >= 0");
+    nlohmann::json j{{"camera", camera}, {"track", track}, {"jpeg", nullptr}};
+    if (!cfg.crops_dir.empty())
+      if (auto bytes = crop_store{cfg.crops_dir}.get(camera, static_cast<uint64_t>(track)))
+        j["jpeg"] = to_base64(std::vector<int8_t>(bytes->begin(), bytes->end()));
+    return j;
   }
   std::string known;
   for (auto& q : query_names()) known += (known.empty() ? "" : ", ") + q;

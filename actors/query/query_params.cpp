@@ -28,6 +28,7 @@ const int_bounds& query_int_param(const std::string& name) {
     {"max_step_s", {0, thirty_days_s}},
     {"person", {0, std::nullopt}},
     {"since_id", {0, std::nullopt}},
+    {"track", {0, std::nullopt}},
   };
   auto it = table.find(name);
   if (it == table.end()) throw std::out_of_range("no integer query parameter '" + name + "'");

@@ -25,6 +25,11 @@ void apply_retention(storage_state& st) {
       log.info("retention: deleted " + std::to_string(n) + " row(s) older than "
                + std::to_string(st.settings.retention_ms / 3'600'000) + " h");
     metrics::global().retention_deleted().Increment(static_cast<double>(n));
+    if (st.settings.crops) {
+      auto crops = st.settings.crops->delete_older_than(std::chrono::system_clock::now()
+                                                        - std::chrono::milliseconds{st.settings.retention_ms});
+      if (crops > 0) log.info("retention: deleted " + std::to_string(crops) + " evidence crop(s)");
+    }
   } catch (const std::exception& e) {
     log.error(std::string("retention: ") + e.what());
     metrics::global().storage_errors("retention").Increment();

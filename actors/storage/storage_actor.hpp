@@ -11,6 +11,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/reid/resolve_pass.hpp"
+#include "actors/storage/crop_store.hpp"
 #include "actors/storage/store.hpp"
 
 namespace weaver {
@@ -20,6 +21,7 @@ struct storage_settings {
   std::chrono::milliseconds retention_every{3'600'000}; // how often to apply it
   resolve_schedule resolve; // offline re-resolution (every_ms 0 = off)
   resolver_config resolver;
+  std::shared_ptr<crop_store> crops; // evidence crops, deleted with the rows (null: none)
 };
 
 struct storage_state {

@@ -55,6 +55,18 @@ track_batch repaired(self_ptr self, track_batch tb, bool flush, int width = 0, i
 // entry, closed (with the entry's time) on the exit.
 void count(self_ptr self, track_batch& tb) {
   auto& st = self->state;
+  if (st.live) st.live->offer_tracks(tb); // before compaction drops what re-id does not read
+  if (st.live && st.crops) {
+    auto frame_of = [live = st.live.get()](uint32_t camera, uint64_t seq) { return live->frame_at(camera, seq); };
+    for (auto& c : st.evidence.update(tb, frame_of)) {
+      try {
+        st.crops->put(c.camera_id, c.track_id, c.jpeg);
+      } catch (const std::exception& e) {
+        static const logger log{"tracker"};
+        log.warn("evidence crop: ", e.what()); // the rows matter more: tracking goes on
+      }
+    }
+  }
   if (auto z = st.zones.find(tb.camera_id); z != st.zones.end()) {
     static const logger log{"zones"};
     for (const auto& e : z->second.update(tb)) {
@@ -163,6 +175,8 @@ tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<
   self->state.log = std::move(extras.log);
   self->state.dnn_appearance = extras.dnn_appearance;
   self->state.compact = extras.compact;
+  self->state.live = std::move(extras.live);
+  self->state.crops = std::move(extras.crops);
   self->state.kind = extras.kind;
   self->state.deep = extras.deep;
   self->state.repair = extras.repair;

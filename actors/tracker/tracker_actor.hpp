@@ -17,8 +17,11 @@
 
 #include "actors/actors.hpp"
 #include "actors/detector/detection_log.hpp"
+#include "actors/live_view.hpp"
+#include "actors/storage/crop_store.hpp"
 #include "actors/stream_progress.hpp"
 #include "actors/tracker/camera_tracker.hpp"
+#include "actors/tracker/evidence.hpp"
 #include "actors/tracker/tracklet_repair.hpp"
 #include "actors/tracker/zone_events.hpp"
 #include "base/state_file.hpp"
@@ -37,6 +40,9 @@ struct tracker_state {
   std::shared_ptr<detection_log> log; // optional: confirmed tracks as MOT results
   bool dnn_appearance = false;
   bool compact = false; // compact batches for re-id (mesh.compact)
+  std::shared_ptr<live_view> live; // the console's live boxes (null: none)
+  std::shared_ptr<crop_store> crops; // evidence crops (null: none; needs live for the frames)
+  evidence_picker evidence;
   std::string kind = "sort";
   deep_sort_config deep;
   std::optional<tracklet_repair_config> repair;
@@ -58,6 +64,8 @@ struct tracker_extras {
   std::optional<tracklet_repair_config> repair;
   std::string state_file; // trackers' snapshots, restored at start ("" = none)
   bool compact = false; // compact batches for re-id (mesh.compact)
+  std::shared_ptr<live_view> live; // the console's live boxes (null: none)
+  std::shared_ptr<crop_store> crops; // where the tracks' evidence crops go (null: none)
 };
 
 tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,

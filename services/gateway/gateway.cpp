@@ -18,10 +18,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64.hpp"
+#include "base/iso8601.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
 #include "services/gateway/http_server.hpp"
+#include "services/gateway/login_limiter.hpp"
 #include "services/gateway/routes.hpp"
+#include "services/gateway/snapshots.hpp"
 #include "services/gateway/web_assets.hpp"
 #include "services/gateway/web_session.hpp"
 
@@ -103,6 +107,13 @@ gateway_settings gateway_settings_of(const config& cfg) {
   s.session_ttl = std::chrono::seconds{g.session_ttl_s};
   s.secure_cookie = g.secure_cookie;
   s.cors_origins = g.cors_origins;
+  s.snapshots = g.snapshots;
+  s.snapshot_fps = g.snapshot_fps;
+  s.snapshot_quality = g.snapshot_quality;
+  s.snapshot_width = g.snapshot_width;
+  for (auto& c : cfg.cameras) s.cameras.push_back({c.id, c.zones, c.lines});
+  s.login_per_minute = g.login_per_minute;
+  s.login_burst = g.login_burst;
   return s;
 }
 
@@ -188,16 +199,23 @@ struct gateway_server::impl {
   std::atomic<uint64_t> next_id{1};
   gateway::session_store sessions;
   std::unique_ptr<gateway::web_assets> assets; // null: gateway.console false
+  std::unique_ptr<gateway::snapshot_cache> snapshots; // null: no live view here, or gateway.snapshots false
+  gateway::login_limiter logins;
 
   impl(caf::actor_system& s, query_actor q, gateway_settings g, std::shared_ptr<const health_registry> h,
-       std::shared_ptr<const metrics_sources> m)
+       std::shared_ptr<const metrics_sources> m, std::shared_ptr<const live_view> live)
     : sys(s),
       query(std::move(q)),
       settings(std::move(g)),
       health(std::move(h)),
       metrics_src(std::move(m)),
-      sessions(settings.session_ttl, settings.max_sessions) {
+      sessions(settings.session_ttl, settings.max_sessions),
+      logins(settings.login_per_minute, settings.login_burst) {
     if (settings.console) assets = std::make_unique<gateway::web_assets>(settings.web_root);
+    if (live && settings.snapshots)
+      snapshots = std::make_unique<gateway::snapshot_cache>(
+        std::move(live),
+        gateway::snapshot_settings{settings.snapshot_fps, settings.snapshot_quality, settings.snapshot_width});
   }
 
   // One question to the query actor: status 200 with the answer's JSON, or
@@ -474,6 +492,13 @@ struct gateway_server::impl {
   // POST /login {"token": "..."}: a session cookie for a valid token.
   void handle_login(const httplib::Request& req, httplib::Response& res) {
     if (foreign_origin(req)) return set_error(res, 403, "login from another origin");
+    // Before anything is parsed: every attempt counts, good or bad.
+    if (int wait = logins.attempt(req.remote_addr)) {
+      log.info("login rate-limited: ", req.remote_addr);
+      set_error(res, 429, "too many sign-in attempts from this address: try again in " + std::to_string(wait) + " s");
+      res.set_header("Retry-After", std::to_string(wait));
+      return;
+    }
     // JSON only: a cross-site form cannot send it, and a cross-site script
     // must pass a CORS preflight first.
     auto type = req.get_header_value("Content-Type");
@@ -525,6 +550,123 @@ struct gateway_server::impl {
     set_json(res, 200, whoami(t, true));
   }
 
+  // --- camera snapshots ------------------------------------------------------
+
+  // The {camera} of a snapshot path: a camera id, else a 400. Only the
+  // parameters in `allowed` may be given.
+  std::optional<uint32_t> camera_param(const httplib::Request& req, httplib::Response& res,
+                                       const std::vector<std::string>& allowed) {
+    for (auto& [k, v] : req.params)
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+        set_error(res, 400, "unknown parameter '" + k + "'");
+        return std::nullopt;
+      }
+    auto text = req.matches.size() > 1 ? req.matches[1].str() : std::string{};
+    bool digits = !text.empty() && text.size() <= 10
+      && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || std::stoull(text) > std::numeric_limits<uint32_t>::max()) {
+      set_error(res, 400, "camera: expected a camera id, got '" + text + "'");
+      return std::nullopt;
+    }
+    return static_cast<uint32_t>(std::stoull(text));
+  }
+
+  void no_snapshot(httplib::Response& res, uint32_t camera) {
+    set_error(res, 404,
+              "camera " + std::to_string(camera)
+                + ": no live frames here (snapshots show the cameras of the process that serves them: weaver run, "
+                  "or a node with the camera and gateway roles and gateway.snapshots true)");
+  }
+
+  // GET /v1/cameras/{camera}/live: the newest frame's boxes, the camera's
+  // zones and lines, and where its picture is.
+  void handle_live(const httplib::Request& req, httplib::Response& res) {
+    static const gateway::route scope_only{"", gateway::route_kind::query, "", "query", "", {}, {}};
+    if (!admit(scope_only, req, res)) return;
+    auto camera = camera_param(req, res, {});
+    if (!camera) return;
+    auto s = snapshots ? snapshots->latest(*camera) : std::nullopt;
+    if (!s) return no_snapshot(res, *camera);
+    auto pt = [](const point2& p) { return nlohmann::json::array({p.x, p.y}); };
+    nlohmann::json zones = nlohmann::json::array(), lines = nlohmann::json::array(), boxes = nlohmann::json::array();
+    for (auto& c : settings.cameras) {
+      if (c.id != *camera) continue;
+      for (auto& z : c.zones) {
+        auto poly = nlohmann::json::array();
+        for (auto& p : z.polygon) poly.push_back(pt(p));
+        zones.push_back({{"name", z.name}, {"polygon", std::move(poly)}});
+      }
+      for (auto& l : c.lines) lines.push_back({{"name", l.name}, {"a", pt(l.a)}, {"b", pt(l.b)}});
+    }
+    for (auto& b : s->boxes)
+      boxes.push_back({{"track", b.track_id},
+                       {"x", b.bbox.x},
+                       {"y", b.bbox.y},
+                       {"w", b.bbox.w},
+                       {"h", b.bbox.h},
+                       {"score", b.score}});
+    set_json(res, 200,
+             {{"camera", *camera},
+              {"seq", s->seq},
+              {"time", format_iso8601(s->time_ms)},
+              {"width", s->width},
+              {"height", s->height},
+              {"snapshot", "/v1/cameras/" + std::to_string(*camera) + "/snapshot.jpg?seq=" + std::to_string(s->seq)},
+              {"refresh_ms", static_cast<int64_t>(1000.0 / settings.snapshot_fps + 0.5)},
+              {"jpeg_bytes", s->jpeg->size()},
+              {"boxes", std::move(boxes)},
+              {"zones", std::move(zones)},
+              {"lines", std::move(lines)}});
+  }
+
+  // GET /v1/cameras/{camera}/snapshot.jpg[?seq=N]: frame N while it is
+  // among the last encodings, else the newest.
+  void handle_snapshot(const httplib::Request& req, httplib::Response& res) {
+    static const gateway::route scope_only{"", gateway::route_kind::query, "", "query", "", {}, {}};
+    if (!admit(scope_only, req, res)) return;
+    auto camera = camera_param(req, res, {"seq"});
+    if (!camera) return;
+    std::optional<gateway::encoded_snapshot> s;
+    if (req.has_param("seq")) {
+      auto v = req.get_param_value("seq");
+      bool digits =
+        !v.empty() && v.size() <= 19 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits) return set_error(res, 400, "seq: expected a frame number, got '" + v + "'");
+      if (snapshots) s = snapshots->at(*camera, std::stoull(v));
+    }
+    if (!s && snapshots) s = snapshots->latest(*camera);
+    if (!s) return no_snapshot(res, *camera);
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("X-Frame-Seq", std::to_string(s->seq));
+    res.set_content(*s->jpeg, "image/jpeg");
+  }
+
+  // GET /v1/evidence/{camera}/{track}.jpg: a track's evidence crop, from
+  // the query role (which reads the crops beside the store).
+  void handle_evidence(const httplib::Request& req, httplib::Response& res) {
+    static const gateway::route scope_only{"", gateway::route_kind::query, "", "query", "", {}, {}};
+    if (!admit(scope_only, req, res)) return;
+    auto camera = camera_param(req, res, {});
+    if (!camera) return;
+    auto track = req.matches.size() > 2 ? req.matches[2].str() : std::string{};
+    bool digits = !track.empty() && track.size() <= 18
+      && std::all_of(track.begin(), track.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) return set_error(res, 400, "track: expected a track id, got '" + track + "'");
+    auto a = ask("evidence", {{"camera", std::to_string(*camera)}, {"track", track}});
+    if (a.status != 200) return set_error(res, a.status, a.body);
+    auto j = nlohmann::json::parse(a.body, nullptr, false);
+    std::optional<std::vector<int8_t>> bytes;
+    if (j.is_object() && j.contains("jpeg") && j["jpeg"].is_string()) bytes = from_base64(j["jpeg"].get<std::string>());
+    if (!bytes || bytes->empty())
+      return set_error(res, 404, "no evidence crop for track " + track + " of camera " + std::to_string(*camera));
+    res.status = 200;
+    res.set_header("Cache-Control", "private, max-age=3600");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(std::string(bytes->begin(), bytes->end()), "image/jpeg");
+  }
+
   // A file of the console: cacheable with revalidation (ETag), locked down
   // (scripts and styles from this origin only, never framed).
   void handle_asset(const std::string& url, const httplib::Request& req, httplib::Response& res) {
@@ -553,10 +695,17 @@ struct gateway_server::impl {
     out.emplace_back("/login", "POST, OPTIONS");
     out.emplace_back("/logout", "POST, OPTIONS");
     out.emplace_back("/session", "GET, HEAD, OPTIONS");
+    out.emplace_back(live_pattern, "GET, HEAD, OPTIONS");
+    out.emplace_back(snapshot_pattern, "GET, HEAD, OPTIONS");
+    out.emplace_back(evidence_pattern, "GET, HEAD, OPTIONS");
     if (assets)
       for (auto& u : assets->urls()) out.emplace_back(escape_regex(u), "GET, HEAD, OPTIONS");
     return out;
   }
+
+  static constexpr const char* live_pattern = R"(/v1/cameras/([^/]+)/live)";
+  static constexpr const char* snapshot_pattern = R"(/v1/cameras/([^/]+)/snapshot\.jpg)";
+  static constexpr const char* evidence_pattern = R"(/v1/evidence/([^/]+)/([^/]+)\.jpg)";
 
   static std::string escape_regex(const std::string& s) {
     std::string out;
@@ -578,6 +727,14 @@ struct gateway_server::impl {
     server->Post("/login", timed("/login", [this](auto& req, auto& res) { handle_login(req, res); }));
     server->Post("/logout", timed("/logout", [this](auto& req, auto& res) { handle_logout(req, res); }));
     server->Get("/session", timed("/session", [this](auto& req, auto& res) { handle_session(req, res); }));
+    server->Get(live_pattern,
+                timed("/v1/cameras/{camera}/live", [this](auto& req, auto& res) { handle_live(req, res); }));
+    server->Get(evidence_pattern, timed("/v1/evidence/{camera}/{track}.jpg", [this](auto& req, auto& res) {
+                  handle_evidence(req, res);
+                }));
+    server->Get(snapshot_pattern, timed("/v1/cameras/{camera}/snapshot.jpg", [this](auto& req, auto& res) {
+                  handle_snapshot(req, res);
+                }));
     if (assets)
       for (auto& u : assets->urls())
         server->Get(escape_regex(u), timed(u, [this, u](auto& req, auto& res) { handle_asset(u, req, res); }));
@@ -694,8 +851,9 @@ struct gateway_server::impl {
 
 gateway_server::gateway_server(caf::actor_system& sys, query_actor query, gateway_settings settings,
                                std::shared_ptr<const health_registry> health,
-                               std::shared_ptr<const metrics_sources> metrics)
-  : impl_(std::make_unique<impl>(sys, std::move(query), std::move(settings), std::move(health), std::move(metrics))) {
+                               std::shared_ptr<const metrics_sources> metrics, std::shared_ptr<const live_view> live)
+  : impl_(std::make_unique<impl>(sys, std::move(query), std::move(settings), std::move(health), std::move(metrics),
+                                 std::move(live))) {
   if (!impl_->health || !impl_->metrics_src) throw std::invalid_argument("gateway_server: no health registry");
 }
 

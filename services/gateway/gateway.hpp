@@ -7,6 +7,9 @@
 //   POST /login, POST /logout, GET /session   browser sessions: a token
 //                          traded for an HttpOnly SameSite=Strict cookie,
 //                          accepted wherever the bearer token is
+//   GET /v1/cameras/{camera}/live, /snapshot.jpg   a camera's newest frame
+//                          and its boxes, zones and lines (scope query; the
+//                          cameras this process opens: live_view)
 //   GET /, /docs, /openapi.yaml, /app.js ...   the web console, no token
 //                          (its data comes from the routes above)
 //   OPTIONS                CORS preflight for gateway.cors_origins (none by
@@ -36,6 +39,7 @@
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "actors/live_view.hpp"
 #include "services/config.hpp"
 #include "services/health.hpp"
 
@@ -69,6 +73,21 @@ struct gateway_settings {
   size_t max_sessions = 1024;
   bool secure_cookie = false;
   std::vector<std::string> cors_origins; // allowed Origin values; none = no CORS
+  // Camera snapshots (services/gateway/snapshots.hpp) and what is drawn
+  // over them: each camera's zones and lines, in its pixels.
+  bool snapshots = true;
+  double snapshot_fps = 2;
+  int snapshot_quality = 70;
+  int snapshot_width = 960;
+  struct camera_shapes {
+    uint32_t id = 0;
+    std::vector<zone_def> zones;
+    std::vector<line_def> lines;
+  };
+  std::vector<camera_shapes> cameras;
+  // POST /login per client address (services/gateway/login_limiter.hpp).
+  double login_per_minute = 10;
+  int login_burst = 5;
 };
 
 /// From the configuration: adds the token of the environment variable
@@ -104,9 +123,11 @@ bool constant_time_equal(const std::string& a, const std::string& b);
 class gateway_server {
 public:
   /// `query` answers the queries; `health` and `metrics` back /healthz,
-  /// /readyz and /metrics. The actor system must outlive the server.
+  /// /readyz and /metrics; `live` (may be null) the camera snapshots. The
+  /// actor system must outlive the server.
   gateway_server(caf::actor_system& sys, query_actor query, gateway_settings settings,
-                 std::shared_ptr<const health_registry> health, std::shared_ptr<const metrics_sources> metrics);
+                 std::shared_ptr<const health_registry> health, std::shared_ptr<const metrics_sources> metrics,
+                 std::shared_ptr<const live_view> live = nullptr);
   ~gateway_server(); // stops
   gateway_server(const gateway_server&) = delete;
   gateway_server& operator=(const gateway_server&) = delete;

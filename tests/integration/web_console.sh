@@ -46,7 +46,8 @@ browser() {  # phase [args]: the puppeteer script
 }
 
 ncams=$(grep -c '^  - id:' "$WORK/demo.yaml")
-echo "{\"cameras\": $ncams}" > "$WORK/live.json"
+nzones=$(python3 -c "import sys, yaml; print(sum(len(c.get('zones') or []) for c in yaml.safe_load(open(sys.argv[1]))['cameras']))" "$WORK/demo.yaml")
+echo "{\"cameras\": $ncams, \"zones\": $nzones}" > "$WORK/live.json"
 "$WEAVER" run -c "$WORK/demo.yaml" --reset -q 2> "$WORK/run.log" &
 run_pid=$!
 wait_healthy
@@ -82,6 +83,7 @@ for c in cams:
 best = max(sorted(seen), key=lambda p: q("trajectory", f"person={p}", f"t0={t0}", f"t1={t1}", "limit=1")["total"])
 presences = q("trajectory", f"person={best}", f"t0={t0}", f"t1={t1}", "limit=1")["total"]
 events = q("events", "limit=1")["total"]
+events_with_crops = sum(1 for e in q("events", "limit=1000")["events"] if e.get("track") is not None)
 s = yaml.safe_load(open(spec))
 ops = sum(len(v) for v in s["paths"].values())
 insert = ("INSERT INTO events (kind, camera_id, zone, person_id, track_id, time_ms, detail, dedup) "
@@ -89,14 +91,14 @@ insert = ("INSERT INTO events (kind, camera_id, zone, person_id, track_id, time_
           "SELECT last_insert_rowid();")
 json.dump({"day": day, "cameras": len(cams), "camera_names": [c["name"] for c in cams], "transitions": trans,
            "every_camera": every, "person": best, "presences": presences, "events": events,
-           "spec_operations": ops, "insert_event": insert}, open(out, "w"))
+           "spec_operations": ops, "insert_event": insert, "events_with_crops": events_with_crops}, open(out, "w"))
 print(f"expected: X->Y {trans}, every camera {every}, person {best} with {presences} presences, {events} events")
 PY
 browser full --expect "$WORK/expect.json" --db "$DB" > "$OUT/figures.json" 2> "$WORK/browser.log" \
   || { cat "$WORK/browser.log"; show_logs; fail "browser"; }
 cat "$WORK/browser.log"
 echo "figures: $(cat "$OUT/figures.json")"
-for f in login cameras-live cameras flows people alerts docs; do
+for f in login cameras-live camera cameras flows people alerts docs; do
   [ -s "$OUT/$f.png" ] || fail "no screenshot $f.png"
 done
 echo "ok: screenshots in $OUT"

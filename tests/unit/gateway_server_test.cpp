@@ -24,8 +24,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/base64.hpp"
 #include "base/metrics.hpp"
 #include "services/gateway/gateway.hpp"
+
+#include <opencv2/imgcodecs.hpp>
 
 using namespace weaver;
 using json = nlohmann::json;
@@ -82,6 +85,14 @@ query_actor::behavior_type fake_query(query_actor::stateful_pointer<fake_state> 
             query_response resp;
             resp.id = r.id;
             resp.ok = true;
+            if (r.name == "evidence") { // track 5 of camera 3 has a crop
+              bool found = param(r, "camera") == "3" && param(r, "track") == "5";
+              json j{{"camera", 3}, {"track", 5}, {"jpeg", nullptr}};
+              if (found) j["jpeg"] = to_base64(std::vector<int8_t>{-1, -40, -1, -32, 1, 2, 3});
+              resp.ok = true;
+              resp.json = j.dump();
+              return resp;
+            }
             if (r.name == "paths") {
               auto rp = self->make_response_promise<query_response>();
               self->state.never.push_back(rp);
@@ -148,7 +159,8 @@ struct fixture {
   std::unique_ptr<gateway_server> gw;
   query_actor query;
 
-  explicit fixture(int max_streams = 2, int per_client = 64, std::vector<std::string> cors = {}) {
+  explicit fixture(int max_streams = 2, int per_client = 64, std::vector<std::string> cors = {},
+                   std::shared_ptr<live_view> live = nullptr, int login_burst = 20) {
     query = sys.spawn(fake_query, store);
     gateway_settings s;
     s.tokens = {{"reader", "reader-token-0123456789", {"query"}}, {"watcher", "watcher-token-0123456789", {"alerts"}}};
@@ -160,9 +172,11 @@ struct fixture {
     s.max_connections_per_client = per_client;
     s.request_timeout = std::chrono::milliseconds{300};
     s.cors_origins = std::move(cors);
+    s.login_burst = login_burst;
+    s.cameras = {{3, {{"door", {{0, 0}, {20, 0}, {20, 10}}}}, {{"in", {1, 1}, {9, 9}}}}};
     health->add("main_loop", probe_kind::liveness, [] { return check_result{true, "turning"}; });
     sources->add(metrics::global().registry_ptr());
-    gw = std::make_unique<gateway_server>(sys, query, s, health, sources);
+    gw = std::make_unique<gateway_server>(sys, query, s, health, sources, std::move(live));
     gw->start();
   }
   ~fixture() {
@@ -692,4 +706,87 @@ TEST_CASE("gateway: the console's files and the spec are served, locked down and
   CHECK(c.Get("/../gateway.cpp")->status == 404);
   CHECK(c.Get("/app.js/..%2f..%2fgateway.cpp")->status == 404);
   CHECK(c.Get("/index.html")->status == 404);
+}
+
+TEST_CASE("gateway: POST /login is rate-limited per client address (429 with Retry-After)") {
+  fixture f{2, 64, {}, nullptr, 2};
+  CHECK(post_json(f, "/login", R"({"token": "nope-nope-nope-nope"})")->status == 401);
+  CHECK(post_json(f, "/login", R"({"token": "nope-nope-nope-nope-2"})")->status == 401);
+  auto limited = post_json(f, "/login", R"({"token": "nope-nope-nope-nope-3"})");
+  CHECK(limited->status == 429);
+  CHECK(std::stoi(limited->get_header_value("Retry-After")) >= 1);
+  CHECK(error_of(limited).find("too many sign-in attempts") == 0);
+  // A good token is refused too while the limit holds: guessing stops here.
+  CHECK(post_json(f, "/login", R"({"token": "reader-token-0123456789"})")->status == 429);
+  // Bearer requests are not sign-ins: unaffected.
+  CHECK(f.get("/v1/cameras", "Bearer reader-token-0123456789")->status == 200);
+}
+
+TEST_CASE("gateway: camera snapshots are authenticated, validated, and show the frame of the boxes") {
+  auto live = std::make_shared<live_view>();
+  fixture f{2, 64, {}, live};
+  const std::string auth = "Bearer reader-token-0123456789";
+  CHECK(f.get("/v1/cameras/3/live")->status == 401);
+  CHECK(f.get("/v1/cameras/3/snapshot.jpg")->status == 401);
+  CHECK(f.get("/v1/cameras/3/snapshot.jpg", "Bearer watcher-token-0123456789")->status == 403);
+  auto none = f.get("/v1/cameras/3/live", auth);
+  CHECK(none->status == 404);
+  CHECK(error_of(none).find("no live frames") != std::string::npos);
+  for (auto bad : {"/v1/cameras/x/live", "/v1/cameras/99999999999/live", "/v1/cameras/-1/snapshot.jpg",
+                   "/v1/cameras/3/live?seq=1", "/v1/cameras/3/snapshot.jpg?seq=abc", "/v1/cameras/3/snapshot.jpg?x=1"})
+    CHECK_MESSAGE(f.get(bad, auth)->status == 400, bad);
+  {
+    auto c = f.client();
+    CHECK(c.Post("/v1/cameras/3/snapshot.jpg", "", "application/json")->status == 405);
+  }
+
+  auto fr = std::make_shared<frame>();
+  fr->camera_id = 3;
+  fr->seq = 12;
+  fr->capture_ms = 1'763'715'600'000;
+  fr->image = cv::Mat(120, 160, CV_8UC3, cv::Scalar(10, 200, 30));
+  live->offer_frame(fr);
+  track_batch b;
+  b.camera_id = 3;
+  track_event e;
+  e.camera_id = 3;
+  e.track_id = 41;
+  e.frame_seq = 12;
+  e.bbox = {10, 20, 30, 60};
+  b.events.push_back(e);
+  live->offer_tracks(b);
+
+  auto r = f.get("/v1/cameras/3/live", auth);
+  REQUIRE(r->status == 200);
+  auto j = json::parse(r->body);
+  CHECK(j["seq"] == 12);
+  CHECK(j["width"] == 160);
+  CHECK(j["height"] == 120);
+  REQUIRE(j["boxes"].size() == 1);
+  CHECK(j["boxes"][0]["track"] == 41);
+  CHECK(j["boxes"][0]["h"] == 60);
+  CHECK(j["zones"][0]["name"] == "door");
+  CHECK(j["zones"][0]["polygon"].size() == 3);
+  CHECK(j["lines"][0]["name"] == "in");
+  auto img = f.get(j["snapshot"].get<std::string>(), auth);
+  REQUIRE(img->status == 200);
+  CHECK(img->get_header_value("Content-Type") == "image/jpeg");
+  CHECK(img->get_header_value("X-Frame-Seq") == "12");
+  auto decoded = cv::imdecode(std::vector<uchar>(img->body.begin(), img->body.end()), cv::IMREAD_COLOR);
+  CHECK(decoded.cols == 160);
+  CHECK(f.get("/v1/cameras/4/snapshot.jpg", auth)->status == 404);
+}
+
+TEST_CASE("gateway: evidence crops are authenticated, validated, and served as JPEG from the query role") {
+  fixture f;
+  const std::string auth = "Bearer reader-token-0123456789";
+  CHECK(f.get("/v1/evidence/3/5.jpg")->status == 401);
+  auto r = f.get("/v1/evidence/3/5.jpg", auth);
+  REQUIRE(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "image/jpeg");
+  CHECK(r->body == std::string("\xff\xd8\xff\xe0\x01\x02\x03", 7));
+  CHECK(f.get("/v1/evidence/3/6.jpg", auth)->status == 404);
+  for (auto bad : {"/v1/evidence/x/5.jpg", "/v1/evidence/3/-5.jpg", "/v1/evidence/3/5a.jpg",
+                   "/v1/evidence/3/1234567890123456789012.jpg", "/v1/evidence/3/5.jpg?x=1"})
+    CHECK_MESSAGE(f.get(bad, auth)->status == 400, bad);
 }

@@ -69,7 +69,51 @@ async function live(browser) {
   await page.waitForFunction(() => [...document.querySelectorAll('[data-camera]')].every((c) =>
     c.querySelector('.pill.up') && Number(c.querySelector('.stat b').textContent) > 0), {timeout: 30000});
   check(true, `cameras page: ${n} cards, every camera up with fps > 0 (live run)`);
+  // Every card shows its camera's picture, and each has drawn boxes over it.
+  await page.waitForFunction(() => [...document.querySelectorAll('.camera-card')].every((c) => {
+    const img = c.querySelector('.shot img');
+    return img && img.complete && img.naturalWidth > 0;
+  }), {timeout: 20000});
+  check(true, 'every camera card shows a live picture');
+  await page.waitForFunction(() => [...document.querySelectorAll('.camera-card .shot')].every((s) => Number(s.dataset.boxesSeen || 0) > 0),
+    {timeout: 40000});
+  await page.waitForFunction(() => document.querySelectorAll('.camera-card .overlay rect.box').length > 0, {timeout: 20000});
+  const boxes = await page.$$eval('.camera-card .overlay rect.box', (xs) => xs.length);
+  check(true, `every camera card has shown boxes with track ids over its picture (${boxes} now)`);
+  const zones = await page.$$eval('.camera-card .overlay polygon.zone', (xs) => xs.length);
+  check(zones === expect.zones, `the configured zones are drawn over the pictures: ${zones} = ${expect.zones}`);
   await shot(page, 'cameras-live.png');
+
+  // One camera: its live view at the snapshot rate, and zone drawing.
+  const cam = await page.$eval('.camera-card', (c) => c.dataset.camera);
+  await page.goto(`${args.url}/#/camera/${cam}`);
+  await ready(page);
+  await page.waitForFunction(() => { const i = document.querySelector('.shot.big img'); return i && i.naturalWidth > 0; }, {timeout: 20000});
+  const t0 = Date.now();
+  const overlay = await page.$('.shot.big .overlay');
+  await overlay.scrollIntoView();
+  const r = await overlay.boundingBox();
+  const at = (fx, fy) => page.mouse.click(r.x + r.width * fx, r.y + r.height * fy);
+  await at(0.2, 0.3); await at(0.6, 0.3); await at(0.6, 0.8); await at(0.2, 0.8);
+  await page.click('#finish-shape');
+  await page.select('#shape-kind', 'line');
+  await at(0.1, 0.5); await at(0.9, 0.5);
+  const yaml = await page.$eval('#zone-yaml', (t) => t.value);
+  const poly = /zones:\n  - name: zone1\n    polygon: \[(\[\d+, \d+\](, )?){4}\]/.test(yaml);
+  const line = /lines:\n  - name: line2\n    from: \[\d+, \d+\]\n    to: \[\d+, \d+\]/.test(yaml);
+  check(poly && line, `drawing a zone and a line on the picture yields their YAML:\n${yaml}`);
+  const drawn = await page.$$eval('.shot.big .overlay .draw', (xs) => xs.length);
+  check(drawn === 2, `the drawn zone and line are shown over the picture (${drawn})`);
+  await page.click('#clear-shapes');
+  await shot(page, 'camera.png');
+  // The snapshot stream's rate, as the page measured it (bytes of JPEG).
+  await new Promise((res) => setTimeout(res, Math.max(0, 12000 - (Date.now() - t0))));
+  const bps = await page.$eval('#stream-rate', (e) => Number(e.dataset.bps));
+  const text = await page.$eval('#stream-rate', (e) => e.textContent);
+  check(bps > 0, `camera ${cam} live view: ${text}`);
+  await at(0.3, 0.3); await at(0.7, 0.3); await at(0.5, 0.7); await page.click('#finish-shape');
+  await shot(page, 'camera.png');
+  console.error(`figures-live: ${JSON.stringify({camera: Number(cam), snapshot_bytes_per_s: bps, rate: text})}`);
 }
 
 async function full(browser) {
@@ -131,6 +175,18 @@ async function full(browser) {
   const bars = await page.$$eval('#timeline rect.presence', (xs) => xs.length);
   const rows = await page.$$eval('#presences tr', (xs) => xs.length - 1);
   check(bars === expect.presences && rows === expect.presences, `person #${expect.person}: ${bars} bars, ${rows} rows = weaver query's ${expect.presences} presences`);
+  // One evidence crop per presence: a real picture (decoded), none missing.
+  await page.waitForFunction((n) => {
+    const imgs = [...document.querySelectorAll('#evidence img.crop')];
+    return imgs.length === n && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  }, {timeout: 15000}, expect.presences);
+  const crops = await page.$$eval('#evidence img.crop', (xs) => xs.map((x) => [x.naturalWidth, x.naturalHeight]));
+  check(crops.every(([w, hh]) => hh === 128 && w > 0), `person #${expect.person}: ${crops.length} evidence crops (${crops.map((c) => c.join('x')).join(', ')})`);
+  const anonCrop = await (await browser.createBrowserContext()).newPage();
+  await anonCrop.goto(args.url + '/', {waitUntil: 'load'});
+  const src = await page.$eval('#evidence img.crop', (i) => new URL(i.src).pathname);
+  const refused = await anonCrop.evaluate(async (s) => (await fetch(s)).status, src);
+  check(refused === 401, `an evidence crop without a session: ${refused}`);
   await shot(page, 'people.png');
 
   // Alerts: the history, then a new event arriving over the live stream
@@ -141,6 +197,11 @@ async function full(browser) {
   const id = Number(execFileSync('sqlite3', [args.db, expect.insert_event]).toString().trim());
   await page.waitForSelector(`#feed .alert[data-id="${id}"]`, {timeout: 15000});
   check(true, `a new event (#${id}) arrived on the live feed`);
+  const withTrack = await page.$$eval('#feed .alert', (xs) => xs.filter((x) => x.querySelector('img.crop')).length);
+  if (expect.events_with_crops > 0) {
+    await page.waitForFunction(() => [...document.querySelectorAll('#feed img.crop')].some((i) => i.complete && i.naturalWidth > 0), {timeout: 10000});
+    check(withTrack > 0, `alerts with a track show its evidence crop (${withTrack})`);
+  }
   await page.select('#f-kind', 'crowding');
   const shown = await page.$$eval('#feed .alert', (xs) => xs.map((x) => x.dataset.kind));
   check(shown.every((k) => k === 'crowding'), `the kind filter shows crowding only (${shown.length})`);

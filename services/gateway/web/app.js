@@ -144,6 +144,81 @@ function sumBy(metrics, name, camera) {
   return xs.length ? xs.reduce((a, m) => a + m.value, 0) : null;
 }
 
+
+// --- live pictures ------------------------------------------------------------
+
+// A camera's newest frame with its boxes, zones and lines drawn over it (an
+// SVG in the frame's own pixels on top of the JPEG). refresh() fetches the
+// boxes, then exactly that frame's picture; the picture swaps in once loaded.
+function liveView(cameraId, {big = false} = {}) {
+  const img = h('img', {class: 'shot-img', alt: `camera ${cameraId}`});
+  const overlay = h('svg:svg', {class: 'overlay', preserveAspectRatio: 'none'});
+  const note = h('div', {class: 'shot-note'}, 'connecting…');
+  const root = h('div', {class: `shot${big ? ' big' : ''}`, 'data-shot': cameraId}, img, overlay, note);
+  const view = {root, overlay, img, last: null, bytes: 0, frames: 0, since: performance.now(), busy: false};
+  const draw = (live) => {
+    overlay.setAttribute('viewBox', `0 0 ${live.width} ${live.height}`);
+    root.style.aspectRatio = `${live.width} / ${live.height}`;
+    const lw = Math.max(1.5, live.width / 320);
+    const fs = Math.max(10, live.width / 40);
+    const shapes = [];
+    for (const z of live.zones) {
+      shapes.push(h('svg:polygon', {class: 'zone', points: z.polygon.map((p) => p.join(',')).join(' '), 'stroke-width': lw}));
+      shapes.push(h('svg:text', {class: 'zone-name', x: z.polygon[0][0] + lw * 2, y: z.polygon[0][1] + fs, 'font-size': fs}, z.name));
+    }
+    for (const l of live.lines) {
+      shapes.push(h('svg:line', {class: 'tripwire', x1: l.a[0], y1: l.a[1], x2: l.b[0], y2: l.b[1], 'stroke-width': lw * 1.5}));
+      shapes.push(h('svg:text', {class: 'line-name', x: l.b[0] - lw * 2, y: l.b[1] - lw * 3, 'text-anchor': 'end', 'font-size': fs}, l.name));
+    }
+    for (const b of live.boxes) {
+      shapes.push(h('svg:rect', {class: 'box', 'data-track': b.track, x: b.x, y: b.y, width: b.w, height: b.h, 'stroke-width': lw}));
+      shapes.push(h('svg:rect', {class: 'box-label-bg', x: b.x, y: b.y - fs * 1.25, width: fs * (1.2 + 0.62 * String(b.track).length), height: fs * 1.25}));
+      shapes.push(h('svg:text', {class: 'box-label', x: b.x + fs * 0.3, y: b.y - fs * 0.3, 'font-size': fs}, `#${b.track}`));
+    }
+    overlay.replaceChildren(...shapes);
+  };
+  view.refresh = async () => {
+    if (view.busy) return;
+    view.busy = true;
+    try {
+      const res = await fetch(`/v1/cameras/${cameraId}/live`, {credentials: 'same-origin'});
+      if (res.status === 401) throw new Unauthorized('401');
+      const live = await res.json().catch(() => ({}));
+      if (!res.ok) {
+        root.classList.add('none');
+        note.textContent = res.status === 404 ? 'No live picture on this gateway' : (live.error || `HTTP ${res.status}`);
+        return;
+      }
+      if (view.last && view.last.seq === live.seq) return;
+      const next = new Image();
+      next.src = live.snapshot;
+      await next.decode();
+      img.src = next.src;
+      root.classList.remove('none');
+      note.textContent = `${hhmmss(Date.parse(live.time))} · ${live.boxes.length} ${live.boxes.length === 1 ? 'person' : 'people'}`;
+      draw(live);
+      view.last = live;
+      view.bytes += live.jpeg_bytes;
+      view.frames += 1;
+      root.dataset.seq = live.seq;
+      if (live.boxes.length) root.dataset.boxesSeen = Number(root.dataset.boxesSeen || 0) + 1;
+    } finally {
+      view.busy = false;
+    }
+  };
+  view.rate = () => {
+    const s = (performance.now() - view.since) / 1000;
+    return {fps: view.frames / Math.max(1, s), bps: view.bytes / Math.max(1, s)};
+  };
+  return view;
+}
+
+function every(ms, fn) {
+  const tick = () => fn().catch((e) => { if (e instanceof Unauthorized) { stopPage(); showLogin('Your session ended: sign in again.'); } });
+  state.timers.push(setInterval(tick, ms));
+  return tick();
+}
+
 async function pageCameras(root) {
   const cards = new Map();
   const grid = h('div', {class: 'grid', id: 'camera-grid'});
@@ -152,8 +227,10 @@ async function pageCameras(root) {
   for (const c of state.cameras) {
     const fields = {status: h('span', {class: 'pill unknown'}, 'no live data'), fps: h('b', {}, '—'), frames: h('b', {}, '—'), dropped: h('b', {}, '—'), tracks: h('b', {}, '—')};
     const spark = h('div', {class: 'spark'});
+    const view = liveView(c.id);
     const card = h('div', {class: 'panel camera-card', 'data-camera': c.id},
-      h('div', {class: 'head'}, h('div', {}, h('h3', {}, c.name), h('div', {class: 'dept'}, `#${c.id} · ${c.department || ''}`)), fields.status),
+      h('a', {class: 'shot-link', href: `#/camera/${c.id}`, title: `Open ${c.name}`}, view.root),
+      h('div', {class: 'head'}, h('div', {}, h('h3', {}, h('a', {href: `#/camera/${c.id}`}, c.name)), h('div', {class: 'dept'}, `#${c.id} · ${c.department || ''}`)), fields.status),
       h('div', {class: 'stats'},
         h('div', {class: 'stat'}, fields.fps, h('span', {}, 'fps')),
         h('div', {class: 'stat'}, fields.frames, h('span', {}, 'frames')),
@@ -161,7 +238,7 @@ async function pageCameras(root) {
         h('div', {class: 'stat'}, fields.tracks, h('span', {}, 'tracks now'))),
       h('div', {class: 'zones'}, (c.zones || []).length ? c.zones.map((z) => h('span', {class: 'tag'}, z)) : h('span', {class: 'muted'}, 'no zones')),
       h('div', {class: 'spark-head'}, h('label', {}, 'people present'), h('label', {class: 'peak'})), spark);
-    cards.set(c.id, {fields, prev: null});
+    cards.set(c.id, {fields, prev: null, view});
     grid.append(card);
     api('/v1/occupancy', {camera: c.id, t0: iso(state.active.t0), t1: iso(state.active.t1), step_s: step, limit: 10000})
       .then((o) => (card.querySelector('.peak').textContent = `peak ${o.peak}`, o))
@@ -189,6 +266,104 @@ async function pageCameras(root) {
   };
   await poll().catch(() => {});
   state.timers.push(setInterval(() => poll().catch(() => {}), 2000));
+  // The grid refreshes every picture every 2 s; a camera's page at its full rate.
+  await every(2000, () => Promise.all([...cards.values()].map((c) => c.view.refresh())));
+}
+
+// One camera: its live picture at the gateway's snapshot rate, and a drawing
+// board for zones and lines whose YAML goes into the camera's config.
+async function pageCamera(root, arg) {
+  const cam = state.cameras.find((c) => String(c.id) === String(arg));
+  if (!cam) { root.append(h('div', {class: 'panel empty'}, `No camera ${arg}.`)); return; }
+  $('#title').textContent = cam.name;
+  const view = liveView(cam.id, {big: true});
+  const rate = h('span', {class: 'muted', id: 'stream-rate'});
+  const pause = h('button', {id: 'pause'}, 'Pause');
+  const board = drawingBoard(view, cam);
+  root.append(h('div', {class: 'row wide'},
+    h('div', {class: 'panel'}, h('h2', {}, 'Live', h('small', {}, `#${cam.id} · ${cam.department || ''}`)),
+      h('div', {class: 'toolbar'}, pause, h('div', {class: 'grow'}), rate), view.root),
+    board.panel));
+  let paused = false;
+  pause.addEventListener('click', () => { paused = !paused; pause.textContent = paused ? 'Resume' : 'Pause'; });
+  await view.refresh().catch((e) => { if (e instanceof Unauthorized) throw e; });
+  const ms = (view.last && view.last.refresh_ms) || 1000;
+  await every(ms, async () => {
+    if (paused || board.drawing()) return;
+    await view.refresh();
+    const r = view.rate();
+    rate.textContent = `${fmt(r.fps, 1)} pictures/s · ${fmt(r.bps / 1024, 1)} KiB/s`;
+    rate.dataset.bps = Math.round(r.bps);
+  });
+}
+
+// Zones and lines drawn with the mouse on a camera's picture, as the YAML of
+// its `zones:` and `lines:` (camera pixels, the config's own format).
+function drawingBoard(view, cam) {
+  const shapes = []; // {kind: 'zone'|'line', name, points: [[x, y]]}
+  let current = null;
+  const name = h('input', {id: 'shape-name', value: 'zone1', size: 12});
+  const mode = h('select', {id: 'shape-kind'}, h('option', {value: 'zone'}, 'Zone (polygon)'), h('option', {value: 'line'}, 'Line (2 points)'));
+  const yaml = h('textarea', {id: 'zone-yaml', readonly: true, rows: 12, spellcheck: 'false'});
+  const finish = h('button', {id: 'finish-shape'}, 'Close polygon');
+  const clear = h('button', {id: 'clear-shapes'}, 'Clear');
+  const copy = h('button', {id: 'copy-yaml'}, 'Copy');
+  const layer = h('svg:g', {class: 'drawing'});
+  const hint = h('div', {class: 'muted', id: 'draw-hint'}, 'Click on the picture to place points: a zone closes on its first point or with “Close polygon”, a line takes two.');
+  const px = (v) => Math.round(v);
+  const render = () => {
+    const lw = view.last ? Math.max(1.5, view.last.width / 320) : 2;
+    const els = [];
+    for (const s of [...shapes, ...(current ? [current] : [])]) {
+      const pts = s.points.map((p) => p.join(',')).join(' ');
+      if (s.kind === 'line' || s === current) els.push(h('svg:polyline', {class: `draw ${s.kind}`, points: pts, 'stroke-width': lw * 1.5}));
+      else els.push(h('svg:polygon', {class: 'draw zone', points: pts, 'stroke-width': lw * 1.5}));
+      for (const p of s.points) els.push(h('svg:circle', {class: 'vertex', cx: p[0], cy: p[1], r: lw * 2.5}));
+    }
+    layer.replaceChildren(...els);
+    if (!view.overlay.contains(layer)) view.overlay.append(layer);
+    const zones = shapes.filter((s) => s.kind === 'zone'), lines = shapes.filter((s) => s.kind === 'line');
+    const out = [`# camera ${cam.id} (${cam.name}): paste under its entry in cameras:`];
+    if (zones.length) {
+      out.push('zones:');
+      for (const z of zones) out.push(`  - name: ${z.name}`, `    polygon: [${z.points.map((p) => `[${px(p[0])}, ${px(p[1])}]`).join(', ')}]`);
+    }
+    if (lines.length) {
+      out.push('lines:');
+      for (const l of lines) out.push(`  - name: ${l.name}`, `    from: [${px(l.points[0][0])}, ${px(l.points[0][1])}]`, `    to: [${px(l.points[1][0])}, ${px(l.points[1][1])}]`);
+    }
+    yaml.value = shapes.length ? out.join('\n') + '\n' : '';
+  };
+  const safeName = () => (name.value.trim().replace(/[^A-Za-z0-9_-]/g, '_') || `${mode.value}${shapes.length + 1}`);
+  const close = () => {
+    if (!current) return;
+    if (current.kind === 'zone' && current.points.length >= 3) shapes.push(current);
+    current = null;
+    name.value = `${mode.value}${shapes.length + 1}`;
+    render();
+  };
+  view.overlay.addEventListener('click', (ev) => {
+    if (!view.last) return;
+    const box = view.overlay.getBoundingClientRect();
+    const p = [((ev.clientX - box.left) / box.width) * view.last.width, ((ev.clientY - box.top) / box.height) * view.last.height];
+    if (!current) current = {kind: mode.value, name: safeName(), points: []};
+    const first = current.points[0];
+    if (current.kind === 'zone' && current.points.length >= 3 && Math.hypot(p[0] - first[0], p[1] - first[1]) < view.last.width / 60) return close();
+    current.points.push(p);
+    if (current.kind === 'line' && current.points.length === 2) { shapes.push(current); current = null; name.value = `line${shapes.length + 1}`; }
+    render();
+  });
+  finish.addEventListener('click', close);
+  clear.addEventListener('click', () => { shapes.length = 0; current = null; render(); });
+  copy.addEventListener('click', () => navigator.clipboard && navigator.clipboard.writeText(yaml.value));
+  mode.addEventListener('change', () => { current = null; name.value = `${mode.value}${shapes.length + 1}`; render(); });
+  const panel = h('div', {class: 'panel'}, h('h2', {}, 'Draw zones and lines'),
+    h('div', {class: 'toolbar'}, h('label', {}, 'Kind', mode), h('label', {}, 'Name', name), finish, clear), hint,
+    h('div', {class: 'mt'}, yaml), h('div', {class: 'toolbar mt'}, copy, h('span', {class: 'muted'}, 'then restart the camera\'s node with the new config')));
+  // The live picture redraws its overlay: put the drawing back on top.
+  const redraw = view.refresh;
+  view.refresh = async () => { await redraw(); render(); };
+  return {panel, drawing: () => current !== null};
 }
 
 // Cameras on a circle, one arrow per X -> Y pair, as wide as its people.
@@ -331,9 +506,22 @@ async function pagePeople(root, arg) {
     svg.append(h('svg:text', {x: X(t), y: H - 4, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle'}, hhmmss(t)));
   }
   const rows = pres.map((x) => h('tr', {}, h('td', {}, cameraName(x.camera)), h('td', {}, hhmmss(x.a)), h('td', {}, hhmmss(x.b)), h('td', {}, fmt(x.dwell_s, 1))));
-  detail.append(h('div', {class: 'panel'}, h('h2', {}, `Person #${p}`, h('small', {}, `${pres.length} presences on ${cams.length} cameras`)), svg),
+  // One evidence crop per presence: the best frame of its track, in time order.
+  const strip = h('div', {class: 'evidence', id: 'evidence'}, pres.map((x) => h('figure', {class: 'crop-card', 'data-camera': x.camera},
+    x.track === null || x.track === undefined ? h('div', {class: 'crop none'}, 'no crop') : crop(x.camera, x.track, `person #${p} on ${cameraName(x.camera)}`),
+    h('figcaption', {}, h('b', {}, cameraName(x.camera)), h('br'), hhmmss(x.a)))));
+  detail.append(h('div', {class: 'panel'}, h('h2', {}, `Person #${p}`, h('small', {}, `${pres.length} presences on ${cams.length} cameras`)), svg,
+    h('h2', {class: 'mt'}, 'Evidence', h('small', {}, 'the best frame of each presence: is it the same person?')), strip),
     h('div', {class: 'panel mt'}, h('table', {id: 'presences'},
       h('tr', {}, h('th', {}, 'Camera'), h('th', {}, 'Entered'), h('th', {}, 'Left'), h('th', {}, 'Seconds')), rows)));
+}
+
+// A track's evidence crop (GET /v1/evidence/{camera}/{track}.jpg); a grey
+// placeholder when there is none.
+function crop(camera, track, alt) {
+  const img = h('img', {class: 'crop', loading: 'lazy', alt, src: `/v1/evidence/${camera}/${track}.jpg`});
+  img.addEventListener('error', () => img.replaceWith(h('div', {class: 'crop none'}, 'no crop')));
+  return img;
 }
 
 // "dwell_s 2.4" -> "dwell 2.4 s", an ISO time -> its clock time.
@@ -358,6 +546,7 @@ async function pageAlerts(root) {
   const events = [];
   const visible = (e) => (!kind.value || e.kind === kind.value) && (!camera.value || String(e.camera) === camera.value) && (!zone.value || e.zone === zone.value);
   const row = (e, fresh) => h('div', {class: `alert${fresh ? ' fresh' : ''}`, 'data-id': e.id, 'data-kind': e.kind},
+    e.track !== null && e.track !== undefined ? crop(e.camera, e.track, `track ${e.track}`) : h('div', {class: 'crop none'}),
     h('div', {}, h('span', {class: `tag kind-${e.kind}`}, e.kind.replace('_', ' '))),
     h('div', {}, h('b', {}, `${cameraName(e.camera)}${e.zone ? ' · ' + e.zone : ''}`), ' ',
       e.person !== null && e.person !== undefined ? h('a', {href: `#/people/${e.person}`}, `person #${e.person}`) : '',
@@ -389,7 +578,7 @@ async function pageAlerts(root) {
 
 // --- shell ---------------------------------------------------------------------
 
-const pages = {cameras: ['Cameras', pageCameras], flows: ['Flows', pageFlows], people: ['People', pagePeople], alerts: ['Alerts', pageAlerts]};
+const pages = {cameras: ['Cameras', pageCameras], camera: ['Camera', pageCamera], flows: ['Flows', pageFlows], people: ['People', pagePeople], alerts: ['Alerts', pageAlerts]};
 
 function stopPage() {
   state.timers.forEach(clearInterval);
@@ -403,7 +592,8 @@ async function route() {
   const [, name, arg] = path.split('/');
   const [title, render] = pages[name] || pages.cameras;
   const params = new URLSearchParams(query || '');
-  document.querySelectorAll('.side a[data-page]').forEach((a) => a.classList.toggle('active', a.dataset.page === (pages[name] ? name : 'cameras')));
+  const nav = name === 'camera' ? 'cameras' : name;
+  document.querySelectorAll('.side a[data-page]').forEach((a) => a.classList.toggle('active', a.dataset.page === (pages[nav] ? nav : 'cameras')));
   $('#title').textContent = title;
   document.title = `${title} · Weaver`;
   const root = $('#page');

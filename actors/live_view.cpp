@@ -1,0 +1,73 @@
+#include "actors/live_view.hpp"
+
+#include <algorithm>
+
+namespace weaver {
+
+live_view::live_view(size_t ring) : ring_(std::max<size_t>(1, ring)) {}
+
+void live_view::offer_frame(frame_ptr f) {
+  if (!f) return;
+  std::lock_guard<std::mutex> lock{mutex_};
+  auto& c = cams_[f->camera_id];
+  // A restarted source counts from 0 again: older frames are of another run.
+  if (!c.frames.empty() && f->seq <= c.frames.back()->seq) {
+    c.frames.clear();
+    c.tracks.clear();
+    c.tracked_seq.reset();
+  }
+  c.frames.push_back(std::move(f));
+  while (c.frames.size() > ring_) c.frames.pop_front();
+}
+
+void live_view::offer_tracks(const track_batch& b) {
+  std::lock_guard<std::mutex> lock{mutex_};
+  auto& c = cams_[b.camera_id];
+  for (const auto& e : b.events) {
+    if (e.state == track_state::ended) {
+      c.tracks.erase(e.track_id);
+      continue;
+    }
+    c.tracks[e.track_id] = {{e.track_id, e.bbox, e.score}, e.frame_seq};
+    if (!c.tracked_seq || e.frame_seq > *c.tracked_seq) c.tracked_seq = e.frame_seq;
+  }
+  // Tracks without a box for many frames are lost, not ended yet: not shown.
+  if (c.tracked_seq)
+    for (auto it = c.tracks.begin(); it != c.tracks.end();)
+      it = it->second.frame_seq + 2 * ring_ < *c.tracked_seq ? c.tracks.erase(it) : std::next(it);
+}
+
+std::optional<live_snapshot> live_view::latest(uint32_t camera) const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  auto it = cams_.find(camera);
+  if (it == cams_.end() || it->second.frames.empty()) return std::nullopt;
+  const auto& c = it->second;
+  if (c.tracked_seq)
+    for (auto f = c.frames.rbegin(); f != c.frames.rend(); ++f)
+      if ((*f)->seq == *c.tracked_seq) {
+        live_snapshot s{*f, {}};
+        for (const auto& [id, t] : c.tracks)
+          if (t.frame_seq == *c.tracked_seq) s.boxes.push_back(t.b);
+        return s;
+      }
+  return live_snapshot{c.frames.back(), {}};
+}
+
+frame_ptr live_view::frame_at(uint32_t camera, uint64_t seq) const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  auto it = cams_.find(camera);
+  if (it == cams_.end()) return nullptr;
+  for (const auto& f : it->second.frames)
+    if (f->seq == seq) return f;
+  return nullptr;
+}
+
+std::vector<uint32_t> live_view::cameras() const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  std::vector<uint32_t> out;
+  for (const auto& [id, c] : cams_)
+    if (!c.frames.empty()) out.push_back(id);
+  return out;
+}
+
+} // namespace weaver

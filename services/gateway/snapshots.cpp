@@ -1,0 +1,92 @@
+#include "services/gateway/snapshots.hpp"
+
+#include <stdexcept>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace weaver::gateway {
+
+namespace {
+
+constexpr size_t kept_encodings = 4; // a page asks for the frame of the boxes it just read
+
+std::shared_ptr<const std::string> encode(const cv::Mat& image, const snapshot_settings& s) {
+  cv::Mat shown = image;
+  if (s.max_width > 0 && image.cols > s.max_width) {
+    double k = static_cast<double>(s.max_width) / image.cols;
+    cv::resize(image, shown, cv::Size{s.max_width, std::max(1, static_cast<int>(image.rows * k + 0.5))}, 0, 0,
+               cv::INTER_AREA);
+  }
+  std::vector<uchar> buf;
+  if (!cv::imencode(".jpg", shown, buf, {cv::IMWRITE_JPEG_QUALITY, s.jpeg_quality}))
+    throw std::runtime_error("snapshot: JPEG encoding failed");
+  return std::make_shared<const std::string>(buf.begin(), buf.end());
+}
+
+} // namespace
+
+snapshot_cache::snapshot_cache(std::shared_ptr<const live_view> view, snapshot_settings s)
+  : view_(std::move(view)), settings_(s) {
+  if (!view_) throw std::invalid_argument("snapshot_cache: no live view");
+  if (!(settings_.max_fps > 0)) throw std::invalid_argument("snapshot_cache: max_fps must be positive");
+  if (settings_.jpeg_quality < 1 || settings_.jpeg_quality > 100)
+    throw std::invalid_argument("snapshot_cache: jpeg_quality must be 1..100");
+}
+
+std::optional<encoded_snapshot> snapshot_cache::latest(uint32_t camera, clock::time_point now) {
+  std::lock_guard<std::mutex> lock{mutex_};
+  // Only cameras the view has get an entry: the id comes from a URL.
+  auto at = cams_.find(camera);
+  if (at == cams_.end()) {
+    if (!view_->latest(camera)) return std::nullopt;
+    at = cams_.emplace(camera, camera_cache{}).first;
+  }
+  auto& c = at->second;
+  const auto period =
+    std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / settings_.max_fps));
+  bool due = !c.encoded_at || now - *c.encoded_at >= period;
+  if (due) {
+    auto live = view_->latest(camera);
+    if (live && !live->image->image.empty()
+        && (c.recent.empty() || live->image->seq != c.recent.back().seq
+            || live->boxes.size() != c.recent.back().boxes.size())) {
+      const auto& f = *live->image;
+      encoded_snapshot e;
+      e.camera = camera;
+      e.seq = f.seq;
+      e.time_ms = f.capture_ms;
+      e.width = f.image.cols;
+      e.height = f.image.rows;
+      e.boxes = std::move(live->boxes);
+      e.jpeg = encode(f.image, settings_);
+      ++encodings_;
+      c.encoded_at = now;
+      c.recent.push_back(std::move(e));
+      while (c.recent.size() > kept_encodings) c.recent.pop_front();
+    }
+  }
+  if (c.recent.empty()) return std::nullopt;
+  return c.recent.back();
+}
+
+std::optional<encoded_snapshot> snapshot_cache::at(uint32_t camera, uint64_t seq) const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  auto it = cams_.find(camera);
+  if (it == cams_.end()) return std::nullopt;
+  for (const auto& e : it->second.recent)
+    if (e.seq == seq) return e;
+  return std::nullopt;
+}
+
+size_t snapshot_cache::cameras() const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  return cams_.size();
+}
+
+uint64_t snapshot_cache::encodings() const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  return encodings_;
+}
+
+} // namespace weaver::gateway

@@ -1,0 +1,106 @@
+// Camera snapshots: a real JPEG of the frame the boxes belong to, scaled to
+// max_width, and encoded at most max_fps times a second per camera however
+// often it is asked (the time is passed in: no wall clock).
+#include <doctest/doctest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "services/gateway/snapshots.hpp"
+
+using namespace weaver;
+using namespace weaver::gateway;
+using namespace std::chrono_literals;
+
+namespace {
+
+frame_ptr make_frame(uint32_t camera, uint64_t seq, int w = 320, int h = 240) {
+  auto f = std::make_shared<frame>();
+  f->camera_id = camera;
+  f->seq = seq;
+  f->capture_ms = 1'700'000'000'000 + static_cast<timestamp_ms>(seq) * 40;
+  f->image = cv::Mat(h, w, CV_8UC3, cv::Scalar(30, 120, static_cast<double>(seq * 20 % 256)));
+  return f;
+}
+
+} // namespace
+
+TEST_CASE("snapshot_cache: a decodable JPEG of the newest frame, scaled down to max_width") {
+  auto v = std::make_shared<live_view>();
+  v->offer_frame(make_frame(1, 0, 1280, 720));
+  snapshot_cache c{v, {2, 70, 640}};
+  CHECK_FALSE(c.latest(2)); // no frame of camera 2
+  // Camera ids come from URLs: asking for absent ones keeps nothing.
+  for (uint32_t id = 100; id < 1100; ++id) CHECK_FALSE(c.latest(id));
+  CHECK(c.cameras() == 0);
+  auto s = c.latest(1);
+  REQUIRE(s);
+  CHECK(s->width == 1280); // the source size: what boxes refer to
+  CHECK(s->height == 720);
+  std::vector<uchar> bytes(s->jpeg->begin(), s->jpeg->end());
+  auto img = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  REQUIRE_FALSE(img.empty());
+  CHECK(img.cols == 640);
+  CHECK(img.rows == 360);
+}
+
+TEST_CASE("snapshot_cache: at most max_fps encodings per camera per second, whoever asks") {
+  auto v = std::make_shared<live_view>();
+  snapshot_cache c{v, {2, 70, 960}};
+  auto t = snapshot_cache::clock::time_point{} + 100s;
+  v->offer_frame(make_frame(1, 0));
+  REQUIRE(c.latest(1, t));
+  CHECK(c.encodings() == 1);
+  // New frames keep coming; 100 viewers ask within the same half second.
+  for (int i = 0; i < 100; ++i) {
+    v->offer_frame(make_frame(1, static_cast<uint64_t>(i + 1)));
+    auto s = c.latest(1, t + std::chrono::milliseconds{i * 4});
+    REQUIRE(s);
+    CHECK(s->seq == 0); // the cached one
+  }
+  CHECK(c.encodings() == 1);
+  auto s = c.latest(1, t + 500ms); // 1 / 2 fps later
+  REQUIRE(s);
+  CHECK(s->seq == 100);
+  CHECK(c.encodings() == 2);
+  // Nothing new: no encoding even when due.
+  c.latest(1, t + 2s);
+  CHECK(c.encodings() == 2);
+  // Another camera has its own budget.
+  v->offer_frame(make_frame(2, 0));
+  REQUIRE(c.latest(2, t + 2s));
+  CHECK(c.encodings() == 3);
+}
+
+TEST_CASE("snapshot_cache: the last encodings by sequence number carry their own boxes") {
+  auto v = std::make_shared<live_view>();
+  snapshot_cache c{v, {10, 70, 960}};
+  auto t = snapshot_cache::clock::time_point{} + 5s;
+  for (uint64_t s = 0; s < 3; ++s) {
+    v->offer_frame(make_frame(4, s));
+    track_batch b;
+    b.camera_id = 4;
+    track_event e;
+    e.camera_id = 4;
+    e.track_id = 10 + s;
+    e.frame_seq = s;
+    e.state = track_state::updated;
+    e.bbox = {1, 2, 3, 4};
+    b.events.push_back(e);
+    v->offer_tracks(b);
+    c.latest(4, t + std::chrono::seconds{s});
+  }
+  auto one = c.at(4, 1);
+  REQUIRE(one);
+  CHECK(one->seq == 1);
+  REQUIRE(one->boxes.size() >= 1);
+  CHECK_FALSE(c.at(4, 99));
+  CHECK_FALSE(c.at(5, 1));
+}
+
+TEST_CASE("snapshot_cache: settings are checked") {
+  auto v = std::make_shared<live_view>();
+  CHECK_THROWS_AS(snapshot_cache(nullptr, {}), std::invalid_argument);
+  CHECK_THROWS_AS(snapshot_cache(v, {0, 70, 960}), std::invalid_argument);
+  CHECK_THROWS_AS(snapshot_cache(v, {2, 0, 960}), std::invalid_argument);
+  CHECK_THROWS_AS(snapshot_cache(v, {2, 101, 960}), std::invalid_argument);
+}
