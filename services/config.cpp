@@ -605,7 +605,8 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
       throw config_error("reid.resolve", "expected a map {every_s, lag_s, window_s, link_threshold, ...}");
     check_keys(v, q,
                {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s", "handover_bonus", "handover_s",
-                "fragment_bonus", "fragment_s", "touch_s", "from_online", "online_bonus"});
+                "fragment_bonus", "fragment_s", "touch_s", "from_online", "online_bonus", "handover_link_threshold",
+                "handover_link_s", "evict_margin"});
     auto seconds = [&](const char* key, int64_t fallback, double lo) {
       auto x = get<double>(v, key, q, fallback / 1000.0);
       require_range(x, lo, 366 * 86400.0, q + key);
@@ -623,6 +624,10 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
     rc.resolver.touch_ms = seconds("touch_s", rc.resolver.touch_ms, 0.0);
     rc.resolver.from_online = get<bool>(v, "from_online", q, rc.resolver.from_online);
     rc.resolver.online_bonus = get_in_range<float>(v, "online_bonus", q, rc.resolver.online_bonus, 0.0f, 1.0f);
+    rc.resolver.handover_link_threshold =
+      get_in_range<float>(v, "handover_link_threshold", q, rc.resolver.handover_link_threshold, -1.0f, 1.0f);
+    rc.resolver.handover_link_ms = seconds("handover_link_s", rc.resolver.handover_link_ms, 0.0);
+    rc.resolver.evict_margin = get_in_range<float>(v, "evict_margin", q, rc.resolver.evict_margin, 0.0f, 2.0f);
   }
 }
 

@@ -33,6 +33,8 @@ nlohmann::json reid_resolve(const std::string& location, timestamp_ms since_ms, 
                         {"moved", r.moved},
                         {"merges", r.merges},
                         {"split_out", r.split_out},
+                        {"links", r.links},
+                        {"evicted", r.evicted},
                         {"resolver_s", r.seconds},
                         {"resolved_until", db->resolved_until() ? format_iso8601(*db->resolved_until()) : ""}};
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <queue>
 #include <set>
@@ -89,6 +90,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
   std::vector<tracklet> cur = in;
   resolution r = first;
   uint64_t next = next_id;
+  size_t links = first.links, evicted = first.evicted;
   for (size_t round = 0; round <= in.size(); ++round) {
     for (size_t i = 0; i < cur.size(); ++i) {
       cur[i].person_id = r.person[i];
@@ -96,16 +98,113 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
     }
     if (round > 0 && r.merges.empty() && r.moved.empty()) break;
     r = resolve_once(cur, next);
+    links += r.links;
+    evicted += r.evicted;
   }
   // The corrections relative to the online people given.
   resolution out;
   out.person = r.person;
   out.people = r.people;
   out.split_out = first.split_out;
+  out.links = links;
+  out.evicted = evicted;
   std::map<uint64_t, std::vector<size_t>> online;
   for (size_t i = 0; i < in.size(); ++i) online[in[i].person_id].push_back(i);
   add_corrections(online, out);
   return out;
+}
+
+void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std::vector<std::vector<float>>& feat,
+                                      const std::function<bool(uint32_t, uint32_t)>& overlap,
+                                      std::vector<std::vector<size_t>>& groups, std::vector<int>& group_of,
+                                      resolution& out) const {
+  const size_t n = in.size();
+  struct link {
+    double s;
+    size_t a, b; // a left, b entered
+  };
+  std::vector<link> cands;
+  std::vector<size_t> by_enter(n);
+  std::iota(by_enter.begin(), by_enter.end(), 0);
+  std::stable_sort(by_enter.begin(), by_enter.end(),
+                   [&](size_t x, size_t y) { return in[x].enter_ms < in[y].enter_ms; });
+  std::vector<timestamp_ms> enters(n);
+  for (size_t u = 0; u < n; ++u) enters[u] = in[by_enter[u]].enter_ms;
+  auto ok = [&](size_t x, size_t y) { return compatible(in[x], in[y], overlap(in[x].camera_id, in[y].camera_id)); };
+  // Candidates: b entered another camera within [-touch, link_ms] of a's exit (and not before a entered).
+  for (size_t a = 0; a < n; ++a) {
+    if (feat[a].empty()) continue;
+    const timestamp_ms lo = std::max(in[a].enter_ms, in[a].exit_ms - cfg_.touch_ms);
+    auto u = static_cast<size_t>(std::lower_bound(enters.begin(), enters.end(), lo) - enters.begin());
+    for (; u < n && enters[u] <= in[a].exit_ms + cfg_.handover_link_ms; ++u) {
+      const size_t b = by_enter[u];
+      if (b == a || feat[b].empty() || in[b].camera_id == in[a].camera_id) continue;
+      if (in[b].enter_ms == in[a].enter_ms && b < a) continue; // each pair once
+      if (!ok(a, b)) continue;
+      cands.push_back({cosine_similarity(feat[a], feat[b]), a, b});
+    }
+  }
+  // Mutual best: a's best successor is b and b's best predecessor is a (the
+  // lower index on ties, for determinism).
+  constexpr size_t none = static_cast<size_t>(-1);
+  std::vector<size_t> best_next(n, none), best_prev(n, none);
+  auto better = [&](size_t k, size_t cur) {
+    return cur == none || cands[k].s > cands[cur].s
+      || (cands[k].s == cands[cur].s && std::tie(cands[k].a, cands[k].b) < std::tie(cands[cur].a, cands[cur].b));
+  };
+  for (size_t k = 0; k < cands.size(); ++k) {
+    if (better(k, best_next[cands[k].a])) best_next[cands[k].a] = k;
+    if (better(k, best_prev[cands[k].b])) best_prev[cands[k].b] = k;
+  }
+  std::vector<link> links;
+  for (size_t k = 0; k < cands.size(); ++k)
+    if (best_next[cands[k].a] == k && best_prev[cands[k].b] == k && cands[k].s >= cfg_.handover_link_threshold)
+      links.push_back(cands[k]);
+  std::stable_sort(links.begin(), links.end(), [](const link& x, const link& y) {
+    return x.s != y.s ? x.s > y.s : std::tie(x.a, x.b) < std::tie(y.a, y.b);
+  });
+  // How strongly a tracklet is held by its group: its best similarity to another member.
+  auto attachment = [&](size_t x) {
+    double best = -2;
+    for (size_t z : groups[static_cast<size_t>(group_of[x])])
+      if (z != x && !feat[z].empty() && !feat[x].empty())
+        best = std::max<double>(best, cosine_similarity(feat[x], feat[z]));
+    return best;
+  };
+  for (const auto& l : links) {
+    const auto ga = static_cast<size_t>(group_of[l.a]), gb = static_cast<size_t>(group_of[l.b]);
+    if (ga == gb) continue;
+    // Each conflicting pair gives up its more weakly held member, never a
+    // or b, and only one held more weakly than this link.
+    std::set<size_t> evict;
+    bool refused = false;
+    for (size_t x : groups[ga]) {
+      for (size_t y : groups[gb]) {
+        if (ok(x, y) || evict.count(x) || evict.count(y)) continue;
+        const bool x_free = x != l.a, y_free = y != l.b;
+        const double hx = x_free ? attachment(x) : 2, hy = y_free ? attachment(y) : 2;
+        const size_t loser = hx <= hy ? x : y;
+        if (std::min(hx, hy) >= l.s - cfg_.evict_margin) {
+          refused = true;
+          break;
+        }
+        evict.insert(loser);
+      }
+      if (refused) break;
+    }
+    if (refused) continue;
+    for (size_t x : evict) {
+      auto& g = groups[static_cast<size_t>(group_of[x])];
+      g.erase(std::find(g.begin(), g.end(), x));
+      group_of[x] = static_cast<int>(groups.size());
+      groups.push_back({x});
+      out.evicted++;
+    }
+    for (size_t x : groups[gb]) group_of[x] = static_cast<int>(ga);
+    groups[ga].insert(groups[ga].end(), groups[gb].begin(), groups[gb].end());
+    groups[gb].clear();
+    out.links++;
+  }
 }
 
 resolution offline_resolver::resolve_once(const std::vector<tracklet>& in, uint64_t next_id) const {
@@ -193,7 +292,10 @@ resolution offline_resolver::resolve_once(const std::vector<tracklet>& in, uint6
     groups.push_back(std::move(kept));
   }
 
-  // 2. Pair scores between groups: appearance plus space-time evidence.
+  // 2. Handover links: mutual best successors, strongest first.
+  if (cfg_.handover_link_ms > 0) link_handovers(in, feat, overlap, groups, group_of, out);
+
+  // 3. Pair scores between groups: appearance plus space-time evidence.
   auto score = [&](size_t i, size_t j) {
     const tracklet& a = in[i].enter_ms <= in[j].enter_ms ? in[i] : in[j];
     const tracklet& b = in[i].enter_ms <= in[j].enter_ms ? in[j] : in[i];
@@ -297,7 +399,7 @@ resolution offline_resolver::resolve_once(const std::vector<tracklet>& in, uint6
     for (const auto& [c, e] : adj[ua]) push(a, c);
   }
 
-  // 3. Names: the online id with most tracklets in a group, largest first.
+  // 4. Names: the online id with most tracklets in a group, largest first.
   std::vector<size_t> order;
   for (size_t g = 0; g < groups.size(); ++g)
     if (alive[g] && !groups[g].empty()) order.push_back(g);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <utility>
 #include <vector>
@@ -17,10 +18,12 @@ namespace weaver {
 struct resolver_config {
   // Two groups of tracklets become one person while the mean score of the
   // pairs between them (appearance similarity plus the bonuses below) is at
-  // least this. Tuned with the bonuses on `weaver eval crosscam --seed 1`
-  // layouts (0.77-0.89 gave X -> Y errors 0.38-0.42 there; this one also
-  // kept the every-camera error lowest).
-  float link_threshold = 0.83f;
+  // least this. Off by default (above any score): measured by ground truth
+  // on `weaver eval crosscam --seed 1 --replay`, at 0.83 its merges joined
+  // 46 pairs of online people wrongly and 10 rightly; they lowered the X -> Y
+  // error (97 -> 77 of 253) only because every layout undercounts and wrong
+  // joins add transitions, while IDF1 fell 0.508 -> 0.473.
+  float link_threshold = 2.0f;
   // Pairs further apart in time than this are not compared (a person who
   // comes back later keeps separate ids, as online): bounds the cost.
   int64_t max_gap_ms = 60000;
@@ -58,6 +61,24 @@ struct resolver_config {
   // put together.
   bool from_online = true;
   float online_bonus = 0.02f;
+  // Handover links, before the merging by group means: each tracklet's best
+  // successor on another camera (entering between touch_ms before and
+  // handover_link_ms after it left) is linked to it when each is the other's
+  // best (one-to-one, as people are) and their appearance similarity is at
+  // least handover_link_threshold; strongest first. A link that breaks a
+  // constraint only because of a tracklet held by its group (its best
+  // similarity to another member) more weakly than the link's similarity
+  // minus evict_margin takes that tracklet out: the earlier wrong join that
+  // blocked the right one. Otherwise the link is refused. handover_link_ms
+  // = 0: off. Chosen on seed 1 (X -> Y error after the pass / IDF1, online
+  // 97 / 0.508): 0.85, 3 s, never evict 91 / 0.513; 2 s 89 / 0.514; evict
+  // at margin 0 106 / 0.514 (3 s, 0.9), 0.1 91 / 0.521, 0.2 89 / 0.520,
+  // 0.3 89 / 0.514; threshold 0.80 90 / 0.513, 0.88 94 / 0.519.
+  float handover_link_threshold = 0.85f;
+  int64_t handover_link_ms = 2000;
+  // A tracklet is taken out for a link only when held by its group this much
+  // more weakly than the link's similarity (2 = never).
+  float evict_margin = 0.2f;
   // Learned transit of a camera pair needs this many online links.
   int transit_min_links = 2;
   std::vector<camera_link> links; // reid.links: transit bounds, overlaps
@@ -70,6 +91,8 @@ struct resolution {
   std::vector<person_merge> merges; // whole online people found to be another
   size_t people = 0; // distinct people in the window
   size_t split_out = 0; // tracklets taken out of an online person for a constraint
+  size_t links = 0; // handover links that joined two groups
+  size_t evicted = 0; // tracklets taken out of a group for a stronger link
 };
 
 /// Constrained agglomerative clustering of tracklets:
@@ -78,14 +101,16 @@ struct resolution {
 ///    on its own (a split). The constraints: one person is never on one camera twice at once, nor on
 ///    two cameras at once unless their views overlap, and a walk between
 ///    configured linked cameras takes at least the link's min transit.
-/// 2. Merges, best first, the two groups with the highest mean pair score
+/// 2. Links mutual best handovers (see handover_link_threshold), taking out
+///    a weaker earlier join that blocks one.
+/// 3. Merges, best first, the two groups with the highest mean pair score
 ///    (pairs within max_gap_ms with features on both) while it reaches
 ///    link_threshold and the merged group keeps every constraint.
-/// 3. Names each group: the online id holding most of its tracklets (each
+/// 4. Names each group: the online id holding most of its tracklets (each
 ///    id to one group, largest groups first), else a new id from `next_id`
 ///    up. An online person whose window tracklets all went to one other
 ///    group is reported as a merge, other changes as moves.
-/// From the online people, steps 1-3 repeat on their own result until it no
+/// From the online people, steps 1-4 repeat on their own result until it no
 /// longer changes: the evidence (overlapping views, transit times) is learnt
 /// from the people given, which the pass changes. So the result is a fixed
 /// point, and a second pass over it changes nothing.
@@ -101,8 +126,14 @@ public:
   bool compatible(const tracklet& a, const tracklet& b, bool overlap) const;
 
 private:
-  /// Steps 1-3 once, evidence learnt from `in`'s person ids.
+  /// Steps 1-4 once, evidence learnt from `in`'s person ids.
   resolution resolve_once(const std::vector<tracklet>& in, uint64_t next_id) const;
+
+  /// Step 2: joins groups along mutual best handover links (updates
+  /// groups, group_of and out's counts).
+  void link_handovers(const std::vector<tracklet>& in, const std::vector<std::vector<float>>& feat,
+                      const std::function<bool(uint32_t, uint32_t)>& overlap, std::vector<std::vector<size_t>>& groups,
+                      std::vector<int>& group_of, resolution& out) const;
 
   resolver_config cfg_;
 };

@@ -20,6 +20,8 @@ resolve_report resolve_window(store& db, timestamp_ms since_ms, timestamp_ms unt
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.people_after = res.people;
   r.split_out = res.split_out;
+  r.links = res.links;
+  r.evicted = res.evicted;
   std::vector<track_move> moves;
   for (size_t i : res.moved) moves.push_back({tracklets[i].camera_id, tracklets[i].track_id, res.person[i]});
   r.moved = moves.size();

@@ -31,6 +31,8 @@ struct resolve_report {
   size_t moved = 0; // tracklets moved to another person
   size_t merges = 0; // whole online people merged into another
   size_t split_out = 0; // tracklets taken out of a person for a constraint
+  size_t links = 0; // handover links that joined two groups
+  size_t evicted = 0; // tracklets taken out of a group for a stronger link
   double seconds = 0; // resolver time (not the store's)
 };
 

@@ -111,4 +111,18 @@ TEST_SUITE("crosscam_truth") {
     // A box beside its person (IoU 0.33 at 10 px off for 20 px wide) is not theirs.
     CHECK(track_truth({box(1, 4, 10)}, {box(1, 7, 0)}).empty());
   }
+
+  TEST_CASE("pairwise identity decisions: right, wrong and missed joins, one camera and two apart") {
+    // Found person 1 = true 7 on cameras 1 and 2 plus a stranger (true 8) on
+    // camera 2; true 7 also on camera 3 under found person 2.
+    std::vector<judged_track> t{{1, 1, 7}, {2, 1, 7}, {2, 1, 8}, {3, 2, 7}, {1, 3, 9}};
+    auto c = count_links(t);
+    CHECK(c.cross_camera.right == 1); // (1,1,7)-(2,1,7)
+    CHECK(c.cross_camera.wrong == 1); // (1,1,7)-(2,1,8)
+    CHECK(c.same_camera.wrong == 1); // (2,1,7)-(2,1,8)
+    CHECK(c.cross_camera.missed == 2); // (3,2,7) with each of the other two 7s
+    CHECK(c.same_camera.right == 0);
+    CHECK(c.same_camera.missed == 0);
+    CHECK(count_links({}).cross_camera.wrong == 0);
+  }
 }

@@ -45,6 +45,13 @@ tracklet make(uint32_t cam, uint64_t track, uint64_t person, timestamp_ms enter,
   return t;
 }
 
+// The merging by group means on (off by default), as these cases test it.
+resolver_config means() {
+  resolver_config cfg;
+  cfg.link_threshold = 0.83f;
+  return cfg;
+}
+
 // Whether two tracklets were given one person.
 bool same(const resolution& r, size_t a, size_t b) { return r.person[a] == r.person[b]; }
 
@@ -67,7 +74,7 @@ TEST_CASE("resolver: people online split into pieces are joined again, strangers
       t += 12000;
     }
   }
-  resolver_config cfg;
+  resolver_config cfg = means();
   auto r = offline_resolver{cfg}.resolve(ts, 1000);
   CHECK(r.people == 5);
   for (size_t a = 0; a < ts.size(); ++a)
@@ -81,20 +88,20 @@ TEST_CASE("resolver: people online split into pieces are joined again, strangers
 TEST_CASE("resolver: one person is never on one camera twice at once") {
   const auto f = look(1);
   std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, f), make(1, 2, 2, 5000, 15000, f)};
-  auto r = offline_resolver{}.resolve(ts, 100);
+  auto r = offline_resolver{means()}.resolve(ts, 100);
   CHECK_FALSE(same(r, 0, 1));
   // One after the other on the same camera: a fragment, joined.
   ts[1].enter_ms = 10500;
   ts[1].exit_ms = 20000;
   ts[1].entry_box = ts[0].exit_box;
-  r = offline_resolver{}.resolve(ts, 100);
+  r = offline_resolver{means()}.resolve(ts, 100);
   CHECK(same(r, 0, 1));
 }
 
 TEST_CASE("resolver: two cameras at once only when their views overlap") {
   const auto f = look(2);
   std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, f), make(2, 1, 2, 3000, 13000, f)};
-  resolver_config cfg;
+  resolver_config cfg = means();
   auto r = offline_resolver{cfg}.resolve(ts, 100);
   CHECK_FALSE(same(r, 0, 1)); // 7 s on both at once: impossible for separate views
   // A moment on both (crossing a shared edge) is allowed.
@@ -124,7 +131,7 @@ TEST_CASE("resolver: overlapping views are learned from people online saw on bot
   auto f = look(20);
   ts.push_back(make(1, 3, 3, 200000, 210000, noisy(f, rng, 0.03f)));
   ts.push_back(make(2, 3, 4, 205000, 215000, noisy(f, rng, 0.03f)));
-  resolver_config cfg;
+  resolver_config cfg = means();
   auto r = offline_resolver{cfg}.resolve(ts, 100);
   CHECK(same(r, 4, 5));
   CHECK(same(r, 0, 1));
@@ -143,7 +150,7 @@ TEST_CASE("resolver: an impossible online person is split, the piece gets a new 
   const auto a = look(30), b = look(31);
   // Online put both on person 5: on cameras 1 and 2 at once for 8 s.
   std::vector<tracklet> ts{make(1, 1, 5, 0, 10000, a), make(2, 1, 5, 2000, 12000, b)};
-  resolver_config cfg;
+  resolver_config cfg = means();
   cfg.from_online = true;
   auto r = offline_resolver{cfg}.resolve(ts, 1u << 20);
   CHECK(r.split_out == 1);
@@ -162,7 +169,7 @@ TEST_CASE("resolver: an impossible online person is split, the piece gets a new 
 TEST_CASE("resolver: configured links bound the transit time") {
   const auto f = look(40);
   std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, f), make(2, 1, 2, 11000, 20000, f)};
-  resolver_config cfg;
+  resolver_config cfg = means();
   CHECK(same(offline_resolver{cfg}.resolve(ts, 100), 0, 1));
   cfg.links = {{1, 2, 5000, 60000}}; // at least 5 s from 1 to 2
   CHECK_FALSE(same(offline_resolver{cfg}.resolve(ts, 100), 0, 1));
@@ -177,18 +184,18 @@ TEST_CASE("resolver: appearance alone decides far from any edge or handover") {
   auto a = look(50), b = look(51);
   for (size_t k = 0; k < a.size(); ++k) (k < a.size() / 2 ? b : a)[k] = 0;
   std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, a), make(2, 1, 2, 11000, 20000, b)};
-  auto r = offline_resolver{}.resolve(ts, 100);
+  auto r = offline_resolver{means()}.resolve(ts, 100);
   CHECK_FALSE(same(r, 0, 1));
   CHECK(r.merges.empty());
   CHECK(r.moved.empty());
   // Beyond max_gap they are never compared, however alike.
   const auto f = look(52);
   ts = {make(1, 1, 1, 0, 10000, f), make(2, 1, 2, 200000, 210000, f)};
-  CHECK_FALSE(same(offline_resolver{}.resolve(ts, 100), 0, 1));
+  CHECK_FALSE(same(offline_resolver{means()}.resolve(ts, 100), 0, 1));
 }
 
 TEST_CASE("resolver: deterministic and empty-safe") {
-  CHECK(offline_resolver{}.resolve({}, 1).people == 0);
+  CHECK(offline_resolver{means()}.resolve({}, 1).people == 0);
   std::mt19937 rng(9);
   std::vector<tracklet> ts;
   for (uint64_t i = 0; i < 60; ++i)
@@ -196,7 +203,7 @@ TEST_CASE("resolver: deterministic and empty-safe") {
                       static_cast<timestamp_ms>(i) * 1500 + 8000,
                       noisy(look(static_cast<uint32_t>(i % 7)), rng, 0.1f)));
   ts[5].feature.clear(); // a track without a feature stays as it was
-  auto a = offline_resolver{}.resolve(ts, 500), b = offline_resolver{}.resolve(ts, 500);
+  auto a = offline_resolver{means()}.resolve(ts, 500), b = offline_resolver{means()}.resolve(ts, 500);
   CHECK(a.person == b.person);
   CHECK(a.person[5] == ts[5].person_id);
 }
@@ -241,7 +248,7 @@ TEST_CASE("resolver: from the online people the result is a fixed point, a secon
     make(1, 3, 3, 20000, 21000, unit(2), b, b), make(2, 3, 4, 26000, 27000, unit(2, 3, 0.95f), b, b),
     make(1, 4, 5, 40000, 41000, unit(4), b, b), make(2, 4, 6, 46500, 47500, unit(4, 5, 0.76f), b, b),
   };
-  resolver_config cfg;
+  resolver_config cfg = means();
   cfg.from_online = true;
   offline_resolver r(cfg);
   auto first = r.resolve(ts, 100);
@@ -270,7 +277,7 @@ TEST_CASE("resolver: an id merged away names no tracklet afterwards") {
       ts.push_back(make(static_cast<uint32_t>(cam(rng)), i, static_cast<uint64_t>(online(rng)), t, t + 2000,
                         noisy(look(static_cast<uint32_t>(person(rng))), rng, 0.08f)));
     }
-    const auto r = offline_resolver{}.resolve(ts, 1000);
+    const auto r = offline_resolver{means()}.resolve(ts, 1000);
     std::set<uint64_t> gone;
     for (const auto& m : r.merges) gone.insert(m.from);
     for (size_t i = 0; i < ts.size(); ++i) {
@@ -279,4 +286,90 @@ TEST_CASE("resolver: an id merged away names no tracklet afterwards") {
       CHECK(gone.count(r.person[i]) == 0);
     }
   }
+}
+
+namespace {
+
+// a * A + b * B for A, B unit vectors on disjoint halves: cos(A, B) = 0, so
+// two such features have the cosine of their (a, b) directions.
+std::vector<float> mix(float a, float b, size_t dims = 48) {
+  std::vector<float> f(dims);
+  for (size_t k = 0; k < dims; ++k) f[k] = k < dims / 2 ? a : b;
+  return f;
+}
+
+// Only the handover links act (the merging by group means is off).
+resolver_config links_only() {
+  resolver_config cfg = means();
+  cfg.link_threshold = 2.5f;
+  return cfg;
+}
+
+} // namespace
+
+TEST_CASE("resolver: handover links are one-to-one, each tracklet to its mutual best") {
+  // P and Q leave camera 1 and enter camera 2 together; online split all four.
+  // P1 passes the threshold with both on camera 2 (0.98 with P2, 0.90 with
+  // Q2), and Q1 with both too (0.97, 1.0): only the mutual best pairs link.
+  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, mix(1, 0)), make(1, 2, 2, 0, 10000, mix(0.9f, 0.436f)),
+                           make(2, 1, 3, 10500, 20000, mix(0.98f, 0.2f)),
+                           make(2, 2, 4, 10600, 20000, mix(0.9f, 0.436f))};
+  auto r = offline_resolver{links_only()}.resolve(ts, 100);
+  CHECK(same(r, 0, 2));
+  CHECK(same(r, 1, 3));
+  CHECK_FALSE(same(r, 0, 1));
+  CHECK(r.people == 2);
+  CHECK(r.links == 2);
+  // Below the link threshold nothing is linked; off (0 s) neither.
+  auto cfg = links_only();
+  cfg.handover_link_threshold = 0.995f;
+  r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(r.people == 3); // Q1 -> Q2 alone (1.0) still links
+  cfg = links_only();
+  cfg.handover_link_ms = 0;
+  CHECK(offline_resolver{cfg}.resolve(ts, 100).people == 4);
+  // Entering later than handover_link_ms after the exit: no link.
+  cfg = links_only();
+  ts[2].enter_ms = ts[3].enter_ms = 10000 + cfg.handover_link_ms + 1;
+  CHECK(offline_resolver{cfg}.resolve(ts, 100).people == 4);
+}
+
+TEST_CASE("resolver: a weaker earlier join that blocks a stronger handover is undone") {
+  // Online joined x (camera 1) to w (camera 3, similarity 0.6); y enters
+  // camera 2 as x leaves, with x's look (1.0), while w is on camera 3: the
+  // link x -> y breaks "never on two cameras at once" because of w.
+  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, mix(1, 0)), make(3, 1, 1, 10500, 20000, mix(0.6f, 0.8f)),
+                           make(2, 1, 2, 10500, 20000, mix(1, 0))};
+  auto r = offline_resolver{links_only()}.resolve(ts, 100);
+  CHECK(same(r, 0, 2));
+  CHECK_FALSE(same(r, 0, 1));
+  CHECK(r.evicted == 1);
+  CHECK(r.person[0] == 1);
+  // Never taking a join out, the link is refused and online stands.
+  auto cfg = links_only();
+  cfg.evict_margin = 2;
+  r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(same(r, 0, 1));
+  CHECK_FALSE(same(r, 0, 2));
+  CHECK(r.evicted == 0);
+  // Nor when the join is within evict_margin of the link (0.6 vs 1.0).
+  cfg = links_only();
+  cfg.evict_margin = 0.5f;
+  CHECK(same(offline_resolver{cfg}.resolve(ts, 100), 0, 1));
+  // A join as strong as the link stays: w with x's look is x's best
+  // successor, so y (0.95) is no mutual best and is left alone.
+  ts[1].feature = quantise_feature(mix(1, 0));
+  ts[2].feature = quantise_feature(mix(0.95f, 0.31f));
+  r = offline_resolver{links_only()}.resolve(ts, 100);
+  CHECK(same(r, 0, 1));
+  CHECK_FALSE(same(r, 0, 2));
+  // The result is a fixed point: a second pass changes nothing.
+  ts[1].feature = quantise_feature(mix(0.6f, 0.8f));
+  ts[2].feature = quantise_feature(mix(1, 0));
+  r = offline_resolver{links_only()}.resolve(ts, 100);
+  auto again = ts;
+  for (size_t i = 0; i < ts.size(); ++i) again[i].person_id = r.person[i];
+  auto r2 = offline_resolver{links_only()}.resolve(again, 100);
+  CHECK(r2.moved.empty());
+  CHECK(r2.merges.empty());
 }

@@ -125,4 +125,17 @@ std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks, 
   return out;
 }
 
+link_counts count_links(const std::vector<judged_track>& tracks) {
+  link_counts out;
+  for (size_t i = 0; i < tracks.size(); ++i)
+    for (size_t j = i + 1; j < tracks.size(); ++j) {
+      const auto &a = tracks[i], &b = tracks[j];
+      const bool found = a.person == b.person, real = a.truth == b.truth;
+      if (!found && !real) continue;
+      auto& k = a.camera_id == b.camera_id ? out.same_camera : out.cross_camera;
+      (found ? (real ? k.right : k.wrong) : k.missed)++;
+    }
+  return out;
+}
+
 } // namespace weaver

@@ -56,4 +56,22 @@ std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt
 std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks, const std::vector<mot::box_row>& truth,
                                        double min_iou = 0.5, double min_share = 1.0 / 3);
 
+/// Pairwise identity decisions over tracks whose true person is known:
+/// every pair of two tracks is a right join (same found and true person), a
+/// wrong join (same found, different true) or a missed join (different found,
+/// same true), counted apart for pairs on one camera and on two. Says which
+/// kind of error an identity change made, where IDF1 only says that it fell.
+struct link_counts {
+  struct kind {
+    int64_t right = 0, wrong = 0, missed = 0;
+  };
+  kind same_camera, cross_camera;
+};
+struct judged_track {
+  uint32_t camera_id = 0;
+  uint64_t person = 0; // found
+  int64_t truth = 0; // true
+};
+link_counts count_links(const std::vector<judged_track>& tracks);
+
 } // namespace weaver

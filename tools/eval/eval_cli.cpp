@@ -1,5 +1,6 @@
 #include "tools/eval/eval_cli.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -150,6 +151,25 @@ json overall(const json& layouts, const std::vector<mot::mot_counts>& counts) {
          {"every_camera", {{"truth", every_true}, {"abs_error", every_err}}},
          {"people", {{"truth", pt}, {"weaver", pw}}}};
   if (!counts.empty()) o["identity"] = crosscam_identity_json(mot::combine(counts));
+  // Pairwise identity decisions (layouts scored with --tracks), summed.
+  if (!layouts.empty()
+      && std::all_of(layouts.begin(), layouts.end(), [](const json& l) { return l.contains("links"); })) {
+    json links;
+    for (auto kind : {"cross_camera", "same_camera"}) {
+      int64_t right = 0, wrong = 0, missed = 0;
+      for (const auto& l : layouts) {
+        right += l["links"][kind]["right"].get<int64_t>();
+        wrong += l["links"][kind]["wrong"].get<int64_t>();
+        missed += l["links"][kind]["missed"].get<int64_t>();
+      }
+      links[kind] = {{"right", right},
+                     {"wrong", wrong},
+                     {"missed", missed},
+                     {"precision", ratio(double(right), double(right + wrong))},
+                     {"recall", ratio(double(right), double(right + missed))}};
+    }
+    o["links"] = links;
+  }
   // Perfect identities on the same tracks (layouts scored with --tracks).
   int64_t oracle = 0;
   bool all = !layouts.empty();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <stdexcept>
 
@@ -126,6 +127,8 @@ json resolve_copy(const config& cfg, const std::string& db_path, const std::stri
               {"moved", r.moved},
               {"merges", r.merges},
               {"split_out", r.split_out},
+              {"links", r.links},
+              {"evicted", r.evicted},
               {"resolver_s", r.seconds}};
 }
 
@@ -238,6 +241,30 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
                      {"transitions_error", ratio(double(oracle_err), double(true_total))},
                      {"every_camera_abs_error", std::abs(oe - te)},
                      {"tracks_with_truth", truth_of.size()}};
+    // Which identity decisions are right or wrong, pair by pair (a track
+    // re-id never named is a person of its own).
+    std::vector<judged_track> judged;
+    uint64_t own = uint64_t{1} << 40;
+    for (const auto& [key, who] : truth_of) {
+      auto it = person.find({key.first, static_cast<uint64_t>(key.second)});
+      judged.push_back({key.first, it == person.end() ? own++ : it->second, who});
+    }
+    const auto lc = count_links(judged);
+    {
+      // Each judged track's true person beside the store, for analysis
+      // (camera, track, true person).
+      std::ofstream csv(db_path + ".truth.csv");
+      csv << "camera,track,truth\n";
+      for (const auto& [key, who] : truth_of) csv << key.first << "," << key.second << "," << who << "\n";
+    }
+    auto kind_json = [&](const link_counts::kind& k) {
+      return json{{"right", k.right},
+                  {"wrong", k.wrong},
+                  {"missed", k.missed},
+                  {"precision", ratio(double(k.right), double(k.right + k.wrong))},
+                  {"recall", ratio(double(k.right), double(k.right + k.missed))}};
+    };
+    out["links"] = {{"cross_camera", kind_json(lc.cross_camera)}, {"same_camera", kind_json(lc.same_camera)}};
     auto counts = mot::evaluate_sequence(g, r);
     out["identity"] = crosscam_identity_json(counts);
     out["identity"]["boxes_without_person"] = unmatched;
