@@ -134,6 +134,9 @@ def yolov8_like(path, h, wd, nc=80, opset=17):
     levels, anchors, strides = [], [], []
     for feat, s in ((n3, 8), (n4, 16), (p5, 32)):
         box = conv_silu(conv_silu(feat, 32, 16), 16, 4 * reg, 1, act=False)
+        # the bins' bias falling, as a trained model's short distances
+        # (boxes of a few strides, not the whole image)
+        inits[-1] = numpy_helper.from_array(np.tile(-0.6 * np.arange(reg, dtype=np.float32), 4), inits[-1].name)
         cls = conv_silu(conv_silu(feat, 32, 16), 16, nc, 1, act=False)
         # the class logits' bias low, as a trained model's background
         inits[-1] = numpy_helper.from_array(np.full(nc, -4.0, np.float32), inits[-1].name)
