@@ -61,6 +61,10 @@ fbx::Op to_fb(engine::op k) {
       return fbx::Op::AvgPool;
     case op::global_avg_pool:
       return fbx::Op::GlobalAvgPool;
+    case op::slice:
+      return fbx::Op::Slice;
+    case op::shape_fn: // folded by compile, never in a compiled graph
+      break;
   }
   throw model_error("xrt program: unknown engine op");
 }
@@ -110,6 +114,8 @@ engine::op from_fb(fbx::Op k) {
       return op::avg_pool;
     case fbx::Op::GlobalAvgPool:
       return op::global_avg_pool;
+    case fbx::Op::Slice:
+      return op::slice;
   }
   throw std::runtime_error("xrt program: unknown op " + std::to_string(static_cast<int>(k)));
 }
@@ -127,6 +133,12 @@ fbx::Act to_fb(engine::act a) {
       return fbx::Act::Sigmoid;
     case act::exp:
       return fbx::Act::Exp;
+    case act::clip:
+      return fbx::Act::Clip;
+    case act::hard_sigmoid:
+      return fbx::Act::HardSigmoid;
+    case act::hard_swish:
+      return fbx::Act::HardSwish;
   }
   throw model_error("xrt program: unknown engine activation");
 }
@@ -144,6 +156,12 @@ engine::act from_fb(fbx::Act a) {
       return act::sigmoid;
     case fbx::Act::Exp:
       return act::exp;
+    case fbx::Act::Clip:
+      return act::clip;
+    case fbx::Act::HardSigmoid:
+      return act::hard_sigmoid;
+    case fbx::Act::HardSwish:
+      return act::hard_swish;
   }
   throw std::runtime_error("xrt program: unknown activation " + std::to_string(static_cast<int>(a)));
 }
@@ -162,7 +180,8 @@ flatbuffers::Offset<fbx::Attrs> write_attrs(flatbuffers::FlatBufferBuilder& fb, 
   auto scale = fb.CreateVector(vec(a.scale));
   return fbx::CreateAttrs(fb, kernel, stride, dilation, pads, a.same_padding, a.groups, a.axis, ints,
                           to_fb(a.activation), a.alpha, a.pad_value, scale, a.half_pixel, a.align_corners, a.anchors,
-                          a.classes, a.softmax_classes, a.count_include_pad, a.copy_zero_dims);
+                          a.classes, a.softmax_classes, a.count_include_pad, a.copy_zero_dims, a.beta, a.same_lower,
+                          a.ceil_mode);
 }
 
 size_t tensor_bytes(const engine::shape_t& s) { return static_cast<size_t>(engine::numel(s)) * sizeof(float); }
@@ -323,6 +342,9 @@ engine::attrs read_attrs(const fbx::Attrs* fa) {
   a.softmax_classes = fa->softmax_classes();
   a.count_include_pad = fa->count_include_pad();
   a.copy_zero_dims = fa->copy_zero_dims();
+  a.beta = fa->beta();
+  a.same_lower = fa->same_lower();
+  a.ceil_mode = fa->ceil_mode();
   return a;
 }
 

@@ -416,7 +416,7 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
     const std::string p = "detector.dnn.";
     check_keys(n, p,
                {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou", "person_class", "embedding",
-                "precision", "int8_model"});
+                "precision", "int8_model", "head", "anchors"});
     o.input_scale = get_in_range<float>(n, "input_scale", p, o.input_scale, 0.1f, 4.0f);
     o.model = get<std::string>(n, "model", p, o.model);
     if (!o.model.empty()) o.model = resolve_path(o.model, base_dir);
@@ -450,6 +450,30 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
       throw config_error(p + "precision", "expected f32 or int8, got '" + o.precision + "'");
     o.int8_model = get<std::string>(n, "int8_model", p, o.int8_model);
     if (!o.int8_model.empty()) o.int8_model = resolve_path(o.int8_model, base_dir);
+    o.head = get<std::string>(n, "head", p, o.head);
+    if (!o.head.empty()) {
+      const auto& hs = dnn_heads();
+      if (std::find(hs.begin(), hs.end(), o.head) == hs.end()) {
+        std::string known;
+        for (const auto& h : hs) known += (known.empty() ? "" : ", ") + h;
+        throw config_error(p + "head", "unknown head '" + o.head + "' (known: " + known + ")");
+      }
+    }
+    if (auto an = n["anchors"]) {
+      if (!an.IsSequence() || an.size() == 0 || an.size() % 2)
+        throw config_error(p + "anchors", "expected a list of (width, height) pairs: [w0, h0, w1, h1, ...]");
+      o.anchors.clear();
+      for (const auto& x : an) {
+        float v = 0;
+        try {
+          v = x.as<float>();
+        } catch (const YAML::Exception&) {
+          throw config_error(p + "anchors", "'" + x.as<std::string>("?") + "' is not a number");
+        }
+        if (!(v > 0) || v > 100000) throw config_error(p + "anchors", "anchor sizes must be positive");
+        o.anchors.push_back(v);
+      }
+    }
   }
   cfg.detector.queue = get_in_range<int>(d, "queue", "detector.", cfg.detector.queue, 1, 1024);
   cfg.detector.max_age_ms = get_in_range<int64_t>(d, "max_age_ms", "detector.", cfg.detector.max_age_ms, 1, 3600000);
@@ -907,6 +931,12 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
       if (cfg.detector.kind == "darknet" && (o.weights.empty() || !file_exists(o.weights)))
         throw config_error("detector.dnn.weights",
                            o.weights.empty() ? "required for darknet" : "no such file: " + o.weights);
+      if (cfg.detector.kind == "onnx" && o.head.empty())
+        throw config_error("detector.dnn.head", "required for detector onnx (nanodet, yolov2, yolov3, yolov5, yolov8)");
+      if (cfg.detector.kind != "onnx" && !o.head.empty())
+        throw config_error("detector.dnn.head", "only for detector onnx (" + cfg.detector.kind + " knows its head)");
+      if ((o.head == "yolov2" || o.head == "yolov3") && o.anchors.empty())
+        throw config_error("detector.dnn.anchors", "required for head " + o.head + " (Darknet's anchors, w h pairs)");
       if (o.precision == "int8" && (o.int8_model.empty() || !file_exists(o.int8_model)))
         throw config_error("detector.dnn.int8_model",
                            o.int8_model.empty() ? "required for precision int8 (weaver model quantize)"

@@ -29,14 +29,14 @@ struct config_error : std::runtime_error {
 };
 
 struct detector_config {
-  // auto: nanodet when dnn.model exists, else motion | nanodet | darknet | motion | hog
+  // auto: nanodet when dnn.model exists, else motion | nanodet | darknet | onnx | motion | hog
   std::string kind = "auto";
   int queue = 4; // frames in flight per camera (admission bound)
   int64_t max_age_ms = 2000; // realtime: frames older than this are dropped
   double hog_upscale = 1.5; // HOG misses people under ~128 px: upscale first
   double hog_threshold = 0.5; // SVM margin; measured best precision/recall trade-off
   int motion_min_area = 400; // px; smaller blobs are mostly noise
-  dnn_options dnn; // nanodet / darknet (model paths resolved)
+  dnn_options dnn; // nanodet / darknet / onnx (model paths resolved)
 };
 
 struct card_config {

@@ -27,8 +27,11 @@ int model_inspect(const inspect_options& o) {
       std::cout << describe(import_model(o.model, o.weights));
       return 0;
     }
+    auto t_load = std::chrono::steady_clock::now();
     auto m = model::load(o.model, o.weights, o.batch);
+    double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_load).count();
     std::cout << describe(m->ir());
+    std::cout << "load: " << load_ms << " ms (import and passes)\n";
     if (o.bench > 0) {
       session s(m, o.threads);
       std::mt19937 rng(1);

@@ -133,7 +133,9 @@ std::string check_model(const config& cfg, health_registry& health) {
   if (!dnn_detector_kind(cfg.detector.kind)) return {};
   auto model = health.add_flag("model", probe_kind::readiness, false, "compiling " + cfg.detector.dnn.model);
   try {
-    shared_model(cfg.detector.dnn, 0, 0);
+    auto o = cfg.detector.dnn;
+    o.kind = cfg.detector.kind;
+    dnn_detector(o).check(); // compiles, and the configured head fits its outputs
     model->set(true, "compiled: " + cfg.detector.dnn.model);
     return {};
   } catch (const std::exception& e) {
@@ -263,8 +265,11 @@ int probe_config(const config& cfg, std::ostream& out, bool network) {
   }
   if (dnn_detector_kind(cfg.detector.kind)) {
     try {
-      shared_model(cfg.detector.dnn, 0, 0);
-      out << "detector: ok: " << cfg.detector.kind << " model " << cfg.detector.dnn.model << " compiles\n";
+      auto o = cfg.detector.dnn;
+      o.kind = cfg.detector.kind;
+      dnn_detector(o).check();
+      out << "detector: ok: " << cfg.detector.kind << " model " << cfg.detector.dnn.model
+          << " compiles, its heads fit\n";
     } catch (const std::exception& e) {
       out << "detector: " << cfg.detector.dnn.model << ": " << e.what() << "\n";
       ++failed;

@@ -16,11 +16,16 @@ std::vector<detection> detector::run(const cv::Mat& bgr, engine::workspace& ws) 
 }
 
 const std::vector<std::string>& detector_kinds() {
-  static const std::vector<std::string> kinds{"nanodet", "darknet", "hog", "motion"};
+  static const std::vector<std::string> kinds{"nanodet", "darknet", "onnx", "hog", "motion"};
   return kinds;
 }
 
-bool dnn_detector_kind(const std::string& kind) { return kind == "nanodet" || kind == "darknet"; }
+bool dnn_detector_kind(const std::string& kind) { return kind == "nanodet" || kind == "darknet" || kind == "onnx"; }
+
+const std::vector<std::string>& dnn_heads() {
+  static const std::vector<std::string> heads{"nanodet", "yolov2", "yolov3", "yolov5", "yolov8"};
+  return heads;
+}
 
 std::unique_ptr<detector> make_detector(const std::string& kind, const detector_options& opts) {
   if (kind == "hog") return std::make_unique<hog_detector>(opts);

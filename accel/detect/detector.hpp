@@ -22,8 +22,8 @@ namespace weaver {
 ///   motion min area 400, close 0.008:  R 0.80/0.69, P 0.96/0.82, ~6 ms
 /// The DNN detectors (dnn_detector.hpp).
 struct dnn_options {
-  std::string kind = "nanodet"; // nanodet | darknet
-  std::string model; // nanodet: model.json; darknet: .cfg
+  std::string kind = "nanodet"; // nanodet | darknet | onnx
+  std::string model; // nanodet: model.json (or .onnx); darknet: .cfg; onnx: .onnx
   std::string weights; // darknet: .weights
   // Network input size. 0 = the model's own (NanoDet 416x416); -1 = the
   // frame's size times input_scale, rounded up to a multiple of 32 (fully
@@ -44,7 +44,20 @@ struct dnn_options {
   // (written by `weaver model quantize` from `model`).
   std::string precision = "f32";
   std::string int8_model;
+  // kind onnx: what the outputs are (dnn_heads()). nanodet: NanoDet's
+  // pre-processing and GFL levels; yolov2 / yolov3: Weaver's export of a
+  // Darknet YOLO ([1,H,W,A*(5+C)] after the activations) with `anchors`;
+  // yolov5: one [1,points,5+C] output (boxes decoded in the graph, with
+  // objectness); yolov8: one [1,4+C,points] output (no objectness). The
+  // yolo heads take RGB in [0,1].
+  std::string head;
+  // yolov2 / yolov3: anchor (w, h) pairs, Darknet's order (v2 grid cells,
+  // v3 input pixels); v3's coarsest output takes the last group.
+  std::vector<float> anchors;
 };
+
+/// What detector.dnn.head accepts.
+const std::vector<std::string>& dnn_heads();
 
 struct detector_options {
   // --- both
@@ -94,14 +107,14 @@ public:
   std::vector<detection> run(const cv::Mat& bgr, engine::workspace& ws) override;
 };
 
-/// The kinds make_detector knows: nanodet, darknet, hog, motion.
+/// The kinds make_detector knows: nanodet, darknet, onnx, hog, motion.
 const std::vector<std::string>& detector_kinds();
 
-/// Whether a kind runs the DNN engine (nanodet, darknet): a model to
+/// Whether a kind runs the DNN engine (nanodet, darknet, onnx): a model to
 /// compile, engines worth preparing, a kind xrt cards can run.
 bool dnn_detector_kind(const std::string& kind);
 
-/// kind: "nanodet", "darknet" (DNN engine, opts.dnn), "hog" or "motion".
+/// kind: "nanodet", "darknet", "onnx" (DNN engine, opts.dnn), "hog" or "motion".
 /// Throws std::invalid_argument naming the kind and the valid ones otherwise.
 std::unique_ptr<detector> make_detector(const std::string& kind, const detector_options& opts = {});
 

@@ -77,4 +77,60 @@ std::vector<raw_box> decode_yolo(const float* head, int grid_h, int grid_w, cons
   return out;
 }
 
+namespace {
+
+/// The best class at or above `threshold` (of `only_class` when >= 0), or -1;
+/// `score(c)` gives class c's score.
+template <class F>
+int best_class(int classes, int only_class, float threshold, F score, float& best_score) {
+  int first = only_class >= 0 ? only_class : 0;
+  int last = only_class >= 0 ? std::min(only_class + 1, classes) : classes;
+  int best = -1;
+  best_score = threshold;
+  for (int c = first; c < last; ++c) {
+    float s = score(c);
+    if (s >= best_score) {
+      best = c;
+      best_score = s;
+    }
+  }
+  return best;
+}
+
+raw_box centre_box(float cx, float cy, float w, float h, float score, int cls) {
+  raw_box b;
+  b.bbox = {cx - w / 2, cy - h / 2, w, h};
+  b.score = score;
+  b.class_id = cls;
+  return b;
+}
+
+} // namespace
+
+std::vector<raw_box> decode_yolov5(const float* out, int points, int classes, float threshold, int only_class) {
+  std::vector<raw_box> found;
+  const size_t per = static_cast<size_t>(5 + classes);
+  for (int p = 0; p < points; ++p) {
+    const float* e = out + static_cast<size_t>(p) * per;
+    if (e[4] < threshold) continue; // score <= objectness: most points stop here
+    float score = 0;
+    int c = best_class(
+      classes, only_class, threshold, [&](int k) { return e[4] * e[5 + k]; }, score);
+    if (c >= 0) found.push_back(centre_box(e[0], e[1], e[2], e[3], score, c));
+  }
+  return found;
+}
+
+std::vector<raw_box> decode_yolov8(const float* out, int points, int classes, float threshold, int only_class) {
+  std::vector<raw_box> found;
+  const size_t n = static_cast<size_t>(points);
+  for (size_t p = 0; p < n; ++p) {
+    float score = 0;
+    int c = best_class(
+      classes, only_class, threshold, [&](int k) { return out[(4 + static_cast<size_t>(k)) * n + p]; }, score);
+    if (c >= 0) found.push_back(centre_box(out[p], out[n + p], out[2 * n + p], out[3 * n + p], score, c));
+  }
+  return found;
+}
+
 } // namespace weaver

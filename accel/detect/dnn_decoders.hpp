@@ -32,4 +32,15 @@ std::vector<raw_box> decode_yolo(const float* head, int grid_h, int grid_w, cons
                                  int classes, int version, int input_w, int input_h, float threshold,
                                  int only_class = -1);
 
+/// A YOLOv5-style export's decoded output, [points, 5 + classes] row per
+/// anchor point: centre x, centre y, width, height in input pixels (the
+/// graph did the grid * stride arithmetic), objectness, class scores (after
+/// the sigmoid). Score = objectness x class score.
+std::vector<raw_box> decode_yolov5(const float* out, int points, int classes, float threshold, int only_class = -1);
+
+/// A YOLOv8-style export's output, [4 + classes, points] channel-major
+/// (the transpose of v5's, and no objectness): centre x, centre y, width,
+/// height in input pixels, then the class scores.
+std::vector<raw_box> decode_yolov8(const float* out, int points, int classes, float threshold, int only_class = -1);
+
 } // namespace weaver

@@ -1,5 +1,6 @@
 #include "accel/detect/dnn_detector.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -49,13 +50,40 @@ std::shared_ptr<const engine::model> shared_model(const dnn_options& o, int heig
 
 dnn_detector::dnn_detector(dnn_options o) : o_(std::move(o)) {
   if (!dnn_detector_kind(o_.kind))
-    throw std::invalid_argument("dnn detector kind '" + o_.kind + "' (valid: nanodet, darknet)");
+    throw std::invalid_argument("dnn detector kind '" + o_.kind + "' (valid: nanodet, darknet, onnx)");
   if (o_.model.empty()) throw std::invalid_argument(o_.kind + " detector: no model file given");
-  nanodet_ = o_.kind == "nanodet";
+  if (o_.kind == "nanodet") {
+    head_ = head_kind::nanodet;
+  } else if (o_.kind == "darknet") {
+    head_ = head_kind::darknet;
+  } else {
+    const auto& hs = dnn_heads();
+    if (std::find(hs.begin(), hs.end(), o_.head) == hs.end()) {
+      std::string valid;
+      for (const auto& h : hs) valid += (valid.empty() ? "" : ", ") + h;
+      throw std::invalid_argument("onnx detector: head '" + o_.head + "' (valid: " + valid + ")");
+    }
+    head_ = o_.head == "nanodet" ? head_kind::nanodet
+      : o_.head == "yolov2"      ? head_kind::yolov2
+      : o_.head == "yolov3"      ? head_kind::yolov3
+      : o_.head == "yolov5"      ? head_kind::yolov5
+                                 : head_kind::yolov8;
+    if ((head_ == head_kind::yolov2 || head_ == head_kind::yolov3) && (o_.anchors.empty() || o_.anchors.size() % 2))
+      throw std::invalid_argument("onnx detector: head " + o_.head + " needs anchors as (w, h) pairs");
+  }
   if (o_.precision != "f32" && o_.precision != "int8")
     throw std::invalid_argument("dnn detector precision '" + o_.precision + "' (valid: f32, int8)");
   if (o_.precision == "int8" && o_.int8_model.empty())
     throw std::invalid_argument(o_.kind + " detector: precision int8 needs an int8 model (weaver model quantize)");
+}
+
+void dnn_detector::check() {
+  const bool fixed = o_.input_width > 0 && o_.input_height > 0;
+  model_ = shared_model(o_, fixed ? o_.input_height : 0, fixed ? o_.input_width : 0);
+  frame_ = {-1, -1}; // the next frame prepares its own size
+  const auto& s = model_->input_shape();
+  input_ = cv::Size(static_cast<int>(s[2]), static_cast<int>(s[1]));
+  find_heads();
 }
 
 cv::Size dnn_detector::input_size(cv::Size frame) const {
@@ -87,18 +115,46 @@ size_t dnn_detector::host_tensor(size_t output) {
 
 void dnn_detector::prepare(cv::Size frame) {
   if (frame == frame_ && model_) return;
-  frame_ = frame;
   auto in = input_size(frame);
   model_ = shared_model(o_, in.height, in.width);
-  const auto& g = model_->ir();
   const auto& s = model_->input_shape(); // NHWC
   input_ = cv::Size(static_cast<int>(s[2]), static_cast<int>(s[1]));
+  find_heads();
+  frame_ = frame;
+}
+
+namespace {
+
+std::string shapes_of(const engine::graph& g) {
+  std::string t;
+  for (int v : g.outputs)
+    t += (t.empty() ? "" : ", ") + g.values[static_cast<size_t>(v)].name + " "
+      + engine::to_string(g.values[static_cast<size_t>(v)].shape);
+  return t;
+}
+
+/// Anchor points of a YOLOv5/v8-style head at this input: one per cell of
+/// the stride 8, 16, 32 (and 64, the P6 models') grids, times `per_cell`.
+std::vector<int64_t> point_counts(cv::Size in, int per_cell) {
+  std::vector<int64_t> counts;
+  int64_t sum = 0;
+  for (int stride = 8; stride <= 64; stride *= 2) {
+    sum += static_cast<int64_t>((in.height + stride - 1) / stride) * ((in.width + stride - 1) / stride);
+    if (stride >= 32) counts.push_back(sum * per_cell);
+  }
+  return counts;
+}
+
+} // namespace
+
+void dnn_detector::find_heads() {
+  const auto& g = model_->ir();
   auto out_shape = [&](size_t i) -> const engine::shape_t& {
     return g.values[static_cast<size_t>(g.outputs[i])].shape;
   };
   heads_.clear();
   host_tensors_.clear();
-  if (nanodet_) {
+  if (head_ == head_kind::nanodet) {
     // Pair class and box outputs by cell count; the count gives the stride.
     for (size_t i = 0; i < g.outputs.size(); ++i) {
       const auto& cs = out_shape(i);
@@ -109,12 +165,12 @@ void dnn_detector::prepare(cv::Size frame) {
         for (int stride = 8; stride <= 64; stride *= 2) {
           int gh = (input_.height + stride - 1) / stride, gw = (input_.width + stride - 1) / stride;
           if (static_cast<int64_t>(gh) * gw != cs[1]) continue;
-          heads_.push_back({host_tensor(i), host_tensor(j), gh, gw, stride, static_cast<int>(cs[2]), 0, {}});
+          heads_.push_back({host_tensor(i), host_tensor(j), gh, gw, stride, static_cast<int>(cs[2]), 0, {}, 0});
           break;
         }
       }
     }
-  } else {
+  } else if (head_ == head_kind::darknet) {
     for (const auto& h : engine::read_darknet_info(o_.model).heads) {
       // The head's output by name, ":0" optional (as session::find_output).
       std::string n = h.output;
@@ -124,11 +180,26 @@ void dnn_detector::prepare(cv::Size frame) {
       if (k == g.outputs.size()) continue;
       const auto& os = out_shape(k);
       heads_.push_back(
-        {host_tensor(k), 0, static_cast<int>(os[1]), static_cast<int>(os[2]), 0, h.classes, h.version, h.anchors});
+        {host_tensor(k), 0, static_cast<int>(os[1]), static_cast<int>(os[2]), 0, h.classes, h.version, h.anchors, 0});
     }
+  } else if (head_ == head_kind::yolov2 || head_ == head_kind::yolov3) {
+    find_yolo_heads();
+  } else {
+    find_point_heads();
   }
-  if (heads_.empty()) throw engine::model_error(o_.model + ": no " + o_.kind + " heads among the outputs");
-  // Embedding source: the input of the conv that makes the finest head, i.e.
+  if (heads_.empty()) {
+    const char* expect = head_ == head_kind::nanodet
+      ? "pairs of [1, cells, classes] and [1, cells, 44] outputs at strides 8 to 64"
+      : head_ == head_kind::yolov5
+      ? "one [1, points, 5 + classes] output, points = 3 per cell of the stride 8/16/32 grids"
+      : head_ == head_kind::yolov8
+      ? "one [1, 4 + classes, points] output, points = 1 per cell of the stride 8/16/32 grids"
+      : "the Darknet cfg's yolo/region outputs";
+    throw engine::model_error(o_.model + ": no " + (o_.kind == "onnx" ? o_.head : o_.kind) + " head at input "
+                              + std::to_string(input_.width) + "x" + std::to_string(input_.height) + " (expects "
+                              + expect + "; the model's outputs: " + shapes_of(g) + ")");
+  }
+  // Embedding source: the input of the conv that makes the first head, i.e.
   // the last shared feature map before the predictions.
   feature_ = -1;
   if (!o_.embedding) return;
@@ -142,12 +213,69 @@ void dnn_detector::prepare(cv::Size frame) {
     }
     v = n.in.empty() ? -1 : n.in[0];
   }
-  // Looked up by name, as a session finds values.
+  // Looked up by name, as a session finds values; an image-like map only.
   int f = feature.empty() ? -1 : g.find(feature);
-  if (f < 0 || g.values[static_cast<size_t>(f)].is_const || g.values[static_cast<size_t>(f)].shape.size() != 4) return;
-  feature_shape_ = g.values[static_cast<size_t>(f)].shape;
+  if (f < 0 || g.values[static_cast<size_t>(f)].is_const) return;
+  const auto& fs = g.values[static_cast<size_t>(f)].shape;
+  if (fs.size() != 4 || fs[1] < 2 || fs[2] < 2 || fs[1] > input_.height || fs[2] > input_.width) return;
+  feature_shape_ = fs;
   feature_ = static_cast<int>(host_tensors_.size());
   host_tensors_.push_back({feature, feature_shape_, -1});
+}
+
+void dnn_detector::find_yolo_heads() {
+  // Weaver's export of a Darknet YOLO: [1, H, W, A * (5 + C)], activated.
+  const auto& g = model_->ir();
+  std::vector<size_t> outs;
+  for (size_t i = 0; i < g.outputs.size(); ++i)
+    if (g.values[static_cast<size_t>(g.outputs[i])].shape.size() == 4) outs.push_back(i);
+  if (outs.empty()) return;
+  const bool v2 = head_ == head_kind::yolov2;
+  if (v2 && outs.size() != 1)
+    throw engine::model_error(o_.model + ": head yolov2 expects one [1, H, W, A * (5 + C)] output, the model has "
+                              + shapes_of(g));
+  const size_t groups = outs.size();
+  if (o_.anchors.size() % (2 * groups))
+    throw engine::model_error(o_.model + ": " + std::to_string(o_.anchors.size() / 2) + " anchors do not split over "
+                              + std::to_string(groups) + " " + o_.head + " outputs");
+  const size_t per_head = o_.anchors.size() / 2 / groups;
+  // Coarsest grid first: it takes Darknet's last anchor group (the largest).
+  auto cells = [&](size_t i) {
+    const auto& s = g.values[static_cast<size_t>(g.outputs[i])].shape;
+    return s[1] * s[2];
+  };
+  std::stable_sort(outs.begin(), outs.end(), [&](size_t a, size_t b) { return cells(a) < cells(b); });
+  for (size_t k = 0; k < outs.size(); ++k) {
+    const auto& s = g.values[static_cast<size_t>(g.outputs[outs[k]])].shape;
+    const int64_t a = static_cast<int64_t>(per_head);
+    if (s[0] != 1 || s[3] % a || s[3] / a < 6)
+      throw engine::model_error(o_.model + ": output " + g.values[static_cast<size_t>(g.outputs[outs[k]])].name + " "
+                                + engine::to_string(s) + " is not [1, H, W, " + std::to_string(a)
+                                + " anchors x (5 + classes)] (head " + o_.head + ")");
+    size_t group = v2 ? 0 : groups - 1 - k;
+    std::vector<float> anchors(o_.anchors.begin() + static_cast<std::ptrdiff_t>(group * per_head * 2),
+                               o_.anchors.begin() + static_cast<std::ptrdiff_t>((group + 1) * per_head * 2));
+    heads_.push_back({host_tensor(outs[k]), 0, static_cast<int>(s[1]), static_cast<int>(s[2]), 0,
+                      static_cast<int>(s[3] / a - 5), v2 ? 2 : 3, std::move(anchors), 0});
+  }
+}
+
+void dnn_detector::find_point_heads() {
+  const auto& g = model_->ir();
+  const bool v5 = head_ == head_kind::yolov5;
+  const auto counts = point_counts(input_, v5 ? 3 : 1);
+  for (size_t i = 0; i < g.outputs.size(); ++i) {
+    const auto& s = g.values[static_cast<size_t>(g.outputs[i])].shape;
+    if (s.size() != 3 || s[0] != 1) continue;
+    const int64_t points = v5 ? s[1] : s[2], per = v5 ? s[2] : s[1];
+    if (per < (v5 ? 6 : 5) || std::find(counts.begin(), counts.end(), points) == counts.end()) continue;
+    head h;
+    h.cls = host_tensor(i);
+    h.points = static_cast<int>(points);
+    h.classes = static_cast<int>(per - (v5 ? 5 : 4));
+    heads_.push_back(std::move(h));
+    return; // one decoded output (exports may add the raw per-level ones)
+  }
 }
 
 void dnn_detector::fill_input(const cv::Mat& bgr, float* dst) {
@@ -156,11 +284,11 @@ void dnn_detector::fill_input(const cv::Mat& bgr, float* dst) {
   cv::resize(bgr, resized_, input_, 0, 0, cv::INTER_LINEAR);
   const int n = input_.width * input_.height;
   const uint8_t* src = resized_.ptr<uint8_t>();
-  if (nanodet_) {
+  if (head_ == head_kind::nanodet) {
     for (int i = 0; i < n; ++i)
       for (int c = 0; c < 3; ++c)
         dst[3 * i + c] = (static_cast<float>(src[3 * i + c]) - nanodet_mean[c]) / nanodet_std[c];
-  } else { // Darknet: RGB in [0,1]
+  } else { // the YOLOs: RGB in [0,1]
     for (int i = 0; i < n; ++i)
       for (int c = 0; c < 3; ++c) dst[3 * i + c] = static_cast<float>(src[3 * i + 2 - c]) / 255.0f;
   }
@@ -197,10 +325,15 @@ std::vector<detection> dnn_detector::decode(cv::Size frame, const std::vector<co
                                 + std::to_string(tensors.size()));
   std::vector<raw_box> raw;
   for (const auto& h : heads_) {
-    auto level = nanodet_ ? decode_nanodet(tensors[h.cls], tensors[h.reg], h.grid_h, h.grid_w, h.stride, h.classes,
-                                           nanodet_bins, o_.score_threshold, o_.person_class, o_.nanodet_offset)
-                          : decode_yolo(tensors[h.cls], h.grid_h, h.grid_w, h.anchors, h.classes, h.version,
-                                        input_.width, input_.height, o_.score_threshold, o_.person_class);
+    const float t = o_.score_threshold;
+    const int person = o_.person_class;
+    auto level = head_ == head_kind::nanodet
+      ? decode_nanodet(tensors[h.cls], tensors[h.reg], h.grid_h, h.grid_w, h.stride, h.classes, nanodet_bins, t, person,
+                       o_.nanodet_offset)
+      : head_ == head_kind::yolov5 ? decode_yolov5(tensors[h.cls], h.points, h.classes, t, person)
+      : head_ == head_kind::yolov8 ? decode_yolov8(tensors[h.cls], h.points, h.classes, t, person)
+                                   : decode_yolo(tensors[h.cls], h.grid_h, h.grid_w, h.anchors, h.classes, h.version,
+                                                 input_.width, input_.height, t, person);
     raw.insert(raw.end(), level.begin(), level.end());
   }
 

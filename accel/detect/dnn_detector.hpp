@@ -1,6 +1,7 @@
 // A person detector on the DNN engine: NanoDet (TF.js graph model, the
-// default when its files are present) or a Darknet YOLO (v2 region / v3
-// yolo heads). Pre-processing, head decoding, NMS, the person filter and a
+// default when its files are present), a Darknet YOLO (v2 region / v3
+// yolo heads), or an ONNX file whose head (NanoDet, YOLO v2/v3/v5/v8) the
+// configuration names. Pre-processing, head decoding, NMS, the person filter and a
 // learned appearance embedding (backbone activations pooled inside each box).
 #pragma once
 
@@ -24,6 +25,11 @@ public:
   std::vector<detection> detect(const cv::Mat& bgr) override;
   /// Runs on `ws`'s session of the model: what card workers call.
   std::vector<detection> detect_on(const cv::Mat& bgr, engine::workspace& ws) override;
+  /// Compiles the model at its configured input size (the model's own when
+  /// the input follows the source) and finds its heads: a model_error naming
+  /// the head, what it expects and the model's outputs when they do not fit.
+  /// What the start-up check and `weaver check` run.
+  void check();
   /// Input size the network runs at for frames of this size.
   cv::Size input_size(cv::Size frame) const;
   const dnn_options& options() const { return o_; }
@@ -56,15 +62,21 @@ private:
     int grid_h = 0, grid_w = 0, stride = 0;
     int classes = 0, version = 0;
     std::vector<float> anchors;
+    int points = 0; // yolov5 / yolov8: anchor points
   };
+  enum class head_kind { nanodet, darknet, yolov2, yolov3, yolov5, yolov8 };
   /// Model, heads and tensors for a frame size; cheap when it is unchanged.
   void prepare(cv::Size frame);
+  /// heads_, host_tensors_ and the embedding source for model_.
+  void find_heads();
+  void find_yolo_heads(); // yolov2 / yolov3 from an .onnx
+  void find_point_heads(); // yolov5 / yolov8
   size_t host_tensor(size_t output); // position of graph output `output`, added once
   /// Box `b` (input pixels) pooled from the feature map, minus the map mean.
   std::vector<float> embed(const box& b, const float* map, const std::vector<float>& mean) const;
 
   dnn_options o_;
-  bool nanodet_ = false; // else darknet: the heads, the input's scaling
+  head_kind head_ = head_kind::nanodet; // the outputs' decoding and the input's scaling
   cv::Size frame_{0, 0}, input_{0, 0};
   std::shared_ptr<const engine::model> model_;
   std::unique_ptr<engine::workspace> own_; // detect(bgr) only, made on first use

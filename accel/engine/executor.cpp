@@ -171,7 +171,7 @@ void session::run() {
       case op::activation: {
         int64_t cnt = numel(shape(o));
         std::copy(s.in[0], s.in[0] + cnt, s.out[0]);
-        kernels::apply_activation(s.out[0], cnt, a.activation, a.alpha);
+        kernels::apply_activation(s.out[0], cnt, a.activation, a.alpha, a.beta);
         break;
       }
       case op::pad:
@@ -213,11 +213,16 @@ void session::run() {
       case op::softmax:
         kernels::softmax_last(s.in[0], shape(o), s.out[0]);
         break;
+      case op::slice:
+        kernels::slice(s.in[0], shape(n.in[0]), a.ints, s.out[0]);
+        break;
       case op::reshape:
       case op::identity:
         break;
       case op::sparse_to_dense:
         throw model_error("node '" + n.name + "': SparseToDense survived constant folding");
+      case op::shape_fn:
+        throw model_error("node '" + n.name + "': shape arithmetic survived compile");
     }
   }
 }

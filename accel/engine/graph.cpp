@@ -1,5 +1,6 @@
 #include "accel/engine/graph.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -83,6 +84,10 @@ const char* op_name(op k) {
       return "avg_pool";
     case op::global_avg_pool:
       return "global_avg_pool";
+    case op::slice:
+      return "slice";
+    case op::shape_fn:
+      return "shape_fn";
   }
   return "?";
 }
@@ -99,8 +104,189 @@ const char* act_name(act a) {
       return "sigmoid";
     case act::exp:
       return "exp";
+    case act::clip:
+      return "clip";
+    case act::hard_sigmoid:
+      return "hard_sigmoid";
+    case act::hard_swish:
+      return "hard_swish";
   }
   return "?";
+}
+
+void slice_geometry(const std::vector<int64_t>& spec, const shape_t& in, std::vector<int64_t>& starts,
+                    std::vector<int64_t>& steps, shape_t& out) {
+  const int64_t r = static_cast<int64_t>(in.size());
+  starts.assign(in.size(), 0);
+  steps.assign(in.size(), 1);
+  out = in;
+  if (spec.size() % 4) throw model_error("slice: the spec is not (axis, start, end, step) groups");
+  std::vector<bool> seen(in.size(), false);
+  for (size_t k = 0; k < spec.size(); k += 4) {
+    int64_t axis = spec[k], start = spec[k + 1], end = spec[k + 2], step = spec[k + 3];
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis >= r || seen[static_cast<size_t>(axis)])
+      throw model_error("slice: axis " + std::to_string(spec[k]) + " out of range or repeated for rank "
+                        + std::to_string(r));
+    seen[static_cast<size_t>(axis)] = true;
+    if (step == 0) throw model_error("slice: step 0");
+    const int64_t dim = in[static_cast<size_t>(axis)];
+    // Before adding dim: INT64_MAX / INT64_MIN ends ("to the end") must not overflow.
+    if (start < 0) start = start < -dim ? 0 : start + dim;
+    if (end < 0) end = end < -dim ? -1 : end + dim;
+    int64_t count = 0;
+    if (step > 0) {
+      start = std::min(std::max<int64_t>(start, 0), dim);
+      end = std::min(std::max<int64_t>(end, 0), dim);
+      count = end > start ? (end - start + step - 1) / step : 0;
+    } else {
+      start = std::min(std::max<int64_t>(start, 0), dim - 1);
+      end = std::min(std::max<int64_t>(end, -1), dim - 1);
+      count = start > end ? (start - end - step - 1) / -step : 0;
+    }
+    starts[static_cast<size_t>(axis)] = start;
+    steps[static_cast<size_t>(axis)] = step;
+    out[static_cast<size_t>(axis)] = count;
+  }
+}
+
+tensor_data slice_constant(const tensor_data& t, const std::vector<int64_t>& spec) {
+  std::vector<int64_t> starts, steps;
+  tensor_data o;
+  o.type = t.type;
+  slice_geometry(spec, t.shape, starts, steps, o.shape);
+  const auto st = strides_of(t.shape);
+  const int64_t cnt = numel(o.shape);
+  std::vector<int64_t> idx(o.shape.size(), 0);
+  for (int64_t k = 0; k < cnt; ++k) {
+    int64_t src = 0;
+    for (size_t j = 0; j < idx.size(); ++j) src += (starts[j] + idx[j] * steps[j]) * st[j];
+    if (t.type == dtype::f32)
+      o.f.push_back(t.f[static_cast<size_t>(src)]);
+    else
+      o.i.push_back(t.i[static_cast<size_t>(src)]);
+    for (int j = static_cast<int>(idx.size()) - 1; j >= 0; --j) {
+      if (++idx[static_cast<size_t>(j)] < o.shape[static_cast<size_t>(j)]) break;
+      idx[static_cast<size_t>(j)] = 0;
+    }
+  }
+  return o;
+}
+
+tensor_data eval_shape_op(const std::string& t, const tensor_data& x, const tensor_data* indices, const attrs& a) {
+  tensor_data d = x;
+  const int64_t r = static_cast<int64_t>(d.shape.size());
+  if (t == "Shape") {
+    int64_t start = a.ints.size() == 2 ? a.ints[0] : 0, end = a.ints.size() == 2 ? a.ints[1] : r;
+    if (start < 0) start += r;
+    if (end < 0) end += r;
+    start = std::clamp<int64_t>(start, 0, r);
+    end = std::clamp<int64_t>(end, start, r);
+    tensor_data s;
+    s.type = dtype::i64;
+    s.i.assign(d.shape.begin() + start, d.shape.begin() + end);
+    s.shape = {end - start};
+    return s;
+  }
+  if (t == "Cast") {
+    const int to = a.axis; // TensorProto.DataType
+    if (to == 1 || to == 10 || to == 11) { // float, float16, double
+      if (d.type == dtype::i64) d.f.assign(d.i.begin(), d.i.end()), d.i.clear();
+      d.type = dtype::f32;
+    } else if (to == 6 || to == 7) { // int32, int64
+      if (d.type == dtype::f32) {
+        for (float v : d.f) d.i.push_back(static_cast<int64_t>(v));
+        d.f.clear();
+      }
+      d.type = dtype::i64;
+    } else {
+      throw model_error("cast to type " + std::to_string(to) + " is not supported");
+    }
+    return d;
+  }
+  if (t == "Unsqueeze") {
+    const int64_t out_r = r + static_cast<int64_t>(a.ints.size());
+    std::vector<bool> one(static_cast<size_t>(out_r), false);
+    for (auto q : a.ints) {
+      if (q < 0) q += out_r;
+      if (q < 0 || q >= out_r || one[static_cast<size_t>(q)]) throw model_error("bad axes");
+      one[static_cast<size_t>(q)] = true;
+    }
+    shape_t s;
+    size_t k = 0;
+    for (int64_t q = 0; q < out_r; ++q) s.push_back(one[static_cast<size_t>(q)] ? 1 : d.shape[k++]);
+    d.shape = s;
+    return d;
+  }
+  if (t == "Squeeze") {
+    shape_t s;
+    for (int64_t q = 0; q < r; ++q) {
+      bool drop = a.ints.empty() && d.shape[static_cast<size_t>(q)] == 1;
+      for (auto z : a.ints) drop = drop || (z < 0 ? z + r : z) == q;
+      if (drop && d.shape[static_cast<size_t>(q)] != 1)
+        throw model_error("squeezes an axis of size " + std::to_string(d.shape[static_cast<size_t>(q)]));
+      if (!drop) s.push_back(d.shape[static_cast<size_t>(q)]);
+    }
+    d.shape = s;
+    return d;
+  }
+  if (t != "Gather") throw model_error("no shape arithmetic for " + t);
+  if (!indices || indices->type != dtype::i64) throw model_error("indices must be integers");
+  int64_t axis = a.axis;
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r) throw model_error("axis out of range");
+  int64_t outer = 1, inner = 1, dim = d.shape[static_cast<size_t>(axis)];
+  for (int64_t q = 0; q < axis; ++q) outer *= d.shape[static_cast<size_t>(q)];
+  for (int64_t q = axis + 1; q < r; ++q) inner *= d.shape[static_cast<size_t>(q)];
+  tensor_data o;
+  o.type = d.type;
+  o.shape.assign(d.shape.begin(), d.shape.begin() + axis);
+  o.shape.insert(o.shape.end(), indices->shape.begin(), indices->shape.end());
+  o.shape.insert(o.shape.end(), d.shape.begin() + axis + 1, d.shape.end());
+  for (int64_t p = 0; p < outer; ++p)
+    for (auto j : indices->i) {
+      if (j < 0) j += dim;
+      if (j < 0 || j >= dim) throw model_error("index out of range");
+      for (int64_t q = 0; q < inner; ++q) {
+        size_t src = static_cast<size_t>((p * dim + j) * inner + q);
+        if (d.type == dtype::f32)
+          o.f.push_back(d.f[src]);
+        else
+          o.i.push_back(d.i[src]);
+      }
+    }
+  return o;
+}
+
+tensor_data concat_constants(const std::vector<const tensor_data*>& in, int64_t axis) {
+  if (in.empty()) throw model_error("nothing to concatenate");
+  const auto& first = *in[0];
+  const int64_t r = static_cast<int64_t>(first.shape.size());
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r) throw model_error("axis out of range");
+  tensor_data o;
+  o.type = first.type;
+  o.shape = first.shape;
+  o.shape[static_cast<size_t>(axis)] = 0;
+  for (const auto* d : in) {
+    bool fits = d->type == first.type && d->shape.size() == first.shape.size();
+    for (int64_t q = 0; fits && q < r; ++q)
+      fits = q == axis || d->shape[static_cast<size_t>(q)] == first.shape[static_cast<size_t>(q)];
+    if (!fits)
+      throw model_error("inputs " + to_string(first.shape) + " and " + to_string(d->shape) + " do not concatenate");
+    o.shape[static_cast<size_t>(axis)] += d->shape[static_cast<size_t>(axis)];
+  }
+  int64_t outer = 1;
+  for (int64_t q = 0; q < axis; ++q) outer *= first.shape[static_cast<size_t>(q)];
+  for (int64_t p = 0; p < outer; ++p)
+    for (const auto* d : in) {
+      int64_t chunk = numel(d->shape) / std::max<int64_t>(outer, 1);
+      if (d->type == dtype::f32)
+        o.f.insert(o.f.end(), d->f.begin() + p * chunk, d->f.begin() + (p + 1) * chunk);
+      else
+        o.i.insert(o.i.end(), d->i.begin() + p * chunk, d->i.begin() + (p + 1) * chunk);
+    }
+  return o;
 }
 
 shape_t value::storage_shape() const {
@@ -266,6 +452,7 @@ std::string describe(const graph& g) {
       case op::split:
       case op::reshape:
       case op::resize_bilinear:
+      case op::slice:
         os << " [" << ints_text(a.ints) << "]";
         break;
       case op::concat:

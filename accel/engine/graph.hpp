@@ -63,10 +63,17 @@ enum class op : uint8_t {
   div, // elementwise with numpy broadcasting
   avg_pool, // NHWC, attrs.kernel/stride/pads; attrs.count_include_pad
   global_avg_pool, // NHWC: mean over H and W, out [N,1,1,C]
+  slice, // attrs.ints = (axis, start, end, step) per sliced axis, ONNX's rules (slice_geometry)
+  // ONNX shape arithmetic on a computed tensor (source_op Shape, Gather,
+  // Unsqueeze, Squeeze or Cast; see eval_shape_op): folded into a constant
+  // once compile knows the shapes (fold_shapes); never runs.
+  shape_fn,
 };
 const char* op_name(op k);
 
-enum class act : uint8_t { none, relu, leaky, sigmoid, exp };
+// clip: min(max(x, alpha), beta); hard_sigmoid: clip(alpha x + beta, 0, 1);
+// hard_swish: x * clip(x / 6 + 1 / 2, 0, 1) (ONNX's, and oneDNN's hardswish).
+enum class act : uint8_t { none, relu, leaky, sigmoid, exp, clip, hard_sigmoid, hard_swish };
 const char* act_name(act a);
 
 struct attrs {
@@ -75,11 +82,14 @@ struct attrs {
   std::array<int, 2> dilation{1, 1};
   std::array<int, 4> pads{0, 0, 0, 0}; // spatial: top, left, bottom, right
   bool same_padding = false; // TF "SAME": pads set by shape inference
+  bool same_lower = false; // with same_padding: the odd pixel at the start (ONNX SAME_LOWER)
+  bool ceil_mode = false; // pools: output size rounds up (ONNX ceil_mode; the extra cells are padding)
   int groups = 1;
   int axis = 0;
   std::vector<int64_t> ints;
   act activation = act::none;
-  float alpha = 0.1f; // leaky slope
+  float alpha = 0.1f; // leaky slope; clip's minimum; hard_sigmoid's slope
+  float beta = 0.0f; // clip's maximum; hard_sigmoid's offset
   float pad_value = 0.0f;
   std::array<float, 2> scale{0, 0}; // resize: out = in * scale when set (size-free)
   bool half_pixel = false;
@@ -133,6 +143,26 @@ struct graph {
   /// Consumers of every value (node indices).
   std::vector<std::vector<int>> consumers() const;
 };
+
+/// A slice's full-rank geometry on an input of shape `in`: per axis the
+/// first index and the step, and the output shape. `spec` is
+/// (axis, start, end, step) per sliced axis with ONNX's Slice rules (negative
+/// indices count from the end, out-of-range ones clamp, steps may be
+/// negative). Throws model_error on a zero step or an axis out of range.
+void slice_geometry(const std::vector<int64_t>& spec, const shape_t& in, std::vector<int64_t>& starts,
+                    std::vector<int64_t>& steps, shape_t& out);
+
+/// The slice of constant data (shape arithmetic: a Slice of a Shape).
+tensor_data slice_constant(const tensor_data& t, const std::vector<int64_t>& spec);
+
+/// ONNX shape arithmetic on constant `x`: Shape (attrs.ints = start, end),
+/// Gather (attrs.axis; `indices`), Unsqueeze / Squeeze (attrs.ints = axes;
+/// Squeeze of none drops every 1), Cast (attrs.axis = the ONNX data type).
+/// Throws model_error with the reason.
+tensor_data eval_shape_op(const std::string& type, const tensor_data& x, const tensor_data* indices, const attrs& a);
+
+/// Constants concatenated along `axis`; model_error if they do not fit.
+tensor_data concat_constants(const std::vector<const tensor_data*>& in, int64_t axis);
 
 /// Human-readable dump: one line per input, node and output.
 std::string describe(const graph& g);

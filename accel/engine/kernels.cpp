@@ -53,6 +53,16 @@ void append_activation(dnnl::post_ops& po, const attrs& a, float scale) {
     case act::exp:
       po.append_eltwise(scale, dnnl::algorithm::eltwise_exp, 0.f, 0.f);
       break;
+    case act::clip:
+      po.append_eltwise(scale, dnnl::algorithm::eltwise_clip, a.alpha, a.beta);
+      break;
+    case act::hard_sigmoid: // oneDNN 2.6 has no hardsigmoid: a linear step, then a clip
+      po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, a.alpha, a.beta);
+      po.append_eltwise(scale, dnnl::algorithm::eltwise_clip, 0.f, 1.f);
+      break;
+    case act::hard_swish:
+      po.append_eltwise(scale, dnnl::algorithm::eltwise_hardswish, 0.f, 0.f);
+      break;
   }
 }
 
@@ -219,7 +229,7 @@ void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, f
   }
 }
 
-void apply_activation(float* x, int64_t n, act a, float alpha) {
+void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
   switch (a) {
     case act::none:
       return;
@@ -234,6 +244,15 @@ void apply_activation(float* x, int64_t n, act a, float alpha) {
       return;
     case act::exp:
       for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+      return;
+    case act::clip:
+      for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], alpha), beta);
+      return;
+    case act::hard_sigmoid: // oneDNN 2.6 has no hardsigmoid: a linear step, then a clip
+      for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(alpha * x[i] + beta, 0.f), 1.f);
+      return;
+    case act::hard_swish:
+      for (int64_t i = 0; i < n; ++i) x[i] *= std::min(std::max(x[i] / 6.f + 0.5f, 0.f), 1.f);
       return;
   }
 }
@@ -514,6 +533,29 @@ void softmax_last(const float* in, const shape_t& shape, float* out) {
     for (int64_t k = 0; k < inner; ++k) mx = std::max(mx, s[k]);
     for (int64_t k = 0; k < inner; ++k) sum += d[k] = std::exp(s[k] - mx);
     for (int64_t k = 0; k < inner; ++k) d[k] /= sum;
+  }
+}
+
+void slice(const float* in, const shape_t& in_shape, const std::vector<int64_t>& spec, float* out) {
+  std::vector<int64_t> starts, steps;
+  shape_t os;
+  slice_geometry(spec, in_shape, starts, steps, os);
+  const int64_t n = numel(os);
+  if (n == 0) return;
+  const auto ist = strides_of(in_shape);
+  const size_t r = os.size();
+  // Odometer over the output; the innermost axis is a strided run.
+  std::vector<int64_t> idx(r, 0);
+  const int64_t inner = r ? os[r - 1] : 1, inner_step = r ? steps[r - 1] * ist[r - 1] : 0;
+  for (int64_t k = 0; k < n; k += inner) {
+    int64_t src = 0;
+    for (size_t j = 0; j + 1 < r; ++j) src += (starts[j] + idx[j] * steps[j]) * ist[j];
+    if (r) src += starts[r - 1] * ist[r - 1];
+    for (int64_t q = 0; q < inner; ++q) out[k + q] = in[src + q * inner_step];
+    for (int j = static_cast<int>(r) - 2; j >= 0; --j) {
+      if (++idx[static_cast<size_t>(j)] < os[static_cast<size_t>(j)]) break;
+      idx[static_cast<size_t>(j)] = 0;
+    }
   }
 }
 

@@ -73,7 +73,7 @@ void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, vo
 /// Codes -> f32.
 void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, float* out);
 
-void apply_activation(float* x, int64_t n, act a, float alpha);
+void apply_activation(float* x, int64_t n, act a, float alpha, float beta = 0.0f);
 
 /// out = x (op) y with numpy broadcasting; shapes have equal rank.
 void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os);
@@ -112,5 +112,8 @@ void reorg_nhwc(const float* in, const shape_t& in_shape, int stride, float* out
 void yolo_head_nhwc(const float* in, const shape_t& shape, int anchors, int classes, bool softmax_classes, float* out);
 
 void softmax_last(const float* in, const shape_t& shape, float* out);
+
+/// ONNX Slice: `spec` as for op::slice (see slice_geometry).
+void slice(const float* in, const shape_t& in_shape, const std::vector<int64_t>& spec, float* out);
 
 } // namespace weaver::engine::kernels

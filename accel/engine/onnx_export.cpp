@@ -136,13 +136,31 @@ private:
     set_ints(add("Transpose", n.name + "/nhwc_" + std::to_string(fresh_++), {x}, {out}), "perm", {0, 2, 3, 1});
   }
   /// Appends the activation fused into a conv; returns the result's name.
-  std::string activation(const node& n, act a, float alpha, const std::string& x, const std::string& out = {}) {
+  std::string activation(const node& n, act a, float alpha, float beta, const std::string& x,
+                         const std::string& out = {}) {
     if (a == act::none) return x;
     auto y = out.empty() ? temp(n, "act") : out;
+    if (a == act::clip) {
+      add("Clip", y, {x, init_scalar(temp(n, "min"), alpha), init_scalar(temp(n, "max"), beta)}, {y});
+      return y;
+    }
+    if (a == act::hard_sigmoid || a == act::hard_swish) {
+      // HardSwish is opset 14; the export is 13: x * HardSigmoid(x, 1/6, 1/2).
+      auto h = a == act::hard_sigmoid ? y : temp(n, "hsig");
+      auto* p = add("HardSigmoid", h, {x}, {h});
+      set_float(p, "alpha", a == act::hard_sigmoid ? alpha : 1.0f / 6.0f);
+      set_float(p, "beta", a == act::hard_sigmoid ? beta : 0.5f);
+      if (a == act::hard_swish) add("Mul", y, {x, h}, {y});
+      return y;
+    }
     const char* type = a == act::relu ? "Relu" : a == act::leaky ? "LeakyRelu" : a == act::sigmoid ? "Sigmoid" : "Exp";
     auto* p = add(type, y, {x}, {y});
     if (a == act::leaky) set_float(p, "alpha", alpha);
     return y;
+  }
+  std::string init_scalar(const std::string& nm, float v) {
+    init_f32(nm, {}, {v});
+    return nm;
   }
 
   std::string reshape(const node& n, const std::string& x, const shape_t& shape) {
@@ -212,7 +230,7 @@ private:
         set_ints(p, "dilations", {a.dilation[0], a.dilation[1]});
         set_ints(p, "pads", pads4());
         set_int(p, "group", a.groups);
-        to_nhwc(n, activation(n, a.activation, a.alpha, y), out);
+        to_nhwc(n, activation(n, a.activation, a.alpha, a.beta, y), out);
         break;
       }
       case op::add:
@@ -224,7 +242,7 @@ private:
         break;
       }
       case op::activation:
-        activation(n, a.activation, a.alpha, input(n.in[0]), out);
+        activation(n, a.activation, a.alpha, a.beta, input(n.in[0]), out);
         break;
       case op::pad: {
         // ONNX orders pads as all begins, then all ends.
@@ -318,7 +336,22 @@ private:
         reorg(n, input(n.in[0]), out);
         break;
       case op::sparse_to_dense:
+      case op::shape_fn:
         fail(n, "has no ONNX export (it only exists before constant folding)");
+      case op::slice: {
+        std::vector<int64_t> axes, starts, ends, steps;
+        for (size_t k = 0; k + 3 < a.ints.size(); k += 4) {
+          axes.push_back(a.ints[k]);
+          starts.push_back(a.ints[k + 1]);
+          ends.push_back(a.ints[k + 2]);
+          steps.push_back(a.ints[k + 3]);
+        }
+        add("Slice", n.name,
+            {input(n.in[0]), init_i64(temp(n, "starts"), starts), init_i64(temp(n, "ends"), ends),
+             init_i64(temp(n, "axes"), axes), init_i64(temp(n, "steps"), steps)},
+            {out});
+        break;
+      }
     }
   }
 };

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -290,7 +291,8 @@ private:
     if (ap == "SAME_UPPER") {
       a.same_padding = true; // TF's SAME: the odd pixel at the end
     } else if (ap == "SAME_LOWER") {
-      fail(c, "auto_pad SAME_LOWER is not supported");
+      a.same_padding = true; // the odd pixel at the start
+      a.same_lower = true;
     } else if (ap == "NOTSET") {
       auto p = attr_ints(c, "pads"); // [top, left, bottom, right], the IR's order
       if (!p.empty()) {
@@ -311,7 +313,8 @@ private:
     if (ks.size() != 2 || ks[0] < 1 || ks[1] < 1) fail(c, "needs a 2-D kernel_shape");
     a.kernel = {static_cast<int>(ks[0]), static_cast<int>(ks[1])};
     spatial(c, a, false);
-    if (attr_i(c, "ceil_mode", 0) != 0) fail(c, "ceil_mode 1 is not supported");
+    a.ceil_mode = attr_i(c, "ceil_mode", 0) != 0;
+    if (a.ceil_mode && a.same_padding) fail(c, "ceil_mode with auto_pad SAME is not supported");
     if (k == op::max_pool) {
       if (attr_i(c, "storage_order", 0) != 0) fail(c, "storage_order 1 is not supported");
       if (c.n.output_size() > 1 && !c.n.output(1).empty()) fail(c, "the Indices output is not supported");
@@ -387,6 +390,57 @@ private:
       int y = add(op::activation, c, "", {c.in[0]}, a);
       same_rank(y);
       output(c, y);
+    } else if (t == "HardSigmoid" || t == "HardSwish" || t == "Clip") {
+      input(c, 0);
+      if (t == "HardSwish") {
+        a.activation = act::hard_swish;
+      } else if (t == "HardSigmoid") {
+        a.activation = act::hard_sigmoid;
+        a.alpha = attr_f(c, "alpha", 0.2f);
+        a.beta = attr_f(c, "beta", 0.5f);
+      } else { // Clip (opset 11+: min and max are optional constant inputs)
+        auto bound = [&](size_t k, float dflt) {
+          if (!has_input(c, k)) return dflt;
+          const auto& d = const_input(c, k, k == 1 ? "min" : "max");
+          if (numel(d.shape) != 1) fail(c, "min and max must be scalars");
+          return d.type == dtype::f32 ? d.f[0] : static_cast<float>(d.i[0]);
+        };
+        a.activation = act::clip;
+        a.alpha = bound(1, -std::numeric_limits<float>::infinity());
+        a.beta = bound(2, std::numeric_limits<float>::infinity());
+        if (a.alpha > a.beta) fail(c, "min is above max");
+      }
+      int y = add(op::activation, c, "", {c.in[0]}, a);
+      same_rank(y);
+      output(c, y);
+    } else if (t == "Slice") {
+      input(c, 0);
+      auto starts = const_ints(c, 1, "starts"), ends = const_ints(c, 2, "ends");
+      std::vector<int64_t> axes, steps;
+      if (has_input(c, 3)) {
+        axes = const_ints(c, 3, "axes");
+      } else {
+        for (size_t k = 0; k < starts.size(); ++k) axes.push_back(static_cast<int64_t>(k));
+      }
+      steps = has_input(c, 4) ? const_ints(c, 4, "steps") : std::vector<int64_t>(starts.size(), 1);
+      if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+        fail(c, "starts, ends, axes and steps differ in length");
+      for (size_t k = 0; k < starts.size(); ++k) {
+        if (steps[k] == 0) fail(c, "a step of 0");
+        a.ints.insert(a.ints.end(), {axes[k], starts[k], ends[k], steps[k]});
+      }
+      const auto& x = g_.values[c.in[0]];
+      if (x.is_const) { // shape arithmetic (a Slice of a Shape): evaluated here
+        try {
+          output(c, constant(c, "", slice_constant(x.data, a.ints)));
+        } catch (const model_error& e) {
+          fail(c, e.what());
+        }
+        return;
+      }
+      int y = add(op::slice, c, "", {c.in[0]}, a);
+      same_rank(y);
+      output(c, y);
     } else if (t == "Add" || t == "Sub" || t == "Mul" || t == "Div") {
       input(c, 0);
       input(c, 1);
@@ -406,8 +460,14 @@ private:
       a.axis = static_cast<int>(attr_i(c, "axis", 0));
       bool all_const = true;
       for (size_t k = 0; k < c.in.size(); ++k) all_const = input(c, k).is_const && all_const;
-      if (all_const) { // shape arithmetic: evaluated here, see fold()
-        output(c, constant(c, "", concat_constants(c, a.axis)));
+      if (all_const) { // shape arithmetic: evaluated here, see shape_op()
+        std::vector<const tensor_data*> parts;
+        for (int v : c.in) parts.push_back(&g_.values[v].data);
+        try {
+          output(c, constant(c, "", concat_constants(parts, a.axis)));
+        } catch (const model_error& e) {
+          fail(c, e.what());
+        }
         return;
       }
       int y = add(op::concat, c, "", c.in, a);
@@ -492,7 +552,7 @@ private:
     } else if (t == "Constant") {
       output(c, constant(c, "", constant_value(c)));
     } else if (t == "Shape" || t == "Gather" || t == "Unsqueeze" || t == "Squeeze" || t == "Cast") {
-      output(c, constant(c, "", fold(c)));
+      shape_op(c);
     } else {
       throw model_error("unsupported op '" + t + "' at node '" + c.name + "'");
     }
@@ -519,127 +579,51 @@ private:
     return d;
   }
 
-  /// Shape arithmetic on constants (the Shape -> Gather -> Unsqueeze ->
-  /// Concat chains exporters write), evaluated at import. A Shape of a
-  /// computed tensor would need the shapes compile sets: not supported.
-  tensor_data fold(const ctx& c) {
+  /// Shape arithmetic (the Shape -> Gather -> Unsqueeze -> Concat chains
+  /// exporters write): on constants evaluated here; on a computed tensor a
+  /// shape_fn node that compile folds once the input size is set.
+  void shape_op(const ctx& c) {
     const std::string& t = c.n.op_type();
     const auto& x = input(c, 0);
-    if (!x.is_const)
-      fail(c, "is supported on constants only ('" + x.name + "' is computed; dynamic shapes are not supported)");
-    tensor_data d = x.data;
-    int64_t r = static_cast<int64_t>(d.shape.size());
-    auto axes = [&]() {
-      auto v = opset_ >= 13 && has_input(c, 1) ? const_ints(c, 1, "axes") : attr_ints(c, "axes");
-      return v;
-    };
+    attrs a;
+    const tensor_data* indices = nullptr;
+    int r = rank(c.in[0]), out_rank = -1;
     if (t == "Shape") {
-      tensor_data s;
-      s.type = dtype::i64;
-      s.i = d.shape;
-      s.shape = {r};
-      return s;
+      auto start = attr(c, "start"), end = attr(c, "end");
+      if (start || end) a.ints = {start ? start->i() : 0, end ? end->i() : std::numeric_limits<int64_t>::max()};
+      if (r >= 0 && !start && !end) out_rank = 1;
+    } else if (t == "Gather") {
+      a.axis = static_cast<int>(attr_i(c, "axis", 0));
+      indices = &const_input(c, 1, "indices");
+      if (r >= 0) out_rank = r - 1 + static_cast<int>(indices->shape.size());
+    } else if (t == "Unsqueeze" || t == "Squeeze") {
+      a.ints = opset_ >= 13 && has_input(c, 1) ? const_ints(c, 1, "axes") : attr_ints(c, "axes");
+      if (r >= 0 && (t == "Unsqueeze" || !a.ints.empty()))
+        out_rank = r + (t == "Unsqueeze" ? 1 : -1) * static_cast<int>(a.ints.size());
+    } else { // Cast
+      a.axis = static_cast<int>(attr_i(c, "to", 0));
+      out_rank = r;
     }
-    if (t == "Cast") {
-      auto to = attr_i(c, "to", 0);
-      if (to == t_float || to == t_double || to == t_float16) {
-        if (d.type == dtype::i64) d.f.assign(d.i.begin(), d.i.end()), d.i.clear();
-        d.type = dtype::f32;
-      } else if (to == t_int64 || to == t_int32) {
-        if (d.type == dtype::f32) {
-          for (float v : d.f) d.i.push_back(static_cast<int64_t>(v));
-          d.f.clear();
-        }
-        d.type = dtype::i64;
-      } else {
-        fail(c, "cast to type " + std::to_string(to) + " is not supported");
+    if (x.is_const) {
+      try {
+        output(c, constant(c, "", eval_shape_op(t, x.data, indices, a)));
+      } catch (const model_error& e) {
+        fail(c, e.what());
       }
-      return d;
+      return;
     }
-    if (t == "Unsqueeze") {
-      auto ax = axes();
-      int64_t out_r = r + static_cast<int64_t>(ax.size());
-      std::vector<bool> one(static_cast<size_t>(out_r), false);
-      for (auto q : ax) {
-        if (q < 0) q += out_r;
-        if (q < 0 || q >= out_r || one[q]) fail(c, "bad axes");
-        one[q] = true;
-      }
-      shape_t s;
-      size_t k = 0;
-      for (int64_t q = 0; q < out_r; ++q) s.push_back(one[q] ? 1 : d.shape[k++]);
-      d.shape = s;
-      return d;
+    if (t == "Cast" && (a.axis == t_float || a.axis == t_double || a.axis == t_float16)) {
+      // A float tensor stays float (the engine computes in float32).
+      int y = add(op::identity, c, "", {c.in[0]});
+      set_rank(y, r);
+      output(c, y);
+      return;
     }
-    if (t == "Squeeze") {
-      auto ax = axes();
-      shape_t s;
-      for (int64_t q = 0; q < r; ++q) {
-        bool drop = ax.empty() ? d.shape[q] == 1 : false;
-        for (auto z : ax) drop = drop || (z < 0 ? z + r : z) == q;
-        if (drop && d.shape[q] != 1) fail(c, "squeezes an axis of size " + std::to_string(d.shape[q]));
-        if (!drop) s.push_back(d.shape[q]);
-      }
-      d.shape = s;
-      return d;
-    }
-    // Gather
-    const auto& idx = const_input(c, 1, "indices");
-    if (idx.type != dtype::i64) fail(c, "indices must be integers");
-    int64_t axis = attr_i(c, "axis", 0);
-    if (axis < 0) axis += r;
-    if (axis < 0 || axis >= r) fail(c, "axis out of range");
-    int64_t outer = 1, inner = 1, dim = d.shape[axis];
-    for (int64_t q = 0; q < axis; ++q) outer *= d.shape[q];
-    for (int64_t q = axis + 1; q < r; ++q) inner *= d.shape[q];
-    tensor_data o;
-    o.type = d.type;
-    o.shape.assign(d.shape.begin(), d.shape.begin() + axis);
-    o.shape.insert(o.shape.end(), idx.shape.begin(), idx.shape.end());
-    o.shape.insert(o.shape.end(), d.shape.begin() + axis + 1, d.shape.end());
-    for (int64_t p = 0; p < outer; ++p)
-      for (auto j : idx.i) {
-        if (j < 0) j += dim;
-        if (j < 0 || j >= dim) fail(c, "index out of range");
-        for (int64_t q = 0; q < inner; ++q) {
-          int64_t src = (p * dim + j) * inner + q;
-          if (d.type == dtype::f32)
-            o.f.push_back(d.f[src]);
-          else
-            o.i.push_back(d.i[src]);
-        }
-      }
-    return o;
-  }
-
-  tensor_data concat_constants(const ctx& c, int64_t axis) {
-    const auto& first = input(c, 0).data;
-    int64_t r = static_cast<int64_t>(first.shape.size());
-    if (axis < 0) axis += r;
-    if (axis < 0 || axis >= r) fail(c, "axis out of range");
-    tensor_data o;
-    o.type = first.type;
-    o.shape = first.shape;
-    o.shape[axis] = 0;
-    for (size_t k = 0; k < c.in.size(); ++k) {
-      const auto& d = input(c, k).data;
-      bool fits = d.type == first.type && d.shape.size() == first.shape.size();
-      for (int64_t q = 0; fits && q < r; ++q) fits = q == axis || d.shape[q] == first.shape[q];
-      if (!fits) fail(c, "inputs " + to_string(first.shape) + " and " + to_string(d.shape) + " do not concatenate");
-      o.shape[axis] += d.shape[axis];
-    }
-    int64_t outer = 1;
-    for (int64_t q = 0; q < axis; ++q) outer *= first.shape[q];
-    for (int64_t p = 0; p < outer; ++p)
-      for (size_t k = 0; k < c.in.size(); ++k) {
-        const auto& d = input(c, k).data;
-        int64_t chunk = outer ? numel(d.shape) / std::max<int64_t>(outer, 1) : 0;
-        if (d.type == dtype::f32)
-          o.f.insert(o.f.end(), d.f.begin() + p * chunk, d.f.begin() + (p + 1) * chunk);
-        else
-          o.i.insert(o.i.end(), d.i.begin() + p * chunk, d.i.begin() + (p + 1) * chunk);
-      }
-    return o;
+    std::vector<int> in{c.in[0]};
+    if (t == "Gather") in.push_back(c.in[1]);
+    int y = add(op::shape_fn, c, "", in, a);
+    set_rank(y, out_rank);
+    output(c, y);
   }
 
   void resize(const ctx& c) {
@@ -671,8 +655,11 @@ private:
       bool exact = (ctm == "asymmetric" && nm == "floor")
         || ((ctm == "half_pixel" || ctm == "pytorch_half_pixel") && nm.rfind("round", 0) == 0);
       if (!exact) fail(c, "nearest with " + ctm + " / " + nm + " is not supported");
-      if (scales.empty()) fail(c, "nearest needs scales (sizes are not supported)");
-      for (int k = 0; k < 2; ++k) {
+      if (scales.empty()) { // integer factors of the sizes, found by shape inference
+        if (sizes[0] < 1 || sizes[1] < 1 || sizes[2] < 1 || sizes[3] < 1) fail(c, "sizes must be positive");
+        a.ints = {sizes[2], sizes[3]};
+      }
+      for (int k = 0; k < 2 && !scales.empty(); ++k) {
         float s = scales[2 + static_cast<size_t>(k)];
         if (s < 1 || s != std::floor(s)) fail(c, "nearest needs integer scale factors >= 1");
         a.stride[k] = static_cast<int>(s);

@@ -167,6 +167,16 @@ std::vector<float> per_channel(const value& v, int64_t c) {
 
 } // namespace
 
+namespace {
+
+bool has_shape_fn(const graph& g) {
+  for (const auto& n : g.nodes)
+    if (n.kind == op::shape_fn) return true;
+  return false;
+}
+
+} // namespace
+
 void fold_constants(graph& g) {
   for (auto& n : g.nodes) {
     bool all_const = !n.in.empty();
@@ -213,6 +223,31 @@ void fold_constants(graph& g) {
         r = transpose_data(g.values[n.in[0]].data, perm);
         break;
       }
+      case op::slice:
+        try {
+          r = slice_constant(g.values[n.in[0]].data, n.a.ints);
+        } catch (const model_error& e) {
+          fail(n, e.what());
+        }
+        break;
+      case op::concat: {
+        std::vector<const tensor_data*> parts;
+        for (int v : n.in) parts.push_back(&g.values[v].data);
+        try {
+          r = concat_constants(parts, n.a.axis);
+        } catch (const model_error& e) {
+          fail(n, e.what());
+        }
+        break;
+      }
+      case op::shape_fn:
+        try {
+          r = eval_shape_op(n.source_op, g.values[n.in[0]].data, n.in.size() > 1 ? &g.values[n.in[1]].data : nullptr,
+                            n.a);
+        } catch (const model_error& e) {
+          fail(n, e.what());
+        }
+        break;
       default:
         continue;
     }
@@ -223,10 +258,13 @@ void fold_constants(graph& g) {
     g.values[o].data = std::move(r);
     g.values[o].producer = -1;
   }
-  // Reshape's shape becomes an attribute.
+  // Reshape's shape becomes an attribute (a computed one once fold_shapes
+  // has made it a constant).
+  const bool pending = has_shape_fn(g);
   for (auto& n : g.nodes) {
     if (n.kind != op::reshape || n.in.size() < 2) continue;
     const auto& s = g.values[n.in[1]];
+    if (!s.is_const && pending) continue;
     if (!s.is_const || s.type != dtype::i64) fail(n, "the target shape is not a constant");
     n.a.ints = s.data.i;
     n.in.resize(1);
@@ -234,8 +272,16 @@ void fold_constants(graph& g) {
   g.prune();
 }
 
-void infer_shapes(graph& g) {
+void infer_shapes(graph& g) { infer_shapes(g, nullptr); }
+
+void infer_shapes(graph& g, std::vector<char>* known) {
   for (auto& n : g.nodes) {
+    if (known) { // partial: nodes whose inputs all have shapes, except what shape_fn still decides
+      bool ok = n.kind != op::shape_fn && !(n.kind == op::reshape && n.in.size() > 1);
+      for (int v : n.in) ok = ok && (*known)[static_cast<size_t>(v)];
+      if (!ok) continue;
+      for (int o : n.out) (*known)[static_cast<size_t>(o)] = 1;
+    }
     auto in_shape = [&](size_t k) -> const shape_t& { return g.values[n.in.at(k)].shape; };
     auto set_out = [&](size_t k, shape_t s) {
       for (auto d : s)
@@ -258,12 +304,20 @@ void infer_shapes(graph& g) {
         if (a.same_padding) {
           int64_t o = (dims[i] + a.stride[i] - 1) / a.stride[i];
           int64_t total = std::max<int64_t>((o - 1) * a.stride[i] + eff - dims[i], 0);
-          a.pads[i] = static_cast<int>(total / 2);
-          a.pads[i + 2] = static_cast<int>(total - total / 2);
+          int64_t small = total / 2, large = total - small; // SAME_LOWER puts the odd pixel first
+          a.pads[i] = static_cast<int>(a.same_lower ? large : small);
+          a.pads[i + 2] = static_cast<int>(a.same_lower ? small : large);
         }
         int64_t span = dims[i] + a.pads[i] + a.pads[i + 2] - eff;
         if (span < 0) fail(n, "kernel larger than the padded input " + to_string(x));
         out[i] = span / a.stride[i] + 1;
+        if (a.ceil_mode && span % a.stride[i]) {
+          // One more window, unless it would start in the end padding
+          // (ONNX's and PyTorch's rule); the kernels treat the cells past
+          // the end as padding, which never wins a max.
+          int64_t more = span / a.stride[i] + 2;
+          if ((more - 1) * a.stride[i] < dims[i] + a.pads[i]) out[i] = more;
+        }
       }
       return out;
     };
@@ -397,6 +451,14 @@ void infer_shapes(graph& g) {
         break;
       case op::upsample:
         if (x.size() != 4) fail(n, "needs NHWC input");
+        if (a.ints.size() == 2) { // an output size (ONNX Resize by sizes): integer factors from here on
+          if (x[1] < 1 || x[2] < 1 || a.ints[0] % x[1] || a.ints[1] % x[2])
+            fail(n,
+                 "nearest resize of " + to_string(x) + " to " + std::to_string(a.ints[0]) + "x"
+                   + std::to_string(a.ints[1]) + " is not by integer factors");
+          a.stride = {static_cast<int>(a.ints[0] / x[1]), static_cast<int>(a.ints[1] / x[2])};
+          a.ints.clear();
+        }
         set_out(0, {x[0], x[1] * a.stride[0], x[2] * a.stride[1], x[3]});
         break;
       case op::reorg: {
@@ -408,6 +470,19 @@ void infer_shapes(graph& g) {
       }
       case op::sparse_to_dense:
         fail(n, "only constant SparseToDense is supported");
+      case op::shape_fn:
+        fail(n, "shape arithmetic on a computed tensor was not resolved (fold_shapes)");
+      case op::slice: {
+        std::vector<int64_t> starts, steps;
+        shape_t o;
+        try {
+          slice_geometry(a.ints, x, starts, steps, o);
+        } catch (const model_error& e) {
+          fail(n, e.what());
+        }
+        set_out(0, o);
+        break;
+      }
     }
   }
 }
@@ -543,6 +618,16 @@ void remove_layout_transposes(graph& g) {
       case op::split: {
         auto p = get(n.in[0]);
         a.axis = pos_of(p.order, n.a.axis);
+        emit({p.v}, p.order);
+        break;
+      }
+      case op::slice: { // any storage order: the axes follow it
+        auto p = get(n.in[0]);
+        const int r = static_cast<int>(p.order.size());
+        for (size_t k = 0; k < a.ints.size(); k += 4) {
+          int64_t ax = n.a.ints[k] < 0 ? n.a.ints[k] + r : n.a.ints[k];
+          a.ints[k] = pos_of(p.order, static_cast<int>(ax));
+        }
         emit({p.v}, p.order);
         break;
       }
@@ -710,9 +795,44 @@ void fuse_activation(graph& g) {
     if (m.a.activation == act::exp) continue;
     n.a.activation = m.a.activation;
     n.a.alpha = m.a.alpha;
+    n.a.beta = m.a.beta;
     absorb(g, static_cast<int>(&n - g.nodes.data()), u[0]);
   }
   g.prune();
+}
+
+void fold_shapes(graph& g) {
+  while (has_shape_fn(g)) {
+    std::vector<char> known(g.values.size(), 0);
+    for (int in : g.inputs) known[static_cast<size_t>(in)] = 1;
+    for (size_t v = 0; v < g.values.size(); ++v)
+      if (g.values[v].is_const) known[v] = 1;
+    infer_shapes(g, &known);
+    bool changed = false;
+    for (auto& n : g.nodes)
+      if (n.kind == op::shape_fn && n.source_op == "Shape" && known[static_cast<size_t>(n.in[0])]) {
+        tensor_data x;
+        x.shape = g.values[static_cast<size_t>(n.in[0])].shape; // Shape reads only the shape
+        int o = n.out[0];
+        try {
+          g.values[o].data = eval_shape_op("Shape", x, nullptr, n.a);
+        } catch (const model_error& e) {
+          fail(n, e.what());
+        }
+        g.values[o].is_const = true;
+        g.values[o].type = dtype::i64;
+        g.values[o].shape = g.values[o].data.shape;
+        g.values[o].producer = -1;
+        n.in.clear(); // the node is done: prune drops it
+        n.out.clear();
+        changed = true;
+      }
+    if (!changed)
+      for (const auto& n : g.nodes)
+        if (n.kind == op::shape_fn)
+          fail(n, "needs the values of a computed tensor, not only its shape (dynamic shapes are not supported)");
+    fold_constants(g); // the chains after the shapes, and the reshapes they feed
+  }
 }
 
 void optimise(graph& g, int batch, int height, int width) {
@@ -721,16 +841,35 @@ void optimise(graph& g, int batch, int height, int width) {
   if (height > 0 && width > 0) {
     // At the native size: fixed-size resizes become scale factors. Only
     // when there are any: an ONNX model with symbolic dims has no native
-    // size (its dims read 1 until set here).
+    // size (its dims read 1 until set here). Shapes computed in the graph are
+    // resolved on a copy at that size: the real ones follow the compile size.
     bool sized = false;
-    for (const auto& n : g.nodes) sized = sized || (n.kind == op::resize_bilinear && n.a.ints.size() == 2);
-    if (sized) infer_shapes(g);
-    for (auto& n : g.nodes)
-      if (n.kind == op::resize_bilinear && n.a.ints.size() == 2) {
-        const auto& x = g.values[n.in[0]].shape;
-        n.a.scale = {static_cast<float>(n.a.ints[0]) / static_cast<float>(x[1]),
-                     static_cast<float>(n.a.ints[1]) / static_cast<float>(x[2])};
+    for (const auto& n : g.nodes)
+      sized = sized || ((n.kind == op::resize_bilinear || n.kind == op::upsample) && n.a.ints.size() == 2);
+    if (sized) {
+      graph native = g;
+      fold_shapes(native);
+      infer_shapes(native);
+      std::map<std::string, std::pair<std::array<float, 2>, std::array<int, 2>>> by_name;
+      for (const auto& n : native.nodes) {
+        if (n.kind != op::resize_bilinear && n.kind != op::upsample) continue;
+        const auto& x = native.values[n.in[0]].shape;
+        std::array<float, 2> sc{0, 0};
+        if (n.kind == op::resize_bilinear && n.a.ints.size() == 2)
+          sc = {static_cast<float>(n.a.ints[0]) / static_cast<float>(x[1]),
+                static_cast<float>(n.a.ints[1]) / static_cast<float>(x[2])};
+        by_name[n.name] = {sc, n.a.stride};
       }
+      for (auto& n : g.nodes) {
+        auto it = by_name.find(n.name);
+        if (it == by_name.end() || n.a.ints.size() != 2) continue;
+        if (n.kind == op::resize_bilinear) n.a.scale = it->second.first;
+        if (n.kind == op::upsample) { // the factors infer_shapes found at the native size
+          n.a.stride = it->second.second;
+          n.a.ints.clear();
+        }
+      }
+    }
     for (int in : g.inputs) {
       auto& s = g.values[in].shape;
       if (s.size() != 4) throw model_error("input '" + g.values[in].name + "' is not an image");
@@ -746,6 +885,7 @@ void optimise(graph& g, int batch, int height, int width) {
       for (auto& n : g.nodes)
         if (n.kind == op::reshape && !n.a.ints.empty() && n.a.ints[0] == was) n.a.ints[0] = batch;
     }
+  fold_shapes(g);
   infer_shapes(g);
   remove_layout_transposes(g);
   infer_shapes(g);

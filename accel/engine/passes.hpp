@@ -16,6 +16,15 @@ void fold_constants(graph& g);
 /// -1 in reshapes and equal splits. Throws model_error naming the node on a
 /// shape mismatch.
 void infer_shapes(graph& g);
+/// The same on the nodes whose inputs are `known` (per value; what it infers
+/// is marked), skipping shape_fn and reshapes whose shape is still computed.
+void infer_shapes(graph& g, std::vector<char>* known);
+
+/// Resolves shape arithmetic on computed tensors (ONNX Shape -> Gather ->
+/// ... -> Reshape): Shape nodes whose input's shape is known become
+/// constants and fold_constants evaluates what follows, until none is left.
+/// Throws model_error naming a node that needs tensor values, not shapes.
+void fold_shapes(graph& g);
 
 /// Rewrites the graph so that every value is stored in the order of its
 /// shape (NHWC for images): transposes that only move the layout disappear

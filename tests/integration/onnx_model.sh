@@ -32,3 +32,24 @@ rc=0; "$WEAVER" model inspect "$WORK/cut.onnx" 2> "$WORK/err" > /dev/null || rc=
 [ $rc = 1 ] || fail "a truncated .onnx: exit $rc"
 grep -q "not an ONNX model" "$WORK/err" || { cat "$WORK/err"; fail "a truncated .onnx: no clear error"; }
 echo "ok: a truncated .onnx is refused: $(cat "$WORK/err")"
+
+# detector.kind onnx with dnn.head yolov8: a YOLOv8-like graph built with
+# python3-onnx (random weights, so the boxes mean nothing; the decoding is
+# checked against ONNX Runtime in tests/unit/onnx_detector_test.cpp) runs
+# end to end; the same file with head yolov5 is refused, naming the shapes.
+/usr/bin/python3 "$WEAVER_SOURCE_DIR/tests/reference/onnx_cases.py" --yolov8 "$WORK/yolov8.onnx" 320 320 > "$WORK/y8.log" \
+  || { cat "$WORK/y8.log"; fail "building the yolov8-like model"; }
+sed -e "s#^  kind: auto #  kind: onnx #" -e "s#model: .*nanodet.json#model: $WORK/yolov8.onnx#" \
+  -e "s#input: source #input: model  #" -e "s#score_threshold: 0.5#score_threshold: 0.01\n    head: yolov8#" \
+  "$WORK/tfjs.yaml" > "$WORK/yolov8.yaml"
+grep -q "head: yolov8" "$WORK/yolov8.yaml" || fail "yolov8 config not rewritten"
+"$WEAVER" detect -c "$WORK/yolov8.yaml" --video "$WEAVER_SAMPLE_VIDEO" --frame 100 -o "$WORK/y8.png" > "$WORK/y8.txt" \
+  || { cat "$WORK/y8.txt"; fail "weaver detect with head yolov8"; }
+grep -q "^onnx: [1-9][0-9]* people in 768x576" "$WORK/y8.txt" || { cat "$WORK/y8.txt"; fail "yolov8: no boxes"; }
+echo "ok: head yolov8: $(head -1 "$WORK/y8.txt")"
+sed -e "s#head: yolov8#head: yolov5#" "$WORK/yolov8.yaml" > "$WORK/yolov5.yaml"
+rc=0; "$WEAVER" detect -c "$WORK/yolov5.yaml" --video "$WEAVER_SAMPLE_VIDEO" --frame 100 -o "$WORK/y5.png" \
+  > /dev/null 2> "$WORK/err" || rc=$?
+[ $rc = 1 ] || fail "head yolov5 on a yolov8 model: exit $rc"
+grep -q "no yolov5 head at input 320x320 .*output0 \[1,84,2100\]" "$WORK/err" || { cat "$WORK/err"; fail "head yolov5: no clear error"; }
+echo "ok: the wrong head is refused: $(cat "$WORK/err")"

@@ -5,6 +5,8 @@ each in Weaver and in ONNX Runtime and compares), plus the bad inputs the
 importer must refuse with a clear error.
 
 usage: onnx_cases.py OUTDIR   -> OUTDIR/<case>.onnx and OUTDIR/cases.json
+       onnx_cases.py --yolov8 FILE.onnx HEIGHT WIDTH [CLASSES]
+                             -> one YOLOv8-like detector (random weights)
 """
 import json
 import os
@@ -49,6 +51,145 @@ def save(name, nodes, inits, in_shape, outputs, opset=13, kind="case", external=
 
 def conv(name, x, y, wname, bname=None, **attrs):
     return helper.make_node("Conv", [x, wname] + ([bname] if bname else []), [y], name=name, **attrs)
+
+
+def yolov8_like(path, h, wd, nc=80, opset=17):
+    """A small YOLOv8-style detector with its real export's op patterns: SiLU
+    as Sigmoid * Mul, C2f blocks (Split, bottlenecks, Concat), SPPF (MaxPool
+    chain), an FPN with nearest Resize (by scales and by sizes), per-level
+    box and class branches, and the exported head: Reshape + Concat over the
+    levels, Split into the DFL part and the classes, DFL as Reshape,
+    Transpose, Softmax and a fixed 1x1 Conv, dist2bbox with Slice, Sub, Add,
+    Div, Concat and the strides, sigmoid classes. Output [1, 4 + nc, points],
+    boxes (cx, cy, w, h) in input pixels. Random weights."""
+    nodes, inits = [], []
+    N = helper.make_node
+    k = [0]
+
+    def fresh(p):
+        k[0] += 1
+        return "%s_%d" % (p, k[0])
+
+    def conv_silu(x, cin, cout, ks=3, s=1, act=True):
+        y = fresh("conv")
+        wn, bn = fresh("w"), fresh("b")
+        inits.extend([w(wn, cout, cin, ks, ks, scale=1.0 / np.sqrt(cin * ks * ks)), w(bn, cout, scale=0.1)])
+        nodes.append(conv(y, x, y, wn, bn, kernel_shape=[ks, ks], strides=[s, s], pads=[ks // 2] * 4))
+        if not act:
+            return y
+        sg, m = fresh("sig"), fresh("silu")
+        nodes.extend([N("Sigmoid", [y], [sg], name=sg), N("Mul", [y, sg], [m], name=m)])
+        return m
+
+    def c2f(x, c):
+        y = conv_silu(x, c, c, 1)
+        a, b = fresh("split_a"), fresh("split_b")
+        sp = fresh("split_sizes")
+        inits.append(ints(sp, [c // 2, c // 2]))
+        nodes.append(N("Split", [y, sp], [a, b], name=fresh("split"), axis=1))
+        m = conv_silu(conv_silu(b, c // 2, c // 2), c // 2, c // 2)
+        r = fresh("res")
+        nodes.append(N("Add", [b, m], [r], name=r))
+        cat = fresh("cat")
+        nodes.append(N("Concat", [a, b, r], [cat], name=cat, axis=1))
+        return conv_silu(cat, 3 * c // 2, c, 1)
+
+    def up(x, scales=True, size=None):
+        y = fresh("up")
+        if scales:
+            sc = fresh("scales")
+            inits.append(floats(sc, [1, 1, 2, 2]))
+            nodes.append(N("Resize", [x, "", sc], [y], name=y, mode="nearest"))
+        else:
+            sz = fresh("sizes")
+            inits.append(ints(sz, size))
+            nodes.append(N("Resize", [x, "", "", sz], [y], name=y, mode="nearest",
+                           coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
+        return y
+
+    x = conv_silu("x", 3, 8, 3, 2)
+    x = conv_silu(x, 8, 16, 3, 2)
+    x = c2f(x, 16)
+    p3 = c2f(conv_silu(x, 16, 32, 3, 2), 32)
+    p4 = c2f(conv_silu(p3, 32, 32, 3, 2), 32)
+    p5 = conv_silu(p4, 32, 32, 3, 2)
+    # SPPF
+    s0 = conv_silu(p5, 32, 16, 1)
+    pools = [s0]
+    for _ in range(3):
+        mp = fresh("sppf_pool")
+        nodes.append(N("MaxPool", [pools[-1]], [mp], name=mp, kernel_shape=[5, 5], pads=[2, 2, 2, 2]))
+        pools.append(mp)
+    sp = fresh("sppf_cat")
+    nodes.append(N("Concat", pools, [sp], name=sp, axis=1))
+    p5 = conv_silu(sp, 64, 32, 1)
+    # FPN: P5 up (by sizes) + P4, then up (by scales) + P3
+    c4 = fresh("fpn_cat4")
+    nodes.append(N("Concat", [up(p5, False, [1, 32, h // 16, wd // 16]), p4], [c4], name=c4, axis=1))
+    n4 = c2f(conv_silu(c4, 64, 32, 1), 32)
+    c3 = fresh("fpn_cat3")
+    nodes.append(N("Concat", [up(n4), p3], [c3], name=c3, axis=1))
+    n3 = c2f(conv_silu(c3, 64, 32, 1), 32)
+    reg = 16
+    levels, anchors, strides = [], [], []
+    for feat, s in ((n3, 8), (n4, 16), (p5, 32)):
+        box = conv_silu(conv_silu(feat, 32, 16), 16, 4 * reg, 1, act=False)
+        # the bins' bias falling, as a trained model's short distances
+        # (boxes of a few strides, not the whole image)
+        inits[-1] = numpy_helper.from_array(np.tile(-0.6 * np.arange(reg, dtype=np.float32), 4), inits[-1].name)
+        cls = conv_silu(conv_silu(feat, 32, 16), 16, nc, 1, act=False)
+        # the class logits' bias low, as a trained model's background
+        inits[-1] = numpy_helper.from_array(np.full(nc, -4.0, np.float32), inits[-1].name)
+        cat, flat = fresh("level_cat"), fresh("level_flat")
+        shp = fresh("level_shape")
+        inits.append(ints(shp, [1, 4 * reg + nc, -1]))
+        nodes.extend([N("Concat", [box, cls], [cat], name=cat, axis=1), N("Reshape", [cat, shp], [flat], name=flat)])
+        levels.append(flat)
+        gh, gw = h // s, wd // s
+        yy, xx = np.meshgrid(np.arange(gh) + 0.5, np.arange(gw) + 0.5, indexing="ij")
+        anchors.append(np.stack([xx.ravel(), yy.ravel()]))
+        strides.append(np.full(gh * gw, s))
+    points = sum(a.shape[1] for a in anchors)
+    allc, sizes = fresh("all_levels"), fresh("head_split")
+    inits.append(ints(sizes, [4 * reg, nc]))
+    nodes.append(N("Concat", levels, [allc], name=allc, axis=2))
+    nodes.append(N("Split", [allc, sizes], ["dfl_in", "cls_logits"], name="head_split", axis=1))
+    # DFL: softmax over the 16 bins, expectation by a fixed 1x1 conv
+    inits.extend([ints("dfl_shape", [1, 4, reg, points]), ints("dfl_out_shape", [1, 4, points]),
+                  numpy_helper.from_array(np.arange(reg, dtype=np.float32).reshape(1, reg, 1, 1), "dfl_w")])
+    nodes.extend([N("Reshape", ["dfl_in", "dfl_shape"], ["dfl_r"], name="dfl_reshape"),
+                  N("Transpose", ["dfl_r"], ["dfl_t"], name="dfl_transpose", perm=[0, 2, 1, 3]),
+                  N("Softmax", ["dfl_t"], ["dfl_sm"], name="dfl_softmax", axis=1),
+                  N("Conv", ["dfl_sm", "dfl_w"], ["dfl_c"], name="dfl_conv"),
+                  N("Reshape", ["dfl_c", "dfl_out_shape"], ["dist"], name="dfl_out")])
+    # dist2bbox (xywh), times the strides
+    inits.extend([numpy_helper.from_array(np.concatenate(anchors, 1)[None].astype(np.float32), "anchor_points"),
+                  numpy_helper.from_array(np.concatenate(strides)[None].astype(np.float32), "stride_tensor"),
+                  ints("lt_s", [0]), ints("lt_e", [2]), ints("rb_s", [2]), ints("rb_e", [4]), ints("ax1", [1]),
+                  floats("two", 2.0)])
+    nodes.extend([N("Slice", ["dist", "lt_s", "lt_e", "ax1"], ["lt"], name="slice_lt"),
+                  N("Slice", ["dist", "rb_s", "rb_e", "ax1"], ["rb"], name="slice_rb"),
+                  N("Sub", ["anchor_points", "lt"], ["x1y1"], name="x1y1"),
+                  N("Add", ["anchor_points", "rb"], ["x2y2"], name="x2y2"),
+                  N("Add", ["x1y1", "x2y2"], ["cxy2"], name="cxy_sum"),
+                  N("Div", ["cxy2", "two"], ["cxy"], name="cxy"),
+                  N("Sub", ["x2y2", "x1y1"], ["wh"], name="wh"),
+                  N("Concat", ["cxy", "wh"], ["dbox"], name="dbox", axis=1),
+                  N("Mul", ["dbox", "stride_tensor"], ["boxes"], name="to_pixels"),
+                  N("Sigmoid", ["cls_logits"], ["scores"], name="cls_sigmoid"),
+                  N("Concat", ["boxes", "scores"], ["output0"], name="output_cat", axis=1)])
+    xin = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, h, wd])
+    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 4 + nc, points])
+    nodes_renamed = []
+    for n in nodes:  # the graph's input is "images", as in the real exports
+        n.input[:] = ["images" if i == "x" else i for i in n.input]
+        nodes_renamed.append(n)
+    g = helper.make_graph(nodes_renamed, "yolov8_like", [xin], [out], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save_model(m, path)
+    return points
 
 
 def build(out):
@@ -177,6 +318,71 @@ def build(out):
       [w("w", 4, 3, 3, 3), w("b", 4), floats("sc", [1, 1, 2, 2]), ints("s", [0, 8, -1])], [2, 3, 20, 12], ["y"],
       dims=["N", 3, "H", "W"])
 
+    # What real exported detectors add: YOLOv5's Focus slices, MobileNet's
+    # hard activations and ReLU6, Resize by sizes, SAME_LOWER, ceil_mode.
+    big = 2 ** 63 - 1
+    S("slice_focus_steps", [N("Slice", ["x", "s0", "e0", "a0", "st"], ["p0"], name="sl_00"),
+                            N("Slice", ["x", "s1", "e0", "a0", "st"], ["p1"], name="sl_10"),
+                            N("Slice", ["x", "s2", "e0", "a0", "st"], ["p2"], name="sl_01"),
+                            N("Slice", ["x", "s3", "e0", "a0", "st"], ["p3"], name="sl_11"),
+                            N("Concat", ["p0", "p1", "p2", "p3"], ["f"], name="focus_cat", axis=1),
+                            conv("c", "f", "y", "w", "b", pads=[1, 1, 1, 1])],
+      [ints("s0", [0, 0]), ints("s1", [1, 0]), ints("s2", [0, 1]), ints("s3", [1, 1]), ints("e0", [big, big]),
+       ints("a0", [2, 3]), ints("st", [2, 2]), w("w", 8, 12, 3, 3), w("b", 8)], [1, 3, 12, 10], ["y"])
+    S("slice_negative_and_reverse", [N("Slice", ["x", "s", "e", "a"], ["y"], name="sl_neg"),
+                                     N("Slice", ["x", "s2", "e2", "a2", "st2"], ["z"], name="sl_rev"),
+                                     N("Slice", ["x", "s3", "e3"], ["u"], name="sl_default_axes")],
+      [ints("s", [-2, 1]), ints("e", [big, -1]), ints("a", [1, -1]),
+       ints("s2", [-1]), ints("e2", [-big]), ints("a2", [2]), ints("st2", [-2]),
+       ints("s3", [0, 1, 2]), ints("e3", [1, 3, 100])], [1, 4, 7, 9], ["y", "z", "u"])
+    S("hard_activations_clip", [conv("c1", "x", "a", "w1", "b1", pads=[1, 1, 1, 1]),
+                                N("HardSwish", ["a"], ["hs"], name="hswish"),
+                                conv("c2", "hs", "b", "w2", "b2"),
+                                N("HardSigmoid", ["b"], ["hg"], name="hsig", alpha=0.3, beta=0.4),
+                                N("Clip", ["a", "zero", "six"], ["r6"], name="relu6"),
+                                N("Clip", ["x", "mone"], ["lo"], name="clip_min_only"),
+                                N("HardSwish", ["x"], ["hx"], name="hswish_alone")],
+      [w("w1", 6, 3, 3, 3, scale=1.5), w("b1", 6), w("w2", 4, 6, 1, 1), w("b2", 4), floats("zero", 0.0),
+       floats("six", 6.0), floats("mone", -1.0)], [1, 3, 8, 9], ["hg", "r6", "lo", "hx"], opset=14)
+    S("resize_nearest_sizes", [conv("c", "x", "t", "w", "b"),
+                               N("Resize", ["t", "", "", "sz"], ["y"], name="up_sizes", mode="nearest",
+                                 coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
+      [w("w", 4, 3, 1, 1), w("b", 4), ints("sz", [1, 4, 10, 21])], [1, 3, 5, 7], ["y"])
+    S("same_lower_conv_pool", [conv("c", "x", "a", "w", "b", strides=[2, 2], auto_pad="SAME_LOWER"),
+                               N("MaxPool", ["a"], ["y"], name="mp", kernel_shape=[2, 2], auto_pad="SAME_LOWER")],
+      [w("w", 5, 3, 4, 4), w("b", 5)], [1, 3, 11, 14], ["y"])
+    S("pool_ceil_mode", [N("MaxPool", ["x"], ["y"], name="mp_ceil", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+                         N("MaxPool", ["x"], ["z"], name="mp_ceil_pad", kernel_shape=[2, 2], strides=[2, 2],
+                           pads=[1, 0, 0, 1], ceil_mode=1),
+                         N("AveragePool", ["x"], ["u"], name="ap_ceil", kernel_shape=[3, 3], strides=[2, 2],
+                           pads=[1, 1, 1, 1], ceil_mode=1)],
+      [], [1, 3, 10, 13], ["y", "z", "u"])
+
+    # Shapes computed from a computed tensor (exports without constant
+    # folding): Shape -> Gather / Slice -> Unsqueeze -> Cast -> Concat ->
+    # Reshape, resolved when compile sets the (symbolic) batch and size.
+    S("computed_shape_chain", [conv("c", "x", "t", "w", "b", pads=[1, 1, 1, 1]),
+                               N("Shape", ["t"], ["s"], name="shape_of_conv"),
+                               N("Gather", ["s", "i0"], ["n"], name="batch_dim", axis=0),
+                               N("Gather", ["s", "i1"], ["ch"], name="channel_dim", axis=0),
+                               N("Slice", ["s", "two", "four"], ["hw"], name="hw_dims"),
+                               N("Unsqueeze", ["n", "ax"], ["un"], name="unsq_n"),
+                               N("Unsqueeze", ["ch", "ax"], ["uc"], name="unsq_c"),
+                               N("Cast", ["uc"], ["uc64"], name="cast_c", to=TensorProto.INT64),
+                               N("Div", ["uc64", "two_i"], ["half_c"], name="half_channels"),
+                               N("Concat", ["un", "half_c", "m1"], ["shp"], name="target_shape", axis=0),
+                               N("Reshape", ["t", "shp"], ["y"], name="rs"),
+                               N("Concat", ["un", "uc", "hw"], ["shp4"], name="same_shape", axis=0),
+                               N("Reshape", ["t", "shp4"], ["z"], name="rs_same"),
+                               N("Sigmoid", ["z"], ["zs"], name="sig")],
+      [w("w", 6, 3, 3, 3), w("b", 6), ints("i0", 0), ints("i1", 1), ints("two", [2]), ints("four", [4]),
+       ints("ax", [0]), ints("two_i", [2]), ints("m1", [-1])], [2, 3, 9, 7], ["y", "zs"],
+      dims=["N", 3, "H", "W"])
+
+    yolov8_like(os.path.join(out, "yolov8_like_160x128.onnx"), 128, 160, nc=6)
+    cases.append({"name": "yolov8_like_160x128", "file": "yolov8_like_160x128.onnx", "shape": [1, 3, 128, 160],
+                  "kind": "case", "dynamic": False})
+
     # Bad inputs: each must fail with a clear error (not run by ORT).
     S("bad_unknown_op", [N("Erf", ["x"], ["y"], name="the_erf")], [], [1, 3, 8, 8], ["y"], kind="bad")
     S("bad_opset", [N("Relu", ["x"], ["y"], name="r")], [], [1, 3, 8, 8], ["y"], opset=9, kind="bad")
@@ -187,9 +393,20 @@ def build(out):
     S("bad_missing_external", [conv("c", "x", "y", "w")], [w("w", 4, 3, 3, 3)], [1, 3, 8, 8], ["y"],
       external=True, kind="bad")
     os.remove(os.path.join(out, "bad_missing_external.data"))
+    S("bad_gather_of_data", [N("Gather", ["x", "i0"], ["y"], name="gather_pixels", axis=1)], [ints("i0", [0, 2])],
+      [1, 3, 8, 8], ["y"], kind="bad")
+    S("bad_slice_step_zero", [N("Slice", ["x", "s", "e", "a", "st"], ["y"], name="slice_zero_step")],
+      [ints("s", [0]), ints("e", [4]), ints("a", [2]), ints("st", [0])], [1, 3, 8, 8], ["y"], kind="bad")
+    S("bad_resize_sizes_not_integer", [N("Resize", ["x", "", "", "sz"], ["y"], name="up_by_1_5", mode="nearest",
+                                         coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
+      [ints("sz", [1, 3, 12, 12])], [1, 3, 8, 8], ["y"], kind="bad")
 
 
 def main():
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "--yolov8":
+        nc = int(sys.argv[5]) if len(sys.argv) == 6 else 80
+        print(yolov8_like(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), nc), "points")
+        return
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     out = sys.argv[1]

@@ -423,6 +423,31 @@ TEST_SUITE("config") {
     CHECK(error_of(dnn + ", precision: int8, int8_model: nope.json}}\n", v.base()).key == "detector.dnn.int8_model");
   }
 
+  TEST_CASE("detector kind onnx: dnn.head required and known, yolo v2/v3 heads need anchors") {
+    video_dir v;
+    { std::ofstream(v.dir / "net.onnx") << "x"; }
+    const std::string onnx = std::string(one_camera) + "detector: {kind: onnx, dnn: {model: net.onnx";
+    auto ok = parse_config(onnx + ", head: yolov8, input: model}}\n", v.base());
+    CHECK(ok.detector.kind == "onnx");
+    CHECK(ok.detector.dnn.head == "yolov8");
+    auto v3 = parse_config(onnx + ", head: yolov3, anchors: [10, 14, 23, 27.5]}}\n", v.base());
+    CHECK(v3.detector.dnn.anchors == std::vector<float>{10, 14, 23, 27.5f});
+    auto none = error_of(onnx + "}}\n", v.base());
+    CHECK(none.key == "detector.dnn.head");
+    CHECK(contains(none.what, "required for detector onnx"));
+    auto unknown = error_of(onnx + ", head: yolov9}}\n", v.base());
+    CHECK(unknown.key == "detector.dnn.head");
+    CHECK(contains(unknown.what, "yolov5, yolov8"));
+    CHECK(error_of(onnx + ", head: yolov2}}\n", v.base()).key == "detector.dnn.anchors");
+    CHECK(error_of(onnx + ", head: yolov2, anchors: [1, 2, 3]}}\n", v.base()).key == "detector.dnn.anchors");
+    CHECK(error_of(onnx + ", head: yolov2, anchors: [1, -2]}}\n", v.base()).key == "detector.dnn.anchors");
+    CHECK(error_of(onnx + ", head: yolov2, anchors: [1, x]}}\n", v.base()).key == "detector.dnn.anchors");
+    auto other =
+      error_of(std::string(one_camera) + "detector: {kind: nanodet, dnn: {model: net.onnx, head: yolov8}}\n", v.base());
+    CHECK(other.key == "detector.dnn.head");
+    CHECK(contains(other.what, "only for detector onnx"));
+  }
+
   TEST_CASE("wrong types and ranges name the key") {
     video_dir v;
     auto fps = error_of("cameras:\n  - {id: 1, source: clip.avi, fps: \"fast\"}\n", v.base());
