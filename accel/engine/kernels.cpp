@@ -248,7 +248,7 @@ void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
     case act::clip:
       for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], alpha), beta);
       return;
-    case act::hard_sigmoid: // oneDNN 2.6 has no hardsigmoid: a linear step, then a clip
+    case act::hard_sigmoid:
       for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(alpha * x[i] + beta, 0.f), 1.f);
       return;
     case act::hard_swish:
