@@ -985,6 +985,12 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   return cfg;
 }
 
+tracklet_repair_config repair_settings(const tracker_config& t) {
+  tracklet_repair_config rc;
+  rc.fill = t.repair == "fill";
+  return rc;
+}
+
 config load_config(const std::string& path) {
   std::ifstream in{path};
   if (!in) throw config_error(path, "cannot read configuration file");

@@ -17,6 +17,7 @@
 #include "actors/reid/reid_engine.hpp"
 #include "actors/reid/resolve_pass.hpp"
 #include "actors/tracker/deep_sort.hpp"
+#include "actors/tracker/tracklet_repair.hpp"
 #include "actors/tracker/zone_events.hpp"
 #include "base/types.hpp"
 
@@ -82,6 +83,10 @@ struct tracker_config {
   // the cross-camera answers worse (README, "Tracking and re-identification").
   std::string repair = "off";
 };
+
+/// Tracklet repair's settings for `tracker.repair` (join or fill): the
+/// tracker role's and `weaver eval crosscam --replay --repair`'s.
+tracklet_repair_config repair_settings(const tracker_config& t);
 
 struct reid_config_section : reid_config {
   std::string state_file; // snapshot kept here, restored at start ("" = none)

@@ -221,6 +221,10 @@ void add_eval_commands(CLI::App& app) {
                           "Re-id only: replay each run's recorded re-id input "
                           "(TRACKS/reid-input.rec, written by weaver run --tracks) with the settings of --base "
                           "(or --config) into the store, instead of running the video again");
+  eval_xcam_cmd->add_flag("--replay-repair", xcam->replay_repair,
+                          "With --replay, of runs made with tracker.repair off: apply the tracker.repair of --base "
+                          "(or --config) to the recorded tracks before re-id, as the tracker role would have; the "
+                          "repaired boxes are written to TRACKS/repaired/ and scored from there");
   eval_xcam_cmd->add_option("--weaver", xcam->weaver, "weaver binary that runs the layouts (default: this one)");
   eval_xcam_cmd->add_flag("!--no-resolve", xcam->resolve,
                           "Score the online answers only (default: also after "

@@ -152,11 +152,7 @@ tracker_extras tracker_extras_of(const config& cfg, const std::string& tracks_di
   extras.deep = cfg.tracker.deep;
   extras.deep.use_embedding = false; // the feature field carries the chosen appearance
   extras.compact = cfg.mesh.compact;
-  if (cfg.tracker.repair != "off") {
-    tracklet_repair_config rc;
-    rc.fill = cfg.tracker.repair == "fill";
-    extras.repair = rc;
-  }
+  if (cfg.tracker.repair != "off") extras.repair = repair_settings(cfg.tracker);
   return extras;
 }
 

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
+#include <string>
 
 #include <unistd.h>
 
@@ -144,4 +146,93 @@ TEST_CASE("eval_replay: a replay stores what re-id gives, and a broken recording
   std::filesystem::resize_file(file, std::filesystem::file_size(file) - 3);
   CHECK_THROWS_WITH_AS(read_reid_recording(file), doctest::Contains("record 1 is cut short"), std::runtime_error);
   CHECK_THROWS_AS(reid_recorder((dir.path / "no" / "such" / "dir.rec").string()), std::runtime_error);
+}
+
+TEST_CASE("eval_replay: repair_recording joins a broken track as the tracker role would, and logs its boxes") {
+  temp_dir dir;
+  // One camera, a 400 x 300 crop; one person walking right, lost for frames
+  // 11-15: the tracker (confirmation after 3 hits, ended 5 frames after the
+  // last match) reports two tracks.
+  config cfg = two_camera_config();
+  cfg.cameras.resize(1);
+  cfg.cameras[0].crop = std::vector<int>{0, 0, 400, 300};
+  auto walk = [](int f) { return box{50.f + 4.f * float(f), 100, 30, 75}; };
+  const std::vector<float> look{1, 0, 0};
+  std::vector<reid_input> input;
+  for (int f = 0; f <= 45; ++f) {
+    track_batch tb;
+    tb.camera_id = 1;
+    tb.seq = uint64_t(f);
+    tb.time_ms = f * 100;
+    auto event = [&](uint64_t id, track_state s, int at) {
+      track_event e;
+      e.camera_id = 1;
+      e.track_id = id;
+      e.state = s;
+      e.time_ms = at * 100;
+      e.frame_seq = uint64_t(at);
+      e.bbox = walk(s == track_state::started ? f : at); // `started`: the confirming box
+      e.feature = look;
+      tb.events.push_back(e);
+    };
+    if (f == 2) event(1, track_state::started, 0);
+    if (f > 2 && f <= 10) event(1, track_state::updated, f);
+    if (f == 16) event(1, track_state::ended, 10);
+    if (f == 18) event(2, track_state::started, 16);
+    if (f > 18 && f <= 40) event(2, track_state::updated, f);
+    input.emplace_back(std::move(tb));
+  }
+  track_batch flush; // the tracker's flush ends track 2
+  flush.camera_id = 1;
+  flush.seq = 46;
+  flush.time_ms = 4500;
+  track_event end;
+  end.camera_id = 1;
+  end.track_id = 2;
+  end.state = track_state::ended;
+  end.time_ms = 4000;
+  end.frame_seq = 40;
+  end.bbox = walk(40);
+  end.feature = look;
+  flush.events.push_back(end);
+  input.emplace_back(flush);
+  input.emplace_back(end_of_stream{1, 47});
+
+  auto ids = [](const std::vector<reid_input>& in, track_state s) {
+    std::vector<uint64_t> out;
+    for (const auto& x : in)
+      if (const auto* tb = std::get_if<track_batch>(&x))
+        for (const auto& e : tb->events)
+          if (e.state == s) out.push_back(e.track_id);
+    return out;
+  };
+  SUBCASE("fill: one track for re-id, interpolated boxes logged, features compacted") {
+    cfg.tracker.repair = "fill";
+    const auto out = repair_recording(cfg, input, 768, 576, (dir.path / "fill").string());
+    CHECK(ids(out, track_state::started) == std::vector<uint64_t>{1});
+    CHECK(ids(out, track_state::ended) == std::vector<uint64_t>{1});
+    REQUIRE(std::holds_alternative<end_of_stream>(out.back()));
+    for (const auto& x : out)
+      if (const auto* tb = std::get_if<track_batch>(&x))
+        for (const auto& e : tb->events) CHECK(e.feature.empty() == (e.state != track_state::ended));
+    std::ifstream log(dir.path / "fill" / "cam1.txt");
+    std::set<int> frames;
+    std::set<std::string> track_ids;
+    for (std::string line; std::getline(log, line);) {
+      frames.insert(std::stoi(line.substr(0, line.find(','))));
+      track_ids.insert(line.substr(line.find(',') + 1, line.find(',', line.find(',') + 1) - line.find(',') - 1));
+    }
+    CHECK(track_ids == std::set<std::string>{"1"});
+    CHECK(frames.size() == 39); // frames 3..41 (1-based): confirmation to the last box, the gap filled
+    CHECK(*frames.begin() == 3);
+    CHECK(*frames.rbegin() == 41);
+  }
+  SUBCASE("off: the recording as it was, compacted") {
+    cfg.tracker.repair = "off";
+    const auto out = repair_recording(cfg, input, 768, 576, (dir.path / "off").string());
+    REQUIRE(out.size() == input.size());
+    CHECK(ids(out, track_state::started) == std::vector<uint64_t>{1, 2});
+    CHECK(ids(out, track_state::ended) == std::vector<uint64_t>{1, 2});
+    CHECK(std::filesystem::exists(dir.path / "off" / "cam1.txt"));
+  }
 }

@@ -217,12 +217,28 @@ int eval_crosscam_command(const eval_crosscam_options& o) {
     }
     return m;
   };
+  // The recording to replay; with --replay-repair, through the settings'
+  // tracklet repair first, and the boxes to score are the repaired ones.
+  auto recorded = [&](const config& cfg, const std::string& tracks, std::string& scored, cv::Size frame) {
+    auto input = read_reid_recording(reid_recording_path(tracks));
+    if (!o.replay_repair) return input;
+    scored = (std::filesystem::path(tracks) / "repaired").string();
+    std::filesystem::remove_all(scored);
+    return repair_recording(cfg, input, frame.width, frame.height, scored);
+  };
+  auto video_size = [&] {
+    cv::VideoCapture cap(o.video);
+    if (!cap.isOpened()) throw std::runtime_error("cannot open --video " + o.video);
+    return cv::Size{static_cast<int>(cap.get(cv::CAP_PROP_FRAME_WIDTH)),
+                    static_cast<int>(cap.get(cv::CAP_PROP_FRAME_HEIGHT))};
+  };
   try {
     if (!generate) {
       auto cfg = load_config(o.config);
       const std::string db = o.db.empty() ? cfg.storage_path : o.db;
-      if (o.replay) replay_reid(cfg, read_reid_recording(reid_recording_path(o.tracks)), db);
-      auto m = score(cfg, db, o.tracks);
+      std::string tracks = o.tracks;
+      if (o.replay) replay_reid(cfg, recorded(cfg, o.tracks, tracks, video_size()), db);
+      auto m = score(cfg, db, tracks);
       m["name"] = o.config;
       layouts.push_back(m);
     } else {
@@ -242,9 +258,11 @@ int eval_crosscam_command(const eval_crosscam_options& o) {
         if (o.replay) {
           // Re-id alone over what the layout's earlier run recorded.
           const auto t0 = std::chrono::steady_clock::now();
-          replay_reid(load_config(yaml), read_reid_recording(reid_recording_path(tracks)), db);
+          const auto cfg = load_config(yaml);
+          std::string scored = tracks;
+          replay_reid(cfg, recorded(cfg, tracks, scored, frame), db);
           const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          auto m = score(load_config(yaml), db, tracks);
+          auto m = score(cfg, db, scored);
           m["name"] = l.name;
           m["kind"] = l.kind;
           m["config"] = yaml;

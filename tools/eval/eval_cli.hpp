@@ -55,6 +55,8 @@ struct eval_crosscam_options {
   std::string weaver; // binary to run layouts with (default: this one)
   bool replay = false; // re-id only: replay each run's recorded re-id input
     // (TRACKS/reid-input.rec) with the settings given now
+  bool replay_repair = false; // with replay: a recording made with tracker.repair off goes through
+    // the given tracker.repair first; its boxes go to TRACKS/repaired/ and are scored from there
   bool resolve = true; // also score a copy of each store after the offline pass ("resolved")
 };
 

@@ -21,4 +21,15 @@ struct replay_result {
 /// which is emptied first and given the configuration's cameras and zones.
 replay_result replay_reid(const config& cfg, const std::vector<reid_input>& input, const std::string& db_path);
 
+/// What the tracker role would have passed re-id with `cfg.tracker.repair`
+/// (off, join or fill), from a recording made with repair off and, for
+/// appearance in repair, with `mesh.compact: false` (the compact link drops
+/// the features of all but `ended` events): each camera's batches through a
+/// tracklet_repair (frames of the camera's crop size, or `frame` without a
+/// crop; the batch before a camera's end of stream is the tracker's flush),
+/// then compacted when `cfg.mesh.compact` as the link to re-id would. The MOT
+/// boxes go to `tracks_dir`/cam<id>.txt as `weaver run --tracks` writes them.
+std::vector<reid_input> repair_recording(const config& cfg, const std::vector<reid_input>& input, int frame_width,
+                                         int frame_height, const std::string& tracks_dir);
+
 } // namespace weaver
