@@ -78,10 +78,13 @@ struct tracker_config {
   std::string appearance = "handcrafted";
   std::string state_file; // trackers' snapshot, restored at start ("" = none)
   // Tracklet repair (actors/tracker/tracklet_repair.hpp): "join" gives a
-  // fragment's continuation its id, "fill" also writes interpolated boxes
-  // to --tracks; "off" (the default) because on the demo's crops it made
-  // the cross-camera answers worse (README, "Tracking and re-identification").
-  std::string repair = "off";
+  // fragment's continuation its id, "fill" (the default) also writes
+  // interpolated boxes to --tracks. It was off while its appearance gate
+  // (0.6) let it join different people and the offline pass merged on group
+  // means; with the 0.9 gate and the handover pass it lifts the full-frame
+  // MOTA/IDF1 and the demo's cross-camera answers (README, "Tracking and
+  // re-identification").
+  std::string repair = "fill";
 };
 
 /// Tracklet repair's settings for `tracker.repair` (join or fill): the

@@ -599,10 +599,10 @@ TEST_SUITE("config") {
     CHECK_FALSE(is_remote_source("/data/remote:x.avi"));
   }
 
-  TEST_CASE("tracker.repair: off by default, join or fill") {
+  TEST_CASE("tracker.repair: fill by default, off or join") {
     video_dir v;
-    CHECK(parse_config(one_camera, v.base()).tracker.repair == "off");
-    CHECK(parse_config(std::string(one_camera) + "tracker: {repair: fill}\n", v.base()).tracker.repair == "fill");
+    CHECK(parse_config(one_camera, v.base()).tracker.repair == "fill");
+    CHECK(parse_config(std::string(one_camera) + "tracker: {repair: off}\n", v.base()).tracker.repair == "off");
     CHECK(error_of(std::string(one_camera) + "tracker: {repair: maybe}\n", v.base()).key == "tracker.repair");
   }
 
