@@ -133,6 +133,9 @@ weight_file open_weights(const std::string& path) {
   // (Bounds first: a hostile header's major * 10 overflowed, found by fuzz_model.)
   bool wide = major >= 0 && minor >= 0 && major < 1000 && minor < 1000 && (major * 10 + minor) >= 2;
   w.off = 12 + (wide ? 8 : 4);
+  // A wide header needs 20 bytes: 16 to 19 put the reader past the end, and
+  // every later bounds check wrapped around (found by fuzz_model).
+  if (w.bytes.size() < w.off) throw model_error("darknet weights: " + path + " has no header");
   return w;
 }
 
@@ -375,7 +378,6 @@ graph import_darknet(const std::string& cfg, const std::string& weights, darknet
   auto i = walk(cfg, &g, &wf);
   // Darknet itself ignores what follows the last layer, but left-over bytes
   // mean the file was written for another cfg.
-  if (wf.off > wf.bytes.size()) throw model_error("darknet weights truncated: " + weights + " ends in its header");
   if (wf.off < wf.bytes.size())
     throw model_error("darknet weights " + weights + " do not match " + cfg + ": its layers use "
                       + std::to_string(wf.off) + " bytes, " + std::to_string(wf.bytes.size() - wf.off)

@@ -375,6 +375,16 @@ TEST_CASE("Darknet import errors name the problem and never crash") {
     auto e = error_of(dir / "v2t.cfg", (dir / "cut.weights").string());
     CHECK(contains(e, "cut.weights"));
   }
+  SUBCASE("a header cut inside its 64-bit `seen` count (found by fuzz_model)") {
+    // libdarknet writes version 0.2: 12 bytes of version, then 8 of `seen`.
+    // Cut at 16-19, the reader started past the end and read out of bounds.
+    auto bytes = read_text(w2);
+    for (size_t cut : {16, 17, 19}) {
+      std::ofstream(dir / "cut.weights", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(cut));
+      auto e = error_of(dir / "v2t.cfg", (dir / "cut.weights").string());
+      CHECK_MESSAGE(contains(e, "no header"), "cut at " << cut << ": " << e);
+    }
+  }
   SUBCASE("weights of another network") {
     // yolov3-tiny's weights are shorter than yolov2-tiny's, and vice versa.
     auto e = error_of(dir / "v2t.cfg", w3);
