@@ -15,6 +15,7 @@
 #include "accel/engine/int8_model.hpp"
 #include "accel/engine/kernels.hpp"
 #include "accel/hls_program.hpp"
+#include "tests/unit/detections_agree.hpp"
 #include "tests/unit/engine_util.hpp"
 #include "tests/unit/sample_frames.hpp"
 
@@ -452,12 +453,9 @@ TEST_CASE("NanoDet int8 on the weaver_dnn C-simulation detects what the int8 CPU
   session s8(m8);
   const auto frames = sample_frames(16, 40); // frames 440..600: after the calibration frames
   const auto& tensors = f.det->host_tensors(frames[0].size());
-  // The kernel's differences: 8-bit codes where the CPU keeps float32 (the
-  // heads' logits before the host's sigmoid, the PAN's resize and add
-  // outputs) and fixed-point instead of float requantization. So: the same
-  // people, boxes within IoU 0.95, scores within 0.05, at most one box more
-  // or less per frame (a score near the threshold).
-  int matched = 0, total = 0;
+  // The kernel's differences (the heads' logits before the host's sigmoid,
+  // the PAN's resize and add outputs in codes): tests/unit/detections_agree.hpp.
+  size_t matched = 0, total = 0;
   double sim_ms = 0;
   for (size_t k = 11; k < frames.size(); ++k) {
     f.det->fill_input(frames[k], s8.input());
@@ -472,21 +470,8 @@ TEST_CASE("NanoDet int8 on the weaver_dnn C-simulation detects what the int8 CPU
       fpga.push_back(net.value(t.name));
       REQUIRE(fpga.back());
     }
-    const auto a = f.det->decode(frames[k].size(), cpu), b = f.det->decode(frames[k].size(), fpga);
     CAPTURE(k * 40);
-    CHECK(std::abs(static_cast<int>(a.size()) - static_cast<int>(b.size())) <= 1);
-    for (const auto& d : a) {
-      float best = 0, score = 0;
-      for (const auto& e : b)
-        if (iou(d.bbox, e.bbox) > best) {
-          best = iou(d.bbox, e.bbox);
-          score = e.score;
-        }
-      CHECK(best >= 0.95f);
-      CHECK(std::fabs(score - d.score) <= 0.05f);
-      matched += best >= 0.95f;
-      ++total;
-    }
+    check_detections_agree(f.det->decode(frames[k].size(), cpu), f.det->decode(frames[k].size(), fpga), matched, total);
   }
   MESSAGE("C-simulation: " << sim_ms / 5 << " ms per frame (input " << engine::to_string(m8->input_shape()) << "), "
                            << matched << " of " << total << " CPU detections matched");
