@@ -431,12 +431,16 @@ void infer_shapes(graph& g, std::vector<char>* known) {
               if (i >= x.size()) fail(n, "a 0 in the shape names no input dimension of " + to_string(x));
               o[i] = x[i];
             }
+        // A file may give any dimensions: at most one unknown, and a product
+        // that overflows is refused (found by fuzz_onnx: it was undefined).
         int64_t known = 1, unknown = -1;
         for (size_t i = 0; i < o.size(); ++i)
-          if (o[i] < 0)
+          if (o[i] < 0) {
+            if (unknown >= 0) fail(n, "more than one unknown dimension in " + to_string(a.ints));
             unknown = static_cast<int64_t>(i);
-          else
-            known *= o[i];
+          } else if (__builtin_mul_overflow(known, o[i], &known)) {
+            fail(n, "cannot reshape " + to_string(x) + " to " + to_string(a.ints) + ": too many elements");
+          }
         if (unknown >= 0 && known > 0) o[unknown] = numel(x) / known;
         if (numel(o) != numel(x)) fail(n, "cannot reshape " + to_string(x) + " to " + to_string(a.ints));
         set_out(0, o);

@@ -1,0 +1,47 @@
+// Shape inference (accel/engine/passes) on what an imported file may say:
+// every impossible shape is a model_error naming the node, never undefined
+// arithmetic.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "accel/engine/graph.hpp"
+#include "accel/engine/passes.hpp"
+
+using namespace weaver::engine;
+
+namespace {
+
+// input [1,4,4,3] -> reshape to `target`; the error, or "" when it infers.
+std::string reshape_error(shape_t target) {
+  graph g;
+  value in;
+  in.name = "x";
+  in.shape = {1, 4, 4, 3};
+  g.inputs.push_back(g.add_value(in));
+  attrs a;
+  a.ints = std::move(target);
+  const int n = g.add_node(op::reshape, "r", {g.inputs[0]}, a);
+  g.outputs.push_back(g.nodes[static_cast<size_t>(n)].out[0]);
+  try {
+    infer_shapes(g);
+  } catch (const model_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+} // namespace
+
+TEST_CASE("reshape: inferred, or refused naming the node") {
+  CHECK(reshape_error({1, 48}) == "");
+  CHECK(reshape_error({1, -1}) == "");
+  CHECK(reshape_error({1, 47}).find("'r'") != std::string::npos);
+  // Found by fuzz_onnx: the known dimensions' product overflowed int64
+  // (undefined behaviour; UBSan), 52363265 * 43628621356597254.
+  auto e = reshape_error({52363265, 43628621356597254, -1});
+  CHECK(e.find("too many elements") != std::string::npos);
+  CHECK(e.find("'r'") != std::string::npos);
+  // Two unknowns cannot both be inferred.
+  CHECK(reshape_error({-1, -1}).find("more than one unknown") != std::string::npos);
+}
