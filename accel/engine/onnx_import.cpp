@@ -331,6 +331,9 @@ private:
     for (const auto& name : n.input())
       c.in.push_back(name.empty() ? -1 : lookup(name, "node '" + c.name + "' (" + n.op_type() + ")"));
     const std::string& t = n.op_type();
+    // Every supported op but Constant reads input 0 (found by fuzz_onnx: a
+    // MaxPool without inputs escaped as std::out_of_range).
+    if (t != "Constant" && (c.in.empty() || c.in[0] < 0)) fail(c, "needs an input");
     attrs a;
     auto same_rank = [&](int v) { set_rank(v, rank(c.in.at(0))); };
     if (t == "Conv") {

@@ -400,6 +400,9 @@ def build(out):
     S("bad_resize_sizes_not_integer", [N("Resize", ["x", "", "", "sz"], ["y"], name="up_by_1_5", mode="nearest",
                                          coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
       [ints("sz", [1, 3, 12, 12])], [1, 3, 8, 8], ["y"], kind="bad")
+    # Found by fuzz_onnx: a pool without inputs escaped as std::out_of_range.
+    S("bad_pool_no_input", [N("MaxPool", [], ["y"], name="pool_nothing", kernel_shape=[2, 2])], [], [1, 3, 8, 8],
+      ["y"], kind="bad")
     # Found by fuzz_onnx: a scale of 2.2e20 was cast to int (undefined).
     S("bad_resize_scale_huge", [N("Resize", ["x", "", "sc"], ["y"], name="up_huge", mode="nearest",
                                   coordinate_transformation_mode="asymmetric", nearest_mode="floor")],

@@ -173,6 +173,9 @@ TEST_CASE("ONNX import errors name the problem and never crash") {
             .find("node 'up_by_1_5' (Resize): nearest resize of [1,8,8,3] to 12x12 is not by integer factors")
           != std::string::npos);
   }
+  SUBCASE("a node without its input (found by fuzz_onnx)") {
+    CHECK(import_error("bad_pool_no_input.onnx") == "node 'pool_nothing' (MaxPool): needs an input");
+  }
   SUBCASE("a nearest scale too large for the engine (found by fuzz_onnx)") {
     CHECK(import_error("bad_resize_scale_huge.onnx")
           == "node 'up_huge' (Resize): nearest needs integer scale factors from 1 to 1024");
