@@ -27,6 +27,19 @@ bool broadcast_shape(const shape_t& a, const shape_t& b, shape_t& out) {
   return true;
 }
 
+/// Whether `perm` names each of `rank` axes once (a repeated axis made the
+/// output larger than its input: read out of bounds, found by fuzz_onnx).
+template <class Int>
+bool is_permutation(const std::vector<Int>& perm, size_t rank) {
+  if (perm.size() != rank) return false;
+  std::vector<char> seen(rank, 0);
+  for (auto p : perm) {
+    if (p < 0 || static_cast<size_t>(p) >= rank || seen[static_cast<size_t>(p)]) return false;
+    seen[static_cast<size_t>(p)] = 1;
+  }
+  return true;
+}
+
 /// Permutes constant data: out axis j = in axis perm[j].
 tensor_data transpose_data(const tensor_data& t, const std::vector<int>& perm) {
   tensor_data o;
@@ -211,14 +224,16 @@ void fold_constants(graph& g) {
         for (size_t i = 0; i < r.shape.size(); ++i)
           if (r.shape[i] < 0)
             unknown = static_cast<int64_t>(i);
-          else
-            known *= r.shape[i];
+          else if (__builtin_mul_overflow(known, r.shape[i], &known))
+            fail(n, "reshape of a constant to too many elements");
         int64_t total = r.type == dtype::f32 ? static_cast<int64_t>(r.f.size()) : static_cast<int64_t>(r.i.size());
         if (unknown >= 0 && known > 0) r.shape[unknown] = total / known;
         if (numel(r.shape) != total) fail(n, "reshape of a constant changes its size");
         break;
       }
       case op::transpose: {
+        if (!is_permutation(n.a.ints, g.values[n.in[0]].data.shape.size()))
+          fail(n, "perm is not a permutation of the input's axes");
         std::vector<int> perm(n.a.ints.begin(), n.a.ints.end());
         r = transpose_data(g.values[n.in[0]].data, perm);
         break;
@@ -378,11 +393,9 @@ void infer_shapes(graph& g, std::vector<char>* known) {
       }
       case op::transpose: {
         if (a.ints.size() != x.size()) fail(n, "perm does not match rank " + to_string(x));
+        if (!is_permutation(a.ints, x.size())) fail(n, "bad perm");
         shape_t o;
-        for (auto p : a.ints) {
-          if (p < 0 || p >= static_cast<int64_t>(x.size())) fail(n, "bad perm");
-          o.push_back(x[static_cast<size_t>(p)]);
-        }
+        for (auto p : a.ints) o.push_back(x[static_cast<size_t>(p)]);
         set_out(0, o);
         break;
       }

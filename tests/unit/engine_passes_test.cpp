@@ -45,3 +45,37 @@ TEST_CASE("reshape: inferred, or refused naming the node") {
   // Two unknowns cannot both be inferred.
   CHECK(reshape_error({-1, -1}).find("more than one unknown") != std::string::npos);
 }
+
+TEST_CASE("transpose: a perm that repeats an axis is refused, also on a constant (found by fuzz_onnx)") {
+  // Before: shape inference took [0,0,1] for [2,3,4] as [2,2,3] (more
+  // elements than the input) and constant folding read out of bounds.
+  for (bool constant : {false, true}) {
+    CAPTURE(constant);
+    graph g;
+    int x;
+    if (constant) {
+      tensor_data d;
+      d.type = dtype::f32;
+      d.shape = {2, 3, 4};
+      d.f.assign(24, 1.f);
+      x = g.add_const("c", d);
+    } else {
+      value in;
+      in.name = "x";
+      in.shape = {2, 3, 4};
+      x = g.add_value(in);
+      g.inputs.push_back(x);
+    }
+    attrs a;
+    a.ints = {0, 0, 1};
+    const int n = g.add_node(op::transpose, "t", {x}, a);
+    g.outputs.push_back(g.nodes[static_cast<size_t>(n)].out[0]);
+    std::string error;
+    try {
+      optimise(g);
+    } catch (const model_error& e) {
+      error = e.what();
+    }
+    CHECK(error.find("'t'") != std::string::npos);
+  }
+}
