@@ -17,6 +17,7 @@
 #include "accel/hls_program.hpp"
 #include "tests/unit/detections_agree.hpp"
 #include "tests/unit/engine_util.hpp"
+#include "tests/unit/nanodet_int8_fixture.hpp"
 #include "tests/unit/sample_frames.hpp"
 
 using namespace weaver;
@@ -148,32 +149,9 @@ TEST_CASE("weaver_dnn C-sim: a batch of images gives each image's result") {
 
 namespace {
 
-// NanoDet at the demo's input for vtest.avi, calibrated on frames 0 and 40,
-// checked on frame 600 (as int8_engine_test, fewer calibration frames).
-struct nanodet_case {
-  std::unique_ptr<dnn_detector> det;
-  std::shared_ptr<const model> f32;
-  int8_table table;
-  cv::Mat frame;
-};
-
-nanodet_case& nanodet() {
-  static nanodet_case f = [] {
-    nanodet_case r;
-    dnn_options o;
-    o.model = std::string(WEAVER_SOURCE_DIR) + "/tools/data/models/nanodet.json";
-    r.det = std::make_unique<dnn_detector>(o);
-    auto frames = sample_frames(16, 40);
-    r.frame = frames.back();
-    r.f32 = r.det->compiled(frames[0].size());
-    size_t next = 0;
-    r.table = calibrate(r.f32, [&](float* in) {
-      if (next == 2) return false;
-      r.det->fill_input(frames[next++], in);
-      return true;
-    });
-    return r;
-  }();
+// Calibrated on frames 0 and 40 only (fewer than int8_engine_test: faster).
+nanodet_int8& nanodet() {
+  static nanodet_int8 f = calibrated_nanodet(2);
   return f;
 }
 
@@ -228,7 +206,7 @@ int check_every_conv(const graph& g, const int8_table& table, session& s) {
 TEST_CASE("weaver_dnn C-sim is bit-exact against the integer reference on every convolution of NanoDet") {
   auto& f = nanodet();
   session s(f.f32);
-  f.det->fill_input(f.frame, s.input());
+  f.det->fill_input(f.eval_frame, s.input());
   s.run();
   CHECK(check_every_conv(f.f32->ir(), f.table, s) == 34);
   // A float model is not the kernel's.

@@ -13,6 +13,7 @@
 #include "accel/engine/kernels.hpp"
 #include "accel/engine/quantize.hpp"
 #include "tests/unit/engine_util.hpp"
+#include "tests/unit/nanodet_int8_fixture.hpp"
 #include "tests/unit/sample_frames.hpp"
 
 using namespace weaver;
@@ -113,35 +114,8 @@ TEST_CASE("quantize_codes rounds and saturates as oneDNN does; dequantize_codes 
 
 namespace {
 
-// NanoDet at the demo's input for vtest.avi (768x576 x 0.75 -> 576x448),
-// calibrated on frames 0, 40, ..., 160 of the video (the first part, which
-// `weaver model quantize` also uses); checked on frame 600 (the part the
-// detector is evaluated on).
-struct nanodet_int8 {
-  std::unique_ptr<dnn_detector> det;
-  std::shared_ptr<const model> f32;
-  int8_table table;
-  cv::Mat eval_frame;
-};
-
 nanodet_int8& fixture() {
-  static nanodet_int8 f = [] {
-    nanodet_int8 r;
-    dnn_options o;
-    o.model = nanodet;
-    r.det = std::make_unique<dnn_detector>(o);
-    auto frames = sample_frames(16, 40); // frames 0, 40, ..., 600
-    std::vector<cv::Mat> calib(frames.begin(), frames.begin() + 5);
-    r.eval_frame = frames.back();
-    r.f32 = r.det->compiled(calib[0].size());
-    size_t next = 0;
-    r.table = calibrate(r.f32, [&](float* in) {
-      if (next == calib.size()) return false;
-      r.det->fill_input(calib[next++], in);
-      return true;
-    });
-    return r;
-  }();
+  static nanodet_int8 f = calibrated_nanodet(5); // frames 0, 40, ..., 160
   return f;
 }
 
