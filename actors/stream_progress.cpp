@@ -24,6 +24,13 @@ bool stream_progress::ended(uint32_t camera) const {
 
 void stream_progress::end(uint32_t camera) { last_[camera].ended = true; }
 
+std::set<uint32_t> stream_progress::ended_cameras() const {
+  std::set<uint32_t> out;
+  for (const auto& [cam, p] : last_)
+    if (p.ended) out.insert(cam);
+  return out;
+}
+
 std::string stream_progress::snapshot() const {
   auto j = nlohmann::json::array();
   for (const auto& [cam, p] : last_) j.push_back({cam, p.time, p.seq, p.ended});
@@ -35,6 +42,18 @@ void stream_progress::restore(const std::string& text) {
   for (const auto& e : nlohmann::json::parse(text))
     last[e.at(0).get<uint32_t>()] = position{e.at(1).get<timestamp_ms>(), e.at(2).get<uint64_t>(), e.at(3).get<bool>()};
   last_ = std::move(last);
+}
+
+std::set<uint32_t> ended_in_snapshot(const std::string& snapshot_json) {
+  try {
+    auto j = nlohmann::json::parse(snapshot_json);
+    if (!j.is_object() || !j.contains("progress") || !j["progress"].is_string()) return {};
+    stream_progress p;
+    p.restore(j["progress"].get<std::string>());
+    return p.ended_cameras();
+  } catch (const std::exception&) {
+    return {};
+  }
 }
 
 } // namespace weaver

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "base/types.hpp"
@@ -28,6 +29,8 @@ public:
   /// Whether the camera's end of stream was processed (and nothing since).
   bool ended(uint32_t camera) const;
   void end(uint32_t camera);
+  /// The cameras whose end of stream was processed (and nothing since).
+  std::set<uint32_t> ended_cameras() const;
 
   std::string snapshot() const;
   /// Takes what snapshot() gave; throws std::exception on malformed text.
@@ -41,5 +44,11 @@ private:
   };
   std::map<uint32_t, position> last_;
 };
+
+/// The cameras ended in a stage's snapshot (a JSON object whose "progress"
+/// member is stream_progress::snapshot()'s text, as the tracker and re-id
+/// save it); empty when the text has none or is malformed, as the stage
+/// itself then starts empty.
+std::set<uint32_t> ended_in_snapshot(const std::string& snapshot_json);
 
 } // namespace weaver

@@ -30,11 +30,13 @@
 #include "actors/storage/shared_connection.hpp"
 #include "actors/storage/storage_actor.hpp"
 #include "actors/storage/store.hpp"
+#include "actors/stream_progress.hpp"
 #include "actors/tracker/tracker_actor.hpp"
 #include "base/errors.hpp"
 #include "base/iso8601.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
+#include "base/state_file.hpp"
 #include "services/bridge.hpp"
 #include "services/cards.hpp"
 #include "services/gateway/gateway.hpp"
@@ -157,6 +159,22 @@ void linger_for_acks(const std::vector<std::shared_ptr<zmq_inbound>>& sockets) {
     return true;
   };
   while (!quiet() && clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds{50});
+}
+
+// The cameras whose end of stream this node's durable state already holds.
+// The inbound bridge hands the stream to the most upstream local role, and
+// that role saves an end only once everything downstream of it took the end.
+// A detector keeps no state and storage no record of ends: none then.
+std::set<uint32_t> ended_before_start(const config& cfg, const std::set<std::string>& roles) {
+  std::string file;
+  if (has(roles, "detector")) return {};
+  if (has(roles, "tracker"))
+    file = cfg.tracker.state_file;
+  else if (has(roles, "reid"))
+    file = cfg.reid.state_file;
+  if (file.empty()) return {};
+  auto text = state_file{file}.load();
+  return text ? ended_in_snapshot(*text) : std::set<uint32_t>{};
 }
 
 // One progress line: frames per second per camera since the last one, and
@@ -377,15 +395,41 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   // gateway roles serves until it is stopped.
   const bool on_stream = has(roles, "detector") || has(roles, "tracker") || has(roles, "reid") || has(roles, "storage");
   bool waits_for_eos = cameras.empty() && !bridges.empty() && on_stream;
+  // A node restarted after its stream ended (killed while it lingered) would
+  // wait for an end of stream its upstream, acknowledged and gone, never
+  // sends again. Its durable state says which cameras ended: it waits for
+  // those only if its upstream is still sending (a re-sent end it had not
+  // acknowledged, a replay); after one resend delay of silence it is done.
+  std::set<uint32_t> ended_at_start;
+  if (waits_for_eos)
+    for (auto camera : ended_before_start(cfg, roles))
+      if (pending_eos.erase(camera) > 0) ended_at_start.insert(camera);
+  if (!ended_at_start.empty())
+    log.info("the restored state ended ", ended_at_start.size(), " camera(s)' stream already",
+             pending_eos.empty() ? ": done unless the upstream sends more" : "");
+  const auto grace_end =
+    std::chrono::steady_clock::now() + zmq_outbound::default_resend_after + std::chrono::milliseconds{500};
+  auto upstream_sent = [&sockets] {
+    return std::any_of(sockets.begin(), sockets.end(), [](auto& s) { return s->last_message() != 0; });
+  };
   auto last_report = std::chrono::steady_clock::now();
   uint64_t last_frames = 0;
   while (result.exit_code == 0 && !opts.stop->load()) {
+    if (!ended_at_start.empty() && upstream_sent()) {
+      pending_eos.insert(ended_at_start.begin(), ended_at_start.end());
+      ended_at_start.clear();
+    }
     if (!cameras.empty() && cameras_running == 0) break;
-    if (waits_for_eos && pending_eos.empty()) break;
+    if (waits_for_eos && pending_eos.empty()
+        && (ended_at_start.empty() || std::chrono::steady_clock::now() >= grace_end))
+      break;
     if (cameras.empty() && !waits_for_eos && bridges.empty() && !gateway) break;
     heartbeat->store(steady_now_ns());
     self->receive([&](caf::down_msg&) { --cameras_running; },
-                  [&](done_atom, uint32_t camera) { pending_eos.erase(camera); },
+                  [&](done_atom, uint32_t camera) {
+                    pending_eos.erase(camera);
+                    ended_at_start.erase(camera);
+                  },
                   caf::after(std::chrono::milliseconds{250}) >> [] {});
     auto now = std::chrono::steady_clock::now();
     if (!opts.quiet && now - last_report >= std::chrono::seconds{2}) {

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "actors/stream_progress.hpp"
 
@@ -58,5 +59,23 @@ TEST_SUITE("stream_progress") {
     CHECK_FALSE(q.covered(9, 1, 1));
     CHECK_THROWS(q.restore("{not json"));
     CHECK(q.covered(1, 100, 1)); // a failed restore leaves it as it was
+  }
+
+  TEST_CASE("the cameras a stage's snapshot ended are read from it") {
+    stream_progress p;
+    p.advance(1, 100, 1);
+    p.end(1);
+    p.advance(2, 50, 4);
+    p.advance(3, 70, 2);
+    p.end(3);
+    CHECK(p.ended_cameras() == std::set<uint32_t>{1, 3});
+    nlohmann::json j{{"engine", "{}"}, {"progress", p.snapshot()}};
+    CHECK(ended_in_snapshot(j.dump()) == std::set<uint32_t>{1, 3});
+    // What the stage would not restore either: nothing is taken as ended.
+    CHECK(ended_in_snapshot("{not json").empty());
+    CHECK(ended_in_snapshot("[1,2]").empty());
+    CHECK(ended_in_snapshot(R"({"progress":[[1,0,0,true]]})").empty());
+    CHECK(ended_in_snapshot(R"({"progress":"[[1,0]]"})").empty());
+    CHECK(ended_in_snapshot(R"({"engine":"x"})").empty());
   }
 }
