@@ -1,6 +1,7 @@
 #include "accel/engine/graph.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -195,7 +196,12 @@ tensor_data eval_shape_op(const std::string& t, const tensor_data& x, const tens
       d.type = dtype::f32;
     } else if (to == 6 || to == 7) { // int32, int64
       if (d.type == dtype::f32) {
-        for (float v : d.f) d.i.push_back(static_cast<int64_t>(v));
+        // Truncation toward zero, as ONNX casts; a value with no int64 (NaN,
+        // infinite, beyond ±2^63) is undefined there, refused here.
+        for (float v : d.f) {
+          if (!(std::fabs(v) < 9.2e18f)) throw model_error("cast of " + std::to_string(v) + " to an integer");
+          d.i.push_back(static_cast<int64_t>(v));
+        }
         d.f.clear();
       }
       d.type = dtype::i64;

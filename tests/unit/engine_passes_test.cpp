@@ -3,6 +3,8 @@
 // arithmetic.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
 
 #include "accel/engine/graph.hpp"
@@ -78,4 +80,25 @@ TEST_CASE("transpose: a perm that repeats an axis is refused, also on a constant
     }
     CHECK(error.find("'t'") != std::string::npos);
   }
+}
+
+TEST_CASE(
+  "cast of a constant to an integer: NaN, infinities and values beyond int64 are refused (found by fuzz_onnx)") {
+  // Before: the float was cast to int64 whatever it held (undefined; UBSan).
+  attrs a;
+  a.axis = 7; // TensorProto INT64
+  auto cast = [&](float v) {
+    tensor_data d;
+    d.type = dtype::f32;
+    d.shape = {2};
+    d.f = {2.9f, v};
+    return eval_shape_op("Cast", d, nullptr, a);
+  };
+  auto ok = cast(-3.7f);
+  CHECK(ok.type == dtype::i64);
+  CHECK(ok.i == std::vector<int64_t>{2, -3}); // toward zero
+  CHECK_THROWS_AS(cast(std::nanf("")), model_error);
+  CHECK_THROWS_AS(cast(std::numeric_limits<float>::infinity()), model_error);
+  CHECK_THROWS_AS(cast(-1e19f), model_error);
+  CHECK(cast(-9.1e18f).i[1] < 0);
 }
