@@ -69,19 +69,24 @@ run_mesh() {  # run_mesh NAME [ROLE AT]: the mesh, killing ROLE once the tracker
   configure "$name"
   for r in storage reid tracker edge; do start "$name" $r; done
   if [ "$at" = end ]; then
-    # After the stream: ROLE's snapshot holds every camera's end, its upstream
-    # had the last acknowledgement and left, and ROLE lingers a few seconds
-    # for acknowledgements of its own. Killed there and restarted, it must
-    # not wait for an end of stream that nobody will send again.
+    # After the stream: ROLE's snapshot holds every camera's end and ROLE
+    # lingers a few seconds for acknowledgements. Killed there and restarted,
+    # it must not wait for an end of stream that nobody sends again. The
+    # tracker is killed once the edge, acknowledged, has left (it lingers
+    # 3.5 s after the edge's last message). Re-id's upstream leaves at about
+    # the moment re-id would: it is killed at once, and its upstream either
+    # leaves (acknowledged) or resends its end to the restarted re-id.
     local up=edge deadline=$((SECONDS + 300))
     [ "$role" = reid ] && up=tracker
-    until [ "$(ended_in "$name" "$role")" -ge 3 ] && ! kill -0 "${pid[$up]}" 2>/dev/null; do
+    until [ "$(ended_in "$name" "$role")" -ge 3 ] && { [ "$role" = reid ] || ! kill -0 "${pid[$up]}" 2>/dev/null; }; do
       [ $SECONDS -lt $deadline ] || { LOGS="$WORK/$name-*.log" show_logs; fail "$name: the stream did not end"; }
       sleep 0.05
     done
     kill -0 "${pid[$role]}" 2>/dev/null || return 2 # gone already: nothing to kill
     kill -9 "${pid[$role]}"
     wait "${pid[$role]}" 2>/dev/null || true
+    for r in $(seq 100); do kill -0 "${pid[$up]}" 2>/dev/null && sleep 0.1; done
+    if kill -0 "${pid[$up]}" 2>/dev/null; then echo "resending" > "$WORK/$name.upstream"; else echo "gone" > "$WORK/$name.upstream"; fi
     start "$name" "$role" 2
   elif [ -n "$role" ]; then
     local deadline=$((SECONDS + 300))
@@ -122,7 +127,9 @@ for role in $ROLES; do
       LOGS="$WORK/$role-$at-*.log" finish edge tracker reid storage || true
     done
     if diff "$WORK/clean.rows" "$WORK/$role-$at.rows" > "$WORK/$role-$at.diff"; then ok=yes; else ok=NO; bad=1; fi
-    echo "| $role | $at | $(wc -l < "$WORK/$role-$at.rows") | $ok |"
+    point=$at
+    [ "$at" = end ] && point="after the end (upstream $(cat "$WORK/$role-$at.upstream"))"
+    echo "| $role | $point | $(wc -l < "$WORK/$role-$at.rows") | $ok |"
     [ "$ok" = yes ] || sed 's/^/    /' "$WORK/$role-$at.diff" | head -20
   done
 done
