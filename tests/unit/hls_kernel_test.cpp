@@ -423,6 +423,16 @@ TEST_CASE("weaver_dnn C-sim refuses programs it cannot run, naming the reason an
     expect(p, p.program(256, 256, 256), "(layer 0)");
   }
   {
+    // More layers than the kernel's layer loop takes: refused before any runs.
+    hls_program p;
+    for (int k = 0; k <= hls::max_layers; ++k) p.add_conv(in, out, c.a, c.w, c.bias, c.m, {});
+    int32_t layers = 0;
+    const auto prog = p.program(256, 256, 256);
+    std::memcpy(&layers, prog.data() + 8, 4);
+    CHECK(layers == hls::max_layers + 1);
+    expect(p, prog, "more layers than the kernel takes");
+  }
+  {
     // Weights that are not the program's: one weight changed, or the
     // weights of another program of the same size.
     hls_program p;
