@@ -162,6 +162,9 @@ std::vector<uint8_t> hls_program::program(uint32_t input_stride, uint32_t output
   w[4] = static_cast<int32_t>(output_stride);
   w[5] = static_cast<int32_t>(input_bytes);
   w[6] = static_cast<int32_t>(weights_.size());
+  const auto sum = hls::weights_checksum(weights_.data(), static_cast<int32_t>(weights_.size()));
+  w[7] = static_cast<int32_t>(sum.a);
+  w[8] = static_cast<int32_t>(sum.b);
   for (const auto& l : layers_) {
     const size_t start = w.size();
     w.insert(w.end(), {l.op, l.act});
@@ -184,20 +187,25 @@ void hls_run(const std::vector<uint8_t>& program, const std::vector<uint8_t>& we
   hls_run(program.data(), weights.data(), input, output, batch);
 }
 
-void hls_run(const uint8_t* program, const uint8_t* weights, const uint8_t* input, uint8_t* output, uint32_t batch) {
+std::string hls_status_text(int32_t status, int32_t layer) {
   static const char* const names[] = {"ok",
                                       "a program of another protocol (magic or version)",
                                       "more layers than the kernel takes",
                                       "a layer larger than the kernel's on-chip buffers",
                                       "a malformed layer",
-                                      "a tensor or constant beyond its buffer"};
+                                      "a tensor or constant beyond its buffer",
+                                      "weights that are not the program's (checksum)"};
+  const int32_t known = static_cast<int32_t>(sizeof names / sizeof names[0]);
+  return (status >= 0 && status < known ? names[status] : "unknown status " + std::to_string(status))
+    + (layer >= 0 ? " (layer " + std::to_string(layer) + ")" : "");
+}
+
+void hls_run(const uint8_t* program, const uint8_t* weights, const uint8_t* input, uint8_t* output, uint32_t batch) {
   weaver_dnn(input, weights, program, output, batch);
   int32_t st = 0, layer = 0;
   std::memcpy(&st, output, 4);
   std::memcpy(&layer, output + 4, 4);
-  if (st != hls::status_ok)
-    throw std::runtime_error(std::string("weaver_dnn: ") + (st > 0 && st <= 5 ? names[st] : "unknown status")
-                             + (layer >= 0 ? " (layer " + std::to_string(layer) + ")" : ""));
+  if (st != hls::status_ok) throw std::runtime_error("weaver_dnn: " + hls_status_text(st, layer));
 }
 
 } // namespace weaver

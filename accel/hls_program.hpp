@@ -107,6 +107,10 @@ private:
   const uint8_t *codes_ = nullptr, *block_ = nullptr; // of the last finish()
 };
 
+/// The kernel's status page words (status, layer) in words, e.g. "a
+/// malformed layer (layer 3)"; the layer only when >= 0.
+std::string hls_status_text(int32_t status, int32_t layer);
+
 /// Runs the kernel's C-simulation; `output` holds the status page and
 /// `batch` blocks. Throws std::runtime_error naming the status and the layer.
 void hls_run(const std::vector<uint8_t>& program, const std::vector<uint8_t>& weights, const uint8_t* input,

@@ -14,7 +14,20 @@ namespace {
 int64_t now_ms() { return steady_now_ns() / 1'000'000; }
 } // namespace
 
-sim_model::sim_model(const sim_card_options& o) : o_(o), rng_(o.seed) {
+sim_card_options with_cycle_model(sim_card_options o) {
+  if (o.fpga.card.empty()) return o;
+  try {
+    const auto card = hls_cycles::card_named(o.fpga.card);
+    const auto pe = hls_cycles::parse_array(o.fpga.pe);
+    if (o.fpga.layers.empty()) throw std::invalid_argument("no layers to time");
+    o.mean_ms = hls_cycles::frame_ms(o.fpga.layers, pe, card);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("sim card " + o.name + ": fpga: " + e.what());
+  }
+  return o;
+}
+
+sim_model::sim_model(const sim_card_options& o) : o_(with_cycle_model(o)), rng_(o.seed) {
   static const char* kinds[] = {"constant", "exponential", "lognormal", "uniform"};
   bool known = false;
   for (auto k : kinds) known = known || o_.distribution == k;
@@ -108,7 +121,7 @@ std::map<uint64_t, std::vector<detection>> read_mot_detections(const std::string
   return out;
 }
 
-sim_card::sim_card(sim_card_options o) : o_(std::move(o)), model_(o_) {
+sim_card::sim_card(sim_card_options o) : o_(with_cycle_model(std::move(o))), model_(o_) {
   if (o_.capacity < 1) throw std::invalid_argument("sim card " + o_.name + ": capacity must be >= 1");
   if (o_.results != "delegate" && o_.results != "replay" && o_.results != "none")
     throw std::invalid_argument("sim card " + o_.name + ": results '" + o_.results
@@ -124,6 +137,9 @@ sim_card::sim_card(sim_card_options o) : o_(std::move(o)), model_(o_) {
   info_.nominal_service_s = o_.mean_ms / 1000.0;
   std::ostringstream d;
   d << o_.distribution << " mean " << o_.mean_ms << " ms cv " << o_.cv << ", results " << o_.results;
+  if (!o_.fpga.card.empty())
+    d << ", mean from the weaver_dnn cycle model: " << o_.fpga.card << " " << o_.fpga.pe << " PEs, "
+      << (o_.fpga.network.empty() ? std::to_string(o_.fpga.layers.size()) + " layers" : o_.fpga.network);
   info_.details = d.str();
   for (int i = 0; i < o_.capacity; ++i) workers_.emplace_back([this] { work(); });
 }

@@ -16,6 +16,7 @@
 
 #include "accel/batch_queue.hpp"
 #include "accel/card.hpp"
+#include "accel/hls_cycle_model.hpp"
 
 namespace weaver {
 
@@ -29,11 +30,21 @@ struct sim_faults {
   int64_t recover_after_ms = -1; // a failed / hung card probes healthy this long after
 };
 
+/// A card of the weaver_dnn kernel's speed: the mean service time is the
+/// cycle model's frame time (accel/hls_cycle_model.hpp) for these layers on
+/// this card and PE array, instead of mean_ms.
+struct sim_fpga {
+  std::string card; // "U50" | "U250"; empty: off
+  std::string pe = "32x64"; // the PE array, MxN
+  std::vector<hls_cycles::layer_shape> layers; // the network at its input size (hls_cycles::layers_of)
+  std::string network; // what the layers are, for the card's details ("nanodet.json 576x448")
+};
+
 struct sim_card_options {
   std::string name = "sim0";
   int capacity = 1; // batches at once
   std::string distribution = "lognormal"; // constant | exponential | lognormal | uniform
-  double mean_ms = 75.8; // per job at batch 1
+  double mean_ms = 75.8; // per job at batch 1 (replaced by the cycle model's with fpga.card)
   double cv = 0.1; // coefficient of variation (lognormal, uniform)
   std::vector<double> batch_speedup; // [b-1] = throughput at batch b over batch 1; empty = no batching
   uint64_t seed = 1;
@@ -41,7 +52,12 @@ struct sim_card_options {
   std::string replay_dir; // MOT-format detections: <dir>/cam<id>.txt
   uint64_t memory_bytes = 8ull << 30;
   sim_faults faults;
+  sim_fpga fpga;
 };
+
+/// The options with mean_ms from the cycle model when fpga.card is set.
+/// Throws std::invalid_argument on an unknown card, a bad PE array or no layers.
+sim_card_options with_cycle_model(sim_card_options o);
 
 class sim_model {
 public:
@@ -51,7 +67,9 @@ public:
     double service_s;
   };
 
+  /// Throws std::invalid_argument on bad options (with_cycle_model's too).
   explicit sim_model(const sim_card_options& o);
+  double mean_ms() const { return o_.mean_ms; } // after the cycle model
   int max_batch() const { return static_cast<int>(std::max<size_t>(1, o_.batch_speedup.size())); }
   /// Time of a batch of b jobs over the time of one (b / speed-up).
   double batch_cost(int b) const;

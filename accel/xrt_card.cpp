@@ -519,8 +519,8 @@ void xrt_card::impl::run(network& n, const std::vector<card_job*>& jobs, std::ve
     std::memcpy(&status, n.output.map<const uint8_t*>(), 4);
     std::memcpy(&layer, n.output.map<const uint8_t*>() + 4, 4);
     if (status != hls::status_ok)
-      throw card_failure(where() + ": kernel '" + o.kernel + "' refused the int8 program: status "
-                         + std::to_string(status) + " at layer " + std::to_string(layer));
+      throw card_failure(where() + ": kernel '" + o.kernel + "' refused the int8 program: "
+                         + hls_status_text(status, layer) + " (status " + std::to_string(status) + ")");
   }
 
   // Decode each image's block; errors here are the job's own.

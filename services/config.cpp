@@ -123,7 +123,7 @@ std::vector<point2> parse_points(const YAML::Node& n, const std::string& key) {
 sim_card_options parse_sim(const YAML::Node& n, const std::string& p, const std::string& base_dir) {
   check_keys(n, p,
              {"kind", "name", "capacity", "distribution", "mean_ms", "cv", "batch_speedup", "seed", "results",
-              "replay_dir", "memory_mb", "faults"});
+              "replay_dir", "memory_mb", "faults", "fpga"});
   sim_card_options s;
   s.capacity = get_in_range<int>(n, "capacity", p, s.capacity, 1, 1024);
   s.distribution = get<std::string>(n, "distribution", p, s.distribution);
@@ -160,6 +160,36 @@ sim_card_options parse_sim(const YAML::Node& n, const std::string& p, const std:
     s.faults.slow_factor = get_in_range<double>(f, "slow_factor", q, 1.0, 0.01, 1000.0);
     s.faults.disappear_after = get<int64_t>(f, "disappear_after", q, -1);
     s.faults.recover_after_ms = get<int64_t>(f, "recover_after_ms", q, -1);
+  }
+  if (auto f = n["fpga"]) {
+    // The weaver_dnn kernel's speed on an Alveo card: the mean from the cycle model.
+    const std::string q = p + "fpga.";
+    check_keys(f, q, {"card", "pe", "model", "input"});
+    if (n["mean_ms"]) throw config_error(q, "mean_ms comes from the cycle model here; give one or the other");
+    s.fpga.card = get<std::string>(f, "card", q, "");
+    if (s.fpga.card.empty()) throw config_error(q + "card", "required (U50 or U250)");
+    s.fpga.pe = get<std::string>(f, "pe", q, s.fpga.pe);
+    const auto model = resolve_path(get<std::string>(f, "model", q, ""), base_dir);
+    if (model.empty() || !file_exists(model)) throw config_error(q + "model", "no such file: '" + model + "'");
+    auto in = f["input"];
+    if (!in || !in.IsSequence() || in.size() != 2) throw config_error(q + "input", "expected [width, height]");
+    int w = 0, h = 0;
+    try {
+      w = in[0].as<int>();
+      h = in[1].as<int>();
+    } catch (const YAML::Exception&) {
+      throw config_error(q + "input", "expected [width, height]");
+    }
+    require_range(w, 32, 8192, q + "input");
+    require_range(h, 32, 8192, q + "input");
+    try {
+      s.fpga.layers = hls_cycles::layers_of(model, w, h);
+      (void)hls_cycles::card_named(s.fpga.card);
+      (void)hls_cycles::parse_array(s.fpga.pe);
+    } catch (const std::exception& e) {
+      throw config_error(q, e.what());
+    }
+    s.fpga.network = fs::path(model).filename().string() + " " + std::to_string(w) + "x" + std::to_string(h);
   }
   try {
     sim_model check{s}; // the distribution's own validation

@@ -12,7 +12,12 @@
 // p99 latency (admission to completion), drop rate with reasons, mean batch,
 // scheduler time per frame. A benchmark, not a test: it prints figures.
 //
+// With --fpga U50|U250 the cards' mean is instead the weaver_dnn kernel's
+// frame time by its cycle model (accel/hls_cycle_model.hpp) for --model at
+// --input on a --pe array: the pool with FPGA cards of a realistic speed.
+//
 // Usage: bench_pool [--seconds S] [--fps F] [--max-age-ms A] [--queue Q] [--in-flight N] [--quick]
+//                   [--fpga U50 [--pe 32x64] [--model tools/data/models/nanodet.json] [--input 576x448]]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -216,9 +221,31 @@ int main(int argc, char** argv) {
   app.add_option("--queue", opt.queue, "Queue per camera");
   app.add_option("--in-flight", opt.in_flight, "Frames in flight per camera");
   app.add_flag("--quick", quick, "A short sweep");
+  std::string fpga, pe = "32x64", model = "tools/data/models/nanodet.json", input = "576x448";
+  app.add_option("--fpga", fpga, "Cards of the weaver_dnn kernel's speed on this Alveo card (U50, U250)");
+  app.add_option("--pe", pe, "Their PE array, MxN");
+  app.add_option("--model", model, "The network they run (TF.js / ONNX model or Darknet cfg)");
+  app.add_option("--input", input, "Its input size, WxH");
   CLI11_PARSE(app, argc, argv);
   if (quick) opt.seconds = 10;
-  const double fpga_ms = 75.8; // DNNWeaver, YOLOv2: 13.2 FPS
+  double fpga_ms = 75.8; // DNNWeaver, YOLOv2: 13.2 FPS
+  if (!fpga.empty()) {
+    try {
+      sim_card_options o;
+      o.fpga.card = fpga;
+      o.fpga.pe = pe;
+      int w = 0, h = 0;
+      if (std::sscanf(input.c_str(), "%dx%d", &w, &h) != 2 || w < 32 || h < 32)
+        throw std::invalid_argument("--input '" + input + "': expected WxH");
+      o.fpga.layers = hls_cycles::layers_of(model, w, h);
+      fpga_ms = sim_model{o}.mean_ms();
+      std::printf("cards: the weaver_dnn cycle model, %s with %s PEs, %s at %s: %.2f ms per frame\n", fpga.c_str(),
+                  pe.c_str(), model.c_str(), input.c_str(), fpga_ms);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_pool: %s\n", e.what());
+      return 2;
+    }
+  }
   std::printf(
     "bench_pool: %.0f s simulated per run, cameras at %.0f FPS, max frame age %lld ms, "
     "queue %zu and %d in flight per camera;\ncards: lognormal service time mean %.1f ms, cv 0.1 "

@@ -425,6 +425,37 @@ status run_layer(const memory& m, const layer& l) {
 }
 
 } // namespace
+
+weights_sum weights_checksum(const u8* weights, s32 bytes) {
+  u32 a[checksum_lanes], b[checksum_lanes];
+#pragma HLS ARRAY_PARTITION variable = a complete
+#pragma HLS ARRAY_PARTITION variable = b complete
+  for (int j = 0; j < checksum_lanes; ++j) a[j] = b[j] = 0;
+  const s32 words = bytes <= 0 ? 0 : (bytes + 3) / 4;
+checksum_beats:
+  for (s32 i0 = 0; i0 < words; i0 += checksum_lanes) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT max = 262144
+    for (int j = 0; j < checksum_lanes; ++j) {
+#pragma HLS UNROLL
+      const s32 i = i0 + j;
+      if (i >= words) continue;
+      u32 w = 0;
+      for (int k = 0; k < 4; ++k)
+        if (4 * i + k < bytes) w |= static_cast<u32>(weights[4 * i + k]) << (8 * k);
+      a[j] += w;
+      b[j] += a[j];
+    }
+  }
+  weights_sum r{0, 0};
+  for (int j = 0; j < checksum_lanes; ++j) {
+#pragma HLS UNROLL
+    r.a += a[j] * static_cast<u32>(2 * j + 1);
+    r.b += b[j] * static_cast<u32>(2 * j + 1);
+  }
+  return r;
+}
+
 } // namespace weaver::hls
 
 extern "C" void weaver_dnn(const weaver::hls::u8* input, const weaver::hls::u8* weights, const weaver::hls::u8* program,
@@ -451,6 +482,12 @@ extern "C" void weaver_dnn(const weaver::hls::u8* input, const weaver::hls::u8* 
   }
   if (layers < 0 || layers > max_layers) {
     put_word(output, 0, status_too_many_layers);
+    return;
+  }
+  // Weights of another program would run as numbers all the same: refuse them.
+  const weights_sum sum = weights_checksum(weights, weights_bytes);
+  if (sum.a != static_cast<u32>(word(program, 7)) || sum.b != static_cast<u32>(word(program, 8))) {
+    put_word(output, 0, status_bad_weights);
     return;
   }
 images:

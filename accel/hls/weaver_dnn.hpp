@@ -58,7 +58,21 @@ enum status : s32 {
   status_exceeds_buffers = 3, // a window or tile larger than the on-chip buffers
   status_bad_layer = 4, // unknown op, zero or inconsistent shapes, bad space
   status_out_of_bounds = 5, // a tensor or weight beyond its buffer
+  status_bad_weights = 6, // the weights' checksum is not the program's
 };
+
+/// The weights checksum of program header words 7 and 8: the weights as u32
+/// LE words (the last one zero-padded), word i in lane i % 16 (one AXI beat
+/// of 16 words per cycle), per lane Fletcher sums a += word, b += a (mod
+/// 2^32); word 7 = sum of a_j * (2j + 1), word 8 = sum of b_j * (2j + 1) (odd
+/// lane factors: a change in any one lane always shows). Catches weights of
+/// another program or a truncated or shifted upload, not a deliberate
+/// forgery. The kernel recomputes it every run: weights_bytes / 64 cycles.
+constexpr int checksum_lanes = 16;
+struct weights_sum {
+  u32 a, b;
+};
+weights_sum weights_checksum(const u8* weights, s32 bytes);
 
 /// A tensor view: codes at `off` bytes into its space, pixel (y, x) channel
 /// c at off + (y * w + x) * cstride + coff + c.
@@ -83,7 +97,7 @@ constexpr int layer_fields = 2 + 3 * 8 + 2 + 9 + 3 + 2 + 4 + 2;
 static_assert(layer_fields <= layer_words, "a layer descriptor fits its words");
 
 struct header {
-  u32 magic, version, layers, input_stride, output_stride, input_bytes, weights_bytes;
+  u32 magic, version, layers, input_stride, output_stride, input_bytes, weights_bytes, checksum_a, checksum_b;
 };
 
 } // namespace weaver::hls

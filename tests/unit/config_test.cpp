@@ -667,3 +667,35 @@ TEST_CASE("cards: sim and xrt entries, 'all', and the pool section") {
   auto e9 = error_of(std::string(one_camera) + "cards: [{kind: sim, faults: {explode_after: 3}}]\n", v.base());
   CHECK(e9.key == "cards[0].faults.explode_after");
 }
+
+TEST_CASE("cards: a sim card of the weaver_dnn kernel's speed (fpga: the cycle model's frame time as its mean)") {
+  video_dir v;
+  const std::string model = std::string(WEAVER_SOURCE_DIR) + "/tools/data/models/nanodet.json";
+  REQUIRE_MESSAGE(std::filesystem::exists(model), "run tools/setup.sh to fetch the NanoDet model");
+  auto cfg = parse_config(std::string(one_camera) + "cards:\n  - kind: sim\n    name: u50\n"
+                            "    fpga: {card: U50, pe: 32x64, model: " + model + ", input: [576, 448]}\n",
+                          v.base());
+  REQUIRE(cfg.cards.size() == 1);
+  const auto& s = cfg.cards[0].sim;
+  CHECK(s.fpga.card == "U50");
+  CHECK(s.fpga.network == "nanodet.json 576x448");
+  const auto layers = hls_cycles::layers_of_model(model, 576, 448);
+  CHECK(s.fpga.layers.size() == layers.size());
+  CHECK(sim_model{s}.mean_ms()
+        == doctest::Approx(hls_cycles::frame_ms(layers, {32, 64}, hls_cycles::card_named("U50"))).epsilon(1e-12));
+
+  const std::string card = std::string(one_camera) + "cards: [{kind: sim, fpga: {card: ";
+  auto e1 = error_of(card + "U280, model: " + model + ", input: [576, 448]}}]\n", v.base());
+  CHECK(e1.key == "cards[0].fpga.");
+  CHECK(contains(e1.what, "unknown FPGA card 'U280'"));
+  auto e2 = error_of(card + "U50, model: nope.json, input: [576, 448]}}]\n", v.base());
+  CHECK(e2.key == "cards[0].fpga.model");
+  auto e3 = error_of(card + "U50, model: " + model + ", input: 576}}]\n", v.base());
+  CHECK(e3.key == "cards[0].fpga.input");
+  auto e4 = error_of(card + "U50, pe: 32, model: " + model + ", input: [576, 448]}}]\n", v.base());
+  CHECK(contains(e4.what, "PE array '32'"));
+  auto e5 = error_of(std::string(one_camera) + "cards: [{kind: sim, mean_ms: 9, fpga: {card: U50, model: " + model
+                       + ", input: [576, 448]}}]\n",
+                     v.base());
+  CHECK(contains(e5.what, "give one or the other"));
+}

@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
+#include <utility>
 
 #include "accel/detect/dnn_detector.hpp"
 #include "accel/engine/int8_model.hpp"
@@ -420,6 +422,72 @@ TEST_CASE("weaver_dnn C-sim refuses programs it cannot run, naming the reason an
     p.descriptors()[0].out.space = hls::space_input; // the kernel never writes its input
     expect(p, p.program(256, 256, 256), "(layer 0)");
   }
+  {
+    // More layers than the kernel's layer loop takes: refused before any runs.
+    hls_program p;
+    for (int k = 0; k <= hls::max_layers; ++k) p.add_conv(in, out, c.a, c.w, c.bias, c.m, {});
+    int32_t layers = 0;
+    const auto prog = p.program(256, 256, 256);
+    std::memcpy(&layers, prog.data() + 8, 4);
+    CHECK(layers == hls::max_layers + 1);
+    expect(p, prog, "more layers than the kernel takes");
+  }
+  {
+    // Weights that are not the program's: one weight changed, or the
+    // weights of another program of the same size.
+    hls_program p;
+    p.add_conv(in, out, c.a, c.w, c.bias, c.m, {});
+    const auto prog = p.program(256, 256, 256);
+    hls_run(prog, p.weights(), input.data(), output.data(), 1); // its own: runs
+    auto other = p.weights();
+    other[5] ^= 1;
+    try {
+      hls_run(prog, other, input.data(), output.data(), 1);
+      FAIL("ran on weights that are not the program's");
+    } catch (const std::runtime_error& e) {
+      CHECK(std::string(e.what()) == "weaver_dnn: weights that are not the program's (checksum)");
+    }
+    int32_t status = 0;
+    std::memcpy(&status, output.data(), 4);
+    CHECK(status == hls::status_bad_weights);
+    hls_program q;
+    auto w2 = c.w;
+    w2[0] = 2;
+    q.add_conv(in, out, c.a, w2, c.bias, c.m, {});
+    REQUIRE(q.weights().size() == p.weights().size());
+    CHECK_THROWS_WITH_AS(hls_run(prog, q.weights(), input.data(), output.data(), 1), doctest::Contains("checksum"),
+                         std::runtime_error);
+  }
+}
+
+TEST_CASE("weaver_dnn weights checksum: any one byte, two words swapped, or a shorter upload change it") {
+  std::mt19937 rng(7);
+  std::vector<uint8_t> w(1000);
+  for (auto& b : w) b = static_cast<uint8_t>(rng());
+  const auto n = static_cast<int32_t>(w.size());
+  const auto base = hls::weights_checksum(w.data(), n);
+  auto differs = [&](const std::vector<uint8_t>& v, int32_t bytes) {
+    const auto s = hls::weights_checksum(v.data(), bytes);
+    return s.a != base.a || s.b != base.b;
+  };
+  for (size_t i = 0; i < w.size(); ++i) {
+    auto v = w;
+    v[i] ^= static_cast<uint8_t>(1u << (i % 8));
+    REQUIRE_MESSAGE(differs(v, n), "byte " << i);
+  }
+  for (size_t i : {0, 1, 15, 16, 17, 100}) { // same lane (i, i + 16) and neighbouring lanes
+    for (size_t j : {i + 1, i + 16, i + 33}) {
+      auto v = w;
+      for (int k = 0; k < 4; ++k) std::swap(v[4 * i + k], v[4 * j + k]);
+      if (v == w) continue;
+      CHECK_MESSAGE(differs(v, n), "words " << i << " and " << j);
+    }
+  }
+  CHECK(differs(w, n - 4)); // truncated
+  auto shifted = w;
+  shifted.insert(shifted.begin(), 0);
+  CHECK(differs(shifted, n)); // one byte late
+  CHECK(hls::weights_checksum(nullptr, 0).a == 0);
 }
 
 TEST_CASE("NanoDet int8 on the weaver_dnn C-simulation detects what the int8 CPU session detects") {

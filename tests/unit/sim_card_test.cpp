@@ -87,6 +87,59 @@ TEST_SUITE("sim_card") {
     CHECK(sim_model{flat}.batch_cost(3) == doctest::Approx(3.0));
   }
 
+  TEST_CASE("fpga: the service time is the weaver_dnn cycle model's frame time for the layers, card and PE array") {
+    // By hand, U50 at 300 MHz, 16x16 PEs, DDR 2 x 64 B x 300 MHz x 0.7 = 26.88 GB/s:
+    //   conv 3x3 32x32x32 -> 32x32x64: tiles 16x16 (2 x 2), 4 output- x 2 input-channel
+    //     tiles: 4 * 4 * 2 * (9 * 256 + 24) = 74,496 cycles = 0.24832 ms; its 305,152
+    //     bytes take 0.01135 ms, so compute bounds it;
+    //   maxpool 32x32x64 -> 16x16x64 and add 16x16x64: 16,384 cycles each = 0.0546133 ms.
+    std::vector<hls_cycles::layer_shape> layers(3);
+    layers[0].kind = "conv";
+    layers[0].h = layers[0].w = 32, layers[0].c = 32;
+    layers[0].ho = layers[0].wo = 32, layers[0].co = 64;
+    layers[0].k = 3;
+    layers[1].kind = "maxpool";
+    layers[1].h = layers[1].w = 32, layers[1].c = 64;
+    layers[1].ho = layers[1].wo = 16, layers[1].co = 64;
+    layers[1].k = layers[1].stride = 2;
+    layers[2].kind = "add";
+    layers[2].h = layers[2].w = layers[2].ho = layers[2].wo = 16, layers[2].c = layers[2].co = 64;
+    const double by_hand_ms = 0.24832 + 2 * 16384 / 300e3;
+    sim_card_options o;
+    o.distribution = "constant";
+    o.results = "none";
+    o.fpga.card = "U50";
+    o.fpga.pe = "16x16";
+    o.fpga.layers = layers;
+    sim_model m{o};
+    CHECK(m.mean_ms() == doctest::Approx(by_hand_ms).epsilon(1e-9));
+    CHECK(m.take(1, 0).service_s * 1000 == doctest::Approx(by_hand_ms).epsilon(1e-9));
+    CHECK(m.mean_ms()
+          == doctest::Approx(hls_cycles::frame_ms(layers, {16, 16}, hls_cycles::card_named("u50"))).epsilon(1e-12));
+    sim_card c{o};
+    CHECK(c.info().nominal_service_s * 1000 == doctest::Approx(by_hand_ms).epsilon(1e-9));
+    CHECK(c.info().details.find("cycle model: U50 16x16 PEs, 3 layers") != std::string::npos);
+    auto r = run_batch(c, {{1, job_of(1, 0)}});
+    REQUIRE(r);
+    CHECK(r->ok);
+
+    // A wider array: the conv's tiles fall to 2 x 1 channel tiles (2 * 4 * 2328
+    // cycles); pool and add are unchanged (one element per cycle).
+    o.fpga.pe = "32x32";
+    CHECK(sim_model{o}.mean_ms() == doctest::Approx(2 * 4 * 2328 / 300e3 + 2 * 16384 / 300e3).epsilon(1e-9));
+
+    auto bad = o;
+    bad.fpga.card = "U280";
+    CHECK_THROWS_WITH_AS(sim_model{bad}, doctest::Contains("unknown FPGA card 'U280' (known: U50, U250)"),
+                         std::invalid_argument);
+    bad = o;
+    bad.fpga.pe = "32";
+    CHECK_THROWS_WITH_AS(sim_model{bad}, doctest::Contains("PE array '32'"), std::invalid_argument);
+    bad = o;
+    bad.fpga.layers.clear();
+    CHECK_THROWS_WITH_AS(sim_model{bad}, doctest::Contains("no layers"), std::invalid_argument);
+  }
+
   TEST_CASE("faults fire after N jobs; failures and hangs recover, disappearance does not") {
     sim_card_options o;
     o.distribution = "constant";
