@@ -120,7 +120,10 @@ track_batch deep_sort::update(const detection_batch& b) {
       const double motion = d2 / gate;
       if (!unit[c].empty() && t.stored > 0 && unit[c].size() == t.dim) {
         const double appearance = appearance_distance(t, unit[c]);
-        if (appearance <= cfg_.max_cosine_distance) cost[i * n_dets + c] = (1 - lambda) * appearance + lambda * motion;
+        // misses > 1: not matched in the last frame, a re-acquisition.
+        const float most =
+          t.misses > 1 ? std::min(cfg_.max_cosine_distance, cfg_.reacquire_cosine_distance) : cfg_.max_cosine_distance;
+        if (appearance <= most) cost[i * n_dets + c] = (1 - lambda) * appearance + lambda * motion;
       } else {
         cost[i * n_dets + c] = motion; // no appearance: motion alone
       }

@@ -42,6 +42,17 @@ struct deep_sort_config {
   /// a pair must pass both gates whatever lambda. The paper's 0 (motion only
   /// gates) was also best on PETS09 (IDF1 -0.03 at 0.1, -0.08 at 0.5).
   float lambda = 0.0f;
+  /// Largest cosine distance in the cascade for a track not matched in the
+  /// last frame (a re-acquisition): where two people cross, the one hidden
+  /// behind the other is missed for a few frames while its Mahalanobis gate
+  /// grows, and the nearest of 100 crops is lax enough for the other person
+  /// to take its track over (on PETS09 with the public detections, most ID
+  /// switches after a miss came at distances 0.06-0.19). Tracklet repair
+  /// joins one person's pieces afterwards with both fragments' velocities
+  /// and mean appearances, so the tracker can be strict here. 0.07 was best
+  /// of 0.05-0.2 on frames 1-397 of PETS09-S2L1 (README, "Measured");
+  /// >= max_cosine_distance: no separate gate.
+  float reacquire_cosine_distance = 0.07f;
   /// Consecutive matched frames to confirm a track (paper and SORT: 3); a
   /// tentative track ends silently at its first miss. 4 on PETS09 cut ID
   /// switches by a fifth (IDF1 +0.03): the detector there sometimes puts a

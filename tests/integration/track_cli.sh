@@ -60,10 +60,14 @@ print("ok: format")
 PY
 
 # Frames without detections: drop frames 300-304; the tracks of frame 299
-# must mostly carry on at frame 305 under the same ids (max_age 10 covers
-# the gap), and nothing is written for the gap.
+# must mostly carry on under the same ids (at frame 310: a track started
+# anew at 305 is confirmed n_init frames later), and nothing is written for
+# the gap. With repair join (no filled boxes): Deep SORT's re-acquisition
+# gate (reacquire_cosine_distance) leaves some apart that repair joins; 6
+# of 6 kept when written, Deep SORT alone 4 of 6.
 awk -F, '$1 < 300 || $1 > 304' "$DATA/PETS09-S2L1-det-frcnn.txt" > "$WORK/det.txt"
-track gap.txt --video "$WEAVER_SAMPLE_VIDEO"
+"$WEAVER" track --det "$WORK/det.txt" --out "$WORK/gap.txt" --video "$WEAVER_SAMPLE_VIDEO" --repair join -q \
+  || fail "track (gap) exited with $?"
 python3 - "$WORK/gap.txt" <<'PY' || fail "gap"
 import sys
 by = {}
@@ -71,7 +75,7 @@ for l in open(sys.argv[1]):
     f = l.split(",")
     by.setdefault(int(f[0]), set()).add(int(f[1]))
 assert not any(300 <= f <= 304 for f in by), "rows in the gap"
-before, after = by[299], by[305]
+before, after = by[299], by[310]
 kept = len(before & after)
 assert len(before) >= 5 and kept >= len(before) - 1, (before, after)
 print("ok: gap: %d of %d tracks kept their id" % (kept, len(before)))

@@ -186,6 +186,7 @@ TEST_SUITE("deep_sort") {
     deep_sort_config cfg;
     cfg.n_init = 1;
     cfg.max_cosine_distance = 0.2f;
+    cfg.reacquire_cosine_distance = 0.2f; // the re-acquisition below: only max_cosine_distance
     deep_sort trk(5, cfg);
     uint64_t f = 0;
     ds_settle(trk, f, 100, ds_look(0), 10);
@@ -204,6 +205,26 @@ TEST_SUITE("deep_sort") {
     auto c = trk2.update(ds_frame(f++, {ds_det(100, 100, ds_look(30))}));
     REQUIRE(c.events.size() == 1);
     CHECK(c.events[0].track_id == 1);
+  }
+
+  TEST_CASE("a track that missed a frame is re-acquired only under reacquire_cosine_distance") {
+    deep_sort_config cfg;
+    cfg.n_init = 1;
+    cfg.max_cosine_distance = 0.2f;
+    auto run = [&](float reacquire, bool gap) {
+      cfg.reacquire_cosine_distance = reacquire;
+      deep_sort trk(5, cfg);
+      uint64_t f = 0;
+      ds_settle(trk, f, 100, ds_look(0), 10);
+      if (gap) trk.update(ds_frame(f++, {}));
+      // In place, cos 30 deg: distance 0.134, inside 0.2, outside 0.1.
+      auto b = trk.update(ds_frame(f++, {ds_det(100, 100, ds_look(30))}));
+      REQUIRE(b.events.size() == 1);
+      return b.events[0].track_id;
+    };
+    CHECK(run(0.2f, true) == 1); // no separate gate: the old track
+    CHECK(run(0.1f, true) == 2); // missed a frame: the stricter gate, a new track
+    CHECK(run(0.1f, false) == 1); // seen last frame: max_cosine_distance applies
   }
 
   TEST_CASE("the cascade prefers the recently updated track") {
