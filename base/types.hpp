@@ -84,12 +84,27 @@ struct zone_visit {
   }
 };
 
+/// A camera-local track's evidence crop (actors/tracker/evidence): a small
+/// JPEG of its best frame, cut where the frames are (the camera's process)
+/// and carried with the track's last batch through re-id to storage, which
+/// keeps it beside the rows (actors/storage/crop_store).
+struct evidence_crop {
+  uint32_t camera_id = 0;
+  uint64_t track_id = 0;
+  timestamp_ms time_ms = 0; // of the frame it was cut from
+  std::string jpeg;
+};
+
+/// Largest crop the mesh carries and the store keeps (a thumbnail is ~5 KB).
+constexpr size_t max_crop_bytes = 256 * 1024;
+
 struct track_batch {
   uint32_t camera_id = 0;
   uint64_t seq = 0;
   timestamp_ms time_ms = 0;
   std::vector<track_event> events;
   std::vector<zone_visit> zone_visits; // zone entries and exits of this frame
+  std::vector<evidence_crop> crops; // of the tracks that ended in this frame
 };
 
 /// Camera track -> global person id.
@@ -157,6 +172,7 @@ struct presence_batch {
   std::vector<person_merge> merges;
   std::vector<zone_visit> zone_visits; // passed through from the trackers
   std::vector<tracklet> tracklets; // the ended tracks behind `rows`
+  std::vector<evidence_crop> crops; // passed through from the trackers
 };
 
 /// Marks the end of a camera's stream (file ended or --max-frames reached);

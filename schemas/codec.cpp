@@ -229,6 +229,18 @@ Offset<flatbuffers::Vector<Offset<fb::ZoneVisit>>> zone_visits(FlatBufferBuilder
   return b.CreateVector(out);
 }
 
+Offset<flatbuffers::Vector<Offset<fb::EvidenceCrop>>> crops(FlatBufferBuilder& b,
+                                                            const std::vector<evidence_crop>& in) {
+  if (in.empty()) return 0; // absent: most batches end no track
+  std::vector<Offset<fb::EvidenceCrop>> out;
+  out.reserve(in.size());
+  for (const auto& c : in) {
+    auto jpeg = b.CreateVector(reinterpret_cast<const uint8_t*>(c.jpeg.data()), c.jpeg.size());
+    out.push_back(fb::CreateEvidenceCrop(b, c.camera_id, c.track_id, c.time_ms, jpeg));
+  }
+  return b.CreateVector(out);
+}
+
 std::vector<uint8_t> encode(const track_batch& t, const std::string& sender, uint64_t seq) {
   auto& b = builder();
   std::vector<Offset<fb::TrackEvent>> events;
@@ -248,7 +260,8 @@ std::vector<uint8_t> encode(const track_batch& t, const std::string& sender, uin
   }
   auto vec = b.CreateVector(events);
   auto visits = zone_visits(b, t.zone_visits);
-  auto payload = fb::CreateTrackBatch(b, t.camera_id, t.seq, t.time_ms, vec, visits);
+  auto crops_vec = crops(b, t.crops);
+  auto payload = fb::CreateTrackBatch(b, t.camera_id, t.seq, t.time_ms, vec, visits, crops_vec);
   return finish(b, fb::Payload::TrackBatch, payload.Union(), sender, seq);
 }
 
@@ -277,7 +290,8 @@ std::vector<uint8_t> encode(const presence_batch& p, const std::string& sender, 
                                            &exit, t.confidence, feat));
   }
   auto tracklets_vec = b.CreateVector(tracklets);
-  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec, visits, tracklets_vec);
+  auto crops_vec = crops(b, p.crops);
+  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec, visits, tracklets_vec, crops_vec);
   return finish(b, fb::Payload::PresenceBatch, payload.Union(), sender, seq);
 }
 
@@ -549,8 +563,29 @@ void read_zone_visits(const flatbuffers::Vector<Offset<fb::ZoneVisit>>* v, std::
   }
 }
 
+// Crops are copied only when no larger than max_crop_bytes: the verifier
+// bounds the message, not a crop, and the store refuses no size itself.
+bool read_crops(const flatbuffers::Vector<Offset<fb::EvidenceCrop>>* v, std::vector<evidence_crop>& out,
+                const char* where, std::string& err) {
+  if (!v) return true;
+  out.resize(v->size());
+  for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
+    const fb::EvidenceCrop& c = *v->Get(i);
+    const auto* jpeg = c.jpeg();
+    size_t n = jpeg ? jpeg->size() : 0;
+    if (n > max_crop_bytes)
+      return fail(err,
+                  std::string(where) + ": crop " + std::to_string(i) + " of " + std::to_string(n) + " bytes (> "
+                    + std::to_string(max_crop_bytes) + ")");
+    out[i] = evidence_crop{c.camera_id(), c.track_id(), c.time_ms(),
+                           jpeg ? std::string(jpeg->begin(), jpeg->end()) : std::string()};
+  }
+  return true;
+}
+
 bool read_tracks(const fb::TrackBatch& in, track_batch& out, uint16_t version, std::string& err) {
   read_zone_visits(in.zone_visits(), out.zone_visits);
+  if (!read_crops(in.crops(), out.crops, "tracks", err)) return false;
   out.camera_id = in.camera_id();
   out.seq = in.seq();
   out.time_ms = in.time_ms();
@@ -587,6 +622,7 @@ bool read_tracks(const fb::TrackBatch& in, track_batch& out, uint16_t version, s
 
 bool read_presence(const fb::PresenceBatch& in, presence_batch& out, std::string& err) {
   read_zone_visits(in.zone_visits(), out.zone_visits);
+  if (!read_crops(in.crops(), out.crops, "presence", err)) return false;
   if (const auto* v = in.identities()) {
     out.identities.resize(v->size());
     for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
@@ -882,6 +918,7 @@ std::optional<invalid> check_body(const track_batch& b) {
     if (auto e = check_id(ev.track_id, where + " track id")) return e;
     if (auto e = check_box(ev.bbox, where)) return e;
   }
+  if (auto e = check_all(b.crops, "tracks: crop")) return e;
   return check_visits(b.zone_visits, "tracks: ");
 }
 
@@ -890,6 +927,7 @@ std::optional<invalid> check_body(const presence_batch& b) {
   if (auto e = check_all(b.rows, "presence: row")) return e;
   if (auto e = check_all(b.merges, "presence: merge")) return e;
   if (auto e = check_all(b.tracklets, "presence: tracklet")) return e;
+  if (auto e = check_all(b.crops, "presence: crop")) return e;
   return check_visits(b.zone_visits, "presence: ");
 }
 
@@ -950,6 +988,19 @@ std::optional<invalid> validate(const tracklet& t) {
     return bad("score", "confidence " + std::to_string(t.confidence) + " is outside 0..1");
   if (t.feature.size() > max_tracklet_feature)
     return bad("size", "feature of " + std::to_string(t.feature.size()) + " values");
+  return std::nullopt;
+}
+
+std::optional<invalid> validate(const evidence_crop& c) {
+  if (auto e = check_id(c.track_id, "track id")) return e;
+  if (auto e = check_time(c.time_ms, "time")) return e;
+  if (c.jpeg.empty() || c.jpeg.size() > max_crop_bytes)
+    return bad("size",
+               "crop of " + std::to_string(c.jpeg.size()) + " bytes (1.." + std::to_string(max_crop_bytes) + ")");
+  // SOI and the next marker's FF: served as image/jpeg, so it must look like one.
+  if (c.jpeg.size() < 3 || static_cast<uint8_t>(c.jpeg[0]) != 0xFF || static_cast<uint8_t>(c.jpeg[1]) != 0xD8
+      || static_cast<uint8_t>(c.jpeg[2]) != 0xFF)
+    return bad("format", "crop does not start like a JPEG");
   return std::nullopt;
 }
 

@@ -124,6 +124,7 @@ std::optional<invalid> validate(const identity& id);
 std::optional<invalid> validate(const zone_visit& visit);
 std::optional<invalid> validate(const person_merge& merge);
 std::optional<invalid> validate(const tracklet& t);
+std::optional<invalid> validate(const evidence_crop& crop);
 
 /// Verifies and decodes one envelope. Returns nullopt, with the reason in
 /// `*error` when given, for anything that is not a well-formed weaver.v1

@@ -89,11 +89,11 @@ mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<
     health(*health_ptr),
     stats(std::move(stats)) {
   // Frames are kept for the gateway's snapshots, and for the tracker's
-  // evidence crops when the tracker and the store are here too (the crops
-  // live beside the store, whose retention deletes them).
+  // evidence crops when the tracker is here too (the crops travel with the
+  // tracks to storage, here or over the mesh, and live beside the store).
   if (has("camera")
       && ((has("gateway") && cfg.gateway_port != 0 && cfg.gateway.snapshots)
-          || (has("tracker") && has("storage") && !cfg.crops_dir.empty())))
+          || (has("tracker") && !cfg.crops_dir.empty())))
     live = std::make_shared<live_view>();
 }
 
@@ -254,8 +254,11 @@ tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
   if (m.has("tracker")) {
     auto extras = tracker_extras_of(m.cfg, m.opts.tracks_dir);
     extras.live = m.live;
-    if (m.live && m.has("storage") && !m.cfg.crops_dir.empty())
-      extras.crops = std::make_shared<crop_store>(m.cfg.crops_dir);
+    extras.crops = m.live && m.has("camera") && !m.cfg.crops_dir.empty();
+    if (!m.has("camera") && !m.cfg.crops_dir.empty())
+      log.info(
+        "evidence crops: none from this tracker (they are cut from the frames, which stay with the cameras: "
+        "run the tracker with the camera role to have them)");
     auto trk = m.sys.spawn(tracker_actor_impl, sort_settings_of(m.cfg), reid, m.stats, std::move(extras));
     m.locals.push_back(caf::actor_cast<caf::actor>(trk));
     return trk;
@@ -300,7 +303,11 @@ std::unique_ptr<gateway_server> make_gateway(mesh_context& m, query_actor query)
   if (!m.has("gateway") || (m.embedded && cfg.gateway_port == 0)) return nullptr;
   if (cfg.gateway_port == 0) throw config_error("gateway.port", "required for the gateway role");
   auto settings = gateway_settings_of(cfg); // tokens first: refuse before connecting
-  if (!query) query = m.outbound<query_actor>("gateway->query", "query");
+  // Beside cameras whose frames it shows, a gateway may have no query role
+  // to ask (an edge pod's live pictures): its queries then answer 503.
+  if (!query && (m.cfg.mesh.endpoints.count("query") > 0 || !m.live || !settings.snapshots))
+    query = m.outbound<query_actor>("gateway->query", "query");
+  if (!query) log.info("gateway: live pictures only (no mesh.endpoints.query: queries answer 503)");
   auto sources = std::make_shared<metrics_sources>();
   sources->add(metrics::global().registry_ptr());
   auto gateway = std::make_unique<gateway_server>(m.sys, query, settings, m.health_ptr, sources, m.live);

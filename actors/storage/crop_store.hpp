@@ -12,12 +12,14 @@
 #include <optional>
 #include <string>
 
+#include "base/types.hpp"
+
 namespace weaver {
 
 class crop_store {
 public:
   /// Crops are at most this large (a larger file is not served).
-  static constexpr size_t max_bytes = 256 * 1024;
+  static constexpr size_t max_bytes = max_crop_bytes;
 
   /// The folder is created on the first put().
   explicit crop_store(std::string dir);

@@ -81,7 +81,23 @@ size_t drop_invalid(std::vector<T>& items, const char* what) {
 // that cannot be true is refused and counted, never stored.
 size_t drop_invalid(presence_batch& pb) {
   return drop_invalid(pb.identities, "identity") + drop_invalid(pb.rows, "row") + drop_invalid(pb.merges, "merge")
-    + drop_invalid(pb.zone_visits, "zone visit") + drop_invalid(pb.tracklets, "tracklet");
+    + drop_invalid(pb.zone_visits, "zone visit") + drop_invalid(pb.tracklets, "tracklet")
+    + drop_invalid(pb.crops, "crop");
+}
+
+// Writes the batch's evidence crops beside the store (none without a crops
+// folder); a crop that cannot be written is counted, and the rows stand.
+void put_crops(storage_state& st, const std::vector<evidence_crop>& crops) {
+  if (!st.settings.crops) return;
+  for (const auto& c : crops) {
+    try {
+      st.settings.crops->put(c.camera_id, c.track_id, c.jpeg);
+    } catch (const std::exception& e) {
+      static const logger log{"storage"};
+      log.warn("evidence crop: ", e.what());
+      metrics::global().storage_errors("crop").Increment();
+    }
+  }
 }
 
 } // namespace
@@ -107,6 +123,7 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
               metrics::global().storage_errors("write").Increment();
               return make_error(errc::store_failed, e.what());
             }
+            put_crops(st, pb.crops);
             metrics::global().stage_latency("store").Observe(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             metrics::global().rows_written().Increment(static_cast<double>(pb.rows.size()));

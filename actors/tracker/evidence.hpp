@@ -20,13 +20,6 @@
 
 namespace weaver {
 
-struct evidence_crop {
-  uint32_t camera_id = 0;
-  uint64_t track_id = 0;
-  timestamp_ms time_ms = 0; // of the frame it was cut from
-  std::string jpeg;
-};
-
 class evidence_picker {
 public:
   /// Thumbnails `height` pixels high (width from the box, at most height).

@@ -56,16 +56,11 @@ track_batch repaired(self_ptr self, track_batch tb, bool flush, int width = 0, i
 void count(self_ptr self, track_batch& tb) {
   auto& st = self->state;
   if (st.live) st.live->offer_tracks(tb); // before compaction drops what re-id does not read
+  // Crops ride on the batch to storage, in this process or over the mesh.
   if (st.live && st.crops) {
     auto frame_of = [live = st.live.get()](uint32_t camera, uint64_t seq) { return live->frame_at(camera, seq); };
-    for (auto& c : st.evidence.update(tb, frame_of)) {
-      try {
-        st.crops->put(c.camera_id, c.track_id, c.jpeg);
-      } catch (const std::exception& e) {
-        static const logger log{"tracker"};
-        log.warn("evidence crop: ", e.what()); // the rows matter more: tracking goes on
-      }
-    }
+    for (auto& c : st.evidence.update(tb, frame_of))
+      if (c.jpeg.size() <= max_crop_bytes) tb.crops.push_back(std::move(c));
   }
   if (auto z = st.zones.find(tb.camera_id); z != st.zones.end()) {
     static const logger log{"zones"};

@@ -18,7 +18,6 @@
 #include "actors/actors.hpp"
 #include "actors/detector/detection_log.hpp"
 #include "actors/live_view.hpp"
-#include "actors/storage/crop_store.hpp"
 #include "actors/stream_progress.hpp"
 #include "actors/tracker/camera_tracker.hpp"
 #include "actors/tracker/evidence.hpp"
@@ -41,7 +40,7 @@ struct tracker_state {
   bool dnn_appearance = false;
   bool compact = false; // compact batches for re-id (mesh.compact)
   std::shared_ptr<live_view> live; // the console's live boxes (null: none)
-  std::shared_ptr<crop_store> crops; // evidence crops (null: none; needs live for the frames)
+  bool crops = false; // cut evidence crops (needs live for the frames)
   evidence_picker evidence;
   std::string kind = "sort";
   deep_sort_config deep;
@@ -65,7 +64,7 @@ struct tracker_extras {
   std::string state_file; // trackers' snapshots, restored at start ("" = none)
   bool compact = false; // compact batches for re-id (mesh.compact)
   std::shared_ptr<live_view> live; // the console's live boxes (null: none)
-  std::shared_ptr<crop_store> crops; // where the tracks' evidence crops go (null: none)
+  bool crops = false; // cut the tracks' evidence crops for storage (needs live)
 };
 
 tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,

@@ -227,6 +227,11 @@ struct gateway_server::impl {
 
   answer ask(const std::string& name, std::vector<std::pair<std::string, std::string>> params) {
     answer a;
+    if (!query) { // a gateway beside the cameras only, for their live pictures (Helm's edge.liveView)
+      a.status = 503;
+      a.body = "query " + name + ": no query role behind this gateway (it serves its cameras' live pictures only)";
+      return a;
+    }
     caf::scoped_actor self{sys};
     query_request req{next_id++, name, std::move(params)};
     self->request(query, settings.timeout, std::move(req))
@@ -643,6 +648,53 @@ struct gateway_server::impl {
     res.set_content(*s->jpeg, "image/jpeg");
   }
 
+  // GET /v1/cameras/{camera}/stream.mjpg: the camera's pictures as MJPEG
+  // (multipart/x-mixed-replace: an <img> or a video player shows it as it
+  // comes), each new encoding once. The same cache as snapshot.jpg, so a
+  // viewer adds no encoding: at most snapshot_fps pictures a second. Counts
+  // against gateway.max_streams with the alert streams.
+  void handle_mjpeg(const httplib::Request& req, httplib::Response& res) {
+    static const gateway::route scope_only{"", gateway::route_kind::query, "", "query", "", {}, {}};
+    if (!admit(scope_only, req, res)) return;
+    auto camera = camera_param(req, res, {});
+    if (!camera) return;
+    if (!snapshots || !snapshots->latest(*camera)) return no_snapshot(res, *camera);
+    if (streams.fetch_add(1) >= settings.max_streams) {
+      streams.fetch_sub(1);
+      res.set_header("Retry-After", "5");
+      return set_error(
+        res, 503,
+        "too many streams open (gateway.max_streams = " + std::to_string(settings.max_streams) + "): retry later");
+    }
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Accel-Buffering", "no");
+    auto sent = std::make_shared<std::optional<uint64_t>>(); // the seq of the last picture sent
+    const auto period = std::chrono::milliseconds{static_cast<int64_t>(1000.0 / settings.snapshot_fps / 2 + 0.5)};
+    res.set_chunked_content_provider(
+      std::string("multipart/x-mixed-replace; boundary=") + mjpeg_boundary,
+      [this, cam = *camera, sent, period](size_t, httplib::DataSink& sink) {
+        try {
+          if (stopping) return false;
+          auto s = snapshots->latest(cam);
+          if (s && (!*sent || **sent != s->seq)) {
+            *sent = s->seq;
+            std::string head = std::string("--") + mjpeg_boundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: "
+              + std::to_string(s->jpeg->size()) + "\r\nX-Frame-Seq: " + std::to_string(s->seq) + "\r\n\r\n";
+            if (!sink.write(head.data(), head.size()) || !sink.write(s->jpeg->data(), s->jpeg->size())
+                || !sink.write("\r\n", 2))
+              return false;
+          }
+          nap(period); // half the encoding period: a new picture goes out soon after it is made
+          return !stopping;
+        } catch (const std::exception& e) {
+          log.error("mjpeg stream: ", e.what());
+          return false;
+        }
+      },
+      [this](bool) { streams.fetch_sub(1); });
+  }
+
   // GET /v1/evidence/{camera}/{track}.jpg: a track's evidence crop, from
   // the query role (which reads the crops beside the store).
   void handle_evidence(const httplib::Request& req, httplib::Response& res) {
@@ -698,6 +750,7 @@ struct gateway_server::impl {
     out.emplace_back(live_pattern, "GET, HEAD, OPTIONS");
     out.emplace_back(snapshot_pattern, "GET, HEAD, OPTIONS");
     out.emplace_back(evidence_pattern, "GET, HEAD, OPTIONS");
+    out.emplace_back(mjpeg_pattern, "GET, HEAD, OPTIONS");
     if (assets)
       for (auto& u : assets->urls()) out.emplace_back(escape_regex(u), "GET, HEAD, OPTIONS");
     return out;
@@ -706,6 +759,8 @@ struct gateway_server::impl {
   static constexpr const char* live_pattern = R"(/v1/cameras/([^/]+)/live)";
   static constexpr const char* snapshot_pattern = R"(/v1/cameras/([^/]+)/snapshot\.jpg)";
   static constexpr const char* evidence_pattern = R"(/v1/evidence/([^/]+)/([^/]+)\.jpg)";
+  static constexpr const char* mjpeg_pattern = R"(/v1/cameras/([^/]+)/stream\.mjpg)";
+  static constexpr const char* mjpeg_boundary = "weaver-frame";
 
   static std::string escape_regex(const std::string& s) {
     std::string out;
@@ -735,6 +790,11 @@ struct gateway_server::impl {
     server->Get(snapshot_pattern, timed("/v1/cameras/{camera}/snapshot.jpg", [this](auto& req, auto& res) {
                   handle_snapshot(req, res);
                 }));
+    // A stream: counted, not timed (its length is the viewer's).
+    server->Get(mjpeg_pattern, [this](const httplib::Request& req, httplib::Response& res) {
+      handle_mjpeg(req, res);
+      record("/v1/cameras/{camera}/stream.mjpg", res.status, clock_type::now(), false);
+    });
     if (assets)
       for (auto& u : assets->urls())
         server->Get(escape_regex(u), timed(u, [this, u](auto& req, auto& res) { handle_asset(u, req, res); }));

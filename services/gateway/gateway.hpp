@@ -10,6 +10,8 @@
 //   GET /v1/cameras/{camera}/live, /snapshot.jpg   a camera's newest frame
 //                          and its boxes, zones and lines (scope query; the
 //                          cameras this process opens: live_view)
+//   GET /v1/cameras/{camera}/stream.mjpg   the same pictures as MJPEG
+//                          (multipart/x-mixed-replace), a max_streams stream
 //   GET /, /docs, /openapi.yaml, /app.js ...   the web console, no token
 //                          (its data comes from the routes above)
 //   OPTIONS                CORS preflight for gateway.cors_origins (none by

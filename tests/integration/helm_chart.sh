@@ -250,6 +250,50 @@ refuse "virtual camera of camera 1 must be on camera 1's edge pod" \
   $'edge: {replicas: 2}\ncameras: [{id: 1, source: /x.avi, edge: 0}, {id: 2, source: "camera:1", edge: 1}]'
 refuse "tracker.shards: 2 must be between 1 and edge.replicas" 'tracker: {placement: shards, shards: 2}'
 refuse "tracker.placement: nowhere (known: edge, shards)" 'tracker: {placement: nowhere}'
+
+# --- edge.liveView: off by default (the edge pods run no gateway, open no
+# HTTP port, need no token); on, each edge pod adds the gateway role for its
+# cameras' live pictures, on its own port, with the gateway's token and the
+# frame rate given, and `weaver check` takes its configuration.
+refuse "edge.liveView.enabled: needs gateway.enabled" 'edge: {liveView: {enabled: true}}'
+printf 'gateway: {enabled: true}\nedge: {liveView: {enabled: true, port: 8090, fps: 1.5}}\nnetworkPolicy: {gatewayFrom: [{podSelector: {matchLabels: {app: shop}}}]}\n' \
+  > "$WORK/live-values.yaml"
+render -f "$WORK/live-values.yaml" --dump-values "$WORK/live.json" -o "$WORK/live.yaml" || fail "render edge.liveView"
+validate --values-schema "$chart/values.schema.json" --values "$WORK/live.json" \
+  --write-configmap "weaver-config=$WORK/live-config" "$WORK/live.yaml" > /dev/null || fail "edge.liveView values"
+python3 - "$WORK" <<'PY' || fail "edge.liveView"
+import sys, yaml
+work = sys.argv[1]
+load = lambda f: [d for d in yaml.safe_load_all(open(f)) if d]
+def edge(docs):
+    d = next(d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "weaver-edge")
+    return d["spec"]["template"]["spec"]["containers"][0]
+def policy(docs):
+    return next(d for d in docs if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "weaver-edge")["spec"]["ingress"]
+off, on = load(f"{work}/default.yaml"), load(f"{work}/live.yaml")
+c = edge(off)
+assert "gateway" not in c["args"][0] and "--role camera,detector,tracker" in c["args"][0], c["args"]
+assert [p["name"] for p in c["ports"]] == ["http-metrics"], c["ports"]
+assert not any(e["name"] == "WEAVER_GATEWAY_TOKEN" for e in c.get("env", []))
+assert "gateway" not in yaml.safe_load(open(f"{work}/default-config/edge-0.yaml"))
+assert not any(p["port"] == "live" for r in policy(off) for p in r["ports"])
+c = edge(on)
+assert c["args"][0].endswith("--role camera,detector,tracker,gateway"), c["args"]
+assert {"name": "live", "containerPort": 8090, "protocol": "TCP"} in c["ports"], c["ports"]
+token = next(e for e in c["env"] if e["name"] == "WEAVER_GATEWAY_TOKEN")["valueFrom"]["secretKeyRef"]
+assert token == {"name": "weaver-gateway", "key": "token"}, token
+gw = yaml.safe_load(open(f"{work}/live-config/edge-0.yaml"))
+assert gw["gateway"] == {"port": 8090, "bind": "0.0.0.0", "token_env": "WEAVER_GATEWAY_TOKEN", "snapshots": True,
+                         "snapshot_fps": 1.5}, gw["gateway"]
+assert "query" not in gw["mesh"]["endpoints"], gw["mesh"]  # pictures only: queries answer 503 there
+live = [r for r in policy(on) if any(p["port"] == "live" for p in r["ports"])]
+assert live and live[0]["from"] == [{"podSelector": {"matchLabels": {"app": "shop"}}}], live
+print("edge.liveView: off by default; on: gateway role, port 8090, the gateway's token, 1.5 fps, network policy")
+PY
+mapfile -t camenv < "$WORK/default-env"
+localize "$WORK/live-config/edge-0.yaml"
+env "${camenv[@]}" WEAVER_GATEWAY_TOKEN=live-token-0123456789abcdef "$WEAVER" check -c "$WORK/live-config/edge-0.yaml" \
+  > "$WORK/check.log" 2>&1 || { cat "$WORK/check.log"; fail "weaver check: edge.liveView's edge-0.yaml"; }
 refuse "edge pod 1 has no camera" 'edge: {replicas: 2}'
 refuse "storage.postgresql.host: required" 'storage: {kind: postgresql}'
 refuse "duplicate camera id 1" 'cameras: [{id: 1, source: /x.avi}, {id: 1, source: /y.avi}]'
@@ -484,6 +528,9 @@ states=$(cd "$WORK/tracker-state" && ls | tr '\n' ' ')
 echo "$mesh mesh: ${#pid[@]} processes stored the same $rows rows as one process (cameras $cams); tracker state files: $states"
 }
 run_mesh mesh-edge "" 5
+# The tracker beside the cameras cuts evidence crops; they reach the storage pod over the mesh.
+[ -n "$(find "$WORK/data/weaver.db.crops" -name '*.jpg' 2>/dev/null | head -1)" ] \
+  || fail "tracker at the edge: no evidence crops beside the storage pod's store"
 [ "$(cd "$WORK/tracker-state" && ls)" = "$(printf 'edge-0.json\nedge-1.json')" ] \
   || fail "tracker at the edge: state files $(ls "$WORK/tracker-state")"
 run_mesh mesh-shards "tracker: {placement: shards, shards: 2}" 7

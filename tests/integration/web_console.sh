@@ -51,6 +51,8 @@ echo "{\"cameras\": $ncams, \"zones\": $nzones}" > "$WORK/live.json"
 "$WEAVER" run -c "$WORK/demo.yaml" --reset -q 2> "$WORK/run.log" &
 run_pid=$!
 wait_healthy
+SPEC=$WEAVER_SOURCE_DIR/services/gateway/openapi.yaml
+python3 "$WEAVER_SOURCE_DIR/tests/lib/spec_pictures.py" "$SPEC" "$base" "$TOKEN" live 2 || { show_logs; fail "live picture paths"; }
 browser live --expect "$WORK/live.json" 2> "$WORK/browser-live.log" || { cat "$WORK/browser-live.log"; show_logs; fail "browser, live run"; }
 cat "$WORK/browser-live.log"
 wait $run_pid || { show_logs; fail "weaver run exited $?"; }
@@ -58,6 +60,11 @@ wait $run_pid || { show_logs; fail "weaver run exited $?"; }
 # --- the finished store behind a query,gateway node
 "$WEAVER" node -c "$WORK/demo.yaml" --role query,gateway -q 2> "$WORK/node.log" &
 wait_healthy
+crop=$(find "$DB.crops" -name '*.jpg' | sort | head -1)
+[ -n "$crop" ] || fail "the run kept no evidence crop"
+track=$(basename "$crop" .jpg); camera=$(basename "$(dirname "$crop")")
+python3 "$WEAVER_SOURCE_DIR/tests/lib/spec_pictures.py" "$SPEC" "$base" "$TOKEN" evidence "$camera" "$track" "$crop" \
+  || { show_logs; fail "evidence picture path"; }
 
 DAY=2026-11-21
 q() { "$WEAVER" query "$@" --db "$DB" --compact; }

@@ -846,6 +846,82 @@ TEST_CASE("codec: tracklets round-trip; hostile ones are refused") {
   rejects(one(0.5f, {1, 2, 3, 4}, weaver::max_tracklet_feature + 1), "tracklet 0: feature too long");
 }
 
+TEST_CASE("codec: evidence crops ride on track and presence batches; oversized or non-JPEG ones are refused") {
+  std::vector<uchar> jpeg;
+  cv::imencode(".jpg", picture(40, 96), jpeg);
+  weaver::evidence_crop c{3, 17, 1700000000500, std::string(jpeg.begin(), jpeg.end())};
+  auto tracks = [] {
+    auto t = sample_tracks();
+    t.time_ms = 1700000000000; // sample_tracks' negative time is not believable
+    return t;
+  };
+
+  auto t = tracks();
+  t.crops = {c};
+  auto m = dec(codec::encode(t, "tracker", 1));
+  REQUIRE(m);
+  const auto& tb = std::get<weaver::track_batch>(m->body);
+  REQUIRE(tb.crops.size() == 1);
+  CHECK(tb.crops[0].camera_id == 3);
+  CHECK(tb.crops[0].track_id == 17);
+  CHECK(tb.crops[0].time_ms == c.time_ms);
+  CHECK(tb.crops[0].jpeg == c.jpeg);
+  CHECK_FALSE(codec::validate(*m));
+
+  weaver::presence_batch p;
+  p.crops = {c, c};
+  p.crops[1].track_id = 18;
+  m = dec(codec::encode(p, "reid", 2));
+  REQUIRE(m);
+  const auto& pb = std::get<weaver::presence_batch>(m->body);
+  REQUIRE(pb.crops.size() == 2);
+  CHECK(pb.crops[1].track_id == 18);
+  CHECK(pb.crops[1].jpeg == c.jpeg);
+  CHECK_FALSE(codec::validate(*m));
+
+  // A batch without crops writes none (most frames end no track).
+  CHECK(std::get<weaver::track_batch>(dec(codec::encode(tracks(), "tracker", 3))->body).crops.empty());
+
+  // Larger than max_crop_bytes: refused by decode, before it is copied.
+  auto big = c;
+  big.jpeg.resize(weaver::max_crop_bytes + 1, '\x55');
+  t.crops = {big};
+  std::string err;
+  CHECK_FALSE(dec(codec::encode(t, "tracker", 4), &err));
+  CHECK(err.find("crop 0 of") != std::string::npos);
+  p.crops = {big};
+  CHECK_FALSE(dec(codec::encode(p, "reid", 5), &err));
+  CHECK(err.find("presence: crop 0") != std::string::npos);
+
+  // Well-formed but not believable: each named by validate.
+  auto refused = [&](weaver::evidence_crop bad, const std::string& reason) {
+    weaver::track_batch q = tracks();
+    q.crops = {c, bad};
+    auto got = dec(codec::encode(q, "tracker", 6));
+    REQUIRE(got);
+    auto problem = codec::validate(*got);
+    REQUIRE(problem);
+    CHECK(problem->reason == reason);
+    CHECK(problem->detail.find("crop 1") != std::string::npos);
+    weaver::presence_batch r;
+    r.crops = {bad};
+    got = dec(codec::encode(r, "reid", 7));
+    REQUIRE(got);
+    CHECK(codec::validate(*got));
+  };
+  auto bad = c;
+  bad.jpeg = "GIF89a not a jpeg";
+  refused(bad, "format");
+  bad.jpeg.clear();
+  refused(bad, "size");
+  bad = c;
+  bad.track_id = codec::max_id + 1;
+  refused(bad, "id");
+  bad = c;
+  bad.time_ms = -1;
+  refused(bad, "time");
+}
+
 TEST_CASE("codec: quantised features keep their direction") {
   std::vector<float> f{0.9f, 0.01f, -0.3f, 0.f, 0.2f, 0.05f};
   auto q = weaver::quantise_feature(f);

@@ -777,6 +777,114 @@ TEST_CASE("gateway: camera snapshots are authenticated, validated, and show the 
   CHECK(f.get("/v1/cameras/4/snapshot.jpg", auth)->status == 404);
 }
 
+TEST_CASE("gateway: without a query role (an edge pod's live pictures) it serves frames and 503s queries") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto live = std::make_shared<live_view>();
+  auto fr = std::make_shared<frame>();
+  fr->camera_id = 3;
+  fr->seq = 5;
+  fr->capture_ms = 1'763'715'600'000;
+  fr->image = cv::Mat(60, 80, CV_8UC3, cv::Scalar(90, 90, 90));
+  live->offer_frame(fr);
+  gateway_settings s;
+  s.tokens = {{"reader", "reader-token-0123456789", {"query", "alerts"}}};
+  s.timeout = std::chrono::milliseconds{300};
+  gateway_server gw{sys, query_actor{}, s, std::make_shared<health_registry>(), std::make_shared<metrics_sources>(),
+                    live};
+  gw.start();
+  httplib::Client c{"127.0.0.1", gw.port()};
+  c.set_read_timeout(5, 0);
+  httplib::Headers auth{{"Authorization", "Bearer reader-token-0123456789"}};
+  auto img = c.Get("/v1/cameras/3/snapshot.jpg", auth);
+  REQUIRE(img);
+  CHECK(img->status == 200);
+  CHECK(c.Get("/v1/cameras/3/live", auth)->status == 200);
+  for (auto q : {"/v1/transitions?from=1&to=2", "/v1/evidence/3/5.jpg", "/v1/cameras"}) {
+    auto r = c.Get(q, auth);
+    REQUIRE(r);
+    CHECK_MESSAGE(r->status == 503, q);
+    CHECK(error_of(r).find("no query role") != std::string::npos);
+  }
+  gw.stop();
+}
+
+TEST_CASE("gateway: a camera's MJPEG stream sends each new picture once, as JPEG parts, within max_streams") {
+  auto live = std::make_shared<live_view>();
+  fixture f{1, 64, {}, live}; // one stream at a time
+  const std::string auth = "Bearer reader-token-0123456789";
+  CHECK(f.get("/v1/cameras/3/stream.mjpg")->status == 401);
+  CHECK(f.get("/v1/cameras/3/stream.mjpg", auth)->status == 404); // no frame yet
+  CHECK(f.get("/v1/cameras/x/stream.mjpg", auth)->status == 400);
+  std::atomic<bool> feeding{true};
+  auto offer = [&](uint64_t seq) {
+    auto fr = std::make_shared<frame>();
+    fr->camera_id = 3;
+    fr->seq = seq;
+    fr->capture_ms = 1'763'715'600'000 + static_cast<int64_t>(seq) * 100;
+    fr->image = cv::Mat(60, 80, CV_8UC3, cv::Scalar(double(seq % 200), 90, 90));
+    live->offer_frame(fr);
+  };
+  offer(1);
+  std::thread feeder{[&] {
+    for (uint64_t seq = 2; feeding; ++seq) { // 10 frames a second, more than snapshot_fps (2)
+      offer(seq);
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    }
+  }};
+  std::string ctype, body;
+  int status = 0, second = 0;
+  auto count = [](const std::string& s, const std::string& p) {
+    size_t n = 0;
+    for (auto at = s.find(p); at != std::string::npos; at = s.find(p, at + 1)) ++n;
+    return n;
+  };
+  auto c = f.client();
+  c.Get(
+    "/v1/cameras/3/stream.mjpg", {{"Authorization", auth}},
+    [&](const httplib::Response& r) {
+      status = r.status;
+      ctype = r.get_header_value("Content-Type");
+      return true;
+    },
+    [&](const char* data, size_t n) {
+      if (body.empty()) second = f.get("/v1/cameras/3/stream.mjpg", auth)->status; // while this one is open
+      body.append(data, n);
+      return count(body, "--weaver-frame\r\n") < 4;
+    });
+  feeding = false;
+  feeder.join();
+  CHECK(status == 200);
+  CHECK(ctype == "multipart/x-mixed-replace; boundary=weaver-frame");
+  CHECK(second == 503);
+  // Three whole parts: each a JPEG of the camera's frame, each a newer frame.
+  std::vector<uint64_t> seqs;
+  size_t at = 0;
+  for (int i = 0; i < 3; ++i) {
+    at = body.find("--weaver-frame\r\n", at);
+    REQUIRE(at != std::string::npos);
+    auto end_head = body.find("\r\n\r\n", at);
+    REQUIRE(end_head != std::string::npos);
+    auto head = body.substr(at, end_head - at);
+    CHECK(head.find("Content-Type: image/jpeg") != std::string::npos);
+    auto len_at = head.find("Content-Length: ");
+    auto seq_at = head.find("X-Frame-Seq: ");
+    REQUIRE(len_at != std::string::npos);
+    REQUIRE(seq_at != std::string::npos);
+    size_t len = std::stoul(head.substr(len_at + 16));
+    seqs.push_back(std::stoull(head.substr(seq_at + 13)));
+    auto jpeg = body.substr(end_head + 4, len);
+    REQUIRE(jpeg.size() == len);
+    auto img = cv::imdecode(std::vector<uchar>(jpeg.begin(), jpeg.end()), cv::IMREAD_COLOR);
+    CHECK(img.cols == 80);
+    CHECK(img.rows == 60);
+    CHECK(body.compare(end_head + 4 + len, 2, "\r\n") == 0);
+    at = end_head + 4 + len;
+  }
+  CHECK(seqs[0] < seqs[1]);
+  CHECK(seqs[1] < seqs[2]);
+}
+
 TEST_CASE("gateway: evidence crops are authenticated, validated, and served as JPEG from the query role") {
   fixture f;
   const std::string auth = "Bearer reader-token-0123456789";

@@ -1,12 +1,14 @@
 // The gateway's CPU with N consoles open: N signed-in browser contexts on one
-// page each (default: alternating cameras, which polls /metrics every 2 s, and
-// alerts, which holds an SSE stream), for --seconds; CPU from /proc/<pid>/stat.
+// page each (--pages, taken in turn; default: cameras, which polls /metrics
+// every 2 s, and alerts, which holds an SSE stream), for --seconds; CPU from
+// /proc/<pid>/stat.
 //   node load.js --url http://127.0.0.1:PORT --token T --pid GATEWAY_PID [--consoles 5] [--seconds 60] [--day D]
+//                [--pages cameras,alerts]
 'use strict';
 const fs = require('fs');
 const puppeteer = require('puppeteer-core');
 
-const args = {consoles: '5', seconds: '60', day: '2026-11-21'};
+const args = {consoles: '5', seconds: '60', day: '2026-11-21', pages: 'cameras,alerts'};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 
 function cpuSeconds(pid) {
@@ -18,7 +20,7 @@ function cpuSeconds(pid) {
 (async () => {
   const browser = await puppeteer.launch({executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
     args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu']});
-  const pages = ['cameras', 'alerts'];
+  const pages = args.pages.split(',');
   for (let i = 0; i < Number(args.consoles); i++) {
     const ctx = await browser.createBrowserContext();
     const page = await ctx.newPage();
@@ -27,7 +29,7 @@ function cpuSeconds(pid) {
     await page.type('#token', args.token);
     await page.click('#login-button');
     await page.waitForSelector('#app:not([hidden])');
-    await page.goto(`${args.url}/#/${pages[i % 2]}?day=${args.day}`);
+    await page.goto(`${args.url}/#/${pages[i % pages.length]}?day=${args.day}`);
     await page.waitForFunction(() => document.querySelector('#page').dataset.ready === 'true', {timeout: 30000});
   }
   const c0 = cpuSeconds(args.pid), t0 = Date.now();

@@ -93,6 +93,9 @@ per configuration file, so that no two processes share one. */}}
 {{- fail (printf "tracker.shards: %d must be between 1 and edge.replicas (%d): edge pod i sends to shard i mod shards" $shards $edges) -}}
 {{- end -}}
 {{- if not $v.cameras }}{{ fail "cameras: at least one camera is required" }}{{ end -}}
+{{- if and $v.edge.liveView.enabled (not $v.gateway.enabled) -}}
+{{- fail "edge.liveView.enabled: needs gateway.enabled (the edge pods' live pictures take the gateway's token)" -}}
+{{- end -}}
 {{- if and (eq $v.mesh.security "curve") (not $v.mesh.keys.existingSecret) -}}
 {{- fail "mesh.keys.existingSecret: required with mesh.security curve (the default): a Secret with detector (tracker.placement shards only), tracker, reid, storage, query and gateway .key/.pub files from `weaver keys` (README: Mesh security), or mesh.security plain to run the links unauthenticated" -}}
 {{- end -}}
@@ -374,4 +377,9 @@ checksum/config: {{ include (print .root.Template.BasePath "/configmap.yaml") .r
 {{- with .spec.podAnnotations }}
 {{ toYaml . }}
 {{- end }}
+{{- end -}}
+
+{{/* The Secret holding the gateway's bearer token (gateway.existingSecret, else the chart's). */}}
+{{- define "weaver.gatewaySecret" -}}
+{{- default (include "weaver.roleName" (dict "root" . "role" "gateway")) .Values.gateway.existingSecret -}}
 {{- end -}}

@@ -279,10 +279,12 @@ async function pageCamera(root, arg) {
   const view = liveView(cam.id, {big: true});
   const rate = h('span', {class: 'muted', id: 'stream-rate'});
   const pause = h('button', {id: 'pause'}, 'Pause');
+  // The same pictures as one MJPEG stream, for a video player or a wall screen.
+  const mjpeg = h('a', {id: 'mjpeg', class: 'button', href: `/v1/cameras/${cam.id}/stream.mjpg`, target: '_blank', rel: 'noopener'}, 'MJPEG');
   const board = drawingBoard(view, cam);
   root.append(h('div', {class: 'row wide'},
     h('div', {class: 'panel'}, h('h2', {}, 'Live', h('small', {}, `#${cam.id} · ${cam.department || ''}`)),
-      h('div', {class: 'toolbar'}, pause, h('div', {class: 'grow'}), rate), view.root),
+      h('div', {class: 'toolbar'}, pause, mjpeg, h('div', {class: 'grow'}), rate), view.root),
     board.panel));
   let paused = false;
   pause.addEventListener('click', () => { paused = !paused; pause.textContent = paused ? 'Resume' : 'Pause'; });

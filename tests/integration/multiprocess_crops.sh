@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Evidence crops in a split deployment: with the tracker beside the cameras
+# (camera,detector,tracker | reid | storage, three `weaver node` processes on
+# loopback), the crops travel with the tracks over the mesh and the storage
+# node keeps them beside its store, as one process does beside its own.
+source "$(dirname "$0")/../lib/common.sh"
+FRAMES=150
+p1=$(free_port); p2=$(free_port)
+write_config "$WORK/mesh.yaml" "$WORK/nodes.db" <<YAML
+mesh:
+  security: plain
+  endpoints:
+    reid: tcp://127.0.0.1:$p1
+    storage: tcp://127.0.0.1:$p2
+YAML
+sed -e "s#$WORK/nodes.db#$WORK/single.db#" "$WORK/mesh.yaml" > "$WORK/single.yaml"
+
+"$WEAVER" run -c "$WORK/single.yaml" --reset --max-frames $FRAMES -q 2> "$WORK/single.log"
+
+declare -A pid
+"$WEAVER" node -c "$WORK/mesh.yaml" --role storage --reset -q --summary "$WORK/storage.json" 2> "$WORK/storage.log" &
+pid[storage]=$!
+"$WEAVER" node -c "$WORK/mesh.yaml" --role reid -q 2> "$WORK/reid.log" & pid[reid]=$!
+"$WEAVER" node -c "$WORK/mesh.yaml" --role camera,detector,tracker --max-frames $FRAMES -q 2> "$WORK/edge.log" &
+pid[edge]=$!
+finish edge reid storage
+
+# Crops are <dir>/<camera>/<track>.jpg; each must be a whole JPEG.
+list() { (cd "$1" && find . -name '*.jpg' | sort); }
+[ -d "$WORK/single.db.crops" ] || fail "no crops in one process"
+[ -d "$WORK/nodes.db.crops" ] || { show_logs; fail "no crops folder beside the storage node's store"; }
+list "$WORK/single.db.crops" > "$WORK/single.crops"
+list "$WORK/nodes.db.crops" > "$WORK/nodes.crops"
+n=$(wc -l < "$WORK/nodes.crops")
+[ "$n" -gt 0 ] || { show_logs; fail "the storage node stored no crops"; }
+python3 - "$WORK/nodes.db.crops" <<'PY' || fail "a stored crop is not a whole JPEG"
+import pathlib, sys
+for f in pathlib.Path(sys.argv[1]).rglob("*.jpg"):
+    b = f.read_bytes()
+    assert b[:3] == b"\xff\xd8\xff" and b[-2:] == b"\xff\xd9", f
+PY
+# The same tracks have crops in both runs (the tracker's input is the same).
+diff "$WORK/single.crops" "$WORK/nodes.crops" || fail "crops differ between one process and three"
+grep -q '"rejected_messages": 0' "$WORK/storage.json" || fail "storage node rejected messages"
+echo "multiprocess_crops: $n crops stored by the storage node of a 3-process mesh, the same tracks as one process"
