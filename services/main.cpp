@@ -125,6 +125,7 @@ void add_model_commands(CLI::App& app) {
   inspect_cmd->add_option("--bench", inspect->bench, "Time N runs on a random input");
   inspect_cmd->add_option("--threads", inspect->threads, "Threads per convolution for --bench")
     ->check(CLI::PositiveNumber);
+  inspect_cmd->add_flag("--profile", inspect->profile, "With --bench: the mean time of each node, then the sum by op");
 
   auto exp = std::make_shared<weaver::export_options>();
   auto export_cmd = model_cmd->add_subcommand("export",

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <iostream>
+#include <map>
 #include <random>
 
 #include "accel/detect/detector.hpp"
@@ -33,21 +35,49 @@ int model_inspect(const inspect_options& o) {
     std::cout << describe(m->ir());
     std::cout << "load: " << load_ms << " ms (import and passes)\n";
     if (o.bench > 0) {
+      auto t_session = std::chrono::steady_clock::now();
       session s(m, o.threads);
+      // ONNX Runtime's session creation covers this part too (kernels and
+      // weight layouts): compare load + session with it.
+      std::cout << "session: "
+                << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_session).count()
+                << " ms (buffers, oneDNN primitives and weight reorders)\n";
       std::mt19937 rng(1);
       std::uniform_real_distribution<float> u(0.f, 1.f);
       std::generate(s.input(), s.input() + numel(m->input_shape()), [&] { return u(rng); });
       s.run(); // warm-up
-      std::vector<double> ms;
+      std::vector<double> ms, cpu;
       for (int i = 0; i < o.bench; ++i) {
         auto t0 = std::chrono::steady_clock::now();
+        const std::clock_t c0 = std::clock();
         s.run();
+        cpu.push_back(1000.0 * static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC);
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       }
       std::sort(ms.begin(), ms.end());
+      std::sort(cpu.begin(), cpu.end());
+      // The process's CPU time per run too: on a shared machine the wall
+      // clock counts the time other processes hold the cores.
       std::cout << "run: batch " << o.batch << ", " << o.threads << " thread(s), " << o.bench << " runs: p50 "
                 << ms[ms.size() / 2] << " ms, min " << ms.front() << " ms, "
-                << "per image " << ms[ms.size() / 2] / o.batch << " ms\n";
+                << "per image " << ms[ms.size() / 2] / o.batch << " ms, cpu p50 " << cpu[cpu.size() / 2] << " ms\n";
+      if (o.profile) { // after the timed runs, so they are not slowed by the clock reads
+        std::vector<const node*> nodes;
+        std::vector<double> step_ms;
+        for (int i = 0; i < o.bench; ++i) s.run_profiled(nodes, step_ms);
+        std::map<std::string, double> by_op;
+        double total = 0;
+        for (size_t i = 0; i < nodes.size(); ++i) {
+          const double mean = step_ms[i] / o.bench;
+          const std::string kind = nodes[i] ? op_name(nodes[i]->kind) : "quantize";
+          std::cout << "step " << i << " " << kind << " " << (nodes[i] ? nodes[i]->name : "") << ": " << mean
+                    << " ms\n";
+          by_op[kind] += mean;
+          total += mean;
+        }
+        for (const auto& [kind, t] : by_op)
+          std::cout << "op " << kind << ": " << t << " ms (" << 100 * t / total << "%)\n";
+      }
     }
     return 0;
   } catch (const std::exception& e) {

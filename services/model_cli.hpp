@@ -13,6 +13,7 @@ struct inspect_options {
   int batch = 1;
   int bench = 0; // timed runs on a random input (0 = none)
   int threads = 1;
+  bool profile = false; // with bench: the mean time of each step
 };
 
 /// Prints the graph (and timings); returns the exit code.

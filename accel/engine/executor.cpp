@@ -1,6 +1,7 @@
 #include "accel/engine/executor.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "accel/engine/darknet_import.hpp"
 #include "accel/engine/int8_model.hpp"
@@ -144,86 +145,99 @@ session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m))
 }
 
 void session::run() {
+  for (auto& s : steps_) run_step(s);
+}
+
+void session::run_profiled(std::vector<const node*>& nodes, std::vector<double>& ms) {
+  nodes.clear();
+  ms.resize(steps_.size(), 0.0);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    run_step(steps_[i]);
+    ms[i] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    nodes.push_back(steps_[i].n);
+  }
+}
+
+void session::run_step(step& s) {
   const graph& g = m_->ir();
   auto shape = [&](int v) -> const shape_t& { return g.values[v].shape; };
-  for (auto& s : steps_) {
-    if (!s.n) {
-      const auto& a = m_->int8()->acts.at(g.values[static_cast<size_t>(s.q)].name);
-      kernels::quantize_codes(s.in[0], numel(shape(s.q)), a.scale, a.is_unsigned, codes(s.q));
-      continue;
+  if (!s.n) {
+    const auto& a = m_->int8()->acts.at(g.values[static_cast<size_t>(s.q)].name);
+    kernels::quantize_codes(s.in[0], numel(shape(s.q)), a.scale, a.is_unsigned, codes(s.q));
+    return;
+  }
+  const node& n = *s.n;
+  const auto& a = n.a;
+  const int o = n.out[0];
+  switch (n.kind) {
+    case op::conv2d:
+      if (s.conv_s8 >= 0)
+        convs_s8_[static_cast<size_t>(s.conv_s8)].run();
+      else
+        convs_[static_cast<size_t>(s.conv)].run();
+      break;
+    case op::add:
+    case op::sub:
+    case op::mul:
+    case op::div:
+      kernels::binary(n.kind, s.in[0], shape(n.in[0]), s.in[1], shape(n.in[1]), s.out[0], shape(o));
+      break;
+    case op::activation: {
+      int64_t cnt = numel(shape(o));
+      std::copy(s.in[0], s.in[0] + cnt, s.out[0]);
+      kernels::apply_activation(s.out[0], cnt, a.activation, a.alpha, a.beta);
+      break;
     }
-    const node& n = *s.n;
-    const auto& a = n.a;
-    const int o = n.out[0];
-    switch (n.kind) {
-      case op::conv2d:
-        if (s.conv_s8 >= 0)
-          convs_s8_[static_cast<size_t>(s.conv_s8)].run();
-        else
-          convs_[static_cast<size_t>(s.conv)].run();
-        break;
-      case op::add:
-      case op::sub:
-      case op::mul:
-      case op::div:
-        kernels::binary(n.kind, s.in[0], shape(n.in[0]), s.in[1], shape(n.in[1]), s.out[0], shape(o));
-        break;
-      case op::activation: {
-        int64_t cnt = numel(shape(o));
-        std::copy(s.in[0], s.in[0] + cnt, s.out[0]);
-        kernels::apply_activation(s.out[0], cnt, a.activation, a.alpha, a.beta);
-        break;
-      }
-      case op::pad:
-        kernels::pad(s.in[0], shape(n.in[0]), a.ints, a.pad_value, s.out[0], shape(o));
-        break;
-      case op::max_pool:
-        kernels::max_pool_nhwc(s.in[0], shape(n.in[0]), a, s.out[0], shape(o));
-        break;
-      case op::avg_pool:
-        kernels::avg_pool_nhwc(s.in[0], shape(n.in[0]), a, s.out[0], shape(o));
-        break;
-      case op::global_avg_pool:
-        kernels::global_avg_pool_nhwc(s.in[0], shape(n.in[0]), s.out[0]);
-        break;
-      case op::transpose:
-        kernels::transpose(s.in[0], shape(n.in[0]), a.ints, s.out[0]);
-        break;
-      case op::concat: {
-        std::vector<shape_t> shapes;
-        for (int v : n.in) shapes.push_back(shape(v));
-        kernels::concat(s.in, shapes, a.axis, s.out[0]);
-        break;
-      }
-      case op::split:
-        kernels::split(s.in[0], shape(n.in[0]), a.axis, s.out, a.ints);
-        break;
-      case op::resize_bilinear:
-        kernels::resize_bilinear_nhwc(s.in[0], shape(n.in[0]), a.half_pixel, a.align_corners, s.out[0], shape(o));
-        break;
-      case op::upsample:
-        kernels::upsample_nhwc(s.in[0], shape(n.in[0]), a.stride[0], a.stride[1], s.out[0]);
-        break;
-      case op::reorg:
-        kernels::reorg_nhwc(s.in[0], shape(n.in[0]), a.stride[0], s.out[0], shape(o));
-        break;
-      case op::yolo_head:
-        kernels::yolo_head_nhwc(s.in[0], shape(o), a.anchors, a.classes, a.softmax_classes, s.out[0]);
-        break;
-      case op::softmax:
-        kernels::softmax_last(s.in[0], shape(o), s.out[0]);
-        break;
-      case op::slice:
-        kernels::slice(s.in[0], shape(n.in[0]), a.ints, s.out[0]);
-        break;
-      case op::reshape:
-      case op::identity:
-        break;
-      case op::sparse_to_dense:
-        throw model_error("node '" + n.name + "': SparseToDense survived constant folding");
-      case op::shape_fn:
-        throw model_error("node '" + n.name + "': shape arithmetic survived compile");
+    case op::pad:
+      kernels::pad(s.in[0], shape(n.in[0]), a.ints, a.pad_value, s.out[0], shape(o));
+      break;
+    case op::max_pool:
+      kernels::max_pool_nhwc(s.in[0], shape(n.in[0]), a, s.out[0], shape(o));
+      break;
+    case op::avg_pool:
+      kernels::avg_pool_nhwc(s.in[0], shape(n.in[0]), a, s.out[0], shape(o));
+      break;
+    case op::global_avg_pool:
+      kernels::global_avg_pool_nhwc(s.in[0], shape(n.in[0]), s.out[0]);
+      break;
+    case op::transpose:
+      kernels::transpose(s.in[0], shape(n.in[0]), a.ints, s.out[0]);
+      break;
+    case op::concat: {
+      std::vector<shape_t> shapes;
+      for (int v : n.in) shapes.push_back(shape(v));
+      kernels::concat(s.in, shapes, a.axis, s.out[0]);
+      break;
     }
+    case op::split:
+      kernels::split(s.in[0], shape(n.in[0]), a.axis, s.out, a.ints);
+      break;
+    case op::resize_bilinear:
+      kernels::resize_bilinear_nhwc(s.in[0], shape(n.in[0]), a.half_pixel, a.align_corners, s.out[0], shape(o));
+      break;
+    case op::upsample:
+      kernels::upsample_nhwc(s.in[0], shape(n.in[0]), a.stride[0], a.stride[1], s.out[0]);
+      break;
+    case op::reorg:
+      kernels::reorg_nhwc(s.in[0], shape(n.in[0]), a.stride[0], s.out[0], shape(o));
+      break;
+    case op::yolo_head:
+      kernels::yolo_head_nhwc(s.in[0], shape(o), a.anchors, a.classes, a.softmax_classes, s.out[0]);
+      break;
+    case op::softmax:
+      kernels::softmax_last(s.in[0], shape(o), s.out[0]);
+      break;
+    case op::slice:
+      kernels::slice(s.in[0], shape(n.in[0]), a.ints, s.out[0]);
+      break;
+    case op::reshape:
+    case op::identity:
+      break;
+    case op::sparse_to_dense:
+      throw model_error("node '" + n.name + "': SparseToDense survived constant folding");
+    case op::shape_fn:
+      throw model_error("node '" + n.name + "': shape arithmetic survived compile");
   }
 }
 

@@ -60,6 +60,11 @@ public:
   /// The input buffer, storage order (NHWC); fill it, then run().
   float* input() { return buf_[static_cast<size_t>(in_)]; }
   void run();
+  /// run() one step at a time, timing each: per step the node it runs
+  /// (nullptr for an int8 model's quantize step) and the milliseconds it
+  /// took, added to `ms` (sized on first use). For `weaver model inspect
+  /// --profile`.
+  void run_profiled(std::vector<const node*>& nodes, std::vector<double>& ms);
 
   size_t outputs() const { return m_->ir().outputs.size(); }
   const float* output(size_t i) const;
@@ -83,6 +88,7 @@ private:
   };
   /// int8 models: the codes of a value (allocated on first use).
   void* codes(int v);
+  void run_step(step& s);
   std::shared_ptr<const model> m_;
   std::vector<std::vector<float>> storage_;
   std::vector<float*> buf_; // per value; constants point at their data

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -10,9 +11,25 @@ namespace weaver::engine {
 std::string read_model_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw model_error(what + ": cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) { // a pipe or a device: no size to read by
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // A file straight into a string of its size: a stringstream grew, then
+  // copied, a third of yolov2-tiny's (45 MB) import time.
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0);
+  std::string bytes;
+  if (size > 0) {
+    bytes.resize(static_cast<size_t>(size));
+    in.read(bytes.data(), size);
+    bytes.resize(static_cast<size_t>(in.gcount()));
+  }
+  if (size < 0 || in.bad()) throw model_error(what + ": cannot read " + path);
+  return bytes;
 }
 
 std::string dir_of(const std::string& path) {

@@ -72,7 +72,8 @@ tensor_data load_tensor(const onnx::TensorProto& t, const std::string& dir) {
   }
   const bool external = t.data_location() == onnx::TensorProto::EXTERNAL;
   const bool raw = external || t.has_raw_data();
-  std::string bytes = external ? external_bytes(t, dir) : t.raw_data();
+  std::string ext = external ? external_bytes(t, dir) : std::string();
+  const std::string& bytes = external ? ext : t.raw_data(); // not copied: weights are most of a file
   auto need = [&](size_t width, int64_t typed) {
     if (raw ? bytes.size() != static_cast<size_t>(n) * width : typed != n)
       throw model_error(what + ": holds " + std::to_string(raw ? static_cast<int64_t>(bytes.size() / width) : typed)
@@ -88,7 +89,10 @@ tensor_data load_tensor(const onnx::TensorProto& t, const std::string& dir) {
     case t_float:
       need(4, t.float_data_size());
       d.f.resize(static_cast<size_t>(n));
-      for (int64_t k = 0; k < n; ++k) d.f[k] = raw ? rd(0.0f, k) : t.float_data(static_cast<int>(k));
+      if (raw && n > 0) // little-endian IEEE floats, as the host's: one copy
+        std::memcpy(d.f.data(), p, static_cast<size_t>(n) * sizeof(float));
+      else if (!raw)
+        d.f.assign(t.float_data().begin(), t.float_data().end());
       break;
     case t_float16:
       need(2, t.int32_data_size()); // typed form: the half's bits in int32_data
@@ -106,7 +110,10 @@ tensor_data load_tensor(const onnx::TensorProto& t, const std::string& dir) {
       need(8, t.int64_data_size());
       d.type = dtype::i64;
       d.i.resize(static_cast<size_t>(n));
-      for (int64_t k = 0; k < n; ++k) d.i[k] = raw ? rd(int64_t{0}, k) : t.int64_data(static_cast<int>(k));
+      if (raw && n > 0)
+        std::memcpy(d.i.data(), p, static_cast<size_t>(n) * sizeof(int64_t));
+      else if (!raw)
+        d.i.assign(t.int64_data().begin(), t.int64_data().end());
       break;
     case t_int32:
       need(4, t.int32_data_size());
@@ -134,9 +141,16 @@ public:
     opset_ = -1;
     for (const auto& o : m.opset_import())
       if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = static_cast<int>(o.version());
-    if (opset_ < onnx_min_opset || opset_ > onnx_max_opset)
-      throw model_error(path_ + ": opset " + std::to_string(opset_) + " is not supported (ONNX opsets "
-                        + std::to_string(onnx_min_opset) + " to " + std::to_string(onnx_max_opset) + ")");
+    if (opset_ < onnx_min_opset || opset_ > onnx_max_opset) {
+      // Older exporters (opsets 7-10) upsample with Upsample, which opset 11
+      // replaced by Resize: say so, the fix is a re-export.
+      bool upsample = false;
+      for (const auto& n : m.graph().node()) upsample = upsample || n.op_type() == "Upsample";
+      throw model_error(
+        path_ + ": opset " + std::to_string(opset_) + " is not supported (ONNX opsets " + std::to_string(onnx_min_opset)
+        + " to " + std::to_string(onnx_max_opset) + ")"
+        + (upsample ? "; its Upsample nodes are Resize from opset 11: export with opset 11 or later" : ""));
+    }
     const auto& gp = m.graph();
     g_.format = "onnx";
     std::set<std::string> inits;
@@ -556,6 +570,8 @@ private:
       output(c, constant(c, "", constant_value(c)));
     } else if (t == "Shape" || t == "Gather" || t == "Unsqueeze" || t == "Squeeze" || t == "Cast") {
       shape_op(c);
+    } else if (t == "Upsample") {
+      fail(c, "Upsample is deprecated since opset 10: export with Resize (opset 11 or later)");
     } else {
       throw model_error("unsupported op '" + t + "' at node '" + c.name + "'");
     }

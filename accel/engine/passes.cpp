@@ -178,6 +178,41 @@ std::vector<float> per_channel(const value& v, int64_t c) {
   return v.data.f;
 }
 
+/// Reshape's output shape for an input of shape `in` (shape inference and
+/// constant folding alike): a 0 copies the input's dimension when
+/// `copy_zero_dims` (ONNX), one -1 takes the rest. A file may give any
+/// dimensions: a second unknown, a -1 beside a 0 (nothing to infer it from),
+/// other negatives, a product that overflows int64 (found by fuzz_onnx: it
+/// was undefined) and a changed size are refused, naming `n`.
+shape_t reshape_target(const node& n, const shape_t& target, bool copy_zero_dims, const shape_t& in) {
+  shape_t o = target;
+  const auto cannot = [&](const std::string& why) {
+    fail(n, "cannot reshape " + to_string(in) + " to " + to_string(target) + why);
+  };
+  if (copy_zero_dims)
+    for (size_t i = 0; i < o.size(); ++i)
+      if (o[i] == 0) {
+        if (i >= in.size()) fail(n, "a 0 in the shape names no input dimension of " + to_string(in));
+        o[i] = in[i];
+      }
+  int64_t known = 1, unknown = -1;
+  for (size_t i = 0; i < o.size(); ++i)
+    if (o[i] == -1) {
+      if (unknown >= 0) fail(n, "more than one unknown dimension in " + to_string(target));
+      unknown = static_cast<int64_t>(i);
+    } else if (o[i] < 0) {
+      cannot(": negative dimension");
+    } else if (__builtin_mul_overflow(known, o[i], &known)) {
+      cannot(": too many elements");
+    }
+  if (unknown >= 0) {
+    if (known == 0) cannot(": the unknown dimension beside a 0 cannot be inferred");
+    o[static_cast<size_t>(unknown)] = numel(in) / known;
+  }
+  if (numel(o) != numel(in)) cannot("");
+  return o;
+}
+
 } // namespace
 
 namespace {
@@ -213,22 +248,7 @@ void fold_constants(graph& g) {
         r = g.values[n.in[0]].data;
         const auto& s = g.values[n.in[1]].data;
         if (s.type != dtype::i64) fail(n, "shape must be integers");
-        r.shape = s.i;
-        if (n.a.copy_zero_dims)
-          for (size_t i = 0; i < r.shape.size(); ++i)
-            if (r.shape[i] == 0) {
-              if (i >= g.values[n.in[0]].data.shape.size()) fail(n, "a 0 in the shape names no input dimension");
-              r.shape[i] = g.values[n.in[0]].data.shape[i];
-            }
-        int64_t known = 1, unknown = -1;
-        for (size_t i = 0; i < r.shape.size(); ++i)
-          if (r.shape[i] < 0)
-            unknown = static_cast<int64_t>(i);
-          else if (__builtin_mul_overflow(known, r.shape[i], &known))
-            fail(n, "reshape of a constant to too many elements");
-        int64_t total = r.type == dtype::f32 ? static_cast<int64_t>(r.f.size()) : static_cast<int64_t>(r.i.size());
-        if (unknown >= 0 && known > 0) r.shape[unknown] = total / known;
-        if (numel(r.shape) != total) fail(n, "reshape of a constant changes its size");
+        r.shape = reshape_target(n, s.i, n.a.copy_zero_dims, r.shape);
         break;
       }
       case op::transpose: {
@@ -437,26 +457,7 @@ void infer_shapes(graph& g, std::vector<char>* known) {
         break;
       }
       case op::reshape: {
-        shape_t o = a.ints;
-        if (a.copy_zero_dims)
-          for (size_t i = 0; i < o.size(); ++i)
-            if (o[i] == 0) {
-              if (i >= x.size()) fail(n, "a 0 in the shape names no input dimension of " + to_string(x));
-              o[i] = x[i];
-            }
-        // A file may give any dimensions: at most one unknown, and a product
-        // that overflows is refused (found by fuzz_onnx: it was undefined).
-        int64_t known = 1, unknown = -1;
-        for (size_t i = 0; i < o.size(); ++i)
-          if (o[i] < 0) {
-            if (unknown >= 0) fail(n, "more than one unknown dimension in " + to_string(a.ints));
-            unknown = static_cast<int64_t>(i);
-          } else if (__builtin_mul_overflow(known, o[i], &known)) {
-            fail(n, "cannot reshape " + to_string(x) + " to " + to_string(a.ints) + ": too many elements");
-          }
-        if (unknown >= 0 && known > 0) o[unknown] = numel(x) / known;
-        if (numel(o) != numel(x)) fail(n, "cannot reshape " + to_string(x) + " to " + to_string(a.ints));
-        set_out(0, o);
+        set_out(0, reshape_target(n, a.ints, a.copy_zero_dims, x));
         break;
       }
       case op::resize_bilinear:
@@ -527,7 +528,9 @@ void remove_layout_transposes(graph& g) {
   auto get = [&](int old) -> placed& {
     auto& p = map[old];
     if (p.v < 0 && g.values[old].is_const) {
-      p.v = ng.add_const(g.values[old].name, g.values[old].data);
+      // Moved, not copied: `g` is replaced by `ng` at the end, and the
+      // weights are most of a model (a copy was 15% of yolov2-tiny's load).
+      p.v = ng.add_const(g.values[old].name, std::move(g.values[old].data));
       p.order = identity_order(g.values[old].shape.size());
     }
     if (p.v < 0) throw model_error("value '" + g.values[old].name + "' used before it is produced");
@@ -602,7 +605,8 @@ void remove_layout_transposes(graph& g) {
         const auto& ov = g.values[n.in[other]];
         if (ov.is_const) {
           // Broadcast constant: pad its shape to the rank, store it in order.
-          tensor_data d = ov.data;
+          const int moved = map[static_cast<size_t>(n.in[other])].v; // get() took its data
+          tensor_data d = moved >= 0 ? ng.values[static_cast<size_t>(moved)].data : ov.data;
           while (d.shape.size() < p.order.size()) d.shape.insert(d.shape.begin(), 1);
           if (d.shape.size() != p.order.size()) fail(n, "constant of higher rank than the tensor");
           ins[other] = ng.add_const(ov.name + "/stored", transpose_data(d, p.order));

@@ -403,6 +403,12 @@ def build(out):
     # Found by fuzz_onnx: a pool without inputs escaped as std::out_of_range.
     S("bad_pool_no_input", [N("MaxPool", [], ["y"], name="pool_nothing", kernel_shape=[2, 2])], [], [1, 3, 8, 8],
       ["y"], kind="bad")
+    # Upsample: what exporters wrote before opset 11 (Resize since); an opset
+    # 9 file says to re-export, and an Upsample in a newer file is named.
+    S("bad_upsample_opset9", [N("Upsample", ["x", "sc"], ["y"], name="up_old", mode="nearest")],
+      [floats("sc", [1, 1, 2, 2])], [1, 3, 8, 8], ["y"], opset=9, kind="bad")
+    S("bad_upsample_opset11", [N("Upsample", ["x", "sc"], ["y"], name="up_deprecated", mode="nearest")],
+      [floats("sc", [1, 1, 2, 2])], [1, 3, 8, 8], ["y"], opset=11, kind="bad")
     # Found by fuzz_onnx: a scale of 2.2e20 was cast to int (undefined).
     S("bad_resize_scale_huge", [N("Resize", ["x", "", "sc"], ["y"], name="up_huge", mode="nearest",
                                   coordinate_transformation_mode="asymmetric", nearest_mode="floor")],

@@ -130,6 +130,15 @@ TEST_CASE("ONNX import errors name the problem and never crash") {
   }
   SUBCASE("wrong opset") {
     CHECK(import_error("bad_opset.onnx").find("opset 9 is not supported (ONNX opsets 11 to 19)") != std::string::npos);
+    CHECK(import_error("bad_opset.onnx").find("Upsample") == std::string::npos);
+  }
+  SUBCASE("Upsample (opsets before 11): re-export with Resize") {
+    CHECK(import_error("bad_upsample_opset9.onnx")
+            .find("opset 9 is not supported (ONNX opsets 11 to 19); its Upsample nodes are Resize from opset 11")
+          != std::string::npos);
+    CHECK(import_error("bad_upsample_opset11.onnx")
+          == "node 'up_deprecated' (Upsample): Upsample is deprecated since opset 10: export with Resize (opset 11 "
+             "or later)");
   }
   SUBCASE("shape mismatch names the node") {
     CHECK(import_error("bad_shape_mismatch.onnx")

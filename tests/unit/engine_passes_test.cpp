@@ -102,3 +102,55 @@ TEST_CASE(
   CHECK_THROWS_AS(cast(-1e19f), model_error);
   CHECK(cast(-9.1e18f).i[1] < 0);
 }
+
+namespace {
+
+// A constant of `elements` floats in shape `shape` reshaped to `target` by
+// constant folding: the error, or "" with the folded shape in `out`.
+std::string fold_reshape_error(shape_t shape, shape_t target, shape_t* out = nullptr, bool copy_zero_dims = false) {
+  graph g;
+  tensor_data d;
+  d.shape = shape;
+  d.f.assign(static_cast<size_t>(numel(shape)), 1.f);
+  const int c = g.add_const("c", d);
+  tensor_data t;
+  t.type = dtype::i64;
+  t.shape = {static_cast<int64_t>(target.size())};
+  t.i = target;
+  const int s = g.add_const("s", t);
+  attrs a;
+  a.copy_zero_dims = copy_zero_dims;
+  const int n = g.add_node(op::reshape, "r", {c, s}, a);
+  const int o = g.nodes[static_cast<size_t>(n)].out[0];
+  g.outputs.push_back(o);
+  try {
+    fold_constants(g);
+  } catch (const model_error& e) {
+    return e.what();
+  }
+  if (out) *out = g.values[static_cast<size_t>(o)].shape;
+  return "";
+}
+
+} // namespace
+
+TEST_CASE("reshape of a constant: the same rules as shape inference") {
+  shape_t out;
+  CHECK(fold_reshape_error({2, 3}, {-1}, &out) == "");
+  CHECK(out == shape_t{6});
+  CHECK(fold_reshape_error({2, 3, 2}, {0, -1}, &out, true) == "");
+  CHECK(out == shape_t{2, 6}); // 0 copies the input's dimension
+  // Two unknowns: before, constant folding (unlike shape inference) took
+  // the last -1 for the rest and left the first in the shape: an empty
+  // constant folded to shape [-1,0], a negative dimension downstream.
+  auto e = fold_reshape_error({0, 3}, {-1, -1});
+  CHECK(e.find("more than one unknown") != std::string::npos);
+  CHECK(e.find("'r'") != std::string::npos);
+  CHECK(fold_reshape_error({2, 3}, {-1, -1}).find("more than one unknown") != std::string::npos);
+  // Only -1 is unknown; other negatives are refused, in both passes.
+  CHECK(fold_reshape_error({2, 3}, {-2, 3}).find("negative dimension") != std::string::npos);
+  CHECK(reshape_error({-2, 24}).find("negative dimension") != std::string::npos);
+  // A -1 beside a 0 has nothing to be inferred from (it became -1 * 0 = 0).
+  CHECK(fold_reshape_error({0, 3}, {0, -1}).find("cannot be inferred") != std::string::npos);
+  CHECK(fold_reshape_error({2, 3}, {4, 2}).find("cannot reshape [2,3] to [4,2]") != std::string::npos);
+}
