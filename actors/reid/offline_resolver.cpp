@@ -90,7 +90,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
   std::vector<tracklet> cur = in;
   resolution r = first;
   uint64_t next = next_id;
-  size_t links = first.links, evicted = first.evicted;
+  size_t links = first.links, evicted = first.evicted, moved_ends = first.moved_ends;
   for (size_t round = 0; round <= in.size(); ++round) {
     for (size_t i = 0; i < cur.size(); ++i) {
       cur[i].person_id = r.person[i];
@@ -100,6 +100,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
     r = resolve_once(cur, next);
     links += r.links;
     evicted += r.evicted;
+    moved_ends += r.moved_ends;
   }
   // The corrections relative to the online people given.
   resolution out;
@@ -108,6 +109,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
   out.split_out = first.split_out;
   out.links = links;
   out.evicted = evicted;
+  out.moved_ends = moved_ends;
   std::map<uint64_t, std::vector<size_t>> online;
   for (size_t i = 0; i < in.size(); ++i) online[in[i].person_id].push_back(i);
   add_corrections(online, out);
@@ -171,6 +173,18 @@ void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std
         best = std::max<double>(best, cosine_similarity(feat[x], feat[z]));
     return best;
   };
+  // How well a tracklet fits its group: its mean similarity to the other
+  // members (2 when alone: nothing to leave).
+  auto held = [&](size_t x) {
+    double sum = 0;
+    int k = 0;
+    for (size_t z : groups[static_cast<size_t>(group_of[x])])
+      if (z != x && !feat[z].empty()) sum += cosine_similarity(feat[x], feat[z]), ++k;
+    return k ? sum / k : 2.0;
+  };
+  auto fits = [&](size_t x, size_t g) {
+    return std::all_of(groups[g].begin(), groups[g].end(), [&](size_t z) { return ok(x, z); });
+  };
   for (const auto& l : links) {
     const auto ga = static_cast<size_t>(group_of[l.a]), gb = static_cast<size_t>(group_of[l.b]);
     if (ga == gb) continue;
@@ -192,7 +206,26 @@ void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std
       }
       if (refused) break;
     }
-    if (refused) continue;
+    if (refused) {
+      // The two groups cannot be one person. Still, an end of the link may
+      // be the wrong one in its group: held by its other members (mean
+      // similarity) more weakly than by the link, it moves to the other
+      // group when it fits there (the end held more weakly tried first).
+      if (l.s < cfg_.move_threshold) continue;
+      const double ha = held(l.a), hb = held(l.b);
+      const size_t first = ha <= hb ? l.a : l.b, second = ha <= hb ? l.b : l.a;
+      for (size_t mover : {first, second}) {
+        const size_t into = mover == l.a ? gb : ga;
+        if (held(mover) >= l.s || !fits(mover, into)) continue;
+        auto& g = groups[static_cast<size_t>(group_of[mover])];
+        g.erase(std::find(g.begin(), g.end(), mover));
+        group_of[mover] = static_cast<int>(into);
+        groups[into].push_back(mover);
+        out.moved_ends++;
+        break;
+      }
+      continue;
+    }
     for (size_t x : evict) {
       auto& g = groups[static_cast<size_t>(group_of[x])];
       g.erase(std::find(g.begin(), g.end(), x));

@@ -126,3 +126,29 @@ TEST_SUITE("crosscam_truth") {
     CHECK(count_links({}).cross_camera.wrong == 0);
   }
 }
+
+TEST_CASE("transition_parts_of: true transitions carried apart from invented ones") {
+  // True 7 walks 1 -> 2 and keeps found id 1; true 8 walks 1 -> 2 but is
+  // split (ids 2 and 3); found id 4 joins true 9 on camera 1 with true 10
+  // on camera 2 (invented); id 5 leaves camera 1 and reaches camera 2 after
+  // the transit bound; id 6's visit to camera 1 lies within its visit to
+  // camera 2 (no transition either way).
+  std::vector<judged_presence> t{{1, 1, 7, 0, 1000},    {2, 1, 7, 1500, 3000},    {1, 2, 8, 0, 1000},
+                                 {2, 3, 8, 1200, 3000}, {1, 4, 9, 0, 1000},       {2, 4, 10, 1100, 2000},
+                                 {1, 5, 11, 0, 1000},   {2, 5, 11, 70000, 71000}, {2, 6, 12, 0, 1000},
+                                 {1, 6, 12, 500, 900}};
+  auto p = transition_parts_of(t, 60000);
+  CHECK(p.carried == 1); // true 7 on 1 -> 2
+  CHECK(p.invented == 1); // found 4
+  // No transit bound: id 5's walk counts too.
+  CHECK(transition_parts_of(t, -1).carried == 2);
+  // A track of nobody (truth unknown) makes no transition real.
+  std::vector<judged_presence> u{{1, 1, -1, 0, 1000}, {2, 1, -1, 1500, 3000}};
+  CHECK(transition_parts_of(u, 60000).carried == 0);
+  CHECK(transition_parts_of(u, 60000).invented == 1);
+  // The same true person carried by a found person that also holds a
+  // stranger on the same pair: carried, and that person is not invented.
+  std::vector<judged_presence> v{{1, 1, 7, 0, 1000}, {2, 1, 7, 1500, 3000}, {2, 1, 8, 4000, 5000}};
+  CHECK(transition_parts_of(v, 60000).carried == 1);
+  CHECK(transition_parts_of(v, 60000).invented == 0);
+}

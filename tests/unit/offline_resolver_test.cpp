@@ -373,3 +373,36 @@ TEST_CASE("resolver: a weaker earlier join that blocks a stronger handover is un
   CHECK(r2.moved.empty());
   CHECK(r2.merges.empty());
 }
+
+TEST_CASE("resolver: a link end its group holds weakly moves when the groups cannot join") {
+  // Online joined x (camera 1, P's look) to u and u2 (Q, camera 2 then 3).
+  // y enters camera 2 as x leaves, with x's look: the link x -> y cannot
+  // join the groups (u is on camera 2 with y), and u is held by u2 (1.0)
+  // as strongly as the link, so no eviction frees it.
+  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, mix(1, 0)), make(2, 1, 1, 9000, 20000, mix(0.6f, 0.8f)),
+                           make(3, 1, 1, 21000, 30000, mix(0.6f, 0.8f)), make(2, 2, 2, 10500, 20000, mix(1, 0))};
+  // Off (the default): online stands.
+  auto r = offline_resolver{links_only()}.resolve(ts, 100);
+  CHECK(same(r, 0, 1));
+  CHECK_FALSE(same(r, 0, 3));
+  CHECK(r.moved_ends == 0);
+  // On: x, held by its group at 0.6, goes to y; Q keeps u and u2.
+  auto cfg = links_only();
+  cfg.move_threshold = 0.9f;
+  r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(same(r, 0, 3));
+  CHECK_FALSE(same(r, 0, 1));
+  CHECK(same(r, 1, 2));
+  CHECK(r.moved_ends == 1);
+  CHECK(r.people == 2);
+  // Not for a link weaker than move_threshold.
+  cfg.move_threshold = 1.5f;
+  CHECK(same(offline_resolver{cfg}.resolve(ts, 100), 0, 1));
+  // Nor when x does not fit y's group (z, with y online, is on camera 1
+  // with x) and y is held by z as strongly as by the link.
+  ts.push_back(make(1, 2, 2, 5000, 9000, mix(1, 0)));
+  r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(r.moved_ends == 0);
+  CHECK(same(r, 0, 1));
+  CHECK(same(r, 3, 4));
+}

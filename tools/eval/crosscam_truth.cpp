@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <tuple>
 
 #include "actors/camera/crop.hpp"
@@ -135,6 +136,29 @@ link_counts count_links(const std::vector<judged_track>& tracks) {
       auto& k = a.camera_id == b.camera_id ? out.same_camera : out.cross_camera;
       (found ? (real ? k.right : k.wrong) : k.missed)++;
     }
+  return out;
+}
+
+transition_parts transition_parts_of(const std::vector<judged_presence>& tracks, int64_t max_transit_ms) {
+  // Per found person, its tracks; every ordered pair of them on two cameras.
+  std::map<uint64_t, std::vector<const judged_presence*>> by_person;
+  for (const auto& t : tracks) by_person[t.person].push_back(&t);
+  std::set<std::tuple<uint32_t, uint32_t, int64_t>> carried; // from, to, true person
+  std::set<std::tuple<uint32_t, uint32_t, uint64_t>> found, backed; // from, to, found person
+  for (const auto& [person, ts] : by_person)
+    for (const auto* x : ts)
+      for (const auto* y : ts) {
+        if (x->camera_id == y->camera_id || y->enter_ms < x->enter_ms || y->exit_ms <= x->exit_ms) continue;
+        if (max_transit_ms >= 0 && y->enter_ms - x->exit_ms > max_transit_ms) continue;
+        found.insert({x->camera_id, y->camera_id, person});
+        if (x->truth >= 0 && x->truth == y->truth) {
+          carried.insert({x->camera_id, y->camera_id, x->truth});
+          backed.insert({x->camera_id, y->camera_id, person});
+        }
+      }
+  transition_parts out;
+  out.carried = static_cast<int64_t>(carried.size());
+  for (const auto& f : found) out.invented += backed.count(f) ? 0 : 1;
   return out;
 }
 

@@ -74,4 +74,24 @@ struct judged_track {
 };
 link_counts count_links(const std::vector<judged_track>& tracks);
 
+/// What the X -> Y answers are made of, over tracks whose presence and found
+/// person are known (and true person where known): the total absolute error
+/// hides that a missed transition and an invented one cancel out (every
+/// layout undercounts, so a wrong join that invents one "helps"). Per ordered
+/// camera pair, as the query counts (x on `from`, y on `to`, y entered no
+/// earlier and left later than x, at most max_transit_ms after x left):
+/// `carried` = true people with such a pair of their own tracks under one
+/// found person; `invented` = found people with such a pair but none of one
+/// true person (tracks without a true person count as nobody's).
+struct judged_presence {
+  uint32_t camera_id = 0;
+  uint64_t person = 0; // found
+  int64_t truth = -1; // true, < 0 = unknown
+  timestamp_ms enter_ms = 0, exit_ms = 0;
+};
+struct transition_parts {
+  int64_t carried = 0, invented = 0;
+};
+transition_parts transition_parts_of(const std::vector<judged_presence>& tracks, int64_t max_transit_ms);
+
 } // namespace weaver

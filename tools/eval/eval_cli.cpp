@@ -151,6 +151,19 @@ json overall(const json& layouts, const std::vector<mot::mot_counts>& counts) {
          {"every_camera", {{"truth", every_true}, {"abs_error", every_err}}},
          {"people", {{"truth", pt}, {"weaver", pw}}}};
   if (!counts.empty()) o["identity"] = crosscam_identity_json(mot::combine(counts));
+  // True transitions carried and invented ones (layouts scored with --tracks), summed.
+  if (!layouts.empty()
+      && std::all_of(layouts.begin(), layouts.end(), [](const json& l) { return l.contains("transitions_carried"); })) {
+    int64_t carried = 0, invented = 0, ceiling = 0;
+    for (const auto& l : layouts) {
+      carried += l["transitions_carried"].get<int64_t>();
+      invented += l["transitions_invented"].get<int64_t>();
+      ceiling += l["oracle"]["transitions_carried"].get<int64_t>();
+    }
+    o["transitions_carried"] = carried;
+    o["transitions_invented"] = invented;
+    o["oracle_transitions_carried"] = ceiling;
+  }
   // Pairwise identity decisions (layouts scored with --tracks), summed.
   if (!layouts.empty()
       && std::all_of(layouts.begin(), layouts.end(), [](const json& l) { return l.contains("links"); })) {

@@ -265,6 +265,21 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
                   {"recall", ratio(double(k.right), double(k.right + k.missed))}};
     };
     out["links"] = {{"cross_camera", kind_json(lc.cross_camera)}, {"same_camera", kind_json(lc.same_camera)}};
+    // The X -> Y answers split into true transitions carried and invented ones.
+    std::vector<judged_presence> jp;
+    for (const auto& t : run_db->tracklet_rows(INT64_MIN / 2, INT64_MAX / 2)) {
+      auto it = truth_of.find({t.camera_id, static_cast<int64_t>(t.track_id)});
+      auto p = person.find({t.camera_id, t.track_id});
+      jp.push_back({t.camera_id, p == person.end() ? t.person_id : p->second, it == truth_of.end() ? -1 : it->second,
+                    t.enter_ms, t.exit_ms});
+    }
+    const auto parts = transition_parts_of(jp, cfg.query.max_transit_ms);
+    out["transitions_carried"] = parts.carried;
+    out["transitions_invented"] = parts.invented;
+    // With perfect identities: what the tracks allow at best (the rest is lost to detection and tracking).
+    uint64_t nobody = uint64_t{1} << 40;
+    for (auto& t : jp) t.person = t.truth >= 0 ? static_cast<uint64_t>(t.truth) : nobody++;
+    out["oracle"]["transitions_carried"] = transition_parts_of(jp, cfg.query.max_transit_ms).carried;
     auto counts = mot::evaluate_sequence(g, r);
     out["identity"] = crosscam_identity_json(counts);
     out["identity"]["boxes_without_person"] = unmatched;
