@@ -82,11 +82,6 @@ struct fixture {
 // Sends `request`, half-closes, reads until the server closes (or 1 s);
 // returns what came back.
 std::string exchange(int port, const uint8_t* data, size_t size) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) std::abort();
-  timeval tv{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -94,16 +89,25 @@ std::string exchange(int port, const uint8_t* data, size_t size) {
   // A long run stopped at 268,713 on a failed connect whose input replays
   // cleanly: at over 470 connections a second all 28,232 local ports can be
   // in TIME_WAIT (60 s), and connect fails with EADDRNOTAVAIL, the client's
-  // limit, not the gateway's. Wait for ports; any other failure (printed)
-  // means the gateway died.
-  int tries = 0;
-  while (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno != EADDRNOTAVAIL || ++tries > 600) {
-      std::fprintf(stderr, "fuzz_gateway: connect: %s\n", std::strerror(errno));
+  // limit, not the gateway's: wait for ports. Another stopped at 605,619 on
+  // EINTR (a signal of libFuzzer's own during connect): try again on a new
+  // socket. Any other failure (printed) means the gateway died.
+  int fd = -1, tries = 0;
+  for (;;) {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) std::abort();
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) break;
+    const int e = errno;
+    close(fd);
+    if ((e != EADDRNOTAVAIL && e != EINTR) || ++tries > 600) {
+      std::fprintf(stderr, "fuzz_gateway: connect: %s\n", std::strerror(e));
       std::abort();
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    if (e == EADDRNOTAVAIL) std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   size_t sent = 0;
   while (sent < size) {
     ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
