@@ -225,39 +225,12 @@ echo "ok: /metrics"
 # --- every GET path of the OpenAPI spec answers with its examples, and each
 # JSON answer matches the route's typed schema
 python3 - "$WEAVER_SOURCE_DIR/services/gateway/openapi.yaml" "$base" "$BT" "$WORK/answer" <<'PY' || fail "spec routes"
-import json, sys, subprocess, urllib.parse, yaml
+import json, os, sys, subprocess, urllib.parse, yaml
 spec, base, token, answer = yaml.safe_load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
 
-def resolve(s):
-    while "$ref" in s:
-        node = spec
-        for k in s["$ref"][2:].split("/"):
-            node = node[k]
-        s = node
-    return s
-
-def validate(v, s, where):
-    s = resolve(s)
-    if v is None:
-        assert s.get("nullable"), f"{where}: null, not nullable"
-        return
-    for part in s.get("allOf", []):
-        validate(v, part, where)
-    t = s.get("type", "object" if "properties" in s else None)
-    kinds = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int, "number": (int, float)}
-    if t:
-        assert isinstance(v, kinds[t]) and (t in ("boolean",) or not isinstance(v, bool)), f"{where}: {v!r} is not {t}"
-    if "enum" in s:
-        assert v in s["enum"], f"{where}: {v!r} not in {s['enum']}"
-    if t == "object":
-        for r in s.get("required", []):
-            assert r in v, f"{where}: no field {r}"
-        for k, ps in s.get("properties", {}).items():
-            if k in v:
-                validate(v[k], ps, f"{where}.{k}")
-    if t == "array":
-        for i, x in enumerate(v):
-            validate(x, s["items"], f"{where}[{i}]")
+sys.path.insert(0, os.path.join(os.environ["WEAVER_SOURCE_DIR"], "tests", "lib"))
+import openapi_schema
+validate = lambda v, s, where: openapi_schema.validate(spec, v, s, where)
 
 n = typed = pictures = 0
 for path, item in spec["paths"].items():

@@ -5,35 +5,14 @@ real path parameters: each answers 200 with its documented content type, a JSON 
 import json, sys, time, urllib.error, urllib.request
 import yaml
 
+import openapi_schema
+
 spec_file, base, token, kind, camera = sys.argv[1:6]
 spec = yaml.safe_load(open(spec_file))
 
 
-def resolve(s):
-    while "$ref" in s:
-        node = spec
-        for k in s["$ref"][2:].split("/"):
-            node = node[k]
-        s = node
-    return s
-
-
 def validate(v, s, where):
-    s = resolve(s)
-    t = s.get("type", "object" if "properties" in s else None)
-    kinds = {"object": dict, "array": list, "string": str, "boolean": bool, "integer": int, "number": (int, float)}
-    if t:
-        assert isinstance(v, kinds[t]) and not isinstance(v, bool), f"{where}: {v!r} is not {t}"
-    if t == "object":
-        for r in s.get("required", []):
-            assert r in v, f"{where}: no field {r}"
-        for k, ps in s.get("properties", {}).items():
-            if k in v:
-                validate(v[k], ps, f"{where}.{k}")
-    if t == "array":
-        assert len(v) >= s.get("minItems", 0) and len(v) <= s.get("maxItems", len(v)), f"{where}: {len(v)} items"
-        for i, x in enumerate(v):
-            validate(x, s["items"], f"{where}[{i}]")
+    openapi_schema.validate(spec, v, s, where)
 
 
 def get(url):
