@@ -145,17 +145,19 @@ std::string check_model(const config& cfg, health_registry& health) {
   }
 }
 
+// How long an upstream that still waits for an acknowledgement stays silent
+// at most: its resend delay, and a little more.
+constexpr auto upstream_quiet = zmq_outbound::default_resend_after + std::chrono::milliseconds{500};
+
 // Our last acknowledgements must reach the upstream before we go, and an
 // upstream that lost one resends after its resend delay: keep serving until
-// the links have been quiet a little longer than that (at most 10 s).
+// the links have been quiet for upstream_quiet (at most 10 s).
 void linger_for_acks(const std::vector<std::shared_ptr<zmq_inbound>>& sockets) {
   using clock = std::chrono::steady_clock;
   auto deadline = clock::now() + std::chrono::seconds{10};
   auto quiet = [&] {
     for (auto& s : sockets)
-      if (clock::now() - clock::time_point{clock::duration{s->last_message()}}
-          < zmq_outbound::default_resend_after + std::chrono::milliseconds{500})
-        return false;
+      if (clock::now() - clock::time_point{clock::duration{s->last_message()}} < upstream_quiet) return false;
     return true;
   };
   while (!quiet() && clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds{50});
@@ -407,8 +409,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   if (!ended_at_start.empty())
     log.info("the restored state ended ", ended_at_start.size(), " camera(s)' stream already",
              pending_eos.empty() ? ": done unless the upstream sends more" : "");
-  const auto grace_end =
-    std::chrono::steady_clock::now() + zmq_outbound::default_resend_after + std::chrono::milliseconds{500};
+  const auto grace_end = std::chrono::steady_clock::now() + upstream_quiet;
   auto upstream_sent = [&sockets] {
     return std::any_of(sockets.begin(), sockets.end(), [](auto& s) { return s->last_message() != 0; });
   };
