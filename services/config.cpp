@@ -9,6 +9,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 #include <yaml-cpp/yaml.h>
 
@@ -87,6 +89,22 @@ T get_in_range(const YAML::Node& node, const std::string& key, const std::string
   T v = get<T>(node, key, path, fallback);
   require_range(v, lo, hi, path + key);
   return v;
+}
+
+// A [width, height] of whole pixels, each 32..8192: one reading for every
+// key that takes a picture size, so they all refuse the same way.
+std::pair<int, int> get_size(const YAML::Node& in, const std::string& key, const std::string& expected) {
+  if (!in.IsSequence() || in.size() != 2) throw config_error(key, "expected " + expected);
+  int w = 0, h = 0;
+  try {
+    w = in[0].as<int>();
+    h = in[1].as<int>();
+  } catch (const YAML::Exception&) {
+    throw config_error(key, "expected " + expected);
+  }
+  require_range(w, 32, 8192, key);
+  require_range(h, 32, 8192, key);
+  return {w, h};
 }
 
 timestamp_ms get_time(const YAML::Node& node, const std::string& key, const std::string& path, timestamp_ms fallback) {
@@ -171,17 +189,8 @@ sim_card_options parse_sim(const YAML::Node& n, const std::string& p, const std:
     s.fpga.pe = get<std::string>(f, "pe", q, s.fpga.pe);
     const auto model = resolve_path(get<std::string>(f, "model", q, ""), base_dir);
     if (model.empty() || !file_exists(model)) throw config_error(q + "model", "no such file: '" + model + "'");
-    auto in = f["input"];
-    if (!in || !in.IsSequence() || in.size() != 2) throw config_error(q + "input", "expected [width, height]");
-    int w = 0, h = 0;
-    try {
-      w = in[0].as<int>();
-      h = in[1].as<int>();
-    } catch (const YAML::Exception&) {
-      throw config_error(q + "input", "expected [width, height]");
-    }
-    require_range(w, 32, 8192, q + "input");
-    require_range(h, 32, 8192, q + "input");
+    if (!f["input"]) throw config_error(q + "input", "expected [width, height]");
+    const auto [w, h] = get_size(f["input"], q + "input", "[width, height]");
     try {
       s.fpga.layers = hls_cycles::layers_of(model, w, h);
       (void)hls_cycles::card_named(s.fpga.card);
@@ -454,11 +463,7 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
     if (!o.weights.empty()) o.weights = resolve_path(o.weights, base_dir);
     if (auto in = n["input"]) {
       if (in.IsSequence()) {
-        if (in.size() != 2) throw config_error(p + "input", "expected [width, height], \"source\" or \"model\"");
-        o.input_width = in[0].as<int>();
-        o.input_height = in[1].as<int>();
-        require_range(o.input_width, 32, 8192, p + "input");
-        require_range(o.input_height, 32, 8192, p + "input");
+        std::tie(o.input_width, o.input_height) = get_size(in, p + "input", "[width, height], \"source\" or \"model\"");
         if (o.input_width % 32 || o.input_height % 32)
           throw config_error(p + "input", "width and height must be multiples of 32");
       } else {

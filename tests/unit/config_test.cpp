@@ -423,6 +423,24 @@ TEST_SUITE("config") {
     CHECK(error_of(dnn + ", precision: int8, int8_model: nope.json}}\n", v.base()).key == "detector.dnn.int8_model");
   }
 
+  TEST_CASE("detector.dnn.input: [width, height] of whole pixels, \"source\" or \"model\"") {
+    video_dir v;
+    { std::ofstream(v.dir / "net.json") << "{}"; }
+    const std::string dnn = std::string(one_camera) + "detector: {kind: nanodet, dnn: {model: net.json, input: ";
+    auto sized = parse_config(dnn + "[576, 448]}}\n", v.base());
+    CHECK(sized.detector.dnn.input_width == 576);
+    CHECK(sized.detector.dnn.input_height == 448);
+    CHECK(parse_config(dnn + "source}}\n", v.base()).detector.dnn.input_width == -1);
+    // A word inside the pair is the config's own error, named by key (it
+    // was the YAML library's conversion error, with no key).
+    auto word = error_of(dnn + "[576, wide]}}\n", v.base());
+    CHECK(word.key == "detector.dnn.input");
+    CHECK(contains(word.what, "expected [width, height]"));
+    CHECK(error_of(dnn + "[576]}}\n", v.base()).key == "detector.dnn.input");
+    CHECK(error_of(dnn + "[16, 448]}}\n", v.base()).key == "detector.dnn.input");
+    CHECK(contains(error_of(dnn + "[570, 448]}}\n", v.base()).what, "multiples of 32"));
+  }
+
   TEST_CASE("detector kind onnx: dnn.head required and known, yolo v2/v3 heads need anchors") {
     video_dir v;
     { std::ofstream(v.dir / "net.onnx") << "x"; }
