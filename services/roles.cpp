@@ -18,6 +18,10 @@ const logger log{"weaver"};
 
 // A readiness check for an outbound link: its messages are acknowledged.
 std::string watch_link(health_registry& health, const std::string& link) {
+  // Up until something goes unacknowledged. The link's socket says so when
+  // its actor starts, which a loaded machine may run after the check is
+  // first read: a link that has sent nothing must not read "resending".
+  metrics::global().link_up(link).Set(1);
   health.add("link:" + link, probe_kind::readiness, [link] {
     bool up = metrics::global().link_up(link).Value() > 0;
     return check_result{up, up ? "acknowledging" : "no acknowledgement: resending"};

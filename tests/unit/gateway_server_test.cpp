@@ -248,9 +248,11 @@ struct stream_reader {
     if (thread.joinable()) thread.join();
   }
   template <class Pred>
+  // A deadline for what must come, not a timing: 5 s was once too short for
+  // three events on a machine with a load average of 30.
   bool wait(Pred pred) {
     std::unique_lock<std::mutex> lock{mutex};
-    return cv.wait_for(lock, std::chrono::seconds{5}, [&] { return pred(); });
+    return cv.wait_for(lock, std::chrono::seconds{30}, [&] { return pred(); });
   }
   bool wait_ids(size_t n) {
     return wait([&] { return ids.size() >= n; });
