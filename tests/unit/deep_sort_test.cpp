@@ -385,6 +385,28 @@ TEST_SUITE("deep_sort") {
     CHECK_FALSE(trk.estimate(0));
   }
 
+  TEST_CASE("a missed walker's gate widens slowly (velocity noise 1/200 of the height)") {
+    // A person walking right at 5 px a frame, missed for 5 frames, then a
+    // detection that looks the same `dy` px below their predicted path: it
+    // re-acquires the track at 50 px; at 57 px (0.57 box heights) it is
+    // someone else. With the reference's velocity noise 1/160 the gate had
+    // grown to ~59 px and took it.
+    auto reacquired = [](float dy) {
+      deep_sort trk(5, deep_sort_config{});
+      uint64_t f = 0;
+      float x = 100;
+      for (int i = 0; i < 20; ++i, x += 5) trk.update(ds_frame(f++, {ds_det(x, 100, ds_look(0))}));
+      for (int i = 0; i < 5; ++i, x += 5) trk.update(ds_frame(f++, {}));
+      auto b = trk.update(ds_frame(f, {ds_det(x, 100 + dy, ds_look(0))}));
+      for (const auto& e : b.events)
+        if (e.track_id == 1 && e.state == track_state::updated) return true;
+      return false;
+    };
+    CHECK(reacquired(0));
+    CHECK(reacquired(50));
+    CHECK_FALSE(reacquired(57));
+  }
+
   TEST_CASE("deterministic, events sorted by id") {
     // A random walk of 12 people with noisy looks, missed detections and
     // clutter; two runs must agree event by event.
