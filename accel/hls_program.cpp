@@ -311,6 +311,7 @@ hls_network::hls_network(std::shared_ptr<const engine::model> m) : m_(std::move(
         case op::sub:
         case op::mul:
         case op::div:
+        case op::pow:
           break;
         default:
           throw model_error("weaver_dnn: node '" + n.name + "' runs neither in the kernel nor on its host side");

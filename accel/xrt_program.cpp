@@ -63,6 +63,8 @@ fbx::Op to_fb(engine::op k) {
       return fbx::Op::GlobalAvgPool;
     case op::slice:
       return fbx::Op::Slice;
+    case op::pow:
+      return fbx::Op::Pow;
     case op::shape_fn: // folded by compile, never in a compiled graph
       break;
   }
@@ -116,6 +118,8 @@ engine::op from_fb(fbx::Op k) {
       return op::global_avg_pool;
     case fbx::Op::Slice:
       return op::slice;
+    case fbx::Op::Pow:
+      return op::pow;
   }
   throw std::runtime_error("xrt program: unknown op " + std::to_string(static_cast<int>(k)));
 }
@@ -139,6 +143,8 @@ fbx::Act to_fb(engine::act a) {
       return fbx::Act::HardSigmoid;
     case act::hard_swish:
       return fbx::Act::HardSwish;
+    case act::sqrt:
+      return fbx::Act::Sqrt;
   }
   throw model_error("xrt program: unknown engine activation");
 }
@@ -162,6 +168,8 @@ engine::act from_fb(fbx::Act a) {
       return act::hard_sigmoid;
     case fbx::Act::HardSwish:
       return act::hard_swish;
+    case fbx::Act::Sqrt:
+      return act::sqrt;
   }
   throw std::runtime_error("xrt program: unknown activation " + std::to_string(static_cast<int>(a)));
 }

@@ -455,7 +455,7 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
     const std::string p = "detector.dnn.";
     check_keys(n, p,
                {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou", "person_class", "embedding",
-                "precision", "int8_model", "head", "anchors"});
+                "precision", "int8_model", "head", "anchors", "letterbox"});
     o.input_scale = get_in_range<float>(n, "input_scale", p, o.input_scale, 0.1f, 4.0f);
     o.model = get<std::string>(n, "model", p, o.model);
     if (!o.model.empty()) o.model = resolve_path(o.model, base_dir);
@@ -480,6 +480,7 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
     o.nms_iou = get_in_range<float>(n, "nms_iou", p, o.nms_iou, 0.0f, 1.0f);
     o.person_class = get_in_range<int>(n, "person_class", p, o.person_class, 0, 100000);
     o.embedding = get<bool>(n, "embedding", p, o.embedding);
+    o.letterbox = get<bool>(n, "letterbox", p, o.letterbox);
     o.precision = get<std::string>(n, "precision", p, o.precision);
     if (o.precision != "f32" && o.precision != "int8")
       throw config_error(p + "precision", "expected f32 or int8, got '" + o.precision + "'");

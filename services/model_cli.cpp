@@ -45,7 +45,11 @@ int model_inspect(const inspect_options& o) {
       std::mt19937 rng(1);
       std::uniform_real_distribution<float> u(0.f, 1.f);
       std::generate(s.input(), s.input() + numel(m->input_shape()), [&] { return u(rng); });
-      s.run(); // warm-up
+      auto t_first = std::chrono::steady_clock::now();
+      s.run(); // warm-up: what a first frame waits for after the session (caches, pages of the buffers)
+      std::cout << "first run: "
+                << std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_first).count()
+                << " ms\n";
       std::vector<double> ms, cpu;
       for (int i = 0; i < o.bench; ++i) {
         auto t0 = std::chrono::steady_clock::now();

@@ -54,6 +54,10 @@ struct dnn_options {
   // yolov2 / yolov3: anchor (w, h) pairs, Darknet's order (v2 grid cells,
   // v3 input pixels); v3's coarsest output takes the last group.
   std::vector<float> anchors;
+  // The frame letterboxed into the input (aspect kept, centred, grey 114
+  // bands), boxes mapped back through it: YOLOv5 / YOLOv8 exports are
+  // trained so. Off: stretched to the input (NanoDet, the Darknet YOLOs).
+  bool letterbox = false;
 };
 
 /// What detector.dnn.head accepts.

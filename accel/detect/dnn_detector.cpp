@@ -120,7 +120,14 @@ void dnn_detector::prepare(cv::Size frame) {
   const auto& s = model_->input_shape(); // NHWC
   input_ = cv::Size(static_cast<int>(s[2]), static_cast<int>(s[1]));
   find_heads();
+  place_ = o_.letterbox ? input_placement::letterbox(frame.width, frame.height, input_.width, input_.height)
+                        : input_placement::stretch(frame.width, frame.height, input_.width, input_.height);
   frame_ = frame;
+}
+
+const input_placement& dnn_detector::placement(cv::Size frame) {
+  prepare(frame);
+  return place_;
 }
 
 namespace {
@@ -281,9 +288,19 @@ void dnn_detector::find_point_heads() {
 void dnn_detector::fill_input(const cv::Mat& bgr, float* dst) {
   if (bgr.empty() || bgr.type() != CV_8UC3) throw std::invalid_argument("dnn detector: expects a BGR8 image");
   prepare(bgr.size());
-  cv::resize(bgr, resized_, input_, 0, 0, cv::INTER_LINEAR);
+  const cv::Mat* img = &resized_;
+  if (o_.letterbox) {
+    // The frame at its placement on a grey canvas (Ultralytics pads with 114).
+    canvas_.create(input_, CV_8UC3);
+    canvas_.setTo(cv::Scalar(114, 114, 114));
+    cv::Mat content = canvas_(cv::Rect(place_.left, place_.top, place_.width, place_.height));
+    cv::resize(bgr, content, content.size(), 0, 0, cv::INTER_LINEAR); // in place: content is sized
+    img = &canvas_;
+  } else {
+    cv::resize(bgr, resized_, input_, 0, 0, cv::INTER_LINEAR);
+  }
   const int n = input_.width * input_.height;
-  const uint8_t* src = resized_.ptr<uint8_t>();
+  const uint8_t* src = img->ptr<uint8_t>();
   if (head_ == head_kind::nanodet) {
     for (int i = 0; i < n; ++i)
       for (int c = 0; c < 3; ++c)
@@ -337,15 +354,15 @@ std::vector<detection> dnn_detector::decode(cv::Size frame, const std::vector<co
     raw.insert(raw.end(), level.begin(), level.end());
   }
 
-  // Back to source pixels, clipped to the frame.
-  const float sx = static_cast<float>(frame.width) / static_cast<float>(input_.width);
-  const float sy = static_cast<float>(frame.height) / static_cast<float>(input_.height);
+  // Back to source pixels (through the letterbox, when there is one),
+  // clipped to the frame.
   std::vector<detection> dets;
   for (const auto& r : raw) {
-    float x0 = std::clamp(r.bbox.x * sx, 0.f, static_cast<float>(frame.width));
-    float y0 = std::clamp(r.bbox.y * sy, 0.f, static_cast<float>(frame.height));
-    float x1 = std::clamp((r.bbox.x + r.bbox.w) * sx, 0.f, static_cast<float>(frame.width));
-    float y1 = std::clamp((r.bbox.y + r.bbox.h) * sy, 0.f, static_cast<float>(frame.height));
+    const box b = place_.to_frame(r.bbox);
+    float x0 = std::clamp(b.x, 0.f, static_cast<float>(frame.width));
+    float y0 = std::clamp(b.y, 0.f, static_cast<float>(frame.height));
+    float x1 = std::clamp(b.x + b.w, 0.f, static_cast<float>(frame.width));
+    float y1 = std::clamp(b.y + b.h, 0.f, static_cast<float>(frame.height));
     if (x1 - x0 < 2 || y1 - y0 < 2) continue;
     detection d;
     d.bbox = {x0, y0, x1 - x0, y1 - y0};
@@ -363,7 +380,7 @@ std::vector<detection> dnn_detector::decode(cv::Size frame, const std::vector<co
     for (size_t p = 0; p < cells; ++p)
       for (size_t k = 0; k < c; ++k) mean[k] += map[p * c + k];
     for (auto& x : mean) x /= static_cast<float>(cells);
-    for (auto& d : dets) d.embedding = embed({d.bbox.x / sx, d.bbox.y / sy, d.bbox.w / sx, d.bbox.h / sy}, map, mean);
+    for (auto& d : dets) d.embedding = embed(place_.to_input(d.bbox), map, mean);
   }
   return dets;
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "accel/detect/detector.hpp"
+#include "accel/detect/letterbox.hpp"
 #include "accel/engine/executor.hpp"
 
 namespace weaver {
@@ -44,12 +45,15 @@ public:
   /// What decode() reads, in its argument order: the heads' outputs, then
   /// the embedding feature map when embeddings are on.
   const std::vector<network_tensor>& host_tensors(cv::Size frame) override;
-  /// Resizes and normalises a BGR8 frame into `dst`, the network input
+  /// Resizes (stretched, or letterboxed with grey 114 bands) and normalises
+  /// a BGR8 frame into `dst`, the network input
   /// (compiled(frame)->input_shape(): NHWC f32).
   void fill_input(const cv::Mat& bgr, float* dst) override;
   /// Detections (boxes in frame pixels, embeddings) from one run's
   /// host_tensors(frame), as pointers in that order.
   std::vector<detection> decode(cv::Size frame, const std::vector<const float*>& tensors);
+  /// Where frames of this size land in the network input.
+  const input_placement& placement(cv::Size frame);
   /// decode(), then each detection's appearance vector.
   std::vector<detection> finish(const cv::Mat& bgr, const std::vector<const float*>& tensors) override;
   int threads() const override { return o_.threads; }
@@ -78,13 +82,14 @@ private:
   dnn_options o_;
   head_kind head_ = head_kind::nanodet; // the outputs' decoding and the input's scaling
   cv::Size frame_{0, 0}, input_{0, 0};
+  input_placement place_; // frame_ in input_: stretched, or letterboxed (dnn_options::letterbox)
   std::shared_ptr<const engine::model> model_;
   std::unique_ptr<engine::workspace> own_; // detect(bgr) only, made on first use
   std::vector<head> heads_; // found once per input size
   std::vector<network_tensor> host_tensors_;
   int feature_ = -1; // position of the embedding map in host_tensors_
   engine::shape_t feature_shape_;
-  cv::Mat resized_;
+  cv::Mat resized_, canvas_;
 };
 
 } // namespace weaver

@@ -181,6 +181,7 @@ void session::run_step(step& s) {
     case op::sub:
     case op::mul:
     case op::div:
+    case op::pow:
       kernels::binary(n.kind, s.in[0], shape(n.in[0]), s.in[1], shape(n.in[1]), s.out[0], shape(o));
       break;
     case op::activation: {
@@ -214,7 +215,8 @@ void session::run_step(step& s) {
       kernels::split(s.in[0], shape(n.in[0]), a.axis, s.out, a.ints);
       break;
     case op::resize_bilinear:
-      kernels::resize_bilinear_nhwc(s.in[0], shape(n.in[0]), a.half_pixel, a.align_corners, s.out[0], shape(o));
+      kernels::resize_bilinear_nhwc(s.in[0], shape(n.in[0]), a.half_pixel, a.align_corners, s.out[0], shape(o),
+                                    a.axis == 2 ? a.scale[0] : 0.0f, a.axis == 2 ? a.scale[1] : 0.0f);
       break;
     case op::upsample:
       kernels::upsample_nhwc(s.in[0], shape(n.in[0]), a.stride[0], a.stride[1], s.out[0]);

@@ -106,6 +106,8 @@ const char* op_name(op k) {
       return "slice";
     case op::shape_fn:
       return "shape_fn";
+    case op::pow:
+      return "pow";
   }
   return "?";
 }
@@ -128,6 +130,8 @@ const char* act_name(act a) {
       return "hard_sigmoid";
     case act::hard_swish:
       return "hard_swish";
+    case act::sqrt:
+      return "sqrt";
   }
   return "?";
 }
@@ -253,6 +257,10 @@ tensor_data eval_shape_op(const std::string& t, const tensor_data& x, const tens
     d.shape = s;
     return d;
   }
+  if (t == "Floor" || t == "Ceil") { // output sizes computed in floats (scale x size): integers are left as they are
+    for (auto& v : d.f) v = t == "Floor" ? std::floor(v) : std::ceil(v);
+    return d;
+  }
   if (t != "Gather") throw model_error("no shape arithmetic for " + t);
   if (!indices || indices->type != dtype::i64) throw model_error("indices must be integers");
   int64_t axis = a.axis;
@@ -279,6 +287,35 @@ tensor_data eval_shape_op(const std::string& t, const tensor_data& x, const tens
       }
     }
   return o;
+}
+
+void set_resize_target(op kind, const tensor_data& d, bool is_scales, attrs& a) {
+  if (is_scales ? d.type != dtype::f32 : d.type != dtype::i64)
+    throw model_error(is_scales ? "scales must be floats" : "sizes must be integers");
+  const size_t n = is_scales ? d.f.size() : d.i.size();
+  if (n != 4 || (is_scales && (d.f[0] != 1 || d.f[1] != 1)))
+    throw model_error("only resizes of H and W of a 4-D NCHW tensor are supported");
+  if (!is_scales && (d.i[0] < 1 || d.i[1] < 1 || d.i[2] < 1 || d.i[3] < 1)) throw model_error("sizes must be positive");
+  if (kind == op::upsample) {
+    if (!is_scales) {
+      a.ints = {d.i[2], d.i[3]}; // integer factors of the input's size, found by infer_shapes
+      return;
+    }
+    for (int k = 0; k < 2; ++k) {
+      float s = d.f[2 + static_cast<size_t>(k)];
+      // Bounded before the cast: 2.2e20 does not fit an int (found by
+      // fuzz_onnx; detectors upsample by 2).
+      if (!(s >= 1 && s <= 1024) || s != std::floor(s))
+        throw model_error("nearest needs integer scale factors from 1 to 1024");
+      a.stride[k] = static_cast<int>(s);
+    }
+  } else if (is_scales) {
+    if (!(d.f[2] > 0 && d.f[3] > 0 && d.f[2] <= 1024 && d.f[3] <= 1024))
+      throw model_error("linear needs scale factors above 0 and up to 1024");
+    a.scale = {d.f[2], d.f[3]};
+  } else {
+    a.ints = {d.i[2], d.i[3]};
+  }
 }
 
 tensor_data concat_constants(const std::vector<const tensor_data*>& in, int64_t axis) {

@@ -55,6 +55,8 @@ enum class op : uint8_t {
   reshape, // attrs.ints = target shape (one -1 allowed)
   resize_bilinear, // NHWC, attrs.ints = {out_h, out_w}, half_pixel / align_corners
   upsample, // NHWC nearest, attrs.stride = integer factors
+  // (upsample and resize_bilinear: a second input, while present, is an ONNX
+  // scales or sizes tensor computed in the graph; see set_resize_target)
   reorg, // Darknet's space-to-depth (its own channel order), attrs.stride
   yolo_head, // Darknet region/yolo activations per anchor (see yolo attrs)
   identity,
@@ -65,15 +67,16 @@ enum class op : uint8_t {
   global_avg_pool, // NHWC: mean over H and W, out [N,1,1,C]
   slice, // attrs.ints = (axis, start, end, step) per sliced axis, ONNX's rules (slice_geometry)
   // ONNX shape arithmetic on a computed tensor (source_op Shape, Gather,
-  // Unsqueeze, Squeeze or Cast; see eval_shape_op): folded into a constant
+  // Unsqueeze, Squeeze, Cast, Floor or Ceil; see eval_shape_op): folded into a constant
   // once compile knows the shapes (fold_shapes); never runs.
   shape_fn,
+  pow, // elementwise x ^ y with numpy broadcasting (ONNX Pow)
 };
 const char* op_name(op k);
 
 // clip: min(max(x, alpha), beta); hard_sigmoid: clip(alpha x + beta, 0, 1);
 // hard_swish: x * clip(x / 6 + 1 / 2, 0, 1) (ONNX's, and oneDNN's hardswish).
-enum class act : uint8_t { none, relu, leaky, sigmoid, exp, clip, hard_sigmoid, hard_swish };
+enum class act : uint8_t { none, relu, leaky, sigmoid, exp, clip, hard_sigmoid, hard_swish, sqrt };
 const char* act_name(act a);
 
 struct attrs {
@@ -91,7 +94,10 @@ struct attrs {
   float alpha = 0.1f; // leaky slope; clip's minimum; hard_sigmoid's slope
   float beta = 0.0f; // clip's maximum; hard_sigmoid's offset
   float pad_value = 0.0f;
-  std::array<float, 2> scale{0, 0}; // resize: out = in * scale when set (size-free)
+  // resize: out = in * scale when set (size-free), rounded; with axis 2 (an
+  // ONNX file's scales, see set_resize_target) floored, and input
+  // coordinates are output ones / scale, ONNX's rules.
+  std::array<float, 2> scale{0, 0};
   bool half_pixel = false;
   bool align_corners = false;
   // yolo_head: `anchors` boxes per cell of (5 + classes) channels each;
@@ -157,9 +163,18 @@ tensor_data slice_constant(const tensor_data& t, const std::vector<int64_t>& spe
 
 /// ONNX shape arithmetic on constant `x`: Shape (attrs.ints = start, end),
 /// Gather (attrs.axis; `indices`), Unsqueeze / Squeeze (attrs.ints = axes;
-/// Squeeze of none drops every 1), Cast (attrs.axis = the ONNX data type).
+/// Squeeze of none drops every 1), Cast (attrs.axis = the ONNX data type),
+/// Floor and Ceil.
 /// Throws model_error with the reason.
 tensor_data eval_shape_op(const std::string& type, const tensor_data& x, const tensor_data* indices, const attrs& a);
+
+/// ONNX Resize's target into the attributes of an upsample (nearest) or
+/// resize_bilinear node: `scales` ([1, 1, sh, sw], floats) when `is_scales`,
+/// else `sizes` ([n, c, h, w], integers). Nearest takes integer factors
+/// (sizes become factors in infer_shapes). Throws model_error with the
+/// reason. The importer calls it on constant inputs, fold_constants on ones
+/// computed in the graph (attrs.axis names which: 2 scales, 3 sizes).
+void set_resize_target(op kind, const tensor_data& d, bool is_scales, attrs& a);
 
 /// Constants concatenated along `axis`; model_error if they do not fit.
 tensor_data concat_constants(const std::vector<const tensor_data*>& in, int64_t axis);

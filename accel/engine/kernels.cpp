@@ -63,6 +63,9 @@ void append_activation(dnnl::post_ops& po, const attrs& a, float scale) {
     case act::hard_swish:
       po.append_eltwise(scale, dnnl::algorithm::eltwise_hardswish, 0.f, 0.f);
       break;
+    case act::sqrt:
+      po.append_eltwise(scale, dnnl::algorithm::eltwise_sqrt, 0.f, 0.f);
+      break;
   }
 }
 
@@ -254,12 +257,17 @@ void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
     case act::hard_swish:
       for (int64_t i = 0; i < n; ++i) x[i] *= std::min(std::max(x[i] / 6.f + 0.5f, 0.f), 1.f);
       return;
+    case act::sqrt:
+      for (int64_t i = 0; i < n; ++i) x[i] = std::sqrt(x[i]);
+      return;
   }
 }
 
 void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os) {
   const int64_t n = numel(os);
-  auto f = [k](float p, float q) { return k == op::add ? p + q : k == op::sub ? p - q : k == op::div ? p / q : p * q; };
+  auto f = [k](float p, float q) {
+    return k == op::add ? p + q : k == op::sub ? p - q : k == op::div ? p / q : k == op::pow ? std::pow(p, q) : p * q;
+  };
   if (xs == os && ys == os) {
     for (int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i]);
     return;
@@ -447,13 +455,14 @@ void split(const float* in, const shape_t& is, int axis, const std::vector<float
 }
 
 void resize_bilinear_nhwc(const float* in, const shape_t& is, bool half_pixel, bool align_corners, float* out,
-                          const shape_t& os) {
+                          const shape_t& os, float scale_h, float scale_w) {
   const int64_t N = is[0], H = is[1], W = is[2], C = is[3], Ho = os[1], Wo = os[2];
-  auto scale = [&](int64_t in_size, int64_t out_size) {
+  auto scale = [&](int64_t in_size, int64_t out_size, float given) {
     if (align_corners && out_size > 1) return static_cast<float>(in_size - 1) / static_cast<float>(out_size - 1);
+    if (given > 0) return 1.0f / given;
     return static_cast<float>(in_size) / static_cast<float>(out_size);
   };
-  const float sy = scale(H, Ho), sx = scale(W, Wo);
+  const float sy = scale(H, Ho, scale_h), sx = scale(W, Wo, scale_w);
   struct tap {
     int64_t lo, hi;
     float t;

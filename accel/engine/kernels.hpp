@@ -99,8 +99,11 @@ void split(const float* in, const shape_t& in_shape, int axis, const std::vector
            const std::vector<int64_t>& sizes);
 
 /// TensorFlow's ResizeBilinear (half_pixel_centers / align_corners / legacy).
+/// `scale_h` / `scale_w` > 0: ONNX Resize's scales, which map output to
+/// input coordinates (out / scale) where the sizes' ratio would differ
+/// (a size of 7.5 floored to 7).
 void resize_bilinear_nhwc(const float* in, const shape_t& in_shape, bool half_pixel, bool align_corners, float* out,
-                          const shape_t& out_shape);
+                          const shape_t& out_shape, float scale_h = 0, float scale_w = 0);
 
 void upsample_nhwc(const float* in, const shape_t& in_shape, int sy, int sx, float* out);
 

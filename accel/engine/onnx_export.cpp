@@ -153,7 +153,11 @@ private:
       if (a == act::hard_swish) add("Mul", y, {x, h}, {y});
       return y;
     }
-    const char* type = a == act::relu ? "Relu" : a == act::leaky ? "LeakyRelu" : a == act::sigmoid ? "Sigmoid" : "Exp";
+    const char* type = a == act::relu ? "Relu"
+      : a == act::leaky               ? "LeakyRelu"
+      : a == act::sigmoid             ? "Sigmoid"
+      : a == act::sqrt                ? "Sqrt"
+                                      : "Exp";
     auto* p = add(type, y, {x}, {y});
     if (a == act::leaky) set_float(p, "alpha", alpha);
     return y;
@@ -236,8 +240,13 @@ private:
       case op::add:
       case op::sub:
       case op::mul:
-      case op::div: {
-        const char* type = n.kind == op::add ? "Add" : n.kind == op::sub ? "Sub" : n.kind == op::mul ? "Mul" : "Div";
+      case op::div:
+      case op::pow: {
+        const char* type = n.kind == op::add ? "Add"
+          : n.kind == op::sub                ? "Sub"
+          : n.kind == op::mul                ? "Mul"
+          : n.kind == op::pow                ? "Pow"
+                                             : "Div";
         add(type, n.name, {input(n.in[0]), input(n.in[1])}, {out});
         break;
       }

@@ -400,8 +400,12 @@ private:
       int y = add(op::add, c, "", {m, constant(c, "/shift_value", std::move(b))});
       same_rank(y);
       output(c, y);
-    } else if (t == "Relu" || t == "LeakyRelu" || t == "Sigmoid" || t == "Exp") {
-      a.activation = t == "Relu" ? act::relu : t == "LeakyRelu" ? act::leaky : t == "Sigmoid" ? act::sigmoid : act::exp;
+    } else if (t == "Relu" || t == "LeakyRelu" || t == "Sigmoid" || t == "Exp" || t == "Sqrt") {
+      a.activation = t == "Relu" ? act::relu
+        : t == "LeakyRelu"       ? act::leaky
+        : t == "Sigmoid"         ? act::sigmoid
+        : t == "Sqrt"            ? act::sqrt
+                                 : act::exp;
       a.alpha = attr_f(c, "alpha", 0.01f); // ONNX's LeakyRelu default
       input(c, 0);
       int y = add(op::activation, c, "", {c.in[0]}, a);
@@ -464,6 +468,14 @@ private:
       op k = t == "Add" ? op::add : t == "Sub" ? op::sub : t == "Mul" ? op::mul : op::div;
       int y = add(k, c, "", {c.in[0], c.in[1]});
       int r0 = rank(c.in[0]), r1 = rank(c.in[1]);
+      set_rank(y, r0 < 0 || r1 < 0 ? -1 : std::max(r0, r1));
+      output(c, y);
+    } else if (t == "Pow") {
+      input(c, 0);
+      input(c, 1);
+      int e = c.in[1]; // an integer exponent (opset 12+) turns float in remove_layout_transposes
+      int y = add(op::pow, c, "", {c.in[0], e});
+      int r0 = rank(c.in[0]), r1 = rank(e);
       set_rank(y, r0 < 0 || r1 < 0 ? -1 : std::max(r0, r1));
       output(c, y);
     } else if (t == "MaxPool") {
@@ -568,7 +580,8 @@ private:
       output(c, y);
     } else if (t == "Constant") {
       output(c, constant(c, "", constant_value(c)));
-    } else if (t == "Shape" || t == "Gather" || t == "Unsqueeze" || t == "Squeeze" || t == "Cast") {
+    } else if (t == "Shape" || t == "Gather" || t == "Unsqueeze" || t == "Squeeze" || t == "Cast" || t == "Floor"
+               || t == "Ceil") {
       shape_op(c);
     } else if (t == "Upsample") {
       fail(c, "Upsample is deprecated since opset 10: export with Resize (opset 11 or later)");
@@ -619,8 +632,10 @@ private:
       a.ints = opset_ >= 13 && has_input(c, 1) ? const_ints(c, 1, "axes") : attr_ints(c, "axes");
       if (r >= 0 && (t == "Unsqueeze" || !a.ints.empty()))
         out_rank = r + (t == "Unsqueeze" ? 1 : -1) * static_cast<int>(a.ints.size());
-    } else { // Cast
+    } else if (t == "Cast") {
       a.axis = static_cast<int>(attr_i(c, "to", 0));
+      out_rank = r;
+    } else { // Floor, Ceil
       out_rank = r;
     }
     if (x.is_const) {
@@ -651,21 +666,20 @@ private:
     auto ctm = attr_s(c, "coordinate_transformation_mode", "half_pixel");
     if (attr_i(c, "antialias", 0) != 0) fail(c, "antialias is not supported");
     if (attr_ints(c, "axes").size()) fail(c, "the axes attribute is not supported");
-    std::vector<float> scales;
-    std::vector<int64_t> sizes;
-    if (has_input(c, 2) && numel(input(c, 2).shape) > 0) {
-      const auto& s = const_input(c, 2, "scales");
-      if (s.type != dtype::f32) fail(c, "scales must be floats");
-      scales = s.f;
-    } else if (has_input(c, 3)) {
-      sizes = const_ints(c, 3, "sizes");
-    } else {
-      fail(c, "needs constant scales or sizes");
-    }
-    if ((!scales.empty() && (scales.size() != 4 || scales[0] != 1 || scales[1] != 1))
-        || (!sizes.empty() && sizes.size() != 4))
-      fail(c, "only resizes of H and W of a 4-D NCHW tensor are supported");
+    // The target: scales (input 2) unless absent or empty, else sizes (input
+    // 3). A constant is read here; one computed in the graph (exports that
+    // take Shape -> Gather -> Mul -> Concat of the input) stays an input of
+    // the node until compile knows the shapes (fold_constants).
+    size_t k = 3;
+    if (has_input(c, 2) && (!input(c, 2).is_const || numel(input(c, 2).shape) > 0))
+      k = 2;
+    else if (!has_input(c, 3))
+      fail(c, "needs scales or sizes");
+    const bool is_scales = k == 2;
+    const value& target = input(c, k);
     attrs a;
+    a.axis = static_cast<int>(k); // which input a computed target is (set_resize_target)
+    op kind = op::upsample;
     if (mode == "nearest") {
       // Integer factors: each output pixel copies input pixel floor(x / s),
       // which is what asymmetric+floor and the half-pixel modes with rounding
@@ -674,33 +688,28 @@ private:
       bool exact = (ctm == "asymmetric" && nm == "floor")
         || ((ctm == "half_pixel" || ctm == "pytorch_half_pixel") && nm.rfind("round", 0) == 0);
       if (!exact) fail(c, "nearest with " + ctm + " / " + nm + " is not supported");
-      if (scales.empty()) { // integer factors of the sizes, found by shape inference
-        if (sizes[0] < 1 || sizes[1] < 1 || sizes[2] < 1 || sizes[3] < 1) fail(c, "sizes must be positive");
-        a.ints = {sizes[2], sizes[3]};
-      }
-      for (int k = 0; k < 2 && !scales.empty(); ++k) {
-        float s = scales[2 + static_cast<size_t>(k)];
-        // Bounded before the cast: 2.2e20 does not fit an int (found by
-        // fuzz_onnx; detectors upsample by 2).
-        if (!(s >= 1 && s <= 1024) || s != std::floor(s)) fail(c, "nearest needs integer scale factors from 1 to 1024");
-        a.stride[k] = static_cast<int>(s);
-      }
-      output(c, nhwc(op::upsample, c, {}, a));
     } else if (mode == "linear") {
+      kind = op::resize_bilinear;
       if (ctm == "half_pixel" || ctm == "pytorch_half_pixel")
         a.half_pixel = true;
       else if (ctm == "align_corners")
         a.align_corners = true;
       else if (ctm != "asymmetric")
         fail(c, "linear with " + ctm + " is not supported");
-      if (!scales.empty())
-        a.scale = {scales[2], scales[3]};
-      else
-        a.ints = {sizes[2], sizes[3]};
-      output(c, nhwc(op::resize_bilinear, c, {}, a));
     } else {
       fail(c, "mode " + mode + " is not supported (nearest, linear)");
     }
+    std::vector<int> extra;
+    if (target.is_const) {
+      try {
+        set_resize_target(kind, target.data, is_scales, a);
+      } catch (const model_error& e) {
+        fail(c, e.what());
+      }
+    } else {
+      extra.push_back(c.in[k]);
+    }
+    output(c, nhwc(kind, c, extra, a));
   }
 };
 

@@ -87,7 +87,7 @@ tensor_data eval_binary(op k, const tensor_data& a, const tensor_data& b, const 
   (o.type == dtype::f32 ? o.f.resize(cnt) : o.i.resize(cnt));
   for (int64_t q = 0; q < cnt; ++q) {
     double x = get(a, index(a, q)), y = get(b, index(b, q));
-    double r = k == op::add ? x + y : k == op::sub ? x - y : k == op::mul ? x * y : 0.0;
+    double r = k == op::add ? x + y : k == op::sub ? x - y : k == op::mul ? x * y : k == op::pow ? std::pow(x, y) : 0.0;
     if (k == op::div) {
       if (o.type == dtype::i64 && y == 0) fail(n, "integer division by zero");
       r = o.type == dtype::i64 ? std::trunc(x / y) : x / y;
@@ -236,6 +236,7 @@ void fold_constants(graph& g) {
       case op::sub:
       case op::mul:
       case op::div:
+      case op::pow:
         r = eval_binary(n.kind, g.values[n.in[0]].data, g.values[n.in[1]].data, n);
         break;
       case op::sparse_to_dense:
@@ -243,6 +244,14 @@ void fold_constants(graph& g) {
         break;
       case op::identity:
         r = g.values[n.in[0]].data;
+        if (n.source_op == "Cast" && r.type == dtype::i64) {
+          // ONNX Cast to a float type (the importer's identity: a float
+          // tensor stays float) of shape arithmetic: the value turns float,
+          // or a Div after it would divide integers.
+          r.f.assign(r.i.begin(), r.i.end());
+          r.i.clear();
+          r.type = dtype::f32;
+        }
         break;
       case op::reshape: {
         r = g.values[n.in[0]].data;
@@ -304,6 +313,19 @@ void fold_constants(graph& g) {
     n.a.ints = s.data.i;
     n.in.resize(1);
   }
+  // A resize's scales or sizes computed in the graph, likewise.
+  for (auto& n : g.nodes) {
+    if ((n.kind != op::upsample && n.kind != op::resize_bilinear) || n.in.size() < 2) continue;
+    const auto& s = g.values[n.in[1]];
+    if (!s.is_const && pending) continue;
+    if (!s.is_const) fail(n, "the output size is not a constant");
+    try {
+      set_resize_target(n.kind, s.data, n.a.axis == 2, n.a);
+    } catch (const model_error& e) {
+      fail(n, e.what());
+    }
+    n.in.resize(1);
+  }
   g.prune();
 }
 
@@ -312,7 +334,8 @@ void infer_shapes(graph& g) { infer_shapes(g, nullptr); }
 void infer_shapes(graph& g, std::vector<char>* known) {
   for (auto& n : g.nodes) {
     if (known) { // partial: nodes whose inputs all have shapes, except what shape_fn still decides
-      bool ok = n.kind != op::shape_fn && !(n.kind == op::reshape && n.in.size() > 1);
+      bool ok = n.kind != op::shape_fn && !(n.kind == op::reshape && n.in.size() > 1)
+        && !((n.kind == op::upsample || n.kind == op::resize_bilinear) && n.in.size() > 1);
       for (int v : n.in) ok = ok && (*known)[static_cast<size_t>(v)];
       if (!ok) continue;
       for (int o : n.out) (*known)[static_cast<size_t>(o)] = 1;
@@ -385,7 +408,8 @@ void infer_shapes(graph& g, std::vector<char>* known) {
       case op::add:
       case op::sub:
       case op::mul:
-      case op::div: {
+      case op::div:
+      case op::pow: {
         shape_t o;
         if (!broadcast_shape(x, in_shape(1), o))
           fail(n, "shapes " + to_string(x) + " and " + to_string(in_shape(1)) + " do not broadcast");
@@ -461,13 +485,19 @@ void infer_shapes(graph& g, std::vector<char>* known) {
         break;
       }
       case op::resize_bilinear:
+        if (n.in.size() > 1) fail(n, "the output size computed in the graph was not resolved");
         if (x.size() != 4 || (a.ints.size() != 2 && a.scale[0] <= 0)) fail(n, "needs NHWC input and a 2-D size");
-        if (a.scale[0] > 0)
+        if (a.scale[0] > 0 && a.axis == 2) // an ONNX file's scales: floor (7.5 -> 7), ONNX's rule
+          set_out(0,
+                  {x[0], static_cast<int64_t>(std::floor(static_cast<double>(x[1]) * a.scale[0])),
+                   static_cast<int64_t>(std::floor(static_cast<double>(x[2]) * a.scale[1])), x[3]});
+        else if (a.scale[0] > 0)
           set_out(0, {x[0], std::lround(x[1] * a.scale[0]), std::lround(x[2] * a.scale[1]), x[3]});
         else
           set_out(0, {x[0], a.ints[0], a.ints[1], x[3]});
         break;
       case op::upsample:
+        if (n.in.size() > 1) fail(n, "the output size computed in the graph was not resolved");
         if (x.size() != 4) fail(n, "needs NHWC input");
         if (a.ints.size() == 2) { // an output size (ONNX Resize by sizes): integer factors from here on
           if (x[1] < 1 || x[2] < 1 || a.ints[0] % x[1] || a.ints[1] % x[2])
@@ -596,7 +626,8 @@ void remove_layout_transposes(graph& g) {
       case op::add:
       case op::sub:
       case op::mul:
-      case op::div: {
+      case op::div:
+      case op::pow: {
         int vary = g.values[n.in[0]].is_const ? 1 : 0;
         int other = 1 - vary;
         auto p = get(n.in[vary]);
@@ -608,6 +639,11 @@ void remove_layout_transposes(graph& g) {
           const int moved = map[static_cast<size_t>(n.in[other])].v; // get() took its data
           tensor_data d = moved >= 0 ? ng.values[static_cast<size_t>(moved)].data : ov.data;
           while (d.shape.size() < p.order.size()) d.shape.insert(d.shape.begin(), 1);
+          if (d.type == dtype::i64) { // Pow's integer exponent (or a shape): the kernels read floats
+            d.f.assign(d.i.begin(), d.i.end());
+            d.i.clear();
+            d.type = dtype::f32;
+          }
           if (d.shape.size() != p.order.size()) fail(n, "constant of higher rank than the tensor");
           ins[other] = ng.add_const(ov.name + "/stored", transpose_data(d, p.order));
         } else {

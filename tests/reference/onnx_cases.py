@@ -7,6 +7,8 @@ importer must refuse with a clear error.
 usage: onnx_cases.py OUTDIR   -> OUTDIR/<case>.onnx and OUTDIR/cases.json
        onnx_cases.py --yolov8 FILE.onnx HEIGHT WIDTH [CLASSES]
                              -> one YOLOv8-like detector (random weights)
+       onnx_cases.py --yolov5 FILE.onnx HEIGHT WIDTH [CLASSES]
+                             -> the same backbone with YOLOv5's head
 """
 import json
 import os
@@ -53,10 +55,73 @@ def conv(name, x, y, wname, bname=None, **attrs):
     return helper.make_node("Conv", [x, wname] + ([bname] if bname else []), [y], name=name, **attrs)
 
 
-def yolov8_like(path, h, wd, nc=80, opset=17):
+def finish_detector(path, name, h, wd, nodes, inits, out_shape, opset):
+    xin = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, h, wd])
+    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, out_shape)
+    for n in nodes:  # the graph's input is "images", as in the real exports
+        n.input[:] = ["images" if i == "x" else i for i in n.input]
+    g = helper.make_graph(nodes, name, [xin], [out], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save_model(m, path)
+
+
+def yolov5_head(path, h, wd, nc, opset, nodes, inits, conv_silu, fresh, levels):
+    """YOLOv5's exported Detect head on the levels: per level a 1x1 conv to
+    3 anchors x (5 + nc), Reshape to [1, 3, 5 + nc, gh, gw], Transpose to
+    [1, 3, gh, gw, 5 + nc], Sigmoid, Split into xy / wh / confidences,
+    xy = (2 xy + grid - 0.5) * stride, wh = (2 wh) ^ 2 * anchor (Pow),
+    Concat and Reshape to [1, -1, 5 + nc]; the levels concatenated. The grid
+    and anchors broadcast ([1, 1, gh, gw, 2], [1, 3, 1, 1, 2]). Output
+    [1, points, 5 + nc], boxes (cx, cy, w, h) in input pixels."""
+    N = helper.make_node
+    na, no = 3, 5 + nc
+    anchor_px = {8: [10, 13, 16, 30, 33, 23], 16: [30, 61, 62, 45, 59, 119], 32: [116, 90, 156, 198, 373, 326]}
+    inits.extend([floats("v5_two", 2.0), ints("v5_split", [2, 2, 1 + nc]), ints("v5_out_shape", [1, -1, no])])
+    flats, points = [], 0
+    for feat, s in levels:
+        gh, gw = h // s, wd // s
+        points += na * gh * gw
+        y = conv_silu(feat, 32, na * no, 1, act=False)
+        # weights that spread the logits (random features are near constant)
+        # and biases low for objectness and classes, as a trained model's
+        # background
+        inits[-2] = numpy_helper.from_array(numpy_helper.to_array(inits[-2]) * 6, inits[-2].name)
+        b = np.zeros((na, no), np.float32)
+        b[:, 4], b[:, 5:] = -2.0, -1.0
+        inits[-1] = numpy_helper.from_array(b.ravel(), inits[-1].name)
+        shp, grid, anc, stride = fresh("v5_shape"), fresh("v5_grid"), fresh("v5_anchors"), fresh("v5_stride")
+        yy, xx = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
+        inits.extend([ints(shp, [1, na, no, gh, gw]),
+                      floats(grid, (np.stack([xx, yy], -1) - 0.5).reshape(1, 1, gh, gw, 2)),
+                      floats(anc, np.array(anchor_px[s], np.float32).reshape(1, na, 1, 1, 2)), floats(stride, float(s))])
+        r, t, sg, xy, wh, conf = (fresh(p) for p in ("v5_r", "v5_t", "v5_sig", "v5_xy", "v5_wh", "v5_conf"))
+        x2, xg, xp, w2, wp, wa = (fresh(p) for p in ("v5_xy2", "v5_xyg", "v5_xyp", "v5_wh2", "v5_whpow", "v5_wha"))
+        cat, flat = fresh("v5_cat"), fresh("v5_flat")
+        nodes.extend([N("Reshape", [y, shp], [r], name=r),
+                      N("Transpose", [r], [t], name=t, perm=[0, 1, 3, 4, 2]),
+                      N("Sigmoid", [t], [sg], name=sg),
+                      N("Split", [sg, "v5_split"], [xy, wh, conf], name=fresh("v5_split"), axis=4),
+                      N("Mul", [xy, "v5_two"], [x2], name=x2),
+                      N("Add", [x2, grid], [xg], name=xg),
+                      N("Mul", [xg, stride], [xp], name=xp),
+                      N("Mul", [wh, "v5_two"], [w2], name=w2),
+                      N("Pow", [w2, "v5_two"], [wp], name=wp),
+                      N("Mul", [wp, anc], [wa], name=wa),
+                      N("Concat", [xp, wa, conf], [cat], name=cat, axis=4),
+                      N("Reshape", [cat, "v5_out_shape"], [flat], name=flat)])
+        flats.append(flat)
+    nodes.append(N("Concat", flats, ["output0"], name="output_cat", axis=1))
+    finish_detector(path, "yolov5_like", h, wd, nodes, inits, [1, points, no], opset)
+    return points
+
+
+def yolov8_like(path, h, wd, nc=80, opset=17, head="v8"):
     """A small YOLOv8-style detector with its real export's op patterns: SiLU
     as Sigmoid * Mul, C2f blocks (Split, bottlenecks, Concat), SPPF (MaxPool
-    chain), an FPN with nearest Resize (by scales and by sizes), per-level
+    chain), an FPN with nearest Resize (by scales, and by sizes computed
+    from the input's shape as dynamic-shape exports do), per-level
     box and class branches, and the exported head: Reshape + Concat over the
     levels, Split into the DFL part and the classes, DFL as Reshape,
     Transpose, Softmax and a fixed 1x1 Conv, dist2bbox with Slice, Sub, Add,
@@ -94,19 +159,37 @@ def yolov8_like(path, h, wd, nc=80, opset=17):
         nodes.append(N("Concat", [a, b, r], [cat], name=cat, axis=1))
         return conv_silu(cat, 3 * c // 2, c, 1)
 
-    def up(x, scales=True, size=None):
-        y = fresh("up")
-        if scales:
-            sc = fresh("scales")
-            inits.append(floats(sc, [1, 1, 2, 2]))
-            nodes.append(N("Resize", [x, "", sc], [y], name=y, mode="nearest"))
-        else:
-            sz = fresh("sizes")
-            inits.append(ints(sz, size))
-            nodes.append(N("Resize", [x, "", "", sz], [y], name=y, mode="nearest",
-                           coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
+    def up(x):
+        y, sc = fresh("up"), fresh("scales")
+        inits.append(floats(sc, [1, 1, 2, 2]))
+        nodes.append(N("Resize", [x, "", sc], [y], name=y, mode="nearest"))
         return y
 
+    def up_computed(x):
+        """Nearest 2x by sizes computed from the input's shape, as exports
+        with dynamic shapes write it: Shape -> Gather -> Cast -> Mul ->
+        Cast -> Unsqueeze -> Concat behind the batch and channel dims."""
+        y = fresh("up_computed")
+        shp, nc_ = fresh("shape"), fresh("nc_dims")
+        nodes.extend([N("Shape", [x], [shp], name=shp),
+                      N("Slice", [shp, "sz_zero", "sz_two"], [nc_], name=nc_)])
+        dims = []
+        for axis in (2, 3):
+            g, f, m, i, u = (fresh(p) for p in ("dim", "dim_f", "dim_x2", "dim_i", "dim_u"))
+            nodes.extend([N("Gather", [shp, "sz_axis%d" % axis], [g], name=g, axis=0),
+                          N("Cast", [g], [f], name=f, to=TensorProto.FLOAT),
+                          N("Mul", [f, "sz_two_f"], [m], name=m),
+                          N("Cast", [m], [i], name=i, to=TensorProto.INT64),
+                          N("Unsqueeze", [i, "sz_zero"], [u], name=u)])
+            dims.append(u)
+        sz = fresh("sizes")
+        nodes.append(N("Concat", [nc_] + dims, [sz], name=sz, axis=0))
+        nodes.append(N("Resize", [x, "", "", sz], [y], name=y, mode="nearest",
+                       coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
+        return y
+
+    inits.extend([ints("sz_zero", [0]), ints("sz_two", [2]), ints("sz_axis2", 2), ints("sz_axis3", 3),
+                  floats("sz_two_f", 2.0)])
     x = conv_silu("x", 3, 8, 3, 2)
     x = conv_silu(x, 8, 16, 3, 2)
     x = c2f(x, 16)
@@ -125,11 +208,13 @@ def yolov8_like(path, h, wd, nc=80, opset=17):
     p5 = conv_silu(sp, 64, 32, 1)
     # FPN: P5 up (by sizes) + P4, then up (by scales) + P3
     c4 = fresh("fpn_cat4")
-    nodes.append(N("Concat", [up(p5, False, [1, 32, h // 16, wd // 16]), p4], [c4], name=c4, axis=1))
+    nodes.append(N("Concat", [up_computed(p5), p4], [c4], name=c4, axis=1))
     n4 = c2f(conv_silu(c4, 64, 32, 1), 32)
     c3 = fresh("fpn_cat3")
     nodes.append(N("Concat", [up(n4), p3], [c3], name=c3, axis=1))
     n3 = c2f(conv_silu(c3, 64, 32, 1), 32)
+    if head == "v5":
+        return yolov5_head(path, h, wd, nc, opset, nodes, inits, conv_silu, fresh, ((n3, 8), (n4, 16), (p5, 32)))
     reg = 16
     levels, anchors, strides = [], [], []
     for feat, s in ((n3, 8), (n4, 16), (p5, 32)):
@@ -178,17 +263,7 @@ def yolov8_like(path, h, wd, nc=80, opset=17):
                   N("Mul", ["dbox", "stride_tensor"], ["boxes"], name="to_pixels"),
                   N("Sigmoid", ["cls_logits"], ["scores"], name="cls_sigmoid"),
                   N("Concat", ["boxes", "scores"], ["output0"], name="output_cat", axis=1)])
-    xin = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, h, wd])
-    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 4 + nc, points])
-    nodes_renamed = []
-    for n in nodes:  # the graph's input is "images", as in the real exports
-        n.input[:] = ["images" if i == "x" else i for i in n.input]
-        nodes_renamed.append(n)
-    g = helper.make_graph(nodes_renamed, "yolov8_like", [xin], [out], initializer=inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-    m.ir_version = 8
-    onnx.checker.check_model(m)
-    onnx.save_model(m, path)
+    finish_detector(path, "yolov8_like", h, wd, nodes, inits, [1, 4 + nc, points], opset)
     return points
 
 
@@ -270,6 +345,9 @@ def build(out):
     S("resize_linear_align_corners_sizes",
       [N("Resize", ["x", "", "", "sz"], ["y"], name="up", mode="linear", coordinate_transformation_mode="align_corners")],
       [ints("sz", [1, 3, 11, 9])], [1, 3, 6, 5], ["y"])
+    # Scales that do not give whole sizes: ONNX floors (7.5 -> 7, 10.5 -> 10).
+    S("resize_linear_scales_fraction", [N("Resize", ["x", "", "sc"], ["y"], name="up", mode="linear")],
+      [floats("sc", [1, 1, 1.5, 1.5])], [1, 3, 5, 7], ["y"])
     S("softmax_axis1", [N("Softmax", ["x"], ["y"], name="sm", axis=1)], [], [1, 3, 5, 6], ["y"])
     S("split_sizes_input", [conv("c", "x", "t", "w", "b"),
                             N("Split", ["t", "sp"], ["a", "b2"], name="sp", axis=1),
@@ -379,8 +457,83 @@ def build(out):
        ints("ax", [0]), ints("two_i", [2]), ints("m1", [-1])], [2, 3, 9, 7], ["y", "zs"],
       dims=["N", 3, "H", "W"])
 
+    # Pow and Sqrt (normalisations, YOLOv5's (2 sigmoid)^2 box sizes), with
+    # broadcasting both ways and an integer exponent (opset 12+).
+    S("pow_broadcast", [N("Sigmoid", ["x"], ["s"], name="sig"),
+                        N("Pow", ["s", "e_c11"], ["y"], name="pow_per_channel"),
+                        N("Pow", ["x", "two_i"], ["z"], name="pow_int_exponent"),
+                        N("Pow", ["base_w", "s"], ["u"], name="pow_const_base"),
+                        N("GlobalAveragePool", ["x"], ["g"], name="gap"),
+                        N("Pow", ["s", "g"], ["v"], name="pow_tensor_tensor")],
+      [floats("e_c11", rng.uniform(0.5, 3, (1, 4, 1, 1))), ints("two_i", 2),
+       floats("base_w", rng.uniform(0.5, 2, 7))], [1, 4, 5, 7], ["y", "z", "u", "v"])
+    S("pow_exponent_from_shape", [N("Shape", ["x"], ["s"], name="shape"),
+                                  N("Gather", ["s", "i1"], ["c"], name="channels", axis=0),
+                                  N("Pow", ["x", "c"], ["y"], name="pow_by_channels")],
+      [ints("i1", 1)], [1, 3, 5, 4], ["y"])
+    S("sqrt_instance_norm", [N("GlobalAveragePool", ["x"], ["m"], name="mean"),
+                             N("Sub", ["x", "m"], ["d"], name="centre"),
+                             N("Pow", ["d", "two"], ["d2"], name="square"),
+                             N("GlobalAveragePool", ["d2"], ["v"], name="variance"),
+                             N("Add", ["v", "eps"], ["ve"], name="plus_eps"),
+                             N("Sqrt", ["ve"], ["sd"], name="sqrt"),
+                             N("Div", ["d", "sd"], ["y"], name="normalise"),
+                             conv("c", "x", "t", "w", "b", pads=[1, 1, 1, 1]),
+                             N("Mul", ["t", "t"], ["t2"], name="conv_squared"),
+                             N("Sqrt", ["t2"], ["z"], name="sqrt_of_conv")],
+      [floats("two", 2.0), floats("eps", 1e-5), w("w", 5, 3, 3, 3), w("b", 5)], [1, 3, 8, 6], ["y", "z"])
+
+    # Resize targets computed from the input's shape (exports with dynamic
+    # axes), resolved when compile sets the size: sizes by integer shape
+    # arithmetic (nearest), sizes through float, Floor and Cast (PyTorch's
+    # opset 11 interpolate; linear), and scales as a Div of two float Casts
+    # of shapes (integers would divide to 1).
+    def shape_dims(x, p):
+        return [N("Shape", [x], [p + "_shape"], name=p + "_shape"),
+                N("Slice", [p + "_shape", "zero", "two"], [p + "_nc"], name=p + "_nc"),
+                N("Slice", [p + "_shape", "two", "four"], [p + "_hw"], name=p + "_hw")]
+    S("resize_computed_sizes_nearest",
+      [conv("c", "x", "t", "w", "b")] + shape_dims("t", "t") +
+      [N("Gather", ["t_shape", "i2"], ["h"], name="gather_h", axis=0),
+       N("Gather", ["t_shape", "i3"], ["wd"], name="gather_w", axis=0),
+       N("Mul", ["h", "three"], ["h3"], name="h_times_3"),
+       N("Mul", ["wd", "two_s"], ["w2"], name="w_times_2"),
+       N("Unsqueeze", ["h3", "zero"], ["uh"], name="unsq_h"),
+       N("Unsqueeze", ["w2", "zero"], ["uw"], name="unsq_w"),
+       N("Concat", ["t_nc", "uh", "uw"], ["sz"], name="sizes", axis=0),
+       N("Resize", ["t", "", "", "sz"], ["y"], name="up_computed", mode="nearest",
+         coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
+      [w("w", 4, 3, 1, 1), w("b", 4), ints("zero", [0]), ints("two", [2]), ints("four", [4]), ints("i2", 2),
+       ints("i3", 3), ints("three", 3), ints("two_s", 2)], [1, 3, 5, 7], ["y"], dims=["N", 3, "H", "W"])
+    S("resize_computed_sizes_linear_floor",
+      shape_dims("x", "x") +
+      [N("Cast", ["x_hw"], ["hw_f"], name="cast_hw_float", to=TensorProto.FLOAT),
+       N("Mul", ["hw_f", "factors"], ["hw_scaled"], name="scale_hw"),
+       N("Floor", ["hw_scaled"], ["hw_floor"], name="floor_hw"),
+       N("Cast", ["hw_floor"], ["hw_i"], name="cast_hw_int", to=TensorProto.INT64),
+       N("Concat", ["x_nc", "hw_i"], ["sz"], name="sizes", axis=0),
+       N("Resize", ["x", "", "", "sz"], ["y"], name="up_linear", mode="linear")],
+      [ints("zero", [0]), ints("two", [2]), ints("four", [4]), floats("factors", [1.5, 2.5])], [1, 3, 6, 5], ["y"],
+      dims=["N", 3, "H", "W"])
+    S("resize_computed_scales_div",
+      shape_dims("x", "x") +
+      [N("Mul", ["x_hw", "three"], ["hw3"], name="hw_times_3"),
+       N("Cast", ["hw3"], ["num"], name="cast_num", to=TensorProto.FLOAT),
+       N("Cast", ["x_hw"], ["den"], name="cast_den", to=TensorProto.FLOAT),
+       N("Div", ["num", "den"], ["hw_scales"], name="scales_hw"),
+       N("Div", ["hw_scales", "two_f"], ["half"], name="half_scales"),
+       N("Concat", ["ones", "half"], ["sc"], name="scales", axis=0),
+       N("Resize", ["x", "", "sc"], ["y"], name="up_by_1_5", mode="linear"),
+       N("Concat", ["ones", "hw_scales"], ["sc3"], name="scales3", axis=0),
+       N("Resize", ["x", "", "sc3"], ["z"], name="up_by_3", mode="nearest")],
+      [ints("zero", [0]), ints("two", [2]), ints("four", [4]), ints("three", 3), floats("two_f", 2.0),
+       floats("ones", [1, 1])], [1, 3, 6, 4], ["y", "z"], dims=["N", 3, "H", "W"])
+
     yolov8_like(os.path.join(out, "yolov8_like_160x128.onnx"), 128, 160, nc=6)
     cases.append({"name": "yolov8_like_160x128", "file": "yolov8_like_160x128.onnx", "shape": [1, 3, 128, 160],
+                  "kind": "case", "dynamic": False})
+    yolov8_like(os.path.join(out, "yolov5_like_160x128.onnx"), 128, 160, nc=6, head="v5")
+    cases.append({"name": "yolov5_like_160x128", "file": "yolov5_like_160x128.onnx", "shape": [1, 3, 128, 160],
                   "kind": "case", "dynamic": False})
 
     # Bad inputs: each must fail with a clear error (not run by ORT).
@@ -409,6 +562,24 @@ def build(out):
       [floats("sc", [1, 1, 2, 2])], [1, 3, 8, 8], ["y"], opset=9, kind="bad")
     S("bad_upsample_opset11", [N("Upsample", ["x", "sc"], ["y"], name="up_deprecated", mode="nearest")],
       [floats("sc", [1, 1, 2, 2])], [1, 3, 8, 8], ["y"], opset=11, kind="bad")
+    # A computed target that is not integer factors (nearest), and one
+    # computed from pixel values, not shapes.
+    S("bad_resize_computed_fraction", [N("Shape", ["x"], ["s"], name="shape"),
+                                       N("Slice", ["s", "two", "four"], ["hw"], name="hw"),
+                                       N("Cast", ["hw"], ["hw_f"], name="cast_f", to=TensorProto.FLOAT),
+                                       N("Div", ["hw_f", "hw_f"], ["one"], name="ones"),
+                                       N("Mul", ["one", "f15"], ["s15"], name="times_1_5"),
+                                       N("Concat", ["ones_c", "s15"], ["sc"], name="scales", axis=0),
+                                       N("Resize", ["x", "", "sc"], ["y"], name="up_computed_1_5", mode="nearest")],
+      [ints("two", [2]), ints("four", [4]), floats("f15", 1.5), floats("ones_c", [1, 1])], [1, 3, 8, 8], ["y"],
+      kind="bad")
+    S("bad_resize_sizes_from_pixels", [N("Slice", ["x", "zero4", "one4"], ["p"], name="one_pixel"),
+                                       N("Reshape", ["p", "one"], ["m"], name="flat"),
+                                       N("Cast", ["m"], ["mi"], name="pixel_to_int", to=TensorProto.INT64),
+                                       N("Concat", ["nc", "mi", "mi"], ["sz"], name="sizes", axis=0),
+                                       N("Resize", ["x", "", "", "sz"], ["y"], name="up_by_pixel", mode="nearest")],
+      [ints("zero4", [0, 0, 0, 0]), ints("one4", [1, 1, 1, 1]), ints("one", [1]), ints("nc", [1, 3])], [1, 3, 8, 8],
+      ["y"], kind="bad")
     # Found by fuzz_onnx: a scale of 2.2e20 was cast to int (undefined).
     S("bad_resize_scale_huge", [N("Resize", ["x", "", "sc"], ["y"], name="up_huge", mode="nearest",
                                   coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
@@ -416,9 +587,10 @@ def build(out):
 
 
 def main():
-    if len(sys.argv) in (5, 6) and sys.argv[1] == "--yolov8":
+    if len(sys.argv) in (5, 6) and sys.argv[1] in ("--yolov8", "--yolov5"):
         nc = int(sys.argv[5]) if len(sys.argv) == 6 else 80
-        print(yolov8_like(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), nc), "points")
+        head = sys.argv[1][-2:]
+        print(yolov8_like(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), nc, head=head), "points")
         return
     if len(sys.argv) != 2:
         sys.exit(__doc__)

@@ -460,6 +460,9 @@ TEST_SUITE("config") {
     CHECK(error_of(onnx + ", head: yolov2, anchors: [1, 2, 3]}}\n", v.base()).key == "detector.dnn.anchors");
     CHECK(error_of(onnx + ", head: yolov2, anchors: [1, -2]}}\n", v.base()).key == "detector.dnn.anchors");
     CHECK(error_of(onnx + ", head: yolov2, anchors: [1, x]}}\n", v.base()).key == "detector.dnn.anchors");
+    CHECK_FALSE(ok.detector.dnn.letterbox);
+    CHECK(parse_config(onnx + ", head: yolov8, letterbox: true}}\n", v.base()).detector.dnn.letterbox);
+    CHECK(error_of(onnx + ", head: yolov8, letterbox: grey}}\n", v.base()).key == "detector.dnn.letterbox");
     auto other =
       error_of(std::string(one_camera) + "detector: {kind: nanodet, dnn: {model: net.onnx, head: yolov8}}\n", v.base());
     CHECK(other.key == "detector.dnn.head");
