@@ -18,13 +18,6 @@
 
 namespace weaver {
 
-/// One box of a live track.
-struct live_box {
-  uint64_t track_id = 0;
-  box bbox; // source pixels of the camera's frame
-  float score = 0;
-};
-
 /// A camera's newest frame and the boxes of its tracks in that frame.
 struct live_snapshot {
   frame_ptr image; // never null

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,31 @@ struct evidence_crop {
 /// Largest crop the mesh carries and the store keeps (a thumbnail is ~5 KB).
 constexpr size_t max_crop_bytes = 256 * 1024;
 
+/// One box of a live track (the console draws it with its track id).
+struct live_box {
+  uint64_t track_id = 0;
+  box bbox; // source pixels of the camera's frame
+  float score = 0;
+};
+
+/// A camera's latest picture for the web console when the camera runs in
+/// another process than the gateway: JPEG-encoded beside the cameras
+/// (actors/tracker/live_sampler), rate-limited, carried with a track batch
+/// through re-id to storage (actors/storage/live_store), served by the
+/// gateway's snapshot routes.
+struct live_frame {
+  uint32_t camera_id = 0;
+  uint64_t seq = 0; // the frame's
+  timestamp_ms time_ms = 0; // its capture time
+  int width = 0, height = 0; // of the source frame (the boxes' pixels)
+  std::vector<live_box> boxes;
+  std::string jpeg; // possibly scaled down
+};
+
+/// What the mesh carries and storage keeps of one live frame, at most.
+constexpr size_t max_live_jpeg_bytes = size_t{1} << 20;
+constexpr size_t max_live_boxes = 1024;
+
 struct track_batch {
   uint32_t camera_id = 0;
   uint64_t seq = 0;
@@ -105,6 +131,7 @@ struct track_batch {
   std::vector<track_event> events;
   std::vector<zone_visit> zone_visits; // zone entries and exits of this frame
   std::vector<evidence_crop> crops; // of the tracks that ended in this frame
+  std::optional<live_frame> live; // the camera's picture, when one was due
 };
 
 /// Camera track -> global person id.
@@ -173,6 +200,7 @@ struct presence_batch {
   std::vector<zone_visit> zone_visits; // passed through from the trackers
   std::vector<tracklet> tracklets; // the ended tracks behind `rows`
   std::vector<evidence_crop> crops; // passed through from the trackers
+  std::optional<live_frame> live; // passed through from a tracker
 };
 
 /// Marks the end of a camera's stream (file ended or --max-frames reached);

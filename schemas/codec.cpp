@@ -86,8 +86,10 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// `compress` false: the payload is mostly a JPEG already (a live frame),
+// which zstd would spend milliseconds on and not shrink.
 std::vector<uint8_t> finish(FlatBufferBuilder& b, fb::Payload type, Offset<void> payload, const std::string& sender,
-                            uint64_t seq) {
+                            uint64_t seq, bool compress = true) {
   auto sender_off = b.CreateString(sender);
   auto env = fb::CreateEnvelope(b, schema_version, sender_off, seq, now_ms(), type, payload);
   fb::FinishEnvelopeBuffer(b, env);
@@ -96,7 +98,7 @@ std::vector<uint8_t> finish(FlatBufferBuilder& b, fb::Payload type, Offset<void>
   const bool batch =
     type == fb::Payload::DetectionBatch || type == fb::Payload::TrackBatch || type == fb::Payload::PresenceBatch;
   std::vector<uint8_t> out;
-  if (batch && n >= 64 && n <= max_inflated_bytes) {
+  if (compress && batch && n >= 64 && n <= max_inflated_bytes) {
     // Compressed when smaller: features and repeated layouts shrink by a
     // third (README, "Semantic compression"); a tiny batch stays as it is.
     thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx{nullptr, ZSTD_freeCCtx};
@@ -241,6 +243,16 @@ Offset<flatbuffers::Vector<Offset<fb::EvidenceCrop>>> crops(FlatBufferBuilder& b
   return b.CreateVector(out);
 }
 
+Offset<fb::LiveFrame> live_frame_of(FlatBufferBuilder& b, const std::optional<live_frame>& in) {
+  if (!in) return 0;
+  std::vector<fb::LiveBox> boxes;
+  boxes.reserve(in->boxes.size());
+  for (const auto& x : in->boxes) boxes.emplace_back(x.track_id, to_fb(x.bbox), x.score);
+  auto boxes_vec = b.CreateVectorOfStructs(boxes);
+  auto jpeg = b.CreateVector(reinterpret_cast<const uint8_t*>(in->jpeg.data()), in->jpeg.size());
+  return fb::CreateLiveFrame(b, in->camera_id, in->seq, in->time_ms, in->width, in->height, boxes_vec, jpeg);
+}
+
 std::vector<uint8_t> encode(const track_batch& t, const std::string& sender, uint64_t seq) {
   auto& b = builder();
   std::vector<Offset<fb::TrackEvent>> events;
@@ -261,8 +273,9 @@ std::vector<uint8_t> encode(const track_batch& t, const std::string& sender, uin
   auto vec = b.CreateVector(events);
   auto visits = zone_visits(b, t.zone_visits);
   auto crops_vec = crops(b, t.crops);
-  auto payload = fb::CreateTrackBatch(b, t.camera_id, t.seq, t.time_ms, vec, visits, crops_vec);
-  return finish(b, fb::Payload::TrackBatch, payload.Union(), sender, seq);
+  auto live = live_frame_of(b, t.live);
+  auto payload = fb::CreateTrackBatch(b, t.camera_id, t.seq, t.time_ms, vec, visits, crops_vec, live);
+  return finish(b, fb::Payload::TrackBatch, payload.Union(), sender, seq, !t.live);
 }
 
 std::vector<uint8_t> encode(const presence_batch& p, const std::string& sender, uint64_t seq) {
@@ -291,8 +304,9 @@ std::vector<uint8_t> encode(const presence_batch& p, const std::string& sender, 
   }
   auto tracklets_vec = b.CreateVector(tracklets);
   auto crops_vec = crops(b, p.crops);
-  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec, visits, tracklets_vec, crops_vec);
-  return finish(b, fb::Payload::PresenceBatch, payload.Union(), sender, seq);
+  auto live = live_frame_of(b, p.live);
+  auto payload = fb::CreatePresenceBatch(b, ids_vec, rows_vec, merges_vec, visits, tracklets_vec, crops_vec, live);
+  return finish(b, fb::Payload::PresenceBatch, payload.Union(), sender, seq, !p.live);
 }
 
 std::vector<uint8_t> encode(const query_request& q, const std::string& sender, uint64_t seq) {
@@ -583,9 +597,48 @@ bool read_crops(const flatbuffers::Vector<Offset<fb::EvidenceCrop>>* v, std::vec
   return true;
 }
 
+// A live frame (v3): copied only within max_live_jpeg_bytes and
+// max_live_boxes, refused in an older version's message.
+bool read_live(const fb::LiveFrame* in, std::optional<live_frame>& out, uint16_t version, const char* where,
+               std::string& err) {
+  if (!in) return true;
+  if (version < 3) return fail(err, std::string(where) + ": live frame in a v" + std::to_string(version) + " message");
+  const auto* jpeg = in->jpeg();
+  const size_t n = jpeg ? jpeg->size() : 0;
+  if (n > max_live_jpeg_bytes)
+    return fail(err,
+                std::string(where) + ": live frame of " + std::to_string(n) + " bytes (> "
+                  + std::to_string(max_live_jpeg_bytes) + ")");
+  const auto* boxes = in->boxes();
+  const size_t nb = boxes ? boxes->size() : 0;
+  if (nb > max_live_boxes)
+    return fail(err,
+                std::string(where) + ": live frame with " + std::to_string(nb) + " boxes (> "
+                  + std::to_string(max_live_boxes) + ")");
+  live_frame f;
+  f.camera_id = in->camera_id();
+  f.seq = in->seq();
+  f.time_ms = in->time_ms();
+  f.width = in->width();
+  f.height = in->height();
+  f.boxes.resize(nb);
+  for (size_t i = 0; i < nb; ++i) {
+    // Structs of a vector are only 4-aligned after verification: copied out.
+    fb::LiveBox x;
+    std::memcpy(static_cast<void*>(&x), boxes->Data() + i * sizeof(fb::LiveBox), sizeof x);
+    f.boxes[i] = live_box{x.track_id(), box{x.bbox().x(), x.bbox().y(), x.bbox().w(), x.bbox().h()}, x.score()};
+    if (!finite(f.boxes[i].score))
+      return fail(err, std::string(where) + ": live box " + std::to_string(i) + ": score is not finite");
+  }
+  if (jpeg) f.jpeg.assign(jpeg->begin(), jpeg->end());
+  out = std::move(f);
+  return true;
+}
+
 bool read_tracks(const fb::TrackBatch& in, track_batch& out, uint16_t version, std::string& err) {
   read_zone_visits(in.zone_visits(), out.zone_visits);
   if (!read_crops(in.crops(), out.crops, "tracks", err)) return false;
+  if (!read_live(in.live(), out.live, version, "tracks", err)) return false;
   out.camera_id = in.camera_id();
   out.seq = in.seq();
   out.time_ms = in.time_ms();
@@ -620,9 +673,10 @@ bool read_tracks(const fb::TrackBatch& in, track_batch& out, uint16_t version, s
   return true;
 }
 
-bool read_presence(const fb::PresenceBatch& in, presence_batch& out, std::string& err) {
+bool read_presence(const fb::PresenceBatch& in, presence_batch& out, uint16_t version, std::string& err) {
   read_zone_visits(in.zone_visits(), out.zone_visits);
   if (!read_crops(in.crops(), out.crops, "presence", err)) return false;
+  if (!read_live(in.live(), out.live, version, "presence", err)) return false;
   if (const auto* v = in.identities()) {
     out.identities.resize(v->size());
     for (flatbuffers::uoffset_t i = 0; i < v->size(); ++i) {
@@ -757,7 +811,7 @@ std::optional<message> decode_verified(const uint8_t* data, size_t size, std::st
       ok = read_tracks(*env->payload_as_TrackBatch(), m.body.emplace<track_batch>(), m.version, err);
       break;
     case fb::Payload::PresenceBatch:
-      ok = read_presence(*env->payload_as_PresenceBatch(), m.body.emplace<presence_batch>(), err);
+      ok = read_presence(*env->payload_as_PresenceBatch(), m.body.emplace<presence_batch>(), m.version, err);
       break;
     case fb::Payload::QueryRequest:
       ok = read_query_request(*env->payload_as_QueryRequest(), m.body.emplace<query_request>());
@@ -919,6 +973,16 @@ std::optional<invalid> check_body(const track_batch& b) {
     if (auto e = check_box(ev.bbox, where)) return e;
   }
   if (auto e = check_all(b.crops, "tracks: crop")) return e;
+  if (b.live) {
+    if (b.live->camera_id != b.camera_id)
+      return bad("id",
+                 "tracks: live frame of camera " + std::to_string(b.live->camera_id) + " in a batch of camera "
+                   + std::to_string(b.camera_id));
+    if (auto e = validate(*b.live)) {
+      e->detail = "tracks: live frame: " + e->detail;
+      return e;
+    }
+  }
   return check_visits(b.zone_visits, "tracks: ");
 }
 
@@ -928,6 +992,11 @@ std::optional<invalid> check_body(const presence_batch& b) {
   if (auto e = check_all(b.merges, "presence: merge")) return e;
   if (auto e = check_all(b.tracklets, "presence: tracklet")) return e;
   if (auto e = check_all(b.crops, "presence: crop")) return e;
+  if (b.live)
+    if (auto e = validate(*b.live)) {
+      e->detail = "presence: live frame: " + e->detail;
+      return e;
+    }
   return check_visits(b.zone_visits, "presence: ");
 }
 
@@ -1001,6 +1070,31 @@ std::optional<invalid> validate(const evidence_crop& c) {
   if (c.jpeg.size() < 3 || static_cast<uint8_t>(c.jpeg[0]) != 0xFF || static_cast<uint8_t>(c.jpeg[1]) != 0xD8
       || static_cast<uint8_t>(c.jpeg[2]) != 0xFF)
     return bad("format", "crop does not start like a JPEG");
+  return std::nullopt;
+}
+
+std::optional<invalid> validate(const live_frame& f) {
+  if (auto e = check_time(f.time_ms, "time")) return e;
+  if (f.seq > max_id)
+    return bad("id", "frame number " + std::to_string(f.seq) + " is outside 0.." + std::to_string(max_id));
+  if (f.width < 1 || f.height < 1 || f.width > max_image_side || f.height > max_image_side)
+    return bad("size", "frame of " + std::to_string(f.width) + "x" + std::to_string(f.height) + " px");
+  if (f.boxes.size() > max_live_boxes) return bad("size", std::to_string(f.boxes.size()) + " boxes");
+  for (size_t i = 0; i < f.boxes.size(); ++i) {
+    const std::string where = "box " + std::to_string(i) + ":";
+    if (auto e = check_id(f.boxes[i].track_id, where + " track id")) return e;
+    if (auto e = check_box(f.boxes[i].bbox, where)) return e;
+    if (!std::isfinite(f.boxes[i].score)) return bad("score", where + " score is not finite");
+  }
+  if (f.jpeg.size() < 4 || f.jpeg.size() > max_live_jpeg_bytes)
+    return bad(
+      "size",
+      "picture of " + std::to_string(f.jpeg.size()) + " bytes (4.." + std::to_string(max_live_jpeg_bytes) + ")");
+  // SOI, the next marker's FF, and EOI at the end: served as image/jpeg.
+  auto byte = [&f](size_t i) { return static_cast<uint8_t>(f.jpeg[i]); };
+  const size_t n = f.jpeg.size();
+  if (byte(0) != 0xFF || byte(1) != 0xD8 || byte(2) != 0xFF || byte(n - 2) != 0xFF || byte(n - 1) != 0xD9)
+    return bad("format", "picture is not a whole JPEG");
   return std::nullopt;
 }
 

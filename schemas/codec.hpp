@@ -20,10 +20,13 @@
 
 namespace weaver::codec {
 
-/// The schema version this build writes (2: weaver.v1 with the compact
-/// fields of schemas/compact.hpp), and the oldest it still decodes (1: the
-/// same tables without them; its messages read as they always did).
-constexpr uint16_t schema_version = 2;
+/// The schema version this build writes (3: weaver.v1 with the compact
+/// fields of schemas/compact.hpp and live frames), and the oldest it still
+/// decodes (1: the same tables without them; its messages read as they
+/// always did). A newer version is refused (its new fields would be read as
+/// absent), and so is a field of a later version in an older message (a
+/// compact box in v1, a live frame in v1 or v2): schemas/common.fbs.
+constexpr uint16_t schema_version = 3;
 constexpr uint16_t oldest_schema_version = 1;
 
 /// The four bytes at offset 4 of every envelope (schemas/envelope.fbs).
@@ -125,6 +128,10 @@ std::optional<invalid> validate(const zone_visit& visit);
 std::optional<invalid> validate(const person_merge& merge);
 std::optional<invalid> validate(const tracklet& t);
 std::optional<invalid> validate(const evidence_crop& crop);
+/// A live frame: time, frame size, boxes, and a whole JPEG (SOI ... EOI)
+/// of 4..max_live_jpeg_bytes. Whether its camera is known is the
+/// receiver's check (the codec knows no cameras).
+std::optional<invalid> validate(const live_frame& frame);
 
 /// Verifies and decodes one envelope. Returns nullopt, with the reason in
 /// `*error` when given, for anything that is not a well-formed weaver.v1

@@ -873,8 +873,12 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
 
 // The `mesh:` section.
 void parse_mesh(const YAML::Node& m, config& cfg, const std::string& base_dir) {
-  check_keys(m, "mesh.", {"roles", "endpoints", "security", "keys", "compact"});
+  check_keys(m, "mesh.",
+             {"roles", "endpoints", "security", "keys", "compact", "live_fps", "live_width", "live_quality"});
   cfg.mesh.compact = get<bool>(m, "compact", "mesh.", cfg.mesh.compact);
+  cfg.mesh.live_fps = get_in_range<double>(m, "live_fps", "mesh.", cfg.mesh.live_fps, 0, 10);
+  cfg.mesh.live_width = get_in_range<int>(m, "live_width", "mesh.", cfg.mesh.live_width, 64, 4096);
+  cfg.mesh.live_quality = get_in_range<int>(m, "live_quality", "mesh.", cfg.mesh.live_quality, 1, 100);
   if (auto r = m["roles"]) {
     for (size_t i = 0; i < r.size(); ++i) {
       auto role = r[i].as<std::string>();

@@ -166,6 +166,13 @@ struct mesh_config {
   // mesh.compact: stages send only what the next one reads, features as int8
   // and boxes in quarter pixels (schemas/compact.hpp); false sends floats.
   bool compact = true;
+  // mesh.live_fps: the tracker beside the cameras sends each camera's
+  // latest picture with its boxes this many times a second (0 = never, the
+  // default) with its batches to storage, for a gateway in another process
+  // (actors/tracker/live_sampler); live_width / live_quality: its JPEG.
+  double live_fps = 0;
+  int live_width = 640;
+  int live_quality = 70;
 };
 
 struct config {

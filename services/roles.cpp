@@ -95,9 +95,10 @@ mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<
   // Frames are kept for the gateway's snapshots, and for the tracker's
   // evidence crops when the tracker is here too (the crops travel with the
   // tracks to storage, here or over the mesh, and live beside the store).
+  // And for the live frames the tracker sends to a gateway elsewhere.
   if (has("camera")
       && ((has("gateway") && cfg.gateway_port != 0 && cfg.gateway.snapshots)
-          || (has("tracker") && !cfg.crops_dir.empty())))
+          || (has("tracker") && (!cfg.crops_dir.empty() || cfg.mesh.live_fps > 0))))
     live = std::make_shared<live_view>();
 }
 
@@ -132,7 +133,11 @@ storage_settings storage_settings_of(const config& cfg) {
   ss.retention_ms = cfg.retention_ms;
   ss.resolve = cfg.reid.schedule;
   ss.resolver = cfg.reid.resolver;
-  if (!cfg.crops_dir.empty()) ss.crops = std::make_shared<crop_store>(cfg.crops_dir);
+  if (!cfg.crops_dir.empty()) {
+    ss.crops = std::make_shared<crop_store>(cfg.crops_dir);
+    ss.live = std::make_shared<live_store>(live_store::beside(cfg.crops_dir));
+  }
+  for (auto& c : cfg.cameras) ss.cameras.insert(c.id);
   return ss;
 }
 
@@ -259,6 +264,10 @@ tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
     auto extras = tracker_extras_of(m.cfg, m.opts.tracks_dir);
     extras.live = m.live;
     extras.crops = m.live && m.has("camera") && !m.cfg.crops_dir.empty();
+    if (m.live && m.has("camera"))
+      extras.live_frames = {m.cfg.mesh.live_fps, m.cfg.mesh.live_width, m.cfg.mesh.live_quality};
+    else if (m.cfg.mesh.live_fps > 0)
+      log.info("mesh.live_fps: no live frames from this tracker (the frames stay with the cameras)");
     if (!m.has("camera") && !m.cfg.crops_dir.empty())
       log.info(
         "evidence crops: none from this tracker (they are cut from the frames, which stay with the cameras: "

@@ -9,6 +9,7 @@
 #include "actors/query/query_params.hpp"
 #include "actors/query/seed_queries.hpp"
 #include "actors/storage/crop_store.hpp"
+#include "actors/storage/live_store.hpp"
 #include "base/base64.hpp"
 #include "base/iso8601.hpp"
 #include "base/log.hpp"
@@ -214,6 +215,31 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     if (!cfg.crops_dir.empty())
       if (auto bytes = crop_store{cfg.crops_dir}.get(camera, static_cast<uint64_t>(track)))
         j["jpeg"] = to_base64(std::vector<int8_t>(bytes->begin(), bytes->end()));
+    return j;
+  }
+  if (n == "live") {
+    // A camera's latest live frame that storage keeps from the mesh (for the
+    // gateway's snapshot routes when the camera runs in another process):
+    // its numbers, boxes and JPEG as base64; null jpeg when there is none.
+    auto camera = camera_param(req, "camera");
+    nlohmann::json j{{"camera", camera}, {"jpeg", nullptr}};
+    if (!cfg.crops_dir.empty())
+      if (auto f = live_store{live_store::beside(cfg.crops_dir)}.get(camera)) {
+        nlohmann::json boxes = nlohmann::json::array();
+        for (const auto& b : f->boxes)
+          boxes.push_back({{"track", b.track_id},
+                           {"x", b.bbox.x},
+                           {"y", b.bbox.y},
+                           {"w", b.bbox.w},
+                           {"h", b.bbox.h},
+                           {"score", b.score}});
+        j["seq"] = f->seq;
+        j["time_ms"] = f->time_ms;
+        j["width"] = f->width;
+        j["height"] = f->height;
+        j["boxes"] = std::move(boxes);
+        j["jpeg"] = to_base64(std::vector<int8_t>(f->jpeg.begin(), f->jpeg.end()));
+      }
     return j;
   }
   std::string known;

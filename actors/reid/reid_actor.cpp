@@ -28,7 +28,8 @@ void save(self_ptr self) {
 template <class F>
 void store(self_ptr self, presence_batch pb, F then, bool save_after = true) {
   auto& st = self->state;
-  if (pb.rows.empty() && pb.identities.empty() && pb.merges.empty() && pb.zone_visits.empty() && pb.crops.empty()) {
+  if (pb.rows.empty() && pb.identities.empty() && pb.merges.empty() && pb.zone_visits.empty() && pb.crops.empty()
+      && !pb.live) {
     if (save_after) save(self);
     then(caf::error{});
     return;
@@ -93,15 +94,19 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
               rp.deliver(caf::ok_atom::value);
               return rp;
             }
-            // Crops only pass through (not into the recording: re-id never reads them).
+            // Crops and live frames only pass through (not into the recording:
+            // re-id never reads them).
             auto crops = std::move(tb.crops);
             tb.crops.clear();
+            auto live = std::move(tb.live);
+            tb.live.reset();
             if (st.tap.batch) st.tap.batch(tb);
             auto pb = st.engine->on_tracks(tb);
             st.progress.advance(tb.camera_id, tb.time_ms, tb.seq);
             // Zone visits are per track; storage keeps them beside the identities.
             pb.zone_visits = std::move(tb.zone_visits);
             pb.crops = std::move(crops);
+            pb.live = std::move(live);
             store(self, std::move(pb), reply_to(rp));
             return rp;
           },

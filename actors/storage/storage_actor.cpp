@@ -100,6 +100,29 @@ void put_crops(storage_state& st, const std::vector<evidence_crop>& crops) {
   }
 }
 
+// Keeps the batch's live frame beside the store for the gateway (through
+// the query role). From the network: refused unless it passes the codec's
+// checks and names a configured camera; counted, never fatal.
+void put_live(storage_state& st, const std::optional<live_frame>& f) {
+  if (!f || !st.settings.live) return;
+  static const logger log{"storage"};
+  static std::atomic<uint64_t> logged{0};
+  auto problem = codec::validate(*f);
+  if (!problem && !st.settings.cameras.count(f->camera_id))
+    problem = codec::invalid{"camera", "live frame of camera " + std::to_string(f->camera_id) + ", not configured"};
+  if (problem) {
+    metrics::global().storage_errors("invalid_live_" + problem->reason).Increment();
+    if (logged++ < 10) log.warn("refused a live frame: ", problem->detail);
+    return;
+  }
+  try {
+    st.settings.live->put(*f);
+  } catch (const std::exception& e) {
+    if (logged++ < 10) log.warn("live frame: ", e.what());
+    metrics::global().storage_errors("live").Increment();
+  }
+}
+
 } // namespace
 
 storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<storage_state> self,
@@ -124,6 +147,7 @@ storage_actor::behavior_type storage_actor_impl(storage_actor::stateful_pointer<
               return make_error(errc::store_failed, e.what());
             }
             put_crops(st, pb.crops);
+            put_live(st, pb.live);
             metrics::global().stage_latency("store").Observe(
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             metrics::global().rows_written().Increment(static_cast<double>(pb.rows.size()));

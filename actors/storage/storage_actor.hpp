@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <set>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -12,6 +13,7 @@
 #include "actors/actors.hpp"
 #include "actors/reid/resolve_pass.hpp"
 #include "actors/storage/crop_store.hpp"
+#include "actors/storage/live_store.hpp"
 #include "actors/storage/store.hpp"
 
 namespace weaver {
@@ -22,6 +24,8 @@ struct storage_settings {
   resolve_schedule resolve; // offline re-resolution (every_ms 0 = off)
   resolver_config resolver;
   std::shared_ptr<crop_store> crops; // evidence crops, deleted with the rows (null: none)
+  std::shared_ptr<live_store> live; // the cameras' live frames from the mesh (null: dropped)
+  std::set<uint32_t> cameras; // the configured cameras: a live frame of another is refused
 };
 
 struct storage_state {

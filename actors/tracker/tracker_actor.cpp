@@ -62,6 +62,10 @@ void count(self_ptr self, track_batch& tb) {
     for (auto& c : st.evidence.update(tb, frame_of))
       if (c.jpeg.size() <= max_crop_bytes) tb.crops.push_back(std::move(c));
   }
+  // The camera's picture for a gateway in another process, when due: the
+  // frame of this batch's boxes (the view was just told of them).
+  if (st.live && st.live_frames.enabled())
+    tb.live = st.live_frames.sample(tb.camera_id, st.live->latest(tb.camera_id), live_sampler::clock::now());
   if (auto z = st.zones.find(tb.camera_id); z != st.zones.end()) {
     static const logger log{"zones"};
     for (const auto& e : z->second.update(tb)) {
@@ -172,6 +176,7 @@ tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<
   self->state.compact = extras.compact;
   self->state.live = std::move(extras.live);
   self->state.crops = std::move(extras.crops);
+  self->state.live_frames = live_sampler{extras.live_frames};
   self->state.kind = extras.kind;
   self->state.deep = extras.deep;
   self->state.repair = extras.repair;

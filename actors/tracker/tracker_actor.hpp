@@ -21,6 +21,7 @@
 #include "actors/stream_progress.hpp"
 #include "actors/tracker/camera_tracker.hpp"
 #include "actors/tracker/evidence.hpp"
+#include "actors/tracker/live_sampler.hpp"
 #include "actors/tracker/tracklet_repair.hpp"
 #include "actors/tracker/zone_events.hpp"
 #include "base/state_file.hpp"
@@ -42,6 +43,7 @@ struct tracker_state {
   std::shared_ptr<live_view> live; // the console's live boxes (null: none)
   bool crops = false; // cut evidence crops (needs live for the frames)
   evidence_picker evidence;
+  live_sampler live_frames; // pictures for a gateway elsewhere (needs live; off by default)
   std::string kind = "sort";
   deep_sort_config deep;
   std::optional<tracklet_repair_config> repair;
@@ -65,6 +67,7 @@ struct tracker_extras {
   bool compact = false; // compact batches for re-id (mesh.compact)
   std::shared_ptr<live_view> live; // the console's live boxes (null: none)
   bool crops = false; // cut the tracks' evidence crops for storage (needs live)
+  live_sampler_settings live_frames; // mesh.live_fps: pictures with the batches (needs live)
 };
 
 tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<tracker_state> self, sort_config cfg,

@@ -22,6 +22,7 @@
 #include "base/iso8601.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
+#include "schemas/codec.hpp"
 #include "services/gateway/http_server.hpp"
 #include "services/gateway/login_limiter.hpp"
 #include "services/gateway/routes.hpp"
@@ -200,6 +201,9 @@ struct gateway_server::impl {
   gateway::session_store sessions;
   std::unique_ptr<gateway::web_assets> assets; // null: gateway.console false
   std::unique_ptr<gateway::snapshot_cache> snapshots; // null: no live view here, or gateway.snapshots false
+  // Cameras of other processes: their live frames as storage keeps them
+  // (mesh.live_fps), through the query role. Null without a query role.
+  std::unique_ptr<gateway::remote_snapshots> remote;
   gateway::login_limiter logins;
 
   impl(caf::actor_system& s, query_actor q, gateway_settings g, std::shared_ptr<const health_registry> h,
@@ -216,6 +220,74 @@ struct gateway_server::impl {
       snapshots = std::make_unique<gateway::snapshot_cache>(
         std::move(live),
         gateway::snapshot_settings{settings.snapshot_fps, settings.snapshot_quality, settings.snapshot_width});
+    if (query && settings.snapshots) {
+      std::vector<uint32_t> known;
+      for (auto& c : settings.cameras) known.push_back(c.id);
+      remote = std::make_unique<gateway::remote_snapshots>([this](uint32_t camera) { return fetch_live(camera); },
+                                                           settings.snapshot_fps, std::move(known));
+    }
+  }
+
+  // A camera's live frame from the query role (storage keeps what the
+  // tracker beside the camera sent), checked again: another process's
+  // answer is served as image/jpeg only when it is one.
+  std::optional<gateway::encoded_snapshot> fetch_live(uint32_t camera) {
+    auto a = ask("live", {{"camera", std::to_string(camera)}});
+    if (a.status != 200) {
+      if (a.status != 404) log.warn("live frame of camera ", camera, ": ", a.status, " ", a.body);
+      return std::nullopt;
+    }
+    auto j = nlohmann::json::parse(a.body, nullptr, false);
+    if (!j.is_object() || !j.contains("jpeg") || !j["jpeg"].is_string()) return std::nullopt;
+    try {
+      live_frame f;
+      f.camera_id = camera;
+      f.seq = j.at("seq").get<uint64_t>();
+      f.time_ms = j.at("time_ms").get<int64_t>();
+      f.width = j.at("width").get<int>();
+      f.height = j.at("height").get<int>();
+      const auto& boxes = j.at("boxes");
+      if (!boxes.is_array() || boxes.size() > max_live_boxes) return std::nullopt;
+      for (const auto& b : boxes)
+        f.boxes.push_back(
+          {b.at("track").get<uint64_t>(),
+           box{b.at("x").get<float>(), b.at("y").get<float>(), b.at("w").get<float>(), b.at("h").get<float>()},
+           b.at("score").get<float>()});
+      auto bytes = bytes_from_base64(j["jpeg"].get<std::string>());
+      if (!bytes) return std::nullopt;
+      f.jpeg = std::move(*bytes);
+      if (auto problem = codec::validate(f)) {
+        log.warn("live frame of camera ", camera, " refused: ", problem->detail);
+        return std::nullopt;
+      }
+      gateway::encoded_snapshot e;
+      e.camera = camera;
+      e.seq = f.seq;
+      e.time_ms = f.time_ms;
+      e.width = f.width;
+      e.height = f.height;
+      e.boxes = std::move(f.boxes);
+      e.jpeg = std::make_shared<const std::string>(std::move(f.jpeg));
+      return e;
+    } catch (const nlohmann::json::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  // A camera's newest picture: this process's cameras first, then those
+  // whose live frames come over the mesh.
+  std::optional<gateway::encoded_snapshot> latest_snapshot(uint32_t camera) {
+    std::optional<gateway::encoded_snapshot> s;
+    if (snapshots) s = snapshots->latest(camera);
+    if (!s && remote) s = remote->latest(camera);
+    return s;
+  }
+
+  std::optional<gateway::encoded_snapshot> snapshot_at(uint32_t camera, uint64_t seq) {
+    std::optional<gateway::encoded_snapshot> s;
+    if (snapshots) s = snapshots->at(camera, seq);
+    if (!s && remote) s = remote->at(camera, seq);
+    return s;
   }
 
   // One question to the query actor: status 200 with the answer's JSON, or
@@ -580,7 +652,8 @@ struct gateway_server::impl {
     set_error(res, 404,
               "camera " + std::to_string(camera)
                 + ": no live frames here (snapshots show the cameras of the process that serves them: weaver run, "
-                  "or a node with the camera and gateway roles and gateway.snapshots true)");
+                  "or a node with the camera and gateway roles and gateway.snapshots true; or of other processes "
+                  "whose tracker sends them with mesh.live_fps)");
   }
 
   // GET /v1/cameras/{camera}/live: the newest frame's boxes, the camera's
@@ -590,7 +663,7 @@ struct gateway_server::impl {
     if (!admit(scope_only, req, res)) return;
     auto camera = camera_param(req, res, {});
     if (!camera) return;
-    auto s = snapshots ? snapshots->latest(*camera) : std::nullopt;
+    auto s = latest_snapshot(*camera);
     if (!s) return no_snapshot(res, *camera);
     auto pt = [](const point2& p) { return nlohmann::json::array({p.x, p.y}); };
     nlohmann::json zones = nlohmann::json::array(), lines = nlohmann::json::array(), boxes = nlohmann::json::array();
@@ -637,9 +710,9 @@ struct gateway_server::impl {
       bool digits =
         !v.empty() && v.size() <= 19 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!digits) return set_error(res, 400, "seq: expected a frame number, got '" + v + "'");
-      if (snapshots) s = snapshots->at(*camera, std::stoull(v));
+      s = snapshot_at(*camera, std::stoull(v));
     }
-    if (!s && snapshots) s = snapshots->latest(*camera);
+    if (!s) s = latest_snapshot(*camera);
     if (!s) return no_snapshot(res, *camera);
     res.status = 200;
     res.set_header("Cache-Control", "no-store");
@@ -658,7 +731,7 @@ struct gateway_server::impl {
     if (!admit(scope_only, req, res)) return;
     auto camera = camera_param(req, res, {});
     if (!camera) return;
-    if (!snapshots || !snapshots->latest(*camera)) return no_snapshot(res, *camera);
+    if (!latest_snapshot(*camera)) return no_snapshot(res, *camera);
     if (streams.fetch_add(1) >= settings.max_streams) {
       streams.fetch_sub(1);
       res.set_header("Retry-After", "5");
@@ -676,7 +749,7 @@ struct gateway_server::impl {
       [this, cam = *camera, sent, period](size_t, httplib::DataSink& sink) {
         try {
           if (stopping) return false;
-          auto s = snapshots->latest(cam);
+          auto s = latest_snapshot(cam);
           if (s && (!*sent || **sent != s->seq)) {
             *sent = s->seq;
             std::string head = std::string("--") + mjpeg_boundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: "

@@ -9,7 +9,10 @@
 //                          accepted wherever the bearer token is
 //   GET /v1/cameras/{camera}/live, /snapshot.jpg   a camera's newest frame
 //                          and its boxes, zones and lines (scope query; the
-//                          cameras this process opens: live_view)
+//                          cameras this process opens: live_view; those of
+//                          other processes whose tracker sends live frames
+//                          over the mesh: what storage keeps, from the
+//                          query role's `live` query)
 //   GET /v1/cameras/{camera}/stream.mjpg   the same pictures as MJPEG
 //                          (multipart/x-mixed-replace), a max_streams stream
 //   GET /, /docs, /openapi.yaml, /app.js ...   the web console, no token

@@ -1,5 +1,6 @@
 #include "services/gateway/snapshots.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <opencv2/imgcodecs.hpp>
@@ -87,6 +88,49 @@ size_t snapshot_cache::cameras() const {
 uint64_t snapshot_cache::encodings() const {
   std::lock_guard<std::mutex> lock{mutex_};
   return encodings_;
+}
+
+remote_snapshots::remote_snapshots(fetch_fn fetch, double max_fps, std::vector<uint32_t> known)
+  : fetch_(std::move(fetch)), max_fps_(max_fps), known_(std::move(known)) {
+  if (!fetch_) throw std::invalid_argument("remote_snapshots: no fetch");
+  if (!(max_fps_ > 0)) throw std::invalid_argument("remote_snapshots: max_fps must be positive");
+}
+
+std::optional<encoded_snapshot> remote_snapshots::latest(uint32_t camera, clock::time_point now) {
+  if (std::find(known_.begin(), known_.end(), camera) == known_.end()) return std::nullopt;
+  std::unique_lock<std::mutex> lock{mutex_};
+  auto& c = cams_[camera];
+  const auto period = std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / max_fps_));
+  if (!c.fetched_at || now - *c.fetched_at >= period) {
+    c.fetched_at = now; // concurrent viewers wait for no second fetch
+    ++fetches_;
+    lock.unlock();
+    auto got = fetch_(camera); // outside the lock: it asks another process
+    lock.lock();
+    auto& again = cams_[camera];
+    if (got && got->jpeg && (again.recent.empty() || got->seq != again.recent.back().seq)) {
+      got->camera = camera;
+      again.recent.push_back(std::move(*got));
+      while (again.recent.size() > kept_encodings) again.recent.pop_front();
+    }
+  }
+  auto& c2 = cams_[camera];
+  if (c2.recent.empty()) return std::nullopt;
+  return c2.recent.back();
+}
+
+std::optional<encoded_snapshot> remote_snapshots::at(uint32_t camera, uint64_t seq) const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  auto it = cams_.find(camera);
+  if (it == cams_.end()) return std::nullopt;
+  for (const auto& e : it->second.recent)
+    if (e.seq == seq) return e;
+  return std::nullopt;
+}
+
+uint64_t remote_snapshots::fetches() const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  return fetches_;
 }
 
 } // namespace weaver::gateway

@@ -4,12 +4,14 @@
 // second whatever the number of viewers: a request within 1/max_fps of the
 // last encoding gets the same bytes. The last few encodings stay available
 // by sequence number, so a page that read the boxes of frame N gets frame
-// N's picture. Thread-safe; pure (no HTTP).
+// N's picture. Thread-safe; pure (no HTTP). remote_snapshots below does
+// the same for cameras of other processes, whose pictures come encoded.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -70,6 +72,43 @@ private:
   mutable std::mutex mutex_;
   std::map<uint32_t, camera_cache> cams_;
   uint64_t encodings_ = 0;
+};
+
+/// The snapshots of cameras that run in another process: each camera's
+/// latest live frame as storage keeps it from the mesh, fetched (from the
+/// query role) at most `max_fps` times a second per camera whatever the
+/// number of viewers, the last few kept by sequence number like
+/// snapshot_cache's. Only cameras in `known` are fetched: the id comes from
+/// a URL. Thread-safe; pure (the fetch is given).
+class remote_snapshots {
+public:
+  using clock = std::chrono::steady_clock;
+  using fetch_fn = std::function<std::optional<encoded_snapshot>(uint32_t camera)>;
+
+  /// Throws std::invalid_argument for max_fps <= 0 or no fetch.
+  remote_snapshots(fetch_fn fetch, double max_fps, std::vector<uint32_t> known);
+
+  /// The camera's latest snapshot: fetched when the last fetch is 1/max_fps
+  /// old, else the last one. Nothing for an unknown camera or before any.
+  std::optional<encoded_snapshot> latest(uint32_t camera, clock::time_point now = clock::now());
+
+  /// One of the camera's last snapshots by sequence number, or nothing.
+  std::optional<encoded_snapshot> at(uint32_t camera, uint64_t seq) const;
+
+  /// Fetches so far (all cameras).
+  uint64_t fetches() const;
+
+private:
+  struct camera_cache {
+    std::deque<encoded_snapshot> recent; // newest last
+    std::optional<clock::time_point> fetched_at;
+  };
+  fetch_fn fetch_;
+  double max_fps_;
+  std::vector<uint32_t> known_;
+  mutable std::mutex mutex_;
+  std::map<uint32_t, camera_cache> cams_;
+  uint64_t fetches_ = 0;
 };
 
 } // namespace weaver::gateway

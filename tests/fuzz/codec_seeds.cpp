@@ -33,13 +33,16 @@ int main(int argc, char** argv) {
   d.detections.push_back({{10, 20, 30, 60}, 0.9f, 0, {0.6f, 0.8f}, {1.0f}});
   d.detections.push_back({{100, 50, 20, 40}, 0.4f, 0, {}, {}});
   save(dir, "detections", codec::encode(d, "detector-1", 2));
-  track_batch tb{1, 7, t, {}, {}, {}};
+  track_batch tb{1, 7, t, {}, {}, {}, {}};
   const evidence_crop crop{1, 2, t - 400, std::string("\xff\xd8\xff\xe0\x00\x10JFIF\x00\xff\xd9", 13)};
   tb.events.push_back({1, 3, track_state::started, t, 7, {10, 20, 30, 60}, 0.9f, {}});
   tb.events.push_back({1, 2, track_state::ended, t - 400, 5, {12, 22, 30, 60}, 0.8f, {0.6f, 0.8f}});
   tb.zone_visits.push_back({1, 3, "door", t - 1000, t});
   tb.crops.push_back(crop);
   save(dir, "tracks", codec::encode(tb, "tracker-1", 3));
+  // The same batch with the camera's live frame (v3).
+  tb.live = live_frame{1, 7, t, 640, 480, {{3, {10, 20, 30, 60}, 0.9f}}, crop.jpeg};
+  save(dir, "tracks-live", codec::encode(tb, "tracker-1", 9));
   presence_batch pb;
   pb.identities.push_back({1, 2, 5, 0.7f});
   pb.rows.push_back({5, 1, t - 5000, t - 400});

@@ -294,6 +294,36 @@ mapfile -t camenv < "$WORK/default-env"
 localize "$WORK/live-config/edge-0.yaml"
 env "${camenv[@]}" WEAVER_GATEWAY_TOKEN=live-token-0123456789abcdef "$WEAVER" check -c "$WORK/live-config/edge-0.yaml" \
   > "$WORK/check.log" 2>&1 || { cat "$WORK/check.log"; fail "weaver check: edge.liveView's edge-0.yaml"; }
+# --- edge.liveFrames: off by default (no process's configuration sends
+# pictures over the mesh); on, the edge pods' trackers send them at the
+# rate and width given and `weaver check` takes that configuration; refused
+# without the tracker at the edge or without what keeps and shows them.
+refuse "edge.liveFrames.enabled: needs storage.kind sqlite, query.enabled and gateway.enabled" \
+  'edge: {liveFrames: {enabled: true}}'
+refuse "edge.liveFrames.enabled: needs tracker.placement edge" \
+  $'gateway: {enabled: true}\nedge: {liveFrames: {enabled: true}}\ntracker: {placement: shards, shards: 1}'
+printf 'gateway: {enabled: true}\nedge: {liveFrames: {enabled: true, fps: 0.5, width: 480}}\n' > "$WORK/frames-values.yaml"
+render -f "$WORK/frames-values.yaml" --dump-values "$WORK/frames.json" -o "$WORK/frames.yaml" \
+  || fail "render edge.liveFrames"
+validate --values-schema "$chart/values.schema.json" --values "$WORK/frames.json" \
+  --write-configmap "weaver-config=$WORK/frames-config" "$WORK/frames.yaml" > /dev/null || fail "edge.liveFrames values"
+python3 - "$WORK" <<'PY' || fail "edge.liveFrames"
+import glob, os, sys, yaml
+work = sys.argv[1]
+for f in glob.glob(f"{work}/default-config/*.yaml"):
+    mesh = yaml.safe_load(open(f)).get("mesh", {})
+    assert not any(k.startswith("live_") for k in mesh), (f, mesh)
+for f in glob.glob(f"{work}/frames-config/*.yaml"):
+    mesh = yaml.safe_load(open(f)).get("mesh", {})
+    if os.path.basename(f).startswith("edge-"):
+        assert mesh["live_fps"] == 0.5 and mesh["live_width"] == 480, (f, mesh)
+    else:
+        assert not any(k.startswith("live_") for k in mesh), (f, mesh)
+print("edge.liveFrames: off by default; on: the edge pods' trackers send pictures at 0.5 fps, 480 px")
+PY
+localize "$WORK/frames-config/edge-0.yaml"
+env "${camenv[@]}" "$WEAVER" check -c "$WORK/frames-config/edge-0.yaml" > "$WORK/check.log" 2>&1 \
+  || { cat "$WORK/check.log"; fail "weaver check: edge.liveFrames's edge-0.yaml"; }
 refuse "edge pod 1 has no camera" 'edge: {replicas: 2}'
 refuse "storage.postgresql.host: required" 'storage: {kind: postgresql}'
 refuse "duplicate camera id 1" 'cameras: [{id: 1, source: /x.avi}, {id: 1, source: /y.avi}]'

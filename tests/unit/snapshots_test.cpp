@@ -3,6 +3,9 @@
 // often it is asked (the time is passed in: no wall clock).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <stdexcept>
+
 #include <opencv2/imgcodecs.hpp>
 
 #include "services/gateway/snapshots.hpp"
@@ -103,4 +106,72 @@ TEST_CASE("snapshot_cache: settings are checked") {
   CHECK_THROWS_AS(snapshot_cache(v, {0, 70, 960}), std::invalid_argument);
   CHECK_THROWS_AS(snapshot_cache(v, {2, 0, 960}), std::invalid_argument);
   CHECK_THROWS_AS(snapshot_cache(v, {2, 101, 960}), std::invalid_argument);
+}
+
+namespace {
+
+encoded_snapshot remote_picture(uint64_t seq) {
+  encoded_snapshot e;
+  e.seq = seq;
+  e.time_ms = 1'700'000'000'000 + static_cast<timestamp_ms>(seq);
+  e.width = 640;
+  e.height = 480;
+  e.jpeg = std::make_shared<const std::string>("\xFF\xD8\xFF picture " + std::to_string(seq));
+  return e;
+}
+
+} // namespace
+
+TEST_CASE("remote_snapshots: fetched at most max_fps times per camera, whoever asks; only known cameras") {
+  uint64_t next_seq = 1;
+  std::vector<uint32_t> asked;
+  remote_snapshots r{[&](uint32_t camera) -> std::optional<encoded_snapshot> {
+                       asked.push_back(camera);
+                       if (camera == 3) return std::nullopt; // known, but no picture yet
+                       return remote_picture(next_seq++);
+                     },
+                     2,
+                     {1, 2, 3}};
+  const auto t = remote_snapshots::clock::time_point{} + 100s;
+  CHECK_FALSE(r.latest(7, t)); // not a configured camera: never asked
+  for (uint32_t id = 100; id < 1100; ++id) CHECK_FALSE(r.latest(id, t));
+  CHECK(asked.empty());
+  auto a = r.latest(1, t);
+  REQUIRE(a);
+  CHECK(a->camera == 1);
+  CHECK(a->seq == 1);
+  // Many viewers within 1/max_fps: the same picture, one fetch.
+  for (int i = 0; i < 50; ++i) CHECK(r.latest(1, t + 10ms * i)->seq == 1);
+  CHECK(r.fetches() == 1);
+  // Due again after 500 ms.
+  CHECK(r.latest(1, t + 500ms)->seq == 2);
+  CHECK(r.fetches() == 2);
+  // The last few stay available by number.
+  CHECK(r.at(1, 1));
+  CHECK(r.at(1, 2));
+  CHECK_FALSE(r.at(1, 3));
+  CHECK_FALSE(r.at(2, 1));
+  // A camera with no picture yet: nothing, asked again only when due.
+  CHECK_FALSE(r.latest(3, t));
+  CHECK_FALSE(r.latest(3, t + 100ms));
+  CHECK(std::count(asked.begin(), asked.end(), 3u) == 1);
+  CHECK_THROWS_AS(remote_snapshots({}, 2, {1}), std::invalid_argument);
+  CHECK_THROWS_AS(remote_snapshots([](uint32_t) { return std::optional<encoded_snapshot>{}; }, 0, {1}),
+                  std::invalid_argument);
+}
+
+TEST_CASE("remote_snapshots: a failed fetch keeps the last picture") {
+  bool up = true;
+  remote_snapshots r{[&](uint32_t) -> std::optional<encoded_snapshot> {
+                       if (!up) return std::nullopt;
+                       return remote_picture(5);
+                     },
+                     1,
+                     {1}};
+  const auto t = remote_snapshots::clock::time_point{} + 100s;
+  REQUIRE(r.latest(1, t));
+  up = false;
+  auto again = r.latest(1, t + 2s);
+  REQUIRE(again);
+  CHECK(again->seq == 5);
 }

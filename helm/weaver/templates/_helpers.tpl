@@ -96,6 +96,14 @@ per configuration file, so that no two processes share one. */}}
 {{- if and $v.edge.liveView.enabled (not $v.gateway.enabled) -}}
 {{- fail "edge.liveView.enabled: needs gateway.enabled (the edge pods' live pictures take the gateway's token)" -}}
 {{- end -}}
+{{- if $v.edge.liveFrames.enabled -}}
+{{- if not (include "weaver.trackerAtEdge" .) -}}
+{{- fail "edge.liveFrames.enabled: needs tracker.placement edge (the pictures are sent by the tracker beside the cameras)" -}}
+{{- end -}}
+{{- if or (ne $v.storage.kind "sqlite") (not $v.query.enabled) (not $v.gateway.enabled) -}}
+{{- fail "edge.liveFrames.enabled: needs storage.kind sqlite, query.enabled and gateway.enabled (storage keeps the pictures beside the store, the query container beside it hands them to the gateway)" -}}
+{{- end -}}
+{{- end -}}
 {{- if and (eq $v.mesh.security "curve") (not $v.mesh.keys.existingSecret) -}}
 {{- fail "mesh.keys.existingSecret: required with mesh.security curve (the default): a Secret with detector (tracker.placement shards only), tracker, reid, storage, query and gateway .key/.pub files from `weaver keys` (README: Mesh security), or mesh.security plain to run the links unauthenticated" -}}
 {{- end -}}
