@@ -412,6 +412,28 @@ camera_config parse_camera(const YAML::Node& n, const std::string& p, timestamp_
   return c;
 }
 
+} // namespace
+
+std::map<uint32_t, std::pair<int, int>> views_continued_below(const std::vector<camera_config>& cameras) {
+  std::map<uint32_t, std::pair<int, int>> out;
+  auto plain = [](const camera_config& c) { return c.crop && c.crop->size() == 4 && !c.warp; };
+  for (const auto& c : cameras) {
+    if (!plain(c)) continue;
+    const auto& a = *c.crop; // x, y, w, h
+    const int bottom = a[1] + a[3];
+    for (const auto& d : cameras) {
+      if (d.id == c.id || d.source != c.source || !d.crop || d.crop->size() != 4) continue;
+      const auto& b = *d.crop;
+      const bool below = b[1] > a[1] && b[1] <= bottom && b[1] + b[3] > bottom;
+      const bool side_by_side = std::min(a[0] + a[2], b[0] + b[2]) > std::max(a[0], b[0]);
+      if (below && side_by_side) out[c.id] = {a[2], a[3]};
+    }
+  }
+  return out;
+}
+
+namespace {
+
 // Resolve "camera:<id>" sources (a virtual camera of another camera's
 // source) and file paths; then check each distinct source once.
 void resolve_sources(config& cfg, const std::string& base_dir) {
@@ -612,7 +634,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
   check_keys(r, "reid.",
              {"match_threshold", "max_gap_s", "same_camera", "merge_threshold", "learn_graph", "learn_after",
               "confident", "gallery_ttl_s", "links", "state_file", "window_s", "topology", "space_time_weight",
-              "covisible_weight", "overlap_slack_s", "overlap_after", "min_handovers", "resolve"});
+              "covisible_weight", "overlap_slack_s", "overlap_after", "min_handovers", "resolve", "cut_margin"});
   auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
   require_range(win, 0.001, 3600.0, "reid.window_s");
   cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
@@ -635,6 +657,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
   auto slack = get<double>(r, "overlap_slack_s", "reid.", rc.overlap_slack_ms / 1000.0);
   require_range(slack, 0.0, 3600.0, "reid.overlap_slack_s");
   rc.overlap_slack_ms = static_cast<int64_t>(slack * 1000);
+  rc.cut_margin = get_in_range<float>(r, "cut_margin", "reid.", rc.cut_margin, -1.0f, 0.5f);
   rc.topo.overlap_after = get_in_range<int>(r, "overlap_after", "reid.", rc.topo.overlap_after, 1, 1000000);
   rc.topo.min_handovers = get_in_range<int>(r, "min_handovers", "reid.", rc.topo.min_handovers, 1, 1000000);
   if (auto links = r["links"]) {
@@ -1001,6 +1024,9 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   if (auto t = root["tracker"]) parse_tracker(t, cfg, base_dir);
   if (auto r = root["reid"]) parse_reid(r, cfg, base_dir);
   cfg.reid.resolver.links = cfg.reid.links;
+  // Re-id needs the size of the views whose bottom edge cuts people off
+  // from where they stand.
+  cfg.reid.view_sizes = views_continued_below(cfg.cameras);
   if (auto s = root["storage"])
     parse_storage(s, cfg, base_dir);
   else

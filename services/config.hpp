@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "accel/detect/detector.hpp"
@@ -211,6 +212,14 @@ const std::vector<std::string>& known_roles();
 /// an unset variable without a default is an error naming the key.
 /// Throws config_error.
 config load_config(const std::string& path);
+
+/// The views whose bottom edge another view continues: virtual cameras (a
+/// crop, no warp) of one source with another camera's crop just below
+/// (sharing part of the edge's width, touching or overlapping it), as
+/// camera id -> view width, height (re-id's reid_config::view_sizes). A
+/// person cut off by such an edge stands on the view below; the edge of the
+/// image itself says nothing of where they stand.
+std::map<uint32_t, std::pair<int, int>> views_continued_below(const std::vector<camera_config>& cameras);
 
 /// The detector settings as the detectors take them.
 detector_options detector_options_of(const detector_config& d);

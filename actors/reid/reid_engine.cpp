@@ -80,6 +80,32 @@ reid_engine::camera_state& reid_engine::camera(uint32_t camera_id) {
 
 void reid_engine::add_camera(uint32_t camera_id) { camera(camera_id); }
 
+void reid_engine::observe_feet(uint32_t camera_id, ended_track& t, timestamp_ms end_ms) const {
+  t.feet = true;
+  t.feet_from = t.start_ms;
+  t.feet_to = end_ms;
+  auto v = cfg_.view_sizes.find(camera_id);
+  if (v == cfg_.view_sizes.end() || cfg_.cut_margin < 0 || v->second.second <= 0) return;
+  const float limit = static_cast<float>(v->second.second) * (1.0f - cfg_.cut_margin);
+  auto seen = [&](float foot_y) { return foot_y < limit; };
+  // The first and last boxes at the track's ends, the foot samples between.
+  std::optional<timestamp_ms> from, to;
+  if (seen(t.entry.y + t.entry.h)) from = t.start_ms;
+  for (const auto& s : t.path)
+    if (seen(s.p.y)) {
+      if (!from) from = s.t;
+      to = s.t;
+    }
+  if (seen(t.exit.y + t.exit.h)) {
+    if (!from) from = end_ms;
+    to = end_ms;
+  }
+  t.feet = from.has_value();
+  if (!t.feet) return;
+  t.feet_from = std::clamp(*from, t.start_ms, end_ms);
+  t.feet_to = std::clamp(std::max(*to, t.feet_from), t.feet_from, end_ms);
+}
+
 timestamp_ms reid_engine::safe_time() const {
   timestamp_ms limit = max_time;
   for (const auto& [id, cam] : cameras_) {
@@ -117,6 +143,7 @@ presence_batch reid_engine::on_tracks(const track_batch& b) {
           cam.open.erase(i);
         }
         if (e.time_ms - t.start_ms < cfg_.min_track_ms) break;
+        observe_feet(b.camera_id, t, e.time_ms);
         pending_[track_key{e.time_ms, b.camera_id, e.track_id}] = std::move(t);
         break;
       }
@@ -162,6 +189,7 @@ void reid_engine::prune(timestamp_ms now) {
       if (!p.seen.empty() || !p.feature_sum.empty()) {
         p.seen.clear();
         p.paths.clear();
+        p.track_end.clear();
         p.feature_sum = {};
         p.prototype = {};
       }
@@ -181,8 +209,8 @@ bool reid_engine::walk_allowed(const person& p, uint32_t camera_id, timestamp_ms
     // A fragment of the same visit, or a return: after the person's last
     // presence here ended (one person is not twice on a camera at once).
     if (!cfg_.same_camera) return false;
-    auto it = p.seen.find(camera_id);
-    timestamp_ms exit = it == p.seen.end() || it->second.empty() ? p.last_exit_ms : it->second.back().second;
+    auto it = p.track_end.find(camera_id);
+    timestamp_ms exit = it == p.track_end.end() ? p.last_exit_ms : it->second;
     return start_ms > exit && start_ms - exit <= cfg_.max_gap_ms;
   }
   const int64_t gap = start_ms - p.last_exit_ms;
@@ -223,12 +251,13 @@ bool reid_engine::elsewhere_at_once(const person& p, uint32_t camera_id, timesta
   return false;
 }
 
-double reid_engine::score(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms end_ms,
+double reid_engine::score(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms /*end_ms*/,
                           float* appearance) const {
   constexpr double never = -std::numeric_limits<double>::infinity();
   *appearance = 0;
   if (t.feature.empty() || !walk_allowed(p, camera_id, t.start_ms)) return never;
-  if (cfg_.use_topology && elsewhere_at_once(p, camera_id, t.start_ms, end_ms)) return never;
+  // Only while its foot was seen is the track a presence here (view_sizes).
+  if (cfg_.use_topology && t.feet && elsewhere_at_once(p, camera_id, t.feet_from, t.feet_to)) return never;
   *appearance = cosine_similarity(t.feature, p.prototype);
   if (!cfg_.use_topology) return *appearance;
   double bonus = 0;
@@ -246,12 +275,13 @@ double reid_engine::score(const person& p, uint32_t camera_id, const ended_track
   return *appearance + bonus;
 }
 
-void reid_engine::learn_covisible(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms end_ms) {
+void reid_engine::learn_covisible(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms /*end_ms*/) {
+  if (!t.feet) return;
   for (const auto& [cam, xs] : p.seen) {
     if (cam == camera_id) continue;
     bool at_once = false;
     for (const auto& x : xs)
-      at_once = at_once || std::min(x.second, end_ms) - std::max(x.first, t.start_ms) > cfg_.overlap_slack_ms;
+      at_once = at_once || std::min(x.second, t.feet_to) - std::max(x.first, t.feet_from) > cfg_.overlap_slack_ms;
     if (!at_once) continue;
     auto pp = p.paths.find(cam);
     topo_.learn_covisible(
@@ -323,6 +353,10 @@ void reid_engine::try_merge(size_t p, presence_batch& out) {
       into.insert(into.end(), xs.begin(), xs.end());
       std::sort(into.begin(), into.end());
     }
+    for (const auto& [cam, end] : d.track_end) {
+      auto& into = k.track_end.try_emplace(cam, end).first->second;
+      into = std::max(into, end);
+    }
     for (auto& [cam, path] : d.paths)
       if (auto& into = k.paths[cam]; into.empty() || (!path.empty() && path.back().t > into.back().t)) into = path;
     if (d.last_exit_ms > k.last_exit_ms) {
@@ -333,6 +367,7 @@ void reid_engine::try_merge(size_t p, presence_batch& out) {
     d.merged_into = keep + 1;
     d.seen.clear();
     d.paths.clear();
+    d.track_end.clear();
     out.merges.push_back({drop + 1, keep + 1});
     p = keep;
   }
@@ -370,7 +405,7 @@ void reid_engine::resolve_window(std::vector<std::pair<track_key, ended_track>> 
     for (int r = 0; r < rows; ++r) {
       const auto& [key, t] = tracks[idx[static_cast<size_t>(r)]];
       const timestamp_ms end_ms = std::get<0>(key);
-      if (cfg_.use_topology && !t.feature.empty()) {
+      if (cfg_.use_topology && !t.feature.empty() && t.feet) {
         // The most similar person seen elsewhere at the same time, if surely
         // them, shows the two views overlap (the constraint aside).
         const person* twin = nullptr;
@@ -383,7 +418,8 @@ void reid_engine::resolve_window(std::vector<std::pair<track_key, ended_track>> 
           for (const auto& [cam, xs] : p.seen)
             if (cam != camera_id)
               for (const auto& x : xs)
-                at_once = at_once || std::min(x.second, end_ms) - std::max(x.first, t.start_ms) > cfg_.overlap_slack_ms;
+                at_once =
+                  at_once || std::min(x.second, t.feet_to) - std::max(x.first, t.feet_from) > cfg_.overlap_slack_ms;
           if (at_once) twin = &p, best = look;
         }
         if (twin) learn_covisible(*twin, camera_id, t, end_ms);
@@ -430,7 +466,9 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
     topo_.learn_handover(who.last_camera, camera_id, who.last_exit_box, t.entry, t.start_ms - who.last_exit_ms);
   }
   add_feature(who, t.feature);
-  who.seen[camera_id].emplace_back(t.start_ms, end_ms);
+  if (t.feet) who.seen[camera_id].emplace_back(t.feet_from, t.feet_to);
+  auto& track_end = who.track_end.try_emplace(camera_id, end_ms).first->second;
+  track_end = std::max(track_end, end_ms);
   if (!t.path.empty()) who.paths[camera_id] = t.path;
   if (fresh || end_ms >= who.last_exit_ms) {
     who.last_camera = camera_id;
@@ -444,9 +482,13 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
     : std::clamp(static_cast<float>(best_score - cfg_.match_threshold) / std::max(1e-6f, 1.0f - cfg_.match_threshold),
                  0.0f, 1.0f);
   out.identities.push_back({camera_id, track_id, person_id, confidence});
-  out.rows.push_back({person_id, camera_id, t.start_ms, end_ms});
-  out.tracklets.push_back(
-    {camera_id, track_id, person_id, t.start_ms, end_ms, t.entry, t.exit, confidence, quantise_feature(t.feature)});
+  // A presence (and the tracklet the offline pass re-solves) only where the
+  // person's foot was seen on this camera.
+  if (t.feet) {
+    out.rows.push_back({person_id, camera_id, t.feet_from, t.feet_to});
+    out.tracklets.push_back({camera_id, track_id, person_id, t.feet_from, t.feet_to, t.entry, t.exit, confidence,
+                             quantise_feature(t.feature)});
+  }
   if (cfg_.merge_threshold <= 1.0f) try_merge(best, out);
 }
 
@@ -479,6 +521,8 @@ std::string reid_engine::snapshot() const {
       for (const auto& x : xs) seen.push_back({cam, x.first, x.second});
     nlohmann::json paths = nlohmann::json::array();
     for (const auto& [cam, path] : p.paths) paths.push_back({cam, path_json(path)});
+    nlohmann::json ends = nlohmann::json::array();
+    for (const auto& [cam, end] : p.track_end) ends.push_back({cam, end});
     ps.push_back({{"feature_sum", p.feature_sum},
                   {"prototype", p.prototype},
                   {"last_camera", p.last_camera},
@@ -486,7 +530,8 @@ std::string reid_engine::snapshot() const {
                   {"seen", seen},
                   {"merged_into", p.merged_into},
                   {"last_exit_box", box_json(p.last_exit_box)},
-                  {"paths", paths}});
+                  {"paths", paths},
+                  {"track_end", ends}});
   }
   auto& ls = j["links"] = nlohmann::json::array();
   for (const auto& [k, l] : learnt_) ls.push_back({k.first, k.second, l.matches, l.min_transit_ms, l.max_transit_ms});
@@ -526,6 +571,13 @@ void reid_engine::restore(const std::string& text) {
       x.last_exit_box = box_of(p.at("last_exit_box"));
       for (const auto& q : p.at("paths")) x.paths[q.at(0).get<uint32_t>()] = path_of(q.at(1));
     }
+    if (p.contains("track_end")) {
+      for (const auto& q : p.at("track_end")) x.track_end[q.at(0).get<uint32_t>()] = q.at(1).get<timestamp_ms>();
+    } else {
+      // Before feet spans, presences were whole tracks.
+      for (const auto& [cam, xs] : x.seen)
+        if (!xs.empty()) x.track_end[cam] = xs.back().second;
+    }
     persons.push_back(std::move(x));
   }
   decltype(learnt_) learnt;
@@ -544,10 +596,13 @@ void reid_engine::restore(const std::string& text) {
     cameras.emplace(c.at("id").get<uint32_t>(), std::move(cs));
   }
   decltype(pending_) pending;
-  for (const auto& p : j.at("pending"))
-    pending[track_key{p.at(0).get<timestamp_ms>(), p.at(1).get<uint32_t>(), p.at(2).get<uint64_t>()}] =
+  for (const auto& p : j.at("pending")) {
+    const track_key key{p.at(0).get<timestamp_ms>(), p.at(1).get<uint32_t>(), p.at(2).get<uint64_t>()};
+    auto& t = pending[key] =
       ended_track{p.at(3).get<timestamp_ms>(), p.at(4).get<std::vector<float>>(), v2 ? box_of(p.at(5)) : box{},
                   v2 ? box_of(p.at(6)) : box{}, v2 ? path_of(p.at(7)) : std::vector<foot_sample>{}};
+    observe_feet(std::get<1>(key), t, std::get<0>(key));
+  }
   weaver::topology topo(cfg_.topo);
   if (v2) topo.from_json(j.at("topology"));
   // Only now, so a bad file leaves the engine as it was.

@@ -720,3 +720,30 @@ TEST_CASE("cards: a sim card of the weaver_dnn kernel's speed (fpga: the cycle m
                      v.base());
   CHECK(contains(e5.what, "give one or the other"));
 }
+
+TEST_CASE("config: re-id is told the sizes of the views whose bottom edge another view continues") {
+  auto cam = [](uint32_t id, std::vector<int> crop, std::string source = "v.avi") {
+    camera_config c;
+    c.id = id;
+    c.source = std::move(source);
+    c.crop = std::move(crop);
+    return c;
+  };
+  // Two rows of two: the top row's bottom edges are continued, the bottom row's are the image's.
+  std::vector<camera_config> grid{cam(1, {0, 0, 384, 288}), cam(2, {384, 0, 384, 288}), cam(3, {0, 288, 384, 288}),
+                                  cam(4, {384, 288, 384, 288})};
+  auto v = views_continued_below(grid);
+  CHECK(v.size() == 2);
+  CHECK(v[1] == std::pair<int, int>{384, 288});
+  CHECK(v[2] == std::pair<int, int>{384, 288});
+  // Side by side (the demo's thirds): none.
+  CHECK(views_continued_below({cam(1, {0, 0, 256, 576}), cam(2, {256, 0, 256, 576})}).empty());
+  // Below but of another source, or not under it, or warped: none.
+  CHECK(views_continued_below({cam(1, {0, 0, 384, 288}), cam(2, {0, 288, 384, 288}, "w.avi")}).empty());
+  CHECK(views_continued_below({cam(1, {0, 0, 384, 288}), cam(2, {384, 288, 384, 288})}).empty());
+  auto warped = cam(1, {0, 0, 384, 288});
+  warped.warp = warp_quad{};
+  CHECK(views_continued_below({warped, cam(2, {0, 288, 384, 288})}).empty());
+  // Overlapping the edge counts.
+  CHECK(views_continued_below({cam(1, {0, 0, 384, 300}), cam(2, {0, 280, 384, 296})}).size() == 1);
+}

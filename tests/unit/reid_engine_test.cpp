@@ -675,3 +675,70 @@ TEST_CASE("topology: a learnt handover links people whose looks differ between t
   auto o = person_of(reid_run(s, reid_sequential(s, false), off));
   CHECK(o[{1, 11}] != o[{2, 11}]);
 }
+
+TEST_CASE("view edges: a box cut by the view's bottom edge is no presence there, and does not block the handover") {
+  // Camera 1 (200 x 100) looks at the ground just above camera 2's. A person
+  // walks down: on camera 1 their foot reaches the bottom edge at t = 3.9 s,
+  // after which the box is cut there (the upper body stays in view until
+  // 6 s); camera 2 sees them from 4.5 s on.
+  auto down = [](timestamp_ms t) {
+    return image_point{100, std::min(40.0f + 20.0f * float(t - 1000) / 1000.0f, 100.0f)};
+  };
+  auto below = [](timestamp_ms t) { return image_point{100, 30.0f + 10.0f * float(t - 4500) / 1000.0f}; };
+  std::map<uint32_t, std::vector<track_batch>> s{{1, walk_stream(1, {{1, 1000, 6000, reid_f1, down}}, 20000)},
+                                                 {2, walk_stream(2, {{1, 4500, 9000, reid_f1, below}}, 20000)}};
+  // Sizes unknown: on both cameras at once for 1.5 s, so two people.
+  auto before = reid_run(s, reid_sequential(s, false));
+  auto p0 = person_of(before);
+  CHECK(p0[{1, 1}] != p0[{2, 1}]);
+  reid_config sized;
+  sized.view_sizes = {{1, {200, 100}}, {2, {200, 100}}};
+  sized.cut_margin = 0.02f;
+  auto r = reid_run(s, reid_sequential(s, false), sized);
+  auto p = person_of(r);
+  CHECK(p[{1, 1}] == p[{2, 1}]);
+  REQUIRE(r.rows.size() == 2);
+  CHECK(r.rows[0].camera_id == 1);
+  CHECK(r.rows[0].enter_ms == 1000);
+  CHECK(r.rows[0].exit_ms >= 3600); // the last foot sample before the edge
+  CHECK(r.rows[0].exit_ms < 4000);
+  CHECK(r.rows[1] == presence{p[{2, 1}], 2, 4500, 9000});
+  // Off (cut_margin < 0, the default): the whole track is the presence, as without sizes.
+  sized.cut_margin = -1;
+  auto off = reid_run(s, reid_sequential(s, false), sized);
+  CHECK(person_of(off)[{1, 1}] != person_of(off)[{2, 1}]);
+}
+
+TEST_CASE("view edges: a track whose foot is never seen names its person but gives no presence") {
+  // Only the head and shoulders of someone standing on camera 2's ground,
+  // at camera 1's bottom edge for the whole track; then a track on camera 1
+  // that is seen whole.
+  auto cut = [](timestamp_ms) { return image_point{100, 100}; };
+  auto whole = [](timestamp_ms) { return image_point{60, 70}; };
+  std::map<uint32_t, std::vector<track_batch>> s{
+    {1, walk_stream(1, {{1, 1000, 5000, reid_f1, cut}, {2, 12000, 15000, reid_f2, whole}}, 20000)}};
+  reid_config sized;
+  sized.view_sizes = {{1, {200, 100}}};
+  sized.cut_margin = 0.02f;
+  auto r = reid_run(s, reid_sequential(s, false), sized);
+  CHECK(r.ids.size() == 2);
+  REQUIRE(r.rows.size() == 1);
+  CHECK(r.rows[0].enter_ms == 12000);
+  // A track of the same look at once with one whose foot was seen only at
+  // first is another person: one person is not two tracks of one camera at
+  // once, whatever part of them the view shows.
+  auto early = [](timestamp_ms t) { return image_point{100, t < 2000 ? 70.0f : 100.0f}; };
+  std::map<uint32_t, std::vector<track_batch>> twice{
+    {1, walk_stream(1, {{1, 1000, 5000, reid_f1, early}, {2, 3000, 8000, reid_f1, whole}}, 20000)}};
+  auto t = reid_run(twice, reid_sequential(twice, false), sized);
+  REQUIRE(t.rows.size() == 2);
+  CHECK(t.rows[0].exit_ms < 2000);
+  CHECK(person_of(t)[{1, 1}] != person_of(t)[{1, 2}]);
+  // A snapshot keeps what it needs of that.
+  reid_engine e(sized);
+  e.add_camera(1);
+  for (const auto& b : s.at(1)) e.on_tracks(b);
+  reid_engine f(sized);
+  f.restore(e.snapshot());
+  CHECK(f.snapshot() == e.snapshot());
+}
