@@ -50,7 +50,7 @@ int8_table calibrate(const std::shared_ptr<const model>& m, const std::function<
 void save_int8(const int8_table& t, const std::string& path);
 int8_table load_int8(const std::string& path);
 
-/// `m` with `t` attached: its sessions run every conv in int8. Throws
+/// `m` with `t` attached: its sessions run on int8 codes (int8_plan.hpp). Throws
 /// model_error when a conv of `m` has no entry in `t` or another filter shape.
 std::shared_ptr<const model> with_int8(const std::shared_ptr<const model>& m, std::shared_ptr<const int8_table> t);
 
