@@ -31,10 +31,17 @@ fast_multiplier fast(fixed_multiplier f) {
 // The hot loops get an AVX-512 build beside the baseline one (chosen at run
 // time): the exact int64 products vectorise there (vpmuldq, vpsravq), which
 // SSE2 cannot. GCC only (clang's sanitizer build keeps the baseline).
+// `omp simd` likewise GCC only: clang with the fuzzing build's sanitizers
+// cannot vectorise these loops and says so as an error (-Wpass-failed).
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define WEAVER_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define WEAVER_SIMD_CLONES
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#define WEAVER_OMP_SIMD _Pragma("omp simd")
+#else
+#define WEAVER_OMP_SIMD
 #endif
 
 // The fast rule on raw numbers: round(v * m0 / 2^right), ties away from
@@ -83,12 +90,12 @@ void requantize_rows(const int32_t* __restrict acc, int64_t pixels, int64_t co, 
     const int32_t* s = acc + p * co;
     uint8_t* d = out + p * co;
     if (!two) {
-#pragma omp simd
+      WEAVER_OMP_SIMD
       for (int64_t c = 0; c < co; ++c)
         d[c] = static_cast<uint8_t>(round_shift(s[c] + b[c], pm[c], ph[c], pr[c], lo, hi));
       continue;
     }
-#pragma omp simd
+    WEAVER_OMP_SIMD
     for (int64_t c = 0; c < co; ++c) {
       const int32_t v = s[c] + b[c];
       const bool neg = v < 0;
@@ -100,7 +107,7 @@ void requantize_rows(const int32_t* __restrict acc, int64_t pixels, int64_t co, 
 
 WEAVER_SIMD_CLONES
 void max_rows(const uint8_t* __restrict s, uint8_t* __restrict d, int64_t n, uint8_t flip) {
-#pragma omp simd
+  WEAVER_OMP_SIMD
   for (int64_t c = 0; c < n; ++c) {
     const auto v = static_cast<uint8_t>(s[c] ^ flip);
     d[c] = d[c] < v ? v : d[c];
@@ -112,7 +119,7 @@ void add_rows(const uint8_t* __restrict x, bool xs, const uint8_t* __restrict y,
               int64_t ah, int64_t ar, int64_t bm, int64_t bh, int64_t br, int64_t om, int64_t oh, int64_t orr,
               int32_t lo, int32_t hi, uint8_t* __restrict out) {
   constexpr int32_t big = std::numeric_limits<int32_t>::max();
-#pragma omp simd
+  WEAVER_OMP_SIMD
   for (int64_t i = 0; i < n; ++i) {
     const int32_t xv = xs ? static_cast<int8_t>(x[i]) : x[i], yv = ys ? static_cast<int8_t>(y[i]) : y[i];
     const int32_t a = round_shift(xv, am, ah, ar, -big - 1, big), b = round_shift(yv, bm, bh, br, -big - 1, big);
@@ -126,7 +133,7 @@ WEAVER_SIMD_CLONES
 void resize_row(const uint8_t* __restrict tl, const uint8_t* __restrict tr, const uint8_t* __restrict bl,
                 const uint8_t* __restrict br, bool sgn, int64_t n, int32_t fx, int32_t fy, int64_t m0, int64_t half,
                 int64_t right, int32_t lo, int32_t hi, uint8_t* __restrict d) {
-#pragma omp simd
+  WEAVER_OMP_SIMD
   for (int64_t c = 0; c < n; ++c) {
     const int32_t a = sgn ? static_cast<int8_t>(tl[c]) : tl[c], b = sgn ? static_cast<int8_t>(tr[c]) : tr[c];
     const int32_t e = sgn ? static_cast<int8_t>(bl[c]) : bl[c], g = sgn ? static_cast<int8_t>(br[c]) : br[c];
@@ -138,7 +145,7 @@ void resize_row(const uint8_t* __restrict tl, const uint8_t* __restrict tr, cons
 WEAVER_SIMD_CLONES
 void copy_row(const uint8_t* __restrict s, bool sgn, int64_t n, int64_t m0, int64_t half, int64_t right, int32_t lo,
               int32_t hi, uint8_t* __restrict d) {
-#pragma omp simd
+  WEAVER_OMP_SIMD
   for (int64_t k = 0; k < n; ++k) {
     const int32_t v = sgn ? static_cast<int8_t>(s[k]) : s[k];
     d[k] = static_cast<uint8_t>(round_shift(v, m0, half, right, lo, hi));
