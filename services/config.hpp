@@ -204,6 +204,9 @@ const std::vector<std::string>& known_roles();
 /// an unset variable without a default is an error naming the key.
 /// Throws config_error.
 config load_config(const std::string& path);
+/// The pool may hold an xrt card (listed, or `cards: all` with an xclbin):
+/// then detector.dnn.int8_exact is forced on (parse_config does).
+bool int8_exact_forced(const config& cfg);
 
 /// The detector settings as the detectors take them.
 detector_options detector_options_of(const detector_config& d);

@@ -49,9 +49,10 @@ std::shared_ptr<const model> model::adopt(graph g, int batch) {
   return m;
 }
 
-std::shared_ptr<const model> model::with_table(const model& m, std::shared_ptr<const int8_table> t) {
+std::shared_ptr<const model> model::with_table(const model& m, std::shared_ptr<const int8_table> t, bool exact) {
   auto r = std::make_shared<model>(m);
   r->int8_ = std::move(t);
+  r->int8_exact_ = exact;
   return r;
 }
 
@@ -125,11 +126,22 @@ session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m))
         kc.in_unsigned = !x.is_signed;
         kc.w = p.w.data();
         kc.w_scale = p.scale;
-        kc.raw_acc = true;
-        acc_.resize(std::max(acc_.size(), static_cast<size_t>(numel(g.values[static_cast<size_t>(o)].shape))));
+        void* dst = nullptr;
+        if (m_->int8_exact()) { // s32 sums, requantized by run_codes as the kernel does
+          kc.raw_acc = true;
+          acc_.resize(std::max(acc_.size(), static_cast<size_t>(numel(g.values[static_cast<size_t>(o)].shape))));
+        } else { // oneDNN requantizes in float inside the conv: no s32 round trip
+          c.fused = true;
+          kc.in_scale = x.scale;
+          kc.bias = p.bias;
+          kc.out_codes = true;
+          kc.out_scale = y.scale;
+          kc.out_unsigned = !y.is_signed;
+          dst = codes(o);
+        }
         s.conv_s8 = static_cast<int>(convs_s8_.size());
         convs_s8_.emplace_back(g.values[static_cast<size_t>(n.in[0])].shape, codes(n.in[0]), p.filter, kc, n.a,
-                               g.values[static_cast<size_t>(o)].shape, nullptr, threads);
+                               g.values[static_cast<size_t>(o)].shape, dst, threads);
       } else if (n.kind == op::add) {
         c.add = quant::add_multipliers_for(x.scale, types_[static_cast<size_t>(n.in[1])].scale, y.scale);
       } else if (n.kind == op::resize_bilinear) {
@@ -308,6 +320,10 @@ void session::run_codes(const node& n, int conv_s8, const code_step& c) {
   switch (n.kind) {
     case op::conv2d: {
       auto& conv = convs_s8_[static_cast<size_t>(conv_s8)];
+      if (c.fused) {
+        conv.run();
+        break;
+      }
       conv.run_into(acc_.data());
       const int64_t co = shape(o)[3];
       quant::requantize_conv(acc_.data(), numel(shape(o)) / co, co, c.bias, c.m, c.m_neg, n.a, type(o).is_signed,

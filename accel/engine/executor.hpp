@@ -38,11 +38,17 @@ public:
 
   /// The same compiled graph with int8 numbers attached (see with_int8 in
   /// int8_model.hpp, which checks them): its sessions run on codes (int8_plan.hpp).
-  static std::shared_ptr<const model> with_table(const model& m, std::shared_ptr<const int8_table> t);
+  /// `exact`: convs sum into s32 and requantize in fixed point, as the
+  /// weaver_dnn kernel does (identical codes); otherwise oneDNN requantizes
+  /// inside the conv (float scales, fused activation: faster, codes may
+  /// differ from the kernel's by one).
+  static std::shared_ptr<const model> with_table(const model& m, std::shared_ptr<const int8_table> t,
+                                                 bool exact = false);
 
   const graph& ir() const { return g_; }
   /// The int8 numbers, nullptr for a float32 model.
   const int8_table* int8() const { return int8_.get(); }
+  bool int8_exact() const { return int8_exact_; }
   int batch() const { return batch_; }
   /// The input in storage order (NHWC for images).
   const shape_t& input_shape() const { return g_.values[g_.inputs.at(0)].shape; }
@@ -51,6 +57,7 @@ private:
   graph g_;
   int batch_ = 1;
   std::shared_ptr<const int8_table> int8_;
+  bool int8_exact_ = false;
 };
 
 class session {
@@ -100,6 +107,7 @@ private:
     quant::add_multipliers add{};
     std::vector<quant::resize_tap> ty, tx;
     quant::fixed_multiplier resize{};
+    bool fused = false; // conv: oneDNN requantizes (model::int8_exact() off)
   };
   /// int8 models: the codes of a value (allocated on first use).
   void* codes(int v);

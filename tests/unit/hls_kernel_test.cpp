@@ -431,14 +431,14 @@ int check_every_layer(const std::shared_ptr<const model>& m8, const std::functio
 TEST_CASE("NanoDet int8: the kernel's codes equal the int8 CPU session's on every layer") {
   // A small input (192x160: input_scale 0.25) keeps the C-simulation short.
   static nanodet_int8 f = calibrated_nanodet(2, 0.25f);
-  auto m8 = with_int8(f.f32, std::make_shared<int8_table>(f.table));
+  auto m8 = with_int8(f.f32, std::make_shared<int8_table>(f.table), true); // exact: the kernel's semantics
   const int values = check_every_layer(m8, [&](float* in) { f.det->fill_input(f.eval_frame, in); });
   CHECK(values > 50); // 34 convs, pools, adds, resizes, concats
 }
 
 TEST_CASE("yolov2-tiny int8: the kernel's codes equal the int8 CPU session's on every layer") {
   auto& y = yolov2_tiny();
-  auto m8 = with_int8(y.m, std::make_shared<int8_table>(y.table));
+  auto m8 = with_int8(y.m, std::make_shared<int8_table>(y.table), true); // exact
   // 9 convs and 6 max pools on codes; the region layer on the host (before:
   // refused as a node the kernel's host side did not have).
   CHECK(check_every_layer(m8, [&](float* in) { std::copy(y.input.begin(), y.input.end(), in); }) == 16);
@@ -567,7 +567,7 @@ TEST_CASE("weaver_dnn weights checksum: any one byte, two words swapped, or a sh
 
 TEST_CASE("NanoDet int8 on the weaver_dnn C-simulation detects what the int8 CPU session detects") {
   auto& f = nanodet();
-  auto m8 = with_int8(f.f32, std::make_shared<int8_table>(f.table));
+  auto m8 = with_int8(f.f32, std::make_shared<int8_table>(f.table), true); // exact: the kernel's semantics
   hls_network net(m8);
   CHECK(net.kernel_layers() > 34); // every conv, plus pools, adds, resizes and concat copies
   CHECK(net.host_nodes() < 20); // the heads' split, sigmoid, reshape

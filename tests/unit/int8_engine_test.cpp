@@ -14,6 +14,7 @@
 #include "accel/engine/int8_model.hpp"
 #include "accel/engine/kernels.hpp"
 #include "accel/engine/quantize.hpp"
+#include "tests/unit/detections_agree.hpp"
 #include "tests/unit/engine_util.hpp"
 #include "tests/unit/nanodet_int8_fixture.hpp"
 #include "tests/unit/sample_frames.hpp"
@@ -336,4 +337,41 @@ TEST_CASE("NanoDet int8 session: outputs near float32; int8 file round trip; cle
   CHECK_THROWS_WITH_AS(with_int8(f.f32, std::make_shared<int8_table>(broken)), doctest::Contains("no int8 weights"),
                        model_error);
   fs::remove_all(dir);
+}
+
+TEST_CASE("NanoDet int8: the fast mode (oneDNN's fused requantization) detects what the exact mode detects") {
+  auto& f = fixture();
+  auto table = std::make_shared<int8_table>(f.table);
+  auto exact = with_int8(f.f32, table, true), fast = with_int8(f.f32, table); // fast: the default
+  REQUIRE(exact->int8_exact());
+  REQUIRE_FALSE(fast->int8_exact());
+  session se(exact), sf(fast);
+  const auto frames = sample_frames(16, 40); // frames 440..600: after the calibration frames
+  const auto& tensors = f.det->host_tensors(frames[0].size());
+  size_t matched = 0, total = 0, differ = 0;
+  for (size_t k = 11; k < frames.size(); ++k) {
+    f.det->fill_input(frames[k], se.input());
+    f.det->fill_input(frames[k], sf.input());
+    se.run();
+    sf.run();
+    std::vector<const float*> te, tf;
+    for (const auto& t : tensors) {
+      te.push_back(se.value(t.name));
+      tf.push_back(sf.value(t.name));
+      REQUIRE(tf.back());
+    }
+    CAPTURE(k * 40);
+    check_detections_close(f.det->decode(frames[k].size(), te), f.det->decode(frames[k].size(), tf), matched, total);
+    // The two modes do compute differently (float against fixed-point rounding).
+    for (const auto& v : f.f32->ir().values) {
+      code_type ct{};
+      const uint8_t *a = se.value_codes(v.name, &ct), *b = sf.value_codes(v.name);
+      if (a && b)
+        for (int64_t i = 0; i < numel(v.shape); ++i) differ += a[i] != b[i];
+    }
+  }
+  MESSAGE(matched << " of " << total << " exact-mode detections matched by the fast mode; " << differ
+                  << " codes differ");
+  CHECK(total >= 10);
+  CHECK(differ > 0);
 }
