@@ -128,7 +128,8 @@ path, int8 = sys.argv[1], sys.argv[2]
 text = open(path).read()
 text, n = re.subn(r"input_scale: [0-9.]+", "input_scale: 0.5", text)
 assert n == 1, "no input_scale in the demo config"
-text, n = re.subn(r"precision: f32", "precision: int8\n    int8_model: " + int8, text)
+# Exact on both: the cpu card must compute as the kernel (the xrt pool forces it).
+text, n = re.subn(r"precision: f32", "precision: int8\n    int8_exact: true\n    int8_model: " + int8, text)
 assert n == 1, "no precision in the demo config"
 # The C-simulation takes seconds per batch: the pool must not take the card down.
 text, n = re.subn(r"card_timeout_ms: [0-9]+", "card_timeout_ms: 600000", text)
