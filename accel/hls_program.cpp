@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "accel/engine/int8_layers.hpp"
 #include "accel/engine/int8_model.hpp"
+#include "accel/engine/int8_plan.hpp"
 #include "accel/engine/kernels.hpp"
 #include "accel/xrt_protocol.hpp"
 
@@ -101,13 +103,13 @@ void hls_program::add_maxpool(const hls::view& in, const hls::view& out, const e
 void hls_program::add_add(const hls::view& a, float sa, const hls::view& b, float sb, const hls::view& out, float so) {
   auto l = base_layer(hls::op_add, a, out);
   l.in2 = b;
-  const auto ma = to_fixed(256.0 * sa / so), mb = to_fixed(256.0 * sb / so), mo = to_fixed(1.0 / 256.0);
-  l.m0_a = ma.m0;
-  l.shift_a = ma.shift;
-  l.m0_b = mb.m0;
-  l.shift_b = mb.shift;
-  l.m0 = mo.m0;
-  l.shift = mo.shift;
+  const auto m = engine::quant::add_multipliers_for(sa, sb, so);
+  l.m0_a = m.a.m0;
+  l.shift_a = m.a.shift;
+  l.m0_b = m.b.m0;
+  l.shift_b = m.b.shift;
+  l.m0 = m.out.m0;
+  l.shift = m.out.shift;
   layers_.push_back(l);
 }
 
@@ -115,24 +117,15 @@ void hls_program::add_resize_bilinear(const hls::view& in, float s_in, const hls
                                       bool half_pixel, bool align_corners) {
   auto l = base_layer(hls::op_resize, in, out);
   l.mode = 1;
-  const auto m = to_fixed(static_cast<double>(s_in) / s_out / 65536.0);
+  const auto m = engine::quant::resize_multiplier(s_in, s_out);
   l.m0 = m.m0;
   l.shift = m.shift;
-  // The engine's taps (kernels::resize_bilinear_nhwc), the fraction in Q8.
+  // The engine's taps (quant::resize_taps), rows then columns.
   std::vector<int32_t> taps;
-  auto add_taps = [&](int32_t in_size, int32_t out_size) {
-    const float s = align_corners && out_size > 1 ? static_cast<float>(in_size - 1) / static_cast<float>(out_size - 1)
-                                                  : static_cast<float>(in_size) / static_cast<float>(out_size);
-    for (int32_t o = 0; o < out_size; ++o) {
-      const float f = half_pixel ? (static_cast<float>(o) + 0.5f) * s - 0.5f : static_cast<float>(o) * s;
-      const float fl = std::floor(f);
-      const int32_t lo = std::min(std::max(static_cast<int32_t>(fl), 0), in_size - 1);
-      const int32_t hi = std::min(static_cast<int32_t>(std::ceil(f)), in_size - 1);
-      taps.insert(taps.end(), {lo, std::max(hi, 0), static_cast<int32_t>(std::lround((f - fl) * 256.0f))});
-    }
-  };
-  add_taps(in.h, out.h);
-  add_taps(in.w, out.w);
+  for (const auto& t : engine::quant::resize_taps(in.h, out.h, half_pixel, align_corners))
+    taps.insert(taps.end(), {t.lo, t.hi, t.frac});
+  for (const auto& t : engine::quant::resize_taps(in.w, out.w, half_pixel, align_corners))
+    taps.insert(taps.end(), {t.lo, t.hi, t.frac});
   l.tap_off = add_constant(taps.data(), taps.size() * 4);
   layers_.push_back(l);
 }
@@ -219,107 +212,87 @@ hls_network::hls_network(std::shared_ptr<const engine::model> m) : m_(std::move(
   const engine::graph& g = m_->ir();
   const engine::int8_table* t = m_->int8();
   if (!t) throw model_error("weaver_dnn runs int8 models only: this one is float32 (detector.dnn.precision: int8)");
+  // The kernel runs what the plan runs on codes, at the plan's scales (the
+  // int8 CPU session's, so both compute the same codes).
+  const auto plan = engine::plan_codes(g, *t);
   kv_.resize(g.values.size());
   f32_.resize(g.values.size());
   const int in = g.inputs.at(0);
   const auto& iv = g.values[static_cast<size_t>(in)];
-  auto act = [&](int v) -> const engine::quant::act_scale* {
-    auto it = t->acts.find(g.values[static_cast<size_t>(v)].name);
-    return it == t->acts.end() ? nullptr : &it->second;
-  };
-  if (!act(in)) throw model_error("weaver_dnn: the int8 table has no scale for the input '" + iv.name + "'");
-  const auto four = [&](int v) {
-    const auto& s = g.values[static_cast<size_t>(v)].shape;
-    return s.size() == 4 && s[0] == 1;
-  };
-  if (!four(in)) throw model_error("weaver_dnn: one NHWC image in, got " + engine::to_string(iv.shape));
-  kv_[static_cast<size_t>(in)] = {true, hls_view(hls::space_input, 0, iv.shape, !act(in)->is_unsigned), act(in)->scale};
+  if (iv.shape.size() != 4 || iv.shape[0] != 1)
+    throw model_error("weaver_dnn: one NHWC image in, got " + engine::to_string(iv.shape));
+  const auto& ci = plan.values[static_cast<size_t>(in)];
+  kv_[static_cast<size_t>(in)] = {true, hls_view(hls::space_input, 0, iv.shape, ci.is_signed), ci.scale};
   input_.assign(static_cast<size_t>(engine::numel(iv.shape)), 0.0f);
   codes_in_.assign(input_.size(), 0);
-  auto alloc = [&](int v, float scale, bool is_signed) {
+  auto alloc = [&](int v) {
     const auto& s = g.values[static_cast<size_t>(v)].shape;
+    const auto& c = plan.values[static_cast<size_t>(v)];
     work_bytes_ = (work_bytes_ + hls::axi_bytes - 1) / hls::axi_bytes * hls::axi_bytes;
-    kv_[static_cast<size_t>(v)] = {true, hls_view(hls::space_work, static_cast<int32_t>(work_bytes_), s, is_signed),
-                                   scale};
+    kv_[static_cast<size_t>(v)] = {true, hls_view(hls::space_work, static_cast<int32_t>(work_bytes_), s, c.is_signed),
+                                   c.scale};
     work_bytes_ += static_cast<uint32_t>(engine::numel(s));
+    return kv_[static_cast<size_t>(v)];
   };
-  for (const auto& n : g.nodes) {
-    bool inputs_in_kernel = true;
-    for (int v : n.in)
-      if (!g.values[static_cast<size_t>(v)].is_const)
-        inputs_in_kernel = inputs_in_kernel && kv_[static_cast<size_t>(v)].in_kernel;
-    const int o = n.out[0];
-    const bool shapes = four(o) && four(n.in[0]);
-    const bool fits = inputs_in_kernel && shapes
-      && (n.kind == op::conv2d || n.kind == op::max_pool || n.kind == op::resize_bilinear
-          || (n.kind == op::add
-              && g.values[static_cast<size_t>(n.in[0])].shape == g.values[static_cast<size_t>(n.in[1])].shape)
-          || (n.kind == op::concat && n.a.axis == 3));
-    const auto* a = act(o);
-    const kvalue& x = kv_[static_cast<size_t>(n.in[0])];
-    if (fits && n.kind == op::conv2d) {
-      const auto it = t->convs.find(n.name);
-      if (it == t->convs.end() || !a) throw model_error("weaver_dnn: no int8 numbers for conv '" + n.name + "'");
-      const auto& p = it->second;
-      alloc(o, a->scale, !a->is_unsigned);
-      std::vector<engine::quant::fixed_multiplier> mul, mul_neg;
-      for (float sw : p.scale) {
-        const double r = static_cast<double>(x.scale) * sw / a->scale;
-        mul.push_back(engine::quant::to_fixed(r));
-        if (n.a.activation == engine::act::leaky) mul_neg.push_back(engine::quant::to_fixed(r * n.a.alpha));
-      }
-      prog_.add_conv(x.view, kv_[static_cast<size_t>(o)].view, n.a, p.w, p.bias, mul, mul_neg);
-    } else if (fits && n.kind == op::max_pool) {
-      alloc(o, x.scale, x.view.is_signed);
-      prog_.add_maxpool(x.view, kv_[static_cast<size_t>(o)].view, n.a);
-    } else if (fits && n.kind == op::resize_bilinear) {
-      alloc(o, a ? a->scale : x.scale, a ? !a->is_unsigned : x.view.is_signed);
-      prog_.add_resize_bilinear(x.view, x.scale, kv_[static_cast<size_t>(o)].view, kv_[static_cast<size_t>(o)].scale,
-                                n.a.half_pixel, n.a.align_corners);
-    } else if (fits && n.kind == op::add) {
-      const kvalue& y = kv_[static_cast<size_t>(n.in[1])];
-      alloc(o, a ? a->scale : x.scale + y.scale, a ? !a->is_unsigned : (x.view.is_signed || y.view.is_signed));
-      prog_.add_add(x.view, x.scale, y.view, y.scale, kv_[static_cast<size_t>(o)].view,
-                    kv_[static_cast<size_t>(o)].scale);
-    } else if (fits && n.kind == op::concat) {
-      float s = 0;
-      bool sgn = false;
-      for (int v : n.in) {
-        s = std::max(s, kv_[static_cast<size_t>(v)].scale);
-        sgn = sgn || kv_[static_cast<size_t>(v)].view.is_signed;
-      }
-      alloc(o, a ? a->scale : s, a ? !a->is_unsigned : sgn);
-      const kvalue& out = kv_[static_cast<size_t>(o)];
-      int32_t coff = 0;
-      for (int v : n.in) {
-        const kvalue& src = kv_[static_cast<size_t>(v)];
-        hls::view slice = out.view;
-        slice.c = src.view.c;
-        slice.coff = coff;
-        prog_.add_copy(src.view, src.scale, slice, out.scale);
-        coff += src.view.c;
-      }
-    } else {
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const engine::node& n = g.nodes[k];
+    if (plan.nodes[k]) {
+      const int o = n.out[0];
+      const kvalue x = kv_[static_cast<size_t>(n.in[0])];
+      const kvalue out = alloc(o);
       switch (n.kind) {
-        case op::split:
-        case op::activation:
-        case op::reshape:
-        case op::identity:
-        case op::concat:
-        case op::transpose:
-        case op::add:
-        case op::sub:
-        case op::mul:
-        case op::div:
-        case op::pow:
+        case op::conv2d: {
+          const auto& p = t->convs.at(n.name);
+          std::vector<fixed_multiplier> mul, mul_neg;
+          engine::quant::conv_multipliers(x.scale, p.scale, out.scale, n.a, mul, mul_neg);
+          prog_.add_conv(x.view, out.view, n.a, p.w, p.bias, mul, mul_neg);
           break;
-        default:
-          throw model_error("weaver_dnn: node '" + n.name + "' runs neither in the kernel nor on its host side");
+        }
+        case op::max_pool:
+          prog_.add_maxpool(x.view, out.view, n.a);
+          break;
+        case op::resize_bilinear:
+          prog_.add_resize_bilinear(x.view, x.scale, out.view, out.scale, n.a.half_pixel, n.a.align_corners);
+          break;
+        case op::add: {
+          const kvalue& y = kv_[static_cast<size_t>(n.in[1])];
+          prog_.add_add(x.view, x.scale, y.view, y.scale, out.view, out.scale);
+          break;
+        }
+        default: { // concat on channels: each input requantized into its slice
+          int32_t coff = 0;
+          for (int v : n.in) {
+            const kvalue& src = kv_[static_cast<size_t>(v)];
+            hls::view slice = out.view;
+            slice.c = src.view.c;
+            slice.coff = coff;
+            prog_.add_copy(src.view, src.scale, slice, out.scale);
+            coff += src.view.c;
+          }
+        }
       }
-      for (int v : n.in)
-        if (kv_[static_cast<size_t>(v)].in_kernel) exported_.push_back(v);
-      host_.push_back(&n);
+      continue;
     }
+    switch (n.kind) {
+      case op::split:
+      case op::activation:
+      case op::reshape:
+      case op::identity:
+      case op::concat:
+      case op::transpose:
+      case op::add:
+      case op::sub:
+      case op::mul:
+      case op::div:
+      case op::pow:
+      case op::yolo_head:
+        break;
+      default:
+        throw model_error("weaver_dnn: node '" + n.name + "' runs neither in the kernel nor on its host side");
+    }
+    for (int v : n.in)
+      if (kv_[static_cast<size_t>(v)].in_kernel) exported_.push_back(v);
+    host_.push_back(&n);
   }
   for (int v : g.outputs)
     if (kv_[static_cast<size_t>(v)].in_kernel) exported_.push_back(v);
@@ -379,6 +352,10 @@ void hls_network::finish(const uint8_t* codes, const uint8_t* block) {
       case op::transpose:
         engine::kernels::transpose(src(n->in[0]), shape(n->in[0]), n->a.ints, buf(o).data());
         break;
+      case op::yolo_head: // Darknet's region / yolo output (yolov2-tiny)
+        engine::kernels::yolo_head_nhwc(src(n->in[0]), shape(o), n->a.anchors, n->a.classes, n->a.softmax_classes,
+                                        buf(o).data());
+        break;
       case op::concat: {
         std::vector<const float*> ins;
         std::vector<engine::shape_t> shapes;
@@ -394,6 +371,16 @@ void hls_network::finish(const uint8_t* codes, const uint8_t* block) {
                                 shape(o));
     }
   }
+}
+
+const uint8_t* hls_network::codes(const std::string& name, engine::code_type* type) const {
+  const int v = m_->ir().find(name);
+  if (v < 0 || !kv_[static_cast<size_t>(v)].in_kernel) return nullptr;
+  const kvalue& k = kv_[static_cast<size_t>(v)];
+  const uint8_t* base = k.view.space == hls::space_input ? codes_ : block_;
+  if (!base) return nullptr;
+  if (type) *type = {true, k.scale, k.view.is_signed != 0};
+  return base + k.view.off;
 }
 
 const float* hls_network::value(const std::string& name) {

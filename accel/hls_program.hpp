@@ -12,6 +12,7 @@
 
 #include "accel/engine/executor.hpp"
 #include "accel/engine/graph.hpp"
+#include "accel/engine/int8_plan.hpp"
 #include "accel/engine/quantize.hpp"
 #include "accel/hls/weaver_dnn.hpp"
 
@@ -57,13 +58,13 @@ inline int32_t code_lo(bool is_signed) { return is_signed ? -128 : 0; }
 inline int32_t code_hi(bool is_signed) { return is_signed ? 127 : 255; }
 
 /// An int8 model (engine::with_int8) compiled for the weaver_dnn kernel:
-/// every node the kernel has (conv with none/relu/leaky, max pool, add of
-/// equal shapes, bilinear resize, channel concat) whose inputs the kernel
-/// computed runs there; the rest (NanoDet: split, sigmoid, reshape) runs on
-/// the host in float32 on the dequantized kernel outputs, as the int8 CPU
-/// session does. Scales: the table's where it has one (every conv input and
-/// output); otherwise the input's for resize, max pool and concat (never
-/// beyond the inputs' range) and sa + sb for add (no saturation possible).
+/// what engine::plan_codes runs on codes (conv with none/relu/leaky, max
+/// pool, add of equal shapes, bilinear resize, channel concat) runs there, at
+/// the plan's scales; the rest (NanoDet: split, sigmoid, reshape) runs on the
+/// host in float32 on the dequantized kernel outputs (yolov2-tiny: its
+/// region layer). The int8 CPU session
+/// follows the same plan with the same integer layers
+/// (engine/int8_layers.hpp), so both compute the same codes.
 class hls_network {
 public:
   /// Throws engine::model_error for a float model ("runs int8 models only"),
@@ -86,6 +87,9 @@ public:
   void finish(const uint8_t* codes, const uint8_t* block);
   /// A value by name after run() (f32), nullptr when unknown.
   const float* value(const std::string& name);
+  /// The kernel's codes of a value after run() (its code type in `type`),
+  /// nullptr when the kernel does not compute it.
+  const uint8_t* codes(const std::string& name, engine::code_type* type = nullptr) const;
   size_t kernel_layers() const { return prog_.layers(); }
   size_t host_nodes() const { return host_.size(); }
 

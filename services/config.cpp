@@ -477,7 +477,7 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
     const std::string p = "detector.dnn.";
     check_keys(n, p,
                {"model", "weights", "input", "input_scale", "score_threshold", "nms_iou", "person_class", "embedding",
-                "precision", "int8_model", "head", "anchors", "letterbox"});
+                "precision", "int8_model", "int8_exact", "head", "anchors", "letterbox"});
     o.input_scale = get_in_range<float>(n, "input_scale", p, o.input_scale, 0.1f, 4.0f);
     o.model = get<std::string>(n, "model", p, o.model);
     if (!o.model.empty()) o.model = resolve_path(o.model, base_dir);
@@ -508,6 +508,7 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
       throw config_error(p + "precision", "expected f32 or int8, got '" + o.precision + "'");
     o.int8_model = get<std::string>(n, "int8_model", p, o.int8_model);
     if (!o.int8_model.empty()) o.int8_model = resolve_path(o.int8_model, base_dir);
+    o.int8_exact = get<bool>(n, "int8_exact", p, o.int8_exact);
     o.head = get<std::string>(n, "head", p, o.head);
     if (!o.head.empty()) {
       const auto& hs = dnn_heads();
@@ -953,6 +954,11 @@ void parse_mesh(const YAML::Node& m, config& cfg, const std::string& base_dir) {
 
 } // namespace
 
+bool int8_exact_forced(const config& cfg) {
+  if (cfg.cards_all) return !cfg.xrt_defaults.xclbin.empty(); // xrt devices are used when found
+  return std::any_of(cfg.cards.begin(), cfg.cards.end(), [](const card_config& c) { return c.kind == "xrt"; });
+}
+
 config parse_config(const std::string& text, const std::string& base_dir, const std::string& file) {
   YAML::Node root;
   try {
@@ -1013,6 +1019,9 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   if (auto cards = root["cards"]) parse_cards(cards, cfg, base_dir);
   if (cfg.cards.empty() && !cfg.cards_all) cfg.cards.push_back(card_config{});
   if (!cfg.cards.empty() && cfg.cards[0].name.empty()) cfg.cards[0].name = "cpu0";
+  // Any frame gets the same boxes whichever card runs it: the CPU cards then
+  // compute as the weaver_dnn kernel does.
+  if (int8_exact_forced(cfg)) cfg.detector.dnn.int8_exact = true;
 
   if (auto p = root["pool"]) parse_pool(p, cfg);
   // In non-real-time runs nothing may be dropped: the pool's queues must

@@ -212,6 +212,9 @@ const std::vector<std::string>& known_roles();
 /// an unset variable without a default is an error naming the key.
 /// Throws config_error.
 config load_config(const std::string& path);
+/// The pool may hold an xrt card (listed, or `cards: all` with an xclbin):
+/// then detector.dnn.int8_exact is forced on (parse_config does).
+bool int8_exact_forced(const config& cfg);
 
 /// The views whose bottom edge another view continues: virtual cameras (a
 /// crop, no warp) of one source with another camera's crop just below

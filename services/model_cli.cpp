@@ -73,7 +73,7 @@ int model_inspect(const inspect_options& o) {
         double total = 0;
         for (size_t i = 0; i < nodes.size(); ++i) {
           const double mean = step_ms[i] / o.bench;
-          const std::string kind = nodes[i] ? op_name(nodes[i]->kind) : "quantize";
+          const std::string kind = nodes[i] ? op_name(nodes[i]->kind) : "(de)quantize";
           std::cout << "step " << i << " " << kind << " " << (nodes[i] ? nodes[i]->name : "") << ": " << mean
                     << " ms\n";
           by_op[kind] += mean;

@@ -283,6 +283,10 @@ tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
 detector_actor make_detector(mesh_context& m, tracker_actor tracker) {
   if (m.has("detector")) {
     auto cards = make_cards(m.cfg);
+    if (m.cfg.detector.dnn.precision == "int8" && int8_exact_forced(m.cfg))
+      log.info(
+        "detector: int8_exact forced on: an xrt card is in the pool, so the CPU cards compute as the "
+        "weaver_dnn kernel does (same boxes whichever card runs a frame)");
     for (auto& c : cards) m.card_names.push_back(c->name());
     m.health.add("cards", probe_kind::readiness, [names = m.card_names] {
       int up = 0;

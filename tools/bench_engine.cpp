@@ -10,7 +10,10 @@
 //
 // Usage: bench_engine --cfg NET.cfg [--weights NET.weights] [--runs 20] [--threads 1]
 //        bench_engine --model MODEL.json [--runs 20] [--threads 1]
-//        bench_engine --model MODEL.json --int8 FILE [--input 576x448] [--runs 20] [--threads 1]
+//        bench_engine --model MODEL.json --int8 FILE [--int8-exact false] [--input 576x448] [--runs 20]
+//                     [--threads 1]
+// --int8-exact true times the weaver_dnn kernel's integer requantization (s32
+// sums requantized in fixed point) instead of oneDNN's fused one.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -43,12 +46,14 @@ namespace {
 struct options {
   std::string cfg, weights, model, int8;
   int runs = 20, threads = 1, width = 0, height = 0;
+  bool exact = false; // --int8-exact: the weaver_dnn kernel's integer requantization
 };
 
 [[noreturn]] void usage(const char* prog) {
   std::fprintf(stderr,
                "usage: %s --cfg NET.cfg [--weights NET.weights] [--runs N] [--threads N]\n"
-               "       %s --model MODEL.json [--int8 FILE] [--input WxH] [--runs N] [--threads N]\n",
+               "       %s --model MODEL.json [--int8 FILE [--int8-exact true|false]] [--input WxH] [--runs N]\n"
+               "          [--threads N]\n",
                prog, prog);
   std::exit(2);
 }
@@ -73,7 +78,10 @@ options parse(int argc, char** argv) {
       o.model = v;
     else if (a == "--int8")
       o.int8 = v;
-    else if (a == "--input") {
+    else if (a == "--int8-exact") {
+      if (v != "true" && v != "false") usage(argv[0]);
+      o.exact = v == "true";
+    } else if (a == "--input") {
       if (std::sscanf(v.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 32 || o.height < 32) usage(argv[0]);
     } else if (a == "--runs")
       o.runs = positive();
@@ -247,7 +255,7 @@ int main(int argc, char** argv) {
     fill_random(s.input(), in_n);
     std::unique_ptr<session> s8;
     if (!o.int8.empty()) {
-      s8 = std::make_unique<session>(with_int8(m, std::make_shared<int8_table>(load_int8(o.int8))), o.threads);
+      s8 = std::make_unique<session>(with_int8(m, std::make_shared<int8_table>(load_int8(o.int8)), o.exact), o.threads);
       std::copy(s.input(), s.input() + in_n, s8->input());
     }
     const double gflop = conv_gflop(*m);
@@ -322,7 +330,7 @@ int main(int argc, char** argv) {
     line(s8 ? "weaver f32 (oneDNN)" : "weaver (oneDNN)", w);
     if (s8) {
       stats c = summarise(to);
-      line("weaver int8 (oneDNN)", c);
+      line(o.exact ? "weaver int8 exact" : "weaver int8 (oneDNN)", c);
       std::printf("speed-up int8 over f32 (median): %.2fx\n", w.median / c.median);
     } else if (darknet) {
       stats c = summarise(to);

@@ -44,6 +44,11 @@ struct dnn_options {
   // (written by `weaver model quantize` from `model`).
   std::string precision = "f32";
   std::string int8_model;
+  // int8: compute exactly as the weaver_dnn kernel (s32 sums requantized in
+  // fixed point, every layer's codes identical to the kernel's); off, oneDNN
+  // requantizes inside each conv (faster; codes may differ by one, boxes
+  // within IoU 0.9). The config forces it on when an xrt card is in the pool.
+  bool int8_exact = false;
   // kind onnx: what the outputs are (dnn_heads()). nanodet: NanoDet's
   // pre-processing and GFL levels; yolov2 / yolov3: Weaver's export of a
   // Darknet YOLO ([1,H,W,A*(5+C)] after the activations) with `anchors`;

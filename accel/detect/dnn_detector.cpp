@@ -35,14 +35,14 @@ std::shared_ptr<const engine::model> shared_model(const dnn_options& o, int heig
   static std::map<std::string, std::shared_ptr<const engine::int8_table>> tables; // loaded once
   const bool int8 = o.precision == "int8";
   std::string key = o.model + "|" + o.weights + "|" + std::to_string(height) + "x" + std::to_string(width) + "|"
-    + (int8 ? o.int8_model : "f32");
+    + (int8 ? o.int8_model + (o.int8_exact ? "|exact" : "|fused") : "f32");
   std::lock_guard<std::mutex> lock(mtx);
   if (auto m = cache[key].lock()) return m;
   auto m = engine::model::load(o.model, o.weights, 1, height, width);
   if (int8) {
     auto& t = tables[o.int8_model];
     if (!t) t = std::make_shared<engine::int8_table>(engine::load_int8(o.int8_model));
-    m = engine::with_int8(m, t);
+    m = engine::with_int8(m, t, o.int8_exact);
   }
   cache[key] = m;
   return m;

@@ -49,9 +49,10 @@ std::shared_ptr<const model> model::adopt(graph g, int batch) {
   return m;
 }
 
-std::shared_ptr<const model> model::with_table(const model& m, std::shared_ptr<const int8_table> t) {
+std::shared_ptr<const model> model::with_table(const model& m, std::shared_ptr<const int8_table> t, bool exact) {
   auto r = std::make_shared<model>(m);
   r->int8_ = std::move(t);
+  r->int8_exact_ = exact;
   return r;
 }
 
@@ -64,25 +65,18 @@ void* session::codes(int v) {
 session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m)) {
   const graph& g = m_->ir();
   const int8_table* q8 = m_->int8();
+  int8_plan plan;
   if (q8) {
-    // A conv output whose every consumer is an int8 conv stays in codes: the
-    // producer requantizes straight to the consumer's input scale.
+    // What the plan runs on codes stays in codes (int8_plan.hpp), computed by
+    // the integer layers the weaver_dnn kernel also computes; values the
+    // float nodes read are dequantized once.
+    plan = plan_codes(g, *q8);
+    types_ = plan.values;
     codes_.resize(g.values.size());
     codes_only_.assign(g.values.size(), 0);
-    auto cons = g.consumers();
-    for (const auto& n : g.nodes) {
-      if (n.kind != op::conv2d) continue;
-      const int o = n.out[0];
-      bool only =
-        !cons[static_cast<size_t>(o)].empty() && std::find(g.outputs.begin(), g.outputs.end(), o) == g.outputs.end();
-      for (int c : cons[static_cast<size_t>(o)]) {
-        const node& k = g.nodes[static_cast<size_t>(c)];
-        only = only && k.kind == op::conv2d && k.in[0] == o;
-      }
-      codes_only_[static_cast<size_t>(o)] = only;
-    }
   }
   std::vector<char> quantized(g.values.size(), 0); // codes filled by an earlier step
+  std::vector<char> dequantized(g.values.size(), 0);
   buf_.assign(g.values.size(), nullptr);
   storage_.resize(g.values.size());
   in_ = g.inputs.at(0);
@@ -94,8 +88,80 @@ session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m))
   for (size_t v = 0; v < g.values.size(); ++v)
     if (g.values[v].is_const && g.values[v].type == dtype::f32)
       buf_[v] = const_cast<float*>(g.values[v].data.f.data()); // read-only by the kernels
-  for (const auto& n : g.nodes) {
+  auto in_codes = [&](int v) { return q8 && types_[static_cast<size_t>(v)].in_codes; };
+  auto quantize_step = [&](int v) {
+    step qs{nullptr, {buf_[static_cast<size_t>(v)]}, {}};
+    qs.q = v;
+    codes(v);
+    steps_.push_back(std::move(qs));
+    quantized[static_cast<size_t>(v)] = 1;
+  };
+  auto dequantize_step = [&](int v) {
+    if (dequantized[static_cast<size_t>(v)] || v == in_) return; // the input's floats are there already
+    step ds{nullptr, {}, {buf_[static_cast<size_t>(v)]}};
+    ds.dq = v;
+    steps_.push_back(std::move(ds));
+    dequantized[static_cast<size_t>(v)] = 1;
+    codes_only_[static_cast<size_t>(v)] = 0;
+  };
+  if (in_codes(in_)) quantize_step(in_);
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const node& n = g.nodes[k];
     step s{&n, {}, {}};
+    if (q8 && plan.nodes[k]) {
+      const int o = n.out[0];
+      alloc(o); // value() dequantizes into it
+      s.out.push_back(buf_[static_cast<size_t>(o)]);
+      codes(o);
+      codes_only_[static_cast<size_t>(o)] = 1;
+      quantized[static_cast<size_t>(o)] = 1;
+      code_step c;
+      const code_type& x = types_[static_cast<size_t>(n.in[0])];
+      const code_type& y = types_[static_cast<size_t>(o)];
+      if (n.kind == op::conv2d) {
+        const auto& p = q8->convs.at(n.name);
+        quant::conv_multipliers(x.scale, p.scale, y.scale, n.a, c.m, c.m_neg);
+        c.bias = p.bias;
+        kernels::int8_conv kc;
+        kc.in_unsigned = !x.is_signed;
+        kc.w = p.w.data();
+        kc.w_scale = p.scale;
+        void* dst = nullptr;
+        if (m_->int8_exact()) { // s32 sums, requantized by run_codes as the kernel does
+          kc.raw_acc = true;
+          acc_.resize(std::max(acc_.size(), static_cast<size_t>(numel(g.values[static_cast<size_t>(o)].shape))));
+        } else { // oneDNN requantizes in float inside the conv: no s32 round trip
+          c.fused = true;
+          kc.in_scale = x.scale;
+          kc.bias = p.bias;
+          kc.out_codes = true;
+          kc.out_scale = y.scale;
+          kc.out_unsigned = !y.is_signed;
+          dst = codes(o);
+        }
+        s.conv_s8 = static_cast<int>(convs_s8_.size());
+        convs_s8_.emplace_back(g.values[static_cast<size_t>(n.in[0])].shape, codes(n.in[0]), p.filter, kc, n.a,
+                               g.values[static_cast<size_t>(o)].shape, dst, threads);
+      } else if (n.kind == op::add) {
+        c.add = quant::add_multipliers_for(x.scale, types_[static_cast<size_t>(n.in[1])].scale, y.scale);
+      } else if (n.kind == op::resize_bilinear) {
+        const auto& is = g.values[static_cast<size_t>(n.in[0])].shape;
+        const auto& os = g.values[static_cast<size_t>(o)].shape;
+        c.ty = quant::resize_taps(is[1], os[1], n.a.half_pixel, n.a.align_corners);
+        c.tx = quant::resize_taps(is[2], os[2], n.a.half_pixel, n.a.align_corners);
+        c.resize = quant::resize_multiplier(x.scale, y.scale);
+      } else if (n.kind == op::concat) {
+        for (int v : n.in)
+          c.m.push_back(quant::to_fixed(static_cast<double>(types_[static_cast<size_t>(v)].scale) / y.scale));
+      }
+      s.code = static_cast<int>(code_steps_.size());
+      code_steps_.push_back(std::move(c));
+      steps_.push_back(std::move(s));
+      continue;
+    }
+    if (q8)
+      for (int v : n.in)
+        if (in_codes(v)) dequantize_step(v);
     for (int v : n.in) s.in.push_back(buf_[static_cast<size_t>(v)]);
     // Reshape and identity alias their input: same bytes, new shape.
     bool alias = n.kind == op::reshape || n.kind == op::identity;
@@ -106,35 +172,20 @@ session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m))
         alloc(o);
       s.out.push_back(buf_[static_cast<size_t>(o)]);
     }
-    if (n.kind == op::conv2d && q8) {
+    if (n.kind == op::conv2d && q8) { // a conv the plan leaves out: codes of its f32 input, f32 out
       const int v = n.in[0], o = n.out[0];
       const auto& in_q = q8->acts.at(g.values[static_cast<size_t>(v)].name);
-      if (!quantized[static_cast<size_t>(v)]) { // f32 -> codes before this conv
-        step qs{nullptr, {buf_[static_cast<size_t>(v)]}, {}};
-        qs.q = v;
-        codes(v);
-        steps_.push_back(std::move(qs));
-        quantized[static_cast<size_t>(v)] = 1;
-      }
+      if (!quantized[static_cast<size_t>(v)]) quantize_step(v);
       const auto& p = q8->convs.at(n.name);
       kernels::int8_conv k;
-      k.in_scale = in_q.scale;
-      k.in_unsigned = in_q.is_unsigned;
+      k.in_scale = in_codes(v) ? types_[static_cast<size_t>(v)].scale : in_q.scale;
+      k.in_unsigned = in_codes(v) ? !types_[static_cast<size_t>(v)].is_signed : in_q.is_unsigned;
       k.w = p.w.data();
       k.w_scale = p.scale;
       k.bias = p.bias;
-      k.out_codes = codes_only_[static_cast<size_t>(o)];
-      void* dst = s.out[0];
-      if (k.out_codes) {
-        const auto& out_q = q8->acts.at(g.values[static_cast<size_t>(o)].name);
-        k.out_scale = out_q.scale;
-        k.out_unsigned = out_q.is_unsigned;
-        dst = codes(o);
-        quantized[static_cast<size_t>(o)] = 1;
-      }
       s.conv_s8 = static_cast<int>(convs_s8_.size());
       convs_s8_.emplace_back(g.values[static_cast<size_t>(v)].shape, codes(v), p.filter, k, n.a,
-                             g.values[static_cast<size_t>(o)].shape, dst, threads);
+                             g.values[static_cast<size_t>(o)].shape, s.out[0], threads);
     } else if (n.kind == op::conv2d) {
       s.conv = static_cast<int>(convs_.size());
       convs_.emplace_back(g.values[n.in[0]].shape, s.in[0], g.values[n.in[1]].shape, s.in[1],
@@ -142,6 +193,9 @@ session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m))
     }
     if (!alias) steps_.push_back(std::move(s));
   }
+  if (q8)
+    for (int v : g.outputs)
+      if (in_codes(v)) dequantize_step(v);
 }
 
 void session::run() {
@@ -162,9 +216,25 @@ void session::run_profiled(std::vector<const node*>& nodes, std::vector<double>&
 void session::run_step(step& s) {
   const graph& g = m_->ir();
   auto shape = [&](int v) -> const shape_t& { return g.values[v].shape; };
+  if (!s.n && s.dq >= 0) {
+    const auto& t = types_[static_cast<size_t>(s.dq)];
+    kernels::dequantize_codes(codes_[static_cast<size_t>(s.dq)].data(), numel(shape(s.dq)), t.scale, !t.is_signed,
+                              s.out[0]);
+    return;
+  }
   if (!s.n) {
-    const auto& a = m_->int8()->acts.at(g.values[static_cast<size_t>(s.q)].name);
-    kernels::quantize_codes(s.in[0], numel(shape(s.q)), a.scale, a.is_unsigned, codes(s.q));
+    const int v = s.q;
+    if (types_[static_cast<size_t>(v)].in_codes) { // at the plan's scale, as hls_network::quantize
+      const auto& t = types_[static_cast<size_t>(v)];
+      kernels::quantize_codes(s.in[0], numel(shape(v)), t.scale, !t.is_signed, codes(v));
+      return;
+    }
+    const auto& a = m_->int8()->acts.at(g.values[static_cast<size_t>(v)].name);
+    kernels::quantize_codes(s.in[0], numel(shape(v)), a.scale, a.is_unsigned, codes(v));
+    return;
+  }
+  if (s.code >= 0) {
+    run_codes(*s.n, s.conv_s8, code_steps_[static_cast<size_t>(s.code)]);
     return;
   }
   const node& n = *s.n;
@@ -243,6 +313,57 @@ void session::run_step(step& s) {
   }
 }
 
+void session::run_codes(const node& n, int conv_s8, const code_step& c) {
+  const graph& g = m_->ir();
+  auto shape = [&](int v) -> const shape_t& { return g.values[static_cast<size_t>(v)].shape; };
+  auto type = [&](int v) -> const code_type& { return types_[static_cast<size_t>(v)]; };
+  auto bytes = [&](int v) { return static_cast<uint8_t*>(codes(v)); };
+  const int x = n.in[0], o = n.out[0];
+  switch (n.kind) {
+    case op::conv2d: {
+      auto& conv = convs_s8_[static_cast<size_t>(conv_s8)];
+      if (c.fused) {
+        conv.run();
+        break;
+      }
+      conv.run_into(acc_.data());
+      const int64_t co = shape(o)[3];
+      quant::requantize_conv(acc_.data(), numel(shape(o)) / co, co, c.bias, c.m, c.m_neg, n.a, type(o).is_signed,
+                             bytes(o));
+      break;
+    }
+    case op::max_pool:
+      quant::max_pool_codes(bytes(x), shape(x), type(x).is_signed, n.a, bytes(o), shape(o));
+      break;
+    case op::add:
+      quant::add_codes(bytes(x), type(x).is_signed, bytes(n.in[1]), type(n.in[1]).is_signed, numel(shape(o)), c.add,
+                       bytes(o), type(o).is_signed);
+      break;
+    case op::resize_bilinear:
+      quant::resize_bilinear_codes(bytes(x), shape(x), type(x).is_signed, c.ty, c.tx, c.resize, bytes(o), shape(o),
+                                   type(o).is_signed);
+      break;
+    default: { // concat on channels
+      const int64_t pixels = numel(shape(o)) / shape(o)[3];
+      int64_t coff = 0;
+      for (size_t k = 0; k < n.in.size(); ++k) {
+        const int v = n.in[k];
+        const int64_t ch = shape(v)[3];
+        quant::copy_codes(bytes(v), pixels, ch, type(v).is_signed, c.m[k], bytes(o), shape(o)[3], coff,
+                          type(o).is_signed);
+        coff += ch;
+      }
+    }
+  }
+}
+
+const uint8_t* session::value_codes(const std::string& name, code_type* type) const {
+  const int v = m_->ir().find(name);
+  if (v < 0 || types_.empty() || !types_[static_cast<size_t>(v)].in_codes) return nullptr;
+  if (type) *type = types_[static_cast<size_t>(v)];
+  return reinterpret_cast<const uint8_t*>(codes_[static_cast<size_t>(v)].data());
+}
+
 const float* session::output(size_t i) const { return buf_[static_cast<size_t>(m_->ir().outputs.at(i))]; }
 
 const shape_t& session::output_shape(size_t i) const { return m_->ir().values[m_->ir().outputs.at(i)].shape; }
@@ -262,9 +383,9 @@ const float* session::value(const std::string& name, shape_t* shape) const {
   if (v < 0 || m_->ir().values[v].is_const) return nullptr;
   if (shape) *shape = m_->ir().values[v].shape;
   if (!codes_only_.empty() && codes_only_[static_cast<size_t>(v)]) { // only its codes were computed
-    const auto& a = m_->int8()->acts.at(m_->ir().values[v].name);
-    kernels::dequantize_codes(codes_[static_cast<size_t>(v)].data(), numel(m_->ir().values[v].shape), a.scale,
-                              a.is_unsigned, buf_[static_cast<size_t>(v)]);
+    const auto& t = types_[static_cast<size_t>(v)];
+    kernels::dequantize_codes(codes_[static_cast<size_t>(v)].data(), numel(m_->ir().values[v].shape), t.scale,
+                              !t.is_signed, buf_[static_cast<size_t>(v)]);
   }
   return buf_[static_cast<size_t>(v)];
 }

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "accel/engine/graph.hpp"
+#include "accel/engine/int8_layers.hpp"
+#include "accel/engine/int8_plan.hpp"
 #include "accel/engine/kernels.hpp"
 
 namespace weaver::engine {
@@ -35,12 +37,18 @@ public:
   static std::shared_ptr<const model> adopt(graph g, int batch = 1);
 
   /// The same compiled graph with int8 numbers attached (see with_int8 in
-  /// int8_model.hpp, which checks them): its sessions run convs in int8.
-  static std::shared_ptr<const model> with_table(const model& m, std::shared_ptr<const int8_table> t);
+  /// int8_model.hpp, which checks them): its sessions run on codes (int8_plan.hpp).
+  /// `exact`: convs sum into s32 and requantize in fixed point, as the
+  /// weaver_dnn kernel does (identical codes); otherwise oneDNN requantizes
+  /// inside the conv (float scales, fused activation: faster, codes may
+  /// differ from the kernel's by one).
+  static std::shared_ptr<const model> with_table(const model& m, std::shared_ptr<const int8_table> t,
+                                                 bool exact = false);
 
   const graph& ir() const { return g_; }
   /// The int8 numbers, nullptr for a float32 model.
   const int8_table* int8() const { return int8_.get(); }
+  bool int8_exact() const { return int8_exact_; }
   int batch() const { return batch_; }
   /// The input in storage order (NHWC for images).
   const shape_t& input_shape() const { return g_.values[g_.inputs.at(0)].shape; }
@@ -49,6 +57,7 @@ private:
   graph g_;
   int batch_ = 1;
   std::shared_ptr<const int8_table> int8_;
+  bool int8_exact_ = false;
 };
 
 class session {
@@ -61,7 +70,7 @@ public:
   float* input() { return buf_[static_cast<size_t>(in_)]; }
   void run();
   /// run() one step at a time, timing each: per step the node it runs
-  /// (nullptr for an int8 model's quantize step) and the milliseconds it
+  /// (nullptr for an int8 model's (de)quantize step) and the milliseconds it
   /// took, added to `ms` (sized on first use). For `weaver model inspect
   /// --profile`.
   void run_profiled(std::vector<const node*>& nodes, std::vector<double>& ms);
@@ -72,6 +81,9 @@ public:
   const std::string& output_name(size_t i) const;
   /// Index of the output named `name` (":0" optional), or -1.
   int find_output(const std::string& name) const;
+  /// int8 models: the codes of a value the plan (int8_plan.hpp) computes on
+  /// codes, and their type; nullptr for others.
+  const uint8_t* value_codes(const std::string& name, code_type* type = nullptr) const;
   /// Any intermediate value by name (e.g. backbone features), nullptr if the
   /// optimised graph has no such value.
   const float* value(const std::string& name, shape_t* shape = nullptr) const;
@@ -79,16 +91,28 @@ public:
 
 private:
   struct step {
-    const node* n; // nullptr: quantize value `q` into its codes
+    const node* n; // nullptr: quantize value `q` into its codes, or dequantize `dq`
     std::vector<const float*> in;
     std::vector<float*> out;
     int conv = -1; // index into convs_
     int conv_s8 = -1; // index into convs_s8_
     int q = -1; // the value quantized
+    int dq = -1; // the value dequantized
+    int code = -1; // index into code_steps_: `n` runs on codes
+  };
+  /// A node of the int8 plan, on codes (int8_layers.hpp).
+  struct code_step {
+    std::vector<quant::fixed_multiplier> m, m_neg; // conv: per channel; concat: per input
+    std::vector<int32_t> bias;
+    quant::add_multipliers add{};
+    std::vector<quant::resize_tap> ty, tx;
+    quant::fixed_multiplier resize{};
+    bool fused = false; // conv: oneDNN requantizes (model::int8_exact() off)
   };
   /// int8 models: the codes of a value (allocated on first use).
   void* codes(int v);
   void run_step(step& s);
+  void run_codes(const node& n, int conv_s8, const code_step& c);
   std::shared_ptr<const model> m_;
   std::vector<std::vector<float>> storage_;
   std::vector<float*> buf_; // per value; constants point at their data
@@ -96,6 +120,9 @@ private:
   std::vector<kernels::conv2d_s8> convs_s8_;
   std::vector<std::vector<int8_t>> codes_; // per value, int8 models only
   std::vector<char> codes_only_; // per value: no f32 copy is computed (value() dequantizes)
+  std::vector<code_type> types_; // per value, int8 models: the plan's code types
+  std::vector<code_step> code_steps_;
+  std::vector<int32_t> acc_; // s32 accumulators of the conv running on codes
   std::vector<step> steps_;
   int in_ = 0;
 };

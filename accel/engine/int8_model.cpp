@@ -120,7 +120,8 @@ int8_table load_int8(const std::string& path) {
   return t;
 }
 
-std::shared_ptr<const model> with_int8(const std::shared_ptr<const model>& m, std::shared_ptr<const int8_table> t) {
+std::shared_ptr<const model> with_int8(const std::shared_ptr<const model>& m, std::shared_ptr<const int8_table> t,
+                                       bool exact) {
   const graph& g = m->ir();
   for (const auto& n : g.nodes) {
     if (n.kind != op::conv2d) continue;
@@ -136,7 +137,7 @@ std::shared_ptr<const model> with_int8(const std::shared_ptr<const model>& m, st
       if (!t->acts.count(g.values[static_cast<size_t>(v)].name))
         throw model_error("int8: value '" + g.values[static_cast<size_t>(v)].name + "' has no calibrated scale");
   }
-  return model::with_table(*m, std::move(t));
+  return model::with_table(*m, std::move(t), exact);
 }
 
 } // namespace weaver::engine

@@ -50,8 +50,10 @@ int8_table calibrate(const std::shared_ptr<const model>& m, const std::function<
 void save_int8(const int8_table& t, const std::string& path);
 int8_table load_int8(const std::string& path);
 
-/// `m` with `t` attached: its sessions run every conv in int8. Throws
+/// `m` with `t` attached: its sessions run on int8 codes (int8_plan.hpp). Throws
 /// model_error when a conv of `m` has no entry in `t` or another filter shape.
-std::shared_ptr<const model> with_int8(const std::shared_ptr<const model>& m, std::shared_ptr<const int8_table> t);
+/// `exact`: the weaver_dnn kernel's integer requantization (model::with_table).
+std::shared_ptr<const model> with_int8(const std::shared_ptr<const model>& m, std::shared_ptr<const int8_table> t,
+                                       bool exact = false);
 
 } // namespace weaver::engine

@@ -168,18 +168,20 @@ conv2d_s8::conv2d_s8(const shape_t& is, const void* in, const shape_t& ws, const
   const int64_t G = a.groups, co = ws[3], kh = ws[0], kw = ws[1];
   if (static_cast<int64_t>(q.w_scale.size()) != co) throw model_error("conv2d_s8: one weight scale per channel");
   const dt src_t = q.in_unsigned ? dt::u8 : dt::s8;
-  const dt dst_t = !q.out_codes ? dt::f32 : q.out_unsigned ? dt::u8 : dt::s8;
-  const bool has_bias = !q.bias.empty();
+  const dt dst_t = q.raw_acc ? dt::s32 : !q.out_codes ? dt::f32 : q.out_unsigned ? dt::u8 : dt::s8;
+  const bool has_bias = !q.bias.empty() && !q.raw_acc;
   auto d = describe(is, src_t, ws, dt::s8, has_bias, dt::s32, a, os, dst_t);
-  // dst = act(in_scale * w_scale[c] * (acc + bias)) [/ out_scale]
-  std::vector<float> oscale(static_cast<size_t>(co));
-  for (int64_t c = 0; c < co; ++c) oscale[static_cast<size_t>(c)] = q.in_scale * q.w_scale[static_cast<size_t>(c)];
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  attr.set_output_scales(1 << 1, oscale);
-  dnnl::post_ops po;
-  append_activation(po, a, q.out_codes ? 1.f / q.out_scale : 1.f);
-  attr.set_post_ops(po);
+  if (!q.raw_acc) {
+    // dst = act(in_scale * w_scale[c] * (acc + bias)) [/ out_scale]
+    std::vector<float> oscale(static_cast<size_t>(co));
+    for (int64_t c = 0; c < co; ++c) oscale[static_cast<size_t>(c)] = q.in_scale * q.w_scale[static_cast<size_t>(c)];
+    attr.set_output_scales(1 << 1, oscale);
+    dnnl::post_ops po;
+    append_activation(po, a, q.out_codes ? 1.f / q.out_scale : 1.f);
+    attr.set_post_ops(po);
+  }
   cf::primitive_desc pd(d.desc, attr, cpu_engine());
   // oneDNN 2.6's brgemm int8 kxk convolution is often no faster than float
   // on NanoDet's layers (32->32 channels at 112x144: 20 ms int8 vs 4 ms f32,
@@ -199,6 +201,10 @@ conv2d_s8::~conv2d_s8() = default;
 conv2d_s8::conv2d_s8(conv2d_s8&&) noexcept = default;
 conv2d_s8& conv2d_s8::operator=(conv2d_s8&&) noexcept = default;
 void conv2d_s8::run() { p_->run(); }
+void conv2d_s8::run_into(void* out) {
+  p_->args.at(DNNL_ARG_DST).set_data_handle(out);
+  p_->run();
+}
 std::string conv2d_s8::implementation() const { return p_->name; }
 
 void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, void* out) {

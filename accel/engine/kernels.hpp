@@ -49,6 +49,9 @@ struct int8_conv {
   bool out_codes = false;
   float out_scale = 1.0f;
   bool out_unsigned = false;
+  /// Instead: the raw s32 accumulators (no bias, scale or activation), for
+  /// the integer requantization (quant::requantize_conv) to finish.
+  bool raw_acc = false;
 };
 
 class conv2d_s8 {
@@ -59,6 +62,8 @@ public:
   conv2d_s8(conv2d_s8&&) noexcept;
   conv2d_s8& operator=(conv2d_s8&&) noexcept;
   void run();
+  /// run() writing to `out` instead of the buffer given at construction.
+  void run_into(void* out);
   std::string implementation() const;
 
 private:

@@ -56,25 +56,6 @@ fixed_multiplier to_fixed(double m) {
 
 double to_double(fixed_multiplier f) { return std::ldexp(static_cast<double>(f.m0), f.shift - 31); }
 
-int32_t requantize(int32_t acc, fixed_multiplier f) {
-  constexpr int64_t i32_min = std::numeric_limits<int32_t>::min(), i32_max = std::numeric_limits<int32_t>::max();
-  // |acc * m0| < 2^62: exact in int64; one rounding shift by 31 - shift.
-  const int64_t p = static_cast<int64_t>(acc) * f.m0;
-  const int right = 31 - f.shift;
-  if (right <= 0) { // M >= 2^31 / 2^31: a left shift, saturated
-    if (p == 0) return 0;
-    if (-right >= 32) return p > 0 ? static_cast<int32_t>(i32_max) : static_cast<int32_t>(i32_min);
-    const int64_t lim = int64_t{1} << (62 + right); // |p| beyond this overflows after << -right
-    if (p >= lim || p <= -lim) return p > 0 ? static_cast<int32_t>(i32_max) : static_cast<int32_t>(i32_min);
-    return static_cast<int32_t>(std::clamp(p * (int64_t{1} << -right), i32_min, i32_max));
-  }
-  if (right >= 63) return 0;
-  // Rounding right shift, ties away from zero: add half, shift the magnitude.
-  const int64_t half = int64_t{1} << (right - 1);
-  const int64_t q = p >= 0 ? (p + half) >> right : -((-p + half) >> right);
-  return static_cast<int32_t>(std::clamp(q, i32_min, i32_max));
-}
-
 void range_observer::observe(const float* x, int64_t n) {
   if (n <= 0) return;
   float lo = seen_ ? min_ : x[0], hi = seen_ ? max_ : x[0];

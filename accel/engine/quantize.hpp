@@ -12,7 +12,9 @@
 // never saturates.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "accel/engine/graph.hpp"
@@ -55,7 +57,24 @@ double to_double(fixed_multiplier f);
 /// 31 - shift. A single rounding (gemmlowp rounds twice, after the high
 /// multiply and after the shift, and can be off by one); an accelerator
 /// needs a 32x32->64 multiplier and a barrel shifter for it.
-int32_t requantize(int32_t acc, fixed_multiplier f);
+inline int32_t requantize(int32_t acc, fixed_multiplier f) {
+  constexpr int64_t i32_min = std::numeric_limits<int32_t>::min(), i32_max = std::numeric_limits<int32_t>::max();
+  // |acc * m0| < 2^62: exact in int64; one rounding shift by 31 - shift.
+  const int64_t p = static_cast<int64_t>(acc) * f.m0;
+  const int right = 31 - f.shift;
+  if (right <= 0) { // M >= 2^31 / 2^31: a left shift, saturated
+    if (p == 0) return 0;
+    if (-right >= 32) return p > 0 ? static_cast<int32_t>(i32_max) : static_cast<int32_t>(i32_min);
+    const int64_t lim = int64_t{1} << (62 + right); // |p| beyond this overflows after << -right
+    if (p >= lim || p <= -lim) return p > 0 ? static_cast<int32_t>(i32_max) : static_cast<int32_t>(i32_min);
+    return static_cast<int32_t>(std::clamp(p * (int64_t{1} << -right), i32_min, i32_max));
+  }
+  if (right >= 63) return 0;
+  // Rounding right shift, ties away from zero: add half, shift the magnitude.
+  const int64_t half = int64_t{1} << (right - 1);
+  const int64_t q = p >= 0 ? (p + half) >> right : -((-p + half) >> right);
+  return static_cast<int32_t>(std::clamp(q, i32_min, i32_max));
+}
 
 /// Activation range seen over calibration runs: the scale is taken from the
 /// largest magnitude (min/max calibration, no clipping), unsigned when no

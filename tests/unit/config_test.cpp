@@ -441,6 +441,29 @@ TEST_SUITE("config") {
     CHECK(contains(error_of(dnn + "[570, 448]}}\n", v.base()).what, "multiples of 32"));
   }
 
+  TEST_CASE("detector.dnn.int8_exact: off by default, a boolean, forced on when an xrt card may be in the pool") {
+    video_dir v;
+    { std::ofstream(v.dir / "net.json") << "{}"; }
+    { std::ofstream(v.dir / "net.int8.json") << "{}"; }
+    { std::ofstream(v.dir / "k.xclbin") << "x"; }
+    const std::string dnn = std::string(one_camera)
+      + "detector: {kind: nanodet, dnn: {model: net.json, precision: int8, int8_model: net.int8.json";
+    CHECK_FALSE(parse_config(dnn + "}}\n", v.base()).detector.dnn.int8_exact);
+    CHECK(parse_config(dnn + ", int8_exact: true}}\n", v.base()).detector.dnn.int8_exact);
+    CHECK(error_of(dnn + ", int8_exact: maybe}}\n", v.base()).key == "detector.dnn.int8_exact");
+    // An xrt card computes exactly: every card must, whatever the file says.
+    auto xrt =
+      parse_config(dnn + ", int8_exact: false}}\ncards: [{kind: cpu}, {kind: xrt, xclbin: k.xclbin}]\n", v.base());
+    CHECK(int8_exact_forced(xrt));
+    CHECK(xrt.detector.dnn.int8_exact);
+    auto cpu = parse_config(dnn + "}}\ncards: [{kind: cpu}, {kind: sim}]\n", v.base());
+    CHECK_FALSE(int8_exact_forced(cpu));
+    CHECK_FALSE(cpu.detector.dnn.int8_exact);
+    // cards: all takes the xrt devices it finds when an xclbin is configured.
+    CHECK_FALSE(parse_config(dnn + "}}\ncards: all\n", v.base()).detector.dnn.int8_exact);
+    CHECK(parse_config(dnn + "}}\ncards: all\nxrt: {xclbin: k.xclbin}\n", v.base()).detector.dnn.int8_exact);
+  }
+
   TEST_CASE("detector kind onnx: dnn.head required and known, yolo v2/v3 heads need anchors") {
     video_dir v;
     { std::ofstream(v.dir / "net.onnx") << "x"; }

@@ -2,7 +2,8 @@
 // calibrated on the first `calib_frames` of frames 0, 40, ..., 600 (the
 // video's first part, which `weaver model quantize` also uses) and checked
 // on frame 600 (the part the detector is evaluated on): the int8 engine's
-// and the HLS kernel's tests share it.
+// and the HLS kernel's tests share it. A smaller `input_scale` gives a
+// smaller network (the C-simulation's tests).
 #pragma once
 
 #include <memory>
@@ -20,9 +21,10 @@ struct nanodet_int8 {
   cv::Mat eval_frame;
 };
 
-inline nanodet_int8 calibrated_nanodet(size_t calib_frames) {
+inline nanodet_int8 calibrated_nanodet(size_t calib_frames, float input_scale = 0.75f) {
   nanodet_int8 r;
   weaver::dnn_options o;
+  o.input_scale = input_scale;
   o.model = std::string(WEAVER_SOURCE_DIR) + "/tools/data/models/nanodet.json";
   r.det = std::make_unique<weaver::dnn_detector>(o);
   auto frames = sample_frames(16, 40); // frames 0, 40, ..., 600

@@ -378,6 +378,7 @@ TEST_SUITE("xrt_card") {
     auto o8 = nanodet();
     o8.precision = "int8";
     o8.int8_model = int8_file;
+    o8.int8_exact = true; // what the config forces with an xrt card in the pool: the kernel's codes
 
     auto o = noop_card("xrt-int8", xclbin("int8.xclbin"));
     o.max_batch = 2;
