@@ -224,22 +224,7 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     auto camera = camera_param(req, "camera");
     nlohmann::json j{{"camera", camera}, {"jpeg", nullptr}};
     if (!cfg.crops_dir.empty())
-      if (auto f = live_store{live_store::beside(cfg.crops_dir)}.get(camera)) {
-        nlohmann::json boxes = nlohmann::json::array();
-        for (const auto& b : f->boxes)
-          boxes.push_back({{"track", b.track_id},
-                           {"x", b.bbox.x},
-                           {"y", b.bbox.y},
-                           {"w", b.bbox.w},
-                           {"h", b.bbox.h},
-                           {"score", b.score}});
-        j["seq"] = f->seq;
-        j["time_ms"] = f->time_ms;
-        j["width"] = f->width;
-        j["height"] = f->height;
-        j["boxes"] = std::move(boxes);
-        j["jpeg"] = to_base64(std::vector<int8_t>(f->jpeg.begin(), f->jpeg.end()));
-      }
+      if (auto f = live_store{live_store::beside(cfg.crops_dir)}.get(camera)) j = live_frame_to_json(*f);
     return j;
   }
   std::string known;

@@ -22,6 +22,46 @@ constexpr size_t max_file_bytes = max_live_jpeg_bytes / 3 * 4 + 8 + max_live_box
 
 } // namespace
 
+nlohmann::json live_frame_to_json(const live_frame& f) {
+  nlohmann::json boxes = nlohmann::json::array();
+  for (const auto& b : f.boxes)
+    boxes.push_back(
+      {{"track", b.track_id}, {"x", b.bbox.x}, {"y", b.bbox.y}, {"w", b.bbox.w}, {"h", b.bbox.h}, {"score", b.score}});
+  return {{"camera", f.camera_id},
+          {"seq", f.seq},
+          {"time_ms", f.time_ms},
+          {"width", f.width},
+          {"height", f.height},
+          {"boxes", std::move(boxes)},
+          {"jpeg", to_base64(std::vector<int8_t>(f.jpeg.begin(), f.jpeg.end()))}};
+}
+
+std::optional<live_frame> live_frame_from_json(const nlohmann::json& j, uint32_t camera) {
+  if (!j.is_object()) return std::nullopt;
+  try {
+    live_frame f;
+    f.camera_id = camera;
+    if (j.contains("camera") && j.at("camera").get<uint32_t>() != camera) return std::nullopt;
+    f.seq = j.at("seq").get<uint64_t>();
+    f.time_ms = j.at("time_ms").get<int64_t>();
+    f.width = j.at("width").get<int>();
+    f.height = j.at("height").get<int>();
+    const auto& boxes = j.at("boxes");
+    if (!boxes.is_array() || boxes.size() > max_live_boxes) return std::nullopt;
+    for (const auto& b : boxes)
+      f.boxes.push_back(
+        {b.at("track").get<uint64_t>(),
+         box{b.at("x").get<float>(), b.at("y").get<float>(), b.at("w").get<float>(), b.at("h").get<float>()},
+         b.at("score").get<float>()});
+    auto bytes = bytes_from_base64(j.at("jpeg").get<std::string>());
+    if (!bytes) return std::nullopt;
+    f.jpeg = std::move(*bytes);
+    return f;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt; // a field missing or of another type
+  }
+}
+
 live_store::live_store(std::string dir) : dir_(std::move(dir)) {
   if (dir_.empty()) throw std::invalid_argument("live_store: no folder");
 }
@@ -29,17 +69,7 @@ live_store::live_store(std::string dir) : dir_(std::move(dir)) {
 std::string live_store::path(uint32_t camera) const { return dir_ + "/" + std::to_string(camera) + ".json"; }
 
 void live_store::put(const live_frame& f) {
-  nlohmann::json boxes = nlohmann::json::array();
-  for (const auto& b : f.boxes)
-    boxes.push_back(
-      {{"track", b.track_id}, {"x", b.bbox.x}, {"y", b.bbox.y}, {"w", b.bbox.w}, {"h", b.bbox.h}, {"score", b.score}});
-  nlohmann::json j{{"camera", f.camera_id},
-                   {"seq", f.seq},
-                   {"time_ms", f.time_ms},
-                   {"width", f.width},
-                   {"height", f.height},
-                   {"boxes", std::move(boxes)},
-                   {"jpeg", to_base64(std::vector<int8_t>(f.jpeg.begin(), f.jpeg.end()))}};
+  const auto j = live_frame_to_json(f);
   std::error_code ec;
   fs::create_directories(dir_, ec);
   const auto to = path(f.camera_id), tmp = to + ".tmp";
@@ -65,28 +95,9 @@ std::optional<live_frame> live_store::get(uint32_t camera) const {
   text << in.rdbuf();
   auto j = nlohmann::json::parse(text.str(), nullptr, false);
   if (!j.is_object()) return std::nullopt;
-  try {
-    live_frame f;
-    f.camera_id = j.at("camera").get<uint32_t>();
-    f.seq = j.at("seq").get<uint64_t>();
-    f.time_ms = j.at("time_ms").get<int64_t>();
-    f.width = j.at("width").get<int>();
-    f.height = j.at("height").get<int>();
-    const auto& boxes = j.at("boxes");
-    if (!boxes.is_array() || boxes.size() > max_live_boxes) return std::nullopt;
-    for (const auto& b : boxes)
-      f.boxes.push_back(
-        {b.at("track").get<uint64_t>(),
-         box{b.at("x").get<float>(), b.at("y").get<float>(), b.at("w").get<float>(), b.at("h").get<float>()},
-         b.at("score").get<float>()});
-    auto bytes = bytes_from_base64(j.at("jpeg").get<std::string>());
-    if (!bytes) return std::nullopt;
-    f.jpeg = std::move(*bytes);
-    if (f.camera_id != camera || codec::validate(f)) return std::nullopt;
-    return f;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt; // a field missing or of another type
-  }
+  auto f = live_frame_from_json(j, camera);
+  if (!f || codec::validate(*f)) return std::nullopt;
+  return f;
 }
 
 void live_store::clear() {

@@ -12,9 +12,22 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "base/types.hpp"
 
 namespace weaver {
+
+/// A live frame's JSON form, one for the file beside the store and for the
+/// query role's answer: camera, seq, time_ms, width, height, boxes (track,
+/// x, y, w, h, score) and the JPEG in base64.
+nlohmann::json live_frame_to_json(const live_frame& f);
+
+/// Back from that form, as camera `camera`'s (a "camera" field, when there,
+/// must say the same): nothing when a field is missing or of another type,
+/// the boxes are too many or the JPEG is not base64. Not validated: callers
+/// run codec::validate.
+std::optional<live_frame> live_frame_from_json(const nlohmann::json& j, uint32_t camera);
 
 class live_store {
 public:

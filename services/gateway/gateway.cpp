@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/storage/live_store.hpp"
 #include "base/base64.hpp"
 #include "base/iso8601.hpp"
 #include "base/log.hpp"
@@ -239,39 +240,22 @@ struct gateway_server::impl {
     }
     auto j = nlohmann::json::parse(a.body, nullptr, false);
     if (!j.is_object() || !j.contains("jpeg") || !j["jpeg"].is_string()) return std::nullopt;
-    try {
-      live_frame f;
-      f.camera_id = camera;
-      f.seq = j.at("seq").get<uint64_t>();
-      f.time_ms = j.at("time_ms").get<int64_t>();
-      f.width = j.at("width").get<int>();
-      f.height = j.at("height").get<int>();
-      const auto& boxes = j.at("boxes");
-      if (!boxes.is_array() || boxes.size() > max_live_boxes) return std::nullopt;
-      for (const auto& b : boxes)
-        f.boxes.push_back(
-          {b.at("track").get<uint64_t>(),
-           box{b.at("x").get<float>(), b.at("y").get<float>(), b.at("w").get<float>(), b.at("h").get<float>()},
-           b.at("score").get<float>()});
-      auto bytes = bytes_from_base64(j["jpeg"].get<std::string>());
-      if (!bytes) return std::nullopt;
-      f.jpeg = std::move(*bytes);
-      if (auto problem = codec::validate(f)) {
-        log.warn("live frame of camera ", camera, " refused: ", problem->detail);
-        return std::nullopt;
-      }
-      gateway::encoded_snapshot e;
-      e.camera = camera;
-      e.seq = f.seq;
-      e.time_ms = f.time_ms;
-      e.width = f.width;
-      e.height = f.height;
-      e.boxes = std::move(f.boxes);
-      e.jpeg = std::make_shared<const std::string>(std::move(f.jpeg));
-      return e;
-    } catch (const nlohmann::json::exception&) {
+    auto parsed = live_frame_from_json(j, camera);
+    if (!parsed) return std::nullopt;
+    auto& f = *parsed;
+    if (auto problem = codec::validate(f)) {
+      log.warn("live frame of camera ", camera, " refused: ", problem->detail);
       return std::nullopt;
     }
+    gateway::encoded_snapshot e;
+    e.camera = camera;
+    e.seq = f.seq;
+    e.time_ms = f.time_ms;
+    e.width = f.width;
+    e.height = f.height;
+    e.boxes = std::move(f.boxes);
+    e.jpeg = std::make_shared<const std::string>(std::move(f.jpeg));
+    return e;
   }
 
   // A camera's newest picture: this process's cameras first, then those

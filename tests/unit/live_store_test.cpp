@@ -157,3 +157,27 @@ TEST_CASE("storage actor: keeps valid live frames of configured cameras, refuses
   CHECK(metrics::global().storage_errors("invalid_live_format").Value() == format0 + 1);
   self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("live frame JSON: one form for the file and the query answer, read back as the camera asked for") {
+  const auto f = sample(3, 9);
+  const auto j = live_frame_to_json(f);
+  auto back = live_frame_from_json(j, 3);
+  REQUIRE(back);
+  CHECK(back->seq == 9);
+  CHECK(back->time_ms == f.time_ms);
+  CHECK(back->width == 128);
+  REQUIRE(back->boxes.size() == 1);
+  CHECK(back->boxes[0].track_id == 7);
+  CHECK(back->jpeg == f.jpeg);
+  CHECK_FALSE(live_frame_from_json(j, 4)); // another camera's frame
+  auto no_camera = j;
+  no_camera.erase("camera");
+  CHECK(live_frame_from_json(no_camera, 4)); // the asker's camera then
+  auto bad = j;
+  bad["seq"] = "nine";
+  CHECK_FALSE(live_frame_from_json(bad, 3));
+  bad = j;
+  bad["jpeg"] = "not base64 !";
+  CHECK_FALSE(live_frame_from_json(bad, 3));
+  CHECK_FALSE(live_frame_from_json(nlohmann::json::array(), 3));
+}
