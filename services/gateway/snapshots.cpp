@@ -71,13 +71,24 @@ std::optional<encoded_snapshot> snapshot_cache::latest(uint32_t camera, clock::t
   return c.recent.back();
 }
 
-std::optional<encoded_snapshot> snapshot_cache::at(uint32_t camera, uint64_t seq) const {
-  std::lock_guard<std::mutex> lock{mutex_};
-  auto it = cams_.find(camera);
-  if (it == cams_.end()) return std::nullopt;
+namespace {
+
+// The kept picture numbered `seq` of a camera, in either cache's per-camera
+// state (both keep their last pictures in `recent`).
+template <class Cams>
+std::optional<encoded_snapshot> kept_picture(const Cams& cams, uint32_t camera, uint64_t seq) {
+  auto it = cams.find(camera);
+  if (it == cams.end()) return std::nullopt;
   for (const auto& e : it->second.recent)
     if (e.seq == seq) return e;
   return std::nullopt;
+}
+
+} // namespace
+
+std::optional<encoded_snapshot> snapshot_cache::at(uint32_t camera, uint64_t seq) const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  return kept_picture(cams_, camera, seq);
 }
 
 size_t snapshot_cache::cameras() const {
@@ -121,11 +132,7 @@ std::optional<encoded_snapshot> remote_snapshots::latest(uint32_t camera, clock:
 
 std::optional<encoded_snapshot> remote_snapshots::at(uint32_t camera, uint64_t seq) const {
   std::lock_guard<std::mutex> lock{mutex_};
-  auto it = cams_.find(camera);
-  if (it == cams_.end()) return std::nullopt;
-  for (const auto& e : it->second.recent)
-    if (e.seq == seq) return e;
-  return std::nullopt;
+  return kept_picture(cams_, camera, seq);
 }
 
 uint64_t remote_snapshots::fetches() const {
