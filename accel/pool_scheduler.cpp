@@ -24,6 +24,7 @@ size_t pool_scheduler::add_card(card_spec spec) {
   card_slot c;
   c.ewma_s = spec.initial_service_s;
   c.slot_free.assign(static_cast<size_t>(spec.capacity), 0);
+  c.timeout_ns = spec.timeout_ns;
   c.spec = std::move(spec);
   cards_.push_back(std::move(c));
   return cards_.size() - 1;
@@ -288,9 +289,18 @@ std::vector<size_t> pool_scheduler::overdue(int64_t now_ns) const {
   std::vector<size_t> out;
   for (size_t i = 0; i < cards_.size(); ++i) {
     const auto& c = cards_[i];
-    if (c.up && c.batches > 0 && now_ns - c.progress_ns > c.spec.timeout_ns) out.push_back(i);
+    if (c.up && c.batches > 0 && now_ns - c.progress_ns > c.timeout_ns) out.push_back(i);
   }
   return out;
+}
+
+int64_t pool_scheduler::slow_completion(size_t ci, double service_s) {
+  auto& card = cards_.at(ci);
+  if (!(service_s > 0)) return card.timeout_ns; // also NaN
+  const double cap = static_cast<double>(card.spec.timeout_ns) * std::max(1, o_.max_timeout_factor);
+  const double want = std::min(2.0 * service_s * 1e9, cap);
+  card.timeout_ns = std::max(card.timeout_ns, static_cast<int64_t>(want));
+  return card.timeout_ns;
 }
 
 size_t pool_scheduler::queued(uint32_t camera_id) const {

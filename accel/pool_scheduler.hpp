@@ -39,6 +39,9 @@ struct scheduler_options {
   int depth = 2; // batches a non-batching card may hold per slot (running + queued)
   int64_t orphan_after_ns = 30'000'000'000; // no card up this long: queued jobs dropped
   placement policy = placement::earliest_completion;
+  // A card's timeout grows after late completions (slow_completion), up to
+  // this many times its configured one.
+  int max_timeout_factor = 8;
 };
 
 class pool_scheduler {
@@ -97,6 +100,14 @@ public:
   /// Up cards with work outstanding and no completion for their timeout.
   std::vector<size_t> overdue(int64_t now_ns) const;
 
+  /// A batch already failed over (complete() said false) finished after all,
+  /// after `service_s`: the card is slow, not hung (an overloaded host). Its
+  /// timeout grows to twice that, at most max_timeout_factor times the
+  /// configured one, so it is not taken down, and its work run twice, again
+  /// and again for batches it does finish. Returns the card's timeout.
+  int64_t slow_completion(size_t card, double service_s);
+  int64_t card_timeout_ns(size_t c) const { return cards_.at(c).timeout_ns; }
+
   size_t cards() const { return cards_.size(); }
   const std::string& card_name(size_t c) const { return cards_.at(c).spec.name; }
   bool card_is_up(size_t c) const { return cards_.at(c).up; }
@@ -119,6 +130,7 @@ private:
     int batches = 0; // outstanding
     size_t jobs = 0;
     std::vector<int64_t> slot_free; // per slot: predicted end of its last batch
+    int64_t timeout_ns = 0; // spec.timeout_ns, grown by slow_completion
     int64_t progress_ns = 0; // last completion, or when work arrived at an idle card
     double busy_slot_ns = 0; // integral of min(batches, capacity)
     int64_t busy_mark_ns = 0;

@@ -67,7 +67,8 @@ void tick(self_ptr self) {
   auto& st = self->state;
   const int64_t now = steady_now_ns();
   for (auto card : st.sched.overdue(now))
-    take_down(self, card, "timeout", "no completion for " + std::to_string(st.settings.card_timeout_ms) + " ms");
+    take_down(self, card, "timeout",
+              "no completion for " + std::to_string(st.sched.card_timeout_ns(card) / 1'000'000) + " ms");
   for (size_t i = 0; i < st.cards.size(); ++i) {
     if (st.sched.card_is_up(i) || now < st.next_probe_ns[i]) continue;
     std::string why;
@@ -172,7 +173,12 @@ fpga_pool_actor::behavior_type fpga_pool(fpga_pool_actor::stateful_pointer<fpga_
               return;
             }
             if (!st.sched.complete(d.batch, r.service_s, steady_now_ns())) {
-              log.warn("card ", name, ": late results of batch ", d.batch, " ignored (failed over)");
+              const auto before = st.sched.card_timeout_ns(d.card);
+              const auto after = st.sched.slow_completion(d.card, r.service_s);
+              log.warn("card ", name, ": late results of batch ", d.batch, " ignored (failed over)",
+                       after > before
+                         ? "; slow, not hung: its timeout is now " + std::to_string(after / 1'000'000) + " ms"
+                         : std::string{});
               return;
             }
             metrics::global().card_jobs(name).Increment(static_cast<double>(r.results.size()));

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -344,6 +345,34 @@ TEST_SUITE("pool_scheduler") {
     auto late = s.overdue(1001 * ms);
     REQUIRE(late.size() == 1);
     CHECK(late[0] == d[0].card);
+  }
+
+  TEST_CASE("a card that finishes late is slow, not hung: its timeout grows, within a bound") {
+    // On an overloaded host a CPU card's frame can take longer than the
+    // timeout (a load average of 30: over 5 s): taken down, its work re-run
+    // elsewhere, back after the probe, and down again for each such frame.
+    scheduler_options o;
+    o.max_timeout_factor = 4;
+    pool_scheduler s{o};
+    s.add_card(spec("a")); // timeout 1 s
+    CHECK(s.card_timeout_ns(0) == 1000 * ms);
+    s.enqueue(ticket(1, 0), 1, 0, nullptr);
+    auto d = s.schedule(0, nullptr);
+    REQUIRE(d.size() == 1);
+    REQUIRE(s.overdue(1001 * ms).size() == 1);
+    s.card_down(0, 1001 * ms);
+    CHECK_FALSE(s.complete(d[0].batch, 1.5, 1500 * ms)); // late: failed over
+    CHECK(s.slow_completion(0, 1.5) == 3000 * ms);
+    s.card_up(0, 2000 * ms);
+    auto d2 = s.schedule(2000 * ms, nullptr); // the re-queued job, on the card again
+    REQUIRE(d2.size() == 1);
+    CHECK(s.overdue(2000 * ms + 2000 * ms).empty()); // 2 s: down before, not now
+    CHECK(s.overdue(2000 * ms + 3001 * ms).size() == 1);
+    // It never shrinks, and never grows past the bound.
+    CHECK(s.slow_completion(0, 0.1) == 3000 * ms);
+    CHECK(s.slow_completion(0, 100.0) == 4000 * ms);
+    CHECK(s.slow_completion(0, -1.0) == 4000 * ms);
+    CHECK(s.slow_completion(0, std::nan("")) == 4000 * ms);
   }
 
   TEST_CASE("every card down: queued jobs wait, then are dropped as no_card") {
