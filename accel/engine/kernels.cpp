@@ -16,6 +16,35 @@ namespace {
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
+// e^x in a form the compiler vectorises (libm's expf is a call per element,
+// which left Sigmoid and Softmax the costliest nodes of a YOLOv8 graph):
+// x = n ln2 + r with |r| <= ln2 / 2, e^r by a degree-7 polynomial (Cephes'
+// expf coefficients, about 2 ulp), 2^n put into the exponent bits. x is
+// clamped to where the result is a normal float, so it saturates at about
+// 1.2e-38 and 2.4e38 instead of reaching 0 and inf (1 / (1 + e^x) stays
+// finite and within float rounding of the exact value).
+inline float exp_vec(float x) {
+  x = x < -87.3f ? -87.3f : x;
+  x = x > 88.3f ? 88.3f : x;
+  const float magic = 12582912.0f; // 1.5 * 2^23: adding it rounds to an integer
+  const float n = (x * 1.44269504088896341f + magic) - magic;
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+inline float sigmoid_vec(float x) { return 1.0f / (1.0f + exp_vec(-x)); }
+
 } // namespace
 
 namespace {
@@ -249,7 +278,8 @@ void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : alpha * x[i];
       return;
     case act::sigmoid:
-      for (int64_t i = 0; i < n; ++i) x[i] = sigmoid(x[i]);
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) x[i] = sigmoid_vec(x[i]);
       return;
     case act::exp:
       for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
@@ -269,13 +299,38 @@ void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
   }
 }
 
+namespace {
+
+// out = x (op) y over n elements of equal shape, one loop per op so each
+// vectorises.
+void binary_same(op k, const float* x, const float* y, float* out, int64_t n) {
+  switch (k) {
+    case op::add:
+      for (int64_t i = 0; i < n; ++i) out[i] = x[i] + y[i];
+      return;
+    case op::sub:
+      for (int64_t i = 0; i < n; ++i) out[i] = x[i] - y[i];
+      return;
+    case op::mul:
+      for (int64_t i = 0; i < n; ++i) out[i] = x[i] * y[i];
+      return;
+    case op::div:
+      for (int64_t i = 0; i < n; ++i) out[i] = x[i] / y[i];
+      return;
+    default:
+      for (int64_t i = 0; i < n; ++i) out[i] = std::pow(x[i], y[i]);
+  }
+}
+
+} // namespace
+
 void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os) {
   const int64_t n = numel(os);
   auto f = [k](float p, float q) {
     return k == op::add ? p + q : k == op::sub ? p - q : k == op::div ? p / q : k == op::pow ? std::pow(p, q) : p * q;
   };
   if (xs == os && ys == os) {
-    for (int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i]);
+    binary_same(k, x, y, out, n);
     return;
   }
   // Broadcast strides: 0 along broadcast axes.
@@ -412,6 +467,37 @@ void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& p
   std::vector<int64_t> st(r); // input stride of each output axis
   for (size_t j = 0; j < r; ++j) st[j] = ist[static_cast<size_t>(perm[j])];
   const int64_t n = numel(os), inner = os.back(), step = st.back();
+  // The output's last axis strided in the input (e.g. [N,A,B] -> [N,B,A]):
+  // element by element, every read would touch a new cache line. Instead
+  // tiles of the output axis the input is contiguous along (`k`) by the
+  // output's last axis, so reads and writes both stay within a few lines.
+  int k = -1;
+  for (size_t j = 0; j + 1 < r; ++j)
+    if (st[j] == 1 && os[j] > 1) k = static_cast<int>(j);
+  if (r >= 2 && n > 0 && step != 1 && inner > 1 && k >= 0) {
+    const auto ost = strides_of(os);
+    constexpr int64_t tile = 32;
+    const int64_t ka = os[static_cast<size_t>(k)], kst = ost[static_cast<size_t>(k)];
+    const int64_t outer = n / (ka * inner), blocks = (ka + tile - 1) / tile;
+    for (int64_t job = 0; job < outer * blocks; ++job) {
+      // The other axes' index from `job / blocks`, last fastest.
+      int64_t rest = job / blocks, src = 0, dst = 0;
+      for (int d = static_cast<int>(r) - 2; d >= 0; --d) {
+        if (d == k) continue;
+        const int64_t i = rest % os[static_cast<size_t>(d)];
+        rest /= os[static_cast<size_t>(d)];
+        src += i * st[static_cast<size_t>(d)];
+        dst += i * ost[static_cast<size_t>(d)];
+      }
+      const int64_t a0 = (job % blocks) * tile, a1 = std::min(ka, a0 + tile);
+      for (int64_t b0 = 0; b0 < inner; b0 += tile) {
+        const int64_t b1 = std::min(inner, b0 + tile);
+        for (int64_t a = a0; a < a1; ++a)
+          for (int64_t b = b0; b < b1; ++b) out[dst + a * kst + b] = in[src + a + b * step];
+      }
+    }
+    return;
+  }
   std::vector<int64_t> idx(r, 0);
   for (int64_t base = 0; base < n; base += inner) {
     int64_t src = 0;
@@ -565,8 +651,11 @@ void softmax_last(const float* in, const shape_t& shape, float* out) {
     float* d = out + r * inner;
     float mx = -std::numeric_limits<float>::infinity(), sum = 0;
     for (int64_t k = 0; k < inner; ++k) mx = std::max(mx, s[k]);
-    for (int64_t k = 0; k < inner; ++k) sum += d[k] = std::exp(s[k] - mx);
-    for (int64_t k = 0; k < inner; ++k) d[k] /= sum;
+#pragma omp simd
+    for (int64_t k = 0; k < inner; ++k) d[k] = exp_vec(s[k] - mx);
+    for (int64_t k = 0; k < inner; ++k) sum += d[k];
+    const float inv = 1.0f / sum;
+    for (int64_t k = 0; k < inner; ++k) d[k] *= inv;
   }
 }
 
