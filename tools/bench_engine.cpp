@@ -11,9 +11,12 @@
 // Usage: bench_engine --cfg NET.cfg [--weights NET.weights] [--runs 20] [--threads 1]
 //        bench_engine --model MODEL.json [--runs 20] [--threads 1]
 //        bench_engine --model MODEL.json --int8 FILE [--int8-exact false] [--input 576x448] [--runs 20]
-//                     [--threads 1]
+//                     [--threads 1] [--profile true]
 // --int8-exact true times the weaver_dnn kernel's integer requantization (s32
 // sums requantized in fixed point) instead of oneDNN's fused one.
+// --profile true then prints each engine session's mean ms per kind of step
+// (conv, add, (de)quantize, ...), measured in separate runs after the timed
+// ones so the clock reads do not slow them.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -47,13 +50,14 @@ struct options {
   std::string cfg, weights, model, int8;
   int runs = 20, threads = 1, width = 0, height = 0;
   bool exact = false; // --int8-exact: the weaver_dnn kernel's integer requantization
+  bool profile = false; // --profile: time per kind of step, after the timed runs
 };
 
 [[noreturn]] void usage(const char* prog) {
   std::fprintf(stderr,
                "usage: %s --cfg NET.cfg [--weights NET.weights] [--runs N] [--threads N]\n"
                "       %s --model MODEL.json [--int8 FILE [--int8-exact true|false]] [--input WxH] [--runs N]\n"
-               "          [--threads N]\n",
+               "          [--threads N] [--profile true]\n",
                prog, prog);
   std::exit(2);
 }
@@ -81,6 +85,9 @@ options parse(int argc, char** argv) {
     else if (a == "--int8-exact") {
       if (v != "true" && v != "false") usage(argv[0]);
       o.exact = v == "true";
+    } else if (a == "--profile") {
+      if (v != "true" && v != "false") usage(argv[0]);
+      o.profile = v == "true";
     } else if (a == "--input") {
       if (std::sscanf(v.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 32 || o.height < 32) usage(argv[0]);
     } else if (a == "--runs")
@@ -235,6 +242,26 @@ void fill_random(float* p, size_t n) {
   for (size_t i = 0; i < n; ++i) p[i] = u(rng);
 }
 
+/// Mean ms per kind of step over `runs` profiled runs, largest first.
+void profile(const std::string& name, session& s, int runs) {
+  std::vector<const node*> nodes;
+  std::vector<double> ms;
+  s.run(); // the other session has just evicted this one from the caches
+  for (int i = 0; i < runs; ++i) s.run_profiled(nodes, ms);
+  std::map<std::string, double> by_kind;
+  double total = 0;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const double mean = ms[i] / runs;
+    by_kind[nodes[i] ? op_name(nodes[i]->kind) : "(de)quantize"] += mean;
+    total += mean;
+  }
+  std::vector<std::pair<double, std::string>> order;
+  for (const auto& [kind, t] : by_kind) order.emplace_back(t, kind);
+  std::sort(order.rbegin(), order.rend());
+  std::printf("profile %s: %.2f ms per run (mean of %d)\n", name.c_str(), total, runs);
+  for (const auto& [t, kind] : order) std::printf("  %-16s %8.2f ms %5.1f%%\n", kind.c_str(), t, 100 * t / total);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -337,6 +364,10 @@ int main(int argc, char** argv) {
       line(std::string("opencv ") + CV_VERSION + " dnn", c);
       std::printf("ratio weaver/opencv (median): %.3f  (OpenCV: %d threads, parallel framework %s)\n",
                   w.median / c.median, cv::getNumThreads(), parallel_framework().c_str());
+    }
+    if (o.profile) {
+      profile("weaver f32", s, o.runs);
+      if (s8) profile(o.exact ? "weaver int8 exact" : "weaver int8", *s8, o.runs);
     }
   } catch (const std::exception& e) {
     if (!temp.empty()) fs::remove(temp);

@@ -62,7 +62,7 @@ void* session::codes(int v) {
   return c.data();
 }
 
-session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m)) {
+session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m)), threads_(std::max(threads, 1)) {
   const graph& g = m_->ir();
   const int8_table* q8 = m_->int8();
   int8_plan plan;
@@ -219,18 +219,18 @@ void session::run_step(step& s) {
   if (!s.n && s.dq >= 0) {
     const auto& t = types_[static_cast<size_t>(s.dq)];
     kernels::dequantize_codes(codes_[static_cast<size_t>(s.dq)].data(), numel(shape(s.dq)), t.scale, !t.is_signed,
-                              s.out[0]);
+                              s.out[0], threads_);
     return;
   }
   if (!s.n) {
     const int v = s.q;
     if (types_[static_cast<size_t>(v)].in_codes) { // at the plan's scale, as hls_network::quantize
       const auto& t = types_[static_cast<size_t>(v)];
-      kernels::quantize_codes(s.in[0], numel(shape(v)), t.scale, !t.is_signed, codes(v));
+      kernels::quantize_codes(s.in[0], numel(shape(v)), t.scale, !t.is_signed, codes(v), threads_);
       return;
     }
     const auto& a = m_->int8()->acts.at(g.values[static_cast<size_t>(v)].name);
-    kernels::quantize_codes(s.in[0], numel(shape(v)), a.scale, a.is_unsigned, codes(v));
+    kernels::quantize_codes(s.in[0], numel(shape(v)), a.scale, a.is_unsigned, codes(v), threads_);
     return;
   }
   if (s.code >= 0) {
@@ -329,19 +329,19 @@ void session::run_codes(const node& n, int conv_s8, const code_step& c) {
       conv.run_into(acc_.data());
       const int64_t co = shape(o)[3];
       quant::requantize_conv(acc_.data(), numel(shape(o)) / co, co, c.bias, c.m, c.m_neg, n.a, type(o).is_signed,
-                             bytes(o));
+                             bytes(o), threads_);
       break;
     }
     case op::max_pool:
-      quant::max_pool_codes(bytes(x), shape(x), type(x).is_signed, n.a, bytes(o), shape(o));
+      quant::max_pool_codes(bytes(x), shape(x), type(x).is_signed, n.a, bytes(o), shape(o), threads_);
       break;
     case op::add:
       quant::add_codes(bytes(x), type(x).is_signed, bytes(n.in[1]), type(n.in[1]).is_signed, numel(shape(o)), c.add,
-                       bytes(o), type(o).is_signed);
+                       bytes(o), type(o).is_signed, threads_);
       break;
     case op::resize_bilinear:
       quant::resize_bilinear_codes(bytes(x), shape(x), type(x).is_signed, c.ty, c.tx, c.resize, bytes(o), shape(o),
-                                   type(o).is_signed);
+                                   type(o).is_signed, threads_);
       break;
     default: { // concat on channels
       const int64_t pixels = numel(shape(o)) / shape(o)[3];
@@ -350,7 +350,7 @@ void session::run_codes(const node& n, int conv_s8, const code_step& c) {
         const int v = n.in[k];
         const int64_t ch = shape(v)[3];
         quant::copy_codes(bytes(v), pixels, ch, type(v).is_signed, c.m[k], bytes(o), shape(o)[3], coff,
-                          type(o).is_signed);
+                          type(o).is_signed, threads_);
         coff += ch;
       }
     }

@@ -125,6 +125,7 @@ private:
   std::vector<int32_t> acc_; // s32 accumulators of the conv running on codes
   std::vector<step> steps_;
   int in_ = 0;
+  int threads_ = 1; // the convolutions' count, also the integer layers' and (de)quantization's
 };
 
 /// The sessions of one worker thread: one per (model, threads) it ran, the

@@ -13,6 +13,8 @@
 //   resize   bilinear on a tap table (rows, columns, Q8 fractions) taken
 //            from the float kernel's coordinates, Q16 sum, one requantize
 //   copy     requantize into a channel slice of a wider tensor (concat)
+// `threads`: how many OpenMP threads a layer may split its rows over (the
+// session's count); the codes never depend on it.
 #pragma once
 
 #include <cstdint>
@@ -37,12 +39,12 @@ void conv_multipliers(float s_in, const std::vector<float>& s_w, float s_out, co
 /// `a.activation` is none, relu or leaky (model_error otherwise).
 void requantize_conv(const int32_t* acc, int64_t pixels, int64_t co, const std::vector<int32_t>& bias,
                      const std::vector<fixed_multiplier>& m, const std::vector<fixed_multiplier>& m_neg, const attrs& a,
-                     bool out_signed, uint8_t* out);
+                     bool out_signed, uint8_t* out, int threads = 1);
 
 /// Max pool on codes, the output of the input's type. Padding never wins; a
 /// window wholly in padding (ceil mode) gives code 0.
 void max_pool_codes(const uint8_t* in, const shape_t& in_shape, bool is_signed, const attrs& a, uint8_t* out,
-                    const shape_t& out_shape);
+                    const shape_t& out_shape, int threads = 1);
 
 /// The three multipliers of an add: each input to the output's scale with 8
 /// more fractional bits, then 2^-8.
@@ -53,7 +55,7 @@ add_multipliers add_multipliers_for(float sa, float sb, float so);
 /// out = requantize(requantize(x, m.a) + requantize(y, m.b), m.out), `n`
 /// elements of equal shapes, saturated.
 void add_codes(const uint8_t* x, bool x_signed, const uint8_t* y, bool y_signed, int64_t n, const add_multipliers& m,
-               uint8_t* out, bool out_signed);
+               uint8_t* out, bool out_signed, int threads = 1);
 
 /// One output row's (or column's) bilinear taps: the two input indices and
 /// the fraction of the second in Q8, from kernels::resize_bilinear_nhwc's
@@ -68,11 +70,11 @@ fixed_multiplier resize_multiplier(float s_in, float s_out);
 /// (exact in int32), out = requantize(v, m), saturated.
 void resize_bilinear_codes(const uint8_t* in, const shape_t& in_shape, bool in_signed,
                            const std::vector<resize_tap>& ty, const std::vector<resize_tap>& tx, fixed_multiplier m,
-                           uint8_t* out, const shape_t& out_shape, bool out_signed);
+                           uint8_t* out, const shape_t& out_shape, bool out_signed, int threads = 1);
 
 /// `pixels` x `c` codes requantized by m into channels [coff, coff + c) of
 /// an output of `out_cstride` channels per pixel (a concat's slice).
 void copy_codes(const uint8_t* in, int64_t pixels, int64_t c, bool in_signed, fixed_multiplier m, uint8_t* out,
-                int64_t out_cstride, int64_t coff, bool out_signed);
+                int64_t out_cstride, int64_t coff, bool out_signed, int threads = 1);
 
 } // namespace weaver::engine::quant

@@ -10,6 +10,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "accel/engine/parallel.hpp"
+
 namespace weaver::engine::kernels {
 
 namespace {
@@ -236,7 +238,7 @@ void conv2d_s8::run_into(void* out) {
 }
 std::string conv2d_s8::implementation() const { return p_->name; }
 
-void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, void* out) {
+void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, void* out, int threads) {
   // Clamp, then round to nearest even by adding and removing 1.5 * 2^23
   // (exact for |v| < 2^22 in the default rounding mode): no libm call, so
   // the loop vectorises.
@@ -248,23 +250,27 @@ void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, vo
     v = v > hi ? hi : v;
     return static_cast<int32_t>((v + magic) - magic);
   };
-  if (is_unsigned) {
-    auto* d = static_cast<uint8_t*>(out);
-    for (int64_t i = 0; i < n; ++i) d[i] = static_cast<uint8_t>(code(x[i]));
-  } else {
-    auto* d = static_cast<int8_t*>(out);
-    for (int64_t i = 0; i < n; ++i) d[i] = static_cast<int8_t>(code(x[i]));
-  }
+  parallel_ranges(n, threads, 32 * 1024, [&](int64_t i0, int64_t i1) {
+    if (is_unsigned) {
+      auto* d = static_cast<uint8_t*>(out);
+      for (int64_t i = i0; i < i1; ++i) d[i] = static_cast<uint8_t>(code(x[i]));
+    } else {
+      auto* d = static_cast<int8_t*>(out);
+      for (int64_t i = i0; i < i1; ++i) d[i] = static_cast<int8_t>(code(x[i]));
+    }
+  });
 }
 
-void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, float* out) {
-  if (is_unsigned) {
-    const auto* s = static_cast<const uint8_t*>(q);
-    for (int64_t i = 0; i < n; ++i) out[i] = scale * static_cast<float>(s[i]);
-  } else {
-    const auto* s = static_cast<const int8_t*>(q);
-    for (int64_t i = 0; i < n; ++i) out[i] = scale * static_cast<float>(s[i]);
-  }
+void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, float* out, int threads) {
+  parallel_ranges(n, threads, 32 * 1024, [&](int64_t i0, int64_t i1) {
+    if (is_unsigned) {
+      const auto* s = static_cast<const uint8_t*>(q);
+      for (int64_t i = i0; i < i1; ++i) out[i] = scale * static_cast<float>(s[i]);
+    } else {
+      const auto* s = static_cast<const int8_t*>(q);
+      for (int64_t i = i0; i < i1; ++i) out[i] = scale * static_cast<float>(s[i]);
+    }
+  });
 }
 
 void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {

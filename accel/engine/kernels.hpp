@@ -72,11 +72,12 @@ private:
 };
 
 /// f32 -> u8/s8 codes: round(x / scale) (ties to even, as oneDNN's), saturated.
-/// A plain loop on the calling thread (a oneDNN reorder would fork OpenMP
-/// threads per call, which costs more than it saves on a busy machine).
-void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, void* out);
+/// A plain loop (a oneDNN reorder would fork OpenMP threads per call, which
+/// costs more than it saves on a busy machine), split over `threads` OpenMP
+/// threads for a session of more than one (parallel.hpp).
+void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, void* out, int threads = 1);
 /// Codes -> f32.
-void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, float* out);
+void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, float* out, int threads = 1);
 
 void apply_activation(float* x, int64_t n, act a, float alpha, float beta = 0.0f);
 

@@ -1,11 +1,15 @@
 // The integer layers on codes (accel/engine/int8_layers.hpp): the conv
 // requantization against quant::requantize and the reference convolution,
 // max pool, add, resize and copy against the float kernels within the
-// rounding they add, and the plan's code types.
+// rounding they add, and the plan's code types; and the fast (vectorised,
+// table, threaded) loops equal to the letter of their definitions.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
+#include <tuple>
 
 #include "accel/engine/int8_layers.hpp"
 #include "accel/engine/int8_plan.hpp"
@@ -156,5 +160,163 @@ TEST_CASE("integer max pool, add, bilinear resize and copy stay within one code 
     std::vector<uint8_t> same(x.codes.size());
     quant::copy_codes(x.codes.data(), 30, 12, true, quant::to_fixed(1.0), same.data(), 12, 0, true);
     CHECK(same == x.codes);
+  }
+}
+
+namespace {
+
+// The definitions the fast loops must equal bit for bit: quant::requantize
+// (one rounding, ties away from zero, int32 saturation) then the code range.
+int32_t rq(int32_t v, quant::fixed_multiplier m, bool out_signed) {
+  return std::clamp(quant::requantize(v, m), quant::code_lo(out_signed), quant::code_hi(out_signed));
+}
+
+// REQUIRE only on a difference: millions of equal codes stay cheap to check.
+void same(int32_t got, int32_t want) {
+  if (got != want) REQUIRE(got == want);
+}
+
+std::vector<uint8_t> random_bytes(std::mt19937& rng, int64_t n) {
+  std::vector<uint8_t> b(static_cast<size_t>(n));
+  for (auto& v : b) v = static_cast<uint8_t>(rng());
+  return b;
+}
+
+} // namespace
+
+TEST_CASE(
+  "add, resize, copy, max pool and requantize_conv on codes equal their scalar definitions on 1 and 2 threads") {
+  std::mt19937 rng(11);
+  SUBCASE("add: exact halves, both code types, a multiplier below 2^-31 (the scalar path)") {
+    const int64_t n = 100003; // past two parallel grains, and not a multiple of any vector width
+    const auto x = random_bytes(rng, n), y = random_bytes(rng, n);
+    // 256 * 0.5 / 1 = 128 exactly: every sum is 128 (x + y), half of them a tie for the final 2^-8.
+    for (const auto& [sa, sb, so] : std::vector<std::tuple<float, float, float>>{
+           {0.5f, 0.5f, 1.0f}, {0.03f, 0.07f, 0.06f}, {0.9f, 1e-13f, 0.01f}, {0.2f, 0.3f, 0.001f}})
+      for (bool xs : {false, true})
+        for (bool ys : {false, true})
+          for (bool os : {false, true}) {
+            const auto m = quant::add_multipliers_for(sa, sb, so);
+            std::vector<uint8_t> one(static_cast<size_t>(n)), two(one.size());
+            quant::add_codes(x.data(), xs, y.data(), ys, n, m, one.data(), os, 1);
+            quant::add_codes(x.data(), xs, y.data(), ys, n, m, two.data(), os, 2);
+            REQUIRE(one == two);
+            for (int64_t i = 0; i < n; ++i) {
+              const size_t k = static_cast<size_t>(i);
+              const int64_t sum = int64_t{quant::requantize(quant::code_of(x[k], xs), m.a)}
+                + quant::requantize(quant::code_of(y[k], ys), m.b);
+              const auto s32 = static_cast<int32_t>(
+                std::clamp<int64_t>(sum, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()));
+              same(quant::code_of(one[k], os), rq(s32, m.out, os));
+            }
+          }
+  }
+  SUBCASE("bilinear resize: Q16 sums requantized once, both code types, a tiny multiplier") {
+    const shape_t in{2, 17, 23, 40}, out{2, 34, 46, 40};
+    const auto x = random_bytes(rng, numel(in));
+    const auto ty = quant::resize_taps(in[1], out[1], true, false), tx = quant::resize_taps(in[2], out[2], true, false);
+    for (const auto& [si, so] : std::vector<std::pair<float, float>>{{0.04f, 0.05f}, {1e-6f, 1.0f}, {0.5f, 0.5f}})
+      for (bool is : {false, true})
+        for (bool os : {false, true}) {
+          const auto m = quant::resize_multiplier(si, so);
+          std::vector<uint8_t> one(static_cast<size_t>(numel(out))), two(one.size());
+          quant::resize_bilinear_codes(x.data(), in, is, ty, tx, m, one.data(), out, os, 1);
+          quant::resize_bilinear_codes(x.data(), in, is, ty, tx, m, two.data(), out, os, 2);
+          REQUIRE(one == two);
+          const int64_t H = in[1], W = in[2], C = in[3];
+          auto at = [&](int64_t n, int64_t yy, int64_t xx, int64_t c) {
+            return quant::code_of(x[static_cast<size_t>(((n * H + yy) * W + xx) * C + c)], is);
+          };
+          for (int64_t n = 0; n < out[0]; ++n)
+            for (int64_t yy = 0; yy < out[1]; ++yy)
+              for (int64_t xx = 0; xx < out[2]; ++xx)
+                for (int64_t c = 0; c < C; ++c) {
+                  const auto& a = ty[static_cast<size_t>(yy)];
+                  const auto& b = tx[static_cast<size_t>(xx)];
+                  const int32_t top = at(n, a.lo, b.lo, c) * (256 - b.frac) + at(n, a.lo, b.hi, c) * b.frac;
+                  const int32_t bot = at(n, a.hi, b.lo, c) * (256 - b.frac) + at(n, a.hi, b.hi, c) * b.frac;
+                  const size_t k = static_cast<size_t>(((n * out[1] + yy) * out[2] + xx) * C + c);
+                  same(quant::code_of(one[k], os), rq(top * (256 - a.frac) + bot * a.frac, m, os));
+                }
+        }
+  }
+  SUBCASE("copy into a channel slice: every byte value, both code types, a multiplier above 1") {
+    const int64_t pixels = 3000, c = 37, stride = 50, coff = 6;
+    auto x = random_bytes(rng, pixels * c);
+    for (int b = 0; b < 256; ++b) x[static_cast<size_t>(b)] = static_cast<uint8_t>(b);
+    for (double r : {0.75, 1.0 / 3, 2.5, 1.0})
+      for (bool is : {false, true})
+        for (bool os : {false, true}) {
+          const auto m = quant::to_fixed(r);
+          std::vector<uint8_t> one(static_cast<size_t>(pixels * stride), 9), two(one);
+          quant::copy_codes(x.data(), pixels, c, is, m, one.data(), stride, coff, os, 1);
+          quant::copy_codes(x.data(), pixels, c, is, m, two.data(), stride, coff, os, 2);
+          REQUIRE(one == two);
+          for (int64_t p = 0; p < pixels; ++p)
+            for (int64_t k = 0; k < stride; ++k) {
+              const int32_t got = one[static_cast<size_t>(p * stride + k)];
+              if (k < coff || k >= coff + c) {
+                same(got, 9);
+                continue;
+              }
+              const int32_t v = quant::code_of(x[static_cast<size_t>(p * c + k - coff)], is);
+              same(quant::code_of(static_cast<uint8_t>(got), os), rq(v, m, os));
+            }
+        }
+  }
+  SUBCASE("max pool: the window's largest code, 0 for a window wholly in padding") {
+    const shape_t in{1, 60, 70, 33}, out{1, 31, 36, 33};
+    const auto x = random_bytes(rng, numel(in));
+    attrs a;
+    a.kernel = {3, 3};
+    a.stride = {2, 2};
+    a.pads = {1, 1, 2, 2};
+    for (bool sgn : {false, true}) {
+      std::vector<uint8_t> one(static_cast<size_t>(numel(out))), two(one.size());
+      quant::max_pool_codes(x.data(), in, sgn, a, one.data(), out, 1);
+      quant::max_pool_codes(x.data(), in, sgn, a, two.data(), out, 2);
+      REQUIRE(one == two);
+      for (int64_t oy = 0; oy < out[1]; ++oy)
+        for (int64_t ox = 0; ox < out[2]; ++ox)
+          for (int64_t c = 0; c < in[3]; ++c) {
+            int32_t best = std::numeric_limits<int32_t>::min();
+            for (int64_t y = oy * 2 - 1; y < oy * 2 + 2; ++y)
+              for (int64_t xx = ox * 2 - 1; xx < ox * 2 + 2; ++xx)
+                if (y >= 0 && y < in[1] && xx >= 0 && xx < in[2])
+                  best = std::max(best, quant::code_of(x[static_cast<size_t>((y * in[2] + xx) * in[3] + c)], sgn));
+            if (best == std::numeric_limits<int32_t>::min()) best = 0;
+            same(quant::code_of(one[static_cast<size_t>((oy * out[2] + ox) * in[3] + c)], sgn), best);
+          }
+    }
+  }
+  SUBCASE("requantize_conv: pixels in blocks and parts, channels that do not divide the block") {
+    const int64_t pixels = 4099, co = 24;
+    std::vector<int32_t> acc(static_cast<size_t>(pixels * co)), bias(static_cast<size_t>(co));
+    std::uniform_int_distribution<int32_t> a_d(-3000000, 3000000), b_d(-20000, 20000);
+    for (auto& v : acc) v = a_d(rng);
+    for (auto& v : bias) v = b_d(rng);
+    std::vector<quant::fixed_multiplier> m, m_neg;
+    for (int64_t c = 0; c < co; ++c) {
+      m.push_back(quant::to_fixed(1e-5 * static_cast<double>(c + 1)));
+      m_neg.push_back(quant::to_fixed(1e-6 * static_cast<double>(c + 1)));
+    }
+    for (act f : {act::none, act::relu, act::leaky})
+      for (bool os : {false, true}) {
+        attrs at;
+        at.activation = f;
+        const auto& neg = f == act::leaky ? m_neg : std::vector<quant::fixed_multiplier>{};
+        std::vector<uint8_t> one(acc.size()), two(acc.size());
+        quant::requantize_conv(acc.data(), pixels, co, bias, m, neg, at, os, one.data(), 1);
+        quant::requantize_conv(acc.data(), pixels, co, bias, m, neg, at, os, two.data(), 2);
+        REQUIRE(one == two);
+        for (int64_t p = 0; p < pixels; ++p)
+          for (int64_t c = 0; c < co; ++c) {
+            const size_t k = static_cast<size_t>(p * co + c), ch = static_cast<size_t>(c);
+            const int32_t v = acc[k] + bias[ch];
+            int32_t q = quant::requantize(v, f == act::leaky && v < 0 ? m_neg[ch] : m[ch]);
+            if (f == act::relu) q = std::max(q, 0);
+            same(quant::code_of(one[k], os), std::clamp(q, quant::code_lo(os), quant::code_hi(os)));
+          }
+      }
   }
 }
