@@ -464,7 +464,7 @@ void resolve_sources(config& cfg, const std::string& base_dir) {
 
 // The `detector:` section.
 void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_dir) {
-  check_keys(d, "detector.", {"kind", "queue", "max_age_ms", "hog", "motion", "dnn"});
+  check_keys(d, "detector.", {"kind", "queue", "max_age_ms", "hog", "motion", "dnn", "appearance"});
   cfg.detector.kind = get<std::string>(d, "kind", "detector.", cfg.detector.kind);
   const auto kinds = config_detector_kinds();
   if (std::find(kinds.begin(), kinds.end(), cfg.detector.kind) == kinds.end()) {
@@ -540,6 +540,13 @@ void parse_detector(const YAML::Node& d, config& cfg, const std::string& base_di
     check_keys(h, "detector.hog.", {"upscale", "threshold"});
     cfg.detector.hog_upscale = get_in_range<double>(h, "upscale", "detector.hog.", cfg.detector.hog_upscale, 0.25, 8.0);
     cfg.detector.hog_threshold = get<double>(h, "threshold", "detector.hog.", cfg.detector.hog_threshold);
+  }
+  if (auto a = d["appearance"]) {
+    const std::string p = "detector.appearance.";
+    check_keys(a, p, {"centre_sigma", "surround"});
+    auto& o = cfg.detector.appearance;
+    o.centre_sigma = get_in_range<float>(a, "centre_sigma", p, o.centre_sigma, 0.0f, 10.0f);
+    o.surround = get<bool>(a, "surround", p, o.surround);
   }
   if (auto m = d["motion"]) {
     check_keys(m, "detector.motion.", {"min_area"});
@@ -632,10 +639,12 @@ void parse_tracker(const YAML::Node& t, config& cfg, const std::string& base_dir
 
 // The `reid:` section.
 void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
-  check_keys(r, "reid.",
-             {"match_threshold", "max_gap_s", "same_camera", "merge_threshold", "learn_graph", "learn_after",
-              "confident", "gallery_ttl_s", "links", "state_file", "window_s", "topology", "space_time_weight",
-              "covisible_weight", "overlap_slack_s", "overlap_after", "min_handovers", "resolve", "cut_margin"});
+  check_keys(
+    r, "reid.",
+    {"match_threshold",   "max_gap_s",        "same_camera",     "merge_threshold", "learn_graph",   "learn_after",
+     "confident",         "gallery_ttl_s",    "links",           "state_file",      "window_s",      "topology",
+     "space_time_weight", "covisible_weight", "overlap_slack_s", "overlap_after",   "min_handovers", "resolve",
+     "cut_margin",        "ambiguity_margin"});
   auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
   require_range(win, 0.001, 3600.0, "reid.window_s");
   cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
@@ -659,6 +668,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
   require_range(slack, 0.0, 3600.0, "reid.overlap_slack_s");
   rc.overlap_slack_ms = static_cast<int64_t>(slack * 1000);
   rc.cut_margin = get_in_range<float>(r, "cut_margin", "reid.", rc.cut_margin, -1.0f, 0.5f);
+  rc.ambiguity_margin = get_in_range<float>(r, "ambiguity_margin", "reid.", rc.ambiguity_margin, 0.0f, 1.0f);
   rc.topo.overlap_after = get_in_range<int>(r, "overlap_after", "reid.", rc.topo.overlap_after, 1, 1000000);
   rc.topo.min_handovers = get_in_range<int>(r, "min_handovers", "reid.", rc.topo.min_handovers, 1, 1000000);
   if (auto links = r["links"]) {
@@ -1088,6 +1098,7 @@ detector_options detector_options_of(const detector_config& d) {
   o.hog_threshold = d.hog_threshold;
   o.motion_min_area = d.motion_min_area;
   o.dnn = d.dnn;
+  o.appearance = d.appearance;
   return o;
 }
 

@@ -39,6 +39,7 @@ struct detector_config {
   double hog_threshold = 0.5; // SVM margin; measured best precision/recall trade-off
   int motion_min_area = 400; // px; smaller blobs are mostly noise
   dnn_options dnn; // nanodet / darknet / onnx (model paths resolved)
+  appearance_options appearance; // detector.appearance: centre_sigma, surround
 };
 
 struct card_config {

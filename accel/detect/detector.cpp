@@ -11,7 +11,7 @@ namespace weaver {
 
 std::vector<detection> detector::run(const cv::Mat& bgr, engine::workspace& ws) {
   auto found = detect_on(bgr, ws);
-  for (auto& d : found) d.feature = appearance_descriptor(bgr, d.bbox);
+  for (auto& d : found) d.feature = appearance_descriptor(bgr, d.bbox, appearance_);
   return found;
 }
 
@@ -28,12 +28,17 @@ const std::vector<std::string>& dnn_heads() {
 }
 
 std::unique_ptr<detector> make_detector(const std::string& kind, const detector_options& opts) {
-  if (kind == "hog") return std::make_unique<hog_detector>(opts);
-  if (kind == "motion") return std::make_unique<motion_detector>(opts);
+  std::unique_ptr<detector> made;
+  if (kind == "hog") made = std::make_unique<hog_detector>(opts);
+  if (kind == "motion") made = std::make_unique<motion_detector>(opts);
   if (dnn_detector_kind(kind)) {
     auto d = opts.dnn;
     d.kind = kind;
-    return std::make_unique<dnn_detector>(d);
+    made = std::make_unique<dnn_detector>(d);
+  }
+  if (made) {
+    made->set_appearance(opts.appearance);
+    return made;
   }
   std::string valid;
   for (const auto& k : detector_kinds()) valid += (valid.empty() ? "" : ", ") + k;

@@ -9,6 +9,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "accel/detect/appearance.hpp"
 #include "accel/workload.hpp"
 #include "base/types.hpp"
 
@@ -95,6 +96,10 @@ struct detector_options {
 
   // --- nanodet / darknet
   dnn_options dnn;
+
+  // --- all: how each detection's appearance vector weighs the box's pixels
+  // (`detector.appearance`; the mask pointer is not used here).
+  appearance_options appearance;
 };
 
 /// A person detector, and the workload a card runs for it: its detections
@@ -114,6 +119,15 @@ public:
   }
   /// detect_on, then each detection's appearance vector.
   std::vector<detection> run(const cv::Mat& bgr, engine::workspace& ws) override;
+  /// How the appearance vectors weigh pixels (make_detector sets it).
+  void set_appearance(const appearance_options& o) {
+    appearance_ = o;
+    appearance_.mask = nullptr;
+  }
+  const appearance_options& appearance() const { return appearance_; }
+
+protected:
+  appearance_options appearance_;
 };
 
 /// The kinds make_detector knows: nanodet, darknet, onnx, hog, motion.

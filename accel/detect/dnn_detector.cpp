@@ -331,7 +331,7 @@ std::vector<detection> dnn_detector::detect_on(const cv::Mat& bgr, engine::works
 
 std::vector<detection> dnn_detector::finish(const cv::Mat& bgr, const std::vector<const float*>& tensors) {
   auto found = decode(bgr.size(), tensors);
-  for (auto& d : found) d.feature = appearance_descriptor(bgr, d.bbox);
+  for (auto& d : found) d.feature = appearance_descriptor(bgr, d.bbox, appearance_);
   return found;
 }
 

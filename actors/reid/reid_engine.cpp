@@ -448,9 +448,25 @@ void reid_engine::resolve_window(std::vector<std::pair<track_key, ended_track>> 
           }
         }
       }
+      if (who != persons_.size() && cfg_.ambiguity_margin > 0 && ambiguous(who, sc, camera_id, t, end_ms)) {
+        who = persons_.size();
+        sc = 0;
+        look = 0;
+      }
       assign(key, t, who, sc, look, out);
     }
   }
+}
+
+bool reid_engine::ambiguous(size_t winner, double winner_score, uint32_t camera_id, const ended_track& t,
+                            timestamp_ms end_ms) const {
+  const uint32_t from = persons_[winner].last_camera;
+  for (size_t p = 0; p < persons_.size(); ++p) {
+    if (p == winner || persons_[p].merged_into != 0 || persons_[p].last_camera == from) continue;
+    float look = 0;
+    if (score(persons_[p], camera_id, t, end_ms, &look) > winner_score - cfg_.ambiguity_margin) return true;
+  }
+  return false;
 }
 
 void reid_engine::assign(const track_key& key, const ended_track& t, size_t best, double best_score, float appearance,

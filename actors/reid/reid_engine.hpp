@@ -84,6 +84,13 @@ struct reid_config {
   // undercounting; no clear gain.
   std::map<uint32_t, std::pair<int, int>> view_sizes;
   float cut_margin = -1.0f;
+  // Ambiguous joins are deferred: when the runner-up person scores within
+  // this of the winner and was last seen on another camera than the winner
+  // (so the choice changes where the person came from), the track starts a
+  // new person instead, for the offline pass to link with the whole window
+  // in view. Runners-up from the winner's camera do not count: either
+  // choice gives the same transition. 0 = off.
+  float ambiguity_margin = 0.0f;
 };
 
 /// Links ended tracks of many cameras to global person ids.
@@ -217,6 +224,10 @@ private:
   presence_batch resolve_before(timestamp_ms limit);
   /// Resolves the tracks of one window (all ending in it), jointly per camera.
   void resolve_window(std::vector<std::pair<track_key, ended_track>> tracks, presence_batch& out);
+  /// Whether another person, last seen on another camera than `winner`,
+  /// scores within ambiguity_margin of winner_score for track `t`.
+  bool ambiguous(size_t winner, double winner_score, uint32_t camera_id, const ended_track& t,
+                 timestamp_ms end_ms) const;
   /// Records track `t` as person `p` (persons_.size() = a new person).
   void assign(const track_key& key, const ended_track& t, size_t p, double score, float appearance,
               presence_batch& out);

@@ -12,9 +12,11 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "accel/detect/appearance.hpp"
 #include "accel/detect/detector.hpp"
 #include "accel/detect/hog_detector.hpp"
 #include "accel/detect/motion_detector.hpp"
+#include "accel/engine/executor.hpp"
 #include "actors/camera/video_source.hpp"
 #include "tools/eval/detection_eval.hpp"
 
@@ -94,6 +96,38 @@ TEST_SUITE("detector") {
     CHECK(dets[0].class_id == 0);
     CHECK(dets[0].score > 0.8f);
     CHECK(dets[0].score <= 1.0f);
+  }
+
+  TEST_CASE("detections carry the appearance vector of the configured pixel weighting") {
+    // detector.appearance (centre weighting, surround) reaches the vectors
+    // run() attaches; the default stays the plain descriptor.
+    appearance_options centred;
+    centred.centre_sigma = 0.4f;
+    centred.surround = true;
+    detector_options opts;
+    opts.appearance = centred;
+    auto plain = make_detector("motion");
+    auto weighted = make_detector("motion", opts);
+    CHECK(weighted->appearance().centre_sigma == doctest::Approx(0.4f));
+    CHECK(weighted->appearance().surround);
+    CHECK(plain->appearance().centre_sigma == 0.0f);
+    CHECK_FALSE(plain->appearance().surround);
+    engine::workspace ws;
+    const cv::Size size(320, 240);
+    std::vector<detection> a, b;
+    cv::Mat f;
+    for (int frame_no = 0; frame_no < 50; ++frame_no) {
+      std::optional<cv::Point> pos;
+      if (frame_no >= 30) pos = cv::Point{40 + 8 * (frame_no - 30), 100};
+      f = scene(size, frame_no, pos);
+      a = plain->run(f, ws);
+      b = weighted->run(f, ws);
+    }
+    REQUIRE(a.size() == 1);
+    REQUIRE(b.size() == 1);
+    CHECK(a[0].feature == appearance_descriptor(f, a[0].bbox));
+    CHECK(b[0].feature == appearance_descriptor(f, b[0].bbox, centred));
+    CHECK(a[0].feature != b[0].feature);
   }
 
   TEST_CASE("motion is deterministic and ignores static scenes") {

@@ -404,6 +404,40 @@ TEST_SUITE("reid_engine: graph, fragments, windows, merges, snapshots") {
     CHECK(who[{2, 2}] == who[{1, 2}]);
   }
 
+  TEST_CASE("ambiguity margin: a join a person from another camera nearly wins is deferred to a new id") {
+    // Person 1 leaves camera 1, person 2 camera 2, at the same time; a track
+    // on camera 3 looks a little more like person 1 (cos 0.725) than like
+    // person 2 (0.689): 0.036 apart.
+    auto pa = unit({1, 0, 0}), pb = unit({0, 1, 0}), x = unit({1, 0.95f, 0});
+    auto who_is_x = [&](float margin, bool same_camera_rivals) {
+      std::map<uint32_t, std::vector<track_batch>> s;
+      if (same_camera_rivals) {
+        s[1] = reid_stream(1, {{1, 1000, 3000, pa}, {2, 1000, 3000, pb}}, 20000);
+      } else {
+        s[1] = reid_stream(1, {{1, 1000, 3000, pa}}, 20000);
+        s[2] = reid_stream(2, {{2, 1000, 3000, pb}}, 20000);
+      }
+      s[3] = reid_stream(3, {{3, 4000, 6000, x}}, 20000);
+      reid_config cfg;
+      cfg.match_threshold = 0.6f;
+      cfg.ambiguity_margin = margin;
+      auto r = reid_run(s, reid_sequential(s, false), cfg);
+      std::map<uint64_t, uint64_t> by_track;
+      for (auto& i : r.ids) by_track[i.track_id] = i.person_id;
+      REQUIRE(by_track.size() == 3);
+      CHECK(by_track[1] != by_track[2]);
+      if (by_track[3] == by_track[1]) return std::string("person 1");
+      if (by_track[3] == by_track[2]) return std::string("person 2");
+      return std::string("new");
+    };
+    CHECK(who_is_x(0.0f, false) == "person 1"); // off: the best wins
+    CHECK(who_is_x(0.02f, false) == "person 1"); // clear enough
+    CHECK(who_is_x(0.05f, false) == "new"); // too close to call: deferred
+    // Both candidates came from camera 1: either gives the same transition,
+    // so the better one is taken.
+    CHECK(who_is_x(0.05f, true) == "person 1");
+  }
+
   TEST_CASE("late correction: two ids that turn out to be one are merged, the later into the earlier") {
     auto f = unit({1, 0.05f, 0});
     std::map<uint32_t, std::vector<track_batch>> s{{1, reid_stream(1, {{1, 1000, 3000, f}}, 60000)},
