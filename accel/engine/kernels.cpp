@@ -284,7 +284,9 @@ void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : alpha * x[i];
       return;
     case act::sigmoid:
+#if !defined(__clang__) // as in max_into: clang's sanitizer build cannot, and errs
 #pragma omp simd
+#endif
       for (int64_t i = 0; i < n; ++i) x[i] = sigmoid_vec(x[i]);
       return;
     case act::exp:
@@ -657,7 +659,9 @@ void softmax_last(const float* in, const shape_t& shape, float* out) {
     float* d = out + r * inner;
     float mx = -std::numeric_limits<float>::infinity(), sum = 0;
     for (int64_t k = 0; k < inner; ++k) mx = std::max(mx, s[k]);
+#if !defined(__clang__)
 #pragma omp simd
+#endif
     for (int64_t k = 0; k < inner; ++k) d[k] = exp_vec(s[k] - mx);
     for (int64_t k = 0; k < inner; ++k) sum += d[k];
     const float inv = 1.0f / sum;
