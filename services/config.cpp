@@ -432,6 +432,26 @@ std::map<uint32_t, std::pair<int, int>> views_continued_below(const std::vector<
   return out;
 }
 
+std::vector<view_geometry> shared_source_views(const std::vector<camera_config>& cameras) {
+  std::map<std::string, int> viewers;
+  for (const auto& c : cameras) viewers[c.source]++;
+  std::vector<view_geometry> out;
+  for (const auto& c : cameras) {
+    if (!c.crop || c.crop->size() != 4 || viewers[c.source] < 2) continue;
+    const auto& r = *c.crop;
+    view_geometry v;
+    v.camera_id = c.id;
+    v.source = c.source;
+    v.width = r[2];
+    v.height = r[3];
+    const cv::Matx33d h =
+      c.warp ? warp_homography(*c.warp, {r[2], r[3]}) : cv::Matx33d(1, 0, -r[0], 0, 1, -r[1], 0, 0, 1);
+    for (int k = 0; k < 9; ++k) v.to_view[static_cast<size_t>(k)] = h.val[k];
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 namespace {
 
 // Resolve "camera:<id>" sources (a virtual camera of another camera's
@@ -639,12 +659,14 @@ void parse_tracker(const YAML::Node& t, config& cfg, const std::string& base_dir
 
 // The `reid:` section.
 void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
-  check_keys(
-    r, "reid.",
-    {"match_threshold",   "max_gap_s",        "same_camera",     "merge_threshold", "learn_graph",   "learn_after",
-     "confident",         "gallery_ttl_s",    "links",           "state_file",      "window_s",      "topology",
-     "space_time_weight", "covisible_weight", "overlap_slack_s", "overlap_after",   "min_handovers", "resolve",
-     "cut_margin",        "ambiguity_margin"});
+  check_keys(r, "reid.", {"match_threshold",   "max_gap_s",        "same_camera",
+                          "merge_threshold",   "learn_graph",      "learn_after",
+                          "confident",         "gallery_ttl_s",    "links",
+                          "state_file",        "window_s",         "topology",
+                          "space_time_weight", "covisible_weight", "overlap_slack_s",
+                          "overlap_after",     "min_handovers",    "resolve",
+                          "cut_margin",        "ambiguity_margin", "handoff",
+                          "handoff_weight",    "handoff_aspect",   "handoff_overlaps"});
   auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
   require_range(win, 0.001, 3600.0, "reid.window_s");
   cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
@@ -669,6 +691,12 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
   rc.overlap_slack_ms = static_cast<int64_t>(slack * 1000);
   rc.cut_margin = get_in_range<float>(r, "cut_margin", "reid.", rc.cut_margin, -1.0f, 0.5f);
   rc.ambiguity_margin = get_in_range<float>(r, "ambiguity_margin", "reid.", rc.ambiguity_margin, 0.0f, 1.0f);
+  rc.handoff_on = get<bool>(r, "handoff", "reid.", rc.handoff_on);
+  rc.handoff_weight = get_in_range<float>(r, "handoff_weight", "reid.", rc.handoff_weight, 0.0f, 2.0f);
+  rc.handoff.aspect = get_in_range<float>(r, "handoff_aspect", "reid.", rc.handoff.aspect, 0.1f, 2.0f);
+  rc.handoff.whole_bodies = get<bool>(r, "handoff_overlaps", "reid.", rc.handoff.whole_bodies);
+  // Its cut test is cut_margin's (0.02 when that is off).
+  if (rc.cut_margin >= 0) rc.handoff.cut_margin = rc.cut_margin;
   rc.topo.overlap_after = get_in_range<int>(r, "overlap_after", "reid.", rc.topo.overlap_after, 1, 1000000);
   rc.topo.min_handovers = get_in_range<int>(r, "min_handovers", "reid.", rc.topo.min_handovers, 1, 1000000);
   if (auto links = r["links"]) {
@@ -1046,6 +1074,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   // Re-id needs the size of the views whose bottom edge cuts people off
   // from where they stand.
   cfg.reid.view_sizes = views_continued_below(cfg.cameras);
+  if (cfg.reid.handoff_on) cfg.reid.handoff.views = shared_source_views(cfg.cameras);
   if (auto s = root["storage"])
     parse_storage(s, cfg, base_dir);
   else

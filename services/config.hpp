@@ -99,6 +99,9 @@ struct reid_config_section : reid_config {
   // links are reid.links. schedule.every_ms = 0: on demand only.
   resolver_config resolver;
   resolve_schedule schedule;
+  // reid.handoff: hand the presence of people cut by a view's bottom edge to
+  // the view holding their foot (reid_config::handoff, from shared_source_views).
+  bool handoff_on = false;
 };
 
 struct query_config {
@@ -224,6 +227,11 @@ bool int8_exact_forced(const config& cfg);
 /// person cut off by such an edge stands on the view below; the edge of the
 /// image itself says nothing of where they stand.
 std::map<uint32_t, std::pair<int, int>> views_continued_below(const std::vector<camera_config>& cameras);
+
+/// The views whose geometry is known: virtual cameras (a crop, or a crop and
+/// a warp) of a source that at least one other camera also views, each with
+/// the homography from source to view pixels (re-id's view_handoff).
+std::vector<view_geometry> shared_source_views(const std::vector<camera_config>& cameras);
 
 /// The detector settings as the detectors take them.
 detector_options detector_options_of(const detector_config& d);

@@ -28,7 +28,7 @@ void add_sample(std::vector<foot_sample>& path, timestamp_ms t, const box& b, in
     for (size_t i = 0; i < path.size(); i += 2) path[k++] = path[i];
     path.resize(k);
   }
-  path.push_back({t, foot_of(b), b.h});
+  path.push_back({t, foot_of(b), b.h, b.w});
 }
 
 // `path`'s foot point at time t (linear between samples), nullopt outside it.
@@ -39,7 +39,8 @@ std::optional<foot_sample> at_time(const std::vector<foot_sample>& path, timesta
   const auto& a = *(it - 1);
   const auto& b = *it;
   const float f = float(t - a.t) / float(b.t - a.t);
-  return foot_sample{t, {a.p.x + f * (b.p.x - a.p.x), a.p.y + f * (b.p.y - a.p.y)}, a.h + f * (b.h - a.h)};
+  return foot_sample{
+    t, {a.p.x + f * (b.p.x - a.p.x), a.p.y + f * (b.p.y - a.p.y)}, a.h + f * (b.h - a.h), a.w + f * (b.w - a.w)};
 }
 
 // Foot points of two paths at the times both cover (`b`'s sample times).
@@ -53,15 +54,31 @@ std::vector<std::pair<foot_sample, foot_sample>> common_points(const std::vector
 
 nlohmann::json path_json(const std::vector<foot_sample>& path) {
   auto out = nlohmann::json::array();
-  for (const auto& s : path) out.push_back({s.t, s.p.x, s.p.y, s.h});
+  for (const auto& s : path) out.push_back({s.t, s.p.x, s.p.y, s.h, s.w});
   return out;
 }
 
 std::vector<foot_sample> path_of(const nlohmann::json& j) {
   std::vector<foot_sample> out;
-  for (const auto& s : j)
-    out.push_back({s.at(0).get<timestamp_ms>(), {s.at(1).get<float>(), s.at(2).get<float>()}, s.at(3).get<float>()});
+  for (const auto& s : j) // the width since handoff (older snapshots: unknown)
+    out.push_back({s.at(0).get<timestamp_ms>(),
+                   {s.at(1).get<float>(), s.at(2).get<float>()},
+                   s.at(3).get<float>(),
+                   s.size() > 4 ? s.at(4).get<float>() : 0.0f});
   return out;
+}
+
+// How closely foot path `a` (handed from another view) runs along track path
+// `b` on the same camera, 0..1: 1 on top of each other, 0 at a third of a
+// body height apart on average or more; nullopt without two common times.
+std::optional<double> colocated(const std::vector<foot_sample>& a, const std::vector<foot_sample>& b) {
+  const auto common = common_points(a, b);
+  if (common.size() < 2) return std::nullopt;
+  double d = 0;
+  for (const auto& [pa, pb] : common)
+    d += std::hypot(pa.p.x - pb.p.x, pa.p.y - pb.p.y) / std::max(1.0f, std::max(pa.h, pb.h));
+  d /= static_cast<double>(common.size());
+  return std::max(0.0, 1.0 - d * 3.0);
 }
 
 nlohmann::json box_json(const box& b) { return {b.x, b.y, b.w, b.h}; }
@@ -72,7 +89,7 @@ box box_of(const nlohmann::json& j) {
 
 } // namespace
 
-reid_engine::reid_engine(reid_config cfg) : cfg_(cfg), topo_(cfg.topo) {}
+reid_engine::reid_engine(reid_config cfg) : cfg_(cfg), topo_(cfg.topo), handoff_(cfg.handoff) {}
 
 reid_engine::camera_state& reid_engine::camera(uint32_t camera_id) {
   return cameras_.try_emplace(camera_id, camera_state{min_time, false, {}}).first->second;
@@ -84,6 +101,28 @@ void reid_engine::observe_feet(uint32_t camera_id, ended_track& t, timestamp_ms 
   t.feet = true;
   t.feet_from = t.start_ms;
   t.feet_to = end_ms;
+  t.given.clear();
+  if (handoff_.knows(camera_id)) {
+    // Where its foot was, per camera: the own camera's span is its presence
+    // here, the others' are handed on.
+    std::vector<timed_box> boxes;
+    boxes.push_back({t.start_ms, t.entry});
+    for (const auto& s : t.path)
+      if (s.w > 0) boxes.push_back({s.t, {s.p.x - s.w / 2, s.p.y - s.h, s.w, s.h}});
+    boxes.push_back({end_ms, t.exit});
+    std::stable_sort(boxes.begin(), boxes.end(), [](const timed_box& a, const timed_box& b) { return a.t < b.t; });
+    t.feet = false;
+    for (auto& f : handoff_.feet(camera_id, boxes)) {
+      if (f.camera_id == camera_id) {
+        t.feet = true;
+        t.feet_from = std::clamp(f.from, t.start_ms, end_ms);
+        t.feet_to = std::clamp(f.to, t.feet_from, end_ms);
+      } else if (f.to - f.from >= cfg_.handoff_min_ms) {
+        t.given.push_back(std::move(f));
+      }
+    }
+    return;
+  }
   auto v = cfg_.view_sizes.find(camera_id);
   if (v == cfg_.view_sizes.end() || cfg_.cut_margin < 0 || v->second.second <= 0) return;
   const float limit = static_cast<float>(v->second.second) * (1.0f - cfg_.cut_margin);
@@ -190,6 +229,7 @@ void reid_engine::prune(timestamp_ms now) {
         p.seen.clear();
         p.paths.clear();
         p.track_end.clear();
+        p.given.clear();
         p.feature_sum = {};
         p.prototype = {};
       }
@@ -251,6 +291,19 @@ bool reid_engine::elsewhere_at_once(const person& p, uint32_t camera_id, timesta
   return false;
 }
 
+double reid_engine::handoff_bonus(const person& p, uint32_t camera_id, const ended_track& t) const {
+  // One person in two views of one source: the foot handed from one view
+  // runs along the track in the other (either way round).
+  double bonus = 0;
+  if (cfg_.handoff_weight <= 0) return bonus;
+  if (auto g = p.given.find(camera_id); g != p.given.end())
+    if (auto c = colocated(g->second, t.path)) bonus = std::max(bonus, cfg_.handoff_weight * *c);
+  for (const auto& g : t.given)
+    if (auto pp = p.paths.find(g.camera_id); pp != p.paths.end())
+      if (auto c = colocated(g.path, pp->second)) bonus = std::max(bonus, cfg_.handoff_weight * *c);
+  return bonus;
+}
+
 double reid_engine::score(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms /*end_ms*/,
                           float* appearance) const {
   constexpr double never = -std::numeric_limits<double>::infinity();
@@ -259,13 +312,14 @@ double reid_engine::score(const person& p, uint32_t camera_id, const ended_track
   // Only while its foot was seen is the track a presence here (view_sizes).
   if (cfg_.use_topology && t.feet && elsewhere_at_once(p, camera_id, t.feet_from, t.feet_to)) return never;
   *appearance = cosine_similarity(t.feature, p.prototype);
-  if (!cfg_.use_topology) return *appearance;
   double bonus = 0;
+  if (!cfg_.use_topology) return *appearance + handoff_bonus(p, camera_id, t);
   // (Not on the same camera: a bonus for fragments that start where the
   // person was lost made seed 1's error worse, 104 -> 115 of 253.)
   if (p.last_camera != camera_id)
     if (auto st = topo_.handover_score(p.last_camera, camera_id, p.last_exit_box, t.entry, t.start_ms - p.last_exit_ms))
       bonus = cfg_.space_time_weight * *st;
+  bonus = std::max(bonus, handoff_bonus(p, camera_id, t));
   // Seen at the same time on an overlapping view: where the homography puts them.
   for (const auto& [cam, path] : p.paths) {
     if (cam == camera_id || !views_overlap(cam, camera_id)) continue;
@@ -359,6 +413,8 @@ void reid_engine::try_merge(size_t p, presence_batch& out) {
     }
     for (auto& [cam, path] : d.paths)
       if (auto& into = k.paths[cam]; into.empty() || (!path.empty() && path.back().t > into.back().t)) into = path;
+    for (auto& [cam, path] : d.given)
+      if (auto& into = k.given[cam]; into.empty() || (!path.empty() && path.back().t > into.back().t)) into = path;
     if (d.last_exit_ms > k.last_exit_ms) {
       k.last_exit_ms = d.last_exit_ms;
       k.last_camera = d.last_camera;
@@ -368,6 +424,7 @@ void reid_engine::try_merge(size_t p, presence_batch& out) {
     d.seen.clear();
     d.paths.clear();
     d.track_end.clear();
+    d.given.clear();
     out.merges.push_back({drop + 1, keep + 1});
     p = keep;
   }
@@ -483,6 +540,10 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
   }
   add_feature(who, t.feature);
   if (t.feet) who.seen[camera_id].emplace_back(t.feet_from, t.feet_to);
+  for (const auto& g : t.given) {
+    who.seen[g.camera_id].emplace_back(g.from, g.to);
+    who.given[g.camera_id] = g.path;
+  }
   auto& track_end = who.track_end.try_emplace(camera_id, end_ms).first->second;
   track_end = std::max(track_end, end_ms);
   if (!t.path.empty()) who.paths[camera_id] = t.path;
@@ -504,6 +565,13 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
     out.rows.push_back({person_id, camera_id, t.feet_from, t.feet_to});
     out.tracklets.push_back({camera_id, track_id, person_id, t.feet_from, t.feet_to, t.entry, t.exit, confidence,
                              quantise_feature(t.feature)});
+  }
+  // Where its foot was on other views: presences there, of the same person.
+  for (const auto& g : t.given) {
+    out.rows.push_back({person_id, g.camera_id, g.from, g.to});
+    auto body = [](const foot_sample& s) { return box{s.p.x - s.h * 0.19f, s.p.y - s.h, s.h * 0.38f, s.h}; };
+    out.tracklets.push_back({g.camera_id, handed_track_id(camera_id, track_id), person_id, g.from, g.to,
+                             body(g.path.front()), body(g.path.back()), confidence, quantise_feature(t.feature)});
   }
   if (cfg_.merge_threshold <= 1.0f) try_merge(best, out);
 }
@@ -539,6 +607,8 @@ std::string reid_engine::snapshot() const {
     for (const auto& [cam, path] : p.paths) paths.push_back({cam, path_json(path)});
     nlohmann::json ends = nlohmann::json::array();
     for (const auto& [cam, end] : p.track_end) ends.push_back({cam, end});
+    nlohmann::json given = nlohmann::json::array();
+    for (const auto& [cam, path] : p.given) given.push_back({cam, path_json(path)});
     ps.push_back({{"feature_sum", p.feature_sum},
                   {"prototype", p.prototype},
                   {"last_camera", p.last_camera},
@@ -547,7 +617,8 @@ std::string reid_engine::snapshot() const {
                   {"merged_into", p.merged_into},
                   {"last_exit_box", box_json(p.last_exit_box)},
                   {"paths", paths},
-                  {"track_end", ends}});
+                  {"track_end", ends},
+                  {"given", given}});
   }
   auto& ls = j["links"] = nlohmann::json::array();
   for (const auto& [k, l] : learnt_) ls.push_back({k.first, k.second, l.matches, l.min_transit_ms, l.max_transit_ms});
@@ -587,6 +658,8 @@ void reid_engine::restore(const std::string& text) {
       x.last_exit_box = box_of(p.at("last_exit_box"));
       for (const auto& q : p.at("paths")) x.paths[q.at(0).get<uint32_t>()] = path_of(q.at(1));
     }
+    if (p.contains("given")) // since handoff
+      for (const auto& q : p.at("given")) x.given[q.at(0).get<uint32_t>()] = path_of(q.at(1));
     if (p.contains("track_end")) {
       for (const auto& q : p.at("track_end")) x.track_end[q.at(0).get<uint32_t>()] = q.at(1).get<timestamp_ms>();
     } else {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/reid/topology.hpp"
+#include "actors/reid/view_handoff.hpp"
 #include "base/types.hpp"
 
 namespace weaver {
@@ -91,6 +92,19 @@ struct reid_config {
   // in view. Runners-up from the winner's camera do not count: either
   // choice gives the same transition. 0 = off.
   float ambiguity_margin = 0.0f;
+  // Views of one source with known geometry (actors/reid/view_handoff; set
+  // from the configured crops and warps when reid.handoff is on; empty =
+  // off). For their cameras, a track's presence is where its foot (estimated
+  // for boxes cut at the bottom edge) lies: on its own camera while there,
+  // and handed to the camera whose view holds it otherwise, as a presence
+  // and tracklet of the same person (track id handed_track_id). This
+  // replaces cut_margin for these cameras. A track whose handed foot path
+  // runs along another camera's track of a person (within a third of a body
+  // height, on average) scores up to handoff_weight more with them: the two
+  // are one person seen in two views.
+  handoff_config handoff;
+  float handoff_weight = 0.3f;
+  int64_t handoff_min_ms = 500; // shorter handed spans are dropped (the truth counts visits of 5 frames)
 };
 
 /// Links ended tracks of many cameras to global person ids.
@@ -178,6 +192,7 @@ private:
     // when !feet. Set by observe_feet.
     bool feet = true;
     timestamp_ms feet_from = 0, feet_to = 0;
+    std::vector<foot_span> given{}; // where its foot was on other cameras (handoff)
   };
   using track_key = std::tuple<timestamp_ms, uint32_t, uint64_t>; // end, cam, track
   struct person {
@@ -192,6 +207,8 @@ private:
     // camera -> end of their latest track there, feet seen or not (`seen`
     // holds only the feet's spans): one person is not two tracks at once.
     std::map<uint32_t, timestamp_ms> track_end;
+    // camera -> foot points handed there by their latest track elsewhere (handoff)
+    std::map<uint32_t, std::vector<foot_sample>> given;
   };
   struct link_count {
     int matches = 0;
@@ -210,6 +227,8 @@ private:
   /// person `p`: appearance similarity (to *appearance) plus the space-time
   /// bonus; -infinity when the walk is not allowed.
   double score(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms end_ms, float* appearance) const;
+  /// The handoff's evidence that track `t` and person `p` are one person (see handoff_weight).
+  double handoff_bonus(const person& p, uint32_t camera_id, const ended_track& t) const;
   /// Co-visibility evidence: `t` seen at the same time as person `p` on
   /// another camera, with a confident appearance match, teaches the topology.
   void learn_covisible(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms end_ms);
@@ -240,6 +259,7 @@ private:
   std::map<uint32_t, int> departures_; // confident matches leaving a camera
   uint64_t windows_ = 0; // resolved, for pruning now and then
   weaver::topology topo_;
+  view_handoff handoff_;
 };
 
 } // namespace weaver

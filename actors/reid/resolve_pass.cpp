@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
+
+#include "actors/reid/view_handoff.hpp"
 
 namespace weaver {
 
@@ -10,8 +13,14 @@ resolve_report resolve_window(store& db, timestamp_ms since_ms, timestamp_ms unt
   resolve_report r;
   r.since_ms = since_ms;
   r.until_ms = until_ms;
-  const auto tracklets = db.tracklet_rows(since_ms, until_ms);
-  r.tracklets = tracklets.size();
+  // Presences handed to another view (reid_config::handoff) are where their
+  // own track's person stood: they follow that track, and the resolver
+  // never sees them (beside the same person's own track there, they would
+  // look like one person twice on one camera at once).
+  std::vector<tracklet> tracklets, handed;
+  for (auto& t : db.tracklet_rows(since_ms, until_ms))
+    (handed_origin(t.track_id) ? handed : tracklets).push_back(std::move(t));
+  r.tracklets = tracklets.size() + handed.size();
   std::set<uint64_t> before;
   for (const auto& t : tracklets) before.insert(t.person_id);
   r.people_before = before.size();
@@ -24,9 +33,17 @@ resolve_report resolve_window(store& db, timestamp_ms since_ms, timestamp_ms unt
   r.evicted = res.evicted;
   std::vector<track_move> moves;
   for (size_t i : res.moved) moves.push_back({tracklets[i].camera_id, tracklets[i].track_id, res.person[i]});
+  std::map<std::pair<uint32_t, uint64_t>, uint64_t> now; // (camera, track) -> person after the pass
+  for (size_t i = 0; i < tracklets.size(); ++i) now[{tracklets[i].camera_id, tracklets[i].track_id}] = res.person[i];
+  for (const auto& h : handed) {
+    auto it = now.find(*handed_origin(h.track_id));
+    // An origin outside the window (or never a presence of its own) keeps
+    // the online person; merges still rename it.
+    if (it != now.end() && it->second != h.person_id) moves.push_back({h.camera_id, h.track_id, it->second});
+  }
   r.moved = moves.size();
   r.merges = res.merges.size();
-  db.apply_resolution(moves, res.merges, resolved_window{since_ms, until_ms, 0, tracklets.size(), 0});
+  db.apply_resolution(moves, res.merges, resolved_window{since_ms, until_ms, 0, r.tracklets, 0});
   return r;
 }
 

@@ -34,6 +34,7 @@ struct foot_sample {
   timestamp_ms t = 0;
   image_point p;
   float h = 0;
+  float w = 0; // the box width (0: unknown)
 };
 
 struct topology_config {

@@ -64,9 +64,11 @@ std::vector<track_batch> reid_stream(uint32_t camera, const std::vector<reid_vis
 struct reid_result {
   std::vector<identity> ids;
   std::vector<presence> rows;
+  std::vector<tracklet> tracklets;
   void add(const presence_batch& b) {
     ids.insert(ids.end(), b.identities.begin(), b.identities.end());
     rows.insert(rows.end(), b.rows.begin(), b.rows.end());
+    tracklets.insert(tracklets.end(), b.tracklets.begin(), b.tracklets.end());
   }
 };
 
@@ -775,4 +777,106 @@ TEST_CASE("view edges: a track whose foot is never seen names its person but giv
   reid_engine f(sized);
   f.restore(e.snapshot());
   CHECK(f.snapshot() == e.snapshot());
+}
+
+namespace {
+
+// Camera 1 shows source rows 0-99, camera 2 rows 100-199 (200 px wide
+// strips of one source): the geometry re-id's handoff is given.
+reid_config handoff_strips() {
+  reid_config c;
+  for (uint32_t id : {1u, 2u}) {
+    view_geometry v;
+    v.camera_id = id;
+    v.source = "s.avi";
+    v.width = 200;
+    v.height = 100;
+    v.to_view = {1, 0, 0, 0, 1, id == 1 ? 0.0 : -100.0, 0, 0, 1};
+    c.handoff.views.push_back(v);
+  }
+  c.handoff.cut_margin = 0.02f;
+  return c;
+}
+
+// A person 50 px tall whose foot walks down the source, y = 40 + 20 px/s
+// from t = 1 s: camera 1's box, cut at its bottom edge from t = 4 s (the
+// foot crosses into camera 2's rows), its top leaving at 6.5 s.
+float foot_y(timestamp_ms t) { return 40.0f + 20.0f * float(t - 1000) / 1000.0f; }
+
+std::vector<track_batch> box_stream(uint32_t camera, uint64_t track, timestamp_ms from, timestamp_ms to,
+                                    const std::vector<float>& feature, const std::function<box(timestamp_ms)>& at) {
+  auto out = reid_stream(camera, {{track, from, to, feature}}, 20000);
+  for (auto& b : out)
+    for (auto& e : b.events) e.bbox = at(e.state == track_state::started ? b.time_ms : e.time_ms);
+  return out;
+}
+
+box upper_view(timestamp_ms t, float x) {
+  const float foot = foot_y(t), top = foot - 50;
+  return {x - 10, top, 20, std::min(foot, 100.0f) - top};
+}
+
+} // namespace
+
+TEST_CASE("view handoff: a person cut at the waist by a view's bottom edge is on the view below") {
+  auto cfg = handoff_strips();
+  std::map<uint32_t, std::vector<track_batch>> s{
+    {1, box_stream(1, 1, 1000, 6000, reid_f1, [](timestamp_ms t) { return upper_view(t, 100); })},
+    {2, reid_stream(2, {}, 20000)}}; // camera 2 never detects legs alone
+  auto r = reid_run(s, reid_sequential(s, false), cfg);
+  REQUIRE(r.ids.size() == 1);
+  REQUIRE(r.rows.size() == 2);
+  const uint64_t who = r.ids[0].person_id;
+  // On camera 1 while its foot was there (the last sample before the edge), then on camera 2.
+  CHECK(r.rows[0].person_id == who);
+  CHECK(r.rows[0].camera_id == 1);
+  CHECK(r.rows[0].enter_ms == 1000);
+  CHECK(r.rows[0].exit_ms >= 3600);
+  CHECK(r.rows[0].exit_ms < 3900);
+  CHECK(r.rows[1].person_id == who);
+  CHECK(r.rows[1].camera_id == 2);
+  CHECK(r.rows[1].enter_ms >= 3900);
+  CHECK(r.rows[1].enter_ms <= 4200);
+  CHECK(r.rows[1].exit_ms == 6000);
+  // The handed presence is a tracklet of camera 2 that names its origin.
+  REQUIRE(r.tracklets.size() == 2);
+  CHECK(r.tracklets[1].camera_id == 2);
+  REQUIRE(handed_origin(r.tracklets[1].track_id));
+  CHECK(handed_origin(r.tracklets[1].track_id)->first == 1);
+  CHECK(handed_origin(r.tracklets[1].track_id)->second == 1);
+  // Without the geometry: the whole track is on camera 1, nothing on camera 2.
+  auto off = reid_run(s, reid_sequential(s, false));
+  REQUIRE(off.rows.size() == 1);
+  CHECK(off.rows[0].exit_ms == 6000);
+}
+
+TEST_CASE("view handoff: the view below's own track of the same person is joined where the handed foot runs along it") {
+  std::mt19937 rng(7);
+  // Camera 2 detects them from 4.5 s (legs in view) with an appearance only
+  // 0.7 like camera 1's (other pixels, another angle), below the threshold.
+  const auto f2 = with_similarity(reid_f1, 0.7f, rng);
+  auto lower = [](float x) { return [x](timestamp_ms t) { return box{x - 10, foot_y(t) - 150, 20, 50}; }; };
+  // Either track may end (and be resolved) first.
+  for (timestamp_ms end2 : {9000, 5500}) {
+    CAPTURE(end2);
+    auto cfg = handoff_strips();
+    std::map<uint32_t, std::vector<track_batch>> same{
+      {1, box_stream(1, 1, 1000, 6000, reid_f1, [](timestamp_ms t) { return upper_view(t, 100); })},
+      {2, box_stream(2, 1, 4500, end2, f2, lower(100))}};
+    auto r = reid_run(same, reid_sequential(same, false), cfg);
+    auto p = person_of(r);
+    CHECK(p[{1, 1}] == p[{2, 1}]);
+    // Someone else as alike, 60 px to the side, is not.
+    std::map<uint32_t, std::vector<track_batch>> other{
+      {1, box_stream(1, 1, 1000, 6000, reid_f1, [](timestamp_ms t) { return upper_view(t, 100); })},
+      {2, box_stream(2, 1, 4500, end2, f2, lower(160))}};
+    auto o = person_of(reid_run(other, reid_sequential(other, false), cfg));
+    CHECK(o[{1, 1}] != o[{2, 1}]);
+    // Without handoff (trimming alone) appearance decides: two people.
+    reid_config trim;
+    trim.view_sizes = {{1, {200, 100}}, {2, {200, 100}}};
+    trim.cut_margin = 0.02f;
+    auto t = person_of(reid_run(same, reid_sequential(same, false), trim));
+    CHECK(t[{1, 1}] != t[{2, 1}]);
+  }
 }

@@ -11,6 +11,7 @@
 
 #include "actors/query/seed_queries.hpp"
 #include "actors/reid/resolve_pass.hpp"
+#include "actors/reid/view_handoff.hpp"
 #include "actors/storage/store.hpp"
 #include "tools/eval/crosscam_truth.hpp"
 
@@ -216,6 +217,12 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
         r.push_back(row);
       }
     }
+    // A presence handed to another view (re-id's handoff) is its own track's person's.
+    auto truth_key = [](const tracklet& t) {
+      auto origin = handed_origin(t.track_id);
+      return origin ? std::make_pair(origin->first, static_cast<int64_t>(origin->second))
+                    : std::make_pair(t.camera_id, static_cast<int64_t>(t.track_id));
+    };
     // Perfect identities on the run's own tracks (each its true person, a
     // track without one its own): the error left is the tracks', not re-id's.
     auto oracle_db = store::open(":memory:");
@@ -223,7 +230,7 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
     presence_batch ob;
     uint64_t alone = uint64_t{1} << 40;
     for (const auto& t : run_db->tracklet_rows(INT64_MIN / 2, INT64_MAX / 2)) {
-      auto it = truth_of.find({t.camera_id, static_cast<int64_t>(t.track_id)});
+      auto it = truth_of.find(truth_key(t));
       ob.rows.push_back(
         {it == truth_of.end() ? alone++ : static_cast<uint64_t>(it->second), t.camera_id, t.enter_ms, t.exit_ms});
     }
@@ -268,7 +275,7 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
     // The X -> Y answers split into true transitions carried and invented ones.
     std::vector<judged_presence> jp;
     for (const auto& t : run_db->tracklet_rows(INT64_MIN / 2, INT64_MAX / 2)) {
-      auto it = truth_of.find({t.camera_id, static_cast<int64_t>(t.track_id)});
+      auto it = truth_of.find(truth_key(t));
       auto p = person.find({t.camera_id, t.track_id});
       jp.push_back({t.camera_id, p == person.end() ? t.person_id : p->second, it == truth_of.end() ? -1 : it->second,
                     t.enter_ms, t.exit_ms});

@@ -1,0 +1,108 @@
+#include "actors/reid/view_handoff.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace weaver {
+
+namespace {
+
+using mat3 = std::array<double, 9>;
+
+struct point2 {
+  double x = 0, y = 0;
+};
+
+point2 apply(const mat3& h, point2 p) {
+  const double w = h[6] * p.x + h[7] * p.y + h[8];
+  if (std::abs(w) < 1e-12) return {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()};
+  return {(h[0] * p.x + h[1] * p.y + h[2]) / w, (h[3] * p.x + h[4] * p.y + h[5]) / w};
+}
+
+// The inverse of a 3x3 matrix (adjugate over determinant); identity when singular
+// (config validation rejects degenerate warps before they get here).
+mat3 inverse(const mat3& m) {
+  const double a = m[0], b = m[1], c = m[2], d = m[3], e = m[4], f = m[5], g = m[6], h = m[7], i = m[8];
+  const double det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
+  if (std::abs(det) < 1e-12) return {1, 0, 0, 0, 1, 0, 0, 0, 1};
+  return {(e * i - f * h) / det, (c * h - b * i) / det, (b * f - c * e) / det,
+          (f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det,
+          (d * h - e * g) / det, (b * g - a * h) / det, (a * e - b * d) / det};
+}
+
+bool inside(const view_geometry& v, point2 q) {
+  return q.x >= 0 && q.x < v.width && q.y >= 0 && q.y < v.height; // false for NaN
+}
+
+} // namespace
+
+view_handoff::view_handoff(handoff_config cfg) : cfg_(std::move(cfg)) {
+  for (size_t k = 0; k < cfg_.views.size(); ++k) index_[cfg_.views[k].camera_id] = k;
+}
+
+bool view_handoff::knows(uint32_t camera_id) const { return index_.count(camera_id) > 0; }
+
+std::vector<foot_span> view_handoff::feet(uint32_t camera_id, const std::vector<timed_box>& boxes) const {
+  auto it = index_.find(camera_id);
+  if (it == index_.end() || boxes.empty()) return {};
+  const auto& own = cfg_.views[it->second];
+  const mat3 to_source = inverse(own.to_view);
+  const float bottom = static_cast<float>(own.height) * (1.0f - cfg_.cut_margin);
+  const float top = static_cast<float>(own.height) * cfg_.cut_margin;
+  auto cut = [&](const box& b) { return b.y + b.h >= bottom; };
+  // Whole bodies (cut at neither edge): their heights, for the cut ones.
+  std::vector<const timed_box*> whole;
+  for (const auto& tb : boxes)
+    if (!cut(tb.b) && tb.b.y > top) whole.push_back(&tb);
+  std::map<uint32_t, foot_span> spans;
+  auto add = [&](uint32_t cam, timestamp_ms t, point2 foot, float h) {
+    auto [s, fresh] = spans.try_emplace(cam, foot_span{cam, t, t, {}});
+    if (!fresh) s->second.to = std::max(s->second.to, t), s->second.from = std::min(s->second.from, t);
+    s->second.path.push_back({t, {static_cast<float>(foot.x), static_cast<float>(foot.y)}, h});
+  };
+  for (const auto& tb : boxes) {
+    const box& b = tb.b;
+    double height = b.h;
+    if (!cut(b) && !cfg_.whole_bodies) {
+      add(camera_id, tb.t, {b.x + b.w / 2.0, b.y + b.h}, b.h);
+      continue;
+    }
+    if (cut(b)) {
+      // The nearest whole box in time: the person's size changes with where
+      // they stand, so the nearest is the best guess of it.
+      const timed_box* near = nullptr;
+      for (const auto* w : whole)
+        if (!near || std::llabs(w->t - tb.t) < std::llabs(near->t - tb.t)) near = w;
+      const double est = near ? near->b.h : (cfg_.aspect > 0 ? b.w / cfg_.aspect : b.h);
+      height = std::max<double>(b.h, est);
+    }
+    const point2 foot{b.x + b.w / 2.0, b.y + height};
+    const point2 head{foot.x, b.y};
+    const point2 src = apply(to_source, foot), src_head = apply(to_source, head);
+    bool somewhere = false;
+    for (const auto& v : cfg_.views) {
+      if (v.source != own.source) continue;
+      const point2 q = apply(v.to_view, src);
+      if (!inside(v, q)) continue;
+      const point2 qh = apply(v.to_view, src_head);
+      add(v.camera_id, tb.t, q, static_cast<float>(std::abs(q.y - qh.y)));
+      somewhere = true;
+    }
+    if (!somewhere) add(camera_id, tb.t, foot, static_cast<float>(height));
+  }
+  std::vector<foot_span> out;
+  for (auto& [cam, s] : spans) out.push_back(std::move(s));
+  return out;
+}
+
+uint64_t handed_track_id(uint32_t origin_camera, uint64_t origin_track) {
+  return (uint64_t{1} << 62) | (uint64_t{origin_camera & 0x3fffffffu} << 32) | (origin_track & 0xffffffffu);
+}
+
+std::optional<std::pair<uint32_t, uint64_t>> handed_origin(uint64_t track_id) {
+  if (!(track_id & (uint64_t{1} << 62))) return std::nullopt;
+  return std::make_pair(static_cast<uint32_t>((track_id >> 32) & 0x3fffffffu), track_id & 0xffffffffu);
+}
+
+} // namespace weaver

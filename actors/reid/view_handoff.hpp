@@ -1,0 +1,96 @@
+// Where a person cut off by a view's bottom edge stands. Virtual cameras
+// that are crops (or perspective warps) of one source know exactly how each
+// view maps to the source image, so a box cut at its view's bottom edge can
+// be extended to a whole body, its foot point carried through the source into
+// the other views, and the time that foot lies in another view given to that
+// camera as the person's presence (the ground truth, and a user, puts a
+// person where they stand). The view below often does not detect legs alone,
+// so without this the person is on no camera while they stand there.
+// Pure algorithm, no CAF.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/reid/topology.hpp"
+#include "base/types.hpp"
+
+namespace weaver {
+
+/// One virtual camera's view of its source.
+struct view_geometry {
+  uint32_t camera_id = 0;
+  std::string source; // views of one source share its pixels
+  int width = 0, height = 0; // the view is [0, width) x [0, height)
+  // Source pixels -> view pixels, a row-major homography (a crop: a
+  // translation; a warp: the quad's).
+  std::array<double, 9> to_view{1, 0, 0, 0, 1, 0, 0, 0, 1};
+};
+
+struct handoff_config {
+  std::vector<view_geometry> views; // only views that share their source with another
+  // A box whose bottom is within this share of its view's height of the
+  // bottom edge is cut: its foot is estimated, not seen.
+  float cut_margin = 0.02f;
+  // Width over height of a whole person's box, for a track that never showed
+  // a whole body: the median of NanoDet's boxes taller than 60 px on seed
+  // 1's layouts is 0.38 (the ground truth's whole bodies 0.36).
+  float aspect = 0.38f;
+  // Whether a whole body's foot is also given to the other views it lies
+  // in (overlapping views); otherwise only cut boxes are handed on.
+  bool whole_bodies = false;
+};
+
+/// A time-stamped box of a track (camera pixels).
+struct timed_box {
+  timestamp_ms t = 0;
+  box b;
+};
+
+/// Where a track's foot was on one camera: from its first to its last
+/// sample there, and those samples' foot points in that camera's pixels
+/// (with the estimated whole height for scale).
+struct foot_span {
+  uint32_t camera_id = 0;
+  timestamp_ms from = 0, to = 0;
+  std::vector<foot_sample> path;
+};
+
+class view_handoff {
+public:
+  explicit view_handoff(handoff_config cfg = {});
+
+  /// Whether the camera's geometry is known (a view sharing its source).
+  bool knows(uint32_t camera_id) const;
+
+  /// A track's boxes on `camera_id` (in time order) -> where its foot was,
+  /// per camera (ascending id): a box cut at the bottom edge is extended to
+  /// the whole height of the track's box nearest in time that was not cut
+  /// at the top or bottom (else to its width over `aspect`), and its foot
+  /// point mapped through the source into every view of that source; a
+  /// foot that lies in no view stays on the track's own camera (an image's
+  /// own edge says nothing of where the person stands). Empty for an
+  /// unknown camera.
+  std::vector<foot_span> feet(uint32_t camera_id, const std::vector<timed_box>& boxes) const;
+
+  const handoff_config& config() const { return cfg_; }
+
+private:
+  handoff_config cfg_;
+  std::map<uint32_t, size_t> index_; // camera -> views index
+};
+
+/// The track id of a presence handed to another camera: which camera's
+/// track it came from is kept in the id, so it never collides with that
+/// camera's own tracks and its origin can be found (ids with bit 62 set;
+/// camera ids below 2^30, track ids below 2^32).
+uint64_t handed_track_id(uint32_t origin_camera, uint64_t origin_track);
+/// The origin (camera, track) of a handed track id; nullopt for a camera's own track.
+std::optional<std::pair<uint32_t, uint64_t>> handed_origin(uint64_t track_id);
+
+} // namespace weaver

@@ -1,0 +1,141 @@
+#include "actors/reid/view_handoff.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace weaver;
+
+namespace {
+
+// Two horizontal strips of a 400 x 400 source: camera 1 shows rows 0-199,
+// camera 2 rows 200-399 (plain crops: translations).
+view_geometry strip(uint32_t id, int y) {
+  view_geometry v;
+  v.camera_id = id;
+  v.source = "s.avi";
+  v.width = 400;
+  v.height = 200;
+  v.to_view = {1, 0, 0, 0, 1, double(-y), 0, 0, 1};
+  return v;
+}
+
+handoff_config strips() {
+  handoff_config c;
+  c.views = {strip(1, 0), strip(2, 200)};
+  c.cut_margin = 0.02f;
+  c.aspect = 0.4f;
+  return c;
+}
+
+const foot_span* span_of(const std::vector<foot_span>& s, uint32_t camera) {
+  for (const auto& f : s)
+    if (f.camera_id == camera) return &f;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("view handoff: a box cut at the bottom edge stands where its whole body's foot is, in the view below") {
+  view_handoff h(strips());
+  // Whole (100 px tall, foot at y 150 then 190), then cut at the edge (y
+  // 200): only the upper body, 80 then 60 px of it.
+  std::vector<timed_box> boxes{
+    {0, {80, 50, 40, 100}}, {1000, {80, 90, 40, 100}}, {2000, {80, 120, 40, 80}}, {3000, {80, 140, 40, 60}}};
+  auto s = h.feet(1, boxes);
+  REQUIRE(s.size() == 2);
+  const auto* own = span_of(s, 1);
+  REQUIRE(own);
+  CHECK(own->from == 0);
+  CHECK(own->to == 1000);
+  const auto* below = span_of(s, 2);
+  REQUIRE(below);
+  CHECK(below->from == 2000);
+  CHECK(below->to == 3000);
+  REQUIRE(below->path.size() == 2);
+  // The nearest whole box is 100 px tall: foot at source y 220, then 240,
+  // i.e. camera 2's rows 20 and 40, at the box's centre column.
+  CHECK(below->path[0].p.x == doctest::Approx(100));
+  CHECK(below->path[0].p.y == doctest::Approx(20));
+  CHECK(below->path[1].p.y == doctest::Approx(40));
+  CHECK(below->path[0].h == doctest::Approx(100));
+}
+
+TEST_CASE("view handoff: without a whole box the height comes from the width") {
+  view_handoff h(strips());
+  // 40 px wide at aspect 0.4: 100 px tall, of which 50 are in view.
+  auto s = h.feet(1, {{0, {80, 150, 40, 50}}, {500, {90, 150, 40, 50}}});
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].camera_id == 2);
+  CHECK(s[0].path[0].p.y == doctest::Approx(50)); // source y 250
+  CHECK(s[0].path[1].p.x == doctest::Approx(110));
+  // The nearest whole box in time, not the first: the person grows as they come closer.
+  auto n = h.feet(1, {{0, {80, 20, 40, 60}}, {900, {80, 60, 40, 120}}, {1000, {80, 100, 40, 100}}});
+  const auto* below = span_of(n, 2);
+  REQUIRE(below);
+  CHECK(below->path[0].p.y == doctest::Approx(20)); // 100 + 120 = 220
+}
+
+TEST_CASE("view handoff: a foot in no view stays on its own camera") {
+  view_handoff h(strips());
+  // Camera 2's bottom edge is the image's own: nothing continues it.
+  auto s = h.feet(2, {{0, {80, 50, 40, 100}}, {1000, {80, 150, 40, 50}}});
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].camera_id == 2);
+  CHECK(s[0].from == 0);
+  CHECK(s[0].to == 1000);
+}
+
+TEST_CASE("view handoff: a warped view below gets the foot through its homography") {
+  auto c = strips();
+  // Camera 2 shows source rows 200-299, columns 0-199, at twice the size
+  // (a warp whose quad is that rectangle): view = 2 * (source - (0, 200)).
+  c.views[1].to_view = {2, 0, 0, 0, 2, -400, 0, 0, 1};
+  view_handoff h(c);
+  auto s = h.feet(1, {{0, {80, 50, 40, 100}}, {1000, {80, 140, 40, 60}}});
+  const auto* below = span_of(s, 2);
+  REQUIRE(below);
+  REQUIRE(below->path.size() == 1);
+  // Source foot (100, 240) -> (200, 80); the head at source y 140 -> -120: 200 px tall there.
+  CHECK(below->path[0].p.x == doctest::Approx(200));
+  CHECK(below->path[0].p.y == doctest::Approx(80));
+  CHECK(below->path[0].h == doctest::Approx(200));
+  // A foot beyond the warped view (source x 300) is in no view: it stays on camera 1.
+  auto out = h.feet(1, {{0, {280, 140, 40, 60}}});
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].camera_id == 1);
+}
+
+TEST_CASE("view handoff: overlapping views share a whole body's foot only when asked") {
+  handoff_config c;
+  c.views = {strip(1, 0), strip(2, 0)};
+  c.views[0].width = 300; // columns 0-299
+  c.views[1].to_view = {1, 0, -200, 0, 1, 0, 0, 0, 1}; // columns 200-599
+  const std::vector<timed_box> whole{{0, {230, 50, 40, 100}}};
+  CHECK(view_handoff(c).feet(1, whole).size() == 1);
+  c.whole_bodies = true;
+  auto s = view_handoff(c).feet(1, whole);
+  REQUIRE(s.size() == 2);
+  CHECK(s[1].camera_id == 2);
+  CHECK(s[1].path[0].p.x == doctest::Approx(50));
+}
+
+TEST_CASE("view handoff: views of other sources and unknown cameras get nothing") {
+  auto c = strips();
+  c.views[1].source = "other.avi";
+  view_handoff h(c);
+  auto s = h.feet(1, {{0, {80, 140, 40, 60}}});
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].camera_id == 1); // the view below is another camera's picture
+  CHECK(h.feet(7, {{0, {80, 140, 40, 60}}}).empty());
+  CHECK_FALSE(h.knows(7));
+  CHECK(h.knows(2));
+}
+
+TEST_CASE("view handoff: handed track ids keep their origin") {
+  const uint64_t id = handed_track_id(3, 41);
+  auto o = handed_origin(id);
+  REQUIRE(o);
+  CHECK(o->first == 3);
+  CHECK(o->second == 41);
+  CHECK_FALSE(handed_origin(41));
+  CHECK(handed_track_id(3, 41) != handed_track_id(4, 41));
+}
