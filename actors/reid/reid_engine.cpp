@@ -81,6 +81,13 @@ std::optional<double> colocated(const std::vector<foot_sample>& a, const std::ve
   return std::max(0.0, 1.0 - d * 3.0);
 }
 
+// Per camera, the path that ends later of `into`'s and `from`'s (a merge of two people).
+void keep_newer_paths(std::map<uint32_t, std::vector<foot_sample>>& into,
+                      const std::map<uint32_t, std::vector<foot_sample>>& from) {
+  for (const auto& [cam, path] : from)
+    if (auto& to = into[cam]; to.empty() || (!path.empty() && path.back().t > to.back().t)) to = path;
+}
+
 nlohmann::json box_json(const box& b) { return {b.x, b.y, b.w, b.h}; }
 
 box box_of(const nlohmann::json& j) {
@@ -411,10 +418,8 @@ void reid_engine::try_merge(size_t p, presence_batch& out) {
       auto& into = k.track_end.try_emplace(cam, end).first->second;
       into = std::max(into, end);
     }
-    for (auto& [cam, path] : d.paths)
-      if (auto& into = k.paths[cam]; into.empty() || (!path.empty() && path.back().t > into.back().t)) into = path;
-    for (auto& [cam, path] : d.given)
-      if (auto& into = k.given[cam]; into.empty() || (!path.empty() && path.back().t > into.back().t)) into = path;
+    keep_newer_paths(k.paths, d.paths);
+    keep_newer_paths(k.given, d.given);
     if (d.last_exit_ms > k.last_exit_ms) {
       k.last_exit_ms = d.last_exit_ms;
       k.last_camera = d.last_camera;
