@@ -666,7 +666,8 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
                           "space_time_weight", "covisible_weight", "overlap_slack_s",
                           "overlap_after",     "min_handovers",    "resolve",
                           "cut_margin",        "ambiguity_margin", "handoff",
-                          "handoff_weight",    "handoff_aspect",   "handoff_overlaps"});
+                          "handoff_weight",    "handoff_aspect",   "handoff_overlaps",
+                          "overlap_colocated"});
   auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
   require_range(win, 0.001, 3600.0, "reid.window_s");
   cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
@@ -695,6 +696,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
   rc.handoff_weight = get_in_range<float>(r, "handoff_weight", "reid.", rc.handoff_weight, 0.0f, 2.0f);
   rc.handoff.aspect = get_in_range<float>(r, "handoff_aspect", "reid.", rc.handoff.aspect, 0.1f, 2.0f);
   rc.handoff.whole_bodies = get<bool>(r, "handoff_overlaps", "reid.", rc.handoff.whole_bodies);
+  rc.overlap_colocated = get_in_range<float>(r, "overlap_colocated", "reid.", rc.overlap_colocated, 0.0f, 2.0f);
   // Its cut test is cut_margin's (0.02 when that is off).
   if (rc.cut_margin >= 0) rc.handoff.cut_margin = rc.cut_margin;
   rc.topo.overlap_after = get_in_range<int>(r, "overlap_after", "reid.", rc.topo.overlap_after, 1, 1000000);

@@ -286,16 +286,31 @@ bool reid_engine::views_overlap(uint32_t a, uint32_t b) const {
   return cfg_.use_topology && topo_.overlapping(a, b);
 }
 
-bool reid_engine::elsewhere_at_once(const person& p, uint32_t camera_id, timestamp_ms start_ms,
-                                    timestamp_ms end_ms) const {
+bool reid_engine::elsewhere_at_once(const person& p, uint32_t camera_id, const ended_track& t) const {
   for (const auto& [cam, xs] : p.seen) {
     if (cam == camera_id) continue;
+    bool at_once = false;
     for (const auto& x : xs)
-      if (std::min(x.second, end_ms) - std::max(x.first, start_ms) > cfg_.overlap_slack_ms
-          && !views_overlap(cam, camera_id))
-        return true;
+      at_once = at_once || std::min(x.second, t.feet_to) - std::max(x.first, t.feet_from) > cfg_.overlap_slack_ms;
+    if (!at_once || views_overlap(cam, camera_id)) continue;
+    // Views of one source that share pixels (known geometry): on both at
+    // once only where one view's foot, carried into the other, runs along
+    // the other's track; anyone else seen there then is someone else.
+    if (handoff_.overlap(cam, camera_id) && colocated_with(p, camera_id, t, cam) >= cfg_.overlap_colocated) continue;
+    return true;
   }
   return false;
+}
+
+double reid_engine::colocated_with(const person& p, uint32_t camera_id, const ended_track& t, uint32_t other) const {
+  double c = 0;
+  if (auto g = p.given.find(camera_id); g != p.given.end())
+    if (auto v = colocated(g->second, t.path)) c = std::max(c, *v);
+  if (auto pp = p.paths.find(other); pp != p.paths.end())
+    for (const auto& g : t.given)
+      if (g.camera_id == other)
+        if (auto v = colocated(g.path, pp->second)) c = std::max(c, *v);
+  return c;
 }
 
 double reid_engine::handoff_bonus(const person& p, uint32_t camera_id, const ended_track& t) const {
@@ -317,7 +332,7 @@ double reid_engine::score(const person& p, uint32_t camera_id, const ended_track
   *appearance = 0;
   if (t.feature.empty() || !walk_allowed(p, camera_id, t.start_ms)) return never;
   // Only while its foot was seen is the track a presence here (view_sizes).
-  if (cfg_.use_topology && t.feet && elsewhere_at_once(p, camera_id, t.feet_from, t.feet_to)) return never;
+  if (cfg_.use_topology && t.feet && elsewhere_at_once(p, camera_id, t)) return never;
   *appearance = cosine_similarity(t.feature, p.prototype);
   double bonus = 0;
   if (!cfg_.use_topology) return *appearance + handoff_bonus(p, camera_id, t);
@@ -574,7 +589,10 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
   // Where its foot was on other views: presences there, of the same person.
   for (const auto& g : t.given) {
     out.rows.push_back({person_id, g.camera_id, g.from, g.to});
-    auto body = [](const foot_sample& s) { return box{s.p.x - s.h * 0.19f, s.p.y - s.h, s.h * 0.38f, s.h}; };
+    const float aspect = cfg_.handoff.aspect;
+    auto body = [aspect](const foot_sample& s) {
+      return box{s.p.x - s.h * aspect / 2, s.p.y - s.h, s.h * aspect, s.h};
+    };
     out.tracklets.push_back({g.camera_id, handed_track_id(camera_id, track_id), person_id, g.from, g.to,
                              body(g.path.front()), body(g.path.back()), confidence, quantise_feature(t.feature)});
   }

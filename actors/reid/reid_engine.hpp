@@ -104,6 +104,11 @@ struct reid_config {
   // are one person seen in two views.
   handoff_config handoff;
   float handoff_weight = 0.3f;
+  // Views of one source whose pixels overlap (known from the geometry): a
+  // person may be on both at once when their feet there run together at
+  // least this closely (colocated: 1 on top of each other, 0 at a third of
+  // a body height apart on average). > 1: only learnt overlaps count.
+  float overlap_colocated = 2.0f;
   int64_t handoff_min_ms = 500; // shorter handed spans are dropped (the truth counts visits of 5 frames)
 };
 
@@ -219,9 +224,13 @@ private:
   /// Sets t's feet span from its boxes and camera's view size (see view_sizes).
   void observe_feet(uint32_t camera_id, ended_track& t, timestamp_ms end_ms) const;
   bool walk_allowed(const person& p, uint32_t camera_id, timestamp_ms start_ms) const;
-  /// Whether person `p` was on another camera during [start, end] (beyond
-  /// overlap_slack_ms) whose view is not known to overlap `camera_id`'s.
-  bool elsewhere_at_once(const person& p, uint32_t camera_id, timestamp_ms start_ms, timestamp_ms end_ms) const;
+  /// Whether person `p` was on another camera while track `t`'s foot was
+  /// seen (beyond overlap_slack_ms), on a view not known to overlap
+  /// `camera_id`'s (see overlap_colocated for views of one source).
+  bool elsewhere_at_once(const person& p, uint32_t camera_id, const ended_track& t) const;
+  /// How closely (0..1) `p`'s foot path handed to `camera_id` runs along
+  /// `t`, or `t`'s handed to `other` along `p`'s track there.
+  double colocated_with(const person& p, uint32_t camera_id, const ended_track& t, uint32_t other) const;
   bool views_overlap(uint32_t a, uint32_t b) const;
   /// The match score of track `t` (on `camera_id`, ending at `end_ms`) with
   /// person `p`: appearance similarity (to *appearance) plus the space-time

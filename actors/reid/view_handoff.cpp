@@ -39,6 +39,29 @@ bool inside(const view_geometry& v, point2 q) {
 
 view_handoff::view_handoff(handoff_config cfg) : cfg_(std::move(cfg)) {
   for (size_t k = 0; k < cfg_.views.size(); ++k) index_[cfg_.views[k].camera_id] = k;
+  // Two views overlap when a point of one maps inside the other: a grid of
+  // each view's pixels (edges included) through the source into the other
+  // finds any overlap wider than a grid cell (1/32 of the view) either way.
+  constexpr int n = 32;
+  auto sees_into = [](const view_geometry& a, const view_geometry& b) {
+    const mat3 a_to_source = inverse(a.to_view);
+    for (int i = 0; i <= n; ++i)
+      for (int j = 0; j <= n; ++j) {
+        // Just inside the far edges: the view is [0, width) x [0, height).
+        const point2 p{std::min(a.width * double(i) / n, a.width - 0.5),
+                       std::min(a.height * double(j) / n, a.height - 0.5)};
+        if (inside(b, apply(b.to_view, apply(a_to_source, p)))) return true;
+      }
+    return false;
+  };
+  for (const auto& a : cfg_.views)
+    for (const auto& b : cfg_.views)
+      if (a.camera_id < b.camera_id && a.source == b.source && (sees_into(a, b) || sees_into(b, a)))
+        overlaps_.insert({a.camera_id, b.camera_id});
+}
+
+bool view_handoff::overlap(uint32_t a, uint32_t b) const {
+  return overlaps_.count({std::min(a, b), std::max(a, b)}) > 0;
 }
 
 bool view_handoff::knows(uint32_t camera_id) const { return index_.count(camera_id) > 0; }
@@ -69,11 +92,14 @@ std::vector<foot_span> view_handoff::feet(uint32_t camera_id, const std::vector<
       continue;
     }
     if (cut(b)) {
-      // The nearest whole box in time: the person's size changes with where
-      // they stand, so the nearest is the best guess of it.
+      // The nearest whole box in time (the earlier on a tie): the person's
+      // size changes with where they stand, so the nearest is the best guess
+      // of it. `whole` is in time order: a binary search, not a scan.
+      auto by_time = [](const timed_box* w, timestamp_ms t) { return w->t < t; };
       const timed_box* near = nullptr;
-      for (const auto* w : whole)
-        if (!near || std::llabs(w->t - tb.t) < std::llabs(near->t - tb.t)) near = w;
+      auto later = std::lower_bound(whole.begin(), whole.end(), tb.t, by_time);
+      if (later != whole.begin()) near = *std::lower_bound(whole.begin(), later, (*(later - 1))->t, by_time);
+      if (later != whole.end() && (!near || (*later)->t - tb.t < tb.t - near->t)) near = *later;
       const double est = near ? near->b.h : (cfg_.aspect > 0 ? b.w / cfg_.aspect : b.h);
       height = std::max<double>(b.h, est);
     }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,11 +79,16 @@ public:
   /// unknown camera.
   std::vector<foot_span> feet(uint32_t camera_id, const std::vector<timed_box>& boxes) const;
 
+  /// Whether views `a` and `b` see common source pixels (known from the
+  /// geometry, so nothing needs learning: one person may be on both at once).
+  bool overlap(uint32_t a, uint32_t b) const;
+
   const handoff_config& config() const { return cfg_; }
 
 private:
   handoff_config cfg_;
   std::map<uint32_t, size_t> index_; // camera -> views index
+  std::set<std::pair<uint32_t, uint32_t>> overlaps_; // (a, b), a < b
 };
 
 /// The track id of a presence handed to another camera: which camera's

@@ -12,6 +12,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "actors/reid/view_handoff.hpp"
 #include "services/config.hpp"
 
 using namespace weaver;
@@ -130,6 +131,24 @@ TEST_SUITE("config") {
     REQUIRE(cfg.camera(7) != nullptr);
     CHECK(cfg.camera(7)->id == 7);
     CHECK(cfg.camera(3) == nullptr);
+  }
+
+  TEST_CASE("re-id's view handoff: the crops' geometry, whole bodies on overlapping views, co-located overlap") {
+    video_dir v;
+    const std::string cams =
+      "cameras:\n"
+      "  - {id: 1, source: clip.avi, crop: [0, 0, 20, 48]}\n"
+      "  - {id: 2, source: camera:1, crop: [12, 0, 20, 48]}\n";
+    auto off = parse_config(cams, v.base());
+    CHECK(off.reid.handoff.views.empty());
+    CHECK(off.reid.overlap_colocated > 1.0f); // off unless asked
+    auto on = parse_config(cams + "reid: {handoff: true, handoff_overlaps: true, overlap_colocated: 0.5}\n", v.base());
+    REQUIRE(on.reid.handoff.views.size() == 2);
+    CHECK(on.reid.handoff.whole_bodies);
+    CHECK(on.reid.overlap_colocated == doctest::Approx(0.5));
+    CHECK(view_handoff(on.reid.handoff).overlap(1, 2)); // columns 12-19 are in both
+    CHECK_THROWS_AS(parse_config(cams + "reid: {overlap_colocated: -0.1}\n", v.base()), config_error);
+    CHECK_THROWS_AS(parse_config(cams + "reid: {overlap_colocated: 3}\n", v.base()), config_error);
   }
 
   TEST_CASE("defaults") {

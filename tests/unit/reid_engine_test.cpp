@@ -880,3 +880,36 @@ TEST_CASE("view handoff: the view below's own track of the same person is joined
     CHECK(t[{1, 1}] != t[{2, 1}]);
   }
 }
+
+TEST_CASE(
+  "view handoff: on views of one source that overlap, one person is on both at once where their feet run together") {
+  std::mt19937 rng(11);
+  // Camera 1 shows source columns 0-199, camera 2 columns 150-349 (rows 0-99
+  // both). A person walks right along y = 90 at 20 px/s from source x = 100
+  // (t = 1 s); in the shared columns (150-199, t = 3.5-6 s) both track them.
+  // Camera 2's look is only 0.7 like camera 1's (below the threshold).
+  reid_config cfg = handoff_strips();
+  cfg.handoff.views[1].to_view = {1, 0, -150, 0, 1, 0, 0, 0, 1};
+  cfg.handoff.whole_bodies = true;
+  auto src_x = [](timestamp_ms t) { return 100.0f + 20.0f * float(t - 1000) / 1000.0f; };
+  auto on = [&](float shift, float dx) {
+    return [=](timestamp_ms t) { return box{src_x(t) + dx - shift - 10, 40, 20, 50}; };
+  };
+  const auto f2 = with_similarity(reid_f1, 0.7f, rng);
+  auto run = [&](float dx, float colocated) {
+    auto c = cfg;
+    c.overlap_colocated = colocated;
+    std::map<uint32_t, std::vector<track_batch>> s{{1, box_stream(1, 1, 1000, 6000, reid_f1, on(0, 0))},
+                                                   {2, box_stream(2, 1, 3500, 9000, f2, on(150, dx))}};
+    return person_of(reid_run(s, reid_sequential(s, false), c));
+  };
+  // Off (only learnt overlaps count): the 2.5 s at once keeps them apart.
+  auto off = run(0, 2.0f);
+  CHECK(off[{1, 1}] != off[{2, 1}]);
+  // On: their feet coincide in the shared columns, so one person.
+  auto same = run(0, 0.5f);
+  CHECK(same[{1, 1}] == same[{2, 1}]);
+  // Someone as alike 30 px (more than a third of a body) away at the same time is not them.
+  auto other = run(30, 0.5f);
+  CHECK(other[{1, 1}] != other[{2, 1}]);
+}

@@ -118,6 +118,25 @@ TEST_CASE("view handoff: overlapping views share a whole body's foot only when a
   CHECK(s[1].path[0].p.x == doctest::Approx(50));
 }
 
+TEST_CASE("view handoff: which views overlap is known from the geometry") {
+  // Strips that only touch do not overlap; rows 0-199 and 150-349 do.
+  CHECK_FALSE(view_handoff(strips()).overlap(1, 2));
+  auto c = strips();
+  c.views[1] = strip(2, 150);
+  CHECK(view_handoff(c).overlap(1, 2));
+  CHECK(view_handoff(c).overlap(2, 1));
+  // A narrow overlap (rows 190-199: 5% of the view) is still found.
+  c.views[1] = strip(2, 190);
+  CHECK(view_handoff(c).overlap(1, 2));
+  // A view inside another (a zoom, a warp to twice the size) overlaps it either way round.
+  c.views[1].to_view = {2, 0, -100, 0, 2, -100, 0, 0, 1};
+  CHECK(view_handoff(c).overlap(1, 2));
+  // Other sources and unknown cameras never do.
+  c.views[1].source = "other.avi";
+  CHECK_FALSE(view_handoff(c).overlap(1, 2));
+  CHECK_FALSE(view_handoff(c).overlap(1, 7));
+}
+
 TEST_CASE("view handoff: views of other sources and unknown cameras get nothing") {
   auto c = strips();
   c.views[1].source = "other.avi";
