@@ -47,6 +47,10 @@ inline float exp_vec(float x) {
 
 inline float sigmoid_vec(float x) { return 1.0f / (1.0f + exp_vec(-x)); }
 
+// Elementwise loops run on `threads` OpenMP threads when there is enough
+// work to pay for the fork (the session's thread count: 1 on card workers).
+constexpr int64_t parallel_min = 1 << 15;
+
 } // namespace
 
 namespace {
@@ -96,6 +100,9 @@ void append_activation(dnnl::post_ops& po, const attrs& a, float scale) {
       break;
     case act::sqrt:
       po.append_eltwise(scale, dnnl::algorithm::eltwise_sqrt, 0.f, 0.f);
+      break;
+    case act::silu: // oneDNN's swish is x * sigmoid(alpha x)
+      po.append_eltwise(scale, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
       break;
   }
 }
@@ -273,7 +280,13 @@ void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, f
   });
 }
 
-void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
+void apply_activation(float* x, int64_t n, act a, float alpha, float beta, int threads) {
+  if (threads > 1 && n >= 2 * parallel_min) {
+    // Contiguous slices, each a vectorised loop on one thread.
+    parallel_ranges(n, threads, parallel_min,
+                    [&](int64_t b, int64_t e) { apply_activation(x + b, e - b, a, alpha, beta, 1); });
+    return;
+  }
   switch (a) {
     case act::none:
       return;
@@ -288,6 +301,12 @@ void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
 #pragma omp simd
 #endif
       for (int64_t i = 0; i < n; ++i) x[i] = sigmoid_vec(x[i]);
+      return;
+    case act::silu:
+#if !defined(__clang__)
+#pragma omp simd
+#endif
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] * sigmoid_vec(x[i]);
       return;
     case act::exp:
       for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
@@ -332,13 +351,15 @@ void binary_same(op k, const float* x, const float* y, float* out, int64_t n) {
 
 } // namespace
 
-void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os) {
+void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os,
+            int threads) {
   const int64_t n = numel(os);
   auto f = [k](float p, float q) {
     return k == op::add ? p + q : k == op::sub ? p - q : k == op::div ? p / q : k == op::pow ? std::pow(p, q) : p * q;
   };
   if (xs == os && ys == os) {
-    binary_same(k, x, y, out, n);
+    parallel_ranges(n, threads, parallel_min,
+                    [&](int64_t b, int64_t e) { binary_same(k, x + b, y + b, out + b, e - b); });
     return;
   }
   // Broadcast strides: 0 along broadcast axes.
@@ -467,7 +488,7 @@ void max_pool_nhwc(const float* in, const shape_t& is, const attrs& a, float* ou
     }
 }
 
-void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& perm, float* out) {
+void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& perm, float* out, int threads) {
   const size_t r = is.size();
   shape_t os(r);
   for (size_t j = 0; j < r; ++j) os[j] = is[static_cast<size_t>(perm[j])];
@@ -487,6 +508,7 @@ void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& p
     constexpr int64_t tile = 32;
     const int64_t ka = os[static_cast<size_t>(k)], kst = ost[static_cast<size_t>(k)];
     const int64_t outer = n / (ka * inner), blocks = (ka + tile - 1) / tile;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && n >= parallel_min)
     for (int64_t job = 0; job < outer * blocks; ++job) {
       // The other axes' index from `job / blocks`, last fastest.
       int64_t rest = job / blocks, src = 0, dst = 0;
@@ -652,8 +674,9 @@ void yolo_head_nhwc(const float* in, const shape_t& shape, int anchors, int clas
   }
 }
 
-void softmax_last(const float* in, const shape_t& shape, float* out) {
+void softmax_last(const float* in, const shape_t& shape, float* out, int threads) {
   const int64_t inner = shape.back(), rows = numel(shape) / std::max<int64_t>(inner, 1);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && rows * inner >= parallel_min)
   for (int64_t r = 0; r < rows; ++r) {
     const float* s = in + r * inner;
     float* d = out + r * inner;

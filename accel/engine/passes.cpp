@@ -843,6 +843,22 @@ void fold_batch_norm_and_bias(graph& g) {
   g.prune();
 }
 
+void fuse_silu(graph& g) {
+  for (auto& s : g.nodes) {
+    if (s.kind != op::activation || s.a.activation != act::sigmoid || s.out.empty() || is_output(g, s.out[0])) continue;
+    const int x = s.in[0];
+    auto u = users(g, s.out[0]);
+    if (u.size() != 1) continue;
+    const auto& m = g.nodes[static_cast<size_t>(u[0])];
+    const bool pair = m.kind == op::mul && m.in.size() == 2
+      && ((m.in[0] == x && m.in[1] == s.out[0]) || (m.in[1] == x && m.in[0] == s.out[0]));
+    if (!pair || g.values[static_cast<size_t>(m.out[0])].shape != g.values[static_cast<size_t>(x)].shape) continue;
+    s.a.activation = act::silu;
+    absorb(g, static_cast<int>(&s - g.nodes.data()), u[0]);
+  }
+  g.prune();
+}
+
 void fuse_activation(graph& g) {
   for (auto& n : g.nodes) {
     if (n.kind != op::conv2d || n.a.activation != act::none || is_output(g, n.out[0])) continue;
@@ -948,6 +964,7 @@ void optimise(graph& g, int batch, int height, int width) {
   infer_shapes(g);
   fold_padding(g);
   fold_batch_norm_and_bias(g);
+  fuse_silu(g);
   fuse_activation(g);
   infer_shapes(g);
 }

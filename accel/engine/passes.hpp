@@ -37,6 +37,11 @@ void remove_layout_transposes(graph& g);
 /// bias add: folded into the filter and bias.
 void fold_batch_norm_and_bias(graph& g);
 
+/// x * sigmoid(x) (a Sigmoid whose only consumer multiplies it by its own
+/// input, as YOLOv5/v8 spell SiLU): one silu activation, which
+/// fuse_activation then folds into the conv before it.
+void fuse_silu(graph& g);
+
 /// Activation after a conv2d (the conv's only consumer): fused into it.
 void fuse_activation(graph& g);
 

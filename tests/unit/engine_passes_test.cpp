@@ -3,10 +3,13 @@
 // arithmetic.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
+#include "accel/engine/executor.hpp"
 #include "accel/engine/graph.hpp"
 #include "accel/engine/passes.hpp"
 
@@ -153,4 +156,72 @@ TEST_CASE("reshape of a constant: the same rules as shape inference") {
   // A -1 beside a 0 has nothing to be inferred from (it became -1 * 0 = 0).
   CHECK(fold_reshape_error({0, 3}, {0, -1}).find("cannot be inferred") != std::string::npos);
   CHECK(fold_reshape_error({2, 3}, {4, 2}).find("cannot reshape [2,3] to [4,2]") != std::string::npos);
+}
+
+namespace {
+
+// x [1,6,7,3] -> 1x1 conv to 4 channels -> Sigmoid -> Mul (conv out, sigmoid
+// out in `order`) -> output; with `sigmoid_too` the sigmoid is an output too.
+graph silu_graph(bool sigmoid_first, bool sigmoid_too) {
+  graph g;
+  value in;
+  in.name = "x";
+  in.shape = {1, 6, 7, 3};
+  g.inputs.push_back(g.add_value(in));
+  tensor_data w, b;
+  w.shape = {1, 1, 3, 4};
+  for (int i = 0; i < 12; ++i) w.f.push_back(0.5f * static_cast<float>(i % 5) - 1.0f);
+  b.shape = {4};
+  b.f = {0.25f, -0.5f, 1.0f, 0.0f};
+  const int c = g.add_node(op::conv2d, "conv", {g.inputs[0], g.add_const("w", w), g.add_const("b", b)});
+  const int y = g.nodes[static_cast<size_t>(c)].out[0];
+  attrs sa;
+  sa.activation = act::sigmoid;
+  const int s = g.nodes[static_cast<size_t>(g.add_node(op::activation, "sig", {y}, sa))].out[0];
+  const int m = g.add_node(op::mul, "silu", sigmoid_first ? std::vector<int>{s, y} : std::vector<int>{y, s});
+  g.outputs.push_back(g.nodes[static_cast<size_t>(m)].out[0]);
+  if (sigmoid_too) g.outputs.push_back(s);
+  return g;
+}
+
+} // namespace
+
+TEST_CASE("fuse_silu: Sigmoid times its own input becomes one silu, folded into the conv before it") {
+  for (bool sigmoid_first : {false, true}) {
+    auto g = silu_graph(sigmoid_first, false);
+    optimise(g, 1, 0, 0);
+    REQUIRE(g.nodes.size() == 1);
+    CHECK(g.nodes[0].kind == op::conv2d);
+    CHECK(g.nodes[0].a.activation == act::silu);
+    // oneDNN's swish post-op computes what the unfused nodes define.
+    auto m = model::adopt(g);
+    session s(m);
+    std::vector<float> x(6 * 7 * 3);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = 0.37f * static_cast<float>(static_cast<int>(i % 11) - 5);
+    std::copy(x.begin(), x.end(), s.input());
+    s.run();
+    const auto raw = silu_graph(sigmoid_first, false);
+    const auto& w = raw.values[static_cast<size_t>(raw.find("w"))].data.f;
+    const auto& b = raw.values[static_cast<size_t>(raw.find("b"))].data.f;
+    double worst = 0;
+    for (int p = 0; p < 42; ++p)
+      for (int co = 0; co < 4; ++co) {
+        double v = b[static_cast<size_t>(co)];
+        for (int ci = 0; ci < 3; ++ci) v += x[static_cast<size_t>(p * 3 + ci)] * w[static_cast<size_t>(ci * 4 + co)];
+        const double want = v / (1.0 + std::exp(-v));
+        worst = std::max(worst, std::abs(s.output(0)[p * 4 + co] - want) / std::max(1.0, std::abs(want)));
+      }
+    CHECK(worst <= 1e-5);
+  }
+  SUBCASE("a sigmoid that is also read elsewhere stays") {
+    auto g = silu_graph(false, true);
+    optimise(g, 1, 0, 0);
+    int sig = 0, mul = 0;
+    for (const auto& n : g.nodes) {
+      sig += n.kind == op::activation && n.a.activation == act::sigmoid;
+      mul += n.kind == op::mul;
+    }
+    CHECK(sig == 1);
+    CHECK(mul == 1);
+  }
 }
