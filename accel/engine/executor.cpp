@@ -162,17 +162,18 @@ session::session(std::shared_ptr<const model> m, int threads, const std::vector<
       if (v >= 0) pinned[static_cast<size_t>(v)] = 1;
     }
     plan_b = plan_buffers(g, pinned);
-    for (size_t b = 0; b < plan_b.size.size(); ++b) storage_.emplace_back(static_cast<size_t>(plan_b.size[b]), 0.0f);
+    for (size_t b = 0; b < plan_b.size.size(); ++b)
+      storage_.push_back(make_buffer(static_cast<size_t>(plan_b.size[b])));
   }
   auto alloc = [&](int v) {
     const int b = plan_b.of.empty() ? -1 : plan_b.of[static_cast<size_t>(v)];
     if (b >= 0) {
-      buf_[static_cast<size_t>(v)] = storage_[g.values.size() + static_cast<size_t>(b)].data();
+      buf_[static_cast<size_t>(v)] = storage_[g.values.size() + static_cast<size_t>(b)].data.get();
       shared_[static_cast<size_t>(v)] = 1;
       return;
     }
-    storage_[static_cast<size_t>(v)].assign(static_cast<size_t>(numel(g.values[v].shape)), 0.0f);
-    buf_[static_cast<size_t>(v)] = storage_[static_cast<size_t>(v)].data();
+    storage_[static_cast<size_t>(v)] = make_buffer(static_cast<size_t>(numel(g.values[v].shape)));
+    buf_[static_cast<size_t>(v)] = storage_[static_cast<size_t>(v)].data.get();
   };
   alloc(in_);
   for (size_t v = 0; v < g.values.size(); ++v)
@@ -483,7 +484,7 @@ const float* session::value(const std::string& name, shape_t* shape) const {
 
 size_t session::buffer_floats() const {
   size_t n = 0;
-  for (const auto& s : storage_) n += s.size();
+  for (const auto& s : storage_) n += s.size;
   return n;
 }
 

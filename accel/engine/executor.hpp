@@ -123,7 +123,14 @@ private:
   void run_step(step& s);
   void run_codes(const node& n, int conv_s8, const code_step& c);
   std::shared_ptr<const model> m_;
-  std::vector<std::vector<float>> storage_; // per value, or per shared buffer (keep)
+  /// Uninitialised floats: every kernel writes all of its output, so the
+  /// pages are first touched by the first run, not zero-filled here.
+  struct buffer {
+    std::unique_ptr<float[]> data;
+    size_t size = 0;
+  };
+  static buffer make_buffer(size_t n) { return {std::unique_ptr<float[]>(new float[n]), n}; }
+  std::vector<buffer> storage_; // per value, or per shared buffer (keep)
   std::vector<char> shared_; // per value: its buffer is shared (value() returns nullptr)
   std::vector<float*> buf_; // per value; constants point at their data
   std::vector<kernels::conv2d> convs_;
