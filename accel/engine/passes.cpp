@@ -5,6 +5,8 @@
 #include <map>
 #include <numeric>
 
+#include "accel/engine/kernels.hpp"
+
 namespace weaver::engine {
 
 namespace {
@@ -48,6 +50,12 @@ tensor_data transpose_data(const tensor_data& t, const std::vector<int>& perm) {
   auto in_st = strides_of(t.shape);
   int64_t n = numel(o.shape);
   (t.type == dtype::f32 ? o.f.resize(n) : o.i.resize(n));
+  if (t.type == dtype::f32 && n > 0 && !perm.empty()) {
+    // Weights (an export's filter layout change): the run-time kernel's
+    // tiled walk, not an index per element (most of NanoDet's passes).
+    kernels::transpose(t.f.data(), t.shape, std::vector<int64_t>(perm.begin(), perm.end()), o.f.data());
+    return o;
+  }
   std::vector<int64_t> idx(o.shape.size(), 0);
   for (int64_t k = 0; k < n; ++k) {
     int64_t src = 0;
