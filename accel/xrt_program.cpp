@@ -145,6 +145,8 @@ fbx::Act to_fb(engine::act a) {
       return fbx::Act::HardSwish;
     case act::sqrt:
       return fbx::Act::Sqrt;
+    case act::silu:
+      return fbx::Act::Silu;
   }
   throw model_error("xrt program: unknown engine activation");
 }
@@ -170,6 +172,8 @@ engine::act from_fb(fbx::Act a) {
       return act::hard_swish;
     case fbx::Act::Sqrt:
       return act::sqrt;
+    case fbx::Act::Silu:
+      return act::silu;
   }
   throw std::runtime_error("xrt program: unknown activation " + std::to_string(static_cast<int>(a)));
 }

@@ -320,7 +320,11 @@ std::vector<detection> dnn_detector::detect(const cv::Mat& bgr) {
 std::vector<detection> dnn_detector::detect_on(const cv::Mat& bgr, engine::workspace& ws) {
   if (bgr.empty() || bgr.type() != CV_8UC3) throw std::invalid_argument("dnn detector: expects a BGR8 image");
   prepare(bgr.size());
-  auto& session = ws.session_for(model_, o_.threads);
+  // Buffers shared by lifetime, but what decode() reads by name kept.
+  std::vector<std::string> keep;
+  for (const auto& t : host_tensors_)
+    if (t.output < 0) keep.push_back(t.name);
+  auto& session = ws.session_for(model_, o_.threads, &keep);
   fill_input(bgr, session.input());
   session.run();
   std::vector<const float*> tensors;

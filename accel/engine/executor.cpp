@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
 
 #include "accel/engine/darknet_import.hpp"
 #include "accel/engine/int8_model.hpp"
@@ -62,7 +63,76 @@ void* session::codes(int v) {
   return c.data();
 }
 
-session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m)), threads_(std::max(threads, 1)) {
+namespace {
+
+/// Buffers shared by values whose lifetimes do not overlap: per value the
+/// buffer it uses (-1: its own, or none), and each buffer's size. A value
+/// lives from the node that writes it to the last node that reads it (or
+/// reads a reshape of it: those alias their input); `pinned` values (the
+/// input, outputs, what the caller reads afterwards) never share. A node's
+/// outputs are placed while its inputs still live, so no kernel writes over
+/// what it reads.
+struct buffer_plan {
+  std::vector<int> of;
+  std::vector<int64_t> size;
+};
+
+buffer_plan plan_buffers(const graph& g, const std::vector<char>& pinned) {
+  const size_t nv = g.values.size();
+  std::vector<int> root(nv);
+  std::iota(root.begin(), root.end(), 0);
+  std::vector<int> last(nv, -1);
+  const int forever = static_cast<int>(g.nodes.size());
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const node& n = g.nodes[k];
+    for (int v : n.in) last[static_cast<size_t>(root[static_cast<size_t>(v)])] = static_cast<int>(k);
+    if (n.kind == op::reshape || n.kind == op::identity)
+      root[static_cast<size_t>(n.out[0])] = root[static_cast<size_t>(n.in[0])];
+  }
+  for (size_t v = 0; v < nv; ++v)
+    if (pinned[v]) last[static_cast<size_t>(root[v])] = forever;
+  buffer_plan p;
+  p.of.assign(nv, -1);
+  std::vector<int> free_list; // buffer ids
+  std::vector<std::vector<int>> dies(g.nodes.size() + 1);
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const node& n = g.nodes[k];
+    if (n.kind == op::reshape || n.kind == op::identity) continue;
+    for (int o : n.out) {
+      if (pinned[static_cast<size_t>(o)] || last[static_cast<size_t>(o)] == forever) continue;
+      const int64_t need = numel(g.values[static_cast<size_t>(o)].shape);
+      // The smallest free buffer that fits, else the largest grown to fit,
+      // else a new one.
+      int fit = -1, big = -1;
+      auto size_at = [&](int i) { return p.size[static_cast<size_t>(free_list[static_cast<size_t>(i)])]; };
+      for (int i = 0; i < static_cast<int>(free_list.size()); ++i) {
+        if (size_at(i) >= need && (fit < 0 || size_at(i) < size_at(fit))) fit = i;
+        if (big < 0 || size_at(i) > size_at(big)) big = i;
+      }
+      const int best = fit >= 0 ? fit : big;
+      int b;
+      if (best >= 0) {
+        b = free_list[static_cast<size_t>(best)];
+        free_list.erase(free_list.begin() + best);
+        p.size[static_cast<size_t>(b)] = std::max(p.size[static_cast<size_t>(b)], need);
+      } else {
+        b = static_cast<int>(p.size.size());
+        p.size.push_back(need);
+      }
+      p.of[static_cast<size_t>(o)] = b;
+      // Freed after its last reader; a value nobody reads, right away.
+      const int end = std::max(last[static_cast<size_t>(o)], static_cast<int>(k));
+      dies[static_cast<size_t>(end)].push_back(b);
+    }
+    for (int b : dies[k]) free_list.push_back(b);
+  }
+  return p;
+}
+
+} // namespace
+
+session::session(std::shared_ptr<const model> m, int threads, const std::vector<std::string>* keep)
+  : m_(std::move(m)), threads_(std::max(threads, 1)) {
   const graph& g = m_->ir();
   const int8_table* q8 = m_->int8();
   int8_plan plan;
@@ -80,9 +150,30 @@ session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m))
   buf_.assign(g.values.size(), nullptr);
   storage_.resize(g.values.size());
   in_ = g.inputs.at(0);
+  shared_.assign(g.values.size(), 0);
+  buffer_plan plan_b;
+  if (keep && !q8) {
+    std::vector<char> pinned(g.values.size(), 0);
+    pinned[static_cast<size_t>(in_)] = 1;
+    for (int v : g.outputs) pinned[static_cast<size_t>(v)] = 1;
+    for (const auto& name : *keep) {
+      const int v =
+        g.find(name.size() > 2 && name.compare(name.size() - 2, 2, ":0") == 0 ? name.substr(0, name.size() - 2) : name);
+      if (v >= 0) pinned[static_cast<size_t>(v)] = 1;
+    }
+    plan_b = plan_buffers(g, pinned);
+    for (size_t b = 0; b < plan_b.size.size(); ++b)
+      storage_.push_back(make_buffer(static_cast<size_t>(plan_b.size[b])));
+  }
   auto alloc = [&](int v) {
-    storage_[static_cast<size_t>(v)].assign(static_cast<size_t>(numel(g.values[v].shape)), 0.0f);
-    buf_[static_cast<size_t>(v)] = storage_[static_cast<size_t>(v)].data();
+    const int b = plan_b.of.empty() ? -1 : plan_b.of[static_cast<size_t>(v)];
+    if (b >= 0) {
+      buf_[static_cast<size_t>(v)] = storage_[g.values.size() + static_cast<size_t>(b)].data.get();
+      shared_[static_cast<size_t>(v)] = 1;
+      return;
+    }
+    storage_[static_cast<size_t>(v)] = make_buffer(static_cast<size_t>(numel(g.values[v].shape)));
+    buf_[static_cast<size_t>(v)] = storage_[static_cast<size_t>(v)].data.get();
   };
   alloc(in_);
   for (size_t v = 0; v < g.values.size(); ++v)
@@ -166,9 +257,10 @@ session::session(std::shared_ptr<const model> m, int threads) : m_(std::move(m))
     // Reshape and identity alias their input: same bytes, new shape.
     bool alias = n.kind == op::reshape || n.kind == op::identity;
     for (int o : n.out) {
-      if (alias)
+      if (alias) {
         buf_[static_cast<size_t>(o)] = buf_[static_cast<size_t>(n.in[0])];
-      else
+        shared_[static_cast<size_t>(o)] = shared_[static_cast<size_t>(n.in[0])];
+      } else
         alloc(o);
       s.out.push_back(buf_[static_cast<size_t>(o)]);
     }
@@ -252,12 +344,12 @@ void session::run_step(step& s) {
     case op::mul:
     case op::div:
     case op::pow:
-      kernels::binary(n.kind, s.in[0], shape(n.in[0]), s.in[1], shape(n.in[1]), s.out[0], shape(o));
+      kernels::binary(n.kind, s.in[0], shape(n.in[0]), s.in[1], shape(n.in[1]), s.out[0], shape(o), threads_);
       break;
     case op::activation: {
       int64_t cnt = numel(shape(o));
       std::copy(s.in[0], s.in[0] + cnt, s.out[0]);
-      kernels::apply_activation(s.out[0], cnt, a.activation, a.alpha, a.beta);
+      kernels::apply_activation(s.out[0], cnt, a.activation, a.alpha, a.beta, threads_);
       break;
     }
     case op::pad:
@@ -273,7 +365,7 @@ void session::run_step(step& s) {
       kernels::global_avg_pool_nhwc(s.in[0], shape(n.in[0]), s.out[0]);
       break;
     case op::transpose:
-      kernels::transpose(s.in[0], shape(n.in[0]), a.ints, s.out[0]);
+      kernels::transpose(s.in[0], shape(n.in[0]), a.ints, s.out[0], threads_);
       break;
     case op::concat: {
       std::vector<shape_t> shapes;
@@ -298,7 +390,7 @@ void session::run_step(step& s) {
       kernels::yolo_head_nhwc(s.in[0], shape(o), a.anchors, a.classes, a.softmax_classes, s.out[0]);
       break;
     case op::softmax:
-      kernels::softmax_last(s.in[0], shape(o), s.out[0]);
+      kernels::softmax_last(s.in[0], shape(o), s.out[0], threads_);
       break;
     case op::slice:
       kernels::slice(s.in[0], shape(n.in[0]), a.ints, s.out[0]);
@@ -380,7 +472,7 @@ int session::find_output(const std::string& name) const {
 
 const float* session::value(const std::string& name, shape_t* shape) const {
   int v = m_->ir().find(name);
-  if (v < 0 || m_->ir().values[v].is_const) return nullptr;
+  if (v < 0 || m_->ir().values[v].is_const || shared_[static_cast<size_t>(v)]) return nullptr;
   if (shape) *shape = m_->ir().values[v].shape;
   if (!codes_only_.empty() && codes_only_[static_cast<size_t>(v)]) { // only its codes were computed
     const auto& t = types_[static_cast<size_t>(v)];
@@ -390,9 +482,16 @@ const float* session::value(const std::string& name, shape_t* shape) const {
   return buf_[static_cast<size_t>(v)];
 }
 
-session& workspace::session_for(const std::shared_ptr<const model>& m, int threads) {
+size_t session::buffer_floats() const {
+  size_t n = 0;
+  for (const auto& s : storage_) n += s.size;
+  return n;
+}
+
+session& workspace::session_for(const std::shared_ptr<const model>& m, int threads,
+                                const std::vector<std::string>* keep) {
   for (auto& e : sessions_)
-    if (e.m == m && e.threads == threads) {
+    if (e.m == m && e.threads == threads && e.kept_all == !keep && (!keep || e.keep == *keep)) {
       e.used = ++clock_;
       return *e.s;
     }
@@ -401,7 +500,8 @@ session& workspace::session_for(const std::shared_ptr<const model>& m, int threa
                                 [](const entry& a, const entry& b) { return a.used < b.used; });
     sessions_.erase(lru);
   }
-  sessions_.push_back({m, threads, std::make_unique<session>(m, threads), ++clock_});
+  sessions_.push_back({m, threads, !keep, keep ? *keep : std::vector<std::string>{},
+                       std::make_unique<session>(m, threads, keep), ++clock_});
   return *sessions_.back().s;
 }
 

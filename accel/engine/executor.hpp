@@ -62,9 +62,16 @@ private:
 
 class session {
 public:
-  /// `threads`: threads each convolution may use (1 on card workers, which
-  /// are the parallelism; more for single-stream latency).
-  explicit session(std::shared_ptr<const model> m, int threads = 1);
+  /// `threads`: threads each convolution and each large elementwise,
+  /// softmax or transpose kernel may use (1 on card workers, which are the
+  /// parallelism; more for single-stream latency).
+  ///
+  /// `keep`: nullptr, every value has its own buffer and value() reads any
+  /// of them after run(); otherwise only the input, the graph's outputs and
+  /// the values named in `keep` do, and the rest share buffers by lifetime
+  /// (less memory to allocate, first touch and keep in cache; value() is
+  /// nullptr for them). int8 models keep all.
+  explicit session(std::shared_ptr<const model> m, int threads = 1, const std::vector<std::string>* keep = nullptr);
 
   /// The input buffer, storage order (NHWC); fill it, then run().
   float* input() { return buf_[static_cast<size_t>(in_)]; }
@@ -87,6 +94,8 @@ public:
   /// Any intermediate value by name (e.g. backbone features), nullptr if the
   /// optimised graph has no such value.
   const float* value(const std::string& name, shape_t* shape = nullptr) const;
+  /// Floats of buffers allocated for computed values (tests, gauges).
+  size_t buffer_floats() const;
   const model& compiled() const { return *m_; }
 
 private:
@@ -114,7 +123,15 @@ private:
   void run_step(step& s);
   void run_codes(const node& n, int conv_s8, const code_step& c);
   std::shared_ptr<const model> m_;
-  std::vector<std::vector<float>> storage_;
+  /// Uninitialised floats: every kernel writes all of its output, so the
+  /// pages are first touched by the first run, not zero-filled here.
+  struct buffer {
+    std::unique_ptr<float[]> data;
+    size_t size = 0;
+  };
+  static buffer make_buffer(size_t n) { return {std::unique_ptr<float[]>(new float[n]), n}; }
+  std::vector<buffer> storage_; // per value, or per shared buffer (keep)
+  std::vector<char> shared_; // per value: its buffer is shared (value() returns nullptr)
   std::vector<float*> buf_; // per value; constants point at their data
   std::vector<kernels::conv2d> convs_;
   std::vector<kernels::conv2d_s8> convs_s8_;
@@ -125,7 +142,7 @@ private:
   std::vector<int32_t> acc_; // s32 accumulators of the conv running on codes
   std::vector<step> steps_;
   int in_ = 0;
-  int threads_ = 1; // the convolutions' count, also the integer layers' and (de)quantization's
+  int threads_ = 1; // the convolutions', the integer layers', (de)quantization's and large elementwise kernels'
 };
 
 /// The sessions of one worker thread: one per (model, threads) it ran, the
@@ -135,7 +152,9 @@ class workspace {
 public:
   explicit workspace(size_t max_models = 8) : max_(max_models < 1 ? 1 : max_models) {}
   /// This worker's session of `m`, made on first use.
-  session& session_for(const std::shared_ptr<const model>& m, int threads = 1);
+  /// `keep` as for session (nullptr: every value).
+  session& session_for(const std::shared_ptr<const model>& m, int threads = 1,
+                       const std::vector<std::string>* keep = nullptr);
   /// Sessions held (tests, gauges).
   size_t sessions() const { return sessions_.size(); }
 
@@ -143,6 +162,8 @@ private:
   struct entry {
     std::shared_ptr<const model> m;
     int threads = 1;
+    bool kept_all = true;
+    std::vector<std::string> keep;
     std::unique_ptr<session> s;
     uint64_t used = 0;
   };

@@ -132,6 +132,8 @@ const char* act_name(act a) {
       return "hard_swish";
     case act::sqrt:
       return "sqrt";
+    case act::silu:
+      return "silu";
   }
   return "?";
 }

@@ -75,8 +75,9 @@ enum class op : uint8_t {
 const char* op_name(op k);
 
 // clip: min(max(x, alpha), beta); hard_sigmoid: clip(alpha x + beta, 0, 1);
-// hard_swish: x * clip(x / 6 + 1 / 2, 0, 1) (ONNX's, and oneDNN's hardswish).
-enum class act : uint8_t { none, relu, leaky, sigmoid, exp, clip, hard_sigmoid, hard_swish, sqrt };
+// hard_swish: x * clip(x / 6 + 1 / 2, 0, 1) (ONNX's, and oneDNN's hardswish);
+// silu: x * sigmoid(x) (YOLOv5/v8's Sigmoid-Mul pair, fused by fuse_silu).
+enum class act : uint8_t { none, relu, leaky, sigmoid, exp, clip, hard_sigmoid, hard_swish, sqrt, silu };
 const char* act_name(act a);
 
 struct attrs {

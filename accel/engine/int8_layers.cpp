@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "accel/engine/parallel.hpp"
+#include "accel/engine/simd.hpp"
 
 namespace weaver::engine::quant {
 
@@ -32,25 +33,12 @@ fast_multiplier fast(fixed_multiplier f) {
   return r;
 }
 
-// The hot loops get an x86-64-v4 (AVX-512 F/BW/DQ/VL) and an AVX2 build
-// beside the baseline one, chosen at run time: the int32 x int32 -> int64
-// products vectorise there (vpmuldq), as do the 64-bit shifts and compares,
-// which SSE2 cannot. GCC only (clang's sanitizer build keeps the baseline).
-// `omp simd` likewise GCC only: clang with the fuzzing build's sanitizers
-// cannot vectorise these loops and says so as an error (-Wpass-failed).
-// Each loop runs over one contiguous run of elements with loop-invariant or
-// per-element parameters, the shape GCC vectorises (checked with
-// -fopt-info-vec); its multiplier is int32, so the product is a widening one.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define WEAVER_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define WEAVER_SIMD_CLONES
-#endif
-#if defined(__GNUC__) && !defined(__clang__)
-#define WEAVER_OMP_SIMD _Pragma("omp simd")
-#else
-#define WEAVER_OMP_SIMD
-#endif
+// The hot loops are WEAVER_SIMD_CLONES (simd.hpp): the int32 x int32 ->
+// int64 products vectorise in the AVX-512 and AVX2 builds (vpmuldq), as do
+// the 64-bit shifts and compares, which SSE2 cannot. Each loop runs over one
+// contiguous run of elements with loop-invariant or per-element parameters,
+// the shape GCC vectorises (checked with -fopt-info-vec); its multiplier is
+// int32, so the product is a widening one.
 
 // The fast rule on raw numbers: round(v * m0 / 2^right), ties away from
 // zero, clamped to [lo, hi]; 1 <= right <= 62.

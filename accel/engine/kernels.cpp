@@ -11,6 +11,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "accel/engine/parallel.hpp"
+#include "accel/engine/simd.hpp"
 
 namespace weaver::engine::kernels {
 
@@ -46,6 +47,35 @@ inline float exp_vec(float x) {
 }
 
 inline float sigmoid_vec(float x) { return 1.0f / (1.0f + exp_vec(-x)); }
+
+// The exp loops, each vectorised (AVX-512 / AVX2 / SSE2 builds, simd.hpp).
+// GCC if-converts exp_vec's clamps only without -ftrapping-math, which
+// CMakeLists.txt turns off for this file (the engine reads no FP flags).
+WEAVER_SIMD_CLONES void sigmoid_run(float* x, int64_t n) {
+  WEAVER_OMP_SIMD
+  for (int64_t i = 0; i < n; ++i) x[i] = sigmoid_vec(x[i]);
+}
+
+WEAVER_SIMD_CLONES void silu_run(float* x, int64_t n) {
+  WEAVER_OMP_SIMD
+  for (int64_t i = 0; i < n; ++i) x[i] = x[i] * sigmoid_vec(x[i]);
+}
+
+// One softmax row: d = e^(s - max) / sum.
+WEAVER_SIMD_CLONES void softmax_row(const float* s, float* d, int64_t n) {
+  float mx = -std::numeric_limits<float>::infinity(), sum = 0;
+  for (int64_t k = 0; k < n; ++k) mx = std::max(mx, s[k]);
+  WEAVER_OMP_SIMD
+  for (int64_t k = 0; k < n; ++k) d[k] = exp_vec(s[k] - mx);
+  for (int64_t k = 0; k < n; ++k) sum += d[k];
+  const float inv = 1.0f / sum;
+  WEAVER_OMP_SIMD
+  for (int64_t k = 0; k < n; ++k) d[k] *= inv;
+}
+
+// Elementwise loops run on `threads` OpenMP threads when there is enough
+// work to pay for the fork (the session's thread count: 1 on card workers).
+constexpr int64_t parallel_min = 1 << 15;
 
 } // namespace
 
@@ -96,6 +126,9 @@ void append_activation(dnnl::post_ops& po, const attrs& a, float scale) {
       break;
     case act::sqrt:
       po.append_eltwise(scale, dnnl::algorithm::eltwise_sqrt, 0.f, 0.f);
+      break;
+    case act::silu: // oneDNN's swish is x * sigmoid(alpha x)
+      po.append_eltwise(scale, dnnl::algorithm::eltwise_swish, 1.f, 0.f);
       break;
   }
 }
@@ -273,7 +306,13 @@ void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, f
   });
 }
 
-void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
+void apply_activation(float* x, int64_t n, act a, float alpha, float beta, int threads) {
+  if (threads > 1 && n >= 2 * parallel_min) {
+    // Contiguous slices, each a vectorised loop on one thread.
+    parallel_ranges(n, threads, parallel_min,
+                    [&](int64_t b, int64_t e) { apply_activation(x + b, e - b, a, alpha, beta, 1); });
+    return;
+  }
   switch (a) {
     case act::none:
       return;
@@ -284,10 +323,10 @@ void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
       for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0 ? x[i] : alpha * x[i];
       return;
     case act::sigmoid:
-#if !defined(__clang__) // as in max_into: clang's sanitizer build cannot, and errs
-#pragma omp simd
-#endif
-      for (int64_t i = 0; i < n; ++i) x[i] = sigmoid_vec(x[i]);
+      sigmoid_run(x, n);
+      return;
+    case act::silu:
+      silu_run(x, n);
       return;
     case act::exp:
       for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
@@ -310,19 +349,24 @@ void apply_activation(float* x, int64_t n, act a, float alpha, float beta) {
 namespace {
 
 // out = x (op) y over n elements of equal shape, one loop per op so each
-// vectorises.
-void binary_same(op k, const float* x, const float* y, float* out, int64_t n) {
+// vectorises (`omp simd`: out may be x or y itself, element for element, but
+// GCC's -O2 would not add the check for it).
+WEAVER_SIMD_CLONES void binary_same(op k, const float* x, const float* y, float* out, int64_t n) {
   switch (k) {
     case op::add:
+      WEAVER_OMP_SIMD
       for (int64_t i = 0; i < n; ++i) out[i] = x[i] + y[i];
       return;
     case op::sub:
+      WEAVER_OMP_SIMD
       for (int64_t i = 0; i < n; ++i) out[i] = x[i] - y[i];
       return;
     case op::mul:
+      WEAVER_OMP_SIMD
       for (int64_t i = 0; i < n; ++i) out[i] = x[i] * y[i];
       return;
     case op::div:
+      WEAVER_OMP_SIMD
       for (int64_t i = 0; i < n; ++i) out[i] = x[i] / y[i];
       return;
     default:
@@ -332,13 +376,15 @@ void binary_same(op k, const float* x, const float* y, float* out, int64_t n) {
 
 } // namespace
 
-void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os) {
+void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os,
+            int threads) {
   const int64_t n = numel(os);
   auto f = [k](float p, float q) {
     return k == op::add ? p + q : k == op::sub ? p - q : k == op::div ? p / q : k == op::pow ? std::pow(p, q) : p * q;
   };
   if (xs == os && ys == os) {
-    binary_same(k, x, y, out, n);
+    parallel_ranges(n, threads, parallel_min,
+                    [&](int64_t b, int64_t e) { binary_same(k, x + b, y + b, out + b, e - b); });
     return;
   }
   // Broadcast strides: 0 along broadcast axes.
@@ -432,13 +478,9 @@ namespace {
 
 // d = max(d, s) over n channels, NaN in s never winning (std::max's rule).
 // The buffers never alias; `omp simd` vectorises the loop, which GCC's -O2
-// cost model leaves scalar for want of an alias check. Not for clang: with
-// the fuzzing build's sanitizers it cannot vectorise it, and says so as an
-// error (-Wpass-failed under -Werror).
+// cost model leaves scalar for want of an alias check (simd.hpp).
 inline void max_into(float* __restrict d, const float* __restrict s, int64_t n) {
-#if !defined(__clang__)
-#pragma omp simd
-#endif
+  WEAVER_OMP_SIMD
   for (int64_t c = 0; c < n; ++c) d[c] = d[c] < s[c] ? s[c] : d[c];
 }
 
@@ -467,7 +509,7 @@ void max_pool_nhwc(const float* in, const shape_t& is, const attrs& a, float* ou
     }
 }
 
-void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& perm, float* out) {
+void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& perm, float* out, int threads) {
   const size_t r = is.size();
   shape_t os(r);
   for (size_t j = 0; j < r; ++j) os[j] = is[static_cast<size_t>(perm[j])];
@@ -487,6 +529,7 @@ void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& p
     constexpr int64_t tile = 32;
     const int64_t ka = os[static_cast<size_t>(k)], kst = ost[static_cast<size_t>(k)];
     const int64_t outer = n / (ka * inner), blocks = (ka + tile - 1) / tile;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && n >= parallel_min)
     for (int64_t job = 0; job < outer * blocks; ++job) {
       // The other axes' index from `job / blocks`, last fastest.
       int64_t rest = job / blocks, src = 0, dst = 0;
@@ -652,21 +695,10 @@ void yolo_head_nhwc(const float* in, const shape_t& shape, int anchors, int clas
   }
 }
 
-void softmax_last(const float* in, const shape_t& shape, float* out) {
+void softmax_last(const float* in, const shape_t& shape, float* out, int threads) {
   const int64_t inner = shape.back(), rows = numel(shape) / std::max<int64_t>(inner, 1);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* s = in + r * inner;
-    float* d = out + r * inner;
-    float mx = -std::numeric_limits<float>::infinity(), sum = 0;
-    for (int64_t k = 0; k < inner; ++k) mx = std::max(mx, s[k]);
-#if !defined(__clang__)
-#pragma omp simd
-#endif
-    for (int64_t k = 0; k < inner; ++k) d[k] = exp_vec(s[k] - mx);
-    for (int64_t k = 0; k < inner; ++k) sum += d[k];
-    const float inv = 1.0f / sum;
-    for (int64_t k = 0; k < inner; ++k) d[k] *= inv;
-  }
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && rows * inner >= parallel_min)
+  for (int64_t r = 0; r < rows; ++r) softmax_row(in + r * inner, out + r * inner, inner);
 }
 
 void slice(const float* in, const shape_t& in_shape, const std::vector<int64_t>& spec, float* out) {

@@ -1,7 +1,9 @@
 // CPU kernels on storage-order tensors (NHWC for images). Convolution runs
 // on oneDNN (see conv2d); the rest are memory-bound loops.
 // Every kernel runs on the calling thread: the engine shares the card's
-// worker threads with the rest of the process instead of owning a pool.
+// worker threads with the rest of the process instead of owning a pool. The
+// ones taking `threads` fork that many OpenMP threads for large tensors when
+// it is above 1 (a session for single-stream latency).
 #pragma once
 
 #include <cstdint>
@@ -79,10 +81,11 @@ void quantize_codes(const float* x, int64_t n, float scale, bool is_unsigned, vo
 /// Codes -> f32.
 void dequantize_codes(const void* q, int64_t n, float scale, bool is_unsigned, float* out, int threads = 1);
 
-void apply_activation(float* x, int64_t n, act a, float alpha, float beta = 0.0f);
+void apply_activation(float* x, int64_t n, act a, float alpha, float beta = 0.0f, int threads = 1);
 
 /// out = x (op) y with numpy broadcasting; shapes have equal rank.
-void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os);
+void binary(op k, const float* x, const shape_t& xs, const float* y, const shape_t& ys, float* out, const shape_t& os,
+            int threads = 1);
 
 void pad(const float* in, const shape_t& in_shape, const std::vector<int64_t>& pads, float value, float* out,
          const shape_t& out_shape);
@@ -97,7 +100,7 @@ void global_avg_pool_nhwc(const float* in, const shape_t& in_shape, float* out);
 void max_pool_nhwc(const float* in, const shape_t& in_shape, const attrs& a, float* out, const shape_t& out_shape);
 
 /// out axis j = in axis perm[j].
-void transpose(const float* in, const shape_t& in_shape, const std::vector<int64_t>& perm, float* out);
+void transpose(const float* in, const shape_t& in_shape, const std::vector<int64_t>& perm, float* out, int threads = 1);
 
 void concat(const std::vector<const float*>& ins, const std::vector<shape_t>& shapes, int axis, float* out);
 
@@ -120,7 +123,7 @@ void reorg_nhwc(const float* in, const shape_t& in_shape, int stride, float* out
 /// Darknet region (v2: softmax over classes) / yolo (v3: logistic) outputs.
 void yolo_head_nhwc(const float* in, const shape_t& shape, int anchors, int classes, bool softmax_classes, float* out);
 
-void softmax_last(const float* in, const shape_t& shape, float* out);
+void softmax_last(const float* in, const shape_t& shape, float* out, int threads = 1);
 
 /// ONNX Slice: `spec` as for op::slice (see slice_geometry).
 void slice(const float* in, const shape_t& in_shape, const std::vector<int64_t>& spec, float* out);

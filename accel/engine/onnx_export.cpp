@@ -153,6 +153,12 @@ private:
       if (a == act::hard_swish) add("Mul", y, {x, h}, {y});
       return y;
     }
+    if (a == act::silu) { // no SiLU op in ONNX: the Sigmoid-Mul pair it was fused from
+      auto s = temp(n, "sigmoid");
+      add("Sigmoid", s, {x}, {s});
+      add("Mul", y, {x, s}, {y});
+      return y;
+    }
     const char* type = a == act::relu ? "Relu"
       : a == act::leaky               ? "LeakyRelu"
       : a == act::sigmoid             ? "Sigmoid"

@@ -5,6 +5,8 @@
 #include <map>
 #include <numeric>
 
+#include "accel/engine/kernels.hpp"
+
 namespace weaver::engine {
 
 namespace {
@@ -48,6 +50,12 @@ tensor_data transpose_data(const tensor_data& t, const std::vector<int>& perm) {
   auto in_st = strides_of(t.shape);
   int64_t n = numel(o.shape);
   (t.type == dtype::f32 ? o.f.resize(n) : o.i.resize(n));
+  if (t.type == dtype::f32 && n > 0 && !perm.empty()) {
+    // Weights (an export's filter layout change): the run-time kernel's
+    // tiled walk, not an index per element (most of NanoDet's passes).
+    kernels::transpose(t.f.data(), t.shape, std::vector<int64_t>(perm.begin(), perm.end()), o.f.data());
+    return o;
+  }
   std::vector<int64_t> idx(o.shape.size(), 0);
   for (int64_t k = 0; k < n; ++k) {
     int64_t src = 0;
@@ -843,6 +851,126 @@ void fold_batch_norm_and_bias(graph& g) {
   g.prune();
 }
 
+namespace {
+
+// Whether `chain` (transposes and reshapes, in order) applied to a
+// row-major tensor of shape `in` leaves every element at its offset, so
+// the chain is one reshape. Each axis is tracked as a run of "atoms": the
+// input's axes, split where a reshape splits them; the chain moves no data
+// when the output's atoms, read row-major, are the input's in their order
+// (atoms of size 1 aside, which any permutation may move).
+bool moves_no_data(const graph& g, const shape_t& in, const std::vector<int>& chain) {
+  std::vector<int64_t> size; // per atom
+  std::vector<int> order; // the input's atoms, major to minor
+  std::vector<std::vector<int>> axes; // per axis: its atoms, major to minor
+  for (int64_t d : in) {
+    if (d < 1) return false;
+    axes.emplace_back();
+    if (d == 1) continue;
+    axes.back().push_back(static_cast<int>(size.size()));
+    order.push_back(static_cast<int>(size.size()));
+    size.push_back(d);
+  }
+  for (int k : chain) {
+    const node& n = g.nodes[static_cast<size_t>(k)];
+    if (n.kind == op::transpose) {
+      if (n.a.ints.size() != axes.size()) return false;
+      std::vector<std::vector<int>> t;
+      for (int64_t p : n.a.ints) {
+        if (p < 0 || p >= static_cast<int64_t>(axes.size())) return false;
+        t.push_back(axes[static_cast<size_t>(p)]);
+      }
+      axes = std::move(t);
+      continue;
+    }
+    std::vector<int> flat; // a reshape regroups the atoms in row-major order
+    for (const auto& a : axes) flat.insert(flat.end(), a.begin(), a.end());
+    std::vector<std::vector<int>> r;
+    size_t pos = 0;
+    for (int64_t d : g.values[static_cast<size_t>(n.out[0])].shape) {
+      r.emplace_back();
+      for (int64_t need = d; need > 1;) {
+        if (pos == flat.size()) return false;
+        const int x = flat[pos];
+        const int64_t sx = size[static_cast<size_t>(x)];
+        if (sx <= need) {
+          if (need % sx != 0) return false;
+          r.back().push_back(x);
+          need /= sx;
+          ++pos;
+          continue;
+        }
+        if (sx % need != 0) return false;
+        // Split x into a major atom of `need` and a minor one of the rest.
+        const int hi = static_cast<int>(size.size()), lo = hi + 1;
+        size.push_back(need);
+        size.push_back(sx / need);
+        auto at = std::find(order.begin(), order.end(), x);
+        *at = lo;
+        order.insert(at, hi);
+        r.back().push_back(hi);
+        flat[pos] = lo;
+        need = 1;
+      }
+    }
+    if (pos != flat.size()) return false;
+    axes = std::move(r);
+  }
+  std::vector<int> out;
+  for (const auto& a : axes) out.insert(out.end(), a.begin(), a.end());
+  return out == order;
+}
+
+} // namespace
+
+void fold_data_free_transposes(graph& g) {
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    if (g.nodes[k].kind != op::transpose || g.nodes[k].out.size() != 1) continue;
+    const shape_t in = g.values[static_cast<size_t>(g.nodes[k].in[0])].shape;
+    // The longest chain from here, through values nobody else reads, that
+    // moves no data.
+    std::vector<int> chain{static_cast<int>(k)};
+    size_t best = moves_no_data(g, in, chain) ? 1 : 0;
+    for (int v = g.nodes[k].out[0]; !is_output(g, v);) {
+      auto u = users(g, v);
+      if (u.size() != 1) break;
+      const node& next = g.nodes[static_cast<size_t>(u[0])];
+      if ((next.kind != op::transpose && next.kind != op::reshape) || next.out.size() != 1) break;
+      chain.push_back(u[0]);
+      if (moves_no_data(g, in, chain)) best = chain.size();
+      v = next.out[0];
+    }
+    if (best == 0) continue;
+    node& first = g.nodes[k];
+    const int out = g.nodes[static_cast<size_t>(chain[best - 1])].out[0];
+    first.kind = op::reshape;
+    first.a.ints = g.values[static_cast<size_t>(out)].shape;
+    for (size_t i = 1; i < best; ++i) {
+      g.nodes[static_cast<size_t>(chain[i])].in.clear();
+      g.nodes[static_cast<size_t>(chain[i])].out.clear();
+    }
+    first.out = {out};
+    g.values[static_cast<size_t>(out)].producer = static_cast<int>(k);
+  }
+  g.prune();
+}
+
+void fuse_silu(graph& g) {
+  for (auto& s : g.nodes) {
+    if (s.kind != op::activation || s.a.activation != act::sigmoid || s.out.empty() || is_output(g, s.out[0])) continue;
+    const int x = s.in[0];
+    auto u = users(g, s.out[0]);
+    if (u.size() != 1) continue;
+    const auto& m = g.nodes[static_cast<size_t>(u[0])];
+    const bool pair = m.kind == op::mul && m.in.size() == 2
+      && ((m.in[0] == x && m.in[1] == s.out[0]) || (m.in[1] == x && m.in[0] == s.out[0]));
+    if (!pair || g.values[static_cast<size_t>(m.out[0])].shape != g.values[static_cast<size_t>(x)].shape) continue;
+    s.a.activation = act::silu;
+    absorb(g, static_cast<int>(&s - g.nodes.data()), u[0]);
+  }
+  g.prune();
+}
+
 void fuse_activation(graph& g) {
   for (auto& n : g.nodes) {
     if (n.kind != op::conv2d || n.a.activation != act::none || is_output(g, n.out[0])) continue;
@@ -946,8 +1074,10 @@ void optimise(graph& g, int batch, int height, int width) {
   infer_shapes(g);
   remove_layout_transposes(g);
   infer_shapes(g);
+  fold_data_free_transposes(g);
   fold_padding(g);
   fold_batch_norm_and_bias(g);
+  fuse_silu(g);
   fuse_activation(g);
   infer_shapes(g);
 }

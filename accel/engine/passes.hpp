@@ -37,6 +37,17 @@ void remove_layout_transposes(graph& g);
 /// bias add: folded into the filter and bias.
 void fold_batch_norm_and_bias(graph& g);
 
+/// A transpose, or a chain of transposes and reshapes starting with one
+/// (each value's only reader), that leaves every element at its offset
+/// (e.g. one moving only axes of size 1, or YOLOv8's DFL head: [N,A,64] ->
+/// [N,64,A] -> [N,4,16,A] -> [N,A,4,16]): one reshape, which costs nothing.
+void fold_data_free_transposes(graph& g);
+
+/// x * sigmoid(x) (a Sigmoid whose only consumer multiplies it by its own
+/// input, as YOLOv5/v8 spell SiLU): one silu activation, which
+/// fuse_activation then folds into the conv before it.
+void fuse_silu(graph& g);
+
 /// Activation after a conv2d (the conv's only consumer): fused into it.
 void fuse_activation(graph& g);
 

@@ -98,26 +98,36 @@ TEST_CASE("every operator case matches ONNX Runtime on the same input") {
       ? model::load((cases_dir() / c["file"].get<std::string>()).string(), "", static_cast<int>(shape[0]),
                     static_cast<int>(shape[2]), static_cast<int>(shape[3]))
       : model::load((cases_dir() / c["file"].get<std::string>()).string());
-    session s(m);
-    fill_input(s, shape, x);
-    s.run();
     auto ref = nlohmann::json::parse(read_text(dir / "out" / "outputs.json"));
-    REQUIRE(ref["outputs"].size() == s.outputs());
-    for (const auto& o : ref["outputs"]) {
-      int k = s.find_output(o["name"].get<std::string>());
-      REQUIRE_MESSAGE(k >= 0, "no output " << o["name"]);
-      CHECK(s.output_shape(static_cast<size_t>(k)) == o["shape"].get<shape_t>());
-      auto want = read_f32(dir / "out" / o["file"].get<std::string>());
-      REQUIRE(static_cast<int64_t>(want.size()) == numel(s.output_shape(static_cast<size_t>(k))));
-      // Relative to the value, but never to less than 1 (sums near zero
-      // carry float32's absolute rounding, not a relative one).
-      const float* got = s.output(static_cast<size_t>(k));
-      double worst = 0;
-      for (size_t i = 0; i < want.size(); ++i)
-        worst = std::max(worst, std::fabs(double(got[i]) - want[i]) / std::max(1.0, std::fabs(double(want[i]))));
-      MESSAGE(name << " " << o["name"].get<std::string>() << ": max error " << worst);
-      CHECK(std::isfinite(worst));
-      CHECK(worst <= 1e-4);
+    // Every value in its own buffer on one thread, and as detectors run it:
+    // buffers shared by lifetime (each holding an earlier value's numbers
+    // when a kernel writes it) on two threads, run twice.
+    const std::vector<std::string> outputs_only;
+    for (const bool shared : {false, true}) {
+      CAPTURE(shared);
+      session s(m, shared ? 2 : 1, shared ? &outputs_only : nullptr);
+      for (int rep = 0; rep < (shared ? 2 : 1); ++rep) {
+        fill_input(s, shape, x);
+        s.run();
+      }
+      REQUIRE(ref["outputs"].size() == s.outputs());
+      for (const auto& o : ref["outputs"]) {
+        int k = s.find_output(o["name"].get<std::string>());
+        REQUIRE_MESSAGE(k >= 0, "no output " << o["name"]);
+        CHECK(s.output_shape(static_cast<size_t>(k)) == o["shape"].get<shape_t>());
+        auto want = read_f32(dir / "out" / o["file"].get<std::string>());
+        REQUIRE(static_cast<int64_t>(want.size()) == numel(s.output_shape(static_cast<size_t>(k))));
+        // Relative to the value, but never to less than 1 (sums near zero
+        // carry float32's absolute rounding, not a relative one).
+        const float* got = s.output(static_cast<size_t>(k));
+        double worst = 0;
+        for (size_t i = 0; i < want.size(); ++i)
+          worst = std::max(worst, std::fabs(double(got[i]) - want[i]) / std::max(1.0, std::fabs(double(want[i]))));
+        MESSAGE(name << " " << o["name"].get<std::string>() << std::string(shared ? " (shared buffers)" : "")
+                     << ": max error " << worst);
+        CHECK(std::isfinite(worst));
+        CHECK(worst <= 1e-4);
+      }
     }
     ++ran;
   }

@@ -3,10 +3,13 @@
 // arithmetic.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
+#include "accel/engine/executor.hpp"
 #include "accel/engine/graph.hpp"
 #include "accel/engine/passes.hpp"
 
@@ -153,4 +156,190 @@ TEST_CASE("reshape of a constant: the same rules as shape inference") {
   // A -1 beside a 0 has nothing to be inferred from (it became -1 * 0 = 0).
   CHECK(fold_reshape_error({0, 3}, {0, -1}).find("cannot be inferred") != std::string::npos);
   CHECK(fold_reshape_error({2, 3}, {4, 2}).find("cannot reshape [2,3] to [4,2]") != std::string::npos);
+}
+
+namespace {
+
+// x [1,6,7,3] -> 1x1 conv to 4 channels -> Sigmoid -> Mul (conv out, sigmoid
+// out in `order`) -> output; with `sigmoid_too` the sigmoid is an output too.
+graph silu_graph(bool sigmoid_first, bool sigmoid_too) {
+  graph g;
+  value in;
+  in.name = "x";
+  in.shape = {1, 6, 7, 3};
+  g.inputs.push_back(g.add_value(in));
+  tensor_data w, b;
+  w.shape = {1, 1, 3, 4};
+  for (int i = 0; i < 12; ++i) w.f.push_back(0.5f * static_cast<float>(i % 5) - 1.0f);
+  b.shape = {4};
+  b.f = {0.25f, -0.5f, 1.0f, 0.0f};
+  const int c = g.add_node(op::conv2d, "conv", {g.inputs[0], g.add_const("w", w), g.add_const("b", b)});
+  const int y = g.nodes[static_cast<size_t>(c)].out[0];
+  attrs sa;
+  sa.activation = act::sigmoid;
+  const int s = g.nodes[static_cast<size_t>(g.add_node(op::activation, "sig", {y}, sa))].out[0];
+  const int m = g.add_node(op::mul, "silu", sigmoid_first ? std::vector<int>{s, y} : std::vector<int>{y, s});
+  g.outputs.push_back(g.nodes[static_cast<size_t>(m)].out[0]);
+  if (sigmoid_too) g.outputs.push_back(s);
+  return g;
+}
+
+} // namespace
+
+TEST_CASE("fuse_silu: Sigmoid times its own input becomes one silu, folded into the conv before it") {
+  for (bool sigmoid_first : {false, true}) {
+    auto g = silu_graph(sigmoid_first, false);
+    optimise(g, 1, 0, 0);
+    REQUIRE(g.nodes.size() == 1);
+    CHECK(g.nodes[0].kind == op::conv2d);
+    CHECK(g.nodes[0].a.activation == act::silu);
+    // oneDNN's swish post-op computes what the unfused nodes define.
+    auto m = model::adopt(g);
+    session s(m);
+    std::vector<float> x(6 * 7 * 3);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = 0.37f * static_cast<float>(static_cast<int>(i % 11) - 5);
+    std::copy(x.begin(), x.end(), s.input());
+    s.run();
+    const auto raw = silu_graph(sigmoid_first, false);
+    const auto& w = raw.values[static_cast<size_t>(raw.find("w"))].data.f;
+    const auto& b = raw.values[static_cast<size_t>(raw.find("b"))].data.f;
+    double worst = 0;
+    for (int p = 0; p < 42; ++p)
+      for (int co = 0; co < 4; ++co) {
+        double v = b[static_cast<size_t>(co)];
+        for (int ci = 0; ci < 3; ++ci) v += x[static_cast<size_t>(p * 3 + ci)] * w[static_cast<size_t>(ci * 4 + co)];
+        const double want = v / (1.0 + std::exp(-v));
+        worst = std::max(worst, std::abs(s.output(0)[p * 4 + co] - want) / std::max(1.0, std::abs(want)));
+      }
+    CHECK(worst <= 1e-5);
+  }
+  SUBCASE("a sigmoid that is also read elsewhere stays") {
+    auto g = silu_graph(false, true);
+    optimise(g, 1, 0, 0);
+    int sig = 0, mul = 0;
+    for (const auto& n : g.nodes) {
+      sig += n.kind == op::activation && n.a.activation == act::sigmoid;
+      mul += n.kind == op::mul;
+    }
+    CHECK(sig == 1);
+    CHECK(mul == 1);
+  }
+}
+
+namespace {
+
+// x [1,12,8] -> `steps` (a transpose by its perm, or a reshape to its shape)
+// -> softmax over the last axis (which the layout pass does not move
+// transposes across) -> output; also outputs the first step's result when
+// `tap`.
+struct step_spec {
+  bool transpose;
+  std::vector<int64_t> ints;
+};
+
+graph chain_graph(const std::vector<step_spec>& steps, bool tap = false) {
+  graph g;
+  value in;
+  in.name = "x";
+  in.shape = {1, 12, 8};
+  g.inputs.push_back(g.add_value(in));
+  int v = g.inputs[0];
+  for (size_t i = 0; i < steps.size(); ++i) {
+    attrs a;
+    a.ints = steps[i].ints;
+    const auto k = g.add_node(steps[i].transpose ? op::transpose : op::reshape, "s" + std::to_string(i), {v}, a);
+    v = g.nodes[static_cast<size_t>(k)].out[0];
+    if (tap && i == 0) g.outputs.push_back(v);
+  }
+  g.outputs.insert(g.outputs.begin(), g.nodes[static_cast<size_t>(g.add_node(op::softmax, "sm", {v}))].out[0]);
+  return g;
+}
+
+int transposes(const graph& g) {
+  return static_cast<int>(
+    std::count_if(g.nodes.begin(), g.nodes.end(), [](const node& n) { return n.kind == op::transpose; }));
+}
+
+// Softmax of x moved as the steps say, element by element (the reference).
+std::vector<float> reference(const std::vector<step_spec>& steps, const std::vector<float>& x) {
+  shape_t s{1, 12, 8};
+  std::vector<float> v = x;
+  for (const auto& st : steps) {
+    if (!st.transpose) {
+      s = st.ints;
+      continue;
+    }
+    shape_t os;
+    for (auto p : st.ints) os.push_back(s[static_cast<size_t>(p)]);
+    std::vector<int64_t> ist(s.size(), 1);
+    for (int d = static_cast<int>(s.size()) - 2; d >= 0; --d) ist[d] = ist[d + 1] * s[d + 1];
+    std::vector<float> o(v.size());
+    std::vector<int64_t> idx(os.size(), 0);
+    for (size_t i = 0; i < o.size(); ++i) {
+      int64_t src = 0;
+      for (size_t j = 0; j < os.size(); ++j) src += idx[j] * ist[static_cast<size_t>(st.ints[j])];
+      o[i] = v[static_cast<size_t>(src)];
+      for (int j = static_cast<int>(os.size()) - 1; j >= 0 && ++idx[j] == os[j]; --j) idx[j] = 0;
+    }
+    v = std::move(o);
+    s = os;
+  }
+  const auto inner = static_cast<size_t>(s.back());
+  for (size_t r = 0; r < v.size(); r += inner) {
+    double sum = 0;
+    for (size_t i = 0; i < inner; ++i) sum += std::exp(double(v[r + i]));
+    for (size_t i = 0; i < inner; ++i) v[r + i] = static_cast<float>(std::exp(double(v[r + i])) / sum);
+  }
+  return v;
+}
+
+void check_runs(const graph& g, const std::vector<step_spec>& steps) {
+  session s(model::adopt(g));
+  std::vector<float> x(96);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = 0.01f * static_cast<float>(i) - 0.4f;
+  std::copy(x.begin(), x.end(), s.input());
+  s.run();
+  const auto want = reference(steps, x);
+  for (size_t i = 0; i < want.size(); ++i) CHECK(s.output(0)[i] == doctest::Approx(want[i]).epsilon(1e-5));
+}
+
+} // namespace
+
+TEST_CASE("fold_data_free_transposes: a chain that leaves every element in place becomes one reshape") {
+  // YOLOv8's DFL head: [1,12,8] -> [1,8,12] -> [1,2,4,12] -> [1,12,2,4].
+  const std::vector<step_spec> dfl{{true, {0, 2, 1}}, {false, {1, 2, 4, 12}}, {true, {0, 3, 1, 2}}};
+  auto g = chain_graph(dfl);
+  optimise(g, 1, 0, 0);
+  CHECK(transposes(g) == 0);
+  CHECK(g.values[static_cast<size_t>(g.outputs[0])].shape == shape_t{1, 12, 2, 4});
+  check_runs(g, dfl);
+  // Only axes of size 1 move: [1,12,8] -> [12,1,8] -> [12,8] -> [1,12,8,1]... as transposes.
+  const std::vector<step_spec> unit{{true, {1, 0, 2}}, {false, {12, 8, 1}}, {true, {2, 0, 1}}};
+  auto u = chain_graph(unit);
+  optimise(u, 1, 0, 0);
+  CHECK(transposes(u) == 0);
+  check_runs(u, unit);
+}
+
+TEST_CASE("fold_data_free_transposes: chains that move data, or whose middle is read elsewhere, stay") {
+  // [1,12,8] -> [1,8,12] -> [1,2,4,12] -> [1,2,12,4]: elements move.
+  const std::vector<step_spec> moving{{true, {0, 2, 1}}, {false, {1, 2, 4, 12}}, {true, {0, 1, 3, 2}}};
+  auto g = chain_graph(moving);
+  optimise(g, 1, 0, 0);
+  CHECK(transposes(g) >= 1);
+  check_runs(g, moving);
+  // A split that does not line up with the transposed axes: [1,8,12] -> [1,6,16].
+  const std::vector<step_spec> odd{{true, {0, 2, 1}}, {false, {1, 6, 16}}, {true, {0, 2, 1}}};
+  auto o = chain_graph(odd);
+  optimise(o, 1, 0, 0);
+  CHECK(transposes(o) >= 1);
+  check_runs(o, odd);
+  // The DFL chain, but its first transpose's result is an output too (the
+  // pass alone: optimise's layout pass would give the output its own copy).
+  const std::vector<step_spec> dfl{{true, {0, 2, 1}}, {false, {1, 2, 4, 12}}, {true, {0, 3, 1, 2}}};
+  auto t = chain_graph(dfl, true);
+  infer_shapes(t);
+  fold_data_free_transposes(t);
+  CHECK(transposes(t) == 2);
+  check_runs(t, dfl);
 }
