@@ -770,3 +770,28 @@ TEST_CASE("config: re-id is told the sizes of the views whose bottom edge anothe
   // Overlapping the edge counts.
   CHECK(views_continued_below({cam(1, {0, 0, 384, 300}), cam(2, {0, 280, 384, 296})}).size() == 1);
 }
+
+TEST_CASE("config: gateway.stale_after_s is 10 s by default, 0 = never, at least 3 periods of mesh.live_fps") {
+  video_dir v;
+  auto cfg = parse_config(one_camera, v.base());
+  CHECK(cfg.gateway.stale_after_s == 10);
+  CHECK(parse_config(std::string(one_camera) + "gateway: {stale_after_s: 0}\n", v.base()).gateway.stale_after_s == 0);
+  CHECK(parse_config(std::string(one_camera) + "gateway: {stale_after_s: 3}\nmesh: {live_fps: 1}\n", v.base())
+          .gateway.stale_after_s
+        == 3);
+  auto e = error_of(std::string(one_camera) + "gateway: {stale_after_s: 2}\nmesh: {live_fps: 1}\n", v.base());
+  CHECK(e.key == "gateway.stale_after_s");
+  CHECK(contains(e.what, "3 periods of mesh.live_fps"));
+  CHECK(error_of(std::string(one_camera) + "gateway: {stale_after_s: -1}\n", v.base()).key == "gateway.stale_after_s");
+  CHECK(error_of(std::string(one_camera) + "gateway: {stale_after_s: soon}\n", v.base()).key
+        == "gateway.stale_after_s");
+}
+
+TEST_CASE("config: storage.crops is on by default, on every store; false or none turns it off; a folder is refused") {
+  video_dir v;
+  CHECK(parse_config(one_camera, v.base()).crops);
+  CHECK(parse_config(std::string(one_camera) + "storage: {url: \"postgresql://u@h/db\"}\n", v.base()).crops);
+  CHECK_FALSE(parse_config(std::string(one_camera) + "storage: {crops: false}\n", v.base()).crops);
+  CHECK_FALSE(parse_config(std::string(one_camera) + "storage: {crops: none}\n", v.base()).crops);
+  CHECK(error_of(std::string(one_camera) + "storage: {crops: weaver.db.crops}\n", v.base()).key == "storage.crops");
+}

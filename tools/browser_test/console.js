@@ -75,6 +75,8 @@ async function live(browser) {
     return img && img.complete && img.naturalWidth > 0;
   }), {timeout: 20000});
   check(true, 'every camera card shows a live picture');
+  const stale = await page.$$eval('.camera-card .shot', (xs) => xs.filter((x) => x.dataset.stale !== '0').length);
+  check(stale === 0, `no camera of the running demo is shown stale (${stale})`);
   await page.waitForFunction(() => [...document.querySelectorAll('.camera-card .shot')].every((s) => Number(s.dataset.boxesSeen || 0) > 0),
     {timeout: 40000});
   await page.waitForFunction(() => document.querySelectorAll('.camera-card .overlay rect.box').length > 0, {timeout: 20000});
@@ -149,6 +151,12 @@ async function full(browser) {
   const cards = await page.$$eval('[data-camera] h3', (xs) => xs.map((x) => x.textContent));
   check(JSON.stringify(cards) === JSON.stringify(expect.camera_names), `cameras page: cards ${cards.join(', ')}`);
   await page.waitForFunction(() => document.querySelectorAll('.spark svg').length > 0, {timeout: 10000});
+  // The run ended: the store's last pictures age past gateway.stale_after_s,
+  // and every camera is then shown down, its last picture marked.
+  await page.waitForFunction(() => [...document.querySelectorAll('.camera-card')].every((c) =>
+    c.querySelector('.shot').dataset.stale === '1' && c.querySelector('.pill.down') && c.querySelector('.pill').textContent === 'stale'),
+  {timeout: 30000});
+  check(true, `cameras page: every camera of the ended run shown stale (down) with its last picture`);
   await shot(page, 'cameras.png');
 
   // Flows: every X -> Y cell equals weaver query's answer

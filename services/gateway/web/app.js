@@ -150,12 +150,23 @@ function sumBy(metrics, name, camera) {
 // A camera's newest frame with its boxes, zones and lines drawn over it (an
 // SVG in the frame's own pixels on top of the JPEG). refresh() fetches the
 // boxes, then exactly that frame's picture; the picture swaps in once loaded.
+// A picture older than the gateway's bound (stale: the camera stopped) stays
+// shown, dimmed and marked, and view.stale says so (null before any answer).
 function liveView(cameraId, {big = false} = {}) {
   const img = h('img', {class: 'shot-img', alt: `camera ${cameraId}`});
   const overlay = h('svg:svg', {class: 'overlay', preserveAspectRatio: 'none'});
   const note = h('div', {class: 'shot-note'}, 'connecting…');
   const root = h('div', {class: `shot${big ? ' big' : ''}`, 'data-shot': cameraId}, img, overlay, note);
-  const view = {root, overlay, img, last: null, bytes: 0, frames: 0, since: performance.now(), busy: false};
+  const view = {root, overlay, img, last: null, stale: null, bytes: 0, frames: 0, since: performance.now(), busy: false};
+  const caption = (live) => live.stale
+    ? `down · last picture ${hhmmss(Date.parse(live.time))}, ${fmt(live.age_ms / 1000, 0)} s ago`
+    : `${hhmmss(Date.parse(live.time))} · ${live.boxes.length} ${live.boxes.length === 1 ? 'person' : 'people'}`;
+  const mark = (live) => {
+    view.stale = Boolean(live.stale);
+    root.classList.toggle('stale', view.stale);
+    root.dataset.stale = view.stale ? '1' : '0';
+    note.textContent = caption(live);
+  };
   const draw = (live) => {
     overlay.setAttribute('viewBox', `0 0 ${live.width} ${live.height}`);
     root.style.aspectRatio = `${live.width} / ${live.height}`;
@@ -189,13 +200,13 @@ function liveView(cameraId, {big = false} = {}) {
         note.textContent = res.status === 404 ? 'No live picture on this gateway' : (live.error || `HTTP ${res.status}`);
         return;
       }
-      if (view.last && view.last.seq === live.seq) return;
+      if (view.last && view.last.seq === live.seq) { mark(live); return; }
       const next = new Image();
       next.src = live.snapshot;
       await next.decode();
       img.src = next.src;
       root.classList.remove('none');
-      note.textContent = `${hhmmss(Date.parse(live.time))} · ${live.boxes.length} ${live.boxes.length === 1 ? 'person' : 'people'}`;
+      mark(live);
       draw(live);
       view.last = live;
       view.bytes += live.jpeg_bytes;
@@ -238,13 +249,24 @@ async function pageCameras(root) {
         h('div', {class: 'stat'}, fields.tracks, h('span', {}, 'tracks now'))),
       h('div', {class: 'zones'}, (c.zones || []).length ? c.zones.map((z) => h('span', {class: 'tag'}, z)) : h('span', {class: 'muted'}, 'no zones')),
       h('div', {class: 'spark-head'}, h('label', {}, 'people present'), h('label', {class: 'peak'})), spark);
-    cards.set(c.id, {fields, prev: null, view});
+    cards.set(c.id, {fields, prev: null, up: null, view});
     grid.append(card);
     api('/v1/occupancy', {camera: c.id, t0: iso(state.active.t0), t1: iso(state.active.t1), step_s: step, limit: 10000})
       .then((o) => (card.querySelector('.peak').textContent = `peak ${o.peak}`, o))
       .then((o) => spark.append(lineChart(o.series.map((p) => ({t: Date.parse(p.t), v: p.people})), {height: 56, spark: true, label: `occupancy of ${c.name}`})))
       .catch(() => spark.append(h('div', {class: 'empty'}, 'occupancy unavailable')));
   }
+  // Up or down: a stale picture says down whatever the metrics say (a camera
+  // that stopped delivering); else the metrics (this process's cameras);
+  // else a fresh picture (a camera of another process) says up.
+  const status = (card) => {
+    const f = card.fields, stale = card.view.stale;
+    const [cls, text] = stale ? ['down', 'stale']
+      : card.up !== null ? (card.up ? ['up', 'up'] : ['down', 'down'])
+      : stale === false ? ['up', 'up'] : ['unknown', 'no live data'];
+    f.status.className = `pill ${cls}`;
+    f.status.textContent = text;
+  };
   // Live figures from /metrics (this process's cameras; none on a gateway-only node).
   const poll = async () => {
     const text = await fetch('/metrics').then((r) => (r.ok ? r.text() : ''));
@@ -259,15 +281,14 @@ async function pageCameras(root) {
       f.tracks.textContent = fmt(sumBy(m, 'weaver_tracks_active', id));
       if (card.prev) f.fps.textContent = fmt(((frames - card.prev.frames) * 1000) / (now - card.prev.t), 1);
       card.prev = {frames, t: now};
-      const isUp = up === null ? frames > 0 : up > 0;
-      f.status.className = `pill ${isUp ? 'up' : 'down'}`;
-      f.status.textContent = isUp ? 'up' : 'down';
+      card.up = up === null ? frames > 0 : up > 0;
+      status(card);
     }
   };
   await poll().catch(() => {});
   state.timers.push(setInterval(() => poll().catch(() => {}), 2000));
   // The grid refreshes every picture every 2 s; a camera's page at its full rate.
-  await every(2000, () => Promise.all([...cards.values()].map((c) => c.view.refresh())));
+  await every(2000, () => Promise.all([...cards.values()].map((c) => c.view.refresh().finally(() => status(c)))));
 }
 
 // One camera: its live picture at the gateway's snapshot rate, and a drawing
