@@ -88,13 +88,15 @@ std::optional<std::string> crop(sql::database& db, uint32_t camera, uint64_t tra
 
 void put_live(sql::database& db, const live_frame& f, timestamp_ms kept_ms) {
   if (auto problem = codec::validate(f)) throw std::invalid_argument("live frame: " + problem->detail);
-  // A re-sent or late batch never puts an older picture back.
+  // Always the latest to arrive: the link delivers a tracker's batches in
+  // order, and a restarted camera counts its frames (seq) from 0 again, so
+  // a "higher seq wins" rule would keep a dead run's picture up.
   db.query(
     "INSERT INTO live_frames(camera_id, seq, time_ms, width, height, boxes, jpeg, kept_ms) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
     "ON CONFLICT(camera_id) DO UPDATE SET seq = excluded.seq, time_ms = excluded.time_ms, "
     "width = excluded.width, height = excluded.height, boxes = excluded.boxes, jpeg = excluded.jpeg, "
-    "kept_ms = excluded.kept_ms WHERE excluded.seq >= live_frames.seq",
+    "kept_ms = excluded.kept_ms",
     {static_cast<int64_t>(f.camera_id), static_cast<int64_t>(f.seq), f.time_ms, static_cast<int64_t>(f.width),
      static_cast<int64_t>(f.height), boxes_to_json(f.boxes).dump(), sql::blob{f.jpeg}, kept_ms},
     "storage: live frame");

@@ -51,8 +51,9 @@ void put_crop(sql::database& db, const evidence_crop& c);
 /// codec::validate).
 std::optional<std::string> crop(sql::database& db, uint32_t camera, uint64_t track);
 
-/// Keeps `f` as its camera's live frame unless the kept one is newer (a
-/// higher seq), stamped with `kept_ms`. Throws as put_crop.
+/// Keeps `f` as its camera's live frame, in place of the one kept before
+/// (whatever its seq: a restarted camera starts again from 0), stamped with
+/// `kept_ms`. Throws as put_crop.
 void put_live(sql::database& db, const live_frame& f, timestamp_ms kept_ms);
 
 /// The camera's live frame, or nothing (none, or one that does not pass
