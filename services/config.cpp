@@ -773,12 +773,21 @@ void parse_storage(const YAML::Node& s, config& cfg, const std::string& base_dir
   require_range(days, 0.0, 36500.0, "storage.retention_days");
   cfg.retention_ms = static_cast<int64_t>(days * 86'400'000);
   if (auto c = s["crops"]) {
-    // Crops were files in a folder named here until they moved into the
-    // store: "none" still means off; a folder is refused, not ignored.
-    if (c.IsScalar() && c.as<std::string>() == "none")
+    if (!c.IsScalar()) throw config_error("storage.crops", "expected true or false");
+    // Until schema v5 this named the crops' folder ("none" or "" = off).
+    // The crops are in the store now; an old configuration keeps working
+    // (crops on) and is told the folder is no longer read or written.
+    const auto text = c.as<std::string>();
+    bool on = true;
+    if (text == "none" || text.empty())
       cfg.crops = false;
+    else if (YAML::convert<bool>::decode(c, on))
+      cfg.crops = on;
     else
-      cfg.crops = get<bool>(s, "crops", "storage.", true);
+      cfg.notices.push_back("storage.crops: '" + text
+                            + "' is a folder, the form before evidence crops moved into the store: crops stay on and "
+                              "are kept in the store now; that folder is no longer read or written (delete it when "
+                              "done with it). Write `crops: true` or `crops: false`");
   }
 }
 

@@ -202,6 +202,9 @@ struct config {
   // storage.crops: cut each track's evidence crop and keep it in the store
   // (actors/storage/pictures), on SQLite and PostgreSQL alike.
   bool crops = true;
+  // An older form accepted, to be logged as a warning when the configuration
+  // is used (storage.crops naming a folder); empty for a current one.
+  std::vector<std::string> notices;
   query_config query;
   int metrics_port = 0; // 0 = no exposer
   std::string metrics_bind = "127.0.0.1";

@@ -787,11 +787,28 @@ TEST_CASE("config: gateway.stale_after_s is 10 s by default, 0 = never, at least
         == "gateway.stale_after_s");
 }
 
-TEST_CASE("config: storage.crops is on by default, on every store; false or none turns it off; a folder is refused") {
+TEST_CASE("config: storage.crops is on by default, on every store; false, none or \"\" turn it off") {
   video_dir v;
+  auto with = [&](const std::string& storage) {
+    return parse_config(std::string(one_camera) + "storage: " + storage + "\n", v.base());
+  };
   CHECK(parse_config(one_camera, v.base()).crops);
-  CHECK(parse_config(std::string(one_camera) + "storage: {url: \"postgresql://u@h/db\"}\n", v.base()).crops);
-  CHECK_FALSE(parse_config(std::string(one_camera) + "storage: {crops: false}\n", v.base()).crops);
-  CHECK_FALSE(parse_config(std::string(one_camera) + "storage: {crops: none}\n", v.base()).crops);
-  CHECK(error_of(std::string(one_camera) + "storage: {crops: weaver.db.crops}\n", v.base()).key == "storage.crops");
+  CHECK(parse_config(one_camera, v.base()).notices.empty());
+  CHECK(with("{url: \"postgresql://u@h/db\"}").crops);
+  CHECK(with("{crops: true}").crops);
+  CHECK_FALSE(with("{crops: false}").crops);
+  CHECK_FALSE(with("{crops: none}").crops);
+  CHECK_FALSE(with("{crops: \"\"}").crops);
+  CHECK(with("{crops: false}").notices.empty());
+  CHECK(error_of(std::string(one_camera) + "storage: {crops: [a]}\n", v.base()).key == "storage.crops");
+}
+
+TEST_CASE("config: storage.crops naming a folder (the form before crops moved into the store) still runs, told why") {
+  video_dir v;
+  auto cfg = parse_config(std::string(one_camera) + "storage: {crops: weaver.db.crops}\n", v.base());
+  CHECK(cfg.crops); // as before: a folder meant crops on
+  REQUIRE(cfg.notices.size() == 1);
+  CHECK(contains(cfg.notices[0], "storage.crops"));
+  CHECK(contains(cfg.notices[0], "weaver.db.crops"));
+  CHECK(contains(cfg.notices[0], "kept in the store"));
 }
