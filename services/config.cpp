@@ -1107,12 +1107,19 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   if (auto g = root["gateway"]) parse_gateway(g, cfg);
   if (auto m = root["mesh"]) parse_mesh(m, cfg, base_dir);
   // Live frames from the mesh come 1 / live_fps apart: a bound under three
-  // of those periods would show a working camera as down between two.
-  const double stale = cfg.gateway.stale_after_s, live_fps = cfg.mesh.live_fps;
-  if (stale > 0 && live_fps > 0 && stale * live_fps < 3)
-    throw config_error(
-      "gateway.stale_after_s",
-      "must be at least 3 periods of mesh.live_fps (" + std::to_string(3 / live_fps) + " s) or 0 (never stale)");
+  // of those periods would show a working camera as down between two. One
+  // written so is refused; the default stretches to it (a slow live_fps of
+  // an existing configuration must not stop it starting).
+  const double live_fps = cfg.mesh.live_fps;
+  auto& stale = cfg.gateway.stale_after_s;
+  if (stale > 0 && live_fps > 0 && stale * live_fps < 3) {
+    const auto g = root["gateway"];
+    if (g && g.IsMap() && g["stale_after_s"])
+      throw config_error(
+        "gateway.stale_after_s",
+        "must be at least 3 periods of mesh.live_fps (" + std::to_string(3 / live_fps) + " s) or 0 (never stale)");
+    stale = 3 / live_fps;
+  }
   return cfg;
 }
 

@@ -782,6 +782,14 @@ TEST_CASE("config: gateway.stale_after_s is 10 s by default, 0 = never, at least
   auto e = error_of(std::string(one_camera) + "gateway: {stale_after_s: 2}\nmesh: {live_fps: 1}\n", v.base());
   CHECK(e.key == "gateway.stale_after_s");
   CHECK(contains(e.what, "3 periods of mesh.live_fps"));
+  // Not written: the default stretches to 3 periods of a slow live_fps
+  // (such a configuration ran before the bound existed).
+  CHECK(parse_config(std::string(one_camera) + "mesh: {live_fps: 0.2}\n", v.base()).gateway.stale_after_s
+        == doctest::Approx(15));
+  CHECK(parse_config(std::string(one_camera) + "gateway: {port: 8080}\nmesh: {live_fps: 0.1}\n", v.base())
+          .gateway.stale_after_s
+        == doctest::Approx(30));
+  CHECK(parse_config(std::string(one_camera) + "mesh: {live_fps: 1}\n", v.base()).gateway.stale_after_s == 10);
   CHECK(error_of(std::string(one_camera) + "gateway: {stale_after_s: -1}\n", v.base()).key == "gateway.stale_after_s");
   CHECK(error_of(std::string(one_camera) + "gateway: {stale_after_s: soon}\n", v.base()).key
         == "gateway.stale_after_s");
