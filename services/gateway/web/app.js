@@ -569,7 +569,7 @@ async function pageAlerts(root) {
   const events = [];
   const visible = (e) => (!kind.value || e.kind === kind.value) && (!camera.value || String(e.camera) === camera.value) && (!zone.value || e.zone === zone.value);
   const row = (e, fresh) => h('div', {class: `alert${fresh ? ' fresh' : ''}`, 'data-id': e.id, 'data-kind': e.kind},
-    e.track !== null && e.track !== undefined ? crop(e.camera, e.track, `track ${e.track}`) : h('div', {class: 'crop none'}),
+    e.track !== null && e.track !== undefined ? crop(e.camera, e.track, `track ${e.track}`) : h('div', {class: 'crop none', title: 'an event of the zone, not of one person: no crop'}, 'zone'),
     h('div', {}, h('span', {class: `tag kind-${e.kind}`}, e.kind.replace('_', ' '))),
     h('div', {}, h('b', {}, `${cameraName(e.camera)}${e.zone ? ' · ' + e.zone : ''}`), ' ',
       e.person !== null && e.person !== undefined ? h('a', {href: `#/people/${e.person}`}, `person #${e.person}`) : '',
