@@ -8,7 +8,7 @@
 #   2. On the store that run wrote, `weaver node --role query,gateway`:
 #      refusal without a token, the session cookie, each page against
 #      `weaver query` on the same store (X -> Y matrix, seen on every
-#      camera, a person's timeline, the alert history), a new event row
+#      camera, dwell, a person's timeline, the alert history), a new event row
 #      arriving on the live feed, /docs, signing out; every camera shown
 #      down (stale): the store's last pictures are older than
 #      gateway.stale_after_s now that the run ended.
@@ -112,7 +112,7 @@ json.dump({"day": day, "cameras": len(cams), "camera_names": [c["name"] for c in
            "spec_operations": ops, "insert_event": insert, "events_with_crops": events_with_crops}, open(out, "w"))
 print(f"expected: X->Y {trans}, every camera {every}, person {best} with {presences} presences, {events} events")
 PY
-browser full --expect "$WORK/expect.json" --db "$DB" > "$OUT/figures.json" 2> "$WORK/browser.log" \
+browser full --expect "$WORK/expect.json" --db "$DB" --weaver "$WEAVER" > "$OUT/figures.json" 2> "$WORK/browser.log" \
   || { cat "$WORK/browser.log"; show_logs; fail "browser"; }
 cat "$WORK/browser.log"
 echo "figures: $(cat "$OUT/figures.json")"

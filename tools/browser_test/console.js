@@ -3,7 +3,8 @@
 // (tests/integration/web_console.sh) from `weaver query`. Prints one JSON
 // line of per-page figures (load time, bytes transferred) on success; exits
 // 1 with the reason on the first failed check. Screenshots go to --out.
-//   node console.js --url http://127.0.0.1:PORT --token T --out DIR --phase live|full [--expect FILE --db DB]
+//   node console.js --url http://127.0.0.1:PORT --token T --out DIR --phase live|full
+//                   [--expect FILE --db DB --weaver BIN]
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -171,6 +172,18 @@ async function full(browser) {
   const every = await page.$eval('#every-count', (x) => Number(x.textContent));
   check(every === expect.every_camera, `seen on every camera: ${every} = weaver query's ${expect.every_camera}`);
   await page.waitForSelector('#occupancy-chart svg');
+  // Dwell: the visits and the histogram's bars equal weaver query's answer
+  // for the same place and window.
+  await page.waitForSelector('#dwell-summary');
+  const dw = await page.$eval('#dwell-summary', (x) => ({...x.dataset}));
+  const dwBars = await page.$$eval('#dwell-chart svg rect', (xs) => xs.length);
+  const dwText = await page.$$eval('#dwell-chart svg text', (xs) => xs.map((x) => x.textContent));
+  const dq = JSON.parse(execFileSync(args.weaver, ['query', 'dwell', dw.target, `t0=${dw.t0}`, `t1=${dw.t1}`,
+    'bucket_s=2592000', '--db', args.db, '--compact']).toString());
+  check(dq.count > 0 && Number(dw.count) === dq.count, `dwell (${dw.target}): ${dw.count} visits = weaver query's ${dq.count}`);
+  // Each bar is labelled with its visits (the axis labels carry a unit).
+  const barSum = dwText.map(Number).filter((n) => Number.isInteger(n)).reduce((a, b) => a + b, 0);
+  check(dwBars > 0 && barSum === dq.count, `dwell histogram: ${dwBars} bars holding ${barSum} visits = ${dq.count}`);
   const arrows = await page.$$eval('#flow-diagram path[marker-end]', (xs) => xs.length);
   const nonzero = Object.values(expect.transitions).filter((n) => n > 0).length;
   check(arrows === nonzero, `flow diagram: ${arrows} arrows = the ${nonzero} pairs with people`);

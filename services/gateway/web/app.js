@@ -38,6 +38,8 @@ const DAY_MS = 86400000;
 const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
 const dayOf = (ms) => new Date(ms).toISOString().slice(0, 10);
 const hhmmss = (t) => new Date(t).toISOString().slice(11, 19);
+// A duration in seconds as its largest round unit: 90 -> "90 s", 120 -> "2 min", 7200 -> "2 h".
+const span = (sec) => (sec >= 3600 && sec % 3600 === 0 ? `${sec / 3600} h` : sec >= 120 && sec % 60 === 0 ? `${sec / 60} min` : `${sec} s`);
 const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '—' : Number(n).toFixed(d));
 
 const state = {
@@ -466,19 +468,39 @@ async function pageFlows(root) {
     cams.map((c) => h('option', {value: `camera:${c.id}`}, c.name)),
     cams.flatMap((c) => (c.zones || []).map((z) => h('option', {value: `zone:${z}`}, `zone ${z}`))));
   const occ = h('div', {id: 'occupancy-chart'});
+  const dwell = h('div', {id: 'dwell-chart'});
   const runOcc = async () => {
     const [kind, v] = target.value.split(':');
     const step = Math.max(1, Math.round((state.active.t1 - state.active.t0) / 1000 / 240));
-    const r = await api('/v1/occupancy', {[kind]: v, t0: iso(state.active.t0), t1: iso(state.active.t1), step_s: step, limit: 10000});
+    const t0 = iso(state.active.t0), t1 = iso(state.active.t1);
+    const r = await api('/v1/occupancy', {[kind]: v, t0, t1, step_s: step, limit: 10000});
     occ.replaceChildren(h('div', {class: 'muted'}, `peak ${r.peak} · every ${step} s`),
       lineChart(r.series.map((p) => ({t: Date.parse(p.t), v: p.people})), {label: 'occupancy'}));
+    await runDwell(kind, v, t0, t1);
+  };
+  // How long visits lasted: first the figures (one bucket), then the
+  // histogram in buckets of a round width giving at most 12 bars.
+  const runDwell = async (kind, v, t0, t1) => {
+    const all = await api('/v1/dwell', {[kind]: v, t0, t1, bucket_s: 2592000, limit: 1});
+    const head = h('div', {class: 'muted', id: 'dwell-summary', 'data-count': all.count, 'data-t0': t0, 'data-t1': t1,
+      'data-target': `${kind}=${v}`},
+    all.count ? `${all.count} visits · median ${fmt(all.p50_s, 1)} s · 90% under ${fmt(all.p90_s, 1)} s · longest ${fmt(all.max_s, 1)} s`
+      : 'no visits in this window');
+    if (!all.count) { dwell.replaceChildren(head); return; }
+    const width = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600].find((w) => all.max_s / w < 12) || Math.ceil(all.max_s / 12 / 3600) * 3600;
+    const r = await api('/v1/dwell', {[kind]: v, t0, t1, bucket_s: width, limit: 100});
+    const bars = Array.from({length: Math.floor(all.max_s / width) + 1}, (_, i) => ({v: 0, label: span(i * width)}));
+    for (const b of r.buckets) bars[Math.min(bars.length - 1, Math.round(b.from_s / width))].v += b.count;
+    dwell.replaceChildren(head, barChart(bars, {height: 150, label: 'visits by length'}),
+      h('div', {class: 'muted small'}, `visits by length, from each bar's mark, buckets of ${span(width)}`));
   };
   target.addEventListener('change', runOcc);
   const visitors = h('div', {id: 'visitors-chart'});
   root.append(h('div', {class: 'row'},
     h('div', {class: 'panel'}, h('h2', {}, 'Seen on every camera', h('small', {}, state.day)),
       h('div', {class: 'checks'}, cams.map((c, i) => h('label', {}, boxes[i], ` ${c.name}`))), every),
-    h('div', {class: 'panel'}, h('h2', {}, 'Occupancy'), h('div', {class: 'checks'}, target), occ)));
+    h('div', {class: 'panel'}, h('h2', {}, 'Occupancy and dwell'), h('div', {class: 'checks'}, target), occ,
+      h('h3', {class: 'sub'}, 'Dwell'), dwell)));
   root.append(h('div', {class: 'panel'}, h('h2', {}, 'People per hour', h('small', {}, state.day)), visitors));
   const v = await api('/v1/visitors', {...w, bucket: 'hour', limit: 48});
   const perHour = new Map(v.buckets.map((b) => [b.t.slice(11, 13), b.people]));
