@@ -590,7 +590,7 @@ async function pageAlerts(root) {
     h('div', {class: 'toolbar'}, h('label', {}, 'Kind', kind), h('label', {}, 'Camera', camera), h('label', {}, 'Zone', zone), h('div', {class: 'grow'}), live), feed));
   const events = [];
   const visible = (e) => (!kind.value || e.kind === kind.value) && (!camera.value || String(e.camera) === camera.value) && (!zone.value || e.zone === zone.value);
-  const row = (e, fresh) => h('div', {class: `alert${fresh ? ' fresh' : ''}`, 'data-id': e.id, 'data-kind': e.kind},
+  const row = (e, fresh) => h('div', {class: `alert${fresh ? ' fresh' : ''}`, 'data-id': e.id, 'data-kind': e.kind, 'data-camera': e.camera, 'data-zone': e.zone || ''},
     e.track !== null && e.track !== undefined ? crop(e.camera, e.track, `track ${e.track}`) : h('div', {class: 'crop none', title: 'an event of the zone, not of one person: no crop'}, 'zone'),
     h('div', {}, h('span', {class: `tag kind-${e.kind}`}, e.kind.replace('_', ' '))),
     h('div', {}, h('b', {}, `${cameraName(e.camera)}${e.zone ? ' · ' + e.zone : ''}`), ' ',
