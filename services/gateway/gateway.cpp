@@ -763,7 +763,13 @@ struct gateway_server::impl {
         try {
           if (stopping) return false;
           auto s = latest_snapshot(cam);
-          if (s && gateway::age_of(*s, live_view::wall_clock_ms(), settings.stale_after_ms).stale) return false;
+          if (s && gateway::age_of(*s, live_view::wall_clock_ms(), settings.stale_after_ms).stale) {
+            // Ended as a multipart stream ends (the closing boundary, the
+            // last chunk): a client sees the end, not a broken connection.
+            const std::string close = std::string("--") + mjpeg_boundary + "--\r\n";
+            if (sink.write(close.data(), close.size())) sink.done();
+            return true;
+          }
           if (s && (!*sent || **sent != s->seq)) {
             *sent = s->seq;
             std::string head = std::string("--") + mjpeg_boundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: "
