@@ -1,12 +1,18 @@
 #include "actors/live_view.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace weaver {
 
 live_view::live_view(size_t ring) : ring_(std::max<size_t>(1, ring)) {}
 
-void live_view::offer_frame(frame_ptr f) {
+timestamp_ms live_view::wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+void live_view::offer_frame(frame_ptr f, timestamp_ms now_ms) {
   if (!f) return;
   std::lock_guard<std::mutex> lock{mutex_};
   auto& c = cams_[f->camera_id];
@@ -17,6 +23,7 @@ void live_view::offer_frame(frame_ptr f) {
     c.tracked_seq.reset();
   }
   c.frames.push_back(std::move(f));
+  c.arrived_ms = now_ms;
   while (c.frames.size() > ring_) c.frames.pop_front();
 }
 
@@ -45,12 +52,12 @@ std::optional<live_snapshot> live_view::latest(uint32_t camera) const {
   if (c.tracked_seq)
     for (auto f = c.frames.rbegin(); f != c.frames.rend(); ++f)
       if ((*f)->seq == *c.tracked_seq) {
-        live_snapshot s{*f, {}};
+        live_snapshot s{*f, {}, c.arrived_ms};
         for (const auto& [id, t] : c.tracks)
           if (t.frame_seq == *c.tracked_seq) s.boxes.push_back(t.b);
         return s;
       }
-  return live_snapshot{c.frames.back(), {}};
+  return live_snapshot{c.frames.back(), {}, c.arrived_ms};
 }
 
 frame_ptr live_view::frame_at(uint32_t camera, uint64_t seq) const {

@@ -22,6 +22,9 @@ namespace weaver {
 struct live_snapshot {
   frame_ptr image; // never null
   std::vector<live_box> boxes; // empty: no track in that frame (or none known yet)
+  // Wall clock when the camera's newest frame was offered: how long the
+  // camera has been silent (a stopped camera's picture stays here).
+  timestamp_ms arrived_ms = 0;
 };
 
 class live_view {
@@ -30,8 +33,12 @@ public:
   /// the camera by the frames in flight in the detector.
   explicit live_view(size_t ring = 16);
 
-  /// The camera role: a frame as it leaves for the detector. Null is ignored.
-  void offer_frame(frame_ptr f);
+  /// The camera role: a frame as it leaves for the detector, at wall clock
+  /// `now_ms` (not the frame's capture time: a file's frames carry the
+  /// configured start time). Null is ignored.
+  void offer_frame(frame_ptr f, timestamp_ms now_ms = wall_clock_ms());
+
+  static timestamp_ms wall_clock_ms();
 
   /// The tracker: one frame's track events (started and updated boxes
   /// replace the track's box, ended removes it).
@@ -57,6 +64,7 @@ private:
     std::deque<frame_ptr> frames; // oldest first, at most ring_
     std::map<uint64_t, track_box> tracks; // live tracks: their last box
     std::optional<uint64_t> tracked_seq; // the frame of the newest events
+    timestamp_ms arrived_ms = 0; // of the newest frame
   };
   size_t ring_;
   mutable std::mutex mutex_;

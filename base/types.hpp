@@ -88,7 +88,7 @@ struct zone_visit {
 /// A camera-local track's evidence crop (actors/tracker/evidence): a small
 /// JPEG of its best frame, cut where the frames are (the camera's process)
 /// and carried with the track's last batch through re-id to storage, which
-/// keeps it beside the rows (actors/storage/crop_store).
+/// keeps it in the store with the rows (actors/storage/pictures).
 struct evidence_crop {
   uint32_t camera_id = 0;
   uint64_t track_id = 0;
@@ -109,7 +109,7 @@ struct live_box {
 /// A camera's latest picture for the web console when the camera runs in
 /// another process than the gateway: JPEG-encoded beside the cameras
 /// (actors/tracker/live_sampler), rate-limited, carried with a track batch
-/// through re-id to storage (actors/storage/live_store), served by the
+/// through re-id to storage (actors/storage/pictures), served by the
 /// gateway's snapshot routes.
 struct live_frame {
   uint32_t camera_id = 0;

@@ -774,9 +774,22 @@ void parse_storage(const YAML::Node& s, config& cfg, const std::string& base_dir
   auto days = get<double>(s, "retention_days", "storage.", 0.0);
   require_range(days, 0.0, 36500.0, "storage.retention_days");
   cfg.retention_ms = static_cast<int64_t>(days * 86'400'000);
-  if (s["crops"]) {
-    auto crops = get<std::string>(s, "crops", "storage.", "");
-    cfg.crops_dir = crops.empty() || crops == "none" ? "none" : resolve_path(crops, base_dir);
+  if (auto c = s["crops"]) {
+    if (!c.IsScalar()) throw config_error("storage.crops", "expected true or false");
+    // Until schema v5 this named the crops' folder ("none" or "" = off).
+    // The crops are in the store now; an old configuration keeps working
+    // (crops on) and is told the folder is no longer read or written.
+    const auto text = c.as<std::string>();
+    bool on = true;
+    if (text == "none" || text.empty())
+      cfg.crops = false;
+    else if (YAML::convert<bool>::decode(c, on))
+      cfg.crops = on;
+    else
+      cfg.notices.push_back("storage.crops: '" + text
+                            + "' is a folder, the form before evidence crops moved into the store: crops stay on and "
+                              "are kept in the store now; that folder is no longer read or written (delete it when "
+                              "done with it). Write `crops: true` or `crops: false`");
   }
 }
 
@@ -856,7 +869,7 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
                     "cors_origins",   "snapshots",
                     "snapshot_fps",   "snapshot_quality",
                     "snapshot_width", "login_per_minute",
-                    "login_burst"});
+                    "login_burst",    "stale_after_s"});
   auto& gw = cfg.gateway;
   cfg.gateway_port = get_in_range<int>(g, "port", p, 0, 0, 65535);
   gw.bind = get<std::string>(g, "bind", p, gw.bind);
@@ -881,6 +894,7 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
   gw.snapshot_fps = get_in_range<double>(g, "snapshot_fps", p, gw.snapshot_fps, 0.1, 30);
   gw.snapshot_quality = get_in_range<int>(g, "snapshot_quality", p, gw.snapshot_quality, 10, 100);
   gw.snapshot_width = get_in_range<int>(g, "snapshot_width", p, gw.snapshot_width, 64, 7680);
+  gw.stale_after_s = get_in_range<double>(g, "stale_after_s", p, gw.stale_after_s, 0, 86400);
   gw.login_per_minute = get_in_range<double>(g, "login_per_minute", p, gw.login_per_minute, 0.1, 6000);
   gw.login_burst = get_in_range<int>(g, "login_burst", p, gw.login_burst, 1, 1000);
   if (auto co = g["cors_origins"]) {
@@ -1081,11 +1095,6 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
     parse_storage(s, cfg, base_dir);
   else
     cfg.storage_path = resolve_path(cfg.storage_path, base_dir);
-  // Evidence crops beside a SQLite file unless told otherwise.
-  if (cfg.crops_dir == "none")
-    cfg.crops_dir.clear();
-  else if (cfg.crops_dir.empty() && !sql::is_postgres_location(cfg.storage_path) && cfg.storage_path != ":memory:")
-    cfg.crops_dir = cfg.storage_path + ".crops";
   if (auto q = root["query"]) parse_query(q, cfg);
   // Defaults: consecutive camera pairs both ways, and every configured camera.
   if (cfg.query.transitions.empty())
@@ -1099,6 +1108,20 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   if (auto m = root["metrics"]) parse_metrics(m, cfg);
   if (auto g = root["gateway"]) parse_gateway(g, cfg);
   if (auto m = root["mesh"]) parse_mesh(m, cfg, base_dir);
+  // Live frames from the mesh come 1 / live_fps apart: a bound under three
+  // of those periods would show a working camera as down between two. One
+  // written so is refused; the default stretches to it (a slow live_fps of
+  // an existing configuration must not stop it starting).
+  const double live_fps = cfg.mesh.live_fps;
+  auto& stale = cfg.gateway.stale_after_s;
+  if (stale > 0 && live_fps > 0 && stale * live_fps < 3) {
+    const auto g = root["gateway"];
+    if (g && g.IsMap() && g["stale_after_s"])
+      throw config_error(
+        "gateway.stale_after_s",
+        "must be at least 3 periods of mesh.live_fps (" + std::to_string(3 / live_fps) + " s) or 0 (never stale)");
+    stale = 3 / live_fps;
+  }
   return cfg;
 }
 

@@ -152,6 +152,12 @@ struct gateway_config {
   double snapshot_fps = 2;
   int snapshot_quality = 70; // JPEG quality
   int snapshot_width = 960; // wider frames are scaled down
+  // A camera whose newest picture is older than this is shown stale (down);
+  // 0 = never. 10 s: many periods of the picture rates in use (a camera's
+  // frames, the snapshots' 2/s, a mesh.live_fps of 1/s), so a busy machine
+  // does not flap it, yet a dead camera shows within one glance at the
+  // console. At least 3 periods of mesh.live_fps (checked).
+  double stale_after_s = 10;
   // POST /login per client address: a burst, refilled at this rate (429 beyond).
   double login_per_minute = 10;
   int login_burst = 5;
@@ -193,9 +199,12 @@ struct config {
   reid_config_section reid;
   std::string storage_path = "weaver.db"; // a SQLite path or a postgresql:// URL
   int64_t retention_ms = 0; // storage.retention_days; 0 = keep everything
-  // storage.crops: the evidence crops' folder (actors/storage/crop_store);
-  // default <storage path>.crops for SQLite, none for PostgreSQL; "" = none.
-  std::string crops_dir;
+  // storage.crops: cut each track's evidence crop and keep it in the store
+  // (actors/storage/pictures), on SQLite and PostgreSQL alike.
+  bool crops = true;
+  // An older form accepted, to be logged as a warning when the configuration
+  // is used (storage.crops naming a folder); empty for a current one.
+  std::vector<std::string> notices;
   query_config query;
   int metrics_port = 0; // 0 = no exposer
   std::string metrics_bind = "127.0.0.1";

@@ -420,6 +420,7 @@ int mesh_command(mesh_cli& o) {
     return 2;
   }
   if (o.gateway_port > 0) cfg.gateway_port = o.gateway_port;
+  for (const auto& n : cfg.notices) weaver::logger{"config"}.warn(n);
   if (o.command == "check") {
     std::cout << o.cfg_path << ": ok (" << cfg.cameras.size() << " cameras)\n";
     return weaver::probe_config(cfg, std::cout, o.probe);

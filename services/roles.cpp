@@ -94,11 +94,11 @@ mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<
     stats(std::move(stats)) {
   // Frames are kept for the gateway's snapshots, and for the tracker's
   // evidence crops when the tracker is here too (the crops travel with the
-  // tracks to storage, here or over the mesh, and live beside the store).
+  // tracks to storage, here or over the mesh, and are kept in the store).
   // And for the live frames the tracker sends to a gateway elsewhere.
   if (has("camera")
       && ((has("gateway") && cfg.gateway_port != 0 && cfg.gateway.snapshots)
-          || (has("tracker") && (!cfg.crops_dir.empty() || cfg.mesh.live_fps > 0))))
+          || (has("tracker") && (cfg.crops || cfg.mesh.live_fps > 0))))
     live = std::make_shared<live_view>();
 }
 
@@ -133,10 +133,6 @@ storage_settings storage_settings_of(const config& cfg) {
   ss.retention_ms = cfg.retention_ms;
   ss.resolve = cfg.reid.schedule;
   ss.resolver = cfg.reid.resolver;
-  if (!cfg.crops_dir.empty()) {
-    ss.crops = std::make_shared<crop_store>(cfg.crops_dir);
-    ss.live = std::make_shared<live_store>(live_store::beside(cfg.crops_dir));
-  }
   for (auto& c : cfg.cameras) ss.cameras.insert(c.id);
   return ss;
 }
@@ -198,7 +194,6 @@ query_settings query_settings_of(const config& cfg) {
   qs.max_stay_ms = cfg.query.max_stay_ms;
   qs.alerts = cfg.query.alerts;
   qs.alert_every = std::chrono::milliseconds{cfg.query.alert_poll_ms};
-  qs.crops_dir = cfg.crops_dir;
   return qs;
 }
 
@@ -210,7 +205,6 @@ void reset_files(const config& cfg) {
   // A reset store starts identities afresh too.
   if (!cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
   if (!cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
-  if (!cfg.crops_dir.empty()) crop_store{cfg.crops_dir}.clear();
 }
 
 std::unique_ptr<sql::shared_connection> open_store(mesh_context& m) {
@@ -263,12 +257,12 @@ tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
   if (m.has("tracker")) {
     auto extras = tracker_extras_of(m.cfg, m.opts.tracks_dir);
     extras.live = m.live;
-    extras.crops = m.live && m.has("camera") && !m.cfg.crops_dir.empty();
+    extras.crops = m.live && m.has("camera") && m.cfg.crops;
     if (m.live && m.has("camera"))
       extras.live_frames = {m.cfg.mesh.live_fps, m.cfg.mesh.live_width, m.cfg.mesh.live_quality};
     else if (m.cfg.mesh.live_fps > 0)
       log.info("mesh.live_fps: no live frames from this tracker (the frames stay with the cameras)");
-    if (!m.has("camera") && !m.cfg.crops_dir.empty())
+    if (!m.has("camera") && m.cfg.crops)
       log.info(
         "evidence crops: none from this tracker (they are cut from the frames, which stay with the cameras: "
         "run the tracker with the camera role to have them)");

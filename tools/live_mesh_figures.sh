@@ -32,11 +32,11 @@ run() {  # NAME LIVE_FPS: the three processes; the edge's summary in $work/NAME.
 run off 0
 run on "$FPS"
 python3 - "$work" "$FPS" "$WIDTH" <<'PY'
-import base64, glob, json, sys
+import json, sqlite3, sys
 work, fps, width = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 off, on = (json.load(open(f"{work}/{n}.json")) for n in ("off", "on"))
 link = lambda s: s["links"]["tracker->reid"]["bytes"]
-sizes = [len(base64.b64decode(json.load(open(f))["jpeg"])) for f in glob.glob(f"{work}/on.db.crops/live/*.json")]
+sizes = [n for (n,) in sqlite3.connect(f"{work}/on.db").execute("SELECT length(jpeg) FROM live_frames")]
 print(json.dumps({"live_fps": fps, "live_width": width, "cameras": len(sizes),
                   "elapsed_s": {"off": round(off["elapsed_s"], 1), "on": round(on["elapsed_s"], 1)},
                   "frames": {"off": off["frames"], "on": on["frames"]},

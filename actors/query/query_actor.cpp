@@ -8,8 +8,7 @@
 #include "actors/query/analytics.hpp"
 #include "actors/query/query_params.hpp"
 #include "actors/query/seed_queries.hpp"
-#include "actors/storage/crop_store.hpp"
-#include "actors/storage/live_store.hpp"
+#include "actors/storage/pictures.hpp"
 #include "base/base64.hpp"
 #include "base/iso8601.hpp"
 #include "base/log.hpp"
@@ -212,19 +211,18 @@ nlohmann::json answer(sql::database& db, const query_request& req, const query_s
     auto track = int_param(req, "track", std::nullopt);
     if (track < 0) throw bad_param("track: must be >= 0");
     nlohmann::json j{{"camera", camera}, {"track", track}, {"jpeg", nullptr}};
-    if (!cfg.crops_dir.empty())
-      if (auto bytes = crop_store{cfg.crops_dir}.get(camera, static_cast<uint64_t>(track)))
-        j["jpeg"] = to_base64(std::vector<int8_t>(bytes->begin(), bytes->end()));
+    if (auto bytes = pictures::crop(db, camera, static_cast<uint64_t>(track)))
+      j["jpeg"] = to_base64(std::vector<int8_t>(bytes->begin(), bytes->end()));
     return j;
   }
   if (n == "live") {
     // A camera's latest live frame that storage keeps from the mesh (for the
     // gateway's snapshot routes when the camera runs in another process):
-    // its numbers, boxes and JPEG as base64; null jpeg when there is none.
+    // its numbers, boxes, JPEG as base64 and when storage kept it (kept_ms,
+    // for the picture's age); null jpeg when there is none.
     auto camera = camera_param(req, "camera");
     nlohmann::json j{{"camera", camera}, {"jpeg", nullptr}};
-    if (!cfg.crops_dir.empty())
-      if (auto f = live_store{live_store::beside(cfg.crops_dir)}.get(camera)) j = live_frame_to_json(*f);
+    if (auto k = pictures::live(db, camera)) j = live_frame_to_json(k->frame, k->kept_ms);
     return j;
   }
   std::string known;

@@ -33,7 +33,6 @@ struct query_settings {
   int64_t max_stay_ms = 86'400'000; // occupancy looks this far back for stays
   std::vector<alert_rule> alerts;
   std::chrono::milliseconds alert_every{1000};
-  std::string crops_dir; // evidence crops (actors/storage/crop_store); "" = none
 };
 
 struct query_state {

@@ -67,7 +67,10 @@ every_camera_result people_on_every_camera(sql::database& db, const std::vector<
     "GROUP BY person_id HAVING count(DISTINCT camera_id) = ?3 "
     "ORDER BY person_id";
   std::vector<sql::value> params{day_start_ms, day_start_ms + ms_per_day, static_cast<int64_t>(r.cameras.size())};
-  for (auto c : r.cameras) params.push_back(int64_t{c});
+  // Built in place: GCC 12 warns (falsely) that moving a temporary value in
+  // may read an uninitialised string alternative.
+  params.reserve(params.size() + r.cameras.size());
+  for (auto c : r.cameras) params.emplace_back(std::in_place_type<int64_t>, c);
   r.person_ids = ids_of(db.query(text, params, "query: every camera"));
   r.people = static_cast<int64_t>(r.person_ids.size());
   return r;

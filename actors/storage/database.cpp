@@ -29,6 +29,12 @@ std::string as_text(const value& v) {
   return {};
 }
 
+std::string as_bytes(const value& v) {
+  if (auto b = std::get_if<blob>(&v)) return b->bytes;
+  if (auto t = std::get_if<std::string>(&v)) return *t;
+  return {};
+}
+
 std::string database::greatest(const std::string& a, const std::string& b) const {
   // SQLite's two-argument max() is scalar; PostgreSQL's max() is aggregate only.
   return (kind() == dialect::sqlite ? "max(" : "GREATEST(") + a + ", " + b + ")";

@@ -7,6 +7,8 @@
 // $1 .. $N). The few dialect differences go through dialect helpers
 // (greatest()). Values are int64, double, text or NULL; PostgreSQL gets each
 // parameter's type from its C++ type, so no casts are needed in the SQL.
+// Bytes (pictures) are a blob: SQLite BLOB, PostgreSQL BYTEA, whose bytes may
+// hold NULs and need not be UTF-8 (a text value must be).
 #pragma once
 
 #include <cstdint>
@@ -18,13 +20,20 @@
 namespace weaver::sql {
 
 using null_t = std::monostate;
-using value = std::variant<null_t, int64_t, double, std::string>;
+struct blob {
+  std::string bytes;
+  friend bool operator==(const blob& a, const blob& b) { return a.bytes == b.bytes; }
+  friend bool operator!=(const blob& a, const blob& b) { return !(a == b); }
+};
+using value = std::variant<null_t, int64_t, double, std::string, blob>;
 using row = std::vector<value>;
 
 /// Reads a column as int64 (NULL -> fallback, double truncates, text parses).
 int64_t as_int(const value& v, int64_t fallback = 0);
 double as_double(const value& v, double fallback = 0);
 std::string as_text(const value& v);
+/// A blob's bytes (a text value's too); empty for anything else.
+std::string as_bytes(const value& v);
 inline bool is_null(const value& v) { return std::holds_alternative<null_t>(v); }
 
 enum class dialect { sqlite, postgres };

@@ -2,11 +2,11 @@
 //
 // Statements are prepared once per distinct (text, parameter types) and run
 // with PQexecPrepared. Parameters go in binary format: int64 as int8, double
-// as float8, strings as text straight from the std::string's buffer (no
-// copy, no formatting); NULL is sent untyped. Binary is safe because a
+// as float8, strings as text and blobs as bytea straight from the
+// std::string's buffer (no copy, no formatting); NULL is sent untyped. Binary is safe because a
 // prepared variant is only reused when every non-NULL parameter has exactly
 // the type it was prepared with. Results come back in text format and are
-// converted by column type.
+// converted by column type (bytea from its hex form).
 #include "actors/storage/pg_database.hpp"
 
 #include <libpq-fe.h>
@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -23,6 +24,7 @@ namespace {
 
 // Type OIDs from PostgreSQL's pg_type.dat (stable across versions).
 constexpr Oid bool_oid = 16;
+constexpr Oid bytea_oid = 17;
 constexpr Oid int8_oid = 20;
 constexpr Oid int2_oid = 21;
 constexpr Oid int4_oid = 23;
@@ -86,6 +88,8 @@ Oid type_of(const value& v) {
       return float8_oid;
     case 3:
       return text_oid;
+    case 4:
+      return bytea_oid;
     default:
       return 0; // NULL: let the server infer
   }
@@ -106,7 +110,7 @@ void store_be64(char* out, uint64_t v) {
   }
 }
 
-enum class column_kind { integer, real, boolean, text };
+enum class column_kind { integer, real, boolean, bytes, text };
 
 column_kind kind_of(Oid t) {
   switch (t) {
@@ -121,9 +125,32 @@ column_kind kind_of(Oid t) {
       return column_kind::real;
     case bool_oid:
       return column_kind::boolean;
+    case bytea_oid:
+      return column_kind::bytes;
     default:
       return column_kind::text;
   }
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// bytea's text output ("\x" then two hex digits a byte: the server's
+// default bytea_output since 9.0); nothing for any other form.
+std::optional<std::string> from_hex_bytea(const char* s, size_t n) {
+  if (n < 2 || s[0] != '\\' || s[1] != 'x' || n % 2 != 0) return std::nullopt;
+  std::string out;
+  out.reserve((n - 2) / 2);
+  for (size_t i = 2; i < n; i += 2) {
+    int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
 }
 
 value convert(column_kind k, const char* s, size_t n) {
@@ -142,6 +169,9 @@ value convert(column_kind k, const char* s, size_t n) {
     }
     case column_kind::boolean:
       return static_cast<int64_t>(n > 0 && s[0] == 't');
+    case column_kind::bytes:
+      if (auto b = from_hex_bytea(s, n)) return blob{std::move(*b)};
+      break;
     case column_kind::text:
       break;
   }
@@ -191,6 +221,9 @@ public:
       } else if (auto t = std::get_if<std::string>(&p)) {
         values_[i] = t->data();
         lengths_[i] = static_cast<int>(t->size());
+      } else if (auto b = std::get_if<blob>(&p)) {
+        values_[i] = b->bytes.data();
+        lengths_[i] = static_cast<int>(b->bytes.size());
       } else {
         values_[i] = nullptr;
         lengths_[i] = 0;
@@ -237,8 +270,11 @@ private:
     // Notices (e.g. "relation already exists, skipping") are noise here.
     // JIT compiling our short queries cost more than it saved (~23 ms of a
     // 100 ms X -> Y over 10M rows), and 4 MB of work_mem sent every-camera's
-    // sort to disk: tools/bench_storage.sh.
-    result_ptr r(PQexec(conn_.get(), "SET client_min_messages = warning; SET jit = off; SET work_mem = '64MB'"));
+    // sort to disk: tools/bench_storage.sh. bytea comes back in hex, the
+    // one form from_hex_bytea reads, whatever the server's default.
+    result_ptr r(PQexec(conn_.get(),
+                        "SET client_min_messages = warning; SET jit = off; SET work_mem = '64MB'; "
+                        "SET bytea_output = hex"));
     if (!ok(r.get())) fail("connect", conn_.get(), r.get());
   }
 

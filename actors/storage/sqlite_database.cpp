@@ -85,6 +85,8 @@ std::vector<row> sqlite_database::query(const std::string& text, const std::vect
       sqlite3_bind_double(s, idx, *d);
     else if (auto t = std::get_if<std::string>(&p))
       sqlite3_bind_text(s, idx, t->data(), static_cast<int>(t->size()), SQLITE_TRANSIENT);
+    else if (auto b = std::get_if<blob>(&p))
+      sqlite3_bind_blob(s, idx, b->bytes.data(), static_cast<int>(b->bytes.size()), SQLITE_TRANSIENT);
     else
       sqlite3_bind_null(s, idx);
   }
@@ -103,6 +105,11 @@ std::vector<row> sqlite_database::query(const std::string& text, const std::vect
           break;
         case SQLITE_NULL:
           break;
+        case SQLITE_BLOB: {
+          auto p = static_cast<const char*>(sqlite3_column_blob(s, c));
+          r[static_cast<size_t>(c)] = blob{std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(s, c)))};
+          break;
+        }
         default: {
           auto txt = reinterpret_cast<const char*>(sqlite3_column_text(s, c));
           r[static_cast<size_t>(c)] = std::string(txt ? txt : "", static_cast<size_t>(sqlite3_column_bytes(s, c)));

@@ -6,6 +6,7 @@
 
 #include <caf/sec.hpp>
 
+#include "actors/storage/pictures.hpp"
 #include "base/errors.hpp"
 #include "base/log.hpp"
 #include "base/metrics.hpp"
@@ -25,11 +26,6 @@ void apply_retention(storage_state& st) {
       log.info("retention: deleted " + std::to_string(n) + " row(s) older than "
                + std::to_string(st.settings.retention_ms / 3'600'000) + " h");
     metrics::global().retention_deleted().Increment(static_cast<double>(n));
-    if (st.settings.crops) {
-      auto crops = st.settings.crops->delete_older_than(std::chrono::system_clock::now()
-                                                        - std::chrono::milliseconds{st.settings.retention_ms});
-      if (crops > 0) log.info("retention: deleted " + std::to_string(crops) + " evidence crop(s)");
-    }
   } catch (const std::exception& e) {
     log.error(std::string("retention: ") + e.what());
     metrics::global().storage_errors("retention").Increment();
@@ -85,13 +81,13 @@ size_t drop_invalid(presence_batch& pb) {
     + drop_invalid(pb.crops, "crop");
 }
 
-// Writes the batch's evidence crops beside the store (none without a crops
-// folder); a crop that cannot be written is counted, and the rows stand.
+// Keeps the batch's evidence crops in the store (actors/storage/pictures),
+// after its rows; a crop that cannot be written is counted, and the rows
+// stand.
 void put_crops(storage_state& st, const std::vector<evidence_crop>& crops) {
-  if (!st.settings.crops) return;
   for (const auto& c : crops) {
     try {
-      st.settings.crops->put(c.camera_id, c.track_id, c.jpeg);
+      pictures::put_crop(st.db->db(), c);
     } catch (const std::exception& e) {
       static const logger log{"storage"};
       log.warn("evidence crop: ", e.what());
@@ -100,11 +96,11 @@ void put_crops(storage_state& st, const std::vector<evidence_crop>& crops) {
   }
 }
 
-// Keeps the batch's live frame beside the store for the gateway (through
-// the query role). From the network: refused unless it passes the codec's
+// Keeps the batch's live frame in the store for the gateway (through the
+// query role). From the network: refused unless it passes the codec's
 // checks and names a configured camera; counted, never fatal.
 void put_live(storage_state& st, const std::optional<live_frame>& f) {
-  if (!f || !st.settings.live) return;
+  if (!f) return;
   static const logger log{"storage"};
   static std::atomic<uint64_t> logged{0};
   auto problem = codec::validate(*f);
@@ -116,7 +112,10 @@ void put_live(storage_state& st, const std::optional<live_frame>& f) {
     return;
   }
   try {
-    st.settings.live->put(*f);
+    const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+    pictures::put_live(st.db->db(), *f, now);
   } catch (const std::exception& e) {
     if (logged++ < 10) log.warn("live frame: ", e.what());
     metrics::global().storage_errors("live").Increment();

@@ -12,8 +12,6 @@
 
 #include "actors/actors.hpp"
 #include "actors/reid/resolve_pass.hpp"
-#include "actors/storage/crop_store.hpp"
-#include "actors/storage/live_store.hpp"
 #include "actors/storage/store.hpp"
 
 namespace weaver {
@@ -23,9 +21,10 @@ struct storage_settings {
   std::chrono::milliseconds retention_every{3'600'000}; // how often to apply it
   resolve_schedule resolve; // offline re-resolution (every_ms 0 = off)
   resolver_config resolver;
-  std::shared_ptr<crop_store> crops; // evidence crops, deleted with the rows (null: none)
-  std::shared_ptr<live_store> live; // the cameras' live frames from the mesh (null: dropped)
-  std::set<uint32_t> cameras; // the configured cameras: a live frame of another is refused
+  // Evidence crops and live frames go into the store beside the rows
+  // (actors/storage/pictures); a live frame of a camera not configured here
+  // is refused.
+  std::set<uint32_t> cameras;
 };
 
 struct storage_state {

@@ -1,5 +1,7 @@
 #include "actors/storage/store.hpp"
 
+#include "actors/storage/pictures.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -214,6 +216,46 @@ const migration migrations[] = {
       tracklets BIGINT NOT NULL,
       moved BIGINT NOT NULL,
       PRIMARY KEY(since, until));
+  )sql"},
+  // 5: pictures in the store (actors/storage/pictures): one evidence crop per
+  // track and each camera's latest live frame, so a PostgreSQL store (no
+  // folder beside it) keeps them as a SQLite one does. By time_ms for
+  // retention, as the rows.
+  {R"sql(
+    CREATE TABLE evidence_crops(
+      camera_id INTEGER NOT NULL,
+      track_id INTEGER NOT NULL,
+      time_ms INTEGER NOT NULL,
+      jpeg BLOB NOT NULL,
+      PRIMARY KEY(camera_id, track_id));
+    CREATE INDEX evidence_crops_time ON evidence_crops(time_ms);
+    CREATE TABLE live_frames(
+      camera_id INTEGER PRIMARY KEY,
+      seq INTEGER NOT NULL,
+      time_ms INTEGER NOT NULL,
+      width INTEGER NOT NULL,
+      height INTEGER NOT NULL,
+      boxes TEXT NOT NULL,
+      jpeg BLOB NOT NULL,
+      kept_ms INTEGER NOT NULL);
+  )sql",
+   R"sql(
+    CREATE TABLE evidence_crops(
+      camera_id BIGINT NOT NULL,
+      track_id BIGINT NOT NULL,
+      time_ms BIGINT NOT NULL,
+      jpeg BYTEA NOT NULL,
+      PRIMARY KEY(camera_id, track_id));
+    CREATE INDEX evidence_crops_time ON evidence_crops(time_ms);
+    CREATE TABLE live_frames(
+      camera_id BIGINT PRIMARY KEY,
+      seq BIGINT NOT NULL,
+      time_ms BIGINT NOT NULL,
+      width BIGINT NOT NULL,
+      height BIGINT NOT NULL,
+      boxes TEXT NOT NULL,
+      jpeg BYTEA NOT NULL,
+      kept_ms BIGINT NOT NULL);
   )sql"},
 };
 constexpr int migration_count = static_cast<int>(sizeof(migrations) / sizeof(migrations[0]));
@@ -651,7 +693,7 @@ void store::write(const presence_batch& b) {
 void store::clear() {
   sql::transaction tx{*db_};
   for (auto t : {"people_present", "identities", "cameras", "person_merges", "zones", "zone_visits", "events",
-                 "tracklets", "resolved_windows"})
+                 "tracklets", "resolved_windows", "evidence_crops", "live_frames"})
     db_->exec(std::string("DELETE FROM ") + t, "storage: clear");
   tx.commit();
 }
@@ -685,6 +727,7 @@ size_t store::delete_older_than(timestamp_ms cutoff_ms) {
   n += db.changes();
   db.query("DELETE FROM resolved_windows WHERE until < ?1", p, "retention: resolved windows");
   n += db.changes();
+  n += pictures::delete_older_than(db, cutoff_ms);
   tx.commit();
   return n;
 }

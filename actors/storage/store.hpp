@@ -51,7 +51,7 @@ constexpr uint64_t resolved_id_base = uint64_t{1} << 52;
 class store {
 public:
   /// The schema version this build creates and understands.
-  static constexpr int latest_schema_version = 4;
+  static constexpr int latest_schema_version = 5;
 
   /// Takes the connection and migrates its schema to the latest version.
   /// Throws std::runtime_error("storage: <location>: <reason>").
@@ -107,8 +107,9 @@ public:
   /// id when it was new.
   std::optional<int64_t> add_event(const event_row& e);
 
-  /// Retention: deletes presences, zone visits, events, tracklets and
-  /// resolved windows that ended before
+  /// Retention: deletes presences, zone visits, events, tracklets,
+  /// resolved windows and pictures (evidence crops, live frames) that ended
+  /// before
   /// `cutoff_ms` (and identities of tracks with no zone visit or person row
   /// left is not attempted: identities are small). Returns rows deleted.
   size_t delete_older_than(timestamp_ms cutoff_ms);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -18,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/storage/live_store.hpp"
+#include "actors/storage/pictures.hpp"
 #include "base/base64.hpp"
 #include "base/iso8601.hpp"
 #include "base/log.hpp"
@@ -113,6 +114,7 @@ gateway_settings gateway_settings_of(const config& cfg) {
   s.snapshot_fps = g.snapshot_fps;
   s.snapshot_quality = g.snapshot_quality;
   s.snapshot_width = g.snapshot_width;
+  s.stale_after_ms = static_cast<int64_t>(g.stale_after_s * 1000 + 0.5);
   for (auto& c : cfg.cameras) s.cameras.push_back({c.id, c.zones, c.lines});
   s.login_per_minute = g.login_per_minute;
   s.login_burst = g.login_burst;
@@ -255,6 +257,9 @@ struct gateway_server::impl {
     e.height = f.height;
     e.boxes = std::move(f.boxes);
     e.jpeg = std::make_shared<const std::string>(std::move(f.jpeg));
+    // When storage kept it (its age); a query role without kept_ms: now.
+    const auto kept = j.find("kept_ms");
+    e.arrived_ms = kept != j.end() && kept->is_number_integer() ? kept->get<int64_t>() : live_view::wall_clock_ms();
     return e;
   }
 
@@ -640,6 +645,13 @@ struct gateway_server::impl {
                   "whose tracker sends them with mesh.live_fps)");
   }
 
+  std::string stale_message(uint32_t camera, const gateway::picture_age& age) const {
+    char bound[32];
+    std::snprintf(bound, sizeof bound, "%g", static_cast<double>(settings.stale_after_ms) / 1000.0);
+    return "camera " + std::to_string(camera) + " is down: its newest picture is " + std::to_string(age.age_ms / 1000)
+      + " s old (gateway.stale_after_s = " + bound + ")";
+  }
+
   // GET /v1/cameras/{camera}/live: the newest frame's boxes, the camera's
   // zones and lines, and where its picture is.
   void handle_live(const httplib::Request& req, httplib::Response& res) {
@@ -649,6 +661,7 @@ struct gateway_server::impl {
     if (!camera) return;
     auto s = latest_snapshot(*camera);
     if (!s) return no_snapshot(res, *camera);
+    const auto age = gateway::age_of(*s, live_view::wall_clock_ms(), settings.stale_after_ms);
     auto pt = [](const point2& p) { return nlohmann::json::array({p.x, p.y}); };
     nlohmann::json zones = nlohmann::json::array(), lines = nlohmann::json::array(), boxes = nlohmann::json::array();
     for (auto& c : settings.cameras) {
@@ -676,6 +689,9 @@ struct gateway_server::impl {
               {"snapshot", "/v1/cameras/" + std::to_string(*camera) + "/snapshot.jpg?seq=" + std::to_string(s->seq)},
               {"refresh_ms", static_cast<int64_t>(1000.0 / settings.snapshot_fps + 0.5)},
               {"jpeg_bytes", s->jpeg->size()},
+              {"age_ms", age.age_ms},
+              {"stale", age.stale},
+              {"stale_after_ms", settings.stale_after_ms},
               {"boxes", std::move(boxes)},
               {"zones", std::move(zones)},
               {"lines", std::move(lines)}});
@@ -698,10 +714,15 @@ struct gateway_server::impl {
     }
     if (!s) s = latest_snapshot(*camera);
     if (!s) return no_snapshot(res, *camera);
+    // A stopped camera's last picture is still served (what it saw last),
+    // saying how old it is: an <img> keeps showing it, a client can tell.
+    const auto age = gateway::age_of(*s, live_view::wall_clock_ms(), settings.stale_after_ms);
     res.status = 200;
     res.set_header("Cache-Control", "no-store");
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("X-Frame-Seq", std::to_string(s->seq));
+    res.set_header("X-Frame-Age-Ms", std::to_string(age.age_ms));
+    res.set_header("X-Frame-Stale", age.stale ? "true" : "false");
     res.set_content(*s->jpeg, "image/jpeg");
   }
 
@@ -715,7 +736,15 @@ struct gateway_server::impl {
     if (!admit(scope_only, req, res)) return;
     auto camera = camera_param(req, res, {});
     if (!camera) return;
-    if (!latest_snapshot(*camera)) return no_snapshot(res, *camera);
+    auto first = latest_snapshot(*camera);
+    if (!first) return no_snapshot(res, *camera);
+    // A stream of a stopped camera would never show a new picture: refused
+    // (an open one ends when its camera goes stale), so it holds no slot.
+    const auto age = gateway::age_of(*first, live_view::wall_clock_ms(), settings.stale_after_ms);
+    if (age.stale) {
+      res.set_header("Retry-After", "5");
+      return set_error(res, 503, stale_message(*camera, age));
+    }
     if (streams.fetch_add(1) >= settings.max_streams) {
       streams.fetch_sub(1);
       res.set_header("Retry-After", "5");
@@ -734,6 +763,13 @@ struct gateway_server::impl {
         try {
           if (stopping) return false;
           auto s = latest_snapshot(cam);
+          if (s && gateway::age_of(*s, live_view::wall_clock_ms(), settings.stale_after_ms).stale) {
+            // Ended as a multipart stream ends (the closing boundary, the
+            // last chunk): a client sees the end, not a broken connection.
+            const std::string close = std::string("--") + mjpeg_boundary + "--\r\n";
+            if (sink.write(close.data(), close.size())) sink.done();
+            return true;
+          }
           if (s && (!*sent || **sent != s->seq)) {
             *sent = s->seq;
             std::string head = std::string("--") + mjpeg_boundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: "
@@ -753,7 +789,7 @@ struct gateway_server::impl {
   }
 
   // GET /v1/evidence/{camera}/{track}.jpg: a track's evidence crop, from
-  // the query role (which reads the crops beside the store).
+  // the query role (which reads the crops from the store).
   void handle_evidence(const httplib::Request& req, httplib::Response& res) {
     static const gateway::route scope_only{"", gateway::route_kind::query, "", "query", "", {}, {}};
     if (!admit(scope_only, req, res)) return;

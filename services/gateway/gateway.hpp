@@ -84,6 +84,9 @@ struct gateway_settings {
   double snapshot_fps = 2;
   int snapshot_quality = 70;
   int snapshot_width = 960;
+  // A camera whose newest picture is older than this is stale (down): said
+  // by the live and snapshot routes, refused by the stream (0 = never).
+  int64_t stale_after_ms = 10000;
   struct camera_shapes {
     uint32_t id = 0;
     std::vector<zone_def> zones;

@@ -27,6 +27,13 @@ std::shared_ptr<const std::string> encode(const cv::Mat& image, const snapshot_s
 
 } // namespace
 
+picture_age age_of(const encoded_snapshot& s, timestamp_ms now_ms, int64_t stale_after_ms) {
+  picture_age a;
+  a.age_ms = std::max<int64_t>(0, now_ms - s.arrived_ms);
+  a.stale = stale_after_ms > 0 && a.age_ms > stale_after_ms;
+  return a;
+}
+
 snapshot_cache::snapshot_cache(std::shared_ptr<const live_view> view, snapshot_settings s)
   : view_(std::move(view)), settings_(s) {
   if (!view_) throw std::invalid_argument("snapshot_cache: no live view");
@@ -60,6 +67,7 @@ std::optional<encoded_snapshot> snapshot_cache::latest(uint32_t camera, clock::t
       e.width = f.image.cols;
       e.height = f.image.rows;
       e.boxes = std::move(live->boxes);
+      e.arrived_ms = live->arrived_ms;
       e.jpeg = encode(f.image, settings_);
       ++encodings_;
       c.encoded_at = now;

@@ -36,7 +36,20 @@ struct encoded_snapshot {
   int width = 0, height = 0; // the source frame (what the boxes refer to)
   std::vector<live_box> boxes;
   std::shared_ptr<const std::string> jpeg; // never null
+  // Wall clock when the camera's newest picture reached where it is kept
+  // (this process's live view, or storage from the mesh): the picture's
+  // age, whatever time the video carries.
+  timestamp_ms arrived_ms = 0;
 };
+
+/// How old a camera's picture is, and whether that makes the camera stale
+/// (down): older than `stale_after_ms` (0 = never stale). A picture from
+/// the future (clocks of two hosts apart) is of age 0.
+struct picture_age {
+  int64_t age_ms = 0;
+  bool stale = false;
+};
+picture_age age_of(const encoded_snapshot& s, timestamp_ms now_ms, int64_t stale_after_ms);
 
 class snapshot_cache {
 public:

@@ -298,7 +298,7 @@ env "${camenv[@]}" WEAVER_GATEWAY_TOKEN=live-token-0123456789abcdef "$WEAVER" ch
 # pictures over the mesh); on, the edge pods' trackers send them at the
 # rate and width given and `weaver check` takes that configuration; refused
 # without the tracker at the edge or without what keeps and shows them.
-refuse "edge.liveFrames.enabled: needs storage.kind sqlite, query.enabled and gateway.enabled" \
+refuse "edge.liveFrames.enabled: needs query.enabled and gateway.enabled" \
   'edge: {liveFrames: {enabled: true}}'
 refuse "edge.liveFrames.enabled: needs tracker.placement edge" \
   $'gateway: {enabled: true}\nedge: {liveFrames: {enabled: true}}\ntracker: {placement: shards, shards: 1}'
@@ -321,6 +321,11 @@ for f in glob.glob(f"{work}/frames-config/*.yaml"):
         assert not any(k.startswith("live_") for k in mesh), (f, mesh)
 print("edge.liveFrames: off by default; on: the edge pods' trackers send pictures at 0.5 fps, 480 px")
 PY
+# With PostgreSQL too: the pictures are rows of the store (no folder beside it).
+printf 'gateway: {enabled: true}\nstorage: {kind: postgresql, postgresql: {host: pg, password: pw}}\nedge: {liveFrames: {enabled: true}}\n' \
+  > "$WORK/frames-pg-values.yaml"
+render -f "$WORK/frames-pg-values.yaml" -o "$WORK/frames-pg.yaml" || fail "render edge.liveFrames with PostgreSQL storage"
+grep -q 'live_fps' "$WORK/frames-pg.yaml" || fail "edge.liveFrames with PostgreSQL: no mesh.live_fps rendered"
 localize "$WORK/frames-config/edge-0.yaml"
 env "${camenv[@]}" "$WEAVER" check -c "$WORK/frames-config/edge-0.yaml" > "$WORK/check.log" 2>&1 \
   || { cat "$WORK/check.log"; fail "weaver check: edge.liveFrames's edge-0.yaml"; }
@@ -559,8 +564,8 @@ echo "$mesh mesh: ${#pid[@]} processes stored the same $rows rows as one process
 }
 run_mesh mesh-edge "" 5
 # The tracker beside the cameras cuts evidence crops; they reach the storage pod over the mesh.
-[ -n "$(find "$WORK/data/weaver.db.crops" -name '*.jpg' 2>/dev/null | head -1)" ] \
-  || fail "tracker at the edge: no evidence crops beside the storage pod's store"
+[ "$(sqlite3 "$WORK/data/weaver.db" "SELECT count(*) FROM evidence_crops" 2>/dev/null || echo 0)" -gt 0 ] \
+  || fail "tracker at the edge: no evidence crops in the storage pod's store"
 [ "$(cd "$WORK/tracker-state" && ls)" = "$(printf 'edge-0.json\nedge-1.json')" ] \
   || fail "tracker at the edge: state files $(ls "$WORK/tracker-state")"
 run_mesh mesh-shards "tracker: {placement: shards, shards: 2}" 7

@@ -25,19 +25,17 @@ pid[storage]=$!
 pid[edge]=$!
 finish edge reid storage
 
-# Crops are <dir>/<camera>/<track>.jpg; each must be a whole JPEG.
-list() { (cd "$1" && find . -name '*.jpg' | sort); }
-[ -d "$WORK/single.db.crops" ] || fail "no crops in one process"
-[ -d "$WORK/nodes.db.crops" ] || { show_logs; fail "no crops folder beside the storage node's store"; }
-list "$WORK/single.db.crops" > "$WORK/single.crops"
-list "$WORK/nodes.db.crops" > "$WORK/nodes.crops"
+# Crops are rows of the store (table evidence_crops); each must be a whole JPEG.
+list() { sqlite3 "$1" "SELECT camera_id, track_id FROM evidence_crops ORDER BY 1, 2"; }
+list "$WORK/single.db" > "$WORK/single.crops"
+[ -s "$WORK/single.crops" ] || fail "no crops in one process"
+list "$WORK/nodes.db" > "$WORK/nodes.crops"
 n=$(wc -l < "$WORK/nodes.crops")
 [ "$n" -gt 0 ] || { show_logs; fail "the storage node stored no crops"; }
-python3 - "$WORK/nodes.db.crops" <<'PY' || fail "a stored crop is not a whole JPEG"
-import pathlib, sys
-for f in pathlib.Path(sys.argv[1]).rglob("*.jpg"):
-    b = f.read_bytes()
-    assert b[:3] == b"\xff\xd8\xff" and b[-2:] == b"\xff\xd9", f
+python3 - "$WORK/nodes.db" <<'PY' || fail "a stored crop is not a whole JPEG"
+import sqlite3, sys
+for cam, track, b in sqlite3.connect(sys.argv[1]).execute("SELECT camera_id, track_id, jpeg FROM evidence_crops"):
+    assert isinstance(b, bytes) and b[:3] == b"\xff\xd8\xff" and b[-2:] == b"\xff\xd9", (cam, track)
 PY
 # The same tracks have crops in both runs (the tracker's input is the same).
 diff "$WORK/single.crops" "$WORK/nodes.crops" || fail "crops differ between one process and three"

@@ -74,7 +74,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" 
 finish edge reid storage
 kill "$gw_pid"; wait "$gw_pid" || true
 for cam in 1 2 3; do
-  [ -s "$WORK/nodes.db.crops/live/$cam.json" ] || { show_logs; fail "no live frame of camera $cam beside the store"; }
+  [ "$(sqlite3 "$WORK/nodes.db" "SELECT count(*) FROM live_frames WHERE camera_id = $cam")" = 1 ] \
+    || { show_logs; fail "no live frame of camera $cam in the store"; }
 done
 grep -q '"rejected_messages": 0' "$WORK/storage.json" || fail "storage node rejected messages"
 python3 - "$WORK/edge.json" <<'PY'

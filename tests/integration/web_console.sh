@@ -2,12 +2,16 @@
 # The web console in a real browser: Debian's chromium, headless, driven by
 # puppeteer-core (tools/browser_test, installed by tools/setup.sh --tests).
 #   1. `weaver run` on the demo (realtime, motion detector) with its
-#      embedded gateway: sign in, every camera card up with a frame rate.
+#      embedded gateway: sign in, every camera card up with a frame rate
+#      and a fresh picture. The tracker also sends live frames to the store
+#      (mesh.live_fps), as an edge tracker would.
 #   2. On the store that run wrote, `weaver node --role query,gateway`:
 #      refusal without a token, the session cookie, each page against
 #      `weaver query` on the same store (X -> Y matrix, seen on every
-#      camera, a person's timeline, the alert history), a new event row
-#      arriving on the live feed, /docs, signing out.
+#      camera, dwell, a person's timeline, the alert history), a new event row
+#      arriving on the live feed, /docs, signing out; every camera shown
+#      down (stale): the store's last pictures are older than
+#      gateway.stale_after_s now that the run ended.
 # Screenshots and figures (page load time and bytes per page) are kept in
 # $WEAVER_ARTIFACTS (default: web_console/ under the working directory,
 # ctest's: the build's tests dir).
@@ -27,8 +31,11 @@ write_config "$WORK/demo.yaml" "$DB" <<YAML
 gateway:
   port: $port
   poll_ms: 250
+  stale_after_s: 6
   tokens:
     - {name: console, token: "$TOKEN"}
+mesh:
+  live_fps: 1
 YAML
 # Live for the video's length (~80 s), at little CPU.
 sed -i -e 's/^realtime: false/realtime: true/' -e 's/^  kind: auto /  kind: motion /' "$WORK/demo.yaml"
@@ -60,9 +67,13 @@ wait $run_pid || { show_logs; fail "weaver run exited $?"; }
 # --- the finished store behind a query,gateway node
 "$WEAVER" node -c "$WORK/demo.yaml" --role query,gateway -q 2> "$WORK/node.log" &
 wait_healthy
-crop=$(find "$DB.crops" -name '*.jpg' | sort | head -1)
-[ -n "$crop" ] || fail "the run kept no evidence crop"
-track=$(basename "$crop" .jpg); camera=$(basename "$(dirname "$crop")")
+first=$(sqlite3 "$DB" "SELECT camera_id || ' ' || track_id FROM evidence_crops ORDER BY 1 LIMIT 1")
+[ -n "$first" ] || fail "the run kept no evidence crop"
+read -r camera track <<< "$first"
+crop=$WORK/crop.jpg
+python3 -c "import sqlite3, sys; open(sys.argv[2], 'wb').write(sqlite3.connect(sys.argv[1]).execute(
+  'SELECT jpeg FROM evidence_crops WHERE camera_id = ? AND track_id = ?', (int(sys.argv[3]), int(sys.argv[4]))).fetchone()[0])" \
+  "$DB" "$crop" "$camera" "$track" || fail "reading crop $camera/$track from the store"
 python3 "$WEAVER_SOURCE_DIR/tests/lib/spec_pictures.py" "$SPEC" "$base" "$TOKEN" evidence "$camera" "$track" "$crop" \
   || { show_logs; fail "evidence picture path"; }
 
@@ -101,7 +112,7 @@ json.dump({"day": day, "cameras": len(cams), "camera_names": [c["name"] for c in
            "spec_operations": ops, "insert_event": insert, "events_with_crops": events_with_crops}, open(out, "w"))
 print(f"expected: X->Y {trans}, every camera {every}, person {best} with {presences} presences, {events} events")
 PY
-browser full --expect "$WORK/expect.json" --db "$DB" > "$OUT/figures.json" 2> "$WORK/browser.log" \
+browser full --expect "$WORK/expect.json" --db "$DB" --weaver "$WEAVER" > "$OUT/figures.json" 2> "$WORK/browser.log" \
   || { cat "$WORK/browser.log"; show_logs; fail "browser"; }
 cat "$WORK/browser.log"
 echo "figures: $(cat "$OUT/figures.json")"

@@ -789,3 +789,53 @@ TEST_CASE("config: re-id is told the sizes of the views whose bottom edge anothe
   // Overlapping the edge counts.
   CHECK(views_continued_below({cam(1, {0, 0, 384, 300}), cam(2, {0, 280, 384, 296})}).size() == 1);
 }
+
+TEST_CASE("config: gateway.stale_after_s is 10 s by default, 0 = never, at least 3 periods of mesh.live_fps") {
+  video_dir v;
+  auto cfg = parse_config(one_camera, v.base());
+  CHECK(cfg.gateway.stale_after_s == 10);
+  CHECK(parse_config(std::string(one_camera) + "gateway: {stale_after_s: 0}\n", v.base()).gateway.stale_after_s == 0);
+  CHECK(parse_config(std::string(one_camera) + "gateway: {stale_after_s: 3}\nmesh: {live_fps: 1}\n", v.base())
+          .gateway.stale_after_s
+        == 3);
+  auto e = error_of(std::string(one_camera) + "gateway: {stale_after_s: 2}\nmesh: {live_fps: 1}\n", v.base());
+  CHECK(e.key == "gateway.stale_after_s");
+  CHECK(contains(e.what, "3 periods of mesh.live_fps"));
+  // Not written: the default stretches to 3 periods of a slow live_fps
+  // (such a configuration ran before the bound existed).
+  CHECK(parse_config(std::string(one_camera) + "mesh: {live_fps: 0.2}\n", v.base()).gateway.stale_after_s
+        == doctest::Approx(15));
+  CHECK(parse_config(std::string(one_camera) + "gateway: {port: 8080}\nmesh: {live_fps: 0.1}\n", v.base())
+          .gateway.stale_after_s
+        == doctest::Approx(30));
+  CHECK(parse_config(std::string(one_camera) + "mesh: {live_fps: 1}\n", v.base()).gateway.stale_after_s == 10);
+  CHECK(error_of(std::string(one_camera) + "gateway: {stale_after_s: -1}\n", v.base()).key == "gateway.stale_after_s");
+  CHECK(error_of(std::string(one_camera) + "gateway: {stale_after_s: soon}\n", v.base()).key
+        == "gateway.stale_after_s");
+}
+
+TEST_CASE("config: storage.crops is on by default, on every store; false, none or \"\" turn it off") {
+  video_dir v;
+  auto with = [&](const std::string& storage) {
+    return parse_config(std::string(one_camera) + "storage: " + storage + "\n", v.base());
+  };
+  CHECK(parse_config(one_camera, v.base()).crops);
+  CHECK(parse_config(one_camera, v.base()).notices.empty());
+  CHECK(with("{url: \"postgresql://u@h/db\"}").crops);
+  CHECK(with("{crops: true}").crops);
+  CHECK_FALSE(with("{crops: false}").crops);
+  CHECK_FALSE(with("{crops: none}").crops);
+  CHECK_FALSE(with("{crops: \"\"}").crops);
+  CHECK(with("{crops: false}").notices.empty());
+  CHECK(error_of(std::string(one_camera) + "storage: {crops: [a]}\n", v.base()).key == "storage.crops");
+}
+
+TEST_CASE("config: storage.crops naming a folder (the form before crops moved into the store) still runs, told why") {
+  video_dir v;
+  auto cfg = parse_config(std::string(one_camera) + "storage: {crops: weaver.db.crops}\n", v.base());
+  CHECK(cfg.crops); // as before: a folder meant crops on
+  REQUIRE(cfg.notices.size() == 1);
+  CHECK(contains(cfg.notices[0], "storage.crops"));
+  CHECK(contains(cfg.notices[0], "weaver.db.crops"));
+  CHECK(contains(cfg.notices[0], "kept in the store"));
+}

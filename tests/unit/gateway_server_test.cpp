@@ -900,3 +900,69 @@ TEST_CASE("gateway: evidence crops are authenticated, validated, and served as J
                    "/v1/evidence/3/1234567890123456789012.jpg", "/v1/evidence/3/5.jpg?x=1"})
     CHECK_MESSAGE(f.get(bad, auth)->status == 400, bad);
 }
+
+TEST_CASE("gateway: a stopped camera's last picture is served marked stale; its stream is refused") {
+  auto live = std::make_shared<live_view>();
+  fixture f{2, 64, {}, live};
+  const std::string auth = "Bearer reader-token-0123456789";
+  auto fr = std::make_shared<frame>();
+  fr->camera_id = 3;
+  fr->seq = 5;
+  fr->capture_ms = 1'763'715'600'000;
+  fr->image = cv::Mat(120, 160, CV_8UC3, cv::Scalar(10, 200, 30));
+  // Its last frame arrived a minute ago (the default bound is 10 s).
+  live->offer_frame(fr, live_view::wall_clock_ms() - 60'000);
+  auto r = f.get("/v1/cameras/3/live", auth);
+  REQUIRE(r->status == 200);
+  auto j = json::parse(r->body);
+  CHECK(j["seq"] == 5);
+  CHECK(j["stale"] == true);
+  CHECK(j["age_ms"].get<int64_t>() >= 60'000);
+  CHECK(j["stale_after_ms"] == 10'000);
+  auto img = f.get("/v1/cameras/3/snapshot.jpg", auth);
+  REQUIRE(img->status == 200); // what the camera saw last, still
+  CHECK(img->get_header_value("Content-Type") == "image/jpeg");
+  CHECK(img->get_header_value("X-Frame-Stale") == "true");
+  CHECK(std::stoll(img->get_header_value("X-Frame-Age-Ms")) >= 60'000);
+  auto stream = f.get("/v1/cameras/3/stream.mjpg", auth);
+  REQUIRE(stream);
+  CHECK(stream->status == 503);
+  CHECK(stream->has_header("Retry-After"));
+  CHECK(error_of(stream).find("camera 3 is down") != std::string::npos);
+}
+
+TEST_CASE("gateway: an open MJPEG stream ends when its camera goes stale") {
+  auto live = std::make_shared<live_view>();
+  fixture f{2, 64, {}, live};
+  const std::string auth = "Bearer reader-token-0123456789";
+  auto fr = std::make_shared<frame>();
+  fr->camera_id = 3;
+  fr->seq = 1;
+  fr->capture_ms = 1'763'715'600'000;
+  fr->image = cv::Mat(60, 80, CV_8UC3, cv::Scalar(20, 90, 90));
+  // The camera's last frame, 7 s before the default bound of 10 s runs out:
+  // fresh when the stream opens, stale a few seconds later, and no other.
+  live->offer_frame(fr, live_view::wall_clock_ms() - 7'000);
+  int status = 0;
+  std::string body;
+  auto c = f.client(); // reads time out after 5 s: a stream that went on would fail
+  auto r = c.Get(
+    "/v1/cameras/3/stream.mjpg", {{"Authorization", auth}},
+    [&](const httplib::Response& res) {
+      status = res.status;
+      return true;
+    },
+    [&](const char* data, size_t n) {
+      body.append(data, n);
+      return true;
+    });
+  CHECK(status == 200);
+  REQUIRE(r); // the server ended it, properly, before the client's timeout
+  CHECK(body.find("X-Frame-Seq: 1") != std::string::npos); // its last picture, once
+  // One part, then the closing boundary.
+  CHECK(body.find("--weaver-frame\r\n", body.find("--weaver-frame\r\n") + 1) == std::string::npos);
+  CHECK(body.size() >= 18);
+  CHECK(body.compare(body.size() - 18, 18, "--weaver-frame--\r\n") == 0);
+  // And a new one is refused now.
+  CHECK(f.get("/v1/cameras/3/stream.mjpg", auth)->status == 503);
+}

@@ -95,3 +95,22 @@ TEST_CASE("live_view: a restarted source (sequence from 0 again) drops the old f
   CHECK(s->boxes.empty());
   CHECK(v.frame_at(1, 4) == nullptr);
 }
+
+TEST_CASE("live_view: the snapshot says when the camera's newest frame arrived (wall clock), with or without boxes") {
+  live_view v{4};
+  v.offer_frame(make_frame(1, 0), 5'000);
+  CHECK(v.latest(1)->arrived_ms == 5'000);
+  v.offer_frame(make_frame(1, 1), 7'000);
+  CHECK(v.latest(1)->arrived_ms == 7'000);
+  track_batch b;
+  b.camera_id = 1;
+  b.events.push_back({});
+  b.events.back().track_id = 3;
+  b.events.back().frame_seq = 0;
+  b.events.back().state = track_state::started;
+  v.offer_tracks(b);
+  auto s = v.latest(1);
+  REQUIRE(s);
+  CHECK(s->image->seq == 0); // the tracked frame, older than the newest
+  CHECK(s->arrived_ms == 7'000); // the camera's silence is from its newest frame
+}

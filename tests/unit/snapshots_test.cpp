@@ -175,3 +175,53 @@ TEST_CASE("remote_snapshots: a failed fetch keeps the last picture") {
   REQUIRE(again);
   CHECK(again->seq == 5);
 }
+
+TEST_CASE("age_of: a picture older than the bound is stale; the bound 0 never is; a future one is of age 0") {
+  encoded_snapshot s;
+  s.arrived_ms = 1'000'000;
+  auto a = age_of(s, 1'004'000, 10'000);
+  CHECK(a.age_ms == 4'000);
+  CHECK_FALSE(a.stale);
+  CHECK_FALSE(age_of(s, 1'010'000, 10'000).stale); // at the bound: not yet
+  a = age_of(s, 1'010'001, 10'000);
+  CHECK(a.age_ms == 10'001);
+  CHECK(a.stale);
+  CHECK_FALSE(age_of(s, 9'000'000, 0).stale);
+  a = age_of(s, 999'000, 10'000); // another host's clock ahead of ours
+  CHECK(a.age_ms == 0);
+  CHECK_FALSE(a.stale);
+}
+
+TEST_CASE("snapshot_cache: a picture's age is its camera's silence, not the frame's capture time") {
+  auto v = std::make_shared<live_view>();
+  snapshot_cache c{v, {2, 70, 960}};
+  const auto t = snapshot_cache::clock::time_point{} + 100s;
+  const timestamp_ms wall = 1'800'000'000'000; // far from the frames' capture times
+  v->offer_frame(make_frame(1, 0), wall);
+  auto s = c.latest(1, t);
+  REQUIRE(s);
+  CHECK(s->arrived_ms == wall);
+  v->offer_frame(make_frame(1, 1), wall + 3'000);
+  s = c.latest(1, t + 1s);
+  CHECK(s->arrived_ms == wall + 3'000);
+  // The camera stops: the last picture is still served, its age grows.
+  s = c.latest(1, t + 60s);
+  REQUIRE(s);
+  CHECK(s->seq == 1);
+  CHECK(s->arrived_ms == wall + 3'000);
+  CHECK(age_of(*s, wall + 3'000 + 11'000, 10'000).stale);
+  CHECK_FALSE(age_of(*s, wall + 3'000 + 9'000, 10'000).stale);
+}
+
+TEST_CASE("remote_snapshots: a camera of another process keeps the time storage kept its picture") {
+  remote_snapshots r{[&](uint32_t) -> std::optional<encoded_snapshot> {
+                       auto p = remote_picture(5);
+                       p.arrived_ms = 1'234;
+                       return p;
+                     },
+                     1,
+                     {1}};
+  const auto t = remote_snapshots::clock::time_point{} + 100s;
+  REQUIRE(r.latest(1, t));
+  CHECK(r.latest(1, t + 5s)->arrived_ms == 1'234); // fetched again: the same picture, the same age
+}

@@ -100,7 +100,7 @@ TEST_SUITE("store") {
     CHECK(scalar(f.handle(), "PRAGMA synchronous") == "1"); // NORMAL
     CHECK(scalar(f.handle(), "PRAGMA busy_timeout") != "0");
     for (auto t : {"people_present", "identities", "cameras", "schema_version", "person_merges", "zones", "zone_visits",
-                   "events", "tracklets", "resolved_windows"})
+                   "events", "tracklets", "resolved_windows", "evidence_crops", "live_frames"})
       CHECK_MESSAGE(has_object(f.handle(), "table", t), t);
     for (auto i : {"people_present_key", "people_present_camera_person", "people_present_enter",
                    "zone_visits_zone_enter", "zone_visits_enter", "zone_visits_exit"})
@@ -179,6 +179,33 @@ TEST_SUITE("store") {
     CHECK(f.st.presence_count() == 1);
     CHECK(has_object(f.handle(), "table", "events"));
     CHECK(has_object(f.handle(), "table", "zone_visits"));
+  }
+
+  TEST_CASE("a version 4 SQLite file (before pictures in the store) is migrated in place, its rows kept") {
+    temp_dir dir;
+    auto path = dir.file("v4.db");
+    {
+      // What a build of schema version 4 left: versions 1..4 applied, no
+      // picture tables (the crops were files beside the store then).
+      sqlite_file_store f(path);
+      f.st.write(sample_batch());
+      f.st.upsert_camera(1, "shoes", "ground floor");
+      sql::exec(f.handle(),
+                "DROP TABLE evidence_crops; DROP TABLE live_frames; DELETE FROM schema_version WHERE version = 5",
+                "setup");
+      REQUIRE(scalar(f.handle(), "SELECT max(version) FROM schema_version") == "4");
+    }
+    sqlite_file_store f(path);
+    CHECK(f.st.schema_version() == store::latest_schema_version);
+    CHECK(store::latest_schema_version == 5);
+    CHECK(has_object(f.handle(), "table", "evidence_crops"));
+    CHECK(has_object(f.handle(), "table", "live_frames"));
+    CHECK(has_object(f.handle(), "index", "evidence_crops_time"));
+    CHECK(f.st.presence_rows() == sample_batch().rows);
+    CHECK(scalar(f.handle(), "SELECT name FROM cameras WHERE camera_id = 1") == "shoes");
+    // The new tables take a picture's bytes.
+    sql::exec(f.handle(), "INSERT INTO evidence_crops VALUES(1, 10, 1000, x'ffd8ffd9')", "test");
+    CHECK(scalar(f.handle(), "SELECT length(jpeg) FROM evidence_crops") == "4");
   }
 
   TEST_CASE("an existing database without schema_version is migrated") {

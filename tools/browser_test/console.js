@@ -3,7 +3,8 @@
 // (tests/integration/web_console.sh) from `weaver query`. Prints one JSON
 // line of per-page figures (load time, bytes transferred) on success; exits
 // 1 with the reason on the first failed check. Screenshots go to --out.
-//   node console.js --url http://127.0.0.1:PORT --token T --out DIR --phase live|full [--expect FILE --db DB]
+//   node console.js --url http://127.0.0.1:PORT --token T --out DIR --phase live|full
+//                   [--expect FILE --db DB --weaver BIN]
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -75,6 +76,8 @@ async function live(browser) {
     return img && img.complete && img.naturalWidth > 0;
   }), {timeout: 20000});
   check(true, 'every camera card shows a live picture');
+  const stale = await page.$$eval('.camera-card .shot', (xs) => xs.filter((x) => x.dataset.stale !== '0').length);
+  check(stale === 0, `no camera of the running demo is shown stale (${stale})`);
   await page.waitForFunction(() => [...document.querySelectorAll('.camera-card .shot')].every((s) => Number(s.dataset.boxesSeen || 0) > 0),
     {timeout: 40000});
   await page.waitForFunction(() => document.querySelectorAll('.camera-card .overlay rect.box').length > 0, {timeout: 20000});
@@ -149,6 +152,12 @@ async function full(browser) {
   const cards = await page.$$eval('[data-camera] h3', (xs) => xs.map((x) => x.textContent));
   check(JSON.stringify(cards) === JSON.stringify(expect.camera_names), `cameras page: cards ${cards.join(', ')}`);
   await page.waitForFunction(() => document.querySelectorAll('.spark svg').length > 0, {timeout: 10000});
+  // The run ended: the store's last pictures age past gateway.stale_after_s,
+  // and every camera is then shown down, its last picture marked.
+  await page.waitForFunction(() => [...document.querySelectorAll('.camera-card')].every((c) =>
+    c.querySelector('.shot').dataset.stale === '1' && c.querySelector('.pill.down') && c.querySelector('.pill').textContent === 'stale'),
+  {timeout: 30000});
+  check(true, `cameras page: every camera of the ended run shown stale (down) with its last picture`);
   await shot(page, 'cameras.png');
 
   // Flows: every X -> Y cell equals weaver query's answer
@@ -163,6 +172,18 @@ async function full(browser) {
   const every = await page.$eval('#every-count', (x) => Number(x.textContent));
   check(every === expect.every_camera, `seen on every camera: ${every} = weaver query's ${expect.every_camera}`);
   await page.waitForSelector('#occupancy-chart svg');
+  // Dwell: the visits and the histogram's bars equal weaver query's answer
+  // for the same place and window.
+  await page.waitForSelector('#dwell-summary');
+  const dw = await page.$eval('#dwell-summary', (x) => ({...x.dataset}));
+  const dwBars = await page.$$eval('#dwell-chart svg rect', (xs) => xs.length);
+  const dwText = await page.$$eval('#dwell-chart svg text', (xs) => xs.map((x) => x.textContent));
+  const dq = JSON.parse(execFileSync(args.weaver, ['query', 'dwell', dw.target, `t0=${dw.t0}`, `t1=${dw.t1}`,
+    'bucket_s=2592000', '--db', args.db, '--compact']).toString());
+  check(dq.count > 0 && Number(dw.count) === dq.count, `dwell (${dw.target}): ${dw.count} visits = weaver query's ${dq.count}`);
+  // Each bar is labelled with its visits (the axis labels carry a unit).
+  const barSum = dwText.map(Number).filter((n) => Number.isInteger(n)).reduce((a, b) => a + b, 0);
+  check(dwBars > 0 && barSum === dq.count, `dwell histogram: ${dwBars} bars holding ${barSum} visits = ${dq.count}`);
   const arrows = await page.$$eval('#flow-diagram path[marker-end]', (xs) => xs.length);
   const nonzero = Object.values(expect.transitions).filter((n) => n > 0).length;
   check(arrows === nonzero, `flow diagram: ${arrows} arrows = the ${nonzero} pairs with people`);
@@ -202,10 +223,22 @@ async function full(browser) {
     await page.waitForFunction(() => [...document.querySelectorAll('#feed img.crop')].some((i) => i.complete && i.naturalWidth > 0), {timeout: 10000});
     check(withTrack > 0, `alerts with a track show its evidence crop (${withTrack})`);
   }
-  await page.select('#f-kind', 'crowding');
-  const shown = await page.$$eval('#feed .alert', (xs) => xs.map((x) => x.dataset.kind));
-  check(shown.every((k) => k === 'crowding'), `the kind filter shows crowding only (${shown.length})`);
-  await page.select('#f-kind', '');
+  // Each filter, at each of its choices, shows exactly the events of the
+  // unfiltered feed that match (cameras without events: none).
+  const all = await page.$$eval('#feed .alert', (xs) => xs.map((x) => ({...x.dataset})));
+  for (const [sel, key] of [['#f-kind', 'kind'], ['#f-camera', 'camera'], ['#f-zone', 'zone']]) {
+    const values = await page.$$eval(`${sel} option`, (xs) => xs.map((x) => x.value).filter((v) => v !== ''));
+    let matched = 0;
+    for (const value of values) {
+      await page.select(sel, value);
+      const shown = await page.$$eval('#feed .alert', (xs) => xs.map((x) => x.dataset.id));
+      const want = all.filter((a) => a[key] === value).map((a) => a.id);
+      check(JSON.stringify(shown) === JSON.stringify(want), `the ${key} filter (${value}) shows ${shown.length}, want its ${want.length} of ${all.length} events`);
+      matched += want.length > 0;
+    }
+    check(matched > 0, `the ${key} filter: ${values.length} choices, ${matched} with events`);
+    await page.select(sel, '');
+  }
   await shot(page, 'alerts.png');
 
   // API docs

@@ -100,8 +100,8 @@ per configuration file, so that no two processes share one. */}}
 {{- if not (include "weaver.trackerAtEdge" .) -}}
 {{- fail "edge.liveFrames.enabled: needs tracker.placement edge (the pictures are sent by the tracker beside the cameras)" -}}
 {{- end -}}
-{{- if or (ne $v.storage.kind "sqlite") (not $v.query.enabled) (not $v.gateway.enabled) -}}
-{{- fail "edge.liveFrames.enabled: needs storage.kind sqlite, query.enabled and gateway.enabled (storage keeps the pictures beside the store, the query container beside it hands them to the gateway)" -}}
+{{- if or (not $v.query.enabled) (not $v.gateway.enabled) -}}
+{{- fail "edge.liveFrames.enabled: needs query.enabled and gateway.enabled (storage keeps the pictures in the store, SQLite or PostgreSQL; the query role hands them to the gateway)" -}}
 {{- end -}}
 {{- end -}}
 {{- if and (eq $v.mesh.security "curve") (not $v.mesh.keys.existingSecret) -}}

@@ -38,6 +38,8 @@ const DAY_MS = 86400000;
 const iso = (ms) => new Date(ms).toISOString().replace('.000Z', 'Z');
 const dayOf = (ms) => new Date(ms).toISOString().slice(0, 10);
 const hhmmss = (t) => new Date(t).toISOString().slice(11, 19);
+// A duration in seconds as its largest round unit: 90 -> "90 s", 120 -> "2 min", 7200 -> "2 h".
+const span = (sec) => (sec >= 3600 && sec % 3600 === 0 ? `${sec / 3600} h` : sec >= 120 && sec % 60 === 0 ? `${sec / 60} min` : `${sec} s`);
 const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '—' : Number(n).toFixed(d));
 
 const state = {
@@ -150,12 +152,23 @@ function sumBy(metrics, name, camera) {
 // A camera's newest frame with its boxes, zones and lines drawn over it (an
 // SVG in the frame's own pixels on top of the JPEG). refresh() fetches the
 // boxes, then exactly that frame's picture; the picture swaps in once loaded.
+// A picture older than the gateway's bound (stale: the camera stopped) stays
+// shown, dimmed and marked, and view.stale says so (null before any answer).
 function liveView(cameraId, {big = false} = {}) {
   const img = h('img', {class: 'shot-img', alt: `camera ${cameraId}`});
   const overlay = h('svg:svg', {class: 'overlay', preserveAspectRatio: 'none'});
   const note = h('div', {class: 'shot-note'}, 'connecting…');
   const root = h('div', {class: `shot${big ? ' big' : ''}`, 'data-shot': cameraId}, img, overlay, note);
-  const view = {root, overlay, img, last: null, bytes: 0, frames: 0, since: performance.now(), busy: false};
+  const view = {root, overlay, img, last: null, stale: null, bytes: 0, frames: 0, since: performance.now(), busy: false};
+  const caption = (live) => live.stale
+    ? `down · last picture ${hhmmss(Date.parse(live.time))}, ${fmt(live.age_ms / 1000, 0)} s ago`
+    : `${hhmmss(Date.parse(live.time))} · ${live.boxes.length} ${live.boxes.length === 1 ? 'person' : 'people'}`;
+  const mark = (live) => {
+    view.stale = Boolean(live.stale);
+    root.classList.toggle('stale', view.stale);
+    root.dataset.stale = view.stale ? '1' : '0';
+    note.textContent = caption(live);
+  };
   const draw = (live) => {
     overlay.setAttribute('viewBox', `0 0 ${live.width} ${live.height}`);
     root.style.aspectRatio = `${live.width} / ${live.height}`;
@@ -189,13 +202,13 @@ function liveView(cameraId, {big = false} = {}) {
         note.textContent = res.status === 404 ? 'No live picture on this gateway' : (live.error || `HTTP ${res.status}`);
         return;
       }
-      if (view.last && view.last.seq === live.seq) return;
+      if (view.last && view.last.seq === live.seq) { mark(live); return; }
       const next = new Image();
       next.src = live.snapshot;
       await next.decode();
       img.src = next.src;
       root.classList.remove('none');
-      note.textContent = `${hhmmss(Date.parse(live.time))} · ${live.boxes.length} ${live.boxes.length === 1 ? 'person' : 'people'}`;
+      mark(live);
       draw(live);
       view.last = live;
       view.bytes += live.jpeg_bytes;
@@ -238,13 +251,24 @@ async function pageCameras(root) {
         h('div', {class: 'stat'}, fields.tracks, h('span', {}, 'tracks now'))),
       h('div', {class: 'zones'}, (c.zones || []).length ? c.zones.map((z) => h('span', {class: 'tag'}, z)) : h('span', {class: 'muted'}, 'no zones')),
       h('div', {class: 'spark-head'}, h('label', {}, 'people present'), h('label', {class: 'peak'})), spark);
-    cards.set(c.id, {fields, prev: null, view});
+    cards.set(c.id, {fields, prev: null, up: null, view});
     grid.append(card);
     api('/v1/occupancy', {camera: c.id, t0: iso(state.active.t0), t1: iso(state.active.t1), step_s: step, limit: 10000})
       .then((o) => (card.querySelector('.peak').textContent = `peak ${o.peak}`, o))
       .then((o) => spark.append(lineChart(o.series.map((p) => ({t: Date.parse(p.t), v: p.people})), {height: 56, spark: true, label: `occupancy of ${c.name}`})))
       .catch(() => spark.append(h('div', {class: 'empty'}, 'occupancy unavailable')));
   }
+  // Up or down: a stale picture says down whatever the metrics say (a camera
+  // that stopped delivering); else the metrics (this process's cameras);
+  // else a fresh picture (a camera of another process) says up.
+  const status = (card) => {
+    const f = card.fields, stale = card.view.stale;
+    const [cls, text] = stale ? ['down', 'stale']
+      : card.up !== null ? (card.up ? ['up', 'up'] : ['down', 'down'])
+      : stale === false ? ['up', 'up'] : ['unknown', 'no live data'];
+    f.status.className = `pill ${cls}`;
+    f.status.textContent = text;
+  };
   // Live figures from /metrics (this process's cameras; none on a gateway-only node).
   const poll = async () => {
     const text = await fetch('/metrics').then((r) => (r.ok ? r.text() : ''));
@@ -259,15 +283,14 @@ async function pageCameras(root) {
       f.tracks.textContent = fmt(sumBy(m, 'weaver_tracks_active', id));
       if (card.prev) f.fps.textContent = fmt(((frames - card.prev.frames) * 1000) / (now - card.prev.t), 1);
       card.prev = {frames, t: now};
-      const isUp = up === null ? frames > 0 : up > 0;
-      f.status.className = `pill ${isUp ? 'up' : 'down'}`;
-      f.status.textContent = isUp ? 'up' : 'down';
+      card.up = up === null ? frames > 0 : up > 0;
+      status(card);
     }
   };
   await poll().catch(() => {});
   state.timers.push(setInterval(() => poll().catch(() => {}), 2000));
   // The grid refreshes every picture every 2 s; a camera's page at its full rate.
-  await every(2000, () => Promise.all([...cards.values()].map((c) => c.view.refresh())));
+  await every(2000, () => Promise.all([...cards.values()].map((c) => c.view.refresh().finally(() => status(c)))));
 }
 
 // One camera: its live picture at the gateway's snapshot rate, and a drawing
@@ -445,19 +468,39 @@ async function pageFlows(root) {
     cams.map((c) => h('option', {value: `camera:${c.id}`}, c.name)),
     cams.flatMap((c) => (c.zones || []).map((z) => h('option', {value: `zone:${z}`}, `zone ${z}`))));
   const occ = h('div', {id: 'occupancy-chart'});
+  const dwell = h('div', {id: 'dwell-chart'});
   const runOcc = async () => {
     const [kind, v] = target.value.split(':');
     const step = Math.max(1, Math.round((state.active.t1 - state.active.t0) / 1000 / 240));
-    const r = await api('/v1/occupancy', {[kind]: v, t0: iso(state.active.t0), t1: iso(state.active.t1), step_s: step, limit: 10000});
+    const t0 = iso(state.active.t0), t1 = iso(state.active.t1);
+    const r = await api('/v1/occupancy', {[kind]: v, t0, t1, step_s: step, limit: 10000});
     occ.replaceChildren(h('div', {class: 'muted'}, `peak ${r.peak} · every ${step} s`),
       lineChart(r.series.map((p) => ({t: Date.parse(p.t), v: p.people})), {label: 'occupancy'}));
+    await runDwell(kind, v, t0, t1);
+  };
+  // How long visits lasted: first the figures (one bucket), then the
+  // histogram in buckets of a round width giving at most 12 bars.
+  const runDwell = async (kind, v, t0, t1) => {
+    const all = await api('/v1/dwell', {[kind]: v, t0, t1, bucket_s: 2592000, limit: 1});
+    const head = h('div', {class: 'muted', id: 'dwell-summary', 'data-count': all.count, 'data-t0': t0, 'data-t1': t1,
+      'data-target': `${kind}=${v}`},
+    all.count ? `${all.count} visits · median ${fmt(all.p50_s, 1)} s · 90% under ${fmt(all.p90_s, 1)} s · longest ${fmt(all.max_s, 1)} s`
+      : 'no visits in this window');
+    if (!all.count) { dwell.replaceChildren(head); return; }
+    const width = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600].find((w) => all.max_s / w < 12) || Math.ceil(all.max_s / 12 / 3600) * 3600;
+    const r = await api('/v1/dwell', {[kind]: v, t0, t1, bucket_s: width, limit: 100});
+    const bars = Array.from({length: Math.floor(all.max_s / width) + 1}, (_, i) => ({v: 0, label: span(i * width)}));
+    for (const b of r.buckets) bars[Math.min(bars.length - 1, Math.round(b.from_s / width))].v += b.count;
+    dwell.replaceChildren(head, barChart(bars, {height: 150, label: 'visits by length'}),
+      h('div', {class: 'muted small'}, `visits by length, from each bar's mark, buckets of ${span(width)}`));
   };
   target.addEventListener('change', runOcc);
   const visitors = h('div', {id: 'visitors-chart'});
   root.append(h('div', {class: 'row'},
     h('div', {class: 'panel'}, h('h2', {}, 'Seen on every camera', h('small', {}, state.day)),
       h('div', {class: 'checks'}, cams.map((c, i) => h('label', {}, boxes[i], ` ${c.name}`))), every),
-    h('div', {class: 'panel'}, h('h2', {}, 'Occupancy'), h('div', {class: 'checks'}, target), occ)));
+    h('div', {class: 'panel'}, h('h2', {}, 'Occupancy and dwell'), h('div', {class: 'checks'}, target), occ,
+      h('h3', {class: 'sub'}, 'Dwell'), dwell)));
   root.append(h('div', {class: 'panel'}, h('h2', {}, 'People per hour', h('small', {}, state.day)), visitors));
   const v = await api('/v1/visitors', {...w, bucket: 'hour', limit: 48});
   const perHour = new Map(v.buckets.map((b) => [b.t.slice(11, 13), b.people]));
@@ -547,8 +590,8 @@ async function pageAlerts(root) {
     h('div', {class: 'toolbar'}, h('label', {}, 'Kind', kind), h('label', {}, 'Camera', camera), h('label', {}, 'Zone', zone), h('div', {class: 'grow'}), live), feed));
   const events = [];
   const visible = (e) => (!kind.value || e.kind === kind.value) && (!camera.value || String(e.camera) === camera.value) && (!zone.value || e.zone === zone.value);
-  const row = (e, fresh) => h('div', {class: `alert${fresh ? ' fresh' : ''}`, 'data-id': e.id, 'data-kind': e.kind},
-    e.track !== null && e.track !== undefined ? crop(e.camera, e.track, `track ${e.track}`) : h('div', {class: 'crop none'}),
+  const row = (e, fresh) => h('div', {class: `alert${fresh ? ' fresh' : ''}`, 'data-id': e.id, 'data-kind': e.kind, 'data-camera': e.camera, 'data-zone': e.zone || ''},
+    e.track !== null && e.track !== undefined ? crop(e.camera, e.track, `track ${e.track}`) : h('div', {class: 'crop none', title: 'an event of the zone, not of one person: no crop'}, 'zone'),
     h('div', {}, h('span', {class: `tag kind-${e.kind}`}, e.kind.replace('_', ' '))),
     h('div', {}, h('b', {}, `${cameraName(e.camera)}${e.zone ? ' · ' + e.zone : ''}`), ' ',
       e.person !== null && e.person !== undefined ? h('a', {href: `#/people/${e.person}`}, `person #${e.person}`) : '',

@@ -94,7 +94,7 @@ async function main() {
     for (const [path, method, op] of ops) {
       const el = operation(path, method, op);
       main.append(el);
-      toc.append(h('a', {href: `#${el.id}`}, `${method.toUpperCase()} ${path}`));
+      toc.append(h('a', {href: `#${el.id}`}, h('span', {class: 'toc-method'}, method.toUpperCase()), h('span', {class: 'toc-path'}, path)));
     }
   }
   document.body.dataset.ready = 'true';
