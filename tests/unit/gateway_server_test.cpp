@@ -262,6 +262,16 @@ struct stream_reader {
   }
 };
 
+// Camera 3's frame `seq`, captured at `capture_ms`: a w x h picture of one colour.
+std::shared_ptr<frame> camera3_frame(uint64_t seq, int64_t capture_ms, int w, int h, const cv::Scalar& colour) {
+  auto fr = std::make_shared<frame>();
+  fr->camera_id = 3;
+  fr->seq = seq;
+  fr->capture_ms = capture_ms;
+  fr->image = cv::Mat(h, w, CV_8UC3, colour);
+  return fr;
+}
+
 } // namespace
 
 TEST_CASE("gateway: bearer tokens and scopes") {
@@ -742,11 +752,7 @@ TEST_CASE("gateway: camera snapshots are authenticated, validated, and show the 
     CHECK(c.Post("/v1/cameras/3/snapshot.jpg", "", "application/json")->status == 405);
   }
 
-  auto fr = std::make_shared<frame>();
-  fr->camera_id = 3;
-  fr->seq = 12;
-  fr->capture_ms = 1'763'715'600'000;
-  fr->image = cv::Mat(120, 160, CV_8UC3, cv::Scalar(10, 200, 30));
+  auto fr = camera3_frame(12, 1'763'715'600'000, 160, 120, cv::Scalar(10, 200, 30));
   live->offer_frame(fr);
   track_batch b;
   b.camera_id = 3;
@@ -783,11 +789,7 @@ TEST_CASE("gateway: without a query role (an edge pod's live pictures) it serves
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   auto live = std::make_shared<live_view>();
-  auto fr = std::make_shared<frame>();
-  fr->camera_id = 3;
-  fr->seq = 5;
-  fr->capture_ms = 1'763'715'600'000;
-  fr->image = cv::Mat(60, 80, CV_8UC3, cv::Scalar(90, 90, 90));
+  auto fr = camera3_frame(5, 1'763'715'600'000, 80, 60, cv::Scalar(90, 90, 90));
   live->offer_frame(fr);
   gateway_settings s;
   s.tokens = {{"reader", "reader-token-0123456789", {"query", "alerts"}}};
@@ -820,11 +822,8 @@ TEST_CASE("gateway: a camera's MJPEG stream sends each new picture once, as JPEG
   CHECK(f.get("/v1/cameras/x/stream.mjpg", auth)->status == 400);
   std::atomic<bool> feeding{true};
   auto offer = [&](uint64_t seq) {
-    auto fr = std::make_shared<frame>();
-    fr->camera_id = 3;
-    fr->seq = seq;
-    fr->capture_ms = 1'763'715'600'000 + static_cast<int64_t>(seq) * 100;
-    fr->image = cv::Mat(60, 80, CV_8UC3, cv::Scalar(double(seq % 200), 90, 90));
+    auto fr = camera3_frame(seq, 1'763'715'600'000 + static_cast<int64_t>(seq) * 100, 80, 60,
+                            cv::Scalar(double(seq % 200), 90, 90));
     live->offer_frame(fr);
   };
   offer(1);
@@ -905,11 +904,7 @@ TEST_CASE("gateway: a stopped camera's last picture is served marked stale; its 
   auto live = std::make_shared<live_view>();
   fixture f{2, 64, {}, live};
   const std::string auth = "Bearer reader-token-0123456789";
-  auto fr = std::make_shared<frame>();
-  fr->camera_id = 3;
-  fr->seq = 5;
-  fr->capture_ms = 1'763'715'600'000;
-  fr->image = cv::Mat(120, 160, CV_8UC3, cv::Scalar(10, 200, 30));
+  auto fr = camera3_frame(5, 1'763'715'600'000, 160, 120, cv::Scalar(10, 200, 30));
   // Its last frame arrived a minute ago (the default bound is 10 s).
   live->offer_frame(fr, live_view::wall_clock_ms() - 60'000);
   auto r = f.get("/v1/cameras/3/live", auth);
@@ -935,11 +930,7 @@ TEST_CASE("gateway: an open MJPEG stream ends when its camera goes stale") {
   auto live = std::make_shared<live_view>();
   fixture f{2, 64, {}, live};
   const std::string auth = "Bearer reader-token-0123456789";
-  auto fr = std::make_shared<frame>();
-  fr->camera_id = 3;
-  fr->seq = 1;
-  fr->capture_ms = 1'763'715'600'000;
-  fr->image = cv::Mat(60, 80, CV_8UC3, cv::Scalar(20, 90, 90));
+  auto fr = camera3_frame(1, 1'763'715'600'000, 80, 60, cv::Scalar(20, 90, 90));
   // The camera's last frame, 7 s before the default bound of 10 s runs out:
   // fresh when the stream opens, stale a few seconds later, and no other.
   live->offer_frame(fr, live_view::wall_clock_ms() - 7'000);
