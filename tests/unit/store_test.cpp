@@ -208,6 +208,35 @@ TEST_SUITE("store") {
     CHECK(scalar(f.handle(), "SELECT length(jpeg) FROM evidence_crops") == "4");
   }
 
+  TEST_CASE("a version 4 PostgreSQL store (before pictures in the store) is migrated in place, its rows kept") {
+    auto db = fresh_database(sql::dialect::postgres);
+    const std::string where = same_schema_location(*db);
+    {
+      // What a build of schema version 4 left: no picture tables.
+      store old{std::move(db)};
+      old.write(sample_batch());
+      old.upsert_camera(1, "shoes", "ground floor");
+      old.db().exec("DROP TABLE evidence_crops; DROP TABLE live_frames; DELETE FROM schema_version WHERE version = 5",
+                    "setup");
+      REQUIRE(sql::as_int(old.db().query("SELECT max(version) FROM schema_version", {}, "test")[0][0]) == 4);
+    }
+    store st{sql::open_database(where)};
+    CHECK(st.schema_version() == 5);
+    auto tables = st.db().query(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+      "current_schema() AND table_name IN ('evidence_crops', 'live_frames')",
+      {}, "test");
+    CHECK(tables.size() == 2);
+    CHECK(st.presence_rows() == sample_batch().rows);
+    auto name = st.db().query("SELECT name FROM cameras WHERE camera_id = 1", {}, "test");
+    REQUIRE(name.size() == 1);
+    CHECK(sql::as_text(name[0][0]) == "shoes");
+    // The new tables take a picture's bytes.
+    st.db().query("INSERT INTO evidence_crops VALUES(1, 10, 1000, ?1)", {sql::blob{std::string("\xff\xd8\xff\xd9", 4)}},
+                  "test");
+    CHECK(sql::as_int(st.db().query("SELECT length(jpeg) FROM evidence_crops", {}, "test")[0][0]) == 4);
+  }
+
   TEST_CASE("an existing database without schema_version is migrated") {
     temp_dir dir;
     auto path = dir.file("old.db");
