@@ -172,6 +172,22 @@ async function full(browser) {
   const every = await page.$eval('#every-count', (x) => Number(x.textContent));
   check(every === expect.every_camera, `seen on every camera: ${every} = weaver query's ${expect.every_camera}`);
   await page.waitForSelector('#occupancy-chart svg');
+  // Occupancy: the chart's peak and points equal weaver query's for the same place, window and step.
+  const oc = await page.$eval('#occ-summary', (x) => ({...x.dataset}));
+  const oq = JSON.parse(execFileSync(args.weaver, ['query', 'occupancy', oc.target, `t0=${oc.t0}`, `t1=${oc.t1}`,
+    `step_s=${oc.step}`, 'limit=10000', '--db', args.db, '--compact']).toString());
+  check(oq.peak > 0 && Number(oc.peak) === oq.peak && Number(oc.points) === oq.series.length,
+    `occupancy (${oc.target}): peak ${oc.peak}, ${oc.points} points = weaver query's ${oq.peak}, ${oq.series.length}`);
+  // People per hour: each hour's bar equals weaver query visitors by hour for the day.
+  await page.waitForSelector('#visitors-chart svg');
+  const vw = await page.$eval('#visitors-chart', (x) => ({...x.dataset}));
+  const hourBars = await page.$$eval('#visitors-chart svg text.value', (xs) => xs.map((x) => x.textContent));
+  const vq = JSON.parse(execFileSync(args.weaver, ['query', 'visitors', `t0=${vw.t0}`, `t1=${vw.t1}`, 'bucket=hour',
+    'limit=48', '--db', args.db, '--compact']).toString());
+  const drawn = hourBars.map(Number).sort();
+  const asked = vq.buckets.map((b) => b.people).filter((n) => n > 0).sort();
+  check(asked.length > 0 && JSON.stringify(drawn) === JSON.stringify(asked),
+    `people per hour: bars ${drawn.join(', ')} = weaver query's ${asked.join(', ')}`);
   // Dwell: the visits and the histogram's bars equal weaver query's answer
   // for the same place and window.
   await page.waitForSelector('#dwell-summary');

@@ -119,7 +119,7 @@ function barChart(bars, {height = 180, label = '', width = 600} = {}) {
   bars.forEach((b, i) => {
     const bh = (b.v / ymax) * (H - B - T);
     svg.append(h('svg:rect', {x: 5 + i * w + 2, y: H - B - bh, width: Math.max(1, w - 4), height: bh, rx: 3, fill: '#1f6feb'}));
-    if (b.v) svg.append(h('svg:text', {x: 5 + i * w + w / 2, y: H - B - bh - 3, 'text-anchor': 'middle'}, b.v));
+    if (b.v) svg.append(h('svg:text', {class: 'value', x: 5 + i * w + w / 2, y: H - B - bh - 3, 'text-anchor': 'middle'}, b.v));
     if (bars.length <= 24) svg.append(h('svg:text', {x: 5 + i * w + w / 2, y: H - 5, 'text-anchor': 'middle'}, b.label));
   });
   return svg;
@@ -474,7 +474,8 @@ async function pageFlows(root) {
     const step = Math.max(1, Math.round((state.active.t1 - state.active.t0) / 1000 / 240));
     const t0 = iso(state.active.t0), t1 = iso(state.active.t1);
     const r = await api('/v1/occupancy', {[kind]: v, t0, t1, step_s: step, limit: 10000});
-    occ.replaceChildren(h('div', {class: 'muted'}, `peak ${r.peak} · every ${step} s`),
+    occ.replaceChildren(h('div', {class: 'muted', id: 'occ-summary', 'data-peak': r.peak, 'data-points': r.series.length,
+      'data-target': `${kind}=${v}`, 'data-t0': t0, 'data-t1': t1, 'data-step': step}, `peak ${r.peak} · every ${step} s`),
       lineChart(r.series.map((p) => ({t: Date.parse(p.t), v: p.people})), {label: 'occupancy'}));
     await runDwell(kind, v, t0, t1);
   };
@@ -505,6 +506,8 @@ async function pageFlows(root) {
   const v = await api('/v1/visitors', {...w, bucket: 'hour', limit: 48});
   const perHour = new Map(v.buckets.map((b) => [b.t.slice(11, 13), b.people]));
   const hours = Array.from({length: 24}, (_, i) => String(i).padStart(2, '0'));
+  visitors.dataset.t0 = w.t0;
+  visitors.dataset.t1 = w.t1;
   visitors.append(barChart(hours.map((hh) => ({v: perHour.get(hh) || 0, label: hh})), {height: 170, width: 1200, label: 'people per hour'}));
   await Promise.all([...asks, runEvery(), runOcc()]);
   diagram.append(flowDiagram(cams, counts));
