@@ -286,29 +286,35 @@ bool reid_engine::views_overlap(uint32_t a, uint32_t b) const {
   return cfg_.use_topology && topo_.overlapping(a, b);
 }
 
+bool reid_engine::seen_during_feet(const std::vector<std::pair<timestamp_ms, timestamp_ms>>& presences,
+                                   const ended_track& t) const {
+  for (const auto& x : presences)
+    if (std::min(x.second, t.feet_to) - std::max(x.first, t.feet_from) > cfg_.overlap_slack_ms) return true;
+  return false;
+}
+
 bool reid_engine::elsewhere_at_once(const person& p, uint32_t camera_id, const ended_track& t) const {
   for (const auto& [cam, xs] : p.seen) {
-    if (cam == camera_id) continue;
-    bool at_once = false;
-    for (const auto& x : xs)
-      at_once = at_once || std::min(x.second, t.feet_to) - std::max(x.first, t.feet_from) > cfg_.overlap_slack_ms;
-    if (!at_once || views_overlap(cam, camera_id)) continue;
+    if (cam == camera_id || !seen_during_feet(xs, t) || views_overlap(cam, camera_id)) continue;
     // Views of one source that share pixels (known geometry): on both at
     // once only where one view's foot, carried into the other, runs along
     // the other's track; anyone else seen there then is someone else.
-    if (handoff_.overlap(cam, camera_id) && colocated_with(p, camera_id, t, cam) >= cfg_.overlap_colocated) continue;
+    if (cfg_.overlap_colocated <= 1.0f && handoff_.overlap(cam, camera_id)
+        && colocated_with(p, camera_id, t, cam) >= cfg_.overlap_colocated)
+      continue;
     return true;
   }
   return false;
 }
 
-double reid_engine::colocated_with(const person& p, uint32_t camera_id, const ended_track& t, uint32_t other) const {
+double reid_engine::colocated_with(const person& p, uint32_t camera_id, const ended_track& t,
+                                   std::optional<uint32_t> other) const {
   double c = 0;
   if (auto g = p.given.find(camera_id); g != p.given.end())
     if (auto v = colocated(g->second, t.path)) c = std::max(c, *v);
-  if (auto pp = p.paths.find(other); pp != p.paths.end())
-    for (const auto& g : t.given)
-      if (g.camera_id == other)
+  for (const auto& g : t.given)
+    if (!other || g.camera_id == *other)
+      if (auto pp = p.paths.find(g.camera_id); pp != p.paths.end())
         if (auto v = colocated(g.path, pp->second)) c = std::max(c, *v);
   return c;
 }
@@ -316,14 +322,8 @@ double reid_engine::colocated_with(const person& p, uint32_t camera_id, const en
 double reid_engine::handoff_bonus(const person& p, uint32_t camera_id, const ended_track& t) const {
   // One person in two views of one source: the foot handed from one view
   // runs along the track in the other (either way round).
-  double bonus = 0;
-  if (cfg_.handoff_weight <= 0) return bonus;
-  if (auto g = p.given.find(camera_id); g != p.given.end())
-    if (auto c = colocated(g->second, t.path)) bonus = std::max(bonus, cfg_.handoff_weight * *c);
-  for (const auto& g : t.given)
-    if (auto pp = p.paths.find(g.camera_id); pp != p.paths.end())
-      if (auto c = colocated(g.path, pp->second)) bonus = std::max(bonus, cfg_.handoff_weight * *c);
-  return bonus;
+  if (cfg_.handoff_weight <= 0) return 0;
+  return cfg_.handoff_weight * colocated_with(p, camera_id, t, std::nullopt);
 }
 
 double reid_engine::score(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms /*end_ms*/,
@@ -354,11 +354,7 @@ double reid_engine::score(const person& p, uint32_t camera_id, const ended_track
 void reid_engine::learn_covisible(const person& p, uint32_t camera_id, const ended_track& t, timestamp_ms /*end_ms*/) {
   if (!t.feet) return;
   for (const auto& [cam, xs] : p.seen) {
-    if (cam == camera_id) continue;
-    bool at_once = false;
-    for (const auto& x : xs)
-      at_once = at_once || std::min(x.second, t.feet_to) - std::max(x.first, t.feet_from) > cfg_.overlap_slack_ms;
-    if (!at_once) continue;
+    if (cam == camera_id || !seen_during_feet(xs, t)) continue;
     auto pp = p.paths.find(cam);
     topo_.learn_covisible(
       cam, camera_id,
@@ -492,11 +488,7 @@ void reid_engine::resolve_window(std::vector<std::pair<track_key, ended_track>> 
           float look = cosine_similarity(t.feature, p.prototype);
           if (look < best) continue;
           bool at_once = false;
-          for (const auto& [cam, xs] : p.seen)
-            if (cam != camera_id)
-              for (const auto& x : xs)
-                at_once =
-                  at_once || std::min(x.second, t.feet_to) - std::max(x.first, t.feet_from) > cfg_.overlap_slack_ms;
+          for (const auto& [cam, xs] : p.seen) at_once = at_once || (cam != camera_id && seen_during_feet(xs, t));
           if (at_once) twin = &p, best = look;
         }
         if (twin) learn_covisible(*twin, camera_id, t, end_ms);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -228,9 +229,12 @@ private:
   /// seen (beyond overlap_slack_ms), on a view not known to overlap
   /// `camera_id`'s (see overlap_colocated for views of one source).
   bool elsewhere_at_once(const person& p, uint32_t camera_id, const ended_track& t) const;
+  /// Whether any of `presences` overlaps the time track `t`'s foot was seen beyond overlap_slack_ms.
+  bool seen_during_feet(const std::vector<std::pair<timestamp_ms, timestamp_ms>>& presences,
+                        const ended_track& t) const;
   /// How closely (0..1) `p`'s foot path handed to `camera_id` runs along
-  /// `t`, or `t`'s handed to `other` along `p`'s track there.
-  double colocated_with(const person& p, uint32_t camera_id, const ended_track& t, uint32_t other) const;
+  /// `t`, or `t`'s handed to `other` (any camera: nullopt) along `p`'s track there.
+  double colocated_with(const person& p, uint32_t camera_id, const ended_track& t, std::optional<uint32_t> other) const;
   bool views_overlap(uint32_t a, uint32_t b) const;
   /// The match score of track `t` (on `camera_id`, ending at `end_ms`) with
   /// person `p`: appearance similarity (to *appearance) plus the space-time
