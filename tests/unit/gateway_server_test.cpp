@@ -262,6 +262,20 @@ struct stream_reader {
   }
 };
 
+// Opens a stream once the gateway admits it. A stream's slot is freed only
+// when the server's next write to the closed socket fails (up to a
+// keep-alive later), so a stream opened right after another was closed may
+// be refused with 503 for a moment; a client retries, as Retry-After says.
+std::unique_ptr<stream_reader> open_admitted(int port, const std::string& target, const httplib::Headers& h) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (true) {
+    auto s = std::make_unique<stream_reader>(port, target, h);
+    bool answered = s->wait([&] { return s->status != 0; });
+    if (!answered || s->status != 503 || std::chrono::steady_clock::now() > until) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+}
+
 // Camera 3's frame `seq`, captured at `capture_ms`: a w x h picture of one colour.
 std::shared_ptr<frame> camera3_frame(uint64_t seq, int64_t capture_ms, int w, int h, const cv::Scalar& colour) {
   auto fr = std::make_shared<frame>();
@@ -395,14 +409,18 @@ TEST_CASE("gateway: alert stream delivers new events") {
     // Resuming after Last-Event-ID: 1 delivers 2 and 3, then keep-alives.
     auto hh = h;
     hh.emplace("Last-Event-ID", "1");
-    stream_reader s{f.gw->port(), "/v1/alerts/stream", hh};
+    auto sp = open_admitted(f.gw->port(), "/v1/alerts/stream", hh);
+    auto& s = *sp;
     REQUIRE(s.wait_ids(2));
     CHECK(s.wait([&] { return s.text.find(": keep-alive") != std::string::npos; }));
     std::lock_guard<std::mutex> lock{s.mutex};
     CHECK(s.ids == std::vector<int64_t>{2, 3});
   }
   {
-    stream_reader s{f.gw->port(), "/v1/alerts/stream?since_id=0", h};
+    // Both earlier streams are closed; their slots may not be free yet.
+    auto sp = open_admitted(f.gw->port(), "/v1/alerts/stream?since_id=0", h);
+    auto& s = *sp;
+    REQUIRE(s.status == 200);
     REQUIRE(s.wait_ids(3));
     std::lock_guard<std::mutex> lock{s.mutex};
     CHECK(s.ids == std::vector<int64_t>{1, 2, 3});
