@@ -667,7 +667,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
                           "overlap_after",     "min_handovers",    "resolve",
                           "cut_margin",        "ambiguity_margin", "handoff",
                           "handoff_weight",    "handoff_aspect",   "handoff_overlaps",
-                          "overlap_colocated"});
+                          "overlap_colocated", "handoff_speed"});
   auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
   require_range(win, 0.001, 3600.0, "reid.window_s");
   cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
@@ -697,6 +697,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
   rc.handoff.aspect = get_in_range<float>(r, "handoff_aspect", "reid.", rc.handoff.aspect, 0.1f, 2.0f);
   rc.handoff.whole_bodies = get<bool>(r, "handoff_overlaps", "reid.", rc.handoff.whole_bodies);
   rc.overlap_colocated = get_in_range<float>(r, "overlap_colocated", "reid.", rc.overlap_colocated, 0.0f, 2.0f);
+  rc.handoff_speed = get_in_range<float>(r, "handoff_speed", "reid.", rc.handoff_speed, 0.0f, 100.0f);
   // Its cut test is cut_margin's (0.02 when that is off).
   if (rc.cut_margin >= 0) rc.handoff.cut_margin = rc.cut_margin;
   rc.topo.overlap_after = get_in_range<int>(r, "overlap_after", "reid.", rc.topo.overlap_after, 1, 1000000);
@@ -1091,6 +1092,8 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   // from where they stand.
   cfg.reid.view_sizes = views_continued_below(cfg.cameras);
   if (cfg.reid.handoff_on) cfg.reid.handoff.views = shared_source_views(cfg.cameras);
+  cfg.reid.resolver.handoff = cfg.reid.handoff;
+  cfg.reid.resolver.handoff_speed = cfg.reid.handoff_speed;
   if (auto s = root["storage"])
     parse_storage(s, cfg, base_dir);
   else

@@ -45,7 +45,7 @@ struct transit_range {
 
 } // namespace
 
-offline_resolver::offline_resolver(resolver_config cfg) : cfg_(std::move(cfg)) {}
+offline_resolver::offline_resolver(resolver_config cfg) : cfg_(std::move(cfg)), views_(cfg_.handoff) {}
 
 bool offline_resolver::compatible(const tracklet& a, const tracklet& b, bool overlap) const {
   const int64_t shared = shared_ms(a, b);
@@ -58,6 +58,13 @@ bool offline_resolver::compatible(const tracklet& a, const tracklet& b, bool ove
     if (l.from == first.camera_id && l.to == second.camera_id && l.min_transit_ms > 0
         && second.enter_ms - first.exit_ms < l.min_transit_ms)
       return false;
+  // Views of one source: no faster than walking from where the first was
+  // last seen to where the second was first (handed tracklets aside: their
+  // boxes are estimates).
+  if (cfg_.handoff_speed > 0 && second.enter_ms >= first.exit_ms && !handed_origin(first.track_id)
+      && !handed_origin(second.track_id))
+    if (auto d = views_.apart(first.camera_id, first.exit_box, second.camera_id, second.entry_box))
+      if (*d > 1.0 + cfg_.handoff_speed * static_cast<double>(second.enter_ms - first.exit_ms) / 1000.0) return false;
   return true;
 }
 

@@ -94,6 +94,11 @@ struct resolver_config {
   // Learned transit of a camera pair needs this many online links.
   int transit_min_links = 2;
   std::vector<camera_link> links; // reid.links: transit bounds, overlaps
+  // Views of one source (reid.handoff) and reid.handoff_speed: one person's
+  // tracklets there are never further apart than they could walk (see
+  // reid_config::handoff_speed). 0 = off.
+  handoff_config handoff;
+  float handoff_speed = 0.0f;
 };
 
 /// The result for one window's tracklets (in the input order).
@@ -149,6 +154,7 @@ private:
                       std::vector<int>& group_of, resolution& out) const;
 
   resolver_config cfg_;
+  view_handoff views_; // from cfg_.handoff
 };
 
 } // namespace weaver

@@ -110,6 +110,12 @@ struct reid_config {
   // least this closely (colocated: 1 on top of each other, 0 at a third of
   // a body height apart on average). > 1: only learnt overlaps count.
   float overlap_colocated = 2.0f;
+  // Views of one source (handoff) share the source's pixels, so a person
+  // cannot be matched to a track that starts further from where they were
+  // last seen than they could walk: more than one body height plus
+  // handoff_speed body heights per second of the gap between them
+  // (fast walking is about 1). 0 = off.
+  float handoff_speed = 0.0f;
   int64_t handoff_min_ms = 500; // shorter handed spans are dropped (the truth counts visits of 5 frames)
 };
 

@@ -66,6 +66,26 @@ bool view_handoff::overlap(uint32_t a, uint32_t b) const {
 
 bool view_handoff::knows(uint32_t camera_id) const { return index_.count(camera_id) > 0; }
 
+std::optional<double> view_handoff::apart(uint32_t ca, const box& a, uint32_t cb, const box& b) const {
+  auto ia = index_.find(ca), ib = index_.find(cb);
+  if (ia == index_.end() || ib == index_.end()) return std::nullopt;
+  const auto& va = cfg_.views[ia->second];
+  const auto& vb = cfg_.views[ib->second];
+  if (va.source != vb.source) return std::nullopt;
+  // Foot and head of each box in source pixels (a warp changes the scale).
+  auto in_source = [](const view_geometry& v, const box& x) {
+    const mat3 to_source = inverse(v.to_view);
+    const double cx = x.x + x.w / 2.0;
+    return std::make_pair(apply(to_source, {cx, double(x.y) + x.h}), apply(to_source, {cx, double(x.y)}));
+  };
+  const auto [fa, ha] = in_source(va, a);
+  const auto [fb, hb] = in_source(vb, b);
+  const double height = std::max(std::hypot(fa.x - ha.x, fa.y - ha.y), std::hypot(fb.x - hb.x, fb.y - hb.y));
+  const double d = std::hypot(fa.x - fb.x, fa.y - fb.y);
+  if (!std::isfinite(d) || !std::isfinite(height) || height <= 0) return std::nullopt;
+  return d / height;
+}
+
 std::vector<foot_span> view_handoff::feet(uint32_t camera_id, const std::vector<timed_box>& boxes) const {
   auto it = index_.find(camera_id);
   if (it == index_.end() || boxes.empty()) return {};

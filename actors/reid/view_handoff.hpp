@@ -83,6 +83,13 @@ public:
   /// geometry, so nothing needs learning: one person may be on both at once).
   bool overlap(uint32_t a, uint32_t b) const;
 
+  /// How far apart box `a` on camera `ca` and box `b` on camera `cb` stand,
+  /// in body heights: their foot points (bottom centres) carried into the
+  /// source, over the taller of the two bodies there. nullopt unless both
+  /// views are known and of one source. (A box cut at its view's bottom
+  /// edge stands at that edge here: at most a body height off.)
+  std::optional<double> apart(uint32_t ca, const box& a, uint32_t cb, const box& b) const;
+
   const handoff_config& config() const { return cfg_; }
 
 private:

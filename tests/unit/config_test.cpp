@@ -149,6 +149,13 @@ TEST_SUITE("config") {
     CHECK(view_handoff(on.reid.handoff).overlap(1, 2)); // columns 12-19 are in both
     CHECK_THROWS_AS(parse_config(cams + "reid: {overlap_colocated: -0.1}\n", v.base()), config_error);
     CHECK_THROWS_AS(parse_config(cams + "reid: {overlap_colocated: 3}\n", v.base()), config_error);
+    // The walking bound goes to online re-id and the offline pass alike, with the geometry.
+    CHECK(off.reid.handoff_speed == 0.0f);
+    auto walk = parse_config(cams + "reid: {handoff: true, handoff_speed: 2}\n", v.base());
+    CHECK(walk.reid.handoff_speed == doctest::Approx(2.0));
+    CHECK(walk.reid.resolver.handoff_speed == doctest::Approx(2.0));
+    CHECK(walk.reid.resolver.handoff.views.size() == 2);
+    CHECK_THROWS_AS(parse_config(cams + "reid: {handoff_speed: -1}\n", v.base()), config_error);
   }
 
   TEST_CASE("defaults") {

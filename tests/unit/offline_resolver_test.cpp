@@ -406,3 +406,37 @@ TEST_CASE("resolver: a link end its group holds weakly moves when the groups can
   CHECK(same(r, 0, 1));
   CHECK(same(r, 3, 4));
 }
+
+TEST_CASE("resolver: on views of one source one person is never further apart than they could walk") {
+  // Two 300 x 200 views side by side of one source (camera 2 at source x 300).
+  resolver_config cfg = means();
+  cfg.from_online = true;
+  for (uint32_t id : {1u, 2u}) {
+    view_geometry v;
+    v.camera_id = id;
+    v.source = "s.avi";
+    v.width = 300;
+    v.height = 200;
+    v.to_view = {1, 0, id == 1 ? 0.0 : -300.0, 0, 1, 0, 0, 0, 1};
+    cfg.handoff.views.push_back(v);
+  }
+  cfg.handoff_speed = 2.0f;
+  const auto a = look(70);
+  // Online joined them: camera 1's exit at source (290, 150) at 10 s,
+  // camera 2's entry 1 s later at source (310, 150) (near: one person) or
+  // at source (590, 150) (6 body heights off: not them).
+  for (float x : {10.f, 290.f}) {
+    CAPTURE(x);
+    std::vector<tracklet> ts{make(1, 1, 5, 0, 10000, a, {0, 100, 20, 50}, {280, 100, 20, 50}),
+                             make(2, 1, 5, 11000, 20000, a, {x - 10, 100, 20, 50}, {280, 100, 20, 50})};
+    auto r = offline_resolver{cfg}.resolve(ts, 1u << 20);
+    CHECK(same(r, 0, 1) == (x < 100));
+    auto off = cfg;
+    off.handoff_speed = 0;
+    CHECK(same(offline_resolver{off}.resolve(ts, 1u << 20), 0, 1));
+  }
+  // Handed tracklets (estimated boxes) are not held to it.
+  std::vector<tracklet> ts{make(1, 1, 5, 0, 10000, a, {0, 100, 20, 50}, {280, 100, 20, 50}),
+                           make(2, handed_track_id(1, 1), 5, 11000, 20000, a, {280, 100, 20, 50})};
+  CHECK(same(offline_resolver{cfg}.resolve(ts, 1u << 20), 0, 1));
+}

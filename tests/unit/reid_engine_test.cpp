@@ -913,3 +913,31 @@ TEST_CASE(
   auto other = run(30, 0.5f);
   CHECK(other[{1, 1}] != other[{2, 1}]);
 }
+
+TEST_CASE("view handoff: on views of one source a person is not matched further away than they could walk") {
+  // Camera 1's person (50 px tall) is last seen standing at source (20, 90)
+  // at 3 s. Camera 2's track, identical in look, starts at 3.5 s standing at
+  // source (180, 160): 3.5 body heights away, where 0.5 s at 2 heights per
+  // second plus one height reaches 2. At source (20, 160) (1.4) it can be them.
+  auto run = [](float x2, float speed) {
+    auto cfg = handoff_strips();
+    cfg.handoff_speed = speed;
+    std::map<uint32_t, std::vector<track_batch>> s{{1,
+                                                    box_stream(1, 1, 1000, 3000, reid_f1,
+                                                               [](timestamp_ms) {
+                                                                 return box{10, 40, 20, 50};
+                                                               })},
+                                                   {2, box_stream(2, 1, 3500, 6000, reid_f1, [x2](timestamp_ms) {
+                                                      return box{x2 - 10, 10, 20, 50};
+                                                    })}};
+    auto p = person_of(reid_run(s, reid_sequential(s, false), cfg));
+    return p[{1, 1}] == p[{2, 1}];
+  };
+  CHECK(run(180, 0)); // off: appearance alone joins them
+  CHECK_FALSE(run(180, 2));
+  CHECK(run(20, 2));
+  // Given more time the same distance is walkable: at 0.5 heights per
+  // second, 0.5 s reaches 1.25 heights (no), at 20 it reaches 11 (yes).
+  CHECK_FALSE(run(20, 0.5f));
+  CHECK(run(180, 20));
+}

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 using namespace weaver;
 
 namespace {
@@ -157,4 +159,39 @@ TEST_CASE("view handoff: handed track ids keep their origin") {
   CHECK(o->second == 41);
   CHECK_FALSE(handed_origin(41));
   CHECK(handed_track_id(3, 41) != handed_track_id(4, 41));
+}
+
+TEST_CASE("view handoff: how far apart two boxes stand, in body heights, through the source") {
+  view_handoff h(strips());
+  // Camera 1's box stands at source (100, 150), 100 px tall; camera 2's at
+  // source (100, 250) (its row 50): 100 px apart, one body height.
+  auto d = h.apart(1, {80, 50, 40, 100}, 2, {80, -50, 40, 100});
+  REQUIRE(d);
+  CHECK(*d == doctest::Approx(1.0));
+  // 300 px to the side, and the taller body sets the scale (150 px).
+  d = h.apart(1, {80, 50, 40, 100}, 2, {380, -100, 40, 150});
+  REQUIRE(d);
+  CHECK(*d == doctest::Approx(std::hypot(300.0, 100.0) / 150.0));
+  // One camera with itself: plain pixels.
+  d = h.apart(2, {0, 0, 20, 50}, 2, {100, 0, 20, 50});
+  REQUIRE(d);
+  CHECK(*d == doctest::Approx(2.0));
+  // A warped view: distances are the source's, not the view's. Camera 3
+  // shows the lower strip at half scale.
+  auto c = strips();
+  view_geometry half = strip(3, 200);
+  half.to_view = {0.5, 0, 0, 0, 0.5, -100, 0, 0, 1};
+  c.views.push_back(half);
+  view_handoff w(c);
+  // Source foot (100, 250), 100 px tall = view (50, 25), 50 px tall.
+  d = w.apart(1, {80, 50, 40, 100}, 3, {40, -25, 20, 50});
+  REQUIRE(d);
+  CHECK(*d == doctest::Approx(1.0));
+  // Unknown cameras and other sources: no answer.
+  CHECK_FALSE(h.apart(1, {0, 0, 10, 10}, 9, {0, 0, 10, 10}));
+  auto o = strips();
+  o.views[1].source = "other.avi";
+  CHECK_FALSE(view_handoff(o).apart(1, {0, 0, 10, 10}, 2, {0, 0, 10, 10}));
+  // Degenerate boxes give no answer, not a NaN.
+  CHECK_FALSE(h.apart(1, {0, 0, 0, 0}, 2, {0, 0, 0, 0}));
 }
