@@ -439,14 +439,11 @@ std::vector<view_geometry> shared_source_views(const std::vector<camera_config>&
   for (const auto& c : cameras) {
     if (!c.crop || c.crop->size() != 4 || viewers[c.source] < 2) continue;
     const auto& r = *c.crop;
-    view_geometry v;
-    v.camera_id = c.id;
-    v.source = c.source;
-    v.width = r[2];
-    v.height = r[3];
-    const cv::Matx33d h =
-      c.warp ? warp_homography(*c.warp, {r[2], r[3]}) : cv::Matx33d(1, 0, -r[0], 0, 1, -r[1], 0, 0, 1);
-    for (int k = 0; k < 9; ++k) v.to_view[static_cast<size_t>(k)] = h.val[k];
+    view_geometry v = crop_view(c.id, c.source, r[0], r[1], r[2], r[3]);
+    if (c.warp) {
+      const cv::Matx33d h = warp_homography(*c.warp, {r[2], r[3]});
+      for (int k = 0; k < 9; ++k) v.to_view[static_cast<size_t>(k)] = h.val[k];
+    }
     out.push_back(std::move(v));
   }
   return out;

@@ -37,6 +37,16 @@ bool inside(const view_geometry& v, point2 q) {
 
 } // namespace
 
+view_geometry crop_view(uint32_t camera_id, std::string source, int x, int y, int width, int height) {
+  view_geometry v;
+  v.camera_id = camera_id;
+  v.source = std::move(source);
+  v.width = width;
+  v.height = height;
+  v.to_view = {1, 0, double(-x), 0, 1, double(-y), 0, 0, 1};
+  return v;
+}
+
 view_handoff::view_handoff(handoff_config cfg) : cfg_(std::move(cfg)) {
   for (size_t k = 0; k < cfg_.views.size(); ++k) index_[cfg_.views[k].camera_id] = k;
   // Two views overlap when a point of one maps inside the other: a grid of

@@ -33,6 +33,9 @@ struct view_geometry {
   std::array<double, 9> to_view{1, 0, 0, 0, 1, 0, 0, 0, 1};
 };
 
+/// The view of a plain crop: source rectangle (x, y, width, height).
+view_geometry crop_view(uint32_t camera_id, std::string source, int x, int y, int width, int height);
+
 struct handoff_config {
   std::vector<view_geometry> views; // only views that share their source with another
   // A box whose bottom is within this share of its view's height of the

@@ -411,15 +411,7 @@ TEST_CASE("resolver: on views of one source one person is never further apart th
   // Two 300 x 200 views side by side of one source (camera 2 at source x 300).
   resolver_config cfg = means();
   cfg.from_online = true;
-  for (uint32_t id : {1u, 2u}) {
-    view_geometry v;
-    v.camera_id = id;
-    v.source = "s.avi";
-    v.width = 300;
-    v.height = 200;
-    v.to_view = {1, 0, id == 1 ? 0.0 : -300.0, 0, 1, 0, 0, 0, 1};
-    cfg.handoff.views.push_back(v);
-  }
+  for (uint32_t id : {1u, 2u}) cfg.handoff.views.push_back(crop_view(id, "s.avi", id == 1 ? 0 : 300, 0, 300, 200));
   cfg.handoff_speed = 2.0f;
   const auto a = look(70);
   // Online joined them: camera 1's exit at source (290, 150) at 10 s,

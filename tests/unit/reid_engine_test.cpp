@@ -785,15 +785,7 @@ namespace {
 // strips of one source): the geometry re-id's handoff is given.
 reid_config handoff_strips() {
   reid_config c;
-  for (uint32_t id : {1u, 2u}) {
-    view_geometry v;
-    v.camera_id = id;
-    v.source = "s.avi";
-    v.width = 200;
-    v.height = 100;
-    v.to_view = {1, 0, 0, 0, 1, id == 1 ? 0.0 : -100.0, 0, 0, 1};
-    c.handoff.views.push_back(v);
-  }
+  for (uint32_t id : {1u, 2u}) c.handoff.views.push_back(crop_view(id, "s.avi", 0, id == 1 ? 0 : 100, 200, 100));
   c.handoff.cut_margin = 0.02f;
   return c;
 }

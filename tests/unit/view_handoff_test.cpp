@@ -10,15 +10,7 @@ namespace {
 
 // Two horizontal strips of a 400 x 400 source: camera 1 shows rows 0-199,
 // camera 2 rows 200-399 (plain crops: translations).
-view_geometry strip(uint32_t id, int y) {
-  view_geometry v;
-  v.camera_id = id;
-  v.source = "s.avi";
-  v.width = 400;
-  v.height = 200;
-  v.to_view = {1, 0, 0, 0, 1, double(-y), 0, 0, 1};
-  return v;
-}
+view_geometry strip(uint32_t id, int y) { return crop_view(id, "s.avi", 0, y, 400, 200); }
 
 handoff_config strips() {
   handoff_config c;
