@@ -386,8 +386,10 @@ struct gateway_server::impl {
     std::string kind; // filter, "" = all
     bool started = false;
     clock_type::time_point last_write = clock_type::now();
+    clock_type::time_point last_probe = clock_type::now();
     std::string last_error;
   };
+  static constexpr std::chrono::milliseconds probe_every{1000};
 
   // The newest event id now (0 with no events): where a stream without
   // since_id / Last-Event-ID starts. The events answer carries it as
@@ -467,8 +469,17 @@ struct gateway_server::impl {
       }
       st.last_error = err;
     }
-    if (clock_type::now() - st.last_write >= settings.keepalive)
+    if (clock_type::now() - st.last_write >= settings.keepalive) {
       if (!write(sink, st, ": keep-alive\n\n")) return false;
+    } else if (clock_type::now() - st.last_probe >= std::min<clock_type::duration>(settings.keepalive, probe_every)) {
+      // A closed client is seen only when a write to it fails (the second
+      // after it closed), and until then its stream holds a slot of
+      // max_streams: an idle stream writes an empty comment line (":",
+      // ignored by EventSource) every probe_every, so a page closed or reloaded
+      // frees its slot within about two of them, not a keep-alive later.
+      st.last_probe = clock_type::now();
+      if (!sink.write(":\n", 2)) return false;
+    }
     if (!more) nap(settings.poll);
     return !stopping;
   }

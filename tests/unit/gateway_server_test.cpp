@@ -160,12 +160,13 @@ struct fixture {
   query_actor query;
 
   explicit fixture(int max_streams = 2, int per_client = 64, std::vector<std::string> cors = {},
-                   std::shared_ptr<live_view> live = nullptr, int login_burst = 20) {
+                   std::shared_ptr<live_view> live = nullptr, int login_burst = 20,
+                   std::chrono::milliseconds keepalive = std::chrono::milliseconds{200}) {
     query = sys.spawn(fake_query, store);
     gateway_settings s;
     s.tokens = {{"reader", "reader-token-0123456789", {"query"}}, {"watcher", "watcher-token-0123456789", {"alerts"}}};
     s.poll = std::chrono::milliseconds{20};
-    s.keepalive = std::chrono::milliseconds{200};
+    s.keepalive = keepalive;
     s.timeout = std::chrono::milliseconds{300};
     s.threads = 6;
     s.max_streams = max_streams;
@@ -432,6 +433,27 @@ TEST_CASE("gateway: alert stream delivers new events") {
   auto bad_header = c.Get("/v1/alerts/stream", {{"Authorization", watcher}, {"Last-Event-ID", "x"}});
   CHECK(bad_header->status == 400);
   CHECK(error_of(bad_header).rfind("Last-Event-ID:", 0) == 0);
+}
+
+TEST_CASE("gateway: a closed alert stream frees its slot long before the next keep-alive") {
+  // One slot, keep-alives a minute apart: a browser that closes or reloads
+  // the page must not lock the feed out for a minute.
+  fixture f{1, 64, {}, nullptr, 20, std::chrono::milliseconds{60000}};
+  httplib::Headers h{{"Authorization", watcher}};
+  {
+    stream_reader s{f.gw->port(), "/v1/alerts/stream", h};
+    REQUIRE(s.wait_connected());
+    CHECK(f.get("/v1/alerts/stream", watcher)->status == 503); // the slot is taken
+  } // the client closes
+  // Admitted again once the server has seen the close (open_admitted waits
+  // up to 30 s, half the keep-alive period).
+  auto again = open_admitted(f.gw->port(), "/v1/alerts/stream", h);
+  CHECK(again->status == 200);
+  REQUIRE(again->wait_connected());
+  // The probes are comment lines: no event, no id.
+  CHECK(again->wait([&] { return again->text.find(":\n") != std::string::npos; }));
+  std::lock_guard<std::mutex> lock{again->mutex};
+  CHECK(again->ids.empty());
 }
 
 TEST_CASE("gateway: open alert streams are bounded; stop ends them") {

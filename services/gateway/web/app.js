@@ -611,17 +611,28 @@ async function pageAlerts(root) {
   const hist = await api('/v1/events', {limit: 200, offset: Math.max(0, first.total - 200)});
   events.push(...hist.events.reverse());
   render();
-  const es = new EventSource(`/v1/alerts/stream?since_id=${hist.newest_id}`);
-  state.source = es;
-  es.onopen = () => { live.className = 'live on'; live.textContent = 'live'; };
-  es.onerror = () => { live.className = 'live'; live.textContent = 'reconnecting'; };
-  es.addEventListener('alert', (m) => {
-    const e = JSON.parse(m.data);
-    if (events.some((x) => x.id === e.id)) return;
-    e.fresh = true;
-    events.unshift(e);
-    render();
-  });
+  // EventSource reconnects a dropped stream by itself, but gives up on a
+  // refused one (503 while every stream slot of the gateway is taken):
+  // then a new one, after the 5 s the gateway's Retry-After asks for, from
+  // the newest event shown, while this page is still the one open.
+  const connect = (since) => {
+    const es = new EventSource(`/v1/alerts/stream?since_id=${since}`);
+    state.source = es;
+    es.onopen = () => { live.className = 'live on'; live.textContent = 'live'; };
+    es.onerror = () => {
+      live.className = 'live'; live.textContent = 'reconnecting';
+      if (es.readyState !== EventSource.CLOSED) return;
+      setTimeout(() => { if (state.source === es) connect(Math.max(since, events.length ? events[0].id : 0)); }, 5000);
+    };
+    es.addEventListener('alert', (m) => {
+      const e = JSON.parse(m.data);
+      if (events.some((x) => x.id === e.id)) return;
+      e.fresh = true;
+      events.unshift(e);
+      render();
+    });
+  };
+  connect(hist.newest_id);
 }
 
 // --- shell ---------------------------------------------------------------------
