@@ -84,7 +84,7 @@ void count(self_ptr self, track_batch& tb) {
   metrics::global().tracks_started(tb.camera_id).Increment(static_cast<double>(started));
   if (st.stats) st.stats->tracks += started;
   if (st.compact) compact::compact_for_link(tb, st.update_features);
-  count_sent(st.stats, "tracker->reid", tb);
+  count_sent_tracks(st.stats, "tracker->reid", tb); // without what only this process's re-id reads
 }
 
 // Snapshots every camera's tracker into state_file, atomically, after every
