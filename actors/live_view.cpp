@@ -21,6 +21,7 @@ void live_view::offer_frame(frame_ptr f, timestamp_ms now_ms) {
     c.frames.clear();
     c.tracks.clear();
     c.tracked_seq.reset();
+    c.people.clear();
   }
   c.frames.push_back(std::move(f));
   c.arrived_ms = now_ms;
@@ -35,13 +36,19 @@ void live_view::offer_tracks(const track_batch& b) {
       c.tracks.erase(e.track_id);
       continue;
     }
-    c.tracks[e.track_id] = {{e.track_id, e.bbox, e.score}, e.frame_seq};
+    c.tracks[e.track_id] = {{e.track_id, e.bbox, e.score, std::nullopt}, e.frame_seq};
     if (!c.tracked_seq || e.frame_seq > *c.tracked_seq) c.tracked_seq = e.frame_seq;
   }
   // Tracks without a box for many frames are lost, not ended yet: not shown.
   if (c.tracked_seq)
     for (auto it = c.tracks.begin(); it != c.tracks.end();)
       it = it->second.frame_seq + 2 * ring_ < *c.tracked_seq ? c.tracks.erase(it) : std::next(it);
+}
+
+void live_view::offer_people(uint32_t camera, std::map<uint64_t, uint64_t> people) {
+  std::lock_guard<std::mutex> lock{mutex_};
+  // Not for a camera without a frame: cameras() lists only those with one.
+  if (auto it = cams_.find(camera); it != cams_.end()) it->second.people = std::move(people);
 }
 
 std::optional<live_snapshot> live_view::latest(uint32_t camera) const {
@@ -54,7 +61,10 @@ std::optional<live_snapshot> live_view::latest(uint32_t camera) const {
       if ((*f)->seq == *c.tracked_seq) {
         live_snapshot s{*f, {}, c.arrived_ms};
         for (const auto& [id, t] : c.tracks)
-          if (t.frame_seq == *c.tracked_seq) s.boxes.push_back(t.b);
+          if (t.frame_seq == *c.tracked_seq) {
+            s.boxes.push_back(t.b);
+            if (auto p = c.people.find(id); p != c.people.end()) s.boxes.back().person = p->second;
+          }
         return s;
       }
   return live_snapshot{c.frames.back(), {}, c.arrived_ms};

@@ -3,7 +3,8 @@
 // camera and tracker roles. The camera actor offers each frame (a reference:
 // frames are immutable and shared, nothing is copied), the tracker offers
 // each frame's track events; the gateway of the same process reads the
-// newest frame that has its boxes. Thread-safe; pure (no CAF, no HTTP).
+// newest frame that has its boxes. Re-id, when it runs here too, offers each
+// open track's provisional person. Thread-safe; pure (no CAF, no HTTP).
 #pragma once
 
 #include <cstddef>
@@ -44,6 +45,10 @@ public:
   /// replace the track's box, ended removes it).
   void offer_tracks(const track_batch& b);
 
+  /// Re-id in this process: the provisional person of each of `camera`'s
+  /// open tracks that has one (track -> person), replacing the last table.
+  void offer_people(uint32_t camera, std::map<uint64_t, uint64_t> people);
+
   /// The newest frame of `camera` whose boxes are known: the frame of the
   /// tracker's latest events while it is still kept, else the newest frame
   /// without boxes. Nothing before the camera's first frame.
@@ -64,6 +69,7 @@ private:
     std::deque<frame_ptr> frames; // oldest first, at most ring_
     std::map<uint64_t, track_box> tracks; // live tracks: their last box
     std::optional<uint64_t> tracked_seq; // the frame of the newest events
+    std::map<uint64_t, uint64_t> people; // track -> provisional person (re-id's latest table)
     timestamp_ms arrived_ms = 0; // of the newest frame
   };
   size_t ring_;

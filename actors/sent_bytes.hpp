@@ -26,4 +26,10 @@ void count_sent(const run_stats_ptr& stats, const std::string& link, const T& ms
   if (stats) stats->bytes_sent += size;
 }
 
+/// count_sent for tracker->reid: what a link to another process carries.
+/// Started / updated events' features kept for re-id in this process (live
+/// person ids: compact_for_link's update_features) would not cross one, so
+/// they are not counted (moved out and back, not copied).
+void count_sent_tracks(const run_stats_ptr& stats, const std::string& link, track_batch& tb);
+
 } // namespace weaver

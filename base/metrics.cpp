@@ -106,6 +106,10 @@ metrics::metrics() : registry_(std::make_shared<Registry>()) {
                    .Name("weaver_identities_total")
                    .Help("Track identities (track -> person) re-id sent to storage")
                    .Register(r);
+  live_ids_ = &BuildCounter()
+                 .Name("weaver_reid_live_ids_total")
+                 .Help("Ended tracks by how their live (provisional) person id compared with the final one")
+                 .Register(r);
   stage_latency_ =
     &BuildHistogram().Name("weaver_stage_latency_seconds").Help("Per-stage processing latency").Register(r);
   gateway_requests_ = &BuildCounter()
@@ -200,6 +204,7 @@ Gauge& metrics::queue_depth(uint32_t c) { return queue_depth_->Add({{"camera", s
 Gauge& metrics::tracks_active(uint32_t c) { return tracks_active_->Add({{"camera", std::to_string(c)}}); }
 Counter& metrics::tracks_started(uint32_t c) { return tracks_started_->Add({{"camera", std::to_string(c)}}); }
 Counter& metrics::identities() { return identities_->Add({}); }
+Counter& metrics::live_ids(const std::string& outcome) { return live_ids_->Add({{"outcome", outcome}}); }
 
 double metrics::counter_total(const std::string& family) const {
   double total = 0;

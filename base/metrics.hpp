@@ -64,6 +64,9 @@ public:
   prometheus::Gauge& tracks_active(uint32_t camera);
   prometheus::Counter& tracks_started(uint32_t camera);
   prometheus::Counter& identities();
+  /// Live (provisional) person ids of ended tracks against their final ids:
+  /// outcome agreed | differed | unguessed_new | unguessed_known.
+  prometheus::Counter& live_ids(const std::string& outcome);
   prometheus::Histogram& stage_latency(const std::string& stage);
   // REST gateway (services/gateway): route is the OpenAPI path template
   // ("/v1/people/{person}/trajectory", "other" for no route), code the status.
@@ -119,6 +122,7 @@ private:
   prometheus::Family<prometheus::Gauge>* tracks_active_;
   prometheus::Family<prometheus::Counter>* tracks_started_;
   prometheus::Family<prometheus::Counter>* identities_;
+  prometheus::Family<prometheus::Counter>* live_ids_;
   prometheus::Family<prometheus::Histogram>* stage_latency_;
   prometheus::Family<prometheus::Counter>* gateway_requests_;
   prometheus::Family<prometheus::Histogram>* gateway_request_seconds_;

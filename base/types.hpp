@@ -99,11 +99,15 @@ struct evidence_crop {
 /// Largest crop the mesh carries and the store keeps (a thumbnail is ~5 KB).
 constexpr size_t max_crop_bytes = 256 * 1024;
 
-/// One box of a live track (the console draws it with its track id).
+/// One box of a live track (the console draws it with its track id and person).
 struct live_box {
   uint64_t track_id = 0;
   box bbox; // source pixels of the camera's frame
   float score = 0;
+  // The person re-id provisionally matches the open track to
+  // (actors/reid/live_identity): only where re-id runs in the camera's
+  // process (the mesh does not carry it); none before a match.
+  std::optional<uint64_t> person;
 };
 
 /// A camera's latest picture for the web console when the camera runs in

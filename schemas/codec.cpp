@@ -626,7 +626,8 @@ bool read_live(const fb::LiveFrame* in, std::optional<live_frame>& out, uint16_t
     // Structs of a vector are only 4-aligned after verification: copied out.
     fb::LiveBox x;
     std::memcpy(static_cast<void*>(&x), boxes->Data() + i * sizeof(fb::LiveBox), sizeof x);
-    f.boxes[i] = live_box{x.track_id(), box{x.bbox().x(), x.bbox().y(), x.bbox().w(), x.bbox().h()}, x.score()};
+    f.boxes[i] =
+      live_box{x.track_id(), box{x.bbox().x(), x.bbox().y(), x.bbox().w(), x.bbox().h()}, x.score(), std::nullopt};
     if (!finite(f.boxes[i].score))
       return fail(err, std::string(where) + ": live box " + std::to_string(i) + ": score is not finite");
   }

@@ -105,9 +105,9 @@ void compact_for_link(detection_batch& b, appearance used) {
   }
 }
 
-void compact_for_link(track_batch& b) {
+void compact_for_link(track_batch& b, bool update_features) {
   for (auto& e : b.events) {
-    if (e.state == track_state::ended)
+    if (e.state == track_state::ended || update_features)
       e.feature = to_int8_grid(e.feature);
     else
       e.feature.clear();

@@ -64,7 +64,9 @@ void compact_for_link(detection_batch& b, appearance used);
 /// tracker->reid: re-id reads a track's appearance only from its ended
 /// event (the track's mean): started / updated events lose theirs, and no
 /// event keeps its score (re-id reads none). Ended features go on the int8
-/// grid; boxes on quarter pixels.
-void compact_for_link(track_batch& b);
+/// grid; boxes on quarter pixels. With `update_features` (re-id in the same
+/// process guesses live person ids from them: actors/reid/live_identity)
+/// started / updated events keep theirs, on the int8 grid too.
+void compact_for_link(track_batch& b, bool update_features = false);
 
 } // namespace weaver::compact

@@ -244,8 +244,11 @@ reid_actor make_reid(mesh_context& m, storage_actor storage) {
       tap.batch = [rec](const track_batch& b) { rec->write(b); };
       tap.end = [rec](const end_of_stream& e) { rec->write(e); };
     }
+    // Live person ids where the console's live boxes are (the tracks are
+    // this process's: the mesh does not carry the updates' features).
+    auto live = m.has("tracker") ? m.live : nullptr;
     auto rei = m.sys.spawn(reid_actor_impl, reid_settings_of(m.cfg), camera_ids, storage, m.stats,
-                           m.cfg.reid.state_file, std::move(tap));
+                           m.cfg.reid.state_file, std::move(tap), std::move(live));
     m.locals.push_back(caf::actor_cast<caf::actor>(rei));
     return rei;
   }
@@ -257,6 +260,7 @@ tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
   if (m.has("tracker")) {
     auto extras = tracker_extras_of(m.cfg, m.opts.tracks_dir);
     extras.live = m.live;
+    extras.update_features = m.live && m.has("reid"); // re-id here guesses live person ids from them
     extras.crops = m.live && m.has("camera") && m.cfg.crops;
     if (m.live && m.has("camera"))
       extras.live_frames = {m.cfg.mesh.live_fps, m.cfg.mesh.live_width, m.cfg.mesh.live_quality};

@@ -46,6 +46,30 @@ void store(self_ptr self, presence_batch pb, F then, bool save_after = true) {
       [then](caf::error& e) mutable { then(std::move(e)); });
 }
 
+// Live person ids: the batch's open tracks matched when due, the outcomes of
+// ended ones counted, each camera's table handed to the live view.
+void guess_live(self_ptr self, const track_batch& tb, const presence_batch& pb, uint64_t people_before) {
+  auto& st = self->state;
+  if (!st.live) return;
+  const auto& engine = *st.engine;
+  st.live_ids.on_tracks(
+    tb, [&engine](uint32_t c, uint64_t t, const std::vector<float>& f) { return engine.open_match(c, t, f); },
+    people_before);
+  st.live_ids.on_final(pb.identities);
+  const auto& now = st.live_ids.stats();
+  auto& was = st.counted;
+  auto add = [](const char* outcome, uint64_t n, uint64_t& before) {
+    if (n > before) metrics::global().live_ids(outcome).Increment(static_cast<double>(n - before));
+    before = n;
+  };
+  add("agreed", now.agreed, was.agreed);
+  add("differed", now.differed, was.differed);
+  add("unguessed_new", now.unguessed_new, was.unguessed_new);
+  add("unguessed_known", now.unguessed_known, was.unguessed_known);
+  // A person taken by a better match elsewhere changes other cameras' tables.
+  for (auto camera : st.live->cameras()) st.live->offer_people(camera, st.live_ids.table(camera));
+}
+
 // Delivers ok, or the error, to `rp`.
 auto reply_to(caf::typed_response_promise<caf::ok_atom> rp) {
   return [rp](caf::error e) mutable {
@@ -60,9 +84,10 @@ auto reply_to(caf::typed_response_promise<caf::ok_atom> rp) {
 
 reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self, reid_config cfg,
                                           std::vector<uint32_t> cameras, storage_actor storage, run_stats_ptr stats,
-                                          std::string state_file, reid_tap tap) {
+                                          std::string state_file, reid_tap tap, std::shared_ptr<live_view> live) {
   auto& st = self->state;
   st.tap = std::move(tap);
+  st.live = std::move(live);
   st.engine = std::make_unique<reid_engine>(cfg);
   for (auto c : cameras) st.engine->add_camera(c);
   st.snapshots = weaver::state_file{std::move(state_file)};
@@ -101,7 +126,9 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
             auto live = std::move(tb.live);
             tb.live.reset();
             if (st.tap.batch) st.tap.batch(tb);
+            const uint64_t people_before = st.engine->people();
             auto pb = st.engine->on_tracks(tb);
+            guess_live(self, tb, pb, people_before);
             st.progress.advance(tb.camera_id, tb.time_ms, tb.seq);
             // Zone visits are per track; storage keeps them beside the identities.
             pb.zone_visits = std::move(tb.zone_visits);
@@ -122,6 +149,17 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
             // saved (as ended) once storage took both, not between: a restart in
             // between resolves the end of stream again from the state before it.
             auto pb = st.engine->on_end_of_stream(eos.camera_id);
+            if (st.live) {
+              st.live_ids.end_camera(eos.camera_id);
+              track_batch none;
+              none.camera_id = eos.camera_id;
+              guess_live(self, none, pb, st.engine->people());
+              const auto& n = st.live_ids.stats();
+              static const logger log{"reid"};
+              log.info("live person ids of ended tracks: ", n.agreed, " as final, ", n.differed, " another person, ",
+                       n.unguessed_new, " none (a new person), ", n.unguessed_known, " none (a known person); ",
+                       n.matches, " gallery scans");
+            }
             store(
               self, std::move(pb),
               [self, rp, eos](caf::error e) mutable {

@@ -1,5 +1,7 @@
 // The re-id actor: a thin shell around reid_engine; forwards identities and
-// closed presence intervals to storage and acknowledges once stored.
+// closed presence intervals to storage and acknowledges once stored. Beside
+// the cameras and trackers (a live view given), it also guesses each open
+// track's person (live_identity) for the console's live boxes.
 #pragma once
 
 #include <functional>
@@ -8,6 +10,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/live_view.hpp"
+#include "actors/reid/live_identity.hpp"
 #include "actors/reid/reid_engine.hpp"
 #include "actors/stream_progress.hpp"
 #include "base/state_file.hpp"
@@ -29,10 +33,16 @@ struct reid_state {
   state_file snapshots; // disabled when no path was given
   stream_progress progress; // what was processed (and is in the snapshot)
   reid_tap tap;
+  // The cameras' live view of this process (null: the tracks come from
+  // another process): each open track's provisional person goes there.
+  std::shared_ptr<live_view> live;
+  live_identity live_ids;
+  live_identity::outcome_counts counted; // of live_ids' stats, already in the metric
 };
 
 reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self, reid_config cfg,
                                           std::vector<uint32_t> cameras, storage_actor storage, run_stats_ptr stats,
-                                          std::string state_file = {}, reid_tap tap = {});
+                                          std::string state_file = {}, reid_tap tap = {},
+                                          std::shared_ptr<live_view> live = nullptr);
 
 } // namespace weaver

@@ -198,6 +198,36 @@ presence_batch reid_engine::on_tracks(const track_batch& b) {
   return resolve_before(safe_time());
 }
 
+std::vector<live_candidate> reid_engine::open_match(uint32_t camera_id, uint64_t track_id,
+                                                    const std::vector<float>& feature) const {
+  std::vector<live_candidate> out;
+  auto c = cameras_.find(camera_id);
+  if (c == cameras_.end() || feature.empty()) return out;
+  auto o = c->second.open.find(track_id);
+  if (o == c->second.open.end()) return out;
+  // The track as if it ended at its latest match, in its latest sampled box.
+  const auto& open = o->second;
+  ended_track t{open.start_ms, feature, open.entry, open.entry, open.path};
+  if (!open.path.empty() && open.path.back().w > 0) {
+    const auto& s = open.path.back();
+    t.exit = {s.p.x - s.w / 2, s.p.y - s.h, s.w, s.h};
+  }
+  observe_feet(camera_id, t, open.last_ms);
+  for (size_t p = 0; p < persons_.size(); ++p) {
+    float look = 0;
+    const double sc = score(persons_[p], camera_id, t, open.last_ms, &look);
+    if (sc >= cfg_.match_threshold) out.push_back({p + 1, sc});
+  }
+  std::sort(out.begin(), out.end(), [](const live_candidate& a, const live_candidate& b) {
+    return a.score != b.score ? a.score > b.score : a.person_id < b.person_id;
+  });
+  // An ambiguous winner starts a new person in the final match: no guess.
+  if (!out.empty() && cfg_.ambiguity_margin > 0
+      && ambiguous(out.front().person_id - 1, out.front().score, camera_id, t, open.last_ms))
+    out.clear();
+  return out;
+}
+
 presence_batch reid_engine::on_end_of_stream(uint32_t camera_id) {
   auto& cam = camera(camera_id);
   cam.ended = true;

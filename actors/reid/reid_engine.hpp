@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/reid/live_identity.hpp"
 #include "actors/reid/topology.hpp"
 #include "actors/reid/view_handoff.hpp"
 #include "base/types.hpp"
@@ -159,6 +160,13 @@ public:
 
   /// Resolves everything buffered, watermarks aside (all cameras ended).
   presence_batch flush();
+
+  /// Who open track `track_id` of `camera_id` would be if it ended now with
+  /// appearance `feature`: the people scoring at least match_threshold by
+  /// the final match's rules (walks, two cameras at once, topology,
+  /// ambiguity), best first. Changes nothing (actors/reid/live_identity).
+  std::vector<live_candidate> open_match(uint32_t camera_id, uint64_t track_id,
+                                         const std::vector<float>& feature) const;
 
   /// Person ids handed out so far (merged ones included).
   uint64_t people() const { return persons_.size(); }

@@ -26,7 +26,7 @@ std::optional<std::vector<live_box>> boxes_from_json(const nlohmann::json& boxes
   for (const auto& b : boxes)
     out.push_back({b.at("track").get<uint64_t>(),
                    box{b.at("x").get<float>(), b.at("y").get<float>(), b.at("w").get<float>(), b.at("h").get<float>()},
-                   b.at("score").get<float>()});
+                   b.at("score").get<float>(), std::nullopt}); // the mesh carries no live person ids
   return out;
 }
 

@@ -83,8 +83,8 @@ void count(self_ptr self, track_batch& tb) {
     if (e.state == track_state::started) ++started;
   metrics::global().tracks_started(tb.camera_id).Increment(static_cast<double>(started));
   if (st.stats) st.stats->tracks += started;
-  if (st.compact) compact::compact_for_link(tb);
-  count_sent(st.stats, "tracker->reid", tb);
+  if (st.compact) compact::compact_for_link(tb, st.update_features);
+  count_sent_tracks(st.stats, "tracker->reid", tb); // without what only this process's re-id reads
 }
 
 // Snapshots every camera's tracker into state_file, atomically, after every
@@ -174,6 +174,7 @@ tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<
   self->state.log = std::move(extras.log);
   self->state.dnn_appearance = extras.dnn_appearance;
   self->state.compact = extras.compact;
+  self->state.update_features = extras.update_features;
   self->state.live = std::move(extras.live);
   self->state.crops = std::move(extras.crops);
   self->state.live_frames = live_sampler{extras.live_frames};

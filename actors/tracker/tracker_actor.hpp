@@ -40,6 +40,7 @@ struct tracker_state {
   std::shared_ptr<detection_log> log; // optional: confirmed tracks as MOT results
   bool dnn_appearance = false;
   bool compact = false; // compact batches for re-id (mesh.compact)
+  bool update_features = false; // updates keep their features through compaction (live person ids)
   std::shared_ptr<live_view> live; // the console's live boxes (null: none)
   bool crops = false; // cut evidence crops (needs live for the frames)
   evidence_picker evidence;
@@ -65,6 +66,9 @@ struct tracker_extras {
   std::optional<tracklet_repair_config> repair;
   std::string state_file; // trackers' snapshots, restored at start ("" = none)
   bool compact = false; // compact batches for re-id (mesh.compact)
+  // Re-id runs in this process and guesses live person ids from the
+  // updates' features (actors/reid/live_identity): compaction keeps them.
+  bool update_features = false;
   std::shared_ptr<live_view> live; // the console's live boxes (null: none)
   bool crops = false; // cut the tracks' evidence crops for storage (needs live)
   live_sampler_settings live_frames; // mesh.live_fps: pictures with the batches (needs live)

@@ -684,13 +684,17 @@ struct gateway_server::impl {
       }
       for (auto& l : c.lines) lines.push_back({{"name", l.name}, {"a", pt(l.a)}, {"b", pt(l.b)}});
     }
-    for (auto& b : s->boxes)
+    for (auto& b : s->boxes) {
       boxes.push_back({{"track", b.track_id},
                        {"x", b.bbox.x},
                        {"y", b.bbox.y},
                        {"w", b.bbox.w},
                        {"h", b.bbox.h},
                        {"score", b.score}});
+      // Provisional: re-id's guess while the track is open (the final id
+      // comes when it ends); only where re-id runs beside the camera.
+      if (b.person) boxes.back()["person"] = *b.person;
+    }
     set_json(res, 200,
              {{"camera", *camera},
               {"seq", s->seq},

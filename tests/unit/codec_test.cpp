@@ -935,7 +935,7 @@ weaver::live_frame sample_live(uint32_t camera) {
   f.time_ms = 1700000000400;
   f.width = 128;
   f.height = 96;
-  f.boxes = {{7, {10, 12, 20, 40}, 0.75f}, {9, {60.25f, 8, 16, 30}, 0.5f}};
+  f.boxes = {{7, {10, 12, 20, 40}, 0.75f, std::nullopt}, {9, {60.25f, 8, 16, 30}, 0.5f, std::nullopt}};
   f.jpeg.assign(jpeg.begin(), jpeg.end());
   return f;
 }

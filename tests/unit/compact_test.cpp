@@ -155,3 +155,21 @@ TEST_CASE("compact: track events keep appearance only when they end") {
     CHECK(e.bbox == compact::to_quarter_pixels(box{5.05f, 6.2f, 7.3f, 8.4f}));
   }
 }
+
+TEST_CASE(
+  "compact: with update features (re-id here guesses live ids) every event keeps its feature, on the int8 grid") {
+  std::mt19937 rng{11};
+  track_batch b;
+  for (auto s : {track_state::started, track_state::updated, track_state::ended}) {
+    track_event e;
+    e.state = s;
+    e.feature = unit_vector(rng, 176, true);
+    b.events.push_back(e);
+  }
+  const auto original = b;
+  compact::compact_for_link(b, true);
+  for (size_t i = 0; i < b.events.size(); ++i) {
+    CHECK_FALSE(b.events[i].feature.empty());
+    CHECK(b.events[i].feature == compact::to_int8_grid(original.events[i].feature));
+  }
+}

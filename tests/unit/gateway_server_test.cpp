@@ -802,7 +802,11 @@ TEST_CASE("gateway: camera snapshots are authenticated, validated, and show the 
   e.frame_seq = 12;
   e.bbox = {10, 20, 30, 60};
   b.events.push_back(e);
+  e.track_id = 42; // re-id in this process names it provisionally
+  e.bbox = {80, 20, 30, 60};
+  b.events.push_back(e);
   live->offer_tracks(b);
+  live->offer_people(3, {{42, 17}});
 
   auto r = f.get("/v1/cameras/3/live", auth);
   REQUIRE(r->status == 200);
@@ -810,9 +814,12 @@ TEST_CASE("gateway: camera snapshots are authenticated, validated, and show the 
   CHECK(j["seq"] == 12);
   CHECK(j["width"] == 160);
   CHECK(j["height"] == 120);
-  REQUIRE(j["boxes"].size() == 1);
+  REQUIRE(j["boxes"].size() == 2);
   CHECK(j["boxes"][0]["track"] == 41);
   CHECK(j["boxes"][0]["h"] == 60);
+  CHECK_FALSE(j["boxes"][0].contains("person")); // no guess: no key, not 0
+  CHECK(j["boxes"][1]["track"] == 42);
+  CHECK(j["boxes"][1]["person"] == 17);
   CHECK(j["zones"][0]["name"] == "door");
   CHECK(j["zones"][0]["polygon"].size() == 3);
   CHECK(j["lines"][0]["name"] == "in");

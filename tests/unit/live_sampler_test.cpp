@@ -21,7 +21,7 @@ live_snapshot snap(uint32_t camera, uint64_t seq, int w = 1280, int h = 720) {
   f->seq = seq;
   f->capture_ms = 1'700'000'000'000 + static_cast<timestamp_ms>(seq) * 40;
   f->image = cv::Mat(h, w, CV_8UC3, cv::Scalar(40, 90, static_cast<double>(seq * 13 % 256)));
-  return live_snapshot{f, {{3, {100, 50, 40, 120}, 0.8f}}};
+  return live_snapshot{f, {{3, {100, 50, 40, 120}, 0.8f, std::nullopt}}};
 }
 
 } // namespace

@@ -114,3 +114,40 @@ TEST_CASE("live_view: the snapshot says when the camera's newest frame arrived (
   CHECK(s->image->seq == 0); // the tracked frame, older than the newest
   CHECK(s->arrived_ms == 7'000); // the camera's silence is from its newest frame
 }
+
+TEST_CASE("live_view: boxes carry the person re-id offered for their track; a new table replaces the last") {
+  live_view v{8};
+  for (uint64_t s = 0; s < 4; ++s) v.offer_frame(make_frame(2, s));
+  v.offer_tracks(tracks(2, 1, {{4, track_state::started}, {5, track_state::started}}));
+  auto s = v.latest(2);
+  REQUIRE(s);
+  REQUIRE(s->boxes.size() == 2);
+  CHECK_FALSE(s->boxes[0].person); // nothing offered yet
+  CHECK_FALSE(s->boxes[1].person);
+  v.offer_people(2, {{4, 12}});
+  s = v.latest(2);
+  REQUIRE(s->boxes.size() == 2);
+  CHECK(s->boxes[0].person == uint64_t{12});
+  CHECK_FALSE(s->boxes[1].person);
+  // The tracker moves on: the person stays with the track, not the frame.
+  v.offer_tracks(tracks(2, 2, {{4, track_state::updated}, {5, track_state::updated}}));
+  s = v.latest(2);
+  REQUIRE(s->boxes.size() == 2);
+  CHECK(s->boxes[0].person == uint64_t{12});
+  // Re-id's next table: track 4 lost its guess (taken by a better match), 5 has one.
+  v.offer_people(2, {{5, 3}});
+  s = v.latest(2);
+  CHECK_FALSE(s->boxes[0].person);
+  CHECK(s->boxes[1].person == uint64_t{3});
+  // Another camera's table changes nothing here; an unknown camera is not made.
+  v.offer_people(9, {{5, 1}});
+  CHECK(v.latest(2)->boxes[1].person == uint64_t{3});
+  CHECK(v.cameras() == std::vector<uint32_t>{2});
+  CHECK_FALSE(v.latest(9));
+  // A restarted source forgets the table with its tracks.
+  v.offer_frame(make_frame(2, 0));
+  v.offer_tracks(tracks(2, 0, {{5, track_state::started}}));
+  s = v.latest(2);
+  REQUIRE(s->boxes.size() == 1);
+  CHECK_FALSE(s->boxes[0].person);
+}

@@ -57,6 +57,43 @@ TEST_CASE("sent bytes: a stage counts an in-process link, a remote link's bridge
   CHECK(again.reference > 0);
 }
 
+TEST_CASE("sent bytes: tracker->reid counts no update features (kept for live ids in process, never on a link)") {
+  const std::string link = "test-tracker->test-reid";
+  track_batch with;
+  with.camera_id = 2;
+  for (auto s : {track_state::started, track_state::updated, track_state::updated, track_state::ended}) {
+    track_event e;
+    e.state = s;
+    e.track_id = with.events.size() + 1;
+    e.feature = std::vector<float>(176, 0.1f * static_cast<float>(with.events.size() + 1));
+    with.events.push_back(e);
+  }
+  with.events[1].feature.clear(); // an update without a feature keeps none
+  auto without = with;
+  without.events[0].feature.clear();
+  without.events[2].feature.clear();
+  const auto original = with;
+  auto ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+  };
+  uint64_t counted = 0;
+  size_t reference = 0;
+  for (int attempt = 0; attempt < 1000; ++attempt) { // one millisecond: the envelope's time is in it
+    auto stats = std::make_shared<run_stats>();
+    const auto t0 = ms();
+    count_sent_tracks(stats, link, with);
+    counted = stats->bytes_sent;
+    reference = codec::encode(without, link, 0).size();
+    if (ms() == t0) break;
+  }
+  CHECK(counted == reference);
+  CHECK(counted < codec::encode(original, link, 0).size()); // the features would have counted
+  // The features are back where they were.
+  REQUIRE(with.events.size() == original.events.size());
+  for (size_t i = 0; i < with.events.size(); ++i) CHECK(with.events[i].feature == original.events[i].feature);
+}
+
 TEST_CASE("counter totals: a family summed over its series, as exported") {
   auto& m = metrics::global();
   const double before = m.counter_total("weaver_frames_total");

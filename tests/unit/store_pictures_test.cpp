@@ -39,7 +39,7 @@ live_frame sample(uint32_t camera, uint64_t seq) {
   f.time_ms = t0 + static_cast<timestamp_ms>(seq) * 40;
   f.width = 128;
   f.height = 96;
-  f.boxes = {{7, {10, 20, 30, 40}, 0.5f}};
+  f.boxes = {{7, {10, 20, 30, 40}, 0.5f, std::nullopt}};
   f.jpeg = jpeg_of(64, 48, static_cast<double>(seq % 256));
   return f;
 }

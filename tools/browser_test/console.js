@@ -83,9 +83,35 @@ async function live(browser) {
   await page.waitForFunction(() => document.querySelectorAll('.camera-card .overlay rect.box').length > 0, {timeout: 20000});
   const boxes = await page.$$eval('.camera-card .overlay rect.box', (xs) => xs.length);
   check(true, `every camera card has shown boxes with track ids over its picture (${boxes} now)`);
+  // Person ids on the live boxes: re-id runs in this process and names each
+  // open track provisionally once it matches someone whose track already
+  // ended. Sample the cards (every 0.5 s, up to 45 s, until 4 tracks were
+  // named) and keep what was shown; the full phase checks it against the
+  // store's final answers (a guess the final id confirmed).
+  const shown = new Map(); // "camera/track/person" -> {camera, track, person}
+  let boxSamples = 0, namedSamples = 0;
+  const tracksNamed = () => new Set([...shown.values()].map((x) => `${x.camera}/${x.track}`)).size;
+  for (const until = Date.now() + 45000; Date.now() < until && tracksNamed() < 4;) {
+    const now = await page.$$eval('.camera-card', (cards) => cards.flatMap((c) => [...c.querySelectorAll('.overlay rect.box')]
+      .map((b) => ({camera: Number(c.dataset.camera), track: Number(b.dataset.track), person: b.dataset.person === undefined ? null : Number(b.dataset.person),
+        label: b.nextSibling && b.nextSibling.nextSibling ? b.nextSibling.nextSibling.textContent : ''}))));
+    for (const b of now) {
+      ++boxSamples;
+      if (b.person === null) continue;
+      ++namedSamples;
+      check(b.label === `#${b.track} P${b.person}?`, `a named live box reads "${b.label}" (track ${b.track}, provisional person ${b.person})`);
+      shown.set(`${b.camera}/${b.track}/${b.person}`, {camera: b.camera, track: b.track, person: b.person});
+    }
+    if (tracksNamed() > 0 && !fs.existsSync(path.join(args.out, 'cameras-live.png'))) await shot(page, 'cameras-live.png');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  check(shown.size > 0, `live boxes carry provisional person ids: ${tracksNamed()} tracks named, ${namedSamples} of ${boxSamples} sampled boxes`);
+  fs.mkdirSync(args.out, {recursive: true});
+  fs.writeFileSync(path.join(args.out, 'live-persons.json'), JSON.stringify([...shown.values()]));
+  console.error(`figures-live-persons: ${JSON.stringify({tracks_named: tracksNamed(), named_box_samples: namedSamples, box_samples: boxSamples})}`);
   const zones = await page.$$eval('.camera-card .overlay polygon.zone', (xs) => xs.length);
   check(zones === expect.zones, `the configured zones are drawn over the pictures: ${zones} = ${expect.zones}`);
-  await shot(page, 'cameras-live.png');
+  if (!fs.existsSync(path.join(args.out, 'cameras-live.png'))) await shot(page, 'cameras-live.png');
 
   // One camera: its live view at the snapshot rate, and zone drawing.
   const cam = await page.$eval('.camera-card', (c) => c.dataset.camera);
@@ -119,8 +145,32 @@ async function live(browser) {
   console.error(`figures-live: ${JSON.stringify({camera: Number(cam), snapshot_bytes_per_s: bps, rate: text})}`);
 }
 
+// The provisional person ids the live run showed, against the store's final
+// answers: each named person exists (weaver query trajectory has presences
+// of theirs), and at least one named track is, in the store, a presence of
+// the very person the live box named (the guess the final id confirmed).
+function livePersons(figures) {
+  const shown = JSON.parse(fs.readFileSync(path.join(args.out, 'live-persons.json'), 'utf8'));
+  check(shown.length > 0, `the live run named ${shown.length} (camera, track, person) on its boxes`);
+  const t0 = `${day}T00:00:00Z`;
+  const t1 = new Date(Date.parse(t0) + 86400000).toISOString().replace('.000', '');
+  const tracksOf = new Map();
+  for (const p of new Set(shown.map((x) => x.person))) {
+    const a = JSON.parse(execFileSync(args.weaver, ['query', 'trajectory', `person=${p}`, `t0=${t0}`, `t1=${t1}`, 'limit=10000',
+      '--db', args.db, '--compact']).toString());
+    tracksOf.set(p, new Set(a.presences.map((x) => `${x.camera}/${x.track}`)));
+  }
+  const known = [...tracksOf.values()].filter((x) => x.size > 0).length;
+  check(known === tracksOf.size, `every person named on a live box has presences in weaver query's answers (${known} of ${tracksOf.size})`);
+  const agreed = shown.filter((x) => tracksOf.get(x.person).has(`${x.camera}/${x.track}`));
+  check(agreed.length > 0, `${agreed.length} of ${shown.length} named live tracks are, in weaver query's answers, presences of the person named ` +
+    `(e.g. camera ${agreed.length ? agreed[0].camera : '-'} track ${agreed.length ? agreed[0].track : '-'} = person ${agreed.length ? agreed[0].person : '-'})`);
+  figures.live_persons = {named: shown.length, confirmed: agreed.length};
+}
+
 async function full(browser) {
   const figures = {};
+  livePersons(figures);
   // Refused without a token: the API and the console.
   const anon = await browser.createBrowserContext();
   const ap = await anon.newPage();

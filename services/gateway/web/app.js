@@ -184,9 +184,15 @@ function liveView(cameraId, {big = false} = {}) {
       shapes.push(h('svg:text', {class: 'line-name', x: l.b[0] - lw * 2, y: l.b[1] - lw * 3, 'text-anchor': 'end', 'font-size': fs}, l.name));
     }
     for (const b of live.boxes) {
-      shapes.push(h('svg:rect', {class: 'box', 'data-track': b.track, x: b.x, y: b.y, width: b.w, height: b.h, 'stroke-width': lw}));
-      shapes.push(h('svg:rect', {class: 'box-label-bg', x: b.x, y: b.y - fs * 1.25, width: fs * (1.2 + 0.62 * String(b.track).length), height: fs * 1.25}));
-      shapes.push(h('svg:text', {class: 'box-label', x: b.x + fs * 0.3, y: b.y - fs * 0.3, 'font-size': fs}, `#${b.track}`));
+      // The person is re-id's provisional guess while the track is open
+      // ("P12?", lighter); its final id comes when the track ends (People).
+      const who = Number.isInteger(b.person) ? ` P${b.person}?` : '';
+      const title = who ? `track ${b.track}, provisionally person ${b.person} (final when the track ends)` : `track ${b.track}`;
+      shapes.push(h('svg:rect', {class: 'box', 'data-track': b.track, 'data-person': who ? b.person : null, x: b.x, y: b.y, width: b.w, height: b.h, 'stroke-width': lw},
+        h('svg:title', {}, title)));
+      shapes.push(h('svg:rect', {class: 'box-label-bg', x: b.x, y: b.y - fs * 1.25, width: fs * (1.2 + 0.62 * (String(b.track).length + who.length)), height: fs * 1.25}));
+      shapes.push(h('svg:text', {class: 'box-label', x: b.x + fs * 0.3, y: b.y - fs * 0.3, 'font-size': fs}, `#${b.track}`,
+        who ? h('svg:tspan', {class: 'box-person'}, who) : null));
     }
     overlay.replaceChildren(...shapes);
   };
