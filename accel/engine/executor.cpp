@@ -398,7 +398,7 @@ void session::run_step(step& s) {
       kernels::pad(s.in[0], shape(n.in[0]), a.ints, a.pad_value, s.out[0], shape(o));
       break;
     case op::max_pool:
-      kernels::max_pool_nhwc(s.in[0], shape(n.in[0]), a, s.out[0], shape(o), threads_);
+      kernels::max_pool_nhwc(s.in[0], shape(n.in[0]), a, s.out[0], shape(o));
       break;
     case op::avg_pool:
       kernels::avg_pool_nhwc(s.in[0], shape(n.in[0]), a, s.out[0], shape(o));

@@ -486,15 +486,10 @@ inline void max_into(float* __restrict d, const float* __restrict s, int64_t n) 
 
 } // namespace
 
-void max_pool_nhwc(const float* in, const shape_t& is, const attrs& a, float* out, const shape_t& os, int threads) {
+void max_pool_nhwc(const float* in, const shape_t& is, const attrs& a, float* out, const shape_t& os) {
   const int64_t N = is[0], H = is[1], W = is[2], C = is[3], Ho = os[1], Wo = os[2];
-  // Output rows (image, oy) are independent: split over the threads, each
-  // part at least parallel_min outputs (yolov2-tiny's pools stayed on one
-  // thread while its convs used two).
-  const int64_t row = std::max<int64_t>(Wo * C, 1);
-  parallel_ranges(N * Ho, threads, std::max<int64_t>(parallel_min / row, 1), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t n = r / Ho, oy = r % Ho;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oy = 0; oy < Ho; ++oy) {
       // The window clipped to the image once per row and column, not per
       // tap: padding never wins the max, so it is simply left out.
       const int64_t wy = oy * a.stride[0] - a.pads[0];
@@ -512,7 +507,6 @@ void max_pool_nhwc(const float* in, const shape_t& is, const attrs& a, float* ou
           for (int64_t x = y == y0 ? x0 + 1 : x0; x < x1; ++x) max_into(d, in + ((n * H + y) * W + x) * C, C);
       }
     }
-  });
 }
 
 void transpose(const float* in, const shape_t& is, const std::vector<int64_t>& perm, float* out, int threads) {

@@ -97,9 +97,7 @@ void avg_pool_nhwc(const float* in, const shape_t& in_shape, const attrs& a, flo
 /// Mean over H and W: [N,H,W,C] -> [N,1,1,C].
 void global_avg_pool_nhwc(const float* in, const shape_t& in_shape, float* out);
 
-/// `threads`: output rows split over that many threads when large enough.
-void max_pool_nhwc(const float* in, const shape_t& in_shape, const attrs& a, float* out, const shape_t& out_shape,
-                   int threads = 1);
+void max_pool_nhwc(const float* in, const shape_t& in_shape, const attrs& a, float* out, const shape_t& out_shape);
 
 /// out axis j = in axis perm[j].
 void transpose(const float* in, const shape_t& in_shape, const std::vector<int64_t>& perm, float* out, int threads = 1);

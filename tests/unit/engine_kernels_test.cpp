@@ -1,4 +1,4 @@
-// The engine's elementwise, softmax, transpose and max pool kernels
+// The engine's elementwise, softmax and transpose kernels
 // (accel/engine/kernels) against plain reference loops: the vectorised
 // exponential and the tiled transpose compute what the definitions say.
 #include <doctest/doctest.h>
@@ -108,39 +108,5 @@ TEST_CASE("binary ops on equal shapes: each op") {
       same = same && (out[i] == r || (std::isnan(out[i]) && std::isnan(r)));
     }
     CHECK_MESSAGE(same, op_name(k));
-  }
-}
-
-TEST_CASE("max pool: on 1, 2 and 3 threads, equals the window definition (padding, windows past the edge)") {
-  // Large enough to split (3 threads: rows 0-59, 60-120, 121-181 of 2 x 91,
-  // so a part crosses from one image into the next); 3x3 windows, stride 2,
-  // pads 1 on top/left and 2 on bottom/right (the last windows reach past
-  // the image).
-  const shape_t is{2, 181, 67, 16};
-  attrs a;
-  a.kernel = {3, 3};
-  a.stride = {2, 2};
-  a.pads = {1, 1, 2, 2};
-  const int64_t H = 181, W = 67, C = 16, Ho = (H + 1 + 2 - 3) / 2 + 1, Wo = (W + 1 + 2 - 3) / 2 + 1;
-  const shape_t os{2, Ho, Wo, C};
-  const auto x = ramp(numel(is), 4.0f);
-  std::vector<float> want(static_cast<size_t>(numel(os)));
-  for (int64_t n = 0; n < 2; ++n)
-    for (int64_t oy = 0; oy < Ho; ++oy)
-      for (int64_t ox = 0; ox < Wo; ++ox)
-        for (int64_t c = 0; c < C; ++c) {
-          float m = -std::numeric_limits<float>::infinity();
-          for (int64_t ky = 0; ky < 3; ++ky)
-            for (int64_t kx = 0; kx < 3; ++kx) {
-              const int64_t y = oy * 2 - 1 + ky, xx = ox * 2 - 1 + kx;
-              if (y >= 0 && y < H && xx >= 0 && xx < W)
-                m = std::max(m, x[static_cast<size_t>(((n * H + y) * W + xx) * C + c)]);
-            }
-          want[static_cast<size_t>(((n * Ho + oy) * Wo + ox) * C + c)] = m;
-        }
-  for (int threads : {1, 2, 3}) {
-    std::vector<float> out(want.size(), 0.f);
-    kernels::max_pool_nhwc(x.data(), is, a, out.data(), os, threads);
-    CHECK_MESSAGE(out == want, threads, " threads");
   }
 }
