@@ -1,6 +1,7 @@
 // weaver: the command line. `run` hosts every role in one process (the
 // embedded default); `node` hosts one or more roles and reaches the others
 // over ZeroMQ; `check` validates a configuration.
+#include <malloc.h>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -475,6 +476,17 @@ int mesh_command(mesh_cli& o) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // Large blocks come from the heap and freed ones stay there for reuse,
+  // from the start. glibc moves its thresholds there by itself once the
+  // first large mmap'd block is freed; until then every large allocation
+  // is fresh pages, and loading a model allocates its weights several times
+  // over (protobuf's bytes, the tensors, each pass's rewritten weights,
+  // oneDNN's reordered copies). A first touch costs far more than a copy
+  // (15 MB: about 60 ms of page faults in a VM vs 1 ms of memcpy), so
+  // reusing the freed blocks cut NanoDet's passes from ~50 to ~6 ms CPU
+  // and its session from ~90 to ~60.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   CLI::App app{
     "Weaver: real-time multi-camera video analytics on accelerator cards.\n"
     "Cameras -> detector on a card pool -> tracker -> re-id -> storage -> query.",

@@ -1,8 +1,12 @@
 #include "accel/engine/executor.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
 #include <numeric>
+#include <optional>
+#include <thread>
 
 #include "accel/engine/darknet_import.hpp"
 #include "accel/engine/int8_model.hpp"
@@ -196,6 +200,7 @@ session::session(std::shared_ptr<const model> m, int threads, const std::vector<
     codes_only_[static_cast<size_t>(v)] = 0;
   };
   if (in_codes(in_)) quantize_step(in_);
+  std::vector<pending_conv> pending; // f32 convs, built once every buffer is placed
   for (size_t k = 0; k < g.nodes.size(); ++k) {
     const node& n = g.nodes[k];
     step s{&n, {}, {}};
@@ -279,15 +284,52 @@ session::session(std::shared_ptr<const model> m, int threads, const std::vector<
       convs_s8_.emplace_back(g.values[static_cast<size_t>(v)].shape, codes(v), p.filter, k, n.a,
                              g.values[static_cast<size_t>(o)].shape, s.out[0], threads);
     } else if (n.kind == op::conv2d) {
-      s.conv = static_cast<int>(convs_.size());
-      convs_.emplace_back(g.values[n.in[0]].shape, s.in[0], g.values[n.in[1]].shape, s.in[1],
-                          n.in.size() > 2 ? s.in[2] : nullptr, n.a, g.values[n.out[0]].shape, s.out[0], threads);
+      s.conv = static_cast<int>(pending.size());
+      pending.push_back({&n, s.in[0], s.in[1], n.in.size() > 2 ? s.in[2] : nullptr, s.out[0]});
     }
     if (!alias) steps_.push_back(std::move(s));
   }
   if (q8)
     for (int v : g.outputs)
       if (in_codes(v)) dequantize_step(v);
+  build_convs(pending);
+}
+
+void session::build_convs(const std::vector<pending_conv>& pending) {
+  // Building a primitive is mostly oneDNN generating its kernel code, each
+  // independent of the others (its primitive cache is thread-safe): the
+  // session's threads share the list instead of one thread building all.
+  const graph& g = m_->ir();
+  std::vector<std::optional<kernels::conv2d>> built(pending.size());
+  std::atomic<size_t> next{0};
+  std::exception_ptr failed;
+  std::atomic<bool> stop{false};
+  auto work = [&](std::exception_ptr& err) {
+    try {
+      while (!stop) {
+        const size_t i = next++;
+        if (i >= pending.size()) break;
+        const auto& c = pending[i];
+        const node& n = *c.n;
+        built[i].emplace(g.values[n.in[0]].shape, c.in, g.values[n.in[1]].shape, c.w, c.bias, n.a,
+                         g.values[n.out[0]].shape, c.out, threads_);
+      }
+    } catch (...) {
+      err = std::current_exception();
+      stop = true;
+    }
+  };
+  const size_t helpers = std::min(static_cast<size_t>(threads_ - 1), pending.size() / 2);
+  std::vector<std::exception_ptr> errs(helpers);
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < helpers; ++t) pool.emplace_back(work, std::ref(errs[t]));
+  work(failed);
+  for (auto& t : pool) t.join();
+  for (auto& e : errs)
+    if (!failed && e) failed = e;
+  if (failed) std::rethrow_exception(failed);
+  convs_.reserve(pending.size());
+  for (auto& c : built) convs_.push_back(std::move(*c));
 }
 
 void session::run() {

@@ -118,6 +118,14 @@ private:
     quant::fixed_multiplier resize{};
     bool fused = false; // conv: oneDNN requantizes (model::int8_exact() off)
   };
+  /// An f32 conv whose buffers are placed, its primitive not yet built.
+  struct pending_conv {
+    const node* n;
+    const float *in, *w, *bias;
+    float* out;
+  };
+  /// Builds the f32 convs into convs_, in order, on the session's threads.
+  void build_convs(const std::vector<pending_conv>& pending);
   /// int8 models: the codes of a value (allocated on first use).
   void* codes(int v);
   void run_step(step& s);

@@ -1,12 +1,18 @@
 #include "accel/engine/onnx_import.hpp"
 
+#include <climits>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
 #include <sstream>
+#include <string_view>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "accel/engine/tfjs_import.hpp" // half_to_float
 #include "onnx.pb.h"
@@ -58,7 +64,15 @@ std::string external_bytes(const onnx::TensorProto& t, const std::string& dir) {
 
 /// A TensorProto (initializer or Constant value) as engine constant data:
 /// float32/float16/double as f32, int64/int32 as i64.
-tensor_data load_tensor(const onnx::TensorProto& t, const std::string& dir) {
+/// A byte range of the mapped file (an initializer's raw_data, see
+/// split_raw_data); `found` false when the tensor had none.
+struct raw_span {
+  const char* data = nullptr;
+  size_t size = 0;
+  bool found = false;
+};
+
+tensor_data load_tensor(const onnx::TensorProto& t, const std::string& dir, raw_span span = {}) {
   const std::string what = "initializer '" + t.name() + "'";
   tensor_data d;
   for (auto x : t.dims()) {
@@ -71,9 +85,12 @@ tensor_data load_tensor(const onnx::TensorProto& t, const std::string& dir) {
     n *= x;
   }
   const bool external = t.data_location() == onnx::TensorProto::EXTERNAL;
-  const bool raw = external || t.has_raw_data();
+  const bool raw = external || span.found || t.has_raw_data();
   std::string ext = external ? external_bytes(t, dir) : std::string();
-  const std::string& bytes = external ? ext : t.raw_data(); // not copied: weights are most of a file
+  // Not copied: weights are most of a file.
+  const std::string_view bytes = external ? std::string_view(ext)
+    : span.found                          ? std::string_view(span.data, span.size)
+                                          : std::string_view(t.raw_data());
   auto need = [&](size_t width, int64_t typed) {
     if (raw ? bytes.size() != static_cast<size_t>(n) * width : typed != n)
       throw model_error(what + ": holds " + std::to_string(raw ? static_cast<int64_t>(bytes.size() / width) : typed)
@@ -128,20 +145,153 @@ tensor_data load_tensor(const onnx::TensorProto& t, const std::string& dir) {
   return d;
 }
 
+/// The model file mapped read-only: the weights are read from the page
+/// cache in place (a read() into a buffer first-touches a fresh copy).
+class mapped_file {
+public:
+  explicit mapped_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw model_error("model: cannot open " + path);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      throw model_error("model: cannot read " + path + " (not a regular file)");
+    }
+    size_ = static_cast<size_t>(st.st_size);
+    if (size_ > 0) {
+      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        ::close(fd);
+        throw model_error("model: cannot map " + path);
+      }
+      data_ = static_cast<const char*>(p);
+    }
+    ::close(fd);
+  }
+  ~mapped_file() {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+  }
+  mapped_file(const mapped_file&) = delete;
+  mapped_file& operator=(const mapped_file&) = delete;
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+/// Protobuf copies every bytes field into a string of its own: for an ONNX
+/// file, its weights (initializer raw_data), most of the file. Instead the
+/// file is walked at the wire level (ModelProto.graph = 7 ->
+/// GraphProto.initializer = 5 -> TensorProto.raw_data = 9) and rewritten
+/// without those fields into `rest` (kilobytes), which protobuf parses; the
+/// raw_data of the k-th initializer is spans[k], a range of the file. The
+/// walk follows protobuf's rules where they matter here: graph fields given
+/// more than once merge (their initializers append) and the last raw_data
+/// of a tensor wins. Anything it does not understand (groups, a bad varint,
+/// a length past the end) returns false, and the caller parses the whole
+/// file with protobuf, which then accepts or refuses it as before.
+class raw_data_splitter {
+public:
+  raw_data_splitter(const char* data, size_t size) : p_(reinterpret_cast<const uint8_t*>(data)), n_(size) {}
+
+  bool split(std::string& rest, std::vector<raw_span>& spans) {
+    rest.clear();
+    spans.clear();
+    rest.reserve(1024);
+    return message(0, n_, rest, spans, level::model);
+  }
+
+private:
+  enum class level { model, graph, tensor };
+  const uint8_t* p_;
+  size_t n_;
+
+  bool varint(size_t& at, size_t end, uint64_t& v) const {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (at >= end) return false;
+      const uint8_t b = p_[at++];
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  }
+  static void put_varint(std::string& out, uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  }
+  void copy(std::string& out, size_t b, size_t e) const { out.append(reinterpret_cast<const char*>(p_ + b), e - b); }
+
+  // The fields of [at, end) into `out`, rewriting the submessages on the
+  // path to raw_data and leaving raw_data out.
+  bool message(size_t at, size_t end, std::string& out, std::vector<raw_span>& spans, level lv) {
+    while (at < end) {
+      const size_t field_start = at;
+      uint64_t key = 0;
+      if (!varint(at, end, key)) return false;
+      const uint64_t field = key >> 3, wire = key & 7;
+      if (field == 0) return false;
+      if (wire == 0) {
+        uint64_t v;
+        if (!varint(at, end, v)) return false;
+      } else if (wire == 1 || wire == 5) {
+        const size_t w = wire == 1 ? 8 : 4;
+        if (end - at < w) return false;
+        at += w;
+      } else if (wire == 2) {
+        uint64_t len = 0;
+        if (!varint(at, end, len) || len > end - at) return false;
+        const size_t body = at;
+        at += static_cast<size_t>(len);
+        const bool descend = (lv == level::model && field == 7) || (lv == level::graph && field == 5);
+        if (descend) {
+          if (lv == level::graph) spans.emplace_back();
+          std::string sub;
+          if (!message(body, at, sub, spans, lv == level::model ? level::graph : level::tensor)) return false;
+          put_varint(out, key);
+          put_varint(out, sub.size());
+          out += sub;
+          continue;
+        }
+        if (lv == level::tensor && field == 9) { // raw_data: the last one wins
+          spans.back() = {reinterpret_cast<const char*>(p_ + body), static_cast<size_t>(len), true};
+          continue;
+        }
+      } else {
+        return false; // groups (wire types 3 and 4): not in ONNX files
+      }
+      copy(out, field_start, at);
+    }
+    return at == end;
+  }
+};
+
 class importer {
 public:
   importer(const std::string& path) : path_(path), dir_(dir_of(path)) {}
 
   graph run() {
-    // Parsed from the stream: reading the file into a string first cost a
-    // zero-filled and a copied buffer of its size (the weights, most of it),
-    // a third of NanoDet's import time.
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) throw model_error("model: cannot open " + path_);
+    // Mapped, the weights left where they are (raw_data_splitter): the
+    // tensors below are the only copy of them.
+    mapped_file file(path_);
+    std::string rest;
+    std::vector<raw_span> spans;
+    raw_data_splitter split(file.data(), file.size());
+    const bool was_split = file.size() > 0 && split.split(rest, spans);
     onnx::ModelProto m;
     // A truncated, empty or foreign file fails here; the message says which.
-    if (!m.ParseFromIstream(&in) || !m.has_graph())
+    const bool parsed = was_split
+      ? m.ParseFromString(rest)
+      : m.ParseFromArray(file.data(), static_cast<int>(std::min<size_t>(file.size(), INT_MAX)));
+    if (!parsed || !m.has_graph() || (!was_split && file.size() > INT_MAX))
       throw model_error(path_ + ": not an ONNX model (the protobuf does not parse as a ModelProto with a graph)");
+    if (was_split && spans.size() != static_cast<size_t>(m.graph().initializer_size()))
+      throw model_error(path_ + ": not an ONNX model (its initializers do not parse)");
     opset_ = -1;
     for (const auto& o : m.opset_import())
       if (o.domain().empty() || o.domain() == "ai.onnx") opset_ = static_cast<int>(o.version());
@@ -158,10 +308,12 @@ public:
     const auto& gp = m.graph();
     g_.format = "onnx";
     std::set<std::string> inits;
-    for (const auto& t : gp.initializer()) {
+    for (int k = 0; k < gp.initializer_size(); ++k) {
+      const auto& t = gp.initializer(k);
       if (t.name().empty()) throw model_error(path_ + ": an initializer without a name");
       inits.insert(t.name());
-      bind(t.name(), g_.add_const(t.name(), load_tensor(t, dir_)));
+      bind(t.name(),
+           g_.add_const(t.name(), load_tensor(t, dir_, was_split ? spans[static_cast<size_t>(k)] : raw_span{})));
     }
     for (const auto& in : gp.input()) {
       if (inits.count(in.name())) continue; // old IR versions list initializers as inputs

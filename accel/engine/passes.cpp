@@ -234,6 +234,13 @@ bool has_shape_fn(const graph& g) {
 } // namespace
 
 void fold_constants(graph& g) {
+  // Readers of each value (a graph output counts as one): a constant whose
+  // only reader is the transpose folding it gives its storage to the result.
+  std::vector<int> readers(g.values.size(), 0);
+  for (const auto& n : g.nodes)
+    for (int v : n.in) ++readers[static_cast<size_t>(v)];
+  for (int v : g.outputs) ++readers[static_cast<size_t>(v)];
+  std::vector<float> scratch; // one buffer for every in-place transpose
   for (auto& n : g.nodes) {
     bool all_const = !n.in.empty();
     for (int v : n.in) all_const = all_const && g.values[v].is_const;
@@ -272,7 +279,27 @@ void fold_constants(graph& g) {
         if (!is_permutation(n.a.ints, g.values[n.in[0]].data.shape.size()))
           fail(n, "perm is not a permutation of the input's axes");
         std::vector<int> perm(n.a.ints.begin(), n.a.ints.end());
-        r = transpose_data(g.values[n.in[0]].data, perm);
+        auto& src = g.values[n.in[0]];
+        if (src.data.type == dtype::f32 && readers[static_cast<size_t>(n.in[0])] == 1 && !src.data.f.empty()
+            && !perm.empty()) {
+          // An ONNX conv's weights (OIHW -> HWIO): transposed through one
+          // reused buffer back into their own storage. A new vector each
+          // would be fresh pages for the whole model while the originals
+          // still live (first touches cost far more than the copy).
+          r.type = dtype::f32;
+          for (int q : perm) r.shape.push_back(src.data.shape[static_cast<size_t>(q)]);
+          if (scratch.size() < src.data.f.size()) scratch.resize(src.data.f.size());
+          kernels::transpose(src.data.f.data(), src.data.shape, std::vector<int64_t>(perm.begin(), perm.end()),
+                             scratch.data());
+          r.f = std::move(src.data.f);
+          std::copy(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(r.f.size()), r.f.begin());
+          // Left empty, not dangling (no reader; pruned with the layout pass).
+          src.data = tensor_data{};
+          src.data.shape = {0};
+          src.shape = {0};
+        } else {
+          r = transpose_data(src.data, perm);
+        }
         break;
       }
       case op::slice:

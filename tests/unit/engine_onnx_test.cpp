@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -15,6 +16,7 @@
 #include "accel/engine/executor.hpp"
 #include "accel/engine/onnx_export.hpp"
 #include "accel/engine/onnx_import.hpp"
+#include "onnx.pb.h"
 #include "tests/unit/engine_util.hpp"
 
 using namespace weaver::engine;
@@ -347,3 +349,125 @@ TEST_CASE("Darknet YOLOs exported as ONNX: ONNX Runtime and the re-imported file
   }
 }
 #endif
+
+namespace {
+
+// Wire-format pieces, to write what protobuf's serializer never does (a
+// field twice) and to cut a file in the middle of a tensor.
+std::string varint(uint64_t v) {
+  std::string s;
+  for (; v >= 0x80; v >>= 7) s.push_back(static_cast<char>((v & 0x7f) | 0x80));
+  s.push_back(static_cast<char>(v));
+  return s;
+}
+std::string len_field(int field, const std::string& body) {
+  return varint(static_cast<uint64_t>(field) << 3 | 2) + varint(body.size()) + body;
+}
+std::string floats(std::initializer_list<float> v) {
+  std::string s(v.size() * 4, '\0');
+  std::memcpy(s.data(), v.begin(), s.size());
+  return s;
+}
+
+} // namespace
+
+TEST_CASE(
+  "ONNX import reads weights in place as protobuf would parse them: a field twice, graphs merged, typed "
+  "data, a cut file") {
+  // y = (x + a) * b + c, x [1,2]. a: raw_data twice (protobuf keeps the
+  // last); b: float_data (typed); c: raw_data, in a second graph field
+  // (protobuf merges the two graphs, appending initializers).
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto* g = m.mutable_graph();
+  g->set_name("g");
+  auto* in = g->add_input();
+  in->set_name("x");
+  in->mutable_type()->mutable_tensor_type()->set_elem_type(1);
+  for (int d : {1, 2}) in->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(d);
+  auto node = [&](const char* op, const char* a, const char* b, const char* out) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(out);
+    n->add_input(a);
+    n->add_input(b);
+    n->add_output(out);
+  };
+  node("Add", "x", "a", "s");
+  node("Mul", "s", "b", "p");
+  node("Add", "p", "c", "y");
+  g->add_output()->set_name("y");
+  auto* b = g->add_initializer();
+  b->set_name("b");
+  b->set_data_type(1);
+  b->add_dims(2);
+  b->add_float_data(2.0f);
+  b->add_float_data(-3.0f);
+  // a, written by hand: raw_data (field 9) first {100, 200}, then {1, 2}.
+  onnx::TensorProto a;
+  a.set_name("a");
+  a.set_data_type(1);
+  a.add_dims(2);
+  const std::string a_bytes =
+    a.SerializeAsString() + len_field(9, floats({100.f, 200.f})) + len_field(9, floats({1.f, 2.f}));
+  onnx::GraphProto g2;
+  auto* c = g2.add_initializer();
+  c->set_name("c");
+  c->set_data_type(1);
+  c->add_dims(2);
+  c->set_raw_data(floats({0.5f, 0.25f}));
+  const std::string graph1 = g->SerializeAsString() + len_field(5, a_bytes);
+  m.clear_graph();
+  const std::string file_bytes = m.SerializeAsString() + len_field(7, graph1) + len_field(7, g2.SerializeAsString());
+
+  // What protobuf itself makes of these bytes: the reference.
+  onnx::ModelProto ref;
+  REQUIRE(ref.ParseFromString(file_bytes));
+  REQUIRE(ref.graph().initializer_size() == 3);
+  const fs::path dir = test_dir("onnx-wire");
+  const fs::path file = dir / "m.onnx";
+  std::ofstream(file, std::ios::binary).write(file_bytes.data(), static_cast<std::streamsize>(file_bytes.size()));
+  const graph imported = import_onnx(file.string());
+  auto values = [&](const char* name) {
+    const int v = imported.find(name);
+    REQUIRE(v >= 0);
+    return imported.values[static_cast<size_t>(v)].data.f;
+  };
+  CHECK(values("a") == std::vector<float>{1.f, 2.f});
+  CHECK(values("b") == std::vector<float>{2.f, -3.f});
+  CHECK(values("c") == std::vector<float>{0.5f, 0.25f});
+  for (const auto& t : ref.graph().initializer()) {
+    const auto got = values(t.name().c_str());
+    std::vector<float> want(t.float_data().begin(), t.float_data().end());
+    if (t.has_raw_data()) {
+      want.resize(t.raw_data().size() / 4);
+      std::memcpy(want.data(), t.raw_data().data(), t.raw_data().size());
+    }
+    CHECK_MESSAGE(got == want, t.name());
+  }
+  auto m2 = model::load(file.string());
+  session s(m2);
+  s.input()[0] = 1.f;
+  s.input()[1] = 1.f;
+  s.run();
+  CHECK(s.output(0)[0] == doctest::Approx((1 + 1) * 2.0 + 0.5));
+  CHECK(s.output(0)[1] == doctest::Approx((1 + 2) * -3.0 + 0.25));
+
+  // Cut at every byte from inside a's raw_data to the end: where protobuf
+  // refuses the cut file, a clear error.
+  for (size_t cut = file_bytes.size() - g2.SerializeAsString().size() - 60; cut < file_bytes.size(); ++cut) {
+    CAPTURE(cut);
+    std::ofstream(file, std::ios::binary | std::ios::trunc).write(file_bytes.data(), static_cast<std::streamsize>(cut));
+    std::string err;
+    try {
+      import_onnx(file.string());
+    } catch (const model_error& e) {
+      err = e.what();
+    }
+    onnx::ModelProto cut_ref;
+    if (!cut_ref.ParseFromArray(file_bytes.data(), static_cast<int>(cut)) || !cut_ref.has_graph())
+      CHECK(err.find("not an ONNX model") != std::string::npos);
+  }
+  fs::remove_all(dir);
+}

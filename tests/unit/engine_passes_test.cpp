@@ -343,3 +343,53 @@ TEST_CASE("fold_data_free_transposes: chains that move data, or whose middle is 
   CHECK(transposes(t) == 2);
   check_runs(t, dfl);
 }
+
+TEST_CASE("constant folding: a transpose takes its constant's storage only when it is the constant's one reader") {
+  // c [2,3,4] read by t1 alone; d [2,3,4] read by t2 and t3; e read by t4
+  // and also a graph output. Every folded result is the index definition;
+  // d and e keep their values.
+  graph g;
+  auto constant = [&](const char* name, float base) {
+    tensor_data d;
+    d.shape = {2, 3, 4};
+    for (int i = 0; i < 24; ++i) d.f.push_back(base + static_cast<float>(i));
+    return g.add_const(name, d);
+  };
+  const int c = constant("c", 0.f), d = constant("d", 100.f), e = constant("e", 200.f);
+  auto transpose = [&](const char* name, int v, std::vector<int64_t> perm) {
+    attrs a;
+    a.ints = std::move(perm);
+    const int out = g.nodes[static_cast<size_t>(g.add_node(op::transpose, name, {v}, a))].out[0];
+    g.outputs.push_back(out);
+    return out;
+  };
+  const int t1 = transpose("t1", c, {2, 0, 1});
+  const int t2 = transpose("t2", d, {1, 2, 0});
+  const int t3 = transpose("t3", d, {2, 1, 0});
+  const int t4 = transpose("t4", e, {0, 2, 1});
+  g.outputs.push_back(e);
+  fold_constants(g);
+  auto want = [](float base, const std::vector<int64_t>& perm) {
+    const int64_t in_st[3] = {12, 4, 1}, dims[3] = {2, 3, 4};
+    std::vector<float> r;
+    for (int64_t i = 0; i < dims[perm[0]]; ++i)
+      for (int64_t j = 0; j < dims[perm[1]]; ++j)
+        for (int64_t k = 0; k < dims[perm[2]]; ++k)
+          r.push_back(base + static_cast<float>(i * in_st[perm[0]] + j * in_st[perm[1]] + k * in_st[perm[2]]));
+    return r;
+  };
+  auto data = [&](int v) {
+    REQUIRE(g.values[static_cast<size_t>(v)].is_const);
+    return g.values[static_cast<size_t>(v)].data.f;
+  };
+  CHECK(data(t1) == want(0.f, {2, 0, 1}));
+  CHECK(g.values[static_cast<size_t>(t1)].shape == shape_t{4, 2, 3});
+  CHECK(data(t2) == want(100.f, {1, 2, 0}));
+  CHECK(data(t3) == want(100.f, {2, 1, 0}));
+  CHECK(data(t4) == want(200.f, {0, 2, 1}));
+  CHECK(data(d) == want(100.f, {0, 1, 2}));
+  CHECK(data(e) == want(200.f, {0, 1, 2}));
+  // c gave its storage away: an empty constant, consistent with its shape.
+  CHECK(g.values[static_cast<size_t>(c)].data.f.empty());
+  CHECK(numel(g.values[static_cast<size_t>(c)].shape) == 0);
+}
