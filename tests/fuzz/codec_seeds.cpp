@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   tb.crops.push_back(crop);
   save(dir, "tracks", codec::encode(tb, "tracker-1", 3));
   // The same batch with the camera's live frame (v3).
-  tb.live = live_frame{1, 7, t, 640, 480, {{3, {10, 20, 30, 60}, 0.9f}}, crop.jpeg};
+  tb.live = live_frame{1, 7, t, 640, 480, {{3, {10, 20, 30, 60}, 0.9f, std::nullopt}}, crop.jpeg};
   save(dir, "tracks-live", codec::encode(tb, "tracker-1", 9));
   presence_batch pb;
   pb.identities.push_back({1, 2, 5, 0.7f});
