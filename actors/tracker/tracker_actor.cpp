@@ -84,7 +84,13 @@ void count(self_ptr self, track_batch& tb) {
   metrics::global().tracks_started(tb.camera_id).Increment(static_cast<double>(started));
   if (st.stats) st.stats->tracks += started;
   if (st.compact) compact::compact_for_link(tb, st.update_features);
-  count_sent_tracks(st.stats, "tracker->reid", tb); // without what only this process's re-id reads
+  // Counted as a link to another process carries it: compacted there, the
+  // updates' features kept only for this process's re-id would be dropped.
+  // (Uncompacted, every event keeps its feature on any link.)
+  if (st.compact && st.update_features)
+    count_sent_tracks(st.stats, "tracker->reid", tb);
+  else
+    count_sent(st.stats, "tracker->reid", tb);
 }
 
 // Snapshots every camera's tracker into state_file, atomically, after every
