@@ -39,20 +39,21 @@ std::vector<float> random_unit(std::mt19937& rng, size_t dims) {
   return v;
 }
 
+track_event event_of(uint32_t cam, uint64_t track, track_state state, timestamp_ms t, std::vector<float> f) {
+  track_event e;
+  e.camera_id = cam;
+  e.track_id = track;
+  e.state = state;
+  e.time_ms = t;
+  e.feature = std::move(f);
+  return e;
+}
+
 track_batch ended(uint32_t cam, uint64_t track, timestamp_ms start, timestamp_ms end, std::vector<float> f) {
   track_batch b;
   b.camera_id = cam;
   b.time_ms = end;
-  track_event e;
-  e.camera_id = cam;
-  e.track_id = track;
-  e.state = track_state::ended;
-  e.time_ms = end;
-  e.feature = std::move(f);
-  track_event s = e;
-  s.state = track_state::started;
-  s.time_ms = start;
-  b.events = {s, e};
+  b.events = {event_of(cam, track, track_state::started, start, f), event_of(cam, track, track_state::ended, end, f)};
   return b;
 }
 
@@ -65,13 +66,7 @@ std::vector<track_batch> track_batches(uint32_t cam, uint64_t track, timestamp_m
     track_batch b;
     b.camera_id = cam;
     b.time_ms = t;
-    track_event e;
-    e.camera_id = cam;
-    e.track_id = track;
-    e.state = state;
-    e.time_ms = t;
-    e.feature = f;
-    b.events = {e};
+    b.events = {event_of(cam, track, state, t, f)};
     out.push_back(std::move(b));
   };
   batch(track_state::started, start);
