@@ -134,6 +134,10 @@ async function live(browser) {
   const drawn = await page.$$eval('.shot.big .overlay .draw', (xs) => xs.length);
   check(drawn === 2, `the drawn zone and line are shown over the picture (${drawn})`);
   await page.click('#clear-shapes');
+  // Cleared, naming starts again (it once kept counting: the next line was
+  // "line3", then the field said "line2").
+  const renamed = await page.$eval('#shape-name', (e) => e.value);
+  check(renamed === 'line1', `after Clear the next line is named line1 (${renamed})`);
   await shot(page, 'camera.png');
   // The snapshot stream's rate, as the page measured it (bytes of JPEG).
   await new Promise((res) => setTimeout(res, Math.max(0, 12000 - (Date.now() - t0))));

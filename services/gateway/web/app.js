@@ -385,7 +385,7 @@ function drawingBoard(view, cam) {
     render();
   });
   finish.addEventListener('click', close);
-  clear.addEventListener('click', () => { shapes.length = 0; current = null; render(); });
+  clear.addEventListener('click', () => { shapes.length = 0; current = null; name.value = `${mode.value}1`; render(); });
   copy.addEventListener('click', () => navigator.clipboard && navigator.clipboard.writeText(yaml.value));
   mode.addEventListener('change', () => { current = null; name.value = `${mode.value}${shapes.length + 1}`; render(); });
   const panel = h('div', {class: 'panel'}, h('h2', {}, 'Draw zones and lines'),
