@@ -61,10 +61,10 @@ bool offline_resolver::compatible(const tracklet& a, const tracklet& b, bool ove
   // Views of one source: no faster than walking from where the first was
   // last seen to where the second was first (handed tracklets aside: their
   // boxes are estimates).
-  if (cfg_.handoff_speed > 0 && second.enter_ms >= first.exit_ms && !handed_origin(first.track_id)
-      && !handed_origin(second.track_id))
-    if (auto d = views_.apart(first.camera_id, first.exit_box, second.camera_id, second.entry_box))
-      if (*d > 1.0 + cfg_.handoff_speed * static_cast<double>(second.enter_ms - first.exit_ms) / 1000.0) return false;
+  if (!handed_origin(first.track_id) && !handed_origin(second.track_id)
+      && views_.out_of_reach(first.camera_id, first.exit_box, first.exit_ms, second.camera_id, second.entry_box,
+                             second.enter_ms, cfg_.handoff_speed))
+    return false;
   return true;
 }
 

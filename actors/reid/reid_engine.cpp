@@ -361,9 +361,9 @@ double reid_engine::score(const person& p, uint32_t camera_id, const ended_track
   constexpr double never = -std::numeric_limits<double>::infinity();
   *appearance = 0;
   if (t.feature.empty() || !walk_allowed(p, camera_id, t.start_ms)) return never;
-  if (cfg_.handoff_speed > 0 && t.start_ms >= p.last_exit_ms)
-    if (auto d = handoff_.apart(p.last_camera, p.last_exit_box, camera_id, t.entry))
-      if (*d > 1.0 + cfg_.handoff_speed * static_cast<double>(t.start_ms - p.last_exit_ms) / 1000.0) return never;
+  if (handoff_.out_of_reach(p.last_camera, p.last_exit_box, p.last_exit_ms, camera_id, t.entry, t.start_ms,
+                            cfg_.handoff_speed))
+    return never;
   // Only while its foot was seen is the track a presence here (view_sizes).
   if (cfg_.use_topology && t.feet && elsewhere_at_once(p, camera_id, t)) return never;
   *appearance = cosine_similarity(t.feature, p.prototype);

@@ -48,13 +48,15 @@ view_geometry crop_view(uint32_t camera_id, std::string source, int x, int y, in
 }
 
 view_handoff::view_handoff(handoff_config cfg) : cfg_(std::move(cfg)) {
-  for (size_t k = 0; k < cfg_.views.size(); ++k) index_[cfg_.views[k].camera_id] = k;
+  for (size_t k = 0; k < cfg_.views.size(); ++k) {
+    index_[cfg_.views[k].camera_id] = k;
+    to_source_.push_back(inverse(cfg_.views[k].to_view));
+  }
   // Two views overlap when a point of one maps inside the other: a grid of
   // each view's pixels (edges included) through the source into the other
   // finds any overlap wider than a grid cell (1/32 of the view) either way.
   constexpr int n = 32;
-  auto sees_into = [](const view_geometry& a, const view_geometry& b) {
-    const mat3 a_to_source = inverse(a.to_view);
+  auto sees_into = [](const view_geometry& a, const mat3& a_to_source, const view_geometry& b) {
     for (int i = 0; i <= n; ++i)
       for (int j = 0; j <= n; ++j) {
         // Just inside the far edges: the view is [0, width) x [0, height).
@@ -64,10 +66,13 @@ view_handoff::view_handoff(handoff_config cfg) : cfg_(std::move(cfg)) {
       }
     return false;
   };
-  for (const auto& a : cfg_.views)
-    for (const auto& b : cfg_.views)
-      if (a.camera_id < b.camera_id && a.source == b.source && (sees_into(a, b) || sees_into(b, a)))
+  for (size_t i = 0; i < cfg_.views.size(); ++i)
+    for (size_t j = 0; j < cfg_.views.size(); ++j) {
+      const auto &a = cfg_.views[i], &b = cfg_.views[j];
+      if (a.camera_id < b.camera_id && a.source == b.source
+          && (sees_into(a, to_source_[i], b) || sees_into(b, to_source_[j], a)))
         overlaps_.insert({a.camera_id, b.camera_id});
+    }
 }
 
 bool view_handoff::overlap(uint32_t a, uint32_t b) const {
@@ -79,28 +84,32 @@ bool view_handoff::knows(uint32_t camera_id) const { return index_.count(camera_
 std::optional<double> view_handoff::apart(uint32_t ca, const box& a, uint32_t cb, const box& b) const {
   auto ia = index_.find(ca), ib = index_.find(cb);
   if (ia == index_.end() || ib == index_.end()) return std::nullopt;
-  const auto& va = cfg_.views[ia->second];
-  const auto& vb = cfg_.views[ib->second];
-  if (va.source != vb.source) return std::nullopt;
+  if (cfg_.views[ia->second].source != cfg_.views[ib->second].source) return std::nullopt;
   // Foot and head of each box in source pixels (a warp changes the scale).
-  auto in_source = [](const view_geometry& v, const box& x) {
-    const mat3 to_source = inverse(v.to_view);
+  auto in_source = [](const mat3& to_source, const box& x) {
     const double cx = x.x + x.w / 2.0;
     return std::make_pair(apply(to_source, {cx, double(x.y) + x.h}), apply(to_source, {cx, double(x.y)}));
   };
-  const auto [fa, ha] = in_source(va, a);
-  const auto [fb, hb] = in_source(vb, b);
+  const auto [fa, ha] = in_source(to_source_[ia->second], a);
+  const auto [fb, hb] = in_source(to_source_[ib->second], b);
   const double height = std::max(std::hypot(fa.x - ha.x, fa.y - ha.y), std::hypot(fb.x - hb.x, fb.y - hb.y));
   const double d = std::hypot(fa.x - fb.x, fa.y - fb.y);
   if (!std::isfinite(d) || !std::isfinite(height) || height <= 0) return std::nullopt;
   return d / height;
 }
 
+bool view_handoff::out_of_reach(uint32_t ca, const box& a, timestamp_ms ta, uint32_t cb, const box& b, timestamp_ms tb,
+                                float speed) const {
+  if (speed <= 0 || tb < ta) return false;
+  auto d = apart(ca, a, cb, b);
+  return d && *d > 1.0 + speed * static_cast<double>(tb - ta) / 1000.0;
+}
+
 std::vector<foot_span> view_handoff::feet(uint32_t camera_id, const std::vector<timed_box>& boxes) const {
   auto it = index_.find(camera_id);
   if (it == index_.end() || boxes.empty()) return {};
   const auto& own = cfg_.views[it->second];
-  const mat3 to_source = inverse(own.to_view);
+  const mat3& to_source = to_source_[it->second];
   const float bottom = static_cast<float>(own.height) * (1.0f - cfg_.cut_margin);
   const float top = static_cast<float>(own.height) * cfg_.cut_margin;
   auto cut = [&](const box& b) { return b.y + b.h >= bottom; };

@@ -93,11 +93,19 @@ public:
   /// edge stands at that edge here: at most a body height off.)
   std::optional<double> apart(uint32_t ca, const box& a, uint32_t cb, const box& b) const;
 
+  /// Whether one person seen in box `a` on camera `ca` at `ta` cannot be the
+  /// one in box `b` on camera `cb` at `tb` (tb >= ta): further apart than one
+  /// body height plus `speed` body heights per second of the gap. False when
+  /// speed <= 0, tb < ta or apart() has no answer.
+  bool out_of_reach(uint32_t ca, const box& a, timestamp_ms ta, uint32_t cb, const box& b, timestamp_ms tb,
+                    float speed) const;
+
   const handoff_config& config() const { return cfg_; }
 
 private:
   handoff_config cfg_;
   std::map<uint32_t, size_t> index_; // camera -> views index
+  std::vector<std::array<double, 9>> to_source_; // per view: the inverse of its to_view (view pixels -> source)
   std::set<std::pair<uint32_t, uint32_t>> overlaps_; // (a, b), a < b
 };
 
