@@ -121,9 +121,11 @@ void reid_engine::observe_feet(uint32_t camera_id, ended_track& t, timestamp_ms 
     t.feet = false;
     for (auto& f : handoff_.feet(camera_id, boxes)) {
       if (f.camera_id == camera_id) {
+        // Its stays here make one presence, from the first to the last.
+        const auto from = std::clamp(f.from, t.start_ms, end_ms);
+        t.feet_from = t.feet ? std::min(t.feet_from, from) : from;
+        t.feet_to = std::clamp(t.feet ? std::max(t.feet_to, f.to) : f.to, t.feet_from, end_ms);
         t.feet = true;
-        t.feet_from = std::clamp(f.from, t.start_ms, end_ms);
-        t.feet_to = std::clamp(f.to, t.feet_from, end_ms);
       } else if (f.to - f.from >= cfg_.handoff_min_ms) {
         t.given.push_back(std::move(f));
       }
@@ -585,9 +587,12 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
   }
   add_feature(who, t.feature);
   if (t.feet) who.seen[camera_id].emplace_back(t.feet_from, t.feet_to);
+  std::set<uint32_t> given_to;
   for (const auto& g : t.given) {
     who.seen[g.camera_id].emplace_back(g.from, g.to);
-    who.given[g.camera_id] = g.path;
+    auto& path = who.given[g.camera_id];
+    if (given_to.insert(g.camera_id).second) path.clear(); // this track's stays there, in order
+    path.insert(path.end(), g.path.begin(), g.path.end());
   }
   auto& track_end = who.track_end.try_emplace(camera_id, end_ms).first->second;
   track_end = std::max(track_end, end_ms);
@@ -612,14 +617,15 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
                              quantise_feature(t.feature)});
   }
   // Where its foot was on other views: presences there, of the same person.
+  std::map<uint32_t, unsigned> stays; // per camera: this track's stays there so far
   for (const auto& g : t.given) {
     out.rows.push_back({person_id, g.camera_id, g.from, g.to});
     const float aspect = cfg_.handoff.aspect;
     auto body = [aspect](const foot_sample& s) {
       return box{s.p.x - s.h * aspect / 2, s.p.y - s.h, s.h * aspect, s.h};
     };
-    out.tracklets.push_back({g.camera_id, handed_track_id(camera_id, track_id), person_id, g.from, g.to,
-                             body(g.path.front()), body(g.path.back()), confidence, quantise_feature(t.feature)});
+    out.tracklets.push_back({g.camera_id, handed_track_id(camera_id, track_id, stays[g.camera_id]++), person_id, g.from,
+                             g.to, body(g.path.front()), body(g.path.back()), confidence, quantise_feature(t.feature)});
   }
   if (cfg_.merge_threshold <= 1.0f) try_merge(best, out);
 }

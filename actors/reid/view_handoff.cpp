@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 
 namespace weaver {
 
@@ -48,6 +49,10 @@ view_geometry crop_view(uint32_t camera_id, std::string source, int x, int y, in
 }
 
 view_handoff::view_handoff(handoff_config cfg) : cfg_(std::move(cfg)) {
+  // Handed track ids hold the origin camera in 24 bits: larger ids get no handoff.
+  cfg_.views.erase(std::remove_if(cfg_.views.begin(), cfg_.views.end(),
+                                  [](const view_geometry& v) { return v.camera_id >= (1u << 24); }),
+                   cfg_.views.end());
   for (size_t k = 0; k < cfg_.views.size(); ++k) {
     index_[cfg_.views[k].camera_id] = k;
     to_source_.push_back(inverse(cfg_.views[k].to_view));
@@ -117,18 +122,36 @@ std::vector<foot_span> view_handoff::feet(uint32_t camera_id, const std::vector<
   std::vector<const timed_box*> whole;
   for (const auto& tb : boxes)
     if (!cut(tb.b) && tb.b.y > top) whole.push_back(&tb);
-  std::map<uint32_t, foot_span> spans;
+  // Per camera its stays; away_from: for a camera the foot has left, the
+  // time of its last sample there (samples come in time order).
+  std::map<uint32_t, std::vector<foot_span>> spans;
+  std::map<uint32_t, timestamp_ms> away_from;
+  std::set<uint32_t> here_now;
   auto add = [&](uint32_t cam, timestamp_ms t, point2 foot, float h) {
-    auto [s, fresh] = spans.try_emplace(cam, foot_span{cam, t, t, {}});
-    if (!fresh) s->second.to = std::max(s->second.to, t), s->second.from = std::min(s->second.from, t);
-    s->second.path.push_back({t, {static_cast<float>(foot.x), static_cast<float>(foot.y)}, h});
+    here_now.insert(cam);
+    auto& stays = spans[cam];
+    auto a = away_from.find(cam);
+    const bool back = a != away_from.end() && t - a->second >= cfg_.split_ms;
+    if (stays.empty() || back) stays.push_back(foot_span{cam, t, t, {}});
+    if (a != away_from.end()) away_from.erase(a);
+    auto& s = stays.back();
+    s.to = std::max(s.to, t);
+    s.from = std::min(s.from, t);
+    s.path.push_back({t, {static_cast<float>(foot.x), static_cast<float>(foot.y)}, h});
   };
-  for (const auto& tb : boxes) {
+  // After each box: a camera with a stay that this box's foot is not on is
+  // left (from the time of its last sample there).
+  auto left = [&]() {
+    for (const auto& [cam, stays] : spans)
+      if (!here_now.count(cam) && !away_from.count(cam)) away_from[cam] = stays.back().to;
+    here_now.clear();
+  };
+  auto place = [&](const timed_box& tb) {
     const box& b = tb.b;
     double height = b.h;
     if (!cut(b) && !cfg_.whole_bodies) {
       add(camera_id, tb.t, {b.x + b.w / 2.0, b.y + b.h}, b.h);
-      continue;
+      return;
     }
     if (cut(b)) {
       // The nearest whole box in time (the earlier on a tie): the person's
@@ -155,19 +178,25 @@ std::vector<foot_span> view_handoff::feet(uint32_t camera_id, const std::vector<
       somewhere = true;
     }
     if (!somewhere) add(camera_id, tb.t, foot, static_cast<float>(height));
+  };
+  for (const auto& tb : boxes) {
+    place(tb);
+    left();
   }
   std::vector<foot_span> out;
-  for (auto& [cam, s] : spans) out.push_back(std::move(s));
+  for (auto& [cam, stays] : spans)
+    for (auto& s : stays) out.push_back(std::move(s));
   return out;
 }
 
-uint64_t handed_track_id(uint32_t origin_camera, uint64_t origin_track) {
-  return (uint64_t{1} << 62) | (uint64_t{origin_camera & 0x3fffffffu} << 32) | (origin_track & 0xffffffffu);
+uint64_t handed_track_id(uint32_t origin_camera, uint64_t origin_track, unsigned span) {
+  return (uint64_t{1} << 62) | (uint64_t{std::min(span, 63u)} << 56) | (uint64_t{origin_camera & 0xffffffu} << 32)
+    | (origin_track & 0xffffffffu);
 }
 
 std::optional<std::pair<uint32_t, uint64_t>> handed_origin(uint64_t track_id) {
   if (!(track_id & (uint64_t{1} << 62))) return std::nullopt;
-  return std::make_pair(static_cast<uint32_t>((track_id >> 32) & 0x3fffffffu), track_id & 0xffffffffu);
+  return std::make_pair(static_cast<uint32_t>((track_id >> 32) & 0xffffffu), track_id & 0xffffffffu);
 }
 
 } // namespace weaver

@@ -48,6 +48,12 @@ struct handoff_config {
   // Whether a whole body's foot is also given to the other views it lies
   // in (overlapping views); otherwise only cut boxes are handed on.
   bool whole_bodies = false;
+  // A foot that leaves a view for at least this long (other views holding
+  // it meanwhile) and comes back starts a new stay there: one presence over
+  // both would overlap the stay elsewhere between them, and the question
+  // "who went from X to Y" would see neither walk. The ground truth, too,
+  // joins a person's frames on a camera across gaps of up to a second.
+  int64_t split_ms = 1000;
 };
 
 /// A time-stamped box of a track (camera pixels).
@@ -56,9 +62,9 @@ struct timed_box {
   box b;
 };
 
-/// Where a track's foot was on one camera: from its first to its last
-/// sample there, and those samples' foot points in that camera's pixels
-/// (with the estimated whole height for scale).
+/// Where a track's foot was on one camera, one stay there: from its first
+/// to its last sample of that stay, and those samples' foot points in that
+/// camera's pixels (with the estimated whole height for scale).
 struct foot_span {
   uint32_t camera_id = 0;
   timestamp_ms from = 0, to = 0;
@@ -73,7 +79,8 @@ public:
   bool knows(uint32_t camera_id) const;
 
   /// A track's boxes on `camera_id` (in time order) -> where its foot was,
-  /// per camera (ascending id): a box cut at the bottom edge is extended to
+  /// per camera (ascending id; a camera's stays in time order, see
+  /// split_ms): a box cut at the bottom edge is extended to
   /// the whole height of the track's box nearest in time that was not cut
   /// at the top or bottom (else to its width over `aspect`), and its foot
   /// point mapped through the source into every view of that source; a
@@ -112,8 +119,10 @@ private:
 /// The track id of a presence handed to another camera: which camera's
 /// track it came from is kept in the id, so it never collides with that
 /// camera's own tracks and its origin can be found (ids with bit 62 set;
-/// camera ids below 2^30, track ids below 2^32).
-uint64_t handed_track_id(uint32_t origin_camera, uint64_t origin_track);
+/// origin camera ids below 2^24, track ids below 2^32). One track may give
+/// one camera several presences (it stood there, left, came back): `span`
+/// (0..63) tells them apart.
+uint64_t handed_track_id(uint32_t origin_camera, uint64_t origin_track, unsigned span = 0);
 /// The origin (camera, track) of a handed track id; nullopt for a camera's own track.
 std::optional<std::pair<uint32_t, uint64_t>> handed_origin(uint64_t track_id);
 

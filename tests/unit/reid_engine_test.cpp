@@ -842,6 +842,37 @@ TEST_CASE("view handoff: a person cut at the waist by a view's bottom edge is on
   CHECK(off.rows[0].exit_ms == 6000);
 }
 
+TEST_CASE("view handoff: a foot that crosses into the view below twice gives two presences there") {
+  // The person walks down past camera 1's bottom edge, back up, and down
+  // again: foot y 40 -> 120 -> 60 -> 120 (camera 2 begins at the source's y 100).
+  auto walk = [](timestamp_ms t) {
+    const float s = float(t - 1000) / 1000.0f;
+    const float foot = s < 4 ? 40 + 20 * s : s < 7 ? 120 - 20 * (s - 4) : 60 + 20 * (s - 7);
+    const float top = foot - 50;
+    return box{90, top, 20, std::min(foot, 100.0f) - top};
+  };
+  auto cfg = handoff_strips();
+  std::map<uint32_t, std::vector<track_batch>> s{{1, box_stream(1, 1, 1000, 11000, reid_f1, walk)},
+                                                 {2, reid_stream(2, {}, 20000)}};
+  auto r = reid_run(s, reid_sequential(s, false), cfg);
+  std::vector<presence> below;
+  for (const auto& p : r.rows)
+    if (p.camera_id == 2) below.push_back(p);
+  // Before: one presence on camera 2 from the first crossing to the end,
+  // over the time the person stood on camera 1 again.
+  REQUIRE(below.size() == 2);
+  CHECK(below[0].exit_ms < 7000);
+  CHECK(below[1].enter_ms > 8000);
+  std::set<uint64_t> ids;
+  for (const auto& t : r.tracklets)
+    if (t.camera_id == 2) {
+      ids.insert(t.track_id);
+      REQUIRE(handed_origin(t.track_id));
+      CHECK(handed_origin(t.track_id)->first == 1);
+    }
+  CHECK(ids.size() == 2);
+}
+
 TEST_CASE("view handoff: the view below's own track of the same person is joined where the handed foot runs along it") {
   std::mt19937 rng(7);
   // Camera 2 detects them from 4.5 s (legs in view) with an appearance only

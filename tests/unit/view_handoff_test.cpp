@@ -151,6 +151,47 @@ TEST_CASE("view handoff: handed track ids keep their origin") {
   CHECK(o->second == 41);
   CHECK_FALSE(handed_origin(41));
   CHECK(handed_track_id(3, 41) != handed_track_id(4, 41));
+  // A track's later stays on one camera get ids of their own, same origin.
+  const uint64_t later = handed_track_id((1u << 24) - 1, 0xffffffffu, 2);
+  CHECK(later != handed_track_id((1u << 24) - 1, 0xffffffffu, 1));
+  REQUIRE(handed_origin(later));
+  CHECK(handed_origin(later)->first == (1u << 24) - 1);
+  CHECK(handed_origin(later)->second == 0xffffffffu);
+  // Views of cameras whose ids do not fit get no handoff.
+  auto c = strips();
+  c.views.push_back(strip(1u << 24, 0));
+  view_handoff h(c);
+  CHECK_FALSE(h.knows(1u << 24));
+  CHECK(h.knows(1));
+}
+
+TEST_CASE("view handoff: a foot that leaves a view and comes back is there twice") {
+  view_handoff h(strips());
+  // Whole (foot at y 190), then cut at the edge for 2 s (foot below, on
+  // camera 2), whole again, then cut again: camera 1 from 0 to 5000 in one
+  // track, camera 2 twice. One presence there over both stays would cover
+  // the time the person stood on camera 1 between them.
+  std::vector<timed_box> boxes{{0, {80, 90, 40, 100}},    {1000, {80, 130, 40, 70}}, {2000, {80, 130, 40, 70}},
+                               {3000, {80, 130, 40, 70}}, {4000, {80, 90, 40, 100}}, {5000, {80, 90, 40, 100}},
+                               {6000, {80, 140, 40, 60}}, {7000, {80, 140, 40, 60}}};
+  auto s = h.feet(1, boxes);
+  std::vector<const foot_span*> below, own;
+  for (const auto& f : s) (f.camera_id == 2 ? below : own).push_back(&f);
+  REQUIRE(below.size() == 2);
+  CHECK(below[0]->from == 1000);
+  CHECK(below[0]->to == 3000);
+  CHECK(below[0]->path.size() == 3);
+  CHECK(below[1]->from == 6000);
+  CHECK(below[1]->to == 7000);
+  // Its own camera, too: 0, then back at 4000-5000.
+  REQUIRE(own.size() == 2);
+  CHECK(own[0]->to == 0);
+  CHECK(own[1]->from == 4000);
+  // A flicker shorter than split_ms is one stay.
+  auto c = strips();
+  c.split_ms = 5000;
+  auto one = view_handoff(c).feet(1, boxes);
+  CHECK(one.size() == 2);
 }
 
 TEST_CASE("view handoff: how far apart two boxes stand, in body heights, through the source") {

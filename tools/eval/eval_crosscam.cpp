@@ -236,18 +236,21 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
     }
     oracle_db->write(ob);
     int64_t oracle_err = 0;
+    json oracle_pairs = json::array();
     for (const auto& a : cfg.cameras)
       for (const auto& b : cfg.cameras) {
         if (a.id == b.id) continue;
         auto t = count_transitions(truth_db->db(), a.id, b.id, INT64_MIN / 2, INT64_MAX / 2, cfg.query.max_transit_ms);
         auto o = count_transitions(oracle_db->db(), a.id, b.id, INT64_MIN / 2, INT64_MAX / 2, cfg.query.max_transit_ms);
         oracle_err += std::abs(o.people - t.people);
+        oracle_pairs.push_back({{"from", a.id}, {"to", b.id}, {"truth", t.people}, {"weaver", o.people}});
       }
     auto oe = people_on_every_camera(oracle_db->db(), ids, utc_day_start(day)).people;
     out["oracle"] = {{"transitions_abs_error", oracle_err},
                      {"transitions_error", ratio(double(oracle_err), double(true_total))},
                      {"every_camera_abs_error", std::abs(oe - te)},
-                     {"tracks_with_truth", truth_of.size()}};
+                     {"tracks_with_truth", truth_of.size()},
+                     {"transitions", oracle_pairs}};
     // Which identity decisions are right or wrong, pair by pair (a track
     // re-id never named is a person of its own).
     std::vector<judged_track> judged;
