@@ -105,8 +105,8 @@ struct live_box {
   box bbox; // source pixels of the camera's frame
   float score = 0;
   // The person re-id provisionally matches the open track to
-  // (actors/reid/live_identity): only where re-id runs in the camera's
-  // process (the mesh does not carry it); none before a match.
+  // (actors/reid/live_identity): where re-id runs in the camera's process,
+  // or in the mesh on the live frames re-id passes on; none before a match.
   std::optional<uint64_t> person;
 };
 

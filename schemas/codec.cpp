@@ -1,5 +1,6 @@
 #include "schemas/codec.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -250,7 +251,15 @@ Offset<fb::LiveFrame> live_frame_of(FlatBufferBuilder& b, const std::optional<li
   for (const auto& x : in->boxes) boxes.emplace_back(x.track_id, to_fb(x.bbox), x.score);
   auto boxes_vec = b.CreateVectorOfStructs(boxes);
   auto jpeg = b.CreateVector(reinterpret_cast<const uint8_t*>(in->jpeg.data()), in->jpeg.size());
-  return fb::CreateLiveFrame(b, in->camera_id, in->seq, in->time_ms, in->width, in->height, boxes_vec, jpeg);
+  // People only when some box has one (a frame without them costs nothing).
+  Offset<flatbuffers::Vector<uint64_t>> people = 0;
+  if (std::any_of(in->boxes.begin(), in->boxes.end(), [](const live_box& x) { return x.person.has_value(); })) {
+    std::vector<uint64_t> ids;
+    ids.reserve(in->boxes.size());
+    for (const auto& x : in->boxes) ids.push_back(x.person.value_or(0));
+    people = b.CreateVector(ids);
+  }
+  return fb::CreateLiveFrame(b, in->camera_id, in->seq, in->time_ms, in->width, in->height, boxes_vec, jpeg, people);
 }
 
 std::vector<uint8_t> encode(const track_batch& t, const std::string& sender, uint64_t seq) {
@@ -630,6 +639,15 @@ bool read_live(const fb::LiveFrame* in, std::optional<live_frame>& out, uint16_t
       live_box{x.track_id(), box{x.bbox().x(), x.bbox().y(), x.bbox().w(), x.bbox().h()}, x.score(), std::nullopt};
     if (!finite(f.boxes[i].score))
       return fail(err, std::string(where) + ": live box " + std::to_string(i) + ": score is not finite");
+  }
+  if (const auto* people = in->people()) {
+    if (people->size() != nb)
+      return fail(err,
+                  std::string(where) + ": live frame with " + std::to_string(people->size()) + " people for "
+                    + std::to_string(nb) + " boxes");
+    for (size_t i = 0; i < nb; ++i)
+      if (people->Get(static_cast<flatbuffers::uoffset_t>(i)) != 0)
+        f.boxes[i].person = people->Get(static_cast<flatbuffers::uoffset_t>(i));
   }
   if (jpeg) f.jpeg.assign(jpeg->begin(), jpeg->end());
   out = std::move(f);
@@ -1086,6 +1104,8 @@ std::optional<invalid> validate(const live_frame& f) {
     if (auto e = check_id(f.boxes[i].track_id, where + " track id")) return e;
     if (auto e = check_box(f.boxes[i].bbox, where)) return e;
     if (!std::isfinite(f.boxes[i].score)) return bad("score", where + " score is not finite");
+    if (f.boxes[i].person)
+      if (auto e = check_id(*f.boxes[i].person, where + " person id", false)) return e;
   }
   if (f.jpeg.size() < 4 || f.jpeg.size() > max_live_jpeg_bytes)
     return bad(

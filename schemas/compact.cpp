@@ -116,4 +116,19 @@ void compact_for_link(track_batch& b, bool update_features) {
   }
 }
 
+void thin_update_features(track_batch& b, std::map<uint64_t, timestamp_ms>& kept, int64_t every_ms) {
+  for (auto& e : b.events) {
+    if (e.state == track_state::ended) {
+      kept.erase(e.track_id);
+      continue;
+    }
+    if (e.feature.empty()) continue;
+    auto [it, fresh] = kept.try_emplace(e.track_id, e.time_ms);
+    if (fresh || e.time_ms - it->second >= every_ms)
+      it->second = e.time_ms;
+    else
+      e.feature.clear();
+  }
+}
+
 } // namespace weaver::compact

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -68,5 +69,12 @@ void compact_for_link(detection_batch& b, appearance used);
 /// process guesses live person ids from them: actors/reid/live_identity)
 /// started / updated events keep theirs, on the int8 grid too.
 void compact_for_link(track_batch& b, bool update_features = false);
+
+/// tracker->reid in another process, with live person ids: an updated
+/// event keeps its feature only if its track's last kept one (`kept`: track
+/// -> camera time, one camera's) is at least `every_ms` older; the track's
+/// first always. Live ids need a few features per track, not one per frame
+/// (five a second cost 1/5 of the bytes). Ended tracks leave `kept`.
+void thin_update_features(track_batch& b, std::map<uint64_t, timestamp_ms>& kept, int64_t every_ms);
 
 } // namespace weaver::compact

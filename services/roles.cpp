@@ -247,8 +247,11 @@ reid_actor make_reid(mesh_context& m, storage_actor storage) {
     // Live person ids where the console's live boxes are (the tracks are
     // this process's: the mesh does not carry the updates' features).
     auto live = m.has("tracker") ? m.live : nullptr;
+    // Trackers elsewhere that send live frames (mesh.live_fps) send their
+    // updates' features too, thinned: their boxes get provisional people here.
+    const bool mesh_live = !live && m.cfg.mesh.live_fps > 0;
     auto rei = m.sys.spawn(reid_actor_impl, reid_settings_of(m.cfg), camera_ids, storage, m.stats,
-                           m.cfg.reid.state_file, std::move(tap), std::move(live));
+                           m.cfg.reid.state_file, std::move(tap), std::move(live), mesh_live);
     m.locals.push_back(caf::actor_cast<caf::actor>(rei));
     return rei;
   }
@@ -261,6 +264,11 @@ tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
     auto extras = tracker_extras_of(m.cfg, m.opts.tracks_dir);
     extras.live = m.live;
     extras.update_features = m.live && m.has("reid"); // re-id here guesses live person ids from them
+    if (m.live && !m.has("reid") && m.has("camera") && m.cfg.mesh.live_fps > 0) {
+      // ... or re-id elsewhere, for the live frames sent it: five a second per track.
+      extras.update_features = true;
+      extras.update_feature_ms = 200;
+    }
     extras.crops = m.live && m.has("camera") && m.cfg.crops;
     if (m.live && m.has("camera"))
       extras.live_frames = {m.cfg.mesh.live_fps, m.cfg.mesh.live_width, m.cfg.mesh.live_quality};

@@ -50,7 +50,7 @@ void store(self_ptr self, presence_batch pb, F then, bool save_after = true) {
 // ended ones counted, each camera's table handed to the live view.
 void guess_live(self_ptr self, const track_batch& tb, const presence_batch& pb, uint64_t people_before) {
   auto& st = self->state;
-  if (!st.live) return;
+  if (!st.live && !st.mesh_live) return;
   const auto& engine = *st.engine;
   st.live_ids.on_tracks(
     tb, [&engine](uint32_t c, uint64_t t, const std::vector<float>& f) { return engine.open_match(c, t, f); },
@@ -67,7 +67,14 @@ void guess_live(self_ptr self, const track_batch& tb, const presence_batch& pb, 
   add("unguessed_new", now.unguessed_new, was.unguessed_new);
   add("unguessed_known", now.unguessed_known, was.unguessed_known);
   // A person taken by a better match elsewhere changes other cameras' tables.
-  for (auto camera : st.live->cameras()) st.live->offer_people(camera, st.live_ids.table(camera));
+  if (st.live)
+    for (auto camera : st.live->cameras()) st.live->offer_people(camera, st.live_ids.table(camera));
+}
+
+// A live frame from a tracker elsewhere: each box's open track's provisional person.
+void name_live_boxes(const live_identity& ids, live_frame& f) {
+  for (auto& b : f.boxes)
+    if (auto p = ids.provisional(f.camera_id, b.track_id)) b.person = *p;
 }
 
 // Delivers ok, or the error, to `rp`.
@@ -84,10 +91,12 @@ auto reply_to(caf::typed_response_promise<caf::ok_atom> rp) {
 
 reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self, reid_config cfg,
                                           std::vector<uint32_t> cameras, storage_actor storage, run_stats_ptr stats,
-                                          std::string state_file, reid_tap tap, std::shared_ptr<live_view> live) {
+                                          std::string state_file, reid_tap tap, std::shared_ptr<live_view> live,
+                                          bool mesh_live) {
   auto& st = self->state;
   st.tap = std::move(tap);
   st.live = std::move(live);
+  st.mesh_live = mesh_live && !st.live;
   st.engine = std::make_unique<reid_engine>(cfg);
   for (auto c : cameras) st.engine->add_camera(c);
   st.snapshots = weaver::state_file{std::move(state_file)};
@@ -133,6 +142,7 @@ reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_stat
             // Zone visits are per track; storage keeps them beside the identities.
             pb.zone_visits = std::move(tb.zone_visits);
             pb.crops = std::move(crops);
+            if (live && st.mesh_live) name_live_boxes(st.live_ids, *live);
             pb.live = std::move(live);
             store(self, std::move(pb), reply_to(rp));
             return rp;

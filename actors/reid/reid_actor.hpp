@@ -36,6 +36,9 @@ struct reid_state {
   // The cameras' live view of this process (null: the tracks come from
   // another process): each open track's provisional person goes there.
   std::shared_ptr<live_view> live;
+  // Live frames from trackers in other processes (mesh.live_fps): their
+  // boxes get their open tracks' provisional people on the way to storage.
+  bool mesh_live = false;
   live_identity live_ids;
   live_identity::outcome_counts counted; // of live_ids' stats, already in the metric
 };
@@ -43,6 +46,6 @@ struct reid_state {
 reid_actor::behavior_type reid_actor_impl(reid_actor::stateful_pointer<reid_state> self, reid_config cfg,
                                           std::vector<uint32_t> cameras, storage_actor storage, run_stats_ptr stats,
                                           std::string state_file = {}, reid_tap tap = {},
-                                          std::shared_ptr<live_view> live = nullptr);
+                                          std::shared_ptr<live_view> live = nullptr, bool mesh_live = false);
 
 } // namespace weaver

@@ -13,9 +13,12 @@ namespace {
 
 nlohmann::json boxes_to_json(const std::vector<live_box>& boxes) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& b : boxes)
-    out.push_back(
-      {{"track", b.track_id}, {"x", b.bbox.x}, {"y", b.bbox.y}, {"w", b.bbox.w}, {"h", b.bbox.h}, {"score", b.score}});
+  for (const auto& b : boxes) {
+    nlohmann::json j{{"track", b.track_id}, {"x", b.bbox.x}, {"y", b.bbox.y},
+                     {"w", b.bbox.w},       {"h", b.bbox.h}, {"score", b.score}};
+    if (b.person) j["person"] = *b.person;
+    out.push_back(std::move(j));
+  }
   return out;
 }
 
@@ -23,10 +26,13 @@ nlohmann::json boxes_to_json(const std::vector<live_box>& boxes) {
 std::optional<std::vector<live_box>> boxes_from_json(const nlohmann::json& boxes) {
   if (!boxes.is_array() || boxes.size() > max_live_boxes) return std::nullopt;
   std::vector<live_box> out;
-  for (const auto& b : boxes)
+  for (const auto& b : boxes) {
+    std::optional<uint64_t> person;
+    if (b.contains("person")) person = b.at("person").get<uint64_t>();
     out.push_back({b.at("track").get<uint64_t>(),
                    box{b.at("x").get<float>(), b.at("y").get<float>(), b.at("w").get<float>(), b.at("h").get<float>()},
-                   b.at("score").get<float>(), std::nullopt}); // the mesh carries no live person ids
+                   b.at("score").get<float>(), person});
+  }
   return out;
 }
 

@@ -83,11 +83,14 @@ void count(self_ptr self, track_batch& tb) {
     if (e.state == track_state::started) ++started;
   metrics::global().tracks_started(tb.camera_id).Increment(static_cast<double>(started));
   if (st.stats) st.stats->tracks += started;
+  if (st.compact && st.update_features && st.update_feature_ms > 0)
+    compact::thin_update_features(tb, st.features_kept[tb.camera_id], st.update_feature_ms);
   if (st.compact) compact::compact_for_link(tb, st.update_features);
   // Counted as a link to another process carries it: compacted there, the
   // updates' features kept only for this process's re-id would be dropped.
-  // (Uncompacted, every event keeps its feature on any link.)
-  if (st.compact && st.update_features)
+  // (Uncompacted, every event keeps its feature on any link; thinned, they
+  // are for re-id in another process and cross it.)
+  if (st.compact && st.update_features && st.update_feature_ms == 0)
     count_sent_tracks(st.stats, "tracker->reid", tb);
   else
     count_sent(st.stats, "tracker->reid", tb);
@@ -181,6 +184,7 @@ tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<
   self->state.dnn_appearance = extras.dnn_appearance;
   self->state.compact = extras.compact;
   self->state.update_features = extras.update_features;
+  self->state.update_feature_ms = extras.update_feature_ms;
   self->state.live = std::move(extras.live);
   self->state.crops = std::move(extras.crops);
   self->state.live_frames = live_sampler{extras.live_frames};

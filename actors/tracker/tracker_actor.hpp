@@ -41,6 +41,8 @@ struct tracker_state {
   bool dnn_appearance = false;
   bool compact = false; // compact batches for re-id (mesh.compact)
   bool update_features = false; // updates keep their features through compaction (live person ids)
+  int64_t update_feature_ms = 0; // ... at most this often per track (0: all)
+  std::map<uint32_t, std::map<uint64_t, timestamp_ms>> features_kept; // per camera, per open track
   std::shared_ptr<live_view> live; // the console's live boxes (null: none)
   bool crops = false; // cut evidence crops (needs live for the frames)
   evidence_picker evidence;
@@ -69,6 +71,10 @@ struct tracker_extras {
   // Re-id runs in this process and guesses live person ids from the
   // updates' features (actors/reid/live_identity): compaction keeps them.
   bool update_features = false;
+  // Re-id in another process guesses them for the live frames this tracker
+  // sends (mesh.live_fps): an update keeps its feature at most this often
+  // per track (0: every update).
+  int64_t update_feature_ms = 0;
   std::shared_ptr<live_view> live; // the console's live boxes (null: none)
   bool crops = false; // cut the tracks' evidence crops for storage (needs live)
   live_sampler_settings live_frames; // mesh.live_fps: pictures with the batches (needs live)

@@ -692,7 +692,7 @@ struct gateway_server::impl {
                        {"h", b.bbox.h},
                        {"score", b.score}});
       // Provisional: re-id's guess while the track is open (the final id
-      // comes when it ends); only where re-id runs beside the camera.
+      // comes when it ends).
       if (b.person) boxes.back()["person"] = *b.person;
     }
     set_json(res, 200,

@@ -43,6 +43,11 @@ int main(int argc, char** argv) {
   // The same batch with the camera's live frame (v3).
   tb.live = live_frame{1, 7, t, 640, 480, {{3, {10, 20, 30, 60}, 0.9f, std::nullopt}}, crop.jpeg};
   save(dir, "tracks-live", codec::encode(tb, "tracker-1", 9));
+  // ... and as re-id passes it on, its box named (LiveFrame.people).
+  presence_batch named;
+  named.live = tb.live;
+  named.live->boxes.push_back({4, {50, 20, 30, 60}, 0.8f, uint64_t{12}});
+  save(dir, "presence-live-people", codec::encode(named, "reid-1", 10));
   presence_batch pb;
   pb.identities.push_back({1, 2, 5, 0.7f});
   pb.rows.push_back({5, 1, t - 5000, t - 400});

@@ -67,6 +67,24 @@ while True:
     assert time.time() < deadline, "no picture with boxes within 60 s"
     time.sleep(0.5)
 PY
+# Re-id runs in its own process: the edge sends its tracks' features (five
+# a second per track) and re-id names the live boxes it carries on with
+# their tracks' provisional people, as it does beside the camera.
+python3 - "$base" "$TOKEN" <<'PY' || { show_logs; fail "no live box named a person"; }
+import json, sys, time, urllib.request
+base, token = sys.argv[1:3]
+deadline = time.time() + 90
+while True:
+    for cam in (1, 2, 3):
+        req = urllib.request.Request(f"{base}/v1/cameras/{cam}/live", headers={"Authorization": f"Bearer {token}"})
+        named = [b for b in json.load(urllib.request.urlopen(req, timeout=10))["boxes"] if "person" in b]
+        if named:
+            assert all(isinstance(b["person"], int) and b["person"] > 0 for b in named), named
+            print(f"camera {cam}: live boxes named {sorted(b['person'] for b in named)}")
+            sys.exit(0)
+    assert time.time() < deadline, "no live box with a person within 90 s"
+    time.sleep(0.5)
+PY
 # A camera the configuration does not name: 404, nothing fetched for it.
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$base/v1/cameras/77/snapshot.jpg")
 [ "$code" = 404 ] || fail "an unknown camera's snapshot answered $code"

@@ -1016,6 +1016,50 @@ TEST_CASE("codec: a live frame rides on track and presence batches (v3) and is c
   bad = *t.live;
   bad.camera_id = t.camera_id + 1; // another camera's picture on this camera's batch
   refused(bad, "id");
+  bad = *t.live;
+  bad.boxes[1].person = codec::max_id + 1;
+  refused(bad, "id");
+}
+
+TEST_CASE("codec: a live frame carries its boxes' provisional people (re-id in another process)") {
+  weaver::presence_batch p;
+  p.live = sample_live(5);
+  p.live->boxes[1].person = 12;
+  auto m = dec(codec::encode(p, "reid", 1));
+  REQUIRE(m);
+  const auto& pb = std::get<weaver::presence_batch>(m->body);
+  REQUIRE(pb.live);
+  REQUIRE(pb.live->boxes.size() == 2);
+  CHECK_FALSE(pb.live->boxes[0].person);
+  REQUIRE(pb.live->boxes[1].person);
+  CHECK(*pb.live->boxes[1].person == 12);
+  CHECK_FALSE(codec::validate(*m));
+  // None given: none read (and none written).
+  p.live->boxes[1].person.reset();
+  auto plain = dec(codec::encode(p, "reid", 2));
+  REQUIRE(plain);
+  for (const auto& b : std::get<weaver::presence_batch>(plain->body).live->boxes) CHECK_FALSE(b.person);
+  CHECK(codec::encode(p, "reid", 2).size() < codec::encode(
+                                               [&] {
+                                                 auto q = p;
+                                                 q.live->boxes[0].person = 3;
+                                                 return q;
+                                               }(),
+                                               "reid", 2)
+                                               .size());
+  // A people list that does not match the boxes is refused.
+  for (size_t n : {size_t{1}, size_t{3}}) {
+    auto frame_with = [&](flatbuffers::FlatBufferBuilder& b) {
+      std::vector<fb::LiveBox> boxes{fb::LiveBox(7, fb::Box(10, 12, 20, 40), 0.75f),
+                                     fb::LiveBox(9, fb::Box(60, 8, 16, 30), 0.5f)};
+      auto boxes_vec = b.CreateVectorOfStructs(boxes);
+      auto jpeg = b.CreateVector(reinterpret_cast<const uint8_t*>(p.live->jpeg.data()), p.live->jpeg.size());
+      auto people = b.CreateVector(std::vector<uint64_t>(n, 4));
+      auto frame = fb::CreateLiveFrame(b, 5, 41, 1700000000400, 128, 96, boxes_vec, jpeg, people);
+      return fb::CreatePresenceBatch(b, 0, 0, 0, 0, 0, 0, frame).Union();
+    };
+    rejects(build(frame_with, fb::Payload::PresenceBatch, 3), "people for 2 boxes");
+  }
 }
 
 TEST_CASE("codec: schema versions are handled as common.fbs documents") {

@@ -173,3 +173,41 @@ TEST_CASE(
     CHECK(b.events[i].feature == compact::to_int8_grid(original.events[i].feature));
   }
 }
+
+TEST_CASE("compact: live ids over the mesh keep an update's feature at most every period per track") {
+  std::mt19937 rng(4);
+  std::map<uint64_t, timestamp_ms> kept;
+  auto event = [&](uint64_t track, timestamp_ms t, track_state s) {
+    track_event e;
+    e.track_id = track;
+    e.time_ms = t;
+    e.state = s;
+    e.feature = unit_vector(rng, 8, false);
+    return e;
+  };
+  auto kept_features = [&](track_batch b) {
+    compact::thin_update_features(b, kept, 200);
+    std::vector<bool> out;
+    for (const auto& e : b.events) out.push_back(!e.feature.empty());
+    return out;
+  };
+  track_batch b;
+  b.events = {event(1, 0, track_state::started), event(2, 0, track_state::updated)};
+  CHECK(kept_features(b) == std::vector<bool>{true, true}); // each track's first
+  b.events = {event(1, 100, track_state::updated), event(2, 100, track_state::updated)};
+  CHECK(kept_features(b) == std::vector<bool>{false, false});
+  b.events = {event(1, 200, track_state::updated), event(2, 150, track_state::updated)};
+  CHECK(kept_features(b) == std::vector<bool>{true, false});
+  // An ended track keeps its feature (re-id's final match) and is forgotten.
+  b.events = {event(2, 250, track_state::ended)};
+  CHECK(kept_features(b) == std::vector<bool>{true});
+  CHECK(kept.count(2) == 0);
+  CHECK(kept.count(1) == 1);
+  // Over a second of 10 fps updates, a track sends 5 features.
+  int sent = 0;
+  for (timestamp_ms t = 300; t < 1300; t += 100) {
+    b.events = {event(1, t, track_state::updated)};
+    sent += kept_features(b)[0];
+  }
+  CHECK(sent == 5);
+}

@@ -257,7 +257,8 @@ TEST_CASE("storage actor: keeps crops and valid live frames of configured camera
 }
 
 TEST_CASE("live frame JSON: one form for the query answer, read back as the camera asked for") {
-  const auto f = sample(3, 9);
+  auto f = sample(3, 9);
+  f.boxes.push_back({8, {50, 20, 30, 40}, 0.75f, uint64_t{12}}); // named by re-id in another process
   const auto j = live_frame_to_json(f);
   CHECK_FALSE(j.contains("kept_ms"));
   CHECK(live_frame_to_json(f, 42)["kept_ms"] == 42);
@@ -266,8 +267,11 @@ TEST_CASE("live frame JSON: one form for the query answer, read back as the came
   CHECK(back->seq == 9);
   CHECK(back->time_ms == f.time_ms);
   CHECK(back->width == 128);
-  REQUIRE(back->boxes.size() == 1);
+  REQUIRE(back->boxes.size() == 2);
   CHECK(back->boxes[0].track_id == 7);
+  CHECK_FALSE(back->boxes[0].person);
+  REQUIRE(back->boxes[1].person);
+  CHECK(*back->boxes[1].person == 12);
   CHECK(back->jpeg == f.jpeg);
   CHECK_FALSE(live_frame_from_json(j, 4)); // another camera's frame
   auto no_camera = j;
