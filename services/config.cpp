@@ -927,12 +927,12 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
         t.scopes = {"query", "alerts"};
       } else {
         if (!sc.IsSequence() || sc.size() == 0)
-          throw config_error(q + "scopes", "expected a non-empty list (query, alerts)");
+          throw config_error(q + "scopes", "expected a non-empty list (query, alerts, zones)");
         for (size_t k = 0; k < sc.size(); ++k) {
           auto v = sc[k].as<std::string>("");
-          if (v != "query" && v != "alerts")
+          if (v != "query" && v != "alerts" && v != "zones")
             throw config_error(q + "scopes[" + std::to_string(k) + "]",
-                               "unknown scope '" + v + "' (known: query, alerts)");
+                               "unknown scope '" + v + "' (known: query, alerts, zones)");
           t.scopes.push_back(v);
         }
       }

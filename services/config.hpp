@@ -117,7 +117,10 @@ struct query_config {
 struct gateway_token {
   std::string name; // for logs; never the token itself
   std::string token;
-  std::vector<std::string> scopes; // query (the /v1 queries), alerts (/v1/alerts/stream)
+  // query (the /v1 queries and pictures), alerts (/v1/alerts/stream), zones
+  // (PUT /v1/cameras/{camera}/zones: a write). Without `scopes` in the
+  // configuration: query and alerts, read only.
+  std::vector<std::string> scopes;
 };
 
 /// The REST gateway (services/gateway). Its port is config::gateway_port.
@@ -128,7 +131,7 @@ struct gateway_config {
   // so explicitly; for a loopback-only gateway).
   std::string auth = "bearer";
   std::vector<gateway_token> tokens;
-  // Environment variable holding one more token (all scopes), read when the
+  // Environment variable holding one more token (all scopes, zones too), read when the
   // gateway starts; the Helm chart sets WEAVER_GATEWAY_TOKEN from a Secret.
   std::string token_env = "WEAVER_GATEWAY_TOKEN";
   int64_t poll_ms = 250; // alert streams poll the events query this often

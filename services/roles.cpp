@@ -100,6 +100,15 @@ mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<
       && ((has("gateway") && cfg.gateway_port != 0 && cfg.gateway.snapshots)
           || (has("tracker") && (cfg.crops || cfg.mesh.live_fps > 0))))
     live = std::make_shared<live_view>();
+  if (has("tracker") && has("gateway") && cfg.gateway_port != 0) {
+    std::map<uint32_t, zone_shapes> shapes;
+    std::map<uint32_t, zone_registry::frame_size> sizes; // a crop's (and its warp's) size is the frame's
+    for (auto& c : cfg.cameras) {
+      shapes[c.id] = {c.zones, c.lines};
+      if (c.crop) sizes[c.id] = {(*c.crop)[2], (*c.crop)[3]};
+    }
+    zone_edits = std::make_shared<zone_registry>(std::move(shapes), std::move(sizes));
+  }
 }
 
 std::string mesh_context::endpoint(const std::string& role) const {
@@ -219,6 +228,19 @@ std::unique_ptr<sql::shared_connection> open_store(mesh_context& m) {
     db.upsert_camera(c.id, c.name, c.zone);
     for (auto& z : c.zones) db.upsert_zone(c.id, z.name);
   }
+  // A zone edit renames the camera's zones in the store too (the cameras
+  // query lists them), on a handle of its own: the gateway's thread.
+  if (m.zone_edits)
+    m.zone_edits->on_set(
+      [edits = std::make_shared<store>(connection->handle())](uint32_t camera, const zone_shapes& s) {
+        std::vector<std::string> names;
+        for (auto& z : s.zones) names.push_back(z.name);
+        try {
+          edits->replace_zones(camera, names);
+        } catch (const std::exception& e) {
+          log.error("camera ", camera, ": the edited zones are in use but not in the store's zones list: ", e.what());
+        }
+      });
   return connection;
 }
 
@@ -260,6 +282,7 @@ tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
   if (m.has("tracker")) {
     auto extras = tracker_extras_of(m.cfg, m.opts.tracks_dir);
     extras.live = m.live;
+    extras.zone_edits = m.zone_edits;
     extras.update_features = m.live && m.has("reid"); // re-id here guesses live person ids from them
     extras.crops = m.live && m.has("camera") && m.cfg.crops;
     if (m.live && m.has("camera"))
@@ -325,7 +348,7 @@ std::unique_ptr<gateway_server> make_gateway(mesh_context& m, query_actor query)
   if (!query) log.info("gateway: live pictures only (no mesh.endpoints.query: queries answer 503)");
   auto sources = std::make_shared<metrics_sources>();
   sources->add(metrics::global().registry_ptr());
-  auto gateway = std::make_unique<gateway_server>(m.sys, query, settings, m.health_ptr, sources, m.live);
+  auto gateway = std::make_unique<gateway_server>(m.sys, query, settings, m.health_ptr, sources, m.live, m.zone_edits);
   gateway->start();
   m.health.add_flag("gateway", probe_kind::readiness, true,
                     "serving on " + cfg.gateway.bind + ":" + std::to_string(gateway->port()));
