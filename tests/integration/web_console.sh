@@ -3,8 +3,11 @@
 # puppeteer-core (tools/browser_test, installed by tools/setup.sh --tests).
 #   1. `weaver run` on the demo (realtime, motion detector) with its
 #      embedded gateway: sign in, every camera card up with a frame rate
-#      and a fresh picture. The tracker also sends live frames to the store
-#      (mesh.live_fps), as an edge tracker would.
+#      and a fresh picture; on a camera's page a zone drawn and applied
+#      (PUT /v1/cameras/{camera}/zones, the token has scope zones) comes back
+#      from the server and the running tracker counts events in it. The
+#      tracker also sends live frames to the store (mesh.live_fps), as an
+#      edge tracker would.
 #   2. On the store that run wrote, `weaver node --role query,gateway`:
 #      refusal without a token, the session cookie, each page against
 #      `weaver query` on the same store (X -> Y matrix, seen on every
@@ -33,7 +36,7 @@ gateway:
   poll_ms: 250
   stale_after_s: 6
   tokens:
-    - {name: console, token: "$TOKEN"}
+    - {name: console, token: "$TOKEN", scopes: [query, alerts, zones]}
 mesh:
   live_fps: 1
 YAML

@@ -208,7 +208,13 @@ function liveView(cameraId, {big = false} = {}) {
         note.textContent = res.status === 404 ? 'No live picture on this gateway' : (live.error || `HTTP ${res.status}`);
         return;
       }
-      if (view.last && view.last.seq === live.seq) { mark(live); return; }
+      if (view.last && view.last.seq === live.seq) {
+        mark(live);
+        // Same frame, other zones (an Apply; a stopped camera sends no new frame): redraw.
+        const shapes = (v) => JSON.stringify([v.zones, v.lines]);
+        if (shapes(live) !== shapes(view.last)) { draw(live); view.last = live; }
+        return;
+      }
       const next = new Image();
       next.src = live.snapshot;
       await next.decode();
