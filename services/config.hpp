@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -87,6 +88,11 @@ struct tracker_config {
   // MOTA/IDF1 and the demo's cross-camera answers (README, "Tracking and
   // re-identification").
   std::string repair = "fill";
+  // Zones edited at run time (PUT /v1/cameras/{camera}/zones) are written
+  // here and, at start, replace the configured zones and lines of their
+  // cameras ("" = none: edits last until restart). services/zones_file.hpp.
+  std::string zones_file;
+  std::set<uint32_t> zones_edited; // the cameras whose shapes came from it
 };
 
 /// Tracklet repair's settings for `tracker.repair` (join or fill): the

@@ -9,6 +9,7 @@
 #include "base/log.hpp"
 #include "base/metrics.hpp"
 #include "services/cards.hpp"
+#include "services/zones_file.hpp"
 
 namespace weaver {
 
@@ -108,6 +109,19 @@ mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<
       if (c.crop) sizes[c.id] = {(*c.crop)[2], (*c.crop)[3]};
     }
     zone_edits = std::make_shared<zone_registry>(std::move(shapes), std::move(sizes));
+    // Kept across restarts in tracker.zones_file: every camera edited so
+    // far (before this start too), the whole file written on each edit.
+    if (!cfg.tracker.zones_file.empty()) {
+      auto edited = std::make_shared<std::map<uint32_t, zone_shapes>>();
+      for (auto& c : cfg.cameras)
+        if (cfg.tracker.zones_edited.count(c.id)) (*edited)[c.id] = {c.zones, c.lines};
+      auto file = std::make_shared<state_file>(cfg.tracker.zones_file, 0);
+      zone_edits->on_set([edited, file](uint32_t camera, const zone_shapes& s) {
+        (*edited)[camera] = s;
+        if (file->save(zones_file_text(*edited), "zones"))
+          log.info("camera ", camera, ": edited zones kept in ", file->path());
+      });
+    }
   }
 }
 

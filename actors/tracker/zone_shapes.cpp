@@ -29,8 +29,9 @@ point2 point_of(const json& j, const std::string& where, int width, int height) 
   double x = j[0].get<double>(), y = j[1].get<double>();
   if (!std::isfinite(x) || !std::isfinite(y)) fail(where, "expected finite numbers");
   if (x < 0 || x > width || y < 0 || y > height)
-    fail(where, "[" + num(x) + ", " + num(y) + "] is outside the frame (0..." + std::to_string(width) + " x 0..."
-                  + std::to_string(height) + ")");
+    fail(where,
+         "[" + num(x) + ", " + num(y) + "] is outside the frame (0..." + std::to_string(width) + " x 0..."
+           + std::to_string(height) + ")");
   return {static_cast<float>(x), static_cast<float>(y)};
 }
 

@@ -116,6 +116,7 @@ gateway_settings gateway_settings_of(const config& cfg) {
   s.snapshot_width = g.snapshot_width;
   s.stale_after_ms = static_cast<int64_t>(g.stale_after_s * 1000 + 0.5);
   for (auto& c : cfg.cameras) s.cameras.push_back({c.id, c.zones, c.lines});
+  s.zones_kept = !cfg.tracker.zones_file.empty();
   s.login_per_minute = g.login_per_minute;
   s.login_burst = g.login_burst;
   return s;
@@ -733,6 +734,7 @@ struct gateway_server::impl {
     auto j = zone_shapes_json(shapes);
     j["camera"] = camera;
     j["editable"] = zone_edits != nullptr;
+    j["kept"] = zone_edits != nullptr && settings.zones_kept;
     std::optional<zone_registry::frame_size> size;
     if (zone_edits) size = zone_edits->size_of(camera);
     j["width"] = size ? nlohmann::json(size->width) : nlohmann::json(nullptr);

@@ -23,8 +23,8 @@
 //                          process evaluates them from its next batch on.
 //                          409 where the tracker runs in another process
 //                          (no link carries an edit there) or the camera's
-//                          frame size is not known yet. Until restart: the
-//                          configuration file is not rewritten.
+//                          frame size is not known yet. Kept across restarts
+//                          in tracker.zones_file when set, else until restart.
 //   GET /, /docs, /openapi.yaml, /app.js ...   the web console, no token
 //                          (its data comes from the routes above)
 //   OPTIONS                CORS preflight for gateway.cors_origins (none by
@@ -104,6 +104,7 @@ struct gateway_settings {
     std::vector<line_def> lines;
   };
   std::vector<camera_shapes> cameras;
+  bool zones_kept = false; // tracker.zones_file is set: edits survive a restart
   // POST /login per client address (services/gateway/login_limiter.hpp).
   double login_per_minute = 10;
   int login_burst = 5;

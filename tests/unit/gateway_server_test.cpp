@@ -740,6 +740,7 @@ TEST_CASE("gateway: a camera's zones: GET them, PUT new ones (scope zones, valid
   auto now = json::parse(g->body);
   CHECK(now["camera"] == 3);
   CHECK(now["editable"] == true);
+  CHECK(now["kept"] == false); // no tracker.zones_file: until restart
   CHECK(now["width"] == 40);
   CHECK(now["zones"][0]["name"] == "door");
   CHECK(now["lines"][0]["from"] == json::array({1, 1}));

@@ -19,7 +19,8 @@ bool starts(const std::string& s, const std::string& prefix) { return s.rfind(pr
 
 TEST_SUITE("zone_shapes") {
   TEST_CASE("a valid body is taken, and given back in the same shape") {
-    auto body = json::parse(R"({"zones": [{"name": "display", "polygon": [[40, 300], [216, 300], [216, 500], [40, 500]]}],
+    auto body =
+      json::parse(R"({"zones": [{"name": "display", "polygon": [[40, 300], [216, 300], [216, 500], [40, 500]]}],
                                 "lines": [{"name": "aisle", "from": [0, 380], "to": [256, 380]}]})");
     auto p = parse_zone_shapes(body, 256, 576);
     REQUIRE(p.error == "");
@@ -62,7 +63,8 @@ TEST_SUITE("zone_shapes") {
                  "zones[0].polygon[2]: expected a point"));
     CHECK(error_of(R"({"zones": [{"name": "a", "polygon": [[0,0],[257,0],[0,9]]}]})")
           == "zones[0].polygon[1]: [257, 0] is outside the frame (0...256 x 0...576)");
-    CHECK(starts(error_of(R"({"lines": [{"name": "a", "from": [0, -1], "to": [5, 5]}]})"), "lines[0].from: [0, -1] is outside"));
+    CHECK(starts(error_of(R"({"lines": [{"name": "a", "from": [0, -1], "to": [5, 5]}]})"),
+                 "lines[0].from: [0, -1] is outside"));
     // The frame must be known.
     CHECK(starts(error_of(R"({})", 0, 576), "frame: the camera's size is not known"));
   }
@@ -89,7 +91,8 @@ TEST_SUITE("zone_shapes") {
     // Concave is fine.
     CHECK(error_of(R"({"zones": [{"name": "u", "polygon": [[0,0],[3,0],[3,8],[7,8],[7,0],[10,0],[10,10],[0,10]]}]})")
           == "");
-    CHECK(error_of(R"({"lines": [{"name": "a", "from": [5, 5], "to": [5, 5]}]})") == "lines[0]: from and to are the same point");
+    CHECK(error_of(R"({"lines": [{"name": "a", "from": [5, 5], "to": [5, 5]}]})")
+          == "lines[0]: from and to are the same point");
   }
 
   TEST_CASE("names: sane, and each once across zones and lines; list sizes bounded") {
@@ -106,10 +109,13 @@ TEST_SUITE("zone_shapes") {
     CHECK(starts(error_of(R"({"zones": [{"name": "a/b", "polygon": [[0,0],[9,0],[0,9]]}]})"),
                  "zones[0].name: 'a/b' is not a name"));
     CHECK(starts(error_of(R"({"zones": [{"name": 5, "polygon": [[0,0],[9,0],[0,9]]}]})"), "zones[0].name: required"));
-    CHECK(error_of(R"({"zones": [{"name": "a", "polygon": [[0,0],[9,0],[0,9]]}], "lines": [{"name": "a", "from": [0,0], "to": [1,1]}]})")
-          == "lines[0].name: 'a' is used twice (zones and lines share names)");
+    CHECK(
+      error_of(
+        R"({"zones": [{"name": "a", "polygon": [[0,0],[9,0],[0,9]]}], "lines": [{"name": "a", "from": [0,0], "to": [1,1]}]})")
+      == "lines[0].name: 'a' is used twice (zones and lines share names)");
     json zones = json::array();
-    for (int i = 0; i < 33; ++i) zones.push_back({{"name", "z" + std::to_string(i)}, {"polygon", {{0, 0}, {9, 0}, {0, 9}}}});
+    for (int i = 0; i < 33; ++i)
+      zones.push_back({{"name", "z" + std::to_string(i)}, {"polygon", {{0, 0}, {9, 0}, {0, 9}}}});
     CHECK(parse_zone_shapes({{"zones", zones}}, 256, 576).error == "zones: 33 given, at most 32");
     zones.erase(zones.begin());
     CHECK(parse_zone_shapes({{"zones", zones}}, 256, 576).error == "");

@@ -161,6 +161,8 @@ async function live(browser) {
   await page.waitForFunction(() => document.querySelector('#apply-status').dataset.state === 'ok', {timeout: 20000});
   const applied = await page.$eval('#zone-board', (e) => e.dataset.zones);
   const served = await page.evaluate(async (c) => (await (await fetch(`/v1/cameras/${c}/zones`)).json()), cam);
+  const said = await page.$eval('#apply-status', (e) => e.textContent);
+  check(said.includes('kept across restarts'), `Apply says the zones are kept: ${said}`);
   check(applied === 'zone1' && served.zones.length === 1 && served.zones[0].name === 'zone1' && served.zones[0].polygon.length === 4,
     `Apply: the board redrawn from the server holds zone1 (${applied}); GET zones: ${JSON.stringify(served.zones)}`);
   await page.waitForFunction(() => [...document.querySelectorAll('.shot.big .overlay polygon.zone:not(.draw)')].length === 1, {timeout: 20000});
@@ -237,6 +239,17 @@ async function full(browser) {
   const c = cookies.find((x) => x.name === 'weaver_session');
   check(c && c.httpOnly && c.sameSite === 'Strict' && !c.value.includes(args.token), 'the session cookie is HttpOnly, SameSite=Strict, not the token');
   check((await page.evaluate(() => document.cookie)) === '' && jsCookie === '', 'scripts cannot read the session cookie');
+
+  // The zone applied in the live run came back from tracker.zones_file in
+  // this process (whose tracker is elsewhere: shown, not editable).
+  const ids = await page.evaluate(async () => (await (await fetch('/v1/cameras?limit=100')).json()).cameras.map((x) => x.id));
+  const kept = [];
+  for (const id of ids) {
+    const z = await page.evaluate(async (i) => (await (await fetch(`/v1/cameras/${i}/zones`)).json()), id);
+    check(z.editable === false && z.kept === false, `camera ${id}'s zones on a query,gateway node: read only (${z.why_not_editable})`);
+    if (z.zones.some((x) => x.name === 'zone1' && x.polygon.length === 4)) kept.push(id);
+  }
+  check(kept.length === 1, `after a restart the zone applied in the live run is back from tracker.zones_file (camera ${kept.join(', ')})`);
 
   // Cameras
   figures.cameras = await measure(page, `#/cameras?day=${day}`);

@@ -440,7 +440,8 @@ function drawingBoard(view, cam) {
       if (res.status === 401) throw new Unauthorized('401');
       if (!res.ok) { apply.disabled = false; return say(`Not applied: ${answer.error || `HTTP ${res.status}`}`, 'error'); }
       await load(); // redrawn from what the server now holds
-      say(`Applied: ${answer.zones.length} zone(s), ${answer.lines.length} line(s) in use from the camera's next frame (until restart: keep the YAML).`, 'ok');
+      say(`Applied: ${answer.zones.length} zone(s), ${answer.lines.length} line(s) in use from the camera's next frame` +
+        (answer.kept ? ', kept across restarts (tracker.zones_file).' : ' until restart (no tracker.zones_file: keep the YAML).'), 'ok');
       await view.refresh();
     } catch (e) {
       apply.disabled = false;
