@@ -396,8 +396,11 @@ function drawingBoard(view, cam) {
     for (const s of z.zones) shapes.push({kind: 'zone', name: s.name, points: s.polygon.map((p) => [...p])});
     for (const s of z.lines) shapes.push({kind: 'line', name: s.name, points: [[...s.from], [...s.to]]});
     name.value = nextName(mode.value);
-    apply.disabled = !z.editable;
-    apply.title = z.editable ? 'Put these zones and lines in use now' : z.why_not_editable;
+    // The server decides (403 without scope zones); the button says so first.
+    const scopes = (state.session && state.session.scopes) || [];
+    const allowed = !state.session || state.session.auth === 'none' || scopes.includes('zones');
+    apply.disabled = !z.editable || !allowed;
+    apply.title = !z.editable ? z.why_not_editable : allowed ? 'Put these zones and lines in use now' : 'Your token lacks scope zones';
     panel.dataset.zones = z.zones.map((s) => s.name).join(',');
     panel.dataset.lines = z.lines.map((s) => s.name).join(',');
     render();
@@ -405,7 +408,8 @@ function drawingBoard(view, cam) {
   const load = async () => {
     const z = await api(`/v1/cameras/${cam.id}/zones`);
     take(z);
-    if (z.editable) say(`${z.zones.length} zone(s), ${z.lines.length} line(s) in use. Draw, then Apply.`);
+    if (z.editable && apply.disabled) say(`${z.zones.length} zone(s), ${z.lines.length} line(s) in use. Applying needs a token with scope zones: copy the YAML instead.`);
+    else if (z.editable) say(`${z.zones.length} zone(s), ${z.lines.length} line(s) in use. Draw, then Apply.`);
     else say(`Read only here: ${z.why_not_editable}. Copy the YAML instead.`);
   };
   view.overlay.addEventListener('click', (ev) => {
