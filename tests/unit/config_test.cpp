@@ -880,3 +880,20 @@ TEST_CASE("config: storage.crops naming a folder (the form before crops moved in
   CHECK(contains(cfg.notices[0], "weaver.db.crops"));
   CHECK(contains(cfg.notices[0], "kept in the store"));
 }
+
+TEST_CASE("config: token scopes: query and alerts by default (read only), zones only when listed") {
+  video_dir v;
+  auto cfg = parse_config(std::string(one_camera)
+                            + "gateway:\n  tokens:\n"
+                              "    - {name: viewer, token: viewer-token-0123456789}\n"
+                              "    - {name: editor, token: editor-token-0123456789, scopes: [query, zones]}\n",
+                          v.base());
+  REQUIRE(cfg.gateway.tokens.size() == 2);
+  CHECK(cfg.gateway.tokens[0].scopes == std::vector<std::string>{"query", "alerts"});
+  CHECK(cfg.gateway.tokens[1].scopes == std::vector<std::string>{"query", "zones"});
+  auto e = error_of(
+    std::string(one_camera) + "gateway:\n  tokens:\n    - {name: x, token: x-token-0123456789abc, scopes: [write]}\n",
+    v.base());
+  CHECK(e.key == "gateway.tokens[0].scopes[0]");
+  CHECK(contains(e.what, "unknown scope 'write' (known: query, alerts, zones)"));
+}
