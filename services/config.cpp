@@ -1,4 +1,5 @@
 #include "services/config.hpp"
+#include "services/zones_file.hpp"
 
 #include "actors/camera/crop.hpp"
 
@@ -623,9 +624,44 @@ void parse_pool(const YAML::Node& p, config& cfg) {
 }
 
 // The `tracker:` section.
+// Zones edited at run time (services/zones_file.hpp) replace the configured
+// ones of their cameras; a camera no longer configured is skipped, said.
+void apply_zones_file(config& cfg) {
+  const auto& path = cfg.tracker.zones_file;
+  std::ifstream in{path};
+  if (!in) return; // nothing edited yet
+  std::stringstream text;
+  text << in.rdbuf();
+  std::map<uint32_t, zone_shapes> edited;
+  try {
+    edited = parse_zones_file(text.str(), [&](uint32_t id) {
+      // A crop's size is the frame's; otherwise the bound every box is held to.
+      const auto* c = cfg.camera(id);
+      if (c && c->crop) return std::pair<int, int>{(*c->crop)[2], (*c->crop)[3]};
+      return std::pair<int, int>{16384, 16384};
+    });
+  } catch (const std::exception& e) {
+    throw config_error("tracker.zones_file", path + ": " + e.what());
+  }
+  for (auto& [id, shapes] : edited) {
+    auto it = std::find_if(cfg.cameras.begin(), cfg.cameras.end(), [&](const camera_config& c) { return c.id == id; });
+    if (it == cfg.cameras.end()) {
+      cfg.notices.push_back("tracker.zones_file: " + path + " has zones of camera " + std::to_string(id)
+                            + ", which is not configured: skipped");
+      continue;
+    }
+    it->zones = std::move(shapes.zones);
+    it->lines = std::move(shapes.lines);
+    cfg.tracker.zones_edited.insert(id);
+  }
+}
+
 void parse_tracker(const YAML::Node& t, config& cfg, const std::string& base_dir) {
-  check_keys(t, "tracker.",
-             {"kind", "iou_threshold", "max_age", "min_hits", "appearance", "deepsort", "state_file", "repair"});
+  check_keys(
+    t, "tracker.",
+    {"kind", "iou_threshold", "max_age", "min_hits", "appearance", "deepsort", "state_file", "repair", "zones_file"});
+  if (auto zf = get<std::string>(t, "zones_file", "tracker.", ""); !zf.empty())
+    cfg.tracker.zones_file = resolve_path(zf, base_dir);
   cfg.tracker.repair = get<std::string>(t, "repair", "tracker.", cfg.tracker.repair);
   if (cfg.tracker.repair != "off" && cfg.tracker.repair != "join" && cfg.tracker.repair != "fill")
     throw config_error("tracker.repair", "'" + cfg.tracker.repair + "' (known: off, join, fill)");
@@ -927,12 +963,12 @@ void parse_gateway(const YAML::Node& g, config& cfg) {
         t.scopes = {"query", "alerts"};
       } else {
         if (!sc.IsSequence() || sc.size() == 0)
-          throw config_error(q + "scopes", "expected a non-empty list (query, alerts)");
+          throw config_error(q + "scopes", "expected a non-empty list (query, alerts, zones)");
         for (size_t k = 0; k < sc.size(); ++k) {
           auto v = sc[k].as<std::string>("");
-          if (v != "query" && v != "alerts")
+          if (v != "query" && v != "alerts" && v != "zones")
             throw config_error(q + "scopes[" + std::to_string(k) + "]",
-                               "unknown scope '" + v + "' (known: query, alerts)");
+                               "unknown scope '" + v + "' (known: query, alerts, zones)");
           t.scopes.push_back(v);
         }
       }
@@ -1083,6 +1119,7 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
                        "must be >= detector.queue (" + std::to_string(cfg.detector.queue) + ") unless realtime");
 
   if (auto t = root["tracker"]) parse_tracker(t, cfg, base_dir);
+  if (!cfg.tracker.zones_file.empty()) apply_zones_file(cfg);
   if (auto r = root["reid"]) parse_reid(r, cfg, base_dir);
   cfg.reid.resolver.links = cfg.reid.links;
   // Re-id needs the size of the views whose bottom edge cuts people off

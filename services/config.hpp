@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -87,6 +88,11 @@ struct tracker_config {
   // MOTA/IDF1 and the demo's cross-camera answers (README, "Tracking and
   // re-identification").
   std::string repair = "fill";
+  // Zones edited at run time (PUT /v1/cameras/{camera}/zones) are written
+  // here and, at start, replace the configured zones and lines of their
+  // cameras ("" = none: edits last until restart). services/zones_file.hpp.
+  std::string zones_file;
+  std::set<uint32_t> zones_edited; // the cameras whose shapes came from it
 };
 
 /// Tracklet repair's settings for `tracker.repair` (join or fill): the
@@ -117,7 +123,10 @@ struct query_config {
 struct gateway_token {
   std::string name; // for logs; never the token itself
   std::string token;
-  std::vector<std::string> scopes; // query (the /v1 queries), alerts (/v1/alerts/stream)
+  // query (the /v1 queries and pictures), alerts (/v1/alerts/stream), zones
+  // (PUT /v1/cameras/{camera}/zones: a write). Without `scopes` in the
+  // configuration: query and alerts, read only.
+  std::vector<std::string> scopes;
 };
 
 /// The REST gateway (services/gateway). Its port is config::gateway_port.
@@ -128,7 +137,7 @@ struct gateway_config {
   // so explicitly; for a loopback-only gateway).
   std::string auth = "bearer";
   std::vector<gateway_token> tokens;
-  // Environment variable holding one more token (all scopes), read when the
+  // Environment variable holding one more token (all scopes, zones too), read when the
   // gateway starts; the Helm chart sets WEAVER_GATEWAY_TOKEN from a Secret.
   std::string token_env = "WEAVER_GATEWAY_TOKEN";
   int64_t poll_ms = 250; // alert streams poll the events query this often

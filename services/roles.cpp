@@ -9,6 +9,7 @@
 #include "base/log.hpp"
 #include "base/metrics.hpp"
 #include "services/cards.hpp"
+#include "services/zones_file.hpp"
 
 namespace weaver {
 
@@ -100,6 +101,28 @@ mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<
       && ((has("gateway") && cfg.gateway_port != 0 && cfg.gateway.snapshots)
           || (has("tracker") && (cfg.crops || cfg.mesh.live_fps > 0))))
     live = std::make_shared<live_view>();
+  if (has("tracker") && has("gateway") && cfg.gateway_port != 0) {
+    std::map<uint32_t, zone_shapes> shapes;
+    std::map<uint32_t, zone_registry::frame_size> sizes; // a crop's (and its warp's) size is the frame's
+    for (auto& c : cfg.cameras) {
+      shapes[c.id] = {c.zones, c.lines};
+      if (c.crop) sizes[c.id] = {(*c.crop)[2], (*c.crop)[3]};
+    }
+    zone_edits = std::make_shared<zone_registry>(std::move(shapes), std::move(sizes));
+    // Kept across restarts in tracker.zones_file: every camera edited so
+    // far (before this start too), the whole file written on each edit.
+    if (!cfg.tracker.zones_file.empty()) {
+      auto edited = std::make_shared<std::map<uint32_t, zone_shapes>>();
+      for (auto& c : cfg.cameras)
+        if (cfg.tracker.zones_edited.count(c.id)) (*edited)[c.id] = {c.zones, c.lines};
+      auto file = std::make_shared<state_file>(cfg.tracker.zones_file, 0);
+      zone_edits->on_set([edited, file](uint32_t camera, const zone_shapes& s) {
+        (*edited)[camera] = s;
+        if (file->save(zones_file_text(*edited), "zones"))
+          log.info("camera ", camera, ": edited zones kept in ", file->path());
+      });
+    }
+  }
 }
 
 std::string mesh_context::endpoint(const std::string& role) const {
@@ -219,6 +242,19 @@ std::unique_ptr<sql::shared_connection> open_store(mesh_context& m) {
     db.upsert_camera(c.id, c.name, c.zone);
     for (auto& z : c.zones) db.upsert_zone(c.id, z.name);
   }
+  // A zone edit renames the camera's zones in the store too (the cameras
+  // query lists them), on a handle of its own: the gateway's thread.
+  if (m.zone_edits)
+    m.zone_edits->on_set(
+      [edits = std::make_shared<store>(connection->handle())](uint32_t camera, const zone_shapes& s) {
+        std::vector<std::string> names;
+        for (auto& z : s.zones) names.push_back(z.name);
+        try {
+          edits->replace_zones(camera, names);
+        } catch (const std::exception& e) {
+          log.error("camera ", camera, ": the edited zones are in use but not in the store's zones list: ", e.what());
+        }
+      });
   return connection;
 }
 
@@ -263,6 +299,7 @@ tracker_actor make_tracker(mesh_context& m, reid_actor reid) {
   if (m.has("tracker")) {
     auto extras = tracker_extras_of(m.cfg, m.opts.tracks_dir);
     extras.live = m.live;
+    extras.zone_edits = m.zone_edits;
     extras.update_features = m.live && m.has("reid"); // re-id here guesses live person ids from them
     if (m.live && !m.has("reid") && m.has("camera") && m.cfg.mesh.live_fps > 0) {
       // ... or re-id elsewhere, for the live frames sent it: five a second per track.
@@ -333,7 +370,7 @@ std::unique_ptr<gateway_server> make_gateway(mesh_context& m, query_actor query)
   if (!query) log.info("gateway: live pictures only (no mesh.endpoints.query: queries answer 503)");
   auto sources = std::make_shared<metrics_sources>();
   sources->add(metrics::global().registry_ptr());
-  auto gateway = std::make_unique<gateway_server>(m.sys, query, settings, m.health_ptr, sources, m.live);
+  auto gateway = std::make_unique<gateway_server>(m.sys, query, settings, m.health_ptr, sources, m.live, m.zone_edits);
   gateway->start();
   m.health.add_flag("gateway", probe_kind::readiness, true,
                     "serving on " + cfg.gateway.bind + ":" + std::to_string(gateway->port()));

@@ -50,6 +50,10 @@ public:
   // The console's live frames and boxes (actors/live_view): kept only when
   // this process runs the camera role and a gateway that serves snapshots.
   std::shared_ptr<live_view> live;
+  // Zones edited at run time through the gateway (actors/tracker/zone_registry):
+  // only when the tracker and the gateway are both here, since nothing
+  // carries an edit to a tracker in another process.
+  std::shared_ptr<zone_registry> zone_edits;
   std::vector<caf::actor> locals; // what was spawned here, to stop at the end
   std::vector<std::string> card_names; // the detector role's cards
 

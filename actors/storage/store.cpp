@@ -372,6 +372,13 @@ void store::upsert_zone(uint32_t camera_id, const std::string& name) {
              {int64_t{camera_id}, name}, "storage: upsert zone");
 }
 
+void store::replace_zones(uint32_t camera_id, const std::vector<std::string>& names) {
+  sql::transaction tx{*db_};
+  db_->query("DELETE FROM zones WHERE camera_id = ?1", {int64_t{camera_id}}, "storage: replace zones");
+  for (const auto& n : names) upsert_zone(camera_id, n);
+  tx.commit();
+}
+
 namespace {
 
 // A person's id after merges: what canonical() mapped it to, else itself.

@@ -63,6 +63,9 @@ public:
   void upsert_camera(uint32_t id, const std::string& name, const std::string& zone);
   /// Records a configured zone of a camera.
   void upsert_zone(uint32_t camera_id, const std::string& name);
+  /// A camera's configured zones become exactly `names` (a runtime edit);
+  /// its zone visits stay as they are. One transaction.
+  void replace_zones(uint32_t camera_id, const std::vector<std::string>& names);
 
   /// Writes one batch in one transaction; all or nothing. Idempotent, so a
   /// sender may re-send a batch it saw no acknowledgement for:

@@ -51,6 +51,36 @@ track_batch repaired(self_ptr self, track_batch tb, bool flush, int width = 0, i
   return std::move(step.batch);
 }
 
+// Adds one zone event to the batch's visits (open on an entry, closed with
+// the entry's time on an exit) and counts it.
+void add_zone_event(self_ptr self, const zone_event& e, std::vector<zone_visit>& visits) {
+  static const logger log{"zones"};
+  if (e.kind == zone_event_kind::enter)
+    visits.push_back({e.camera_id, e.track_id, e.name, e.time_ms, -1});
+  else if (e.kind == zone_event_kind::exit)
+    visits.push_back({e.camera_id, e.track_id, e.name, e.entered_ms, std::max(e.time_ms, e.entered_ms)});
+  metrics::global().zone_events(e.camera_id, e.name, to_string(e.kind)).Increment();
+  if (self->state.stats) self->state.stats->zone_events++;
+  log.debug("camera ", e.camera_id, " track ", e.track_id, ": ", to_string(e.kind), " ", e.name, " at ", e.time_ms);
+}
+
+// The shapes edited since the last batch, into the monitors; the stays
+// they end wait for their camera's next batch.
+void take_zone_edits(self_ptr self) {
+  auto& st = self->state;
+  if (!st.zone_edits || st.zone_edits->version() == st.zone_version) return;
+  static const logger log{"zones"};
+  for (auto& [camera, shapes] : st.zone_edits->changed_since(st.zone_version, &st.zone_version)) {
+    auto it = st.zones.find(camera);
+    if (it == st.zones.end()) it = st.zones.emplace(camera, zone_monitor{camera, {}, {}}).first;
+    const size_t zones = shapes.zones.size(), lines = shapes.lines.size();
+    auto closed = it->second.replace(std::move(shapes.zones), std::move(shapes.lines));
+    for (const auto& e : closed) add_zone_event(self, e, st.closed_by_edit[camera]);
+    log.info("camera ", camera, ": zones edited, now ", zones, " zone(s) and ", lines, " line(s); ", closed.size(),
+             " stay(s) in removed zones closed");
+  }
+}
+
 // Counts the batch's events and adds its zone visits: open on a zone
 // entry, closed (with the entry's time) on the exit.
 void count(self_ptr self, track_batch& tb) {
@@ -66,18 +96,13 @@ void count(self_ptr self, track_batch& tb) {
   // frame of this batch's boxes (the view was just told of them).
   if (st.live && st.live_frames.enabled())
     tb.live = st.live_frames.sample(tb.camera_id, st.live->latest(tb.camera_id), live_sampler::clock::now());
-  if (auto z = st.zones.find(tb.camera_id); z != st.zones.end()) {
-    static const logger log{"zones"};
-    for (const auto& e : z->second.update(tb)) {
-      if (e.kind == zone_event_kind::enter)
-        tb.zone_visits.push_back({e.camera_id, e.track_id, e.name, e.time_ms, -1});
-      else if (e.kind == zone_event_kind::exit)
-        tb.zone_visits.push_back({e.camera_id, e.track_id, e.name, e.entered_ms, std::max(e.time_ms, e.entered_ms)});
-      metrics::global().zone_events(e.camera_id, e.name, to_string(e.kind)).Increment();
-      if (st.stats) st.stats->zone_events++;
-      log.debug("camera ", e.camera_id, " track ", e.track_id, ": ", to_string(e.kind), " ", e.name, " at ", e.time_ms);
-    }
+  take_zone_edits(self);
+  if (auto c = st.closed_by_edit.find(tb.camera_id); c != st.closed_by_edit.end()) {
+    for (auto& v : c->second) tb.zone_visits.push_back(std::move(v));
+    st.closed_by_edit.erase(c);
   }
+  if (auto z = st.zones.find(tb.camera_id); z != st.zones.end())
+    for (const auto& e : z->second.update(tb)) add_zone_event(self, e, tb.zone_visits);
   uint64_t started = 0;
   for (auto& e : tb.events)
     if (e.state == track_state::started) ++started;
@@ -180,6 +205,7 @@ tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<
                                                 reid_actor reid, run_stats_ptr stats, tracker_extras extras) {
   for (auto& z : extras.zones)
     if (!z.empty()) self->state.zones.emplace(z.camera_id(), std::move(z));
+  self->state.zone_edits = std::move(extras.zone_edits);
   self->state.log = std::move(extras.log);
   self->state.dnn_appearance = extras.dnn_appearance;
   self->state.compact = extras.compact;
@@ -212,6 +238,7 @@ tracker_actor::behavior_type tracker_actor_impl(tracker_actor::stateful_pointer<
             auto& sort = sort_of(self, b.camera_id);
             auto tb = repaired(self, sort.update(b), false, b.width, b.height);
             st.last_time[b.camera_id] = b.capture_ms;
+            if (st.zone_edits) st.zone_edits->note_frame(b.camera_id, b.width, b.height);
             st.progress.advance(b.camera_id, b.capture_ms, b.seq);
             metrics::global().tracks_active(b.camera_id).Set(static_cast<double>(sort.active()));
             metrics::global().stage_latency("track").Observe(

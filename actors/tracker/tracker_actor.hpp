@@ -6,7 +6,11 @@
 // last box, a new track's events at most min_boxes - 1 frames plus the
 // tracker's max_age after its confirmation. Zone
 // entries / exits and line crossings of cameras with zones are counted
-// (weaver_zone_events_total) and logged at debug level.
+// (weaver_zone_events_total) and logged at debug level. With a
+// zone_registry (the gateway beside it edits the zones), each batch first
+// takes the shapes changed since the last one: stays in zones removed by an
+// edit are closed at the track's last time seen, recorded with that
+// camera's next batch.
 #pragma once
 
 #include <map>
@@ -24,6 +28,7 @@
 #include "actors/tracker/live_sampler.hpp"
 #include "actors/tracker/tracklet_repair.hpp"
 #include "actors/tracker/zone_events.hpp"
+#include "actors/tracker/zone_registry.hpp"
 #include "base/state_file.hpp"
 
 namespace weaver {
@@ -37,6 +42,9 @@ struct tracker_state {
   reid_actor reid;
   run_stats_ptr stats;
   std::map<uint32_t, zone_monitor> zones; // cameras with zones or lines
+  std::shared_ptr<zone_registry> zone_edits; // runtime edits (null: the configured shapes only)
+  uint64_t zone_version = 0; // of the edits taken
+  std::map<uint32_t, std::vector<zone_visit>> closed_by_edit; // per camera, for its next batch
   std::shared_ptr<detection_log> log; // optional: confirmed tracks as MOT results
   bool dnn_appearance = false;
   bool compact = false; // compact batches for re-id (mesh.compact)
@@ -57,6 +65,7 @@ struct tracker_state {
 /// What the tracker does besides tracking.
 struct tracker_extras {
   std::vector<zone_monitor> zones;
+  std::shared_ptr<zone_registry> zone_edits; // zones edited at run time (null: none)
   std::shared_ptr<detection_log> log;
   bool dnn_appearance = false; // track with the detector's embedding, not the hand-crafted feature
   std::string kind = "sort"; // deepsort | sort

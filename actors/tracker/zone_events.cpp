@@ -1,5 +1,7 @@
 #include "actors/tracker/zone_events.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace weaver {
@@ -73,8 +75,9 @@ std::vector<zone_event> zone_monitor::update(const track_batch& b) {
       continue;
     }
     const point2 p = foot(e.bbox);
-    auto [it, fresh] = tracks_.try_emplace(e.track_id, track_state_{p, {}});
+    auto [it, fresh] = tracks_.try_emplace(e.track_id, track_state_{p, e.time_ms, {}});
     auto& t = it->second;
+    t.last_ms = e.time_ms;
     for (size_t z = 0; z < zones_.size(); ++z) {
       bool in = inside_polygon(zones_[z].polygon, p);
       auto was = t.inside.find(z);
@@ -95,12 +98,33 @@ std::vector<zone_event> zone_monitor::update(const track_batch& b) {
   return out;
 }
 
+std::vector<zone_event> zone_monitor::replace(std::vector<zone_def> zones, std::vector<line_def> lines) {
+  std::vector<zone_event> out;
+  for (auto& [id, t] : tracks_) {
+    std::map<size_t, timestamp_ms> kept;
+    for (auto [z, since] : t.inside) {
+      auto now = std::find_if(zones.begin(), zones.end(), [&](const zone_def& d) { return d.name == zones_[z].name; });
+      if (now != zones.end())
+        kept.emplace(static_cast<size_t>(now - zones.begin()), since);
+      else
+        out.push_back({camera_id_, id, zones_[z].name, zone_event_kind::exit, std::max(t.last_ms, since), since});
+    }
+    t.inside = std::move(kept);
+  }
+  zones_ = std::move(zones);
+  lines_ = std::move(lines);
+  // With nothing to watch, update() stops following the tracks: a position
+  // kept from now would be stale when shapes come back (a false crossing).
+  if (empty()) tracks_.clear();
+  return out;
+}
+
 std::string zone_monitor::snapshot() const {
   nlohmann::json tracks = nlohmann::json::array();
   for (const auto& [id, t] : tracks_) {
     nlohmann::json inside = nlohmann::json::object();
     for (auto [z, since] : t.inside) inside[zones_[z].name] = since;
-    tracks.push_back({{"track", id}, {"x", t.last.x}, {"y", t.last.y}, {"inside", inside}});
+    tracks.push_back({{"track", id}, {"x", t.last.x}, {"y", t.last.y}, {"t", t.last_ms}, {"inside", inside}});
   }
   return nlohmann::json{{"camera", camera_id_}, {"tracks", tracks}}.dump();
 }
@@ -111,6 +135,7 @@ void zone_monitor::restore(const std::string& text) {
   for (const auto& tj : j.at("tracks")) {
     track_state_ t;
     t.last = {tj.at("x").get<float>(), tj.at("y").get<float>()};
+    t.last_ms = tj.value("t", timestamp_ms{0}); // absent in snapshots before runtime edits
     for (const auto& [name, since] : tj.at("inside").items())
       for (size_t z = 0; z < zones_.size(); ++z)
         if (zones_[z].name == name) t.inside.emplace(z, since.get<timestamp_ms>());

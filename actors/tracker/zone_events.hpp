@@ -53,6 +53,16 @@ public:
   /// leaves every zone it was in.
   std::vector<zone_event> update(const track_batch& b);
 
+  /// New zones and lines from now on (a runtime edit), the tracks kept: a
+  /// stay in a zone whose name is still there carries on, and the next
+  /// update decides with the new polygon; a stay in a zone no longer there
+  /// ends now, and its exit (at the track's last time seen) is returned.
+  /// Lines are replaced outright (a crossing is a step between two frames).
+  std::vector<zone_event> replace(std::vector<zone_def> zones, std::vector<line_def> lines);
+
+  const std::vector<zone_def>& zones() const { return zones_; }
+  const std::vector<line_def>& lines() const { return lines_; }
+
   bool empty() const { return zones_.empty() && lines_.empty(); }
   uint32_t camera_id() const { return camera_id_; }
 
@@ -66,6 +76,7 @@ public:
 private:
   struct track_state_ {
     point2 last;
+    timestamp_ms last_ms = 0; // when it was last seen (exits of removed zones)
     std::map<size_t, timestamp_ms> inside; // zone index -> entered at
   };
   uint32_t camera_id_;

@@ -116,6 +116,7 @@ gateway_settings gateway_settings_of(const config& cfg) {
   s.snapshot_width = g.snapshot_width;
   s.stale_after_ms = static_cast<int64_t>(g.stale_after_s * 1000 + 0.5);
   for (auto& c : cfg.cameras) s.cameras.push_back({c.id, c.zones, c.lines});
+  s.zones_kept = !cfg.tracker.zones_file.empty();
   s.login_per_minute = g.login_per_minute;
   s.login_burst = g.login_burst;
   return s;
@@ -208,16 +209,19 @@ struct gateway_server::impl {
   // (mesh.live_fps), through the query role. Null without a query role.
   std::unique_ptr<gateway::remote_snapshots> remote;
   gateway::login_limiter logins;
+  std::shared_ptr<zone_registry> zone_edits; // null: the tracker is elsewhere (or none)
 
   impl(caf::actor_system& s, query_actor q, gateway_settings g, std::shared_ptr<const health_registry> h,
-       std::shared_ptr<const metrics_sources> m, std::shared_ptr<const live_view> live)
+       std::shared_ptr<const metrics_sources> m, std::shared_ptr<const live_view> live,
+       std::shared_ptr<zone_registry> zones)
     : sys(s),
       query(std::move(q)),
       settings(std::move(g)),
       health(std::move(h)),
       metrics_src(std::move(m)),
       sessions(settings.session_ttl, settings.max_sessions),
-      logins(settings.login_per_minute, settings.login_burst) {
+      logins(settings.login_per_minute, settings.login_burst),
+      zone_edits(std::move(zones)) {
     if (settings.console) assets = std::make_unique<gateway::web_assets>(settings.web_root);
     if (live && settings.snapshots)
       snapshots = std::make_unique<gateway::snapshot_cache>(
@@ -675,14 +679,13 @@ struct gateway_server::impl {
     const auto age = gateway::age_of(*s, live_view::wall_clock_ms(), settings.stale_after_ms);
     auto pt = [](const point2& p) { return nlohmann::json::array({p.x, p.y}); };
     nlohmann::json zones = nlohmann::json::array(), lines = nlohmann::json::array(), boxes = nlohmann::json::array();
-    for (auto& c : settings.cameras) {
-      if (c.id != *camera) continue;
-      for (auto& z : c.zones) {
+    if (auto shapes = shapes_of(*camera)) {
+      for (auto& z : shapes->zones) {
         auto poly = nlohmann::json::array();
         for (auto& p : z.polygon) poly.push_back(pt(p));
         zones.push_back({{"name", z.name}, {"polygon", std::move(poly)}});
       }
-      for (auto& l : c.lines) lines.push_back({{"name", l.name}, {"a", pt(l.a)}, {"b", pt(l.b)}});
+      for (auto& l : shapes->lines) lines.push_back({{"name", l.name}, {"a", pt(l.a)}, {"b", pt(l.b)}});
     }
     for (auto& b : s->boxes) {
       boxes.push_back({{"track", b.track_id},
@@ -710,6 +713,81 @@ struct gateway_server::impl {
               {"boxes", std::move(boxes)},
               {"zones", std::move(zones)},
               {"lines", std::move(lines)}});
+  }
+
+  // --- zones ------------------------------------------------------------------
+
+  // A camera's zones and lines now: as edited here, else as configured.
+  std::optional<zone_shapes> shapes_of(uint32_t camera) const {
+    if (zone_edits)
+      if (auto s = zone_edits->get(camera)) return s;
+    for (auto& c : settings.cameras)
+      if (c.id == camera) return zone_shapes{c.zones, c.lines};
+    return std::nullopt;
+  }
+
+  static constexpr const char* zones_elsewhere =
+    "the zones of this gateway's cameras are evaluated by a tracker in another process: no link carries an edit "
+    "there; change the camera's zones and lines in the configuration and restart that tracker";
+
+  nlohmann::json zones_answer(uint32_t camera, const zone_shapes& shapes) const {
+    auto j = zone_shapes_json(shapes);
+    j["camera"] = camera;
+    j["editable"] = zone_edits != nullptr;
+    j["kept"] = zone_edits != nullptr && settings.zones_kept;
+    std::optional<zone_registry::frame_size> size;
+    if (zone_edits) size = zone_edits->size_of(camera);
+    j["width"] = size ? nlohmann::json(size->width) : nlohmann::json(nullptr);
+    j["height"] = size ? nlohmann::json(size->height) : nlohmann::json(nullptr);
+    if (!zone_edits) j["why_not_editable"] = zones_elsewhere;
+    return j;
+  }
+
+  // GET /v1/cameras/{camera}/zones
+  void handle_zones_get(const httplib::Request& req, httplib::Response& res) {
+    static const gateway::route scope_only{"", gateway::route_kind::query, "", "query", "", {}, {}};
+    if (!admit(scope_only, req, res)) return;
+    auto camera = camera_param(req, res, {});
+    if (!camera) return;
+    auto shapes = shapes_of(*camera);
+    if (!shapes) return set_error(res, 404, "no camera " + std::to_string(*camera) + " in the configuration");
+    set_json(res, 200, zones_answer(*camera, *shapes));
+  }
+
+  // PUT /v1/cameras/{camera}/zones: the camera's zones and lines from now on.
+  void handle_zones_put(const httplib::Request& req, httplib::Response& res) {
+    static const gateway::route scope_write{"", gateway::route_kind::query, "", "zones", "", {}, {}};
+    if (!admit(scope_write, req, res)) return;
+    // A write: a page of another site may not make it (a browser sends
+    // Origin with a PUT), nor a form (JSON only).
+    if (foreign_origin(req)) return set_error(res, 403, "zone edit from another origin");
+    auto camera = camera_param(req, res, {});
+    if (!camera) return;
+    if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0)
+      return set_error(res, 415, "expected Content-Type: application/json with {\"zones\": [...], \"lines\": [...]}");
+    if (!shapes_of(*camera))
+      return set_error(res, 404, "no camera " + std::to_string(*camera) + " in the configuration");
+    if (!zone_edits) return set_error(res, 409, zones_elsewhere);
+    auto size = zone_edits->size_of(*camera);
+    if (!size)
+      return set_error(res, 409,
+                       "camera " + std::to_string(*camera)
+                         + ": its frame size is not known yet (no frame tracked): retry once it runs");
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return set_error(res, 400, "body: not JSON");
+    auto parsed = parse_zone_shapes(body, size->width, size->height);
+    if (!parsed.error.empty()) return set_error(res, 400, parsed.error);
+    auto names = [](const zone_shapes& s) {
+      std::string out;
+      for (auto& z : s.zones) out += (out.empty() ? "" : ", ") + z.name;
+      for (auto& l : s.lines) out += (out.empty() ? "" : ", ") + l.name;
+      return out.empty() ? std::string{"none"} : out;
+    };
+    const std::string who = check(req, "zones").token_name;
+    log.info("camera ", *camera, ": zones and lines set to ", names(parsed.shapes), " by ",
+             who.empty() ? std::string{"(no auth)"} : "token '" + who + "'", " from ", req.remote_addr);
+    zone_edits->set(*camera, parsed.shapes);
+    set_json(res, 200, zones_answer(*camera, parsed.shapes));
   }
 
   // GET /v1/cameras/{camera}/snapshot.jpg[?seq=N]: frame N while it is
@@ -856,6 +934,7 @@ struct gateway_server::impl {
     out.emplace_back("/logout", "POST, OPTIONS");
     out.emplace_back("/session", "GET, HEAD, OPTIONS");
     out.emplace_back(live_pattern, "GET, HEAD, OPTIONS");
+    out.emplace_back(zones_pattern, "GET, HEAD, PUT, OPTIONS");
     out.emplace_back(snapshot_pattern, "GET, HEAD, OPTIONS");
     out.emplace_back(evidence_pattern, "GET, HEAD, OPTIONS");
     out.emplace_back(mjpeg_pattern, "GET, HEAD, OPTIONS");
@@ -865,6 +944,7 @@ struct gateway_server::impl {
   }
 
   static constexpr const char* live_pattern = R"(/v1/cameras/([^/]+)/live)";
+  static constexpr const char* zones_pattern = R"(/v1/cameras/([^/]+)/zones)";
   static constexpr const char* snapshot_pattern = R"(/v1/cameras/([^/]+)/snapshot\.jpg)";
   static constexpr const char* evidence_pattern = R"(/v1/evidence/([^/]+)/([^/]+)\.jpg)";
   static constexpr const char* mjpeg_pattern = R"(/v1/cameras/([^/]+)/stream\.mjpg)";
@@ -892,6 +972,10 @@ struct gateway_server::impl {
     server->Get("/session", timed("/session", [this](auto& req, auto& res) { handle_session(req, res); }));
     server->Get(live_pattern,
                 timed("/v1/cameras/{camera}/live", [this](auto& req, auto& res) { handle_live(req, res); }));
+    server->Get(zones_pattern,
+                timed("/v1/cameras/{camera}/zones", [this](auto& req, auto& res) { handle_zones_get(req, res); }));
+    server->Put(zones_pattern,
+                timed("/v1/cameras/{camera}/zones", [this](auto& req, auto& res) { handle_zones_put(req, res); }));
     server->Get(evidence_pattern, timed("/v1/evidence/{camera}/{track}.jpg", [this](auto& req, auto& res) {
                   handle_evidence(req, res);
                 }));
@@ -914,12 +998,12 @@ struct gateway_server::impl {
         res.set_header("Allow", allow);
         record("other", 405, clock_type::now(), false);
       };
-      bool get = allow.rfind("GET", 0) == 0;
-      if (get)
-        server->Post(pattern, refuse);
-      else
-        server->Get(pattern, refuse);
-      server->Put(pattern, refuse);
+      auto allowed = [&allow = allow](const char* m) {
+        return (", " + allow + ",").find(", " + std::string(m) + ",") != std::string::npos;
+      };
+      if (!allowed("GET")) server->Get(pattern, refuse);
+      if (!allowed("POST")) server->Post(pattern, refuse);
+      if (!allowed("PUT")) server->Put(pattern, refuse);
       server->Patch(pattern, refuse);
       server->Delete(pattern, refuse);
       server->Options(pattern, [this, allow = allow](const httplib::Request& req, httplib::Response& res) {
@@ -1019,9 +1103,10 @@ struct gateway_server::impl {
 
 gateway_server::gateway_server(caf::actor_system& sys, query_actor query, gateway_settings settings,
                                std::shared_ptr<const health_registry> health,
-                               std::shared_ptr<const metrics_sources> metrics, std::shared_ptr<const live_view> live)
+                               std::shared_ptr<const metrics_sources> metrics, std::shared_ptr<const live_view> live,
+                               std::shared_ptr<zone_registry> zones)
   : impl_(std::make_unique<impl>(sys, std::move(query), std::move(settings), std::move(health), std::move(metrics),
-                                 std::move(live))) {
+                                 std::move(live), std::move(zones))) {
   if (!impl_->health || !impl_->metrics_src) throw std::invalid_argument("gateway_server: no health registry");
 }
 

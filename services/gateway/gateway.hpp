@@ -15,6 +15,16 @@
 //                          query role's `live` query)
 //   GET /v1/cameras/{camera}/stream.mjpg   the same pictures as MJPEG
 //                          (multipart/x-mixed-replace), a max_streams stream
+//   GET /v1/cameras/{camera}/zones   a camera's zones and lines now (scope
+//                          query), and whether they can be edited here
+//   PUT /v1/cameras/{camera}/zones   replaces them at run time (scope zones;
+//                          JSON in the config's shape, checked strictly
+//                          against the camera's frame): the tracker of this
+//                          process evaluates them from its next batch on.
+//                          409 where the tracker runs in another process
+//                          (no link carries an edit there) or the camera's
+//                          frame size is not known yet. Kept across restarts
+//                          in tracker.zones_file when set, else until restart.
 //   GET /, /docs, /openapi.yaml, /app.js ...   the web console, no token
 //                          (its data comes from the routes above)
 //   OPTIONS                CORS preflight for gateway.cors_origins (none by
@@ -45,6 +55,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/live_view.hpp"
+#include "actors/tracker/zone_registry.hpp"
 #include "services/config.hpp"
 #include "services/health.hpp"
 
@@ -93,6 +104,7 @@ struct gateway_settings {
     std::vector<line_def> lines;
   };
   std::vector<camera_shapes> cameras;
+  bool zones_kept = false; // tracker.zones_file is set: edits survive a restart
   // POST /login per client address (services/gateway/login_limiter.hpp).
   double login_per_minute = 10;
   int login_burst = 5;
@@ -132,10 +144,12 @@ class gateway_server {
 public:
   /// `query` answers the queries; `health` and `metrics` back /healthz,
   /// /readyz and /metrics; `live` (may be null) the camera snapshots. The
-  /// actor system must outlive the server.
+  /// actor system must outlive the server. `zones` (may be null): the
+  /// zones the tracker of this process evaluates, edited by PUT
+  /// /v1/cameras/{camera}/zones (null: that route answers 409).
   gateway_server(caf::actor_system& sys, query_actor query, gateway_settings settings,
                  std::shared_ptr<const health_registry> health, std::shared_ptr<const metrics_sources> metrics,
-                 std::shared_ptr<const live_view> live = nullptr);
+                 std::shared_ptr<const live_view> live = nullptr, std::shared_ptr<zone_registry> zones = nullptr);
   ~gateway_server(); // stops
   gateway_server(const gateway_server&) = delete;
   gateway_server& operator=(const gateway_server&) = delete;

@@ -249,7 +249,7 @@ const route* find_route_by_query(const std::string& query) {
 }
 
 const std::vector<std::string>& known_scopes() {
-  static const std::vector<std::string> scopes{"query", "alerts"};
+  static const std::vector<std::string> scopes{"query", "alerts", "zones"};
   return scopes;
 }
 

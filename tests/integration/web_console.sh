@@ -3,9 +3,13 @@
 # puppeteer-core (tools/browser_test, installed by tools/setup.sh --tests).
 #   1. `weaver run` on the demo (realtime, motion detector) with its
 #      embedded gateway: sign in, every camera card up with a frame rate
-#      and a fresh picture. The tracker also sends live frames to the store
-#      (mesh.live_fps), as an edge tracker would.
-#   2. On the store that run wrote, `weaver node --role query,gateway`:
+#      and a fresh picture; on a camera's page a zone drawn and applied
+#      (PUT /v1/cameras/{camera}/zones, the token has scope zones) comes back
+#      from the server and the running tracker counts events in it. The
+#      tracker also sends live frames to the store (mesh.live_fps), as an
+#      edge tracker would.
+#   2. On the store that run wrote, `weaver node --role query,gateway`
+#      (the zone applied in 1 back from tracker.zones_file, read only here):
 #      refusal without a token, the session cookie, each page against
 #      `weaver query` on the same store (X -> Y matrix, seen on every
 #      camera, dwell, a person's timeline, the alert history), a new event row
@@ -33,12 +37,15 @@ gateway:
   poll_ms: 250
   stale_after_s: 6
   tokens:
-    - {name: console, token: "$TOKEN"}
+    - {name: console, token: "$TOKEN", scopes: [query, alerts, zones]}
 mesh:
   live_fps: 1
 YAML
-# Live for the video's length (~80 s), at little CPU.
-sed -i -e 's/^realtime: false/realtime: true/' -e 's/^  kind: auto /  kind: motion /' "$WORK/demo.yaml"
+# Live for the video's length (~80 s), at little CPU; zones applied in the
+# console kept in a file, which the second process reads.
+sed -i -e 's/^realtime: false/realtime: true/' -e 's/^  kind: auto /  kind: motion /' \
+  -e "s|^  # zones_file: .*|  zones_file: $WORK/zones.json|" "$WORK/demo.yaml"
+grep -q "^  zones_file: $WORK/zones.json" "$WORK/demo.yaml" || fail "no tracker.zones_file in the test's configuration"
 base=http://127.0.0.1:$port
 
 wait_healthy() {

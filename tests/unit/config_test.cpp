@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -131,6 +132,39 @@ TEST_SUITE("config") {
     REQUIRE(cfg.camera(7) != nullptr);
     CHECK(cfg.camera(7)->id == 7);
     CHECK(cfg.camera(3) == nullptr);
+  }
+
+  TEST_CASE("tracker.zones_file: edited cameras' shapes replace the configured ones, checked; absent = none") {
+    video_dir v;
+    const std::string cams =
+      "cameras:\n"
+      "  - id: 1\n"
+      "    source: clip.avi\n"
+      "    crop: [0, 0, 20, 48]\n"
+      "    zones: [{name: old, polygon: [[0, 0], [10, 0], [0, 10]]}]\n"
+      "  - {id: 2, source: camera:1}\n"
+      "tracker: {zones_file: edits.json}\n";
+    auto write = [&](const std::string& text) { std::ofstream{v.dir / "edits.json"} << text; };
+    auto none = parse_config(cams, v.base()); // no file yet: the configured shapes
+    CHECK(none.tracker.zones_file == (v.dir / "edits.json").string());
+    CHECK(none.cameras[0].zones.at(0).name == "old");
+    CHECK(none.tracker.zones_edited.empty());
+    write(R"({"cameras": {"1": {"zones": [], "lines": [{"name": "door", "from": [0, 5], "to": [20, 5]}]},
+                          "9": {"zones": []}}})");
+    auto edited = parse_config(cams, v.base());
+    CHECK(edited.cameras[0].zones.empty());
+    REQUIRE(edited.cameras[0].lines.size() == 1);
+    CHECK(edited.cameras[0].lines[0].name == "door");
+    CHECK(edited.tracker.zones_edited == std::set<uint32_t>{1});
+    REQUIRE(edited.notices.size() == 1); // camera 9 is gone from the configuration
+    CHECK(contains(edited.notices[0], "camera 9, which is not configured"));
+    // Checked as an edit is: against camera 1's crop (20 x 48).
+    write(R"({"cameras": {"1": {"lines": [{"name": "door", "from": [0, 5], "to": [21, 5]}]}}})");
+    auto bad = error_of(cams, v.base());
+    CHECK(bad.key == "tracker.zones_file");
+    CHECK(contains(bad.what, "camera 1: lines[0].to: [21, 5] is outside the frame"));
+    write("{");
+    CHECK(contains(error_of(cams, v.base()).what, "not JSON"));
   }
 
   TEST_CASE("re-id's view handoff: the crops' geometry, whole bodies on overlapping views, co-located overlap") {
@@ -845,4 +879,21 @@ TEST_CASE("config: storage.crops naming a folder (the form before crops moved in
   CHECK(contains(cfg.notices[0], "storage.crops"));
   CHECK(contains(cfg.notices[0], "weaver.db.crops"));
   CHECK(contains(cfg.notices[0], "kept in the store"));
+}
+
+TEST_CASE("config: token scopes: query and alerts by default (read only), zones only when listed") {
+  video_dir v;
+  auto cfg = parse_config(std::string(one_camera)
+                            + "gateway:\n  tokens:\n"
+                              "    - {name: viewer, token: viewer-token-0123456789}\n"
+                              "    - {name: editor, token: editor-token-0123456789, scopes: [query, zones]}\n",
+                          v.base());
+  REQUIRE(cfg.gateway.tokens.size() == 2);
+  CHECK(cfg.gateway.tokens[0].scopes == std::vector<std::string>{"query", "alerts"});
+  CHECK(cfg.gateway.tokens[1].scopes == std::vector<std::string>{"query", "zones"});
+  auto e = error_of(
+    std::string(one_camera) + "gateway:\n  tokens:\n    - {name: x, token: x-token-0123456789abc, scopes: [write]}\n",
+    v.base());
+  CHECK(e.key == "gateway.tokens[0].scopes[0]");
+  CHECK(contains(e.what, "unknown scope 'write' (known: query, alerts, zones)"));
 }

@@ -112,6 +112,25 @@ TEST_CASE("the OpenAPI spec lists exactly the route table's paths and parameters
         CHECK(param["example"]);
       }
   }
+  // Nor are a camera's zones (the gateway's own, edited at run time): read
+  // with scope query, written with scope zones.
+  {
+    REQUIRE(spec_paths.erase("/v1/cameras/{camera}/zones") == 1);
+    auto item = spec["paths"]["/v1/cameras/{camera}/zones"];
+    CHECK(item.size() == 2);
+    CHECK(item["get"]["x-weaver-scope"].as<std::string>() == "query");
+    CHECK(item["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].as<std::string>()
+          == "#/components/schemas/CameraZones");
+    auto put = item["put"];
+    CHECK(put["x-weaver-scope"].as<std::string>() == "zones");
+    CHECK(std::find(known_scopes().begin(), known_scopes().end(), "zones") != known_scopes().end());
+    CHECK(put["requestBody"]["content"]["application/json"]["schema"]["$ref"].as<std::string>()
+          == "#/components/schemas/ZoneShapes");
+    for (const char* code : {"200", "400", "401", "403", "404", "409", "413", "415"}) {
+      INFO(code);
+      CHECK(put["responses"][code]);
+    }
+  }
   CHECK(spec_paths == table_paths);
 
   for (auto& r : routes()) {

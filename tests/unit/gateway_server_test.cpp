@@ -161,10 +161,13 @@ struct fixture {
 
   explicit fixture(int max_streams = 2, int per_client = 64, std::vector<std::string> cors = {},
                    std::shared_ptr<live_view> live = nullptr, int login_burst = 20,
-                   std::chrono::milliseconds keepalive = std::chrono::milliseconds{200}) {
+                   std::chrono::milliseconds keepalive = std::chrono::milliseconds{200},
+                   std::shared_ptr<zone_registry> zones = nullptr) {
     query = sys.spawn(fake_query, store);
     gateway_settings s;
-    s.tokens = {{"reader", "reader-token-0123456789", {"query"}}, {"watcher", "watcher-token-0123456789", {"alerts"}}};
+    s.tokens = {{"reader", "reader-token-0123456789", {"query"}},
+                {"watcher", "watcher-token-0123456789", {"alerts"}},
+                {"editor", "editor-token-0123456789", {"query", "zones"}}};
     s.poll = std::chrono::milliseconds{20};
     s.keepalive = keepalive;
     s.timeout = std::chrono::milliseconds{300};
@@ -177,7 +180,7 @@ struct fixture {
     s.cameras = {{3, {{"door", {{0, 0}, {20, 0}, {20, 10}}}}, {{"in", {1, 1}, {9, 9}}}}};
     health->add("main_loop", probe_kind::liveness, [] { return check_result{true, "turning"}; });
     sources->add(metrics::global().registry_ptr());
-    gw = std::make_unique<gateway_server>(sys, query, s, health, sources, std::move(live));
+    gw = std::make_unique<gateway_server>(sys, query, s, health, sources, std::move(live), std::move(zones));
     gw->start();
   }
   ~fixture() {
@@ -712,6 +715,108 @@ TEST_CASE("gateway: known paths with another method are 405 with Allow") {
   CHECK(!o->has_header("Access-Control-Allow-Methods"));
   CHECK(!c.Get("/v1/cameras", {{"Origin", "https://app.example"}, {"Authorization", reader}})
            ->has_header("Access-Control-Allow-Origin"));
+}
+
+TEST_CASE("gateway: a camera's zones: GET them, PUT new ones (scope zones, validated), and they are in use") {
+  const std::string editor = "Bearer editor-token-0123456789";
+  // Camera 3 as the fixture configures it; its tracker here noted 40 x 30 frames.
+  auto registry = std::make_shared<zone_registry>(
+    std::map<uint32_t, zone_shapes>{{3, {{{"door", {{0, 0}, {20, 0}, {20, 10}}}}, {{"in", {1, 1}, {9, 9}}}}}, {4, {}}});
+  registry->note_frame(3, 40, 30);
+  std::vector<std::string> heard; // what the store would be told
+  registry->on_set([&](uint32_t camera, const zone_shapes& z) {
+    heard.push_back(std::to_string(camera) + ":" + std::to_string(z.zones.size()));
+  });
+  fixture f{2, 64, {}, nullptr, 20, std::chrono::milliseconds{200}, registry};
+  auto c = f.client();
+  auto put = [&](const std::string& target, const std::string& body, const std::string& auth,
+                 httplib::Headers extra = {}) {
+    if (!auth.empty()) extra.emplace("Authorization", auth);
+    return c.Put(target.c_str(), extra, body, "application/json");
+  };
+
+  auto g = f.get("/v1/cameras/3/zones", reader);
+  REQUIRE(g->status == 200);
+  auto now = json::parse(g->body);
+  CHECK(now["camera"] == 3);
+  CHECK(now["editable"] == true);
+  CHECK(now["kept"] == false); // no tracker.zones_file: until restart
+  CHECK(now["width"] == 40);
+  CHECK(now["zones"][0]["name"] == "door");
+  CHECK(now["lines"][0]["from"] == json::array({1, 1}));
+  CHECK(f.get("/v1/cameras/3/zones")->status == 401);
+  CHECK(f.get("/v1/cameras/9/zones", reader)->status == 404);
+  CHECK(f.get("/v1/cameras/x/zones", reader)->status == 400);
+  CHECK(f.get("/v1/cameras/4/zones", reader)->status == 200);
+  auto unsized = json::parse(f.get("/v1/cameras/4/zones", reader)->body);
+  CHECK(unsized["width"].is_null());
+
+  const std::string body =
+    R"({"zones": [{"name": "till", "polygon": [[10, 10], [40, 10], [40, 30], [10, 30]]}], "lines": []})";
+  // Who may write: a token with scope zones.
+  CHECK(put("/v1/cameras/3/zones", body, "")->status == 401);
+  auto ro = put("/v1/cameras/3/zones", body, reader);
+  CHECK(ro->status == 403);
+  CHECK(error_of(ro).find("lacks scope 'zones'") != std::string::npos);
+  CHECK(put("/v1/cameras/3/zones", body, "Bearer nope-nope-nope-nope")->status == 401);
+  // What may be written: JSON, checked against the frame; refused bodies change nothing.
+  CHECK(c.Put("/v1/cameras/3/zones", {{"Authorization", editor}}, body, "text/plain")->status == 415);
+  CHECK(put("/v1/cameras/3/zones", body, editor, {{"Origin", "https://evil.example"}})->status == 403);
+  auto junk = put("/v1/cameras/3/zones", R"({"zones": [)", editor);
+  CHECK(junk->status == 400);
+  CHECK(error_of(junk) == "body: not JSON");
+  auto outside =
+    put("/v1/cameras/3/zones", R"({"zones": [{"name": "a", "polygon": [[0, 0], [41, 0], [0, 9]]}]})", editor);
+  CHECK(outside->status == 400);
+  CHECK(error_of(outside) == "zones[0].polygon[1]: [41, 0] is outside the frame (0...40 x 0...30)");
+  CHECK(put("/v1/cameras/3/zones", R"({"zones": [{"name": "a;drop", "polygon": [[0, 0], [9, 0], [0, 9]]}]})", editor)
+          ->status
+        == 400);
+  CHECK(put("/v1/cameras/3/zones", std::string(70 * 1024, '['), editor)->status == 413); // over the payload bound
+  CHECK(put("/v1/cameras/3/zones?x=1", body, editor)->status == 400);
+  CHECK(put("/v1/cameras/9/zones", body, editor)->status == 404);
+  auto unknown_size = put("/v1/cameras/4/zones", body, editor);
+  CHECK(unknown_size->status == 409);
+  CHECK(error_of(unknown_size).find("frame size is not known") != std::string::npos);
+  CHECK(registry->version() == 0);
+  CHECK(heard.empty());
+
+  auto ok = put("/v1/cameras/3/zones", body, editor);
+  REQUIRE(ok->status == 200);
+  CHECK(json::parse(ok->body)["zones"][0]["name"] == "till");
+  CHECK(json::parse(ok->body)["lines"].empty());
+  // In use: the registry the tracker reads, the store's listener, the
+  // gateway's own answers (the zones route and the live overlay's source).
+  CHECK(registry->version() == 1);
+  CHECK(registry->get(3)->zones.at(0).name == "till");
+  CHECK(heard == std::vector<std::string>{"3:1"});
+  auto again = json::parse(f.get("/v1/cameras/3/zones", reader)->body);
+  CHECK(again["zones"].size() == 1);
+  CHECK(again["zones"][0]["polygon"][2] == json::array({40, 30}));
+
+  // Other methods: 405 naming the allowed ones.
+  auto del = c.Delete("/v1/cameras/3/zones", {{"Authorization", editor}});
+  CHECK(del->status == 405);
+  CHECK(del->get_header_value("Allow") == "GET, HEAD, PUT, OPTIONS");
+  CHECK(c.Post("/v1/cameras/3/zones", body, "application/json")->status == 405);
+  CHECK(c.Patch("/v1/cameras/3/zones", body, "application/json")->status == 405);
+  // Pictures stay read only.
+  CHECK(c.Put("/v1/cameras/3/live", body, "application/json")->status == 405);
+}
+
+TEST_CASE("gateway: where the tracker runs in another process, zones are shown but a PUT is a 409") {
+  fixture f; // no zone registry: as a query,gateway node
+  auto g = f.get("/v1/cameras/3/zones", reader);
+  REQUIRE(g->status == 200);
+  auto j = json::parse(g->body);
+  CHECK(j["editable"] == false);
+  CHECK(j["zones"][0]["name"] == "door"); // as configured
+  CHECK(j["why_not_editable"].get<std::string>().find("another process") != std::string::npos);
+  auto c = f.client();
+  auto p = c.Put("/v1/cameras/3/zones", {{"Authorization", "Bearer editor-token-0123456789"}}, R"({"zones": []})",
+                 "application/json");
+  CHECK(p->status == 409);
+  CHECK(error_of(p).find("restart that tracker") != std::string::npos);
 }
 
 TEST_CASE("gateway: CORS for the configured origins only, never with credentials") {

@@ -335,6 +335,72 @@ TEST_CASE("tracker actor: tracks one person, ends the track at end of stream, ac
   CHECK(stats->tracks == 1);
 }
 
+TEST_CASE("tracker actor: zones edited at run time are evaluated from the next batch on") {
+  // One person walks right along y = 130 (their foot), 20 px a frame, in a
+  // 400 x 200 frame. Zone "left" (x 0-100) is configured; after frame 2,
+  // while they stand in it, an edit replaces it by "right" (x 200-400) and
+  // a line "gate" at x = 170.
+  test_system ts;
+  auto down = std::make_shared<sink_log>();
+  auto reid = caf::actor_cast<reid_actor>(ts.spawn(mock_sink, down));
+  sort_config sc;
+  sc.min_hits = 1;
+  auto stats = std::make_shared<run_stats>();
+  const zone_def left{"left", {{0, 100}, {100, 100}, {100, 200}, {0, 200}}};
+  tracker_extras extras;
+  extras.zones.emplace_back(5, std::vector<zone_def>{left}, std::vector<line_def>{});
+  auto edits = std::make_shared<zone_registry>(std::map<uint32_t, zone_shapes>{{5, {{left}, {}}}});
+  extras.zone_edits = edits;
+  auto trk = ts.spawn(tracker_actor_impl, sc, reid, stats, extras);
+  auto log = std::make_shared<driver_log>();
+  auto drv = ts.spawn(driver, log);
+  auto frame_at = [&](uint64_t i) {
+    detection_batch b;
+    b.camera_id = 5;
+    b.seq = i;
+    b.capture_ms = 1000 + static_cast<int64_t>(i) * 100;
+    b.width = 400;
+    b.height = 200;
+    b.detections.push_back(detection{box{20.f * i, 50, 80, 80}, 0.9f, 0, {}, {}}); // foot at x = 40 + 20 i
+    caf::anon_send(drv, trk, b);
+  };
+  for (uint64_t i = 0; i < 3; ++i) frame_at(i);
+  ts.run();
+  REQUIRE(edits->size_of(5)); // the tracker noted the frame size edits are checked against
+  CHECK(edits->size_of(5)->width == 400);
+  auto visits = [&] {
+    std::vector<zone_visit> out;
+    for (auto& tb : down->tracks) out.insert(out.end(), tb.zone_visits.begin(), tb.zone_visits.end());
+    return out;
+  };
+  auto before = visits();
+  REQUIRE(before.size() == 1);
+  CHECK(before[0].zone == "left");
+  CHECK(before[0].exit_ms < 0); // inside
+  const auto edit_batch = down->tracks.size();
+  REQUIRE(
+    edits->set(5, {{{"right", {{200, 100}, {400, 100}, {400, 200}, {200, 200}}}}, {{"gate", {170, 0}, {170, 200}}}}));
+  for (uint64_t i = 3; i < 16; ++i) frame_at(i);
+  ts.run();
+  CHECK(log->oks == 16);
+  std::vector<zone_visit> after;
+  for (size_t k = edit_batch; k < down->tracks.size(); ++k)
+    after.insert(after.end(), down->tracks[k].zone_visits.begin(), down->tracks[k].zone_visits.end());
+  // The stay in "left" closed by the edit (at the last time seen before it,
+  // not when the person walked out of the old polygon, 1300 or later), then
+  // "right" entered once they reached x 200; "left" never again.
+  REQUIRE(after.size() == 2);
+  CHECK(after[0].zone == "left");
+  CHECK(after[0].enter_ms == before[0].enter_ms);
+  CHECK(after[0].exit_ms == 1200);
+  CHECK(after[1].zone == "right");
+  CHECK(after[1].exit_ms < 0);
+  CHECK(after[1].enter_ms >= 1800);
+  CHECK(after[1].enter_ms <= 2000);
+  // enter left, its closing exit, the crossing of "gate", enter right.
+  CHECK(stats->zone_events == 4);
+}
+
 TEST_CASE("detector actor: a stateful detector has one frame in the pool at a time, in order") {
   // Motion learns from every frame in order: safe whatever the pool allows
   // (reversing_pool takes any number and answers newest first).

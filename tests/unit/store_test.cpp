@@ -565,6 +565,21 @@ TEST_SUITE("store") {
     });
   }
 
+  TEST_CASE("replace_zones makes a camera's zones exactly the given names, other cameras untouched") {
+    on_each_backend([](store& st) {
+      st.upsert_zone(1, "till");
+      st.upsert_zone(1, "door");
+      st.upsert_zone(2, "display");
+      st.replace_zones(1, {"door", "aisle"});
+      auto rows = st.db().query("SELECT camera_id, name FROM zones ORDER BY camera_id, name", {}, "test");
+      std::vector<std::string> got;
+      for (auto& r : rows) got.push_back(std::to_string(sql::as_int(r[0])) + ":" + sql::as_text(r[1]));
+      CHECK(got == std::vector<std::string>{"1:aisle", "1:door", "2:display"});
+      st.replace_zones(2, {});
+      CHECK(st.db().query("SELECT name FROM zones WHERE camera_id = 2", {}, "test").empty());
+    });
+  }
+
   namespace {
 
   tracklet track_of(uint32_t cam, uint64_t track, uint64_t person, timestamp_ms enter, timestamp_ms exit) {

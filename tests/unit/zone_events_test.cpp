@@ -114,4 +114,54 @@ TEST_SUITE("zone_events") {
     CHECK(m.empty());
     CHECK(m.update(batch({ev(1, track_state::started, 1, 1, 0)})).empty());
   }
+
+  TEST_CASE("replace: a kept name keeps its stay, a removed zone's stay ends at the last time seen") {
+    const std::vector<point2> sq{{100, 100}, {200, 100}, {200, 200}, {100, 200}};
+    zone_monitor m{4, {{"till", sq}, {"door", sq}}, {}};
+    m.update(batch({ev(1, track_state::started, 150, 150, 1000)})); // enters both
+    m.update(batch({ev(1, track_state::updated, 160, 150, 1100)}));
+    // "till" moves right (the track is now outside it), "door" goes, "exit" is new.
+    auto closed = m.replace(
+      {{"till", {{170, 100}, {300, 100}, {300, 200}, {170, 200}}}, {"exit", {{0, 0}, {400, 0}, {400, 400}, {0, 400}}}},
+      {});
+    REQUIRE(closed.size() == 1);
+    CHECK(closed[0].name == "door");
+    CHECK(closed[0].kind == zone_event_kind::exit);
+    CHECK(closed[0].time_ms == 1100);
+    CHECK(closed[0].entered_ms == 1000);
+    CHECK(closed[0].track_id == 1);
+    // The next frame: out of the moved "till" (its stay since 1000 ends),
+    // into the new "exit"; nothing of "door".
+    auto e = m.update(batch({ev(1, track_state::updated, 160, 150, 1200)}));
+    REQUIRE(e.size() == 2);
+    CHECK(e[0].name == "till");
+    CHECK(e[0].kind == zone_event_kind::exit);
+    CHECK(e[0].entered_ms == 1000);
+    CHECK(e[1].name == "exit");
+    CHECK(e[1].kind == zone_event_kind::enter);
+    CHECK(e[1].time_ms == 1200);
+    // The last time seen survives a snapshot.
+    zone_monitor r{4, m.zones(), m.lines()};
+    r.restore(m.snapshot());
+    auto gone = r.replace({}, {});
+    REQUIRE(gone.size() == 1);
+    CHECK(gone[0].name == "exit");
+    CHECK(gone[0].time_ms == 1200);
+  }
+
+  TEST_CASE("replace: new lines count from the next step; emptied, the tracks are forgotten") {
+    zone_monitor m{4, {}, {{"old", {0, 0}, {0, 400}}}};
+    m.update(batch({ev(1, track_state::started, 50, 100, 0)}));
+    CHECK(m.replace({}, {{"door", {100, 0}, {100, 400}}}).empty());
+    auto c = m.update(batch({ev(1, track_state::updated, 150, 100, 100)}));
+    REQUIRE(c.size() == 1);
+    CHECK(c[0].name == "door");
+    // Nothing watched: a track's position is not kept, so shapes given back
+    // later see no crossing from where it was before.
+    m.replace({}, {});
+    CHECK(m.empty());
+    m.update(batch({ev(1, track_state::updated, 50, 100, 200)}));
+    m.replace({}, {{"door", {100, 0}, {100, 400}}});
+    CHECK(m.update(batch({ev(1, track_state::updated, 150, 100, 300)})).empty());
+  }
 }

@@ -208,7 +208,13 @@ function liveView(cameraId, {big = false} = {}) {
         note.textContent = res.status === 404 ? 'No live picture on this gateway' : (live.error || `HTTP ${res.status}`);
         return;
       }
-      if (view.last && view.last.seq === live.seq) { mark(live); return; }
+      if (view.last && view.last.seq === live.seq) {
+        mark(live);
+        // Same frame, other zones (an Apply; a stopped camera sends no new frame): redraw.
+        const shapes = (v) => JSON.stringify([v.zones, v.lines]);
+        if (shapes(live) !== shapes(view.last)) { draw(live); view.last = live; }
+        return;
+      }
       const next = new Image();
       next.src = live.snapshot;
       await next.decode();
@@ -300,7 +306,7 @@ async function pageCameras(root) {
 }
 
 // One camera: its live picture at the gateway's snapshot rate, and a drawing
-// board for zones and lines whose YAML goes into the camera's config.
+// board for its zones and lines, applied at once or kept as YAML.
 async function pageCamera(root, arg) {
   const cam = state.cameras.find((c) => String(c.id) === String(arg));
   if (!cam) { root.append(h('div', {class: 'panel empty'}, `No camera ${arg}.`)); return; }
@@ -328,8 +334,12 @@ async function pageCamera(root, arg) {
   });
 }
 
-// Zones and lines drawn with the mouse on a camera's picture, as the YAML of
-// its `zones:` and `lines:` (camera pixels, the config's own format).
+// Zones and lines drawn with the mouse on a camera's picture, starting from
+// the camera's zones and lines now (GET /v1/cameras/{camera}/zones). Apply
+// puts them in use at once (PUT, scope zones; only where the camera's
+// tracker runs in the gateway's process) and redraws from what the server
+// then holds; the YAML (camera pixels, the config's own format) keeps them
+// across a restart.
 function drawingBoard(view, cam) {
   const shapes = []; // {kind: 'zone'|'line', name, points: [[x, y]]}
   let current = null;
@@ -339,9 +349,15 @@ function drawingBoard(view, cam) {
   const finish = h('button', {id: 'finish-shape'}, 'Close polygon');
   const clear = h('button', {id: 'clear-shapes'}, 'Clear');
   const copy = h('button', {id: 'copy-yaml'}, 'Copy');
+  const apply = h('button', {id: 'apply-zones', class: 'primary', disabled: true}, 'Apply');
+  const reload = h('button', {id: 'reload-zones'}, 'Reload');
+  const status = h('div', {id: 'apply-status', class: 'muted'}, 'Loading the camera\'s zones…');
   const layer = h('svg:g', {class: 'drawing'});
   const hint = h('div', {class: 'muted', id: 'draw-hint'}, 'Click on the picture to place points: a zone closes on its first point or with “Close polygon”, a line takes two.');
   const px = (v) => Math.round(v);
+  const used = (n) => shapes.some((s) => s.name === n);
+  const nextName = (kind) => { let n = shapes.length + 1; while (used(`${kind}${n}`)) n += 1; return `${kind}${n}`; };
+  const say = (text, kind) => { status.textContent = text; status.className = kind || 'muted'; status.dataset.state = kind || ''; };
   const render = () => {
     const lw = view.last ? Math.max(1.5, view.last.width / 320) : 2;
     const els = [];
@@ -365,13 +381,36 @@ function drawingBoard(view, cam) {
     }
     yaml.value = shapes.length ? out.join('\n') + '\n' : '';
   };
-  const safeName = () => (name.value.trim().replace(/[^A-Za-z0-9_-]/g, '_') || `${mode.value}${shapes.length + 1}`);
+  const safeName = () => (name.value.trim().replace(/[^A-Za-z0-9_-]/g, '_') || nextName(mode.value));
   const close = () => {
     if (!current) return;
     if (current.kind === 'zone' && current.points.length >= 3) shapes.push(current);
     current = null;
-    name.value = `${mode.value}${shapes.length + 1}`;
+    name.value = nextName(mode.value);
     render();
+  };
+  // The server's shapes replace the board's (after loading and after Apply).
+  const take = (z) => {
+    shapes.length = 0;
+    current = null;
+    for (const s of z.zones) shapes.push({kind: 'zone', name: s.name, points: s.polygon.map((p) => [...p])});
+    for (const s of z.lines) shapes.push({kind: 'line', name: s.name, points: [[...s.from], [...s.to]]});
+    name.value = nextName(mode.value);
+    // The server decides (403 without scope zones); the button says so first.
+    const scopes = (state.session && state.session.scopes) || [];
+    const allowed = !state.session || state.session.auth === 'none' || scopes.includes('zones');
+    apply.disabled = !z.editable || !allowed;
+    apply.title = !z.editable ? z.why_not_editable : allowed ? 'Put these zones and lines in use now' : 'Your token lacks scope zones';
+    panel.dataset.zones = z.zones.map((s) => s.name).join(',');
+    panel.dataset.lines = z.lines.map((s) => s.name).join(',');
+    render();
+  };
+  const load = async () => {
+    const z = await api(`/v1/cameras/${cam.id}/zones`);
+    take(z);
+    if (z.editable && apply.disabled) say(`${z.zones.length} zone(s), ${z.lines.length} line(s) in use. Applying needs a token with scope zones: copy the YAML instead.`);
+    else if (z.editable) say(`${z.zones.length} zone(s), ${z.lines.length} line(s) in use. Draw, then Apply.`);
+    else say(`Read only here: ${z.why_not_editable}. Copy the YAML instead.`);
   };
   view.overlay.addEventListener('click', (ev) => {
     if (!view.last) return;
@@ -381,19 +420,46 @@ function drawingBoard(view, cam) {
     const first = current.points[0];
     if (current.kind === 'zone' && current.points.length >= 3 && Math.hypot(p[0] - first[0], p[1] - first[1]) < view.last.width / 60) return close();
     current.points.push(p);
-    if (current.kind === 'line' && current.points.length === 2) { shapes.push(current); current = null; name.value = `line${shapes.length + 1}`; }
+    if (current.kind === 'line' && current.points.length === 2) { shapes.push(current); current = null; name.value = nextName('line'); }
     render();
   });
   finish.addEventListener('click', close);
   clear.addEventListener('click', () => { shapes.length = 0; current = null; name.value = `${mode.value}1`; render(); });
   copy.addEventListener('click', () => navigator.clipboard && navigator.clipboard.writeText(yaml.value));
-  mode.addEventListener('change', () => { current = null; name.value = `${mode.value}${shapes.length + 1}`; render(); });
-  const panel = h('div', {class: 'panel'}, h('h2', {}, 'Draw zones and lines'),
+  mode.addEventListener('change', () => { current = null; name.value = nextName(mode.value); render(); });
+  reload.addEventListener('click', () => load().catch((e) => say(e.message, 'error')));
+  apply.addEventListener('click', async () => {
+    if (current) close();
+    // Whole pixels, as the YAML: what is applied is what a restart with it would use.
+    const body = {
+      zones: shapes.filter((s) => s.kind === 'zone').map((s) => ({name: s.name, polygon: s.points.map((p) => [px(p[0]), px(p[1])])})),
+      lines: shapes.filter((s) => s.kind === 'line').map((s) => ({name: s.name, from: s.points[0].map(px), to: s.points[1].map(px)})),
+    };
+    apply.disabled = true;
+    say('Applying…');
+    try {
+      const res = await fetch(`/v1/cameras/${cam.id}/zones`, {method: 'PUT', credentials: 'same-origin',
+        headers: {'Content-Type': 'application/json', Accept: 'application/json'}, body: JSON.stringify(body)});
+      const answer = await res.json().catch(() => ({}));
+      if (res.status === 401) throw new Unauthorized('401');
+      if (!res.ok) { apply.disabled = false; return say(`Not applied: ${answer.error || `HTTP ${res.status}`}`, 'error'); }
+      await load(); // redrawn from what the server now holds
+      say(`Applied: ${answer.zones.length} zone(s), ${answer.lines.length} line(s) in use from the camera's next frame` +
+        (answer.kept ? ', kept across restarts (tracker.zones_file).' : ' until restart (no tracker.zones_file: keep the YAML).'), 'ok');
+      await view.refresh();
+    } catch (e) {
+      apply.disabled = false;
+      if (e instanceof Unauthorized) throw e;
+      say(`Not applied: ${e.message}`, 'error');
+    }
+  });
+  const panel = h('div', {class: 'panel', id: 'zone-board'}, h('h2', {}, 'Zones and lines'),
     h('div', {class: 'toolbar'}, h('label', {}, 'Kind', mode), h('label', {}, 'Name', name), finish, clear), hint,
-    h('div', {class: 'mt'}, yaml), h('div', {class: 'toolbar mt'}, copy, h('span', {class: 'muted'}, 'then restart the camera\'s node with the new config')));
+    h('div', {class: 'mt'}, yaml), h('div', {class: 'toolbar mt'}, apply, reload, copy, h('div', {class: 'grow'})), status);
   // The live picture redraws its overlay: put the drawing back on top.
   const redraw = view.refresh;
   view.refresh = async () => { await redraw(); render(); };
+  load().catch((e) => { if (e instanceof Unauthorized) throw e; say(e.message, 'error'); });
   return {panel, drawing: () => current !== null};
 }
 
