@@ -184,6 +184,9 @@ async function live(browser) {
   const text = await page.$eval('#stream-rate', (e) => e.textContent);
   check(bps > 0, `camera ${cam} live view: ${text}`);
   await at(0.3, 0.3); await at(0.7, 0.3); await at(0.5, 0.7); await page.click('#finish-shape');
+  // Drawn after Apply: the status says so (it once still said "Applied").
+  const after = await page.$eval('#apply-status', (e) => e.textContent);
+  check(after.startsWith('Drawn, not applied yet: 2 zone(s)'), `a shape drawn after Apply is shown as not applied: ${after}`);
   await shot(page, 'camera.png');
   console.error(`figures-live: ${JSON.stringify({camera: Number(cam), snapshot_bytes_per_s: bps, rate: text})}`);
 }

@@ -382,9 +382,16 @@ function drawingBoard(view, cam) {
     yaml.value = shapes.length ? out.join('\n') + '\n' : '';
   };
   const safeName = () => (name.value.trim().replace(/[^A-Za-z0-9_-]/g, '_') || nextName(mode.value));
+  // The board changed since the server's shapes were loaded or applied: the
+  // status must not still say "Applied" over shapes that are not.
+  const edited = () => {
+    if (apply.disabled) return;
+    const z = shapes.filter((s) => s.kind === 'zone').length, l = shapes.length - z;
+    say(`Drawn, not applied yet: ${z} zone(s), ${l} line(s) on the board. Apply puts them in use.`, 'edited');
+  };
   const close = () => {
     if (!current) return;
-    if (current.kind === 'zone' && current.points.length >= 3) shapes.push(current);
+    if (current.kind === 'zone' && current.points.length >= 3) shapes.push(current), edited();
     current = null;
     name.value = nextName(mode.value);
     render();
@@ -420,11 +427,11 @@ function drawingBoard(view, cam) {
     const first = current.points[0];
     if (current.kind === 'zone' && current.points.length >= 3 && Math.hypot(p[0] - first[0], p[1] - first[1]) < view.last.width / 60) return close();
     current.points.push(p);
-    if (current.kind === 'line' && current.points.length === 2) { shapes.push(current); current = null; name.value = nextName('line'); }
+    if (current.kind === 'line' && current.points.length === 2) { shapes.push(current); current = null; name.value = nextName('line'); edited(); }
     render();
   });
   finish.addEventListener('click', close);
-  clear.addEventListener('click', () => { shapes.length = 0; current = null; name.value = `${mode.value}1`; render(); });
+  clear.addEventListener('click', () => { shapes.length = 0; current = null; name.value = `${mode.value}1`; render(); edited(); });
   copy.addEventListener('click', () => navigator.clipboard && navigator.clipboard.writeText(yaml.value));
   mode.addEventListener('change', () => { current = null; name.value = nextName(mode.value); render(); });
   reload.addEventListener('click', () => load().catch((e) => say(e.message, 'error')));
