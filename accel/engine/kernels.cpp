@@ -10,6 +10,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "accel/engine/page_block.hpp"
 #include "accel/engine/parallel.hpp"
 #include "accel/engine/simd.hpp"
 
@@ -187,6 +188,7 @@ struct conv_primitive {
   dnnl::stream stream;
   std::unordered_map<int, dnnl::memory> args;
   std::vector<uint8_t> scratch;
+  page_block weights; // in huge pages when large: fewer page faults to fill, fewer TLB misses to stream
   std::string name;
 
   // Weights reordered once into the layout the kernel chose (for s8 inputs
@@ -197,7 +199,8 @@ struct conv_primitive {
     prim = cf(pd);
     stream = dnnl::stream(eng);
     memory wsrc(d.user_w, eng, const_cast<void*>(w));
-    memory wdst(pd.weights_desc(), eng);
+    weights = page_block(pd.weights_desc().get_size());
+    memory wdst(pd.weights_desc(), eng, weights.data());
     dnnl::reorder(wsrc, wdst).execute(stream, wsrc, wdst);
     stream.wait();
     scratch.assign(pd.scratchpad_desc().get_size() + 1, 0);
