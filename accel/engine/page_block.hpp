@@ -1,9 +1,9 @@
-// Memory for a session's activation buffers, in transparent huge pages
-// where the kernel allows them (THP "madvise" mode, Debian's default).
-// Every first touch of a 4 KiB page is a page fault; on a virtual machine
-// each costs 10-20 us, so the 22 MB of buffers of a 640x640 detector cost
-// 60-100 ms on the first frame alone, against ~2 ms in 2 MiB pages (README,
-// ONNX figures). Large blocks are mapped 2 MiB-aligned and advised
+// Memory for a session's activation buffers and reordered weights, in
+// transparent huge pages where the kernel allows them (THP "madvise" mode,
+// Debian's default). Every first touch of a 4 KiB page is a page fault; on
+// this VM each costs 10-20 us, so 22 MB first touched cost 63-123 ms (the
+// first frame of a 640x640 detector), against 1.3-1.5 ms in 2 MiB pages
+// (README, ONNX figures). Large blocks are mapped 2 MiB-aligned and advised
 // MADV_HUGEPAGE; small ones come from the heap. Contents are uninitialised.
 #pragma once
 
