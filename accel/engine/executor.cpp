@@ -166,18 +166,23 @@ session::session(std::shared_ptr<const model> m, int threads, const std::vector<
       if (v >= 0) pinned[static_cast<size_t>(v)] = 1;
     }
     plan_b = plan_buffers(g, pinned);
-    for (size_t b = 0; b < plan_b.size.size(); ++b)
-      storage_.push_back(make_buffer(static_cast<size_t>(plan_b.size[b])));
   }
+  std::vector<size_t> shared_at; // per shared buffer, its offset in shared_block_ (floats)
+  size_t shared_floats = 0;
+  for (int64_t n : plan_b.size) {
+    shared_at.push_back(shared_floats);
+    shared_floats += (static_cast<size_t>(n) + 15) / 16 * 16;
+  }
+  if (shared_floats > 0) shared_block_ = make_buffer(shared_floats);
   auto alloc = [&](int v) {
     const int b = plan_b.of.empty() ? -1 : plan_b.of[static_cast<size_t>(v)];
     if (b >= 0) {
-      buf_[static_cast<size_t>(v)] = storage_[g.values.size() + static_cast<size_t>(b)].data.get();
+      buf_[static_cast<size_t>(v)] = shared_block_.data() + shared_at[static_cast<size_t>(b)];
       shared_[static_cast<size_t>(v)] = 1;
       return;
     }
     storage_[static_cast<size_t>(v)] = make_buffer(static_cast<size_t>(numel(g.values[v].shape)));
-    buf_[static_cast<size_t>(v)] = storage_[static_cast<size_t>(v)].data.get();
+    buf_[static_cast<size_t>(v)] = storage_[static_cast<size_t>(v)].data();
   };
   alloc(in_);
   for (size_t v = 0; v < g.values.size(); ++v)
@@ -525,7 +530,7 @@ const float* session::value(const std::string& name, shape_t* shape) const {
 }
 
 size_t session::buffer_floats() const {
-  size_t n = 0;
+  size_t n = shared_block_.size;
   for (const auto& s : storage_) n += s.size;
   return n;
 }

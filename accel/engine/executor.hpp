@@ -14,6 +14,7 @@
 #include "accel/engine/int8_layers.hpp"
 #include "accel/engine/int8_plan.hpp"
 #include "accel/engine/kernels.hpp"
+#include "accel/engine/page_block.hpp"
 
 namespace weaver::engine {
 
@@ -132,13 +133,18 @@ private:
   void run_codes(const node& n, int conv_s8, const code_step& c);
   std::shared_ptr<const model> m_;
   /// Uninitialised floats: every kernel writes all of its output, so the
-  /// pages are first touched by the first run, not zero-filled here.
+  /// pages are first touched by the first run, not zero-filled here (in
+  /// huge pages when large: page_block.hpp).
   struct buffer {
-    std::unique_ptr<float[]> data;
+    page_block mem;
     size_t size = 0;
+    float* data() const { return static_cast<float*>(mem.data()); }
   };
-  static buffer make_buffer(size_t n) { return {std::unique_ptr<float[]>(new float[n]), n}; }
-  std::vector<buffer> storage_; // per value, or per shared buffer (keep)
+  static buffer make_buffer(size_t n) { return {page_block(n * sizeof(float)), n}; }
+  std::vector<buffer> storage_; // per value (unused for shared ones)
+  /// keep: the buffers values share by lifetime, in one block (its huge
+  /// pages serve several buffers), each at a 64-byte-aligned offset.
+  buffer shared_block_;
   std::vector<char> shared_; // per value: its buffer is shared (value() returns nullptr)
   std::vector<float*> buf_; // per value; constants point at their data
   std::vector<kernels::conv2d> convs_;

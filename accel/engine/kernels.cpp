@@ -10,6 +10,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "accel/engine/page_block.hpp"
 #include "accel/engine/parallel.hpp"
 #include "accel/engine/simd.hpp"
 
@@ -166,39 +167,95 @@ conv_shape describe(const shape_t& is, dt src_t, const shape_t& ws, dt w_t, bool
                    : cf::desc(kind, algo, src, any_w, dst, strides, dil, pl, pr)};
 }
 
+// oneDNN (2.6, AVX-512) lists its brgemm convolution first. With few input
+// channels its direct jit kernel runs as fast or faster (0.78-0.98 of the
+// time on the three ONNX benchmark models' shapes, one thread) and is
+// generated for a fraction of the cost: one kernel instead of a brgemm
+// kernel per tail and blocking, 1-7 ms of session creation each (README,
+// ONNX figures). With 25-32 inputs, or for a 1x1 conv, it holds only while
+// the outputs are few too (<= 16; 32 outputs: 1.04-1.12 of the time).
+bool few_channels(const shape_t& ws, const attrs& a) {
+  const int64_t kh = ws[0], kw = ws[1], cg = ws[2], co = ws[3];
+  if (a.groups != 1) return false;
+  if (kh * kw == 1) return cg <= 24 && co <= 16;
+  return cg <= 24 || (cg <= 32 && co <= 16);
+}
+
+// A 1x1 convolution that is a matrix product of the NHWC rows: stride 1,
+// no padding, no groups.
+bool plain_1x1(const shape_t& ws, const attrs& a) {
+  return ws[0] == 1 && ws[1] == 1 && a.groups == 1 && a.stride[0] == 1 && a.stride[1] == 1 && a.dilation[0] == 1
+    && a.dilation[1] == 1 && a.pads[0] == 0 && a.pads[1] == 0 && a.pads[2] == 0 && a.pads[3] == 0;
+}
+
 } // namespace
 
 // One built convolution: the primitive, its stream, its bound buffers and
 // its own scratchpad (so sessions never share state).
 struct conv_primitive {
-  cf prim;
+  dnnl::primitive prim; // a convolution, or a matmul for a plain 1x1 one
   dnnl::stream stream;
   std::unordered_map<int, dnnl::memory> args;
   std::vector<uint8_t> scratch;
+  page_block weights; // in huge pages when large: fewer page faults to fill, fewer TLB misses to stream
   std::string name;
 
   // Weights reordered once into the layout the kernel chose (for s8 inputs
   // oneDNN adds its compensation here), buffers bound.
-  void build(const cf::primitive_desc& pd, const conv_shape& d, const void* w, const void* in, void* out) {
+  void build(const dnnl::primitive_desc_base& pd, dnnl::primitive p, const memory::desc& src,
+             const memory::desc& user_w, const memory::desc& dst, const void* w, const void* in, void* out) {
     auto& eng = cpu_engine();
     name = pd.impl_info_str();
-    prim = cf(pd);
+    prim = std::move(p);
     stream = dnnl::stream(eng);
-    memory wsrc(d.user_w, eng, const_cast<void*>(w));
-    memory wdst(pd.weights_desc(), eng);
+    memory wsrc(user_w, eng, const_cast<void*>(w));
+    const memory::desc wd = pd.weights_desc(0);
+    weights = page_block(wd.get_size());
+    memory wdst(wd, eng, weights.data());
     dnnl::reorder(wsrc, wdst).execute(stream, wsrc, wdst);
     stream.wait();
     scratch.assign(pd.scratchpad_desc().get_size() + 1, 0);
-    args = {{DNNL_ARG_SRC, memory(d.src, eng, const_cast<void*>(in))},
+    args = {{DNNL_ARG_SRC, memory(src, eng, const_cast<void*>(in))},
             {DNNL_ARG_WEIGHTS, wdst},
-            {DNNL_ARG_DST, memory(d.dst, eng, out)},
+            {DNNL_ARG_DST, memory(dst, eng, out)},
             {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), eng, scratch.data())}};
+  }
+  void build(const cf::primitive_desc& pd, const conv_shape& d, const void* w, const void* in, void* out) {
+    build(pd, cf(pd), d.src, d.user_w, d.dst, w, in, out);
   }
   void run() {
     prim.execute(stream, args);
     stream.wait();
   }
 };
+
+namespace {
+
+bool as_matmul(conv_primitive& c, const shape_t& is, const shape_t& ws, const shape_t& os, const float* w,
+               const float* in, const float* bias, float* out, const dnnl::primitive_attr& attr) {
+  // NHWC rows of `ic` times the HWIO filter's ic x oc matrix: the same
+  // bytes, no im2col. oneDNN's brgemm matmul runs it as fast as its 1x1
+  // brgemm convolution and generates fewer kernels for it (README, ONNX
+  // figures); anything else it offers (a reference loop) is not used.
+  const int64_t m = is[0] * is[1] * is[2], k = ws[2], n = ws[3];
+  const memory::desc src({m, k}, dt::f32, memory::format_tag::ab), dst({m, n}, dt::f32, memory::format_tag::ab);
+  const memory::desc user_w({k, n}, dt::f32, memory::format_tag::ab), any_w({k, n}, dt::f32, memory::format_tag::any);
+  const memory::desc bias_d({1, n}, dt::f32, memory::format_tag::ab);
+  if (os[0] * os[1] * os[2] != m || os[3] != n) return false;
+  dnnl::matmul::primitive_desc pd;
+  try {
+    pd = bias ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, any_w, bias_d, dst), attr, cpu_engine())
+              : dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, any_w, dst), attr, cpu_engine());
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  if (std::string(pd.impl_info_str()).rfind("brg", 0) != 0) return false;
+  c.build(pd, dnnl::matmul(pd), src, user_w, dst, w, in, out);
+  if (bias) c.args.insert({DNNL_ARG_BIAS, memory(bias_d, cpu_engine(), const_cast<float*>(bias))});
+  return true;
+}
+
+} // namespace
 
 struct conv2d::impl : conv_primitive {};
 
@@ -213,6 +270,16 @@ conv2d::conv2d(const shape_t& is, const float* in, const shape_t& ws, const floa
   append_activation(po, a, 1.f);
   attr.set_post_ops(po);
   cf::primitive_desc pd(d.desc, attr, cpu_engine());
+  if (few_channels(ws, a) && std::string(pd.impl_info_str()).rfind("brgconv", 0) == 0) {
+    // The next implementation in oneDNN's list that is its direct jit
+    // kernel, else the first choice again (another ISA, another version).
+    while (pd.next_impl())
+      if (std::string(pd.impl_info_str()).rfind("jit:", 0) == 0) break;
+    if (std::string(pd.impl_info_str()).rfind("jit:", 0) != 0) pd = cf::primitive_desc(d.desc, attr, cpu_engine());
+  }
+  if (std::string(pd.impl_info_str()).rfind("brgconv_1x1", 0) == 0 && plain_1x1(ws, a)
+      && as_matmul(*p_, is, ws, os, w, in, bias, out, attr))
+    return;
   p_->build(pd, d, w, in, out);
   if (bias) p_->args.insert({DNNL_ARG_BIAS, memory(d.bias, cpu_engine(), const_cast<float*>(bias))});
 }

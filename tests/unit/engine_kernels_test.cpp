@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -108,5 +109,47 @@ TEST_CASE("binary ops on equal shapes: each op") {
       same = same && (out[i] == r || (std::isnan(out[i]) && std::isnan(r)));
     }
     CHECK_MESSAGE(same, op_name(k));
+  }
+}
+
+TEST_CASE("conv2d: few and many input channels against a plain loop, and the kernel chosen for few") {
+  // {ic, oc, k, stride}: the first four take oneDNN's direct jit kernel
+  // instead of its brgemm one (cheaper to generate, as fast); a plain 1x1
+  // with more channels runs as a matmul, never as the 1x1 brgemm
+  // convolution; the last is oneDNN's own choice.
+  for (const auto& [ic, oc, k, stride] : std::vector<std::array<int, 4>>{
+         {3, 8, 3, 2}, {16, 32, 3, 1}, {24, 16, 1, 1}, {32, 16, 3, 1}, {48, 32, 1, 1}, {40, 32, 3, 1}}) {
+    const int h = 13, w = 11, pad = k / 2;
+    const int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+    const shape_t is{1, h, w, ic}, ws{k, k, ic, oc}, os{1, oh, ow, oc};
+    const auto x = ramp(numel(is), 2.0f), wt = ramp(numel(ws) + 3, 0.5f), b = ramp(oc + 5, 1.0f);
+    attrs a;
+    a.kernel = {k, k};
+    a.stride = {stride, stride};
+    a.pads = {pad, pad, pad, pad};
+    a.activation = act::silu;
+    std::vector<float> out(static_cast<size_t>(numel(os)), -1.0f);
+    kernels::conv2d c(is, x.data(), ws, wt.data(), b.data(), a, os, out.data());
+    c.run();
+    std::vector<double> ref(out.size());
+    for (int y = 0; y < oh; ++y)
+      for (int xo = 0; xo < ow; ++xo)
+        for (int o = 0; o < oc; ++o) {
+          double s = b[static_cast<size_t>(o)];
+          for (int ky = 0; ky < k; ++ky)
+            for (int kx = 0; kx < k; ++kx) {
+              const int iy = y * stride - pad + ky, ix = xo * stride - pad + kx;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+              for (int i = 0; i < ic; ++i)
+                s += static_cast<double>(x[static_cast<size_t>((iy * w + ix) * ic + i)])
+                  * wt[static_cast<size_t>(((ky * k + kx) * ic + i) * oc + o)];
+            }
+          ref[static_cast<size_t>((y * ow + xo) * oc + o)] = s / (1.0 + std::exp(-s));
+        }
+    CHECK_MESSAGE(worst(out, ref) < 1e-4, ic << "->" << oc << " " << k << "x" << k << " " << c.implementation());
+    if (ic <= 24 || (ic <= 32 && oc <= 16))
+      CHECK_MESSAGE(c.implementation().rfind("brgconv", 0) != 0, ic << "->" << oc << ": " << c.implementation());
+    if (k == 1)
+      CHECK_MESSAGE(c.implementation().rfind("brgconv_1x1", 0) != 0, ic << "->" << oc << ": " << c.implementation());
   }
 }
