@@ -51,39 +51,33 @@ for cam in 1 2 3; do
     || { show_logs; fail "camera $cam's pictures from the gateway of another process"; }
 done
 # The boxes the console draws come along: some picture has tracks on it.
-python3 - "$base" "$TOKEN" <<'PY' || { show_logs; fail "no live boxes reached the gateway"; }
+# And re-id, in its own process, names them: the edge sends its tracks'
+# features (five a second per track), re-id writes their provisional people
+# into the live frames it carries on, as it does beside the camera.
+python3 - "$base" "$TOKEN" <<'PY' || { show_logs; fail "no live boxes, or none named, reached the gateway"; }
 import json, sys, time, urllib.request
 base, token = sys.argv[1:3]
-deadline = time.time() + 60
-while True:
-    for cam in (1, 2, 3):
-        req = urllib.request.Request(f"{base}/v1/cameras/{cam}/live", headers={"Authorization": f"Bearer {token}"})
-        live = json.load(urllib.request.urlopen(req, timeout=10))
-        if live["boxes"]:
-            assert all(isinstance(b["track"], int) and b["w"] > 0 and b["h"] > 0 for b in live["boxes"]), live
-            assert 0 < live["width"] and 0 < live["height"], live
-            print(f"camera {cam}: frame {live['seq']} with {len(live['boxes'])} box(es), {live['jpeg_bytes']} bytes")
-            sys.exit(0)
-    assert time.time() < deadline, "no picture with boxes within 60 s"
-    time.sleep(0.5)
-PY
-# Re-id runs in its own process: the edge sends its tracks' features (five
-# a second per track) and re-id names the live boxes it carries on with
-# their tracks' provisional people, as it does beside the camera.
-python3 - "$base" "$TOKEN" <<'PY' || { show_logs; fail "no live box named a person"; }
-import json, sys, time, urllib.request
-base, token = sys.argv[1:3]
-deadline = time.time() + 90
-while True:
-    for cam in (1, 2, 3):
-        req = urllib.request.Request(f"{base}/v1/cameras/{cam}/live", headers={"Authorization": f"Bearer {token}"})
-        named = [b for b in json.load(urllib.request.urlopen(req, timeout=10))["boxes"] if "person" in b]
-        if named:
-            assert all(isinstance(b["person"], int) and b["person"] > 0 for b in named), named
-            print(f"camera {cam}: live boxes named {sorted(b['person'] for b in named)}")
-            sys.exit(0)
-    assert time.time() < deadline, "no live box with a person within 90 s"
-    time.sleep(0.5)
+
+def first_live(wanted, within_s, what):
+    """The first camera's /live answer whose boxes `wanted` picks some of, polled for `within_s`."""
+    deadline = time.time() + within_s
+    while True:
+        for cam in (1, 2, 3):
+            req = urllib.request.Request(f"{base}/v1/cameras/{cam}/live", headers={"Authorization": f"Bearer {token}"})
+            live = json.load(urllib.request.urlopen(req, timeout=10))
+            picked = [b for b in live["boxes"] if wanted(b)]
+            if picked:
+                return cam, live, picked
+        assert time.time() < deadline, f"no {what} within {within_s} s"
+        time.sleep(0.5)
+
+cam, live, boxes = first_live(lambda b: True, 60, "picture with boxes")
+assert all(isinstance(b["track"], int) and b["w"] > 0 and b["h"] > 0 for b in boxes), live
+assert 0 < live["width"] and 0 < live["height"], live
+print(f"camera {cam}: frame {live['seq']} with {len(boxes)} box(es), {live['jpeg_bytes']} bytes")
+cam, live, named = first_live(lambda b: "person" in b, 90, "live box with a person")
+assert all(isinstance(b["person"], int) and b["person"] > 0 for b in named), named
+print(f"camera {cam}: live boxes named {sorted(b['person'] for b in named)}")
 PY
 # A camera the configuration does not name: 404, nothing fetched for it.
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$base/v1/cameras/77/snapshot.jpg")
