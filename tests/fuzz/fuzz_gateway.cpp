@@ -28,6 +28,7 @@
 #include "actors/actors.hpp"
 #include "actors/query/query_actor.hpp"
 #include "actors/storage/store.hpp"
+#include "actors/tracker/zone_registry.hpp"
 #include "base/metrics.hpp"
 #include "services/gateway/gateway.hpp"
 #include "services/health.hpp"
@@ -65,7 +66,10 @@ struct fixture {
     query = sys->spawn(query_actor_impl, std::shared_ptr<store>(store::open(db)), query_settings{});
     gateway_settings gs;
     gs.port = 0;
-    gs.tokens.push_back({"fuzz", "fuzz-token", {"query", "alerts"}});
+    // Scope zones too, and cameras whose zones this process evaluates: PUT
+    // /v1/cameras/{camera}/zones bodies reach the zone checks.
+    gs.tokens.push_back({"fuzz", "fuzz-token", {"query", "alerts", "zones"}});
+    gs.cameras = {{1, {}, {}}, {2, {}, {}}};
     gs.timeout = std::chrono::milliseconds{2000};
     gs.request_timeout = std::chrono::milliseconds{200};
     gs.idle_timeout = std::chrono::milliseconds{200};
@@ -73,8 +77,11 @@ struct fixture {
     gs.threads = 4;
     gs.max_streams = 2;
     gs.poll = std::chrono::milliseconds{20};
+    auto zones =
+      std::make_shared<zone_registry>(std::map<uint32_t, zone_shapes>{{1, {}}, {2, {}}},
+                                      std::map<uint32_t, zone_registry::frame_size>{{1, {640, 480}}, {2, {256, 576}}});
     gateway = std::make_unique<gateway_server>(*sys, query, gs, std::make_shared<health_registry>(),
-                                               std::make_shared<metrics_sources>());
+                                               std::make_shared<metrics_sources>(), nullptr, zones);
     gateway->start();
   }
 };
