@@ -116,10 +116,11 @@ mesh_context::mesh_context(const config& cfg, const run_options& opts, std::set<
       for (auto& c : cfg.cameras)
         if (cfg.tracker.zones_edited.count(c.id)) (*edited)[c.id] = {c.zones, c.lines};
       auto file = std::make_shared<state_file>(cfg.tracker.zones_file, 0);
-      zone_edits->on_set([edited, file](uint32_t camera, const zone_shapes& s) {
+      zone_edits->keep_with([edited, file](uint32_t camera, const zone_shapes& s) {
         (*edited)[camera] = s;
-        if (file->save(zones_file_text(*edited), "zones"))
-          log.info("camera ", camera, ": edited zones kept in ", file->path());
+        if (!file->save(zones_file_text(*edited), "zones")) return false; // logged by save
+        log.info("camera ", camera, ": edited zones kept in ", file->path());
+        return true;
       });
     }
   }

@@ -22,7 +22,8 @@ std::optional<zone_shapes> zone_registry::get(uint32_t camera) const {
   return it->second.shapes;
 }
 
-bool zone_registry::set(uint32_t camera, zone_shapes shapes) {
+bool zone_registry::set(uint32_t camera, zone_shapes shapes, bool* kept) {
+  if (kept) *kept = false;
   std::lock_guard<std::mutex> order{listeners_mutex_};
   {
     std::lock_guard<std::mutex> lock{mutex_};
@@ -33,7 +34,14 @@ bool zone_registry::set(uint32_t camera, zone_shapes shapes) {
     version_.store(it->second.version, std::memory_order_release);
   }
   for (auto& l : listeners_) l(camera, shapes);
+  const bool k = keeper_ && keeper_(camera, shapes);
+  if (kept) *kept = k;
   return true;
+}
+
+void zone_registry::keep_with(std::function<bool(uint32_t, const zone_shapes&)> keeper) {
+  std::lock_guard<std::mutex> order{listeners_mutex_};
+  keeper_ = std::move(keeper);
 }
 
 void zone_registry::on_set(std::function<void(uint32_t, const zone_shapes&)> listener) {

@@ -34,12 +34,18 @@ public:
   std::optional<zone_shapes> get(uint32_t camera) const;
 
   /// Replaces a known camera's shapes (false, nothing changed, for another
-  /// camera), then tells each listener, in the order of set() calls.
-  bool set(uint32_t camera, zone_shapes shapes);
+  /// camera), then tells each listener, in the order of set() calls, then
+  /// the keeper; `kept` (if given) says whether a keeper kept them.
+  bool set(uint32_t camera, zone_shapes shapes, bool* kept = nullptr);
 
   /// Called after each set() with the camera and its new shapes (on the
   /// caller's thread, one call at a time).
   void on_set(std::function<void(uint32_t, const zone_shapes&)> listener);
+
+  /// What keeps the edits across restarts (tracker.zones_file): called
+  /// after the listeners of each set(), true when it kept them. An answer
+  /// that says "kept" must not rest on a write that failed.
+  void keep_with(std::function<bool(uint32_t, const zone_shapes&)> keeper);
 
   /// How many set() calls so far.
   uint64_t version() const { return version_.load(std::memory_order_acquire); }
@@ -63,6 +69,7 @@ private:
   std::mutex listeners_mutex_; // held across a set() and its listeners: their order is the sets'
   std::map<uint32_t, entry> cameras_;
   std::vector<std::function<void(uint32_t, const zone_shapes&)>> listeners_;
+  std::function<bool(uint32_t, const zone_shapes&)> keeper_;
   std::atomic<uint64_t> version_{0};
 };
 

@@ -786,8 +786,16 @@ struct gateway_server::impl {
     const std::string who = check(req, "zones").token_name;
     log.info("camera ", *camera, ": zones and lines set to ", names(parsed.shapes), " by ",
              who.empty() ? std::string{"(no auth)"} : "token '" + who + "'", " from ", req.remote_addr);
-    zone_edits->set(*camera, parsed.shapes);
-    set_json(res, 200, zones_answer(*camera, parsed.shapes));
+    bool kept = false;
+    zone_edits->set(*camera, parsed.shapes, &kept);
+    auto answer = zones_answer(*camera, parsed.shapes);
+    if (settings.zones_kept && !kept) {
+      // In use, but the file did not take them: say so, not "kept".
+      answer["kept"] = false;
+      answer["keep_error"] =
+        "tracker.zones_file could not be written (the log says why): these zones last until restart";
+    }
+    set_json(res, 200, answer);
   }
 
   // GET /v1/cameras/{camera}/snapshot.jpg[?seq=N]: frame N while it is

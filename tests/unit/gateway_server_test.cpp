@@ -162,7 +162,7 @@ struct fixture {
   explicit fixture(int max_streams = 2, int per_client = 64, std::vector<std::string> cors = {},
                    std::shared_ptr<live_view> live = nullptr, int login_burst = 20,
                    std::chrono::milliseconds keepalive = std::chrono::milliseconds{200},
-                   std::shared_ptr<zone_registry> zones = nullptr) {
+                   std::shared_ptr<zone_registry> zones = nullptr, bool zones_kept = false) {
     query = sys.spawn(fake_query, store);
     gateway_settings s;
     s.tokens = {{"reader", "reader-token-0123456789", {"query"}},
@@ -178,6 +178,7 @@ struct fixture {
     s.cors_origins = std::move(cors);
     s.login_burst = login_burst;
     s.cameras = {{3, {{"door", {{0, 0}, {20, 0}, {20, 10}}}}, {{"in", {1, 1}, {9, 9}}}}};
+    s.zones_kept = zones_kept;
     health->add("main_loop", probe_kind::liveness, [] { return check_result{true, "turning"}; });
     sources->add(metrics::global().registry_ptr());
     gw = std::make_unique<gateway_server>(sys, query, s, health, sources, std::move(live), std::move(zones));
@@ -715,6 +716,32 @@ TEST_CASE("gateway: known paths with another method are 405 with Allow") {
   CHECK(!o->has_header("Access-Control-Allow-Methods"));
   CHECK(!c.Get("/v1/cameras", {{"Origin", "https://app.example"}, {"Authorization", reader}})
            ->has_header("Access-Control-Allow-Origin"));
+}
+
+TEST_CASE("gateway: a zone edit says kept only when tracker.zones_file took it") {
+  auto registry = std::make_shared<zone_registry>(std::map<uint32_t, zone_shapes>{{3, {}}});
+  registry->note_frame(3, 40, 30);
+  bool writable = true;
+  registry->keep_with([&](uint32_t, const zone_shapes&) { return writable; });
+  fixture f{2, 64, {}, nullptr, 20, std::chrono::milliseconds{200}, registry, true};
+  auto c = f.client();
+  const std::string body = R"({"zones": [{"name": "till", "polygon": [[10, 10], [40, 10], [40, 30]]}]})";
+  auto put = [&] {
+    return c.Put("/v1/cameras/3/zones", {{"Authorization", "Bearer editor-token-0123456789"}}, body,
+                 "application/json");
+  };
+  auto ok = put();
+  REQUIRE(ok->status == 200);
+  CHECK(json::parse(ok->body)["kept"] == true);
+  CHECK_FALSE(json::parse(ok->body).contains("keep_error"));
+  // The file could not be written: in use, but the answer does not say kept
+  // (it once did, whatever the write gave).
+  writable = false;
+  auto failed = put();
+  REQUIRE(failed->status == 200);
+  CHECK(json::parse(failed->body)["kept"] == false);
+  CHECK(json::parse(failed->body)["keep_error"].get<std::string>().find("zones_file") != std::string::npos);
+  CHECK(registry->get(3)->zones.at(0).name == "till");
 }
 
 TEST_CASE("gateway: a camera's zones: GET them, PUT new ones (scope zones, validated), and they are in use") {

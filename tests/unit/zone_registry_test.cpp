@@ -84,3 +84,25 @@ TEST_SUITE("zone_registry") {
     CHECK(last == "z499");
   }
 }
+
+TEST_CASE("zone registry: the keeper runs after the listeners and says whether the edit was kept") {
+  zone_registry r(std::map<uint32_t, zone_shapes>{{1, {}}});
+  std::vector<std::string> order;
+  r.on_set([&](uint32_t, const zone_shapes&) { order.push_back("listener"); });
+  bool kept = true;
+  CHECK(r.set(1, one_zone("a"), &kept));
+  CHECK_FALSE(kept); // no keeper: nothing kept
+  bool ok = false;
+  r.keep_with([&](uint32_t camera, const zone_shapes& s) {
+    order.push_back("keeper " + std::to_string(camera) + " " + s.zones.at(0).name);
+    return ok;
+  });
+  CHECK(r.set(1, one_zone("b"), &kept));
+  CHECK_FALSE(kept);
+  ok = true;
+  CHECK(r.set(1, one_zone("c"), &kept));
+  CHECK(kept);
+  CHECK(order == std::vector<std::string>{"listener", "listener", "keeper 1 b", "listener", "keeper 1 c"});
+  CHECK_FALSE(r.set(2, one_zone("x"), &kept)); // not a camera of the configuration
+  CHECK_FALSE(kept);
+}

@@ -452,7 +452,8 @@ function drawingBoard(view, cam) {
       if (!res.ok) { apply.disabled = false; return say(`Not applied: ${answer.error || `HTTP ${res.status}`}`, 'error'); }
       await load(); // redrawn from what the server now holds
       say(`Applied: ${answer.zones.length} zone(s), ${answer.lines.length} line(s) in use from the camera's next frame` +
-        (answer.kept ? ', kept across restarts (tracker.zones_file).' : ' until restart (no tracker.zones_file: keep the YAML).'), 'ok');
+        (answer.kept ? ', kept across restarts (tracker.zones_file).'
+          : answer.keep_error ? ` until restart: ${answer.keep_error}. Keep the YAML.` : ' until restart (no tracker.zones_file: keep the YAML).'), 'ok');
       await view.refresh();
     } catch (e) {
       apply.disabled = false;
