@@ -102,8 +102,10 @@ std::vector<zone_event> zone_monitor::replace(std::vector<zone_def> zones, std::
   std::vector<zone_event> out;
   for (auto& [id, t] : tracks_) {
     std::map<size_t, timestamp_ms> kept;
-    for (auto [z, since] : t.inside) {
-      auto now = std::find_if(zones.begin(), zones.end(), [&](const zone_def& d) { return d.name == zones_[z].name; });
+    for (const auto& [z, since] : t.inside) {
+      // (A structured binding cannot be captured before C++20: the name is.)
+      const std::string& name = zones_[z].name;
+      auto now = std::find_if(zones.begin(), zones.end(), [&](const zone_def& d) { return d.name == name; });
       if (now != zones.end())
         kept.emplace(static_cast<size_t>(now - zones.begin()), since);
       else
