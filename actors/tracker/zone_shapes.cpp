@@ -45,12 +45,14 @@ const json& list_of(const json& body, const char* key, size_t most, const char* 
 }
 
 void only_keys(const json& j, const std::string& where, std::initializer_list<const char*> keys) {
-  for (auto& [k, v] : j.items())
+  for (const auto& item : j.items()) {
+    const std::string& k = item.key(); // (a structured binding cannot be captured before C++20)
     if (std::none_of(keys.begin(), keys.end(), [&](const char* known) { return k == known; })) {
       std::string list;
       for (auto* known : keys) list += (list.empty() ? "" : ", ") + std::string(known);
       fail(where.empty() ? k : where + "." + k, "unknown key (known: " + list + ")");
     }
+  }
 }
 
 std::string name_of(const json& j, const std::string& where, size_t max_name, std::set<std::string>& seen) {
