@@ -644,7 +644,9 @@ void apply_zones_file(config& cfg) {
     throw config_error("tracker.zones_file", path + ": " + e.what());
   }
   for (auto& [id, shapes] : edited) {
-    auto it = std::find_if(cfg.cameras.begin(), cfg.cameras.end(), [&](const camera_config& c) { return c.id == id; });
+    const uint32_t camera = id; // (a structured binding cannot be captured before C++20)
+    auto it =
+      std::find_if(cfg.cameras.begin(), cfg.cameras.end(), [&](const camera_config& c) { return c.id == camera; });
     if (it == cfg.cameras.end()) {
       cfg.notices.push_back("tracker.zones_file: " + path + " has zones of camera " + std::to_string(id)
                             + ", which is not configured: skipped");
