@@ -132,7 +132,7 @@ std::vector<foot_span> view_handoff::feet(uint32_t camera_id, const std::vector<
     auto& stays = spans[cam];
     auto a = away_from.find(cam);
     const bool back = a != away_from.end() && t - a->second >= cfg_.split_ms;
-    if (stays.empty() || back) stays.push_back(foot_span{cam, t, t, {}});
+    if (stays.empty() || (back && stays.size() < max_stays)) stays.push_back(foot_span{cam, t, t, {}});
     if (a != away_from.end()) away_from.erase(a);
     auto& s = stays.back();
     s.to = std::max(s.to, t);
@@ -190,8 +190,8 @@ std::vector<foot_span> view_handoff::feet(uint32_t camera_id, const std::vector<
 }
 
 uint64_t handed_track_id(uint32_t origin_camera, uint64_t origin_track, unsigned span) {
-  return (uint64_t{1} << 62) | (uint64_t{std::min(span, 63u)} << 56) | (uint64_t{origin_camera & 0xffffffu} << 32)
-    | (origin_track & 0xffffffffu);
+  return (uint64_t{1} << 62) | (uint64_t{std::min<unsigned>(span, max_stays - 1)} << 56)
+    | (uint64_t{origin_camera & 0xffffffu} << 32) | (origin_track & 0xffffffffu);
 }
 
 std::optional<std::pair<uint32_t, uint64_t>> handed_origin(uint64_t track_id) {

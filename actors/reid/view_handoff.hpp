@@ -56,6 +56,11 @@ struct handoff_config {
   int64_t split_ms = 1000;
 };
 
+/// At most this many stays of one track on one camera (handed_track_id
+/// tells them apart in 6 bits); a foot that comes back more often extends
+/// the last one.
+constexpr size_t max_stays = 64;
+
 /// A time-stamped box of a track (camera pixels).
 struct timed_box {
   timestamp_ms t = 0;
@@ -121,7 +126,7 @@ private:
 /// camera's own tracks and its origin can be found (ids with bit 62 set;
 /// origin camera ids below 2^24, track ids below 2^32). One track may give
 /// one camera several presences (it stood there, left, came back): `span`
-/// (0..63) tells them apart.
+/// (0 .. max_stays - 1) tells them apart.
 uint64_t handed_track_id(uint32_t origin_camera, uint64_t origin_track, unsigned span = 0);
 /// The origin (camera, track) of a handed track id; nullopt for a camera's own track.
 std::optional<std::pair<uint32_t, uint64_t>> handed_origin(uint64_t track_id);

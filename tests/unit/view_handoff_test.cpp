@@ -187,6 +187,17 @@ TEST_CASE("view handoff: a foot that leaves a view and comes back is there twice
   REQUIRE(own.size() == 2);
   CHECK(own[0]->to == 0);
   CHECK(own[1]->from == 4000);
+  // A foot that comes back more often than handed ids can tell apart: the
+  // last stay is extended (before, stay 64 and on shared stay 63's id).
+  std::vector<timed_box> flicker;
+  for (timestamp_ms k = 0; k < 2 * timestamp_ms{max_stays} + 10; ++k)
+    flicker.push_back({k * 1000, k % 2 ? box{80, 130, 40, 70} : box{80, 90, 40, 100}});
+  size_t on_two = 0;
+  timestamp_ms last_to = 0;
+  for (const auto& f : h.feet(1, flicker))
+    if (f.camera_id == 2) ++on_two, last_to = f.to;
+  CHECK(on_two == max_stays);
+  CHECK(last_to == flicker.back().t); // the last sample, on camera 2
   // A flicker shorter than split_ms is one stay.
   auto c = strips();
   c.split_ms = 5000;
