@@ -281,12 +281,11 @@ reid_actor make_reid(mesh_context& m, storage_actor storage) {
       tap.batch = [rec](const track_batch& b) { rec->write(b); };
       tap.end = [rec](const end_of_stream& e) { rec->write(e); };
     }
-    // Live person ids where the console's live boxes are (the tracks are
-    // this process's: the mesh does not carry the updates' features).
+    // Live person ids where the console's live boxes are: this process's
+    // live view when the tracker is here; else the live frames trackers
+    // elsewhere send (mesh.live_fps, with their updates' features thinned).
     auto live = m.has("tracker") ? m.live : nullptr;
-    // Trackers elsewhere that send live frames (mesh.live_fps) send their
-    // updates' features too, thinned: their boxes get provisional people here.
-    const bool mesh_live = !live && m.cfg.mesh.live_fps > 0;
+    const bool mesh_live = m.cfg.mesh.live_fps > 0; // the actor ignores it beside a live view
     auto rei = m.sys.spawn(reid_actor_impl, reid_settings_of(m.cfg), camera_ids, storage, m.stats,
                            m.cfg.reid.state_file, std::move(tap), std::move(live), mesh_live);
     m.locals.push_back(caf::actor_cast<caf::actor>(rei));

@@ -109,7 +109,7 @@ std::vector<zone_event> zone_monitor::replace(std::vector<zone_def> zones, std::
       if (now != zones.end())
         kept.emplace(static_cast<size_t>(now - zones.begin()), since);
       else
-        out.push_back({camera_id_, id, zones_[z].name, zone_event_kind::exit, std::max(t.last_ms, since), since});
+        out.push_back({camera_id_, id, name, zone_event_kind::exit, std::max(t.last_ms, since), since});
     }
     t.inside = std::move(kept);
   }
