@@ -167,23 +167,16 @@ Counter& metrics::link_senders_forgotten(const std::string& l, const std::string
   return link_senders_forgotten_->Add({{"link", l}, {"reason", reason}});
 }
 Counter& metrics::card_jobs(const std::string& card) { return card_jobs_->Add({{"card", card}}); }
-namespace {
-const Histogram::BucketBoundaries& latency_buckets() {
-  static const Histogram::BucketBoundaries b{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
-  return b;
-}
-} // namespace
-
 Counter& metrics::card_errors(const std::string& card, const std::string& reason) {
   return card_errors_->Add({{"card", card}, {"reason", reason}});
 }
 Gauge& metrics::card_up(const std::string& card) { return card_up_->Add({{"card", card}}); }
 Gauge& metrics::card_busy(const std::string& card) { return card_busy_->Add({{"card", card}}); }
 Histogram& metrics::card_service(const std::string& card) {
-  return card_service_->Add({{"card", card}}, latency_buckets());
+  return card_service_->Add({{"card", card}}, latency_buckets_);
 }
 Gauge& metrics::pool_queue_depth(uint32_t c) { return pool_queue_depth_->Add({{"camera", std::to_string(c)}}); }
-Histogram& metrics::pool_wait() { return pool_wait_->Add({}, latency_buckets()); }
+Histogram& metrics::pool_wait() { return pool_wait_->Add({}, latency_buckets_); }
 Gauge& metrics::camera_up(uint32_t c) { return camera_up_->Add({{"camera", std::to_string(c)}}); }
 Counter& metrics::zone_events(uint32_t c, const std::string& name, const std::string& kind) {
   return zone_events_->Add({{"camera", std::to_string(c)}, {"zone", name}, {"kind", kind}});
@@ -197,7 +190,7 @@ Counter& metrics::query_errors(const std::string& q, const std::string& reason) 
   return query_errors_->Add({{"query", q}, {"reason", reason}});
 }
 Histogram& metrics::query_latency(const std::string& q) {
-  return query_latency_->Add({{"query", q}}, latency_buckets());
+  return query_latency_->Add({{"query", q}}, latency_buckets_);
 }
 Counter& metrics::rows_written() { return rows_written_->Add({}); }
 Gauge& metrics::queue_depth(uint32_t c) { return queue_depth_->Add({{"camera", std::to_string(c)}}); }
@@ -215,14 +208,14 @@ double metrics::counter_total(const std::string& family) const {
 }
 
 Histogram& metrics::stage_latency(const std::string& stage) {
-  return stage_latency_->Add({{"stage", stage}}, latency_buckets());
+  return stage_latency_->Add({{"stage", stage}}, latency_buckets_);
 }
 
 Counter& metrics::gateway_requests(const std::string& route, int code) {
   return gateway_requests_->Add({{"route", route}, {"code", std::to_string(code)}});
 }
 Histogram& metrics::gateway_request_seconds(const std::string& route) {
-  return gateway_request_seconds_->Add({{"route", route}}, latency_buckets());
+  return gateway_request_seconds_->Add({{"route", route}}, latency_buckets_);
 }
 Gauge& metrics::gateway_sse_clients() { return gateway_sse_clients_->Add({}); }
 Counter& metrics::gateway_sse_events() { return gateway_sse_events_->Add({}); }

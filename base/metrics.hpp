@@ -88,6 +88,12 @@ public:
 
 private:
   std::shared_ptr<prometheus::Registry> registry_;
+  // Every latency histogram's buckets (seconds). A member, not a static of
+  // its own: a static made at the first observation dies at exit before a
+  // metrics made earlier, while threads still observing would copy freed
+  // memory (an actor answering a query as the process exits).
+  const prometheus::Histogram::BucketBoundaries latency_buckets_{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                                 0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
   prometheus::Family<prometheus::Counter>* frames_in_;
   prometheus::Family<prometheus::Counter>* frames_dropped_;
   prometheus::Family<prometheus::Counter>* detections_;
