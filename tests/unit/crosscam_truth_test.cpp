@@ -112,6 +112,36 @@ TEST_SUITE("crosscam_truth") {
     CHECK(track_truth({box(1, 4, 10)}, {box(1, 7, 0)}).empty());
   }
 
+  TEST_CASE("a person cut by a view's edge is its tracks' true person, though present on the next view") {
+    // Box y 100..160 on a strip of rows 0..130 over another of rows 130..400:
+    // the foot stands on the lower strip, the upper sees the top 30 rows.
+    std::map<int, std::vector<gt_box>> gt;
+    walk(gt, 5, 0, 9, 40, 0);
+    const auto upper = crop_camera(1, 0, 0, 200, 130), lower = crop_camera(2, 0, 130, 200, 270);
+    CHECK(camera_ground_truth(gt, upper).empty()); // not present there
+    auto cut = camera_ground_truth(gt, upper, 0, true);
+    REQUIRE(cut.size() == 10);
+    CHECK(cut[0].id == 5);
+    CHECK(cut[0].top == 100);
+    CHECK(cut[0].height == 30);
+    // The upper camera's track of their visible part is theirs: re-id hands
+    // its presence to the lower view, where it is judged as theirs.
+    std::vector<mot::box_row> tracks;
+    for (int64_t f = 1; f <= 10; ++f) {
+      mot::box_row r;
+      r.frame = f, r.id = 3, r.left = 41, r.top = 101, r.width = 19, r.height = 29;
+      tracks.push_back(r);
+    }
+    auto t = camera_track_truth(tracks, gt, upper);
+    REQUIRE(t.count(3) == 1);
+    CHECK(t.at(3) == 5);
+    // A person wholly in the lower view is nobody's on the upper one.
+    std::map<int, std::vector<gt_box>> low;
+    walk(low, 6, 0, 9, 40, 0, 200);
+    CHECK(camera_ground_truth(low, upper, 0, true).empty());
+    CHECK(camera_ground_truth(low, lower, 0, true).size() == 10);
+  }
+
   TEST_CASE("pairwise identity decisions: right, wrong and missed joins, one camera and two apart") {
     // Found person 1 = true 7 on cameras 1 and 2 plus a stranger (true 8) on
     // camera 2; true 7 also on camera 3 under found person 2.

@@ -66,7 +66,7 @@ std::vector<presence> true_presence(const std::map<int, std::vector<gt_box>>& gt
 }
 
 std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt_box>>& gt,
-                                              const virtual_camera& camera, int max_frames) {
+                                              const virtual_camera& camera, int max_frames, bool cut_too) {
   std::vector<mot::box_row> out;
   const double w = camera.size.width, h = camera.size.height;
   for (const auto& [frame, boxes] : gt) {
@@ -74,7 +74,12 @@ std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt
     for (const auto& g : boxes) {
       // Boxes MOT says to ignore are neither hits nor misses: left out, as
       // mot::load_mot leaves them out of a gt file.
-      if (!g.consider || !in_view(camera, foot(g.b))) continue;
+      if (!g.consider) continue;
+      if (!in_view(camera, foot(g.b))
+          && !(cut_too
+               && (in_view(camera, {g.b.x + g.b.w / 2, g.b.y + g.b.h / 2})
+                   || in_view(camera, {g.b.x + g.b.w / 2, g.b.y}))))
+        continue;
       double x0 = 1e18, y0 = 1e18, x1 = -1e18, y1 = -1e18;
       for (auto p : {cv::Point2d(g.b.x, g.b.y), cv::Point2d(g.b.x + g.b.w, g.b.y),
                      cv::Point2d(g.b.x + g.b.w, g.b.y + g.b.h), cv::Point2d(g.b.x, g.b.y + g.b.h)}) {
@@ -124,6 +129,12 @@ std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks, 
     if (top->second >= min_share * boxes[track]) out[track] = top->first;
   }
   return out;
+}
+
+std::map<int64_t, int64_t> camera_track_truth(const std::vector<mot::box_row>& tracks,
+                                              const std::map<int, std::vector<gt_box>>& gt,
+                                              const virtual_camera& camera, int max_frames) {
+  return track_truth(tracks, camera_ground_truth(gt, camera, max_frames, true));
 }
 
 link_counts count_links(const std::vector<judged_track>& tracks) {

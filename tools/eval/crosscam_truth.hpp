@@ -43,9 +43,11 @@ std::vector<presence> true_presence(const std::map<int, std::vector<gt_box>>& gt
 /// The ground truth as one camera sees it, as MOT rows (1-based frames, box
 /// in camera pixels: the bounding box of the source box's corners mapped to
 /// the view, clipped to the image): every box whose foot point is in the view
-/// (boxes with consider = 0 left out).
+/// (boxes with consider = 0 left out). With `cut_too`, also every box the
+/// view cuts (its foot outside, its centre or top-centre inside): what the
+/// camera's detector sees of people standing in a neighbouring view.
 std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt_box>>& gt,
-                                              const virtual_camera& camera, int max_frames = 0);
+                                              const virtual_camera& camera, int max_frames = 0, bool cut_too = false);
 
 /// The true person of each track (MOT rows of one camera: its tracks and its
 /// ground truth, same frames): per frame each track box goes to the true box
@@ -55,6 +57,14 @@ std::vector<mot::box_row> camera_ground_truth(const std::map<int, std::vector<gt
 /// the run's own tracks: what re-id could reach at best.
 std::map<int64_t, int64_t> track_truth(const std::vector<mot::box_row>& tracks, const std::vector<mot::box_row>& truth,
                                        double min_iou = 0.5, double min_share = 1.0 / 3);
+
+/// The true person of each track of one camera (track_truth against the
+/// camera's ground truth, cut boxes included): a track of a person cut by the
+/// view's edge, whose foot stands in the next view, is that person's, so the
+/// presence re-id hands from it to the next view is judged too.
+std::map<int64_t, int64_t> camera_track_truth(const std::vector<mot::box_row>& tracks,
+                                              const std::map<int, std::vector<gt_box>>& gt,
+                                              const virtual_camera& camera, int max_frames = 0);
 
 /// Pairwise identity decisions over tracks whose true person is known:
 /// every pair of two tracks is a right join (same found and true person), a

@@ -202,8 +202,7 @@ json crosscam_metrics(const config& cfg, const std::string& db_path, const std::
       auto rows = mot::load_mot(file.string(), false);
       if (cut > 0)
         rows.erase(std::remove_if(rows.begin(), rows.end(), [&](const auto& x) { return x.frame > cut; }), rows.end());
-      for (const auto& [track, who] : track_truth(rows, camera_ground_truth(gt, cams[k], cut)))
-        truth_of[{cams[k].id, track}] = who;
+      for (const auto& [track, who] : camera_track_truth(rows, gt, cams[k], cut)) truth_of[{cams[k].id, track}] = who;
       for (auto row : rows) {
         auto it = person.find({cams[k].id, static_cast<uint64_t>(row.id)});
         // A track re-id never named is its own identity (it cannot match across cameras).
