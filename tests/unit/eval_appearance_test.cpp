@@ -51,6 +51,36 @@ TEST_SUITE("eval appearance") {
     CHECK(s.auc < 1.0);
   }
 
+  TEST_CASE("handovers: a visit against the visits starting on another camera soon after it ends") {
+    auto visit = [](uint32_t camera, int person, int first, int last, std::vector<float> leave,
+                    std::vector<float> enter) {
+      l2_normalise(leave);
+      l2_normalise(enter);
+      return handover_visit{0, camera, person, first, last, {leave}, {enter}};
+    };
+    // Person 1 leaves camera 1 at frame 50 and enters camera 2 at 60;
+    // person 2 enters camera 2 at 55 looking like person 1's leaving side
+    // by the leaving summary, unlike it by the entering one.
+    std::vector<handover_visit> vs{
+      visit(1, 1, 0, 50, {1, 0, 0}, {1, 0, 0}), visit(2, 1, 60, 120, {0, 0, 1}, {1, 0.1f, 0}),
+      visit(2, 2, 55, 90, {1, 0, 0}, {0, 1, 0}),
+      // too late (frame 151 > 50 + 100) and on the same camera: no candidates
+      visit(2, 3, 200, 250, {1, 0, 0}, {1, 0, 0}), visit(1, 4, 52, 80, {1, 0, 0}, {1, 0, 0})};
+    auto s = compare_handovers(vs, 0);
+    // Only visit 0 has candidates: person 1 at 60 and person 2 at 55. Visit
+    // 4 (camera 1, ends at 80) would need one starting at 65..180.
+    CHECK(s.same == 1);
+    CHECK(s.different == 1);
+    CHECK(s.queries == 1);
+    CHECK(s.rank1 == doctest::Approx(1.0));
+    CHECK(s.auc == doctest::Approx(1.0));
+    // Entering sides swapped: the look-alike wins.
+    std::swap(vs[1].entering, vs[2].entering);
+    auto t = compare_handovers(vs, 0);
+    CHECK(t.rank1 == doctest::Approx(0.0));
+    CHECK(t.auc == doctest::Approx(0.0));
+  }
+
   TEST_CASE("within a view: same person only at the minimum gap") {
     std::vector<appearance_item> items{item(0, 1, 1, 0, {1, 0}), item(0, 1, 1, 3, {1, 0}), item(0, 1, 1, 30, {1, 0.1f}),
                                        item(0, 1, 2, 0, {0, 1}),

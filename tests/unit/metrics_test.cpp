@@ -13,8 +13,7 @@ using namespace weaver;
 
 namespace {
 
-const std::vector<double> expected_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                           0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+const std::vector<double> expected_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
 
 // The bucket bounds (without +Inf) of the query latency histogram of `q`.
 std::vector<double> query_buckets(metrics& m, const std::string& q) {

@@ -187,6 +187,31 @@ const std::vector<std::string>& default_variants() {
 
 } // namespace
 
+similarity_summary compare_handovers(const std::vector<handover_visit>& vs, size_t k) {
+  std::vector<float> same, different;
+  size_t queries = 0, hits = 0;
+  for (const auto& a : vs) {
+    float best_same = -2, best_diff = -2;
+    for (const auto& b : vs) {
+      if (b.layout != a.layout || b.camera == a.camera) continue;
+      if (b.first < a.last - 15 || b.first > a.last + 100 || b.first <= a.first) continue;
+      const float sim = cosine_similarity(a.features[k], b.entering[k]);
+      if (b.person == a.person) {
+        same.push_back(sim);
+        best_same = std::max(best_same, sim);
+      } else {
+        different.push_back(sim);
+        best_diff = std::max(best_diff, sim);
+      }
+    }
+    if (best_same > -2) {
+      ++queries;
+      if (best_same > best_diff) ++hits;
+    }
+  }
+  return summarise(std::move(same), std::move(different), queries, hits);
+}
+
 double roc_auc(std::vector<float> same, std::vector<float> different) {
   if (same.empty() || different.empty()) return 0.5;
   std::vector<std::pair<float, bool>> all;
@@ -255,6 +280,7 @@ appearance_variant parse_appearance_variant(const std::string& name) {
       v.options.surround = true;
     } else if (t == "p") {
       v.options.partial = true;
+
     } else if (t == "m") {
       v.background_mask = true;
     } else if (t.size() > 1 && t[0] == 'c') {
@@ -402,11 +428,34 @@ json eval_appearance(const eval_appearance_options& o) {
       plain.push_back({s->layout, s->camera, s->person, s->frame, weighted_mean(run, v, false)});
       weighted.push_back({s->layout, s->camera, s->person, s->frame, weighted_mean(run, v, true)});
     }
+    // Handovers: whole-visit means, against the last (leaving) and first
+    // (entering) `edge` samples of the visits, and both averaged.
+    std::vector<handover_visit> hv;
+    const size_t edge = static_cast<size_t>(std::max(1, 10 / std::max(1, o.step)));
+    for (const auto& run : visits) {
+      handover_visit h{
+        run.front()->layout, run.front()->camera, run.front()->person, run.front()->frame, run.back()->frame, {}, {}};
+      const auto whole = weighted_mean(run, v, true);
+      const size_t n = std::min(edge, run.size());
+      const auto tail = weighted_mean({run.end() - static_cast<long>(n), run.end()}, v, true);
+      const auto head = weighted_mean({run.begin(), run.begin() + static_cast<long>(n)}, v, true);
+      auto blend = [](std::vector<float> x, const std::vector<float>& y) {
+        for (size_t i = 0; i < x.size() && i < y.size(); ++i) x[i] += y[i];
+        l2_normalise(x);
+        return x;
+      };
+      h.features = {whole, tail, blend(whole, tail)};
+      h.entering = {whole, head, blend(whole, head)};
+      hv.push_back(std::move(h));
+    }
     vs.push_back({{"variant", variants[v].name},
                   {"boxes_within_view", summary_json(compare_within(boxes, o.min_gap))},
                   {"boxes_across_views", summary_json(compare_across(boxes))},
                   {"visits_across_views_mean", summary_json(compare_across(plain))},
-                  {"visits_across_views_quality_mean", summary_json(compare_across(weighted))}});
+                  {"visits_across_views_quality_mean", summary_json(compare_across(weighted))},
+                  {"handovers_mean", summary_json(compare_handovers(hv, 0))},
+                  {"handovers_edges", summary_json(compare_handovers(hv, 1))},
+                  {"handovers_blend", summary_json(compare_handovers(hv, 2))}});
   }
   out["variants"] = vs;
   return out;
@@ -424,8 +473,8 @@ int eval_appearance_command(const eval_appearance_options& o) {
   std::cout << text << "\n";
   std::fprintf(stderr, "%zu boxes, %zu visits (seed %llu)\n", j["boxes"].get<size_t>(), j["visits"].get<size_t>(),
                static_cast<unsigned long long>(o.seed));
-  std::fprintf(stderr, "%-16s %-13s %-13s %-13s %-13s %s\n", "variant", "box within", "box across", "visit mean",
-               "visit qmean", "qmean same/diff p50, >=0.9");
+  std::fprintf(stderr, "%-16s %-13s %-13s %-13s %-13s %-13s %s\n", "variant", "box within", "box across", "visit mean",
+               "visit qmean", "handover", "qmean same/diff p50, >=0.9");
   for (const auto& v : j["variants"]) {
     auto cell = [&](const char* k) {
       char buf[32];
@@ -433,12 +482,12 @@ int eval_appearance_command(const eval_appearance_options& o) {
       return std::string(buf);
     };
     const auto& q = v["visits_across_views_quality_mean"];
-    std::fprintf(stderr, "%-16s %-13s %-13s %-13s %-13s %.3f/%.3f %.2f/%.2f\n", v["variant"].get<std::string>().c_str(),
-                 cell("boxes_within_view").c_str(), cell("boxes_across_views").c_str(),
-                 cell("visits_across_views_mean").c_str(), cell("visits_across_views_quality_mean").c_str(),
-                 q["same_percentiles_10_25_50_75_90"][2].get<double>(),
-                 q["different_percentiles_10_25_50_75_90"][2].get<double>(), q["same_at_or_above"][2].get<double>(),
-                 q["different_at_or_above"][2].get<double>());
+    std::fprintf(
+      stderr, "%-16s %-13s %-13s %-13s %-13s %-13s %.3f/%.3f %.2f/%.2f\n", v["variant"].get<std::string>().c_str(),
+      cell("boxes_within_view").c_str(), cell("boxes_across_views").c_str(), cell("visits_across_views_mean").c_str(),
+      cell("visits_across_views_quality_mean").c_str(), cell("handovers_mean").c_str(),
+      q["same_percentiles_10_25_50_75_90"][2].get<double>(), q["different_percentiles_10_25_50_75_90"][2].get<double>(),
+      q["same_at_or_above"][2].get<double>(), q["different_at_or_above"][2].get<double>());
   }
   if (!o.out.empty()) {
     std::ofstream f{o.out};

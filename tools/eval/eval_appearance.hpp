@@ -55,6 +55,23 @@ similarity_summary compare_across(const std::vector<appearance_item>& items);
 /// `min_gap` frames apart (nearby frames look alike whatever the
 /// descriptor); each item queries the others of its camera, its own person's
 /// only at that distance.
+/// A visit (a person's run on a camera) for compare_handovers: features per
+/// way of summarising it, as the leaving and as the entering side.
+struct handover_visit {
+  int layout = 0;
+  uint32_t camera = 0;
+  int person = 0, first = 0, last = 0; // frames
+  std::vector<std::vector<float>> features; // leaving
+  std::vector<std::vector<float>> entering;
+};
+
+/// What re-id decides at a handover: each visit against the visits starting
+/// on another camera of its layout from 15 frames before its last to 100
+/// after (1.5 s overlap, 10 s gap at 10 fps), summary `k` of both. Pairs:
+/// same person or not; rank-1: the share of visits with a true next visit
+/// whose best-scoring candidate is one.
+similarity_summary compare_handovers(const std::vector<handover_visit>& visits, size_t k);
+
 similarity_summary compare_within(const std::vector<appearance_item>& items, int min_gap);
 
 /// A descriptor setting by name: parts joined by '+', applied in order to
