@@ -428,6 +428,9 @@ struct gateway_server::impl {
   // One turn of a stream: poll, push what is new, keep alive; false ends it.
   bool stream_step(stream_state& st, httplib::DataSink& sink) {
     if (stopping) return false;
+    // A client that reset the connection frees its slot now, not at the
+    // next write (the probe below, up to a second later).
+    if (gateway::client_gone()) return false;
     if (!st.started) {
       st.started = true;
       if (!write(sink, st, "retry: 2000\n: weaver alert stream\n\n")) return false;
@@ -862,7 +865,7 @@ struct gateway_server::impl {
       std::string("multipart/x-mixed-replace; boundary=") + mjpeg_boundary,
       [this, cam = *camera, sent, period](size_t, httplib::DataSink& sink) {
         try {
-          if (stopping) return false;
+          if (stopping || gateway::client_gone()) return false; // as the alert stream
           auto s = latest_snapshot(cam);
           if (s && gateway::age_of(*s, live_view::wall_clock_ms(), settings.stale_after_ms).stale) {
             // Ended as a multipart stream ends (the closing boundary, the

@@ -158,7 +158,16 @@ private:
   clock_type::time_point read_deadline_;
 };
 
+// The socket of the request this worker thread is answering (-1: none).
+thread_local int serving_fd = -1;
+
 } // namespace
+
+bool client_gone() {
+  if (serving_fd < 0) return false;
+  pollfd p{serving_fd, 0, 0}; // POLLERR and POLLHUP are always reported
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
+}
 
 struct http_server::impl {
   http_server& owner;
@@ -358,6 +367,10 @@ struct http_server::impl {
 
   // A worker: answers the buffered request(s), then parks or closes.
   void serve(std::unique_ptr<connection> c) {
+    serving_fd = c->fd;
+    struct forget {
+      ~forget() { serving_fd = -1; }
+    } forget_fd;
     for (;;) {
       bool last = stopping || owner.svr_sock_ == INVALID_SOCKET || c->served + 1 >= limits.keep_alive_max;
       bool closed = false;

@@ -44,6 +44,13 @@ struct connection_limits {
   size_t keep_alive_max = 1000; // requests per connection
 };
 
+/// Whether the client of the request this worker thread is answering has
+/// reset its connection or closed it both ways: a long answer (an alert
+/// stream) stops at once instead of at its next write, which is what
+/// otherwise tells. A half-close (the client done sending) is not gone.
+/// False outside a request.
+bool client_gone();
+
 class http_server : public httplib::Server {
 public:
   explicit http_server(connection_limits limits);

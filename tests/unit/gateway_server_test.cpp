@@ -267,10 +267,10 @@ struct stream_reader {
   }
 };
 
-// Opens a stream once the gateway admits it. A stream's slot is freed only
-// when the server's next write to the closed socket fails (up to a
-// keep-alive later), so a stream opened right after another was closed may
-// be refused with 503 for a moment; a client retries, as Retry-After says.
+// Opens a stream once the gateway admits it. A stream closed normally frees
+// its slot only when the server's next write to it fails (up to a second
+// later), so a stream opened right after another was closed may be refused
+// with 503 for a moment; a client retries, as Retry-After says.
 std::unique_ptr<stream_reader> open_admitted(int port, const std::string& target, const httplib::Headers& h) {
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};
   while (true) {
