@@ -124,7 +124,15 @@ std::string exchange(int port, const uint8_t* data, size_t size) {
   shutdown(fd, SHUT_WR);
   std::string reply;
   char buf[4096];
+  // One second in all, not per read: an alert stream writes a probe every
+  // second, which renewed a per-read timeout by chance, and an input took
+  // up to 14 s (libFuzzer reports inputs over 10 s).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{1};
   for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    timeval wait{static_cast<time_t>(left.count() / 1000000), static_cast<suseconds_t>(left.count() % 1000000)};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     reply.append(buf, static_cast<size_t>(n));
