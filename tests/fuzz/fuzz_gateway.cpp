@@ -112,8 +112,7 @@ std::string exchange(int port, const uint8_t* data, size_t size) {
     }
     if (e == EADDRNOTAVAIL) std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }
-  timeval tv{1, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  timeval tv{1, 0}; // reads: below, one second in all
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   size_t sent = 0;
   while (sent < size) {
@@ -150,9 +149,9 @@ std::string exchange(int port, const uint8_t* data, size_t size) {
 // Waits until the gateway has closed every connection: a request still being
 // answered when libFuzzer exits would run on while exit destroys statics
 // made after the exit handler below (a gateway run died so, in the query
-// actor, on freed histogram buckets). An alert stream ends at its next
-// write after the client's reset, within about a second; 30 s means a
-// connection outlived its client, which is a defect.
+// actor, on freed histogram buckets). A stream ends at its next turn after
+// the client's reset (gateway::client_gone); 30 s means a connection
+// outlived its client, which is a defect.
 void wait_idle() {
   auto& open = metrics::global().gateway_connections();
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{30};

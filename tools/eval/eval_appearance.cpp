@@ -280,7 +280,6 @@ appearance_variant parse_appearance_variant(const std::string& name) {
       v.options.surround = true;
     } else if (t == "p") {
       v.options.partial = true;
-
     } else if (t == "m") {
       v.background_mask = true;
     } else if (t.size() > 1 && t[0] == 'c') {
@@ -423,30 +422,30 @@ json eval_appearance(const eval_appearance_options& o) {
   for (size_t v = 0; v < variants.size(); ++v) {
     std::vector<appearance_item> boxes, plain, weighted;
     for (const auto& s : samples) boxes.push_back({s.layout, s.camera, s.person, s.frame, s.features[v]});
-    for (const auto& run : visits) {
-      const auto* s = run.front();
-      plain.push_back({s->layout, s->camera, s->person, s->frame, weighted_mean(run, v, false)});
-      weighted.push_back({s->layout, s->camera, s->person, s->frame, weighted_mean(run, v, true)});
-    }
     // Handovers: whole-visit means, against the last (leaving) and first
-    // (entering) `edge` samples of the visits, and both averaged.
+    // (entering) `edge` samples of the visits (about a second), and both averaged.
     std::vector<handover_visit> hv;
     const size_t edge = static_cast<size_t>(std::max(1, 10 / std::max(1, o.step)));
+    auto blend = [](std::vector<float> x, const std::vector<float>& y) {
+      for (size_t i = 0; i < x.size() && i < y.size(); ++i) x[i] += y[i];
+      l2_normalise(x);
+      return x;
+    };
     for (const auto& run : visits) {
-      handover_visit h{
-        run.front()->layout, run.front()->camera, run.front()->person, run.front()->frame, run.back()->frame, {}, {}};
+      const auto* s = run.front();
       const auto whole = weighted_mean(run, v, true);
-      const size_t n = std::min(edge, run.size());
-      const auto tail = weighted_mean({run.end() - static_cast<long>(n), run.end()}, v, true);
-      const auto head = weighted_mean({run.begin(), run.begin() + static_cast<long>(n)}, v, true);
-      auto blend = [](std::vector<float> x, const std::vector<float>& y) {
-        for (size_t i = 0; i < x.size() && i < y.size(); ++i) x[i] += y[i];
-        l2_normalise(x);
-        return x;
-      };
-      h.features = {whole, tail, blend(whole, tail)};
-      h.entering = {whole, head, blend(whole, head)};
-      hv.push_back(std::move(h));
+      plain.push_back({s->layout, s->camera, s->person, s->frame, weighted_mean(run, v, false)});
+      weighted.push_back({s->layout, s->camera, s->person, s->frame, whole});
+      const auto n = static_cast<long>(std::min(edge, run.size()));
+      const auto tail = weighted_mean({run.end() - n, run.end()}, v, true);
+      const auto head = weighted_mean({run.begin(), run.begin() + n}, v, true);
+      hv.push_back({s->layout,
+                    s->camera,
+                    s->person,
+                    s->frame,
+                    run.back()->frame,
+                    {whole, tail, blend(whole, tail)},
+                    {whole, head, blend(whole, head)}});
     }
     vs.push_back({{"variant", variants[v].name},
                   {"boxes_within_view", summary_json(compare_within(boxes, o.min_gap))},

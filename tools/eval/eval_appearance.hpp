@@ -51,10 +51,6 @@ double roc_auc(std::vector<float> same, std::vector<float> different);
 /// items of its layout on the other cameras.
 similarity_summary compare_across(const std::vector<appearance_item>& items);
 
-/// Pairs of items of one layout and camera: same person only when at least
-/// `min_gap` frames apart (nearby frames look alike whatever the
-/// descriptor); each item queries the others of its camera, its own person's
-/// only at that distance.
 /// A visit (a person's run on a camera) for compare_handovers: features per
 /// way of summarising it, as the leaving and as the entering side.
 struct handover_visit {
@@ -72,6 +68,10 @@ struct handover_visit {
 /// whose best-scoring candidate is one.
 similarity_summary compare_handovers(const std::vector<handover_visit>& visits, size_t k);
 
+/// Pairs of items of one layout and camera: same person only when at least
+/// `min_gap` frames apart (nearby frames look alike whatever the
+/// descriptor); each item queries the others of its camera, its own person's
+/// only at that distance.
 similarity_summary compare_within(const std::vector<appearance_item>& items, int min_gap);
 
 /// A descriptor setting by name: parts joined by '+', applied in order to
