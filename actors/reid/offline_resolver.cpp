@@ -97,7 +97,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
   std::vector<tracklet> cur = in;
   resolution r = first;
   uint64_t next = next_id;
-  size_t links = first.links, evicted = first.evicted, moved_ends = first.moved_ends;
+  size_t links = first.links, evicted = first.evicted, moved_ends = first.moved_ends, cuts = first.cuts;
   for (size_t round = 0; round <= in.size(); ++round) {
     for (size_t i = 0; i < cur.size(); ++i) {
       cur[i].person_id = r.person[i];
@@ -108,6 +108,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
     links += r.links;
     evicted += r.evicted;
     moved_ends += r.moved_ends;
+    cuts += r.cuts;
   }
   // The corrections relative to the online people given.
   resolution out;
@@ -117,6 +118,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
   out.links = links;
   out.evicted = evicted;
   out.moved_ends = moved_ends;
+  out.cuts = cuts;
   std::map<uint64_t, std::vector<size_t>> online;
   for (size_t i = 0; i < in.size(); ++i) online[in[i].person_id].push_back(i);
   add_corrections(online, out);
@@ -192,6 +194,41 @@ void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std
   auto fits = [&](size_t x, size_t g) {
     return std::all_of(groups[g].begin(), groups[g].end(), [&](size_t z) { return ok(x, z); });
   };
+  // A cut: a's group up to a and b's group from b on become one person
+  // (the link) and the rest of each group keeps to itself, when neither
+  // group holds its two pieces together more strongly than the link (best
+  // similarity across the cut over the link's minus cut_margin) and the
+  // joined piece keeps every constraint. An online person that took over
+  // another's walk for a while is two chains, which taking out single
+  // tracklets (eviction) cannot separate.
+  auto cut_at = [&](size_t a, size_t b, double s) {
+    const auto ga = static_cast<size_t>(group_of[a]), gb = static_cast<size_t>(group_of[b]);
+    std::vector<size_t> a_head, a_tail, b_head, b_tail;
+    for (size_t x : groups[ga]) (in[x].enter_ms <= in[a].enter_ms ? a_head : a_tail).push_back(x);
+    for (size_t y : groups[gb]) (y == b || in[y].enter_ms >= in[b].enter_ms ? b_tail : b_head).push_back(y);
+    auto holds = [&](const std::vector<size_t>& xs, const std::vector<size_t>& ys) {
+      for (size_t x : xs)
+        for (size_t y : ys)
+          if (!feat[x].empty() && !feat[y].empty() && cosine_similarity(feat[x], feat[y]) > s - cfg_.cut_margin)
+            return true;
+      return false;
+    };
+    if (holds(a_head, a_tail) || holds(b_head, b_tail)) return false;
+    for (size_t x : a_head)
+      for (size_t y : b_tail)
+        if (!ok(x, y)) return false;
+    std::vector<size_t> joined = a_head;
+    joined.insert(joined.end(), b_tail.begin(), b_tail.end());
+    groups[ga] = std::move(joined);
+    groups[gb] = std::move(b_head);
+    for (size_t x : groups[ga]) group_of[x] = static_cast<int>(ga);
+    for (size_t y : groups[gb]) group_of[y] = static_cast<int>(gb);
+    if (!a_tail.empty()) {
+      for (size_t x : a_tail) group_of[x] = static_cast<int>(groups.size());
+      groups.push_back(std::move(a_tail));
+    }
+    return true;
+  };
   for (const auto& l : links) {
     const auto ga = static_cast<size_t>(group_of[l.a]), gb = static_cast<size_t>(group_of[l.b]);
     if (ga == gb) continue;
@@ -212,6 +249,10 @@ void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std
         evict.insert(loser);
       }
       if (refused) break;
+    }
+    if (refused && l.s >= cfg_.cut_threshold && cut_at(l.a, l.b, l.s)) {
+      out.cuts++;
+      continue;
     }
     if (refused) {
       // The two groups cannot be one person. Still, an end of the link may
