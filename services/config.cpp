@@ -766,7 +766,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
     check_keys(v, q,
                {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s", "handover_bonus", "handover_s",
                 "fragment_bonus", "fragment_s", "touch_s", "from_online", "online_bonus", "handover_link_threshold",
-                "handover_link_s", "evict_margin", "move_threshold", "cut_threshold", "cut_margin"});
+                "handover_link_s", "evict_margin", "move_threshold", "rechain_threshold", "rechain_margin"});
     auto seconds = [&](const char* key, int64_t fallback, double lo) {
       auto x = get<double>(v, key, q, fallback / 1000.0);
       require_range(x, lo, 366 * 86400.0, q + key);
@@ -789,8 +789,9 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
     rc.resolver.handover_link_ms = seconds("handover_link_s", rc.resolver.handover_link_ms, 0.0);
     rc.resolver.evict_margin = get_in_range<float>(v, "evict_margin", q, rc.resolver.evict_margin, 0.0f, 2.0f);
     rc.resolver.move_threshold = get_in_range<float>(v, "move_threshold", q, rc.resolver.move_threshold, -1.0f, 2.0f);
-    rc.resolver.cut_threshold = get_in_range<float>(v, "cut_threshold", q, rc.resolver.cut_threshold, -1.0f, 2.0f);
-    rc.resolver.cut_margin = get_in_range<float>(v, "cut_margin", q, rc.resolver.cut_margin, -1.0f, 1.0f);
+    rc.resolver.rechain_threshold =
+      get_in_range<float>(v, "rechain_threshold", q, rc.resolver.rechain_threshold, -1.0f, 2.0f);
+    rc.resolver.rechain_margin = get_in_range<float>(v, "rechain_margin", q, rc.resolver.rechain_margin, -1.0f, 1.0f);
   }
 }
 

@@ -35,7 +35,7 @@ nlohmann::json reid_resolve(const std::string& location, timestamp_ms since_ms, 
                         {"split_out", r.split_out},
                         {"links", r.links},
                         {"evicted", r.evicted},
-                        {"cuts", r.cuts},
+                        {"rechained", r.rechained},
                         {"resolver_s", r.seconds},
                         {"resolved_until", db->resolved_until() ? format_iso8601(*db->resolved_until()) : ""}};
 }

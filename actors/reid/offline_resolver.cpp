@@ -97,7 +97,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
   std::vector<tracklet> cur = in;
   resolution r = first;
   uint64_t next = next_id;
-  size_t links = first.links, evicted = first.evicted, moved_ends = first.moved_ends, cuts = first.cuts;
+  size_t links = first.links, evicted = first.evicted, moved_ends = first.moved_ends, rechained = first.rechained;
   for (size_t round = 0; round <= in.size(); ++round) {
     for (size_t i = 0; i < cur.size(); ++i) {
       cur[i].person_id = r.person[i];
@@ -108,7 +108,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
     links += r.links;
     evicted += r.evicted;
     moved_ends += r.moved_ends;
-    cuts += r.cuts;
+    rechained += r.rechained;
   }
   // The corrections relative to the online people given.
   resolution out;
@@ -118,7 +118,7 @@ resolution offline_resolver::resolve(const std::vector<tracklet>& in, uint64_t n
   out.links = links;
   out.evicted = evicted;
   out.moved_ends = moved_ends;
-  out.cuts = cuts;
+  out.rechained = rechained;
   std::map<uint64_t, std::vector<size_t>> online;
   for (size_t i = 0; i < in.size(); ++i) online[in[i].person_id].push_back(i);
   add_corrections(online, out);
@@ -194,14 +194,15 @@ void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std
   auto fits = [&](size_t x, size_t g) {
     return std::all_of(groups[g].begin(), groups[g].end(), [&](size_t z) { return ok(x, z); });
   };
-  // A cut: a's group up to a and b's group from b on become one person
-  // (the link) and the rest of each group keeps to itself, when neither
-  // group holds its two pieces together more strongly than the link (best
-  // similarity across the cut over the link's minus cut_margin) and the
+  // Re-chaining: a's group up to a and b's group from b on become one
+  // person (the link) and the rest of each group keeps to itself, when
+  // neither group holds its two pieces together more strongly than the
+  // link (best similarity across the cut over the link's minus
+  // rechain_margin) and the
   // joined piece keeps every constraint. An online person that took over
   // another's walk for a while is two chains, which taking out single
   // tracklets (eviction) cannot separate.
-  auto cut_at = [&](size_t a, size_t b, double s) {
+  auto rechain_at = [&](size_t a, size_t b, double s) {
     const auto ga = static_cast<size_t>(group_of[a]), gb = static_cast<size_t>(group_of[b]);
     std::vector<size_t> a_head, a_tail, b_head, b_tail;
     for (size_t x : groups[ga]) (in[x].enter_ms <= in[a].enter_ms ? a_head : a_tail).push_back(x);
@@ -209,7 +210,7 @@ void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std
     auto holds = [&](const std::vector<size_t>& xs, const std::vector<size_t>& ys) {
       for (size_t x : xs)
         for (size_t y : ys)
-          if (!feat[x].empty() && !feat[y].empty() && cosine_similarity(feat[x], feat[y]) > s - cfg_.cut_margin)
+          if (!feat[x].empty() && !feat[y].empty() && cosine_similarity(feat[x], feat[y]) > s - cfg_.rechain_margin)
             return true;
       return false;
     };
@@ -250,8 +251,8 @@ void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std
       }
       if (refused) break;
     }
-    if (refused && l.s >= cfg_.cut_threshold && cut_at(l.a, l.b, l.s)) {
-      out.cuts++;
+    if (refused && l.s >= cfg_.rechain_threshold && rechain_at(l.a, l.b, l.s)) {
+      out.rechained++;
       continue;
     }
     if (refused) {

@@ -91,18 +91,19 @@ struct resolver_config {
   // against 172 / 71 and IDF1 0.533 against 0.529, but the demo goes 10 ->
   // 15 (IDF1 0.515 -> 0.507, every camera 3 -> 4): off by default.
   float move_threshold = 2.0f;
-  // A link refused by the constraints (no eviction frees it), at least
-  // this similar, may cut its two groups at the link: a's group up to a
-  // and b's from b on become one person, the rest of each keeps to itself,
-  // when neither group holds its two pieces together more strongly than
-  // the link's similarity minus cut_margin. Chosen on seed 1 (`weaver eval
-  // crosscam --replay --replay-repair`, X -> Y error after the pass, off:
-  // 61 of 253): 0.9 and margin 0 give 57, a negative margin (cut even
-  // where the group holds its pieces a little more strongly, as views of
-  // one camera look more alike than views across cameras) -0.1 gives 47,
-  // but the demo then finds 21 people of 19 (README, "Cutting at a link").
-  float cut_threshold = 0.9f;
-  float cut_margin = 0.0f;
+  // Re-chaining: a link refused by the constraints (no eviction frees
+  // it), at least rechain_threshold similar, cuts its two groups at the
+  // link: a's group up to a and b's from b on become one person, the rest
+  // of each keeps to itself, when neither group holds its two pieces
+  // together more strongly than the link's similarity minus
+  // rechain_margin. Chosen on seed 1 (`weaver eval crosscam --replay
+  // --replay-repair`, X -> Y error after the pass, off: 61 of 253): 0.9
+  // and margin 0 give 57; a negative margin (cut even where a group holds
+  // its pieces a little more strongly, as views of one camera look more
+  // alike than views across cameras), -0.1, gives 47, but the demo then
+  // finds 21 people of 19 (README, "Re-chaining at a link").
+  float rechain_threshold = 0.9f;
+  float rechain_margin = 0.0f;
   // Learned transit of a camera pair needs this many online links.
   int transit_min_links = 2;
   std::vector<camera_link> links; // reid.links: transit bounds, overlaps
@@ -123,7 +124,7 @@ struct resolution {
   size_t links = 0; // handover links that joined two groups
   size_t evicted = 0; // tracklets taken out of a group for a stronger link
   size_t moved_ends = 0; // link ends moved to the other group (move_threshold)
-  size_t cuts = 0; // links made by cutting both groups at the link (cut_threshold)
+  size_t rechained = 0; // links made by cutting both groups at the link (rechain_threshold)
 };
 
 /// Constrained agglomerative clustering of tracklets:
@@ -133,7 +134,8 @@ struct resolution {
 ///    two cameras at once unless their views overlap, and a walk between
 ///    configured linked cameras takes at least the link's min transit.
 /// 2. Links mutual best handovers (see handover_link_threshold), taking out
-///    a weaker earlier join that blocks one.
+///    a weaker earlier join that blocks one, or else cutting both groups at
+///    the link and joining a's past to b's future (rechain_threshold).
 /// 3. Merges, best first, the two groups with the highest mean pair score
 ///    (pairs within max_gap_ms with features on both) while it reaches
 ///    link_threshold and the merged group keeps every constraint.

@@ -31,7 +31,7 @@ resolve_report resolve_window(store& db, timestamp_ms since_ms, timestamp_ms unt
   r.split_out = res.split_out;
   r.links = res.links;
   r.evicted = res.evicted;
-  r.cuts = res.cuts;
+  r.rechained = res.rechained;
   std::vector<track_move> moves;
   for (size_t i : res.moved) moves.push_back({tracklets[i].camera_id, tracklets[i].track_id, res.person[i]});
   std::map<std::pair<uint32_t, uint64_t>, uint64_t> now; // (camera, track) -> person after the pass

@@ -33,7 +33,7 @@ struct resolve_report {
   size_t split_out = 0; // tracklets taken out of a person for a constraint
   size_t links = 0; // handover links that joined two groups
   size_t evicted = 0; // tracklets taken out of a group for a stronger link
-  size_t cuts = 0; // links made by cutting two groups at the link
+  size_t rechained = 0; // links made by cutting two groups at the link
   double seconds = 0; // resolver time (not the store's)
 };
 

@@ -192,18 +192,18 @@ TEST_SUITE("config") {
     CHECK_THROWS_AS(parse_config(cams + "reid: {handoff_speed: -1}\n", v.base()), config_error);
   }
 
-  TEST_CASE("the offline pass's cuts at a refused link: on by default, configurable, checked") {
+  TEST_CASE("the offline pass's re-chaining at a refused link: on by default, configurable, checked") {
     video_dir v;
     const std::string cams = "cameras:\n  - {id: 1, source: clip.avi}\n";
     auto def = parse_config(cams, v.base());
-    CHECK(def.reid.resolver.cut_threshold == doctest::Approx(0.9));
-    CHECK(def.reid.resolver.cut_margin == doctest::Approx(0.0));
-    auto set = parse_config(cams + "reid: {resolve: {cut_threshold: 0.93, cut_margin: -0.1}}\n", v.base());
-    CHECK(set.reid.resolver.cut_threshold == doctest::Approx(0.93));
-    CHECK(set.reid.resolver.cut_margin == doctest::Approx(-0.1));
-    CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {cut_margin: 2}}\n", v.base()), config_error);
-    CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {cut_threshold: 3}}\n", v.base()), config_error);
-    CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {cut: 1}}\n", v.base()), config_error);
+    CHECK(def.reid.resolver.rechain_threshold == doctest::Approx(0.9));
+    CHECK(def.reid.resolver.rechain_margin == doctest::Approx(0.0));
+    auto set = parse_config(cams + "reid: {resolve: {rechain_threshold: 0.93, rechain_margin: -0.1}}\n", v.base());
+    CHECK(set.reid.resolver.rechain_threshold == doctest::Approx(0.93));
+    CHECK(set.reid.resolver.rechain_margin == doctest::Approx(-0.1));
+    CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {rechain_margin: 2}}\n", v.base()), config_error);
+    CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {rechain_threshold: 3}}\n", v.base()), config_error);
+    CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {rechain: 1}}\n", v.base()), config_error);
   }
 
   TEST_CASE("defaults") {

@@ -298,11 +298,11 @@ std::vector<float> mix(float a, float b, size_t dims = 48) {
   return f;
 }
 
-// Only the handover links act (the merging by group means and the cuts are off).
+// Only the handover links act (the merging by group means and re-chaining are off).
 resolver_config links_only() {
   resolver_config cfg = means();
   cfg.link_threshold = 2.5f;
-  cfg.cut_threshold = 2.0f;
+  cfg.rechain_threshold = 2.0f;
   return cfg;
 }
 
@@ -375,22 +375,22 @@ TEST_CASE("resolver: a weaker earlier join that blocks a stronger handover is un
   CHECK(r2.merges.empty());
 }
 
-TEST_CASE("resolver: a strong refused link cuts both groups at the link") {
+TEST_CASE("resolver: a strong refused link re-chains its two groups at the link") {
   // P walks camera 1 (x) then camera 2 (y). Online joined x to Q, who
   // entered camera 2 just before y did (u) and went on to camera 3 (u2), so
   // y got an id of its own. The link x -> y (1.0) is refused (u and y are
   // on camera 2 at once) and u, held by u2 at 1.0, cannot be taken out.
   const auto p = mix(1, 0), q = mix(0.6f, 0.8f);
-  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, p), make(2, 1, 1, 10200, 14000, q),
-                           make(3, 1, 1, 14500, 25000, q), make(2, 2, 2, 10500, 20000, p)};
+  std::vector<tracklet> ts{make(1, 1, 1, 0, 10000, p), make(2, 1, 1, 10200, 14000, q), make(3, 1, 1, 14500, 25000, q),
+                           make(2, 2, 2, 10500, 20000, p)};
   auto cfg = links_only();
-  cfg.cut_threshold = 0.9f;
+  cfg.rechain_threshold = 0.9f;
   auto r = offline_resolver{cfg}.resolve(ts, 100);
   // x up to the link joins y; Q's walk (u, u2) keeps to itself.
   CHECK(same(r, 0, 3));
   CHECK(same(r, 1, 2));
   CHECK_FALSE(same(r, 0, 1));
-  CHECK(r.cuts == 1);
+  CHECK(r.rechained == 1);
   CHECK(r.people == 2);
   // A second pass over the result changes nothing.
   auto again = ts;
@@ -399,23 +399,23 @@ TEST_CASE("resolver: a strong refused link cuts both groups at the link") {
   CHECK(r2.moved.empty());
   CHECK(r2.merges.empty());
   // Off: online stands.
-  cfg.cut_threshold = 2;
+  cfg.rechain_threshold = 2;
   r = offline_resolver{cfg}.resolve(ts, 100);
   CHECK(same(r, 0, 1));
   CHECK_FALSE(same(r, 0, 3));
-  CHECK(r.cuts == 0);
-  // Nor when x's group holds its pieces within cut_margin of the link
+  CHECK(r.rechained == 0);
+  // Nor when x's group holds its pieces within rechain_margin of the link
   // (x to u at 0.6 against 1.0 - 0.5).
-  cfg.cut_threshold = 0.9f;
-  cfg.cut_margin = 0.5f;
+  cfg.rechain_threshold = 0.9f;
+  cfg.rechain_margin = 0.5f;
   CHECK(same(offline_resolver{cfg}.resolve(ts, 100), 0, 1));
-  // Nor for a link weaker than cut_threshold (y at 0.95 with x).
-  cfg.cut_margin = 0;
-  cfg.cut_threshold = 0.97f;
+  // Nor for a link weaker than rechain_threshold (y at 0.95 with x).
+  cfg.rechain_margin = 0;
+  cfg.rechain_threshold = 0.97f;
   ts[3].feature = quantise_feature(mix(0.95f, 0.312f));
   r = offline_resolver{cfg}.resolve(ts, 100);
   CHECK(same(r, 0, 1));
-  CHECK(r.cuts == 0);
+  CHECK(r.rechained == 0);
 }
 
 TEST_CASE("resolver: a link end its group holds weakly moves when the groups cannot join") {

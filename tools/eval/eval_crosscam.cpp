@@ -130,7 +130,7 @@ json resolve_copy(const config& cfg, const std::string& db_path, const std::stri
               {"split_out", r.split_out},
               {"links", r.links},
               {"evicted", r.evicted},
-              {"cuts", r.cuts},
+              {"rechained", r.rechained},
               {"resolver_s", r.seconds}};
 }
 
