@@ -198,6 +198,8 @@ TEST_SUITE("config") {
     auto def = parse_config(cams, v.base());
     CHECK(def.reid.resolver.rechain_threshold == doctest::Approx(0.9));
     CHECK(def.reid.resolver.rechain_margin == doctest::Approx(0.0));
+    // ... and the online joins it decides better (deferred when close).
+    CHECK(def.reid.ambiguity_margin == doctest::Approx(0.005));
     auto set = parse_config(cams + "reid: {resolve: {rechain_threshold: 0.93, rechain_margin: -0.1}}\n", v.base());
     CHECK(set.reid.resolver.rechain_threshold == doctest::Approx(0.93));
     CHECK(set.reid.resolver.rechain_margin == doctest::Approx(-0.1));
