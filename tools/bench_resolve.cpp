@@ -9,7 +9,8 @@
 // resolver alone and with the store, and how close the result is to the
 // generated truth. A benchmark, not a test.
 //
-// Usage: bench_resolve [--cameras N] [--people N] [--window-s S] [--dims D] [--from-online 0|1] [--db FILE]
+// Usage: bench_resolve [--cameras N] [--people N] [--window-s S] [--dims D] [--from-online 0|1]
+//                      [--rechain T] [--db FILE]
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   size_t dims = 176;
   double keep = 0.5;
   int from_online = resolver_config{}.from_online ? 1 : 0;
+  float rechain = resolver_config{}.rechain_threshold; // > 1: off
   std::string db_path = (std::filesystem::temp_directory_path() / "bench_resolve.db").string();
   // Every option takes a value; anything else (also a lone --help) prints the
   // usage rather than starting a minutes-long run.
@@ -70,12 +72,14 @@ int main(int argc, char** argv) {
       keep = std::atof(argv[i + 1]);
     else if (!std::strcmp(opt, "--from-online"))
       from_online = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(opt, "--rechain"))
+      rechain = static_cast<float>(std::atof(argv[i + 1]));
     else if (!std::strcmp(opt, "--db"))
       db_path = argv[i + 1];
     else {
       std::fprintf(stderr,
                    "usage: bench_resolve [--cameras N] [--people N] [--window-s S] [--dims D] "
-                   "[--online-keep P] [--from-online 0|1] [--db FILE]\n");
+                   "[--online-keep P] [--from-online 0|1] [--rechain T] [--db FILE]\n");
       return 2;
     }
   }
@@ -158,6 +162,7 @@ int main(int argc, char** argv) {
 
   resolver_config cfg;
   cfg.from_online = from_online != 0;
+  cfg.rechain_threshold = rechain;
   const int64_t w = static_cast<int64_t>(window_s * 1000);
   double resolver_s = 0, worst_s = 0, worst_total_s = 0;
   size_t windows = 0, moved = 0, merges = 0, before = 0, after = 0, most = 0;
