@@ -763,10 +763,11 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
     const std::string q = "reid.resolve.";
     if (!v.IsMap())
       throw config_error("reid.resolve", "expected a map {every_s, lag_s, window_s, link_threshold, ...}");
-    check_keys(v, q,
-               {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s", "handover_bonus", "handover_s",
-                "fragment_bonus", "fragment_s", "touch_s", "from_online", "online_bonus", "handover_link_threshold",
-                "handover_link_s", "evict_margin", "move_threshold", "rechain_threshold", "rechain_margin"});
+    check_keys(
+      v, q,
+      {"every_s", "lag_s", "window_s", "link_threshold", "max_gap_s", "handover_bonus", "handover_s", "fragment_bonus",
+       "fragment_s", "touch_s", "from_online", "online_bonus", "handover_link_threshold", "handover_link_s",
+       "evict_margin", "move_threshold", "rechain_threshold", "rechain_margin", "rechain_hold_s"});
     auto seconds = [&](const char* key, int64_t fallback, double lo) {
       auto x = get<double>(v, key, q, fallback / 1000.0);
       require_range(x, lo, 366 * 86400.0, q + key);
@@ -791,6 +792,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
     rc.resolver.move_threshold = get_in_range<float>(v, "move_threshold", q, rc.resolver.move_threshold, -1.0f, 2.0f);
     rc.resolver.rechain_threshold =
       get_in_range<float>(v, "rechain_threshold", q, rc.resolver.rechain_threshold, -1.0f, 2.0f);
+    rc.resolver.rechain_hold_ms = seconds("rechain_hold_s", rc.resolver.rechain_hold_ms, 0.0);
     rc.resolver.rechain_margin = get_in_range<float>(v, "rechain_margin", q, rc.resolver.rechain_margin, -1.0f, 1.0f);
   }
 }

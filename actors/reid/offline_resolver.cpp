@@ -207,11 +207,17 @@ void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std
     std::vector<size_t> a_head, a_tail, b_head, b_tail;
     for (size_t x : groups[ga]) (in[x].enter_ms <= in[a].enter_ms ? a_head : a_tail).push_back(x);
     for (size_t y : groups[gb]) (y == b || in[y].enter_ms >= in[b].enter_ms ? b_tail : b_head).push_back(y);
+    // Only pairs that could be one walk (within rechain_hold_ms of each
+    // other) hold two pieces together: a look-alike seen long before says
+    // nothing about where the walk went.
     auto holds = [&](const std::vector<size_t>& xs, const std::vector<size_t>& ys) {
       for (size_t x : xs)
-        for (size_t y : ys)
-          if (!feat[x].empty() && !feat[y].empty() && cosine_similarity(feat[x], feat[y]) > s - cfg_.rechain_margin)
-            return true;
+        for (size_t y : ys) {
+          if (feat[x].empty() || feat[y].empty()) continue;
+          const int64_t apart = std::max(in[y].enter_ms - in[x].exit_ms, in[x].enter_ms - in[y].exit_ms);
+          if (cfg_.rechain_hold_ms > 0 && apart > cfg_.rechain_hold_ms) continue;
+          if (cosine_similarity(feat[x], feat[y]) > s - cfg_.rechain_margin) return true;
+        }
       return false;
     };
     if (holds(a_head, a_tail) || holds(b_head, b_tail)) return false;

@@ -107,6 +107,12 @@ struct resolver_config {
   // finds 21 people of 19 (README, "Re-chaining at a link").
   float rechain_threshold = 0.9f;
   float rechain_margin = 0.0f;
+  // Only pairs at most this far apart in time hold two pieces together (0:
+  // any). Chosen on seed 1 (after the pass, with the other defaults of
+  // 2026-12-07): any 48 of 253 (IDF1 0.587), 3 s 48, 5 s 48 (0.614), 10 s
+  // 46 (0.606), 15-30 s 48; seed 2 50 -> 48 of 327 at 10 s, the demo 8 of
+  // 62 either way, its every-camera error 3 -> 2.
+  int64_t rechain_hold_ms = 10000;
   // Learned transit of a camera pair needs this many online links.
   int transit_min_links = 2;
   std::vector<camera_link> links; // reid.links: transit bounds, overlaps

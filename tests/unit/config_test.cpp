@@ -203,6 +203,9 @@ TEST_SUITE("config") {
     auto set = parse_config(cams + "reid: {resolve: {rechain_threshold: 0.93, rechain_margin: -0.1}}\n", v.base());
     CHECK(set.reid.resolver.rechain_threshold == doctest::Approx(0.93));
     CHECK(set.reid.resolver.rechain_margin == doctest::Approx(-0.1));
+    CHECK(def.reid.resolver.rechain_hold_ms == 10000);
+    CHECK(parse_config(cams + "reid: {resolve: {rechain_hold_s: 0}}\n", v.base()).reid.resolver.rechain_hold_ms == 0);
+    CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {rechain_hold_s: -1}}\n", v.base()), config_error);
     CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {rechain_margin: 2}}\n", v.base()), config_error);
     CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {rechain_threshold: 3}}\n", v.base()), config_error);
     CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {rechain: 1}}\n", v.base()), config_error);

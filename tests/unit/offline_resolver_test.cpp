@@ -418,6 +418,28 @@ TEST_CASE("resolver: a strong refused link re-chains its two groups at the link"
   CHECK(r.rechained == 0);
 }
 
+TEST_CASE("resolver: only pairs close in time hold the pieces of a re-chain together") {
+  // As above, y at 0.99 with x; online also gave x's person h, a minute
+  // earlier on camera 3, with Q's look: h and u (1.0) would hold the two
+  // pieces together, but they are a minute apart.
+  const auto p = mix(1, 0), q = mix(0.6f, 0.8f);
+  std::vector<tracklet> ts{make(3, 2, 1, -60000, -50000, q), make(1, 1, 1, 0, 10000, p), make(2, 1, 1, 10200, 14000, q),
+                           make(3, 1, 1, 14500, 25000, q), make(2, 2, 2, 10500, 20000, mix(0.99f, 0.141f))};
+  auto cfg = links_only();
+  cfg.rechain_threshold = 0.9f;
+  CHECK(cfg.rechain_hold_ms == 10000); // the default
+  auto r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(same(r, 1, 4));
+  CHECK(same(r, 2, 3));
+  CHECK(r.rechained == 1);
+  // Any pair holding (0): h and u keep x with Q.
+  cfg.rechain_hold_ms = 0;
+  r = offline_resolver{cfg}.resolve(ts, 100);
+  CHECK(same(r, 1, 2));
+  CHECK_FALSE(same(r, 1, 4));
+  CHECK(r.rechained == 0);
+}
+
 TEST_CASE("resolver: a link end its group holds weakly moves when the groups cannot join") {
   // Online joined x (camera 1, P's look) to u and u2 (Q, camera 2 then 3).
   // y enters camera 2 as x leaves, with x's look: the link x -> y cannot
