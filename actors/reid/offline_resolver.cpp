@@ -198,10 +198,9 @@ void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std
   // person (the link) and the rest of each group keeps to itself, when
   // neither group holds its two pieces together more strongly than the
   // link (best similarity across the cut over the link's minus
-  // rechain_margin) and the
-  // joined piece keeps every constraint. An online person that took over
-  // another's walk for a while is two chains, which taking out single
-  // tracklets (eviction) cannot separate.
+  // rechain_margin) and the joined piece keeps every constraint. An online
+  // person that took over another's walk for a while is two chains, which
+  // taking out single tracklets (eviction) cannot separate.
   auto rechain_at = [&](size_t a, size_t b, double s) {
     const auto ga = static_cast<size_t>(group_of[a]), gb = static_cast<size_t>(group_of[b]);
     std::vector<size_t> a_head, a_tail, b_head, b_tail;
@@ -224,12 +223,11 @@ void offline_resolver::link_handovers(const std::vector<tracklet>& in, const std
     for (size_t x : a_head)
       for (size_t y : b_tail)
         if (!ok(x, y)) return false;
-    std::vector<size_t> joined = a_head;
-    joined.insert(joined.end(), b_tail.begin(), b_tail.end());
-    groups[ga] = std::move(joined);
+    // a_head stays in ga and b_head in gb; only b_tail and a_tail move.
+    for (size_t y : b_tail) group_of[y] = static_cast<int>(ga);
+    a_head.insert(a_head.end(), b_tail.begin(), b_tail.end());
+    groups[ga] = std::move(a_head);
     groups[gb] = std::move(b_head);
-    for (size_t x : groups[ga]) group_of[x] = static_cast<int>(ga);
-    for (size_t y : groups[gb]) group_of[y] = static_cast<int>(gb);
     if (!a_tail.empty()) {
       for (size_t x : a_tail) group_of[x] = static_cast<int>(groups.size());
       groups.push_back(std::move(a_tail));
