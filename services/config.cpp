@@ -702,7 +702,8 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
                           "overlap_after",     "min_handovers",    "resolve",
                           "cut_margin",        "ambiguity_margin", "handoff",
                           "handoff_weight",    "handoff_aspect",   "handoff_overlaps",
-                          "overlap_colocated", "handoff_speed"});
+                          "overlap_colocated", "handoff_speed",    "same_camera_gap_s",
+                          "lost_inside_share"});
   auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
   require_range(win, 0.001, 3600.0, "reid.window_s");
   cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
@@ -712,6 +713,10 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
   cfg.reid.max_gap_ms = static_cast<int64_t>(gap * 1000);
   auto& rc = cfg.reid;
   rc.same_camera = get<bool>(r, "same_camera", "reid.", rc.same_camera);
+  auto same_gap = get<double>(r, "same_camera_gap_s", "reid.", rc.same_camera_gap_ms / 1000.0);
+  require_range(same_gap, 0.0, 86400.0, "reid.same_camera_gap_s");
+  rc.same_camera_gap_ms = static_cast<int64_t>(same_gap * 1000);
+  rc.lost_inside_share = get_in_range<float>(r, "lost_inside_share", "reid.", rc.lost_inside_share, -1.0f, 0.5f);
   rc.merge_threshold = get_in_range<float>(r, "merge_threshold", "reid.", rc.merge_threshold, -1.0f, 2.0f);
   rc.learn_graph = get<bool>(r, "learn_graph", "reid.", rc.learn_graph);
   rc.learn_after = get_in_range<int>(r, "learn_after", "reid.", rc.learn_after, 1, 1000000);

@@ -290,7 +290,12 @@ bool reid_engine::walk_allowed(const person& p, uint32_t camera_id, timestamp_ms
     if (!cfg_.same_camera) return false;
     auto it = p.track_end.find(camera_id);
     timestamp_ms exit = it == p.track_end.end() ? p.last_exit_ms : it->second;
-    return start_ms > exit && start_ms - exit <= cfg_.max_gap_ms;
+    if (start_ms <= exit) return false;
+    if (cfg_.same_camera_gap_ms < 0 || start_ms - exit <= cfg_.same_camera_gap_ms)
+      return start_ms - exit <= cfg_.max_gap_ms;
+    // Longer: only someone lost inside the view (occluded) comes back (see
+    // same_camera_gap_ms).
+    return start_ms - exit <= cfg_.max_gap_ms && lost_inside(camera_id, p.last_exit_box);
   }
   const int64_t gap = start_ms - p.last_exit_ms;
   if (!cfg_.links.empty()) {
@@ -310,6 +315,14 @@ bool reid_engine::walk_allowed(const person& p, uint32_t camera_id, timestamp_ms
     }
   }
   return true;
+}
+
+bool reid_engine::lost_inside(uint32_t camera_id, const box& b) const {
+  auto it = seen_extent_.find(camera_id);
+  if (cfg_.lost_inside_share < 0 || it == seen_extent_.end() || b.w <= 0 || b.h <= 0) return false;
+  const auto& [x0, y0, x1, y1] = it->second;
+  const float mx = cfg_.lost_inside_share * (x1 - x0), my = cfg_.lost_inside_share * (y1 - y0);
+  return b.x > x0 + mx && b.x + b.w < x1 - mx && b.y > y0 + my && b.y + b.h < y1 - my;
 }
 
 bool reid_engine::views_overlap(uint32_t a, uint32_t b) const {
@@ -586,6 +599,13 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
     topo_.learn_handover(who.last_camera, camera_id, who.last_exit_box, t.entry, t.start_ms - who.last_exit_ms);
   }
   add_feature(who, t.feature);
+  for (const box& b : {t.entry, t.exit}) {
+    if (b.w <= 0 || b.h <= 0) continue;
+    auto [e, fresh_extent] = seen_extent_.try_emplace(camera_id, std::array<float, 4>{b.x, b.y, b.x + b.w, b.y + b.h});
+    if (fresh_extent) continue;
+    auto& x = e->second;
+    x = {std::min(x[0], b.x), std::min(x[1], b.y), std::max(x[2], b.x + b.w), std::max(x[3], b.y + b.h)};
+  }
   if (t.feet) who.seen[camera_id].emplace_back(t.feet_from, t.feet_to);
   std::set<uint32_t> given_to;
   for (const auto& g : t.given) {
@@ -678,6 +698,8 @@ std::string reid_engine::snapshot() const {
   for (const auto& [k, l] : learnt_) ls.push_back({k.first, k.second, l.matches, l.min_transit_ms, l.max_transit_ms});
   auto& ds = j["departures"] = nlohmann::json::array();
   for (const auto& [c, n] : departures_) ds.push_back({c, n});
+  auto& es = j["extents"] = nlohmann::json::array();
+  for (const auto& [c, e] : seen_extent_) es.push_back({c, e[0], e[1], e[2], e[3]});
   auto& cs = j["cameras"] = nlohmann::json::array();
   for (const auto& [id, c] : cameras_) {
     nlohmann::json open = nlohmann::json::array();
@@ -729,6 +751,12 @@ void reid_engine::restore(const std::string& text) {
       link_count{l.at(2).get<int>(), l.at(3).get<int64_t>(), l.at(4).get<int64_t>()};
   decltype(departures_) departures;
   for (const auto& d : j.at("departures")) departures[d.at(0).get<uint32_t>()] = d.at(1).get<int>();
+  // Older snapshots have no extents: they are learnt again from new tracks.
+  decltype(seen_extent_) extents;
+  if (j.contains("extents"))
+    for (const auto& e : j.at("extents"))
+      extents[e.at(0).get<uint32_t>()] = {e.at(1).get<float>(), e.at(2).get<float>(), e.at(3).get<float>(),
+                                          e.at(4).get<float>()};
   decltype(cameras_) cameras;
   for (const auto& c : j.at("cameras")) {
     camera_state cs{c.at("latest_ms").get<timestamp_ms>(), c.at("ended").get<bool>(), {}};
@@ -752,6 +780,7 @@ void reid_engine::restore(const std::string& text) {
   persons_ = std::move(persons);
   learnt_ = std::move(learnt);
   departures_ = std::move(departures);
+  seen_extent_ = std::move(extents);
   cameras_ = std::move(cameras);
   pending_ = std::move(pending);
   topo_ = std::move(topo);

@@ -211,6 +211,20 @@ TEST_SUITE("config") {
     CHECK_THROWS_AS(parse_config(cams + "reid: {resolve: {rechain: 1}}\n", v.base()), config_error);
   }
 
+  TEST_CASE("returns to the same camera: 3 s unless lost inside the view, configurable, checked") {
+    video_dir v;
+    const std::string cams = "cameras:\n  - {id: 1, source: clip.avi}\n";
+    auto def = parse_config(cams, v.base());
+    CHECK(def.reid.same_camera_gap_ms == 3000);
+    CHECK(def.reid.lost_inside_share == doctest::Approx(0.08));
+    auto set = parse_config(cams + "reid: {same_camera_gap_s: 10, lost_inside_share: -1}\n", v.base());
+    CHECK(set.reid.same_camera_gap_ms == 10000);
+    CHECK(set.reid.lost_inside_share == doctest::Approx(-1.0));
+    CHECK_THROWS_AS(parse_config(cams + "reid: {same_camera_gap_s: -1}\n", v.base()), config_error);
+    CHECK_THROWS_AS(parse_config(cams + "reid: {lost_inside_share: 0.6}\n", v.base()), config_error);
+    CHECK_THROWS_AS(parse_config(cams + "reid: {same_camera_gap_s: fast}\n", v.base()), config_error);
+  }
+
   TEST_CASE("defaults") {
     video_dir v;
     auto cfg = parse_config(

@@ -323,6 +323,40 @@ TEST_SUITE("reid_engine: graph, fragments, windows, merges, snapshots") {
     CHECK(people.size() == 3);
   }
 
+  TEST_CASE("a return to the same camera after 3 s continues the person only if they were lost inside the view") {
+    const std::vector<float> f3{0, 0, 1}, f4{1, 1, 0};
+    // Tracks 10 and 11 mark the view's corners (the extent people are seen
+    // in: 640 x 480); person f1 is lost at `where` at 3 s and a track of
+    // the same look starts at `back_ms`.
+    auto run = [&](box where, timestamp_ms back_ms, reid_config cfg) {
+      auto stream = reid_stream(
+        1, {{10, 0, 500, f3}, {11, 0, 500, f4}, {1, 1000, 3000, reid_f1}, {2, back_ms, back_ms + 2000, reid_f1}},
+        20000);
+      const std::map<uint64_t, box> boxes{
+        {10, {0, 0, 100, 200}}, {11, {540, 280, 100, 200}}, {1, where}, {2, {300, 150, 40, 100}}};
+      for (auto& b : stream)
+        for (auto& e : b.events) e.bbox = boxes.at(e.track_id);
+      std::map<uint32_t, std::vector<track_batch>> s{{1, stream}};
+      auto r = reid_run(s, reid_sequential(s, false), cfg);
+      std::map<uint64_t, uint64_t> person;
+      for (auto& i : r.ids) person[i.track_id] = i.person_id;
+      REQUIRE(person.size() == 4);
+      return person[2] == person[1];
+    };
+    const box at_edge{2, 150, 40, 100}, inside{300, 150, 40, 100};
+    reid_config cfg; // same_camera_gap_ms 3 s, max_gap_ms 10 s
+    CHECK(run(at_edge, 5500, cfg)); // 2.5 s later: a fragment of the same visit
+    CHECK_FALSE(run(at_edge, 8000, cfg)); // 5 s after walking out at the edge: someone else
+    CHECK(run(inside, 8000, cfg)); // 5 s after being lost mid-view: an occlusion
+    CHECK_FALSE(run(inside, 14000, cfg)); // beyond max_gap_ms
+    reid_config never_inside = cfg;
+    never_inside.lost_inside_share = -1;
+    CHECK_FALSE(run(inside, 8000, never_inside));
+    reid_config as_before = cfg; // every return within max_gap_ms
+    as_before.same_camera_gap_ms = -1;
+    CHECK(run(at_edge, 8000, as_before));
+  }
+
   TEST_CASE("a configured camera graph limits the search to its walks and transit times") {
     std::map<uint32_t, std::vector<track_batch>> s{
       {1, reid_stream(1, {{1, 1000, 5000, reid_f1}}, 30000)},
