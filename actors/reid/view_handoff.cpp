@@ -105,9 +105,14 @@ std::optional<double> view_handoff::apart(uint32_t ca, const box& a, uint32_t cb
 
 bool view_handoff::out_of_reach(uint32_t ca, const box& a, timestamp_ms ta, uint32_t cb, const box& b, timestamp_ms tb,
                                 float speed) const {
-  if (speed <= 0 || tb < ta) return false;
+  if (speed <= 0) return false;
+  // b seen before a was last seen (the two overlap in time) is bound too: a
+  // person leaving the scene at its far left is not entering it at its far
+  // right a moment earlier. There either box may be cut by its view's edge
+  // (a cut box stands at most a body height off), so two heights of slack.
   auto d = apart(ca, a, cb, b);
-  return d && *d > 1.0 + speed * static_cast<double>(tb - ta) / 1000.0;
+  const double slack = tb >= ta ? 1.0 : 2.0;
+  return d && *d > slack + speed * static_cast<double>(std::abs(tb - ta)) / 1000.0;
 }
 
 std::vector<foot_span> view_handoff::feet(uint32_t camera_id, const std::vector<timed_box>& boxes) const {

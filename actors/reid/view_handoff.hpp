@@ -106,9 +106,10 @@ public:
   std::optional<double> apart(uint32_t ca, const box& a, uint32_t cb, const box& b) const;
 
   /// Whether one person seen in box `a` on camera `ca` at `ta` cannot be the
-  /// one in box `b` on camera `cb` at `tb` (tb >= ta): further apart than one
-  /// body height plus `speed` body heights per second of the gap. False when
-  /// speed <= 0, tb < ta or apart() has no answer.
+  /// one in box `b` on camera `cb` at `tb`: further apart than one body
+  /// height (two when tb < ta: the sightings overlap in time) plus `speed`
+  /// body heights per second between the two times. False when speed <= 0
+  /// or apart() has no answer.
   bool out_of_reach(uint32_t ca, const box& a, timestamp_ms ta, uint32_t cb, const box& b, timestamp_ms tb,
                     float speed) const;
 

@@ -239,3 +239,25 @@ TEST_CASE("view handoff: how far apart two boxes stand, in body heights, through
   // Degenerate boxes give no answer, not a NaN.
   CHECK_FALSE(h.apart(1, {0, 0, 0, 0}, 2, {0, 0, 0, 0}));
 }
+
+TEST_CASE("view handoff: out of reach in either order of time, with more slack for sightings that overlap") {
+  view_handoff h(strips());
+  // Camera 1's box stands at source (100, 150), 100 px tall; camera 2's 300
+  // px to the side: 3.2 body heights apart (by the taller, 100 px).
+  const box a{80, 50, 40, 100}, b{380, -50, 40, 100};
+  // b after a: one height plus 2 per second. 1 s reaches 3 heights (no),
+  // 1.5 s reaches 4.
+  CHECK(h.out_of_reach(1, a, 3000, 2, b, 4000, 2));
+  CHECK_FALSE(h.out_of_reach(1, a, 3000, 2, b, 4500, 2));
+  // b seen before a was last seen (their presences overlap): bound too, from
+  // two heights (either box may be cut by its view's edge). At the same
+  // moment 3.2 heights apart cannot be one person; 0.5 s apart reaches 3.
+  CHECK(h.out_of_reach(1, a, 3000, 2, b, 3000, 2));
+  CHECK(h.out_of_reach(1, a, 3000, 2, b, 2500, 2));
+  CHECK_FALSE(h.out_of_reach(1, a, 3000, 2, b, 2000, 2)); // 1 s: 4 heights
+  // Standing one height apart at once is within reach.
+  CHECK_FALSE(h.out_of_reach(1, a, 3000, 2, {80, -50, 40, 100}, 2000, 2));
+  // Off, or no answer from apart(): never out of reach.
+  CHECK_FALSE(h.out_of_reach(1, a, 3000, 2, b, 3000, 0));
+  CHECK_FALSE(h.out_of_reach(1, a, 3000, 9, b, 3000, 2));
+}
