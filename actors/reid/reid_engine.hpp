@@ -46,7 +46,8 @@ struct reid_config {
   // A return to the camera a person was last on counts only within this
   // long of their leaving it (negative: max_gap_ms), unless they were lost
   // inside the view (away from the edges of where people were seen, by
-  // lost_inside_share of its size: an occlusion), when max_gap_ms holds.
+  // lost_inside_share of its size: an occlusion) or the view overlaps
+  // another's (they may have stayed in sight there), when max_gap_ms holds.
   // One who walked out at an edge and someone walking in there seconds
   // later are two people more often than not; joined, the first takes over
   // the second's walk and X -> Y counts one person for two. Chosen on seed

@@ -336,7 +336,8 @@ TEST_SUITE("reid_engine: graph, fragments, windows, merges, snapshots") {
         {10, {0, 0, 100, 200}}, {11, {540, 280, 100, 200}}, {1, where}, {2, {300, 150, 40, 100}}};
       for (auto& b : stream)
         for (auto& e : b.events) e.bbox = boxes.at(e.track_id);
-      std::map<uint32_t, std::vector<track_batch>> s{{1, stream}};
+      // Camera 2 sees no one (it is there for the overlapping case).
+      std::map<uint32_t, std::vector<track_batch>> s{{1, stream}, {2, reid_stream(2, {}, 20000)}};
       auto r = reid_run(s, reid_sequential(s, false), cfg);
       std::map<uint64_t, uint64_t> person;
       for (auto& i : r.ids) person[i.track_id] = i.person_id;
@@ -355,6 +356,12 @@ TEST_SUITE("reid_engine: graph, fragments, windows, merges, snapshots") {
     reid_config as_before = cfg; // every return within max_gap_ms
     as_before.same_camera_gap_ms = -1;
     CHECK(run(at_edge, 8000, as_before));
+    // A view that overlaps another: who leaves it at an edge may still be in
+    // the scene (seen by the other), so the 3 s do not apply.
+    reid_config overlapping = cfg;
+    overlapping.links = {{1, 2, -5000, 10000}, {2, 1, -5000, 10000}};
+    CHECK(run(at_edge, 8000, overlapping));
+    CHECK_FALSE(run(at_edge, 14000, overlapping)); // beyond max_gap_ms still
   }
 
   TEST_CASE("a configured camera graph limits the search to its walks and transit times") {
