@@ -77,7 +77,7 @@ void check_keys(const YAML::Node& node, const std::string& path, std::initialize
 
 template <class T>
 void require_range(T v, T lo, T hi, const std::string& key) {
-  if (v < lo || v > hi) {
+  if (!(v >= lo && v <= hi)) { // NaN too: it compares false with everything
     std::ostringstream os;
     os << "must be between " << lo << " and " << hi << ", got " << v;
     throw config_error(key, os.str());

@@ -605,7 +605,7 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
   }
   add_feature(who, t.feature);
   for (const box& b : {t.entry, t.exit}) {
-    if (b.w <= 0 || b.h <= 0) continue;
+    if (!(b.w > 0 && b.h > 0) || !std::isfinite(b.x + b.y + b.w + b.h)) continue;
     auto [e, fresh_extent] = seen_extent_.try_emplace(camera_id, std::array<float, 4>{b.x, b.y, b.x + b.w, b.y + b.h});
     if (fresh_extent) continue;
     auto& x = e->second;

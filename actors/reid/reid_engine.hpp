@@ -50,7 +50,11 @@ struct reid_config {
   // another's (they may have stayed in sight there), when max_gap_ms holds.
   // One who walked out at an edge and someone walking in there seconds
   // later are two people more often than not; joined, the first takes over
-  // the second's walk and X -> Y counts one person for two. Chosen on seed
+  // the second's walk and X -> Y counts one person for two. The extent is
+  // learnt from the camera's track boxes (min and max, so a stray box far
+  // off widens it for good); until a camera has one, no one there counts
+  // as lost inside. (In YAML the gap is >= 0: set max_gap_s for the old
+  // behaviour.) Chosen on seed
   // 1 (`weaver eval crosscam --replay --replay-repair`, X -> Y error after
   // the pass; 10 s, as before: 46 of 253): 1.5 s 39, 2 s 36, 2.5 s 37, 3 s
   // 36, 4 s 35, 5 s 43; at 3 s the edge band 0.02 35, 0.08 36, 0.12-0.2 36,

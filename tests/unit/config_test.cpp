@@ -223,6 +223,9 @@ TEST_SUITE("config") {
     CHECK_THROWS_AS(parse_config(cams + "reid: {same_camera_gap_s: -1}\n", v.base()), config_error);
     CHECK_THROWS_AS(parse_config(cams + "reid: {lost_inside_share: 0.6}\n", v.base()), config_error);
     CHECK_THROWS_AS(parse_config(cams + "reid: {same_camera_gap_s: fast}\n", v.base()), config_error);
+    // NaN is out of every range (it compares false with both ends).
+    CHECK_THROWS_AS(parse_config(cams + "reid: {same_camera_gap_s: .nan}\n", v.base()), config_error);
+    CHECK_THROWS_AS(parse_config(cams + "reid: {max_gap_s: .nan}\n", v.base()), config_error);
   }
 
   TEST_CASE("defaults") {

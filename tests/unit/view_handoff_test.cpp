@@ -255,8 +255,12 @@ TEST_CASE("view handoff: out of reach in either order of time, with more slack f
   CHECK(h.out_of_reach(1, a, 3000, 2, b, 3000, 2));
   CHECK(h.out_of_reach(1, a, 3000, 2, b, 2500, 2));
   CHECK_FALSE(h.out_of_reach(1, a, 3000, 2, b, 2000, 2)); // 1 s: 4 heights
-  // Standing one height apart at once is within reach.
-  CHECK_FALSE(h.out_of_reach(1, a, 3000, 2, {80, -50, 40, 100}, 2000, 2));
+  // The slack itself: 150 px down (1.5 heights). After a (1 height plus
+  // 0.2 in 0.1 s) that is out of reach; seen 0.1 s before a left (2 plus
+  // 0.2) it is not.
+  const box below{80, 0, 40, 100};
+  CHECK(h.out_of_reach(1, a, 3000, 2, below, 3100, 2));
+  CHECK_FALSE(h.out_of_reach(1, a, 3000, 2, below, 2900, 2));
   // Off, or no answer from apart(): never out of reach.
   CHECK_FALSE(h.out_of_reach(1, a, 3000, 2, b, 3000, 0));
   CHECK_FALSE(h.out_of_reach(1, a, 3000, 9, b, 3000, 2));
