@@ -92,6 +92,12 @@ T get_in_range(const YAML::Node& node, const std::string& key, const std::string
   return v;
 }
 
+// A duration given in seconds, checked against [lo_s, hi_s], in ms.
+int64_t get_ms_in_range(const YAML::Node& node, const std::string& key, const std::string& path, int64_t fallback_ms,
+                        double lo_s, double hi_s) {
+  return static_cast<int64_t>(get_in_range<double>(node, key, path, fallback_ms / 1000.0, lo_s, hi_s) * 1000);
+}
+
 // A [width, height] of whole pixels, each 32..8192: one reading for every
 // key that takes a picture size, so they all refuse the same way.
 std::pair<int, int> get_size(const YAML::Node& in, const std::string& key, const std::string& expected) {
@@ -704,32 +710,22 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
                           "handoff_weight",    "handoff_aspect",   "handoff_overlaps",
                           "overlap_colocated", "handoff_speed",    "same_camera_gap_s",
                           "lost_inside_share"});
-  auto win = get<double>(r, "window_s", "reid.", cfg.reid.window_ms / 1000.0);
-  require_range(win, 0.001, 3600.0, "reid.window_s");
-  cfg.reid.window_ms = static_cast<int64_t>(win * 1000);
+  cfg.reid.window_ms = get_ms_in_range(r, "window_s", "reid.", cfg.reid.window_ms, 0.001, 3600.0);
   cfg.reid.match_threshold = get_in_range<float>(r, "match_threshold", "reid.", cfg.reid.match_threshold, -1.0f, 1.0f);
-  auto gap = get<double>(r, "max_gap_s", "reid.", cfg.reid.max_gap_ms / 1000.0);
-  require_range(gap, 0.0, 86400.0, "reid.max_gap_s");
-  cfg.reid.max_gap_ms = static_cast<int64_t>(gap * 1000);
+  cfg.reid.max_gap_ms = get_ms_in_range(r, "max_gap_s", "reid.", cfg.reid.max_gap_ms, 0.0, 86400.0);
   auto& rc = cfg.reid;
   rc.same_camera = get<bool>(r, "same_camera", "reid.", rc.same_camera);
-  auto same_gap = get<double>(r, "same_camera_gap_s", "reid.", rc.same_camera_gap_ms / 1000.0);
-  require_range(same_gap, 0.0, 86400.0, "reid.same_camera_gap_s");
-  rc.same_camera_gap_ms = static_cast<int64_t>(same_gap * 1000);
+  rc.same_camera_gap_ms = get_ms_in_range(r, "same_camera_gap_s", "reid.", rc.same_camera_gap_ms, 0.0, 86400.0);
   rc.lost_inside_share = get_in_range<float>(r, "lost_inside_share", "reid.", rc.lost_inside_share, -1.0f, 0.5f);
   rc.merge_threshold = get_in_range<float>(r, "merge_threshold", "reid.", rc.merge_threshold, -1.0f, 2.0f);
   rc.learn_graph = get<bool>(r, "learn_graph", "reid.", rc.learn_graph);
   rc.learn_after = get_in_range<int>(r, "learn_after", "reid.", rc.learn_after, 1, 1000000);
   rc.confident = get_in_range<float>(r, "confident", "reid.", rc.confident, -1.0f, 1.0f);
-  auto ttl = get<double>(r, "gallery_ttl_s", "reid.", rc.gallery_ttl_ms / 1000.0);
-  require_range(ttl, 0.0, 365 * 86400.0, "reid.gallery_ttl_s");
-  rc.gallery_ttl_ms = static_cast<int64_t>(ttl * 1000);
+  rc.gallery_ttl_ms = get_ms_in_range(r, "gallery_ttl_s", "reid.", rc.gallery_ttl_ms, 0.0, 365 * 86400.0);
   rc.use_topology = get<bool>(r, "topology", "reid.", rc.use_topology);
   rc.space_time_weight = get_in_range<float>(r, "space_time_weight", "reid.", rc.space_time_weight, 0.0f, 2.0f);
   rc.covisible_weight = get_in_range<float>(r, "covisible_weight", "reid.", rc.covisible_weight, 0.0f, 2.0f);
-  auto slack = get<double>(r, "overlap_slack_s", "reid.", rc.overlap_slack_ms / 1000.0);
-  require_range(slack, 0.0, 3600.0, "reid.overlap_slack_s");
-  rc.overlap_slack_ms = static_cast<int64_t>(slack * 1000);
+  rc.overlap_slack_ms = get_ms_in_range(r, "overlap_slack_s", "reid.", rc.overlap_slack_ms, 0.0, 3600.0);
   rc.cut_margin = get_in_range<float>(r, "cut_margin", "reid.", rc.cut_margin, -1.0f, 0.5f);
   rc.ambiguity_margin = get_in_range<float>(r, "ambiguity_margin", "reid.", rc.ambiguity_margin, 0.0f, 1.0f);
   rc.handoff_on = get<bool>(r, "handoff", "reid.", rc.handoff_on);
@@ -774,9 +770,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
        "fragment_s", "touch_s", "from_online", "online_bonus", "handover_link_threshold", "handover_link_s",
        "evict_margin", "move_threshold", "rechain_threshold", "rechain_margin", "rechain_hold_s"});
     auto seconds = [&](const char* key, int64_t fallback, double lo) {
-      auto x = get<double>(v, key, q, fallback / 1000.0);
-      require_range(x, lo, 366 * 86400.0, q + key);
-      return static_cast<int64_t>(x * 1000);
+      return get_ms_in_range(v, key, q, fallback, lo, 366 * 86400.0);
     };
     rc.schedule.every_ms = seconds("every_s", rc.schedule.every_ms, 0.0);
     rc.schedule.lag_ms = seconds("lag_s", rc.schedule.lag_ms, 0.0);
@@ -845,12 +839,8 @@ void parse_query(const YAML::Node& q, config& cfg) {
     return id >= 0 && id <= UINT32_MAX && cfg.camera(static_cast<uint32_t>(id)) != nullptr;
   };
   check_keys(q, "query.", {"max_transit_s", "transitions", "every_camera", "max_stay_s", "alerts", "alert_poll_ms"});
-  auto mt = get<double>(q, "max_transit_s", "query.", cfg.query.max_transit_ms / 1000.0);
-  require_range(mt, 0.0, 86400.0 * 30, "query.max_transit_s");
-  cfg.query.max_transit_ms = static_cast<int64_t>(mt * 1000);
-  auto ms = get<double>(q, "max_stay_s", "query.", cfg.query.max_stay_ms / 1000.0);
-  require_range(ms, 1.0, 86400.0 * 30, "query.max_stay_s");
-  cfg.query.max_stay_ms = static_cast<int64_t>(ms * 1000);
+  cfg.query.max_transit_ms = get_ms_in_range(q, "max_transit_s", "query.", cfg.query.max_transit_ms, 0.0, 86400.0 * 30);
+  cfg.query.max_stay_ms = get_ms_in_range(q, "max_stay_s", "query.", cfg.query.max_stay_ms, 1.0, 86400.0 * 30);
   cfg.query.alert_poll_ms = get_in_range<int64_t>(q, "alert_poll_ms", "query.", cfg.query.alert_poll_ms, 10, 3'600'000);
   if (auto al = q["alerts"]) {
     if (!al.IsSequence()) throw config_error("query.alerts", "expected a list of rules");
