@@ -22,23 +22,6 @@ int64_t shared_ms(const tracklet& a, const tracklet& b) {
   return std::min(a.exit_ms, b.exit_ms) - std::max(a.enter_ms, b.enter_ms);
 }
 
-// The part of a camera's image people were seen in (from the window's boxes).
-struct extent {
-  float x0 = 1e30f, y0 = 1e30f, x1 = -1e30f, y1 = -1e30f;
-  void add(const box& b) {
-    if (b.w <= 0 || b.h <= 0) return;
-    x0 = std::min(x0, b.x);
-    y0 = std::min(y0, b.y);
-    x1 = std::max(x1, b.x + b.w);
-    y1 = std::max(y1, b.y + b.h);
-  }
-  bool at_edge(const box& b, float share) const {
-    if (x1 <= x0 || y1 <= y0 || b.w <= 0) return true; // nothing known: do not hold it against the pair
-    const float mx = share * (x1 - x0), my = share * (y1 - y0);
-    return b.x <= x0 + mx || b.x + b.w >= x1 - mx || b.y <= y0 + my || b.y + b.h >= y1 - my;
-  }
-};
-
 struct transit_range {
   int64_t lo = 0, hi = 0;
 };
@@ -300,7 +283,7 @@ resolution offline_resolver::resolve_once(const std::vector<tracklet>& in, uint6
   if (n == 0) return out;
 
   std::vector<std::vector<float>> feat(n);
-  std::map<uint32_t, extent> extents;
+  std::map<uint32_t, image_extent> extents; // from the window's boxes
   for (size_t i = 0; i < n; ++i) {
     feat[i] = dequantise_feature(in[i].feature);
     extents[in[i].camera_id].add(in[i].entry_box);

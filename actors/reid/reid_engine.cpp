@@ -324,10 +324,8 @@ bool reid_engine::walk_allowed(const person& p, uint32_t camera_id, timestamp_ms
 
 bool reid_engine::lost_inside(uint32_t camera_id, const box& b) const {
   auto it = seen_extent_.find(camera_id);
-  if (cfg_.lost_inside_share < 0 || it == seen_extent_.end() || b.w <= 0 || b.h <= 0) return false;
-  const auto& [x0, y0, x1, y1] = it->second;
-  const float mx = cfg_.lost_inside_share * (x1 - x0), my = cfg_.lost_inside_share * (y1 - y0);
-  return b.x > x0 + mx && b.x + b.w < x1 - mx && b.y > y0 + my && b.y + b.h < y1 - my;
+  if (cfg_.lost_inside_share < 0 || it == seen_extent_.end() || b.h <= 0) return false;
+  return !it->second.at_edge(b, cfg_.lost_inside_share);
 }
 
 bool reid_engine::views_overlap(uint32_t a, uint32_t b) const {
@@ -604,13 +602,8 @@ void reid_engine::assign(const track_key& key, const ended_track& t, size_t best
     topo_.learn_handover(who.last_camera, camera_id, who.last_exit_box, t.entry, t.start_ms - who.last_exit_ms);
   }
   add_feature(who, t.feature);
-  for (const box& b : {t.entry, t.exit}) {
-    if (!(b.w > 0 && b.h > 0) || !std::isfinite(b.x + b.y + b.w + b.h)) continue;
-    auto [e, fresh_extent] = seen_extent_.try_emplace(camera_id, std::array<float, 4>{b.x, b.y, b.x + b.w, b.y + b.h});
-    if (fresh_extent) continue;
-    auto& x = e->second;
-    x = {std::min(x[0], b.x), std::min(x[1], b.y), std::max(x[2], b.x + b.w), std::max(x[3], b.y + b.h)};
-  }
+  seen_extent_[camera_id].add(t.entry);
+  seen_extent_[camera_id].add(t.exit);
   if (t.feet) who.seen[camera_id].emplace_back(t.feet_from, t.feet_to);
   std::set<uint32_t> given_to;
   for (const auto& g : t.given) {
@@ -704,7 +697,7 @@ std::string reid_engine::snapshot() const {
   auto& ds = j["departures"] = nlohmann::json::array();
   for (const auto& [c, n] : departures_) ds.push_back({c, n});
   auto& es = j["extents"] = nlohmann::json::array();
-  for (const auto& [c, e] : seen_extent_) es.push_back({c, e[0], e[1], e[2], e[3]});
+  for (const auto& [c, e] : seen_extent_) es.push_back({c, e.x0, e.y0, e.x1, e.y1});
   auto& cs = j["cameras"] = nlohmann::json::array();
   for (const auto& [id, c] : cameras_) {
     nlohmann::json open = nlohmann::json::array();
@@ -760,8 +753,8 @@ void reid_engine::restore(const std::string& text) {
   decltype(seen_extent_) extents;
   if (j.contains("extents"))
     for (const auto& e : j.at("extents"))
-      extents[e.at(0).get<uint32_t>()] = {e.at(1).get<float>(), e.at(2).get<float>(), e.at(3).get<float>(),
-                                          e.at(4).get<float>()};
+      extents[e.at(0).get<uint32_t>()] =
+        image_extent{e.at(1).get<float>(), e.at(2).get<float>(), e.at(3).get<float>(), e.at(4).get<float>()};
   decltype(cameras_) cameras;
   for (const auto& c : j.at("cameras")) {
     camera_state cs{c.at("latest_ms").get<timestamp_ms>(), c.at("ended").get<bool>(), {}};

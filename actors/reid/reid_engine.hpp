@@ -2,7 +2,6 @@
 // ids and presence intervals. Pure algorithm, no CAF.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -310,9 +309,9 @@ private:
   std::vector<person> persons_; // person id = index + 1
   std::map<std::pair<uint32_t, uint32_t>, link_count> learnt_;
   std::map<uint32_t, int> departures_; // confident matches leaving a camera
-  // Per camera the part of the image people were seen in (x0, y0, x1, y1),
-  // from the boxes of its tracks: where its edges are.
-  std::map<uint32_t, std::array<float, 4>> seen_extent_;
+  // Per camera the part of the image people were seen in, from the boxes of
+  // its tracks: where its edges are.
+  std::map<uint32_t, image_extent> seen_extent_;
   uint64_t windows_ = 0; // resolved, for pruning now and then
   weaver::topology topo_;
   view_handoff handoff_;

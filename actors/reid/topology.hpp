@@ -9,6 +9,8 @@
 // Pure, no CAF.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -28,6 +30,27 @@ struct image_point {
 
 /// Bottom-centre of a box: where the person stands.
 inline image_point foot_of(const box& b) { return {b.x + b.w / 2, b.y + b.h}; }
+
+/// The part of a camera's image people were seen in: the union of the
+/// boxes added (empty, zero-sized and non-finite boxes aside). Online re-id
+/// and the offline pass both tell a view's edges by it.
+struct image_extent {
+  float x0 = 1e30f, y0 = 1e30f, x1 = -1e30f, y1 = -1e30f;
+  void add(const box& b) {
+    if (!(b.w > 0 && b.h > 0) || !std::isfinite(b.x + b.y + b.w + b.h)) return;
+    x0 = std::min(x0, b.x);
+    y0 = std::min(y0, b.y);
+    x1 = std::max(x1, b.x + b.w);
+    y1 = std::max(y1, b.y + b.h);
+  }
+  /// Whether box b reaches within `share` of the extent's size of its edges;
+  /// true while nothing is known (or for an empty box).
+  bool at_edge(const box& b, float share) const {
+    if (x1 <= x0 || y1 <= y0 || b.w <= 0) return true;
+    const float mx = share * (x1 - x0), my = share * (y1 - y0);
+    return b.x <= x0 + mx || b.x + b.w >= x1 - mx || b.y <= y0 + my || b.y + b.h >= y1 - my;
+  }
+};
 
 /// One time-stamped foot point of a track, with the box height for scale.
 struct foot_sample {
