@@ -280,8 +280,11 @@ void add_track_command(CLI::App& app) {
                         "Video of the detections (frame n 0-based = MOT frame n+1), for appearance");
   track_cmd->add_option("--tracker", track->tracker, "deepsort (default) or sort")
     ->check(CLI::IsMember({"deepsort", "sort"}));
-  track_cmd->add_option("--appearance", track->appearance, "handcrafted (default with --video) or none")
-    ->check(CLI::IsMember({"handcrafted", "none"}));
+  track_cmd
+    ->add_option("--appearance", track->appearance,
+                 "handcrafted (default with --video: no centre weighting or surround, what the gates were tuned on), "
+                 "pipeline (the detectors' default) or none")
+    ->check(CLI::IsMember({"handcrafted", "pipeline", "none"}));
   track_cmd
     ->add_option("--boxes", track->boxes, "Boxes to write: detector (default) or filter (deepsort's Kalman estimate)")
     ->check(CLI::IsMember({"detector", "filter"}));

@@ -12,7 +12,7 @@ struct track_options {
   std::string out; // MOT tracks to write: frame,id,x,y,w,h,1,-1,-1,-1
   std::string video; // optional: frames for the appearance descriptor
   std::string tracker = "deepsort"; // deepsort | sort
-  std::string appearance; // handcrafted | none; empty: handcrafted with --video
+  std::string appearance; // handcrafted | pipeline | none; empty: handcrafted with --video
   std::string boxes = "detector"; // detector | filter (Deep SORT's Kalman estimate)
   std::string repair = "fill"; // fill | join | off (actors/tracker/tracklet_repair.hpp)
   int smooth = -1; // with repair fill: smoothing window, frames either side (-1: default)

@@ -111,7 +111,13 @@ cat "$WORK/rep.log"
 grep -q "events passed on, frames after the frame they report" "$WORK/rep.log" || fail "lag line"
 "$WEAVER" track --det "$WORK/det.txt" --video "$WEAVER_SAMPLE_VIDEO" --out "$WORK/rep0.txt" --smooth 0 -q \
   || fail "track --smooth 0 exited with $?"
-for r in rep rep0; do
+# The detectors' descriptor (centre weighting + surround) instead of the one
+# the gates were tuned on: it runs, and the descriptor reaches the tracker.
+"$WEAVER" track --det "$WORK/det.txt" --video "$WEAVER_SAMPLE_VIDEO" --out "$WORK/repp.txt" --appearance pipeline \
+  > "$WORK/repp.log" || { cat "$WORK/repp.log"; fail "track --appearance pipeline exited with $?"; }
+grep -q "deepsort (appearance pipeline, repair fill)" "$WORK/repp.log" || fail "pipeline summary line"
+cmp -s "$WORK/rep.txt" "$WORK/repp.txt" && fail "--appearance pipeline gave the handcrafted tracks"
+for r in rep rep0 repp; do
   "$WEAVER" eval mot --gt "$GT" --res "$WORK/$r.txt" --out "$WORK/$r.json" > /dev/null || fail "eval mot $r"
 done
 python3 - "$WORK" <<'PY' || fail "repair quality"

@@ -100,14 +100,14 @@ TEST_SUITE("detector") {
 
   TEST_CASE("detections carry the appearance vector of the configured pixel weighting") {
     // detector.appearance (centre weighting, surround) reaches the vectors
-    // run() attaches; the default stays the plain descriptor.
-    appearance_options centred;
-    centred.centre_sigma = 0.4f;
-    centred.surround = true;
+    // run() attaches; the default is centre weighting with the surround.
+    appearance_options flat;
+    flat.centre_sigma = 0;
+    flat.surround = false;
     detector_options opts;
-    opts.appearance = centred;
-    auto plain = make_detector("motion");
-    auto weighted = make_detector("motion", opts);
+    opts.appearance = flat;
+    auto plain = make_detector("motion", opts);
+    auto weighted = make_detector("motion");
     CHECK(weighted->appearance().centre_sigma == doctest::Approx(0.4f));
     CHECK(weighted->appearance().surround);
     CHECK(plain->appearance().centre_sigma == 0.0f);
@@ -125,8 +125,8 @@ TEST_SUITE("detector") {
     }
     REQUIRE(a.size() == 1);
     REQUIRE(b.size() == 1);
-    CHECK(a[0].feature == appearance_descriptor(f, a[0].bbox));
-    CHECK(b[0].feature == appearance_descriptor(f, b[0].bbox, centred));
+    CHECK(a[0].feature == appearance_descriptor(f, a[0].bbox, flat));
+    CHECK(b[0].feature == appearance_descriptor(f, b[0].bbox));
     CHECK(a[0].feature != b[0].feature);
   }
 
