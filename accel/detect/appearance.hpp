@@ -33,7 +33,7 @@ struct appearance_options {
   // Centre weighting (0.4) and the surround separate people better in
   // `weaver eval appearance`, and with today's re-id and offline pass they
   // give fewer invented walks and a higher IDF1 on every replayed layout set
-  // (README, "Appearance"): on by default.
+  // (README, "Centre + surround, the default since 2026-12-07").
   float centre_sigma = 0.4f;
   // Foreground by contrast with the surround: colours as common in a ring
   // around the box as inside it are background (pavement, walls), so their

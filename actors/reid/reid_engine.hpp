@@ -26,7 +26,7 @@ struct camera_link {
 };
 
 struct reid_config {
-  float match_threshold = 0.89f; // min cosine similarity (README, "Appearance": seed 1 flat over 0.86-0.9)
+  float match_threshold = 0.89f; // min cosine similarity (README, "Centre + surround ...": seed 1 flat over 0.86-0.9)
   int64_t max_gap_ms = 10000; // max time between leaving one camera and
     // entering another (without a camera graph)
   int64_t min_track_ms = 0; // shorter tracks are ignored
