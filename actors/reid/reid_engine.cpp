@@ -290,13 +290,11 @@ bool reid_engine::walk_allowed(const person& p, uint32_t camera_id, timestamp_ms
     if (!cfg_.same_camera) return false;
     auto it = p.track_end.find(camera_id);
     timestamp_ms exit = it == p.track_end.end() ? p.last_exit_ms : it->second;
-    if (start_ms <= exit) return false;
-    if (cfg_.same_camera_gap_ms < 0 || start_ms - exit <= cfg_.same_camera_gap_ms)
-      return start_ms - exit <= cfg_.max_gap_ms;
+    if (start_ms <= exit || start_ms - exit > cfg_.max_gap_ms) return false;
+    if (cfg_.same_camera_gap_ms < 0 || start_ms - exit <= cfg_.same_camera_gap_ms) return true;
     // Longer: only someone lost inside the view (occluded) comes back (see
     // same_camera_gap_ms), or anyone on a view that overlaps another: who
     // leaves it at an edge may still be in the scene, seen by the other.
-    if (start_ms - exit > cfg_.max_gap_ms) return false;
     if (lost_inside(camera_id, p.last_exit_box)) return true;
     return std::any_of(cameras_.begin(), cameras_.end(), [&](const auto& c) {
       return c.first != camera_id && (views_overlap(camera_id, c.first) || handoff_.overlap(camera_id, c.first));
