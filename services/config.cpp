@@ -709,7 +709,7 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
                           "cut_margin",        "ambiguity_margin", "handoff",
                           "handoff_weight",    "handoff_aspect",   "handoff_overlaps",
                           "overlap_colocated", "handoff_speed",    "same_camera_gap_s",
-                          "lost_inside_share"});
+                          "lost_inside_share", "metric"});
   cfg.reid.window_ms = get_ms_in_range(r, "window_s", "reid.", cfg.reid.window_ms, 0.001, 3600.0);
   cfg.reid.match_threshold = get_in_range<float>(r, "match_threshold", "reid.", cfg.reid.match_threshold, -1.0f, 1.0f);
   cfg.reid.max_gap_ms = get_ms_in_range(r, "max_gap_s", "reid.", cfg.reid.max_gap_ms, 0.0, 86400.0);
@@ -756,6 +756,13 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
       rc.links.push_back(l);
       if (get<bool>(links[i], "both_ways", q, true))
         rc.links.push_back({l.to, l.from, l.min_transit_ms, l.max_transit_ms});
+    }
+  }
+  if (auto m = get<std::string>(r, "metric", "reid.", ""); !m.empty()) {
+    try {
+      rc.metric = appearance_metric::load(resolve_path(m, base_dir));
+    } catch (const std::exception& e) {
+      throw config_error("reid.metric", e.what());
     }
   }
   auto sf = get<std::string>(r, "state_file", "reid.", "");

@@ -330,6 +330,18 @@ void add_reid_commands(CLI::App& app) {
     ->check(CLI::Range(-1.0, 3.0));
 
   resolve_cmd->callback([resolve] { throw CLI::RuntimeError(weaver::reid_resolve_command(*resolve)); });
+
+  auto learn = std::make_shared<weaver::reid_learn_metric_options>();
+  auto learn_cmd = reid_cmd->add_subcommand(
+    "learn-metric",
+    "Learn re-id's appearance metric (reid.metric) from the tracks of recorded runs (weaver run --tracks DIR), "
+    "without labels: one track's descriptors seconds apart are one person, two tracks on a camera at once are two.");
+  learn_cmd->add_option("--tracks", learn->tracks, "A recorded run's folder (repeatable)")->required();
+  learn_cmd->add_option("--out", learn->out, "The metric file to write (JSON)")->required();
+  learn_cmd->add_option("--dims", learn->dims, "Dimensions kept (default 45)")->check(CLI::Range(1, 4096));
+  learn_cmd->add_option("--min-apart-s", learn->min_apart_s, "One track's descriptors at least this far apart (default 4)")
+    ->check(CLI::Range(0.0, 3600.0));
+  learn_cmd->callback([learn] { throw CLI::RuntimeError(weaver::reid_learn_metric_command(*learn)); });
 }
 
 // weaver query: ask the REST gateway (or a store directly).

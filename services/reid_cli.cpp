@@ -1,8 +1,11 @@
 #include "services/reid_cli.hpp"
 
+#include <fstream>
 #include <iostream>
 #include <stdexcept>
 
+#include "actors/reid/appearance_metric.hpp"
+#include "actors/reid/reid_recording.hpp"
 #include "actors/reid/resolve_pass.hpp"
 #include "actors/storage/store.hpp"
 #include "base/iso8601.hpp"
@@ -73,6 +76,57 @@ int reid_resolve_command(const reid_resolve_options& o) {
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "error: reid resolve: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int reid_learn_metric_command(const reid_learn_metric_options& o) {
+  if (o.tracks.empty() || o.out.empty()) {
+    std::cerr << "error: reid learn-metric: give --tracks DIR (one or more) and --out FILE\n";
+    return 2;
+  }
+  if (o.tracks.size() > 0xffff) {
+    std::cerr << "error: reid learn-metric: at most 65535 recordings\n";
+    return 2;
+  }
+  std::vector<metric_sample> samples;
+  for (size_t r = 0; r < o.tracks.size(); ++r) {
+    try {
+      for (const auto& in : read_reid_recording(reid_recording_path(o.tracks[r]))) {
+        const auto* b = std::get_if<track_batch>(&in);
+        if (!b) continue;
+        for (const auto& e : b->events)
+          // Recordings' camera ids repeat across runs: each run's own range.
+          if (e.state == track_state::updated && !e.feature.empty())
+            samples.push_back(
+              {static_cast<uint32_t>(r << 16) | (e.camera_id & 0xffff), e.track_id, e.time_ms, e.feature});
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "error: reid learn-metric: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  metric_fit_options fo;
+  fo.dims = o.dims;
+  fo.min_apart_ms = static_cast<int64_t>(o.min_apart_s * 1000);
+  metric_fit_report rep;
+  try {
+    auto m = appearance_metric::fit(samples, fo, &rep);
+    std::ofstream out(o.out);
+    out << m.to_json().dump() << "\n";
+    if (!out.flush()) throw std::runtime_error("cannot write " + o.out);
+    std::cout << nlohmann::json{{"out", o.out},
+                                {"descriptors", rep.samples},
+                                {"tracks", rep.tracks},
+                                {"same_pairs", rep.positives},
+                                {"different_pairs", rep.negatives},
+                                {"input_dims", m.input_dims()},
+                                {"dims", m.output_dims()}}
+                   .dump(2)
+              << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "error: reid learn-metric: " << e.what() << "\n";
     return 1;
   }
 }

@@ -7,9 +7,16 @@
 // Times are ISO-8601 (UTC unless an offset is given) or ms since the epoch.
 // Prints a JSON report; exit code 0, 1 when the store failed, 2 on a usage
 // error.
+//
+// `weaver reid learn-metric`: learns re-id's appearance metric
+// (actors/reid/appearance_metric) from the tracks of recorded runs
+// (`weaver run --tracks DIR`), no labels needed, for reid.metric:
+//
+//   weaver reid learn-metric --tracks run1 --tracks run2 --out reid-metric.json
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +32,18 @@ struct reid_resolve_options {
 };
 
 int reid_resolve_command(const reid_resolve_options& o);
+
+struct reid_learn_metric_options {
+  std::vector<std::string> tracks; // recording folders
+  std::string out;
+  // Chosen on seed 1's layouts (README, "A learnt appearance metric").
+  size_t dims = 45;
+  double min_apart_s = 4;
+};
+
+/// Exit code 0; 1 when a recording cannot be read or holds too little to
+/// learn from; 2 on a usage error. Prints what it learnt from as JSON.
+int reid_learn_metric_command(const reid_learn_metric_options& o);
 
 /// Resolves [since, until) of the store at `location` with `cfg`; the
 /// report as JSON. Throws std::runtime_error.

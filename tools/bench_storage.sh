@@ -45,6 +45,8 @@ cfg = yaml.safe_load(open(src))
 for c in cfg["cameras"]:
     c["source"] = here + "/tools/data/vtest.avi"
 cfg["detector"]["dnn"]["model"] = here + "/tools/data/models/nanodet.json"
+if cfg["reid"].get("metric"):
+    cfg["reid"]["metric"] = here + "/deploy/" + cfg["reid"]["metric"]
 key, value = storage.split(": ", 1)
 cfg["storage"] = {key: value}
 cfg["query"].pop("alerts", None)

@@ -183,7 +183,7 @@ presence_batch reid_engine::on_tracks(const track_batch& b) {
         break;
       }
       case track_state::ended: {
-        ended_track t{e.time_ms, e.feature, e.bbox, e.bbox, {}};
+        ended_track t{e.time_ms, cfg_.metric.apply(e.feature), e.bbox, e.bbox, {}};
         if (auto i = cam.open.find(e.track_id); i != cam.open.end()) {
           t.start_ms = std::min(t.start_ms, i->second.start_ms);
           t.entry = i->second.entry;
@@ -209,7 +209,7 @@ std::vector<live_candidate> reid_engine::open_match(uint32_t camera_id, uint64_t
   if (o == c->second.open.end()) return out;
   // The track as if it ended at its latest match, in its latest sampled box.
   const auto& open = o->second;
-  ended_track t{open.start_ms, feature, open.entry, open.entry, open.path};
+  ended_track t{open.start_ms, cfg_.metric.apply(feature), open.entry, open.entry, open.path};
   if (!open.path.empty() && open.path.back().w > 0) {
     const auto& s = open.path.back();
     t.exit = {s.p.x - s.w / 2, s.p.y - s.h, s.w, s.h};

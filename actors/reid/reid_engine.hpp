@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/reid/appearance_metric.hpp"
 #include "actors/reid/live_identity.hpp"
 #include "actors/reid/topology.hpp"
 #include "actors/reid/view_handoff.hpp"
@@ -27,6 +28,12 @@ struct camera_link {
 
 struct reid_config {
   float match_threshold = 0.89f; // min cosine similarity (README, "Centre + surround ...": seed 1 flat over 0.86-0.9)
+  // A learnt appearance metric (actors/reid/appearance_metric; reid.metric,
+  // `weaver reid learn-metric`): every track's descriptor is mapped by it
+  // before anything compares, stores or snapshots it, so the thresholds on
+  // similarity (here and in the offline pass) are in its space. Empty: the
+  // descriptors as the detectors give them.
+  appearance_metric metric;
   int64_t max_gap_ms = 10000; // max time between leaving one camera and
     // entering another (without a camera graph)
   int64_t min_track_ms = 0; // shorter tracks are ignored

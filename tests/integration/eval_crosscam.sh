@@ -80,4 +80,29 @@ for k in ("transitions", "every_camera", "people", "identity"):
     assert a[k] == b[k], (k, a[k], b[k])
 print("ok: --config reproduces the layout's figures")
 PY
+# The generated configurations carry the base's learnt re-id metric, by an
+# absolute path (the base's relative one would not resolve beside them).
+grep -q "^  metric: $WEAVER_SOURCE_DIR/deploy/reid-metric.json" "$WORK/xc/s1-l0-vstrips.yaml" \
+  || fail "generated config lacks the base's reid.metric"
+# `weaver reid learn-metric` learns a metric from the recorded tracks (no
+# labels), and a replay with it in place works.
+"$WEAVER" reid learn-metric --tracks "$WORK/xc/s1-l0-vstrips-tracks" --tracks "$WORK/xc/s1-l1-hstrips-tracks" \
+  --out "$WORK/metric.json" --dims 5 --min-apart-s 1 > "$WORK/learn.json" || fail "learn-metric: exit $?"
+python3 - "$WORK/learn.json" "$WORK/metric.json" <<'PY' || fail "learn-metric output"
+import json, sys
+r, m = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert r["dims"] == 5 and r["input_dims"] == 176, r
+assert r["same_pairs"] >= 10 and r["different_pairs"] >= 10 and r["tracks"] >= 2, r
+assert m["kind"] == "kiss" and len(m["mean"]) == 176 and len(m["transform"]) == 5 * 176, list(m)
+print("ok: learnt a metric from %d descriptors of %d tracks" % (r["descriptors"], r["tracks"]))
+PY
+sed -e "s#^  metric: .*#  metric: $WORK/metric.json#" -e "s#^  match_threshold: .*#  match_threshold: 0.6#" \
+  "$WORK/xc/s1-l0-vstrips.yaml" > "$WORK/learnt.yaml"
+grep -q "^  metric: $WORK/metric.json" "$WORK/learnt.yaml" || fail "no metric line to replace"
+"$WEAVER" eval crosscam --config "$WORK/learnt.yaml" --tracks "$WORK/xc/s1-l0-vstrips-tracks" --replay \
+  --max-frames 120 > "$WORK/learnt.json" || fail "replay with the learnt metric: exit $?"
+python3 -c "import json, sys; l = json.load(open(sys.argv[1]))['layouts'][0]; assert l['people']['weaver'] >= 1, l" \
+  "$WORK/learnt.json" || fail "replay with the learnt metric"
+rc=0; "$WEAVER" reid learn-metric --tracks "$WORK/none" --out "$WORK/m2.json" 2> "$WORK/err" || rc=$?
+[ $rc -eq 1 ] && grep -q "cannot read" "$WORK/err" || fail "learn-metric without a recording: exit $rc"
 echo "ok"

@@ -23,6 +23,7 @@ write_config() {
       -e "s#path: ../weaver.db#path: ${db}#" \
       -e "s#port: 9464#port: 0#" \
       -e "s#model: ../tools/data/models/#model: ${WEAVER_SOURCE_DIR}/tools/data/models/#" \
+      -e "s#metric: reid-metric.json#metric: ${WEAVER_SOURCE_DIR}/deploy/reid-metric.json#" \
       "$WEAVER_SOURCE_DIR/deploy/demo.yaml" > "$out"
   cat >> "$out"
 }

@@ -13,6 +13,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/videoio.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/reid/view_handoff.hpp"
 #include "services/config.hpp"
 
@@ -226,6 +228,23 @@ TEST_SUITE("config") {
     // NaN is out of every range (it compares false with both ends).
     CHECK_THROWS_AS(parse_config(cams + "reid: {same_camera_gap_s: .nan}\n", v.base()), config_error);
     CHECK_THROWS_AS(parse_config(cams + "reid: {max_gap_s: .nan}\n", v.base()), config_error);
+  }
+
+  TEST_CASE("reid.metric: a learnt metric file relative to the configuration; none by default; a bad file is named") {
+    video_dir v;
+    const std::string cams = "cameras:\n  - {id: 1, source: clip.avi}\n";
+    CHECK(parse_config(cams, v.base()).reid.metric.empty());
+    nlohmann::json m{{"kind", "kiss"}, {"input_dims", 3}, {"dims", 2}, {"mean", {0, 0, 0}},
+                     {"transform", {1, 0, 0, 0, 1, 0}}};
+    std::ofstream(v.dir / "metric.json") << m.dump();
+    auto on = parse_config(cams + "reid: {metric: metric.json}\n", v.base());
+    CHECK(on.reid.metric.input_dims() == 3);
+    CHECK(on.reid.metric.output_dims() == 2);
+    auto missing = error_of(cams + "reid: {metric: none.json}\n", v.base());
+    CHECK(missing.key == "reid.metric");
+    CHECK(contains(missing.what, "none.json"));
+    std::ofstream(v.dir / "bad.json") << "{\"kind\": \"kiss\", \"input_dims\": 3}";
+    CHECK(error_of(cams + "reid: {metric: bad.json}\n", v.base()).key == "reid.metric");
   }
 
   TEST_CASE("defaults") {

@@ -67,11 +67,15 @@ std::string layout_config_yaml(const crosscam_layout& layout, const std::string&
     cams.push_back(n);
   }
   root["cameras"] = cams;
-  // The model is found relative to the base file, not to the written one.
+  // The model and the re-id metric are found relative to the base file, not
+  // to the written one.
   if (auto dnn = root["detector"]["dnn"])
     for (auto key : {"model", "weights"})
       if (dnn[key] && fs::path(dnn[key].as<std::string>()).is_relative())
         dnn[key] = (base_dir / dnn[key].as<std::string>()).lexically_normal().string();
+  if (auto reid = root["reid"]; reid && reid.IsMap() && reid["metric"] && reid["metric"].IsScalar()
+                                   && fs::path(reid["metric"].as<std::string>()).is_relative())
+    reid["metric"] = (base_dir / reid["metric"].as<std::string>()).lexically_normal().string();
   if (!detector.empty()) root["detector"]["kind"] = detector;
   YAML::Node storage;
   storage["path"] = fs::absolute(store_path).string();
