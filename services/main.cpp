@@ -259,13 +259,14 @@ void add_eval_commands(CLI::App& app) {
     "Descriptor variants (repeatable): parts joined by '+' on the pipeline's settings: pipeline, base "
     "(centre weighting and surround off), c<sigma> centre weighting, s surround foreground, p partial bodies, t<w> "
     "texture weight, v<w> value weight, m static "
-    "background mask; or nanodet (the detector's pooled embedding; runs NanoDet on every view)");
+    "background mask, k mapped by --metric; or nanodet (the detector's pooled embedding; runs NanoDet on every view)");
   eval_app_cmd->add_option("--q-height", app_eval->quality.full_height,
                            "Quality: full-weight box height, px (default 80)");
   eval_app_cmd->add_option("--q-border", app_eval->quality.border, "Quality: factor at the image border (default 0.2)");
   eval_app_cmd->add_option("--q-occlusion", app_eval->quality.occlusion,
                            "Quality: exponent on the uncovered share (default 1)");
   eval_app_cmd->add_option("--model", app_eval->model, "NanoDet model for the nanodet variant");
+  eval_app_cmd->add_option("--metric", app_eval->metric, "A learnt re-id metric (reid.metric) for variants with k");
   eval_app_cmd->add_option("--out", app_eval->out, "Also write the JSON to this file");
   eval_app_cmd->callback([app_eval] { throw CLI::RuntimeError(weaver::eval_appearance_command(*app_eval)); });
 }

@@ -14,6 +14,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "accel/detect/detector.hpp"
+#include "actors/reid/appearance_metric.hpp"
 #include "actors/camera/crop.hpp"
 #include "tools/eval/crosscam_layouts.hpp"
 #include "tools/eval/crosscam_truth.hpp"
@@ -282,6 +283,8 @@ appearance_variant parse_appearance_variant(const std::string& name) {
       v.options.partial = true;
     } else if (t == "m") {
       v.background_mask = true;
+    } else if (t == "k") {
+      v.metric = true;
     } else if (t.size() > 1 && t[0] == 'c') {
       v.options.centre_sigma = number(t.substr(1));
     } else if (t.size() > 1 && t[0] == 't') {
@@ -290,7 +293,7 @@ appearance_variant parse_appearance_variant(const std::string& name) {
       v.options.value_weight = number(t.substr(1));
     } else {
       throw std::invalid_argument("appearance variant " + name + ": unknown part '" + t
-                                  + "' (pipeline, base, c<sigma>, s, p, m, t<w>, v<w>, or nanodet)");
+                                  + "' (pipeline, base, c<sigma>, s, p, m, k, t<w>, v<w>, or nanodet)");
     }
     at = end + 1;
   }
@@ -304,6 +307,11 @@ json eval_appearance(const eval_appearance_options& o) {
     variants.push_back(parse_appearance_variant(n));
   const bool want_mask = std::any_of(variants.begin(), variants.end(), [](const auto& v) { return v.background_mask; });
   const bool want_dnn = std::any_of(variants.begin(), variants.end(), [](const auto& v) { return v.nanodet; });
+  appearance_metric metric;
+  if (std::any_of(variants.begin(), variants.end(), [](const auto& v) { return v.metric; })) {
+    if (o.metric.empty()) throw std::invalid_argument("a variant with k needs --metric FILE");
+    metric = appearance_metric::load(o.metric);
+  }
 
   const auto gt = load_mot_gt(o.gt);
   cv::VideoCapture cap(o.video);
@@ -384,7 +392,8 @@ json eval_appearance(const eval_appearance_options& o) {
           }
           auto opt = var.options;
           if (var.background_mask) opt.mask = &mask;
-          s.features.push_back(appearance_descriptor(img, b, opt));
+          auto f = appearance_descriptor(img, b, opt);
+          s.features.push_back(var.metric ? metric.apply(f) : std::move(f));
         }
         samples.push_back(std::move(s));
       }

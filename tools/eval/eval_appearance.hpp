@@ -86,6 +86,7 @@ struct appearance_variant {
   appearance_options options;
   bool background_mask = false;
   bool nanodet = false;
+  bool metric = false; // mapped by eval_appearance_options::metric (re-id's learnt metric)
 };
 appearance_variant parse_appearance_variant(const std::string& name);
 
@@ -100,6 +101,7 @@ struct eval_appearance_options {
   std::vector<std::string> variants; // empty = the default set
   appearance_quality_options quality;
   std::string model = "tools/data/models/nanodet.json"; // for the nanodet variant
+  std::string metric; // a learnt re-id metric file, for variants with k
   std::string out; // also write the JSON here
 };
 
