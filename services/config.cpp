@@ -1,6 +1,7 @@
 #include "services/config.hpp"
 #include "services/zones_file.hpp"
 
+#include "accel/detect/appearance.hpp"
 #include "actors/camera/crop.hpp"
 
 #include <algorithm>
@@ -700,16 +701,36 @@ void parse_tracker(const YAML::Node& t, config& cfg, const std::string& base_dir
 
 // The `reid:` section.
 void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
-  check_keys(r, "reid.", {"match_threshold",   "max_gap_s",        "same_camera",
-                          "merge_threshold",   "learn_graph",      "learn_after",
-                          "confident",         "gallery_ttl_s",    "links",
-                          "state_file",        "window_s",         "topology",
-                          "space_time_weight", "covisible_weight", "overlap_slack_s",
-                          "overlap_after",     "min_handovers",    "resolve",
-                          "cut_margin",        "ambiguity_margin", "handoff",
-                          "handoff_weight",    "handoff_aspect",   "handoff_overlaps",
-                          "overlap_colocated", "handoff_speed",    "same_camera_gap_s",
-                          "lost_inside_share", "metric"});
+  check_keys(r, "reid.",
+             {"match_threshold",
+              "max_gap_s",
+              "same_camera",
+              "merge_threshold",
+              "learn_graph",
+              "learn_after",
+              "confident",
+              "gallery_ttl_s",
+              "links",
+              "state_file",
+              "window_s",
+              "topology",
+              "space_time_weight",
+              "covisible_weight",
+              "overlap_slack_s",
+              "overlap_after",
+              "min_handovers",
+              "resolve",
+              "cut_margin",
+              "ambiguity_margin",
+              "handoff",
+              "handoff_weight",
+              "handoff_aspect",
+              "handoff_overlaps",
+              "overlap_colocated",
+              "handoff_speed",
+              "same_camera_gap_s",
+              "lost_inside_share",
+              "metric"});
   cfg.reid.window_ms = get_ms_in_range(r, "window_s", "reid.", cfg.reid.window_ms, 0.001, 3600.0);
   cfg.reid.match_threshold = get_in_range<float>(r, "match_threshold", "reid.", cfg.reid.match_threshold, -1.0f, 1.0f);
   cfg.reid.max_gap_ms = get_ms_in_range(r, "max_gap_s", "reid.", cfg.reid.max_gap_ms, 0.0, 86400.0);
@@ -764,6 +785,14 @@ void parse_reid(const YAML::Node& r, config& cfg, const std::string& base_dir) {
     } catch (const std::exception& e) {
       throw config_error("reid.metric", e.what());
     }
+    // Learnt on the hand-made descriptor: any other would pass through
+    // unmapped and be judged by thresholds meant for the metric's space.
+    if (rc.metric.input_dims() != appearance_dims)
+      throw config_error("reid.metric",
+                         "maps descriptors of " + std::to_string(rc.metric.input_dims())
+                           + " numbers; the detectors' have " + std::to_string(appearance_dims));
+    if (cfg.tracker.appearance != "handcrafted")
+      throw config_error("reid.metric", "needs tracker.appearance: handcrafted (it maps the hand-made descriptor)");
   }
   auto sf = get<std::string>(r, "state_file", "reid.", "");
   if (!sf.empty()) rc.state_file = resolve_path(sf, base_dir);

@@ -340,7 +340,8 @@ void add_reid_commands(CLI::App& app) {
   learn_cmd->add_option("--tracks", learn->tracks, "A recorded run's folder (repeatable)")->required();
   learn_cmd->add_option("--out", learn->out, "The metric file to write (JSON)")->required();
   learn_cmd->add_option("--dims", learn->dims, "Dimensions kept (default 45)")->check(CLI::Range(1, 4096));
-  learn_cmd->add_option("--min-apart-s", learn->min_apart_s, "One track's descriptors at least this far apart (default 4)")
+  learn_cmd
+    ->add_option("--min-apart-s", learn->min_apart_s, "One track's descriptors at least this far apart (default 4)")
     ->check(CLI::Range(0.0, 3600.0));
   learn_cmd->callback([learn] { throw CLI::RuntimeError(weaver::reid_learn_metric_command(*learn)); });
 }

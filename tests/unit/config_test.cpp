@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "accel/detect/appearance.hpp"
 #include "actors/reid/view_handoff.hpp"
 #include "services/config.hpp"
 
@@ -234,12 +235,22 @@ TEST_SUITE("config") {
     video_dir v;
     const std::string cams = "cameras:\n  - {id: 1, source: clip.avi}\n";
     CHECK(parse_config(cams, v.base()).reid.metric.empty());
-    nlohmann::json m{{"kind", "kiss"}, {"input_dims", 3}, {"dims", 2}, {"mean", {0, 0, 0}},
-                     {"transform", {1, 0, 0, 0, 1, 0}}};
-    std::ofstream(v.dir / "metric.json") << m.dump();
+    auto metric_of = [](size_t d) {
+      std::vector<float> t(2 * d, 0.f);
+      t[0] = t[d + 1] = 1.f;
+      return nlohmann::json{
+        {"kind", "kiss"}, {"input_dims", d}, {"dims", 2}, {"mean", std::vector<float>(d, 0.f)}, {"transform", t}};
+    };
+    std::ofstream(v.dir / "metric.json") << metric_of(appearance_dims).dump();
     auto on = parse_config(cams + "reid: {metric: metric.json}\n", v.base());
-    CHECK(on.reid.metric.input_dims() == 3);
+    CHECK(on.reid.metric.input_dims() == appearance_dims);
     CHECK(on.reid.metric.output_dims() == 2);
+    // Only for the hand-made descriptor it was learnt on.
+    std::ofstream(v.dir / "short.json") << metric_of(3).dump();
+    auto other = error_of(cams + "reid: {metric: short.json}\n", v.base());
+    CHECK(other.key == "reid.metric");
+    CHECK(contains(other.what, "3 numbers"));
+    CHECK(error_of(cams + "tracker: {appearance: dnn}\nreid: {metric: metric.json}\n", v.base()).key == "reid.metric");
     auto missing = error_of(cams + "reid: {metric: none.json}\n", v.base());
     CHECK(missing.key == "reid.metric");
     CHECK(contains(missing.what, "none.json"));

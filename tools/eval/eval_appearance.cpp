@@ -14,8 +14,8 @@
 #include <opencv2/videoio.hpp>
 
 #include "accel/detect/detector.hpp"
-#include "actors/reid/appearance_metric.hpp"
 #include "actors/camera/crop.hpp"
+#include "actors/reid/appearance_metric.hpp"
 #include "tools/eval/crosscam_layouts.hpp"
 #include "tools/eval/crosscam_truth.hpp"
 #include "tools/eval/detection_eval.hpp"

@@ -74,7 +74,7 @@ std::string layout_config_yaml(const crosscam_layout& layout, const std::string&
       if (dnn[key] && fs::path(dnn[key].as<std::string>()).is_relative())
         dnn[key] = (base_dir / dnn[key].as<std::string>()).lexically_normal().string();
   if (auto reid = root["reid"]; reid && reid.IsMap() && reid["metric"] && reid["metric"].IsScalar()
-                                   && fs::path(reid["metric"].as<std::string>()).is_relative())
+      && fs::path(reid["metric"].as<std::string>()).is_relative())
     reid["metric"] = (base_dir / reid["metric"].as<std::string>()).lexically_normal().string();
   if (!detector.empty()) root["detector"]["kind"] = detector;
   YAML::Node storage;
