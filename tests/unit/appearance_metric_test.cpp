@@ -68,15 +68,20 @@ double separation(synth_world& w, const appearance_metric& m) {
   return double(right) / double(same.size() * diff.size());
 }
 
+// A metric of `dims` learnt from `frames` frames of w's tracks, pairs 1 s apart.
+appearance_metric learnt(synth_world& w, size_t dims, int frames, metric_fit_report* rep = nullptr) {
+  metric_fit_options o;
+  o.dims = dims;
+  o.min_apart_ms = 1000;
+  return appearance_metric::fit(w.tracks(frames), o, rep);
+}
+
 } // namespace
 
 TEST_CASE("appearance metric: learnt from tracks alone, it separates people that raw similarity confuses") {
   synth_world w(8);
-  metric_fit_options o;
-  o.dims = 8;
-  o.min_apart_ms = 1000;
   metric_fit_report rep;
-  const auto m = appearance_metric::fit(w.tracks(60), o, &rep);
+  const auto m = learnt(w, 8, 60, &rep);
   CHECK(rep.samples == 480);
   CHECK(rep.tracks == 8);
   CHECK(rep.positives > 0);
@@ -126,10 +131,7 @@ TEST_CASE("appearance metric: what it cannot learn from is refused") {
 
 TEST_CASE("appearance metric: JSON round trip, and malformed files are refused") {
   synth_world w(6);
-  metric_fit_options o;
-  o.dims = 5;
-  o.min_apart_ms = 1000;
-  const auto m = appearance_metric::fit(w.tracks(40), o);
+  const auto m = learnt(w, 5, 40);
   const auto back = appearance_metric::from_json(m.to_json());
   const auto f = w.draw(2);
   const auto ya = m.apply(f), yb = back.apply(f);
@@ -160,10 +162,7 @@ TEST_CASE("appearance metric: no metric, or a descriptor of another length, pass
   const std::vector<float> f{0.5f, 0.5f, 0.7f};
   CHECK(appearance_metric{}.apply(f) == f);
   synth_world w(4);
-  metric_fit_options o;
-  o.dims = 4;
-  o.min_apart_ms = 1000;
-  const auto m = appearance_metric::fit(w.tracks(40), o);
+  const auto m = learnt(w, 4, 40);
   CHECK(m.apply(f) == f);
   CHECK(m.apply({}).empty());
 }
@@ -214,10 +213,7 @@ TEST_CASE("re-id compares descriptors in the metric's space") {
   // descriptors are over 0.89 alike (one person); in the metric's
   // space they are two.
   synth_world w(8);
-  metric_fit_options o;
-  o.dims = 8;
-  o.min_apart_ms = 1000;
-  const auto m = appearance_metric::fit(w.tracks(60), o);
+  const auto m = learnt(w, 8, 60);
   std::vector<float> a(synth_dims, 0.f), b(synth_dims, 0.f);
   for (size_t k = 0; k < 4; ++k) a[k] = w.people[0][k], b[k] = w.people[1][k];
   for (size_t k = 4; k < 8; ++k) a[k] = b[k] = 4.f;
