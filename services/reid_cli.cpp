@@ -85,10 +85,6 @@ int reid_learn_metric_command(const reid_learn_metric_options& o) {
     std::cerr << "error: reid learn-metric: give --tracks DIR (one or more) and --out FILE\n";
     return 2;
   }
-  if (o.tracks.size() > 0xffff) {
-    std::cerr << "error: reid learn-metric: at most 65535 recordings\n";
-    return 2;
-  }
   std::vector<metric_sample> samples;
   for (size_t r = 0; r < o.tracks.size(); ++r) {
     try {
@@ -96,10 +92,8 @@ int reid_learn_metric_command(const reid_learn_metric_options& o) {
         const auto* b = std::get_if<track_batch>(&in);
         if (!b) continue;
         for (const auto& e : b->events)
-          // Recordings' camera ids repeat across runs: each run's own range.
           if (e.state == track_state::updated && !e.feature.empty())
-            samples.push_back(
-              {static_cast<uint32_t>(r << 16) | (e.camera_id & 0xffff), e.track_id, e.time_ms, e.feature});
+            samples.push_back({static_cast<uint32_t>(r), e.camera_id, e.track_id, e.time_ms, e.feature});
       }
     } catch (const std::exception& e) {
       std::cerr << "error: reid learn-metric: " << e.what() << "\n";

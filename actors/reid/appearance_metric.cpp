@@ -53,14 +53,15 @@ appearance_metric appearance_metric::fit(const std::vector<metric_sample>& sampl
     if (s->feature.size() != d) throw std::invalid_argument("appearance metric: descriptors differ in length");
   // A fixed order, whatever the input's.
   std::sort(used.begin(), used.end(), [](const metric_sample* a, const metric_sample* b) {
-    return std::tie(a->camera_id, a->track_id, a->time_ms) < std::tie(b->camera_id, b->track_id, b->time_ms);
+    return std::tie(a->run, a->camera_id, a->track_id, a->time_ms)
+      < std::tie(b->run, b->camera_id, b->track_id, b->time_ms);
   });
 
   // Same person: one track's descriptors at least min_apart_ms apart, each
   // with the first far enough after it.
   std::vector<std::pair<size_t, size_t>> same, different;
-  std::map<std::pair<uint32_t, uint64_t>, std::vector<size_t>> tracks;
-  for (size_t i = 0; i < used.size(); ++i) tracks[{used[i]->camera_id, used[i]->track_id}].push_back(i);
+  std::map<std::tuple<uint32_t, uint32_t, uint64_t>, std::vector<size_t>> tracks;
+  for (size_t i = 0; i < used.size(); ++i) tracks[{used[i]->run, used[i]->camera_id, used[i]->track_id}].push_back(i);
   for (const auto& [key, idx] : tracks) {
     std::vector<std::pair<size_t, size_t>> mine;
     size_t j = 0;
@@ -73,8 +74,8 @@ appearance_metric appearance_metric::fit(const std::vector<metric_sample>& sampl
     for (const auto& p : spread(std::move(mine), o.max_pairs_per_track)) same.push_back(p);
   }
   // Different people: two tracks on one camera at the same moment.
-  std::map<std::pair<uint32_t, timestamp_ms>, std::vector<size_t>> moments;
-  for (size_t i = 0; i < used.size(); ++i) moments[{used[i]->camera_id, used[i]->time_ms}].push_back(i);
+  std::map<std::tuple<uint32_t, uint32_t, timestamp_ms>, std::vector<size_t>> moments;
+  for (size_t i = 0; i < used.size(); ++i) moments[{used[i]->run, used[i]->camera_id, used[i]->time_ms}].push_back(i);
   for (const auto& [key, idx] : moments)
     for (size_t a = 0; a < idx.size(); ++a)
       for (size_t b = a + 1; b < idx.size(); ++b)

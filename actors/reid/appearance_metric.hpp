@@ -21,6 +21,7 @@ namespace weaver {
 
 /// One detection's descriptor on a track (the tracker's updated events).
 struct metric_sample {
+  uint32_t run = 0; // which recorded run: camera and track ids repeat across runs
   uint32_t camera_id = 0;
   uint64_t track_id = 0;
   timestamp_ms time_ms = 0;

@@ -45,7 +45,7 @@ struct synth_world {
   std::vector<metric_sample> tracks(int frames) {
     std::vector<metric_sample> out;
     for (int f = 0; f < frames; ++f)
-      for (size_t p = 0; p < people.size(); ++p) out.push_back({1, p + 1, f * 200, draw(p)});
+      for (size_t p = 0; p < people.size(); ++p) out.push_back({0, 1, p + 1, f * 200, draw(p)});
     return out;
   }
 };
@@ -97,6 +97,21 @@ TEST_CASE("appearance metric: learnt from tracks alone, it separates people that
   double n = 0;
   for (float v : y) n += double(v) * v;
   CHECK(n == doctest::Approx(1.0).epsilon(1e-4));
+}
+
+TEST_CASE("appearance metric: runs are apart: the same camera and track ids in two runs are two tracks") {
+  synth_world w(8);
+  auto samples = w.tracks(60);
+  auto other = w.tracks(60);
+  for (auto& s : other) s.run = 1;
+  samples.insert(samples.end(), other.begin(), other.end());
+  metric_fit_options o;
+  o.dims = 8;
+  o.min_apart_ms = 1000;
+  metric_fit_report rep;
+  appearance_metric::fit(samples, o, &rep);
+  CHECK(rep.tracks == 16);
+  CHECK(rep.negatives == 2 * 60 * 28); // no pairs across runs
 }
 
 TEST_CASE("appearance metric: the input's order does not matter") {
