@@ -534,11 +534,11 @@ void reid_engine::resolve_window(std::vector<std::pair<track_key, ended_track>> 
         float best = sure;
         for (const auto& p : persons_) {
           if (p.merged_into != 0 || p.prototype.empty() || p.seen.empty()) continue;
-          float look = cosine_similarity(t.feature, p.prototype);
-          if (look < best) continue;
+          // The time test first: it is cheap and rules out nearly everyone.
           bool at_once = false;
           for (const auto& [cam, xs] : p.seen) at_once = at_once || (cam != camera_id && seen_during_feet(xs, t));
-          if (at_once) twin = &p, best = look;
+          if (!at_once) continue;
+          if (float look = cosine_similarity(t.feature, p.prototype); look >= best) twin = &p, best = look;
         }
         if (twin) learn_covisible(*twin, camera_id, t, end_ms);
       }

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
@@ -223,6 +224,29 @@ TEST_SUITE("appearance") {
     CHECK(cosine_similarity({1, 0}, {0, 1}) == doctest::Approx(0.f));
     CHECK(cosine_similarity({2, 0}, {1, 0}) == doctest::Approx(1.f));
     CHECK(cosine_similarity({1, 0}, {-1, 0}) == doctest::Approx(-1.f));
+  }
+
+  TEST_CASE("cosine similarity sums every element, whatever the length") {
+    // It sums in lanes of four: lengths around a multiple of four, and
+    // each element's part, must all count (a dropped tail would show).
+    for (size_t n = 1; n <= 13; ++n) {
+      std::vector<float> a(n), b(n);
+      double dot = 0, na = 0, nb = 0;
+      for (size_t i = 0; i < n; ++i) {
+        a[i] = static_cast<float>(std::sin(1.0 + 0.7 * static_cast<double>(i)));
+        b[i] = static_cast<float>(std::cos(0.3 + 1.3 * static_cast<double>(i)));
+        dot += static_cast<double>(a[i]) * b[i];
+        na += static_cast<double>(a[i]) * a[i];
+        nb += static_cast<double>(b[i]) * b[i];
+      }
+      CAPTURE(n);
+      CHECK(cosine_similarity(a, b) == doctest::Approx(dot / std::sqrt(na * nb)).epsilon(1e-6));
+      // Only the last element differs: the tail is read (one element alone
+      // keeps its direction).
+      std::vector<float> c = a;
+      c.back() += 1.f;
+      if (n > 1) CHECK(cosine_similarity(a, c) < 1.f - 1e-4f);
+    }
   }
 
 } // TEST_SUITE
