@@ -39,6 +39,7 @@ std::string layout_config_yaml(const crosscam_layout& layout, const std::string&
                                const std::string& store_path, const std::string& detector) {
   namespace fs = std::filesystem;
   YAML::Node root = YAML::LoadFile(base);
+  if (!root.IsNull() && !root.IsMap()) throw std::invalid_argument(base + ": expected a map of settings");
   const fs::path base_dir = fs::absolute(base).parent_path();
   YAML::Node cams{YAML::NodeType::Sequence};
   for (const auto& c : layout.cameras) {
@@ -68,15 +69,17 @@ std::string layout_config_yaml(const crosscam_layout& layout, const std::string&
   }
   root["cameras"] = cams;
   // The model and the re-id metric are found relative to the base file, not
-  // to the written one.
-  if (auto dnn = root["detector"]["dnn"])
-    for (auto key : {"model", "weights"})
-      if (dnn[key] && fs::path(dnn[key].as<std::string>()).is_relative())
-        dnn[key] = (base_dir / dnn[key].as<std::string>()).lexically_normal().string();
-  if (auto reid = root["reid"]; reid && reid.IsMap() && reid["metric"] && reid["metric"].IsScalar()
-      && fs::path(reid["metric"].as<std::string>()).is_relative())
-    reid["metric"] = (base_dir / reid["metric"].as<std::string>()).lexically_normal().string();
-  if (!detector.empty()) root["detector"]["kind"] = detector;
+  // to the written one. Only well-formed paths are rewritten: anything else
+  // is copied for the configuration loader to refuse by its key.
+  auto absolutise = [&base_dir](YAML::Node map, const char* key) {
+    if (!map || !map.IsMap() || !map[key] || !map[key].IsScalar()) return;
+    if (const fs::path p = map[key].as<std::string>(); p.is_relative())
+      map[key] = (base_dir / p).lexically_normal().string();
+  };
+  if (auto det = root["detector"]; det && det.IsMap())
+    for (auto key : {"model", "weights"}) absolutise(det["dnn"], key);
+  absolutise(root["reid"], "metric");
+  if (!detector.empty() && (!root["detector"] || root["detector"].IsMap())) root["detector"]["kind"] = detector;
   YAML::Node storage;
   storage["path"] = fs::absolute(store_path).string();
   root["storage"] = storage;
@@ -97,8 +100,10 @@ std::string layout_config_yaml(const crosscam_layout& layout, const std::string&
       }
   }
   every.SetStyle(YAML::EmitterStyle::Flow);
-  root["query"]["transitions"] = pairs;
-  root["query"]["every_camera"] = every;
+  if (!q || q.IsMap()) {
+    root["query"]["transitions"] = pairs;
+    root["query"]["every_camera"] = every;
+  }
   root.remove("gateway");
   root.remove("metrics"); // no port: runs may overlap other processes
   for (auto sec : {"tracker", "reid"})
