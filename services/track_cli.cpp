@@ -75,11 +75,8 @@ int track_command(const track_options& o) {
     // Deep SORT's gates and repair's were tuned on it for these detections
     // (with the pipeline's, IDF1 0.724 -> 0.630; README). "pipeline" is what
     // the detectors attach by default.
-    appearance_options descriptor;
-    if (appearance == "handcrafted") {
-      descriptor.centre_sigma = 0;
-      descriptor.surround = false;
-    }
+    const appearance_options descriptor =
+      appearance == "handcrafted" ? plain_appearance_options() : appearance_options{};
     if (o.tracker != "deepsort" && o.tracker != "sort")
       throw std::runtime_error("--tracker: deepsort or sort, not '" + o.tracker + "'");
     if (o.boxes != "detector" && o.boxes != "filter")

@@ -216,6 +216,13 @@ void l2_normalise(std::vector<float>& v) {
   for (auto& x : v) x *= inv;
 }
 
+appearance_options plain_appearance_options() {
+  appearance_options o;
+  o.centre_sigma = 0;
+  o.surround = false;
+  return o;
+}
+
 float cosine_similarity(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.empty() || a.size() != b.size()) return 0.f;
   // Re-id compares every track with every person in the gallery, several

@@ -51,6 +51,12 @@ struct appearance_options {
   const cv::Mat* mask = nullptr;
 };
 
+/// The options before centre weighting and the surround: every pixel of the
+/// box's middle counts alike. `weaver track --appearance handcrafted` keeps
+/// it (Deep SORT's gates were tuned on it), `weaver eval appearance` calls
+/// it `base`.
+appearance_options plain_appearance_options();
+
 /// Descriptor of box `b` in the BGR8 image `bgr`: per stripe a hue x
 /// saturation histogram (achromatic pixels in one bin, since their hue is
 /// noise), a value histogram (brightness follows exposure more than

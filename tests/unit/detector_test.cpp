@@ -101,9 +101,7 @@ TEST_SUITE("detector") {
   TEST_CASE("detections carry the appearance vector of the configured pixel weighting") {
     // detector.appearance (centre weighting, surround) reaches the vectors
     // run() attaches; the default is centre weighting with the surround.
-    appearance_options flat;
-    flat.centre_sigma = 0;
-    flat.surround = false;
+    const appearance_options flat = plain_appearance_options();
     detector_options opts;
     opts.appearance = flat;
     auto plain = make_detector("motion", opts);

@@ -275,8 +275,10 @@ appearance_variant parse_appearance_variant(const std::string& name) {
     };
     if (t == "pipeline") {
     } else if (t == "base") {
-      v.options.centre_sigma = 0;
-      v.options.surround = false;
+      // The plain pixel weighting; parts before it (p, m, ...) still hold.
+      const appearance_options plain = plain_appearance_options();
+      v.options.centre_sigma = plain.centre_sigma;
+      v.options.surround = plain.surround;
     } else if (t == "s") {
       v.options.surround = true;
     } else if (t == "p") {
