@@ -343,6 +343,10 @@ void add_reid_commands(CLI::App& app) {
   learn_cmd
     ->add_option("--min-apart-s", learn->min_apart_s, "One track's descriptors at least this far apart (default 4)")
     ->check(CLI::Range(0.0, 3600.0));
+  learn_cmd
+    ->add_option("--ridge", learn->ridge,
+                 "Shrinks both covariances towards their mean variance by this share before inverting (default 1e-4)")
+    ->check(CLI::Range(0.0, 100.0));
   learn_cmd->callback([learn] { throw CLI::RuntimeError(weaver::reid_learn_metric_command(*learn)); });
 }
 

@@ -103,6 +103,7 @@ int reid_learn_metric_command(const reid_learn_metric_options& o) {
   metric_fit_options fo;
   fo.dims = o.dims;
   fo.min_apart_ms = static_cast<int64_t>(o.min_apart_s * 1000);
+  fo.ridge = o.ridge;
   metric_fit_report rep;
   try {
     auto m = appearance_metric::fit(samples, fo, &rep);

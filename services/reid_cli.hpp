@@ -39,6 +39,7 @@ struct reid_learn_metric_options {
   // Chosen on seed 1's layouts (README, "A learnt appearance metric").
   size_t dims = 45;
   double min_apart_s = 4;
+  double ridge = 1e-4; // metric_fit_options::ridge
 };
 
 /// Exit code 0; 1 when a recording cannot be read or holds too little to

@@ -103,6 +103,10 @@ grep -q "^  metric: $WORK/metric.json" "$WORK/learnt.yaml" || fail "no metric li
   --max-frames 120 > "$WORK/learnt.json" || fail "replay with the learnt metric: exit $?"
 python3 -c "import json, sys; l = json.load(open(sys.argv[1]))['layouts'][0]; assert l['people']['weaver'] >= 1, l" \
   "$WORK/learnt.json" || fail "replay with the learnt metric"
+# --ridge reaches the fit: the same tracks with stronger shrinkage give another map.
+"$WEAVER" reid learn-metric --tracks "$WORK/xc/s1-l0-vstrips-tracks" --tracks "$WORK/xc/s1-l1-hstrips-tracks" \
+  --out "$WORK/metric-ridge.json" --dims 5 --min-apart-s 1 --ridge 1 > /dev/null || fail "learn-metric --ridge: exit $?"
+cmp -s "$WORK/metric.json" "$WORK/metric-ridge.json" && fail "learn-metric --ridge 1 changed nothing"
 rc=0; "$WEAVER" reid learn-metric --tracks "$WORK/none" --out "$WORK/m2.json" 2> "$WORK/err" || rc=$?
 [ $rc -eq 1 ] && grep -q "cannot read" "$WORK/err" || fail "learn-metric without a recording: exit $rc"
 echo "ok"
