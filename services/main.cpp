@@ -345,7 +345,7 @@ void add_reid_commands(CLI::App& app) {
     ->check(CLI::Range(0.0, 3600.0));
   learn_cmd
     ->add_option("--ridge", learn->ridge,
-                 "Shrinks both covariances towards their mean variance by this share before inverting (default 1e-4)")
+                 "Adds this times their mean variance to both covariances' diagonals before inverting (default 1e-4)")
     ->check(CLI::Range(0.0, 100.0));
   learn_cmd->callback([learn] { throw CLI::RuntimeError(weaver::reid_learn_metric_command(*learn)); });
 }
