@@ -398,7 +398,7 @@ void add_mesh_commands(CLI::App& app, mesh_cli& o) {
   run->add_option("-c,--config", o.cfg_path, "Configuration file (YAML)")->required();
   run->add_option("--max-frames", o.max_frames, "Stop each source after N frames (0 = to its end)");
   run->add_option("--summary", o.summary_path, "Write the run summary as JSON to this file");
-  run->add_flag("--reset", o.reset, "Start from an empty database (deletes storage.path first)");
+  run->add_flag("--reset", o.reset, "Start from an empty database (and fresh identity state files)");
   run->add_flag("-q,--quiet", o.quiet, "No progress lines");
   run->add_option("--detections", o.detections_dir, "Write each camera's detections to DIR/cam<id>.txt (MOT format)");
   run->add_option("--tracks", o.tracks_dir,

@@ -223,9 +223,7 @@ query_settings query_settings_of(const config& cfg) {
 
 namespace roles {
 
-void reset_files(const config& cfg) {
-  if (!sql::is_postgres_location(cfg.storage_path) && cfg.storage_path != ":memory:")
-    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(cfg.storage_path + suffix);
+void reset_state_files(const config& cfg) {
   // A reset store starts identities afresh too.
   if (!cfg.reid.state_file.empty()) std::filesystem::remove(cfg.reid.state_file);
   if (!cfg.tracker.state_file.empty()) std::filesystem::remove(cfg.tracker.state_file);
@@ -235,9 +233,21 @@ std::unique_ptr<sql::shared_connection> open_store(mesh_context& m) {
   const auto& cfg = m.cfg;
   auto open =
     m.health.add_flag("store", probe_kind::readiness, false, "opening " + sql::shown_location(cfg.storage_path));
+  // --reset empties the store in place, never by deleting its file: the
+  // query role beside storage (one pod) may already have it open, and a
+  // process holding a deleted SQLite file fails ("disk I/O error") or
+  // answers from the old rows. Only a file that is not SQLite at all is
+  // removed first, since no process can be using it as a store.
+  if (m.opts.reset && !sql::is_postgres_location(cfg.storage_path) && cfg.storage_path != ":memory:") {
+    const std::string path = cfg.storage_path.rfind("sqlite:", 0) == 0 ? cfg.storage_path.substr(7) : cfg.storage_path;
+    if (!sql::looks_like_sqlite_file(path)) {
+      log.warn(path, " is not an SQLite database; --reset removes it and starts a new store");
+      for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    }
+  }
   auto connection = std::make_unique<sql::shared_connection>(sql::open_database(cfg.storage_path));
   store db{connection->handle()};
-  if (m.opts.reset && sql::is_postgres_location(cfg.storage_path)) db.clear();
+  if (m.opts.reset) db.clear();
   open->set(true, "open: " + db.db().describe());
   for (auto& c : cfg.cameras) {
     db.upsert_camera(c.id, c.name, c.zone);

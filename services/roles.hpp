@@ -82,11 +82,10 @@ query_settings query_settings_of(const config& cfg);
 
 namespace roles {
 
-/// Deletes the store's file and the state files for `--reset` (SQLite and
-/// state files; a PostgreSQL store is cleared once open).
-void reset_files(const config& cfg);
-/// The storage role's connection (readiness "store"; cleared on --reset
-/// for PostgreSQL), with the cameras and zones registered. One connection
+/// Deletes re-id's and the tracker's state files for `--reset`.
+void reset_state_files(const config& cfg);
+/// The storage role's connection (readiness "store"; emptied in place on
+/// --reset), with the cameras and zones registered. One connection
 /// for the roles here that use the store (storage, query): an in-memory
 /// database exists on its own connection only.
 std::unique_ptr<sql::shared_connection> open_store(mesh_context& m);

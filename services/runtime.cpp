@@ -350,7 +350,7 @@ run_result run_mesh(const config& cfg, const run_options& opts) {
   query_actor local_query; // a local query role: runs the alert rules once more at the end
   try {
     if (has(roles, "storage")) {
-      if (opts.reset) roles::reset_files(cfg);
+      if (opts.reset) roles::reset_state_files(cfg);
       connection = roles::open_store(mesh);
       db = std::make_shared<store>(connection->handle());
     }

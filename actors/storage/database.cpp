@@ -1,6 +1,8 @@
 #include "actors/storage/database.hpp"
 
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 #include "actors/storage/pg_database.hpp"
@@ -62,6 +64,15 @@ bool is_postgres_location(const std::string& location) {
 
 std::string shown_location(const std::string& location) {
   return is_postgres_location(location) ? pg_redact_uri(location) : location;
+}
+
+bool looks_like_sqlite_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return true; // missing (or unreadable: opening will say why)
+  static constexpr char header[] = "SQLite format 3"; // and its NUL: 16 bytes
+  char head[sizeof header] = {};
+  in.read(head, sizeof head);
+  return in.gcount() == 0 || (in.gcount() == sizeof head && std::memcmp(head, header, sizeof head) == 0);
 }
 
 std::unique_ptr<database> open_database(const std::string& location) {

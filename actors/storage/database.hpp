@@ -86,6 +86,10 @@ std::string placeholder_list(size_t first, size_t count);
 /// Throws std::runtime_error naming the location when it cannot connect.
 std::unique_ptr<database> open_database(const std::string& location);
 
+/// False when `path` exists, is not empty, and does not begin with SQLite's
+/// file header: a file no process can be using as a store.
+bool looks_like_sqlite_file(const std::string& path);
+
 /// True when `location` names a PostgreSQL database.
 bool is_postgres_location(const std::string& location);
 

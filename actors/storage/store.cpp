@@ -702,6 +702,8 @@ void store::clear() {
   for (auto t : {"people_present", "identities", "cameras", "person_merges", "zones", "zone_visits", "events",
                  "tracklets", "resolved_windows", "evidence_crops", "live_frames"})
     db_->exec(std::string("DELETE FROM ") + t, "storage: clear");
+  // Event ids start again from 1, as in a new file.
+  if (db_->kind() == sql::dialect::sqlite) db_->exec("DELETE FROM sqlite_sequence", "storage: clear");
   tx.commit();
 }
 

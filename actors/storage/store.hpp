@@ -102,8 +102,8 @@ public:
   std::optional<timestamp_ms> first_tracklet_exit();
   std::optional<timestamp_ms> last_tracklet_exit();
 
-  /// Deletes every row of every table (keeps the schema): `weaver run --reset`
-  /// on a PostgreSQL store.
+  /// Deletes every row of every table (keeps the schema), in place so that
+  /// other processes' connections stay valid: `weaver run --reset`.
   void clear();
 
   /// Stores an event unless one with the same dedup key exists; returns its

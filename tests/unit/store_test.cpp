@@ -11,6 +11,9 @@
 #include <thread>
 #include <tuple>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "actors/storage/sqlite_database.hpp"
 #include "actors/storage/store.hpp"
 #include "test_databases.hpp"
@@ -288,6 +291,57 @@ TEST_SUITE("store") {
     }
   }
 
+  TEST_CASE("processes opening the same new SQLite file at once all succeed") {
+    // Storage and query in one pod open one new file at the same moment, in
+    // two processes (threads share SQLite's locks, so the test above cannot
+    // show this): the switch to WAL and the migration must tolerate it.
+    constexpr int rounds = 40, procs = 4;
+    int failures = 0;
+    std::string last_error;
+    for (int round = 0; round < rounds; ++round) {
+      temp_dir dir;
+      const std::string path = (dir.path / "weaver.db").string();
+      int go[2], errs[2];
+      REQUIRE(pipe(go) == 0);
+      REQUIRE(pipe(errs) == 0);
+      std::vector<pid_t> kids;
+      for (int i = 0; i < procs; ++i) {
+        const pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+          close(go[1]);
+          char c;
+          (void)!read(go[0], &c, 1); // all start together when the pipe closes
+          int code = 0;
+          try {
+            auto st = store::open(path);
+            if (st->schema_version() != store::latest_schema_version) code = 2;
+          } catch (const std::exception& e) {
+            std::string what = std::string(e.what()) + "\n";
+            (void)!write(errs[1], what.data(), what.size());
+            code = 1;
+          }
+          _exit(code);
+        }
+        kids.push_back(pid);
+      }
+      close(go[0]);
+      close(errs[1]);
+      close(go[1]);
+      for (pid_t pid : kids) {
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
+      }
+      char buf[512];
+      ssize_t n;
+      while ((n = read(errs[0], buf, sizeof buf)) > 0) last_error.assign(buf, static_cast<size_t>(n));
+      close(errs[0]);
+    }
+    CAPTURE(last_error);
+    CHECK(failures == 0);
+  }
+
   TEST_CASE("writing the same batch twice leaves one set of rows") {
     on_each_backend([](store& st) {
       st.write(sample_batch());
@@ -389,6 +443,20 @@ TEST_SUITE("store") {
     } catch (const std::runtime_error& e) {
       CHECK(std::string(e.what()) == "storage: cannot open " + path + ": open: unable to open database file");
     }
+  }
+
+  TEST_CASE("only a file that is not SQLite at all is taken for one --reset may replace") {
+    temp_dir dir;
+    const std::string path = (dir.path / "x.db").string();
+    CHECK(sql::looks_like_sqlite_file(path)); // missing: a new store
+    std::ofstream(path).close();
+    CHECK(sql::looks_like_sqlite_file(path)); // empty: SQLite takes it as a new database
+    store::open(path).reset();
+    CHECK(sql::looks_like_sqlite_file(path));
+    std::ofstream(path, std::ios::trunc) << "SQLite format 3"; // cut short: no NUL
+    CHECK_FALSE(sql::looks_like_sqlite_file(path));
+    std::ofstream(path, std::ios::trunc) << "a text file that happens to be long";
+    CHECK_FALSE(sql::looks_like_sqlite_file(path));
   }
 
   TEST_CASE("a file that is not a database gives a clear error") {
