@@ -1085,7 +1085,7 @@ bool int8_exact_forced(const config& cfg) {
   return std::any_of(cfg.cards.begin(), cfg.cards.end(), [](const card_config& c) { return c.kind == "xrt"; });
 }
 
-config parse_config(const std::string& text, const std::string& base_dir, const std::string& file) {
+config parse_config(const std::string& text, const std::string& file_dir, const std::string& file) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -1096,7 +1096,18 @@ config parse_config(const std::string& text, const std::string& base_dir, const 
   expand_env_tree(root, "");
   check_keys(root, "",
              {"realtime", "start_time", "cameras", "detector", "cards", "tracker", "reid", "storage", "query",
-              "metrics", "gateway", "mesh", "pool", "xrt"});
+              "metrics", "gateway", "mesh", "pool", "xrt", "paths_from"});
+  // A copy of a configuration written elsewhere (a test's, a generated
+  // layout's) names the original's folder here, and every relative path in
+  // it keeps meaning what it meant there.
+  std::string base_dir = file_dir;
+  if (root["paths_from"]) {
+    const auto from = get<std::string>(root, "paths_from", "", "");
+    if (from.empty()) throw config_error("paths_from", "expected a folder");
+    base_dir = resolve_path(from, file_dir);
+    std::error_code ec;
+    if (!fs::is_directory(base_dir, ec)) throw config_error("paths_from", "no such folder: " + base_dir);
+  }
   config cfg;
   cfg.file = file;
   cfg.realtime = get<bool>(root, "realtime", "", false);

@@ -42,11 +42,7 @@ gateway_bench() {
 import sys, yaml
 src, out, storage, port, here = sys.argv[1:]
 cfg = yaml.safe_load(open(src))
-for c in cfg["cameras"]:
-    c["source"] = here + "/tools/data/vtest.avi"
-cfg["detector"]["dnn"]["model"] = here + "/tools/data/models/nanodet.json"
-if cfg["reid"].get("metric"):
-    cfg["reid"]["metric"] = here + "/deploy/" + cfg["reid"]["metric"]
+cfg["paths_from"] = here + "/deploy"  # the demo's relative paths keep their meaning
 key, value = storage.split(": ", 1)
 cfg["storage"] = {key: value}
 cfg["query"].pop("alerts", None)

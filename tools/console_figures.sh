@@ -21,10 +21,12 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 TOKEN=figures-token-0123456789abcdef
-sed -e "s#\.\./tools/data/#$here/tools/data/#" -e "s#metric: reid-metric.json#metric: $here/deploy/reid-metric.json#" -e "s#path: \.\./weaver.db#path: $work/demo.db#" \
-    -e 's/^realtime: false/realtime: true/' -e 's/^  kind: auto /  kind: motion /' -e 's/port: 9464/port: 0/' \
-    -e 's#^\(    source: .*vtest.avi.*\)$#\1\n    loop: true#' \
-    "$here/deploy/demo.yaml" > "$work/demo.yaml"
+# The demo's relative paths keep their meaning in deploy/ (paths_from).
+{ echo "paths_from: $here/deploy"
+  sed -e "s#path: \.\./weaver.db#path: $work/demo.db#" \
+      -e 's/^realtime: false/realtime: true/' -e 's/^  kind: auto /  kind: motion /' -e 's/port: 9464/port: 0/' \
+      -e 's#^\(    source: .*vtest.avi.*\)$#\1\n    loop: true#' \
+      "$here/deploy/demo.yaml"; } > "$work/demo.yaml"
 printf 'gateway:\n  port: %s\n  tokens:\n    - {name: figures, token: "%s"}\n' "$port" "$TOKEN" >> "$work/demo.yaml"
 "$WEAVER" run -c "$work/demo.yaml" --reset -q 2> "$work/run.log" &
 pid=$!

@@ -18,9 +18,11 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 run() {  # NAME LIVE_FPS: the three processes; the edge's summary in $work/NAME.json
   local name=$1 fps=$2 p1 p2
   p1=$(free_port); p2=$(free_port)
-  sed -e "s#\.\./tools/data/#$here/tools/data/#" -e "s#metric: reid-metric.json#metric: $here/deploy/reid-metric.json#" -e "s#path: \.\./weaver.db#path: $work/$name.db#" \
-      -e 's/^realtime: false/realtime: true/' -e 's/^  kind: auto /  kind: motion /' -e 's/port: 9464/port: 0/' \
-      "$here/deploy/demo.yaml" > "$work/$name.yaml"
+  # The demo's relative paths keep their meaning in deploy/ (paths_from).
+  { echo "paths_from: $here/deploy"
+    sed -e "s#path: \.\./weaver.db#path: $work/$name.db#" \
+        -e 's/^realtime: false/realtime: true/' -e 's/^  kind: auto /  kind: motion /' -e 's/port: 9464/port: 0/' \
+        "$here/deploy/demo.yaml"; } > "$work/$name.yaml"
   printf 'mesh:\n  security: plain\n  live_fps: %s\n  live_width: %s\n  endpoints:\n    reid: tcp://127.0.0.1:%s\n    storage: tcp://127.0.0.1:%s\n' \
     "$fps" "$WIDTH" "$p1" "$p2" >> "$work/$name.yaml"
   "$WEAVER" node -c "$work/$name.yaml" --role storage --reset -q 2> "$work/$name-storage.log" & local s=$!

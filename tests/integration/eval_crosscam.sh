@@ -80,10 +80,11 @@ for k in ("transitions", "every_camera", "people", "identity"):
     assert a[k] == b[k], (k, a[k], b[k])
 print("ok: --config reproduces the layout's figures")
 PY
-# The generated configurations carry the base's learnt re-id metric, by an
-# absolute path (the base's relative one would not resolve beside them).
-grep -q "^  metric: $WEAVER_SOURCE_DIR/deploy/reid-metric.json" "$WORK/xc/s1-l0-vstrips.yaml" \
-  || fail "generated config lacks the base's reid.metric"
+# The generated configurations carry the base's learnt re-id metric, and
+# take its relative path from the folder the base's own relative paths mean.
+grep -q "^  metric: reid-metric.json" "$WORK/xc/s1-l0-vstrips.yaml" \
+  && grep -q "^paths_from: $WEAVER_SOURCE_DIR/deploy\$" "$WORK/xc/s1-l0-vstrips.yaml" \
+  || fail "generated config lacks the base's reid.metric or where it is"
 # `weaver reid learn-metric` learns a metric from the recorded tracks (no
 # labels), and a replay with it in place works.
 "$WEAVER" reid learn-metric --tracks "$WORK/xc/s1-l0-vstrips-tracks" --tracks "$WORK/xc/s1-l1-hstrips-tracks" \

@@ -16,15 +16,15 @@ PY
 }
 
 # Writes the demo's three virtual cameras over the sample video to $1, with
-# storage at $2; extra YAML from stdin is appended.
+# storage at $2; extra YAML from stdin is appended. Its other relative paths
+# (model, metric) mean what they mean in deploy/ (paths_from).
 write_config() {
   local out=$1 db=$2
-  sed -e "s#source: ../tools/data/vtest.avi#source: ${WEAVER_SAMPLE_VIDEO}#" \
-      -e "s#path: ../weaver.db#path: ${db}#" \
-      -e "s#port: 9464#port: 0#" \
-      -e "s#model: ../tools/data/models/#model: ${WEAVER_SOURCE_DIR}/tools/data/models/#" \
-      -e "s#metric: reid-metric.json#metric: ${WEAVER_SOURCE_DIR}/deploy/reid-metric.json#" \
-      "$WEAVER_SOURCE_DIR/deploy/demo.yaml" > "$out"
+  { echo "paths_from: $WEAVER_SOURCE_DIR/deploy"
+    sed -e "s#source: ../tools/data/vtest.avi#source: ${WEAVER_SAMPLE_VIDEO}#" \
+        -e "s#path: ../weaver.db#path: ${db}#" \
+        -e "s#port: 9464#port: 0#" \
+        "$WEAVER_SOURCE_DIR/deploy/demo.yaml"; } > "$out"
   cat >> "$out"
 }
 

@@ -137,6 +137,25 @@ TEST_SUITE("config") {
     CHECK(cfg.camera(3) == nullptr);
   }
 
+  TEST_CASE("paths_from: a copy written elsewhere takes its relative paths from the folder it names") {
+    video_dir v;
+    fs::create_directories(v.dir / "elsewhere");
+    const std::string copy_dir = (v.dir / "elsewhere").string();
+    auto cfg = parse_config(std::string(one_camera) + "paths_from: ..\nstorage: {path: w.db}\n", copy_dir);
+    CHECK(cfg.cameras[0].source == v.video.string());
+    CHECK(cfg.storage_path == (v.dir / "w.db").string());
+    // Absolute: as given. Without it: the file's own folder.
+    cfg = parse_config(std::string(one_camera) + "paths_from: " + v.base() + "\n", "/nonexistent");
+    CHECK(cfg.cameras[0].source == v.video.string());
+    CHECK(starts_with(error_of(one_camera, copy_dir).key, "cameras[0].source"));
+    // A folder that is not there, or no folder at all, is named.
+    auto f = error_of(std::string(one_camera) + "paths_from: nowhere\n", v.base());
+    CHECK(f.key == "paths_from");
+    CHECK(contains(f.what, "no such folder: " + (v.dir / "nowhere").string()));
+    CHECK(error_of(std::string(one_camera) + "paths_from: \"\"\n", v.base()).key == "paths_from");
+    CHECK(error_of(std::string(one_camera) + "paths_from: [a]\n", v.base()).key == "paths_from");
+  }
+
   TEST_CASE("tracker.zones_file: edited cameras' shapes replace the configured ones, checked; absent = none") {
     video_dir v;
     const std::string cams =

@@ -37,13 +37,20 @@ struct base_file {
 } // namespace
 
 TEST_SUITE("eval_crosscam") {
-  TEST_CASE("paths relative to the base file are made absolute; absolute ones kept") {
+  TEST_CASE("relative paths of the base are taken from the base's folder") {
     base_file b("detector: {dnn: {model: m/x.onnx, weights: /abs/w.bin}}\nreid: {metric: ../r.json}\n");
     auto y = b.layout();
-    CHECK(y["detector"]["dnn"]["model"].as<std::string>() == (b.dir / "conf" / "m" / "x.onnx").string());
-    CHECK(y["detector"]["dnn"]["weights"].as<std::string>() == "/abs/w.bin");
-    CHECK(y["reid"]["metric"].as<std::string>() == (b.dir / "r.json").string());
+    CHECK(y["paths_from"].as<std::string>() == (b.dir / "conf").string());
+    CHECK(y["detector"]["dnn"]["model"].as<std::string>() == "m/x.onnx");
+    CHECK(y["reid"]["metric"].as<std::string>() == "../r.json");
     CHECK(y["cameras"].size() == 2);
+    CHECK(y["cameras"][0]["source"].as<std::string>() == fs::absolute("v.avi").string());
+    CHECK(y["storage"]["path"].as<std::string>() == fs::absolute("s.db").string());
+  }
+
+  TEST_CASE("a base that is itself a copy passes on the folder it names") {
+    base_file b("paths_from: ../deploy\nreid: {metric: r.json}\n");
+    CHECK(b.layout()["paths_from"].as<std::string>() == (b.dir / "deploy").string());
   }
 
   TEST_CASE("a malformed base is left for the configuration loader to name, not thrown on here") {

@@ -68,17 +68,12 @@ std::string layout_config_yaml(const crosscam_layout& layout, const std::string&
     cams.push_back(n);
   }
   root["cameras"] = cams;
-  // The model and the re-id metric are found relative to the base file, not
-  // to the written one. Only well-formed paths are rewritten: anything else
-  // is copied for the configuration loader to refuse by its key.
-  auto absolutise = [&base_dir](YAML::Node map, const char* key) {
-    if (!map || !map.IsMap() || !map[key] || !map[key].IsScalar()) return;
-    if (const fs::path p = map[key].as<std::string>(); p.is_relative())
-      map[key] = (base_dir / p).lexically_normal().string();
-  };
-  if (auto det = root["detector"]; det && det.IsMap())
-    for (auto key : {"model", "weights"}) absolutise(det["dnn"], key);
-  absolutise(root["reid"], "metric");
+  // Every relative path of the base (model, metric, state files...) keeps
+  // meaning what it meant beside the base: the written file takes them from
+  // the base's folder, or from the folder the base itself names. A
+  // malformed paths_from is copied for the configuration loader to refuse.
+  if (auto from = root["paths_from"]; !from || from.IsScalar())
+    root["paths_from"] = from ? (base_dir / from.as<std::string>()).lexically_normal().string() : base_dir.string();
   if (!detector.empty() && (!root["detector"] || root["detector"].IsMap())) root["detector"]["kind"] = detector;
   YAML::Node storage;
   storage["path"] = fs::absolute(store_path).string();
