@@ -31,14 +31,14 @@ transition_result count_transitions(sql::database& db, uint32_t from_camera, uin
     "FROM people_present AS x "
     "JOIN people_present AS y "
     "  ON y.person_id = x.person_id AND y.camera_id = ?2 "
-    "WHERE x.camera_id = ?1 AND x.enter >= ?3 AND x.enter < ?4 ";
+    "WHERE x.camera_id = ?1 AND x.enter >= ?3 AND x.enter < ?4 AND x.exit > x.enter ";
   if (db.kind() == sql::dialect::postgres)
     text +=
       "  AND y.enter >= ?3 "
       "  AND (?5 < 0 OR y.enter <= (SELECT max(z.exit) FROM people_present AS z "
       "    WHERE z.camera_id = ?1 AND z.enter >= ?3 AND z.enter < ?4) + ?5) ";
   text +=
-    "  AND y.enter >= x.enter AND y.exit > x.exit "
+    "  AND y.enter >= x.enter AND y.exit > x.exit AND y.exit > y.enter "
     "  AND (?5 < 0 OR y.enter - x.exit <= ?5) "
     "ORDER BY x.person_id";
   transition_result r;

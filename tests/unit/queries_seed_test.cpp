@@ -125,6 +125,24 @@ TEST_SUITE("seed_queries") {
     }
   }
 
+  TEST_CASE("a single sighting (exit == enter) is no walk's end for transitions; every camera counts it") {
+    for (auto d : test_backends()) {
+      CAPTURE(sql::dialect_name(d));
+      auto st = std::make_unique<store>(fresh_database(d));
+      presence_batch b;
+      b.rows = {
+        at(1, X, 10, 10), at(1, Y, 30, 40), at(1, Z, 50, 60), // sighted once on X
+        at(2, X, 10, 20), at(2, Y, 30, 30), at(2, Z, 50, 60), // once on Y
+        at(3, X, 10, 10), at(3, X, 12, 20), at(3, Y, 30, 40), at(3, Z, 50, 60), // X once, then a visit
+        at(4, X, 10, 11), at(4, Y, 30, 31), at(4, Z, 50, 51), // one second each: visits
+      };
+      st->write(b);
+      CHECK(count_transitions(st->db(), X, Y, day0, day0 + 60 * minute, 60 * sec).person_ids == ids{3, 4});
+      CHECK(count_transitions(st->db(), Y, Z, day0, day0 + 60 * minute, 60 * sec).person_ids == ids{1, 3, 4});
+      CHECK(people_on_every_camera(st->db(), {X, Y, Z}, day0).person_ids == ids{1, 2, 3, 4});
+    }
+  }
+
   TEST_CASE("the transit limit is inclusive; negative means none") {
     for (auto d : test_backends()) {
       CAPTURE(sql::dialect_name(d));

@@ -36,7 +36,8 @@ public:
 
   /// The truth for count_transitions (same rules, see seed_queries.hpp):
   /// people with an X presence entering in [t0, t1) and a later Y presence
-  /// (y.enter >= x.enter, y.exit > x.exit, y.enter - x.exit <= max_transit).
+  /// (y.enter >= x.enter, y.exit > x.exit, y.enter - x.exit <= max_transit;
+  /// every generated presence is a visit: dwell_min_ms > 0).
   int64_t transitions(uint32_t from, uint32_t to, timestamp_ms t0, timestamp_ms t1, int64_t max_transit_ms) const;
   /// The truth for people_on_every_camera: a presence entering on each.
   int64_t every_camera(const std::vector<uint32_t>& cameras, timestamp_ms day_start_ms) const;
