@@ -238,9 +238,9 @@ std::unique_ptr<sql::shared_connection> open_store(mesh_context& m) {
   // process holding a deleted SQLite file fails ("disk I/O error") or
   // answers from the old rows. Only a file that is not SQLite at all is
   // removed first, since no process can be using it as a store.
-  if (m.opts.reset && !sql::is_postgres_location(cfg.storage_path) && cfg.storage_path != ":memory:") {
-    const std::string path = cfg.storage_path.rfind("sqlite:", 0) == 0 ? cfg.storage_path.substr(7) : cfg.storage_path;
-    if (!sql::looks_like_sqlite_file(path)) {
+  if (m.opts.reset && !sql::is_postgres_location(cfg.storage_path)) {
+    const std::string path = sql::sqlite_path(cfg.storage_path);
+    if (path != ":memory:" && !sql::looks_like_sqlite_file(path)) {
       log.warn(path, " is not an SQLite database; --reset removes it and starts a new store");
       for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
     }

@@ -18,7 +18,7 @@ python3 - "$here/deploy/demo.yaml" "$work/base.yaml" "$here" <<'PY'
 import sys, yaml
 src, dst, here = sys.argv[1:]
 cfg = yaml.safe_load(open(src))
-cfg["detector"]["dnn"]["model"] = here + "/tools/data/models/nanodet.json"
+cfg["paths_from"] = here + "/deploy"  # the demo's relative paths keep their meaning
 cfg["tracker"]["repair"] = "off"
 cfg.setdefault("mesh", {})["compact"] = False
 cfg["reid"].pop("metric", None)  # recording does not depend on re-id

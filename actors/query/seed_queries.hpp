@@ -37,7 +37,8 @@ struct transition_result {
 /// where a box at a view's edge flickers between cut and whole while the
 /// person stands in the next view (the truth counts visits of 5 frames).
 /// Ignoring them takes the X -> Y error after the offline pass from 136 to
-/// 132 of 1,035 on the layouts tuned on (README, "Single sightings").
+/// 132 of 1,035 on the layouts tuned on (README, "More sets to tune on, and
+/// single sightings").
 /// A negative `max_transit_ms` means no limit. For any two intervals at
 /// most one of X -> Y and Y -> X holds, and identical intervals give neither.
 /// With from == to it counts returns to the same camera. Throws

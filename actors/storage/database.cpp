@@ -66,6 +66,10 @@ std::string shown_location(const std::string& location) {
   return is_postgres_location(location) ? pg_redact_uri(location) : location;
 }
 
+std::string sqlite_path(const std::string& location) {
+  return location.rfind("sqlite:", 0) == 0 ? location.substr(7) : location;
+}
+
 bool looks_like_sqlite_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return true; // missing (or unreadable: opening will say why)
@@ -78,8 +82,7 @@ bool looks_like_sqlite_file(const std::string& path) {
 std::unique_ptr<database> open_database(const std::string& location) {
   try {
     if (is_postgres_location(location)) return open_postgres(location);
-    std::string path = location.rfind("sqlite:", 0) == 0 ? location.substr(7) : location;
-    return std::make_unique<sqlite_database>(path);
+    return std::make_unique<sqlite_database>(sqlite_path(location));
   } catch (const std::exception& e) {
     throw std::runtime_error("storage: cannot open " + shown_location(location) + ": " + e.what());
   }

@@ -90,6 +90,10 @@ std::unique_ptr<database> open_database(const std::string& location);
 /// file header: a file no process can be using as a store.
 bool looks_like_sqlite_file(const std::string& path);
 
+/// The SQLite file (or ":memory:") a non-PostgreSQL location names:
+/// "sqlite:<path>" or a plain path.
+std::string sqlite_path(const std::string& location);
+
 /// True when `location` names a PostgreSQL database.
 bool is_postgres_location(const std::string& location);
 
