@@ -257,8 +257,8 @@ detector_options detector_options_of(const detector_config& d);
 /// What detector.kind accepts: auto, then detector_kinds().
 std::vector<std::string> config_detector_kinds();
 
-/// Same from YAML text; relative paths are resolved from `base_dir` (the
+/// Same from YAML text; relative paths are resolved from `file_dir` (the
 /// file's folder), or from the folder a top-level `paths_from` names.
-config parse_config(const std::string& yaml_text, const std::string& base_dir, const std::string& file = "<string>");
+config parse_config(const std::string& yaml_text, const std::string& file_dir, const std::string& file = "<string>");
 
 } // namespace weaver
